@@ -1,0 +1,59 @@
+"""Booking and intake service for clinics that treat lower back pain with acupuncture."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Flask
+
+from booking.config import from_environment
+from booking.extensions import configure_sqlite, csrf, db, limiter, migrate
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(config: dict | None = None) -> Flask:
+    """Make the app: settings from the environment, then `config` overrides (tests use it)."""
+    app = Flask(
+        __name__,
+        template_folder=str(PROJECT_ROOT / "templates"),
+        instance_path=str(PROJECT_ROOT / "instance"),
+    )
+    app.config.update(from_environment(Path(app.instance_path), debug=app.debug))
+    if config:
+        app.config.update(config)
+    if not app.config.get("SECRET_KEY"):
+        raise RuntimeError(
+            "SECRET_KEY is not set. Set it to a long random value, e.g. "
+            "python -c 'import secrets; print(secrets.token_urlsafe(48))'"
+        )
+
+    _init_database(app)
+    csrf.init_app(app)
+    limiter.init_app(app)
+
+    from booking import cli
+    from booking.api.routes import bp as api_bp
+    from booking.errors import register_error_pages
+    from booking.public.routes import bp as public_bp
+
+    app.register_blueprint(public_bp)
+    app.register_blueprint(api_bp)
+    csrf.exempt(api_bp)  # the API uses no cookies, so there is nothing to forge
+    register_error_pages(app)
+    cli.register(app)
+    return app
+
+
+def _init_database(app: Flask) -> None:
+    """Bind SQLAlchemy and Flask-Migrate; on SQLite switch on WAL and IMMEDIATE writes."""
+    uri = app.config["SQLALCHEMY_DATABASE_URI"]
+    is_sqlite = uri.startswith("sqlite")
+    if is_sqlite:
+        Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {} if is_sqlite else {"pool_pre_ping": True})
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), compare_type=True)
+    if is_sqlite:
+        with app.app_context():
+            configure_sqlite(db.engine, app.config["SQLITE_BUSY_TIMEOUT_SECONDS"])

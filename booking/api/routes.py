@@ -1,0 +1,172 @@
+"""JSON API v1: services, practitioners, free slots and bookings. No cookies, so no CSRF."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import Blueprint, current_app, jsonify, request, url_for
+from werkzeug.exceptions import HTTPException
+
+from booking.api.schemas import InvalidInput, read_booking, read_slot_query
+from booking.clock import now
+from booking.extensions import db, limiter
+from booking.models import Practitioner, Service
+from booking.operations.availability import (
+    ClinicNotSetUp,
+    NotFound,
+    NotOffered,
+    Slot,
+    find_slots,
+    load_clinic,
+    load_practitioners,
+    load_service,
+)
+from booking.operations.bookings import CannotBook, EmergencyAnswers, SlotTaken, book
+from booking.safety import emergency_advice, has_emergency_answer
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+
+
+def _read_limit() -> str:
+    return current_app.config["API_READ_LIMIT"]
+
+
+def _booking_limit() -> str:
+    return current_app.config["API_BOOKING_LIMIT"]
+
+
+def _slot_json(slot: Slot, zone) -> dict:
+    return {
+        "start": slot.start.astimezone(zone).isoformat(),
+        "end": slot.end.astimezone(zone).isoformat(),
+        "practitioner": slot.practitioner,
+    }
+
+
+def _error(status: int, code: str, message: str, **extra):
+    return jsonify({"error": code, "message": message, **extra}), status
+
+
+@bp.get("/services")
+@limiter.limit(_read_limit)
+def services():
+    """Bookable services, in the clinic's order."""
+    rows = db.session.scalars(sa.select(Service).where(Service.is_active).order_by(Service.id))
+    return jsonify(
+        {
+            "services": [
+                {
+                    "slug": s.slug,
+                    "name": s.name,
+                    "description": s.description,
+                    "minutes": s.minutes,
+                    "new_patients_only": s.new_patients_only,
+                }
+                for s in rows
+            ]
+        }
+    )
+
+
+@bp.get("/practitioners")
+@limiter.limit(_read_limit)
+def practitioners():
+    """Practitioners and the services each offers."""
+    rows = db.session.scalars(
+        sa.select(Practitioner)
+        .where(Practitioner.is_active)
+        .options(sa.orm.selectinload(Practitioner.services))
+        .order_by(Practitioner.slug)
+    )
+    return jsonify(
+        {
+            "practitioners": [
+                {"slug": p.slug, "name": p.name, "bio": p.bio, "services": [s.slug for s in p.services if s.is_active]}
+                for p in rows
+            ]
+        }
+    )
+
+
+@bp.get("/slots")
+@limiter.limit(_read_limit)
+def slots():
+    """Free starts for a service over 1-31 clinic dates."""
+    query = read_slot_query(request.args)
+    clinic = load_clinic()
+    service = load_service(query.service)
+    chosen = load_practitioners(service, query.practitioner)
+    moment = now()
+    first_day = query.first_day or clinic.today(moment)
+    found = find_slots(clinic, service, chosen, first_day, query.days, moment)
+    return jsonify({"timezone": clinic.timezone, "slots": [_slot_json(s, clinic.zone) for s in found]})
+
+
+@bp.post("/bookings")
+@limiter.limit(_booking_limit)
+def create_booking():
+    """Book a free start for a patient who has passed the safety check."""
+    body = request.get_json(silent=True)
+    if body is None:
+        return _error(400, "invalid_json", "the body must be JSON with Content-Type: application/json")
+    moment = now()
+    clinic = load_clinic()
+    advice = emergency_advice(clinic.emergency_number, clinic.phone)
+    # Emergency answers come first: that advice matters more than any typo elsewhere.
+    if isinstance(body, dict) and has_emergency_answer(body.get("safety")):
+        return _error(422, "emergency", advice, advice=advice)
+    booking_request = read_booking(body, clinic.today(moment))
+    try:
+        result = book(booking_request, moment)
+    except EmergencyAnswers:
+        return _error(422, "emergency", advice, advice=advice)
+    except SlotTaken as taken:
+        zone = load_clinic().zone
+        return _error(
+            409,
+            "slot_taken",
+            "that time was just taken; choose one of the alternatives or ask /api/v1/slots again",
+            alternatives=[_slot_json(s, zone) for s in taken.alternatives],
+        )
+    appointment = result.appointment
+    zone = clinic.zone
+    manage_path = url_for("public.manage", token=result.manage_token)
+    return (
+        jsonify(
+            {
+                "reference": appointment.reference,
+                "start": appointment.starts_at.astimezone(zone).isoformat(),
+                "end": appointment.ends_at.astimezone(zone).isoformat(),
+                "practitioner": appointment.practitioner.slug,
+                "service": appointment.service.slug,
+                "manage_url": current_app.config["BASE_URL"] + manage_path,
+            }
+        ),
+        201,
+    )
+
+
+@bp.errorhandler(InvalidInput)
+def invalid_input(error: InvalidInput):
+    return jsonify({"error": "invalid", "errors": error.errors}), 422
+
+
+@bp.errorhandler(CannotBook)
+@bp.errorhandler(NotOffered)
+def cannot_book(error):
+    return jsonify({"error": "invalid", "errors": {error.field: error.message}}), 422
+
+
+@bp.errorhandler(NotFound)
+def not_found(error: NotFound):
+    return _error(404, "not_found", error.message, field=error.field)
+
+
+@bp.errorhandler(ClinicNotSetUp)
+def clinic_not_set_up(error: ClinicNotSetUp):
+    return _error(503, "not_set_up", str(error))
+
+
+@bp.errorhandler(HTTPException)
+def http_error(error: HTTPException):
+    """Every other HTTP error from the API as JSON, never an HTML page."""
+    return _error(error.code or 500, error.name.lower().replace(" ", "_"), error.description or error.name)

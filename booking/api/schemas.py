@@ -1,0 +1,145 @@
+"""Reading the API's query strings and JSON bodies into checked values, field by field."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from email_validator import EmailNotValidError, validate_email
+
+from booking.operations.bookings import BookingRequest, PatientDetails
+
+MAX_DAYS = 31
+PHONE_CHARACTERS = re.compile(r"^\+?[0-9 ()./-]+$")
+
+
+class InvalidInput(Exception):
+    """One or more fields are wrong; errors maps each field to what to fix."""
+
+    def __init__(self, errors: dict[str, str]):
+        super().__init__(errors)
+        self.errors = errors
+
+
+@dataclass(frozen=True)
+class SlotQuery:
+    service: str
+    practitioner: str
+    first_day: date | None  # None: the clinic's today
+    days: int
+
+
+def read_slot_query(args) -> SlotQuery:
+    """?service=SLUG&practitioner=SLUG|any&from=YYYY-MM-DD&days=N"""
+    errors: dict[str, str] = {}
+    service = (args.get("service") or "").strip()
+    if not service:
+        errors["service"] = "is required: a service slug from /api/v1/services"
+    practitioner = (args.get("practitioner") or "any").strip()
+    first_day = None
+    if args.get("from"):
+        try:
+            first_day = date.fromisoformat(args["from"])
+        except ValueError:
+            errors["from"] = f"{args['from']!r} is not a date; use YYYY-MM-DD"
+    days = 7
+    if args.get("days") is not None:
+        try:
+            days = int(args["days"])
+        except ValueError:
+            errors["days"] = f"{args['days']!r} is not a whole number; use 1 to {MAX_DAYS}"
+        else:
+            if not 1 <= days <= MAX_DAYS:
+                errors["days"] = f"must be between 1 and {MAX_DAYS}, not {days}"
+    if errors:
+        raise InvalidInput(errors)
+    return SlotQuery(service, practitioner, first_day, days)
+
+
+def _text(body: dict, key: str, errors: dict, label: str, limit: int) -> str:
+    value = body.get(key)
+    if not isinstance(value, str) or not value.strip():
+        errors[label] = "is required"
+        return ""
+    if len(value.strip()) > limit:
+        errors[label] = f"must be at most {limit} characters"
+    return value.strip()
+
+
+def read_patient(body, errors: dict[str, str], today: date) -> PatientDetails | None:
+    if not isinstance(body, dict):
+        errors["patient"] = 'must be an object: {"name", "email", "phone", "birth_date"}'
+        return None
+    name = _text(body, "name", errors, "patient.name", 120)
+    email = _text(body, "email", errors, "patient.email", 254)
+    if email and "patient.email" not in errors:
+        try:
+            email = validate_email(email, check_deliverability=False).normalized.lower()
+        except EmailNotValidError as error:
+            errors["patient.email"] = f"is not an email address: {error}"
+    phone = _text(body, "phone", errors, "patient.phone", 40)
+    if phone and "patient.phone" not in errors:
+        digits = sum(ch.isdigit() for ch in phone)
+        if not PHONE_CHARACTERS.match(phone) or not 7 <= digits <= 15:
+            errors["patient.phone"] = "is not a phone number: use 7 to 15 digits, optionally with +, spaces or dashes"
+    born_on = None
+    raw_birth = body.get("birth_date")
+    if not isinstance(raw_birth, str) or not raw_birth.strip():
+        errors["patient.birth_date"] = "is required, as YYYY-MM-DD"
+    else:
+        try:
+            born_on = date.fromisoformat(raw_birth.strip())
+        except ValueError:
+            errors["patient.birth_date"] = f"{raw_birth!r} is not a date; use YYYY-MM-DD"
+        else:
+            if born_on > today:
+                errors["patient.birth_date"] = "is in the future"
+            elif today.year - born_on.year > 120:
+                errors["patient.birth_date"] = "is more than 120 years ago"
+    if any(key.startswith("patient") for key in errors):
+        return None
+    return PatientDetails(name=name, email=email, phone=phone, born_on=born_on)
+
+
+def read_start(value, errors: dict[str, str]) -> datetime | None:
+    if not isinstance(value, str) or not value.strip():
+        errors["start"] = "is required: an ISO 8601 time with its offset, as /api/v1/slots gives it"
+        return None
+    try:
+        start = datetime.fromisoformat(value.strip())
+    except ValueError:
+        errors["start"] = f"{value!r} is not an ISO 8601 time, e.g. 2027-03-15T09:00:00-07:00"
+        return None
+    if start.utcoffset() is None:
+        errors["start"] = f"{value!r} has no UTC offset; add one, e.g. 2027-03-15T09:00:00-07:00"
+        return None
+    return start
+
+
+def read_booking(body, today: date) -> BookingRequest:
+    """The JSON body of POST /api/v1/bookings, or InvalidInput naming every bad field."""
+    if not isinstance(body, dict):
+        raise InvalidInput({"body": "must be a JSON object"})
+    errors: dict[str, str] = {}
+    service = body.get("service")
+    if not isinstance(service, str) or not service.strip():
+        errors["service"] = "is required: a service slug from /api/v1/services"
+    practitioner = body.get("practitioner", "any")
+    if not isinstance(practitioner, str) or not practitioner.strip():
+        errors["practitioner"] = 'must be a practitioner slug or "any"'
+    start = read_start(body.get("start"), errors)
+    patient = read_patient(body.get("patient"), errors, today)
+    safety = body.get("safety")
+    if not isinstance(safety, list) or not all(isinstance(code, str) for code in safety):
+        errors["safety"] = "is required: a list of safety codes that apply, [] when none do"
+    if errors:
+        raise InvalidInput(errors)
+    return BookingRequest(
+        service=service.strip(),
+        practitioner=practitioner.strip(),
+        start=start,
+        patient=patient,
+        safety=tuple(safety),
+        booked_via="api",
+    )

@@ -1,0 +1,45 @@
+"""Settings, read from the environment once when the app is made."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from datetime import datetime, timezone
+from pathlib import Path
+
+
+def utc_now() -> datetime:
+    """The real clock; tests replace config["CLOCK"] to pin time."""
+    return datetime.now(timezone.utc)
+
+
+def _development_secret(instance_path: Path) -> str:
+    """A random key kept in instance/ so a developer's sessions survive restarts."""
+    key_file = instance_path / "secret_key"
+    if not key_file.exists():
+        instance_path.mkdir(parents=True, exist_ok=True)
+        key_file.write_text(secrets.token_urlsafe(48))
+        key_file.chmod(0o600)
+    return key_file.read_text().strip()
+
+
+def from_environment(instance_path: Path, *, debug: bool) -> dict:
+    """Settings from environment variables, with defaults fit for a developer's machine."""
+    env = os.environ
+    database_url = env.get("DATABASE_URL") or f"sqlite:///{instance_path / 'booking.sqlite'}"
+    # Heroku-style URLs name the driver "postgres"; SQLAlchemy wants psycopg named.
+    for prefix in ("postgres://", "postgresql://"):
+        if database_url.startswith(prefix):
+            database_url = "postgresql+psycopg://" + database_url[len(prefix):]
+    return {
+        "SECRET_KEY": env.get("SECRET_KEY") or (_development_secret(instance_path) if debug else None),
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "SMTP_URL": env.get("SMTP_URL"),
+        "MAIL_FROM": env.get("MAIL_FROM", "Clinic bookings <bookings@localhost>"),
+        "BASE_URL": env.get("BASE_URL", "http://127.0.0.1:5000").rstrip("/"),
+        "RATELIMIT_STORAGE_URI": env.get("RATELIMIT_STORAGE_URI", "memory://"),
+        "API_READ_LIMIT": env.get("API_READ_LIMIT", "300 per minute"),
+        "API_BOOKING_LIMIT": env.get("API_BOOKING_LIMIT", "30 per minute"),
+        "SQLITE_BUSY_TIMEOUT_SECONDS": float(env.get("SQLITE_BUSY_TIMEOUT_SECONDS", "30")),
+        "CLOCK": utc_now,
+    }

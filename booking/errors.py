@@ -1,0 +1,30 @@
+"""Error responses: JSON under /api/, a plain page elsewhere; never a bare traceback."""
+
+from __future__ import annotations
+
+from flask import Flask, jsonify, render_template, request
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+from booking.extensions import db
+
+
+def _wants_json() -> bool:
+    return request.path.startswith("/api/")
+
+
+def register_error_pages(app: Flask) -> None:
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException):
+        if _wants_json():
+            code = error.name.lower().replace(" ", "_")
+            return jsonify({"error": code, "message": error.description or error.name}), error.code
+        return render_template("error.html", error=error), error.code
+
+    @app.errorhandler(Exception)
+    def unexpected_error(error: Exception):
+        db.session.rollback()
+        app.logger.exception("unhandled error in %s %s", request.method, request.endpoint)
+        server_error = InternalServerError()
+        if _wants_json():
+            return jsonify({"error": "server_error", "message": "something went wrong on our side"}), 500
+        return render_template("error.html", error=server_error), 500

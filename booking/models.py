@@ -1,0 +1,263 @@
+"""The clinic's data: settings, services, practitioners, hours, patients, appointments."""
+
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from booking.extensions import db
+from booking.scheduling import UTC, BookingRules, TimeRange, WorkingInterval
+
+
+class UTCDateTime(sa.types.TypeDecorator):
+    """An instant stored in UTC; refuses naive datetimes, since SQLite keeps no zone."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if not isinstance(value, datetime) or value.utcoffset() is None:
+            raise ValueError(f"refusing to store a naive datetime: {value!r}")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class AppointmentStatus(enum.Enum):
+    BOOKED = "booked"
+    ARRIVED = "arrived"
+    COMPLETED = "completed"
+    NO_SHOW = "no_show"
+    CANCELLED = "cancelled"
+
+    @classmethod
+    def holding_time(cls) -> tuple[AppointmentStatus, ...]:
+        """Statuses whose appointment still occupies the practitioner's time."""
+        return (cls.BOOKED, cls.ARRIVED, cls.COMPLETED, cls.NO_SHOW)
+
+
+def _enum_column(enum_class: type[enum.Enum], name: str) -> sa.Enum:
+    """A VARCHAR plus CHECK constraint holding the enum's values (portable across databases)."""
+    return sa.Enum(
+        enum_class,
+        name=name,
+        native_enum=False,
+        create_constraint=True,
+        length=20,
+        values_callable=lambda members: [member.value for member in members],
+        validate_strings=True,
+    )
+
+
+class Clinic(db.Model):
+    """The one clinic this installation serves, and its booking rules."""
+
+    __tablename__ = "clinic"
+    __table_args__ = (
+        sa.CheckConstraint("id = 1", name="single_row"),
+        sa.CheckConstraint("slot_step_minutes BETWEEN 5 AND 240", name="slot_step_range"),
+        sa.CheckConstraint("min_notice_hours >= 0", name="min_notice_not_negative"),
+        sa.CheckConstraint("max_advance_days BETWEEN 1 AND 730", name="max_advance_range"),
+        sa.CheckConstraint("cancellation_notice_hours >= 0", name="cancellation_notice_not_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False, default=1)
+    name: Mapped[str] = mapped_column(sa.String(120))
+    timezone: Mapped[str] = mapped_column(sa.String(64))
+    phone: Mapped[str] = mapped_column(sa.String(40))
+    emergency_number: Mapped[str] = mapped_column(sa.String(20))
+    slot_step_minutes: Mapped[int] = mapped_column(default=15)
+    min_notice_hours: Mapped[int] = mapped_column(default=12)
+    max_advance_days: Mapped[int] = mapped_column(default=60)
+    cancellation_notice_hours: Mapped[int] = mapped_column(default=24)
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def booking_rules(self) -> BookingRules:
+        return BookingRules(
+            step_minutes=self.slot_step_minutes,
+            min_notice=timedelta(hours=self.min_notice_hours),
+            max_advance_days=self.max_advance_days,
+        )
+
+    def today(self, now: datetime) -> date:
+        """The clinic's calendar date at the instant `now`."""
+        return now.astimezone(self.zone).date()
+
+
+practitioner_services = sa.Table(
+    "practitioner_service",
+    db.metadata,
+    sa.Column("practitioner_id", sa.ForeignKey("practitioner.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("service_id", sa.ForeignKey("service.id", ondelete="CASCADE"), primary_key=True),
+)
+
+
+class Service(db.Model):
+    """Something a patient can book, with its length and the time kept free after it."""
+
+    __tablename__ = "service"
+    __table_args__ = (
+        sa.CheckConstraint("minutes BETWEEN 5 AND 480", name="minutes_range"),
+        sa.CheckConstraint("buffer_minutes BETWEEN 0 AND 240", name="buffer_range"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(sa.String(60), unique=True)
+    name: Mapped[str] = mapped_column(sa.String(120))
+    description: Mapped[str] = mapped_column(sa.Text, default="")
+    minutes: Mapped[int]
+    buffer_minutes: Mapped[int] = mapped_column(default=0)
+    new_patients_only: Mapped[bool] = mapped_column(default=False)
+    is_active: Mapped[bool] = mapped_column(default=True)
+
+    practitioners: Mapped[list[Practitioner]] = relationship(
+        secondary=practitioner_services, back_populates="services", order_by="Practitioner.id"
+    )
+
+
+class Practitioner(db.Model):
+    """A person who treats patients, with the services they offer and their weekly hours."""
+
+    __tablename__ = "practitioner"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(sa.String(60), unique=True)
+    name: Mapped[str] = mapped_column(sa.String(120))
+    bio: Mapped[str] = mapped_column(sa.Text, default="")
+    is_active: Mapped[bool] = mapped_column(default=True)
+
+    services: Mapped[list[Service]] = relationship(
+        secondary=practitioner_services, back_populates="practitioners", order_by="Service.id"
+    )
+    hours: Mapped[list[WorkingHours]] = relationship(
+        back_populates="practitioner",
+        cascade="all, delete-orphan",
+        order_by="(WorkingHours.weekday, WorkingHours.start_time)",
+    )
+    time_off: Mapped[list[TimeOff]] = relationship(
+        back_populates="practitioner", cascade="all, delete-orphan", order_by="TimeOff.starts_at"
+    )
+
+    def offers(self, service: Service) -> bool:
+        return any(offered.id == service.id for offered in self.services)
+
+    @property
+    def working_intervals(self) -> list[WorkingInterval]:
+        return [WorkingInterval(h.weekday, h.start_time, h.end_time) for h in self.hours]
+
+
+class WorkingHours(db.Model):
+    """One weekly working period, in the clinic's local wall-clock time."""
+
+    __tablename__ = "working_hours"
+    __table_args__ = (
+        sa.CheckConstraint("weekday BETWEEN 0 AND 6", name="weekday_range"),
+        sa.CheckConstraint("start_time < end_time", name="ends_after_start"),
+        sa.UniqueConstraint("practitioner_id", "weekday", "start_time", name="uq_working_hours_start"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    practitioner_id: Mapped[int] = mapped_column(sa.ForeignKey("practitioner.id", ondelete="CASCADE"))
+    weekday: Mapped[int]  # 0 = Monday, as date.weekday()
+    start_time: Mapped[time]
+    end_time: Mapped[time]
+
+    practitioner: Mapped[Practitioner] = relationship(back_populates="hours")
+
+
+class TimeOff(db.Model):
+    """A span when a practitioner does not work (holiday, training...), in UTC."""
+
+    __tablename__ = "time_off"
+    __table_args__ = (
+        sa.CheckConstraint("starts_at < ends_at", name="ends_after_start"),
+        sa.UniqueConstraint("practitioner_id", "starts_at", "ends_at", name="uq_time_off_span"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    practitioner_id: Mapped[int] = mapped_column(sa.ForeignKey("practitioner.id", ondelete="CASCADE"))
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ends_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    reason: Mapped[str] = mapped_column(sa.String(200), default="")
+
+    practitioner: Mapped[Practitioner] = relationship(back_populates="time_off")
+
+    @property
+    def range(self) -> TimeRange:
+        return TimeRange(self.starts_at, self.ends_at)
+
+
+class Patient(db.Model):
+    """A person who books; the same email and date of birth mean the same patient."""
+
+    __tablename__ = "patient"
+    __table_args__ = (sa.UniqueConstraint("email", "born_on", name="uq_patient_identity"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(120))
+    email: Mapped[str] = mapped_column(sa.String(254))  # stored lower-cased
+    phone: Mapped[str] = mapped_column(sa.String(40))
+    born_on: Mapped[date]
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    appointments: Mapped[list[Appointment]] = relationship(back_populates="patient")
+
+
+class Appointment(db.Model):
+    """A booked visit. It occupies [starts_at, occupied_until): the treatment plus its buffer.
+
+    On PostgreSQL an exclusion constraint (made by the migration) forbids two
+    appointments of one practitioner that hold time from overlapping.
+    """
+
+    __tablename__ = "appointment"
+    __table_args__ = (
+        sa.CheckConstraint("starts_at < ends_at", name="ends_after_start"),
+        sa.CheckConstraint("ends_at <= occupied_until", name="buffer_after_end"),
+        sa.Index("ix_appointment_practitioner_starts", "practitioner_id", "starts_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reference: Mapped[str] = mapped_column(sa.String(12), unique=True)
+    practitioner_id: Mapped[int] = mapped_column(sa.ForeignKey("practitioner.id"))
+    service_id: Mapped[int] = mapped_column(sa.ForeignKey("service.id"))
+    patient_id: Mapped[int] = mapped_column(sa.ForeignKey("patient.id"), index=True)
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ends_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    occupied_until: Mapped[datetime] = mapped_column(UTCDateTime)
+    status: Mapped[AppointmentStatus] = mapped_column(
+        _enum_column(AppointmentStatus, "appointment_status"), default=AppointmentStatus.BOOKED
+    )
+    # Urgent safety-check codes the patient ticked (emergency ones never get booked).
+    safety_flags: Mapped[list[str]] = mapped_column(sa.JSON, default=list)
+    manage_token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    booked_via: Mapped[str] = mapped_column(sa.String(20), default="online")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    cancel_reason: Mapped[str | None] = mapped_column(sa.String(500))
+
+    practitioner: Mapped[Practitioner] = relationship()
+    service: Mapped[Service] = relationship()
+    patient: Mapped[Patient] = relationship(back_populates="appointments")
+
+    @property
+    def occupied(self) -> TimeRange:
+        return TimeRange(self.starts_at, self.occupied_until)
+
+    @property
+    def holds_time(self) -> bool:
+        return self.status in AppointmentStatus.holding_time()

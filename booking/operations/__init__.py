@@ -1,0 +1,1 @@
+"""Operations: load rows, call the pure cores, write, and commit once."""

@@ -1,0 +1,176 @@
+"""Load what the scheduling core needs from the database, and ask it for free times.
+
+The number of queries is fixed: one each for the clinic, the service, the
+practitioners (plus their hours), the time off and the busy ranges of the whole
+window, however many days or practitioners it covers.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.orm import selectinload
+
+from booking.extensions import db
+from booking.models import Appointment, AppointmentStatus, Clinic, Practitioner, Service, TimeOff
+from booking.scheduling import TimeRange, date_range, free_starts, wall_clock_instant
+
+ANY_PRACTITIONER = "any"
+
+
+class NotFound(Exception):
+    """Something named in a request does not exist (unknown slug)."""
+
+    def __init__(self, field: str, message: str):
+        super().__init__(message)
+        self.field = field
+        self.message = message
+
+
+class NotOffered(Exception):
+    """The practitioner exists but does not offer the service."""
+
+    def __init__(self, field: str, message: str):
+        super().__init__(message)
+        self.field = field
+        self.message = message
+
+
+class ClinicNotSetUp(Exception):
+    """No clinic file has been imported yet."""
+
+
+@dataclass(frozen=True)
+class Slot:
+    """A free start for one practitioner."""
+
+    start: datetime
+    end: datetime
+    practitioner: str  # slug
+
+
+def load_clinic() -> Clinic:
+    clinic = db.session.get(Clinic, 1)
+    if clinic is None:
+        raise ClinicNotSetUp("the clinic is not set up yet: run `flask clinic import FILE.toml`")
+    return clinic
+
+
+def load_service(slug: str) -> Service:
+    service = db.session.scalar(sa.select(Service).where(Service.slug == slug, Service.is_active))
+    if service is None:
+        known = ", ".join(db.session.scalars(sa.select(Service.slug).where(Service.is_active).order_by(Service.id)))
+        raise NotFound("service", f"no service {slug!r}; known services: {known or 'none'}")
+    return service
+
+
+def load_practitioners(service: Service, slug: str) -> list[Practitioner]:
+    """The practitioner named by slug, or all who offer the service for "any", with hours."""
+    query = (
+        sa.select(Practitioner)
+        .where(Practitioner.is_active)
+        .options(selectinload(Practitioner.hours))
+        .order_by(Practitioner.slug)
+    )
+    if slug == ANY_PRACTITIONER:
+        query = query.where(Practitioner.services.any(Service.id == service.id))
+        return list(db.session.scalars(query))
+    practitioner = db.session.scalar(query.where(Practitioner.slug == slug))
+    if practitioner is None:
+        known = ", ".join(db.session.scalars(sa.select(Practitioner.slug).where(Practitioner.is_active).order_by(Practitioner.slug)))
+        raise NotFound("practitioner", f"no practitioner {slug!r}; known practitioners: {known or 'none'} (or \"any\")")
+    offers = db.session.scalar(
+        sa.select(sa.func.count()).select_from(Practitioner).where(
+            Practitioner.id == practitioner.id, Practitioner.services.any(Service.id == service.id)
+        )
+    )
+    if not offers:
+        raise NotOffered("practitioner", f"{practitioner.slug!r} does not offer {service.slug!r}")
+    return [practitioner]
+
+
+def _window(clinic: Clinic, first_day: date, days: int) -> TimeRange:
+    """The absolute span of the clinic dates, with a day's margin for buffers past midnight."""
+    zone = clinic.zone
+    return TimeRange(
+        wall_clock_instant(first_day - timedelta(days=1), time(0), zone),
+        wall_clock_instant(first_day + timedelta(days=days + 1), time(0), zone),
+    )
+
+
+def _ranges_by_practitioner(rows) -> dict[int, list[TimeRange]]:
+    grouped: dict[int, list[TimeRange]] = defaultdict(list)
+    for practitioner_id, start, end in rows:
+        grouped[practitioner_id].append(TimeRange(start, end))
+    return grouped
+
+
+def find_slots(
+    clinic: Clinic,
+    service: Service,
+    practitioners: list[Practitioner],
+    first_day: date,
+    days: int,
+    now: datetime,
+    *,
+    count_bookings: bool = True,
+) -> list[Slot]:
+    """Free starts for the service with any of the practitioners, sorted by start then slug.
+
+    With count_bookings=False, existing appointments are ignored: what would be on offer
+    in an empty diary (used to tell "taken" apart from "never bookable").
+    """
+    if not practitioners:
+        return []
+    window = _window(clinic, first_day, days)
+    ids = [p.id for p in practitioners]
+    time_off = _ranges_by_practitioner(
+        db.session.execute(
+            sa.select(TimeOff.practitioner_id, TimeOff.starts_at, TimeOff.ends_at).where(
+                TimeOff.practitioner_id.in_(ids),
+                TimeOff.starts_at < window.end,
+                TimeOff.ends_at > window.start,
+            )
+        )
+    )
+    busy = _ranges_by_practitioner(
+        [] if not count_bookings else db.session.execute(
+            sa.select(Appointment.practitioner_id, Appointment.starts_at, Appointment.occupied_until).where(
+                Appointment.practitioner_id.in_(ids),
+                Appointment.status.in_(AppointmentStatus.holding_time()),
+                Appointment.starts_at < window.end,
+                Appointment.occupied_until > window.start,
+            )
+        )
+    )
+    length = timedelta(minutes=service.minutes)
+    slots = [
+        Slot(start, start + length, practitioner.slug)
+        for practitioner in practitioners
+        for start in free_starts(
+            days=date_range(first_day, days),
+            hours=practitioner.working_intervals,
+            time_off=time_off[practitioner.id],
+            busy=busy[practitioner.id],
+            minutes=service.minutes,
+            buffer_minutes=service.buffer_minutes,
+            rules=clinic.booking_rules,
+            now=now,
+            zone=clinic.zone,
+        )
+    ]
+    return sorted(slots, key=lambda slot: (slot.start, slot.practitioner))
+
+
+def nearby_slots(
+    clinic: Clinic, service: Service, practitioners: list[Practitioner], wanted: datetime, now: datetime, count: int = 5
+) -> list[Slot]:
+    """Up to `count` free starts closest to the one wanted, within three days either side."""
+    wanted_day = wanted.astimezone(clinic.zone).date()
+    first_day = max(wanted_day - timedelta(days=3), clinic.today(now))
+    slots = find_slots(clinic, service, practitioners, first_day, (wanted_day - first_day).days + 4, now)
+    closest = sorted(slots, key=lambda slot: (abs(slot.start - wanted), slot.practitioner))[:count]
+    return sorted(closest, key=lambda slot: (slot.start, slot.practitioner))

@@ -1,0 +1,235 @@
+"""Making a booking: take the lock, check the time is still free, write, commit once.
+
+Two appointments of one practitioner must never overlap, even when several app
+processes book at the same instant. Each database gets a lock before the check:
+SQLite's write lock (BEGIN IMMEDIATE), or on PostgreSQL transaction-level advisory
+locks per practitioner; the PostgreSQL exclusion constraint stays as the last word.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+
+from booking.extensions import SQLITE_IMMEDIATE, db
+from booking.models import Appointment, AppointmentStatus, Patient
+from booking.operations.availability import (
+    Slot,
+    find_slots,
+    load_clinic,
+    load_practitioners,
+    load_service,
+    nearby_slots,
+)
+from booking.safety import classify
+
+NO_OVERLAP_CONSTRAINT = "appointment_no_overlap"
+REFERENCE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O or 1/I to misread on the phone
+
+# Keys for pg_advisory_xact_lock(namespace, id): one namespace per kind of thing locked.
+LOCK_PRACTITIONER = 1
+LOCK_PATIENT = 2
+
+
+@dataclass(frozen=True)
+class PatientDetails:
+    name: str
+    email: str  # lower-cased
+    phone: str
+    born_on: date
+
+
+@dataclass(frozen=True)
+class BookingRequest:
+    service: str
+    practitioner: str  # slug or "any"
+    start: datetime  # aware
+    patient: PatientDetails
+    safety: tuple[str, ...] = ()
+    booked_via: str = "online"
+
+
+@dataclass(frozen=True)
+class BookingResult:
+    appointment: Appointment
+    manage_token: str  # shown once, to the patient; only its hash is stored
+
+
+class CannotBook(Exception):
+    """The request asks for something that cannot be booked; field says which input is wrong."""
+
+    def __init__(self, field: str, message: str):
+        super().__init__(message)
+        self.field = field
+        self.message = message
+
+
+class EmergencyAnswers(Exception):
+    """The safety check found an emergency: no booking is made."""
+
+
+@dataclass
+class SlotTaken(Exception):
+    """The time was free when shown but someone else got it first."""
+
+    alternatives: list[Slot] = field(default_factory=list)
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def new_reference() -> str:
+    return "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(8))
+
+
+def begin_write_transaction() -> None:
+    """Start the request's transaction as a writer; on SQLite this takes the write lock now.
+
+    A deferred SQLite transaction that reads first and writes later can fail to
+    upgrade its lock; IMMEDIATE waits (busy timeout) for the lock instead.
+    """
+    session = db.session()  # the real Session behind the scoped proxy
+    if session.in_transaction():
+        if session.new or session.dirty or session.deleted:
+            raise RuntimeError("begin_write_transaction() with unsaved changes in the session")
+        session.rollback()
+    session.connection(execution_options={SQLITE_IMMEDIATE: True})
+
+
+def _lock(namespace: int, *ids: int) -> None:
+    """On PostgreSQL, hold advisory locks on these ids until the transaction ends."""
+    if db.session.get_bind().dialect.name != "postgresql":
+        return  # SQLite already holds the database's write lock
+    for key in sorted(set(ids)):
+        db.session.execute(sa.select(sa.func.pg_advisory_xact_lock(namespace, key)))
+
+
+def _patient_lock_key(details: PatientDetails) -> int:
+    digest = hashlib.sha256(f"{details.email}|{details.born_on.isoformat()}".encode()).digest()
+    return int.from_bytes(digest[:4], "big", signed=True)
+
+
+def find_or_add_patient(details: PatientDetails, now: datetime) -> Patient:
+    """The patient with this email and date of birth, or a new one."""
+    patient = db.session.scalar(
+        sa.select(Patient).where(Patient.email == details.email, Patient.born_on == details.born_on)
+    )
+    if patient is None:
+        patient = Patient(
+            name=details.name, email=details.email, phone=details.phone, born_on=details.born_on, created_at=now
+        )
+        db.session.add(patient)
+    elif details.phone and details.phone != patient.phone:
+        patient.phone = details.phone  # the newest number is the one to call
+    return patient
+
+
+def _has_visited(patient: Patient) -> bool:
+    if patient.id is None:
+        return False
+    return bool(
+        db.session.scalar(
+            sa.select(sa.func.count()).select_from(Appointment).where(
+                Appointment.patient_id == patient.id,
+                Appointment.status.in_(AppointmentStatus.holding_time()),
+            )
+        )
+    )
+
+
+def _why_not_bookable(clinic, start: datetime, now: datetime) -> str:
+    """Explain a start that is not on offer, for a reason other than another booking."""
+    zone = clinic.zone
+    local = start.astimezone(zone)
+    if local.date() > clinic.today(now) + timedelta(days=clinic.max_advance_days):
+        return f"bookings open {clinic.max_advance_days} days ahead; {local:%Y-%m-%d} is later than that"
+    if start < now + timedelta(hours=clinic.min_notice_hours):
+        return f"online bookings need {clinic.min_notice_hours} hours' notice; {local:%Y-%m-%d %H:%M} is too soon"
+    return (
+        f"{local:%Y-%m-%d %H:%M} ({clinic.timezone}) is not a start time on offer: starts fall inside "
+        f"working hours, every {clinic.slot_step_minutes} minutes from the start of each working period; "
+        "ask /api/v1/slots for the free ones"
+    )
+
+
+def book(request: BookingRequest, now: datetime) -> BookingResult:
+    """Book the requested time, or raise CannotBook, EmergencyAnswers or SlotTaken.
+
+    Nothing is written unless the whole booking succeeds.
+    """
+    answers = classify(list(request.safety))
+    if answers.unknown:
+        raise CannotBook("safety", f"unknown safety codes: {', '.join(answers.unknown)}")
+    if answers.stops_booking:
+        raise EmergencyAnswers()
+
+    begin_write_transaction()
+    try:
+        return _book_locked(request, answers.urgent, now)
+    except IntegrityError as error:
+        db.session.rollback()
+        if NO_OVERLAP_CONSTRAINT not in str(error.orig):
+            raise
+        raise _taken(request, now) from None
+    except Exception:
+        db.session.rollback()
+        raise
+
+
+def _book_locked(request: BookingRequest, urgent: tuple[str, ...], now: datetime) -> BookingResult:
+    clinic = load_clinic()
+    service = load_service(request.service)
+    practitioners = load_practitioners(service, request.practitioner)
+    if not practitioners:
+        raise CannotBook("practitioner", f"nobody offers {service.slug!r} at the moment")
+    _lock(LOCK_PATIENT, _patient_lock_key(request.patient))
+    _lock(LOCK_PRACTITIONER, *(p.id for p in practitioners))
+
+    day = request.start.astimezone(clinic.zone).date()
+    free = find_slots(clinic, service, practitioners, day, 1, now)
+    chosen = next((slot for slot in free if slot.start == request.start), None)
+    if chosen is None:
+        in_empty_diary = find_slots(clinic, service, practitioners, day, 1, now, count_bookings=False)
+        if any(slot.start == request.start for slot in in_empty_diary):
+            raise _taken(request, now, clinic, service, practitioners)
+        raise CannotBook("start", _why_not_bookable(clinic, request.start, now))
+
+    patient = find_or_add_patient(request.patient, now)
+    if service.new_patients_only and _has_visited(patient):
+        raise CannotBook(
+            "service", f"{service.name!r} is for new patients; you have visited before, so book a follow-up"
+        )
+    practitioner = next(p for p in practitioners if p.slug == chosen.practitioner)
+    token = secrets.token_urlsafe(32)
+    appointment = Appointment(
+        reference=new_reference(),
+        practitioner=practitioner,
+        service=service,
+        patient=patient,
+        starts_at=chosen.start,
+        ends_at=chosen.end,
+        occupied_until=chosen.start + timedelta(minutes=service.minutes + service.buffer_minutes),
+        status=AppointmentStatus.BOOKED,
+        safety_flags=list(urgent),
+        manage_token_hash=hash_token(token),
+        booked_via=request.booked_via,
+        created_at=now,
+    )
+    db.session.add(appointment)
+    db.session.commit()
+    return BookingResult(appointment, token)
+
+
+def _taken(request: BookingRequest, now: datetime, clinic=None, service=None, practitioners=None) -> SlotTaken:
+    """A SlotTaken carrying the free times nearest to the one that was lost."""
+    if clinic is None:
+        clinic = load_clinic()
+        service = load_service(request.service)
+        practitioners = load_practitioners(service, request.practitioner)
+    return SlotTaken(nearby_slots(clinic, service, practitioners, request.start, now))

@@ -1,0 +1,482 @@
+"""The clinic file (TOML): read and check it whole, then import it in one transaction.
+
+Checking comes first and touches nothing, so a bad file imports nothing; every
+problem is reported with the line it is on.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
+import sqlalchemy as sa
+import tomli_w
+
+from booking.extensions import db
+from booking.models import Clinic, Practitioner, Service, TimeOff, WorkingHours
+from booking.scheduling import wall_clock_instant
+
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+CLOCK_TIME = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
+LOCAL_DATETIME_FORMAT = "%Y-%m-%dT%H:%M"
+
+
+class ClinicFileError(Exception):
+    """A clinic file that cannot be imported; `problems` lists each one with its line."""
+
+    def __init__(self, problems: list[str]):
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+@dataclass
+class ServicePlan:
+    slug: str
+    name: str
+    minutes: int
+    buffer_minutes: int = 0
+    new_patients_only: bool = False
+    description: str = ""
+
+
+@dataclass
+class PractitionerPlan:
+    slug: str
+    name: str
+    bio: str = ""
+    services: list[str] | None = None  # None: leave as they are
+    hours: dict[int, list[tuple[time, time]]] | None = None  # None: leave as they are
+
+
+@dataclass
+class TimeOffPlan:
+    practitioner: str
+    start: datetime  # naive, clinic wall-clock
+    end: datetime
+    reason: str = ""
+
+
+@dataclass
+class ClinicPlan:
+    """A checked clinic file, ready to write."""
+
+    clinic: dict | None = None
+    services: list[ServicePlan] = field(default_factory=list)
+    practitioners: list[PractitionerPlan] = field(default_factory=list)
+    time_off: list[TimeOffPlan] = field(default_factory=list)
+
+
+def key_lines(text: str) -> dict[tuple, int]:
+    """Where each table and key of a TOML text is, as path -> line number (1-based).
+
+    tomllib reports no positions for values, so the text is scanned line by line;
+    paths count arrays of tables, e.g. ("practitioners", 1, "hours", "mon").
+    """
+    lines: dict[tuple, int] = {}
+    counts: dict[tuple, int] = {}
+    current: tuple = ()
+
+    def resolve(parts: list[str]) -> tuple:
+        path: tuple = ()
+        for part in parts:
+            path += (part,)
+            if path in counts:
+                path += (counts[path],)
+        return path
+
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        if line.startswith("[["):
+            parts = [p.strip().strip('"') for p in line[2:line.find("]]")].split(".")]
+            parent = resolve(parts[:-1])
+            key = parent + (parts[-1],)
+            counts[key] = counts.get(key, -1) + 1
+            current = key + (counts[key],)
+            lines[current] = number
+        elif line.startswith("["):
+            parts = [p.strip().strip('"') for p in line[1:line.find("]")].split(".")]
+            current = resolve(parts)
+            lines.setdefault(current, number)
+        elif "=" in line:
+            key = line.split("=", 1)[0].strip()
+            path = current + tuple(p.strip().strip('"') for p in key.split("."))
+            lines.setdefault(path, number)
+    return lines
+
+
+class _Checker:
+    """Collects problems, each placed on the nearest line known for its path."""
+
+    def __init__(self, filename: str, text: str):
+        self.filename = filename
+        self.lines = key_lines(text)
+        self.problems: list[str] = []
+
+    def problem(self, path: tuple, message: str) -> None:
+        probe = path
+        while probe and probe not in self.lines:
+            probe = probe[:-1]
+        line = self.lines.get(probe, 1)
+        shown = ".".join(f"[{p}]" if isinstance(p, int) else str(p) for p in path).replace(".[", "[")
+        self.problems.append(f"{self.filename}:{line}: {shown}: {message}")
+
+    def unknown_keys(self, table: dict, known: set[str], path: tuple) -> None:
+        for key in table:
+            if key not in known:
+                self.problem(path + (key,), f"unknown key (expected one of: {', '.join(sorted(known))})")
+
+    def text(self, table: dict, key: str, path: tuple, *, required=True, limit=120, default=""):
+        value = table.get(key)
+        if value is None:
+            if required:
+                self.problem(path + (key,), "is missing")
+            return default
+        if not isinstance(value, str) or (required and not value.strip()):
+            self.problem(path + (key,), "must be a non-empty text in quotes")
+            return default
+        if len(value) > limit:
+            self.problem(path + (key,), f"is longer than {limit} characters")
+            return default
+        return value.strip()
+
+    def whole_number(self, table: dict, key: str, path: tuple, low: int, high: int, default=None):
+        value = table.get(key, default)
+        if value is None:
+            self.problem(path + (key,), "is missing")
+            return low
+        if isinstance(value, bool) or not isinstance(value, int):
+            self.problem(path + (key,), f"must be a whole number, not {value!r}")
+            return low
+        if not low <= value <= high:
+            self.problem(path + (key,), f"must be between {low} and {high}, not {value}")
+        return value
+
+    def flag(self, table: dict, key: str, path: tuple, default: bool) -> bool:
+        value = table.get(key, default)
+        if not isinstance(value, bool):
+            self.problem(path + (key,), f"must be true or false, not {value!r}")
+            return default
+        return value
+
+    def slug(self, table: dict, path: tuple) -> str:
+        value = self.text(table, "slug", path, limit=60)
+        if value and not SLUG.match(value):
+            self.problem(path + ("slug",), f"{value!r} must be lower-case letters, digits and single hyphens")
+        return value
+
+    def tables(self, document: dict, key: str) -> list[dict]:
+        value = document.get(key, [])
+        if not isinstance(value, list) or not all(isinstance(item, dict) for item in value):
+            self.problem((key,), f"must be written as [[{key}]] tables")
+            return []
+        return value
+
+
+def parse_clock_time(text: str) -> time:
+    """'09:30' -> time(9, 30); anything but a 24-hour HH:MM raises ValueError."""
+    match = CLOCK_TIME.match(text.strip()) if isinstance(text, str) else None
+    if not match:
+        raise ValueError(f"{text!r} is not a time of day (use HH:MM from 00:00 to 23:59)")
+    return time(int(match.group(1)), int(match.group(2)))
+
+
+def parse_interval(text: str) -> tuple[time, time]:
+    """'09:00-12:30' -> (09:00, 12:30), refusing intervals that end before they start."""
+    if not isinstance(text, str) or text.count("-") != 1:
+        raise ValueError(f"{text!r} is not an interval (use \"HH:MM-HH:MM\", e.g. \"09:00-12:30\")")
+    start_text, end_text = text.split("-")
+    start, end = parse_clock_time(start_text), parse_clock_time(end_text)
+    if not start < end:
+        raise ValueError(f"{text!r} ends before it starts (intervals cannot run past midnight)")
+    return start, end
+
+
+def parse_weekly_hours(table, path: tuple, check: _Checker) -> dict[int, list[tuple[time, time]]]:
+    """The [practitioners.hours] table -> weekday number -> sorted intervals."""
+    if not isinstance(table, dict):
+        check.problem(path, "must be a table of weekday = [\"HH:MM-HH:MM\", ...]")
+        return {}
+    check.unknown_keys(table, set(WEEKDAYS), path)
+    hours: dict[int, list[tuple[time, time]]] = {}
+    for weekday, name in enumerate(WEEKDAYS):
+        entries = table.get(name)
+        if entries is None:
+            continue
+        if isinstance(entries, str):
+            entries = [entries]
+        if not isinstance(entries, list):
+            check.problem(path + (name,), "must be a list of \"HH:MM-HH:MM\" intervals")
+            continue
+        intervals = []
+        for entry in entries:
+            try:
+                intervals.append(parse_interval(entry))
+            except ValueError as error:
+                check.problem(path + (name,), str(error))
+        intervals.sort()
+        for (_, earlier_end), (later_start, _) in zip(intervals, intervals[1:]):
+            if later_start < earlier_end:
+                check.problem(
+                    path + (name,),
+                    f"intervals overlap: one ends at {earlier_end:%H:%M} after the next starts at {later_start:%H:%M}",
+                )
+        hours[weekday] = intervals
+    return hours
+
+
+def parse_local_datetime(value, path: tuple, check: _Checker) -> datetime | None:
+    """A clinic wall-clock time written as "YYYY-MM-DDTHH:MM" (quoted or a TOML local datetime)."""
+    if isinstance(value, datetime) and value.tzinfo is None:
+        return value.replace(second=0, microsecond=0)
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return datetime.combine(value, time())
+    if isinstance(value, str):
+        try:
+            return datetime.strptime(value.strip(), LOCAL_DATETIME_FORMAT)
+        except ValueError:
+            pass
+    check.problem(path, f"{value!r} is not a local date and time (use \"YYYY-MM-DDTHH:MM\", no offset)")
+    return None
+
+
+def read_clinic_file(text: str, filename: str, *, known_services=(), known_practitioners=()) -> ClinicPlan:
+    """Check a whole clinic file and return what it asks for, or raise ClinicFileError.
+
+    known_services / known_practitioners: slugs already in the database, which the
+    file may refer to without defining them again.
+    """
+    try:
+        document = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise ClinicFileError([f"{filename}: not valid TOML: {error}"]) from None
+
+    check = _Checker(filename, text)
+    check.unknown_keys(document, {"clinic", "services", "practitioners", "time_off"}, ())
+    plan = ClinicPlan()
+
+    if "clinic" in document:
+        plan.clinic = _read_clinic(document["clinic"], check)
+
+    service_slugs = set(known_services)
+    for index, table in enumerate(check.tables(document, "services")):
+        path = ("services", index)
+        check.unknown_keys(
+            table, {"slug", "name", "minutes", "buffer_minutes", "new_patients_only", "description"}, path
+        )
+        service = ServicePlan(
+            slug=check.slug(table, path),
+            name=check.text(table, "name", path),
+            minutes=check.whole_number(table, "minutes", path, 5, 480),
+            buffer_minutes=check.whole_number(table, "buffer_minutes", path, 0, 240, default=0),
+            new_patients_only=check.flag(table, "new_patients_only", path, False),
+            description=check.text(table, "description", path, required=False, limit=2000),
+        )
+        if service.slug in {s.slug for s in plan.services}:
+            check.problem(path + ("slug",), f"service {service.slug!r} is defined twice")
+        plan.services.append(service)
+        service_slugs.add(service.slug)
+
+    practitioner_slugs = set(known_practitioners)
+    for index, table in enumerate(check.tables(document, "practitioners")):
+        path = ("practitioners", index)
+        check.unknown_keys(table, {"slug", "name", "bio", "services", "hours"}, path)
+        practitioner = PractitionerPlan(
+            slug=check.slug(table, path),
+            name=check.text(table, "name", path),
+            bio=check.text(table, "bio", path, required=False, limit=4000),
+        )
+        if "services" in table:
+            offered = table["services"]
+            if not isinstance(offered, list) or not all(isinstance(s, str) for s in offered):
+                check.problem(path + ("services",), "must be a list of service slugs in quotes")
+            else:
+                for slug in offered:
+                    if slug not in service_slugs:
+                        known = ", ".join(sorted(service_slugs)) or "none yet"
+                        check.problem(path + ("services",), f"unknown service {slug!r} (known: {known})")
+                practitioner.services = list(dict.fromkeys(offered))
+        if "hours" in table:
+            practitioner.hours = parse_weekly_hours(table["hours"], path + ("hours",), check)
+        if practitioner.slug in {p.slug for p in plan.practitioners}:
+            check.problem(path + ("slug",), f"practitioner {practitioner.slug!r} is defined twice")
+        plan.practitioners.append(practitioner)
+        practitioner_slugs.add(practitioner.slug)
+
+    for index, table in enumerate(check.tables(document, "time_off")):
+        path = ("time_off", index)
+        check.unknown_keys(table, {"practitioner", "start", "end", "reason"}, path)
+        slug = check.text(table, "practitioner", path, limit=60)
+        if slug and slug not in practitioner_slugs:
+            known = ", ".join(sorted(practitioner_slugs)) or "none yet"
+            check.problem(path + ("practitioner",), f"unknown practitioner {slug!r} (known: {known})")
+        start = parse_local_datetime(table.get("start"), path + ("start",), check)
+        end = parse_local_datetime(table.get("end"), path + ("end",), check)
+        if start and end and not start < end:
+            check.problem(path + ("end",), f"time off must end after it starts ({end:%Y-%m-%dT%H:%M} <= {start:%Y-%m-%dT%H:%M})")
+        reason = check.text(table, "reason", path, required=False, limit=200)
+        if start and end:
+            plan.time_off.append(TimeOffPlan(slug, start, end, reason))
+
+    if check.problems:
+        raise ClinicFileError(check.problems)
+    return plan
+
+
+def _read_clinic(table, check: _Checker) -> dict:
+    path = ("clinic",)
+    if not isinstance(table, dict):
+        check.problem(path, "must be a [clinic] table")
+        return {}
+    check.unknown_keys(
+        table,
+        {"name", "timezone", "phone", "emergency_number", "slot_step_minutes", "min_notice_hours",
+         "max_advance_days", "cancellation_notice_hours"},
+        path,
+    )
+    zone_name = check.text(table, "timezone", path, limit=64)
+    if zone_name and zone_name not in available_timezones():
+        try:
+            ZoneInfo(zone_name)
+        except (ZoneInfoNotFoundError, ValueError):
+            check.problem(path + ("timezone",), f"unknown time zone {zone_name!r} (use an IANA name such as \"America/Los_Angeles\")")
+    return {
+        "name": check.text(table, "name", path),
+        "timezone": zone_name,
+        "phone": check.text(table, "phone", path, limit=40),
+        "emergency_number": check.text(table, "emergency_number", path, limit=20),
+        "slot_step_minutes": check.whole_number(table, "slot_step_minutes", path, 5, 240, default=15),
+        "min_notice_hours": check.whole_number(table, "min_notice_hours", path, 0, 24 * 30, default=12),
+        "max_advance_days": check.whole_number(table, "max_advance_days", path, 1, 730, default=60),
+        "cancellation_notice_hours": check.whole_number(
+            table, "cancellation_notice_hours", path, 0, 24 * 30, default=24
+        ),
+    }
+
+
+def import_clinic_file(text: str, filename: str = "clinic.toml") -> dict[str, int]:
+    """Check the file, then create or update everything in it by slug, in one commit.
+
+    Services, practitioners and time off missing from the file are left as they are.
+    Returns counts of what the file held, for the command's report.
+    """
+    known_services = set(db.session.scalars(sa.select(Service.slug)))
+    known_practitioners = set(db.session.scalars(sa.select(Practitioner.slug)))
+    plan = read_clinic_file(
+        text, filename, known_services=known_services, known_practitioners=known_practitioners
+    )
+    clinic = db.session.get(Clinic, 1)
+    if plan.clinic is None and clinic is None:
+        raise ClinicFileError([f"{filename}:1: clinic: a [clinic] table is needed for the first import"])
+    try:
+        if plan.clinic is not None:
+            if clinic is None:
+                clinic = Clinic(id=1)
+                db.session.add(clinic)
+            for key, value in plan.clinic.items():
+                setattr(clinic, key, value)
+        services = {s.slug: s for s in db.session.scalars(sa.select(Service))}
+        for item in plan.services:
+            service = services.get(item.slug) or Service(slug=item.slug)
+            db.session.add(service)
+            for key in ("name", "minutes", "buffer_minutes", "new_patients_only", "description"):
+                setattr(service, key, getattr(item, key))
+            services[item.slug] = service
+        practitioners = {p.slug: p for p in db.session.scalars(sa.select(Practitioner))}
+        for item in plan.practitioners:
+            practitioner = practitioners.get(item.slug) or Practitioner(slug=item.slug)
+            db.session.add(practitioner)
+            practitioner.name, practitioner.bio = item.name, item.bio
+            if item.services is not None:
+                practitioner.services = [services[slug] for slug in item.services]
+            if item.hours is not None:
+                practitioner.hours.clear()
+                db.session.flush()  # drop old hours before new rows reuse their unique keys
+                practitioner.hours.extend(
+                    WorkingHours(weekday=weekday, start_time=start, end_time=end)
+                    for weekday, intervals in item.hours.items()
+                    for start, end in intervals
+                )
+            practitioners[item.slug] = practitioner
+        zone = clinic.zone
+        for item in plan.time_off:
+            practitioner = practitioners[item.practitioner]
+            starts_at = wall_clock_instant(item.start.date(), item.start.time(), zone)
+            ends_at = wall_clock_instant(item.end.date(), item.end.time(), zone)
+            existing = next(
+                (t for t in practitioner.time_off if (t.starts_at, t.ends_at) == (starts_at, ends_at)), None
+            )
+            if existing:
+                existing.reason = item.reason
+            else:
+                practitioner.time_off.append(TimeOff(starts_at=starts_at, ends_at=ends_at, reason=item.reason))
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        raise
+    return {
+        "services": len(plan.services),
+        "practitioners": len(plan.practitioners),
+        "time_off": len(plan.time_off),
+    }
+
+
+def export_clinic_file() -> str:
+    """The clinic as a TOML clinic file that imports back to the same data."""
+    clinic = db.session.get(Clinic, 1)
+    if clinic is None:
+        raise ClinicFileError(["there is no clinic to export yet: import a clinic file first"])
+    zone = clinic.zone
+    document: dict = {
+        "clinic": {
+            "name": clinic.name,
+            "timezone": clinic.timezone,
+            "phone": clinic.phone,
+            "emergency_number": clinic.emergency_number,
+            "slot_step_minutes": clinic.slot_step_minutes,
+            "min_notice_hours": clinic.min_notice_hours,
+            "max_advance_days": clinic.max_advance_days,
+            "cancellation_notice_hours": clinic.cancellation_notice_hours,
+        },
+        "services": [],
+        "practitioners": [],
+        "time_off": [],
+    }
+    for service in db.session.scalars(sa.select(Service).order_by(Service.id)):
+        entry = {
+            "slug": service.slug,
+            "name": service.name,
+            "minutes": service.minutes,
+            "buffer_minutes": service.buffer_minutes,
+            "new_patients_only": service.new_patients_only,
+        }
+        if service.description:
+            entry["description"] = service.description
+        document["services"].append(entry)
+    for practitioner in db.session.scalars(sa.select(Practitioner).order_by(Practitioner.id)):
+        entry = {"slug": practitioner.slug, "name": practitioner.name}
+        if practitioner.bio:
+            entry["bio"] = practitioner.bio
+        entry["services"] = [s.slug for s in practitioner.services]
+        hours: dict[str, list[str]] = {}
+        for row in practitioner.hours:
+            hours.setdefault(WEEKDAYS[row.weekday], []).append(
+                f"{row.start_time:%H:%M}-{row.end_time:%H:%M}"
+            )
+        entry["hours"] = {day: hours[day] for day in WEEKDAYS if day in hours}
+        document["practitioners"].append(entry)
+        for off in practitioner.time_off:
+            item = {
+                "practitioner": practitioner.slug,
+                "start": off.starts_at.astimezone(zone).strftime(LOCAL_DATETIME_FORMAT),
+                "end": off.ends_at.astimezone(zone).strftime(LOCAL_DATETIME_FORMAT),
+            }
+            if off.reason:
+                item["reason"] = off.reason
+            document["time_off"].append(item)
+    return tomli_w.dumps({key: value for key, value in document.items() if value != []})

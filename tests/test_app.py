@@ -1,0 +1,84 @@
+"""The app factory, settings, migrations and the health check."""
+
+import pytest
+import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+
+from booking import create_app
+from booking.extensions import db
+from booking.models import Clinic, TimeOff
+from tests.conftest import app_config, close_database
+
+
+def test_refuses_to_start_without_secret_key_in_production(monkeypatch, tmp_path):
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+    monkeypatch.delenv("FLASK_DEBUG", raising=False)
+    with pytest.raises(RuntimeError, match="SECRET_KEY"):
+        create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/x.sqlite"})
+
+
+def test_postgres_urls_get_the_psycopg_driver(monkeypatch):
+    monkeypatch.setenv("DATABASE_URL", "postgres://someone@db.internal/clinic")
+    monkeypatch.setenv("SECRET_KEY", "x" * 40)
+    app = create_app()
+    assert app.config["SQLALCHEMY_DATABASE_URI"] == "postgresql+psycopg://someone@db.internal/clinic"
+
+
+def test_migrations_match_the_models(app):
+    with app.app_context():
+        with db.engine.connect() as connection:
+            differences = compare_metadata(MigrationContext.configure(connection), db.metadata)
+    assert differences == []
+
+
+def test_sqlite_runs_in_wal_mode_with_a_busy_timeout(tmp_path, sqlite_template):
+    import shutil
+
+    target = tmp_path / "wal.sqlite"
+    shutil.copy(sqlite_template, target)
+    app = create_app(app_config(f"sqlite:///{target}"))
+    with app.app_context():
+        assert db.session.execute(sa.text("PRAGMA journal_mode")).scalar() == "wal"
+        assert db.session.execute(sa.text("PRAGMA busy_timeout")).scalar() >= 1000
+    close_database(app)
+
+
+def test_naive_datetimes_are_refused(clinic):
+    from datetime import datetime
+
+    with clinic.app_context():
+        practitioner_id = db.session.scalar(sa.text("SELECT id FROM practitioner LIMIT 1"))
+        db.session.add(
+            TimeOff(practitioner_id=practitioner_id, starts_at=datetime(2027, 1, 1, 9), ends_at=datetime(2027, 1, 1, 10))
+        )
+        with pytest.raises(sa.exc.StatementError, match="naive datetime"):
+            db.session.flush()
+        db.session.rollback()
+
+
+def test_only_one_clinic_row_may_exist(clinic):
+    with clinic.app_context():
+        db.session.add(Clinic(id=2, name="Second", timezone="UTC", phone="1", emergency_number="1"))
+        with pytest.raises(sa.exc.IntegrityError):
+            db.session.flush()
+        db.session.rollback()
+
+
+def test_healthz(client):
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.get_json() == {"status": "ok", "database": "ok"}
+
+
+def test_start_page_lists_services_and_practitioners(clinic):
+    page = clinic.test_client().get("/")
+    assert page.status_code == 200
+    text = page.get_data(as_text=True)
+    assert "Test Clinic" in text and "Consultation" in text and "Ben Test" in text
+
+
+def test_unknown_page_is_a_friendly_404(client):
+    response = client.get("/no-such-page")
+    assert response.status_code == 404
+    assert "Page not found" in response.get_data(as_text=True)

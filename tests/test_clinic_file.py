@@ -1,0 +1,212 @@
+"""The clinic file: checking with line numbers, idempotent import, export round trip, CLI."""
+
+import pytest
+import sqlalchemy as sa
+
+from booking import create_app
+from booking.extensions import db
+from booking.models import Appointment, Clinic, Practitioner, Service, TimeOff, WorkingHours
+from booking.operations.clinic_file import (
+    ClinicFileError,
+    export_clinic_file,
+    import_clinic_file,
+    read_clinic_file,
+)
+from tests.conftest import CLINIC_TOML, app_config, close_database, fresh_database
+
+
+def problems_of(text: str, **known) -> list[str]:
+    with pytest.raises(ClinicFileError) as caught:
+        read_clinic_file(text, "clinic.toml", **known)
+    return caught.value.problems
+
+
+def line_of(text: str, needle: str) -> int:
+    return next(n for n, line in enumerate(text.splitlines(), start=1) if needle in line)
+
+
+def test_the_test_clinic_reads_cleanly():
+    plan = read_clinic_file(CLINIC_TOML, "clinic.toml")
+    assert [s.slug for s in plan.services] == ["consult", "short"]
+    assert [p.slug for p in plan.practitioners] == ["ana", "ben"]
+    assert len(plan.practitioners[0].hours[0]) == 2
+
+
+BAD_FILES = [
+    # (replace this, with this, the line to blame (text on it), words expected in the message)
+    ('timezone = "America/Los_Angeles"', 'timezone = "Mars/Olympus_Mons"', "Mars/Olympus", "unknown time zone"),
+    ('mon = ["09:00-12:30", "13:30-17:00"]', 'mon = ["09:00-12:30", "12:00-17:00"]', 'mon = ["09:00-12:30", "12:00', "overlap"),
+    ('wed = ["10:00-16:00"]', 'wed = ["10:00-25:00"]', "25:00", "'25:00' is not a time of day"),
+    ('wed = ["10:00-16:00"]', 'wed = ["18:00-09:00"]', "18:00-09:00", "ends before it starts"),
+    ('wed = ["10:00-16:00"]', 'wed = ["10-16"]', '"10-16"', "not a time of day"),
+    ('services = ["short"]', 'services = ["short", "massage"]', '"massage"', "unknown service 'massage'"),
+    ("minutes = 30", 'minutes = "thirty"', '"thirty"', "whole number"),
+    ("minutes = 30", "minutes = 0", "minutes = 0", "between 5 and 480"),
+    ("slot_step_minutes = 15", "slot_step_minutes = 0", "slot_step_minutes", "between 5 and 240"),
+    ('slug = "ben"', 'slug = "ana"  # again', "# again", "defined twice"),
+    ('slug = "short"', 'slug = "Short Treatment"', "Short Treatment", "lower-case"),
+    ('name = "Ben Test"', 'name = "Ben Test"\ncolour = "blue"', "colour", "unknown key"),
+    ('wed = ["10:00-16:00"]', 'wednesday = ["10:00-16:00"]', "wednesday", "unknown key"),
+]
+
+
+@pytest.mark.parametrize("old, new, blamed, message", BAD_FILES)
+def test_bad_files_are_refused_with_the_line_to_fix(old, new, blamed, message):
+    assert old in CLINIC_TOML
+    text = CLINIC_TOML.replace(old, new, 1)
+    first = problems_of(text)[0]  # later ones may follow from it (a renamed slug is then unknown)
+    assert first.startswith(f"clinic.toml:{line_of(text, blamed)}: ")
+    assert message in first
+
+
+def test_time_off_ending_before_it_starts():
+    text = CLINIC_TOML + '\n[[time_off]]\npractitioner = "ana"\nstart = "2027-03-10T12:00"\nend = "2027-03-10T09:00"\n'
+    problems = problems_of(text)
+    assert problems == [f"clinic.toml:{line_of(text, 'end = ')}: time_off[0].end: time off must end after it starts (2027-03-10T09:00 <= 2027-03-10T12:00)"]
+
+
+def test_time_off_for_an_unknown_practitioner_and_a_bad_date():
+    text = CLINIC_TOML + '\n[[time_off]]\npractitioner = "zed"\nstart = "next tuesday"\nend = "2027-03-10T09:00"\n'
+    problems = problems_of(text)
+    assert any(f":{line_of(text, 'zed')}: " in p and "unknown practitioner 'zed'" in p for p in problems)
+    assert any(f":{line_of(text, 'next tuesday')}: " in p and "YYYY-MM-DDTHH:MM" in p for p in problems)
+
+
+def test_every_problem_is_reported_at_once():
+    text = CLINIC_TOML.replace('"America/Los_Angeles"', '"Nowhere"').replace("minutes = 30", "minutes = -1")
+    assert len(problems_of(text)) == 2
+
+
+def test_toml_syntax_errors_name_the_line():
+    problems = problems_of('[clinic]\nname = "Broken\n')
+    assert len(problems) == 1 and "line 2" in problems[0]
+
+
+def test_services_already_in_the_database_may_be_referred_to():
+    text = '[[practitioners]]\nslug = "cai"\nname = "Cai"\nservices = ["consult"]\n'
+    assert problems_of(text) and read_clinic_file(text, "x.toml", known_services={"consult"})
+
+
+# --- importing into a database ---------------------------------------------------------------
+
+
+def table_counts() -> dict[str, int]:
+    return {
+        model.__name__: db.session.scalar(sa.select(sa.func.count()).select_from(model))
+        for model in (Clinic, Service, Practitioner, WorkingHours, TimeOff, Appointment)
+    }
+
+
+TIME_OFF = '\n[[time_off]]\npractitioner = "ana"\nstart = "2027-03-10T00:00"\nend = "2027-03-12T00:00"\nreason = "Course"\n'
+
+
+def test_import_is_idempotent_by_slug(app):
+    with app.app_context():
+        import_clinic_file(CLINIC_TOML + TIME_OFF)
+        first = table_counts()
+        import_clinic_file(CLINIC_TOML + TIME_OFF)
+        assert table_counts() == first
+        assert first == {"Clinic": 1, "Service": 2, "Practitioner": 2, "WorkingHours": 12, "TimeOff": 1, "Appointment": 0}
+
+
+def test_import_updates_by_slug_and_replaces_hours(app):
+    with app.app_context():
+        import_clinic_file(CLINIC_TOML)
+        changed = CLINIC_TOML.replace('name = "Ben Test"', 'name = "Ben Tested"').replace(
+            'wed = ["10:00-16:00"]', 'wed = ["11:00-15:00"]\nfri = ["09:00-10:00"]'
+        )
+        import_clinic_file(changed)
+        ben = db.session.scalar(sa.select(Practitioner).where(Practitioner.slug == "ben"))
+        assert ben.name == "Ben Tested"
+        assert [(h.weekday, f"{h.start_time:%H:%M}-{h.end_time:%H:%M}") for h in ben.hours] == [
+            (0, "10:00-16:00"), (2, "11:00-15:00"), (4, "09:00-10:00")
+        ]
+
+
+def test_time_off_is_stored_in_utc_from_local_wall_clock(app):
+    with app.app_context():
+        import_clinic_file(CLINIC_TOML + TIME_OFF)
+        off = db.session.scalar(sa.select(TimeOff))
+        assert off.starts_at.isoformat() == "2027-03-10T08:00:00+00:00"  # midnight PST
+
+
+def test_a_bad_file_imports_nothing(app):
+    with app.app_context():
+        import_clinic_file(CLINIC_TOML)
+        before = table_counts()
+        half_good = CLINIC_TOML.replace('name = "Test Clinic"', 'name = "Renamed"') + (
+            '\n[[services]]\nslug = "extra"\nname = "Extra"\nminutes = 30\n'
+            '\n[[practitioners]]\nslug = "cai"\nname = "Cai"\nservices = ["extra"]\n'
+            '[practitioners.hours]\nmon = ["09:00-25:00"]\n'
+        )
+        with pytest.raises(ClinicFileError):
+            import_clinic_file(half_good)
+        assert table_counts() == before
+        assert db.session.get(Clinic, 1).name == "Test Clinic"
+
+
+def test_first_import_needs_a_clinic_table(app):
+    with app.app_context():
+        with pytest.raises(ClinicFileError, match=r"\[clinic\] table is needed"):
+            import_clinic_file('[[services]]\nslug = "a"\nname = "A"\nminutes = 30\n')
+        assert table_counts()["Service"] == 0
+
+
+def test_export_round_trips_into_an_empty_database(request, app, tmp_path):
+    with app.app_context():
+        import_clinic_file(CLINIC_TOML + TIME_OFF)
+        exported = export_clinic_file()
+    assert "[[time_off]]" in exported and 'start = "2027-03-10T00:00"' in exported
+    kind = "postgresql" if "postgresql" in app.config["SQLALCHEMY_DATABASE_URI"] else "sqlite"
+    with fresh_database(request, kind, tmp_path / "second") as second_url:
+        other = create_app(app_config(second_url))
+        with other.app_context():
+            import_clinic_file(exported)
+            assert export_clinic_file() == exported
+        close_database(other)
+
+
+# --- the commands ------------------------------------------------------------------------------
+
+
+def test_cli_import_reports_line_errors_and_exits_nonzero(app, tmp_path):
+    path = tmp_path / "clinic.toml"
+    path.write_text(CLINIC_TOML.replace('wed = ["10:00-16:00"]', 'wed = ["10:00-25:00"]'))
+    result = app.test_cli_runner().invoke(args=["clinic", "import", str(path)])
+    assert result.exit_code == 1
+    assert f"{path}:{line_of(path.read_text(), '25:00')}: practitioners[1].hours.wed:" in result.output
+    assert "Nothing was imported" in result.output
+
+
+def test_cli_import_then_export(app, tmp_path):
+    path = tmp_path / "clinic.toml"
+    path.write_text(CLINIC_TOML)
+    runner = app.test_cli_runner()
+    imported = runner.invoke(args=["clinic", "import", str(path)])
+    assert imported.exit_code == 0, imported.output
+    assert "2 services, 2 practitioners" in imported.output
+    exported = runner.invoke(args=["clinic", "export"])
+    assert exported.exit_code == 0 and 'slug = "ben"' in exported.output
+
+
+def test_cli_export_without_a_clinic(app):
+    result = app.test_cli_runner().invoke(args=["clinic", "export"])
+    assert result.exit_code == 1 and "no clinic to export" in result.output
+
+
+def test_demo_loads_three_practitioners_and_a_week_of_bookings(app):
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["demo"])
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        counts = table_counts()
+        assert counts["Practitioner"] == 3 and counts["Service"] == 3
+        assert counts["Appointment"] >= 10
+        first, last = db.session.execute(
+            sa.select(sa.func.min(Appointment.starts_at), sa.func.max(Appointment.starts_at))
+        ).one()
+    assert (last - first).days <= 7
+    again = runner.invoke(args=["demo", "--if-empty"])
+    assert "already set up" in again.output
+    with app.app_context():
+        assert table_counts() == counts
