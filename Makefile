@@ -1,0 +1,28 @@
+# Two commands do all set-up: `make run` serves the demo clinic, `make test` runs everything.
+VENV ?= .venv
+PYTHON ?= python3
+FLASK = FLASK_DEBUG=1 $(VENV)/bin/flask --app booking
+
+.PHONY: run test bench install clean
+
+$(VENV)/installed.stamp: pyproject.toml
+	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -e '.[test]'
+	touch $@
+
+install: $(VENV)/installed.stamp
+
+run: install
+	$(FLASK) db upgrade
+	$(FLASK) demo --if-empty
+	@echo "Serving the demo clinic on http://127.0.0.1:5000 (Ctrl+C stops it)"
+	$(FLASK) run --host 127.0.0.1 --port 5000
+
+test: install
+	$(VENV)/bin/pytest
+
+bench: install
+	$(VENV)/bin/python -m tests.bench
+
+clean:
+	rm -rf $(VENV) instance .pytest_cache

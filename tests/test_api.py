@@ -1,0 +1,332 @@
+"""JSON API v1 on both databases: listings, slots, bookings, and every kind of bad input."""
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+import sqlalchemy as sa
+
+from booking import create_app
+from booking.extensions import db
+from booking.models import Appointment, AppointmentStatus, Patient
+from booking.operations.bookings import hash_token
+from tests.conftest import app_config, close_database
+
+UTC = timezone.utc
+
+# The pinned clock is Monday 8 March 2027, 08:00 in Los Angeles (PST, UTC-8); with two hours'
+# notice the first bookable start that day is 10:00.
+MONDAY_10 = "2027-03-08T10:00:00-08:00"
+MONDAY_14 = "2027-03-08T14:00:00-08:00"
+
+
+def body(start=MONDAY_10, service="short", practitioner="ana", **patient_changes):
+    patient = {"name": "Pat Example", "email": "pat@example.com", "phone": "+1 213 555 0142", "birth_date": "1980-05-17"}
+    patient.update(patient_changes)
+    return {"service": service, "practitioner": practitioner, "start": start, "patient": patient, "safety": []}
+
+
+def slots(client, **params):
+    params.setdefault("service", "short")
+    response = client.get("/api/v1/slots", query_string=params)
+    assert response.status_code == 200, response.get_json()
+    return response.get_json()
+
+
+def row_counts(app) -> tuple[int, int]:
+    with app.app_context():
+        return (
+            db.session.scalar(sa.select(sa.func.count()).select_from(Patient)),
+            db.session.scalar(sa.select(sa.func.count()).select_from(Appointment)),
+        )
+
+
+@pytest.fixture
+def client(clinic):
+    return clinic.test_client()
+
+
+# --- listings ------------------------------------------------------------------------------
+
+
+def test_services_and_practitioners(client):
+    services = client.get("/api/v1/services").get_json()["services"]
+    assert [s["slug"] for s in services] == ["consult", "short"]
+    assert services[0]["minutes"] == 60 and services[0]["new_patients_only"] is True
+    practitioners = client.get("/api/v1/practitioners").get_json()["practitioners"]
+    assert [(p["slug"], p["services"]) for p in practitioners] == [("ana", ["consult", "short"]), ("ben", ["short"])]
+
+
+# --- slots ---------------------------------------------------------------------------------
+
+
+def test_slots_are_in_the_clinic_zone_with_their_offset(client):
+    found = slots(client, practitioner="ana", days=1)
+    assert found["timezone"] == "America/Los_Angeles"
+    assert found["slots"][0] == {"start": MONDAY_10, "end": "2027-03-08T10:30:00-08:00", "practitioner": "ana"}
+    assert found["slots"][-1]["start"] == "2027-03-08T16:30:00-08:00"
+
+
+def test_any_practitioner_merges_sorted_by_start_then_practitioner(client):
+    found = slots(client, practitioner="any", days=1)["slots"]
+    assert found == sorted(found, key=lambda s: (s["start"], s["practitioner"]))
+    ten = [s["practitioner"] for s in found if s["start"] == MONDAY_10]
+    assert ten == ["ana", "ben"]
+
+
+def test_slots_after_the_spring_change_carry_the_new_offset(client):
+    found = slots(client, practitioner="ana", **{"from": "2027-03-12", "days": 4})["slots"]
+    days = {s["start"][:10]: s["start"] for s in reversed(found)}
+    assert days == {"2027-03-12": "2027-03-12T09:00:00-08:00", "2027-03-15": "2027-03-15T09:00:00-07:00"}
+
+
+def test_days_default_to_seven_from_the_clinic_today(client):
+    found = slots(client, practitioner="ana")["slots"]
+    assert {s["start"][:10] for s in found} == {"2027-03-08", "2027-03-09", "2027-03-10", "2027-03-11", "2027-03-12"}
+
+
+def test_booked_time_and_its_buffer_disappear_and_cancelling_frees_them(clinic, client):
+    created = client.post("/api/v1/bookings", json=body(start=MONDAY_10, service="consult"))
+    assert created.status_code == 201
+    starts = [s["start"][11:16] for s in slots(client, practitioner="ana", days=1)["slots"]]
+    # 10:00-11:00 treatment + 15 minute buffer: 09:45 (ends 10:15) and 10:00-11:00 are gone.
+    assert "09:30" not in starts  # before the notice anyway
+    assert "10:00" not in starts and "10:45" not in starts and "11:00" not in starts
+    assert "11:15" in starts
+    with clinic.app_context():
+        appointment = db.session.scalar(sa.select(Appointment))
+        appointment.status = AppointmentStatus.CANCELLED
+        db.session.commit()
+    assert "10:00" in [s["start"][11:16] for s in slots(client, practitioner="ana", days=1)["slots"]]
+
+
+@pytest.mark.parametrize(
+    "params, status, field, words",
+    [
+        ({"practitioner": "any"}, 422, "service", "is required"),
+        ({"service": "massage"}, 404, "service", "no service 'massage'; known services: consult, short"),
+        ({"service": "short", "practitioner": "zed"}, 404, "practitioner", "no practitioner 'zed'"),
+        ({"service": "consult", "practitioner": "ben"}, 422, "practitioner", "'ben' does not offer 'consult'"),
+        ({"service": "short", "days": "0"}, 422, "days", "between 1 and 31"),
+        ({"service": "short", "days": "32"}, 422, "days", "between 1 and 31"),
+        ({"service": "short", "days": "a week"}, 422, "days", "not a whole number"),
+        ({"service": "short", "from": "08/03/2027"}, 422, "from", "use YYYY-MM-DD"),
+    ],
+)
+def test_bad_slot_queries(client, params, status, field, words):
+    response = client.get("/api/v1/slots", query_string=params)
+    assert response.status_code == status
+    payload = response.get_json()
+    message = payload["errors"][field] if status == 422 else payload["message"]
+    assert words in message
+    if status == 404:
+        assert payload["field"] == field
+
+
+def test_slot_queries_cost_the_same_whatever_the_window(client, count_queries):
+    costs = []
+    for params in ({"practitioner": "ana", "days": 1}, {"practitioner": "ana", "days": 31}, {"practitioner": "any", "days": 31}):
+        with count_queries() as counted:
+            slots(client, **params)
+        costs.append(counted.total)
+    assert costs[0] == costs[1]
+    assert costs[2] <= costs[1]  # "any" skips the offers check of a named practitioner
+
+
+# --- booking -------------------------------------------------------------------------------
+
+
+def test_booking_returns_the_appointment_and_a_working_manage_link(clinic, client):
+    response = client.post("/api/v1/bookings", json=body(start=MONDAY_14) | {"safety": ["fever", "night_pain"]})
+    assert response.status_code == 201
+    made = response.get_json()
+    assert made["start"] == MONDAY_14 and made["end"] == "2027-03-08T14:30:00-08:00"
+    assert len(made["reference"]) == 8
+    assert made["manage_url"].startswith("http://clinic.test/manage/")
+    token = made["manage_url"].rsplit("/", 1)[1]
+    with clinic.app_context():
+        appointment = db.session.scalar(sa.select(Appointment))
+        assert appointment.starts_at == datetime(2027, 3, 8, 22, 0, tzinfo=UTC)
+        assert appointment.occupied_until == appointment.ends_at  # "short" has no buffer
+        assert appointment.safety_flags == ["fever", "night_pain"]
+        assert appointment.manage_token_hash == hash_token(token) and token not in appointment.manage_token_hash
+        assert appointment.status is AppointmentStatus.BOOKED
+    page = client.get(f"/manage/{token}")
+    assert page.status_code == 200 and made["reference"] in page.get_data(as_text=True)
+
+
+def test_manage_link_tampered_unknown_or_expired_all_look_the_same(clinic, client):
+    token = client.post("/api/v1/bookings", json=body()).get_json()["manage_url"].rsplit("/", 1)[1]
+    tampered = token[:-1] + ("A" if token[-1] != "A" else "B")
+    unknown = client.get("/manage/nothing-here")
+    assert client.get(f"/manage/{tampered}").status_code == 404 and unknown.status_code == 404
+    clinic.config["CLOCK"].advance(hours=3)  # the 10:00-10:30 visit has ended
+    expired = client.get(f"/manage/{token}")
+    assert expired.status_code == 404 and expired.get_data() == unknown.get_data()
+
+
+def test_any_practitioner_books_the_first_free_one_by_slug(client):
+    first = client.post("/api/v1/bookings", json=body(practitioner="any"))
+    second = client.post("/api/v1/bookings", json=body(practitioner="any", email="other@example.com"))
+    assert (first.get_json()["practitioner"], second.get_json()["practitioner"]) == ("ana", "ben")
+    third = client.post("/api/v1/bookings", json=body(practitioner="any", email="third@example.com"))
+    assert third.status_code == 409
+
+
+def test_a_taken_time_is_409_with_nearby_alternatives_and_nothing_written(clinic, client):
+    assert client.post("/api/v1/bookings", json=body()).status_code == 201
+    before = row_counts(clinic)
+    lost = client.post("/api/v1/bookings", json=body(email="late@example.com"))
+    assert lost.status_code == 409
+    payload = lost.get_json()
+    assert payload["error"] == "slot_taken"
+    alternatives = [a["start"] for a in payload["alternatives"]]
+    assert alternatives and MONDAY_10 not in alternatives
+    assert "2027-03-08T10:30:00-08:00" in alternatives  # the very next free start
+    assert row_counts(clinic) == before
+
+
+def test_returning_patient_is_matched_by_email_and_birth_date(clinic, client):
+    client.post("/api/v1/bookings", json=body())
+    again = client.post("/api/v1/bookings", json=body(start=MONDAY_14, email="PAT@Example.com", phone="+1 213 555 0199"))
+    assert again.status_code == 201
+    assert row_counts(clinic) == (1, 2)
+    with clinic.app_context():
+        assert db.session.scalar(sa.select(Patient.phone)) == "+1 213 555 0199"
+    other_birthday = client.post("/api/v1/bookings", json=body(start="2027-03-08T15:00:00-08:00", birth_date="1981-05-17"))
+    assert other_birthday.status_code == 201 and row_counts(clinic) == (2, 3)
+
+
+def test_new_patients_only_service_refuses_a_returning_patient(clinic, client):
+    assert client.post("/api/v1/bookings", json=body()).status_code == 201
+    before = row_counts(clinic)
+    again = client.post("/api/v1/bookings", json=body(start=MONDAY_14, service="consult"))
+    assert again.status_code == 422
+    assert "for new patients" in again.get_json()["errors"]["service"]
+    assert row_counts(clinic) == before
+
+
+def test_emergency_answers_stop_the_booking_with_advice(clinic, client):
+    response = client.post("/api/v1/bookings", json=body() | {"safety": ["fever", "saddle_numbness"]})
+    assert response.status_code == 422
+    payload = response.get_json()
+    assert payload["error"] == "emergency"
+    assert "911" in payload["advice"] and "+1 213 555 0100" in payload["advice"]
+    assert row_counts(clinic) == (0, 0)
+
+
+def test_emergency_advice_comes_before_other_mistakes(client):
+    response = client.post("/api/v1/bookings", json={"safety": ["chest_pain"], "patient": {}})
+    assert response.status_code == 422 and response.get_json()["error"] == "emergency"
+
+
+BAD_BOOKINGS = [
+    # (change to the body, the field blamed, words in the message)
+    ({"start": "2027-03-08T10:05:00-08:00"}, "start", "not a start time on offer"),
+    ({"start": "2027-03-08T12:45:00-08:00"}, "start", "not a start time on offer"),  # lunch break
+    ({"start": "2027-03-14T10:00:00-07:00"}, "start", "not a start time on offer"),  # Sunday
+    ({"start": "2027-03-08T09:00:00-08:00"}, "start", "2 hours' notice"),
+    ({"start": "2027-05-03T10:00:00-07:00"}, "start", "30 days ahead"),
+    ({"start": "2027-03-08T10:00:00"}, "start", "no UTC offset"),
+    ({"start": "tomorrow at ten"}, "start", "not an ISO 8601 time"),
+    ({"start": None}, "start", "is required"),
+    ({"service": None}, "service", "is required"),
+    ({"practitioner": ""}, "practitioner", "slug or \"any\""),
+    ({"service": "consult", "practitioner": "ben"}, "practitioner", "does not offer"),
+    ({"safety": None}, "safety", "[] when none do"),
+    ({"safety": "none"}, "safety", "[] when none do"),
+    ({"safety": ["headache"]}, "safety", "unknown safety codes: headache"),
+    ({"patient": None}, "patient", "must be an object"),
+    ({"patient": {"email": "pat@example.com", "phone": "+1 213 555 0142", "birth_date": "1980-05-17"}}, "patient.name", "is required"),
+    ({"patient": {"name": "P", "email": "not-an-address", "phone": "+1 213 555 0142", "birth_date": "1980-05-17"}}, "patient.email", "not an email address"),
+    ({"patient": {"name": "P", "email": "p@example.com", "phone": "call me", "birth_date": "1980-05-17"}}, "patient.phone", "not a phone number"),
+    ({"patient": {"name": "P", "email": "p@example.com", "phone": "12", "birth_date": "1980-05-17"}}, "patient.phone", "7 to 15 digits"),
+    ({"patient": {"name": "P", "email": "p@example.com", "phone": "+1 213 555 0142", "birth_date": "17/05/1980"}}, "patient.birth_date", "use YYYY-MM-DD"),
+    ({"patient": {"name": "P", "email": "p@example.com", "phone": "+1 213 555 0142", "birth_date": "2030-01-01"}}, "patient.birth_date", "in the future"),
+    ({"patient": {"name": "P" * 121, "email": "p@example.com", "phone": "+1 213 555 0142", "birth_date": "1980-05-17"}}, "patient.name", "at most 120"),
+]
+
+
+@pytest.mark.parametrize("change, field, words", BAD_BOOKINGS)
+def test_bad_bookings_are_422_per_field_and_write_nothing(clinic, client, change, field, words):
+    response = client.post("/api/v1/bookings", json=body() | change)
+    assert response.status_code == 422, response.get_json()
+    assert words in response.get_json()["errors"][field]
+    assert row_counts(clinic) == (0, 0)
+
+
+@pytest.mark.parametrize(
+    "service, practitioner, field",
+    [("massage", "ana", "service"), ("short", "zed", "practitioner")],
+)
+def test_booking_unknown_service_or_practitioner_is_404(clinic, client, service, practitioner, field):
+    response = client.post("/api/v1/bookings", json=body(service=service, practitioner=practitioner))
+    assert response.status_code == 404 and response.get_json()["field"] == field
+    assert row_counts(clinic) == (0, 0)
+
+
+@pytest.mark.parametrize("raw, content_type", [("{not json", "application/json"), ('{"a": 1}', "text/plain"), ("", "application/json")])
+def test_malformed_json_is_400(client, raw, content_type):
+    response = client.post("/api/v1/bookings", data=raw, content_type=content_type)
+    assert response.status_code == 400 and response.get_json()["error"] == "invalid_json"
+
+
+def test_a_json_array_body_is_422(client):
+    response = client.post("/api/v1/bookings", json=[1, 2])
+    assert response.status_code == 422 and "JSON object" in response.get_json()["errors"]["body"]
+
+
+def test_api_errors_are_json_even_for_unknown_routes_and_methods(client):
+    missing = client.get("/api/v1/nothing")
+    assert missing.status_code == 404 and missing.get_json()["error"] == "not_found"
+    wrong_method = client.delete("/api/v1/services")
+    assert wrong_method.status_code == 405 and wrong_method.get_json()["error"] == "method_not_allowed"
+
+
+def test_api_before_the_clinic_is_set_up_says_so(app):
+    response = app.test_client().get("/api/v1/slots?service=short")
+    assert response.status_code == 503 and "flask clinic import" in response.get_json()["message"]
+
+
+def test_api_needs_no_csrf_token_and_sets_no_cookie(client):
+    response = client.post("/api/v1/bookings", json=body())
+    assert response.status_code == 201
+    assert "Set-Cookie" not in response.headers
+
+
+def test_reads_are_rate_limited_with_a_json_429(database_url, clinic):
+    limited = create_app(app_config(database_url, RATELIMIT_ENABLED=True, API_READ_LIMIT="3 per minute"))
+    api = limited.test_client()
+    statuses = [api.get("/api/v1/services").status_code for _ in range(4)]
+    assert statuses == [200, 200, 200, 429]
+    assert api.get("/api/v1/services").get_json()["error"] == "too_many_requests"
+    close_database(limited)
+
+
+# --- the database's own guarantee --------------------------------------------------------
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_postgres_exclusion_constraint_refuses_overlap_even_behind_the_apps_back(clinic, client):
+    """Only PostgreSQL has the constraint; on SQLite the booking's write lock does this job."""
+    client.post("/api/v1/bookings", json=body(service="consult"))
+    with clinic.app_context():
+        existing = db.session.scalar(sa.select(Appointment))
+        clash = Appointment(
+            reference="CLASH001",
+            practitioner_id=existing.practitioner_id,
+            service_id=existing.service_id,
+            patient_id=existing.patient_id,
+            starts_at=existing.ends_at,  # inside the buffer of the existing one
+            ends_at=existing.ends_at + timedelta(minutes=30),
+            occupied_until=existing.ends_at + timedelta(minutes=30),
+            safety_flags=[],
+            manage_token_hash="0" * 64,
+            created_at=existing.created_at,
+        )
+        db.session.add(clash)
+        with pytest.raises(sa.exc.IntegrityError, match="appointment_no_overlap"):
+            db.session.commit()
+        db.session.rollback()
+        clash.status = AppointmentStatus.CANCELLED  # cancelled appointments hold no time
+        db.session.add(clash)
+        db.session.commit()
