@@ -12,15 +12,14 @@ from booking.extensions import db, limiter
 from booking.models import Practitioner, Service
 from booking.operations.availability import (
     ClinicNotSetUp,
-    NotFound,
-    NotOffered,
     Slot,
     find_slots,
     load_clinic,
     load_practitioners,
     load_service,
 )
-from booking.operations.bookings import CannotBook, EmergencyAnswers, SlotTaken, book
+from booking.operations.bookings import EmergencyAnswers, SlotTaken, book
+from booking.operations.problems import CannotBook, NotFound
 from booking.safety import emergency_advice, has_emergency_answer
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -151,8 +150,7 @@ def invalid_input(error: InvalidInput):
 
 
 @bp.errorhandler(CannotBook)
-@bp.errorhandler(NotOffered)
-def cannot_book(error):
+def cannot_book(error: CannotBook):
     return jsonify({"error": "invalid", "errors": {error.field: error.message}}), 422
 
 

@@ -16,27 +16,10 @@ from sqlalchemy.orm import selectinload
 
 from booking.extensions import db
 from booking.models import Appointment, AppointmentStatus, Clinic, Practitioner, Service, TimeOff
+from booking.operations.problems import CannotBook, NotFound
 from booking.scheduling import TimeRange, date_range, free_starts, wall_clock_instant
 
 ANY_PRACTITIONER = "any"
-
-
-class NotFound(Exception):
-    """Something named in a request does not exist (unknown slug)."""
-
-    def __init__(self, field: str, message: str):
-        super().__init__(message)
-        self.field = field
-        self.message = message
-
-
-class NotOffered(Exception):
-    """The practitioner exists but does not offer the service."""
-
-    def __init__(self, field: str, message: str):
-        super().__init__(message)
-        self.field = field
-        self.message = message
 
 
 class ClinicNotSetUp(Exception):
@@ -88,7 +71,7 @@ def load_practitioners(service: Service, slug: str) -> list[Practitioner]:
         )
     )
     if not offers:
-        raise NotOffered("practitioner", f"{practitioner.slug!r} does not offer {service.slug!r}")
+        raise CannotBook("practitioner", f"{practitioner.slug!r} does not offer {service.slug!r}")
     return [practitioner]
 
 

@@ -26,6 +26,7 @@ from booking.operations.availability import (
     load_service,
     nearby_slots,
 )
+from booking.operations.problems import CannotBook
 from booking.safety import classify
 
 NO_OVERLAP_CONSTRAINT = "appointment_no_overlap"
@@ -58,15 +59,6 @@ class BookingRequest:
 class BookingResult:
     appointment: Appointment
     manage_token: str  # shown once, to the patient; only its hash is stored
-
-
-class CannotBook(Exception):
-    """The request asks for something that cannot be booked; field says which input is wrong."""
-
-    def __init__(self, field: str, message: str):
-        super().__init__(message)
-        self.field = field
-        self.message = message
 
 
 class EmergencyAnswers(Exception):

@@ -11,7 +11,8 @@ import sqlalchemy as sa
 from booking.extensions import db
 from booking.models import Appointment, Practitioner
 from booking.operations.availability import find_slots, load_clinic, load_service
-from booking.operations.bookings import BookingRequest, CannotBook, PatientDetails, SlotTaken, book
+from booking.operations.bookings import BookingRequest, PatientDetails, SlotTaken, book
+from booking.operations.problems import CannotBook
 from booking.operations.clinic_file import import_clinic_file
 
 # Made-up people; example.com addresses never deliver anywhere.

@@ -1,0 +1,18 @@
+"""Why a request cannot be served, named by the input that has to change."""
+
+
+class RequestProblem(Exception):
+    """A request that cannot be served; `field` names the input to fix."""
+
+    def __init__(self, field: str, message: str):
+        super().__init__(message)
+        self.field = field
+        self.message = message
+
+
+class NotFound(RequestProblem):
+    """The request names something that does not exist (an unknown slug)."""
+
+
+class CannotBook(RequestProblem):
+    """The request is well formed but asks for something the clinic does not offer."""
