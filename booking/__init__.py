@@ -35,12 +35,20 @@ def create_app(config: dict | None = None) -> Flask:
     from booking import cli
     from booking.api.routes import bp as api_bp
     from booking.errors import register_error_pages
+    from booking.manage.routes import bp as manage_bp
     from booking.public.routes import bp as public_bp
+    from booking.web import register_page_helpers
 
     app.register_blueprint(public_bp)
+    app.register_blueprint(manage_bp)
     app.register_blueprint(api_bp)
     csrf.exempt(api_bp)  # the API uses no cookies, so there is nothing to forge
+    # The patient's pages check CSRF in each form instead, so that a stale token
+    # re-shows the page with everything typed still there (see JourneyForm).
+    csrf.exempt(public_bp)
+    csrf.exempt(manage_bp)
     register_error_pages(app)
+    register_page_helpers(app)
     cli.register(app)
     return app
 

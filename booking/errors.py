@@ -6,6 +6,7 @@ from flask import Flask, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from booking.extensions import db
+from booking.operations.availability import ClinicNotSetUp
 
 
 def _wants_json() -> bool:
@@ -19,6 +20,12 @@ def register_error_pages(app: Flask) -> None:
             code = error.name.lower().replace(" ", "_")
             return jsonify({"error": code, "message": error.description or error.name}), error.code
         return render_template("error.html", error=error), error.code
+
+    @app.errorhandler(ClinicNotSetUp)
+    def not_set_up(error: ClinicNotSetUp):
+        if _wants_json():
+            return jsonify({"error": "not_set_up", "message": str(error)}), 503
+        return render_template("not_set_up.html"), 503
 
     @app.errorhandler(Exception)
     def unexpected_error(error: Exception):

@@ -246,6 +246,8 @@ class Appointment(db.Model):
     safety_flags: Mapped[list[str]] = mapped_column(sa.JSON, default=list)
     manage_token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
     booked_via: Mapped[str] = mapped_column(sa.String(20), default="online")
+    # Bumped each time the time changes, so calendar apps replace the old event (iCalendar SEQUENCE).
+    sequence: Mapped[int] = mapped_column(default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     cancel_reason: Mapped[str | None] = mapped_column(sa.String(500))
@@ -261,3 +263,61 @@ class Appointment(db.Model):
     @property
     def holds_time(self) -> bool:
         return self.status in AppointmentStatus.holding_time()
+
+    def change_deadline(self, notice_hours: int) -> datetime:
+        """The last moment the patient may cancel or move it online."""
+        return self.starts_at - timedelta(hours=notice_hours)
+
+    def can_change_online(self, now: datetime, notice_hours: int) -> bool:
+        """Patients may cancel or reschedule a booked visit until the clinic's notice window."""
+        return self.status is AppointmentStatus.BOOKED and now <= self.change_deadline(notice_hours)
+
+    def cancel(self, now: datetime, reason: str) -> None:
+        self.status = AppointmentStatus.CANCELLED
+        self.cancelled_at = now
+        self.cancel_reason = reason or None
+
+    def move_to(self, starts_at: datetime) -> None:
+        """Give the visit a new start, keeping its length and buffer."""
+        length, occupied = self.ends_at - self.starts_at, self.occupied_until - self.starts_at
+        self.starts_at, self.ends_at, self.occupied_until = starts_at, starts_at + length, starts_at + occupied
+        self.sequence += 1
+
+
+class BookingDraft(db.Model):
+    """A patient's online booking in progress, kept on the server so no answer rides in a cookie.
+
+    The browser holds only a random key (in the signed session); its hash finds the draft.
+    """
+
+    __tablename__ = "booking_draft"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    service_id: Mapped[int | None] = mapped_column(sa.ForeignKey("service.id", ondelete="SET NULL"))
+    practitioner_choice: Mapped[str | None] = mapped_column(sa.String(60))  # a slug or "any"
+    starts_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    safety_codes: Mapped[list[str] | None] = mapped_column(sa.JSON)  # None until answered
+    details: Mapped[dict | None] = mapped_column(sa.JSON)  # name, email, phone, birth_date, returning
+    lost_race: Mapped[bool] = mapped_column(default=False)
+    appointment_id: Mapped[int | None] = mapped_column(sa.ForeignKey("appointment.id", ondelete="SET NULL"))
+    # The booked visit's link, kept only as long as the draft so the confirmation can show it.
+    manage_token: Mapped[str | None] = mapped_column(sa.String(64))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+    service: Mapped[Service | None] = relationship()
+    appointment: Mapped[Appointment | None] = relationship()
+
+    def missing_step(self) -> str | None:
+        """The first question of the journey still unanswered, or None when all are."""
+        if self.service is None:
+            return "service"
+        if not self.practitioner_choice:
+            return "practitioner"
+        if self.starts_at is None:
+            return "time"
+        if self.safety_codes is None:
+            return "safety"
+        if self.details is None:
+            return "details"
+        return None

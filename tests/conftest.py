@@ -247,4 +247,4 @@ def pytest_terminal_summary(terminalreporter):
             f"{_passed_on['postgresql']} database tests passed"
         )
     else:
-        terminalreporter.write_line("PostgreSQL: not run (no server binaries found)")
+        terminalreporter.write_line("PostgreSQL: no database test ran on it (deselected, or no server binaries)")

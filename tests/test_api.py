@@ -236,13 +236,13 @@ BAD_BOOKINGS = [
     ({"safety": "none"}, "safety", "[] when none do"),
     ({"safety": ["headache"]}, "safety", "unknown safety codes: headache"),
     ({"patient": None}, "patient", "must be an object"),
-    ({"patient": {"email": "pat@example.com", "phone": "+1 213 555 0142", "birth_date": "1980-05-17"}}, "patient.name", "is required"),
-    ({"patient": {"name": "P", "email": "not-an-address", "phone": "+1 213 555 0142", "birth_date": "1980-05-17"}}, "patient.email", "not an email address"),
-    ({"patient": {"name": "P", "email": "p@example.com", "phone": "call me", "birth_date": "1980-05-17"}}, "patient.phone", "not a phone number"),
+    ({"patient": {"email": "pat@example.com", "phone": "+1 213 555 0142", "birth_date": "1980-05-17"}}, "patient.name", "Enter your full name"),
+    ({"patient": {"name": "P", "email": "not-an-address", "phone": "+1 213 555 0142", "birth_date": "1980-05-17"}}, "patient.email", "correct format"),
+    ({"patient": {"name": "P", "email": "p@example.com", "phone": "call me", "birth_date": "1980-05-17"}}, "patient.phone", "7 to 15 digits"),
     ({"patient": {"name": "P", "email": "p@example.com", "phone": "12", "birth_date": "1980-05-17"}}, "patient.phone", "7 to 15 digits"),
     ({"patient": {"name": "P", "email": "p@example.com", "phone": "+1 213 555 0142", "birth_date": "17/05/1980"}}, "patient.birth_date", "use YYYY-MM-DD"),
-    ({"patient": {"name": "P", "email": "p@example.com", "phone": "+1 213 555 0142", "birth_date": "2030-01-01"}}, "patient.birth_date", "in the future"),
-    ({"patient": {"name": "P" * 121, "email": "p@example.com", "phone": "+1 213 555 0142", "birth_date": "1980-05-17"}}, "patient.name", "at most 120"),
+    ({"patient": {"name": "P", "email": "p@example.com", "phone": "+1 213 555 0142", "birth_date": "2030-01-01"}}, "patient.birth_date", "must be in the past"),
+    ({"patient": {"name": "P" * 121, "email": "p@example.com", "phone": "+1 213 555 0142", "birth_date": "1980-05-17"}}, "patient.name", "120 characters or fewer"),
 ]
 
 

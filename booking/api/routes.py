@@ -11,7 +11,6 @@ from booking.clock import now
 from booking.extensions import db, limiter
 from booking.models import Practitioner, Service
 from booking.operations.availability import (
-    ClinicNotSetUp,
     Slot,
     find_slots,
     load_clinic,
@@ -128,7 +127,7 @@ def create_booking():
         )
     appointment = result.appointment
     zone = clinic.zone
-    manage_path = url_for("public.manage", token=result.manage_token)
+    manage_path = url_for("manage.show", token=result.manage_token)
     return (
         jsonify(
             {
@@ -157,11 +156,6 @@ def cannot_book(error: CannotBook):
 @bp.errorhandler(NotFound)
 def not_found(error: NotFound):
     return _error(404, "not_found", error.message, field=error.field)
-
-
-@bp.errorhandler(ClinicNotSetUp)
-def clinic_not_set_up(error: ClinicNotSetUp):
-    return _error(503, "not_set_up", str(error))
 
 
 @bp.errorhandler(HTTPException)

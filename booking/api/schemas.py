@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from email_validator import EmailNotValidError, validate_email
-
 from booking.operations.bookings import BookingRequest, PatientDetails
+from booking.validation import check_birth_date, clean_email, clean_name, clean_phone
 
 MAX_DAYS = 31
-PHONE_CHARACTERS = re.compile(r"^\+?[0-9 ()./-]+$")
 
 
 class InvalidInput(Exception):
@@ -57,49 +54,35 @@ def read_slot_query(args) -> SlotQuery:
     return SlotQuery(service, practitioner, first_day, days)
 
 
-def _text(body: dict, key: str, errors: dict, label: str, limit: int) -> str:
-    value = body.get(key)
-    if not isinstance(value, str) or not value.strip():
-        errors[label] = "is required"
-        return ""
-    if len(value.strip()) > limit:
-        errors[label] = f"must be at most {limit} characters"
-    return value.strip()
-
-
 def read_patient(body, errors: dict[str, str], today: date) -> PatientDetails | None:
     if not isinstance(body, dict):
         errors["patient"] = 'must be an object: {"name", "email", "phone", "birth_date"}'
         return None
-    name = _text(body, "name", errors, "patient.name", 120)
-    email = _text(body, "email", errors, "patient.email", 254)
-    if email and "patient.email" not in errors:
+    cleaned = {}
+    for key, clean in (("name", clean_name), ("email", clean_email), ("phone", clean_phone)):
+        value = body.get(key)
         try:
-            email = validate_email(email, check_deliverability=False).normalized.lower()
-        except EmailNotValidError as error:
-            errors["patient.email"] = f"is not an email address: {error}"
-    phone = _text(body, "phone", errors, "patient.phone", 40)
-    if phone and "patient.phone" not in errors:
-        digits = sum(ch.isdigit() for ch in phone)
-        if not PHONE_CHARACTERS.match(phone) or not 7 <= digits <= 15:
-            errors["patient.phone"] = "is not a phone number: use 7 to 15 digits, optionally with +, spaces or dashes"
-    born_on = None
+            if value is not None and not isinstance(value, str):
+                raise ValueError(f"{key} must be a string")
+            cleaned[key] = clean(value)
+        except ValueError as error:
+            errors[f"patient.{key}"] = str(error)
     raw_birth = body.get("birth_date")
     if not isinstance(raw_birth, str) or not raw_birth.strip():
-        errors["patient.birth_date"] = "is required, as YYYY-MM-DD"
+        errors["patient.birth_date"] = "Enter the date of birth as YYYY-MM-DD"
     else:
         try:
             born_on = date.fromisoformat(raw_birth.strip())
         except ValueError:
             errors["patient.birth_date"] = f"{raw_birth!r} is not a date; use YYYY-MM-DD"
         else:
-            if born_on > today:
-                errors["patient.birth_date"] = "is in the future"
-            elif today.year - born_on.year > 120:
-                errors["patient.birth_date"] = "is more than 120 years ago"
+            try:
+                cleaned["born_on"] = check_birth_date(born_on, today)
+            except ValueError as error:
+                errors["patient.birth_date"] = str(error)
     if any(key.startswith("patient") for key in errors):
         return None
-    return PatientDetails(name=name, email=email, phone=phone, born_on=born_on)
+    return PatientDetails(**cleaned)
 
 
 def read_start(value, errors: dict[str, str]) -> datetime | None:

@@ -100,11 +100,13 @@ def find_slots(
     now: datetime,
     *,
     count_bookings: bool = True,
+    ignoring: int | None = None,
 ) -> list[Slot]:
     """Free starts for the service with any of the practitioners, sorted by start then slug.
 
     With count_bookings=False, existing appointments are ignored: what would be on offer
-    in an empty diary (used to tell "taken" apart from "never bookable").
+    in an empty diary (used to tell "taken" apart from "never bookable"). `ignoring`
+    leaves out one appointment's own time, for moving it.
     """
     if not practitioners:
         return []
@@ -126,6 +128,7 @@ def find_slots(
                 Appointment.status.in_(AppointmentStatus.holding_time()),
                 Appointment.starts_at < window.end,
                 Appointment.occupied_until > window.start,
+                Appointment.id != ignoring if ignoring is not None else sa.true(),
             )
         )
     )
@@ -149,11 +152,54 @@ def find_slots(
 
 
 def nearby_slots(
-    clinic: Clinic, service: Service, practitioners: list[Practitioner], wanted: datetime, now: datetime, count: int = 5
+    clinic: Clinic,
+    service: Service,
+    practitioners: list[Practitioner],
+    wanted: datetime,
+    now: datetime,
+    count: int = 5,
+    *,
+    ignoring: int | None = None,
 ) -> list[Slot]:
     """Up to `count` free starts closest to the one wanted, within three days either side."""
     wanted_day = wanted.astimezone(clinic.zone).date()
     first_day = max(wanted_day - timedelta(days=3), clinic.today(now))
-    slots = find_slots(clinic, service, practitioners, first_day, (wanted_day - first_day).days + 4, now)
+    slots = find_slots(clinic, service, practitioners, first_day, (wanted_day - first_day).days + 4, now, ignoring=ignoring)
     closest = sorted(slots, key=lambda slot: (abs(slot.start - wanted), slot.practitioner))[:count]
     return sorted(closest, key=lambda slot: (slot.start, slot.practitioner))
+
+
+@dataclass(frozen=True)
+class DayTimes:
+    """The free start times of one clinic date, for a time list (a time offered by two
+    practitioners appears once)."""
+
+    day: date
+    starts: list[datetime]
+
+
+def times_by_day(
+    clinic: Clinic,
+    service: Service,
+    practitioners: list[Practitioner],
+    first_day: date,
+    days: int,
+    now: datetime,
+    *,
+    ignoring: int | None = None,
+) -> list[DayTimes]:
+    by_day: dict[date, list[datetime]] = {first_day + timedelta(days=n): [] for n in range(days)}
+    for slot in find_slots(clinic, service, practitioners, first_day, days, now, ignoring=ignoring):
+        starts = by_day[slot.start.astimezone(clinic.zone).date()]
+        if not starts or starts[-1] != slot.start:
+            starts.append(slot.start)
+    return [DayTimes(day, starts) for day, starts in by_day.items()]
+
+
+def is_free(
+    clinic: Clinic, service: Service, practitioners: list[Practitioner], start: datetime, now: datetime,
+    *, ignoring: int | None = None,
+) -> bool:
+    """Is `start` one of the free times on offer right now?"""
+    day = start.astimezone(clinic.zone).date()
+    return any(slot.start == start for slot in find_slots(clinic, service, practitioners, day, 1, now, ignoring=ignoring))

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Callable
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
@@ -17,7 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
 from booking.extensions import SQLITE_IMMEDIATE, db
-from booking.models import Appointment, AppointmentStatus, Patient
+from booking.models import Appointment, AppointmentStatus, BookingDraft, Patient
 from booking.operations.availability import (
     Slot,
     find_slots,
@@ -150,10 +152,11 @@ def _why_not_bookable(clinic, start: datetime, now: datetime) -> str:
     )
 
 
-def book(request: BookingRequest, now: datetime) -> BookingResult:
+def book(request: BookingRequest, now: datetime, *, draft: BookingDraft | None = None) -> BookingResult:
     """Book the requested time, or raise CannotBook, EmergencyAnswers or SlotTaken.
 
-    Nothing is written unless the whole booking succeeds.
+    Nothing is written unless the whole booking succeeds. A draft that this booking
+    completes is updated in the same commit.
     """
     answers = classify(list(request.safety))
     if answers.unknown:
@@ -161,67 +164,109 @@ def book(request: BookingRequest, now: datetime) -> BookingResult:
     if answers.stops_booking:
         raise EmergencyAnswers()
 
+    with _writing(lambda: _taken(request.service, request.practitioner, request.start, now)):
+        clinic = load_clinic()
+        service = load_service(request.service)
+        practitioners = load_practitioners(service, request.practitioner)
+        if not practitioners:
+            raise CannotBook("practitioner", f"nobody offers {service.slug!r} at the moment")
+        _lock(LOCK_PATIENT, _patient_lock_key(request.patient))
+        _lock(LOCK_PRACTITIONER, *(p.id for p in practitioners))
+        chosen = _claim(clinic, service, practitioners, request.start, now)
+
+        patient = find_or_add_patient(request.patient, now)
+        if service.new_patients_only and _has_visited(patient):
+            raise CannotBook(
+                "service", f"{service.name!r} is for new patients; you have visited before, so book a follow-up"
+            )
+        token = secrets.token_urlsafe(32)
+        appointment = Appointment(
+            reference=new_reference(),
+            practitioner=next(p for p in practitioners if p.slug == chosen.practitioner),
+            service=service,
+            patient=patient,
+            starts_at=chosen.start,
+            ends_at=chosen.end,
+            occupied_until=chosen.start + timedelta(minutes=service.minutes + service.buffer_minutes),
+            status=AppointmentStatus.BOOKED,
+            safety_flags=list(answers.urgent),
+            manage_token_hash=hash_token(token),
+            booked_via=request.booked_via,
+            created_at=now,
+        )
+        db.session.add(appointment)
+        if draft is not None:
+            draft.appointment, draft.manage_token, draft.lost_race = appointment, token, False
+        db.session.commit()
+    return BookingResult(appointment, token)
+
+
+def move(appointment_id: int, start: datetime, now: datetime) -> BookingResult:
+    """Move an appointment to a new start with the same practitioner, in one transaction.
+
+    The old time is given up only if the new one is taken; the manage link is replaced.
+    """
+    def alternatives() -> SlotTaken:
+        appointment = db.session.get(Appointment, appointment_id)
+        return _taken(appointment.service.slug, appointment.practitioner.slug, start, now, ignoring=appointment_id)
+
+    with _writing(alternatives):
+        appointment = db.session.get(Appointment, appointment_id)
+        _lock(LOCK_PRACTITIONER, appointment.practitioner_id)
+        clinic = load_clinic()
+        chosen = _claim(clinic, appointment.service, [appointment.practitioner], start, now, ignoring=appointment.id)
+        appointment.move_to(chosen.start)
+        token = secrets.token_urlsafe(32)
+        appointment.manage_token_hash = hash_token(token)
+        db.session.commit()
+    return BookingResult(appointment, token)
+
+
+def cancel(appointment_id: int, reason: str, now: datetime) -> Appointment:
+    """Cancel the appointment, freeing its time."""
+    with _writing(lambda: SlotTaken()):
+        appointment = db.session.get(Appointment, appointment_id)
+        appointment.cancel(now, reason)
+        db.session.commit()
+    return appointment
+
+
+@contextmanager
+def _writing(taken: Callable[[], SlotTaken]):
+    """A write transaction that rolls back on any error.
+
+    If the database's overlap constraint fires (a race the locks should have
+    prevented), it becomes SlotTaken, built by `taken` after the rollback.
+    """
     begin_write_transaction()
     try:
-        return _book_locked(request, answers.urgent, now)
+        yield
     except IntegrityError as error:
         db.session.rollback()
         if NO_OVERLAP_CONSTRAINT not in str(error.orig):
             raise
-        raise _taken(request, now) from None
+        raise taken() from None
     except Exception:
         db.session.rollback()
         raise
 
 
-def _book_locked(request: BookingRequest, urgent: tuple[str, ...], now: datetime) -> BookingResult:
-    clinic = load_clinic()
-    service = load_service(request.service)
-    practitioners = load_practitioners(service, request.practitioner)
-    if not practitioners:
-        raise CannotBook("practitioner", f"nobody offers {service.slug!r} at the moment")
-    _lock(LOCK_PATIENT, _patient_lock_key(request.patient))
-    _lock(LOCK_PRACTITIONER, *(p.id for p in practitioners))
-
-    day = request.start.astimezone(clinic.zone).date()
-    free = find_slots(clinic, service, practitioners, day, 1, now)
-    chosen = next((slot for slot in free if slot.start == request.start), None)
-    if chosen is None:
-        in_empty_diary = find_slots(clinic, service, practitioners, day, 1, now, count_bookings=False)
-        if any(slot.start == request.start for slot in in_empty_diary):
-            raise _taken(request, now, clinic, service, practitioners)
-        raise CannotBook("start", _why_not_bookable(clinic, request.start, now))
-
-    patient = find_or_add_patient(request.patient, now)
-    if service.new_patients_only and _has_visited(patient):
-        raise CannotBook(
-            "service", f"{service.name!r} is for new patients; you have visited before, so book a follow-up"
-        )
-    practitioner = next(p for p in practitioners if p.slug == chosen.practitioner)
-    token = secrets.token_urlsafe(32)
-    appointment = Appointment(
-        reference=new_reference(),
-        practitioner=practitioner,
-        service=service,
-        patient=patient,
-        starts_at=chosen.start,
-        ends_at=chosen.end,
-        occupied_until=chosen.start + timedelta(minutes=service.minutes + service.buffer_minutes),
-        status=AppointmentStatus.BOOKED,
-        safety_flags=list(urgent),
-        manage_token_hash=hash_token(token),
-        booked_via=request.booked_via,
-        created_at=now,
-    )
-    db.session.add(appointment)
-    db.session.commit()
-    return BookingResult(appointment, token)
+def _claim(clinic, service, practitioners, start: datetime, now: datetime, *, ignoring: int | None = None) -> Slot:
+    """The free slot at `start`, or CannotBook (never on offer) or SlotTaken (someone was quicker)."""
+    day = start.astimezone(clinic.zone).date()
+    free = find_slots(clinic, service, practitioners, day, 1, now, ignoring=ignoring)
+    chosen = next((slot for slot in free if slot.start == start), None)
+    if chosen is not None:
+        return chosen
+    in_empty_diary = find_slots(clinic, service, practitioners, day, 1, now, count_bookings=False)
+    if any(slot.start == start for slot in in_empty_diary):
+        raise SlotTaken(nearby_slots(clinic, service, practitioners, start, now, ignoring=ignoring))
+    raise CannotBook("start", _why_not_bookable(clinic, start, now))
 
 
-def _taken(request: BookingRequest, now: datetime, clinic=None, service=None, practitioners=None) -> SlotTaken:
+def _taken(service_slug: str, practitioner_slug: str, start: datetime, now: datetime, *, ignoring=None) -> SlotTaken:
     """A SlotTaken carrying the free times nearest to the one that was lost."""
-    if clinic is None:
-        clinic = load_clinic()
-        service = load_service(request.service)
-        practitioners = load_practitioners(service, request.practitioner)
-    return SlotTaken(nearby_slots(clinic, service, practitioners, request.start, now))
+    clinic = load_clinic()
+    service = load_service(service_slug)
+    practitioners = load_practitioners(service, practitioner_slug)
+    return SlotTaken(nearby_slots(clinic, service, practitioners, start, now, ignoring=ignoring))

@@ -1,23 +1,126 @@
-"""Public pages: the clinic's start page, the manage-my-booking link, and the health check."""
+"""The patient's booking journey: service, practitioner, time, safety check, details, check, confirm.
+
+Answers are kept on the server in a draft (booking_draft); the browser's session holds
+only the draft's random key, so no health data travels in a cookie or a URL.
+"""
 
 from __future__ import annotations
 
+from datetime import date, datetime, timedelta
+from functools import wraps
+
 import sqlalchemy as sa
-from flask import Blueprint, abort, render_template
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
 from sqlalchemy.orm import selectinload
 
+from booking.articles import articles_for
 from booking.clock import now
 from booking.extensions import db
-from booking.models import Appointment, Clinic, Practitioner, Service
-from booking.operations.bookings import hash_token
+from booking.models import Practitioner, Service
+from booking.operations import drafts
+from booking.operations.availability import (
+    ANY_PRACTITIONER,
+    is_free,
+    load_clinic,
+    load_practitioners,
+    times_by_day,
+)
+from booking.operations.bookings import EmergencyAnswers, SlotTaken, book
+from booking.operations.problems import CannotBook
+from booking.public.forms import (
+    NONE_OF_THESE,
+    ConfirmForm,
+    DetailsForm,
+    PractitionerForm,
+    SafetyForm,
+    ServiceForm,
+    TimeForm,
+    options,
+)
+from booking.safety import URGENT, classify
 
 bp = Blueprint("public", __name__)
+
+DRAFT_KEY = "booking"
+DAYS_PER_PAGE = 7
+STEP_ENDPOINTS = {
+    "service": "public.choose_service",
+    "practitioner": "public.choose_practitioner",
+    "time": "public.choose_time",
+    "safety": "public.safety_check",
+    "details": "public.your_details",
+    None: "public.check_answers",
+}
+STEP_ORDER = list(STEP_ENDPOINTS)
+
+
+def current_draft():
+    return drafts.find_draft(session.get(DRAFT_KEY), now())
+
+
+def next_page(draft):
+    """Where to go after answering: the first unanswered question, else Check your answers."""
+    return redirect(url_for(STEP_ENDPOINTS[draft.missing_step()]))
+
+
+def journey_step(step: str):
+    """Load the draft for a step; send the patient back to the first unanswered earlier step."""
+
+    def decorate(view):
+        @wraps(view)
+        def wrapper(*args, **kwargs):
+            draft = current_draft()
+            if draft is None:
+                return redirect(url_for("public.choose_service"))
+            if draft.appointment_id is not None:
+                return redirect(url_for("public.confirmation"))
+            missing = draft.missing_step()
+            if STEP_ORDER.index(missing) < STEP_ORDER.index(step):
+                return redirect(url_for(STEP_ENDPOINTS[missing]))
+            return view(draft, *args, **kwargs)
+
+        return wrapper
+
+    return decorate
+
+
+def parse_instant(text: str | None) -> datetime | None:
+    try:
+        instant = datetime.fromisoformat(text or "")
+    except ValueError:
+        return None
+    return instant if instant.utcoffset() is not None else None
+
+
+def parse_first_day(text: str | None, today: date) -> date:
+    """The first date of a time list page: ?from=YYYY-MM-DD, never before today."""
+    try:
+        chosen = date.fromisoformat(text or "")
+    except ValueError:
+        return today
+    return max(chosen, today)
+
+
+def time_list_context(clinic, service, practitioners, *, ignoring=None) -> dict:
+    """What a page of free times needs: the days, and links to earlier and later dates."""
+    moment = now()
+    today = clinic.today(moment)
+    first_day = parse_first_day(request.args.get("from"), today)
+    last_day = today + timedelta(days=clinic.max_advance_days)
+    first_day = min(first_day, last_day)
+    days = times_by_day(clinic, service, practitioners, first_day, DAYS_PER_PAGE, moment, ignoring=ignoring)
+    later = first_day + timedelta(days=DAYS_PER_PAGE)
+    earlier = max(first_day - timedelta(days=DAYS_PER_PAGE), today)
+    return {
+        "days": [d for d in days if d.day <= last_day],
+        "later": later if later <= last_day else None,
+        "earlier": earlier if first_day > today else None,
+    }
 
 
 @bp.get("/")
 def index():
-    """The clinic, its services and practitioners."""
-    clinic = db.session.get(Clinic, 1)
+    """The clinic, its services and practitioners, and "Book a visit"."""
     services = db.session.scalars(sa.select(Service).where(Service.is_active).order_by(Service.id)).all()
     practitioners = db.session.scalars(
         sa.select(Practitioner)
@@ -25,22 +128,193 @@ def index():
         .options(selectinload(Practitioner.services))
         .order_by(Practitioner.slug)
     ).all()
-    return render_template("public/index.html", clinic=clinic, services=services, practitioners=practitioners)
+    return render_template("public/index.html", services=services, practitioners=practitioners)
 
 
-@bp.get("/manage/<token>")
-def manage(token: str):
-    """The patient's own appointment, reached through the secret link they were given."""
-    appointment = db.session.scalar(
-        sa.select(Appointment)
-        .where(Appointment.manage_token_hash == hash_token(token))
-        .options(selectinload(Appointment.service), selectinload(Appointment.practitioner))
+@bp.route("/book", methods=["GET", "POST"])
+def choose_service():
+    load_clinic()
+    draft = current_draft()
+    if draft is not None and draft.appointment_id is not None:
+        draft = None  # booked already: this is a new booking
+    services = db.session.scalars(sa.select(Service).where(Service.is_active).order_by(Service.id)).all()
+    form = ServiceForm(data={"service": draft.service.slug if draft and draft.service else None})
+    form.service.choices = options((s.slug, s.name) for s in services)
+    if form.validate_on_submit():
+        moment = now()
+        if draft is None:
+            draft, session[DRAFT_KEY] = drafts.start_draft(moment)
+        service = next(s for s in services if s.slug == form.service.data)
+        changes = {"service": service}
+        if draft.service_id != service.id:
+            changes["starts_at"] = None  # a different length needs a different time
+            if draft.practitioner_choice not in (None, ANY_PRACTITIONER) and not any(
+                p.slug == draft.practitioner_choice for p in service.practitioners
+            ):
+                changes["practitioner_choice"] = None
+        drafts.save(draft, moment, **changes)
+        return next_page(draft)
+    return render_template("public/service.html", form=form, services=services)
+
+
+@bp.route("/book/practitioner", methods=["GET", "POST"])
+@journey_step("practitioner")
+def choose_practitioner(draft):
+    offering = load_practitioners(draft.service, ANY_PRACTITIONER)
+    form = PractitionerForm(data={"practitioner": draft.practitioner_choice})
+    form.practitioner.choices = options([(ANY_PRACTITIONER, "First available"), *((p.slug, p.name) for p in offering)])
+    if form.validate_on_submit():
+        changes = {"practitioner_choice": form.practitioner.data}
+        if form.practitioner.data != draft.practitioner_choice:
+            changes["starts_at"] = None
+        drafts.save(draft, now(), **changes)
+        return next_page(draft)
+    return render_template("public/practitioner.html", form=form, draft=draft, practitioners=offering)
+
+
+@bp.route("/book/time", methods=["GET", "POST"])
+@journey_step("time")
+def choose_time(draft):
+    clinic = load_clinic()
+    practitioners = load_practitioners(draft.service, draft.practitioner_choice)
+    form = TimeForm()
+    if form.validate_on_submit():
+        start = parse_instant(form.start.data)
+        if start is not None and is_free(clinic, draft.service, practitioners, start, now()):
+            drafts.save(draft, now(), starts_at=start, lost_race=False)
+            return next_page(draft)
+        form.start.errors.append("That time is no longer free. Choose another time.")
+    return render_template(
+        "public/time.html",
+        form=form,
+        draft=draft,
+        action=url_for("public.choose_time"),
+        **time_list_context(clinic, draft.service, practitioners),
     )
-    # Unknown, tampered and expired links look the same, so none reveals anything.
-    if appointment is None or appointment.ends_at <= now():
+
+
+@bp.route("/book/safety", methods=["GET", "POST"])
+@journey_step("safety")
+def safety_check(draft):
+    chosen = draft.safety_codes if draft.safety_codes is not None else None
+    form = SafetyForm(data={"symptoms": (chosen or [NONE_OF_THESE]) if chosen is not None else []})
+    if form.validate_on_submit():
+        answers = classify(form.codes)
+        if answers.stops_booking:
+            drafts.save(draft, now(), safety_codes=None)  # nothing is kept of an emergency answer
+            return redirect(url_for("public.emergency"))
+        drafts.save(draft, now(), safety_codes=list(answers.urgent))
+        if answers.urgent:
+            return redirect(url_for("public.urgent"))
+        return next_page(draft)
+    return render_template("public/safety.html", form=form)
+
+
+@bp.get("/book/emergency")
+def emergency():
+    """Emergency care advice: the online booking stops here."""
+    return render_template("public/emergency.html", clinic=load_clinic())
+
+
+@bp.get("/book/urgent")
+@journey_step("details")
+def urgent(draft):
+    """See a doctor within a day; the patient may still book."""
+    if not draft.safety_codes:
+        return next_page(draft)
+    symptoms = [URGENT[code] for code in draft.safety_codes if code in URGENT]
+    next_url = url_for(STEP_ENDPOINTS[draft.missing_step()])
+    return render_template("public/urgent.html", symptoms=symptoms, next_url=next_url)
+
+
+@bp.route("/book/details", methods=["GET", "POST"])
+@journey_step("details")
+def your_details(draft):
+    clinic = load_clinic()
+    saved = draft.details or {}
+    born = date.fromisoformat(saved["birth_date"]) if saved.get("birth_date") else None
+    form = DetailsForm(
+        data={
+            "name": saved.get("name"),
+            "email": saved.get("email"),
+            "phone": saved.get("phone"),
+            "birth_day": born.day if born else None,
+            "birth_month": born.month if born else None,
+            "birth_year": born.year if born else None,
+            "returning": ("yes" if saved["returning"] else "no") if "returning" in saved else None,
+        },
+        today=clinic.today(now()),
+    )
+    if form.validate_on_submit():
+        drafts.save(draft, now(), details=form.answers())
+        return next_page(draft)
+    return render_template("public/details.html", form=form)
+
+
+@bp.route("/book/check", methods=["GET", "POST"])
+@journey_step(None)
+def check_answers(draft):
+    clinic = load_clinic()
+    form = ConfirmForm()
+    problem = None
+    if form.validate_on_submit():
+        try:
+            book(drafts.booking_request(draft), now(), draft=draft)
+        except SlotTaken:
+            return _lost_race(draft, clinic)
+        except EmergencyAnswers:
+            return redirect(url_for("public.emergency"))
+        except CannotBook as error:
+            if error.field == "start":
+                return _lost_race(draft, clinic)
+            problem = error
+        else:
+            return redirect(url_for("public.confirmation"), code=303)
+    practitioner = None
+    if draft.practitioner_choice != ANY_PRACTITIONER:
+        practitioner = db.session.scalar(sa.select(Practitioner).where(Practitioner.slug == draft.practitioner_choice))
+    return render_template(
+        "public/check.html",
+        form=form,
+        draft=draft,
+        practitioner=practitioner,
+        urgent=[URGENT[c] for c in draft.safety_codes if c in URGENT],
+        problem=problem,
+    )
+
+
+def _lost_race(draft, clinic):
+    """Back to the time list with a clear message; every other answer stays."""
+    db.session.expire_all()
+    draft = current_draft()
+    if draft.appointment_id is not None:  # a double click: the first press booked it
+        return redirect(url_for("public.confirmation"), code=303)
+    lost = draft.starts_at.astimezone(clinic.zone)
+    drafts.save(draft, now(), starts_at=None, lost_race=True)
+    flash(
+        f"Sorry, {lost:%A %-d %B at %H:%M} was booked by someone else a moment ago. "
+        "Choose another time: your other answers are saved.",
+        "lost-race",
+    )
+    return redirect(url_for("public.choose_time"), code=303)
+
+
+@bp.get("/book/confirmation")
+def confirmation():
+    """The booked visit, its reference, what happens next, and what to read."""
+    draft = current_draft()
+    if draft is None or draft.appointment is None:
         abort(404)
-    clinic = db.session.get(Clinic, 1)
-    return render_template("public/manage.html", appointment=appointment, clinic=clinic)
+    appointment = draft.appointment
+    first_visit = appointment.service.new_patients_only or not draft.details.get("returning", False)
+    manage_url = current_app.config["BASE_URL"] + url_for("manage.show", token=draft.manage_token)
+    return render_template(
+        "public/confirmation.html",
+        appointment=appointment,
+        manage_url=manage_url,
+        token=draft.manage_token,
+        articles=articles_for(first_visit=first_visit, urgent_flag=bool(appointment.safety_flags)),
+    )
 
 
 @bp.get("/healthz")

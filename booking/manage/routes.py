@@ -1,0 +1,136 @@
+"""Manage-my-booking: the patient's secret link to see, cancel, move or add their visit to a calendar.
+
+Unknown, tampered and expired links all get the same 404, so none tells anything.
+"""
+
+from __future__ import annotations
+
+from functools import wraps
+
+import sqlalchemy as sa
+from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
+from sqlalchemy.orm import selectinload
+
+from booking.clock import now
+from booking.extensions import db
+from booking.models import Appointment
+from booking.notify.calendar import appointment_calendar
+from booking.operations.availability import is_free, load_clinic, load_practitioners
+from booking.operations.bookings import SlotTaken, cancel, hash_token, move
+from booking.operations.problems import CannotBook
+from booking.public.forms import CancelForm, RescheduleForm
+from booking.public.routes import parse_instant, time_list_context
+
+bp = Blueprint("manage", __name__, url_prefix="/manage/<token>")
+
+
+def with_appointment(view):
+    """Find the appointment for the link's token, or 404 for any bad or expired link."""
+
+    @wraps(view)
+    def wrapper(token: str, **kwargs):
+        appointment = db.session.scalar(
+            sa.select(Appointment)
+            .where(Appointment.manage_token_hash == hash_token(token))
+            .options(selectinload(Appointment.service), selectinload(Appointment.practitioner))
+        )
+        if appointment is None or appointment.ends_at <= now():
+            abort(404)
+        return view(appointment, token, **kwargs)
+
+    return wrapper
+
+
+def changeable(view):
+    """Cancelling and moving online end at the clinic's notice window; after that, phone."""
+
+    @wraps(view)
+    def wrapper(appointment: Appointment, token: str, **kwargs):
+        if not appointment.can_change_online(now(), load_clinic().cancellation_notice_hours):
+            return render_template("manage/too_late.html", appointment=appointment, token=token), 409
+        return view(appointment, token, **kwargs)
+
+    return wrapper
+
+
+@bp.get("")
+@with_appointment
+def show(appointment, token):
+    clinic = load_clinic()
+    return render_template(
+        "manage/show.html",
+        appointment=appointment,
+        token=token,
+        can_change=appointment.can_change_online(now(), clinic.cancellation_notice_hours),
+        deadline=appointment.change_deadline(clinic.cancellation_notice_hours),
+    )
+
+
+@bp.route("/cancel", methods=["GET", "POST"])
+@with_appointment
+@changeable
+def cancel_visit(appointment, token):
+    form = CancelForm()
+    if form.validate_on_submit():
+        cancel(appointment.id, form.reason.data, now())
+        flash("Your appointment has been cancelled.", "success")
+        return redirect(url_for("manage.show", token=token), code=303)
+    return render_template("manage/cancel.html", appointment=appointment, token=token, form=form)
+
+
+@bp.route("/reschedule", methods=["GET", "POST"])
+@with_appointment
+@changeable
+def reschedule(appointment, token):
+    """Choose a new time with the same practitioner (the patient's own time counts as free)."""
+    clinic = load_clinic()
+    practitioners = load_practitioners(appointment.service, appointment.practitioner.slug)
+    form = RescheduleForm()
+    if form.validate_on_submit():
+        start = parse_instant(form.start.data)
+        if start is not None and start != appointment.starts_at:
+            return redirect(url_for("manage.confirm_move", token=token, start=start.isoformat()), code=303)
+        form.start.errors.append("Choose a time other than the one you have now.")
+    return render_template(
+        "manage/reschedule.html",
+        appointment=appointment,
+        token=token,
+        form=form,
+        action=url_for("manage.reschedule", token=token),
+        **time_list_context(clinic, appointment.service, practitioners, ignoring=appointment.id),
+    )
+
+
+@bp.route("/reschedule/confirm", methods=["GET", "POST"])
+@with_appointment
+@changeable
+def confirm_move(appointment, token):
+    """Old time to new time, one button; the move happens only here."""
+    start = parse_instant(request.values.get("start"))
+    practitioners = load_practitioners(appointment.service, appointment.practitioner.slug)
+    if start is None or not is_free(load_clinic(), appointment.service, practitioners, start, now(), ignoring=appointment.id):
+        flash("That time is not free. Your visit is unchanged: choose another time.", "lost-race")
+        return redirect(url_for("manage.reschedule", token=token), code=303)
+    form = RescheduleForm(data={"start": start.isoformat()})
+    if form.validate_on_submit():
+        try:
+            result = move(appointment.id, start, now())
+        except (SlotTaken, CannotBook):
+            flash("Sorry, that time was taken a moment ago. Your visit is unchanged: choose another time.", "lost-race")
+            return redirect(url_for("manage.reschedule", token=token), code=303)
+        flash("Your appointment has been moved. This page has a new address: bookmark it, the old link no longer works.", "success")
+        return redirect(url_for("manage.show", token=result.manage_token), code=303)
+    return render_template("manage/confirm_move.html", appointment=appointment, token=token, form=form, start=start)
+
+
+@bp.get("/calendar.ics")
+@with_appointment
+def calendar(appointment, token):
+    """The visit as an iCalendar file, for "Add to calendar"."""
+    clinic = load_clinic()
+    body = appointment_calendar(appointment, clinic, manage_url=current_app.config["BASE_URL"] + url_for("manage.show", token=token))
+    return Response(
+        body,
+        mimetype="text/calendar",
+        headers={"Content-Disposition": f'attachment; filename="appointment-{appointment.reference}.ics"'},
+    )

@@ -1,0 +1,1 @@
+"""What the clinic sends to patients: calendar files now; emails through an outbox later."""

@@ -1,0 +1,39 @@
+"""iCalendar files for appointments, built with the icalendar package.
+
+The UID stays the same for the life of an appointment, so a calendar app updates the
+event it already has when the visit moves (SEQUENCE goes up with each move).
+"""
+
+from __future__ import annotations
+
+from icalendar import Calendar, Event, vText
+
+from booking.models import Appointment, AppointmentStatus, Clinic
+
+
+def appointment_uid(appointment: Appointment) -> str:
+    return f"appointment-{appointment.reference}@clinic-booking"
+
+
+def appointment_calendar(appointment: Appointment, clinic: Clinic, *, manage_url: str) -> bytes:
+    """One VEVENT for the visit, with times in UTC and the manage link in the notes."""
+    calendar = Calendar()
+    calendar.add("prodid", "-//Clinic booking//appointments//EN")
+    calendar.add("version", "2.0")
+    cancelled = appointment.status is AppointmentStatus.CANCELLED
+    calendar.add("method", "CANCEL" if cancelled else "PUBLISH")
+    event = Event()
+    event.add("uid", appointment_uid(appointment))
+    event.add("sequence", appointment.sequence)
+    event.add("dtstamp", appointment.created_at)
+    event.add("dtstart", appointment.starts_at)
+    event.add("dtend", appointment.ends_at)
+    event.add("summary", f"{appointment.service.name} with {appointment.practitioner.name}")
+    event.add("location", vText(clinic.name))
+    event.add("status", "CANCELLED" if cancelled else "CONFIRMED")
+    event.add(
+        "description",
+        f"Reference {appointment.reference}. To change or cancel: {manage_url} or phone {clinic.phone}.",
+    )
+    calendar.add_component(event)
+    return calendar.to_ical()

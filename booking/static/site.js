@@ -1,0 +1,42 @@
+// Small enhancements only: every page works without this file.
+(function () {
+  "use strict";
+
+  // Move focus to the error summary so screen reader and keyboard users start there.
+  var summary = document.querySelector(".error-summary");
+  if (summary) { summary.focus(); }
+
+  // "None of these" cannot be ticked together with a symptom.
+  document.querySelectorAll("[data-exclusive-group]").forEach(function (group) {
+    var boxes = group.querySelectorAll("input[type=checkbox]");
+    boxes.forEach(function (box) {
+      box.addEventListener("change", function () {
+        if (!box.checked) { return; }
+        var exclusive = box.value === group.getAttribute("data-exclusive-group");
+        boxes.forEach(function (other) {
+          if (other !== box && (exclusive || other.value === group.getAttribute("data-exclusive-group"))) {
+            other.checked = false;
+          }
+        });
+      });
+    });
+  });
+
+  // Say so when the device's time zone is not the clinic's: times shown are clinic times.
+  var note = document.querySelector("[data-clinic-zone]");
+  if (note && window.Intl && Intl.DateTimeFormat) {
+    var here = Intl.DateTimeFormat().resolvedOptions().timeZone;
+    if (here && here !== note.getAttribute("data-clinic-zone")) {
+      note.querySelector("[data-device-zone]").textContent = here.replace(/_/g, " ");
+      note.hidden = false;
+    }
+  }
+
+  // One press books once: stop a second submit while the first is on its way.
+  document.querySelectorAll("form[data-prevent-double-submit]").forEach(function (form) {
+    form.addEventListener("submit", function (event) {
+      if (form.getAttribute("data-submitted")) { event.preventDefault(); return; }
+      form.setAttribute("data-submitted", "true");
+    });
+  });
+})();

@@ -1,0 +1,59 @@
+"""What every HTML page shares: the clinic in templates, date formats, and safe headers."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from flask import Flask, request
+
+from booking.extensions import db
+from booking.models import Clinic
+
+
+def clinic_time(instant: datetime, clinic: Clinic, pattern: str = "%A %-d %B %Y at %H:%M") -> str:
+    """An instant as the clinic's wall-clock time, e.g. "Monday 8 March 2027 at 10:00"."""
+    return instant.astimezone(clinic.zone).strftime(pattern)
+
+
+def zone_label(clinic: Clinic) -> str:
+    """"Los Angeles" for America/Los_Angeles: how people name a zone."""
+    return clinic.timezone.rsplit("/", 1)[-1].replace("_", " ")
+
+
+def register_page_helpers(app: Flask) -> None:
+    @app.context_processor
+    def clinic_for_templates():
+        return {"clinic": db.session.get(Clinic, 1), "zone_label": zone_label}
+
+    @app.template_filter("clinic_time")
+    def clinic_time_filter(instant: datetime, pattern: str = "%A %-d %B %Y at %H:%M") -> str:
+        return clinic_time(instant, db.session.get(Clinic, 1), pattern)
+
+    @app.template_filter("clinic_iso")
+    def clinic_iso(instant: datetime) -> str:
+        """ISO 8601 with the clinic's offset, as the API writes times."""
+        return instant.astimezone(db.session.get(Clinic, 1).zone).isoformat()
+
+    @app.template_filter("zone_name")
+    def zone_name(instant: datetime) -> str:
+        """The zone's abbreviation at that instant, e.g. PST or PDT."""
+        return instant.astimezone(db.session.get(Clinic, 1).zone).tzname()
+
+    @app.template_filter("birth_date")
+    def birth_date(iso_date: str) -> str:
+        return date.fromisoformat(iso_date).strftime("%-d %B %Y")
+
+    @app.after_request
+    def safe_headers(response):
+        # Manage links carry a secret in the path: never leak it in a Referer header.
+        response.headers.setdefault("Referrer-Policy", "no-referrer")
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault(
+            "Content-Security-Policy",
+            "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+            "form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+        )
+        if request.blueprint in ("public", "manage") and request.endpoint != "public.index":
+            response.headers["Cache-Control"] = "no-store"  # personal details must not sit in caches
+        return response

@@ -1,0 +1,448 @@
+"""The patient's booking journey and manage-my-booking, through the Flask test client on both databases.
+
+The browser tests (test_browser.py) walk the same pages in Chromium; these cover every
+branch and bad input cheaply.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timezone
+
+import pytest
+import sqlalchemy as sa
+from icalendar import Calendar
+
+from booking.extensions import db
+from booking.models import Appointment, AppointmentStatus, BookingDraft, Patient
+
+UTC = timezone.utc
+MONDAY_10 = "2027-03-08T10:00:00-08:00"
+MONDAY_14 = "2027-03-08T14:00:00-08:00"
+TUESDAY_14 = "2027-03-09T14:00:00-08:00"  # 30 hours ahead: outside the 24 hours' cancellation notice
+DETAILS = {
+    "name": "Pat Example",
+    "email": "pat@example.com",
+    "phone": "+1 213 555 0142",
+    "birth_day": "17",
+    "birth_month": "5",
+    "birth_year": "1980",
+    "returning": "no",
+}
+
+
+class Patient_:
+    """A patient's browser: a cookie jar, and forms sent with the token from the page."""
+
+    def __init__(self, app):
+        self.client = app.test_client()
+
+    def get(self, path, **kwargs):
+        return self.client.get(path, **kwargs)
+
+    def token(self, path) -> str:
+        page = self.get(path).get_data(as_text=True)
+        found = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page)
+        assert found, f"no CSRF token on {path}"
+        return found.group(1)
+
+    def submit(self, path, data=None, *, follow=False, token=True):
+        data = dict(data or {})
+        if token:
+            data["csrf_token"] = self.token(path)
+        return self.client.post(path, data=data, follow_redirects=follow)
+
+    def book_until_check(self, service="short", practitioner="ana", start=MONDAY_10, symptoms=("none",), details=DETAILS):
+        assert self.submit("/book", {"service": service}).location.endswith("/book/practitioner")
+        assert self.submit("/book/practitioner", {"practitioner": practitioner}).location.endswith("/book/time")
+        assert self.submit("/book/time", {"start": start}).location.endswith("/book/safety")
+        self.submit("/book/safety", {"symptoms": list(symptoms)})
+        response = self.submit("/book/details", details)
+        assert response.location.endswith("/book/check"), response.get_data(as_text=True)
+
+    def confirm(self):
+        return self.submit("/book/check")
+
+
+@pytest.fixture
+def patient(clinic):
+    return Patient_(clinic)
+
+
+def text(response) -> str:
+    return response.get_data(as_text=True)
+
+
+def appointments(app) -> list[Appointment]:
+    with app.app_context():
+        rows = db.session.scalars(sa.select(Appointment).order_by(Appointment.id)).all()
+        for row in rows:
+            _ = (row.service.slug, row.practitioner.slug, row.patient.email)
+        db.session.expunge_all()
+        return rows
+
+
+def the_draft(app) -> BookingDraft:
+    with app.app_context():
+        draft = db.session.scalar(sa.select(BookingDraft).order_by(BookingDraft.id.desc()))
+        db.session.expunge_all()
+        return draft
+
+
+# --- the whole journey -------------------------------------------------------------------------
+
+
+def test_book_end_to_end(clinic, patient):
+    start_page = text(patient.get("/"))
+    assert "Book a visit" in start_page and "Ana Test" in start_page
+    patient.book_until_check()
+    check = text(patient.get("/book/check"))
+    assert "Check your answers before booking" in check
+    assert "Monday 8 March 2027 at 10:00 (PST)" in check and "17 May 1980" in check
+
+    confirmed = patient.confirm()
+    assert confirmed.status_code == 303 and confirmed.location.endswith("/book/confirmation")
+    page = text(patient.get("/book/confirmation"))
+    [booked] = appointments(clinic)
+    assert "Booking confirmed" in page and booked.reference in page
+    assert booked.starts_at == datetime(2027, 3, 8, 18, 0, tzinfo=UTC)
+    assert (booked.service.slug, booked.practitioner.slug, booked.patient.email) == ("short", "ana", "pat@example.com")
+    assert booked.safety_flags == [] and booked.booked_via == "online"
+    manage_url = re.search(r'href="(http://clinic\.test/manage/[^"]+)"', page).group(1)
+    assert patient.get(manage_url.replace("http://clinic.test", "")).status_code == 200
+
+
+def test_the_first_available_practitioner(clinic, patient):
+    patient.book_until_check(practitioner="any")
+    assert "The first available practitioner" in text(patient.get("/book/check"))
+    patient.confirm()
+    assert appointments(clinic)[0].practitioner.slug == "ana"
+
+
+def test_a_double_press_of_confirm_books_once(clinic, patient):
+    patient.book_until_check()
+    token = patient.token("/book/check")
+    first = patient.client.post("/book/check", data={"csrf_token": token})
+    second = patient.client.post("/book/check", data={"csrf_token": token})
+    assert first.location.endswith("/book/confirmation") and second.location.endswith("/book/confirmation")
+    assert len(appointments(clinic)) == 1
+
+
+def test_steps_cannot_be_skipped(patient):
+    assert patient.get("/book/details").location.endswith("/book")
+    patient.submit("/book", {"service": "short"})
+    assert patient.get("/book/check").location.endswith("/book/practitioner")
+    assert patient.get("/book/safety").location.endswith("/book/practitioner")
+
+
+def test_answers_are_prefilled_when_going_back(patient):
+    patient.book_until_check()
+    assert 'value="Pat Example"' in text(patient.get("/book/details"))
+    assert re.search(r'value="none" checked', text(patient.get("/book/safety")))
+    assert re.search(r'value="ana" checked', text(patient.get("/book/practitioner")))
+
+
+def test_changing_the_service_asks_for_a_new_time_then_returns_to_check(clinic, patient):
+    patient.book_until_check()
+    assert patient.submit("/book", {"service": "consult"}).location.endswith("/book/time")
+    assert patient.submit("/book/time", {"start": MONDAY_14}).location.endswith("/book/check")
+    patient.confirm()
+    assert appointments(clinic)[0].service.slug == "consult"
+
+
+def test_changing_to_a_service_the_practitioner_does_not_offer_asks_again(patient):
+    patient.book_until_check(practitioner="ben")
+    assert patient.submit("/book", {"service": "consult"}).location.endswith("/book/practitioner")
+
+
+# --- the safety check ------------------------------------------------------------------------------
+
+
+def test_urgent_answers_warn_then_let_the_patient_book(clinic, patient):
+    patient.submit("/book", {"service": "short"})
+    patient.submit("/book/practitioner", {"practitioner": "ana"})
+    patient.submit("/book/time", {"start": MONDAY_10})
+    response = patient.submit("/book/safety", {"symptoms": ["fever", "night_pain"]})
+    assert response.location.endswith("/book/urgent")
+    panel = text(patient.get("/book/urgent"))
+    assert "See a doctor within 24 hours" in panel and "worse at night" in panel
+    patient.submit("/book/details", DETAILS)
+    patient.confirm()
+    assert appointments(clinic)[0].safety_flags == ["fever", "night_pain"]
+    confirmation = text(patient.get("/book/confirmation"))
+    assert "/articles/back-pain-warning-signs" in confirmation
+
+
+@pytest.mark.parametrize("symptom", ["both_legs", "saddle_numbness", "bladder_bowel", "sexual_dysfunction", "chest_pain", "serious_accident"])
+def test_emergency_answers_stop_the_booking(clinic, patient, symptom):
+    patient.submit("/book", {"service": "short"})
+    patient.submit("/book/practitioner", {"practitioner": "ana"})
+    patient.submit("/book/time", {"start": MONDAY_10})
+    response = patient.submit("/book/safety", {"symptoms": [symptom, "fever"]})
+    assert response.location.endswith("/book/emergency")
+    panel = text(patient.get("/book/emergency"))
+    assert "Call 911 or go to the emergency department now" in panel and "+1 213 555 0100" in panel
+    assert the_draft(clinic).safety_codes is None  # nothing kept of the answer
+    assert patient.get("/book/details").location.endswith("/book/safety")
+    assert appointments(clinic) == []
+
+
+@pytest.mark.parametrize(
+    "symptoms, message",
+    [
+        ([], "Select any that apply to you now, or select &#39;None of these&#39;"),
+        (["none", "fever"], "Select &#39;None of these&#39; only if nothing in the list applies to you"),
+        (["headache"], "Select only from the list below"),
+    ],
+)
+def test_bad_safety_answers(clinic, patient, symptoms, message):
+    patient.submit("/book", {"service": "short"})
+    patient.submit("/book/practitioner", {"practitioner": "ana"})
+    patient.submit("/book/time", {"start": MONDAY_10})
+    page = text(patient.submit("/book/safety", {"symptoms": symptoms}))
+    assert message in page and "<title>Error: " in page
+    assert the_draft(clinic).safety_codes is None
+
+
+# --- bad input --------------------------------------------------------------------------------------
+
+
+BAD_DETAILS = [
+    ({"name": ""}, "Enter your full name"),
+    ({"name": "x" * 121}, "Full name must be 120 characters or fewer"),
+    ({"email": ""}, "Enter your email address"),
+    ({"email": "pat@"}, "Enter an email address in the correct format, like name@example.com"),
+    ({"phone": ""}, "Enter a phone number"),
+    ({"phone": "call me maybe"}, "Enter a phone number of 7 to 15 digits"),
+    ({"birth_day": "", "birth_month": "", "birth_year": ""}, "Enter your date of birth"),
+    ({"birth_year": ""}, "Date of birth must include a year"),
+    ({"birth_day": "", "birth_year": ""}, "Date of birth must include a day and a year"),
+    ({"birth_day": "31", "birth_month": "2"}, "Date of birth must be a real date"),
+    ({"birth_year": "80"}, "Date of birth must be a real date"),
+    ({"birth_year": "2030"}, "Date of birth must be in the past"),
+    ({"returning": ""}, "Select whether you have been to this clinic before"),
+    ({"returning": "maybe"}, "Select whether you have been to this clinic before"),
+]
+
+
+@pytest.mark.parametrize("change, message", BAD_DETAILS)
+def test_bad_details_get_a_message_beside_the_field_and_keep_what_was_typed(clinic, patient, change, message):
+    patient.submit("/book", {"service": "short"})
+    patient.submit("/book/practitioner", {"practitioner": "ana"})
+    patient.submit("/book/time", {"start": MONDAY_10})
+    patient.submit("/book/safety", {"symptoms": ["none"]})
+    typed = DETAILS | change
+    response = patient.submit("/book/details", typed)
+    page = text(response)
+    assert response.status_code == 200
+    assert "<title>Error: Your details" in page
+    assert page.count(message) == 2  # in the error summary and beside the field
+    for field in ("name", "email", "phone"):
+        if typed[field]:
+            assert f'value="{typed[field]}"' in page
+    assert the_draft(clinic).details is None
+
+
+def test_a_tampered_service_changes_nothing(clinic, patient):
+    page = text(patient.submit("/book", {"service": "surgery"}))
+    assert "Select the kind of visit you need" in page
+    assert the_draft(clinic) is None
+
+
+def test_a_time_that_is_not_free_is_refused_on_the_time_page(clinic, patient):
+    patient.submit("/book", {"service": "short"})
+    patient.submit("/book/practitioner", {"practitioner": "ana"})
+    for tampered in ("2027-03-08T10:05:00-08:00", "2027-03-08T12:45:00-08:00", "yesterday", ""):
+        page = text(patient.submit("/book/time", {"start": tampered}))
+        assert "That time is no longer free. Choose another time." in page
+    assert the_draft(clinic).starts_at is None
+
+
+def test_a_missing_or_wrong_csrf_token_keeps_the_answers_and_writes_nothing(clinic, patient):
+    patient.submit("/book", {"service": "short"})
+    patient.submit("/book/practitioner", {"practitioner": "ana"})
+    patient.submit("/book/time", {"start": MONDAY_10})
+    patient.submit("/book/safety", {"symptoms": ["none"]})
+    for token in (None, "forged"):
+        data = DETAILS | ({"csrf_token": token} if token else {})
+        response = patient.client.post("/book/details", data=data)
+        page = text(response)
+        assert "This page was open too long or was sent twice" in page
+        assert 'value="Pat Example"' in page and 'value="pat@example.com"' in page
+    assert the_draft(clinic).details is None
+
+
+def test_time_list_shows_only_bookable_times_in_the_clinic_zone(patient):
+    patient.submit("/book", {"service": "consult"})
+    patient.submit("/book/practitioner", {"practitioner": "ana"})
+    page = text(patient.get("/book/time"))
+    assert "All times are Los Angeles time" in page
+    assert "Monday 8 March" in page and f'value="{MONDAY_10}"' in page
+    assert 'value="2027-03-08T09:45:00-08:00"' not in page  # inside the two hours' notice
+    assert 'value="2027-03-08T11:45:00-08:00"' not in page  # would run into lunch
+    later = text(patient.get("/book/time?from=2027-03-15"))
+    assert "Monday 15 March" in later and 'value="2027-03-15T09:00:00-07:00"' in later  # after the clocks change
+    assert '<h2 id="day-2027-03-08">Monday 8 March</h2>' in text(patient.get("/book/time?from=not-a-date"))
+
+
+# --- a lost race -----------------------------------------------------------------------------------
+
+
+def test_a_lost_race_returns_to_the_time_list_with_everything_kept(clinic):
+    first, second = Patient_(clinic), Patient_(clinic)
+    first.book_until_check()
+    second.book_until_check(details=DETAILS | {"name": "Sam Second", "email": "sam@example.com"})
+    assert first.confirm().location.endswith("/book/confirmation")
+    lost = second.confirm()
+    assert lost.status_code == 303 and lost.location.endswith("/book/time")
+    page = text(second.get("/book/time"))
+    assert "Monday 8 March at 10:00 was booked by someone else a moment ago" in page
+    assert f'value="{MONDAY_10}"' not in page
+    draft = the_draft(clinic)
+    assert draft.details["name"] == "Sam Second" and draft.safety_codes == [] and draft.starts_at is None
+    assert second.submit("/book/time", {"start": MONDAY_14}).location.endswith("/book/check")
+    assert second.confirm().location.endswith("/book/confirmation")
+    assert [a.patient.email for a in appointments(clinic)] == ["pat@example.com", "sam@example.com"]
+
+
+# --- patients, articles and calendar files ----------------------------------------------------------
+
+
+def test_a_returning_patient_keeps_one_record(clinic):
+    for start in (MONDAY_10, MONDAY_14):
+        visitor = Patient_(clinic)
+        visitor.book_until_check(start=start, details=DETAILS | {"email": "PAT@example.com"})
+        visitor.confirm()
+    with clinic.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Patient)) == 1
+
+
+def test_a_new_patients_only_visit_is_refused_on_check_with_a_way_to_change(clinic):
+    earlier = Patient_(clinic)
+    earlier.book_until_check()
+    earlier.confirm()
+    again = Patient_(clinic)
+    again.book_until_check(service="consult", start=MONDAY_14, details=DETAILS | {"returning": "yes"})
+    page = text(again.confirm())
+    assert "is for new patients" in page and 'href="#change-service"' in page
+    assert len(appointments(clinic)) == 1
+
+
+@pytest.mark.parametrize(
+    "service, returning, symptoms, expected",
+    [
+        ("consult", "no", ["none"], ["your-first-visits", "before-your-appointment", "lower-back-pain-causes", "acupuncture-and-back-pain"]),
+        ("short", "yes", ["none"], ["lower-back-pain-causes", "acupuncture-and-back-pain"]),
+        ("short", "yes", ["back_lump"], ["back-pain-warning-signs", "lower-back-pain-causes", "acupuncture-and-back-pain"]),
+    ],
+)
+def test_confirmation_links_the_articles_that_fit(patient, service, returning, symptoms, expected):
+    patient.book_until_check(service=service, symptoms=symptoms, details=DETAILS | {"returning": returning})
+    patient.confirm()
+    page = text(patient.get("/book/confirmation"))
+    assert re.findall(r'href="/articles/([a-z-]+)"', page) == expected
+
+
+def manage_path(patient) -> str:
+    page = text(patient.get("/book/confirmation"))
+    return re.search(r'href="http://clinic\.test(/manage/[^"]+)"', page).group(1)
+
+
+def test_calendar_file_has_a_stable_uid_and_utc_times(clinic, patient):
+    patient.book_until_check()
+    patient.confirm()
+    response = patient.get(manage_path(patient) + "/calendar.ics")
+    assert response.mimetype == "text/calendar"
+    event = Calendar.from_ical(response.data).walk("VEVENT")[0]
+    [booked] = appointments(clinic)
+    assert str(event["UID"]) == f"appointment-{booked.reference}@clinic-booking"
+    assert event.decoded("DTSTART") == datetime(2027, 3, 8, 18, 0, tzinfo=UTC)
+    assert event.decoded("DTEND") == datetime(2027, 3, 8, 18, 30, tzinfo=UTC)
+    assert int(event["SEQUENCE"]) == 0
+
+
+def test_no_health_data_in_the_session_cookie(clinic, patient):
+    patient.book_until_check(symptoms=["fever"])
+    cookie = patient.client.get_cookie("session")
+    session = clinic.session_interface.get_signing_serializer(clinic).loads(cookie.value)
+    assert set(session) <= {"booking", "csrf_token", "_flashes"}
+    assert "fever" not in repr(session) and "Pat" not in repr(session)
+
+
+# --- manage my booking -------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def booked(clinic, patient):
+    patient.book_until_check(start=TUESDAY_14)
+    patient.confirm()
+    return manage_path(patient)
+
+
+def test_cancel_with_a_reason_frees_the_time(clinic, patient, booked):
+    page = text(patient.get(booked))
+    assert "Change the time" in page and "Cancel appointment" in page
+    response = patient.submit(booked + "/cancel", {"reason": "Feeling better"})
+    assert response.status_code == 303
+    assert "Your appointment has been cancelled" in text(patient.get(booked))
+    [cancelled] = appointments(clinic)
+    assert cancelled.status is AppointmentStatus.CANCELLED and cancelled.cancel_reason == "Feeling better"
+    api = clinic.test_client().get("/api/v1/slots?service=short&practitioner=ana&days=2").get_json()
+    assert TUESDAY_14 in [s["start"] for s in api["slots"]]
+
+
+def test_a_cancel_reason_over_the_limit_is_refused_and_kept(clinic, patient, booked):
+    page = text(patient.submit(booked + "/cancel", {"reason": "z" * 501}))
+    assert "Reason must be 500 characters or fewer" in page and "z" * 501 in page
+    assert appointments(clinic)[0].status is AppointmentStatus.BOOKED
+
+
+def test_reschedule_moves_atomically_and_replaces_the_link(clinic, patient, booked):
+    choose = text(patient.get(booked + "/reschedule"))
+    assert f'value="{TUESDAY_14}"' in choose  # the patient's own time is not "taken" by themselves
+    response = patient.submit(booked + "/reschedule", {"start": "2027-03-10T09:00:00-08:00"})
+    assert "/reschedule/confirm" in response.location
+    confirm_path = response.location
+    moved = patient.submit(confirm_path)
+    assert moved.status_code == 303 and moved.location != booked
+    assert patient.get(booked).status_code == 404  # the old link no longer works
+    assert "Wednesday 10 March 2027 at 09:00" in text(patient.get(moved.location))
+    [appointment] = appointments(clinic)
+    assert appointment.starts_at == datetime(2027, 3, 10, 17, 0, tzinfo=UTC) and appointment.sequence == 1
+
+
+def test_reschedule_to_a_taken_time_leaves_the_visit_where_it_was(clinic, patient, booked):
+    confirm = patient.submit(booked + "/reschedule", {"start": MONDAY_10}).location
+    token = patient.token(confirm)  # the patient is looking at "Move your appointment?"...
+    other = Patient_(clinic)
+    other.book_until_check(start=MONDAY_10, details=DETAILS | {"email": "other@example.com"})
+    other.confirm()  # ...when someone else books that time
+    response = patient.client.post(confirm, data={"csrf_token": token, "start": MONDAY_10})
+    assert response.location.endswith("/reschedule")
+    assert "Your visit is unchanged" in text(patient.get(response.location))
+    mine = [a for a in appointments(clinic) if a.patient.email == "pat@example.com"][0]
+    assert mine.starts_at == datetime(2027, 3, 9, 22, 0, tzinfo=UTC) and mine.sequence == 0
+
+
+def test_inside_the_notice_window_the_patient_is_asked_to_phone(clinic, patient, booked):
+    clock = clinic.config["CLOCK"]
+    clock.now = datetime(2027, 3, 8, 22, 0, tzinfo=UTC)  # exactly 24 hours before: still allowed
+    assert patient.get(booked + "/cancel").status_code == 200
+    clock.advance(minutes=1)
+    assert "please phone the clinic on +1 213 555 0100" in text(patient.get(booked))
+    for path in ("/cancel", "/reschedule"):
+        refused = patient.get(booked + path)
+        assert refused.status_code == 409 and "Phone the clinic to change this appointment" in text(refused)
+    refused = patient.client.post(booked + "/cancel", data={"reason": "late"})
+    assert refused.status_code == 409
+    assert appointments(clinic)[0].status is AppointmentStatus.BOOKED
+
+
+def test_bad_manage_links_all_look_the_same(clinic, patient, booked):
+    unknown = patient.get("/manage/not-a-real-token")
+    tampered = patient.get(booked[:-2] + ("xx" if not booked.endswith("xx") else "yy"))
+    assert unknown.status_code == tampered.status_code == 404
+    assert text(unknown) == text(tampered)
+    clinic.config["CLOCK"].now = datetime(2027, 3, 9, 22, 30, tzinfo=UTC)  # the visit has ended
+    expired = patient.get(booked)
+    assert expired.status_code == 404 and text(expired) == text(unknown)
