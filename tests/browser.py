@@ -1,0 +1,105 @@
+"""Helpers for the browser tests: a live server, Debian's Chromium through Playwright, axe-core, screenshots."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import threading
+from pathlib import Path
+
+import pytest
+from axe_playwright_python.sync_playwright import Axe
+from werkzeug.serving import make_server
+
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts" / "screenshots"
+CHROMIUM_ARGS = [
+    "--no-sandbox",  # CI runs as root, where Chromium's sandbox cannot start
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+WCAG_22_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
+PHONE = {"width": 390, "height": 844}
+DESKTOP = {"width": 1280, "height": 900}
+_axe = Axe()
+
+
+def find_chromium() -> str | None:
+    for candidate in (os.environ.get("CHROMIUM"), "/usr/bin/chromium", shutil.which("chromium")):
+        if candidate and Path(candidate).exists():
+            return candidate
+    return None
+
+
+def require_chromium() -> str:
+    found = find_chromium()
+    if found is None:
+        message = "Debian's chromium is not installed (apt-get install chromium): browser tests skipped"
+        if os.environ.get("CI"):
+            pytest.fail(message + " - and CI must not skip them")
+        pytest.skip(message)
+    return found
+
+
+class LiveServer:
+    """The app served by werkzeug in a thread, on 127.0.0.1 and a free port."""
+
+    def __init__(self, app):
+        self.server = make_server("127.0.0.1", 0, app, threaded=True)
+        self.url = f"http://127.0.0.1:{self.server.server_port}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self) -> LiveServer:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.server.shutdown()
+        self.thread.join(timeout=10)
+
+
+def assert_accessible(page) -> None:
+    """Zero axe-core violations under the WCAG 2.2 AA rule set."""
+    results = _axe.run(page, options={"runOnly": {"type": "tag", "values": WCAG_22_AA}})
+    violations = results.response["violations"]
+    assert not violations, f"{page.url}: " + results.generate_report()
+
+
+class Screenshots:
+    """Saves each page at phone and desktop width under test-artifacts/ (not committed)."""
+
+    def __init__(self, test_name: str):
+        self.folder = ARTIFACTS / re.sub(r"[^\w.-]+", "_", test_name)
+        shutil.rmtree(self.folder, ignore_errors=True)
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.count = 0
+
+    def take(self, page, name: str) -> None:
+        self.count += 1
+        original = page.viewport_size
+        for label, size in (("phone", PHONE), ("desktop", DESKTOP)):
+            page.set_viewport_size(size)
+            page.screenshot(path=str(self.folder / f"{self.count:02d}-{name}-{label}.png"), full_page=True)
+        page.set_viewport_size(original)
+
+
+def tab_to(page, selector: str, limit: int = 80) -> None:
+    """Press Tab until the element matching `selector` has focus, as a keyboard user would."""
+    for _ in range(limit):
+        if page.evaluate("s => document.activeElement && document.activeElement.matches(s)", selector):
+            return
+        page.keyboard.press("Tab")
+    raise AssertionError(f"Tab never reached {selector} on {page.url}")
+
+
+def assert_fits_a_phone(page) -> None:
+    """At 390 px wide nothing makes the page scroll sideways (WCAG 1.4.10, reflow)."""
+    original = page.viewport_size
+    page.set_viewport_size(PHONE)
+    overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+    page.set_viewport_size(original)
+    assert overflow <= 0, f"{page.url} is {overflow}px wider than a phone screen"

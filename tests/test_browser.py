@@ -1,0 +1,329 @@
+"""The patient's journey in a real browser: Debian's Chromium driven by Playwright, on both databases.
+
+Every page is checked with axe-core (WCAG 2.2 AA) and saved at phone and desktop width
+under test-artifacts/screenshots/.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+import sqlalchemy as sa
+from playwright.sync_api import expect
+
+from booking.extensions import db
+from booking.models import Appointment, AppointmentStatus
+from tests.browser import (
+    CHROMIUM_ARGS,
+    DESKTOP,
+    LiveServer,
+    Screenshots,
+    assert_accessible,
+    assert_fits_a_phone,
+    require_chromium,
+    tab_to,
+)
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    executable = require_chromium()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS, headless=True)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def site(clinic):
+    with LiveServer(clinic) as server:
+        yield server
+
+
+@pytest.fixture
+def new_page(chromium, site):
+    """Open a fresh browser (its own cookies); options as for Playwright's new_context."""
+    contexts = []
+
+    def open_page(**options):
+        options = {"base_url": site.url, "timezone_id": "America/Los_Angeles", "viewport": DESKTOP} | options
+        context = chromium.new_context(**options)
+        context.set_default_timeout(10_000)
+        contexts.append(context)
+        return context.new_page()
+
+    yield open_page
+    for context in contexts:
+        context.close()
+
+
+@pytest.fixture
+def page(new_page):
+    return new_page()
+
+
+@pytest.fixture
+def shots(request):
+    return Screenshots(request.node.name)
+
+
+def check(page, shots, name):
+    """Every page of the journey: no axe violations, and a screenshot at both widths."""
+    assert_accessible(page)
+    shots.take(page, name)
+    assert_fits_a_phone(page)
+
+
+def appointments(app):
+    with app.app_context():
+        rows = db.session.scalars(sa.select(Appointment)).all()
+        db.session.expunge_all()
+        return rows
+
+
+def fill_details(page, name="Pat Example", email="pat@example.com"):
+    page.get_by_label("Full name").fill(name)
+    page.get_by_label("Email address").fill(email)
+    page.get_by_label("Phone number").fill("+1 213 555 0142")
+    page.get_by_label("Day").fill("17")
+    page.get_by_label("Month").fill("5")
+    page.get_by_label("Year").fill("1980")
+    page.get_by_label("No, this is my first visit").check()
+
+
+def reach_check_answers(page, name="Pat Example", email="pat@example.com", time="10:00"):
+    """With the mouse: from the start page to Check your answers for Ana, short treatment."""
+    page.goto("/")
+    page.get_by_role("button", name="Book a visit").click()
+    page.get_by_label("Short treatment").check()
+    page.get_by_role("button", name="Continue").click()
+    page.get_by_label("Ana Test").check()
+    page.get_by_role("button", name="Continue").click()
+    page.get_by_role("button", name=f"{time} on Monday 8 March").click()
+    page.get_by_label("None of these").check()
+    page.get_by_role("button", name="Continue").click()
+    fill_details(page, name, email)
+    page.get_by_role("button", name="Continue").click()
+    expect(page.get_by_role("heading", name="Check your answers before booking")).to_be_visible()
+
+
+def test_book_end_to_end_with_the_keyboard_only(clinic, page, shots):
+    page.goto("/")
+    check(page, shots, "start")
+    tab_to(page, "a.button--start")
+    page.keyboard.press("Enter")
+
+    page.wait_for_url("**/book")
+    check(page, shots, "service")
+    page.keyboard.press("Tab")  # the skip link first, as on every page
+    tab_to(page, "#service-0")
+    page.keyboard.press("ArrowDown")  # the second visit: short treatment
+    tab_to(page, "button[type=submit]")
+    page.keyboard.press("Enter")
+
+    page.wait_for_url("**/book/practitioner")
+    check(page, shots, "practitioner")
+    tab_to(page, "#practitioner-0")
+    page.keyboard.press("Space")  # first available
+    tab_to(page, "button[type=submit]")
+    page.keyboard.press("Enter")
+
+    page.wait_for_url("**/book/time")
+    check(page, shots, "time")
+    tab_to(page, "button.time-button")
+    page.keyboard.press("Enter")
+
+    page.wait_for_url("**/book/safety")
+    check(page, shots, "safety")
+    tab_to(page, "input[value=none]")
+    page.keyboard.press("Space")
+    tab_to(page, "button[type=submit]")
+    page.keyboard.press("Enter")
+
+    page.wait_for_url("**/book/details")
+    check(page, shots, "details")
+    for selector, typed in (("#name", "Kay Board"), ("#email", "kay@example.com"), ("#phone", "213 555 0199"),
+                            ("#birth_day", "2"), ("#birth_month", "11"), ("#birth_year", "1975")):
+        tab_to(page, selector)
+        page.keyboard.type(typed)
+    tab_to(page, "#returning-0")
+    page.keyboard.press("Space")
+    tab_to(page, "button[type=submit]")
+    page.keyboard.press("Enter")
+
+    page.wait_for_url("**/book/check")
+    check(page, shots, "check-answers")
+    tab_to(page, "form button[type=submit]")
+    page.keyboard.press("Enter")
+
+    page.wait_for_url("**/book/confirmation")
+    check(page, shots, "confirmation")
+    expect(page.get_by_role("heading", name="Booking confirmed")).to_be_visible()
+    [booked] = appointments(clinic)
+    assert booked.reference in page.inner_text(".panel")
+    assert booked.status is AppointmentStatus.BOOKED and booked.safety_flags == []
+
+
+def test_book_with_javascript_off(clinic, new_page, shots):
+    page = new_page(java_script_enabled=False)
+    page.goto("/book/details")  # no booking started yet: sent to the first question
+    assert page.url.endswith("/book")
+    page.get_by_role("button", name="Continue").click()
+    expect(page).to_have_title(re.compile("^Error: "))
+    expect(page.locator(".error-summary").get_by_role("link", name="Select the kind of visit you need")).to_be_visible()
+    shots.take(page, "service-error")
+    reach_check_answers(page)
+    shots.take(page, "check-answers")
+    page.get_by_role("button", name="Confirm booking").click()
+    expect(page.get_by_role("heading", name="Booking confirmed")).to_be_visible()
+    assert len(appointments(clinic)) == 1
+
+
+def test_error_states_are_accessible_and_keep_what_was_typed(clinic, page, shots):
+    page.goto("/book")
+    page.get_by_role("button", name="Continue").click()
+    expect(page).to_have_title(re.compile("^Error: "))
+    expect(page.locator(".error-summary")).to_be_focused()  # focus moved to the summary
+    check(page, shots, "service-error")
+    page.get_by_label("Short treatment").check()
+    page.get_by_role("button", name="Continue").click()
+    page.get_by_label("Ana Test").check()
+    page.get_by_role("button", name="Continue").click()
+    page.get_by_role("button", name="10:00 on Monday 8 March").click()
+    page.get_by_role("button", name="Continue").click()
+    expect(page).to_have_title(re.compile("^Error: Do any of these apply"))
+    check(page, shots, "safety-error")
+    # With JavaScript, ticking "None of these" clears a ticked symptom, and the other way round.
+    page.get_by_label("Chest pain").check()
+    page.get_by_label("None of these").check()
+    assert not page.get_by_label("Chest pain").is_checked()
+    page.get_by_role("button", name="Continue").click()
+    page.get_by_label("Full name").fill("Pat Example")
+    page.get_by_label("Email address").fill("pat@example")
+    page.get_by_label("Year").fill("2090")
+    page.get_by_role("button", name="Continue").click()
+    expect(page).to_have_title("Error: Your details – Test Clinic")
+    summary = page.locator(".error-summary").inner_text()
+    for message in ("Enter an email address in the correct format", "Enter a phone number",
+                    "Date of birth must include a day and a month", "Select whether you have been"):
+        assert message in summary
+    assert page.get_by_label("Full name").input_value() == "Pat Example"
+    assert page.get_by_label("Email address").input_value() == "pat@example"
+    check(page, shots, "details-error")
+    page.locator(".error-summary").get_by_role("link", name=re.compile("email address")).click()
+    expect(page.get_by_label("Email address")).to_be_focused()
+    assert appointments(clinic) == []
+
+
+def test_the_emergency_branch_stops_the_booking(clinic, page, shots):
+    page.goto("/book")
+    page.get_by_label("Short treatment").check()
+    page.get_by_role("button", name="Continue").click()
+    page.get_by_label("First available").check()
+    page.get_by_role("button", name="Continue").click()
+    page.get_by_role("button", name="10:00 on Monday 8 March").click()
+    page.get_by_label("Numbness or tingling around the genitals, buttocks or inner thighs").check()
+    page.get_by_role("button", name="Continue").click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Call 911 or go to the emergency department now")
+    assert "+1 213 555 0100" in page.inner_text("main")
+    check(page, shots, "emergency")
+    page.goto("/book/details")
+    assert page.url.endswith("/book/safety")  # the booking cannot go on past the safety check
+    assert appointments(clinic) == []
+
+
+def test_urgent_answers_show_a_panel_and_the_booking_goes_on(clinic, page, shots):
+    page.goto("/book")
+    page.get_by_label("Short treatment").check()
+    page.get_by_role("button", name="Continue").click()
+    page.get_by_label("Ana Test").check()
+    page.get_by_role("button", name="Continue").click()
+    page.get_by_role("button", name="10:00 on Monday 8 March").click()
+    page.get_by_label("Pain between the shoulder blades").check()
+    page.get_by_role("button", name="Continue").click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("See a doctor within 24 hours")
+    check(page, shots, "urgent")
+    page.get_by_role("button", name="Continue booking").click()
+    fill_details(page)
+    page.get_by_role("button", name="Continue").click()
+    page.get_by_role("button", name="Confirm booking").click()
+    expect(page.get_by_role("link", name="Back pain warning signs: when to get urgent help")).to_be_visible()
+    assert appointments(clinic)[0].safety_flags == ["between_shoulders"]
+
+
+def test_two_browsers_race_for_one_time(clinic, new_page, shots):
+    first, second = new_page(), new_page()
+    reach_check_answers(first)
+    reach_check_answers(second, name="Sam Second", email="sam@example.com")
+    first.get_by_role("button", name="Confirm booking").click()
+    expect(first.get_by_role("heading", name="Booking confirmed")).to_be_visible()
+    second.get_by_role("button", name="Confirm booking").click()
+    second.wait_for_url("**/book/time")
+    expect(second.locator(".banner")).to_contain_text("10:00 was booked by someone else a moment ago")
+    assert second.get_by_role("button", name="10:00 on Monday 8 March").count() == 0
+    check(second, shots, "time-after-lost-race")
+    second.get_by_role("button", name="10:30 on Monday 8 March").click()
+    second.wait_for_url("**/book/check")  # every other answer was kept
+    assert "Sam Second" in second.inner_text("main") and "sam@example.com" in second.inner_text("main")
+    second.get_by_role("link", name="Change name").click()
+    expect(second.get_by_label("Full name")).to_have_value("Sam Second")
+    expect(second.get_by_label("Year")).to_have_value("1980")
+    second.get_by_role("button", name="Continue").click()
+    second.get_by_role("button", name="Confirm booking").click()
+    expect(second.get_by_role("heading", name="Booking confirmed")).to_be_visible()
+    assert sorted(a.starts_at.minute for a in appointments(clinic)) == [0, 30]
+
+
+def test_cancel_and_reschedule_from_the_manage_link(clinic, site, page, shots):
+    made = clinic.test_client().post("/api/v1/bookings", json={
+        "service": "short", "practitioner": "ana", "start": "2027-03-09T14:00:00-08:00", "safety": [],
+        "patient": {"name": "Mo Manage", "email": "mo@example.com", "phone": "213 555 0177", "birth_date": "1970-01-02"},
+    }).get_json()
+    page.goto(made["manage_url"].replace("http://clinic.test", site.url))
+    check(page, shots, "manage")
+    assert "Tuesday 9 March 2027 at 14:00" in page.inner_text("main")
+
+    page.get_by_role("button", name="Change the time").click()
+    page.wait_for_url("**/reschedule")
+    check(page, shots, "reschedule")
+    page.get_by_role("link", name="Later dates").click()
+    page.wait_for_url("**/reschedule?from=2027-03-15")
+    page.get_by_role("link", name="Earlier dates").click()
+    page.wait_for_url("**/reschedule?from=2027-03-08")
+    page.get_by_role("button", name="09:00 on Wednesday 10 March").click()
+    page.wait_for_url("**/reschedule/confirm?start=*")
+    check(page, shots, "reschedule-confirm")
+    page.get_by_role("button", name="Move appointment").click()
+    expect(page.locator(".banner")).to_contain_text("Your appointment has been moved")
+    assert "Wednesday 10 March 2027 at 09:00" in page.inner_text("main")
+    check(page, shots, "manage-after-move")
+    assert page.url != made["manage_url"].replace("http://clinic.test", site.url)
+
+    page.get_by_role("button", name="Cancel appointment").click()
+    page.wait_for_url("**/cancel")
+    check(page, shots, "cancel")
+    page.get_by_label("Why are you cancelling? (optional)").fill("Back feels better")
+    page.get_by_role("button", name="Cancel appointment").click()
+    expect(page.locator(".banner")).to_contain_text("Your appointment has been cancelled")
+    check(page, shots, "cancelled")
+    [appointment] = appointments(clinic)
+    assert appointment.status is AppointmentStatus.CANCELLED and appointment.cancel_reason == "Back feels better"
+    assert appointment.sequence == 1
+
+
+def test_times_say_when_the_device_is_in_another_zone(new_page, shots):
+    page = new_page(timezone_id="Europe/London")
+    page.goto("/book")
+    page.get_by_label("Short treatment").check()
+    page.get_by_role("button", name="Continue").click()
+    page.get_by_label("Ana Test").check()
+    page.get_by_role("button", name="Continue").click()
+    note = page.locator("[data-clinic-zone]")
+    expect(note).to_be_visible()
+    expect(note).to_contain_text("Europe/London")
+    check(page, shots, "time-other-zone")
