@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flask import Flask
+from flask import Flask, request
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from booking.config import from_environment
-from booking.extensions import configure_sqlite, csrf, db, limiter, migrate
+from booking.extensions import begin_write_transaction, configure_sqlite, csrf, db, limiter, migrate
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -27,6 +28,11 @@ def create_app(config: dict | None = None) -> Flask:
             "SECRET_KEY is not set. Set it to a long random value, e.g. "
             "python -c 'import secrets; print(secrets.token_urlsafe(48))'"
         )
+    if not app.config.get("BASE_URL") and not app.testing:
+        raise RuntimeError("BASE_URL is not set: links sent to patients need it, e.g. https://book.example-clinic.com")
+    if app.config["TRUSTED_PROXIES"]:
+        proxies = app.config["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
 
     _init_database(app)
     csrf.init_app(app)
@@ -59,9 +65,17 @@ def _init_database(app: Flask) -> None:
     is_sqlite = uri.startswith("sqlite")
     if is_sqlite:
         Path(app.instance_path).mkdir(parents=True, exist_ok=True)
-    app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {} if is_sqlite else {"pool_pre_ping": True})
+    # hide_parameters: a failed statement is logged without its values, which may be health data.
+    engine_options = {"hide_parameters": True} | ({} if is_sqlite else {"pool_pre_ping": True})
+    app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", engine_options)
     db.init_app(app)
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), compare_type=True)
     if is_sqlite:
         with app.app_context():
             configure_sqlite(db.engine, app.config["SQLITE_BUSY_TIMEOUT_SECONDS"])
+
+    @app.before_request
+    def writers_take_the_lock_first():
+        """A request that may write starts as a writer, so SQLite never has to upgrade a reader."""
+        if request.method not in ("GET", "HEAD", "OPTIONS"):
+            begin_write_transaction()

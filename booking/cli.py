@@ -6,7 +6,6 @@ import sys
 from pathlib import Path
 
 import click
-import sqlalchemy as sa
 from flask import Flask
 from flask.cli import AppGroup, with_appcontext
 
@@ -14,7 +13,7 @@ from booking.clock import now
 from booking.extensions import db
 from booking.models import Clinic
 from booking.operations.clinic_file import ClinicFileError, export_clinic_file, import_clinic_file
-from booking.operations.demo import load_demo
+from booking.operations.demo import DEMO_CLINIC_NAME, load_demo
 
 clinic_group = AppGroup("clinic", help="Set up the clinic from a TOML clinic file, or write one out.")
 
@@ -24,7 +23,12 @@ clinic_group = AppGroup("clinic", help="Set up the clinic from a TOML clinic fil
 def clinic_import(path: Path):
     """Create or update the clinic, services, practitioners and time off in FILE (by slug)."""
     try:
-        counts = import_clinic_file(path.read_text(encoding="utf-8"), str(path))
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as error:
+        click.echo(f"{path}: not UTF-8 text (byte {error.start} cannot be read); save it as UTF-8 and try again.", err=True)
+        sys.exit(1)
+    try:
+        counts = import_clinic_file(text, str(path))
     except ClinicFileError as error:
         for problem in error.problems:
             click.echo(problem, err=True)
@@ -50,10 +54,14 @@ def clinic_export():
 @with_appcontext
 @click.option("--if-empty", is_flag=True, help="Do nothing when a clinic is already set up.")
 def demo(if_empty: bool):
-    """Load the demo clinic and a week of bookings."""
-    if if_empty and db.session.scalar(sa.select(sa.func.count()).select_from(Clinic)):
+    """Load the demo clinic and a week of bookings (never over a real clinic)."""
+    clinic = db.session.get(Clinic, 1)
+    if clinic is not None and if_empty:
         click.echo("A clinic is already set up; leaving it as it is.")
         return
+    if clinic is not None and clinic.name != DEMO_CLINIC_NAME:
+        click.echo(f"This database holds {clinic.name!r}, not the demo clinic: refusing to overwrite it.", err=True)
+        sys.exit(1)
     made = load_demo(now())
     click.echo(f"Demo clinic loaded, with {made} bookings over the next week.")
 

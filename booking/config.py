@@ -36,7 +36,10 @@ def from_environment(instance_path: Path, *, debug: bool) -> dict:
         "SQLALCHEMY_DATABASE_URI": database_url,
         "SMTP_URL": env.get("SMTP_URL"),
         "MAIL_FROM": env.get("MAIL_FROM", "Clinic bookings <bookings@localhost>"),
-        "BASE_URL": env.get("BASE_URL", "http://127.0.0.1:5000").rstrip("/"),
+        "BASE_URL": (env.get("BASE_URL") or ("http://127.0.0.1:5000" if debug else "")).rstrip("/"),
+        # How many reverse proxies stand in front of the app (their X-Forwarded-For is trusted).
+        "TRUSTED_PROXIES": int(env.get("TRUSTED_PROXIES", "0")),
+        "RATELIMIT_HEADERS_ENABLED": True,
         "RATELIMIT_STORAGE_URI": env.get("RATELIMIT_STORAGE_URI", "memory://"),
         "API_READ_LIMIT": env.get("API_READ_LIMIT", "300 per minute"),
         "API_BOOKING_LIMIT": env.get("API_BOOKING_LIMIT", "30 per minute"),

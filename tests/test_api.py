@@ -110,6 +110,10 @@ def test_booked_time_and_its_buffer_disappear_and_cancelling_frees_them(clinic, 
         ({"service": "short", "days": "32"}, 422, "days", "between 1 and 31"),
         ({"service": "short", "days": "a week"}, 422, "days", "not a whole number"),
         ({"service": "short", "from": "08/03/2027"}, 422, "from", "use YYYY-MM-DD"),
+        ({"service": "short", "from": "20270308"}, 422, "from", "use YYYY-MM-DD"),
+        ({"service": "short", "from": "9999-12-31"}, 422, "from", "2027-04-07, the last date open for booking"),
+        ({"service": "short", "from": "0001-01-01"}, 422, "from", "must be between a year ago"),
+        ({"service": "short", "days": "1_0"}, 422, "days", "not a whole number"),
     ],
 )
 def test_bad_slot_queries(client, params, status, field, words):
@@ -190,8 +194,8 @@ def test_returning_patient_is_matched_by_email_and_birth_date(clinic, client):
     again = client.post("/api/v1/bookings", json=body(start=MONDAY_14, email="PAT@Example.com", phone="+1 213 555 0199"))
     assert again.status_code == 201
     assert row_counts(clinic) == (1, 2)
-    with clinic.app_context():
-        assert db.session.scalar(sa.select(Patient.phone)) == "+1 213 555 0199"
+    with clinic.app_context():  # a booking never rewrites the record it matched
+        assert db.session.scalar(sa.select(Patient.phone)) == "+1 213 555 0142"
     other_birthday = client.post("/api/v1/bookings", json=body(start="2027-03-08T15:00:00-08:00", birth_date="1981-05-17"))
     assert other_birthday.status_code == 201 and row_counts(clinic) == (2, 3)
 
@@ -227,6 +231,9 @@ BAD_BOOKINGS = [
     ({"start": "2027-03-08T09:00:00-08:00"}, "start", "2 hours' notice"),
     ({"start": "2027-05-03T10:00:00-07:00"}, "start", "30 days ahead"),
     ({"start": "2027-03-08T10:00:00"}, "start", "no UTC offset"),
+    ({"start": "9999-12-31T23:00:00-08:00"}, "start", "not a time anyone could book"),
+    ({"start": "2999-12-31T23:00:00-08:00"}, "start", "30 days ahead"),
+    ({"start": "1901-01-01T00:00:00+14:00"}, "start", "too soon"),
     ({"start": "tomorrow at ten"}, "start", "not an ISO 8601 time"),
     ({"start": None}, "start", "is required"),
     ({"service": None}, "service", "is required"),
@@ -330,3 +337,34 @@ def test_postgres_exclusion_constraint_refuses_overlap_even_behind_the_apps_back
         clash.status = AppointmentStatus.CANCELLED  # cancelled appointments hold no time
         db.session.add(clash)
         db.session.commit()
+
+
+def test_a_429_says_when_to_retry(database_url, clinic):
+    limited = create_app(app_config(database_url, RATELIMIT_ENABLED=True, API_BOOKING_LIMIT="1 per minute"))
+    api = limited.test_client()
+    api.post("/api/v1/bookings", json=body())
+    refused = api.post("/api/v1/bookings", json=body(start=MONDAY_14))
+    assert refused.status_code == 429 and int(refused.headers["Retry-After"]) > 0
+    close_database(limited)
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_an_overlap_that_slips_past_the_locks_still_answers_slot_taken(clinic, client):
+    """If the exclusion constraint fires inside a booking transaction, the patient gets 409, not 500."""
+    from booking.clock import now
+    from booking.operations.bookings import SlotTaken, _writing
+
+    client.post("/api/v1/bookings", json=body())
+    with clinic.test_request_context():
+        existing = db.session.scalar(sa.select(Appointment))
+        with pytest.raises(SlotTaken) as lost:
+            with _writing(lambda: SlotTaken(["alternatives were computed"])):
+                db.session.add(Appointment(
+                    reference="RACE0001", practitioner_id=existing.practitioner_id, service_id=existing.service_id,
+                    patient_id=existing.patient_id, starts_at=existing.starts_at, ends_at=existing.ends_at,
+                    occupied_until=existing.occupied_until, safety_flags=[], manage_token_hash="1" * 64,
+                    created_at=now(),
+                ))
+                db.session.commit()
+        assert lost.value.alternatives == ["alternatives were computed"]
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Appointment)) == 1

@@ -18,9 +18,18 @@ def test_refuses_to_start_without_secret_key_in_production(monkeypatch, tmp_path
         create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/x.sqlite"})
 
 
+def test_refuses_to_start_without_base_url_in_production(monkeypatch, tmp_path):
+    monkeypatch.setenv("SECRET_KEY", "x" * 40)
+    monkeypatch.delenv("BASE_URL", raising=False)
+    monkeypatch.delenv("FLASK_DEBUG", raising=False)
+    with pytest.raises(RuntimeError, match="BASE_URL"):
+        create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/x.sqlite"})
+
+
 def test_postgres_urls_get_the_psycopg_driver(monkeypatch):
     monkeypatch.setenv("DATABASE_URL", "postgres://someone@db.internal/clinic")
     monkeypatch.setenv("SECRET_KEY", "x" * 40)
+    monkeypatch.setenv("BASE_URL", "https://book.example.com")
     app = create_app()
     assert app.config["SQLALCHEMY_DATABASE_URI"] == "postgresql+psycopg://someone@db.internal/clinic"
 

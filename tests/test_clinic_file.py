@@ -210,3 +210,60 @@ def test_demo_loads_three_practitioners_and_a_week_of_bookings(app):
     assert "already set up" in again.output
     with app.app_context():
         assert table_counts() == counts
+
+
+# --- edge cases found by review ------------------------------------------------------------------
+
+
+def test_time_off_inside_the_skipped_hour_is_refused_with_its_line():
+    text = CLINIC_TOML + '\n[[time_off]]\npractitioner = "ana"\nstart = "2027-03-14T02:15"\nend = "2027-03-14T02:45"\n'
+    [problem] = problems_of(text)
+    assert problem.startswith(f"clinic.toml:{line_of(text, '02:15')}: ") and "clocks skip" in problem
+
+
+def test_a_folder_of_zones_is_not_a_zone():
+    problems = problems_of(CLINIC_TOML.replace('"America/Los_Angeles"', '"America"'))
+    assert "unknown time zone 'America'" in problems[0]
+
+
+def test_the_same_time_off_twice_is_refused():
+    text = CLINIC_TOML + TIME_OFF + TIME_OFF
+    [problem] = problems_of(text)
+    assert "listed twice" in problem
+
+
+def test_time_off_may_be_whole_dates_and_an_offset_is_explained():
+    plan = read_clinic_file(CLINIC_TOML + TIME_OFF.replace("2027-03-10T00:00", "2027-03-10"), "x.toml")
+    assert plan.time_off[0].starts_at.isoformat() == "2027-03-10T08:00:00+00:00"
+    problems = problems_of(CLINIC_TOML + TIME_OFF.replace('"2027-03-10T00:00"', "2027-03-10T00:00:00-08:00"))
+    assert "2027-03-10T00:00:00-08:00 is not a local date and time" in problems[0]
+
+
+def test_an_invalid_slug_is_not_offered_as_known():
+    problems = problems_of(CLINIC_TOML.replace('slug = "short"', 'slug = "Short One"'))
+    assert any("unknown service 'short' (known: consult)" in p for p in problems), problems
+
+
+def test_omitted_bio_and_description_are_left_as_they_are(app):
+    with_text = CLINIC_TOML.replace('name = "Ben Test"', 'name = "Ben Test"\nbio = "Twenty years of practice."')
+    with app.app_context():
+        import_clinic_file(with_text)
+        import_clinic_file(CLINIC_TOML)
+        assert db.session.scalar(sa.select(Practitioner.bio).where(Practitioner.slug == "ben")) == "Twenty years of practice."
+
+
+def test_cli_refuses_a_file_that_is_not_utf8(app, tmp_path):
+    path = tmp_path / "clinic.toml"
+    path.write_bytes(CLINIC_TOML.encode() + b"\n# caf\xe9\n")
+    result = app.test_cli_runner().invoke(args=["clinic", "import", str(path)])
+    assert result.exit_code == 1 and "not UTF-8 text" in result.output
+
+
+def test_demo_never_overwrites_a_real_clinic(app):
+    with app.app_context():
+        import_clinic_file(CLINIC_TOML)
+    result = app.test_cli_runner().invoke(args=["demo"])
+    assert result.exit_code == 1 and "refusing to overwrite" in result.output
+    with app.app_context():
+        assert db.session.get(Clinic, 1).name == "Test Clinic"
+        assert table_counts()["Practitioner"] == 2

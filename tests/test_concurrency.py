@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 from booking import create_app
 from booking.extensions import db
-from booking.models import Appointment
+from booking.models import Appointment, Patient
 from booking.operations.clinic_file import import_clinic_file
 from tests.conftest import CLINIC_TOML, app_config, close_database
 from tests.postgres import free_port
@@ -45,6 +45,7 @@ def gunicorn(database_url, tmp_path):
     env = os.environ | {
         "DATABASE_URL": database_url,
         "SECRET_KEY": "concurrency-test-secret",
+        "BASE_URL": "http://clinic.test",
         "API_BOOKING_LIMIT": "1000 per minute",
     }
     env.pop("FLASK_DEBUG", None)
@@ -73,27 +74,41 @@ def gunicorn(database_url, tmp_path):
         log.close()
 
 
+def race(base: str, start: str, service: str, practitioner: str, same_patient: bool) -> list[tuple[int, dict]]:
+    """Release CONTENDERS bookings of one start at the same instant; their answers."""
+    release = threading.Barrier(CONTENDERS, timeout=30)
+
+    def contend(number: int) -> tuple[int, dict]:
+        who = 0 if same_patient else number
+        payload = {
+            "service": service,
+            "practitioner": practitioner,
+            "start": start,
+            "patient": {"name": f"Patient {who}", "email": f"p{who}@example.com",
+                        "phone": "+1 213 555 0100", "birth_date": "1980-01-01"},
+            "safety": [],
+        }
+        release.wait()
+        return call(f"{base}/api/v1/bookings", payload)
+
+    with ThreadPoolExecutor(max_workers=CONTENDERS) as pool:
+        return list(pool.map(contend, range(CONTENDERS)))
+
+
+def count_rows(database_url: str, model) -> int:
+    check = create_app(app_config(database_url))
+    with check.app_context():
+        count = db.session.scalar(sa.select(sa.func.count()).select_from(model))
+    close_database(check)
+    return count
+
+
 @pytest.mark.slow
 def test_exactly_one_of_twenty_simultaneous_bookings_wins(gunicorn, database_url):
     status, found = call(f"{gunicorn}/api/v1/slots?service=consult&practitioner=ana&days=14")
     assert status == 200 and found["slots"], found
     start = found["slots"][0]["start"]
-    release = threading.Barrier(CONTENDERS, timeout=30)
-
-    def contend(number: int) -> tuple[int, dict]:
-        payload = {
-            "service": "consult",
-            "practitioner": "ana",
-            "start": start,
-            "patient": {"name": f"Patient {number}", "email": f"p{number}@example.com",
-                        "phone": "+1 213 555 0100", "birth_date": "1980-01-01"},
-            "safety": [],
-        }
-        release.wait()
-        return call(f"{gunicorn}/api/v1/bookings", payload)
-
-    with ThreadPoolExecutor(max_workers=CONTENDERS) as pool:
-        results = list(pool.map(contend, range(CONTENDERS)))
+    results = race(gunicorn, start, "consult", "ana", same_patient=False)
 
     statuses = sorted(status for status, _ in results)
     assert statuses == [201] + [409] * (CONTENDERS - 1), results
@@ -101,8 +116,20 @@ def test_exactly_one_of_twenty_simultaneous_bookings_wins(gunicorn, database_url
         if status == 409:
             assert payload["error"] == "slot_taken"
             assert start not in [a["start"] for a in payload["alternatives"]]
+    assert count_rows(database_url, Appointment) == 1
 
-    check = create_app(app_config(database_url))
-    with check.app_context():
-        assert db.session.scalar(sa.select(sa.func.count()).select_from(Appointment)) == 1
-    close_database(check)
+
+@pytest.mark.slow
+def test_one_patient_pressing_twenty_times_for_any_practitioner(gunicorn, database_url):
+    """Two practitioners offer the time: two bookings at most, and one patient record."""
+    status, found = call(f"{gunicorn}/api/v1/slots?service=short&practitioner=any&days=14")
+    shared = [s["start"] for s in found["slots"] if s["practitioner"] == "ben"]
+    start = shared[0]
+    assert {s["practitioner"] for s in found["slots"] if s["start"] == start} == {"ana", "ben"}
+    results = race(gunicorn, start, "short", "any", same_patient=True)
+
+    statuses = sorted(status for status, _ in results)
+    assert statuses == [201, 201] + [409] * (CONTENDERS - 2), results
+    assert sorted(p["practitioner"] for s, p in results if s == 201) == ["ana", "ben"]
+    assert count_rows(database_url, Appointment) == 2
+    assert count_rows(database_url, Patient) == 1

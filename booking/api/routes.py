@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import sqlalchemy as sa
 from flask import Blueprint, current_app, jsonify, request, url_for
 from werkzeug.exceptions import HTTPException
@@ -94,7 +96,11 @@ def slots():
     service = load_service(query.service)
     chosen = load_practitioners(service, query.practitioner)
     moment = now()
-    first_day = query.first_day or clinic.today(moment)
+    today = clinic.today(moment)
+    first_day = query.first_day or today
+    last_day = today + timedelta(days=clinic.max_advance_days)
+    if not today - timedelta(days=366) <= first_day <= last_day:
+        raise InvalidInput({"from": f"must be between a year ago and {last_day.isoformat()}, the last date open for booking"})
     found = find_slots(clinic, service, chosen, first_day, query.days, moment)
     return jsonify({"timezone": clinic.timezone, "slots": [_slot_json(s, clinic.zone) for s in found]})
 

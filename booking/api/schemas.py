@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -9,6 +10,8 @@ from booking.operations.bookings import BookingRequest, PatientDetails
 from booking.validation import check_birth_date, clean_email, clean_name, clean_phone
 
 MAX_DAYS = 31
+ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+WHOLE_NUMBER = re.compile(r"^\d{1,3}$")
 
 
 class InvalidInput(Exception):
@@ -37,16 +40,17 @@ def read_slot_query(args) -> SlotQuery:
     first_day = None
     if args.get("from"):
         try:
+            if not ISO_DATE.match(args["from"]):
+                raise ValueError
             first_day = date.fromisoformat(args["from"])
         except ValueError:
             errors["from"] = f"{args['from']!r} is not a date; use YYYY-MM-DD"
     days = 7
     if args.get("days") is not None:
-        try:
-            days = int(args["days"])
-        except ValueError:
+        if not WHOLE_NUMBER.match(args["days"]):
             errors["days"] = f"{args['days']!r} is not a whole number; use 1 to {MAX_DAYS}"
         else:
+            days = int(args["days"])
             if not 1 <= days <= MAX_DAYS:
                 errors["days"] = f"must be between 1 and {MAX_DAYS}, not {days}"
     if errors:
@@ -93,6 +97,9 @@ def read_start(value, errors: dict[str, str]) -> datetime | None:
         start = datetime.fromisoformat(value.strip())
     except ValueError:
         errors["start"] = f"{value!r} is not an ISO 8601 time, e.g. 2027-03-15T09:00:00-07:00"
+        return None
+    if not 1900 <= start.year <= 9000:  # far outside any diary, and keeps date sums in range
+        errors["start"] = f"{value!r} is not a time anyone could book; ask /api/v1/slots for free times"
         return None
     if start.utcoffset() is None:
         errors["start"] = f"{value!r} has no UTC offset; add one, e.g. 2027-03-15T09:00:00-07:00"

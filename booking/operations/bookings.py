@@ -18,7 +18,7 @@ from datetime import date, datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
-from booking.extensions import SQLITE_IMMEDIATE, db
+from booking.extensions import begin_write_transaction, db
 from booking.models import Appointment, AppointmentStatus, BookingDraft, Patient
 from booking.operations.availability import (
     Slot,
@@ -82,20 +82,6 @@ def new_reference() -> str:
     return "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(8))
 
 
-def begin_write_transaction() -> None:
-    """Start the request's transaction as a writer; on SQLite this takes the write lock now.
-
-    A deferred SQLite transaction that reads first and writes later can fail to
-    upgrade its lock; IMMEDIATE waits (busy timeout) for the lock instead.
-    """
-    session = db.session()  # the real Session behind the scoped proxy
-    if session.in_transaction():
-        if session.new or session.dirty or session.deleted:
-            raise RuntimeError("begin_write_transaction() with unsaved changes in the session")
-        session.rollback()
-    session.connection(execution_options={SQLITE_IMMEDIATE: True})
-
-
 def _lock(namespace: int, *ids: int) -> None:
     """On PostgreSQL, hold advisory locks on these ids until the transaction ends."""
     if db.session.get_bind().dialect.name != "postgresql":
@@ -119,8 +105,8 @@ def find_or_add_patient(details: PatientDetails, now: datetime) -> Patient:
             name=details.name, email=details.email, phone=details.phone, born_on=details.born_on, created_at=now
         )
         db.session.add(patient)
-    elif details.phone and details.phone != patient.phone:
-        patient.phone = details.phone  # the newest number is the one to call
+    # An existing record is not changed here: anyone who knows an email and a date of
+    # birth can book, so contact details are corrected by the clinic, not by a booking.
     return patient
 
 
@@ -137,16 +123,20 @@ def _has_visited(patient: Patient) -> bool:
     )
 
 
-def _why_not_bookable(clinic, start: datetime, now: datetime) -> str:
-    """Explain a start that is not on offer, for a reason other than another booking."""
-    zone = clinic.zone
-    local = start.astimezone(zone)
+def _outside_booking_window(clinic, start: datetime, now: datetime) -> str | None:
+    """Why a start is too soon or too far ahead to book online, or None if it is neither."""
+    local = start.astimezone(clinic.zone)
     if local.date() > clinic.today(now) + timedelta(days=clinic.max_advance_days):
         return f"bookings open {clinic.max_advance_days} days ahead; {local:%Y-%m-%d} is later than that"
     if start < now + timedelta(hours=clinic.min_notice_hours):
-        return f"online bookings need {clinic.min_notice_hours} hours' notice; {local:%Y-%m-%d %H:%M} is too soon"
+        return f"online bookings need {clinic.min_notice_hours} hours' notice; {local:%Y-%m-%d %H:%M %Z} is too soon"
+    return None
+
+
+def _off_the_grid(clinic, start: datetime) -> str:
+    local = start.astimezone(clinic.zone)
     return (
-        f"{local:%Y-%m-%d %H:%M} ({clinic.timezone}) is not a start time on offer: starts fall inside "
+        f"{local:%Y-%m-%d %H:%M %Z} ({clinic.timezone}) is not a start time on offer: starts fall inside "
         f"working hours, every {clinic.slot_step_minutes} minutes from the start of each working period; "
         "ask /api/v1/slots for the free ones"
     )
@@ -253,6 +243,9 @@ def _writing(taken: Callable[[], SlotTaken]):
 
 def _claim(clinic, service, practitioners, start: datetime, now: datetime, *, ignoring: int | None = None) -> Slot:
     """The free slot at `start`, or CannotBook (never on offer) or SlotTaken (someone was quicker)."""
+    outside = _outside_booking_window(clinic, start, now)
+    if outside:
+        raise CannotBook("start", outside)
     day = start.astimezone(clinic.zone).date()
     free = find_slots(clinic, service, practitioners, day, 1, now, ignoring=ignoring)
     chosen = next((slot for slot in free if slot.start == start), None)
@@ -261,7 +254,7 @@ def _claim(clinic, service, practitioners, start: datetime, now: datetime, *, ig
     in_empty_diary = find_slots(clinic, service, practitioners, day, 1, now, count_bookings=False)
     if any(slot.start == start for slot in in_empty_diary):
         raise SlotTaken(nearby_slots(clinic, service, practitioners, start, now, ignoring=ignoring))
-    raise CannotBook("start", _why_not_bookable(clinic, start, now))
+    raise CannotBook("start", _off_the_grid(clinic, start))
 
 
 def _taken(service_slug: str, practitioner_slug: str, start: datetime, now: datetime, *, ignoring=None) -> SlotTaken:

@@ -10,12 +10,12 @@ import re
 import tomllib
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+from zoneinfo import ZoneInfo, available_timezones
 
 import sqlalchemy as sa
 import tomli_w
 
-from booking.extensions import db
+from booking.extensions import begin_write_transaction, db
 from booking.models import Clinic, Practitioner, Service, TimeOff, WorkingHours
 from booking.scheduling import wall_clock_instant
 
@@ -40,14 +40,14 @@ class ServicePlan:
     minutes: int
     buffer_minutes: int = 0
     new_patients_only: bool = False
-    description: str = ""
+    description: str | None = None  # None: leave as it is
 
 
 @dataclass
 class PractitionerPlan:
     slug: str
     name: str
-    bio: str = ""
+    bio: str | None = None  # None: leave as it is
     services: list[str] | None = None  # None: leave as they are
     hours: dict[int, list[tuple[time, time]]] | None = None  # None: leave as they are
 
@@ -55,8 +55,8 @@ class PractitionerPlan:
 @dataclass
 class TimeOffPlan:
     practitioner: str
-    start: datetime  # naive, clinic wall-clock
-    end: datetime
+    starts_at: datetime  # UTC, from the clinic's wall-clock time in the file
+    ends_at: datetime
     reason: str = ""
 
 
@@ -131,7 +131,7 @@ class _Checker:
             if key not in known:
                 self.problem(path + (key,), f"unknown key (expected one of: {', '.join(sorted(known))})")
 
-    def text(self, table: dict, key: str, path: tuple, *, required=True, limit=120, default=""):
+    def text(self, table: dict, key: str, path: tuple, *, required=True, limit=120, default: str | None = ""):
         value = table.get(key)
         if value is None:
             if required:
@@ -237,19 +237,24 @@ def parse_local_datetime(value, path: tuple, check: _Checker) -> datetime | None
     if isinstance(value, date) and not isinstance(value, datetime):
         return datetime.combine(value, time())
     if isinstance(value, str):
-        try:
-            return datetime.strptime(value.strip(), LOCAL_DATETIME_FORMAT)
-        except ValueError:
-            pass
-    check.problem(path, f"{value!r} is not a local date and time (use \"YYYY-MM-DDTHH:MM\", no offset)")
+        for pattern in (LOCAL_DATETIME_FORMAT, "%Y-%m-%d"):
+            try:
+                return datetime.strptime(value.strip(), pattern)
+            except ValueError:
+                pass
+    shown = value.isoformat() if isinstance(value, (date, datetime)) else repr(value)
+    check.problem(path, f"{shown} is not a local date and time (use \"YYYY-MM-DDTHH:MM\" in the clinic's zone, no offset)")
     return None
 
 
-def read_clinic_file(text: str, filename: str, *, known_services=(), known_practitioners=()) -> ClinicPlan:
+def read_clinic_file(
+    text: str, filename: str, *, known_services=(), known_practitioners=(), known_zone: str | None = None
+) -> ClinicPlan:
     """Check a whole clinic file and return what it asks for, or raise ClinicFileError.
 
     known_services / known_practitioners: slugs already in the database, which the
-    file may refer to without defining them again.
+    file may refer to without defining them again; known_zone: the clinic's zone when
+    the file has no [clinic] table.
     """
     try:
         document = tomllib.loads(text)
@@ -275,12 +280,13 @@ def read_clinic_file(text: str, filename: str, *, known_services=(), known_pract
             minutes=check.whole_number(table, "minutes", path, 5, 480),
             buffer_minutes=check.whole_number(table, "buffer_minutes", path, 0, 240, default=0),
             new_patients_only=check.flag(table, "new_patients_only", path, False),
-            description=check.text(table, "description", path, required=False, limit=2000),
+            description=check.text(table, "description", path, required=False, limit=2000, default=None),
         )
         if service.slug in {s.slug for s in plan.services}:
             check.problem(path + ("slug",), f"service {service.slug!r} is defined twice")
         plan.services.append(service)
-        service_slugs.add(service.slug)
+        if SLUG.match(service.slug):
+            service_slugs.add(service.slug)
 
     practitioner_slugs = set(known_practitioners)
     for index, table in enumerate(check.tables(document, "practitioners")):
@@ -289,7 +295,7 @@ def read_clinic_file(text: str, filename: str, *, known_services=(), known_pract
         practitioner = PractitionerPlan(
             slug=check.slug(table, path),
             name=check.text(table, "name", path),
-            bio=check.text(table, "bio", path, required=False, limit=4000),
+            bio=check.text(table, "bio", path, required=False, limit=4000, default=None),
         )
         if "services" in table:
             offered = table["services"]
@@ -306,8 +312,11 @@ def read_clinic_file(text: str, filename: str, *, known_services=(), known_pract
         if practitioner.slug in {p.slug for p in plan.practitioners}:
             check.problem(path + ("slug",), f"practitioner {practitioner.slug!r} is defined twice")
         plan.practitioners.append(practitioner)
-        practitioner_slugs.add(practitioner.slug)
+        if SLUG.match(practitioner.slug):
+            practitioner_slugs.add(practitioner.slug)
 
+    zone_name = (plan.clinic or {}).get("timezone") or known_zone
+    zone = ZoneInfo(zone_name) if zone_name in available_timezones() else None
     for index, table in enumerate(check.tables(document, "time_off")):
         path = ("time_off", index)
         check.unknown_keys(table, {"practitioner", "start", "end", "reason"}, path)
@@ -320,8 +329,15 @@ def read_clinic_file(text: str, filename: str, *, known_services=(), known_pract
         if start and end and not start < end:
             check.problem(path + ("end",), f"time off must end after it starts ({end:%Y-%m-%dT%H:%M} <= {start:%Y-%m-%dT%H:%M})")
         reason = check.text(table, "reason", path, required=False, limit=200)
-        if start and end:
-            plan.time_off.append(TimeOffPlan(slug, start, end, reason))
+        if start and end and start < end and zone:
+            starts_at = wall_clock_instant(start.date(), start.time(), zone)
+            ends_at = wall_clock_instant(end.date(), end.time(), zone)
+            if not starts_at < ends_at:
+                check.problem(path + ("start",), "this time off lies inside the hour the clocks skip, so it covers no time")
+            elif any((t.practitioner, t.starts_at, t.ends_at) == (slug, starts_at, ends_at) for t in plan.time_off):
+                check.problem(path, "the same time off is listed twice")
+            else:
+                plan.time_off.append(TimeOffPlan(slug, starts_at, ends_at, reason))
 
     if check.problems:
         raise ClinicFileError(check.problems)
@@ -341,10 +357,7 @@ def _read_clinic(table, check: _Checker) -> dict:
     )
     zone_name = check.text(table, "timezone", path, limit=64)
     if zone_name and zone_name not in available_timezones():
-        try:
-            ZoneInfo(zone_name)
-        except (ZoneInfoNotFoundError, ValueError):
-            check.problem(path + ("timezone",), f"unknown time zone {zone_name!r} (use an IANA name such as \"America/Los_Angeles\")")
+        check.problem(path + ("timezone",), f"unknown time zone {zone_name!r} (use an IANA name such as \"America/Los_Angeles\")")
     return {
         "name": check.text(table, "name", path),
         "timezone": zone_name,
@@ -365,12 +378,15 @@ def import_clinic_file(text: str, filename: str = "clinic.toml") -> dict[str, in
     Services, practitioners and time off missing from the file are left as they are.
     Returns counts of what the file held, for the command's report.
     """
-    known_services = set(db.session.scalars(sa.select(Service.slug)))
-    known_practitioners = set(db.session.scalars(sa.select(Practitioner.slug)))
-    plan = read_clinic_file(
-        text, filename, known_services=known_services, known_practitioners=known_practitioners
-    )
+    begin_write_transaction()
     clinic = db.session.get(Clinic, 1)
+    plan = read_clinic_file(
+        text,
+        filename,
+        known_services=set(db.session.scalars(sa.select(Service.slug))),
+        known_practitioners=set(db.session.scalars(sa.select(Practitioner.slug))),
+        known_zone=clinic.timezone if clinic else None,
+    )
     if plan.clinic is None and clinic is None:
         raise ClinicFileError([f"{filename}:1: clinic: a [clinic] table is needed for the first import"])
     try:
@@ -385,13 +401,16 @@ def import_clinic_file(text: str, filename: str = "clinic.toml") -> dict[str, in
             service = services.get(item.slug) or Service(slug=item.slug)
             db.session.add(service)
             for key in ("name", "minutes", "buffer_minutes", "new_patients_only", "description"):
-                setattr(service, key, getattr(item, key))
+                if getattr(item, key) is not None:
+                    setattr(service, key, getattr(item, key))
             services[item.slug] = service
         practitioners = {p.slug: p for p in db.session.scalars(sa.select(Practitioner))}
         for item in plan.practitioners:
             practitioner = practitioners.get(item.slug) or Practitioner(slug=item.slug)
             db.session.add(practitioner)
-            practitioner.name, practitioner.bio = item.name, item.bio
+            practitioner.name = item.name
+            if item.bio is not None:
+                practitioner.bio = item.bio
             if item.services is not None:
                 practitioner.services = [services[slug] for slug in item.services]
             if item.hours is not None:
@@ -403,18 +422,14 @@ def import_clinic_file(text: str, filename: str = "clinic.toml") -> dict[str, in
                     for start, end in intervals
                 )
             practitioners[item.slug] = practitioner
-        zone = clinic.zone
         for item in plan.time_off:
             practitioner = practitioners[item.practitioner]
-            starts_at = wall_clock_instant(item.start.date(), item.start.time(), zone)
-            ends_at = wall_clock_instant(item.end.date(), item.end.time(), zone)
-            existing = next(
-                (t for t in practitioner.time_off if (t.starts_at, t.ends_at) == (starts_at, ends_at)), None
-            )
+            span = (item.starts_at, item.ends_at)
+            existing = next((t for t in practitioner.time_off if (t.starts_at, t.ends_at) == span), None)
             if existing:
                 existing.reason = item.reason
             else:
-                practitioner.time_off.append(TimeOff(starts_at=starts_at, ends_at=ends_at, reason=item.reason))
+                practitioner.time_off.append(TimeOff(starts_at=item.starts_at, ends_at=item.ends_at, reason=item.reason))
         db.session.commit()
     except Exception:
         db.session.rollback()

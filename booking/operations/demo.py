@@ -15,6 +15,8 @@ from booking.operations.bookings import BookingRequest, PatientDetails, SlotTake
 from booking.operations.problems import CannotBook
 from booking.operations.clinic_file import import_clinic_file
 
+DEMO_CLINIC_NAME = "Demo Back Pain Clinic"  # as in data/demo_clinic.toml
+
 # Made-up people; example.com addresses never deliver anywhere.
 DEMO_PATIENTS = [
     ("Rosa Delgado", "1971-04-12"),
