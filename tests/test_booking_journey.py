@@ -52,10 +52,13 @@ class Patient_:
             data["csrf_token"] = self.token(path)
         return self.client.post(path, data=data, follow_redirects=follow)
 
-    def book_until_check(self, service="short", practitioner="ana", start=MONDAY_10, symptoms=("none",), details=DETAILS):
+    def reach_safety_check(self, service="short", practitioner="ana", start=MONDAY_10):
         assert self.submit("/book", {"service": service}).location.endswith("/book/practitioner")
         assert self.submit("/book/practitioner", {"practitioner": practitioner}).location.endswith("/book/time")
         assert self.submit("/book/time", {"start": start}).location.endswith("/book/safety")
+
+    def book_until_check(self, service="short", practitioner="ana", start=MONDAY_10, symptoms=("none",), details=DETAILS):
+        self.reach_safety_check(service, practitioner, start)
         self.submit("/book/safety", {"symptoms": list(symptoms)})
         response = self.submit("/book/details", details)
         assert response.location.endswith("/book/check"), response.get_data(as_text=True)
@@ -159,9 +162,7 @@ def test_changing_to_a_service_the_practitioner_does_not_offer_asks_again(patien
 
 
 def test_urgent_answers_warn_then_let_the_patient_book(clinic, patient):
-    patient.submit("/book", {"service": "short"})
-    patient.submit("/book/practitioner", {"practitioner": "ana"})
-    patient.submit("/book/time", {"start": MONDAY_10})
+    patient.reach_safety_check()
     response = patient.submit("/book/safety", {"symptoms": ["fever", "night_pain"]})
     assert response.location.endswith("/book/urgent")
     panel = text(patient.get("/book/urgent"))
@@ -175,9 +176,7 @@ def test_urgent_answers_warn_then_let_the_patient_book(clinic, patient):
 
 @pytest.mark.parametrize("symptom", ["both_legs", "saddle_numbness", "bladder_bowel", "sexual_dysfunction", "chest_pain", "serious_accident"])
 def test_emergency_answers_stop_the_booking(clinic, patient, symptom):
-    patient.submit("/book", {"service": "short"})
-    patient.submit("/book/practitioner", {"practitioner": "ana"})
-    patient.submit("/book/time", {"start": MONDAY_10})
+    patient.reach_safety_check()
     response = patient.submit("/book/safety", {"symptoms": [symptom, "fever"]})
     assert response.location.endswith("/book/emergency")
     panel = text(patient.get("/book/emergency"))
@@ -196,9 +195,7 @@ def test_emergency_answers_stop_the_booking(clinic, patient, symptom):
     ],
 )
 def test_bad_safety_answers(clinic, patient, symptoms, message):
-    patient.submit("/book", {"service": "short"})
-    patient.submit("/book/practitioner", {"practitioner": "ana"})
-    patient.submit("/book/time", {"start": MONDAY_10})
+    patient.reach_safety_check()
     page = text(patient.submit("/book/safety", {"symptoms": symptoms}))
     assert message in page and "<title>Error: " in page
     assert the_draft(clinic).safety_codes is None
@@ -227,9 +224,7 @@ BAD_DETAILS = [
 
 @pytest.mark.parametrize("change, message", BAD_DETAILS)
 def test_bad_details_get_a_message_beside_the_field_and_keep_what_was_typed(clinic, patient, change, message):
-    patient.submit("/book", {"service": "short"})
-    patient.submit("/book/practitioner", {"practitioner": "ana"})
-    patient.submit("/book/time", {"start": MONDAY_10})
+    patient.reach_safety_check()
     patient.submit("/book/safety", {"symptoms": ["none"]})
     typed = DETAILS | change
     response = patient.submit("/book/details", typed)
@@ -259,9 +254,7 @@ def test_a_time_that_is_not_free_is_refused_on_the_time_page(clinic, patient):
 
 
 def test_a_missing_or_wrong_csrf_token_keeps_the_answers_and_writes_nothing(clinic, patient):
-    patient.submit("/book", {"service": "short"})
-    patient.submit("/book/practitioner", {"practitioner": "ana"})
-    patient.submit("/book/time", {"start": MONDAY_10})
+    patient.reach_safety_check()
     patient.submit("/book/safety", {"symptoms": ["none"]})
     for token in (None, "forged"):
         data = DETAILS | ({"csrf_token": token} if token else {})
@@ -446,3 +439,19 @@ def test_bad_manage_links_all_look_the_same(clinic, patient, booked):
     clinic.config["CLOCK"].now = datetime(2027, 3, 9, 22, 30, tzinfo=UTC)  # the visit has ended
     expired = patient.get(booked)
     assert expired.status_code == 404 and text(expired) == text(unknown)
+
+
+def test_the_time_list_costs_the_same_queries_whatever_the_week_or_bookings(clinic, patient, count_queries):
+    patient.submit("/book", {"service": "short"})
+    patient.submit("/book/practitioner", {"practitioner": "any"})
+    costs = []
+    for url in ("/book/time", "/book/time?from=2027-03-15", "/book/time?from=2027-03-29"):
+        with count_queries() as counted:
+            assert patient.get(url).status_code == 200
+        costs.append(counted.total)
+    other = Patient_(clinic)
+    other.book_until_check(details=DETAILS | {"email": "other@example.com"})
+    other.confirm()
+    with count_queries() as counted:
+        patient.get("/book/time")
+    assert len(set(costs + [counted.total])) == 1, costs + [counted.total]

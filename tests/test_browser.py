@@ -96,20 +96,38 @@ def fill_details(page, name="Pat Example", email="pat@example.com"):
     page.get_by_label("No, this is my first visit").check()
 
 
-def reach_check_answers(page, name="Pat Example", email="pat@example.com", time="10:00"):
-    """With the mouse: from the start page to Check your answers for Ana, short treatment."""
+def reach_safety_check(page, practitioner="Ana Test", time="10:00"):
+    """With the mouse: from the start page to the safety check, for a short treatment."""
     page.goto("/")
     page.get_by_role("button", name="Book a visit").click()
     page.get_by_label("Short treatment").check()
     page.get_by_role("button", name="Continue").click()
-    page.get_by_label("Ana Test").check()
+    page.get_by_label(practitioner).check()
     page.get_by_role("button", name="Continue").click()
     page.get_by_role("button", name=f"{time} on Monday 8 March").click()
+    page.wait_for_url("**/book/safety")
+
+
+def reach_check_answers(page, name="Pat Example", email="pat@example.com", time="10:00"):
+    """With the mouse: from the start page to Check your answers for Ana, short treatment."""
+    reach_safety_check(page, time=time)
     page.get_by_label("None of these").check()
     page.get_by_role("button", name="Continue").click()
     fill_details(page, name, email)
     page.get_by_role("button", name="Continue").click()
     expect(page.get_by_role("heading", name="Check your answers before booking")).to_be_visible()
+
+
+def keys(page, *presses):
+    """For each (selector, key): Tab to the element, then press the key."""
+    for selector, key in presses:
+        tab_to(page, selector)
+        page.keyboard.press(key)
+
+
+def next_page(page, shots, step):
+    page.wait_for_url(f"**/book/{step}")
+    check(page, shots, step)
 
 
 def test_book_end_to_end_with_the_keyboard_only(clinic, page, shots):
@@ -120,46 +138,26 @@ def test_book_end_to_end_with_the_keyboard_only(clinic, page, shots):
 
     page.wait_for_url("**/book")
     check(page, shots, "service")
-    page.keyboard.press("Tab")  # the skip link first, as on every page
-    tab_to(page, "#service-0")
-    page.keyboard.press("ArrowDown")  # the second visit: short treatment
-    tab_to(page, "button[type=submit]")
-    page.keyboard.press("Enter")
+    keys(page, ("#service-0", "ArrowDown"), ("button[type=submit]", "Enter"))  # the second visit: short treatment
 
-    page.wait_for_url("**/book/practitioner")
-    check(page, shots, "practitioner")
-    tab_to(page, "#practitioner-0")
-    page.keyboard.press("Space")  # first available
-    tab_to(page, "button[type=submit]")
-    page.keyboard.press("Enter")
+    next_page(page, shots, "practitioner")
+    keys(page, ("#practitioner-0", "Space"), ("button[type=submit]", "Enter"))  # first available
 
-    page.wait_for_url("**/book/time")
-    check(page, shots, "time")
-    tab_to(page, "button.time-button")
-    page.keyboard.press("Enter")
+    next_page(page, shots, "time")
+    keys(page, ("button.time-button", "Enter"))
 
-    page.wait_for_url("**/book/safety")
-    check(page, shots, "safety")
-    tab_to(page, "input[value=none]")
-    page.keyboard.press("Space")
-    tab_to(page, "button[type=submit]")
-    page.keyboard.press("Enter")
+    next_page(page, shots, "safety")
+    keys(page, ("input[value=none]", "Space"), ("button[type=submit]", "Enter"))
 
-    page.wait_for_url("**/book/details")
-    check(page, shots, "details")
+    next_page(page, shots, "details")
     for selector, typed in (("#name", "Kay Board"), ("#email", "kay@example.com"), ("#phone", "213 555 0199"),
                             ("#birth_day", "2"), ("#birth_month", "11"), ("#birth_year", "1975")):
         tab_to(page, selector)
         page.keyboard.type(typed)
-    tab_to(page, "#returning-0")
-    page.keyboard.press("Space")
-    tab_to(page, "button[type=submit]")
-    page.keyboard.press("Enter")
+    keys(page, ("#returning-0", "Space"), ("button[type=submit]", "Enter"))
 
-    page.wait_for_url("**/book/check")
-    check(page, shots, "check-answers")
-    tab_to(page, "form button[type=submit]")
-    page.keyboard.press("Enter")
+    next_page(page, shots, "check")
+    keys(page, ("form button[type=submit]", "Enter"))
 
     page.wait_for_url("**/book/confirmation")
     check(page, shots, "confirmation")
@@ -221,12 +219,7 @@ def test_error_states_are_accessible_and_keep_what_was_typed(clinic, page, shots
 
 
 def test_the_emergency_branch_stops_the_booking(clinic, page, shots):
-    page.goto("/book")
-    page.get_by_label("Short treatment").check()
-    page.get_by_role("button", name="Continue").click()
-    page.get_by_label("First available").check()
-    page.get_by_role("button", name="Continue").click()
-    page.get_by_role("button", name="10:00 on Monday 8 March").click()
+    reach_safety_check(page, "First available")
     page.get_by_label("Numbness or tingling around the genitals, buttocks or inner thighs").check()
     page.get_by_role("button", name="Continue").click()
     expect(page.get_by_role("heading", level=1)).to_contain_text("Call 911 or go to the emergency department now")
@@ -238,12 +231,7 @@ def test_the_emergency_branch_stops_the_booking(clinic, page, shots):
 
 
 def test_urgent_answers_show_a_panel_and_the_booking_goes_on(clinic, page, shots):
-    page.goto("/book")
-    page.get_by_label("Short treatment").check()
-    page.get_by_role("button", name="Continue").click()
-    page.get_by_label("Ana Test").check()
-    page.get_by_role("button", name="Continue").click()
-    page.get_by_role("button", name="10:00 on Monday 8 March").click()
+    reach_safety_check(page)
     page.get_by_label("Pain between the shoulder blades").check()
     page.get_by_role("button", name="Continue").click()
     expect(page.get_by_role("heading", level=1)).to_contain_text("See a doctor within 24 hours")
