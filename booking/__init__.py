@@ -40,13 +40,17 @@ def create_app(config: dict | None = None) -> Flask:
 
     from booking import cli
     from booking.api.routes import bp as api_bp
+    from booking.articles import DEFAULT_FOLDER, ArticleLibrary
+    from booking.articles.routes import bp as articles_bp
     from booking.errors import register_error_pages
     from booking.manage.routes import bp as manage_bp
     from booking.public.routes import bp as public_bp
     from booking.web import register_page_helpers
 
+    app.extensions["articles"] = ArticleLibrary.load(app.config.get("ARTICLES_FOLDER", DEFAULT_FOLDER))
     app.register_blueprint(public_bp)
     app.register_blueprint(manage_bp)
+    app.register_blueprint(articles_bp)
     app.register_blueprint(api_bp)
     csrf.exempt(api_bp)  # the API uses no cookies, so there is nothing to forge
     # The patient's pages check CSRF in each form instead, so that a stale token

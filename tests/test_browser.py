@@ -315,3 +315,38 @@ def test_times_say_when_the_device_is_in_another_zone(new_page, shots):
     expect(note).to_be_visible()
     expect(note).to_contain_text("Europe/London")
     check(page, shots, "time-other-zone")
+
+
+def test_the_articles_are_accessible_and_a_first_visit_gets_its_reading(clinic, page, shots):
+    page.goto("/articles")
+    check(page, shots, "articles")
+    titles = page.locator(".article-list h2 a").all_inner_texts()
+    assert len(titles) == 5
+    for number, title in enumerate(titles, start=1):
+        page.goto("/articles")
+        page.get_by_role("link", name=title).click()
+        expect(page.get_by_role("heading", level=1)).to_have_text(title)
+        check(page, shots, f"article-{number}")
+    page.goto("/articles/no-such-article")
+    check(page, shots, "article-not-found")
+
+    page.goto("/book")
+    page.get_by_label("Consultation").check()
+    page.get_by_role("button", name="Continue").click()
+    page.get_by_label("Ana Test").check()
+    page.get_by_role("button", name="Continue").click()
+    page.get_by_role("button", name="10:00 on Monday 8 March").click()
+    page.get_by_label("None of these").check()
+    page.get_by_role("button", name="Continue").click()
+    fill_details(page)
+    page.get_by_role("button", name="Continue").click()
+    page.get_by_role("button", name="Confirm booking").click()
+    reading = page.locator("main ul").last.get_by_role("link").all_inner_texts()
+    assert reading == [
+        "Your first acupuncture visits: what to expect",
+        "Before your appointment",
+        "Lower back pain: common causes and what helps",
+        "How acupuncture may help lower back pain (and what the evidence says)",
+    ]
+    page.get_by_role("link", name="Before your appointment").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Before your appointment")

@@ -13,7 +13,6 @@ import sqlalchemy as sa
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
 from sqlalchemy.orm import selectinload
 
-from booking.articles import articles_for
 from booking.clock import now
 from booking.extensions import db
 from booking.models import Practitioner, Service
@@ -313,7 +312,9 @@ def confirmation():
         appointment=appointment,
         manage_url=manage_url,
         token=draft.manage_token,
-        articles=articles_for(first_visit=first_visit, urgent_flag=bool(appointment.safety_flags)),
+        articles=current_app.extensions["articles"].for_booking(
+            first_visit=first_visit, urgent_flag=bool(appointment.safety_flags)
+        ),
     )
 
 
