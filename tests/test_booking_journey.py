@@ -455,3 +455,22 @@ def test_the_time_list_costs_the_same_queries_whatever_the_week_or_bookings(clin
     with count_queries() as counted:
         patient.get("/book/time")
     assert len(set(costs + [counted.total])) == 1, costs + [counted.total]
+
+
+def test_a_tampered_reschedule_time_changes_nothing(clinic, patient, booked):
+    token = patient.token(booked + "/reschedule")
+    for tampered in ("2027-03-10T09:05:00-08:00", "2027-03-14T10:00:00-07:00", "not-a-time"):
+        response = patient.client.post(f"{booked}/reschedule/confirm?start={tampered}", data={"csrf_token": token, "start": tampered})
+        assert response.status_code == 303 and response.location.endswith("/reschedule")
+    assert "That time is not free" in text(patient.get(booked + "/reschedule"))
+    [appointment] = appointments(clinic)
+    assert appointment.starts_at == datetime(2027, 3, 9, 22, 0, tzinfo=UTC) and appointment.sequence == 0
+
+
+def test_a_cancelled_visit_cannot_be_cancelled_or_moved_again(clinic, patient, booked):
+    patient.submit(booked + "/cancel", {"reason": ""})
+    page = text(patient.get(booked))
+    assert "This appointment is cancelled" in page and "Change the time" not in page
+    again = patient.get(booked + "/reschedule")
+    assert again.status_code == 409 and "already cancelled" in text(again)
+    assert appointments(clinic)[0].cancel_reason is None
