@@ -1,0 +1,212 @@
+"""Instruments as data: items, choices, scores and bands read from a TOML file, scored purely.
+
+No Flask and no database here. A clinic licensed for an instrument we do not ship (the
+Oswestry Disability Index, say) adds it by writing one more file.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from booking.measures.rules import RULES, RuleResult
+
+
+class InstrumentError(ValueError):
+    """An instrument file that cannot be used, and why."""
+
+
+@dataclass(frozen=True)
+class Choice:
+    value: str
+    label: str
+    points: float
+
+
+@dataclass(frozen=True)
+class Item:
+    """One question: a whole-number scale (min..max) or a set of choices, each worth points."""
+
+    key: str
+    text: str
+    min: int | None = None
+    max: int | None = None
+    min_label: str = ""
+    max_label: str = ""
+    choices: tuple[Choice, ...] = ()
+
+    def points(self, answer) -> float | None:
+        """The answer as points for scoring; None when unanswered. Assumes a checked answer."""
+        if answer is None or answer == "":
+            return None
+        if self.choices:
+            return next(c.points for c in self.choices if c.value == answer)
+        return float(answer)
+
+    def problem(self, answer) -> str | None:
+        """Why an answer cannot be accepted, or None. An unanswered item is not a problem here."""
+        if answer is None or answer == "":
+            return None
+        if self.choices:
+            if answer not in {c.value for c in self.choices}:
+                return "Choose one of the answers given"
+            return None
+        if isinstance(answer, bool) or not isinstance(answer, int | str):
+            return f"Choose a number from {self.min} to {self.max}"
+        text = str(answer).strip()
+        if not text.lstrip("-").isdigit() or not self.min <= int(text) <= self.max:
+            return f"Choose a number from {self.min} to {self.max}"
+        return None
+
+
+@dataclass(frozen=True)
+class Band:
+    low: float
+    high: float
+    label: str
+
+
+@dataclass(frozen=True)
+class ScoreRule:
+    key: str
+    label: str
+    rule: str
+    items: tuple[str, ...]
+    params: Mapping = field(default_factory=dict)
+    meaningful_change: float | None = None  # the smallest change between visits that matters
+
+
+@dataclass(frozen=True)
+class Score:
+    key: str
+    label: str
+    value: float | None
+    band: str | None
+    details: dict
+
+
+@dataclass(frozen=True)
+class Instrument:
+    key: str
+    title: str
+    version: str
+    licence: str
+    items: tuple[Item, ...]
+    scores: tuple[ScoreRule, ...]
+    bands: tuple[Band, ...] = ()
+    notice: str = ""  # a copyright notice to show with the questions, where the licence asks for one
+    requires_setting: str = ""  # a clinic setting that must be on before the instrument is used
+
+    def item(self, key: str) -> Item:
+        return next(item for item in self.items if item.key == key)
+
+    def problems(self, answers: Mapping[str, object]) -> dict[str, str]:
+        """Item key -> what is wrong with its answer; unknown keys are problems too."""
+        known = {item.key: item for item in self.items}
+        found = {key: "This is not a question of this form" for key in answers if key not in known}
+        for key, item in known.items():
+            problem = item.problem(answers.get(key))
+            if problem:
+                found[key] = problem
+        return found
+
+    def band(self, value: float | None) -> str | None:
+        if value is None:
+            return None
+        return next((b.label for b in self.bands if b.low <= value <= b.high), None)
+
+    def score(self, answers: Mapping[str, object]) -> dict[str, Score]:
+        """Every score of the instrument for a set of answers that has no problems."""
+        problems = self.problems(answers)
+        if problems:
+            raise InstrumentError(f"cannot score answers with problems: {problems}")
+        points = {item.key: item.points(answers.get(item.key)) for item in self.items}
+        results = {}
+        for rule in self.scores:
+            result: RuleResult = RULES[rule.rule](rule.items, points, rule.params)
+            results[rule.key] = Score(rule.key, rule.label, result.value, self.band(result.value), result.details)
+        return results
+
+
+def is_meaningful_change(before: float | None, after: float | None, threshold: float | None) -> bool:
+    """Did a score move by at least the instrument's threshold between two visits?"""
+    if before is None or after is None or threshold is None:
+        return False
+    return abs(after - before) >= threshold
+
+
+def parse_instrument(data: Mapping, source: str) -> Instrument:
+    """A decoded instrument file -> Instrument, or InstrumentError naming what is wrong."""
+    def need(mapping, key, kind, where):
+        value = mapping.get(key)
+        if isinstance(value, bool) or not isinstance(value, kind):
+            raise InstrumentError(f"{source}: {where}{key} is missing or of the wrong type")
+        return value
+
+    items = []
+    for index, raw in enumerate(data.get("items", [])):
+        where = f"items[{index}]."
+        choices = tuple(
+            Choice(str(need(c, "value", str, where)), need(c, "label", str, where), float(need(c, "points", int | float, where)))
+            for c in raw.get("choices", [])
+        )
+        if not choices:
+            low, high = need(raw, "min", int, where), need(raw, "max", int, where)
+            if low >= high:
+                raise InstrumentError(f"{source}: {where}min must be below max")
+        else:
+            low = high = None
+        items.append(Item(need(raw, "key", str, where), need(raw, "text", str, where), low, high,
+                          raw.get("min_label", ""), raw.get("max_label", ""), choices))
+    keys = [item.key for item in items]
+    if not items or len(set(keys)) != len(keys):
+        raise InstrumentError(f"{source}: needs items, each with its own key")
+
+    scores = []
+    for index, raw in enumerate(data.get("scores", [])):
+        where = f"scores[{index}]."
+        rule = need(raw, "rule", str, where)
+        if rule not in RULES:
+            raise InstrumentError(f"{source}: {where}rule {rule!r} is not one of {sorted(RULES)}")
+        scored = tuple(need(raw, "items", list, where))
+        unknown = [key for key in scored if key not in keys]
+        if unknown:
+            raise InstrumentError(f"{source}: {where}items name unknown items {unknown}")
+        scores.append(ScoreRule(need(raw, "key", str, where), need(raw, "label", str, where), rule, scored,
+                                dict(raw.get("params", {})), raw.get("meaningful_change")))
+    if not scores:
+        raise InstrumentError(f"{source}: needs at least one [[scores]] table")
+
+    bands = tuple(Band(float(b["from"]), float(b["to"]), b["label"]) for b in data.get("bands", []))
+    return Instrument(
+        key=need(data, "key", str, ""),
+        title=need(data, "title", str, ""),
+        version=str(data.get("version", "1")),
+        licence=need(data, "licence", str, ""),
+        items=tuple(items),
+        scores=tuple(scores),
+        bands=bands,
+        notice=data.get("notice", ""),
+        requires_setting=data.get("requires_setting", ""),
+    )
+
+
+def load_instrument(path: Path) -> Instrument:
+    try:
+        data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
+        raise InstrumentError(f"{path}: {error}") from None
+    return parse_instrument(data, str(path))
+
+
+def load_instruments(folder: Path) -> dict[str, Instrument]:
+    """Every instrument file in a folder, by key."""
+    instruments = {}
+    for path in sorted(Path(folder).glob("*.toml")):
+        instrument = load_instrument(path)
+        if instrument.key in instruments:
+            raise InstrumentError(f"{path}: key {instrument.key!r} is used by another instrument")
+        instruments[instrument.key] = instrument
+    return instruments
