@@ -276,6 +276,7 @@ class Appointment(db.Model):
         self.status = AppointmentStatus.CANCELLED
         self.cancelled_at = now
         self.cancel_reason = reason or None
+        self.sequence += 1  # calendar apps apply a cancellation only if it is newer
 
     def move_to(self, starts_at: datetime) -> None:
         """Give the visit a new start, keeping its length and buffer."""

@@ -65,7 +65,12 @@ def birth_date_from_parts(day: str | None, month: str | None, year: str | None, 
     missing = [name for name, text in parts.items() if not text]
     if missing:
         raise ValueError(f"Date of birth must include a {' and a '.join(missing)}")
-    if not all(text.isdigit() for text in parts.values()) or len(parts["year"]) != 4:
+    if (
+        not all(text.isdigit() for text in parts.values())
+        or len(parts["year"]) != 4
+        or len(parts["day"]) > 2
+        or len(parts["month"]) > 2
+    ):
         raise ValueError("Date of birth must be a real date, like 27 3 1980")
     try:
         born_on = date(int(parts["year"]), int(parts["month"]), int(parts["day"]))

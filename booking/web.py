@@ -55,5 +55,7 @@ def register_page_helpers(app: Flask) -> None:
             "form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
         )
         if request.blueprint in ("public", "manage") and request.endpoint != "public.index":
-            response.headers["Cache-Control"] = "no-store"  # personal details must not sit in caches
+            # Personal details: never in a shared cache. The patient's own browser may keep
+            # the page, so that Back works after a form was sent.
+            response.headers["Cache-Control"] = "private, no-cache"
         return response

@@ -205,7 +205,7 @@ def test_new_patients_only_service_refuses_a_returning_patient(clinic, client):
     before = row_counts(clinic)
     again = client.post("/api/v1/bookings", json=body(start=MONDAY_14, service="consult"))
     assert again.status_code == 422
-    assert "for new patients" in again.get_json()["errors"]["service"]
+    assert "is for patients new to the clinic" in again.get_json()["errors"]["service"]
     assert row_counts(clinic) == before
 
 

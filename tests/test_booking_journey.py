@@ -27,7 +27,7 @@ DETAILS = {
     "birth_day": "17",
     "birth_month": "5",
     "birth_year": "1980",
-    "returning": "no",
+    "returning": "yes",  # most tests book a follow-up ("short"), which is for returning patients
 }
 
 
@@ -146,7 +146,7 @@ def test_answers_are_prefilled_when_going_back(patient):
 
 
 def test_changing_the_service_asks_for_a_new_time_then_returns_to_check(clinic, patient):
-    patient.book_until_check()
+    patient.book_until_check(details=DETAILS | {"returning": "no"})
     assert patient.submit("/book", {"service": "consult"}).location.endswith("/book/time")
     assert patient.submit("/book/time", {"start": MONDAY_14}).location.endswith("/book/check")
     patient.confirm()
@@ -216,6 +216,8 @@ BAD_DETAILS = [
     ({"birth_day": "", "birth_year": ""}, "Date of birth must include a day and a year"),
     ({"birth_day": "31", "birth_month": "2"}, "Date of birth must be a real date"),
     ({"birth_year": "80"}, "Date of birth must be a real date"),
+    ({"birth_day": "21355501420000000000"}, "Date of birth must be a real date"),
+    ({"birth_month": "0005"}, "Date of birth must be a real date"),
     ({"birth_year": "2030"}, "Date of birth must be in the past"),
     ({"returning": ""}, "Select whether you have been to this clinic before"),
     ({"returning": "maybe"}, "Select whether you have been to this clinic before"),
@@ -247,7 +249,8 @@ def test_a_tampered_service_changes_nothing(clinic, patient):
 def test_a_time_that_is_not_free_is_refused_on_the_time_page(clinic, patient):
     patient.submit("/book", {"service": "short"})
     patient.submit("/book/practitioner", {"practitioner": "ana"})
-    for tampered in ("2027-03-08T10:05:00-08:00", "2027-03-08T12:45:00-08:00", "yesterday", ""):
+    for tampered in ("2027-03-08T10:05:00-08:00", "2027-03-08T12:45:00-08:00", "yesterday", "",
+                     "9999-12-31T23:59:59+14:00", "0001-01-01T00:00:00+00:00", "2999-01-04T10:00:00-08:00"):
         page = text(patient.submit("/book/time", {"start": tampered}))
         assert "That time is no longer free. Choose another time." in page
     assert the_draft(clinic).starts_at is None
@@ -392,7 +395,8 @@ def test_a_cancel_reason_over_the_limit_is_refused_and_kept(clinic, patient, boo
 
 def test_reschedule_moves_atomically_and_replaces_the_link(clinic, patient, booked):
     choose = text(patient.get(booked + "/reschedule"))
-    assert f'value="{TUESDAY_14}"' in choose  # the patient's own time is not "taken" by themselves
+    assert f'value="{TUESDAY_14}"' not in choose  # the time they have now is not offered again...
+    assert 'value="2027-03-09T14:15:00-08:00"' in choose  # ...but their own visit does not block a move nearby
     response = patient.submit(booked + "/reschedule", {"start": "2027-03-10T09:00:00-08:00"})
     assert "/reschedule/confirm" in response.location
     confirm_path = response.location
@@ -459,7 +463,8 @@ def test_the_time_list_costs_the_same_queries_whatever_the_week_or_bookings(clin
 
 def test_a_tampered_reschedule_time_changes_nothing(clinic, patient, booked):
     token = patient.token(booked + "/reschedule")
-    for tampered in ("2027-03-10T09:05:00-08:00", "2027-03-14T10:00:00-07:00", "not-a-time"):
+    for tampered in ("2027-03-10T09:05:00-08:00", "2027-03-14T10:00:00-07:00", "not-a-time",
+                     "9999-12-31T23:59:59+14:00", "2999-01-04T10:00:00-08:00"):
         response = patient.client.post(f"{booked}/reschedule/confirm?start={tampered}", data={"csrf_token": token, "start": tampered})
         assert response.status_code == 303 and response.location.endswith("/reschedule")
     assert "That time is not free" in text(patient.get(booked + "/reschedule"))
@@ -474,3 +479,45 @@ def test_a_cancelled_visit_cannot_be_cancelled_or_moved_again(clinic, patient, b
     again = patient.get(booked + "/reschedule")
     assert again.status_code == 409 and "already cancelled" in text(again)
     assert appointments(clinic)[0].cancel_reason is None
+
+
+@pytest.mark.parametrize(
+    "service, returning, message",
+    [
+        ("short", "no", "You said this is your first visit: choose &#39;Consultation&#39; instead of &#39;Short treatment&#39;"),
+        ("consult", "yes", "You said you have been to the clinic before, but &#39;Consultation&#39; is for new patients"),
+    ],
+)
+def test_a_visit_that_does_not_fit_the_answer_about_having_been_before(clinic, patient, service, returning, message):
+    patient.book_until_check(service=service, start=MONDAY_14, details=DETAILS | {"returning": returning})
+    assert message in text(patient.get("/book/check"))
+    page = text(patient.confirm())
+    assert message in page and 'href="#change-service"' in page
+    assert appointments(clinic) == []
+
+
+def test_the_confirmation_page_stops_offering_stale_links(clinic, patient):
+    patient.book_until_check(start=TUESDAY_14)
+    patient.confirm()
+    manage = manage_path(patient)
+    confirm = patient.submit(manage + "/reschedule", {"start": "2027-03-10T09:00:00-08:00"}).location
+    moved = patient.submit(confirm).location
+    page = text(patient.get("/book/confirmation"))
+    assert "has been moved since" in page and "/manage/" not in page
+    patient.submit(moved + "/cancel", {"reason": ""})
+    assert "has been cancelled" in text(patient.get("/book/confirmation"))
+
+
+def test_a_visit_inside_the_notice_window_says_to_phone_from_the_start(patient):
+    patient.book_until_check(start=MONDAY_14)  # six hours away; the clinic asks for 24 hours' notice
+    assert "This visit is less than 24 hours away" in text(patient.get("/book/check"))
+    patient.confirm()
+    assert "Your visit is less than 24 hours away: to change or cancel it, phone" in text(patient.get("/book/confirmation"))
+
+
+def test_a_cancelled_visit_calendar_file_cancels_the_event(clinic, patient, booked):
+    patient.submit(booked + "/cancel", {"reason": ""})
+    calendar = Calendar.from_ical(patient.get(booked + "/calendar.ics").data)
+    event = calendar.walk("VEVENT")[0]
+    assert str(calendar["METHOD"]) == "CANCEL" and str(event["STATUS"]) == "CANCELLED"
+    assert int(event["SEQUENCE"]) == 1 and "cancelled" in str(event["DESCRIPTION"])

@@ -90,14 +90,16 @@ def reschedule(appointment, token):
         start = parse_instant(form.start.data)
         if start is not None and start != appointment.starts_at:
             return redirect(url_for("manage.confirm_move", token=token, start=start.isoformat()), code=303)
-        form.start.errors.append("Choose a time other than the one you have now.")
+        form.start.errors.append("Choose a new time from the list.")
     return render_template(
         "manage/reschedule.html",
         appointment=appointment,
         token=token,
         form=form,
         action=url_for("manage.reschedule", token=token),
-        **time_list_context(clinic, appointment.service, practitioners, ignoring=appointment.id),
+        **time_list_context(
+            clinic, appointment.service, practitioners, ignoring=appointment.id, leave_out=appointment.starts_at
+        ),
     )
 
 
@@ -108,6 +110,9 @@ def confirm_move(appointment, token):
     """Old time to new time, one button; the move happens only here."""
     start = parse_instant(request.values.get("start"))
     practitioners = load_practitioners(appointment.service, appointment.practitioner.slug)
+    if start == appointment.starts_at:
+        flash("That is the time you have now. Choose a different time, or go back to keep it.", "lost-race")
+        return redirect(url_for("manage.reschedule", token=token), code=303)
     if start is None or not is_free(load_clinic(), appointment.service, practitioners, start, now(), ignoring=appointment.id):
         flash("That time is not free. Your visit is unchanged: choose another time.", "lost-race")
         return redirect(url_for("manage.reschedule", token=token), code=303)

@@ -31,9 +31,10 @@ def appointment_calendar(appointment: Appointment, clinic: Clinic, *, manage_url
     event.add("summary", f"{appointment.service.name} with {appointment.practitioner.name}")
     event.add("location", vText(clinic.name))
     event.add("status", "CANCELLED" if cancelled else "CONFIRMED")
-    event.add(
-        "description",
-        f"Reference {appointment.reference}. To change or cancel: {manage_url} or phone {clinic.phone}.",
-    )
+    if cancelled:
+        description = f"Reference {appointment.reference}. This appointment is cancelled."
+    else:
+        description = f"Reference {appointment.reference}. To change or cancel: {manage_url} or phone {clinic.phone}."
+    event.add("description", description)
     calendar.add_component(event)
     return calendar.to_ical()

@@ -169,6 +169,16 @@ def nearby_slots(
     return sorted(closest, key=lambda slot: (slot.start, slot.practitioner))
 
 
+def outside_booking_window(clinic: Clinic, start: datetime, now: datetime) -> str | None:
+    """Why a start is too soon or too far ahead to book online, or None if it is neither."""
+    local = start.astimezone(clinic.zone)
+    if local.date() > clinic.today(now) + timedelta(days=clinic.max_advance_days):
+        return f"bookings open {clinic.max_advance_days} days ahead; {local:%Y-%m-%d} is later than that"
+    if start < now + timedelta(hours=clinic.min_notice_hours):
+        return f"online bookings need {clinic.min_notice_hours} hours' notice; {local:%Y-%m-%d %H:%M %Z} is too soon"
+    return None
+
+
 @dataclass(frozen=True)
 class DayTimes:
     """The free start times of one clinic date, for a time list (a time offered by two
@@ -201,5 +211,7 @@ def is_free(
     *, ignoring: int | None = None,
 ) -> bool:
     """Is `start` one of the free times on offer right now?"""
+    if outside_booking_window(clinic, start, now):
+        return False
     day = start.astimezone(clinic.zone).date()
     return any(slot.start == start for slot in find_slots(clinic, service, practitioners, day, 1, now, ignoring=ignoring))

@@ -27,6 +27,7 @@ from booking.operations.availability import (
     load_practitioners,
     load_service,
     nearby_slots,
+    outside_booking_window,
 )
 from booking.operations.problems import CannotBook
 from booking.safety import classify
@@ -123,16 +124,6 @@ def _has_visited(patient: Patient) -> bool:
     )
 
 
-def _outside_booking_window(clinic, start: datetime, now: datetime) -> str | None:
-    """Why a start is too soon or too far ahead to book online, or None if it is neither."""
-    local = start.astimezone(clinic.zone)
-    if local.date() > clinic.today(now) + timedelta(days=clinic.max_advance_days):
-        return f"bookings open {clinic.max_advance_days} days ahead; {local:%Y-%m-%d} is later than that"
-    if start < now + timedelta(hours=clinic.min_notice_hours):
-        return f"online bookings need {clinic.min_notice_hours} hours' notice; {local:%Y-%m-%d %H:%M %Z} is too soon"
-    return None
-
-
 def _off_the_grid(clinic, start: datetime) -> str:
     local = start.astimezone(clinic.zone)
     return (
@@ -167,7 +158,9 @@ def book(request: BookingRequest, now: datetime, *, draft: BookingDraft | None =
         patient = find_or_add_patient(request.patient, now)
         if service.new_patients_only and _has_visited(patient):
             raise CannotBook(
-                "service", f"{service.name!r} is for new patients; you have visited before, so book a follow-up"
+                "service",
+                f"'{service.name}' is for patients new to the clinic, and these details match a patient who "
+                "already has a booking with us. Choose a follow-up, or phone the clinic if that is not right.",
             )
         token = secrets.token_urlsafe(32)
         appointment = Appointment(
@@ -243,7 +236,7 @@ def _writing(taken: Callable[[], SlotTaken]):
 
 def _claim(clinic, service, practitioners, start: datetime, now: datetime, *, ignoring: int | None = None) -> Slot:
     """The free slot at `start`, or CannotBook (never on offer) or SlotTaken (someone was quicker)."""
-    outside = _outside_booking_window(clinic, start, now)
+    outside = outside_booking_window(clinic, start, now)
     if outside:
         raise CannotBook("start", outside)
     day = start.astimezone(clinic.zone).date()

@@ -15,7 +15,7 @@ from sqlalchemy.orm import selectinload
 
 from booking.clock import now
 from booking.extensions import db
-from booking.models import Practitioner, Service
+from booking.models import AppointmentStatus, Practitioner, Service
 from booking.operations import drafts
 from booking.operations.availability import (
     ANY_PRACTITIONER,
@@ -24,7 +24,7 @@ from booking.operations.availability import (
     load_practitioners,
     times_by_day,
 )
-from booking.operations.bookings import EmergencyAnswers, SlotTaken, book
+from booking.operations.bookings import EmergencyAnswers, SlotTaken, book, hash_token
 from booking.operations.problems import CannotBook
 from booking.public.forms import (
     NONE_OF_THESE,
@@ -84,11 +84,14 @@ def journey_step(step: str):
 
 
 def parse_instant(text: str | None) -> datetime | None:
+    """A start time sent back by a time button; None for anything else (or absurd years)."""
     try:
         instant = datetime.fromisoformat(text or "")
     except ValueError:
         return None
-    return instant if instant.utcoffset() is not None else None
+    if instant.utcoffset() is None or not 1900 <= instant.year <= 9000:
+        return None
+    return instant
 
 
 def parse_first_day(text: str | None, today: date) -> date:
@@ -100,14 +103,19 @@ def parse_first_day(text: str | None, today: date) -> date:
     return max(chosen, today)
 
 
-def time_list_context(clinic, service, practitioners, *, ignoring=None) -> dict:
-    """What a page of free times needs: the days, and links to earlier and later dates."""
+def time_list_context(clinic, service, practitioners, *, ignoring=None, leave_out=None) -> dict:
+    """What a page of free times needs: the days, and links to earlier and later dates.
+
+    leave_out: a start not to offer (a patient's current time, when moving a visit).
+    """
     moment = now()
     today = clinic.today(moment)
     first_day = parse_first_day(request.args.get("from"), today)
     last_day = today + timedelta(days=clinic.max_advance_days)
     first_day = min(first_day, last_day)
     days = times_by_day(clinic, service, practitioners, first_day, DAYS_PER_PAGE, moment, ignoring=ignoring)
+    for day in days:
+        day.starts[:] = [start for start in day.starts if start != leave_out]
     later = first_day + timedelta(days=DAYS_PER_PAGE)
     earlier = max(first_day - timedelta(days=DAYS_PER_PAGE), today)
     return {
@@ -188,6 +196,7 @@ def choose_time(draft):
         form=form,
         draft=draft,
         action=url_for("public.choose_time"),
+        practitioner_name=practitioners[0].name if draft.practitioner_choice != ANY_PRACTITIONER else None,
         **time_list_context(clinic, draft.service, practitioners),
     )
 
@@ -255,8 +264,8 @@ def your_details(draft):
 def check_answers(draft):
     clinic = load_clinic()
     form = ConfirmForm()
-    problem = None
-    if form.validate_on_submit():
+    problem = visit_type_problem(draft)
+    if form.validate_on_submit() and problem is None:
         try:
             book(drafts.booking_request(draft), now(), draft=draft)
         except SlotTaken:
@@ -279,7 +288,30 @@ def check_answers(draft):
         practitioner=practitioner,
         urgent=[URGENT[c] for c in draft.safety_codes if c in URGENT],
         problem=problem,
+        changeable_online=draft.starts_at - timedelta(hours=clinic.cancellation_notice_hours) >= now(),
     )
+
+
+def visit_type_problem(draft) -> CannotBook | None:
+    """A visit that does not fit what the patient said about having been here before."""
+    returning = draft.details.get("returning", False)
+    if returning and draft.service.new_patients_only:
+        return CannotBook(
+            "service",
+            f"You said you have been to the clinic before, but '{draft.service.name}' is for new patients. "
+            "Choose another visit, or change your answer.",
+        )
+    if not returning and not draft.service.new_patients_only:
+        first = db.session.scalar(
+            sa.select(Service.name).where(Service.is_active, Service.new_patients_only).order_by(Service.id)
+        )
+        if first:
+            return CannotBook(
+                "service",
+                f"You said this is your first visit: choose '{first}' instead of '{draft.service.name}', "
+                "or change your answer about having been before.",
+            )
+    return None
 
 
 def _lost_race(draft, clinic):
@@ -305,6 +337,10 @@ def confirmation():
     if draft is None or draft.appointment is None:
         abort(404)
     appointment = draft.appointment
+    if appointment.status is AppointmentStatus.CANCELLED or appointment.manage_token_hash != hash_token(draft.manage_token):
+        # Moved or cancelled since: this page's links no longer work, so it shows none.
+        return render_template("public/booking_changed.html", appointment=appointment)
+    clinic = load_clinic()
     first_visit = appointment.service.new_patients_only or not draft.details.get("returning", False)
     manage_url = current_app.config["BASE_URL"] + url_for("manage.show", token=draft.manage_token)
     return render_template(
@@ -312,6 +348,7 @@ def confirmation():
         appointment=appointment,
         manage_url=manage_url,
         token=draft.manage_token,
+        changeable_online=appointment.can_change_online(now(), clinic.cancellation_notice_hours),
         articles=current_app.extensions["articles"].for_booking(
             first_visit=first_visit, urgent_flag=bool(appointment.safety_flags)
         ),
