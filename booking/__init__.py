@@ -43,6 +43,7 @@ def create_app(config: dict | None = None) -> Flask:
     from booking.articles import DEFAULT_FOLDER, ArticleLibrary
     from booking.articles.routes import bp as articles_bp
     from booking.errors import register_error_pages
+    from booking.intake.routes import bp as intake_bp
     from booking.manage.routes import bp as manage_bp
     from booking.public.routes import bp as public_bp
     from booking.web import register_page_helpers
@@ -50,6 +51,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.extensions["articles"] = ArticleLibrary.load(app.config.get("ARTICLES_FOLDER", DEFAULT_FOLDER))
     app.register_blueprint(public_bp)
     app.register_blueprint(manage_bp)
+    app.register_blueprint(intake_bp)
     app.register_blueprint(articles_bp)
     app.register_blueprint(api_bp)
     csrf.exempt(api_bp)  # the API uses no cookies, so there is nothing to forge
@@ -57,6 +59,7 @@ def create_app(config: dict | None = None) -> Flask:
     # re-shows the page with everything typed still there (see JourneyForm).
     csrf.exempt(public_bp)
     csrf.exempt(manage_bp)
+    csrf.exempt(intake_bp)
     register_error_pages(app)
     register_page_helpers(app)
     cli.register(app)

@@ -46,6 +46,14 @@ class AppointmentStatus(enum.Enum):
         return (cls.BOOKED, cls.ARRIVED, cls.COMPLETED, cls.NO_SHOW)
 
 
+class IntakeStatus(enum.Enum):
+    """How far the patient has got with the back-pain questions; staff lists show only this."""
+
+    NOT_STARTED = "not_started"
+    IN_PROGRESS = "in_progress"
+    SENT = "sent"
+
+
 def _enum_column(enum_class: type[enum.Enum], name: str) -> sa.Enum:
     """A VARCHAR plus CHECK constraint holding the enum's values (portable across databases)."""
     return sa.Enum(
@@ -246,6 +254,9 @@ class Appointment(db.Model):
     safety_flags: Mapped[list[str]] = mapped_column(sa.JSON, default=list)
     manage_token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
     booked_via: Mapped[str] = mapped_column(sa.String(20), default="online")
+    intake_status: Mapped[IntakeStatus] = mapped_column(
+        _enum_column(IntakeStatus, "intake_status"), default=IntakeStatus.NOT_STARTED, server_default="not_started"
+    )
     # Bumped each time the time changes, so calendar apps replace the old event (iCalendar SEQUENCE).
     sequence: Mapped[int] = mapped_column(default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -283,6 +294,47 @@ class Appointment(db.Model):
         length, occupied = self.ends_at - self.starts_at, self.occupied_until - self.starts_at
         self.starts_at, self.ends_at, self.occupied_until = starts_at, starts_at + length, starts_at + occupied
         self.sequence += 1
+
+
+class Intake(db.Model):
+    """A patient's answers about their back pain for one appointment, and the facts derived from them.
+
+    The answers stay as typed (escaped only when shown). The derived columns let lists
+    and trends be read without opening the answers.
+    """
+
+    __tablename__ = "intake"
+    __table_args__ = (
+        sa.CheckConstraint("duration_band IN ('acute', 'subacute', 'chronic')", name="duration_band_known"),
+        sa.CheckConstraint("pain_now BETWEEN 0 AND 10", name="pain_now_range"),
+        sa.CheckConstraint("pain_average BETWEEN 0 AND 10", name="pain_average_range"),
+        sa.CheckConstraint("pain_worst BETWEEN 0 AND 10", name="pain_worst_range"),
+        sa.CheckConstraint("psfs_score BETWEEN 0 AND 10", name="psfs_range"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    appointment_id: Mapped[int] = mapped_column(sa.ForeignKey("appointment.id", ondelete="CASCADE"), unique=True)
+    form_version: Mapped[str] = mapped_column(sa.String(20))
+    answers: Mapped[dict] = mapped_column(sa.JSON, default=dict)  # step -> that step's answers
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    duration_band: Mapped[str | None] = mapped_column(sa.String(10))
+    duration_days: Mapped[int | None]
+    nerve_root_pattern: Mapped[bool | None]
+    precautions: Mapped[list[str] | None] = mapped_column(sa.JSON)
+    risk_factors: Mapped[list[str] | None] = mapped_column(sa.JSON)
+    urgent_flags: Mapped[list[str] | None] = mapped_column(sa.JSON)
+    pain_now: Mapped[int | None]
+    pain_average: Mapped[int | None]
+    pain_worst: Mapped[int | None]
+    psfs_score: Mapped[float | None]
+
+    appointment: Mapped[Appointment] = relationship(backref=sa.orm.backref("intake", uselist=False))
+
+    @property
+    def is_sent(self) -> bool:
+        return self.sent_at is not None
 
 
 class BookingDraft(db.Model):

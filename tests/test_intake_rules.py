@@ -19,7 +19,8 @@ def answers(**changes) -> dict:
         "where": {"side": "left", "spreads": [], "leg_symptoms": "no"},
         "history": {"previous_episodes": "yes"},
         "health": {"blood_thinners": "no", "precautions": [], "risk_factors": [], "improving": "yes"},
-        "scores": {"pain_now": 6, "pain_average": 5, "pain_worst": 8, "activities": [{"name": "Gardening", "rating": 3}]},
+        "pain": {"pain_now": 6, "pain_average": 5, "pain_worst": 8},
+        "activities": {"activities": [{"name": "Gardening", "rating": 3}]},
     }
     for step, values in changes.items():
         base[step] = base[step] | values
@@ -89,5 +90,5 @@ def test_other_risk_factors():
 
 
 def test_scores_are_derived_with_the_measures_engine():
-    derived = facts(scores={"activities": [{"name": "Gardening", "rating": 3}, {"name": "Driving", "rating": 6}]})
+    derived = facts(activities={"activities": [{"name": "Gardening", "rating": 3}, {"name": "Driving", "rating": 6}]})
     assert (derived.pain_now, derived.pain_average, derived.pain_worst, derived.psfs_score) == (6, 5, 8, 4.5)

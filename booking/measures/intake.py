@@ -94,7 +94,7 @@ def derive(answers: Mapping, *, born_on: date, today: date, instruments: Mapping
     health = answers.get("health", {})
 
     precautions = [key for key in PRECAUTIONS if key in health.get("precautions", [])]
-    if health.get("blood_thinners") == "yes" and "blood_thinners" not in precautions:
+    if health.get("blood_thinners") in ("yes", "not_sure") and "blood_thinners" not in precautions:
         precautions.insert(0, "blood_thinners")
 
     risks = [key for key in ("cancer_history", "steroids", "osteoporosis", "recent_infection")
@@ -106,9 +106,9 @@ def derive(answers: Mapping, *, born_on: date, today: date, instruments: Mapping
     if days is not None and timedelta(days=days) >= NO_IMPROVEMENT_AFTER and health.get("improving") == "no":
         risks.append("no_improvement")
 
-    ratings = answers.get("scores", {})
+    ratings = answers.get("pain", {})
     pain = instruments["nprs"].score({k: ratings.get(k) for k in ("pain_now", "pain_average", "pain_worst")})
-    activities = ratings.get("activities", [])
+    activities = answers.get("activities", {}).get("activities", [])
     psfs = instruments["psfs"].score({f"activity_{n}": a["rating"] for n, a in enumerate(activities, start=1)})
 
     def whole(score):

@@ -44,11 +44,14 @@ class Choice(RadioField):
     """Radios that accept only one of their own choices; a tampered value gets the same
     plain message as no answer at all."""
 
-    def __init__(self, label, *, message: str, **kwargs):
+    def __init__(self, label, *, message: str, optional: bool = False, **kwargs):
         super().__init__(label, **kwargs)
         self.message = message
+        self.optional = optional
 
     def pre_validate(self, form):
+        if self.optional and not self.data:
+            return
         if self.data not in {choice.value for choice in self.choices}:
             raise ValidationError(self.message)
 

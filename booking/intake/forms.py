@@ -1,0 +1,327 @@
+"""The back-pain questions, one form per step. Labels here are also what Check your answers shows."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from wtforms import StringField, TextAreaField
+from wtforms.validators import ValidationError
+
+from booking.measures.intake import PRECAUTIONS, RISK_FACTORS
+from booking.public.forms import CheckboxChoices, Choice, JourneyForm, options
+
+NONE = "none"
+YES_NO = [("yes", "Yes"), ("no", "No")]
+YES_NO_UNSURE = [("yes", "Yes"), ("no", "No"), ("not_sure", "I'm not sure")]
+ZERO_TO_TEN = [(str(n), str(n)) for n in range(11)]
+
+HOW_IT_STARTED = {
+    "lifting": "Lifting something",
+    "twisting": "Twisting or turning",
+    "home_job": "A big job at home, such as gardening, painting or DIY",
+    "sport": "Sport or exercise",
+    "fall": "A fall or an accident",
+    "no_cause": "No clear cause",
+    "other": "Something else",
+}
+SIDES = {"left": "Left side", "right": "Right side", "both": "Both sides", "centre": "In the middle"}
+SPREADS = {"buttock": "Into the buttock", "thigh": "Into the thigh", "below_knee": "Below the knee", "foot": "Into the foot"}
+LEGS = {"no": "No", "left": "Yes, my left leg", "right": "Yes, my right leg", "both": "Yes, both legs"}
+POSITIONS = {
+    "sitting": "Sitting",
+    "standing": "Standing",
+    "walking": "Walking",
+    "bending": "Bending",
+    "lying": "Lying down",
+    "coughing": "Coughing or sneezing",
+}
+IMAGING = {"none": "No", "xray": "Yes, an X-ray", "mri": "Yes, an MRI scan", "both": "Yes, an X-ray and an MRI scan"}
+TREATMENTS = {
+    "physio": "Physiotherapy",
+    "chiropractic": "Chiropractic",
+    "massage": "Massage",
+    "medication": "Medicines",
+    "injections": "Injections",
+    "surgery": "Surgery",
+    "acupuncture": "Acupuncture",
+}
+ASKED_PRECAUTIONS = {key: label for key, label in PRECAUTIONS.items() if key != "blood_thinners"}
+ASKED_RISK_FACTORS = {key: RISK_FACTORS[key] for key in ("cancer_history", "steroids", "osteoporosis", "recent_infection")}
+PSFS_ROWS = 5
+TEXT_LIMIT = 500
+
+
+def limited(limit: int, what: str):
+    """A validator: at most `limit` characters, said in words."""
+
+    def check(form, field):
+        field.data = (field.data or "").strip()
+        if len(field.data) > limit:
+            raise ValidationError(f"{what} must be {limit} characters or fewer")
+
+    return check
+
+
+def none_alone(field):
+    """'None of these' cannot be ticked together with anything else."""
+    if NONE in (field.data or []) and len(field.data) > 1:
+        raise ValidationError("Select 'None of these' only if nothing else applies")
+
+
+class EpisodeForm(JourneyForm):
+    start_kind = Choice(
+        "When did this episode of back pain start?",
+        choices=options([("date", "On a date I can give"), ("weeks", "I can say roughly how many weeks ago")]),
+        message="Select whether you can give a date or a number of weeks",
+    )
+    start_day = StringField("Day")
+    start_month = StringField("Month")
+    start_year = StringField("Year")
+    weeks_ago = StringField("About how many weeks ago?")
+    how = Choice("How did it start?", choices=options(HOW_IT_STARTED.items()), message="Select how your back pain started")
+    how_other = StringField("If something else, tell us what (optional)", validators=[limited(200, "This answer")])
+
+    def __init__(self, *args, today: date, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.today = today
+        self.started_on: date | None = None
+        self.weeks: int | None = None
+
+    def validate_start_day(self, field):
+        if self.start_kind.data != "date":
+            return
+        parts = [self.start_day.data, self.start_month.data, self.start_year.data]
+        try:
+            if not all((p or "").strip().isdigit() for p in parts) or len(parts[2].strip()) != 4:
+                raise ValueError
+            started = date(int(parts[2]), int(parts[1]), int(parts[0]))
+        except (ValueError, OverflowError):
+            raise ValidationError("Enter the date the pain started as day, month and year, like 14 1 2027") from None
+        if started > self.today:
+            raise ValidationError("The date the pain started must be today or in the past")
+        self.started_on = started
+
+    def validate_weeks_ago(self, field):
+        if self.start_kind.data != "weeks":
+            return
+        text = (field.data or "").strip()
+        if not text.isdigit() or not 0 <= int(text) <= 1040:
+            raise ValidationError("Enter the number of weeks as a whole number, like 6")
+        self.weeks = int(text)
+
+    def answers(self) -> dict:
+        return {
+            "started_on": self.started_on.isoformat() if self.started_on else None,
+            "weeks_ago": self.weeks,
+            "how": self.how.data,
+            "how_other": self.how_other.data,
+        }
+
+
+class WhereForm(JourneyForm):
+    side = Choice("Where in your lower back is the pain?", choices=options(SIDES.items()), message="Select where the pain is")
+    spreads = CheckboxChoices(
+        "Does the pain spread anywhere else?",
+        choices=options([*SPREADS.items(), (NONE, "No, it stays in my back")]),
+        validators=[lambda form, field: none_alone(field)],
+    )
+    leg_symptoms = Choice(
+        "Do you have numbness, tingling or weakness in a leg?",
+        choices=options(LEGS.items()),
+        message="Select whether you have numbness, tingling or weakness in a leg",
+    )
+
+    def validate_spreads(self, field):
+        if not field.data:
+            raise ValidationError("Select where the pain spreads, or that it stays in your back")
+
+    def answers(self) -> dict:
+        return {
+            "side": self.side.data,
+            "spreads": [s for s in self.spreads.data if s != NONE],
+            "leg_symptoms": self.leg_symptoms.data,
+        }
+
+
+class HistoryForm(JourneyForm):
+    worse = CheckboxChoices("What makes it worse? (optional)", choices=options(POSITIONS.items()))
+    better = CheckboxChoices("What makes it better? (optional)", choices=options(POSITIONS.items()))
+    morning_stiffness = Choice("Is your back stiff in the morning?", choices=options(YES_NO), message="Select yes or no")
+    previous_episodes = Choice(
+        "Have you had back pain like this before?", choices=options(YES_NO),
+        message="Select whether you have had back pain like this before",
+    )
+    imaging = Choice("Have you had an X-ray or a scan of your back?", choices=options(IMAGING.items()),
+                     message="Select whether you have had an X-ray or a scan")
+    imaging_findings = TextAreaField("What did it show? (optional)", validators=[limited(TEXT_LIMIT, "This answer")])
+    treatments = CheckboxChoices("What have you already tried for your back? (optional)", choices=options(TREATMENTS.items()))
+
+    def answers(self) -> dict:
+        return {name: getattr(self, name).data for name in (
+            "worse", "better", "morning_stiffness", "previous_episodes", "imaging", "imaging_findings", "treatments")}
+
+
+class HealthForm(JourneyForm):
+    medications = TextAreaField("Which medicines do you take at the moment? (optional)",
+                                validators=[limited(1000, "The list of medicines")])
+    blood_thinners = Choice(
+        "Do you take blood thinners (anticoagulants), such as warfarin, apixaban or rivaroxaban?",
+        choices=options(YES_NO_UNSURE), message="Select whether you take blood thinners",
+    )
+    precautions = CheckboxChoices(
+        "Do any of these apply to you?",
+        choices=options([*ASKED_PRECAUTIONS.items(), (NONE, "None of these")]),
+        validators=[lambda form, field: none_alone(field)],
+    )
+    risk_factors = CheckboxChoices(
+        "Have you had any of these?",
+        choices=options([*ASKED_RISK_FACTORS.items(), (NONE, "None of these")]),
+        validators=[lambda form, field: none_alone(field)],
+    )
+    improving = Choice("Has your back been getting better since this episode started?",
+                       choices=options(YES_NO_UNSURE), message="Select whether your back has been getting better")
+
+    def validate_precautions(self, field):
+        if not field.data:
+            raise ValidationError("Select any that apply, or 'None of these'")
+
+    def validate_risk_factors(self, field):
+        if not field.data:
+            raise ValidationError("Select any you have had, or 'None of these'")
+
+    def answers(self) -> dict:
+        return {
+            "medications": self.medications.data,
+            "blood_thinners": self.blood_thinners.data,
+            "precautions": [p for p in self.precautions.data if p != NONE],
+            "risk_factors": [r for r in self.risk_factors.data if r != NONE],
+            "improving": self.improving.data,
+        }
+
+
+def _pain_question(label: str) -> Choice:
+    return Choice(label, choices=options(ZERO_TO_TEN), message="Choose a number from 0 to 10")
+
+
+class ScoresForm(JourneyForm):
+    pain_now = _pain_question("How bad is your back pain right now?")
+    pain_average = _pain_question("On average, how bad has it been over the last week?")
+    pain_worst = _pain_question("At its worst in the last week, how bad was it?")
+    goals = TextAreaField("What would you most like to be able to do again?", validators=[limited(TEXT_LIMIT, "This answer")])
+
+    def validate_goals(self, field):
+        if not field.data:
+            raise ValidationError("Tell us what you would most like to be able to do again")
+
+    def answers(self) -> dict:
+        return {
+            "pain_now": int(self.pain_now.data),
+            "pain_average": int(self.pain_average.data),
+            "pain_worst": int(self.pain_worst.data),
+            "goals": self.goals.data,
+        }
+
+
+class ActivitiesForm(JourneyForm):
+    """Up to five activities the patient names, each rated 0 (unable) to 10 (as before)."""
+
+    def answers(self) -> dict:
+        return {"activities": [{"name": getattr(self, f"activity_{n}").data, "rating": int(getattr(self, f"rating_{n}").data)}
+                               for n in range(1, PSFS_ROWS + 1) if getattr(self, f"activity_{n}").data]}
+
+    def validate(self, extra_validators=None) -> bool:
+        valid = super().validate(extra_validators)
+        named = 0
+        for n in range(1, PSFS_ROWS + 1):
+            name, rating = getattr(self, f"activity_{n}"), getattr(self, f"rating_{n}")
+            name.data = (name.data or "").strip()
+            if len(name.data) > 100:
+                name.errors.append("Describe the activity in 100 characters or fewer")
+            elif name.data and not rating.data:
+                rating.errors.append(f"Rate how well you can do '{name.data}' now, from 0 to 10")
+            elif rating.data and not name.data:
+                name.errors.append("Name the activity you rated")
+            named += bool(name.data)
+        if named == 0 and not self.activity_1.errors:
+            self.activity_1.errors.append("Name at least one activity your back pain makes hard, and rate it")
+        return valid and not any(field.errors for field in self)
+
+
+for _n in range(1, PSFS_ROWS + 1):
+    setattr(ActivitiesForm, f"activity_{_n}", StringField(f"Activity {_n}" + (" (optional)" if _n > 1 else "")))
+    setattr(ActivitiesForm, f"rating_{_n}", Choice(
+        f"How well can you do activity {_n} now?", choices=options(ZERO_TO_TEN), message="Choose a number from 0 to 10",
+        optional=True,
+    ))
+
+
+def form_data(step: str, saved: dict | None) -> dict:
+    """A step's saved answers as form field values, so going back shows what was answered."""
+    if not saved:
+        return {}
+    if step == "episode":
+        started = date.fromisoformat(saved["started_on"]) if saved.get("started_on") else None
+        return {
+            "start_kind": "date" if started else "weeks",
+            "start_day": started.day if started else None,
+            "start_month": started.month if started else None,
+            "start_year": started.year if started else None,
+            "weeks_ago": saved.get("weeks_ago"),
+            "how": saved.get("how"),
+            "how_other": saved.get("how_other"),
+        }
+    if step == "where":
+        return saved | {"spreads": saved["spreads"] or [NONE]}
+    if step == "health":
+        return saved | {"precautions": saved["precautions"] or [NONE], "risk_factors": saved["risk_factors"] or [NONE]}
+    if step == "pain":
+        return {key: str(value) if isinstance(value, int) else value for key, value in saved.items()}
+    if step == "activities":
+        data = {}
+        for n, activity in enumerate(saved["activities"], start=1):
+            data[f"activity_{n}"], data[f"rating_{n}"] = activity["name"], str(activity["rating"])
+        return data
+    return saved
+
+
+def _listed(keys, labels, empty="None"):
+    return ", ".join(labels[key] for key in keys) if keys else empty
+
+
+def readable(step: str, saved: dict) -> list[tuple[str, str]]:
+    """(question, answer) pairs in the patient's own words, for Check your answers."""
+    if step == "episode":
+        started = saved["started_on"] and date.fromisoformat(saved["started_on"]).strftime("%-d %B %Y")
+        how = HOW_IT_STARTED[saved["how"]] + (f": {saved['how_other']}" if saved.get("how_other") else "")
+        return [("When it started", started or f"About {saved['weeks_ago']} weeks ago"), ("How it started", how)]
+    if step == "where":
+        return [
+            ("Where the pain is", SIDES[saved["side"]]),
+            ("Where it spreads", _listed(saved["spreads"], SPREADS, "It stays in my back")),
+            ("Numbness, tingling or weakness in a leg", LEGS[saved["leg_symptoms"]]),
+        ]
+    if step == "history":
+        return [
+            ("Makes it worse", _listed(saved["worse"], POSITIONS, "Not answered")),
+            ("Makes it better", _listed(saved["better"], POSITIONS, "Not answered")),
+            ("Stiff in the morning", dict(YES_NO)[saved["morning_stiffness"]]),
+            ("Had back pain like this before", dict(YES_NO)[saved["previous_episodes"]]),
+            ("X-ray or scan", IMAGING[saved["imaging"]] + (f": {saved['imaging_findings']}" if saved["imaging_findings"] else "")),
+            ("Already tried", _listed(saved["treatments"], TREATMENTS, "Nothing yet")),
+        ]
+    if step == "health":
+        return [
+            ("Medicines", saved["medications"] or "None given"),
+            ("Blood thinners", dict(YES_NO_UNSURE)[saved["blood_thinners"]]),
+            ("These apply to me", _listed(saved["precautions"], ASKED_PRECAUTIONS, "None of these")),
+            ("I have had", _listed(saved["risk_factors"], ASKED_RISK_FACTORS, "None of these")),
+            ("Getting better", dict(YES_NO_UNSURE)[saved["improving"]]),
+        ]
+    if step == "pain":
+        return [
+            ("Pain now", f"{saved['pain_now']} out of 10"),
+            ("Average pain, last week", f"{saved['pain_average']} out of 10"),
+            ("Worst pain, last week", f"{saved['pain_worst']} out of 10"),
+            ("What I would like to do again", saved["goals"]),
+        ]
+    return [(activity["name"], f"{activity['rating']} out of 10") for activity in saved["activities"]]

@@ -1,0 +1,120 @@
+"""The back-pain questions, reached from the patient's manage link: six short steps, check, send.
+
+Answers are saved on the server after each step, so the patient can stop and come back
+from the same link. Once sent, the answers are not shown through the link again.
+"""
+
+from __future__ import annotations
+
+from functools import wraps
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+
+from booking.clock import now
+from booking.intake.forms import (
+    ActivitiesForm,
+    EpisodeForm,
+    HealthForm,
+    HistoryForm,
+    ScoresForm,
+    WhereForm,
+    form_data,
+    readable,
+)
+from booking.manage.routes import with_appointment
+from booking.measures import SHIPPED, load_instruments
+from booking.models import AppointmentStatus
+from booking.operations import intakes
+from booking.operations.availability import load_clinic
+from booking.public.forms import ConfirmForm
+
+bp = Blueprint("intake", __name__, url_prefix="/manage/<token>/intake")
+
+# (step, heading, form) in the order they are asked.
+STEPS = [
+    ("episode", "Your back pain", EpisodeForm),
+    ("where", "Where it hurts", WhereForm),
+    ("history", "What affects it", HistoryForm),
+    ("health", "Your health and medicines", HealthForm),
+    ("pain", "How bad the pain is", ScoresForm),
+    ("activities", "What your back pain makes hard", ActivitiesForm),
+]
+STEP_NAMES = [name for name, _, _ in STEPS]
+INSTRUMENTS = load_instruments(SHIPPED)
+
+
+def first_unanswered(appointment) -> str | None:
+    answered = appointment.intake.answers if appointment.intake else {}
+    return next((name for name in STEP_NAMES if name not in answered), None)
+
+
+def open_intake(view):
+    """The patient's own, still-open intake: a cancelled visit has none; a sent one is final."""
+
+    @wraps(view)
+    @with_appointment
+    def wrapper(appointment, token, **kwargs):
+        if appointment.status is AppointmentStatus.CANCELLED:
+            abort(404)
+        if appointment.intake is not None and appointment.intake.is_sent:
+            status = 409 if request.method == "POST" else 200
+            return render_template("intake/sent.html", appointment=appointment, token=token, again=True), status
+        return view(appointment, token, **kwargs)
+
+    return wrapper
+
+
+@bp.get("")
+@open_intake
+def start(appointment, token):
+    return render_template("intake/start.html", appointment=appointment, token=token,
+                           next_step=first_unanswered(appointment), steps=len(STEPS))
+
+
+@bp.route("/<step>", methods=["GET", "POST"])
+@open_intake
+def question(appointment, token, step):
+    if step not in STEP_NAMES:
+        abort(404)
+    missing = first_unanswered(appointment)
+    if missing is not None and STEP_NAMES.index(missing) < STEP_NAMES.index(step):
+        if request.method == "POST":
+            flash("Please answer these questions first: your answers to the later page were not saved.", "lost-race")
+        return redirect(url_for("intake.question", token=token, step=missing), code=303)
+    number = STEP_NAMES.index(step)
+    _, heading, form_class = STEPS[number]
+    saved = appointment.intake.answers.get(step) if appointment.intake else None
+    extra = {"today": load_clinic().today(now())} if form_class is EpisodeForm else {}
+    form = form_class(data=form_data(step, saved), **extra)
+    if form.validate_on_submit():
+        intakes.save_step(appointment, step, form.answers(), now())
+        following = first_unanswered(appointment)
+        if following is None:
+            return redirect(url_for("intake.check", token=token), code=303)
+        return redirect(url_for("intake.question", token=token, step=following), code=303)
+    back = (url_for("intake.question", token=token, step=STEP_NAMES[number - 1]) if number
+            else url_for("intake.start", token=token))
+    return render_template(f"intake/{step}.html", form=form, appointment=appointment, token=token,
+                           heading=heading, number=number + 1, steps=len(STEPS), back=back)
+
+
+@bp.route("/check", methods=["GET", "POST"])
+@open_intake
+def check(appointment, token):
+    missing = first_unanswered(appointment)
+    if missing is not None:
+        return redirect(url_for("intake.question", token=token, step=missing), code=303)
+    form = ConfirmForm()
+    if form.validate_on_submit():
+        intakes.send(appointment, STEP_NAMES, now(), load_clinic().today(now()), INSTRUMENTS)
+        return redirect(url_for("intake.sent", token=token), code=303)
+    sections = [(name, heading, readable(name, appointment.intake.answers[name])) for name, heading, _ in STEPS]
+    return render_template("intake/check.html", form=form, appointment=appointment, token=token, sections=sections)
+
+
+@bp.get("/sent")
+@with_appointment
+def sent(appointment, token):
+    if appointment.intake is None or not appointment.intake.is_sent:
+        return redirect(url_for("intake.start", token=token))
+    return render_template("intake/sent.html", appointment=appointment, token=token, again=False)

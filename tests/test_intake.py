@@ -1,0 +1,168 @@
+"""The back-pain intake through the manage link, on both databases: steps, check, send, bad input."""
+
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+
+from booking.extensions import db
+from booking.models import Appointment, Intake, IntakeStatus
+from tests.test_booking_journey import TUESDAY_14, Patient_, manage_path, text
+
+STEPS = ["episode", "where", "history", "health", "pain", "activities"]
+ANSWERS = {
+    "episode": {"start_kind": "weeks", "weeks_ago": "6", "how": "home_job", "how_other": ""},
+    "where": {"side": "left", "spreads": ["buttock", "below_knee"], "leg_symptoms": "left"},
+    "history": {"worse": ["sitting", "bending"], "better": ["walking"], "morning_stiffness": "yes",
+                "previous_episodes": "no", "imaging": "none", "imaging_findings": "", "treatments": ["massage"]},
+    "health": {"medications": "Ibuprofen <b>400</b> & fish oil", "blood_thinners": "no",
+               "precautions": ["needle_fear"], "risk_factors": ["none"], "improving": "no"},
+    "pain": {"pain_now": "6", "pain_average": "5", "pain_worst": "8", "goals": "Garden again"},
+    "activities": {"activity_1": "Gardening", "rating_1": "3", "activity_2": "Putting on socks", "rating_2": "6"},
+}
+
+
+@pytest.fixture
+def intake_path(clinic):
+    patient = Patient_(clinic)
+    patient.book_until_check(start=TUESDAY_14)
+    patient.confirm()
+    return patient, manage_path(patient) + "/intake"
+
+
+def the_intake(app) -> Intake | None:
+    with app.app_context():
+        intake = db.session.scalar(sa.select(Intake))
+        status = db.session.scalar(sa.select(Appointment.intake_status))
+        db.session.expunge_all()
+        return intake, status
+
+
+def answer(patient, path, steps=STEPS, **changes):
+    """Answer the given steps in order; the last response (None when there were no steps)."""
+    response = None
+    for step in steps:
+        response = patient.submit(f"{path}/{step}", ANSWERS[step] | changes.get(step, {}))
+        assert response.status_code == 303, text(response)
+    return response
+
+
+def test_fill_in_every_step_change_one_answer_and_send(clinic, intake_path):
+    patient, path = intake_path
+    assert "Tell us about your back pain" in text(patient.get("/book/confirmation"))
+    start = text(patient.get(path))
+    assert "Start now" in start and f'href="{path}/episode"' in start
+    assert "Step 1 of 6" in text(patient.get(f"{path}/episode"))
+    last = answer(patient, path)
+    assert last.location.endswith(f"{path}/check")
+
+    check = text(patient.get(f"{path}/check"))
+    assert "About 6 weeks ago" in check and "Below the knee" in check and "6 out of 10" in check
+    assert "Ibuprofen &lt;b&gt;400&lt;/b&gt; &amp; fish oil" in check  # stored as typed, escaped when shown
+    changed = patient.submit(f"{path}/pain", ANSWERS["pain"] | {"pain_now": "7"})
+    assert changed.location.endswith(f"{path}/check")  # everything else answered: straight back to check
+    assert "7 out of 10" in text(patient.get(f"{path}/check"))
+
+    sent = patient.submit(f"{path}/check")
+    assert sent.location.endswith(f"{path}/sent")
+    assert "nothing more to do before your visit" in text(patient.get(sent.location))
+    intake, status = the_intake(clinic)
+    assert status is IntakeStatus.SENT and intake.sent_at is not None and intake.form_version == "2026-11"
+    assert (intake.duration_band, intake.duration_days, intake.nerve_root_pattern) == ("subacute", 42, True)
+    assert intake.precautions == ["needle_fear"] and intake.risk_factors == ["no_improvement"]
+    assert (intake.pain_now, intake.pain_average, intake.pain_worst, intake.psfs_score) == (7, 5, 8, 4.5)
+    assert intake.answers["health"]["medications"] == "Ibuprofen <b>400</b> & fish oil"
+    assert intake.urgent_flags == []
+    assert "nothing more to do before your visit" in text(patient.get("/book/confirmation"))
+
+
+def test_stop_halfway_and_come_back_from_the_manage_link(clinic, intake_path):
+    patient, path = intake_path
+    answer(patient, path, steps=["episode", "where"])
+    _, status = the_intake(clinic)
+    assert status is IntakeStatus.IN_PROGRESS
+    later = Patient_(clinic)  # another day, another browser: only the link
+    booking_page = text(later.get(path.removesuffix("/intake")))
+    assert "Continue the questions" in booking_page
+    assert text(later.get(path)).count(f'href="{path}/history"') == 1
+    where = text(later.get(f"{path}/where"))
+    assert 'value="below_knee" checked' in where and 'value="left" checked' in where
+    assert 'value="6"' in text(later.get(f"{path}/episode"))
+
+
+def test_once_sent_the_answers_are_not_shown_or_changed_again(clinic, intake_path):
+    patient, path = intake_path
+    answer(patient, path)
+    patient.submit(f"{path}/check")
+    token = patient.token(path.removesuffix("/intake") + "/cancel")  # a form token from another page
+    for step in ("episode", "pain", "check"):
+        page = patient.get(f"{path}/{step}")
+        assert "Your answers have already been sent" in text(page) and "Garden again" not in text(page)
+    refused = patient.client.post(f"{path}/pain", data=ANSWERS["pain"] | {"pain_now": "1", "csrf_token": token})
+    assert refused.status_code == 409
+    again = patient.client.post(f"{path}/check", data={"csrf_token": token})
+    assert again.status_code == 409
+    intake, _ = the_intake(clinic)
+    assert intake.pain_now == 6 and intake.answers["pain"]["pain_now"] == 6
+
+
+def test_a_step_posted_out_of_order_is_not_saved(clinic, intake_path):
+    patient, path = intake_path
+    token = patient.token(f"{path}/episode")
+    response = patient.client.post(f"{path}/health", data=ANSWERS["health"] | {"csrf_token": token})
+    assert response.location.endswith(f"{path}/episode")
+    assert "answers to the later page were not saved" in text(patient.get(response.location))
+    intake, status = the_intake(clinic)
+    assert intake is None and status is IntakeStatus.NOT_STARTED
+    assert patient.get(f"{path}/check").location.endswith(f"{path}/episode")
+
+
+BAD = [
+    ("episode", {"start_kind": "date", "start_day": "1", "start_month": "1", "start_year": "2028"},
+     "The date the pain started must be today or in the past"),
+    ("episode", {"start_kind": "date", "start_day": "31", "start_month": "2", "start_year": "2027"}, "like 14 1 2027"),
+    ("episode", {"weeks_ago": "six"}, "Enter the number of weeks as a whole number"),
+    ("episode", {"start_kind": ""}, "Select whether you can give a date or a number of weeks"),
+    ("episode", {"how_other": "x" * 201}, "This answer must be 200 characters or fewer"),
+    ("where", {"spreads": ["none", "foot"]}, "Select &#39;None of these&#39; only if nothing else applies"),
+    ("where", {"spreads": []}, "Select where the pain spreads"),
+    ("where", {"side": "upper"}, "Select where the pain is"),
+    ("history", {"imaging_findings": "y" * 501}, "This answer must be 500 characters or fewer"),
+    ("history", {"treatments": ["cupping"]}, "Select only from the list below"),
+    ("health", {"precautions": []}, "Select any that apply, or &#39;None of these&#39;"),
+    ("health", {"medications": "m" * 1001}, "The list of medicines must be 1000 characters or fewer"),
+    ("pain", {"pain_now": "11"}, "Choose a number from 0 to 10"),
+    ("pain", {"pain_worst": "-1"}, "Choose a number from 0 to 10"),
+    ("pain", {"goals": ""}, "Tell us what you would most like to be able to do again"),
+    ("activities", {"rating_1": "12"}, "Choose a number from 0 to 10"),
+    ("activities", {"rating_2": ""}, "Rate how well you can do &#39;Putting on socks&#39; now"),
+    ("activities", {"activity_2": ""}, "Name the activity you rated"),
+    ("activities", {"activity_1": "", "rating_1": "", "activity_2": "", "rating_2": ""}, "Name at least one activity"),
+]
+
+
+@pytest.mark.parametrize("step, change, message", BAD, ids=[f"{s}-{m[:20]}" for s, _, m in BAD])
+def test_bad_answers_get_a_message_keep_what_was_typed_and_save_nothing(clinic, intake_path, step, change, message):
+    patient, path = intake_path
+    answer(patient, path, steps=STEPS[: STEPS.index(step)])
+    before, _ = the_intake(clinic)
+    response = patient.submit(f"{path}/{step}", ANSWERS[step] | change)
+    page = text(response)
+    assert response.status_code == 200 and "<title>Error: " in page
+    assert message in page
+    after, _ = the_intake(clinic)
+    assert (after.answers if after else None) == (before.answers if before else None)
+
+
+def test_no_more_than_five_activities_are_kept(clinic, intake_path):
+    patient, path = intake_path
+    answer(patient, path, activities={"activity_6": "Running", "rating_6": "2"})
+    intake, _ = the_intake(clinic)
+    assert [a["name"] for a in intake.answers["activities"]["activities"]] == ["Gardening", "Putting on socks"]
+
+
+def test_a_cancelled_visit_has_no_intake(clinic, intake_path):
+    patient, path = intake_path
+    patient.submit(path.removesuffix("/intake") + "/cancel", {"reason": ""})
+    assert patient.get(path).status_code == 404
+    assert patient.get(f"{path}/episode").status_code == 404
