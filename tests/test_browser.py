@@ -350,3 +350,86 @@ def test_the_articles_are_accessible_and_a_first_visit_gets_its_reading(clinic, 
     ]
     page.get_by_role("link", name="Before your appointment").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Before your appointment")
+
+
+def test_the_back_pain_questions_in_the_browser(clinic, site, page, shots):
+    made = clinic.test_client().post("/api/v1/bookings", json={
+        "service": "short", "practitioner": "ana", "start": "2027-03-09T14:00:00-08:00", "safety": ["night_pain"],
+        "patient": {"name": "Ida Intake", "email": "ida@example.com", "phone": "213 555 0166", "birth_date": "1962-04-30"},
+    }).get_json()
+    page.goto(made["manage_url"].replace("http://clinic.test", site.url))
+    page.get_by_role("button", name="Tell us about your back pain").click()
+    check(page, shots, "intake-start")
+    page.get_by_role("button", name="Start now").click()
+
+    page.wait_for_url("**/intake/episode")
+    page.get_by_role("button", name="Continue").click()
+    expect(page).to_have_title(re.compile("^Error: "))
+    check(page, shots, "intake-episode-error")
+    page.get_by_label("I can say roughly how many weeks ago").check()
+    page.get_by_label("About how many weeks ago?").fill("14")
+    page.get_by_label("A big job at home, such as gardening, painting or DIY").check()
+    page.get_by_role("button", name="Continue").click()
+
+    page.wait_for_url("**/intake/where")
+    check(page, shots, "intake-where")
+    page.get_by_label("Right side").check()
+    page.get_by_label("Into the foot").check()
+    page.get_by_label("Yes, my right leg").check()
+    page.get_by_role("button", name="Continue").click()
+
+    page.wait_for_url("**/intake/history")
+    check(page, shots, "intake-history")
+    page.locator("#worse-0").check()  # sitting
+    page.get_by_role("group", name="Is your back stiff in the morning?").get_by_label("No").check()
+    page.get_by_role("group", name="Have you had back pain like this before?").get_by_label("No").check()
+    page.get_by_label("Yes, an MRI scan").check()
+    page.get_by_label("What did it show? (optional)").fill("A bulging disc, low down")
+    page.get_by_role("button", name="Continue").click()
+
+    page.wait_for_url("**/intake/health")
+    check(page, shots, "intake-health")
+    page.get_by_role("group", name=re.compile("blood thinners")).get_by_label("Yes", exact=True).check()
+    page.get_by_label("Pregnant, or might be").check()
+    page.get_by_role("group", name="Have you had any of these?").get_by_label("None of these").check()
+    page.get_by_role("group", name=re.compile("getting better")).get_by_label("No", exact=True).check()
+    page.get_by_role("button", name="Continue").click()
+
+    page.wait_for_url("**/intake/pain")
+    for question, rating in (("right now", "6"), ("On average", "5"), ("At its worst", "9")):
+        page.get_by_role("group", name=re.compile(question)).get_by_label(rating, exact=True).check()
+    page.get_by_label("What would you most like to be able to do again?").fill("Walk the dog")
+    check(page, shots, "intake-pain")
+    page.get_by_role("button", name="Continue").click()
+
+    page.wait_for_url("**/intake/activities")
+    page.get_by_label("Activity 1").fill("Walking the dog")
+    page.get_by_role("group", name="How well can you do activity 1 now?").get_by_label("2", exact=True).check()
+    page.get_by_label("Activity 2 (optional)").fill("Sitting at work")
+    page.get_by_role("button", name="Continue").click()
+    expect(page).to_have_title(re.compile("^Error: "))  # activity 2 named but not rated
+    check(page, shots, "intake-activities-error")
+    expect(page.get_by_label("Activity 2 (optional)")).to_have_value("Sitting at work")
+    page.get_by_role("group", name="How well can you do activity 2 now?").get_by_label("4", exact=True).check()
+    page.get_by_role("button", name="Continue").click()
+
+    page.wait_for_url("**/intake/check")
+    check(page, shots, "intake-check")
+    page.get_by_role("link", name="Change pain now").click()
+    page.get_by_role("group", name=re.compile("right now")).get_by_label("7", exact=True).check()
+    page.get_by_role("button", name="Continue").click()
+    page.wait_for_url("**/intake/check")
+    expect(page.locator("main")).to_contain_text("7 out of 10")
+    page.get_by_role("button", name="Send to the clinic").click()
+    expect(page.get_by_role("heading", name="Answers sent")).to_be_visible()
+    check(page, shots, "intake-sent")
+
+    with clinic.app_context():
+        from booking.models import Intake
+
+        intake = db.session.scalar(sa.select(Intake))
+        assert (intake.duration_band, intake.nerve_root_pattern) == ("chronic", True)
+        assert intake.precautions == ["blood_thinners", "pregnant"]
+        assert intake.risk_factors == ["age_new_episode", "no_improvement"]  # 64, first episode; 14 weeks, not better
+        assert (intake.pain_now, intake.pain_average, intake.pain_worst, intake.psfs_score) == (7, 5, 9, 3.0)
+        assert intake.urgent_flags == ["night_pain"]
