@@ -42,6 +42,7 @@ def create_app(config: dict | None = None) -> Flask:
     from booking.api.routes import bp as api_bp
     from booking.articles import DEFAULT_FOLDER, ArticleLibrary
     from booking.articles.routes import bp as articles_bp
+    from booking.measures import SHIPPED, load_instruments, load_licensed_instruments
     from booking.errors import register_error_pages
     from booking.intake.routes import bp as intake_bp
     from booking.manage.routes import bp as manage_bp
@@ -49,6 +50,9 @@ def create_app(config: dict | None = None) -> Flask:
     from booking.web import register_page_helpers
 
     app.extensions["articles"] = ArticleLibrary.load(app.config.get("ARTICLES_FOLDER", DEFAULT_FOLDER))
+    app.extensions["instruments"] = load_instruments(SHIPPED) | load_licensed_instruments(
+        app.config.get("LICENSED_INSTRUMENTS"), app.logger
+    )
     app.register_blueprint(public_bp)
     app.register_blueprint(manage_bp)
     app.register_blueprint(intake_bp)

@@ -45,6 +45,8 @@ def from_environment(instance_path: Path, *, debug: bool) -> dict:
         "API_BOOKING_LIMIT": env.get("API_BOOKING_LIMIT", "30 per minute"),
         "SQLITE_BUSY_TIMEOUT_SECONDS": float(env.get("SQLITE_BUSY_TIMEOUT_SECONDS", "30")),
         "CLOCK": utc_now,
+        # Instrument files the clinic is licensed to use (e.g. STarT Back), beside the shipped ones.
+        "LICENSED_INSTRUMENTS": env.get("LICENSED_INSTRUMENTS") or str(instance_path / "instruments"),
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": env.get("BASE_URL", "").startswith("https://"),
         "MAX_CONTENT_LENGTH": 256 * 1024,  # no form or API body needs more

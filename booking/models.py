@@ -88,6 +88,8 @@ class Clinic(db.Model):
     min_notice_hours: Mapped[int] = mapped_column(default=12)
     max_advance_days: Mapped[int] = mapped_column(default=60)
     cancellation_notice_hours: Mapped[int] = mapped_column(default=24)
+    # The STarT Back screen is asked only when the clinic switches it on (licence: see README).
+    start_back_enabled: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
 
     @property
     def zone(self) -> ZoneInfo:
@@ -329,6 +331,9 @@ class Intake(db.Model):
     pain_average: Mapped[int | None]
     pain_worst: Mapped[int | None]
     psfs_score: Mapped[float | None]
+    start_back_total: Mapped[int | None]
+    start_back_psychosocial: Mapped[int | None]
+    start_back_risk: Mapped[str | None] = mapped_column(sa.String(10))
 
     appointment: Mapped[Appointment] = relationship(backref=sa.orm.backref("intake", uselist=False))
 

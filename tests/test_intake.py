@@ -166,3 +166,78 @@ def test_a_cancelled_visit_has_no_intake(clinic, intake_path):
     patient.submit(path.removesuffix("/intake") + "/cancel", {"reason": ""})
     assert patient.get(path).status_code == 404
     assert patient.get(f"{path}/episode").status_code == 404
+
+
+# --- the STarT Back screen: off by default, on only with the clinic's switch and a licensed file ---------
+
+# Made-up wording in the shape of the licensed file a clinic would add (the real wording is Keele's).
+SCREEN_FILE = (
+    'key = "start_back"\ntitle = "A few more questions"\nlicence = "Licensed to this clinic (test)."\n'
+    'notice = "Test notice: copyright its owner, used with permission."\nintro = "Over the last two weeks:"\n'
+    + "".join(
+        f'[[items]]\nkey = "q{n}"\ntext = "Made-up statement {n}"\n'
+        '[[items.choices]]\nvalue = "agree"\nlabel = "Agree"\npoints = 1\n'
+        '[[items.choices]]\nvalue = "disagree"\nlabel = "Disagree"\npoints = 0\n'
+        for n in range(1, 9)
+    )
+    + '[[items]]\nkey = "q9"\ntext = "How bothersome, overall?"\n'
+    + "".join(f'[[items.choices]]\nvalue = "{v}"\nlabel = "{v}"\npoints = {p}\n'
+              for v, p in (("not_at_all", 0), ("slightly", 0), ("moderately", 0), ("very_much", 1), ("extremely", 1)))
+    + '[[scores]]\nkey = "risk"\nlabel = "Risk"\nrule = "start_back"\nitems = ["q1","q2","q3","q4","q5","q6","q7","q8","q9"]\n'
+)
+
+
+@pytest.fixture
+def screening_site(database_url, tmp_path, clock):
+    from booking import create_app
+    from booking.operations.clinic_file import import_clinic_file
+    from tests.conftest import CLINIC_TOML, app_config, close_database
+
+    folder = tmp_path / "licensed"
+    folder.mkdir()
+    (folder / "start_back.toml").write_text(SCREEN_FILE)
+    app = create_app(app_config(database_url, CLOCK=clock, LICENSED_INSTRUMENTS=str(folder)))
+    with app.app_context():
+        import_clinic_file(CLINIC_TOML)
+    yield app
+    close_database(app)
+
+
+def switch_screening(app, on: bool):
+    from booking.models import Clinic
+
+    with app.app_context():
+        db.session.get(Clinic, 1).start_back_enabled = on
+        db.session.commit()
+
+
+def test_the_screen_is_off_by_default_even_when_licensed(screening_site):
+    patient = Patient_(screening_site)
+    patient.book_until_check(start=TUESDAY_14)
+    patient.confirm()
+    path = manage_path(patient) + "/intake"
+    assert answer(patient, path).location.endswith("/check")
+    assert patient.get(f"{path}/screening").status_code == 404
+
+
+def test_with_the_switch_on_the_screen_is_asked_with_its_notice_and_scored(screening_site):
+    switch_screening(screening_site, True)
+    patient = Patient_(screening_site)
+    patient.book_until_check(start=TUESDAY_14)
+    patient.confirm()
+    path = manage_path(patient) + "/intake"
+    assert answer(patient, path).location.endswith("/screening")
+    page = text(patient.get(f"{path}/screening"))
+    assert "Step 7 of 7" in page and "Test notice: copyright its owner" in page and "Over the last two weeks:" in page
+    screen = {f"q{n}": "agree" if n in (5, 6, 7, 8) else "disagree" for n in range(1, 9)} | {"q9": "slightly"}
+    assert patient.submit(f"{path}/screening", screen).location.endswith("/check")
+    assert "Made-up statement 5" in text(patient.get(f"{path}/check"))
+    patient.submit(f"{path}/check")
+    intake, _ = the_intake(screening_site)
+    assert (intake.start_back_total, intake.start_back_psychosocial, intake.start_back_risk) == (4, 4, "high")
+
+
+def test_the_switch_alone_asks_nothing_without_a_licensed_file(clinic, intake_path):
+    switch_screening(clinic, True)
+    patient, path = intake_path
+    assert answer(patient, path).location.endswith("/check")

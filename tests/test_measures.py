@@ -213,3 +213,18 @@ def test_a_licensed_clinic_adds_an_instrument_as_one_more_file(tmp_path):
     instruments = load_instruments(tmp_path)
     assert set(instruments) == {"nprs", "psfs", "disability"}
     assert instruments["disability"].score({f"s{n}": 1 for n in range(1, 11)})["index"].value == 20.0
+
+
+def test_a_broken_licensed_file_is_skipped_with_a_warning(tmp_path, caplog):
+    import logging
+
+    from booking.measures import load_licensed_instruments
+
+    (tmp_path / "good.toml").write_text((SHIPPED / "nprs.toml").read_text().replace('key = "nprs"', 'key = "extra"'))
+    (tmp_path / "bad.toml").write_text('key = "bad"\n')
+    log = logging.getLogger("tests.instruments")
+    with caplog.at_level(logging.WARNING, logger="tests.instruments"):
+        found = load_licensed_instruments(tmp_path, log)
+    assert set(found) == {"extra"}
+    assert "bad.toml" in caplog.text and "skipped" in caplog.text
+    assert load_licensed_instruments(tmp_path / "missing", log) == {}

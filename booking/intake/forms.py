@@ -325,3 +325,22 @@ def readable(step: str, saved: dict) -> list[tuple[str, str]]:
             ("What I would like to do again", saved["goals"]),
         ]
     return [(activity["name"], f"{activity['rating']} out of 10") for activity in saved["activities"]]
+
+
+def screening_form(instrument) -> type[JourneyForm]:
+    """A form asking a licensed screening instrument's items exactly as its file words them."""
+    fields = {
+        item.key: Choice(item.text, choices=options((c.value, c.label) for c in item.choices),
+                         message="Choose one answer")
+        for item in instrument.items
+    }
+
+    def answers(self) -> dict:
+        return {item.key: getattr(self, item.key).data for item in instrument.items}
+
+    return type("ScreeningForm", (JourneyForm,), fields | {"answers": answers})
+
+
+def screening_readable(instrument, saved: dict) -> list[tuple[str, str]]:
+    labels = {item.key: {c.value: c.label for c in item.choices} for item in instrument.items}
+    return [(item.text, labels[item.key][saved[item.key]]) for item in instrument.items]

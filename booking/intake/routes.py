@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from functools import wraps
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 
 from booking.clock import now
 from booking.intake.forms import (
@@ -20,9 +20,10 @@ from booking.intake.forms import (
     WhereForm,
     form_data,
     readable,
+    screening_form,
+    screening_readable,
 )
 from booking.manage.routes import with_appointment
-from booking.measures import SHIPPED, load_instruments
 from booking.models import AppointmentStatus
 from booking.operations import intakes
 from booking.operations.availability import load_clinic
@@ -39,13 +40,27 @@ STEPS = [
     ("pain", "How bad the pain is", ScoresForm),
     ("activities", "What your back pain makes hard", ActivitiesForm),
 ]
-STEP_NAMES = [name for name, _, _ in STEPS]
-INSTRUMENTS = load_instruments(SHIPPED)
+
+
+def instruments():
+    return current_app.extensions["instruments"]
+
+
+def steps_for(clinic) -> list[tuple]:
+    """The steps this clinic asks: the STarT Back screen is added only when switched on and licensed."""
+    screen = instruments().get("start_back")
+    if clinic.start_back_enabled and screen is not None:
+        return STEPS + [("screening", screen.title, screening_form(screen))]
+    return STEPS
+
+
+def step_names(clinic) -> list[str]:
+    return [name for name, _, _ in steps_for(clinic)]
 
 
 def first_unanswered(appointment) -> str | None:
     answered = appointment.intake.answers if appointment.intake else {}
-    return next((name for name in STEP_NAMES if name not in answered), None)
+    return next((name for name in step_names(load_clinic()) if name not in answered), None)
 
 
 def open_intake(view):
@@ -68,23 +83,26 @@ def open_intake(view):
 @open_intake
 def start(appointment, token):
     return render_template("intake/start.html", appointment=appointment, token=token,
-                           next_step=first_unanswered(appointment), steps=len(STEPS))
+                           next_step=first_unanswered(appointment), steps=len(steps_for(load_clinic())))
 
 
 @bp.route("/<step>", methods=["GET", "POST"])
 @open_intake
 def question(appointment, token, step):
-    if step not in STEP_NAMES:
+    clinic = load_clinic()
+    steps = steps_for(clinic)
+    names = [name for name, _, _ in steps]
+    if step not in names:
         abort(404)
     missing = first_unanswered(appointment)
-    if missing is not None and STEP_NAMES.index(missing) < STEP_NAMES.index(step):
+    if missing is not None and names.index(missing) < names.index(step):
         if request.method == "POST":
             flash("Please answer these questions first: your answers to the later page were not saved.", "lost-race")
         return redirect(url_for("intake.question", token=token, step=missing), code=303)
-    number = STEP_NAMES.index(step)
-    _, heading, form_class = STEPS[number]
+    number = names.index(step)
+    _, heading, form_class = steps[number]
     saved = appointment.intake.answers.get(step) if appointment.intake else None
-    extra = {"today": load_clinic().today(now())} if form_class is EpisodeForm else {}
+    extra = {"today": clinic.today(now())} if form_class is EpisodeForm else {}
     form = form_class(data=form_data(step, saved), **extra)
     if form.validate_on_submit():
         intakes.save_step(appointment, step, form.answers(), now())
@@ -92,10 +110,11 @@ def question(appointment, token, step):
         if following is None:
             return redirect(url_for("intake.check", token=token), code=303)
         return redirect(url_for("intake.question", token=token, step=following), code=303)
-    back = (url_for("intake.question", token=token, step=STEP_NAMES[number - 1]) if number
+    back = (url_for("intake.question", token=token, step=names[number - 1]) if number
             else url_for("intake.start", token=token))
     return render_template(f"intake/{step}.html", form=form, appointment=appointment, token=token,
-                           heading=heading, number=number + 1, steps=len(STEPS), back=back)
+                           heading=heading, number=number + 1, steps=len(steps), back=back,
+                           instrument=instruments().get("start_back") if step == "screening" else None)
 
 
 @bp.route("/check", methods=["GET", "POST"])
@@ -104,11 +123,17 @@ def check(appointment, token):
     missing = first_unanswered(appointment)
     if missing is not None:
         return redirect(url_for("intake.question", token=token, step=missing), code=303)
+    clinic = load_clinic()
     form = ConfirmForm()
     if form.validate_on_submit():
-        intakes.send(appointment, STEP_NAMES, now(), load_clinic().today(now()), INSTRUMENTS)
+        intakes.send(appointment, step_names(clinic), now(), clinic.today(now()), instruments())
         return redirect(url_for("intake.sent", token=token), code=303)
-    sections = [(name, heading, readable(name, appointment.intake.answers[name])) for name, heading, _ in STEPS]
+    answers = appointment.intake.answers
+    sections = [
+        (name, heading, screening_readable(instruments()["start_back"], answers[name]) if name == "screening"
+         else readable(name, answers[name]))
+        for name, heading, _ in steps_for(clinic)
+    ]
     return render_template("intake/check.html", form=form, appointment=appointment, token=token, sections=sections)
 
 

@@ -9,6 +9,7 @@ from booking.measures.instrument import (
     is_meaningful_change,
     load_instrument,
     load_instruments,
+    load_licensed_instruments,
     parse_instrument,
 )
 
@@ -22,5 +23,6 @@ __all__ = [
     "is_meaningful_change",
     "load_instrument",
     "load_instruments",
+    "load_licensed_instruments",
     "parse_instrument",
 ]

@@ -97,6 +97,7 @@ class Instrument:
     scores: tuple[ScoreRule, ...]
     bands: tuple[Band, ...] = ()
     notice: str = ""  # a copyright notice to show with the questions, where the licence asks for one
+    intro: str = ""  # what to tell the patient before the items, in the instrument's own words
     requires_setting: str = ""  # a clinic setting that must be on before the instrument is used
 
     def item(self, key: str) -> Item:
@@ -189,6 +190,7 @@ def parse_instrument(data: Mapping, source: str) -> Instrument:
         scores=tuple(scores),
         bands=bands,
         notice=data.get("notice", ""),
+        intro=data.get("intro", ""),
         requires_setting=data.get("requires_setting", ""),
     )
 
@@ -199,6 +201,21 @@ def load_instrument(path: Path) -> Instrument:
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
         raise InstrumentError(f"{path}: {error}") from None
     return parse_instrument(data, str(path))
+
+
+def load_licensed_instruments(folder: Path | None, log) -> dict[str, Instrument]:
+    """Instruments a clinic holds a licence for, from its own folder; a bad file is skipped and logged."""
+    found: dict[str, Instrument] = {}
+    if folder is None or not Path(folder).is_dir():
+        return found
+    for path in sorted(Path(folder).glob("*.toml")):
+        try:
+            instrument = load_instrument(path)
+        except InstrumentError as error:
+            log.warning("instrument %s skipped: %s", path, error)
+            continue
+        found[instrument.key] = instrument
+    return found
 
 
 def load_instruments(folder: Path) -> dict[str, Instrument]:

@@ -53,6 +53,9 @@ class DerivedFacts:
     pain_average: int | None = None
     pain_worst: int | None = None
     psfs_score: float | None = None
+    start_back_total: int | None = None
+    start_back_psychosocial: int | None = None
+    start_back_risk: str | None = None
 
 
 def episode_start(answers: Mapping, today: date) -> date | None:
@@ -114,6 +117,12 @@ def derive(answers: Mapping, *, born_on: date, today: date, instruments: Mapping
     def whole(score):
         return None if score.value is None else int(score.value)
 
+    screen = {}
+    if "screening" in answers and "start_back" in instruments:
+        [result] = instruments["start_back"].score(answers["screening"]).values()
+        screen = {"start_back_total": whole(result), "start_back_psychosocial": result.details.get("psychosocial"),
+                  "start_back_risk": result.details.get("risk")}
+
     return DerivedFacts(
         duration_band=duration_band(days) if days is not None else None,
         duration_days=days,
@@ -124,4 +133,5 @@ def derive(answers: Mapping, *, born_on: date, today: date, instruments: Mapping
         pain_average=whole(pain["pain_average"]),
         pain_worst=whole(pain["pain_worst"]),
         psfs_score=psfs["psfs"].value,
+        **screen,
     )

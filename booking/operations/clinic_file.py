@@ -352,7 +352,7 @@ def _read_clinic(table, check: _Checker) -> dict:
     check.unknown_keys(
         table,
         {"name", "timezone", "phone", "emergency_number", "slot_step_minutes", "min_notice_hours",
-         "max_advance_days", "cancellation_notice_hours"},
+         "max_advance_days", "cancellation_notice_hours", "start_back_enabled"},
         path,
     )
     zone_name = check.text(table, "timezone", path, limit=64)
@@ -369,6 +369,7 @@ def _read_clinic(table, check: _Checker) -> dict:
         "cancellation_notice_hours": check.whole_number(
             table, "cancellation_notice_hours", path, 0, 24 * 30, default=24
         ),
+        "start_back_enabled": check.flag(table, "start_back_enabled", path, False),
     }
 
 
@@ -457,6 +458,7 @@ def export_clinic_file() -> str:
             "min_notice_hours": clinic.min_notice_hours,
             "max_advance_days": clinic.max_advance_days,
             "cancellation_notice_hours": clinic.cancellation_notice_hours,
+            "start_back_enabled": clinic.start_back_enabled,
         },
         "services": [],
         "practitioners": [],

@@ -44,7 +44,8 @@ def send(appointment: Appointment, steps: list[str], now: datetime, today: date,
         raise IntakeIncomplete()
     facts = derive(intake.answers, born_on=appointment.patient.born_on, today=today, instruments=instruments)
     for name in ("duration_band", "duration_days", "nerve_root_pattern", "precautions", "risk_factors",
-                 "pain_now", "pain_average", "pain_worst", "psfs_score"):
+                 "pain_now", "pain_average", "pain_worst", "psfs_score",
+                 "start_back_total", "start_back_psychosocial", "start_back_risk"):
         setattr(intake, name, getattr(facts, name))
     intake.urgent_flags = list(appointment.safety_flags)
     intake.sent_at = intake.updated_at = now
