@@ -32,6 +32,17 @@
     }
   }
 
+  // Show only the follow-up question that fits the chosen answer (all show without JavaScript).
+  document.querySelectorAll("[data-reveal-for]").forEach(function (block) {
+    var radios = document.querySelectorAll("input[type=radio][name='" + block.getAttribute("data-reveal-for") + "']");
+    function update() {
+      var chosen = document.querySelector("input[type=radio][name='" + block.getAttribute("data-reveal-for") + "']:checked");
+      block.hidden = !chosen || chosen.value !== block.getAttribute("data-reveal-value");
+    }
+    radios.forEach(function (radio) { radio.addEventListener("change", update); });
+    update();
+  });
+
   // One press books once: stop a second submit while the first is on its way.
   document.querySelectorAll("form[data-prevent-double-submit]").forEach(function (form) {
     form.addEventListener("submit", function (event) {
