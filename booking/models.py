@@ -327,6 +327,7 @@ class Intake(db.Model):
     precautions: Mapped[list[str] | None] = mapped_column(sa.JSON)
     risk_factors: Mapped[list[str] | None] = mapped_column(sa.JSON)
     urgent_flags: Mapped[list[str] | None] = mapped_column(sa.JSON)
+    emergency_flags: Mapped[list[str] | None] = mapped_column(sa.JSON)
     pain_now: Mapped[int | None]
     pain_average: Mapped[int | None]
     pain_worst: Mapped[int | None]

@@ -120,23 +120,27 @@ def test_a_step_posted_out_of_order_is_not_saved(clinic, intake_path):
 BAD = [
     ("episode", {"start_kind": "date", "start_day": "1", "start_month": "1", "start_year": "2028"},
      "The date the pain started must be today or in the past"),
-    ("episode", {"start_kind": "date", "start_day": "31", "start_month": "2", "start_year": "2027"}, "like 14 1 2027"),
+    ("episode", {"start_kind": "date", "start_day": "31", "start_month": "2", "start_year": "2027"},
+     "Enter the date the pain started as day, month and year, like 7 1 2027"),
     ("episode", {"weeks_ago": "six"}, "Enter the number of weeks as a whole number"),
+    ("episode", {"weeks_ago": "1300"}, "from 0 to 1040"),
     ("episode", {"start_kind": ""}, "Select whether you can give a date or a number of weeks"),
     ("episode", {"how_other": "x" * 201}, "This answer must be 200 characters or fewer"),
-    ("where", {"spreads": ["none", "foot"]}, "Select &#39;None of these&#39; only if nothing else applies"),
+    ("where", {"spreads": ["none", "foot"]},
+     "Where the pain spreads: select &#39;No, it stays in my back&#39; only if nothing else applies"),
     ("where", {"spreads": []}, "Select where the pain spreads"),
     ("where", {"side": "upper"}, "Select where the pain is"),
     ("history", {"imaging_findings": "y" * 501}, "This answer must be 500 characters or fewer"),
     ("history", {"treatments": ["cupping"]}, "Select only from the list below"),
-    ("health", {"precautions": []}, "Select any that apply, or &#39;None of these&#39;"),
+    ("health", {"precautions": []}, "Things that apply to you: select any that apply, or &#39;None of these&#39;"),
+    ("health", {"risk_factors": ["none", "osteoporosis"]}, "Things you have had: select &#39;None of these&#39; only"),
     ("health", {"medications": "m" * 1001}, "The list of medicines must be 1000 characters or fewer"),
-    ("pain", {"pain_now": "11"}, "Choose a number from 0 to 10"),
+    ("pain", {"pain_now": "11"}, "Choose a number from 0 to 10 for your pain right now"),
     ("pain", {"pain_worst": "-1"}, "Choose a number from 0 to 10"),
     ("pain", {"goals": ""}, "Tell us what you would most like to be able to do again"),
     ("activities", {"rating_1": "12"}, "Choose a number from 0 to 10"),
     ("activities", {"rating_2": ""}, "Rate how well you can do &#39;Putting on socks&#39; now"),
-    ("activities", {"activity_2": ""}, "Name the activity you rated"),
+    ("activities", {"activity_2": ""}, "Name activity 2, which you rated"),
     ("activities", {"activity_1": "", "rating_1": "", "activity_2": "", "rating_2": ""}, "Name at least one activity"),
 ]
 
@@ -241,3 +245,40 @@ def test_the_switch_alone_asks_nothing_without_a_licensed_file(clinic, intake_pa
     switch_screening(clinic, True)
     patient, path = intake_path
     assert answer(patient, path).location.endswith("/check")
+
+
+def test_weeks_ago_is_counted_from_the_day_it_was_answered(clinic, intake_path):
+    patient, path = intake_path
+    answer(patient, path, steps=["episode"], episode={"weeks_ago": "3"})
+    clinic.config["CLOCK"].advance(days=14)  # the patient finishes a fortnight later (visit moved meanwhile)
+    with clinic.app_context():
+        from datetime import timedelta
+
+        appointment = db.session.scalar(sa.select(Appointment))
+        appointment.move_to(appointment.starts_at + timedelta(days=14))
+        db.session.commit()
+    answer(patient, path, steps=STEPS[1:])
+    assert "About 3 weeks ago (around 15 February 2027)" in text(patient.get(f"{path}/check"))
+    patient.submit(f"{path}/check")
+    intake, _ = the_intake(clinic)
+    assert (intake.duration_days, intake.duration_band) == (35, "subacute")
+    assert intake.risk_factors == ["no_improvement"]
+
+
+def test_symptoms_in_both_legs_bring_up_emergency_advice_and_a_flag(clinic, intake_path):
+    patient, path = intake_path
+    answer(patient, path, steps=["episode"])
+    response = patient.submit(f"{path}/where", ANSWERS["where"] | {"leg_symptoms": "both"})
+    assert response.location.endswith(f"{path}/get-help")
+    page = text(patient.get(response.location))
+    assert "Call 911 or go to the emergency department now" in page and f'href="{path}/history"' in page
+    answer(patient, path, steps=STEPS[2:])
+    patient.submit(f"{path}/check")
+    intake, _ = the_intake(clinic)
+    assert intake.emergency_flags == ["both_legs"]
+
+
+def test_after_a_change_link_back_goes_to_the_answers(clinic, intake_path):
+    patient, path = intake_path
+    answer(patient, path)
+    assert f'class="back-link" href="{path}/check"' in text(patient.get(f"{path}/history"))

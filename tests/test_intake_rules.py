@@ -92,3 +92,8 @@ def test_other_risk_factors():
 def test_scores_are_derived_with_the_measures_engine():
     derived = facts(activities={"activities": [{"name": "Gardening", "rating": 3}, {"name": "Driving", "rating": 6}]})
     assert (derived.pain_now, derived.pain_average, derived.pain_worst, derived.psfs_score) == (6, 5, 8, 4.5)
+
+
+def test_symptoms_in_both_legs_are_an_emergency_flag():
+    assert facts(where={"leg_symptoms": "both"}).emergency_flags == ["both_legs"]
+    assert facts(where={"leg_symptoms": "left"}).emergency_flags == []

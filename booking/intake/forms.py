@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 from wtforms import StringField, TextAreaField
 from wtforms.validators import ValidationError
@@ -45,10 +45,32 @@ TREATMENTS = {
     "surgery": "Surgery",
     "acupuncture": "Acupuncture",
 }
-ASKED_PRECAUTIONS = {key: label for key, label in PRECAUTIONS.items() if key != "blood_thinners"}
-ASKED_RISK_FACTORS = {key: RISK_FACTORS[key] for key in ("cancer_history", "steroids", "osteoporosis", "recent_infection")}
+# Asked in the patient's words; the practitioner sees PRECAUTIONS and RISK_FACTORS wording.
+ASKED_PRECAUTIONS = {
+    "pregnant": "I am pregnant, or might be",
+    "bleeding_disorder": "I have a bleeding disorder, such as haemophilia",
+    "implanted_device": "I have a pacemaker, defibrillator or another implanted electrical device",
+    "needle_fear": "I am afraid of needles, or have fainted with needles before",
+    "metal_allergy": "I am allergic to metals such as nickel",
+    "skin_problem": "I have an infection or broken skin on my lower back",
+    "epilepsy": "I have epilepsy",
+    "diabetes": "I have diabetes",
+    "weak_immunity": "My immune system is weakened, for example by chemotherapy or steroid medicines",
+}
+ASKED_RISK_FACTORS = {
+    "cancer_history": "Cancer, at any time",
+    "steroids": "Steroid tablets or injections for 3 months or more",
+    "osteoporosis": "Osteoporosis (thin, weak bones)",
+    "recent_infection": "An infection in the last few weeks",
+}
 PSFS_ROWS = 5
 TEXT_LIMIT = 500
+
+
+def example_date(today: date) -> str:
+    """A believable past date to show as an example, e.g. "14 9 2026"."""
+    shown = today - timedelta(days=60)
+    return f"{shown.day} {shown.month} {shown.year}"
 
 
 def limited(limit: int, what: str):
@@ -62,10 +84,14 @@ def limited(limit: int, what: str):
     return check
 
 
-def none_alone(field):
-    """'None of these' cannot be ticked together with anything else."""
-    if NONE in (field.data or []) and len(field.data) > 1:
-        raise ValidationError("Select 'None of these' only if nothing else applies")
+def none_alone(label: str, question: str):
+    """A validator: the 'none' answer cannot be ticked together with anything else."""
+
+    def check(form, field):
+        if NONE in (field.data or []) and len(field.data) > 1:
+            raise ValidationError(f"{question}: select '{label}' only if nothing else applies")
+
+    return check
 
 
 class EpisodeForm(JourneyForm):
@@ -96,7 +122,7 @@ class EpisodeForm(JourneyForm):
                 raise ValueError
             started = date(int(parts[2]), int(parts[1]), int(parts[0]))
         except (ValueError, OverflowError):
-            raise ValidationError("Enter the date the pain started as day, month and year, like 14 1 2027") from None
+            raise ValidationError(f"Enter the date the pain started as day, month and year, like {example_date(self.today)}") from None
         if started > self.today:
             raise ValidationError("The date the pain started must be today or in the past")
         self.started_on = started
@@ -106,12 +132,16 @@ class EpisodeForm(JourneyForm):
             return
         text = (field.data or "").strip()
         if not text.isdigit() or not 0 <= int(text) <= 1040:
-            raise ValidationError("Enter the number of weeks as a whole number, like 6")
+            raise ValidationError("Enter the number of weeks as a whole number from 0 to 1040, like 6")
         self.weeks = int(text)
 
     def answers(self) -> dict:
+        # "About 3 weeks ago" is turned into a date now, so the duration stays right if
+        # the patient sends the answers days later.
+        started = self.started_on or self.today - timedelta(weeks=self.weeks)
         return {
-            "started_on": self.started_on.isoformat() if self.started_on else None,
+            "started_on": started.isoformat(),
+            "estimated": self.started_on is None,
             "weeks_ago": self.weeks,
             "how": self.how.data,
             "how_other": self.how_other.data,
@@ -123,7 +153,7 @@ class WhereForm(JourneyForm):
     spreads = CheckboxChoices(
         "Does the pain spread anywhere else?",
         choices=options([*SPREADS.items(), (NONE, "No, it stays in my back")]),
-        validators=[lambda form, field: none_alone(field)],
+        validators=[none_alone("No, it stays in my back", "Where the pain spreads")],
     )
     leg_symptoms = Choice(
         "Do you have numbness, tingling or weakness in a leg?",
@@ -171,23 +201,23 @@ class HealthForm(JourneyForm):
     precautions = CheckboxChoices(
         "Do any of these apply to you?",
         choices=options([*ASKED_PRECAUTIONS.items(), (NONE, "None of these")]),
-        validators=[lambda form, field: none_alone(field)],
+        validators=[none_alone("None of these", "Things that apply to you")],
     )
     risk_factors = CheckboxChoices(
         "Have you had any of these?",
         choices=options([*ASKED_RISK_FACTORS.items(), (NONE, "None of these")]),
-        validators=[lambda form, field: none_alone(field)],
+        validators=[none_alone("None of these", "Things you have had")],
     )
     improving = Choice("Has your back been getting better since this episode started?",
                        choices=options(YES_NO_UNSURE), message="Select whether your back has been getting better")
 
     def validate_precautions(self, field):
         if not field.data:
-            raise ValidationError("Select any that apply, or 'None of these'")
+            raise ValidationError("Things that apply to you: select any that apply, or 'None of these'")
 
     def validate_risk_factors(self, field):
         if not field.data:
-            raise ValidationError("Select any you have had, or 'None of these'")
+            raise ValidationError("Things you have had: select any you have had, or 'None of these'")
 
     def answers(self) -> dict:
         return {
@@ -199,14 +229,14 @@ class HealthForm(JourneyForm):
         }
 
 
-def _pain_question(label: str) -> Choice:
-    return Choice(label, choices=options(ZERO_TO_TEN), message="Choose a number from 0 to 10")
+def _pain_question(label: str, what: str) -> Choice:
+    return Choice(label, choices=options(ZERO_TO_TEN), message=f"Choose a number from 0 to 10 for {what}")
 
 
 class ScoresForm(JourneyForm):
-    pain_now = _pain_question("How bad is your back pain right now?")
-    pain_average = _pain_question("On average, how bad has it been over the last week?")
-    pain_worst = _pain_question("At its worst in the last week, how bad was it?")
+    pain_now = _pain_question("How bad is your back pain right now?", "your pain right now")
+    pain_average = _pain_question("On average, how bad has it been over the last week?", "your average pain")
+    pain_worst = _pain_question("At its worst in the last week, how bad was it?", "your worst pain")
     goals = TextAreaField("What would you most like to be able to do again?", validators=[limited(TEXT_LIMIT, "This answer")])
 
     def validate_goals(self, field):
@@ -240,7 +270,7 @@ class ActivitiesForm(JourneyForm):
             elif name.data and not rating.data:
                 rating.errors.append(f"Rate how well you can do '{name.data}' now, from 0 to 10")
             elif rating.data and not name.data:
-                name.errors.append("Name the activity you rated")
+                name.errors.append(f"Name activity {n}, which you rated")
             named += bool(name.data)
         if named == 0 and not self.activity_1.errors:
             self.activity_1.errors.append("Name at least one activity your back pain makes hard, and rate it")
@@ -250,7 +280,8 @@ class ActivitiesForm(JourneyForm):
 for _n in range(1, PSFS_ROWS + 1):
     setattr(ActivitiesForm, f"activity_{_n}", StringField(f"Activity {_n}" + (" (optional)" if _n > 1 else "")))
     setattr(ActivitiesForm, f"rating_{_n}", Choice(
-        f"How well can you do activity {_n} now?", choices=options(ZERO_TO_TEN), message="Choose a number from 0 to 10",
+        f"How well can you do activity {_n} now?", choices=options(ZERO_TO_TEN),
+        message=f"Choose a number from 0 to 10 for activity {_n}",
         optional=True,
     ))
 
@@ -260,7 +291,7 @@ def form_data(step: str, saved: dict | None) -> dict:
     if not saved:
         return {}
     if step == "episode":
-        started = date.fromisoformat(saved["started_on"]) if saved.get("started_on") else None
+        started = None if saved.get("estimated") else date.fromisoformat(saved["started_on"])
         return {
             "start_kind": "date" if started else "weeks",
             "start_day": started.day if started else None,
@@ -285,15 +316,16 @@ def form_data(step: str, saved: dict | None) -> dict:
 
 
 def _listed(keys, labels, empty="None"):
-    return ", ".join(labels[key] for key in keys) if keys else empty
+    return "; ".join(labels[key] for key in keys) if keys else empty
 
 
 def readable(step: str, saved: dict) -> list[tuple[str, str]]:
     """(question, answer) pairs in the patient's own words, for Check your answers."""
     if step == "episode":
-        started = saved["started_on"] and date.fromisoformat(saved["started_on"]).strftime("%-d %B %Y")
+        started = date.fromisoformat(saved["started_on"]).strftime("%-d %B %Y")
+        when = f"About {saved['weeks_ago']} weeks ago (around {started})" if saved.get("estimated") else started
         how = HOW_IT_STARTED[saved["how"]] + (f": {saved['how_other']}" if saved.get("how_other") else "")
-        return [("When it started", started or f"About {saved['weeks_ago']} weeks ago"), ("How it started", how)]
+        return [("When it started", when), ("How it started", how)]
     if step == "where":
         return [
             ("Where the pain is", SIDES[saved["side"]]),

@@ -15,6 +15,7 @@ from booking.intake.forms import (
     ActivitiesForm,
     EpisodeForm,
     HealthForm,
+    example_date,
     HistoryForm,
     ScoresForm,
     WhereForm,
@@ -106,15 +107,32 @@ def question(appointment, token, step):
     form = form_class(data=form_data(step, saved), **extra)
     if form.validate_on_submit():
         intakes.save_step(appointment, step, form.answers(), now())
+        if step == "where" and form.leg_symptoms.data == "both":
+            return redirect(url_for("intake.get_help", token=token), code=303)
         following = first_unanswered(appointment)
         if following is None:
             return redirect(url_for("intake.check", token=token), code=303)
         return redirect(url_for("intake.question", token=token, step=following), code=303)
-    back = (url_for("intake.question", token=token, step=names[number - 1]) if number
-            else url_for("intake.start", token=token))
+    if missing is None:  # came here with a Change link: back to the answers
+        back = url_for("intake.check", token=token)
+    elif number:
+        back = url_for("intake.question", token=token, step=names[number - 1])
+    else:
+        back = url_for("intake.start", token=token)
     return render_template(f"intake/{step}.html", form=form, appointment=appointment, token=token,
                            heading=heading, number=number + 1, steps=len(steps), back=back,
-                           instrument=instruments().get("start_back") if step == "screening" else None)
+                           instrument=instruments().get("start_back") if step == "screening" else None,
+                           example=example_date(clinic.today(now())))
+
+
+@bp.get("/get-help")
+@open_intake
+def get_help(appointment, token):
+    """Symptoms in both legs are an emergency (clinical brief, section 1): say so before anything else."""
+    following = first_unanswered(appointment)
+    next_url = (url_for("intake.question", token=token, step=following) if following
+                else url_for("intake.check", token=token))
+    return render_template("intake/get_help.html", appointment=appointment, token=token, next_url=next_url)
 
 
 @bp.route("/check", methods=["GET", "POST"])

@@ -47,6 +47,7 @@ class DerivedFacts:
     duration_band: str | None = None  # acute, subacute or chronic
     duration_days: int | None = None
     nerve_root_pattern: bool = False
+    emergency_flags: list[str] = field(default_factory=list)  # safety-check codes raised by the answers
     precautions: list[str] = field(default_factory=list)  # keys of PRECAUTIONS
     risk_factors: list[str] = field(default_factory=list)  # keys of RISK_FACTORS
     pain_now: int | None = None
@@ -127,6 +128,8 @@ def derive(answers: Mapping, *, born_on: date, today: date, instruments: Mapping
         duration_band=duration_band(days) if days is not None else None,
         duration_days=days,
         nerve_root_pattern=has_nerve_root_pattern(answers.get("where", {})),
+        # Symptoms in both legs are an emergency sign (clinical brief, section 1).
+        emergency_flags=["both_legs"] if answers.get("where", {}).get("leg_symptoms") == "both" else [],
         precautions=precautions,
         risk_factors=risks,
         pain_now=whole(pain["pain_now"]),

@@ -43,7 +43,7 @@ def send(appointment: Appointment, steps: list[str], now: datetime, today: date,
     if intake is None or any(step not in intake.answers for step in steps):
         raise IntakeIncomplete()
     facts = derive(intake.answers, born_on=appointment.patient.born_on, today=today, instruments=instruments)
-    for name in ("duration_band", "duration_days", "nerve_root_pattern", "precautions", "risk_factors",
+    for name in ("duration_band", "duration_days", "nerve_root_pattern", "emergency_flags", "precautions", "risk_factors",
                  "pain_now", "pain_average", "pain_worst", "psfs_score",
                  "start_back_total", "start_back_psychosocial", "start_back_risk"):
         setattr(intake, name, getattr(facts, name))
