@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from datetime import timedelta
+
 from flask import Flask, request
+from flask_login import current_user
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from booking.config import from_environment
-from booking.extensions import begin_write_transaction, configure_sqlite, csrf, db, limiter, migrate
+from booking.extensions import begin_write_transaction, configure_sqlite, csrf, db, limiter, login_manager, migrate
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -37,9 +40,19 @@ def create_app(config: dict | None = None) -> Flask:
     _init_database(app)
     csrf.init_app(app)
     limiter.init_app(app)
+    _init_staff_sessions(app)
+
+    @app.before_request
+    def writers_take_the_lock_first():
+        """A request that may write starts as a writer, so SQLite never has to upgrade a reader."""
+        if request.method not in ("GET", "HEAD", "OPTIONS"):
+            begin_write_transaction()
 
     from booking import cli
+    from booking.admin.routes import bp as admin_bp
     from booking.api.routes import bp as api_bp
+    from booking.auth.routes import bp as auth_bp
+    from booking.desk.routes import bp as desk_bp
     from booking.articles import DEFAULT_FOLDER, ArticleLibrary
     from booking.articles.routes import bp as articles_bp
     from booking.measures import SHIPPED, load_instruments, load_licensed_instruments
@@ -56,6 +69,9 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(public_bp)
     app.register_blueprint(manage_bp)
     app.register_blueprint(intake_bp)
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(desk_bp)
+    app.register_blueprint(admin_bp)
     app.register_blueprint(articles_bp)
     app.register_blueprint(api_bp)
     csrf.exempt(api_bp)  # the API uses no cookies, so there is nothing to forge
@@ -85,8 +101,23 @@ def _init_database(app: Flask) -> None:
         with app.app_context():
             configure_sqlite(db.engine, app.config["SQLITE_BUSY_TIMEOUT_SECONDS"])
 
+
+def _init_staff_sessions(app: Flask) -> None:
+    """Flask-Login over server-side sessions: the cookie names a session row, which sign-out ends."""
+    from booking.clock import now
+    from booking.operations.staff import signed_in
+
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.sign_in"
+    login_manager.login_message = "Sign in to see that page."
+    login_manager.session_protection = None  # server-side sessions, ended at sign-out, do this job
+    idle = timedelta(minutes=app.config["STAFF_IDLE_MINUTES"])
+
+    @login_manager.user_loader
+    def load_staff(token: str):
+        return signed_in(token, now(), idle)
+
     @app.before_request
-    def writers_take_the_lock_first():
-        """A request that may write starts as a writer, so SQLite never has to upgrade a reader."""
-        if request.method not in ("GET", "HEAD", "OPTIONS"):
-            begin_write_transaction()
+    def identify_staff_first():
+        """Look the session up before any write lock is taken (it may note activity on its own)."""
+        _ = current_user.is_authenticated

@@ -13,7 +13,30 @@ from booking.clock import now
 from booking.extensions import db
 from booking.models import Clinic
 from booking.operations.clinic_file import ClinicFileError, export_clinic_file, import_clinic_file
-from booking.operations.demo import DEMO_CLINIC_NAME, load_demo
+from booking.models import StaffRole
+from booking.operations.demo import DEMO_CLINIC_NAME, DEMO_STAFF, load_demo
+from booking.operations.problems import CannotBook
+from booking.operations.staff import add_staff
+
+staff_group = AppGroup("staff", help="Staff accounts.")
+
+
+@staff_group.command("add")
+@click.argument("email")
+@click.option("--role", type=click.Choice([r.value for r in StaffRole]), required=True)
+@click.option("--practitioner", "practitioner_slug", help="The practitioner's slug, for a practitioner account.")
+@click.option("--name", help="Full name (asked for when not given).")
+@click.password_option(help="Asked for, twice, when not given.")
+def staff_add(email: str, role: str, practitioner_slug: str | None, name: str | None, password: str):
+    """Add a staff account that can sign in at /staff/sign-in."""
+    name = name or click.prompt("Full name")
+    try:
+        account = add_staff(email, name, StaffRole(role), password, now(), practitioner_slug)
+    except CannotBook as problem:
+        click.echo(f"{problem.field}: {problem.message}", err=True)
+        sys.exit(1)
+    click.echo(f"Added {account.role.value} {account.email}.")
+
 
 clinic_group = AppGroup("clinic", help="Set up the clinic from a TOML clinic file, or write one out.")
 
@@ -58,14 +81,20 @@ def demo(if_empty: bool):
     clinic = db.session.get(Clinic, 1)
     if clinic is not None and if_empty:
         click.echo("A clinic is already set up; leaving it as it is.")
+        if clinic.name == DEMO_CLINIC_NAME:
+            click.echo("Demo staff: " + ", ".join(f"{email} / {password}" for email, password, _ in DEMO_STAFF))
         return
     if clinic is not None and clinic.name != DEMO_CLINIC_NAME:
         click.echo(f"This database holds {clinic.name!r}, not the demo clinic: refusing to overwrite it.", err=True)
         sys.exit(1)
     made = load_demo(now())
     click.echo(f"Demo clinic loaded, with {made} bookings over the next week.")
+    click.echo("Demo staff (sign in at /staff/sign-in):")
+    for email, password, role in DEMO_STAFF:
+        click.echo(f"  {role.value:<13} {email}  password: {password}")
 
 
 def register(app: Flask) -> None:
     app.cli.add_command(clinic_group)
+    app.cli.add_command(staff_group)
     app.cli.add_command(demo)

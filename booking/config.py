@@ -45,6 +45,9 @@ def from_environment(instance_path: Path, *, debug: bool) -> dict:
         "API_BOOKING_LIMIT": env.get("API_BOOKING_LIMIT", "30 per minute"),
         "SQLITE_BUSY_TIMEOUT_SECONDS": float(env.get("SQLITE_BUSY_TIMEOUT_SECONDS", "30")),
         "CLOCK": utc_now,
+        "STAFF_IDLE_MINUTES": int(env.get("STAFF_IDLE_MINUTES", "30")),
+        "STAFF_SIGN_IN_LIMIT": env.get("STAFF_SIGN_IN_LIMIT", "5 per minute"),
+        "REMEMBER_COOKIE_DURATION": 0,  # no "remember me": a staff session lives on the server only
         # Instrument files the clinic is licensed to use (e.g. STarT Back), beside the shipped ones.
         "LICENSED_INSTRUMENTS": env.get("LICENSED_INSTRUMENTS") or str(instance_path / "instruments"),
         "SESSION_COOKIE_SAMESITE": "Lax",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Flask, jsonify, render_template, request
+from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from booking.extensions import db
@@ -14,6 +15,11 @@ def _wants_json() -> bool:
 
 
 def register_error_pages(app: Flask) -> None:
+    @app.errorhandler(CSRFError)
+    def expired_form(error: CSRFError):
+        error.description = "This form had expired or was sent twice. Go back, reload the page and try again."
+        return http_error(error)
+
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):
         if _wants_json():

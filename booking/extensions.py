@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask_limiter import Limiter
+from flask_login import LoginManager
 from flask_limiter.util import get_remote_address
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
@@ -23,6 +24,7 @@ db = SQLAlchemy(metadata=MetaData(naming_convention=NAMING_CONVENTION))
 migrate = Migrate()
 csrf = CSRFProtect()
 limiter = Limiter(key_func=get_remote_address, default_limits=[])
+login_manager = LoginManager()
 
 # Execution option that makes a SQLite transaction take the write lock when it begins.
 SQLITE_IMMEDIATE = "sqlite_begin_immediate"

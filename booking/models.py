@@ -343,6 +343,53 @@ class Intake(db.Model):
         return self.sent_at is not None
 
 
+class StaffRole(enum.Enum):
+    ADMIN = "admin"
+    RECEPTIONIST = "receptionist"
+    PRACTITIONER = "practitioner"
+
+
+class StaffAccount(db.Model):
+    """Someone who works at the clinic and signs in; a practitioner's account names their practitioner."""
+
+    __tablename__ = "staff_account"
+    __table_args__ = (
+        sa.CheckConstraint(
+            "(role = 'practitioner') = (practitioner_id IS NOT NULL)", name="practitioner_accounts_name_one"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(sa.String(254), unique=True)  # stored lower-cased
+    name: Mapped[str] = mapped_column(sa.String(120))
+    role: Mapped[StaffRole] = mapped_column(_enum_column(StaffRole, "staff_role"))
+    practitioner_id: Mapped[int | None] = mapped_column(sa.ForeignKey("practitioner.id"))
+    password_hash: Mapped[str] = mapped_column(sa.String(255))
+    is_active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    practitioner: Mapped[Practitioner | None] = relationship()
+
+
+class StaffSession(db.Model):
+    """A signed-in session, kept on the server so that signing out (or deactivation) really ends it.
+
+    The browser holds the session's random token in the signed Flask session; only its
+    SHA-256 is stored here.
+    """
+
+    __tablename__ = "staff_session"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    staff_id: Mapped[int] = mapped_column(sa.ForeignKey("staff_account.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    staff: Mapped[StaffAccount] = relationship()
+
+
 class BookingDraft(db.Model):
     """A patient's online booking in progress, kept on the server so no answer rides in a cookie.
 

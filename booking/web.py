@@ -54,7 +54,7 @@ def register_page_helpers(app: Flask) -> None:
             "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
             "form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
         )
-        if request.blueprint in ("public", "manage", "intake") and request.endpoint != "public.index":
+        if request.blueprint in ("public", "manage", "intake", "auth", "desk", "admin") and request.endpoint != "public.index":
             # Personal details: never in a shared cache. The patient's own browser may keep
             # the page, so that Back works after a form was sent.
             response.headers["Cache-Control"] = "private, no-cache"

@@ -432,3 +432,30 @@ def test_the_back_pain_questions_in_the_browser(clinic, page, shots):
         assert intake.urgent_flags == []
     page.goto("/book/confirmation")
     expect(page.locator("main")).to_contain_text("There is nothing more to do before your visit")
+
+
+def test_staff_sign_in_pages_are_accessible(clinic, page, shots):
+    from booking.clock import now
+    from booking.models import StaffRole
+    from booking.operations.staff import add_staff
+
+    with clinic.test_request_context():
+        add_staff("admin@example.org", "Alex Admin", StaffRole.ADMIN, "correct horse battery", now())
+    page.goto("/staff/sign-in")
+    check(page, shots, "sign-in")
+    page.get_by_label("Email address").fill("admin@example.org")
+    page.get_by_label("Password").fill("not the password")
+    page.get_by_role("button", name="Sign in").click()
+    expect(page).to_have_title(re.compile("^Error: "))
+    check(page, shots, "sign-in-error")
+    page.get_by_label("Password").fill("correct horse battery")
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url("**/desk")
+    check(page, shots, "desk")
+    page.get_by_role("link", name="Staff").click()
+    page.wait_for_url("**/admin/staff")
+    check(page, shots, "admin-staff")
+    page.get_by_role("button", name="Sign out").click()
+    expect(page.locator(".banner")).to_contain_text("You have signed out")
+    page.goto("/desk")
+    page.wait_for_url("**/staff/sign-in?next=*")

@@ -9,13 +9,21 @@ from importlib.resources import files
 import sqlalchemy as sa
 
 from booking.extensions import db
-from booking.models import Appointment, Practitioner
+from booking.models import Appointment, Practitioner, StaffAccount, StaffRole
 from booking.operations.availability import find_slots, load_clinic, load_service
 from booking.operations.bookings import BookingRequest, PatientDetails, SlotTaken, book
 from booking.operations.problems import CannotBook
+from booking.operations.staff import add_staff
 from booking.operations.clinic_file import import_clinic_file
 
 DEMO_CLINIC_NAME = "Demo Back Pain Clinic"  # as in data/demo_clinic.toml
+
+# Sign-ins for trying the staff pages of a demo on your own machine; never for a real clinic.
+DEMO_STAFF = [
+    ("admin@example.com", "demo-admin-password", StaffRole.ADMIN),
+    ("desk@example.com", "demo-desk-password", StaffRole.RECEPTIONIST),
+    ("mei@example.com", "demo-mei-password", StaffRole.PRACTITIONER),
+]
 
 # Made-up people; example.com addresses never deliver anywhere.
 DEMO_PATIENTS = [
@@ -50,6 +58,10 @@ def load_demo(now: datetime, days: int = 7, seed: int | None = None) -> int:
     Returns how many bookings were made.
     """
     import_clinic_file(demo_clinic_text(), "demo_clinic.toml")
+    for email, password, role in DEMO_STAFF:
+        if not db.session.scalar(sa.select(StaffAccount.id).where(StaffAccount.email == email)):
+            name = {"admin": "Alex Admin", "receptionist": "Dana Desk", "practitioner": "Mei Lin"}[role.value]
+            add_staff(email, name, role, password, now, "mei-lin" if role is StaffRole.PRACTITIONER else None)
     if db.session.scalar(sa.select(sa.func.count()).select_from(Appointment)):
         return 0
     clinic = load_clinic()

@@ -1,0 +1,133 @@
+"""Staff accounts and sign-in sessions: Argon2id passwords, server-side sessions, idle timeout."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from booking.extensions import db
+from booking.models import Practitioner, StaffAccount, StaffRole, StaffSession
+from booking.operations.bookings import hash_token
+from booking.operations.problems import CannotBook
+from booking.validation import clean_email, clean_name
+
+# argon2-cffi's defaults are Argon2id with RFC 9106's low-memory parameters.
+hasher = PasswordHasher()
+MIN_PASSWORD_LENGTH = 12
+# Verifying against this when the email is unknown makes both failures take as long.
+_UNKNOWN_ACCOUNT_HASH = hasher.hash(secrets.token_urlsafe(16))
+
+
+@dataclass
+class SignedIn:
+    """The staff member behind a live session, in the shape Flask-Login expects."""
+
+    account: StaffAccount
+    token: str  # the session's token: Flask-Login keeps it as the user id in the signed cookie
+
+    is_authenticated = True
+    is_active = True
+    is_anonymous = False
+
+    def get_id(self) -> str:
+        return self.token
+
+    @property
+    def role(self) -> StaffRole:
+        return self.account.role
+
+
+def check_password(password: str) -> str:
+    if len(password or "") < MIN_PASSWORD_LENGTH:
+        raise CannotBook("password", f"Password must be at least {MIN_PASSWORD_LENGTH} characters")
+    return password
+
+
+def add_staff(email: str, name: str, role: StaffRole, password: str, now: datetime,
+              practitioner_slug: str | None = None) -> StaffAccount:
+    """A new staff account (raises CannotBook, naming the field, for bad details)."""
+    try:
+        email, name = clean_email(email), clean_name(name)
+    except ValueError as error:
+        raise CannotBook("email" if "email" in str(error) else "name", str(error)) from None
+    check_password(password)
+    if db.session.scalar(sa.select(StaffAccount.id).where(StaffAccount.email == email)):
+        raise CannotBook("email", "There is already a staff account with this email address")
+    practitioner = None
+    if role is StaffRole.PRACTITIONER:
+        practitioner = db.session.scalar(sa.select(Practitioner).where(Practitioner.slug == (practitioner_slug or "")))
+        if practitioner is None:
+            raise CannotBook("practitioner", "Choose the practitioner this account belongs to")
+    account = StaffAccount(email=email, name=name, role=role, practitioner=practitioner,
+                           password_hash=hasher.hash(password), is_active=True, created_at=now)
+    db.session.add(account)
+    db.session.commit()
+    return account
+
+
+def sign_in(email: str, password: str, now: datetime) -> SignedIn | None:
+    """A new server-side session for the right email and password of an active account, else None.
+
+    Wrong password, unknown email and a disabled account all look the same to the caller.
+    """
+    account = db.session.scalar(sa.select(StaffAccount).where(StaffAccount.email == (email or "").strip().lower()))
+    try:
+        hasher.verify(account.password_hash if account else _UNKNOWN_ACCOUNT_HASH, password or "")
+    except (VerificationError, InvalidHashError):
+        return None
+    if account is None or not account.is_active:
+        return None
+    if hasher.check_needs_rehash(account.password_hash):
+        account.password_hash = hasher.hash(password)  # parameters changed since it was set
+    token = secrets.token_urlsafe(32)
+    db.session.add(StaffSession(token_hash=hash_token(token), staff=account, created_at=now, last_seen_at=now))
+    db.session.commit()
+    return SignedIn(account, token)
+
+
+def signed_in(token: str, now: datetime, idle: timedelta) -> SignedIn | None:
+    """The staff member for a session token, if the session is live and has not sat idle too long."""
+    found = db.session.execute(
+        sa.select(StaffSession, StaffAccount)
+        .join(StaffAccount, StaffSession.staff_id == StaffAccount.id)
+        .where(StaffSession.token_hash == hash_token(token), StaffSession.ended_at.is_(None), StaffAccount.is_active)
+    ).first()
+    if found is None:
+        return None
+    staff_session, account = found
+    if now - staff_session.last_seen_at > idle:
+        _touch(staff_session.id, ended_at=now)
+        return None
+    if now - staff_session.last_seen_at > timedelta(minutes=1):
+        _touch(staff_session.id, last_seen_at=now)
+    return SignedIn(account, token)
+
+
+def _touch(session_id: int, **values) -> None:
+    """Record session activity on its own short connection, apart from the request's transaction."""
+    with db.engine.begin() as connection:
+        connection.execute(sa.update(StaffSession).where(StaffSession.id == session_id).values(**values))
+
+
+def sign_out(token: str, now: datetime) -> None:
+    db.session.execute(
+        sa.update(StaffSession)
+        .where(StaffSession.token_hash == hash_token(token), StaffSession.ended_at.is_(None))
+        .values(ended_at=now)
+    )
+    db.session.commit()
+
+
+def deactivate(account_id: int, now: datetime) -> None:
+    """Disable an account and end every session it has."""
+    db.session.execute(sa.update(StaffAccount).where(StaffAccount.id == account_id).values(is_active=False))
+    db.session.execute(
+        sa.update(StaffSession).where(StaffSession.staff_id == account_id, StaffSession.ended_at.is_(None))
+        .values(ended_at=now)
+    )
+    db.session.commit()

@@ -1,0 +1,195 @@
+"""Staff accounts and sign-in: Argon2id, server-side sessions, idle timeout, roles, rate limit."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+import sqlalchemy as sa
+from argon2 import PasswordHasher
+
+from booking import create_app
+from booking.clock import now
+from booking.extensions import db
+from booking.models import StaffAccount, StaffRole
+from booking.operations.staff import add_staff
+from tests.conftest import app_config, close_database
+
+PASSWORD = "correct horse battery"
+ACCOUNTS = {
+    StaffRole.ADMIN: "admin@example.org",
+    StaffRole.RECEPTIONIST: "desk@example.org",
+    StaffRole.PRACTITIONER: "ana@example.org",
+}
+
+
+@pytest.fixture
+def staff(clinic):
+    with clinic.test_request_context():
+        for role, email in ACCOUNTS.items():
+            add_staff(email, role.value.title(), role, PASSWORD, now(), "ana" if role is StaffRole.PRACTITIONER else None)
+    return clinic
+
+
+def csrf_from(page: str) -> str:
+    return re.search(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"', page).group(1)
+
+
+def sign_in(client, email, password=PASSWORD):
+    token = csrf_from(client.get("/staff/sign-in").get_data(as_text=True))
+    return client.post("/staff/sign-in", data={"email": email, "password": password, "csrf_token": token})
+
+
+@pytest.fixture
+def login_as(staff):
+    """login_as(role) -> a test client signed in with that role."""
+
+    def signed_in_client(role: StaffRole):
+        client = staff.test_client()
+        assert sign_in(client, ACCOUNTS[role]).status_code == 303
+        return client
+
+    return signed_in_client
+
+
+def test_sign_in_takes_staff_to_the_days_appointments(staff):
+    client = staff.test_client()
+    client.post("/api/v1/bookings", json={
+        "service": "short", "practitioner": "ben", "start": "2027-03-08T10:00:00-08:00", "safety": ["fever"],
+        "patient": {"name": "Pat Desk", "email": "pat@example.com", "phone": "213 555 0100", "birth_date": "1980-01-01"},
+    })
+    response = sign_in(client, "DESK@example.org")
+    assert response.status_code == 303 and response.location.endswith("/desk")
+    page = client.get("/desk").get_data(as_text=True)
+    assert "Pat Desk" in page and "Ben Test" in page and "Urgent: see a doctor within 24 hours" in page
+
+
+@pytest.mark.parametrize(
+    "email, password",
+    [("desk@example.org", "wrong password!"), ("nobody@example.org", PASSWORD), ("desk@example.org", "")],
+)
+def test_failed_sign_in_says_the_same_thing_whatever_went_wrong(staff, email, password):
+    response = sign_in(staff.test_client(), email, password)
+    assert response.status_code == 401
+    assert "The email address or password is not right, or the account is not active." in response.get_data(as_text=True)
+
+
+def test_a_deactivated_account_cannot_sign_in_and_its_sessions_end(staff, login_as):
+    desk = login_as(StaffRole.RECEPTIONIST)
+    admin = login_as(StaffRole.ADMIN)
+    page = admin.get("/admin/staff").get_data(as_text=True)
+    with staff.app_context():
+        desk_id = db.session.scalar(sa.select(StaffAccount.id).where(StaffAccount.email == ACCOUNTS[StaffRole.RECEPTIONIST]))
+    response = admin.post(f"/admin/staff/{desk_id}/deactivate", data={"csrf_token": csrf_from(page)})
+    assert response.status_code == 303
+    assert desk.get("/desk").status_code == 302  # the open session ended with the account
+    assert sign_in(staff.test_client(), ACCOUNTS[StaffRole.RECEPTIONIST]).status_code == 401
+
+
+def test_sign_out_ends_the_session_on_the_server(staff, login_as):
+    client = login_as(StaffRole.RECEPTIONIST)
+    stolen = client.get_cookie("session").value
+    page = client.get("/desk").get_data(as_text=True)
+    assert client.post("/staff/sign-out", data={"csrf_token": csrf_from(page)}).status_code == 303
+    replay = staff.test_client()
+    replay.set_cookie("session", stolen)
+    response = replay.get("/desk")
+    assert response.status_code == 302 and "/staff/sign-in" in response.location
+
+
+def test_signing_in_starts_a_new_session(staff):
+    client = staff.test_client()
+    token = csrf_from(client.get("/book").get_data(as_text=True))
+    client.post("/book", data={"service": "short", "csrf_token": token})  # a patient's booking was under way
+    before_session = staff.session_interface.get_signing_serializer(staff).loads(client.get_cookie("session").value)
+    assert "booking" in before_session
+    before = client.get_cookie("session").value
+    sign_in(client, ACCOUNTS[StaffRole.RECEPTIONIST])
+    after = staff.session_interface.get_signing_serializer(staff).loads(client.get_cookie("session").value)
+    assert client.get_cookie("session").value != before
+    assert "booking" not in after and set(after) <= {"_user_id", "_fresh", "_id", "csrf_token"}
+
+
+def test_an_idle_session_times_out(staff, login_as):
+    clock = staff.config["CLOCK"]
+    client = login_as(StaffRole.RECEPTIONIST)
+    clock.advance(minutes=29)
+    assert client.get("/desk").status_code == 200  # activity keeps it alive...
+    clock.advance(minutes=29)
+    assert client.get("/desk").status_code == 200
+    clock.advance(minutes=31)  # ...idleness ends it
+    assert client.get("/desk").status_code == 302
+
+
+def test_passwords_are_argon2id_and_rehashed_when_parameters_change(staff):
+    weak = PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1)
+    with staff.app_context():
+        account = db.session.scalar(sa.select(StaffAccount).where(StaffAccount.email == ACCOUNTS[StaffRole.ADMIN]))
+        assert account.password_hash.startswith("$argon2id$")
+        account.password_hash = weak.hash(PASSWORD)
+        db.session.commit()
+    assert sign_in(staff.test_client(), ACCOUNTS[StaffRole.ADMIN]).status_code == 303
+    with staff.app_context():
+        rehashed = db.session.scalar(sa.select(StaffAccount.password_hash).where(StaffAccount.email == ACCOUNTS[StaffRole.ADMIN]))
+    assert rehashed.startswith("$argon2id$") and not PasswordHasher().check_needs_rehash(rehashed)
+
+
+def test_sign_in_is_rate_limited(database_url, staff):
+    limited = create_app(app_config(database_url, RATELIMIT_ENABLED=True, STAFF_SIGN_IN_LIMIT="3 per minute",
+                                    CLOCK=staff.config["CLOCK"]))
+    client = limited.test_client()
+    statuses = [sign_in(client, ACCOUNTS[StaffRole.ADMIN], "wrong password!").status_code for _ in range(4)]
+    assert statuses == [401, 401, 401, 429]
+    close_database(limited)
+
+
+@pytest.mark.parametrize(
+    "role, path, status",
+    [
+        (None, "/desk", 302),
+        (None, "/admin/staff", 302),
+        (StaffRole.RECEPTIONIST, "/admin/staff", 403),
+        (StaffRole.PRACTITIONER, "/admin/staff", 403),
+        (StaffRole.ADMIN, "/admin/staff", 200),
+        (StaffRole.PRACTITIONER, "/desk", 200),
+    ],
+)
+def test_who_may_open_which_staff_page(staff, login_as, role, path, status):
+    client = login_as(role) if role else staff.test_client()
+    assert client.get(path).status_code == status
+
+
+def test_a_practitioner_sees_only_their_own_appointments(staff, login_as):
+    api = staff.test_client()
+    for practitioner, name in (("ana", "Ann Ana"), ("ben", "Bob Ben")):
+        api.post("/api/v1/bookings", json={
+            "service": "short", "practitioner": practitioner, "start": "2027-03-08T11:00:00-08:00", "safety": [],
+            "patient": {"name": name, "email": f"{practitioner}@example.com", "phone": "213 555 0100", "birth_date": "1980-01-01"},
+        })
+    page = login_as(StaffRole.PRACTITIONER).get("/desk").get_data(as_text=True)
+    assert "Ann Ana" in page and "Bob Ben" not in page
+
+
+def test_an_admin_adds_staff_and_bad_details_are_refused(staff, login_as):
+    admin = login_as(StaffRole.ADMIN)
+    token = csrf_from(admin.get("/admin/staff").get_data(as_text=True))
+    bad = admin.post("/admin/staff", data={"csrf_token": token, "name": "Prac", "email": "prac@example.org",
+                                           "role": "practitioner", "practitioner": "", "password": "long enough password"})
+    assert "Choose the practitioner this account belongs to" in bad.get_data(as_text=True)
+    short = admin.post("/admin/staff", data={"csrf_token": token, "name": "Short", "email": "short@example.org",
+                                             "role": "receptionist", "password": "short"})
+    assert "Password must be at least 12 characters" in short.get_data(as_text=True)
+    good = admin.post("/admin/staff", data={"csrf_token": token, "name": "Ben Test", "email": "ben@example.org",
+                                            "role": "practitioner", "practitioner": "ben", "password": "long enough password"})
+    assert good.status_code == 303
+    assert sign_in(staff.test_client(), "ben@example.org", "long enough password").status_code == 303
+
+
+def test_flask_staff_add(staff):
+    runner = staff.test_cli_runner()
+    result = runner.invoke(args=["staff", "add", "new@example.org", "--role", "receptionist", "--name", "New One"],
+                           input="a long new password\na long new password\n")
+    assert result.exit_code == 0, result.output
+    again = runner.invoke(args=["staff", "add", "new@example.org", "--role", "admin", "--name", "Again"],
+                          input="a long new password\na long new password\n")
+    assert again.exit_code == 1 and "already a staff account" in again.output
