@@ -1,0 +1,130 @@
+"""Who may reach what: every route in the app's URL map, for each kind of visitor.
+
+The table below must name every endpoint: a new route without a rule here fails the
+test, so access is decided on purpose, never by accident.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+import sqlalchemy as sa
+
+from booking.extensions import db
+from booking.models import StaffAccount, StaffRole
+from tests.test_staff import ACCOUNTS, csrf_from, login_as, staff  # noqa: F401 (fixtures)
+
+EVERYONE = "everyone"
+VISITORS = ("anonymous", "receptionist", "practitioner", "admin")
+
+# endpoint -> (method, expected status for anonymous, receptionist, practitioner, admin)
+RULES = {
+    # patients' pages: open to anyone (a manage link is its own key)
+    "public.index": ("GET", 200, 200, 200, 200),
+    "public.choose_service": ("GET", 200, 200, 200, 200),
+    "public.choose_practitioner": ("GET", 302, 302, 302, 302),  # no booking started yet
+    "public.choose_time": ("GET", 302, 302, 302, 302),
+    "public.safety_check": ("GET", 302, 302, 302, 302),
+    "public.urgent": ("GET", 302, 302, 302, 302),
+    "public.your_details": ("GET", 302, 302, 302, 302),
+    "public.check_answers": ("GET", 302, 302, 302, 302),
+    "public.emergency": ("GET", 200, 200, 200, 200),
+    "public.confirmation": ("GET", 404, 404, 404, 404),
+    "public.healthz": ("GET", 200, 200, 200, 200),
+    "manage.show": ("GET", 200, 200, 200, 200),
+    "manage.cancel_visit": ("GET", 200, 200, 200, 200),
+    "manage.reschedule": ("GET", 200, 200, 200, 200),
+    "manage.confirm_move": ("GET", 303, 303, 303, 303),  # no time chosen: back to the list
+    "manage.calendar": ("GET", 200, 200, 200, 200),
+    "intake.start": ("GET", 200, 200, 200, 200),
+    "intake.question": ("GET", 200, 200, 200, 200),
+    "intake.check": ("GET", 303, 303, 303, 303),  # nothing answered yet
+    "intake.sent": ("GET", 302, 302, 302, 302),
+    "intake.get_help": ("GET", 200, 200, 200, 200),
+    "articles.index": ("GET", 200, 200, 200, 200),
+    "articles.article": ("GET", 200, 200, 200, 200),
+    "api.services": ("GET", 200, 200, 200, 200),
+    "api.practitioners": ("GET", 200, 200, 200, 200),
+    "api.slots": ("GET", 200, 200, 200, 200),
+    "api.create_booking": ("POST", 422, 422, 422, 422),
+    # staff pages
+    "auth.sign_in": ("GET", 200, 302, 302, 302),
+    "auth.sign_out": ("POST", 302, 303, 303, 303),
+    "desk.today": ("GET", 302, 200, 200, 200),
+    "admin.staff_accounts": ("GET", 302, 403, 403, 200),
+    "admin.deactivate": ("POST", 302, 403, 403, 303),
+}
+
+
+@pytest.fixture
+def visitors(staff, login_as):  # noqa: F811
+    clients = {"anonymous": staff.test_client()}
+    for role in (StaffRole.RECEPTIONIST, StaffRole.PRACTITIONER, StaffRole.ADMIN):
+        clients[role.value] = login_as(role)
+    return clients
+
+
+@pytest.fixture
+def url_values(staff):  # noqa: F811
+    """A value for each URL parameter: a real manage token, article, step and account."""
+    made = staff.test_client().post("/api/v1/bookings", json={
+        "service": "short", "practitioner": "ana", "start": "2027-03-09T10:00:00-08:00", "safety": [],
+        "patient": {"name": "Access Test", "email": "access@example.com", "phone": "213 555 0100", "birth_date": "1980-01-01"},
+    }).get_json()
+    with staff.app_context():
+        spare = db.session.scalar(sa.select(StaffAccount.id).where(StaffAccount.email == ACCOUNTS[StaffRole.PRACTITIONER]))
+    return {
+        "token": made["manage_url"].rsplit("/", 1)[1],
+        "slug": "lower-back-pain-causes",
+        "step": "episode",
+        "account_id": spare,
+        "filename": "site.css",
+    }
+
+
+def test_every_route_has_an_access_rule(staff):  # noqa: F811
+    endpoints = {rule.endpoint for rule in staff.url_map.iter_rules() if rule.endpoint != "static"}
+    assert endpoints - RULES.keys() == set(), "new routes need a line in RULES"
+    assert RULES.keys() - endpoints == set(), "RULES names routes that no longer exist"
+
+
+@pytest.mark.parametrize("endpoint", sorted(RULES))
+def test_access_matrix(staff, visitors, url_values, endpoint):  # noqa: F811
+    method, *expected = RULES[endpoint]
+    rule = next(r for r in staff.url_map.iter_rules() if r.endpoint == endpoint)
+    path = rule.build({name: url_values[name] for name in rule.arguments}, append_unknown=False)[1]
+    if endpoint == "api.slots":
+        path += "?service=short"
+    seen = []
+    for visitor in VISITORS:
+        client = visitors[visitor]
+        if method == "GET":
+            response = client.get(path)
+        elif endpoint.startswith("api."):
+            response = client.post(path, json={})
+        else:  # staff forms need the visitor's own CSRF token, so that only the access rule decides
+            page = client.get("/desk" if visitor != "anonymous" else "/staff/sign-in").get_data(as_text=True)
+            response = client.post(path, data={"csrf_token": csrf_from(page)})
+        seen.append(response.status_code)
+    assert seen == expected, dict(zip(VISITORS, seen))
+
+
+def test_a_receptionist_sees_the_intake_status_but_never_the_answers(staff, login_as):  # noqa: F811
+    from tests.test_booking_journey import Patient_, manage_path
+    from tests.test_intake import answer
+
+    patient = Patient_(staff)
+    patient.book_until_check(start="2027-03-08T14:00:00-08:00")
+    patient.confirm()
+    path = manage_path(patient) + "/intake"
+    answer(patient, path, health={"medications": "Zolpidemoxin 5mg"}, pain={"goals": "Climb Mount Tam"})
+    patient.submit(f"{path}/check")
+    desk = login_as(StaffRole.RECEPTIONIST)
+    staff_pages = [r for r in staff.url_map.iter_rules()
+                   if r.endpoint.split(".")[0] in ("desk", "admin") and "GET" in r.methods and not r.arguments]
+    assert staff_pages
+    for rule in staff_pages:
+        page = desk.get(rule.rule).get_data(as_text=True)
+        assert "Zolpidemoxin" not in page and "Mount Tam" not in page and "needle" not in page.lower()
+    assert "Sent" in desk.get("/desk?date=2027-03-08").get_data(as_text=True)
