@@ -6,8 +6,6 @@ test, so access is decided on purpose, never by accident.
 
 from __future__ import annotations
 
-import re
-
 import pytest
 import sqlalchemy as sa
 
@@ -15,7 +13,6 @@ from booking.extensions import db
 from booking.models import StaffAccount, StaffRole
 from tests.test_staff import ACCOUNTS, csrf_from, login_as, staff  # noqa: F401 (fixtures)
 
-EVERYONE = "everyone"
 VISITORS = ("anonymous", "receptionist", "practitioner", "admin")
 
 # endpoint -> (method, expected status for anonymous, receptionist, practitioner, admin)
@@ -107,14 +104,14 @@ def test_access_matrix(staff, visitors, url_values, endpoint):  # noqa: F811
             page = client.get("/desk" if visitor != "anonymous" else "/staff/sign-in").get_data(as_text=True)
             response = client.post(path, data={"csrf_token": csrf_from(page)})
         seen.append(response.status_code)
-    assert seen == expected, dict(zip(VISITORS, seen))
+    assert seen == expected, dict(zip(VISITORS, seen, strict=True))
 
 
 def test_a_receptionist_sees_the_intake_status_but_never_the_answers(staff, login_as):  # noqa: F811
-    from tests.test_booking_journey import Patient_, manage_path
+    from tests.test_booking_journey import PatientBrowser, manage_path
     from tests.test_intake import answer
 
-    patient = Patient_(staff)
+    patient = PatientBrowser(staff)
     patient.book_until_check(start="2027-03-08T14:00:00-08:00")
     patient.confirm()
     path = manage_path(patient) + "/intake"

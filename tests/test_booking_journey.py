@@ -31,7 +31,7 @@ DETAILS = {
 }
 
 
-class Patient_:
+class PatientBrowser:
     """A patient's browser: a cookie jar, and forms sent with the token from the page."""
 
     def __init__(self, app):
@@ -69,7 +69,7 @@ class Patient_:
 
 @pytest.fixture
 def patient(clinic):
-    return Patient_(clinic)
+    return PatientBrowser(clinic)
 
 
 def text(response) -> str:
@@ -285,7 +285,7 @@ def test_time_list_shows_only_bookable_times_in_the_clinic_zone(patient):
 
 
 def test_a_lost_race_returns_to_the_time_list_with_everything_kept(clinic):
-    first, second = Patient_(clinic), Patient_(clinic)
+    first, second = PatientBrowser(clinic), PatientBrowser(clinic)
     first.book_until_check()
     second.book_until_check(details=DETAILS | {"name": "Sam Second", "email": "sam@example.com"})
     assert first.confirm().location.endswith("/book/confirmation")
@@ -306,7 +306,7 @@ def test_a_lost_race_returns_to_the_time_list_with_everything_kept(clinic):
 
 def test_a_returning_patient_keeps_one_record(clinic):
     for start in (MONDAY_10, MONDAY_14):
-        visitor = Patient_(clinic)
+        visitor = PatientBrowser(clinic)
         visitor.book_until_check(start=start, details=DETAILS | {"email": "PAT@example.com"})
         visitor.confirm()
     with clinic.app_context():
@@ -314,10 +314,10 @@ def test_a_returning_patient_keeps_one_record(clinic):
 
 
 def test_a_new_patients_only_visit_is_refused_on_check_with_a_way_to_change(clinic):
-    earlier = Patient_(clinic)
+    earlier = PatientBrowser(clinic)
     earlier.book_until_check()
     earlier.confirm()
-    again = Patient_(clinic)
+    again = PatientBrowser(clinic)
     again.book_until_check(service="consult", start=MONDAY_14, details=DETAILS | {"returning": "yes"})
     page = text(again.confirm())
     assert "is for new patients" in page and 'href="#change-service"' in page
@@ -411,7 +411,7 @@ def test_reschedule_moves_atomically_and_replaces_the_link(clinic, patient, book
 def test_reschedule_to_a_taken_time_leaves_the_visit_where_it_was(clinic, patient, booked):
     confirm = patient.submit(booked + "/reschedule", {"start": MONDAY_10}).location
     token = patient.token(confirm)  # the patient is looking at "Move your appointment?"...
-    other = Patient_(clinic)
+    other = PatientBrowser(clinic)
     other.book_until_check(start=MONDAY_10, details=DETAILS | {"email": "other@example.com"})
     other.confirm()  # ...when someone else books that time
     response = patient.client.post(confirm, data={"csrf_token": token, "start": MONDAY_10})
@@ -453,7 +453,7 @@ def test_the_time_list_costs_the_same_queries_whatever_the_week_or_bookings(clin
         with count_queries() as counted:
             assert patient.get(url).status_code == 200
         costs.append(counted.total)
-    other = Patient_(clinic)
+    other = PatientBrowser(clinic)
     other.book_until_check(details=DETAILS | {"email": "other@example.com"})
     other.confirm()
     with count_queries() as counted:

@@ -7,7 +7,7 @@ import sqlalchemy as sa
 
 from booking.extensions import db
 from booking.models import Appointment, Intake, IntakeStatus
-from tests.test_booking_journey import TUESDAY_14, Patient_, manage_path, text
+from tests.test_booking_journey import TUESDAY_14, PatientBrowser, manage_path, text
 
 STEPS = ["episode", "where", "history", "health", "pain", "activities"]
 ANSWERS = {
@@ -24,7 +24,7 @@ ANSWERS = {
 
 @pytest.fixture
 def intake_path(clinic):
-    patient = Patient_(clinic)
+    patient = PatientBrowser(clinic)
     patient.book_until_check(start=TUESDAY_14)
     patient.confirm()
     return patient, manage_path(patient) + "/intake"
@@ -81,7 +81,7 @@ def test_stop_halfway_and_come_back_from_the_manage_link(clinic, intake_path):
     answer(patient, path, steps=["episode", "where"])
     _, status = the_intake(clinic)
     assert status is IntakeStatus.IN_PROGRESS
-    later = Patient_(clinic)  # another day, another browser: only the link
+    later = PatientBrowser(clinic)  # another day, another browser: only the link
     booking_page = text(later.get(path.removesuffix("/intake")))
     assert "Continue the questions" in booking_page
     assert text(later.get(path)).count(f'href="{path}/history"') == 1
@@ -216,7 +216,7 @@ def switch_screening(app, on: bool):
 
 
 def test_the_screen_is_off_by_default_even_when_licensed(screening_site):
-    patient = Patient_(screening_site)
+    patient = PatientBrowser(screening_site)
     patient.book_until_check(start=TUESDAY_14)
     patient.confirm()
     path = manage_path(patient) + "/intake"
@@ -226,7 +226,7 @@ def test_the_screen_is_off_by_default_even_when_licensed(screening_site):
 
 def test_with_the_switch_on_the_screen_is_asked_with_its_notice_and_scored(screening_site):
     switch_screening(screening_site, True)
-    patient = Patient_(screening_site)
+    patient = PatientBrowser(screening_site)
     patient.book_until_check(start=TUESDAY_14)
     patient.confirm()
     path = manage_path(patient) + "/intake"

@@ -193,3 +193,9 @@ def test_flask_staff_add(staff):
     again = runner.invoke(args=["staff", "add", "new@example.org", "--role", "admin", "--name", "Again"],
                           input="a long new password\na long new password\n")
     assert again.exit_code == 1 and "already a staff account" in again.output
+
+
+@pytest.mark.parametrize("asked", ["9999-12-31", "0001-01-01", "yesterday"])
+def test_a_date_outside_any_diary_shows_today_instead(login_as, asked):
+    page = login_as(StaffRole.RECEPTIONIST).get(f"/desk?date={asked}")
+    assert page.status_code == 200 and "Monday 8 March 2027" in page.get_data(as_text=True)

@@ -28,6 +28,8 @@ def today():
         day = date.fromisoformat(request.args.get("date", ""))
     except ValueError:
         day = clinic.today(now())
+    if not 1900 <= day.year <= 9000:  # far outside any diary, and keeps date sums in range
+        day = clinic.today(now())
     start = wall_clock_instant(day, time(0), clinic.zone)
     end = wall_clock_instant(day + timedelta(days=1), time(0), clinic.zone)
     query = (

@@ -7,7 +7,6 @@ from datetime import date, timedelta
 from wtforms import StringField, TextAreaField
 from wtforms.validators import ValidationError
 
-from booking.measures.intake import PRECAUTIONS, RISK_FACTORS
 from booking.public.forms import CheckboxChoices, Choice, JourneyForm, options
 
 NONE = "none"

@@ -220,7 +220,7 @@ def parse_weekly_hours(table, path: tuple, check: _Checker) -> dict[int, list[tu
             except ValueError as error:
                 check.problem(path + (name,), str(error))
         intervals.sort()
-        for (_, earlier_end), (later_start, _) in zip(intervals, intervals[1:]):
+        for (_, earlier_end), (later_start, _) in zip(intervals, intervals[1:], strict=False):
             if later_start < earlier_end:
                 check.problem(
                     path + (name,),
