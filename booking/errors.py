@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from flask import Flask, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import HTTPException, InternalServerError
+from werkzeug.exceptions import Forbidden, HTTPException, InternalServerError, NotFound
 
 from booking.extensions import db
 from booking.operations.availability import ClinicNotSetUp
+from booking.operations.desk import NotAllowed, NotVisible
 
 
 def _wants_json() -> bool:
@@ -26,6 +27,16 @@ def register_error_pages(app: Flask) -> None:
             code = error.name.lower().replace(" ", "_")
             return jsonify({"error": code, "message": error.description or error.name}), error.code
         return render_template("error.html", error=error), error.code
+
+    @app.errorhandler(NotAllowed)
+    def not_allowed(_error):
+        db.session.rollback()
+        return http_error(Forbidden("Your account cannot do this. Ask a receptionist or the clinic's admin."))
+
+    @app.errorhandler(NotVisible)
+    def not_visible(_error):
+        db.session.rollback()
+        return http_error(NotFound())
 
     @app.errorhandler(ClinicNotSetUp)
     def not_set_up(error: ClinicNotSetUp):

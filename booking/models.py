@@ -45,6 +45,20 @@ class AppointmentStatus(enum.Enum):
         """Statuses whose appointment still occupies the practitioner's time."""
         return (cls.BOOKED, cls.ARRIVED, cls.COMPLETED, cls.NO_SHOW)
 
+    @property
+    def label(self) -> str:
+        return self.value.replace("_", "-").capitalize()
+
+
+# What the desk may mark a visit as, from which statuses: the forward steps of a visit,
+# and one step back for a button pressed by mistake. Cancelled is final.
+STATUS_CHANGES: dict[AppointmentStatus, tuple[AppointmentStatus, ...]] = {
+    AppointmentStatus.ARRIVED: (AppointmentStatus.BOOKED, AppointmentStatus.NO_SHOW, AppointmentStatus.COMPLETED),
+    AppointmentStatus.COMPLETED: (AppointmentStatus.BOOKED, AppointmentStatus.ARRIVED),
+    AppointmentStatus.NO_SHOW: (AppointmentStatus.BOOKED,),
+    AppointmentStatus.BOOKED: (AppointmentStatus.ARRIVED, AppointmentStatus.NO_SHOW),
+}
+
 
 class IntakeStatus(enum.Enum):
     """How far the patient has got with the back-pain questions; staff lists show only this."""
@@ -52,6 +66,10 @@ class IntakeStatus(enum.Enum):
     NOT_STARTED = "not_started"
     IN_PROGRESS = "in_progress"
     SENT = "sent"
+
+    @property
+    def label(self) -> str:
+        return self.value.replace("_", " ").capitalize()
 
 
 def _enum_column(enum_class: type[enum.Enum], name: str) -> sa.Enum:
@@ -268,6 +286,9 @@ class Appointment(db.Model):
     practitioner: Mapped[Practitioner] = relationship()
     service: Mapped[Service] = relationship()
     patient: Mapped[Patient] = relationship(back_populates="appointments")
+    history: Mapped[list[AppointmentEvent]] = relationship(
+        back_populates="appointment", cascade="all, delete-orphan", order_by="AppointmentEvent.id"
+    )
 
     @property
     def occupied(self) -> TimeRange:
@@ -276,6 +297,17 @@ class Appointment(db.Model):
     @property
     def holds_time(self) -> bool:
         return self.status in AppointmentStatus.holding_time()
+
+    @property
+    def flag_level(self) -> str | None:
+        """'emergency' or 'urgent' when the safety check or the intake raised a flag: all the
+        desk is told about the patient's answers."""
+        intake = self.intake
+        if intake is not None and intake.emergency_flags:
+            return "emergency"
+        if self.safety_flags or (intake is not None and intake.urgent_flags):
+            return "urgent"
+        return None
 
     def change_deadline(self, notice_hours: int) -> datetime:
         """The last moment the patient may cancel or move it online."""
@@ -296,6 +328,26 @@ class Appointment(db.Model):
         length, occupied = self.ends_at - self.starts_at, self.occupied_until - self.starts_at
         self.starts_at, self.ends_at, self.occupied_until = starts_at, starts_at + length, starts_at + occupied
         self.sequence += 1
+
+
+class AppointmentEvent(db.Model):
+    """One change to an appointment: who made it, when, and what changed.
+
+    `detail` says what happened in words for the desk (times, practitioner, reason); it
+    never holds intake answers.
+    """
+
+    __tablename__ = "appointment_event"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    appointment_id: Mapped[int] = mapped_column(sa.ForeignKey("appointment.id", ondelete="CASCADE"), index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    staff_id: Mapped[int | None] = mapped_column(sa.ForeignKey("staff_account.id", ondelete="SET NULL"))
+    actor: Mapped[str] = mapped_column(sa.String(120))  # as it read then: "Patient", or the staff member's name
+    action: Mapped[str] = mapped_column(sa.String(20))
+    detail: Mapped[str] = mapped_column(sa.String(600), default="")
+
+    appointment: Mapped[Appointment] = relationship(back_populates="history")
 
 
 class Intake(db.Model):

@@ -61,7 +61,7 @@ def test_sign_in_takes_staff_to_the_days_appointments(staff):
     response = sign_in(client, "DESK@example.org")
     assert response.status_code == 303 and response.location.endswith("/desk")
     page = client.get("/desk").get_data(as_text=True)
-    assert "Pat Desk" in page and "Ben Test" in page and "Urgent: see a doctor within 24 hours" in page
+    assert "Pat Desk" in page and "Ben Test" in page and "Urgent flag" in page
 
 
 @pytest.mark.parametrize(

@@ -1,46 +1,340 @@
-"""The front desk: today's appointments for receptionists, admins and practitioners (their own)."""
+"""The front desk: the calendar, and everything a receptionist does from it.
+
+Views stay thin: they read the request, call operations.desk, and render or redirect.
+Every change is a POST with a CSRF token (the app-wide CSRFProtect).
+"""
 
 from __future__ import annotations
 
-from datetime import date, time, timedelta
+from datetime import date, datetime, timedelta
 
-import sqlalchemy as sa
-from flask import Blueprint, render_template, request
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from sqlalchemy.orm import selectinload
 
 from booking.auth.routes import staff_only
 from booking.clock import now
-from booking.extensions import db
-from booking.models import Appointment, StaffRole
-from booking.operations.availability import load_clinic
+from booking.desk.forms import (
+    ActionForm,
+    CallerBookingForm,
+    CancelForm,
+    HoursForm,
+    MoveForm,
+    PatientSearchForm,
+    TimeOffForm,
+)
+from booking.models import AppointmentStatus, Patient, Practitioner, StaffRole
+from booking.operations import desk
+from booking.operations.availability import desk_rules, load_clinic, times_by_day
+from booking.operations.bookings import BookingRequest, EmergencyAnswers, PatientDetails, SlotTaken, describe
+from booking.operations.clinic_file import WEEKDAYS
+from booking.operations.problems import RequestProblem
+from booking.public.forms import options
+from booking.public.routes import parse_instant
 from booking.scheduling import wall_clock_instant
 
 bp = Blueprint("desk", __name__, url_prefix="/desk")
 
 
+def _account():
+    return current_user.account
+
+
+def _day(text: str | None) -> date:
+    """?date=YYYY-MM-DD, or the clinic's today for anything else (far years included)."""
+    clinic = load_clinic()
+    try:
+        day = date.fromisoformat(text or "")
+    except ValueError:
+        return clinic.today(now())
+    return day if 1900 <= day.year <= 9000 else clinic.today(now())
+
+
+def _patient_from_args() -> Patient | None:
+    """The patient a booking is being made for (?patient=ID), if the desk chose one."""
+    patient_id = request.args.get("patient", type=int)
+    if patient_id is None:
+        return None
+    try:
+        patient, _ = desk.patient_for(_account(), patient_id)
+    except desk.NotVisible:
+        return None
+    return patient
+
+
 @bp.get("")
 @staff_only()
 def today():
-    """One day's appointments, in time order; a practitioner sees only their own."""
-    clinic = load_clinic()
-    try:
-        day = date.fromisoformat(request.args.get("date", ""))
-    except ValueError:
-        day = clinic.today(now())
-    if not 1900 <= day.year <= 9000:  # far outside any diary, and keeps date sums in range
-        day = clinic.today(now())
-    start = wall_clock_instant(day, time(0), clinic.zone)
-    end = wall_clock_instant(day + timedelta(days=1), time(0), clinic.zone)
-    query = (
-        sa.select(Appointment)
-        .where(Appointment.starts_at >= start, Appointment.starts_at < end)
-        .options(selectinload(Appointment.patient), selectinload(Appointment.service),
-                 selectinload(Appointment.practitioner))
-        .order_by(Appointment.starts_at, Appointment.practitioner_id)
-    )
-    if current_user.role is StaffRole.PRACTITIONER:
-        query = query.where(Appointment.practitioner_id == current_user.account.practitioner_id)
-    appointments = db.session.scalars(query).all()
-    return render_template("desk/today.html", day=day, appointments=appointments,
+    """Every practitioner's column for one day."""
+    day = _day(request.args.get("date"))
+    calendar = desk.day_calendar(day, now())
+    return render_template("desk/day.html", day=day, calendar=calendar, patient=_patient_from_args(),
                            previous=day - timedelta(days=1), following=day + timedelta(days=1))
+
+
+@bp.get("/week")
+@staff_only()
+def week():
+    """One practitioner's week as a grid, or everyone's week at a glance."""
+    day = _day(request.args.get("date"))
+    monday = day - timedelta(days=day.weekday())
+    slug = request.args.get("practitioner", "")
+    practitioner = desk.practitioner_by_slug(slug) if slug else None
+    context = {"day": day, "monday": monday, "practitioners": desk.practitioners_list(),
+               "practitioner": practitioner, "patient": _patient_from_args(),
+               "previous": monday - timedelta(days=7), "following": monday + timedelta(days=7)}
+    if practitioner is None:
+        days, rows = desk.week_overview(monday)
+        return render_template("desk/week.html", days=days, rows=rows, **context)
+    return render_template("desk/week.html", calendar=desk.week_calendar(monday, practitioner, now()), **context)
+
+
+# --- booking for a caller --------------------------------------------------------------
+
+def _booking_target():
+    """The practitioner and start a booking page is for (from the calendar's link)."""
+    practitioner = desk.practitioner_by_slug(request.args.get("practitioner", ""))
+    start = parse_instant(request.args.get("start"))
+    if practitioner is None or start is None:
+        abort(404)
+    if not desk.may_change(_account(), practitioner.id):
+        abort(403)
+    return practitioner, start
+
+
+@bp.route("/book", methods=["GET", "POST"])
+@staff_only()
+def book():
+    """Book a free time for a caller: first who they are, then the visit and the safety questions."""
+    practitioner, start = _booking_target()
+    clinic = load_clinic()
+    chosen = request.args.get("patient", "")
+    target = {"practitioner": practitioner.slug, "start": start.isoformat()}
+    if chosen != "new":
+        patient = _patient_from_args()
+        if patient is None:
+            return _find_caller(practitioner, start, target)
+    else:
+        patient = None
+
+    form = CallerBookingForm(existing_patient=patient is not None, today=clinic.today(now()))
+    problem_text = None
+    form.service.choices = options((s.slug, f"{s.name} ({s.minutes} minutes)")
+                                   for s in practitioner.services if s.is_active)
+    if form.validate_on_submit():
+        details = (PatientDetails(patient.name, patient.email, patient.phone, patient.born_on) if patient else
+                   PatientDetails(form.name.data, form.email.data, form.phone.data, form.born_on))
+        try:
+            result = desk.book_for_caller(_account(), BookingRequest(
+                service=form.service.data, practitioner=practitioner.slug, start=start, patient=details,
+                safety=tuple(form.codes), booked_via="desk"), now())
+        except EmergencyAnswers:
+            return render_template("desk/book.html", form=form, practitioner=practitioner, start=start,
+                                   patient=patient, alternatives=None, target=target, problem=None,
+                                   emergency=True), 422
+        except SlotTaken as taken:
+            flash("That time was taken a moment ago: nothing was booked. Choose another time.", "lost-race")
+            return render_template("desk/book.html", form=form, practitioner=practitioner, start=start,
+                                   patient=patient, alternatives=taken.alternatives, target=target,
+                                   problem=None), 409
+        except RequestProblem as problem:
+            problem_text = problem.message[0].upper() + problem.message[1:]
+        else:
+            flash(f"Booked {result.appointment.patient.name} for "
+                  f"{describe(clinic, result.appointment.practitioner, result.appointment.starts_at)}.", "success")
+            return redirect(url_for("desk.appointment", appointment_id=result.appointment.id), code=303)
+    return render_template("desk/book.html", form=form, practitioner=practitioner, start=start,
+                           patient=patient, alternatives=None, target=target, problem=problem_text)
+
+
+def _find_caller(practitioner: Practitioner, start: datetime, target: dict):
+    form = PatientSearchForm()
+    found = desk.find_patients(_account(), form.text.data, form.birth_date) if form.validate_on_submit() else None
+    return render_template("desk/find_caller.html", form=form, found=found, practitioner=practitioner,
+                           start=start, target=target)
+
+
+# --- one appointment -------------------------------------------------------------------
+
+def _visible_appointment(appointment_id: int):
+    appointment = desk.appointment_for(_account(), appointment_id)
+    if appointment is None:
+        abort(404)
+    if not desk.may_change(_account(), appointment.practitioner_id):
+        abort(403)
+    return appointment
+
+
+@bp.get("/appointments/<int:appointment_id>")
+@staff_only()
+def appointment(appointment_id: int):
+    """The appointment's detail panel: who, when, status, flags, history and actions."""
+    found = _visible_appointment(appointment_id)
+    clinic = load_clinic()
+    return render_template("desk/appointment.html", appointment=found, form=ActionForm(),
+                           statuses=desk.status_choices(found, clinic, now()), actions=desk.STATUS_ACTIONS)
+
+
+@bp.post("/appointments/<int:appointment_id>/status/<status>")
+@staff_only()
+def mark(appointment_id: int, status: str):
+    try:
+        wanted = AppointmentStatus(status)
+    except ValueError:
+        abort(404)
+    if wanted is AppointmentStatus.CANCELLED:
+        abort(404)  # cancelling has its own page, with a reason
+    try:
+        marked = desk.mark(_account(), appointment_id, wanted, now())
+    except desk.NotVisible:
+        abort(404)
+    except RequestProblem as problem:
+        flash(problem.message, "problem")
+    else:
+        flash(f"{marked.patient.name} is marked {wanted.label.lower()}.", "success")
+    return redirect(url_for("desk.appointment", appointment_id=appointment_id), code=303)
+
+
+@bp.route("/appointments/<int:appointment_id>/cancel", methods=["GET", "POST"])
+@staff_only()
+def cancel(appointment_id: int):
+    found = _visible_appointment(appointment_id)
+    form = CancelForm()
+    if form.validate_on_submit():
+        try:
+            desk.cancel(_account(), appointment_id, form.reason_text, now())
+        except RequestProblem as problem:
+            flash(problem.message, "problem")
+        else:
+            flash(f"The appointment of {found.patient.name} is cancelled; the time is free again.", "success")
+        return redirect(url_for("desk.appointment", appointment_id=appointment_id), code=303)
+    return render_template("desk/cancel.html", appointment=found, form=form)
+
+
+@bp.route("/appointments/<int:appointment_id>/move", methods=["GET", "POST"])
+@staff_only()
+def move(appointment_id: int):
+    """Choose a practitioner and a day, then one of the free times (the visit's own time counts as free)."""
+    found = _visible_appointment(appointment_id)
+    clinic = load_clinic()
+    if not found.holds_time:
+        flash("A cancelled appointment cannot be moved. Book a new one instead.", "problem")
+        return redirect(url_for("desk.appointment", appointment_id=appointment_id), code=303)
+    able = [p for p in found.service.practitioners
+            if p.is_active and desk.may_change(_account(), p.id)]
+    form = MoveForm()
+    slug = request.values.get("practitioner") or found.practitioner.slug
+    practitioner = next((p for p in able if p.slug == slug), None)
+    if practitioner is None:
+        abort(404)
+    day = _day(request.args.get("date") or found.starts_at.astimezone(clinic.zone).date().isoformat())
+    if form.validate_on_submit():
+        start = parse_instant(form.start.data)
+        try:
+            if start is None:
+                raise RequestProblem("start", "Choose a new time from the list")
+            desk.move(_account(), appointment_id, practitioner, start, now())
+        except SlotTaken:
+            form.start.errors.append("That time was taken a moment ago. The appointment is unchanged: choose another.")
+        except RequestProblem as problem:
+            form.start.errors.append(problem.message[0].upper() + problem.message[1:])
+        else:
+            flash(f"Moved to {describe(clinic, practitioner, start)}.", "success")
+            return redirect(url_for("desk.appointment", appointment_id=appointment_id), code=303)
+    times = times_by_day(clinic, found.service, [practitioner], day, 1, now(), ignoring=found.id,
+                         rules=desk_rules(clinic))[0]
+    times.starts[:] = [s for s in times.starts if not (s == found.starts_at and practitioner.id == found.practitioner_id)]
+    return render_template("desk/move.html", appointment=found, form=form, practitioners=able,
+                           practitioner=practitioner, day=day, times=times,
+                           previous=day - timedelta(days=1), following=day + timedelta(days=1))
+
+
+# --- patients --------------------------------------------------------------------------
+
+@bp.route("/patients", methods=["GET", "POST"])
+@staff_only()
+def patients():
+    """Search by name, email, phone or date of birth (a POST, so no one's name lands in a URL)."""
+    form = PatientSearchForm()
+    found = desk.find_patients(_account(), form.text.data, form.birth_date) if form.validate_on_submit() else None
+    return render_template("desk/patients.html", form=form, found=found)
+
+
+@bp.get("/patients/<int:patient_id>")
+@staff_only()
+def patient(patient_id: int):
+    try:
+        found, appointments = desk.patient_for(_account(), patient_id)
+    except desk.NotVisible:
+        abort(404)
+    return render_template("desk/patient.html", patient=found, appointments=appointments)
+
+
+# --- working hours and time off ----------------------------------------------------------
+
+def _practitioner(slug: str) -> Practitioner:
+    practitioner = desk.practitioner_by_slug(slug)
+    if practitioner is None:
+        abort(404)
+    return practitioner
+
+
+@bp.route("/practitioners/<slug>/hours", methods=["GET", "POST"])
+@staff_only(StaffRole.ADMIN, StaffRole.RECEPTIONIST)
+def hours(slug: str):
+    practitioner = _practitioner(slug)
+    current = {weekday: [(h.start_time, h.end_time) for h in practitioner.hours if h.weekday == weekday]
+               for weekday in range(7)}
+    form = HoursForm(data={key: HoursForm.text_for(current[n]) for n, key in enumerate(WEEKDAYS)})
+    if form.validate_on_submit():
+        desk.set_hours(_account(), practitioner, form.weekly)
+        outside = desk.outside_working_time(practitioner, now())
+        flash(f"{practitioner.name}'s hours are saved." + (
+            f" {len(outside)} booked appointment{'s' if len(outside) != 1 else ''} now fall outside them: "
+            "move or cancel each one below." if outside else ""), "success")
+        return redirect(url_for("desk.hours", slug=slug), code=303)
+    return render_template("desk/hours.html", form=form, practitioner=practitioner,
+                           outside=desk.outside_working_time(practitioner, now()))
+
+
+@bp.route("/practitioners/<slug>/time-off", methods=["GET", "POST"])
+@staff_only()
+def time_off(slug: str):
+    practitioner = _practitioner(slug)
+    if not desk.may_edit_time_off(_account(), practitioner):
+        abort(403)
+    clinic = load_clinic()
+    form = TimeOffForm()
+    if form.validate_on_submit():
+        starts, ends = form.span()
+        try:
+            desk.add_time_off(_account(), practitioner, wall_clock_instant(starts.date(), starts.time(), clinic.zone),
+                              wall_clock_instant(ends.date(), ends.time(), clinic.zone), form.reason.data, now())
+        except RequestProblem as problem:
+            form[problem.field].errors = [*form[problem.field].errors, problem.message]
+        else:
+            outside = desk.outside_working_time(practitioner, now())
+            flash("Time off added." + (
+                f" {len(outside)} booked appointment{'s' if len(outside) != 1 else ''} now fall in time off or "
+                "outside working hours: move or cancel each one below." if outside else ""), "success")
+            return redirect(url_for("desk.time_off", slug=slug), code=303)
+    return render_template("desk/time_off.html", form=form, practitioner=practitioner, action_form=ActionForm(),
+                           upcoming=desk.upcoming_time_off(practitioner, now()),
+                           outside=desk.outside_working_time(practitioner, now()))
+
+
+@bp.post("/practitioners/<slug>/time-off/<int:time_off_id>/remove")
+@staff_only()
+def remove_time_off(slug: str, time_off_id: int):
+    practitioner = _practitioner(slug)
+    try:
+        desk.remove_time_off(_account(), practitioner, time_off_id)
+    except desk.NotVisible:
+        abort(404)
+    flash("Time off removed; those hours are open for booking again.", "success")
+    return redirect(url_for("desk.time_off", slug=slug), code=303)
+
+
+@bp.app_template_global()
+def may_change(practitioner_id: int) -> bool:
+    """May the signed-in staff member act on (and see the patients of) this calendar?"""
+    return current_user.is_authenticated and desk.may_change(_account(), practitioner_id)

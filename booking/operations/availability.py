@@ -17,9 +17,18 @@ from sqlalchemy.orm import selectinload
 from booking.extensions import db
 from booking.models import Appointment, AppointmentStatus, Clinic, Practitioner, Service, TimeOff
 from booking.operations.problems import CannotBook, NotFound
-from booking.scheduling import TimeRange, date_range, free_starts, wall_clock_instant
+from booking.scheduling import BookingRules, TimeRange, date_range, free_starts, wall_clock_instant
 
 ANY_PRACTITIONER = "any"
+# The desk books by phone or in person, so it may fill times that online booking's notice
+# keeps back, and book as far ahead as the clinic allows at all.
+DESK_ADVANCE_DAYS = 730
+
+
+def desk_rules(clinic: Clinic) -> BookingRules:
+    """The booking rules for staff: the clinic's slot grid, no notice, two years ahead."""
+    return BookingRules(step_minutes=clinic.slot_step_minutes, min_notice=timedelta(0),
+                        max_advance_days=DESK_ADVANCE_DAYS)
 
 
 class ClinicNotSetUp(Exception):
@@ -101,12 +110,14 @@ def find_slots(
     *,
     count_bookings: bool = True,
     ignoring: int | None = None,
+    rules: BookingRules | None = None,
 ) -> list[Slot]:
     """Free starts for the service with any of the practitioners, sorted by start then slug.
 
     With count_bookings=False, existing appointments are ignored: what would be on offer
     in an empty diary (used to tell "taken" apart from "never bookable"). `ignoring`
-    leaves out one appointment's own time, for moving it.
+    leaves out one appointment's own time, for moving it. `rules` replaces the clinic's
+    online booking rules (the desk's are looser).
     """
     if not practitioners:
         return []
@@ -143,7 +154,7 @@ def find_slots(
             busy=busy[practitioner.id],
             minutes=service.minutes,
             buffer_minutes=service.buffer_minutes,
-            rules=clinic.booking_rules,
+            rules=rules or clinic.booking_rules,
             now=now,
             zone=clinic.zone,
         )
@@ -160,22 +171,29 @@ def nearby_slots(
     count: int = 5,
     *,
     ignoring: int | None = None,
+    rules: BookingRules | None = None,
 ) -> list[Slot]:
     """Up to `count` free starts closest to the one wanted, within three days either side."""
     wanted_day = wanted.astimezone(clinic.zone).date()
     first_day = max(wanted_day - timedelta(days=3), clinic.today(now))
-    slots = find_slots(clinic, service, practitioners, first_day, (wanted_day - first_day).days + 4, now, ignoring=ignoring)
+    slots = find_slots(clinic, service, practitioners, first_day, (wanted_day - first_day).days + 4, now,
+                       ignoring=ignoring, rules=rules)
     closest = sorted(slots, key=lambda slot: (abs(slot.start - wanted), slot.practitioner))[:count]
     return sorted(closest, key=lambda slot: (slot.start, slot.practitioner))
 
 
-def outside_booking_window(clinic: Clinic, start: datetime, now: datetime) -> str | None:
-    """Why a start is too soon or too far ahead to book online, or None if it is neither."""
+def outside_booking_window(clinic: Clinic, start: datetime, now: datetime,
+                           rules: BookingRules | None = None) -> str | None:
+    """Why a start is too soon or too far ahead to book, or None if it is neither."""
+    rules = rules or clinic.booking_rules
     local = start.astimezone(clinic.zone)
-    if local.date() > clinic.today(now) + timedelta(days=clinic.max_advance_days):
-        return f"bookings open {clinic.max_advance_days} days ahead; {local:%Y-%m-%d} is later than that"
-    if start < now + timedelta(hours=clinic.min_notice_hours):
-        return f"online bookings need {clinic.min_notice_hours} hours' notice; {local:%Y-%m-%d %H:%M %Z} is too soon"
+    if local.date() > clinic.today(now) + timedelta(days=rules.max_advance_days):
+        return f"bookings open {rules.max_advance_days} days ahead; {local:%Y-%m-%d} is later than that"
+    if start < now + rules.min_notice:
+        if not rules.min_notice:
+            return f"{local:%Y-%m-%d %H:%M %Z} has already passed"
+        hours = int(rules.min_notice.total_seconds() // 3600)
+        return f"online bookings need {hours} hours' notice; {local:%Y-%m-%d %H:%M %Z} is too soon"
     return None
 
 
@@ -197,9 +215,10 @@ def times_by_day(
     now: datetime,
     *,
     ignoring: int | None = None,
+    rules: BookingRules | None = None,
 ) -> list[DayTimes]:
     by_day: dict[date, list[datetime]] = {first_day + timedelta(days=n): [] for n in range(days)}
-    for slot in find_slots(clinic, service, practitioners, first_day, days, now, ignoring=ignoring):
+    for slot in find_slots(clinic, service, practitioners, first_day, days, now, ignoring=ignoring, rules=rules):
         starts = by_day[slot.start.astimezone(clinic.zone).date()]
         if not starts or starts[-1] != slot.start:
             starts.append(slot.start)

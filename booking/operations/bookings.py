@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
 from booking.extensions import begin_write_transaction, db
-from booking.models import Appointment, AppointmentStatus, BookingDraft, Patient
+from booking.models import Appointment, AppointmentEvent, AppointmentStatus, BookingDraft, Patient, Practitioner
 from booking.operations.availability import (
     Slot,
     find_slots,
@@ -29,6 +29,7 @@ from booking.operations.availability import (
     nearby_slots,
     outside_booking_window,
 )
+from booking.scheduling import BookingRules
 from booking.operations.problems import CannotBook
 from booking.safety import classify
 
@@ -56,6 +57,17 @@ class BookingRequest:
     patient: PatientDetails
     safety: tuple[str, ...] = ()
     booked_via: str = "online"
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who makes a change, as the appointment's history will name them."""
+
+    label: str
+    staff_id: int | None = None
+
+
+PATIENT = Actor("Patient")
 
 
 @dataclass(frozen=True)
@@ -133,11 +145,34 @@ def _off_the_grid(clinic, start: datetime) -> str:
     )
 
 
-def book(request: BookingRequest, now: datetime, *, draft: BookingDraft | None = None) -> BookingResult:
+def record(appointment: Appointment, actor: Actor, action: str, detail: str, now: datetime) -> None:
+    """Add a line to the appointment's history, in the same commit as the change itself."""
+    appointment.history.append(
+        AppointmentEvent(at=now, staff_id=actor.staff_id, actor=actor.label, action=action, detail=detail)
+    )
+
+
+def describe(clinic, practitioner: Practitioner, start: datetime) -> str:
+    """'Tue 9 Mar 2027 10:00 with Ana Test', in the clinic's time, for history lines."""
+    return f"{start.astimezone(clinic.zone):%a %-d %b %Y %H:%M} with {practitioner.name}"
+
+
+BOOKED_VIA = {"online": "online", "api": "through the booking API", "desk": "by the clinic"}
+
+
+def book(
+    request: BookingRequest,
+    now: datetime,
+    *,
+    draft: BookingDraft | None = None,
+    actor: Actor = PATIENT,
+    rules: BookingRules | None = None,
+) -> BookingResult:
     """Book the requested time, or raise CannotBook, EmergencyAnswers or SlotTaken.
 
     Nothing is written unless the whole booking succeeds. A draft that this booking
-    completes is updated in the same commit.
+    completes is updated in the same commit. `rules` replaces the clinic's online rules
+    (for the desk).
     """
     answers = classify(list(request.safety))
     if answers.unknown:
@@ -145,7 +180,7 @@ def book(request: BookingRequest, now: datetime, *, draft: BookingDraft | None =
     if answers.stops_booking:
         raise EmergencyAnswers()
 
-    with _writing(lambda: _taken(request.service, request.practitioner, request.start, now)):
+    with _writing(lambda: _taken(request.service, request.practitioner, request.start, now, rules=rules)):
         clinic = load_clinic()
         service = load_service(request.service)
         practitioners = load_practitioners(service, request.practitioner)
@@ -153,15 +188,17 @@ def book(request: BookingRequest, now: datetime, *, draft: BookingDraft | None =
             raise CannotBook("practitioner", f"nobody offers {service.slug!r} at the moment")
         _lock(LOCK_PATIENT, _patient_lock_key(request.patient))
         _lock(LOCK_PRACTITIONER, *(p.id for p in practitioners))
-        chosen = _claim(clinic, service, practitioners, request.start, now)
+        chosen = _claim(clinic, service, practitioners, request.start, now, rules=rules)
 
         patient = find_or_add_patient(request.patient, now)
         if service.new_patients_only and _has_visited(patient):
-            raise CannotBook(
-                "service",
+            raise CannotBook("service", (
+                f"'{service.name}' is for patients new to the clinic, and {patient.name} has booked before. "
+                "Choose a follow-up visit instead."
+            ) if request.booked_via == "desk" else (
                 f"'{service.name}' is for patients new to the clinic, and these details match a patient who "
-                "already has a booking with us. Choose a follow-up, or phone the clinic if that is not right.",
-            )
+                "already has a booking with us. Choose a follow-up, or phone the clinic if that is not right."
+            ))
         token = secrets.token_urlsafe(32)
         appointment = Appointment(
             reference=new_reference(),
@@ -178,38 +215,63 @@ def book(request: BookingRequest, now: datetime, *, draft: BookingDraft | None =
             created_at=now,
         )
         db.session.add(appointment)
+        record(appointment, actor, "booked",
+               f"{service.name}, {describe(clinic, appointment.practitioner, chosen.start)}, "
+               f"booked {BOOKED_VIA.get(request.booked_via, request.booked_via)}", now)
         if draft is not None:
             draft.appointment, draft.manage_token, draft.lost_race = appointment, token, False
         db.session.commit()
     return BookingResult(appointment, token)
 
 
-def move(appointment_id: int, start: datetime, now: datetime) -> BookingResult:
-    """Move an appointment to a new start with the same practitioner, in one transaction.
+def move(
+    appointment_id: int,
+    start: datetime,
+    now: datetime,
+    *,
+    practitioner_slug: str | None = None,
+    actor: Actor = PATIENT,
+    rules: BookingRules | None = None,
+    new_link: bool = True,
+) -> BookingResult | None:
+    """Move an appointment to a new start (and practitioner, if named), in one transaction.
 
-    The old time is given up only if the new one is taken; the manage link is replaced.
+    The old time is given up only if the new one is taken. A patient's move replaces
+    their manage link (returned in the result); a move by the desk keeps the link the
+    patient already has, and returns a result without a token.
     """
     def alternatives() -> SlotTaken:
         appointment = db.session.get(Appointment, appointment_id)
-        return _taken(appointment.service.slug, appointment.practitioner.slug, start, now, ignoring=appointment_id)
+        return _taken(appointment.service.slug, practitioner_slug or appointment.practitioner.slug, start, now,
+                      ignoring=appointment_id, rules=rules)
 
     with _writing(alternatives):
         appointment = db.session.get(Appointment, appointment_id)
-        _lock(LOCK_PRACTITIONER, appointment.practitioner_id)
+        if not appointment.holds_time:
+            raise CannotBook("start", "a cancelled appointment cannot be moved; book a new one instead")
         clinic = load_clinic()
-        chosen = _claim(clinic, appointment.service, [appointment.practitioner], start, now, ignoring=appointment.id)
+        before = describe(clinic, appointment.practitioner, appointment.starts_at)
+        target = load_practitioners(appointment.service, practitioner_slug or appointment.practitioner.slug)[0]
+        _lock(LOCK_PRACTITIONER, appointment.practitioner_id, target.id)
+        chosen = _claim(clinic, appointment.service, [target], start, now, ignoring=appointment.id, rules=rules)
         appointment.move_to(chosen.start)
-        token = secrets.token_urlsafe(32)
-        appointment.manage_token_hash = hash_token(token)
+        appointment.practitioner = target
+        token = secrets.token_urlsafe(32) if new_link else ""
+        if new_link:
+            appointment.manage_token_hash = hash_token(token)
+        record(appointment, actor, "moved", f"From {before} to {describe(clinic, target, chosen.start)}", now)
         db.session.commit()
     return BookingResult(appointment, token)
 
 
-def cancel(appointment_id: int, reason: str, now: datetime) -> Appointment:
+def cancel(appointment_id: int, reason: str, now: datetime, *, actor: Actor = PATIENT) -> Appointment:
     """Cancel the appointment, freeing its time."""
     with _writing(lambda: SlotTaken()):
         appointment = db.session.get(Appointment, appointment_id)
+        if appointment.status is AppointmentStatus.CANCELLED:
+            raise CannotBook("reason", "this appointment is already cancelled")
         appointment.cancel(now, reason)
+        record(appointment, actor, "cancelled", reason or "No reason given", now)
         db.session.commit()
     return appointment
 
@@ -234,25 +296,27 @@ def _writing(taken: Callable[[], SlotTaken]):
         raise
 
 
-def _claim(clinic, service, practitioners, start: datetime, now: datetime, *, ignoring: int | None = None) -> Slot:
+def _claim(clinic, service, practitioners, start: datetime, now: datetime, *, ignoring: int | None = None,
+           rules: BookingRules | None = None) -> Slot:
     """The free slot at `start`, or CannotBook (never on offer) or SlotTaken (someone was quicker)."""
-    outside = outside_booking_window(clinic, start, now)
+    outside = outside_booking_window(clinic, start, now, rules)
     if outside:
         raise CannotBook("start", outside)
     day = start.astimezone(clinic.zone).date()
-    free = find_slots(clinic, service, practitioners, day, 1, now, ignoring=ignoring)
+    free = find_slots(clinic, service, practitioners, day, 1, now, ignoring=ignoring, rules=rules)
     chosen = next((slot for slot in free if slot.start == start), None)
     if chosen is not None:
         return chosen
-    in_empty_diary = find_slots(clinic, service, practitioners, day, 1, now, count_bookings=False)
+    in_empty_diary = find_slots(clinic, service, practitioners, day, 1, now, count_bookings=False, rules=rules)
     if any(slot.start == start for slot in in_empty_diary):
-        raise SlotTaken(nearby_slots(clinic, service, practitioners, start, now, ignoring=ignoring))
+        raise SlotTaken(nearby_slots(clinic, service, practitioners, start, now, ignoring=ignoring, rules=rules))
     raise CannotBook("start", _off_the_grid(clinic, start))
 
 
-def _taken(service_slug: str, practitioner_slug: str, start: datetime, now: datetime, *, ignoring=None) -> SlotTaken:
+def _taken(service_slug: str, practitioner_slug: str, start: datetime, now: datetime, *, ignoring=None,
+           rules: BookingRules | None = None) -> SlotTaken:
     """A SlotTaken carrying the free times nearest to the one that was lost."""
     clinic = load_clinic()
     service = load_service(service_slug)
     practitioners = load_practitioners(service, practitioner_slug)
-    return SlotTaken(nearby_slots(clinic, service, practitioners, start, now, ignoring=ignoring))
+    return SlotTaken(nearby_slots(clinic, service, practitioners, start, now, ignoring=ignoring, rules=rules))

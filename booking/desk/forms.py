@@ -1,0 +1,198 @@
+"""Forms of the front desk; messages speak to the receptionist about the patient."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+
+from wtforms import StringField, TextAreaField
+from wtforms.validators import ValidationError
+
+from booking.operations.clinic_file import WEEKDAYS, parse_clock_time
+from booking.public.forms import NONE_OF_THESE, Choice, DetailsForm, JourneyForm, SafetyForm, options
+
+DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+
+CANCEL_REASONS = [
+    ("patient", "The patient asked to cancel"),
+    ("practitioner", "The practitioner cannot see them"),
+    ("clinic", "The clinic is closed"),
+    ("mistake", "Booked by mistake"),
+    ("other", "Another reason"),
+]
+NOTE_LIMIT = 300
+
+
+def for_the_desk(message: str) -> str:
+    """Patient-facing validation messages, reworded for staff typing on a patient's behalf."""
+    return message.replace("Enter your", "Enter the patient's").replace("your ", "the patient's ")
+
+
+class CallerBookingForm(DetailsForm, SafetyForm):
+    """A booking made by the desk: the service, the caller's answers to the safety
+    questions, and the patient's details unless an existing patient was chosen."""
+
+    returning = None  # the desk knows: it chose an existing patient or a new one
+    service = Choice("Service", message="Select the service to book")
+
+    def __init__(self, *args, existing_patient: bool, **kwargs):
+        super().__init__(*args, **kwargs)
+        if existing_patient:
+            for name in ("name", "email", "phone", "birth_day", "birth_month", "birth_year"):
+                delattr(self, name)
+
+    def validate_symptoms(self, field):
+        chosen = field.data or []
+        if not chosen:
+            raise ValidationError("Ask the caller each question, then select any that apply, or 'None of these'")
+        if NONE_OF_THESE in chosen and len(chosen) > 1:
+            raise ValidationError("Select 'None of these' only if nothing in the list applies to the caller")
+
+    def validate(self, extra_validators=None):
+        valid = super().validate(extra_validators)
+        for field in self:
+            field.errors = [for_the_desk(message) for message in field.errors]
+        return valid
+
+
+class CancelForm(JourneyForm):
+    reason = Choice("Why is it being cancelled?", choices=options(CANCEL_REASONS),
+                    message="Select why the appointment is being cancelled")
+    note = TextAreaField("Note (optional)")
+
+    def validate_note(self, field):
+        field.data = (field.data or "").strip()
+        if len(field.data) > NOTE_LIMIT:
+            raise ValidationError(f"Note must be {NOTE_LIMIT} characters or fewer")
+        if self.reason.data == "other" and not field.data:
+            raise ValidationError("Say what the other reason is")
+
+    @property
+    def reason_text(self) -> str:
+        label = dict(CANCEL_REASONS).get(self.reason.data, "")
+        return f"{label}: {self.note.data}" if self.note.data else label
+
+
+class ActionForm(JourneyForm):
+    """A button that changes something: only the CSRF token (the rest is in the URL)."""
+
+
+class MoveForm(JourneyForm):
+    start = StringField("New time")
+    practitioner = StringField("Practitioner")
+
+
+def _periods(text: str, day_name: str) -> list[tuple[time, time]]:
+    """'09:00-12:30, 13:30-17:00' -> sorted periods, or ValidationError saying what to fix."""
+    periods = []
+    for part in [p.strip() for p in text.replace(";", ",").split(",") if p.strip()]:
+        pieces = [p.strip() for p in part.replace("–", "-").split("-")]
+        if len(pieces) != 2:
+            raise ValidationError(f"{day_name}: write each period as start-end, like 09:00-12:30")
+        try:
+            start, end = parse_clock_time(pieces[0]), parse_clock_time(pieces[1])
+        except ValueError:
+            raise ValidationError(
+                f"{day_name}: {part} is not a period of time; use 24-hour times, like 09:00-12:30") from None
+        if not start < end:
+            raise ValidationError(
+                f"{day_name}: {part} ends before it starts; hours cannot run past midnight")
+        periods.append((start, end))
+    periods.sort()
+    for (first_start, first_end), (next_start, _) in zip(periods, periods[1:], strict=False):
+        if next_start < first_end:
+            raise ValidationError(
+                f"{day_name}: {first_start:%H:%M}-{first_end:%H:%M} overlaps the period starting at {next_start:%H:%M}")
+    return periods
+
+
+class HoursForm(JourneyForm):
+    mon = StringField(DAY_NAMES[0])
+    tue = StringField(DAY_NAMES[1])
+    wed = StringField(DAY_NAMES[2])
+    thu = StringField(DAY_NAMES[3])
+    fri = StringField(DAY_NAMES[4])
+    sat = StringField(DAY_NAMES[5])
+    sun = StringField(DAY_NAMES[6])
+
+    def validate(self, extra_validators=None):
+        valid = super().validate(extra_validators)
+        self.weekly: dict[int, list[tuple[time, time]]] = {}
+        for weekday, key in enumerate(WEEKDAYS):
+            field = self[key]
+            try:
+                self.weekly[weekday] = _periods(field.data or "", DAY_NAMES[weekday])
+            except ValidationError as error:
+                field.errors = [*field.errors, str(error)]
+                valid = False
+        return valid
+
+    @staticmethod
+    def text_for(periods) -> str:
+        return ", ".join(f"{start:%H:%M}-{end:%H:%M}" for start, end in periods)
+
+
+def _parse_date(text: str | None, what: str) -> date:
+    try:
+        return date.fromisoformat((text or "").strip())
+    except ValueError:
+        raise ValidationError(f"Enter the {what} as a date, like 2027-03-15") from None
+
+
+def _parse_time(text: str | None, what: str, default: time) -> time:
+    if not (text or "").strip():
+        return default
+    try:
+        return parse_clock_time(text)
+    except ValueError:
+        raise ValidationError(f"Enter the {what} as a 24-hour time, like 13:30, or leave it empty") from None
+
+
+class TimeOffForm(JourneyForm):
+    start_date = StringField("From (date)")
+    start_time = StringField("From (time, optional)")
+    end_date = StringField("Until (date)")
+    end_time = StringField("Until (time, optional)")
+    reason = StringField("Reason (optional)")
+
+    def validate_start_date(self, field):
+        self.first_day = _parse_date(field.data, "first day")
+        if not 1900 <= self.first_day.year <= 9000:
+            raise ValidationError("Enter a first day in the next few years")
+
+    def validate_start_time(self, field):
+        self.from_time = _parse_time(field.data, "start time", time(0))
+
+    def validate_end_date(self, field):
+        self.last_day = _parse_date(field.data, "last day")
+        if not 1900 <= self.last_day.year <= 9000:
+            raise ValidationError("Enter a last day in the next few years")
+
+    def validate_end_time(self, field):
+        self.until_time = _parse_time(field.data, "end time", time(0))
+
+    def validate_reason(self, field):
+        field.data = (field.data or "").strip()
+        if len(field.data) > 200:
+            raise ValidationError("Reason must be 200 characters or fewer")
+
+    def span(self) -> tuple[datetime, datetime]:
+        """Local wall-clock start and end; an empty end time means the whole of the last day."""
+        starts = datetime.combine(self.first_day, self.from_time)
+        if self.end_time.data and self.end_time.data.strip():
+            ends = datetime.combine(self.last_day, self.until_time)
+        else:
+            ends = datetime.combine(self.last_day + timedelta(days=1), time(0))
+        return starts, ends
+
+
+class PatientSearchForm(JourneyForm):
+    text = StringField("Name, email or phone")
+    born_on = StringField("Date of birth (optional)")
+
+    def validate_text(self, field):
+        field.data = (field.data or "").strip()[:120]
+        if not field.data and not (self.born_on.data or "").strip():
+            raise ValidationError("Enter part of a name, email address or phone number, or a date of birth")
+
+    def validate_born_on(self, field):
+        self.birth_date = _parse_date(field.data, "date of birth") if (field.data or "").strip() else None

@@ -1,0 +1,445 @@
+"""The front desk's work: the calendar, bookings for callers, moves, cancellations,
+arrivals, working hours, time off and patient search.
+
+Who may do what follows the design's table: receptionists and admins act on every
+calendar; a practitioner reads every calendar but changes only their own, sees only
+their own patients, and edits only their own time off. Each change is one transaction
+and leaves a line in the appointment's history.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.orm import selectinload
+
+from booking.extensions import begin_write_transaction, db
+from booking.models import (
+    STATUS_CHANGES,
+    Appointment,
+    AppointmentStatus,
+    Intake,
+    Patient,
+    Practitioner,
+    StaffAccount,
+    StaffRole,
+    TimeOff,
+    WorkingHours,
+)
+from booking.operations import bookings
+from booking.operations.availability import desk_rules, load_clinic
+from booking.operations.problems import CannotBook
+from booking.scheduling import TimeRange, open_time, wall_clock_instant
+from booking.scheduling.grid import Booked, ColumnPlan, Grid, lay_out
+
+WEEK = 7
+SEARCH_LIMIT = 50
+
+
+class NotAllowed(Exception):
+    """The signed-in staff member may not do this (the view answers 403)."""
+
+
+class NotVisible(Exception):
+    """The record exists, but this staff member may not know that (the view answers 404)."""
+
+
+# --- who may do what ---------------------------------------------------------------
+
+def runs_the_desk(account: StaffAccount) -> bool:
+    return account.role in (StaffRole.ADMIN, StaffRole.RECEPTIONIST)
+
+
+def may_change(account: StaffAccount, practitioner_id: int) -> bool:
+    """May this account book, move or cancel on that practitioner's calendar?"""
+    return runs_the_desk(account) or account.practitioner_id == practitioner_id
+
+
+def actor(account: StaffAccount) -> bookings.Actor:
+    return bookings.Actor(account.name, account.id)
+
+
+def _require(allowed: bool) -> None:
+    if not allowed:
+        raise NotAllowed()
+
+
+# --- the calendar --------------------------------------------------------------------
+
+@dataclass
+class Calendar:
+    """What a calendar page shows: the grid, and the records its cells name."""
+
+    first_day: date
+    days: int
+    practitioners: list[Practitioner]
+    grid: Grid
+    appointments: dict[int, Appointment]  # id -> appointment, for the grid's blocks
+    cancelled: list[Appointment]
+    time_off: dict[int, list[TimeRange]]
+
+    def practitioner_of(self, key) -> Practitioner:
+        """The practitioner of a column: its key in the day view, the only one in a week."""
+        if len(self.practitioners) == 1:
+            return self.practitioners[0]
+        return next(p for p in self.practitioners if p.id == key)
+
+
+def _load(first_day: date, days: int, practitioner_id: int | None = None):
+    """Practitioners (with hours), time off and appointments for the dates: six queries, always."""
+    clinic = load_clinic()
+    start = wall_clock_instant(first_day, time(0), clinic.zone)
+    end = wall_clock_instant(first_day + timedelta(days=days), time(0), clinic.zone)
+    appointments_query = (
+        sa.select(Appointment)
+        .where(Appointment.starts_at >= start, Appointment.starts_at < end)
+        .options(selectinload(Appointment.patient), selectinload(Appointment.service), _flags_only())
+        .order_by(Appointment.starts_at, Appointment.id)
+    )
+    if practitioner_id is not None:
+        appointments_query = appointments_query.where(Appointment.practitioner_id == practitioner_id)
+    appointments = list(db.session.scalars(appointments_query))
+    booked_with = {a.practitioner_id for a in appointments}
+    practitioners_query = (
+        sa.select(Practitioner)
+        # someone who has left still shows on days they had appointments
+        .where(sa.or_(Practitioner.is_active, Practitioner.id.in_(booked_with)))
+        .options(selectinload(Practitioner.hours))
+        .order_by(Practitioner.name, Practitioner.id)
+    )
+    if practitioner_id is not None:
+        practitioners_query = practitioners_query.where(Practitioner.id == practitioner_id)
+    practitioners = list(db.session.scalars(practitioners_query))
+    time_off: dict[int, list[TimeRange]] = defaultdict(list)
+    for row in db.session.execute(
+        sa.select(TimeOff.practitioner_id, TimeOff.starts_at, TimeOff.ends_at)
+        .where(TimeOff.starts_at < end, TimeOff.ends_at > start)
+        .where(TimeOff.practitioner_id == practitioner_id if practitioner_id is not None else sa.true())
+    ):
+        time_off[row.practitioner_id].append(TimeRange(row.starts_at, row.ends_at))
+    return clinic, practitioners, time_off, appointments
+
+
+def _flags_only():
+    """Load an appointment's intake for its flag level only: the answers stay in the database."""
+    return selectinload(Appointment.intake).load_only(Intake.urgent_flags, Intake.emergency_flags)
+
+
+def _booked(appointments) -> list[Booked]:
+    return [Booked(a.starts_at, a.ends_at, a.occupied_until, a.id) for a in appointments if a.holds_time]
+
+
+def day_calendar(day: date, now: datetime) -> Calendar:
+    """Every practitioner's column for one clinic date."""
+    clinic, practitioners, time_off, appointments = _load(day, 1)
+    by_practitioner = defaultdict(list)
+    for appointment in appointments:
+        by_practitioner[appointment.practitioner_id].append(appointment)
+    plans = [
+        ColumnPlan(p.id, day, p.working_intervals, time_off[p.id], _booked(by_practitioner[p.id]))
+        for p in practitioners
+    ]
+    return _calendar(clinic, day, 1, practitioners, time_off, appointments, plans, now)
+
+
+def week_calendar(first_day: date, practitioner: Practitioner, now: datetime) -> Calendar:
+    """One practitioner's week, a column per day."""
+    clinic, practitioners, time_off, appointments = _load(first_day, WEEK, practitioner.id)
+    by_day = defaultdict(list)
+    for appointment in appointments:
+        by_day[appointment.starts_at.astimezone(clinic.zone).date()].append(appointment)
+    days = [first_day + timedelta(days=n) for n in range(WEEK)]
+    plans = [
+        ColumnPlan(day, day, practitioner.working_intervals, time_off[practitioner.id], _booked(by_day[day]))
+        for day in days
+    ]
+    return _calendar(clinic, first_day, WEEK, practitioners, time_off, appointments, plans, now)
+
+
+def _calendar(clinic, first_day, days, practitioners, time_off, appointments, plans, now) -> Calendar:
+    return Calendar(
+        first_day=first_day,
+        days=days,
+        practitioners=practitioners,
+        grid=lay_out(plans, clinic.slot_step_minutes, clinic.zone, now),
+        appointments={a.id: a for a in appointments},
+        cancelled=[a for a in appointments if not a.holds_time],
+        time_off=time_off,
+    )
+
+
+@dataclass
+class WeekDay:
+    """One practitioner on one day of the week overview."""
+
+    hours: list[str]  # "09:00–12:30"
+    away: bool  # some time off that day
+    appointments: list[Appointment]
+
+
+def week_overview(first_day: date) -> tuple[list[date], list[tuple[Practitioner, list[WeekDay]]]]:
+    """Everyone's week at a glance: hours, time off and appointments per practitioner and day."""
+    clinic, practitioners, time_off, appointments = _load(first_day, WEEK)
+    days = [first_day + timedelta(days=n) for n in range(WEEK)]
+    booked = defaultdict(list)
+    for appointment in appointments:
+        if appointment.holds_time:
+            booked[(appointment.practitioner_id, appointment.starts_at.astimezone(clinic.zone).date())].append(appointment)
+    rows = []
+    for practitioner in practitioners:
+        cells = []
+        for day in days:
+            hours = [f"{h.start_time:%H:%M}–{h.end_time:%H:%M}" for h in practitioner.hours if h.weekday == day.weekday()]
+            day_span = TimeRange(wall_clock_instant(day, time(0), clinic.zone),
+                                 wall_clock_instant(day + timedelta(days=1), time(0), clinic.zone))
+            away = any(span.overlaps(day_span) for span in time_off[practitioner.id])
+            cells.append(WeekDay(hours, away, booked[(practitioner.id, day)]))
+        rows.append((practitioner, cells))
+    return days, rows
+
+
+def practitioners_list() -> list[Practitioner]:
+    return list(db.session.scalars(
+        sa.select(Practitioner).where(Practitioner.is_active).order_by(Practitioner.name, Practitioner.id)
+    ))
+
+
+def practitioner_by_slug(slug: str) -> Practitioner | None:
+    return db.session.scalar(
+        sa.select(Practitioner).where(Practitioner.slug == slug).options(
+            selectinload(Practitioner.hours), selectinload(Practitioner.services))
+    )
+
+
+# --- one appointment -----------------------------------------------------------------
+
+def appointment_for(account: StaffAccount, appointment_id: int) -> Appointment | None:
+    """The appointment with what its page shows (patient, service, practitioner, history)."""
+    return db.session.scalar(
+        sa.select(Appointment).where(Appointment.id == appointment_id).options(
+            selectinload(Appointment.patient), selectinload(Appointment.service),
+            selectinload(Appointment.practitioner), selectinload(Appointment.history), _flags_only(),
+        )
+    )
+
+
+def _locked_appointment(account: StaffAccount, appointment_id: int) -> Appointment:
+    begin_write_transaction()
+    appointment = db.session.get(Appointment, appointment_id)
+    if appointment is None:
+        raise NotVisible()
+    _require(may_change(account, appointment.practitioner_id))
+    return appointment
+
+
+def _status_problem(appointment: Appointment, status: AppointmentStatus, clinic, now: datetime) -> str | None:
+    if appointment.status is status:
+        return f"This appointment is already marked {status.label.lower()}."
+    if appointment.status not in STATUS_CHANGES.get(status, ()):
+        return f"A {appointment.status.label.lower()} appointment cannot be marked {status.label.lower()}."
+    if status is AppointmentStatus.ARRIVED and clinic.today(now) < appointment.starts_at.astimezone(clinic.zone).date():
+        return "A patient can be marked arrived only on the day of their appointment."
+    if status in (AppointmentStatus.COMPLETED, AppointmentStatus.NO_SHOW) and now < appointment.starts_at:
+        return f"An appointment can be marked {status.label.lower()} only once its start time has passed."
+    return None
+
+
+STATUS_ACTIONS = {
+    AppointmentStatus.ARRIVED: "arrived",
+    AppointmentStatus.COMPLETED: "completed",
+    AppointmentStatus.NO_SHOW: "no-show",
+    AppointmentStatus.BOOKED: "reopened",
+}
+
+
+def status_choices(appointment: Appointment, clinic, now: datetime) -> list[AppointmentStatus]:
+    """The statuses the desk may mark this appointment as right now, for its buttons."""
+    return [status for status in STATUS_CHANGES if _status_problem(appointment, status, clinic, now) is None]
+
+
+def mark(account: StaffAccount, appointment_id: int, status: AppointmentStatus, now: datetime) -> Appointment:
+    """Mark arrived, completed or no-show (or undo one of those), or raise CannotBook."""
+    try:
+        appointment = _locked_appointment(account, appointment_id)
+        clinic = load_clinic()
+        problem = _status_problem(appointment, status, clinic, now)
+        if problem:
+            raise CannotBook("status", problem)
+        before = appointment.status
+        appointment.status = status
+        bookings.record(appointment, actor(account), STATUS_ACTIONS[status],
+                        f"{before.label} → {status.label}", now)
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        raise
+    return appointment
+
+
+def cancel(account: StaffAccount, appointment_id: int, reason: str, now: datetime) -> Appointment:
+    appointment = db.session.get(Appointment, appointment_id)
+    if appointment is None:
+        raise NotVisible()
+    _require(may_change(account, appointment.practitioner_id))
+    if not appointment.holds_time:
+        raise CannotBook("reason", "This appointment is already cancelled.")
+    return bookings.cancel(appointment_id, reason, now, actor=actor(account))
+
+
+def move(account: StaffAccount, appointment_id: int, practitioner: Practitioner, start: datetime,
+         now: datetime) -> Appointment:
+    """Move to another time and/or practitioner; the patient's link stays the same."""
+    appointment = db.session.get(Appointment, appointment_id)
+    if appointment is None:
+        raise NotVisible()
+    _require(may_change(account, appointment.practitioner_id) and may_change(account, practitioner.id))
+    return bookings.move(appointment_id, start, now, practitioner_slug=practitioner.slug, actor=actor(account),
+                         rules=desk_rules(load_clinic()), new_link=False).appointment
+
+
+def book_for_caller(account: StaffAccount, request: bookings.BookingRequest, now: datetime) -> bookings.BookingResult:
+    practitioner = practitioner_by_slug(request.practitioner)
+    _require(practitioner is None or may_change(account, practitioner.id))
+    return bookings.book(request, now, actor=actor(account), rules=desk_rules(load_clinic()))
+
+
+# --- working hours and time off ------------------------------------------------------
+
+def outside_working_time(practitioner: Practitioner, now: datetime) -> list[Appointment]:
+    """Booked appointments from now on that no longer fit the practitioner's hours and time off.
+
+    The desk moves or cancels these by hand: changing hours never drops a booking.
+    """
+    clinic = load_clinic()
+    upcoming = list(db.session.scalars(
+        sa.select(Appointment)
+        .where(Appointment.practitioner_id == practitioner.id, Appointment.status == AppointmentStatus.BOOKED,
+               Appointment.ends_at > now)
+        .options(selectinload(Appointment.patient), selectinload(Appointment.service))
+        .order_by(Appointment.starts_at)
+    ))
+    if not upcoming:
+        return []
+    time_off = [t.range for t in db.session.scalars(
+        sa.select(TimeOff).where(TimeOff.practitioner_id == practitioner.id, TimeOff.ends_at > now))]
+    intervals = practitioner.working_intervals
+    outside = []
+    for appointment in upcoming:
+        day = appointment.starts_at.astimezone(clinic.zone).date()
+        visit = TimeRange(appointment.starts_at, appointment.ends_at)
+        if not any(piece.contains(visit) for piece in open_time(day, intervals, time_off, clinic.zone)):
+            outside.append(appointment)
+    return outside
+
+
+def set_hours(account: StaffAccount, practitioner: Practitioner, weekly: dict[int, list[tuple[time, time]]]) -> None:
+    """Replace the practitioner's weekly hours (weekday -> [(start, end)])."""
+    _require(runs_the_desk(account))
+    begin_write_transaction()
+    try:
+        # Delete first, in its own statement: re-adding an unchanged period would otherwise
+        # meet its old row in the unique index.
+        db.session.execute(sa.delete(WorkingHours).where(WorkingHours.practitioner_id == practitioner.id))
+        db.session.add_all(
+            WorkingHours(practitioner_id=practitioner.id, weekday=weekday, start_time=start, end_time=end)
+            for weekday, periods in weekly.items() for start, end in periods
+        )
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        raise
+    db.session.expire(practitioner, ["hours"])
+
+
+def may_edit_time_off(account: StaffAccount, practitioner: Practitioner) -> bool:
+    return may_change(account, practitioner.id)
+
+
+def upcoming_time_off(practitioner: Practitioner, now: datetime) -> list[TimeOff]:
+    return list(db.session.scalars(
+        sa.select(TimeOff).where(TimeOff.practitioner_id == practitioner.id, TimeOff.ends_at > now)
+        .order_by(TimeOff.starts_at)
+    ))
+
+
+def add_time_off(account: StaffAccount, practitioner: Practitioner, starts_at: datetime, ends_at: datetime,
+                 reason: str, now: datetime) -> TimeOff:
+    _require(may_edit_time_off(account, practitioner))
+    if ends_at <= starts_at:
+        raise CannotBook("end_date", "Time off must end after it starts")
+    if ends_at <= now:
+        raise CannotBook("end_date", "Time off must end in the future")
+    begin_write_transaction()
+    try:
+        if db.session.scalar(sa.select(TimeOff.id).where(
+                TimeOff.practitioner_id == practitioner.id, TimeOff.starts_at == starts_at, TimeOff.ends_at == ends_at)):
+            raise CannotBook("start_date", "This time off is already in the list")
+        time_off = TimeOff(practitioner_id=practitioner.id, starts_at=starts_at, ends_at=ends_at, reason=reason)
+        db.session.add(time_off)
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        raise
+    return time_off
+
+
+def remove_time_off(account: StaffAccount, practitioner: Practitioner, time_off_id: int) -> TimeOff:
+    _require(may_edit_time_off(account, practitioner))
+    begin_write_transaction()
+    time_off = db.session.get(TimeOff, time_off_id)
+    if time_off is None or time_off.practitioner_id != practitioner.id:
+        db.session.rollback()
+        raise NotVisible()
+    db.session.delete(time_off)
+    db.session.commit()
+    return time_off
+
+
+# --- patients ------------------------------------------------------------------------
+
+def _digits(column):
+    """The phone number without the separators people type, in SQL both databases speak."""
+    for character in " -().+/":
+        column = sa.func.replace(column, character, "")
+    return column
+
+
+def _visible_patients(account: StaffAccount):
+    query = sa.select(Patient)
+    if not runs_the_desk(account):
+        query = query.where(Patient.appointments.any(Appointment.practitioner_id == account.practitioner_id))
+    return query
+
+
+def find_patients(account: StaffAccount, text: str, born_on: date | None) -> list[Patient]:
+    """Patients whose name, email or phone contains `text`, born on `born_on` if given."""
+    query = _visible_patients(account)
+    text = text.strip()
+    if text:
+        like = f"%{text.lower()}%"
+        matches = [sa.func.lower(Patient.name).like(like), Patient.email.like(like)]
+        digits = "".join(ch for ch in text if ch.isdigit())
+        if len(digits) >= 3:
+            matches.append(_digits(Patient.phone).like(f"%{digits}%"))
+        query = query.where(sa.or_(*matches))
+    if born_on is not None:
+        query = query.where(Patient.born_on == born_on)
+    return list(db.session.scalars(query.order_by(Patient.name, Patient.id).limit(SEARCH_LIMIT)))
+
+
+def patient_for(account: StaffAccount, patient_id: int) -> tuple[Patient, list[Appointment]]:
+    """A patient and their appointments, newest first; a practitioner sees only their own patients."""
+    patient = db.session.scalar(_visible_patients(account).where(Patient.id == patient_id))
+    if patient is None:
+        raise NotVisible()
+    query = (
+        sa.select(Appointment).where(Appointment.patient_id == patient.id)
+        .options(selectinload(Appointment.service), selectinload(Appointment.practitioner))
+        .order_by(Appointment.starts_at.desc())
+    )
+    if not runs_the_desk(account):
+        query = query.where(Appointment.practitioner_id == account.practitioner_id)
+    return patient, list(db.session.scalars(query))
