@@ -278,6 +278,10 @@ def _practitioner(slug: str) -> Practitioner:
     return practitioner
 
 
+def _appointments_now(outside: list) -> str:
+    return "1 booked appointment now falls" if len(outside) == 1 else f"{len(outside)} booked appointments now fall"
+
+
 @bp.route("/practitioners/<slug>/hours", methods=["GET", "POST"])
 @staff_only(StaffRole.ADMIN, StaffRole.RECEPTIONIST)
 def hours(slug: str):
@@ -289,8 +293,7 @@ def hours(slug: str):
         desk.set_hours(_account(), practitioner, form.weekly)
         outside = desk.outside_working_time(practitioner, now())
         flash(f"{practitioner.name}'s hours are saved." + (
-            f" {len(outside)} booked appointment{'s' if len(outside) != 1 else ''} now fall outside them: "
-            "move or cancel each one below." if outside else ""), "success")
+            f" {_appointments_now(outside)} outside them: move or cancel each one below." if outside else ""), "success")
         return redirect(url_for("desk.hours", slug=slug), code=303)
     return render_template("desk/hours.html", form=form, practitioner=practitioner,
                            outside=desk.outside_working_time(practitioner, now()))
@@ -314,8 +317,8 @@ def time_off(slug: str):
         else:
             outside = desk.outside_working_time(practitioner, now())
             flash("Time off added." + (
-                f" {len(outside)} booked appointment{'s' if len(outside) != 1 else ''} now fall in time off or "
-                "outside working hours: move or cancel each one below." if outside else ""), "success")
+                f" {_appointments_now(outside)} in time off or outside working hours: move or cancel each one below."
+                if outside else ""), "success")
             return redirect(url_for("desk.time_off", slug=slug), code=303)
     return render_template("desk/time_off.html", form=form, practitioner=practitioner, action_form=ActionForm(),
                            upcoming=desk.upcoming_time_off(practitioner, now()),
