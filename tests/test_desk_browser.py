@@ -1,0 +1,193 @@
+"""The front desk in Chromium: sign in, book a caller, mark arrived, move, cancel, change hours.
+
+Every page is checked with axe-core (WCAG 2.2 AA) and for reflow on a phone; the
+clock is Monday 8 March 2027, 08:00 in Los Angeles.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+import sqlalchemy as sa
+from playwright.sync_api import expect
+
+from booking.extensions import db
+from booking.models import Appointment, AppointmentStatus, StaffRole
+from tests.browser import tab_to
+from tests.test_browser import check, chromium, new_page, page, shots, site  # noqa: F401 (fixtures)
+from tests.test_desk import book_online
+from tests.test_staff import ACCOUNTS, PASSWORD, staff  # noqa: F401 (fixtures)
+
+pytestmark = pytest.mark.browser
+
+
+def sign_in(page, role=StaffRole.RECEPTIONIST):
+    page.goto("/staff/sign-in")
+    page.get_by_label("Email address").fill(ACCOUNTS[role])
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url("**/desk")
+
+
+def appointments(app) -> list[Appointment]:
+    with app.app_context():
+        found = list(db.session.scalars(sa.select(Appointment).order_by(Appointment.id)))
+        for appointment in found:
+            appointment.practitioner  # noqa: B018 (load before the context closes)
+        return found
+
+
+def test_book_a_caller_and_mark_them_arrived_with_the_keyboard(staff, page, shots):  # noqa: F811
+    page.goto("/staff/sign-in")
+    tab_to(page, "#email")
+    page.keyboard.type(ACCOUNTS[StaffRole.RECEPTIONIST])
+    tab_to(page, "#password")
+    page.keyboard.type(PASSWORD)
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/desk")
+    check(page, shots, "day")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Monday 8 March 2027")
+
+    tab_to(page, 'a[href*="start=2027-03-08T10:30:00-08:00"][href*="practitioner=ana"]', limit=300)
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/desk/book?**")
+    check(page, shots, "who-is-calling")
+    tab_to(page, "a.button")  # New patient
+    page.keyboard.press("Enter")
+    page.wait_for_url("**patient=new**")
+    tab_to(page, "main button[type=submit]")
+    page.keyboard.press("Enter")  # nothing filled in: the errors, with the summary focused
+    expect(page).to_have_title(re.compile("^Error: "))
+    check(page, shots, "book-errors")
+    for selector, typed in (("#name", "Kim Caller"), ("#email", "kim@example.com"), ("#phone", "213 555 0177"),
+                            ("#birth_day", "9"), ("#birth_month", "9"), ("#birth_year", "1969")):
+        tab_to(page, selector)
+        page.keyboard.type(typed)
+    tab_to(page, "#service-0")
+    page.keyboard.press("ArrowDown")  # the short treatment
+    tab_to(page, "input[value=none]")
+    page.keyboard.press("Space")
+    tab_to(page, "main button[type=submit]")
+    page.keyboard.press("Enter")
+
+    page.wait_for_url("**/desk/appointments/*")
+    expect(page.locator(".banner")).to_contain_text("Booked Kim Caller for Mon 8 Mar 2027 10:30 with Ana Test")
+    check(page, shots, "appointment")
+    tab_to(page, 'form[action$="/status/arrived"] button')
+    page.keyboard.press("Enter")
+    expect(page.locator(".banner")).to_contain_text("Kim Caller is marked arrived")
+    expect(page.locator(".history")).to_contain_text("Arrived by Receptionist: Booked → Arrived")
+    [booked] = appointments(staff)
+    assert booked.status is AppointmentStatus.ARRIVED and booked.booked_via == "desk"
+
+    page.get_by_role("link", name="Back").click()
+    block = page.locator("a.block", has_text="Kim Caller")
+    expect(block).to_contain_text("Arrived")
+
+
+def test_move_then_cancel_an_appointment(staff, page, shots):  # noqa: F811
+    book_online(staff, name="Mo Mover", safety=["fever"])  # Tuesday 10:00 with Ana
+    sign_in(page)
+    page.get_by_role("link", name="Next day").click()
+    expect(page.locator("a.block", has_text="Mo Mover")).to_contain_text("Urgent flag")
+    check(page, shots, "next-day")
+    page.locator("a.block", has_text="Mo Mover").click()
+    expect(page.get_by_text("Urgent flag: the patient should see a doctor within 24 hours")).to_be_visible()
+    page.get_by_role("link", name="Move appointment").click()
+    check(page, shots, "move")
+    page.get_by_label("Practitioner").select_option("ben")
+    page.get_by_label("Date").fill("2027-03-10")
+    page.get_by_role("button", name="Show free times").click()
+    expect(page.get_by_role("heading", name="Free times with Ben Test on Wednesday 10 March")).to_be_visible()
+    page.get_by_role("button", name=re.compile("^11:00")).click()
+    expect(page.locator(".banner")).to_contain_text("Moved to Wed 10 Mar 2027 11:00 with Ben Test")
+    expect(page.locator(".history")).to_contain_text("From Tue 9 Mar 2027 10:00 with Ana Test to Wed 10 Mar 2027 11:00 with Ben Test")
+
+    page.get_by_role("link", name="Cancel appointment").click()
+    page.get_by_role("button", name="Cancel appointment").click()
+    expect(page.locator(".error-summary")).to_contain_text("Select why the appointment is being cancelled")
+    check(page, shots, "cancel-error")
+    page.get_by_label("The clinic is closed").check()
+    page.get_by_label("Note (optional)").fill("Snow day")
+    page.get_by_role("button", name="Cancel appointment").click()
+    expect(page.locator(".banner")).to_contain_text("is cancelled; the time is free again")
+    check(page, shots, "cancelled")
+    [moved] = appointments(staff)
+    assert moved.status is AppointmentStatus.CANCELLED and moved.practitioner.slug == "ben"
+    assert moved.cancel_reason == "The clinic is closed: Snow day"
+    page.goto("/desk?date=2027-03-10")
+    expect(page.locator("a.block", has_text="Mo Mover")).to_have_count(0)
+    expect(page.get_by_role("heading", name="Cancelled")).to_be_visible()
+
+
+def test_change_hours_and_the_calendar_follows_with_javascript_off(staff, new_page, shots):  # noqa: F811
+    book_online(staff, name="Early Bird")  # Tuesday 10:00 with Ana
+    page = new_page(java_script_enabled=False)  # axe needs JavaScript: the pages are checked at the end
+    sign_in(page)
+    page.get_by_role("link", name="Hours of Ana Test").click()
+    shots.take(page, "hours")
+    page.get_by_label("Tuesday").fill("18:00-09:00")
+    page.get_by_role("button", name="Save hours").click()
+    expect(page.locator(".error-summary")).to_contain_text("Tuesday: 18:00-09:00 ends before it starts")
+    shots.take(page, "hours-error")
+    page.get_by_label("Tuesday").fill("13:00-17:00")
+    page.get_by_role("button", name="Save hours").click()
+    expect(page.locator(".banner")).to_contain_text("1 booked appointment now falls outside them")
+    expect(page.locator("#outside + p + ul")).to_contain_text("Early Bird")
+    shots.take(page, "hours-saved")
+
+    page.goto("/desk?date=2027-03-09")
+    shots.take(page, "day-after")
+    expect(page.locator('a.free-link[href*="start=2027-03-09T09:00"]')).to_have_count(0)
+    expect(page.locator('a.free-link[href*="start=2027-03-09T13:00"][href*="ana"]')).to_have_count(1)
+    expect(page.locator(".outside-note")).to_have_text("Outside working hours")
+
+    page.goto("/desk/practitioners/ana/time-off")
+    page.get_by_label("From (date)").fill("2027-03-11")
+    page.get_by_label("Until (date)").fill("2027-03-12")
+    page.get_by_label("Reason (optional)").fill("Course")
+    page.get_by_role("button", name="Add time off").click()
+    expect(page.locator(".banner")).to_contain_text("Time off added")
+    shots.take(page, "time-off")
+    page.goto("/desk/week?practitioner=ana&date=2027-03-11")
+    shots.take(page, "week-ana")
+    expect(page.locator("td.cell--time_off")).to_have_count(2)
+    page.goto("/desk/week?date=2027-03-11")
+    shots.take(page, "week-everyone")
+
+    checked = new_page()
+    sign_in(checked)
+    for path, name in (("/desk/practitioners/ana/hours", "hours"), ("/desk/practitioners/ana/time-off", "time-off"),
+                       ("/desk/week?practitioner=ana&date=2027-03-11", "week-ana"),
+                       ("/desk/week?date=2027-03-11", "week-everyone"), ("/desk?date=2027-03-09", "day-after")):
+        checked.goto(path)
+        check(checked, shots, f"checked-{name}")
+    checked.goto("/desk/practitioners/ana/hours")
+    checked.get_by_label("Monday").fill("9 to 5")
+    checked.get_by_role("button", name="Save hours").click()
+    expect(checked.locator(".error-summary")).to_contain_text("Monday: write each period as start-end")
+    check(checked, shots, "checked-hours-error")
+
+
+def test_patient_search_and_page(staff, page, shots):  # noqa: F811
+    book_online(staff, name="Sam Searched")
+    sign_in(page)
+    page.get_by_role("link", name="Patients", exact=True).click()
+    page.get_by_role("button", name="Search").click()
+    expect(page.locator(".error-summary")).to_contain_text("Enter part of a name")
+    check(page, shots, "search-error")
+    page.get_by_label("Name, email or phone").fill("searched")
+    page.get_by_role("button", name="Search").click()
+    check(page, shots, "search-results")
+    page.get_by_role("link", name="Sam Searched").click()
+    check(page, shots, "patient")
+    page.get_by_role("link", name="Book an appointment for Sam Searched").click()
+    expect(page.get_by_role("status")).to_contain_text("Booking for Sam Searched")
+    page.locator('a.free-link[href*="start=2027-03-08T11:00"][href*="ana"]').click()
+    expect(page.get_by_role("heading", name="Patient")).to_be_visible()
+    page.get_by_label("Short treatment (30 minutes)").check()
+    page.get_by_label("None of these").check()
+    page.get_by_role("button", name="Book appointment").click()
+    expect(page.locator(".banner")).to_contain_text("Booked Sam Searched")
+    assert len({a.patient_id for a in appointments(staff)}) == 1
