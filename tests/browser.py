@@ -103,3 +103,10 @@ def assert_fits_a_phone(page) -> None:
     overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
     page.set_viewport_size(original)
     assert overflow <= 0, f"{page.url} is {overflow}px wider than a phone screen"
+
+
+def check(page, shots, name):
+    """Every page of a journey: no axe violations, a screenshot at both widths, and it fits a phone."""
+    assert_accessible(page)
+    shots.take(page, name)
+    assert_fits_a_phone(page)

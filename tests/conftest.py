@@ -21,6 +21,7 @@ from sqlalchemy import event
 from booking import create_app
 from booking.extensions import db
 from booking.operations.clinic_file import import_clinic_file
+from tests.browser import CHROMIUM_ARGS, DESKTOP, LiveServer, Screenshots, require_chromium
 from tests.postgres import start_server
 
 UTC = timezone.utc
@@ -248,3 +249,50 @@ def pytest_terminal_summary(terminalreporter):
         )
     else:
         terminalreporter.write_line("PostgreSQL: no database test ran on it (deselected, or no server binaries)")
+
+
+# --- the browser tests' fixtures (shared by test_browser.py and test_desk_browser.py) ---
+
+@pytest.fixture(scope="session")
+def chromium():
+    """One Chromium for the whole run (Playwright allows one sync instance per process)."""
+    executable = require_chromium()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS, headless=True)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def site(clinic):
+    with LiveServer(clinic) as server:
+        yield server
+
+
+@pytest.fixture
+def new_page(chromium, site):
+    """Open a fresh browser (its own cookies); options as for Playwright's new_context."""
+    contexts = []
+
+    def open_page(**options):
+        options = {"base_url": site.url, "timezone_id": "America/Los_Angeles", "viewport": DESKTOP} | options
+        context = chromium.new_context(**options)
+        context.set_default_timeout(10_000)
+        contexts.append(context)
+        return context.new_page()
+
+    yield open_page
+    for context in contexts:
+        context.close()
+
+
+@pytest.fixture
+def page(new_page):
+    return new_page()
+
+
+@pytest.fixture
+def shots(request):
+    return Screenshots(request.node.name)

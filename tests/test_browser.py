@@ -14,69 +14,9 @@ from playwright.sync_api import expect
 
 from booking.extensions import db
 from booking.models import Appointment, AppointmentStatus
-from tests.browser import (
-    CHROMIUM_ARGS,
-    DESKTOP,
-    LiveServer,
-    Screenshots,
-    assert_accessible,
-    assert_fits_a_phone,
-    require_chromium,
-    tab_to,
-)
+from tests.browser import check, tab_to
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture(scope="session")
-def chromium():
-    executable = require_chromium()
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS, headless=True)
-        yield browser
-        browser.close()
-
-
-@pytest.fixture
-def site(clinic):
-    with LiveServer(clinic) as server:
-        yield server
-
-
-@pytest.fixture
-def new_page(chromium, site):
-    """Open a fresh browser (its own cookies); options as for Playwright's new_context."""
-    contexts = []
-
-    def open_page(**options):
-        options = {"base_url": site.url, "timezone_id": "America/Los_Angeles", "viewport": DESKTOP} | options
-        context = chromium.new_context(**options)
-        context.set_default_timeout(10_000)
-        contexts.append(context)
-        return context.new_page()
-
-    yield open_page
-    for context in contexts:
-        context.close()
-
-
-@pytest.fixture
-def page(new_page):
-    return new_page()
-
-
-@pytest.fixture
-def shots(request):
-    return Screenshots(request.node.name)
-
-
-def check(page, shots, name):
-    """Every page of the journey: no axe violations, and a screenshot at both widths."""
-    assert_accessible(page)
-    shots.take(page, name)
-    assert_fits_a_phone(page)
 
 
 def appointments(app):

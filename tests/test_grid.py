@@ -11,13 +11,14 @@ from booking.scheduling.grid import BOOKED, BUFFER, CLOSED, FREE, TIME_OFF, Book
 LA = ZoneInfo("America/Los_Angeles")
 TUESDAY = date(2027, 3, 9)
 EARLY = datetime(2027, 3, 1, tzinfo=LA)  # "now", before everything in these tests
+TUESDAY_WEEKDAY = TUESDAY.weekday()
 
 
 def at(hour: int, minute: int = 0, day: date = TUESDAY) -> datetime:
     return datetime(day.year, day.month, day.day, hour, minute, tzinfo=LA)
 
 
-def hours(*periods, weekday=TUESDAY.weekday()):
+def hours(*periods, weekday=TUESDAY_WEEKDAY):
     return [WorkingInterval(weekday, time(*start), time(*end)) for start, end in periods]
 
 

@@ -43,6 +43,16 @@
     update();
   });
 
+  // In the desk calendar a click anywhere in a free cell starts a booking, not only on "Book".
+  document.querySelectorAll("td.cell--free").forEach(function (cell) {
+    var link = cell.querySelector("a.free-link");
+    if (!link) { return; }
+    cell.classList.add("cell--clickable");
+    cell.addEventListener("click", function (event) {
+      if (!link.contains(event.target)) { link.click(); }
+    });
+  });
+
   // One press books once: stop a second submit while the first is on its way.
   document.querySelectorAll("form[data-prevent-double-submit]").forEach(function (form) {
     form.addEventListener("submit", function (event) {
