@@ -109,7 +109,10 @@ def _init_staff_sessions(app: Flask) -> None:
 
     login_manager.init_app(app)
     login_manager.login_view = "auth.sign_in"
-    login_manager.login_message = "Sign in to see that page."
+    login_manager.login_message = (
+        "Sign in to see that page. If you were signed in, your session ended after "
+        f"{app.config['STAFF_IDLE_MINUTES']} minutes without activity, and a form sent since then was not saved."
+    )
     login_manager.session_protection = None  # server-side sessions, ended at sign-out, do this job
     idle = timedelta(minutes=app.config["STAFF_IDLE_MINUTES"])
 

@@ -337,7 +337,7 @@ def test_time_off_is_checked_shaded_listed_and_removable(staff, desk):  # noqa: 
     added = submit(desk, path, {"start_date": "2027-03-09", "end_date": "2027-03-09", "reason": "Training"})
     page = desk.get(added.location).get_data(as_text=True)
     assert "now falls in time off" in page and "Tue 9 Mar 2027 10:00: Pat Caller" in page
-    assert "Tue 9 Mar 2027 00:00" in page and "Wed 10 Mar 2027 00:00" in page and "Training" in page
+    assert "Tue 9 Mar 2027 00:00" in page and "End of Tue 9 Mar 2027" in page and "Training" in page
     day = desk.get("/desk?date=2027-03-09").get_data(as_text=True)
     assert "Time off" in day and "start=2027-03-09T09:00:00-08:00" not in day
     removal = re.search(r'action="(/desk/practitioners/ana/time-off/\d+/remove)"', page).group(1)
@@ -405,3 +405,99 @@ def test_the_history_names_the_patients_own_changes_too(staff, desk):  # noqa: F
     history = appointment(staff, made["reference"]).history
     assert [(e.action, e.actor) for e in history] == [("booked", "Patient"), ("cancelled", "Patient")]
     assert history[0].detail.endswith("booked through the booking API") and history[1].detail == "Feeling better"
+
+
+# --- what a first review by a fresh pair of eyes found --------------------------------
+
+def test_a_visit_marked_completed_stays_a_record_it_is_not_cancelled_or_moved(staff, desk):  # noqa: F811
+    made = appointment(staff, book_online(staff, start="2027-03-08T10:00:00-08:00")["reference"])
+    for _ in range(6):
+        staff.config["CLOCK"].advance(minutes=25)
+        desk.get("/desk")
+    detail = f"/desk/appointments/{made.id}"
+    assert submit(desk, f"{detail}/status/completed", {}, page=detail).status_code == 303
+    page = desk.get(detail).get_data(as_text=True)
+    assert "Undo: back to arrived" in page and "Cancel appointment" not in page and "Move appointment" not in page
+    token = csrf_from(page)
+    refused = desk.post(f"{detail}/cancel", data={"csrf_token": token, "reason": "patient"})
+    assert refused.status_code == 303 and "Undo the mark first" in desk.get(refused.location).get_data(as_text=True)
+    desk.post(f"{detail}/move?date=2027-03-09", data={"csrf_token": token, "practitioner": "ana",
+                                                      "start": "2027-03-09T11:00:00-08:00"})
+    kept = appointment(staff, made.reference)
+    assert kept.status is AppointmentStatus.COMPLETED and kept.starts_at == made.starts_at
+
+
+@pytest.mark.parametrize("path", ["/desk/appointments/99999999999999999999999", "/desk/patients/99999999999999999999999",
+                                  "/desk/appointments/99999999999999999999999/cancel"])
+def test_ids_too_large_for_any_record_are_not_found(desk, path):
+    assert desk.get(path).status_code == 404
+
+
+def test_enormous_patient_ids_in_links_are_ignored(desk):
+    assert desk.get("/desk?patient=99999999999999999999999").status_code == 200
+    page = desk.get("/desk/book?practitioner=ana&start=2027-03-09T11:00:00-08:00&patient=99999999999999999999999")
+    assert "Who is the appointment for?" in page.get_data(as_text=True)
+
+
+def test_a_visit_too_long_for_the_gap_says_so_rather_than_taken(staff, desk):  # noqa: F811
+    book_online(staff)  # Tuesday 10:00 with Ana
+    response = submit(desk, "/desk/book?practitioner=ana&start=2027-03-09T09:30:00-08:00&patient=new",
+                      new_caller("Long Visit", service="consult"))
+    assert response.status_code == 200
+    assert ("Consultation takes 60 minutes and 15 to clear up, and Ana Test is not free that long from 09:30"
+            in response.get_data(as_text=True))
+    assert count(staff, Appointment) == 1
+
+
+def test_a_new_patient_whose_details_belong_to_someone_else_is_not_filed_under_them(staff, desk):  # noqa: F811
+    book_online(staff)
+    response = submit(desk, "/desk/book?practitioner=ana&start=2027-03-09T11:00:00-08:00&patient=new", new_caller(
+        "Completely Different", email="pat@example.com", birth_day="2", birth_month="4", birth_year="1980"))
+    assert "This email address and date of birth belong to Pat Caller" in response.get_data(as_text=True)
+    assert count(staff, Appointment) == 1
+
+
+def test_the_nearby_times_book_with_what_was_typed(staff, desk):  # noqa: F811
+    book_online(staff)
+    taken = submit(desk, "/desk/book?practitioner=ana&start=2027-03-09T10:00:00-08:00&patient=new",
+                   new_caller("Second Caller")).get_data(as_text=True)
+    instead = re.search(r'formaction="([^"]+)"', taken).group(1).replace("&amp;", "&")
+    booked = desk.post(instead, data={"csrf_token": csrf_from(taken), **new_caller("Second Caller")})
+    assert booked.status_code == 303 and count(staff, Appointment) == 2
+
+
+def test_sign_in_returns_to_the_page_asked_for(staff):  # noqa: F811
+    from tests.test_staff import ACCOUNTS, PASSWORD
+
+    client = staff.test_client()
+    asked = client.get("/desk/week?date=2027-03-10")
+    assert asked.status_code == 302
+    sign_in_page = client.get(asked.location)
+    assert "session ended after 30 minutes without activity" in sign_in_page.get_data(as_text=True)
+    token = csrf_from(sign_in_page.get_data(as_text=True))
+    done = client.post(asked.location, data={"csrf_token": token, "email": ACCOUNTS[StaffRole.RECEPTIONIST],
+                                             "password": PASSWORD})
+    assert done.status_code == 303 and done.location == "/desk/week?date=2027-03-10"
+    other = staff.test_client()
+    token = csrf_from(other.get("/staff/sign-in").get_data(as_text=True))
+    away = other.post("/staff/sign-in?next=//evil.example/", data={
+        "csrf_token": token, "email": ACCOUNTS[StaffRole.RECEPTIONIST], "password": PASSWORD})
+    assert away.location == "/desk"
+
+
+def test_search_words_in_any_order_and_wildcards_are_plain_characters(staff, desk):  # noqa: F811
+    book_online(staff)
+    assert "1 patient found" in submit(desk, "/desk/patients", {"text": "Caller Pat"}).get_data(as_text=True)
+    assert "0 patients found" in submit(desk, "/desk/patients", {"text": "%"}).get_data(as_text=True)
+
+
+def test_hours_accept_one_digit_hours_and_time_off_needs_a_real_near_date(staff, desk):  # noqa: F811
+    submit(desk, "/desk/practitioners/ben/hours", {"mon": "9:00-12:00", "tue": "", "wed": "", "thu": "", "fri": "",
+                                                   "sat": "", "sun": ""})
+    assert hours_of(staff, "ben") == [(0, time(9), time(12))]
+    path = "/desk/practitioners/ana/time-off"
+    assert "2027-02-30 does not exist" in submit(desk, path, {"start_date": "2027-02-30", "end_date": "2027-03-01"}
+                                                  ).get_data(as_text=True)
+    assert "within the next three years" in submit(desk, path, {"start_date": "8999-12-30", "end_date": "8999-12-31"}
+                                                   ).get_data(as_text=True)
+    assert count(staff, TimeOff) == 0

@@ -34,7 +34,7 @@ def staff_accounts():
     return render_template("admin/staff.html", form=form, accounts=accounts, practitioners=practitioners)
 
 
-@bp.post("/staff/<int:account_id>/deactivate")
+@bp.post("/staff/<int(max=2147483647):account_id>/deactivate")
 @staff_only(StaffRole.ADMIN)
 def deactivate(account_id: int):
     account = db.get_or_404(StaffAccount, account_id)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from functools import wraps
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, session, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_user, logout_user
 
 from booking.auth.forms import SignInForm
@@ -39,6 +39,14 @@ def _sign_in_limit() -> str:
     return current_app.config["STAFF_SIGN_IN_LIMIT"]
 
 
+def _page_asked_for() -> str | None:
+    """The page that sent the visitor to sign in (?next=), if it is a path on this site."""
+    target = request.args.get("next", "")
+    if target.startswith("/") and not target.startswith(("//", "/\\")) and "\\" not in target:
+        return target
+    return None
+
+
 @bp.route("/sign-in", methods=["GET", "POST"])
 @limiter.limit(_sign_in_limit, methods=["POST"])
 def sign_in():
@@ -51,7 +59,7 @@ def sign_in():
         if signed is not None:
             session.clear()  # a new session at sign-in: nothing carries over from before
             login_user(signed)
-            return redirect(url_for("desk.today"), code=303)
+            return redirect(_page_asked_for() or url_for("desk.today"), code=303)
         failed = True
     return render_template("auth/sign_in.html", form=form, failed=failed), (401 if failed else 200)
 

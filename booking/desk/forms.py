@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime, time, timedelta
 
 from wtforms import StringField, TextAreaField
 from wtforms.validators import ValidationError
 
 from booking.operations.clinic_file import WEEKDAYS, parse_clock_time
-from booking.public.forms import NONE_OF_THESE, Choice, DetailsForm, JourneyForm, SafetyForm, options
+from booking.public.forms import (
+    NONE_OF_THESE,
+    SAFETY_CHOICES,
+    CheckboxChoices,
+    Choice,
+    DetailsForm,
+    JourneyForm,
+    SafetyForm,
+    options,
+)
 
 DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
@@ -33,6 +43,7 @@ class CallerBookingForm(DetailsForm, SafetyForm):
 
     returning = None  # the desk knows: it chose an existing patient or a new one
     service = Choice("Service", message="Select the service to book")
+    symptoms = CheckboxChoices("Ask the caller: do any of these apply to them now?", choices=SAFETY_CHOICES)
 
     def __init__(self, *args, existing_patient: bool, **kwargs):
         super().__init__(*args, **kwargs)
@@ -89,7 +100,7 @@ def _periods(text: str, day_name: str) -> list[tuple[time, time]]:
         if len(pieces) != 2:
             raise ValidationError(f"{day_name}: write each period as start-end, like 09:00-12:30")
         try:
-            start, end = parse_clock_time(pieces[0]), parse_clock_time(pieces[1])
+            start, end = parse_clock_time(pieces[0].zfill(5)), parse_clock_time(pieces[1].zfill(5))
         except ValueError:
             raise ValidationError(
                 f"{day_name}: {part} is not a period of time; use 24-hour times, like 09:00-12:30") from None
@@ -132,9 +143,12 @@ class HoursForm(JourneyForm):
 
 
 def _parse_date(text: str | None, what: str) -> date:
+    text = (text or "").strip()
     try:
-        return date.fromisoformat((text or "").strip())
+        return date.fromisoformat(text)
     except ValueError:
+        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+            raise ValidationError(f"The {what} must be a real date: {text} does not exist") from None
         raise ValidationError(f"Enter the {what} as a date, like 2027-03-15") from None
 
 

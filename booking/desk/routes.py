@@ -33,6 +33,7 @@ from booking.public.routes import parse_instant
 from booking.scheduling import wall_clock_instant
 
 bp = Blueprint("desk", __name__, url_prefix="/desk")
+MAX_ID = 2**31 - 1  # larger ids exist nowhere, and would overflow the database's integers
 
 
 def _account():
@@ -52,7 +53,7 @@ def _day(text: str | None) -> date:
 def _patient_from_args() -> Patient | None:
     """The patient a booking is being made for (?patient=ID), if the desk chose one."""
     patient_id = request.args.get("patient", type=int)
-    if patient_id is None:
+    if patient_id is None or not 0 < patient_id <= MAX_ID:
         return None
     try:
         patient, _ = desk.patient_for(_account(), patient_id)
@@ -117,10 +118,11 @@ def book():
         patient = None
 
     form = CallerBookingForm(existing_patient=patient is not None, today=clinic.today(now()))
-    problem_text = None
+    problem_text = None if start >= now() else (
+        f"{describe(clinic, practitioner, start)} has already passed. Go back to the calendar and choose a later time.")
     form.service.choices = options((s.slug, f"{s.name} ({s.minutes} minutes)")
                                    for s in practitioner.services if s.is_active)
-    if form.validate_on_submit():
+    if form.validate_on_submit() and not _files_under_someone_else(form, patient):
         details = (PatientDetails(patient.name, patient.email, patient.phone, patient.born_on) if patient else
                    PatientDetails(form.name.data, form.email.data, form.phone.data, form.born_on))
         try:
@@ -139,11 +141,34 @@ def book():
         except RequestProblem as problem:
             problem_text = problem.message[0].upper() + problem.message[1:]
         else:
-            flash(f"Booked {result.appointment.patient.name} for "
-                  f"{describe(clinic, result.appointment.practitioner, result.appointment.starts_at)}.", "success")
-            return redirect(url_for("desk.appointment", appointment_id=result.appointment.id), code=303)
+            booked = result.appointment
+            flash(sentence(f"Booked {booked.patient.name} for {describe(clinic, booked.practitioner, booked.starts_at)}"),
+                  "success")
+            if booked.safety_flags:
+                flash("Tell the caller: some of their answers need a doctor within 24 hours, before this visit. "
+                      "Their own doctor or an urgent care clinic can see them; the appointment stays booked.", "problem")
+            return redirect(url_for("desk.appointment", appointment_id=booked.id), code=303)
     return render_template("desk/book.html", form=form, practitioner=practitioner, start=start,
                            patient=patient, alternatives=None, target=target, problem=problem_text)
+
+
+def sentence(text: str) -> str:
+    """End with one full stop, even after a name like "Mei Lin, L.Ac."."""
+    return text if text.endswith(".") else text + "."
+
+
+def _files_under_someone_else(form, patient) -> bool:
+    """A "new patient" whose email and date of birth belong to a patient with another name
+    would be filed under that patient: say so rather than book silently."""
+    if patient is not None:
+        return False
+    existing = desk.patient_with_identity(form.email.data, form.born_on)
+    if existing is None or existing.name.casefold() == form.name.data.casefold():
+        return False
+    form.name.errors = [*form.name.errors, (
+        f"This email address and date of birth belong to {existing.name}. Find {existing.name} instead, "
+        "or check the email address and date of birth")]
+    return True
 
 
 def _find_caller(practitioner: Practitioner, start: datetime, target: dict):
@@ -164,7 +189,7 @@ def _visible_appointment(appointment_id: int):
     return appointment
 
 
-@bp.get("/appointments/<int:appointment_id>")
+@bp.get("/appointments/<int(max=2147483647):appointment_id>")
 @staff_only()
 def appointment(appointment_id: int):
     """The appointment's detail panel: who, when, status, flags, history and actions."""
@@ -174,7 +199,7 @@ def appointment(appointment_id: int):
                            statuses=desk.status_choices(found, clinic, now()), actions=desk.STATUS_ACTIONS)
 
 
-@bp.post("/appointments/<int:appointment_id>/status/<status>")
+@bp.post("/appointments/<int(max=2147483647):appointment_id>/status/<status>")
 @staff_only()
 def mark(appointment_id: int, status: str):
     try:
@@ -194,10 +219,13 @@ def mark(appointment_id: int, status: str):
     return redirect(url_for("desk.appointment", appointment_id=appointment_id), code=303)
 
 
-@bp.route("/appointments/<int:appointment_id>/cancel", methods=["GET", "POST"])
+@bp.route("/appointments/<int(max=2147483647):appointment_id>/cancel", methods=["GET", "POST"])
 @staff_only()
 def cancel(appointment_id: int):
     found = _visible_appointment(appointment_id)
+    if desk.unchangeable(found):
+        flash(desk.unchangeable(found), "problem")
+        return redirect(url_for("desk.appointment", appointment_id=appointment_id), code=303)
     form = CancelForm()
     if form.validate_on_submit():
         try:
@@ -210,14 +238,14 @@ def cancel(appointment_id: int):
     return render_template("desk/cancel.html", appointment=found, form=form)
 
 
-@bp.route("/appointments/<int:appointment_id>/move", methods=["GET", "POST"])
+@bp.route("/appointments/<int(max=2147483647):appointment_id>/move", methods=["GET", "POST"])
 @staff_only()
 def move(appointment_id: int):
     """Choose a practitioner and a day, then one of the free times (the visit's own time counts as free)."""
     found = _visible_appointment(appointment_id)
     clinic = load_clinic()
-    if not found.holds_time:
-        flash("A cancelled appointment cannot be moved. Book a new one instead.", "problem")
+    if desk.unchangeable(found):
+        flash(desk.unchangeable(found), "problem")
         return redirect(url_for("desk.appointment", appointment_id=appointment_id), code=303)
     able = [p for p in found.service.practitioners
             if p.is_active and desk.may_change(_account(), p.id)]
@@ -238,7 +266,7 @@ def move(appointment_id: int):
         except RequestProblem as problem:
             form.start.errors.append(problem.message[0].upper() + problem.message[1:])
         else:
-            flash(f"Moved to {describe(clinic, practitioner, start)}.", "success")
+            flash(sentence(f"Moved to {describe(clinic, practitioner, start)}"), "success")
             return redirect(url_for("desk.appointment", appointment_id=appointment_id), code=303)
     times = times_by_day(clinic, found.service, [practitioner], day, 1, now(), ignoring=found.id,
                          rules=desk_rules(clinic))[0]
@@ -259,7 +287,7 @@ def patients():
     return render_template("desk/patients.html", form=form, found=found)
 
 
-@bp.get("/patients/<int:patient_id>")
+@bp.get("/patients/<int(max=2147483647):patient_id>")
 @staff_only()
 def patient(patient_id: int):
     try:
@@ -321,11 +349,12 @@ def time_off(slug: str):
                 if outside else ""), "success")
             return redirect(url_for("desk.time_off", slug=slug), code=303)
     return render_template("desk/time_off.html", form=form, practitioner=practitioner, action_form=ActionForm(),
+                           one_minute=timedelta(minutes=1),
                            upcoming=desk.upcoming_time_off(practitioner, now()),
                            outside=desk.outside_working_time(practitioner, now()))
 
 
-@bp.post("/practitioners/<slug>/time-off/<int:time_off_id>/remove")
+@bp.post("/practitioners/<slug>/time-off/<int(max=2147483647):time_off_id>/remove")
 @staff_only()
 def remove_time_off(slug: str, time_off_id: int):
     practitioner = _practitioner(slug)

@@ -141,7 +141,7 @@ def _off_the_grid(clinic, start: datetime) -> str:
     return (
         f"{local:%Y-%m-%d %H:%M %Z} ({clinic.timezone}) is not a start time on offer: starts fall inside "
         f"working hours, every {clinic.slot_step_minutes} minutes from the start of each working period; "
-        "ask /api/v1/slots for the free ones"
+        "the calendar and /api/v1/slots show the free ones"
     )
 
 

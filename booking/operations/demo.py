@@ -11,12 +11,13 @@ import sqlalchemy as sa
 from booking.extensions import db
 from booking.models import Appointment, Practitioner, StaffAccount, StaffRole
 from booking.operations.availability import find_slots, load_clinic, load_service
-from booking.operations.bookings import BookingRequest, PatientDetails, SlotTaken, book
+from booking.operations.bookings import Actor, BookingRequest, PatientDetails, SlotTaken, book
 from booking.operations.problems import CannotBook
 from booking.operations.staff import add_staff
 from booking.operations.clinic_file import import_clinic_file
 
 DEMO_CLINIC_NAME = "Demo Back Pain Clinic"  # as in data/demo_clinic.toml
+DEMO_DESK = Actor("Front desk (demo data)")
 
 # Sign-ins for trying the staff pages of a demo on your own machine; never for a real clinic.
 DEMO_STAFF = [
@@ -89,7 +90,7 @@ def load_demo(now: datetime, days: int = 7, seed: int | None = None) -> int:
                     booked_via="desk",
                 )
                 try:
-                    book(request, now)
+                    book(request, now, actor=DEMO_DESK)
                 except (CannotBook, SlotTaken):
                     continue  # e.g. a returning patient offered a new-patients-only service
                 made += 1

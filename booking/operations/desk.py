@@ -37,6 +37,7 @@ from booking.scheduling.grid import Booked, ColumnPlan, Grid, lay_out
 
 WEEK = 7
 SEARCH_LIMIT = 50
+TIME_OFF_AHEAD_DAYS = 3 * 366
 
 
 class NotAllowed(Exception):
@@ -279,13 +280,25 @@ def mark(account: StaffAccount, appointment_id: int, status: AppointmentStatus, 
     return appointment
 
 
+def unchangeable(appointment: Appointment) -> str | None:
+    """Why the desk may not move or cancel this appointment, or None: only booked visits change,
+    so a record of a visit that happened (or was missed) is never rewritten."""
+    if appointment.status is AppointmentStatus.CANCELLED:
+        return "This appointment is already cancelled."
+    if appointment.status is not AppointmentStatus.BOOKED:
+        return (f"This appointment is marked {appointment.status.label.lower()}, so it stays as a record of "
+                "the visit. Undo the mark first if it was pressed by mistake.")
+    return None
+
+
 def cancel(account: StaffAccount, appointment_id: int, reason: str, now: datetime) -> Appointment:
     appointment = db.session.get(Appointment, appointment_id)
     if appointment is None:
         raise NotVisible()
     _require(may_change(account, appointment.practitioner_id))
-    if not appointment.holds_time:
-        raise CannotBook("reason", "This appointment is already cancelled.")
+    problem = unchangeable(appointment)
+    if problem:
+        raise CannotBook("reason", problem)
     return bookings.cancel(appointment_id, reason, now, actor=actor(account))
 
 
@@ -296,14 +309,43 @@ def move(account: StaffAccount, appointment_id: int, practitioner: Practitioner,
     if appointment is None:
         raise NotVisible()
     _require(may_change(account, appointment.practitioner_id) and may_change(account, practitioner.id))
+    problem = unchangeable(appointment)
+    if problem:
+        raise CannotBook("start", problem)
     return bookings.move(appointment_id, start, now, practitioner_slug=practitioner.slug, actor=actor(account),
                          rules=desk_rules(load_clinic()), new_link=False).appointment
 
 
 def book_for_caller(account: StaffAccount, request: bookings.BookingRequest, now: datetime) -> bookings.BookingResult:
+    """Book for a caller, or raise as bookings.book does; a visit too long for the free gap
+    it starts in is CannotBook with its length, not "taken"."""
     practitioner = practitioner_by_slug(request.practitioner)
     _require(practitioner is None or may_change(account, practitioner.id))
-    return bookings.book(request, now, actor=actor(account), rules=desk_rules(load_clinic()))
+    try:
+        return bookings.book(request, now, actor=actor(account), rules=desk_rules(load_clinic()))
+    except bookings.SlotTaken:
+        if practitioner is None or _occupied_at(practitioner.id, request.start):
+            raise
+        service = next((s for s in practitioner.services if s.slug == request.service), None)
+        if service is None:
+            raise
+        clinic = load_clinic()
+        extra = f" and {service.buffer_minutes} to clear up" if service.buffer_minutes else ""
+        raise CannotBook("service", (
+            f"{service.name} takes {service.minutes} minutes{extra}, and {practitioner.name} is not free that long "
+            f"from {request.start.astimezone(clinic.zone):%H:%M}. Choose a shorter visit or an earlier time."
+        )) from None
+
+
+def _occupied_at(practitioner_id: int, instant: datetime) -> bool:
+    return bool(db.session.scalar(sa.select(sa.func.count()).select_from(Appointment).where(
+        Appointment.practitioner_id == practitioner_id, Appointment.status.in_(AppointmentStatus.holding_time()),
+        Appointment.starts_at <= instant, Appointment.occupied_until > instant)))
+
+
+def patient_with_identity(email: str, born_on: date) -> Patient | None:
+    """The patient a new booking with these details would be filed under, if one exists."""
+    return db.session.scalar(sa.select(Patient).where(Patient.email == email, Patient.born_on == born_on))
 
 
 # --- working hours and time off ------------------------------------------------------
@@ -372,6 +414,8 @@ def add_time_off(account: StaffAccount, practitioner: Practitioner, starts_at: d
         raise CannotBook("end_date", "Time off must end after it starts")
     if ends_at <= now:
         raise CannotBook("end_date", "Time off must end in the future")
+    if starts_at > now + timedelta(days=TIME_OFF_AHEAD_DAYS):
+        raise CannotBook("start_date", "Time off must start within the next three years")
     begin_write_transaction()
     try:
         if db.session.scalar(sa.select(TimeOff.id).where(
@@ -418,12 +462,16 @@ def find_patients(account: StaffAccount, text: str, born_on: date | None) -> lis
     """Patients whose name, email or phone contains `text`, born on `born_on` if given."""
     query = _visible_patients(account)
     text = text.strip()
-    if text:
-        like = f"%{text.lower()}%"
-        matches = [sa.func.lower(Patient.name).like(like), Patient.email.like(like)]
-        digits = "".join(ch for ch in text if ch.isdigit())
-        if len(digits) >= 3:
-            matches.append(_digits(Patient.phone).like(f"%{digits}%"))
+    # Each word must match the name, email or phone, so "Brandt Olivia" finds Olivia Brandt;
+    # a phone number typed with spaces is one search.
+    digits = "".join(ch for ch in text if ch.isdigit())
+    words = [digits] if len(digits) >= 3 and not any(ch.isalpha() for ch in text) else text.lower().split()
+    for word in words:
+        matches = [sa.func.lower(Patient.name).contains(word, autoescape=True),
+                   Patient.email.contains(word, autoescape=True)]
+        word_digits = "".join(ch for ch in word if ch.isdigit())
+        if len(word_digits) >= 3:
+            matches.append(_digits(Patient.phone).contains(word_digits, autoescape=True))
         query = query.where(sa.or_(*matches))
     if born_on is not None:
         query = query.where(Patient.born_on == born_on)

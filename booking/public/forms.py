@@ -80,11 +80,11 @@ class TimeForm(JourneyForm):
     start = StringField("Time")  # the value of the time button pressed; checked against free times
 
 
+SAFETY_CHOICES = options([*EMERGENCY.items(), *URGENT.items(), (NONE_OF_THESE, "None of these")])
+
+
 class SafetyForm(JourneyForm):
-    symptoms = CheckboxChoices(
-        "Do any of these apply to you now?",
-        choices=options([*EMERGENCY.items(), *URGENT.items(), (NONE_OF_THESE, "None of these")]),
-    )
+    symptoms = CheckboxChoices("Do any of these apply to you now?", choices=SAFETY_CHOICES)
 
     def validate_symptoms(self, field):
         chosen = field.data or []
