@@ -92,7 +92,7 @@ def test_move_then_cancel_an_appointment(staff, page, shots):  # noqa: F811
     expect(page.locator("a.block", has_text="Mo Mover")).to_contain_text("Urgent flag")
     check(page, shots, "next-day")
     page.locator("a.block", has_text="Mo Mover").click()
-    expect(page.get_by_text("Urgent flag: the patient should see a doctor within 24 hours")).to_be_visible()
+    expect(page.get_by_text("Urgent flag: the patient's answers mean they should see a doctor within 24 hours")).to_be_visible()
     page.get_by_role("link", name="Move appointment").click()
     check(page, shots, "move")
     page.get_by_label("Practitioner").select_option("ben")
