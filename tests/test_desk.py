@@ -501,3 +501,11 @@ def test_hours_accept_one_digit_hours_and_time_off_needs_a_real_near_date(staff,
     assert "within the next three years" in submit(desk, path, {"start_date": "8999-12-30", "end_date": "8999-12-31"}
                                                    ).get_data(as_text=True)
     assert count(staff, TimeOff) == 0
+
+
+def test_the_safety_questions_speak_to_the_receptionist(desk):
+    target = "/desk/book?practitioner=ana&start=2027-03-09T11:00:00-08:00&patient=new"
+    unanswered = new_caller("Quiet Caller") | {"symptoms": []}
+    assert "Ask the caller each question" in submit(desk, target, unanswered).get_data(as_text=True)
+    both = new_caller("Quiet Caller") | {"symptoms": ["none", "fever"]}
+    assert "applies to the caller" in submit(desk, target, both).get_data(as_text=True)

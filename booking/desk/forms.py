@@ -10,7 +10,6 @@ from wtforms.validators import ValidationError
 
 from booking.operations.clinic_file import WEEKDAYS, parse_clock_time
 from booking.public.forms import (
-    NONE_OF_THESE,
     SAFETY_CHOICES,
     CheckboxChoices,
     Choice,
@@ -44,19 +43,14 @@ class CallerBookingForm(DetailsForm, SafetyForm):
     returning = None  # the desk knows: it chose an existing patient or a new one
     service = Choice("Service", message="Select the service to book")
     symptoms = CheckboxChoices("Ask the caller: do any of these apply to them now?", choices=SAFETY_CHOICES)
+    nothing_selected = "Ask the caller each question, then select any that apply, or 'None of these'"
+    none_and_others = "Select 'None of these' only if nothing in the list applies to the caller"
 
     def __init__(self, *args, existing_patient: bool, **kwargs):
         super().__init__(*args, **kwargs)
         if existing_patient:
             for name in ("name", "email", "phone", "birth_day", "birth_month", "birth_year"):
                 delattr(self, name)
-
-    def validate_symptoms(self, field):
-        chosen = field.data or []
-        if not chosen:
-            raise ValidationError("Ask the caller each question, then select any that apply, or 'None of these'")
-        if NONE_OF_THESE in chosen and len(chosen) > 1:
-            raise ValidationError("Select 'None of these' only if nothing in the list applies to the caller")
 
     def validate(self, extra_validators=None):
         valid = super().validate(extra_validators)

@@ -85,13 +85,16 @@ SAFETY_CHOICES = options([*EMERGENCY.items(), *URGENT.items(), (NONE_OF_THESE, "
 
 class SafetyForm(JourneyForm):
     symptoms = CheckboxChoices("Do any of these apply to you now?", choices=SAFETY_CHOICES)
+    # Who the messages speak to: the patient here, the receptionist on the phone in the desk's form.
+    nothing_selected = "Select any that apply to you now, or select 'None of these'"
+    none_and_others = "Select 'None of these' only if nothing in the list applies to you"
 
     def validate_symptoms(self, field):
         chosen = field.data or []
         if not chosen:
-            raise ValidationError("Select any that apply to you now, or select 'None of these'")
+            raise ValidationError(self.nothing_selected)
         if NONE_OF_THESE in chosen and len(chosen) > 1:
-            raise ValidationError("Select 'None of these' only if nothing in the list applies to you")
+            raise ValidationError(self.none_and_others)
 
     @property
     def codes(self) -> list[str]:
