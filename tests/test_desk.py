@@ -500,6 +500,8 @@ def test_hours_accept_one_digit_hours_and_time_off_needs_a_real_near_date(staff,
                                                   ).get_data(as_text=True)
     assert "within the next three years" in submit(desk, path, {"start_date": "8999-12-30", "end_date": "8999-12-31"}
                                                    ).get_data(as_text=True)
+    assert "Enter a last day in the next few years" in submit(
+        desk, path, {"start_date": "2027-03-10", "end_date": "9999-12-31"}).get_data(as_text=True)
     assert count(staff, TimeOff) == 0
 
 

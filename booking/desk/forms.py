@@ -137,13 +137,17 @@ class HoursForm(JourneyForm):
 
 
 def _parse_date(text: str | None, what: str) -> date:
+    """A YYYY-MM-DD date (as a date box sends it) in a year any diary could hold."""
     text = (text or "").strip()
     try:
-        return date.fromisoformat(text)
+        parsed = date.fromisoformat(text)
     except ValueError:
         if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
             raise ValidationError(f"The {what} must be a real date: {text} does not exist") from None
         raise ValidationError(f"Enter the {what} as a date, like 2027-03-15") from None
+    if not 1900 <= parsed.year <= 9000:  # also keeps date sums away from year 9999
+        raise ValidationError(f"Enter a {what} in the next few years")
+    return parsed
 
 
 def _parse_time(text: str | None, what: str, default: time) -> time:
@@ -164,16 +168,12 @@ class TimeOffForm(JourneyForm):
 
     def validate_start_date(self, field):
         self.first_day = _parse_date(field.data, "first day")
-        if not 1900 <= self.first_day.year <= 9000:
-            raise ValidationError("Enter a first day in the next few years")
 
     def validate_start_time(self, field):
         self.from_time = _parse_time(field.data, "start time", time(0))
 
     def validate_end_date(self, field):
         self.last_day = _parse_date(field.data, "last day")
-        if not 1900 <= self.last_day.year <= 9000:
-            raise ValidationError("Enter a last day in the next few years")
 
     def validate_end_time(self, field):
         self.until_time = _parse_time(field.data, "end time", time(0))

@@ -162,8 +162,8 @@ def _files_under_someone_else(form, patient) -> bool:
     would be filed under that patient: say so rather than book silently."""
     if patient is not None:
         return False
-    existing = desk.patient_with_identity(form.email.data, form.born_on)
-    if existing is None or existing.name.casefold() == form.name.data.casefold():
+    existing = desk.someone_else_with_identity(form.name.data, form.email.data, form.born_on)
+    if existing is None:
         return False
     form.name.errors = [*form.name.errors, (
         f"This email address and date of birth belong to {existing.name}. Find {existing.name} instead, "
@@ -181,7 +181,7 @@ def _find_caller(practitioner: Practitioner, start: datetime, target: dict):
 # --- one appointment -------------------------------------------------------------------
 
 def _visible_appointment(appointment_id: int):
-    appointment = desk.appointment_for(_account(), appointment_id)
+    appointment = desk.appointment_for(appointment_id)
     if appointment is None:
         abort(404)
     if not desk.may_change(_account(), appointment.practitioner_id):

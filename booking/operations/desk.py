@@ -80,7 +80,6 @@ class Calendar:
     grid: Grid
     appointments: dict[int, Appointment]  # id -> appointment, for the grid's blocks
     cancelled: list[Appointment]
-    time_off: dict[int, list[TimeRange]]
 
     def practitioner_of(self, key) -> Practitioner:
         """The practitioner of a column: its key in the day view, the only one in a week."""
@@ -143,7 +142,7 @@ def day_calendar(day: date, now: datetime) -> Calendar:
         ColumnPlan(p.id, day, p.working_intervals, time_off[p.id], _booked(by_practitioner[p.id]))
         for p in practitioners
     ]
-    return _calendar(clinic, day, 1, practitioners, time_off, appointments, plans, now)
+    return _calendar(clinic, day, 1, practitioners, appointments, plans, now)
 
 
 def week_calendar(first_day: date, practitioner: Practitioner, now: datetime) -> Calendar:
@@ -157,10 +156,10 @@ def week_calendar(first_day: date, practitioner: Practitioner, now: datetime) ->
         ColumnPlan(day, day, practitioner.working_intervals, time_off[practitioner.id], _booked(by_day[day]))
         for day in days
     ]
-    return _calendar(clinic, first_day, WEEK, practitioners, time_off, appointments, plans, now)
+    return _calendar(clinic, first_day, WEEK, practitioners, appointments, plans, now)
 
 
-def _calendar(clinic, first_day, days, practitioners, time_off, appointments, plans, now) -> Calendar:
+def _calendar(clinic, first_day, days, practitioners, appointments, plans, now) -> Calendar:
     return Calendar(
         first_day=first_day,
         days=days,
@@ -168,7 +167,6 @@ def _calendar(clinic, first_day, days, practitioners, time_off, appointments, pl
         grid=lay_out(plans, clinic.slot_step_minutes, clinic.zone, now),
         appointments={a.id: a for a in appointments},
         cancelled=[a for a in appointments if not a.holds_time],
-        time_off=time_off,
     )
 
 
@@ -189,13 +187,13 @@ def week_overview(first_day: date) -> tuple[list[date], list[tuple[Practitioner,
     for appointment in appointments:
         if appointment.holds_time:
             booked[(appointment.practitioner_id, appointment.starts_at.astimezone(clinic.zone).date())].append(appointment)
+    day_spans = [TimeRange(wall_clock_instant(day, time(0), clinic.zone),
+                           wall_clock_instant(day + timedelta(days=1), time(0), clinic.zone)) for day in days]
     rows = []
     for practitioner in practitioners:
         cells = []
-        for day in days:
+        for day, day_span in zip(days, day_spans, strict=True):
             hours = [f"{h.start_time:%H:%M}–{h.end_time:%H:%M}" for h in practitioner.hours if h.weekday == day.weekday()]
-            day_span = TimeRange(wall_clock_instant(day, time(0), clinic.zone),
-                                 wall_clock_instant(day + timedelta(days=1), time(0), clinic.zone))
             away = any(span.overlaps(day_span) for span in time_off[practitioner.id])
             cells.append(WeekDay(hours, away, booked[(practitioner.id, day)]))
         rows.append((practitioner, cells))
@@ -217,7 +215,7 @@ def practitioner_by_slug(slug: str) -> Practitioner | None:
 
 # --- one appointment -----------------------------------------------------------------
 
-def appointment_for(account: StaffAccount, appointment_id: int) -> Appointment | None:
+def appointment_for(appointment_id: int) -> Appointment | None:
     """The appointment with what its page shows (patient, service, practitioner, history)."""
     return db.session.scalar(
         sa.select(Appointment).where(Appointment.id == appointment_id).options(
@@ -343,9 +341,13 @@ def _occupied_at(practitioner_id: int, instant: datetime) -> bool:
         Appointment.starts_at <= instant, Appointment.occupied_until > instant)))
 
 
-def patient_with_identity(email: str, born_on: date) -> Patient | None:
-    """The patient a new booking with these details would be filed under, if one exists."""
-    return db.session.scalar(sa.select(Patient).where(Patient.email == email, Patient.born_on == born_on))
+def someone_else_with_identity(name: str, email: str, born_on: date) -> Patient | None:
+    """The patient a "new patient" booking would be filed under (email and date of birth are
+    who a patient is) when that patient has another name: the desk should check first."""
+    existing = db.session.scalar(sa.select(Patient).where(Patient.email == email, Patient.born_on == born_on))
+    if existing is None or existing.name.casefold() == name.casefold():
+        return None
+    return existing
 
 
 # --- working hours and time off ------------------------------------------------------
