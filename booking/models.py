@@ -395,6 +395,51 @@ class Intake(db.Model):
         return self.sent_at is not None
 
 
+class ProgressCheck(db.Model):
+    """A return visit's short progress check: the pain ratings again, and the patient's own
+    activities (named at their intake) rated again. Sent once, before the visit."""
+
+    __tablename__ = "progress_check"
+    __table_args__ = (
+        sa.CheckConstraint("pain_now BETWEEN 0 AND 10", name="pain_now_range"),
+        sa.CheckConstraint("pain_average BETWEEN 0 AND 10", name="pain_average_range"),
+        sa.CheckConstraint("pain_worst BETWEEN 0 AND 10", name="pain_worst_range"),
+        sa.CheckConstraint("psfs_score BETWEEN 0 AND 10", name="psfs_range"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    appointment_id: Mapped[int] = mapped_column(sa.ForeignKey("appointment.id", ondelete="CASCADE"), unique=True)
+    pain_now: Mapped[int]
+    pain_average: Mapped[int]
+    pain_worst: Mapped[int]
+    activities: Mapped[list[dict]] = mapped_column(sa.JSON)  # [{"name": ..., "rating": 0-10}], as at the intake
+    psfs_score: Mapped[float]
+    sent_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    appointment: Mapped[Appointment] = relationship(backref=sa.orm.backref("progress_check", uselist=False))
+
+
+class AuditEntry(db.Model):
+    """One look at a patient's health data by a staff member: who, what, which record, when, from where.
+
+    Never holds health data itself: only ids, names of people and the kind of access.
+    """
+
+    __tablename__ = "audit_entry"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    staff_id: Mapped[int | None] = mapped_column(sa.ForeignKey("staff_account.id", ondelete="SET NULL"), index=True)
+    staff_name: Mapped[str] = mapped_column(sa.String(120))  # as it read then
+    staff_role: Mapped[str] = mapped_column(sa.String(20))
+    action: Mapped[str] = mapped_column(sa.String(20))  # viewed, printed, exported
+    appointment_id: Mapped[int | None] = mapped_column(sa.ForeignKey("appointment.id", ondelete="SET NULL"))
+    patient_id: Mapped[int | None] = mapped_column(sa.ForeignKey("patient.id", ondelete="SET NULL"), index=True)
+    address: Mapped[str] = mapped_column(sa.String(64), default="")
+
+    patient: Mapped[Patient | None] = relationship()
+
+
 class StaffRole(enum.Enum):
     ADMIN = "admin"
     RECEPTIONIST = "receptionist"
