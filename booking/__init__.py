@@ -52,6 +52,7 @@ def create_app(config: dict | None = None) -> Flask:
     from booking.admin.routes import bp as admin_bp
     from booking.api.routes import bp as api_bp
     from booking.auth.routes import bp as auth_bp
+    from booking.clinician.routes import bp as clinician_bp
     from booking.desk.routes import bp as desk_bp
     from booking.articles import DEFAULT_FOLDER, ArticleLibrary
     from booking.articles.routes import bp as articles_bp
@@ -71,6 +72,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(intake_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(desk_bp)
+    app.register_blueprint(clinician_bp)
     app.register_blueprint(admin_bp)
     app.register_blueprint(articles_bp)
     app.register_blueprint(api_bp)

@@ -6,8 +6,10 @@ from datetime import date, datetime
 
 from flask import Flask, request
 
+from booking.clock import now
 from booking.extensions import db
 from booking.models import Clinic
+from booking.operations.availability import load_clinic
 
 
 def clinic_time(instant: datetime, clinic: Clinic, pattern: str = "%A %-d %B %Y at %H:%M") -> str:
@@ -18,6 +20,16 @@ def clinic_time(instant: datetime, clinic: Clinic, pattern: str = "%A %-d %B %Y 
 def zone_label(clinic: Clinic) -> str:
     """"Los Angeles" for America/Los_Angeles: how people name a zone."""
     return clinic.timezone.rsplit("/", 1)[-1].replace("_", " ")
+
+
+def asked_day(text: str | None) -> date:
+    """A page's ?date=YYYY-MM-DD, or the clinic's today for anything else (far years included)."""
+    today = load_clinic().today(now())
+    try:
+        day = date.fromisoformat(text or "")
+    except ValueError:
+        return today
+    return day if 1900 <= day.year <= 9000 else today
 
 
 def register_page_helpers(app: Flask) -> None:
@@ -54,7 +66,10 @@ def register_page_helpers(app: Flask) -> None:
             "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
             "form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
         )
-        if request.blueprint in ("public", "manage", "intake", "auth", "desk", "admin") and request.endpoint != "public.index":
+        if request.blueprint == "clinician":
+            # Health data on what may be a shared clinic computer: keep no copy anywhere.
+            response.headers["Cache-Control"] = "no-store"
+        elif request.blueprint in ("public", "manage", "intake", "auth", "desk", "admin") and request.endpoint != "public.index":
             # Personal details: never in a shared cache. The patient's own browser may keep
             # the page, so that Back works after a form was sent.
             response.headers["Cache-Control"] = "private, no-cache"

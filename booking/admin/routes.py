@@ -1,16 +1,19 @@
-"""Clinic administration: staff accounts."""
+"""Clinic administration: staff accounts, and the audit log of who read which intake."""
 
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import Blueprint, flash, redirect, render_template, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 
+from booking.admin.forms import AuditFilterForm
 from booking.auth.forms import StaffForm
+from booking.public.forms import options
 from booking.auth.routes import staff_only
 from booking.clock import now
 from booking.extensions import db
-from booking.models import Practitioner, StaffAccount, StaffRole
-from booking.operations import staff
+from booking.models import Patient, Practitioner, StaffAccount, StaffRole
+from booking.operations import clinical, staff
+from booking.operations.availability import load_clinic
 from booking.operations.problems import CannotBook
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -41,3 +44,20 @@ def deactivate(account_id: int):
     staff.deactivate(account.id, now())
     flash(f"{account.name} can no longer sign in, and their sessions have ended.", "success")
     return redirect(url_for("admin.staff_accounts"), code=303)
+
+
+@bp.get("/audit")
+@staff_only(StaffRole.ADMIN)
+def audit_log():
+    """Who looked at which patient's intake, when and from where; filtered by the query string."""
+    form = AuditFilterForm(request.args, meta={"csrf": False})
+    form.staff.choices = options([("", "Anyone")] + [(str(a.id), a.name) for a in db.session.scalars(
+        sa.select(StaffAccount).order_by(StaffAccount.name))])
+    chosen = clinical.AuditFilter()
+    if request.args and form.validate():
+        chosen = form.chosen(load_clinic().zone)
+    entries, more = clinical.audit_entries(chosen, request.args.get("before", type=int))
+    older = url_for("admin.audit_log", **(request.args.to_dict() | {"before": more})) if more else None
+    return render_template("admin/audit.html", form=form, entries=entries, older=older,
+                           patient=db.session.get(Patient, chosen.patient_id) if chosen.patient_id else None,
+                           actions=clinical.AUDIT_ACTIONS)

@@ -47,11 +47,16 @@ def _page_asked_for() -> str | None:
     return None
 
 
+def _home(role: StaffRole) -> str:
+    """Where staff start: practitioners with their own day, everyone else with the calendar."""
+    return url_for("clinician.my_day") if role is StaffRole.PRACTITIONER else url_for("desk.today")
+
+
 @bp.route("/sign-in", methods=["GET", "POST"])
 @limiter.limit(_sign_in_limit, methods=["POST"])
 def sign_in():
     if current_user.is_authenticated:
-        return redirect(url_for("desk.today"))
+        return redirect(_home(current_user.role))
     form = SignInForm()
     failed = False
     if form.validate_on_submit():
@@ -59,7 +64,7 @@ def sign_in():
         if signed is not None:
             session.clear()  # a new session at sign-in: nothing carries over from before
             login_user(signed)
-            return redirect(_page_asked_for() or url_for("desk.today"), code=303)
+            return redirect(_page_asked_for() or _home(signed.role), code=303)
         failed = True
     return render_template("auth/sign_in.html", form=form, failed=failed), (401 if failed else 200)
 

@@ -136,7 +136,7 @@ class HoursForm(JourneyForm):
         return ", ".join(f"{start:%H:%M}-{end:%H:%M}" for start, end in periods)
 
 
-def _parse_date(text: str | None, what: str) -> date:
+def parse_date(text: str | None, what: str) -> date:
     """A YYYY-MM-DD date (as a date box sends it) in a year any diary could hold."""
     text = (text or "").strip()
     try:
@@ -167,13 +167,13 @@ class TimeOffForm(JourneyForm):
     reason = StringField("Reason (optional)")
 
     def validate_start_date(self, field):
-        self.first_day = _parse_date(field.data, "first day")
+        self.first_day = parse_date(field.data, "first day")
 
     def validate_start_time(self, field):
         self.from_time = _parse_time(field.data, "start time", time(0))
 
     def validate_end_date(self, field):
-        self.last_day = _parse_date(field.data, "last day")
+        self.last_day = parse_date(field.data, "last day")
 
     def validate_end_time(self, field):
         self.until_time = _parse_time(field.data, "end time", time(0))
@@ -203,4 +203,4 @@ class PatientSearchForm(JourneyForm):
             raise ValidationError("Enter part of a name, email address or phone number, or a date of birth")
 
     def validate_born_on(self, field):
-        self.birth_date = _parse_date(field.data, "date of birth") if (field.data or "").strip() else None
+        self.birth_date = parse_date(field.data, "date of birth") if (field.data or "").strip() else None

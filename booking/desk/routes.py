@@ -31,6 +31,7 @@ from booking.operations.problems import RequestProblem
 from booking.public.forms import options
 from booking.public.routes import parse_instant
 from booking.scheduling import wall_clock_instant
+from booking.web import asked_day
 
 bp = Blueprint("desk", __name__, url_prefix="/desk")
 MAX_ID = 2**31 - 1  # larger ids exist nowhere, and would overflow the database's integers
@@ -38,16 +39,6 @@ MAX_ID = 2**31 - 1  # larger ids exist nowhere, and would overflow the database'
 
 def _account():
     return current_user.account
-
-
-def _day(text: str | None) -> date:
-    """?date=YYYY-MM-DD, or the clinic's today for anything else (far years included)."""
-    clinic = load_clinic()
-    try:
-        day = date.fromisoformat(text or "")
-    except ValueError:
-        return clinic.today(now())
-    return day if 1900 <= day.year <= 9000 else clinic.today(now())
 
 
 def _patient_from_args() -> Patient | None:
@@ -66,7 +57,7 @@ def _patient_from_args() -> Patient | None:
 @staff_only()
 def today():
     """Every practitioner's column for one day."""
-    day = _day(request.args.get("date"))
+    day = asked_day(request.args.get("date"))
     calendar = desk.day_calendar(day, now())
     return render_template("desk/day.html", day=day, calendar=calendar, patient=_patient_from_args(),
                            previous=day - timedelta(days=1), following=day + timedelta(days=1))
@@ -76,7 +67,7 @@ def today():
 @staff_only()
 def week():
     """One practitioner's week as a grid, or everyone's week at a glance."""
-    day = _day(request.args.get("date"))
+    day = asked_day(request.args.get("date"))
     monday = day - timedelta(days=day.weekday())
     slug = request.args.get("practitioner", "")
     practitioner = desk.practitioner_by_slug(slug) if slug else None
@@ -254,7 +245,7 @@ def move(appointment_id: int):
     practitioner = next((p for p in able if p.slug == slug), None)
     if practitioner is None:
         abort(404)
-    day = _day(request.args.get("date") or found.starts_at.astimezone(clinic.zone).date().isoformat())
+    day = asked_day(request.args.get("date") or found.starts_at.astimezone(clinic.zone).date().isoformat())
     if form.validate_on_submit():
         start = parse_instant(form.start.data)
         try:

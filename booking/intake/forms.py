@@ -375,3 +375,39 @@ def screening_form(instrument) -> type[JourneyForm]:
 def screening_readable(instrument, saved: dict) -> list[tuple[str, str]]:
     labels = {item.key: {c.value: c.label for c in item.choices} for item in instrument.items}
     return [(item.text, labels[item.key][saved[item.key]]) for item in instrument.items]
+
+
+# (step, heading, form) in the order they are asked; a licensed screening step may follow.
+STEPS = [
+    ("episode", "Your back pain", EpisodeForm),
+    ("where", "Where it hurts", WhereForm),
+    ("history", "What affects it", HistoryForm),
+    ("health", "Your health and medicines", HealthForm),
+    ("pain", "How bad the pain is", ScoresForm),
+    ("activities", "What your back pain makes hard", ActivitiesForm),
+]
+
+
+def answered_sections(answers: dict, screening=None) -> list[tuple[str, str, list[tuple[str, str]]]]:
+    """(step, heading, [(question, answer)]) for each answered step, in the order asked:
+    what the patient checks before sending, and what their practitioner reads."""
+    sections = [(name, heading, readable(name, answers[name])) for name, heading, _ in STEPS if name in answers]
+    if "screening" in answers and screening is not None:
+        sections.append(("screening", screening.title, screening_readable(screening, answers["screening"])))
+    return sections
+
+
+def progress_form(activities: list[str]) -> type[JourneyForm]:
+    """The progress check: the three pain ratings, and each of the patient's own activities rated again."""
+    fields = {name: field for name, field in vars(ScoresForm).items() if name.startswith("pain_")}
+    for n, activity in enumerate(activities, start=1):
+        fields[f"rating_{n}"] = Choice(f"How well can you do this now: {activity}?", choices=options(ZERO_TO_TEN),
+                                       message=f"Choose a number from 0 to 10 for '{activity}'")
+
+    def pain(self) -> dict:
+        return {name: int(getattr(self, name).data) for name in ("pain_now", "pain_average", "pain_worst")}
+
+    def ratings(self) -> list[int]:
+        return [int(getattr(self, f"rating_{n}").data) for n in range(1, len(activities) + 1)]
+
+    return type("ProgressForm", (JourneyForm,), fields | {"pain": pain, "ratings": ratings})

@@ -11,19 +11,7 @@ from functools import wraps
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 
 from booking.clock import now
-from booking.intake.forms import (
-    ActivitiesForm,
-    EpisodeForm,
-    HealthForm,
-    example_date,
-    HistoryForm,
-    ScoresForm,
-    WhereForm,
-    form_data,
-    readable,
-    screening_form,
-    screening_readable,
-)
+from booking.intake.forms import STEPS, EpisodeForm, answered_sections, example_date, form_data, screening_form
 from booking.manage.routes import with_appointment
 from booking.models import AppointmentStatus
 from booking.operations import intakes
@@ -31,16 +19,6 @@ from booking.operations.availability import load_clinic
 from booking.public.forms import ConfirmForm
 
 bp = Blueprint("intake", __name__, url_prefix="/manage/<token>/intake")
-
-# (step, heading, form) in the order they are asked.
-STEPS = [
-    ("episode", "Your back pain", EpisodeForm),
-    ("where", "Where it hurts", WhereForm),
-    ("history", "What affects it", HistoryForm),
-    ("health", "Your health and medicines", HealthForm),
-    ("pain", "How bad the pain is", ScoresForm),
-    ("activities", "What your back pain makes hard", ActivitiesForm),
-]
 
 
 def instruments():
@@ -146,12 +124,7 @@ def check(appointment, token):
     if form.validate_on_submit():
         intakes.send(appointment, step_names(clinic), now(), clinic.today(now()), instruments())
         return redirect(url_for("intake.sent", token=token), code=303)
-    answers = appointment.intake.answers
-    sections = [
-        (name, heading, screening_readable(instruments()["start_back"], answers[name]) if name == "screening"
-         else readable(name, answers[name]))
-        for name, heading, _ in steps_for(clinic)
-    ]
+    sections = answered_sections(appointment.intake.answers, instruments().get("start_back"))
     return render_template("intake/check.html", form=form, appointment=appointment, token=token, sections=sections)
 
 

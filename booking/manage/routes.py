@@ -16,8 +16,10 @@ from booking.extensions import db
 from booking.models import Appointment
 from booking.notify.calendar import appointment_calendar
 from booking.operations.availability import is_free, load_clinic, load_practitioners
+from booking.operations import progress_checks
 from booking.operations.bookings import SlotTaken, cancel, hash_token, move
 from booking.operations.problems import CannotBook
+from booking.intake.forms import progress_form
 from booking.public.forms import CancelForm, RescheduleForm
 from booking.public.routes import parse_instant, time_list_context
 
@@ -63,6 +65,7 @@ def show(appointment, token):
         token=token,
         can_change=appointment.can_change_online(now(), clinic.cancellation_notice_hours),
         deadline=appointment.change_deadline(clinic.cancellation_notice_hours),
+        progress_check=progress_checks.asks_progress_check(appointment, progress_checks.baseline_for(appointment)),
     )
 
 
@@ -139,3 +142,26 @@ def calendar(appointment, token):
         mimetype="text/calendar",
         headers={"Content-Disposition": f'attachment; filename="appointment-{appointment.reference}.ics"'},
     )
+
+
+@bp.route("/progress", methods=["GET", "POST"])
+@with_appointment
+def progress(appointment, token):
+    """Before a return visit: pain now and the patient's own activities, rated again (one page)."""
+    if appointment.progress_check is not None:
+        return render_template("manage/progress_sent.html", appointment=appointment, token=token)
+    baseline = progress_checks.baseline_for(appointment)
+    closed = progress_checks.closed_because(appointment, baseline, now())
+    if closed:
+        return render_template("manage/progress_closed.html", appointment=appointment, token=token, reason=closed), 409
+    activities = progress_checks.activities_of(baseline)
+    form = progress_form(activities)()
+    if form.validate_on_submit():
+        try:
+            progress_checks.send(appointment.id, form.pain(), form.ratings(), now(), current_app.extensions["instruments"])
+        except progress_checks.ProgressCheckClosed as refused:
+            return render_template("manage/progress_closed.html", appointment=appointment, token=token,
+                                   reason=refused.message), 409
+        return redirect(url_for("manage.progress", token=token), code=303)
+    return render_template("manage/progress.html", appointment=appointment, token=token, form=form,
+                           activities=activities, baseline=baseline)

@@ -19,6 +19,9 @@ ACUTE_BEFORE = timedelta(weeks=4)
 CHRONIC_AFTER = timedelta(weeks=12)
 NO_IMPROVEMENT_AFTER = timedelta(weeks=4)
 
+# What each band means, to state beside it (the practitioner should not have to remember).
+DURATION_BANDS = {"acute": "under 4 weeks", "subacute": "4 to 12 weeks", "chronic": "over 12 weeks"}
+
 PRECAUTIONS = {
     "pregnant": "Pregnant, or might be",
     "blood_thinners": "Takes blood thinners",

@@ -60,4 +60,10 @@
       form.setAttribute("data-submitted", "true");
     });
   });
+
+  // The print version offers a Print button when the browser can print from script.
+  document.querySelectorAll("[data-print]").forEach(function (button) {
+    button.hidden = false;
+    button.addEventListener("click", function () { window.print(); });
+  });
 })();

@@ -1,0 +1,99 @@
+"""The practitioner's pages: their day, and each visit's intake, scores and progress.
+
+Receptionists have no way in (they see status and flag level on the desk). Opening,
+printing or downloading a visit's record writes the audit log first (operations.clinical).
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+from flask import Blueprint, Response, abort, current_app, render_template, request
+from flask_login import current_user
+
+from booking.auth.routes import staff_only
+from booking.clinician.chart import lay_out_chart
+from booking.clock import now
+from booking.intake.forms import answered_sections
+from booking.measures.intake import DURATION_BANDS, PRECAUTIONS, RISK_FACTORS, age_on
+from booking.models import StaffRole
+from booking.operations import clinical, desk
+from booking.operations.availability import load_clinic
+from booking.safety import EMERGENCY, URGENT
+from booking.web import asked_day
+
+bp = Blueprint("clinician", __name__, url_prefix="/clinician")
+reads_intakes = staff_only(StaffRole.PRACTITIONER, StaffRole.ADMIN)
+
+
+def _instruments():
+    return current_app.extensions["instruments"]
+
+
+@bp.get("")
+@reads_intakes
+def my_day():
+    """Today's visits (or another date's) for the signed-in practitioner; an admin picks whose."""
+    account = current_user.account
+    day = asked_day(request.args.get("date"))
+    choices = desk.practitioners_list() if account.role is StaffRole.ADMIN else []
+    practitioner = account.practitioner
+    if choices:
+        slug = request.args.get("practitioner", "")
+        practitioner = (desk.practitioner_by_slug(slug) if slug else None) or practitioner or choices[0]
+    visits = clinical.practitioner_day(practitioner, day) if practitioner else []
+    return render_template("clinician/day.html", day=day, practitioner=practitioner, choices=choices, visits=visits,
+                           previous=day - timedelta(days=1), following=day + timedelta(days=1),
+                           whose=practitioner.slug if choices and practitioner else None)
+
+
+def _opened(appointment_id: int, action: str) -> clinical.VisitRecord:
+    try:
+        clinical.open_record(current_user.account, appointment_id, action, request.remote_addr or "", now())
+    except desk.NotVisible:
+        abort(404)
+    return clinical.visit_record(appointment_id, _instruments())
+
+
+def _visit_page(record: clinical.VisitRecord, printing: bool):
+    instruments = _instruments()
+    intake = record.intake
+    born_on = record.appointment.patient.born_on
+    return render_template(
+        "clinician/visit.html", record=record, appointment=record.appointment, intake=intake, printing=printing,
+        age=age_on(born_on, record.appointment.starts_at.astimezone(load_clinic().zone).date()),
+        sections=answered_sections(intake.answers, instruments.get("start_back")) if intake else [],
+        chart=lay_out_chart(record.trend) if len(record.trend) > 1 else None,
+        nprs=instruments["nprs"], psfs=instruments["psfs"], screen=instruments.get("start_back"),
+        labels={"emergency": EMERGENCY, "urgent": URGENT, "precautions": PRECAUTIONS, "risks": RISK_FACTORS},
+        duration_bands=DURATION_BANDS, meaningful=clinical.meaningful_changes(instruments),
+    )
+
+
+@bp.get("/visits/<int(max=2147483647):appointment_id>")
+@reads_intakes
+def visit(appointment_id: int):
+    return _visit_page(_opened(appointment_id, "view"), printing=False)
+
+
+@bp.get("/visits/<int(max=2147483647):appointment_id>/print")
+@reads_intakes
+def print_visit(appointment_id: int):
+    return _visit_page(_opened(appointment_id, "print"), printing=True)
+
+
+@bp.get("/visits/<int(max=2147483647):appointment_id>/export")
+@reads_intakes
+def export_visit(appointment_id: int):
+    """The visit's record as a JSON file, for a clinic's own notes system."""
+    record = _opened(appointment_id, "export")
+    body = json.dumps(clinical.export(record, load_clinic()), indent=2, ensure_ascii=False)
+    return Response(body, mimetype="application/json", headers={
+        "Content-Disposition": f'attachment; filename="visit-{record.appointment.reference}.json"'})
+
+
+@bp.app_template_global()
+def may_read_intake(appointment) -> bool:
+    """For links to a visit's record: shown only to those who may open it."""
+    return current_user.is_authenticated and clinical.may_read_visit(current_user.account, appointment)

@@ -1,0 +1,253 @@
+"""What practitioners read before a visit: their day, and one visit's intake, scores and progress.
+
+Who may read intakes follows the design's table: a practitioner, those of patients who
+have an appointment with them (through their own visits' pages); an admin, all;
+receptionists, none (they see status and flag level on the desk). Every staff view,
+print and export is written to the audit log in its own commit before anything is
+shown, so a page that was seen is always in the log.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.orm import selectinload
+
+from booking.extensions import begin_write_transaction, db
+from booking.measures import Instrument
+from booking.measures.progress import Measured, TrendPoint, trend
+from booking.models import (
+    Appointment,
+    AppointmentStatus,
+    AuditEntry,
+    Intake,
+    Practitioner,
+    ProgressCheck,
+    StaffAccount,
+    StaffRole,
+)
+from booking.operations.availability import load_clinic
+from booking.operations.desk import NotVisible
+from booking.scheduling import wall_clock_instant
+
+AUDIT_ACTIONS = {"view": "Viewed", "print": "Printed", "export": "Exported"}
+# Visits that happened or are still to happen: what "first visit" and "visit 3" count.
+COUNTED = (AppointmentStatus.BOOKED, AppointmentStatus.ARRIVED, AppointmentStatus.COMPLETED)
+
+
+def reads_intakes(account: StaffAccount) -> bool:
+    return account.role in (StaffRole.ADMIN, StaffRole.PRACTITIONER)
+
+
+def may_read_visit(account: StaffAccount, appointment: Appointment) -> bool:
+    """An admin reads every visit; a practitioner only their own visits."""
+    if account.role is StaffRole.ADMIN:
+        return True
+    return account.role is StaffRole.PRACTITIONER and account.practitioner_id == appointment.practitioner_id
+
+
+# --- the practitioner's day ------------------------------------------------------------
+
+@dataclass
+class DayVisit:
+    appointment: Appointment
+    earlier_visits: int  # this patient's visits before this one (cancelled and missed ones not counted)
+    has_baseline: bool  # an earlier intake was sent, so this visit asks for a progress check instead
+
+    @property
+    def is_return(self) -> bool:
+        return self.earlier_visits > 0
+
+    @property
+    def questions(self) -> str:
+        """Where the patient is with this visit's questions, in the desk's words."""
+        intake = self.appointment.intake
+        if self.has_baseline and intake is None:
+            return "Progress check sent" if self.appointment.progress_check else "Progress check not sent"
+        return f"Intake: {self.appointment.intake_status.label.lower()}"
+
+    @property
+    def precautions(self) -> bool:
+        intake = self.appointment.intake
+        return bool(intake and intake.is_sent and (intake.precautions or intake.risk_factors or intake.nerve_root_pattern))
+
+
+def practitioner_day(practitioner: Practitioner, day: date) -> list[DayVisit]:
+    """The practitioner's visits on a clinic date, in order: three queries however many there are."""
+    zone = load_clinic().zone
+    start = wall_clock_instant(day, time(0), zone)
+    end = wall_clock_instant(day + timedelta(days=1), time(0), zone)
+    appointments = list(db.session.scalars(
+        sa.select(Appointment)
+        .where(Appointment.practitioner_id == practitioner.id, Appointment.starts_at >= start,
+               Appointment.starts_at < end, Appointment.status.in_(AppointmentStatus.holding_time()))
+        .options(
+            selectinload(Appointment.patient), selectinload(Appointment.service),
+            # the markers only: the answers stay in the database until the visit page is opened
+            selectinload(Appointment.intake).load_only(
+                Intake.sent_at, Intake.urgent_flags, Intake.emergency_flags, Intake.precautions,
+                Intake.risk_factors, Intake.nerve_root_pattern),
+            selectinload(Appointment.progress_check).load_only(ProgressCheck.id),
+        )
+        .order_by(Appointment.starts_at, Appointment.id)
+    ))
+    earlier = defaultdict(list)
+    if appointments:
+        rows = db.session.execute(
+            sa.select(Appointment.patient_id, Appointment.starts_at, Appointment.status, Intake.sent_at)
+            .outerjoin(Intake, Intake.appointment_id == Appointment.id)
+            .where(Appointment.patient_id.in_({a.patient_id for a in appointments}),
+                   Appointment.starts_at < max(a.starts_at for a in appointments),
+                   Appointment.status.in_(COUNTED))
+        )
+        for row in rows:
+            earlier[row.patient_id].append(row)
+    return [
+        DayVisit(
+            appointment,
+            earlier_visits=sum(row.starts_at < appointment.starts_at for row in earlier[appointment.patient_id]),
+            has_baseline=any(row.starts_at < appointment.starts_at and row.sent_at is not None
+                             for row in earlier[appointment.patient_id]),
+        )
+        for appointment in appointments
+    ]
+
+
+# --- one visit -------------------------------------------------------------------------
+
+def open_record(account: StaffAccount, appointment_id: int, action: str, address: str, now: datetime) -> None:
+    """Check that this account may read the visit's intake, and log the look before it happens."""
+    begin_write_transaction()
+    appointment = db.session.get(Appointment, appointment_id)
+    if appointment is None or not may_read_visit(account, appointment):
+        db.session.rollback()
+        raise NotVisible()
+    db.session.add(AuditEntry(
+        at=now, staff_id=account.id, staff_name=account.name, staff_role=account.role.value,
+        action=action, appointment_id=appointment.id, patient_id=appointment.patient_id, address=address[:64],
+    ))
+    db.session.commit()
+
+
+@dataclass
+class VisitRecord:
+    appointment: Appointment
+    intake: Intake | None  # this visit's sent intake, or else the patient's latest earlier one
+    earlier_visits: list[Appointment]  # newest first, cancelled ones included
+    trend: list[TrendPoint]
+
+    @property
+    def intake_is_earlier(self) -> bool:
+        return self.intake is not None and self.intake.appointment_id != self.appointment.id
+
+    @property
+    def counted_before(self) -> int:
+        return sum(visit.status in COUNTED for visit in self.earlier_visits)
+
+
+def _measured(appointment: Appointment, zone) -> Measured | None:
+    """Pain and function as this visit's questions recorded them, if it has any."""
+    day = appointment.starts_at.astimezone(zone).date()
+    if appointment.intake is not None and appointment.intake.is_sent:
+        return Measured(day, appointment.intake.pain_average, appointment.intake.psfs_score)
+    if appointment.progress_check is not None:
+        return Measured(day, appointment.progress_check.pain_average, appointment.progress_check.psfs_score)
+    return None
+
+
+def meaningful_changes(instruments: Mapping[str, Instrument]) -> tuple[float | None, float | None]:
+    """The smallest change between visits that matters, for the pain trended (the week's average) and function."""
+    pain = next(rule for rule in instruments["nprs"].scores if rule.key == "pain_average")
+    return pain.meaningful_change, instruments["psfs"].scores[0].meaningful_change
+
+
+def visit_record(appointment_id: int, instruments: Mapping[str, Instrument]) -> VisitRecord:
+    """The visit, the intake to read for it, the visits before it and the trend up to it: two queries."""
+    this = db.session.scalar(sa.select(Appointment).where(Appointment.id == appointment_id))
+    visits = list(db.session.scalars(
+        sa.select(Appointment)
+        .where(Appointment.patient_id == this.patient_id, Appointment.starts_at <= this.starts_at)
+        .options(selectinload(Appointment.patient), selectinload(Appointment.service),
+                 selectinload(Appointment.practitioner), selectinload(Appointment.intake),
+                 selectinload(Appointment.progress_check))
+        .order_by(Appointment.starts_at, Appointment.id)
+    ))
+    earlier = [v for v in visits if v.id != this.id and v.starts_at < this.starts_at]
+    sent = [v.intake for v in visits if v.status is not AppointmentStatus.CANCELLED and v.intake and v.intake.is_sent
+            and (v.id == this.id or v.starts_at < this.starts_at)]
+    own = this.intake if this.intake is not None and this.intake.is_sent else None
+    zone = load_clinic().zone
+    measured = [m for v in visits if v.status is not AppointmentStatus.CANCELLED and (m := _measured(v, zone))]
+    pain, function = meaningful_changes(instruments)
+    return VisitRecord(
+        appointment=this,
+        intake=own or (sent[-1] if sent else None),
+        earlier_visits=list(reversed(earlier)),
+        trend=trend(measured, pain, function),
+    )
+
+
+# --- the audit log ---------------------------------------------------------------------
+
+AUDIT_PAGE = 100
+
+
+@dataclass(frozen=True)
+class AuditFilter:
+    staff_id: int | None = None
+    action: str | None = None
+    patient_id: int | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+
+def audit_entries(chosen: AuditFilter, before_id: int | None = None) -> tuple[list[AuditEntry], int | None]:
+    """The newest entries matching the filter (a page of them), and the id to page on from."""
+    query = sa.select(AuditEntry).options(selectinload(AuditEntry.patient)).order_by(AuditEntry.id.desc())
+    if chosen.staff_id is not None:
+        query = query.where(AuditEntry.staff_id == chosen.staff_id)
+    if chosen.action is not None:
+        query = query.where(AuditEntry.action == chosen.action)
+    if chosen.patient_id is not None:
+        query = query.where(AuditEntry.patient_id == chosen.patient_id)
+    if chosen.since is not None:
+        query = query.where(AuditEntry.at >= chosen.since)
+    if chosen.until is not None:
+        query = query.where(AuditEntry.at < chosen.until)
+    if before_id is not None:
+        query = query.where(AuditEntry.id < before_id)
+    entries = list(db.session.scalars(query.limit(AUDIT_PAGE + 1)))
+    more = entries[AUDIT_PAGE - 1].id if len(entries) > AUDIT_PAGE else None
+    return entries[:AUDIT_PAGE], more
+
+
+def export(record: VisitRecord, clinic) -> dict:
+    """The record as plain data: the visit, the patient, the intake read for it, the progress."""
+    def local(instant):
+        return instant.astimezone(clinic.zone).isoformat() if instant else None
+
+    appointment, intake, check = record.appointment, record.intake, record.appointment.progress_check
+    return {
+        "visit": {"reference": appointment.reference, "start": local(appointment.starts_at),
+                  "service": appointment.service.name, "practitioner": appointment.practitioner.name,
+                  "status": appointment.status.value, "safety_check_flags": list(appointment.safety_flags)},
+        "patient": {"name": appointment.patient.name, "born_on": appointment.patient.born_on.isoformat()},
+        "intake": None if intake is None else {
+            "for_visit": intake.appointment.reference, "form_version": intake.form_version,
+            "sent_at": local(intake.sent_at), "answers": intake.answers,
+            "derived": {name: getattr(intake, name) for name in (
+                "duration_band", "duration_days", "nerve_root_pattern", "emergency_flags", "urgent_flags",
+                "precautions", "risk_factors", "pain_now", "pain_average", "pain_worst", "psfs_score",
+                "start_back_total", "start_back_psychosocial", "start_back_risk")},
+        },
+        "progress_check": None if check is None else {
+            "sent_at": local(check.sent_at), "pain_now": check.pain_now, "pain_average": check.pain_average,
+            "pain_worst": check.pain_worst, "activities": check.activities, "psfs_score": check.psfs_score,
+        },
+        "progress": [{"date": point.day.isoformat(), "pain_average": point.pain, "psfs": point.function}
+                     for point in record.trend],
+    }

@@ -1,0 +1,89 @@
+"""The short progress check before a return visit: pain again, and the patient's own activities again.
+
+A visit asks for it when the patient sent an intake for an earlier visit (the baseline
+its activities come from) and has not started a new intake for this one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+
+from booking.extensions import begin_write_transaction, db
+from booking.measures import Instrument
+from booking.models import Appointment, AppointmentStatus, Intake, IntakeStatus, ProgressCheck
+
+
+class ProgressCheckClosed(Exception):
+    """This visit takes no progress check (now); `message` says why, to the patient."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+def baseline_for(appointment: Appointment) -> Intake | None:
+    """The patient's latest sent intake from an earlier visit that was not cancelled."""
+    return db.session.scalar(
+        sa.select(Intake).join(Appointment, Intake.appointment_id == Appointment.id)
+        .where(Appointment.patient_id == appointment.patient_id, Appointment.starts_at < appointment.starts_at,
+               Appointment.status != AppointmentStatus.CANCELLED, Intake.sent_at.is_not(None))
+        .order_by(Appointment.starts_at.desc())
+        .limit(1)
+    )
+
+
+def asks_progress_check(appointment: Appointment, baseline: Intake | None) -> bool:
+    """Does this visit's page offer the progress check rather than the full intake?"""
+    return baseline is not None and appointment.intake_status is IntakeStatus.NOT_STARTED
+
+
+def closed_because(appointment: Appointment, baseline: Intake | None, now: datetime) -> str | None:
+    """Why the progress check cannot be filled in for this visit, or None."""
+    if appointment.status is AppointmentStatus.CANCELLED:
+        return "This appointment is cancelled, so there is no progress check to fill in for it."
+    if appointment.status is not AppointmentStatus.BOOKED or appointment.starts_at <= now:
+        return "This visit has already begun. Tell your practitioner how you are getting on when you see them."
+    if not asks_progress_check(appointment, baseline):
+        return "This visit asks the full questions about your back pain instead."
+    return None
+
+
+def activities_of(baseline: Intake) -> list[str]:
+    """The activities the patient named at their intake, in their words and order."""
+    return [activity["name"] for activity in baseline.answers.get("activities", {}).get("activities", [])]
+
+
+def send(appointment_id: int, pain: Mapping[str, int], ratings: list[int], now: datetime,
+         instruments: Mapping[str, Instrument]) -> ProgressCheck:
+    """Store the check once, with its function score; raise ProgressCheckClosed if it may not be."""
+    begin_write_transaction()
+    try:
+        appointment = db.session.get(Appointment, appointment_id)
+        if appointment.progress_check is not None:
+            raise ProgressCheckClosed("Your progress check has already been sent. Thank you.")
+        baseline = baseline_for(appointment)
+        problem = closed_because(appointment, baseline, now)
+        if problem:
+            raise ProgressCheckClosed(problem)
+        names = activities_of(baseline)
+        if len(ratings) != len(names):
+            raise ProgressCheckClosed("The activities to rate have changed. Please open the progress check again.")
+        scores = instruments["psfs"].score({f"activity_{n}": r for n, r in enumerate(ratings, start=1)})
+        check = ProgressCheck(
+            appointment_id=appointment.id, pain_now=pain["pain_now"], pain_average=pain["pain_average"],
+            pain_worst=pain["pain_worst"], psfs_score=scores["psfs"].value, sent_at=now,
+            activities=[{"name": name, "rating": rating} for name, rating in zip(names, ratings, strict=True)],
+        )
+        db.session.add(check)
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        raise ProgressCheckClosed("Your progress check has already been sent. Thank you.") from None
+    except Exception:
+        db.session.rollback()
+        raise
+    return check

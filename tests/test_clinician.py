@@ -1,0 +1,324 @@
+"""The practitioner's pages on both databases: my day, the visit record, access, the audit
+log and the progress check before a return visit.
+
+The clock is Monday 8 March 2027, 08:00 in Los Angeles. Ana works weekdays 09:00-12:30
+and 13:30-17:00; Ben works Monday and Wednesday 10:00-16:00. The practitioner account
+is Ana's.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+
+import pytest
+import sqlalchemy as sa
+
+from booking.extensions import db
+from booking.intake.forms import ASKED_PRECAUTIONS, ASKED_RISK_FACTORS
+from booking.measures.intake import PRECAUTIONS, RISK_FACTORS
+from booking.models import Appointment, AppointmentStatus, AuditEntry, ProgressCheck, StaffRole
+from booking.safety import EMERGENCY, URGENT
+from tests.test_booking_journey import PatientBrowser, text
+from tests.test_desk import book_online, count, submit
+from tests.test_intake import ANSWERS, STEPS
+from tests.test_staff import csrf_from, login_as, sign_in, staff  # noqa: F401 (fixtures)
+
+TUESDAY_10 = "2027-03-09T10:00:00-08:00"
+WEDNESDAY_11 = "2027-03-10T11:00:00-08:00"
+
+# Answers that raise nothing: no precaution, risk factor, nerve-root pattern or flag.
+CLEAR = {
+    "where": {"side": "left", "spreads": ["buttock"], "leg_symptoms": "no"},
+    "health": {"medications": "Ibuprofen <b>400</b> & fish oil", "blood_thinners": "no",
+               "precautions": ["none"], "risk_factors": ["none"], "improving": "yes"},
+}
+
+
+def manage_path(booking: dict) -> str:
+    return re.search(r"(/manage/[^/]+)$", booking["manage_url"]).group(1)
+
+
+def send_intake(app, booking: dict, **changes) -> None:
+    """The patient answers every step (the clear answers, changed as asked) and sends them."""
+    patient = PatientBrowser(app)
+    path = manage_path(booking) + "/intake"
+    for step in STEPS:
+        answers = ANSWERS[step] | CLEAR.get(step, {}) | changes.get(step, {})
+        assert patient.submit(f"{path}/{step}", answers).status_code == 303
+    assert patient.submit(f"{path}/check").status_code == 303
+
+
+def appointment_id(app, booking: dict) -> int:
+    with app.app_context():
+        return db.session.scalar(sa.select(Appointment.id).where(Appointment.reference == booking["reference"]))
+
+
+def audit_rows(app) -> list[tuple]:
+    with app.app_context():
+        return [(a.staff_name, a.staff_role, a.action, a.appointment_id, a.patient_id, a.address)
+                for a in db.session.scalars(sa.select(AuditEntry).order_by(AuditEntry.id))]
+
+
+def read_first(page: str) -> str:
+    return re.search(r'<section class="read-first".*?</section>', page, re.S).group(0)
+
+
+@pytest.fixture
+def practitioner(login_as):  # noqa: F811
+    return login_as(StaffRole.PRACTITIONER)
+
+
+# --- my day ------------------------------------------------------------------------------
+
+def test_my_day_lists_visits_with_questions_flags_and_first_or_return(staff, practitioner):  # noqa: F811
+    flagged = book_online(staff, start=TUESDAY_10, name="Flo Flagged", email="flo@example.com", safety=["night_pain"])
+    send_intake(staff, flagged, health={"precautions": ["pregnant"]})
+    book_online(staff, start="2027-03-09T11:00:00-08:00", name="Quinn Quiet", email="quinn@example.com")
+    book_online(staff, start="2027-03-10T10:00:00-08:00", practitioner="ben", name="Bea Ben", email="bea@example.com")
+
+    page = text(practitioner.get("/clinician?date=2027-03-09"))
+    assert "My day" in page and "Tuesday 9 March 2027" in page
+    cards = re.findall(r'<li class="visit-card">.*?</li>', page, re.S)
+    assert [re.search(r"</span> ([^<]+)</a>", card).group(1) for card in cards] == ["Flo Flagged", "Quinn Quiet"]
+    assert "10:00" in cards[0] and "First visit" in cards[0] and "Intake: sent" in cards[0]
+    assert "Urgent flag" in cards[0] and "Precautions or risk factors to read" in cards[0]
+    assert "Intake: not started" in cards[1] and "flag" not in cards[1].lower()
+    assert "Bea Ben" not in text(practitioner.get("/clinician?date=2027-03-10"))  # Ben's patient, Ben's day
+    # Only the markers are read for the list: no answers on it, and nothing audited.
+    assert "Ibuprofen" not in page and audit_rows(staff) == []
+
+
+def test_an_admin_chooses_whose_day_and_receptionists_have_no_way_in(staff, login_as):  # noqa: F811
+    book_online(staff, start="2027-03-10T10:00:00-08:00", practitioner="ben", name="Bea Ben", email="bea@example.com")
+    admin = login_as(StaffRole.ADMIN)
+    page = text(admin.get("/clinician?date=2027-03-10&practitioner=ben"))
+    assert "Bea Ben" in page and '<option value="ben" selected>' in page
+    receptionist = login_as(StaffRole.RECEPTIONIST)
+    visit = appointment_id(staff, book_online(staff))
+    assert receptionist.get("/clinician").status_code == 403
+    assert receptionist.get(f"/clinician/visits/{visit}").status_code == 403
+    assert "read the intake" not in text(receptionist.get(f"/desk/appointments/{visit}"))
+    assert audit_rows(staff) == []
+
+
+def test_my_day_costs_the_same_queries_for_one_visit_or_eight(staff, practitioner, count_queries):  # noqa: F811
+    def queries() -> int:
+        with count_queries() as counted:
+            assert practitioner.get("/clinician?date=2027-03-09").status_code == 200
+        return counted.total
+
+    first = book_online(staff, start="2027-03-09T09:00:00-08:00", name="Ann One", email="ann@example.com")
+    send_intake(staff, first)
+    one = queries()
+    for hour in ("09:30", "10:00", "10:30", "11:00", "11:30", "12:00", "13:30"):
+        booked = book_online(staff, start=f"2027-03-09T{hour}:00-08:00", name=f"Pat {hour}", email=f"p{hour[:2]}{hour[3:]}@example.com")
+        send_intake(staff, booked)
+    assert queries() == one
+
+
+# --- the visit record ---------------------------------------------------------------------
+
+PRESENT = (
+    [(f"precaution {key}", {"health": {"precautions": [key]}}, (), PRECAUTIONS[key]) for key in ASKED_PRECAUTIONS]
+    + [("blood thinners", {"health": {"blood_thinners": "yes"}}, (), PRECAUTIONS["blood_thinners"])]
+    + [(f"risk {key}", {"health": {"risk_factors": [key]}}, (), RISK_FACTORS[key]) for key in ASKED_RISK_FACTORS]
+    + [("no improvement", {"health": {"improving": "no"}}, (), RISK_FACTORS["no_improvement"])]
+    + [(f"urgent {code}", {}, (code,), URGENT[code]) for code in URGENT]
+    + [("both legs", {"where": {"leg_symptoms": "both", "spreads": ["thigh"]}}, (), EMERGENCY["both_legs"])]
+    + [("nerve root", {"where": {"spreads": ["below_knee"], "leg_symptoms": "left"}}, (), "Yes:</strong> pain below the knee")]
+)
+
+
+@pytest.mark.parametrize("changes, safety, shown", [case[1:] for case in PRESENT], ids=[case[0] for case in PRESENT])
+def test_the_summary_shows_each_flag_and_precaution_when_present(staff, practitioner, changes, safety, shown):  # noqa: F811
+    booking = book_online(staff, safety=safety)
+    send_intake(staff, booking, **changes)
+    page = text(practitioner.get(f"/clinician/visits/{appointment_id(staff, booking)}"))
+    summary = read_first(page)
+    assert html.escape(shown, quote=False) in summary or shown in summary
+    others = [label for label in [*PRECAUTIONS.values(), *RISK_FACTORS.values(), *URGENT.values(), *EMERGENCY.values()]
+              if label != shown and not (shown == RISK_FACTORS["steroids"] and label == PRECAUTIONS["weak_immunity"])]
+    assert not [label for label in others if html.escape(label, quote=False) in summary]
+
+
+def test_an_age_over_55_with_a_new_episode_is_a_risk_factor(staff, practitioner):  # noqa: F811
+    booking = book_online(staff, birth_date="1960-01-15")
+    send_intake(staff, booking, history={"previous_episodes": "no"})
+    summary = read_first(text(practitioner.get(f"/clinician/visits/{appointment_id(staff, booking)}")))
+    assert RISK_FACTORS["age_new_episode"] in summary
+
+
+def test_with_nothing_to_flag_the_summary_says_none_and_names_nothing(staff, practitioner):  # noqa: F811
+    booking = book_online(staff)
+    send_intake(staff, booking)
+    page = text(practitioner.get(f"/clinician/visits/{appointment_id(staff, booking)}"))
+    summary = read_first(page)
+    assert "No red flags" in summary and summary.count("None reported.") == 2
+    assert "No:</dt>" not in summary and "<strong>Subacute</strong>: 6 weeks" in summary
+    assert "acute is under 4 weeks" in summary.lower() and "chronic over 12 weeks" in summary
+    for label in [*PRECAUTIONS.values(), *RISK_FACTORS.values(), *URGENT.values(), *EMERGENCY.values()]:
+        assert html.escape(label, quote=False) not in summary
+    # Then the scores with their bands, then the patient's own words, escaped.
+    assert page.index("Read first") < page.index("Scores") < page.index("In the patient's words")
+    assert re.search(r"Pain now</th><td>6 / 10</td><td>moderate", page)
+    assert re.search(r"Worst pain, last week</th><td>8 / 10</td><td>severe", page)
+    assert "2 points or more in pain" in page
+    assert "Ibuprofen &lt;b&gt;400&lt;/b&gt; &amp; fish oil" in page and "<b>400</b>" not in page
+    assert "Gardening" in page and "None: this is the patient's first visit." in page
+
+
+def test_without_an_intake_the_page_says_so_and_still_shows_the_booking_flags(staff, practitioner):  # noqa: F811
+    booking = book_online(staff, safety=["fever"])
+    page = text(practitioner.get(f"/clinician/visits/{appointment_id(staff, booking)}"))
+    assert "No intake yet." in page and URGENT["fever"] in read_first(page)
+    assert "Scores" not in page
+
+
+def test_access_to_visit_records_and_one_audit_row_per_look(staff, practitioner, login_as):  # noqa: F811
+    own = book_online(staff)
+    send_intake(staff, own)
+    bens = book_online(staff, start=WEDNESDAY_11, practitioner="ben", name="Bea Ben", email="bea@example.com")
+    send_intake(staff, bens)
+    own_id, bens_id = appointment_id(staff, own), appointment_id(staff, bens)
+
+    assert practitioner.get(f"/clinician/visits/{bens_id}").status_code == 404  # another practitioner's visit
+    assert practitioner.get(f"/clinician/visits/{bens_id}/export").status_code == 404
+    assert practitioner.get("/clinician/visits/999999").status_code == 404
+    assert audit_rows(staff) == []
+
+    response = practitioner.get(f"/clinician/visits/{own_id}")
+    assert response.status_code == 200 and response.headers["Cache-Control"] == "no-store"
+    assert practitioner.get(f"/clinician/visits/{own_id}/print").status_code == 200
+    export = practitioner.get(f"/clinician/visits/{own_id}/export")
+    assert export.headers["Content-Disposition"].startswith("attachment;")
+    record = json.loads(export.get_data(as_text=True))
+    assert record["intake"]["derived"]["pain_now"] == 6 and record["patient"]["name"] == "Pat Caller"
+    admin = login_as(StaffRole.ADMIN)
+    assert admin.get(f"/clinician/visits/{bens_id}").status_code == 200
+
+    with staff.app_context():
+        ana_patient, bea = (db.session.get(Appointment, i).patient_id for i in (own_id, bens_id))
+    assert audit_rows(staff) == [
+        ("Practitioner", "practitioner", "view", own_id, ana_patient, "127.0.0.1"),
+        ("Practitioner", "practitioner", "print", own_id, ana_patient, "127.0.0.1"),
+        ("Practitioner", "practitioner", "export", own_id, ana_patient, "127.0.0.1"),
+        ("Admin", "admin", "view", bens_id, bea, "127.0.0.1"),
+    ]
+
+
+def test_the_audit_log_page_lists_and_filters_and_refuses_bad_filters(staff, practitioner, login_as):  # noqa: F811
+    own = book_online(staff)
+    visit = appointment_id(staff, own)
+    practitioner.get(f"/clinician/visits/{visit}")
+    practitioner.get(f"/clinician/visits/{visit}/print")
+    admin = login_as(StaffRole.ADMIN)
+    page = text(admin.get("/admin/audit"))
+    assert page.count("<td>Practitioner (practitioner)</td>") == 2 and "Printed" in page and "Pat Caller" in page
+    only_prints = text(admin.get("/admin/audit?action=print"))
+    assert only_prints.count("<td>Practitioner (practitioner)</td>") == 1
+    assert "No entries match" in text(admin.get("/admin/audit?since=2027-03-09"))  # the looks were on 8 March
+    assert text(admin.get("/admin/audit?until=2027-03-08")).count("(practitioner)</td>") == 2
+    for query, message in [("patient=abc", "Enter a patient number"), ("since=2027-02-30", "must be a real date"),
+                           ("since=2027-03-09&until=2027-03-08", "same as or after"),
+                           ("staff=99999", "Choose a staff member"), ("action=delete", "Choose what they did")]:
+        response = admin.get(f"/admin/audit?{query}")
+        assert response.status_code == 200 and message in text(response), query
+    assert practitioner.get("/admin/audit").status_code == 403
+
+
+def test_the_visit_page_costs_the_same_queries_with_more_history(staff, practitioner, count_queries, clock):  # noqa: F811
+    first = book_online(staff)
+    send_intake(staff, first)
+    visit = appointment_id(staff, first)
+
+    def queries() -> int:
+        with count_queries() as counted:
+            assert practitioner.get(f"/clinician/visits/{visit}").status_code == 200
+        return counted.total
+
+    alone = queries()
+    for day in ("2027-03-01", "2027-03-02", "2027-03-03"):  # earlier visits, written as the desk would have
+        with staff.app_context():
+            this = db.session.get(Appointment, visit)
+            db.session.add(Appointment(
+                reference=f"R{day[-2:]}", practitioner_id=this.practitioner_id, service_id=this.service_id,
+                patient_id=this.patient_id, starts_at=this.starts_at.replace(day=int(day[-2:])),
+                ends_at=this.ends_at.replace(day=int(day[-2:])), occupied_until=this.occupied_until.replace(day=int(day[-2:])),
+                status=AppointmentStatus.COMPLETED, safety_flags=[], manage_token_hash=day * 2, booked_via="desk",
+                created_at=this.created_at))
+            db.session.commit()
+    assert queries() == alone
+
+
+# --- progress before a return visit ----------------------------------------------------
+
+def return_visit(staff, clock, login_as):  # noqa: F811
+    """A first visit with an intake, completed; then a return visit booked for the next week."""
+    first = book_online(staff, start=TUESDAY_10)
+    send_intake(staff, first)
+    clock.advance(days=2)
+    second = book_online(staff, start="2027-03-16T10:00:00-07:00")
+    return first, second
+
+
+def test_a_return_visit_asks_for_a_progress_check_and_the_practitioner_sees_the_trend(staff, clock, login_as):  # noqa: F811
+    first, second = return_visit(staff, clock, login_as)
+    patient = PatientBrowser(staff)
+    manage = manage_path(second)
+    page = text(patient.get(manage))
+    assert "Tell us how you are getting on" in page and "Tell us about your back pain" not in page
+    form = text(patient.get(f"{manage}/progress"))
+    assert "How well can you do this now: Gardening?" in form and "Putting on socks" in form
+
+    bad = patient.submit(f"{manage}/progress", {"pain_now": "3", "pain_average": "11", "rating_1": "6"})
+    assert bad.status_code == 200 and "Choose a number from 0 to 10 for your average pain" in text(bad)
+    assert "Choose a number from 0 to 10 for &#39;Putting on socks&#39;" in text(bad)
+    assert 'value="3" checked' in text(bad) and count(staff, ProgressCheck) == 0
+
+    sent = patient.submit(f"{manage}/progress", {"pain_now": "3", "pain_average": "2", "pain_worst": "5",
+                                                 "rating_1": "7", "rating_2": "6"}, follow=True)
+    assert "Progress check sent" in text(sent)
+    again = patient.client.post(f"{manage}/progress", follow_redirects=True, data={  # sent twice, as from a Back button
+        "csrf_token": csrf_from(form), "pain_now": "1", "pain_average": "1", "pain_worst": "1", "rating_1": "9", "rating_2": "9"})
+    assert "Progress check sent" in text(again) and count(staff, ProgressCheck) == 1
+    assert "You have sent your progress check" in text(patient.get(manage))
+
+    practitioner = login_as(StaffRole.PRACTITIONER)
+    day = text(practitioner.get("/clinician?date=2027-03-16"))
+    assert "Return visit (visit 2)" in day and "Progress check sent" in day
+    visit = text(practitioner.get(f"/clinician/visits/{appointment_id(staff, second)}"))
+    assert "The intake on this page was sent on 8 March 2027" in visit
+    assert re.search(r"Gardening</dt><dd>7 / 10", visit) and "Function (mean)</dt><dd>6.5 / 10" in visit
+    # Average pain 5 -> 2 is a meaningful improvement; function 4.5 -> 6.5 too (2 points).
+    assert "<svg" in visit and visit.count('class="chart__meaningful"') == 2
+    rows = re.findall(r"<tr><th scope=\"row\">(\d+ Mar 2027)</th>\s*<td>(.*?)</td>\s*<td>(.*?)</td>", visit, re.S)
+    assert rows[0] == ("9 Mar 2027", "5", "4.5")
+    assert rows[1][0] == "16 Mar 2027" and "2 (-3: <strong>meaningful improvement</strong>)" in rows[1][1]
+    assert "6.5 (+2: <strong>meaningful improvement</strong>)" in rows[1][2]
+
+
+def test_a_progress_check_for_a_cancelled_or_begun_visit_stores_nothing(staff, clock, login_as):  # noqa: F811
+    first, second = return_visit(staff, clock, login_as)
+    patient = PatientBrowser(staff)
+    manage = manage_path(second)
+    token = csrf_from(text(patient.get(f"{manage}/progress")))
+    answers = {"csrf_token": token, "pain_now": "3", "pain_average": "2", "pain_worst": "5", "rating_1": "7", "rating_2": "6"}
+
+    clock.advance(days=6, minutes=65)  # from Wednesday 10 March 08:00 to Tuesday 16 March 10:05 (PDT): begun
+    begun = patient.client.post(f"{manage}/progress", data=answers)
+    assert begun.status_code == 409 and "already begun" in text(begun)
+    assert count(staff, ProgressCheck) == 0
+
+    clock.advance(days=-6, minutes=-65)
+    patient.submit(f"{manage}/cancel", {"reason": "Feeling better"})
+    cancelled = patient.client.post(f"{manage}/progress", data=answers)
+    assert cancelled.status_code == 409 and "cancelled" in text(cancelled) and "Nothing" in text(cancelled)
+    assert count(staff, ProgressCheck) == 0
+
+
+def test_a_first_visit_has_no_progress_check(staff, clock, login_as):  # noqa: F811
+    booking = book_online(staff)
+    response = PatientBrowser(staff).get(manage_path(booking) + "/progress")
+    assert response.status_code == 409 and "asks the full questions" in text(response)
