@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from booking.extensions import db
+from booking.limits import BUFFER_MINUTES, CLINIC_NUMBERS, SERVICE_MINUTES, Limit
 from booking.scheduling import UTC, BookingRules, TimeRange, WorkingInterval
 
 
@@ -85,15 +86,20 @@ def _enum_column(enum_class: type[enum.Enum], name: str) -> sa.Enum:
     )
 
 
+def _between(column: str, limit: Limit) -> str:
+    """A check constraint's SQL for a limit, so the database holds the same range as the code."""
+    return f"{column} BETWEEN {limit.low} AND {limit.high}"
+
+
 class Clinic(db.Model):
     """The one clinic this installation serves, and its booking rules."""
 
     __tablename__ = "clinic"
     __table_args__ = (
         sa.CheckConstraint("id = 1", name="single_row"),
-        sa.CheckConstraint("slot_step_minutes BETWEEN 5 AND 240", name="slot_step_range"),
+        sa.CheckConstraint(_between("slot_step_minutes", CLINIC_NUMBERS["slot_step_minutes"]), name="slot_step_range"),
         sa.CheckConstraint("min_notice_hours >= 0", name="min_notice_not_negative"),
-        sa.CheckConstraint("max_advance_days BETWEEN 1 AND 730", name="max_advance_range"),
+        sa.CheckConstraint(_between("max_advance_days", CLINIC_NUMBERS["max_advance_days"]), name="max_advance_range"),
         sa.CheckConstraint("cancellation_notice_hours >= 0", name="cancellation_notice_not_negative"),
     )
 
@@ -139,8 +145,8 @@ class Service(db.Model):
 
     __tablename__ = "service"
     __table_args__ = (
-        sa.CheckConstraint("minutes BETWEEN 5 AND 480", name="minutes_range"),
-        sa.CheckConstraint("buffer_minutes BETWEEN 0 AND 240", name="buffer_range"),
+        sa.CheckConstraint(_between("minutes", SERVICE_MINUTES), name="minutes_range"),
+        sa.CheckConstraint(_between("buffer_minutes", BUFFER_MINUTES), name="buffer_range"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -64,8 +64,23 @@ RULES = {
     "desk.hours": ("GET", 302, 200, 403, 200),
     "desk.time_off": ("GET", 302, 200, 200, 200),  # a practitioner edits their own
     "desk.remove_time_off": ("POST", 302, 303, 404, 404),  # the receptionist removed it: gone for the rest
+    "clinician.my_day": ("GET", 302, 403, 200, 200),  # intakes: never the receptionist's
+    "clinician.visit": ("GET", 302, 403, 200, 200),  # Ana's patient, Ana's visit
+    "clinician.print_visit": ("GET", 302, 403, 200, 200),
+    "clinician.export_visit": ("GET", 302, 403, 200, 200),
+    "manage.progress": ("GET", 409, 409, 409, 409),  # a first visit: the full intake instead
+    "admin.audit_log": ("GET", 302, 403, 403, 200),
+    "admin.index": ("GET", 302, 403, 403, 200),
+    "admin.settings": ("GET", 302, 403, 403, 200),
+    "admin.services": ("GET", 302, 403, 403, 200),
+    "admin.add_service": ("GET", 302, 403, 403, 200),
+    "admin.edit_service": ("GET", 302, 403, 403, 200),
+    "admin.practitioners": ("GET", 302, 403, 403, 200),
+    "admin.add_practitioner": ("GET", 302, 403, 403, 200),
+    "admin.edit_practitioner": ("GET", 302, 403, 403, 200),
     "admin.staff_accounts": ("GET", 302, 403, 403, 200),
     "admin.deactivate": ("POST", 302, 403, 403, 303),
+    "admin.reactivate": ("POST", 302, 403, 403, 303),
 }
 
 
@@ -112,7 +127,9 @@ def test_every_route_has_an_access_rule(staff):  # noqa: F811
 def test_access_matrix(staff, visitors, url_values, endpoint):  # noqa: F811
     method, *expected = RULES[endpoint]
     rule = next(r for r in staff.url_map.iter_rules() if r.endpoint == endpoint)
-    values = url_values | ({"slug": "ana"} if endpoint.startswith("desk.") else {})  # a practitioner, not an article
+    # a slug names an article, except on pages of a practitioner or a service
+    slug = {"desk": "ana", "admin.edit_practitioner": "ana", "admin.edit_service": "short"}
+    values = url_values | {"slug": slug.get(endpoint, slug.get(endpoint.split(".")[0], url_values["slug"]))}
     path = rule.build({name: values[name] for name in rule.arguments}, append_unknown=False)[1]
     if endpoint == "api.slots":
         path += "?service=short"

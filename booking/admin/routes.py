@@ -1,26 +1,141 @@
-"""Clinic administration: staff accounts, and the audit log of who read which intake."""
+"""Clinic administration: settings, services, practitioners, staff accounts and the audit log (admins only).
+
+Views stay thin: a form's values go to operations.admin whole, and its problems come
+back to the form's fields; nothing is saved while any value is wrong.
+"""
 
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user
 
-from booking.admin.forms import AuditFilterForm
+from booking import limits
+from booking.admin.forms import AuditFilterForm, ClinicSettingsForm, PractitionerEditForm, ServiceEditForm
 from booking.auth.forms import StaffForm
-from booking.public.forms import options
 from booking.auth.routes import staff_only
 from booking.clock import now
 from booking.extensions import db
-from booking.models import Patient, Practitioner, StaffAccount, StaffRole
-from booking.operations import clinical, staff
+from booking.models import Appointment, Patient, Practitioner, StaffAccount, StaffRole
+from booking.operations import admin, clinical, staff
 from booking.operations.availability import load_clinic
-from booking.operations.problems import CannotBook
+from booking.operations.problems import CannotBook, InvalidInput
+from booking.public.forms import options
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
 
-@bp.route("/staff", methods=["GET", "POST"])
+@bp.before_request
 @staff_only(StaffRole.ADMIN)
+def admins_only():
+    """Every page here is the clinic owner's (the design's "services, staff, settings" row)."""
+
+
+@bp.context_processor
+def limits_for_templates():
+    """Hints quote the same limits the checks use."""
+    return {"limits": limits}
+
+
+def _start_back():
+    return current_app.extensions["instruments"].get("start_back")
+
+
+def _saved(form, save):
+    """Give a valid form's values to save(); its problems go back to the form's fields.
+
+    Returns what save() returned, or None when nothing was saved.
+    """
+    if not form.validate_on_submit():
+        return None
+    try:
+        return save(form.values())
+    except InvalidInput as invalid:
+        form.show_problems(invalid.problems)
+        return None
+
+
+def _kept(count: int) -> str:
+    if not count:
+        return ""
+    visits = "1 booked visit is" if count == 1 else f"{count} booked visits are"
+    return f" {visits} kept: move or cancel them from the desk if they should not go ahead."
+
+
+@bp.get("")
+def index():
+    return render_template("admin/index.html")
+
+
+@bp.route("/settings", methods=["GET", "POST"])
+def settings():
+    clinic = load_clinic()
+    form = ClinicSettingsForm(data=admin.clinic_values(clinic))
+    if _saved(form, lambda values: admin.update_clinic(
+            values, start_back_available=_start_back() is not None, now=now())):
+        flash("The clinic's settings are saved.", "success")
+        return redirect(url_for("admin.settings"), code=303)
+    return render_template("admin/settings.html", form=form, start_back=_start_back(),
+                           visits_ahead=admin.upcoming_visits(now()))
+
+
+@bp.get("/services")
+def services():
+    return render_template("admin/services.html", services=admin.all_services())
+
+
+@bp.route("/services/new", methods=["GET", "POST"])
+def add_service():
+    form = ServiceEditForm(adding=True, data={"buffer_minutes": 0, "is_active": True})
+    service = _saved(form, admin.save_service)
+    if service:
+        flash(f"{service.name} is added.", "success")
+        return redirect(url_for("admin.services"), code=303)
+    return render_template("admin/service.html", form=form, service=None)
+
+
+@bp.route("/services/<slug>", methods=["GET", "POST"])
+def edit_service(slug: str):
+    service = admin.find_service(slug) or abort(404)
+    form = ServiceEditForm(adding=False, data=admin.service_values(service))
+    if _saved(form, lambda values: admin.save_service(values, service)):
+        hidden = "" if service.is_active else (
+            " Patients can no longer book it." + _kept(admin.upcoming_visits(now(), Appointment.service_id == service.id)))
+        flash(f"{service.name} is saved.{hidden}", "success")
+        return redirect(url_for("admin.services"), code=303)
+    return render_template("admin/service.html", form=form, service=service)
+
+
+@bp.get("/practitioners")
+def practitioners():
+    return render_template("admin/practitioners.html", practitioners=admin.all_practitioners())
+
+
+@bp.route("/practitioners/new", methods=["GET", "POST"])
+def add_practitioner():
+    form = PractitionerEditForm(adding=True, services=admin.all_services(), data={"is_active": True})
+    practitioner = _saved(form, admin.save_practitioner)
+    if practitioner:
+        flash(f"{practitioner.name} is added. Set their working hours next.", "success")
+        return redirect(url_for("desk.hours", slug=practitioner.slug), code=303)
+    return render_template("admin/practitioner.html", form=form, practitioner=None)
+
+
+@bp.route("/practitioners/<slug>", methods=["GET", "POST"])
+def edit_practitioner(slug: str):
+    practitioner = admin.find_practitioner(slug) or abort(404)
+    form = PractitionerEditForm(adding=False, services=admin.all_services(),
+                                data=admin.practitioner_values(practitioner))
+    if _saved(form, lambda values: admin.save_practitioner(values, practitioner)):
+        hidden = "" if practitioner.is_active else (
+            " Patients can no longer book with them."
+            + _kept(admin.upcoming_visits(now(), Appointment.practitioner_id == practitioner.id)))
+        flash(f"{practitioner.name} is saved.{hidden}", "success")
+        return redirect(url_for("admin.practitioners"), code=303)
+    return render_template("admin/practitioner.html", form=form, practitioner=practitioner)
+
+
+@bp.route("/staff", methods=["GET", "POST"])
 def staff_accounts():
     form = StaffForm()
     if form.validate_on_submit():
@@ -38,16 +153,25 @@ def staff_accounts():
 
 
 @bp.post("/staff/<int(max=2147483647):account_id>/deactivate")
-@staff_only(StaffRole.ADMIN)
 def deactivate(account_id: int):
     account = db.get_or_404(StaffAccount, account_id)
+    if account.id == current_user.account.id:
+        flash("You cannot deactivate your own account: ask another admin to do it.", "error")
+        return redirect(url_for("admin.staff_accounts"), code=303)
     staff.deactivate(account.id, now())
     flash(f"{account.name} can no longer sign in, and their sessions have ended.", "success")
     return redirect(url_for("admin.staff_accounts"), code=303)
 
 
+@bp.post("/staff/<int(max=2147483647):account_id>/reactivate")
+def reactivate(account_id: int):
+    account = db.get_or_404(StaffAccount, account_id)
+    staff.reactivate(account.id)
+    flash(f"{account.name} can sign in again with their password.", "success")
+    return redirect(url_for("admin.staff_accounts"), code=303)
+
+
 @bp.get("/audit")
-@staff_only(StaffRole.ADMIN)
 def audit_log():
     """Who looked at which patient's intake, when and from where; filtered by the query string."""
     form = AuditFilterForm(request.args, meta={"csrf": False})

@@ -10,17 +10,18 @@ import re
 import tomllib
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
-from zoneinfo import ZoneInfo, available_timezones
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 import tomli_w
 
+from booking import limits
 from booking.extensions import begin_write_transaction, db
+from booking.limits import SLUG, Limit
 from booking.models import Clinic, Practitioner, Service, TimeOff, WorkingHours
 from booking.scheduling import wall_clock_instant
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 CLOCK_TIME = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
 LOCAL_DATETIME_FORMAT = "%Y-%m-%dT%H:%M"
 
@@ -41,6 +42,7 @@ class ServicePlan:
     buffer_minutes: int = 0
     new_patients_only: bool = False
     description: str | None = None  # None: leave as it is
+    is_active: bool | None = None  # None: leave as it is (a new one is active)
 
 
 @dataclass
@@ -48,6 +50,7 @@ class PractitionerPlan:
     slug: str
     name: str
     bio: str | None = None  # None: leave as it is
+    is_active: bool | None = None  # None: leave as it is (a new one is active)
     services: list[str] | None = None  # None: leave as they are
     hours: dict[int, list[tuple[time, time]]] | None = None  # None: leave as they are
 
@@ -145,8 +148,9 @@ class _Checker:
             return default
         return value.strip()
 
-    def whole_number(self, table: dict, key: str, path: tuple, low: int, high: int, default=None):
-        value = table.get(key, default)
+    def whole_number(self, table: dict, key: str, path: tuple, limit: Limit):
+        value = table.get(key, limit.default)
+        low, high = limit.low, limit.high
         if value is None:
             self.problem(path + (key,), "is missing")
             return low
@@ -157,15 +161,17 @@ class _Checker:
             self.problem(path + (key,), f"must be between {low} and {high}, not {value}")
         return value
 
-    def flag(self, table: dict, key: str, path: tuple, default: bool) -> bool:
+    def flag(self, table: dict, key: str, path: tuple, default: bool | None) -> bool | None:
         value = table.get(key, default)
+        if value is None and default is None:
+            return None
         if not isinstance(value, bool):
             self.problem(path + (key,), f"must be true or false, not {value!r}")
             return default
         return value
 
     def slug(self, table: dict, path: tuple) -> str:
-        value = self.text(table, "slug", path, limit=60)
+        value = self.text(table, "slug", path, limit=limits.SLUG_LENGTH)
         if value and not SLUG.match(value):
             self.problem(path + ("slug",), f"{value!r} must be lower-case letters, digits and single hyphens")
         return value
@@ -272,15 +278,17 @@ def read_clinic_file(
     for index, table in enumerate(check.tables(document, "services")):
         path = ("services", index)
         check.unknown_keys(
-            table, {"slug", "name", "minutes", "buffer_minutes", "new_patients_only", "description"}, path
+            table, {"slug", "name", "minutes", "buffer_minutes", "new_patients_only", "description", "active"}, path
         )
         service = ServicePlan(
             slug=check.slug(table, path),
-            name=check.text(table, "name", path),
-            minutes=check.whole_number(table, "minutes", path, 5, 480),
-            buffer_minutes=check.whole_number(table, "buffer_minutes", path, 0, 240, default=0),
+            name=check.text(table, "name", path, limit=limits.NAME_LENGTH),
+            minutes=check.whole_number(table, "minutes", path, limits.SERVICE_MINUTES),
+            buffer_minutes=check.whole_number(table, "buffer_minutes", path, limits.BUFFER_MINUTES),
             new_patients_only=check.flag(table, "new_patients_only", path, False),
-            description=check.text(table, "description", path, required=False, limit=2000, default=None),
+            description=check.text(table, "description", path, required=False, limit=limits.DESCRIPTION_LENGTH,
+                                   default=None),
+            is_active=check.flag(table, "active", path, None),
         )
         if service.slug in {s.slug for s in plan.services}:
             check.problem(path + ("slug",), f"service {service.slug!r} is defined twice")
@@ -291,11 +299,12 @@ def read_clinic_file(
     practitioner_slugs = set(known_practitioners)
     for index, table in enumerate(check.tables(document, "practitioners")):
         path = ("practitioners", index)
-        check.unknown_keys(table, {"slug", "name", "bio", "services", "hours"}, path)
+        check.unknown_keys(table, {"slug", "name", "bio", "services", "hours", "active"}, path)
         practitioner = PractitionerPlan(
             slug=check.slug(table, path),
-            name=check.text(table, "name", path),
-            bio=check.text(table, "bio", path, required=False, limit=4000, default=None),
+            name=check.text(table, "name", path, limit=limits.NAME_LENGTH),
+            bio=check.text(table, "bio", path, required=False, limit=limits.BIO_LENGTH, default=None),
+            is_active=check.flag(table, "active", path, None),
         )
         if "services" in table:
             offered = table["services"]
@@ -316,11 +325,11 @@ def read_clinic_file(
             practitioner_slugs.add(practitioner.slug)
 
     zone_name = (plan.clinic or {}).get("timezone") or known_zone
-    zone = ZoneInfo(zone_name) if zone_name in available_timezones() else None
+    zone = ZoneInfo(zone_name) if limits.is_known_zone(zone_name) else None
     for index, table in enumerate(check.tables(document, "time_off")):
         path = ("time_off", index)
         check.unknown_keys(table, {"practitioner", "start", "end", "reason"}, path)
-        slug = check.text(table, "practitioner", path, limit=60)
+        slug = check.text(table, "practitioner", path, limit=limits.SLUG_LENGTH)
         if slug and slug not in practitioner_slugs:
             known = ", ".join(sorted(practitioner_slugs)) or "none yet"
             check.problem(path + ("practitioner",), f"unknown practitioner {slug!r} (known: {known})")
@@ -355,20 +364,15 @@ def _read_clinic(table, check: _Checker) -> dict:
          "max_advance_days", "cancellation_notice_hours", "start_back_enabled"},
         path,
     )
-    zone_name = check.text(table, "timezone", path, limit=64)
-    if zone_name and zone_name not in available_timezones():
+    zone_name = check.text(table, "timezone", path, limit=limits.ZONE_LENGTH)
+    if zone_name and not limits.is_known_zone(zone_name):
         check.problem(path + ("timezone",), f"unknown time zone {zone_name!r} (use an IANA name such as \"America/Los_Angeles\")")
     return {
-        "name": check.text(table, "name", path),
+        "name": check.text(table, "name", path, limit=limits.NAME_LENGTH),
         "timezone": zone_name,
-        "phone": check.text(table, "phone", path, limit=40),
-        "emergency_number": check.text(table, "emergency_number", path, limit=20),
-        "slot_step_minutes": check.whole_number(table, "slot_step_minutes", path, 5, 240, default=15),
-        "min_notice_hours": check.whole_number(table, "min_notice_hours", path, 0, 24 * 30, default=12),
-        "max_advance_days": check.whole_number(table, "max_advance_days", path, 1, 730, default=60),
-        "cancellation_notice_hours": check.whole_number(
-            table, "cancellation_notice_hours", path, 0, 24 * 30, default=24
-        ),
+        "phone": check.text(table, "phone", path, limit=limits.PHONE_LENGTH),
+        "emergency_number": check.text(table, "emergency_number", path, limit=limits.EMERGENCY_NUMBER_LENGTH),
+        **{key: check.whole_number(table, key, path, limit) for key, limit in limits.CLINIC_NUMBERS.items()},
         "start_back_enabled": check.flag(table, "start_back_enabled", path, False),
     }
 
@@ -401,7 +405,7 @@ def import_clinic_file(text: str, filename: str = "clinic.toml") -> dict[str, in
         for item in plan.services:
             service = services.get(item.slug) or Service(slug=item.slug)
             db.session.add(service)
-            for key in ("name", "minutes", "buffer_minutes", "new_patients_only", "description"):
+            for key in ("name", "minutes", "buffer_minutes", "new_patients_only", "description", "is_active"):
                 if getattr(item, key) is not None:
                     setattr(service, key, getattr(item, key))
             services[item.slug] = service
@@ -412,6 +416,8 @@ def import_clinic_file(text: str, filename: str = "clinic.toml") -> dict[str, in
             practitioner.name = item.name
             if item.bio is not None:
                 practitioner.bio = item.bio
+            if item.is_active is not None:
+                practitioner.is_active = item.is_active
             if item.services is not None:
                 practitioner.services = [services[slug] for slug in item.services]
             if item.hours is not None:
@@ -474,11 +480,15 @@ def export_clinic_file() -> str:
         }
         if service.description:
             entry["description"] = service.description
+        if not service.is_active:
+            entry["active"] = False
         document["services"].append(entry)
     for practitioner in db.session.scalars(sa.select(Practitioner).order_by(Practitioner.id)):
         entry = {"slug": practitioner.slug, "name": practitioner.name}
         if practitioner.bio:
             entry["bio"] = practitioner.bio
+        if not practitioner.is_active:
+            entry["active"] = False
         entry["services"] = [s.slug for s in practitioner.services]
         hours: dict[str, list[str]] = {}
         for row in practitioner.hours:

@@ -16,3 +16,11 @@ class NotFound(RequestProblem):
 
 class CannotBook(RequestProblem):
     """The request is well formed but asks for something the clinic does not offer."""
+
+
+class InvalidInput(Exception):
+    """Several inputs to fix at once: `problems` maps each input's name to its message."""
+
+    def __init__(self, problems: dict[str, str]):
+        super().__init__("; ".join(problems.values()))
+        self.problems = problems

@@ -131,3 +131,9 @@ def deactivate(account_id: int, now: datetime) -> None:
         .values(ended_at=now)
     )
     db.session.commit()
+
+
+def reactivate(account_id: int) -> None:
+    """Let a deactivated account sign in again (its old sessions stay ended)."""
+    db.session.execute(sa.update(StaffAccount).where(StaffAccount.id == account_id).values(is_active=True))
+    db.session.commit()

@@ -1,0 +1,62 @@
+"""What the clinic's settings, services and practitioners may hold.
+
+One place for the limits, read by the clinic file's checks, the admin pages and the
+models' check constraints, so that a value one of them accepts the others accept too.
+The migrations hold the ranges as they were when made: changing one here needs a migration.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from zoneinfo import available_timezones
+
+SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+SLUG_LENGTH = 60
+NAME_LENGTH = 120
+ZONE_LENGTH = 64
+PHONE_LENGTH = 40
+EMERGENCY_NUMBER_LENGTH = 20
+DESCRIPTION_LENGTH = 2000
+BIO_LENGTH = 4000
+
+
+@dataclass(frozen=True)
+class Limit:
+    """A whole number's range, and how a person names it ("Slot step", "minutes")."""
+
+    label: str
+    low: int
+    high: int
+    unit: str
+    default: int | None = None
+
+    def __contains__(self, value: int) -> bool:
+        return self.low <= value <= self.high
+
+    @property
+    def out_of_range(self) -> str:
+        return f"{self.label} must be between {self.low} and {self.high} {self.unit}"
+
+
+# The clinic's booking rules, by their names in the clinic file and on the Clinic model.
+CLINIC_NUMBERS = {
+    "slot_step_minutes": Limit("Slot step", 5, 240, "minutes", default=15),
+    "min_notice_hours": Limit("Minimum notice", 0, 24 * 30, "hours", default=12),
+    "max_advance_days": Limit("Booking ahead", 1, 730, "days", default=60),
+    "cancellation_notice_hours": Limit("Cancellation notice", 0, 24 * 30, "hours", default=24),
+}
+SERVICE_MINUTES = Limit("Length", 5, 480, "minutes")
+BUFFER_MINUTES = Limit("Buffer", 0, 240, "minutes", default=0)
+
+
+@lru_cache(maxsize=1)
+def _zones() -> frozenset[str]:
+    return frozenset(available_timezones())
+
+
+def is_known_zone(name: str | None) -> bool:
+    """Is this an IANA time zone name (America/Los_Angeles) that zoneinfo knows?"""
+    return bool(name) and name in _zones()
+

@@ -1,0 +1,245 @@
+"""The clinic owner's changes: settings, services and practitioners.
+
+They edit the same data as the clinic file (operations.clinic_file), under the same
+limits (booking.limits), so what the admin pages save exports and imports back as it is.
+Each change is checked whole first: any problem raises InvalidInput naming every input
+to fix, and nothing is written. Each write is one transaction.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+
+from booking import limits
+from booking.extensions import begin_write_transaction, db
+from booking.limits import Limit
+from booking.models import Appointment, AppointmentStatus, Clinic, Practitioner, Service
+from booking.operations.availability import load_clinic
+from booking.operations.problems import InvalidInput
+
+WHOLE_NUMBER = re.compile(r"[+-]?[0-9]+")
+CONTROL_CHARACTER = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # tabs and line ends are fine
+
+START_BACK_NOT_LOADED = (
+    "The STarT Back screen cannot be switched on: no licensed STarT Back file is loaded. "
+    "Add the clinic's licensed instrument file first (see the note below)"
+)
+
+
+class _Checks:
+    """Collects one message per input while the values are read."""
+
+    def __init__(self, values: dict):
+        self.values = values
+        self.problems: dict[str, str] = {}
+
+    def problem(self, key: str, message: str) -> None:
+        self.problems.setdefault(key, message)
+
+    def text(self, key: str, what: str, limit: int, *, required: bool = True) -> str:
+        value = str(self.values.get(key) or "").strip()
+        if required and not value:
+            self.problem(key, f"Enter the {what}")
+        elif CONTROL_CHARACTER.search(value):  # PostgreSQL refuses NUL in text; none belongs here
+            self.problem(key, f"{what[0].upper()}{what[1:]} has a character that cannot be stored: type it again")
+        elif len(value) > limit:
+            self.problem(key, f"{what[0].upper()}{what[1:]} must be {limit} characters or fewer")
+        return value
+
+    def number(self, key: str, limit: Limit) -> int:
+        text = str(self.values.get(key) if self.values.get(key) is not None else "").strip()
+        if not WHOLE_NUMBER.fullmatch(text):
+            self.problem(key, f"Enter the {limit.label.lower()} as a whole number of {limit.unit}, "
+                              f"from {limit.low} to {limit.high}")
+            return limit.low
+        value = int(text) if len(text) <= 12 else -1 if text.startswith("-") else limit.high + 1
+        if value not in limit:
+            self.problem(key, limit.out_of_range + (" (it cannot be negative)" if value < 0 else ""))
+        return value
+
+    def slug(self, model: type[Service] | type[Practitioner], what: str) -> str:
+        slug = str(self.values.get("slug") or "").strip()
+        if not slug:
+            self.problem("slug", "Enter a short name for web addresses, like first-visit")
+        elif len(slug) > limits.SLUG_LENGTH:
+            self.problem("slug", f"Short name must be {limits.SLUG_LENGTH} characters or fewer")
+        elif not limits.SLUG.match(slug):
+            self.problem("slug", "Short name must be lower-case letters, digits and single hyphens, like first-visit")
+        elif db.session.scalar(sa.select(model.id).where(model.slug == slug)):
+            self.problem("slug", _taken(what, slug))
+        return slug
+
+    def done(self) -> None:
+        if self.problems:
+            raise InvalidInput(self.problems)
+
+
+def _taken(what: str, slug: str) -> str:
+    return f"There is already a {what} with the short name {slug}: choose another"
+
+
+def _write(change, taken: str | None = None):
+    """Run change() in one write transaction and commit; a unique slug lost to a race reads as taken."""
+    begin_write_transaction()
+    try:
+        result = change()
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        if taken is None:
+            raise
+        raise InvalidInput({"slug": taken}) from None
+    except Exception:
+        db.session.rollback()
+        raise
+    return result
+
+
+def _save_by_slug(model, existing, slug: str, fields: dict, what: str):
+    """Set the fields on an existing row, or on a new one with this slug, in one write."""
+
+    def change():
+        saved = existing or model(slug=slug)
+        db.session.add(saved)
+        for key, value in fields.items():
+            setattr(saved, key, value)
+        return saved
+
+    return _write(change, taken=_taken(what, slug))
+
+
+def upcoming_visits(now: datetime, *where) -> int:
+    """How many booked visits lie ahead (of a service or practitioner, with `where`)."""
+    return db.session.scalar(
+        sa.select(sa.func.count()).select_from(Appointment)
+        .where(Appointment.status == AppointmentStatus.BOOKED, Appointment.starts_at >= now, *where)
+    )
+
+
+# --- clinic settings ------------------------------------------------------------------
+
+CLINIC_TEXTS = {  # key -> (what it is called in a message, longest allowed)
+    "name": ("clinic's name", limits.NAME_LENGTH),
+    "phone": ("phone number", limits.PHONE_LENGTH),
+    "emergency_number": ("emergency number", limits.EMERGENCY_NUMBER_LENGTH),
+}
+
+
+def clinic_values(clinic: Clinic) -> dict:
+    """The settings as the settings page shows them."""
+    keys = ["name", "timezone", "phone", "emergency_number", *limits.CLINIC_NUMBERS, "start_back_enabled"]
+    return {key: getattr(clinic, key) for key in keys}
+
+
+def update_clinic(values: dict, *, start_back_available: bool, now: datetime) -> Clinic:
+    """Save the clinic's settings, or raise InvalidInput and save nothing.
+
+    values: as typed (numbers may be text); `confirm_zone_change` must be true to move a
+    clinic with visits booked ahead to another zone, since its working hours are
+    wall-clock times in the zone and would move against those visits.
+    """
+    clinic = load_clinic()
+    check = _Checks(values)
+    settings = {key: check.text(key, what, limit) for key, (what, limit) in CLINIC_TEXTS.items()}
+    zone = str(values.get("timezone") or "").strip()
+    if not zone:
+        check.problem("timezone", "Enter the time zone, like America/Los_Angeles")
+    elif not limits.is_known_zone(zone):
+        check.problem("timezone", f"{zone[:limits.ZONE_LENGTH]} is not a time zone name we know: use an IANA name, "
+                                  "like America/Los_Angeles or Europe/London")
+    elif zone != clinic.timezone and not values.get("confirm_zone_change"):
+        ahead = upcoming_visits(now)
+        if ahead:
+            check.problem("confirm_zone_change", f"{ahead} booked visits lie ahead: tick the box to confirm "
+                                                 "the change of time zone, or keep the clinic's zone")
+    settings["timezone"] = zone
+    settings |= {key: check.number(key, limit) for key, limit in limits.CLINIC_NUMBERS.items()}
+    settings["start_back_enabled"] = bool(values.get("start_back_enabled"))
+    if settings["start_back_enabled"] and not start_back_available:
+        check.problem("start_back_enabled", START_BACK_NOT_LOADED)
+    check.done()
+
+    def change():
+        for key, value in settings.items():
+            setattr(clinic, key, value)
+        return clinic
+
+    return _write(change)
+
+
+# --- services ---------------------------------------------------------------------------
+
+def service_values(service: Service) -> dict:
+    return {key: getattr(service, key)
+            for key in ("slug", "name", "description", "minutes", "buffer_minutes", "new_patients_only", "is_active")}
+
+
+def save_service(values: dict, service: Service | None = None) -> Service:
+    """Add a service (service=None: the slug comes from values) or change one; InvalidInput if any value is wrong."""
+    check = _Checks(values)
+    slug = check.slug(Service, "service") if service is None else service.slug
+    fields = {
+        "name": check.text("name", "service's name", limits.NAME_LENGTH),
+        "description": check.text("description", "description", limits.DESCRIPTION_LENGTH, required=False),
+        "minutes": check.number("minutes", limits.SERVICE_MINUTES),
+        "buffer_minutes": check.number("buffer_minutes", limits.BUFFER_MINUTES),
+        "new_patients_only": bool(values.get("new_patients_only")),
+        "is_active": bool(values.get("is_active")),
+    }
+    check.done()
+    return _save_by_slug(Service, service, slug, fields, "service")
+
+
+def _by_slug(model, slug: str):
+    """The row with this slug; one no slug could be (a NUL byte, say) is not looked for."""
+    if len(slug) > limits.SLUG_LENGTH or not limits.SLUG.match(slug):
+        return None
+    return db.session.scalar(sa.select(model).where(model.slug == slug))
+
+
+def find_service(slug: str) -> Service | None:
+    return _by_slug(Service, slug)
+
+
+def all_services() -> list[Service]:
+    return list(db.session.scalars(sa.select(Service).order_by(Service.id)))
+
+
+# --- practitioners ----------------------------------------------------------------------
+
+def practitioner_values(practitioner: Practitioner) -> dict:
+    return {"slug": practitioner.slug, "name": practitioner.name, "bio": practitioner.bio,
+            "services": [s.slug for s in practitioner.services], "is_active": practitioner.is_active}
+
+
+def save_practitioner(values: dict, practitioner: Practitioner | None = None) -> Practitioner:
+    """Add a practitioner (practitioner=None) or change one: name, bio, services offered, active.
+
+    Hours and time off are the desk's to edit (desk.hours, desk.time_off).
+    """
+    check = _Checks(values)
+    slug = check.slug(Practitioner, "practitioner") if practitioner is None else practitioner.slug
+    fields = {
+        "name": check.text("name", "practitioner's name", limits.NAME_LENGTH),
+        "bio": check.text("bio", "introduction", limits.BIO_LENGTH, required=False),
+        "is_active": bool(values.get("is_active")),
+    }
+    by_slug = {s.slug: s for s in all_services()}
+    chosen = list(dict.fromkeys(values.get("services") or []))
+    if any(slug_ not in by_slug for slug_ in chosen):
+        check.problem("services", "Select only services from the list")
+    check.done()
+    fields["services"] = [by_slug[s] for s in chosen]
+    return _save_by_slug(Practitioner, practitioner, slug, fields, "practitioner")
+
+
+def find_practitioner(slug: str) -> Practitioner | None:
+    return _by_slug(Practitioner, slug)
+
+
+def all_practitioners() -> list[Practitioner]:
+    return list(db.session.scalars(sa.select(Practitioner).order_by(Practitioner.id)))

@@ -1,0 +1,339 @@
+"""The admin pages: clinic settings, services and practitioners, on both databases.
+
+They edit what the clinic file holds, so the last test edits through the pages, exports,
+imports the export into a fresh database and finds the same clinic there.
+"""
+
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+
+from booking import create_app
+from booking.extensions import db
+from booking.measures import load_licensed_instruments
+from booking.models import Appointment, Clinic, Practitioner, Service, StaffAccount, StaffRole
+from booking.operations import admin as admin_operations
+from booking.operations.clinic_file import export_clinic_file, import_clinic_file
+from tests.conftest import app_config, close_database, fresh_database
+from tests.test_desk import book_online, submit
+from tests.test_intake import SCREEN_FILE
+from tests.test_staff import ACCOUNTS, csrf_from, login_as, staff  # noqa: F401 (fixtures)
+
+SETTINGS = {
+    "name": "Test Clinic", "timezone": "America/Los_Angeles", "phone": "+1 213 555 0100", "emergency_number": "911",
+    "slot_step_minutes": "15", "min_notice_hours": "2", "max_advance_days": "30", "cancellation_notice_hours": "24",
+}
+
+
+@pytest.fixture
+def admin(login_as):  # noqa: F811
+    return login_as(StaffRole.ADMIN)
+
+
+def settings_now(app) -> dict:
+    with app.app_context():
+        return admin_operations.clinic_values(db.session.get(Clinic, 1))
+
+
+def service(app, slug: str) -> dict | None:
+    with app.app_context():
+        found = admin_operations.find_service(slug)
+        return found and admin_operations.service_values(found)
+
+
+def practitioner(app, slug: str) -> dict | None:
+    with app.app_context():
+        found = admin_operations.find_practitioner(slug)
+        return found and admin_operations.practitioner_values(found)
+
+
+def load_start_back(app, tmp_path) -> None:
+    """What a clinic with a licence has: the STarT Back file in its licensed folder."""
+    (tmp_path / "start_back.toml").write_text(SCREEN_FILE)
+    app.extensions["instruments"] |= load_licensed_instruments(tmp_path, app.logger)
+
+
+# --- the pages ------------------------------------------------------------------------
+
+@pytest.mark.parametrize("path, heading", [
+    ("/admin", "Clinic settings"),
+    ("/admin/settings", "Clinic details and booking rules"),
+    ("/admin/services", "Services"),
+    ("/admin/services/new", "Add a service"),
+    ("/admin/services/short", "Short treatment"),
+    ("/admin/practitioners", "Practitioners"),
+    ("/admin/practitioners/new", "Add a practitioner"),
+    ("/admin/practitioners/ana", "Ana Test"),
+    ("/admin/staff", "Staff accounts"),
+])
+def test_each_admin_page_opens_for_an_admin(admin, path, heading):
+    response = admin.get(path)
+    assert response.status_code == 200
+    assert f"<h1>{heading}</h1>" in response.get_data(as_text=True)
+
+
+def test_the_staff_nav_leads_admins_to_the_settings_hub(admin, login_as):  # noqa: F811
+    desk_page = admin.get("/desk").get_data(as_text=True)
+    assert 'href="/admin">Settings</a>' in desk_page
+    hub = admin.get("/admin").get_data(as_text=True)
+    for path in ("/admin/settings", "/admin/services", "/admin/practitioners", "/admin/staff"):
+        assert f'href="{path}"' in hub
+    assert 'href="/admin"' not in login_as(StaffRole.RECEPTIONIST).get("/desk").get_data(as_text=True)
+
+
+@pytest.mark.parametrize("path", ["/admin/services/nothing", "/admin/practitioners/nobody",
+                                  "/admin/services/" + "x" * 5000, "/admin/practitioners/%00"])
+def test_unknown_services_and_practitioners_are_not_found(admin, path):
+    assert admin.get(path).status_code == 404
+
+
+# --- clinic settings ------------------------------------------------------------------
+
+def test_an_admin_changes_the_clinic_settings(staff, admin):  # noqa: F811
+    changed = SETTINGS | {"name": "  Back Care Clinic ", "phone": "+1 213 555 0111", "slot_step_minutes": "30",
+                          "min_notice_hours": "0", "max_advance_days": "730", "cancellation_notice_hours": "48"}
+    response = submit(admin, "/admin/settings", changed)
+    assert response.status_code == 303
+    assert "settings are saved" in admin.get(response.location).get_data(as_text=True)
+    assert settings_now(staff) == {
+        "name": "Back Care Clinic", "timezone": "America/Los_Angeles", "phone": "+1 213 555 0111",
+        "emergency_number": "911", "slot_step_minutes": 30, "min_notice_hours": 0, "max_advance_days": 730,
+        "cancellation_notice_hours": 48, "start_back_enabled": False,
+    }
+    slots = staff.test_client().get("/api/v1/slots?service=short&practitioner=ana&from=2027-03-09&days=1").get_json()
+    assert [slot["start"][11:16] for slot in slots["slots"]][:3] == ["09:00", "09:30", "10:00"]
+
+
+@pytest.mark.parametrize("field, typed, message", [
+    ("slot_step_minutes", "0", "Slot step must be between 5 and 240 minutes"),
+    ("slot_step_minutes", "241", "Slot step must be between 5 and 240 minutes"),
+    ("min_notice_hours", "-1", "Minimum notice must be between 0 and 720 hours (it cannot be negative)"),
+    ("cancellation_notice_hours", "-24", "Cancellation notice must be between 0 and 720 hours (it cannot be negative)"),
+    ("max_advance_days", "0", "Booking ahead must be between 1 and 730 days"),
+    ("max_advance_days", "99999999999999999999", "Booking ahead must be between 1 and 730 days"),
+    ("max_advance_days", "9" * 5000, "Booking ahead must be between 1 and 730 days"),
+    ("max_advance_days", "two", "Enter the booking ahead as a whole number of days, from 1 to 730"),
+    ("slot_step_minutes", "1.5", "Enter the slot step as a whole number of minutes, from 5 to 240"),
+    ("slot_step_minutes", "", "Enter the slot step as a whole number of minutes, from 5 to 240"),
+    ("timezone", "Mars/Olympus_Mons", "Mars/Olympus_Mons is not a time zone name we know"),
+    ("timezone", "", "Enter the time zone, like America/Los_Angeles"),
+    ("name", "", "Enter the clinic&#39;s name"),
+    ("name", "N" * 121, "Clinic&#39;s name must be 120 characters or fewer"),
+    ("emergency_number", "9" * 21, "Emergency number must be 20 characters or fewer"),
+    ("phone", "213\x00555", "Phone number has a character that cannot be stored"),
+])
+def test_wrong_settings_get_a_message_on_their_field_and_change_nothing(staff, admin, field, typed, message):  # noqa: F811
+    before = settings_now(staff)
+    response = submit(admin, "/admin/settings", SETTINGS | {"name": "Renamed", field: typed})
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "There is a problem" in page and f'href="#{field}"' in page
+    assert message in page
+    if typed and len(typed) < 200:
+        assert f'value="{typed}"' in page or typed.replace("'", "&#39;") in page  # what was typed comes back
+    assert 'value="Renamed"' in page or field == "name"
+    assert settings_now(staff) == before
+
+
+def test_forms_sent_without_their_fields_get_messages_or_change_nothing(staff, admin):  # noqa: F811
+    before = settings_now(staff)
+    assert submit(admin, "/admin/settings", {}).status_code == 303  # missing boxes keep what they showed
+    assert settings_now(staff) == before
+    page = submit(admin, "/admin/services/new", {}, page="/admin/services").get_data(as_text=True)
+    assert "Enter a short name for web addresses" in page and "Enter the service&#39;s name" in page
+    page = submit(admin, "/admin/practitioners/new", {}, page="/admin/practitioners").get_data(as_text=True)
+    assert "Enter a short name for web addresses" in page and "Enter the practitioner&#39;s name" in page
+
+
+def test_the_start_back_switch_needs_the_licensed_file(staff, admin, tmp_path):  # noqa: F811
+    page = admin.get("/admin/settings").get_data(as_text=True)
+    assert "copyright Keele University" in page and "commercial product" in page
+    assert "No licensed STarT Back file is loaded" in page and "LICENSED_INSTRUMENTS" in page
+    refused = submit(admin, "/admin/settings", SETTINGS | {"start_back_enabled": "y", "name": "Renamed"})
+    assert refused.status_code == 200
+    assert "The STarT Back screen cannot be switched on" in refused.get_data(as_text=True)
+    assert settings_now(staff)["start_back_enabled"] is False and settings_now(staff)["name"] == "Test Clinic"
+
+    load_start_back(staff, tmp_path)
+    assert "Test notice: copyright its owner" in admin.get("/admin/settings").get_data(as_text=True)
+    assert submit(admin, "/admin/settings", SETTINGS | {"start_back_enabled": "y"}).status_code == 303
+    assert settings_now(staff)["start_back_enabled"] is True
+    assert submit(admin, "/admin/settings", SETTINGS).status_code == 303  # unticked: off again
+    assert settings_now(staff)["start_back_enabled"] is False
+
+
+def test_changing_the_zone_with_visits_ahead_warns_and_asks_to_confirm(staff, admin):  # noqa: F811
+    assert "Before you change the time zone" not in admin.get("/admin/settings").get_data(as_text=True)
+    assert submit(admin, "/admin/settings", SETTINGS | {"timezone": "America/Denver"}).status_code == 303
+    book_online(staff)
+    page = admin.get("/admin/settings").get_data(as_text=True)
+    assert "Before you change the time zone" in page and "1 booked visit lies ahead" in page
+    asked = submit(admin, "/admin/settings", SETTINGS | {"timezone": "Europe/London"})
+    assert asked.status_code == 200 and "tick the box to confirm" in asked.get_data(as_text=True)
+    assert settings_now(staff)["timezone"] == "America/Denver"
+    confirmed = submit(admin, "/admin/settings", SETTINGS | {"timezone": "Europe/London", "confirm_zone_change": "y"})
+    assert confirmed.status_code == 303 and settings_now(staff)["timezone"] == "Europe/London"
+
+
+# --- services ---------------------------------------------------------------------------
+
+NEW_SERVICE = {"slug": "cupping", "name": "Cupping", "description": "Glass cups on the back.",
+               "minutes": "45", "buffer_minutes": "10", "is_active": "y"}
+
+
+def test_an_admin_adds_a_service_patients_can_book(staff, admin):  # noqa: F811
+    response = submit(admin, "/admin/services/new", NEW_SERVICE)
+    assert response.status_code == 303 and response.location.endswith("/admin/services")
+    assert service(staff, "cupping") == {"slug": "cupping", "name": "Cupping", "description": "Glass cups on the back.",
+                                         "minutes": 45, "buffer_minutes": 10, "new_patients_only": False,
+                                         "is_active": True}
+    listed = staff.test_client().get("/api/v1/services").get_json()["services"]
+    assert "cupping" in [s["slug"] for s in listed]
+
+
+@pytest.mark.parametrize("changes, field, message", [
+    ({"slug": "short"}, "slug", "There is already a service with the short name short"),
+    ({"slug": "Cupping Now"}, "slug", "Short name must be lower-case letters, digits and single hyphens"),
+    ({"slug": "-cupping"}, "slug", "Short name must be lower-case letters"),
+    ({"slug": ""}, "slug", "Enter a short name for web addresses"),
+    ({"slug": "c" * 61}, "slug", "Short name must be 60 characters or fewer"),
+    ({"minutes": "4"}, "minutes", "Length must be between 5 and 480 minutes"),
+    ({"minutes": "481"}, "minutes", "Length must be between 5 and 480 minutes"),
+    ({"buffer_minutes": "-5"}, "buffer_minutes", "Buffer must be between 0 and 240 minutes"),
+    ({"buffer_minutes": "lots"}, "buffer_minutes", "Enter the buffer as a whole number of minutes"),
+    ({"name": " "}, "name", "Enter the service&#39;s name"),
+    ({"description": "d" * 2001}, "description", "Description must be 2000 characters or fewer"),
+    ({"description": "nul\x00byte"}, "description", "Description has a character that cannot be stored"),
+])
+def test_a_wrong_new_service_is_refused_with_a_message(staff, admin, changes, field, message):  # noqa: F811
+    response = submit(admin, "/admin/services/new", NEW_SERVICE | changes)
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200 and f'href="#{field}"' in page and message in page
+    assert 'value="Cupping"' in page or field == "name"
+    assert service(staff, "cupping") is None
+    with staff.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Service)) == 2
+
+
+def test_editing_a_service_keeps_its_slug_and_deactivating_keeps_its_visits(staff, admin):  # noqa: F811
+    made = book_online(staff)  # a "short" visit on Tuesday
+    page = admin.get("/admin/services/short").get_data(as_text=True)
+    assert 'name="slug"' not in page and "<code>short</code>" in page
+    response = submit(admin, "/admin/services/short", {"slug": "renamed", "name": "Short visit", "description": "",
+                                                       "minutes": "40", "buffer_minutes": "5"})
+    assert response.status_code == 303
+    assert "Patients can no longer book it. 1 booked visit is kept" in admin.get(response.location).get_data(as_text=True)
+    assert service(staff, "short") == {"slug": "short", "name": "Short visit", "description": "", "minutes": 40,
+                                            "buffer_minutes": 5, "new_patients_only": False, "is_active": False}
+    assert service(staff, "renamed") is None
+    client = staff.test_client()
+    assert "short" not in [s["slug"] for s in client.get("/api/v1/services").get_json()["services"]]
+    assert client.get("/api/v1/slots?service=short").status_code == 404
+    assert "Short visit" not in client.get("/book").get_data(as_text=True)
+    with staff.app_context():
+        kept = db.session.scalar(sa.select(Appointment).where(Appointment.reference == made["reference"]))
+        assert kept.status.value == "booked" and kept.service.slug == "short"
+    assert "Not bookable" in admin.get("/admin/services").get_data(as_text=True)
+
+
+# --- practitioners ----------------------------------------------------------------------
+
+def test_an_admin_adds_a_practitioner_then_sets_their_hours_on_the_desk_page(staff, admin):  # noqa: F811
+    page = admin.get("/admin/practitioners/new").get_data(as_text=True)
+    assert "<fieldset" in page and "<legend" in page and "Services they offer" in page
+    response = submit(admin, "/admin/practitioners/new", {"slug": "cleo", "name": "Cleo New", "bio": "Twenty years.",
+                                                          "services": ["short", "consult"], "is_active": "y"})
+    assert response.status_code == 303 and response.location.endswith("/desk/practitioners/cleo/hours")
+    assert practitioner(staff, "cleo") == {"slug": "cleo", "name": "Cleo New", "bio": "Twenty years.",
+                                           "services": ["consult", "short"], "is_active": True}
+    edit = admin.get("/admin/practitioners/cleo").get_data(as_text=True)
+    assert 'href="/desk/practitioners/cleo/hours"' in edit and 'href="/desk/practitioners/cleo/time-off"' in edit
+    assert 'name="mon"' not in edit  # hours are the desk page's, not copied here
+
+
+@pytest.mark.parametrize("changes, field, message", [
+    ({"slug": "ana"}, "slug", "There is already a practitioner with the short name ana"),
+    ({"slug": "Cleo"}, "slug", "Short name must be lower-case letters"),
+    ({"name": ""}, "name", "Enter the practitioner&#39;s name"),
+    ({"services": ["short", "no-such-service"]}, "services", "Select only from the list below"),
+    ({"bio": "b" * 4001}, "bio", "Introduction must be 4000 characters or fewer"),
+])
+def test_a_wrong_new_practitioner_is_refused_with_a_message(staff, admin, changes, field, message):  # noqa: F811
+    data = {"slug": "cleo", "name": "Cleo New", "services": ["short"], "is_active": "y"} | changes
+    response = submit(admin, "/admin/practitioners/new", data)
+    page = response.get_data(as_text=True)
+    target = f"{field}-0" if field == "services" else field
+    assert response.status_code == 200 and f'href="#{target}"' in page and message in page
+    assert practitioner(staff, "cleo") is None
+    with staff.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Practitioner)) == 2
+
+
+def test_editing_a_practitioner_changes_services_and_can_take_them_off_booking(staff, admin):  # noqa: F811
+    response = submit(admin, "/admin/practitioners/ben", {"name": "Ben Changed", "bio": "Hello.",
+                                                          "services": ["consult"], "is_active": "y"})
+    assert response.status_code == 303
+    assert practitioner(staff, "ben") == {"slug": "ben", "name": "Ben Changed", "bio": "Hello.",
+                                          "services": ["consult"], "is_active": True}
+    book_online(staff, practitioner="ana")
+    response = submit(admin, "/admin/practitioners/ana", {"name": "Ana Test", "services": ["short"]})
+    assert "Patients can no longer book with them. 1 booked visit is kept" in admin.get(response.location).get_data(as_text=True)
+    listed = staff.test_client().get("/api/v1/practitioners").get_json()["practitioners"]
+    assert [p["slug"] for p in listed] == ["ben"]
+    assert "Pat Caller" in admin.get("/desk?date=2027-03-09").get_data(as_text=True)  # the visit is still there
+
+
+# --- staff accounts -----------------------------------------------------------------------
+
+def test_an_admin_reactivates_an_account_but_cannot_deactivate_their_own(staff, admin):  # noqa: F811
+    with staff.app_context():
+        ids = {role: db.session.scalar(sa.select(StaffAccount.id).where(StaffAccount.email == email))
+               for role, email in ACCOUNTS.items()}
+    page = admin.get("/admin/staff").get_data(as_text=True)
+    admin.post(f"/admin/staff/{ids[StaffRole.RECEPTIONIST]}/deactivate", data={"csrf_token": csrf_from(page)})
+    page = admin.get("/admin/staff").get_data(as_text=True)
+    assert "Reactivate" in page
+    assert admin.post(f"/admin/staff/{ids[StaffRole.RECEPTIONIST]}/reactivate",
+                      data={"csrf_token": csrf_from(page)}).status_code == 303
+    own = admin.post(f"/admin/staff/{ids[StaffRole.ADMIN]}/deactivate", data={"csrf_token": csrf_from(page)})
+    assert "You cannot deactivate your own account" in admin.get(own.location).get_data(as_text=True)
+    with staff.app_context():
+        assert all(db.session.get(StaffAccount, i).is_active for i in ids.values())
+    assert admin.post("/admin/staff/2147483647/reactivate", data={"csrf_token": csrf_from(page)}).status_code == 404
+
+
+# --- the round trip ---------------------------------------------------------------------
+
+def test_edits_through_the_pages_export_and_import_into_a_fresh_database(request, staff, admin, tmp_path):  # noqa: F811
+    load_start_back(staff, tmp_path)
+    assert submit(admin, "/admin/settings", SETTINGS | {
+        "name": "Round Trip Clinic", "timezone": "America/New_York", "emergency_number": "112",
+        "slot_step_minutes": "20", "min_notice_hours": "0", "max_advance_days": "90",
+        "cancellation_notice_hours": "12", "start_back_enabled": "y"}).status_code == 303
+    assert submit(admin, "/admin/services/new", NEW_SERVICE | {"new_patients_only": "y"}).status_code == 303
+    assert submit(admin, "/admin/services/consult", {"name": "Consultation", "description": "First time here?",
+                                                     "minutes": "90", "buffer_minutes": "0"}).status_code == 303
+    assert submit(admin, "/admin/practitioners/new", {"slug": "cleo", "name": "Cleo New", "bio": "Line one.\nLine two.",
+                                                      "services": ["cupping", "short"], "is_active": "y"}).status_code == 303
+    assert submit(admin, "/admin/practitioners/ben", {"name": "Ben Test", "services": []}).status_code == 303
+
+    def snapshot(app) -> dict:
+        with app.app_context():
+            return {"clinic": admin_operations.clinic_values(db.session.get(Clinic, 1)),
+                    "services": [admin_operations.service_values(s) for s in admin_operations.all_services()],
+                    "practitioners": [admin_operations.practitioner_values(p) for p in admin_operations.all_practitioners()],
+                    "file": export_clinic_file()}
+
+    here = snapshot(staff)
+    assert here["clinic"]["timezone"] == "America/New_York" and here["clinic"]["start_back_enabled"] is True
+    assert {"slug": "consult", "name": "Consultation", "description": "First time here?", "minutes": 90,
+            "buffer_minutes": 0, "new_patients_only": False, "is_active": False} in here["services"]
+    assert here["practitioners"][1]["is_active"] is False and here["practitioners"][1]["services"] == []
+    kind = "postgresql" if "postgresql" in staff.config["SQLALCHEMY_DATABASE_URI"] else "sqlite"
+    with fresh_database(request, kind, tmp_path / "second") as second_url:
+        other = create_app(app_config(second_url))
+        with other.app_context():
+            import_clinic_file(here["file"])
+        assert snapshot(other) == here
+        close_database(other)
