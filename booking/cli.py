@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 
 import click
-from flask import Flask
+from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 
 from booking.clock import now
@@ -87,7 +87,7 @@ def demo(if_empty: bool):
     if clinic is not None and clinic.name != DEMO_CLINIC_NAME:
         click.echo(f"This database holds {clinic.name!r}, not the demo clinic: refusing to overwrite it.", err=True)
         sys.exit(1)
-    made = load_demo(now())
+    made = load_demo(now(), current_app.extensions["instruments"])
     click.echo(f"Demo clinic loaded, with {made} bookings over the next week.")
     click.echo("Demo staff (sign in at /staff/sign-in):")
     for email, password, role in DEMO_STAFF:

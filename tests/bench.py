@@ -14,10 +14,12 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import flask_migrate
+import sqlalchemy as sa
 from sqlalchemy import event
 
 from booking import create_app
 from booking.extensions import db
+from booking.models import Appointment, Practitioner, ProgressCheck
 from booking.operations.demo import DEMO_STAFF, load_demo
 
 NOW = datetime(2027, 3, 8, 16, 0, tzinfo=timezone.utc)
@@ -53,14 +55,20 @@ def main() -> None:
     })
     with app.app_context():
         flask_migrate.upgrade()
-        made = load_demo(NOW, days=31, seed=1)
+        made = load_demo(NOW, app.extensions["instruments"], days=31, seed=1)
         engine = db.engine
     client = app.test_client()
     desk = app.test_client()
-    email, password, _role = next(entry for entry in DEMO_STAFF if entry[0].startswith("desk"))
-    token = re.search(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"',
-                      desk.get("/staff/sign-in").get_data(as_text=True)).group(1)
-    desk.post("/staff/sign-in", data={"csrf_token": token, "email": email, "password": password})
+    practitioner = app.test_client()
+    for signed, who in ((desk, "desk"), (practitioner, "mei")):
+        email, password, _role = next(entry for entry in DEMO_STAFF if entry[0].startswith(who))
+        token = re.search(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"',
+                          signed.get("/staff/sign-in").get_data(as_text=True)).group(1)
+        signed.post("/staff/sign-in", data={"csrf_token": token, "email": email, "password": password})
+    with app.app_context():  # Mei's latest return visit with a progress check: the longest record to read
+        visit = db.session.scalar(
+            sa.select(Appointment.id).join(Practitioner).join(ProgressCheck)
+            .where(Practitioner.slug == "mei-lin").order_by(Appointment.starts_at.desc()).limit(1))
     print(f"demo clinic with {made} bookings over 31 days; {ROUNDS} rounds each\n")
     print(f"{'request':<70} {'median ms':>9} {'p95 ms':>8} {'queries':>8}")
     for url in (
@@ -72,8 +80,11 @@ def main() -> None:
         timings, queries = measure(client, url, engine)
         p95 = statistics.quantiles(timings, n=20)[-1]
         print(f"{url:<70} {statistics.median(timings):>9.1f} {p95:>8.1f} {queries:>8}")
-    for url in ("/desk?date=2027-03-09", "/desk/week?date=2027-03-09", "/desk/week?date=2027-03-09&practitioner=mei-lin"):
-        timings, queries = measure(desk, url, engine)
+    pages = [(desk, url) for url in ("/desk?date=2027-03-09", "/desk/week?date=2027-03-09",
+                                     "/desk/week?date=2027-03-09&practitioner=mei-lin")]
+    pages += [(practitioner, "/clinician?date=2027-03-09"), (practitioner, f"/clinician/visits/{visit}")]
+    for signed, url in pages:
+        timings, queries = measure(signed, url, engine)
         p95 = statistics.quantiles(timings, n=20)[-1]
         print(f"{url:<70} {statistics.median(timings):>9.1f} {p95:>8.1f} {queries:>8}")
 

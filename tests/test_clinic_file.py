@@ -5,7 +5,7 @@ import sqlalchemy as sa
 
 from booking import create_app
 from booking.extensions import db
-from booking.models import Appointment, Clinic, Practitioner, Service, TimeOff, WorkingHours
+from booking.models import Appointment, Clinic, Intake, Practitioner, ProgressCheck, Service, TimeOff, WorkingHours
 from booking.operations.clinic_file import (
     ClinicFileError,
     export_clinic_file,
@@ -202,6 +202,9 @@ def test_demo_loads_three_practitioners_and_a_week_of_bookings(app):
         counts = table_counts()
         assert counts["Practitioner"] == 3 and counts["Service"] == 3
         assert counts["Appointment"] >= 10
+        # Something for the practitioner's pages: sent intakes, and progress checks before return visits.
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Intake).where(Intake.sent_at.is_not(None))) >= 3
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(ProgressCheck)) >= 1
         first, last = db.session.execute(
             sa.select(sa.func.min(Appointment.starts_at), sa.func.max(Appointment.starts_at))
         ).one()

@@ -21,9 +21,9 @@ from booking.measures.intake import PRECAUTIONS, RISK_FACTORS
 from booking.models import Appointment, AppointmentStatus, AuditEntry, ProgressCheck, StaffRole
 from booking.safety import EMERGENCY, URGENT
 from tests.test_booking_journey import PatientBrowser, text
-from tests.test_desk import book_online, count, submit
+from tests.test_desk import book_online, count
 from tests.test_intake import ANSWERS, STEPS
-from tests.test_staff import csrf_from, login_as, sign_in, staff  # noqa: F401 (fixtures)
+from tests.test_staff import csrf_from, login_as, staff  # noqa: F401 (fixtures)
 
 TUESDAY_10 = "2027-03-09T10:00:00-08:00"
 WEDNESDAY_11 = "2027-03-10T11:00:00-08:00"

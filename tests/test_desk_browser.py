@@ -21,6 +21,16 @@ from tests.test_staff import ACCOUNTS, PASSWORD, staff  # noqa: F401 (fixtures)
 pytestmark = pytest.mark.browser
 
 
+def sign_in_with_the_keyboard(page, role: StaffRole, lands_on: str) -> None:
+    page.goto("/staff/sign-in")
+    tab_to(page, "#email")
+    page.keyboard.type(ACCOUNTS[role])
+    tab_to(page, "#password")
+    page.keyboard.type(PASSWORD)
+    page.keyboard.press("Enter")
+    page.wait_for_url(lands_on)
+
+
 def sign_in(page, role=StaffRole.RECEPTIONIST):
     page.goto("/staff/sign-in")
     page.get_by_label("Email address").fill(ACCOUNTS[role])
@@ -38,13 +48,7 @@ def appointments(app) -> list[Appointment]:
 
 
 def test_book_a_caller_and_mark_them_arrived_with_the_keyboard(staff, page, shots):  # noqa: F811
-    page.goto("/staff/sign-in")
-    tab_to(page, "#email")
-    page.keyboard.type(ACCOUNTS[StaffRole.RECEPTIONIST])
-    tab_to(page, "#password")
-    page.keyboard.type(PASSWORD)
-    page.keyboard.press("Enter")
-    page.wait_for_url("**/desk")
+    sign_in_with_the_keyboard(page, StaffRole.RECEPTIONIST, "**/desk")
     check(page, shots, "day")
     expect(page.get_by_role("heading", level=1)).to_have_text("Monday 8 March 2027")
 

@@ -6,7 +6,7 @@ Every change is a POST with a CSRF token (the app-wide CSRFProtect).
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user

@@ -57,6 +57,8 @@ class DayVisit:
     appointment: Appointment
     earlier_visits: int  # this patient's visits before this one (cancelled and missed ones not counted)
     has_baseline: bool  # an earlier intake was sent, so this visit asks for a progress check instead
+    flag_level: str | None  # emergency or urgent, from this booking or the intake read for it
+    precautions: bool  # the intake read for it names precautions, risk factors or a nerve-root pattern
 
     @property
     def is_return(self) -> bool:
@@ -65,19 +67,34 @@ class DayVisit:
     @property
     def questions(self) -> str:
         """Where the patient is with this visit's questions, in the desk's words."""
-        intake = self.appointment.intake
-        if self.has_baseline and intake is None:
+        if self.has_baseline and self.appointment.intake is None:
             return "Progress check sent" if self.appointment.progress_check else "Progress check not sent"
         return f"Intake: {self.appointment.intake_status.label.lower()}"
 
-    @property
-    def precautions(self) -> bool:
-        intake = self.appointment.intake
-        return bool(intake and intake.is_sent and (intake.precautions or intake.risk_factors or intake.nerve_root_pattern))
+
+# The intake's markers: what the day list reads, leaving the answers in the database.
+MARKERS = (Intake.sent_at, Intake.urgent_flags, Intake.emergency_flags, Intake.precautions, Intake.risk_factors,
+           Intake.nerve_root_pattern)
+
+
+def _day_visit(appointment: Appointment, earlier: list) -> DayVisit:
+    """A visit with what is known of the patient before it: the intake read for it is this
+    visit's own once sent, else the latest one sent for an earlier visit."""
+    before = [row for row in earlier if row.starts_at < appointment.starts_at]
+    baselines = [row for row in before if row.sent_at is not None]
+    own = appointment.intake if appointment.intake is not None and appointment.intake.is_sent else None
+    read = own or (max(baselines, key=lambda row: row.starts_at) if baselines else None)
+    flag_level = appointment.flag_level
+    if flag_level is None and read is not None:
+        flag_level = "emergency" if read.emergency_flags else "urgent" if read.urgent_flags else None
+    return DayVisit(
+        appointment, earlier_visits=len(before), has_baseline=bool(baselines), flag_level=flag_level,
+        precautions=bool(read and (read.precautions or read.risk_factors or read.nerve_root_pattern)),
+    )
 
 
 def practitioner_day(practitioner: Practitioner, day: date) -> list[DayVisit]:
-    """The practitioner's visits on a clinic date, in order: three queries however many there are."""
+    """The practitioner's visits on a clinic date, in order: a fixed number of queries however many there are."""
     zone = load_clinic().zone
     start = wall_clock_instant(day, time(0), zone)
     end = wall_clock_instant(day + timedelta(days=1), time(0), zone)
@@ -87,10 +104,7 @@ def practitioner_day(practitioner: Practitioner, day: date) -> list[DayVisit]:
                Appointment.starts_at < end, Appointment.status.in_(AppointmentStatus.holding_time()))
         .options(
             selectinload(Appointment.patient), selectinload(Appointment.service),
-            # the markers only: the answers stay in the database until the visit page is opened
-            selectinload(Appointment.intake).load_only(
-                Intake.sent_at, Intake.urgent_flags, Intake.emergency_flags, Intake.precautions,
-                Intake.risk_factors, Intake.nerve_root_pattern),
+            selectinload(Appointment.intake).load_only(*MARKERS),
             selectinload(Appointment.progress_check).load_only(ProgressCheck.id),
         )
         .order_by(Appointment.starts_at, Appointment.id)
@@ -98,7 +112,7 @@ def practitioner_day(practitioner: Practitioner, day: date) -> list[DayVisit]:
     earlier = defaultdict(list)
     if appointments:
         rows = db.session.execute(
-            sa.select(Appointment.patient_id, Appointment.starts_at, Appointment.status, Intake.sent_at)
+            sa.select(Appointment.patient_id, Appointment.starts_at, *MARKERS)
             .outerjoin(Intake, Intake.appointment_id == Appointment.id)
             .where(Appointment.patient_id.in_({a.patient_id for a in appointments}),
                    Appointment.starts_at < max(a.starts_at for a in appointments),
@@ -106,15 +120,7 @@ def practitioner_day(practitioner: Practitioner, day: date) -> list[DayVisit]:
         )
         for row in rows:
             earlier[row.patient_id].append(row)
-    return [
-        DayVisit(
-            appointment,
-            earlier_visits=sum(row.starts_at < appointment.starts_at for row in earlier[appointment.patient_id]),
-            has_baseline=any(row.starts_at < appointment.starts_at and row.sent_at is not None
-                             for row in earlier[appointment.patient_id]),
-        )
-        for appointment in appointments
-    ]
+    return [_day_visit(appointment, earlier[appointment.patient_id]) for appointment in appointments]
 
 
 # --- one visit -------------------------------------------------------------------------

@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from booking.extensions import db
 from booking.models import Appointment, Practitioner, StaffAccount, StaffRole
 from booking.operations.availability import find_slots, load_clinic, load_service
+from booking.operations import intakes, progress_checks
 from booking.operations.bookings import Actor, BookingRequest, PatientDetails, SlotTaken, book
 from booking.operations.problems import CannotBook
 from booking.operations.staff import add_staff
@@ -53,7 +54,7 @@ def _patient(index: int) -> PatientDetails:
     return PatientDetails(name=name, email=email, phone=f"+1 213 555 01{index % 100:02d}", born_on=date.fromisoformat(born))
 
 
-def load_demo(now: datetime, days: int = 7, seed: int | None = None) -> int:
+def load_demo(now: datetime, instruments, days: int = 7, seed: int | None = None) -> int:
     """Import the demo clinic, then book a believable week if there are no bookings yet.
 
     Returns how many bookings were made.
@@ -90,9 +91,48 @@ def load_demo(now: datetime, days: int = 7, seed: int | None = None) -> int:
                     booked_via="desk",
                 )
                 try:
-                    book(request, now, actor=DEMO_DESK)
+                    booked = book(request, now, actor=DEMO_DESK)
                 except (CannotBook, SlotTaken):
                     continue  # e.g. a returning patient offered a new-patients-only service
+                _answer_questions(booked.appointment, rng, now, instruments)
                 made += 1
                 patient_index += 1
     return made
+
+
+# What demo patients say: a few precautions and pain levels, so the practitioner's pages have something to show.
+DEMO_PRECAUTIONS = [[], [], [], ["pregnant"], ["needle_fear"], ["implanted_device"], ["diabetes", "metal_allergy"]]
+DEMO_ACTIVITIES = [["Gardening", "Sitting through a film"], ["Lifting my toddler"], ["Running", "Putting on socks"]]
+
+
+def _answer_questions(appointment: Appointment, rng: random.Random, now: datetime, instruments) -> None:
+    """Most demo patients answer their questions: the full intake on a first visit, the
+    progress check when an earlier visit's intake was sent."""
+    if rng.random() < 0.25:
+        return
+    baseline = progress_checks.baseline_for(appointment)
+    if baseline is not None:
+        ratings = [min(10, activity["rating"] + rng.randint(0, 3)) for activity in baseline.answers["activities"]["activities"]]
+        pain = max(0, baseline.pain_average - rng.randint(0, 3))
+        progress_checks.send(appointment.id, {"pain_now": pain, "pain_average": pain, "pain_worst": min(10, pain + 2)},
+                             ratings, now, instruments)
+        return
+    today = load_clinic().today(now)
+    weeks = rng.choice([2, 6, 20])
+    pain = rng.randint(3, 8)
+    answers = {
+        "episode": {"started_on": (today - timedelta(weeks=weeks)).isoformat(), "estimated": True, "weeks_ago": weeks,
+                    "how": rng.choice(["lifting", "twisting", "home_job", "no_cause"]), "how_other": ""},
+        "where": {"side": rng.choice(["left", "right", "centre"]), "spreads": rng.choice([[], ["buttock"], ["thigh", "below_knee"]]),
+                  "leg_symptoms": rng.choice(["no", "no", "left"])},
+        "history": {"worse": ["sitting", "bending"], "better": ["walking"], "morning_stiffness": "yes",
+                    "previous_episodes": rng.choice(["yes", "no"]), "imaging": "none", "imaging_findings": "",
+                    "treatments": rng.choice([[], ["physio"], ["massage", "medication"]])},
+        "health": {"medications": rng.choice(["", "Ibuprofen when needed"]), "blood_thinners": rng.choice(["no", "no", "yes"]),
+                   "precautions": rng.choice(DEMO_PRECAUTIONS), "risk_factors": [], "improving": rng.choice(["yes", "no"])},
+        "pain": {"pain_now": pain, "pain_average": pain, "pain_worst": min(10, pain + 2), "goals": "Get through a work day without pain"},
+        "activities": {"activities": [{"name": name, "rating": rng.randint(2, 6)} for name in rng.choice(DEMO_ACTIVITIES)]},
+    }
+    for step, answer in answers.items():
+        intakes.save_step(appointment, step, answer, now)
+    intakes.send(appointment, list(answers), now, today, instruments)
