@@ -42,6 +42,10 @@ def create_app(config: dict | None = None) -> Flask:
     limiter.init_app(app)
     _init_staff_sessions(app)
 
+    from booking.web import refuse_nul_characters
+
+    app.before_request(refuse_nul_characters)
+
     @app.before_request
     def writers_take_the_lock_first():
         """A request that may write starts as a writer, so SQLite never has to upgrade a reader."""

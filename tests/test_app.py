@@ -91,3 +91,17 @@ def test_unknown_page_is_a_friendly_404(client):
     response = client.get("/no-such-page")
     assert response.status_code == 404
     assert "Page not found" in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("method, path, body", [
+    ("GET", "/desk/practitioners/%00/hours", None),
+    ("GET", "/api/v1/slots?service=short%00&practitioner=any", None),
+    ("GET", "/clinician?practitioner=ana%00", None),
+    ("POST", "/api/v1/bookings", {"service": "short", "practitioner": "ana", "start": "2027-03-09T10:00:00-08:00",
+                                  "safety": [], "patient": {"name": "Nul\u0000Byte", "email": "nul@example.com",
+                                                            "phone": "213 555 0100", "birth_date": "1980-01-01"}}),
+])
+def test_a_nul_character_anywhere_is_a_clear_400_on_both_databases(clinic, method, path, body):
+    response = clinic.test_client().open(path, method=method, json=body)
+    assert response.status_code == 400
+    assert "NUL character" in response.get_data(as_text=True)

@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from booking.extensions import db
 from booking.intake.forms import ASKED_PRECAUTIONS, ASKED_RISK_FACTORS
 from booking.measures.intake import PRECAUTIONS, RISK_FACTORS
-from booking.models import Appointment, AppointmentStatus, AuditEntry, ProgressCheck, StaffRole
+from booking.models import Appointment, AppointmentStatus, AuditEntry, IntakeStatus, ProgressCheck, StaffRole
 from booking.safety import EMERGENCY, URGENT
 from tests.test_booking_journey import PatientBrowser, text
 from tests.test_desk import book_online, count
@@ -284,6 +284,9 @@ def test_a_return_visit_asks_for_a_progress_check_and_the_practitioner_sees_the_
         "csrf_token": csrf_from(form), "pain_now": "1", "pain_average": "1", "pain_worst": "1", "rating_1": "9", "rating_2": "9"})
     assert "Progress check sent" in text(again) and count(staff, ProgressCheck) == 1
     assert "You have sent your progress check" in text(patient.get(manage))
+    assert "already been sent" in text(patient.get(f"{manage}/intake/episode"))  # no second set of questions
+    with staff.app_context():  # the desk reads this visit's questions as answered
+        assert db.session.get(Appointment, appointment_id(staff, second)).intake_status is IntakeStatus.SENT
 
     practitioner = login_as(StaffRole.PRACTITIONER)
     day = text(practitioner.get("/clinician?date=2027-03-16"))

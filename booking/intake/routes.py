@@ -50,7 +50,7 @@ def open_intake(view):
     def wrapper(appointment, token, **kwargs):
         if appointment.status is AppointmentStatus.CANCELLED:
             abort(404)
-        if appointment.intake is not None and appointment.intake.is_sent:
+        if (appointment.intake is not None and appointment.intake.is_sent) or appointment.progress_check is not None:
             status = 409 if request.method == "POST" else 200
             return render_template("intake/sent.html", appointment=appointment, token=token, again=True), status
         return view(appointment, token, **kwargs)

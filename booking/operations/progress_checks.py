@@ -79,6 +79,7 @@ def send(appointment_id: int, pain: Mapping[str, int], ratings: list[int], now: 
             activities=[{"name": name, "rating": rating} for name, rating in zip(names, ratings, strict=True)],
         )
         db.session.add(check)
+        appointment.intake_status = IntakeStatus.SENT  # what the desk reads: this visit's questions are answered
         db.session.commit()
     except IntegrityError:
         db.session.rollback()
