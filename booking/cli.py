@@ -77,7 +77,7 @@ def clinic_export():
 @with_appcontext
 @click.option("--if-empty", is_flag=True, help="Do nothing when a clinic is already set up.")
 def demo(if_empty: bool):
-    """Load the demo clinic and a week of bookings (never over a real clinic)."""
+    """Load the demo clinic, last week's visits and a week of bookings (never over a real clinic)."""
     clinic = db.session.get(Clinic, 1)
     if clinic is not None and if_empty:
         click.echo("A clinic is already set up; leaving it as it is.")
@@ -88,7 +88,7 @@ def demo(if_empty: bool):
         click.echo(f"This database holds {clinic.name!r}, not the demo clinic: refusing to overwrite it.", err=True)
         sys.exit(1)
     made = load_demo(now(), current_app.extensions["instruments"])
-    click.echo(f"Demo clinic loaded, with {made} bookings over the next week.")
+    click.echo(f"Demo clinic loaded, with {made} bookings from last week to the next.")
     click.echo("Demo staff (sign in at /staff/sign-in):")
     for email, password, role in DEMO_STAFF:
         click.echo(f"  {role.value:<13} {email}  password: {password}")

@@ -46,6 +46,12 @@ class AppointmentStatus(enum.Enum):
         """Statuses whose appointment still occupies the practitioner's time."""
         return (cls.BOOKED, cls.ARRIVED, cls.COMPLETED, cls.NO_SHOW)
 
+    @classmethod
+    def visits(cls) -> tuple[AppointmentStatus, ...]:
+        """Statuses that count as a visit the patient had or will have ("visit 3"): not a
+        cancelled one, nor one they missed. (A missed visit's answers still stand.)"""
+        return (cls.BOOKED, cls.ARRIVED, cls.COMPLETED)
+
     @property
     def label(self) -> str:
         return self.value.replace("_", "-").capitalize()

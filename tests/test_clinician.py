@@ -292,7 +292,7 @@ def test_a_return_visit_asks_for_a_progress_check_and_the_practitioner_sees_the_
     day = text(practitioner.get("/clinician?date=2027-03-16"))
     assert "Return visit (visit 2)" in day and "Progress check sent" in day
     visit = text(practitioner.get(f"/clinician/visits/{appointment_id(staff, second)}"))
-    assert "The intake on this page was sent on 8 March 2027" in visit
+    assert "the intake on this page was sent on 8 March 2027" in visit and "Scores at the intake of 8 March 2027" in visit
     assert re.search(r"Gardening</dt><dd>7 / 10", visit) and "Function (mean)</dt><dd>6.5 / 10" in visit
     # Average pain 5 -> 2 is a meaningful improvement; function 4.5 -> 6.5 too (2 points).
     assert "<svg" in visit and visit.count('class="chart__meaningful"') == 2
@@ -317,7 +317,7 @@ def test_a_progress_check_for_a_cancelled_or_begun_visit_stores_nothing(staff, c
     clock.advance(days=-6, minutes=-65)
     patient.submit(f"{manage}/cancel", {"reason": "Feeling better"})
     cancelled = patient.client.post(f"{manage}/progress", data=answers)
-    assert cancelled.status_code == 409 and "cancelled" in text(cancelled) and "Nothing" in text(cancelled)
+    assert cancelled.status_code == 409 and "cancelled" in text(cancelled) and "have not been saved" in text(cancelled)
     assert count(staff, ProgressCheck) == 0
 
 
@@ -325,3 +325,54 @@ def test_a_first_visit_has_no_progress_check(staff, clock, login_as):  # noqa: F
     booking = book_online(staff)
     response = PatientBrowser(staff).get(manage_path(booking) + "/progress")
     assert response.status_code == 409 and "asks the full questions" in text(response)
+
+
+# --- found by review ----------------------------------------------------------------------
+
+def test_the_day_marks_the_most_severe_flag_and_a_missed_visits_answers_still_count(staff, practitioner, clock):  # noqa: F811
+    first = book_online(staff, start=TUESDAY_10)
+    send_intake(staff, first, where={"leg_symptoms": "both", "spreads": ["thigh"]},
+                health={"precautions": ["implanted_device"]})
+    with staff.app_context():
+        db.session.get(Appointment, appointment_id(staff, first)).status = AppointmentStatus.NO_SHOW
+        db.session.commit()
+    book_online(staff, start="2027-03-11T10:00:00-08:00", safety=["night_pain"])  # urgent at this booking
+    card = re.search(r'<li class="visit-card">.*?</li>', text(practitioner.get("/clinician?date=2027-03-11")), re.S).group(0)
+    assert "Emergency flag" in card and "Urgent flag" not in card  # the intake's emergency outranks it
+    assert "Precautions or risk factors to read" in card  # the missed visit's answers still stand
+    assert "First visit" in card  # a missed visit is not a visit
+
+
+def test_a_practitioner_cannot_read_a_cancelled_visit_and_head_requests_log_nothing(staff, practitioner, login_as):  # noqa: F811
+    booking = book_online(staff)
+    send_intake(staff, booking)
+    visit = appointment_id(staff, booking)
+    assert practitioner.head(f"/clinician/visits/{visit}").status_code == 200 and audit_rows(staff) == []
+    PatientBrowser(staff).submit(manage_path(booking) + "/cancel", {"reason": "Feeling better"})
+    assert practitioner.get(f"/clinician/visits/{visit}").status_code == 404
+    assert login_as(StaffRole.ADMIN).get(f"/clinician/visits/{visit}").status_code == 200
+
+
+def test_the_progress_check_opens_only_after_the_earlier_visit(staff, clock):  # noqa: F811
+    first = book_online(staff, start=TUESDAY_10)
+    send_intake(staff, first)
+    second = book_online(staff, start="2027-03-16T10:00:00-07:00")
+    patient = PatientBrowser(staff)
+    page = text(patient.get(manage_path(second)))
+    assert "After your visit on Tuesday 9 March" in page and "Tell us how you are getting on" not in page
+    early = patient.get(manage_path(second) + "/progress")
+    assert early.status_code == 409 and "opens after your visit on Tuesday 9 March" in text(early)
+    assert "have not been saved" not in text(early)  # nothing was sent
+    clock.advance(days=1, hours=3)  # Tuesday 9 March, 11:00: the first visit is over
+    assert patient.get(manage_path(second) + "/progress").status_code == 200
+
+
+def test_wrong_audit_filters_show_no_rows_and_huge_numbers_are_no_500(staff, practitioner, login_as):  # noqa: F811
+    visit = appointment_id(staff, book_online(staff))
+    practitioner.get(f"/clinician/visits/{visit}")
+    admin = login_as(StaffRole.ADMIN)
+    wrong = text(admin.get("/admin/audit?patient=-1"))
+    assert "(practitioner)</td>" not in wrong and "until the filters above are corrected" in wrong
+    assert admin.get("/admin/audit?before=99999999999999999999").status_code == 200
+    huge = admin.get("/admin/audit?patient=" + "9" * 10_000)
+    assert huge.status_code == 200 and "Enter a patient number" in text(huge)

@@ -34,3 +34,10 @@ def test_the_chart_puts_ten_at_the_top_zero_at_the_bottom_and_skips_missing_valu
     assert pain.points == f"{chart.left:.1f},{chart.top:.1f} {chart.right_edge:.1f},{chart.bottom_edge:.1f}"
     assert [label for _, label in chart.x_labels] == ["1 Mar", "8 Mar"]
     assert pain.markers[1].change.meaningful
+
+
+def test_line_names_part_when_both_lines_end_at_the_same_height():
+    chart = lay_out_chart(trend([Measured(day(1), 6, 4.0), Measured(day(8), 5, 5.0)], 2, 2))
+    pain, function = chart.lines
+    assert pain.markers[-1].y == function.markers[-1].y
+    assert abs(pain.label_y - function.label_y) >= 15

@@ -92,7 +92,7 @@ class AuditFilterForm(JourneyForm):
 
     def validate_patient(self, field):
         text = (field.data or "").strip()
-        self.patient_id = int(text) if text.isascii() and text.isdigit() and 0 < int(text) <= MAX_ID else None
+        self.patient_id = int(text) if text.isascii() and text.isdigit() and len(text) <= 10 and 0 < int(text) <= MAX_ID else None
         if text and self.patient_id is None:
             raise ValidationError("Enter a patient number as shown on the patient's page, like 42")
 

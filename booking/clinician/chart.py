@@ -14,6 +14,7 @@ from booking.measures.progress import Change, TrendPoint
 
 WIDTH, HEIGHT = 560, 220
 LEFT, RIGHT, TOP, BOTTOM = 36, 90, 12, 30  # room for the axis labels and the line names
+LABEL_GAP = 15  # the least distance between the two line names
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,8 @@ class Line:
     key: str  # pain or function
     label: str
     markers: list[Marker]
+    label_y: float = 0  # where its name goes, right of its last marker
+
 
     @property
     def points(self) -> str:
@@ -64,6 +67,13 @@ def lay_out_chart(points: Sequence[TrendPoint]) -> Chart:
         markers = [Marker(x(i), y(getattr(p, key)), getattr(p, key), getattr(p, f"{key}_change"))
                    for i, p in enumerate(points) if getattr(p, key) is not None]
         lines.append(Line(key, label, markers))
+    ends = [line for line in lines if line.markers]
+    label_ys = [line.markers[-1].y + 4 for line in ends]
+    if len(label_ys) == 2 and abs(label_ys[0] - label_ys[1]) < LABEL_GAP:  # lines end together: part the names
+        middle = sum(label_ys) / 2
+        upper_first = label_ys[0] <= label_ys[1]
+        label_ys = [middle - LABEL_GAP / 2, middle + LABEL_GAP / 2][:: 1 if upper_first else -1]
+    lines = [Line(line.key, line.label, line.markers, label_y) for line, label_y in zip(ends, label_ys, strict=True)]
     return Chart(
         width=WIDTH, height=HEIGHT, left=LEFT, right_edge=WIDTH - RIGHT, top=TOP, bottom_edge=HEIGHT - BOTTOM,
         y_ticks=[(y(v), v) for v in (0, 2, 4, 6, 8, 10)],

@@ -50,7 +50,8 @@ def my_day():
 
 def _opened(appointment_id: int, action: str) -> clinical.VisitRecord:
     try:
-        clinical.open_record(current_user.account, appointment_id, action, request.remote_addr or "", now())
+        clinical.open_record(current_user.account, appointment_id, action, request.remote_addr or "", now(),
+                             shown=request.method != "HEAD")
     except desk.NotVisible:
         abort(404)
     return clinical.visit_record(appointment_id, _instruments())

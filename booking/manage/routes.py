@@ -13,13 +13,13 @@ from sqlalchemy.orm import selectinload
 
 from booking.clock import now
 from booking.extensions import db
+from booking.intake.forms import progress_form
 from booking.models import Appointment
 from booking.notify.calendar import appointment_calendar
-from booking.operations.availability import is_free, load_clinic, load_practitioners
 from booking.operations import progress_checks
+from booking.operations.availability import is_free, load_clinic, load_practitioners
 from booking.operations.bookings import SlotTaken, cancel, hash_token, move
 from booking.operations.problems import CannotBook
-from booking.intake.forms import progress_form
 from booking.public.forms import CancelForm, RescheduleForm
 from booking.public.routes import parse_instant, time_list_context
 
@@ -65,8 +65,16 @@ def show(appointment, token):
         token=token,
         can_change=appointment.can_change_online(now(), clinic.cancellation_notice_hours),
         deadline=appointment.change_deadline(clinic.cancellation_notice_hours),
-        progress_check=progress_checks.asks_progress_check(appointment, progress_checks.baseline_for(appointment)),
+        **_progress_context(appointment),
     )
+
+
+def _progress_context(appointment) -> dict:
+    """Whether this visit asks the progress check instead of the intake, and from when."""
+    baseline = progress_checks.baseline_for(appointment)
+    asks = progress_checks.asks_progress_check(appointment, baseline)
+    opens = progress_checks.opens_at(baseline) if asks else None
+    return {"progress_check": asks, "progress_opens": opens if opens and opens > now() else None}
 
 
 @bp.route("/cancel", methods=["GET", "POST"])
@@ -153,7 +161,8 @@ def progress(appointment, token):
     baseline = progress_checks.baseline_for(appointment)
     closed = progress_checks.closed_because(appointment, baseline, now())
     if closed:
-        return render_template("manage/progress_closed.html", appointment=appointment, token=token, reason=closed), 409
+        return render_template("manage/progress_closed.html", appointment=appointment, token=token, reason=closed,
+                               posted=request.method == "POST"), 409
     activities = progress_checks.activities_of(baseline)
     form = progress_form(activities)()
     if form.validate_on_submit():
@@ -161,7 +170,7 @@ def progress(appointment, token):
             progress_checks.send(appointment.id, form.pain(), form.ratings(), now(), current_app.extensions["instruments"])
         except progress_checks.ProgressCheckClosed as refused:
             return render_template("manage/progress_closed.html", appointment=appointment, token=token,
-                                   reason=refused.message), 409
+                                   reason=refused.message, posted=True), 409
         return redirect(url_for("manage.progress", token=token), code=303)
     return render_template("manage/progress.html", appointment=appointment, token=token, form=form,
                            activities=activities, baseline=baseline)

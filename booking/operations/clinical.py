@@ -35,8 +35,7 @@ from booking.operations.desk import NotVisible
 from booking.scheduling import wall_clock_instant
 
 AUDIT_ACTIONS = {"view": "Viewed", "print": "Printed", "export": "Exported"}
-# Visits that happened or are still to happen: what "first visit" and "visit 3" count.
-COUNTED = (AppointmentStatus.BOOKED, AppointmentStatus.ARRIVED, AppointmentStatus.COMPLETED)
+FLAG_SEVERITY = (None, "urgent", "emergency")
 
 
 def reads_intakes(account: StaffAccount) -> bool:
@@ -44,10 +43,23 @@ def reads_intakes(account: StaffAccount) -> bool:
 
 
 def may_read_visit(account: StaffAccount, appointment: Appointment) -> bool:
-    """An admin reads every visit; a practitioner only their own visits."""
+    """An admin reads every visit; a practitioner only their own, and not once it is cancelled
+    (the patient then has no appointment with them)."""
     if account.role is StaffRole.ADMIN:
         return True
-    return account.role is StaffRole.PRACTITIONER and account.practitioner_id == appointment.practitioner_id
+    return (account.role is StaffRole.PRACTITIONER and account.practitioner_id == appointment.practitioner_id
+            and appointment.status is not AppointmentStatus.CANCELLED)
+
+
+def most_severe(*levels: str | None) -> str | None:
+    return max(levels, key=FLAG_SEVERITY.index)
+
+
+def intake_flag_level(intake) -> str | None:
+    """The flag level an intake's stored flags give (emergency signs, or the urgent answers it was sent with)."""
+    if intake is None:
+        return None
+    return "emergency" if intake.emergency_flags else "urgent" if intake.urgent_flags else None
 
 
 # --- the practitioner's day ------------------------------------------------------------
@@ -55,7 +67,7 @@ def may_read_visit(account: StaffAccount, appointment: Appointment) -> bool:
 @dataclass
 class DayVisit:
     appointment: Appointment
-    earlier_visits: int  # this patient's visits before this one (cancelled and missed ones not counted)
+    earlier_visits: int  # this patient's visits before this one (AppointmentStatus.visits())
     has_baseline: bool  # an earlier intake was sent, so this visit asks for a progress check instead
     flag_level: str | None  # emergency or urgent, from this booking or the intake read for it
     precautions: bool  # the intake read for it names precautions, risk factors or a nerve-root pattern
@@ -84,11 +96,9 @@ def _day_visit(appointment: Appointment, earlier: list) -> DayVisit:
     baselines = [row for row in before if row.sent_at is not None]
     own = appointment.intake if appointment.intake is not None and appointment.intake.is_sent else None
     read = own or (max(baselines, key=lambda row: row.starts_at) if baselines else None)
-    flag_level = appointment.flag_level
-    if flag_level is None and read is not None:
-        flag_level = "emergency" if read.emergency_flags else "urgent" if read.urgent_flags else None
     return DayVisit(
-        appointment, earlier_visits=len(before), has_baseline=bool(baselines), flag_level=flag_level,
+        appointment, earlier_visits=sum(row.status in AppointmentStatus.visits() for row in before),
+        has_baseline=bool(baselines), flag_level=most_severe(appointment.flag_level, intake_flag_level(read)),
         precautions=bool(read and (read.precautions or read.risk_factors or read.nerve_root_pattern)),
     )
 
@@ -112,11 +122,11 @@ def practitioner_day(practitioner: Practitioner, day: date) -> list[DayVisit]:
     earlier = defaultdict(list)
     if appointments:
         rows = db.session.execute(
-            sa.select(Appointment.patient_id, Appointment.starts_at, *MARKERS)
+            sa.select(Appointment.patient_id, Appointment.starts_at, Appointment.status, *MARKERS)
             .outerjoin(Intake, Intake.appointment_id == Appointment.id)
             .where(Appointment.patient_id.in_({a.patient_id for a in appointments}),
                    Appointment.starts_at < max(a.starts_at for a in appointments),
-                   Appointment.status.in_(COUNTED))
+                   Appointment.status.in_(AppointmentStatus.holding_time()))
         )
         for row in rows:
             earlier[row.patient_id].append(row)
@@ -125,13 +135,18 @@ def practitioner_day(practitioner: Practitioner, day: date) -> list[DayVisit]:
 
 # --- one visit -------------------------------------------------------------------------
 
-def open_record(account: StaffAccount, appointment_id: int, action: str, address: str, now: datetime) -> None:
-    """Check that this account may read the visit's intake, and log the look before it happens."""
+def open_record(account: StaffAccount, appointment_id: int, action: str, address: str, now: datetime,
+                shown: bool = True) -> None:
+    """Check that this account may read the visit's intake, and log the look before it happens.
+    `shown` is False for a HEAD request, which checks a page without receiving it: nothing to log."""
     begin_write_transaction()
     appointment = db.session.get(Appointment, appointment_id)
     if appointment is None or not may_read_visit(account, appointment):
         db.session.rollback()
         raise NotVisible()
+    if not shown:
+        db.session.rollback()
+        return
     db.session.add(AuditEntry(
         at=now, staff_id=account.id, staff_name=account.name, staff_role=account.role.value,
         action=action, appointment_id=appointment.id, patient_id=appointment.patient_id, address=address[:64],
@@ -152,7 +167,17 @@ class VisitRecord:
 
     @property
     def counted_before(self) -> int:
-        return sum(visit.status in COUNTED for visit in self.earlier_visits)
+        return sum(visit.status in AppointmentStatus.visits() for visit in self.earlier_visits)
+
+    @property
+    def urgent_answers(self) -> list[tuple[str, Appointment]]:
+        """(safety-check code, the booking it was answered for): this visit's answers, then those an
+        earlier intake was sent with, so each flag says when the patient gave it."""
+        found = [(code, self.appointment) for code in self.appointment.safety_flags or []]
+        if self.intake_is_earlier:
+            given = {code for code, _ in found}
+            found += [(code, self.intake.appointment) for code in self.intake.urgent_flags or [] if code not in given]
+        return found
 
 
 def _measured(appointment: Appointment, zone) -> Measured | None:
@@ -173,7 +198,9 @@ def meaningful_changes(instruments: Mapping[str, Instrument]) -> tuple[float | N
 
 def visit_record(appointment_id: int, instruments: Mapping[str, Instrument]) -> VisitRecord:
     """The visit, the intake to read for it, the visits before it and the trend up to it: two queries."""
-    this = db.session.scalar(sa.select(Appointment).where(Appointment.id == appointment_id))
+    this = db.session.get(Appointment, appointment_id)
+    if this is None:  # deleted between the audit's commit and now
+        raise NotVisible()
     visits = list(db.session.scalars(
         sa.select(Appointment)
         .where(Appointment.patient_id == this.patient_id, Appointment.starts_at <= this.starts_at)
@@ -183,11 +210,12 @@ def visit_record(appointment_id: int, instruments: Mapping[str, Instrument]) -> 
         .order_by(Appointment.starts_at, Appointment.id)
     ))
     earlier = [v for v in visits if v.id != this.id and v.starts_at < this.starts_at]
-    sent = [v.intake for v in visits if v.status is not AppointmentStatus.CANCELLED and v.intake and v.intake.is_sent
+    # A cancelled visit's answers are set aside; a missed one's still stand (AppointmentStatus.visits()).
+    sent = [v.intake for v in visits if v.holds_time and v.intake and v.intake.is_sent
             and (v.id == this.id or v.starts_at < this.starts_at)]
     own = this.intake if this.intake is not None and this.intake.is_sent else None
     zone = load_clinic().zone
-    measured = [m for v in visits if v.status is not AppointmentStatus.CANCELLED and (m := _measured(v, zone))]
+    measured = [m for v in visits if v.holds_time and (m := _measured(v, zone))]
     pain, function = meaningful_changes(instruments)
     return VisitRecord(
         appointment=this,

@@ -9,16 +9,17 @@ from importlib.resources import files
 import sqlalchemy as sa
 
 from booking.extensions import db
-from booking.models import Appointment, Practitioner, StaffAccount, StaffRole
+from booking.models import Appointment, AppointmentStatus, Practitioner, StaffAccount, StaffRole
 from booking.operations.availability import find_slots, load_clinic, load_service
 from booking.operations import intakes, progress_checks
-from booking.operations.bookings import Actor, BookingRequest, PatientDetails, SlotTaken, book
+from booking.operations.bookings import Actor, BookingRequest, PatientDetails, SlotTaken, book, record
 from booking.operations.problems import CannotBook
 from booking.operations.staff import add_staff
 from booking.operations.clinic_file import import_clinic_file
 
 DEMO_CLINIC_NAME = "Demo Back Pain Clinic"  # as in data/demo_clinic.toml
 DEMO_DESK = Actor("Front desk (demo data)")
+PAST_DAYS = 7
 
 # Sign-ins for trying the staff pages of a demo on your own machine; never for a real clinic.
 DEMO_STAFF = [
@@ -55,7 +56,9 @@ def _patient(index: int) -> PatientDetails:
 
 
 def load_demo(now: datetime, instruments, days: int = 7, seed: int | None = None) -> int:
-    """Import the demo clinic, then book a believable week if there are no bookings yet.
+    """Import the demo clinic, then book a believable last week (visits completed) and the days
+    ahead, if there are no bookings yet. Last week's visits are booked as of the day before
+    each, so that this week's return visits have something to measure progress against.
 
     Returns how many bookings were made.
     """
@@ -70,15 +73,16 @@ def load_demo(now: datetime, instruments, days: int = 7, seed: int | None = None
     rng = random.Random(seed if seed is not None else clinic.today(now).toordinal())
     practitioners = db.session.scalars(sa.select(Practitioner).order_by(Practitioner.slug)).all()
     made, patient_index = 0, 0
-    for offset in range(days):
+    for offset in range(-PAST_DAYS, days):
         day = clinic.today(now) + timedelta(days=offset)
+        booked_on = min(now, now + timedelta(days=offset - 1))  # a past visit was booked the day before it
         for practitioner in practitioners:
             for _ in range(rng.randint(2, 5)):
                 patient = _patient(patient_index)
                 offered = [s.slug for s in practitioner.services]
                 slug = rng.choice(offered)
                 service = load_service(slug)
-                free = find_slots(clinic, service, [practitioner], day, 1, now)
+                free = find_slots(clinic, service, [practitioner], day, 1, booked_on)
                 if not free:
                     break
                 slot = rng.choice(free)
@@ -91,10 +95,14 @@ def load_demo(now: datetime, instruments, days: int = 7, seed: int | None = None
                     booked_via="desk",
                 )
                 try:
-                    booked = book(request, now, actor=DEMO_DESK)
+                    booked = book(request, booked_on, actor=DEMO_DESK)
                 except (CannotBook, SlotTaken):
                     continue  # e.g. a returning patient offered a new-patients-only service
-                _answer_questions(booked.appointment, rng, now, instruments)
+                _answer_questions(booked.appointment, rng, booked_on, instruments)
+                if booked.appointment.ends_at <= now:
+                    booked.appointment.status = AppointmentStatus.COMPLETED
+                    record(booked.appointment, DEMO_DESK, "completed", "Booked → Completed", booked.appointment.ends_at)
+                    db.session.commit()
                 made += 1
                 patient_index += 1
     return made
@@ -112,6 +120,8 @@ def _answer_questions(appointment: Appointment, rng: random.Random, now: datetim
         return
     baseline = progress_checks.baseline_for(appointment)
     if baseline is not None:
+        if progress_checks.closed_because(appointment, baseline, now):
+            return  # the earlier visit is still to come: nothing to measure yet
         ratings = [min(10, activity["rating"] + rng.randint(0, 3)) for activity in baseline.answers["activities"]["activities"]]
         pain = max(0, baseline.pain_average - rng.randint(0, 3))
         progress_checks.send(appointment.id, {"pain_now": pain, "pain_average": pain, "pain_worst": min(10, pain + 2)},

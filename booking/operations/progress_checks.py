@@ -15,6 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from booking.extensions import begin_write_transaction, db
 from booking.measures import Instrument
 from booking.models import Appointment, AppointmentStatus, Intake, IntakeStatus, ProgressCheck
+from booking.operations.availability import load_clinic
 
 
 class ProgressCheckClosed(Exception):
@@ -26,11 +27,12 @@ class ProgressCheckClosed(Exception):
 
 
 def baseline_for(appointment: Appointment) -> Intake | None:
-    """The patient's latest sent intake from an earlier visit that was not cancelled."""
+    """The patient's latest sent intake from an earlier visit that was not cancelled (a missed
+    visit's answers still stand, as on the practitioner's pages)."""
     return db.session.scalar(
         sa.select(Intake).join(Appointment, Intake.appointment_id == Appointment.id)
         .where(Appointment.patient_id == appointment.patient_id, Appointment.starts_at < appointment.starts_at,
-               Appointment.status != AppointmentStatus.CANCELLED, Intake.sent_at.is_not(None))
+               Appointment.status.in_(AppointmentStatus.holding_time()), Intake.sent_at.is_not(None))
         .order_by(Appointment.starts_at.desc())
         .limit(1)
     )
@@ -49,7 +51,16 @@ def closed_because(appointment: Appointment, baseline: Intake | None, now: datet
         return "This visit has already begun. Tell your practitioner how you are getting on when you see them."
     if not asks_progress_check(appointment, baseline):
         return "This visit asks the full questions about your back pain instead."
+    if opens_at(baseline) > now:
+        day = opens_at(baseline).astimezone(load_clinic().zone)
+        return (f"The progress check opens after your visit on {day:%A %-d %B}: it asks how you are getting on "
+                "since then. Please come back to this page after that visit.")
     return None
+
+
+def opens_at(baseline: Intake) -> datetime:
+    """Progress is measured since the earlier visit, so the check opens when that visit ends."""
+    return baseline.appointment.ends_at
 
 
 def activities_of(baseline: Intake) -> list[str]:
@@ -83,6 +94,8 @@ def send(appointment_id: int, pain: Mapping[str, int], ratings: list[int], now: 
         db.session.commit()
     except IntegrityError:
         db.session.rollback()
+        if not db.session.scalar(sa.select(ProgressCheck.id).where(ProgressCheck.appointment_id == appointment_id)):
+            raise  # not a second copy of the check: a real fault
         raise ProgressCheckClosed("Your progress check has already been sent. Thank you.") from None
     except Exception:
         db.session.rollback()
