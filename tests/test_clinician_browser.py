@@ -27,22 +27,30 @@ def test_the_practitioner_reads_flags_and_progress_before_a_return_visit(staff, 
     clock.advance(days=2)
     second = book_online(staff, start="2027-03-16T10:00:00-07:00")
 
-    # The patient sends the progress check from their booking page.
-    patient = new_page()
+    # The patient sends the progress check from their booking page, with JavaScript off;
+    # a second browser with JavaScript checks the same pages with axe-core.
+    viewer = new_page()
+    viewer.goto(manage_path(second) + "/progress")
+    check(viewer, shots, "progress-check")
+    viewer.get_by_role("button", name="Send to your practitioner").click()  # nothing chosen yet
+    expect(viewer).to_have_title(re.compile("^Error: "))
+    check(viewer, shots, "progress-check-errors")
+
+    patient = new_page(java_script_enabled=False)
     patient.goto(manage_path(second))
     patient.get_by_role("button", name="Tell us how you are getting on").click()
-    check(patient, shots, "progress-check")
-    patient.get_by_role("button", name="Send to your practitioner").click()  # nothing chosen yet
-    expect(patient).to_have_title(re.compile("^Error: "))
-    check(patient, shots, "progress-check-errors")
-    for group, value in (("How bad is your back pain right now?", "2"),
-                         ("On average, how bad has it been over the last week?", "2"),
+    patient.get_by_label("2", exact=True).first.check()  # only pain now: the rest is missing
+    patient.get_by_role("button", name="Send to your practitioner").click()
+    expect(patient.locator(".error-summary")).to_contain_text("Choose a number from 0 to 10 for your average pain")
+    expect(patient.get_by_role("group", name="How bad is your back pain right now?").get_by_label("2", exact=True)).to_be_checked()
+    for group, value in (("On average, how bad has it been over the last week?", "2"),
                          ("At its worst in the last week, how bad was it?", "4"),
                          ("How well can you do this now: Gardening?", "7"),
                          ("How well can you do this now: Putting on socks?", "8")):
         patient.get_by_role("group", name=group).get_by_label(value, exact=True).check()
     patient.get_by_role("button", name="Send to your practitioner").click()
     expect(patient.get_by_role("heading", level=1)).to_have_text("Progress check sent")
+    shots.take(patient, "progress-check-sent")
 
     # The morning of the visit: the practitioner signs in and lands on their day.
     clock.advance(days=6)  # Tuesday 16 March, 09:00 PDT
