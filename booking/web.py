@@ -46,11 +46,12 @@ def _holds_nul(value) -> bool:
 
 
 def refuse_nul_characters() -> None:
-    """No field anywhere takes a NUL character, and PostgreSQL refuses it in text (a 500 if it got
-    that far): answer 400 before any view runs. Browsers never send one; only a hand-made request does."""
+    """No address, query or API field takes a NUL character, and PostgreSQL refuses it in text (a
+    500 if it got that far): answer 400 before any view runs. Forms say so at the field instead
+    (JourneyForm.validate), keeping what was typed."""
     json_body = request.get_json(silent=True) if request.is_json else None
     if (NUL in request.path or any(NUL in k or NUL in v for k, v in request.args.items(multi=True))
-            or any(NUL in k or NUL in v for k, v in request.form.items(multi=True)) or _holds_nul(json_body)):
+            or _holds_nul(json_body)):
         abort(400, "The request holds a NUL character, which no field accepts. Remove it and try again.")
 
 

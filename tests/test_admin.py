@@ -83,9 +83,14 @@ def test_the_staff_nav_leads_admins_to_the_settings_hub(admin, login_as):  # noq
 
 
 @pytest.mark.parametrize("path", ["/admin/services/nothing", "/admin/practitioners/nobody",
-                                  "/admin/services/" + "x" * 5000, "/admin/practitioners/%00"])
+                                  "/admin/services/" + "x" * 5000])
 def test_unknown_services_and_practitioners_are_not_found(admin, path):
     assert admin.get(path).status_code == 404
+
+
+def test_a_nul_character_in_an_address_is_refused_before_any_lookup(admin):
+    response = admin.get("/admin/practitioners/%00")
+    assert response.status_code == 400 and "NUL character" in response.get_data(as_text=True)
 
 
 # --- clinic settings ------------------------------------------------------------------
@@ -121,7 +126,7 @@ def test_an_admin_changes_the_clinic_settings(staff, admin):  # noqa: F811
     ("name", "", "Enter the clinic&#39;s name"),
     ("name", "N" * 121, "Clinic&#39;s name must be 120 characters or fewer"),
     ("emergency_number", "9" * 21, "Emergency number must be 20 characters or fewer"),
-    ("phone", "213\x00555", "Phone number has a character that cannot be stored"),
+    ("phone", "213\x00555", "Phone number for patients has a character that cannot be stored"),
 ])
 def test_wrong_settings_get_a_message_on_their_field_and_change_nothing(staff, admin, field, typed, message):  # noqa: F811
     before = settings_now(staff)
@@ -204,7 +209,7 @@ def test_an_admin_adds_a_service_patients_can_book(staff, admin):  # noqa: F811
     ({"buffer_minutes": "lots"}, "buffer_minutes", "Enter the buffer as a whole number of minutes"),
     ({"name": " "}, "name", "Enter the service&#39;s name"),
     ({"description": "d" * 2001}, "description", "Description must be 2000 characters or fewer"),
-    ({"description": "nul\x00byte"}, "description", "Description has a character that cannot be stored"),
+    ({"description": "nul\x00byte"}, "description", "Description (optional) has a character that cannot be stored"),
 ])
 def test_a_wrong_new_service_is_refused_with_a_message(staff, admin, changes, field, message):  # noqa: F811
     response = submit(admin, "/admin/services/new", NEW_SERVICE | changes)

@@ -105,3 +105,14 @@ def test_a_nul_character_anywhere_is_a_clear_400_on_both_databases(clinic, metho
     response = clinic.test_client().open(path, method=method, json=body)
     assert response.status_code == 400
     assert "NUL character" in response.get_data(as_text=True)
+
+
+def test_a_nul_character_in_a_form_is_a_message_at_the_field_and_the_typing_stays(clinic):
+    from tests.test_booking_journey import DETAILS, PatientBrowser
+
+    patient = PatientBrowser(clinic)
+    patient.reach_safety_check()
+    patient.submit("/book/safety", {"symptoms": ["none"]})
+    response = patient.submit("/book/details", DETAILS | {"name": "Pat\x00Example"})
+    assert response.status_code == 200 and "has a character that cannot be stored" in response.get_data(as_text=True)
+    assert 'value="pat@example.com"' in response.get_data(as_text=True)

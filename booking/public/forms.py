@@ -27,6 +27,16 @@ class JourneyForm(FlaskForm):
     class Meta:
         csrf_error_message = EXPIRED_FORM
 
+    def validate(self, extra_validators=None) -> bool:
+        """Every form also refuses a NUL character, which no database column can hold (PostgreSQL
+        rejects it): a message at the field, rather than a failure when the answer is saved."""
+        valid = super().validate(extra_validators)
+        for field in self:
+            if isinstance(field.data, str) and "\x00" in field.data:
+                field.errors = [*field.errors, f"{field.label.text} has a character that cannot be stored: type it again"]
+                valid = False
+        return valid
+
     def error_list(self) -> list[tuple[str, str]]:
         """(field id, message) pairs for the error summary, in the order fields appear."""
         found = []
