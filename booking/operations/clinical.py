@@ -38,10 +38,6 @@ AUDIT_ACTIONS = {"view": "Viewed", "print": "Printed", "export": "Exported"}
 FLAG_SEVERITY = (None, "urgent", "emergency")
 
 
-def reads_intakes(account: StaffAccount) -> bool:
-    return account.role in (StaffRole.ADMIN, StaffRole.PRACTITIONER)
-
-
 def may_read_visit(account: StaffAccount, appointment: Appointment) -> bool:
     """An admin reads every visit; a practitioner only their own, and not once it is cancelled
     (the patient then has no appointment with them)."""
