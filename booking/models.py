@@ -450,6 +450,7 @@ class AuditEntry(db.Model):
     address: Mapped[str] = mapped_column(sa.String(64), default="")
 
     patient: Mapped[Patient | None] = relationship()
+    appointment: Mapped[Appointment | None] = relationship()
 
 
 class StaffRole(enum.Enum):

@@ -193,8 +193,17 @@ def test_an_admin_adds_a_service_patients_can_book(staff, admin):  # noqa: F811
     assert service(staff, "cupping") == {"slug": "cupping", "name": "Cupping", "description": "Glass cups on the back.",
                                          "minutes": 45, "buffer_minutes": 10, "new_patients_only": False,
                                          "is_active": True}
+    # Patients see it once a practitioner offers it, not before.
+    listed = staff.test_client().get("/api/v1/services").get_json()["services"]
+    assert "cupping" not in [s["slug"] for s in listed]
+    assert "Cupping" not in staff.test_client().get("/book").get_data(as_text=True)
+    with staff.app_context():
+        ben = db.session.scalar(sa.select(Practitioner).where(Practitioner.slug == "ben"))
+        ben.services.append(db.session.scalar(sa.select(Service).where(Service.slug == "cupping")))
+        db.session.commit()
     listed = staff.test_client().get("/api/v1/services").get_json()["services"]
     assert "cupping" in [s["slug"] for s in listed]
+    assert "Cupping" in staff.test_client().get("/book").get_data(as_text=True)
 
 
 @pytest.mark.parametrize("changes, field, message", [
@@ -342,3 +351,4 @@ def test_edits_through_the_pages_export_and_import_into_a_fresh_database(request
             import_clinic_file(here["file"])
         assert snapshot(other) == here
         close_database(other)
+

@@ -83,7 +83,7 @@ def test_my_day_lists_visits_with_questions_flags_and_first_or_return(staff, pra
     cards = re.findall(r'<li class="visit-card">.*?</li>', page, re.S)
     assert [re.search(r"</span> ([^<]+)</a>", card).group(1) for card in cards] == ["Flo Flagged", "Quinn Quiet"]
     assert "10:00" in cards[0] and "First visit" in cards[0] and "Intake: sent" in cards[0]
-    assert "Urgent flag" in cards[0] and "Precautions or risk factors to read" in cards[0]
+    assert "Urgent flag" in cards[0] and "Precautions: pregnant" in cards[0]
     assert "Intake: not started" in cards[1] and "flag" not in cards[1].lower()
     assert "Bea Ben" not in text(practitioner.get("/clinician?date=2027-03-10"))  # Ben's patient, Ben's day
     # Only the markers are read for the list: no answers on it, and nothing audited.
@@ -339,7 +339,7 @@ def test_the_day_marks_the_most_severe_flag_and_a_missed_visits_answers_still_co
     book_online(staff, start="2027-03-11T10:00:00-08:00", safety=["night_pain"])  # urgent at this booking
     card = re.search(r'<li class="visit-card">.*?</li>', text(practitioner.get("/clinician?date=2027-03-11")), re.S).group(0)
     assert "Emergency flag" in card and "Urgent flag" not in card  # the intake's emergency outranks it
-    assert "Precautions or risk factors to read" in card  # the missed visit's answers still stand
+    assert "Precautions: implanted device (no electroacupuncture)" in card  # the missed visit's answers still stand
     assert "First visit" in card  # a missed visit is not a visit
 
 
@@ -365,6 +365,10 @@ def test_the_progress_check_opens_only_after_the_earlier_visit(staff, clock):  #
     assert "have not been saved" not in text(early)  # nothing was sent
     clock.advance(days=1, hours=3)  # Tuesday 9 March, 11:00: the first visit is over
     assert patient.get(manage_path(second) + "/progress").status_code == 200
+    # Another visit booked in between: progress is measured since that one, so the check waits for it.
+    book_online(staff, start="2027-03-11T10:00:00-08:00")
+    waiting = patient.get(manage_path(second) + "/progress")
+    assert waiting.status_code == 409 and "opens after your visit on Thursday 11 March" in text(waiting)
 
 
 def test_wrong_audit_filters_show_no_rows_and_huge_numbers_are_no_500(staff, practitioner, login_as):  # noqa: F811

@@ -61,7 +61,7 @@ def test_the_practitioner_reads_flags_and_progress_before_a_return_visit(staff, 
     expect(card).to_contain_text("Return visit (visit 2)")
     expect(card).to_contain_text("Progress check sent")
     expect(card).to_contain_text("Urgent flag")  # from the first visit's answers: they still matter
-    expect(card).to_contain_text("Precautions or risk factors to read")
+    expect(card).to_contain_text("Precautions: blood thinners, pregnant")
     check(page, shots, "my-day")
 
     tab_to(page, "main .visit-card a")

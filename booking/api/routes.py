@@ -11,9 +11,10 @@ from werkzeug.exceptions import HTTPException
 from booking.api.schemas import InvalidInput, read_booking, read_slot_query
 from booking.clock import now
 from booking.extensions import db, limiter
-from booking.models import Practitioner, Service
+from booking.models import Practitioner
 from booking.operations.availability import (
     Slot,
+    bookable_services,
     find_slots,
     load_clinic,
     load_practitioners,
@@ -50,7 +51,7 @@ def _error(status: int, code: str, message: str, **extra):
 @limiter.limit(_read_limit)
 def services():
     """Bookable services, in the clinic's order."""
-    rows = db.session.scalars(sa.select(Service).where(Service.is_active).order_by(Service.id))
+    rows = bookable_services()
     return jsonify(
         {
             "services": [

@@ -27,7 +27,7 @@ def staff_only(*roles: StaffRole):
             if not current_user.is_authenticated:
                 return current_app.login_manager.unauthorized()
             if roles and current_user.role not in roles:
-                abort(403)
+                abort(403, "Your account cannot open this page. Ask the clinic's admin if you need it.")
             return view(*args, **kwargs)
 
         return wrapper
@@ -53,7 +53,8 @@ def _home(role: StaffRole) -> str:
 
 
 @bp.route("/sign-in", methods=["GET", "POST"])
-@limiter.limit(_sign_in_limit, methods=["POST"])
+@limiter.limit(_sign_in_limit, methods=["POST"], deduct_when=lambda response: response.status_code == 401,
+               error_message="Too many failed sign-ins from this network. Wait a minute, then try again.")
 def sign_in():
     if current_user.is_authenticated:
         return redirect(_home(current_user.role))

@@ -16,7 +16,7 @@ from booking.auth.routes import staff_only
 from booking.clinician.chart import lay_out_chart
 from booking.clock import now
 from booking.intake.forms import answered_sections
-from booking.measures.intake import DURATION_BANDS, PRECAUTIONS, RISK_FACTORS, age_on
+from booking.measures.intake import DURATION_BANDS, PRECAUTIONS, PRECAUTIONS_SHORT, RISK_FACTORS, age_on
 from booking.models import StaffRole
 from booking.operations import clinical, desk
 from booking.operations.availability import load_clinic
@@ -98,3 +98,8 @@ def export_visit(appointment_id: int):
 def may_read_intake(appointment) -> bool:
     """For links to a visit's record: shown only to those who may open it."""
     return current_user.is_authenticated and clinical.may_read_visit(current_user.account, appointment)
+
+
+@bp.app_template_filter()
+def precaution_short(key: str) -> str:
+    return PRECAUTIONS_SHORT.get(key, key)

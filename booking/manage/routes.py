@@ -73,7 +73,7 @@ def _progress_context(appointment) -> dict:
     """Whether this visit asks the progress check instead of the intake, and from when."""
     baseline = progress_checks.baseline_for(appointment)
     asks = progress_checks.asks_progress_check(appointment, baseline)
-    opens = progress_checks.opens_at(baseline) if asks else None
+    opens = progress_checks.opens_at(appointment) if asks else None
     return {"progress_check": asks, "progress_opens": opens if opens and opens > now() else None}
 
 

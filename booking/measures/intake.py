@@ -35,6 +35,20 @@ PRECAUTIONS = {
     "weak_immunity": "Weakened immune system (for example chemotherapy or long-term steroids)",
 }
 
+# The same, in two or three words, for lists where a practitioner scans many visits at once.
+PRECAUTIONS_SHORT = {
+    "pregnant": "pregnant",
+    "blood_thinners": "blood thinners",
+    "bleeding_disorder": "bleeding disorder",
+    "implanted_device": "implanted device (no electroacupuncture)",
+    "needle_fear": "needle fear",
+    "metal_allergy": "metal allergy",
+    "skin_problem": "skin problem on the back",
+    "epilepsy": "epilepsy",
+    "diabetes": "diabetes",
+    "weak_immunity": "weak immunity",
+}
+
 RISK_FACTORS = {
     "cancer_history": "History of cancer",
     "steroids": "Long-term steroid use",

@@ -51,6 +51,16 @@ def load_clinic() -> Clinic:
     return clinic
 
 
+def bookable_services() -> list[Service]:
+    """Active services that at least one active practitioner offers, in the clinic's order:
+    a service added before anyone provides it is not shown to patients."""
+    return list(db.session.scalars(
+        sa.select(Service)
+        .where(Service.is_active, Service.practitioners.any(Practitioner.is_active))
+        .order_by(Service.id)
+    ))
+
+
 def load_service(slug: str) -> Service:
     service = db.session.scalar(sa.select(Service).where(Service.slug == slug, Service.is_active))
     if service is None:

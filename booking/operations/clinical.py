@@ -66,7 +66,9 @@ class DayVisit:
     earlier_visits: int  # this patient's visits before this one (AppointmentStatus.visits())
     has_baseline: bool  # an earlier intake was sent, so this visit asks for a progress check instead
     flag_level: str | None  # emergency or urgent, from this booking or the intake read for it
-    precautions: bool  # the intake read for it names precautions, risk factors or a nerve-root pattern
+    precautions: list[str]  # keys of PRECAUTIONS named by the intake read for it
+    risk_factors: int  # how many risk factors it names
+    nerve_root_pattern: bool
 
     @property
     def is_return(self) -> bool:
@@ -95,7 +97,9 @@ def _day_visit(appointment: Appointment, earlier: list) -> DayVisit:
     return DayVisit(
         appointment, earlier_visits=sum(row.status in AppointmentStatus.visits() for row in before),
         has_baseline=bool(baselines), flag_level=most_severe(appointment.flag_level, intake_flag_level(read)),
-        precautions=bool(read and (read.precautions or read.risk_factors or read.nerve_root_pattern)),
+        precautions=list(read.precautions or []) if read else [],
+        risk_factors=len(read.risk_factors or []) if read else 0,
+        nerve_root_pattern=bool(read and read.nerve_root_pattern),
     )
 
 
@@ -237,7 +241,8 @@ class AuditFilter:
 
 def audit_entries(chosen: AuditFilter, before_id: int | None = None) -> tuple[list[AuditEntry], int | None]:
     """The newest entries matching the filter (a page of them), and the id to page on from."""
-    query = sa.select(AuditEntry).options(selectinload(AuditEntry.patient)).order_by(AuditEntry.id.desc())
+    query = (sa.select(AuditEntry).options(selectinload(AuditEntry.patient), selectinload(AuditEntry.appointment))
+             .order_by(AuditEntry.id.desc()))
     if chosen.staff_id is not None:
         query = query.where(AuditEntry.staff_id == chosen.staff_id)
     if chosen.action is not None:

@@ -73,13 +73,16 @@ def load_demo(now: datetime, instruments, days: int = 7, seed: int | None = None
     rng = random.Random(seed if seed is not None else clinic.today(now).toordinal())
     practitioners = db.session.scalars(sa.select(Practitioner).order_by(Practitioner.slug)).all()
     made, patient_index = 0, 0
+    seen: set[str] = set()  # patients booked so far: a first visit, then follow-ups
     for offset in range(-PAST_DAYS, days):
         day = clinic.today(now) + timedelta(days=offset)
         booked_on = min(now, now + timedelta(days=offset - 1))  # a past visit was booked the day before it
         for practitioner in practitioners:
             for _ in range(rng.randint(2, 5)):
                 patient = _patient(patient_index)
-                offered = [s.slug for s in practitioner.services]
+                first = patient.email not in seen
+                offered = [s.slug for s in practitioner.services if s.new_patients_only == first] or [
+                    s.slug for s in practitioner.services if not s.new_patients_only]
                 slug = rng.choice(offered)
                 service = load_service(slug)
                 free = find_slots(clinic, service, [practitioner], day, 1, booked_on)
@@ -98,6 +101,7 @@ def load_demo(now: datetime, instruments, days: int = 7, seed: int | None = None
                     booked = book(request, booked_on, actor=DEMO_DESK)
                 except (CannotBook, SlotTaken):
                     continue  # e.g. a returning patient offered a new-patients-only service
+                seen.add(patient.email)
                 _answer_questions(booked.appointment, rng, booked_on, instruments)
                 if booked.appointment.ends_at <= now:
                     booked.appointment.status = AppointmentStatus.COMPLETED
@@ -109,7 +113,7 @@ def load_demo(now: datetime, instruments, days: int = 7, seed: int | None = None
 
 
 # What demo patients say: a few precautions and pain levels, so the practitioner's pages have something to show.
-DEMO_PRECAUTIONS = [[], [], [], ["pregnant"], ["needle_fear"], ["implanted_device"], ["diabetes", "metal_allergy"]]
+DEMO_PRECAUTIONS = [[], [], [], [], [], [], ["pregnant"], ["needle_fear"], ["implanted_device"], ["diabetes"]]
 DEMO_ACTIVITIES = [["Gardening", "Sitting through a film"], ["Lifting my toddler"], ["Running", "Putting on socks"]]
 
 
@@ -134,12 +138,12 @@ def _answer_questions(appointment: Appointment, rng: random.Random, now: datetim
         "episode": {"started_on": (today - timedelta(weeks=weeks)).isoformat(), "estimated": True, "weeks_ago": weeks,
                     "how": rng.choice(["lifting", "twisting", "home_job", "no_cause"]), "how_other": ""},
         "where": {"side": rng.choice(["left", "right", "centre"]), "spreads": rng.choice([[], ["buttock"], ["thigh", "below_knee"]]),
-                  "leg_symptoms": rng.choice(["no", "no", "left"])},
+                  "leg_symptoms": rng.choice(["no", "no", "no", "left"])},
         "history": {"worse": ["sitting", "bending"], "better": ["walking"], "morning_stiffness": "yes",
                     "previous_episodes": rng.choice(["yes", "no"]), "imaging": "none", "imaging_findings": "",
                     "treatments": rng.choice([[], ["physio"], ["massage", "medication"]])},
-        "health": {"medications": rng.choice(["", "Ibuprofen when needed"]), "blood_thinners": rng.choice(["no", "no", "yes"]),
-                   "precautions": rng.choice(DEMO_PRECAUTIONS), "risk_factors": [], "improving": rng.choice(["yes", "no"])},
+        "health": {"medications": rng.choice(["", "Ibuprofen when needed"]), "blood_thinners": rng.choice(["no"] * 5 + ["yes"]),
+                   "precautions": rng.choice(DEMO_PRECAUTIONS), "risk_factors": [], "improving": rng.choice(["yes", "yes", "not_sure", "no"])},
         "pain": {"pain_now": pain, "pain_average": pain, "pain_worst": min(10, pain + 2), "goals": "Get through a work day without pain"},
         "activities": {"activities": [{"name": name, "rating": rng.randint(2, 6)} for name in rng.choice(DEMO_ACTIVITIES)]},
     }

@@ -51,16 +51,22 @@ def closed_because(appointment: Appointment, baseline: Intake | None, now: datet
         return "This visit has already begun. Tell your practitioner how you are getting on when you see them."
     if not asks_progress_check(appointment, baseline):
         return "This visit asks the full questions about your back pain instead."
-    if opens_at(baseline) > now:
-        day = opens_at(baseline).astimezone(load_clinic().zone)
+    opens = opens_at(appointment)
+    if opens > now:
+        day = opens.astimezone(load_clinic().zone)
         return (f"The progress check opens after your visit on {day:%A %-d %B}: it asks how you are getting on "
                 "since then. Please come back to this page after that visit.")
     return None
 
 
-def opens_at(baseline: Intake) -> datetime:
-    """Progress is measured since the earlier visit, so the check opens when that visit ends."""
-    return baseline.appointment.ends_at
+def opens_at(appointment: Appointment) -> datetime:
+    """Progress is measured since the patient's last visit, so the check opens when the latest
+    earlier visit (not cancelled) ends; before that it would measure nothing new."""
+    return db.session.scalar(
+        sa.select(sa.func.max(Appointment.ends_at))
+        .where(Appointment.patient_id == appointment.patient_id, Appointment.starts_at < appointment.starts_at,
+               Appointment.status.in_(AppointmentStatus.holding_time()))
+    )
 
 
 def activities_of(baseline: Intake) -> list[str]:

@@ -19,6 +19,7 @@ from booking.models import AppointmentStatus, Practitioner, Service
 from booking.operations import drafts
 from booking.operations.availability import (
     ANY_PRACTITIONER,
+    bookable_services,
     is_free,
     load_clinic,
     load_practitioners,
@@ -128,7 +129,7 @@ def time_list_context(clinic, service, practitioners, *, ignoring=None, leave_ou
 @bp.get("/")
 def index():
     """The clinic, its services and practitioners, and "Book a visit"."""
-    services = db.session.scalars(sa.select(Service).where(Service.is_active).order_by(Service.id)).all()
+    services = bookable_services()
     practitioners = db.session.scalars(
         sa.select(Practitioner)
         .where(Practitioner.is_active)
@@ -144,7 +145,7 @@ def choose_service():
     draft = current_draft()
     if draft is not None and draft.appointment_id is not None:
         draft = None  # booked already: this is a new booking
-    services = db.session.scalars(sa.select(Service).where(Service.is_active).order_by(Service.id)).all()
+    services = bookable_services()
     form = ServiceForm(data={"service": draft.service.slug if draft and draft.service else None})
     form.service.choices = options((s.slug, s.name) for s in services)
     if form.validate_on_submit():
