@@ -362,6 +362,13 @@ class AppointmentEvent(db.Model):
     appointment: Mapped[Appointment] = relationship(back_populates="history")
 
 
+def _score_ranges() -> tuple[sa.CheckConstraint, ...]:
+    """The 0-10 ranges of the pain ratings and the function score, wherever they are stored."""
+    columns = {"pain_now": "pain_now_range", "pain_average": "pain_average_range",
+               "pain_worst": "pain_worst_range", "psfs_score": "psfs_range"}
+    return tuple(sa.CheckConstraint(f"{column} BETWEEN 0 AND 10", name=name) for column, name in columns.items())
+
+
 class Intake(db.Model):
     """A patient's answers about their back pain for one appointment, and the facts derived from them.
 
@@ -372,10 +379,7 @@ class Intake(db.Model):
     __tablename__ = "intake"
     __table_args__ = (
         sa.CheckConstraint("duration_band IN ('acute', 'subacute', 'chronic')", name="duration_band_known"),
-        sa.CheckConstraint("pain_now BETWEEN 0 AND 10", name="pain_now_range"),
-        sa.CheckConstraint("pain_average BETWEEN 0 AND 10", name="pain_average_range"),
-        sa.CheckConstraint("pain_worst BETWEEN 0 AND 10", name="pain_worst_range"),
-        sa.CheckConstraint("psfs_score BETWEEN 0 AND 10", name="psfs_range"),
+        *_score_ranges(),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -412,12 +416,7 @@ class ProgressCheck(db.Model):
     activities (named at their intake) rated again. Sent once, before the visit."""
 
     __tablename__ = "progress_check"
-    __table_args__ = (
-        sa.CheckConstraint("pain_now BETWEEN 0 AND 10", name="pain_now_range"),
-        sa.CheckConstraint("pain_average BETWEEN 0 AND 10", name="pain_average_range"),
-        sa.CheckConstraint("pain_worst BETWEEN 0 AND 10", name="pain_worst_range"),
-        sa.CheckConstraint("psfs_score BETWEEN 0 AND 10", name="psfs_range"),
-    )
+    __table_args__ = _score_ranges()
 
     id: Mapped[int] = mapped_column(primary_key=True)
     appointment_id: Mapped[int] = mapped_column(sa.ForeignKey("appointment.id", ondelete="CASCADE"), unique=True)
