@@ -60,3 +60,7 @@ def is_known_zone(name: str | None) -> bool:
     """Is this an IANA time zone name (America/Los_Angeles) that zoneinfo knows?"""
     return bool(name) and name in _zones()
 
+
+
+# Record ids beyond this exist nowhere and would overflow the databases' integers.
+MAX_ID = 2**31 - 1

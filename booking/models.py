@@ -257,6 +257,16 @@ class Patient(db.Model):
     appointments: Mapped[list[Appointment]] = relationship(back_populates="patient")
 
 
+def flag_level(safety_flags, intake) -> str | None:
+    """'emergency' or 'urgent' from a booking's safety answers and the intake read with it (its
+    own, or on a return visit the patient's earlier one): the more severe wins."""
+    if intake is not None and intake.emergency_flags:
+        return "emergency"
+    if safety_flags or (intake is not None and intake.urgent_flags):
+        return "urgent"
+    return None
+
+
 class Appointment(db.Model):
     """A booked visit. It occupies [starts_at, occupied_until): the treatment plus its buffer.
 
@@ -314,12 +324,7 @@ class Appointment(db.Model):
     def flag_level(self) -> str | None:
         """'emergency' or 'urgent' when the safety check or the intake raised a flag: all the
         desk is told about the patient's answers."""
-        intake = self.intake
-        if intake is not None and intake.emergency_flags:
-            return "emergency"
-        if self.safety_flags or (intake is not None and intake.urgent_flags):
-            return "urgent"
-        return None
+        return flag_level(self.safety_flags, self.intake)
 
     def change_deadline(self, notice_hours: int) -> datetime:
         """The last moment the patient may cancel or move it online."""

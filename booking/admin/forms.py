@@ -10,6 +10,7 @@ from wtforms import BooleanField, SelectField, StringField, TextAreaField
 from wtforms.validators import ValidationError
 
 from booking.desk.forms import parse_date
+from booking.limits import MAX_ID
 from booking.operations.clinical import AUDIT_ACTIONS, AuditFilter
 from booking.public.forms import CheckboxChoices, JourneyForm, options
 from booking.scheduling import wall_clock_instant
@@ -39,8 +40,19 @@ class ClinicSettingsForm(AdminForm):
     start_back_enabled = BooleanField("Ask the STarT Back screening questions")
 
 
-class ServiceEditForm(AdminForm):
+class NamedBySlugForm(AdminForm):
+    """A service's or practitioner's form: the slug names it in links and clinic files, so it is
+    typed once, when adding, and never changed."""
+
     slug = StringField("Short name (for web addresses and the clinic file)")
+
+    def __init__(self, *args, adding: bool, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not adding:
+            del self.slug
+
+
+class ServiceEditForm(NamedBySlugForm):
     name = StringField("Name")
     description = TextAreaField("Description (optional)")
     minutes = StringField("Length (minutes)")
@@ -48,28 +60,18 @@ class ServiceEditForm(AdminForm):
     new_patients_only = BooleanField("Only for new patients")
     is_active = BooleanField("Patients can book it")
 
-    def __init__(self, *args, adding: bool, **kwargs):
-        super().__init__(*args, **kwargs)
-        if not adding:
-            del self.slug  # a slug names the service in links and clinic files: it never changes
 
-
-class PractitionerEditForm(AdminForm):
-    slug = StringField("Short name (for web addresses and the clinic file)")
+class PractitionerEditForm(NamedBySlugForm):
     name = StringField("Name")
     bio = TextAreaField("Introduction for patients (optional)")
     services = CheckboxChoices("Services they offer")
     is_active = BooleanField("Patients can book with them")
 
     def __init__(self, *args, adding: bool, services, **kwargs):
-        super().__init__(*args, **kwargs)
-        if not adding:
-            del self.slug
+        super().__init__(*args, adding=adding, **kwargs)
         self.services.choices = options(
             (s.slug, s.name if s.is_active else f"{s.name} (not bookable)") for s in services)
 
-
-MAX_ID = 2**31 - 1
 
 
 class AuditFilterForm(JourneyForm):

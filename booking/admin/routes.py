@@ -11,7 +11,7 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_login import current_user
 
 from booking import limits
-from booking.admin.forms import MAX_ID, AuditFilterForm, ClinicSettingsForm, PractitionerEditForm, ServiceEditForm
+from booking.admin.forms import AuditFilterForm, ClinicSettingsForm, PractitionerEditForm, ServiceEditForm
 from booking.auth.forms import StaffForm
 from booking.auth.routes import staff_only
 from booking.clock import now
@@ -181,7 +181,7 @@ def audit_log():
     chosen = form.chosen(load_clinic().zone) if request.args and filtered else clinical.AuditFilter()
     before = request.args.get("before", type=int)
     # A wrong filter shows no rows rather than the whole log, which could pass for the filtered one.
-    entries, more = clinical.audit_entries(chosen, before if before and 0 < before <= MAX_ID else None) if filtered else ([], None)
+    entries, more = clinical.audit_entries(chosen, before if before and 0 < before <= limits.MAX_ID else None) if filtered else ([], None)
     older = url_for("admin.audit_log", **(request.args.to_dict() | {"before": more})) if more else None
     return render_template("admin/audit.html", form=form, entries=entries, older=older, filtered=filtered,
                            patient=db.session.get(Patient, chosen.patient_id) if chosen.patient_id else None,

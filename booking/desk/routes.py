@@ -22,6 +22,7 @@ from booking.desk.forms import (
     PatientSearchForm,
     TimeOffForm,
 )
+from booking.limits import MAX_ID
 from booking.models import AppointmentStatus, Patient, Practitioner, StaffRole
 from booking.operations import desk
 from booking.operations.availability import desk_rules, load_clinic, times_by_day
@@ -34,7 +35,6 @@ from booking.scheduling import wall_clock_instant
 from booking.web import asked_day
 
 bp = Blueprint("desk", __name__, url_prefix="/desk")
-MAX_ID = 2**31 - 1  # larger ids exist nowhere, and would overflow the database's integers
 
 
 def _account():

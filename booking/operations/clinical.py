@@ -29,13 +29,13 @@ from booking.models import (
     ProgressCheck,
     StaffAccount,
     StaffRole,
+    flag_level,
 )
 from booking.operations.availability import load_clinic
 from booking.operations.desk import NotVisible
 from booking.scheduling import wall_clock_instant
 
 AUDIT_ACTIONS = {"view": "Viewed", "print": "Printed", "export": "Exported"}
-FLAG_SEVERITY = (None, "urgent", "emergency")
 
 
 def may_read_visit(account: StaffAccount, appointment: Appointment) -> bool:
@@ -45,17 +45,6 @@ def may_read_visit(account: StaffAccount, appointment: Appointment) -> bool:
         return True
     return (account.role is StaffRole.PRACTITIONER and account.practitioner_id == appointment.practitioner_id
             and appointment.status is not AppointmentStatus.CANCELLED)
-
-
-def most_severe(*levels: str | None) -> str | None:
-    return max(levels, key=FLAG_SEVERITY.index)
-
-
-def intake_flag_level(intake) -> str | None:
-    """The flag level an intake's stored flags give (emergency signs, or the urgent answers it was sent with)."""
-    if intake is None:
-        return None
-    return "emergency" if intake.emergency_flags else "urgent" if intake.urgent_flags else None
 
 
 # --- the practitioner's day ------------------------------------------------------------
@@ -96,7 +85,7 @@ def _day_visit(appointment: Appointment, earlier: list) -> DayVisit:
     read = own or (max(baselines, key=lambda row: row.starts_at) if baselines else None)
     return DayVisit(
         appointment, earlier_visits=sum(row.status in AppointmentStatus.visits() for row in before),
-        has_baseline=bool(baselines), flag_level=most_severe(appointment.flag_level, intake_flag_level(read)),
+        has_baseline=bool(baselines), flag_level=flag_level(appointment.safety_flags, read),
         precautions=list(read.precautions or []) if read else [],
         risk_factors=len(read.risk_factors or []) if read else 0,
         nerve_root_pattern=bool(read and read.nerve_root_pattern),
