@@ -1,8 +1,9 @@
-"""Flask commands: clinic import/export and the demo clinic."""
+"""Flask commands: clinic import/export, the demo clinic, staff accounts, sending emails."""
 
 from __future__ import annotations
 
 import sys
+import time
 from pathlib import Path
 
 import click
@@ -14,6 +15,9 @@ from booking.extensions import db
 from booking.models import Clinic
 from booking.operations.clinic_file import ClinicFileError, export_clinic_file, import_clinic_file
 from booking.models import StaffRole
+from booking.notify import outbox
+from booking.notify.smtp import SettingsError, SmtpTransport
+from booking.operations import reminders
 from booking.operations.demo import DEMO_CLINIC_NAME, DEMO_STAFF, load_demo
 from booking.operations.problems import CannotBook
 from booking.operations.staff import add_staff
@@ -94,7 +98,65 @@ def demo(if_empty: bool):
         click.echo(f"  {role.value:<13} {email}  password: {password}")
 
 
+outbox_group = AppGroup("outbox", help="Emails waiting to go, and sending them.")
+
+
+@outbox_group.command("send")
+@click.option("--loop", is_flag=True, help="Keep going: send, and queue reminders, every --every seconds.")
+@click.option("--every", default=30, show_default=True, type=click.IntRange(1, 3600), help="Seconds between passes.")
+@click.option("--dry-run", is_flag=True, help="List what would be sent now; send and change nothing.")
+def outbox_send(loop: bool, every: int, dry_run: bool):
+    """Deliver the emails that are due over SMTP_URL (retrying later ones that fail)."""
+    if dry_run:
+        due = outbox.waiting(now())
+        for message in due:
+            click.echo(f"#{message.id} {message.kind:<20} to {message.to_address}: {message.subject}")
+        click.echo(f"{len(due)} message(s) due; nothing was sent.")
+        db.session.rollback()
+        return
+    url = current_app.config["SMTP_URL"]
+    if not url:
+        click.echo("SMTP_URL is not set, so emails stay in the outbox: an admin sees them at /admin/outbox, "
+                   "and `flask outbox send --dry-run` lists them. Set SMTP_URL=smtp://host:port to send them.")
+    try:
+        transport = SmtpTransport(url) if url else None
+    except SettingsError as error:
+        click.echo(str(error), err=True)
+        sys.exit(2)
+    while True:
+        if loop:
+            _queue_reminders(quiet=True)
+        if transport is not None:
+            with transport:
+                report = outbox.deliver(now, transport)
+            if report.handled or not loop:
+                click.echo(f"Sent {report.sent}, will retry {report.retrying}, failed {report.failed}, "
+                           f"skipped {report.skipped}.")
+        if not loop:
+            return
+        db.session.remove()
+        time.sleep(every)
+
+
+reminders_group = AppGroup("reminders", help="Emails ahead of visits.")
+
+
+@reminders_group.command("queue")
+def reminders_queue():
+    """Queue the reminders and progress-check invitations now due (safe to run every few minutes)."""
+    _queue_reminders(quiet=False)
+
+
+def _queue_reminders(*, quiet: bool) -> None:
+    counts = reminders.queue_due(now())
+    if not quiet or any(counts.values()):
+        click.echo(f"Queued {counts['reminder']} reminder(s) and {counts['progress_invitation']} "
+                   "progress-check invitation(s).")
+
+
 def register(app: Flask) -> None:
+    app.cli.add_command(outbox_group)
+    app.cli.add_command(reminders_group)
     app.cli.add_command(clinic_group)
     app.cli.add_command(staff_group)
     app.cli.add_command(demo)

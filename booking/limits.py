@@ -46,6 +46,7 @@ CLINIC_NUMBERS = {
     "min_notice_hours": Limit("Minimum notice", 0, 24 * 30, "hours", default=12),
     "max_advance_days": Limit("Booking ahead", 1, 730, "days", default=60),
     "cancellation_notice_hours": Limit("Cancellation notice", 0, 24 * 30, "hours", default=24),
+    "reminder_hours": Limit("Reminder", 0, 24 * 7, "hours", default=24),
 }
 SERVICE_MINUTES = Limit("Length", 5, 480, "minutes")
 BUFFER_MINUTES = Limit("Buffer", 0, 240, "minutes", default=0)

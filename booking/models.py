@@ -107,6 +107,7 @@ class Clinic(db.Model):
         sa.CheckConstraint("min_notice_hours >= 0", name="min_notice_not_negative"),
         sa.CheckConstraint(_between("max_advance_days", CLINIC_NUMBERS["max_advance_days"]), name="max_advance_range"),
         sa.CheckConstraint("cancellation_notice_hours >= 0", name="cancellation_notice_not_negative"),
+        sa.CheckConstraint(_between("reminder_hours", CLINIC_NUMBERS["reminder_hours"]), name="reminder_hours_range"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False, default=1)
@@ -118,6 +119,7 @@ class Clinic(db.Model):
     min_notice_hours: Mapped[int] = mapped_column(default=12)
     max_advance_days: Mapped[int] = mapped_column(default=60)
     cancellation_notice_hours: Mapped[int] = mapped_column(default=24)
+    reminder_hours: Mapped[int] = mapped_column(default=24, server_default="24")  # 0: no reminders
     # The STarT Back screen is asked only when the clinic switches it on (licence: see README).
     start_back_enabled: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
 
@@ -347,6 +349,24 @@ class Appointment(db.Model):
         self.sequence += 1
 
 
+class ManageLink(db.Model):
+    """A further secret link to an appointment, minted for one email (a reminder, a moved
+    visit's notice...) because only the hash of the patient's first link is kept.
+
+    Each works like the first: valid until the visit ends, and all are dropped when the
+    patient reschedules (the notice of the move carries the new one).
+    """
+
+    __tablename__ = "manage_link"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    appointment_id: Mapped[int] = mapped_column(sa.ForeignKey("appointment.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    appointment: Mapped[Appointment] = relationship()
+
+
 class AppointmentEvent(db.Model):
     """One change to an appointment: who made it, when, and what changed.
 
@@ -454,6 +474,58 @@ class AuditEntry(db.Model):
     address: Mapped[str] = mapped_column(sa.String(64), default="")
 
     patient: Mapped[Patient | None] = relationship()
+    appointment: Mapped[Appointment | None] = relationship()
+
+
+class OutboxStatus(enum.Enum):
+    QUEUED = "queued"  # waiting for its first or next attempt (next_attempt_at)
+    SENDING = "sending"  # claimed by a sender until claimed_until
+    SENT = "sent"  # the mail server accepted it
+    FAILED = "failed"  # refused for good, or too many attempts: last_error says why
+    SKIPPED = "skipped"  # no longer true when its turn came (a cancelled visit's reminder)
+
+    @property
+    def label(self) -> str:
+        return self.value.capitalize()
+
+
+class OutboxMessage(db.Model):
+    """One email, written in the same commit as the change it tells about and sent after.
+
+    The secret link a message carries is kept in `link_token` only until it is sent: the
+    stored bodies hold a placeholder instead, so the admin page never shows a live link.
+    """
+
+    __tablename__ = "outbox_message"
+    __table_args__ = (sa.Index("ix_outbox_message_due", "status", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(sa.String(30))
+    appointment_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("appointment.id", ondelete="SET NULL"), index=True
+    )
+    # The visit's start when this was written: a reminder for a visit moved since is not sent.
+    about_start: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Written at most once (reminder:<appointment>:<start>), so queueing twice adds nothing.
+    once_key: Mapped[str | None] = mapped_column(sa.String(120), unique=True)
+    to_address: Mapped[str] = mapped_column(sa.String(254))
+    subject: Mapped[str] = mapped_column(sa.String(200))
+    text_body: Mapped[str] = mapped_column(sa.Text)
+    html_body: Mapped[str] = mapped_column(sa.Text)
+    calendar: Mapped[str | None] = mapped_column(sa.Text)  # an .ics attachment
+    link_token: Mapped[str | None] = mapped_column(sa.String(64))
+    status: Mapped[OutboxStatus] = mapped_column(
+        _enum_column(OutboxStatus, "outbox_status"), default=OutboxStatus.QUEUED
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    attempts: Mapped[int] = mapped_column(default=0)
+    last_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(sa.String(500))
+    server_reply: Mapped[str | None] = mapped_column(sa.String(500))
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
     appointment: Mapped[Appointment | None] = relationship()
 
 

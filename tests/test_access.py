@@ -13,7 +13,7 @@ import pytest
 import sqlalchemy as sa
 
 from booking.extensions import db
-from booking.models import Appointment, StaffAccount, StaffRole, TimeOff
+from booking.models import Appointment, OutboxMessage, StaffAccount, StaffRole, TimeOff
 from booking.scheduling import UTC
 from tests.test_staff import ACCOUNTS, csrf_from, login_as, staff  # noqa: F401 (fixtures)
 
@@ -81,6 +81,9 @@ RULES = {
     "admin.staff_accounts": ("GET", 302, 403, 403, 200),
     "admin.deactivate": ("POST", 302, 403, 403, 303),
     "admin.reactivate": ("POST", 302, 403, 403, 303),
+    "admin.outbox_page": ("GET", 302, 403, 403, 200),
+    "admin.outbox_message": ("GET", 302, 403, 403, 200),
+    "admin.send_again": ("POST", 302, 403, 403, 303),
 }
 
 
@@ -106,7 +109,9 @@ def url_values(staff):  # noqa: F811
                            starts_at=datetime(2027, 3, 20, 17, tzinfo=UTC), ends_at=datetime(2027, 3, 21, 1, tzinfo=UTC))
         db.session.add(time_off)
         db.session.commit()
-        record_ids = {"appointment_id": appointment.id, "patient_id": appointment.patient_id, "time_off_id": time_off.id}
+        message = db.session.scalar(sa.select(OutboxMessage.id).where(OutboxMessage.appointment_id == appointment.id))
+        record_ids = {"appointment_id": appointment.id, "patient_id": appointment.patient_id, "time_off_id": time_off.id,
+                      "message_id": message}
     return record_ids | {
         "status": "arrived",
         "token": made["manage_url"].rsplit("/", 1)[1],

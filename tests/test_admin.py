@@ -23,6 +23,7 @@ from tests.test_staff import ACCOUNTS, csrf_from, login_as, staff  # noqa: F401 
 SETTINGS = {
     "name": "Test Clinic", "timezone": "America/Los_Angeles", "phone": "+1 213 555 0100", "emergency_number": "911",
     "slot_step_minutes": "15", "min_notice_hours": "2", "max_advance_days": "30", "cancellation_notice_hours": "24",
+    "reminder_hours": "24",
 }
 
 
@@ -97,14 +98,15 @@ def test_a_nul_character_in_an_address_is_refused_before_any_lookup(admin):
 
 def test_an_admin_changes_the_clinic_settings(staff, admin):  # noqa: F811
     changed = SETTINGS | {"name": "  Back Care Clinic ", "phone": "+1 213 555 0111", "slot_step_minutes": "30",
-                          "min_notice_hours": "0", "max_advance_days": "730", "cancellation_notice_hours": "48"}
+                          "min_notice_hours": "0", "max_advance_days": "730", "cancellation_notice_hours": "48",
+                          "reminder_hours": "0"}
     response = submit(admin, "/admin/settings", changed)
     assert response.status_code == 303
     assert "settings are saved" in admin.get(response.location).get_data(as_text=True)
     assert settings_now(staff) == {
         "name": "Back Care Clinic", "timezone": "America/Los_Angeles", "phone": "+1 213 555 0111",
         "emergency_number": "911", "slot_step_minutes": 30, "min_notice_hours": 0, "max_advance_days": 730,
-        "cancellation_notice_hours": 48, "start_back_enabled": False,
+        "cancellation_notice_hours": 48, "reminder_hours": 0, "start_back_enabled": False,
     }
     slots = staff.test_client().get("/api/v1/slots?service=short&practitioner=ana&from=2027-03-09&days=1").get_json()
     assert [slot["start"][11:16] for slot in slots["slots"]][:3] == ["09:00", "09:30", "10:00"]
@@ -116,6 +118,7 @@ def test_an_admin_changes_the_clinic_settings(staff, admin):  # noqa: F811
     ("min_notice_hours", "-1", "Minimum notice must be between 0 and 720 hours (it cannot be negative)"),
     ("cancellation_notice_hours", "-24", "Cancellation notice must be between 0 and 720 hours (it cannot be negative)"),
     ("max_advance_days", "0", "Booking ahead must be between 1 and 730 days"),
+    ("reminder_hours", "169", "Reminder must be between 0 and 168 hours"),
     ("max_advance_days", "99999999999999999999", "Booking ahead must be between 1 and 730 days"),
     ("max_advance_days", "9" * 5000, "Booking ahead must be between 1 and 730 days"),
     ("max_advance_days", "two", "Enter the booking ahead as a whole number of days, from 1 to 730"),

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from booking import create_app
 from booking.extensions import db
 from booking.models import Appointment, AppointmentStatus, Patient
-from booking.operations.bookings import hash_token
+from booking.tokens import hash_token
 from tests.conftest import app_config, close_database
 
 UTC = timezone.utc

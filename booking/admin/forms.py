@@ -37,6 +37,7 @@ class ClinicSettingsForm(AdminForm):
     min_notice_hours = StringField("Minimum notice for online bookings (hours)")
     max_advance_days = StringField("How far ahead patients may book (days)")
     cancellation_notice_hours = StringField("Cancellation notice (hours)")
+    reminder_hours = StringField("Reminder email (hours before the visit)")
     start_back_enabled = BooleanField("Ask the STarT Back screening questions")
 
 

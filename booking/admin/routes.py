@@ -1,4 +1,4 @@
-"""Clinic administration: settings, services, practitioners, staff accounts and the audit log (admins only).
+"""Clinic administration: settings, services, practitioners, staff accounts, the audit log and the outbox (admins only).
 
 Views stay thin: a form's values go to operations.admin whole, and its problems come
 back to the form's fields; nothing is saved while any value is wrong.
@@ -16,7 +16,9 @@ from booking.auth.forms import StaffForm
 from booking.auth.routes import staff_only
 from booking.clock import now
 from booking.extensions import db
-from booking.models import Appointment, Patient, Practitioner, StaffAccount, StaffRole
+from booking.models import Appointment, OutboxMessage, OutboxStatus, Patient, Practitioner, StaffAccount, StaffRole
+from booking.notify import outbox
+from booking.notify.emails import link_hidden
 from booking.operations import admin, clinical, staff
 from booking.operations.availability import load_clinic
 from booking.operations.problems import CannotBook, InvalidInput
@@ -186,3 +188,39 @@ def audit_log():
     return render_template("admin/audit.html", form=form, entries=entries, older=older, filtered=filtered,
                            patient=db.session.get(Patient, chosen.patient_id) if chosen.patient_id else None,
                            actions=clinical.AUDIT_ACTIONS)
+
+
+@bp.get("/outbox")
+def outbox_page():
+    """The emails the clinic has sent or is about to send, newest first, by status."""
+    asked = request.args.get("status", "")
+    status = next((s for s in OutboxStatus if s.value == asked), None)
+    before = request.args.get("before", type=int)
+    unknown = bool(asked) and status is None
+    messages, more = ([], None) if unknown else outbox.listing(
+        status, before if before and 0 < before <= limits.MAX_ID else None)
+    older = url_for("admin.outbox_page", **(request.args.to_dict() | {"before": more})) if more else None
+    return render_template("admin/outbox.html", messages=messages, older=older, status=status, unknown=unknown,
+                           counts=outbox.counts(), sending=bool(current_app.config["SMTP_URL"]),
+                           statuses=list(OutboxStatus)), 400 if unknown else 200
+
+
+@bp.get("/outbox/<int(max=2147483647):message_id>")
+def outbox_message(message_id: int):
+    message = db.session.get(OutboxMessage, message_id)
+    if message is None:
+        abort(404)
+    return render_template("admin/outbox_message.html", message=message, preview=link_hidden(message.text_body),
+                           sending=bool(current_app.config["SMTP_URL"]))
+
+
+@bp.post("/outbox/<int(max=2147483647):message_id>/send-again")
+def send_again(message_id: int):
+    message = outbox.send_again(message_id, now())
+    if message is None:
+        abort(404)
+    if message.status is OutboxStatus.QUEUED and message.next_attempt_at == now():
+        flash("The email is back in the queue: the sender takes it on its next pass.", "success")
+    else:
+        flash(f"This email is {message.status.label.lower()}, so it was left as it is.", "error")
+    return redirect(url_for("admin.outbox_message", message_id=message_id), code=303)

@@ -14,11 +14,12 @@ from sqlalchemy.orm import selectinload
 from booking.clock import now
 from booking.extensions import db
 from booking.intake.forms import progress_form
-from booking.models import Appointment
+from booking.models import Appointment, ManageLink
 from booking.notify.calendar import appointment_calendar
 from booking.operations import progress_checks
 from booking.operations.availability import is_free, load_clinic, load_practitioners
-from booking.operations.bookings import SlotTaken, cancel, hash_token, move
+from booking.operations.bookings import SlotTaken, cancel, move
+from booking.tokens import hash_token
 from booking.operations.problems import CannotBook
 from booking.public.forms import CancelForm, RescheduleForm
 from booking.public.routes import parse_instant, time_list_context
@@ -33,7 +34,9 @@ def with_appointment(view):
     def wrapper(token: str, **kwargs):
         appointment = db.session.scalar(
             sa.select(Appointment)
-            .where(Appointment.manage_token_hash == hash_token(token))
+            .where(sa.or_(Appointment.manage_token_hash == hash_token(token),
+                          Appointment.id.in_(sa.select(ManageLink.appointment_id)
+                                             .where(ManageLink.token_hash == hash_token(token)))))
             .options(selectinload(Appointment.service), selectinload(Appointment.practitioner))
         )
         if appointment is None or appointment.ends_at <= now():
@@ -144,7 +147,8 @@ def confirm_move(appointment, token):
 def calendar(appointment, token):
     """The visit as an iCalendar file, for "Add to calendar"."""
     clinic = load_clinic()
-    body = appointment_calendar(appointment, clinic, manage_url=current_app.config["BASE_URL"] + url_for("manage.show", token=token))
+    body = appointment_calendar(appointment, clinic, manage_url=current_app.config["BASE_URL"] + url_for("manage.show", token=token),
+                                stamped_at=now())
     return Response(
         body,
         mimetype="text/calendar",

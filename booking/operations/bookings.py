@@ -30,8 +30,12 @@ from booking.operations.availability import (
     outside_booking_window,
 )
 from booking.scheduling import BookingRules
+from booking.notify import outbox
+from booking.notify.emails import email_time
 from booking.operations.problems import CannotBook
+from booking.operations.progress_checks import questions_asked
 from booking.safety import classify
+from booking.tokens import hash_token, new_token
 
 NO_OVERLAP_CONSTRAINT = "appointment_no_overlap"
 REFERENCE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O or 1/I to misread on the phone
@@ -85,10 +89,6 @@ class SlotTaken(Exception):
     """The time was free when shown but someone else got it first."""
 
     alternatives: list[Slot] = field(default_factory=list)
-
-
-def hash_token(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def new_reference() -> str:
@@ -199,7 +199,7 @@ def book(
                 f"'{service.name}' is for patients new to the clinic, and these details match a patient who "
                 "already has a booking with us. Choose a follow-up, or phone the clinic if that is not right."
             ))
-        token = secrets.token_urlsafe(32)
+        token = new_token()
         appointment = Appointment(
             reference=new_reference(),
             practitioner=next(p for p in practitioners if p.slug == chosen.practitioner),
@@ -220,6 +220,8 @@ def book(
                f"booked {BOOKED_VIA.get(request.booked_via, request.booked_via)}", now)
         if draft is not None:
             draft.appointment, draft.manage_token, draft.lost_race = appointment, token, False
+        db.session.flush()  # the new rows get their ids, which the questions' lookup needs
+        outbox.queue("confirmation", appointment, now, questions=questions_asked(appointment))
         db.session.commit()
     return BookingResult(appointment, token)
 
@@ -251,15 +253,18 @@ def move(
             raise CannotBook("start", "a cancelled appointment cannot be moved; book a new one instead")
         clinic = load_clinic()
         before = describe(clinic, appointment.practitioner, appointment.starts_at)
+        was = (email_time(appointment.starts_at, clinic.zone), appointment.practitioner.name)
         target = load_practitioners(appointment.service, practitioner_slug or appointment.practitioner.slug)[0]
         _lock(LOCK_PRACTITIONER, appointment.practitioner_id, target.id)
         chosen = _claim(clinic, appointment.service, [target], start, now, ignoring=appointment.id, rules=rules)
         appointment.move_to(chosen.start)
         appointment.practitioner = target
-        token = secrets.token_urlsafe(32) if new_link else ""
-        if new_link:
+        token = new_token() if new_link else ""
+        if new_link:  # the patient's old links stop working; the notice of the move carries a new one
             appointment.manage_token_hash = hash_token(token)
+            outbox.drop_links(appointment)
         record(appointment, actor, "moved", f"From {before} to {describe(clinic, target, chosen.start)}", now)
+        outbox.queue("moved", appointment, now, was=was, questions=questions_asked(appointment))
         db.session.commit()
     return BookingResult(appointment, token)
 
@@ -272,6 +277,7 @@ def cancel(appointment_id: int, reason: str, now: datetime, *, actor: Actor = PA
             raise CannotBook("reason", "this appointment is already cancelled")
         appointment.cancel(now, reason)
         record(appointment, actor, "cancelled", reason or "No reason given", now)
+        outbox.queue("cancelled", appointment, now, link=False, by_clinic=actor is not PATIENT)
         db.session.commit()
     return appointment
 

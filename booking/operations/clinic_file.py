@@ -361,7 +361,7 @@ def _read_clinic(table, check: _Checker) -> dict:
     check.unknown_keys(
         table,
         {"name", "timezone", "phone", "emergency_number", "slot_step_minutes", "min_notice_hours",
-         "max_advance_days", "cancellation_notice_hours", "start_back_enabled"},
+         "max_advance_days", "cancellation_notice_hours", "reminder_hours", "start_back_enabled"},
         path,
     )
     zone_name = check.text(table, "timezone", path, limit=limits.ZONE_LENGTH)
@@ -464,6 +464,7 @@ def export_clinic_file() -> str:
             "min_notice_hours": clinic.min_notice_hours,
             "max_advance_days": clinic.max_advance_days,
             "cancellation_notice_hours": clinic.cancellation_notice_hours,
+            "reminder_hours": clinic.reminder_hours,
             "start_back_enabled": clinic.start_back_enabled,
         },
         "services": [],

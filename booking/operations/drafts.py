@@ -9,7 +9,8 @@ import sqlalchemy as sa
 
 from booking.extensions import db
 from booking.models import BookingDraft
-from booking.operations.bookings import BookingRequest, PatientDetails, hash_token
+from booking.operations.bookings import BookingRequest, PatientDetails
+from booking.tokens import hash_token
 
 # A draft untouched for this long is gone, with everything typed into it.
 DRAFT_LIFETIME = timedelta(hours=24)

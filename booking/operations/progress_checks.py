@@ -43,6 +43,13 @@ def asks_progress_check(appointment: Appointment, baseline: Intake | None) -> bo
     return baseline is not None and appointment.intake_status is IntakeStatus.NOT_STARTED
 
 
+def questions_asked(appointment: Appointment) -> str | None:
+    """What this visit still asks the patient: "intake", "progress" (a return visit's check), or None."""
+    if appointment.intake_status is IntakeStatus.SENT:
+        return None
+    return "progress" if asks_progress_check(appointment, baseline_for(appointment)) else "intake"
+
+
 def closed_because(appointment: Appointment, baseline: Intake | None, now: datetime) -> str | None:
     """Why the progress check cannot be filled in for this visit, or None."""
     if appointment.status is AppointmentStatus.CANCELLED:

@@ -12,7 +12,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 from booking.extensions import db
 from booking.models import Practitioner, StaffAccount, StaffRole, StaffSession
-from booking.operations.bookings import hash_token
+from booking.tokens import hash_token, new_token
 from booking.operations.problems import CannotBook
 from booking.validation import clean_email, clean_name
 
@@ -84,7 +84,7 @@ def sign_in(email: str, password: str, now: datetime) -> SignedIn | None:
         return None
     if hasher.check_needs_rehash(account.password_hash):
         account.password_hash = hasher.hash(password)  # parameters changed since it was set
-    token = secrets.token_urlsafe(32)
+    token = new_token()
     db.session.add(StaffSession(token_hash=hash_token(token), staff=account, created_at=now, last_seen_at=now))
     db.session.commit()
     return SignedIn(account, token)

@@ -25,7 +25,8 @@ from booking.operations.availability import (
     load_practitioners,
     times_by_day,
 )
-from booking.operations.bookings import EmergencyAnswers, SlotTaken, book, hash_token
+from booking.operations.bookings import EmergencyAnswers, SlotTaken, book
+from booking.tokens import hash_token
 from booking.operations.problems import CannotBook
 from booking.public.forms import (
     NONE_OF_THESE,

@@ -1,0 +1,131 @@
+"""The emails the clinic sends to patients, written from templates.
+
+Each kind of email is one template, templates/emails/<kind>.txt, in plain text that reads
+well as it is (links in <angle brackets>, lists with dashes). The plain-text part is that
+text; the HTML part is the same words turned into HTML by Markdown and sanitised, so the
+two never say different things.
+
+Every time is in the clinic's zone with the zone named ("Tue 16 Mar 2027, 09:00 PDT"),
+so nobody comes at the wrong hour when their phone is set to another zone.
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import markdown
+import nh3
+from flask import current_app, render_template, url_for
+from markupsafe import Markup
+
+from booking.models import Appointment, Clinic
+from booking.notify.calendar import appointment_calendar
+
+# Stands in the stored bodies where the message's secret link goes; the sender puts the
+# real token there when it sends (URL-safe, so url_for leaves it as it is).
+LINK_PLACEHOLDER = "LINK-SENT-WITH-THE-EMAIL"
+
+HTML_TAGS = {"p", "a", "ul", "ol", "li", "strong", "em", "h2", "h3", "br", "hr"}
+
+
+@dataclass(frozen=True)
+class Email:
+    subject: str
+    text: str
+    html: str
+    calendar: bytes | None = None
+
+
+def zone_abbreviation(local: datetime) -> str:
+    """PDT, GMT, CET...; zones without a letters abbreviation ("-03") read as UTC-03."""
+    name = local.tzname() or ""
+    return name if name.isalpha() else f"UTC{name}"
+
+
+def email_time(instant: datetime, zone: ZoneInfo) -> str:
+    """'Tue 16 Mar 2027, 09:00 PDT': the clinic's wall-clock time, its zone named."""
+    local = instant.astimezone(zone)
+    return f"{local:%a %-d %b %Y, %H:%M} {zone_abbreviation(local)}"
+
+
+@contextmanager
+def _on_the_site():
+    """Build links as the public site's (BASE_URL), also from commands run outside a request."""
+    with current_app.test_request_context(base_url=current_app.config["BASE_URL"]):
+        yield
+
+
+def _external(endpoint: str, **values) -> str:
+    return url_for(endpoint, _external=True, **values)
+
+
+def _markdown_without_html() -> markdown.Markdown:
+    """Markdown that shows HTML in the text (a patient's name, say) as text, never as markup."""
+    converter = markdown.Markdown()
+    converter.preprocessors.deregister("html_block")
+    converter.inlinePatterns.deregister("html")
+    return converter
+
+
+def _html(text: str, clinic: Clinic) -> str:
+    """The text part as sanitised HTML inside the emails' layout."""
+    body = nh3.clean(_markdown_without_html().convert(text), tags=HTML_TAGS, attributes={"a": {"href"}})
+    return render_template("emails/layout.html", body=Markup(body), clinic=clinic)
+
+
+def compose(kind: str, appointment: Appointment, clinic: Clinic, now: datetime, **context) -> Email:
+    """The email of this kind about this appointment, with LINK_PLACEHOLDER for its secret link.
+
+    Kinds: confirmation, moved (context: was), cancelled (context: by_clinic), reminder,
+    progress_invitation. `context` may also carry `questions`: "intake", "progress" or None,
+    the questions the patient still has to answer for this visit.
+    """
+    zone = clinic.zone
+    with _on_the_site():
+        values = {
+            "appointment": appointment,
+            "clinic": clinic,
+            "when": email_time(appointment.starts_at, zone),
+            "change_until": email_time(appointment.change_deadline(clinic.cancellation_notice_hours), zone),
+            "changeable_online": appointment.can_change_online(now, clinic.cancellation_notice_hours),
+            "manage_url": _external("manage.show", token=LINK_PLACEHOLDER),
+            "intake_url": _external("intake.start", token=LINK_PLACEHOLDER),
+            "progress_url": _external("manage.progress", token=LINK_PLACEHOLDER),
+            "book_url": _external("public.choose_service"),
+            "articles": _reading_list(appointment, context.get("questions")),
+            "questions": None,
+            **context,
+        }
+        text = render_template(f"emails/{kind}.txt", **values).strip() + "\n"
+        subject, _, body = text.partition("\n")
+        body = body.lstrip("\n")
+        calendar = None
+        if kind in CALENDAR_KINDS:
+            calendar = appointment_calendar(appointment, clinic, manage_url=values["manage_url"], stamped_at=now,
+                                            organizer=current_app.config["MAIL_FROM"])
+        return Email(subject=subject.removeprefix("Subject: ").strip(), text=body,
+                     html=_html(body, clinic), calendar=calendar)
+
+
+# Emails that change what the patient's calendar should show carry an .ics file.
+CALENDAR_KINDS = {"confirmation", "moved", "cancelled"}
+
+
+def _reading_list(appointment: Appointment, questions: str | None) -> list[tuple[str, str]]:
+    """The clinic's articles for this booking, as the confirmation page lists them."""
+    library = current_app.extensions["articles"]
+    chosen = library.for_booking(first_visit=questions != "progress", urgent_flag=bool(appointment.safety_flags))
+    return [(article.title, _external("articles.article", slug=article.slug)) for article in chosen]
+
+
+def with_link(body: str, token: str | None) -> str:
+    """A stored body with its secret link put in, as the patient receives it."""
+    return body.replace(LINK_PLACEHOLDER, token) if token else body
+
+
+def link_hidden(body: str) -> str:
+    """A stored body as staff may read it: the secret link stays hidden."""
+    return body.replace(LINK_PLACEHOLDER, "(the patient's secret link)")

@@ -1,0 +1,76 @@
+"""A real SMTP server for the tests (aiosmtpd on 127.0.0.1), and what it received, parsed."""
+
+from __future__ import annotations
+
+import socket
+import threading
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+
+from aiosmtpd.controller import Controller
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class _Handler:
+    def __init__(self, server: MailServer):
+        self.server = server
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if address in self.server.bouncing:
+            return "550 5.1.1 No such mailbox here"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        message = message_from_bytes(envelope.content, policy=policy.default)
+        with self.server.lock:
+            self.server.received.append(message)
+        return "250 2.0.0 Queued as test-%d" % len(self.server.received)
+
+
+class MailServer:
+    """Start, stop and start again on the same port, as a mail server that goes down and comes back."""
+
+    def __init__(self):
+        self.port = free_port()
+        self.received: list[EmailMessage] = []
+        self.bouncing: set[str] = set()
+        self.lock = threading.Lock()
+        self._controller: Controller | None = None
+
+    @property
+    def url(self) -> str:
+        return f"smtp://127.0.0.1:{self.port}"
+
+    def start(self) -> MailServer:
+        self._controller = Controller(_Handler(self), hostname="127.0.0.1", port=self.port)
+        self._controller.start()
+        return self
+
+    def stop(self) -> None:
+        if self._controller is not None:
+            self._controller.stop()
+            self._controller = None
+
+    def to(self, address: str) -> list[EmailMessage]:
+        return [message for message in self.received if message["To"] == address]
+
+
+def text_of(message: EmailMessage) -> str:
+    return message.get_body(preferencelist=("plain",)).get_content()
+
+
+def html_of(message: EmailMessage) -> str:
+    return message.get_body(preferencelist=("html",)).get_content()
+
+
+def calendar_of(message: EmailMessage) -> bytes | None:
+    for part in message.iter_attachments():
+        if part.get_content_type() == "text/calendar":
+            return part.get_payload(decode=True)
+    return None

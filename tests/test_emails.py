@@ -1,0 +1,376 @@
+"""Emails through the outbox, delivered to a real SMTP server (aiosmtpd on 127.0.0.1).
+
+Both databases: every test asks for `app` through the clinic/staff fixtures.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from datetime import datetime, timedelta, timezone
+
+import icalendar
+import pytest
+import sqlalchemy as sa
+import vobject
+
+from booking.extensions import db
+from booking.models import Appointment, ManageLink, OutboxMessage, OutboxStatus, StaffRole
+from booking.notify import outbox
+from booking.notify.smtp import SmtpTransport
+from booking.operations import reminders
+from tests.mail import MailServer, calendar_of, html_of, text_of
+from tests.test_clinician import send_intake
+from tests.test_desk import appointment, book_online, submit
+from tests.test_staff import csrf_from, login_as, staff  # noqa: F401 (fixtures)
+from tests.test_booking_journey import PatientBrowser
+
+UTC = timezone.utc
+FRIDAY_PST = "2027-03-12T09:00:00-08:00"  # before the clocks go forward on Sunday 14 March
+MONDAY_PDT = "2027-03-15T09:00:00-07:00"  # after
+WEDNESDAY_10 = "2027-03-10T10:00:00-08:00"
+
+
+@pytest.fixture
+def mail():
+    server = MailServer().start()
+    yield server
+    server.stop()
+
+
+def send(app, mail: MailServer) -> str:
+    """What `flask outbox send` prints, sending to the test's mail server."""
+    app.config["SMTP_URL"] = mail.url
+    result = app.test_cli_runner().invoke(args=["outbox", "send"])
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def queue_reminders(app) -> str:
+    result = app.test_cli_runner().invoke(args=["reminders", "queue"])
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def messages(app) -> list[tuple[str, OutboxStatus]]:
+    with app.app_context():
+        return [(m.kind, m.status) for m in db.session.scalars(sa.select(OutboxMessage).order_by(OutboxMessage.id))]
+
+
+def both_at_once(app, work, timeout: float = 120) -> list:
+    """Run work() in two threads, each in its own app context (so its own database connection),
+    started together; return both results, or fail with the first error either thread raised."""
+    start, results, errors = threading.Barrier(2), [], []
+
+    def run():
+        try:
+            with app.app_context():
+                start.wait(timeout=10)
+                results.append(work())
+                db.session.remove()
+        except Exception as error:  # a thread's exception would otherwise be lost
+            errors.append(error)
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=timeout)
+    assert not errors, errors
+    assert len(results) == 2, "a thread did not finish in time"
+    return results
+
+
+def link_in(message) -> str:
+    """The patient's manage link in an email's text, as a path on the site."""
+    return re.search(r"<http://clinic\.test(/manage/[A-Za-z0-9_-]+)>", text_of(message)).group(1)
+
+
+def event_of(message) -> dict:
+    """The .ics attachment read by two libraries that share no code: they must agree."""
+    data = calendar_of(message)
+    first = icalendar.Calendar.from_ical(data)
+    [event] = list(first.walk("VEVENT"))
+    second = vobject.readOne(data.decode())
+    assert second.vevent.uid.value == str(event["UID"])
+    assert int(second.vevent.sequence.value) == int(event["SEQUENCE"])
+    assert second.vevent.dtstart.value == event.decoded("DTSTART")
+    assert second.method.value == str(first["METHOD"])
+    return {"uid": str(event["UID"]), "sequence": int(event["SEQUENCE"]), "method": str(first["METHOD"]),
+            "start": event.decoded("DTSTART"), "status": str(event["STATUS"])}
+
+
+def test_book_move_cancel_each_tell_the_patient_in_local_time_with_one_calendar_event(staff, mail):  # noqa: F811
+    booking = book_online(staff, start=FRIDAY_PST, email="pat@example.com")
+    assert "Sent 1," in send(staff, mail)
+    [confirmation] = mail.received
+    assert confirmation["Subject"] == "Booking confirmed: Fri 12 Mar 2027, 09:00 PST"
+    assert confirmation["To"] == "pat@example.com" and confirmation["Auto-Submitted"] == "auto-generated"
+    text, html = text_of(confirmation), html_of(confirmation)
+    assert "- When: Fri 12 Mar 2027, 09:00 PST" in text and "Fri 12 Mar 2027, 09:00 PST" in html
+    assert "/intake>" in text  # the questions, not yet answered
+    link = link_in(confirmation)
+    assert f'href="http://clinic.test{link}"' in html
+    assert staff.test_client().get(link).status_code == 200
+    assert link not in booking["manage_url"]  # a link of its own, so the first one is not kept anywhere
+    assert "/articles/" in text  # the reading list
+    first = event_of(confirmation)
+    assert first["sequence"] == 0 and first["method"] == "PUBLISH"
+    assert first["start"] == datetime(2027, 3, 12, 17, tzinfo=UTC)
+
+    patient = PatientBrowser(staff)
+    assert patient.submit(f"{link}/reschedule/confirm?start={MONDAY_PDT}", {"start": MONDAY_PDT}).status_code == 303
+    assert "Sent 1," in send(staff, mail)
+    moved = mail.received[1]
+    assert moved["Subject"] == "Your visit has moved to Mon 15 Mar 2027, 09:00 PDT"
+    assert "It was on Fri 12 Mar 2027, 09:00 PST with Ana Test" in text_of(moved)
+    second = event_of(moved)
+    assert (second["uid"], second["sequence"], second["method"]) == (first["uid"], 1, "PUBLISH")
+    assert second["start"] == datetime(2027, 3, 15, 16, tzinfo=UTC)  # 09:00 local on both sides of the change
+    assert staff.test_client().get(link).status_code == 404  # the patient's move replaced every old link
+    new_link = link_in(moved)
+    assert staff.test_client().get(new_link).status_code == 200
+
+    assert patient.submit(f"{new_link}/cancel", {"reason": "Feeling better"}).status_code == 303
+    assert "Sent 1," in send(staff, mail)
+    cancelled = mail.received[2]
+    assert cancelled["Subject"] == "Cancelled: your visit on Mon 15 Mar 2027, 09:00 PDT"
+    assert "As you asked, we have cancelled" in text_of(cancelled) and "/manage/" not in text_of(cancelled)
+    third = event_of(cancelled)
+    assert (third["uid"], third["sequence"], third["method"], third["status"]) == (first["uid"], 2, "CANCEL", "CANCELLED")
+    assert len(mail.received) == 3
+
+
+def test_the_desk_moving_or_cancelling_tells_the_patient_and_keeps_their_link(staff, login_as, mail):  # noqa: F811
+    desk = login_as(StaffRole.RECEPTIONIST)
+    booking = book_online(staff, email="desk@example.com")
+    moved_id = appointment(staff, booking["reference"]).id
+    assert submit(desk, f"/desk/appointments/{moved_id}/move?practitioner=ben&date=2027-03-10",
+                  {"practitioner": "ben", "start": WEDNESDAY_10}).status_code == 303
+    assert submit(desk, f"/desk/appointments/{moved_id}/cancel", {"reason": "clinic"}).status_code == 303
+    send(staff, mail)
+    confirmation, moved, cancelled = mail.to("desk@example.com")
+    assert "It was on Tue 9 Mar 2027, 10:00 PST with Ana Test" in text_of(moved)
+    assert "- With: Ben Test" in text_of(moved) and "- When: Wed 10 Mar 2027, 10:00 PST" in text_of(moved)
+    assert "Test Clinic has cancelled your short treatment with Ben Test" in text_of(cancelled)
+    assert "+1 213 555 0100" in text_of(cancelled)
+    assert [event_of(m)["sequence"] for m in (confirmation, moved, cancelled)] == [0, 1, 2]
+
+
+def test_the_outbox_keeps_no_live_link_once_sent_and_hides_it_from_staff(staff, login_as, mail):  # noqa: F811
+    book_online(staff, email="secret@example.com")
+    with staff.app_context():
+        message = db.session.scalar(sa.select(OutboxMessage))
+        assert message.link_token and message.link_token not in message.text_body + message.html_body
+        message_id = message.id
+    admin = login_as(StaffRole.ADMIN)
+    page = admin.get(f"/admin/outbox/{message_id}").get_data(as_text=True)
+    assert "(the patient&#39;s secret link)" in page and "Booking confirmed" in page
+    send(staff, mail)
+    with staff.app_context():
+        message = db.session.get(OutboxMessage, message_id)
+        assert message.status is OutboxStatus.SENT and message.link_token is None
+        assert message.server_reply.startswith("250 ")
+    assert staff.test_client().get(link_in(mail.received[0])).status_code == 200  # the link itself still works
+
+
+def test_reminders_go_once_a_day_ahead_with_the_questions_link_until_answered(staff, clock, mail):  # noqa: F811
+    unanswered = book_online(staff, start=WEDNESDAY_10, email="later@example.com")
+    answered = book_online(staff, start="2027-03-10T11:00:00-08:00", email="done@example.com", name="Dee Done",
+                           birth_date="1975-01-01")
+    send_intake(staff, answered)
+    send(staff, mail)
+    assert "Queued 0 reminder(s)" in queue_reminders(staff)  # Monday 08:00: two days ahead
+    clock.advance(hours=26)  # Tuesday 10:00: Wednesday 10:00 is 24 hours away, 11:00 is 25
+    assert "Queued 1 reminder(s)" in queue_reminders(staff)
+    clock.advance(hours=1)
+    assert "Queued 1 reminder(s)" in queue_reminders(staff)
+    assert "Queued 0 reminder(s)" in queue_reminders(staff)  # running again adds nothing
+    send(staff, mail)
+    [later] = [m for m in mail.to("later@example.com") if m["Subject"].startswith("Reminder")]
+    [done] = [m for m in mail.to("done@example.com") if m["Subject"].startswith("Reminder")]
+    assert later["Subject"] == "Reminder: your visit on Wed 10 Mar 2027, 10:00 PST"
+    assert "/intake" in text_of(later) and "/intake" not in text_of(done)
+    assert "phone +1 213 555 0100" in text_of(later)  # too late to change online (24-hour notice)
+    assert staff.test_client().get(link_in(later)).status_code == 200
+    assert calendar_of(later) is None
+    assert unanswered["reference"] in text_of(later)
+
+
+def test_a_cancelled_visit_gets_no_reminder(staff, login_as, clock, mail):  # noqa: F811
+    book_online(staff, start=WEDNESDAY_10, email="kept@example.com")
+    gone = book_online(staff, start="2027-03-10T11:00:00-08:00", email="gone@example.com", name="Gone Again",
+                       birth_date="1970-05-05")
+    clock.advance(hours=27)  # both reminders due
+    assert "Queued 2 reminder(s)" in queue_reminders(staff)
+    desk = login_as(StaffRole.RECEPTIONIST)  # too late to cancel online: the patient phones
+    gone_id = appointment(staff, gone["reference"]).id
+    assert submit(desk, f"/desk/appointments/{gone_id}/cancel", {"reason": "patient"}).status_code == 303
+    send(staff, mail)
+    assert [m["Subject"].split(":")[0] for m in mail.to("gone@example.com")] == ["Booking confirmed", "Cancelled"]
+    assert [m["Subject"].split(":")[0] for m in mail.to("kept@example.com")] == ["Booking confirmed", "Reminder"]
+    with staff.app_context():
+        skipped = db.session.scalar(sa.select(OutboxMessage).where(OutboxMessage.status == OutboxStatus.SKIPPED))
+        assert skipped.kind == "reminder" and skipped.last_error == "The appointment was cancelled."
+    assert "Queued 0 reminder(s)" in queue_reminders(staff)  # a cancelled visit is not reminded again
+
+
+def test_a_moved_visit_is_reminded_of_its_new_time_only(staff, login_as, clock, mail):  # noqa: F811
+    booking = book_online(staff, start=WEDNESDAY_10, email="moved@example.com")
+    clock.advance(hours=26)
+    assert "Queued 1 reminder(s)" in queue_reminders(staff)
+    desk = login_as(StaffRole.RECEPTIONIST)
+    moved_id = appointment(staff, booking["reference"]).id
+    assert submit(desk, f"/desk/appointments/{moved_id}/move?practitioner=ana&date=2027-03-12",
+                  {"practitioner": "ana", "start": FRIDAY_PST}).status_code == 303
+    clock.advance(hours=47)  # Thursday 09:00: a day before the new time
+    assert "Queued 1 reminder(s)" in queue_reminders(staff)
+    send(staff, mail)
+    subjects = [m["Subject"] for m in mail.to("moved@example.com")]
+    assert subjects == ["Booking confirmed: Wed 10 Mar 2027, 10:00 PST",
+                        "Your visit has moved to Fri 12 Mar 2027, 09:00 PST",
+                        "Reminder: your visit on Fri 12 Mar 2027, 09:00 PST"]
+    with staff.app_context():
+        skipped = db.session.scalar(sa.select(OutboxMessage).where(OutboxMessage.status == OutboxStatus.SKIPPED))
+        assert skipped.kind == "reminder" and skipped.last_error.startswith("The appointment was moved")
+
+
+def test_a_visit_booked_inside_the_reminder_window_gets_no_reminder(staff, clock, mail):  # noqa: F811
+    book_online(staff, start="2027-03-08T15:00:00-08:00", email="soon@example.com")
+    assert "Queued 0 reminder(s)" in queue_reminders(staff)
+    send(staff, mail)
+    assert [m["Subject"].split(":")[0] for m in mail.received] == ["Booking confirmed"]
+
+
+def test_a_return_visit_gets_a_progress_check_invitation_once_the_last_visit_is_over(staff, clock, mail):  # noqa: F811
+    first = book_online(staff, start="2027-03-08T11:00:00-08:00", email="back@example.com")
+    send_intake(staff, first)
+    book_online(staff, start="2027-03-11T09:00:00-08:00", email="back@example.com")
+    send(staff, mail)
+    confirmation = mail.received[-1]
+    assert "/progress" in text_of(confirmation) and "/intake" not in text_of(confirmation)
+    assert "Queued 0 reminder(s) and 0 progress-check invitation(s)" in queue_reminders(staff)  # first visit not over
+    clock.advance(hours=4)  # Monday 12:00: the first visit is over, the second 69 hours away
+    assert "0 reminder(s) and 1 progress-check invitation(s)" in queue_reminders(staff)
+    assert "0 reminder(s) and 0 progress-check invitation(s)" in queue_reminders(staff)
+    send(staff, mail)
+    invitation = mail.received[-1]
+    assert invitation["Subject"] == "How have you been since your last visit?"
+    assert "Thu 11 Mar 2027, 09:00 PST" in text_of(invitation)
+    progress = re.search(r"<http://clinic\.test(/manage/[^>]+/progress)>", text_of(invitation)).group(1)
+    assert staff.test_client().get(progress).status_code == 200
+
+
+def test_mail_server_down_during_a_booking_then_up_delivers_exactly_once(staff, clock):  # noqa: F811
+    mail = MailServer()  # not started: nothing listens on its port
+    booking = book_online(staff, email="patient@example.com")
+    assert booking["reference"]  # the booking stands without the mail server
+    assert "will retry 1" in send(staff, mail)
+    with staff.app_context():
+        message = db.session.scalar(sa.select(OutboxMessage))
+        assert message.status is OutboxStatus.QUEUED and message.attempts == 1
+        assert "not reachable" in message.last_error and message.next_attempt_at == clock() + timedelta(minutes=1)
+    mail.start()
+    try:
+        assert "Sent 0," in send(staff, mail)  # not due again yet
+        clock.advance(minutes=1)
+        assert "Sent 1," in send(staff, mail)
+        clock.advance(hours=1)
+        assert "Sent 0," in send(staff, mail)
+        assert len(mail.received) == 1 and mail.received[0]["To"] == "patient@example.com"
+    finally:
+        mail.stop()
+
+
+def test_a_bounced_address_fails_with_the_reason_and_others_still_go(staff, login_as, mail):  # noqa: F811
+    mail.bouncing.add("nobody@example.com")
+    book_online(staff, email="nobody@example.com", name="No Body", birth_date="1990-01-01")
+    book_online(staff, start=WEDNESDAY_10, email="somebody@example.com")
+    assert "Sent 1, will retry 0, failed 1" in send(staff, mail)
+    assert [m["To"] for m in mail.received] == ["somebody@example.com"]
+    with staff.app_context():
+        failed = db.session.scalar(sa.select(OutboxMessage).where(OutboxMessage.status == OutboxStatus.FAILED))
+        assert failed.to_address == "nobody@example.com" and "550 5.1.1 No such mailbox here" in failed.last_error
+        failed_id = failed.id
+    admin = login_as(StaffRole.ADMIN)
+    page = admin.get("/admin/outbox?status=failed").get_data(as_text=True)
+    assert "nobody@example.com" in page and "No such mailbox" in page and "somebody@example.com" not in page
+    # Once the address is put right at the mail server, the admin sends it again.
+    mail.bouncing.clear()
+    assert submit(admin, f"/admin/outbox/{failed_id}/send-again", {}, page=f"/admin/outbox/{failed_id}").status_code == 303
+    assert "Sent 1," in send(staff, mail)
+    assert [m["To"] for m in mail.received] == ["somebody@example.com", "nobody@example.com"]
+
+
+def test_a_message_that_never_gets_through_is_marked_failed_after_its_last_attempt(staff, clock):  # noqa: F811
+    down = MailServer()
+    book_online(staff)
+    for pause in outbox.RETRY_AFTER:
+        send(staff, down)
+        clock.advance(minutes=pause.total_seconds() / 60)
+    assert "failed 1" in send(staff, down)
+    with staff.app_context():
+        message = db.session.scalar(sa.select(OutboxMessage))
+        assert message.status is OutboxStatus.FAILED and message.attempts == outbox.MAX_ATTEMPTS
+        assert message.last_error.startswith(f"Gave up after {outbox.MAX_ATTEMPTS} attempts.")
+    assert "Sent 0, will retry 0, failed 0" in send(staff, down)
+
+
+def test_without_smtp_url_messages_wait_and_dry_run_lists_them(staff, login_as):  # noqa: F811
+    book_online(staff, email="waiting@example.com")
+    result = staff.test_cli_runner().invoke(args=["outbox", "send"])
+    assert result.exit_code == 0 and "SMTP_URL is not set" in result.output
+    dry = staff.test_cli_runner().invoke(args=["outbox", "send", "--dry-run"])
+    assert "confirmation" in dry.output and "waiting@example.com" in dry.output and "1 message(s) due" in dry.output
+    assert messages(staff) == [("confirmation", OutboxStatus.QUEUED)]
+    page = login_as(StaffRole.ADMIN).get("/admin/outbox").get_data(as_text=True)
+    assert "Emails are not being sent" in page and "waiting@example.com" in page and "Booking confirmed" in page
+
+
+def test_only_admins_see_the_outbox_and_a_wrong_status_is_explained(staff, login_as):  # noqa: F811
+    assert login_as(StaffRole.RECEPTIONIST).get("/admin/outbox").status_code == 403
+    assert login_as(StaffRole.PRACTITIONER).get("/admin/outbox").status_code == 403
+    wrong = login_as(StaffRole.ADMIN).get("/admin/outbox?status=lost")
+    assert wrong.status_code == 400 and "Choose one of the statuses listed" in wrong.get_data(as_text=True)
+
+
+def test_the_outbox_page_takes_the_same_queries_for_one_email_or_many(staff, login_as, count_queries):  # noqa: F811
+    admin = login_as(StaffRole.ADMIN)
+    book_online(staff)
+    admin.get("/admin/outbox")
+    with count_queries() as one:
+        assert admin.get("/admin/outbox").status_code == 200
+    for day in (10, 11, 12):
+        book_online(staff, start=f"2027-03-{day}T10:00:00-08:00")
+    with count_queries() as many:
+        assert admin.get("/admin/outbox").status_code == 200
+    assert many.total == one.total
+
+
+def test_two_senders_at_once_deliver_each_of_200_messages_exactly_once(staff, mail, clock):  # noqa: F811
+    booking = book_online(staff, email="many@example.com")
+    with staff.app_context():
+        visit = db.session.scalar(sa.select(Appointment).where(Appointment.reference == booking["reference"]))
+        for _ in range(199):
+            outbox.queue("reminder", visit, clock())
+        db.session.commit()
+    def sender():
+        with SmtpTransport(mail.url) as transport:
+            return outbox.deliver(clock, transport, limit=5)
+
+    reports = both_at_once(staff, sender)
+    ids = [message["Message-ID"] for message in mail.received]
+    assert len(ids) == 200 and len(set(ids)) == 200
+    first, second = (set(report.ids_sent) for report in reports)
+    assert first and second and not first & second  # both worked, and never on the same message
+    assert messages(staff).count(("reminder", OutboxStatus.SENT)) == 199
+
+
+def test_reminders_queued_by_two_runs_at_once_are_queued_once(staff, clock):  # noqa: F811
+    for hour in (10, 11):
+        book_online(staff, start=f"2027-03-10T{hour}:00:00-08:00")
+    clock.advance(hours=49)  # Wednesday 09:00: both within 24 hours
+    both_at_once(staff, lambda: reminders.queue_due(clock()))
+    assert [kind for kind, _ in messages(staff)].count("reminder") == 2
+    with staff.app_context():  # a link per email: two confirmations, two reminders
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(ManageLink)) == 4
