@@ -15,7 +15,8 @@ install: $(VENV)/installed.stamp
 run: install
 	$(FLASK) db upgrade
 	$(FLASK) demo --if-empty
-	@echo "Serving the demo clinic on http://127.0.0.1:5000 (Ctrl+C stops it)"
+	@echo "Serving the demo clinic on http://127.0.0.1:5000, with an email sender beside it (Ctrl+C stops both)"
+	$(FLASK) outbox send --loop & sender=$$!; trap 'kill $$sender 2>/dev/null' EXIT INT TERM; \
 	$(FLASK) run --host 127.0.0.1 --port 5000
 
 test: install

@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
+from sqlalchemy.exc import SQLAlchemyError
 
 from booking.clock import now
 from booking.extensions import db
@@ -123,19 +124,31 @@ def outbox_send(loop: bool, every: int, dry_run: bool):
     except SettingsError as error:
         click.echo(str(error), err=True)
         sys.exit(2)
-    while True:
-        if loop:
-            _queue_reminders(quiet=True)
-        if transport is not None:
-            with transport:
-                report = outbox.deliver(now, transport)
-            if report.handled or not loop:
-                click.echo(f"Sent {report.sent}, will retry {report.retrying}, failed {report.failed}, "
-                           f"skipped {report.skipped}.")
-        if not loop:
-            return
-        db.session.remove()
-        time.sleep(every)
+    if not loop:
+        _send_pass(transport, quiet=False)
+        return
+    click.echo(f"Sending every {every} seconds, and queueing reminders as they come due (Ctrl+C stops).")
+    try:
+        while True:
+            try:
+                _queue_reminders(quiet=True)
+                _send_pass(transport, quiet=True)
+            except SQLAlchemyError as error:  # the database restarting: say so, and carry on
+                click.echo(f"Database error, trying again in {every} seconds: {type(error).__name__}", err=True)
+            db.session.remove()
+            time.sleep(every)
+    except KeyboardInterrupt:
+        click.echo("Sender stopped.")
+
+
+def _send_pass(transport: SmtpTransport | None, *, quiet: bool) -> None:
+    if transport is None:
+        return
+    with transport:
+        report = outbox.deliver(now, transport)
+    if report.handled or not quiet:
+        click.echo(f"Sent {report.sent}, will retry {report.retrying}, failed {report.failed}, "
+                   f"skipped {report.skipped}.")
 
 
 reminders_group = AppGroup("reminders", help="Emails ahead of visits.")

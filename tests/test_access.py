@@ -58,6 +58,7 @@ RULES = {
     "desk.appointment": ("GET", 302, 200, 200, 200),
     "desk.mark": ("POST", 302, 303, 303, 303),  # too early to mark arrived: refused with a message
     "desk.cancel": ("GET", 302, 200, 200, 200),
+    "desk.email_questions": ("POST", 302, 303, 303, 303),  # Ana's patient: each sends a new link
     "desk.move": ("GET", 302, 200, 200, 200),
     "desk.patients": ("GET", 302, 200, 200, 200),
     "desk.patient": ("GET", 302, 200, 200, 200),  # Ana's patient

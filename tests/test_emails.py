@@ -374,3 +374,25 @@ def test_reminders_queued_by_two_runs_at_once_are_queued_once(staff, clock):  # 
     assert [kind for kind, _ in messages(staff)].count("reminder") == 2
     with staff.app_context():  # a link per email: two confirmations, two reminders
         assert db.session.scalar(sa.select(sa.func.count()).select_from(ManageLink)) == 4
+
+
+def test_the_desk_emails_a_new_questions_link_when_the_patient_asks(staff, login_as, mail):  # noqa: F811
+    desk = login_as(StaffRole.RECEPTIONIST)
+    booking = book_online(staff, email="lost@example.com")
+    detail = f"/desk/appointments/{appointment(staff, booking['reference']).id}"
+    response = submit(desk, f"{detail}/email-questions", {}, page=detail)
+    assert response.status_code == 303
+    page = desk.get(detail).get_data(as_text=True)
+    assert "A link to the back-pain questions is on its way to lost@example.com." in page
+    assert "Emailed</strong> by Receptionist: A link to the back-pain questions, to lost@example.com" in page
+    send(staff, mail)
+    invitation = mail.to("lost@example.com")[-1]
+    assert invitation["Subject"] == "Please tell us about your back pain before your visit"
+    intake = re.search(r"<http://clinic\.test(/manage/[^>]+/intake)>", text_of(invitation)).group(1)
+    assert staff.test_client().get(intake).status_code == 200
+
+    send_intake(staff, booking)
+    answered = submit(desk, f"{detail}/email-questions", {}, page=f"{detail}/cancel")
+    assert "already answered" in desk.get(answered.location).get_data(as_text=True)
+    assert "Email the questions link" not in desk.get(detail).get_data(as_text=True)
+    assert [kind for kind, _ in messages(staff)].count("intake_invitation") == 1

@@ -210,6 +210,21 @@ def mark(appointment_id: int, status: str):
     return redirect(url_for("desk.appointment", appointment_id=appointment_id), code=303)
 
 
+@bp.post("/appointments/<int(max=2147483647):appointment_id>/email-questions")
+@staff_only()
+def email_questions(appointment_id: int):
+    """Send the patient a new link to the visit's questions (they phoned: the email went astray)."""
+    try:
+        said = desk.email_questions(_account(), appointment_id, now())
+    except desk.NotVisible:
+        abort(404)
+    except RequestProblem as problem:
+        flash(problem.message, "problem")
+    else:
+        flash(said, "success")
+    return redirect(url_for("desk.appointment", appointment_id=appointment_id), code=303)
+
+
 @bp.route("/appointments/<int(max=2147483647):appointment_id>/cancel", methods=["GET", "POST"])
 @staff_only()
 def cancel(appointment_id: int):

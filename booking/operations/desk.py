@@ -29,9 +29,11 @@ from booking.models import (
     TimeOff,
     WorkingHours,
 )
+from booking.notify import outbox
 from booking.operations import bookings
 from booking.operations.availability import desk_rules, load_clinic
 from booking.operations.problems import CannotBook
+from booking.operations.progress_checks import questions_asked
 from booking.scheduling import TimeRange, open_time, wall_clock_instant
 from booking.scheduling.grid import Booked, ColumnPlan, Grid, lay_out
 
@@ -276,6 +278,27 @@ def mark(account: StaffAccount, appointment_id: int, status: AppointmentStatus, 
         db.session.rollback()
         raise
     return appointment
+
+
+def email_questions(account: StaffAccount, appointment_id: int, now: datetime) -> str:
+    """Email the patient a fresh link to their visit's questions (the intake, or a return
+    visit's progress check), e.g. when they phone to say they lost it; say what was sent."""
+    try:
+        appointment = _locked_appointment(account, appointment_id)
+        if appointment.status is not AppointmentStatus.BOOKED or appointment.starts_at <= now:
+            raise CannotBook("questions", "Only a booked visit that has not begun asks questions beforehand.")
+        questions = questions_asked(appointment)
+        if questions is None:
+            raise CannotBook("questions", "The patient has already answered this visit's questions.")
+        kind = "intake_invitation" if questions == "intake" else "progress_invitation"
+        outbox.queue(kind, appointment, now, questions=questions)
+        what = "the back-pain questions" if questions == "intake" else "the progress check"
+        bookings.record(appointment, actor(account), "emailed", f"A link to {what}, to {appointment.patient.email}", now)
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        raise
+    return f"A link to {what} is on its way to {appointment.patient.email}."
 
 
 def unchangeable(appointment: Appointment) -> str | None:
