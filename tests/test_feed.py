@@ -22,6 +22,7 @@ from booking.extensions import db
 from booking.models import Appointment, AppointmentStatus, Practitioner, StaffAccount, StaffRole
 from booking.notify.calendar import initials
 from tests.conftest import app_config, close_database
+from tests.test_booking_journey import text
 from tests.test_desk import book_online
 from tests.test_staff import ACCOUNTS, csrf_from, login_as, staff  # noqa: F401 (fixtures)
 
@@ -32,10 +33,6 @@ TUESDAY_10 = "2027-03-09T10:00:00-08:00"
 @pytest.fixture
 def practitioner(login_as):  # noqa: F811
     return login_as(StaffRole.PRACTITIONER)
-
-
-def text(response) -> str:
-    return response.get_data(as_text=True)
 
 
 def post_button(client, path: str, page: str = "/clinician/calendar-feed"):
@@ -55,10 +52,6 @@ def make_link(client) -> str:
 def fetch(app, path: str):
     """A calendar app's request: a fresh client, so no cookie of any sign-in."""
     return app.test_client().get(path)
-
-
-def reference_of(booking: dict) -> str:
-    return booking["reference"]
 
 
 def change(app, booking: dict, *, status: AppointmentStatus | None = None, starts_at: datetime | None = None) -> None:
@@ -128,8 +121,8 @@ def test_the_feed_lists_each_visit_by_initials_and_service_for_both_parsers(staf
     # Initials and service only: no name, contact detail, flag or link anywhere in the file.
     unfolded = body.decode().replace("\r\n ", "").lower()
     for word in ("jane", "smith", "jane.smith@example.com", "555 0177", "anne-marie", "brien", "иван", "петров",
-                 "night", "urgent", "flag", "manage", "carl", "bea ben", reference_of(cancelled).lower(),
-                 reference_of(bens).lower()):
+                 "night", "urgent", "flag", "manage", "carl", "bea ben", cancelled["reference"].lower(),
+                 bens["reference"].lower()):
         assert word not in unfolded, word
 
 
