@@ -62,6 +62,7 @@ def create_app(config: dict | None = None) -> Flask:
     from booking.articles.routes import bp as articles_bp
     from booking.measures import SHIPPED, load_instruments, load_licensed_instruments
     from booking.errors import register_error_pages
+    from booking.feeds.routes import bp as feeds_bp
     from booking.intake.routes import bp as intake_bp
     from booking.manage.routes import bp as manage_bp
     from booking.public.routes import bp as public_bp
@@ -80,6 +81,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(admin_bp)
     app.register_blueprint(articles_bp)
     app.register_blueprint(api_bp)
+    app.register_blueprint(feeds_bp)
     csrf.exempt(api_bp)  # the API uses no cookies, so there is nothing to forge
     # The patient's pages check CSRF in each form instead, so that a stale token
     # re-shows the page with everything typed still there (see JourneyForm).

@@ -181,6 +181,8 @@ class Practitioner(db.Model):
     name: Mapped[str] = mapped_column(sa.String(120))
     bio: Mapped[str] = mapped_column(sa.Text, default="")
     is_active: Mapped[bool] = mapped_column(default=True)
+    # SHA-256 of the secret in their calendar feed's address (operations.feeds); None when they have none.
+    feed_token_hash: Mapped[str | None] = mapped_column(sa.String(64), unique=True, index=True)
 
     services: Mapped[list[Service]] = relationship(
         secondary=practitioner_services, back_populates="practitioners", order_by="Service.id"

@@ -14,6 +14,7 @@ import sqlalchemy as sa
 
 from booking.extensions import db
 from booking.models import Appointment, OutboxMessage, StaffAccount, StaffRole, TimeOff
+from booking.operations import feeds
 from booking.scheduling import UTC
 from tests.test_staff import ACCOUNTS, csrf_from, login_as, staff  # noqa: F401 (fixtures)
 
@@ -49,6 +50,7 @@ RULES = {
     "api.practitioners": ("GET", 200, 200, 200, 200),
     "api.slots": ("GET", 200, 200, 200, 200),
     "api.create_booking": ("POST", 422, 422, 422, 422),
+    "feeds.calendar": ("GET", 200, 200, 200, 200),  # Ana's calendar link: the token is the key, not a sign-in
     # staff pages
     "auth.sign_in": ("GET", 200, 302, 302, 302),
     "auth.sign_out": ("POST", 302, 303, 303, 303),
@@ -69,6 +71,9 @@ RULES = {
     "clinician.visit": ("GET", 302, 403, 200, 200),  # Ana's patient, Ana's visit
     "clinician.print_visit": ("GET", 302, 403, 200, 200),
     "clinician.export_visit": ("GET", 302, 403, 200, 200),
+    "clinician.calendar_feed": ("GET", 302, 403, 200, 403),  # each practitioner's own; admins stop one in admin
+    "clinician.new_calendar_link": ("POST", 302, 403, 200, 403),  # the new link is shown on the answer, once
+    "clinician.stop_calendar_link": ("POST", 302, 403, 303, 403),
     "manage.progress": ("GET", 409, 409, 409, 409),  # a first visit: the full intake instead
     "admin.audit_log": ("GET", 302, 403, 403, 200),
     "admin.index": ("GET", 302, 403, 403, 200),
@@ -79,6 +84,7 @@ RULES = {
     "admin.practitioners": ("GET", 302, 403, 403, 200),
     "admin.add_practitioner": ("GET", 302, 403, 403, 200),
     "admin.edit_practitioner": ("GET", 302, 403, 403, 200),
+    "admin.stop_calendar_link": ("POST", 302, 403, 403, 303),
     "admin.staff_accounts": ("GET", 302, 403, 403, 200),
     "admin.deactivate": ("POST", 302, 403, 403, 303),
     "admin.reactivate": ("POST", 302, 403, 403, 303),
@@ -112,7 +118,7 @@ def url_values(staff):  # noqa: F811
         db.session.commit()
         message = db.session.scalar(sa.select(OutboxMessage.id).where(OutboxMessage.appointment_id == appointment.id))
         record_ids = {"appointment_id": appointment.id, "patient_id": appointment.patient_id, "time_off_id": time_off.id,
-                      "message_id": message}
+                      "message_id": message, "feed_token": feeds.issue(appointment.practitioner_id)}
     return record_ids | {
         "status": "arrived",
         "token": made["manage_url"].rsplit("/", 1)[1],
@@ -134,8 +140,11 @@ def test_access_matrix(staff, visitors, url_values, endpoint):  # noqa: F811
     method, *expected = RULES[endpoint]
     rule = next(r for r in staff.url_map.iter_rules() if r.endpoint == endpoint)
     # a slug names an article, except on pages of a practitioner or a service
-    slug = {"desk": "ana", "admin.edit_practitioner": "ana", "admin.edit_service": "short"}
+    slug = {"desk": "ana", "admin.edit_practitioner": "ana", "admin.stop_calendar_link": "ana",
+            "admin.edit_service": "short"}
     values = url_values | {"slug": slug.get(endpoint, slug.get(endpoint.split(".")[0], url_values["slug"]))}
+    if endpoint.startswith("feeds."):
+        values["token"] = values["feed_token"]  # a calendar link's token, not a manage link's
     path = rule.build({name: values[name] for name in rule.arguments}, append_unknown=False)[1]
     if endpoint == "api.slots":
         path += "?service=short"

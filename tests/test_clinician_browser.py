@@ -90,3 +90,24 @@ def test_the_practitioner_reads_flags_and_progress_before_a_return_visit(staff, 
     page.wait_for_url("**/print")
     expect(page.get_by_role("button", name="Print")).to_be_visible()  # shown once JavaScript runs
     check(page, shots, "print-version")
+
+
+def test_the_practitioner_makes_a_calendar_link_and_copies_it(staff, new_page, shots):  # noqa: F811
+    book_online(staff, start="2027-03-09T10:00:00-08:00", name="Jane Smith")
+    page = new_page(permissions=["clipboard-read", "clipboard-write"])
+    sign_in_with_the_keyboard(page, StaffRole.PRACTITIONER, "**/clinician")
+    page.get_by_role("link", name="Your visits in your phone's calendar").click()
+    check(page, shots, "calendar-feed")
+    page.get_by_role("button", name="Create my calendar link").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Your new calendar link")
+    check(page, shots, "calendar-feed-made")
+    link = page.get_by_label("Your calendar link").input_value()
+    page.get_by_role("button", name="Copy the link").click()
+    expect(page.get_by_role("status")).to_have_text("Copied.")
+    assert page.evaluate("navigator.clipboard.readText()") == link
+    feed = page.request.get(link.replace("http://clinic.test", ""))
+    assert feed.ok and "SUMMARY:J.S. · Short treatment" in feed.text()
+
+    page.get_by_role("button", name="Stop the link").click()
+    expect(page.locator(".banner--success")).to_contain_text("Your calendar link is stopped")
+    assert page.request.get(link.replace("http://clinic.test", "")).status == 404

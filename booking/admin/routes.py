@@ -19,7 +19,7 @@ from booking.extensions import db
 from booking.models import Appointment, OutboxMessage, OutboxStatus, Patient, Practitioner, StaffAccount, StaffRole
 from booking.notify import outbox
 from booking.notify.emails import link_hidden
-from booking.operations import admin, clinical, staff
+from booking.operations import admin, clinical, feeds, staff
 from booking.operations.availability import load_clinic
 from booking.operations.problems import CannotBook, InvalidInput
 from booking.public.forms import options
@@ -135,6 +135,15 @@ def edit_practitioner(slug: str):
         flash(f"{practitioner.name} is saved.{hidden}", "success")
         return redirect(url_for("admin.practitioners"), code=303)
     return render_template("admin/practitioner.html", form=form, practitioner=practitioner)
+
+
+@bp.post("/practitioners/<slug>/calendar-link/stop")
+def stop_calendar_link(slug: str):
+    """Stop a practitioner's calendar link (a lost phone, someone leaving); they can make a new one."""
+    practitioner = admin.find_practitioner(slug) or abort(404)
+    if feeds.revoke(practitioner.id):
+        flash(f"{practitioner.name}'s calendar link is stopped.", "success")
+    return redirect(url_for("admin.edit_practitioner", slug=practitioner.slug), code=303)
 
 
 @bp.route("/staff", methods=["GET", "POST"])

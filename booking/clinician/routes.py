@@ -1,4 +1,4 @@
-"""The practitioner's pages: their day, and each visit's intake, scores and progress.
+"""The practitioner's pages: their day, each visit's intake, scores and progress, and their calendar link.
 
 Receptionists have no way in (they see status and flag level on the desk). Opening,
 printing or downloading a visit's record writes the audit log first (operations.clinical).
@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 
-from flask import Blueprint, Response, abort, current_app, render_template, request
+from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from booking.auth.routes import staff_only
@@ -18,7 +18,7 @@ from booking.clock import now
 from booking.intake.forms import answered_sections
 from booking.measures.intake import DURATION_BANDS, PRECAUTIONS, PRECAUTIONS_SHORT, RISK_FACTORS, age_on
 from booking.models import StaffRole
-from booking.operations import clinical, desk
+from booking.operations import clinical, desk, feeds
 from booking.operations.availability import load_clinic
 from booking.safety import EMERGENCY, URGENT
 from booking.web import asked_day
@@ -92,6 +92,49 @@ def export_visit(appointment_id: int):
     body = json.dumps(clinical.export(record, load_clinic()), indent=2, ensure_ascii=False)
     return Response(body, mimetype="application/json", headers={
         "Content-Disposition": f'attachment; filename="visit-{record.appointment.reference}.json"'})
+
+
+# --- the calendar link (the feed itself is served by booking.feeds) -----------------------
+
+def _own_practitioner():
+    """A practitioner manages only their own link; an admin stops one from the practitioner's settings."""
+    account = current_user.account
+    if account.role is not StaffRole.PRACTITIONER or account.practitioner is None:
+        abort(403, "Each practitioner makes their own calendar link, signed in with their own account. "
+                   "An admin can stop a practitioner's link from Settings, Practitioners.")
+    return account.practitioner
+
+
+def _feed_page(practitioner, feed_url: str | None = None):
+    webcal_url = "webcal://" + feed_url.split("://", 1)[1] if feed_url else None
+    return render_template("clinician/calendar_feed.html", practitioner=practitioner, feed_url=feed_url,
+                           webcal_url=webcal_url, days_back=feeds.DAYS_BACK)
+
+
+@bp.get("/calendar-feed")
+@staff_only()
+def calendar_feed():
+    """What the calendar link is and holds, and the buttons to make or stop it."""
+    return _feed_page(_own_practitioner())
+
+
+@bp.post("/calendar-feed/new")
+@staff_only()
+def new_calendar_link():
+    """Make a link (stopping any old one) and show it this once: only its hash is kept, so no
+    redirect could show it again, and the page is sent with no-store."""
+    practitioner = _own_practitioner()
+    token = feeds.issue(practitioner.id)
+    return _feed_page(practitioner, current_app.config["BASE_URL"] + url_for("feeds.calendar", token=token))
+
+
+@bp.post("/calendar-feed/stop")
+@staff_only()
+def stop_calendar_link():
+    if feeds.revoke(_own_practitioner().id):
+        flash("Your calendar link is stopped: calendars subscribed to it get no more updates. "
+              "Remove the subscription from your phone too.", "success")
+    return redirect(url_for("clinician.calendar_feed"), code=303)
 
 
 @bp.app_template_global()

@@ -66,4 +66,20 @@
     button.hidden = false;
     button.addEventListener("click", function () { window.print(); });
   });
+
+  // A Copy button beside a read-only link, where the browser lets script write to the clipboard.
+  document.querySelectorAll("[data-copy]").forEach(function (button) {
+    var field = document.getElementById(button.getAttribute("data-copy"));
+    var status = document.querySelector("[data-copy-status]");
+    if (!field || !navigator.clipboard) { return; }
+    button.hidden = false;
+    button.addEventListener("click", function () {
+      navigator.clipboard.writeText(field.value).then(function () {
+        if (status) { status.textContent = "Copied."; }
+      }, function () {
+        field.select();
+        if (status) { status.textContent = "Copying did not work: the link is selected, copy it yourself."; }
+      });
+    });
+  });
 })();
