@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 import time
 from pathlib import Path
@@ -135,6 +136,9 @@ def outbox_send(loop: bool, every: int, dry_run: bool):
                 _send_pass(transport, quiet=True)
             except SQLAlchemyError as error:  # the database restarting: say so, and carry on
                 click.echo(f"Database error, trying again in {every} seconds: {type(error).__name__}", err=True)
+            except Exception:  # a fault of ours must not stop reminders going out: log it, carry on
+                logging.getLogger(__name__).exception("outbox pass failed")
+                click.echo(f"The pass failed (the log says why); trying again in {every} seconds.", err=True)
             db.session.remove()
             time.sleep(every)
     except KeyboardInterrupt:
@@ -149,6 +153,8 @@ def _send_pass(transport: SmtpTransport | None, *, quiet: bool) -> None:
     if report.handled or not quiet:
         click.echo(f"Sent {report.sent}, will retry {report.retrying}, failed {report.failed}, "
                    f"skipped {report.skipped}.")
+    if report.server_problem:
+        click.echo(f"Stopped early, the rest wait for the next pass: {report.server_problem}", err=True)
 
 
 reminders_group = AppGroup("reminders", help="Emails ahead of visits.")

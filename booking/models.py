@@ -506,9 +506,9 @@ class OutboxMessage(db.Model):
     appointment_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("appointment.id", ondelete="SET NULL"), index=True
     )
-    # The visit's start when this was written: a reminder for a visit moved since is not sent.
-    about_start: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    # Written at most once (reminder:<appointment>:<start>), so queueing twice adds nothing.
+    # The visit's SEQUENCE when this was written: once the visit changes, what it says is out of date.
+    about_sequence: Mapped[int | None]
+    # Written at most once (reminder:<appointment>:<sequence>), so queueing twice adds nothing.
     once_key: Mapped[str | None] = mapped_column(sa.String(120), unique=True)
     to_address: Mapped[str] = mapped_column(sa.String(254))
     subject: Mapped[str] = mapped_column(sa.String(200))
@@ -522,6 +522,7 @@ class OutboxMessage(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime)
     claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    claimed_by: Mapped[str | None] = mapped_column(sa.String(32))  # the sender holding the claim
     attempts: Mapped[int] = mapped_column(default=0)
     last_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_error: Mapped[str | None] = mapped_column(sa.String(500))

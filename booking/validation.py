@@ -7,6 +7,7 @@ the person what to do.
 from __future__ import annotations
 
 import re
+import unicodedata
 from datetime import date
 
 from email_validator import EmailNotValidError, validate_email
@@ -21,6 +22,8 @@ def clean_name(value: str | None) -> str:
     name = (value or "").strip()
     if not name:
         raise ValueError("Enter your full name")
+    if any(unicodedata.category(character) == "Cc" for character in name):
+        raise ValueError("Enter your full name on one line, without tabs")
     if len(name) > NAME_LIMIT:
         raise ValueError(f"Full name must be {NAME_LIMIT} characters or fewer")
     return name

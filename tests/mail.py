@@ -20,13 +20,24 @@ class _Handler:
     def __init__(self, server: MailServer):
         self.server = server
 
+    async def handle_MAIL(self, server, session, envelope, address, mail_options):
+        if self.server.refuse_sender:
+            return self.server.refuse_sender
+        envelope.mail_from = address
+        envelope.mail_options.extend(mail_options)
+        return "250 OK"
+
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         if address in self.server.bouncing:
             return "550 5.1.1 No such mailbox here"
+        if address in self.server.busy:
+            return "450 4.2.1 Mailbox busy, try later"
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
+        if any(address in self.server.spam for address in envelope.rcpt_tos):
+            return "554 5.7.1 Message rejected as spam"
         message = message_from_bytes(envelope.content, policy=policy.default)
         with self.server.lock:
             self.server.received.append(message)
@@ -39,7 +50,10 @@ class MailServer:
     def __init__(self):
         self.port = free_port()
         self.received: list[EmailMessage] = []
-        self.bouncing: set[str] = set()
+        self.bouncing: set[str] = set()  # refused at RCPT for good (550)
+        self.busy: set[str] = set()  # refused at RCPT for now (450)
+        self.spam: set[str] = set()  # refused at DATA for good (554)
+        self.refuse_sender: str | None = None  # a reply to every MAIL FROM, e.g. "530 Authentication required"
         self.lock = threading.Lock()
         self._controller: Controller | None = None
 

@@ -144,9 +144,11 @@ def test_book_move_cancel_each_tell_the_patient_in_local_time_with_one_calendar_
 def test_the_desk_moving_or_cancelling_tells_the_patient_and_keeps_their_link(staff, login_as, mail):  # noqa: F811
     desk = login_as(StaffRole.RECEPTIONIST)
     booking = book_online(staff, email="desk@example.com")
+    send(staff, mail)
     moved_id = appointment(staff, booking["reference"]).id
     assert submit(desk, f"/desk/appointments/{moved_id}/move?practitioner=ben&date=2027-03-10",
                   {"practitioner": "ben", "start": WEDNESDAY_10}).status_code == 303
+    send(staff, mail)
     assert submit(desk, f"/desk/appointments/{moved_id}/cancel", {"reason": "clinic"}).status_code == 303
     send(staff, mail)
     confirmation, moved, cancelled = mail.to("desk@example.com")
@@ -201,6 +203,7 @@ def test_a_cancelled_visit_gets_no_reminder(staff, login_as, clock, mail):  # no
     book_online(staff, start=WEDNESDAY_10, email="kept@example.com")
     gone = book_online(staff, start="2027-03-10T11:00:00-08:00", email="gone@example.com", name="Gone Again",
                        birth_date="1970-05-05")
+    send(staff, mail)
     clock.advance(hours=27)  # both reminders due
     assert "Queued 2 reminder(s)" in queue_reminders(staff)
     desk = login_as(StaffRole.RECEPTIONIST)  # too late to cancel online: the patient phones
@@ -211,12 +214,13 @@ def test_a_cancelled_visit_gets_no_reminder(staff, login_as, clock, mail):  # no
     assert [m["Subject"].split(":")[0] for m in mail.to("kept@example.com")] == ["Booking confirmed", "Reminder"]
     with staff.app_context():
         skipped = db.session.scalar(sa.select(OutboxMessage).where(OutboxMessage.status == OutboxStatus.SKIPPED))
-        assert skipped.kind == "reminder" and skipped.last_error == "The appointment was cancelled."
+        assert skipped.kind == "reminder" and skipped.last_error.startswith("The visit changed after this email")
     assert "Queued 0 reminder(s)" in queue_reminders(staff)  # a cancelled visit is not reminded again
 
 
 def test_a_moved_visit_is_reminded_of_its_new_time_only(staff, login_as, clock, mail):  # noqa: F811
     booking = book_online(staff, start=WEDNESDAY_10, email="moved@example.com")
+    send(staff, mail)
     clock.advance(hours=26)
     assert "Queued 1 reminder(s)" in queue_reminders(staff)
     desk = login_as(StaffRole.RECEPTIONIST)
@@ -232,7 +236,7 @@ def test_a_moved_visit_is_reminded_of_its_new_time_only(staff, login_as, clock, 
                         "Reminder: your visit on Fri 12 Mar 2027, 09:00 PST"]
     with staff.app_context():
         skipped = db.session.scalar(sa.select(OutboxMessage).where(OutboxMessage.status == OutboxStatus.SKIPPED))
-        assert skipped.kind == "reminder" and skipped.last_error.startswith("The appointment was moved")
+        assert skipped.kind == "reminder" and skipped.last_error.startswith("The visit changed after this email")
 
 
 def test_a_visit_booked_inside_the_reminder_window_gets_no_reminder(staff, clock, mail):  # noqa: F811
@@ -300,6 +304,7 @@ def test_a_bounced_address_fails_with_the_reason_and_others_still_go(staff, logi
     assert submit(admin, f"/admin/outbox/{failed_id}/send-again", {}, page=f"/admin/outbox/{failed_id}").status_code == 303
     assert "Sent 1," in send(staff, mail)
     assert [m["To"] for m in mail.received] == ["somebody@example.com", "nobody@example.com"]
+    assert staff.test_client().get(link_in(mail.received[1])).status_code == 200  # a new link, as the old was let go
 
 
 def test_a_message_that_never_gets_through_is_marked_failed_after_its_last_attempt(staff, clock):  # noqa: F811
@@ -396,3 +401,86 @@ def test_the_desk_emails_a_new_questions_link_when_the_patient_asks(staff, login
     assert "already answered" in desk.get(answered.location).get_data(as_text=True)
     assert "Email the questions link" not in desk.get(detail).get_data(as_text=True)
     assert [kind for kind, _ in messages(staff)].count("intake_invitation") == 1
+
+
+def test_an_email_written_before_the_visit_changed_is_not_sent_a_later_one_tells_the_patient(staff, login_as):  # noqa: F811
+    mail = MailServer()  # down while the desk books and moves
+    booking = book_online(staff, email="changed@example.com")
+    desk = login_as(StaffRole.RECEPTIONIST)
+    moved_id = appointment(staff, booking["reference"]).id
+    assert submit(desk, f"/desk/appointments/{moved_id}/move?practitioner=ana&date=2027-03-10",
+                  {"practitioner": "ana", "start": WEDNESDAY_10}).status_code == 303
+    mail.start()
+    try:
+        assert "Sent 1, will retry 0, failed 0, skipped 1" in send(staff, mail)
+    finally:
+        mail.stop()
+    [moved] = mail.received  # the confirmation of the old time would only mislead
+    assert moved["Subject"] == "Your visit has moved to Wed 10 Mar 2027, 10:00 PST"
+    assert event_of(moved)["sequence"] == 1
+
+
+def test_a_sender_that_went_quiet_loses_its_claim_and_cannot_record_over_another(staff, clock, mail):  # noqa: F811
+    book_online(staff, email="quiet@example.com")
+    with staff.app_context():
+        [claimed] = outbox.claim(clock(), "a-sender-that-died")
+    assert "Sent 0, will retry 0, failed 0, skipped 0" in send(staff, mail)  # still claimed
+    clock.advance(minutes=6)  # its lease has run out
+    assert "Sent 1," in send(staff, mail)
+    with staff.app_context():
+        late = outbox.SendReport()
+        outbox._record(claimed, "a-sender-that-died", clock(), OutboxStatus.QUEUED, "timed out", None, late)
+        message = db.session.get(OutboxMessage, claimed)
+        assert late.handled == 0 and message.status is OutboxStatus.SENT and message.attempts == 2
+    assert len(mail.received) == 1
+
+
+def test_each_refusal_is_read_for_what_it_means(staff, clock, mail):  # noqa: F811
+    mail.busy.add("busy@example.com")
+    mail.spam.add("spam@example.com")
+    for number, address in enumerate(("busy@example.com", "spam@example.com", "fine@example.com")):
+        book_online(staff, start=f"2027-03-1{number}T10:00:00-08:00", email=address, name=f"Pat {number}",
+                    birth_date=f"198{number}-01-01")
+    assert "Sent 1, will retry 1, failed 1" in send(staff, mail)
+    with staff.app_context():
+        outcome = {m.to_address: (m.status, m.last_error) for m in db.session.scalars(sa.select(OutboxMessage))}
+    assert outcome["busy@example.com"] == (OutboxStatus.QUEUED, "busy@example.com: 450 4.2.1 Mailbox busy, try later")
+    assert outcome["spam@example.com"][0] is OutboxStatus.FAILED and "554 5.7.1" in outcome["spam@example.com"][1]
+
+    # A refused sender is the clinic's set-up, not the patient's address: nothing fails for good,
+    # and the messages not tried are given back without using an attempt.
+    book_online(staff, start="2027-03-11T11:00:00-08:00", email="later@example.com", name="Lee Later",
+                birth_date="1970-07-07")
+    book_online(staff, start="2027-03-11T14:00:00-08:00", email="last@example.com", name="Lu Last",
+                birth_date="1971-07-07")
+    mail.refuse_sender = "530 5.7.0 Authentication required"
+    output = send(staff, mail)
+    assert "Sent 0, will retry 1, failed 0" in output and "530 5.7.0 Authentication required" in output
+    with staff.app_context():
+        waiting = {m.to_address: m.attempts for m in db.session.scalars(
+            sa.select(OutboxMessage).where(OutboxMessage.status == OutboxStatus.QUEUED))}
+    assert waiting == {"busy@example.com": 1, "later@example.com": 1, "last@example.com": 0}
+
+
+def test_a_name_cannot_put_links_or_markup_into_the_clinics_email(staff, mail):  # noqa: F811
+    name = "Pat [Verify your card](https://evil.example/a) <https://evil.example/b> **Caller** # _x_"
+    book_online(staff, name=name, email="name@example.com")
+    send(staff, mail)
+    [confirmation] = mail.received
+    html = html_of(confirmation)
+    assert "evil.example" not in "".join(re.findall(r'href="([^"]*)"', html))
+    assert "<strong>" not in html.split("Thank you")[0] and "<h1" not in html
+    assert f"Hello {name}," in text_of(confirmation)  # the plain text says it as typed
+    assert "Hello Pat [Verify your card](https://evil.example/a) &lt;https://evil.example/b&gt; **Caller** # _x_," in html
+    refused = staff.test_client().post("/api/v1/bookings", json={
+        "service": "short", "practitioner": "ana", "start": WEDNESDAY_10, "safety": [],
+        "patient": {"name": "Pat\n\n# You won", "email": "x@example.com", "phone": "213 555 0100", "birth_date": "1980-01-01"},
+    })
+    assert refused.status_code == 422 and "on one line" in refused.get_json()["errors"]["patient.name"], refused.get_json()
+
+
+def test_an_address_with_letters_beyond_ascii_is_delivered(staff, mail):  # noqa: F811
+    book_online(staff, email="josé@example.com", name="José Núñez")
+    assert "Sent 1," in send(staff, mail)
+    assert mail.received[0]["To"] == "josé@example.com"
+    assert "Hello José Núñez," in text_of(mail.received[0])

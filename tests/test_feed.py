@@ -170,7 +170,7 @@ def test_the_feed_costs_the_same_queries_for_one_visit_or_eight(staff, practitio
     assert len(events_by_uid(fetch(staff, path).data)) == 8
 
 
-def test_the_token_never_reaches_the_log(staff, practitioner, caplog):  # noqa: F811
+def test_the_app_itself_never_logs_the_token(staff, practitioner, caplog):  # noqa: F811
     path = make_link(practitioner)
     token = path.removeprefix("/feeds/").removesuffix(".ics")
     with caplog.at_level(logging.DEBUG):

@@ -225,11 +225,10 @@ def outbox_message(message_id: int):
 
 @bp.post("/outbox/<int(max=2147483647):message_id>/send-again")
 def send_again(message_id: int):
-    message = outbox.send_again(message_id, now())
-    if message is None:
-        abort(404)
-    if message.status is OutboxStatus.QUEUED and message.next_attempt_at == now():
+    message = db.get_or_404(OutboxMessage, message_id)
+    if outbox.send_again(message_id, now()):
         flash("The email is back in the queue: the sender takes it on its next pass.", "success")
     else:
+        db.session.refresh(message)
         flash(f"This email is {message.status.label.lower()}, so it was left as it is.", "error")
     return redirect(url_for("admin.outbox_message", message_id=message_id), code=303)

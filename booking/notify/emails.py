@@ -11,6 +11,7 @@ so nobody comes at the wrong hour when their phone is set to another zone.
 
 from __future__ import annotations
 
+import re
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -70,10 +71,25 @@ def _markdown_without_html() -> markdown.Markdown:
     return converter
 
 
-def _html(text: str, clinic: Clinic) -> str:
-    """The text part as sanitised HTML inside the emails' layout."""
-    body = nh3.clean(_markdown_without_html().convert(text), tags=HTML_TAGS, attributes={"a": {"href"}})
+def _html(markdown_text: str, clinic: Clinic) -> str:
+    """The text as sanitised HTML inside the emails' layout."""
+    body = nh3.clean(_markdown_without_html().convert(markdown_text), tags=HTML_TAGS, attributes={"a": {"href"}})
     return render_template("emails/layout.html", body=Markup(body), clinic=clinic)
+
+
+def _one_line(value) -> str:
+    """A value from outside (a name, say) on one line: it cannot add lines to the email."""
+    return " ".join(str(value).split())
+
+
+# Characters that mean something to Markdown; a backslash makes each mean itself.
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!>])")
+
+
+def _markdown_literal(value) -> str:
+    """A value from outside as Markdown that shows it as it is: never a link, heading or markup."""
+    text = _one_line(value).replace("&", "&amp;").replace("<", "&lt;")
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", text)
 
 
 def compose(kind: str, appointment: Appointment, clinic: Clinic, now: datetime, **context) -> Email:
@@ -99,15 +115,21 @@ def compose(kind: str, appointment: Appointment, clinic: Clinic, now: datetime, 
             "questions": None,
             **context,
         }
-        text = render_template(f"emails/{kind}.txt", **values).strip() + "\n"
-        subject, _, body = text.partition("\n")
-        body = body.lstrip("\n")
+        # Written twice from one template: as plain text, and as Markdown for the HTML part,
+        # where `t` (for every value from outside) escapes what Markdown would act on.
+        subject, text = _split(render_template(f"emails/{kind}.txt", t=_one_line, **values))
+        _, markdown_text = _split(render_template(f"emails/{kind}.txt", t=_markdown_literal, **values))
         calendar = None
         if kind in CALENDAR_KINDS:
             calendar = appointment_calendar(appointment, clinic, manage_url=values["manage_url"], stamped_at=now,
                                             organizer=current_app.config["MAIL_FROM"])
-        return Email(subject=subject.removeprefix("Subject: ").strip(), text=body,
-                     html=_html(body, clinic), calendar=calendar)
+        return Email(subject=subject, text=text, html=_html(markdown_text, clinic), calendar=calendar)
+
+
+def _split(rendered: str) -> tuple[str, str]:
+    """The template's first line ("Subject: ...") and the body after it."""
+    subject, _, body = rendered.strip().partition("\n")
+    return _one_line(subject.removeprefix("Subject: ")), body.lstrip("\n") + "\n"
 
 
 # Emails that change what the patient's calendar should show carry an .ics file.

@@ -6,10 +6,13 @@ separate step (`flask outbox send`), so a mail server that is down never fails a
 
 A sender claims due messages in a short transaction (on PostgreSQL with SELECT ... FOR
 UPDATE SKIP LOCKED, so several senders never claim the same one; on SQLite the write
-lock does that), marks them SENDING until a lease runs out, talks to the mail server
-outside any transaction, then records what the server said. A message is retried with
-growing pauses after a temporary fault, and marked failed at once when the server refuses
-it for good (a bounced address), so one bad address never holds up the others.
+lock does that), marking them SENDING under its own name until a lease runs out. Just
+before each message it renews that message's lease, and only if the claim is still its
+own; it talks to the mail server outside any transaction, then records what the server
+said, again only under its own claim. A message is retried with growing pauses after a
+temporary fault, and marked failed at once when the server refuses it for good (a bounced
+address), so one bad address never holds up the others. When the server itself cannot
+be used, the sender stops the pass and gives its other claims back untouched.
 
 If a sender dies between the server's "OK" and recording it, the lease runs out and the
 message goes once more (with the same Message-ID): sending twice is the lesser harm than
@@ -18,6 +21,8 @@ never sending a reminder.
 
 from __future__ import annotations
 
+import logging
+import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -26,11 +31,12 @@ from email.utils import format_datetime, parseaddr
 
 import sqlalchemy as sa
 from flask import current_app
+from icalendar import Calendar
 
 from booking.extensions import begin_write_transaction, db
-from booking.models import Appointment, AppointmentStatus, ManageLink, OutboxMessage, OutboxStatus
-from booking.notify.emails import Email, compose, with_link
-from booking.notify.smtp import Refused, Transport, Unavailable
+from booking.models import Appointment, IntakeStatus, ManageLink, OutboxMessage, OutboxStatus
+from booking.notify.emails import LINK_PLACEHOLDER, compose, with_link
+from booking.notify.smtp import Deferred, Refused, Transport, Unavailable
 from booking.tokens import hash_token, new_token
 
 # Pauses before the 2nd, 3rd... attempt; after the last one the message is marked failed.
@@ -38,6 +44,8 @@ RETRY_AFTER = tuple(timedelta(minutes=m) for m in (1, 5, 15, 60, 180, 360))
 MAX_ATTEMPTS = len(RETRY_AFTER) + 1
 LEASE = timedelta(minutes=5)  # a claimed message's sender has this long to report back
 BATCH = 10
+
+log = logging.getLogger(__name__)
 
 
 def queue(kind: str, appointment: Appointment, now: datetime, *, link: bool = True, once_key: str | None = None,
@@ -50,22 +58,22 @@ def queue(kind: str, appointment: Appointment, now: datetime, *, link: bool = Tr
     from booking.operations.availability import load_clinic  # operations import this module
 
     email = compose(kind, appointment, load_clinic(), now, **context)
-    token = None
+    message = OutboxMessage(
+        kind=kind, to_address=appointment.patient.email, subject=email.subject, text_body=email.text,
+        html_body=email.html, calendar=email.calendar.decode() if email.calendar else None, once_key=once_key,
+        status=OutboxStatus.QUEUED, created_at=now, next_attempt_at=now, attempts=0,
+        appointment=appointment, about_sequence=appointment.sequence,
+    )
     if link:
-        token = new_token()
-        db.session.add(ManageLink(appointment=appointment, token_hash=hash_token(token), created_at=now))
-    message = _message(kind, appointment.patient.email, email, now, token=token, once_key=once_key)
-    message.appointment, message.about_start = appointment, appointment.starts_at
+        message.link_token = _new_link(appointment, now)
     db.session.add(message)
     return message
 
 
-def _message(kind: str, to: str, email: Email, now: datetime, *, token: str | None, once_key: str | None):
-    return OutboxMessage(
-        kind=kind, to_address=to, subject=email.subject, text_body=email.text, html_body=email.html,
-        calendar=email.calendar.decode() if email.calendar else None, link_token=token, once_key=once_key,
-        status=OutboxStatus.QUEUED, created_at=now, next_attempt_at=now, attempts=0,
-    )
+def _new_link(appointment: Appointment, now: datetime) -> str:
+    token = new_token()
+    db.session.add(ManageLink(appointment=appointment, token_hash=hash_token(token), created_at=now))
+    return token
 
 
 def drop_links(appointment: Appointment) -> None:
@@ -80,6 +88,7 @@ class SendReport:
     failed: int = 0
     skipped: int = 0
     ids_sent: list[int] = field(default_factory=list)
+    server_problem: str | None = None  # why this pass stopped early
 
     @property
     def handled(self) -> int:
@@ -94,104 +103,159 @@ def due_query(now: datetime):
     )).order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
 
 
-def claim(now: datetime, limit: int = BATCH) -> list[int]:
-    """Mark up to `limit` due messages as this sender's, in one short transaction."""
+def _writing(work):
+    """Run work() in a short write transaction and commit; roll back on any error."""
     begin_write_transaction()
-    query = due_query(now).limit(limit)
-    if db.session.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update(skip_locked=True)
     try:
-        messages = db.session.scalars(query).all()
-        for message in messages:
-            message.status, message.claimed_until = OutboxStatus.SENDING, now + LEASE
-            message.attempts += 1
-            message.last_attempt_at = now
-        ids = [message.id for message in messages]
+        result = work()
         db.session.commit()
     except Exception:
         db.session.rollback()
         raise
-    return ids
+    return result
+
+
+def claim(now: datetime, sender: str, limit: int = BATCH) -> list[int]:
+    """Mark up to `limit` due messages as this sender's, in one short transaction."""
+    def take() -> list[int]:
+        query = due_query(now).limit(limit)
+        if db.session.get_bind().dialect.name == "postgresql":
+            query = query.with_for_update(skip_locked=True)
+        taken = []
+        for message in db.session.scalars(query):
+            if message.attempts >= MAX_ATTEMPTS:  # its sender died on the last attempt
+                message.status, message.claimed_by, message.claimed_until = OutboxStatus.FAILED, None, None
+                message.last_error = f"Gave up after {message.attempts} attempts; the last one never reported back."
+                continue
+            message.status, message.claimed_by, message.claimed_until = OutboxStatus.SENDING, sender, now + LEASE
+            message.attempts += 1
+            message.last_attempt_at = now
+            taken.append(message.id)
+        return taken
+
+    return _writing(take)
+
+
+def _still_mine(message_id: int, sender: str):
+    return sa.and_(OutboxMessage.id == message_id, OutboxMessage.status == OutboxStatus.SENDING,
+                   OutboxMessage.claimed_by == sender)
+
+
+def _renew(message_id: int, sender: str, now: datetime) -> bool:
+    """Extend this sender's claim on the message for one more send; False if it is no longer ours."""
+    return _writing(lambda: db.session.execute(
+        sa.update(OutboxMessage).where(_still_mine(message_id, sender)).values(claimed_until=now + LEASE)
+    ).rowcount == 1)
 
 
 def stale_because(message: OutboxMessage, now: datetime) -> str | None:
     """Why a message no longer applies when its turn comes, or None to send it.
 
-    Confirmations and notices of changes go while the visit is ahead, even if a later change
-    followed (each tells what happened, in order); a reminder or invitation goes only while
-    what it says is still true.
+    Each email tells the visit as it was when written (its SEQUENCE); once the visit has
+    changed, a later email tells the patient, so this one would only mislead.
     """
     appointment = message.appointment
-    if appointment is not None and appointment.starts_at <= now:
+    if appointment is None:
+        return "The appointment no longer exists."
+    if appointment.starts_at <= now:
         return "The visit had already begun."
-    if message.kind not in {"reminder", "progress_invitation"}:
-        return None
-    if appointment is None or appointment.status is AppointmentStatus.CANCELLED:
-        return "The appointment was cancelled."
-    if appointment.starts_at != message.about_start:
-        return "The appointment was moved; a reminder for the new time replaces this one."
-    if message.kind == "progress_invitation" and appointment.progress_check is not None:
-        return "The patient had already sent the progress check."
+    if message.about_sequence is not None and appointment.sequence != message.about_sequence:
+        return "The visit changed after this email was written; a later email tells the patient."
+    if message.kind in {"intake_invitation", "progress_invitation"} and appointment.intake_status is IntakeStatus.SENT:
+        return "The patient had already answered the questions."
     return None
 
 
 def deliver(now_function, transport: Transport, *, limit: int = BATCH) -> SendReport:
-    """Send every due message, batch by batch, until none is left; report what happened.
+    """Send every due message, batch by batch, until none is left or the server cannot be used.
 
-    `now_function` is read afresh for each batch (a long run moves on in time).
+    `now_function` is read afresh for each step (a long run moves on in time).
     """
     report = SendReport()
+    sender = secrets.token_hex(16)
     while True:
-        ids = claim(now_function(), limit)
+        ids = claim(now_function(), sender, limit)
         if not ids:
             return report
-        for message_id in ids:
-            _deliver_one(message_id, now_function, transport, report)
+        for position, message_id in enumerate(ids):
+            try:
+                _deliver_one(message_id, sender, now_function, transport, report)
+            except Unavailable as problem:
+                report.server_problem = str(problem)
+                _give_back(ids[position + 1:], sender)
+                return report
 
 
-def _deliver_one(message_id: int, now_function, transport: Transport, report: SendReport) -> None:
+def _deliver_one(message_id: int, sender: str, now_function, transport: Transport, report: SendReport) -> None:
+    if not _renew(message_id, sender, now_function()):
+        return  # another sender took it over after our lease ran out
     message = db.session.get(OutboxMessage, message_id)
     skip = stale_because(message, now_function())
-    outcome: tuple[OutboxStatus, str | None, str | None]
     if skip:
-        outcome = (OutboxStatus.SKIPPED, skip, None)
+        _record(message_id, sender, now_function(), OutboxStatus.SKIPPED, skip, None, report)
+        return
+    envelope = mime_message(message, current_app.config["MAIL_FROM"])
+    db.session.rollback()  # no transaction stays open while the mail server is talked to
+    try:
+        reply = transport.send(envelope)
+    except Refused as refused:
+        _record(message_id, sender, now_function(), OutboxStatus.FAILED, f"Refused by the mail server: {refused}",
+                None, report)
+    except Deferred as deferred:
+        _record(message_id, sender, now_function(), OutboxStatus.QUEUED, str(deferred), None, report)
+    except Unavailable as problem:
+        _record(message_id, sender, now_function(), OutboxStatus.QUEUED, str(problem), None, report)
+        raise
+    except Exception as error:  # a fault of ours: say what it was, and carry on with the others
+        log.exception("outbox message %s could not be sent", message_id)
+        _record(message_id, sender, now_function(), OutboxStatus.FAILED,
+                f"Could not be sent: {type(error).__name__}: {error}", None, report)
     else:
-        envelope = mime_message(message, current_app.config["MAIL_FROM"])
-        db.session.rollback()  # no transaction stays open while the mail server is talked to
-        try:
-            reply = transport.send(envelope)
-        except Refused as refused:
-            outcome = (OutboxStatus.FAILED, f"Refused by the mail server: {refused}", None)
-        except Unavailable as fault:
-            outcome = (OutboxStatus.QUEUED, str(fault), None)
-        else:
-            outcome = (OutboxStatus.SENT, None, reply)
-    _record(message_id, now_function(), *outcome, report=report)
+        _record(message_id, sender, now_function(), OutboxStatus.SENT, None, reply, report)
 
 
-def _record(message_id: int, now: datetime, status: OutboxStatus, error: str | None, reply: str | None, *,
+def _give_back(message_ids: list[int], sender: str) -> None:
+    """Return claims this pass will not use, as they were: queued, the attempt not counted."""
+    if not message_ids:
+        return
+    _writing(lambda: db.session.execute(
+        sa.update(OutboxMessage)
+        .where(OutboxMessage.id.in_(message_ids), OutboxMessage.status == OutboxStatus.SENDING,
+               OutboxMessage.claimed_by == sender)
+        .values(status=OutboxStatus.QUEUED, claimed_by=None, claimed_until=None, attempts=OutboxMessage.attempts - 1)
+    ))
+
+
+def _record(message_id: int, sender: str, now: datetime, status: OutboxStatus, error: str | None, reply: str | None,
             report: SendReport) -> None:
-    """Write down how an attempt went, in its own short transaction."""
-    begin_write_transaction()
-    message = db.session.get(OutboxMessage, message_id)
-    message.claimed_until = None
-    message.last_error = error[:500] if error else None
-    if status is OutboxStatus.QUEUED:
-        if message.attempts >= MAX_ATTEMPTS:
-            status = OutboxStatus.FAILED
-            message.last_error = f"Gave up after {message.attempts} attempts. Last: {error}"[:500]
-        else:
-            message.next_attempt_at = now + RETRY_AFTER[message.attempts - 1]
-    message.status = status
-    if status is OutboxStatus.SENT:
-        message.sent_at, message.server_reply = now, (reply or "")[:500]
-    if status in (OutboxStatus.SENT, OutboxStatus.SKIPPED):
-        message.link_token = None  # delivered or dropped: the database keeps no live link
-    db.session.commit()
-    counts = {OutboxStatus.SENT: "sent", OutboxStatus.QUEUED: "retrying", OutboxStatus.FAILED: "failed",
-              OutboxStatus.SKIPPED: "skipped"}
-    setattr(report, counts[status], getattr(report, counts[status]) + 1)
-    if status is OutboxStatus.SENT:
+    """Write down how an attempt went, in its own short transaction, if the claim is still ours."""
+    def write() -> OutboxStatus | None:
+        message = db.session.scalar(sa.select(OutboxMessage).where(_still_mine(message_id, sender)))
+        if message is None:
+            return None
+        outcome = status
+        message.claimed_by, message.claimed_until = None, None
+        message.last_error = error[:500] if error else None
+        if outcome is OutboxStatus.QUEUED:
+            if message.attempts >= MAX_ATTEMPTS:
+                outcome = OutboxStatus.FAILED
+                message.last_error = f"Gave up after {message.attempts} attempts. Last: {error}"[:500]
+            else:
+                message.next_attempt_at = now + RETRY_AFTER[message.attempts - 1]
+        message.status = outcome
+        if outcome is OutboxStatus.SENT:
+            message.sent_at, message.server_reply = now, (reply or "")[:500]
+        if outcome is not OutboxStatus.QUEUED:
+            message.link_token = None  # sent, dropped or given up: the database keeps no live link
+        return outcome
+
+    outcome = _writing(write)
+    if outcome is None:
+        return
+    counted = {OutboxStatus.SENT: "sent", OutboxStatus.QUEUED: "retrying", OutboxStatus.FAILED: "failed",
+               OutboxStatus.SKIPPED: "skipped"}[outcome]
+    setattr(report, counted, getattr(report, counted) + 1)
+    if outcome is OutboxStatus.SENT:
         report.ids_sent.append(message_id)
 
 
@@ -209,7 +273,7 @@ def mime_message(message: OutboxMessage, sender: str) -> EmailMessage:
     envelope.set_content(with_link(message.text_body, message.link_token))
     envelope.add_alternative(with_link(message.html_body, message.link_token), subtype="html")
     if message.calendar:
-        method = "CANCEL" if "METHOD:CANCEL" in message.calendar else "PUBLISH"
+        method = str(Calendar.from_ical(message.calendar).get("method", "PUBLISH"))
         envelope.add_attachment(with_link(message.calendar, message.link_token).encode(), maintype="text",
                                 subtype="calendar", filename="appointment.ics", params={"method": method})
     return envelope
@@ -240,13 +304,17 @@ def counts() -> dict[OutboxStatus, int]:
     return {status: 0 for status in OutboxStatus} | dict(rows.all())
 
 
-def send_again(message_id: int, now: datetime) -> OutboxMessage | None:
-    """Put a failed or waiting message back at the front of the queue, with a fresh set of attempts."""
-    begin_write_transaction()
-    message = db.session.get(OutboxMessage, message_id)
-    if message is None or message.status not in (OutboxStatus.FAILED, OutboxStatus.QUEUED):
-        db.session.rollback()
-        return message
-    message.status, message.next_attempt_at, message.attempts = OutboxStatus.QUEUED, now, 0
-    db.session.commit()
-    return message
+def send_again(message_id: int, now: datetime) -> bool:
+    """Put a failed or waiting message back at the front of the queue, with a fresh set of
+    attempts (and a new secret link if its old one was let go); False if it is neither."""
+    def requeue() -> bool:
+        message = db.session.scalar(sa.select(OutboxMessage).where(
+            OutboxMessage.id == message_id, OutboxMessage.status.in_((OutboxStatus.FAILED, OutboxStatus.QUEUED))))
+        if message is None:
+            return False
+        if message.link_token is None and LINK_PLACEHOLDER in message.text_body and message.appointment is not None:
+            message.link_token = _new_link(message.appointment, now)
+        message.status, message.next_attempt_at, message.attempts = OutboxStatus.QUEUED, now, 0
+        return True
+
+    return _writing(requeue)

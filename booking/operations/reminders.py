@@ -10,10 +10,9 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
-from sqlalchemy.orm import selectinload
 
 from booking.extensions import begin_write_transaction, db
-from booking.models import Appointment, AppointmentEvent, AppointmentStatus, OutboxMessage
+from booking.models import Appointment, AppointmentStatus, OutboxMessage
 from booking.notify import outbox
 from booking.operations.availability import load_clinic
 from booking.operations.progress_checks import opens_at, questions_asked
@@ -25,44 +24,65 @@ PROGRESS_INVITATION_AHEAD = timedelta(hours=72)
 
 
 def once_key(kind: str, appointment: Appointment) -> str:
-    """A reminder is for one start time: a visit moved later gets a reminder for its new time."""
-    return f"{kind}:{appointment.id}:{appointment.starts_at:%Y%m%dT%H%M%SZ}"
+    """A reminder is for the visit as it is now (its SEQUENCE): a visit moved later gets one for its new time."""
+    return f"{kind}:{appointment.id}:{appointment.sequence}"
 
 
 def queue_due(now: datetime) -> dict[str, int]:
-    """Queue every reminder and invitation now due and not yet queued; commit; count them."""
+    """Queue every reminder and invitation now due and not yet queued; commit; count them.
+
+    What is due is worked out first with only reads, so the write lock (which holds up
+    bookings on SQLite) is taken only when there is something to write, and only for that.
+    """
+    counts = {"reminder": 0, "progress_invitation": 0}
+    due = _due(now)
+    db.session.rollback()  # end the reading transaction
+    if not due:
+        return counts
     begin_write_transaction()
     try:
         if db.session.get_bind().dialect.name == "postgresql":
             db.session.execute(sa.select(sa.func.pg_advisory_xact_lock(LOCK_REMINDERS, 0)))
-        clinic = load_clinic()
-        counts = {"reminder": 0, "progress_invitation": 0}
-        if clinic is None:
-            db.session.rollback()
-            return counts
-        horizon = max(timedelta(hours=clinic.reminder_hours), PROGRESS_INVITATION_AHEAD)
-        upcoming = db.session.scalars(
-            sa.select(Appointment)
-            .where(Appointment.status == AppointmentStatus.BOOKED, Appointment.starts_at > now,
-                   Appointment.starts_at <= now + horizon)
-            .options(selectinload(Appointment.patient), selectinload(Appointment.service),
-                     selectinload(Appointment.practitioner))
-            .order_by(Appointment.starts_at)
-        ).all()
-        queued = _already_queued(upcoming)
-        last_told = _last_told(upcoming)
-        for appointment in upcoming:
-            questions = questions_asked(appointment)
-            for kind in _due_kinds(appointment, questions, clinic.reminder_hours, last_told[appointment.id], now):
-                key = once_key(kind, appointment)
-                if key not in queued:
-                    outbox.queue(kind, appointment, now, once_key=key, questions=questions)
-                    counts[kind] += 1
+        queued = _already_queued([appointment_id for appointment_id, _, _, _ in due])  # another run may have been first
+        for appointment_id, kind, key, questions in due:
+            if key in queued:
+                continue
+            appointment = db.session.get(Appointment, appointment_id)
+            if once_key(kind, appointment) != key or appointment.status is not AppointmentStatus.BOOKED:
+                continue  # changed since it was read: the next run decides again
+            outbox.queue(kind, appointment, now, once_key=key, questions=questions)
+            counts[kind] += 1
         db.session.commit()
     except Exception:
         db.session.rollback()
         raise
     return counts
+
+
+def _due(now: datetime) -> list[tuple[int, str, str, str | None]]:
+    """(appointment id, kind, once-key, questions) for each email due now and not yet queued."""
+    clinic = load_clinic()
+    if clinic is None:
+        return []
+    horizon = max(timedelta(hours=clinic.reminder_hours), PROGRESS_INVITATION_AHEAD)
+    upcoming = db.session.scalars(
+        sa.select(Appointment)
+        .where(Appointment.status == AppointmentStatus.BOOKED, Appointment.starts_at > now,
+               Appointment.starts_at <= now + horizon)
+        .order_by(Appointment.starts_at)
+    ).all()
+    queued = _already_queued([appointment.id for appointment in upcoming])
+    last_told = _last_told(upcoming)
+    due = []
+    for appointment in upcoming:
+        kinds = [kind for kind in ("reminder", "progress_invitation") if once_key(kind, appointment) not in queued]
+        if not kinds:
+            continue
+        questions = questions_asked(appointment)
+        for kind in _due_kinds(appointment, questions, clinic.reminder_hours, last_told[appointment.id], now):
+            if kind in kinds:
+                due.append((appointment.id, kind, once_key(kind, appointment), questions))
+    return due
 
 
 def _due_kinds(appointment: Appointment, questions: str | None, reminder_hours: int, last_told: datetime,
@@ -79,25 +99,24 @@ def _due_kinds(appointment: Appointment, questions: str | None, reminder_hours: 
     return kinds
 
 
-def _already_queued(appointments: list[Appointment]) -> set[str]:
-    ids = [appointment.id for appointment in appointments]
-    if not ids:
+def _already_queued(appointment_ids: list[int]) -> set[str]:
+    if not appointment_ids:
         return set()
     return set(db.session.scalars(
-        sa.select(OutboxMessage.once_key).where(OutboxMessage.appointment_id.in_(ids),
+        sa.select(OutboxMessage.once_key).where(OutboxMessage.appointment_id.in_(appointment_ids),
                                                 OutboxMessage.once_key.is_not(None))
     ))
 
 
 def _last_told(appointments: list[Appointment]) -> dict[int, datetime]:
-    """When each visit was booked or last moved: when the patient last had its time by email."""
+    """When each patient was last emailed their visit's time (its confirmation or move notice)."""
     ids = [appointment.id for appointment in appointments]
     if not ids:
         return {}
     rows = db.session.execute(
-        sa.select(AppointmentEvent.appointment_id, sa.func.max(AppointmentEvent.at))
-        .where(AppointmentEvent.appointment_id.in_(ids), AppointmentEvent.action.in_(("booked", "moved")))
-        .group_by(AppointmentEvent.appointment_id)
+        sa.select(OutboxMessage.appointment_id, sa.func.max(OutboxMessage.created_at))
+        .where(OutboxMessage.appointment_id.in_(ids), OutboxMessage.kind.in_(("confirmation", "moved")))
+        .group_by(OutboxMessage.appointment_id)
     ).all()
     told = {appointment.id: appointment.created_at for appointment in appointments}
     return told | {appointment_id: at for appointment_id, at in rows}
