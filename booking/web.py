@@ -17,6 +17,12 @@ def clinic_time(instant: datetime, clinic: Clinic, pattern: str = "%A %-d %B %Y 
     return instant.astimezone(clinic.zone).strftime(pattern)
 
 
+def zone_abbreviation(instant: datetime, clinic: Clinic) -> str:
+    """PDT, GMT, CET... at that instant; zones with no letters abbreviation ("-03") read UTC-03."""
+    name = instant.astimezone(clinic.zone).tzname() or ""
+    return name if name.isalpha() else f"UTC{name}"
+
+
 def zone_label(clinic: Clinic) -> str:
     """"Los Angeles" for America/Los_Angeles: how people name a zone."""
     return clinic.timezone.rsplit("/", 1)[-1].replace("_", " ")
@@ -72,7 +78,7 @@ def register_page_helpers(app: Flask) -> None:
     @app.template_filter("zone_name")
     def zone_name(instant: datetime) -> str:
         """The zone's abbreviation at that instant, e.g. PST or PDT."""
-        return instant.astimezone(db.session.get(Clinic, 1).zone).tzname()
+        return zone_abbreviation(instant, db.session.get(Clinic, 1))
 
     @app.template_filter("birth_date")
     def birth_date(iso_date: str) -> str:

@@ -15,7 +15,6 @@ import re
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 import markdown
 import nh3
@@ -24,6 +23,7 @@ from markupsafe import Markup
 
 from booking.models import Appointment, Clinic
 from booking.notify.calendar import appointment_calendar
+from booking.web import clinic_time, zone_abbreviation
 
 # Stands in the stored bodies where the message's secret link goes; the sender puts the
 # real token there when it sends (URL-safe, so url_for leaves it as it is).
@@ -40,16 +40,9 @@ class Email:
     calendar: bytes | None = None
 
 
-def zone_abbreviation(local: datetime) -> str:
-    """PDT, GMT, CET...; zones without a letters abbreviation ("-03") read as UTC-03."""
-    name = local.tzname() or ""
-    return name if name.isalpha() else f"UTC{name}"
-
-
-def email_time(instant: datetime, zone: ZoneInfo) -> str:
+def email_time(instant: datetime, clinic: Clinic) -> str:
     """'Tue 16 Mar 2027, 09:00 PDT': the clinic's wall-clock time, its zone named."""
-    local = instant.astimezone(zone)
-    return f"{local:%a %-d %b %Y, %H:%M} {zone_abbreviation(local)}"
+    return f"{clinic_time(instant, clinic, '%a %-d %b %Y, %H:%M')} {zone_abbreviation(instant, clinic)}"
 
 
 @contextmanager
@@ -99,13 +92,12 @@ def compose(kind: str, appointment: Appointment, clinic: Clinic, now: datetime, 
     progress_invitation. `context` may also carry `questions`: "intake", "progress" or None,
     the questions the patient still has to answer for this visit.
     """
-    zone = clinic.zone
     with _on_the_site():
         values = {
             "appointment": appointment,
             "clinic": clinic,
-            "when": email_time(appointment.starts_at, zone),
-            "change_until": email_time(appointment.change_deadline(clinic.cancellation_notice_hours), zone),
+            "when": email_time(appointment.starts_at, clinic),
+            "change_until": email_time(appointment.change_deadline(clinic.cancellation_notice_hours), clinic),
             "changeable_online": appointment.can_change_online(now, clinic.cancellation_notice_hours),
             "manage_url": _external("manage.show", token=LINK_PLACEHOLDER),
             "intake_url": _external("intake.start", token=LINK_PLACEHOLDER),

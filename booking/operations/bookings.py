@@ -253,7 +253,7 @@ def move(
             raise CannotBook("start", "a cancelled appointment cannot be moved; book a new one instead")
         clinic = load_clinic()
         before = describe(clinic, appointment.practitioner, appointment.starts_at)
-        was = (email_time(appointment.starts_at, clinic.zone), appointment.practitioner.name)
+        was = (email_time(appointment.starts_at, clinic), appointment.practitioner.name)
         target = load_practitioners(appointment.service, practitioner_slug or appointment.practitioner.slug)[0]
         _lock(LOCK_PRACTITIONER, appointment.practitioner_id, target.id)
         chosen = _claim(clinic, appointment.service, [target], start, now, ignoring=appointment.id, rules=rules)
