@@ -11,7 +11,7 @@ from booking.models import StaffRole
 from tests.browser import check, tab_to
 from tests.mail import html_of
 from tests.test_desk import book_online
-from tests.test_desk_browser import sign_in_with_the_keyboard
+from tests.test_desk_browser import sign_in, sign_in_with_the_keyboard
 from tests.test_emails import WEDNESDAY_10, mail, send  # noqa: F401 (fixture)
 from tests.test_staff import staff  # noqa: F401 (fixtures)
 
@@ -32,12 +32,17 @@ def test_an_admin_finds_a_bounced_email_and_sends_it_again(staff, mail, new_page
     expect(email.get_by_role("link", name="http://clinic.test/manage/", exact=False).first).to_be_visible()
     check(email, shots, "email-confirmation")
 
+    # axe-core needs JavaScript: a second browser with it checks the pages the admin uses without.
+    viewer = new_page()
+    sign_in(viewer, StaffRole.ADMIN)
+    viewer.goto("/admin/outbox")
+    expect(viewer.get_by_role("heading", level=1)).to_contain_text("Outbox")
+    expect(viewer.get_by_text("Emails are not being sent")).to_be_hidden()  # SMTP_URL is set
+    check(viewer, shots, "outbox")
+
     page = new_page(java_script_enabled=False)
     sign_in_with_the_keyboard(page, StaffRole.ADMIN, "**/desk")
     page.goto("/admin/outbox")
-    expect(page.get_by_role("heading", level=1)).to_contain_text("Outbox")
-    expect(page.get_by_text("Emails are not being sent")).to_be_hidden()  # SMTP_URL is set
-    check(page, shots, "outbox")
 
     tab_to(page, 'a[href$="status=failed"]')
     page.keyboard.press("Enter")
@@ -50,7 +55,8 @@ def test_an_admin_finds_a_bounced_email_and_sends_it_again(staff, mail, new_page
     page.keyboard.press("Enter")
     page.wait_for_url("**/admin/outbox/*")
     expect(page.locator(".email-preview")).to_contain_text("(the patient's secret link)")
-    check(page, shots, "outbox-message")
+    viewer.goto(page.url)
+    check(viewer, shots, "outbox-message")
 
     mail.bouncing.clear()  # the address was put right at the mail server
     tab_to(page, 'form[action$="/send-again"] button')
