@@ -123,7 +123,7 @@ def test_book_move_cancel_each_tell_the_patient_in_local_time_with_one_calendar_
     assert "Sent 1," in send(staff, mail)
     moved = mail.received[1]
     assert moved["Subject"] == "Your visit has moved to Mon 15 Mar 2027, 09:00 PDT"
-    assert "It was on Fri 12 Mar 2027, 09:00 PST with Ana Test" in text_of(moved)
+    assert "It was with Ana Test on Fri 12 Mar 2027, 09:00 PST." in text_of(moved)
     second = event_of(moved)
     assert (second["uid"], second["sequence"], second["method"]) == (first["uid"], 1, "PUBLISH")
     assert second["start"] == datetime(2027, 3, 15, 16, tzinfo=UTC)  # 09:00 local on both sides of the change
@@ -152,7 +152,7 @@ def test_the_desk_moving_or_cancelling_tells_the_patient_and_keeps_their_link(st
     assert submit(desk, f"/desk/appointments/{moved_id}/cancel", {"reason": "clinic"}).status_code == 303
     send(staff, mail)
     confirmation, moved, cancelled = mail.to("desk@example.com")
-    assert "It was on Tue 9 Mar 2027, 10:00 PST with Ana Test" in text_of(moved)
+    assert "It was with Ana Test on Tue 9 Mar 2027, 10:00 PST." in text_of(moved)
     assert "- With: Ben Test" in text_of(moved) and "- When: Wed 10 Mar 2027, 10:00 PST" in text_of(moved)
     assert "Test Clinic has cancelled your short treatment with Ben Test" in text_of(cancelled)
     assert "+1 213 555 0100" in text_of(cancelled)
@@ -210,6 +210,7 @@ def test_a_cancelled_visit_gets_no_reminder(staff, login_as, clock, mail):  # no
     gone_id = appointment(staff, gone["reference"]).id
     assert submit(desk, f"/desk/appointments/{gone_id}/cancel", {"reason": "patient"}).status_code == 303
     send(staff, mail)
+    assert "As you asked, we have cancelled" in text_of(mail.to("gone@example.com")[-1])  # the patient phoned
     assert [m["Subject"].split(":")[0] for m in mail.to("gone@example.com")] == ["Booking confirmed", "Cancelled"]
     assert [m["Subject"].split(":")[0] for m in mail.to("kept@example.com")] == ["Booking confirmed", "Reminder"]
     with staff.app_context():
@@ -484,3 +485,10 @@ def test_an_address_with_letters_beyond_ascii_is_delivered(staff, mail):  # noqa
     assert "Sent 1," in send(staff, mail)
     assert mail.received[0]["To"] == "josé@example.com"
     assert "Hello José Núñez," in text_of(mail.received[0])
+
+
+@pytest.mark.parametrize("url", ["smtp://127.0.0.1:notaport", "smtp://127.0.0.1:99999", "http://127.0.0.1:25"])
+def test_a_wrong_smtp_url_is_explained_without_a_traceback(staff, url):  # noqa: F811
+    staff.config["SMTP_URL"] = url
+    result = staff.test_cli_runner().invoke(args=["outbox", "send"])
+    assert result.exit_code == 2 and "SMTP_URL" in result.output and "Traceback" not in result.output

@@ -235,7 +235,7 @@ def cancel(appointment_id: int):
     form = CancelForm()
     if form.validate_on_submit():
         try:
-            desk.cancel(_account(), appointment_id, form.reason_text, now())
+            desk.cancel(_account(), appointment_id, form.reason_text, now(), patient_asked=form.reason.data == "patient")
         except RequestProblem as problem:
             flash(problem.message, "problem")
         else:

@@ -62,7 +62,10 @@ class SmtpTransport:
         if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
             raise SettingsError(f"SMTP_URL must look like smtp://host:port or smtps://host:port, not {_redacted(url)!r}")
         self.host, self.secure = parts.hostname, parts.scheme == "smtps"
-        self.port = parts.port or (465 if self.secure else 25)
+        try:
+            self.port = parts.port or (465 if self.secure else 25)
+        except ValueError:
+            raise SettingsError(f"SMTP_URL has no usable port (a number up to 65535): {_redacted(url)!r}") from None
         self.user, self.password = unquote(parts.username or ""), unquote(parts.password or "")
         # Emails carry live manage links: over the network they go encrypted, unless the URL
         # says the network is private (?tls=off) or the server is on this machine.

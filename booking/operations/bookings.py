@@ -269,15 +269,16 @@ def move(
     return BookingResult(appointment, token)
 
 
-def cancel(appointment_id: int, reason: str, now: datetime, *, actor: Actor = PATIENT) -> Appointment:
-    """Cancel the appointment, freeing its time."""
+def cancel(appointment_id: int, reason: str, now: datetime, *, actor: Actor = PATIENT,
+           patient_asked: bool = True) -> Appointment:
+    """Cancel the appointment, freeing its time; the email tells the patient whose wish it was."""
     with _writing(lambda: SlotTaken()):
         appointment = db.session.get(Appointment, appointment_id)
         if appointment.status is AppointmentStatus.CANCELLED:
             raise CannotBook("reason", "this appointment is already cancelled")
         appointment.cancel(now, reason)
         record(appointment, actor, "cancelled", reason or "No reason given", now)
-        outbox.queue("cancelled", appointment, now, link=False, by_clinic=actor is not PATIENT)
+        outbox.queue("cancelled", appointment, now, link=False, by_clinic=not patient_asked)
         db.session.commit()
     return appointment
 

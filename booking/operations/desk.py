@@ -312,7 +312,8 @@ def unchangeable(appointment: Appointment) -> str | None:
     return None
 
 
-def cancel(account: StaffAccount, appointment_id: int, reason: str, now: datetime) -> Appointment:
+def cancel(account: StaffAccount, appointment_id: int, reason: str, now: datetime, *,
+           patient_asked: bool) -> Appointment:
     appointment = db.session.get(Appointment, appointment_id)
     if appointment is None:
         raise NotVisible()
@@ -320,7 +321,7 @@ def cancel(account: StaffAccount, appointment_id: int, reason: str, now: datetim
     problem = unchangeable(appointment)
     if problem:
         raise CannotBook("reason", problem)
-    return bookings.cancel(appointment_id, reason, now, actor=actor(account))
+    return bookings.cancel(appointment_id, reason, now, actor=actor(account), patient_asked=patient_asked)
 
 
 def move(account: StaffAccount, appointment_id: int, practitioner: Practitioner, start: datetime,
