@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 from flask_limiter import Limiter
 from flask_login import LoginManager
 from flask_limiter.util import get_remote_address
@@ -71,3 +73,16 @@ def begin_write_transaction() -> None:
             raise RuntimeError("begin_write_transaction() with unsaved changes in the session")
         session.rollback()
     session.connection(execution_options={SQLITE_IMMEDIATE: True})
+
+
+@contextmanager
+def write_transaction():
+    """Run the block as one write transaction: begun as a writer (begin_write_transaction),
+    committed when the block ends, rolled back if it raises."""
+    begin_write_transaction()
+    try:
+        yield
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        raise

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from booking.extensions import db
 from booking.limits import BUFFER_MINUTES, CLINIC_NUMBERS, SERVICE_MINUTES, Limit
+from booking.safety import most_severe
 from booking.scheduling import UTC, BookingRules, TimeRange, WorkingInterval
 
 
@@ -261,14 +262,14 @@ class Patient(db.Model):
     appointments: Mapped[list[Appointment]] = relationship(back_populates="patient")
 
 
-def flag_level(safety_flags, intake) -> str | None:
-    """'emergency' or 'urgent' from a booking's safety answers and the intake read with it (its
-    own, or on a return visit the patient's earlier one): the more severe wins."""
-    if intake is not None and intake.emergency_flags:
-        return "emergency"
-    if safety_flags or (intake is not None and intake.urgent_flags):
-        return "urgent"
-    return None
+def flag_level(alert_level: str | None, intake) -> str | None:
+    """'emergency' or 'urgent' from what was signalled for a visit (its `alert_level`) and the
+    intake read with it (its own, or on a return visit the patient's earlier one): the more
+    severe wins."""
+    levels = {alert_level}
+    if intake is not None:
+        levels |= {"emergency" if intake.emergency_flags else None, "urgent" if intake.urgent_flags else None}
+    return most_severe(levels)
 
 
 class Appointment(db.Model):
@@ -296,8 +297,13 @@ class Appointment(db.Model):
     status: Mapped[AppointmentStatus] = mapped_column(
         _enum_column(AppointmentStatus, "appointment_status"), default=AppointmentStatus.BOOKED
     )
-    # Urgent safety-check codes the patient ticked (emergency ones never get booked).
+    # Urgent safety-check codes the patient ticked when booking (emergency ones never get booked).
     safety_flags: Mapped[list[str]] = mapped_column(sa.JSON, default=list)
+    # The most severe answer signalled for this visit from anywhere (booking, intake, progress
+    # check, re-check): set in the same commit as the answer, so every list shows it at once.
+    alert_level: Mapped[str | None] = mapped_column(sa.String(10))
+    # When the patient last answered the safety questions for this visit.
+    safety_checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     manage_token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
     booked_via: Mapped[str] = mapped_column(sa.String(20), default="online")
     intake_status: Mapped[IntakeStatus] = mapped_column(
@@ -326,9 +332,9 @@ class Appointment(db.Model):
 
     @property
     def flag_level(self) -> str | None:
-        """'emergency' or 'urgent' when the safety check or the intake raised a flag: all the
-        desk is told about the patient's answers."""
-        return flag_level(self.safety_flags, self.intake)
+        """'emergency' or 'urgent' when any of the patient's answers for this visit raised a
+        flag: all the desk is told about them."""
+        return self.alert_level
 
     def change_deadline(self, notice_hours: int) -> datetime:
         """The last moment the patient may cancel or move it online."""
@@ -387,6 +393,30 @@ class AppointmentEvent(db.Model):
     detail: Mapped[str] = mapped_column(sa.String(600), default="")
 
     appointment: Mapped[Appointment] = relationship(back_populates="history")
+
+
+class SafetySignal(db.Model):
+    """Emergency or urgent answers given for a visit, and where: at booking, on an intake page,
+    in the progress check, or when the patient checked the safety questions again.
+
+    Written in the same commit as the answers, with the clinic's alert email (which names the
+    visit and the level, never the answers). Each code is signalled once per visit.
+    """
+
+    __tablename__ = "safety_signal"
+    __table_args__ = (
+        sa.CheckConstraint("level IN ('emergency', 'urgent')", name="level_known"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    appointment_id: Mapped[int] = mapped_column(sa.ForeignKey("appointment.id", ondelete="CASCADE"), index=True)
+    level: Mapped[str] = mapped_column(sa.String(10))
+    source: Mapped[str] = mapped_column(sa.String(20))  # a key of booking.safety.SIGNAL_SOURCES
+    codes: Mapped[list[str]] = mapped_column(sa.JSON)
+    raised_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    appointment: Mapped[Appointment] = relationship(
+        backref=sa.orm.backref("signals", order_by="SafetySignal.id", cascade="all, delete-orphan"))
 
 
 def _score_ranges() -> tuple[sa.CheckConstraint, ...]:
@@ -452,6 +482,10 @@ class ProgressCheck(db.Model):
     pain_worst: Mapped[int]
     activities: Mapped[list[dict]] = mapped_column(sa.JSON)  # [{"name": ..., "rating": 0-10}], as at the intake
     psfs_score: Mapped[float]
+    # What the patient noticed after their last treatment: keys of AFTER_EFFECTS, and their own words.
+    after_effects: Mapped[list[str] | None] = mapped_column(sa.JSON)
+    after_effects_other: Mapped[str | None] = mapped_column(sa.String(500))
+    safety_codes: Mapped[list[str] | None] = mapped_column(sa.JSON)  # the safety questions, answered again
     sent_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
     appointment: Mapped[Appointment] = relationship(backref=sa.orm.backref("progress_check", uselist=False))

@@ -63,3 +63,37 @@ def emergency_advice(emergency_number: str, clinic_phone: str) -> str:
         "and acupuncture is not the right first step. Online booking cannot continue; "
         f"if you have questions about your visit, phone the clinic on {clinic_phone}."
     )
+
+
+# --- flags raised for a visit ------------------------------------------------------------
+
+LEVELS = ("urgent", "emergency")  # least to most severe
+
+# Where a patient can give an emergency or urgent answer for a visit, as staff read it.
+SIGNAL_SOURCES = {
+    "booking": "the safety check when booking",
+    "intake": "the back-pain questions",
+    "progress_check": "the progress check",
+    "recheck": "a fresh check of the safety questions",
+}
+
+
+def most_severe(levels) -> str | None:
+    """The most severe of some levels ("emergency" over "urgent"), ignoring None; None if there are none."""
+    known = [level for level in levels if level in LEVELS]
+    return max(known, key=LEVELS.index) if known else None
+
+
+def levels_of(codes) -> dict[str, str]:
+    """Each known safety-check code among `codes`, with its level."""
+    return {code: "emergency" if code in EMERGENCY else "urgent" for code in codes if code in EMERGENCY or code in URGENT}
+
+
+def care_card_context(codes) -> dict[str, list[str]]:
+    """What a care card tells the patient they answered: the emergency and urgent answers among
+    `codes`, in the patient's words."""
+    levels = levels_of(codes)
+    return {
+        "emergency_answers": [EMERGENCY[code] for code, level in levels.items() if level == "emergency"],
+        "urgent_answers": [URGENT[code] for code, level in levels.items() if level == "urgent"],
+    }

@@ -10,6 +10,7 @@ from booking.clock import now
 from booking.extensions import db
 from booking.models import Clinic
 from booking.operations.availability import load_clinic
+from booking.safety import same_day_doctor
 
 
 def clinic_time(instant: datetime, clinic: Clinic, pattern: str = "%A %-d %B %Y at %H:%M") -> str:
@@ -64,7 +65,7 @@ def refuse_nul_characters() -> None:
 def register_page_helpers(app: Flask) -> None:
     @app.context_processor
     def clinic_for_templates():
-        return {"clinic": db.session.get(Clinic, 1), "zone_label": zone_label}
+        return {"clinic": db.session.get(Clinic, 1), "zone_label": zone_label, "same_day_doctor": same_day_doctor}
 
     @app.template_filter("clinic_time")
     def clinic_time_filter(instant: datetime, pattern: str = "%A %-d %B %Y at %H:%M") -> str:

@@ -312,7 +312,9 @@ def test_the_back_pain_questions_in_the_browser(clinic, page, shots):
     check(page, shots, "intake-where")
     page.get_by_label("Right side").check()
     page.get_by_label("Into the foot").check()
-    page.get_by_label("Yes, my right leg").check()
+    page.get_by_role("group", name="Do you have numbness or tingling in a leg?").get_by_label("Yes, my right leg").check()
+    page.get_by_role("group", name="Does a leg or foot feel weak?").get_by_label("No", exact=True).check()
+    page.get_by_label("No: I have had them for a while and they are not changing").check()
     page.get_by_role("button", name="Continue").click()
 
     page.wait_for_url("**/intake/history")
@@ -327,6 +329,7 @@ def test_the_back_pain_questions_in_the_browser(clinic, page, shots):
     page.wait_for_url("**/intake/health")
     check(page, shots, "intake-health")
     page.get_by_role("group", name=re.compile("blood thinners")).get_by_label("Yes", exact=True).check()
+    page.get_by_role("group", name=re.compile("antiplatelet")).get_by_label("No", exact=True).check()
     page.get_by_label("Pregnant, or might be").check()
     page.get_by_role("group", name="Have you had any of these?").get_by_label("None of these").check()
     page.get_by_role("group", name=re.compile("getting better")).get_by_label("No", exact=True).check()

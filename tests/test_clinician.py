@@ -30,8 +30,8 @@ WEDNESDAY_11 = "2027-03-10T11:00:00-08:00"
 
 # Answers that raise nothing: no precaution, risk factor, nerve-root pattern or flag.
 CLEAR = {
-    "where": {"side": "left", "spreads": ["buttock"], "leg_symptoms": "no"},
-    "health": {"medications": "Ibuprofen <b>400</b> & fish oil", "blood_thinners": "no",
+    "where": {"side": "left", "spreads": ["buttock"], "leg_symptoms": "no", "leg_weakness": "no", "legs_changing": ""},
+    "health": {"medications": "Ibuprofen <b>400</b> & fish oil", "blood_thinners": "no", "antiplatelets": "no",
                "precautions": ["none"], "risk_factors": ["none"], "improving": "yes"},
 }
 
@@ -126,7 +126,7 @@ PRESENT = (
     + [(f"risk {key}", {"health": {"risk_factors": [key]}}, (), RISK_FACTORS[key]) for key in ASKED_RISK_FACTORS]
     + [("no improvement", {"health": {"improving": "no"}}, (), RISK_FACTORS["no_improvement"])]
     + [(f"urgent {code}", {}, (code,), URGENT[code]) for code in URGENT]
-    + [("both legs", {"where": {"leg_symptoms": "both", "spreads": ["thigh"]}}, (), EMERGENCY["both_legs"])]
+    + [("both legs", {"where": {"leg_symptoms": "both", "legs_changing": "new_or_worse", "spreads": ["thigh"]}}, (), EMERGENCY["both_legs"])]
     + [("nerve root", {"where": {"spreads": ["below_knee"], "leg_symptoms": "left"}}, (), "Yes:</strong> pain below the knee")]
 )
 
@@ -278,10 +278,12 @@ def test_a_return_visit_asks_for_a_progress_check_and_the_practitioner_sees_the_
     assert 'value="3" checked' in text(bad) and count(staff, ProgressCheck) == 0
 
     sent = patient.submit(f"{manage}/progress", {"pain_now": "3", "pain_average": "2", "pain_worst": "5",
-                                                 "rating_1": "7", "rating_2": "6"}, follow=True)
+                                                 "rating_1": "7", "rating_2": "6", "after_effects": "none",
+                                                 "symptoms": "none"}, follow=True)
     assert "Progress check sent" in text(sent)
     again = patient.client.post(f"{manage}/progress", follow_redirects=True, data={  # sent twice, as from a Back button
-        "csrf_token": csrf_from(form), "pain_now": "1", "pain_average": "1", "pain_worst": "1", "rating_1": "9", "rating_2": "9"})
+        "csrf_token": csrf_from(form), "pain_now": "1", "pain_average": "1", "pain_worst": "1", "rating_1": "9", "rating_2": "9",
+        "after_effects": "none", "symptoms": "none"})
     assert "Progress check sent" in text(again) and count(staff, ProgressCheck) == 1
     assert "You have sent your progress check" in text(patient.get(manage))
     assert "already been sent" in text(patient.get(f"{manage}/intake/episode"))  # no second set of questions
@@ -307,7 +309,8 @@ def test_a_progress_check_for_a_cancelled_or_begun_visit_stores_nothing(staff, c
     patient = PatientBrowser(staff)
     manage = manage_path(second)
     token = csrf_from(text(patient.get(f"{manage}/progress")))
-    answers = {"csrf_token": token, "pain_now": "3", "pain_average": "2", "pain_worst": "5", "rating_1": "7", "rating_2": "6"}
+    answers = {"csrf_token": token, "pain_now": "3", "pain_average": "2", "pain_worst": "5", "rating_1": "7", "rating_2": "6",
+               "after_effects": "none", "symptoms": "none"}
 
     clock.advance(days=6, minutes=65)  # from Wednesday 10 March 08:00 to Tuesday 16 March 10:05 (PDT): begun
     begun = patient.client.post(f"{manage}/progress", data=answers)
@@ -331,7 +334,7 @@ def test_a_first_visit_has_no_progress_check(staff, clock, login_as):  # noqa: F
 
 def test_the_day_marks_the_most_severe_flag_and_a_missed_visits_answers_still_count(staff, practitioner, clock):  # noqa: F811
     first = book_online(staff, start=TUESDAY_10)
-    send_intake(staff, first, where={"leg_symptoms": "both", "spreads": ["thigh"]},
+    send_intake(staff, first, where={"leg_symptoms": "both", "legs_changing": "new_or_worse", "spreads": ["thigh"]},
                 health={"precautions": ["implanted_device"]})
     with staff.app_context():
         db.session.get(Appointment, appointment_id(staff, first)).status = AppointmentStatus.NO_SHOW

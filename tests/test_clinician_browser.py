@@ -48,6 +48,8 @@ def test_the_practitioner_reads_flags_and_progress_before_a_return_visit(staff, 
                          ("How well can you do this now: Gardening?", "7"),
                          ("How well can you do this now: Putting on socks?", "8")):
         patient.get_by_role("group", name=group).get_by_label(value, exact=True).check()
+    patient.get_by_label("Soreness where the needles were").check()
+    patient.get_by_role("group", name="Do any of these apply to you now?").get_by_label("None of these").check()
     patient.get_by_role("button", name="Send to your practitioner").click()
     expect(patient.get_by_role("heading", level=1)).to_have_text("Progress check sent")
     shots.take(patient, "progress-check-sent")
@@ -71,6 +73,8 @@ def test_the_practitioner_reads_flags_and_progress_before_a_return_visit(staff, 
     expect(summary).to_contain_text(URGENT["night_pain"])
     expect(summary).to_contain_text("Precaution: Pregnant, or might be")
     expect(summary).to_contain_text("Precaution: Takes blood thinners")
+    expect(summary).to_contain_text("After the last treatment")
+    expect(summary).to_contain_text("Soreness where the needles were")
     chart = page.get_by_role("img", name="Pain and function over 2 visits")
     expect(chart).to_be_visible()
     expect(page.locator(".chart__meaningful")).to_have_count(2)  # pain 5 -> 2, function 4.5 -> 7.5

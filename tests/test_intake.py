@@ -12,10 +12,11 @@ from tests.test_booking_journey import TUESDAY_14, PatientBrowser, manage_path, 
 STEPS = ["episode", "where", "history", "health", "pain", "activities"]
 ANSWERS = {
     "episode": {"start_kind": "weeks", "weeks_ago": "6", "how": "home_job", "how_other": ""},
-    "where": {"side": "left", "spreads": ["buttock", "below_knee"], "leg_symptoms": "left"},
+    "where": {"side": "left", "spreads": ["buttock", "below_knee"], "leg_symptoms": "left", "leg_weakness": "no",
+              "legs_changing": "unchanged"},
     "history": {"worse": ["sitting", "bending"], "better": ["walking"], "morning_stiffness": "yes",
                 "previous_episodes": "no", "imaging": "none", "imaging_findings": "", "treatments": ["massage"]},
-    "health": {"medications": "Ibuprofen <b>400</b> & fish oil", "blood_thinners": "no",
+    "health": {"medications": "Ibuprofen <b>400</b> & fish oil", "blood_thinners": "no", "antiplatelets": "no",
                "precautions": ["needle_fear"], "risk_factors": ["none"], "improving": "no"},
     "pain": {"pain_now": "6", "pain_average": "5", "pain_worst": "8", "goals": "Garden again"},
     "activities": {"activity_1": "Gardening", "rating_1": "3", "activity_2": "Putting on socks", "rating_2": "6"},
@@ -67,7 +68,7 @@ def test_fill_in_every_step_change_one_answer_and_send(clinic, intake_path):
     assert sent.location.endswith(f"{path}/sent")
     assert "nothing more to do before your visit" in text(patient.get(sent.location))
     intake, status = the_intake(clinic)
-    assert status is IntakeStatus.SENT and intake.sent_at is not None and intake.form_version == "2026-11"
+    assert status is IntakeStatus.SENT and intake.sent_at is not None and intake.form_version == "2026-12"
     assert (intake.duration_band, intake.duration_days, intake.nerve_root_pattern) == ("subacute", 42, True)
     assert intake.precautions == ["needle_fear"] and intake.risk_factors == ["no_improvement"]
     assert (intake.pain_now, intake.pain_average, intake.pain_worst, intake.psfs_score) == (7, 5, 8, 4.5)

@@ -7,7 +7,7 @@ from datetime import date
 import pytest
 
 from booking.measures import SHIPPED, load_instruments
-from booking.measures.intake import derive, duration_band, has_nerve_root_pattern
+from booking.measures.intake import derive, duration_band, has_nerve_root_pattern, red_flags
 
 INSTRUMENTS = load_instruments(SHIPPED)
 TODAY = date(2027, 3, 8)
@@ -60,6 +60,11 @@ def test_nerve_root_pattern_needs_pain_below_the_knee_and_numbness_in_that_leg(s
     assert has_nerve_root_pattern({"side": side, "spreads": spreads, "leg_symptoms": leg}) is pattern
 
 
+def test_weakness_asked_on_its_own_counts_towards_the_nerve_root_pattern():
+    assert has_nerve_root_pattern({"side": "right", "spreads": ["foot"], "leg_symptoms": "no", "leg_weakness": "right"})
+    assert not has_nerve_root_pattern({"side": "right", "spreads": ["foot"], "leg_symptoms": "no", "leg_weakness": "left"})
+
+
 def test_precautions_in_the_order_a_practitioner_reads_them():
     found = facts(health={"blood_thinners": "yes", "precautions": ["metal_allergy", "pregnant"]}).precautions
     assert found == ["blood_thinners", "pregnant", "metal_allergy"]
@@ -71,13 +76,13 @@ def test_precautions_in_the_order_a_practitioner_reads_them():
     [
         (date(2008, 1, 1), "no", True),  # 19, new episode
         (date(2007, 3, 8), "no", False),  # 20 today
-        (date(1971, 3, 9), "no", False),  # 55 (56 tomorrow): not over 55
-        (date(1971, 3, 8), "no", True),  # 56 today
+        (date(1976, 3, 9), "no", False),  # 50 (51 tomorrow): not over 50
+        (date(1976, 3, 8), "no", True),  # 51 today (NICE CKS: over 50 replaces over 55)
         (date(1960, 1, 1), "no", True),  # 67, new episode
         (date(1960, 1, 1), "yes", False),  # 67, but not a new episode
     ],
 )
-def test_age_under_20_or_over_55_with_a_new_episode(born_on, previous, flagged):
+def test_age_under_20_or_over_50_with_a_first_episode(born_on, previous, flagged):
     found = facts(born_on=born_on, history={"previous_episodes": previous}).risk_factors
     assert ("age_new_episode" in found) is flagged
 
@@ -94,6 +99,45 @@ def test_scores_are_derived_with_the_measures_engine():
     assert (derived.pain_now, derived.pain_average, derived.pain_worst, derived.psfs_score) == (6, 5, 8, 4.5)
 
 
-def test_symptoms_in_both_legs_are_an_emergency_flag():
-    assert facts(where={"leg_symptoms": "both"}).emergency_flags == ["both_legs"]
-    assert facts(where={"leg_symptoms": "left"}).emergency_flags == []
+NEW = {"legs_changing": "new_or_worse"}
+STEADY = {"legs_changing": "unchanged"}
+
+
+@pytest.mark.parametrize(
+    "where, expected",
+    [
+        ({"leg_symptoms": "both"} | NEW, {"both_legs": "emergency"}),
+        ({"leg_weakness": "both"} | NEW, {"both_legs": "emergency"}),
+        ({"leg_symptoms": "left", "leg_weakness": "right"} | NEW, {"both_legs": "emergency"}),  # one each: both legs
+        ({"leg_symptoms": "both"}, {"both_legs": "emergency"}),  # answered before the question on change: as new
+        ({"leg_symptoms": "both"} | STEADY, {}),  # long-standing and unchanged: a risk factor instead
+        ({"leg_weakness": "left"} | NEW, {"worsening_weakness": "urgent"}),  # foot drop
+        ({"leg_weakness": "left"} | STEADY, {}),
+        ({"leg_symptoms": "left"} | NEW, {}),  # numbness in one leg: the nerve-root pattern, not a red flag
+        ({"leg_symptoms": "no", "leg_weakness": "no", "legs_changing": None}, {}),
+    ],
+)
+def test_red_flags_from_the_legs(where, expected):
+    assert red_flags(answers(where=where)) == expected
+
+
+def test_cancer_with_a_first_episode_is_urgent_whatever_the_page_order():
+    cancer = {"risk_factors": ["cancer_history"]}
+    assert red_flags(answers(health=cancer, history={"previous_episodes": "no"})) == {"cancer_new_pain": "urgent"}
+    assert red_flags(answers(health=cancer, history={"previous_episodes": "yes"})) == {}
+    assert red_flags({"health": cancer}) == {}  # the history page is not answered yet: nothing to say
+    assert red_flags({}) == {}
+
+
+def test_flags_are_derived_by_level_and_long_standing_symptoms_in_both_legs_are_a_risk_factor():
+    derived = facts(where={"leg_symptoms": "both"} | NEW, health={"risk_factors": ["cancer_history"]},
+                    history={"previous_episodes": "no"})
+    assert (derived.emergency_flags, derived.urgent_flags) == (["both_legs"], ["cancer_new_pain"])
+    steady = facts(where={"leg_symptoms": "both"} | STEADY)
+    assert (steady.emergency_flags, steady.urgent_flags) == ([], [])
+    assert "both_legs_longstanding" in steady.risk_factors
+
+
+def test_antiplatelets_fainting_and_lymphoedema_are_precautions():
+    found = facts(health={"antiplatelets": "not_sure", "precautions": ["lymphoedema", "fainting", "needle_fear"]})
+    assert found.precautions == ["antiplatelets", "needle_fear", "fainting", "lymphoedema"]

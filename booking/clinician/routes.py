@@ -16,7 +16,7 @@ from booking.auth.routes import staff_only
 from booking.clinician.chart import lay_out_chart
 from booking.clock import now
 from booking.intake.forms import answered_sections
-from booking.measures.intake import DURATION_BANDS, PRECAUTIONS, PRECAUTIONS_SHORT, RISK_FACTORS, age_on
+from booking.measures.intake import AFTER_EFFECTS, DURATION_BANDS, PRECAUTIONS, PRECAUTIONS_SHORT, RISK_FACTORS, age_on
 from booking.models import StaffRole
 from booking.operations import clinical, desk, feeds
 from booking.operations.availability import load_clinic
@@ -67,7 +67,8 @@ def _visit_page(record: clinical.VisitRecord, printing: bool):
         sections=answered_sections(intake.answers, instruments.get("start_back")) if intake else [],
         chart=lay_out_chart(record.trend) if len(record.trend) > 1 else None,
         nprs=instruments["nprs"], psfs=instruments["psfs"], screen=instruments.get("start_back"),
-        labels={"emergency": EMERGENCY, "urgent": URGENT, "precautions": PRECAUTIONS, "risks": RISK_FACTORS},
+        labels={"emergency": EMERGENCY, "urgent": URGENT, "precautions": PRECAUTIONS, "risks": RISK_FACTORS,
+                "after_effects": AFTER_EFFECTS},
         duration_bands=DURATION_BANDS, meaningful=clinical.meaningful_changes(instruments),
     )
 

@@ -7,7 +7,9 @@ from datetime import date, timedelta
 from wtforms import StringField, TextAreaField
 from wtforms.validators import ValidationError
 
-from booking.public.forms import CheckboxChoices, Choice, JourneyForm, options
+from booking.measures import intake as intake_rules
+from booking.measures.intake import AFTER_EFFECTS
+from booking.public.forms import CheckboxChoices, Choice, JourneyForm, SafetyForm, options
 
 NONE = "none"
 YES_NO = [("yes", "Yes"), ("no", "No")]
@@ -26,6 +28,10 @@ HOW_IT_STARTED = {
 SIDES = {"left": "Left side", "right": "Right side", "both": "Both sides", "centre": "In the middle"}
 SPREADS = {"buttock": "Into the buttock", "thigh": "Into the thigh", "below_knee": "Below the knee", "foot": "Into the foot"}
 LEGS = {"no": "No", "left": "Yes, my left leg", "right": "Yes, my right leg", "both": "Yes, both legs"}
+LEGS_CHANGING = {
+    intake_rules.LEGS_CHANGING: "Yes: they are new in the last few weeks, or getting worse",
+    intake_rules.LEGS_UNCHANGED: "No: I have had them for a while and they are not changing",
+}
 POSITIONS = {
     "sitting": "Sitting",
     "standing": "Standing",
@@ -47,9 +53,11 @@ TREATMENTS = {
 # Asked in the patient's words; the practitioner sees PRECAUTIONS and RISK_FACTORS wording.
 ASKED_PRECAUTIONS = {
     "pregnant": "I am pregnant, or might be",
-    "bleeding_disorder": "I have a bleeding disorder, such as haemophilia",
+    "bleeding_disorder": "I have a bleeding disorder, such as hemophilia",
     "implanted_device": "I have a pacemaker, defibrillator or another implanted electrical device",
-    "needle_fear": "I am afraid of needles, or have fainted with needles before",
+    "needle_fear": "I am afraid of needles",
+    "fainting": "I have fainted before, for any reason, or I faint easily",
+    "lymphoedema": "I have lymphedema (long-lasting swelling of an arm or leg), or have had lymph nodes removed",
     "metal_allergy": "I am allergic to metals such as nickel",
     "skin_problem": "I have an infection or broken skin on my lower back",
     "epilepsy": "I have epilepsy",
@@ -155,20 +163,42 @@ class WhereForm(JourneyForm):
         validators=[none_alone("No, it stays in my back", "Where the pain spreads")],
     )
     leg_symptoms = Choice(
-        "Do you have numbness, tingling or weakness in a leg?",
+        "Do you have numbness or tingling in a leg?",
         choices=options(LEGS.items()),
-        message="Select whether you have numbness, tingling or weakness in a leg",
+        message="Select whether you have numbness or tingling in a leg",
+    )
+    leg_weakness = Choice(
+        "Does a leg or foot feel weak?",
+        choices=options(LEGS.items()),
+        message="Select whether a leg or foot feels weak",
+    )
+    legs_changing = Choice(
+        "If you have any of these leg symptoms, are they new or getting worse?",
+        choices=options(LEGS_CHANGING.items()),
+        message="Select whether your leg symptoms are new or getting worse",
+        optional=True,
     )
 
     def validate_spreads(self, field):
         if not field.data:
             raise ValidationError("Select where the pain spreads, or that it stays in your back")
 
+    def validate_legs_changing(self, field):
+        if self.has_leg_symptoms and not field.data:
+            raise ValidationError(field.message)
+
+    @property
+    def has_leg_symptoms(self) -> bool:
+        return any(answer in ("left", "right", "both") for answer in (self.leg_symptoms.data, self.leg_weakness.data))
+
     def answers(self) -> dict:
         return {
             "side": self.side.data,
             "spreads": [s for s in self.spreads.data if s != NONE],
             "leg_symptoms": self.leg_symptoms.data,
+            "leg_weakness": self.leg_weakness.data,
+            # Asked only about symptoms someone has: an answer beside "No" and "No" is dropped.
+            "legs_changing": self.legs_changing.data if self.has_leg_symptoms else None,
         }
 
 
@@ -197,6 +227,11 @@ class HealthForm(JourneyForm):
         "Do you take blood thinners (anticoagulants), such as warfarin, apixaban or rivaroxaban?",
         choices=options(YES_NO_UNSURE), message="Select whether you take blood thinners",
     )
+    antiplatelets = Choice(
+        "Do you take a medicine that stops blood clots forming (an antiplatelet), such as clopidogrel, "
+        "ticagrelor or a daily low-dose aspirin?",
+        choices=options(YES_NO_UNSURE), message="Select whether you take an antiplatelet medicine",
+    )
     precautions = CheckboxChoices(
         "Do any of these apply to you?",
         choices=options([*ASKED_PRECAUTIONS.items(), (NONE, "None of these")]),
@@ -222,6 +257,7 @@ class HealthForm(JourneyForm):
         return {
             "medications": self.medications.data,
             "blood_thinners": self.blood_thinners.data,
+            "antiplatelets": self.antiplatelets.data,
             "precautions": [p for p in self.precautions.data if p != NONE],
             "risk_factors": [r for r in self.risk_factors.data if r != NONE],
             "improving": self.improving.data,
@@ -329,7 +365,12 @@ def readable(step: str, saved: dict) -> list[tuple[str, str]]:
         return [
             ("Where the pain is", SIDES[saved["side"]]),
             ("Where it spreads", _listed(saved["spreads"], SPREADS, "It stays in my back")),
-            ("Numbness, tingling or weakness in a leg", LEGS[saved["leg_symptoms"]]),
+            # Intakes from before weakness was asked on its own asked "numbness, tingling or weakness".
+            ("Numbness or tingling in a leg" if "leg_weakness" in saved else "Numbness, tingling or weakness in a leg",
+             LEGS[saved["leg_symptoms"]]),
+            *([("Weakness in a leg or foot", LEGS[saved["leg_weakness"]])] if "leg_weakness" in saved else []),
+            *([("Leg symptoms new or getting worse", LEGS_CHANGING[saved["legs_changing"]])]
+              if saved.get("legs_changing") else []),
         ]
     if step == "history":
         return [
@@ -344,6 +385,7 @@ def readable(step: str, saved: dict) -> list[tuple[str, str]]:
         return [
             ("Medicines", saved["medications"] or "None given"),
             ("Blood thinners", dict(YES_NO_UNSURE)[saved["blood_thinners"]]),
+            *([("Antiplatelet medicines", dict(YES_NO_UNSURE)[saved["antiplatelets"]])] if "antiplatelets" in saved else []),
             ("These apply to me", _listed(saved["precautions"], ASKED_PRECAUTIONS, "None of these")),
             ("I have had", _listed(saved["risk_factors"], ASKED_RISK_FACTORS, "None of these")),
             ("Getting better", dict(YES_NO_UNSURE)[saved["improving"]]),
@@ -397,12 +439,23 @@ def answered_sections(answers: dict, screening=None) -> list[tuple[str, str, lis
     return sections
 
 
-def progress_form(activities: list[str]) -> type[JourneyForm]:
-    """The progress check: the three pain ratings, and each of the patient's own activities rated again."""
+def progress_form(activities: list[str]) -> type[SafetyForm]:
+    """The progress check: the three pain ratings, each of the patient's own activities rated
+    again, what they noticed after the last treatment, and the safety questions once more."""
     fields = {name: field for name, field in vars(ScoresForm).items() if name.startswith("pain_")}
     for n, activity in enumerate(activities, start=1):
         fields[f"rating_{n}"] = Choice(f"How well can you do this now: {activity}?", choices=options(ZERO_TO_TEN),
                                        message=f"Choose a number from 0 to 10 for '{activity}'")
+    fields["after_effects"] = CheckboxChoices(
+        "After your last treatment, did you notice any of these?",
+        choices=options([*AFTER_EFFECTS.items(), (NONE, "Nothing out of the ordinary")]),
+        validators=[none_alone("Nothing out of the ordinary", "After your last treatment")],
+    )
+    fields["after_effects_other"] = TextAreaField("Tell us more (optional)", validators=[limited(TEXT_LIMIT, "This answer")])
+
+    def validate_after_effects(self, field):
+        if not field.data:
+            raise ValidationError("After your last treatment: select anything you noticed, or 'Nothing out of the ordinary'")
 
     def pain(self) -> dict:
         return {name: int(getattr(self, name).data) for name in ("pain_now", "pain_average", "pain_worst")}
@@ -410,4 +463,9 @@ def progress_form(activities: list[str]) -> type[JourneyForm]:
     def ratings(self) -> list[int]:
         return [int(getattr(self, f"rating_{n}").data) for n in range(1, len(activities) + 1)]
 
-    return type("ProgressForm", (JourneyForm,), fields | {"pain": pain, "ratings": ratings})
+    def effects(self) -> list[str]:
+        return [key for key in self.after_effects.data if key != NONE]
+
+    # The safety question (SafetyForm's) comes last on the page; its field is inherited.
+    return type("ProgressForm", (SafetyForm,), fields | {
+        "pain": pain, "ratings": ratings, "effects": effects, "validate_after_effects": validate_after_effects})

@@ -13,10 +13,12 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from booking.clock import now
 from booking.intake.forms import STEPS, EpisodeForm, answered_sections, example_date, form_data, screening_form
 from booking.manage.routes import with_appointment
+from booking.measures.intake import red_flags
 from booking.models import AppointmentStatus
 from booking.operations import intakes
 from booking.operations.availability import load_clinic
 from booking.public.forms import ConfirmForm
+from booking.safety import care_card_context
 
 bp = Blueprint("intake", __name__, url_prefix="/manage/<token>/intake")
 
@@ -80,13 +82,15 @@ def question(appointment, token, step):
         return redirect(url_for("intake.question", token=token, step=missing), code=303)
     number = names.index(step)
     _, heading, form_class = steps[number]
-    saved = appointment.intake.answers.get(step) if appointment.intake else None
+    saved_answers = appointment.intake.answers if appointment.intake else None
+    saved = saved_answers.get(step) if saved_answers else None
     extra = {"today": clinic.today(now())} if form_class is EpisodeForm else {}
     form = form_class(data=form_data(step, saved), **extra)
     if form.validate_on_submit():
-        intakes.save_step(appointment, step, form.answers(), now())
-        if step == "where" and form.leg_symptoms.data == "both":
-            return redirect(url_for("intake.get_help", token=token), code=303)
+        earlier = red_flags({name: answers for name, answers in (saved_answers or {}).items() if name != step})
+        flags = intakes.save_step(appointment, step, form.answers(), now())
+        if set(flags) - set(earlier):  # this page's answers point to a doctor: say so before anything else
+            return redirect(url_for("intake.get_help", token=token, step=step), code=303)
         following = first_unanswered(appointment)
         if following is None:
             return redirect(url_for("intake.check", token=token), code=303)
@@ -106,11 +110,16 @@ def question(appointment, token, step):
 @bp.get("/get-help")
 @open_intake
 def get_help(appointment, token):
-    """Symptoms in both legs are an emergency (clinical brief, section 1): say so before anything else."""
+    """Answers that need a doctor (clinical brief, section 1): the care card for the most severe,
+    before the next question. The visit is already flagged for the clinic."""
+    answers = appointment.intake.answers if appointment.intake else {}
     following = first_unanswered(appointment)
     next_url = (url_for("intake.question", token=token, step=following) if following
                 else url_for("intake.check", token=token))
-    return render_template("intake/get_help.html", appointment=appointment, token=token, next_url=next_url)
+    answered = request.args.get("step")
+    change_url = url_for("intake.question", token=token, step=answered) if answered in answers else None
+    return render_template("intake/get_help.html", appointment=appointment, token=token, next_url=next_url,
+                           change_url=change_url, **care_card_context(red_flags(answers)))
 
 
 @bp.route("/check", methods=["GET", "POST"])
@@ -133,4 +142,6 @@ def check(appointment, token):
 def sent(appointment, token):
     if appointment.intake is None or not appointment.intake.is_sent:
         return redirect(url_for("intake.start", token=token))
-    return render_template("intake/sent.html", appointment=appointment, token=token, again=False)
+    intake = appointment.intake
+    return render_template("intake/sent.html", appointment=appointment, token=token, again=False,
+                           **care_card_context([*(intake.emergency_flags or []), *(intake.urgent_flags or [])]))

@@ -14,15 +14,16 @@ from sqlalchemy.orm import selectinload
 from booking.clock import now
 from booking.extensions import db
 from booking.intake.forms import progress_form
-from booking.models import Appointment, ManageLink
+from booking.models import Appointment, AppointmentStatus, ManageLink
 from booking.notify.calendar import appointment_calendar
-from booking.operations import progress_checks
+from booking.operations import progress_checks, safety_signals
 from booking.operations.availability import is_free, load_clinic, load_practitioners
 from booking.operations.bookings import SlotTaken, cancel, move
 from booking.tokens import hash_token
 from booking.operations.problems import CannotBook
-from booking.public.forms import CancelForm, RescheduleForm
+from booking.public.forms import CancelForm, RescheduleForm, SafetyForm
 from booking.public.routes import parse_instant, time_list_context
+from booking.safety import care_card_context
 
 bp = Blueprint("manage", __name__, url_prefix="/manage/<token>")
 
@@ -156,12 +157,36 @@ def calendar(appointment, token):
     )
 
 
+@bp.route("/safety-check", methods=["GET", "POST"])
+@with_appointment
+def recheck(appointment, token):
+    """The safety questions again, for anything that has changed since booking: an answer that
+    needs a doctor flags the visit and tells the clinic at once."""
+    if appointment.status is not AppointmentStatus.BOOKED or appointment.starts_at <= now():
+        flash("There is no visit ahead on this booking to check the safety questions for.", "lost-race")
+        return redirect(url_for("manage.show", token=token), code=303)
+    form = SafetyForm()
+    if form.validate_on_submit():
+        try:
+            levels = safety_signals.recheck(appointment.id, form.codes, now())
+        except safety_signals.RecheckClosed:
+            flash("There is no visit ahead on this booking to check the safety questions for.", "lost-race")
+            return redirect(url_for("manage.show", token=token), code=303)
+        if not levels:
+            flash("Thank you. Nothing on the list applies to you, so your visit goes ahead as booked.", "success")
+            return redirect(url_for("manage.show", token=token), code=303)
+        return render_template("manage/recheck_result.html", appointment=appointment, token=token,
+                               **care_card_context(form.codes))
+    return render_template("manage/recheck.html", appointment=appointment, token=token, form=form)
+
+
 @bp.route("/progress", methods=["GET", "POST"])
 @with_appointment
 def progress(appointment, token):
     """Before a return visit: pain now and the patient's own activities, rated again (one page)."""
     if appointment.progress_check is not None:
-        return render_template("manage/progress_sent.html", appointment=appointment, token=token)
+        return render_template("manage/progress_sent.html", appointment=appointment, token=token,
+                               **care_card_context(appointment.progress_check.safety_codes or []))
     baseline = progress_checks.baseline_for(appointment)
     closed = progress_checks.closed_because(appointment, baseline, now())
     if closed:
@@ -171,7 +196,10 @@ def progress(appointment, token):
     form = progress_form(activities)()
     if form.validate_on_submit():
         try:
-            progress_checks.send(appointment.id, form.pain(), form.ratings(), now(), current_app.extensions["instruments"])
+            progress_checks.send(appointment.id, progress_checks.ProgressAnswers(
+                pain=form.pain(), ratings=form.ratings(), after_effects=form.effects(),
+                after_effects_other=form.after_effects_other.data, safety=form.codes,
+            ), now(), current_app.extensions["instruments"])
         except progress_checks.ProgressCheckClosed as refused:
             return render_template("manage/progress_closed.html", appointment=appointment, token=token,
                                    reason=refused.message, posted=True), 409

@@ -12,7 +12,7 @@ from datetime import date, timedelta
 
 from booking.measures.instrument import Instrument
 
-FORM_VERSION = "2026-11"
+FORM_VERSION = "2026-12"  # separate weakness, fainting, antiplatelets and lymphoedema questions
 
 # Duration of the episode: acute under 4 weeks, subacute 4 to 12 weeks, chronic over 12 weeks.
 ACUTE_BEFORE = timedelta(weeks=4)
@@ -25,9 +25,12 @@ DURATION_BANDS = {"acute": "under 4 weeks", "subacute": "4 to 12 weeks", "chroni
 PRECAUTIONS = {
     "pregnant": "Pregnant, or might be",
     "blood_thinners": "Takes blood thinners",
+    "antiplatelets": "Takes antiplatelet medicines (for example clopidogrel or daily aspirin)",
     "bleeding_disorder": "Bleeding disorder",
     "implanted_device": "Pacemaker, defibrillator or other implanted electrical device (no electroacupuncture)",
-    "needle_fear": "Afraid of needles, or has fainted with needles",
+    "needle_fear": "Afraid of needles",
+    "fainting": "Has fainted before, or faints easily (treat lying down)",
+    "lymphoedema": "Lymphoedema or lymph nodes removed (ask which limb; no needling of that limb)",
     "metal_allergy": "Metal allergy (for example nickel)",
     "skin_problem": "Skin infection or broken skin on the lower back",
     "epilepsy": "Epilepsy",
@@ -39,9 +42,12 @@ PRECAUTIONS = {
 PRECAUTIONS_SHORT = {
     "pregnant": "pregnant",
     "blood_thinners": "blood thinners",
+    "antiplatelets": "antiplatelets",
     "bleeding_disorder": "bleeding disorder",
     "implanted_device": "implanted device (no electroacupuncture)",
     "needle_fear": "needle fear",
+    "fainting": "faints",
+    "lymphoedema": "lymphoedema (not that limb)",
     "metal_allergy": "metal allergy",
     "skin_problem": "skin problem on the back",
     "epilepsy": "epilepsy",
@@ -54,9 +60,25 @@ RISK_FACTORS = {
     "steroids": "Long-term steroid use",
     "osteoporosis": "Osteoporosis",
     "recent_infection": "Recent infection",
-    "age_new_episode": "Under 20 or over 55 with a new episode",
+    "age_new_episode": "Under 20 or over 50 with a first episode",
+    "both_legs_longstanding": "Long-standing, unchanged symptoms in both legs",
     "no_improvement": "No improvement after 4 weeks or more",
 }
+
+
+# What the patient may have noticed after their last treatment, asked in the progress check.
+AFTER_EFFECTS = {
+    "bruising": "Bruising or a little bleeding where the needles were",
+    "soreness": "Soreness where the needles were",
+    "tiredness": "Feeling tired or sleepy afterwards",
+    "flare_up": "Back pain worse for a day or two",
+    "faint": "Feeling faint, or fainting",
+    "other": "Something else",
+}
+
+# Leg symptoms are "new or getting worse" or "unchanged": only the first is a red flag.
+LEGS_CHANGING = "new_or_worse"
+LEGS_UNCHANGED = "unchanged"
 
 
 @dataclass(frozen=True)
@@ -64,7 +86,8 @@ class DerivedFacts:
     duration_band: str | None = None  # acute, subacute or chronic
     duration_days: int | None = None
     nerve_root_pattern: bool = False
-    emergency_flags: list[str] = field(default_factory=list)  # safety-check codes raised by the answers
+    emergency_flags: list[str] = field(default_factory=list)  # safety-check codes the answers raise, by level
+    urgent_flags: list[str] = field(default_factory=list)
     precautions: list[str] = field(default_factory=list)  # keys of PRECAUTIONS
     risk_factors: list[str] = field(default_factory=list)  # keys of RISK_FACTORS
     pain_now: int | None = None
@@ -96,12 +119,40 @@ def duration_band(days: int) -> str:
 
 def has_nerve_root_pattern(where: Mapping) -> bool:
     """Pain below the knee with numbness, tingling or weakness in the same leg."""
-    spreads = set(where.get("spreads", []))
-    leg = where.get("leg_symptoms", "no")
-    if not spreads & {"below_knee", "foot"} or leg == "no":
+    legs = legs_affected(where)
+    if not set(where.get("spreads", [])) & {"below_knee", "foot"} or not legs:
         return False
     side = where.get("side")
-    return side in ("both", "centre") or leg == "both" or leg == side
+    return side in ("both", "centre") or side in legs
+
+
+def legs_affected(where: Mapping) -> set[str]:
+    """Which legs have numbness, tingling or weakness: a subset of {"left", "right"}."""
+    sides = set()
+    for answer in (where.get("leg_symptoms", "no"), where.get("leg_weakness", "no")):
+        sides |= {"left", "right"} if answer == "both" else {answer} & {"left", "right"}
+    return sides
+
+
+def red_flags(answers: Mapping) -> dict[str, str]:
+    """The safety-check codes that intake answers (complete or not) point to, each with its level.
+
+    - Numbness, tingling or weakness in both legs that is new or getting worse: emergency
+      (possible cauda equina). Answers from before the question on change count as new.
+    - Weakness in a leg that is getting worse (foot drop): urgent.
+    - Cancer at any time, with a first episode of back pain: urgent (NICE: see a doctor within 24 hours).
+    """
+    flags = {}
+    where = answers.get("where", {})
+    changing = where.get("legs_changing", LEGS_CHANGING)
+    if legs_affected(where) == {"left", "right"} and changing == LEGS_CHANGING:
+        flags["both_legs"] = "emergency"
+    elif where.get("leg_weakness", "no") != "no" and changing == LEGS_CHANGING:
+        flags["worsening_weakness"] = "urgent"
+    if ("cancer_history" in answers.get("health", {}).get("risk_factors", [])
+            and answers.get("history", {}).get("previous_episodes") == "no"):
+        flags["cancer_new_pain"] = "urgent"
+    return flags
 
 
 def age_on(born_on: date, day: date) -> int:
@@ -115,6 +166,8 @@ def derive(answers: Mapping, *, born_on: date, today: date, instruments: Mapping
     health = answers.get("health", {})
 
     precautions = [key for key in PRECAUTIONS if key in health.get("precautions", [])]
+    if health.get("antiplatelets") in ("yes", "not_sure") and "antiplatelets" not in precautions:
+        precautions.insert(0, "antiplatelets")
     if health.get("blood_thinners") in ("yes", "not_sure") and "blood_thinners" not in precautions:
         precautions.insert(0, "blood_thinners")
 
@@ -122,11 +175,15 @@ def derive(answers: Mapping, *, born_on: date, today: date, instruments: Mapping
              if key in health.get("risk_factors", [])]
     age = age_on(born_on, today)
     new_episode = answers.get("history", {}).get("previous_episodes") == "no"
-    if new_episode and (age < 20 or age > 55):
+    if new_episode and (age < 20 or age > 50):  # NICE CKS: over 50 is the threshold for cancer
         risks.append("age_new_episode")
+    where = answers.get("where", {})
+    if legs_affected(where) == {"left", "right"} and where.get("legs_changing") == LEGS_UNCHANGED:
+        risks.append("both_legs_longstanding")
     if days is not None and timedelta(days=days) >= NO_IMPROVEMENT_AFTER and health.get("improving") == "no":
         risks.append("no_improvement")
 
+    flags = red_flags(answers)
     ratings = answers.get("pain", {})
     pain = instruments["nprs"].score({k: ratings.get(k) for k in ("pain_now", "pain_average", "pain_worst")})
     activities = answers.get("activities", {}).get("activities", [])
@@ -145,8 +202,8 @@ def derive(answers: Mapping, *, born_on: date, today: date, instruments: Mapping
         duration_band=duration_band(days) if days is not None else None,
         duration_days=days,
         nerve_root_pattern=has_nerve_root_pattern(answers.get("where", {})),
-        # Symptoms in both legs are an emergency sign (clinical brief, section 1).
-        emergency_flags=["both_legs"] if answers.get("where", {}).get("leg_symptoms") == "both" else [],
+        emergency_flags=[code for code, level in flags.items() if level == "emergency"],
+        urgent_flags=[code for code, level in flags.items() if level == "urgent"],
         precautions=precautions,
         risk_factors=risks,
         pain_now=whole(pain["pain_now"]),

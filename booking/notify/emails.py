@@ -89,7 +89,7 @@ def compose(kind: str, appointment: Appointment, clinic: Clinic, now: datetime, 
     """The email of this kind about this appointment, with LINK_PLACEHOLDER for its secret link.
 
     Kinds: confirmation, moved (context: was), cancelled (context: by_clinic), reminder,
-    progress_invitation. `context` may also carry `questions`: "intake", "progress" or None,
+    progress_invitation, and safety_alert to the clinic (context: level, given_in). `context` may also carry `questions`: "intake", "progress" or None,
     the questions the patient still has to answer for this visit.
     """
     with _on_the_site():
@@ -103,6 +103,8 @@ def compose(kind: str, appointment: Appointment, clinic: Clinic, now: datetime, 
             "intake_url": _external("intake.start", token=LINK_PLACEHOLDER),
             "progress_url": _external("manage.progress", token=LINK_PLACEHOLDER),
             "book_url": _external("public.choose_service"),
+            "recheck_url": _external("manage.recheck", token=LINK_PLACEHOLDER),
+            "desk_url": _external("desk.appointment", appointment_id=appointment.id),
             "articles": _reading_list(appointment, context.get("questions")),
             "questions": None,
             **context,

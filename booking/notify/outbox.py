@@ -37,6 +37,7 @@ from booking.extensions import begin_write_transaction, db
 from booking.models import Appointment, IntakeStatus, ManageLink, OutboxMessage, OutboxStatus
 from booking.notify.emails import LINK_PLACEHOLDER, compose, with_link
 from booking.notify.smtp import Deferred, Refused, Transport, Unavailable
+from booking.safety import SIGNAL_SOURCES
 from booking.tokens import hash_token, new_token
 
 # Pauses before the 2nd, 3rd... attempt; after the last one the message is marked failed.
@@ -66,6 +67,26 @@ def queue(kind: str, appointment: Appointment, now: datetime, *, link: bool = Tr
     )
     if link:
         message.link_token = _new_link(appointment, now)
+    db.session.add(message)
+    return message
+
+
+def queue_alert(appointment: Appointment, level: str, source: str, now: datetime) -> OutboxMessage | None:
+    """Tell the clinic's alert address that an emergency or urgent answer was given for this
+    visit: which visit, which level and where, never the answers. None when the clinic has
+    no alert address (the flag on its pages still shows)."""
+    from booking.operations.availability import load_clinic  # operations import this module
+
+    clinic = load_clinic()
+    if not clinic.alert_email:
+        return None
+    email = compose("safety_alert", appointment, clinic, now, level=level, given_in=SIGNAL_SOURCES[source])
+    # No SEQUENCE: the alert stays true when the visit moves, so it is never skipped as out of date.
+    message = OutboxMessage(
+        kind="safety_alert", to_address=clinic.alert_email, subject=email.subject, text_body=email.text,
+        html_body=email.html, status=OutboxStatus.QUEUED, created_at=now, next_attempt_at=now, attempts=0,
+        appointment=appointment,
+    )
     db.session.add(message)
     return message
 
@@ -157,7 +178,7 @@ def stale_because(message: OutboxMessage, now: datetime) -> str | None:
     appointment = message.appointment
     if appointment is None:
         return "The appointment no longer exists."
-    if appointment.starts_at <= now:
+    if appointment.starts_at <= now and message.kind != "safety_alert":
         return "The visit had already begun."
     if message.about_sequence is not None and appointment.sequence != message.about_sequence:
         return "The visit changed after this email was written; a later email tells the patient."

@@ -34,7 +34,8 @@ from booking.notify import outbox
 from booking.notify.emails import email_time
 from booking.operations.problems import CannotBook
 from booking.operations.progress_checks import questions_asked
-from booking.safety import classify
+from booking.operations.safety_signals import signal
+from booking.safety import classify, levels_of
 from booking.tokens import hash_token, new_token
 
 NO_OVERLAP_CONSTRAINT = "appointment_no_overlap"
@@ -213,6 +214,7 @@ def book(
             manage_token_hash=hash_token(token),
             booked_via=request.booked_via,
             created_at=now,
+            safety_checked_at=now,
         )
         db.session.add(appointment)
         record(appointment, actor, "booked",
@@ -221,6 +223,7 @@ def book(
         if draft is not None:
             draft.appointment, draft.manage_token, draft.lost_race = appointment, token, False
         db.session.flush()  # the new rows get their ids, which the questions' lookup needs
+        signal(appointment, levels_of(answers.urgent), "booking", now)
         outbox.queue("confirmation", appointment, now, questions=questions_asked(appointment))
         db.session.commit()
     return BookingResult(appointment, token)

@@ -33,6 +33,7 @@ from booking.models import (
 )
 from booking.operations.availability import load_clinic
 from booking.operations.desk import NotVisible
+from booking.safety import SIGNAL_SOURCES, levels_of
 from booking.scheduling import wall_clock_instant
 
 AUDIT_ACTIONS = {"view": "Viewed", "print": "Printed", "export": "Exported"}
@@ -85,7 +86,7 @@ def _day_visit(appointment: Appointment, earlier: list) -> DayVisit:
     read = own or (max(baselines, key=lambda row: row.starts_at) if baselines else None)
     return DayVisit(
         appointment, earlier_visits=sum(row.status in AppointmentStatus.visits() for row in before),
-        has_baseline=bool(baselines), flag_level=flag_level(appointment.safety_flags, read),
+        has_baseline=bool(baselines), flag_level=flag_level(appointment.alert_level, read),
         precautions=list(read.precautions or []) if read else [],
         risk_factors=len(read.risk_factors or []) if read else 0,
         nerve_root_pattern=bool(read and read.nerve_root_pattern),
@@ -143,6 +144,15 @@ def open_record(account: StaffAccount, appointment_id: int, action: str, address
     db.session.commit()
 
 
+@dataclass(frozen=True)
+class RedFlag:
+    code: str  # a safety-check code (booking.safety)
+    level: str  # emergency or urgent
+    given_in: str  # where the patient gave it, in staff's words
+    for_visit: datetime | None  # the earlier visit it was given for; None when for this one
+    given_at: datetime
+
+
 @dataclass
 class VisitRecord:
     appointment: Appointment
@@ -159,14 +169,20 @@ class VisitRecord:
         return sum(visit.status in AppointmentStatus.visits() for visit in self.earlier_visits)
 
     @property
-    def urgent_answers(self) -> list[tuple[str, Appointment]]:
-        """(safety-check code, the booking it was answered for): this visit's answers, then those an
-        earlier intake was sent with, so each flag says when the patient gave it."""
-        found = [(code, self.appointment) for code in self.appointment.safety_flags or []]
+    def red_flags(self) -> list[RedFlag]:
+        """Every emergency or urgent answer to read for this visit, most severe first, each saying
+        where and when the patient gave it: this visit's own signals, then those the earlier
+        intake read for it was sent with."""
+        found: dict[str, RedFlag] = {}
+        for raised in self.appointment.signals:
+            for code, level in levels_of(raised.codes).items():
+                found.setdefault(code, RedFlag(code, level, SIGNAL_SOURCES[raised.source], None, raised.raised_at))
         if self.intake_is_earlier:
-            given = {code for code, _ in found}
-            found += [(code, self.intake.appointment) for code in self.intake.urgent_flags or [] if code not in given]
-        return found
+            earlier = self.intake
+            codes = [*(earlier.emergency_flags or []), *(earlier.urgent_flags or [])]
+            for code, level in levels_of(codes).items():
+                found.setdefault(code, RedFlag(code, level, "the intake", earlier.appointment.starts_at, earlier.sent_at))
+        return sorted(found.values(), key=lambda flag: flag.level != "emergency")
 
 
 def _measured(appointment: Appointment, zone) -> Measured | None:
@@ -195,7 +211,7 @@ def visit_record(appointment_id: int, instruments: Mapping[str, Instrument]) -> 
         .where(Appointment.patient_id == this.patient_id, Appointment.starts_at <= this.starts_at)
         .options(selectinload(Appointment.patient), selectinload(Appointment.service),
                  selectinload(Appointment.practitioner), selectinload(Appointment.intake),
-                 selectinload(Appointment.progress_check))
+                 selectinload(Appointment.progress_check), selectinload(Appointment.signals))
         .order_by(Appointment.starts_at, Appointment.id)
     ))
     earlier = [v for v in visits if v.id != this.id and v.starts_at < this.starts_at]
@@ -258,7 +274,10 @@ def export(record: VisitRecord, clinic) -> dict:
     return {
         "visit": {"reference": appointment.reference, "start": local(appointment.starts_at),
                   "service": appointment.service.name, "practitioner": appointment.practitioner.name,
-                  "status": appointment.status.value, "safety_check_flags": list(appointment.safety_flags)},
+                  "status": appointment.status.value, "safety_check_flags": list(appointment.safety_flags),
+                  "flag_level": appointment.alert_level, "safety_checked_at": local(appointment.safety_checked_at),
+                  "safety_signals": [{"level": raised.level, "given_in": raised.source, "codes": list(raised.codes),
+                                      "at": local(raised.raised_at)} for raised in appointment.signals]},
         "patient": {"name": appointment.patient.name, "born_on": appointment.patient.born_on.isoformat()},
         "intake": None if intake is None else {
             "for_visit": intake.appointment.reference, "form_version": intake.form_version,
@@ -271,6 +290,8 @@ def export(record: VisitRecord, clinic) -> dict:
         "progress_check": None if check is None else {
             "sent_at": local(check.sent_at), "pain_now": check.pain_now, "pain_average": check.pain_average,
             "pain_worst": check.pain_worst, "activities": check.activities, "psfs_score": check.psfs_score,
+            "after_effects": check.after_effects or [], "after_effects_other": check.after_effects_other,
+            "safety_codes": check.safety_codes or [],
         },
         "progress": [{"date": point.day.isoformat(), "pain_average": point.pain, "psfs": point.function}
                      for point in record.trend],

@@ -128,8 +128,9 @@ def _answer_questions(appointment: Appointment, rng: random.Random, now: datetim
             return  # the earlier visit is still to come: nothing to measure yet
         ratings = [min(10, activity["rating"] + rng.randint(0, 3)) for activity in baseline.answers["activities"]["activities"]]
         pain = max(0, baseline.pain_average - rng.randint(0, 3))
-        progress_checks.send(appointment.id, {"pain_now": pain, "pain_average": pain, "pain_worst": min(10, pain + 2)},
-                             ratings, now, instruments)
+        progress_checks.send(appointment.id, progress_checks.ProgressAnswers(
+            pain={"pain_now": pain, "pain_average": pain, "pain_worst": min(10, pain + 2)}, ratings=ratings,
+            after_effects=rng.choice([[], [], ["soreness"], ["tiredness", "flare_up"]])), now, instruments)
         return
     today = load_clinic().today(now)
     weeks = rng.choice([2, 6, 20])
@@ -138,11 +139,13 @@ def _answer_questions(appointment: Appointment, rng: random.Random, now: datetim
         "episode": {"started_on": (today - timedelta(weeks=weeks)).isoformat(), "estimated": True, "weeks_ago": weeks,
                     "how": rng.choice(["lifting", "twisting", "home_job", "no_cause"]), "how_other": ""},
         "where": {"side": rng.choice(["left", "right", "centre"]), "spreads": rng.choice([[], ["buttock"], ["thigh", "below_knee"]]),
-                  "leg_symptoms": rng.choice(["no", "no", "no", "left"])},
+                  **rng.choice([{"leg_symptoms": "no", "leg_weakness": "no", "legs_changing": None}] * 3
+                               + [{"leg_symptoms": "left", "leg_weakness": "no", "legs_changing": "unchanged"}])},
         "history": {"worse": ["sitting", "bending"], "better": ["walking"], "morning_stiffness": "yes",
                     "previous_episodes": rng.choice(["yes", "no"]), "imaging": "none", "imaging_findings": "",
                     "treatments": rng.choice([[], ["physio"], ["massage", "medication"]])},
         "health": {"medications": rng.choice(["", "Ibuprofen when needed"]), "blood_thinners": rng.choice(["no"] * 5 + ["yes"]),
+                   "antiplatelets": rng.choice(["no"] * 5 + ["yes"]),
                    "precautions": rng.choice(DEMO_PRECAUTIONS), "risk_factors": [], "improving": rng.choice(["yes", "yes", "not_sure", "no"])},
         "pain": {"pain_now": pain, "pain_average": pain, "pain_worst": min(10, pain + 2), "goals": "Get through a work day without pain"},
         "activities": {"activities": [{"name": name, "rating": rng.randint(2, 6)} for name in rng.choice(DEMO_ACTIVITIES)]},

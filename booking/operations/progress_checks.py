@@ -7,6 +7,7 @@ its activities come from) and has not started a new intake for this one.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -16,6 +17,8 @@ from booking.extensions import begin_write_transaction, db
 from booking.measures import Instrument
 from booking.models import Appointment, AppointmentStatus, Intake, IntakeStatus, ProgressCheck
 from booking.operations.availability import load_clinic
+from booking.operations.safety_signals import signal
+from booking.safety import levels_of
 
 
 class ProgressCheckClosed(Exception):
@@ -81,9 +84,19 @@ def activities_of(baseline: Intake) -> list[str]:
     return [activity["name"] for activity in baseline.answers.get("activities", {}).get("activities", [])]
 
 
-def send(appointment_id: int, pain: Mapping[str, int], ratings: list[int], now: datetime,
+@dataclass(frozen=True)
+class ProgressAnswers:
+    pain: Mapping[str, int]  # pain_now, pain_average, pain_worst
+    ratings: list[int]  # each activity named at the intake, in order
+    after_effects: list[str] = field(default_factory=list)  # keys of AFTER_EFFECTS
+    after_effects_other: str = ""
+    safety: list[str] = field(default_factory=list)  # safety-check codes that apply now
+
+
+def send(appointment_id: int, answers: ProgressAnswers, now: datetime,
          instruments: Mapping[str, Instrument]) -> ProgressCheck:
-    """Store the check once, with its function score; raise ProgressCheckClosed if it may not be."""
+    """Store the check once, with its function score; raise ProgressCheckClosed if it may not be.
+    Safety answers that need a doctor flag the visit and alert the clinic in the same commit."""
     begin_write_transaction()
     try:
         appointment = db.session.get(Appointment, appointment_id)
@@ -94,16 +107,21 @@ def send(appointment_id: int, pain: Mapping[str, int], ratings: list[int], now: 
         if problem:
             raise ProgressCheckClosed(problem)
         names = activities_of(baseline)
-        if len(ratings) != len(names):
+        if len(answers.ratings) != len(names):
             raise ProgressCheckClosed("The activities to rate have changed. Please open the progress check again.")
-        scores = instruments["psfs"].score({f"activity_{n}": r for n, r in enumerate(ratings, start=1)})
+        scores = instruments["psfs"].score({f"activity_{n}": r for n, r in enumerate(answers.ratings, start=1)})
+        pain = answers.pain
         check = ProgressCheck(
             appointment_id=appointment.id, pain_now=pain["pain_now"], pain_average=pain["pain_average"],
             pain_worst=pain["pain_worst"], psfs_score=scores["psfs"].value, sent_at=now,
-            activities=[{"name": name, "rating": rating} for name, rating in zip(names, ratings, strict=True)],
+            activities=[{"name": name, "rating": rating} for name, rating in zip(names, answers.ratings, strict=True)],
+            after_effects=list(answers.after_effects), after_effects_other=answers.after_effects_other or None,
+            safety_codes=list(answers.safety),
         )
         db.session.add(check)
         appointment.intake_status = IntakeStatus.SENT  # what the desk reads: this visit's questions are answered
+        appointment.safety_checked_at = now
+        signal(appointment, levels_of(answers.safety), "progress_check", now)
         db.session.commit()
     except IntegrityError:
         db.session.rollback()

@@ -1,0 +1,70 @@
+"""Safety signals: emergency and urgent answers flag a visit the moment they are given.
+
+Each visit gets `alert_level` (the most severe answer signalled for it, which every list
+reads) and `safety_checked_at`; each signal is a row naming where it was given. Progress
+checks gain the after-effects of the last treatment. Existing visits are flagged from what
+they already hold: their booking's urgent answers and their sent intake's flags.
+
+Revision ID: 0011
+Revises: 0010
+Create Date: 2026-12-03
+"""
+from alembic import op
+import sqlalchemy as sa
+
+
+# revision identifiers, used by Alembic.
+revision = '0011'
+down_revision = '0010'
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    op.create_table('safety_signal',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('appointment_id', sa.Integer(), nullable=False),
+    sa.Column('level', sa.String(length=10), nullable=False),
+    sa.Column('source', sa.String(length=20), nullable=False),
+    sa.Column('codes', sa.JSON(), nullable=False),
+    sa.Column('raised_at', sa.DateTime(timezone=True), nullable=False),
+    sa.CheckConstraint("level IN ('emergency', 'urgent')", name=op.f('ck_safety_signal_level_known')),
+    sa.ForeignKeyConstraint(['appointment_id'], ['appointment.id'], name=op.f('fk_safety_signal_appointment_id_appointment'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_safety_signal'))
+    )
+    with op.batch_alter_table('safety_signal', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_safety_signal_appointment_id'), ['appointment_id'], unique=False)
+
+    # Plain ADD COLUMN: SQLite adds nullable columns in place, without copying the table.
+    op.add_column('appointment', sa.Column('alert_level', sa.String(length=10), nullable=True))
+    op.add_column('appointment', sa.Column('safety_checked_at', sa.DateTime(timezone=True), nullable=True))
+    op.add_column('progress_check', sa.Column('after_effects', sa.JSON(), nullable=True))
+    op.add_column('progress_check', sa.Column('after_effects_other', sa.String(length=500), nullable=True))
+    op.add_column('progress_check', sa.Column('safety_codes', sa.JSON(), nullable=True))
+
+    # What existing visits already said: the booking's urgent answers, then a sent intake's flags.
+    op.execute("UPDATE appointment SET safety_checked_at = created_at")
+    op.execute("UPDATE appointment SET alert_level = 'urgent' WHERE safety_flags IS NOT NULL "
+               "AND CAST(safety_flags AS TEXT) NOT IN ('[]', 'null')")
+    op.execute("UPDATE appointment SET alert_level = 'emergency' WHERE id IN (SELECT appointment_id FROM intake "
+               "WHERE emergency_flags IS NOT NULL AND CAST(emergency_flags AS TEXT) NOT IN ('[]', 'null'))")
+    op.execute("INSERT INTO safety_signal (appointment_id, level, source, codes, raised_at) "
+               "SELECT id, 'urgent', 'booking', safety_flags, created_at FROM appointment "
+               "WHERE safety_flags IS NOT NULL AND CAST(safety_flags AS TEXT) NOT IN ('[]', 'null')")
+    op.execute("INSERT INTO safety_signal (appointment_id, level, source, codes, raised_at) "
+               "SELECT appointment_id, 'emergency', 'intake', emergency_flags, sent_at FROM intake "
+               "WHERE sent_at IS NOT NULL AND emergency_flags IS NOT NULL "
+               "AND CAST(emergency_flags AS TEXT) NOT IN ('[]', 'null')")
+
+
+def downgrade():
+    with op.batch_alter_table('progress_check', schema=None) as batch_op:
+        batch_op.drop_column('safety_codes')
+        batch_op.drop_column('after_effects_other')
+        batch_op.drop_column('after_effects')
+    with op.batch_alter_table('appointment', schema=None) as batch_op:
+        batch_op.drop_column('safety_checked_at')
+        batch_op.drop_column('alert_level')
+    with op.batch_alter_table('safety_signal', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_safety_signal_appointment_id'))
+    op.drop_table('safety_signal')

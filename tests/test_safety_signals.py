@@ -1,0 +1,283 @@
+"""Emergency and urgent answers reach the clinic at once, on both databases.
+
+Wherever the patient gives such an answer (the booking's safety check, a page of the
+intake, the progress check, or the safety questions asked again from their link), the
+visit is flagged on the desk, on My day and on the visit record in the same commit, and
+one alert email goes to the clinic's alert address, naming the visit and the level but
+never the patient or the answers. Emails go to a real SMTP server on 127.0.0.1.
+
+The clock is Monday 8 March 2027, 08:00 in Los Angeles (tests/conftest.py).
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+import sqlalchemy as sa
+
+from booking.extensions import db
+from booking.models import Appointment, OutboxMessage, ProgressCheck, SafetySignal, StaffRole
+from booking.safety import EMERGENCY, URGENT
+from tests.mail import text_of
+from tests.test_booking_journey import PatientBrowser, text
+from tests.test_clinician import appointment_id, manage_path, return_visit, send_intake
+from tests.test_desk import book_online, count
+from tests.test_emails import mail  # noqa: F401 (fixture)
+from tests.test_emails import send as send_emails
+from tests.test_intake import ANSWERS, STEPS
+from tests.test_staff import login_as, staff  # noqa: F401 (fixtures)
+
+TUESDAY_10 = "2027-03-09T10:00:00-08:00"
+ALERTS = "alerts@clinic.test"  # the test clinic's alert address (tests/conftest.py)
+BOTH_LEGS_NEW = {"leg_symptoms": "both", "leg_weakness": "no", "legs_changing": "new_or_worse"}
+
+
+def alerts(app) -> list[OutboxMessage]:
+    with app.app_context():
+        found = list(db.session.scalars(sa.select(OutboxMessage).where(OutboxMessage.kind == "safety_alert")
+                                        .order_by(OutboxMessage.id)))
+        db.session.expunge_all()
+        return found
+
+
+def signals(app) -> list[tuple[str, str, list[str]]]:
+    with app.app_context():
+        return [(s.level, s.source, s.codes) for s in db.session.scalars(sa.select(SafetySignal).order_by(SafetySignal.id))]
+
+
+def visit(app, booking: dict) -> Appointment:
+    with app.app_context():
+        found = db.session.get(Appointment, appointment_id(app, booking))
+        db.session.expunge(found)
+        return found
+
+
+def answer_steps(patient, path: str, steps, **changes):
+    response = None
+    for step in steps:
+        response = patient.submit(f"{path}/{step}", ANSWERS[step] | changes.get(step, {}))
+        assert response.status_code == 303, text(response)
+    return response
+
+
+def test_an_emergency_answer_on_page_2_reaches_the_desk_my_day_and_the_record_before_the_intake_is_sent(
+        staff, login_as, mail):  # noqa: F811
+    booking = book_online(staff, start=TUESDAY_10)
+    patient = PatientBrowser(staff)
+    path = manage_path(booking) + "/intake"
+    answer_steps(patient, path, ["episode"])
+    response = patient.submit(f"{path}/where", ANSWERS["where"] | BOTH_LEGS_NEW)
+    assert response.location.endswith(f"{path}/get-help?step=where")
+    advice = text(patient.get(response.location))
+    assert "Call 911 or go to the emergency department now" in advice and EMERGENCY["both_legs"] in advice
+    assert "flagged your visit for the clinic" in advice and f'href="{path}/where"' in advice
+
+    # The patient stops here: nothing is sent, yet every staff page shows the flag.
+    assert visit(staff, booking).intake_status.value == "in_progress"
+    desk = login_as(StaffRole.RECEPTIONIST)
+    assert "Emergency flag" in text(desk.get("/desk?date=2027-03-09"))
+    assert "Emergency flag" in text(desk.get(f"/desk/appointments/{appointment_id(staff, booking)}"))
+    practitioner = login_as(StaffRole.PRACTITIONER)
+    assert "Emergency flag" in text(practitioner.get("/clinician?date=2027-03-09"))
+    record = text(practitioner.get(f"/clinician/visits/{appointment_id(staff, booking)}"))
+    assert re.search(r"Emergency sign:</strong>\s*" + re.escape(EMERGENCY["both_legs"]), record)
+    assert "given in the back-pain questions, 8 March 2027 at 08:00" in record
+
+    # One alert, delivered: the visit and the level, never who or what.
+    send_emails(staff, mail)
+    [email] = mail.to(ALERTS)
+    body = text_of(email)
+    assert email["Subject"] == f"Emergency flag: visit {booking['reference']} on Tue 9 Mar 2027, 10:00 PST"
+    assert booking["reference"] in body and "Ana Test" in body and "the back-pain questions" in body
+    assert f"http://clinic.test/desk/appointments/{appointment_id(staff, booking)}" in body
+    assert "Pat Caller" not in body and "leg" not in body.lower() and "Pat Caller" not in email["Subject"]
+
+    # Saving the page again with the same answer alerts no one twice.
+    patient.submit(f"{path}/where", ANSWERS["where"] | BOTH_LEGS_NEW)
+    assert len(alerts(staff)) == 1 and signals(staff) == [("emergency", "intake", ["both_legs"])]
+
+    # Sending the intake repeats the emergency advice on the page that thanks them.
+    answer_steps(patient, path, STEPS[2:])
+    sent = patient.submit(f"{path}/check")
+    page = text(patient.get(sent.location))
+    assert "Call 911 or go to the emergency department now" in page and "Answers sent" in page
+    assert len(alerts(staff)) == 1
+
+
+def test_long_standing_unchanged_symptoms_in_both_legs_are_a_risk_factor_not_an_emergency(staff, login_as):  # noqa: F811
+    booking = book_online(staff, start=TUESDAY_10)
+    send_intake(staff, booking, where={"leg_symptoms": "both", "legs_changing": "unchanged"})
+    assert visit(staff, booking).alert_level is None and alerts(staff) == []
+    record = text(login_as(StaffRole.PRACTITIONER).get(f"/clinician/visits/{appointment_id(staff, booking)}"))
+    assert "Long-standing, unchanged symptoms in both legs" in record and "No red flags" in record
+
+
+def test_the_leg_question_on_change_is_asked_only_of_someone_with_leg_symptoms(staff):  # noqa: F811
+    booking = book_online(staff, start=TUESDAY_10)
+    patient = PatientBrowser(staff)
+    path = manage_path(booking) + "/intake"
+    answer_steps(patient, path, ["episode"])
+    missing = patient.submit(f"{path}/where", ANSWERS["where"] | {"leg_weakness": "left", "legs_changing": ""})
+    assert missing.status_code == 200
+    assert "Select whether your leg symptoms are new or getting worse" in text(missing)
+    assert 'value="left" checked' in text(missing)  # the typing stays
+    assert visit(staff, booking).intake_status.value == "not_started"
+    none = patient.submit(f"{path}/where", ANSWERS["where"] | {"leg_symptoms": "no", "leg_weakness": "no",
+                                                               "legs_changing": "new_or_worse"})
+    assert none.location.endswith(f"{path}/history")  # nothing to ask about: the stray answer is dropped
+    with staff.app_context():
+        assert db.session.scalar(sa.select(Appointment)).intake.answers["where"]["legs_changing"] is None
+
+
+def test_worsening_weakness_in_one_leg_is_urgent_with_where_to_go_for_a_same_day_doctor(staff, login_as):  # noqa: F811
+    booking = book_online(staff, start=TUESDAY_10)
+    patient = PatientBrowser(staff)
+    path = manage_path(booking) + "/intake"
+    answer_steps(patient, path, ["episode"])
+    response = patient.submit(f"{path}/where", ANSWERS["where"] | {"leg_weakness": "left", "legs_changing": "new_or_worse"})
+    card = text(patient.get(response.location))
+    assert "See a doctor within 24 hours" in card and URGENT["worsening_weakness"] in card
+    assert "your own doctor or an urgent care center" in card
+    assert visit(staff, booking).alert_level == "urgent"
+    assert [m.subject.split(":")[0] for m in alerts(staff)] == ["Urgent flag"]
+    assert "Urgent flag" in text(login_as(StaffRole.RECEPTIONIST).get("/desk?date=2027-03-09"))
+
+
+def test_cancer_and_a_first_episode_flag_the_visit_from_the_health_page(staff):  # noqa: F811
+    booking = book_online(staff, start=TUESDAY_10)
+    patient = PatientBrowser(staff)
+    path = manage_path(booking) + "/intake"
+    answer_steps(patient, path, ["episode", "where", "history"])  # history: no earlier episodes
+    response = patient.submit(f"{path}/health", ANSWERS["health"] | {"risk_factors": ["cancer_history"]})
+    assert "/get-help" in response.location
+    assert signals(staff) == [("urgent", "intake", ["cancer_new_pain"])]
+
+
+def test_an_urgent_answer_at_booking_alerts_the_clinic_once_and_the_intake_adds_nothing_twice(staff, mail):  # noqa: F811
+    booking = book_online(staff, start=TUESDAY_10, safety=["night_pain", "fever"])
+    assert signals(staff) == [("urgent", "booking", ["fever", "night_pain"])]
+    send_intake(staff, booking)
+    assert len(alerts(staff)) == 1
+    send_emails(staff, mail)
+    [email] = mail.to(ALERTS)
+    assert "the safety check when booking" in text_of(email) and "night" not in text_of(email).lower()
+
+
+def test_no_alert_address_means_no_alert_email_but_the_flag_still_shows(staff, login_as):  # noqa: F811
+    with staff.app_context():
+        from booking.models import Clinic
+
+        db.session.get(Clinic, 1).alert_email = None
+        db.session.commit()
+    book_online(staff, start=TUESDAY_10, safety=["fever"])
+    assert alerts(staff) == [] and signals(staff) == [("urgent", "booking", ["fever"])]
+    assert "Urgent flag" in text(login_as(StaffRole.RECEPTIONIST).get("/desk?date=2027-03-09"))
+
+
+# --- the safety questions again, before the visit ----------------------------------------
+
+def test_the_manage_page_and_the_reminder_ask_to_check_the_safety_questions_again(staff, clock, mail):  # noqa: F811
+    booking = book_online(staff, start=TUESDAY_10)
+    patient = PatientBrowser(staff)
+    manage = manage_path(booking)
+    assert f'href="{manage}/safety-check"' in text(patient.get(manage))
+
+    clock.advance(hours=12)  # inside the reminder window
+    result = staff.test_cli_runner().invoke(args=["reminders", "queue"])
+    assert result.exit_code == 0, result.output
+    send_emails(staff, mail)
+    [reminder] = [m for m in mail.to("pat@example.com") if m["Subject"].startswith("Reminder")]
+    link = re.search(r"<(http://clinic.test(/manage/[^/>]+)/safety-check)>", text_of(reminder))
+    assert link, text_of(reminder)
+    assert "Do any of these apply to you now?" in text(patient.get(link.group(2) + "/safety-check"))
+
+
+def test_nothing_changed_notes_when_the_safety_questions_were_last_answered(staff, clock, login_as):  # noqa: F811
+    booking = book_online(staff, start=TUESDAY_10)
+    patient = PatientBrowser(staff)
+    manage = manage_path(booking)
+    clock.advance(hours=3)
+    done = patient.submit(f"{manage}/safety-check", {"symptoms": ["none"]}, follow=True)
+    assert "Nothing on the list applies to you" in text(done)
+    assert signals(staff) == [] and alerts(staff) == []
+    record = text(login_as(StaffRole.PRACTITIONER).get(f"/clinician/visits/{appointment_id(staff, booking)}"))
+    assert "Safety questions last answered: 8 March 2027 at 11:00" in record
+
+
+@pytest.mark.parametrize("code, level, card", [
+    ("aortic_symptoms", "emergency", "Call 911 or go to the emergency department now"),
+    ("infection_risk", "urgent", "See a doctor within 24 hours"),
+])
+def test_a_changed_answer_flags_the_visit_and_alerts_the_clinic(staff, login_as, code, level, card):  # noqa: F811
+    booking = book_online(staff, start=TUESDAY_10)
+    patient = PatientBrowser(staff)
+    manage = manage_path(booking)
+    response = patient.submit(f"{manage}/safety-check", {"symptoms": [code]})
+    assert response.status_code == 200 and card in text(response)
+    assert visit(staff, booking).alert_level == level
+    assert signals(staff) == [(level, "recheck", [code])] and len(alerts(staff)) == 1
+    assert f"{level.capitalize()} flag" in text(login_as(StaffRole.RECEPTIONIST).get("/desk?date=2027-03-09"))
+    record = text(login_as(StaffRole.PRACTITIONER).get(f"/clinician/visits/{appointment_id(staff, booking)}"))
+    assert "given in a fresh check of the safety questions" in record
+
+
+def test_bad_safety_check_answers_change_nothing(staff):  # noqa: F811
+    booking = book_online(staff, start=TUESDAY_10)
+    patient = PatientBrowser(staff)
+    manage = manage_path(booking)
+    for answers, message in (({}, "Select any that apply"), ({"symptoms": ["none", "fever"]}, "only if nothing"),
+                             ({"symptoms": ["made_up"]}, "Select only from the list")):
+        response = patient.submit(f"{manage}/safety-check", answers)
+        assert response.status_code == 200 and message in text(response)
+    assert signals(staff) == [] and visit(staff, booking).safety_checked_at == visit(staff, booking).created_at
+
+
+def test_a_cancelled_visit_has_no_safety_questions_to_answer(staff):  # noqa: F811
+    booking = book_online(staff, start=TUESDAY_10)
+    patient = PatientBrowser(staff)
+    manage = manage_path(booking)
+    patient.submit(f"{manage}/cancel", {"reason": ""})
+    response = patient.get(f"{manage}/safety-check")
+    assert response.status_code == 303 and count(staff, SafetySignal) == 0
+
+
+# --- the progress check -----------------------------------------------------------------
+
+def test_the_progress_check_asks_the_safety_questions_and_after_effects(staff, clock, login_as):  # noqa: F811
+    first, second = return_visit(staff, clock, login_as)
+    patient = PatientBrowser(staff)
+    manage = manage_path(second)
+    form = text(patient.get(f"{manage}/progress"))
+    assert "After your last treatment, did you notice any of these?" in form and "Do any of these apply to you now?" in form
+    answers = {"pain_now": "3", "pain_average": "2", "pain_worst": "5", "rating_1": "7", "rating_2": "6"}
+    missing = patient.submit(f"{manage}/progress", answers)
+    assert "select anything you noticed" in text(missing) and "Select any that apply to you now" in text(missing)
+    assert count(staff, ProgressCheck) == 0
+
+    sent = patient.submit(f"{manage}/progress", answers | {
+        "after_effects": ["flare_up", "other"], "after_effects_other": "Tired <b>all</b> evening",
+        "symptoms": ["bladder_bowel"]}, follow=True)
+    assert "Call 911 or go to the emergency department now" in text(sent) and "Progress check sent" in text(sent)
+    assert signals(staff) == [("emergency", "progress_check", ["bladder_bowel"])] and len(alerts(staff)) == 1
+    record = text(login_as(StaffRole.PRACTITIONER).get(f"/clinician/visits/{appointment_id(staff, second)}"))
+    assert "given in the progress check" in record and "Back pain worse for a day or two" in record
+    assert "Tired &lt;b&gt;all&lt;/b&gt; evening" in record
+
+
+# --- the migration ----------------------------------------------------------------------
+
+def test_upgrading_flags_existing_visits_from_what_they_already_hold(staff):  # noqa: F811
+    import flask_migrate
+
+    urgent = book_online(staff, start=TUESDAY_10, safety=["fever"])
+    emergency = book_online(staff, start="2027-03-10T10:00:00-08:00", email="sam@example.com")
+    send_intake(staff, emergency, where=BOTH_LEGS_NEW)
+    plain = book_online(staff, start="2027-03-11T10:00:00-08:00", email="kim@example.com")
+    with staff.app_context():
+        db.session.remove()
+        flask_migrate.downgrade(revision="0010")  # as the schema was before signals
+        flask_migrate.upgrade()
+    assert [visit(staff, b).alert_level for b in (urgent, emergency, plain)] == ["urgent", "emergency", None]
+    assert signals(staff) == [("urgent", "booking", ["fever"]), ("emergency", "intake", ["both_legs"])]
+    assert visit(staff, plain).safety_checked_at == visit(staff, plain).created_at
