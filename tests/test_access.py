@@ -39,6 +39,7 @@ RULES = {
     "manage.reschedule": ("GET", 200, 200, 200, 200),
     "manage.confirm_move": ("GET", 303, 303, 303, 303),  # no time chosen: back to the list
     "manage.calendar": ("GET", 200, 200, 200, 200),
+    "manage.recheck": ("GET", 200, 200, 200, 200),  # the patient's link is the key, whoever holds it
     "intake.start": ("GET", 200, 200, 200, 200),
     "intake.question": ("GET", 200, 200, 200, 200),
     "intake.check": ("GET", 303, 303, 303, 303),  # nothing answered yet

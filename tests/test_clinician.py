@@ -123,11 +123,14 @@ def test_my_day_costs_the_same_queries_for_one_visit_or_eight(staff, practitione
 PRESENT = (
     [(f"precaution {key}", {"health": {"precautions": [key]}}, (), PRECAUTIONS[key]) for key in ASKED_PRECAUTIONS]
     + [("blood thinners", {"health": {"blood_thinners": "yes"}}, (), PRECAUTIONS["blood_thinners"])]
-    + [(f"risk {key}", {"health": {"risk_factors": [key]}}, (), RISK_FACTORS[key]) for key in ASKED_RISK_FACTORS]
+    # Not a first episode: cancer with a first episode is also an urgent flag (its own case below).
+    + [(f"risk {key}", {"health": {"risk_factors": [key]}, "history": {"previous_episodes": "yes"}}, (), RISK_FACTORS[key])
+       for key in ASKED_RISK_FACTORS]
     + [("no improvement", {"health": {"improving": "no"}}, (), RISK_FACTORS["no_improvement"])]
     + [(f"urgent {code}", {}, (code,), URGENT[code]) for code in URGENT]
     + [("both legs", {"where": {"leg_symptoms": "both", "legs_changing": "new_or_worse", "spreads": ["thigh"]}}, (), EMERGENCY["both_legs"])]
-    + [("nerve root", {"where": {"spreads": ["below_knee"], "leg_symptoms": "left"}}, (), "Yes:</strong> pain below the knee")]
+    + [("nerve root", {"where": {"spreads": ["below_knee"], "leg_symptoms": "left", "legs_changing": "unchanged"}}, (),
+        "Yes:</strong> pain below the knee")]
 )
 
 

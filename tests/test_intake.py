@@ -269,8 +269,8 @@ def test_weeks_ago_is_counted_from_the_day_it_was_answered(clinic, intake_path):
 def test_symptoms_in_both_legs_bring_up_emergency_advice_and_a_flag(clinic, intake_path):
     patient, path = intake_path
     answer(patient, path, steps=["episode"])
-    response = patient.submit(f"{path}/where", ANSWERS["where"] | {"leg_symptoms": "both"})
-    assert response.location.endswith(f"{path}/get-help")
+    response = patient.submit(f"{path}/where", ANSWERS["where"] | {"leg_symptoms": "both", "legs_changing": "new_or_worse"})
+    assert response.location.endswith(f"{path}/get-help?step=where")
     page = text(patient.get(response.location))
     assert "Call 911 or go to the emergency department now" in page and f'href="{path}/history"' in page
     answer(patient, path, steps=STEPS[2:])

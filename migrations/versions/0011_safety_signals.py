@@ -58,13 +58,13 @@ def upgrade():
 
 
 def downgrade():
-    with op.batch_alter_table('progress_check', schema=None) as batch_op:
-        batch_op.drop_column('safety_codes')
-        batch_op.drop_column('after_effects_other')
-        batch_op.drop_column('after_effects')
-    with op.batch_alter_table('appointment', schema=None) as batch_op:
-        batch_op.drop_column('safety_checked_at')
-        batch_op.drop_column('alert_level')
+    # Plain DROP COLUMN (SQLite 3.35+): a batch copy would drop and remake the appointment
+    # table, and with foreign keys on, dropping it deletes every intake that cascades from it.
+    op.drop_column('progress_check', 'safety_codes')
+    op.drop_column('progress_check', 'after_effects_other')
+    op.drop_column('progress_check', 'after_effects')
+    op.drop_column('appointment', 'safety_checked_at')
+    op.drop_column('appointment', 'alert_level')
     with op.batch_alter_table('safety_signal', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_safety_signal_appointment_id'))
     op.drop_table('safety_signal')
