@@ -11,6 +11,9 @@ import pytest
 from booking import create_app
 from booking.articles import DEFAULT_FOLDER, ArticleLibrary, read_article
 from tests.conftest import app_config, close_database
+from tests.mail import text_of
+from tests.test_booking_journey import DETAILS, MONDAY_10, MONDAY_14, PatientBrowser
+from tests.test_emails import mail, send  # noqa: F401 (mail is a fixture)
 
 SHIPPED = sorted(DEFAULT_FOLDER.glob("*.md"))
 SLUGS = [
@@ -230,14 +233,15 @@ def test_a_second_article_with_the_same_slug_is_skipped(tmp_path, caplog):
 @pytest.mark.parametrize(
     "first_visit, urgent, expected",
     [
-        (True, False, ["your-first-visits", "before-your-appointment", "lower-back-pain-causes", "acupuncture-and-back-pain"]),
-        (False, False, ["lower-back-pain-causes", "acupuncture-and-back-pain"]),
+        (True, False, ["your-first-visits", "before-your-appointment", "lower-back-pain-causes",
+                       "acupuncture-and-back-pain", "back-pain-warning-signs"]),
+        (False, False, ["lower-back-pain-causes", "acupuncture-and-back-pain", "back-pain-warning-signs"]),
         (False, True, ["back-pain-warning-signs", "lower-back-pain-causes", "acupuncture-and-back-pain"]),
         (True, True, ["back-pain-warning-signs", "your-first-visits", "before-your-appointment",
                       "lower-back-pain-causes", "acupuncture-and-back-pain"]),
     ],
 )
-def test_which_articles_a_booking_gets(first_visit, urgent, expected):
+def test_which_articles_a_booking_gets_warning_signs_always(first_visit, urgent, expected):
     library = ArticleLibrary.load(DEFAULT_FOLDER)
     assert [a.slug for a in library.for_booking(first_visit=first_visit, urgent_flag=urgent)] == expected
 
@@ -325,3 +329,42 @@ def test_a_sixth_article_is_one_more_file_in_the_folder(database_url, tmp_path):
     assert client.get("/articles/lower-back-pain-causes").status_code == 200
     close_database(app)
 
+
+# --- the confirmation: page and email from one rule --------------------------------------------------
+
+
+def reading_on_the_page(patient) -> list[str]:
+    page = patient.get("/book/confirmation").get_data(as_text=True)
+    reading = page[page.index("Reading before your visit"):]
+    return re.findall(r'href="/articles/([a-z0-9-]+)"', reading)
+
+
+def reading_in_the_email(message) -> list[str]:
+    return re.findall(r"/articles/([a-z0-9-]+)>", text_of(message))
+
+
+@pytest.mark.parametrize(
+    "service, returning, symptoms, booked_before, first",
+    [
+        ("consult", "no", ["none"], False, ["your-first-visits", "before-your-appointment"]),
+        ("short", "yes", ["back_lump"], False, ["back-pain-warning-signs", "your-first-visits"]),
+        ("short", "yes", ["none"], True, ["lower-back-pain-causes", "acupuncture-and-back-pain"]),
+    ],
+    ids=["new-patient", "urgent-flag", "returning-patient"],
+)
+def test_the_confirmation_page_and_email_list_the_same_articles_with_the_warning_signs(
+    clinic, mail, service, returning, symptoms, booked_before, first  # noqa: F811
+):
+    if booked_before:  # the same patient's earlier visit, on record
+        earlier = PatientBrowser(clinic)
+        earlier.book_until_check(service="consult", start=MONDAY_10, details=DETAILS | {"returning": "no"})
+        assert earlier.confirm().location.endswith("/book/confirmation")
+    patient = PatientBrowser(clinic)
+    patient.book_until_check(service=service, start=MONDAY_14, symptoms=symptoms,
+                             details=DETAILS | {"returning": returning})
+    assert patient.confirm().location.endswith("/book/confirmation")
+    send(clinic, mail)
+    [email] = [m for m in mail.received if m["Subject"].startswith("Booking confirmed") and "14:00" in m["Subject"]]
+    on_page, in_email = reading_on_the_page(patient), reading_in_the_email(email)
+    assert on_page == in_email
+    assert on_page[:2] == first and "back-pain-warning-signs" in on_page

@@ -223,13 +223,19 @@ class ArticleLibrary:
         return self._by_slug.get(slug)
 
     def for_booking(self, *, first_visit: bool, urgent_flag: bool) -> list[Article]:
-        """The reading list for a booking: warning signs first when something urgent was
-        raised, then what first-time patients need, then what suits everyone."""
-        wanted = (["urgent"] if urgent_flag else []) + (["first-visit"] if first_visit else []) + ["everyone"]
-        chosen: list[Article] = []
-        for audience in wanted:
+        """The reading list for a booking. The warning signs (audience "urgent") are on every
+        list: first when the safety check or intake raised a flag, otherwise last; between
+        them what first-time patients need, then what suits everyone."""
+        warning_signs = [a for a in self.articles if "urgent" in a.audience]
+        chosen = list(warning_signs) if urgent_flag else []
+        for audience in (["first-visit"] if first_visit else []) + ["everyone"]:
             chosen += [a for a in self.articles if audience in a.audience and a not in chosen]
-        return chosen
+        return chosen + [a for a in warning_signs if a not in chosen]
+
+    def for_confirmation(self, appointment) -> list[Article]:
+        """What the confirmation page and the confirmation email both link to: one rule, so
+        the two never differ. Read from the appointment alone (not from the booking's draft)."""
+        return self.for_booking(first_visit=is_first_visit(appointment), urgent_flag=appointment.flag_level is not None)
 
     def related(self, article: Article, count: int = 3) -> list[Article]:
         """Other articles, those for the same readers first."""
@@ -237,3 +243,12 @@ class ArticleLibrary:
         others.sort(key=lambda a: not (a.audience & article.audience))
         return others[:count]
 
+
+def is_first_visit(appointment) -> bool:
+    """A visit for new patients, or the patient's first visit on record (cancelled ones aside)."""
+    if appointment.service.new_patients_only:
+        return True
+    return not any(
+        other is not appointment and other.holds_time and other.starts_at < appointment.starts_at
+        for other in appointment.patient.appointments
+    )
