@@ -11,6 +11,9 @@ import pytest
 from booking import create_app
 from booking.articles import DEFAULT_FOLDER, ArticleLibrary, read_article
 from tests.conftest import app_config, close_database
+from tests.mail import text_of
+from tests.test_booking_journey import DETAILS, MONDAY_10, MONDAY_14, PatientBrowser
+from tests.test_emails import mail, send  # noqa: F401 (mail is a fixture)
 
 SHIPPED = sorted(DEFAULT_FOLDER.glob("*.md"))
 SLUGS = [
@@ -43,24 +46,93 @@ def test_each_article_is_a_readable_length_with_no_numbers_or_promises_of_its_ow
     assert "general information, not medical advice" in text
 
 
+def words_of(path) -> str:
+    return " ".join(prose(path).split())
+
+
 def test_the_evidence_is_stated_as_the_guidelines_state_it():
-    text = " ".join(prose(DEFAULT_FOLDER / "02-acupuncture-and-back-pain.md").split())
-    assert "NICE guideline on low back pain (2016, updated 2020) does not recommend acupuncture" in text
-    assert "American College of Physicians (2017)" in text
-    assert "33 trials with more than 8,000 people" in text and "about 10 points on a scale of 0 to 100" in text
-    assert "fewer than 1 in 10,000 treatments" in text
-    assert "complement to medical care, not a replacement" in text
+    text = words_of(DEFAULT_FOLDER / "02-acupuncture-and-back-pain.md")
+    # Cochrane 2020: chronic pain, measured straight after a course, against usual care and sham.
+    assert "33 trials with more than 8,000 people whose back pain was chronic" in text
+    assert "Measured straight after a course of treatment" in text
+    assert "about 10 points less pain on a 0 to 100 scale than people who had usual care" in text
+    assert "certainty of this evidence was low" in text and "below the usual threshold for a clinically important change" in text
+    assert "Compared with sham (pretend) needling, acupuncture made little or no clinically important difference" in text
+    assert '"do not offer acupuncture" for managing low back pain, with or without sciatica' in text
+    assert "American College of Physicians (2017)" in text and "first options for chronic low back pain" in text
+    assert "evidence for acupuncture to be of low quality" in text
+    assert "some people feel real relief" in text and "the guidelines disagree" in text
+    assert "does not replace seeing a doctor" in text
+    for effect in ("bruise or a little bleeding", "after a few percent of treatments", "drowsy",
+                   "flaring up for a day or two", "more likely at a first treatment",
+                   "fewer than 1 in 10,000 treatments, according to the British Acupuncture Council"):
+        assert effect in text
 
 
-def test_warning_signs_cover_every_safety_check_symptom():
-    from booking.safety import EMERGENCY, URGENT
+def test_exercise_comes_first_and_no_single_cause_is_claimed():
+    text = words_of(DEFAULT_FOLDER / "01-lower-back-pain-causes.md")
+    assert "## Most back pain has no single cause that can be found" in text
+    assert "NICE's first recommendation for managing low back pain is an exercise program" in text
 
-    text = " ".join(prose(DEFAULT_FOLDER / "04-back-pain-warning-signs.md").lower().split())
-    for words in ("both** legs", "genitals", "bladder or bowels", "sexual problems", "chest pain",
-                  "serious accident", "high temperature", "losing weight", "lump", "worse at night",
-                  "shoulder blades"):
-        assert words in text
-    assert len(EMERGENCY) + len(URGENT) == 11  # one line above for each code
+
+@pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.stem)
+def test_no_claim_outruns_the_evidence(path):
+    """The source pages' unsupported claims stay out: trigger-point mechanisms, fixed hour
+    ranges for relief, treatment on days in a row, and strain as the usual cause."""
+    text = words_of(path).lower()
+    for claim in ("trigger point", "hours of", "days in a row", "consecutive", "most common cause",
+                  "caused by strained", "white blood cell"):
+        assert claim not in text
+    assert not re.search(r"\b\d+ (to|-) \d+ hours\b", text)
+
+
+def test_how_often_is_marked_as_practice_not_evidence():
+    text = words_of(DEFAULT_FOLDER / "03-your-first-visits.md")
+    assert "No study has settled the best schedule, so what follows is common practice rather than evidence" in text
+
+
+@pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.stem)
+def test_american_english_for_a_us_clinic(path):
+    text = words_of(path).lower()
+    for british in ("trousers", "programme", "fibres", "colour", "physiotherap", "gp ", "a&e", "999", "111",
+                    "haemophilia", "cancelling", "toilet paper", "practise "):
+        assert british not in text
+
+
+# Clinical brief section 1, each red flag as the article words it, in the section for its level.
+EMERGENCY_SIGNS = [
+    "in **both** legs that is new or getting worse",
+    "numbness or tingling around your genitals, your bottom or your inner thighs",
+    "numbness when you wipe",
+    "you can't feel when your bladder is full",
+    "can't control your bladder or bowels",
+    "new problems with sex since the back pain began",
+    "chest pain",
+    "after a serious accident",
+    "sudden, severe pain in your back or your tummy, and you feel faint, dizzy or clammy",
+]
+URGENT_SIGNS = [
+    "a high temperature",
+    "losing weight and do not know why",
+    "a lump, a swelling or a change in the shape of your back",
+    "worse at night",
+    "between your shoulder blades",
+    "you have had cancer, and this back pain is new",
+    "weakness in one leg or foot that is getting worse, or a foot that drops",
+    "a weakened immune system",
+    "you inject drugs",
+    "minor fall or lift, and you have osteoporosis or take steroids long-term",
+]
+
+
+def test_warning_signs_match_the_safety_check_level_by_level():
+    text = words_of(DEFAULT_FOLDER / "04-back-pain-warning-signs.md").lower()
+    emergency = text[text.index("## call {emergency_number}"):text.index("## see a doctor within 24 hours")]
+    urgent = text[text.index("## see a doctor within 24 hours"):text.index("## let us know")]
+    assert "or go to the emergency room now" in emergency
+    assert "contact your own doctor or go to urgent care today" in urgent
+    assert [sign for sign in EMERGENCY_SIGNS if sign.lower() not in emergency] == []
+    assert [sign for sign in URGENT_SIGNS if sign.lower() not in urgent] == []
 
 
 # --- loading, sanitising, and what goes wrong -------------------------------------------------
@@ -71,7 +143,13 @@ def write(folder, name, text):
     return folder / name
 
 
-GOOD = "---\ntitle: Sixth\nslug: sixth\nsummary: A new one.\naudience: [everyone]\nlast_reviewed: 2026-11-01\n---\n"
+REVIEW = (
+    "author:\n  role: Licensed acupuncturist\n"
+    "reviewer:\n  role: Clinical director\n  name: Dr Test\n"
+    "next_review: 2027-11-01\n"
+    "sources:\n  - title: A guideline\n    publisher: NICE\n    year: 2016\n    url: https://example.org/ng59\n"
+)
+GOOD = f"---\ntitle: Sixth\nslug: sixth\nsummary: A new one.\naudience: [everyone]\nlast_reviewed: 2026-11-01\n{REVIEW}---\n"
 
 
 def test_article_html_is_sanitised(tmp_path):
@@ -85,18 +163,47 @@ def test_article_html_is_sanitised(tmp_path):
     assert 'href="https://example.org"' in article.html and '<h2 id="safe">Safe</h2>' in article.html
 
 
+def without(field: str) -> str:
+    """The good front matter with one line (and anything indented under it) left out."""
+    kept, skipping = [], False
+    for line in GOOD.strip("-\n").splitlines():
+        if line.startswith(field):
+            skipping = True
+            continue
+        if skipping and line.startswith(" "):
+            continue
+        skipping = False
+        kept.append(line)
+    return "\n".join(kept) + "\n"
+
+
+def changed(old: str, new: str) -> str:
+    assert old in GOOD
+    return GOOD.strip("-\n").replace(old, new) + "\n"
+
+
 @pytest.mark.parametrize(
     "front, problem",
     [
-        ("slug: x-y\nsummary: s\nlast_reviewed: 2026-01-01\n", "needs a 'title'"),
-        ("title: T\nslug: x-y\nsummary: s\nlast_reviewed: 2026-13-45\n", "last_reviewed"),
-        ("title: T\nslug: x-y\nsummary: s\n", "last_reviewed"),
-        ("title: T\nslug: Not A Slug\nsummary: s\nlast_reviewed: 2026-01-01\n", "lower-case"),
-        ("title: T\nslug: x-y\nsummary: s\nlast_reviewed: 2026-01-01\naudience: [everybody]\n", "unknown: ['everybody']"),
+        (without("title:"), "needs a 'title'"),
+        (changed("last_reviewed: 2026-11-01", "last_reviewed: 2026-13-45"), "last_reviewed '2026-13-45' is not a date"),
+        (without("last_reviewed:"), "needs 'last_reviewed'"),
+        (without("next_review:"), "needs 'next_review'"),
+        (changed("next_review: 2027-11-01", "next_review: 2026-10-01"), "next_review 2026-10-01 must come after"),
+        (without("author:"), "needs 'author.role'"),
+        (changed("  role: Licensed acupuncturist\n", ""), "needs 'author.role'"),
+        (without("reviewer:"), "needs 'reviewer.role'"),
+        (changed("  name: Dr Test\n", ""), "needs 'reviewer.name'"),
+        (without("sources:"), "needs 'sources'"),
+        (changed("    publisher: NICE\n", ""), "needs 'sources[1].publisher'"),
+        (changed("    year: 2016\n", "    year: recent\n"), "sources[1].year 'recent' must be a year"),
+        (changed("https://example.org/ng59", "javascript:alert(1)"), "sources[1].url must be an https:// address"),
+        (changed("slug: sixth", "slug: Not A Slug"), "lower-case"),
+        (changed("audience: [everyone]", "audience: [everybody]"), "unknown: ['everybody']"),
         ("title: [unclosed\n", "cannot read it"),
     ],
 )
-def test_a_malformed_file_is_skipped_with_a_warning_naming_it(tmp_path, caplog, front, problem):
+def test_a_malformed_file_is_skipped_with_a_warning_naming_it_and_the_field(tmp_path, caplog, front, problem):
     write(tmp_path, "01-good.md", GOOD + "Some text.\n")
     bad = write(tmp_path, "02-bad.md", f"---\n{front}---\nText.\n")
     with caplog.at_level(logging.WARNING, logger="booking.articles"):
@@ -104,6 +211,15 @@ def test_a_malformed_file_is_skipped_with_a_warning_naming_it(tmp_path, caplog, 
     assert [a.slug for a in library.articles] == ["sixth"]
     [record] = caplog.records
     assert str(bad) in record.getMessage() and problem in record.getMessage()
+
+
+def test_a_link_to_an_article_that_does_not_exist_is_reported(tmp_path, caplog):
+    write(tmp_path, "01.md", GOOD + "See [sleep](article:sleeping) and [the guideline](https://example.org).\n")
+    with caplog.at_level(logging.WARNING, logger="booking.articles"):
+        library = ArticleLibrary.load(tmp_path)
+    assert [a.slug for a in library.articles] == ["sixth"]  # published: one broken link is no reason to hide it
+    [record] = caplog.records
+    assert str(tmp_path / "01.md") in record.getMessage() and "article:sleeping" in record.getMessage()
 
 
 def test_a_second_article_with_the_same_slug_is_skipped(tmp_path, caplog):
@@ -117,14 +233,15 @@ def test_a_second_article_with_the_same_slug_is_skipped(tmp_path, caplog):
 @pytest.mark.parametrize(
     "first_visit, urgent, expected",
     [
-        (True, False, ["your-first-visits", "before-your-appointment", "lower-back-pain-causes", "acupuncture-and-back-pain"]),
-        (False, False, ["lower-back-pain-causes", "acupuncture-and-back-pain"]),
+        (True, False, ["your-first-visits", "before-your-appointment", "lower-back-pain-causes",
+                       "acupuncture-and-back-pain", "back-pain-warning-signs"]),
+        (False, False, ["lower-back-pain-causes", "acupuncture-and-back-pain", "back-pain-warning-signs"]),
         (False, True, ["back-pain-warning-signs", "lower-back-pain-causes", "acupuncture-and-back-pain"]),
         (True, True, ["back-pain-warning-signs", "your-first-visits", "before-your-appointment",
                       "lower-back-pain-causes", "acupuncture-and-back-pain"]),
     ],
 )
-def test_which_articles_a_booking_gets(first_visit, urgent, expected):
+def test_which_articles_a_booking_gets_warning_signs_always(first_visit, urgent, expected):
     library = ArticleLibrary.load(DEFAULT_FOLDER)
     assert [a.slug for a in library.for_booking(first_visit=first_visit, urgent_flag=urgent)] == expected
 
@@ -144,20 +261,52 @@ def test_each_article_page(clinic, slug):
     response = clinic.test_client().get(f"/articles/{slug}")
     page = response.get_data(as_text=True)
     assert response.status_code == 200
-    assert "Last reviewed 21 November 2026" in page and "General information, not medical advice" in page
+    assert "Last reviewed 3 December 2026" in page and "General information, not medical advice" in page
     assert page.count('class="related"') == 1 and 'href="/book"' in page
-    assert "{clinic_phone}" not in page and "{emergency_number}" not in page
+    assert "{clinic_phone}" not in page and "{emergency_number}" not in page and "article:" not in page
+
+
+def test_an_article_page_shows_who_reviewed_it_and_its_sources(client):
+    page = client.get("/articles/acupuncture-and-back-pain").get_data(as_text=True)
+    reviewed = page[page.index('aria-labelledby="reviewed-title"'):page.index('aria-labelledby="sources-title"')]
+    assert '<h2 id="reviewed-title">Reviewed</h2>' in reviewed
+    assert "<dt>Written by</dt><dd>Licensed acupuncturist</dd>" in reviewed
+    assert "<dt>Reviewed by</dt><dd>Amara Okafor, L.Ac., DAOM, Clinical director</dd>" in reviewed
+    assert '<time datetime="2026-12-03">3 December 2026</time>' in reviewed
+    assert '<time datetime="2027-12-03">3 December 2027</time>' in reviewed
+    sources = page[page.index('aria-labelledby="sources-title"'):]
+    assert '<h2 id="sources-title">Sources</h2>' in sources
+    assert ('<a href="https://doi.org/10.1002/14651858.CD013814"><cite>Acupuncture for chronic nonspecific low back '
+            "pain</cite></a>.\n              Cochrane Database of Systematic Reviews, 2020.") in sources
+    assert sources.count("<li>") >= 5
+
+
+def test_every_link_between_articles_leads_to_an_article(client):
+    """Each article links to others through the article route, and every such link opens one."""
+    linked = set()
+    for slug in SLUGS:
+        page = client.get(f"/articles/{slug}").get_data(as_text=True)
+        body = page[page.index('class="article__body"'):page.index('aria-labelledby="reviewed-title"')]
+        targets = re.findall(r'href="(/[^"#]*)"', body)
+        assert targets, f"{slug} links to no other article"
+        for target in targets:
+            assert target.startswith("/articles/") and target != f"/articles/{slug}"
+            response = client.get(target)
+            assert response.status_code == 200, f"{slug} links to {target}, which answers {response.status_code}"
+            linked.add(target)
+    assert "/articles/back-pain-warning-signs" in linked
 
 
 def test_clinic_settings_fill_the_articles_placeholders(clinic):
     page = clinic.test_client().get("/articles/back-pain-warning-signs").get_data(as_text=True)
-    assert "Call 911 or go to your nearest emergency department" in page
-    assert "contact the clinic on +1 213 555 0100" in page
+    assert '<h2 id="call-emergency_number-or-go-to-the-emergency-room-now">Call 911 or go to the emergency room now</h2>' in page
+    assert '<a href="#call-emergency_number-or-go-to-the-emergency-room-now">Call 911 or go to the emergency room now</a>' in page
+    assert "call the clinic on +1 213 555 0100 to move your appointment" in page
 
 
 def test_long_articles_get_a_table_of_contents(client):
     long_page = client.get("/articles/acupuncture-and-back-pain").get_data(as_text=True)
-    assert "Contents" in long_page and 'href="#what-the-research-says"' in long_page
+    assert "Contents" in long_page and 'href="#what-the-research-shows"' in long_page
 
 
 def test_an_unknown_article_is_a_404_that_lists_the_articles(client):
@@ -179,3 +328,43 @@ def test_a_sixth_article_is_one_more_file_in_the_folder(database_url, tmp_path):
     assert "pillow between your knees" in client.get("/articles/sleeping-with-back-pain").get_data(as_text=True)
     assert client.get("/articles/lower-back-pain-causes").status_code == 200
     close_database(app)
+
+
+# --- the confirmation: page and email from one rule --------------------------------------------------
+
+
+def reading_on_the_page(patient) -> list[str]:
+    page = patient.get("/book/confirmation").get_data(as_text=True)
+    reading = page[page.index("Reading before your visit"):]
+    return re.findall(r'href="/articles/([a-z0-9-]+)"', reading)
+
+
+def reading_in_the_email(message) -> list[str]:
+    return re.findall(r"/articles/([a-z0-9-]+)>", text_of(message))
+
+
+@pytest.mark.parametrize(
+    "service, returning, symptoms, booked_before, first",
+    [
+        ("consult", "no", ["none"], False, ["your-first-visits", "before-your-appointment"]),
+        ("short", "yes", ["back_lump"], False, ["back-pain-warning-signs", "your-first-visits"]),
+        ("short", "yes", ["none"], True, ["lower-back-pain-causes", "acupuncture-and-back-pain"]),
+    ],
+    ids=["new-patient", "urgent-flag", "returning-patient"],
+)
+def test_the_confirmation_page_and_email_list_the_same_articles_with_the_warning_signs(
+    clinic, mail, service, returning, symptoms, booked_before, first  # noqa: F811
+):
+    if booked_before:  # the same patient's earlier visit, on record
+        earlier = PatientBrowser(clinic)
+        earlier.book_until_check(service="consult", start=MONDAY_10, details=DETAILS | {"returning": "no"})
+        assert earlier.confirm().location.endswith("/book/confirmation")
+    patient = PatientBrowser(clinic)
+    patient.book_until_check(service=service, start=MONDAY_14, symptoms=symptoms,
+                             details=DETAILS | {"returning": returning})
+    assert patient.confirm().location.endswith("/book/confirmation")
+    send(clinic, mail)
+    [email] = [m for m in mail.received if m["Subject"].startswith("Booking confirmed") and "14:00" in m["Subject"]]
+    on_page, in_email = reading_on_the_page(patient), reading_in_the_email(email)
+    assert on_page == in_email
+    assert on_page[:2] == first and "back-pain-warning-signs" in on_page

@@ -327,9 +327,13 @@ def test_a_new_patients_only_visit_is_refused_on_check_with_a_way_to_change(clin
 @pytest.mark.parametrize(
     "service, returning, symptoms, expected",
     [
-        ("consult", "no", ["none"], ["your-first-visits", "before-your-appointment", "lower-back-pain-causes", "acupuncture-and-back-pain"]),
-        ("short", "yes", ["none"], ["lower-back-pain-causes", "acupuncture-and-back-pain"]),
-        ("short", "yes", ["back_lump"], ["back-pain-warning-signs", "lower-back-pain-causes", "acupuncture-and-back-pain"]),
+        ("consult", "no", ["none"], ["your-first-visits", "before-your-appointment", "lower-back-pain-causes",
+                                     "acupuncture-and-back-pain", "back-pain-warning-signs"]),
+        # Says they have been before, but no visit is on record: the first-visit reading too.
+        ("short", "yes", ["none"], ["your-first-visits", "before-your-appointment", "lower-back-pain-causes",
+                                    "acupuncture-and-back-pain", "back-pain-warning-signs"]),
+        ("short", "yes", ["back_lump"], ["back-pain-warning-signs", "your-first-visits", "before-your-appointment",
+                                         "lower-back-pain-causes", "acupuncture-and-back-pain"]),
     ],
 )
 def test_confirmation_links_the_articles_that_fit(patient, service, returning, symptoms, expected):

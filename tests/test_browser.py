@@ -287,6 +287,7 @@ def test_the_articles_are_accessible_and_a_first_visit_gets_its_reading(clinic, 
         "Before your appointment",
         "Lower back pain: common causes and what helps",
         "How acupuncture may help lower back pain (and what the evidence says)",
+        "Back pain warning signs: when to get urgent help",
     ]
     page.get_by_role("link", name="Before your appointment").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Before your appointment")

@@ -1,8 +1,10 @@
 """The clinic's articles for patients: Markdown files with front matter, read once at start-up.
 
-Clinic staff may edit these files, so the HTML made from them is sanitised. A file that
-cannot be read is skipped with a warning naming it and the problem; the app still starts.
-Adding an article is dropping one more .md file into the folder.
+Clinic staff may edit these files, so the HTML made from them is sanitised. Every article
+says who wrote it (a role), who reviewed it, when, when the next review is due, and what
+it rests on (sources); a file without these, or that cannot be read, is skipped with a
+warning naming it and the field; the app still starts. Adding an article is dropping one
+more .md file into the folder. One article links to another as `[words](article:slug)`.
 """
 
 from __future__ import annotations
@@ -17,11 +19,15 @@ import frontmatter
 import markdown
 import nh3
 import yaml
+from flask import url_for
 from markupsafe import Markup, escape
 
 DEFAULT_FOLDER = Path(__file__).resolve().parent / "content"
 AUDIENCES = {"everyone", "first-visit", "urgent"}
 SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+# A link from one article to another, as it stays in the sanitised HTML until shown.
+ARTICLE_LINK = re.compile(r'href="article:([^"]*)"')
+YEAR = re.compile(r"^\d{4}$")
 # Words in an article replaced by the clinic's own settings when it is shown.
 PLACEHOLDERS = ("{clinic_phone}", "{emergency_number}", "{clinic_name}")
 ALLOWED_TAGS = {"h2", "h3", "h4", "p", "ul", "ol", "li", "strong", "em", "a", "blockquote", "br", "hr", "code"}
@@ -42,30 +48,97 @@ class ArticleFileError(ValueError):
 
 
 @dataclass(frozen=True)
+class Reviewer:
+    role: str
+    name: str
+
+
+@dataclass(frozen=True)
+class Source:
+    title: str
+    publisher: str
+    year: str
+    url: str | None = None
+
+
+@dataclass(frozen=True)
 class Article:
     slug: str
     title: str
     summary: str
     audience: frozenset[str]
+    author_role: str
+    reviewer: Reviewer
     last_reviewed: date
-    html: str  # sanitised, with placeholders still in it
+    next_review: date
+    sources: tuple[Source, ...]
+    html: str  # sanitised, with placeholders and article: links still in it
     headings: tuple[tuple[str, str], ...]  # (id, text) of each second-level heading
 
     def body(self, clinic) -> Markup:
-        """The article's HTML with the clinic's phone, emergency number and name filled in."""
-        values = {
-            "{clinic_phone}": clinic.phone if clinic else "the clinic",
-            "{emergency_number}": clinic.emergency_number if clinic else "the emergency number",
-            "{clinic_name}": clinic.name if clinic else "the clinic",
-        }
-        html = self.html
-        for placeholder in PLACEHOLDERS:
-            html = html.replace(placeholder, str(escape(values[placeholder])))
+        """The article's HTML with the clinic's phone, emergency number and name filled in,
+        and links to other articles pointing at their pages."""
+        html = ARTICLE_LINK.sub(lambda m: f'href="{escape(url_for("articles.article", slug=m.group(1)))}"',
+                                _filled(self.html, clinic, escape))
         return Markup(html)
 
+    def contents(self, clinic) -> tuple[tuple[str, str], ...]:
+        """(anchor, heading) for a contents list, on pages with enough headings to need one."""
+        if len(self.headings) < TABLE_OF_CONTENTS_FROM:
+            return ()
+        return tuple((anchor, _filled(text, clinic, str)) for anchor, text in self.headings)
+
     @property
-    def table_of_contents(self) -> tuple[tuple[str, str], ...]:
-        return self.headings if len(self.headings) >= TABLE_OF_CONTENTS_FROM else ()
+    def linked_slugs(self) -> tuple[str, ...]:
+        """The other articles this one links to, by slug."""
+        return tuple(ARTICLE_LINK.findall(self.html))
+
+
+def _filled(text: str, clinic, quote) -> str:
+    """Text with the clinic's own phone, emergency number and name in place of the placeholders."""
+    values = {
+        "{clinic_phone}": clinic.phone if clinic else "the clinic",
+        "{emergency_number}": clinic.emergency_number if clinic else "the emergency number",
+        "{clinic_name}": clinic.name if clinic else "the clinic",
+    }
+    for placeholder in PLACEHOLDERS:
+        text = text.replace(placeholder, str(quote(values[placeholder])))
+    return text
+
+
+def _text(meta: dict, key: str, where: str = "") -> str:
+    """A required text field of the front matter, or the error naming it."""
+    value = meta.get(key) if isinstance(meta, dict) else None
+    if not isinstance(value, str) or not value.strip():
+        raise ArticleFileError(f"front matter needs '{where}{key}' (text)")
+    return value.strip()
+
+
+def _date(meta: dict, key: str) -> date:
+    if not isinstance(meta.get(key), str):
+        raise ArticleFileError(f"front matter needs '{key}' as a date (YYYY-MM-DD)")
+    try:
+        return date.fromisoformat(meta[key])
+    except ValueError:
+        raise ArticleFileError(f"{key} {meta[key]!r} is not a date (use YYYY-MM-DD)") from None
+
+
+def _sources(meta: dict) -> tuple[Source, ...]:
+    """The list of what the article rests on: each with a title, publisher and year, maybe a URL."""
+    listed = meta.get("sources")
+    if not isinstance(listed, list) or not listed:
+        raise ArticleFileError("front matter needs 'sources': a list, each with title, publisher and year")
+    sources = []
+    for number, item in enumerate(listed, start=1):
+        where = f"sources[{number}]."
+        year = _text(item, "year", where)
+        if not YEAR.match(year):
+            raise ArticleFileError(f"{where}year {year!r} must be a year such as 2020")
+        url = item.get("url")
+        if url is not None and (not isinstance(url, str) or not url.startswith("https://")):
+            raise ArticleFileError(f"{where}url must be an https:// address")
+        sources.append(Source(_text(item, "title", where), _text(item, "publisher", where), year, url))
+    return tuple(sources)
 
 
 def read_article(path: Path) -> Article:
@@ -80,12 +153,12 @@ def read_article(path: Path) -> Article:
             raise ArticleFileError(f"front matter needs a '{key}' (text)")
     if not SLUG.match(meta["slug"]):
         raise ArticleFileError(f"slug {meta['slug']!r} must be lower-case letters, digits and hyphens")
-    if not isinstance(meta.get("last_reviewed"), str):
-        raise ArticleFileError("front matter needs 'last_reviewed' as a date (YYYY-MM-DD)")
-    try:
-        reviewed = date.fromisoformat(meta["last_reviewed"])
-    except ValueError:
-        raise ArticleFileError(f"last_reviewed {meta['last_reviewed']!r} is not a date (use YYYY-MM-DD)") from None
+    author_role = _text(meta.get("author"), "role", "author.")
+    reviewer = Reviewer(_text(meta.get("reviewer"), "role", "reviewer."), _text(meta.get("reviewer"), "name", "reviewer."))
+    reviewed, next_review = _date(meta, "last_reviewed"), _date(meta, "next_review")
+    if next_review <= reviewed:
+        raise ArticleFileError(f"next_review {next_review} must come after last_reviewed {reviewed}")
+    sources = _sources(meta)
     audience = meta.get("audience", ["everyone"])
     if isinstance(audience, str):
         audience = [audience]
@@ -100,7 +173,7 @@ def read_article(path: Path) -> Article:
         converter.convert(post.content),
         tags=ALLOWED_TAGS,
         attributes={"h2": {"id"}, "h3": {"id"}, "a": {"href"}},
-        url_schemes={"http", "https", "mailto", "tel"},
+        url_schemes={"http", "https", "mailto", "tel", "article"},
     )
     headings = tuple((token["id"], token["name"]) for token in converter.toc_tokens)
     return Article(
@@ -108,7 +181,11 @@ def read_article(path: Path) -> Article:
         title=meta["title"].strip(),
         summary=meta["summary"].strip(),
         audience=frozenset(audience),
+        author_role=author_role,
+        reviewer=reviewer,
         last_reviewed=reviewed,
+        next_review=next_review,
+        sources=sources,
         html=html,
         headings=headings,
     )
@@ -124,32 +201,54 @@ class ArticleLibrary:
     @classmethod
     def load(cls, folder: Path) -> ArticleLibrary:
         articles: list[Article] = []
+        paths: dict[str, Path] = {}
         for path in sorted(Path(folder).glob("*.md")):
             try:
                 article = read_article(path)
             except ArticleFileError as error:
                 log.warning("article %s skipped: %s", path, error)
                 continue
-            if any(a.slug == article.slug for a in articles):
+            if article.slug in paths:
                 log.warning("article %s skipped: slug %r is already used by another article", path, article.slug)
                 continue
             articles.append(article)
+            paths[article.slug] = path
+        for article in articles:
+            for slug in article.linked_slugs:
+                if slug not in paths:
+                    log.warning("article %s links to article:%s, which is not an article here", paths[article.slug], slug)
         return cls(articles)
 
     def get(self, slug: str) -> Article | None:
         return self._by_slug.get(slug)
 
     def for_booking(self, *, first_visit: bool, urgent_flag: bool) -> list[Article]:
-        """The reading list for a booking: warning signs first when something urgent was
-        raised, then what first-time patients need, then what suits everyone."""
-        wanted = (["urgent"] if urgent_flag else []) + (["first-visit"] if first_visit else []) + ["everyone"]
-        chosen: list[Article] = []
-        for audience in wanted:
+        """The reading list for a booking. The warning signs (audience "urgent") are on every
+        list: first when the safety check or intake raised a flag, otherwise last; between
+        them what first-time patients need, then what suits everyone."""
+        warning_signs = [a for a in self.articles if "urgent" in a.audience]
+        chosen = list(warning_signs) if urgent_flag else []
+        for audience in (["first-visit"] if first_visit else []) + ["everyone"]:
             chosen += [a for a in self.articles if audience in a.audience and a not in chosen]
-        return chosen
+        return chosen + [a for a in warning_signs if a not in chosen]
+
+    def for_confirmation(self, appointment) -> list[Article]:
+        """What the confirmation page and the confirmation email both link to: one rule, so
+        the two never differ. Read from the appointment alone (not from the booking's draft)."""
+        return self.for_booking(first_visit=is_first_visit(appointment), urgent_flag=appointment.flag_level is not None)
 
     def related(self, article: Article, count: int = 3) -> list[Article]:
         """Other articles, those for the same readers first."""
         others = [a for a in self.articles if a.slug != article.slug]
         others.sort(key=lambda a: not (a.audience & article.audience))
         return others[:count]
+
+
+def is_first_visit(appointment) -> bool:
+    """A visit for new patients, or the patient's first visit on record (cancelled ones aside)."""
+    if appointment.service.new_patients_only:
+        return True
+    return not any(
+        other is not appointment and other.holds_time and other.starts_at < appointment.starts_at
+        for other in appointment.patient.appointments
+    )

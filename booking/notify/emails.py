@@ -105,7 +105,7 @@ def compose(kind: str, appointment: Appointment, clinic: Clinic, now: datetime, 
             "book_url": _external("public.choose_service"),
             "recheck_url": _external("manage.recheck", token=LINK_PLACEHOLDER),
             "desk_url": _external("desk.appointment", appointment_id=appointment.id),
-            "articles": _reading_list(appointment, context.get("questions")),
+            "articles": _reading_list(appointment) if kind == "confirmation" else [],
             "questions": None,
             **context,
         }
@@ -130,10 +130,9 @@ def _split(rendered: str) -> tuple[str, str]:
 CALENDAR_KINDS = {"confirmation", "moved", "cancelled"}
 
 
-def _reading_list(appointment: Appointment, questions: str | None) -> list[tuple[str, str]]:
-    """The clinic's articles for this booking, as the confirmation page lists them."""
-    library = current_app.extensions["articles"]
-    chosen = library.for_booking(first_visit=questions != "progress", urgent_flag=bool(appointment.safety_flags))
+def _reading_list(appointment: Appointment) -> list[tuple[str, str]]:
+    """The clinic's articles for this booking: the confirmation page's list, by the same rule."""
+    chosen = current_app.extensions["articles"].for_confirmation(appointment)
     return [(article.title, _external("articles.article", slug=article.slug)) for article in chosen]
 
 

@@ -343,7 +343,6 @@ def confirmation():
         # Moved or cancelled since: this page's links no longer work, so it shows none.
         return render_template("public/booking_changed.html", appointment=appointment)
     clinic = load_clinic()
-    first_visit = appointment.service.new_patients_only or not draft.details.get("returning", False)
     manage_url = current_app.config["BASE_URL"] + url_for("manage.show", token=draft.manage_token)
     return render_template(
         "public/confirmation.html",
@@ -351,9 +350,7 @@ def confirmation():
         manage_url=manage_url,
         token=draft.manage_token,
         changeable_online=appointment.can_change_online(now(), clinic.cancellation_notice_hours),
-        articles=current_app.extensions["articles"].for_booking(
-            first_visit=first_visit, urgent_flag=bool(appointment.safety_flags)
-        ),
+        articles=current_app.extensions["articles"].for_confirmation(appointment),
     )
 
 
