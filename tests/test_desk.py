@@ -505,8 +505,20 @@ def test_hours_accept_one_digit_hours_and_time_off_needs_a_real_near_date(staff,
     assert count(staff, TimeOff) == 0
 
 
+def test_aortic_symptoms_stop_a_phone_booking_and_the_card_says_ambulance(staff, desk):  # noqa: F811
+    target = "/desk/book?practitioner=ana&start=2027-03-09T11:00:00-08:00&patient=new"
+    response = submit(desk, target, new_caller("Faint Caller", symptoms="aortic_symptoms"))
+    text = " ".join(response.get_data(as_text=True).split())
+    assert response.status_code == 422 and "Nothing was booked" in text
+    assert "if they feel faint, dizzy or cold and sweaty, they should call" in text
+    assert count(staff, Appointment) == 0
+
+
 def test_the_safety_questions_speak_to_the_receptionist(desk):
     target = "/desk/book?practitioner=ana&start=2027-03-09T11:00:00-08:00&patient=new"
+    page = desk.get(target).get_data(as_text=True)
+    assert "Ask the caller: do any of these apply to them now?" in page
+    assert '<legend class="choices-group__legend">General health</legend>' in page
     unanswered = new_caller("Quiet Caller") | {"symptoms": []}
     assert "Ask the caller each question" in submit(desk, target, unanswered).get_data(as_text=True)
     both = new_caller("Quiet Caller") | {"symptoms": ["none", "fever"]}
