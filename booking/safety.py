@@ -104,3 +104,14 @@ def emergency_advice(emergency_number: str, clinic_phone: str) -> str:
         "Online booking cannot continue; "
         f"if you have questions about your visit, phone the clinic on {clinic_phone}."
     )
+
+
+def same_day_doctor(region: str | None) -> str:
+    """Who can see someone within a day where the clinic is, to follow "Contact ...".
+
+    region: the clinic's ISO country code ("US", "GB"); any other gets a plain "a doctor".
+    """
+    return {
+        "US": "your own doctor or an urgent care center, today or tomorrow",
+        "GB": "your GP, or NHS 111",
+    }.get((region or "").upper(), "a doctor")

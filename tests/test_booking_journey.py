@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from icalendar import Calendar
 
 from booking.extensions import db
-from booking.models import Appointment, AppointmentStatus, BookingDraft, Patient
+from booking.models import Appointment, AppointmentStatus, BookingDraft, Clinic, Patient
 from booking.public.forms import SAFETY_CHOICES
 from booking.safety import EMERGENCY, GROUPS, URGENT
 
@@ -183,6 +183,22 @@ def test_the_new_urgent_answers_flag_the_booking(clinic, patient, symptom):
     patient.submit("/book/details", DETAILS)
     patient.confirm()
     assert appointments(clinic)[0].safety_flags == [symptom]
+
+
+@pytest.mark.parametrize("region, where", [
+    ("US", "Contact your own doctor or an urgent care center, today or tomorrow."),
+    ("GB", "Contact your GP, or NHS 111."),
+    ("DE", "Contact a doctor."),
+])
+def test_the_urgent_card_says_where_to_get_a_doctor_in_the_clinics_region(clinic, patient, region, where):
+    with clinic.app_context():
+        db.session.get(Clinic, 1).region = region
+        db.session.commit()
+    patient.reach_safety_check()
+    patient.submit("/book/safety", {"symptoms": ["cancer_new_pain"]})
+    panel = " ".join(text(patient.get("/book/urgent")).split())
+    assert where in panel and "You have had cancer, and this back pain is new" in panel
+    assert ("urgent care" in panel) == (region == "US") and ("NHS 111" in panel) == (region == "GB")
 
 
 def test_the_safety_question_is_one_list_in_groups_with_none_of_these_last(clinic, patient):

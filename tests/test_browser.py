@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from playwright.sync_api import expect
 
 from booking.extensions import db
-from booking.models import Appointment, AppointmentStatus
+from booking.models import Appointment, AppointmentStatus, Clinic
 from booking.safety import EMERGENCY, GROUPS, URGENT
 from tests.browser import check, tab_to
 
@@ -197,6 +197,8 @@ def test_urgent_answers_show_a_panel_and_the_booking_goes_on(clinic, page, shots
     page.get_by_label("You have had cancer, and this back pain is new").check()
     page.get_by_role("button", name="Continue").click()
     expect(page.get_by_role("heading", level=1)).to_contain_text("See a doctor within 24 hours")
+    expect(page.locator(".care-card")).to_contain_text(
+        "Contact your own doctor or an urgent care center, today or tomorrow.")
     check(page, shots, "urgent")
     page.get_by_role("button", name="Continue booking").click()
     fill_details(page)
@@ -204,6 +206,22 @@ def test_urgent_answers_show_a_panel_and_the_booking_goes_on(clinic, page, shots
     page.get_by_role("button", name="Confirm booking").click()
     expect(page.get_by_role("link", name="Back pain warning signs: when to get urgent help")).to_be_visible()
     assert appointments(clinic)[0].safety_flags == ["between_shoulders", "cancer_new_pain"]
+
+
+def test_the_new_questions_work_without_javascript(clinic, new_page, shots):
+    with clinic.app_context():
+        db.session.get(Clinic, 1).region = "GB"
+        db.session.commit()
+    page = new_page(java_script_enabled=False)
+    reach_safety_check(page)
+    page.get_by_label("a foot that drops or catches when you walk").check()
+    page.get_by_label("None of these").check()  # without JavaScript nothing unticks: the server says so
+    page.get_by_role("button", name="Continue").click()
+    expect(page.locator(".error-summary")).to_contain_text("Select 'None of these' only if nothing in the list applies")
+    page.get_by_label("None of these").uncheck()
+    page.get_by_role("button", name="Continue").click()
+    expect(page.locator(".care-card")).to_contain_text("Contact your GP, or NHS 111.")
+    shots.take(page, "urgent-gb")
 
 
 def test_two_browsers_race_for_one_time(clinic, new_page, shots):
