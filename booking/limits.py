@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import lru_cache
+from importlib.resources import files
 from zoneinfo import available_timezones
 
 SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
@@ -60,6 +61,38 @@ def _zones() -> frozenset[str]:
 def is_known_zone(name: str | None) -> bool:
     """Is this an IANA time zone name (America/Los_Angeles) that zoneinfo knows?"""
     return bool(name) and name in _zones()
+
+
+# The clinic's region: an ISO 3166 country code, read from the tzdata package's tables.
+REGION_LENGTH = 2
+DEFAULT_REGION = "US"
+
+
+def _tzdata_table(name: str) -> list[list[str]]:
+    """The rows of one of tzdata's tab-separated tables, without comments."""
+    text = files("tzdata").joinpath("zoneinfo", name).read_text(encoding="utf-8")
+    return [line.split("\t") for line in text.splitlines() if line and not line.startswith("#")]
+
+
+@lru_cache(maxsize=1)
+def _regions() -> frozenset[str]:
+    return frozenset(row[0] for row in _tzdata_table("iso3166.tab"))
+
+
+@lru_cache(maxsize=1)
+def _zone_countries() -> dict[str, str]:
+    return {row[2]: row[0] for row in _tzdata_table("zone.tab")}
+
+
+def is_known_region(code: str | None) -> bool:
+    """Is this an ISO 3166 two-letter country code in upper case ("US", "GB")?"""
+    return bool(code) and code in _regions()
+
+
+def zone_region(zone: str | None) -> str:
+    """The country of a time zone (America/Los_Angeles -> US), or the default for zones of no
+    one country (UTC) and old aliases."""
+    return _zone_countries().get(zone or "", DEFAULT_REGION)
 
 
 

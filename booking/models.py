@@ -123,6 +123,10 @@ class Clinic(db.Model):
     reminder_hours: Mapped[int] = mapped_column(default=24, server_default="24")  # 0: no reminders
     # The STarT Back screen is asked only when the clinic switches it on (licence: see README).
     start_back_enabled: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+    # ISO country code: where the urgent advice sends patients for a same-day doctor.
+    region: Mapped[str] = mapped_column(sa.String(2), default="US", server_default="US")
+    # Told at once when a patient's answers need emergency or urgent care; None: no one.
+    alert_email: Mapped[str | None] = mapped_column(sa.String(254))
 
     @property
     def zone(self) -> ZoneInfo:

@@ -1,6 +1,9 @@
 """The pre-booking safety check: which answers stop an online booking, which flag it.
 
-Pure data and one pure function, shared by the API and the booking pages.
+Pure data and pure functions, shared by the API, the booking pages and the desk's phone
+booking. The wording is read by the patient on screen and read out by a receptionist on the
+phone, so each line is a plain statement in the second person. The codes are part of the API:
+never rename one.
 """
 
 from __future__ import annotations
@@ -9,12 +12,22 @@ from dataclasses import dataclass
 
 # Answers that need emergency care now: the online booking stops.
 EMERGENCY = {
-    "both_legs": "Pain, tingling, weakness or numbness in both legs",
-    "saddle_numbness": "Numbness or tingling around the genitals, buttocks or inner thighs",
-    "bladder_bowel": "New trouble passing urine, or losing control of your bladder or bowels",
-    "sexual_dysfunction": "New sexual problems since the back pain began (in the last two weeks)",
+    "both_legs": "Pain, tingling, numbness or weakness in both legs that is new or getting worse",
+    "saddle_numbness": (
+        "Numbness or tingling around your genitals, buttocks or inner thighs, "
+        "for example you can't feel the toilet paper when you wipe"
+    ),
+    "bladder_bowel": (
+        "New trouble peeing, you can't feel when your bladder is full, "
+        "or you are losing control of your bladder or bowels"
+    ),
+    "sexual_dysfunction": (
+        "In the last two weeks, new numbness of your genitals, "
+        "or new trouble getting an erection or reaching orgasm"
+    ),
     "chest_pain": "Chest pain",
-    "serious_accident": "The pain began after a serious accident or fall",
+    "serious_accident": "The pain began after a serious accident or fall, such as a car crash or a fall from a height",
+    "aortic_symptoms": "Sudden, severe pain in your back or belly, and you feel faint, dizzy, or cold and sweaty",
 }
 
 # Answers that need a doctor within a day: booking may go on, and the practitioner is told.
@@ -24,7 +37,29 @@ URGENT = {
     "back_lump": "A lump, swelling or change in the shape of your back",
     "night_pain": "Pain that rest does not ease, or that is worse at night",
     "between_shoulders": "Pain between the shoulder blades",
+    "cancer_new_pain": "You have had cancer, and this back pain is new",
+    "worsening_weakness": "Weakness in one leg or foot that is getting worse, or a foot that drops or catches when you walk",
+    "infection_risk": (
+        "A weakened immune system (for example from chemotherapy, long-term steroids or HIV), "
+        "or you inject drugs"
+    ),
+    "fragility_fracture": (
+        "The pain began after a minor fall or lift, and you have osteoporosis (thin bones) "
+        "or take steroids long term"
+    ),
 }
+
+# How the one question is laid out: groups of related answers under a plain heading, so a long
+# list reads in parts. Every code is in exactly one group; the order is the order on screen.
+GROUPS = (
+    ("Legs, bladder, bowels and genitals",
+     ("both_legs", "worsening_weakness", "saddle_numbness", "bladder_bowel", "sexual_dysfunction")),
+    ("How the pain started and how it feels",
+     ("serious_accident", "fragility_fracture", "aortic_symptoms", "chest_pain", "night_pain",
+      "between_shoulders")),
+    ("General health",
+     ("fever", "weight_loss", "back_lump", "cancer_new_pain", "infection_risk")),
+)
 
 
 @dataclass(frozen=True)
@@ -56,15 +91,30 @@ def has_emergency_answer(codes) -> bool:
 
 
 def emergency_advice(emergency_number: str, clinic_phone: str) -> str:
-    """What to tell someone whose answers need emergency care, in one short paragraph."""
+    """What to tell someone whose answers need emergency care, in one short paragraph.
+
+    It names no cause: the same words must fit a nerve problem, chest pain and a possible
+    aortic aneurysm, and the last two need an ambulance rather than a drive.
+    """
     return (
         f"Call {emergency_number} or go to the nearest emergency department now. "
-        "These symptoms can mean a nerve or other problem that needs care today, "
-        "and acupuncture is not the right first step. Online booking cannot continue; "
+        "These symptoms can be a sign of a serious problem that needs care today, "
+        "and acupuncture is not the right first step. With chest pain, or if you feel faint, "
+        f"call {emergency_number} for an ambulance rather than drive yourself. "
+        "Online booking cannot continue; "
         f"if you have questions about your visit, phone the clinic on {clinic_phone}."
     )
 
 
+def same_day_doctor(region: str | None) -> str:
+    """Who can see someone within a day where the clinic is, to follow "Contact ...".
+
+    region: the clinic's ISO country code ("US", "GB"); any other gets a plain "a doctor".
+    """
+    return {
+        "US": "your own doctor or an urgent care center, today or tomorrow",
+        "GB": "your GP, or NHS 111",
+    }.get((region or "").upper(), "a doctor")
 # --- flags raised for a visit ------------------------------------------------------------
 
 LEVELS = ("urgent", "emergency")  # least to most severe

@@ -37,6 +37,8 @@ slot_step_minutes = 15
 min_notice_hours = 2
 max_advance_days = 30
 cancellation_notice_hours = 24
+region = "US"
+alert_email = "alerts@clinic.example.com"
 
 [[services]]
 slug = "consult"

@@ -6,6 +6,8 @@ imports the export into a fresh database and finds the same clinic there.
 
 from __future__ import annotations
 
+import re
+
 import pytest
 import sqlalchemy as sa
 
@@ -23,7 +25,7 @@ from tests.test_staff import ACCOUNTS, csrf_from, login_as, staff  # noqa: F401 
 SETTINGS = {
     "name": "Test Clinic", "timezone": "America/Los_Angeles", "phone": "+1 213 555 0100", "emergency_number": "911",
     "slot_step_minutes": "15", "min_notice_hours": "2", "max_advance_days": "30", "cancellation_notice_hours": "24",
-    "reminder_hours": "24",
+    "reminder_hours": "24", "region": "US", "alert_email": "alerts@clinic.example.com",
 }
 
 
@@ -96,10 +98,18 @@ def test_a_nul_character_in_an_address_is_refused_before_any_lookup(admin):
 
 # --- clinic settings ------------------------------------------------------------------
 
+def test_the_settings_page_explains_the_region_and_the_alert_address(admin):
+    page = admin.get("/admin/settings").get_data(as_text=True)
+    assert re.search(r'id="region" name="region"\s+type="text" value="US"', page)
+    assert re.search(r'id="alert_email" name="alert_email"\s+type="email" value="alerts@clinic.example.com"', page)
+    assert "like US or GB" in page and "their GP or NHS 111" in page
+    assert "never the answers" in page and "leave it empty to send no alerts" in page
+
+
 def test_an_admin_changes_the_clinic_settings(staff, admin):  # noqa: F811
     changed = SETTINGS | {"name": "  Back Care Clinic ", "phone": "+1 213 555 0111", "slot_step_minutes": "30",
                           "min_notice_hours": "0", "max_advance_days": "730", "cancellation_notice_hours": "48",
-                          "reminder_hours": "0"}
+                          "reminder_hours": "0", "region": " gb ", "alert_email": " Front.Desk@Example.com "}
     response = submit(admin, "/admin/settings", changed)
     assert response.status_code == 303
     assert "settings are saved" in admin.get(response.location).get_data(as_text=True)
@@ -107,9 +117,12 @@ def test_an_admin_changes_the_clinic_settings(staff, admin):  # noqa: F811
         "name": "Back Care Clinic", "timezone": "America/Los_Angeles", "phone": "+1 213 555 0111",
         "emergency_number": "911", "slot_step_minutes": 30, "min_notice_hours": 0, "max_advance_days": 730,
         "cancellation_notice_hours": 48, "reminder_hours": 0, "start_back_enabled": False,
+        "region": "GB", "alert_email": "front.desk@example.com",
     }
     slots = staff.test_client().get("/api/v1/slots?service=short&practitioner=ana&from=2027-03-09&days=1").get_json()
     assert [slot["start"][11:16] for slot in slots["slots"]][:3] == ["09:00", "09:30", "10:00"]
+    assert submit(admin, "/admin/settings", changed | {"alert_email": " "}).status_code == 303
+    assert settings_now(staff)["alert_email"] is None  # an empty box: no one is alerted
 
 
 @pytest.mark.parametrize("field, typed, message", [
@@ -130,6 +143,11 @@ def test_an_admin_changes_the_clinic_settings(staff, admin):  # noqa: F811
     ("name", "N" * 121, "Clinic&#39;s name must be 120 characters or fewer"),
     ("emergency_number", "9" * 21, "Emergency number must be 20 characters or fewer"),
     ("phone", "213\x00555", "Phone number for patients has a character that cannot be stored"),
+    ("region", "XX", "XX is not a country code we know: use two letters, like US or GB"),
+    ("region", "USA", "USA is not a country code we know"),
+    ("region", "UK", "Enter GB for the United Kingdom"),
+    ("region", "", "Enter the country code, like US or GB"),
+    ("alert_email", "alerts@clinic", "Enter the alert email address in the correct format"),
 ])
 def test_wrong_settings_get_a_message_on_their_field_and_change_nothing(staff, admin, field, typed, message):  # noqa: F811
     before = settings_now(staff)

@@ -218,6 +218,23 @@ def test_emergency_answers_stop_the_booking_with_advice(clinic, client):
     assert row_counts(clinic) == (0, 0)
 
 
+def test_the_newer_urgent_codes_book_with_their_flags(clinic, client):
+    codes = ["cancer_new_pain", "worsening_weakness", "infection_risk", "fragility_fracture"]
+    response = client.post("/api/v1/bookings", json=body() | {"safety": codes})
+    assert response.status_code == 201
+    with clinic.app_context():
+        assert db.session.scalar(sa.select(Appointment.safety_flags)) == codes
+
+
+def test_aortic_symptoms_are_an_emergency(clinic, client):
+    response = client.post("/api/v1/bookings", json=body() | {"safety": ["aortic_symptoms"]})
+    assert response.status_code == 422
+    payload = response.get_json()
+    assert payload["error"] == "emergency"
+    assert "call 911 for an ambulance" in payload["advice"] and "nerve" not in payload["advice"]
+    assert row_counts(clinic) == (0, 0)
+
+
 def test_emergency_advice_comes_before_other_mistakes(client):
     response = client.post("/api/v1/bookings", json={"safety": ["chest_pain"], "patient": {}})
     assert response.status_code == 422 and response.get_json()["error"] == "emergency"

@@ -14,7 +14,9 @@ import sqlalchemy as sa
 from icalendar import Calendar
 
 from booking.extensions import db
-from booking.models import Appointment, AppointmentStatus, BookingDraft, Patient
+from booking.models import Appointment, AppointmentStatus, BookingDraft, Clinic, Patient
+from booking.public.forms import SAFETY_CHOICES
+from booking.safety import EMERGENCY, GROUPS, URGENT
 
 UTC = timezone.utc
 MONDAY_10 = "2027-03-08T10:00:00-08:00"
@@ -174,13 +176,53 @@ def test_urgent_answers_warn_then_let_the_patient_book(clinic, patient):
     assert "/articles/back-pain-warning-signs" in confirmation
 
 
-@pytest.mark.parametrize("symptom", ["both_legs", "saddle_numbness", "bladder_bowel", "sexual_dysfunction", "chest_pain", "serious_accident"])
+@pytest.mark.parametrize("symptom", ["cancer_new_pain", "worsening_weakness", "infection_risk", "fragility_fracture"])
+def test_the_new_urgent_answers_flag_the_booking(clinic, patient, symptom):
+    patient.reach_safety_check()
+    assert patient.submit("/book/safety", {"symptoms": [symptom]}).location.endswith("/book/urgent")
+    patient.submit("/book/details", DETAILS)
+    patient.confirm()
+    assert appointments(clinic)[0].safety_flags == [symptom]
+
+
+@pytest.mark.parametrize("region, where", [
+    ("US", "Contact your own doctor or an urgent care center, today or tomorrow."),
+    ("GB", "Contact your GP, or NHS 111."),
+    ("DE", "Contact a doctor."),
+])
+def test_the_urgent_card_says_where_to_get_a_doctor_in_the_clinics_region(clinic, patient, region, where):
+    with clinic.app_context():
+        db.session.get(Clinic, 1).region = region
+        db.session.commit()
+    patient.reach_safety_check()
+    patient.submit("/book/safety", {"symptoms": ["cancer_new_pain"]})
+    panel = " ".join(text(patient.get("/book/urgent")).split())
+    assert where in panel and "You have had cancer, and this back pain is new" in panel
+    assert ("urgent care" in panel) == (region == "US") and ("NHS 111" in panel) == (region == "GB")
+
+
+def test_the_safety_question_is_one_list_in_groups_with_none_of_these_last(clinic, patient):
+    patient.reach_safety_check()
+    page = text(patient.get("/book/safety"))
+    boxes = re.findall(r'name="symptoms" type="checkbox" value="([a-z_]+)"', page)
+    assert sorted(boxes) == sorted([*EMERGENCY, *URGENT, "none"]) and boxes[-1] == "none"
+    assert boxes == [choice.value for choice in SAFETY_CHOICES]  # an error links to the first box shown
+    assert page.count("<h1>") == 1 and page.count('class="choices-group__legend"') == len(GROUPS)
+    for heading, _ in GROUPS:
+        assert f'<legend class="choices-group__legend">{heading}</legend>' in page.replace("&#39;", "'")
+    assert page.index("Legs, bladder") < page.index('value="both_legs"') < page.index("How the pain started")
+    assert "you can&#39;t feel the toilet paper when you wipe" in page
+    assert "new or getting worse" in page and "trouble getting an erection or reaching orgasm" in page
+
+
+@pytest.mark.parametrize("symptom", [*EMERGENCY])
 def test_emergency_answers_stop_the_booking(clinic, patient, symptom):
     patient.reach_safety_check()
     response = patient.submit("/book/safety", {"symptoms": [symptom, "fever"]})
     assert response.location.endswith("/book/emergency")
     panel = text(patient.get("/book/emergency"))
     assert "Call 911 or go to the emergency department now" in panel and "+1 213 555 0100" in panel
+    assert "nerve" not in panel  # the same card serves chest pain and a possible aneurysm
     assert the_draft(clinic).safety_codes is None  # nothing kept of the answer
     assert patient.get("/book/details").location.endswith("/book/safety")
     assert appointments(clinic) == []

@@ -13,7 +13,8 @@ import sqlalchemy as sa
 from playwright.sync_api import expect
 
 from booking.extensions import db
-from booking.models import Appointment, AppointmentStatus
+from booking.models import Appointment, AppointmentStatus, Clinic
+from booking.safety import EMERGENCY, GROUPS, URGENT
 from tests.browser import check, tab_to
 
 pytestmark = pytest.mark.browser
@@ -160,7 +161,7 @@ def test_error_states_are_accessible_and_keep_what_was_typed(clinic, page, shots
 
 def test_the_emergency_branch_stops_the_booking(clinic, page, shots):
     reach_safety_check(page, "First available")
-    page.get_by_label("Numbness or tingling around the genitals, buttocks or inner thighs").check()
+    page.get_by_label("you can't feel the toilet paper when you wipe").check()
     page.get_by_role("button", name="Continue").click()
     expect(page.get_by_role("heading", level=1)).to_contain_text("Call 911 or go to the emergency department now")
     assert "+1 213 555 0100" in page.inner_text("main")
@@ -170,18 +171,57 @@ def test_the_emergency_branch_stops_the_booking(clinic, page, shots):
     assert appointments(clinic) == []
 
 
+def test_the_safety_questions_come_in_groups_of_one_question(clinic, page, shots):
+    reach_safety_check(page)
+    question = page.get_by_role("group", name="Do any of these apply to you now?")
+    for heading, codes in GROUPS:
+        expect(question.get_by_role("group", name=heading).get_by_role("checkbox")).to_have_count(len(codes))
+    expect(question.get_by_role("checkbox")).to_have_count(len(EMERGENCY) + len(URGENT) + 1)
+    check(page, shots, "safety-groups")
+    # With the keyboard: Space ticks a new question in the last group; "None of these" still clears it.
+    keys(page, ("input[value=infection_risk]", "Space"))
+    assert page.get_by_label("you inject drugs").is_checked()
+    keys(page, ("input[value=none]", "Space"))
+    assert not page.get_by_label("you inject drugs").is_checked()
+    keys(page, ("input[value=aortic_symptoms]", "Space"), ("button[type=submit]", "Enter"))
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Call 911 or go to the emergency department now")
+    assert "If you have chest pain, or feel faint, dizzy or cold and sweaty, call 911 for an ambulance now" in (
+        " ".join(page.inner_text("main").split()))
+    check(page, shots, "emergency-aortic")
+    assert appointments(clinic) == []
+
+
 def test_urgent_answers_show_a_panel_and_the_booking_goes_on(clinic, page, shots):
     reach_safety_check(page)
     page.get_by_label("Pain between the shoulder blades").check()
+    page.get_by_label("You have had cancer, and this back pain is new").check()
     page.get_by_role("button", name="Continue").click()
     expect(page.get_by_role("heading", level=1)).to_contain_text("See a doctor within 24 hours")
+    expect(page.locator(".care-card")).to_contain_text(
+        "Contact your own doctor or an urgent care center, today or tomorrow.")
     check(page, shots, "urgent")
     page.get_by_role("button", name="Continue booking").click()
     fill_details(page)
     page.get_by_role("button", name="Continue").click()
     page.get_by_role("button", name="Confirm booking").click()
     expect(page.get_by_role("link", name="Back pain warning signs: when to get urgent help")).to_be_visible()
-    assert appointments(clinic)[0].safety_flags == ["between_shoulders"]
+    assert appointments(clinic)[0].safety_flags == ["between_shoulders", "cancer_new_pain"]
+
+
+def test_the_new_questions_work_without_javascript(clinic, new_page, shots):
+    with clinic.app_context():
+        db.session.get(Clinic, 1).region = "GB"
+        db.session.commit()
+    page = new_page(java_script_enabled=False)
+    reach_safety_check(page)
+    page.get_by_label("a foot that drops or catches when you walk").check()
+    page.get_by_label("None of these").check()  # without JavaScript nothing unticks: the server says so
+    page.get_by_role("button", name="Continue").click()
+    expect(page.locator(".error-summary")).to_contain_text("Select 'None of these' only if nothing in the list applies")
+    page.get_by_label("None of these").uncheck()
+    page.get_by_role("button", name="Continue").click()
+    expect(page.locator(".care-card")).to_contain_text("Contact your GP, or NHS 111.")
+    shots.take(page, "urgent-gb")
 
 
 def test_two_browsers_race_for_one_time(clinic, new_page, shots):

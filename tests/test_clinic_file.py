@@ -47,6 +47,11 @@ BAD_FILES = [
     ('slug = "short"', 'slug = "Short Treatment"', "Short Treatment", "lower-case"),
     ('name = "Ben Test"', 'name = "Ben Test"\ncolour = "blue"', "colour", "unknown key"),
     ('wed = ["10:00-16:00"]', 'wednesday = ["10:00-16:00"]', "wednesday", "unknown key"),
+    ('region = "US"', 'region = "XX"', '"XX"', "unknown region 'XX' (use a two-letter ISO country code"),
+    ('region = "US"', 'region = "UK"', '"UK"', 'the United Kingdom is "GB"'),
+    ('region = "US"', "region = 1", "region = 1", "must be a non-empty text"),
+    ('alert_email = "alerts@clinic.example.com"', 'alert_email = "alerts at clinic"', "alerts at",
+     "'alerts at clinic' is not an email address"),
 ]
 
 
@@ -57,6 +62,24 @@ def test_bad_files_are_refused_with_the_line_to_fix(old, new, blamed, message):
     first = problems_of(text)[0]  # later ones may follow from it (a renamed slug is then unknown)
     assert first.startswith(f"clinic.toml:{line_of(text, blamed)}: ")
     assert message in first
+
+
+def test_region_and_alert_email_are_read_and_tidied():
+    clinic = read_clinic_file(CLINIC_TOML, "clinic.toml").clinic
+    assert (clinic["region"], clinic["alert_email"]) == ("US", "alerts@clinic.example.com")
+    typed = CLINIC_TOML.replace('region = "US"', 'region = "gb"').replace(
+        "alerts@clinic.example.com", "Alerts@Clinic.Example.com")
+    clinic = read_clinic_file(typed, "clinic.toml").clinic
+    assert (clinic["region"], clinic["alert_email"]) == ("GB", "alerts@clinic.example.com")
+
+
+@pytest.mark.parametrize("zone, region", [("Europe/London", "GB"), ("America/Los_Angeles", "US"),
+                                          ("Europe/Berlin", "DE"), ("UTC", "US")])
+def test_without_a_region_the_clinic_takes_its_zones_country(zone, region):
+    text = (CLINIC_TOML.replace('region = "US"\n', "").replace('alert_email = "alerts@clinic.example.com"\n', "")
+            .replace("America/Los_Angeles", zone))
+    clinic = read_clinic_file(text, "clinic.toml").clinic
+    assert (clinic["region"], clinic["alert_email"]) == (region, None)
 
 
 def test_time_off_ending_before_it_starts():
@@ -157,12 +180,19 @@ def test_export_round_trips_into_an_empty_database(request, app, tmp_path):
         import_clinic_file(CLINIC_TOML + TIME_OFF)
         exported = export_clinic_file()
     assert "[[time_off]]" in exported and 'start = "2027-03-10T00:00"' in exported
+    assert 'region = "US"' in exported and 'alert_email = "alerts@clinic.example.com"' in exported
     kind = "postgresql" if "postgresql" in app.config["SQLALCHEMY_DATABASE_URI"] else "sqlite"
     with fresh_database(request, kind, tmp_path / "second") as second_url:
         other = create_app(app_config(second_url))
         with other.app_context():
             import_clinic_file(exported)
             assert export_clinic_file() == exported
+            clinic = db.session.get(Clinic, 1)
+            assert (clinic.region, clinic.alert_email) == ("US", "alerts@clinic.example.com")
+            import_clinic_file(exported.replace('region = "US"', 'region = "GB"').replace(
+                'alert_email = "alerts@clinic.example.com"\n', ""))  # no address: no alerts
+            assert (clinic.region, clinic.alert_email) == ("GB", None)
+            assert 'region = "GB"' in export_clinic_file() and "alert_email" not in export_clinic_file()
         close_database(other)
 
 

@@ -17,6 +17,7 @@ from booking.extensions import db
 from booking.models import (
     Appointment,
     AppointmentStatus,
+    Clinic,
     Patient,
     Practitioner,
     Service,
@@ -505,8 +506,35 @@ def test_hours_accept_one_digit_hours_and_time_off_needs_a_real_near_date(staff,
     assert count(staff, TimeOff) == 0
 
 
+@pytest.mark.parametrize("region, where", [("US", "Contact your own doctor or an urgent care center, today or tomorrow."),
+                                           ("GB", "Contact your GP, or NHS 111.")])
+def test_an_urgent_phone_booking_gives_the_receptionist_words_for_the_caller(staff, desk, region, where):  # noqa: F811
+    with staff.app_context():
+        db.session.get(Clinic, 1).region = region
+        db.session.commit()
+    target = "/desk/book?practitioner=ana&start=2027-03-09T11:00:00-08:00&patient=new"
+    response = submit(desk, target, new_caller("Weak Caller", symptoms="worsening_weakness"))
+    assert response.status_code == 303
+    page = desk.get(response.location).get_data(as_text=True).replace("&#34;", '"')
+    assert f'Tell the caller: "Some of your answers need a doctor within 24 hours, before this visit. {where}' in page
+    with staff.app_context():
+        assert db.session.scalar(sa.select(Appointment.safety_flags)) == ["worsening_weakness"]
+
+
+def test_aortic_symptoms_stop_a_phone_booking_and_the_card_says_ambulance(staff, desk):  # noqa: F811
+    target = "/desk/book?practitioner=ana&start=2027-03-09T11:00:00-08:00&patient=new"
+    response = submit(desk, target, new_caller("Faint Caller", symptoms="aortic_symptoms"))
+    text = " ".join(response.get_data(as_text=True).split())
+    assert response.status_code == 422 and "Nothing was booked" in text
+    assert "if they feel faint, dizzy or cold and sweaty, they should call" in text
+    assert count(staff, Appointment) == 0
+
+
 def test_the_safety_questions_speak_to_the_receptionist(desk):
     target = "/desk/book?practitioner=ana&start=2027-03-09T11:00:00-08:00&patient=new"
+    page = desk.get(target).get_data(as_text=True)
+    assert "Ask the caller: do any of these apply to them now?" in page
+    assert '<legend class="choices-group__legend">General health</legend>' in page
     unanswered = new_caller("Quiet Caller") | {"symptoms": []}
     assert "Ask the caller each question" in submit(desk, target, unanswered).get_data(as_text=True)
     both = new_caller("Quiet Caller") | {"symptoms": ["none", "fever"]}

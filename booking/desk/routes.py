@@ -31,6 +31,7 @@ from booking.operations.clinic_file import WEEKDAYS
 from booking.operations.problems import RequestProblem
 from booking.public.forms import options
 from booking.public.routes import parse_instant
+from booking.safety import same_day_doctor
 from booking.scheduling import wall_clock_instant
 from booking.web import asked_day
 
@@ -136,8 +137,8 @@ def book():
             flash(sentence(f"Booked {booked.patient.name} for {describe(clinic, booked.practitioner, booked.starts_at)}"),
                   "success")
             if booked.safety_flags:
-                flash("Tell the caller: some of their answers need a doctor within 24 hours, before this visit. "
-                      "Their own doctor or an urgent care clinic can see them; the appointment stays booked.", "problem")
+                flash('Tell the caller: "Some of your answers need a doctor within 24 hours, before this visit. '
+                      f'Contact {same_day_doctor(clinic.region)}. Your appointment stays booked."', "problem")
             return redirect(url_for("desk.appointment", appointment_id=booked.id), code=303)
     return render_template("desk/book.html", form=form, practitioner=practitioner, start=start,
                            patient=patient, alternatives=None, target=target, problem=problem_text)

@@ -20,6 +20,7 @@ from booking.limits import Limit
 from booking.models import Appointment, AppointmentStatus, Clinic, Practitioner, Service
 from booking.operations.availability import load_clinic
 from booking.operations.problems import InvalidInput
+from booking.validation import clean_email
 
 WHOLE_NUMBER = re.compile(r"[+-]?[0-9]+")
 CONTROL_CHARACTER = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # tabs and line ends are fine
@@ -60,6 +61,28 @@ class _Checks:
         if value not in limit:
             self.problem(key, limit.out_of_range + (" (it cannot be negative)" if value < 0 else ""))
         return value
+
+    def region(self, key: str) -> str:
+        code = str(self.values.get(key) or "").strip().upper()
+        if not code:
+            self.problem(key, "Enter the country code, like US or GB")
+        elif code == "UK":
+            self.problem(key, "Enter GB for the United Kingdom (the ISO country code)")
+        elif not limits.is_known_region(code):
+            self.problem(key, f"{code[:limits.NAME_LENGTH]} is not a country code we know: "
+                              "use two letters, like US or GB")
+        return code
+
+    def optional_email(self, key: str, what: str) -> str | None:
+        text = str(self.values.get(key) or "").strip()
+        if not text:
+            return None
+        try:
+            return clean_email(text)
+        except ValueError:
+            self.problem(key, f"Enter the {what} in the correct format, like alerts@example.com, "
+                              "or leave it empty")
+            return None
 
     def slug(self, model: type[Service] | type[Practitioner], what: str) -> str:
         slug = str(self.values.get("slug") or "").strip()
@@ -131,7 +154,8 @@ CLINIC_TEXTS = {  # key -> (what it is called in a message, longest allowed)
 
 def clinic_values(clinic: Clinic) -> dict:
     """The settings as the settings page shows them."""
-    keys = ["name", "timezone", "phone", "emergency_number", *limits.CLINIC_NUMBERS, "start_back_enabled"]
+    keys = ["name", "timezone", "region", "phone", "emergency_number", "alert_email", *limits.CLINIC_NUMBERS,
+            "start_back_enabled"]
     return {key: getattr(clinic, key) for key in keys}
 
 
@@ -157,6 +181,8 @@ def update_clinic(values: dict, *, start_back_available: bool, now: datetime) ->
             check.problem("confirm_zone_change", f"{ahead} booked visits lie ahead: tick the box to confirm "
                                                  "the change of time zone, or keep the clinic's zone")
     settings["timezone"] = zone
+    settings["region"] = check.region("region")
+    settings["alert_email"] = check.optional_email("alert_email", "alert email address")
     settings |= {key: check.number(key, limit) for key, limit in limits.CLINIC_NUMBERS.items()}
     settings["start_back_enabled"] = bool(values.get("start_back_enabled"))
     if settings["start_back_enabled"] and not start_back_available:

@@ -20,6 +20,7 @@ from booking.extensions import begin_write_transaction, db
 from booking.limits import SLUG, Limit
 from booking.models import Clinic, Practitioner, Service, TimeOff, WorkingHours
 from booking.scheduling import wall_clock_instant
+from booking.validation import EMAIL_LIMIT, clean_email
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 CLOCK_TIME = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
@@ -361,12 +362,27 @@ def _read_clinic(table, check: _Checker) -> dict:
     check.unknown_keys(
         table,
         {"name", "timezone", "phone", "emergency_number", "slot_step_minutes", "min_notice_hours",
-         "max_advance_days", "cancellation_notice_hours", "reminder_hours", "start_back_enabled"},
+         "max_advance_days", "cancellation_notice_hours", "reminder_hours", "start_back_enabled",
+         "region", "alert_email"},
         path,
     )
     zone_name = check.text(table, "timezone", path, limit=limits.ZONE_LENGTH)
     if zone_name and not limits.is_known_zone(zone_name):
         check.problem(path + ("timezone",), f"unknown time zone {zone_name!r} (use an IANA name such as \"America/Los_Angeles\")")
+    region = check.text(table, "region", path, required=False, limit=limits.NAME_LENGTH, default=None)
+    if region is None:
+        region = limits.zone_region(zone_name)  # not given: the country of the clinic's zone
+    elif not limits.is_known_region(region.upper()):
+        advice = "; the United Kingdom is \"GB\"" if region.upper() == "UK" else ""
+        check.problem(path + ("region",), f"unknown region {region!r} (use a two-letter ISO country code "
+                                          f"such as \"US\" or \"GB\"{advice})")
+    alert_email = check.text(table, "alert_email", path, required=False, limit=EMAIL_LIMIT, default=None)
+    if alert_email:
+        try:
+            alert_email = clean_email(alert_email)
+        except ValueError:
+            check.problem(path + ("alert_email",), f"{alert_email!r} is not an email address (write one like "
+                                                   "\"alerts@example.com\", or leave the key out for no alerts)")
     return {
         "name": check.text(table, "name", path, limit=limits.NAME_LENGTH),
         "timezone": zone_name,
@@ -374,6 +390,8 @@ def _read_clinic(table, check: _Checker) -> dict:
         "emergency_number": check.text(table, "emergency_number", path, limit=limits.EMERGENCY_NUMBER_LENGTH),
         **{key: check.whole_number(table, key, path, limit) for key, limit in limits.CLINIC_NUMBERS.items()},
         "start_back_enabled": check.flag(table, "start_back_enabled", path, False),
+        "region": region.upper(),
+        "alert_email": alert_email or None,
     }
 
 
@@ -466,6 +484,8 @@ def export_clinic_file() -> str:
             "cancellation_notice_hours": clinic.cancellation_notice_hours,
             "reminder_hours": clinic.reminder_hours,
             "start_back_enabled": clinic.start_back_enabled,
+            "region": clinic.region,
+            **({"alert_email": clinic.alert_email} if clinic.alert_email else {}),
         },
         "services": [],
         "practitioners": [],

@@ -9,7 +9,7 @@ from wtforms import RadioField, SelectChoice, SelectMultipleField, StringField, 
 from wtforms.validators import ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from booking.safety import EMERGENCY, URGENT
+from booking.safety import EMERGENCY, GROUPS, URGENT
 from booking.validation import birth_date_from_parts, clean_email, clean_name, clean_phone
 
 NONE_OF_THESE = "none"
@@ -90,11 +90,15 @@ class TimeForm(JourneyForm):
     start = StringField("Time")  # the value of the time button pressed; checked against free times
 
 
-SAFETY_CHOICES = options([*EMERGENCY.items(), *URGENT.items(), (NONE_OF_THESE, "None of these")])
+SAFETY_LABELS = EMERGENCY | URGENT
+# In the order of the groups on screen, so an error links to the first box shown.
+SAFETY_CHOICES = options([*((code, SAFETY_LABELS[code]) for _, codes in GROUPS for code in codes),
+                          (NONE_OF_THESE, "None of these")])
 
 
 class SafetyForm(JourneyForm):
     symptoms = CheckboxChoices("Do any of these apply to you now?", choices=SAFETY_CHOICES)
+    symptom_groups = GROUPS  # headings that break the one question's long list into parts
     # Who the messages speak to: the patient here, the receptionist on the phone in the desk's form.
     nothing_selected = "Select any that apply to you now, or select 'None of these'"
     none_and_others = "Select 'None of these' only if nothing in the list applies to you"
