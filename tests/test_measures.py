@@ -2,22 +2,57 @@
 
 Pure code: no app, no database. The STarT Back and percentage rules are proven with
 made-up instruments of the same shape, since their wording is not ours to ship here.
+Scores are exact decimals, rounded half-up as the rules are worked by hand.
 """
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from booking.measures import SHIPPED, InstrumentError, is_meaningful_change, load_instruments, parse_instrument
+from booking.measures.rules import half_up
 
 SHIPPED_INSTRUMENTS = load_instruments(SHIPPED)
 NPRS = SHIPPED_INSTRUMENTS["nprs"]
 PSFS = SHIPPED_INSTRUMENTS["psfs"]
+D = Decimal
 
 
 def test_the_shipped_instruments():
     assert set(SHIPPED_INSTRUMENTS) == {"nprs", "psfs"}
     assert [s.key for s in NPRS.scores] == ["pain_now", "pain_average", "pain_worst"]
+    assert [s.meaningful_change for s in (*NPRS.scores, *PSFS.scores)] == [D(2)] * 4
+
+
+# --- rounding: half-up from the exact quotient, never through a binary float ---------------------
+
+
+@pytest.mark.parametrize(
+    "numerator, denominator, decimals, rounded",
+    [
+        (17, 4, 1, "4.3"),  # 4.25: round(4.25, 1) in float gives 4.2
+        (D("4.35"), 1, 1, "4.4"),  # 4.35 is 4.3499999... as a float, which rounds to 4.3
+        (D("4.25"), 1, 1, "4.3"),
+        (D("4.2499999999999999999999999999999"), 1, 1, "4.2"),
+        (D("4.249"), 1, 1, "4.2"),
+        (D("4.05"), 1, 1, "4.1"),
+        (13, 3, 1, "4.3"),  # 4.333...
+        (14, 3, 1, "4.7"),  # 4.666...
+        (5, 1, 1, "5.0"),
+        (0, 3, 1, "0.0"),
+        (D("2.5"), 1, 0, "3"),  # round(2.5) in Python gives 2
+        (D("-4.25"), 1, 1, "-4.3"),  # a tie moves away from zero
+        (2, 3, 2, "0.67"),
+    ],
+)
+def test_half_up_rounds_the_exact_quotient(numerator, denominator, decimals, rounded):
+    assert str(half_up(numerator, denominator, decimals)) == rounded
+
+
 
 
 # --- Numeric Pain Rating Scale: 0 none, 1-3 mild, 4-6 moderate, 7-10 severe --------------------
@@ -28,13 +63,15 @@ def test_the_shipped_instruments():
     [(0, "none"), (1, "mild"), (3, "mild"), (4, "moderate"), (6, "moderate"), (7, "severe"), (10, "severe")],
 )
 def test_nprs_bands(rating, band):
-    scores = NPRS.score({"pain_now": rating, "pain_average": 5, "pain_worst": 9})
-    assert scores["pain_now"].value == rating and scores["pain_now"].band == band
-    assert scores["pain_average"].band == "moderate" and scores["pain_worst"].band == "severe"
+    scores = NPRS.score({"pain_now": rating, "pain_average": "5", "pain_worst": 9})
+    assert scores["pain_now"].value == D(rating) and scores["pain_now"].band == band
+    assert scores["pain_average"].value == D(5) and scores["pain_average"].band == "moderate"
+    assert scores["pain_worst"].band == "severe"
 
 
 def test_an_unanswered_rating_has_no_score():
     assert NPRS.score({"pain_now": 4})["pain_worst"].value is None
+    assert NPRS.score({"pain_now": 4})["pain_worst"].band is None
 
 
 @pytest.mark.parametrize("answer", [11, -1, "seven", "4.5", True, 3.5])
@@ -48,36 +85,77 @@ def test_answers_to_questions_the_form_does_not_have_are_refused():
     assert NPRS.problems({"pain_tomorrow": 3}) == {"pain_tomorrow": "This is not a question of this form"}
 
 
-# --- Patient-Specific Functional Scale: the mean of 1 to 5 rated activities ---------------------
+# --- Patient-Specific Functional Scale: the mean of 1 to 5 rated activities, half-up to 0.1 ------
 
 
 @pytest.mark.parametrize(
     "ratings, mean",
     [
-        ([5], 5.0),
-        ([3, 6], 4.5),
-        ([2, 4, 7], 4.3),  # 13 / 3 = 4.33
-        ([0, 10, 5, 5], 5.0),
-        ([1, 2, 3, 4, 6], 3.2),
-        ([10, 10, 10, 10, 9], 9.8),
+        ([7], "7.0"),  # one activity
+        ([0], "0.0"),
+        ([3, 6], "4.5"),
+        ([2, 4, 7], "4.3"),  # 13 / 3 = 4.333
+        ([2, 4, 8], "4.7"),  # 14 / 3 = 4.667
+        ([4, 4, 5, 4], "4.3"),  # 17 / 4 = 4.25: half-up, where a float rounds to 4.2
+        ([1, 1, 2, 1], "1.3"),  # 1.25
+        ([4, 5, 5, 5], "4.8"),  # 4.75
+        ([0, 10, 5, 5], "5.0"),
+        ([1, 2, 3, 4, 6], "3.2"),  # five activities
+        ([10, 10, 10, 10, 9], "9.8"),
+        ([10, 10, 10, 10, 10], "10.0"),
         ([], None),
     ],
 )
 def test_psfs_mean_of_the_activities_rated(ratings, mean):
     answers = {f"activity_{n}": rating for n, rating in enumerate(ratings, start=1)}
-    assert PSFS.score(answers)["psfs"].value == mean
+    score = PSFS.score(answers)["psfs"]
+    assert (None if score.value is None else str(score.value)) == mean
+    assert score.as_float == (None if mean is None else float(mean))
+    assert score.details == {"answered": len(ratings)}
+
+
+@given(st.lists(st.integers(min_value=0, max_value=10), min_size=1, max_size=5))
+def test_psfs_mean_is_the_exact_mean_rounded_half_up(ratings):
+    # Integer arithmetic only: floor(10 x sum / n + 1/2) = (20 x sum + n) // 2n tenths.
+    tenths = (20 * sum(ratings) + len(ratings)) // (2 * len(ratings))
+    answers = {f"activity_{n}": rating for n, rating in enumerate(ratings, start=1)}
+    assert PSFS.score(answers)["psfs"].value == D(tenths) / 10
+    assert D(repr(PSFS.score(answers)["psfs"].as_float)) == D(tenths) / 10  # stored as a float, read back exactly
 
 
 def test_psfs_takes_at_most_five_activities():
     assert PSFS.problems({f"activity_{n}": 5 for n in range(1, 7)}) == {"activity_6": "This is not a question of this form"}
 
 
+# --- a meaningful change: the threshold or more, compared exactly ---------------------------------
+
+
 @pytest.mark.parametrize(
-    "before, after, threshold, meaningful",
-    [(5, 3, 2, True), (5, 4, 2, False), (3, 5, 2, True), (4.5, 6.4, 2, False), (4.5, 6.5, 2, True), (None, 3, 2, False)],
+    "before, after, meaningful",
+    [
+        (5, 3, True),  # pain down 2 points
+        (3, 5, True),
+        (5, 4, False),
+        (0.3, 2.3, True),  # 2.0 exactly; as floats 2.3 - 0.3 is 1.9999999999999998
+        (2.3, 0.3, True),
+        (0.4, 2.3, False),  # 1.9
+        (D("4.3"), D("6.3"), True),
+        (4.5, 6.4, False),
+        (4.5, 6.5, True),
+        (1.1, 3.1, True),
+        (7.7, 9.7, True),
+        (None, 3, False),
+        (3, None, False),
+    ],
 )
-def test_meaningful_change_is_two_points_either_way(before, after, threshold, meaningful):
-    assert is_meaningful_change(before, after, threshold) is meaningful
+def test_a_change_of_exactly_the_threshold_is_meaningful(before, after, meaningful):
+    assert 2.3 - 0.3 < 2  # why the comparison cannot be made in floats
+    assert is_meaningful_change(before, after, D(2)) is meaningful
+    assert is_meaningful_change(before, after, 2) is meaningful
+
+
+def test_no_threshold_means_no_meaningful_change():
+    assert is_meaningful_change(1, 9, None) is False
 
 
 # --- the STarT Back rule, on a made-up nine-item instrument of the same shape -------------------
@@ -121,7 +199,7 @@ def screen(agreed: set[int], bother: str = "not_at_all") -> dict:
 )
 def test_start_back_rule_at_each_boundary(answers, total, subscale, risk):
     score = NINE_ITEMS.score(answers)["risk"]
-    assert (score.value, score.details["psychosocial"], score.details["risk"]) == (total, subscale, risk)
+    assert (score.value, score.details["psychosocial"], score.details["risk"]) == (D(total), subscale, risk)
 
 
 def test_start_back_needs_all_nine_answers():
@@ -154,19 +232,19 @@ TEN_SECTIONS = parse_instrument(
 @pytest.mark.parametrize(
     "points, percent, band",
     [
-        ([2] * 10, 40.0, "moderate"),  # 0 missing: 20 / 50
-        ([0] * 10, 0.0, "minimal"),
-        ([5] * 10, 100.0, "severe"),
-        ([2] * 9, 40.0, "moderate"),  # 1 missing: 18 / 45
-        ([3] * 9, 60.0, "severe"),  # 27 / 45
-        ([1, 2, 3, 4, 5, 0, 1, 2, 3], 46.7, "severe"),  # 21 / 45
+        ([2] * 10, "40.0", "moderate"),  # 0 missing: 20 / 50
+        ([0] * 10, "0.0", "minimal"),
+        ([5] * 10, "100.0", "severe"),
+        ([2] * 9, "40.0", "moderate"),  # 1 missing: 18 / 45
+        ([3] * 9, "60.0", "severe"),  # 27 / 45
+        ([1, 2, 3, 4, 5, 0, 1, 2, 3], "46.7", "severe"),  # 21 / 45
         ([2] * 8, None, None),  # 2 missing: no score
     ],
 )
 def test_percentage_of_answered_sections(points, percent, band):
     answers = {f"s{n}": value for n, value in enumerate(points, start=1)}
     score = TEN_SECTIONS.score(answers)["index"]
-    assert (score.value, score.band) == (percent, band)
+    assert (None if score.value is None else str(score.value), score.band) == (percent, band)
     assert score.details["missing"] == 10 - len(points)
 
 
@@ -212,7 +290,7 @@ def test_a_licensed_clinic_adds_an_instrument_as_one_more_file(tmp_path):
     )
     instruments = load_instruments(tmp_path)
     assert set(instruments) == {"nprs", "psfs", "disability"}
-    assert instruments["disability"].score({f"s{n}": 1 for n in range(1, 11)})["index"].value == 20.0
+    assert instruments["disability"].score({f"s{n}": 1 for n in range(1, 11)})["index"].value == D("20.0")
 
 
 def test_a_broken_licensed_file_is_skipped_with_a_warning(tmp_path, caplog):
