@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 
-from booking.measures.rules import RULES, RuleResult
+from booking.measures.published import published_problem
+from booking.measures.rules import RULE_PARAMS, RULES, RuleResult
 
 
 class InstrumentError(ValueError):
@@ -195,7 +196,10 @@ def parse_instrument(data: Mapping, source: str) -> Instrument:
             raise InstrumentError(f"{source}: {where}rule {rule!r} is not one of {sorted(RULES)}")
         scored = tuple(need(raw, "items", list, where))
         params = dict(raw.get("params", {}))
-        unknown = [key for key in scored if key not in keys]
+        problem = params_problem(rule, params)
+        if problem:
+            raise InstrumentError(f"{source}: {where}params.{problem}")
+        unknown = [key for key in (*scored, *params.get("psychosocial", ())) if key not in keys]
         if unknown:
             raise InstrumentError(f"{source}: {where}items name unknown items {unknown}")
         threshold = raw.get("meaningful_change")
@@ -209,7 +213,7 @@ def parse_instrument(data: Mapping, source: str) -> Instrument:
 
     bands = tuple(Band(exact(need(b, "from", int | float, "bands.")), exact(need(b, "to", int | float, "bands.")),
                        need(b, "label", str, "bands.")) for b in data.get("bands", []))
-    return Instrument(
+    instrument = Instrument(
         key=need(data, "key", str, ""),
         title=need(data, "title", str, ""),
         version=str(data.get("version", "1")),
@@ -221,6 +225,24 @@ def parse_instrument(data: Mapping, source: str) -> Instrument:
         intro=data.get("intro", ""),
         requires_setting=data.get("requires_setting", ""),
     )
+    problem = published_problem(instrument)
+    if problem:
+        raise InstrumentError(f"{source}: {problem}")
+    return instrument
+
+
+def params_problem(rule: str, params: Mapping) -> str | None:
+    """What is wrong with a rule's parameters, or None: unknown names, missing ones, wrong types."""
+    allowed = RULE_PARAMS[rule]
+    for name, value in params.items():
+        if name not in allowed:
+            return f"{name} is not a parameter of rule {rule!r}"
+        kind, _, least = allowed[name]
+        if isinstance(value, bool) or not isinstance(value, kind) or (least is not None and value < least):
+            return f"{name} must be {'a whole number' if kind is int else 'a list'}" + (
+                f" of at least {least}" if least is not None else "")
+    missing = [name for name, (_, required, _) in allowed.items() if required and name not in params]
+    return f"{missing[0]} is missing" if missing else None
 
 
 def load_instrument(path: Path) -> Instrument:
@@ -231,19 +253,19 @@ def load_instrument(path: Path) -> Instrument:
     return parse_instrument(data, str(path))
 
 
-def load_licensed_instruments(folder: Path | None, log) -> dict[str, Instrument]:
-    """Instruments a clinic holds a licence for, from its own folder; a bad file is skipped and logged."""
-    found: dict[str, Instrument] = {}
+def load_licensed_instruments(folder: Path | None, shipped: Mapping[str, Instrument]) -> dict[str, Instrument]:
+    """Instruments a clinic holds a licence for, from its own folder (none when there is no folder).
+
+    A file that cannot be used raises InstrumentError naming the file and the problem: a licensed
+    instrument is never scored otherwise than as published, nor left out without anyone noticing.
+    """
     if folder is None or not Path(folder).is_dir():
-        return found
-    for path in sorted(Path(folder).glob("*.toml")):
-        try:
-            instrument = load_instrument(path)
-        except InstrumentError as error:
-            log.warning("instrument %s skipped: %s", path, error)
-            continue
-        found[instrument.key] = instrument
-    return found
+        return {}
+    licensed = load_instruments(Path(folder))
+    clash = sorted(licensed.keys() & shipped.keys())
+    if clash:
+        raise InstrumentError(f"{folder}: key {clash[0]!r} is already a shipped instrument's")
+    return licensed
 
 
 def load_instruments(folder: Path) -> dict[str, Instrument]:

@@ -68,7 +68,8 @@ def percent_of_answered_sections(items: Sequence[str], answers: Answers, params:
 
 def start_back(items: Sequence[str], answers: Answers, params: Mapping) -> RuleResult:
     """The STarT Back rule: nine items scored 0/1 (the instrument file maps each choice to
-    its point); total 0-9, psychosocial subscale = items 5-9 (0-5). Risk: total 0-3 low; total 4+ with subscale 0-3 medium; subscale 4+ high.
+    its point); total 0-9, psychosocial subscale = the items `psychosocial` names, Keele's
+    items 5-9 (0-5). Risk: total 0-3 low; total 4+ with subscale 0-3 medium; subscale 4+ high.
     All nine must be answered."""
     if len(items) != 9:
         raise ValueError("the STarT Back rule scores exactly nine items")
@@ -76,7 +77,7 @@ def start_back(items: Sequence[str], answers: Answers, params: Mapping) -> RuleR
     if len(values) != 9:
         return RuleResult(None, {"answered": len(values)})
     total = int(sum(values))
-    subscale = int(sum(answers[item] for item in items[4:]))
+    subscale = int(sum(answers[item] for item in params["psychosocial"]))
     if total <= 3:
         risk = "low"
     elif subscale <= 3:
@@ -85,6 +86,15 @@ def start_back(items: Sequence[str], answers: Answers, params: Mapping) -> RuleR
         risk = "high"
     return RuleResult(Decimal(total), {"psychosocial": subscale, "risk": risk})
 
+
+# What each rule's [scores.params] may hold: name -> (type, required, smallest allowed).
+RULE_PARAMS: dict[str, dict[str, tuple[type, bool, int | None]]] = {
+    "single_item": {},
+    "mean_of_answered": {"min_answered": (int, False, 1)},
+    "percent_of_answered_sections": {"points_per_section": (int, True, 1), "max_missing": (int, False, 0),
+                                     "decimals": (int, False, 0)},
+    "start_back": {"psychosocial": (list, True, None)},
+}
 
 RULES: dict[str, Callable[[Sequence[str], Answers, Mapping], RuleResult]] = {
     "single_item": single_item,
