@@ -12,6 +12,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from booking.config import from_environment
 from booking.extensions import begin_write_transaction, configure_sqlite, csrf, db, limiter, login_manager, migrate
+from booking.measures import SHIPPED, InstrumentError, load_instruments, load_licensed_instruments
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -33,6 +34,8 @@ def create_app(config: dict | None = None) -> Flask:
         )
     if not app.config.get("BASE_URL") and not app.testing:
         raise RuntimeError("BASE_URL is not set: links sent to patients need it, e.g. https://book.example-clinic.com")
+    # Before the database is touched: a licensed instrument file not as published stops the start.
+    app.extensions["instruments"] = _load_instruments(app.config.get("LICENSED_INSTRUMENTS"))
     if app.config["TRUSTED_PROXIES"]:
         proxies = app.config["TRUSTED_PROXIES"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
@@ -60,7 +63,6 @@ def create_app(config: dict | None = None) -> Flask:
     from booking.desk.routes import bp as desk_bp
     from booking.articles import DEFAULT_FOLDER, ArticleLibrary
     from booking.articles.routes import bp as articles_bp
-    from booking.measures import SHIPPED, load_instruments, load_licensed_instruments
     from booking.errors import register_error_pages
     from booking.feeds.routes import bp as feeds_bp
     from booking.intake.routes import bp as intake_bp
@@ -69,9 +71,6 @@ def create_app(config: dict | None = None) -> Flask:
     from booking.web import register_page_helpers
 
     app.extensions["articles"] = ArticleLibrary.load(app.config.get("ARTICLES_FOLDER", DEFAULT_FOLDER))
-    app.extensions["instruments"] = load_instruments(SHIPPED) | load_licensed_instruments(
-        app.config.get("LICENSED_INSTRUMENTS"), app.logger
-    )
     app.register_blueprint(public_bp)
     app.register_blueprint(manage_bp)
     app.register_blueprint(intake_bp)
@@ -92,6 +91,24 @@ def create_app(config: dict | None = None) -> Flask:
     register_page_helpers(app)
     cli.register(app)
     return app
+
+
+class InstrumentRefused(SystemExit):
+    """A licensed instrument file the app will not start with: exits with the reason, no traceback."""
+
+
+def _load_instruments(licensed_folder: str | None) -> dict:
+    """The shipped instruments and the clinic's licensed ones; a licensed file that is not as
+    published stops the start with its name and problem, rather than being scored otherwise."""
+    shipped = load_instruments(SHIPPED)
+    try:
+        return shipped | load_licensed_instruments(licensed_folder, shipped)
+    except InstrumentError as error:
+        raise InstrumentRefused(
+            f"Licensed instrument refused: {error}\n"
+            f"Correct the file, or take it out of the LICENSED_INSTRUMENTS folder ({licensed_folder}); "
+            "the service does not start with it."
+        ) from None
 
 
 def _init_database(app: Flask) -> None:

@@ -19,7 +19,7 @@ from booking.operations import admin as admin_operations
 from booking.operations.clinic_file import export_clinic_file, import_clinic_file
 from tests.conftest import app_config, close_database, fresh_database
 from tests.test_desk import book_online, submit
-from tests.test_intake import SCREEN_FILE
+from tests.instruments import START_BACK_TOML
 from tests.test_staff import ACCOUNTS, csrf_from, login_as, staff  # noqa: F401 (fixtures)
 
 SETTINGS = {
@@ -53,8 +53,8 @@ def practitioner(app, slug: str) -> dict | None:
 
 def load_start_back(app, tmp_path) -> None:
     """What a clinic with a licence has: the STarT Back file in its licensed folder."""
-    (tmp_path / "start_back.toml").write_text(SCREEN_FILE)
-    app.extensions["instruments"] |= load_licensed_instruments(tmp_path, app.logger)
+    (tmp_path / "start_back.toml").write_text(START_BACK_TOML)
+    app.extensions["instruments"] |= load_licensed_instruments(tmp_path, app.extensions["instruments"])
 
 
 # --- the pages ------------------------------------------------------------------------

@@ -26,6 +26,47 @@ def test_refuses_to_start_without_base_url_in_production(monkeypatch, tmp_path):
         create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/x.sqlite"})
 
 
+def refused_start_back(folder):
+    """A licensed folder whose STarT Back file scores "moderately" as 1, unlike Keele's rule."""
+    from tests.instruments import START_BACK_TOML
+
+    folder.mkdir()
+    (folder / "start_back.toml").write_text(START_BACK_TOML.replace(
+        'value = "moderately"\nlabel = "moderately"\npoints = 0', 'value = "moderately"\nlabel = "moderately"\npoints = 1'))
+    return folder
+
+
+def test_a_licensed_instrument_file_not_as_published_stops_the_start(tmp_path):
+    from booking import InstrumentRefused
+
+    folder = refused_start_back(tmp_path / "licensed")
+    with pytest.raises(InstrumentRefused) as caught:
+        create_app(app_config(f"sqlite:///{tmp_path}/x.sqlite", LICENSED_INSTRUMENTS=str(folder)))
+    message = str(caught.value)
+    assert f"{folder / 'start_back.toml'}: item 9 must score 1 only for 'very much' and 'extremely'" in message
+    assert "LICENSED_INSTRUMENTS" in message
+    assert caught.value.code == message  # an exit with the message: Python prints it, without a traceback
+    assert not (tmp_path / "x.sqlite").exists()  # refused before the database is touched
+
+
+def test_the_flask_command_says_why_it_will_not_start_without_a_traceback(tmp_path):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    folder = refused_start_back(tmp_path / "licensed")
+    env = os.environ | {"SECRET_KEY": "x" * 40, "BASE_URL": "http://clinic.test", "LICENSED_INSTRUMENTS": str(folder),
+                        "DATABASE_URL": f"sqlite:///{tmp_path}/x.sqlite"}
+    flask = Path(sys.executable).parent / "flask"
+    done = subprocess.run([str(flask), "--app", "booking", "routes"], env=env, capture_output=True, text=True,
+                          timeout=60, cwd=tmp_path)
+    assert done.returncode == 1
+    assert "Licensed instrument refused: " in done.stderr
+    assert "item 9 must score 1 only for 'very much' and 'extremely'" in done.stderr
+    assert "Traceback" not in done.stderr and done.stdout == ""
+
+
 def test_postgres_urls_get_the_psycopg_driver(monkeypatch):
     monkeypatch.setenv("DATABASE_URL", "postgres://someone@db.internal/clinic")
     monkeypatch.setenv("SECRET_KEY", "x" * 40)

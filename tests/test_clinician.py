@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from booking.extensions import db
 from booking.intake.forms import ASKED_PRECAUTIONS, ASKED_RISK_FACTORS
 from booking.measures.intake import PRECAUTIONS, RISK_FACTORS
-from booking.models import Appointment, AppointmentStatus, AuditEntry, IntakeStatus, ProgressCheck, StaffRole
+from booking.models import Appointment, AppointmentStatus, AuditEntry, Intake, IntakeStatus, ProgressCheck, StaffRole
 from booking.safety import EMERGENCY, URGENT
 from tests.test_booking_journey import PatientBrowser, text
 from tests.test_desk import book_online, count
@@ -305,6 +305,34 @@ def test_a_return_visit_asks_for_a_progress_check_and_the_practitioner_sees_the_
     assert rows[0] == ("9 Mar 2027", "5", "4.5")
     assert rows[1][0] == "16 Mar 2027" and "2 (-3: <strong>meaningful improvement</strong>)" in rows[1][1]
     assert "6.5 (+2: <strong>meaningful improvement</strong>)" in rows[1][2]
+
+
+def test_function_scores_stored_by_the_old_rounding_are_corrected_by_the_migration(staff, clock, login_as):  # noqa: F811
+    import flask_migrate
+
+    four = {"activity_1": "Gardening", "rating_1": "4", "activity_2": "Socks", "rating_2": "4",
+            "activity_3": "Driving", "rating_3": "5", "activity_4": "Lifting", "rating_4": "4"}
+    first = book_online(staff, start=TUESDAY_10)
+    send_intake(staff, first, activities=four)
+    clock.advance(days=2)
+    second = book_online(staff, start="2027-03-16T10:00:00-07:00")
+    sent = PatientBrowser(staff).submit(f"{manage_path(second)}/progress", {
+        "pain_now": "3", "pain_average": "2", "pain_worst": "5", "rating_1": "1", "rating_2": "1", "rating_3": "2",
+        "rating_4": "1", "after_effects": "none", "symptoms": "none"})
+    assert sent.status_code == 303
+    with staff.app_context():
+        intake = db.session.scalar(sa.select(Intake))
+        check = db.session.scalar(sa.select(ProgressCheck))
+        assert (intake.psfs_score, check.psfs_score) == (4.3, 1.3)  # 4.25 and 1.25, half-up
+        # As the float rounding before this change stored them:
+        intake.psfs_score, check.psfs_score = round(17 / 4, 1), round(5 / 4, 1)
+        db.session.commit()
+        assert (intake.psfs_score, check.psfs_score) == (4.2, 1.2)
+        db.session.rollback()  # end the read, so that on SQLite the next one sees the migration's writes
+        flask_migrate.downgrade(revision="0011")
+        flask_migrate.upgrade()
+        corrected = db.session.scalar(sa.select(Intake.psfs_score)), db.session.scalar(sa.select(ProgressCheck.psfs_score))
+        assert corrected == (4.3, 1.3)
 
 
 def test_a_progress_check_for_a_cancelled_or_begun_visit_stores_nothing(staff, clock, login_as):  # noqa: F811

@@ -7,6 +7,7 @@ import sqlalchemy as sa
 
 from booking.extensions import db
 from booking.models import Appointment, Intake, IntakeStatus
+from tests.instruments import KEELE_KEYS, START_BACK_TOML
 from tests.test_booking_journey import TUESDAY_14, PatientBrowser, manage_path, text
 
 STEPS = ["episode", "where", "history", "health", "pain", "activities"]
@@ -175,23 +176,6 @@ def test_a_cancelled_visit_has_no_intake(clinic, intake_path):
 
 # --- the STarT Back screen: off by default, on only with the clinic's switch and a licensed file ---------
 
-# Made-up wording in the shape of the licensed file a clinic would add (the real wording is Keele's).
-SCREEN_FILE = (
-    'key = "start_back"\ntitle = "A few more questions"\nlicence = "Licensed to this clinic (test)."\n'
-    'notice = "Test notice: copyright its owner, used with permission."\nintro = "Over the last two weeks:"\n'
-    + "".join(
-        f'[[items]]\nkey = "q{n}"\ntext = "Made-up statement {n}"\n'
-        '[[items.choices]]\nvalue = "agree"\nlabel = "Agree"\npoints = 1\n'
-        '[[items.choices]]\nvalue = "disagree"\nlabel = "Disagree"\npoints = 0\n'
-        for n in range(1, 9)
-    )
-    + '[[items]]\nkey = "q9"\ntext = "How bothersome, overall?"\n'
-    + "".join(f'[[items.choices]]\nvalue = "{v}"\nlabel = "{v}"\npoints = {p}\n'
-              for v, p in (("not_at_all", 0), ("slightly", 0), ("moderately", 0), ("very_much", 1), ("extremely", 1)))
-    + '[[scores]]\nkey = "risk"\nlabel = "Risk"\nrule = "start_back"\nitems = ["q1","q2","q3","q4","q5","q6","q7","q8","q9"]\n'
-)
-
-
 @pytest.fixture
 def screening_site(database_url, tmp_path, clock):
     from booking import create_app
@@ -200,7 +184,7 @@ def screening_site(database_url, tmp_path, clock):
 
     folder = tmp_path / "licensed"
     folder.mkdir()
-    (folder / "start_back.toml").write_text(SCREEN_FILE)
+    (folder / "start_back.toml").write_text(START_BACK_TOML)
     app = create_app(app_config(database_url, CLOCK=clock, LICENSED_INSTRUMENTS=str(folder)))
     with app.app_context():
         import_clinic_file(CLINIC_TOML)
@@ -234,7 +218,8 @@ def test_with_the_switch_on_the_screen_is_asked_with_its_notice_and_scored(scree
     assert answer(patient, path).location.endswith("/screening")
     page = text(patient.get(f"{path}/screening"))
     assert "Step 7 of 7" in page and "Test notice: copyright its owner" in page and "Over the last two weeks:" in page
-    screen = {f"q{n}": "agree" if n in (5, 6, 7, 8) else "disagree" for n in range(1, 9)} | {"q9": "slightly"}
+    screen = {key: "agree" if n in (5, 6, 7, 8) else "disagree" for n, key in enumerate(KEELE_KEYS[:8], start=1)}
+    screen |= {"bothersome": "slightly"}
     assert patient.submit(f"{path}/screening", screen).location.endswith("/check")
     assert "Made-up statement 5" in text(patient.get(f"{path}/check"))
     patient.submit(f"{path}/check")

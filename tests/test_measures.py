@@ -1,23 +1,64 @@
 """The measures engine: scoring rules checked against tables taken from the published rules.
 
-Pure code: no app, no database. The STarT Back and percentage rules are proven with
-made-up instruments of the same shape, since their wording is not ours to ship here.
+Pure code: no app, no database. The STarT Back and Oswestry rules are proven with
+made-up files of the same shape, since their wording is not ours to ship here.
+Scores are exact decimals, rounded half-up as the rules are worked by hand.
 """
 
 from __future__ import annotations
 
-import pytest
+from decimal import Decimal
 
-from booking.measures import SHIPPED, InstrumentError, is_meaningful_change, load_instruments, parse_instrument
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from booking.measures import (
+    SHIPPED,
+    InstrumentError,
+    is_meaningful_change,
+    load_instruments,
+    load_licensed_instruments,
+    parse_instrument,
+)
+from booking.measures.rules import half_up
+from tests.instruments import BOTHER_POINTS, KEELE_KEYS, START_BACK_TOML
 
 SHIPPED_INSTRUMENTS = load_instruments(SHIPPED)
 NPRS = SHIPPED_INSTRUMENTS["nprs"]
 PSFS = SHIPPED_INSTRUMENTS["psfs"]
+D = Decimal
 
 
 def test_the_shipped_instruments():
     assert set(SHIPPED_INSTRUMENTS) == {"nprs", "psfs"}
     assert [s.key for s in NPRS.scores] == ["pain_now", "pain_average", "pain_worst"]
+    assert [s.meaningful_change for s in (*NPRS.scores, *PSFS.scores)] == [D(2)] * 4
+
+
+# --- rounding: half-up from the exact quotient, never through a binary float ---------------------
+
+
+@pytest.mark.parametrize(
+    "numerator, denominator, decimals, rounded",
+    [
+        (17, 4, 1, "4.3"),  # 4.25: round(4.25, 1) in float gives 4.2
+        (D("4.35"), 1, 1, "4.4"),  # 4.35 is 4.3499999... as a float, which rounds to 4.3
+        (D("4.25"), 1, 1, "4.3"),
+        (D("4.2499999999999999999999999999999"), 1, 1, "4.2"),
+        (D("4.249"), 1, 1, "4.2"),
+        (D("4.05"), 1, 1, "4.1"),
+        (13, 3, 1, "4.3"),  # 4.333...
+        (14, 3, 1, "4.7"),  # 4.666...
+        (5, 1, 1, "5.0"),
+        (0, 3, 1, "0.0"),
+        (D("2.5"), 1, 0, "3"),  # round(2.5) in Python gives 2
+        (D("-4.25"), 1, 1, "-4.3"),  # a tie moves away from zero
+        (2, 3, 2, "0.67"),
+    ],
+)
+def test_half_up_rounds_the_exact_quotient(numerator, denominator, decimals, rounded):
+    assert str(half_up(numerator, denominator, decimals)) == rounded
 
 
 # --- Numeric Pain Rating Scale: 0 none, 1-3 mild, 4-6 moderate, 7-10 severe --------------------
@@ -28,13 +69,15 @@ def test_the_shipped_instruments():
     [(0, "none"), (1, "mild"), (3, "mild"), (4, "moderate"), (6, "moderate"), (7, "severe"), (10, "severe")],
 )
 def test_nprs_bands(rating, band):
-    scores = NPRS.score({"pain_now": rating, "pain_average": 5, "pain_worst": 9})
-    assert scores["pain_now"].value == rating and scores["pain_now"].band == band
-    assert scores["pain_average"].band == "moderate" and scores["pain_worst"].band == "severe"
+    scores = NPRS.score({"pain_now": rating, "pain_average": "5", "pain_worst": 9})
+    assert scores["pain_now"].value == D(rating) and scores["pain_now"].band == band
+    assert scores["pain_average"].value == D(5) and scores["pain_average"].band == "moderate"
+    assert scores["pain_worst"].band == "severe"
 
 
 def test_an_unanswered_rating_has_no_score():
     assert NPRS.score({"pain_now": 4})["pain_worst"].value is None
+    assert NPRS.score({"pain_now": 4})["pain_worst"].band is None
 
 
 @pytest.mark.parametrize("answer", [11, -1, "seven", "4.5", True, 3.5])
@@ -48,61 +91,109 @@ def test_answers_to_questions_the_form_does_not_have_are_refused():
     assert NPRS.problems({"pain_tomorrow": 3}) == {"pain_tomorrow": "This is not a question of this form"}
 
 
-# --- Patient-Specific Functional Scale: the mean of 1 to 5 rated activities ---------------------
+# --- Patient-Specific Functional Scale: the mean of 1 to 5 rated activities, half-up to 0.1 ------
 
 
 @pytest.mark.parametrize(
     "ratings, mean",
     [
-        ([5], 5.0),
-        ([3, 6], 4.5),
-        ([2, 4, 7], 4.3),  # 13 / 3 = 4.33
-        ([0, 10, 5, 5], 5.0),
-        ([1, 2, 3, 4, 6], 3.2),
-        ([10, 10, 10, 10, 9], 9.8),
+        ([7], "7.0"),  # one activity
+        ([0], "0.0"),
+        ([3, 6], "4.5"),
+        ([2, 4, 7], "4.3"),  # 13 / 3 = 4.333
+        ([2, 4, 8], "4.7"),  # 14 / 3 = 4.667
+        ([4, 4, 5, 4], "4.3"),  # 17 / 4 = 4.25: half-up, where a float rounds to 4.2
+        ([1, 1, 2, 1], "1.3"),  # 1.25
+        ([4, 5, 5, 5], "4.8"),  # 4.75
+        ([0, 10, 5, 5], "5.0"),
+        ([1, 2, 3, 4, 6], "3.2"),  # five activities
+        ([10, 10, 10, 10, 9], "9.8"),
+        ([10, 10, 10, 10, 10], "10.0"),
         ([], None),
     ],
 )
 def test_psfs_mean_of_the_activities_rated(ratings, mean):
     answers = {f"activity_{n}": rating for n, rating in enumerate(ratings, start=1)}
-    assert PSFS.score(answers)["psfs"].value == mean
+    score = PSFS.score(answers)["psfs"]
+    assert (None if score.value is None else str(score.value)) == mean
+    assert score.as_float == (None if mean is None else float(mean))
+    assert score.details == {"answered": len(ratings)}
+
+
+@given(st.lists(st.integers(min_value=0, max_value=10), min_size=1, max_size=5))
+def test_psfs_mean_is_the_exact_mean_rounded_half_up(ratings):
+    # Integer arithmetic only: floor(10 x sum / n + 1/2) = (20 x sum + n) // 2n tenths.
+    tenths = (20 * sum(ratings) + len(ratings)) // (2 * len(ratings))
+    answers = {f"activity_{n}": rating for n, rating in enumerate(ratings, start=1)}
+    assert PSFS.score(answers)["psfs"].value == D(tenths) / 10
+    assert D(repr(PSFS.score(answers)["psfs"].as_float)) == D(tenths) / 10  # stored as a float, read back exactly
 
 
 def test_psfs_takes_at_most_five_activities():
     assert PSFS.problems({f"activity_{n}": 5 for n in range(1, 7)}) == {"activity_6": "This is not a question of this form"}
 
 
+# --- a meaningful change: the threshold or more, compared exactly ---------------------------------
+
+
 @pytest.mark.parametrize(
-    "before, after, threshold, meaningful",
-    [(5, 3, 2, True), (5, 4, 2, False), (3, 5, 2, True), (4.5, 6.4, 2, False), (4.5, 6.5, 2, True), (None, 3, 2, False)],
+    "before, after, meaningful",
+    [
+        (5, 3, True),  # pain down 2 points
+        (3, 5, True),
+        (5, 4, False),
+        (0.3, 2.3, True),  # 2.0 exactly; as floats 2.3 - 0.3 is 1.9999999999999998
+        (2.3, 0.3, True),
+        (0.4, 2.3, False),  # 1.9
+        (D("4.3"), D("6.3"), True),
+        (4.5, 6.4, False),
+        (4.5, 6.5, True),
+        (1.1, 3.1, True),
+        (7.7, 9.7, True),
+        (None, 3, False),
+        (3, None, False),
+    ],
 )
-def test_meaningful_change_is_two_points_either_way(before, after, threshold, meaningful):
-    assert is_meaningful_change(before, after, threshold) is meaningful
+def test_a_change_of_exactly_the_threshold_is_meaningful(before, after, meaningful):
+    assert 2.3 - 0.3 < 2  # why the comparison cannot be made in floats
+    assert is_meaningful_change(before, after, D(2)) is meaningful
+    assert is_meaningful_change(before, after, 2) is meaningful
 
 
-# --- the STarT Back rule, on a made-up nine-item instrument of the same shape -------------------
+def test_no_threshold_means_no_meaningful_change():
+    assert is_meaningful_change(1, 9, None) is False
+
+
+# --- STarT Back: a made-up file in Keele's shape (the real wording is Keele's) --------------------
 
 AGREE = [{"value": "agree", "label": "Agree", "points": 1}, {"value": "disagree", "label": "Disagree", "points": 0}]
-BOTHER = [
-    {"value": v, "label": v, "points": p}
-    for v, p in (("not_at_all", 0), ("slightly", 0), ("moderately", 0), ("very_much", 1), ("extremely", 1))
-]
-NINE_ITEMS = parse_instrument(
-    {
-        "key": "nine",
-        "title": "A made-up nine-item screen",
-        "licence": "Made up for the tests.",
-        "items": [{"key": f"q{n}", "text": f"Statement {n}", "choices": AGREE} for n in range(1, 9)]
-        + [{"key": "q9", "text": "How bothersome?", "choices": BOTHER}],
-        "scores": [{"key": "risk", "label": "Risk", "rule": "start_back", "items": [f"q{n}" for n in range(1, 10)]}],
-    },
-    "test",
-)
 
 
-def screen(agreed: set[int], bother: str = "not_at_all") -> dict:
-    answers = {f"q{n}": "agree" if n in agreed else "disagree" for n in range(1, 9)}
-    return answers | {"q9": bother}
+def bother(points=BOTHER_POINTS) -> list[dict]:
+    return [{"value": v, "label": v, "points": p} for v, p in points]
+
+
+def start_back_file(items=None, score_items=None, psychosocial=None, **changes) -> dict:
+    """A made-up STarT Back file, as a clinic's licensed one is shaped; `changes` override top-level keys."""
+    items = items if items is not None else (
+        [{"key": key, "text": f"Made-up statement {n}", "choices": AGREE} for n, key in enumerate(KEELE_KEYS[:8], 1)]
+        + [{"key": "bothersome", "text": "How bothersome?", "choices": bother()}]
+    )
+    return {
+        "key": "start_back", "title": "A few more questions", "licence": "Made up for the tests.",
+        "items": items,
+        "scores": [{"key": "risk", "label": "Risk", "rule": "start_back",
+                    "items": score_items or [item["key"] for item in items],
+                    "params": {"psychosocial": psychosocial or KEELE_KEYS[4:]}}],
+    } | changes
+
+
+START_BACK = parse_instrument(start_back_file(), "start_back.toml")
+
+
+def screen(agreed: set[int], bothersome: str = "not_at_all") -> dict:
+    answers = {key: "agree" if n in agreed else "disagree" for n, key in enumerate(KEELE_KEYS[:8], start=1)}
+    return answers | {"bothersome": bothersome}
 
 
 @pytest.mark.parametrize(
@@ -113,61 +204,166 @@ def screen(agreed: set[int], bother: str = "not_at_all") -> dict:
         (screen({5, 6, 7}), 3, 3, "low"),  # total 3 is low whatever the subscale
         (screen({1, 2, 3, 4}), 4, 0, "medium"),  # total 4: the bottom of medium
         (screen({1, 5, 6, 7}), 4, 3, "medium"),  # subscale 3: the top of medium
+        (screen({1, 2, 3, 4, 5, 6, 7}), 7, 3, "medium"),  # a high total with subscale 3 is still medium
         (screen({5, 6, 7, 8}), 4, 4, "high"),  # subscale 4: the bottom of high
-        (screen({5, 6, 7}, "very_much"), 4, 4, "high"),
+        (screen({5, 6, 7}, "very_much"), 4, 4, "high"),  # item 9 counts in the subscale
+        (screen({5, 6, 7}, "extremely"), 4, 4, "high"),
         (screen({5, 6, 7}, "moderately"), 3, 3, "low"),  # "moderately" scores nothing
+        (screen({5, 6, 7}, "slightly"), 3, 3, "low"),
+        (screen({1, 2, 3, 4}, "extremely"), 5, 1, "medium"),
         (screen({1, 2, 3, 4, 5, 6, 7, 8}, "extremely"), 9, 5, "high"),
     ],
 )
-def test_start_back_rule_at_each_boundary(answers, total, subscale, risk):
-    score = NINE_ITEMS.score(answers)["risk"]
-    assert (score.value, score.details["psychosocial"], score.details["risk"]) == (total, subscale, risk)
+def test_start_back_totals_subscale_and_risk_at_each_boundary(answers, total, subscale, risk):
+    score = START_BACK.score(answers)["risk"]
+    assert (score.value, score.details["psychosocial"], score.details["risk"]) == (D(total), subscale, risk)
 
 
 def test_start_back_needs_all_nine_answers():
     answers = screen({1, 2, 3, 4, 5})
-    del answers["q9"]
-    assert NINE_ITEMS.score(answers)["risk"].value is None
+    del answers["bothersome"]
+    assert START_BACK.score(answers)["risk"].value is None
 
 
 def test_a_choice_that_is_not_offered_is_refused():
-    assert NINE_ITEMS.problems({"q1": "strongly agree"}) == {"q1": "Choose one of the answers given"}
+    assert START_BACK.problems({"leg_pain": "strongly agree"}) == {"leg_pain": "Choose one of the answers given"}
 
 
-# --- the percentage rule (as the Oswestry index uses), on a made-up ten-section instrument --------
+def reordered(first: str, second: str) -> list[dict]:
+    items = start_back_file()["items"]
+    order = list(KEELE_KEYS)
+    i, j = order.index(first), order.index(second)
+    order[i], order[j] = order[j], order[i]
+    return [next(item for item in items if item["key"] == key) for key in order]
 
-TEN_SECTIONS = parse_instrument(
-    {
-        "key": "ten",
-        "title": "A made-up ten-section disability index",
-        "licence": "Made up for the tests.",
-        "items": [{"key": f"s{n}", "text": f"Section {n}", "min": 0, "max": 5} for n in range(1, 11)],
-        "scores": [{"key": "index", "label": "Disability", "rule": "percent_of_answered_sections",
-                    "items": [f"s{n}" for n in range(1, 11)], "params": {"points_per_section": 5, "max_missing": 1}}],
-        "bands": [{"from": 0, "to": 20, "label": "minimal"}, {"from": 20.1, "to": 40, "label": "moderate"},
-                  {"from": 40.1, "to": 100, "label": "severe"}],
-    },
-    "test",
-)
+
+def with_choices(key: str, choices: list[dict]) -> list[dict]:
+    return [item | {"choices": choices} if item["key"] == key else item for item in start_back_file()["items"]]
 
 
 @pytest.mark.parametrize(
-    "points, percent, band",
+    "data, problem",
     [
-        ([2] * 10, 40.0, "moderate"),  # 0 missing: 20 / 50
-        ([0] * 10, 0.0, "minimal"),
-        ([5] * 10, 100.0, "severe"),
-        ([2] * 9, 40.0, "moderate"),  # 1 missing: 18 / 45
-        ([3] * 9, 60.0, "severe"),  # 27 / 45
-        ([1, 2, 3, 4, 5, 0, 1, 2, 3], 46.7, "severe"),  # 21 / 45
-        ([2] * 8, None, None),  # 2 missing: no score
+        (start_back_file(items=reordered("fear", "worry")),
+         "the items must be Keele's nine in Keele's order (leg_pain, shoulder_neck, walking, dressing, fear, worry, "
+         "catastrophising, low_mood, bothersome); found leg_pain, shoulder_neck, walking, dressing, worry, fear,"),
+        (start_back_file(items=start_back_file()["items"][:8], psychosocial=KEELE_KEYS[4:8]),
+         "STarT Back has nine items; this file has 8"),
+        (start_back_file(items=start_back_file()["items"] + [{"key": "extra", "text": "E", "choices": AGREE}]),
+         "STarT Back has nine items; this file has 10"),
+        (start_back_file(items=with_choices("bothersome", bother([*BOTHER_POINTS[:2], ("moderately", 1),
+                                                                    *BOTHER_POINTS[3:]]))),
+         "item 9 must score 1 only for 'very much' and 'extremely'"),
+        (start_back_file(items=with_choices("bothersome", bother([*BOTHER_POINTS[:3], ("very_much", 0),
+                                                                    ("extremely", 1)]))),
+         "item 9 must score 1 only for 'very much' and 'extremely'"),
+        (start_back_file(items=with_choices("bothersome", bother([*BOTHER_POINTS[:4], ("extremely", 2)]))),
+         "item 9 must score 1 only for 'very much' and 'extremely'"),
+        (start_back_file(items=with_choices("bothersome", bother(BOTHER_POINTS[1:]))),
+         "item 9 must offer not_at_all, slightly, moderately, very_much, extremely, in that order"),
+        (start_back_file(items=with_choices("fear", list(reversed(AGREE)))),
+         "item 5 (fear) must score agree = 1 and disagree = 0, in that order"),
+        (start_back_file(items=with_choices("walking", [AGREE[0] | {"points": 2}, AGREE[1]])),
+         "item 3 (walking) must score agree = 1 and disagree = 0, in that order"),
+        (start_back_file(psychosocial=KEELE_KEYS[3:8]),
+         "the psychosocial subscale must name items 5-9 (fear, worry, catastrophising, low_mood, bothersome)"),
+        (start_back_file(psychosocial=KEELE_KEYS[4:8]),
+         "the psychosocial subscale must name items 5-9"),
+        (start_back_file(score_items=list(reversed(KEELE_KEYS))), "the score must list the nine items in Keele's order"),
+        (start_back_file(scores=[{"key": "total", "label": "T", "rule": "percent_of_answered_sections",
+                                  "items": KEELE_KEYS, "params": {"points_per_section": 1}}]),
+         "the STarT Back file must have one score, with rule 'start_back'"),
+        (start_back_file(key="screen", items=start_back_file()["items"][:8], psychosocial=KEELE_KEYS[4:8]),
+         "STarT Back has nine items"),  # the rule is checked whatever the file's key
     ],
 )
-def test_percentage_of_answered_sections(points, percent, band):
-    answers = {f"s{n}": value for n, value in enumerate(points, start=1)}
-    score = TEN_SECTIONS.score(answers)["index"]
-    assert (score.value, score.band) == (percent, band)
+def test_a_start_back_file_that_differs_from_keeles_is_refused(data, problem):
+    with pytest.raises(InstrumentError) as caught:
+        parse_instrument(data, "start_back.toml")
+    assert str(caught.value).startswith(f"start_back.toml: {problem}")
+
+
+# --- Oswestry: a made-up ten-section file (the real one is licensed through Mapi Research Trust) ---
+
+SECTIONS = [f"section_{n}" for n in range(1, 11)]
+STATEMENTS = [{"value": f"s{p}", "label": f"Statement worth {p}", "points": p} for p in range(6)]
+
+
+def oswestry_file(items=None, **params) -> dict:
+    items = items if items is not None else [{"key": key, "text": f"Section {n}", "choices": STATEMENTS}
+                                            for n, key in enumerate(SECTIONS, start=1)]
+    return {
+        "key": "oswestry", "title": "A made-up disability index", "licence": "Made up for the tests.",
+        "items": items,
+        "scores": [{"key": "index", "label": "Disability", "rule": "percent_of_answered_sections",
+                    "items": [item["key"] for item in items],
+                    "params": {"points_per_section": 5, "max_missing": 1} | params}],
+        "bands": [{"from": 0, "to": 20, "label": "minimal"}, {"from": 20.1, "to": 40, "label": "moderate"},
+                  {"from": 40.1, "to": 100, "label": "severe"}],
+    }
+
+
+OSWESTRY = parse_instrument(oswestry_file(), "oswestry.toml")
+OSWESTRY_WHOLE = parse_instrument(oswestry_file(decimals=0), "oswestry.toml")
+
+
+@pytest.mark.parametrize(
+    "points, percent, whole, band",
+    [
+        ([2] * 10, "40.0", "40", "moderate"),  # nothing missing: 20 / 50
+        ([0] * 10, "0.0", "0", "minimal"),
+        ([5] * 10, "100.0", "100", "severe"),
+        ([1, 2, 3, 4, 5, 0, 1, 2, 3, 4], "50.0", "50", "severe"),  # 25 / 50
+        ([2] * 9, "40.0", "40", "moderate"),  # one missing: 18 / 45
+        ([3] * 9, "60.0", "60", "severe"),  # 27 / 45
+        ([1, 2, 3, 4, 5, 0, 1, 2, 3], "46.7", "47", "severe"),  # 21 / 45 = 46.666...
+        ([1, 1, 1, 1, 1, 1, 1, 1, 0], "17.8", "18", "minimal"),  # 8 / 45 = 17.777...
+        ([1, 1, 1, 1, 1, 0, 0, 0, 0], "11.1", "11", "minimal"),  # 5 / 45 = 11.111...
+        ([2] * 8, None, None, None),  # two missing: no score
+        ([], None, None, None),
+    ],
+)
+def test_oswestry_percentage_of_answered_sections(points, percent, whole, band):
+    answers = {key: f"s{value}" for key, value in zip(SECTIONS, points)}
+    score = OSWESTRY.score(answers)["index"]
+    assert (None if score.value is None else str(score.value), score.band) == (percent, band)
     assert score.details["missing"] == 10 - len(points)
+    rounded = OSWESTRY_WHOLE.score(answers)["index"].value
+    assert (None if rounded is None else str(rounded)) == whole
+
+
+def test_the_percentage_rule_rounds_half_up():
+    # A made-up four-point index: 1 / (4 x 10) x 100 = 2.5 exactly, which rounds up to 3.
+    data = oswestry_file(decimals=0, points_per_section=4) | {"key": "four_point"}
+    data["items"] = [{"key": key, "text": key, "min": 0, "max": 4} for key in SECTIONS]
+    index = parse_instrument(data, "four.toml")
+    assert index.score({key: 1 if key == "section_1" else 0 for key in SECTIONS})["index"].value == D(3)
+
+
+@pytest.mark.parametrize(
+    "data, problem",
+    [
+        (oswestry_file(items=oswestry_file()["items"][:9]), "the Oswestry index has ten sections; this file has 9"),
+        (oswestry_file(items=[{"key": key, "text": key, "choices": STATEMENTS[:5]} for key in SECTIONS]),
+         "section 1 (section_1) must be scored 0-5"),
+        (oswestry_file(items=[{"key": key, "text": key, "min": 0, "max": 10 if key == "section_4" else 5}
+                              for key in SECTIONS]),
+         "section 4 (section_4) must be scored 0-5"),
+        (oswestry_file(max_missing=2), "the Oswestry score must have points_per_section = 5 and max_missing = 1"),
+        (oswestry_file(points_per_section=6), "the Oswestry score must have points_per_section = 5"),
+        (oswestry_file() | {"scores": [{"key": "index", "label": "D", "rule": "mean_of_answered", "items": SECTIONS}]},
+         "the Oswestry file must have one score, rule 'percent_of_answered_sections' over all ten sections"),
+    ],
+)
+def test_an_oswestry_file_that_differs_from_the_published_rule_is_refused(data, problem):
+    with pytest.raises(InstrumentError) as caught:
+        parse_instrument(data, "oswestry.toml")
+    assert str(caught.value).startswith(f"oswestry.toml: {problem}")
+
+
+def test_oswestry_sections_may_be_a_zero_to_five_scale():
+    data = oswestry_file(items=[{"key": key, "text": key, "min": 0, "max": 5} for key in SECTIONS])
+    assert parse_instrument(data, "oswestry.toml").score({key: 1 for key in SECTIONS})["index"].value == D("20.0")
 
 
 # --- broken instrument files ---------------------------------------------------------------------
@@ -182,49 +378,67 @@ def base_file(**changes) -> dict:
     return data | changes
 
 
+def one_score(**changes) -> list[dict]:
+    return [{"key": "a", "label": "A", "rule": "single_item", "items": ["a"]} | changes]
+
+
 @pytest.mark.parametrize(
     "data, problem",
     [
-        (base_file(scores=[{"key": "a", "label": "A", "rule": "median", "items": ["a"]}]), "rule 'median' is not one of"),
-        (base_file(scores=[{"key": "a", "label": "A", "rule": "single_item", "items": ["b"]}]), "unknown items ['b']"),
-        (base_file(items=[{"key": "a", "text": "A", "min": 10, "max": 0}]), "min must be below max"),
-        (base_file(items=[{"key": "a", "text": "A", "min": 0, "max": 1}] * 2), "each with its own key"),
+        (base_file(scores=one_score(rule="median")), "scores[0].rule 'median' is not one of"),
+        (base_file(scores=one_score(items=["b"])), "scores[0].items name unknown items ['b']"),
+        (base_file(items=[{"key": "a", "text": "A", "min": 10, "max": 0}]), "items[0].min must be below max"),
+        (base_file(items=[{"key": "a", "text": "A", "min": 0, "max": 1}] * 2), "needs items, each with its own key"),
         (base_file(scores=[]), "needs at least one [[scores]]"),
         (base_file(licence=None), "licence is missing"),
+        (base_file(scores=one_score(params={"weight": 2})), "scores[0].params.weight is not a parameter of rule 'single_item'"),
+        (base_file(scores=one_score(rule="percent_of_answered_sections")), "scores[0].params.points_per_section is missing"),
+        (base_file(scores=one_score(rule="percent_of_answered_sections", params={"points_per_section": 0})),
+         "scores[0].params.points_per_section must be a whole number of at least 1"),
+        (base_file(scores=one_score(rule="percent_of_answered_sections", params={"points_per_section": 5, "decimals": 0.5})),
+         "scores[0].params.decimals must be a whole number"),
+        (base_file(scores=one_score(rule="mean_of_answered", params={"min_answered": 0})),
+         "scores[0].params.min_answered must be a whole number of at least 1"),
+        (base_file(scores=one_score(meaningful_change=-2)), "scores[0].meaningful_change must be a number above 0"),
+        (base_file(bands=[{"from": 0, "label": "none"}]), "bands.to is missing"),
     ],
 )
 def test_broken_instrument_files_say_what_is_wrong(data, problem):
     with pytest.raises(InstrumentError) as caught:
         parse_instrument(data, "bad.toml")
-    assert problem in str(caught.value) and str(caught.value).startswith("bad.toml: ")
+    assert str(caught.value).startswith(f"bad.toml: {problem}")
 
+
+# --- licensed files, from the clinic's own folder ------------------------------------------------
 
 def test_a_licensed_clinic_adds_an_instrument_as_one_more_file(tmp_path):
-    for path in SHIPPED.glob("*.toml"):
-        (tmp_path / path.name).write_text(path.read_text())
-    (tmp_path / "disability.toml").write_text(
-        'key = "disability"\ntitle = "A licensed index"\nlicence = "Licensed to this clinic."\n'
-        'notice = "Copyright its owner; used under licence."\n'
-        + "".join(f'[[items]]\nkey = "s{n}"\ntext = "Section {n}"\nmin = 0\nmax = 5\n' for n in range(1, 11))
-        + '[[scores]]\nkey = "index"\nlabel = "Disability"\nrule = "percent_of_answered_sections"\n'
-        + "items = [" + ", ".join(f'"s{n}"' for n in range(1, 11)) + "]\n"
-        + "[scores.params]\npoints_per_section = 5\nmax_missing = 1\n"
-    )
-    instruments = load_instruments(tmp_path)
-    assert set(instruments) == {"nprs", "psfs", "disability"}
-    assert instruments["disability"].score({f"s{n}": 1 for n in range(1, 11)})["index"].value == 20.0
+    (tmp_path / "start_back.toml").write_text(START_BACK_TOML)
+    licensed = load_licensed_instruments(tmp_path, SHIPPED_INSTRUMENTS)
+    assert set(licensed) == {"start_back"}
+    [score] = licensed["start_back"].score(screen({5, 6, 7}, "very_much")).values()
+    assert (score.value, score.details) == (D(4), {"psychosocial": 4, "risk": "high"})
 
 
-def test_a_broken_licensed_file_is_skipped_with_a_warning(tmp_path, caplog):
-    import logging
+def test_a_licensed_file_not_as_published_is_refused_naming_the_file_and_the_problem(tmp_path):
+    (tmp_path / "start_back.toml").write_text(START_BACK_TOML.replace(
+        'value = "moderately"\nlabel = "moderately"\npoints = 0', 'value = "moderately"\nlabel = "moderately"\npoints = 1'))
+    with pytest.raises(InstrumentError) as caught:
+        load_licensed_instruments(tmp_path, SHIPPED_INSTRUMENTS)
+    assert str(caught.value) == f"{tmp_path / 'start_back.toml'}: item 9 must score 1 only for 'very much' and 'extremely'"
 
-    from booking.measures import load_licensed_instruments
 
-    (tmp_path / "good.toml").write_text((SHIPPED / "nprs.toml").read_text().replace('key = "nprs"', 'key = "extra"'))
-    (tmp_path / "bad.toml").write_text('key = "bad"\n')
-    log = logging.getLogger("tests.instruments")
-    with caplog.at_level(logging.WARNING, logger="tests.instruments"):
-        found = load_licensed_instruments(tmp_path, log)
-    assert set(found) == {"extra"}
-    assert "bad.toml" in caplog.text and "skipped" in caplog.text
-    assert load_licensed_instruments(tmp_path / "missing", log) == {}
+def test_a_licensed_file_may_not_replace_a_shipped_instrument(tmp_path):
+    (tmp_path / "pain.toml").write_text((SHIPPED / "nprs.toml").read_text())
+    with pytest.raises(InstrumentError, match="key 'nprs' is already a shipped instrument's"):
+        load_licensed_instruments(tmp_path, SHIPPED_INSTRUMENTS)
+
+
+def test_an_unreadable_licensed_file_is_refused_too(tmp_path):
+    (tmp_path / "broken.toml").write_text('key = "broken"\ntitle = [')
+    with pytest.raises(InstrumentError, match="broken.toml: "):
+        load_licensed_instruments(tmp_path, SHIPPED_INSTRUMENTS)
+
+
+def test_no_licensed_folder_means_no_licensed_instruments(tmp_path):
+    assert load_licensed_instruments(tmp_path / "missing", SHIPPED_INSTRUMENTS) == {}
+    assert load_licensed_instruments(None, SHIPPED_INSTRUMENTS) == {}

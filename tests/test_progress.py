@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 
 from booking.clinician.chart import lay_out_chart
 from booking.measures.progress import Change, Measured, trend
@@ -23,6 +24,14 @@ def test_a_change_of_exactly_the_threshold_counts_and_direction_says_better_or_w
     assert second.pain_change == Change(2, True, False)  # pain up 2: meaningful, and worse
     assert second.function_change == Change(-2, True, False)  # function down 2: meaningful, and worse
     assert third.pain_change == Change(-1, False, True) and third.function_change == Change(0, False, False)
+
+
+def test_a_change_of_exactly_the_threshold_counts_when_scores_are_stored_as_floats():
+    # Function scores come back from their float column; 2.3 - 0.3 in floats is 1.9999999999999998.
+    first, second, third = trend([Measured(day(1), 7, 0.3), Measured(day(8), 5, 2.3), Measured(day(15), 4, 4.2)], 2, 2)
+    assert second.function_change == Change(Decimal("2.0"), True, True)
+    assert second.pain_change == Change(Decimal(-2), True, True)
+    assert third.function_change == Change(Decimal("1.9"), False, True)
 
 
 def test_the_chart_puts_ten_at_the_top_zero_at_the_bottom_and_skips_missing_values():

@@ -9,20 +9,34 @@ from __future__ import annotations
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 
-from booking.measures.rules import RULES, RuleResult
+from booking.measures.published import published_problem
+from booking.measures.rules import RULE_PARAMS, RULES, RuleResult
 
 
 class InstrumentError(ValueError):
     """An instrument file that cannot be used, and why."""
 
 
+def exact(number: Decimal | int | float) -> Decimal:
+    """A number as an exact decimal; a float through its shortest form (0.3 -> 0.3, not 0.2999...).
+
+    Stored scores are floats holding one-decimal values, so this gives back the decimal that was stored.
+    """
+    if isinstance(number, Decimal):
+        return number
+    if isinstance(number, bool) or not isinstance(number, int | float):
+        raise TypeError(f"not a number: {number!r}")
+    return Decimal(number) if isinstance(number, int) else Decimal(repr(number))
+
+
 @dataclass(frozen=True)
 class Choice:
     value: str
     label: str
-    points: float
+    points: Decimal
 
 
 @dataclass(frozen=True)
@@ -37,13 +51,13 @@ class Item:
     max_label: str = ""
     choices: tuple[Choice, ...] = ()
 
-    def points(self, answer) -> float | None:
+    def points(self, answer) -> Decimal | None:
         """The answer as points for scoring; None when unanswered. Assumes a checked answer."""
         if answer is None or answer == "":
             return None
         if self.choices:
             return next(c.points for c in self.choices if c.value == answer)
-        return float(answer)
+        return Decimal(int(str(answer).strip()))
 
     def problem(self, answer) -> str | None:
         """Why an answer cannot be accepted, or None. An unanswered item is not a problem here."""
@@ -63,8 +77,8 @@ class Item:
 
 @dataclass(frozen=True)
 class Band:
-    low: float
-    high: float
+    low: Decimal
+    high: Decimal
     label: str
 
 
@@ -75,16 +89,21 @@ class ScoreRule:
     rule: str
     items: tuple[str, ...]
     params: Mapping = field(default_factory=dict)
-    meaningful_change: float | None = None  # the smallest change between visits that matters
+    meaningful_change: Decimal | None = None  # the smallest change between visits that matters
 
 
 @dataclass(frozen=True)
 class Score:
     key: str
     label: str
-    value: float | None
+    value: Decimal | None  # exact, rounded as the published rule says
     band: str | None
     details: dict
+
+    @property
+    def as_float(self) -> float | None:
+        """The value for a float column: a few decimals at most, so exact() gives the same decimal back."""
+        return None if self.value is None else float(self.value)
 
 
 @dataclass(frozen=True)
@@ -113,7 +132,7 @@ class Instrument:
                 found[key] = problem
         return found
 
-    def band(self, value: float | None) -> str | None:
+    def band(self, value: Decimal | None) -> str | None:
         if value is None:
             return None
         return next((b.label for b in self.bands if b.low <= value <= b.high), None)
@@ -131,11 +150,15 @@ class Instrument:
         return results
 
 
-def is_meaningful_change(before: float | None, after: float | None, threshold: float | None) -> bool:
-    """Did a score move by at least the instrument's threshold between two visits?"""
+Number = Decimal | int | float
+
+
+def is_meaningful_change(before: Number | None, after: Number | None, threshold: Number | None) -> bool:
+    """Did a score move by at least the instrument's threshold between two visits? Exactly the
+    threshold counts: 0.3 -> 2.3 is a change of 2.0, compared as decimals, not as floats."""
     if before is None or after is None or threshold is None:
         return False
-    return abs(after - before) >= threshold
+    return abs(exact(after) - exact(before)) >= exact(threshold)
 
 
 def parse_instrument(data: Mapping, source: str) -> Instrument:
@@ -150,7 +173,7 @@ def parse_instrument(data: Mapping, source: str) -> Instrument:
     for index, raw in enumerate(data.get("items", [])):
         where = f"items[{index}]."
         choices = tuple(
-            Choice(str(need(c, "value", str, where)), need(c, "label", str, where), float(need(c, "points", int | float, where)))
+            Choice(str(need(c, "value", str, where)), need(c, "label", str, where), exact(need(c, "points", int | float, where)))
             for c in raw.get("choices", [])
         )
         if not choices:
@@ -172,16 +195,25 @@ def parse_instrument(data: Mapping, source: str) -> Instrument:
         if rule not in RULES:
             raise InstrumentError(f"{source}: {where}rule {rule!r} is not one of {sorted(RULES)}")
         scored = tuple(need(raw, "items", list, where))
-        unknown = [key for key in scored if key not in keys]
+        params = dict(raw.get("params", {}))
+        problem = params_problem(rule, params)
+        if problem:
+            raise InstrumentError(f"{source}: {where}params.{problem}")
+        unknown = [key for key in (*scored, *params.get("psychosocial", ())) if key not in keys]
         if unknown:
             raise InstrumentError(f"{source}: {where}items name unknown items {unknown}")
+        threshold = raw.get("meaningful_change")
+        if threshold is not None and (isinstance(threshold, bool) or not isinstance(threshold, int | float)
+                                      or threshold <= 0):
+            raise InstrumentError(f"{source}: {where}meaningful_change must be a number above 0")
         scores.append(ScoreRule(need(raw, "key", str, where), need(raw, "label", str, where), rule, scored,
-                                dict(raw.get("params", {})), raw.get("meaningful_change")))
+                                params, None if threshold is None else exact(threshold)))
     if not scores:
         raise InstrumentError(f"{source}: needs at least one [[scores]] table")
 
-    bands = tuple(Band(float(b["from"]), float(b["to"]), b["label"]) for b in data.get("bands", []))
-    return Instrument(
+    bands = tuple(Band(exact(need(b, "from", int | float, "bands.")), exact(need(b, "to", int | float, "bands.")),
+                       need(b, "label", str, "bands.")) for b in data.get("bands", []))
+    instrument = Instrument(
         key=need(data, "key", str, ""),
         title=need(data, "title", str, ""),
         version=str(data.get("version", "1")),
@@ -193,6 +225,24 @@ def parse_instrument(data: Mapping, source: str) -> Instrument:
         intro=data.get("intro", ""),
         requires_setting=data.get("requires_setting", ""),
     )
+    problem = published_problem(instrument)
+    if problem:
+        raise InstrumentError(f"{source}: {problem}")
+    return instrument
+
+
+def params_problem(rule: str, params: Mapping) -> str | None:
+    """What is wrong with a rule's parameters, or None: unknown names, missing ones, wrong types."""
+    allowed = RULE_PARAMS[rule]
+    for name, value in params.items():
+        if name not in allowed:
+            return f"{name} is not a parameter of rule {rule!r}"
+        kind, _, least = allowed[name]
+        if isinstance(value, bool) or not isinstance(value, kind) or (least is not None and value < least):
+            return f"{name} must be {'a whole number' if kind is int else 'a list'}" + (
+                f" of at least {least}" if least is not None else "")
+    missing = [name for name, (_, required, _) in allowed.items() if required and name not in params]
+    return f"{missing[0]} is missing" if missing else None
 
 
 def load_instrument(path: Path) -> Instrument:
@@ -203,19 +253,19 @@ def load_instrument(path: Path) -> Instrument:
     return parse_instrument(data, str(path))
 
 
-def load_licensed_instruments(folder: Path | None, log) -> dict[str, Instrument]:
-    """Instruments a clinic holds a licence for, from its own folder; a bad file is skipped and logged."""
-    found: dict[str, Instrument] = {}
+def load_licensed_instruments(folder: Path | None, shipped: Mapping[str, Instrument]) -> dict[str, Instrument]:
+    """Instruments a clinic holds a licence for, from its own folder (none when there is no folder).
+
+    A file that cannot be used raises InstrumentError naming the file and the problem: a licensed
+    instrument is never scored otherwise than as published, nor left out without anyone noticing.
+    """
     if folder is None or not Path(folder).is_dir():
-        return found
-    for path in sorted(Path(folder).glob("*.toml")):
-        try:
-            instrument = load_instrument(path)
-        except InstrumentError as error:
-            log.warning("instrument %s skipped: %s", path, error)
-            continue
-        found[instrument.key] = instrument
-    return found
+        return {}
+    licensed = load_instruments(Path(folder))
+    clash = sorted(licensed.keys() & shipped.keys())
+    if clash:
+        raise InstrumentError(f"{folder}: key {clash[0]!r} is already a shipped instrument's")
+    return licensed
 
 
 def load_instruments(folder: Path) -> dict[str, Instrument]:

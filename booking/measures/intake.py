@@ -209,6 +209,6 @@ def derive(answers: Mapping, *, born_on: date, today: date, instruments: Mapping
         pain_now=whole(pain["pain_now"]),
         pain_average=whole(pain["pain_average"]),
         pain_worst=whole(pain["pain_worst"]),
-        psfs_score=psfs["psfs"].value,
+        psfs_score=psfs["psfs"].as_float,
         **screen,
     )

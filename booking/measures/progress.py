@@ -10,22 +10,23 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
 
-from booking.measures.instrument import is_meaningful_change
+from booking.measures.instrument import Number, exact, is_meaningful_change
 
 
 @dataclass(frozen=True)
 class Measured:
-    """What one visit's questions recorded."""
+    """What one visit's questions recorded (function as stored: a float holding one decimal)."""
 
     day: date
-    pain: float | None
-    function: float | None
+    pain: Number | None
+    function: Number | None
 
 
 @dataclass(frozen=True)
 class Change:
-    amount: float  # after minus before
+    amount: Decimal  # after minus before, exactly
     meaningful: bool
     better: bool
 
@@ -33,21 +34,23 @@ class Change:
 @dataclass(frozen=True)
 class TrendPoint:
     day: date
-    pain: float | None
-    function: float | None
+    pain: Number | None
+    function: Number | None
     pain_change: Change | None  # since the previous visit that recorded pain
     function_change: Change | None
 
 
-def _change(before: float | None, after: float | None, threshold: float | None, higher_is_better: bool) -> Change | None:
+def _change(before: Number | None, after: Number | None, threshold: Number | None,
+            higher_is_better: bool) -> Change | None:
     if before is None or after is None:
         return None
-    amount = round(after - before, 1)
+    amount = exact(after) - exact(before)  # 2.3 - 0.3 is 2.0, not a float's 1.9999999999999998
     return Change(amount, is_meaningful_change(before, after, threshold),
                   amount > 0 if higher_is_better else amount < 0)
 
 
-def trend(measured: Sequence[Measured], pain_threshold: float | None, function_threshold: float | None) -> list[TrendPoint]:
+def trend(measured: Sequence[Measured], pain_threshold: Number | None,
+          function_threshold: Number | None) -> list[TrendPoint]:
     """Each visit with its change since the last visit that measured the same thing."""
     points = []
     last_pain = last_function = None

@@ -113,7 +113,7 @@ def send(appointment_id: int, answers: ProgressAnswers, now: datetime,
         pain = answers.pain
         check = ProgressCheck(
             appointment_id=appointment.id, pain_now=pain["pain_now"], pain_average=pain["pain_average"],
-            pain_worst=pain["pain_worst"], psfs_score=scores["psfs"].value, sent_at=now,
+            pain_worst=pain["pain_worst"], psfs_score=scores["psfs"].as_float, sent_at=now,
             activities=[{"name": name, "rating": rating} for name, rating in zip(names, answers.ratings, strict=True)],
             after_effects=list(answers.after_effects), after_effects_other=answers.after_effects_other or None,
             safety_codes=list(answers.safety),
