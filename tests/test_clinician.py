@@ -329,7 +329,7 @@ def test_function_scores_stored_by_the_old_rounding_are_corrected_by_the_migrati
         db.session.commit()
         assert (intake.psfs_score, check.psfs_score) == (4.2, 1.2)
         db.session.rollback()  # end the read, so that on SQLite the next one sees the migration's writes
-        flask_migrate.downgrade(revision="0011")
+        flask_migrate.downgrade(revision="0012")
         flask_migrate.upgrade()
         corrected = db.session.scalar(sa.select(Intake.psfs_score)), db.session.scalar(sa.select(ProgressCheck.psfs_score))
         assert corrected == (4.3, 1.3)

@@ -5,8 +5,8 @@ stored as x.2 where the published rule gives x.3. Each record keeps its ratings,
 is recomputed from them, in integers only (no application code, which may change later).
 Nothing else changes; the columns stay float, and downgrading leaves the corrected values.
 
-Revision ID: 0012
-Revises: 0011
+Revision ID: 0013
+Revises: 0012
 Create Date: 2026-12-03
 """
 from alembic import op
@@ -14,8 +14,8 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '0012'
-down_revision = '0011'
+revision = '0013'
+down_revision = '0012'
 branch_labels = None
 depends_on = None
 
