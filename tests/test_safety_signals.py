@@ -165,6 +165,22 @@ def test_an_urgent_answer_at_booking_alerts_the_clinic_once_and_the_intake_adds_
     assert "the safety check when booking" in text_of(email) and "night" not in text_of(email).lower()
 
 
+def test_an_alert_still_goes_after_the_visit_moves_but_not_once_it_is_over(staff, clock, mail):  # noqa: F811
+    booking = book_online(staff, start=TUESDAY_10, safety=["fever"])
+    moved = PatientBrowser(staff).submit(f"{manage_path(booking)}/reschedule/confirm?start=2027-03-09T11:00:00-08:00",
+                                         {"start": "2027-03-09T11:00:00-08:00"})
+    assert moved.status_code == 303
+    send_emails(staff, mail)
+    assert len(mail.to(ALERTS)) == 1  # the move changed the time, not what the patient said
+
+    late = book_online(staff, start="2027-03-10T10:00:00-08:00", email="sam@example.com", safety=["fever"])
+    clock.advance(days=3)  # the sender was down until after the visit
+    send_emails(staff, mail)
+    assert len(mail.to(ALERTS)) == 1
+    [skipped] = [m for m in alerts(staff) if m.appointment_id == appointment_id(staff, late)]
+    assert skipped.status.value == "skipped" and "record shows the flag" in skipped.last_error
+
+
 def test_no_alert_address_means_no_alert_email_but_the_flag_still_shows(staff, login_as):  # noqa: F811
     with staff.app_context():
         from booking.models import Clinic

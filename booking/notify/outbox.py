@@ -178,7 +178,9 @@ def stale_because(message: OutboxMessage, now: datetime) -> str | None:
     appointment = message.appointment
     if appointment is None:
         return "The appointment no longer exists."
-    if appointment.starts_at <= now and message.kind != "safety_alert":
+    if message.kind == "safety_alert":  # true whatever changed since, until the visit is over
+        return "The visit was over before the alert could go; its record shows the flag." if appointment.ends_at <= now else None
+    if appointment.starts_at <= now:
         return "The visit had already begun."
     if message.about_sequence is not None and appointment.sequence != message.about_sequence:
         return "The visit changed after this email was written; a later email tells the patient."

@@ -38,7 +38,7 @@ from booking.public.forms import (
     TimeForm,
     options,
 )
-from booking.safety import URGENT, classify, same_day_doctor
+from booking.safety import URGENT, classify
 
 bp = Blueprint("public", __name__)
 
@@ -234,8 +234,7 @@ def urgent(draft):
         return next_page(draft)
     symptoms = [URGENT[code] for code in draft.safety_codes if code in URGENT]
     next_url = url_for(STEP_ENDPOINTS[draft.missing_step()])
-    return render_template("public/urgent.html", symptoms=symptoms, next_url=next_url,
-                           same_day_doctor=same_day_doctor(load_clinic().region))
+    return render_template("public/urgent.html", symptoms=symptoms, next_url=next_url)
 
 
 @bp.route("/book/details", methods=["GET", "POST"])
