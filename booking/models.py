@@ -306,8 +306,10 @@ class Appointment(db.Model):
     # The most severe answer signalled for this visit from anywhere (booking, intake, progress
     # check, re-check): set in the same commit as the answer, so every list shows it at once.
     alert_level: Mapped[str | None] = mapped_column(sa.String(10))
-    # When the patient last answered the safety questions for this visit.
+    # When the patient last answered the safety questions for this visit, and the codes that
+    # applied then (empty: none did), whether at booking, in the progress check or a re-check.
     safety_checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    safety_answers: Mapped[list[str] | None] = mapped_column(sa.JSON)
     manage_token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
     booked_via: Mapped[str] = mapped_column(sa.String(20), default="online")
     intake_status: Mapped[IntakeStatus] = mapped_column(

@@ -112,7 +112,7 @@ def same_day_doctor(region: str | None) -> str:
     region: the clinic's ISO country code ("US", "GB"); any other gets a plain "a doctor".
     """
     return {
-        "US": "your own doctor or an urgent care center, today or tomorrow",
+        "US": "your own doctor or an urgent care center today",
         "GB": "your GP, or NHS 111",
     }.get((region or "").upper(), "a doctor")
 # --- flags raised for a visit ------------------------------------------------------------

@@ -65,7 +65,9 @@ def refuse_nul_characters() -> None:
 def register_page_helpers(app: Flask) -> None:
     @app.context_processor
     def clinic_for_templates():
-        return {"clinic": db.session.get(Clinic, 1), "zone_label": zone_label, "same_day_doctor": same_day_doctor}
+        return {"clinic": db.session.get(Clinic, 1), "zone_label": zone_label}
+
+    app.jinja_env.globals["same_day_doctor"] = same_day_doctor  # a global, so imported macros see it too
 
     @app.template_filter("clinic_time")
     def clinic_time_filter(instant: datetime, pattern: str = "%A %-d %B %Y at %H:%M") -> str:

@@ -40,11 +40,12 @@ RULES = {
     "manage.confirm_move": ("GET", 303, 303, 303, 303),  # no time chosen: back to the list
     "manage.calendar": ("GET", 200, 200, 200, 200),
     "manage.recheck": ("GET", 200, 200, 200, 200),  # the patient's link is the key, whoever holds it
+    "manage.recheck_result": ("GET", 303, 303, 303, 303),  # nothing urgent answered: back to the booking
     "intake.start": ("GET", 200, 200, 200, 200),
     "intake.question": ("GET", 200, 200, 200, 200),
     "intake.check": ("GET", 303, 303, 303, 303),  # nothing answered yet
     "intake.sent": ("GET", 302, 302, 302, 302),
-    "intake.get_help": ("GET", 200, 200, 200, 200),
+    "intake.get_help": ("GET", 302, 302, 302, 302),  # no red flag answered: on to the questions
     "articles.index": ("GET", 200, 200, 200, 200),
     "articles.article": ("GET", 200, 200, 200, 200),
     "api.services": ("GET", 200, 200, 200, 200),

@@ -10,6 +10,8 @@ import pytest
 
 from booking import create_app
 from booking.articles import DEFAULT_FOLDER, ArticleLibrary, read_article
+from booking.extensions import db
+from booking.models import Clinic
 from tests.conftest import app_config, close_database
 from tests.mail import text_of
 from tests.test_booking_journey import DETAILS, MONDAY_10, MONDAY_14, PatientBrowser
@@ -102,17 +104,17 @@ def test_american_english_for_a_us_clinic(path):
 # Clinical brief section 1, each red flag as the article words it, in the section for its level.
 EMERGENCY_SIGNS = [
     "in **both** legs that is new or getting worse",
-    "numbness or tingling around your genitals, your bottom or your inner thighs",
+    "numbness or tingling around your genitals, your buttocks or your inner thighs",
     "numbness when you wipe",
     "you can't feel when your bladder is full",
     "can't control your bladder or bowels",
     "new problems with sex since the back pain began",
     "chest pain",
     "after a serious accident",
-    "sudden, severe pain in your back or your tummy, and you feel faint, dizzy or clammy",
+    "sudden, severe pain in your back or your belly, and you feel faint, dizzy or clammy",
 ]
 URGENT_SIGNS = [
-    "a high temperature",
+    "a fever, or you have chills",
     "losing weight and do not know why",
     "a lump, a swelling or a change in the shape of your back",
     "worse at night",
@@ -130,7 +132,7 @@ def test_warning_signs_match_the_safety_check_level_by_level():
     emergency = text[text.index("## call {emergency_number}"):text.index("## see a doctor within 24 hours")]
     urgent = text[text.index("## see a doctor within 24 hours"):text.index("## let us know")]
     assert "or go to the emergency room now" in emergency
-    assert "contact your own doctor or go to urgent care today" in urgent
+    assert "contact {same_day_doctor}, within 24 hours at most" in urgent  # where depends on the region
     assert [sign for sign in EMERGENCY_SIGNS if sign.lower() not in emergency] == []
     assert [sign for sign in URGENT_SIGNS if sign.lower() not in urgent] == []
 
@@ -302,6 +304,12 @@ def test_clinic_settings_fill_the_articles_placeholders(clinic):
     assert '<h2 id="call-emergency_number-or-go-to-the-emergency-room-now">Call 911 or go to the emergency room now</h2>' in page
     assert '<a href="#call-emergency_number-or-go-to-the-emergency-room-now">Call 911 or go to the emergency room now</a>' in page
     assert "call the clinic on +1 213 555 0100 to move your appointment" in page
+    assert "Contact your own doctor or an urgent care center today, within 24 hours at most" in page
+    with clinic.app_context():
+        db.session.get(Clinic, 1).region = "GB"
+        db.session.commit()
+    page = clinic.test_client().get("/articles/back-pain-warning-signs").get_data(as_text=True)
+    assert "Contact your GP, or NHS 111, within 24 hours at most" in page
 
 
 def test_long_articles_get_a_table_of_contents(client):

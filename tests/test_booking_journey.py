@@ -186,7 +186,7 @@ def test_the_new_urgent_answers_flag_the_booking(clinic, patient, symptom):
 
 
 @pytest.mark.parametrize("region, where", [
-    ("US", "Contact your own doctor or an urgent care center, today or tomorrow."),
+    ("US", "Contact your own doctor or an urgent care center today."),
     ("GB", "Contact your GP, or NHS 111."),
     ("DE", "Contact a doctor."),
 ])

@@ -198,7 +198,7 @@ def test_urgent_answers_show_a_panel_and_the_booking_goes_on(clinic, page, shots
     page.get_by_role("button", name="Continue").click()
     expect(page.get_by_role("heading", level=1)).to_contain_text("See a doctor within 24 hours")
     expect(page.locator(".care-card")).to_contain_text(
-        "Contact your own doctor or an urgent care center, today or tomorrow.")
+        "Contact your own doctor or an urgent care center today.")
     check(page, shots, "urgent")
     page.get_by_role("button", name="Continue booking").click()
     fill_details(page)

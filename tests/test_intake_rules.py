@@ -7,7 +7,7 @@ from datetime import date
 import pytest
 
 from booking.measures import SHIPPED, load_instruments
-from booking.measures.intake import derive, duration_band, has_nerve_root_pattern, red_flags
+from booking.measures.intake import FLAG_STEPS, derive, duration_band, has_nerve_root_pattern, most_serious, red_flags
 
 INSTRUMENTS = load_instruments(SHIPPED)
 TODAY = date(2027, 3, 8)
@@ -141,3 +141,11 @@ def test_flags_are_derived_by_level_and_long_standing_symptoms_in_both_legs_are_
 def test_antiplatelets_fainting_and_lymphoedema_are_precautions():
     found = facts(health={"antiplatelets": "not_sure", "precautions": ["lymphoedema", "fainting", "needle_fear"]})
     assert found.precautions == ["antiplatelets", "needle_fear", "fainting", "lymphoedema"]
+
+
+def test_every_flag_the_intake_raises_names_the_page_to_change_it_on():
+    raised = {**red_flags(answers(where={"leg_symptoms": "both"} | NEW)),
+              **red_flags(answers(where={"leg_weakness": "left"} | NEW)),
+              **red_flags(answers(health={"risk_factors": ["cancer_history"]}, history={"previous_episodes": "no"}))}
+    assert set(raised) == set(FLAG_STEPS)
+    assert most_serious({"cancer_new_pain": "urgent", "both_legs": "emergency"}) == "both_legs"

@@ -68,7 +68,7 @@ def test_an_emergency_answer_on_page_2_reaches_the_desk_my_day_and_the_record_be
     path = manage_path(booking) + "/intake"
     answer_steps(patient, path, ["episode"])
     response = patient.submit(f"{path}/where", ANSWERS["where"] | BOTH_LEGS_NEW)
-    assert response.location.endswith(f"{path}/get-help?step=where")
+    assert response.location.endswith(f"{path}/get-help")
     advice = text(patient.get(response.location))
     assert "Call 911 or go to the emergency department now" in advice and EMERGENCY["both_legs"] in advice
     assert "flagged your visit for the clinic" in advice and f'href="{path}/where"' in advice
@@ -189,7 +189,9 @@ def test_no_alert_address_means_no_alert_email_but_the_flag_still_shows(staff, l
         db.session.commit()
     book_online(staff, start=TUESDAY_10, safety=["fever"])
     assert alerts(staff) == [] and signals(staff) == [("urgent", "booking", ["fever"])]
-    assert "Urgent flag" in text(login_as(StaffRole.RECEPTIONIST).get("/desk?date=2027-03-09"))
+    day = text(login_as(StaffRole.RECEPTIONIST).get("/desk?date=2027-03-09"))
+    assert "Urgent flag" in day and "No alert address is set" in day and "Ask an admin" in day
+    assert 'href="/admin/settings"' in text(login_as(StaffRole.ADMIN).get("/desk?date=2027-03-09"))
 
 
 # --- the safety questions again, before the visit ----------------------------------------
@@ -216,10 +218,10 @@ def test_nothing_changed_notes_when_the_safety_questions_were_last_answered(staf
     manage = manage_path(booking)
     clock.advance(hours=3)
     done = patient.submit(f"{manage}/safety-check", {"symptoms": ["none"]}, follow=True)
-    assert "Nothing on the list applies to you" in text(done)
+    assert "Nothing on the list applies to you, so your visit goes ahead as booked" in text(done)
     assert signals(staff) == [] and alerts(staff) == []
     record = text(login_as(StaffRole.PRACTITIONER).get(f"/clinician/visits/{appointment_id(staff, booking)}"))
-    assert "Safety questions last answered: 8 March 2027 at 11:00" in record
+    assert "Safety questions last answered: 8 March 2027 at 11:00,\n      none applied." in record
 
 
 @pytest.mark.parametrize("code, level, card", [
@@ -231,12 +233,35 @@ def test_a_changed_answer_flags_the_visit_and_alerts_the_clinic(staff, login_as,
     patient = PatientBrowser(staff)
     manage = manage_path(booking)
     response = patient.submit(f"{manage}/safety-check", {"symptoms": [code]})
-    assert response.status_code == 200 and card in text(response)
+    assert response.location.endswith(f"{manage}/safety-check/result")
+    assert card in text(patient.get(response.location))  # read back from the visit: a reload shows it again
     assert visit(staff, booking).alert_level == level
     assert signals(staff) == [(level, "recheck", [code])] and len(alerts(staff)) == 1
     assert f"{level.capitalize()} flag" in text(login_as(StaffRole.RECEPTIONIST).get("/desk?date=2027-03-09"))
     record = text(login_as(StaffRole.PRACTITIONER).get(f"/clinician/visits/{appointment_id(staff, booking)}"))
     assert "given in a fresh check of the safety questions" in record
+
+
+def test_nothing_applying_now_does_not_promise_all_is_well_after_an_earlier_flag(staff, clock):  # noqa: F811
+    booking = book_online(staff, start=TUESDAY_10, safety=["night_pain"])
+    patient = PatientBrowser(staff)
+    manage = manage_path(booking)
+    done = text(patient.submit(f"{manage}/safety-check", {"symptoms": ["none"]}, follow=True))
+    assert "the clinic may contact you before your visit" in done and "goes ahead as booked" not in done
+    assert visit(staff, booking).alert_level == "urgent" and visit(staff, booking).safety_answers == []
+    assert patient.get(f"{manage}/safety-check/result").status_code == 303  # nothing urgent to show now
+
+
+def test_the_care_card_page_goes_on_once_the_answer_is_changed(staff):  # noqa: F811
+    booking = book_online(staff, start=TUESDAY_10)
+    patient = PatientBrowser(staff)
+    path = manage_path(booking) + "/intake"
+    answer_steps(patient, path, ["episode"])
+    assert patient.submit(f"{path}/where", ANSWERS["where"] | BOTH_LEGS_NEW).location.endswith("/get-help")
+    assert f'href="{path}/where"' in text(patient.get(f"{path}/get-help"))  # change it, on the page it came from
+    patient.submit(f"{path}/where", ANSWERS["where"])  # "I chose an answer by mistake"
+    assert patient.get(f"{path}/get-help").location.endswith(f"{path}/history")
+    assert visit(staff, booking).alert_level == "emergency"  # what was said stays on the record
 
 
 def test_bad_safety_check_answers_change_nothing(staff):  # noqa: F811
@@ -277,6 +302,7 @@ def test_the_progress_check_asks_the_safety_questions_and_after_effects(staff, c
         "symptoms": ["bladder_bowel"]}, follow=True)
     assert "Call 911 or go to the emergency department now" in text(sent) and "Progress check sent" in text(sent)
     assert signals(staff) == [("emergency", "progress_check", ["bladder_bowel"])] and len(alerts(staff)) == 1
+    assert f'href="{manage}/safety-check"' in text(patient.get(manage))  # still offered until the visit
     record = text(login_as(StaffRole.PRACTITIONER).get(f"/clinician/visits/{appointment_id(staff, second)}"))
     assert "given in the progress check" in record and "Back pain worse for a day or two" in record
     assert "Tired &lt;b&gt;all&lt;/b&gt; evening" in record
@@ -291,10 +317,16 @@ def test_upgrading_flags_existing_visits_from_what_they_already_hold(staff):  # 
     emergency = book_online(staff, start="2027-03-10T10:00:00-08:00", email="sam@example.com")
     send_intake(staff, emergency, where=BOTH_LEGS_NEW)
     plain = book_online(staff, start="2027-03-11T10:00:00-08:00", email="kim@example.com")
+    stopped = book_online(staff, start="2027-03-12T10:00:00-08:00", email="lee@example.com")  # stopped at page 2
+    patient = PatientBrowser(staff)
+    answer_steps(patient, manage_path(stopped) + "/intake", ["episode"])
+    patient.submit(manage_path(stopped) + "/intake/where", ANSWERS["where"] | BOTH_LEGS_NEW)
     with staff.app_context():
         db.session.remove()
         flask_migrate.downgrade(revision="0010")  # as the schema was before signals
         flask_migrate.upgrade()
-    assert [visit(staff, b).alert_level for b in (urgent, emergency, plain)] == ["urgent", "emergency", None]
-    assert signals(staff) == [("urgent", "booking", ["fever"]), ("emergency", "intake", ["both_legs"])]
+    assert [visit(staff, b).alert_level for b in (urgent, emergency, plain, stopped)] == [
+        "urgent", "emergency", None, "emergency"]
+    assert signals(staff) == [("urgent", "booking", ["fever"]), ("emergency", "intake", ["both_legs"]),
+                              ("emergency", "intake", ["both_legs"])]
     assert visit(staff, plain).safety_checked_at == visit(staff, plain).created_at

@@ -22,6 +22,8 @@ import yaml
 from flask import url_for
 from markupsafe import Markup, escape
 
+from booking.safety import same_day_doctor
+
 DEFAULT_FOLDER = Path(__file__).resolve().parent / "content"
 AUDIENCES = {"everyone", "first-visit", "urgent"}
 SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
@@ -29,7 +31,7 @@ SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 ARTICLE_LINK = re.compile(r'href="article:([^"]*)"')
 YEAR = re.compile(r"^\d{4}$")
 # Words in an article replaced by the clinic's own settings when it is shown.
-PLACEHOLDERS = ("{clinic_phone}", "{emergency_number}", "{clinic_name}")
+PLACEHOLDERS = ("{clinic_phone}", "{emergency_number}", "{clinic_name}", "{same_day_doctor}")
 ALLOWED_TAGS = {"h2", "h3", "h4", "p", "ul", "ol", "li", "strong", "em", "a", "blockquote", "br", "hr", "code"}
 TABLE_OF_CONTENTS_FROM = 4  # headings: shorter pages need no contents list
 
@@ -95,11 +97,13 @@ class Article:
 
 
 def _filled(text: str, clinic, quote) -> str:
-    """Text with the clinic's own phone, emergency number and name in place of the placeholders."""
+    """Text with the clinic's own phone, emergency number, name and same-day care in place of the placeholders."""
     values = {
         "{clinic_phone}": clinic.phone if clinic else "the clinic",
         "{emergency_number}": clinic.emergency_number if clinic else "the emergency number",
         "{clinic_name}": clinic.name if clinic else "the clinic",
+        # Where to find a doctor the same day depends on the country (booking.safety).
+        "{same_day_doctor}": same_day_doctor(clinic.region if clinic else None),
     }
     for placeholder in PLACEHOLDERS:
         text = text.replace(placeholder, str(quote(values[placeholder])))

@@ -13,7 +13,7 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from booking.clock import now
 from booking.intake.forms import STEPS, EpisodeForm, answered_sections, example_date, form_data, screening_form
 from booking.manage.routes import with_appointment
-from booking.measures.intake import red_flags
+from booking.measures.intake import FLAG_STEPS, most_serious, red_flags
 from booking.models import AppointmentStatus
 from booking.operations import intakes
 from booking.operations.availability import load_clinic
@@ -82,15 +82,12 @@ def question(appointment, token, step):
         return redirect(url_for("intake.question", token=token, step=missing), code=303)
     number = names.index(step)
     _, heading, form_class = steps[number]
-    saved_answers = appointment.intake.answers if appointment.intake else None
-    saved = saved_answers.get(step) if saved_answers else None
+    saved = appointment.intake.answers.get(step) if appointment.intake else None
     extra = {"today": clinic.today(now())} if form_class is EpisodeForm else {}
     form = form_class(data=form_data(step, saved), **extra)
     if form.validate_on_submit():
-        earlier = red_flags({name: answers for name, answers in (saved_answers or {}).items() if name != step})
-        flags = intakes.save_step(appointment, step, form.answers(), now())
-        if set(flags) - set(earlier):  # this page's answers point to a doctor: say so before anything else
-            return redirect(url_for("intake.get_help", token=token, step=step), code=303)
+        if intakes.save_step(appointment, step, form.answers(), now()):  # this page points to a doctor: say so first
+            return redirect(url_for("intake.get_help", token=token), code=303)
         following = first_unanswered(appointment)
         if following is None:
             return redirect(url_for("intake.check", token=token), code=303)
@@ -113,13 +110,15 @@ def get_help(appointment, token):
     """Answers that need a doctor (clinical brief, section 1): the care card for the most severe,
     before the next question. The visit is already flagged for the clinic."""
     answers = appointment.intake.answers if appointment.intake else {}
+    flags = red_flags(answers)
     following = first_unanswered(appointment)
     next_url = (url_for("intake.question", token=token, step=following) if following
                 else url_for("intake.check", token=token))
-    answered = request.args.get("step")
-    change_url = url_for("intake.question", token=token, step=answered) if answered in answers else None
+    if not flags:  # the answer was changed since: nothing to warn about
+        return redirect(next_url)
+    change_url = url_for("intake.question", token=token, step=FLAG_STEPS[most_serious(flags)])
     return render_template("intake/get_help.html", appointment=appointment, token=token, next_url=next_url,
-                           change_url=change_url, **care_card_context(red_flags(answers)))
+                           change_url=change_url, **care_card_context(flags))
 
 
 @bp.route("/check", methods=["GET", "POST"])

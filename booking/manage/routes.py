@@ -14,7 +14,7 @@ from sqlalchemy.orm import selectinload
 from booking.clock import now
 from booking.extensions import db
 from booking.intake.forms import progress_form
-from booking.models import Appointment, AppointmentStatus, ManageLink
+from booking.models import Appointment, ManageLink
 from booking.notify.calendar import appointment_calendar
 from booking.operations import progress_checks, safety_signals
 from booking.operations.availability import is_free, load_clinic, load_practitioners
@@ -69,6 +69,7 @@ def show(appointment, token):
         token=token,
         can_change=appointment.can_change_online(now(), clinic.cancellation_notice_hours),
         deadline=appointment.change_deadline(clinic.cancellation_notice_hours),
+        recheck_open=safety_signals.may_recheck(appointment, now()),
         **_progress_context(appointment),
     )
 
@@ -157,27 +158,43 @@ def calendar(appointment, token):
     )
 
 
+NO_VISIT_AHEAD = "There is no visit ahead on this booking to check the safety questions for."
+
+
 @bp.route("/safety-check", methods=["GET", "POST"])
 @with_appointment
 def recheck(appointment, token):
     """The safety questions again, for anything that has changed since booking: an answer that
     needs a doctor flags the visit and tells the clinic at once."""
-    if appointment.status is not AppointmentStatus.BOOKED or appointment.starts_at <= now():
-        flash("There is no visit ahead on this booking to check the safety questions for.", "lost-race")
+    if not safety_signals.may_recheck(appointment, now()):
+        flash(NO_VISIT_AHEAD, "lost-race")
         return redirect(url_for("manage.show", token=token), code=303)
     form = SafetyForm()
     if form.validate_on_submit():
         try:
-            levels = safety_signals.recheck(appointment.id, form.codes, now())
+            levels = safety_signals.recheck(appointment, form.codes, now())
         except safety_signals.RecheckClosed:
-            flash("There is no visit ahead on this booking to check the safety questions for.", "lost-race")
+            flash(NO_VISIT_AHEAD, "lost-race")
             return redirect(url_for("manage.show", token=token), code=303)
-        if not levels:
+        if levels:
+            return redirect(url_for("manage.recheck_result", token=token), code=303)
+        if appointment.alert_level:  # an earlier answer still stands: do not promise all is well
+            flash("Thank you. Nothing on the list applies to you now. Because of something you told us "
+                  "earlier, the clinic may contact you before your visit.", "success")
+        else:
             flash("Thank you. Nothing on the list applies to you, so your visit goes ahead as booked.", "success")
-            return redirect(url_for("manage.show", token=token), code=303)
-        return render_template("manage/recheck_result.html", appointment=appointment, token=token,
-                               **care_card_context(form.codes))
+        return redirect(url_for("manage.show", token=token), code=303)
     return render_template("manage/recheck.html", appointment=appointment, token=token, form=form)
+
+
+@bp.get("/safety-check/result")
+@with_appointment
+def recheck_result(appointment, token):
+    """The care card for the answers just given (read back from the visit, so a reload is safe)."""
+    advice = care_card_context(appointment.safety_answers or [])
+    if not (advice["emergency_answers"] or advice["urgent_answers"]):
+        return redirect(url_for("manage.show", token=token), code=303)
+    return render_template("manage/recheck_result.html", appointment=appointment, token=token, **advice)
 
 
 @bp.route("/progress", methods=["GET", "POST"])

@@ -155,6 +155,15 @@ def red_flags(answers: Mapping) -> dict[str, str]:
     return flags
 
 
+# The page whose answer raises each flag, for the patient who chose an answer by mistake.
+FLAG_STEPS = {"both_legs": "where", "worsening_weakness": "where", "cancer_new_pain": "health"}
+
+
+def most_serious(flags: Mapping[str, str]) -> str:
+    """The code of the most severe flag (an emergency before an urgent one)."""
+    return min(flags, key=lambda code: flags[code] != "emergency")
+
+
 def age_on(born_on: date, day: date) -> int:
     return day.year - born_on.year - ((day.month, day.day) < (born_on.month, born_on.day))
 

@@ -34,7 +34,7 @@ from flask import current_app
 from icalendar import Calendar
 
 from booking.extensions import begin_write_transaction, db
-from booking.models import Appointment, IntakeStatus, ManageLink, OutboxMessage, OutboxStatus
+from booking.models import Appointment, Clinic, IntakeStatus, ManageLink, OutboxMessage, OutboxStatus
 from booking.notify.emails import LINK_PLACEHOLDER, compose, with_link
 from booking.notify.smtp import Deferred, Refused, Transport, Unavailable
 from booking.safety import SIGNAL_SOURCES
@@ -71,15 +71,9 @@ def queue(kind: str, appointment: Appointment, now: datetime, *, link: bool = Tr
     return message
 
 
-def queue_alert(appointment: Appointment, level: str, source: str, now: datetime) -> OutboxMessage | None:
+def queue_alert(appointment: Appointment, clinic: Clinic, level: str, source: str, now: datetime) -> OutboxMessage:
     """Tell the clinic's alert address that an emergency or urgent answer was given for this
-    visit: which visit, which level and where, never the answers. None when the clinic has
-    no alert address (the flag on its pages still shows)."""
-    from booking.operations.availability import load_clinic  # operations import this module
-
-    clinic = load_clinic()
-    if not clinic.alert_email:
-        return None
+    visit: which visit, which level and where, never who or what."""
     email = compose("safety_alert", appointment, clinic, now, level=level, given_in=SIGNAL_SOURCES[source])
     # No SEQUENCE: the alert stays true when the visit moves, so it is never skipped as out of date.
     message = OutboxMessage(

@@ -215,6 +215,7 @@ def book(
             booked_via=request.booked_via,
             created_at=now,
             safety_checked_at=now,
+            safety_answers=list(answers.urgent),
         )
         db.session.add(appointment)
         record(appointment, actor, "booked",

@@ -21,7 +21,6 @@ from booking.models import (
     STATUS_CHANGES,
     Appointment,
     AppointmentStatus,
-    Intake,
     Patient,
     Practitioner,
     StaffAccount,
@@ -98,7 +97,7 @@ def _load(first_day: date, days: int, practitioner_id: int | None = None):
     appointments_query = (
         sa.select(Appointment)
         .where(Appointment.starts_at >= start, Appointment.starts_at < end)
-        .options(selectinload(Appointment.patient), selectinload(Appointment.service), _flags_only())
+        .options(selectinload(Appointment.patient), selectinload(Appointment.service))
         .order_by(Appointment.starts_at, Appointment.id)
     )
     if practitioner_id is not None:
@@ -123,11 +122,6 @@ def _load(first_day: date, days: int, practitioner_id: int | None = None):
     ):
         time_off[row.practitioner_id].append(TimeRange(row.starts_at, row.ends_at))
     return clinic, practitioners, time_off, appointments
-
-
-def _flags_only():
-    """Load an appointment's intake for its flag level only: the answers stay in the database."""
-    return selectinload(Appointment.intake).load_only(Intake.urgent_flags, Intake.emergency_flags)
 
 
 def _booked(appointments) -> list[Booked]:
@@ -222,7 +216,7 @@ def appointment_for(appointment_id: int) -> Appointment | None:
     return db.session.scalar(
         sa.select(Appointment).where(Appointment.id == appointment_id).options(
             selectinload(Appointment.patient), selectinload(Appointment.service),
-            selectinload(Appointment.practitioner), selectinload(Appointment.history), _flags_only(),
+            selectinload(Appointment.practitioner), selectinload(Appointment.history),
         )
     )
 

@@ -9,7 +9,7 @@ from booking.extensions import db, write_transaction
 from booking.measures import Instrument
 from booking.measures.intake import FORM_VERSION, derive, red_flags
 from booking.models import Appointment, Intake, IntakeStatus
-from booking.operations.safety_signals import signal
+from booking.operations.safety_signals import lock_visit, signal
 
 
 class IntakeAlreadySent(Exception):
@@ -23,8 +23,10 @@ class IntakeIncomplete(Exception):
 def save_step(appointment: Appointment, step: str, answers: dict, now: datetime) -> dict[str, str]:
     """Keep one step's answers (replacing earlier ones for that step) and commit. An emergency or
     urgent answer flags the visit and alerts the clinic in the same commit, before the intake
-    is sent. Returns the red flags the answers so far point to (code -> level)."""
+    is sent. Returns the red flags that this step's answers raise (code -> level): those the
+    other steps alone would not."""
     with write_transaction():
+        lock_visit(appointment)  # another tab saving a page waits, so neither page's answers are lost
         intake = appointment.intake
         if intake is None:
             intake = Intake(appointment=appointment, form_version=FORM_VERSION, answers={}, started_at=now)
@@ -37,13 +39,15 @@ def save_step(appointment: Appointment, step: str, answers: dict, now: datetime)
         appointment.intake_status = IntakeStatus.IN_PROGRESS
         flags = red_flags(intake.answers)
         signal(appointment, flags, "intake", now)
-    return flags
+        without_this_step = red_flags({name: given for name, given in intake.answers.items() if name != step})
+    return {code: level for code, level in flags.items() if code not in without_this_step}
 
 
 def send(appointment: Appointment, steps: list[str], now: datetime, today: date,
          instruments: Mapping[str, Instrument]) -> Intake:
     """Derive the facts the practitioner reads first, store them with the answers, and close the intake."""
     with write_transaction():
+        lock_visit(appointment)
         intake = appointment.intake
         if intake is not None and intake.is_sent:
             raise IntakeAlreadySent()

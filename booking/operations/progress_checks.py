@@ -13,7 +13,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
-from booking.extensions import begin_write_transaction, db
+from booking.extensions import db, write_transaction
 from booking.measures import Instrument
 from booking.models import Appointment, AppointmentStatus, Intake, IntakeStatus, ProgressCheck
 from booking.operations.availability import load_clinic
@@ -97,38 +97,33 @@ def send(appointment_id: int, answers: ProgressAnswers, now: datetime,
          instruments: Mapping[str, Instrument]) -> ProgressCheck:
     """Store the check once, with its function score; raise ProgressCheckClosed if it may not be.
     Safety answers that need a doctor flag the visit and alert the clinic in the same commit."""
-    begin_write_transaction()
     try:
-        appointment = db.session.get(Appointment, appointment_id)
-        if appointment.progress_check is not None:
-            raise ProgressCheckClosed("Your progress check has already been sent. Thank you.")
-        baseline = baseline_for(appointment)
-        problem = closed_because(appointment, baseline, now)
-        if problem:
-            raise ProgressCheckClosed(problem)
-        names = activities_of(baseline)
-        if len(answers.ratings) != len(names):
-            raise ProgressCheckClosed("The activities to rate have changed. Please open the progress check again.")
-        scores = instruments["psfs"].score({f"activity_{n}": r for n, r in enumerate(answers.ratings, start=1)})
-        pain = answers.pain
-        check = ProgressCheck(
-            appointment_id=appointment.id, pain_now=pain["pain_now"], pain_average=pain["pain_average"],
-            pain_worst=pain["pain_worst"], psfs_score=scores["psfs"].as_float, sent_at=now,
-            activities=[{"name": name, "rating": rating} for name, rating in zip(names, answers.ratings, strict=True)],
-            after_effects=list(answers.after_effects), after_effects_other=answers.after_effects_other or None,
-            safety_codes=list(answers.safety),
-        )
-        db.session.add(check)
-        appointment.intake_status = IntakeStatus.SENT  # what the desk reads: this visit's questions are answered
-        appointment.safety_checked_at = now
-        signal(appointment, levels_of(answers.safety), "progress_check", now)
-        db.session.commit()
+        with write_transaction():
+            appointment = db.session.get(Appointment, appointment_id, with_for_update=True)
+            if appointment.progress_check is not None:
+                raise ProgressCheckClosed("Your progress check has already been sent. Thank you.")
+            baseline = baseline_for(appointment)
+            problem = closed_because(appointment, baseline, now)
+            if problem:
+                raise ProgressCheckClosed(problem)
+            names = activities_of(baseline)
+            if len(answers.ratings) != len(names):
+                raise ProgressCheckClosed("The activities to rate have changed. Please open the progress check again.")
+            scores = instruments["psfs"].score({f"activity_{n}": r for n, r in enumerate(answers.ratings, start=1)})
+            pain = answers.pain
+            check = ProgressCheck(
+                appointment_id=appointment.id, pain_now=pain["pain_now"], pain_average=pain["pain_average"],
+                pain_worst=pain["pain_worst"], psfs_score=scores["psfs"].as_float, sent_at=now,
+                activities=[{"name": name, "rating": rating} for name, rating in zip(names, answers.ratings, strict=True)],
+                after_effects=list(answers.after_effects), after_effects_other=answers.after_effects_other or None,
+                safety_codes=list(answers.safety),
+            )
+            db.session.add(check)
+            appointment.intake_status = IntakeStatus.SENT  # what the desk reads: this visit's questions are answered
+            appointment.safety_checked_at, appointment.safety_answers = now, list(answers.safety)
+            signal(appointment, levels_of(answers.safety), "progress_check", now)
     except IntegrityError:
-        db.session.rollback()
         if not db.session.scalar(sa.select(ProgressCheck.id).where(ProgressCheck.appointment_id == appointment_id)):
             raise  # not a second copy of the check: a real fault
         raise ProgressCheckClosed("Your progress check has already been sent. Thank you.") from None
-    except Exception:
-        db.session.rollback()
-        raise
     return check

@@ -1,15 +1,17 @@
 """Emergency and urgent answers reach the clinic at once, from wherever the patient gives them.
 
 The booking, every intake page, the progress check and a fresh check of the safety
-questions all call `signal` inside their own write transaction: the visit's flag is set
-and the clinic's alert email is queued in the same commit as the answer, so the desk, My
-day and the visit record show it the moment it is saved, and nothing is sent for an
-answer that was not kept. Each code is signalled once per visit, so saving a page again
-sends no second email; a more severe or a different answer does.
+questions all call `signal` inside their own write transaction, having locked the visit
+(`lock_visit`): the visit's flag is raised and the clinic's alert email is queued in the
+same commit as the answer, so the desk, My day and the visit record show it the moment it
+is saved, and nothing is sent for an answer that was not kept. Each code is signalled
+once per visit, so saving a page again sends no second email; a new answer does. The flag
+only ever goes up: a later, milder answer never hides an emergency.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from datetime import datetime
 
@@ -18,7 +20,18 @@ import sqlalchemy as sa
 from booking.extensions import db, write_transaction
 from booking.models import Appointment, AppointmentStatus, SafetySignal
 from booking.notify import outbox
+from booking.operations.availability import load_clinic
 from booking.safety import SIGNAL_SOURCES, levels_of, most_severe
+
+log = logging.getLogger(__name__)
+
+
+def lock_visit(appointment: Appointment) -> Appointment:
+    """Reload the visit with its row locked until the commit (PostgreSQL; on SQLite the write
+    transaction already holds the database's lock), so two answers saved at the same moment
+    are applied one after the other."""
+    db.session.refresh(appointment, with_for_update=True)
+    return appointment
 
 
 def signalled_codes(appointment: Appointment) -> set[str]:
@@ -33,14 +46,19 @@ def signal(appointment: Appointment, levels: Mapping[str, str], source: str, now
     nothing is new."""
     if source not in SIGNAL_SOURCES:
         raise ValueError(f"unknown signal source {source!r}")
-    new = {code: level for code, level in levels.items() if code not in signalled_codes(appointment)}
+    known = signalled_codes(appointment) if levels else set()
+    new = {code: level for code, level in levels.items() if code not in known}
     if not new:
         return None
     level = most_severe(new.values())
     raised = SafetySignal(appointment=appointment, level=level, source=source, codes=sorted(new), raised_at=now)
     db.session.add(raised)
     appointment.alert_level = most_severe([appointment.alert_level, level])
-    outbox.queue_alert(appointment, level, source, now)
+    clinic = load_clinic()
+    if clinic.alert_email:
+        outbox.queue_alert(appointment, clinic, level, source, now)
+    else:  # the flag shows on every staff page; the log says why nobody was emailed (no health data)
+        log.warning("No clinic alert address is set: the flag raised on visit %s was not emailed", appointment.reference)
     return raised
 
 
@@ -48,14 +66,18 @@ class RecheckClosed(Exception):
     """The visit is no longer ahead, so there is nothing to check the safety questions for."""
 
 
-def recheck(appointment_id: int, codes: list[str], now: datetime) -> dict[str, str]:
-    """The patient answered the safety questions again before their visit: note when, and
-    signal any emergency or urgent answer; commit. Returns the answers' levels."""
+def may_recheck(appointment: Appointment, now: datetime) -> bool:
+    return appointment.status is AppointmentStatus.BOOKED and appointment.starts_at > now
+
+
+def recheck(appointment: Appointment, codes: list[str], now: datetime) -> dict[str, str]:
+    """The patient answered the safety questions again before their visit: keep the answers and
+    when, and signal any emergency or urgent one; commit. Returns the answers' levels."""
     with write_transaction():
-        appointment = db.session.get(Appointment, appointment_id)
-        if appointment is None or appointment.status is not AppointmentStatus.BOOKED or appointment.starts_at <= now:
+        lock_visit(appointment)
+        if not may_recheck(appointment, now):
             raise RecheckClosed()
         levels = levels_of(codes)
-        appointment.safety_checked_at = now
+        appointment.safety_checked_at, appointment.safety_answers = now, list(codes)
         signal(appointment, levels, "recheck", now)
     return levels
