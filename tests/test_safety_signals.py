@@ -330,3 +330,27 @@ def test_upgrading_flags_existing_visits_from_what_they_already_hold(staff):  # 
     assert signals(staff) == [("urgent", "booking", ["fever"]), ("emergency", "intake", ["both_legs"]),
                               ("emergency", "intake", ["both_legs"])]
     assert visit(staff, plain).safety_checked_at == visit(staff, plain).created_at
+
+
+# --- two tabs at once -------------------------------------------------------------------
+
+def test_two_pages_saved_at_the_same_moment_keep_both_and_alert_once(staff, clock):  # noqa: F811
+    from booking.operations import intakes
+    from tests.test_emails import both_at_once
+
+    booking = book_online(staff, start=TUESDAY_10)
+    visit_id = appointment_id(staff, booking)
+    pages = [("where", {"side": "left", "spreads": [], **BOTH_LEGS_NEW}),
+             ("history", {"worse": [], "better": [], "morning_stiffness": "no", "previous_episodes": "yes",
+                          "imaging": "none", "imaging_findings": "", "treatments": []})]
+
+    def save_a_page():
+        step, answers = pages.pop()  # each thread takes one page
+        return intakes.save_step(db.session.get(Appointment, visit_id), step, answers, clock())
+
+    raised = both_at_once(staff, save_a_page)
+    assert sorted(raised, key=len) == [{}, {"both_legs": "emergency"}]
+    with staff.app_context():
+        assert set(db.session.get(Appointment, visit_id).intake.answers) == {"where", "history"}
+    assert signals(staff) == [("emergency", "intake", ["both_legs"])] and len(alerts(staff)) == 1
+    assert visit(staff, booking).alert_level == "emergency"
