@@ -106,6 +106,15 @@ def emergency_advice(emergency_number: str, clinic_phone: str) -> str:
     )
 
 
+def urgent_advice(emergency_number: str, region: str | None) -> str:
+    """What to tell someone whose answers need a doctor within a day, in one short paragraph."""
+    return (
+        f"See a doctor within 24 hours: contact {same_day_doctor(region)}. Along with back pain, "
+        "these symptoms need checking soon, before or alongside acupuncture. "
+        f"If they get worse quickly, call {emergency_number}."
+    )
+
+
 def same_day_doctor(region: str | None) -> str:
     """Who can see someone within a day where the clinic is, to follow "Contact ...".
 

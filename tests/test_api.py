@@ -146,6 +146,9 @@ def test_booking_returns_the_appointment_and_a_working_manage_link(clinic, clien
     assert made["start"] == MONDAY_14 and made["end"] == "2027-03-08T14:30:00-08:00"
     assert len(made["reference"]) == 8
     assert made["manage_url"].startswith("http://clinic.test/manage/")
+    # Urgent answers: the advice for the patient comes back with the booking, for the caller to pass on.
+    assert made["advice"].startswith("See a doctor within 24 hours: contact your own doctor or an urgent care center today")
+    assert "advice" not in client.post("/api/v1/bookings", json=body(start=MONDAY_10)).get_json()
     token = made["manage_url"].rsplit("/", 1)[1]
     with clinic.app_context():
         appointment = db.session.scalar(sa.select(Appointment))

@@ -20,7 +20,7 @@ from booking.extensions import db
 from booking.models import Appointment, OutboxMessage, ProgressCheck, SafetySignal, StaffRole
 from booking.safety import EMERGENCY, URGENT
 from tests.mail import text_of
-from tests.test_booking_journey import PatientBrowser, text
+from tests.test_booking_journey import DETAILS, PatientBrowser, text
 from tests.test_clinician import appointment_id, manage_path, return_visit, send_intake
 from tests.test_desk import book_online, count
 from tests.test_emails import mail  # noqa: F401 (fixture)
@@ -68,8 +68,8 @@ def test_an_emergency_answer_on_page_2_reaches_the_desk_my_day_and_the_record_be
     path = manage_path(booking) + "/intake"
     answer_steps(patient, path, ["episode"])
     response = patient.submit(f"{path}/where", ANSWERS["where"] | BOTH_LEGS_NEW)
-    assert response.location.endswith(f"{path}/get-help")
-    advice = text(patient.get(response.location))
+    assert response.status_code == 200  # the care card, before the next question
+    advice = text(response)
     assert "Call 911 or go to the emergency department now" in advice and EMERGENCY["both_legs"] in advice
     assert "flagged your visit for the clinic" in advice and f'href="{path}/where"' in advice
 
@@ -102,6 +102,9 @@ def test_an_emergency_answer_on_page_2_reaches_the_desk_my_day_and_the_record_be
     sent = patient.submit(f"{path}/check")
     page = text(patient.get(sent.location))
     assert "Call 911 or go to the emergency department now" in page and "Answers sent" in page
+    assert "Please follow the advice above" in page and "nothing more to do" not in page
+    manage = text(patient.get(manage_path(booking)))  # the booking page keeps the advice in view
+    assert "symptoms that need emergency care" in manage and "nothing more to do" not in manage
     assert len(alerts(staff)) == 1
 
 
@@ -137,7 +140,7 @@ def test_worsening_weakness_in_one_leg_is_urgent_with_where_to_go_for_a_same_day
     path = manage_path(booking) + "/intake"
     answer_steps(patient, path, ["episode"])
     response = patient.submit(f"{path}/where", ANSWERS["where"] | {"leg_weakness": "left", "legs_changing": "new_or_worse"})
-    card = text(patient.get(response.location))
+    card = text(response)
     assert "See a doctor within 24 hours" in card and URGENT["worsening_weakness"] in card
     assert "your own doctor or an urgent care center" in card
     assert visit(staff, booking).alert_level == "urgent"
@@ -149,10 +152,26 @@ def test_cancer_and_a_first_episode_flag_the_visit_from_the_health_page(staff): 
     booking = book_online(staff, start=TUESDAY_10)
     patient = PatientBrowser(staff)
     path = manage_path(booking) + "/intake"
-    answer_steps(patient, path, ["episode", "where", "history"])  # history: no earlier episodes
+    answer_steps(patient, path, ["episode"])
+    patient.submit(f"{path}/where", ANSWERS["where"] | BOTH_LEGS_NEW)  # an emergency on page 2 first
+    answer_steps(patient, path, ["history"])  # no earlier episodes
     response = patient.submit(f"{path}/health", ANSWERS["health"] | {"risk_factors": ["cancer_history"]})
-    assert "/get-help" in response.location
-    assert signals(staff) == [("urgent", "intake", ["cancer_new_pain"])]
+    card = text(response)  # the new answer is named, beside the emergency that still stands
+    assert "Call 911" in card and URGENT["cancer_new_pain"] in card and EMERGENCY["both_legs"] in card
+    assert f'href="{path}/health"' in card and f'href="{path}/pain"' in card  # change it here, or go on
+    assert signals(staff) == [("emergency", "intake", ["both_legs"]), ("urgent", "intake", ["cancer_new_pain"])]
+
+
+def test_the_confirmation_repeats_the_urgent_advice(staff):  # noqa: F811
+    patient = PatientBrowser(staff)
+    patient.book_until_check(symptoms=("infection_risk",))
+    patient.confirm()
+    page = text(patient.get("/book/confirmation"))
+    assert "symptoms that need a doctor within 24 hours" in page and "urgent care center today" in page
+    plain = PatientBrowser(staff)
+    plain.book_until_check(start="2027-03-08T14:00:00-08:00", details={**DETAILS, "email": "other@example.com"})
+    plain.confirm()
+    assert "within 24 hours" not in text(plain.get("/book/confirmation"))
 
 
 def test_an_urgent_answer_at_booking_alerts_the_clinic_once_and_the_intake_adds_nothing_twice(staff, mail):  # noqa: F811
@@ -257,8 +276,8 @@ def test_the_care_card_page_goes_on_once_the_answer_is_changed(staff):  # noqa: 
     patient = PatientBrowser(staff)
     path = manage_path(booking) + "/intake"
     answer_steps(patient, path, ["episode"])
-    assert patient.submit(f"{path}/where", ANSWERS["where"] | BOTH_LEGS_NEW).location.endswith("/get-help")
-    assert f'href="{path}/where"' in text(patient.get(f"{path}/get-help"))  # change it, on the page it came from
+    assert f'href="{path}/where"' in text(patient.submit(f"{path}/where", ANSWERS["where"] | BOTH_LEGS_NEW))
+    assert f'href="{path}/where"' in text(patient.get(f"{path}/get-help"))  # the page that raised it
     patient.submit(f"{path}/where", ANSWERS["where"])  # "I chose an answer by mistake"
     assert patient.get(f"{path}/get-help").location.endswith(f"{path}/history")
     assert visit(staff, booking).alert_level == "emergency"  # what was said stays on the record

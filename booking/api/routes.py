@@ -22,7 +22,7 @@ from booking.operations.availability import (
 )
 from booking.operations.bookings import EmergencyAnswers, SlotTaken, book
 from booking.operations.problems import CannotBook, NotFound
-from booking.safety import emergency_advice, has_emergency_answer
+from booking.safety import emergency_advice, has_emergency_answer, urgent_advice
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -135,19 +135,17 @@ def create_booking():
     appointment = result.appointment
     zone = clinic.zone
     manage_path = url_for("manage.show", token=result.manage_token)
-    return (
-        jsonify(
-            {
-                "reference": appointment.reference,
-                "start": appointment.starts_at.astimezone(zone).isoformat(),
-                "end": appointment.ends_at.astimezone(zone).isoformat(),
-                "practitioner": appointment.practitioner.slug,
-                "service": appointment.service.slug,
-                "manage_url": current_app.config["BASE_URL"] + manage_path,
-            }
-        ),
-        201,
-    )
+    booked = {
+        "reference": appointment.reference,
+        "start": appointment.starts_at.astimezone(zone).isoformat(),
+        "end": appointment.ends_at.astimezone(zone).isoformat(),
+        "practitioner": appointment.practitioner.slug,
+        "service": appointment.service.slug,
+        "manage_url": current_app.config["BASE_URL"] + manage_path,
+    }
+    if appointment.safety_flags:  # urgent answers: the caller passes this on to the patient
+        booked["advice"] = urgent_advice(clinic.emergency_number, clinic.region)
+    return jsonify(booked), 201
 
 
 @bp.errorhandler(InvalidInput)

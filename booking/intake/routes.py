@@ -87,7 +87,7 @@ def question(appointment, token, step):
     form = form_class(data=form_data(step, saved), **extra)
     if form.validate_on_submit():
         if intakes.save_step(appointment, step, form.answers(), now()):  # this page points to a doctor: say so first
-            return redirect(url_for("intake.get_help", token=token), code=303)
+            return _care_card(appointment, token, changed_on=step)
         following = first_unanswered(appointment)
         if following is None:
             return redirect(url_for("intake.check", token=token), code=303)
@@ -107,8 +107,14 @@ def question(appointment, token, step):
 @bp.get("/get-help")
 @open_intake
 def get_help(appointment, token):
-    """Answers that need a doctor (clinical brief, section 1): the care card for the most severe,
-    before the next question. The visit is already flagged for the clinic."""
+    """The care card again, for every red flag the answers so far raise (clinical brief, section 1)."""
+    return _care_card(appointment, token, changed_on=None)
+
+
+def _care_card(appointment, token, changed_on: str | None):
+    """Answers that need a doctor: the care card for all of them, most severe first, before the
+    next question (the visit is already flagged for the clinic). Shown straight after the page
+    whose answer raised it (`changed_on`), so "change it" goes back to that page."""
     answers = appointment.intake.answers if appointment.intake else {}
     flags = red_flags(answers)
     following = first_unanswered(appointment)
@@ -116,7 +122,7 @@ def get_help(appointment, token):
                 else url_for("intake.check", token=token))
     if not flags:  # the answer was changed since: nothing to warn about
         return redirect(next_url)
-    change_url = url_for("intake.question", token=token, step=FLAG_STEPS[most_serious(flags)])
+    change_url = url_for("intake.question", token=token, step=changed_on or FLAG_STEPS[most_serious(flags)])
     return render_template("intake/get_help.html", appointment=appointment, token=token, next_url=next_url,
                            change_url=change_url, **care_card_context(flags))
 
