@@ -134,6 +134,17 @@ def test_the_leg_question_on_change_is_asked_only_of_someone_with_leg_symptoms(s
         assert db.session.scalar(sa.select(Appointment)).intake.answers["where"]["legs_changing"] is None
 
 
+def test_the_arm_or_leg_with_lymphedema_reaches_read_first_and_only_beside_that_answer(staff, login_as):  # noqa: F811
+    booking = book_online(staff, start=TUESDAY_10)
+    send_intake(staff, booking, health={"precautions": ["lymphoedema"], "lymph_limb": "Left <b>arm</b>"})
+    record = text(login_as(StaffRole.PRACTITIONER).get(f"/clinician/visits/{appointment_id(staff, booking)}"))
+    assert "no needling of that limb). The patient says: Left &lt;b&gt;arm&lt;/b&gt;</li>" in record
+    other = book_online(staff, start="2027-03-10T10:00:00-08:00", email="sam@example.com")
+    send_intake(staff, other, health={"precautions": ["pregnant"], "lymph_limb": "Left arm"})
+    with staff.app_context():
+        assert db.session.get(Appointment, appointment_id(staff, other)).intake.answers["health"]["lymph_limb"] == ""
+
+
 def test_worsening_weakness_in_one_leg_is_urgent_with_where_to_go_for_a_same_day_doctor(staff, login_as):  # noqa: F811
     booking = book_online(staff, start=TUESDAY_10)
     patient = PatientBrowser(staff)

@@ -237,6 +237,8 @@ class HealthForm(JourneyForm):
         choices=options([*ASKED_PRECAUTIONS.items(), (NONE, "None of these")]),
         validators=[none_alone("None of these", "Things that apply to you")],
     )
+    lymph_limb = StringField("If you have lymphedema or had lymph nodes removed: which arm or leg? (optional)",
+                             validators=[limited(100, "Which arm or leg")])
     risk_factors = CheckboxChoices(
         "Have you had any of these?",
         choices=options([*ASKED_RISK_FACTORS.items(), (NONE, "None of these")]),
@@ -259,6 +261,8 @@ class HealthForm(JourneyForm):
             "blood_thinners": self.blood_thinners.data,
             "antiplatelets": self.antiplatelets.data,
             "precautions": [p for p in self.precautions.data if p != NONE],
+            # Kept only beside the lymphedema answer it explains.
+            "lymph_limb": self.lymph_limb.data if "lymphoedema" in self.precautions.data else "",
             "risk_factors": [r for r in self.risk_factors.data if r != NONE],
             "improving": self.improving.data,
         }
@@ -387,6 +391,7 @@ def readable(step: str, saved: dict) -> list[tuple[str, str]]:
             ("Blood thinners", dict(YES_NO_UNSURE)[saved["blood_thinners"]]),
             *([("Antiplatelet medicines", dict(YES_NO_UNSURE)[saved["antiplatelets"]])] if "antiplatelets" in saved else []),
             ("These apply to me", _listed(saved["precautions"], ASKED_PRECAUTIONS, "None of these")),
+            *([("Lymphedema: which arm or leg", saved["lymph_limb"])] if saved.get("lymph_limb") else []),
             ("I have had", _listed(saved["risk_factors"], ASKED_RISK_FACTORS, "None of these")),
             ("Getting better", dict(YES_NO_UNSURE)[saved["improving"]]),
         ]
