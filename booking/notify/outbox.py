@@ -33,7 +33,7 @@ import sqlalchemy as sa
 from flask import current_app
 from icalendar import Calendar
 
-from booking.extensions import begin_write_transaction, db
+from booking.extensions import db, write_transaction
 from booking.models import Appointment, Clinic, IntakeStatus, ManageLink, OutboxMessage, OutboxStatus
 from booking.notify.emails import LINK_PLACEHOLDER, compose, with_link
 from booking.notify.smtp import Deferred, Refused, Transport, Unavailable
@@ -119,14 +119,9 @@ def due_query(now: datetime):
 
 
 def _writing(work):
-    """Run work() in a short write transaction and commit; roll back on any error."""
-    begin_write_transaction()
-    try:
+    """Run work() in a short write transaction of its own, and give back what it returns."""
+    with write_transaction():
         result = work()
-        db.session.commit()
-    except Exception:
-        db.session.rollback()
-        raise
     return result
 
 

@@ -18,7 +18,7 @@ from datetime import date, datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
-from booking.extensions import begin_write_transaction, db
+from booking.extensions import db, write_transaction
 from booking.models import Appointment, AppointmentEvent, AppointmentStatus, BookingDraft, Patient, Practitioner
 from booking.operations.availability import (
     Slot,
@@ -226,7 +226,6 @@ def book(
         db.session.flush()  # the new rows get their ids, which the questions' lookup needs
         signal(appointment, levels_of(answers.urgent), "booking", now)
         outbox.queue("confirmation", appointment, now, questions=questions_asked(appointment))
-        db.session.commit()
     return BookingResult(appointment, token)
 
 
@@ -269,7 +268,6 @@ def move(
             outbox.drop_links(appointment)
         record(appointment, actor, "moved", f"From {before} to {describe(clinic, target, chosen.start)}", now)
         outbox.queue("moved", appointment, now, was=was, questions=questions_asked(appointment))
-        db.session.commit()
     return BookingResult(appointment, token)
 
 
@@ -283,28 +281,22 @@ def cancel(appointment_id: int, reason: str, now: datetime, *, actor: Actor = PA
         appointment.cancel(now, reason)
         record(appointment, actor, "cancelled", reason or "No reason given", now)
         outbox.queue("cancelled", appointment, now, link=False, by_clinic=not patient_asked)
-        db.session.commit()
     return appointment
 
 
 @contextmanager
 def _writing(taken: Callable[[], SlotTaken]):
-    """A write transaction that rolls back on any error.
-
-    If the database's overlap constraint fires (a race the locks should have
+    """One write transaction (extensions.write_transaction: committed at the end, rolled back
+    on any error). If the database's overlap constraint fires (a race the locks should have
     prevented), it becomes SlotTaken, built by `taken` after the rollback.
     """
-    begin_write_transaction()
     try:
-        yield
+        with write_transaction():
+            yield
     except IntegrityError as error:
-        db.session.rollback()
         if NO_OVERLAP_CONSTRAINT not in str(error.orig):
             raise
         raise taken() from None
-    except Exception:
-        db.session.rollback()
-        raise
 
 
 def _claim(clinic, service, practitioners, start: datetime, now: datetime, *, ignoring: int | None = None,
