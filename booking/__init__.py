@@ -43,6 +43,10 @@ def create_app(config: dict | None = None) -> Flask:
     _init_database(app)
     csrf.init_app(app)
     limiter.init_app(app)
+    if app.config["RATELIMIT_STORAGE_URI"].startswith("memory://") and not (app.debug or app.testing):
+        app.logger.warning("Rate limits are counted in this process's memory (RATELIMIT_STORAGE_URI=memory://). "
+                           "With more than one process or host, set RATELIMIT_STORAGE_URI=redis://HOST:6379 so "
+                           "the limits hold across them.")
     _init_staff_sessions(app)
 
     from booking.web import refuse_nul_characters

@@ -126,7 +126,8 @@ def outbox_send(loop: bool, every: int, dry_run: bool):
         click.echo(str(error), err=True)
         sys.exit(2)
     if not loop:
-        _send_pass(transport, quiet=False)
+        if not _send_pass(transport, quiet=False):
+            sys.exit(1)  # so a scheduler (cron, systemd) sees that mail is not going out
         return
     click.echo(f"Sending every {every} seconds, and queueing reminders as they come due (Ctrl+C stops).")
     try:
@@ -145,9 +146,10 @@ def outbox_send(loop: bool, every: int, dry_run: bool):
         click.echo("Sender stopped.")
 
 
-def _send_pass(transport: SmtpTransport | None, *, quiet: bool) -> None:
+def _send_pass(transport: SmtpTransport | None, *, quiet: bool) -> bool:
+    """One pass over the due emails; False when it stopped early because the mail server could not be used."""
     if transport is None:
-        return
+        return True
     with transport:
         report = outbox.deliver(now, transport)
     if report.handled or not quiet:
@@ -155,6 +157,7 @@ def _send_pass(transport: SmtpTransport | None, *, quiet: bool) -> None:
                    f"skipped {report.skipped}.")
     if report.server_problem:
         click.echo(f"Stopped early, the rest wait for the next pass: {report.server_problem}", err=True)
+    return not report.server_problem
 
 
 reminders_group = AppGroup("reminders", help="Emails ahead of visits.")

@@ -40,7 +40,11 @@ def from_environment(instance_path: Path, *, debug: bool) -> dict:
         # How many reverse proxies stand in front of the app (their X-Forwarded-For is trusted).
         "TRUSTED_PROXIES": int(env.get("TRUSTED_PROXIES", "0")),
         "RATELIMIT_HEADERS_ENABLED": True,
+        # memory:// counts in each process alone: with several workers or hosts use redis://host:6379.
         "RATELIMIT_STORAGE_URI": env.get("RATELIMIT_STORAGE_URI", "memory://"),
+        # Redis unreachable: each process keeps counting in memory until it is back, rather than
+        # letting every request through or refusing them all.
+        "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
         "API_READ_LIMIT": env.get("API_READ_LIMIT", "300 per minute"),
         "API_BOOKING_LIMIT": env.get("API_BOOKING_LIMIT", "30 per minute"),
         "SQLITE_BUSY_TIMEOUT_SECONDS": float(env.get("SQLITE_BUSY_TIMEOUT_SECONDS", "30")),

@@ -3,16 +3,30 @@
 from __future__ import annotations
 
 from flask import Flask, jsonify, render_template, request
+from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import Forbidden, HTTPException, InternalServerError, NotFound
 
+from booking.clock import now
 from booking.extensions import db
 from booking.operations.availability import ClinicNotSetUp
+from booking.operations.clinical import record_refusal
 from booking.operations.desk import NotAllowed, NotVisible
 
 
 def _wants_json() -> bool:
     return request.path.startswith("/api/")
+
+
+# The staff pages whose refusals are audited: a 403 is a page the role may not open; a 404 there
+# is mostly a record the account may not see (the same answer as one that does not exist).
+STAFF_AREAS = frozenset({"desk", "clinician", "admin"})
+
+
+def _audit_refusal(code: int) -> None:
+    arguments = request.view_args or {}
+    record_refusal(current_user.account, f"{request.method} {request.path} ({code})"[:200],
+                   arguments.get("appointment_id"), arguments.get("patient_id"), request.remote_addr or "", now())
 
 
 def register_error_pages(app: Flask) -> None:
@@ -23,6 +37,8 @@ def register_error_pages(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):
+        if error.code in (403, 404) and request.blueprint in STAFF_AREAS and current_user.is_authenticated:
+            _audit_refusal(error.code)
         if _wants_json():
             code = error.name.lower().replace(" ", "_")
             return jsonify({"error": code, "message": error.description or error.name}), error.code

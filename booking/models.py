@@ -498,7 +498,8 @@ class ProgressCheck(db.Model):
 
 
 class AuditEntry(db.Model):
-    """One look at a patient's health data by a staff member: who, what, which record, when, from where.
+    """One look at a patient's health data by a staff member, or one refused attempt at a staff page:
+    who, what, which record, when, from where.
 
     Never holds health data itself: only ids, names of people and the kind of access.
     """
@@ -510,10 +511,12 @@ class AuditEntry(db.Model):
     staff_id: Mapped[int | None] = mapped_column(sa.ForeignKey("staff_account.id", ondelete="SET NULL"), index=True)
     staff_name: Mapped[str] = mapped_column(sa.String(120))  # as it read then
     staff_role: Mapped[str] = mapped_column(sa.String(20))
-    action: Mapped[str] = mapped_column(sa.String(20))  # viewed, printed, exported
+    action: Mapped[str] = mapped_column(sa.String(20))  # clinical.AUDIT_ACTIONS
     appointment_id: Mapped[int | None] = mapped_column(sa.ForeignKey("appointment.id", ondelete="SET NULL"))
     patient_id: Mapped[int | None] = mapped_column(sa.ForeignKey("patient.id", ondelete="SET NULL"), index=True)
     address: Mapped[str] = mapped_column(sa.String(64), default="")
+    # The address asked for, on a refusal: staff addresses hold ids and names of pages, never health data.
+    page: Mapped[str | None] = mapped_column(sa.String(200))
 
     patient: Mapped[Patient | None] = relationship()
     appointment: Mapped[Appointment | None] = relationship()

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from flask import Flask, abort, request
+from flask import Flask, abort, has_request_context, request
+from flask.sessions import SecureCookieSessionInterface
 
 from booking.clock import now
 from booking.extensions import db
@@ -62,7 +63,17 @@ def refuse_nul_characters() -> None:
         abort(400, "The request holds a NUL character, which no field accepts. Remove it and try again.")
 
 
+class SessionCookieSecureOverHttps(SecureCookieSessionInterface):
+    """The session cookie is marked Secure on every response to an HTTPS request, not only when
+    SESSION_COOKIE_SECURE is set (BASE_URL starting https://), so a clinic whose proxy speaks
+    HTTPS never has its staff or patients' cookies sent over plain HTTP."""
+
+    def get_cookie_secure(self, app: Flask) -> bool:
+        return super().get_cookie_secure(app) or (has_request_context() and request.is_secure)
+
+
 def register_page_helpers(app: Flask) -> None:
+    app.session_interface = SessionCookieSecureOverHttps()
     @app.context_processor
     def clinic_for_templates():
         return {"clinic": db.session.get(Clinic, 1), "zone_label": zone_label}
@@ -98,6 +109,9 @@ def register_page_helpers(app: Flask) -> None:
             "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
             "form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
         )
+        if request.is_secure:  # over HTTPS (directly, or through a proxy TRUSTED_PROXIES trusts)
+            # Browsers then refuse plain HTTP to this host for a year, so no cookie or link goes unencrypted.
+            response.headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
         if request.blueprint == "clinician":
             # Health data on what may be a shared clinic computer: keep no copy anywhere.
             response.headers["Cache-Control"] = "no-store"

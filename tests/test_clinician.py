@@ -101,7 +101,7 @@ def test_an_admin_chooses_whose_day_and_receptionists_have_no_way_in(staff, logi
     assert receptionist.get("/clinician").status_code == 403
     assert receptionist.get(f"/clinician/visits/{visit}").status_code == 403
     assert "read the intake" not in text(receptionist.get(f"/desk/appointments/{visit}"))
-    assert audit_rows(staff) == []
+    assert [row[2] for row in audit_rows(staff)] == ["refused", "refused"]  # the two refusals, and no look
 
 
 def test_my_day_costs_the_same_queries_for_one_visit_or_eight(staff, practitioner, count_queries):  # noqa: F811
@@ -190,7 +190,12 @@ def test_access_to_visit_records_and_one_audit_row_per_look(staff, practitioner,
     assert practitioner.get(f"/clinician/visits/{bens_id}").status_code == 404  # another practitioner's visit
     assert practitioner.get(f"/clinician/visits/{bens_id}/export").status_code == 404
     assert practitioner.get("/clinician/visits/999999").status_code == 404
-    assert audit_rows(staff) == []
+    with staff.app_context():
+        ana_patient, bea = (db.session.get(Appointment, i).patient_id for i in (own_id, bens_id))
+    refused = [("Practitioner", "practitioner", "refused", bens_id, bea, "127.0.0.1"),
+               ("Practitioner", "practitioner", "refused", bens_id, bea, "127.0.0.1"),
+               ("Practitioner", "practitioner", "refused", None, None, "127.0.0.1")]  # no such visit
+    assert audit_rows(staff) == refused
 
     response = practitioner.get(f"/clinician/visits/{own_id}")
     assert response.status_code == 200 and response.headers["Cache-Control"] == "no-store"
@@ -202,9 +207,7 @@ def test_access_to_visit_records_and_one_audit_row_per_look(staff, practitioner,
     admin = login_as(StaffRole.ADMIN)
     assert admin.get(f"/clinician/visits/{bens_id}").status_code == 200
 
-    with staff.app_context():
-        ana_patient, bea = (db.session.get(Appointment, i).patient_id for i in (own_id, bens_id))
-    assert audit_rows(staff) == [
+    assert audit_rows(staff) == refused + [
         ("Practitioner", "practitioner", "view", own_id, ana_patient, "127.0.0.1"),
         ("Practitioner", "practitioner", "print", own_id, ana_patient, "127.0.0.1"),
         ("Practitioner", "practitioner", "export", own_id, ana_patient, "127.0.0.1"),

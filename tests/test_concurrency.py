@@ -1,11 +1,7 @@
 """Twenty patients press "book" for the same time at once, against a real multi-process server."""
 
 import json
-import os
-import subprocess
-import sys
 import threading
-import time
 import urllib.error
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
@@ -18,7 +14,7 @@ from booking.extensions import db
 from booking.models import Appointment, Patient
 from booking.operations.clinic_file import import_clinic_file
 from tests.conftest import CLINIC_TOML, app_config, close_database
-from tests.postgres import free_port
+from tests import servers
 
 CONTENDERS = 20
 
@@ -40,38 +36,8 @@ def gunicorn(database_url, tmp_path):
     with setup.app_context():
         import_clinic_file(CLINIC_TOML)
     close_database(setup)
-
-    port = free_port()
-    env = os.environ | {
-        "DATABASE_URL": database_url,
-        "SECRET_KEY": "concurrency-test-secret",
-        "BASE_URL": "http://clinic.test",
-        "API_BOOKING_LIMIT": "1000 per minute",
-    }
-    env.pop("FLASK_DEBUG", None)
-    log = open(tmp_path / "gunicorn.log", "w")
-    server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "--workers", "4", "--threads", "2",
-         "--bind", f"127.0.0.1:{port}", "--timeout", "60", "booking:create_app()"],
-        env=env, stdout=log, stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if call(f"{base}/healthz", timeout=2)[0] == 200:
-                    break
-            except OSError:
-                pass
-            if server.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"gunicorn did not start: {(tmp_path / 'gunicorn.log').read_text()}")
-            time.sleep(0.2)
+    with servers.gunicorn(database_url, tmp_path, env={"API_BOOKING_LIMIT": "1000 per minute"}) as base:
         yield base
-    finally:
-        server.terminate()
-        server.wait(timeout=20)
-        log.close()
 
 
 def race(base: str, start: str, service: str, practitioner: str, same_patient: bool) -> list[tuple[int, dict]]:

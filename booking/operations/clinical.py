@@ -17,7 +17,7 @@ from datetime import date, datetime, time, timedelta
 import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 
-from booking.extensions import begin_write_transaction, db
+from booking.extensions import begin_write_transaction, db, write_transaction
 from booking.measures import Instrument
 from booking.measures.progress import Measured, TrendPoint, trend
 from booking.models import (
@@ -25,6 +25,7 @@ from booking.models import (
     AppointmentStatus,
     AuditEntry,
     Intake,
+    Patient,
     Practitioner,
     ProgressCheck,
     StaffAccount,
@@ -36,7 +37,7 @@ from booking.operations.desk import NotVisible
 from booking.safety import SIGNAL_SOURCES, levels_of
 from booking.scheduling import wall_clock_instant
 
-AUDIT_ACTIONS = {"view": "Viewed", "print": "Printed", "export": "Exported"}
+AUDIT_ACTIONS = {"view": "Viewed", "print": "Printed", "export": "Exported", "refused": "Was refused"}
 
 
 def may_read_visit(account: StaffAccount, appointment: Appointment) -> bool:
@@ -142,6 +143,24 @@ def open_record(account: StaffAccount, appointment_id: int, action: str, address
         action=action, appointment_id=appointment.id, patient_id=appointment.patient_id, address=address[:64],
     ))
     db.session.commit()
+
+
+def record_refusal(account: StaffAccount, page: str, appointment_id: int | None, patient_id: int | None,
+                   address: str, now: datetime) -> None:
+    """Log a staff request that was refused (403) or named a record the account may not see (404),
+    so an admin can tell who tried which record. Ids that name no record are kept only in `page`."""
+    db.session.rollback()  # whatever the refused request began is not kept
+    with write_transaction():
+        appointment = db.session.get(Appointment, appointment_id) if appointment_id else None
+        if appointment is not None:
+            patient_id = appointment.patient_id
+        elif patient_id is not None and db.session.get(Patient, patient_id) is None:
+            patient_id = None
+        db.session.add(AuditEntry(
+            at=now, staff_id=account.id, staff_name=account.name, staff_role=account.role.value, action="refused",
+            appointment_id=appointment.id if appointment else None, patient_id=patient_id, address=address[:64],
+            page=page[:200],
+        ))
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,145 @@
+"""Security around the app on both databases: HTTPS behind a proxy, refused staff requests in the
+audit log, the sender's exit status, and rate limits shared by several processes through Redis."""
+
+from __future__ import annotations
+
+import json
+import threading
+import urllib.error
+import urllib.request
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+import sqlalchemy as sa
+
+from booking import create_app
+from booking.extensions import db
+from booking.models import AuditEntry, StaffRole
+from booking.operations.clinic_file import import_clinic_file
+from tests import servers
+from tests.conftest import CLINIC_TOML, app_config, close_database
+from tests.test_clinician import WEDNESDAY_11
+from tests.test_desk import book_online
+from tests.test_staff import login_as, staff  # noqa: F401
+
+HSTS = "max-age=31536000; includeSubDomains"
+
+
+@pytest.fixture
+def behind_proxy(clinic):
+    """The same clinic served as behind one reverse proxy (TRUSTED_PROXIES=1)."""
+    proxied = create_app(app_config(clinic.config["SQLALCHEMY_DATABASE_URI"], TRUSTED_PROXIES=1,
+                                    CLOCK=clinic.config["CLOCK"]))
+    yield proxied
+    close_database(proxied)
+
+
+def session_cookie(response) -> str:
+    [cookie] = [value for value in response.headers.getlist("Set-Cookie") if value.startswith("session=")]
+    return cookie
+
+
+def test_over_https_through_a_trusted_proxy_cookies_are_secure_and_hsts_is_sent(behind_proxy):
+    over_https = behind_proxy.test_client().get("/staff/sign-in", headers={"X-Forwarded-Proto": "https"})
+    assert over_https.headers["Strict-Transport-Security"] == HSTS
+    assert "; Secure" in session_cookie(over_https) and "HttpOnly" in session_cookie(over_https)
+
+    plain = behind_proxy.test_client().get("/staff/sign-in", headers={"X-Forwarded-Proto": "http"})
+    assert "Strict-Transport-Security" not in plain.headers and "; Secure" not in session_cookie(plain)
+
+
+def test_forwarded_headers_are_ignored_without_a_trusted_proxy(clinic):
+    """Anyone can send X-Forwarded-*: unless a proxy of ours sets them, they change nothing."""
+    response = clinic.test_client().get("/staff/sign-in", headers={"X-Forwarded-Proto": "https"})
+    assert "Strict-Transport-Security" not in response.headers and "; Secure" not in session_cookie(response)
+
+
+def test_a_base_url_on_https_makes_cookies_secure_whatever_the_request(database_url):
+    served = create_app(app_config(database_url, SESSION_COOKIE_SECURE=True))
+    with served.app_context():
+        import_clinic_file(CLINIC_TOML)
+    assert "; Secure" in session_cookie(served.test_client().get("/staff/sign-in"))
+    close_database(served)
+
+
+def refusals(app) -> list[tuple]:
+    with app.app_context():
+        return [(entry.staff_role, entry.page, entry.patient_id, entry.address)
+                for entry in db.session.scalars(sa.select(AuditEntry).where(AuditEntry.action == "refused")
+                                                .order_by(AuditEntry.id))]
+
+
+def test_refused_staff_requests_are_in_the_audit_log(staff, login_as):  # noqa: F811
+    book_online(staff, start=WEDNESDAY_11, practitioner="ben", name="Bea Ben", email="bea@example.com")
+    with staff.app_context():
+        [bea] = db.session.execute(sa.text("SELECT id FROM patient")).scalars().all()
+    desk = login_as(StaffRole.RECEPTIONIST)
+    practitioner = login_as(StaffRole.PRACTITIONER)  # Ana's, who has never seen Bea
+
+    assert desk.get("/admin/staff").status_code == 403
+    assert practitioner.get(f"/desk/patients/{bea}").status_code in (403, 404)
+    assert practitioner.get("/desk/patients/999999").status_code == 404
+    assert staff.test_client().get("/admin/staff").status_code == 302  # not signed in: sent to sign in, not logged
+    assert desk.get("/desk/no-such-page").status_code == 404  # no page at all: nothing to log
+
+    logged = refusals(staff)
+    assert logged[0] == ("receptionist", "GET /admin/staff (403)", None, "127.0.0.1")
+    assert logged[1][0] == "practitioner" and logged[1][1].startswith(f"GET /desk/patients/{bea} (")
+    assert logged[1][2] == bea  # the record they tried is named, so the admin can filter by patient
+    assert logged[2] == ("practitioner", "GET /desk/patients/999999 (404)", None, "127.0.0.1")
+    assert len(logged) == 3
+
+    admin = login_as(StaffRole.ADMIN)
+    page = admin.get("/admin/audit?action=refused").get_data(as_text=True)
+    assert page.count("<td>Was refused") == 3 and "GET /admin/staff (403)" in page and "Bea Ben" in page
+    assert f"GET /desk/patients/{bea}" in admin.get(f"/admin/audit?patient={bea}").get_data(as_text=True)
+
+
+def test_a_refusal_through_a_trusted_proxy_logs_the_visitors_address(staff, behind_proxy):  # noqa: F811
+    client = behind_proxy.test_client()
+    page = client.get("/staff/sign-in").get_data(as_text=True)
+    token = page.split('name="csrf_token" type="hidden" value="')[1].split('"')[0]
+    client.post("/staff/sign-in", data={"email": "desk@example.org", "password": "correct horse battery",
+                                         "csrf_token": token})
+    assert client.get("/admin/staff", headers={"X-Forwarded-For": "203.0.113.7"}).status_code == 403
+    assert refusals(staff)[-1][3] == "203.0.113.7"
+
+
+# --- several processes, one Redis -----------------------------------------------------------
+
+def fetch(url: str) -> int:
+    try:
+        with urllib.request.urlopen(url, timeout=30) as response:
+            json.load(response)
+            return response.status
+    except urllib.error.HTTPError as error:
+        return error.code
+
+
+@pytest.mark.slow
+def test_a_rate_limit_holds_across_four_gunicorn_workers_sharing_redis(database_url, tmp_path):
+    """Each worker keeps its own memory, so with memory:// every worker would allow the limit
+    again; with RATELIMIT_STORAGE_URI on Redis the clinic's limit is the limit, however many serve."""
+    setup = create_app(app_config(database_url))
+    with setup.app_context():
+        import_clinic_file(CLINIC_TOML)
+    close_database(setup)
+    limit, asked, at_once = 12, 48, 8
+    access_log = tmp_path / "access.log"
+    with servers.redis_server(tmp_path) as redis_url, servers.gunicorn(
+            database_url, tmp_path, workers=4, env={"RATELIMIT_STORAGE_URI": redis_url,
+                                                    "API_READ_LIMIT": f"{limit} per hour"},
+            access_log=access_log) as base:
+        release = threading.Barrier(at_once, timeout=30)
+
+        def ask(_number: int) -> int:
+            release.wait()  # in rounds of eight at the same instant, so several workers answer
+            return fetch(f"{base}/api/v1/services")
+
+        with ThreadPoolExecutor(max_workers=at_once) as pool:
+            statuses = Counter(pool.map(ask, range(asked)))
+    assert statuses == {200: limit, 429: asked - limit}
+    served_by = Counter(line.split()[0] for line in access_log.read_text().splitlines()
+                        if line.endswith(("200", "429")))
+    assert len(served_by) >= 2, served_by  # the requests really were spread over several processes
