@@ -18,6 +18,13 @@ EMAIL_LIMIT = 254
 PHONE_LIMIT = 40
 
 
+def whole_number(text: str | None) -> int | None:
+    """The whole number typed, in ASCII digits ("12", " 6 "), or None for anything else. str.isdigit
+    would accept "²" and other digits int() refuses, turning a typo into a 500."""
+    text = (text or "").strip()
+    return int(text) if text.isascii() and text.isdigit() else None
+
+
 def clean_name(value: str | None) -> str:
     name = (value or "").strip()
     if not name:
@@ -69,7 +76,7 @@ def birth_date_from_parts(day: str | None, month: str | None, year: str | None, 
     if missing:
         raise ValueError(f"Date of birth must include a {' and a '.join(missing)}")
     if (
-        not all(text.isdigit() for text in parts.values())
+        any(whole_number(text) is None for text in parts.values())
         or len(parts["year"]) != 4
         or len(parts["day"]) > 2
         or len(parts["month"]) > 2

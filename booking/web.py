@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from flask import Flask, abort, has_request_context, request
+from flask.json.provider import DefaultJSONProvider
 from flask.sessions import SecureCookieSessionInterface
 
 from booking.clock import now
@@ -38,6 +39,37 @@ def asked_day(text: str | None) -> date:
     except ValueError:
         return today
     return day if 1900 <= day.year <= 9000 else today
+
+
+# No body the app accepts nests deeper than a few levels; far deeper ones would exhaust Python's
+# recursion while being read or checked (a 500), so they are refused as not JSON at all (400).
+JSON_DEPTH_LIMIT = 32
+
+
+def _nesting_depth(value) -> int:
+    deepest, waiting = 0, [(value, 1)]
+    while waiting:  # no recursion here, whatever the depth
+        item, depth = waiting.pop()
+        deepest = max(deepest, depth)
+        if isinstance(item, dict):
+            waiting.extend((child, depth + 1) for child in item.values())
+        elif isinstance(item, list):
+            waiting.extend((child, depth + 1) for child in item)
+    return deepest
+
+
+class BoundedJSONProvider(DefaultJSONProvider):
+    """Flask's JSON, refusing bodies nested more than JSON_DEPTH_LIMIT deep with a ValueError,
+    which request.get_json turns into None (silent) or a 400."""
+
+    def loads(self, s, **kwargs):
+        try:
+            value = super().loads(s, **kwargs)
+        except RecursionError:
+            raise ValueError("JSON nested too deeply") from None
+        if _nesting_depth(value) > JSON_DEPTH_LIMIT:
+            raise ValueError("JSON nested too deeply")
+        return value
 
 
 NUL = "\x00"
@@ -74,6 +106,7 @@ class SessionCookieSecureOverHttps(SecureCookieSessionInterface):
 
 def register_page_helpers(app: Flask) -> None:
     app.session_interface = SessionCookieSecureOverHttps()
+    app.json = BoundedJSONProvider(app)
     @app.context_processor
     def clinic_for_templates():
         return {"clinic": db.session.get(Clinic, 1), "zone_label": zone_label}

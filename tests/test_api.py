@@ -297,6 +297,22 @@ def test_malformed_json_is_400(client, raw, content_type):
     assert response.status_code == 400 and response.get_json()["error"] == "invalid_json"
 
 
+@pytest.mark.parametrize("depth", [33, 1_000, 100_000])
+def test_json_nested_deeper_than_any_body_needs_is_400_and_books_nothing(clinic, client, depth):
+    """100,000 levels once exhausted Python's recursion while the body was read: a 500."""
+    for raw in ("[" * depth + "]" * depth, '{"a":' * min(depth, 40_000) + "1" + "}" * min(depth, 40_000)):
+        response = client.post("/api/v1/bookings", data=raw, content_type="application/json")
+        assert response.status_code == 400 and response.get_json()["error"] == "invalid_json"
+        assert "nested no more than 32 levels" in response.get_json()["message"]
+    assert row_counts(clinic) == (0, 0)
+
+
+def test_json_as_deep_as_allowed_is_read(client):
+    raw = '{"service":' * 31 + '"short"' + "}" * 31  # 31 objects deep and a string: refused for its content only
+    response = client.post("/api/v1/bookings", data=raw, content_type="application/json")
+    assert response.status_code in (404, 422) and response.get_json()["error"] != "invalid_json"
+
+
 def test_a_json_array_body_is_422(client):
     response = client.post("/api/v1/bookings", json=[1, 2])
     assert response.status_code == 422 and "JSON object" in response.get_json()["errors"]["body"]

@@ -481,6 +481,35 @@ def test_inside_the_notice_window_the_patient_is_asked_to_phone(clinic, patient,
     assert appointments(clinic)[0].status is AppointmentStatus.BOOKED
 
 
+@pytest.mark.parametrize("taken_off", ["practitioner inactive", "service inactive", "service no longer offered"])
+def test_a_visit_kept_after_its_practitioner_or_service_was_taken_off_is_moved_by_phone(clinic, patient, booked,
+                                                                                       taken_off):
+    """The admin pages keep booked visits when a practitioner or service is taken off online
+    booking; the patient's link then answered 500 on "Change the time"."""
+    with clinic.app_context():
+        appointment = db.session.scalar(sa.select(Appointment))
+        if taken_off == "practitioner inactive":
+            appointment.practitioner.is_active = False
+        elif taken_off == "service inactive":
+            appointment.service.is_active = False
+        else:
+            appointment.practitioner.services.remove(appointment.service)
+        db.session.commit()
+    page = text(patient.get(booked))
+    assert "Ana Test is not taking online bookings for this kind of visit now" in page
+    assert "Change the time" not in page and "Cancel appointment" in page
+    for path in ("/reschedule", "/reschedule/confirm?start=2027-03-10T09:00:00-08:00"):
+        refused = patient.get(booked + path)
+        assert refused.status_code == 409 and "Phone the clinic to change the time" in text(refused)
+    token = patient.token(booked + "/cancel")
+    refused = patient.client.post(f"{booked}/reschedule/confirm?start=2027-03-10T09:00:00-08:00",
+                                  data={"csrf_token": token, "start": "2027-03-10T09:00:00-08:00"})
+    assert refused.status_code == 409
+    assert appointments(clinic)[0].starts_at == datetime(2027, 3, 9, 22, 0, tzinfo=UTC)
+    assert patient.submit(booked + "/cancel", {"reason": ""}).status_code == 303  # cancelling still works
+    assert appointments(clinic)[0].status is AppointmentStatus.CANCELLED
+
+
 def test_bad_manage_links_all_look_the_same(clinic, patient, booked):
     unknown = patient.get("/manage/not-a-real-token")
     tampered = patient.get(booked[:-2] + ("xx" if not booked.endswith("xx") else "yy"))

@@ -126,6 +126,9 @@ BAD = [
      "Enter the date the pain started as day, month and year, like 7 1 2027"),
     ("episode", {"weeks_ago": "six"}, "Enter the number of weeks as a whole number"),
     ("episode", {"weeks_ago": "1300"}, "from 0 to 1040"),
+    ("episode", {"weeks_ago": "²"}, "Enter the number of weeks as a whole number"),  # isdigit() but not int()
+    ("episode", {"start_kind": "date", "start_day": "²", "start_month": "1", "start_year": "2020"},
+     "Enter the date the pain started as day, month and year"),
     ("episode", {"start_kind": ""}, "Select whether you can give a date or a number of weeks"),
     ("episode", {"how_other": "x" * 201}, "This answer must be 200 characters or fewer"),
     ("where", {"spreads": ["none", "foot"]},

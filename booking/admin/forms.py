@@ -14,6 +14,7 @@ from booking.limits import MAX_ID
 from booking.operations.clinical import AUDIT_ACTIONS, AuditFilter
 from booking.public.forms import CheckboxChoices, JourneyForm, options
 from booking.scheduling import wall_clock_instant
+from booking.validation import whole_number
 
 
 class AdminForm(JourneyForm):
@@ -97,7 +98,8 @@ class AuditFilterForm(JourneyForm):
 
     def validate_patient(self, field):
         text = (field.data or "").strip()
-        self.patient_id = int(text) if text.isascii() and text.isdigit() and len(text) <= 10 and 0 < int(text) <= MAX_ID else None
+        number = whole_number(text) if len(text) <= 10 else None
+        self.patient_id = number if number and number <= MAX_ID else None
         if text and self.patient_id is None:
             raise ValidationError("Enter a patient number as shown on the patient's page, like 42")
 

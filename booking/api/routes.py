@@ -23,6 +23,7 @@ from booking.operations.availability import (
 from booking.operations.bookings import EmergencyAnswers, SlotTaken, book
 from booking.operations.problems import CannotBook, NotFound
 from booking.safety import emergency_advice, has_emergency_answer, urgent_advice
+from booking.web import JSON_DEPTH_LIMIT
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -112,7 +113,8 @@ def create_booking():
     """Book a free start for a patient who has passed the safety check."""
     body = request.get_json(silent=True)
     if body is None:
-        return _error(400, "invalid_json", "the body must be JSON with Content-Type: application/json")
+        return _error(400, "invalid_json", "the body must be JSON with Content-Type: application/json, "
+                                           f"nested no more than {JSON_DEPTH_LIMIT} levels deep")
     moment = now()
     clinic = load_clinic()
     advice = emergency_advice(clinic.emergency_number, clinic.phone)

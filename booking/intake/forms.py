@@ -10,6 +10,7 @@ from wtforms.validators import ValidationError
 from booking.measures import intake as intake_rules
 from booking.measures.intake import AFTER_EFFECTS
 from booking.public.forms import CheckboxChoices, Choice, JourneyForm, SafetyForm, options
+from booking.validation import whole_number
 
 NONE = "none"
 YES_NO = [("yes", "Yes"), ("no", "No")]
@@ -125,9 +126,10 @@ class EpisodeForm(JourneyForm):
             return
         parts = [self.start_day.data, self.start_month.data, self.start_year.data]
         try:
-            if not all((p or "").strip().isdigit() for p in parts) or len(parts[2].strip()) != 4:
+            day, month, year = (whole_number(p) for p in parts)
+            if None in (day, month, year) or len(parts[2].strip()) != 4:
                 raise ValueError
-            started = date(int(parts[2]), int(parts[1]), int(parts[0]))
+            started = date(year, month, day)
         except (ValueError, OverflowError):
             raise ValidationError(f"Enter the date the pain started as day, month and year, like {example_date(self.today)}") from None
         if started > self.today:
@@ -137,10 +139,10 @@ class EpisodeForm(JourneyForm):
     def validate_weeks_ago(self, field):
         if self.start_kind.data != "weeks":
             return
-        text = (field.data or "").strip()
-        if not text.isdigit() or not 0 <= int(text) <= 1040:
+        weeks = whole_number(field.data)
+        if weeks is None or not 0 <= weeks <= 1040:
             raise ValidationError("Enter the number of weeks as a whole number from 0 to 1040, like 6")
-        self.weeks = int(text)
+        self.weeks = weeks
 
     def answers(self) -> dict:
         # "About 3 weeks ago" is turned into a date now, so the duration stays right if

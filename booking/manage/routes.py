@@ -17,7 +17,7 @@ from booking.intake.forms import progress_form
 from booking.models import Appointment, ManageLink
 from booking.notify.calendar import appointment_calendar
 from booking.operations import progress_checks, safety_signals
-from booking.operations.availability import is_free, load_clinic, load_practitioners
+from booking.operations.availability import is_free, load_clinic, load_practitioners, movable_online
 from booking.operations.bookings import SlotTaken, cancel, move
 from booking.tokens import hash_token
 from booking.operations.problems import CannotBook
@@ -59,6 +59,19 @@ def changeable(view):
     return wrapper
 
 
+def movable(view):
+    """Choosing a new time online needs the clinic to still book this service with this
+    practitioner online; a visit kept after either was taken off is moved by phone."""
+
+    @wraps(view)
+    def wrapper(appointment: Appointment, token: str, **kwargs):
+        if not movable_online(appointment):
+            return render_template("manage/move_by_phone.html", appointment=appointment, token=token), 409
+        return view(appointment, token, **kwargs)
+
+    return wrapper
+
+
 @bp.get("")
 @with_appointment
 def show(appointment, token):
@@ -68,6 +81,7 @@ def show(appointment, token):
         appointment=appointment,
         token=token,
         can_change=appointment.can_change_online(now(), clinic.cancellation_notice_hours),
+        can_move=movable_online(appointment),
         deadline=appointment.change_deadline(clinic.cancellation_notice_hours),
         recheck_open=safety_signals.may_recheck(appointment, now()),
         **_progress_context(appointment),
@@ -97,6 +111,7 @@ def cancel_visit(appointment, token):
 @bp.route("/reschedule", methods=["GET", "POST"])
 @with_appointment
 @changeable
+@movable
 def reschedule(appointment, token):
     """Choose a new time with the same practitioner (the patient's own time counts as free)."""
     clinic = load_clinic()
@@ -122,6 +137,7 @@ def reschedule(appointment, token):
 @bp.route("/reschedule/confirm", methods=["GET", "POST"])
 @with_appointment
 @changeable
+@movable
 def confirm_move(appointment, token):
     """Old time to new time, one button; the move happens only here."""
     start = parse_instant(request.values.get("start"))

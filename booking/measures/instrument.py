@@ -6,6 +6,7 @@ Oswestry Disability Index, say) adds it by writing one more file.
 
 from __future__ import annotations
 
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -70,7 +71,8 @@ class Item:
         if isinstance(answer, bool) or not isinstance(answer, int | str):
             return f"Choose a number from {self.min} to {self.max}"
         text = str(answer).strip()
-        if not text.lstrip("-").isdigit() or not self.min <= int(text) <= self.max:
+        # ASCII digits only: str.isdigit() also passes "²", which int() refuses.
+        if not re.fullmatch(r"-?[0-9]+", text) or not self.min <= int(text) <= self.max:
             return f"Choose a number from {self.min} to {self.max}"
         return None
 

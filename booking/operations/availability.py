@@ -69,6 +69,14 @@ def load_service(slug: str) -> Service:
     return service
 
 
+def movable_online(appointment: Appointment) -> bool:
+    """May the patient choose a new time online? Only while the clinic still books this service
+    with this practitioner online. Visits booked before either was taken off are kept (the admin
+    pages promise it); the desk moves those."""
+    practitioner, service = appointment.practitioner, appointment.service
+    return service.is_active and practitioner.is_active and practitioner.offers(service)
+
+
 def load_practitioners(service: Service, slug: str) -> list[Practitioner]:
     """The practitioner named by slug, or all who offer the service for "any", with hours."""
     query = (
