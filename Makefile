@@ -3,7 +3,7 @@ VENV ?= .venv
 PYTHON ?= python3
 FLASK = FLASK_DEBUG=1 $(VENV)/bin/flask --app booking
 
-.PHONY: run test bench install clean
+.PHONY: run test fuzz bench install clean
 
 $(VENV)/installed.stamp: pyproject.toml
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
@@ -21,6 +21,10 @@ run: install
 
 test: install
 	$(VENV)/bin/pytest
+
+# The property-based tests with many more generated examples than `make test` runs (minutes, not seconds).
+fuzz: install
+	HYPOTHESIS_PROFILE=fuzz $(VENV)/bin/pytest -m hypothesis -p no:cacheprovider
 
 bench: install
 	$(VENV)/bin/python -m tests.bench

@@ -16,6 +16,7 @@ from datetime import datetime, timedelta, timezone
 import flask_migrate
 import psycopg
 import pytest
+from hypothesis import settings
 from sqlalchemy import event
 
 from booking import create_app
@@ -25,6 +26,12 @@ from tests.browser import CHROMIUM_ARGS, DESKTOP, LiveServer, Screenshots, requi
 from tests.postgres import start_server
 
 UTC = timezone.utc
+
+# Property-based tests: the same examples on every run of `make test` (so CI is deterministic and
+# bounded), and many more, freshly drawn, under `make fuzz` (HYPOTHESIS_PROFILE=fuzz).
+settings.register_profile("default", derandomize=True, database=None, deadline=None, max_examples=100)
+settings.register_profile("fuzz", deadline=None, max_examples=5_000)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 # A small clinic with hours chosen for the tests: Los Angeles, two practitioners.
 CLINIC_TOML = """\
