@@ -19,6 +19,7 @@ import json
 import logging
 import re
 
+import icalendar
 import sqlalchemy as sa
 
 from booking.extensions import db
@@ -28,8 +29,9 @@ from booking.tokens import hash_token, new_token
 from tests.mail import MailServer, calendar_of, text_of
 from tests.test_booking_journey import DETAILS, PatientBrowser, text
 from tests.test_clinician import send_intake
-from tests.test_emails import mail, send  # noqa: F401 (the mail fixture)
-from tests.test_staff import csrf_from, sign_in
+from tests.test_desk import book_online
+from tests.test_emails import link_in, mail, send  # noqa: F401 (the mail fixture)
+from tests.test_staff import csrf_from, sign_in, staff  # noqa: F401 (fixtures)
 
 TOKEN_SHAPED = re.compile(r"[A-Za-z0-9_-]{20,}")  # URL-safe base64 runs, as every token here is
 TOKEN_LENGTH = len(new_token())
@@ -62,7 +64,7 @@ def appointment_id(app, reference: str) -> int:
         return db.session.scalar(sa.select(Appointment.id).where(Appointment.reference == reference))
 
 
-def a_day_of_demo_activity(app, clock, mail) -> dict:
+def a_day_of_demo_activity(app, clock, mail) -> dict:  # noqa: F811
     """Everything a clinic does in a day, through its pages, API and commands; gives the live
     secrets handed out (each shown once: none of them may be stored)."""
     runner = app.test_cli_runner()
@@ -235,3 +237,42 @@ def test_after_a_day_of_demo_activity_no_stored_value_opens_a_booking_or_a_feed(
         ("manage page", planted_link), ("a stored hash", planted_link),
         ("calendar feed", planted_feed), ("a stored hash", planted_feed),
     }
+
+
+def test_the_migration_clears_raw_tokens_the_old_outbox_and_drafts_kept(staff, mail):  # noqa: F811
+    import flask_migrate
+
+    book_online(staff, email="waiting@example.com")  # its confirmation waits in the outbox
+    patient = PatientBrowser(staff)
+    patient.book_until_check()
+    assert patient.confirm().status_code == 303
+    with staff.app_context():
+        db.session.rollback()
+        flask_migrate.downgrade(revision="0013")
+        # As the old code left them: raw tokens with the waiting email and the booked draft, the
+        # link in the calendar file's notes.
+        [(message_id, stored)] = db.session.execute(sa.text("SELECT id, calendar FROM outbox_message "
+                                                            "WHERE to_address = 'waiting@example.com'")).all()
+        old = icalendar.Calendar.from_ical(stored)
+        [event] = old.walk("VEVENT")
+        event["DESCRIPTION"] = icalendar.vText(
+            "Reference X. To change or cancel: http://clinic.test/manage/LINK-SENT-WITH-THE-EMAIL or phone 555.")
+        db.session.execute(sa.text("UPDATE outbox_message SET link_token = :token, calendar = :calendar WHERE id = :id"),
+                           {"token": new_token(), "calendar": old.to_ical().decode(), "id": message_id})
+        db.session.execute(sa.text("UPDATE booking_draft SET manage_token = :token"), {"token": new_token()})
+        db.session.commit()
+        flask_migrate.upgrade()
+        metadata = sa.MetaData()
+        metadata.reflect(bind=db.engine)
+        assert "link_token" not in metadata.tables["outbox_message"].c
+        assert "manage_token" not in metadata.tables["booking_draft"].c
+        assert not db.session.scalar(sa.select(sa.func.count()).select_from(metadata.tables["booking_draft"]))
+        calendar = db.session.scalar(sa.select(OutboxMessage.calendar).where(OutboxMessage.id == message_id))
+        notes = str(icalendar.Calendar.from_ical(calendar).walk("VEVENT")[0]["DESCRIPTION"])
+        assert notes == "Reference X. To change or cancel, use the link in your booking email or phone 555."
+        db.session.rollback()
+    send(staff, mail)  # the waiting email still gets a working link, made as it goes
+    [sent] = mail.to("waiting@example.com")
+    assert staff.test_client().get(link_in(sent)).status_code == 200
+    assert b"/manage/" not in calendar_of(sent)
+    assert patient.get("/book/confirmation").status_code == 404  # the booked draft went with its token
