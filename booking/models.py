@@ -537,8 +537,9 @@ class OutboxStatus(enum.Enum):
 class OutboxMessage(db.Model):
     """One email, written in the same commit as the change it tells about and sent after.
 
-    The secret link a message carries is kept in `link_token` only until it is sent: the
-    stored bodies hold a placeholder instead, so the admin page never shows a live link.
+    The stored bodies hold a placeholder where the secret link goes: the sender makes a new
+    link for each attempt and puts it in only in the copy it hands to the mail server, so
+    no stored value opens a booking (outbox._deliver_one).
     """
 
     __tablename__ = "outbox_message"
@@ -557,8 +558,7 @@ class OutboxMessage(db.Model):
     subject: Mapped[str] = mapped_column(sa.String(200))
     text_body: Mapped[str] = mapped_column(sa.Text)
     html_body: Mapped[str] = mapped_column(sa.Text)
-    calendar: Mapped[str | None] = mapped_column(sa.Text)  # an .ics attachment
-    link_token: Mapped[str | None] = mapped_column(sa.String(64))
+    calendar: Mapped[str | None] = mapped_column(sa.Text)  # an .ics attachment, which carries no link
     status: Mapped[OutboxStatus] = mapped_column(
         _enum_column(OutboxStatus, "outbox_status"), default=OutboxStatus.QUEUED
     )
@@ -638,9 +638,9 @@ class BookingDraft(db.Model):
     safety_codes: Mapped[list[str] | None] = mapped_column(sa.JSON)  # None until answered
     details: Mapped[dict | None] = mapped_column(sa.JSON)  # name, email, phone, birth_date, returning
     lost_race: Mapped[bool] = mapped_column(default=False)
+    # The visit this draft booked; its manage link is made again from the raw key, which only
+    # the patient's session holds (tokens.draft_manage_token), so none is stored here.
     appointment_id: Mapped[int | None] = mapped_column(sa.ForeignKey("appointment.id", ondelete="SET NULL"))
-    # The booked visit's link, kept only as long as the draft so the confirmation can show it.
-    manage_token: Mapped[str | None] = mapped_column(sa.String(64))
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
 
     service: Mapped[Service | None] = relationship()

@@ -401,6 +401,10 @@ def test_calendar_file_has_a_stable_uid_and_utc_times(clinic, patient):
     assert event.decoded("DTSTART") == datetime(2027, 3, 8, 18, 0, tzinfo=UTC)
     assert event.decoded("DTEND") == datetime(2027, 3, 8, 18, 30, tzinfo=UTC)
     assert int(event["SEQUENCE"]) == 0
+    # The visit's details, never its secret link: calendar apps share and sync events.
+    notes = str(event["DESCRIPTION"])
+    assert booked.reference in notes and "link in your booking email" in notes
+    assert "/manage/" not in response.get_data(as_text=True)
 
 
 def test_no_health_data_in_the_session_cookie(clinic, patient):

@@ -17,8 +17,10 @@ import vobject
 from booking.extensions import db
 from booking.models import Appointment, ManageLink, OutboxMessage, OutboxStatus, StaffRole
 from booking.notify import outbox
+from booking.notify.emails import LINK_PLACEHOLDER
 from booking.notify.smtp import SmtpTransport
 from booking.operations import reminders
+from booking.tokens import hash_token
 from tests.mail import MailServer, calendar_of, html_of, text_of
 from tests.test_clinician import send_intake
 from tests.test_desk import appointment, book_online, submit
@@ -160,11 +162,12 @@ def test_the_desk_moving_or_cancelling_tells_the_patient_and_keeps_their_link(st
     assert [event_of(m)["sequence"] for m in (confirmation, moved, cancelled)] == [0, 1, 2]
 
 
-def test_the_outbox_keeps_no_live_link_once_sent_and_hides_it_from_staff(staff, login_as, mail):  # noqa: F811
-    book_online(staff, email="secret@example.com")
+def test_the_outbox_keeps_no_live_link_and_hides_the_links_place_from_staff(staff, login_as, mail):  # noqa: F811
+    booking = book_online(staff, email="secret@example.com")
     with staff.app_context():
         message = db.session.scalar(sa.select(OutboxMessage))
-        assert message.link_token and message.link_token not in message.text_body + message.html_body
+        assert LINK_PLACEHOLDER in message.text_body and "/manage/" not in message.calendar
+        assert not db.session.scalar(sa.select(sa.func.count()).select_from(ManageLink))  # made when it goes
         message_id = message.id
     admin = login_as(StaffRole.ADMIN)
     page = admin.get(f"/admin/outbox/{message_id}").get_data(as_text=True)
@@ -172,9 +175,32 @@ def test_the_outbox_keeps_no_live_link_once_sent_and_hides_it_from_staff(staff, 
     send(staff, mail)
     with staff.app_context():
         message = db.session.get(OutboxMessage, message_id)
-        assert message.status is OutboxStatus.SENT and message.link_token is None
+        assert message.status is OutboxStatus.SENT and LINK_PLACEHOLDER in message.text_body
         assert message.server_reply.startswith("250 ")
-    assert staff.test_client().get(link_in(mail.received[0])).status_code == 200  # the link itself still works
+        [made] = db.session.scalars(sa.select(ManageLink)).all()  # the link sent, as its hash only
+    link = link_in(mail.received[0])
+    assert made.token_hash == hash_token(link.removeprefix("/manage/")) and made.appointment_id == message.appointment_id
+    assert staff.test_client().get(link).status_code == 200
+    assert link not in booking["manage_url"]
+    assert b"/manage/" not in calendar_of(mail.received[0])  # the calendar file keeps the visit, not the link
+
+
+def test_each_attempt_makes_its_own_link_and_only_the_delivered_one_reaches_the_patient(staff, clock):  # noqa: F811
+    mail = MailServer()  # not started: the first attempt fails after its link was made
+    book_online(staff, email="retry@example.com")
+    assert "will retry 1" in send(staff, mail)
+    mail.start()
+    try:
+        clock.advance(minutes=1)
+        assert "Sent 1," in send(staff, mail)
+    finally:
+        mail.stop()
+    with staff.app_context():
+        hashes = set(db.session.scalars(sa.select(ManageLink.token_hash)))
+    [delivered] = mail.received
+    link = link_in(delivered)
+    assert len(hashes) == 2 and hash_token(link.removeprefix("/manage/")) in hashes
+    assert staff.test_client().get(link).status_code == 200
 
 
 def test_reminders_go_once_a_day_ahead_with_the_questions_link_until_answered(staff, clock, mail):  # noqa: F811
@@ -379,8 +405,8 @@ def test_reminders_queued_by_two_runs_at_once_are_queued_once(staff, clock):  # 
     clock.advance(hours=49)  # Wednesday 09:00: both within 24 hours
     both_at_once(staff, lambda: reminders.queue_due(clock()))
     assert [kind for kind, _ in messages(staff)].count("reminder") == 2
-    with staff.app_context():  # a link per email: two confirmations, two reminders
-        assert db.session.scalar(sa.select(sa.func.count()).select_from(ManageLink)) == 4
+    with staff.app_context():  # no link is made until an email goes
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(ManageLink)) == 0
 
 
 def test_the_desk_emails_a_new_questions_link_when_the_patient_asks(staff, login_as, mail):  # noqa: F811

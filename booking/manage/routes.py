@@ -165,8 +165,7 @@ def confirm_move(appointment, token):
 def calendar(appointment, token):
     """The visit as an iCalendar file, for "Add to calendar"."""
     clinic = load_clinic()
-    body = appointment_calendar(appointment, clinic, manage_url=current_app.config["BASE_URL"] + url_for("manage.show", token=token),
-                                stamped_at=now())
+    body = appointment_calendar(appointment, clinic, stamped_at=now())
     return Response(
         body,
         mimetype="text/calendar",

@@ -39,9 +39,13 @@ def visit_event(appointment: Appointment, clinic: Clinic, *, summary: str, stamp
     return event
 
 
-def appointment_calendar(appointment: Appointment, clinic: Clinic, *, manage_url: str, stamped_at: datetime,
+def appointment_calendar(appointment: Appointment, clinic: Clinic, *, stamped_at: datetime,
                          organizer: str | None = None) -> bytes:
-    """The patient's file: one VEVENT for the visit, with the manage link in the notes.
+    """The patient's file: one VEVENT for the visit, its reference and the clinic's phone in the notes.
+
+    It never carries the manage link: calendar apps sync, share and forward events, and a
+    link in one would open the booking to whoever sees it. The email and the manage page
+    carry the link instead.
 
     `organizer` ("Name <address>") is the clinic's sending address: calendar apps apply a
     cancellation sent by email only when it names the organiser of the event.
@@ -61,7 +65,8 @@ def appointment_calendar(appointment: Appointment, clinic: Clinic, *, manage_url
     if cancelled:
         description = f"Reference {appointment.reference}. This appointment is cancelled."
     else:
-        description = f"Reference {appointment.reference}. To change or cancel: {manage_url} or phone {clinic.phone}."
+        description = (f"Reference {appointment.reference}. To change or cancel, use the link in your booking email "
+                       f"or phone {clinic.phone}.")
     event.add("description", description)
     calendar.add_component(event)
     return calendar.to_ical()

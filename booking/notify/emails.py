@@ -25,8 +25,9 @@ from booking.models import Appointment, Clinic
 from booking.notify.calendar import appointment_calendar
 from booking.web import clinic_time, zone_abbreviation
 
-# Stands in the stored bodies where the message's secret link goes; the sender puts the
-# real token there when it sends (URL-safe, so url_for leaves it as it is).
+# Stands in the stored bodies where the message's secret link goes; the sender makes a new
+# token for each attempt and puts it there only in what it hands to the mail server
+# (URL-safe, so url_for leaves it as it is).
 LINK_PLACEHOLDER = "LINK-SENT-WITH-THE-EMAIL"
 
 HTML_TAGS = {"p", "a", "ul", "ol", "li", "strong", "em", "h2", "h3", "br", "hr"}
@@ -115,8 +116,7 @@ def compose(kind: str, appointment: Appointment, clinic: Clinic, now: datetime, 
         _, markdown_text = _split(render_template(f"emails/{kind}.txt", t=_markdown_literal, **values))
         calendar = None
         if kind in CALENDAR_KINDS:
-            calendar = appointment_calendar(appointment, clinic, manage_url=values["manage_url"], stamped_at=now,
-                                            organizer=current_app.config["MAIL_FROM"])
+            calendar = appointment_calendar(appointment, clinic, stamped_at=now, organizer=current_app.config["MAIL_FROM"])
         return Email(subject=subject, text=text, html=_html(markdown_text, clinic), calendar=calendar)
 
 

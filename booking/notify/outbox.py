@@ -17,12 +17,20 @@ be used, the sender stops the pass and gives its other claims back untouched.
 If a sender dies between the server's "OK" and recording it, the lease runs out and the
 message goes once more (with the same Message-ID): sending twice is the lesser harm than
 never sending a reminder.
+
+Secret links: a stored message holds only a placeholder where its link goes. Each attempt
+makes a fresh link in a short transaction that first checks the claim is still its own (so
+two senders never both make one for a message), stores only the link's hash (ManageLink),
+and puts the raw token only into the copy handed to the mail server. An attempt that fails
+leaves a link nobody was told; the next attempt makes another, and every link ends with
+the visit.
 """
 
 from __future__ import annotations
 
 import logging
 import secrets
+import traceback
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -49,12 +57,12 @@ BATCH = 10
 log = logging.getLogger(__name__)
 
 
-def queue(kind: str, appointment: Appointment, now: datetime, *, link: bool = True, once_key: str | None = None,
+def queue(kind: str, appointment: Appointment, now: datetime, *, once_key: str | None = None,
           **context) -> OutboxMessage:
     """Add an email about this appointment to the session; it is written by the caller's commit.
 
-    With `link`, the email gets a secret link of its own (the first link's token is not
-    kept, so it cannot be sent again).
+    An email whose text has a secret link gets a link of its own when it is sent (the
+    first link's token is not kept, so it cannot be sent again).
     """
     from booking.operations.availability import load_clinic  # operations import this module
 
@@ -65,8 +73,6 @@ def queue(kind: str, appointment: Appointment, now: datetime, *, link: bool = Tr
         status=OutboxStatus.QUEUED, created_at=now, next_attempt_at=now, attempts=0,
         appointment=appointment, about_sequence=appointment.sequence,
     )
-    if link:
-        message.link_token = _new_link(appointment, now)
     db.session.add(message)
     return message
 
@@ -85,9 +91,15 @@ def queue_alert(appointment: Appointment, clinic: Clinic, level: str, source: st
     return message
 
 
-def _new_link(appointment: Appointment, now: datetime) -> str:
+def needs_link(message: OutboxMessage) -> bool:
+    """Whether the message's text has a place for the patient's secret link."""
+    return message.appointment_id is not None and LINK_PLACEHOLDER in message.text_body + message.html_body
+
+
+def _new_link(appointment_id: int, now: datetime) -> str:
+    """A new secret link to the appointment: the hash is added to the session, the token returned."""
     token = new_token()
-    db.session.add(ManageLink(appointment=appointment, token_hash=hash_token(token), created_at=now))
+    db.session.add(ManageLink(appointment_id=appointment_id, token_hash=hash_token(token), created_at=now))
     return token
 
 
@@ -158,6 +170,17 @@ def _renew(message_id: int, sender: str, now: datetime) -> bool:
     ).rowcount == 1)
 
 
+def _link_for_this_attempt(message_id: int, appointment_id: int, sender: str, now: datetime) -> str | None:
+    """A fresh link for the attempt about to be made, stored as its hash only; None (and no
+    link) when the claim is no longer ours, so two senders never both make one for a message."""
+    def make() -> str | None:
+        if db.session.scalar(sa.select(OutboxMessage.id).where(_still_mine(message_id, sender))) is None:
+            return None
+        return _new_link(appointment_id, now)
+
+    return _writing(make)
+
+
 def stale_because(message: OutboxMessage, now: datetime) -> str | None:
     """Why a message no longer applies when its turn comes, or None to send it.
 
@@ -206,24 +229,45 @@ def _deliver_one(message_id: int, sender: str, now_function, transport: Transpor
     if skip:
         _record(message_id, sender, now_function(), OutboxStatus.SKIPPED, skip, None, report)
         return
-    envelope = mime_message(message, current_app.config["MAIL_FROM"])
+    token = None
+    if needs_link(message):
+        appointment_id = message.appointment_id
+        db.session.rollback()
+        token = _link_for_this_attempt(message_id, appointment_id, sender, now_function())
+        if token is None:
+            return  # another sender took it over meanwhile
+        message = db.session.get(OutboxMessage, message_id)
+    envelope = mime_message(message, current_app.config["MAIL_FROM"], token)
     db.session.rollback()  # no transaction stays open while the mail server is talked to
+
+    def outcome(status: OutboxStatus, error: str | None, reply: str | None = None) -> None:
+        _record(message_id, sender, now_function(), status, _without(token, error), _without(token, reply), report)
+
     try:
         reply = transport.send(envelope)
     except Refused as refused:
-        _record(message_id, sender, now_function(), OutboxStatus.FAILED, f"Refused by the mail server: {refused}",
-                None, report)
+        outcome(OutboxStatus.FAILED, f"Refused by the mail server: {refused}")
     except Deferred as deferred:
-        _record(message_id, sender, now_function(), OutboxStatus.QUEUED, str(deferred), None, report)
+        outcome(OutboxStatus.QUEUED, str(deferred))
     except Unavailable as problem:
-        _record(message_id, sender, now_function(), OutboxStatus.QUEUED, str(problem), None, report)
+        outcome(OutboxStatus.QUEUED, str(problem))
         raise
     except Exception as error:  # a fault of ours: say what it was, and carry on with the others
-        log.exception("outbox message %s could not be sent", message_id)
-        _record(message_id, sender, now_function(), OutboxStatus.FAILED,
-                f"Could not be sent: {type(error).__name__}: {error}", None, report)
+        said = _without(token, f"{type(error).__name__}: {error}")
+        # The frames without the exception's own words, which might quote the link.
+        log.error("outbox message %s could not be sent: %s\n%s", message_id, said,
+                  "".join(traceback.format_tb(error.__traceback__)))
+        outcome(OutboxStatus.FAILED, f"Could not be sent: {said}")
     else:
-        _record(message_id, sender, now_function(), OutboxStatus.SENT, None, reply, report)
+        outcome(OutboxStatus.SENT, None, reply)
+
+
+def _without(token: str | None, text: str | None) -> str | None:
+    """What a mail server or an error said, with this attempt's secret link taken out, in case it
+    quoted the message: the database and the log never hold a live link."""
+    if token and text:
+        return text.replace(token, "(the patient's secret link)")
+    return text
 
 
 def _give_back(message_ids: list[int], sender: str) -> None:
@@ -257,8 +301,6 @@ def _record(message_id: int, sender: str, now: datetime, status: OutboxStatus, e
         message.status = outcome
         if outcome is OutboxStatus.SENT:
             message.sent_at, message.server_reply = now, (reply or "")[:500]
-        if outcome is not OutboxStatus.QUEUED:
-            message.link_token = None  # sent, dropped or given up: the database keeps no live link
         return outcome
 
     outcome = _writing(write)
@@ -271,8 +313,9 @@ def _record(message_id: int, sender: str, now: datetime, status: OutboxStatus, e
         report.ids_sent.append(message_id)
 
 
-def mime_message(message: OutboxMessage, sender: str) -> EmailMessage:
-    """The message as it goes over SMTP: text and HTML alternatives, and the .ics file."""
+def mime_message(message: OutboxMessage, sender: str, token: str | None = None) -> EmailMessage:
+    """The message as it goes over SMTP: text and HTML alternatives with `token`'s link put in,
+    and the .ics file (which never carries the link: a calendar app may share or sync it)."""
     envelope = EmailMessage()
     envelope["From"] = sender
     envelope["To"] = message.to_address
@@ -282,12 +325,12 @@ def mime_message(message: OutboxMessage, sender: str) -> EmailMessage:
     domain = parseaddr(sender)[1].rpartition("@")[2] or "localhost"
     envelope["Message-ID"] = f"<outbox-{message.id}.{message.created_at:%Y%m%d%H%M%S}@{domain}>"
     envelope["Auto-Submitted"] = "auto-generated"  # RFC 3834: no out-of-office replies, please
-    envelope.set_content(with_link(message.text_body, message.link_token))
-    envelope.add_alternative(with_link(message.html_body, message.link_token), subtype="html")
+    envelope.set_content(with_link(message.text_body, token))
+    envelope.add_alternative(with_link(message.html_body, token), subtype="html")
     if message.calendar:
         method = str(Calendar.from_ical(message.calendar).get("method", "PUBLISH"))
-        envelope.add_attachment(with_link(message.calendar, message.link_token).encode(), maintype="text",
-                                subtype="calendar", filename="appointment.ics", params={"method": method})
+        envelope.add_attachment(message.calendar.encode(), maintype="text", subtype="calendar",
+                                filename="appointment.ics", params={"method": method})
     return envelope
 
 
@@ -318,14 +361,12 @@ def counts() -> dict[OutboxStatus, int]:
 
 def send_again(message_id: int, now: datetime) -> bool:
     """Put a failed or waiting message back at the front of the queue, with a fresh set of
-    attempts (and a new secret link if its old one was let go); False if it is neither."""
+    attempts (its secret link is made when it goes); False if it is neither."""
     def requeue() -> bool:
         message = db.session.scalar(sa.select(OutboxMessage).where(
             OutboxMessage.id == message_id, OutboxMessage.status.in_((OutboxStatus.FAILED, OutboxStatus.QUEUED))))
         if message is None:
             return False
-        if message.link_token is None and LINK_PLACEHOLDER in message.text_body and message.appointment is not None:
-            message.link_token = _new_link(message.appointment, now)
         message.status, message.next_attempt_at, message.attempts = OutboxStatus.QUEUED, now, 0
         return True
 

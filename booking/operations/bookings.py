@@ -36,7 +36,7 @@ from booking.operations.problems import CannotBook
 from booking.operations.progress_checks import questions_asked
 from booking.operations.safety_signals import signal
 from booking.safety import classify, levels_of
-from booking.tokens import hash_token, new_token
+from booking.tokens import draft_manage_token, hash_token, new_token
 
 NO_OVERLAP_CONSTRAINT = "appointment_no_overlap"
 REFERENCE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O or 1/I to misread on the phone
@@ -166,15 +166,20 @@ def book(
     now: datetime,
     *,
     draft: BookingDraft | None = None,
+    draft_key: str | None = None,
     actor: Actor = PATIENT,
     rules: BookingRules | None = None,
 ) -> BookingResult:
     """Book the requested time, or raise CannotBook, EmergencyAnswers or SlotTaken.
 
     Nothing is written unless the whole booking succeeds. A draft that this booking
-    completes is updated in the same commit. `rules` replaces the clinic's online rules
+    completes (with `draft_key`, the raw key from the patient's session) is updated in the
+    same commit, and the manage link is made from that key so the confirmation page can
+    make it again (tokens.draft_manage_token). `rules` replaces the clinic's online rules
     (for the desk).
     """
+    if (draft is None) != (draft_key is None):
+        raise ValueError("a draft is booked with its key, and a key only with its draft")
     answers = classify(list(request.safety))
     if answers.unknown:
         raise CannotBook("safety", f"unknown safety codes: {', '.join(answers.unknown)}")
@@ -200,9 +205,10 @@ def book(
                 f"'{service.name}' is for patients new to the clinic, and these details match a patient who "
                 "already has a booking with us. Choose a follow-up, or phone the clinic if that is not right."
             ))
-        token = new_token()
+        reference = new_reference()
+        token = draft_manage_token(draft_key, reference) if draft_key else new_token()
         appointment = Appointment(
-            reference=new_reference(),
+            reference=reference,
             practitioner=next(p for p in practitioners if p.slug == chosen.practitioner),
             service=service,
             patient=patient,
@@ -222,7 +228,7 @@ def book(
                f"{service.name}, {describe(clinic, appointment.practitioner, chosen.start)}, "
                f"booked {BOOKED_VIA.get(request.booked_via, request.booked_via)}", now)
         if draft is not None:
-            draft.appointment, draft.manage_token, draft.lost_race = appointment, token, False
+            draft.appointment, draft.lost_race = appointment, False
         db.session.flush()  # the new rows get their ids, which the questions' lookup needs
         signal(appointment, levels_of(answers.urgent), "booking", now)
         outbox.queue("confirmation", appointment, now, questions=questions_asked(appointment))
@@ -280,7 +286,7 @@ def cancel(appointment_id: int, reason: str, now: datetime, *, actor: Actor = PA
             raise CannotBook("reason", "this appointment is already cancelled")
         appointment.cancel(now, reason)
         record(appointment, actor, "cancelled", reason or "No reason given", now)
-        outbox.queue("cancelled", appointment, now, link=False, by_clinic=not patient_asked)
+        outbox.queue("cancelled", appointment, now, by_clinic=not patient_asked)
     return appointment
 
 

@@ -26,7 +26,7 @@ from booking.operations.availability import (
     times_by_day,
 )
 from booking.operations.bookings import EmergencyAnswers, SlotTaken, book
-from booking.tokens import hash_token
+from booking.tokens import draft_manage_token, hash_token
 from booking.operations.problems import CannotBook
 from booking.public.forms import (
     NONE_OF_THESE,
@@ -269,7 +269,7 @@ def check_answers(draft):
     problem = visit_type_problem(draft)
     if form.validate_on_submit() and problem is None:
         try:
-            book(drafts.booking_request(draft), now(), draft=draft)
+            book(drafts.booking_request(draft), now(), draft=draft, draft_key=session[DRAFT_KEY])
         except SlotTaken:
             return _lost_race(draft, clinic)
         except EmergencyAnswers:
@@ -334,21 +334,29 @@ def _lost_race(draft, clinic):
 
 @bp.get("/book/confirmation")
 def confirmation():
-    """The booked visit, its reference, what happens next, and what to read."""
+    """The booked visit, its reference, what happens next, and what to read.
+
+    The manage link is made again from the draft's key in the patient's session on every
+    load (tokens.draft_manage_token): the database keeps only hashes, so no stored value
+    opens the visit, yet a reload shows the same working link. Sealing the token with a key
+    from SECRET_KEY would also keep it out of a dump, but a dump plus the settings would
+    open it again; this way only the patient's browser can.
+    """
     draft = current_draft()
     if draft is None or draft.appointment is None:
         abort(404)
     appointment = draft.appointment
-    if appointment.status is AppointmentStatus.CANCELLED or appointment.manage_token_hash != hash_token(draft.manage_token):
+    token = draft_manage_token(session[DRAFT_KEY], appointment.reference)
+    if appointment.status is AppointmentStatus.CANCELLED or appointment.manage_token_hash != hash_token(token):
         # Moved or cancelled since: this page's links no longer work, so it shows none.
         return render_template("public/booking_changed.html", appointment=appointment)
     clinic = load_clinic()
-    manage_url = current_app.config["BASE_URL"] + url_for("manage.show", token=draft.manage_token)
+    manage_url = current_app.config["BASE_URL"] + url_for("manage.show", token=token)
     return render_template(
         "public/confirmation.html",
         appointment=appointment,
         manage_url=manage_url,
-        token=draft.manage_token,
+        token=token,
         changeable_online=appointment.can_change_online(now(), clinic.cancellation_notice_hours),
         articles=current_app.extensions["articles"].for_confirmation(appointment),
     )
