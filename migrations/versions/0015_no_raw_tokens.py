@@ -17,7 +17,7 @@ Downgrading brings the columns back, removes booked drafts again (the old confir
 needs a stored token), and gives each waiting email that has a link a stored token and its
 hash, as the old sender expects.
 
-Revision ID: 0015_no_raw_tokens
+Revision ID: 0015
 Revises: 0013
 Create Date: 2026-12-10
 """
@@ -32,7 +32,7 @@ from icalendar import Calendar, vText
 
 
 # revision identifiers, used by Alembic.
-revision = '0015_no_raw_tokens'
+revision = '0015'
 down_revision = '0013'
 branch_labels = None
 depends_on = None
