@@ -448,6 +448,24 @@ def test_an_email_written_before_the_visit_changed_is_not_sent_a_later_one_tells
     assert event_of(moved)["sequence"] == 1
 
 
+def test_a_message_that_cannot_be_built_fails_alone_and_the_pass_goes_on(staff, mail, login_as):  # noqa: F811
+    for number in range(3):
+        book_online(staff, start=f"2027-03-1{number}T10:00:00-08:00", email=f"p{number}@example.com",
+                    name=f"Pat {number}", birth_date=f"198{number}-01-01")
+    with staff.app_context():  # the middle one's calendar file was damaged (by hand, or an old bug)
+        db.session.execute(sa.update(OutboxMessage).where(OutboxMessage.to_address == "p1@example.com")
+                           .values(calendar="BEGIN:VCALENDAR\nnot a calendar"))
+        db.session.commit()
+    assert "Sent 2, will retry 0, failed 1" in send(staff, mail)  # exit 0: the mail server was fine
+    assert sorted(m["To"] for m in mail.received) == ["p0@example.com", "p2@example.com"]
+    with staff.app_context():
+        broken = db.session.scalar(sa.select(OutboxMessage).where(OutboxMessage.to_address == "p1@example.com"))
+        assert broken.status is OutboxStatus.FAILED and broken.claimed_by is None
+        assert broken.last_error.startswith("Could not be built (")
+    page = login_as(StaffRole.ADMIN).get("/admin/outbox?status=failed").get_data(as_text=True)
+    assert "p1@example.com" in page and "Could not be built" in page
+
+
 def test_a_sender_that_went_quiet_loses_its_claim_and_cannot_record_over_another(staff, clock, mail):  # noqa: F811
     book_online(staff, email="quiet@example.com")
     with staff.app_context():

@@ -219,6 +219,12 @@ def deliver(now_function, transport: Transport, *, limit: int = BATCH) -> SendRe
                 report.server_problem = str(problem)
                 _give_back(ids[position + 1:], sender)
                 return report
+            except Exception as error:  # this message could not even be built: it alone fails, the pass goes on
+                db.session.rollback()
+                log.error("outbox message %s could not be built: %s\n%s", message_id, type(error).__name__,
+                          "".join(traceback.format_tb(error.__traceback__)))
+                _record(message_id, sender, now_function(), OutboxStatus.FAILED,
+                        f"Could not be built ({type(error).__name__}); the sender's log has the details.", None, report)
 
 
 def _deliver_one(message_id: int, sender: str, now_function, transport: Transport, report: SendReport) -> None:
