@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import os
+import socket
 import sys
 import time
 from pathlib import Path
@@ -125,8 +127,11 @@ def outbox_send(loop: bool, every: int, dry_run: bool):
     except SettingsError as error:
         click.echo(str(error), err=True)
         sys.exit(2)
+    # Each pass is noted under this process's name, for the admin's outbox page (outbox.note_pass).
+    heartbeat = {"name": f"{socket.gethostname()}:{os.getpid()}"[:120], "every_seconds": every if loop else None,
+                 "mail_server": f"{transport.host}:{transport.port}" if transport else ""}
     if not loop:
-        if not _send_pass(transport, quiet=False):
+        if not _send_pass(transport, quiet=False, heartbeat=heartbeat):
             sys.exit(1)  # so a scheduler (cron, systemd) sees that mail is not going out
         return
     click.echo(f"Sending every {every} seconds, and queueing reminders as they come due (Ctrl+C stops).")
@@ -134,7 +139,7 @@ def outbox_send(loop: bool, every: int, dry_run: bool):
         while True:
             try:
                 _queue_reminders(quiet=True)
-                _send_pass(transport, quiet=True)
+                _send_pass(transport, quiet=True, heartbeat=heartbeat)
             except SQLAlchemyError as error:  # the database restarting: say so, and carry on
                 click.echo(f"Database error, trying again in {every} seconds: {type(error).__name__}", err=True)
             except Exception:  # a fault of ours must not stop reminders going out: log it, carry on
@@ -146,12 +151,15 @@ def outbox_send(loop: bool, every: int, dry_run: bool):
         click.echo("Sender stopped.")
 
 
-def _send_pass(transport: SmtpTransport | None, *, quiet: bool) -> bool:
-    """One pass over the due emails; False when it stopped early because the mail server could not be used."""
+def _send_pass(transport: SmtpTransport | None, *, quiet: bool, heartbeat: dict) -> bool:
+    """One pass over the due emails, noted as this sender's heartbeat; False when it stopped early
+    because the mail server could not be used."""
     if transport is None:
+        outbox.note_pass(now=now(), problem="No mail server is set up for the sender (SMTP_URL).", **heartbeat)
         return True
     with transport:
         report = outbox.deliver(now, transport)
+    outbox.note_pass(now=now(), problem=report.server_problem, **heartbeat)
     if report.handled or not quiet:
         click.echo(f"Sent {report.sent}, will retry {report.retrying}, failed {report.failed}, "
                    f"skipped {report.skipped}.")

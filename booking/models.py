@@ -575,6 +575,21 @@ class OutboxMessage(db.Model):
     appointment: Mapped[Appointment | None] = relationship()
 
 
+class OutboxSender(db.Model):
+    """The last pass of one `flask outbox send` process, written by that process. The admin's
+    outbox page reads whether emails are going out from here, because the sender usually runs
+    as another service, with settings the web process cannot see."""
+
+    __tablename__ = "outbox_sender"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(120), unique=True)  # host and process id
+    last_pass_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    every_seconds: Mapped[int | None]  # the pause between its passes; None for a single pass (cron)
+    mail_server: Mapped[str] = mapped_column(sa.String(200), default="")  # host:port; "" when it has none
+    problem: Mapped[str | None] = mapped_column(sa.String(500))  # why its last pass stopped early
+
+
 class StaffRole(enum.Enum):
     ADMIN = "admin"
     RECEPTIONIST = "receptionist"

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 import vobject
 
 from booking.extensions import db
-from booking.models import Appointment, ManageLink, OutboxMessage, OutboxStatus, StaffRole
+from booking.models import Appointment, ManageLink, OutboxMessage, OutboxSender, OutboxStatus, StaffRole
 from booking.notify import outbox
 from booking.notify.emails import LINK_PLACEHOLDER
 from booking.notify.smtp import SmtpTransport
@@ -446,6 +446,39 @@ def test_an_email_written_before_the_visit_changed_is_not_sent_a_later_one_tells
     [moved] = mail.received  # the confirmation of the old time would only mislead
     assert moved["Subject"] == "Your visit has moved to Wed 10 Mar 2027, 10:00 PST"
     assert event_of(moved)["sequence"] == 1
+
+
+def test_the_outbox_page_tells_whether_emails_go_out_from_the_senders_own_heartbeat(staff, clock, login_as):  # noqa: F811
+    admin = login_as(StaffRole.ADMIN)
+
+    def banner() -> str:
+        page = admin.get("/admin/outbox").get_data(as_text=True)
+        return " ".join(re.sub(r"<[^>]+>", "", page.split("</h1>")[1].split("<nav")[0]).split())
+
+    assert "Emails are not being sent: no email sender has run yet" in banner()
+    staff.config["SMTP_URL"] = None
+    assert staff.test_cli_runner().invoke(args=["outbox", "send"]).exit_code == 0
+    assert "the email sender has no mail server set up (SMTP_URL)" in banner()
+
+    down = MailServer()
+    book_online(staff)
+    send(staff, down, stops_early=True)
+    assert f"could not use the mail server (mail server 127.0.0.1:{down.port} not reachable" in banner()
+
+    mail = MailServer().start()
+    try:
+        clock.advance(minutes=1)
+        send(staff, mail)
+    finally:
+        mail.stop()
+    # The web process's own setting no longer matters: in production the sender runs apart, with its own.
+    staff.config["SMTP_URL"] = None
+    assert "Emails are not being sent" not in banner()
+    assert f"over the clinic's mail server (127.0.0.1:{mail.port})" in banner() and "last pass was at 08:01" in banner()
+    clock.advance(minutes=11)
+    assert "the email sender last reported at 08:01 on 8 Mar and has been quiet since" in banner()
+    with staff.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(OutboxSender)) == 1  # one process, one row
 
 
 def test_a_message_that_cannot_be_built_fails_alone_and_the_pass_goes_on(staff, mail, login_as):  # noqa: F811

@@ -210,7 +210,7 @@ def outbox_page():
         status, before if before and 0 < before <= limits.MAX_ID else None)
     older = url_for("admin.outbox_page", **(request.args.to_dict() | {"before": more})) if more else None
     return render_template("admin/outbox.html", messages=messages, older=older, status=status, unknown=unknown,
-                           counts=outbox.counts(), sending=bool(current_app.config["SMTP_URL"]),
+                           counts=outbox.counts(), sending=outbox.sending(), now=now(),
                            statuses=list(OutboxStatus)), 400 if unknown else 200
 
 
@@ -220,7 +220,7 @@ def outbox_message(message_id: int):
     if message is None:
         abort(404)
     return render_template("admin/outbox_message.html", message=message, preview=link_hidden(message.text_body),
-                           sending=bool(current_app.config["SMTP_URL"]))
+                           sending=outbox.sending(), now=now())
 
 
 @bp.post("/outbox/<int(max=2147483647):message_id>/send-again")

@@ -42,7 +42,7 @@ from flask import current_app
 from icalendar import Calendar
 
 from booking.extensions import db, write_transaction
-from booking.models import Appointment, Clinic, IntakeStatus, ManageLink, OutboxMessage, OutboxStatus
+from booking.models import Appointment, Clinic, IntakeStatus, ManageLink, OutboxMessage, OutboxSender, OutboxStatus
 from booking.notify.emails import LINK_PLACEHOLDER, compose, with_link
 from booking.notify.smtp import Deferred, Refused, Transport, Unavailable
 from booking.safety import SIGNAL_SOURCES
@@ -120,6 +120,46 @@ class SendReport:
     @property
     def handled(self) -> int:
         return self.sent + self.retrying + self.failed + self.skipped
+
+
+# A sender quiet for longer than this (or three of its own pauses) is taken to have stopped.
+QUIET_AFTER = timedelta(minutes=10)
+FORGET_SENDERS_AFTER = timedelta(days=7)
+
+
+def note_pass(name: str, now: datetime, *, every_seconds: int | None, mail_server: str, problem: str | None) -> None:
+    """Write down this sender's pass (its heartbeat), for the admin's outbox page."""
+    def write() -> None:
+        row = db.session.scalar(sa.select(OutboxSender).where(OutboxSender.name == name))
+        if row is None:
+            row = OutboxSender(name=name)
+            db.session.add(row)
+        row.last_pass_at, row.every_seconds, row.mail_server = now, every_seconds, mail_server[:200]
+        row.problem = problem[:500] if problem else None
+        # Each start of a sender is a new name (its process id): forget those long gone.
+        db.session.execute(sa.delete(OutboxSender).where(OutboxSender.last_pass_at < now - FORGET_SENDERS_AFTER))
+
+    _writing(write)
+
+
+@dataclass(frozen=True)
+class Sending:
+    """Whether emails are going out, as the freshest sender last said."""
+
+    sender: OutboxSender | None  # None: no sender has ever reported
+
+    def quiet(self, now: datetime) -> bool:
+        if self.sender is None:
+            return True
+        pause = timedelta(seconds=3 * (self.sender.every_seconds or 0))
+        return self.sender.last_pass_at < now - max(QUIET_AFTER, pause)
+
+    def working(self, now: datetime) -> bool:
+        return not self.quiet(now) and bool(self.sender.mail_server) and not self.sender.problem
+
+
+def sending() -> Sending:
+    return Sending(db.session.scalar(sa.select(OutboxSender).order_by(OutboxSender.last_pass_at.desc()).limit(1)))
 
 
 def due_query(now: datetime):
