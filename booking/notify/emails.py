@@ -28,6 +28,8 @@ from booking.web import clinic_time, zone_abbreviation
 # Stands in the stored bodies where the message's secret link goes; the sender puts the
 # real token there when it sends (URL-safe, so url_for leaves it as it is).
 LINK_PLACEHOLDER = "LINK-SENT-WITH-THE-EMAIL"
+# Where a link made only as the email is sent goes (operations.identity: confirming a booking).
+IDENTITY_LINK_PLACEHOLDER = "IDENTITY-LINK-MADE-WHEN-SENT"
 
 HTML_TAGS = {"p", "a", "ul", "ol", "li", "strong", "em", "h2", "h3", "br", "hr"}
 
@@ -143,4 +145,5 @@ def with_link(body: str, token: str | None) -> str:
 
 def link_hidden(body: str) -> str:
     """A stored body as staff may read it: the secret link stays hidden."""
-    return body.replace(LINK_PLACEHOLDER, "(the patient's secret link)")
+    return (body.replace(LINK_PLACEHOLDER, "(the patient's secret link)")
+            .replace(IDENTITY_LINK_PLACEHOLDER, "(the patient's confirmation link)"))

@@ -34,8 +34,8 @@ from flask import current_app
 from icalendar import Calendar
 
 from booking.extensions import db, write_transaction
-from booking.models import Appointment, Clinic, IntakeStatus, ManageLink, OutboxMessage, OutboxStatus
-from booking.notify.emails import LINK_PLACEHOLDER, compose, with_link
+from booking.models import Appointment, AppointmentStatus, Clinic, IntakeStatus, ManageLink, OutboxMessage, OutboxStatus
+from booking.notify.emails import IDENTITY_LINK_PLACEHOLDER, LINK_PLACEHOLDER, compose, with_link
 from booking.notify.smtp import Deferred, Refused, Transport, Unavailable
 from booking.safety import SIGNAL_SOURCES
 from booking.tokens import hash_token, new_token
@@ -167,6 +167,10 @@ def stale_because(message: OutboxMessage, now: datetime) -> str | None:
     appointment = message.appointment
     if appointment is None:
         return "The appointment no longer exists."
+    if message.kind == "identity_check":  # no later email carries its link, so a move does not stale it
+        if appointment.status is AppointmentStatus.CANCELLED:
+            return "The booking was cancelled: there is nothing to confirm."
+        return None if appointment.identity_pending else "The booking was confirmed before the email could go."
     if message.kind == "safety_alert":  # true whatever changed since, until the visit is over
         return "The visit was over before the alert could go; its record shows the flag." if appointment.ends_at <= now else None
     if appointment.starts_at <= now:
@@ -206,7 +210,8 @@ def _deliver_one(message_id: int, sender: str, now_function, transport: Transpor
     if skip:
         _record(message_id, sender, now_function(), OutboxStatus.SKIPPED, skip, None, report)
         return
-    envelope = mime_message(message, current_app.config["MAIL_FROM"])
+    links = _links_made_now(message_id, now_function())
+    envelope = mime_message(db.session.get(OutboxMessage, message_id), current_app.config["MAIL_FROM"], links)
     db.session.rollback()  # no transaction stays open while the mail server is talked to
     try:
         reply = transport.send(envelope)
@@ -224,6 +229,18 @@ def _deliver_one(message_id: int, sender: str, now_function, transport: Transpor
                 f"Could not be sent: {type(error).__name__}: {error}", None, report)
     else:
         _record(message_id, sender, now_function(), OutboxStatus.SENT, None, reply, report)
+
+
+def _links_made_now(message_id: int, now: datetime) -> dict[str, str]:
+    """Secret links made as the message goes, by placeholder: their hashes are committed before it is
+    sent, and the link itself is never stored. Only the identity confirmation has one so far."""
+    from booking.operations import identity  # it queues its email through this module
+
+    message = db.session.get(OutboxMessage, message_id)
+    if message.kind != identity.EMAIL_KIND:
+        return {}
+    return _writing(lambda: {IDENTITY_LINK_PLACEHOLDER: identity.make_link(
+        db.session.get(OutboxMessage, message_id), now)})
 
 
 def _give_back(message_ids: list[int], sender: str) -> None:
@@ -271,8 +288,15 @@ def _record(message_id: int, sender: str, now: datetime, status: OutboxStatus, e
         report.ids_sent.append(message_id)
 
 
-def mime_message(message: OutboxMessage, sender: str) -> EmailMessage:
-    """The message as it goes over SMTP: text and HTML alternatives, and the .ics file."""
+def mime_message(message: OutboxMessage, sender: str, links: dict[str, str] | None = None) -> EmailMessage:
+    """The message as it goes over SMTP: text and HTML alternatives, and the .ics file; `links`
+    fills the placeholders of links made as it is sent."""
+    def filled(body: str) -> str:
+        body = with_link(body, message.link_token)
+        for placeholder, link in (links or {}).items():
+            body = body.replace(placeholder, link)
+        return body
+
     envelope = EmailMessage()
     envelope["From"] = sender
     envelope["To"] = message.to_address
@@ -282,11 +306,11 @@ def mime_message(message: OutboxMessage, sender: str) -> EmailMessage:
     domain = parseaddr(sender)[1].rpartition("@")[2] or "localhost"
     envelope["Message-ID"] = f"<outbox-{message.id}.{message.created_at:%Y%m%d%H%M%S}@{domain}>"
     envelope["Auto-Submitted"] = "auto-generated"  # RFC 3834: no out-of-office replies, please
-    envelope.set_content(with_link(message.text_body, message.link_token))
-    envelope.add_alternative(with_link(message.html_body, message.link_token), subtype="html")
+    envelope.set_content(filled(message.text_body))
+    envelope.add_alternative(filled(message.html_body), subtype="html")
     if message.calendar:
         method = str(Calendar.from_ical(message.calendar).get("method", "PUBLISH"))
-        envelope.add_attachment(with_link(message.calendar, message.link_token).encode(), maintype="text",
+        envelope.add_attachment(filled(message.calendar).encode(), maintype="text",
                                 subtype="calendar", filename="appointment.ics", params={"method": method})
     return envelope
 

@@ -20,6 +20,7 @@ from sqlalchemy.exc import IntegrityError
 
 from booking.extensions import db, write_transaction
 from booking.models import Appointment, AppointmentEvent, AppointmentStatus, BookingDraft, Patient, Practitioner
+from booking.operations import identity
 from booking.operations.availability import (
     Slot,
     find_slots,
@@ -218,6 +219,7 @@ def book(
             safety_answers=list(answers.urgent),
         )
         db.session.add(appointment)
+        identity.settle_new_booking(appointment, request.patient.name, request.patient.phone, now)
         record(appointment, actor, "booked",
                f"{service.name}, {describe(clinic, appointment.practitioner, chosen.start)}, "
                f"booked {BOOKED_VIA.get(request.booked_via, request.booked_via)}", now)
@@ -226,6 +228,12 @@ def book(
         db.session.flush()  # the new rows get their ids, which the questions' lookup needs
         signal(appointment, levels_of(answers.urgent), "booking", now)
         outbox.queue("confirmation", appointment, now, questions=questions_asked(appointment))
+        if appointment.identity_pending:
+            record(appointment, actor, "identity pending", (
+                "These details match a patient who has visits with other practitioners: their earlier visits "
+                f"stay hidden from {appointment.practitioner.name} until the patient confirms from the link "
+                f"emailed to {patient.email}, or the desk confirms"), now)
+            identity.queue_request(appointment, now)
     return BookingResult(appointment, token)
 
 
