@@ -206,6 +206,21 @@ def _manage_url(app, appointment_id: int) -> str:
     return f"http://clinic.test/manage/{token}"
 
 
+def test_moved_by_the_desk_to_a_practitioner_who_never_saw_the_patient_it_waits_again(staff, login_as):  # noqa: F811
+    first_visit_with_ben(staff)
+    again = book_online(staff, start=BEN_WEDNESDAY, practitioner="ben", name="Pat Example", **PAT)
+    assert not visit(staff, again).identity_pending  # only Ben has seen the patient
+    desk = login_as(StaffRole.RECEPTIONIST)
+    move = f"/desk/appointments/{appointment_id(staff, again)}/move?practitioner=ana&date=2027-03-10"
+    assert submit(desk, move, {"start": "2027-03-10T11:00:00-08:00", "practitioner": "ana"}).status_code == 303
+    moved = visit(staff, again)
+    assert moved.practitioner_id != visit(staff, {"reference": _reference_with(staff, "ben")}).practitioner_id
+    assert moved.identity_pending and [e.action for e in moved.history][-2:] == ["moved", "identity pending"]
+    assert "identity_check" in [kind for kind, _ in messages(staff)]
+    card = card_for(text(login_as(StaffRole.PRACTITIONER).get("/clinician?date=2027-03-10")), "Pat Example")
+    assert "First visit" in card and "Precautions" not in card
+
+
 def test_a_cancelled_booking_has_nothing_to_confirm(staff, login_as):  # noqa: F811
     first_visit_with_ben(staff)
     booked = someone_books_ana(staff)

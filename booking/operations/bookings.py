@@ -269,12 +269,15 @@ def move(
         _lock(LOCK_PRACTITIONER, appointment.practitioner_id, target.id)
         chosen = _claim(clinic, appointment.service, [target], start, now, ignoring=appointment.id, rules=rules)
         appointment.move_to(chosen.start)
+        changed_hands = target.id != appointment.practitioner_id
         appointment.practitioner = target
         token = new_token() if new_link else ""
         if new_link:  # the patient's old links stop working; the notice of the move carries a new one
             appointment.manage_token_hash = hash_token(token)
             outbox.drop_links(appointment)
         record(appointment, actor, "moved", f"From {before} to {describe(clinic, target, chosen.start)}", now)
+        if changed_hands:  # before the email, whose questions follow whether the booking now waits
+            identity.after_move_to_another_practitioner(appointment, actor, now)
         outbox.queue("moved", appointment, now, was=was, questions=questions_asked(appointment))
     return BookingResult(appointment, token)
 

@@ -84,6 +84,27 @@ def settle_new_booking(appointment: Appointment, typed_name: str, typed_phone: s
         appointment.booked_as = typed
 
 
+def after_move_to_another_practitioner(appointment: Appointment, actor, now: datetime) -> None:
+    """An online booking that needed no confirmation only because of whom it was with (a first
+    booking, or the patient's only practitioner) is looked at again when it moves to someone else:
+    the new practitioner may not see visits the patient had with others until it is confirmed."""
+    from booking.operations.bookings import record  # bookings imports this module
+
+    if appointment.identity_confirmed_by not in (NOT_NEEDED["first"], NOT_NEEDED["own"]):
+        return  # booked by the desk, confirmed by someone, or still waiting: nothing to look at
+    elsewhere = db.session.scalar(sa.select(sa.func.count()).select_from(Appointment).where(
+        Appointment.patient_id == appointment.patient_id, Appointment.id != appointment.id,
+        Appointment.practitioner_id != appointment.practitioner.id))  # the new one (practitioner_id: not yet flushed)
+    if not elsewhere:
+        return
+    appointment.identity_confirmed_at = appointment.identity_confirmed_by = None
+    record(appointment, actor, "identity pending", (
+        f"Moved to {appointment.practitioner.name}, who has not seen this patient's visits with other practitioners: "
+        f"they stay hidden until the patient confirms from the link emailed to {appointment.patient.email}, "
+        "or the desk confirms"), now)
+    queue_request(appointment, now)
+
+
 def queue_request(appointment: Appointment, now: datetime) -> None:
     """Email the address on file a link to confirm the booking (the link is made when it goes)."""
     if appointment.identity_pending:
