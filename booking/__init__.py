@@ -69,6 +69,7 @@ def create_app(config: dict | None = None) -> Flask:
     from booking.articles.routes import bp as articles_bp
     from booking.errors import register_error_pages
     from booking.feeds.routes import bp as feeds_bp
+    from booking.identity.routes import bp as identity_bp
     from booking.intake.routes import bp as intake_bp
     from booking.manage.routes import bp as manage_bp
     from booking.public.routes import bp as public_bp
@@ -78,6 +79,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(public_bp)
     app.register_blueprint(manage_bp)
     app.register_blueprint(intake_bp)
+    app.register_blueprint(identity_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(desk_bp)
     app.register_blueprint(clinician_bp)

@@ -320,6 +320,16 @@ class Appointment(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     cancel_reason: Mapped[str | None] = mapped_column(sa.String(500))
+    # Whether the patient's earlier visits are shown with this booking (operations.identity).
+    # None: an online booking that matched a patient who has visits with another practitioner,
+    # still waiting for the patient (from the emailed link) or the desk to confirm it was them.
+    identity_confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Who confirmed, as it read then ("Patient, from the emailed link", a staff member's name),
+    # or why nobody needed to (a first booking, a booking by the desk).
+    identity_confirmed_by: Mapped[str | None] = mapped_column(sa.String(120))
+    # The name and phone typed with a booking awaiting confirmation, where they differ from the
+    # patient's record: kept beside the booking for the desk, never written over the record.
+    booked_as: Mapped[dict | None] = mapped_column(sa.JSON)
 
     practitioner: Mapped[Practitioner] = relationship()
     service: Mapped[Service] = relationship()
@@ -327,6 +337,11 @@ class Appointment(db.Model):
     history: Mapped[list[AppointmentEvent]] = relationship(
         back_populates="appointment", cascade="all, delete-orphan", order_by="AppointmentEvent.id"
     )
+
+    @property
+    def identity_pending(self) -> bool:
+        """Booked online with a returning patient's details, and not yet confirmed to be theirs."""
+        return self.identity_confirmed_at is None
 
     @property
     def occupied(self) -> TimeRange:
@@ -377,6 +392,22 @@ class ManageLink(db.Model):
     appointment_id: Mapped[int] = mapped_column(sa.ForeignKey("appointment.id", ondelete="CASCADE"), index=True)
     token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    appointment: Mapped[Appointment] = relationship()
+
+
+class IdentityCheck(db.Model):
+    """A link, emailed to the address on file, by which a patient confirms that they made a
+    booking (operations.identity). Made when the email is sent; only the SHA-256 of its secret
+    is kept, and it stops working at `expires_at`."""
+
+    __tablename__ = "identity_check"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    appointment_id: Mapped[int] = mapped_column(sa.ForeignKey("appointment.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
     appointment: Mapped[Appointment] = relationship()
 

@@ -148,7 +148,7 @@ def register_page_helpers(app: Flask) -> None:
         if request.blueprint == "clinician":
             # Health data on what may be a shared clinic computer: keep no copy anywhere.
             response.headers["Cache-Control"] = "no-store"
-        elif request.blueprint in ("public", "manage", "intake", "auth", "desk", "admin") and request.endpoint != "public.index":
+        elif request.blueprint in ("public", "manage", "intake", "identity", "auth", "desk", "admin") and request.endpoint != "public.index":
             # Personal details: never in a shared cache. The patient's own browser may keep
             # the page, so that Back works after a form was sent.
             response.headers["Cache-Control"] = "private, no-cache"

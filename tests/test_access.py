@@ -13,9 +13,10 @@ import pytest
 import sqlalchemy as sa
 
 from booking.extensions import db
-from booking.models import Appointment, OutboxMessage, StaffAccount, StaffRole, TimeOff
+from booking.models import Appointment, IdentityCheck, OutboxMessage, StaffAccount, StaffRole, TimeOff
 from booking.operations import feeds
 from booking.scheduling import UTC
+from booking.tokens import hash_token
 from tests.test_staff import ACCOUNTS, csrf_from, login_as, staff  # noqa: F401 (fixtures)
 
 VISITORS = ("anonymous", "receptionist", "practitioner", "admin")
@@ -53,6 +54,7 @@ RULES = {
     "api.slots": ("GET", 200, 200, 200, 200),
     "api.create_booking": ("POST", 422, 422, 422, 422),
     "feeds.calendar": ("GET", 200, 200, 200, 200),  # Ana's calendar link: the token is the key, not a sign-in
+    "identity.confirm": ("GET", 200, 200, 200, 200),  # the emailed confirmation link is its own key
     # staff pages
     "auth.sign_in": ("GET", 200, 302, 302, 302),
     "auth.sign_out": ("POST", 302, 303, 303, 303),
@@ -62,6 +64,7 @@ RULES = {
     "desk.appointment": ("GET", 302, 200, 200, 200),
     "desk.mark": ("POST", 302, 303, 303, 303),  # too early to mark arrived: refused with a message
     "desk.cancel": ("GET", 302, 200, 200, 200),
+    "desk.confirm_identity": ("POST", 302, 303, 403, 303),  # the desk checks who calls; never the practitioner themselves
     "desk.email_questions": ("POST", 302, 303, 303, 303),  # Ana's patient: each sends a new link
     "desk.move": ("GET", 302, 200, 200, 200),
     "desk.patients": ("GET", 302, 200, 200, 200),
@@ -119,8 +122,13 @@ def url_values(staff):  # noqa: F811
         db.session.add(time_off)
         db.session.commit()
         message = db.session.scalar(sa.select(OutboxMessage.id).where(OutboxMessage.appointment_id == appointment.id))
+        identity_token = "an-identity-link-for-the-access-test"
+        db.session.add(IdentityCheck(appointment_id=appointment.id, token_hash=hash_token(identity_token),
+                                     created_at=datetime(2027, 3, 8, tzinfo=UTC), expires_at=datetime(2027, 3, 15, tzinfo=UTC)))
+        db.session.commit()
         record_ids = {"appointment_id": appointment.id, "patient_id": appointment.patient_id, "time_off_id": time_off.id,
-                      "message_id": message, "feed_token": feeds.issue(appointment.practitioner_id)}
+                      "message_id": message, "feed_token": feeds.issue(appointment.practitioner_id),
+                      "identity_token": identity_token}
     return record_ids | {
         "status": "arrived",
         "token": made["manage_url"].rsplit("/", 1)[1],
@@ -147,6 +155,8 @@ def test_access_matrix(staff, visitors, url_values, endpoint):  # noqa: F811
     values = url_values | {"slug": slug.get(endpoint, slug.get(endpoint.split(".")[0], url_values["slug"]))}
     if endpoint.startswith("feeds."):
         values["token"] = values["feed_token"]  # a calendar link's token, not a manage link's
+    if endpoint.startswith("identity."):
+        values["token"] = values["identity_token"]  # a confirmation link's token
     path = rule.build({name: values[name] for name in rule.arguments}, append_unknown=False)[1]
     if endpoint == "api.slots":
         path += "?service=short"

@@ -249,10 +249,15 @@ class ArticleLibrary:
 
 
 def is_first_visit(appointment) -> bool:
-    """A visit for new patients, or the patient's first visit on record (cancelled ones aside)."""
+    """A visit for new patients, or the patient's first visit on record (cancelled ones aside).
+    A booking still waiting for the patient to confirm it was them counts none before it, so
+    its page reads as anyone's first booking would."""
+    from booking.operations.identity import in_history  # articles load before the operations
+
     if appointment.service.new_patients_only:
         return True
     return not any(
         other is not appointment and other.holds_time and other.starts_at < appointment.starts_at
+        and in_history(appointment, other, as_patient=True)
         for other in appointment.patient.appointments
     )

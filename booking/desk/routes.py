@@ -24,7 +24,7 @@ from booking.desk.forms import (
 )
 from booking.limits import MAX_ID
 from booking.models import AppointmentStatus, Patient, Practitioner, StaffRole
-from booking.operations import desk
+from booking.operations import desk, identity
 from booking.operations.availability import desk_rules, load_clinic, times_by_day
 from booking.operations.bookings import BookingRequest, EmergencyAnswers, PatientDetails, SlotTaken, describe
 from booking.operations.clinic_file import WEEKDAYS
@@ -226,6 +226,22 @@ def email_questions(appointment_id: int):
     return redirect(url_for("desk.appointment", appointment_id=appointment_id), code=303)
 
 
+@bp.post("/appointments/<int(max=2147483647):appointment_id>/confirm-identity")
+@staff_only(StaffRole.ADMIN, StaffRole.RECEPTIONIST)
+def confirm_identity(appointment_id: int):
+    """The desk has checked who the patient is: their earlier visits open to this booking's practitioner."""
+    try:
+        confirmed = identity.confirm_by_desk(_account(), appointment_id, now())
+    except desk.NotVisible:
+        abort(404)
+    except identity.NothingToConfirm as refused:
+        flash(refused.message, "problem")
+    else:
+        flash(f"Identity confirmed: {confirmed.practitioner.name} now sees {confirmed.patient.name}'s earlier visits.",
+              "success")
+    return redirect(url_for("desk.appointment", appointment_id=appointment_id), code=303)
+
+
 @bp.route("/appointments/<int(max=2147483647):appointment_id>/cancel", methods=["GET", "POST"])
 @staff_only()
 def cancel(appointment_id: int):
@@ -301,7 +317,8 @@ def patient(patient_id: int):
         found, appointments = desk.patient_for(_account(), patient_id)
     except desk.NotVisible:
         abort(404)
-    return render_template("desk/patient.html", patient=found, appointments=appointments)
+    return render_template("desk/patient.html", patient=found, appointments=appointments,
+                           shows_past=identity.sees_history(_account(), found))
 
 
 # --- working hours and time off ----------------------------------------------------------

@@ -29,6 +29,8 @@ from booking.web import clinic_time, zone_abbreviation
 # token for each attempt and puts it there only in what it hands to the mail server
 # (URL-safe, so url_for leaves it as it is).
 LINK_PLACEHOLDER = "LINK-SENT-WITH-THE-EMAIL"
+# Where a link made only as the email is sent goes (operations.identity: confirming a booking).
+IDENTITY_LINK_PLACEHOLDER = "IDENTITY-LINK-MADE-WHEN-SENT"
 
 HTML_TAGS = {"p", "a", "ul", "ol", "li", "strong", "em", "h2", "h3", "br", "hr"}
 
@@ -136,11 +138,14 @@ def _reading_list(appointment: Appointment) -> list[tuple[str, str]]:
     return [(article.title, _external("articles.article", slug=article.slug)) for article in chosen]
 
 
-def with_link(body: str, token: str | None) -> str:
-    """A stored body with its secret link put in, as the patient receives it."""
-    return body.replace(LINK_PLACEHOLDER, token) if token else body
+def with_links(body: str, links: dict[str, str] | None) -> str:
+    """A stored body with its secret links (tokens by placeholder) put in, as the patient receives it."""
+    for placeholder, token in (links or {}).items():
+        body = body.replace(placeholder, token)
+    return body
 
 
 def link_hidden(body: str) -> str:
     """A stored body as staff may read it: the secret link stays hidden."""
-    return body.replace(LINK_PLACEHOLDER, "(the patient's secret link)")
+    return (body.replace(LINK_PLACEHOLDER, "(the patient's secret link)")
+            .replace(IDENTITY_LINK_PLACEHOLDER, "(the patient's confirmation link)"))

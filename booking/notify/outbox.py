@@ -42,8 +42,17 @@ from flask import current_app
 from icalendar import Calendar
 
 from booking.extensions import db, write_transaction
-from booking.models import Appointment, Clinic, IntakeStatus, ManageLink, OutboxMessage, OutboxSender, OutboxStatus
-from booking.notify.emails import LINK_PLACEHOLDER, compose, with_link
+from booking.models import (
+    Appointment,
+    AppointmentStatus,
+    Clinic,
+    IntakeStatus,
+    ManageLink,
+    OutboxMessage,
+    OutboxSender,
+    OutboxStatus,
+)
+from booking.notify.emails import IDENTITY_LINK_PLACEHOLDER, LINK_PLACEHOLDER, compose, with_links
 from booking.notify.smtp import Deferred, Refused, Transport, Unavailable
 from booking.safety import SIGNAL_SOURCES
 from booking.tokens import hash_token, new_token
@@ -92,8 +101,10 @@ def queue_alert(appointment: Appointment, clinic: Clinic, level: str, source: st
 
 
 def needs_link(message: OutboxMessage) -> bool:
-    """Whether the message's text has a place for the patient's secret link."""
-    return message.appointment_id is not None and LINK_PLACEHOLDER in message.text_body + message.html_body
+    """Whether the message's text has a place for a secret link (to manage the visit, or to confirm
+    who booked it), made as it is sent."""
+    text = message.text_body + message.html_body
+    return message.appointment_id is not None and (LINK_PLACEHOLDER in text or IDENTITY_LINK_PLACEHOLDER in text)
 
 
 def _new_link(appointment_id: int, now: datetime) -> str:
@@ -210,13 +221,22 @@ def _renew(message_id: int, sender: str, now: datetime) -> bool:
     ).rowcount == 1)
 
 
-def _link_for_this_attempt(message_id: int, appointment_id: int, sender: str, now: datetime) -> str | None:
-    """A fresh link for the attempt about to be made, stored as its hash only; None (and no
-    link) when the claim is no longer ours, so two senders never both make one for a message."""
-    def make() -> str | None:
-        if db.session.scalar(sa.select(OutboxMessage.id).where(_still_mine(message_id, sender))) is None:
+def _links_for_this_attempt(message_id: int, sender: str, now: datetime) -> dict[str, str] | None:
+    """Fresh secret links for the attempt about to be made, by the placeholder each fills, stored
+    as hashes only; None (and no link) when the claim is no longer ours, so two senders never
+    both make one for a message."""
+    from booking.operations import identity  # it queues its email through this module
+
+    def make() -> dict[str, str] | None:
+        message = db.session.scalar(sa.select(OutboxMessage).where(_still_mine(message_id, sender)))
+        if message is None:
             return None
-        return _new_link(appointment_id, now)
+        text, links = message.text_body + message.html_body, {}
+        if LINK_PLACEHOLDER in text:
+            links[LINK_PLACEHOLDER] = _new_link(message.appointment_id, now)
+        if IDENTITY_LINK_PLACEHOLDER in text:
+            links[IDENTITY_LINK_PLACEHOLDER] = identity.make_link(message, now)
+        return links
 
     return _writing(make)
 
@@ -230,6 +250,10 @@ def stale_because(message: OutboxMessage, now: datetime) -> str | None:
     appointment = message.appointment
     if appointment is None:
         return "The appointment no longer exists."
+    if message.kind == "identity_check":  # no later email carries its link, so a move does not stale it
+        if appointment.status is AppointmentStatus.CANCELLED:
+            return "The booking was cancelled: there is nothing to confirm."
+        return None if appointment.identity_pending else "The booking was confirmed before the email could go."
     if message.kind == "safety_alert":  # true whatever changed since, until the visit is over
         return "The visit was over before the alert could go; its record shows the flag." if appointment.ends_at <= now else None
     if appointment.starts_at <= now:
@@ -275,19 +299,18 @@ def _deliver_one(message_id: int, sender: str, now_function, transport: Transpor
     if skip:
         _record(message_id, sender, now_function(), OutboxStatus.SKIPPED, skip, None, report)
         return
-    token = None
+    links: dict[str, str] = {}
     if needs_link(message):
-        appointment_id = message.appointment_id
         db.session.rollback()
-        token = _link_for_this_attempt(message_id, appointment_id, sender, now_function())
-        if token is None:
+        links = _links_for_this_attempt(message_id, sender, now_function())
+        if links is None:
             return  # another sender took it over meanwhile
         message = db.session.get(OutboxMessage, message_id)
-    envelope = mime_message(message, current_app.config["MAIL_FROM"], token)
+    envelope = mime_message(message, current_app.config["MAIL_FROM"], links)
     db.session.rollback()  # no transaction stays open while the mail server is talked to
 
     def outcome(status: OutboxStatus, error: str | None, reply: str | None = None) -> None:
-        _record(message_id, sender, now_function(), status, _without(token, error), _without(token, reply), report)
+        _record(message_id, sender, now_function(), status, _without(links, error), _without(links, reply), report)
 
     try:
         reply = transport.send(envelope)
@@ -299,7 +322,7 @@ def _deliver_one(message_id: int, sender: str, now_function, transport: Transpor
         outcome(OutboxStatus.QUEUED, str(problem))
         raise
     except Exception as error:  # a fault of ours: say what it was, and carry on with the others
-        said = _without(token, f"{type(error).__name__}: {error}")
+        said = _without(links, f"{type(error).__name__}: {error}")
         # The frames without the exception's own words, which might quote the link.
         log.error("outbox message %s could not be sent: %s\n%s", message_id, said,
                   "".join(traceback.format_tb(error.__traceback__)))
@@ -308,11 +331,12 @@ def _deliver_one(message_id: int, sender: str, now_function, transport: Transpor
         outcome(OutboxStatus.SENT, None, reply)
 
 
-def _without(token: str | None, text: str | None) -> str | None:
-    """What a mail server or an error said, with this attempt's secret link taken out, in case it
+def _without(links: dict[str, str], text: str | None) -> str | None:
+    """What a mail server or an error said, with this attempt's secret links taken out, in case it
     quoted the message: the database and the log never hold a live link."""
-    if token and text:
-        return text.replace(token, "(the patient's secret link)")
+    for token in links.values():
+        if text:
+            text = text.replace(token, "(a secret link)")
     return text
 
 
@@ -359,9 +383,10 @@ def _record(message_id: int, sender: str, now: datetime, status: OutboxStatus, e
         report.ids_sent.append(message_id)
 
 
-def mime_message(message: OutboxMessage, sender: str, token: str | None = None) -> EmailMessage:
-    """The message as it goes over SMTP: text and HTML alternatives with `token`'s link put in,
-    and the .ics file (which never carries the link: a calendar app may share or sync it)."""
+def mime_message(message: OutboxMessage, sender: str, links: dict[str, str] | None = None) -> EmailMessage:
+    """The message as it goes over SMTP: text and HTML alternatives with `links` (tokens by
+    placeholder) put in, and the .ics file (which never carries a link: a calendar app may
+    share or sync it)."""
     envelope = EmailMessage()
     envelope["From"] = sender
     envelope["To"] = message.to_address
@@ -371,8 +396,8 @@ def mime_message(message: OutboxMessage, sender: str, token: str | None = None) 
     domain = parseaddr(sender)[1].rpartition("@")[2] or "localhost"
     envelope["Message-ID"] = f"<outbox-{message.id}.{message.created_at:%Y%m%d%H%M%S}@{domain}>"
     envelope["Auto-Submitted"] = "auto-generated"  # RFC 3834: no out-of-office replies, please
-    envelope.set_content(with_link(message.text_body, token))
-    envelope.add_alternative(with_link(message.html_body, token), subtype="html")
+    envelope.set_content(with_links(message.text_body, links))
+    envelope.add_alternative(with_links(message.html_body, links), subtype="html")
     if message.calendar:
         method = str(Calendar.from_ical(message.calendar).get("method", "PUBLISH"))
         envelope.add_attachment(message.calendar.encode(), maintype="text", subtype="calendar",

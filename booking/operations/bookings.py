@@ -20,6 +20,7 @@ from sqlalchemy.exc import IntegrityError
 
 from booking.extensions import db, write_transaction
 from booking.models import Appointment, AppointmentEvent, AppointmentStatus, BookingDraft, Patient, Practitioner
+from booking.operations import identity
 from booking.operations.availability import (
     Slot,
     find_slots,
@@ -224,6 +225,7 @@ def book(
             safety_answers=list(answers.urgent),
         )
         db.session.add(appointment)
+        identity.settle_new_booking(appointment, request.patient.name, request.patient.phone, now)
         record(appointment, actor, "booked",
                f"{service.name}, {describe(clinic, appointment.practitioner, chosen.start)}, "
                f"booked {BOOKED_VIA.get(request.booked_via, request.booked_via)}", now)
@@ -232,6 +234,12 @@ def book(
         db.session.flush()  # the new rows get their ids, which the questions' lookup needs
         signal(appointment, levels_of(answers.urgent), "booking", now)
         outbox.queue("confirmation", appointment, now, questions=questions_asked(appointment))
+        if appointment.identity_pending:
+            record(appointment, actor, "identity pending", (
+                "These details match a patient who has visits with other practitioners: their earlier visits "
+                f"stay hidden from {appointment.practitioner.name} until the patient confirms from the link "
+                f"emailed to {patient.email}, or the desk confirms"), now)
+            identity.queue_request(appointment, now)
     return BookingResult(appointment, token)
 
 
@@ -267,12 +275,15 @@ def move(
         _lock(LOCK_PRACTITIONER, appointment.practitioner_id, target.id)
         chosen = _claim(clinic, appointment.service, [target], start, now, ignoring=appointment.id, rules=rules)
         appointment.move_to(chosen.start)
+        changed_hands = target.id != appointment.practitioner_id
         appointment.practitioner = target
         token = new_token() if new_link else ""
         if new_link:  # the patient's old links stop working; the notice of the move carries a new one
             appointment.manage_token_hash = hash_token(token)
             outbox.drop_links(appointment)
         record(appointment, actor, "moved", f"From {before} to {describe(clinic, target, chosen.start)}", now)
+        if changed_hands:  # before the email, whose questions follow whether the booking now waits
+            identity.after_move_to_another_practitioner(appointment, actor, now)
         outbox.queue("moved", appointment, now, was=was, questions=questions_asked(appointment))
     return BookingResult(appointment, token)
 

@@ -32,6 +32,7 @@ from booking.models import (
     StaffRole,
     flag_level,
 )
+from booking.operations import identity
 from booking.operations.availability import load_clinic
 from booking.operations.desk import NotVisible
 from booking.safety import SIGNAL_SOURCES, levels_of
@@ -80,14 +81,17 @@ MARKERS = (Intake.sent_at, Intake.urgent_flags, Intake.emergency_flags, Intake.p
 
 def _day_visit(appointment: Appointment, earlier: list) -> DayVisit:
     """A visit with what is known of the patient before it: the intake read for it is this
-    visit's own once sent, else the latest one sent for an earlier visit."""
-    before = [row for row in earlier if row.starts_at < appointment.starts_at]
+    visit's own once sent, else the latest one sent for an earlier visit (of those this visit
+    may show: operations.identity)."""
+    before = [row for row in earlier if row.starts_at < appointment.starts_at and identity.in_history(appointment, row)]
     baselines = [row for row in before if row.sent_at is not None]
     own = appointment.intake if appointment.intake is not None and appointment.intake.is_sent else None
     read = own or (max(baselines, key=lambda row: row.starts_at) if baselines else None)
+    # What the patient is asked follows their own link, which shows nothing earlier until confirmed.
+    asked_progress = bool(baselines) and not appointment.identity_pending
     return DayVisit(
         appointment, earlier_visits=sum(row.status in AppointmentStatus.visits() for row in before),
-        has_baseline=bool(baselines), flag_level=flag_level(appointment.alert_level, read),
+        has_baseline=asked_progress, flag_level=flag_level(appointment.alert_level, read),
         precautions=list(read.precautions or []) if read else [],
         risk_factors=len(read.risk_factors or []) if read else 0,
         nerve_root_pattern=bool(read and read.nerve_root_pattern),
@@ -113,7 +117,8 @@ def practitioner_day(practitioner: Practitioner, day: date) -> list[DayVisit]:
     earlier = defaultdict(list)
     if appointments:
         rows = db.session.execute(
-            sa.select(Appointment.patient_id, Appointment.starts_at, Appointment.status, *MARKERS)
+            sa.select(Appointment.id, Appointment.patient_id, Appointment.practitioner_id, Appointment.starts_at,
+                      Appointment.status, Appointment.identity_confirmed_at, *MARKERS)
             .outerjoin(Intake, Intake.appointment_id == Appointment.id)
             .where(Appointment.patient_id.in_({a.patient_id for a in appointments}),
                    Appointment.starts_at < max(a.starts_at for a in appointments),
@@ -180,6 +185,11 @@ class VisitRecord:
     trend: list[TrendPoint]
 
     @property
+    def identity_pending(self) -> bool:
+        """Earlier visits with other practitioners are held back until the patient is confirmed."""
+        return self.appointment.identity_pending
+
+    @property
     def intake_is_earlier(self) -> bool:
         return self.intake is not None and self.intake.appointment_id != self.appointment.id
 
@@ -227,7 +237,7 @@ def visit_record(appointment_id: int, instruments: Mapping[str, Instrument]) -> 
         raise NotVisible()
     visits = list(db.session.scalars(
         sa.select(Appointment)
-        .where(Appointment.patient_id == this.patient_id, Appointment.starts_at <= this.starts_at)
+        .where(identity.history_filter(this), Appointment.starts_at <= this.starts_at)
         .options(selectinload(Appointment.patient), selectinload(Appointment.service),
                  selectinload(Appointment.practitioner), selectinload(Appointment.intake),
                  selectinload(Appointment.progress_check), selectinload(Appointment.signals))
@@ -295,6 +305,8 @@ def export(record: VisitRecord, clinic) -> dict:
                   "service": appointment.service.name, "practitioner": appointment.practitioner.name,
                   "status": appointment.status.value, "safety_check_flags": list(appointment.safety_flags),
                   "flag_level": appointment.alert_level, "safety_checked_at": local(appointment.safety_checked_at),
+                  # False: earlier visits with other practitioners are left out (operations.identity)
+                  "identity_confirmed": not appointment.identity_pending,
                   "safety_signals": [{"level": raised.level, "given_in": raised.source, "codes": list(raised.codes),
                                       "at": local(raised.raised_at)} for raised in appointment.signals]},
         "patient": {"name": appointment.patient.name, "born_on": appointment.patient.born_on.isoformat()},

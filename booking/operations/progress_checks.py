@@ -17,6 +17,7 @@ from booking.extensions import db, write_transaction
 from booking.measures import Instrument
 from booking.models import Appointment, AppointmentStatus, Intake, IntakeStatus, ProgressCheck
 from booking.operations.availability import load_clinic
+from booking.operations.identity import history_filter
 from booking.operations.safety_signals import signal
 from booking.safety import levels_of
 
@@ -31,10 +32,11 @@ class ProgressCheckClosed(Exception):
 
 def baseline_for(appointment: Appointment) -> Intake | None:
     """The patient's latest sent intake from an earlier visit that was not cancelled (a missed
-    visit's answers still stand, as on the practitioner's pages)."""
+    visit's answers still stand, as on the practitioner's pages). None while the booking waits
+    for the patient to confirm it was them: its link then asks what a first booking asks."""
     return db.session.scalar(
         sa.select(Intake).join(Appointment, Intake.appointment_id == Appointment.id)
-        .where(Appointment.patient_id == appointment.patient_id, Appointment.starts_at < appointment.starts_at,
+        .where(history_filter(appointment, as_patient=True), Appointment.starts_at < appointment.starts_at,
                Appointment.status.in_(AppointmentStatus.holding_time()), Intake.sent_at.is_not(None))
         .order_by(Appointment.starts_at.desc())
         .limit(1)
@@ -74,7 +76,7 @@ def opens_at(appointment: Appointment) -> datetime:
     earlier visit (not cancelled) ends; before that it would measure nothing new."""
     return db.session.scalar(
         sa.select(sa.func.max(Appointment.ends_at))
-        .where(Appointment.patient_id == appointment.patient_id, Appointment.starts_at < appointment.starts_at,
+        .where(history_filter(appointment, as_patient=True), Appointment.starts_at < appointment.starts_at,
                Appointment.status.in_(AppointmentStatus.holding_time()))
     )
 
