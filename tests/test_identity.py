@@ -250,7 +250,7 @@ def test_the_patient_confirms_from_the_link_sent_to_the_address_on_file(staff, m
     with staff.app_context():  # only the link's hash is kept, and no stored email holds the link
         assert db.session.scalar(sa.select(IdentityCheck.token_hash)) == hash_token(token)
         for row in db.session.scalars(sa.select(OutboxMessage)):
-            assert token not in f"{row.text_body}{row.html_body}{row.link_token}"
+            assert token not in f"{row.text_body}{row.html_body}{row.calendar}"
     outbox_page = text(login_as(StaffRole.ADMIN).get(f"/admin/outbox/{_message_id(staff, 'identity_check')}"))
     assert "(the patient&#39;s confirmation link)" in outbox_page and token not in outbox_page
 
