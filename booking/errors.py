@@ -9,6 +9,7 @@ from werkzeug.exceptions import Forbidden, HTTPException, InternalServerError, N
 from booking.extensions import db
 from booking.operations.availability import ClinicNotSetUp
 from booking.operations.desk import NotAllowed, NotVisible
+from booking.operations.problems import RecordErased
 
 
 def _wants_json() -> bool:
@@ -34,6 +35,7 @@ def register_error_pages(app: Flask) -> None:
         return http_error(Forbidden("Your account cannot do this. Ask a receptionist or the clinic's admin."))
 
     @app.errorhandler(NotVisible)
+    @app.errorhandler(RecordErased)
     def not_visible(_error):
         db.session.rollback()
         return http_error(NotFound())

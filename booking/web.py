@@ -98,7 +98,7 @@ def register_page_helpers(app: Flask) -> None:
             "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
             "form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
         )
-        if request.blueprint == "clinician":
+        if request.blueprint in ("clinician", "rights"):
             # Health data on what may be a shared clinic computer: keep no copy anywhere.
             response.headers["Cache-Control"] = "no-store"
         elif request.blueprint in ("public", "manage", "intake", "auth", "desk", "admin") and request.endpoint != "public.index":

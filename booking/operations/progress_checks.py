@@ -17,7 +17,7 @@ from booking.extensions import db, write_transaction
 from booking.measures import Instrument
 from booking.models import Appointment, AppointmentStatus, Intake, IntakeStatus, ProgressCheck
 from booking.operations.availability import load_clinic
-from booking.operations.safety_signals import signal
+from booking.operations.safety_signals import refuse_if_erased, signal
 from booking.safety import levels_of
 
 
@@ -100,6 +100,7 @@ def send(appointment_id: int, answers: ProgressAnswers, now: datetime,
     try:
         with write_transaction():
             appointment = db.session.get(Appointment, appointment_id, with_for_update=True)
+            refuse_if_erased(appointment)
             if appointment.progress_check is not None:
                 raise ProgressCheckClosed("Your progress check has already been sent. Thank you.")
             baseline = baseline_for(appointment)
