@@ -73,6 +73,7 @@ def create_app(config: dict | None = None) -> Flask:
     from booking.intake.routes import bp as intake_bp
     from booking.manage.routes import bp as manage_bp
     from booking.public.routes import bp as public_bp
+    from booking.rights.routes import bp as rights_bp
     from booking.web import register_page_helpers
 
     app.extensions["articles"] = ArticleLibrary.load(app.config.get("ARTICLES_FOLDER", DEFAULT_FOLDER))
@@ -84,6 +85,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(desk_bp)
     app.register_blueprint(clinician_bp)
     app.register_blueprint(admin_bp)
+    app.register_blueprint(rights_bp)
     app.register_blueprint(articles_bp)
     app.register_blueprint(api_bp)
     app.register_blueprint(feeds_bp)

@@ -1,4 +1,4 @@
-"""Flask commands: clinic import/export, the demo clinic, staff accounts, sending emails."""
+"""Flask commands: clinic import/export, the demo clinic, staff accounts, sending emails, retention."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import os
 import socket
 import sys
 import time
+from datetime import timedelta
 from pathlib import Path
 
 import click
@@ -21,7 +22,8 @@ from booking.operations.clinic_file import ClinicFileError, export_clinic_file, 
 from booking.models import StaffRole
 from booking.notify import outbox
 from booking.notify.smtp import SettingsError, SmtpTransport
-from booking.operations import reminders
+from booking.operations import reminders, retention
+from booking.operations.availability import ClinicNotSetUp
 from booking.operations.demo import DEMO_CLINIC_NAME, DEMO_STAFF, load_demo
 from booking.operations.problems import CannotBook
 from booking.operations.staff import add_staff
@@ -184,7 +186,52 @@ def _queue_reminders(*, quiet: bool) -> None:
                    "progress-check invitation(s).")
 
 
+retention_group = AppGroup("retention", help="The clinic's retention period: erase what is past it.")
+
+
+def _numbers(ids: list[int]) -> str:
+    return f" (patient numbers {', '.join(map(str, ids))})" if ids else ""
+
+
+@retention_group.command("purge")
+@click.option("--dry-run", is_flag=True, help="List what would go (numbers and counts, no health data); change nothing.")
+def retention_purge(dry_run: bool):
+    """Erase patients past the clinic's retention period, and remove expired drafts, sessions,
+    links and old emails. Exits 1 if anything could not be done."""
+    idle = timedelta(minutes=current_app.config["STAFF_IDLE_MINUTES"])
+    try:
+        planned = retention.plan(now(), idle)
+        click.echo(f"Retention: {planned.retention_years} years after a patient's last visit "
+                   "(the clinic's retention_years setting).")
+        if dry_run:
+            click.echo(f"Patients past retention, to be erased: {len(planned.patients)}{_numbers(planned.patients)}")
+            click.echo(f"Booking drafts past their lifetime: {planned.drafts}")
+            click.echo(f"Staff sessions that ended over {retention.SESSIONS_KEPT.days} days ago: {planned.sessions}")
+            click.echo(f"Manage links of visits that are over: {planned.manage_links}")
+            click.echo(f"Sent, skipped or failed emails over {retention.OUTBOX_KEPT.days} days old: {planned.emails}")
+            click.echo("Dry run: nothing was changed.")
+            return
+        report = retention.purge(now(), idle)
+    except ClinicNotSetUp as error:
+        click.echo(f"Nothing was purged: {error}.", err=True)
+        sys.exit(1)
+    except SQLAlchemyError as error:
+        click.echo(f"Nothing more was purged: the database failed ({type(error).__name__}).", err=True)
+        sys.exit(1)
+    click.echo(f"Erased {len(report.erased)} patient(s) past retention{_numbers(report.erased)}, "
+               f"with the reason {retention.RETENTION_REASON!r}.")
+    removed = report.removed
+    click.echo(f"Removed {removed['drafts']} booking draft(s), {removed['sessions']} staff session(s), "
+               f"{removed['manage_links']} manage link(s) and {removed['emails']} email(s).")
+    if not report.ok:
+        for patient_id, problem in report.failed.items():
+            click.echo(f"Patient number {patient_id} could not be erased ({problem}); the log says more. "
+                       "It is unchanged.", err=True)
+        sys.exit(1)
+
+
 def register(app: Flask) -> None:
+    app.cli.add_command(retention_group)
     app.cli.add_command(outbox_group)
     app.cli.add_command(reminders_group)
     app.cli.add_command(clinic_group)

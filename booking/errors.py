@@ -12,6 +12,7 @@ from booking.extensions import db
 from booking.operations.availability import ClinicNotSetUp
 from booking.operations.clinical import record_refusal
 from booking.operations.desk import NotAllowed, NotVisible
+from booking.operations.problems import RecordErased
 
 
 def _wants_json() -> bool:
@@ -20,7 +21,7 @@ def _wants_json() -> bool:
 
 # The staff pages whose refusals are audited: a 403 is a page the role may not open; a 404 there
 # is mostly a record the account may not see (the same answer as one that does not exist).
-STAFF_AREAS = frozenset({"desk", "clinician", "admin"})
+STAFF_AREAS = frozenset({"desk", "clinician", "admin", "rights"})
 
 
 def _audit_refusal(code: int) -> None:
@@ -50,6 +51,7 @@ def register_error_pages(app: Flask) -> None:
         return http_error(Forbidden("Your account cannot do this. Ask a receptionist or the clinic's admin."))
 
     @app.errorhandler(NotVisible)
+    @app.errorhandler(RecordErased)
     def not_visible(_error):
         db.session.rollback()
         return http_error(NotFound())

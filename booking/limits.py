@@ -48,6 +48,8 @@ CLINIC_NUMBERS = {
     "max_advance_days": Limit("Booking ahead", 1, 730, "days", default=60),
     "cancellation_notice_hours": Limit("Cancellation notice", 0, 24 * 30, "hours", default=24),
     "reminder_hours": Limit("Reminder", 0, 24 * 7, "hours", default=24),
+    # Years a patient's records are kept after their last visit (README: Patients' data).
+    "retention_years": Limit("Record retention", 1, 100, "years", default=10),
 }
 SERVICE_MINUTES = Limit("Length", 5, 480, "minutes")
 BUFFER_MINUTES = Limit("Buffer", 0, 240, "minutes", default=0)

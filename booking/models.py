@@ -109,6 +109,7 @@ class Clinic(db.Model):
         sa.CheckConstraint(_between("max_advance_days", CLINIC_NUMBERS["max_advance_days"]), name="max_advance_range"),
         sa.CheckConstraint("cancellation_notice_hours >= 0", name="cancellation_notice_not_negative"),
         sa.CheckConstraint(_between("reminder_hours", CLINIC_NUMBERS["reminder_hours"]), name="reminder_hours_range"),
+        sa.CheckConstraint(_between("retention_years", CLINIC_NUMBERS["retention_years"]), name="retention_years_range"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False, default=1)
@@ -127,6 +128,8 @@ class Clinic(db.Model):
     region: Mapped[str] = mapped_column(sa.String(2), default="US", server_default="US")
     # Told at once when a patient's answers need emergency or urgent care; None: no one.
     alert_email: Mapped[str | None] = mapped_column(sa.String(254))
+    # A patient's records are erased this many years after their last visit (`flask retention purge`).
+    retention_years: Mapped[int] = mapped_column(default=10, server_default="10")
 
     @property
     def zone(self) -> ZoneInfo:
@@ -250,20 +253,37 @@ class TimeOff(db.Model):
         return TimeRange(self.starts_at, self.ends_at)
 
 
+ERASED_NAME = "Erased patient"
+
+
 class Patient(db.Model):
-    """A person who books; the same email and date of birth mean the same patient."""
+    """A person who books; the same email and date of birth mean the same patient.
+
+    An erased patient (operations.erasure) keeps only the row's number, `created_at` and
+    `erased_at`: the name reads ERASED_NAME, and contact details and date of birth are gone,
+    so their appointments stay true as anonymous history.
+    """
 
     __tablename__ = "patient"
-    __table_args__ = (sa.UniqueConstraint("email", "born_on", name="uq_patient_identity"),)
+    __table_args__ = (
+        sa.UniqueConstraint("email", "born_on", name="uq_patient_identity"),
+        sa.CheckConstraint("erased_at IS NOT NULL OR (email IS NOT NULL AND phone IS NOT NULL AND born_on IS NOT NULL)",
+                           name="details_until_erased"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(sa.String(120))
-    email: Mapped[str] = mapped_column(sa.String(254))  # stored lower-cased
-    phone: Mapped[str] = mapped_column(sa.String(40))
-    born_on: Mapped[date]
+    email: Mapped[str | None] = mapped_column(sa.String(254))  # stored lower-cased; None once erased
+    phone: Mapped[str | None] = mapped_column(sa.String(40))
+    born_on: Mapped[date | None]
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     appointments: Mapped[list[Appointment]] = relationship(back_populates="patient")
+
+    @property
+    def is_erased(self) -> bool:
+        return self.erased_at is not None
 
 
 def flag_level(alert_level: str | None, intake) -> str | None:
@@ -551,6 +571,27 @@ class AuditEntry(db.Model):
 
     patient: Mapped[Patient | None] = relationship()
     appointment: Mapped[Appointment | None] = relationship()
+
+
+class PatientErasure(db.Model):
+    """That a patient's details and answers were erased: by whom, when and why. Kept for good.
+
+    `reason` is what the admin typed ("retention" for `flask retention purge`); the form asks
+    for no health details in it.
+    """
+
+    __tablename__ = "patient_erasure"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    patient_id: Mapped[int] = mapped_column(sa.ForeignKey("patient.id"), unique=True)
+    erased_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    staff_id: Mapped[int | None] = mapped_column(sa.ForeignKey("staff_account.id", ondelete="SET NULL"))
+    erased_by: Mapped[str] = mapped_column(sa.String(120))  # the staff member's name as it read then, or the command
+    reason: Mapped[str] = mapped_column(sa.String(500))
+    appointments_kept: Mapped[int]  # as anonymous history
+    appointments_cancelled: Mapped[int]  # booked visits ahead, cancelled by the erasure
+
+    patient: Mapped[Patient] = relationship()
 
 
 class OutboxStatus(enum.Enum):

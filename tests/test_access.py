@@ -96,6 +96,11 @@ RULES = {
     "admin.outbox_page": ("GET", 302, 403, 403, 200),
     "admin.outbox_message": ("GET", 302, 403, 403, 200),
     "admin.send_again": ("POST", 302, 403, 403, 303),
+    # a patient's data rights: admins only, whoever the patient (Ana's own patient here)
+    "rights.data_page": ("GET", 302, 403, 403, 200),
+    "rights.data_file": ("GET", 302, 403, 403, 200),
+    "rights.erase": ("GET", 302, 403, 403, 200),  # the confirmation; the POST is tested in test_rights.py
+    "rights.erased": ("GET", 302, 403, 403, 200),
 }
 
 

@@ -25,7 +25,7 @@ from tests.test_staff import ACCOUNTS, csrf_from, login_as, staff  # noqa: F401 
 SETTINGS = {
     "name": "Test Clinic", "timezone": "America/Los_Angeles", "phone": "+1 213 555 0100", "emergency_number": "911",
     "slot_step_minutes": "15", "min_notice_hours": "2", "max_advance_days": "30", "cancellation_notice_hours": "24",
-    "reminder_hours": "24", "region": "US", "alert_email": "alerts@clinic.example.com",
+    "reminder_hours": "24", "retention_years": "10", "region": "US", "alert_email": "alerts@clinic.example.com",
 }
 
 
@@ -109,14 +109,15 @@ def test_the_settings_page_explains_the_region_and_the_alert_address(admin):
 def test_an_admin_changes_the_clinic_settings(staff, admin):  # noqa: F811
     changed = SETTINGS | {"name": "  Back Care Clinic ", "phone": "+1 213 555 0111", "slot_step_minutes": "30",
                           "min_notice_hours": "0", "max_advance_days": "730", "cancellation_notice_hours": "48",
-                          "reminder_hours": "0", "region": " gb ", "alert_email": " Front.Desk@Example.com "}
+                          "reminder_hours": "0", "retention_years": "7", "region": " gb ",
+                          "alert_email": " Front.Desk@Example.com "}
     response = submit(admin, "/admin/settings", changed)
     assert response.status_code == 303
     assert "settings are saved" in admin.get(response.location).get_data(as_text=True)
     assert settings_now(staff) == {
         "name": "Back Care Clinic", "timezone": "America/Los_Angeles", "phone": "+1 213 555 0111",
         "emergency_number": "911", "slot_step_minutes": 30, "min_notice_hours": 0, "max_advance_days": 730,
-        "cancellation_notice_hours": 48, "reminder_hours": 0, "start_back_enabled": False,
+        "cancellation_notice_hours": 48, "reminder_hours": 0, "retention_years": 7, "start_back_enabled": False,
         "region": "GB", "alert_email": "front.desk@example.com",
     }
     slots = staff.test_client().get("/api/v1/slots?service=short&practitioner=ana&from=2027-03-09&days=1").get_json()
@@ -132,6 +133,8 @@ def test_an_admin_changes_the_clinic_settings(staff, admin):  # noqa: F811
     ("cancellation_notice_hours", "-24", "Cancellation notice must be between 0 and 720 hours (it cannot be negative)"),
     ("max_advance_days", "0", "Booking ahead must be between 1 and 730 days"),
     ("reminder_hours", "169", "Reminder must be between 0 and 168 hours"),
+    ("retention_years", "0", "Record retention must be between 1 and 100 years"),
+    ("retention_years", "101", "Record retention must be between 1 and 100 years"),
     ("max_advance_days", "99999999999999999999", "Booking ahead must be between 1 and 730 days"),
     ("max_advance_days", "9" * 5000, "Booking ahead must be between 1 and 730 days"),
     ("max_advance_days", "two", "Enter the booking ahead as a whole number of days, from 1 to 730"),
@@ -345,7 +348,7 @@ def test_edits_through_the_pages_export_and_import_into_a_fresh_database(request
     assert submit(admin, "/admin/settings", SETTINGS | {
         "name": "Round Trip Clinic", "timezone": "America/New_York", "emergency_number": "112",
         "slot_step_minutes": "20", "min_notice_hours": "0", "max_advance_days": "90",
-        "cancellation_notice_hours": "12", "start_back_enabled": "y"}).status_code == 303
+        "cancellation_notice_hours": "12", "retention_years": "8", "start_back_enabled": "y"}).status_code == 303
     assert submit(admin, "/admin/services/new", NEW_SERVICE | {"new_patients_only": "y"}).status_code == 303
     assert submit(admin, "/admin/services/consult", {"name": "Consultation", "description": "First time here?",
                                                      "minutes": "90", "buffer_minutes": "0"}).status_code == 303

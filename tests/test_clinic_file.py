@@ -181,6 +181,7 @@ def test_export_round_trips_into_an_empty_database(request, app, tmp_path):
         exported = export_clinic_file()
     assert "[[time_off]]" in exported and 'start = "2027-03-10T00:00"' in exported
     assert 'region = "US"' in exported and 'alert_email = "alerts@clinic.example.com"' in exported
+    assert "retention_years = 10" in exported  # the default, when the file named none
     kind = "postgresql" if "postgresql" in app.config["SQLALCHEMY_DATABASE_URI"] else "sqlite"
     with fresh_database(request, kind, tmp_path / "second") as second_url:
         other = create_app(app_config(second_url))
@@ -190,8 +191,10 @@ def test_export_round_trips_into_an_empty_database(request, app, tmp_path):
             clinic = db.session.get(Clinic, 1)
             assert (clinic.region, clinic.alert_email) == ("US", "alerts@clinic.example.com")
             import_clinic_file(exported.replace('region = "US"', 'region = "GB"').replace(
-                'alert_email = "alerts@clinic.example.com"\n', ""))  # no address: no alerts
-            assert (clinic.region, clinic.alert_email) == ("GB", None)
+                'alert_email = "alerts@clinic.example.com"\n', "").replace(
+                "retention_years = 10", "retention_years = 7"))  # no address: no alerts
+            assert (clinic.region, clinic.alert_email, clinic.retention_years) == ("GB", None, 7)
+            assert "retention_years = 7" in export_clinic_file()
             assert 'region = "GB"' in export_clinic_file() and "alert_email" not in export_clinic_file()
         close_database(other)
 

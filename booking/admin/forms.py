@@ -41,6 +41,7 @@ class ClinicSettingsForm(AdminForm):
     max_advance_days = StringField("How far ahead patients may book (days)")
     cancellation_notice_hours = StringField("Cancellation notice (hours)")
     reminder_hours = StringField("Reminder email (hours before the visit)")
+    retention_years = StringField("Keep patients' records for (years after their last visit)")
     start_back_enabled = BooleanField("Ask the STarT Back screening questions")
 
 

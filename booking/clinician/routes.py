@@ -63,7 +63,7 @@ def _visit_page(record: clinical.VisitRecord, printing: bool):
     born_on = record.appointment.patient.born_on
     return render_template(
         "clinician/visit.html", record=record, appointment=record.appointment, intake=intake, printing=printing,
-        age=age_on(born_on, record.appointment.starts_at.astimezone(load_clinic().zone).date()),
+        age=age_on(born_on, record.appointment.starts_at.astimezone(load_clinic().zone).date()) if born_on else None,
         sections=answered_sections(intake.answers, instruments.get("start_back")) if intake else [],
         chart=lay_out_chart(record.trend) if len(record.trend) > 1 else None,
         nprs=instruments["nprs"], psfs=instruments["psfs"], screen=instruments.get("start_back"),

@@ -24,7 +24,7 @@ from booking.desk.forms import (
 )
 from booking.limits import MAX_ID
 from booking.models import AppointmentStatus, Patient, Practitioner, StaffRole
-from booking.operations import desk, identity
+from booking.operations import desk, identity, patient_data
 from booking.operations.availability import desk_rules, load_clinic, times_by_day
 from booking.operations.bookings import BookingRequest, EmergencyAnswers, PatientDetails, SlotTaken, describe
 from booking.operations.clinic_file import WEEKDAYS
@@ -51,7 +51,7 @@ def _patient_from_args() -> Patient | None:
         patient, _ = desk.patient_for(_account(), patient_id)
     except desk.NotVisible:
         return None
-    return patient
+    return None if patient.is_erased else patient  # nobody to book for
 
 
 @bp.get("")
@@ -317,7 +317,9 @@ def patient(patient_id: int):
         found, appointments = desk.patient_for(_account(), patient_id)
     except desk.NotVisible:
         abort(404)
-    return render_template("desk/patient.html", patient=found, appointments=appointments,
+    erasure = patient_data.erasure_of(found.id) if found.is_erased else None
+    return render_template("desk/patient.html", patient=found, appointments=appointments, erasure=erasure,
+                           rights=patient_data.may_use_rights(_account()),
                            shows_past=identity.sees_history(_account(), found))
 
 

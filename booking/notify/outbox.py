@@ -67,13 +67,17 @@ log = logging.getLogger(__name__)
 
 
 def queue(kind: str, appointment: Appointment, now: datetime, *, once_key: str | None = None,
-          **context) -> OutboxMessage:
+          **context) -> OutboxMessage | None:
     """Add an email about this appointment to the session; it is written by the caller's commit.
 
     An email whose text has a secret link gets a link of its own when it is sent (the
-    first link's token is not kept, so it cannot be sent again).
+    first link's token is not kept, so it cannot be sent again). An erased patient has no
+    address: nothing is queued.
     """
     from booking.operations.availability import load_clinic  # operations import this module
+
+    if appointment.patient.is_erased:
+        return None
 
     email = compose(kind, appointment, load_clinic(), now, **context)
     message = OutboxMessage(

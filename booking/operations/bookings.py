@@ -105,9 +105,15 @@ def _lock(namespace: int, *ids: int) -> None:
         db.session.execute(sa.select(sa.func.pg_advisory_xact_lock(namespace, key)))
 
 
-def _patient_lock_key(details: PatientDetails) -> int:
-    digest = hashlib.sha256(f"{details.email}|{details.born_on.isoformat()}".encode()).digest()
+def _patient_lock_key(email: str, born_on: date) -> int:
+    digest = hashlib.sha256(f"{email}|{born_on.isoformat()}".encode()).digest()
     return int.from_bytes(digest[:4], "big", signed=True)
+
+
+def lock_patient(email: str, born_on: date) -> None:
+    """On PostgreSQL, hold the lock of whoever has this email and date of birth until the commit:
+    a booking and an erasure of the same patient happen one after the other."""
+    _lock(LOCK_PATIENT, _patient_lock_key(email, born_on))
 
 
 def find_or_add_patient(details: PatientDetails, now: datetime) -> Patient:
@@ -193,7 +199,7 @@ def book(
         practitioners = load_practitioners(service, request.practitioner)
         if not practitioners:
             raise CannotBook("practitioner", f"nobody offers {service.slug!r} at the moment")
-        _lock(LOCK_PATIENT, _patient_lock_key(request.patient))
+        lock_patient(request.patient.email, request.patient.born_on)
         _lock(LOCK_PRACTITIONER, *(p.id for p in practitioners))
         chosen = _claim(clinic, service, practitioners, request.start, now, rules=rules)
 

@@ -362,8 +362,8 @@ def _read_clinic(table, check: _Checker) -> dict:
     check.unknown_keys(
         table,
         {"name", "timezone", "phone", "emergency_number", "slot_step_minutes", "min_notice_hours",
-         "max_advance_days", "cancellation_notice_hours", "reminder_hours", "start_back_enabled",
-         "region", "alert_email"},
+         "max_advance_days", "cancellation_notice_hours", "reminder_hours", "retention_years",
+         "start_back_enabled", "region", "alert_email"},
         path,
     )
     zone_name = check.text(table, "timezone", path, limit=limits.ZONE_LENGTH)
@@ -483,6 +483,7 @@ def export_clinic_file() -> str:
             "max_advance_days": clinic.max_advance_days,
             "cancellation_notice_hours": clinic.cancellation_notice_hours,
             "reminder_hours": clinic.reminder_hours,
+            "retention_years": clinic.retention_years,
             "start_back_enabled": clinic.start_back_enabled,
             "region": clinic.region,
             **({"alert_email": clinic.alert_email} if clinic.alert_email else {}),

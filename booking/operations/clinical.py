@@ -38,7 +38,10 @@ from booking.operations.desk import NotVisible
 from booking.safety import SIGNAL_SOURCES, levels_of
 from booking.scheduling import wall_clock_instant
 
-AUDIT_ACTIONS = {"view": "Viewed", "print": "Printed", "export": "Exported", "refused": "Was refused"}
+AUDIT_ACTIONS = {"view": "Viewed", "print": "Printed", "export": "Exported", "refused": "Was refused",
+                 # a patient's data rights (operations.patient_data): whole records, not one visit
+                 "data_page": "Opened all their data", "data_file": "Downloaded all their data",
+                 "erase": "Erased their record"}
 
 
 def may_read_visit(account: StaffAccount, appointment: Appointment) -> bool:
@@ -309,7 +312,8 @@ def export(record: VisitRecord, clinic) -> dict:
                   "identity_confirmed": not appointment.identity_pending,
                   "safety_signals": [{"level": raised.level, "given_in": raised.source, "codes": list(raised.codes),
                                       "at": local(raised.raised_at)} for raised in appointment.signals]},
-        "patient": {"name": appointment.patient.name, "born_on": appointment.patient.born_on.isoformat()},
+        "patient": {"name": appointment.patient.name,
+                    "born_on": appointment.patient.born_on.isoformat() if appointment.patient.born_on else None},
         "intake": None if intake is None else {
             "for_visit": intake.appointment.reference, "form_version": intake.form_version,
             "sent_at": local(intake.sent_at), "answers": intake.answers,

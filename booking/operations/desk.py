@@ -281,6 +281,8 @@ def email_questions(account: StaffAccount, appointment_id: int, now: datetime) -
         appointment = _locked_appointment(account, appointment_id)
         if appointment.status is not AppointmentStatus.BOOKED or appointment.starts_at <= now:
             raise CannotBook("questions", "Only a booked visit that has not begun asks questions beforehand.")
+        if appointment.patient.is_erased:
+            raise CannotBook("questions", "This patient's record was erased: there is no address to email.")
         questions = questions_asked(appointment)
         if questions is None:
             raise CannotBook("questions", "The patient has already answered this visit's questions.")
@@ -479,8 +481,9 @@ def _visible_patients(account: StaffAccount):
 
 
 def find_patients(account: StaffAccount, text: str, born_on: date | None) -> list[Patient]:
-    """Patients whose name, email or phone contains `text`, born on `born_on` if given."""
-    query = _visible_patients(account)
+    """Patients whose name, email or phone contains `text`, born on `born_on` if given (erased
+    patients are no one to find: their visits still link to them)."""
+    query = _visible_patients(account).where(Patient.erased_at.is_(None))
     text = text.strip()
     # Each word must match the name, email or phone, so "Brandt Olivia" finds Olivia Brandt;
     # a phone number typed with spaces is one search.

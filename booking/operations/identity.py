@@ -108,7 +108,7 @@ def after_move_to_another_practitioner(appointment: Appointment, actor, now: dat
 def queue_request(appointment: Appointment, now: datetime) -> None:
     """Email the address on file a link to confirm the booking (the link is made when it goes)."""
     if appointment.identity_pending:
-        outbox.queue(EMAIL_KIND, appointment, now, link=False, link_days=CONFIRM_LINK_DAYS,
+        outbox.queue(EMAIL_KIND, appointment, now, link_days=CONFIRM_LINK_DAYS,
                      placeholder=IDENTITY_LINK_PLACEHOLDER)
 
 

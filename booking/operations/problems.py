@@ -24,3 +24,7 @@ class InvalidInput(Exception):
     def __init__(self, problems: dict[str, str]):
         super().__init__("; ".join(problems.values()))
         self.problems = problems
+
+
+class RecordErased(Exception):
+    """The patient's record was erased while the request was on its way: their link opens nothing now."""

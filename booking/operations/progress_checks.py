@@ -18,7 +18,7 @@ from booking.measures import Instrument
 from booking.models import Appointment, AppointmentStatus, Intake, IntakeStatus, ProgressCheck
 from booking.operations.availability import load_clinic
 from booking.operations.identity import history_filter
-from booking.operations.safety_signals import signal
+from booking.operations.safety_signals import refuse_if_erased, signal
 from booking.safety import levels_of
 
 
@@ -102,6 +102,7 @@ def send(appointment_id: int, answers: ProgressAnswers, now: datetime,
     try:
         with write_transaction():
             appointment = db.session.get(Appointment, appointment_id, with_for_update=True)
+            refuse_if_erased(appointment)
             if appointment.progress_check is not None:
                 raise ProgressCheckClosed("Your progress check has already been sent. Thank you.")
             baseline = baseline_for(appointment)

@@ -18,9 +18,10 @@ from datetime import datetime
 import sqlalchemy as sa
 
 from booking.extensions import db, write_transaction
-from booking.models import Appointment, AppointmentStatus, SafetySignal
+from booking.models import Appointment, AppointmentStatus, Patient, SafetySignal
 from booking.notify import outbox
 from booking.operations.availability import load_clinic
+from booking.operations.problems import RecordErased
 from booking.safety import SIGNAL_SOURCES, levels_of, most_severe
 
 log = logging.getLogger(__name__)
@@ -31,7 +32,16 @@ def lock_visit(appointment: Appointment) -> Appointment:
     transaction already holds the database's lock), so two answers saved at the same moment
     are applied one after the other."""
     db.session.refresh(appointment, with_for_update=True)
+    refuse_if_erased(appointment)
     return appointment
+
+
+def refuse_if_erased(appointment: Appointment) -> None:
+    """An erasure may have committed while this request waited for the visit's lock: then the
+    answers it carries are not kept (RecordErased, a 404 like any dead link)."""
+    erased = db.session.scalar(sa.select(Patient.erased_at).where(Patient.id == appointment.patient_id))
+    if erased is not None:
+        raise RecordErased()
 
 
 def signalled_codes(appointment: Appointment) -> set[str]:

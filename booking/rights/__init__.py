@@ -1,0 +1,1 @@
+"""A patient's data rights: everything held about them, and erasing them (admins only)."""
