@@ -128,7 +128,9 @@ def test_a_rate_limit_holds_across_four_gunicorn_workers_sharing_redis(database_
     limit, asked, at_once = 12, 48, 8
     access_log = tmp_path / "access.log"
     with servers.redis_server(tmp_path) as redis_url, servers.gunicorn(
-            database_url, tmp_path, workers=4, env={"RATELIMIT_STORAGE_URI": redis_url,
+            # Sync workers (one request at a time each), so requests at the same instant must be
+            # answered by several processes: a threaded worker could take them all.
+            database_url, tmp_path, workers=4, threads=1, env={"RATELIMIT_STORAGE_URI": redis_url,
                                                     "API_READ_LIMIT": f"{limit} per hour"},
             access_log=access_log) as base:
         release = threading.Barrier(at_once, timeout=30)
