@@ -98,7 +98,9 @@ def register_page_helpers(app: Flask) -> None:
             "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
             "form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
         )
-        if request.blueprint == "clinician":
+        if response.headers.get("Cache-Control") == "no-store":
+            pass  # a page that asked for no copy anywhere (a second factor's key, recovery codes) keeps that
+        elif request.blueprint == "clinician":
             # Health data on what may be a shared clinic computer: keep no copy anywhere.
             response.headers["Cache-Control"] = "no-store"
         elif request.blueprint in ("public", "manage", "intake", "auth", "desk", "admin") and request.endpoint != "public.index":

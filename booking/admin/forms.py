@@ -41,6 +41,7 @@ class ClinicSettingsForm(AdminForm):
     cancellation_notice_hours = StringField("Cancellation notice (hours)")
     reminder_hours = StringField("Reminder email (hours before the visit)")
     start_back_enabled = BooleanField("Ask the STarT Back screening questions")
+    second_factor_for_all_staff = BooleanField("Ask every member of staff for a second factor when they sign in")
 
 
 class NamedBySlugForm(AdminForm):

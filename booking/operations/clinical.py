@@ -36,7 +36,8 @@ from booking.operations.desk import NotVisible
 from booking.safety import SIGNAL_SOURCES, levels_of
 from booking.scheduling import wall_clock_instant
 
-AUDIT_ACTIONS = {"view": "Viewed", "print": "Printed", "export": "Exported"}
+AUDIT_ACTIONS = {"view": "Viewed", "print": "Printed", "export": "Exported",
+                 "second_factor_reset": "Reset a second factor"}
 
 
 def may_read_visit(account: StaffAccount, appointment: Appointment) -> bool:
