@@ -220,7 +220,7 @@ def test_sealing_refuses_any_change():
     sealed = seal("JBSWY3DPEHPK3PXP", secret_key="k", purpose="p", context="7")
     assert unseal(sealed, secret_key="k", purpose="p", context="7") == "JBSWY3DPEHPK3PXP"
     assert seal("JBSWY3DPEHPK3PXP", secret_key="k", purpose="p", context="7") != sealed  # a fresh nonce each time
-    for changed in (sealed[:-2] + ("A" if sealed[-2] != "A" else "B") + sealed[-1], sealed[:5] + sealed[6:], "", "s1.",
+    for changed in (sealed[:-2] + ("A" if sealed[-2] != "A" else "B") + sealed[-1], sealed[:5] + sealed[6:], "", "g1.",
                     "x" + sealed):
         with pytest.raises(Unsealable):
             unseal(changed, secret_key="k", purpose="p", context="7")
