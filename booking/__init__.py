@@ -144,14 +144,16 @@ def _init_staff_sessions(app: Flask) -> None:
     login_manager.login_view = "auth.sign_in"
     login_manager.login_message = (
         "Sign in to see that page. If you were signed in, your session ended after "
-        f"{app.config['STAFF_IDLE_MINUTES']} minutes without activity, and a form sent since then was not saved."
+        f"{app.config['STAFF_IDLE_MINUTES']} minutes without activity (or {app.config['STAFF_SESSION_HOURS']} hours "
+        "after you signed in), and a form sent since then was not saved."
     )
     login_manager.session_protection = None  # server-side sessions, ended at sign-out, do this job
     idle = timedelta(minutes=app.config["STAFF_IDLE_MINUTES"])
+    lifetime = timedelta(hours=app.config["STAFF_SESSION_HOURS"])  # however busy, a session ends then
 
     @login_manager.user_loader
     def load_staff(token: str):
-        return signed_in(token, now(), idle)
+        return signed_in(token, now(), idle, lifetime)
 
     @app.before_request
     def identify_staff_first():

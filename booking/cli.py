@@ -11,6 +11,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import click
+import sqlalchemy as sa
 from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 from sqlalchemy.exc import SQLAlchemyError
@@ -19,14 +20,15 @@ from booking.clock import now
 from booking.extensions import db
 from booking.models import Clinic
 from booking.operations.clinic_file import ClinicFileError, export_clinic_file, import_clinic_file
-from booking.models import StaffRole
+from booking.models import StaffAccount, StaffRole
 from booking.notify import outbox
 from booking.notify.smtp import SettingsError, SmtpTransport
 from booking.operations import reminders, retention
 from booking.operations.availability import ClinicNotSetUp
 from booking.operations.demo import DEMO_CLINIC_NAME, DEMO_STAFF, load_demo
 from booking.operations.problems import CannotBook
-from booking.operations.staff import add_staff
+from booking.operations import second_factor
+from booking.operations.staff import add_staff, normal_email
 
 staff_group = AppGroup("staff", help="Staff accounts.")
 
@@ -46,6 +48,32 @@ def staff_add(email: str, role: str, practitioner_slug: str | None, name: str | 
         click.echo(f"{problem.field}: {problem.message}", err=True)
         sys.exit(1)
     click.echo(f"Added {account.role.value} {account.email}.")
+    click.echo(_how_they_sign_in(account))
+
+
+def _how_they_sign_in(account: StaffAccount) -> str:
+    """What a new account's first sign-in will ask, in words for whoever hands the account over."""
+    if second_factor.required(account, db.session.get(Clinic, 1)):
+        return (f"{account.email} signs in at /staff/sign-in with the password, then is asked to set up an "
+                "authenticator app (a phone app for time-based codes, such as Google Authenticator or FreeOTP): "
+                "scan the QR code shown, or type its key, enter the 6-digit code the app shows, and save the "
+                "ten recovery codes shown once.")
+    return (f"{account.email} signs in at /staff/sign-in with the password alone, and may turn on a second factor "
+            "(an authenticator app) from the Second factor link in the staff bar.")
+
+
+@staff_group.command("reset-second-factor")
+@click.argument("email")
+def staff_reset_second_factor(email: str):
+    """Remove an account's second factor (a lost phone, or SECRET_KEY changed): its sessions end,
+    the audit log records it, and it sets one up again at the next sign-in if it must have one."""
+    account = db.session.scalar(sa.select(StaffAccount).where(StaffAccount.email == normal_email(email)))
+    if account is None:
+        click.echo(f"There is no staff account with the email address {email}.", err=True)
+        sys.exit(1)
+    second_factor.reset(account, now(), by=None)
+    click.echo(f"The second factor of {account.email} is reset and its sessions have ended.")
+    click.echo(_how_they_sign_in(account))
 
 
 clinic_group = AppGroup("clinic", help="Set up the clinic from a TOML clinic file, or write one out.")
@@ -92,16 +120,39 @@ def demo(if_empty: bool):
     if clinic is not None and if_empty:
         click.echo("A clinic is already set up; leaving it as it is.")
         if clinic.name == DEMO_CLINIC_NAME:
-            click.echo("Demo staff: " + ", ".join(f"{email} / {password}" for email, password, _ in DEMO_STAFF))
+            _print_demo_sign_ins()
         return
     if clinic is not None and clinic.name != DEMO_CLINIC_NAME:
         click.echo(f"This database holds {clinic.name!r}, not the demo clinic: refusing to overwrite it.", err=True)
         sys.exit(1)
     made = load_demo(now(), current_app.extensions["instruments"])
     click.echo(f"Demo clinic loaded, with {made} bookings from last week to the next.")
-    click.echo("Demo staff (sign in at /staff/sign-in):")
+    _print_demo_sign_ins()
+
+
+def _print_demo_sign_ins() -> None:
+    """The demo's sign-ins, and what the admin's first sign-in asks (an authenticator app)."""
+    base = current_app.config.get("BASE_URL") or ""
+    clinic = db.session.get(Clinic, 1)
+    click.echo(f"Demo staff (sign in at {base}/staff/sign-in):")
     for email, password, role in DEMO_STAFF:
-        click.echo(f"  {role.value:<13} {email}  password: {password}")
+        account = db.session.scalar(sa.select(StaffAccount).where(StaffAccount.email == email))
+        note = ""
+        if account is not None and second_factor.required(account, clinic):
+            note = ("  then a code from your authenticator app" if second_factor.is_on(account.id)
+                    else "  then set up an authenticator app (below)")
+        click.echo(f"  {role.value:<13} {email}  password: {password}{note}")
+    click.echo(
+        "The admin (and everyone, if Settings asks it of all staff) needs a second factor. At the first sign-in,\n"
+        "after the password, the page asks you to set up an authenticator app:\n"
+        "  1. On your phone, open an authenticator app (Google Authenticator, Microsoft Authenticator, FreeOTP...),\n"
+        "     add an account and scan the QR code on the page (or type the key shown under it).\n"
+        "  2. Type the 6-digit code the app shows into the page and press \"Turn on the second factor\".\n"
+        "  3. Save the ten recovery codes shown (each signs in once without the app), then continue.\n"
+        "  Next time: the password, then the app's current code.\n"
+        "  No phone app at hand? Copy the key from the page and run this, pasting the key when asked:\n"
+        "    .venv/bin/python -c \"import pyotp; print(pyotp.TOTP(input('Key: ').replace(' ', '')).now())\"\n"
+        "  Start over at any time: .venv/bin/flask --app booking staff reset-second-factor admin@example.com")
 
 
 outbox_group = AppGroup("outbox", help="Emails waiting to go, and sending them.")

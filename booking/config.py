@@ -50,7 +50,11 @@ def from_environment(instance_path: Path, *, debug: bool) -> dict:
         "SQLITE_BUSY_TIMEOUT_SECONDS": float(env.get("SQLITE_BUSY_TIMEOUT_SECONDS", "30")),
         "CLOCK": utc_now,
         "STAFF_IDLE_MINUTES": int(env.get("STAFF_IDLE_MINUTES", "30")),
-        "STAFF_SIGN_IN_LIMIT": env.get("STAFF_SIGN_IN_LIMIT", "5 per minute"),
+        "STAFF_SESSION_HOURS": int(env.get("STAFF_SESSION_HOURS", "12")),  # from sign-in, however busy
+        # Failed sign-ins (wrong password, unknown account, wrong code) allowed per account typed,
+        # and per network address (more: a clinic's staff often share one), in Flask-Limiter's storage.
+        "STAFF_SIGN_IN_LIMIT": env.get("STAFF_SIGN_IN_LIMIT", "5 per 15 minutes"),
+        "STAFF_SIGN_IN_ADDRESS_LIMIT": env.get("STAFF_SIGN_IN_ADDRESS_LIMIT", "50 per 15 minutes"),
         "REMEMBER_COOKIE_DURATION": 0,  # no "remember me": a staff session lives on the server only
         # Instrument files the clinic is licensed to use (e.g. STarT Back), beside the shipped ones.
         "LICENSED_INSTRUMENTS": env.get("LICENSED_INSTRUMENTS") or str(instance_path / "instruments"),

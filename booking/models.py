@@ -130,6 +130,8 @@ class Clinic(db.Model):
     alert_email: Mapped[str | None] = mapped_column(sa.String(254))
     # A patient's records are erased this many years after their last visit (`flask retention purge`).
     retention_years: Mapped[int] = mapped_column(default=10, server_default="10")
+    # Admins always sign in with a second factor; this asks it of every member of staff.
+    second_factor_for_all_staff: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
 
     @property
     def zone(self) -> ZoneInfo:
@@ -563,6 +565,9 @@ class AuditEntry(db.Model):
     staff_name: Mapped[str] = mapped_column(sa.String(120))  # as it read then
     staff_role: Mapped[str] = mapped_column(sa.String(20))
     action: Mapped[str] = mapped_column(sa.String(20))  # clinical.AUDIT_ACTIONS
+    # For an action on a staff account (a second factor reset): whose, and their name as it read then.
+    subject_staff_id: Mapped[int | None] = mapped_column(sa.ForeignKey("staff_account.id", ondelete="SET NULL"))
+    subject_name: Mapped[str | None] = mapped_column(sa.String(120))
     appointment_id: Mapped[int | None] = mapped_column(sa.ForeignKey("appointment.id", ondelete="SET NULL"))
     patient_id: Mapped[int | None] = mapped_column(sa.ForeignKey("patient.id", ondelete="SET NULL"), index=True)
     address: Mapped[str] = mapped_column(sa.String(64), default="")
@@ -707,6 +712,46 @@ class StaffSession(db.Model):
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     staff: Mapped[StaffAccount] = relationship()
+
+
+class StaffSecondFactor(db.Model):
+    """A staff member's authenticator app (TOTP, RFC 6238): one row per account at most.
+
+    The TOTP key must stay usable, so it cannot be hashed: it is sealed (booking.sealing) with a
+    key derived from SECRET_KEY, so a dump of the database alone cannot make codes. The row is
+    made when enrolment begins; it is on once `enabled_at` is set, after a code confirmed it.
+    `last_step` is the time step (Unix time // 30) of the last code accepted: a code of that
+    step or an earlier one is refused, so no code works twice.
+    """
+
+    __tablename__ = "staff_second_factor"
+
+    staff_id: Mapped[int] = mapped_column(sa.ForeignKey("staff_account.id", ondelete="CASCADE"), primary_key=True,
+                                          autoincrement=False)
+    secret_sealed: Mapped[str] = mapped_column(sa.String(255))
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    enabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_step: Mapped[int | None] = mapped_column(sa.BigInteger)
+
+    @property
+    def is_on(self) -> bool:
+        return self.enabled_at is not None
+
+
+class StaffRecoveryCode(db.Model):
+    """A one-time recovery code, for signing in without the authenticator app.
+
+    Shown once when made; only the SHA-256 of the code (80 random bits) is kept. A used code is
+    crossed off (`used_at`), not deleted, so the account page can say how many are left.
+    """
+
+    __tablename__ = "staff_recovery_code"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    staff_id: Mapped[int] = mapped_column(sa.ForeignKey("staff_account.id", ondelete="CASCADE"), index=True)
+    code_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class BookingDraft(db.Model):

@@ -145,7 +145,9 @@ def register_page_helpers(app: Flask) -> None:
         if request.is_secure:  # over HTTPS (directly, or through a proxy TRUSTED_PROXIES trusts)
             # Browsers then refuse plain HTTP to this host for a year, so no cookie or link goes unencrypted.
             response.headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
-        if request.blueprint in ("clinician", "rights"):
+        if response.headers.get("Cache-Control") == "no-store":
+            pass  # a page that asked for no copy anywhere (a second factor's key, recovery codes) keeps that
+        elif request.blueprint in ("clinician", "rights"):
             # Health data on what may be a shared clinic computer: keep no copy anywhere.
             response.headers["Cache-Control"] = "no-store"
         elif request.blueprint in ("public", "manage", "intake", "identity", "auth", "desk", "admin") and request.endpoint != "public.index":

@@ -58,6 +58,9 @@ RULES = {
     # staff pages
     "auth.sign_in": ("GET", 200, 302, 302, 302),
     "auth.sign_out": ("POST", 302, 303, 303, 303),
+    "auth.enter_code": ("GET", 303, 302, 302, 302),  # no password step on this browser: back to sign in
+    "auth.set_up_second_factor": ("GET", 303, 200, 200, 302),  # the admin's is on already: to its page
+    "auth.second_factor": ("GET", 302, 200, 200, 200),
     "desk.today": ("GET", 302, 200, 200, 200),
     "desk.week": ("GET", 302, 200, 200, 200),
     "desk.book": ("GET", 302, 200, 200, 200),  # the practitioner account is Ana's, and this is Ana's time
@@ -93,6 +96,7 @@ RULES = {
     "admin.staff_accounts": ("GET", 302, 403, 403, 200),
     "admin.deactivate": ("POST", 302, 403, 403, 303),
     "admin.reactivate": ("POST", 302, 403, 403, 303),
+    "admin.reset_second_factor": ("POST", 302, 403, 403, 303),
     "admin.outbox_page": ("GET", 302, 403, 403, 200),
     "admin.outbox_message": ("GET", 302, 403, 403, 200),
     "admin.send_again": ("POST", 302, 403, 403, 303),

@@ -118,6 +118,7 @@ def test_an_admin_changes_the_clinic_settings(staff, admin):  # noqa: F811
         "name": "Back Care Clinic", "timezone": "America/Los_Angeles", "phone": "+1 213 555 0111",
         "emergency_number": "911", "slot_step_minutes": 30, "min_notice_hours": 0, "max_advance_days": 730,
         "cancellation_notice_hours": 48, "reminder_hours": 0, "retention_years": 7, "start_back_enabled": False,
+        "second_factor_for_all_staff": False,
         "region": "GB", "alert_email": "front.desk@example.com",
     }
     slots = staff.test_client().get("/api/v1/slots?service=short&practitioner=ana&from=2027-03-09&days=1").get_json()

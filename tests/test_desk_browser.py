@@ -16,7 +16,7 @@ from booking.extensions import db
 from booking.models import Appointment, AppointmentStatus, StaffRole
 from tests.browser import check, tab_to
 from tests.test_desk import book_online
-from tests.test_staff import ACCOUNTS, PASSWORD, staff  # noqa: F401 (fixtures)
+from tests.test_staff import ACCOUNTS, AUTHENTICATORS, PASSWORD, staff  # noqa: F401 (fixtures)
 
 pytestmark = pytest.mark.browser
 
@@ -28,6 +28,11 @@ def sign_in_with_the_keyboard(page, role: StaffRole, lands_on: str) -> None:
     tab_to(page, "#password")
     page.keyboard.type(PASSWORD)
     page.keyboard.press("Enter")
+    if ACCOUNTS[role] in AUTHENTICATORS:  # then the code from the phone app
+        page.wait_for_url("**/staff/sign-in/code**")
+        tab_to(page, "#code")
+        page.keyboard.type(AUTHENTICATORS[ACCOUNTS[role]].code())
+        page.keyboard.press("Enter")
     page.wait_for_url(lands_on)
 
 
@@ -36,6 +41,10 @@ def sign_in(page, role=StaffRole.RECEPTIONIST):
     page.get_by_label("Email address").fill(ACCOUNTS[role])
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
+    if ACCOUNTS[role] in AUTHENTICATORS:  # then the code from the phone app
+        page.wait_for_url("**/staff/sign-in/code**")
+        page.get_by_label("Code").fill(AUTHENTICATORS[ACCOUNTS[role]].code())
+        page.get_by_role("button", name="Sign in").click()
     page.wait_for_url("**/desk")
 
 

@@ -1,9 +1,17 @@
-"""Staff accounts and sign-in: Argon2id, server-side sessions, idle timeout, roles, rate limit."""
+"""Staff accounts and sign-in: Argon2id, server-side sessions, idle timeout, roles, rate limit.
+
+The helpers here (`staff`, `login_as`, `sign_in`) sign staff in as a person would: the admin's
+second factor is set up through the operations layer when the accounts are made, and each
+sign-in computes the app's code with pyotp from that key, like the phone would.
+"""
 
 from __future__ import annotations
 
 import re
+from datetime import timedelta
+from urllib.parse import quote
 
+import pyotp
 import pytest
 import sqlalchemy as sa
 from argon2 import PasswordHasher
@@ -12,6 +20,7 @@ from booking import create_app
 from booking.clock import now
 from booking.extensions import db
 from booking.models import StaffAccount, StaffRole
+from booking.operations import second_factor
 from booking.operations.staff import add_staff
 from tests.conftest import app_config, close_database
 
@@ -23,11 +32,52 @@ ACCOUNTS = {
 }
 
 
+class Authenticator:
+    """The phone app of a test's staff member: the key, and the clock of the app under test.
+
+    The server refuses a code of a time step already used, as it should; a person then waits for
+    the next code. So when this app has given the current step's code already, it moves the
+    test's pinned clock on to the next step (30 seconds) first.
+    """
+
+    def __init__(self, secret: str, clock, recovery_codes: list[str] | None = None):
+        self.totp = pyotp.TOTP(secret)
+        self.clock = clock
+        self.recovery_codes = list(recovery_codes or [])
+        self.last_step: int | None = None
+
+    def code(self) -> str:
+        step = int(self.clock.now.timestamp()) // 30
+        if self.last_step is not None and step <= self.last_step:
+            self.clock.advance(seconds=30 * (self.last_step - step + 1))
+            step = self.last_step + 1
+        self.last_step = step
+        return self.totp.at(self.clock.now)
+
+
+# The authenticators of the current test's accounts, by email (the `staff` fixture fills it).
+AUTHENTICATORS: dict[str, Authenticator] = {}
+
+
+def enrol(app, email: str) -> Authenticator:
+    """Set up an account's second factor through the operations layer, as if a minute ago."""
+    with app.test_request_context():
+        account = db.session.scalar(sa.select(StaffAccount).where(StaffAccount.email == email))
+        enrolment = second_factor.begin_enrolment(account, now(), issuer="Test Clinic")
+        earlier = now() - timedelta(minutes=1)
+        codes = second_factor.confirm_enrolment(account, pyotp.TOTP(enrolment.secret).at(earlier), earlier, None)
+        assert codes is not None
+    AUTHENTICATORS[email] = Authenticator(enrolment.secret, app.config["CLOCK"], codes)
+    return AUTHENTICATORS[email]
+
+
 @pytest.fixture
 def staff(clinic):
+    AUTHENTICATORS.clear()
     with clinic.test_request_context():
         for role, email in ACCOUNTS.items():
             add_staff(email, role.value.title(), role, PASSWORD, now(), "ana" if role is StaffRole.PRACTITIONER else None)
+    enrol(clinic, ACCOUNTS[StaffRole.ADMIN])  # admins must have a second factor
     return clinic
 
 
@@ -35,9 +85,21 @@ def csrf_from(page: str) -> str:
     return re.search(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"', page).group(1)
 
 
-def sign_in(client, email, password=PASSWORD):
-    token = csrf_from(client.get("/staff/sign-in").get_data(as_text=True))
-    return client.post("/staff/sign-in", data={"email": email, "password": password, "csrf_token": token})
+def enter_code(client, location: str, code: str):
+    """The second step: the code page at `location`, and the code typed into it."""
+    token = csrf_from(client.get(location).get_data(as_text=True))
+    return client.post(location, data={"code": code, "csrf_token": token})
+
+
+def sign_in(client, email, password=PASSWORD, next_page: str | None = None, *, code: bool = True):
+    """Sign in with the password, then (code=True) the app's code if the account has one."""
+    url = "/staff/sign-in" + (f"?next={quote(next_page, safe='')}" if next_page is not None else "")
+    token = csrf_from(client.get(url).get_data(as_text=True))
+    response = client.post(url, data={"email": email, "password": password, "csrf_token": token})
+    authenticator = AUTHENTICATORS.get(email.strip().lower())
+    if code and authenticator and response.status_code == 303 and "/staff/sign-in/code" in response.location:
+        response = enter_code(client, response.location, authenticator.code())
+    return response
 
 
 @pytest.fixture
@@ -142,7 +204,7 @@ def test_sign_in_is_rate_limited(database_url, staff):
     assert [sign_in(limited.test_client(), ACCOUNTS[StaffRole.ADMIN]).status_code for _ in range(4)] == [303] * 4
     statuses = [sign_in(client, ACCOUNTS[StaffRole.ADMIN], "wrong password!").status_code for _ in range(4)]
     assert statuses == [401, 401, 401, 429]
-    assert "Too many failed sign-ins" in sign_in(client, ACCOUNTS[StaffRole.ADMIN]).get_data(as_text=True)
+    assert "Please try again in 1 minute" in sign_in(client, ACCOUNTS[StaffRole.ADMIN]).get_data(as_text=True)
     close_database(limited)
 
 

@@ -43,6 +43,7 @@ class ClinicSettingsForm(AdminForm):
     reminder_hours = StringField("Reminder email (hours before the visit)")
     retention_years = StringField("Keep patients' records for (years after their last visit)")
     start_back_enabled = BooleanField("Ask the STarT Back screening questions")
+    second_factor_for_all_staff = BooleanField("Ask every member of staff for a second factor when they sign in")
 
 
 class NamedBySlugForm(AdminForm):

@@ -19,7 +19,7 @@ from booking.extensions import db
 from booking.models import Appointment, OutboxMessage, OutboxStatus, Patient, Practitioner, StaffAccount, StaffRole
 from booking.notify import outbox
 from booking.notify.emails import link_hidden
-from booking.operations import admin, clinical, feeds, staff
+from booking.operations import admin, clinical, feeds, second_factor, staff
 from booking.operations.availability import load_clinic
 from booking.operations.problems import CannotBook, InvalidInput
 from booking.public.forms import options
@@ -160,7 +160,8 @@ def staff_accounts():
             return redirect(url_for("admin.staff_accounts"), code=303)
     accounts = db.session.scalars(sa.select(StaffAccount).order_by(StaffAccount.name)).all()
     practitioners = db.session.scalars(sa.select(Practitioner).order_by(Practitioner.name)).all()
-    return render_template("admin/staff.html", form=form, accounts=accounts, practitioners=practitioners)
+    return render_template("admin/staff.html", form=form, accounts=accounts, practitioners=practitioners,
+                           second_factors=second_factor.accounts_with_it_on())
 
 
 @bp.post("/staff/<int(max=2147483647):account_id>/deactivate")
@@ -179,6 +180,26 @@ def reactivate(account_id: int):
     account = db.get_or_404(StaffAccount, account_id)
     staff.reactivate(account.id)
     flash(f"{account.name} can sign in again with their password.", "success")
+    return redirect(url_for("admin.staff_accounts"), code=303)
+
+
+@bp.post("/staff/<int(max=2147483647):account_id>/second-factor/reset")
+def reset_second_factor(account_id: int):
+    """Remove someone's second factor (a lost phone): all their sessions end, and the audit log says
+    who did it. Admins cannot reset their own: another admin, or the server's command line, can."""
+    account = db.get_or_404(StaffAccount, account_id)
+    if account.id == current_user.account.id:
+        flash("You cannot reset your own second factor: ask another admin, or whoever runs the server "
+              "(flask staff reset-second-factor).", "error")
+        return redirect(url_for("admin.staff_accounts"), code=303)
+    if not second_factor.is_on(account.id):
+        flash(f"{account.name} has no second factor to reset.", "error")
+        return redirect(url_for("admin.staff_accounts"), code=303)
+    second_factor.reset(account, now(), by=current_user.account, address=request.remote_addr or "")
+    needs = second_factor.required(account, load_clinic())
+    flash(f"{account.name}'s second factor is reset and their sessions have ended. "
+          + ("They set up an authenticator app again when they next sign in." if needs
+             else "They sign in with their password alone until they set one up again."), "success")
     return redirect(url_for("admin.staff_accounts"), code=303)
 
 

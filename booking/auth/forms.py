@@ -1,8 +1,10 @@
 """Staff sign-in and account forms."""
 
 from wtforms import PasswordField, StringField
+from wtforms.validators import ValidationError
 
 from booking.models import StaffRole
+from booking.operations import second_factor
 from booking.public.forms import Choice, JourneyForm, options
 
 
@@ -21,3 +23,24 @@ class StaffForm(JourneyForm):
     )
     practitioner = StringField("Practitioner (for practitioner accounts)")
     password = PasswordField("Password (12 characters or more)")
+
+
+class CodeForm(JourneyForm):
+    """The second step of signing in: the app's code, or a recovery code."""
+
+    code = StringField("Code")
+
+    def validate_code(self, field):
+        if not second_factor.looks_like_a_code(field.data):
+            raise ValidationError("Enter the 6-digit code your authenticator app shows, or one of your recovery codes")
+
+
+class EnrolForm(JourneyForm):
+    """Confirming a new authenticator app with the code it shows."""
+
+    code = StringField("Code from the app")
+
+    def validate_code(self, field):
+        text = "".join((field.data or "").split())
+        if not (len(text) == 6 and text.isascii() and text.isdigit()):
+            raise ValidationError("Enter the 6-digit code the app shows, like 123456")

@@ -1,21 +1,40 @@
-"""Staff sign-in and sign-out, and the role check every staff page uses."""
+"""Staff sign-in and sign-out, the second factor, and the role check every staff page uses.
+
+Signing in is one or two steps. The password first; then, for an account whose second factor
+is on, a code from the authenticator app (or a recovery code), or, for one that must have a
+second factor and has none yet, setting one up. Between the steps the session holds only the
+pending account's id and a short expiry (PENDING_KEY): nobody is signed in, so no staff page
+opens, until the last step passes. Failures at either step count towards the sign-in limits
+(booking.auth.throttle).
+"""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from functools import wraps
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
+import segno
+from flask import (Blueprint, abort, current_app, flash, make_response, redirect, render_template, request, session,
+                   url_for)
 from flask_login import current_user, login_user, logout_user
 
-from booking.auth.forms import SignInForm
+from booking.auth import throttle
+from booking.auth.forms import CodeForm, EnrolForm, SignInForm
+from booking.auth.next_page import same_site_path
 from booking.clock import now
-from booking.extensions import limiter
-from booking.models import StaffRole
-from booking.operations import staff
+from booking.extensions import db
+from booking.models import Clinic, StaffAccount, StaffRole
+from booking.operations import second_factor, staff
 
 bp = Blueprint("auth", __name__, url_prefix="/staff")
 
 SIGN_IN_FAILED = "The email address or password is not right, or the account is not active."
+CODE_FAILED = ("That code is not right, or was used already. Enter the code your app shows now "
+               "(each code works once), or a recovery code you have not used.")
+ENROL_FAILED = ("That code does not match. Check the app shows the code for this clinic, "
+                "and enter the one it shows now.")
+PENDING_KEY = "staff_sign_in_pending"  # {"id": account id, "until": Unix time}
+PENDING_MINUTES = 10
 
 
 def staff_only(*roles: StaffRole):
@@ -35,16 +54,9 @@ def staff_only(*roles: StaffRole):
     return decorate
 
 
-def _sign_in_limit() -> str:
-    return current_app.config["STAFF_SIGN_IN_LIMIT"]
-
-
 def _page_asked_for() -> str | None:
     """The page that sent the visitor to sign in (?next=), if it is a path on this site."""
-    target = request.args.get("next", "")
-    if target.startswith("/") and not target.startswith(("//", "/\\")) and "\\" not in target:
-        return target
-    return None
+    return same_site_path(request.args.get("next"))
 
 
 def _home(role: StaffRole) -> str:
@@ -52,22 +64,167 @@ def _home(role: StaffRole) -> str:
     return url_for("clinician.my_day") if role is StaffRole.PRACTITIONER else url_for("desk.today")
 
 
+def _clinic() -> Clinic | None:
+    return db.session.get(Clinic, 1)
+
+
+# --- between the steps ----------------------------------------------------------------------
+
+def _hold_pending(account: StaffAccount) -> None:
+    """The password was right and another step follows: a new session holding only who and until when."""
+    session.clear()  # a new session at sign-in: nothing carries over from before
+    session[PENDING_KEY] = {"id": account.id, "until": int((now() + timedelta(minutes=PENDING_MINUTES)).timestamp())}
+
+
+def _pending_account() -> StaffAccount | None:
+    """The active account part-way through signing in on this browser, if its time has not run out."""
+    held = session.get(PENDING_KEY)
+    if not (isinstance(held, dict) and isinstance(held.get("id"), int) and isinstance(held.get("until"), int)):
+        return None
+    if now().timestamp() > held["until"]:
+        session.pop(PENDING_KEY, None)
+        return None
+    account = db.session.get(StaffAccount, held["id"])
+    return account if account is not None and account.is_active else None
+
+
+def _finish_sign_in(account: StaffAccount) -> None:
+    """Every step passed: a new server-side session, and a new cookie session to hold it."""
+    session.clear()
+    login_user(staff.start_session(account, now()))
+
+
+def _start_again():
+    flash("Signing in took too long, or was not started on this browser: sign in again.", "error")
+    return redirect(url_for("auth.sign_in", next=_page_asked_for()), code=303)
+
+
+def _too_many(refusal: throttle.Refusal):
+    """The kind 429: when to try again, the same whether or not the account exists."""
+    response = make_response(render_template("auth/too_many.html", minutes=refusal.minutes), 429)
+    response.headers["Retry-After"] = str(refusal.seconds)
+    return response
+
+
+def _no_store(response):
+    """Keys and recovery codes: no copy kept in any cache or history."""
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+# --- the steps ------------------------------------------------------------------------------
+
 @bp.route("/sign-in", methods=["GET", "POST"])
-@limiter.limit(_sign_in_limit, methods=["POST"], deduct_when=lambda response: response.status_code == 401,
-               error_message="Too many failed sign-ins from this network. Wait a minute, then try again.")
 def sign_in():
     if current_user.is_authenticated:
-        return redirect(_home(current_user.role))
+        return redirect(_page_asked_for() or _home(current_user.role))
     form = SignInForm()
     failed = False
     if form.validate_on_submit():
-        signed = staff.sign_in(form.email.data, form.password.data, now())
-        if signed is not None:
-            session.clear()  # a new session at sign-in: nothing carries over from before
-            login_user(signed)
-            return redirect(_page_asked_for() or _home(signed.role), code=303)
+        refusal = throttle.refused(form.email.data)
+        if refusal:
+            return _too_many(refusal)
+        account = staff.check_sign_in(form.email.data, form.password.data)
+        if account is not None:
+            return _after_password(account)
+        throttle.count_failure(form.email.data)
         failed = True
     return render_template("auth/sign_in.html", form=form, failed=failed), (401 if failed else 200)
+
+
+def _after_password(account: StaffAccount):
+    """On to the code, to setting up a second factor, or (needing neither) signed in."""
+    target = _page_asked_for()
+    if second_factor.is_on(account.id):
+        _hold_pending(account)
+        return redirect(url_for("auth.enter_code", next=target), code=303)
+    if second_factor.required(account, _clinic()):
+        _hold_pending(account)
+        return redirect(url_for("auth.set_up_second_factor", next=target), code=303)
+    _finish_sign_in(account)
+    return redirect(target or _home(account.role), code=303)
+
+
+@bp.route("/sign-in/code", methods=["GET", "POST"])
+def enter_code():
+    if current_user.is_authenticated:
+        return redirect(_page_asked_for() or _home(current_user.role))
+    account = _pending_account()
+    if account is None:
+        return _start_again()
+    if not second_factor.is_on(account.id):  # reset since the password step
+        return redirect(url_for("auth.set_up_second_factor", next=_page_asked_for()), code=303)
+    form = CodeForm()
+    failed = False
+    if form.validate_on_submit():
+        refusal = throttle.refused(account.email)
+        if refusal:
+            return _too_many(refusal)
+        accepted = second_factor.check_code(account, form.code.data, now())
+        if accepted is not None:
+            _finish_sign_in(account)
+            if accepted.recovery:
+                flash(f"You signed in with a recovery code, which is now used up. You have "
+                      f"{accepted.recovery_codes_left} left. If your phone is lost, ask the clinic's admin to reset "
+                      "your second factor, then set it up again.", "error")
+            return redirect(_page_asked_for() or _home(account.role), code=303)
+        throttle.count_failure(account.email)
+        failed = True
+    if failed:
+        form.code.data = ""  # a wrong code is typed anew, not over
+        form.code.errors = [*form.code.errors, CODE_FAILED]
+    return render_template("auth/code.html", form=form), (401 if failed else 200)
+
+
+@bp.route("/second-factor/set-up", methods=["GET", "POST"])
+def set_up_second_factor():
+    """Add an authenticator app: straight after the password for someone who must have one, or
+    from the Second factor page for someone signed in who chooses to."""
+    signing_in = not current_user.is_authenticated
+    account = _pending_account() if signing_in else current_user.account
+    if account is None:
+        return _start_again()
+    if signing_in and not second_factor.required(account, _clinic()) and not second_factor.is_on(account.id):
+        return _start_again()  # no longer asked of them (changed since the password step): sign in again
+    clinic = _clinic()
+    enrolment = second_factor.begin_enrolment(account, now(), issuer=clinic.name if clinic else "Clinic bookings")
+    if enrolment is None:  # already on
+        if signing_in:
+            return redirect(url_for("auth.enter_code", next=_page_asked_for()), code=303)
+        return redirect(url_for("auth.second_factor"))
+    form = EnrolForm()
+    failed = False
+    if form.validate_on_submit():
+        refusal = throttle.refused(account.email) if signing_in else None
+        if refusal:
+            return _too_many(refusal)
+        codes = second_factor.confirm_enrolment(account, form.code.data, now(),
+                                                keep_token=None if signing_in else current_user.get_id())
+        if codes is not None:
+            if signing_in:
+                _finish_sign_in(account)
+            continue_to = _page_asked_for() or (_home(account.role) if signing_in else url_for("auth.second_factor"))
+            return _no_store(make_response(render_template(
+                "auth/recovery_codes.html", codes=codes, continue_to=continue_to, signing_in=signing_in)))
+        if signing_in:
+            throttle.count_failure(account.email)
+        failed = True
+    if failed:
+        form.code.data = ""
+        form.code.errors = [*form.code.errors, ENROL_FAILED]
+    qr_code = segno.make(enrolment.uri, error="m").svg_data_uri(scale=5, border=4)
+    status = 401 if failed and signing_in else 200
+    return _no_store(make_response(render_template(
+        "auth/set_up.html", form=form, enrolment=enrolment, qr_code=qr_code, signing_in=signing_in, account=account,
+        must=second_factor.required(account, clinic)), status))
+
+
+@bp.get("/second-factor", endpoint="second_factor")
+@staff_only()
+def second_factor_page():
+    account = current_user.account
+    return render_template("auth/second_factor.html", status=second_factor.status(account.id),
+                           must=second_factor.required(account, _clinic()))
 
 
 @bp.post("/sign-out")

@@ -155,7 +155,7 @@ CLINIC_TEXTS = {  # key -> (what it is called in a message, longest allowed)
 def clinic_values(clinic: Clinic) -> dict:
     """The settings as the settings page shows them."""
     keys = ["name", "timezone", "region", "phone", "emergency_number", "alert_email", *limits.CLINIC_NUMBERS,
-            "start_back_enabled"]
+            "start_back_enabled", "second_factor_for_all_staff"]
     return {key: getattr(clinic, key) for key in keys}
 
 
@@ -185,6 +185,7 @@ def update_clinic(values: dict, *, start_back_available: bool, now: datetime) ->
     settings["alert_email"] = check.optional_email("alert_email", "alert email address")
     settings |= {key: check.number(key, limit) for key, limit in limits.CLINIC_NUMBERS.items()}
     settings["start_back_enabled"] = bool(values.get("start_back_enabled"))
+    settings["second_factor_for_all_staff"] = bool(values.get("second_factor_for_all_staff"))
     if settings["start_back_enabled"] and not start_back_available:
         check.problem("start_back_enabled", START_BACK_NOT_LOADED)
     check.done()

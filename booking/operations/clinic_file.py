@@ -363,7 +363,7 @@ def _read_clinic(table, check: _Checker) -> dict:
         table,
         {"name", "timezone", "phone", "emergency_number", "slot_step_minutes", "min_notice_hours",
          "max_advance_days", "cancellation_notice_hours", "reminder_hours", "retention_years",
-         "start_back_enabled", "region", "alert_email"},
+         "start_back_enabled", "region", "alert_email", "second_factor_for_all_staff"},
         path,
     )
     zone_name = check.text(table, "timezone", path, limit=limits.ZONE_LENGTH)
@@ -390,6 +390,7 @@ def _read_clinic(table, check: _Checker) -> dict:
         "emergency_number": check.text(table, "emergency_number", path, limit=limits.EMERGENCY_NUMBER_LENGTH),
         **{key: check.whole_number(table, key, path, limit) for key, limit in limits.CLINIC_NUMBERS.items()},
         "start_back_enabled": check.flag(table, "start_back_enabled", path, False),
+        "second_factor_for_all_staff": check.flag(table, "second_factor_for_all_staff", path, False),
         "region": region.upper(),
         "alert_email": alert_email or None,
     }
@@ -485,6 +486,7 @@ def export_clinic_file() -> str:
             "reminder_hours": clinic.reminder_hours,
             "retention_years": clinic.retention_years,
             "start_back_enabled": clinic.start_back_enabled,
+            "second_factor_for_all_staff": clinic.second_factor_for_all_staff,
             "region": clinic.region,
             **({"alert_email": clinic.alert_email} if clinic.alert_email else {}),
         },

@@ -41,7 +41,7 @@ from booking.scheduling import wall_clock_instant
 AUDIT_ACTIONS = {"view": "Viewed", "print": "Printed", "export": "Exported", "refused": "Was refused",
                  # a patient's data rights (operations.patient_data): whole records, not one visit
                  "data_page": "Opened all their data", "data_file": "Downloaded all their data",
-                 "erase": "Erased their record"}
+                 "erase": "Erased their record", "second_factor_reset": "Reset a second factor"}
 
 
 def may_read_visit(account: StaffAccount, appointment: Appointment) -> bool:

@@ -1,4 +1,6 @@
-"""Staff accounts and sign-in sessions: Argon2id passwords, server-side sessions, idle timeout."""
+"""Staff accounts and sign-in sessions: Argon2id passwords, server-side sessions, idle and absolute timeouts.
+
+The second factor (authenticator app, recovery codes) is in operations.second_factor."""
 
 from __future__ import annotations
 
@@ -70,12 +72,17 @@ def add_staff(email: str, name: str, role: StaffRole, password: str, now: dateti
     return account
 
 
-def sign_in(email: str, password: str, now: datetime) -> SignedIn | None:
-    """A new server-side session for the right email and password of an active account, else None.
+def normal_email(email: str | None) -> str:
+    """An email address as accounts are stored and sign-in limits are counted: trimmed, lower case."""
+    return (email or "").strip().lower()
+
+
+def check_sign_in(email: str, password: str) -> StaffAccount | None:
+    """The active account with this email and password, else None (nothing is signed in yet).
 
     Wrong password, unknown email and a disabled account all look the same to the caller.
     """
-    account = db.session.scalar(sa.select(StaffAccount).where(StaffAccount.email == (email or "").strip().lower()))
+    account = db.session.scalar(sa.select(StaffAccount).where(StaffAccount.email == normal_email(email)))
     try:
         hasher.verify(account.password_hash if account else _UNKNOWN_ACCOUNT_HASH, password or "")
     except (VerificationError, InvalidHashError):
@@ -84,14 +91,28 @@ def sign_in(email: str, password: str, now: datetime) -> SignedIn | None:
         return None
     if hasher.check_needs_rehash(account.password_hash):
         account.password_hash = hasher.hash(password)  # parameters changed since it was set
+        db.session.commit()
+    return account
+
+
+def start_session(account: StaffAccount, now: datetime) -> SignedIn:
+    """A new server-side session for an account that has passed every step of signing in."""
     token = new_token()
     db.session.add(StaffSession(token_hash=hash_token(token), staff=account, created_at=now, last_seen_at=now))
     db.session.commit()
     return SignedIn(account, token)
 
 
-def signed_in(token: str, now: datetime, idle: timedelta) -> SignedIn | None:
-    """The staff member for a session token, if the session is live and has not sat idle too long."""
+def sign_in(email: str, password: str, now: datetime) -> SignedIn | None:
+    """A session for the right email and password, for an account that needs no second factor step
+    (the web sign-in asks for the code between check_sign_in and start_session)."""
+    account = check_sign_in(email, password)
+    return start_session(account, now) if account is not None else None
+
+
+def signed_in(token: str, now: datetime, idle: timedelta, lifetime: timedelta | None = None) -> SignedIn | None:
+    """The staff member for a session token, if the session is live, has not sat idle too long,
+    and (with `lifetime`) began no longer ago than that, however busy it has been."""
     found = db.session.execute(
         sa.select(StaffSession, StaffAccount)
         .join(StaffAccount, StaffSession.staff_id == StaffAccount.id)
@@ -100,12 +121,21 @@ def signed_in(token: str, now: datetime, idle: timedelta) -> SignedIn | None:
     if found is None:
         return None
     staff_session, account = found
-    if now - staff_session.last_seen_at > idle:
+    if now - staff_session.last_seen_at > idle or (lifetime is not None and now - staff_session.created_at > lifetime):
         _touch(staff_session.id, ended_at=now)
         return None
     if now - staff_session.last_seen_at > timedelta(minutes=1):
         _touch(staff_session.id, last_seen_at=now)
     return SignedIn(account, token)
+
+
+def end_sessions(account_id: int, now: datetime, keep_token: str | None = None) -> int:
+    """End every live session of an account, except the one with `keep_token` (the caller's own).
+    Does not commit: it belongs to the change that asks for it. Returns how many ended."""
+    query = sa.update(StaffSession).where(StaffSession.staff_id == account_id, StaffSession.ended_at.is_(None))
+    if keep_token is not None:
+        query = query.where(StaffSession.token_hash != hash_token(keep_token))
+    return db.session.execute(query.values(ended_at=now)).rowcount
 
 
 def _touch(session_id: int, **values) -> None:
@@ -126,10 +156,7 @@ def sign_out(token: str, now: datetime) -> None:
 def deactivate(account_id: int, now: datetime) -> None:
     """Disable an account and end every session it has."""
     db.session.execute(sa.update(StaffAccount).where(StaffAccount.id == account_id).values(is_active=False))
-    db.session.execute(
-        sa.update(StaffSession).where(StaffSession.staff_id == account_id, StaffSession.ended_at.is_(None))
-        .values(ended_at=now)
-    )
+    end_sessions(account_id, now)
     db.session.commit()
 
 

@@ -18,7 +18,7 @@ needs a stored token), and gives each waiting email that has a link a stored tok
 hash, as the old sender expects.
 
 Revision ID: 0015
-Revises: 0013
+Revises: 0014
 Create Date: 2026-12-10
 """
 import hashlib
@@ -33,7 +33,7 @@ from icalendar import Calendar, vText
 
 # revision identifiers, used by Alembic.
 revision = '0015'
-down_revision = '0013'
+down_revision = '0014'
 branch_labels = None
 depends_on = None
 

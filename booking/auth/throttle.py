@@ -1,0 +1,72 @@
+"""Sign-in limits: failed sign-ins counted per account and per network address.
+
+A failure is a wrong password, an unknown account or a wrong second-factor code. Each counts
+once against the account typed (its email, normalised; an unknown one counts the same, so the
+limit says nothing about which accounts exist) and once against the address it came from.
+The address allowance is larger, since a clinic's staff often share one address: one person's
+typos must not lock out another account. Good sign-ins never count.
+
+The counts live in Flask-Limiter's storage (the `limits` library behind
+booking.extensions.limiter), so with RATELIMIT_STORAGE_URI=redis://... every process of the
+service shares them; RATELIMIT_ENABLED=false switches these limits off with the rest.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import time
+from dataclasses import dataclass
+
+from flask import current_app
+from flask_limiter.util import get_remote_address
+from limits import RateLimitItem, parse
+
+from booking.extensions import limiter
+from booking.operations.staff import normal_email
+
+NAMESPACE = "staff-sign-in"
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """Signing in is paused for this account or address: try again after `seconds`."""
+
+    seconds: int
+
+    @property
+    def minutes(self) -> int:
+        return max(1, math.ceil(self.seconds / 60))
+
+
+def _counters(email: str | None, address: str | None) -> list[tuple[RateLimitItem, str, str]]:
+    account_key = hashlib.sha256(normal_email(email).encode()).hexdigest()  # no email address in clear in the store
+    return [
+        (parse(current_app.config["STAFF_SIGN_IN_LIMIT"]), "account", account_key),
+        (parse(current_app.config["STAFF_SIGN_IN_ADDRESS_LIMIT"]), "address", address or "unknown"),
+    ]
+
+
+def _strategy():
+    return limiter.limiter if limiter.enabled and limiter.initialized else None
+
+
+def refused(email: str | None, address: str | None = None) -> Refusal | None:
+    """A Refusal when either the account's or the address's failures have used up its allowance."""
+    strategy = _strategy()
+    if strategy is None:
+        return None
+    address = get_remote_address() if address is None else address
+    waits = [strategy.get_window_stats(item, NAMESPACE, kind, key).reset_time - time.time()
+             for item, kind, key in _counters(email, address) if not strategy.test(item, NAMESPACE, kind, key)]
+    return Refusal(seconds=max(1, math.ceil(max(waits)))) if waits else None
+
+
+def count_failure(email: str | None, address: str | None = None) -> None:
+    """One more failed sign-in for this account and this address."""
+    strategy = _strategy()
+    if strategy is None:
+        return
+    address = get_remote_address() if address is None else address
+    for item, kind, key in _counters(email, address):
+        strategy.hit(item, NAMESPACE, kind, key)
