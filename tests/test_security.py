@@ -3,8 +3,11 @@ audit log, the sender's exit status, and rate limits shared by several processes
 
 from __future__ import annotations
 
+import http.cookiejar
 import json
+import re
 import threading
+import urllib.parse
 import urllib.error
 import urllib.request
 from collections import Counter
@@ -15,7 +18,9 @@ import sqlalchemy as sa
 
 from booking import create_app
 from booking.extensions import db
+from booking.clock import now
 from booking.models import AuditEntry, StaffRole
+from booking.operations.staff import add_staff
 from booking.operations.clinic_file import import_clinic_file
 from tests import servers
 from tests.conftest import CLINIC_TOML, app_config, close_database
@@ -145,3 +150,41 @@ def test_a_rate_limit_holds_across_four_gunicorn_workers_sharing_redis(database_
     served_by = Counter(line.split()[0] for line in access_log.read_text().splitlines()
                         if line.endswith(("200", "429")))
     assert len(served_by) >= 2, served_by  # the requests really were spread over several processes
+
+
+def failed_sign_in(base: str, email: str, password: str) -> int:
+    """A browser of its own (cookies, the form's CSRF token) trying one sign-in; the status."""
+    browser = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
+    with browser.open(f"{base}/staff/sign-in", timeout=30) as page:
+        token = re.search(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"', page.read().decode()).group(1)
+    form = urllib.parse.urlencode({"email": email, "password": password, "csrf_token": token}).encode()
+    try:
+        with browser.open(urllib.request.Request(f"{base}/staff/sign-in", data=form), timeout=30) as answer:
+            return answer.status
+    except urllib.error.HTTPError as error:
+        return error.code
+
+
+@pytest.mark.slow
+def test_the_sign_in_limit_holds_across_workers_and_spares_colleagues(database_url, tmp_path):
+    """One account's failed sign-ins are counted in Redis whichever worker answers, so the limit is the
+    limit; a colleague at the same address (the same clinic) still signs in."""
+    setup = create_app(app_config(database_url))
+    with setup.app_context():
+        import_clinic_file(CLINIC_TOML)
+        for email in ("desk@example.org", "other.desk@example.org"):
+            add_staff(email, "Desk", StaffRole.RECEPTIONIST, "correct horse battery", now())
+    close_database(setup)
+    access_log = tmp_path / "access.log"
+    with servers.redis_server(tmp_path) as redis_url, servers.gunicorn(
+            database_url, tmp_path, workers=4, threads=1, access_log=access_log,
+            env={"RATELIMIT_STORAGE_URI": redis_url, "STAFF_SIGN_IN_LIMIT": "3 per hour",
+                 "STAFF_SIGN_IN_ADDRESS_LIMIT": "20 per hour"}) as base:
+        typos = [failed_sign_in(base, "desk@example.org", "wrong horse") for _ in range(6)]
+        right_but_paused = failed_sign_in(base, "desk@example.org", "correct horse battery")
+        colleague = failed_sign_in(base, "other.desk@example.org", "correct horse battery")
+    assert typos == [401, 401, 401, 429, 429, 429]
+    assert right_but_paused == 429  # paused for that account, even with the right password
+    assert colleague == 200  # signed in (and shown the desk after the redirect)
+    posts = [line.split()[0] for line in access_log.read_text().splitlines()]
+    assert len(set(posts)) >= 2, posts  # the attempts were answered by several processes
