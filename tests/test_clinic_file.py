@@ -190,12 +190,19 @@ def test_export_round_trips_into_an_empty_database(request, app, tmp_path):
             assert export_clinic_file() == exported
             clinic = db.session.get(Clinic, 1)
             assert (clinic.region, clinic.alert_email) == ("US", "alerts@clinic.example.com")
+            # A file that leaves out the alert address or the second factor setting keeps them...
+            import_clinic_file(exported.replace('alert_email = "alerts@clinic.example.com"\n', "").replace(
+                "second_factor_for_all_staff = true\n", "").replace("second_factor_for_all_staff = false\n", ""))
+            assert clinic.alert_email == "alerts@clinic.example.com"
+            # ...and one that says so changes them.
             import_clinic_file(exported.replace('region = "US"', 'region = "GB"').replace(
-                'alert_email = "alerts@clinic.example.com"\n', "").replace(
-                "retention_years = 10", "retention_years = 7"))  # no address: no alerts
+                'alert_email = "alerts@clinic.example.com"', 'alert_email = ""').replace(
+                "retention_years = 10", "retention_years = 7").replace(
+                "second_factor_for_all_staff = false", "second_factor_for_all_staff = true"))  # no address: no alerts
             assert (clinic.region, clinic.alert_email, clinic.retention_years) == ("GB", None, 7)
+            assert clinic.second_factor_for_all_staff
             assert "retention_years = 7" in export_clinic_file()
-            assert 'region = "GB"' in export_clinic_file() and "alert_email" not in export_clinic_file()
+            assert 'region = "GB"' in export_clinic_file() and 'alert_email = ""' in export_clinic_file()
         close_database(other)
 
 

@@ -457,3 +457,26 @@ def test_the_retention_setting_is_on_the_settings_page(staff, login_as):  # noqa
     assert "18th birthday" in page
     with staff.app_context():
         assert db.session.get(Clinic, 1).retention_years == 10
+
+
+def test_erasing_a_patient_leaves_another_who_shares_the_email_address_alone(staff, olivia):  # noqa: F811
+    """A parent and child may share one address (a patient is their email and date of birth)."""
+    child = book_online(staff, start="2027-03-12T10:00:00-08:00", name="Otto Brandt", email=OLIVIA["email"],
+                        birth_date="2015-02-02")
+    child_draft = PatientBrowser(staff)
+    child_draft.book_until_check(start="2027-03-12T11:00:00-08:00",
+                                 details={"name": "Otto Brandt", "email": OLIVIA["email"], "phone": "213 555 0178",
+                                          "birth_day": "2", "birth_month": "2", "birth_year": "2015", "returning": "yes"})
+    admin, patient_id = olivia["admin"], olivia["patient_id"]
+    confirm = text(admin.get(f"/admin/patients/{patient_id}/erase"))
+    assert admin.post(f"/admin/patients/{patient_id}/erase",
+                      data={"csrf_token": csrf_from(confirm), "reason": "asked"}).status_code == 303
+    with staff.app_context():
+        ottos = db.session.scalar(sa.select(Appointment).where(Appointment.reference == child["reference"]))
+        [email] = db.session.scalars(sa.select(OutboxMessage).where(OutboxMessage.appointment_id == ottos.id))
+        assert (email.to_address, email.status) == (OLIVIA["email"], OutboxStatus.QUEUED) and email.text_body
+        assert ottos.patient.email == OLIVIA["email"] and not ottos.patient.is_erased
+        drafts = list(db.session.scalars(sa.select(BookingDraft).where(BookingDraft.details.is_not(None))))
+        assert any(d.details.get("birth_date") == "2015-02-02" for d in drafts)  # his booking in progress stays
+    assert "Otto Brandt" not in text(admin.get(f"/admin/patients/{patient_id}/data"))
+    assert child_draft.get("/book/check").status_code == 200  # and can still be confirmed

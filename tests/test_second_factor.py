@@ -266,6 +266,8 @@ def test_a_receptionist_may_turn_it_on_and_other_sessions_end(staff, login_as): 
 
 def test_other_staff_sign_in_with_the_password_alone_unless_the_clinic_asks_everyone(staff, login_as):  # noqa: F811
     assert sign_in(staff.test_client(), DESK, code=False).location == "/desk"
+    already_in = login_as(StaffRole.RECEPTIONIST)  # signed in with the password alone, before the change
+    assert already_in.get("/desk").status_code == 200
     admin = login_as(StaffRole.ADMIN)
     page = admin.get("/admin/settings").get_data(as_text=True)
     assert "Ask every member of staff for a second factor" in page
@@ -276,6 +278,10 @@ def test_other_staff_sign_in_with_the_password_alone_unless_the_clinic_asks_ever
         exported = export_clinic_file()
     assert "second_factor_for_all_staff = true" in exported
     assert "Set up at next sign-in" in admin.get("/admin/staff").get_data(as_text=True)
+    # A session opened with the password alone ends: the next page asks to sign in (and set one up).
+    refused = already_in.get("/desk")
+    assert refused.status_code == 302 and refused.location.startswith("/staff/sign-in")
+    assert admin.get("/admin/staff").status_code == 200  # the admin, who has one, carries on
     response = sign_in(staff.test_client(), DESK)
     assert response.location.startswith("/staff/second-factor/set-up")
     practitioner = staff.test_client()

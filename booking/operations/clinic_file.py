@@ -390,10 +390,16 @@ def _read_clinic(table, check: _Checker) -> dict:
         "emergency_number": check.text(table, "emergency_number", path, limit=limits.EMERGENCY_NUMBER_LENGTH),
         **{key: check.whole_number(table, key, path, limit) for key, limit in limits.CLINIC_NUMBERS.items()},
         "start_back_enabled": check.flag(table, "start_back_enabled", path, False),
-        "second_factor_for_all_staff": check.flag(table, "second_factor_for_all_staff", path, False),
+        # None when the file does not say: a file that leaves these out keeps what the clinic has.
+        "second_factor_for_all_staff": check.flag(table, "second_factor_for_all_staff", path, None),
         "region": region.upper(),
-        "alert_email": alert_email or None,
+        "alert_email": (alert_email or "") if "alert_email" in table else None,
     }
+
+
+# Settings that a clinic file leaving them out does not change: switching the second factor off
+# for staff, or the alert address off, must be said, not fall out of an older file.
+KEPT_WHEN_LEFT_OUT = frozenset({"second_factor_for_all_staff", "alert_email"})
 
 
 def import_clinic_file(text: str, filename: str = "clinic.toml") -> dict[str, int]:
@@ -419,7 +425,9 @@ def import_clinic_file(text: str, filename: str = "clinic.toml") -> dict[str, in
                 clinic = Clinic(id=1)
                 db.session.add(clinic)
             for key, value in plan.clinic.items():
-                setattr(clinic, key, value)
+                if value is None and key in KEPT_WHEN_LEFT_OUT:
+                    continue  # a safety or security setting is changed only by a file that names it
+                setattr(clinic, key, value if value != "" or key != "alert_email" else None)
         services = {s.slug: s for s in db.session.scalars(sa.select(Service))}
         for item in plan.services:
             service = services.get(item.slug) or Service(slug=item.slug)
@@ -488,7 +496,7 @@ def export_clinic_file() -> str:
             "start_back_enabled": clinic.start_back_enabled,
             "second_factor_for_all_staff": clinic.second_factor_for_all_staff,
             "region": clinic.region,
-            **({"alert_email": clinic.alert_email} if clinic.alert_email else {}),
+            "alert_email": clinic.alert_email or "",  # said even when empty: a file leaving it out keeps it
         },
         "services": [],
         "practitioners": [],

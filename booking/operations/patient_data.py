@@ -44,6 +44,7 @@ from booking.models import (
     StaffRole,
 )
 from booking.operations import bookings
+from booking.operations.availability import load_clinic
 from booking.operations.desk import NotVisible
 from booking.tokens import hash_token, new_token
 
@@ -154,12 +155,10 @@ def patient_data(patient_id: int) -> PatientData:
         .order_by(Appointment.starts_at, Appointment.id)
     ))
     ids = [a.id for a in appointments]
-    about = [OutboxMessage.appointment_id.in_(ids)] if ids else []
-    if patient.email:
-        about.append(OutboxMessage.to_address == patient.email)
+    # By visit, never by address: a parent and child may share one email address.
     emails = list(db.session.scalars(
-        sa.select(OutboxMessage).where(sa.or_(*about)).options(selectinload(OutboxMessage.appointment))
-        .order_by(OutboxMessage.id))) if about else []
+        sa.select(OutboxMessage).where(OutboxMessage.appointment_id.in_(ids))
+        .options(selectinload(OutboxMessage.appointment)).order_by(OutboxMessage.id))) if ids else []
     audit = list(db.session.scalars(
         sa.select(AuditEntry).where(AuditEntry.patient_id == patient_id)
         .options(selectinload(AuditEntry.appointment)).order_by(AuditEntry.id)))
@@ -281,8 +280,15 @@ def erase(patient_id: int, reason: str, now: datetime, by: Who, address: str = "
         return erase_in_transaction(patient_id, reason, now, by, address)
 
 
-def erase_in_transaction(patient_id: int, reason: str, now: datetime, by: Who, address: str = "") -> PatientErasure:
-    """Erase the patient inside the caller's write transaction (which commits or rolls back whole)."""
+class NoLongerDue(Exception):
+    """The patient booked again since the retention purge listed them: they are kept."""
+
+
+def erase_in_transaction(patient_id: int, reason: str, now: datetime, by: Who, address: str = "", *,
+                         only_past_retention: bool = False) -> PatientErasure:
+    """Erase the patient inside the caller's write transaction (which commits or rolls back whole).
+    With `only_past_retention` (the purge), raise NoLongerDue instead when, read under the locks,
+    their records are still within the clinic's retention period."""
     reason = " ".join(reason.split())[:REASON_LENGTH]
     if not reason:
         raise ValueError("an erasure needs a reason")
@@ -298,6 +304,12 @@ def erase_in_transaction(patient_id: int, reason: str, now: datetime, by: Who, a
         .order_by(Appointment.id).with_for_update()  # an intake page being saved waits, then finds nothing
         .execution_options(populate_existing=True)))
     ids = [a.id for a in appointments]
+    if only_past_retention:
+        from booking.operations.retention import retention_of  # it erases through this module
+
+        clinic = load_clinic()
+        if retention_of(patient, appointments, clinic)[1] > clinic.today(now):
+            raise NoLongerDue()
     actor = bookings.Actor(by.name, by.staff_id)
 
     cancelled = {a.id for a in appointments if _ahead(a, now)}
@@ -312,6 +324,8 @@ def erase_in_transaction(patient_id: int, reason: str, now: datetime, by: Who, a
         appointment.safety_answers = None
         appointment.manage_token_hash = hash_token(new_token())  # a key no one holds: every link stops
         appointment.booked_as = None  # a name and phone typed with a booking awaiting confirmation
+        if appointment.identity_confirmed_at is None:  # nobody is left to confirm, and no history to open
+            appointment.identity_confirmed_at, appointment.identity_confirmed_by = now, ERASED_IDENTITY
     if ids:
         db.session.execute(
             sa.update(AppointmentEvent)
@@ -339,10 +353,15 @@ def erase_in_transaction(patient_id: int, reason: str, now: datetime, by: Who, a
     return erasure
 
 
+ERASED_IDENTITY = "Not needed: the patient's record was erased"
+
+
 def _forget_drafts(patient: Patient, appointment_ids: list[int]) -> None:
     """Online bookings in progress or done for this patient: their drafts hold what they typed."""
+    # Email and date of birth together, as a patient is known: another person may share the address.
     typed = [draft.id for draft in db.session.scalars(sa.select(BookingDraft).where(BookingDraft.details.is_not(None)))
-             if isinstance(draft.details, dict) and str(draft.details.get("email", "")).lower() == patient.email]
+             if isinstance(draft.details, dict) and str(draft.details.get("email", "")).lower() == patient.email
+             and patient.born_on is not None and draft.details.get("birth_date") == patient.born_on.isoformat()]
     conditions = [BookingDraft.id.in_(typed)] if typed else []
     if appointment_ids:
         conditions.append(BookingDraft.appointment_id.in_(appointment_ids))
@@ -352,17 +371,13 @@ def _forget_drafts(patient: Patient, appointment_ids: list[int]) -> None:
 
 
 def _blank_emails(patient: Patient, appointment_ids: list[int]) -> None:
-    """Emails about the patient keep their kind, times and outcome; their address (if the
-    patient's), subject, bodies, calendar file, link and server messages go. Any not yet
-    sent will not be."""
-    about = [OutboxMessage.to_address == patient.email]
-    if appointment_ids:
-        about.append(OutboxMessage.appointment_id.in_(appointment_ids))
-    ids = list(db.session.scalars(sa.select(OutboxMessage.id).where(sa.or_(*about))))
-    if not ids:
+    """Emails about the patient's visits keep their kind, times and outcome; their address (if the
+    patient's), subject, bodies, calendar file and server messages go. Any not yet sent will not
+    be. Chosen by visit, never by address: a parent and child may share one email address."""
+    if not appointment_ids:
         return
-    chosen = OutboxMessage.id.in_(ids)
-    unsent = (OutboxStatus.QUEUED, OutboxStatus.SENDING)
+    chosen = OutboxMessage.appointment_id.in_(appointment_ids)
+    unsent = (OutboxStatus.QUEUED, OutboxStatus.SENDING, OutboxStatus.FAILED)  # "Try again" must find nothing to send
     for statement in (
         sa.update(OutboxMessage).where(chosen, OutboxMessage.to_address == patient.email).values(to_address=""),
         sa.update(OutboxMessage).where(chosen).values(

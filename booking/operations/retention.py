@@ -35,7 +35,13 @@ from booking.models import (
 )
 from booking.operations.availability import load_clinic
 from booking.operations.drafts import DRAFT_LIFETIME
-from booking.operations.patient_data import RETENTION_PURGE, RETENTION_REASON, AlreadyErased, erase_in_transaction
+from booking.operations.patient_data import (
+    RETENTION_PURGE,
+    RETENTION_REASON,
+    AlreadyErased,
+    NoLongerDue,
+    erase_in_transaction,
+)
 
 ADULT_AGE = 18
 OUTBOX_KEPT = timedelta(days=90)  # a finished email stays this long for the admin's outbox page
@@ -149,9 +155,11 @@ def purge(now: datetime, idle: timedelta) -> PurgeReport:
     for patient_id in plan(now, idle).patients:
         try:
             with write_transaction():
-                erase_in_transaction(patient_id, RETENTION_REASON, now, RETENTION_PURGE)
+                erase_in_transaction(patient_id, RETENTION_REASON, now, RETENTION_PURGE, only_past_retention=True)
         except AlreadyErased:
             continue  # an admin erased them meanwhile
+        except NoLongerDue:
+            continue  # they booked again since the plan was read
         except Exception as error:  # noqa: BLE001 - reported and counted; the purge exits non-zero
             log.exception("retention purge: patient %s could not be erased", patient_id)
             report.failed[patient_id] = type(error).__name__

@@ -24,8 +24,8 @@ import sqlalchemy as sa
 from flask import current_app
 
 from booking.extensions import begin_write_transaction, db
-from booking.models import AuditEntry, Clinic, StaffAccount, StaffRecoveryCode, StaffRole, StaffSecondFactor
-from booking.operations.staff import end_sessions
+from booking.models import AuditEntry, StaffAccount, StaffRecoveryCode, StaffSecondFactor
+from booking.operations.staff import end_sessions, second_factor_required
 from booking.sealing import Unsealable, seal, unseal
 
 STEP_SECONDS = 30  # RFC 6238's default, which every authenticator app uses
@@ -67,9 +67,7 @@ class Status:
     recovery_codes_left: int
 
 
-def required(account: StaffAccount, clinic: Clinic | None) -> bool:
-    """Must this account sign in with a second factor? Admins always; others when the clinic says so."""
-    return account.role is StaffRole.ADMIN or bool(clinic and clinic.second_factor_for_all_staff)
+required = second_factor_required  # who must have one: operations.staff decides, as it checks sessions too
 
 
 def _record(account_id: int) -> StaffSecondFactor | None:

@@ -13,7 +13,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from booking.extensions import db
-from booking.models import Practitioner, StaffAccount, StaffRole, StaffSession
+from booking.models import Clinic, Practitioner, StaffAccount, StaffRole, StaffSecondFactor, StaffSession
 from booking.tokens import hash_token, new_token
 from booking.operations.problems import CannotBook
 from booking.validation import clean_email, clean_name
@@ -72,6 +72,11 @@ def add_staff(email: str, name: str, role: StaffRole, password: str, now: dateti
     return account
 
 
+def second_factor_required(account: StaffAccount, clinic: Clinic | None) -> bool:
+    """Must this account sign in with a second factor? Admins always; others when the clinic says so."""
+    return account.role is StaffRole.ADMIN or bool(clinic and clinic.second_factor_for_all_staff)
+
+
 def normal_email(email: str | None) -> str:
     """An email address as accounts are stored and sign-in limits are counted: trimmed, lower case."""
     return (email or "").strip().lower()
@@ -114,14 +119,18 @@ def signed_in(token: str, now: datetime, idle: timedelta, lifetime: timedelta | 
     """The staff member for a session token, if the session is live, has not sat idle too long,
     and (with `lifetime`) began no longer ago than that, however busy it has been."""
     found = db.session.execute(
-        sa.select(StaffSession, StaffAccount)
+        sa.select(StaffSession, StaffAccount, StaffSecondFactor.enabled_at)
         .join(StaffAccount, StaffSession.staff_id == StaffAccount.id)
+        .outerjoin(StaffSecondFactor, StaffSecondFactor.staff_id == StaffAccount.id)
         .where(StaffSession.token_hash == hash_token(token), StaffSession.ended_at.is_(None), StaffAccount.is_active)
     ).first()
     if found is None:
         return None
-    staff_session, account = found
-    if now - staff_session.last_seen_at > idle or (lifetime is not None and now - staff_session.created_at > lifetime):
+    staff_session, account, second_factor_since = found
+    if (now - staff_session.last_seen_at > idle or (lifetime is not None and now - staff_session.created_at > lifetime)
+            # Signed in with the password alone before a second factor was asked of this account (an
+            # upgrade, or the clinic asking everyone): sign in again, and set one up.
+            or (second_factor_since is None and second_factor_required(account, db.session.get(Clinic, 1)))):
         _touch(staff_session.id, ended_at=now)
         return None
     if now - staff_session.last_seen_at > timedelta(minutes=1):

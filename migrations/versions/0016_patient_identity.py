@@ -43,6 +43,10 @@ def upgrade():
 
 
 def downgrade():
+    # Identity emails still waiting would go out with a link the older version cannot open.
+    op.execute("UPDATE outbox_message SET status = 'skipped', claimed_by = NULL, claimed_until = NULL, "
+               "last_error = 'Not sent: the version that asked for it was rolled back.' "
+               "WHERE kind = 'identity_check' AND status IN ('queued', 'sending')")
     # Not in batch mode, which would copy the appointment table (and cascade to its intakes).
     op.drop_column('appointment', 'booked_as')
     op.drop_column('appointment', 'identity_confirmed_by')
