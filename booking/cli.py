@@ -28,7 +28,7 @@ from booking.operations.availability import ClinicNotSetUp
 from booking.operations.demo import DEMO_CLINIC_NAME, DEMO_STAFF, load_demo
 from booking.operations.problems import CannotBook
 from booking.operations import second_factor
-from booking.operations.staff import add_staff, normal_email
+from booking.operations.staff import add_staff, normal_email, set_password
 
 staff_group = AppGroup("staff", help="Staff accounts.")
 
@@ -60,6 +60,20 @@ def _how_they_sign_in(account: StaffAccount) -> str:
                 "ten recovery codes shown once.")
     return (f"{account.email} signs in at /staff/sign-in with the password alone, and may turn on a second factor "
             "(an authenticator app) from the Second factor link in the staff bar.")
+
+
+@staff_group.command("set-password")
+@click.argument("email")
+@click.password_option(help="Asked for, twice, when not given.")
+def staff_set_password(email: str, password: str):
+    """Give a staff account a new password (a forgotten one); its sessions end."""
+    try:
+        account = set_password(email, password, now())
+    except CannotBook as problem:
+        click.echo(f"{problem.field}: {problem.message}", err=True)
+        sys.exit(1)
+    click.echo(f"{account.email} has a new password, and its sessions have ended. Its second factor, if it has "
+               "one, is unchanged.")
 
 
 @staff_group.command("reset-second-factor")

@@ -338,3 +338,18 @@ def test_bookings_made_before_the_upgrade_show_their_history_as_before(staff):  
         flask_migrate.upgrade()
     upgraded = visit(staff, booked)
     assert not upgraded.identity_pending and upgraded.identity_confirmed_at == upgraded.created_at
+
+
+def test_an_erased_patients_unconfirmed_past_booking_needs_no_confirmation(staff, login_as, clock):  # noqa: F811
+    """Erasure leaves past visits as anonymous history: nobody is left to confirm (the desk's page
+    once tried to print the erased date of birth in its "Confirm" form, a 500)."""
+    first_visit_with_ben(staff)
+    pending = visit(staff, someone_books_ana(staff))
+    clock.advance(days=3)  # the unconfirmed visit is over, so erasure keeps it as history
+    admin = login_as(StaffRole.ADMIN)
+    confirm = text(admin.get(f"/admin/patients/{pending.patient_id}/erase"))
+    assert admin.post(f"/admin/patients/{pending.patient_id}/erase",
+                      data={"csrf_token": csrf_from(confirm), "reason": "asked"}).status_code == 303
+    page = login_as(StaffRole.RECEPTIONIST).get(f"/desk/appointments/{pending.id}")
+    assert page.status_code == 200 and "Not needed: the patient&#39;s record was erased" in text(page)
+    assert "Confirm the patient&#39;s identity" not in text(page)

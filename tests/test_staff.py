@@ -264,3 +264,18 @@ def test_flask_staff_add(staff):
 def test_a_date_outside_any_diary_shows_today_instead(login_as, asked):
     page = login_as(StaffRole.RECEPTIONIST).get(f"/desk?date={asked}")
     assert page.status_code == 200 and "Monday 8 March 2027" in page.get_data(as_text=True)
+
+
+def test_flask_staff_set_password_gives_a_forgotten_password_a_new_one_and_ends_sessions(staff, login_as):
+    desk = login_as(StaffRole.RECEPTIONIST)
+    result = staff.test_cli_runner().invoke(args=["staff", "set-password", ACCOUNTS[StaffRole.RECEPTIONIST].upper(),
+                                                  "--password", "a brand new passphrase"])
+    assert result.exit_code == 0 and "has a new password, and its sessions have ended" in result.output
+    assert desk.get("/desk").status_code == 302  # signed out where it was signed in
+    assert sign_in(staff.test_client(), ACCOUNTS[StaffRole.RECEPTIONIST]).status_code == 401  # the old one is gone
+    assert sign_in(staff.test_client(), ACCOUNTS[StaffRole.RECEPTIONIST], "a brand new passphrase").status_code == 303
+    short = staff.test_cli_runner().invoke(args=["staff", "set-password", ACCOUNTS[StaffRole.RECEPTIONIST],
+                                                 "--password", "short"])
+    assert short.exit_code == 1 and "at least" in short.output
+    unknown = staff.test_cli_runner().invoke(args=["staff", "set-password", "nobody@example.org", "--password", "x" * 20])
+    assert unknown.exit_code == 1 and "no staff account" in unknown.output

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from booking.extensions import db
+from booking.extensions import db, write_transaction
 from booking.models import Clinic, Practitioner, StaffAccount, StaffRole, StaffSecondFactor, StaffSession
 from booking.tokens import hash_token, new_token
 from booking.operations.problems import CannotBook
@@ -48,6 +48,18 @@ def check_password(password: str) -> str:
     if len(password or "") < MIN_PASSWORD_LENGTH:
         raise CannotBook("password", f"Password must be at least {MIN_PASSWORD_LENGTH} characters")
     return password
+
+
+def set_password(email: str, password: str, now: datetime) -> StaffAccount:
+    """Give an account a new password (a forgotten one) and end its sessions, so whoever held the
+    old one is signed out; raises CannotBook naming the field for an unknown account or a short password."""
+    account = db.session.scalar(sa.select(StaffAccount).where(StaffAccount.email == normal_email(email)))
+    if account is None:
+        raise CannotBook("email", f"There is no staff account with the email address {email}.")
+    with write_transaction():
+        account.password_hash = hasher.hash(check_password(password))
+        end_sessions(account.id, now)
+    return account
 
 
 def add_staff(email: str, name: str, role: StaffRole, password: str, now: datetime,
