@@ -127,7 +127,9 @@ def sign_in():
         account = staff.check_sign_in(form.email.data, form.password.data)
         if account is not None:
             return _after_password(account)
-        throttle.count_failure(form.email.data)
+        over = throttle.count_failure(form.email.data)
+        if over:
+            return _too_many(over)
         failed = True
     return render_template("auth/sign_in.html", form=form, failed=failed), (401 if failed else 200)
 
@@ -168,7 +170,9 @@ def enter_code():
                       f"{accepted.recovery_codes_left} left. If your phone is lost, ask the clinic's admin to reset "
                       "your second factor, then set it up again.", "error")
             return redirect(_page_asked_for() or _home(account.role), code=303)
-        throttle.count_failure(account.email)
+        over = throttle.count_failure(account.email)
+        if over:
+            return _too_many(over)
         failed = True
     if failed:
         form.code.data = ""  # a wrong code is typed anew, not over
@@ -207,7 +211,9 @@ def set_up_second_factor():
             return _no_store(make_response(render_template(
                 "auth/recovery_codes.html", codes=codes, continue_to=continue_to, signing_in=signing_in)))
         if signing_in:
-            throttle.count_failure(account.email)
+            over = throttle.count_failure(account.email)
+            if over:
+                return _too_many(over)
         failed = True
     if failed:
         form.code.data = ""

@@ -62,11 +62,17 @@ def refused(email: str | None, address: str | None = None) -> Refusal | None:
     return Refusal(seconds=max(1, math.ceil(max(waits)))) if waits else None
 
 
-def count_failure(email: str | None, address: str | None = None) -> None:
-    """One more failed sign-in for this account and this address."""
+def count_failure(email: str | None, address: str | None = None) -> Refusal | None:
+    """One more failed sign-in for this account and this address; a Refusal when this one went over
+    an allowance. The count is the storage's own atomic increment, so of failures arriving at the
+    same moment (in several processes) no more than the allowance are answered as mere failures."""
     strategy = _strategy()
     if strategy is None:
-        return
+        return None
     address = get_remote_address() if address is None else address
-    for item, kind, key in _counters(email, address):
-        strategy.hit(item, NAMESPACE, kind, key)
+    over = [(item, kind, key) for item, kind, key in _counters(email, address)
+            if not strategy.hit(item, NAMESPACE, kind, key)]
+    if not over:
+        return None
+    waits = [strategy.get_window_stats(item, NAMESPACE, kind, key).reset_time - time.time() for item, kind, key in over]
+    return Refusal(seconds=max(1, math.ceil(max(waits))))
