@@ -49,7 +49,8 @@ def type_password(page, email: str = EMAIL, password: str = PASSWORD) -> None:
     page.keyboard.type(email)
     tab_to(page, "#password")
     page.keyboard.type(password)
-    page.keyboard.press("Enter")
+    with page.expect_navigation():  # the form's answer has arrived before anything goes elsewhere
+        page.keyboard.press("Enter")
 
 
 def test_a_new_admin_sets_up_the_app_and_signs_in_with_a_code_using_the_keyboard(clinic, page, shots):
