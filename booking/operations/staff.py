@@ -120,13 +120,6 @@ def start_session(account: StaffAccount, now: datetime) -> SignedIn:
     return SignedIn(account, token)
 
 
-def sign_in(email: str, password: str, now: datetime) -> SignedIn | None:
-    """A session for the right email and password, for an account that needs no second factor step
-    (the web sign-in asks for the code between check_sign_in and start_session)."""
-    account = check_sign_in(email, password)
-    return start_session(account, now) if account is not None else None
-
-
 def signed_in(token: str, now: datetime, idle: timedelta, lifetime: timedelta | None = None) -> SignedIn | None:
     """The staff member for a session token, if the session is live, has not sat idle too long,
     and (with `lifetime`) began no longer ago than that, however busy it has been."""
