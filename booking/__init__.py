@@ -6,12 +6,12 @@ from pathlib import Path
 
 from datetime import timedelta
 
-from flask import Flask, request
+from flask import Flask
 from flask_login import current_user
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from booking.config import from_environment
-from booking.extensions import begin_write_transaction, configure_sqlite, csrf, db, limiter, login_manager, migrate
+from booking.extensions import configure_sqlite, csrf, db, limiter, login_manager, migrate
 from booking.measures import SHIPPED, InstrumentError, load_instruments, load_licensed_instruments
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -52,12 +52,6 @@ def create_app(config: dict | None = None) -> Flask:
     from booking.web import refuse_nul_characters
 
     app.before_request(refuse_nul_characters)
-
-    @app.before_request
-    def writers_take_the_lock_first():
-        """A request that may write starts as a writer, so SQLite never has to upgrade a reader."""
-        if request.method not in ("GET", "HEAD", "OPTIONS"):
-            begin_write_transaction()
 
     from booking import cli
     from booking.admin.routes import bp as admin_bp
@@ -126,13 +120,18 @@ def _init_database(app: Flask) -> None:
     if is_sqlite:
         Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     # hide_parameters: a failed statement is logged without its values, which may be health data.
-    engine_options = {"hide_parameters": True} | ({} if is_sqlite else {"pool_pre_ping": True})
+    lock_timeout_ms = int(app.config["LOCK_TIMEOUT_SECONDS"] * 1000)
+    engine_options = {"hide_parameters": True} | ({} if is_sqlite else {
+        "pool_pre_ping": True,
+        # A writer waiting longer than this for a row or advisory lock gives up (transaction.Busy).
+        "connect_args": {"options": f"-c lock_timeout={lock_timeout_ms}"},
+    })
     app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", engine_options)
     db.init_app(app)
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), compare_type=True)
     if is_sqlite:
         with app.app_context():
-            configure_sqlite(db.engine, app.config["SQLITE_BUSY_TIMEOUT_SECONDS"])
+            configure_sqlite(db.engine, app.config["LOCK_TIMEOUT_SECONDS"])
 
 
 def _init_staff_sessions(app: Flask) -> None:

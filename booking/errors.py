@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Flask, jsonify, render_template, request
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import Forbidden, HTTPException, InternalServerError, NotFound
+from werkzeug.exceptions import Forbidden, HTTPException, InternalServerError, NotFound, ServiceUnavailable
 
 from booking.clock import now
 from booking.extensions import db
@@ -13,6 +13,7 @@ from booking.operations.availability import ClinicNotSetUp
 from booking.operations.clinical import record_refusal
 from booking.operations.desk import NotAllowed, NotVisible
 from booking.operations.problems import RecordErased
+from booking.transaction import Busy
 
 
 def _wants_json() -> bool:
@@ -55,6 +56,22 @@ def register_error_pages(app: Flask) -> None:
     def not_visible(_error):
         db.session.rollback()
         return http_error(NotFound())
+
+    @app.errorhandler(Busy)
+    def busy(error: Busy):
+        """Other writers held the lock too long: nothing was written, and trying again is safe."""
+        db.session.rollback()
+        app.logger.warning("%s %s gave up waiting for the database lock", request.method, request.endpoint)
+        if _wants_json():
+            response = jsonify({"error": "busy", "message": error.message})
+        else:
+            page = ServiceUnavailable(error.message + (
+                " Go back with your browser's Back button: what you typed is still in the form, so you can "
+                "send it again." if request.method == "POST" else ""))
+            response = app.make_response((render_template("error.html", error=page), 503))
+        response.status_code = 503
+        response.headers["Retry-After"] = "5"
+        return response
 
     @app.errorhandler(ClinicNotSetUp)
     def not_set_up(error: ClinicNotSetUp):

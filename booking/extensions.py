@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from contextlib import contextmanager
-
 from flask_limiter import Limiter
 from flask_login import LoginManager
 from flask_limiter.util import get_remote_address
@@ -55,34 +53,3 @@ def configure_sqlite(engine: Engine, busy_timeout_seconds: float) -> None:
             connection.exec_driver_sql("BEGIN IMMEDIATE")
         else:
             connection.exec_driver_sql("BEGIN")
-
-
-def begin_write_transaction() -> None:
-    """Make the session's transaction a writer's; on SQLite that takes the write lock now.
-
-    A deferred SQLite transaction that reads first and writes later can fail to
-    upgrade its lock when another writer got in between; BEGIN IMMEDIATE waits for
-    the lock (busy timeout) before reading instead. On PostgreSQL this only marks
-    the transaction. Any transaction already open is read-only and is restarted.
-    """
-    session = db.session()  # the real Session behind the scoped proxy
-    if session.in_transaction():
-        if session.connection().get_execution_options().get(SQLITE_IMMEDIATE):
-            return  # already the writer
-        if session.new or session.dirty or session.deleted:
-            raise RuntimeError("begin_write_transaction() with unsaved changes in the session")
-        session.rollback()
-    session.connection(execution_options={SQLITE_IMMEDIATE: True})
-
-
-@contextmanager
-def write_transaction():
-    """Run the block as one write transaction: begun as a writer (begin_write_transaction),
-    committed when the block ends, rolled back if it raises."""
-    begin_write_transaction()
-    try:
-        yield
-        db.session.commit()
-    except BaseException:
-        db.session.rollback()
-        raise

@@ -102,8 +102,12 @@ def _progress_context(appointment) -> dict:
 def cancel_visit(appointment, token):
     form = CancelForm()
     if form.validate_on_submit():
-        cancel(appointment.id, form.reason.data, now())
-        flash("Your appointment has been cancelled.", "success")
+        try:
+            cancel(appointment.id, form.reason.data, now(), seen=appointment.sequence)
+        except CannotBook as problem:  # a second press, or the clinic changed the visit meanwhile
+            flash(problem.message, "lost-race")
+        else:
+            flash("Your appointment has been cancelled.", "success")
         return redirect(url_for("manage.show", token=token), code=303)
     return render_template("manage/cancel.html", appointment=appointment, token=token, form=form)
 
@@ -151,10 +155,13 @@ def confirm_move(appointment, token):
     form = RescheduleForm(data={"start": start.isoformat()})
     if form.validate_on_submit():
         try:
-            result = move(appointment.id, start, now())
-        except (SlotTaken, CannotBook):
+            result = move(appointment.id, start, now(), seen=appointment.sequence)
+        except SlotTaken:
             flash("Sorry, that time was taken a moment ago. Your visit is unchanged: choose another time.", "lost-race")
             return redirect(url_for("manage.reschedule", token=token), code=303)
+        except CannotBook as problem:  # cancelled or changed meanwhile (another tab, or the clinic)
+            flash(problem.message, "lost-race")
+            return redirect(url_for("manage.show", token=token), code=303)
         flash("Your appointment has been moved. This page has a new address: bookmark it, the old link no longer works.", "success")
         return redirect(url_for("manage.show", token=result.manage_token), code=303)
     return render_template("manage/confirm_move.html", appointment=appointment, token=token, form=form, start=start)

@@ -41,7 +41,8 @@ import sqlalchemy as sa
 from flask import current_app
 from icalendar import Calendar
 
-from booking.extensions import db, write_transaction
+from booking.extensions import db
+from booking.transaction import write_transaction
 from booking.models import (
     Appointment,
     AppointmentStatus,

@@ -15,7 +15,8 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
 from booking import limits
-from booking.extensions import begin_write_transaction, db
+from booking.extensions import db
+from booking.transaction import write_transaction
 from booking.limits import Limit
 from booking.models import Appointment, AppointmentStatus, Clinic, Practitioner, Service
 from booking.operations.availability import load_clinic
@@ -106,20 +107,14 @@ def _taken(what: str, slug: str) -> str:
 
 
 def _write(change, taken: str | None = None):
-    """Run change() in one write transaction and commit; a unique slug lost to a race reads as taken."""
-    begin_write_transaction()
+    """Run change() in one write transaction; a unique slug lost to a race reads as taken."""
     try:
-        result = change()
-        db.session.commit()
+        with write_transaction():
+            return change()
     except IntegrityError:
-        db.session.rollback()
         if taken is None:
             raise
         raise InvalidInput({"slug": taken}) from None
-    except Exception:
-        db.session.rollback()
-        raise
-    return result
 
 
 def _save_by_slug(model, existing, slug: str, fields: dict, what: str):

@@ -1,24 +1,23 @@
-"""Making a booking: take the lock, check the time is still free, write, commit once.
+"""Booking, moving and cancelling: take the lock, check again, write, commit once.
 
 Two appointments of one practitioner must never overlap, even when several app
 processes book at the same instant. Each database gets a lock before the check:
 SQLite's write lock (BEGIN IMMEDIATE), or on PostgreSQL transaction-level advisory
 locks per practitioner; the PostgreSQL exclusion constraint stays as the last word.
+A move or cancellation locks the visit's row first and checks it again under the lock,
+so of two changes racing for one visit the first wins and the second is told why.
 """
 
 from __future__ import annotations
 
 import hashlib
 import secrets
-from collections.abc import Callable
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
-from sqlalchemy.exc import IntegrityError
 
-from booking.extensions import db, write_transaction
+from booking.extensions import db
 from booking.models import Appointment, AppointmentEvent, AppointmentStatus, BookingDraft, Patient, Practitioner
 from booking.operations import identity
 from booking.operations.availability import (
@@ -38,8 +37,8 @@ from booking.operations.progress_checks import questions_asked
 from booking.operations.safety_signals import signal
 from booking.safety import classify, levels_of
 from booking.tokens import draft_manage_token, hash_token, new_token
+from booking.transaction import locked, write_transaction
 
-NO_OVERLAP_CONSTRAINT = "appointment_no_overlap"
 REFERENCE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O or 1/I to misread on the phone
 
 # Keys for pg_advisory_xact_lock(namespace, id): one namespace per kind of thing locked.
@@ -193,7 +192,7 @@ def book(
     if answers.stops_booking:
         raise EmergencyAnswers()
 
-    with _writing(lambda: _taken(request.service, request.practitioner, request.start, now, rules=rules)):
+    with write_transaction(taken=lambda: _taken(request.service, request.practitioner, request.start, now, rules=rules)):
         clinic = load_clinic()
         service = load_service(request.service)
         practitioners = load_practitioners(service, request.practitioner)
@@ -258,22 +257,22 @@ def move(
     actor: Actor = PATIENT,
     rules: BookingRules | None = None,
     new_link: bool = True,
-) -> BookingResult | None:
+    seen: int | None = None,
+) -> BookingResult:
     """Move an appointment to a new start (and practitioner, if named), in one transaction.
 
     The old time is given up only if the new one is taken. A patient's move replaces
     their manage link (returned in the result); a move by the desk keeps the link the
-    patient already has, and returns a result without a token.
+    patient already has, and returns a result without a token. `seen` is the visit's
+    sequence as the person moving it saw it: if it changed since, nothing is moved.
     """
     def alternatives() -> SlotTaken:
         appointment = db.session.get(Appointment, appointment_id)
         return _taken(appointment.service.slug, practitioner_slug or appointment.practitioner.slug, start, now,
                       ignoring=appointment_id, rules=rules)
 
-    with _writing(alternatives):
-        appointment = db.session.get(Appointment, appointment_id)
-        if not appointment.holds_time:
-            raise CannotBook("start", "a cancelled appointment cannot be moved; book a new one instead")
+    with write_transaction(taken=alternatives):
+        appointment = _changing(appointment_id, seen, "start")
         clinic = load_clinic()
         before = describe(clinic, appointment.practitioner, appointment.starts_at)
         was = (email_time(appointment.starts_at, clinic), appointment.practitioner.name)
@@ -295,31 +294,44 @@ def move(
 
 
 def cancel(appointment_id: int, reason: str, now: datetime, *, actor: Actor = PATIENT,
-           patient_asked: bool = True) -> Appointment:
-    """Cancel the appointment, freeing its time; the email tells the patient whose wish it was."""
-    with _writing(lambda: SlotTaken()):
-        appointment = db.session.get(Appointment, appointment_id)
-        if appointment.status is AppointmentStatus.CANCELLED:
-            raise CannotBook("reason", "this appointment is already cancelled")
+           patient_asked: bool = True, seen: int | None = None) -> Appointment:
+    """Cancel the appointment, freeing its time; the email tells the patient whose wish it was.
+    `seen` as for move."""
+    with write_transaction():
+        appointment = _changing(appointment_id, seen, "reason")
         appointment.cancel(now, reason)
         record(appointment, actor, "cancelled", reason or "No reason given", now)
         outbox.queue("cancelled", appointment, now, by_clinic=not patient_asked)
     return appointment
 
 
-@contextmanager
-def _writing(taken: Callable[[], SlotTaken]):
-    """One write transaction (extensions.write_transaction: committed at the end, rolled back
-    on any error). If the database's overlap constraint fires (a race the locks should have
-    prevented), it becomes SlotTaken, built by `taken` after the rollback.
-    """
-    try:
-        with write_transaction():
-            yield
-    except IntegrityError as error:
-        if NO_OVERLAP_CONSTRAINT not in str(error.orig):
-            raise
-        raise taken() from None
+def unchangeable(appointment: Appointment) -> str | None:
+    """Why the visit may not be moved or cancelled, or None: only booked visits change, so a
+    record of a visit that happened (or was missed) is never rewritten."""
+    if appointment.status is AppointmentStatus.CANCELLED:
+        return "This appointment is already cancelled."
+    if appointment.status is not AppointmentStatus.BOOKED:
+        return (f"This appointment is marked {appointment.status.label.lower()}, so it stays as a record of "
+                "the visit. Undo the mark first if it was pressed by mistake.")
+    return None
+
+
+CHANGED_MEANWHILE = ("This appointment was changed a moment ago, so nothing was done: "
+                     "look at it again before changing it.")
+
+
+def _changing(appointment_id: int, seen: int | None, field: str) -> Appointment:
+    """The visit about to be moved or cancelled, locked until the commit and checked again
+    under the lock: a racing change that committed first is seen here, never overwritten."""
+    appointment = locked(Appointment, appointment_id)
+    if appointment is None:
+        raise CannotBook(field, "This appointment no longer exists.")
+    problem = unchangeable(appointment)
+    if problem:
+        raise CannotBook(field, problem)
+    if seen is not None and appointment.sequence != seen:
+        raise CannotBook(field, CHANGED_MEANWHILE)
+    return appointment
 
 
 def _claim(clinic, service, practitioners, start: datetime, now: datetime, *, ignoring: int | None = None,

@@ -16,7 +16,8 @@ import sqlalchemy as sa
 import tomli_w
 
 from booking import limits
-from booking.extensions import begin_write_transaction, db
+from booking.extensions import db
+from booking.transaction import write_transaction
 from booking.limits import SLUG, Limit
 from booking.models import Clinic, Practitioner, Service, TimeOff, WorkingHours
 from booking.scheduling import wall_clock_instant
@@ -408,18 +409,17 @@ def import_clinic_file(text: str, filename: str = "clinic.toml") -> dict[str, in
     Services, practitioners and time off missing from the file are left as they are.
     Returns counts of what the file held, for the command's report.
     """
-    begin_write_transaction()
-    clinic = db.session.get(Clinic, 1)
-    plan = read_clinic_file(
-        text,
-        filename,
-        known_services=set(db.session.scalars(sa.select(Service.slug))),
-        known_practitioners=set(db.session.scalars(sa.select(Practitioner.slug))),
-        known_zone=clinic.timezone if clinic else None,
-    )
-    if plan.clinic is None and clinic is None:
-        raise ClinicFileError([f"{filename}:1: clinic: a [clinic] table is needed for the first import"])
-    try:
+    with write_transaction():
+        clinic = db.session.get(Clinic, 1)
+        plan = read_clinic_file(
+            text,
+            filename,
+            known_services=set(db.session.scalars(sa.select(Service.slug))),
+            known_practitioners=set(db.session.scalars(sa.select(Practitioner.slug))),
+            known_zone=clinic.timezone if clinic else None,
+        )
+        if plan.clinic is None and clinic is None:
+            raise ClinicFileError([f"{filename}:1: clinic: a [clinic] table is needed for the first import"])
         if plan.clinic is not None:
             if clinic is None:
                 clinic = Clinic(id=1)
@@ -464,10 +464,6 @@ def import_clinic_file(text: str, filename: str = "clinic.toml") -> dict[str, in
                 existing.reason = item.reason
             else:
                 practitioner.time_off.append(TimeOff(starts_at=item.starts_at, ends_at=item.ends_at, reason=item.reason))
-        db.session.commit()
-    except Exception:
-        db.session.rollback()
-        raise
     return {
         "services": len(plan.services),
         "practitioners": len(plan.practitioners),

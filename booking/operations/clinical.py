@@ -17,7 +17,8 @@ from datetime import date, datetime, time, timedelta
 import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 
-from booking.extensions import begin_write_transaction, db, write_transaction
+from booking.extensions import db
+from booking.transaction import write_transaction
 from booking.measures import Instrument
 from booking.measures.progress import Measured, TrendPoint, trend
 from booking.models import (
@@ -138,19 +139,16 @@ def open_record(account: StaffAccount, appointment_id: int, action: str, address
                 shown: bool = True) -> None:
     """Check that this account may read the visit's intake, and log the look before it happens.
     `shown` is False for a HEAD request, which checks a page without receiving it: nothing to log."""
-    begin_write_transaction()
-    appointment = db.session.get(Appointment, appointment_id)
-    if appointment is None or not may_read_visit(account, appointment):
-        db.session.rollback()
-        raise NotVisible()
-    if not shown:
-        db.session.rollback()
-        return
-    db.session.add(AuditEntry(
-        at=now, staff_id=account.id, staff_name=account.name, staff_role=account.role.value,
-        action=action, appointment_id=appointment.id, patient_id=appointment.patient_id, address=address[:64],
-    ))
-    db.session.commit()
+    with write_transaction():
+        appointment = db.session.get(Appointment, appointment_id)
+        if appointment is None or not may_read_visit(account, appointment):
+            raise NotVisible()
+        if not shown:
+            return
+        db.session.add(AuditEntry(
+            at=now, staff_id=account.id, staff_name=account.name, staff_role=account.role.value,
+            action=action, appointment_id=appointment.id, patient_id=appointment.patient_id, address=address[:64],
+        ))
 
 
 def record_refusal(account: StaffAccount, page: str, appointment_id: int | None, patient_id: int | None,

@@ -9,6 +9,7 @@ from importlib.resources import files
 import sqlalchemy as sa
 
 from booking.extensions import db
+from booking.transaction import write_transaction
 from booking.models import Appointment, AppointmentStatus, Practitioner, StaffAccount, StaffRole
 from booking.operations.availability import find_slots, load_clinic, load_service
 from booking.operations import intakes, progress_checks
@@ -104,9 +105,10 @@ def load_demo(now: datetime, instruments, days: int = 7, seed: int | None = None
                 seen.add(patient.email)
                 _answer_questions(booked.appointment, rng, booked_on, instruments)
                 if booked.appointment.ends_at <= now:
-                    booked.appointment.status = AppointmentStatus.COMPLETED
-                    record(booked.appointment, DEMO_DESK, "completed", "Booked → Completed", booked.appointment.ends_at)
-                    db.session.commit()
+                    with write_transaction():
+                        booked.appointment.status = AppointmentStatus.COMPLETED
+                        record(booked.appointment, DEMO_DESK, "completed", "Booked → Completed",
+                               booked.appointment.ends_at)
                 made += 1
                 patient_index += 1
     return made

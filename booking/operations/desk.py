@@ -16,7 +16,7 @@ from datetime import date, datetime, time, timedelta
 import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 
-from booking.extensions import begin_write_transaction, db
+from booking.extensions import db
 from booking.models import (
     STATUS_CHANGES,
     Appointment,
@@ -35,6 +35,7 @@ from booking.operations.problems import CannotBook
 from booking.operations.progress_checks import questions_asked
 from booking.scheduling import TimeRange, open_time, wall_clock_instant
 from booking.scheduling.grid import Booked, ColumnPlan, Grid, lay_out
+from booking.transaction import locked, write_transaction
 
 WEEK = 7
 SEARCH_LIMIT = 50
@@ -222,8 +223,8 @@ def appointment_for(appointment_id: int) -> Appointment | None:
 
 
 def _locked_appointment(account: StaffAccount, appointment_id: int) -> Appointment:
-    begin_write_transaction()
-    appointment = db.session.get(Appointment, appointment_id)
+    """The appointment, locked until the commit (inside write_transaction), if this account may change it."""
+    appointment = locked(Appointment, appointment_id)
     if appointment is None:
         raise NotVisible()
     _require(may_change(account, appointment.practitioner_id))
@@ -256,8 +257,9 @@ def status_choices(appointment: Appointment, clinic, now: datetime) -> list[Appo
 
 
 def mark(account: StaffAccount, appointment_id: int, status: AppointmentStatus, now: datetime) -> Appointment:
-    """Mark arrived, completed or no-show (or undo one of those), or raise CannotBook."""
-    try:
+    """Mark arrived, completed or no-show (or undo one of those), or raise CannotBook.
+    Checked under the visit's lock, so a mark racing a cancellation finds it cancelled."""
+    with write_transaction():
         appointment = _locked_appointment(account, appointment_id)
         clinic = load_clinic()
         problem = _status_problem(appointment, status, clinic, now)
@@ -267,17 +269,13 @@ def mark(account: StaffAccount, appointment_id: int, status: AppointmentStatus, 
         appointment.status = status
         bookings.record(appointment, actor(account), STATUS_ACTIONS[status],
                         f"{before.label} → {status.label}", now)
-        db.session.commit()
-    except Exception:
-        db.session.rollback()
-        raise
     return appointment
 
 
 def email_questions(account: StaffAccount, appointment_id: int, now: datetime) -> str:
     """Email the patient a fresh link to their visit's questions (the intake, or a return
     visit's progress check), e.g. when they phone to say they lost it; say what was sent."""
-    try:
+    with write_transaction():
         appointment = _locked_appointment(account, appointment_id)
         if appointment.status is not AppointmentStatus.BOOKED or appointment.starts_at <= now:
             raise CannotBook("questions", "Only a booked visit that has not begun asks questions beforehand.")
@@ -290,48 +288,30 @@ def email_questions(account: StaffAccount, appointment_id: int, now: datetime) -
         outbox.queue(kind, appointment, now, questions=questions)
         what = "the back-pain questions" if questions == "intake" else "the progress check"
         bookings.record(appointment, actor(account), "emailed", f"A link to {what}, to {appointment.patient.email}", now)
-        db.session.commit()
-    except Exception:
-        db.session.rollback()
-        raise
     return f"A link to {what} is on its way to {appointment.patient.email}."
 
 
-def unchangeable(appointment: Appointment) -> str | None:
-    """Why the desk may not move or cancel this appointment, or None: only booked visits change,
-    so a record of a visit that happened (or was missed) is never rewritten."""
-    if appointment.status is AppointmentStatus.CANCELLED:
-        return "This appointment is already cancelled."
-    if appointment.status is not AppointmentStatus.BOOKED:
-        return (f"This appointment is marked {appointment.status.label.lower()}, so it stays as a record of "
-                "the visit. Undo the mark first if it was pressed by mistake.")
-    return None
+unchangeable = bookings.unchangeable  # the desk's pages ask it before offering a move or cancel
 
 
 def cancel(account: StaffAccount, appointment_id: int, reason: str, now: datetime, *,
-           patient_asked: bool) -> Appointment:
-    appointment = db.session.get(Appointment, appointment_id)
-    if appointment is None:
-        raise NotVisible()
-    _require(may_change(account, appointment.practitioner_id))
-    problem = unchangeable(appointment)
-    if problem:
-        raise CannotBook("reason", problem)
-    return bookings.cancel(appointment_id, reason, now, actor=actor(account), patient_asked=patient_asked)
+           patient_asked: bool, seen: int | None = None) -> Appointment:
+    """Cancel for the desk: the same change as the patient's, checked again under the lock
+    (`seen` as for bookings.cancel)."""
+    with write_transaction():
+        _locked_appointment(account, appointment_id)
+        return bookings.cancel(appointment_id, reason, now, actor=actor(account), patient_asked=patient_asked,
+                               seen=seen)
 
 
 def move(account: StaffAccount, appointment_id: int, practitioner: Practitioner, start: datetime,
-         now: datetime) -> Appointment:
+         now: datetime, *, seen: int | None = None) -> Appointment:
     """Move to another time and/or practitioner; the patient's link stays the same."""
-    appointment = db.session.get(Appointment, appointment_id)
-    if appointment is None:
-        raise NotVisible()
-    _require(may_change(account, appointment.practitioner_id) and may_change(account, practitioner.id))
-    problem = unchangeable(appointment)
-    if problem:
-        raise CannotBook("start", problem)
-    return bookings.move(appointment_id, start, now, practitioner_slug=practitioner.slug, actor=actor(account),
-                         rules=desk_rules(load_clinic()), new_link=False).appointment
+    with write_transaction(taken=lambda: bookings.SlotTaken()):
+        _locked_appointment(account, appointment_id)
+        _require(may_change(account, practitioner.id))
+        return bookings.move(appointment_id, start, now, practitioner_slug=practitioner.slug, actor=actor(account),
+                         rules=desk_rules(load_clinic()), new_link=False, seen=seen).appointment
 
 
 def book_for_caller(account: StaffAccount, request: bookings.BookingRequest, now: datetime) -> bookings.BookingResult:
@@ -402,8 +382,8 @@ def outside_working_time(practitioner: Practitioner, now: datetime) -> list[Appo
 def set_hours(account: StaffAccount, practitioner: Practitioner, weekly: dict[int, list[tuple[time, time]]]) -> None:
     """Replace the practitioner's weekly hours (weekday -> [(start, end)])."""
     _require(runs_the_desk(account))
-    begin_write_transaction()
-    try:
+    with write_transaction():
+        locked(Practitioner, practitioner.id)  # two desks saving hours at once: one after the other
         # Delete first, in its own statement: re-adding an unchanged period would otherwise
         # meet its old row in the unique index.
         db.session.execute(sa.delete(WorkingHours).where(WorkingHours.practitioner_id == practitioner.id))
@@ -411,10 +391,6 @@ def set_hours(account: StaffAccount, practitioner: Practitioner, weekly: dict[in
             WorkingHours(practitioner_id=practitioner.id, weekday=weekday, start_time=start, end_time=end)
             for weekday, periods in weekly.items() for start, end in periods
         )
-        db.session.commit()
-    except Exception:
-        db.session.rollback()
-        raise
     db.session.expire(practitioner, ["hours"])
 
 
@@ -438,29 +414,23 @@ def add_time_off(account: StaffAccount, practitioner: Practitioner, starts_at: d
         raise CannotBook("end_date", "Time off must end in the future")
     if starts_at > now + timedelta(days=TIME_OFF_AHEAD_DAYS):
         raise CannotBook("start_date", "Time off must start within the next three years")
-    begin_write_transaction()
-    try:
+    with write_transaction():
+        locked(Practitioner, practitioner.id)  # the same time off added twice at once: the second sees the first
         if db.session.scalar(sa.select(TimeOff.id).where(
                 TimeOff.practitioner_id == practitioner.id, TimeOff.starts_at == starts_at, TimeOff.ends_at == ends_at)):
             raise CannotBook("start_date", "This time off is already in the list")
         time_off = TimeOff(practitioner_id=practitioner.id, starts_at=starts_at, ends_at=ends_at, reason=reason)
         db.session.add(time_off)
-        db.session.commit()
-    except Exception:
-        db.session.rollback()
-        raise
     return time_off
 
 
 def remove_time_off(account: StaffAccount, practitioner: Practitioner, time_off_id: int) -> TimeOff:
     _require(may_edit_time_off(account, practitioner))
-    begin_write_transaction()
-    time_off = db.session.get(TimeOff, time_off_id)
-    if time_off is None or time_off.practitioner_id != practitioner.id:
-        db.session.rollback()
-        raise NotVisible()
-    db.session.delete(time_off)
-    db.session.commit()
+    with write_transaction():
+        time_off = locked(TimeOff, time_off_id)
+        if time_off is None or time_off.practitioner_id != practitioner.id:
+            raise NotVisible()
+        db.session.delete(time_off)
     return time_off
 
 

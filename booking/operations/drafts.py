@@ -8,6 +8,7 @@ from datetime import date, datetime, timedelta
 import sqlalchemy as sa
 
 from booking.extensions import db
+from booking.transaction import write_transaction
 from booking.models import BookingDraft
 from booking.operations.bookings import BookingRequest, PatientDetails
 from booking.tokens import hash_token
@@ -28,20 +29,21 @@ def find_draft(key: str | None, now: datetime) -> BookingDraft | None:
 
 
 def start_draft(now: datetime) -> tuple[BookingDraft, str]:
-    """A new, empty draft and the key for the patient's session; old drafts are cleared out."""
-    db.session.execute(sa.delete(BookingDraft).where(BookingDraft.updated_at <= now - DRAFT_LIFETIME))
+    """A new, empty draft and the key for the patient's session; written by its first save."""
     key = secrets.token_urlsafe(32)
-    draft = BookingDraft(key_hash=hash_token(key), updated_at=now)
-    db.session.add(draft)
-    return draft, key
+    return BookingDraft(key_hash=hash_token(key), updated_at=now), key
 
 
 def save(draft: BookingDraft, now: datetime, **answers) -> None:
-    """Record answers on the draft and commit (the request's one commit)."""
-    for name, value in answers.items():
-        setattr(draft, name, value)
-    draft.updated_at = now
-    db.session.commit()
+    """Record answers on the draft (the request's one commit). The draft is read again under
+    the write lock first, so a save after a lost race never meets a stale snapshot."""
+    with write_transaction():
+        if draft.id is None:  # its first save: clear out drafts nobody came back to
+            db.session.execute(sa.delete(BookingDraft).where(BookingDraft.updated_at <= now - DRAFT_LIFETIME))
+            db.session.add(draft)
+        for name, value in answers.items():
+            setattr(draft, name, value)
+        draft.updated_at = now
 
 
 def booking_request(draft: BookingDraft) -> BookingRequest:

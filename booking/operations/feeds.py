@@ -13,7 +13,8 @@ from datetime import datetime, time, timedelta
 import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 
-from booking.extensions import begin_write_transaction, db
+from booking.extensions import db
+from booking.transaction import locked, write_transaction
 from booking.models import Appointment, AppointmentStatus, Clinic, Patient, Practitioner, StaffAccount, StaffRole
 from booking.operations.availability import desk_rules
 from booking.tokens import hash_token, new_token
@@ -26,26 +27,22 @@ DAYS_BACK = 30
 def issue(practitioner_id: int) -> str:
     """A new feed token for the practitioner, replacing (and so stopping) any old one. The caller
     shows it once: it cannot be read back."""
-    begin_write_transaction()
-    practitioner = db.session.get(Practitioner, practitioner_id)
-    if practitioner is None:
-        db.session.rollback()
-        raise LookupError(f"no practitioner {practitioner_id}")
-    token = new_token()
-    practitioner.feed_token_hash = hash_token(token)
-    db.session.commit()
+    with write_transaction():
+        practitioner = locked(Practitioner, practitioner_id)
+        if practitioner is None:
+            raise LookupError(f"no practitioner {practitioner_id}")
+        token = new_token()
+        practitioner.feed_token_hash = hash_token(token)
     return token
 
 
 def revoke(practitioner_id: int) -> bool:
     """Stop the practitioner's feed; False when they had none (nothing changes)."""
-    begin_write_transaction()
-    practitioner = db.session.get(Practitioner, practitioner_id)
-    if practitioner is None or practitioner.feed_token_hash is None:
-        db.session.rollback()
-        return False
-    practitioner.feed_token_hash = None
-    db.session.commit()
+    with write_transaction():
+        practitioner = locked(Practitioner, practitioner_id)
+        if practitioner is None or practitioner.feed_token_hash is None:
+            return False
+        practitioner.feed_token_hash = None
     return True
 
 

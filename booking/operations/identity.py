@@ -32,7 +32,8 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 
-from booking.extensions import db, write_transaction
+from booking.extensions import db
+from booking.transaction import locked, write_transaction
 from booking.models import Appointment, AppointmentStatus, IdentityCheck, OutboxMessage, Patient, StaffAccount
 from booking.notify import outbox
 from booking.notify.emails import IDENTITY_LINK_PLACEHOLDER
@@ -190,7 +191,7 @@ def confirm_from_link(token: str, now: datetime) -> Appointment | None:
         check = check_for(token, now)
         if check is None:
             return None
-        appointment = db.session.get(Appointment, check.appointment_id, with_for_update=True)
+        appointment = locked(Appointment, check.appointment_id)
         try:
             _confirm(appointment, BY_PATIENT, PATIENT,
                      f"From the link emailed to {appointment.patient.email}: earlier visits are now shown "
@@ -207,7 +208,7 @@ def confirm_by_desk(account: StaffAccount, appointment_id: int, now: datetime) -
     if not runs_the_desk(account):
         raise NotAllowed()  # a practitioner confirming would open the history to themselves
     with write_transaction():
-        appointment = db.session.get(Appointment, appointment_id, with_for_update=True)
+        appointment = locked(Appointment, appointment_id)
         if appointment is None:
             raise NotVisible()
         _confirm(appointment, account.name, actor(account),

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import date, datetime
 
-from booking.extensions import db, write_transaction
+from booking.extensions import db
+from booking.transaction import write_transaction
 from booking.measures import Instrument
 from booking.measures.intake import FORM_VERSION, derive, red_flags
 from booking.models import Appointment, Intake, IntakeStatus

@@ -22,7 +22,8 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 
-from booking.extensions import begin_write_transaction, db, write_transaction
+from booking.extensions import db
+from booking.transaction import locked, write_transaction
 from booking.models import (
     ERASED_NAME,
     Appointment,
@@ -98,15 +99,11 @@ def open_patient_data(account: StaffAccount, patient_id: int, action: str, addre
                       shown: bool = True) -> None:
     """Check the account may export this patient, and log the export before it happens (its own
     commit). `shown` is False for a HEAD request, which receives nothing: nothing to log."""
-    begin_write_transaction()
-    if not may_use_rights(account) or db.session.get(Patient, patient_id) is None:
-        db.session.rollback()
-        raise NotVisible()
-    if shown:
-        db.session.add(_audit(Who.of(account), action, patient_id, address, now))
-        db.session.commit()
-    else:
-        db.session.rollback()
+    with write_transaction():
+        if not may_use_rights(account) or db.session.get(Patient, patient_id) is None:
+            raise NotVisible()
+        if shown:
+            db.session.add(_audit(Who.of(account), action, patient_id, address, now))
 
 
 def _audit(who: Who, action: str, patient_id: int, address: str, now: datetime) -> AuditEntry:
@@ -292,7 +289,7 @@ def erase_in_transaction(patient_id: int, reason: str, now: datetime, by: Who, a
     reason = " ".join(reason.split())[:REASON_LENGTH]
     if not reason:
         raise ValueError("an erasure needs a reason")
-    patient = db.session.get(Patient, patient_id, with_for_update=True, populate_existing=True)
+    patient = locked(Patient, patient_id)
     if patient is None:
         raise NotVisible()
     if patient.is_erased:

@@ -13,7 +13,8 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
-from booking.extensions import db, write_transaction
+from booking.extensions import db
+from booking.transaction import locked, write_transaction
 from booking.measures import Instrument
 from booking.models import Appointment, AppointmentStatus, Intake, IntakeStatus, ProgressCheck
 from booking.operations.availability import load_clinic
@@ -101,7 +102,7 @@ def send(appointment_id: int, answers: ProgressAnswers, now: datetime,
     Safety answers that need a doctor flag the visit and alert the clinic in the same commit."""
     try:
         with write_transaction():
-            appointment = db.session.get(Appointment, appointment_id, with_for_update=True)
+            appointment = locked(Appointment, appointment_id)
             refuse_if_erased(appointment)
             if appointment.progress_check is not None:
                 raise ProgressCheckClosed("Your progress check has already been sent. Thank you.")

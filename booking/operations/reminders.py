@@ -11,7 +11,8 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 
-from booking.extensions import begin_write_transaction, db
+from booking.extensions import db
+from booking.transaction import locked, write_transaction
 from booking.models import Appointment, AppointmentStatus, OutboxMessage
 from booking.notify import outbox
 from booking.operations.availability import load_clinic
@@ -36,26 +37,20 @@ def queue_due(now: datetime) -> dict[str, int]:
     """
     counts = {"reminder": 0, "progress_invitation": 0}
     due = _due(now)
-    db.session.rollback()  # end the reading transaction
     if not due:
         return counts
-    begin_write_transaction()
-    try:
+    with write_transaction():  # restarts the reading transaction as a writer's
         if db.session.get_bind().dialect.name == "postgresql":
             db.session.execute(sa.select(sa.func.pg_advisory_xact_lock(LOCK_REMINDERS, 0)))
         queued = _already_queued([appointment_id for appointment_id, _, _, _ in due])  # another run may have been first
         for appointment_id, kind, key, questions in due:
             if key in queued:
                 continue
-            appointment = db.session.get(Appointment, appointment_id)
+            appointment = locked(Appointment, appointment_id)
             if once_key(kind, appointment) != key or appointment.status is not AppointmentStatus.BOOKED:
                 continue  # changed since it was read: the next run decides again
             outbox.queue(kind, appointment, now, once_key=key, questions=questions)
             counts[kind] += 1
-        db.session.commit()
-    except Exception:
-        db.session.rollback()
-        raise
     return counts
 
 

@@ -22,7 +22,8 @@ from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
 
-from booking.extensions import db, write_transaction
+from booking.extensions import db
+from booking.transaction import write_transaction
 from booking.models import (
     Appointment,
     BookingDraft,

@@ -17,7 +17,8 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
-from booking.extensions import db, write_transaction
+from booking.extensions import db
+from booking.transaction import locked, write_transaction
 from booking.models import Appointment, AppointmentStatus, Patient, SafetySignal
 from booking.notify import outbox
 from booking.operations.availability import load_clinic
@@ -31,7 +32,7 @@ def lock_visit(appointment: Appointment) -> Appointment:
     """Reload the visit with its row locked until the commit (PostgreSQL; on SQLite the write
     transaction already holds the database's lock), so two answers saved at the same moment
     are applied one after the other."""
-    db.session.refresh(appointment, with_for_update=True)
+    appointment = locked(Appointment, appointment.id)
     refuse_if_erased(appointment)
     return appointment
 

@@ -23,7 +23,8 @@ import pyotp
 import sqlalchemy as sa
 from flask import current_app
 
-from booking.extensions import begin_write_transaction, db
+from booking.extensions import db
+from booking.transaction import write_transaction
 from booking.models import AuditEntry, StaffAccount, StaffRecoveryCode, StaffSecondFactor
 from booking.operations.staff import end_sessions, second_factor_required
 from booking.sealing import Unsealable, seal, unseal
@@ -113,19 +114,17 @@ def _unseal(record: StaffSecondFactor) -> str | None:
 def begin_enrolment(account: StaffAccount, now: datetime, issuer: str) -> Enrolment | None:
     """The key to add to an authenticator app: a new one, or the one shown before if it is not
     confirmed yet (so reloading the page keeps the same QR code). None if it is already on."""
-    begin_write_transaction()
-    found = _record(account.id)
-    if found is not None and found.is_on:
-        db.session.rollback()
-        return None
-    secret = _unseal(found) if found is not None else None
-    if secret is None:
-        secret = pyotp.random_base32(32)  # 160 bits, as RFC 4226 recommends
-        if found is None:
-            found = StaffSecondFactor(staff_id=account.id)
-            db.session.add(found)
-        found.secret_sealed, found.started_at, found.last_step = _seal(account.id, secret), now, None
-    db.session.commit()
+    with write_transaction():
+        found = _record(account.id)
+        if found is not None and found.is_on:
+            return None
+        secret = _unseal(found) if found is not None else None
+        if secret is None:
+            secret = pyotp.random_base32(32)  # 160 bits, as RFC 4226 recommends
+            if found is None:
+                found = StaffSecondFactor(staff_id=account.id)
+                db.session.add(found)
+            found.secret_sealed, found.started_at, found.last_step = _seal(account.id, secret), now, None
     uri = pyotp.TOTP(secret, digits=DIGITS, interval=STEP_SECONDS).provisioning_uri(
         name=account.email, issuer_name=issuer)
     return Enrolment(secret=secret, uri=uri)
@@ -138,16 +137,14 @@ def confirm_enrolment(account: StaffAccount, code: str, now: datetime, keep_toke
     the enroller's own, stays). Returns the new recovery codes, to be shown once; None for a
     wrong code (nothing changes).
     """
-    begin_write_transaction()
-    found = _record(account.id)
-    step = _matching_step(found, code, now) if found is not None and not found.is_on else None
-    if step is None:
-        db.session.rollback()
-        return None
-    found.enabled_at, found.last_step = now, step
-    codes = _replace_recovery_codes(account.id, now)
-    end_sessions(account.id, now, keep_token=keep_token)
-    db.session.commit()
+    with write_transaction():
+        found = _record(account.id)
+        step = _matching_step(found, code, now) if found is not None and not found.is_on else None
+        if step is None:
+            return None
+        found.enabled_at, found.last_step = now, step
+        codes = _replace_recovery_codes(account.id, now)
+        end_sessions(account.id, now, keep_token=keep_token)
     return codes
 
 
@@ -209,36 +206,31 @@ def _matching_step(found: StaffSecondFactor, code: str, now: datetime) -> int | 
 def check_code(account: StaffAccount, code: str, now: datetime) -> Accepted | None:
     """Accept the app's current code (once) or an unused recovery code (crossing it off), for an
     account whose second factor is on; None otherwise."""
-    begin_write_transaction()
-    found = _record(account.id)
-    if found is None or not found.is_on:
-        db.session.rollback()
-        return None
-    text = _normal_code(code)
-    if SIX_DIGITS.fullmatch(text):
-        step = _matching_step(found, text, now)
-        taken = step is not None and db.session.execute(
-            sa.update(StaffSecondFactor)
-            .where(StaffSecondFactor.staff_id == account.id,
-                   sa.or_(StaffSecondFactor.last_step.is_(None), StaffSecondFactor.last_step < step))
-            .values(last_step=step)
-            .execution_options(synchronize_session=False)
-        ).rowcount == 1
-        accepted = Accepted() if taken else None
-    elif RECOVERY_CODE.fullmatch(text):
-        crossed_off = db.session.execute(
-            sa.update(StaffRecoveryCode)
-            .where(StaffRecoveryCode.staff_id == account.id, StaffRecoveryCode.code_hash == _hash_recovery_code(text),
-                   StaffRecoveryCode.used_at.is_(None))
-            .values(used_at=now)
-        ).rowcount == 1
-        accepted = Accepted(recovery=True, recovery_codes_left=recovery_codes_left(account.id)) if crossed_off else None
-    else:
-        accepted = None
-    if accepted is None:
-        db.session.rollback()
-    else:
-        db.session.commit()
+    with write_transaction():
+        found = _record(account.id)
+        if found is None or not found.is_on:
+            return None
+        text = _normal_code(code)
+        if SIX_DIGITS.fullmatch(text):
+            step = _matching_step(found, text, now)
+            taken = step is not None and db.session.execute(
+                sa.update(StaffSecondFactor)
+                .where(StaffSecondFactor.staff_id == account.id,
+                       sa.or_(StaffSecondFactor.last_step.is_(None), StaffSecondFactor.last_step < step))
+                .values(last_step=step)
+                .execution_options(synchronize_session=False)
+            ).rowcount == 1
+            accepted = Accepted() if taken else None
+        elif RECOVERY_CODE.fullmatch(text):
+            crossed_off = db.session.execute(
+                sa.update(StaffRecoveryCode)
+                .where(StaffRecoveryCode.staff_id == account.id, StaffRecoveryCode.code_hash == _hash_recovery_code(text),
+                       StaffRecoveryCode.used_at.is_(None))
+                .values(used_at=now)
+            ).rowcount == 1
+            accepted = Accepted(recovery=True, recovery_codes_left=recovery_codes_left(account.id)) if crossed_off else None
+        else:
+            accepted = None
     return accepted
 
 
@@ -248,16 +240,15 @@ def reset(account: StaffAccount, now: datetime, *, by: StaffAccount | None, addr
     """Remove an account's second factor and recovery codes, end all its sessions, and write who
     did it to the audit log, in one commit. `by` None: the server's command line. At their next
     sign-in they set it up again (if they must have one)."""
-    begin_write_transaction()
-    db.session.execute(sa.delete(StaffRecoveryCode).where(StaffRecoveryCode.staff_id == account.id))
-    db.session.execute(sa.delete(StaffSecondFactor).where(StaffSecondFactor.staff_id == account.id))
-    end_sessions(account.id, now)
-    db.session.add(AuditEntry(
-        at=now, staff_id=by.id if by else None, staff_name=by.name if by else "Server command line",
-        staff_role=by.role.value if by else "command", action=RESET_ACTION,
-        subject_staff_id=account.id, subject_name=account.name, address=(address or "")[:64],
-    ))
-    db.session.commit()
+    with write_transaction():
+        db.session.execute(sa.delete(StaffRecoveryCode).where(StaffRecoveryCode.staff_id == account.id))
+        db.session.execute(sa.delete(StaffSecondFactor).where(StaffSecondFactor.staff_id == account.id))
+        end_sessions(account.id, now)
+        db.session.add(AuditEntry(
+            at=now, staff_id=by.id if by else None, staff_name=by.name if by else "Server command line",
+            staff_role=by.role.value if by else "command", action=RESET_ACTION,
+            subject_staff_id=account.id, subject_name=account.name, address=(address or "")[:64],
+        ))
 
 
 def accounts_with_it_on() -> set[int]:

@@ -12,7 +12,8 @@ import sqlalchemy as sa
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from booking.extensions import db, write_transaction
+from booking.extensions import db
+from booking.transaction import write_transaction
 from booking.models import Clinic, Practitioner, StaffAccount, StaffRole, StaffSecondFactor, StaffSession
 from booking.tokens import hash_token, new_token
 from booking.operations.problems import CannotBook
@@ -56,8 +57,9 @@ def set_password(email: str, password: str, now: datetime) -> StaffAccount:
     account = db.session.scalar(sa.select(StaffAccount).where(StaffAccount.email == normal_email(email)))
     if account is None:
         raise CannotBook("email", f"There is no staff account with the email address {email}.")
+    password_hash = hasher.hash(check_password(password))
     with write_transaction():
-        account.password_hash = hasher.hash(check_password(password))
+        account.password_hash = password_hash
         end_sessions(account.id, now)
     return account
 
@@ -70,17 +72,18 @@ def add_staff(email: str, name: str, role: StaffRole, password: str, now: dateti
     except ValueError as error:
         raise CannotBook("email" if "email" in str(error) else "name", str(error)) from None
     check_password(password)
-    if db.session.scalar(sa.select(StaffAccount.id).where(StaffAccount.email == email)):
-        raise CannotBook("email", "There is already a staff account with this email address")
-    practitioner = None
-    if role is StaffRole.PRACTITIONER:
-        practitioner = db.session.scalar(sa.select(Practitioner).where(Practitioner.slug == (practitioner_slug or "")))
-        if practitioner is None:
-            raise CannotBook("practitioner", "Choose the practitioner this account belongs to")
-    account = StaffAccount(email=email, name=name, role=role, practitioner=practitioner,
-                           password_hash=hasher.hash(password), is_active=True, created_at=now)
-    db.session.add(account)
-    db.session.commit()
+    password_hash = hasher.hash(password)  # slow on purpose: before the lock, not while holding it
+    with write_transaction():
+        if db.session.scalar(sa.select(StaffAccount.id).where(StaffAccount.email == email)):
+            raise CannotBook("email", "There is already a staff account with this email address")
+        practitioner = None
+        if role is StaffRole.PRACTITIONER:
+            practitioner = db.session.scalar(sa.select(Practitioner).where(Practitioner.slug == (practitioner_slug or "")))
+            if practitioner is None:
+                raise CannotBook("practitioner", "Choose the practitioner this account belongs to")
+        account = StaffAccount(email=email, name=name, role=role, practitioner=practitioner,
+                               password_hash=password_hash, is_active=True, created_at=now)
+        db.session.add(account)
     return account
 
 
@@ -107,16 +110,18 @@ def check_sign_in(email: str, password: str) -> StaffAccount | None:
     if account is None or not account.is_active:
         return None
     if hasher.check_needs_rehash(account.password_hash):
-        account.password_hash = hasher.hash(password)  # parameters changed since it was set
-        db.session.commit()
+        password_hash = hasher.hash(password)  # parameters changed since it was set
+        with write_transaction():
+            account.password_hash = password_hash
     return account
 
 
 def start_session(account: StaffAccount, now: datetime) -> SignedIn:
     """A new server-side session for an account that has passed every step of signing in."""
     token = new_token()
-    db.session.add(StaffSession(token_hash=hash_token(token), staff=account, created_at=now, last_seen_at=now))
-    db.session.commit()
+    with write_transaction():
+        db.session.add(StaffSession(token_hash=hash_token(token), staff_id=account.id, created_at=now,
+                                    last_seen_at=now))
     return SignedIn(account, token)
 
 
@@ -159,22 +164,22 @@ def _touch(session_id: int, **values) -> None:
 
 
 def sign_out(token: str, now: datetime) -> None:
-    db.session.execute(
-        sa.update(StaffSession)
-        .where(StaffSession.token_hash == hash_token(token), StaffSession.ended_at.is_(None))
-        .values(ended_at=now)
-    )
-    db.session.commit()
+    with write_transaction():
+        db.session.execute(
+            sa.update(StaffSession)
+            .where(StaffSession.token_hash == hash_token(token), StaffSession.ended_at.is_(None))
+            .values(ended_at=now)
+        )
 
 
 def deactivate(account_id: int, now: datetime) -> None:
     """Disable an account and end every session it has."""
-    db.session.execute(sa.update(StaffAccount).where(StaffAccount.id == account_id).values(is_active=False))
-    end_sessions(account_id, now)
-    db.session.commit()
+    with write_transaction():
+        db.session.execute(sa.update(StaffAccount).where(StaffAccount.id == account_id).values(is_active=False))
+        end_sessions(account_id, now)
 
 
 def reactivate(account_id: int) -> None:
     """Let a deactivated account sign in again (its old sessions stay ended)."""
-    db.session.execute(sa.update(StaffAccount).where(StaffAccount.id == account_id).values(is_active=True))
-    db.session.commit()
+    with write_transaction():
+        db.session.execute(sa.update(StaffAccount).where(StaffAccount.id == account_id).values(is_active=True))
