@@ -1,4 +1,4 @@
-"""Flask commands: clinic import/export, the demo clinic, staff accounts, sending emails, retention."""
+"""Flask commands: clinic import/export, the demo clinic, staff accounts, sending emails, retention, backups."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 from sqlalchemy.exc import SQLAlchemyError
 
+from booking import backup
 from booking.clock import now
 from booking.extensions import db
 from booking.models import Clinic
@@ -295,7 +296,74 @@ def retention_purge(dry_run: bool):
         sys.exit(1)
 
 
+backup_group = AppGroup("backup", help="Back the whole database up to a file, or restore one.")
+
+
+def _migrations() -> Path:
+    return Path(current_app.extensions["migrate"].directory)
+
+
+@backup_group.command("create")
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option("--force", is_flag=True, help="Overwrite FILE if it exists.")
+def backup_create(file: Path, force: bool):
+    """Back the database up to FILE (safe while the app is serving)."""
+    try:
+        made = backup.create(db.engine, file, force=force,
+                             busy_timeout=current_app.config["SQLITE_BUSY_TIMEOUT_SECONDS"])
+    except backup.BackupError as error:
+        click.echo(str(error), err=True)
+        sys.exit(1)
+    except SQLAlchemyError as error:
+        click.echo(f"No backup was made: the database failed ({_reason(error)}).", err=True)
+        sys.exit(1)
+    click.echo(f"Backed up the database, with {backup.main_counts(made.contents)} (schema revision "
+               f"{made.revision}), to {made.path} ({_size(made.size)}).")
+    click.echo("Keep a copy away from this server, and try restoring one now and then "
+               "(into a scratch database): a backup is only as good as its last restore.")
+
+
+def _reason(error: SQLAlchemyError) -> str:
+    """The driver's first line (such as "connection refused"), never the password."""
+    lines = str(getattr(error, "orig", None) or "").strip().splitlines()
+    first = lines[0] if lines else type(error).__name__
+    return backup.without_password(first, db.engine.url)
+
+
+def _size(size: int) -> str:
+    for unit in ("bytes", "kB", "MB", "GB"):
+        if size < 1000 or unit == "GB":
+            return f"{size} {unit}" if unit == "bytes" else f"{size:.1f} {unit}"
+        size /= 1000
+    return ""
+
+
+@backup_group.command("restore")
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option("--force", is_flag=True, help="Replace the data the database holds (it is lost).")
+def backup_restore(file: Path, force: bool):
+    """Replace the database with the backup in FILE. Refuses a database that holds any data
+    unless --force. Stop the app and the email sender first."""
+    try:
+        restored = backup.restore(db.engine, file, _migrations(), force=force,
+                                  busy_timeout=current_app.config["SQLITE_BUSY_TIMEOUT_SECONDS"])
+    except backup.BackupError as error:
+        click.echo(str(error), err=True)
+        sys.exit(1)
+    except SQLAlchemyError as error:
+        click.echo(f"Nothing was restored: the database failed ({_reason(error)}).", err=True)
+        sys.exit(1)
+    replaced = f", in place of {backup.describe(restored.replaced)}" if restored.replaced else ""
+    click.echo(f"Restored {restored.path}: the database holds {backup.main_counts(restored.contents)}{replaced}.")
+    if restored.needs_upgrade:
+        click.echo(f"The backup's schema is at revision {restored.revision} and this code expects "
+                   f"{restored.expected}: run `flask --app booking db upgrade` before serving.", err=True)
+    else:
+        click.echo(f"Its schema is at revision {restored.revision}, as this code expects.")
+
+
 def register(app: Flask) -> None:
+    app.cli.add_command(backup_group)
     app.cli.add_command(retention_group)
     app.cli.add_command(outbox_group)
     app.cli.add_command(reminders_group)
