@@ -111,10 +111,12 @@ def contents(engine: Engine) -> dict[str, int]:
 
 
 def describe(counts: dict[str, int]) -> str:
-    """'12 appointments, 4 patients and 1 clinic': the most numerous first."""
+    """'4 patients, 12 appointments, 30 emails and 1 clinic': patients and appointments first,
+    then the most numerous."""
     if not counts:
         return "no data"
-    ordered = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+    first = {table: place for place, table in enumerate(MAIN_TABLES)}
+    ordered = sorted(counts.items(), key=lambda item: (first.get(item[0], len(first)), -item[1], item[0]))
     parts = [_in_words(name, number) for name, number in ordered]
     return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
 
