@@ -446,8 +446,9 @@ def _pg_dump(url: URL, target: Path) -> None:
     done = _run([pg_dump, "--format=custom", "--no-password", f"--file={target}", f"--dbname={dbname}"],
                 environment)
     if done.returncode != 0:
-        raise BackupError(f"pg_dump failed, so no backup was written:\n"
-                          f"{without_password(done.stderr.decode(errors='replace'), url)}")
+        said = without_password(done.stderr.decode(errors="replace"), url)
+        advice = f"\nTo fix it, {POSTGRES_CLIENT}." if "version mismatch" in said else ""
+        raise BackupError(f"pg_dump failed, so no backup was written:\n{said}{advice}")
     with open(target, "rb") as handle:
         if not handle.read(len(PG_CUSTOM_HEADER)) == PG_CUSTOM_HEADER:
             raise BackupError("pg_dump wrote something other than a custom-format backup; no backup was written.")
