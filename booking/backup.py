@@ -241,7 +241,7 @@ def _wrong_kind(path: Path, header: bytes, wanted: str) -> BackupError:
 
 # --- the entry points ---
 
-def create(engine: Engine, path: Path, *, force: bool = False, busy_timeout: float = 30) -> Created:
+def create(engine: Engine, path: Path, *, force: bool = False, lock_timeout: float = 30) -> Created:
     """Back the database up to FILE; refuses to overwrite FILE unless force. The counts returned
     are taken just before the backup's snapshot (the app may be writing meanwhile)."""
     path = Path(path)
@@ -260,7 +260,7 @@ def create(engine: Engine, path: Path, *, force: bool = False, busy_timeout: flo
     temporary = _start_file(path, force)
     try:
         if url.get_backend_name() == "sqlite":
-            _sqlite_backup(source, temporary, busy_timeout)
+            _sqlite_backup(source, temporary, lock_timeout)
         else:
             _pg_dump(url, temporary)
         _finish_file(temporary, path, force)
@@ -270,7 +270,7 @@ def create(engine: Engine, path: Path, *, force: bool = False, busy_timeout: flo
 
 
 def restore(engine: Engine, path: Path, migrations: Path, *, force: bool = False,
-            busy_timeout: float = 30) -> Restored:
+            lock_timeout: float = 30) -> Restored:
     """Replace the database with the backup in FILE; refuses a database holding any data unless force."""
     path = Path(path)
     url = engine.url
@@ -291,7 +291,7 @@ def restore(engine: Engine, path: Path, migrations: Path, *, force: bool = False
         raise DatabaseNotEmpty(held)
     engine.dispose()  # no pooled connection of ours holds a lock, or a plan of a table about to go
     if kind == "sqlite":
-        _sqlite_restore(path, target, busy_timeout)
+        _sqlite_restore(path, target, lock_timeout)
     else:
         _pg_restore(tools, url, path)
     engine.dispose()
@@ -319,9 +319,9 @@ def _sqlite_uri(path: Path, mode: str) -> str:
     return f"{path.resolve().as_uri()}?mode={mode}"
 
 
-def _sqlite_backup(source_path: Path, target_path: Path, busy_timeout: float) -> None:
+def _sqlite_backup(source_path: Path, target_path: Path, lock_timeout: float) -> None:
     try:
-        source = sqlite3.connect(_sqlite_uri(source_path, "rw"), uri=True, timeout=busy_timeout)
+        source = sqlite3.connect(_sqlite_uri(source_path, "rw"), uri=True, timeout=lock_timeout)
         try:
             target = sqlite3.connect(target_path)
             try:
@@ -357,11 +357,11 @@ def _sqlite_backup_revision(path: Path) -> str | None:
     return row[0] if row else None
 
 
-def _sqlite_restore(backup_path: Path, target_path: Path, busy_timeout: float) -> None:
+def _sqlite_restore(backup_path: Path, target_path: Path, lock_timeout: float) -> None:
     try:
         source = sqlite3.connect(_sqlite_uri(backup_path, "ro"), uri=True)
         try:
-            target = sqlite3.connect(target_path, timeout=busy_timeout)
+            target = sqlite3.connect(target_path, timeout=lock_timeout)
             try:
                 # One write transaction on the live file: it is wholly replaced, or not at all.
                 # A database in WAL mode stays in WAL mode.

@@ -310,7 +310,7 @@ def backup_create(file: Path, force: bool):
     """Back the database up to FILE (safe while the app is serving)."""
     try:
         made = backup.create(db.engine, file, force=force,
-                             busy_timeout=current_app.config["SQLITE_BUSY_TIMEOUT_SECONDS"])
+                             lock_timeout=current_app.config["LOCK_TIMEOUT_SECONDS"])
     except backup.BackupError as error:
         click.echo(str(error), err=True)
         sys.exit(1)
@@ -346,7 +346,7 @@ def backup_restore(file: Path, force: bool):
     unless --force. Stop the app and the email sender first."""
     try:
         restored = backup.restore(db.engine, file, _migrations(), force=force,
-                                  busy_timeout=current_app.config["SQLITE_BUSY_TIMEOUT_SECONDS"])
+                                  lock_timeout=current_app.config["LOCK_TIMEOUT_SECONDS"])
     except backup.BackupError as error:
         click.echo(str(error), err=True)
         sys.exit(1)
