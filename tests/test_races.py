@@ -380,8 +380,10 @@ def test_the_desk_marking_arrived_while_the_patient_cancels(clinic):
 
 
 def test_the_desk_cancelling_while_the_patient_moves(clinic):
-    """The desk cancels (the clinic is closed) as the patient moves the visit: cancelled, or
-    moved and then cancelled; never moved after the cancellation."""
+    """The desk cancels (the clinic is closed) as the patient moves the visit: cancelled; or
+    moved, with the desk told the visit changed under it (its cancel was meant for the time it
+    saw); or moved and then cancelled when the desk's page was read after the move. Never moved
+    after the cancellation."""
     for _ in range(ROUNDS):
         manage, visit_id = clinic.book(clinic.take())
         target = clinic.take()
@@ -395,16 +397,20 @@ def test_the_desk_cancelling_while_the_patient_moves(clinic):
 
         assert_no_server_error(clinic, moved, cancelled)
         visit = clinic.visit(visit_id)
-        assert_one_story(visit, {("cancelled",), ("moved", "cancelled")})
+        assert_one_story(visit, {("cancelled",), ("moved",), ("moved", "cancelled")})
         if visit.changes == ["cancelled"]:
             told = patient.landing(moved)
             assert told.status < 500 and "This appointment is cancelled" in told.text, (moved, told.status)
             assert "Your visit is unchanged" not in told.text, "the move was refused as if the time were taken"
+        if visit.changes == ["moved"]:
+            told = clinic.desk.landing(cancelled)
+            assert told.status < 500 and "changed a moment ago" in told.text, told.text[:500]
 
 
 def test_the_desk_moving_while_the_patient_cancels(clinic):
-    """The desk moves the visit as the patient cancels it: cancelled, or moved and then
-    cancelled (the desk's move keeps the patient's link); never moved after the cancellation."""
+    """The desk moves the visit as the patient cancels it: cancelled; or moved, with the patient
+    told the visit changed a moment ago; or moved and then cancelled (the desk's move keeps the
+    patient's link). Never moved after the cancellation."""
     for _ in range(ROUNDS):
         start = clinic.take()
         manage, visit_id = clinic.book(start)
@@ -418,10 +424,13 @@ def test_the_desk_moving_while_the_patient_cancels(clinic):
 
         assert_no_server_error(clinic, cancelled, moved)
         visit = clinic.visit(visit_id)
-        assert_one_story(visit, {("cancelled",), ("moved", "cancelled")})
+        assert_one_story(visit, {("cancelled",), ("moved",), ("moved", "cancelled")})
         if visit.changes == ["cancelled"]:
             told = clinic.desk.landing(moved)
             assert told.status < 500 and "cancelled" in told.text and "Moved to" not in told.text, told.text[:500]
+        if visit.changes == ["moved"]:
+            told = patient.landing(cancelled)
+            assert told.status < 500 and "changed a moment ago" in told.text, told.text[:500]
 
 
 def test_many_patients_confirming_the_same_time_on_the_web(clinic):
