@@ -273,6 +273,8 @@ def move(
 
     with write_transaction(taken=alternatives):
         appointment = _changing(appointment_id, seen, "start")
+        if start == appointment.starts_at and practitioner_slug in (None, appointment.practitioner.slug):
+            raise CannotBook("start", "That is the time the visit has now: choose a different time.")
         clinic = load_clinic()
         before = describe(clinic, appointment.practitioner, appointment.starts_at)
         was = (email_time(appointment.starts_at, clinic), appointment.practitioner.name)
