@@ -29,7 +29,7 @@ from booking.operations.availability import desk_rules, load_clinic, times_by_da
 from booking.operations.bookings import BookingRequest, EmergencyAnswers, PatientDetails, SlotTaken, describe
 from booking.operations.clinic_file import WEEKDAYS
 from booking.operations.problems import RequestProblem
-from booking.public.forms import options
+from booking.forms import options
 from booking.public.routes import parse_instant
 from booking.safety import same_day_doctor
 from booking.scheduling import wall_clock_instant

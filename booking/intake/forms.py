@@ -9,7 +9,7 @@ from wtforms.validators import ValidationError
 
 from booking.measures import intake as intake_rules
 from booking.measures.intake import AFTER_EFFECTS
-from booking.public.forms import CheckboxChoices, Choice, JourneyForm, SafetyForm, options
+from booking.forms import CheckboxChoices, Choice, JourneyForm, SafetyForm, options
 from booking.validation import whole_number
 
 NONE = "none"

@@ -17,7 +17,7 @@ from booking.measures.intake import FLAG_STEPS, most_serious, red_flags
 from booking.models import AppointmentStatus
 from booking.operations import intakes
 from booking.operations.availability import load_clinic
-from booking.public.forms import ConfirmForm
+from booking.forms import ConfirmForm
 from booking.safety import care_card_context
 
 bp = Blueprint("intake", __name__, url_prefix="/manage/<token>/intake")

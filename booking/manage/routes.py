@@ -13,6 +13,7 @@ from sqlalchemy.orm import selectinload
 
 from booking.clock import now
 from booking.extensions import db
+from booking.forms import SafetyForm
 from booking.intake.forms import progress_form
 from booking.models import Appointment, ManageLink
 from booking.notify.calendar import appointment_calendar
@@ -21,7 +22,7 @@ from booking.operations.availability import is_free, load_clinic, load_practitio
 from booking.operations.bookings import SlotTaken, cancel, move
 from booking.tokens import hash_token
 from booking.operations.problems import CannotBook
-from booking.public.forms import CancelForm, RescheduleForm, SafetyForm
+from booking.manage.forms import CancelForm, RescheduleForm
 from booking.public.routes import parse_instant, time_list_context
 from booking.safety import care_card_context
 

@@ -15,6 +15,7 @@ from sqlalchemy.orm import selectinload
 
 from booking.clock import now
 from booking.extensions import db
+from booking.forms import NONE_OF_THESE, ConfirmForm, DetailsForm, SafetyForm, options
 from booking.models import AppointmentStatus, Practitioner, Service
 from booking.operations import drafts
 from booking.operations.availability import (
@@ -28,16 +29,7 @@ from booking.operations.availability import (
 from booking.operations.bookings import EmergencyAnswers, SlotTaken, book
 from booking.tokens import draft_manage_token, hash_token
 from booking.operations.problems import CannotBook
-from booking.public.forms import (
-    NONE_OF_THESE,
-    ConfirmForm,
-    DetailsForm,
-    PractitionerForm,
-    SafetyForm,
-    ServiceForm,
-    TimeForm,
-    options,
-)
+from booking.public.forms import PractitionerForm, ServiceForm, TimeForm
 from booking.safety import URGENT, classify
 
 bp = Blueprint("public", __name__)
