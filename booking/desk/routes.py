@@ -22,6 +22,7 @@ from booking.desk.forms import (
     PatientSearchForm,
     TimeOffForm,
 )
+from booking.forms import options
 from booking.limits import MAX_ID
 from booking.models import AppointmentStatus, Patient, Practitioner, StaffRole
 from booking.operations import desk, identity, patient_data
@@ -29,10 +30,9 @@ from booking.operations.availability import desk_rules, load_clinic, times_by_da
 from booking.operations.bookings import BookingRequest, EmergencyAnswers, PatientDetails, SlotTaken, describe
 from booking.operations.clinic_file import WEEKDAYS
 from booking.operations.problems import RequestProblem
-from booking.forms import options
-from booking.public.routes import parse_instant
 from booking.safety import same_day_doctor
 from booking.scheduling import wall_clock_instant
+from booking.time_list import parse_instant
 from booking.web import asked_day
 
 bp = Blueprint("desk", __name__, url_prefix="/desk")

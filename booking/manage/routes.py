@@ -15,6 +15,7 @@ from booking.clock import now
 from booking.extensions import db
 from booking.forms import SafetyForm
 from booking.intake.forms import progress_form
+from booking.manage.forms import CancelForm, RescheduleForm
 from booking.models import Appointment, ManageLink
 from booking.notify.calendar import appointment_calendar
 from booking.operations import progress_checks, safety_signals
@@ -22,9 +23,8 @@ from booking.operations.availability import is_free, load_clinic, load_practitio
 from booking.operations.bookings import SlotTaken, cancel, move
 from booking.tokens import hash_token
 from booking.operations.problems import CannotBook
-from booking.manage.forms import CancelForm, RescheduleForm
-from booking.public.routes import parse_instant, time_list_context
 from booking.safety import care_card_context
+from booking.time_list import parse_instant, time_list_context
 
 bp = Blueprint("manage", __name__, url_prefix="/manage/<token>")
 
