@@ -12,7 +12,6 @@ from flask_login import current_user
 
 from booking import limits
 from booking.admin.forms import AuditFilterForm, ClinicSettingsForm, PractitionerEditForm, ServiceEditForm, StaffForm
-from booking.auth.routes import staff_only
 from booking.clock import now
 from booking.extensions import db
 from booking.forms import options
@@ -22,6 +21,7 @@ from booking.notify.emails import link_hidden
 from booking.operations import admin, clinical, feeds, second_factor, staff
 from booking.operations.availability import load_clinic
 from booking.operations.problems import CannotBook, InvalidInput
+from booking.staff_access import staff_only
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 

@@ -12,7 +12,6 @@ from datetime import timedelta
 from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from booking.auth.routes import staff_only
 from booking.clinician.chart import lay_out_chart
 from booking.clock import now
 from booking.intake.forms import answered_sections
@@ -21,6 +20,7 @@ from booking.models import StaffRole
 from booking.operations import clinical, desk, feeds
 from booking.operations.availability import load_clinic
 from booking.safety import EMERGENCY, URGENT
+from booking.staff_access import staff_only
 from booking.web import asked_day
 
 bp = Blueprint("clinician", __name__, url_prefix="/clinician")

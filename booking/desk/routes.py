@@ -11,7 +11,6 @@ from datetime import datetime, timedelta
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from booking.auth.routes import staff_only
 from booking.clock import now
 from booking.desk.forms import (
     ActionForm,
@@ -32,6 +31,7 @@ from booking.operations.clinic_file import WEEKDAYS
 from booking.operations.problems import RequestProblem
 from booking.safety import same_day_doctor
 from booking.scheduling import wall_clock_instant
+from booking.staff_access import staff_only
 from booking.time_list import parse_instant
 from booking.web import asked_day
 

@@ -12,7 +12,6 @@ import json
 from flask import Blueprint, Response, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from booking.auth.routes import staff_only
 from booking.clock import now
 from booking.intake.forms import STEPS, answered_sections
 from booking.limits import MAX_ID
@@ -25,6 +24,7 @@ from booking.operations.clinical import AUDIT_ACTIONS
 from booking.operations.retention import retention_of
 from booking.rights.forms import EraseForm
 from booking.safety import EMERGENCY, SIGNAL_SOURCES, URGENT
+from booking.staff_access import staff_only
 
 bp = Blueprint("rights", __name__, url_prefix="/admin/patients")
 
