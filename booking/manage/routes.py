@@ -14,13 +14,13 @@ from sqlalchemy.orm import selectinload
 from booking.clock import now
 from booking.extensions import db
 from booking.forms import SafetyForm
-from booking.intake.forms import progress_form
 from booking.manage.forms import CancelForm, RescheduleForm
 from booking.models import Appointment, ManageLink
 from booking.notify.calendar import appointment_calendar
 from booking.operations import progress_checks, safety_signals
 from booking.operations.availability import is_free, load_clinic, load_practitioners, movable_online
 from booking.operations.bookings import SlotTaken, cancel, move
+from booking.questionnaire import progress_form
 from booking.tokens import hash_token
 from booking.operations.problems import CannotBook
 from booking.safety import care_card_context
