@@ -11,7 +11,7 @@ from functools import wraps
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 
 from booking.clock import now
-from booking.manage.routes import with_appointment
+from booking.manage_link import with_appointment
 from booking.measures.intake import FLAG_STEPS, most_serious, red_flags
 from booking.models import AppointmentStatus
 from booking.operations import intakes
