@@ -54,6 +54,7 @@ from booking.models import (
 )
 from booking.notify.emails import IDENTITY_LINK_PLACEHOLDER, LINK_PLACEHOLDER, compose, with_links
 from booking.notify.smtp import Deferred, Refused, Transport, Unavailable
+from booking.operations.availability import load_clinic
 from booking.safety import SIGNAL_SOURCES
 from booking.tokens import hash_token, new_token
 
@@ -74,8 +75,6 @@ def queue(kind: str, appointment: Appointment, now: datetime, *, once_key: str |
     first link's token is not kept, so it cannot be sent again). An erased patient has no
     address: nothing is queued.
     """
-    from booking.operations.availability import load_clinic  # operations import this module
-
     if appointment.patient.is_erased:
         return None
 
