@@ -54,7 +54,6 @@ from booking.models import (
 )
 from booking.notify.emails import IDENTITY_LINK_PLACEHOLDER, LINK_PLACEHOLDER, compose, with_links
 from booking.notify.smtp import Deferred, Refused, Transport, Unavailable
-from booking.operations.availability import load_clinic
 from booking.safety import SIGNAL_SOURCES
 from booking.tokens import hash_token, new_token
 
@@ -78,7 +77,9 @@ def queue(kind: str, appointment: Appointment, now: datetime, *, once_key: str |
     if appointment.patient.is_erased:
         return None
 
-    email = compose(kind, appointment, load_clinic(), now, **context)
+    # The clinic is row 1, there since before any appointment could be booked; reading it here
+    # rather than through operations keeps this module below the operations that queue mail.
+    email = compose(kind, appointment, db.session.get(Clinic, 1), now, **context)
     message = OutboxMessage(
         kind=kind, to_address=appointment.patient.email, subject=email.subject, text_body=email.text,
         html_body=email.html, calendar=email.calendar.decode() if email.calendar else None, once_key=once_key,
