@@ -10,25 +10,10 @@ from flask.sessions import SecureCookieSessionInterface
 
 from booking.clock import now
 from booking.extensions import db
+from booking.formatting import LONG_TIME, birth_date, clinic_time, zone_abbreviation, zone_label
 from booking.models import Clinic
 from booking.operations.availability import load_clinic
 from booking.safety import same_day_doctor
-
-
-def clinic_time(instant: datetime, clinic: Clinic, pattern: str = "%A %-d %B %Y at %H:%M") -> str:
-    """An instant as the clinic's wall-clock time, e.g. "Monday 8 March 2027 at 10:00"."""
-    return instant.astimezone(clinic.zone).strftime(pattern)
-
-
-def zone_abbreviation(instant: datetime, clinic: Clinic) -> str:
-    """PDT, GMT, CET... at that instant; zones with no letters abbreviation ("-03") read UTC-03."""
-    name = instant.astimezone(clinic.zone).tzname() or ""
-    return name if name.isalpha() else f"UTC{name}"
-
-
-def zone_label(clinic: Clinic) -> str:
-    """"Los Angeles" for America/Los_Angeles: how people name a zone."""
-    return clinic.timezone.rsplit("/", 1)[-1].replace("_", " ")
 
 
 def asked_day(text: str | None) -> date:
@@ -114,7 +99,7 @@ def register_page_helpers(app: Flask) -> None:
     app.jinja_env.globals["same_day_doctor"] = same_day_doctor  # a global, so imported macros see it too
 
     @app.template_filter("clinic_time")
-    def clinic_time_filter(instant: datetime, pattern: str = "%A %-d %B %Y at %H:%M") -> str:
+    def clinic_time_filter(instant: datetime, pattern: str = LONG_TIME) -> str:
         return clinic_time(instant, db.session.get(Clinic, 1), pattern)
 
     @app.template_filter("clinic_iso")
@@ -127,9 +112,7 @@ def register_page_helpers(app: Flask) -> None:
         """The zone's abbreviation at that instant, e.g. PST or PDT."""
         return zone_abbreviation(instant, db.session.get(Clinic, 1))
 
-    @app.template_filter("birth_date")
-    def birth_date(iso_date: str) -> str:
-        return date.fromisoformat(iso_date).strftime("%-d %B %Y")
+    app.add_template_filter(birth_date, "birth_date")
 
     @app.after_request
     def safe_headers(response):

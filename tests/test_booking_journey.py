@@ -15,7 +15,7 @@ from icalendar import Calendar
 
 from booking.extensions import db
 from booking.models import Appointment, AppointmentStatus, BookingDraft, Clinic, Patient
-from booking.public.forms import SAFETY_CHOICES
+from booking.forms import SAFETY_CHOICES
 from booking.safety import EMERGENCY, GROUPS, URGENT
 
 UTC = timezone.utc

@@ -16,9 +16,9 @@ import pytest
 import sqlalchemy as sa
 
 from booking.extensions import db
-from booking.intake.forms import ASKED_PRECAUTIONS, ASKED_RISK_FACTORS
 from booking.measures.intake import PRECAUTIONS, RISK_FACTORS
 from booking.models import Appointment, AppointmentStatus, AuditEntry, Intake, IntakeStatus, ProgressCheck, StaffRole
+from booking.questionnaire import ASKED_PRECAUTIONS, ASKED_RISK_FACTORS
 from booking.safety import EMERGENCY, URGENT
 from tests.test_booking_journey import PatientBrowser, text
 from tests.test_desk import book_online, count

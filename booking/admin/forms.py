@@ -6,15 +6,27 @@ from __future__ import annotations
 from datetime import time, timedelta
 from zoneinfo import ZoneInfo
 
-from wtforms import BooleanField, SelectField, StringField, TextAreaField
+from wtforms import BooleanField, PasswordField, SelectField, StringField, TextAreaField
 from wtforms.validators import ValidationError
 
-from booking.desk.forms import parse_date
+from booking.forms import CheckboxChoices, Choice, JourneyForm, options, parse_date
 from booking.limits import MAX_ID
+from booking.models import StaffRole
 from booking.operations.clinical import AUDIT_ACTIONS, AuditFilter
-from booking.public.forms import CheckboxChoices, JourneyForm, options
 from booking.scheduling import wall_clock_instant
 from booking.validation import whole_number
+
+
+class StaffForm(JourneyForm):
+    name = StringField("Full name")
+    email = StringField("Email address")
+    role = Choice(
+        "Role",
+        choices=options([(r.value, r.value.capitalize()) for r in StaffRole]),
+        message="Choose the role of this account",
+    )
+    practitioner = StringField("Practitioner (for practitioner accounts)")
+    password = PasswordField("Password (12 characters or more)")
 
 
 class AdminForm(JourneyForm):

@@ -11,18 +11,17 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_login import current_user
 
 from booking import limits
-from booking.admin.forms import AuditFilterForm, ClinicSettingsForm, PractitionerEditForm, ServiceEditForm
-from booking.auth.forms import StaffForm
-from booking.auth.routes import staff_only
+from booking.admin.forms import AuditFilterForm, ClinicSettingsForm, PractitionerEditForm, ServiceEditForm, StaffForm
 from booking.clock import now
 from booking.extensions import db
+from booking.forms import options
 from booking.models import Appointment, OutboxMessage, OutboxStatus, Patient, Practitioner, StaffAccount, StaffRole
 from booking.notify import outbox
 from booking.notify.emails import link_hidden
 from booking.operations import admin, clinical, feeds, second_factor, staff
 from booking.operations.availability import load_clinic
 from booking.operations.problems import CannotBook, InvalidInput
-from booking.public.forms import options
+from booking.staff_access import staff_only
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 

@@ -22,6 +22,7 @@ import yaml
 from flask import url_for
 from markupsafe import Markup, escape
 
+from booking.operations.identity import in_history
 from booking.safety import same_day_doctor
 
 DEFAULT_FOLDER = Path(__file__).resolve().parent / "content"
@@ -252,8 +253,6 @@ def is_first_visit(appointment) -> bool:
     """A visit for new patients, or the patient's first visit on record (cancelled ones aside).
     A booking still waiting for the patient to confirm it was them counts none before it, so
     its page reads as anyone's first booking would."""
-    from booking.operations.identity import in_history  # articles load before the operations
-
     if appointment.service.new_patients_only:
         return True
     return not any(

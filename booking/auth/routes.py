@@ -1,4 +1,4 @@
-"""Staff sign-in and sign-out, the second factor, and the role check every staff page uses.
+"""Staff sign-in and sign-out, and the second factor.
 
 Signing in is one or two steps. The password first; then, for an account whose second factor
 is on, a code from the authenticator app (or a recovery code), or, for one that must have a
@@ -11,11 +11,9 @@ opens, until the last step passes. Failures at either step count towards the sig
 from __future__ import annotations
 
 from datetime import timedelta
-from functools import wraps
 
 import segno
-from flask import (Blueprint, abort, current_app, flash, make_response, redirect, render_template, request, session,
-                   url_for)
+from flask import Blueprint, flash, make_response, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_user, logout_user
 
 from booking.auth import throttle
@@ -25,6 +23,7 @@ from booking.clock import now
 from booking.extensions import db
 from booking.models import Clinic, StaffAccount, StaffRole
 from booking.operations import second_factor, staff
+from booking.staff_access import staff_only
 
 bp = Blueprint("auth", __name__, url_prefix="/staff")
 
@@ -35,23 +34,6 @@ ENROL_FAILED = ("That code does not match. Check the app shows the code for this
                 "and enter the one it shows now.")
 PENDING_KEY = "staff_sign_in_pending"  # {"id": account id, "until": Unix time}
 PENDING_MINUTES = 10
-
-
-def staff_only(*roles: StaffRole):
-    """Signed-in staff with one of these roles (any role when none are given); others get 403."""
-
-    def decorate(view):
-        @wraps(view)
-        def wrapper(*args, **kwargs):
-            if not current_user.is_authenticated:
-                return current_app.login_manager.unauthorized()
-            if roles and current_user.role not in roles:
-                abort(403, "Your account cannot open this page. Ask the clinic's admin if you need it.")
-            return view(*args, **kwargs)
-
-        return wrapper
-
-    return decorate
 
 
 def _page_asked_for() -> str | None:

@@ -12,15 +12,15 @@ from datetime import timedelta
 from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from booking.auth.routes import staff_only
 from booking.clinician.chart import lay_out_chart
 from booking.clock import now
-from booking.intake.forms import answered_sections
 from booking.measures.intake import AFTER_EFFECTS, DURATION_BANDS, PRECAUTIONS, PRECAUTIONS_SHORT, RISK_FACTORS, age_on
 from booking.models import StaffRole
 from booking.operations import clinical, desk, feeds
 from booking.operations.availability import load_clinic
+from booking.questionnaire import answered_sections
 from booking.safety import EMERGENCY, URGENT
+from booking.staff_access import staff_only
 from booking.web import asked_day
 
 bp = Blueprint("clinician", __name__, url_prefix="/clinician")

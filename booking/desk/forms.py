@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import re
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 
 from wtforms import StringField, TextAreaField
 from wtforms.validators import ValidationError
 
-from booking.operations.clinic_file import WEEKDAYS, parse_clock_time
-from booking.public.forms import (
+from booking.forms import (
     SAFETY_CHOICES,
     CheckboxChoices,
     Choice,
@@ -17,7 +15,9 @@ from booking.public.forms import (
     JourneyForm,
     SafetyForm,
     options,
+    parse_date,
 )
+from booking.operations.clinic_file import WEEKDAYS, parse_clock_time
 
 DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
@@ -134,20 +134,6 @@ class HoursForm(JourneyForm):
     @staticmethod
     def text_for(periods) -> str:
         return ", ".join(f"{start:%H:%M}-{end:%H:%M}" for start, end in periods)
-
-
-def parse_date(text: str | None, what: str) -> date:
-    """A YYYY-MM-DD date (as a date box sends it) in a year any diary could hold."""
-    text = (text or "").strip()
-    try:
-        parsed = date.fromisoformat(text)
-    except ValueError:
-        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
-            raise ValidationError(f"The {what} must be a real date: {text} does not exist") from None
-        raise ValidationError(f"Enter the {what} as a date, like 2027-03-15") from None
-    if not 1900 <= parsed.year <= 9000:  # also keeps date sums away from year 9999
-        raise ValidationError(f"Enter a {what} in the next few years")
-    return parsed
 
 
 def _parse_time(text: str | None, what: str, default: time) -> time:

@@ -11,7 +11,6 @@ from datetime import datetime, timedelta
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from booking.auth.routes import staff_only
 from booking.clock import now
 from booking.desk.forms import (
     ActionForm,
@@ -22,6 +21,7 @@ from booking.desk.forms import (
     PatientSearchForm,
     TimeOffForm,
 )
+from booking.forms import options
 from booking.limits import MAX_ID
 from booking.models import AppointmentStatus, Patient, Practitioner, StaffRole
 from booking.operations import desk, identity, patient_data
@@ -29,10 +29,10 @@ from booking.operations.availability import desk_rules, load_clinic, times_by_da
 from booking.operations.bookings import BookingRequest, EmergencyAnswers, PatientDetails, SlotTaken, describe
 from booking.operations.clinic_file import WEEKDAYS
 from booking.operations.problems import RequestProblem
-from booking.public.forms import options
-from booking.public.routes import parse_instant
 from booking.safety import same_day_doctor
 from booking.scheduling import wall_clock_instant
+from booking.staff_access import staff_only
+from booking.time_list import parse_instant
 from booking.web import asked_day
 
 bp = Blueprint("desk", __name__, url_prefix="/desk")

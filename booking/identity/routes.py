@@ -10,7 +10,7 @@ from flask import Blueprint, abort, redirect, render_template, url_for
 
 from booking.clock import now
 from booking.operations import identity
-from booking.public.forms import ConfirmForm
+from booking.forms import ConfirmForm
 
 bp = Blueprint("identity", __name__, url_prefix="/confirm-booking")
 

@@ -11,13 +11,13 @@ from functools import wraps
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 
 from booking.clock import now
-from booking.intake.forms import STEPS, EpisodeForm, answered_sections, example_date, form_data, screening_form
-from booking.manage.routes import with_appointment
+from booking.manage_link import with_appointment
 from booking.measures.intake import FLAG_STEPS, most_serious, red_flags
 from booking.models import AppointmentStatus
 from booking.operations import intakes
 from booking.operations.availability import load_clinic
-from booking.public.forms import ConfirmForm
+from booking.forms import ConfirmForm
+from booking.questionnaire import STEPS, EpisodeForm, answered_sections, example_date, form_data, screening_form
 from booking.safety import care_card_context
 
 bp = Blueprint("intake", __name__, url_prefix="/manage/<token>/intake")

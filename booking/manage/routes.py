@@ -7,44 +7,23 @@ from __future__ import annotations
 
 from functools import wraps
 
-import sqlalchemy as sa
-from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
-from sqlalchemy.orm import selectinload
+from flask import Blueprint, Response, current_app, flash, redirect, render_template, request, url_for
 
 from booking.clock import now
-from booking.extensions import db
-from booking.intake.forms import progress_form
-from booking.models import Appointment, ManageLink
+from booking.forms import SafetyForm
+from booking.manage.forms import CancelForm, RescheduleForm
+from booking.manage_link import with_appointment
+from booking.models import Appointment
 from booking.notify.calendar import appointment_calendar
 from booking.operations import progress_checks, safety_signals
 from booking.operations.availability import is_free, load_clinic, load_practitioners, movable_online
 from booking.operations.bookings import SlotTaken, cancel, move
-from booking.tokens import hash_token
+from booking.questionnaire import progress_form
 from booking.operations.problems import CannotBook
-from booking.public.forms import CancelForm, RescheduleForm, SafetyForm
-from booking.public.routes import parse_instant, time_list_context
 from booking.safety import care_card_context
+from booking.time_list import parse_instant, time_list_context
 
 bp = Blueprint("manage", __name__, url_prefix="/manage/<token>")
-
-
-def with_appointment(view):
-    """Find the appointment for the link's token, or 404 for any bad or expired link."""
-
-    @wraps(view)
-    def wrapper(token: str, **kwargs):
-        appointment = db.session.scalar(
-            sa.select(Appointment)
-            .where(sa.or_(Appointment.manage_token_hash == hash_token(token),
-                          Appointment.id.in_(sa.select(ManageLink.appointment_id)
-                                             .where(ManageLink.token_hash == hash_token(token)))))
-            .options(selectinload(Appointment.service), selectinload(Appointment.practitioner))
-        )
-        if appointment is None or appointment.ends_at <= now():
-            abort(404)
-        return view(appointment, token, **kwargs)
-
-    return wrapper
 
 
 def changeable(view):

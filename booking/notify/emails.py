@@ -21,9 +21,9 @@ import nh3
 from flask import current_app, render_template, url_for
 from markupsafe import Markup
 
+from booking.formatting import email_time
 from booking.models import Appointment, Clinic
 from booking.notify.calendar import appointment_calendar
-from booking.web import clinic_time, zone_abbreviation
 
 # Stands in the stored bodies where the message's secret link goes; the sender makes a new
 # token for each attempt and puts it there only in what it hands to the mail server
@@ -41,11 +41,6 @@ class Email:
     text: str
     html: str
     calendar: bytes | None = None
-
-
-def email_time(instant: datetime, clinic: Clinic) -> str:
-    """'Tue 16 Mar 2027, 09:00 PDT': the clinic's wall-clock time, its zone named."""
-    return f"{clinic_time(instant, clinic, '%a %-d %b %Y, %H:%M')} {zone_abbreviation(instant, clinic)}"
 
 
 @contextmanager

@@ -75,12 +75,12 @@ def queue(kind: str, appointment: Appointment, now: datetime, *, once_key: str |
     first link's token is not kept, so it cannot be sent again). An erased patient has no
     address: nothing is queued.
     """
-    from booking.operations.availability import load_clinic  # operations import this module
-
     if appointment.patient.is_erased:
         return None
 
-    email = compose(kind, appointment, load_clinic(), now, **context)
+    # The clinic is row 1, there since before any appointment could be booked; reading it here
+    # rather than through operations keeps this module below the operations that queue mail.
+    email = compose(kind, appointment, db.session.get(Clinic, 1), now, **context)
     message = OutboxMessage(
         kind=kind, to_address=appointment.patient.email, subject=email.subject, text_body=email.text,
         html_body=email.html, calendar=email.calendar.decode() if email.calendar else None, once_key=once_key,

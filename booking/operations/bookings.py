@@ -31,7 +31,7 @@ from booking.operations.availability import (
 )
 from booking.scheduling import BookingRules
 from booking.notify import outbox
-from booking.notify.emails import email_time
+from booking.formatting import email_time
 from booking.operations.problems import CannotBook
 from booking.operations.progress_checks import questions_asked
 from booking.operations.safety_signals import signal

@@ -6,15 +6,16 @@ only the draft's random key, so no health data travels in a cookie or a URL.
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from functools import wraps
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, session, url_for
 from sqlalchemy.orm import selectinload
 
 from booking.clock import now
 from booking.extensions import db
+from booking.forms import NONE_OF_THESE, ConfirmForm, DetailsForm, SafetyForm, options
 from booking.models import AppointmentStatus, Practitioner, Service
 from booking.operations import drafts
 from booking.operations.availability import (
@@ -23,27 +24,17 @@ from booking.operations.availability import (
     is_free,
     load_clinic,
     load_practitioners,
-    times_by_day,
 )
 from booking.operations.bookings import EmergencyAnswers, SlotTaken, book
 from booking.tokens import draft_manage_token, hash_token
 from booking.operations.problems import CannotBook
-from booking.public.forms import (
-    NONE_OF_THESE,
-    ConfirmForm,
-    DetailsForm,
-    PractitionerForm,
-    SafetyForm,
-    ServiceForm,
-    TimeForm,
-    options,
-)
+from booking.public.forms import PractitionerForm, ServiceForm, TimeForm
 from booking.safety import URGENT, classify
+from booking.time_list import parse_instant, time_list_context
 
 bp = Blueprint("public", __name__)
 
 DRAFT_KEY = "booking"
-DAYS_PER_PAGE = 7
 STEP_ENDPOINTS = {
     "service": "public.choose_service",
     "practitioner": "public.choose_practitioner",
@@ -83,48 +74,6 @@ def journey_step(step: str):
         return wrapper
 
     return decorate
-
-
-def parse_instant(text: str | None) -> datetime | None:
-    """A start time sent back by a time button; None for anything else (or absurd years)."""
-    try:
-        instant = datetime.fromisoformat(text or "")
-    except ValueError:
-        return None
-    if instant.utcoffset() is None or not 1900 <= instant.year <= 9000:
-        return None
-    return instant
-
-
-def parse_first_day(text: str | None, today: date) -> date:
-    """The first date of a time list page: ?from=YYYY-MM-DD, never before today."""
-    try:
-        chosen = date.fromisoformat(text or "")
-    except ValueError:
-        return today
-    return max(chosen, today)
-
-
-def time_list_context(clinic, service, practitioners, *, ignoring=None, leave_out=None) -> dict:
-    """What a page of free times needs: the days, and links to earlier and later dates.
-
-    leave_out: a start not to offer (a patient's current time, when moving a visit).
-    """
-    moment = now()
-    today = clinic.today(moment)
-    first_day = parse_first_day(request.args.get("from"), today)
-    last_day = today + timedelta(days=clinic.max_advance_days)
-    first_day = min(first_day, last_day)
-    days = times_by_day(clinic, service, practitioners, first_day, DAYS_PER_PAGE, moment, ignoring=ignoring)
-    for day in days:
-        day.starts[:] = [start for start in day.starts if start != leave_out]
-    later = first_day + timedelta(days=DAYS_PER_PAGE)
-    earlier = max(first_day - timedelta(days=DAYS_PER_PAGE), today)
-    return {
-        "days": [d for d in days if d.day <= last_day],
-        "later": later if later <= last_day else None,
-        "earlier": earlier if first_day > today else None,
-    }
 
 
 @bp.get("/")

@@ -6,7 +6,7 @@ from wtforms import TextAreaField
 from wtforms.validators import ValidationError
 
 from booking.operations.patient_data import REASON_LENGTH
-from booking.public.forms import JourneyForm
+from booking.forms import JourneyForm
 
 
 class EraseForm(JourneyForm):

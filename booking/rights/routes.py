@@ -12,9 +12,7 @@ import json
 from flask import Blueprint, Response, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from booking.auth.routes import staff_only
 from booking.clock import now
-from booking.intake.forms import STEPS, answered_sections
 from booking.limits import MAX_ID
 from booking.measures.intake import AFTER_EFFECTS, PRECAUTIONS, RISK_FACTORS
 from booking.models import StaffRole
@@ -23,8 +21,10 @@ from booking.operations.availability import load_clinic
 from booking.operations.bookings import BOOKED_VIA
 from booking.operations.clinical import AUDIT_ACTIONS
 from booking.operations.retention import retention_of
+from booking.questionnaire import STEPS, answered_sections
 from booking.rights.forms import EraseForm
 from booking.safety import EMERGENCY, SIGNAL_SOURCES, URGENT
+from booking.staff_access import staff_only
 
 bp = Blueprint("rights", __name__, url_prefix="/admin/patients")
 

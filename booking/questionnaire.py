@@ -1,4 +1,6 @@
-"""The back-pain questions, one form per step. Labels here are also what Check your answers shows."""
+"""The back-pain questionnaire: the intake's questions, one form per step, the progress check
+asked before a later visit, and how the answers read back. Labels here are also what Check
+your answers shows, and what the practitioner and the rights pages read."""
 
 from __future__ import annotations
 
@@ -9,7 +11,7 @@ from wtforms.validators import ValidationError
 
 from booking.measures import intake as intake_rules
 from booking.measures.intake import AFTER_EFFECTS
-from booking.public.forms import CheckboxChoices, Choice, JourneyForm, SafetyForm, options
+from booking.forms import CheckboxChoices, Choice, JourneyForm, SafetyForm, options
 from booking.validation import whole_number
 
 NONE = "none"

@@ -1,0 +1,176 @@
+"""Form bases, fields and forms that more than one part of the site uses; every message says
+what to do next."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+from flask_wtf import FlaskForm
+from wtforms import RadioField, SelectChoice, SelectMultipleField, StringField
+from wtforms.validators import ValidationError
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from booking.safety import EMERGENCY, GROUPS, URGENT
+from booking.validation import birth_date_from_parts, clean_email, clean_name, clean_phone
+
+NONE_OF_THESE = "none"
+EXPIRED_FORM = "This page was open too long or was sent twice. Check your answers and send them again."
+
+
+def options(pairs) -> list[SelectChoice]:
+    """(value, label) pairs as WTForms choices."""
+    return [SelectChoice(value, label) for value, label in pairs]
+
+
+class JourneyForm(FlaskForm):
+    """A form whose CSRF failure reads as plain advice, with the typed answers kept."""
+
+    class Meta:
+        csrf_error_message = EXPIRED_FORM
+
+    def validate(self, extra_validators=None) -> bool:
+        """Every form also refuses a NUL character, which no database column can hold (PostgreSQL
+        rejects it): a message at the field, rather than a failure when the answer is saved."""
+        valid = super().validate(extra_validators)
+        for field in self:
+            if isinstance(field.data, str) and "\x00" in field.data:
+                field.errors = [*field.errors, f"{field.label.text} has a character that cannot be stored: type it again"]
+                valid = False
+        return valid
+
+    def error_list(self) -> list[tuple[str, str]]:
+        """(field id, message) pairs for the error summary, in the order fields appear."""
+        found = []
+        for field in self:
+            if field.name == "csrf_token":
+                found += [("main", EXPIRED_FORM)] if field.errors else []
+                continue
+            # A group of radios or checkboxes is reached through its first option.
+            target = f"{field.id}-0" if isinstance(field, (RadioField, SelectMultipleField)) else field.id
+            found += [(target, message) for message in field.errors]
+        return found
+
+
+class Choice(RadioField):
+    """Radios that accept only one of their own choices; a tampered value gets the same
+    plain message as no answer at all."""
+
+    def __init__(self, label, *, message: str, optional: bool = False, **kwargs):
+        super().__init__(label, **kwargs)
+        self.message = message
+        self.optional = optional
+
+    def pre_validate(self, form):
+        if self.optional and not self.data:
+            return
+        if self.data not in {choice.value for choice in self.choices}:
+            raise ValidationError(self.message)
+
+
+class CheckboxChoices(SelectMultipleField):
+    """Checkboxes that accept only their own choices."""
+
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+    def pre_validate(self, form):
+        known = {choice.value for choice in self.choices}
+        if any(value not in known for value in self.data or []):
+            raise ValidationError("Select only from the list below")
+
+
+SAFETY_LABELS = EMERGENCY | URGENT
+# In the order of the groups on screen, so an error links to the first box shown.
+SAFETY_CHOICES = options([*((code, SAFETY_LABELS[code]) for _, codes in GROUPS for code in codes),
+                          (NONE_OF_THESE, "None of these")])
+
+
+class SafetyForm(JourneyForm):
+    symptoms = CheckboxChoices("Do any of these apply to you now?", choices=SAFETY_CHOICES)
+    symptom_groups = GROUPS  # headings that break the one question's long list into parts
+    # Who the messages speak to: the patient here, the receptionist on the phone in the desk's form.
+    nothing_selected = "Select any that apply to you now, or select 'None of these'"
+    none_and_others = "Select 'None of these' only if nothing in the list applies to you"
+
+    def validate_symptoms(self, field):
+        chosen = field.data or []
+        if not chosen:
+            raise ValidationError(self.nothing_selected)
+        if NONE_OF_THESE in chosen and len(chosen) > 1:
+            raise ValidationError(self.none_and_others)
+
+    @property
+    def codes(self) -> list[str]:
+        return [code for code in (self.symptoms.data or []) if code != NONE_OF_THESE]
+
+
+class DetailsForm(JourneyForm):
+    name = StringField("Full name")
+    email = StringField("Email address")
+    phone = StringField("Phone number")
+    birth_day = StringField("Day")
+    birth_month = StringField("Month")
+    birth_year = StringField("Year")
+    returning = Choice(
+        "Have you been to this clinic before?",
+        choices=options([("no", "No, this is my first visit"), ("yes", "Yes, I have been before")]),
+        message="Select whether you have been to this clinic before",
+    )
+
+    def __init__(self, *args, today: date, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.today = today
+        self.born_on: date | None = None
+
+    def validate_name(self, field):
+        field.data = _cleaned(clean_name, field.data)
+
+    def validate_email(self, field):
+        field.data = _cleaned(clean_email, field.data)
+
+    def validate_phone(self, field):
+        field.data = _cleaned(clean_phone, field.data)
+
+    def validate_birth_day(self, field):
+        try:
+            self.born_on = birth_date_from_parts(
+                self.birth_day.data, self.birth_month.data, self.birth_year.data, self.today
+            )
+        except ValueError as error:
+            raise ValidationError(str(error)) from None
+
+    def answers(self) -> dict:
+        """What is stored on the draft (personal details, no health data)."""
+        return {
+            "name": self.name.data,
+            "email": self.email.data,
+            "phone": self.phone.data,
+            "birth_date": self.born_on.isoformat(),
+            "returning": self.returning.data == "yes",
+        }
+
+
+class ConfirmForm(JourneyForm):
+    """The "Confirm booking" button: only the CSRF token."""
+
+
+def _cleaned(clean, value):
+    try:
+        return clean(value)
+    except ValueError as error:
+        raise ValidationError(str(error)) from None
+
+
+def parse_date(text: str | None, what: str) -> date:
+    """A YYYY-MM-DD date (as a date box sends it) in a year any diary could hold."""
+    text = (text or "").strip()
+    try:
+        parsed = date.fromisoformat(text)
+    except ValueError:
+        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+            raise ValidationError(f"The {what} must be a real date: {text} does not exist") from None
+        raise ValidationError(f"Enter the {what} as a date, like 2027-03-15") from None
+    if not 1900 <= parsed.year <= 9000:  # also keeps date sums away from year 9999
+        raise ValidationError(f"Enter a {what} in the next few years")
+    return parsed

@@ -1,0 +1,55 @@
+"""A page of free times, as the booking journey and moving a visit show it, and the start time
+a time button sends back."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+
+from flask import request
+
+from booking.clock import now
+from booking.operations.availability import times_by_day
+
+DAYS_PER_PAGE = 7
+
+
+def parse_instant(text: str | None) -> datetime | None:
+    """A start time sent back by a time button; None for anything else (or absurd years)."""
+    try:
+        instant = datetime.fromisoformat(text or "")
+    except ValueError:
+        return None
+    if instant.utcoffset() is None or not 1900 <= instant.year <= 9000:
+        return None
+    return instant
+
+
+def parse_first_day(text: str | None, today: date) -> date:
+    """The first date of a time list page: ?from=YYYY-MM-DD, never before today."""
+    try:
+        chosen = date.fromisoformat(text or "")
+    except ValueError:
+        return today
+    return max(chosen, today)
+
+
+def time_list_context(clinic, service, practitioners, *, ignoring=None, leave_out=None) -> dict:
+    """What a page of free times needs: the days, and links to earlier and later dates.
+
+    leave_out: a start not to offer (a patient's current time, when moving a visit).
+    """
+    moment = now()
+    today = clinic.today(moment)
+    first_day = parse_first_day(request.args.get("from"), today)
+    last_day = today + timedelta(days=clinic.max_advance_days)
+    first_day = min(first_day, last_day)
+    days = times_by_day(clinic, service, practitioners, first_day, DAYS_PER_PAGE, moment, ignoring=ignoring)
+    for day in days:
+        day.starts[:] = [start for start in day.starts if start != leave_out]
+    later = first_day + timedelta(days=DAYS_PER_PAGE)
+    earlier = max(first_day - timedelta(days=DAYS_PER_PAGE), today)
+    return {
+        "days": [d for d in days if d.day <= last_day],
+        "later": later if later <= last_day else None,
+        "earlier": earlier if first_day > today else None,
+    }
