@@ -11,7 +11,7 @@ from booking.clock import now
 from booking.extensions import db
 from booking.operations.availability import ClinicNotSetUp
 from booking.operations.clinical import record_refusal
-from booking.operations.desk import NotAllowed, NotVisible
+from booking.operations.permissions import NotAllowed, NotVisible
 from booking.operations.problems import RecordErased
 from booking.transaction import Busy
 

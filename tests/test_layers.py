@@ -24,8 +24,6 @@ NOT_IN_A_PURE_CORE = ("flask", "flask_", "sqlalchemy", "booking.models", "bookin
 # that are broken only by a function-level import. They wait for the rewrite of operations' write
 # path, which owns those modules; each edge here must still exist, so the list only shrinks.
 WAITING_FOR_OPERATIONS_REWRITE = {
-    ("booking.operations.identity", "booking.operations.bookings"),  # record(), PATIENT
-    ("booking.operations.identity", "booking.operations.desk"),  # the desk's permission checks
     ("booking.operations.patient_data", "booking.operations.retention"),  # retention_of()
     ("booking.notify.outbox", "booking.operations.identity"),  # make_link() for the identity email
 }

@@ -18,7 +18,7 @@ from datetime import date, datetime, timedelta
 import sqlalchemy as sa
 
 from booking.extensions import db
-from booking.models import Appointment, AppointmentEvent, AppointmentStatus, BookingDraft, Patient, Practitioner
+from booking.models import Appointment, AppointmentStatus, BookingDraft, Patient, Practitioner
 from booking.operations import identity
 from booking.operations.availability import (
     Slot,
@@ -38,6 +38,7 @@ from booking.operations.safety_signals import signal
 from booking.safety import classify, levels_of
 from booking.tokens import draft_manage_token, hash_token, new_token
 from booking.transaction import locked, write_transaction
+from booking.operations.history import PATIENT, Actor, record
 
 REFERENCE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O or 1/I to misread on the phone
 
@@ -62,17 +63,6 @@ class BookingRequest:
     patient: PatientDetails
     safety: tuple[str, ...] = ()
     booked_via: str = "online"
-
-
-@dataclass(frozen=True)
-class Actor:
-    """Who makes a change, as the appointment's history will name them."""
-
-    label: str
-    staff_id: int | None = None
-
-
-PATIENT = Actor("Patient")
 
 
 @dataclass(frozen=True)
@@ -149,13 +139,6 @@ def _off_the_grid(clinic, start: datetime) -> str:
         f"{local:%Y-%m-%d %H:%M %Z} ({clinic.timezone}) is not a start time on offer: starts fall inside "
         f"working hours, every {clinic.slot_step_minutes} minutes from the start of each working period; "
         "the calendar and /api/v1/slots show the free ones"
-    )
-
-
-def record(appointment: Appointment, actor: Actor, action: str, detail: str, now: datetime) -> None:
-    """Add a line to the appointment's history, in the same commit as the change itself."""
-    appointment.history.append(
-        AppointmentEvent(at=now, staff_id=actor.staff_id, actor=actor.label, action=action, detail=detail)
     )
 
 

@@ -35,7 +35,7 @@ from booking.models import (
 )
 from booking.operations import identity
 from booking.operations.availability import load_clinic
-from booking.operations.desk import NotVisible
+from booking.operations.permissions import NotVisible
 from booking.safety import SIGNAL_SOURCES, levels_of
 from booking.scheduling import wall_clock_instant
 

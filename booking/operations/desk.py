@@ -24,7 +24,6 @@ from booking.models import (
     Patient,
     Practitioner,
     StaffAccount,
-    StaffRole,
     TimeOff,
     WorkingHours,
 )
@@ -36,38 +35,13 @@ from booking.operations.progress_checks import questions_asked
 from booking.scheduling import TimeRange, open_time, wall_clock_instant
 from booking.scheduling.grid import Booked, ColumnPlan, Grid, lay_out
 from booking.transaction import locked, write_transaction
+from booking.operations.history import staff_actor as actor
+from booking.operations.permissions import NotVisible, may_change, runs_the_desk
+from booking.operations.permissions import require as _require
 
 WEEK = 7
 SEARCH_LIMIT = 50
 TIME_OFF_AHEAD_DAYS = 3 * 366
-
-
-class NotAllowed(Exception):
-    """The signed-in staff member may not do this (the view answers 403)."""
-
-
-class NotVisible(Exception):
-    """The record exists, but this staff member may not know that (the view answers 404)."""
-
-
-# --- who may do what ---------------------------------------------------------------
-
-def runs_the_desk(account: StaffAccount) -> bool:
-    return account.role in (StaffRole.ADMIN, StaffRole.RECEPTIONIST)
-
-
-def may_change(account: StaffAccount, practitioner_id: int) -> bool:
-    """May this account book, move or cancel on that practitioner's calendar?"""
-    return runs_the_desk(account) or account.practitioner_id == practitioner_id
-
-
-def actor(account: StaffAccount) -> bookings.Actor:
-    return bookings.Actor(account.name, account.id)
-
-
-def _require(allowed: bool) -> None:
-    if not allowed:
-        raise NotAllowed()
 
 
 # --- the calendar --------------------------------------------------------------------

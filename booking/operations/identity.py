@@ -37,6 +37,9 @@ from booking.transaction import locked, write_transaction
 from booking.models import Appointment, AppointmentStatus, IdentityCheck, OutboxMessage, Patient, StaffAccount
 from booking.notify import outbox
 from booking.notify.emails import IDENTITY_LINK_PLACEHOLDER
+from booking.operations.history import PATIENT, record
+from booking.operations.history import staff_actor as actor
+from booking.operations.permissions import NotAllowed, NotVisible, runs_the_desk
 from booking.tokens import hash_token, new_token
 
 CONFIRM_LINK_DAYS = 7
@@ -89,8 +92,6 @@ def after_move_to_another_practitioner(appointment: Appointment, actor, now: dat
     """An online booking that needed no confirmation only because of whom it was with (a first
     booking, or the patient's only practitioner) is looked at again when it moves to someone else:
     the new practitioner may not see visits the patient had with others until it is confirmed."""
-    from booking.operations.bookings import record  # bookings imports this module
-
     if appointment.identity_confirmed_by not in (NOT_NEEDED["first"], NOT_NEEDED["own"]):
         return  # booked by the desk, confirmed by someone, or still waiting: nothing to look at
     elsewhere = db.session.scalar(sa.select(sa.func.count()).select_from(Appointment).where(
@@ -172,8 +173,6 @@ def check_for(token: str, now: datetime) -> IdentityCheck | None:
 
 
 def _confirm(appointment: Appointment, by: str, actor, detail: str, now: datetime) -> None:
-    from booking.operations.bookings import record  # bookings imports this module
-
     if appointment.status is AppointmentStatus.CANCELLED:
         raise NothingToConfirm("This appointment is cancelled, so there is nothing to confirm.")
     if not appointment.identity_pending:
@@ -185,8 +184,6 @@ def _confirm(appointment: Appointment, by: str, actor, detail: str, now: datetim
 def confirm_from_link(token: str, now: datetime) -> Appointment | None:
     """The patient pressed "Yes, I booked this": confirm the booking (once; pressing again, or
     after the desk confirmed, changes nothing). None for an unknown or expired link."""
-    from booking.operations.bookings import PATIENT
-
     with write_transaction():
         check = check_for(token, now)
         if check is None:
@@ -203,8 +200,6 @@ def confirm_from_link(token: str, now: datetime) -> Appointment | None:
 
 def confirm_by_desk(account: StaffAccount, appointment_id: int, now: datetime) -> Appointment:
     """The desk has checked who the patient is (in person or on the phone) and confirms."""
-    from booking.operations.desk import NotAllowed, NotVisible, actor, runs_the_desk
-
     if not runs_the_desk(account):
         raise NotAllowed()  # a practitioner confirming would open the history to themselves
     with write_transaction():

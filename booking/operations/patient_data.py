@@ -46,7 +46,7 @@ from booking.models import (
 )
 from booking.operations import bookings
 from booking.operations.availability import load_clinic
-from booking.operations.desk import NotVisible
+from booking.operations.permissions import NotVisible
 from booking.tokens import hash_token, new_token
 
 EXPORT_FORMAT = {"name": "patient-data", "version": 1}
