@@ -24,6 +24,7 @@ from sqlalchemy.orm import selectinload
 
 from booking.extensions import db
 from booking.transaction import locked, write_transaction
+from booking.retention_period import retention_of
 from booking.models import (
     ERASED_NAME,
     Appointment,
@@ -302,8 +303,6 @@ def erase_in_transaction(patient_id: int, reason: str, now: datetime, by: Who, a
         .execution_options(populate_existing=True)))
     ids = [a.id for a in appointments]
     if only_past_retention:
-        from booking.operations.retention import retention_of  # it erases through this module
-
         clinic = load_clinic()
         if retention_of(patient, appointments, clinic)[1] > clinic.today(now):
             raise NoLongerDue()

@@ -16,9 +16,8 @@ each erasure are kept.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 
@@ -43,39 +42,13 @@ from booking.operations.patient_data import (
     NoLongerDue,
     erase_in_transaction,
 )
+from booking.retention_period import add_years, retained_until, retention_of  # noqa: F401 (the rule, kept here too)
 
-ADULT_AGE = 18
 OUTBOX_KEPT = timedelta(days=90)  # a finished email stays this long for the admin's outbox page
 SESSIONS_KEPT = timedelta(days=30)  # an ended staff session stays this long ("was I signed in there?")
 FINISHED = (OutboxStatus.SENT, OutboxStatus.SKIPPED, OutboxStatus.FAILED)
 
 log = logging.getLogger(__name__)
-
-
-# --- the rule (pure) -----------------------------------------------------------------------
-
-def add_years(day: date, years: int) -> date:
-    """The same calendar day `years` later; 29 February becomes 28 February in other years."""
-    try:
-        return day.replace(year=day.year + years)
-    except ValueError:
-        return day.replace(year=day.year + years, day=28)
-
-
-def retained_until(last_seen: date, born_on: date | None, years: int) -> date:
-    """The first day a patient's records may be erased: `years` after the later of their last
-    appointment and, for a minor then, their 18th birthday."""
-    start = last_seen
-    if born_on is not None:
-        start = max(start, add_years(born_on, ADULT_AGE))
-    return add_years(start, years)
-
-
-def retention_of(patient: Patient, appointments: Iterable[Appointment], clinic: Clinic) -> tuple[date, date]:
-    """(the day the retention period counts from, the first day it allows erasure) for one patient."""
-    starts = [a.starts_at for a in appointments]
-    last_seen = max(starts, default=patient.created_at).astimezone(clinic.zone).date()
-    return last_seen, retained_until(last_seen, patient.born_on, clinic.retention_years)
 
 
 # --- what is due ---------------------------------------------------------------------------

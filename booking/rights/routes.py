@@ -20,7 +20,7 @@ from booking.operations import patient_data
 from booking.operations.availability import load_clinic
 from booking.operations.bookings import BOOKED_VIA
 from booking.operations.clinical import AUDIT_ACTIONS
-from booking.operations.retention import retention_of
+from booking.retention_period import retention_of
 from booking.questionnaire import STEPS, answered_sections
 from booking.rights.forms import EraseForm
 from booking.safety import EMERGENCY, SIGNAL_SOURCES, URGENT
