@@ -20,14 +20,6 @@ BLUEPRINTS = ("admin", "api", "articles", "auth", "clinician", "desk", "feeds", 
 PURE_CORES = ("booking.scheduling", "booking.measures", "booking.formatting", "booking.retention_period")
 NOT_IN_A_PURE_CORE = ("flask", "flask_", "sqlalchemy", "booking.models", "booking.extensions", "booking.operations")
 
-# Loops inside booking/operations (and the outbox's sender asking operations.identity for its link)
-# that are broken only by a function-level import. They wait for the rewrite of operations' write
-# path, which owns those modules; each edge here must still exist, so the list only shrinks.
-WAITING_FOR_OPERATIONS_REWRITE = {
-    ("booking.notify.outbox", "booking.operations.identity"),  # make_link() for the identity email
-}
-
-
 def module_names(root: Path, package: str) -> dict[str, Path]:
     """Every module under root by dotted name; a package by its own name (its __init__.py)."""
     found = {}
@@ -108,13 +100,8 @@ def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
     return None
 
 
-def _without_waiting_edges(graph: dict[str, set[str]]) -> dict[str, set[str]]:
-    return {module: {t for t in targets if (module, t) not in WAITING_FOR_OPERATIONS_REWRITE}
-            for module, targets in graph.items()}
-
-
 def test_no_import_cycle():
-    cycle = find_cycle(_without_waiting_edges(import_graph()))
+    cycle = find_cycle(import_graph())
     if cycle:
         print("import cycle:", " -> ".join(cycle))
     assert cycle is None, "import cycle: " + " -> ".join(cycle)
@@ -135,17 +122,10 @@ def package_graph(graph: dict[str, set[str]]) -> dict[str, set[str]]:
 def test_no_cycle_between_packages():
     """A loop between two parts is a piece in the wrong layer even when no two modules loop
     (operations -> notify -> web -> operations was one)."""
-    cycle = find_cycle(package_graph(_without_waiting_edges(import_graph())))
+    cycle = find_cycle(package_graph(import_graph()))
     if cycle:
         print("import cycle between packages:", " -> ".join(cycle))
     assert cycle is None, "import cycle between packages: " + " -> ".join(cycle)
-
-
-def test_every_waiting_edge_is_still_there():
-    """When the operations rewrite removes one of these imports, the list must lose it too."""
-    graph = import_graph()
-    gone = sorted(edge for edge in WAITING_FOR_OPERATIONS_REWRITE if edge[1] not in graph.get(edge[0], set()))
-    assert gone == [], f"no longer imported, remove from WAITING_FOR_OPERATIONS_REWRITE: {gone}"
 
 
 def test_no_blueprint_imports_another():

@@ -47,6 +47,7 @@ from booking.models import (
     Appointment,
     AppointmentStatus,
     Clinic,
+    IdentityCheck,
     IntakeStatus,
     ManageLink,
     OutboxMessage,
@@ -110,6 +111,19 @@ def needs_link(message: OutboxMessage) -> bool:
     who booked it), made as it is sent."""
     text = message.text_body + message.html_body
     return message.appointment_id is not None and (LINK_PLACEHOLDER in text or IDENTITY_LINK_PLACEHOLDER in text)
+
+
+# How long the link in "Did you book a visit ...? Please confirm" works.
+CONFIRM_LINK_DAYS = 7
+
+
+def _new_identity_link(appointment_id: int, now: datetime) -> str:
+    """A fresh secret for the identity email about to be sent (operations.identity reads it back);
+    only its hash is stored, in the sender's write transaction, committed before the email goes."""
+    token = new_token()
+    db.session.add(IdentityCheck(appointment_id=appointment_id, token_hash=hash_token(token),
+                                 created_at=now, expires_at=now + timedelta(days=CONFIRM_LINK_DAYS)))
+    return token
 
 
 def _new_link(appointment_id: int, now: datetime) -> str:
@@ -230,8 +244,6 @@ def _links_for_this_attempt(message_id: int, sender: str, now: datetime) -> dict
     """Fresh secret links for the attempt about to be made, by the placeholder each fills, stored
     as hashes only; None (and no link) when the claim is no longer ours, so two senders never
     both make one for a message."""
-    from booking.operations import identity  # it queues its email through this module
-
     def make() -> dict[str, str] | None:
         message = db.session.scalar(sa.select(OutboxMessage).where(_still_mine(message_id, sender)))
         if message is None:
@@ -240,7 +252,7 @@ def _links_for_this_attempt(message_id: int, sender: str, now: datetime) -> dict
         if LINK_PLACEHOLDER in text:
             links[LINK_PLACEHOLDER] = _new_link(message.appointment_id, now)
         if IDENTITY_LINK_PLACEHOLDER in text:
-            links[IDENTITY_LINK_PLACEHOLDER] = identity.make_link(message, now)
+            links[IDENTITY_LINK_PLACEHOLDER] = _new_identity_link(message.appointment_id, now)
         return links
 
     return _writing(make)

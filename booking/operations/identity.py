@@ -28,21 +28,21 @@ scanner that follows links confirms nothing.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 import sqlalchemy as sa
 
 from booking.extensions import db
 from booking.transaction import locked, write_transaction
-from booking.models import Appointment, AppointmentStatus, IdentityCheck, OutboxMessage, Patient, StaffAccount
+from booking.models import Appointment, AppointmentStatus, IdentityCheck, Patient, StaffAccount
 from booking.notify import outbox
 from booking.notify.emails import IDENTITY_LINK_PLACEHOLDER
 from booking.operations.history import PATIENT, record
 from booking.operations.history import staff_actor as actor
 from booking.operations.permissions import NotAllowed, NotVisible, runs_the_desk
-from booking.tokens import hash_token, new_token
+from booking.tokens import hash_token
 
-CONFIRM_LINK_DAYS = 7
+CONFIRM_LINK_DAYS = outbox.CONFIRM_LINK_DAYS
 EMAIL_KIND = "identity_check"
 
 BY_PATIENT = "Patient, from the emailed link"
@@ -112,15 +112,6 @@ def queue_request(appointment: Appointment, now: datetime) -> None:
     if appointment.identity_pending:
         outbox.queue(EMAIL_KIND, appointment, now, link_days=CONFIRM_LINK_DAYS,
                      placeholder=IDENTITY_LINK_PLACEHOLDER)
-
-
-def make_link(message: OutboxMessage, now: datetime) -> str:
-    """A fresh secret for the confirmation email about to be sent; only its hash is stored.
-    Runs inside the sender's write transaction, committed before the email goes."""
-    token = new_token()
-    db.session.add(IdentityCheck(appointment_id=message.appointment_id, token_hash=hash_token(token),
-                                 created_at=now, expires_at=now + timedelta(days=CONFIRM_LINK_DAYS)))
-    return token
 
 
 # --- whose history a visit shows ---------------------------------------------------------
