@@ -7,7 +7,7 @@ import re
 from datetime import date
 
 from flask_wtf import FlaskForm
-from wtforms import RadioField, SelectChoice, SelectMultipleField, StringField
+from wtforms import HiddenField, RadioField, SelectChoice, SelectMultipleField, StringField
 from wtforms.validators import ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
@@ -50,6 +50,19 @@ class JourneyForm(FlaskForm):
             target = f"{field.id}-0" if isinstance(field, (RadioField, SelectMultipleField)) else field.id
             found += [(target, message) for message in field.errors]
         return found
+
+
+class VisitChangeForm(JourneyForm):
+    """A form that moves or cancels a visit. It carries the visit's version (its SEQUENCE) as
+    the page showed it, so a change sent from a page opened before someone else changed the
+    visit is refused ("changed a moment ago") rather than applied to a visit nobody looked at."""
+
+    seen = HiddenField()
+
+    def seen_version(self, current: int) -> int:
+        """The version the page showed; the one read now if the page sent none (or nonsense)."""
+        text = (self.seen.data or "").strip()
+        return int(text) if text.isascii() and text.isdigit() and len(text) <= 9 else current
 
 
 class Choice(RadioField):

@@ -8,6 +8,7 @@ The clock is Monday 8 March 2027, 08:00 in Los Angeles (tests/conftest.py).
 from __future__ import annotations
 
 import ast
+import re
 import sqlite3
 from datetime import datetime
 from pathlib import Path
@@ -24,7 +25,7 @@ from booking.operations.problems import CannotBook
 from booking.transaction import Busy, locked, write_transaction
 from tests.conftest import app_config, close_database
 from tests.test_desk import TUESDAY_10, book_online, count
-from tests.test_staff import ACCOUNTS, csrf_from, sign_in, staff  # noqa: F401 (fixtures)
+from tests.test_staff import ACCOUNTS, csrf_from, login_as, sign_in, staff  # noqa: F401 (fixtures)
 
 PACKAGE = Path(__file__).resolve().parent.parent / "booking"
 LOCK_WAIT = 0.5  # seconds: short, so a held lock is given up on quickly
@@ -219,3 +220,23 @@ def test_nothing_commits_except_through_write_transaction():
                     call.endswith("engine.begin") and (relative, call) not in WRITES_APART):
                 offenders.append(f"{relative}:{line}: {call}()")
     assert offenders == [], "write through booking.transaction.write_transaction instead:\n" + "\n".join(offenders)
+
+
+def test_a_cancel_sent_from_a_page_opened_before_the_patient_moved_is_refused(staff, clock, login_as):  # noqa: F811
+    """The receptionist opens the cancel page; the patient moves the visit online; the page's
+    Cancel is then pressed. The desk is told the visit changed, and nothing else happens."""
+    desk_client = login_as(StaffRole.RECEPTIONIST)
+    booked = book_online(staff)
+    appointment_id = visit_id(staff, booked["reference"])
+    path = f"/desk/appointments/{appointment_id}/cancel"
+    page = desk_client.get(path).get_data(as_text=True)
+    seen = re.search(r'name="seen" type="hidden" value="(\d+)"|type="hidden" name="seen" value="(\d+)"', page)
+    assert seen, "the cancel page carries the visit's version"
+    with staff.app_context():
+        bookings.move(appointment_id, datetime.fromisoformat("2027-03-09T11:00:00-08:00"), clock())
+    before = snapshot(staff, booked["reference"])
+    response = desk_client.post(path, data={"csrf_token": csrf_from(page), "seen": seen.group(1) or seen.group(2),
+                                            "reason": "patient"})
+    assert response.status_code == 303
+    assert "changed a moment ago" in desk_client.get(response.location).get_data(as_text=True)
+    assert snapshot(staff, booked["reference"]) == before

@@ -8,6 +8,7 @@ from wtforms import StringField, TextAreaField
 from wtforms.validators import ValidationError
 
 from booking.forms import (
+    VisitChangeForm,
     SAFETY_CHOICES,
     CheckboxChoices,
     Choice,
@@ -59,7 +60,7 @@ class CallerBookingForm(DetailsForm, SafetyForm):
         return valid
 
 
-class CancelForm(JourneyForm):
+class CancelForm(VisitChangeForm):
     reason = Choice("Why is it being cancelled?", choices=options(CANCEL_REASONS),
                     message="Select why the appointment is being cancelled")
     note = TextAreaField("Note (optional)")
@@ -81,7 +82,7 @@ class ActionForm(JourneyForm):
     """A button that changes something: only the CSRF token (the rest is in the URL)."""
 
 
-class MoveForm(JourneyForm):
+class MoveForm(VisitChangeForm):
     start = StringField("New time")
     practitioner = StringField("Practitioner")
 

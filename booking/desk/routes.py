@@ -253,7 +253,7 @@ def cancel(appointment_id: int):
     if form.validate_on_submit():
         try:
             desk.cancel(_account(), appointment_id, form.reason_text, now(), patient_asked=form.reason.data == "patient",
-                        seen=found.sequence)
+                        seen=form.seen_version(found.sequence))
         except RequestProblem as problem:
             flash(problem.message, "problem")
         else:
@@ -284,7 +284,7 @@ def move(appointment_id: int):
         try:
             if start is None:
                 raise RequestProblem("start", "Choose a new time from the list")
-            desk.move(_account(), appointment_id, practitioner, start, now(), seen=found.sequence)
+            desk.move(_account(), appointment_id, practitioner, start, now(), seen=form.seen_version(found.sequence))
         except SlotTaken:
             form.start.errors.append("That time was taken a moment ago. The appointment is unchanged: choose another.")
         except RequestProblem as problem:

@@ -5,10 +5,10 @@ from __future__ import annotations
 from wtforms import StringField, TextAreaField
 from wtforms.validators import ValidationError
 
-from booking.forms import JourneyForm
+from booking.forms import VisitChangeForm
 
 
-class CancelForm(JourneyForm):
+class CancelForm(VisitChangeForm):
     reason = TextAreaField("Why are you cancelling? (optional)")
 
     def validate_reason(self, field):
@@ -17,5 +17,5 @@ class CancelForm(JourneyForm):
             raise ValidationError("Reason must be 500 characters or fewer")
 
 
-class RescheduleForm(JourneyForm):
+class RescheduleForm(VisitChangeForm):
     start = StringField("New time")

@@ -82,7 +82,7 @@ def cancel_visit(appointment, token):
     form = CancelForm()
     if form.validate_on_submit():
         try:
-            cancel(appointment.id, form.reason.data, now(), seen=appointment.sequence)
+            cancel(appointment.id, form.reason.data, now(), seen=form.seen_version(appointment.sequence))
         except CannotBook as problem:  # a second press, or the clinic changed the visit meanwhile
             flash(problem.message, "lost-race")
         else:
@@ -134,7 +134,7 @@ def confirm_move(appointment, token):
     form = RescheduleForm(data={"start": start.isoformat()})
     if form.validate_on_submit():
         try:
-            result = move(appointment.id, start, now(), seen=appointment.sequence)
+            result = move(appointment.id, start, now(), seen=form.seen_version(appointment.sequence))
         except SlotTaken:
             flash("Sorry, that time was taken a moment ago. Your visit is unchanged: choose another time.", "lost-race")
             return redirect(url_for("manage.reschedule", token=token), code=303)
