@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 
 from flask import Flask, abort, has_request_context, request
@@ -58,26 +59,34 @@ class BoundedJSONProvider(DefaultJSONProvider):
 
 
 NUL = "\x00"
+# A JSON string may spell half of a UTF-16 pair ("\\ud800"), and Python reads it as a lone surrogate:
+# no database can store that (the driver's UTF-8 encoding fails, a 500), and it is not text at all.
+LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
-def _holds_nul(value) -> bool:
+def _holds(value, found) -> bool:
+    """True when any string in a JSON value, keys included, matches `found`."""
     if isinstance(value, str):
-        return NUL in value
+        return found(value)
     if isinstance(value, dict):
-        return any(_holds_nul(k) or _holds_nul(v) for k, v in value.items())
+        return any(_holds(k, found) or _holds(v, found) for k, v in value.items())
     if isinstance(value, list):
-        return any(_holds_nul(item) for item in value)
+        return any(_holds(item, found) for item in value)
     return False
 
 
 def refuse_nul_characters() -> None:
     """No address, query or API field takes a NUL character, and PostgreSQL refuses it in text (a
     500 if it got that far): answer 400 before any view runs. Forms say so at the field instead
-    (JourneyForm.validate), keeping what was typed."""
+    (JourneyForm.validate), keeping what was typed. The same for a JSON string holding a lone
+    surrogate (forms and queries cannot: Werkzeug decodes them with replacement characters)."""
     json_body = request.get_json(silent=True) if request.is_json else None
     if (NUL in request.path or any(NUL in k or NUL in v for k, v in request.args.items(multi=True))
-            or _holds_nul(json_body)):
+            or _holds(json_body, lambda text: NUL in text)):
         abort(400, "The request holds a NUL character, which no field accepts. Remove it and try again.")
+    if _holds(json_body, lambda text: LONE_SURROGATE.search(text) is not None):
+        abort(400, "The request holds half of a UTF-16 surrogate pair (such as \\ud800), which is not a "
+                   "character. Send whole characters and try again.")
 
 
 class SessionCookieSecureOverHttps(SecureCookieSessionInterface):

@@ -1,5 +1,6 @@
 """JSON API v1 on both databases: listings, slots, bookings, and every kind of bad input."""
 
+import json
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -304,6 +305,24 @@ def test_json_nested_deeper_than_any_body_needs_is_400_and_books_nothing(clinic,
         response = client.post("/api/v1/bookings", data=raw, content_type="application/json")
         assert response.status_code == 400 and response.get_json()["error"] == "invalid_json"
         assert "nested no more than 32 levels" in response.get_json()["message"]
+    assert row_counts(clinic) == (0, 0)
+
+
+@pytest.mark.parametrize("field", ["service", "practitioner", "name", "key"])
+def test_half_a_surrogate_pair_in_a_json_string_is_400_and_books_nothing(clinic, client, field):
+    """JSON may spell "\\ud800" (half of a UTF-16 pair), which Python reads as a lone surrogate that no
+    database driver can encode: a service or practitioner slug holding one was a 500 (found by
+    tests/test_hostile_input.py)."""
+    booking = body()
+    if field == "name":
+        booking["patient"]["name"] = "Pat \\ud800"
+    elif field == "key":
+        booking["\\udfff"] = 1
+    else:
+        booking[field] = "short\\ud800"
+    raw = json.dumps(booking).replace("\\\\u", "\\u")  # the escape as a client sends it, not escaped again
+    response = client.post("/api/v1/bookings", data=raw, content_type="application/json")
+    assert response.status_code == 400 and "surrogate" in response.get_json()["message"]
     assert row_counts(clinic) == (0, 0)
 
 
