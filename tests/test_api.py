@@ -271,6 +271,10 @@ BAD_BOOKINGS = [
     ({"patient": {"name": "P", "email": "p@example.com", "phone": "+1 213 555 0142", "birth_date": "17/05/1980"}}, "patient.birth_date", "use YYYY-MM-DD"),
     ({"patient": {"name": "P", "email": "p@example.com", "phone": "+1 213 555 0142", "birth_date": "2030-01-01"}}, "patient.birth_date", "must be in the past"),
     ({"patient": {"name": "P" * 121, "email": "p@example.com", "phone": "+1 213 555 0142", "birth_date": "1980-05-17"}}, "patient.name", "120 characters or fewer"),
+    # A misspelt key is named, rather than read as left out (which for "practitioner" means any).
+    ({"practioner": "ben"}, "practioner", "is not a field here; the fields are service, practitioner, start"),
+    ({"patient": {"name": "P", "email": "p@example.com", "phone": "+1 213 555 0142", "birth_date": "1980-05-17",
+                  "dob": "1980-05-17"}}, "patient.dob", "the fields are name, email, phone, birth_date"),
 ]
 
 

@@ -58,10 +58,23 @@ def read_slot_query(args) -> SlotQuery:
     return SlotQuery(service, practitioner, first_day, days)
 
 
+BOOKING_KEYS = ("service", "practitioner", "start", "patient", "safety")
+PATIENT_KEYS = ("name", "email", "phone", "birth_date")
+
+
+def _refuse_unknown_keys(body: dict, known: tuple[str, ...], errors: dict[str, str], prefix: str = "") -> None:
+    """A key we do not read is refused, by name: a misspelt "practioner" must not quietly
+    book "any" practitioner."""
+    for key in body:
+        if key not in known:
+            errors[f"{prefix}{str(key)[:40]}"] = f"is not a field here; the fields are {', '.join(known)}"
+
+
 def read_patient(body, errors: dict[str, str], today: date) -> PatientDetails | None:
     if not isinstance(body, dict):
         errors["patient"] = 'must be an object: {"name", "email", "phone", "birth_date"}'
         return None
+    _refuse_unknown_keys(body, PATIENT_KEYS, errors, "patient.")
     cleaned = {}
     for key, clean in (("name", clean_name), ("email", clean_email), ("phone", clean_phone)):
         value = body.get(key)
@@ -112,6 +125,7 @@ def read_booking(body, today: date) -> BookingRequest:
     if not isinstance(body, dict):
         raise InvalidInput({"body": "must be a JSON object"})
     errors: dict[str, str] = {}
+    _refuse_unknown_keys(body, BOOKING_KEYS, errors)
     service = body.get("service")
     if not isinstance(service, str) or not service.strip():
         errors["service"] = "is required: a service slug from /api/v1/services"
