@@ -411,19 +411,19 @@ def test_a_429_says_when_to_retry(database_url, clinic):
 def test_an_overlap_that_slips_past_the_locks_still_answers_slot_taken(clinic, client):
     """If the exclusion constraint fires inside a booking transaction, the patient gets 409, not 500."""
     from booking.clock import now
-    from booking.operations.bookings import SlotTaken, _writing
+    from booking.operations.bookings import SlotTaken
+    from booking.transaction import write_transaction
 
     client.post("/api/v1/bookings", json=body())
     with clinic.test_request_context():
         existing = db.session.scalar(sa.select(Appointment))
         with pytest.raises(SlotTaken) as lost:
-            with _writing(lambda: SlotTaken(["alternatives were computed"])):
+            with write_transaction(taken=lambda: SlotTaken(["alternatives were computed"])):
                 db.session.add(Appointment(
                     reference="RACE0001", practitioner_id=existing.practitioner_id, service_id=existing.service_id,
                     patient_id=existing.patient_id, starts_at=existing.starts_at, ends_at=existing.ends_at,
                     occupied_until=existing.occupied_until, safety_flags=[], manage_token_hash="1" * 64,
                     created_at=now(),
                 ))
-                db.session.commit()
         assert lost.value.alternatives == ["alternatives were computed"]
         assert db.session.scalar(sa.select(sa.func.count()).select_from(Appointment)) == 1
