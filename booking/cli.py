@@ -7,6 +7,7 @@ import os
 import socket
 import sys
 import time
+from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 
@@ -308,19 +309,26 @@ def _migrations() -> Path:
 @click.option("--force", is_flag=True, help="Overwrite FILE if it exists.")
 def backup_create(file: Path, force: bool):
     """Back the database up to FILE (safe while the app is serving)."""
-    try:
+    with _backup_failures("No backup was made"):
         made = backup.create(db.engine, file, force=force,
                              lock_timeout=current_app.config["LOCK_TIMEOUT_SECONDS"])
-    except backup.BackupError as error:
-        click.echo(str(error), err=True)
-        sys.exit(1)
-    except SQLAlchemyError as error:
-        click.echo(f"No backup was made: the database failed ({_reason(error)}).", err=True)
-        sys.exit(1)
     click.echo(f"Backed up the database, with {backup.main_counts(made.contents)} (schema revision "
                f"{made.revision}), to {made.path} ({_size(made.size)}).")
     click.echo("Keep a copy away from this server, and try restoring one now and then "
                "(into a scratch database): a backup is only as good as its last restore.")
+
+
+@contextmanager
+def _backup_failures(outcome: str):
+    """A refusal or a database failure ends the command with exit 1 and one clear line."""
+    try:
+        yield
+    except backup.BackupError as error:
+        click.echo(str(error), err=True)
+        sys.exit(1)
+    except SQLAlchemyError as error:
+        click.echo(f"{outcome}: the database failed ({_reason(error)}).", err=True)
+        sys.exit(1)
 
 
 def _reason(error: SQLAlchemyError) -> str:
@@ -344,15 +352,9 @@ def _size(size: int) -> str:
 def backup_restore(file: Path, force: bool):
     """Replace the database with the backup in FILE. Refuses a database that holds any data
     unless --force. Stop the app and the email sender first."""
-    try:
+    with _backup_failures("Nothing was restored"):
         restored = backup.restore(db.engine, file, _migrations(), force=force,
                                   lock_timeout=current_app.config["LOCK_TIMEOUT_SECONDS"])
-    except backup.BackupError as error:
-        click.echo(str(error), err=True)
-        sys.exit(1)
-    except SQLAlchemyError as error:
-        click.echo(f"Nothing was restored: the database failed ({_reason(error)}).", err=True)
-        sys.exit(1)
     replaced = f", in place of {backup.describe(restored.replaced)}" if restored.replaced else ""
     click.echo(f"Restored {restored.path}: the database holds {backup.main_counts(restored.contents)}{replaced}.")
     if restored.needs_upgrade:
