@@ -243,7 +243,11 @@ reminders_group = AppGroup("reminders", help="Emails ahead of visits.")
 @reminders_group.command("queue")
 def reminders_queue():
     """Queue the reminders and progress-check invitations now due (safe to run every few minutes)."""
-    _queue_reminders(quiet=False)
+    try:
+        _queue_reminders(quiet=False)
+    except SQLAlchemyError as error:  # busy or unreachable: nothing was queued, the next run tries again
+        click.echo(f"Nothing was queued: the database failed ({type(error).__name__}).", err=True)
+        sys.exit(1)
 
 
 def _queue_reminders(*, quiet: bool) -> None:

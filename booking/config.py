@@ -47,9 +47,10 @@ def from_environment(instance_path: Path, *, debug: bool) -> dict:
         "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
         "API_READ_LIMIT": env.get("API_READ_LIMIT", "300 per minute"),
         "API_BOOKING_LIMIT": env.get("API_BOOKING_LIMIT", "30 per minute"),
-        # How long a change waits for another change's lock (SQLite's write lock, or a PostgreSQL row
-        # or advisory lock) before giving up with "busy, try again": well inside gunicorn's timeout.
-        "LOCK_TIMEOUT_SECONDS": float(env.get("LOCK_TIMEOUT_SECONDS") or env.get("SQLITE_BUSY_TIMEOUT_SECONDS") or "15"),
+        # How long a change waits for each lock another change holds (SQLite's write lock, or a
+        # PostgreSQL row or advisory lock) before giving up with "busy, try again". A move can wait
+        # on two locks, so twice this stays inside gunicorn's 30-second worker timeout.
+        "LOCK_TIMEOUT_SECONDS": float(env.get("LOCK_TIMEOUT_SECONDS") or env.get("SQLITE_BUSY_TIMEOUT_SECONDS") or "10"),
         "CLOCK": utc_now,
         "STAFF_IDLE_MINUTES": int(env.get("STAFF_IDLE_MINUTES", "30")),
         "STAFF_SESSION_HOURS": int(env.get("STAFF_SESSION_HOURS", "12")),  # from sign-in, however busy

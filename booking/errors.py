@@ -5,14 +5,14 @@ from __future__ import annotations
 from flask import Flask, jsonify, render_template, request
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import Forbidden, HTTPException, InternalServerError, NotFound, ServiceUnavailable
+from werkzeug.exceptions import Conflict, Forbidden, HTTPException, InternalServerError, NotFound, ServiceUnavailable
 
 from booking.clock import now
 from booking.extensions import db
 from booking.operations.availability import ClinicNotSetUp
 from booking.operations.clinical import record_refusal
 from booking.operations.permissions import NotAllowed, NotVisible
-from booking.operations.problems import RecordErased
+from booking.operations.problems import RecordErased, VisitCancelled
 from booking.transaction import Busy
 
 
@@ -72,6 +72,12 @@ def register_error_pages(app: Flask) -> None:
         response.status_code = 503
         response.headers["Retry-After"] = "5"
         return response
+
+    @app.errorhandler(VisitCancelled)
+    def visit_cancelled(_error):
+        db.session.rollback()
+        return http_error(Conflict("This appointment was cancelled a moment ago, so its questions are closed and "
+                                   "what you just sent was not kept. To book again, start from the clinic's home page."))
 
     @app.errorhandler(ClinicNotSetUp)
     def not_set_up(error: ClinicNotSetUp):

@@ -21,7 +21,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from contextlib import contextmanager
 
-from sqlalchemy.exc import DBAPIError, IntegrityError
+import sqlalchemy as sa
+from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
 
 from booking.extensions import SQLITE_IMMEDIATE, db
 
@@ -34,10 +35,12 @@ NO_OVERLAP_CONSTRAINT = "appointment_no_overlap"
 POSTGRES_GAVE_WAY = {"55P03", "57014", "40P01", "40001"}
 
 _DEPTH = "write_transaction_depth"
+_TAKEN = "write_transaction_taken"
 
 
-class Busy(Exception):
-    """Other writers held the lock for longer than the timeout; nothing was changed."""
+class Busy(SQLAlchemyError):
+    """Other writers held the lock for longer than the timeout; nothing was changed. A database
+    error like any other to the commands (which report it and exit 1), a 503 to web requests."""
 
     message = ("The clinic's booking system is busy for a moment, and nothing was changed. "
                "Please try again in a few seconds.")
@@ -57,25 +60,29 @@ def write_transaction(*, taken: Callable[[], Exception] | None = None):
     depth = session.info.get(_DEPTH, 0)
     if depth:
         session.info[_DEPTH] = depth + 1
+        if taken is not None:  # the innermost booking knows best what "taken" offers instead
+            session.info[_TAKEN] = taken
         try:
             yield
         finally:
             session.info[_DEPTH] = depth
         return
     _begin_as_writer(session)
-    session.info[_DEPTH] = 1
+    session.info[_DEPTH], session.info[_TAKEN] = 1, taken
     try:
         yield
         session.commit()
     except BaseException as error:
         session.rollback()
+        taken = session.info[_TAKEN]
+        session.info[_DEPTH], session.info[_TAKEN] = 0, None  # taken() reads outside the failed transaction
         if taken is not None and isinstance(error, IntegrityError) and NO_OVERLAP_CONSTRAINT in str(error.orig):
             raise taken() from None
-        if _gave_way(error):
+        if gave_way(error):
             raise Busy() from error
         raise
     finally:
-        session.info[_DEPTH] = 0
+        session.info[_DEPTH], session.info[_TAKEN] = 0, None
 
 
 def locked(model, key):
@@ -91,13 +98,24 @@ def locked(model, key):
     return db.session.get(model, key, with_for_update=True, populate_existing=True)
 
 
+def advisory_lock(namespace: int, *ids: int) -> None:
+    """On PostgreSQL, hold a transaction-level advisory lock per (namespace, id) until the
+    commit, taken in a fixed order so two changes never wait on each other in a circle. It
+    guards what no single row stands for, such as a practitioner's free time. On SQLite the
+    transaction already holds the database's write lock."""
+    if not db.session.info.get(_DEPTH):
+        raise RuntimeError("advisory_lock() outside write_transaction()")
+    if db.session.get_bind().dialect.name != "postgresql":
+        return
+    for key in sorted(set(ids)):
+        db.session.execute(sa.select(sa.func.pg_advisory_xact_lock(namespace, key)))
+
+
 def _begin_as_writer(session) -> None:
     """Make the session's transaction a writer's; on SQLite that takes the write lock now.
     A transaction already open is a reader's (a request's earlier reads) and is restarted,
     so what the change reads is read again under the lock."""
     if session.in_transaction():
-        if session.connection().get_execution_options().get(SQLITE_IMMEDIATE):
-            return  # already the writer
         if session.new or session.dirty or session.deleted:
             raise RuntimeError("write_transaction() with unsaved changes made outside it")
         session.rollback()
@@ -105,12 +123,12 @@ def _begin_as_writer(session) -> None:
         session.connection(execution_options={SQLITE_IMMEDIATE: True})
     except DBAPIError as error:
         session.rollback()
-        if _gave_way(error):
+        if gave_way(error):
             raise Busy() from error
         raise
 
 
-def _gave_way(error: BaseException) -> bool:
+def gave_way(error: BaseException) -> bool:
     """Whether the database refused the change for waiting too long on another writer."""
     if not isinstance(error, DBAPIError):
         return False

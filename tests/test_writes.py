@@ -18,10 +18,10 @@ import sqlalchemy as sa
 
 from booking import create_app
 from booking.extensions import db
-from booking.models import Appointment, AppointmentStatus, OutboxMessage, StaffAccount, StaffRole
-from booking.operations import bookings, desk
+from booking.models import Appointment, AppointmentStatus, Intake, OutboxMessage, Service, StaffAccount, StaffRole
+from booking.operations import bookings, desk, drafts, intakes
 from booking.operations.bookings import LOCK_PRACTITIONER
-from booking.operations.problems import CannotBook
+from booking.operations.problems import CannotBook, VisitCancelled
 from booking.transaction import Busy, locked, write_transaction
 from tests.conftest import app_config, close_database
 from tests.test_desk import TUESDAY_10, book_online, count
@@ -240,3 +240,32 @@ def test_a_cancel_sent_from_a_page_opened_before_the_patient_moved_is_refused(st
     assert response.status_code == 303
     assert "changed a moment ago" in desk_client.get(response.location).get_data(as_text=True)
     assert snapshot(staff, booked["reference"]) == before
+
+
+def test_a_second_press_of_confirm_that_waited_for_the_first_books_nothing_more(clinic, clock):
+    """"First available": the first press books Ana at 10:00; a second press that was already on
+    its way would find Ben free at 10:00 too. Read under the draft's lock, it books nothing."""
+    with clinic.app_context():
+        draft, key = drafts.start_draft(clock())
+        drafts.save(draft, clock(), service=db.session.scalar(sa.select(Service).where(Service.slug == "short")),
+                    practitioner_choice="any", starts_at=datetime.fromisoformat(TUESDAY_10), safety_codes=[],
+                    details={"name": "Pat Twice", "email": "twice@example.com", "phone": "213 555 0142",
+                             "birth_date": "1980-04-02", "returning": True})
+        request = drafts.booking_request(draft)
+        bookings.book(request, clock(), draft=draft, draft_key=key)
+        with pytest.raises(bookings.AlreadyBooked):
+            bookings.book(request, clock(), draft=draft, draft_key=key)
+    assert count(clinic, Appointment) == 1
+    assert count(clinic, OutboxMessage) == 1
+
+
+def test_intake_answers_sent_after_the_visit_was_cancelled_are_not_kept(clinic, clock):
+    booked = book_online(clinic, safety=())
+    with clinic.app_context():
+        visit = db.session.scalar(sa.select(Appointment).where(Appointment.reference == booked["reference"]))
+        with clinic.app_context():  # another request cancels while this one has the visit in hand
+            bookings.cancel(visit.id, "", clock())
+        with pytest.raises(VisitCancelled):
+            intakes.save_step(visit, "episode", {"weeks_ago": 2}, clock())
+    with clinic.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Intake)) == 0

@@ -17,9 +17,9 @@ from booking.models import Appointment
 from booking.notify.calendar import appointment_calendar
 from booking.operations import progress_checks, safety_signals
 from booking.operations.availability import is_free, load_clinic, load_practitioners, movable_online
-from booking.operations.bookings import SlotTaken, cancel, move
+from booking.operations.bookings import SlotTaken, VisitChanged, cancel, move
 from booking.questionnaire import progress_form
-from booking.operations.problems import CannotBook
+from booking.operations.problems import RequestProblem
 from booking.safety import care_card_context
 from booking.time_list import parse_instant, time_list_context
 
@@ -83,7 +83,7 @@ def cancel_visit(appointment, token):
     if form.validate_on_submit():
         try:
             cancel(appointment.id, form.reason.data, now(), seen=form.seen_version(appointment.sequence))
-        except CannotBook as problem:  # a second press, or the clinic changed the visit meanwhile
+        except VisitChanged as problem:  # a second press, or the clinic changed the visit meanwhile
             flash(problem.message, "lost-race")
         else:
             flash("Your appointment has been cancelled.", "success")
@@ -135,12 +135,12 @@ def confirm_move(appointment, token):
     if form.validate_on_submit():
         try:
             result = move(appointment.id, start, now(), seen=form.seen_version(appointment.sequence))
-        except SlotTaken:
-            flash("Sorry, that time was taken a moment ago. Your visit is unchanged: choose another time.", "lost-race")
-            return redirect(url_for("manage.reschedule", token=token), code=303)
-        except CannotBook as problem:  # cancelled or changed meanwhile (another tab, or the clinic)
+        except VisitChanged as problem:  # cancelled, marked or moved meanwhile (another tab, or the clinic)
             flash(problem.message, "lost-race")
             return redirect(url_for("manage.show", token=token), code=303)
+        except (SlotTaken, RequestProblem):  # the time went, or stopped being on offer, a moment ago
+            flash("Sorry, that time was taken a moment ago. Your visit is unchanged: choose another time.", "lost-race")
+            return redirect(url_for("manage.reschedule", token=token), code=303)
         flash("Your appointment has been moved. This page has a new address: bookmark it, the old link no longer works.", "success")
         return redirect(url_for("manage.show", token=result.manage_token), code=303)
     return render_template("manage/confirm_move.html", appointment=appointment, token=token, form=form, start=start)

@@ -42,7 +42,7 @@ from flask import current_app
 from icalendar import Calendar
 
 from booking.extensions import db
-from booking.transaction import write_transaction
+from booking.transaction import Busy, write_transaction
 from booking.models import (
     Appointment,
     AppointmentStatus,
@@ -282,6 +282,9 @@ def stale_because(message: OutboxMessage, now: datetime) -> str | None:
     return None
 
 
+BUSY_PROBLEM = "The database was busy with other changes for too long; the next pass goes on."
+
+
 def deliver(now_function, transport: Transport, *, limit: int = BATCH) -> SendReport:
     """Send every due message, batch by batch, until none is left or the server cannot be used.
 
@@ -290,7 +293,11 @@ def deliver(now_function, transport: Transport, *, limit: int = BATCH) -> SendRe
     report = SendReport()
     sender = secrets.token_hex(16)
     while True:
-        ids = claim(now_function(), sender, limit)
+        try:
+            ids = claim(now_function(), sender, limit)
+        except Busy:
+            report.server_problem = BUSY_PROBLEM
+            return report
         if not ids:
             return report
         for position, message_id in enumerate(ids):
@@ -299,6 +306,9 @@ def deliver(now_function, transport: Transport, *, limit: int = BATCH) -> SendRe
             except Unavailable as problem:
                 report.server_problem = str(problem)
                 _give_back(ids[position + 1:], sender)
+                return report
+            except Busy:  # not the message's fault: its claim runs out and the next pass takes it
+                report.server_problem = BUSY_PROBLEM
                 return report
             except Exception as error:  # this message could not even be built: it alone fails, the pass goes on
                 db.session.rollback()

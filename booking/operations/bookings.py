@@ -37,7 +37,7 @@ from booking.operations.progress_checks import questions_asked
 from booking.operations.safety_signals import signal
 from booking.safety import classify, levels_of
 from booking.tokens import draft_manage_token, hash_token, new_token
-from booking.transaction import locked, write_transaction
+from booking.transaction import advisory_lock, locked, write_transaction
 from booking.operations.history import PATIENT, Actor, record
 
 REFERENCE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O or 1/I to misread on the phone
@@ -71,6 +71,15 @@ class BookingResult:
     manage_token: str  # shown once, to the patient; only its hash is stored
 
 
+class VisitChanged(CannotBook):
+    """The visit is no longer as the person changing it saw it (cancelled, marked, or changed
+    by someone else a moment ago): nothing was done, and the message says what it is now."""
+
+
+class AlreadyBooked(Exception):
+    """The draft was booked by an earlier press of the same button: there is nothing to book."""
+
+
 class EmergencyAnswers(Exception):
     """The safety check found an emergency: no booking is made."""
 
@@ -86,12 +95,10 @@ def new_reference() -> str:
     return "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(8))
 
 
-def _lock(namespace: int, *ids: int) -> None:
-    """On PostgreSQL, hold advisory locks on these ids until the transaction ends."""
-    if db.session.get_bind().dialect.name != "postgresql":
-        return  # SQLite already holds the database's write lock
-    for key in sorted(set(ids)):
-        db.session.execute(sa.select(sa.func.pg_advisory_xact_lock(namespace, key)))
+def lock_practitioners(*practitioner_ids: int) -> None:
+    """Until the commit, nothing else changes these practitioners' free time: bookings and
+    moves, and the desk's changes of hours and time off, take this lock before they read."""
+    advisory_lock(LOCK_PRACTITIONER, *practitioner_ids)
 
 
 def _patient_lock_key(email: str, born_on: date) -> int:
@@ -102,7 +109,7 @@ def _patient_lock_key(email: str, born_on: date) -> int:
 def lock_patient(email: str, born_on: date) -> None:
     """On PostgreSQL, hold the lock of whoever has this email and date of birth until the commit:
     a booking and an erasure of the same patient happen one after the other."""
-    _lock(LOCK_PATIENT, _patient_lock_key(email, born_on))
+    advisory_lock(LOCK_PATIENT, _patient_lock_key(email, born_on))
 
 
 def find_or_add_patient(details: PatientDetails, now: datetime) -> Patient:
@@ -176,13 +183,15 @@ def book(
         raise EmergencyAnswers()
 
     with write_transaction(taken=lambda: _taken(request.service, request.practitioner, request.start, now, rules=rules)):
+        if draft is not None and locked(BookingDraft, draft.id).appointment_id is not None:
+            raise AlreadyBooked()  # a second press that waited for the first one's lock
         clinic = load_clinic()
         service = load_service(request.service)
         practitioners = load_practitioners(service, request.practitioner)
         if not practitioners:
             raise CannotBook("practitioner", f"nobody offers {service.slug!r} at the moment")
         lock_patient(request.patient.email, request.patient.born_on)
-        _lock(LOCK_PRACTITIONER, *(p.id for p in practitioners))
+        lock_practitioners(*(p.id for p in practitioners))
         chosen = _claim(clinic, service, practitioners, request.start, now, rules=rules)
 
         patient = find_or_add_patient(request.patient, now)
@@ -255,14 +264,14 @@ def move(
                       ignoring=appointment_id, rules=rules)
 
     with write_transaction(taken=alternatives):
-        appointment = _changing(appointment_id, seen, "start")
+        appointment = _changing(appointment_id, seen, "start", actor)
         if start == appointment.starts_at and practitioner_slug in (None, appointment.practitioner.slug):
             raise CannotBook("start", "That is the time the visit has now: choose a different time.")
         clinic = load_clinic()
         before = describe(clinic, appointment.practitioner, appointment.starts_at)
         was = (email_time(appointment.starts_at, clinic), appointment.practitioner.name)
         target = load_practitioners(appointment.service, practitioner_slug or appointment.practitioner.slug)[0]
-        _lock(LOCK_PRACTITIONER, appointment.practitioner_id, target.id)
+        lock_practitioners(appointment.practitioner_id, target.id)
         chosen = _claim(clinic, appointment.service, [target], start, now, ignoring=appointment.id, rules=rules)
         appointment.move_to(chosen.start)
         changed_hands = target.id != appointment.practitioner_id
@@ -283,7 +292,7 @@ def cancel(appointment_id: int, reason: str, now: datetime, *, actor: Actor = PA
     """Cancel the appointment, freeing its time; the email tells the patient whose wish it was.
     `seen` as for move."""
     with write_transaction():
-        appointment = _changing(appointment_id, seen, "reason")
+        appointment = _changing(appointment_id, seen, "reason", actor)
         appointment.cancel(now, reason)
         record(appointment, actor, "cancelled", reason or "No reason given", now)
         outbox.queue("cancelled", appointment, now, by_clinic=not patient_asked)
@@ -305,17 +314,20 @@ CHANGED_MEANWHILE = ("This appointment was changed a moment ago, so nothing was 
                      "look at it again before changing it.")
 
 
-def _changing(appointment_id: int, seen: int | None, field: str) -> Appointment:
+def _changing(appointment_id: int, seen: int | None, field: str, actor: Actor) -> Appointment:
     """The visit about to be moved or cancelled, locked until the commit and checked again
     under the lock: a racing change that committed first is seen here, never overwritten."""
     appointment = locked(Appointment, appointment_id)
     if appointment is None:
-        raise CannotBook(field, "This appointment no longer exists.")
+        raise VisitChanged(field, "This appointment no longer exists.")
     problem = unchangeable(appointment)
+    if problem and actor is PATIENT and appointment.status is not AppointmentStatus.CANCELLED:
+        problem = (f"The clinic has marked this visit {appointment.status.label.lower()}, so it can no longer "
+                   "be changed online. Phone the clinic if something is not right.")
     if problem:
-        raise CannotBook(field, problem)
+        raise VisitChanged(field, problem)
     if seen is not None and appointment.sequence != seen:
-        raise CannotBook(field, CHANGED_MEANWHILE)
+        raise VisitChanged(field, CHANGED_MEANWHILE)
     return appointment
 
 

@@ -357,7 +357,7 @@ def set_hours(account: StaffAccount, practitioner: Practitioner, weekly: dict[in
     """Replace the practitioner's weekly hours (weekday -> [(start, end)])."""
     _require(runs_the_desk(account))
     with write_transaction():
-        locked(Practitioner, practitioner.id)  # two desks saving hours at once: one after the other
+        bookings.lock_practitioners(practitioner.id)  # no booking lands in hours being taken away
         # Delete first, in its own statement: re-adding an unchanged period would otherwise
         # meet its old row in the unique index.
         db.session.execute(sa.delete(WorkingHours).where(WorkingHours.practitioner_id == practitioner.id))
@@ -389,7 +389,7 @@ def add_time_off(account: StaffAccount, practitioner: Practitioner, starts_at: d
     if starts_at > now + timedelta(days=TIME_OFF_AHEAD_DAYS):
         raise CannotBook("start_date", "Time off must start within the next three years")
     with write_transaction():
-        locked(Practitioner, practitioner.id)  # the same time off added twice at once: the second sees the first
+        bookings.lock_practitioners(practitioner.id)  # no booking lands in it; a second copy sees the first
         if db.session.scalar(sa.select(TimeOff.id).where(
                 TimeOff.practitioner_id == practitioner.id, TimeOff.starts_at == starts_at, TimeOff.ends_at == ends_at)):
             raise CannotBook("start_date", "This time off is already in the list")

@@ -9,12 +9,20 @@ from booking.extensions import db
 from booking.transaction import write_transaction
 from booking.measures import Instrument
 from booking.measures.intake import FORM_VERSION, derive, red_flags
-from booking.models import Appointment, Intake, IntakeStatus
+from booking.models import Appointment, AppointmentStatus, Intake, IntakeStatus
+from booking.operations.problems import VisitCancelled
 from booking.operations.safety_signals import lock_visit, signal
 
 
 class IntakeAlreadySent(Exception):
     """A sent intake is final: nothing more is saved to it."""
+
+
+def refuse_if_cancelled(appointment: Appointment) -> None:
+    """Read under the visit's lock: a cancellation that committed while this page was being
+    sent closes the questions (and no alert goes to the clinic for a visit that will not happen)."""
+    if appointment.status is AppointmentStatus.CANCELLED:
+        raise VisitCancelled()
 
 
 class IntakeIncomplete(Exception):
@@ -28,6 +36,7 @@ def save_step(appointment: Appointment, step: str, answers: dict, now: datetime)
     other steps alone would not."""
     with write_transaction():
         lock_visit(appointment)  # another tab saving a page waits, so neither page's answers are lost
+        refuse_if_cancelled(appointment)
         intake = appointment.intake
         if intake is None:
             intake = Intake(appointment=appointment, form_version=FORM_VERSION, answers={}, started_at=now)
@@ -49,6 +58,7 @@ def send(appointment: Appointment, steps: list[str], now: datetime, today: date,
     """Derive the facts the practitioner reads first, store them with the answers, and close the intake."""
     with write_transaction():
         lock_visit(appointment)
+        refuse_if_cancelled(appointment)
         intake = appointment.intake
         if intake is not None and intake.is_sent:
             raise IntakeAlreadySent()

@@ -26,5 +26,9 @@ class InvalidInput(Exception):
         self.problems = problems
 
 
+class VisitCancelled(Exception):
+    """The visit was cancelled while the request was on its way: answers for it are not kept."""
+
+
 class RecordErased(Exception):
     """The patient's record was erased while the request was on its way: their link opens nothing now."""

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 
 from booking.extensions import db
-from booking.transaction import locked, write_transaction
+from booking.transaction import advisory_lock, locked, write_transaction
 from booking.models import Appointment, AppointmentStatus, OutboxMessage
 from booking.notify import outbox
 from booking.operations.availability import load_clinic
@@ -40,8 +40,7 @@ def queue_due(now: datetime) -> dict[str, int]:
     if not due:
         return counts
     with write_transaction():  # restarts the reading transaction as a writer's
-        if db.session.get_bind().dialect.name == "postgresql":
-            db.session.execute(sa.select(sa.func.pg_advisory_xact_lock(LOCK_REMINDERS, 0)))
+        advisory_lock(LOCK_REMINDERS, 0)
         queued = _already_queued([appointment_id for appointment_id, _, _, _ in due])  # another run may have been first
         for appointment_id, kind, key, questions in due:
             if key in queued:

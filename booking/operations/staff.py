@@ -9,11 +9,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from booking.extensions import db
-from booking.transaction import write_transaction
+from booking.transaction import gave_way, write_transaction
 from booking.models import Clinic, Practitioner, StaffAccount, StaffRole, StaffSecondFactor, StaffSession
 from booking.tokens import hash_token, new_token
 from booking.operations.problems import CannotBook
@@ -64,6 +65,9 @@ def set_password(email: str, password: str, now: datetime) -> StaffAccount:
     return account
 
 
+ACCOUNT_EXISTS = "There is already a staff account with this email address"
+
+
 def add_staff(email: str, name: str, role: StaffRole, password: str, now: datetime,
               practitioner_slug: str | None = None) -> StaffAccount:
     """A new staff account (raises CannotBook, naming the field, for bad details)."""
@@ -73,9 +77,17 @@ def add_staff(email: str, name: str, role: StaffRole, password: str, now: dateti
         raise CannotBook("email" if "email" in str(error) else "name", str(error)) from None
     check_password(password)
     password_hash = hasher.hash(password)  # slow on purpose: before the lock, not while holding it
+    try:
+        return _add_account(email, name, role, password_hash, now, practitioner_slug)
+    except IntegrityError:  # the same address added twice at once (a double click): the second is told
+        raise CannotBook("email", ACCOUNT_EXISTS) from None
+
+
+def _add_account(email: str, name: str, role: StaffRole, password_hash: str, now: datetime,
+                 practitioner_slug: str | None) -> StaffAccount:
     with write_transaction():
         if db.session.scalar(sa.select(StaffAccount.id).where(StaffAccount.email == email)):
-            raise CannotBook("email", "There is already a staff account with this email address")
+            raise CannotBook("email", ACCOUNT_EXISTS)
         practitioner = None
         if role is StaffRole.PRACTITIONER:
             practitioner = db.session.scalar(sa.select(Practitioner).where(Practitioner.slug == (practitioner_slug or "")))
@@ -158,9 +170,15 @@ def end_sessions(account_id: int, now: datetime, keep_token: str | None = None) 
 
 
 def _touch(session_id: int, **values) -> None:
-    """Record session activity on its own short connection, apart from the request's transaction."""
-    with db.engine.begin() as connection:
-        connection.execute(sa.update(StaffSession).where(StaffSession.id == session_id).values(**values))
+    """Record session activity on its own short connection, apart from the request's transaction.
+    Best-effort: when the database stays busy past the lock timeout the page still opens, and
+    the next page stamps it (an expired session is refused either way: the check reads the times)."""
+    try:
+        with db.engine.begin() as connection:
+            connection.execute(sa.update(StaffSession).where(StaffSession.id == session_id).values(**values))
+    except DBAPIError as error:
+        if not gave_way(error):
+            raise
 
 
 def sign_out(token: str, now: datetime) -> None:

@@ -25,7 +25,7 @@ from booking.operations.availability import (
     load_clinic,
     load_practitioners,
 )
-from booking.operations.bookings import EmergencyAnswers, SlotTaken, book
+from booking.operations.bookings import AlreadyBooked, EmergencyAnswers, SlotTaken, book
 from booking.tokens import draft_manage_token, hash_token
 from booking.operations.problems import CannotBook
 from booking.public.forms import PractitionerForm, ServiceForm, TimeForm
@@ -219,8 +219,8 @@ def check_answers(draft):
     if form.validate_on_submit() and problem is None:
         try:
             book(drafts.booking_request(draft), now(), draft=draft, draft_key=session[DRAFT_KEY])
-        except SlotTaken:
-            return _lost_race(draft, clinic)
+        except (SlotTaken, AlreadyBooked):
+            return _lost_race(draft, clinic)  # which sends a second press to the booking it made
         except EmergencyAnswers:
             return redirect(url_for("public.emergency"))
         except CannotBook as error:
