@@ -34,6 +34,7 @@ from booking.models import (
     StaffRole,
     StaffSession,
 )
+from booking import retention_period
 from booking.operations import intakes, patient_data, retention
 from booking.operations.problems import RecordErased
 from booking.scheduling import UTC
@@ -343,10 +344,10 @@ def test_answers_saved_after_an_erasure_are_refused(staff, olivia):  # noqa: F81
 # --- retention ------------------------------------------------------------------------------------
 
 def test_the_retention_rule():
-    assert retention.retained_until(date(2027, 3, 9), date(1961, 7, 19), 10) == date(2037, 3, 9)
-    assert retention.retained_until(date(2027, 3, 9), date(2015, 6, 1), 10) == date(2043, 6, 1)  # a minor: from 18
-    assert retention.retained_until(date(2027, 3, 9), None, 7) == date(2034, 3, 9)
-    assert retention.add_years(date(2028, 2, 29), 1) == date(2029, 2, 28)
+    assert retention_period.retained_until(date(2027, 3, 9), date(1961, 7, 19), 10) == date(2037, 3, 9)
+    assert retention_period.retained_until(date(2027, 3, 9), date(2015, 6, 1), 10) == date(2043, 6, 1)  # a minor
+    assert retention_period.retained_until(date(2027, 3, 9), None, 7) == date(2034, 3, 9)
+    assert retention_period.add_years(date(2028, 2, 29), 1) == date(2029, 2, 28)
 
 
 @pytest.fixture

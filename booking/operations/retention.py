@@ -42,7 +42,7 @@ from booking.operations.patient_data import (
     NoLongerDue,
     erase_in_transaction,
 )
-from booking.retention_period import add_years, retained_until, retention_of  # noqa: F401 (the rule, kept here too)
+from booking.retention_period import retained_until
 
 OUTBOX_KEPT = timedelta(days=90)  # a finished email stays this long for the admin's outbox page
 SESSIONS_KEPT = timedelta(days=30)  # an ended staff session stays this long ("was I signed in there?")
