@@ -15,6 +15,17 @@ from booking.models import Appointment, ManageLink
 from booking.tokens import hash_token
 
 
+def _opened_by(token: str):
+    """SQL: the appointment this token opens (its own link, or one emailed for it)."""
+    return sa.or_(Appointment.manage_token_hash == hash_token(token),
+                  Appointment.id.in_(sa.select(ManageLink.appointment_id).where(ManageLink.token_hash == hash_token(token))))
+
+
+def still_opens(token: str, appointment_id: int) -> bool:
+    """Whether the link still opens the visit: a patient's own move elsewhere replaced it."""
+    return db.session.scalar(sa.select(Appointment.id).where(Appointment.id == appointment_id, _opened_by(token))) is not None
+
+
 def with_appointment(view):
     """Find the appointment for the link's token, or 404 for any bad or expired link."""
 
@@ -22,9 +33,7 @@ def with_appointment(view):
     def wrapper(token: str, **kwargs):
         appointment = db.session.scalar(
             sa.select(Appointment)
-            .where(sa.or_(Appointment.manage_token_hash == hash_token(token),
-                          Appointment.id.in_(sa.select(ManageLink.appointment_id)
-                                             .where(ManageLink.token_hash == hash_token(token)))))
+            .where(_opened_by(token))
             .options(selectinload(Appointment.service), selectinload(Appointment.practitioner))
         )
         if appointment is None or appointment.ends_at <= now():

@@ -269,3 +269,25 @@ def test_intake_answers_sent_after_the_visit_was_cancelled_are_not_kept(clinic, 
             intakes.save_step(visit, "episode", {"weeks_ago": 2}, clock())
     with clinic.app_context():
         assert db.session.scalar(sa.select(sa.func.count()).select_from(Intake)) == 0
+
+
+def test_a_stale_mark_button_does_not_undo_a_colleagues_mark(staff, clock, login_as):  # noqa: F811
+    """Two receptionists have the visit open; one marks it arrived, then completed. The other's
+    page still offers "Mark arrived": pressing it says what happened and changes nothing."""
+    booked = book_online(staff, start="2027-03-08T10:00:00-08:00")
+    appointment_id = visit_id(staff, booked["reference"])
+    clock.advance(hours=2, minutes=45)  # 10:45: the visit has begun and ended
+    desk_client = login_as(StaffRole.RECEPTIONIST)
+    page = desk_client.get(f"/desk/appointments/{appointment_id}").get_data(as_text=True)
+    assert 'name="was" value="booked"' in page
+    with staff.app_context():
+        colleague = db.session.scalar(sa.select(StaffAccount).where(StaffAccount.email == ACCOUNTS[StaffRole.ADMIN]))
+        desk.mark(colleague, appointment_id, AppointmentStatus.ARRIVED, clock())
+        desk.mark(colleague, appointment_id, AppointmentStatus.COMPLETED, clock())
+    before = snapshot(staff, booked["reference"])
+    response = desk_client.post(f"/desk/appointments/{appointment_id}/status/arrived",
+                                data={"csrf_token": csrf_from(page), "was": "booked"})
+    assert response.status_code == 303
+    assert "was marked completed a moment ago" in desk_client.get(response.location).get_data(as_text=True)
+    assert snapshot(staff, booked["reference"]) == before
+    assert before[0] is AppointmentStatus.COMPLETED

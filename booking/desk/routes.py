@@ -37,6 +37,8 @@ from booking.web import asked_day
 
 bp = Blueprint("desk", __name__, url_prefix="/desk")
 
+STATUS_VALUES = frozenset(status.value for status in AppointmentStatus)
+
 
 def _account():
     return current_user.account
@@ -201,7 +203,9 @@ def mark(appointment_id: int, status: str):
     if wanted is AppointmentStatus.CANCELLED:
         abort(404)  # cancelling has its own page, with a reason
     try:
-        marked = desk.mark(_account(), appointment_id, wanted, now())
+        was = request.form.get("was", "")
+        marked = desk.mark(_account(), appointment_id, wanted, now(),
+                           was=AppointmentStatus(was) if was in STATUS_VALUES else None)
     except desk.NotVisible:
         abort(404)
     except RequestProblem as problem:

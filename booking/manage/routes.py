@@ -12,7 +12,7 @@ from flask import Blueprint, Response, current_app, flash, redirect, render_temp
 from booking.clock import now
 from booking.forms import SafetyForm
 from booking.manage.forms import CancelForm, RescheduleForm
-from booking.manage_link import with_appointment
+from booking.manage_link import still_opens, with_appointment
 from booking.models import Appointment
 from booking.notify.calendar import appointment_calendar
 from booking.operations import progress_checks, safety_signals
@@ -84,7 +84,7 @@ def cancel_visit(appointment, token):
         try:
             cancel(appointment.id, form.reason.data, now(), seen=form.seen_version(appointment.sequence))
         except VisitChanged as problem:  # a second press, or the clinic changed the visit meanwhile
-            flash(problem.message, "lost-race")
+            return _changed_meanwhile(appointment, token, problem)
         else:
             flash("Your appointment has been cancelled.", "success")
         return redirect(url_for("manage.show", token=token), code=303)
@@ -136,14 +136,22 @@ def confirm_move(appointment, token):
         try:
             result = move(appointment.id, start, now(), seen=form.seen_version(appointment.sequence))
         except VisitChanged as problem:  # cancelled, marked or moved meanwhile (another tab, or the clinic)
-            flash(problem.message, "lost-race")
-            return redirect(url_for("manage.show", token=token), code=303)
+            return _changed_meanwhile(appointment, token, problem)
         except (SlotTaken, RequestProblem):  # the time went, or stopped being on offer, a moment ago
             flash("Sorry, that time was taken a moment ago. Your visit is unchanged: choose another time.", "lost-race")
             return redirect(url_for("manage.reschedule", token=token), code=303)
         flash("Your appointment has been moved. This page has a new address: bookmark it, the old link no longer works.", "success")
         return redirect(url_for("manage.show", token=result.manage_token), code=303)
     return render_template("manage/confirm_move.html", appointment=appointment, token=token, form=form, start=start)
+
+
+def _changed_meanwhile(appointment, token: str, problem: VisitChanged):
+    """The visit changed while this page was open. If this link still opens it, show it with
+    what happened; a move from another tab replaced the link, so say where the new one is."""
+    if still_opens(token, appointment.id):
+        flash(problem.message, "lost-race")
+        return redirect(url_for("manage.show", token=token), code=303)
+    return render_template("manage/changed_elsewhere.html"), 409
 
 
 @bp.get("/calendar.ics")

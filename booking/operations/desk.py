@@ -230,13 +230,19 @@ def status_choices(appointment: Appointment, clinic, now: datetime) -> list[Appo
     return [status for status in STATUS_CHANGES if _status_problem(appointment, status, clinic, now) is None]
 
 
-def mark(account: StaffAccount, appointment_id: int, status: AppointmentStatus, now: datetime) -> Appointment:
+def mark(account: StaffAccount, appointment_id: int, status: AppointmentStatus, now: datetime, *,
+         was: AppointmentStatus | None = None) -> Appointment:
     """Mark arrived, completed or no-show (or undo one of those), or raise CannotBook.
-    Checked under the visit's lock, so a mark racing a cancellation finds it cancelled."""
+    Checked under the visit's lock, so a mark racing a cancellation finds it cancelled; `was`,
+    the status the page showed, refuses a button pressed on a page someone else has overtaken
+    (a stale "Mark arrived" must not undo a colleague's "Completed")."""
     with write_transaction():
         appointment = _locked_appointment(account, appointment_id)
         clinic = load_clinic()
         problem = _status_problem(appointment, status, clinic, now)
+        if appointment.status is not status and was is not None and appointment.status is not was:
+            problem = (f"This appointment was marked {appointment.status.label.lower()} a moment ago, so nothing "
+                       "was changed: look at it again before changing it.")
         if problem:
             raise CannotBook("status", problem)
         before = appointment.status
