@@ -200,7 +200,13 @@ def outbox_send(loop: bool, every: int, dry_run: bool):
     heartbeat = {"name": f"{socket.gethostname()}:{os.getpid()}"[:120], "every_seconds": every if loop else None,
                  "mail_server": f"{transport.host}:{transport.port}" if transport else ""}
     if not loop:
-        if not _send_pass(transport, quiet=False, heartbeat=heartbeat):
+        try:
+            sent_all = _send_pass(transport, quiet=False, heartbeat=heartbeat)
+        except SQLAlchemyError as error:  # busy or unreachable: what was not sent waits for the next pass
+            click.echo(f"Stopped: the database failed ({type(error).__name__}); the emails wait for the next pass.",
+                       err=True)
+            sys.exit(1)
+        if not sent_all:
             sys.exit(1)  # so a scheduler (cron, systemd) sees that mail is not going out
         return
     click.echo(f"Sending every {every} seconds, and queueing reminders as they come due (Ctrl+C stops).")

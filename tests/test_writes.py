@@ -18,12 +18,22 @@ import sqlalchemy as sa
 
 from booking import create_app
 from booking.extensions import db
-from booking.models import Appointment, AppointmentStatus, Intake, OutboxMessage, Service, StaffAccount, StaffRole
+from booking.models import (
+    Appointment,
+    AppointmentStatus,
+    Intake,
+    OutboxMessage,
+    OutboxStatus,
+    Service,
+    StaffAccount,
+    StaffRole,
+)
 from booking.operations import bookings, desk, drafts, intakes
 from booking.operations.bookings import LOCK_PRACTITIONER
 from booking.operations.problems import CannotBook, VisitCancelled
 from booking.transaction import Busy, locked, write_transaction
 from tests.conftest import app_config, close_database
+from tests.mail import MailServer
 from tests.test_desk import TUESDAY_10, book_online, count
 from tests.test_staff import ACCOUNTS, csrf_from, login_as, sign_in, staff  # noqa: F401 (fixtures)
 
@@ -291,3 +301,26 @@ def test_a_stale_mark_button_does_not_undo_a_colleagues_mark(staff, clock, login
     assert "was marked completed a moment ago" in desk_client.get(response.location).get_data(as_text=True)
     assert snapshot(staff, booked["reference"]) == before
     assert before[0] is AppointmentStatus.COMPLETED
+
+
+def test_a_send_pass_that_meets_a_held_lock_stops_and_keeps_the_email_for_the_next(impatient, database_url):
+    """The sender cannot claim emails while another change holds the outbox: it says so and exits
+    1 (cron notices), the email stays queued, not failed, and the next pass delivers it once."""
+    book_online(impatient)
+    server = MailServer().start()
+    try:
+        impatient.config["SMTP_URL"] = server.url
+        with HeldLock(database_url) as held:
+            if not database_url.startswith("sqlite"):
+                held.connection.execute(sa.text("LOCK TABLE outbox_message IN EXCLUSIVE MODE"))
+            stopped = impatient.test_cli_runner().invoke(args=["outbox", "send"])
+        assert stopped.exit_code == 1, stopped.output
+        assert isinstance(stopped.exception, SystemExit), stopped.exception  # a clear line, not a crash
+        assert "busy" in stopped.output or "database failed" in stopped.output, stopped.output
+        with impatient.app_context():
+            assert db.session.scalars(sa.select(OutboxMessage.status)).all() == [OutboxStatus.QUEUED]
+        sent = impatient.test_cli_runner().invoke(args=["outbox", "send"])
+        assert sent.exit_code == 0, sent.output
+        assert len(server.to("pat@example.com")) == 1
+    finally:
+        server.stop()
