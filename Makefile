@@ -19,8 +19,11 @@ run: install
 	$(FLASK) outbox send --loop & sender=$$!; trap 'kill $$sender 2>/dev/null' EXIT INT TERM; \
 	$(FLASK) run --host 127.0.0.1 --port 5000
 
+# One pytest worker per core (pytest-xdist), each with its own throwaway PostgreSQL and browser;
+# a test file stays in one worker, so its module-wide servers start once. TEST_WORKERS=0 runs serially.
+TEST_WORKERS ?= auto
 test: install
-	$(VENV)/bin/pytest
+	$(VENV)/bin/pytest -n $(TEST_WORKERS) --dist loadfile
 
 # The property-based tests with many more generated examples than `make test` runs (minutes, not seconds).
 fuzz: install

@@ -23,7 +23,7 @@ from booking import create_app
 from booking.extensions import db
 from booking.operations.clinic_file import import_clinic_file
 from tests.browser import CHROMIUM_ARGS, DESKTOP, LiveServer, Screenshots, require_chromium
-from tests.postgres import start_server
+from tests.postgres import installed_version, start_server
 
 UTC = timezone.utc
 
@@ -81,7 +81,6 @@ wed = ["10:00-16:00"]
 
 DATABASES = ["sqlite", "postgresql"]
 _passed_on: Counter = Counter()
-_postgres_version: list[str] = []
 _database_numbers = itertools.count(1)
 
 
@@ -136,7 +135,6 @@ def postgres():
         if os.environ.get("CI"):
             pytest.fail(message + " - and CI must not skip them")
         pytest.skip(message)
-    _postgres_version.append(server.version)
     yield server
     server.stop()
 
@@ -173,7 +171,9 @@ def fresh_database(request, kind: str, folder):
     server = request.getfixturevalue("postgres")
     template = request.getfixturevalue("postgres_template")
     name = f"booking_test_{next(_database_numbers)}"
-    admin_sql(server, f"CREATE DATABASE {name} TEMPLATE {template}")
+    # FILE_COPY copies the template's files whole: five times quicker than PostgreSQL 15's
+    # default (WAL_LOG, block by block) for a small database, and there is one per test.
+    admin_sql(server, f"CREATE DATABASE {name} TEMPLATE {template} STRATEGY FILE_COPY")
     try:
         yield server.url(name)
     finally:
@@ -251,9 +251,11 @@ def pytest_terminal_summary(terminalreporter):
         return
     terminalreporter.section("databases")
     terminalreporter.write_line(f"SQLite: {_passed_on['sqlite']} database tests passed")
-    if _postgres_version:
+    # Under pytest-xdist the servers ran in the workers; this summary runs in the controller,
+    # which sees every test's report but not the workers' fixtures, so it asks the binaries.
+    if _passed_on["postgresql"]:
         terminalreporter.write_line(
-            f"PostgreSQL ({_postgres_version[0]}, throwaway server on 127.0.0.1): "
+            f"PostgreSQL ({installed_version()}, throwaway servers on 127.0.0.1): "
             f"{_passed_on['postgresql']} database tests passed"
         )
     else:

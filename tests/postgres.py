@@ -30,6 +30,14 @@ def find_bindir() -> Path | None:
     return None
 
 
+def installed_version() -> str:
+    """`postgres --version` of the binaries the tests would start, or "" when none are installed."""
+    bindir = find_bindir()
+    if bindir is None:
+        return ""
+    return subprocess.run([str(bindir / "postgres"), "--version"], capture_output=True, text=True).stdout.strip()
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -42,7 +50,6 @@ class PostgresServer:
     root: Path
     port: int
     user: str
-    version: str = ""
 
     @property
     def data(self) -> Path:
@@ -66,7 +73,6 @@ class PostgresServer:
         )
         self._run(str(self.bindir / "pg_ctl"), "-D", str(self.data), "-o", options,
                   "-l", str(self.root / "server.log"), "-w", "-t", "60", "start")
-        self.version = self._run(str(self.bindir / "postgres"), "--version").stdout.strip()
 
     def stop(self) -> None:
         try:
