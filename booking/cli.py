@@ -26,7 +26,7 @@ from booking.models import StaffAccount, StaffRole
 from booking.notify import outbox
 from booking.notify.smtp import SettingsError, SmtpTransport
 from booking.operations import reminders, retention
-from booking.operations.availability import ClinicNotSetUp
+from booking.operations.catalogue import ClinicNotSetUp
 from booking.operations.demo import DEMO_CLINIC_NAME, DEMO_STAFF, load_demo
 from booking.operations.problems import CannotBook
 from booking.operations import second_factor

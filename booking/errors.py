@@ -9,7 +9,7 @@ from werkzeug.exceptions import Conflict, Forbidden, HTTPException, InternalServ
 
 from booking.clock import now
 from booking.extensions import db
-from booking.operations.availability import ClinicNotSetUp
+from booking.operations.catalogue import ClinicNotSetUp
 from booking.operations.clinical import record_refusal
 from booking.operations.permissions import NotAllowed, NotVisible
 from booking.operations.problems import RecordErased, VisitCancelled

@@ -53,6 +53,9 @@ CLINIC_NUMBERS = {
 }
 SERVICE_MINUTES = Limit("Length", 5, 480, "minutes")
 BUFFER_MINUTES = Limit("Buffer", 0, 240, "minutes", default=0)
+# The longest time one visit can hold: a query for visits touching a window needs no history older
+# than this before the window, so it reads a bounded stretch of the index however old the clinic.
+LONGEST_VISIT_MINUTES = SERVICE_MINUTES.high + BUFFER_MINUTES.high
 
 
 @lru_cache(maxsize=1)

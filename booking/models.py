@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import enum
+import uuid
+from itertools import chain
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -132,6 +134,10 @@ class Clinic(db.Model):
     retention_years: Mapped[int] = mapped_column(default=10, server_default="10")
     # Admins always sign in with a second factor; this asks it of every member of staff.
     second_factor_for_all_staff: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+    # Renewed whenever the clinic, a service, a practitioner or working hours change (see
+    # renew_settings_stamp below): each process keeps its copy of them until this moves.
+    settings_stamp: Mapped[str] = mapped_column(sa.String(32), default=lambda: uuid.uuid4().hex,
+                                                server_default="initial")
 
     @property
     def zone(self) -> ZoneInfo:
@@ -791,3 +797,40 @@ class BookingDraft(db.Model):
         if self.details is None:
             return "details"
         return None
+
+
+# --- the settings stamp -------------------------------------------------------------------
+
+# What a process may keep between requests (operations.catalogue), and the collections whose
+# changes alter it: which services a practitioner offers, and their hours.
+_SETTINGS = (Clinic, Service, Practitioner, WorkingHours)
+_SETTINGS_COLLECTIONS = {Service: ("practitioners",), Practitioner: ("services", "hours")}
+
+
+def renew_settings_stamp(session) -> None:
+    """Give the clinic a new settings stamp in this transaction. Changes made through the ORM
+    renew it by themselves (below); a bulk statement on those tables calls this."""
+    session.execute(sa.update(Clinic).values(settings_stamp=uuid.uuid4().hex))
+
+
+def _changes_settings(session) -> bool:
+    for item in chain(session.new, session.deleted):
+        if isinstance(item, _SETTINGS):
+            return True
+    for item in session.dirty:
+        if not isinstance(item, _SETTINGS):
+            continue
+        # A booking appends to its practitioner's loaded collections too; only real changes count,
+        # so that bookings neither renew the stamp nor queue behind each other on the clinic row.
+        if session.is_modified(item, include_collections=False):
+            return True
+        state = sa.inspect(item)
+        if any(state.attrs[name].history.has_changes() for name in _SETTINGS_COLLECTIONS.get(type(item), ())):
+            return True
+    return False
+
+
+@sa.event.listens_for(sa.orm.Session, "before_flush")
+def _renew_stamp_on_settings_change(session, _context, _instances) -> None:
+    if _changes_settings(session) and not any(isinstance(item, Clinic) for item in session.new):
+        renew_settings_stamp(session)

@@ -17,9 +17,8 @@ from booking.operations.availability import (
     bookable_services,
     find_slots,
     load_clinic,
-    load_practitioners,
-    load_service,
 )
+from booking.operations import catalogue
 from booking.operations.bookings import EmergencyAnswers, SlotTaken, book
 from booking.operations.problems import CannotBook, NotFound
 from booking.safety import emergency_advice, has_emergency_answer, urgent_advice
@@ -94,17 +93,17 @@ def practitioners():
 def slots():
     """Free starts for a service over 1-31 clinic dates."""
     query = read_slot_query(request.args)
-    clinic = load_clinic()
-    service = load_service(query.service)
-    chosen = load_practitioners(service, query.practitioner)
+    known = catalogue.current()  # the clinic's rules, services and practitioners: no ORM, no extra query
+    service = known.service(query.service)
+    chosen = known.practitioners_for(service, query.practitioner)
     moment = now()
-    today = clinic.today(moment)
+    today = known.today(moment)
     first_day = query.first_day or today
-    last_day = today + timedelta(days=clinic.max_advance_days)
+    last_day = today + timedelta(days=known.max_advance_days)
     if not today - timedelta(days=366) <= first_day <= last_day:
         raise InvalidInput({"from": f"must be between a year ago and {last_day.isoformat()}, the last date open for booking"})
-    found = find_slots(clinic, service, chosen, first_day, query.days, moment)
-    return jsonify({"timezone": clinic.timezone, "slots": [_slot_json(s, clinic.zone) for s in found]})
+    found = find_slots(known, service, chosen, first_day, query.days, moment)
+    return jsonify({"timezone": known.timezone, "slots": [_slot_json(s, known.zone) for s in found]})
 
 
 @bp.post("/bookings")

@@ -1,8 +1,8 @@
 """Load what the scheduling core needs from the database, and ask it for free times.
 
-The number of queries is fixed: one each for the clinic, the service, the
-practitioners (plus their hours), the time off and the busy ranges of the whole
-window, however many days or practitioners it covers.
+The clinic's rules, services and practitioners with their hours come from this process's
+catalogue (one query to check it is current); the time off and the booked time of the whole
+window are then one more query, however many days or practitioners it covers.
 """
 
 from __future__ import annotations
@@ -15,11 +15,12 @@ import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 
 from booking.extensions import db
+from booking.limits import LONGEST_VISIT_MINUTES
 from booking.models import Appointment, AppointmentStatus, Clinic, Practitioner, Service, TimeOff
-from booking.operations.problems import CannotBook, NotFound
+from booking.operations import catalogue
+from booking.operations.catalogue import ClinicNotSetUp, ServiceEntry
 from booking.scheduling import BookingRules, TimeRange, date_range, free_starts, wall_clock_instant
 
-ANY_PRACTITIONER = "any"
 # The desk books by phone or in person, so it may fill times that online booking's notice
 # keeps back, and book as far ahead as the clinic allows at all.
 DESK_ADVANCE_DAYS = 730
@@ -29,10 +30,6 @@ def desk_rules(clinic: Clinic) -> BookingRules:
     """The booking rules for staff: the clinic's slot grid, no notice, two years ahead."""
     return BookingRules(step_minutes=clinic.slot_step_minutes, min_notice=timedelta(0),
                         max_advance_days=DESK_ADVANCE_DAYS)
-
-
-class ClinicNotSetUp(Exception):
-    """No clinic file has been imported yet."""
 
 
 @dataclass(frozen=True)
@@ -51,22 +48,14 @@ def load_clinic() -> Clinic:
     return clinic
 
 
-def bookable_services() -> list[Service]:
-    """Active services that at least one active practitioner offers, in the clinic's order:
-    a service added before anyone provides it is not shown to patients."""
-    return list(db.session.scalars(
-        sa.select(Service)
-        .where(Service.is_active, Service.practitioners.any(Practitioner.is_active))
-        .order_by(Service.id)
-    ))
+def bookable_services() -> list[ServiceEntry]:
+    """Active services that at least one active practitioner offers, in the clinic's order."""
+    return catalogue.current().bookable_services()
 
 
 def load_service(slug: str) -> Service:
-    service = db.session.scalar(sa.select(Service).where(Service.slug == slug, Service.is_active))
-    if service is None:
-        known = ", ".join(db.session.scalars(sa.select(Service.slug).where(Service.is_active).order_by(Service.id)))
-        raise NotFound("service", f"no service {slug!r}; known services: {known or 'none'}")
-    return service
+    """The active service `slug` (NotFound names the ones there are)."""
+    return db.session.get(Service, catalogue.current().service(slug).id)
 
 
 def movable_online(appointment: Appointment) -> bool:
@@ -77,29 +66,13 @@ def movable_online(appointment: Appointment) -> bool:
     return service.is_active and practitioner.is_active and practitioner.offers(service)
 
 
-def load_practitioners(service: Service, slug: str) -> list[Practitioner]:
+def load_practitioners(service: Service | ServiceEntry, slug: str) -> list[Practitioner]:
     """The practitioner named by slug, or all who offer the service for "any", with hours."""
-    query = (
-        sa.select(Practitioner)
-        .where(Practitioner.is_active)
-        .options(selectinload(Practitioner.hours))
-        .order_by(Practitioner.slug)
-    )
-    if slug == ANY_PRACTITIONER:
-        query = query.where(Practitioner.services.any(Service.id == service.id))
-        return list(db.session.scalars(query))
-    practitioner = db.session.scalar(query.where(Practitioner.slug == slug))
-    if practitioner is None:
-        known = ", ".join(db.session.scalars(sa.select(Practitioner.slug).where(Practitioner.is_active).order_by(Practitioner.slug)))
-        raise NotFound("practitioner", f"no practitioner {slug!r}; known practitioners: {known or 'none'} (or \"any\")")
-    offers = db.session.scalar(
-        sa.select(sa.func.count()).select_from(Practitioner).where(
-            Practitioner.id == practitioner.id, Practitioner.services.any(Service.id == service.id)
-        )
-    )
-    if not offers:
-        raise CannotBook("practitioner", f"{practitioner.slug!r} does not offer {service.slug!r}")
-    return [practitioner]
+    ids = [p.id for p in catalogue.current().practitioners_for(service, slug)]
+    return list(db.session.scalars(
+        sa.select(Practitioner).where(Practitioner.id.in_(ids))
+        .options(selectinload(Practitioner.hours)).order_by(Practitioner.slug)
+    ))
 
 
 def _window(clinic: Clinic, first_day: date, days: int) -> TimeRange:
@@ -116,6 +89,40 @@ def _ranges_by_practitioner(rows) -> dict[int, list[TimeRange]]:
     for practitioner_id, start, end in rows:
         grouped[practitioner_id].append(TimeRange(start, end))
     return grouped
+
+
+# Built once: a slots request's cost is otherwise largely SQLAlchemy assembling this statement.
+_TIME_OFF = sa.select(TimeOff.practitioner_id, TimeOff.starts_at, TimeOff.ends_at, sa.literal(False)).where(
+    TimeOff.practitioner_id.in_(sa.bindparam("ids", expanding=True)),
+    TimeOff.starts_at < sa.bindparam("window_end"),
+    TimeOff.ends_at > sa.bindparam("window_start"),
+)
+_TIME_OFF_AND_BOOKED = sa.union_all(_TIME_OFF, sa.select(
+    Appointment.practitioner_id, Appointment.starts_at, Appointment.occupied_until, sa.literal(True)
+).where(
+    Appointment.practitioner_id.in_(sa.bindparam("ids", expanding=True)),
+    Appointment.status.in_(AppointmentStatus.holding_time()),
+    Appointment.starts_at < sa.bindparam("window_end"),
+    # No visit holds time longer than the longest service and buffer allow, so this lower bound
+    # drops nothing, and lets the (practitioner, start) index read only the window, not the history.
+    Appointment.starts_at > sa.bindparam("earliest_start"),
+    Appointment.occupied_until > sa.bindparam("window_start"),
+    Appointment.id != sa.bindparam("ignoring"),
+))
+
+
+def _blocked_ranges(practitioner_ids: list[int], window: TimeRange, count_bookings: bool,
+                    ignoring: int | None) -> tuple[dict[int, list[TimeRange]], dict[int, list[TimeRange]]]:
+    """The practitioners' time off and booked time touching the window, in one query."""
+    rows = db.session.connection().execute(_TIME_OFF_AND_BOOKED if count_bookings else _TIME_OFF, {
+        "ids": practitioner_ids,
+        "window_start": window.start,
+        "window_end": window.end,
+        "earliest_start": window.start - timedelta(minutes=LONGEST_VISIT_MINUTES),
+        "ignoring": ignoring or 0,  # 0: no visit has that id
+    }).all()
+    return (_ranges_by_practitioner((who, start, end) for who, start, end, is_booking in rows if not is_booking),
+            _ranges_by_practitioner((who, start, end) for who, start, end, is_booking in rows if is_booking))
 
 
 def find_slots(
@@ -140,27 +147,7 @@ def find_slots(
     if not practitioners:
         return []
     window = _window(clinic, first_day, days)
-    ids = [p.id for p in practitioners]
-    time_off = _ranges_by_practitioner(
-        db.session.execute(
-            sa.select(TimeOff.practitioner_id, TimeOff.starts_at, TimeOff.ends_at).where(
-                TimeOff.practitioner_id.in_(ids),
-                TimeOff.starts_at < window.end,
-                TimeOff.ends_at > window.start,
-            )
-        )
-    )
-    busy = _ranges_by_practitioner(
-        [] if not count_bookings else db.session.execute(
-            sa.select(Appointment.practitioner_id, Appointment.starts_at, Appointment.occupied_until).where(
-                Appointment.practitioner_id.in_(ids),
-                Appointment.status.in_(AppointmentStatus.holding_time()),
-                Appointment.starts_at < window.end,
-                Appointment.occupied_until > window.start,
-                Appointment.id != ignoring if ignoring is not None else sa.true(),
-            )
-        )
-    )
+    time_off, busy = _blocked_ranges([p.id for p in practitioners], window, count_bookings, ignoring)
     length = timedelta(minutes=service.minutes)
     slots = [
         Slot(start, start + length, practitioner.slug)

@@ -26,6 +26,7 @@ from booking.models import (
     StaffAccount,
     TimeOff,
     WorkingHours,
+    renew_settings_stamp,
 )
 from booking.notify import outbox
 from booking.operations import bookings
@@ -367,6 +368,7 @@ def set_hours(account: StaffAccount, practitioner: Practitioner, weekly: dict[in
         # Delete first, in its own statement: re-adding an unchanged period would otherwise
         # meet its old row in the unique index.
         db.session.execute(sa.delete(WorkingHours).where(WorkingHours.practitioner_id == practitioner.id))
+        renew_settings_stamp(db.session)  # a bulk delete: the ORM's own changes would not say so
         db.session.add_all(
             WorkingHours(practitioner_id=practitioner.id, weekday=weekday, start_time=start, end_time=end)
             for weekday, periods in weekly.items() for start, end in periods

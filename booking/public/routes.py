@@ -11,15 +11,15 @@ from functools import wraps
 
 import sqlalchemy as sa
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, session, url_for
-from sqlalchemy.orm import selectinload
 
 from booking.clock import now
 from booking.extensions import db
 from booking.forms import NONE_OF_THESE, ConfirmForm, DetailsForm, SafetyForm, options
 from booking.models import AppointmentStatus, Practitioner, Service
 from booking.operations import drafts
+from booking.operations import catalogue
+from booking.operations.catalogue import ANY_PRACTITIONER
 from booking.operations.availability import (
-    ANY_PRACTITIONER,
     bookable_services,
     is_free,
     load_clinic,
@@ -79,14 +79,9 @@ def journey_step(step: str):
 @bp.get("/")
 def index():
     """The clinic, its services and practitioners, and "Book a visit"."""
-    services = bookable_services()
-    practitioners = db.session.scalars(
-        sa.select(Practitioner)
-        .where(Practitioner.is_active)
-        .options(selectinload(Practitioner.services))
-        .order_by(Practitioner.slug)
-    ).all()
-    return render_template("public/index.html", services=services, practitioners=practitioners)
+    known = catalogue.current()
+    return render_template("public/index.html", services=known.bookable_services(),
+                           practitioners=known.active_practitioners())
 
 
 @bp.route("/book", methods=["GET", "POST"])
@@ -102,7 +97,7 @@ def choose_service():
         moment = now()
         if draft is None:
             draft, session[DRAFT_KEY] = drafts.start_draft(moment)
-        service = next(s for s in services if s.slug == form.service.data)
+        service = db.session.get(Service, next(s.id for s in services if s.slug == form.service.data))
         changes = {"service": service}
         if draft.service_id != service.id:
             changes["starts_at"] = None  # a different length needs a different time

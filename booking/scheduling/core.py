@@ -10,6 +10,7 @@ from __future__ import annotations
 from bisect import bisect_right
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
@@ -139,18 +140,40 @@ def candidate_starts(
     minutes: int,
     step_minutes: int,
     zone: ZoneInfo,
-) -> list[datetime]:
+) -> tuple[datetime, ...]:
     """Starts on the wall-clock grid of each working interval whose treatment fits in open time.
 
     Bookings and the clock are not considered here; see free_starts.
     """
+    weekday = day.weekday()
+    day_hours = tuple(iv for iv in hours if iv.weekday == weekday)
+    if not day_hours:
+        return ()
+    # Only time off that could touch this date matters (a zone is at most a day from UTC), and
+    # leaving the rest out lets one computed day serve every window and practitioner that share it.
+    near = TimeRange(datetime.combine(day - timedelta(days=1), time(0), UTC),
+                     datetime.combine(day + timedelta(days=2), time(0), UTC))
+    day_time_off = tuple(cut for cut in time_off if cut.overlaps(near))
+    return _grid_starts(day, day_hours, day_time_off, minutes, step_minutes, zone)
+
+
+# The grid of a date depends only on these arguments, never on bookings or the clock, and walking
+# it (a zone conversion per step) is most of a time list's cost; so each distinct date is worked
+# out once per process. Entries are small (a tuple of instants), and the bound keeps memory flat.
+@lru_cache(maxsize=8192)
+def _grid_starts(
+    day: date,
+    hours: tuple[WorkingInterval, ...],
+    time_off: tuple[TimeRange, ...],
+    minutes: int,
+    step_minutes: int,
+    zone: ZoneInfo,
+) -> tuple[datetime, ...]:
     pieces = open_time(day, hours, time_off, zone)
     duration = timedelta(minutes=minutes)
     step = timedelta(minutes=step_minutes)
     starts: set[datetime] = set()
     for iv in hours:
-        if iv.weekday != day.weekday():
-            continue
         wall = datetime.combine(day, iv.start)
         wall_end = datetime.combine(day, iv.end)
         while wall < wall_end:
@@ -160,7 +183,7 @@ def candidate_starts(
                 if any(piece.contains(treatment) for piece in pieces):
                     starts.add(instant)
             wall += step
-    return sorted(starts)
+    return tuple(sorted(starts))
 
 
 def _first_clash(start: datetime, occupied: timedelta, busy: list[TimeRange], ends: list[datetime]):

@@ -1,0 +1,146 @@
+"""The clinic's booking rules, services and practitioners, read once per process and kept.
+
+Nearly every request needs them and almost none changes them, so each process keeps the copy it
+last read, as plain frozen values, and asks the database one small thing per request: the clinic's
+settings stamp, which every change to them renews (models.renew_settings_stamp). An admin's change
+made through one process is seen by every other process on its next request.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from flask import current_app
+from sqlalchemy.orm import selectinload
+
+from booking.extensions import db
+from booking.models import Clinic, Practitioner, Service
+from booking.operations.problems import CannotBook, NotFound
+from booking.scheduling import BookingRules, WorkingInterval
+
+ANY_PRACTITIONER = "any"
+
+
+class ClinicNotSetUp(Exception):
+    """No clinic file has been imported yet."""
+
+
+@dataclass(frozen=True)
+class ServiceEntry:
+    id: int
+    slug: str
+    name: str
+    description: str
+    minutes: int
+    buffer_minutes: int
+    new_patients_only: bool
+    is_active: bool
+
+
+@dataclass(frozen=True)
+class PractitionerEntry:
+    id: int
+    slug: str
+    name: str
+    bio: str
+    is_active: bool
+    service_slugs: tuple[str, ...]  # every service they are linked to, in the clinic's order
+    working_intervals: tuple[WorkingInterval, ...]
+
+    def offers(self, service) -> bool:
+        return service.slug in self.service_slugs
+
+
+@dataclass(frozen=True)
+class Catalogue:
+    stamp: str
+    timezone: str
+    max_advance_days: int
+    booking_rules: BookingRules
+    services: tuple[ServiceEntry, ...]  # every service, in the clinic's order
+    practitioners: tuple[PractitionerEntry, ...]  # every practitioner, by slug
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    def today(self, now: datetime) -> date:
+        """The clinic's calendar date at the instant `now`."""
+        return now.astimezone(self.zone).date()
+
+    def active_practitioners(self) -> list[PractitionerEntry]:
+        return [p for p in self.practitioners if p.is_active]
+
+    def bookable_services(self) -> list[ServiceEntry]:
+        """Active services that at least one active practitioner offers, in the clinic's order:
+        a service added before anyone provides it is not shown to patients."""
+        offered = {slug for p in self.active_practitioners() for slug in p.service_slugs}
+        return [s for s in self.services if s.is_active and s.slug in offered]
+
+    def service(self, slug: str) -> ServiceEntry:
+        """The active service `slug`, or NotFound naming the ones there are."""
+        active = [s for s in self.services if s.is_active]
+        for service in active:
+            if service.slug == slug:
+                return service
+        known = ", ".join(s.slug for s in active)
+        raise NotFound("service", f"no service {slug!r}; known services: {known or 'none'}")
+
+    def practitioners_for(self, service: ServiceEntry, slug: str) -> list[PractitionerEntry]:
+        """The active practitioner named by slug, or all who offer the service for "any"."""
+        active = self.active_practitioners()
+        if slug == ANY_PRACTITIONER:
+            return [p for p in active if p.offers(service)]
+        chosen = next((p for p in active if p.slug == slug), None)
+        if chosen is None:
+            known = ", ".join(p.slug for p in active)
+            raise NotFound("practitioner", f"no practitioner {slug!r}; known practitioners: {known or 'none'} (or \"any\")")
+        if not chosen.offers(service):
+            raise CannotBook("practitioner", f"{chosen.slug!r} does not offer {service.slug!r}")
+        return [chosen]
+
+
+_STAMP = sa.select(Clinic.settings_stamp).where(Clinic.id == 1)
+
+
+def current() -> Catalogue:
+    """This process's copy, read again only when the clinic's settings stamp has moved."""
+    stamp = db.session.connection().scalar(_STAMP)
+    if stamp is None:
+        raise ClinicNotSetUp("the clinic is not set up yet: run `flask clinic import FILE.toml`")
+    kept = current_app.extensions.get("catalogue")
+    if kept is not None and kept.stamp == stamp:
+        return kept
+    fresh = _read(stamp)
+    current_app.extensions["catalogue"] = fresh  # one assignment: other threads see old or new, whole
+    return fresh
+
+
+def _read(stamp: str) -> Catalogue:
+    clinic = db.session.get(Clinic, 1)
+    services = db.session.scalars(sa.select(Service).order_by(Service.id)).all()
+    practitioners = db.session.scalars(
+        sa.select(Practitioner).options(selectinload(Practitioner.hours), selectinload(Practitioner.services))
+        .order_by(Practitioner.slug)
+    ).all()
+    return Catalogue(
+        # The stamp read first, not the one read with the rows: if they changed in between, the
+        # next request sees a different stamp and reads them again, so no stale copy is kept.
+        stamp=stamp,
+        timezone=clinic.timezone,
+        max_advance_days=clinic.max_advance_days,
+        booking_rules=clinic.booking_rules,
+        services=tuple(
+            ServiceEntry(s.id, s.slug, s.name, s.description, s.minutes, s.buffer_minutes, s.new_patients_only,
+                         s.is_active)
+            for s in services
+        ),
+        practitioners=tuple(
+            PractitionerEntry(p.id, p.slug, p.name, p.bio, p.is_active, tuple(s.slug for s in p.services),
+                              tuple(p.working_intervals))
+            for p in practitioners
+        ),
+    )
