@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -37,18 +38,24 @@ def _answers_health_check(base: str) -> bool:
         return response.status == 200
 
 
-@contextmanager
-def gunicorn(database_url: str, folder: Path, *, workers: int = 4, threads: int = 2, env: dict | None = None,
-             access_log: Path | None = None):
-    """gunicorn serving the app from `database_url` with `workers` processes; yields its base URL.
-    `access_log`, when given, gets one line per request: the worker's process id and the status."""
-    port = free_port()
+def app_environment(database_url: str, env: dict | None = None) -> dict:
+    """The environment of a served app, or of a command run beside it (the same key and address)."""
     environment = os.environ | {
         "DATABASE_URL": database_url,
         "SECRET_KEY": "served-test-secret",
         "BASE_URL": "http://clinic.test",
     } | (env or {})
     environment.pop("FLASK_DEBUG", None)
+    return environment
+
+
+@contextmanager
+def gunicorn(database_url: str, folder: Path, *, workers: int = 4, threads: int = 2, env: dict | None = None,
+             access_log: Path | None = None):
+    """gunicorn serving the app from `database_url` with `workers` processes; yields its base URL.
+    `access_log`, when given, gets one line per request: the worker's process id and the status."""
+    port = free_port()
+    environment = app_environment(database_url, env)
     log_path = folder / f"gunicorn-{port}.log"
     command = [sys.executable, "-m", "gunicorn", "--workers", str(workers), "--threads", str(threads),
                "--bind", f"127.0.0.1:{port}", "--timeout", "60"]
@@ -93,3 +100,17 @@ def redis_server(folder: Path):
         finally:
             server.terminate()
             server.wait(timeout=20)
+
+
+@contextmanager
+def started_together(*servers):
+    """Enter several of the servers above at once (a start mostly waits) and stop them at once;
+    yields what each yields, in order. Every one that started is stopped, whatever happened."""
+    with ThreadPoolExecutor(max_workers=len(servers)) as pool:
+        starting = [pool.submit(server.__enter__) for server in servers]
+        started = [server for server, start in zip(servers, starting) if start.exception() is None]
+        try:
+            yield [start.result() for start in starting]
+        finally:
+            for stop in [pool.submit(server.__exit__, None, None, None) for server in started]:
+                stop.result()
