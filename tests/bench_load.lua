@@ -16,6 +16,7 @@ local bodies = {}
 local next_body = 1
 local fixed = nil
 local posting = false
+local probe_pending = false
 local post_headers = {}
 
 function init(args)
@@ -24,6 +25,7 @@ function init(args)
     return
   end
   posting = true
+  probe_pending = (id == 0)  -- wrk calls thread 0's request() once to check it, and sends nothing
   local thread_count = tonumber(args[2])
   local line_number = 0
   for line in io.lines(args[1]) do
@@ -41,6 +43,10 @@ end
 function request()
   if not posting then
     return fixed
+  end
+  if probe_pending then
+    probe_pending = false
+    return wrk.format("POST", nil, post_headers, bodies[1] or "{}")  -- the first body is still to send
   end
   if next_body > #bodies then
     ran_out = 1
