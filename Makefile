@@ -29,8 +29,10 @@ test: install
 fuzz: install
 	HYPOTHESIS_PROFILE=fuzz $(VENV)/bin/pytest -m hypothesis -p no:cacheprovider
 
+# The speed measurement of the README's "Speed" section; DB=postgresql runs it on a throwaway server.
+DB ?= sqlite
 bench: install
-	$(VENV)/bin/python -m tests.bench
+	$(VENV)/bin/python -m tests.bench --db $(DB)
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache

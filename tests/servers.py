@@ -33,8 +33,8 @@ def _wait_until(ready, process: subprocess.Popen, what: str, log: Path, seconds:
         time.sleep(0.1)
 
 
-def _answers_health_check(base: str) -> bool:
-    with urllib.request.urlopen(f"{base}/healthz", timeout=2) as response:
+def _answers(url: str) -> bool:
+    with urllib.request.urlopen(url, timeout=2) as response:
         return response.status == 200
 
 
@@ -51,9 +51,10 @@ def app_environment(database_url: str, env: dict | None = None) -> dict:
 
 @contextmanager
 def gunicorn(database_url: str, folder: Path, *, workers: int = 4, threads: int = 2, env: dict | None = None,
-             access_log: Path | None = None):
+             access_log: Path | None = None, app: str = "booking:create_app()", ready_path: str = "/healthz"):
     """gunicorn serving the app from `database_url` with `workers` processes; yields its base URL.
-    `access_log`, when given, gets one line per request: the worker's process id and the status."""
+    `access_log`, when given, gets one line per request: the worker's process id and the status.
+    `app` names another WSGI app to serve instead (the bench's floor), answering 200 at `ready_path`."""
     port = free_port()
     environment = app_environment(database_url, env)
     log_path = folder / f"gunicorn-{port}.log"
@@ -62,11 +63,11 @@ def gunicorn(database_url: str, folder: Path, *, workers: int = 4, threads: int 
     if access_log is not None:
         command += ["--access-logfile", str(access_log), "--access-logformat", "%(p)s %(s)s"]
     with open(log_path, "w") as log:
-        server = subprocess.Popen([*command, "booking:create_app()"], env=environment, stdout=log,
+        server = subprocess.Popen([*command, app], env=environment, stdout=log,
                                   stderr=subprocess.STDOUT)
         base = f"http://127.0.0.1:{port}"
         try:
-            _wait_until(lambda: _answers_health_check(base), server, "gunicorn", log_path)
+            _wait_until(lambda: _answers(base + ready_path), server, "gunicorn", log_path)
             yield base
         finally:
             server.terminate()

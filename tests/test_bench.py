@@ -1,0 +1,128 @@
+"""`make bench`'s parts at a tiny size: the clinic builder makes what it is asked for, and the load
+clients count requests and errors truly. Nothing here, or in the bench, asserts a speed."""
+
+from __future__ import annotations
+
+import shutil
+import threading
+from datetime import datetime, timezone
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+import sqlalchemy as sa
+
+from booking import create_app
+from booking.extensions import db
+from booking.models import Appointment, AppointmentStatus, WorkingHours
+from tests.bench_clinic import build_clinic, count_rows
+from tests.bench_load import Target, drive
+from tests.conftest import app_config, close_database
+
+pytestmark = pytest.mark.slow
+NOW = datetime(2027, 3, 8, 16, 0, tzinfo=timezone.utc)
+CONNECTIONS = 4
+TOOLS = [
+    "python",
+    pytest.param("wrk", marks=pytest.mark.skipif(shutil.which("wrk") is None, reason="wrk is not installed")),
+]
+
+
+def test_the_bench_clinic_has_what_was_asked_for_and_no_overlaps(database_url):
+    app = create_app(app_config(database_url))
+    try:
+        with app.app_context():
+            built = build_clinic(NOW, practitioners=4, past=300, future=40)
+            counts = count_rows(NOW)
+            hours = db.session.scalar(sa.select(sa.func.count()).select_from(WorkingHours))
+            overlaps = _overlapping_pairs()
+    finally:
+        close_database(app)
+    assert (built.past, built.future, built.practitioners) == (300, 40, 4)
+    assert counts == {"practitioners": 4, "services": 3, "past": 300, "future": 40}
+    assert hours > 0
+    assert overlaps == 0  # PostgreSQL's constraint would refuse one; on SQLite this is the only check
+
+
+def _overlapping_pairs() -> int:
+    first, second = sa.orm.aliased(Appointment), sa.orm.aliased(Appointment)
+    holding = AppointmentStatus.holding_time()
+    return db.session.scalar(
+        sa.select(sa.func.count()).select_from(first).join(second, sa.and_(
+            first.practitioner_id == second.practitioner_id, first.id < second.id,
+            first.starts_at < second.occupied_until, second.starts_at < first.occupied_until,
+        )).where(first.status.in_(holding), second.status.in_(holding)))
+
+
+class QuietServer(ThreadingHTTPServer):
+    def handle_error(self, request, client_address):
+        pass  # wrk closes its connections without waiting when its time is up: nothing went wrong
+
+
+class TinyServer:
+    """An HTTP/1.1 server on 127.0.0.1 that answers 200 at /ok and /healthz, 404 elsewhere, 201 to
+    a POST, and remembers how many requests it answered and every body posted."""
+
+    def __init__(self):
+        self.answered = 0
+        self.bodies: list[str] = []
+        self.lock = threading.Lock()
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"  # keep-alive, as the load clients expect
+
+            def do_GET(self):
+                self._answer(200 if self.path in ("/ok", "/healthz") else 404)
+
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers["Content-Length"])).decode()
+                with server.lock:
+                    server.bodies.append(body)
+                self._answer(201)
+
+            def _answer(self, status):
+                with server.lock:
+                    server.answered += 1
+                self.send_response(status)
+                self.send_header("Content-Length", "2")
+                self.end_headers()
+                self.wfile.write(b"ok")
+
+            def log_message(self, *_args):
+                pass
+
+        self.http = QuietServer(("127.0.0.1", 0), Handler)
+        self.base = f"http://127.0.0.1:{self.http.server_address[1]}"
+
+    def __enter__(self):
+        threading.Thread(target=self.http.serve_forever, daemon=True).start()
+        return self
+
+    def __exit__(self, *_exc):
+        self.http.shutdown()
+        self.http.server_close()
+
+
+@pytest.mark.parametrize("tool", TOOLS)
+def test_the_load_client_counts_requests_and_errors(tool):
+    with TinyServer() as server:
+        good = drive(tool, server.base, Target("/ok"), seconds=1, connections=CONNECTIONS)
+        answered_good = server.answered
+        missing = drive(tool, server.base, Target("/missing"), seconds=1, connections=CONNECTIONS)
+    assert good.requests > 0 and good.errors == 0
+    # A request in flight when the time is up is answered but not counted.
+    assert good.requests <= answered_good <= good.requests + CONNECTIONS
+    assert missing.requests > 0 and missing.errors == missing.requests
+    assert 0 < good.p50_ms <= good.p99_ms
+
+
+@pytest.mark.parametrize("tool", TOOLS)
+def test_the_load_client_posts_each_body_once_and_says_when_they_ran_out(tool):
+    bodies = tuple(f'{{"number": {n}}}' for n in range(40))
+    with TinyServer() as server:
+        run = drive(tool, server.base, Target("/bookings", bodies=bodies), seconds=2, connections=CONNECTIONS)
+    assert sorted(server.bodies) == sorted(bodies)
+    assert run.ran_out and run.errors == 0
+    # A stopping wrk thread drops the answers still in flight on its other connections, and may
+    # send one /healthz as it stops: the count is near, and the run says it ran out.
+    assert len(bodies) - CONNECTIONS <= run.requests <= len(bodies) + CONNECTIONS
