@@ -128,8 +128,8 @@ def choose_practitioner(draft):
 @bp.route("/book/time", methods=["GET", "POST"])
 @journey_step("time")
 def choose_time(draft):
-    clinic = load_clinic()
-    practitioners = load_practitioners(draft.service, draft.practitioner_choice)
+    clinic = catalogue.current()  # the rules and hours only: the page itself reads the clinic's name
+    practitioners = clinic.practitioners_for(draft.service, draft.practitioner_choice)
     form = TimeForm()
     if form.validate_on_submit():
         start = parse_instant(form.start.data)
