@@ -7,6 +7,7 @@ import http.cookiejar
 import json
 import re
 import threading
+import time
 import urllib.parse
 import urllib.error
 import urllib.request
@@ -138,6 +139,10 @@ def test_a_rate_limit_holds_across_four_gunicorn_workers_sharing_redis(database_
             database_url, tmp_path, workers=4, threads=1, env={"RATELIMIT_STORAGE_URI": redis_url,
                                                     "API_READ_LIMIT": f"{limit} per hour"},
             access_log=access_log) as base:
+        # gunicorn answers as soon as one worker is up; on a busy machine the others may still be
+        # loading the app, so the rounds would all meet one. Wait until several answer.
+        until_several_answer(base, access_log, at_once)
+        access_log.write_text("")
         release = threading.Barrier(at_once, timeout=30)
 
         def ask(_number: int) -> int:
@@ -150,6 +155,18 @@ def test_a_rate_limit_holds_across_four_gunicorn_workers_sharing_redis(database_
     served_by = Counter(line.split()[0] for line in access_log.read_text().splitlines()
                         if line.endswith(("200", "429")))
     assert len(served_by) >= 2, served_by  # the requests really were spread over several processes
+
+
+def until_several_answer(base: str, access_log, at_once: int, seconds: float = 60) -> None:
+    """Send rounds of health checks at once until the access log names two or more workers."""
+    deadline = time.monotonic() + seconds
+    with ThreadPoolExecutor(max_workers=at_once) as pool:
+        while time.monotonic() < deadline:
+            list(pool.map(lambda _: fetch(f"{base}/healthz"), range(at_once)))
+            time.sleep(0.2)  # gunicorn writes the log line just after the answer
+            if len({line.split()[0] for line in access_log.read_text().splitlines()}) >= 2:
+                return
+    raise AssertionError(f"only one gunicorn worker answered for {seconds} s")
 
 
 def failed_sign_in(base: str, email: str, password: str) -> int:
@@ -181,6 +198,8 @@ def test_the_sign_in_limit_holds_across_workers_and_spares_colleagues(database_u
             env={"RATELIMIT_STORAGE_URI": redis_url, "STAFF_SIGN_IN_LIMIT": "3 per hour",
                  "STAFF_SIGN_IN_ADDRESS_LIMIT": "20 per hour"}) as base:
         at_once = 8
+        until_several_answer(base, access_log, at_once)
+        access_log.write_text("")
         release = threading.Barrier(at_once, timeout=30)
 
         def typo(_number: int) -> int:
