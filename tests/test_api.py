@@ -8,7 +8,8 @@ import sqlalchemy as sa
 
 from booking import create_app
 from booking.extensions import db
-from booking.models import Appointment, AppointmentStatus, Patient, Service
+from booking.models import Appointment, AppointmentStatus, Clinic, Patient, Service
+from booking.operations import catalogue
 from booking.tokens import hash_token
 from tests.conftest import app_config, close_database
 
@@ -155,6 +156,38 @@ def test_an_admins_change_reaches_the_next_slots_request_of_every_process(clinic
         assert slots(first, practitioner="ana", days=7) == after
     finally:
         close_database(other)
+
+
+def test_a_change_committed_while_a_request_holds_the_old_rows_is_not_kept_under_the_new_stamp(clinic):
+    """A request that loaded the clinic and a service before an admin's change, and then checks
+    the catalogue, must not keep the old values it holds under the stamp the change made."""
+    with clinic.app_context():
+        catalogue.current()  # this process's copy, from before the change
+    with clinic.app_context():
+        # Loaded, as a page would, and held (the session keeps only rows someone refers to).
+        held = db.session.get(Clinic, 1), db.session.scalar(sa.select(Service).where(Service.slug == "short"))
+        with clinic.app_context():  # meanwhile another process's admin saves new settings
+            db.session.get(Clinic, 1).slot_step_minutes = 30
+            db.session.scalar(sa.select(Service).where(Service.slug == "short")).minutes += 15
+            db.session.commit()
+        catalogue.current()
+        assert held
+    with clinic.app_context():
+        known = catalogue.current()
+        saved = (db.session.get(Clinic, 1).slot_step_minutes,
+                 db.session.scalar(sa.select(Service.minutes).where(Service.slug == "short")))
+        assert (known.booking_rules.step_minutes, known.service("short").minutes) == saved
+
+
+def test_settings_changed_and_rolled_back_are_never_kept(clinic):
+    with clinic.app_context():
+        before = catalogue.current().service("short").minutes
+        db.session.scalar(sa.select(Service).where(Service.slug == "short")).minutes += 30
+        db.session.flush()
+        assert catalogue.current().service("short").minutes == before  # only what is committed
+        db.session.rollback()
+    with clinic.app_context():
+        assert catalogue.current().service("short").minutes == before
 
 
 # --- booking -------------------------------------------------------------------------------

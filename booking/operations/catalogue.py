@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from flask import current_app
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import Session, selectinload
 
 from booking.extensions import db
 from booking.models import Clinic, Practitioner, Service
@@ -108,39 +108,47 @@ _STAMP = sa.select(Clinic.settings_stamp).where(Clinic.id == 1)
 
 def current() -> Catalogue:
     """This process's copy, read again only when the clinic's settings stamp has moved."""
-    stamp = db.session.connection().scalar(_STAMP)
+    stamp = db.session.execute(_STAMP).scalar()  # after this session's own changes are flushed
     if stamp is None:
         raise ClinicNotSetUp("the clinic is not set up yet: run `flask clinic import FILE.toml`")
     kept = current_app.extensions.get("catalogue")
     if kept is not None and kept.stamp == stamp:
         return kept
-    fresh = _read(stamp)
+    fresh = _read_committed()
     current_app.extensions["catalogue"] = fresh  # one assignment: other threads see old or new, whole
     return fresh
 
 
-def _read(stamp: str) -> Catalogue:
-    clinic = db.session.get(Clinic, 1)
-    services = db.session.scalars(sa.select(Service).order_by(Service.id)).all()
-    practitioners = db.session.scalars(
-        sa.select(Practitioner).options(selectinload(Practitioner.hours), selectinload(Practitioner.services))
-        .order_by(Practitioner.slug)
-    ).all()
-    return Catalogue(
-        # The stamp read first, not the one read with the rows: if they changed in between, the
-        # next request sees a different stamp and reads them again, so no stale copy is kept.
-        stamp=stamp,
-        timezone=clinic.timezone,
-        max_advance_days=clinic.max_advance_days,
-        booking_rules=clinic.booking_rules,
-        services=tuple(
-            ServiceEntry(s.id, s.slug, s.name, s.description, s.minutes, s.buffer_minutes, s.new_patients_only,
-                         s.is_active)
-            for s in services
-        ),
-        practitioners=tuple(
-            PractitionerEntry(p.id, p.slug, p.name, p.bio, p.is_active, tuple(s.slug for s in p.services),
-                              tuple(p.working_intervals))
-            for p in practitioners
-        ),
-    )
+def _read_committed() -> Catalogue:
+    """The settings as committed, with the stamp read in the same snapshot.
+
+    A session of its own: the request's session may hold rows it loaded before an admin's change
+    (and would hand them back unchanged), or changes of its own that may yet roll back; either
+    kept under a stamp that matches the database would be served until the next change.
+    """
+    with Session(db.engine) as reading, reading.begin():
+        if db.engine.dialect.name == "postgresql":  # one snapshot for all four reads
+            reading.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+        stamp = reading.execute(_STAMP).scalar()
+        clinic = reading.get(Clinic, 1)
+        services = reading.scalars(sa.select(Service).order_by(Service.id)).all()
+        practitioners = reading.scalars(
+            sa.select(Practitioner).options(selectinload(Practitioner.hours), selectinload(Practitioner.services))
+            .order_by(Practitioner.slug)
+        ).all()
+        return Catalogue(
+            stamp=stamp,
+            timezone=clinic.timezone,
+            max_advance_days=clinic.max_advance_days,
+            booking_rules=clinic.booking_rules,
+            services=tuple(
+                ServiceEntry(s.id, s.slug, s.name, s.description, s.minutes, s.buffer_minutes, s.new_patients_only,
+                             s.is_active)
+                for s in services
+            ),
+            practitioners=tuple(
+                PractitionerEntry(p.id, p.slug, p.name, p.bio, p.is_active, tuple(s.slug for s in p.services),
+                                  tuple(p.working_intervals))
+                for p in practitioners
+            ),
+        )

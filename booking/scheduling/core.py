@@ -160,7 +160,7 @@ def candidate_starts(
 # The grid of a date depends only on these arguments, never on bookings or the clock, and walking
 # it (a zone conversion per step) is most of a time list's cost; so each distinct date is worked
 # out once per process. Entries are small (a tuple of instants), and the bound keeps memory flat.
-@lru_cache(maxsize=8192)
+@lru_cache(maxsize=2048)
 def _grid_starts(
     day: date,
     hours: tuple[WorkingInterval, ...],

@@ -5,6 +5,8 @@ Revision ID: 0020
 Revises: 0019
 Create Date: 2026-12-03
 """
+import uuid
+
 from alembic import op
 import sqlalchemy as sa
 
@@ -18,9 +20,11 @@ depends_on = None
 
 
 def upgrade():
-    # Any value differs from what a process holding no copy yet has seen; the next change renews it.
     with op.batch_alter_table('clinic') as batch_op:
         batch_op.add_column(sa.Column('settings_stamp', sa.String(length=32), nullable=False, server_default='initial'))
+    # A stamp of its own for this upgrade: a database restored from an older backup and upgraded
+    # again must not share a stamp with the settings running processes read before the restore.
+    op.execute(sa.text("UPDATE clinic SET settings_stamp = :stamp").bindparams(stamp=uuid.uuid4().hex))
 
 
 def downgrade():
