@@ -8,8 +8,9 @@ import sqlalchemy as sa
 
 from booking import create_app
 from booking.extensions import db
-from booking.models import Appointment, AppointmentStatus, Clinic, Patient, Service
-from booking.operations import catalogue
+from booking.models import Appointment, AppointmentStatus, Clinic, Patient, Practitioner, Service, StaffRole
+from booking.operations import bookings, catalogue, desk
+from booking.operations.staff import add_staff
 from booking.tokens import hash_token
 from tests.conftest import app_config, close_database
 
@@ -188,6 +189,34 @@ def test_settings_changed_and_rolled_back_are_never_kept(clinic):
         db.session.rollback()
     with clinic.app_context():
         assert catalogue.current().service("short").minutes == before
+
+
+def test_bookings_leave_the_settings_stamp_and_a_change_of_hours_renews_it(clinic):
+    """Bookings must not renew the stamp (every process would re-read, and bookings would queue on
+    the clinic row); taking away all of a practitioner's hours, a bulk delete, must."""
+    def stamp() -> str:
+        with clinic.app_context():
+            return db.session.scalar(sa.select(Clinic.settings_stamp))
+
+    before = stamp()
+    start = slots(clinic.test_client(), practitioner="ana", days=7)["slots"][0]["start"]
+    booked = clinic.test_client().post("/api/v1/bookings", json={
+        "service": "short", "practitioner": "ana", "start": start, "safety": [],
+        "patient": {"name": "Pat Stamp", "email": "pat.stamp@example.com", "phone": "213 555 0142",
+                    "birth_date": "1980-04-02"},
+    })
+    assert booked.status_code == 201, booked.get_json()
+    with clinic.app_context():
+        visit = db.session.scalar(sa.select(Appointment).where(Appointment.reference == booked.get_json()["reference"]))
+        bookings.cancel(visit.id, "test", clinic.config["CLOCK"]())
+    assert stamp() == before
+    with clinic.app_context():
+        account = add_staff("desk.stamp@example.org", "Desk", StaffRole.RECEPTIONIST, "correct horse battery",
+                            clinic.config["CLOCK"]())
+        ana = db.session.scalar(sa.select(Practitioner).where(Practitioner.slug == "ana"))
+        desk.set_hours(account, ana, {})
+    assert stamp() != before
+    assert slots(clinic.test_client(), practitioner="ana", days=7)["slots"] == []  # no hours: no times
 
 
 # --- booking -------------------------------------------------------------------------------

@@ -44,7 +44,7 @@ class Slot:
 def load_clinic() -> Clinic:
     clinic = db.session.get(Clinic, 1)
     if clinic is None:
-        raise ClinicNotSetUp("the clinic is not set up yet: run `flask clinic import FILE.toml`")
+        raise ClinicNotSetUp
     return clinic
 
 

@@ -27,6 +27,9 @@ ANY_PRACTITIONER = "any"
 class ClinicNotSetUp(Exception):
     """No clinic file has been imported yet."""
 
+    def __init__(self) -> None:
+        super().__init__("the clinic is not set up yet: run `flask clinic import FILE.toml`")
+
 
 @dataclass(frozen=True)
 class ServiceEntry:
@@ -110,7 +113,7 @@ def current() -> Catalogue:
     """This process's copy, read again only when the clinic's settings stamp has moved."""
     stamp = db.session.execute(_STAMP).scalar()  # after this session's own changes are flushed
     if stamp is None:
-        raise ClinicNotSetUp("the clinic is not set up yet: run `flask clinic import FILE.toml`")
+        raise ClinicNotSetUp
     kept = current_app.extensions.get("catalogue")
     if kept is not None and kept.stamp == stamp:
         return kept
