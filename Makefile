@@ -3,14 +3,27 @@ VENV ?= .venv
 PYTHON ?= python3
 FLASK = FLASK_DEBUG=1 $(VENV)/bin/flask --app booking
 
-.PHONY: run test fuzz bench install clean
+.PHONY: run test fuzz bench install clean translations
 
 $(VENV)/installed.stamp: pyproject.toml
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check -e '.[test]'
 	touch $@
 
-install: $(VENV)/installed.stamp
+# Patient pages' translations: the .po files are the source (edited by people), the .mo files
+# are built from them here and never committed.
+CATALOGS = $(wildcard booking/translations/*/LC_MESSAGES/messages.po)
+booking/translations/%/LC_MESSAGES/messages.mo: booking/translations/%/LC_MESSAGES/messages.po $(VENV)/installed.stamp
+	$(VENV)/bin/pybabel compile --statistics -d booking/translations -l $* 2>&1 | grep -v "^compiling"; test -f $@
+
+install: $(VENV)/installed.stamp $(CATALOGS:.po=.mo)
+
+# After changing words on patient pages: collect them into messages.pot and the .po files,
+# then translate what `make translations` reports as untranslated (the tests refuse any).
+translations: install
+	$(VENV)/bin/pybabel extract --no-location --sort-by-file -F babel.cfg -k _l -o booking/translations/messages.pot booking templates
+	$(VENV)/bin/pybabel update --no-fuzzy-matching -i booking/translations/messages.pot -d booking/translations
+	$(MAKE) install
 
 run: install
 	$(FLASK) db upgrade

@@ -48,6 +48,9 @@ def create_app(config: dict | None = None) -> Flask:
                            "With more than one process or host, set RATELIMIT_STORAGE_URI=redis://HOST:6379 so "
                            "the limits hold across them.")
     _init_staff_sessions(app)
+    from booking import i18n
+
+    i18n.init_app(app)
 
     from booking.web import refuse_nul_characters
 

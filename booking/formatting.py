@@ -1,23 +1,101 @@
-"""How dates and times read to people: in the clinic's zone, with the zone named.
+"""How dates and times read to people: in the clinic's zone and locale, the zone named.
 
-Pure functions of their arguments (the clinic is passed in), with no Flask and no database,
-so pages, emails and operations all format alike from one place.
+Babel does the reading (CLDR data): en_US gives "Monday, March 8, 2027 at 3:45 PM", en_GB
+"Monday 8 March 2027 at 15:45", es_US "lunes, 8 de marzo de 2027, 3:45 p.m.". Callers name a
+*style*, never a strftime pattern, so one clinic setting changes every page, email and calendar
+file at once.
+
+Pure functions of their arguments (the clinic and locale are passed in), with no Flask and no
+database; booking.web makes them template filters that use the page's locale.
 """
 
 from __future__ import annotations
 
-from datetime import date, datetime
+import re
+from datetime import date, datetime, time
 from typing import TYPE_CHECKING
+
+from babel import Locale
+from babel.dates import format_date, format_skeleton, format_time, get_datetime_format
 
 if TYPE_CHECKING:
     from booking.models import Clinic
 
-LONG_TIME = "%A %-d %B %Y at %H:%M"
+# Date styles: how much of the date to say.
+DATE_STYLES = {
+    "full": "full",              # Monday, March 8, 2027 / lunes, 8 de marzo de 2027
+    "long": "long",              # March 8, 2027
+    "medium": "medium",          # Mar 8, 2027
+    "short": "short",            # 3/8/27 (tables that are already dated)
+}
+# Skeletons (CLDR picks the order and punctuation for the locale).
+DATE_SKELETONS = {
+    "weekday_short": "MMMEd",    # Mon, Mar 8
+    "month_day": "MMMd",         # Mar 8
+    "month_year": "yMMMM",       # March 2027
+    "weekday_year": "yMMMEd",    # Tue, Mar 16, 2027
+}
+# Date-and-time styles: (date style, how date and time join).
+DATETIME_STYLES = {
+    "long": ("full", "long"),        # Monday, March 8, 2027 at 3:45 PM
+    "medium": ("medium", "medium"),  # Mar 8, 2027, 3:45 PM
+    "short": ("short", "short"),     # 3/8/27, 3:45 PM
+}
 
 
-def clinic_time(instant: datetime, clinic: Clinic, pattern: str = LONG_TIME) -> str:
-    """An instant as the clinic's wall-clock time, e.g. "Monday 8 March 2027 at 10:00"."""
-    return instant.astimezone(clinic.zone).strftime(pattern)
+def _tidy(text: str) -> str:
+    # CLDR puts a narrow no-break space before AM/PM; a plain space reads the same in every
+    # email client and font, and matches what people type when they search a page.
+    return text.replace("\u202f", " ")
+
+
+# The year, with what joins it to the rest of a full date pattern: ", y" (en_US), " y" (en_GB),
+# " 'de' y" (es).
+YEAR_IN_PATTERN = re.compile(r"[\s,]*(?:'de'\s*)?y+")
+
+
+def date_text(day: date, locale: str | Locale, style: str = "full") -> str:
+    """A calendar date: style is one of DATE_STYLES or DATE_SKELETONS, or "weekday": the full
+    date without its year ("Monday, March 8"; "lunes, 8 de marzo"), for dates close at hand."""
+    if style == "weekday":  # CLDR has no skeleton for a full weekday without the year
+        pattern = YEAR_IN_PATTERN.sub("", Locale.parse(locale).date_formats["full"].pattern)
+        return _tidy(format_date(day, pattern, locale=locale))
+    if style in DATE_SKELETONS:
+        return _tidy(format_skeleton(DATE_SKELETONS[style], day, locale=locale))
+    return _tidy(format_date(day, DATE_STYLES[style], locale=locale))
+
+
+def time_text(moment: time | datetime, locale: str | Locale) -> str:
+    """A wall-clock time: "3:45 PM" in en_US, "15:45" in en_GB. A datetime is read as it stands
+    (callers put it in the clinic's zone first: see clinic_time)."""
+    wall = moment.time() if isinstance(moment, datetime) else moment
+    return _tidy(format_time(wall, "short", locale=locale))
+
+
+def time_range(start: time | datetime, end: time | datetime, locale: str | Locale) -> str:
+    """"9:00 AM–12:30 PM": two wall-clock times joined by an en dash."""
+    return f"{time_text(start, locale)}–{time_text(end, locale)}"
+
+
+def local_time(instant: datetime, clinic: Clinic, locale: str | Locale, style: str = "long") -> str:
+    """A date and time as the clinic's wall clock, in `style` (DATETIME_STYLES), or just the
+    time ("time") or just the date (any date style)."""
+    local = instant.astimezone(clinic.zone)
+    if style == "time":
+        return time_text(local, locale)
+    if style not in DATETIME_STYLES:
+        return date_text(local.date(), locale, style)
+    date_style, join_style = DATETIME_STYLES[style]
+    joined = get_datetime_format(join_style, locale=locale)
+    # The joining pattern is CLDR's, e.g. "{1} 'at' {0}": quotes mark literal text.
+    return _tidy(joined.replace("{1}", format_date(local.date(), date_style, locale=locale))
+                 .replace("{0}", format_time(local.time(), "short", locale=locale))
+                 .replace("''", "\0").replace("'", "").replace("\0", "'"))
+
+
+def clinic_time(instant: datetime, clinic: Clinic, locale: str | Locale = "en_US", style: str = "long") -> str:
+    """An instant as the clinic's wall-clock time, e.g. "Monday, March 8, 2027 at 10:00 AM"."""
+    return local_time(instant, clinic, locale, style)
 
 
 def zone_abbreviation(instant: datetime, clinic: Clinic) -> str:
@@ -31,11 +109,21 @@ def zone_label(clinic: Clinic) -> str:
     return clinic.timezone.rsplit("/", 1)[-1].replace("_", " ")
 
 
-def email_time(instant: datetime, clinic: Clinic) -> str:
-    """'Tue 16 Mar 2027, 09:00 PDT': the clinic's wall-clock time, its zone named."""
-    return f"{clinic_time(instant, clinic, '%a %-d %b %Y, %H:%M')} {zone_abbreviation(instant, clinic)}"
+def email_time(instant: datetime, clinic: Clinic, locale: str | Locale = "en_US") -> str:
+    """'Tue, Mar 16, 2027, 9:00 AM PDT': the clinic's wall-clock time, its zone named."""
+    local = instant.astimezone(clinic.zone)
+    day = date_text(local.date(), locale, "weekday_year")
+    return f"{day}, {time_text(local, locale)} {zone_abbreviation(instant, clinic)}"
 
 
-def birth_date(iso_date: str) -> str:
-    """A stored YYYY-MM-DD date of birth as people write it, e.g. "7 June 1980"."""
-    return date.fromisoformat(iso_date).strftime("%-d %B %Y")
+def birth_date(iso_date: str, locale: str | Locale = "en_US") -> str:
+    """A stored YYYY-MM-DD date of birth as people write it, e.g. "June 7, 1980"."""
+    return date_text(date.fromisoformat(iso_date), locale, "long")
+
+
+def date_field_order(locale: str | Locale) -> tuple[str, ...]:
+    """The order a locale writes a date's parts in, for forms that ask day, month and year
+    separately: ("month", "day", "year") for en_US, ("day", "month", "year") for en_GB and es."""
+    pattern = Locale.parse(locale).date_formats["short"].pattern
+    positions = {"day": pattern.find("d"), "month": pattern.find("M"), "year": pattern.find("y")}
+    return tuple(sorted(positions, key=positions.__getitem__))

@@ -138,6 +138,19 @@ class Clinic(db.Model):
     # renew_settings_stamp below): each process keeps its copy of them until this moves.
     settings_stamp: Mapped[str] = mapped_column(sa.String(32), default=lambda: uuid.uuid4().hex,
                                                 server_default="initial")
+    # How dates, times and numbers read (a Babel locale such as en_US or en_GB), and the
+    # languages patients may choose for their pages and emails (the first is the default).
+    locale: Mapped[str] = mapped_column(sa.String(16), default="en_US", server_default="en_US")
+    languages: Mapped[list[str]] = mapped_column(sa.JSON, default=lambda: ["en"])
+    # Where the clinic is: shown under "Where", in emails, as the calendar LOCATION and made
+    # into a "Get directions" link. All optional: a clinic without an address shows none.
+    address_street: Mapped[str | None] = mapped_column(sa.String(200))
+    address_city: Mapped[str | None] = mapped_column(sa.String(100))
+    address_region: Mapped[str | None] = mapped_column(sa.String(100))
+    address_postcode: Mapped[str | None] = mapped_column(sa.String(20))
+    address_country: Mapped[str | None] = mapped_column(sa.String(2))
+    # Free text for patients finding the door: directions, step-free access, parking.
+    directions: Mapped[str | None] = mapped_column(sa.String(500))
 
     @property
     def zone(self) -> ZoneInfo:
@@ -358,6 +371,9 @@ class Appointment(db.Model):
     # The name and phone typed with a booking awaiting confirmation, where they differ from the
     # patient's record: kept beside the booking for the desk, never written over the record.
     booked_as: Mapped[dict | None] = mapped_column(sa.JSON)
+    # The language the patient chose (one of the clinic's languages): their emails and
+    # reminders for this visit follow it.
+    language: Mapped[str] = mapped_column(sa.String(8), default="en", server_default="en")
 
     practitioner: Mapped[Practitioner] = relationship()
     service: Mapped[Service] = relationship()

@@ -6,12 +6,13 @@ import re
 from datetime import date, datetime
 
 from flask import Flask, abort, has_request_context, request
+from flask_babel import get_locale
 from flask.json.provider import DefaultJSONProvider
 from flask.sessions import SecureCookieSessionInterface
 
 from booking.clock import now
 from booking.extensions import db
-from booking.formatting import LONG_TIME, birth_date, clinic_time, zone_abbreviation, zone_label
+from booking.formatting import birth_date, clinic_time, date_text, time_range, time_text, zone_abbreviation, zone_label
 from booking.models import Clinic
 from booking.operations.availability import load_clinic
 from booking.safety import same_day_doctor
@@ -98,6 +99,10 @@ class SessionCookieSecureOverHttps(SecureCookieSessionInterface):
         return super().get_cookie_secure(app) or (has_request_context() and request.is_secure)
 
 
+def _page_locale():
+    return get_locale() or "en_US"
+
+
 def register_page_helpers(app: Flask) -> None:
     app.session_interface = SessionCookieSecureOverHttps()
     app.json = BoundedJSONProvider(app)
@@ -107,9 +112,27 @@ def register_page_helpers(app: Flask) -> None:
 
     app.jinja_env.globals["same_day_doctor"] = same_day_doctor  # a global, so imported macros see it too
 
+    # Dates and times in the page's locale (booking.i18n): `appointment.starts_at | clinic_time`
+    # ("Monday, March 8, 2027 at 3:45 PM"), `| clinic_time("medium")`, `| clinic_time("time")`;
+    # a date: `day | date_text("weekday")`; a wall-clock time: `hours.start_time | clock`.
+    # The styles are booking.formatting's.
     @app.template_filter("clinic_time")
-    def clinic_time_filter(instant: datetime, pattern: str = LONG_TIME) -> str:
-        return clinic_time(instant, db.session.get(Clinic, 1), pattern)
+    def clinic_time_filter(instant: datetime, style: str = "long") -> str:
+        if "%" in style:  # TODO(#16): a strftime pattern from before locales; being replaced by styles
+            return instant.astimezone(db.session.get(Clinic, 1).zone).strftime(style)
+        return clinic_time(instant, db.session.get(Clinic, 1), _page_locale(), style)
+
+    @app.template_filter("date_text")
+    def date_text_filter(day: date, style: str = "full") -> str:
+        return date_text(day, _page_locale(), style)
+
+    @app.template_filter("clock")
+    def clock_filter(wall_clock) -> str:
+        return time_text(wall_clock, _page_locale())
+
+    @app.template_filter("time_range")
+    def time_range_filter(start, end) -> str:
+        return time_range(start, end, _page_locale())
 
     @app.template_filter("clinic_iso")
     def clinic_iso(instant: datetime) -> str:
@@ -121,7 +144,7 @@ def register_page_helpers(app: Flask) -> None:
         """The zone's abbreviation at that instant, e.g. PST or PDT."""
         return zone_abbreviation(instant, db.session.get(Clinic, 1))
 
-    app.add_template_filter(birth_date, "birth_date")
+    app.add_template_filter(lambda iso: birth_date(iso, _page_locale()), "birth_date")
 
     @app.after_request
     def safe_headers(response):

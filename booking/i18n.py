@@ -1,0 +1,129 @@
+"""Which language a page speaks and how its dates read: Flask-Babel, set from the clinic.
+
+Two settings of the clinic decide it: `locale` (en_US, en_GB...: how dates, times and numbers
+read) and `languages` (what patients may choose, the first being the default). Patient pages
+speak the patient's choice, kept in their session (so the booking draft keeps it) and copied
+onto the appointment when they book, so emails and reminders for that visit follow it. Staff
+pages stay English. Either way the clinic's country stays: a Spanish-speaking patient of a
+Los Angeles clinic reads es_US dates; one of a London clinic reads Spanish with the clinic's
+24-hour clock.
+
+Catalogs: booking/translations/<language>/LC_MESSAGES/messages.po, compiled to .mo by
+`make install` (see the README's "Languages" section for extract/update/compile).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import urlencode
+
+from babel import Locale, UnknownLocaleError
+from flask import Flask, redirect, request, session
+from flask_babel import Babel, force_locale, get_locale
+
+from booking.extensions import db
+
+TRANSLATIONS = Path(__file__).parent / "translations"
+SESSION_KEY = "language"
+# Pages a patient reads: they speak the patient's language. Everything else is for staff.
+PATIENT_BLUEPRINTS = frozenset({"public", "manage", "intake", "identity", "articles"})
+# How each offered language names itself on the switcher.
+LANGUAGE_NAMES = {"en": "English", "es": "Español"}
+
+babel = Babel()
+
+
+def _clinic():
+    from booking.models import Clinic
+
+    return db.session.get(Clinic, 1)
+
+
+def format_locale(language: str, clinic_locale: str) -> str:
+    """The locale for a language in the clinic's country: ("es", "en_US") -> "es_US"; the
+    language alone where Babel knows no such pairing (Spanish as written in Britain: "es")."""
+    language = (language or "en").split("_")[0]
+    territory = Locale.parse(clinic_locale).territory if clinic_locale else None
+    if territory:
+        try:
+            return str(Locale(language, territory))
+        except UnknownLocaleError:
+            pass
+    return language
+
+
+def offered_languages(clinic) -> list[str]:
+    return list(clinic.languages or ["en"]) if clinic is not None else ["en"]
+
+
+def patient_language() -> str:
+    """The language this patient chose, if the clinic offers it, else the clinic's first."""
+    offered = offered_languages(_clinic())
+    chosen = session.get(SESSION_KEY)
+    return chosen if chosen in offered else offered[0]
+
+
+def is_patient_page() -> bool:
+    return request.blueprint in PATIENT_BLUEPRINTS or request.endpoint in (None, "static") and not _staff_signed_in()
+
+
+def _staff_signed_in() -> bool:
+    from flask_login import current_user
+
+    return bool(getattr(current_user, "is_authenticated", False))
+
+
+def select_locale() -> str:
+    clinic = _clinic()
+    clinic_locale = clinic.locale if clinic is not None else "en_US"
+    language = patient_language() if is_patient_page() else "en"
+    return format_locale(language, clinic_locale)
+
+
+def select_timezone() -> str | None:
+    clinic = _clinic()
+    return clinic.timezone if clinic is not None else None
+
+
+def speaking(language: str):
+    """A context in which gettext and formatting speak `language` in the clinic's country, e.g.
+    to write a patient's email in the language of their appointment."""
+    clinic = _clinic()
+    return force_locale(format_locale(language, clinic.locale if clinic is not None else "en_US"))
+
+
+def take_language_choice():
+    """A patient page opened with ?language=es: remember the choice and show the same page
+    without it (so the address stays clean and a reload does not choose again)."""
+    if request.method != "GET" or "language" not in request.args or request.blueprint not in PATIENT_BLUEPRINTS:
+        return None
+    chosen = request.args["language"]
+    if chosen in offered_languages(_clinic()):
+        session[SESSION_KEY] = chosen
+    rest = [(key, value) for key, value in request.args.items(multi=True) if key != "language"]
+    return redirect(request.path + ("?" + urlencode(rest) if rest else ""), code=303)
+
+
+def language_links() -> list[dict]:
+    """The other languages this patient could switch to, for the switcher on every patient page."""
+    if not is_patient_page():
+        return []
+    clinic = _clinic()
+    offered = offered_languages(clinic)
+    if len(offered) < 2:
+        return []
+    current = patient_language()
+    args = [(key, value) for key, value in request.args.items(multi=True) if key != "language"]
+    return [
+        {"code": code, "name": LANGUAGE_NAMES.get(code, code),
+         "href": request.path + "?" + urlencode(args + [("language", code)])}
+        for code in offered if code != current
+    ]
+
+
+def init_app(app: Flask) -> None:
+    app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(TRANSLATIONS))
+    babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
+    app.before_request(take_language_choice)
+    app.jinja_env.globals["language_links"] = language_links
+    app.jinja_env.globals["page_language"] = lambda: (get_locale() or Locale("en")).language
