@@ -52,6 +52,13 @@ def format_locale(language: str, clinic_locale: str) -> str:
     return language
 
 
+def catalog_languages() -> list[str]:
+    """The languages patient pages can speak: English (the words in the code) and each language
+    with a catalog in booking/translations, in that order."""
+    found = sorted(path.parent.parent.name for path in TRANSLATIONS.glob("*/LC_MESSAGES/messages.po"))
+    return ["en", *(language for language in found if language != "en")]
+
+
 def offered_languages(clinic) -> list[str]:
     return list(clinic.languages or ["en"]) if clinic is not None else ["en"]
 

@@ -13,6 +13,9 @@ from functools import lru_cache
 from importlib.resources import files
 from zoneinfo import available_timezones
 
+from babel import Locale, UnknownLocaleError
+from babel.languages import get_official_languages
+
 SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 SLUG_LENGTH = 60
 NAME_LENGTH = 120
@@ -99,6 +102,46 @@ def zone_region(zone: str | None) -> str:
     one country (UTC) and old aliases."""
     return _zone_countries().get(zone or "", DEFAULT_REGION)
 
+
+# The clinic's locale: how dates, times and numbers read (Babel, CLDR data).
+DEFAULT_LOCALE = "en_US"
+LOCALE_LENGTH = 16  # the Clinic.locale column
+# Offered on the settings page; any other that Babel knows may be typed.
+SUGGESTED_LOCALES = ("en_US", "en_GB", "en_CA", "en_AU", "es_US", "es_ES", "es_MX")
+
+
+def clinic_locale(text: str | None) -> str | None:
+    """A locale as the clinic stores it ("en_US"), from what was typed ("en_us", "en-US"), or
+    None when Babel does not know it or it names no country (dates read differently per country,
+    so "en" alone cannot say how they should)."""
+    text = (text or "").strip().replace("-", "_")
+    if not text or len(text) > 32:
+        return None
+    try:
+        locale = Locale.parse(text)
+    except (ValueError, TypeError, UnknownLocaleError):
+        return None
+    territory, code = locale.territory or "", str(locale)
+    return code if len(territory) == 2 and territory.isalpha() and len(code) <= LOCALE_LENGTH else None
+
+
+def default_locale(region: str | None) -> str:
+    """The locale of a country when the clinic names none: English where it is an official
+    language there (en_US, en_GB, en_CA), else the first official one (es_ES, de_DE)."""
+    region = (region or "").upper()
+    if not is_known_region(region):
+        return DEFAULT_LOCALE
+    official = list(get_official_languages(region, de_facto=True))
+    for language in sorted(official, key=lambda language: language != "en"):
+        found = clinic_locale(f"{language}_{region}")
+        if found:
+            return found
+    return clinic_locale(f"en_{region}") or DEFAULT_LOCALE
+
+
+def locale_name(code: str) -> str:
+    """How a staff page names a locale: "en_GB" -> "English (United Kingdom)"."""
+    return Locale.parse(code).get_display_name("en")
 
 
 # Record ids beyond this exist nowhere and would overflow the databases' integers.

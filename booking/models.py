@@ -6,9 +6,11 @@ import enum
 import uuid
 from itertools import chain
 from datetime import date, datetime, time, timedelta
+from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
+from babel import Locale
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from booking.extensions import db
@@ -157,6 +159,38 @@ class Clinic(db.Model):
         return ZoneInfo(self.timezone)
 
     @property
+    def address_lines(self) -> list[str]:
+        """The address as an envelope reads in the clinic's country, without empty lines:
+        US and Canada "City, REGION POSTCODE"; where the postcode leads ("28013 Madrid") it
+        comes first; elsewhere (the UK) town, county and postcode each on a line."""
+        city, region, postcode = (part.strip() if part else "" for part in
+                                  (self.address_city, self.address_region, self.address_postcode))
+        country = (self.address_country or self.region or "").upper()
+        if country in CITY_REGION_POSTCODE:
+            place = ", ".join(part for part in (city, f"{region} {postcode}".strip()) if part)
+            lines = [place]
+        elif country in POSTCODE_CITY:
+            lines = [f"{postcode} {city}".strip(), region]
+        else:
+            lines = [city, region, postcode]
+        street = [line.strip() for line in (self.address_street or "").splitlines()]
+        return [line for line in [*street, *lines] if line]
+
+    @property
+    def address_text(self) -> str:
+        """The address on one line, as a calendar file's LOCATION: "1200 Example Ave, Los Angeles, CA 90012"."""
+        return ", ".join(self.address_lines)
+
+    @property
+    def directions_url(self) -> str | None:
+        """A map search for the address (OpenStreetMap, no key, no tracking), or None without one."""
+        if not self.address_lines:
+            return None
+        country = ENGLISH.territories.get((self.address_country or self.region or "").upper())
+        query = ", ".join([*self.address_lines, *([country] if country else [])])
+        return "https://www.openstreetmap.org/search?" + urlencode({"query": query})
+
+    @property
     def booking_rules(self) -> BookingRules:
         return BookingRules(
             step_minutes=self.slot_step_minutes,
@@ -167,6 +201,22 @@ class Clinic(db.Model):
     def today(self, now: datetime) -> date:
         """The clinic's calendar date at the instant `now`."""
         return now.astimezone(self.zone).date()
+
+
+# How an address's place line reads, by country: "Los Angeles, CA 90012" and "28013 Madrid";
+# any other country gets town, region and postcode on lines of their own, as in the UK.
+ENGLISH = Locale("en")  # names the country in a map search, which reads English everywhere
+CITY_REGION_POSTCODE = frozenset({"US", "CA", "PR"})
+POSTCODE_CITY = frozenset({"AT", "BE", "CH", "CZ", "DE", "DK", "ES", "FI", "FR", "IT", "MX", "NL", "NO", "PL",
+                           "PT", "SE"})
+# The clinic file's [clinic.address] keys and the Clinic columns they fill.
+ADDRESS_COLUMNS = {"street": "address_street", "city": "address_city", "region": "address_region",
+                   "postcode": "address_postcode", "country": "address_country", "directions": "directions"}
+
+
+def column_length(model, column: str) -> int:
+    """The longest text a column holds, so checks quote the same limit the database keeps."""
+    return model.__table__.c[column].type.length
 
 
 practitioner_services = sa.Table(

@@ -52,6 +52,26 @@ BAD_FILES = [
     ('region = "US"', "region = 1", "region = 1", "must be a non-empty text"),
     ('alert_email = "alerts@clinic.example.com"', 'alert_email = "alerts at clinic"', "alerts at",
      "'alerts at clinic' is not an email address"),
+    ('region = "US"', 'region = "US"\nlocale = "en_XX"', "en_XX", "unknown locale 'en_XX' (use a language and a two-letter country"),
+    ('region = "US"', 'region = "US"\nlocale = "klingon"', "klingon", "unknown locale 'klingon'"),
+    ('region = "US"', 'region = "US"\nlocale = "en"', 'locale = "en"', 'names no country (write the country too, such as "en_US"'),
+    ('region = "US"', 'region = "US"\nlocale = 1', "locale = 1", "must be a non-empty text"),
+    ('region = "US"', 'region = "US"\nlanguages = ["en", "fr"]', '"fr"', "unknown language 'fr': the pages have words in en, es"),
+    ('region = "US"', 'region = "US"\nlanguages = []', "languages = []", 'must be a list of language codes in quotes, the patients\' default first'),
+    ('region = "US"', 'region = "US"\nlanguages = "es"', 'languages = "es"', "must be a list of language codes"),
+    ('region = "US"', 'region = "US"\nlanguages = ["es", "en", "ES"]', '"ES"', "'es' is listed twice"),
+    ('alert_email = "alerts@clinic.example.com"', 'alert_email = "alerts@clinic.example.com"\n[clinic.address]\ncountry = "UK"',
+     'country = "UK"', "unknown country 'UK' (use a two-letter ISO country code such as \"US\" or \"GB\"; the United Kingdom is \"GB\")"),
+    ('alert_email = "alerts@clinic.example.com"', 'alert_email = "alerts@clinic.example.com"\n[clinic.address]\nfloor = 2',
+     "floor = 2", "unknown key (expected one of: city, country, directions, postcode, region, street)"),
+    ('alert_email = "alerts@clinic.example.com"', 'alert_email = "alerts@clinic.example.com"\n[clinic.address]\n'
+     f'street = "{"9" * 201}"', "999", "is longer than 200 characters"),
+    ('alert_email = "alerts@clinic.example.com"', 'alert_email = "alerts@clinic.example.com"\n[clinic.address]\n'
+     f'postcode = "{"9" * 21}"', "999", "is longer than 20 characters"),
+    ('alert_email = "alerts@clinic.example.com"', 'alert_email = "alerts@clinic.example.com"\n[clinic.address]\n'
+     f'directions = "{"Turn left. " * 46}"', "Turn left", "is longer than 500 characters"),
+    ('alert_email = "alerts@clinic.example.com"', 'alert_email = "alerts@clinic.example.com"\naddress = "1 Main St"',
+     "1 Main St", "must be a [clinic.address] table"),
 ]
 
 
@@ -80,6 +100,62 @@ def test_without_a_region_the_clinic_takes_its_zones_country(zone, region):
             .replace("America/Los_Angeles", zone))
     clinic = read_clinic_file(text, "clinic.toml").clinic
     assert (clinic["region"], clinic["alert_email"]) == (region, None)
+
+
+ADDRESS = """\
+locale = "en_US"
+languages = ["en", "es"]
+
+[clinic.address]
+street = "1200 Example Ave, Suite 4"
+city = "Los Angeles"
+region = "CA"
+postcode = "90012"
+country = "us"
+directions = "Step-free entrance on Maple Street.\\nParking behind the building."
+"""
+WITH_ADDRESS = CLINIC_TOML.replace('alert_email = "alerts@clinic.example.com"\n',
+                                   'alert_email = "alerts@clinic.example.com"\n' + ADDRESS)
+
+
+def test_the_locale_languages_and_address_are_read():
+    clinic = read_clinic_file(WITH_ADDRESS, "clinic.toml").clinic
+    assert (clinic["locale"], clinic["languages"]) == ("en_US", ["en", "es"])
+    assert {key: value for key, value in clinic.items() if key.startswith("address_") or key == "directions"} == {
+        "address_street": "1200 Example Ave, Suite 4", "address_city": "Los Angeles", "address_region": "CA",
+        "address_postcode": "90012", "address_country": "US",
+        "directions": "Step-free entrance on Maple Street.\nParking behind the building."}
+
+
+def test_a_file_without_them_has_english_the_countrys_locale_and_no_address():
+    clinic = read_clinic_file(CLINIC_TOML, "clinic.toml").clinic
+    assert (clinic["locale"], clinic["languages"]) == ("en_US", ["en"])
+    assert all(clinic[key] is None for key in ("address_street", "address_city", "address_region",
+                                               "address_postcode", "address_country", "directions"))
+
+
+@pytest.mark.parametrize("region, zone, locale", [
+    ('"US"', "America/Los_Angeles", "en_US"), ('"GB"', "Europe/London", "en_GB"), ('"ES"', "Europe/Madrid", "es_ES"),
+    ('"CA"', "America/Toronto", "en_CA"), ('"in"', "Asia/Kolkata", "en_IN"),  # English where it is official
+    ('"DE"', "Europe/Berlin", "de_DE"), ('"MX"', "America/Mexico_City", "es_MX"),
+    (None, "Europe/Madrid", "es_ES"), (None, "Europe/London", "en_GB"),  # no region: the zone's country
+])
+def test_without_a_locale_the_clinic_takes_its_countrys(region, zone, locale):
+    text = CLINIC_TOML.replace("America/Los_Angeles", zone).replace(
+        'region = "US"\n', f"region = {region}\n" if region else "")
+    assert read_clinic_file(text, "clinic.toml").clinic["locale"] == locale
+
+
+@pytest.mark.parametrize("typed, stored", [("en_GB", "en_GB"), ("en-gb", "en_GB"), ("es_us", "es_US"),
+                                           (" en_AU ", "en_AU")])
+def test_a_locale_is_stored_as_babel_writes_it(typed, stored):
+    text = CLINIC_TOML.replace('region = "US"', f'region = "US"\nlocale = "{typed}"')
+    assert read_clinic_file(text, "clinic.toml").clinic["locale"] == stored
+
+
+def test_the_first_language_is_the_patients_default_and_order_is_kept():
+    text = CLINIC_TOML.replace('region = "US"', 'region = "US"\nlanguages = ["ES", "en"]')
+    assert read_clinic_file(text, "clinic.toml").clinic["languages"] == ["es", "en"]
 
 
 def test_time_off_ending_before_it_starts():
@@ -177,9 +253,12 @@ def test_first_import_needs_a_clinic_table(app):
 
 def test_export_round_trips_into_an_empty_database(request, app, tmp_path):
     with app.app_context():
-        import_clinic_file(CLINIC_TOML + TIME_OFF)
+        import_clinic_file(WITH_ADDRESS + TIME_OFF)
         exported = export_clinic_file()
     assert "[[time_off]]" in exported and 'start = "2027-03-10T00:00"' in exported
+    assert 'locale = "en_US"' in exported and 'languages = [\n    "en",\n    "es",\n]' in exported
+    assert '[clinic.address]\nstreet = "1200 Example Ave, Suite 4"' in exported and 'country = "US"' in exported
+    assert 'directions = "Step-free entrance on Maple Street.\\nParking behind the building."' in exported
     assert 'region = "US"' in exported and 'alert_email = "alerts@clinic.example.com"' in exported
     assert "retention_years = 10" in exported  # the default, when the file named none
     kind = "postgresql" if "postgresql" in app.config["SQLALCHEMY_DATABASE_URI"] else "sqlite"
@@ -190,6 +269,8 @@ def test_export_round_trips_into_an_empty_database(request, app, tmp_path):
             assert export_clinic_file() == exported
             clinic = db.session.get(Clinic, 1)
             assert (clinic.region, clinic.alert_email) == ("US", "alerts@clinic.example.com")
+            assert (clinic.locale, clinic.languages, clinic.address_text) == (
+                "en_US", ["en", "es"], "1200 Example Ave, Suite 4, Los Angeles, CA 90012")
             # A file that leaves out the alert address or the second factor setting keeps them...
             import_clinic_file(exported.replace('alert_email = "alerts@clinic.example.com"\n', "").replace(
                 "second_factor_for_all_staff = true\n", "").replace("second_factor_for_all_staff = false\n", ""))
@@ -203,6 +284,13 @@ def test_export_round_trips_into_an_empty_database(request, app, tmp_path):
             assert clinic.second_factor_for_all_staff
             assert "retention_years = 7" in export_clinic_file()
             assert 'region = "GB"' in export_clinic_file() and 'alert_email = ""' in export_clinic_file()
+            # A file of the clinic from before languages and addresses: English, its country's locale, no address.
+            import_clinic_file(CLINIC_TOML.replace('region = "US"', 'region = "GB"'))
+            assert (clinic.locale, clinic.languages, clinic.address_lines, clinic.directions) == ("en_GB", ["en"], [], None)
+            again = export_clinic_file()
+            assert "[clinic.address]" not in again and 'languages = [\n    "en",\n]' in again
+            import_clinic_file(again)
+            assert export_clinic_file() == again
         close_database(other)
 
 
@@ -249,6 +337,11 @@ def test_demo_loads_three_practitioners_and_a_week_of_bookings(app):
             sa.select(sa.func.min(Appointment.starts_at), sa.func.max(Appointment.starts_at))
         ).one()
     assert (last - first).days <= 14  # last week's visits, completed, and the week ahead
+    with app.app_context():
+        clinic = db.session.get(Clinic, 1)
+        assert (clinic.locale, clinic.languages) == ("en_US", ["en", "es"])
+        assert clinic.address_lines == ["1200 Example Ave, Suite 4", "Los Angeles, CA 90012"]
+        assert "step-free" in clinic.directions and "parking" in clinic.directions.lower()
     again = runner.invoke(args=["demo", "--if-empty"])
     assert "already set up" in again.output
     with app.app_context():

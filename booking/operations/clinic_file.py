@@ -19,7 +19,8 @@ from booking import limits
 from booking.extensions import db
 from booking.transaction import write_transaction
 from booking.limits import SLUG, Limit
-from booking.models import Clinic, Practitioner, Service, TimeOff, WorkingHours
+from booking.i18n import catalog_languages
+from booking.models import ADDRESS_COLUMNS, Clinic, Practitioner, Service, TimeOff, WorkingHours, column_length
 from booking.scheduling import wall_clock_instant
 from booking.validation import EMAIL_LIMIT, clean_email
 
@@ -364,7 +365,8 @@ def _read_clinic(table, check: _Checker) -> dict:
         table,
         {"name", "timezone", "phone", "emergency_number", "slot_step_minutes", "min_notice_hours",
          "max_advance_days", "cancellation_notice_hours", "reminder_hours", "retention_years",
-         "start_back_enabled", "region", "alert_email", "second_factor_for_all_staff"},
+         "start_back_enabled", "region", "alert_email", "second_factor_for_all_staff", "locale", "languages",
+         "address"},
         path,
     )
     zone_name = check.text(table, "timezone", path, limit=limits.ZONE_LENGTH)
@@ -387,6 +389,9 @@ def _read_clinic(table, check: _Checker) -> dict:
     return {
         "name": check.text(table, "name", path, limit=limits.NAME_LENGTH),
         "timezone": zone_name,
+        "locale": _read_locale(table, region, check),
+        "languages": _read_languages(table, check),
+        **_read_address(table.get("address"), check),
         "phone": check.text(table, "phone", path, limit=limits.PHONE_LENGTH),
         "emergency_number": check.text(table, "emergency_number", path, limit=limits.EMERGENCY_NUMBER_LENGTH),
         **{key: check.whole_number(table, key, path, limit) for key, limit in limits.CLINIC_NUMBERS.items()},
@@ -396,6 +401,66 @@ def _read_clinic(table, check: _Checker) -> dict:
         "region": region.upper(),
         "alert_email": (alert_email or "") if "alert_email" in table else None,
     }
+
+
+def _read_locale(table: dict, region: str | None, check: _Checker) -> str:
+    """The clinic's locale, or without one the locale of its country (en_US for US, es_ES for ES)."""
+    path = ("clinic", "locale")
+    text = check.text(table, "locale", path[:1], required=False, limit=64, default=None)
+    if text is None:
+        return limits.default_locale(region)
+    locale = limits.clinic_locale(text)
+    if locale is None:
+        if "_" not in text.replace("-", "_") and limits.clinic_locale(f"{text}_{region}"):
+            check.problem(path, f"locale {text!r} names no country (write the country too, such as "
+                                f"\"{limits.clinic_locale(f'{text}_{region}')}\": dates read differently in each)")
+        else:
+            check.problem(path, f"unknown locale {text!r} (use a language and a two-letter country as Babel "
+                                "names them, such as \"en_US\", \"en_GB\" or \"es_MX\")")
+    return locale or limits.DEFAULT_LOCALE
+
+
+def _read_languages(table: dict, check: _Checker) -> list[str]:
+    """The languages patients may choose, the first the default; each needs a catalog."""
+    path = ("clinic", "languages")
+    value = table.get("languages", ["en"])
+    known = catalog_languages()
+    if not isinstance(value, list) or not value or not all(isinstance(code, str) for code in value):
+        check.problem(path, "must be a list of language codes in quotes, the patients' default first, "
+                            f"such as [\"en\", \"es\"] (known: {', '.join(known)})")
+        return ["en"]
+    languages = [code.strip().lower() for code in value]
+    for code in languages:
+        if code not in known:
+            check.problem(path, f"unknown language {code!r}: the pages have words in {', '.join(known)} "
+                                "(another needs its catalog in booking/translations)")
+    for code in sorted({code for code in languages if languages.count(code) > 1}):
+        check.problem(path, f"{code!r} is listed twice")
+    return list(dict.fromkeys(languages))
+
+
+def _read_address(table, check: _Checker) -> dict:
+    """The [clinic.address] table as Clinic columns; every key optional, a missing table none."""
+    path = ("clinic", "address")
+    address: dict = dict.fromkeys(ADDRESS_COLUMNS.values())
+    if table is None:
+        return address
+    if not isinstance(table, dict):
+        check.problem(path, "must be a [clinic.address] table of street, city, region, postcode, country "
+                            "and directions")
+        return address
+    check.unknown_keys(table, set(ADDRESS_COLUMNS), path)
+    for key, column in ADDRESS_COLUMNS.items():
+        address[column] = check.text(table, key, path, required=False, limit=column_length(Clinic, column),
+                                     default=None) or None
+    country = address["address_country"]
+    if country:
+        address["address_country"] = country.upper()
+        if not limits.is_known_region(country.upper()):
+            advice = "; the United Kingdom is \"GB\"" if country.upper() == "UK" else ""
+            check.problem(path + ("country",), f"unknown country {country!r} (use a two-letter ISO country "
+                                               f"code such as \"US\" or \"GB\"{advice})")
+    return address
 
 
 # Settings that a clinic file leaving them out does not change: switching the second factor off
@@ -493,11 +558,16 @@ def export_clinic_file() -> str:
             "second_factor_for_all_staff": clinic.second_factor_for_all_staff,
             "region": clinic.region,
             "alert_email": clinic.alert_email or "",  # said even when empty: a file leaving it out keeps it
+            "locale": clinic.locale,
+            "languages": list(clinic.languages or ["en"]),
         },
         "services": [],
         "practitioners": [],
         "time_off": [],
     }
+    address = {key: getattr(clinic, column) for key, column in ADDRESS_COLUMNS.items() if getattr(clinic, column)}
+    if address:
+        document["clinic"]["address"] = address
     for service in db.session.scalars(sa.select(Service).order_by(Service.id)):
         entry = {
             "slug": service.slug,
