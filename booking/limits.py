@@ -125,6 +125,18 @@ def clinic_locale(text: str | None) -> str | None:
     return code if len(territory) == 2 and territory.isalpha() and len(code) <= LOCALE_LENGTH else None
 
 
+def names_no_country(text: str | None) -> bool:
+    """Is this a language Babel knows, written without the country a clinic's locale needs ("en")?"""
+    text = (text or "").strip()
+    if not text.isalpha() or len(text) > 8:
+        return False
+    try:
+        locale = Locale.parse(text)
+    except (ValueError, UnknownLocaleError):
+        return False
+    return locale.territory is None and locale.language != "root"
+
+
 def default_locale(region: str | None) -> str:
     """The locale of a country when the clinic names none: English where it is an official
     language there (en_US, en_GB, en_CA), else the first official one (es_ES, de_DE)."""

@@ -17,6 +17,7 @@ from booking.measures import load_licensed_instruments
 from booking.models import Appointment, Clinic, Practitioner, Service, StaffAccount, StaffRole
 from booking.operations import admin as admin_operations
 from booking.operations.clinic_file import export_clinic_file, import_clinic_file
+from booking.transaction import write_transaction
 from tests.conftest import app_config, close_database, fresh_database
 from tests.test_desk import book_online, submit
 from tests.instruments import START_BACK_TOML
@@ -26,7 +27,13 @@ SETTINGS = {
     "name": "Test Clinic", "timezone": "America/Los_Angeles", "phone": "+1 213 555 0100", "emergency_number": "911",
     "slot_step_minutes": "15", "min_notice_hours": "2", "max_advance_days": "30", "cancellation_notice_hours": "24",
     "reminder_hours": "24", "retention_years": "10", "region": "US", "alert_email": "alerts@clinic.example.com",
+    "locale": "en_US",
 }
+NO_ADDRESS = {"address_street": None, "address_city": None, "address_region": None, "address_postcode": None,
+              "address_country": None, "directions": None}
+ADDRESS = {"address_street": "1200 Example Ave, Suite 4", "address_city": "Los Angeles", "address_region": "CA",
+           "address_postcode": "90012", "address_country": "US",
+           "directions": "Step-free entrance on Maple Street.\nParking behind the building."}
 
 
 @pytest.fixture
@@ -119,7 +126,7 @@ def test_an_admin_changes_the_clinic_settings(staff, admin):  # noqa: F811
         "emergency_number": "911", "slot_step_minutes": 30, "min_notice_hours": 0, "max_advance_days": 730,
         "cancellation_notice_hours": 48, "reminder_hours": 0, "retention_years": 7, "start_back_enabled": False,
         "second_factor_for_all_staff": False,
-        "region": "GB", "alert_email": "front.desk@example.com",
+        "region": "GB", "alert_email": "front.desk@example.com", "locale": "en_US", "languages": ["en"], **NO_ADDRESS,
     }
     slots = staff.test_client().get("/api/v1/slots?service=short&practitioner=ana&from=2027-03-09&days=1").get_json()
     assert [slot["start"][11:16] for slot in slots["slots"]][:3] == ["09:00", "09:30", "10:00"]
@@ -152,17 +159,83 @@ def test_an_admin_changes_the_clinic_settings(staff, admin):  # noqa: F811
     ("region", "UK", "Enter GB for the United Kingdom"),
     ("region", "", "Enter the country code, like US or GB"),
     ("alert_email", "alerts@clinic", "Enter the alert email address in the correct format"),
+    ("locale", "en_XX", "en_XX is not a locale we know: use a language and a two-letter country, like en_US, en_GB or es_MX"),
+    ("locale", "Klingon", "Klingon is not a locale we know"),
+    ("locale", "en", "Add the country to the locale, like en_US or en_GB: dates and times read differently in each country"),
+    ("locale", "", "Enter the locale, like en_US or en_GB"),
+    ("locale", "en_US" * 100, "is not a locale we know"),
+    ("languages", "fr", "Select only from the list below"),
+    ("address_street", "9" * 201, "Street address must be 200 characters or fewer"),
+    ("address_city", "C" * 101, "Town or city must be 100 characters or fewer"),
+    ("address_postcode", "9" * 21, "ZIP code or postcode must be 20 characters or fewer"),
+    ("address_country", "UK", "Enter GB for the United Kingdom"),
+    ("address_country", "Spain", "SPAIN is not a country code we know: use two letters, like US or GB"),
+    ("address_street", "1 Main\x00St", "Street address (optional) has a character that cannot be stored"),
+    ("directions", "Turn left.\r\n" * 46, "Directions must be 500 characters or fewer"),
 ])
 def test_wrong_settings_get_a_message_on_their_field_and_change_nothing(staff, admin, field, typed, message):  # noqa: F811
     before = settings_now(staff)
     response = submit(admin, "/admin/settings", SETTINGS | {"name": "Renamed", field: typed})
     page = response.get_data(as_text=True)
     assert response.status_code == 200
-    assert "There is a problem" in page and f'href="#{field}"' in page
+    assert "There is a problem" in page and f'href="#{field}{"-0" if field == "languages" else ""}"' in page
     assert message in page
     if typed and len(typed) < 200:
         assert f'value="{typed}"' in page or typed.replace("'", "&#39;") in page  # what was typed comes back
     assert 'value="Renamed"' in page or field == "name"
+    assert settings_now(staff) == before
+
+
+def test_the_settings_page_shows_the_locale_languages_and_address(staff, admin):  # noqa: F811
+    page = admin.get("/admin/settings").get_data(as_text=True)
+    assert re.search(r'id="locale" name="locale"\s+type="text" value="en_US"', page)
+    assert "Now: English (United States)." in page and "en_GB, en_CA, en_AU, es_US, es_ES or es_MX" in page
+    assert '<label for="languages-0">Spanish (español)</label>' in page
+    assert not re.search(r'value="es"[^>]*checked', page), "the test clinic speaks English only"
+    assert "always offered in English" in page and "Leave it empty to show none" in page
+    assert "step-free entrance" in page and "Up to 500 characters." in page
+    for field in NO_ADDRESS:
+        assert f'id="{field}"' in page
+
+
+def test_an_admin_offers_spanish_and_sets_the_address(staff, admin):  # noqa: F811
+    sent = SETTINGS | {"locale": " en-gb ", "languages": ["es"]} | ADDRESS | {
+        "address_country": "us", "directions": "Step-free entrance on Maple Street.\r\nParking behind the building.  "}
+    response = submit(admin, "/admin/settings", sent)
+    assert response.status_code == 303
+    now = settings_now(staff)
+    assert (now["locale"], now["languages"]) == ("en_GB", ["en", "es"])
+    assert {key: now[key] for key in ADDRESS} == ADDRESS
+    page = admin.get("/admin/settings").get_data(as_text=True)
+    assert re.search(r'value="es"[^>]*checked', page) and "Now: English (United Kingdom)." in page
+    assert "Step-free entrance on Maple Street.\nParking behind the building.</textarea>" in page
+    # A browser's CRLF line ends count once: 42 lines of 11 characters fit in 500 however they were sent.
+    assert submit(admin, "/admin/settings", sent | {"directions": "Turn left.\r\n" * 42}).status_code == 303
+    assert settings_now(staff)["directions"] == ("Turn left.\n" * 42).strip()
+    assert submit(admin, "/admin/settings", sent).status_code == 303
+    with staff.app_context():
+        clinic = db.session.get(Clinic, 1)
+        assert clinic.address_text == "1200 Example Ave, Suite 4, Los Angeles, CA 90012"
+        assert 'locale = "en_GB"' in export_clinic_file()
+    # Unticking Spanish leaves English; emptying the boxes takes the address away.
+    assert submit(admin, "/admin/settings", SETTINGS | {key: "" for key in ADDRESS}).status_code == 303
+    now = settings_now(staff)
+    assert (now["locale"], now["languages"]) == ("en_US", ["en"]) and {key: now[key] for key in ADDRESS} == NO_ADDRESS
+
+
+def test_saving_keeps_the_clinics_first_language_as_the_default(staff, admin):  # noqa: F811
+    with staff.app_context():
+        with write_transaction():
+            db.session.get(Clinic, 1).languages = ["es", "en"]  # as a clinic file may say
+    assert submit(admin, "/admin/settings", SETTINGS | {"languages": ["es"]}).status_code == 303
+    assert settings_now(staff)["languages"] == ["es", "en"]
+
+
+def test_a_wrong_locale_saves_nothing_else_either(staff, admin):  # noqa: F811
+    before = settings_now(staff)
+    response = submit(admin, "/admin/settings", SETTINGS | ADDRESS | {"locale": "xx_YY", "languages": ["es"]})
+    assert response.status_code == 200 and "xx_YY is not a locale we know" in response.get_data(as_text=True)
+    assert 'value="1200 Example Ave, Suite 4"' in response.get_data(as_text=True)  # what was typed comes back
     assert settings_now(staff) == before
 
 
@@ -349,7 +422,8 @@ def test_edits_through_the_pages_export_and_import_into_a_fresh_database(request
     assert submit(admin, "/admin/settings", SETTINGS | {
         "name": "Round Trip Clinic", "timezone": "America/New_York", "emergency_number": "112",
         "slot_step_minutes": "20", "min_notice_hours": "0", "max_advance_days": "90",
-        "cancellation_notice_hours": "12", "retention_years": "8", "start_back_enabled": "y"}).status_code == 303
+        "cancellation_notice_hours": "12", "retention_years": "8", "start_back_enabled": "y",
+        "locale": "es_US", "languages": ["es"]} | ADDRESS).status_code == 303
     assert submit(admin, "/admin/services/new", NEW_SERVICE | {"new_patients_only": "y"}).status_code == 303
     assert submit(admin, "/admin/services/consult", {"name": "Consultation", "description": "First time here?",
                                                      "minutes": "90", "buffer_minutes": "0"}).status_code == 303
@@ -366,6 +440,8 @@ def test_edits_through_the_pages_export_and_import_into_a_fresh_database(request
 
     here = snapshot(staff)
     assert here["clinic"]["timezone"] == "America/New_York" and here["clinic"]["start_back_enabled"] is True
+    assert (here["clinic"]["locale"], here["clinic"]["languages"]) == ("es_US", ["en", "es"])
+    assert here["clinic"]["directions"] == ADDRESS["directions"]
     assert {"slug": "consult", "name": "Consultation", "description": "First time here?", "minutes": 90,
             "buffer_minutes": 0, "new_patients_only": False, "is_active": False} in here["services"]
     assert here["practitioners"][1]["is_active"] is False and here["practitioners"][1]["services"] == []

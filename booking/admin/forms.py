@@ -6,10 +6,12 @@ from __future__ import annotations
 from datetime import time, timedelta
 from zoneinfo import ZoneInfo
 
+from babel import Locale
 from wtforms import BooleanField, PasswordField, SelectField, StringField, TextAreaField
 from wtforms.validators import ValidationError
 
 from booking.forms import CheckboxChoices, Choice, JourneyForm, options, parse_date
+from booking.i18n import catalog_languages
 from booking.limits import MAX_ID
 from booking.models import StaffRole
 from booking.operations.clinical import AUDIT_ACTIONS, AuditFilter
@@ -54,8 +56,23 @@ class ClinicSettingsForm(AdminForm):
     cancellation_notice_hours = StringField("Cancellation notice (hours)")
     reminder_hours = StringField("Reminder email (hours before the visit)")
     retention_years = StringField("Keep patients' records for (years after their last visit)")
+    locale = StringField("Locale")
+    languages = CheckboxChoices("Languages patients may choose besides English")
+    address_street = StringField("Street address (optional)")
+    address_city = StringField("Town or city (optional)")
+    address_region = StringField("State, county or region (optional)")
+    address_postcode = StringField("ZIP code or postcode (optional)")
+    address_country = StringField("Country of the address (optional)")
+    directions = TextAreaField("Directions for patients (optional)")
     start_back_enabled = BooleanField("Ask the STarT Back screening questions")
     second_factor_for_all_staff = BooleanField("Ask every member of staff for a second factor when they sign in")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Every language with a catalog, named in English with its own name: "Spanish (español)".
+        self.languages.choices = options(
+            (code, f"{Locale.parse(code).get_display_name('en')} ({Locale.parse(code).get_display_name(code)})")
+            for code in catalog_languages() if code != "en")
 
 
 class NamedBySlugForm(AdminForm):

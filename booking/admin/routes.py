@@ -15,7 +15,8 @@ from booking.admin.forms import AuditFilterForm, ClinicSettingsForm, Practitione
 from booking.clock import now
 from booking.extensions import db
 from booking.forms import options
-from booking.models import Appointment, OutboxMessage, OutboxStatus, Patient, Practitioner, StaffAccount, StaffRole
+from booking.models import (Appointment, Clinic, OutboxMessage, OutboxStatus, Patient, Practitioner, StaffAccount,
+                            StaffRole, column_length)
 from booking.notify import outbox
 from booking.notify.emails import link_hidden
 from booking.operations import admin, clinical, feeds, second_factor, staff
@@ -77,7 +78,7 @@ def settings():
         flash("The clinic's settings are saved.", "success")
         return redirect(url_for("admin.settings"), code=303)
     return render_template("admin/settings.html", form=form, start_back=_start_back(),
-                           visits_ahead=admin.upcoming_visits(now()))
+                           visits_ahead=admin.upcoming_visits(now()), directions_length=column_length(Clinic, "directions"))
 
 
 @bp.get("/services")

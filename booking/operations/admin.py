@@ -18,7 +18,8 @@ from booking import limits
 from booking.extensions import db
 from booking.transaction import write_transaction
 from booking.limits import Limit
-from booking.models import Appointment, AppointmentStatus, Clinic, Practitioner, Service
+from booking.i18n import catalog_languages
+from booking.models import ADDRESS_COLUMNS, Appointment, AppointmentStatus, Clinic, Practitioner, Service, column_length
 from booking.operations.availability import load_clinic
 from booking.operations.problems import InvalidInput
 from booking.validation import clean_email
@@ -73,6 +74,36 @@ class _Checks:
             self.problem(key, f"{code[:limits.NAME_LENGTH]} is not a country code we know: "
                               "use two letters, like US or GB")
         return code
+
+    def country(self, key: str) -> str | None:
+        """An optional two-letter country code, as region() checks a required one."""
+        if not str(self.values.get(key) or "").strip():
+            return None
+        return self.region(key)
+
+    def locale(self, key: str) -> str:
+        text = str(self.values.get(key) or "").strip()
+        locale = limits.clinic_locale(text)
+        if not text:
+            self.problem(key, "Enter the locale, like en_US or en_GB")
+        elif limits.names_no_country(text):
+            self.problem(key, f"Add the country to the locale, like {text.lower()}_US or {text.lower()}_GB: "
+                              "dates and times read differently in each country")
+        elif locale is None:
+            self.problem(key, f"{text[:32]} is not a locale we know: use a language and a two-letter country, "
+                              "like en_US, en_GB or es_MX")
+        return locale or text
+
+    def languages(self, key: str, offered: list[str]) -> list[str]:
+        """English and the languages ticked, keeping the clinic's order (its first is the default)."""
+        ticked = self.values.get(key) or []
+        known = catalog_languages()
+        if isinstance(ticked, str) or any(code not in known for code in ticked):
+            self.problem(key, "Choose languages from the list")
+            return offered
+        chosen = {"en", *ticked}
+        kept = [code for code in offered if code in chosen]
+        return kept + [code for code in known if code in chosen and code not in kept]
 
     def optional_email(self, key: str, what: str) -> str | None:
         text = str(self.values.get(key) or "").strip()
@@ -147,11 +178,22 @@ CLINIC_TEXTS = {  # key -> (what it is called in a message, longest allowed)
 }
 
 
+# Address column -> (what it is called in a message); lengths are the columns'.
+ADDRESS_TEXTS = {
+    "address_street": "street address",
+    "address_city": "town or city",
+    "address_region": "state, county or region",
+    "address_postcode": "ZIP code or postcode",
+}
+
+
 def clinic_values(clinic: Clinic) -> dict:
     """The settings as the settings page shows them."""
     keys = ["name", "timezone", "region", "phone", "emergency_number", "alert_email", *limits.CLINIC_NUMBERS,
-            "start_back_enabled", "second_factor_for_all_staff"]
-    return {key: getattr(clinic, key) for key in keys}
+            "start_back_enabled", "second_factor_for_all_staff", "locale", "languages", *ADDRESS_COLUMNS.values()]
+    values = {key: getattr(clinic, key) for key in keys}
+    values["languages"] = list(values["languages"] or ["en"])
+    return values
 
 
 def update_clinic(values: dict, *, start_back_available: bool, now: datetime) -> Clinic:
@@ -162,7 +204,9 @@ def update_clinic(values: dict, *, start_back_available: bool, now: datetime) ->
     wall-clock times in the zone and would move against those visits.
     """
     clinic = load_clinic()
-    check = _Checks(values)
+    # A browser sends a text box's line ends as CRLF: one kind, counted once, keeps the limit and the file plain.
+    directions = str(values.get("directions") or "").replace("\r\n", "\n").replace("\r", "\n")
+    check = _Checks(values | {"directions": directions})
     settings = {key: check.text(key, what, limit) for key, (what, limit) in CLINIC_TEXTS.items()}
     zone = str(values.get("timezone") or "").strip()
     if not zone:
@@ -179,6 +223,13 @@ def update_clinic(values: dict, *, start_back_available: bool, now: datetime) ->
     settings["region"] = check.region("region")
     settings["alert_email"] = check.optional_email("alert_email", "alert email address")
     settings |= {key: check.number(key, limit) for key, limit in limits.CLINIC_NUMBERS.items()}
+    settings["locale"] = check.locale("locale")
+    settings["languages"] = check.languages("languages", list(clinic.languages or ["en"]))
+    for column, what in ADDRESS_TEXTS.items():
+        settings[column] = check.text(column, what, column_length(Clinic, column), required=False) or None
+    settings["address_country"] = check.country("address_country")
+    settings["directions"] = check.text("directions", "directions", column_length(Clinic, "directions"),
+                                        required=False) or None
     settings["start_back_enabled"] = bool(values.get("start_back_enabled"))
     settings["second_factor_for_all_staff"] = bool(values.get("second_factor_for_all_staff"))
     if settings["start_back_enabled"] and not start_back_available:

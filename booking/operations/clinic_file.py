@@ -411,9 +411,10 @@ def _read_locale(table: dict, region: str | None, check: _Checker) -> str:
         return limits.default_locale(region)
     locale = limits.clinic_locale(text)
     if locale is None:
-        if "_" not in text.replace("-", "_") and limits.clinic_locale(f"{text}_{region}"):
+        if limits.names_no_country(text):
+            example = limits.clinic_locale(f"{text}_{region}") or f"{text.lower()}_US"
             check.problem(path, f"locale {text!r} names no country (write the country too, such as "
-                                f"\"{limits.clinic_locale(f'{text}_{region}')}\": dates read differently in each)")
+                                f"\"{example}\": dates read differently in each)")
         else:
             check.problem(path, f"unknown locale {text!r} (use a language and a two-letter country as Babel "
                                 "names them, such as \"en_US\", \"en_GB\" or \"es_MX\")")
