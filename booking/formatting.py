@@ -127,3 +127,13 @@ def date_field_order(locale: str | Locale) -> tuple[str, ...]:
     pattern = Locale.parse(locale).date_formats["short"].pattern
     positions = {"day": pattern.find("d"), "month": pattern.find("M"), "year": pattern.find("y")}
     return tuple(sorted(positions, key=positions.__getitem__))
+
+
+SENTENCE_ENDS = (".", "!", "?", "…")
+
+
+def end_sentence(text: str) -> str:
+    """Close a sentence with one full stop, even when it ends in a name that has one already:
+    "Booked with Mei Lin, L.Ac." rather than "...L.Ac..". Markup stays Markup (templates)."""
+    text = text.rstrip()
+    return text if text.endswith(SENTENCE_ENDS) else text + "."

@@ -12,7 +12,8 @@ from flask.sessions import SecureCookieSessionInterface
 
 from booking.clock import now
 from booking.extensions import db
-from booking.formatting import birth_date, clinic_time, date_text, time_range, time_text, zone_abbreviation, zone_label
+from booking.formatting import (birth_date, clinic_time, date_text, end_sentence, time_range, time_text,
+                                zone_abbreviation, zone_label)
 from booking.models import Clinic
 from booking.operations.availability import load_clinic
 from booking.safety import same_day_doctor
@@ -145,6 +146,8 @@ def register_page_helpers(app: Flask) -> None:
         return zone_abbreviation(instant, db.session.get(Clinic, 1))
 
     app.add_template_filter(lambda iso: birth_date(iso, _page_locale()), "birth_date")
+    # `{{ practitioner.name | sentence_end }}` where a sentence ends on a name ("Mei Lin, L.Ac.").
+    app.add_template_filter(end_sentence, "sentence_end")
 
     @app.after_request
     def safe_headers(response):

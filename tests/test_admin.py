@@ -415,6 +415,13 @@ def test_an_admin_reactivates_an_account_but_cannot_deactivate_their_own(staff, 
     assert admin.post("/admin/staff/2147483647/reactivate", data={"csrf_token": csrf_from(page)}).status_code == 404
 
 
+def test_adding_an_account_for_a_name_that_ends_in_a_full_stop_says_so_once(staff, admin):  # noqa: F811
+    added = submit(admin, "/admin/staff", {"name": "Cleo New, L.Ac.", "email": "cleo@example.com",
+                                           "role": "receptionist", "password": "a long enough password"})
+    assert added.status_code == 303
+    assert "Account added for Cleo New, L.Ac.</" in admin.get(added.location).get_data(as_text=True)
+
+
 # --- the round trip ---------------------------------------------------------------------
 
 def test_edits_through_the_pages_export_and_import_into_a_fresh_database(request, staff, admin, tmp_path):  # noqa: F811

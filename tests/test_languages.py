@@ -11,9 +11,12 @@ from pathlib import Path
 import pytest
 from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
+from flask import render_template_string
+from markupsafe import Markup
 
 from booking.extensions import db
-from booking.i18n import TRANSLATIONS, format_locale
+from booking.formatting import end_sentence
+from booking.i18n import TRANSLATIONS, catalog_languages, format_locale
 from booking.models import Clinic
 from booking.transaction import write_transaction
 
@@ -95,3 +98,44 @@ def test_staff_pages_stay_in_english_whatever_the_patient_chose(clinic, client):
     offer_spanish(clinic)
     client.get("/?language=es")
     assert '<html lang="en">' in client.get("/staff/sign-in").text
+
+
+def test_the_catalogs_are_english_and_each_translation_folder():
+    assert catalog_languages() == ["en", *LANGUAGES]
+
+
+# --- one full stop at the end of a sentence --------------------------------------------------
+
+@pytest.mark.parametrize("text, sentence", [
+    ("Booked with Mei Lin, L.Ac.", "Booked with Mei Lin, L.Ac."),
+    ("Booked with Ana Test", "Booked with Ana Test."),
+    ("Account added for Amara Okafor, L.Ac., DAOM", "Account added for Amara Okafor, L.Ac., DAOM."),
+    ("Thank you for booking with Back Care Co.  ", "Thank you for booking with Back Care Co."),
+    ("Gave up after 3 attempts; the last one never reported back.", "Gave up after 3 attempts; the last one never reported back."),
+    ("Did it arrive?", "Did it arrive?"),
+    ("", "."),
+])
+def test_a_sentence_ends_in_one_full_stop(text, sentence):
+    assert end_sentence(text) == sentence
+
+
+def test_the_template_filter_keeps_escaping(app):
+    with app.test_request_context():
+        page = render_template_string("<p>with {{ name | sentence_end }} Next.</p>", name="Mei Lin, L.Ac.")
+        assert page == "<p>with Mei Lin, L.Ac. Next.</p>"
+        assert render_template_string("{{ name | sentence_end }}", name="<b>Jr.</b> Smith") == "&lt;b&gt;Jr.&lt;/b&gt; Smith."
+    assert isinstance(end_sentence(Markup("<b>Mei Lin, L.Ac.</b>")), Markup)
+
+
+def test_pages_and_emails_close_a_sentence_on_a_name_once():
+    """The sentences that end on a name or free text use the filter, so none reads "L.Ac..": a
+    full stop straight after such a value in a template would double it."""
+    root = ROOT / "templates"
+    for name in ("public/time.html", "auth/code.html", "emails/confirmation.txt", "rights/data.html",
+                 "admin/_outbox_outcome.html"):
+        assert "| sentence_end }}" in (root / name).read_text(), name
+    for path in [*root.rglob("*.html"), *root.rglob("*.txt")]:
+        text = path.read_text()
+        for value in ("practitioner_name", "practitioner.name", "patient.name", "clinic.name", ".reason",
+                      "last_error"):
+            assert f"{value} }}}}." not in text and f"{value}) }}}}." not in text, (path, value)

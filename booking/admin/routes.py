@@ -14,6 +14,7 @@ from booking import limits
 from booking.admin.forms import AuditFilterForm, ClinicSettingsForm, PractitionerEditForm, ServiceEditForm, StaffForm
 from booking.clock import now
 from booking.extensions import db
+from booking.formatting import end_sentence
 from booking.forms import options
 from booking.models import (Appointment, Clinic, OutboxMessage, OutboxStatus, Patient, Practitioner, StaffAccount,
                             StaffRole, column_length)
@@ -156,7 +157,7 @@ def staff_accounts():
         except CannotBook as problem:
             getattr(form, problem.field).errors.append(problem.message)
         else:
-            flash(f"Account added for {account.name}.", "success")
+            flash(end_sentence(f"Account added for {account.name}"), "success")
             return redirect(url_for("admin.staff_accounts"), code=303)
     accounts = db.session.scalars(sa.select(StaffAccount).order_by(StaffAccount.name)).all()
     practitioners = db.session.scalars(sa.select(Practitioner).order_by(Practitioner.name)).all()

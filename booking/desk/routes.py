@@ -21,6 +21,7 @@ from booking.desk.forms import (
     PatientSearchForm,
     TimeOffForm,
 )
+from booking.formatting import end_sentence
 from booking.forms import options
 from booking.limits import MAX_ID
 from booking.models import AppointmentStatus, Patient, Practitioner, StaffRole
@@ -136,7 +137,7 @@ def book():
             problem_text = problem.message[0].upper() + problem.message[1:]
         else:
             booked = result.appointment
-            flash(sentence(f"Booked {booked.patient.name} for {describe(clinic, booked.practitioner, booked.starts_at)}"),
+            flash(end_sentence(f"Booked {booked.patient.name} for {describe(clinic, booked.practitioner, booked.starts_at)}"),
                   "success")
             if booked.safety_flags:
                 flash('Tell the caller: "Some of your answers need a doctor within 24 hours, before this visit. '
@@ -144,11 +145,6 @@ def book():
             return redirect(url_for("desk.appointment", appointment_id=booked.id), code=303)
     return render_template("desk/book.html", form=form, practitioner=practitioner, start=start,
                            patient=patient, alternatives=None, target=target, problem=problem_text)
-
-
-def sentence(text: str) -> str:
-    """End with one full stop, even after a name like "Mei Lin, L.Ac."."""
-    return text if text.endswith(".") else text + "."
 
 
 def _files_under_someone_else(form, patient) -> bool:
@@ -160,7 +156,7 @@ def _files_under_someone_else(form, patient) -> bool:
     if existing is None:
         return False
     form.name.errors = [*form.name.errors, (
-        f"This email address and date of birth belong to {existing.name}. Find {existing.name} instead, "
+        f"This email address and date of birth belong to {end_sentence(existing.name)} Find {existing.name} instead, "
         "or check the email address and date of birth")]
     return True
 
@@ -294,7 +290,7 @@ def move(appointment_id: int):
         except RequestProblem as problem:
             form.start.errors.append(problem.message[0].upper() + problem.message[1:])
         else:
-            flash(sentence(f"Moved to {describe(clinic, practitioner, start)}"), "success")
+            flash(end_sentence(f"Moved to {describe(clinic, practitioner, start)}"), "success")
             return redirect(url_for("desk.appointment", appointment_id=appointment_id), code=303)
     times = times_by_day(clinic, found.service, [practitioner], day, 1, now(), ignoring=found.id,
                          rules=desk_rules(clinic))[0]
