@@ -10,6 +10,7 @@ from booking import create_app
 from booking.extensions import db
 from booking.models import Appointment, AppointmentStatus, Clinic, Patient, Practitioner, Service, StaffRole
 from booking.operations import bookings, catalogue, desk
+from booking.api.schemas import read_whole_number
 from booking.operations.staff import add_staff
 from booking.tokens import hash_token
 from tests.conftest import app_config, close_database
@@ -109,14 +110,20 @@ def test_booked_time_and_its_buffer_disappear_and_cancelling_frees_them(clinic, 
         ({"service": "massage"}, 404, "service", "no service 'massage'; known services: consult, short"),
         ({"service": "short", "practitioner": "zed"}, 404, "practitioner", "no practitioner 'zed'"),
         ({"service": "consult", "practitioner": "ben"}, 422, "practitioner", "'ben' does not offer 'consult'"),
-        ({"service": "short", "days": "0"}, 422, "days", "between 1 and 31"),
-        ({"service": "short", "days": "32"}, 422, "days", "between 1 and 31"),
-        ({"service": "short", "days": "a week"}, 422, "days", "not a whole number"),
+        ({"service": "short", "days": "0"}, 422, "days", "must be a whole number from 1 to 31, not 0"),
+        ({"service": "short", "days": "32"}, 422, "days", "must be a whole number from 1 to 31, not 32"),
+        ({"service": "short", "days": "1000"}, 422, "days", "must be a whole number from 1 to 31, not 1000"),
+        ({"service": "short", "days": "-3"}, 422, "days", "must be a whole number from 1 to 31, not -3"),
+        ({"service": "short", "days": "9" * 5000}, 422, "days", "must be a whole number from 1 to 31, not 999999999999..."),
+        ({"service": "short", "days": "a week"}, 422, "days", "must be a whole number from 1 to 31, not the text 'a week'"),
+        ({"service": "short", "days": "2.5"}, 422, "days", "must be a whole number from 1 to 31, not the text '2.5'"),
+        ({"service": "short", "days": ""}, 422, "days", "must be a whole number from 1 to 31, not empty"),
         ({"service": "short", "from": "08/03/2027"}, 422, "from", "use YYYY-MM-DD"),
         ({"service": "short", "from": "20270308"}, 422, "from", "use YYYY-MM-DD"),
         ({"service": "short", "from": "9999-12-31"}, 422, "from", "2027-04-07, the last date open for booking"),
         ({"service": "short", "from": "0001-01-01"}, 422, "from", "must be between a year ago"),
-        ({"service": "short", "days": "1_0"}, 422, "days", "not a whole number"),
+        ({"service": "short", "days": "1_0"}, 422, "days", "must be a whole number from 1 to 31, not the text '1_0'"),
+        ({"service": "short", "days": "\u0663"}, 422, "days", "not the text"),  # an Arabic-Indic 3: digits are ASCII
     ],
 )
 def test_bad_slot_queries(client, params, status, field, words):
@@ -127,6 +134,26 @@ def test_bad_slot_queries(client, params, status, field, words):
     assert words in message
     if status == 404:
         assert payload["field"] == field
+
+
+@pytest.mark.parametrize("raw, message", [
+    (40, "must be a whole number from 1 to 31, not 40"),
+    (0.0, "must be a whole number from 1 to 31, not 0"),
+    (2.5, "must be a whole number from 1 to 31, not a fraction (2.5)"),
+    (True, "must be a whole number from 1 to 31, not true or false"),
+    ([7], "must be a whole number from 1 to 31, not a list"),
+    ({"days": 7}, "must be a whole number from 1 to 31, not an object"),
+    (None, "must be a whole number from 1 to 31, not null"),
+])
+def test_a_bounded_number_of_the_wrong_kind_says_the_range_and_what_came(raw, message):
+    with pytest.raises(ValueError) as refused:
+        read_whole_number(raw, 1, 31)
+    assert str(refused.value) == message
+
+
+@pytest.mark.parametrize("raw, value", [("7", 7), (" 31 ", 31), ("+1", 1), (12, 12), (3.0, 3)])
+def test_a_bounded_number_in_range_is_read(raw, value):
+    assert read_whole_number(raw, 1, 31) == value
 
 
 def test_slot_queries_cost_the_same_whatever_the_window(client, count_queries):

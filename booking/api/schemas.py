@@ -11,7 +11,9 @@ from booking.validation import check_birth_date, clean_email, clean_name, clean_
 
 MAX_DAYS = 31
 ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-WHOLE_NUMBER = re.compile(r"^\d{1,3}$")
+WHOLE_NUMBER = re.compile(r"[+-]?[0-9]+")  # ASCII digits only: int() would read other scripts
+# How a value of the wrong type is named in a message, in JSON's terms.
+JSON_TYPES = ((bool, "true or false"), (list, "a list"), (dict, "an object"), (type(None), "null"))
 
 
 class InvalidInput(Exception):
@@ -20,6 +22,30 @@ class InvalidInput(Exception):
     def __init__(self, errors: dict[str, str]):
         super().__init__(errors)
         self.errors = errors
+
+
+def read_whole_number(raw, low: int, high: int) -> int:
+    """A bounded whole number, from a query string's text or a JSON number, or ValueError saying
+    the range and what came instead: "must be a whole number from 1 to 31, not 40"."""
+    wanted = f"must be a whole number from {low} to {high}"
+    if isinstance(raw, str):
+        text = raw.strip()
+        if not WHOLE_NUMBER.fullmatch(text):
+            raise ValueError(f"{wanted}, not the text {raw[:40]!r}" if text else f"{wanted}, not empty")
+        shown = text if len(text) <= 12 else text[:12] + "..."
+        value = int(text) if len(text) <= 12 else high + 1  # longer is out of any range we keep
+    elif isinstance(raw, int) and not isinstance(raw, bool):
+        value, shown = raw, str(raw)
+    elif isinstance(raw, float) and raw.is_integer():
+        value, shown = int(raw), str(int(raw))
+    elif isinstance(raw, float):
+        raise ValueError(f"{wanted}, not a fraction ({raw})")
+    else:
+        named = next((name for kind, name in JSON_TYPES if isinstance(raw, kind)), type(raw).__name__)
+        raise ValueError(f"{wanted}, not {named}")
+    if not low <= value <= high:
+        raise ValueError(f"{wanted}, not {shown}")
+    return value
 
 
 @dataclass(frozen=True)
@@ -47,12 +73,10 @@ def read_slot_query(args) -> SlotQuery:
             errors["from"] = f"{args['from']!r} is not a date; use YYYY-MM-DD"
     days = 7
     if args.get("days") is not None:
-        if not WHOLE_NUMBER.match(args["days"]):
-            errors["days"] = f"{args['days']!r} is not a whole number; use 1 to {MAX_DAYS}"
-        else:
-            days = int(args["days"])
-            if not 1 <= days <= MAX_DAYS:
-                errors["days"] = f"must be between 1 and {MAX_DAYS}, not {days}"
+        try:
+            days = read_whole_number(args["days"], 1, MAX_DAYS)
+        except ValueError as error:
+            errors["days"] = str(error)
     if errors:
         raise InvalidInput(errors)
     return SlotQuery(service, practitioner, first_day, days)
