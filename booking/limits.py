@@ -106,7 +106,7 @@ def zone_region(zone: str | None) -> str:
 # The clinic's locale: how dates, times and numbers read (Babel, CLDR data).
 DEFAULT_LOCALE = "en_US"
 LOCALE_LENGTH = 16  # the Clinic.locale column
-# Offered on the settings page; any other that Babel knows may be typed.
+# Named on the settings page; any other that Babel knows may be typed.
 SUGGESTED_LOCALES = ("en_US", "en_GB", "en_CA", "en_AU", "es_US", "es_ES", "es_MX")
 
 

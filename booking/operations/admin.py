@@ -178,7 +178,7 @@ CLINIC_TEXTS = {  # key -> (what it is called in a message, longest allowed)
 }
 
 
-# Address column -> (what it is called in a message); lengths are the columns'.
+# Address column -> what a message calls it (the longest each holds is its column's).
 ADDRESS_TEXTS = {
     "address_street": "street address",
     "address_city": "town or city",
