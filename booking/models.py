@@ -6,6 +6,7 @@ import enum
 import uuid
 from itertools import chain
 from datetime import date, datetime, time, timedelta
+from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -155,6 +156,29 @@ class Clinic(db.Model):
     @property
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+    # Minimal stand-ins for the clinic settings work (same names), so emails and calendar files
+    # can show the address: the street lines, then "City, REGION POSTCODE".
+    @property
+    def address_lines(self) -> list[str]:
+        """The address as lines, without empty ones; [] when the clinic has none."""
+        street = [line.strip() for line in (self.address_street or "").splitlines()]
+        region_postcode = " ".join(part.strip() for part in (self.address_region, self.address_postcode) if part)
+        place = ", ".join(part.strip() for part in (self.address_city, region_postcode) if part and part.strip())
+        return [line for line in [*street, place] if line]
+
+    @property
+    def address_text(self) -> str:
+        """The address on one line, as a calendar file's LOCATION; "" without one."""
+        return ", ".join(self.address_lines)
+
+    @property
+    def directions_url(self) -> str | None:
+        """A map search for the address (OpenStreetMap: no key, no tracking), or None without one."""
+        if not self.address_lines:
+            return None
+        query = ", ".join([*self.address_lines, *([self.address_country] if self.address_country else [])])
+        return "https://www.openstreetmap.org/search?" + urlencode({"query": query})
 
     @property
     def booking_rules(self) -> BookingRules:
