@@ -15,12 +15,14 @@ import sqlalchemy as sa
 import vobject
 
 from booking.extensions import db
-from booking.models import Appointment, ManageLink, OutboxMessage, OutboxSender, OutboxStatus, StaffRole
+from booking.models import Appointment, Clinic, ManageLink, OutboxMessage, OutboxSender, OutboxStatus, StaffRole
 from booking.notify import outbox
 from booking.notify.emails import LINK_PLACEHOLDER
 from booking.notify.smtp import SmtpTransport
 from booking.operations import reminders
+from booking.operations.progress_checks import questions_asked
 from booking.tokens import hash_token
+from booking.transaction import write_transaction
 from tests.mail import MailServer, calendar_of, html_of, text_of
 from tests.test_clinician import send_intake
 from tests.test_desk import appointment, book_online, submit
@@ -107,10 +109,10 @@ def test_book_move_cancel_each_tell_the_patient_in_local_time_with_one_calendar_
     booking = book_online(staff, start=FRIDAY_PST, email="pat@example.com")
     assert "Sent 1," in send(staff, mail)
     [confirmation] = mail.received
-    assert confirmation["Subject"] == "Booking confirmed: Fri 12 Mar 2027, 09:00 PST"
+    assert confirmation["Subject"] == "Booking confirmed: Fri, Mar 12, 2027, 9:00 AM PST"
     assert confirmation["To"] == "pat@example.com" and confirmation["Auto-Submitted"] == "auto-generated"
     text, html = text_of(confirmation), html_of(confirmation)
-    assert "- When: Fri 12 Mar 2027, 09:00 PST" in text and "Fri 12 Mar 2027, 09:00 PST" in html
+    assert "- When: Fri, Mar 12, 2027, 9:00 AM PST" in text and "Fri, Mar 12, 2027, 9:00 AM PST" in html
     assert "/intake>" in text  # the questions, not yet answered
     link = link_in(confirmation)
     assert f'href="http://clinic.test{link}"' in html
@@ -125,8 +127,8 @@ def test_book_move_cancel_each_tell_the_patient_in_local_time_with_one_calendar_
     assert patient.submit(f"{link}/reschedule/confirm?start={MONDAY_PDT}", {"start": MONDAY_PDT}).status_code == 303
     assert "Sent 1," in send(staff, mail)
     moved = mail.received[1]
-    assert moved["Subject"] == "Your visit has moved to Mon 15 Mar 2027, 09:00 PDT"
-    assert "It was with Ana Test on Fri 12 Mar 2027, 09:00 PST." in text_of(moved)
+    assert moved["Subject"] == "Your visit has moved to Mon, Mar 15, 2027, 9:00 AM PDT"
+    assert "It was with Ana Test on Fri, Mar 12, 2027, 9:00 AM PST." in text_of(moved)
     second = event_of(moved)
     assert (second["uid"], second["sequence"], second["method"]) == (first["uid"], 1, "PUBLISH")
     assert second["start"] == datetime(2027, 3, 15, 16, tzinfo=UTC)  # 09:00 local on both sides of the change
@@ -137,7 +139,7 @@ def test_book_move_cancel_each_tell_the_patient_in_local_time_with_one_calendar_
     assert patient.submit(f"{new_link}/cancel", {"reason": "Feeling better"}).status_code == 303
     assert "Sent 1," in send(staff, mail)
     cancelled = mail.received[2]
-    assert cancelled["Subject"] == "Cancelled: your visit on Mon 15 Mar 2027, 09:00 PDT"
+    assert cancelled["Subject"] == "Cancelled: your visit on Mon, Mar 15, 2027, 9:00 AM PDT"
     assert "As you asked, we have cancelled" in text_of(cancelled) and "/manage/" not in text_of(cancelled)
     third = event_of(cancelled)
     assert (third["uid"], third["sequence"], third["method"], third["status"]) == (first["uid"], 2, "CANCEL", "CANCELLED")
@@ -155,9 +157,9 @@ def test_the_desk_moving_or_cancelling_tells_the_patient_and_keeps_their_link(st
     assert submit(desk, f"/desk/appointments/{moved_id}/cancel", {"reason": "clinic"}).status_code == 303
     send(staff, mail)
     confirmation, moved, cancelled = mail.to("desk@example.com")
-    assert "It was with Ana Test on Tue 9 Mar 2027, 10:00 PST." in text_of(moved)
-    assert "- With: Ben Test" in text_of(moved) and "- When: Wed 10 Mar 2027, 10:00 PST" in text_of(moved)
-    assert "Test Clinic has cancelled your short treatment with Ben Test" in text_of(cancelled)
+    assert "It was with Ana Test on Tue, Mar 9, 2027, 10:00 AM PST." in text_of(moved)
+    assert "- With: Ben Test" in text_of(moved) and "- When: Wed, Mar 10, 2027, 10:00 AM PST" in text_of(moved)
+    assert "Test Clinic has cancelled your visit (Short treatment) with Ben Test" in text_of(cancelled)
     assert "+1 213 555 0100" in text_of(cancelled)
     assert [event_of(m)["sequence"] for m in (confirmation, moved, cancelled)] == [0, 1, 2]
 
@@ -218,7 +220,7 @@ def test_reminders_go_once_a_day_ahead_with_the_questions_link_until_answered(st
     send(staff, mail)
     [later] = [m for m in mail.to("later@example.com") if m["Subject"].startswith("Reminder")]
     [done] = [m for m in mail.to("done@example.com") if m["Subject"].startswith("Reminder")]
-    assert later["Subject"] == "Reminder: your visit on Wed 10 Mar 2027, 10:00 PST"
+    assert later["Subject"] == "Reminder: your visit on Wed, Mar 10, 2027, 10:00 AM PST"
     assert "/intake" in text_of(later) and "/intake" not in text_of(done)
     assert "phone +1 213 555 0100" in text_of(later)  # too late to change online (24-hour notice)
     assert staff.test_client().get(link_in(later)).status_code == 200
@@ -259,9 +261,9 @@ def test_a_moved_visit_is_reminded_of_its_new_time_only(staff, login_as, clock, 
     assert "Queued 1 reminder(s)" in queue_reminders(staff)
     send(staff, mail)
     subjects = [m["Subject"] for m in mail.to("moved@example.com")]
-    assert subjects == ["Booking confirmed: Wed 10 Mar 2027, 10:00 PST",
-                        "Your visit has moved to Fri 12 Mar 2027, 09:00 PST",
-                        "Reminder: your visit on Fri 12 Mar 2027, 09:00 PST"]
+    assert subjects == ["Booking confirmed: Wed, Mar 10, 2027, 10:00 AM PST",
+                        "Your visit has moved to Fri, Mar 12, 2027, 9:00 AM PST",
+                        "Reminder: your visit on Fri, Mar 12, 2027, 9:00 AM PST"]
     with staff.app_context():
         skipped = db.session.scalar(sa.select(OutboxMessage).where(OutboxMessage.status == OutboxStatus.SKIPPED))
         assert skipped.kind == "reminder" and skipped.last_error.startswith("The visit changed after this email")
@@ -288,7 +290,7 @@ def test_a_return_visit_gets_a_progress_check_invitation_once_the_last_visit_is_
     send(staff, mail)
     invitation = mail.received[-1]
     assert invitation["Subject"] == "How have you been since your last visit?"
-    assert "Thu 11 Mar 2027, 09:00 PST" in text_of(invitation)
+    assert "Thu, Mar 11, 2027, 9:00 AM PST" in text_of(invitation)
     progress = re.search(r"<http://clinic\.test(/manage/[^>]+/progress)>", text_of(invitation)).group(1)
     assert staff.test_client().get(progress).status_code == 200
 
@@ -444,7 +446,7 @@ def test_an_email_written_before_the_visit_changed_is_not_sent_a_later_one_tells
     finally:
         mail.stop()
     [moved] = mail.received  # the confirmation of the old time would only mislead
-    assert moved["Subject"] == "Your visit has moved to Wed 10 Mar 2027, 10:00 PST"
+    assert moved["Subject"] == "Your visit has moved to Wed, Mar 10, 2027, 10:00 AM PST"
     assert event_of(moved)["sequence"] == 1
 
 
@@ -570,3 +572,122 @@ def test_a_wrong_smtp_url_is_explained_without_a_traceback(staff, url):  # noqa:
     staff.config["SMTP_URL"] = url
     result = staff.test_cli_runner().invoke(args=["outbox", "send"])
     assert result.exit_code == 2 and "SMTP_URL" in result.output and "Traceback" not in result.output
+
+
+# --- the patient's language, the clinic's locale and address ---------------------------------
+
+ADDRESS = {"address_street": "1200 Example Ave, Suite 4", "address_city": "Los Angeles", "address_region": "CA",
+           "address_postcode": "90012", "address_country": "US",
+           "directions": "Step-free entrance on the side street; parking behind the building."}
+
+
+def set_clinic(app, **values) -> None:
+    with app.app_context(), write_transaction():
+        clinic = db.session.get(Clinic, 1)
+        for name, value in values.items():
+            setattr(clinic, name, value)
+
+
+def speaks_spanish(app, reference: str, now: datetime) -> None:
+    """What the booking does once the patient's pages hand their language on: the visit speaks
+    Spanish from its confirmation on (written again here, as this booking was made in English)."""
+    with app.app_context(), write_transaction():
+        visit = db.session.scalar(sa.select(Appointment).where(Appointment.reference == reference))
+        visit.language = "es"
+        db.session.execute(sa.delete(OutboxMessage).where(OutboxMessage.appointment_id == visit.id))
+        outbox.queue("confirmation", visit, now, questions=questions_asked(visit))
+
+
+def plain(message) -> str:
+    """The text part with its lines ended as Python writes them (mail ends them CRLF)."""
+    return text_of(message).replace("\r\n", "\n")
+
+
+def assert_plain_prose(message) -> None:
+    """The text/plain part shows no Markdown: no bold marks, no [text](url), no # headings."""
+    text = plain(message)
+    assert "**" not in text and "](" not in text, text
+    assert not [line for line in text.splitlines() if line.lstrip().startswith("#")], text
+
+
+def test_a_visit_in_spanish_is_told_in_spanish_whoever_causes_the_email(staff, login_as, clock, mail):  # noqa: F811
+    set_clinic(staff, languages=["en", "es"], **ADDRESS)
+    booking = book_online(staff, start=WEDNESDAY_10, email="ines@example.com", name="Inés Ruiz")
+    speaks_spanish(staff, booking["reference"], clock())
+    send(staff, mail)
+    [confirmation] = mail.to("ines@example.com")
+    assert confirmation["Subject"] == "Cita confirmada: mié, 10 de mar de 2027, 10:00 a.m. PST"
+    text, html = plain(confirmation), html_of(confirmation)
+    assert text.startswith("Hola, Inés Ruiz:\n\nGracias por reservar con Test Clinic. Su cita:")
+    assert "- Cuándo: mié, 10 de mar de 2027, 10:00 a.m. PST" in text
+    directions = "https://www.openstreetmap.org/search?query=1200+Example+Ave%2C+Suite+4%2C+Los+Angeles%2C+CA+90012%2C+United+States"
+    assert ("- Dónde: Test Clinic\n  1200 Example Ave, Suite 4\n  Los Angeles, CA 90012\n"
+            "  Step-free entrance on the side street; parking behind the building.\n"
+            f"  Cómo llegar: <{directions}>\n- Referencia: {booking['reference']}") in text
+    assert "llame al 911 de inmediato" in text and "Cambiar o cancelar su cita" in text
+    assert '<html lang="es">' in html
+    assert re.search(rf'<a href="{re.escape(directions)}"[^>]*>Cómo llegar</a>', html)
+    assert "1200 Example Ave, Suite 4<br" in html and "Los Angeles, CA 90012<br" in html
+    assert re.search(r'<a href="tel:\+12135550100"[^>]*>\+1 213 555 0100</a>', html)
+    assert re.search(r'<a href="tel:911"[^>]*>911</a>', html)
+    assert "+1 213 555 0100" in text and "tel:" not in text  # the plain text says the number
+    event = icalendar.Calendar.from_ical(calendar_of(confirmation)).walk("VEVENT")[0]
+    assert str(event["LOCATION"]) == "1200 Example Ave, Suite 4, Los Angeles, CA 90012"
+    assert str(event["SUMMARY"]) == "Short treatment con Ana Test"
+    assert str(event["DESCRIPTION"]).startswith(f"Referencia {booking['reference']}. Para cambiarla")
+
+    # The desk (whose pages are English) moves it: the patient still reads Spanish.
+    desk = login_as(StaffRole.RECEPTIONIST)
+    visit_id = appointment(staff, booking["reference"]).id
+    assert submit(desk, f"/desk/appointments/{visit_id}/move?practitioner=ana&date=2027-03-12",
+                  {"practitioner": "ana", "start": FRIDAY_PST}).status_code == 303
+    # A command, with no patient and no page at all, queues the reminder: Spanish again.
+    clock.advance(hours=73)  # Thursday 09:00: a day before the new time
+    assert "Queued 1 reminder(s)" in queue_reminders(staff)
+    send(staff, mail)
+    confirmation, moved, reminder = mail.to("ines@example.com")
+    assert moved["Subject"] == "Su cita se cambió al vie, 12 de mar de 2027, 9:00 a.m. PST"
+    assert "Su cita cambió. Era con Ana Test el mié, 10 de mar de 2027, 10:00 a.m. PST. Ahora es:" in plain(moved)
+    assert str(icalendar.Calendar.from_ical(calendar_of(moved)).walk("VEVENT")[0]["LOCATION"]).startswith("1200 Example")
+    assert reminder["Subject"] == "Recordatorio: su cita del vie, 12 de mar de 2027, 9:00 a.m. PST"
+    assert "¿Ha cambiado algo?" in plain(reminder) and "Cómo llegar: <https://www.openstreetmap.org/" in plain(reminder)
+    assert "Llegue unos minutos antes" in plain(reminder)
+    for message in (confirmation, moved, reminder):
+        assert_plain_prose(message)
+        assert "Hello" not in plain(message) and "Visit:" not in plain(message)
+
+
+def test_the_clinics_alert_stays_english_when_the_patient_speaks_spanish(staff, clock, mail):  # noqa: F811
+    set_clinic(staff, languages=["en", "es"])
+    booking = book_online(staff, start=WEDNESDAY_10, email="alerta@example.com")
+    with staff.app_context(), write_transaction():
+        visit = db.session.scalar(sa.select(Appointment).where(Appointment.reference == booking["reference"]))
+        visit.language = "es"
+        outbox.queue_alert(visit, db.session.get(Clinic, 1), "urgent", "booking", clock())
+    send(staff, mail)
+    [alert] = mail.to("alerts@clinic.example.com")
+    assert alert["Subject"] == f"Urgent flag: visit {booking['reference']} on Wed, Mar 10, 2027, 10:00 AM PST"
+    assert '<html lang="en">' in html_of(alert)
+
+
+def test_a_clinic_in_britain_writes_its_times_on_the_24_hour_clock(staff, mail):  # noqa: F811
+    set_clinic(staff, locale="en_GB")
+    book_online(staff, start="2027-03-09T15:45:00-08:00", email="uk@example.com")
+    send(staff, mail)
+    [confirmation] = mail.to("uk@example.com")
+    assert confirmation["Subject"] == "Booking confirmed: Tue, 9 Mar 2027, 15:45 PST"
+    assert "- When: Tue, 9 Mar 2027, 15:45 PST" in plain(confirmation)
+    assert "until Mon, 8 Mar 2027, 15:45 PST:" in plain(confirmation)
+
+
+def test_without_an_address_the_email_names_the_clinic_and_the_calendar_its_name(staff, mail):  # noqa: F811
+    book_online(staff, email="plain@example.com")
+    send(staff, mail)
+    [confirmation] = mail.to("plain@example.com")
+    text = plain(confirmation)
+    assert "- Where: Test Clinic\n- Reference: " in text and "Get directions" not in text
+    assert str(icalendar.Calendar.from_ical(calendar_of(confirmation)).walk("VEVENT")[0]["LOCATION"]) == "Test Clinic"
+    assert "Reading before your visit\n\n- " in text and "/articles/" in text  # links read "title: <URL>"
+    assert re.search(r"^- [^\n]+: <http://clinic\.test/articles/[^>]+>$", text, re.M)
+    assert '<a href="http://clinic.test/articles/' in html_of(confirmation)
+    assert_plain_prose(confirmation)

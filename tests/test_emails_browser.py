@@ -4,6 +4,8 @@ used with the keyboard alone and JavaScript off; axe-core on every page.
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from playwright.sync_api import expect
 
@@ -12,7 +14,7 @@ from tests.browser import check, tab_to
 from tests.mail import html_of
 from tests.test_desk import book_online
 from tests.test_desk_browser import sign_in, sign_in_with_the_keyboard
-from tests.test_emails import WEDNESDAY_10, mail, send  # noqa: F401 (fixture)
+from tests.test_emails import ADDRESS, WEDNESDAY_10, mail, send, set_clinic, speaks_spanish  # noqa: F401 (fixture)
 from tests.test_staff import staff  # noqa: F401 (fixtures)
 
 pytestmark = pytest.mark.browser
@@ -64,3 +66,20 @@ def test_an_admin_finds_a_bounced_email_and_sends_it_again(staff, mail, new_page
     expect(page.get_by_role("status")).to_contain_text("back in the queue")
     assert "Sent 1," in send(staff, mail)
     assert len(mail.to("tia.typo@example.com")) == 1
+
+
+def test_a_spanish_confirmation_with_the_address_reads_well_in_a_mail_app(staff, mail, clock, new_page, shots):  # noqa: F811
+    set_clinic(staff, languages=["en", "es"], **ADDRESS)
+    booking = book_online(staff, start=WEDNESDAY_10, email="ines@example.com", name="Inés Ruiz")
+    speaks_spanish(staff, booking["reference"], clock())
+    send(staff, mail)
+    [confirmation] = mail.to("ines@example.com")
+    email = new_page()
+    email.set_content(html_of(confirmation))
+    expect(email.locator("html")).to_have_attribute("lang", "es")
+    expect(email.get_by_role("heading", name="Cambiar o cancelar su cita")).to_be_visible()
+    expect(email.get_by_role("link", name="Cómo llegar")).to_have_attribute(
+        "href", re.compile(r"^https://www\.openstreetmap\.org/search\?query=1200\+Example\+Ave"))
+    expect(email.get_by_role("link", name="+1 213 555 0100").first).to_have_attribute("href", "tel:+12135550100")
+    expect(email.get_by_role("listitem").filter(has_text="Dónde")).to_contain_text("Los Angeles, CA 90012")
+    check(email, shots, "email-confirmation-es")

@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 from email.utils import parseaddr
 
+from flask_babel import gettext as _
 from icalendar import Calendar, Event, vCalAddress, vDuration, vText
 
 from booking.models import Appointment, AppointmentStatus, Clinic, Practitioner
@@ -26,7 +27,8 @@ def appointment_uid(appointment: Appointment) -> str:
 
 
 def visit_event(appointment: Appointment, clinic: Clinic, *, summary: str, stamp: datetime) -> Event:
-    """The VEVENT of one visit: its lasting UID and SEQUENCE, times in UTC, the clinic as the place."""
+    """The VEVENT of one visit: its lasting UID and SEQUENCE, times in UTC, the clinic's address as
+    the place (on one line, which calendar apps hand to their maps), or its name without one."""
     event = Event()
     event.add("uid", appointment_uid(appointment))
     event.add("sequence", appointment.sequence)
@@ -34,14 +36,15 @@ def visit_event(appointment: Appointment, clinic: Clinic, *, summary: str, stamp
     event.add("dtstart", appointment.starts_at)
     event.add("dtend", appointment.ends_at)
     event.add("summary", summary)
-    event.add("location", vText(clinic.name))
+    event.add("location", vText(clinic.address_text or clinic.name))
     event.add("status", "CANCELLED" if appointment.status is AppointmentStatus.CANCELLED else "CONFIRMED")
     return event
 
 
 def appointment_calendar(appointment: Appointment, clinic: Clinic, *, stamped_at: datetime,
                          organizer: str | None = None) -> bytes:
-    """The patient's file: one VEVENT for the visit, its reference and the clinic's phone in the notes.
+    """The patient's file: one VEVENT for the visit, its reference and the clinic's phone in the notes,
+    in the language being spoken (the email's, or the manage page's).
 
     It never carries the manage link: calendar apps sync, share and forward events, and a
     link in one would open the booking to whoever sees it. The email and the manage page
@@ -55,18 +58,19 @@ def appointment_calendar(appointment: Appointment, clinic: Clinic, *, stamped_at
     calendar.add("version", "2.0")
     cancelled = appointment.status is AppointmentStatus.CANCELLED
     calendar.add("method", "CANCEL" if cancelled else "PUBLISH")
-    event = visit_event(appointment, clinic, summary=f"{appointment.service.name} with {appointment.practitioner.name}",
-                        stamp=stamped_at)
+    summary = _("%(service)s with %(practitioner)s", service=appointment.service.name,
+                practitioner=appointment.practitioner.name)
+    event = visit_event(appointment, clinic, summary=summary, stamp=stamped_at)
     if organizer:
         name, address = parseaddr(organizer)
         clinic_address = vCalAddress(f"mailto:{address}")
         clinic_address.params["cn"] = vText(name or clinic.name)
         event.add("organizer", clinic_address)
     if cancelled:
-        description = f"Reference {appointment.reference}. This appointment is cancelled."
+        description = _("Reference %(reference)s. This appointment is cancelled.", reference=appointment.reference)
     else:
-        description = (f"Reference {appointment.reference}. To change or cancel, use the link in your booking email "
-                       f"or phone {clinic.phone}.")
+        description = _("Reference %(reference)s. To change or cancel, use the link in your booking email or phone "
+                        "%(phone)s.", reference=appointment.reference, phone=clinic.phone)
     event.add("description", description)
     calendar.add_component(event)
     return calendar.to_ical()

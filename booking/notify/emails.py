@@ -1,12 +1,17 @@
 """The emails the clinic sends to patients, written from templates.
 
-Each kind of email is one template, templates/emails/<kind>.txt, in plain text that reads
-well as it is (links in <angle brackets>, lists with dashes). The plain-text part is that
-text; the HTML part is the same words turned into HTML by Markdown and sanitised, so the
-two never say different things.
+Each kind of email is one template, templates/emails/<kind>.txt, written twice: once as the
+plain-text part, where links read "text: <URL>" and headings are plain lines, and once as
+Markdown for the HTML part (links, tel: links for phone numbers, headings), turned into
+HTML and sanitised. The template names each link, phone number and heading through a helper
+(see _PlainText and _Markdown), so the two parts always say the same words and neither
+shows the other's marks.
 
-Every time is in the clinic's zone with the zone named ("Tue 16 Mar 2027, 09:00 PDT"),
-so nobody comes at the wrong hour when their phone is set to another zone.
+A patient's email speaks the language of their appointment (Appointment.language), in the
+clinic's country, whoever causes it: the patient, the desk or a command queueing reminders.
+Staff alerts stay English. Every time is in the clinic's zone with the zone named ("Tue,
+Mar 16, 2027, 9:00 AM PDT"), so nobody comes at the wrong hour when their phone is set to
+another zone.
 """
 
 from __future__ import annotations
@@ -19,9 +24,11 @@ from datetime import datetime
 import markdown
 import nh3
 from flask import current_app, render_template, url_for
+from flask_babel import get_locale
 from markupsafe import Markup
 
 from booking.formatting import email_time
+from booking.i18n import speaking
 from booking.models import Appointment, Clinic
 from booking.notify.calendar import appointment_calendar
 
@@ -65,7 +72,7 @@ def _markdown_without_html() -> markdown.Markdown:
 def _html(markdown_text: str, clinic: Clinic) -> str:
     """The text as sanitised HTML inside the emails' layout."""
     body = nh3.clean(_markdown_without_html().convert(markdown_text), tags=HTML_TAGS, attributes={"a": {"href"}})
-    return render_template("emails/layout.html", body=Markup(body), clinic=clinic)
+    return render_template("emails/layout.html", body=Markup(body), clinic=clinic, tel_uri=tel_uri)
 
 
 def _one_line(value) -> str:
@@ -83,19 +90,78 @@ def _markdown_literal(value) -> str:
     return _MARKDOWN_SPECIAL.sub(r"\\\1", text)
 
 
+def tel_uri(number: str) -> str:
+    """A phone number as a tel: link (RFC 3966): "+1 213 555 0100" -> "tel:+12135550100"."""
+    return "tel:" + re.sub(r"[^\d+]", "", number)
+
+
+class _PlainText:
+    """How the template's links, phone numbers and headings read in the plain-text part."""
+
+    t = staticmethod(_one_line)
+
+    @staticmethod
+    def link(text, url: str) -> str:
+        return f"{_one_line(text)}: <{url}>"
+
+    @staticmethod
+    def phone(number) -> str:
+        return _one_line(number)
+
+    @staticmethod
+    def heading(title) -> str:
+        return _one_line(title)
+
+    # A new line inside a list item ("Where:" and the address under it).
+    line_break = "\n  "
+
+
+class _Markdown:
+    """The same, as Markdown for the HTML part: every value from outside shown as it is."""
+
+    t = staticmethod(_markdown_literal)
+
+    @staticmethod
+    def link(text, url: str) -> str:
+        return f"[{_markdown_literal(text)}]({url})"
+
+    @staticmethod
+    def phone(number) -> str:
+        return f"[{_markdown_literal(number)}]({tel_uri(str(number))})"
+
+    @staticmethod
+    def heading(title) -> str:
+        return f"## {_markdown_literal(title)}"
+
+    line_break = "  \n  "  # two spaces: Markdown's hard line break
+
+
+# Emails to the clinic's staff: English, whatever the patient speaks.
+STAFF_KINDS = {"safety_alert"}
+
+
 def compose(kind: str, appointment: Appointment, clinic: Clinic, now: datetime, **context) -> Email:
     """The email of this kind about this appointment, with LINK_PLACEHOLDER for its secret link.
 
-    Kinds: confirmation, moved (context: was), cancelled (context: by_clinic), reminder,
-    progress_invitation, and safety_alert to the clinic (context: level, given_in). `context` may also carry `questions`: "intake", "progress" or None,
-    the questions the patient still has to answer for this visit.
+    Kinds: confirmation, moved (context: was_at, was_with: the old time and practitioner),
+    cancelled (context: by_clinic), reminder, progress_invitation, intake_invitation,
+    identity_check, and safety_alert to the clinic (context: level, given_in). `context` may
+    also carry `questions`: "intake", "progress" or None, the questions the patient still has
+    to answer for this visit.
     """
-    with _on_the_site():
+    language = "en" if kind in STAFF_KINDS else appointment.language
+    with _on_the_site(), speaking(language):
+        locale = get_locale()
+
+        def when(instant: datetime) -> str:
+            return email_time(instant, clinic, locale)
+
         values = {
             "appointment": appointment,
             "clinic": clinic,
-            "when": email_time(appointment.starts_at, clinic),
-            "change_until": email_time(appointment.change_deadline(clinic.cancellation_notice_hours), clinic),
+            "when": when(appointment.starts_at),
+            "email_time": when,
+            "change_until": when(appointment.change_deadline(clinic.cancellation_notice_hours)),
             "changeable_online": appointment.can_change_online(now, clinic.cancellation_notice_hours),
             "manage_url": _external("manage.show", token=LINK_PLACEHOLDER),
             "intake_url": _external("intake.start", token=LINK_PLACEHOLDER),
@@ -107,14 +173,19 @@ def compose(kind: str, appointment: Appointment, clinic: Clinic, now: datetime, 
             "questions": None,
             **context,
         }
-        # Written twice from one template: as plain text, and as Markdown for the HTML part,
-        # where `t` (for every value from outside) escapes what Markdown would act on.
-        subject, text = _split(render_template(f"emails/{kind}.txt", t=_one_line, **values))
-        _, markdown_text = _split(render_template(f"emails/{kind}.txt", t=_markdown_literal, **values))
+        template = f"emails/{kind}.txt"
+        subject, text = _split(render_template(template, **_writer(_PlainText), **values))
+        _, markdown_text = _split(render_template(template, **_writer(_Markdown), **values))
         calendar = None
         if kind in CALENDAR_KINDS:
             calendar = appointment_calendar(appointment, clinic, stamped_at=now, organizer=current_app.config["MAIL_FROM"])
         return Email(subject=subject, text=text, html=_html(markdown_text, clinic), calendar=calendar)
+
+
+def _writer(style) -> dict:
+    """The helpers a template writes with, in one style (plain text or Markdown)."""
+    return {"t": style.t, "link": style.link, "phone": style.phone, "heading": style.heading,
+            "line_break": style.line_break}
 
 
 def _split(rendered: str) -> tuple[str, str]:

@@ -31,7 +31,6 @@ from booking.operations.availability import (
 )
 from booking.scheduling import BookingRules
 from booking.notify import outbox
-from booking.formatting import email_time
 from booking.operations.problems import CannotBook
 from booking.operations.progress_checks import questions_asked
 from booking.operations.safety_signals import signal
@@ -269,7 +268,8 @@ def move(
             raise CannotBook("start", "That is the time the visit has now: choose a different time.")
         clinic = load_clinic()
         before = describe(clinic, appointment.practitioner, appointment.starts_at)
-        was = (email_time(appointment.starts_at, clinic), appointment.practitioner.name)
+        # The old time goes to the email as an instant: it is written there in the patient's language and locale.
+        was_at, was_with = appointment.starts_at, appointment.practitioner.name
         target = load_practitioners(appointment.service, practitioner_slug or appointment.practitioner.slug)[0]
         lock_practitioners(appointment.practitioner_id, target.id)
         chosen = _claim(clinic, appointment.service, [target], start, now, ignoring=appointment.id, rules=rules)
@@ -283,7 +283,7 @@ def move(
         record(appointment, actor, "moved", f"From {before} to {describe(clinic, target, chosen.start)}", now)
         if changed_hands:  # before the email, whose questions follow whether the booking now waits
             identity.after_move_to_another_practitioner(appointment, actor, now)
-        outbox.queue("moved", appointment, now, was=was, questions=questions_asked(appointment))
+        outbox.queue("moved", appointment, now, was_at=was_at, was_with=was_with, questions=questions_asked(appointment))
     return BookingResult(appointment, token)
 
 
