@@ -1,7 +1,7 @@
 """How dates and times read to people: in the clinic's zone and locale, the zone named.
 
-Babel does the reading (CLDR data): en_US gives "Monday, March 8, 2027 at 3:45 PM", en_GB
-"Monday 8 March 2027 at 15:45", es_US "lunes, 8 de marzo de 2027, 3:45 p.m.". Callers name a
+Babel does the reading (CLDR data): en_US gives "Monday, March 8, 2027, 3:45 PM", en_GB
+"Monday, 8 March 2027, 15:45", es_US "lunes, 8 de marzo de 2027, 3:45 p.m.". Callers name a
 *style*, never a strftime pattern, so one clinic setting changes every page, email and calendar
 file at once.
 
@@ -37,7 +37,7 @@ DATE_SKELETONS = {
 }
 # Date-and-time styles: (date style, how date and time join).
 DATETIME_STYLES = {
-    "long": ("full", "long"),        # Monday, March 8, 2027 at 3:45 PM
+    "long": ("full", "long"),        # Monday, March 8, 2027, 3:45 PM
     "medium": ("medium", "medium"),  # Mar 8, 2027, 3:45 PM
     "short": ("short", "short"),     # 3/8/27, 3:45 PM
 }
@@ -94,7 +94,7 @@ def local_time(instant: datetime, clinic: Clinic, locale: str | Locale, style: s
 
 
 def clinic_time(instant: datetime, clinic: Clinic, locale: str | Locale = "en_US", style: str = "long") -> str:
-    """An instant as the clinic's wall-clock time, e.g. "Monday, March 8, 2027 at 10:00 AM"."""
+    """An instant as the clinic's wall-clock time, e.g. "Monday, March 8, 2027, 10:00 AM"."""
     return local_time(instant, clinic, locale, style)
 
 

@@ -113,7 +113,7 @@ def take_language_choice():
 
 def language_links() -> list[dict]:
     """The other languages this patient could switch to, for the switcher on every patient page."""
-    if not is_patient_page():
+    if request.blueprint not in PATIENT_BLUEPRINTS:  # not on staff or error pages: it could not take
         return []
     clinic = _clinic()
     offered = offered_languages(clinic)
@@ -129,6 +129,11 @@ def language_links() -> list[dict]:
 
 
 def init_app(app: Flask) -> None:
+    for po in sorted(TRANSLATIONS.glob("*/LC_MESSAGES/messages.po")):
+        if not po.with_suffix(".mo").exists():  # pages and emails would fall back to English unsaid
+            app.logger.warning("%s has no compiled catalog next to it: patients who chose %s would read "
+                               "English. Run `make install` (or pybabel compile -d booking/translations).",
+                               po, po.parent.parent.name)
     app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(TRANSLATIONS))
     babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
     app.before_request(take_language_choice)

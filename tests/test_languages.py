@@ -140,3 +140,42 @@ def test_pages_and_emails_close_a_sentence_on_a_name_once():
         for value in ("practitioner_name", "practitioner.name", "patient.name", "clinic.name", ".reason",
                       "last_error"):
             assert f"{value} }}}}." not in text and f"{value}) }}}}." not in text, (path, value)
+
+
+def test_an_upgraded_clinic_outside_the_us_keeps_its_countrys_clock(clinic):
+    """Before locales every time read as a 24-hour clock: the upgrade that brings them gives a
+    British clinic en_GB ("15:45"), not the en_US default."""
+    import flask_migrate
+    import sqlalchemy as sa
+
+    with clinic.app_context():
+        with write_transaction():
+            db.session.get(Clinic, 1).region = "GB"
+        db.session.remove()
+        flask_migrate.downgrade(revision="0020")
+        flask_migrate.upgrade()
+        assert db.session.execute(sa.text("SELECT locale FROM clinic")).scalar() == "en_GB"
+
+
+def test_saving_the_settings_keeps_a_spanish_only_clinic_spanish_only(clinic):
+    from booking.operations import admin as admin_operations
+
+    with clinic.app_context():
+        with write_transaction():
+            db.session.get(Clinic, 1).languages = ["es"]
+        values = admin_operations.clinic_values(db.session.get(Clinic, 1))
+        admin_operations.update_clinic(values | {"languages": ["es"]}, start_back_available=False, now=datetime_now())
+        db.session.remove()
+        assert db.session.get(Clinic, 1).languages == ["es"]
+
+
+def datetime_now():
+    from booking.clock import now
+
+    return now()
+
+
+def test_an_error_page_offers_no_language_switch_it_could_not_take(clinic, client):
+    offer_spanish(clinic)
+    missing = client.get("/no-such-page")
+    assert missing.status_code == 404 and "?language=" not in missing.text

@@ -101,7 +101,9 @@ class _Checks:
         if isinstance(ticked, str) or any(code not in known for code in ticked):
             self.problem(key, "Choose languages from the list")
             return offered
-        chosen = {"en", *ticked}
+        # English is not a box to tick: it stays as the clinic has it (a Spanish-only clinic
+        # stays Spanish-only), and a clinic left with no language at all gets English.
+        chosen = {*ticked, *(["en"] if "en" in offered else [])} or {"en"}
         kept = [code for code in offered if code in chosen]
         return kept + [code for code in known if code in chosen and code not in kept]
 
