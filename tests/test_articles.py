@@ -263,7 +263,7 @@ def test_each_article_page(clinic, slug):
     response = clinic.test_client().get(f"/articles/{slug}")
     page = response.get_data(as_text=True)
     assert response.status_code == 200
-    assert "Last reviewed 3 December 2026" in page and "General information, not medical advice" in page
+    assert "Last reviewed December 3, 2026" in page and "General information, not medical advice" in page
     assert page.count('class="related"') == 1 and 'href="/book"' in page
     assert "{clinic_phone}" not in page and "{emergency_number}" not in page and "article:" not in page
 
@@ -274,8 +274,8 @@ def test_an_article_page_shows_who_reviewed_it_and_its_sources(client):
     assert '<h2 id="reviewed-title">Reviewed</h2>' in reviewed
     assert "<dt>Written by</dt><dd>Licensed acupuncturist</dd>" in reviewed
     assert "<dt>Reviewed by</dt><dd>Amara Okafor, L.Ac., DAOM, Clinical director</dd>" in reviewed
-    assert '<time datetime="2026-12-03">3 December 2026</time>' in reviewed
-    assert '<time datetime="2027-12-03">3 December 2027</time>' in reviewed
+    assert '<time datetime="2026-12-03">December 3, 2026</time>' in reviewed
+    assert '<time datetime="2027-12-03">December 3, 2027</time>' in reviewed
     sources = page[page.index('aria-labelledby="sources-title"'):]
     assert '<h2 id="sources-title">Sources</h2>' in sources
     assert ('<a href="https://doi.org/10.1002/14651858.CD013814"><cite>Acupuncture for chronic nonspecific low back '
@@ -303,7 +303,7 @@ def test_clinic_settings_fill_the_articles_placeholders(clinic):
     page = clinic.test_client().get("/articles/back-pain-warning-signs").get_data(as_text=True)
     assert '<h2 id="call-emergency_number-or-go-to-the-emergency-room-now">Call 911 or go to the emergency room now</h2>' in page
     assert '<a href="#call-emergency_number-or-go-to-the-emergency-room-now">Call 911 or go to the emergency room now</a>' in page
-    assert "call the clinic on +1 213 555 0100 to move your appointment" in page
+    assert "call the clinic at +1 213 555 0100 to move your appointment" in page
     assert "Contact your own doctor or an urgent care center today, within 24 hours at most" in page
     with clinic.app_context():
         db.session.get(Clinic, 1).region = "GB"
@@ -372,7 +372,7 @@ def test_the_confirmation_page_and_email_list_the_same_articles_with_the_warning
                              details=DETAILS | {"returning": returning})
     assert patient.confirm().location.endswith("/book/confirmation")
     send(clinic, mail)
-    [email] = [m for m in mail.received if m["Subject"].startswith("Booking confirmed") and "14:00" in m["Subject"]]
+    [email] = [m for m in mail.received if m["Subject"].startswith("Booking confirmed") and "2:00 PM" in m["Subject"]]
     on_page, in_email = reading_on_the_page(patient), reading_in_the_email(email)
     assert on_page == in_email
     assert on_page[:2] == first and "back-pain-warning-signs" in on_page
