@@ -123,12 +123,12 @@ BAD = [
     ("episode", {"start_kind": "date", "start_day": "1", "start_month": "1", "start_year": "2028"},
      "The date the pain started must be today or in the past"),
     ("episode", {"start_kind": "date", "start_day": "31", "start_month": "2", "start_year": "2027"},
-     "Enter the date the pain started as day, month and year, like 7 1 2027"),
+     "Enter the date the pain started as a real date, like 1 7 2027"),
     ("episode", {"weeks_ago": "six"}, "Enter the number of weeks as a whole number"),
     ("episode", {"weeks_ago": "1300"}, "from 0 to 1040"),
     ("episode", {"weeks_ago": "²"}, "Enter the number of weeks as a whole number"),  # isdigit() but not int()
     ("episode", {"start_kind": "date", "start_day": "²", "start_month": "1", "start_year": "2020"},
-     "Enter the date the pain started as day, month and year"),
+     "Enter the date the pain started as a real date"),
     ("episode", {"start_kind": ""}, "Select whether you can give a date or a number of weeks"),
     ("episode", {"how_other": "x" * 201}, "This answer must be 200 characters or fewer"),
     ("where", {"spreads": ["none", "foot"]},
@@ -247,7 +247,7 @@ def test_weeks_ago_is_counted_from_the_day_it_was_answered(clinic, intake_path):
         appointment.move_to(appointment.starts_at + timedelta(days=14))
         db.session.commit()
     answer(patient, path, steps=STEPS[1:])
-    assert "About 3 weeks ago (around 15 February 2027)" in text(patient.get(f"{path}/check"))
+    assert "About 3 weeks ago (around February 15, 2027)" in text(patient.get(f"{path}/check"))
     patient.submit(f"{path}/check")
     intake, _ = the_intake(clinic)
     assert (intake.duration_days, intake.duration_band) == (35, "subacute")
