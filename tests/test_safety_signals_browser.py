@@ -19,6 +19,25 @@ from tests.test_staff import staff  # noqa: F401 (fixtures)
 pytestmark = pytest.mark.browser
 
 
+def answer_both_legs_with_the_keyboard(patient, question: str, both_legs: str):
+    """The "where it hurts" page by keyboard alone: Tab to each group, arrows pick within radios,
+    Space ticks a box; new numbness in both legs (an emergency answer), then Enter sends it."""
+    tab_to(patient, "#side-0")
+    patient.keyboard.press("Space")
+    tab_to(patient, "#spreads-1")  # into the thigh
+    patient.keyboard.press("Space")
+    tab_to(patient, "#leg_symptoms-0")
+    for _ in range(3):
+        patient.keyboard.press("ArrowDown")  # No -> left -> right -> both legs
+    expect(patient.get_by_role("group", name=question).get_by_label(both_legs)).to_be_checked()
+    tab_to(patient, "#leg_weakness-0")
+    patient.keyboard.press("Space")
+    tab_to(patient, "#legs_changing-0")
+    patient.keyboard.press("Space")
+    tab_to(patient, "main button[type=submit]")
+    patient.keyboard.press("Enter")
+
+
 def test_an_emergency_answer_mid_intake_and_a_fresh_safety_check(staff, new_page, shots):  # noqa: F811
     booking = book_online(staff, start="2027-03-09T10:00:00-08:00")
     manage = manage_path(booking)
@@ -34,22 +53,7 @@ def test_an_emergency_answer_mid_intake_and_a_fresh_safety_check(staff, new_page
     viewer.goto(patient.url)
     check(viewer, shots, "intake-where-legs")
 
-    # The keyboard alone: Tab to each group, arrows pick within radios, Space ticks a box.
-    tab_to(patient, "#side-0")
-    patient.keyboard.press("Space")
-    tab_to(patient, "#spreads-1")  # into the thigh
-    patient.keyboard.press("Space")
-    tab_to(patient, "#leg_symptoms-0")
-    for _ in range(3):
-        patient.keyboard.press("ArrowDown")  # No -> left -> right -> both legs
-    expect(patient.get_by_role("group", name="Do you have numbness or tingling in a leg?")
-           .get_by_label("Yes, both legs")).to_be_checked()
-    tab_to(patient, "#leg_weakness-0")
-    patient.keyboard.press("Space")
-    tab_to(patient, "#legs_changing-0")
-    patient.keyboard.press("Space")
-    tab_to(patient, "main button[type=submit]")
-    patient.keyboard.press("Enter")
+    answer_both_legs_with_the_keyboard(patient, "Do you have numbness or tingling in a leg?", "Yes, both legs")
 
     expect(patient.get_by_role("heading", level=1)).to_contain_text("Call 911 or go to the emergency department now")
     expect(patient.locator(".care-card")).to_contain_text("flagged your visit for the clinic")
@@ -115,21 +119,8 @@ def test_the_intake_in_spanish_with_the_keyboard_alone(staff, new_page, shots): 
     expect(patient.locator(".error-summary")).to_contain_text("Indique dónde siente el dolor")
     viewer.goto(patient.url)
     check(viewer, shots, "intake-es-where")
-    tab_to(patient, "#side-0")
-    patient.keyboard.press("Space")
-    tab_to(patient, "#spreads-1")
-    patient.keyboard.press("Space")
-    tab_to(patient, "#leg_symptoms-0")
-    for _ in range(3):
-        patient.keyboard.press("ArrowDown")  # No -> left -> right -> both legs
-    expect(patient.get_by_role("group", name="¿Tiene adormecimiento u hormigueo en una pierna?")
-           .get_by_label("Sí, en las dos piernas")).to_be_checked()
-    tab_to(patient, "#leg_weakness-0")
-    patient.keyboard.press("Space")
-    tab_to(patient, "#legs_changing-0")
-    patient.keyboard.press("Space")
-    tab_to(patient, "main button[type=submit]")
-    patient.keyboard.press("Enter")
+    answer_both_legs_with_the_keyboard(patient, "¿Tiene adormecimiento u hormigueo en una pierna?",
+                                       "Sí, en las dos piernas")
 
     expect(patient.get_by_role("heading", level=1)).to_contain_text(
         "Llame al 911 o vaya ahora mismo a la sala de emergencias")
