@@ -1,121 +1,161 @@
 """The back-pain questionnaire: the intake's questions, one form per step, the progress check
 asked before a later visit, and how the answers read back. Labels here are also what Check
-your answers shows, and what the practitioner and the rights pages read."""
+your answers shows, and what the practitioner and the rights pages read.
+
+Every word a patient reads is marked for translation: lazily at module level (each page reads
+it in its own language, staff pages in English), at call time in validators. Stored answers
+are codes and numbers, never the words, so scoring and the practitioner's view do not depend
+on the language the patient answered in. The pain questions are the NPRS file's own items,
+in the page's language (booking/measures/instruments/nprs.toml)."""
 
 from __future__ import annotations
 
 from datetime import date, timedelta
 
+from flask_babel import LazyString, get_locale
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from wtforms import StringField, TextAreaField
 from wtforms.validators import ValidationError
 
 from booking.measures import intake as intake_rules
-from booking.measures.intake import AFTER_EFFECTS
+from booking.formatting import date_field_order, date_text
 from booking.forms import CheckboxChoices, Choice, JourneyForm, SafetyForm, options
+from booking.measures import SHIPPED, load_instrument
 from booking.validation import whole_number
 
 NONE = "none"
-YES_NO = [("yes", "Yes"), ("no", "No")]
-YES_NO_UNSURE = [("yes", "Yes"), ("no", "No"), ("not_sure", "I'm not sure")]
+YES_NO = [("yes", _l("Yes")), ("no", _l("No"))]
+YES_NO_UNSURE = [("yes", _l("Yes")), ("no", _l("No")), ("not_sure", _l("I'm not sure"))]
 ZERO_TO_TEN = [(str(n), str(n)) for n in range(11)]
 
 HOW_IT_STARTED = {
-    "lifting": "Lifting something",
-    "twisting": "Twisting or turning",
-    "home_job": "A big job at home, such as gardening, painting or DIY",
-    "sport": "Sport or exercise",
-    "fall": "A fall or an accident",
-    "no_cause": "No clear cause",
-    "other": "Something else",
+    "lifting": _l("Lifting something"),
+    "twisting": _l("Twisting or turning"),
+    "home_job": _l("A big job at home, such as gardening, painting or home repairs"),
+    "sport": _l("Sports or exercise"),
+    "fall": _l("A fall or an accident"),
+    "no_cause": _l("No clear cause"),
+    "other": _l("Something else"),
 }
-SIDES = {"left": "Left side", "right": "Right side", "both": "Both sides", "centre": "In the middle"}
-SPREADS = {"buttock": "Into the buttock", "thigh": "Into the thigh", "below_knee": "Below the knee", "foot": "Into the foot"}
-LEGS = {"no": "No", "left": "Yes, my left leg", "right": "Yes, my right leg", "both": "Yes, both legs"}
+SIDES = {"left": _l("Left side"), "right": _l("Right side"), "both": _l("Both sides"), "centre": _l("In the middle")}
+SPREADS = {"buttock": _l("Into the buttock"), "thigh": _l("Into the thigh"), "below_knee": _l("Below the knee"), "foot": _l("Into the foot")}
+LEGS = {"no": _l("No"), "left": _l("Yes, my left leg"), "right": _l("Yes, my right leg"), "both": _l("Yes, both legs")}
 LEGS_CHANGING = {
-    intake_rules.LEGS_CHANGING: "Yes: they are new in the last few weeks, or getting worse",
-    intake_rules.LEGS_UNCHANGED: "No: I have had them for a while and they are not changing",
+    intake_rules.LEGS_CHANGING: _l("Yes: they are new in the last few weeks, or getting worse"),
+    intake_rules.LEGS_UNCHANGED: _l("No: I have had them for a while and they are not changing"),
 }
 POSITIONS = {
-    "sitting": "Sitting",
-    "standing": "Standing",
-    "walking": "Walking",
-    "bending": "Bending",
-    "lying": "Lying down",
-    "coughing": "Coughing or sneezing",
+    "sitting": _l("Sitting"),
+    "standing": _l("Standing"),
+    "walking": _l("Walking"),
+    "bending": _l("Bending"),
+    "lying": _l("Lying down"),
+    "coughing": _l("Coughing or sneezing"),
 }
-IMAGING = {"none": "No", "xray": "Yes, an X-ray", "mri": "Yes, an MRI scan", "both": "Yes, an X-ray and an MRI scan"}
+IMAGING = {"none": _l("No"), "xray": _l("Yes, an X-ray"), "mri": _l("Yes, an MRI scan"), "both": _l("Yes, an X-ray and an MRI scan")}
 TREATMENTS = {
-    "physio": "Physiotherapy",
-    "chiropractic": "Chiropractic",
-    "massage": "Massage",
-    "medication": "Medicines",
-    "injections": "Injections",
-    "surgery": "Surgery",
-    "acupuncture": "Acupuncture",
+    "physio": _l("Physical therapy"),
+    "chiropractic": _l("Chiropractic"),
+    "massage": _l("Massage"),
+    "medication": _l("Medicines"),
+    "injections": _l("Injections"),
+    "surgery": _l("Surgery"),
+    "acupuncture": _l("Acupuncture"),
 }
 # Asked in the patient's words; the practitioner sees PRECAUTIONS and RISK_FACTORS wording.
 ASKED_PRECAUTIONS = {
-    "pregnant": "I am pregnant, or might be",
-    "bleeding_disorder": "I have a bleeding disorder, such as hemophilia",
-    "implanted_device": "I have a pacemaker, defibrillator or another implanted electrical device",
-    "needle_fear": "I am afraid of needles",
-    "fainting": "I have fainted before, for any reason, or I faint easily",
-    "lymphoedema": "I have lymphedema (long-lasting swelling of an arm or leg), or have had lymph nodes removed",
-    "metal_allergy": "I am allergic to metals such as nickel",
-    "skin_problem": "I have an infection or broken skin on my lower back",
-    "epilepsy": "I have epilepsy",
-    "diabetes": "I have diabetes",
-    "weak_immunity": "My immune system is weakened, for example by chemotherapy or steroid medicines",
+    "pregnant": _l("I am pregnant, or might be"),
+    "bleeding_disorder": _l("I have a bleeding disorder, such as hemophilia"),
+    "implanted_device": _l("I have a pacemaker, defibrillator or another implanted electrical device"),
+    "needle_fear": _l("I am afraid of needles"),
+    "fainting": _l("I have fainted before, for any reason, or I faint easily"),
+    "lymphoedema": _l("I have lymphedema (long-lasting swelling of an arm or leg), or have had lymph nodes removed"),
+    "metal_allergy": _l("I am allergic to metals such as nickel"),
+    "skin_problem": _l("I have an infection or broken skin on my lower back"),
+    "epilepsy": _l("I have epilepsy"),
+    "diabetes": _l("I have diabetes"),
+    "weak_immunity": _l("My immune system is weakened, for example by chemotherapy or steroid medicines"),
 }
 ASKED_RISK_FACTORS = {
-    "cancer_history": "Cancer, at any time",
-    "steroids": "Steroid tablets or injections for 3 months or more",
-    "osteoporosis": "Osteoporosis (thin, weak bones)",
-    "recent_infection": "An infection in the last few weeks",
+    "cancer_history": _l("Cancer, at any time"),
+    "steroids": _l("Steroid pills or injections for 3 months or more"),
+    "osteoporosis": _l("Osteoporosis (thin, weak bones)"),
+    "recent_infection": _l("An infection in the last few weeks"),
+}
+# AFTER_EFFECTS (booking.measures.intake) as the patient is asked them; the same keys.
+ASKED_AFTER_EFFECTS = {
+    "bruising": _l("Bruising or a little bleeding where the needles were"),
+    "soreness": _l("Soreness where the needles were"),
+    "tiredness": _l("Feeling tired or sleepy afterwards"),
+    "flare_up": _l("Back pain worse for a day or two"),
+    "faint": _l("Feeling faint, or fainting"),
+    "other": _l("Something else"),
 }
 PSFS_ROWS = 5
 TEXT_LIMIT = 500
 
 
-def example_date(today: date) -> str:
-    """A believable past date to show as an example, e.g. "14 9 2026"."""
+NPRS = load_instrument(SHIPPED / "nprs.toml")
+
+
+def page_locale() -> str:
+    """The locale of the page being written (English outside a request)."""
+    return str(get_locale() or "en_US")
+
+
+def page_language() -> str:
+    return page_locale().split("_")[0]
+
+
+def pain_item(key: str) -> LazyString:
+    """An NPRS question as its file words it, in the page's language when read."""
+    return LazyString(lambda: NPRS.worded(page_language()).item(key).text)
+
+
+def example_date(today: date, locale: str | None = None) -> str:
+    """A believable past date to show as an example, its parts in the order the locale writes
+    them (and the date boxes are laid out in): "9 14 2026" in en_US, "14 9 2026" in es_US."""
     shown = today - timedelta(days=60)
-    return f"{shown.day} {shown.month} {shown.year}"
+    parts = {"day": shown.day, "month": shown.month, "year": shown.year}
+    return " ".join(str(parts[part]) for part in date_field_order(locale or page_locale()))
 
 
-def limited(limit: int, what: str):
-    """A validator: at most `limit` characters, said in words."""
+def limited(limit: int, what):
+    """A validator: at most `limit` characters, said in words (`what` names the answer)."""
 
     def check(form, field):
         field.data = (field.data or "").strip()
         if len(field.data) > limit:
-            raise ValidationError(f"{what} must be {limit} characters or fewer")
+            raise ValidationError(_("%(what)s must be %(limit)s characters or fewer", what=what, limit=limit))
 
     return check
 
 
-def none_alone(label: str, question: str):
-    """A validator: the 'none' answer cannot be ticked together with anything else."""
+def none_alone(message):
+    """A validator: the 'none' answer cannot be ticked together with anything else (`message`
+    says so, naming the question and the answer)."""
 
     def check(form, field):
         if NONE in (field.data or []) and len(field.data) > 1:
-            raise ValidationError(f"{question}: select '{label}' only if nothing else applies")
+            raise ValidationError(str(message))
 
     return check
 
 
 class EpisodeForm(JourneyForm):
     start_kind = Choice(
-        "When did this episode of back pain start?",
-        choices=options([("date", "On a date I can give"), ("weeks", "I can say roughly how many weeks ago")]),
-        message="Select whether you can give a date or a number of weeks",
+        _l("When did this episode of back pain start?"),
+        choices=options([("date", _l("On a date I can give")), ("weeks", _l("I can say roughly how many weeks ago"))]),
+        message=_l("Select whether you can give a date or a number of weeks"),
     )
-    start_day = StringField("Day")
-    start_month = StringField("Month")
-    start_year = StringField("Year")
-    weeks_ago = StringField("About how many weeks ago?")
-    how = Choice("How did it start?", choices=options(HOW_IT_STARTED.items()), message="Select how your back pain started")
-    how_other = StringField("If something else, tell us what (optional)", validators=[limited(200, "This answer")])
+    start_day = StringField(_l("Day"))
+    start_month = StringField(_l("Month"))
+    start_year = StringField(_l("Year"))
+    weeks_ago = StringField(_l("About how many weeks ago?"))
+    how = Choice(_l("How did it start?"), choices=options(HOW_IT_STARTED.items()),
+                 message=_l("Select how your back pain started"))
+    how_other = StringField(_l("If something else, tell us what (optional)"), validators=[limited(200, _l("This answer"))])
 
     def __init__(self, *args, today: date, **kwargs):
         super().__init__(*args, **kwargs)
@@ -133,9 +173,10 @@ class EpisodeForm(JourneyForm):
                 raise ValueError
             started = date(year, month, day)
         except (ValueError, OverflowError):
-            raise ValidationError(f"Enter the date the pain started as day, month and year, like {example_date(self.today)}") from None
+            raise ValidationError(_("Enter the date the pain started as a real date, like %(example)s",
+                                    example=example_date(self.today))) from None
         if started > self.today:
-            raise ValidationError("The date the pain started must be today or in the past")
+            raise ValidationError(_("The date the pain started must be today or in the past"))
         self.started_on = started
 
     def validate_weeks_ago(self, field):
@@ -143,7 +184,7 @@ class EpisodeForm(JourneyForm):
             return
         weeks = whole_number(field.data)
         if weeks is None or not 0 <= weeks <= 1040:
-            raise ValidationError("Enter the number of weeks as a whole number from 0 to 1040, like 6")
+            raise ValidationError(_("Enter the number of weeks as a whole number from 0 to 1040, like 6"))
         self.weeks = weeks
 
     def answers(self) -> dict:
@@ -160,36 +201,37 @@ class EpisodeForm(JourneyForm):
 
 
 class WhereForm(JourneyForm):
-    side = Choice("Where in your lower back is the pain?", choices=options(SIDES.items()), message="Select where the pain is")
+    side = Choice(_l("Where in your lower back is the pain?"), choices=options(SIDES.items()),
+                  message=_l("Select where the pain is"))
     spreads = CheckboxChoices(
-        "Does the pain spread anywhere else?",
-        choices=options([*SPREADS.items(), (NONE, "No, it stays in my back")]),
-        validators=[none_alone("No, it stays in my back", "Where the pain spreads")],
+        _l("Does the pain spread anywhere else?"),
+        choices=options([*SPREADS.items(), (NONE, _l("No, it stays in my back"))]),
+        validators=[none_alone(_l("Where the pain spreads: select 'No, it stays in my back' only if nothing else applies"))],
     )
     leg_symptoms = Choice(
-        "Do you have numbness or tingling in a leg?",
+        _l("Do you have numbness or tingling in a leg?"),
         choices=options(LEGS.items()),
-        message="Select whether you have numbness or tingling in a leg",
+        message=_l("Select whether you have numbness or tingling in a leg"),
     )
     leg_weakness = Choice(
-        "Does a leg or foot feel weak?",
+        _l("Does a leg or foot feel weak?"),
         choices=options(LEGS.items()),
-        message="Select whether a leg or foot feels weak",
+        message=_l("Select whether a leg or foot feels weak"),
     )
     legs_changing = Choice(
-        "If you have any of these leg symptoms, are they new or getting worse?",
+        _l("If you have any of these leg symptoms, are they new or getting worse?"),
         choices=options(LEGS_CHANGING.items()),
-        message="Select whether your leg symptoms are new or getting worse",
+        message=_l("Select whether your leg symptoms are new or getting worse"),
         optional=True,
     )
 
     def validate_spreads(self, field):
         if not field.data:
-            raise ValidationError("Select where the pain spreads, or that it stays in your back")
+            raise ValidationError(_("Select where the pain spreads, or that it stays in your back"))
 
     def validate_legs_changing(self, field):
         if self.has_leg_symptoms and not field.data:
-            raise ValidationError(field.message)
+            raise ValidationError(str(field.message))
 
     @property
     def has_leg_symptoms(self) -> bool:
@@ -207,17 +249,19 @@ class WhereForm(JourneyForm):
 
 
 class HistoryForm(JourneyForm):
-    worse = CheckboxChoices("What makes it worse? (optional)", choices=options(POSITIONS.items()))
-    better = CheckboxChoices("What makes it better? (optional)", choices=options(POSITIONS.items()))
-    morning_stiffness = Choice("Is your back stiff in the morning?", choices=options(YES_NO), message="Select yes or no")
+    worse = CheckboxChoices(_l("What makes it worse? (optional)"), choices=options(POSITIONS.items()))
+    better = CheckboxChoices(_l("What makes it better? (optional)"), choices=options(POSITIONS.items()))
+    morning_stiffness = Choice(_l("Is your back stiff in the morning?"), choices=options(YES_NO),
+                               message=_l("Select yes or no"))
     previous_episodes = Choice(
-        "Have you had back pain like this before?", choices=options(YES_NO),
-        message="Select whether you have had back pain like this before",
+        _l("Have you had back pain like this before?"), choices=options(YES_NO),
+        message=_l("Select whether you have had back pain like this before"),
     )
-    imaging = Choice("Have you had an X-ray or a scan of your back?", choices=options(IMAGING.items()),
-                     message="Select whether you have had an X-ray or a scan")
-    imaging_findings = TextAreaField("What did it show? (optional)", validators=[limited(TEXT_LIMIT, "This answer")])
-    treatments = CheckboxChoices("What have you already tried for your back? (optional)", choices=options(TREATMENTS.items()))
+    imaging = Choice(_l("Have you had an X-ray or a scan of your back?"), choices=options(IMAGING.items()),
+                     message=_l("Select whether you have had an X-ray or a scan"))
+    imaging_findings = TextAreaField(_l("What did it show? (optional)"), validators=[limited(TEXT_LIMIT, _l("This answer"))])
+    treatments = CheckboxChoices(_l("What have you already tried for your back? (optional)"),
+                                 choices=options(TREATMENTS.items()))
 
     def answers(self) -> dict:
         return {name: getattr(self, name).data for name in (
@@ -225,39 +269,39 @@ class HistoryForm(JourneyForm):
 
 
 class HealthForm(JourneyForm):
-    medications = TextAreaField("Which medicines do you take at the moment? (optional)",
-                                validators=[limited(1000, "The list of medicines")])
+    medications = TextAreaField(_l("Which medicines do you take at the moment? (optional)"),
+                                validators=[limited(1000, _l("The list of medicines"))])
     blood_thinners = Choice(
-        "Do you take blood thinners (anticoagulants), such as warfarin, apixaban or rivaroxaban?",
-        choices=options(YES_NO_UNSURE), message="Select whether you take blood thinners",
+        _l("Do you take blood thinners (anticoagulants), such as warfarin, apixaban or rivaroxaban?"),
+        choices=options(YES_NO_UNSURE), message=_l("Select whether you take blood thinners"),
     )
     antiplatelets = Choice(
-        "Do you take a medicine that stops blood clots forming (an antiplatelet), such as clopidogrel, "
-        "ticagrelor or a daily low-dose aspirin?",
-        choices=options(YES_NO_UNSURE), message="Select whether you take an antiplatelet medicine",
+        _l("Do you take a medicine that stops blood clots forming (an antiplatelet), such as clopidogrel, "
+           "ticagrelor or a daily low-dose aspirin?"),
+        choices=options(YES_NO_UNSURE), message=_l("Select whether you take an antiplatelet medicine"),
     )
     precautions = CheckboxChoices(
-        "Do any of these apply to you?",
-        choices=options([*ASKED_PRECAUTIONS.items(), (NONE, "None of these")]),
-        validators=[none_alone("None of these", "Things that apply to you")],
+        _l("Do any of these apply to you?"),
+        choices=options([*ASKED_PRECAUTIONS.items(), (NONE, _l("None of these"))]),
+        validators=[none_alone(_l("Things that apply to you: select 'None of these' only if nothing else applies"))],
     )
-    lymph_limb = StringField("If you have lymphedema or had lymph nodes removed: which arm or leg? (optional)",
-                             validators=[limited(100, "Which arm or leg")])
+    lymph_limb = StringField(_l("If you have lymphedema or had lymph nodes removed: which arm or leg? (optional)"),
+                             validators=[limited(100, _l("Which arm or leg"))])
     risk_factors = CheckboxChoices(
-        "Have you had any of these?",
-        choices=options([*ASKED_RISK_FACTORS.items(), (NONE, "None of these")]),
-        validators=[none_alone("None of these", "Things you have had")],
+        _l("Have you had any of these?"),
+        choices=options([*ASKED_RISK_FACTORS.items(), (NONE, _l("None of these"))]),
+        validators=[none_alone(_l("Things you have had: select 'None of these' only if nothing else applies"))],
     )
-    improving = Choice("Has your back been getting better since this episode started?",
-                       choices=options(YES_NO_UNSURE), message="Select whether your back has been getting better")
+    improving = Choice(_l("Has your back been getting better since this episode started?"),
+                       choices=options(YES_NO_UNSURE), message=_l("Select whether your back has been getting better"))
 
     def validate_precautions(self, field):
         if not field.data:
-            raise ValidationError("Things that apply to you: select any that apply, or 'None of these'")
+            raise ValidationError(_("Things that apply to you: select any that apply, or 'None of these'"))
 
     def validate_risk_factors(self, field):
         if not field.data:
-            raise ValidationError("Things you have had: select any you have had, or 'None of these'")
+            raise ValidationError(_("Things you have had: select any you have had, or 'None of these'"))
 
     def answers(self) -> dict:
         return {
@@ -272,19 +316,20 @@ class HealthForm(JourneyForm):
         }
 
 
-def _pain_question(label: str, what: str) -> Choice:
-    return Choice(label, choices=options(ZERO_TO_TEN), message=f"Choose a number from 0 to 10 for {what}")
+def _pain_question(key: str, message) -> Choice:
+    return Choice(pain_item(key), choices=options(ZERO_TO_TEN), message=message)
 
 
 class ScoresForm(JourneyForm):
-    pain_now = _pain_question("How bad is your back pain right now?", "your pain right now")
-    pain_average = _pain_question("On average, how bad has it been over the last week?", "your average pain")
-    pain_worst = _pain_question("At its worst in the last week, how bad was it?", "your worst pain")
-    goals = TextAreaField("What would you most like to be able to do again?", validators=[limited(TEXT_LIMIT, "This answer")])
+    pain_now = _pain_question("pain_now", _l("Choose a number from 0 to 10 for your pain right now"))
+    pain_average = _pain_question("pain_average", _l("Choose a number from 0 to 10 for your average pain"))
+    pain_worst = _pain_question("pain_worst", _l("Choose a number from 0 to 10 for your worst pain"))
+    goals = TextAreaField(_l("What would you most like to be able to do again?"),
+                          validators=[limited(TEXT_LIMIT, _l("This answer"))])
 
     def validate_goals(self, field):
         if not field.data:
-            raise ValidationError("Tell us what you would most like to be able to do again")
+            raise ValidationError(_("Tell us what you would most like to be able to do again"))
 
     def answers(self) -> dict:
         return {
@@ -309,22 +354,23 @@ class ActivitiesForm(JourneyForm):
             name, rating = getattr(self, f"activity_{n}"), getattr(self, f"rating_{n}")
             name.data = (name.data or "").strip()
             if len(name.data) > 100:
-                name.errors.append("Describe the activity in 100 characters or fewer")
+                name.errors.append(_("Describe the activity in 100 characters or fewer"))
             elif name.data and not rating.data:
-                rating.errors.append(f"Rate how well you can do '{name.data}' now, from 0 to 10")
+                rating.errors.append(_("Rate how well you can do '%(activity)s' now, from 0 to 10", activity=name.data))
             elif rating.data and not name.data:
-                name.errors.append(f"Name activity {n}, which you rated")
+                name.errors.append(_("Name activity %(number)s, which you rated", number=n))
             named += bool(name.data)
         if named == 0 and not self.activity_1.errors:
-            self.activity_1.errors.append("Name at least one activity your back pain makes hard, and rate it")
+            self.activity_1.errors.append(_("Name at least one activity your back pain makes hard, and rate it"))
         return valid and not any(field.errors for field in self)
 
 
 for _n in range(1, PSFS_ROWS + 1):
-    setattr(ActivitiesForm, f"activity_{_n}", StringField(f"Activity {_n}" + (" (optional)" if _n > 1 else "")))
+    setattr(ActivitiesForm, f"activity_{_n}", StringField(
+        _l("Activity %(number)s", number=_n) if _n == 1 else _l("Activity %(number)s (optional)", number=_n)))
     setattr(ActivitiesForm, f"rating_{_n}", Choice(
-        f"How well can you do activity {_n} now?", choices=options(ZERO_TO_TEN),
-        message=f"Choose a number from 0 to 10 for activity {_n}",
+        _l("How well can you do activity %(number)s now?", number=_n), choices=options(ZERO_TO_TEN),
+        message=_l("Choose a number from 0 to 10 for activity %(number)s", number=_n),
         optional=True,
     ))
 
@@ -358,62 +404,80 @@ def form_data(step: str, saved: dict | None) -> dict:
     return saved
 
 
-def _listed(keys, labels, empty="None"):
-    return "; ".join(labels[key] for key in keys) if keys else empty
+def _listed(keys, labels, empty) -> str:
+    return "; ".join(str(labels[key]) for key in keys) if keys else str(empty)
+
+
+def out_of_ten(rating) -> str:
+    return _("%(rating)s out of 10", rating=rating)
 
 
 def readable(step: str, saved: dict) -> list[tuple[str, str]]:
-    """(question, answer) pairs in the patient's own words, for Check your answers."""
+    """(question, answer) pairs in the patient's own words, for Check your answers: plain text
+    in the page's language (staff pages read English)."""
+    return [(str(question), str(answer)) for question, answer in _readable(step, saved)]
+
+
+def _readable(step: str, saved: dict) -> list[tuple]:
     if step == "episode":
-        started = date.fromisoformat(saved["started_on"]).strftime("%-d %B %Y")
-        when = f"About {saved['weeks_ago']} weeks ago (around {started})" if saved.get("estimated") else started
-        how = HOW_IT_STARTED[saved["how"]] + (f": {saved['how_other']}" if saved.get("how_other") else "")
-        return [("When it started", when), ("How it started", how)]
+        started = date_text(date.fromisoformat(saved["started_on"]), page_locale(), "long")
+        # One week is said on its own rather than by plural forms: English and Spanish differ
+        # only there (0 and 2+ take "weeks"/"semanas").
+        weeks = saved.get("weeks_ago")
+        when = (started if not saved.get("estimated")
+                else _("About a week ago (around %(date)s)", date=started) if weeks == 1
+                else _("About %(weeks)s weeks ago (around %(date)s)", weeks=weeks, date=started))
+        how = (_("%(how)s: %(details)s", how=HOW_IT_STARTED[saved["how"]], details=saved["how_other"])
+               if saved.get("how_other") else HOW_IT_STARTED[saved["how"]])
+        return [(_("When it started"), when), (_("How it started"), how)]
     if step == "where":
         return [
-            ("Where the pain is", SIDES[saved["side"]]),
-            ("Where it spreads", _listed(saved["spreads"], SPREADS, "It stays in my back")),
+            (_("Where the pain is"), SIDES[saved["side"]]),
+            (_("Where it spreads"), _listed(saved["spreads"], SPREADS, _l("It stays in my back"))),
             # Intakes from before weakness was asked on its own asked "numbness, tingling or weakness".
-            ("Numbness or tingling in a leg" if "leg_weakness" in saved else "Numbness, tingling or weakness in a leg",
+            (_("Numbness or tingling in a leg") if "leg_weakness" in saved else _("Numbness, tingling or weakness in a leg"),
              LEGS[saved["leg_symptoms"]]),
-            *([("Weakness in a leg or foot", LEGS[saved["leg_weakness"]])] if "leg_weakness" in saved else []),
-            *([("Leg symptoms new or getting worse", LEGS_CHANGING[saved["legs_changing"]])]
+            *([(_("Weakness in a leg or foot"), LEGS[saved["leg_weakness"]])] if "leg_weakness" in saved else []),
+            *([(_("Leg symptoms new or getting worse"), LEGS_CHANGING[saved["legs_changing"]])]
               if saved.get("legs_changing") else []),
         ]
     if step == "history":
+        imaging = IMAGING[saved["imaging"]]
         return [
-            ("Makes it worse", _listed(saved["worse"], POSITIONS, "Not answered")),
-            ("Makes it better", _listed(saved["better"], POSITIONS, "Not answered")),
-            ("Stiff in the morning", dict(YES_NO)[saved["morning_stiffness"]]),
-            ("Had back pain like this before", dict(YES_NO)[saved["previous_episodes"]]),
-            ("X-ray or scan", IMAGING[saved["imaging"]] + (f": {saved['imaging_findings']}" if saved["imaging_findings"] else "")),
-            ("Already tried", _listed(saved["treatments"], TREATMENTS, "Nothing yet")),
+            (_("Makes it worse"), _listed(saved["worse"], POSITIONS, _l("Not answered"))),
+            (_("Makes it better"), _listed(saved["better"], POSITIONS, _l("Not answered"))),
+            (_("Stiff in the morning"), dict(YES_NO)[saved["morning_stiffness"]]),
+            (_("Had back pain like this before"), dict(YES_NO)[saved["previous_episodes"]]),
+            (_("X-ray or scan"), _("%(how)s: %(details)s", how=imaging, details=saved["imaging_findings"])
+             if saved["imaging_findings"] else imaging),
+            (_("Already tried"), _listed(saved["treatments"], TREATMENTS, _l("Nothing yet"))),
         ]
     if step == "health":
         return [
-            ("Medicines", saved["medications"] or "None given"),
-            ("Blood thinners", dict(YES_NO_UNSURE)[saved["blood_thinners"]]),
-            *([("Antiplatelet medicines", dict(YES_NO_UNSURE)[saved["antiplatelets"]])] if "antiplatelets" in saved else []),
-            ("These apply to me", _listed(saved["precautions"], ASKED_PRECAUTIONS, "None of these")),
-            *([("Lymphedema: which arm or leg", saved["lymph_limb"])] if saved.get("lymph_limb") else []),
-            ("I have had", _listed(saved["risk_factors"], ASKED_RISK_FACTORS, "None of these")),
-            ("Getting better", dict(YES_NO_UNSURE)[saved["improving"]]),
+            (_("Medicines"), saved["medications"] or _("None given")),
+            (_("Blood thinners"), dict(YES_NO_UNSURE)[saved["blood_thinners"]]),
+            *([(_("Antiplatelet medicines"), dict(YES_NO_UNSURE)[saved["antiplatelets"]])] if "antiplatelets" in saved else []),
+            (_("These apply to me"), _listed(saved["precautions"], ASKED_PRECAUTIONS, _l("None of these"))),
+            *([(_("Lymphedema: which arm or leg"), saved["lymph_limb"])] if saved.get("lymph_limb") else []),
+            (_("I have had"), _listed(saved["risk_factors"], ASKED_RISK_FACTORS, _l("None of these"))),
+            (_("Getting better"), dict(YES_NO_UNSURE)[saved["improving"]]),
         ]
     if step == "pain":
         return [
-            ("Pain now", f"{saved['pain_now']} out of 10"),
-            ("Average pain, last week", f"{saved['pain_average']} out of 10"),
-            ("Worst pain, last week", f"{saved['pain_worst']} out of 10"),
-            ("What I would like to do again", saved["goals"]),
+            (_("Pain now"), out_of_ten(saved["pain_now"])),
+            (_("Average pain, last week"), out_of_ten(saved["pain_average"])),
+            (_("Worst pain, last week"), out_of_ten(saved["pain_worst"])),
+            (_("What I would like to do again"), saved["goals"]),
         ]
-    return [(activity["name"], f"{activity['rating']} out of 10") for activity in saved["activities"]]
+    return [(activity["name"], out_of_ten(activity["rating"])) for activity in saved["activities"]]
 
 
 def screening_form(instrument) -> type[JourneyForm]:
-    """A form asking a licensed screening instrument's items exactly as its file words them."""
+    """A form asking a licensed screening instrument's items exactly as its file words them
+    (pass `instrument.worded(language)` for the page's language, where the file has it)."""
     fields = {
         item.key: Choice(item.text, choices=options((c.value, c.label) for c in item.choices),
-                         message="Choose one answer")
+                         message=_l("Choose one answer"))
         for item in instrument.items
     }
 
@@ -430,19 +494,19 @@ def screening_readable(instrument, saved: dict) -> list[tuple[str, str]]:
 
 # (step, heading, form) in the order they are asked; a licensed screening step may follow.
 STEPS = [
-    ("episode", "Your back pain", EpisodeForm),
-    ("where", "Where it hurts", WhereForm),
-    ("history", "What affects it", HistoryForm),
-    ("health", "Your health and medicines", HealthForm),
-    ("pain", "How bad the pain is", ScoresForm),
-    ("activities", "What your back pain makes hard", ActivitiesForm),
+    ("episode", _l("Your back pain"), EpisodeForm),
+    ("where", _l("Where it hurts"), WhereForm),
+    ("history", _l("What affects it"), HistoryForm),
+    ("health", _l("Your health and medicines"), HealthForm),
+    ("pain", _l("How bad the pain is"), ScoresForm),
+    ("activities", _l("What your back pain makes hard"), ActivitiesForm),
 ]
 
 
 def answered_sections(answers: dict, screening=None) -> list[tuple[str, str, list[tuple[str, str]]]]:
     """(step, heading, [(question, answer)]) for each answered step, in the order asked:
     what the patient checks before sending, and what their practitioner reads."""
-    sections = [(name, heading, readable(name, answers[name])) for name, heading, _ in STEPS if name in answers]
+    sections = [(name, str(heading), readable(name, answers[name])) for name, heading, _form in STEPS if name in answers]
     if "screening" in answers and screening is not None:
         sections.append(("screening", screening.title, screening_readable(screening, answers["screening"])))
     return sections
@@ -453,18 +517,23 @@ def progress_form(activities: list[str]) -> type[SafetyForm]:
     again, what they noticed after the last treatment, and the safety questions once more."""
     fields = {name: field for name, field in vars(ScoresForm).items() if name.startswith("pain_")}
     for n, activity in enumerate(activities, start=1):
-        fields[f"rating_{n}"] = Choice(f"How well can you do this now: {activity}?", choices=options(ZERO_TO_TEN),
-                                       message=f"Choose a number from 0 to 10 for '{activity}'")
+        # Translated now, as plain text (the form is built per request): a lazy string counts as
+        # safe HTML in templates, and the activity is the patient's own typing.
+        fields[f"rating_{n}"] = Choice(_("How well can you do this now: %(activity)s?", activity=activity),
+                                       choices=options(ZERO_TO_TEN),
+                                       message=_("Choose a number from 0 to 10 for '%(activity)s'", activity=activity))
     fields["after_effects"] = CheckboxChoices(
-        "After your last treatment, did you notice any of these?",
-        choices=options([*AFTER_EFFECTS.items(), (NONE, "Nothing out of the ordinary")]),
-        validators=[none_alone("Nothing out of the ordinary", "After your last treatment")],
+        _l("After your last treatment, did you notice any of these?"),
+        choices=options([*ASKED_AFTER_EFFECTS.items(), (NONE, _l("Nothing out of the ordinary"))]),
+        validators=[none_alone(_l("After your last treatment: select 'Nothing out of the ordinary' only if "
+                                  "nothing else applies"))],
     )
-    fields["after_effects_other"] = TextAreaField("Tell us more (optional)", validators=[limited(TEXT_LIMIT, "This answer")])
+    fields["after_effects_other"] = TextAreaField(_l("Tell us more (optional)"),
+                                                  validators=[limited(TEXT_LIMIT, _l("This answer"))])
 
     def validate_after_effects(self, field):
         if not field.data:
-            raise ValidationError("After your last treatment: select anything you noticed, or 'Nothing out of the ordinary'")
+            raise ValidationError(_("After your last treatment: select anything you noticed, or 'Nothing out of the ordinary'"))
 
     def pain(self) -> dict:
         return {name: int(getattr(self, name).data) for name in ("pain_now", "pain_average", "pain_worst")}

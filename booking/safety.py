@@ -1,7 +1,8 @@
 """The pre-booking safety check: which answers stop an online booking, which flag it.
 
 Pure data and pure functions, shared by the API, the booking pages and the desk's phone
-booking. The wording is read by the patient on screen and read out by a receptionist on the
+booking. The words are marked for translation and read in the page's language when shown
+(Wording); the codes stay as they are. The wording is read by the patient on screen and read out by a receptionist on the
 phone, so each line is a plain statement in the second person. The codes are part of the API:
 never rename one.
 """
@@ -10,40 +11,62 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from flask_babel import gettext as _
+from markupsafe import escape
+
+
+class Wording(str):
+    """A patient-facing line that *is* its English (compares, hashes, serialises and searches as
+    English: API answers, staff pages, stored data and tests all see the same text) but *reads*
+    in the page's language wherever it is shown: str(), f-strings and templates translate it."""
+
+    __slots__ = ()
+
+    def __str__(self) -> str:
+        return _(str.__str__(self))
+
+    def __html__(self):
+        return escape(str(self))
+
+
+def _l(text: str) -> Wording:
+    """Mark a line for translation (extracted as `_l`), translated when shown (see Wording)."""
+    return Wording(text)
+
 # Answers that need emergency care now: the online booking stops.
 EMERGENCY = {
-    "both_legs": "Pain, tingling, numbness or weakness in both legs that is new or getting worse",
-    "saddle_numbness": (
+    "both_legs": _l("Pain, tingling, numbness or weakness in both legs that is new or getting worse"),
+    "saddle_numbness": _l(
         "Numbness or tingling around your genitals, buttocks or inner thighs, "
         "for example you can't feel the toilet paper when you wipe"
     ),
-    "bladder_bowel": (
+    "bladder_bowel": _l(
         "New trouble peeing, you can't feel when your bladder is full, "
         "or you are losing control of your bladder or bowels"
     ),
-    "sexual_dysfunction": (
+    "sexual_dysfunction": _l(
         "In the last two weeks, new numbness of your genitals, "
         "or new trouble getting an erection or reaching orgasm"
     ),
-    "chest_pain": "Chest pain",
-    "serious_accident": "The pain began after a serious accident or fall, such as a car crash or a fall from a height",
-    "aortic_symptoms": "Sudden, severe pain in your back or belly, and you feel faint, dizzy, or cold and sweaty",
+    "chest_pain": _l("Chest pain"),
+    "serious_accident": _l("The pain began after a serious accident or fall, such as a car crash or a fall from a height"),
+    "aortic_symptoms": _l("Sudden, severe pain in your back or belly, and you feel faint, dizzy, or cold and sweaty"),
 }
 
 # Answers that need a doctor within a day: booking may go on, and the practitioner is told.
 URGENT = {
-    "fever": "A high temperature, or feeling feverish, along with the back pain",
-    "weight_loss": "Losing weight without knowing why",
-    "back_lump": "A lump, swelling or change in the shape of your back",
-    "night_pain": "Pain that rest does not ease, or that is worse at night",
-    "between_shoulders": "Pain between the shoulder blades",
-    "cancer_new_pain": "You have had cancer, and this back pain is new",
-    "worsening_weakness": "Weakness in one leg or foot that is getting worse, or a foot that drops or catches when you walk",
-    "infection_risk": (
+    "fever": _l("A high temperature, or feeling feverish, along with the back pain"),
+    "weight_loss": _l("Losing weight without knowing why"),
+    "back_lump": _l("A lump, swelling or change in the shape of your back"),
+    "night_pain": _l("Pain that rest does not ease, or that is worse at night"),
+    "between_shoulders": _l("Pain between the shoulder blades"),
+    "cancer_new_pain": _l("You have had cancer, and this back pain is new"),
+    "worsening_weakness": _l("Weakness in one leg or foot that is getting worse, or a foot that drops or catches when you walk"),
+    "infection_risk": _l(
         "A weakened immune system (for example from chemotherapy, long-term steroids or HIV), "
         "or you inject drugs"
     ),
-    "fragility_fracture": (
+    "fragility_fracture": _l(
         "The pain began after a minor fall or lift, and you have osteoporosis (thin bones) "
         "or take steroids long term"
     ),
@@ -52,12 +75,12 @@ URGENT = {
 # How the one question is laid out: groups of related answers under a plain heading, so a long
 # list reads in parts. Every code is in exactly one group; the order is the order on screen.
 GROUPS = (
-    ("Legs, bladder, bowels and genitals",
+    (_l("Legs, bladder, bowels and genitals"),
      ("both_legs", "worsening_weakness", "saddle_numbness", "bladder_bowel", "sexual_dysfunction")),
-    ("How the pain started and how it feels",
+    (_l("How the pain started and how it feels"),
      ("serious_accident", "fragility_fracture", "aortic_symptoms", "chest_pain", "night_pain",
       "between_shoulders")),
-    ("General health",
+    (_l("General health"),
      ("fever", "weight_loss", "back_lump", "cancer_new_pain", "infection_risk")),
 )
 
@@ -91,39 +114,47 @@ def has_emergency_answer(codes) -> bool:
 
 
 def emergency_advice(emergency_number: str, clinic_phone: str) -> str:
-    """What to tell someone whose answers need emergency care, in one short paragraph.
+    """What to tell someone whose answers need emergency care, in one short paragraph, in the
+    language of the moment (the API's is English).
 
     It names no cause: the same words must fit a nerve problem, chest pain and a possible
     aortic aneurysm, and the last two need an ambulance rather than a drive.
     """
-    return (
-        f"Call {emergency_number} or go to the nearest emergency department now. "
+    return _(
+        "Call %(emergency)s or go to the nearest emergency department now. "
         "These symptoms can be a sign of a serious problem that needs care today, "
         "and acupuncture is not the right first step. With chest pain, or if you feel faint, "
-        f"call {emergency_number} for an ambulance rather than drive yourself. "
+        "call %(emergency)s for an ambulance rather than drive yourself. "
         "Online booking cannot continue; "
-        f"if you have questions about your visit, phone the clinic on {clinic_phone}."
+        "if you have questions about your visit, call the clinic at %(phone)s.",
+        emergency=emergency_number, phone=clinic_phone,
     )
 
 
 def urgent_advice(emergency_number: str, region: str | None) -> str:
     """What to tell someone whose answers need a doctor within a day, in one short paragraph."""
-    return (
-        f"See a doctor within 24 hours: contact {same_day_doctor(region)}. Along with back pain, "
+    return _(
+        "See a doctor within 24 hours: contact %(doctor)s. Along with back pain, "
         "these symptoms need checking soon, before or alongside acupuncture. "
-        f"If they get worse quickly, call {emergency_number}."
+        "If they get worse quickly, call %(emergency)s.",
+        doctor=same_day_doctor(region), emergency=emergency_number,
     )
 
 
 def same_day_doctor(region: str | None) -> str:
-    """Who can see someone within a day where the clinic is, to follow "Contact ...".
+    """Who can see someone within a day where the clinic is, to follow "Contact ...", in the
+    language of the moment.
 
     region: the clinic's ISO country code ("US", "GB"); any other gets a plain "a doctor".
     """
-    return {
-        "US": "your own doctor or an urgent care center today",
-        "GB": "your GP, or NHS 111",
-    }.get((region or "").upper(), "a doctor")
+    region = (region or "").upper()
+    if region == "US":
+        return _("your own doctor or an urgent care center today")
+    if region == "GB":
+        return _("your GP, or NHS 111")
+    return _("a doctor")
+
+
 # --- flags raised for a visit ------------------------------------------------------------
 
 LEVELS = ("urgent", "emergency")  # least to most severe

@@ -263,7 +263,7 @@ def test_each_article_page(clinic, slug):
     response = clinic.test_client().get(f"/articles/{slug}")
     page = response.get_data(as_text=True)
     assert response.status_code == 200
-    assert "Last reviewed 3 December 2026" in page and "General information, not medical advice" in page
+    assert "Last reviewed December 3, 2026" in page and "General information, not medical advice" in page
     assert page.count('class="related"') == 1 and 'href="/book"' in page
     assert "{clinic_phone}" not in page and "{emergency_number}" not in page and "article:" not in page
 
@@ -274,8 +274,8 @@ def test_an_article_page_shows_who_reviewed_it_and_its_sources(client):
     assert '<h2 id="reviewed-title">Reviewed</h2>' in reviewed
     assert "<dt>Written by</dt><dd>Licensed acupuncturist</dd>" in reviewed
     assert "<dt>Reviewed by</dt><dd>Amara Okafor, L.Ac., DAOM, Clinical director</dd>" in reviewed
-    assert '<time datetime="2026-12-03">3 December 2026</time>' in reviewed
-    assert '<time datetime="2027-12-03">3 December 2027</time>' in reviewed
+    assert '<time datetime="2026-12-03">December 3, 2026</time>' in reviewed
+    assert '<time datetime="2027-12-03">December 3, 2027</time>' in reviewed
     sources = page[page.index('aria-labelledby="sources-title"'):]
     assert '<h2 id="sources-title">Sources</h2>' in sources
     assert ('<a href="https://doi.org/10.1002/14651858.CD013814"><cite>Acupuncture for chronic nonspecific low back '
@@ -303,7 +303,7 @@ def test_clinic_settings_fill_the_articles_placeholders(clinic):
     page = clinic.test_client().get("/articles/back-pain-warning-signs").get_data(as_text=True)
     assert '<h2 id="call-emergency_number-or-go-to-the-emergency-room-now">Call 911 or go to the emergency room now</h2>' in page
     assert '<a href="#call-emergency_number-or-go-to-the-emergency-room-now">Call 911 or go to the emergency room now</a>' in page
-    assert "call the clinic on +1 213 555 0100 to move your appointment" in page
+    assert "call the clinic at +1 213 555 0100 to move your appointment" in page
     assert "Contact your own doctor or an urgent care center today, within 24 hours at most" in page
     with clinic.app_context():
         db.session.get(Clinic, 1).region = "GB"
@@ -372,7 +372,99 @@ def test_the_confirmation_page_and_email_list_the_same_articles_with_the_warning
                              details=DETAILS | {"returning": returning})
     assert patient.confirm().location.endswith("/book/confirmation")
     send(clinic, mail)
-    [email] = [m for m in mail.received if m["Subject"].startswith("Booking confirmed") and "14:00" in m["Subject"]]
+    [email] = [m for m in mail.received if m["Subject"].startswith("Booking confirmed") and "2:00 PM" in m["Subject"]]
     on_page, in_email = reading_on_the_page(patient), reading_in_the_email(email)
     assert on_page == in_email
     assert on_page[:2] == first and "back-pain-warning-signs" in on_page
+
+
+# --- in Spanish -------------------------------------------------------------------------------
+
+SPANISH = sorted((DEFAULT_FOLDER / "es").glob("*.md"))
+
+
+def test_every_article_has_a_spanish_version_with_the_same_review_facts():
+    """Reviewer, review dates, sources and readers are the English article's, word for word:
+    a translation never claims a review it did not have."""
+    assert [path.name for path in SPANISH] == [path.name for path in SHIPPED]
+    for english_path, spanish_path in zip(SHIPPED, SPANISH):
+        english, spanish = read_article(english_path), read_article(spanish_path, "es")
+        assert spanish.review_facts == english.review_facts, spanish_path.name
+        assert spanish.title != english.title and spanish.html != english.html
+        assert spanish.linked_slugs == english.linked_slugs  # the same links, to the same articles
+
+
+@pytest.mark.parametrize("path", SPANISH, ids=lambda p: p.name)
+def test_each_spanish_article_is_a_readable_length_and_says_it_is_not_medical_advice(path):
+    words = len(prose(path).split())
+    assert 400 <= words <= 850, f"{path.name}: {words} words"
+    assert "Esta página es información general, no un consejo médico" in prose(path)
+
+
+def test_the_spanish_warning_signs_keep_the_safety_checks_emergency_advice():
+    text = " ".join(prose(DEFAULT_FOLDER / "es" / "04-back-pain-warning-signs.md").split())
+    assert "## Llame al {emergency_number} o vaya ahora mismo a la sala de emergencias" in prose(
+        DEFAULT_FOLDER / "es" / "04-back-pain-warning-signs.md")
+    for symptom in ("**las dos** piernas", "genitales, las nalgas", "vejiga", "dolor en el pecho",
+                    "accidente grave", "dolor fuerte y repentino", "Vea a un médico en las próximas 24 horas",
+                    "entre los omóplatos", "ha tenido cáncer", "osteoporosis", "no maneje usted mismo"):
+        assert symptom in text, symptom
+
+
+def test_a_patient_reading_spanish_gets_the_spanish_articles(clinic):
+    from tests.test_languages import offer_spanish
+
+    offer_spanish(clinic)
+    client = clinic.test_client()
+    client.get("/articles?language=es")
+    listing = client.get("/articles").get_data(as_text=True)
+    assert '<html lang="es">' in listing and "Lecturas para pacientes" in listing
+    assert "Dolor lumbar: causas frecuentes y qué ayuda" in listing and "<li lang=" not in listing
+    page = client.get("/articles/back-pain-warning-signs").get_data(as_text=True)
+    assert "Llame al 911 o vaya ahora mismo a la sala de emergencias" in page
+    assert "llame a la clínica al +1 213 555 0100" in page and "su médico o un centro de atención de urgencia" in page
+    assert "Revisado por última vez el 3 de diciembre de 2026" in page
+    assert "<dt>Revisado por</dt><dd>Amara Okafor, L.Ac., DAOM, Directora clínica</dd>" in page
+    assert '<ol lang="en">' in page  # the sources are in English, and say so
+    assert "not-translated" not in page and 'href="/articles/lower-back-pain-causes"' in page
+
+
+def test_an_article_without_a_translation_is_shown_in_english_with_a_note_in_spanish(clinic, tmp_path):
+    from tests.test_languages import offer_spanish
+
+    folder = tmp_path / "articles"
+    shutil.copytree(DEFAULT_FOLDER, folder)
+    (folder / "es" / "02-acupuncture-and-back-pain.md").unlink()
+    clinic.extensions["articles"] = ArticleLibrary.load(folder)  # as a clinic's own folder would be read at start-up
+    offer_spanish(clinic)
+    client = clinic.test_client()
+    client.get("/articles?language=es")
+    page = client.get("/articles/acupuncture-and-back-pain").get_data(as_text=True)
+    assert "Este artículo todavía no está traducido al español, así que se muestra en inglés." in page
+    assert '<article class="article" lang="en">' in page and "What the research shows" in page
+    listing = client.get("/articles").get_data(as_text=True)
+    assert '<li lang="en">' in listing and "Dolor lumbar: causas frecuentes" in listing
+    assert "not-translated" not in client.get("/articles/lower-back-pain-causes").get_data(as_text=True)
+
+
+def test_a_translation_whose_review_facts_differ_is_skipped_with_a_warning(tmp_path, caplog):
+    write(tmp_path, "01.md", GOOD + "In English.\n")
+    (tmp_path / "es").mkdir()
+    stale = write(tmp_path / "es", "01.md", GOOD.replace("last_reviewed: 2026-11-01", "last_reviewed: 2025-11-01")
+                  .replace("title: Sixth", "title: Sexto") + "En español.\n")
+    with caplog.at_level(logging.WARNING, logger="booking.articles"):
+        library = ArticleLibrary.load(tmp_path)
+    assert library.get("sixth", "es").language == "en" and library.get("sixth", "es").title == "Sixth"
+    [record] = caplog.records
+    assert str(stale) in record.getMessage() and "review dates" in record.getMessage()
+
+    stale.write_text(GOOD.replace("title: Sixth", "title: Sexto") + "En español.\n")  # brought up to date
+    assert ArticleLibrary.load(tmp_path).get("sixth", "es").title == "Sexto"
+
+
+def test_the_confirmation_lists_the_articles_in_the_language_of_the_visit():
+    library = ArticleLibrary.load(DEFAULT_FOLDER)
+    spanish = library.for_booking(first_visit=True, urgent_flag=True, language="es")
+    assert [a.slug for a in spanish] == [a.slug for a in library.for_booking(first_visit=True, urgent_flag=True)]
+    assert {a.language for a in spanish} == {"es"}
+    assert spanish[0].title == "Señales de alarma del dolor de espalda: cuándo buscar ayuda urgente"

@@ -9,6 +9,7 @@ from booking.extensions import db
 from booking.models import Appointment, Intake, IntakeStatus
 from tests.instruments import KEELE_KEYS, START_BACK_TOML
 from tests.test_booking_journey import TUESDAY_14, PatientBrowser, manage_path, text
+from tests.test_staff import login_as, staff  # noqa: F401 (fixtures)
 
 STEPS = ["episode", "where", "history", "health", "pain", "activities"]
 ANSWERS = {
@@ -123,12 +124,12 @@ BAD = [
     ("episode", {"start_kind": "date", "start_day": "1", "start_month": "1", "start_year": "2028"},
      "The date the pain started must be today or in the past"),
     ("episode", {"start_kind": "date", "start_day": "31", "start_month": "2", "start_year": "2027"},
-     "Enter the date the pain started as day, month and year, like 7 1 2027"),
+     "Enter the date the pain started as a real date, like 1 7 2027"),
     ("episode", {"weeks_ago": "six"}, "Enter the number of weeks as a whole number"),
     ("episode", {"weeks_ago": "1300"}, "from 0 to 1040"),
     ("episode", {"weeks_ago": "²"}, "Enter the number of weeks as a whole number"),  # isdigit() but not int()
     ("episode", {"start_kind": "date", "start_day": "²", "start_month": "1", "start_year": "2020"},
-     "Enter the date the pain started as day, month and year"),
+     "Enter the date the pain started as a real date"),
     ("episode", {"start_kind": ""}, "Select whether you can give a date or a number of weeks"),
     ("episode", {"how_other": "x" * 201}, "This answer must be 200 characters or fewer"),
     ("where", {"spreads": ["none", "foot"]},
@@ -247,7 +248,7 @@ def test_weeks_ago_is_counted_from_the_day_it_was_answered(clinic, intake_path):
         appointment.move_to(appointment.starts_at + timedelta(days=14))
         db.session.commit()
     answer(patient, path, steps=STEPS[1:])
-    assert "About 3 weeks ago (around 15 February 2027)" in text(patient.get(f"{path}/check"))
+    assert "About 3 weeks ago (around February 15, 2027)" in text(patient.get(f"{path}/check"))
     patient.submit(f"{path}/check")
     intake, _ = the_intake(clinic)
     assert (intake.duration_days, intake.duration_band) == (35, "subacute")
@@ -270,3 +271,65 @@ def test_after_a_change_link_back_goes_to_the_answers(clinic, intake_path):
     patient, path = intake_path
     answer(patient, path)
     assert f'class="back-link" href="{path}/check"' in text(patient.get(f"{path}/history"))
+
+
+# --- in Spanish ---------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def spanish_intake(clinic):
+    from tests.test_languages import offer_spanish
+
+    offer_spanish(clinic)
+    patient = PatientBrowser(clinic)
+    patient.get("/?language=es")
+    patient.book_until_check(start=TUESDAY_14)
+    patient.confirm()
+    return patient, manage_path(patient) + "/intake"
+
+
+def test_the_intake_in_spanish_stores_the_same_codes_as_in_english(clinic, spanish_intake):
+    patient, path = spanish_intake
+    start = text(patient.get(path))
+    assert '<html lang="es">' in start and "Cuéntenos sobre su dolor de espalda" in start and "Empezar ahora" in start
+    episode = text(patient.get(f"{path}/episode"))
+    assert "Paso 1 de 6" in episode and "¿Cuándo empezó este episodio de dolor de espalda?" in episode
+    assert "Por ejemplo, 7 1 2027" in episode  # day, month, year: how es_US writes a date
+    bad = patient.submit(f"{path}/episode", {"start_kind": "weeks", "weeks_ago": "seis", "how": "home_job"})
+    assert "Escriba el número de semanas como un número entero del 0 al 1040" in text(bad)
+    answer(patient, path, steps=STEPS[:4])
+    pain = text(patient.get(f"{path}/pain"))
+    assert "¿Qué tan fuerte es su dolor de espalda en este momento?" in pain  # the NPRS file's Spanish item
+    answer(patient, path, steps=STEPS[4:])
+    check = text(patient.get(f"{path}/check"))
+    assert "Revise sus respuestas antes de enviarlas" in check and "Hace unas 6 semanas (alrededor del" in check
+    assert "Por debajo de la rodilla" in check and "6 de 10" in check and "Me dan miedo las agujas" in check
+    assert "Ibuprofen &lt;b&gt;400&lt;/b&gt; &amp; fish oil" in check  # the patient's own words, untouched
+    patient.submit(f"{path}/check")
+    assert "Respuestas enviadas" in text(patient.get(f"{path}/sent"))
+    intake, _ = the_intake(clinic)
+    assert intake.answers["where"]["spreads"] == ["buttock", "below_knee"]  # codes, never the words
+    assert intake.answers["health"]["precautions"] == ["needle_fear"] and intake.pain_now == 6
+    assert intake.answers["episode"]["how"] == "home_job"
+
+
+def test_the_care_card_speaks_spanish_and_the_practitioner_reads_english(staff, spanish_intake, login_as):  # noqa: F811
+    from booking.models import StaffRole
+
+    patient, path = spanish_intake
+    answer(patient, path, steps=["episode"])
+    card = text(patient.submit(f"{path}/where", ANSWERS["where"] | {"leg_symptoms": "both", "legs_changing": "new_or_worse"}))
+    assert "Llame al 911 o vaya ahora mismo a la sala de emergencias" in card
+    assert "Dolor, hormigueo, adormecimiento o debilidad en las dos piernas" in card
+    assert "Guardamos su respuesta y avisamos a la clínica sobre su visita. Para cancelarla o cambiarla, llame al +1 213 555 0100." in card
+    with staff.app_context():
+        appointment_id = db.session.scalar(sa.select(Appointment.id))
+    record = text(login_as(StaffRole.PRACTITIONER).get(f"/clinician/visits/{appointment_id}"))
+    assert '<html lang="en">' in record and "Pain, tingling, numbness or weakness in both legs" in record
+
+
+def test_a_spanish_activity_error_keeps_the_patients_words_escaped(clinic, spanish_intake):
+    patient, path = spanish_intake
+    answer(patient, path, steps=STEPS[:5])
+    page = text(patient.submit(f"{path}/activities", {"activity_1": "<b>Correr</b>"}))
+    assert "Califique del 0 al 10 qué tan bien puede hacer &#39;&lt;b&gt;Correr&lt;/b&gt;&#39; ahora" in page

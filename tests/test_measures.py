@@ -442,3 +442,59 @@ def test_an_unreadable_licensed_file_is_refused_too(tmp_path):
 def test_no_licensed_folder_means_no_licensed_instruments(tmp_path):
     assert load_licensed_instruments(tmp_path / "missing", SHIPPED_INSTRUMENTS) == {}
     assert load_licensed_instruments(None, SHIPPED_INSTRUMENTS) == {}
+
+
+# --- wording in other languages: beside the English, never in the scoring ----------------------------
+
+
+def test_the_shipped_instruments_speak_spanish_and_score_the_same_in_it():
+    for instrument in (NPRS, PSFS):
+        spanish = instrument.worded("es")
+        assert instrument.speaks("es") and spanish.title != instrument.title
+        assert all(es.text != en.text and es.min_label and es.max_label != en.max_label
+                   for es, en in zip(spanish.items, instrument.items))
+        assert [i.key for i in spanish.items] == [i.key for i in instrument.items] and spanish.scores == instrument.scores
+    assert NPRS.worded("es").item("pain_now").text == "¿Qué tan fuerte es su dolor de espalda en este momento?"
+    answers = {"pain_now": 6, "pain_average": 4, "pain_worst": 8}
+    assert NPRS.worded("es").score(answers) == NPRS.score(answers)
+    assert NPRS.worded("fr").item("pain_now").text == NPRS.item("pain_now").text  # no French: English
+
+
+def test_a_licensed_file_without_spanish_stays_in_its_english():
+    import tomllib
+
+    screen = parse_instrument(tomllib.loads(START_BACK_TOML), "start_back.toml")
+    assert not screen.speaks("es") and screen.worded("es") == screen
+
+
+def test_a_licensed_file_may_carry_its_owners_translation():
+    import tomllib
+
+    data = tomllib.loads(START_BACK_TOML)
+    data["translations"] = {"es": {"title": "Unas preguntas más", "intro": "En las últimas dos semanas:"}}
+    for n, item in enumerate(data["items"], start=1):
+        item["translations"] = {"es": {"text": f"Afirmación inventada {n}"}}
+        for choice in item["choices"]:
+            choice["translations"] = {"es": choice["label"].upper()}
+    screen = parse_instrument(data, "start_back.toml")
+    spanish = screen.worded("es")
+    assert screen.speaks("es") and spanish.title == "Unas preguntas más" and spanish.notice == screen.notice
+    assert spanish.items[0].text == "Afirmación inventada 1" and spanish.items[0].choices[0].label == "AGREE"
+    assert [c.value for c in spanish.items[0].choices] == ["agree", "disagree"]  # answers stay codes
+    assert spanish.score({key: "agree" for key in KEELE_KEYS[:8]} | {"bothersome": "extremely"}) == screen.score(
+        {key: "agree" for key in KEELE_KEYS[:8]} | {"bothersome": "extremely"})
+
+
+@pytest.mark.parametrize("translations, problem", [
+    ({"es": {"txt": "Hola"}}, "items[0].translations.es may give only text, min_label, max_label"),
+    ({"es": "Hola"}, "items[0].translations.es may give only text"),
+    ("es", "items[0].translations must be a table of languages"),
+])
+def test_a_translation_that_is_not_wording_is_refused(translations, problem):
+    import tomllib
+
+    data = tomllib.loads((SHIPPED / "nprs.toml").read_text())
+    data["items"][0]["translations"] = translations
+    with pytest.raises(InstrumentError) as refused:
+        parse_instrument(data, "nprs.toml")
+    assert problem in str(refused.value)

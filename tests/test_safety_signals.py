@@ -88,7 +88,7 @@ def test_an_emergency_answer_on_page_2_reaches_the_desk_my_day_and_the_record_be
     send_emails(staff, mail)
     [email] = mail.to(ALERTS)
     body = text_of(email)
-    assert email["Subject"] == f"Emergency flag: visit {booking['reference']} on Tue 9 Mar 2027, 10:00 PST"
+    assert email["Subject"] == f"Emergency flag: visit {booking['reference']} on Tue, Mar 9, 2027, 10:00 AM PST"
     assert booking["reference"] in body and "Ana Test" in body and "the back-pain questions" in body
     assert f"http://clinic.test/desk/appointments/{appointment_id(staff, booking)}" in body
     assert "Pat Caller" not in body and "leg" not in body.lower() and "Pat Caller" not in email["Subject"]

@@ -5,6 +5,12 @@ says who wrote it (a role), who reviewed it, when, when the next review is due, 
 it rests on (sources); a file without these, or that cannot be read, is skipped with a
 warning naming it and the field; the app still starts. Adding an article is dropping one
 more .md file into the folder. One article links to another as `[words](article:slug)`.
+
+Translations sit in a folder per language beside the English (content/es/<same file name>.md).
+A translation states the same review facts as its English article (reviewer, review dates,
+sources, readers: only the roles' wording may differ), so a page never claims a review the
+translation did not have: one whose facts differ, say because the English was reviewed again
+since, is skipped with a warning, and readers of that language get the English meanwhile.
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ import markdown
 import nh3
 import yaml
 from flask import url_for
+from flask_babel import gettext as _
 from markupsafe import Markup, escape
 
 from booking.operations.identity import in_history
@@ -31,6 +38,7 @@ SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 # A link from one article to another, as it stays in the sanitised HTML until shown.
 ARTICLE_LINK = re.compile(r'href="article:([^"]*)"')
 YEAR = re.compile(r"^\d{4}$")
+LANGUAGE_FOLDER = re.compile(r"^[a-z]{2}$")  # content/es/: the Spanish articles
 # Words in an article replaced by the clinic's own settings when it is shown.
 PLACEHOLDERS = ("{clinic_phone}", "{emergency_number}", "{clinic_name}", "{same_day_doctor}")
 ALLOWED_TAGS = {"h2", "h3", "h4", "p", "ul", "ol", "li", "strong", "em", "a", "blockquote", "br", "hr", "code"}
@@ -77,6 +85,13 @@ class Article:
     sources: tuple[Source, ...]
     html: str  # sanitised, with placeholders and article: links still in it
     headings: tuple[tuple[str, str], ...]  # (id, text) of each second-level heading
+    language: str = "en"
+
+    @property
+    def review_facts(self) -> tuple:
+        """What a translation must state exactly as its English article does."""
+        return (self.slug, self.reviewer.name, self.last_reviewed, self.next_review, self.sources,
+                self.audience)
 
     def body(self, clinic) -> Markup:
         """The article's HTML with the clinic's phone, emergency number and name filled in,
@@ -100,9 +115,9 @@ class Article:
 def _filled(text: str, clinic, quote) -> str:
     """Text with the clinic's own phone, emergency number, name and same-day care in place of the placeholders."""
     values = {
-        "{clinic_phone}": clinic.phone if clinic else "the clinic",
-        "{emergency_number}": clinic.emergency_number if clinic else "the emergency number",
-        "{clinic_name}": clinic.name if clinic else "the clinic",
+        "{clinic_phone}": clinic.phone if clinic else _("the clinic"),
+        "{emergency_number}": clinic.emergency_number if clinic else _("the emergency number"),
+        "{clinic_name}": clinic.name if clinic else _("the clinic"),
         # Where to find a doctor the same day depends on the country (booking.safety).
         "{same_day_doctor}": same_day_doctor(clinic.region if clinic else None),
     }
@@ -146,7 +161,7 @@ def _sources(meta: dict) -> tuple[Source, ...]:
     return tuple(sources)
 
 
-def read_article(path: Path) -> Article:
+def read_article(path: Path, language: str = "en") -> Article:
     """One article file -> Article, or ArticleFileError saying what is wrong with it."""
     try:
         post = frontmatter.loads(path.read_text(encoding="utf-8"), handler=PlainYAML())
@@ -193,15 +208,17 @@ def read_article(path: Path) -> Article:
         sources=sources,
         html=html,
         headings=headings,
+        language=language,
     )
 
 
 class ArticleLibrary:
-    """Every readable article in a folder, in file-name order."""
+    """Every readable article in a folder, in file-name order, and their translations."""
 
-    def __init__(self, articles: list[Article]):
+    def __init__(self, articles: list[Article], translations: dict[str, dict[str, Article]] | None = None):
         self.articles = articles
         self._by_slug = {article.slug: article for article in articles}
+        self.translations = translations or {}  # language -> slug -> Article
 
     @classmethod
     def load(cls, folder: Path) -> ArticleLibrary:
@@ -222,12 +239,43 @@ class ArticleLibrary:
             for slug in article.linked_slugs:
                 if slug not in paths:
                     log.warning("article %s links to article:%s, which is not an article here", paths[article.slug], slug)
-        return cls(articles)
+        library = cls(articles)
+        for sub in sorted(p for p in Path(folder).iterdir() if p.is_dir() and LANGUAGE_FOLDER.match(p.name)):
+            library.translations[sub.name] = library._read_translations(sub)
+        return library
 
-    def get(self, slug: str) -> Article | None:
-        return self._by_slug.get(slug)
+    def _read_translations(self, folder: Path) -> dict[str, Article]:
+        """The readable translations in a language's folder whose review facts match their English."""
+        found: dict[str, Article] = {}
+        for path in sorted(folder.glob("*.md")):
+            try:
+                article = read_article(path, folder.name)
+            except ArticleFileError as error:
+                log.warning("article %s skipped: %s", path, error)
+                continue
+            english = self._by_slug.get(article.slug)
+            if english is None:
+                log.warning("article %s skipped: no article in English has slug %r", path, article.slug)
+            elif article.review_facts != english.review_facts:
+                log.warning("article %s skipped: its reviewer, review dates, sources or readers differ from the "
+                            "English article's; bring it up to date with the English and review it again", path)
+            else:
+                found[article.slug] = article
+        return found
 
-    def for_booking(self, *, first_visit: bool, urgent_flag: bool) -> list[Article]:
+    def worded(self, article: Article, language: str) -> Article:
+        """The article in `language` if it has a translation, else as written (English)."""
+        return self.translations.get(language, {}).get(article.slug, article)
+
+    def in_language(self, language: str) -> list[Article]:
+        """Every article, each in `language` where translated."""
+        return [self.worded(article, language) for article in self.articles]
+
+    def get(self, slug: str, language: str = "en") -> Article | None:
+        found = self._by_slug.get(slug)
+        return self.worded(found, language) if found is not None else None
+
+    def for_booking(self, *, first_visit: bool, urgent_flag: bool, language: str = "en") -> list[Article]:
         """The reading list for a booking. The warning signs (audience "urgent") are on every
         list: first when the safety check or intake raised a flag, otherwise last; between
         them what first-time patients need, then what suits everyone."""
@@ -235,18 +283,20 @@ class ArticleLibrary:
         chosen = list(warning_signs) if urgent_flag else []
         for audience in (["first-visit"] if first_visit else []) + ["everyone"]:
             chosen += [a for a in self.articles if audience in a.audience and a not in chosen]
-        return chosen + [a for a in warning_signs if a not in chosen]
+        return [self.worded(a, language) for a in chosen + [a for a in warning_signs if a not in chosen]]
 
-    def for_confirmation(self, appointment) -> list[Article]:
+    def for_confirmation(self, appointment, language: str | None = None) -> list[Article]:
         """What the confirmation page and the confirmation email both link to: one rule, so
-        the two never differ. Read from the appointment alone (not from the booking's draft)."""
-        return self.for_booking(first_visit=is_first_visit(appointment), urgent_flag=appointment.flag_level is not None)
+        the two never differ. Read from the appointment alone (not from the booking's draft),
+        in the language of the visit unless another is asked for."""
+        return self.for_booking(first_visit=is_first_visit(appointment), urgent_flag=appointment.flag_level is not None,
+                                language=language or getattr(appointment, "language", None) or "en")
 
     def related(self, article: Article, count: int = 3) -> list[Article]:
-        """Other articles, those for the same readers first."""
+        """Other articles, those for the same readers first, in the article's language where translated."""
         others = [a for a in self.articles if a.slug != article.slug]
         others.sort(key=lambda a: not (a.audience & article.audience))
-        return others[:count]
+        return [self.worded(a, article.language) for a in others[:count]]
 
 
 def is_first_visit(appointment) -> bool:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from functools import wraps
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 
 from booking.clock import now
 from booking.manage_link import with_appointment
@@ -17,7 +18,8 @@ from booking.models import AppointmentStatus
 from booking.operations import intakes
 from booking.operations.availability import load_clinic
 from booking.forms import ConfirmForm
-from booking.questionnaire import STEPS, EpisodeForm, answered_sections, example_date, form_data, screening_form
+from booking.questionnaire import (STEPS, EpisodeForm, answered_sections, example_date, form_data, page_language,
+                                   screening_form)
 from booking.safety import care_card_context
 
 bp = Blueprint("intake", __name__, url_prefix="/manage/<token>/intake")
@@ -27,9 +29,16 @@ def instruments():
     return current_app.extensions["instruments"]
 
 
+def screening():
+    """The licensed STarT Back screen in the page's language where its file gives one (a licence
+    may allow a translation, and only the owner's may be used), else in its English."""
+    screen = instruments().get("start_back")
+    return screen.worded(page_language()) if screen is not None else None
+
+
 def steps_for(clinic) -> list[tuple]:
     """The steps this clinic asks: the STarT Back screen is added only when switched on and licensed."""
-    screen = instruments().get("start_back")
+    screen = screening()
     if clinic.start_back_enabled and screen is not None:
         return STEPS + [("screening", screen.title, screening_form(screen))]
     return STEPS
@@ -78,10 +87,10 @@ def question(appointment, token, step):
     missing = first_unanswered(appointment)
     if missing is not None and names.index(missing) < names.index(step):
         if request.method == "POST":
-            flash("Please answer these questions first: your answers to the later page were not saved.", "lost-race")
+            flash(_("Please answer these questions first: your answers to the later page were not saved."), "lost-race")
         return redirect(url_for("intake.question", token=token, step=missing), code=303)
     number = names.index(step)
-    _, heading, form_class = steps[number]
+    _step, heading, form_class = steps[number]
     saved = appointment.intake.answers.get(step) if appointment.intake else None
     extra = {"today": clinic.today(now())} if form_class is EpisodeForm else {}
     form = form_class(data=form_data(step, saved), **extra)
@@ -100,7 +109,8 @@ def question(appointment, token, step):
         back = url_for("intake.start", token=token)
     return render_template(f"intake/{step}.html", form=form, appointment=appointment, token=token,
                            heading=heading, number=number + 1, steps=len(steps), back=back,
-                           instrument=instruments().get("start_back") if step == "screening" else None,
+                           instrument=screening() if step == "screening" else None,
+                           instrument_in_english=step == "screening" and not instruments()["start_back"].speaks(page_language()),
                            example=example_date(clinic.today(now())))
 
 
@@ -138,7 +148,7 @@ def check(appointment, token):
     if form.validate_on_submit():
         intakes.send(appointment, step_names(clinic), now(), clinic.today(now()), instruments())
         return redirect(url_for("intake.sent", token=token), code=303)
-    sections = answered_sections(appointment.intake.answers, instruments().get("start_back"))
+    sections = answered_sections(appointment.intake.answers, screening())
     return render_template("intake/check.html", form=form, appointment=appointment, token=token, sections=sections)
 
 

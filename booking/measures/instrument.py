@@ -2,6 +2,13 @@
 
 No Flask and no database here. A clinic licensed for an instrument we do not ship (the
 Oswestry Disability Index, say) adds it by writing one more file.
+
+Wording in other languages lives in the same file, beside the English it translates
+(`[items.translations.es]` with text, min_label, max_label; `translations = {es = "..."}` on a
+choice; `[translations.es]` with title, intro, notice): `worded("es")` gives the instrument as
+a patient reading Spanish sees it, and English wherever the file carries no Spanish (a licensed
+instrument's wording may only be translated by its owner). Scoring never reads wording:
+answers are the items' keys and the choices' values, the same in every language.
 """
 
 from __future__ import annotations
@@ -9,7 +16,7 @@ from __future__ import annotations
 import re
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from pathlib import Path
 
@@ -33,11 +40,17 @@ def exact(number: Decimal | int | float) -> Decimal:
     return Decimal(number) if isinstance(number, int) else Decimal(repr(number))
 
 
+# Wording a translation may give: of an item, and of the instrument as a whole.
+ITEM_WORDING = ("text", "min_label", "max_label")
+INSTRUMENT_WORDING = ("title", "intro", "notice")
+
+
 @dataclass(frozen=True)
 class Choice:
     value: str
     label: str
     points: Decimal
+    translations: Mapping[str, str] = field(default_factory=dict)  # language -> label
 
 
 @dataclass(frozen=True)
@@ -51,6 +64,13 @@ class Item:
     min_label: str = ""
     max_label: str = ""
     choices: tuple[Choice, ...] = ()
+    translations: Mapping[str, Mapping[str, str]] = field(default_factory=dict)  # language -> ITEM_WORDING
+
+    def worded(self, language: str) -> Item:
+        """The item in `language` where its file gives that wording, else as written (English)."""
+        given = self.translations.get(language, {})
+        choices = tuple(replace(c, label=c.translations.get(language, c.label)) for c in self.choices)
+        return replace(self, choices=choices, **{key: given[key] for key in ITEM_WORDING if key in given})
 
     def points(self, answer) -> Decimal | None:
         """The answer as points for scoring; None when unanswered. Assumes a checked answer."""
@@ -120,6 +140,21 @@ class Instrument:
     notice: str = ""  # a copyright notice to show with the questions, where the licence asks for one
     intro: str = ""  # what to tell the patient before the items, in the instrument's own words
     requires_setting: str = ""  # a clinic setting that must be on before the instrument is used
+    translations: Mapping[str, Mapping[str, str]] = field(default_factory=dict)  # language -> INSTRUMENT_WORDING
+
+    def speaks(self, language: str) -> bool:
+        """True when the file words every item (and the title) in `language`; English always."""
+        return language == "en" or (language in self.translations
+                                    and all("text" in item.translations.get(language, {}) for item in self.items))
+
+    def worded(self, language: str) -> Instrument:
+        """The instrument as a reader of `language` sees it: the file's wording in that language
+        where it has one, English otherwise. Keys, values, points and rules are unchanged."""
+        if language == "en":
+            return self
+        given = self.translations.get(language, {})
+        return replace(self, items=tuple(item.worded(language) for item in self.items),
+                       **{key: given[key] for key in INSTRUMENT_WORDING if key in given})
 
     def item(self, key: str) -> Item:
         return next(item for item in self.items if item.key == key)
@@ -175,7 +210,8 @@ def parse_instrument(data: Mapping, source: str) -> Instrument:
     for index, raw in enumerate(data.get("items", [])):
         where = f"items[{index}]."
         choices = tuple(
-            Choice(str(need(c, "value", str, where)), need(c, "label", str, where), exact(need(c, "points", int | float, where)))
+            Choice(str(need(c, "value", str, where)), need(c, "label", str, where), exact(need(c, "points", int | float, where)),
+                   _wording(c.get("translations", {}), None, f"{source}: {where}choices.translations"))
             for c in raw.get("choices", [])
         )
         if not choices:
@@ -185,7 +221,8 @@ def parse_instrument(data: Mapping, source: str) -> Instrument:
         else:
             low = high = None
         items.append(Item(need(raw, "key", str, where), need(raw, "text", str, where), low, high,
-                          raw.get("min_label", ""), raw.get("max_label", ""), choices))
+                          raw.get("min_label", ""), raw.get("max_label", ""), choices,
+                          _wording(raw.get("translations", {}), ITEM_WORDING, f"{source}: {where}translations")))
     keys = [item.key for item in items]
     if not items or len(set(keys)) != len(keys):
         raise InstrumentError(f"{source}: needs items, each with its own key")
@@ -226,11 +263,29 @@ def parse_instrument(data: Mapping, source: str) -> Instrument:
         notice=data.get("notice", ""),
         intro=data.get("intro", ""),
         requires_setting=data.get("requires_setting", ""),
+        translations=_wording(data.get("translations", {}), INSTRUMENT_WORDING, f"{source}: translations"),
     )
     problem = published_problem(instrument)
     if problem:
         raise InstrumentError(f"{source}: {problem}")
     return instrument
+
+
+def _wording(raw, keys: tuple[str, ...] | None, where: str) -> dict:
+    """A translations table: language -> text (keys None: a choice's label) or language -> {key: text}."""
+    if not isinstance(raw, Mapping):
+        raise InstrumentError(f"{where} must be a table of languages")
+    wording = {}
+    for language, given in raw.items():
+        if keys is None:
+            if not isinstance(given, str):
+                raise InstrumentError(f"{where}.{language} must be text")
+            wording[language] = given
+            continue
+        if not isinstance(given, Mapping) or any(k not in keys or not isinstance(v, str) for k, v in given.items()):
+            raise InstrumentError(f"{where}.{language} may give only {', '.join(keys)}, as text")
+        wording[language] = dict(given)
+    return wording
 
 
 def params_problem(rule: str, params: Mapping) -> str | None:
