@@ -38,8 +38,8 @@ def upgrade():
                            {"locale": _country_locale(region), "id": clinic_id})
     with op.batch_alter_table('clinic') as batch_op:
         batch_op.alter_column('languages', existing_type=sa.JSON(), nullable=False)
-    with op.batch_alter_table('appointment') as batch_op:
-        batch_op.add_column(sa.Column('language', sa.String(length=8), nullable=False, server_default='en'))
+    # Not in batch mode, which would copy the appointment table (and cascade to its intakes).
+    op.add_column('appointment', sa.Column('language', sa.String(length=8), nullable=False, server_default='en'))
 
 
 def _country_locale(region):
@@ -59,8 +59,7 @@ def _country_locale(region):
 
 
 def downgrade():
-    with op.batch_alter_table('appointment') as batch_op:
-        batch_op.drop_column('language')
+    op.drop_column('appointment', 'language')  # not in batch mode: see upgrade
     with op.batch_alter_table('clinic') as batch_op:
         for column in ('directions', 'address_country', 'address_postcode', 'address_region',
                        'address_city', 'address_street', 'languages', 'locale'):
