@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, jsonify, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import Conflict, Forbidden, HTTPException, InternalServerError, NotFound, ServiceUnavailable
 
 from booking.clock import now
 from booking.extensions import db
+from booking.models import StaffRole
 from booking.operations.catalogue import ClinicNotSetUp
 from booking.operations.clinical import record_refusal
 from booking.operations.permissions import NotAllowed, NotVisible
 from booking.operations.problems import RecordErased, VisitCancelled
+from booking.staff_access import ROLE_ONE
 from booking.transaction import Busy
 
 
@@ -31,6 +33,19 @@ def _audit_refusal(code: int) -> None:
                    arguments.get("appointment_id"), arguments.get("patient_id"), request.remote_addr or "", now())
 
 
+def _refusal(error: HTTPException) -> dict:
+    """What a staff member's 403 page says: why (the view's own words, where it gave some), who
+    they are signed in as, and the way back to their own start page."""
+    role = current_user.role
+    practitioner = role is StaffRole.PRACTITIONER
+    return {
+        "why": None if error.description == Forbidden.description else error.description,
+        "signed_in_as": ROLE_ONE[role],
+        "home": url_for("clinician.my_day") if practitioner else url_for("desk.today"),
+        "home_name": "your day" if practitioner else "the calendar",
+    }
+
+
 def register_error_pages(app: Flask) -> None:
     @app.errorhandler(CSRFError)
     def expired_form(error: CSRFError):
@@ -44,6 +59,8 @@ def register_error_pages(app: Flask) -> None:
         if _wants_json():
             code = error.name.lower().replace(" ", "_")
             return jsonify({"error": code, "message": error.description or error.name}), error.code
+        if error.code == 403 and current_user.is_authenticated:
+            return render_template("error.html", error=error, refused=_refusal(error)), 403
         return render_template("error.html", error=error), error.code
 
     @app.errorhandler(NotAllowed)

@@ -40,7 +40,10 @@ DATETIME_STYLES = {
     "long": ("full", "long"),        # Monday, March 8, 2027, 3:45 PM
     "medium": ("medium", "medium"),  # Mar 8, 2027, 3:45 PM
     "short": ("short", "short"),     # 3/8/27, 3:45 PM
+    "seconds": ("medium", "medium"),  # Mar 8, 2027, 3:45:12 PM (logs read to the second)
 }
+# Styles whose time says its seconds.
+TIME_WITH_SECONDS = {"seconds": "medium"}
 
 
 def _tidy(text: str) -> str:
@@ -89,7 +92,7 @@ def local_time(instant: datetime, clinic: Clinic, locale: str | Locale, style: s
     joined = get_datetime_format(join_style, locale=locale)
     # The joining pattern is CLDR's, e.g. "{1} 'at' {0}": quotes mark literal text.
     return _tidy(joined.replace("{1}", format_date(local.date(), date_style, locale=locale))
-                 .replace("{0}", format_time(local.time(), "short", locale=locale))
+                 .replace("{0}", format_time(local.time(), TIME_WITH_SECONDS.get(style, "short"), locale=locale))
                  .replace("''", "\0").replace("'", "").replace("\0", "'"))
 
 

@@ -135,6 +135,11 @@ def register_page_helpers(app: Flask) -> None:
     def time_range_filter(start, end) -> str:
         return time_range(start, end, _page_locale())
 
+    @app.template_filter("clinic_date")
+    def clinic_date(instant: datetime) -> date:
+        """The clinic's calendar date at that instant (for date_text, or .isoformat() in a link)."""
+        return instant.astimezone(db.session.get(Clinic, 1).zone).date()
+
     @app.template_filter("clinic_iso")
     def clinic_iso(instant: datetime) -> str:
         """ISO 8601 with the clinic's offset, as the API writes times."""

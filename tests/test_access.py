@@ -74,6 +74,7 @@ RULES = {
     "desk.patient": ("GET", 302, 200, 200, 200),  # Ana's patient
     "desk.hours": ("GET", 302, 200, 403, 200),
     "desk.time_off": ("GET", 302, 200, 200, 200),  # a practitioner edits their own
+    "desk.confirm_remove_time_off": ("GET", 302, 200, 200, 200),  # only asks: Ana may remove her own
     "desk.remove_time_off": ("POST", 302, 303, 404, 404),  # the receptionist removed it: gone for the rest
     "clinician.my_day": ("GET", 302, 403, 200, 200),  # intakes: never the receptionist's
     "clinician.visit": ("GET", 302, 403, 200, 200),  # Ana's patient, Ana's visit

@@ -80,7 +80,7 @@ def test_my_day_lists_visits_with_questions_flags_and_first_or_return(staff, pra
     book_online(staff, start="2027-03-10T10:00:00-08:00", practitioner="ben", name="Bea Ben", email="bea@example.com")
 
     page = text(practitioner.get("/clinician?date=2027-03-09"))
-    assert "My day" in page and "Tuesday 9 March 2027" in page
+    assert "My day" in page and "Tuesday, March 9, 2027" in page
     cards = re.findall(r'<li class="visit-card">.*?</li>', page, re.S)
     assert [re.search(r"</span> ([^<]+)</a>", card).group(1) for card in cards] == ["Flo Flagged", "Quinn Quiet"]
     assert "10:00" in cards[0] and "First visit" in cards[0] and "Intake: sent" in cards[0]
@@ -301,13 +301,13 @@ def test_a_return_visit_asks_for_a_progress_check_and_the_practitioner_sees_the_
     day = text(practitioner.get("/clinician?date=2027-03-16"))
     assert "Return visit (visit 2)" in day and "Progress check sent" in day
     visit = text(practitioner.get(f"/clinician/visits/{appointment_id(staff, second)}"))
-    assert "the intake on this page was sent on 8 March 2027" in visit and "Scores at the intake of 8 March 2027" in visit
+    assert "the intake on this page was sent on March 8, 2027" in visit and "Scores at the intake of March 8, 2027" in visit
     assert re.search(r"Gardening</dt><dd>7 / 10", visit) and "Function (mean)</dt><dd>6.5 / 10" in visit
     # Average pain 5 -> 2 is a meaningful improvement; function 4.5 -> 6.5 too (2 points).
     assert "<svg" in visit and visit.count('class="chart__meaningful"') == 2
-    rows = re.findall(r"<tr><th scope=\"row\">(\d+ Mar 2027)</th>\s*<td>(.*?)</td>\s*<td>(.*?)</td>", visit, re.S)
-    assert rows[0] == ("9 Mar 2027", "5", "4.5")
-    assert rows[1][0] == "16 Mar 2027" and "2 (-3: <strong>meaningful improvement</strong>)" in rows[1][1]
+    rows = re.findall(r"<tr><th scope=\"row\">(Mar \d+, 2027)</th>\s*<td>(.*?)</td>\s*<td>(.*?)</td>", visit, re.S)
+    assert rows[0] == ("Mar 9, 2027", "5", "4.5")
+    assert rows[1][0] == "Mar 16, 2027" and "2 (-3: <strong>meaningful improvement</strong>)" in rows[1][1]
     assert "6.5 (+2: <strong>meaningful improvement</strong>)" in rows[1][2]
 
 

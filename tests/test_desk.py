@@ -76,7 +76,8 @@ def desk(login_as):  # noqa: F811
 def test_the_day_view_shows_columns_hours_blocks_and_flags(staff, desk):  # noqa: F811
     book_online(staff, safety=["night_pain"])
     page = desk.get("/desk?date=2027-03-09").get_data(as_text=True)
-    assert "Tuesday 9 March 2027" in page
+    assert "Tuesday, March 9, 2027" in page
+    assert ">9:00 AM</th>" in page and ">09:00<" not in page  # rows read in the clinic's locale (en_US)
     assert page.index("Ana Test") < page.index("Ben Test")  # a column each
     assert "Pat Caller" in page and "Short treatment" in page and "Urgent flag" in page
     assert "Questions: not started" in page
@@ -88,7 +89,8 @@ def test_the_day_view_shows_columns_hours_blocks_and_flags(staff, desk):  # noqa
 def test_calendar_pages_cost_the_same_queries_for_ten_practitioners_and_300_appointments(
         staff, desk, count_queries):  # noqa: F811
     book_online(staff)
-    pages = ("/desk?date=2027-03-09", "/desk/week?date=2027-03-09", "/desk/week?date=2027-03-09&practitioner=ana")
+    pages = ("/desk?date=2027-03-09", "/desk?date=2027-03-09&practitioner=ana", "/desk/week?date=2027-03-09",
+             "/desk/week?date=2027-03-09&practitioner=ana")
 
     def queries_per_page() -> list[int]:
         counts = []
@@ -127,11 +129,11 @@ def test_the_week_views_show_one_practitioner_or_everyone(staff, desk):  # noqa:
     book_online(staff)
     book_online(staff, start="2027-03-10T11:00:00-08:00", practitioner="ben", name="Bea Wednesday", email="bea@example.com")
     everyone = desk.get("/desk/week?date=2027-03-10").get_data(as_text=True)
-    assert "Everyone: week of 8 March 2027" in everyone
+    assert "Everyone: week of March 8, 2027" in everyone
     assert "Pat Caller" in everyone and "Bea Wednesday" in everyone and "Not working" in everyone
     ana = desk.get("/desk/week?date=2027-03-10&practitioner=ana").get_data(as_text=True)
-    assert "Ana Test: week of 8 March 2027" in ana and "Pat Caller" in ana and "Bea Wednesday" not in ana
-    assert "Mon 8 Mar" in ana and "Sun 14 Mar" in ana
+    assert "Ana Test: week of March 8, 2027" in ana and "Pat Caller" in ana and "Bea Wednesday" not in ana
+    assert "Mon, Mar 8" in ana and "Sun, Mar 14" in ana
 
 
 # --- booking for a caller ---------------------------------------------------------------
@@ -147,7 +149,7 @@ def test_book_a_new_caller_inside_the_online_notice_window(staff, desk):  # noqa
     done = submit(desk, form, new_caller("Carla Caller"))
     assert done.status_code == 303
     detail = desk.get(done.location).get_data(as_text=True)
-    assert "Carla Caller" in detail and "Monday 8 March 2027 at 09:30" in detail
+    assert "Carla Caller" in detail and "Monday, March 8, 2027, 9:30 AM to 10:00 AM" in detail
     assert re.search(r"<strong>Booked</strong> by Receptionist: Short treatment, Mon 8 Mar 2027 09:30 with Ana Test, "
                      r"booked by the clinic", detail)
     with staff.app_context():
@@ -169,12 +171,13 @@ def test_book_an_existing_patient_found_by_phone_number(staff, desk):  # noqa: F
 
 @pytest.mark.parametrize("start, message", [
     ("2027-03-08T07:00:00-08:00", "has already passed"),
-    ("2027-03-09T12:40:00-08:00", "is not a start time on offer"),
+    ("2027-03-09T12:40:00-08:00", "is not a time that can be booked: visits start on the calendar&#39;s"),
 ])
 def test_the_desk_cannot_book_the_past_or_off_the_grid(staff, desk, start, message):  # noqa: F811
     target = f"/desk/book?practitioner=ana&start={start.replace('+', '%2B')}&patient=new"
     response = submit(desk, target, new_caller("Late Caller"))
     assert response.status_code == 200 and message in response.get_data(as_text=True)
+    assert "/api/" not in response.get_data(as_text=True)  # the API's words are not the desk's
     assert count(staff, Appointment) == 0 and count(staff, Patient) == 0
 
 
@@ -223,7 +226,7 @@ def test_move_to_another_practitioner_and_day_keeps_the_patients_link(staff, des
     made = book_online(staff)
     moved_id = appointment(staff, made["reference"]).id
     page = desk.get(f"/desk/appointments/{moved_id}/move?practitioner=ben&date=2027-03-10").get_data(as_text=True)
-    assert "Free times with Ben Test on Wednesday 10 March" in page
+    assert "Free times with Ben Test on Wednesday, March 10" in page
     response = submit(desk, f"/desk/appointments/{moved_id}/move?practitioner=ben&date=2027-03-10",
                       {"practitioner": "ben", "start": "2027-03-10T10:00:00-08:00"})
     assert response.status_code == 303
@@ -299,9 +302,10 @@ def hours_of(app, slug: str) -> list[tuple]:
 
 @pytest.mark.parametrize("monday, message", [
     ("18:00-09:00", "Monday: 18:00-09:00 ends before it starts; hours cannot run past midnight"),
-    ("9-5", "Monday: 9-5 is not a period of time; use 24-hour times, like 09:00-12:30"),
-    ("09:00-12:00, 11:00-13:00", "Monday: 09:00-12:00 overlaps the period starting at 11:00"),
-    ("from nine", "Monday: write each period as start-end, like 09:00-12:30"),
+    ("9-5", "Monday: 9-5 is not a period of time; write it like 9:00 AM–12:30 PM or 09:00-12:30"),
+    ("09:00-12:00, 11:00-13:00", "Monday: 9:00 AM–12:00 PM overlaps the period starting at 11:00 AM"),
+    ("9am-12pm, 11:30am-1pm", "Monday: 9:00 AM–12:00 PM overlaps the period starting at 11:30 AM"),
+    ("from nine", "Monday: write each period as start-end, like 9:00 AM–12:30 PM"),
 ])
 def test_bad_hours_are_refused_and_change_nothing(staff, desk, monday, message):  # noqa: F811
     before = hours_of(staff, "ana")
@@ -318,7 +322,7 @@ def test_new_hours_move_the_calendar_and_list_displaced_appointments(staff, desk
     response = submit(desk, "/desk/practitioners/ana/hours", form)
     page = desk.get(response.location).get_data(as_text=True)
     assert "1 booked appointment now falls outside them" in page
-    assert "Booked outside Ana Test's working time" in page and "Tue 9 Mar 2027 10:00: Pat Caller" in page
+    assert "Booked outside Ana Test's working time" in page and "Mar 9, 2027, 10:00 AM: Pat Caller" in page
     assert (1, time(13), time(18)) in hours_of(staff, "ana") and (5, time(10), time(14)) in hours_of(staff, "ana")
     assert not [h for h in hours_of(staff, "ana") if h[0] in (2, 3, 4)]  # emptied days are days off
     day = desk.get("/desk?date=2027-03-09").get_data(as_text=True)
@@ -337,12 +341,19 @@ def test_time_off_is_checked_shaded_listed_and_removable(staff, desk):  # noqa: 
     assert count(staff, TimeOff) == 0
     added = submit(desk, path, {"start_date": "2027-03-09", "end_date": "2027-03-09", "reason": "Training"})
     page = desk.get(added.location).get_data(as_text=True)
-    assert "now falls in time off" in page and "Tue 9 Mar 2027 10:00: Pat Caller" in page
-    assert "Tue 9 Mar 2027 00:00" in page and "End of Tue 9 Mar 2027" in page and "Training" in page
+    assert "now falls in time off" in page and "Mar 9, 2027, 10:00 AM: Pat Caller" in page
+    assert "Tue, Mar 9, 2027, 12:00 AM" in page and "End of Tue, Mar 9, 2027" in page and "Training" in page
     day = desk.get("/desk?date=2027-03-09").get_data(as_text=True)
     assert "Time off" in day and "start=2027-03-09T09:00:00-08:00" not in day
-    removal = re.search(r'action="(/desk/practitioners/ana/time-off/\d+/remove)"', page).group(1)
-    assert submit(desk, removal, {}, page=path).status_code == 303
+    assert "During time off" in day and "Outside working hours" not in day  # a clash to resolve, named as one
+    for week in ("/desk/week?date=2027-03-09", "/desk/week?date=2027-03-09&practitioner=ana"):
+        assert "During time off" in desk.get(week).get_data(as_text=True)
+    removal = re.search(r'href="(/desk/practitioners/ana/time-off/\d+/remove)"', page).group(1)
+    asked = desk.get(removal)  # the first step only asks
+    assert asked.status_code == 200 and count(staff, TimeOff) == 1
+    assert "Remove time off for Ana Test, Mar 9?" in asked.get_data(as_text=True)
+    assert ">Keep</a>" in asked.get_data(as_text=True)
+    assert submit(desk, removal, {}).status_code == 303
     assert count(staff, TimeOff) == 0
     assert "start=2027-03-09T09:00:00-08:00" in desk.get("/desk?date=2027-03-09").get_data(as_text=True)
 
@@ -445,7 +456,7 @@ def test_a_visit_too_long_for_the_gap_says_so_rather_than_taken(staff, desk):  #
     response = submit(desk, "/desk/book?practitioner=ana&start=2027-03-09T09:30:00-08:00&patient=new",
                       new_caller("Long Visit", service="consult"))
     assert response.status_code == 200
-    assert ("Consultation takes 60 minutes and 15 to clear up, and Ana Test is not free that long from 09:30"
+    assert ("Consultation takes 60 minutes and 15 to clear up, and Ana Test is not free that long from 9:30 AM"
             in response.get_data(as_text=True))
     assert count(staff, Appointment) == 1
 
@@ -539,3 +550,98 @@ def test_the_safety_questions_speak_to_the_receptionist(desk):
     assert "Ask the caller each question" in submit(desk, target, unanswered).get_data(as_text=True)
     both = new_caller("Quiet Caller") | {"symptoms": ["none", "fever"]}
     assert "applies to the caller" in submit(desk, target, both).get_data(as_text=True)
+
+
+# --- the clinic's locale, one column at a time, and plain refusals -----------------------
+
+ROW_LABEL = re.compile(r'<th scope="row" class="calendar__time">([^<]+)</th>')
+
+
+def shift(app, reference: str, minutes: int) -> None:
+    """Move a visit off the grid's step, as hours or a step changed after booking can leave one."""
+    with app.app_context():
+        found = db.session.scalar(sa.select(Appointment).where(Appointment.reference == reference))
+        moved = timedelta(minutes=minutes)
+        found.starts_at, found.ends_at, found.occupied_until = (
+            found.starts_at + moved, found.ends_at + moved, found.occupied_until + moved)
+        db.session.commit()
+
+
+def test_a_visit_off_the_step_shows_in_its_regular_row_and_adds_none(staff, desk):  # noqa: F811
+    made = book_online(staff)  # Tuesday 10:00-10:30 with Ana
+    shift(staff, made["reference"], 35)  # now 10:35-11:05
+    day = desk.get("/desk?date=2027-03-09").get_data(as_text=True)
+    rows = ROW_LABEL.findall(day)
+    assert rows[0] == "9:00 AM" and "10:30 AM" in rows and "10:35 AM" not in rows and "11:05 AM" not in rows
+    assert all(re.fullmatch(r"\d{1,2}:(00|15|30|45) [AP]M", row) for row in rows)  # only the 15-minute steps
+    assert "block--off-row" in day and "10:35 AM–11:05 AM" in day and "Pat Caller" in day
+    after_row = day[day.index(">10:30 AM</th>"):day.index(">10:45 AM</th>")]
+    assert "Pat Caller" in after_row  # the card sits in the 10:30 row
+
+
+def test_a_uk_clinic_reads_the_desk_in_its_own_24_hour_clock(staff, desk):  # noqa: F811
+    with staff.app_context():
+        db.session.get(Clinic, 1).locale = "en_GB"
+        db.session.commit()
+    book_online(staff)
+    day = desk.get("/desk?date=2027-03-09").get_data(as_text=True)
+    assert "Tuesday, 9 March 2027" in day and ROW_LABEL.findall(day)[0] == "09:00"
+    assert "10:00–10:30" in day and " AM" not in day
+    hours = desk.get("/desk/practitioners/ana/hours").get_data(as_text=True)
+    assert 'value="09:00–12:30, 13:30–17:00"' in hours
+
+
+def test_hours_read_in_the_clinics_locale_and_accept_what_people_type(staff, desk):  # noqa: F811
+    page = desk.get("/desk/practitioners/ana/hours").get_data(as_text=True)
+    assert 'value="9:00 AM–12:30 PM, 1:30 PM–5:00 PM"' in page
+    unchanged = hours_of(staff, "ana")
+    form = {key: "" for key in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
+    form |= {"mon": "9:00 AM–12:30 PM, 1:30 PM–5:00 PM", "tue": "09:00-12:30, 13:30-17:00",
+             "wed": "9am-12:30pm, 1:30pm-5pm", "thu": "9:00 a.m. to 12:30 p.m., 1:30 p.m. to 5:00 p.m.",
+             "fri": "9 AM-12:30 PM, 13:30-17:00"}
+    assert submit(desk, "/desk/practitioners/ana/hours", form).status_code == 303
+    assert hours_of(staff, "ana") == unchanged
+
+
+def test_a_phone_shows_one_practitioner_at_a_time(staff, desk):  # noqa: F811
+    book_online(staff)  # Tuesday 10:00 with Ana
+    everyone = desk.get("/desk?date=2027-03-08").get_data(as_text=True)
+    assert '<strong aria-current="page">Everyone</strong>' in everyone
+    assert 'href="/desk?date=2027-03-08&amp;practitioner=ben"' in everyone
+    ben = desk.get("/desk?date=2027-03-08&practitioner=ben").get_data(as_text=True)
+    assert '<strong aria-current="page">Ben Test</strong>' in ben and 'href="/desk?date=2027-03-08">Everyone' in ben
+    assert "practitioner=ben&amp;start=" in ben and "practitioner=ana&amp;start=" not in ben
+    assert 'href="/desk?date=2027-03-09&amp;practitioner=ben"' in ben  # the next day keeps the choice
+    assert "Pat Caller" not in desk.get("/desk?date=2027-03-09&practitioner=ben").get_data(as_text=True)
+    assert "Pat Caller" in desk.get("/desk?date=2027-03-09&practitioner=ana").get_data(as_text=True)
+    unknown = desk.get("/desk?date=2027-03-08&practitioner=nobody").get_data(as_text=True)
+    assert "practitioner=ana&amp;start=" in unknown and "practitioner=ben&amp;start=" in unknown
+
+
+def test_removing_time_off_asks_first_and_keep_changes_nothing(staff, desk):  # noqa: F811
+    path = "/desk/practitioners/ana/time-off"
+    submit(desk, path, {"start_date": "2027-12-24", "end_date": "2027-12-28", "reason": "Holiday"})
+    page = desk.get(path).get_data(as_text=True)
+    removal = re.search(r'href="(/desk/practitioners/ana/time-off/\d+/remove)"', page).group(1)
+    asked = desk.get(removal).get_data(as_text=True)
+    assert "Remove time off for Ana Test, Dec 24 – 28?" in asked and "Holiday" in asked
+    keep = re.search(r'href="([^"]+)">Keep</a>', asked).group(1)
+    assert keep == path and count(staff, TimeOff) == 1
+    assert desk.post(removal, data={}).status_code == 400  # no token: not a confirmation
+    assert count(staff, TimeOff) == 1
+    assert submit(desk, removal, {}).status_code == 303 and count(staff, TimeOff) == 0
+
+
+def test_a_refusal_says_whose_page_it_is_and_where_to_go(staff, login_as):  # noqa: F811
+    receptionist = login_as(StaffRole.RECEPTIONIST)
+    refused = receptionist.get("/admin/settings")
+    text = refused.get_data(as_text=True)
+    assert refused.status_code == 403
+    assert "This page is for admins." in text and "You are signed in as a receptionist." in text
+    assert '<a href="/desk">Go to the calendar</a>' in text and "Forbidden" not in text
+    ana = login_as(StaffRole.PRACTITIONER)
+    other = ana.get("/desk/book?practitioner=ben&start=2027-03-10T12:00:00-08:00&patient=new")
+    text = other.get_data(as_text=True)
+    assert other.status_code == 403
+    assert "book, change and add time off only in your own" in text and "You are signed in as a practitioner." in text
+    assert '<a href="/clinician">Go to your day</a>' in text

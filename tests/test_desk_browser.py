@@ -7,15 +7,17 @@ clock is Monday 8 March 2027, 08:00 in Los Angeles.
 from __future__ import annotations
 
 import re
+from datetime import datetime
 
 import pytest
 import sqlalchemy as sa
 from playwright.sync_api import expect
 
 from booking.extensions import db
-from booking.models import Appointment, AppointmentStatus, StaffRole
+from booking.models import Appointment, AppointmentStatus, Practitioner, StaffRole, TimeOff
+from booking.scheduling import UTC
 from tests.browser import check, tab_to
-from tests.test_desk import book_online
+from tests.test_desk import book_online, shift
 from tests.test_staff import ACCOUNTS, AUTHENTICATORS, PASSWORD, staff  # noqa: F401 (fixtures)
 
 pytestmark = pytest.mark.browser
@@ -59,7 +61,7 @@ def appointments(app) -> list[Appointment]:
 def test_book_a_caller_and_mark_them_arrived_with_the_keyboard(staff, page, shots):  # noqa: F811
     sign_in_with_the_keyboard(page, StaffRole.RECEPTIONIST, "**/desk")
     check(page, shots, "day")
-    expect(page.get_by_role("heading", level=1)).to_have_text("Monday 8 March 2027")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Monday, March 8, 2027")
 
     tab_to(page, 'a[href*="start=2027-03-08T10:30:00-08:00"][href*="practitioner=ana"]', limit=300)
     page.keyboard.press("Enter")
@@ -84,7 +86,7 @@ def test_book_a_caller_and_mark_them_arrived_with_the_keyboard(staff, page, shot
     page.keyboard.press("Enter")
 
     page.wait_for_url("**/desk/appointments/*")
-    expect(page.locator(".banner")).to_contain_text("Booked Kim Caller for Mon 8 Mar 2027 10:30 with Ana Test")
+    expect(page.locator(".banner")).to_contain_text("Booked Kim Caller for Mar 8, 2027, 10:30 AM with Ana Test")
     check(page, shots, "appointment")
     tab_to(page, 'form[action$="/status/arrived"] button')
     page.keyboard.press("Enter")
@@ -111,9 +113,9 @@ def test_move_then_cancel_an_appointment(staff, page, shots):  # noqa: F811
     page.get_by_label("Practitioner").select_option("ben")
     page.get_by_label("Date").fill("2027-03-10")
     page.get_by_role("button", name="Show free times").click()
-    expect(page.get_by_role("heading", name="Free times with Ben Test on Wednesday 10 March")).to_be_visible()
-    page.get_by_role("button", name=re.compile("^11:00")).click()
-    expect(page.locator(".banner")).to_contain_text("Moved to Wed 10 Mar 2027 11:00 with Ben Test")
+    expect(page.get_by_role("heading", name="Free times with Ben Test on Wednesday, March 10")).to_be_visible()
+    page.get_by_role("button", name=re.compile("^11:00 AM")).click()
+    expect(page.locator(".banner")).to_contain_text("Moved to Mar 10, 2027, 11:00 AM with Ben Test")
     expect(page.locator(".history")).to_contain_text("From Tue 9 Mar 2027 10:00 with Ana Test to Wed 10 Mar 2027 11:00 with Ben Test")
 
     page.get_by_role("link", name="Cancel appointment").click()
@@ -178,7 +180,7 @@ def test_change_hours_and_the_calendar_follows_with_javascript_off(staff, new_pa
     checked.goto("/desk/practitioners/ana/hours")
     checked.get_by_label("Monday").fill("9 to 5")
     checked.get_by_role("button", name="Save hours").click()
-    expect(checked.locator(".error-summary")).to_contain_text("Monday: write each period as start-end")
+    expect(checked.locator(".error-summary")).to_contain_text("Monday: 9 to 5 is not a period of time; write it like 9:00 AM–12:30 PM")
     check(checked, shots, "checked-hours-error")
 
 
@@ -205,3 +207,106 @@ def test_patient_search_and_page(staff, page, shots):  # noqa: F811
     page.get_by_role("button", name="Book appointment").click()
     expect(page.locator(".banner")).to_contain_text("Booked Sam Searched")
     assert len({a.patient_id for a in appointments(staff)}) == 1
+
+
+PHONE_375 = {"width": 375, "height": 812}
+
+
+def page_overflow(page) -> int:
+    return page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+
+
+def test_a_phone_shows_one_practitioner_at_a_time_without_javascript(staff, new_page, shots):  # noqa: F811
+    book_online(staff, name="Pat Phone")  # Tuesday 10:00 with Ana
+    page = new_page(java_script_enabled=False, viewport=PHONE_375)
+    sign_in(page)
+    page.goto("/desk?date=2027-03-09")
+    switch = page.get_by_role("navigation", name="Whose calendar")
+    expect(switch.get_by_text("Everyone")).to_have_attribute("aria-current", "page")
+    shots.take(page, "phone-everyone")
+    switch.get_by_role("link", name="Ana Test").click()
+    page.wait_for_url("**practitioner=ana**")
+    expect(page.locator("table.calendar thead th")).to_have_count(2)  # the time and Ana's column
+    expect(page.locator("a.block", has_text="Pat Phone")).to_be_visible()
+    assert page_overflow(page) <= 0
+    shots.take(page, "phone-ana")
+    page.get_by_role("link", name="Next day").click()
+    page.wait_for_url("**date=2027-03-10**practitioner=ana**")
+    page.get_by_role("navigation", name="Whose calendar").get_by_role("link", name="Ben Test").click()
+    expect(page.locator("table.calendar thead th").nth(1)).to_contain_text("Ben Test")
+    expect(page.locator("table.calendar thead th")).to_have_count(2)
+    shots.take(page, "phone-ben")
+    checked = new_page()
+    sign_in(checked)
+    checked.goto("/desk?date=2027-03-09&practitioner=ana")
+    check(checked, shots, "checked-one-column")
+
+
+def test_a_visit_off_the_step_and_one_in_time_off_read_as_such(staff, page, shots):  # noqa: F811
+    made = book_online(staff, name="Odd Start")  # Tuesday 10:00 with Ana
+    shift(staff, made["reference"], 35)
+    with staff.app_context():
+        add = db.session.get(Practitioner, db.session.scalar(sa.select(Practitioner.id).where(Practitioner.slug == "ana")))
+        db.session.add(TimeOff(practitioner_id=add.id, reason="Course", starts_at=datetime(2027, 3, 9, 18, 0, tzinfo=UTC),
+                               ends_at=datetime(2027, 3, 9, 19, 0, tzinfo=UTC)))  # 10:00-11:00 in Los Angeles
+        db.session.commit()
+    sign_in(page)
+    page.goto("/desk?date=2027-03-09")
+    row = page.locator("tr", has=page.locator("th.calendar__time", has_text=re.compile("^10:30 AM$")))
+    expect(row.locator("a.block")).to_contain_text("10:35 AM–11:05 AM")
+    expect(page.locator("th.calendar__time", has_text="10:35")).to_have_count(0)
+    expect(page.locator(".outside-note", has_text="During time off")).to_have_count(1)
+    check(page, shots, "day-odd-and-clash")
+    page.goto("/desk/week?date=2027-03-09")
+    expect(page.locator(".outside-note", has_text="During time off")).to_have_count(1)
+    check(page, shots, "week-clash")
+
+
+def test_removing_time_off_asks_first_without_javascript(staff, new_page, shots):  # noqa: F811
+    page = new_page(java_script_enabled=False)
+    sign_in(page)
+    page.goto("/desk/practitioners/ana/time-off")
+    page.get_by_label("From (date)").fill("2027-12-24")
+    page.get_by_label("Until (date)").fill("2027-12-28")
+    page.get_by_role("button", name="Add time off").click()
+    page.get_by_role("link", name=re.compile("^Remove")).click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Remove time off for Ana Test, Dec 24 – 28?")
+    shots.take(page, "remove-asks")
+    page.get_by_role("link", name="Keep").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Ana Test's time off")
+    page.get_by_role("link", name=re.compile("^Remove")).click()
+    page.get_by_role("button", name="Remove").click()
+    expect(page.locator(".banner")).to_contain_text("Time off removed")
+    checked = new_page()
+    sign_in(checked)
+    checked.goto("/desk/practitioners/ana/time-off")
+    checked.get_by_label("From (date)").fill("2027-12-24")
+    checked.get_by_label("Until (date)").fill("2027-12-28")
+    checked.get_by_role("button", name="Add time off").click()
+    checked.get_by_role("link", name=re.compile("^Remove")).click()
+    check(checked, shots, "checked-remove-asks")
+
+
+def test_a_refusal_is_a_page_of_the_clinic_with_a_way_back(staff, page, shots):  # noqa: F811
+    sign_in(page)
+    page.goto("/admin/settings")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Your account cannot open this page")
+    expect(page.get_by_text("This page is for admins.")).to_be_visible()
+    expect(page.get_by_text("You are signed in as a receptionist.")).to_be_visible()
+    check(page, shots, "refused")
+    page.get_by_role("link", name="Go to the calendar").click()
+    page.wait_for_url("**/desk")
+
+
+def test_the_outbox_fits_a_phone(staff, new_page, shots):  # noqa: F811
+    for number in range(3):
+        book_online(staff, start=f"2027-03-09T1{number}:00:00-08:00", name=f"Outbox Person{number}",
+                    email=f"a.rather.long.address.{number}@example-clinic-mail.com")
+    page = new_page(viewport=PHONE_375)
+    sign_in(page, StaffRole.ADMIN)
+    page.goto("/admin/outbox")
+    expect(page.locator("table.table--stack tbody tr").first).to_be_visible()
+    assert page_overflow(page) <= 0
+    label = page.evaluate("getComputedStyle(document.querySelector('td[data-label=To]'), '::before').content")
+    assert "To" in label
+    check(page, shots, "outbox-phone")

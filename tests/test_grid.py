@@ -54,12 +54,49 @@ def test_a_lunch_break_and_time_off_are_single_cells_and_the_other_column_keeps_
     assert [kind for _, kind, _ in column(grid, 1)] == [FREE] * 6
 
 
-def test_hours_changed_after_booking_mark_the_visit_outside_and_rows_split_at_its_edges():
+def test_hours_changed_after_booking_mark_the_visit_outside_on_the_clocks_own_rows():
     # Booked 08:10-08:40 when the practitioner started at 08:00; now they start at 09:00.
     early = Booked(at(8, 10), at(8, 40), at(8, 40), "early")
     grid = lay_out([ColumnPlan("ana", TUESDAY, hours(((9, 0), (10, 0))), booked=[early])], 30, LA, EARLY)
-    assert column(grid) == [("08:10", BOOKED, 1), ("08:40", CLOSED, 1), ("09:00", FREE, 1), ("09:30", FREE, 1)]
-    assert grid.outside_hours == {"early"}
+    assert column(grid) == [("08:00", BOOKED, 2), ("09:00", FREE, 1), ("09:30", FREE, 1)]
+    assert grid.cells[0][0].off_row == ("early",)
+    assert grid.outside_hours == {"early"} and grid.during_time_off == set()
+
+
+def test_a_visit_off_the_step_sits_in_its_regular_row_and_adds_none():
+    # 09:35-10:05 on a 15-minute grid: in the 09:30 and 09:45 rows (and 10:00, which it reaches).
+    odd = Booked(at(9, 35), at(10, 5), at(10, 5), "odd")
+    late = Booked(at(11, 5), at(11, 20), at(11, 20), "late")
+    grid = lay_out([ColumnPlan("ana", TUESDAY, hours(((9, 0), (12, 0))), booked=[odd, late])], 15, LA, EARLY)
+    assert [r.strftime("%H:%M") for r in grid.rows] == [f"{h:02}:{m:02}" for h in (9, 10, 11) for m in (0, 15, 30, 45)]
+    cells = dict((start, (kind, span)) for start, kind, span in column(grid))
+    assert cells["09:30"] == (BOOKED, 3) and cells["10:15"] == (FREE, 1)
+    assert cells["11:00"] == (BOOKED, 2) and cells["11:30"] == (FREE, 1)
+    assert grid.cells[2][0].items == ("odd",) and grid.cells[2][0].off_row == ("odd",)
+    assert not any(cell.bookable for cells in grid.cells for cell in cells if cell and cell.kind == BOOKED)
+
+
+def test_visits_sharing_a_row_share_its_block():
+    first = Booked(at(9, 0), at(9, 20), at(9, 20), "first")
+    second = Booked(at(9, 20), at(9, 40), at(9, 40), "second")  # starts inside the 09:00 row of a 30-minute grid
+    grid = lay_out([ColumnPlan("ana", TUESDAY, hours(((9, 0), (10, 30))), booked=[first, second])], 30, LA, EARLY)
+    assert column(grid)[0] == ("09:00", BOOKED, 2) and column(grid)[1] == ("10:00", FREE, 1)
+    assert grid.cells[0][0].items == ("first", "second") and grid.cells[0][0].off_row == ("second",)
+
+
+def test_a_visit_in_time_off_is_marked_so():
+    visit = Booked(at(9, 0), at(9, 30), at(9, 30), "clash")
+    plan = ColumnPlan("ana", TUESDAY, hours(((9, 0), (12, 0))), time_off=[TimeRange(at(9, 0), at(10, 0))],
+                      booked=[visit])
+    grid = lay_out([plan], 30, LA, EARLY)
+    assert column(grid)[:2] == [("09:00", BOOKED, 1), ("09:30", TIME_OFF, 1)]
+    assert grid.during_time_off == {"clash"} and grid.outside_hours == set()
+
+
+def test_a_visit_after_closing_gets_rows_on_the_clock_and_the_evening_between_is_one_cell():
+    evening = Booked(at(19, 0), at(19, 30), at(19, 30), "evening")
+    grid = lay_out([ColumnPlan("ana", TUESDAY, hours(((9, 0), (10, 0))), booked=[evening])], 30, LA, EARLY)
+    assert column(grid) == [("09:00", FREE, 1), ("09:30", FREE, 1), ("10:00", CLOSED, 1), ("19:00", BOOKED, 1)]
 
 
 def test_overlapping_visits_share_one_block_rather_than_hiding_one():
@@ -76,7 +113,7 @@ def test_past_rows_and_rows_off_the_grid_cannot_start_a_booking():
     grid = lay_out([plan], 15, LA, at(9, 40))
     free = {start.strftime("%H:%M"): cells[0].bookable
             for start, cells in zip(grid.rows, grid.cells, strict=True) if cells[0] and cells[0].kind == FREE}
-    assert free == {"09:20": False, "09:30": False, "09:45": True}
+    assert free == {"09:30": False, "09:45": True}  # no 09:20 row: the visit fills the 09:15 one
 
 
 def test_a_day_with_no_hours_and_no_visits_has_no_rows():

@@ -529,8 +529,8 @@ def remove_time_off(world) -> Target:
         minutes=next(world._numbers))  # each example's own, as two of one practitioner may not be the same
     time_off_id = world.add(TimeOff(practitioner_id=ana, reason="Hostile test",
                                     starts_at=start, ends_at=start + timedelta(hours=8)))
-    return Target(world.staff(StaffRole.RECEPTIONIST), "/desk/practitioners/ana/time-off",
-                  post=f"/desk/practitioners/ana/time-off/{time_off_id}/remove")
+    removal = f"/desk/practitioners/ana/time-off/{time_off_id}/remove"
+    return Target(world.staff(StaffRole.RECEPTIONIST), removal, post=removal)  # the confirmation page's form
 
 
 def spare_account(world, action: str) -> int:

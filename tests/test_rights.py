@@ -184,7 +184,7 @@ def test_the_printable_page_shows_the_same_and_each_export_is_audited(staff, oli
     page = text(response)
     assert response.status_code == 200 and response.headers["Cache-Control"] == "no-store"
     assert "<h1>Everything held about Olivia Brandt" in page and "<script" not in page.split("</head>")[1]
-    for shown in ("olivia.brandt@example.net", "213 555 0177", "19 July 1961", "Zolpidemoxin 5mg at night",
+    for shown in ("olivia.brandt@example.net", "213 555 0177", "July 19, 1961", "Zolpidemoxin 5mg at night",
                   "Climb Mount Tamalpais", "Felt like a quivering zeppelin", "Waldemar phoned for her",
                   "Pain that rest does not ease", "A high temperature", "Quiltmaking</dt><dd>3 out of 10",
                   "Quiltmaking</dt><dd>7 / 10", "Confirmation", "Admin (admin)", "Opened all their data"):
@@ -239,7 +239,7 @@ def test_erasure_asks_why_names_what_goes_and_leaves_no_trace(staff, olivia):  #
     for said in ("What will be removed", "their name, email address, phone number and date of birth",
                  "1 back-pain questionnaire", "1 progress check", "What will be kept", "4 appointments, as anonymous history",
                  "Booked visits ahead will be cancelled", "The clinic may have to keep these records",
-                 "until 19 March 2037"):  # ten years after the last appointment on record
+                 "until March 19, 2037"):  # ten years after the last appointment on record
         assert said in html_text(confirm), said
     assert len(re.findall(r"<li><a href=\"/desk/appointments/\d+\">", confirm)) == 2  # the 16th and the 17th
 
@@ -303,7 +303,7 @@ def test_erasing_twice_is_kind_and_changes_nothing_more(staff, olivia):  # noqa:
     stored = everything_stored(staff)
     again = admin.post(f"/admin/patients/{patient_id}/erase", data={"csrf_token": token, "reason": "Asked again"},
                        follow_redirects=True)
-    assert again.status_code == 200 and "already erased on 10 March 2027 by Admin" in text(again)
+    assert again.status_code == 200 and "already erased on March 10, 2027 by Admin" in text(again)
     page = admin.get(f"/admin/patients/{patient_id}/erase", follow_redirects=True)
     assert page.status_code == 200 and "already erased" in text(page)
     assert everything_stored(staff) == stored

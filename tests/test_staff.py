@@ -263,7 +263,7 @@ def test_flask_staff_add(staff):
 @pytest.mark.parametrize("asked", ["9999-12-31", "0001-01-01", "yesterday"])
 def test_a_date_outside_any_diary_shows_today_instead(login_as, asked):
     page = login_as(StaffRole.RECEPTIONIST).get(f"/desk?date={asked}")
-    assert page.status_code == 200 and "Monday 8 March 2027" in page.get_data(as_text=True)
+    assert page.status_code == 200 and "Monday, March 8, 2027" in page.get_data(as_text=True)
 
 
 def test_flask_staff_set_password_gives_a_forgotten_password_a_new_one_and_ends_sessions(staff, login_as):

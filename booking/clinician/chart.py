@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from booking.formatting import date_text
 from booking.measures.progress import Change, TrendPoint
 
 WIDTH, HEIGHT = 560, 220
@@ -48,11 +49,11 @@ class Chart:
     top: int
     bottom_edge: int
     y_ticks: list[tuple[float, int]]  # (y, value)
-    x_labels: list[tuple[float, str]]  # (x, date)
+    x_labels: list[tuple[float, str]]  # (x, date as the locale writes it: "Mar 8")
     lines: list[Line]
 
 
-def lay_out_chart(points: Sequence[TrendPoint]) -> Chart:
+def lay_out_chart(points: Sequence[TrendPoint], locale: str = "en_US") -> Chart:
     plot_width = WIDTH - LEFT - RIGHT
     plot_height = HEIGHT - TOP - BOTTOM
 
@@ -77,6 +78,6 @@ def lay_out_chart(points: Sequence[TrendPoint]) -> Chart:
     return Chart(
         width=WIDTH, height=HEIGHT, left=LEFT, right_edge=WIDTH - RIGHT, top=TOP, bottom_edge=HEIGHT - BOTTOM,
         y_ticks=[(y(v), v) for v in (0, 2, 4, 6, 8, 10)],
-        x_labels=[(x(i), f"{p.day:%-d %b}") for i, p in enumerate(points)],
+        x_labels=[(x(i), date_text(p.day, locale, "month_day")) for i, p in enumerate(points)],
         lines=lines,
     )

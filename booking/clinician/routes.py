@@ -10,6 +10,7 @@ import json
 from datetime import timedelta
 
 from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import get_locale
 from flask_login import current_user
 
 from booking.clinician.chart import lay_out_chart
@@ -65,7 +66,7 @@ def _visit_page(record: clinical.VisitRecord, printing: bool):
         "clinician/visit.html", record=record, appointment=record.appointment, intake=intake, printing=printing,
         age=age_on(born_on, record.appointment.starts_at.astimezone(load_clinic().zone).date()) if born_on else None,
         sections=answered_sections(intake.answers, instruments.get("start_back")) if intake else [],
-        chart=lay_out_chart(record.trend) if len(record.trend) > 1 else None,
+        chart=lay_out_chart(record.trend, str(get_locale() or "en_US")) if len(record.trend) > 1 else None,
         nprs=instruments["nprs"], psfs=instruments["psfs"], screen=instruments.get("start_back"),
         labels={"emergency": EMERGENCY, "urgent": URGENT, "precautions": PRECAUTIONS, "risks": RISK_FACTORS,
                 "after_effects": AFTER_EFFECTS},

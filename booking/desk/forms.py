@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, time, timedelta
 
+from flask_babel import get_locale
 from wtforms import StringField, TextAreaField
 from wtforms.validators import ValidationError
 
@@ -18,7 +20,8 @@ from booking.forms import (
     options,
     parse_date,
 )
-from booking.operations.clinic_file import WEEKDAYS, parse_clock_time
+from booking.formatting import time_range, time_text
+from booking.operations.clinic_file import WEEKDAYS
 
 DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
@@ -87,18 +90,49 @@ class MoveForm(VisitChangeForm):
     practitioner = StringField("Practitioner")
 
 
+# A time as people type it: "13:30" or "9:00" (24-hour), or "9am", "9:30 PM", "12:30 p.m.".
+TYPED_TIME = re.compile(r"^(\d{1,2})(?:[:.](\d{2}))?\s*(?:([ap])\.?\s*m?\.?)?$", re.IGNORECASE)
+
+
+def parse_typed_time(text: str) -> time:
+    """A time of day typed on the desk's forms, 24-hour or with AM/PM; ValueError otherwise."""
+    match = TYPED_TIME.match((text or "").strip().replace("\u202f", " "))
+    if not match:
+        raise ValueError(text)
+    hour, minute, half = int(match.group(1)), int(match.group(2) or 0), (match.group(3) or "").lower()
+    if half:
+        if not 1 <= hour <= 12:
+            raise ValueError(text)
+        hour = hour % 12 + (12 if half == "p" else 0)
+    elif match.group(2) is None:
+        raise ValueError(text)  # a bare "9" could be morning or evening: ask for 9:00 or 9am
+    if hour > 23 or minute > 59:
+        raise ValueError(text)
+    return time(hour, minute)
+
+
+def _locale():
+    return get_locale() or "en_US"
+
+
+def _example_hours() -> str:
+    return f"{time_range(time(9), time(12, 30), _locale())}, {time_range(time(13, 30), time(17), _locale())}"
+
+
 def _periods(text: str, day_name: str) -> list[tuple[time, time]]:
-    """'09:00-12:30, 13:30-17:00' -> sorted periods, or ValidationError saying what to fix."""
+    """'9:00 AM–12:30 PM, 1:30 PM–5:00 PM' (or '09:00-12:30, 13:30-17:00') -> sorted periods,
+    or ValidationError saying what to fix."""
     periods = []
     for part in [p.strip() for p in text.replace(";", ",").split(",") if p.strip()]:
-        pieces = [p.strip() for p in part.replace("–", "-").split("-")]
+        pieces = [p.strip() for p in re.split(r"[-–—]|\bto\b", part)]
         if len(pieces) != 2:
-            raise ValidationError(f"{day_name}: write each period as start-end, like 09:00-12:30")
+            raise ValidationError(f"{day_name}: write each period as start-end, like {time_range(time(9), time(12, 30), _locale())}")
         try:
-            start, end = parse_clock_time(pieces[0].zfill(5)), parse_clock_time(pieces[1].zfill(5))
+            start, end = parse_typed_time(pieces[0]), parse_typed_time(pieces[1])
         except ValueError:
             raise ValidationError(
-                f"{day_name}: {part} is not a period of time; use 24-hour times, like 09:00-12:30") from None
+                f"{day_name}: {part} is not a period of time; write it like "
+                f"{time_range(time(9), time(12, 30), _locale())} or 09:00-12:30") from None
         if not start < end:
             raise ValidationError(
                 f"{day_name}: {part} ends before it starts; hours cannot run past midnight")
@@ -107,7 +141,8 @@ def _periods(text: str, day_name: str) -> list[tuple[time, time]]:
     for (first_start, first_end), (next_start, _) in zip(periods, periods[1:], strict=False):
         if next_start < first_end:
             raise ValidationError(
-                f"{day_name}: {first_start:%H:%M}-{first_end:%H:%M} overlaps the period starting at {next_start:%H:%M}")
+                f"{day_name}: {time_range(first_start, first_end, _locale())} overlaps the period starting at "
+                f"{time_text(next_start, _locale())}")
     return periods
 
 
@@ -134,16 +169,22 @@ class HoursForm(JourneyForm):
 
     @staticmethod
     def text_for(periods) -> str:
-        return ", ".join(f"{start:%H:%M}-{end:%H:%M}" for start, end in periods)
+        """The periods as the clinic's locale writes them, which the form reads back."""
+        return ", ".join(time_range(start, end, _locale()) for start, end in periods)
+
+    @staticmethod
+    def example() -> str:
+        return _example_hours()
 
 
 def _parse_time(text: str | None, what: str, default: time) -> time:
     if not (text or "").strip():
         return default
     try:
-        return parse_clock_time(text)
+        return parse_typed_time(text)
     except ValueError:
-        raise ValidationError(f"Enter the {what} as a 24-hour time, like 13:30, or leave it empty") from None
+        raise ValidationError(
+            f"Enter the {what} as a time of day, like {time_text(time(13, 30), _locale())}, or leave it empty") from None
 
 
 class TimeOffForm(JourneyForm):

@@ -6,12 +6,16 @@ Every change is a POST with a CSRF token (the app-wide CSRFProtect).
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
+
+from babel.dates import format_interval
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import get_locale
 from flask_login import current_user
 
 from booking.clock import now
+from booking.formatting import clinic_time, end_sentence
 from booking.desk.forms import (
     ActionForm,
     CallerBookingForm,
@@ -21,13 +25,12 @@ from booking.desk.forms import (
     PatientSearchForm,
     TimeOffForm,
 )
-from booking.formatting import end_sentence
 from booking.forms import options
 from booking.limits import MAX_ID
 from booking.models import AppointmentStatus, Patient, Practitioner, StaffRole
 from booking.operations import desk, identity, patient_data
 from booking.operations.availability import desk_rules, load_clinic, times_by_day
-from booking.operations.bookings import BookingRequest, EmergencyAnswers, PatientDetails, SlotTaken, describe
+from booking.operations.bookings import BookingRequest, EmergencyAnswers, PatientDetails, SlotTaken
 from booking.operations.clinic_file import WEEKDAYS
 from booking.operations.problems import RequestProblem
 from booking.safety import same_day_doctor
@@ -39,6 +42,8 @@ from booking.web import asked_day
 bp = Blueprint("desk", __name__, url_prefix="/desk")
 
 STATUS_VALUES = frozenset(status.value for status in AppointmentStatus)
+OWN_CALENDAR_ONLY = ("You can look at every practitioner's calendar, but book, change and add time off only in "
+                     "your own. Ask a receptionist to do this.")
 
 
 def _account():
@@ -60,10 +65,13 @@ def _patient_from_args() -> Patient | None:
 @bp.get("")
 @staff_only()
 def today():
-    """Every practitioner's column for one day."""
+    """Every practitioner's column for one day, or one of them (?practitioner=slug: a phone
+    shows one column at a time, with links to the others)."""
     day = asked_day(request.args.get("date"))
-    calendar = desk.day_calendar(day, now())
-    return render_template("desk/day.html", day=day, calendar=calendar, patient=_patient_from_args(),
+    slug = request.args.get("practitioner") or None
+    calendar = desk.day_calendar(day, now(), only=slug)
+    chosen = next((p for p in calendar.everyone if p.slug == slug), None)
+    return render_template("desk/day.html", day=day, calendar=calendar, patient=_patient_from_args(), chosen=chosen,
                            previous=day - timedelta(days=1), following=day + timedelta(days=1))
 
 
@@ -93,7 +101,7 @@ def _booking_target():
     if practitioner is None or start is None:
         abort(404)
     if not desk.may_change(_account(), practitioner.id):
-        abort(403)
+        abort(403, OWN_CALENDAR_ONLY)
     return practitioner, start
 
 
@@ -134,7 +142,7 @@ def book():
                                    patient=patient, alternatives=taken.alternatives, target=target,
                                    problem=None), 409
         except RequestProblem as problem:
-            problem_text = problem.message[0].upper() + problem.message[1:]
+            problem_text = _desk_words(problem, clinic, practitioner, start)
         else:
             booked = result.appointment
             flash(end_sentence(f"Booked {booked.patient.name} for {describe(clinic, booked.practitioner, booked.starts_at)}"),
@@ -145,6 +153,21 @@ def book():
             return redirect(url_for("desk.appointment", appointment_id=booked.id), code=303)
     return render_template("desk/book.html", form=form, practitioner=practitioner, start=start,
                            patient=patient, alternatives=None, target=target, problem=problem_text)
+
+
+def describe(clinic, practitioner: Practitioner, start: datetime) -> str:
+    """'Mon, Mar 8, 2027, 9:30 AM with Ana Test': a time and who, as the clinic's locale writes it."""
+    return f"{clinic_time(start, clinic, get_locale() or 'en_US', 'medium')} with {practitioner.name}"
+
+
+def _desk_words(problem: RequestProblem, clinic, practitioner: Practitioner, start: datetime | None) -> str:
+    """A booking problem as the desk reads it: the one written for API callers (which names the
+    API's address) is said in plain words instead."""
+    if problem.field == "start" and "/api/" in problem.message and start is not None:
+        return (f"{describe(clinic, practitioner, start)} is not a time that can be booked: visits start on the "
+                f"calendar's {clinic.slot_step_minutes}-minute steps within working hours. Choose a free time "
+                "on the calendar.")
+    return problem.message[0].upper() + problem.message[1:]
 
 
 def _files_under_someone_else(form, patient) -> bool:
@@ -175,7 +198,7 @@ def _visible_appointment(appointment_id: int):
     if appointment is None:
         abort(404)
     if not desk.may_change(_account(), appointment.practitioner_id):
-        abort(403)
+        abort(403, OWN_CALENDAR_ONLY)
     return appointment
 
 
@@ -288,7 +311,7 @@ def move(appointment_id: int):
         except SlotTaken:
             form.start.errors.append("That time was taken a moment ago. The appointment is unchanged: choose another.")
         except RequestProblem as problem:
-            form.start.errors.append(problem.message[0].upper() + problem.message[1:])
+            form.start.errors.append(_desk_words(problem, clinic, practitioner, start))
         else:
             flash(end_sentence(f"Moved to {describe(clinic, practitioner, start)}"), "success")
             return redirect(url_for("desk.appointment", appointment_id=appointment_id), code=303)
@@ -359,7 +382,7 @@ def hours(slug: str):
 def time_off(slug: str):
     practitioner = _practitioner(slug)
     if not desk.may_edit_time_off(_account(), practitioner):
-        abort(403)
+        abort(403, OWN_CALENDAR_ONLY)
     clinic = load_clinic()
     form = TimeOffForm()
     if form.validate_on_submit():
@@ -375,15 +398,31 @@ def time_off(slug: str):
                 f" {_appointments_now(outside)} in time off or outside working hours: move or cancel each one below."
                 if outside else ""), "success")
             return redirect(url_for("desk.time_off", slug=slug), code=303)
-    return render_template("desk/time_off.html", form=form, practitioner=practitioner, action_form=ActionForm(),
+    return render_template("desk/time_off.html", form=form, practitioner=practitioner,
                            one_minute=timedelta(minutes=1),
                            upcoming=desk.upcoming_time_off(practitioner, now()),
                            outside=desk.outside_working_time(practitioner, now()))
 
 
+@bp.get("/practitioners/<slug>/time-off/<int(max=2147483647):time_off_id>/remove")
+@staff_only()
+def confirm_remove_time_off(slug: str, time_off_id: int):
+    """Asks first, on a page of its own (so it works without JavaScript): nothing is removed here."""
+    practitioner = _practitioner(slug)
+    if not desk.may_edit_time_off(_account(), practitioner):
+        abort(403, OWN_CALENDAR_ONLY)
+    try:
+        span = desk.time_off_of(_account(), practitioner, time_off_id)
+    except desk.NotVisible:
+        abort(404)
+    return render_template("desk/remove_time_off.html", practitioner=practitioner, span=span, form=ActionForm(),
+                           one_minute=timedelta(minutes=1))
+
+
 @bp.post("/practitioners/<slug>/time-off/<int(max=2147483647):time_off_id>/remove")
 @staff_only()
 def remove_time_off(slug: str, time_off_id: int):
+    """The confirmation page's Remove button."""
     practitioner = _practitioner(slug)
     try:
         desk.remove_time_off(_account(), practitioner, time_off_id)
@@ -391,6 +430,18 @@ def remove_time_off(slug: str, time_off_id: int):
         abort(404)
     flash("Time off removed; those hours are open for booking again.", "success")
     return redirect(url_for("desk.time_off", slug=slug), code=303)
+
+
+@bp.app_template_global()
+def time_off_span(span) -> str:
+    """A span of time off in a few words: "Dec 24 – 28" for whole days, else both ends with times."""
+    clinic, locale = load_clinic(), get_locale() or "en_US"
+    starts, ends = span.starts_at.astimezone(clinic.zone), span.ends_at.astimezone(clinic.zone)
+    if starts.time() == ends.time() == time(0):
+        last_day = ends.date() - timedelta(days=1)
+        skeleton = "MMMd" if starts.year == last_day.year == clinic.today(now()).year else "yMMMd"
+        return format_interval(starts.date(), last_day, skeleton, locale=locale).replace("\u2009", " ")
+    return f"{clinic_time(span.starts_at, clinic, locale, 'medium')} to {clinic_time(span.ends_at, clinic, locale, 'medium')}"
 
 
 @bp.app_template_global()

@@ -10,13 +10,15 @@ and leaves a line in the appointment's history.
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
 import sqlalchemy as sa
+from flask_babel import get_locale
 from sqlalchemy.orm import selectinload
 
 from booking.extensions import db
+from booking.formatting import clinic_time
 from booking.models import (
     STATUS_CHANGES,
     Appointment,
@@ -57,6 +59,7 @@ class Calendar:
     grid: Grid
     appointments: dict[int, Appointment]  # id -> appointment, for the grid's blocks
     cancelled: list[Appointment]
+    everyone: list[Practitioner] = field(default_factory=list)  # a day's columns to choose from (phones)
 
     def practitioner_of(self, key) -> Practitioner:
         """The practitioner of a column: its key in the day view, the only one in a week."""
@@ -104,9 +107,15 @@ def _booked(appointments) -> list[Booked]:
     return [Booked(a.starts_at, a.ends_at, a.occupied_until, a.id) for a in appointments if a.holds_time]
 
 
-def day_calendar(day: date, now: datetime) -> Calendar:
-    """Every practitioner's column for one clinic date."""
-    clinic, practitioners, time_off, appointments = _load(day, 1)
+def day_calendar(day: date, now: datetime, only: str | None = None) -> Calendar:
+    """Every practitioner's column for one clinic date, or only the one whose slug is `only`
+    (a phone shows one column at a time). The same queries either way: the others are
+    loaded still, to offer them."""
+    clinic, everyone, time_off, appointments = _load(day, 1)
+    chosen = [p for p in everyone if p.slug == only]
+    practitioners = chosen or everyone
+    if chosen:
+        appointments = [a for a in appointments if a.practitioner_id == chosen[0].id]
     by_practitioner = defaultdict(list)
     for appointment in appointments:
         by_practitioner[appointment.practitioner_id].append(appointment)
@@ -114,7 +123,9 @@ def day_calendar(day: date, now: datetime) -> Calendar:
         ColumnPlan(p.id, day, p.working_intervals, time_off[p.id], _booked(by_practitioner[p.id]))
         for p in practitioners
     ]
-    return _calendar(clinic, day, 1, practitioners, appointments, plans, now)
+    calendar = _calendar(clinic, day, 1, practitioners, appointments, plans, now)
+    calendar.everyone = everyone
+    return calendar
 
 
 def week_calendar(first_day: date, practitioner: Practitioner, now: datetime) -> Calendar:
@@ -146,9 +157,10 @@ def _calendar(clinic, first_day, days, practitioners, appointments, plans, now) 
 class WeekDay:
     """One practitioner on one day of the week overview."""
 
-    hours: list[str]  # "09:00–12:30"
+    hours: list[tuple[time, time]]  # working periods, start and end
     away: bool  # some time off that day
     appointments: list[Appointment]
+    during_time_off: set[int] = field(default_factory=set)  # ids of appointments in time off
 
 
 def week_overview(first_day: date) -> tuple[list[date], list[tuple[Practitioner, list[WeekDay]]]]:
@@ -165,9 +177,12 @@ def week_overview(first_day: date) -> tuple[list[date], list[tuple[Practitioner,
     for practitioner in practitioners:
         cells = []
         for day, day_span in zip(days, day_spans, strict=True):
-            hours = [f"{h.start_time:%H:%M}–{h.end_time:%H:%M}" for h in practitioner.hours if h.weekday == day.weekday()]
+            hours = sorted((h.start_time, h.end_time) for h in practitioner.hours if h.weekday == day.weekday())
             away = any(span.overlaps(day_span) for span in time_off[practitioner.id])
-            cells.append(WeekDay(hours, away, booked[(practitioner.id, day)]))
+            visits = booked[(practitioner.id, day)]
+            clashes = {a.id for a in visits if any(span.overlaps(TimeRange(a.starts_at, a.ends_at))
+                                                   for span in time_off[practitioner.id])}
+            cells.append(WeekDay(hours, away, visits, clashes))
         rows.append((practitioner, cells))
     return days, rows
 
@@ -312,7 +327,8 @@ def book_for_caller(account: StaffAccount, request: bookings.BookingRequest, now
         extra = f" and {service.buffer_minutes} to clear up" if service.buffer_minutes else ""
         raise CannotBook("service", (
             f"{service.name} takes {service.minutes} minutes{extra}, and {practitioner.name} is not free that long "
-            f"from {request.start.astimezone(clinic.zone):%H:%M}. Choose a shorter visit or an earlier time."
+            f"from {clinic_time(request.start, clinic, get_locale() or 'en_US', 'time')}. "
+            "Choose a shorter visit or an earlier time."
         )) from None
 
 
@@ -403,6 +419,15 @@ def add_time_off(account: StaffAccount, practitioner: Practitioner, starts_at: d
             raise CannotBook("start_date", "This time off is already in the list")
         time_off = TimeOff(practitioner_id=practitioner.id, starts_at=starts_at, ends_at=ends_at, reason=reason)
         db.session.add(time_off)
+    return time_off
+
+
+def time_off_of(account: StaffAccount, practitioner: Practitioner, time_off_id: int) -> TimeOff:
+    """One span of this practitioner's time off, to confirm before removing it."""
+    _require(may_edit_time_off(account, practitioner))
+    time_off = db.session.get(TimeOff, time_off_id)
+    if time_off is None or time_off.practitioner_id != practitioner.id:
+        raise NotVisible()
     return time_off
 
 

@@ -10,9 +10,11 @@ from __future__ import annotations
 import json
 
 from flask import Blueprint, Response, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import get_locale
 from flask_login import current_user
 
 from booking.clock import now
+from booking.formatting import date_text
 from booking.limits import MAX_ID
 from booking.measures.intake import AFTER_EFFECTS, PRECAUTIONS, RISK_FACTORS
 from booking.models import StaffRole
@@ -108,7 +110,7 @@ def erase(patient_id: int):
 def _already(erasure) -> str:
     if erasure is None:
         return "This patient's record is already erased."
-    return (f"This patient's record was already erased on {erasure.erased_at.astimezone(load_clinic().zone):%-d %B %Y} "
+    return (f"This patient's record was already erased on {date_text(erasure.erased_at.astimezone(load_clinic().zone).date(), get_locale() or 'en_US', 'long')} "
             f"by {erasure.erased_by}: nothing more was changed.")
 
 

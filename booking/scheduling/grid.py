@@ -1,14 +1,17 @@
 """The desk calendar's grid: rows of wall-clock time, a column per practitioner (or per day).
 
-Pure like the rest of the core: hours, time off and appointments in, cells out. Row
-edges are every slot step of each working period plus every edge of an appointment,
-its buffer and time off, so each cell holds exactly one thing even when hours changed
-after a booking was made. Runs of the same thing merge into one tall cell; free cells
-stay one per row so each can start a booking.
+Pure like the rest of the core: hours, time off and appointments in, cells out. Rows are
+the regular ones only: every slot step of each working period (and the step on the clock
+where a visit lies outside all hours), so a visit that starts off the step, at 09:35 on a
+15-minute grid, sits in the 09:30 row with its own time on its card rather than adding a
+row of its own. A row holds whatever touches it, in this order: a visit, the time kept free
+after one, time off, free time, closed. Runs of the same thing merge into one tall cell;
+free cells stay one per row so each can start a booking.
 """
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
@@ -44,7 +47,8 @@ class ColumnPlan:
 class Cell:
     kind: str
     rowspan: int = 1
-    items: tuple = ()  # BOOKED: the appointments in this block (more than one only if they overlap)
+    items: tuple = ()  # BOOKED: the appointments in this block (more than one when they share a row)
+    off_row: tuple = ()  # BOOKED: those of items that start after their row does (09:35 in the 09:30 row)
     start: datetime | None = None  # FREE: the instant the row begins (None inside a skipped hour)
     bookable: bool = False  # FREE: a start on the working grid, not in the past
 
@@ -54,7 +58,8 @@ class Grid:
     rows: list[time]  # the wall-clock start of each row
     columns: list[Hashable]
     cells: list[list[Cell | None]]  # [row][column]; None where a tall cell above covers it
-    outside_hours: set = field(default_factory=set)  # items booked (partly) outside open time
+    outside_hours: set = field(default_factory=set)  # items booked (partly) outside working hours
+    during_time_off: set = field(default_factory=set)  # items booked (partly) in the practitioner's time off
 
     def row_cells(self):
         """(row start, [(column key, cell), ...]) with covered cells left out, for templates."""
@@ -74,17 +79,17 @@ class _Column:
     """One column in wall-clock minutes."""
 
     working: list[tuple[int, int]]
-    grid: set[int]
+    grid: set[int]  # the minutes a booking may start at: each working period's slot steps
     time_off: list[tuple[int, int]]
-    blocks: list[tuple[int, int, tuple]]  # merged [start, end) with their items
+    visits: list[tuple[int, int, Hashable]]  # [start, end) of each visit, sorted
     buffers: list[tuple[int, int]]
 
 
-def _in(spans, minute: int) -> bool:
-    return any(start <= minute < end for start, end, *_ in spans)
+def _overlaps(spans, start: int, end: int) -> bool:
+    return any(s < e and s < end and start < e for s, e, *_ in spans)  # empty spans (no buffer) touch nothing
 
 
-def _column(plan: ColumnPlan, step: int, zone: ZoneInfo) -> tuple[_Column, set]:
+def _column(plan: ColumnPlan, step: int, zone: ZoneInfo) -> tuple[_Column, set, set]:
     working, grid = [], set()
     for interval in plan.hours:
         if interval.weekday != plan.day.weekday():
@@ -94,69 +99,97 @@ def _column(plan: ColumnPlan, step: int, zone: ZoneInfo) -> tuple[_Column, set]:
         working.append((start, end))
         grid.update(range(start, end, step))
     time_off = [(_minutes(r.start, plan.day, zone), _minutes(r.end, plan.day, zone)) for r in plan.time_off]
-    blocks: list[list] = []
-    buffers, outside = [], set()
+    visits, buffers, outside, away = [], [], set(), set()
     for booked in sorted(plan.booked, key=lambda b: (b.start, b.end)):
         start, end = _minutes(booked.start, plan.day, zone), _minutes(booked.end, plan.day, zone)
+        end = max(end, start + 1)
+        visits.append((start, end, booked.item))
         buffers.append((end, _minutes(booked.occupied_until, plan.day, zone)))
-        open_for_it = any(ws <= start and end <= we for ws, we in working) and not any(
-            s < end and start < e for s, e in time_off
-        )
-        if not open_for_it:
+        if not any(ws <= start and end <= we for ws, we in working):
             outside.add(booked.item)
-        if blocks and start < blocks[-1][1]:
-            blocks[-1][1] = max(blocks[-1][1], end)
-            blocks[-1][2] += (booked.item,)
+        if _overlaps(time_off, start, end):
+            away.add(booked.item)
+    return _Column(working, grid, time_off, visits, buffers), outside, away
+
+
+def _rows(columns: list[_Column], step: int) -> tuple[list[int], int]:
+    """The rows' starting minutes, and the minute the last row ends."""
+    starts: set[int] = set()
+    ends: set[int] = set()
+    for column in columns:
+        starts |= column.grid
+        starts |= {end for _, end in column.working}  # a break or the close gets a row of its own
+        ends |= {end for _, end in column.working}
+        ends |= {end for _, end in column.buffers}
+        ends |= {end for _, end, _ in column.visits}
+    for column in columns:
+        for start, end in [(s, e) for s, e, _ in column.visits] + column.buffers:
+            # Outside everyone's hours a visit is placed on the clock's own steps.
+            for minute in range(start - start % step, end, step):
+                if not any(ws <= minute < we for other in columns for ws, we in other.working):
+                    starts.add(minute)
+    if not starts:
+        return [], 0
+    last = max(ends | starts)
+    return sorted(minute for minute in starts if minute < last), last
+
+
+def _groups(visits, rows: list[int]) -> list[tuple[int, int, tuple, tuple]]:
+    """Visits as blocks of rows [first row, last row], merged where they share a row, with
+    the items that start after their first row does."""
+    groups: list[list] = []
+    for start, end, item in visits:
+        first = bisect_right(rows, start) - 1 if rows[0] <= start else 0
+        final = max(bisect_left(rows, end) - 1, first)
+        off_row = rows[first] != start
+        if groups and first <= groups[-1][1]:
+            group = groups[-1]
+            group[1] = max(group[1], final)
+            group[2] += (item,)
+            group[3] += (item,) if off_row else ()
         else:
-            blocks.append([start, max(end, start + 1), (booked.item,)])
-    return _Column(working, grid, time_off, [tuple(b) for b in blocks], buffers), outside
-
-
-def _kind(column: _Column, minute: int) -> str:
-    if _in(column.blocks, minute):
-        return BOOKED
-    if _in(column.buffers, minute):
-        return BUFFER
-    if _in(column.time_off, minute):
-        return TIME_OFF
-    if _in(column.working, minute):
-        return FREE
-    return CLOSED
+            groups.append([first, final, (item,), (item,) if off_row else ()])
+    return [tuple(group) for group in groups]
 
 
 def lay_out(plans: Sequence[ColumnPlan], step_minutes: int, zone: ZoneInfo, now: datetime) -> Grid:
     """The grid for these columns; no rows at all when nobody works and nothing is booked."""
-    columns, outside = [], set()
+    columns, outside, away = [], set(), set()
     for plan in plans:
-        column, off_hours = _column(plan, step_minutes, zone)
+        column, off_hours, in_time_off = _column(plan, step_minutes, zone)
         columns.append(column)
         outside |= off_hours
-    edges: set[int] = set()
-    for column in columns:
-        edges |= column.grid
-        for start, end, *_ in column.working + column.blocks + column.buffers:
-            edges |= {start, end}
-    if not edges:
-        return Grid([], [p.key for p in plans], [], outside)
-    first, last = min(edges), max(edges)
-    for column in columns:
-        edges |= {edge for span in column.time_off for edge in span if first < edge < last}
-    rows = sorted(edge for edge in edges if edge < last)
+        away |= in_time_off
+    rows, last = _rows(columns, step_minutes)
+    if not rows:
+        return Grid([], [p.key for p in plans], [], outside, away)
+    bounds = rows[1:] + [last]
 
     cells: list[list[Cell | None]] = [[None] * len(plans) for _ in rows]
     for index, (plan, column) in enumerate(zip(plans, columns, strict=True)):
+        groups = _groups(column.visits, rows)
         above: Cell | None = None
-        above_block = None
-        for row, minute in enumerate(rows):
-            kind = _kind(column, minute)
-            block = next((b for b in column.blocks if b[0] <= minute < b[1]), None) if kind == BOOKED else None
-            if above is not None and kind == above.kind and kind != FREE and block == above_block:
+        for row, (minute, until) in enumerate(zip(rows, bounds, strict=True)):
+            group = next((g for g in groups if g[0] <= row <= g[1]), None)
+            if group is not None:
+                if group[0] == row:
+                    cells[row][index] = above = Cell(BOOKED, rowspan=group[1] - group[0] + 1,
+                                                     items=group[2], off_row=group[3])
+                continue
+            if _overlaps(column.buffers, minute, until):
+                kind = BUFFER
+            elif _overlaps(column.time_off, minute, until):
+                kind = TIME_OFF
+            elif any(start <= minute < end for start, end in column.working):
+                kind = FREE
+            else:
+                kind = CLOSED
+            if above is not None and kind == above.kind and kind not in (FREE, BOOKED):
                 above.rowspan += 1
                 continue
-            cell = Cell(kind, items=block[2] if block else ())
+            cell = Cell(kind)
             if kind == FREE:
                 cell.start = to_instant(plan.day, time(minute // 60, minute % 60), zone)
                 cell.bookable = cell.start is not None and minute in column.grid and cell.start >= now
             cells[row][index] = above = cell
-            above_block = block
-    return Grid([time(m // 60, m % 60) for m in rows], [p.key for p in plans], cells, outside)
+    return Grid([time(m // 60, m % 60) for m in rows], [p.key for p in plans], cells, outside, away)
