@@ -41,7 +41,7 @@ def test_the_chart_puts_ten_at_the_top_zero_at_the_bottom_and_skips_missing_valu
     assert pain.markers[0].x == chart.left and pain.markers[1].x == chart.right_edge
     assert len(function.markers) == 1 and function.markers[0].y == (chart.top + chart.bottom_edge) / 2
     assert pain.points == f"{chart.left:.1f},{chart.top:.1f} {chart.right_edge:.1f},{chart.bottom_edge:.1f}"
-    assert [label for _, label in chart.x_labels] == ["1 Mar", "8 Mar"]
+    assert [label for _, label in chart.x_labels] == ["Mar 1", "Mar 8"]
     assert pain.markers[1].change.meaningful
 
 
