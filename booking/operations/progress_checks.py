@@ -11,9 +11,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 import sqlalchemy as sa
+from flask_babel import get_locale
+from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError
 
 from booking.extensions import db
+from booking.formatting import clinic_time
 from booking.transaction import locked, write_transaction
 from booking.measures import Instrument
 from booking.models import Appointment, AppointmentStatus, Intake, IntakeStatus, ProgressCheck
@@ -59,16 +62,16 @@ def questions_asked(appointment: Appointment) -> str | None:
 def closed_because(appointment: Appointment, baseline: Intake | None, now: datetime) -> str | None:
     """Why the progress check cannot be filled in for this visit, or None."""
     if appointment.status is AppointmentStatus.CANCELLED:
-        return "This appointment is cancelled, so there is no progress check to fill in for it."
+        return _("This appointment is cancelled, so there is no progress check to fill in for it.")
     if appointment.status is not AppointmentStatus.BOOKED or appointment.starts_at <= now:
-        return "This visit has already begun. Tell your practitioner how you are getting on when you see them."
+        return _("This visit has already begun. Tell your practitioner how you are getting on when you see them.")
     if not asks_progress_check(appointment, baseline):
-        return "This visit asks the full questions about your back pain instead."
+        return _("This visit asks the full questions about your back pain instead.")
     opens = opens_at(appointment)
-    if opens > now:
-        day = opens.astimezone(load_clinic().zone)
-        return (f"The progress check opens after your visit on {day:%A %-d %B}: it asks how you are getting on "
-                "since then. Please come back to this page after that visit.")
+    if opens > now:  # said to the patient, in their language and the clinic's way of writing dates
+        day = clinic_time(opens, load_clinic(), get_locale() or "en_US", "weekday")
+        return _("The progress check opens after your visit on %(day)s: it asks how you are getting on "
+                 "since then. Please come back to this page after that visit.", day=day)
     return None
 
 
