@@ -140,3 +140,28 @@ def end_sentence(text: str) -> str:
     "Booked with Mei Lin, L.Ac." rather than "...L.Ac..". Markup stays Markup (templates)."""
     text = text.rstrip()
     return text if text.endswith(SENTENCE_ENDS) else text + "."
+
+
+# One dialable number: digits with the separators people write ("+1 (213) 555-0100"), an
+# optional "(0)" that is dialled only from inside the country, and an optional extension.
+_DIALABLE = re.compile(r"^\s*(?P<number>\+?[\d\s().\-]*\d[\d\s().\-]*?)\s*"
+                       r"(?:(?:ext\.?|extension|x)\s*(?P<extension>\d{1,6}))?\s*$", re.IGNORECASE)
+
+
+def tel_uri(number: str | None) -> str | None:
+    """A phone number as a tap-to-call link (RFC 3966), or None when the text is not one number
+    a phone could dial ("999 or 112", "(213) 555-CARE"): better shown as text than dialled wrong.
+    "+1 213 555 0100 ext. 12" -> "tel:+12135550100;ext=12"; "+44 (0)20 7946 0000" -> "tel:+442079460000"."""
+    found = _DIALABLE.match(number or "")
+    if not found:
+        return None
+    text = found["number"]
+    if text.startswith("+"):
+        text = text.replace("(0)", "")  # the trunk prefix is not dialled from abroad
+    if text.count("(") != text.count(")") or "+" in text[1:]:
+        return None
+    digits = re.sub(r"\D", "", text)
+    if not 2 <= len(digits) <= 15:  # E.164 numbers have at most 15 digits; 911 and 112 have 3
+        return None
+    extension = f";ext={found['extension']}" if found["extension"] else ""
+    return f"tel:{'+' if text.startswith('+') else ''}{digits}{extension}"

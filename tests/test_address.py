@@ -4,6 +4,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
+from booking.formatting import tel_uri
 from booking.models import Clinic
 
 LOS_ANGELES = {"street": "1200 Example Ave, Suite 4", "city": "Los Angeles", "postcode": "90012", "country": "US"}
@@ -59,3 +60,17 @@ def test_the_map_link_searches_for_the_address_with_its_country_named():
 def test_no_address_no_map_link(address):
     assert Clinic(region="US", directions="Step-free entrance",
                   **{f"address_{key}": value for key, value in address.items()}).directions_url is None
+
+
+@pytest.mark.parametrize(("number", "link"), [
+    ("+1 213 555 0100", "tel:+12135550100"),
+    ("(213) 555-0100", "tel:2135550100"),
+    ("911", "tel:911"),
+    ("+1 213 555 0100 ext. 12", "tel:+12135550100;ext=12"),
+    ("+44 (0)20 7946 0000", "tel:+442079460000"),  # the (0) is not dialled from abroad
+    ("999 or 112", None),                           # two numbers: say them, dial neither
+    ("(213) 555-CARE", None),                       # letters: a phone would dial a shorter number
+    ("", None),
+])
+def test_a_phone_number_becomes_a_link_only_when_it_is_one_dialable_number(number, link):
+    assert tel_uri(number) == link

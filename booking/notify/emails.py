@@ -27,7 +27,7 @@ from flask import current_app, render_template, url_for
 from flask_babel import get_locale
 from markupsafe import Markup
 
-from booking.formatting import email_time
+from booking.formatting import email_time, tel_uri
 from booking.i18n import speaking
 from booking.models import Appointment, Clinic
 from booking.notify.calendar import appointment_calendar
@@ -90,11 +90,6 @@ def _markdown_literal(value) -> str:
     return _MARKDOWN_SPECIAL.sub(r"\\\1", text)
 
 
-def tel_uri(number: str) -> str:
-    """A phone number as a tel: link (RFC 3966): "+1 213 555 0100" -> "tel:+12135550100"."""
-    return "tel:" + re.sub(r"[^\d+]", "", number)
-
-
 class _PlainText:
     """How the template's links, phone numbers and headings read in the plain-text part."""
 
@@ -127,7 +122,8 @@ class _Markdown:
 
     @staticmethod
     def phone(number) -> str:
-        return f"[{_markdown_literal(number)}]({tel_uri(str(number))})"
+        uri = tel_uri(str(number))
+        return f"[{_markdown_literal(number)}]({uri})" if uri else _markdown_literal(number)
 
     @staticmethod
     def heading(title) -> str:
