@@ -5,6 +5,7 @@ from __future__ import annotations
 import enum
 import uuid
 from itertools import chain
+from urllib.parse import urlencode
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -167,6 +168,27 @@ class Clinic(db.Model):
     def today(self, now: datetime) -> date:
         """The clinic's calendar date at the instant `now`."""
         return now.astimezone(self.zone).date()
+
+    # Added by the journey branch only because the shared address properties were not in its
+    # checkout; the same names, so whichever version lands keeps the templates working.
+    @property
+    def address_lines(self) -> list[str]:
+        """The address as it is written on an envelope: street, then "City, Region Postcode"."""
+        place = " ".join(part for part in (self.address_region, self.address_postcode) if part)
+        town = ", ".join(part for part in (self.address_city, place) if part)
+        return [line for line in (self.address_street, town) if line]
+
+    @property
+    def address_text(self) -> str:
+        """The address on one line (a calendar's LOCATION, a map search); empty without one."""
+        return ", ".join(self.address_lines)
+
+    @property
+    def directions_url(self) -> str | None:
+        """A plain map search for the address, which any phone opens in its maps app."""
+        if not self.address_text:
+            return None
+        return "https://www.google.com/maps/search/?" + urlencode({"api": 1, "query": self.address_text})
 
 
 practitioner_services = sa.Table(
@@ -790,7 +812,8 @@ class BookingDraft(db.Model):
     practitioner_choice: Mapped[str | None] = mapped_column(sa.String(60))  # a slug or "any"
     starts_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     safety_codes: Mapped[list[str] | None] = mapped_column(sa.JSON)  # None until answered
-    details: Mapped[dict | None] = mapped_column(sa.JSON)  # name, email, phone, birth_date, returning
+    # returning (the first question), then name, email, phone, birth_date
+    details: Mapped[dict | None] = mapped_column(sa.JSON)
     lost_race: Mapped[bool] = mapped_column(default=False)
     # The visit this draft booked; its manage link is made again from the raw key, which only
     # the patient's session holds (tokens.draft_manage_token), so none is stored here.
@@ -802,6 +825,8 @@ class BookingDraft(db.Model):
 
     def missing_step(self) -> str | None:
         """The first question of the journey still unanswered, or None when all are."""
+        if "returning" not in (self.details or {}):
+            return "first_visit"  # asked first: it decides which visits the list offers
         if self.service is None:
             return "service"
         if not self.practitioner_choice:
@@ -810,7 +835,7 @@ class BookingDraft(db.Model):
             return "time"
         if self.safety_codes is None:
             return "safety"
-        if self.details is None:
+        if "name" not in (self.details or {}):
             return "details"
         return None
 
