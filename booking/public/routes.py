@@ -63,7 +63,7 @@ def lost_draft():
     session.pop(DRAFT_KEY, None)
     flash(_("We could not find the booking you started: it may have expired. "
             "Please start again from the first question."), "lost-race")
-    return redirect(url_for("public.first_visit"), code=303)
+    return redirect(url_for("public.first_visit"), code=303 if request.method == "POST" else 302)
 
 
 def next_page(draft):
