@@ -18,7 +18,7 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 from babel import Locale, UnknownLocaleError
-from flask import Flask, g, redirect, request, session
+from flask import Flask, g, has_request_context, redirect, request, session
 from flask_babel import Babel, force_locale, get_locale
 
 from booking.extensions import db
@@ -65,6 +65,8 @@ def patient_language() -> str:
 
 
 def is_patient_page() -> bool:
+    if not has_request_context():  # a command, the outbox sender, a test's app context: English
+        return False
     return request.blueprint in PATIENT_BLUEPRINTS or request.endpoint in (None, "static") and not _staff_signed_in()
 
 

@@ -12,7 +12,9 @@ from sqlalchemy.orm import selectinload
 
 from booking.clock import now
 from booking.extensions import db
+from booking.i18n import SESSION_KEY, offered_languages
 from booking.models import Appointment, Clinic, ManageLink
+from booking.operations.bookings import set_language
 from booking.tokens import hash_token
 
 
@@ -27,13 +29,10 @@ def still_opens(token: str, appointment_id: int) -> bool:
     return db.session.scalar(sa.select(Appointment.id).where(Appointment.id == appointment_id, _opened_by(token))) is not None
 
 
-def _speak_its_language(appointment: Appointment) -> None:
+def speak_its_language(appointment: Appointment) -> None:
     """The link's pages speak the language the visit was booked in, unless this browser chose
     one; a choice made here (the switcher leads to a GET) becomes the visit's language, so its
     later emails and reminders follow the patient's switch."""
-    from booking.i18n import SESSION_KEY, offered_languages
-    from booking.operations.bookings import set_language
-
     g.appointment_language = appointment.language
     chosen = session.get(SESSION_KEY)
     if (request.method == "GET" and chosen and chosen != appointment.language
@@ -55,7 +54,7 @@ def with_appointment(view):
         )
         if appointment is None or appointment.ends_at <= now():
             abort(404)
-        _speak_its_language(appointment)
+        speak_its_language(appointment)
         return view(appointment, token, **kwargs)
 
     return wrapper
