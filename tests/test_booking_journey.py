@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from icalendar import Calendar
 from markupsafe import escape
 
+from booking.clock import now
 from booking.extensions import db
 from booking.models import Appointment, AppointmentStatus, BookingDraft, Clinic, Patient
 from booking.forms import SAFETY_CHOICES
@@ -105,7 +106,7 @@ def put_on_file(app, details=DETAILS) -> None:
             return
         with write_transaction():
             db.session.add(Patient(name=details["name"], email=email, phone=details["phone"], born_on=born_on,
-                                   created_at=app.config["CLOCK"]()))
+                                   created_at=now()))
 
 
 @pytest.fixture
