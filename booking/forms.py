@@ -6,6 +6,8 @@ from __future__ import annotations
 import re
 from datetime import date
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, RadioField, SelectChoice, SelectMultipleField, StringField
 from wtforms.validators import ValidationError
@@ -15,7 +17,8 @@ from booking.safety import EMERGENCY, GROUPS, URGENT
 from booking.validation import birth_date_from_parts, clean_email, clean_name, clean_phone
 
 NONE_OF_THESE = "none"
-EXPIRED_FORM = "This page was open too long or was sent twice. Check your answers and send them again."
+# Lazy: read in the page's language when shown (patients may read Spanish; staff read English).
+EXPIRED_FORM = _l("This page was open too long or was sent twice. Check your answers and send them again.")
 
 
 def options(pairs) -> list[SelectChoice]:
@@ -35,7 +38,8 @@ class JourneyForm(FlaskForm):
         valid = super().validate(extra_validators)
         for field in self:
             if isinstance(field.data, str) and "\x00" in field.data:
-                field.errors = [*field.errors, f"{field.label.text} has a character that cannot be stored: type it again"]
+                field.errors = [*field.errors, _("%(label)s has a character that cannot be stored: type it again",
+                                                 label=field.label.text)]
                 valid = False
         return valid
 
@@ -78,7 +82,7 @@ class Choice(RadioField):
         if self.optional and not self.data:
             return
         if self.data not in {choice.value for choice in self.choices}:
-            raise ValidationError(self.message)
+            raise ValidationError(str(self.message))
 
 
 class CheckboxChoices(SelectMultipleField):
@@ -90,28 +94,28 @@ class CheckboxChoices(SelectMultipleField):
     def pre_validate(self, form):
         known = {choice.value for choice in self.choices}
         if any(value not in known for value in self.data or []):
-            raise ValidationError("Select only from the list below")
+            raise ValidationError(_("Select only from the list below"))
 
 
 SAFETY_LABELS = EMERGENCY | URGENT
 # In the order of the groups on screen, so an error links to the first box shown.
 SAFETY_CHOICES = options([*((code, SAFETY_LABELS[code]) for _, codes in GROUPS for code in codes),
-                          (NONE_OF_THESE, "None of these")])
+                          (NONE_OF_THESE, _l("None of these"))])
 
 
 class SafetyForm(JourneyForm):
-    symptoms = CheckboxChoices("Do any of these apply to you now?", choices=SAFETY_CHOICES)
+    symptoms = CheckboxChoices(_l("Do any of these apply to you now?"), choices=SAFETY_CHOICES)
     symptom_groups = GROUPS  # headings that break the one question's long list into parts
     # Who the messages speak to: the patient here, the receptionist on the phone in the desk's form.
-    nothing_selected = "Select any that apply to you now, or select 'None of these'"
-    none_and_others = "Select 'None of these' only if nothing in the list applies to you"
+    nothing_selected = _l("Select any that apply to you now, or select 'None of these'")
+    none_and_others = _l("Select 'None of these' only if nothing in the list applies to you")
 
     def validate_symptoms(self, field):
         chosen = field.data or []
         if not chosen:
-            raise ValidationError(self.nothing_selected)
+            raise ValidationError(str(self.nothing_selected))
         if NONE_OF_THESE in chosen and len(chosen) > 1:
-            raise ValidationError(self.none_and_others)
+            raise ValidationError(str(self.none_and_others))
 
     @property
     def codes(self) -> list[str]:
@@ -119,22 +123,25 @@ class SafetyForm(JourneyForm):
 
 
 class DetailsForm(JourneyForm):
-    name = StringField("Full name")
-    email = StringField("Email address")
-    phone = StringField("Phone number")
-    birth_day = StringField("Day")
-    birth_month = StringField("Month")
-    birth_year = StringField("Year")
-    returning = Choice(
-        "Have you been to this clinic before?",
-        choices=options([("no", "No, this is my first visit"), ("yes", "Yes, I have been before")]),
-        message="Select whether you have been to this clinic before",
-    )
+    name = StringField(_l("Full name"))
+    email = StringField(_l("Email address"))
+    phone = StringField(_l("Phone number"))
+    birth_day = StringField(_l("Day"))
+    birth_month = StringField(_l("Month"))
+    birth_year = StringField(_l("Year"))
 
-    def __init__(self, *args, today: date, **kwargs):
+    def __init__(self, *args, today: date, field_order: tuple[str, ...] = ("day", "month", "year"), **kwargs):
         super().__init__(*args, **kwargs)
         self.today = today
         self.born_on: date | None = None
+        # The order the date of birth's boxes are shown in (formatting.date_field_order): the
+        # example in a message follows it, so "like 3 27 1980" matches what an American sees.
+        self.field_order = field_order
+
+    @property
+    def birth_example(self) -> str:
+        """An example date of birth as typed into the boxes in their order on screen."""
+        return birth_date_example(self.field_order)
 
     def validate_name(self, field):
         field.data = _cleaned(clean_name, field.data)
@@ -148,7 +155,8 @@ class DetailsForm(JourneyForm):
     def validate_birth_day(self, field):
         try:
             self.born_on = birth_date_from_parts(
-                self.birth_day.data, self.birth_month.data, self.birth_year.data, self.today
+                self.birth_day.data, self.birth_month.data, self.birth_year.data, self.today,
+                example=self.birth_example,
             )
         except ValueError as error:
             raise ValidationError(str(error)) from None
@@ -160,8 +168,13 @@ class DetailsForm(JourneyForm):
             "email": self.email.data,
             "phone": self.phone.data,
             "birth_date": self.born_on.isoformat(),
-            "returning": self.returning.data == "yes",
         }
+
+
+def birth_date_example(order: tuple[str, ...]) -> str:
+    """27 March 1980 as typed into the three boxes in `order`: "3 27 1980" for month/day/year."""
+    parts = {"day": "27", "month": "3", "year": "1980"}
+    return " ".join(parts[part] for part in order)
 
 
 class ConfirmForm(JourneyForm):

@@ -18,7 +18,7 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 from babel import Locale, UnknownLocaleError
-from flask import Flask, redirect, request, session
+from flask import Flask, g, has_request_context, redirect, request, session
 from flask_babel import Babel, force_locale, get_locale
 
 from booking.extensions import db
@@ -64,13 +64,16 @@ def offered_languages(clinic) -> list[str]:
 
 
 def patient_language() -> str:
-    """The language this patient chose, if the clinic offers it, else the clinic's first."""
+    """The language this patient chose, if the clinic offers it; else, on a visit's own pages
+    (manage_link), the language the visit was booked in; else the clinic's first."""
     offered = offered_languages(_clinic())
-    chosen = session.get(SESSION_KEY)
+    chosen = session.get(SESSION_KEY) or g.get("appointment_language")
     return chosen if chosen in offered else offered[0]
 
 
 def is_patient_page() -> bool:
+    if not has_request_context():  # a command, the outbox sender, a test's app context: English
+        return False
     return request.blueprint in PATIENT_BLUEPRINTS or request.endpoint in (None, "static") and not _staff_signed_in()
 
 

@@ -6,12 +6,15 @@ from __future__ import annotations
 from functools import wraps
 
 import sqlalchemy as sa
-from flask import abort
+from flask import abort, g, request, session
+from flask_babel import refresh
 from sqlalchemy.orm import selectinload
 
 from booking.clock import now
 from booking.extensions import db
-from booking.models import Appointment, ManageLink
+from booking.i18n import SESSION_KEY, offered_languages
+from booking.models import Appointment, Clinic, ManageLink
+from booking.operations.bookings import set_language
 from booking.tokens import hash_token
 
 
@@ -26,6 +29,19 @@ def still_opens(token: str, appointment_id: int) -> bool:
     return db.session.scalar(sa.select(Appointment.id).where(Appointment.id == appointment_id, _opened_by(token))) is not None
 
 
+def speak_its_language(appointment: Appointment) -> None:
+    """The link's pages speak the language the visit was booked in, unless this browser chose
+    one; a choice made here (the switcher leads to a GET) becomes the visit's language, so its
+    later emails and reminders follow the patient's switch."""
+    g.appointment_language = appointment.language
+    chosen = session.get(SESSION_KEY)
+    if (request.method == "GET" and chosen and chosen != appointment.language
+            and chosen in offered_languages(db.session.get(Clinic, 1))):
+        set_language(appointment.id, chosen)
+        appointment.language = chosen
+    refresh()  # in case anything asked for the page's locale before the visit was known
+
+
 def with_appointment(view):
     """Find the appointment for the link's token, or 404 for any bad or expired link."""
 
@@ -38,6 +54,7 @@ def with_appointment(view):
         )
         if appointment is None or appointment.ends_at <= now():
             abort(404)
+        speak_its_language(appointment)
         return view(appointment, token, **kwargs)
 
     return wrapper

@@ -5,8 +5,8 @@ from __future__ import annotations
 import enum
 import uuid
 from itertools import chain
-from datetime import date, datetime, time, timedelta
 from urllib.parse import urlencode
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -840,7 +840,8 @@ class BookingDraft(db.Model):
     practitioner_choice: Mapped[str | None] = mapped_column(sa.String(60))  # a slug or "any"
     starts_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     safety_codes: Mapped[list[str] | None] = mapped_column(sa.JSON)  # None until answered
-    details: Mapped[dict | None] = mapped_column(sa.JSON)  # name, email, phone, birth_date, returning
+    # returning (the first question), then name, email, phone, birth_date
+    details: Mapped[dict | None] = mapped_column(sa.JSON)
     lost_race: Mapped[bool] = mapped_column(default=False)
     # The visit this draft booked; its manage link is made again from the raw key, which only
     # the patient's session holds (tokens.draft_manage_token), so none is stored here.
@@ -852,6 +853,8 @@ class BookingDraft(db.Model):
 
     def missing_step(self) -> str | None:
         """The first question of the journey still unanswered, or None when all are."""
+        if "returning" not in (self.details or {}):
+            return "first_visit"  # asked first: it decides which visits the list offers
         if self.service is None:
             return "service"
         if not self.practitioner_choice:
@@ -860,7 +863,7 @@ class BookingDraft(db.Model):
             return "time"
         if self.safety_codes is None:
             return "safety"
-        if self.details is None:
+        if "name" not in (self.details or {}):
             return "details"
         return None
 

@@ -1,7 +1,9 @@
 """Checks on what patients type, shared by the booking pages and the JSON API.
 
 Each check returns the cleaned value or raises ValueError with a sentence that tells
-the person what to do.
+the person what to do. The sentences are translated when raised (gettext at call time): a
+patient's page reads them in the patient's language, while the JSON API and staff pages,
+which always speak English, get English.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import unicodedata
 from datetime import date
 
 from email_validator import EmailNotValidError, validate_email
+from flask_babel import gettext as _
 
 PHONE_CHARACTERS = re.compile(r"^\+?[0-9 ()./-]+$")
 NAME_LIMIT = 120
@@ -28,11 +31,11 @@ def whole_number(text: str | None) -> int | None:
 def clean_name(value: str | None) -> str:
     name = (value or "").strip()
     if not name:
-        raise ValueError("Enter your full name")
+        raise ValueError(_("Enter your full name"))
     if any(unicodedata.category(character) == "Cc" for character in name):
-        raise ValueError("Enter your full name on one line, without tabs")
+        raise ValueError(_("Enter your full name on one line, without tabs"))
     if len(name) > NAME_LIMIT:
-        raise ValueError(f"Full name must be {NAME_LIMIT} characters or fewer")
+        raise ValueError(_("Full name must be %(limit)d characters or fewer", limit=NAME_LIMIT))
     return name
 
 
@@ -40,50 +43,64 @@ def clean_email(value: str | None) -> str:
     """A normalised, lower-cased address (so one person is one patient)."""
     text = (value or "").strip()
     if not text:
-        raise ValueError("Enter your email address")
+        raise ValueError(_("Enter your email address"))
     if len(text) > EMAIL_LIMIT:
-        raise ValueError(f"Email address must be {EMAIL_LIMIT} characters or fewer")
+        raise ValueError(_("Email address must be %(limit)d characters or fewer", limit=EMAIL_LIMIT))
     try:
         return validate_email(text, check_deliverability=False).normalized.lower()
     except EmailNotValidError:
-        raise ValueError("Enter an email address in the correct format, like name@example.com") from None
+        raise ValueError(_("Enter an email address in the correct format, like name@example.com")) from None
 
 
 def clean_phone(value: str | None) -> str:
     phone = (value or "").strip()
     if not phone:
-        raise ValueError("Enter a phone number")
+        raise ValueError(_("Enter a phone number"))
     digits = sum(ch.isdigit() for ch in phone)
     if len(phone) > PHONE_LIMIT or not PHONE_CHARACTERS.match(phone) or not 7 <= digits <= 15:
-        raise ValueError("Enter a phone number of 7 to 15 digits, like 213 555 0142 or +1 213 555 0142")
+        raise ValueError(_("Enter a phone number of 7 to 15 digits, like 213 555 0142 or +1 213 555 0142"))
     return phone
 
 
 def check_birth_date(born_on: date, today: date) -> date:
     if born_on > today:
-        raise ValueError("Date of birth must be in the past")
+        raise ValueError(_("Date of birth must be in the past"))
     if today.year - born_on.year > 120:
-        raise ValueError("Date of birth must be less than 120 years ago")
+        raise ValueError(_("Date of birth must be less than 120 years ago"))
     return born_on
 
 
-def birth_date_from_parts(day: str | None, month: str | None, year: str | None, today: date) -> date:
-    """A date of birth typed as three boxes (day, month, year), as GOV.UK date inputs ask for it."""
+def _missing_parts_message(missing: tuple[str, ...]) -> str:
+    """Which boxes of a date of birth are empty, as one whole sentence (translators need those)."""
+    return {
+        ("day",): _("Date of birth must include a day"),
+        ("month",): _("Date of birth must include a month"),
+        ("year",): _("Date of birth must include a year"),
+        ("day", "month"): _("Date of birth must include a day and a month"),
+        ("day", "year"): _("Date of birth must include a day and a year"),
+        ("month", "year"): _("Date of birth must include a month and a year"),
+    }[missing]
+
+
+def birth_date_from_parts(day: str | None, month: str | None, year: str | None, today: date,
+                          example: str = "27 3 1980") -> date:
+    """A date of birth typed as three boxes (day, month, year), as GOV.UK date inputs ask for it;
+    `example` is 27 March 1980 written in the order the boxes are shown."""
     parts = {"day": (day or "").strip(), "month": (month or "").strip(), "year": (year or "").strip()}
     if not any(parts.values()):
-        raise ValueError("Enter your date of birth")
-    missing = [name for name, text in parts.items() if not text]
+        raise ValueError(_("Enter your date of birth"))
+    missing = tuple(name for name, text in parts.items() if not text)
     if missing:
-        raise ValueError(f"Date of birth must include a {' and a '.join(missing)}")
+        raise ValueError(_missing_parts_message(missing))
     if (
         any(whole_number(text) is None for text in parts.values())
         or len(parts["year"]) != 4
         or len(parts["day"]) > 2
         or len(parts["month"]) > 2
     ):
-        raise ValueError("Date of birth must be a real date, like 27 3 1980")
+        raise ValueError(_("Date of birth must be a real date, like %(example)s", example=example))
     try:
         born_on = date(int(parts["year"]), int(parts["month"]), int(parts["day"]))
     except ValueError:
-        raise ValueError("Date of birth must be a real date, like 27 3 1980") from None
+        raise ValueError(_("Date of birth must be a real date, like %(example)s", example=example)) from None
     return check_birth_date(born_on, today)

@@ -158,7 +158,8 @@ def signed_in(base: str, who: str) -> Browser:
 def patient_at_time_list(base: str) -> Browser:
     """A patient's browser on the booking journey's list of times: follow-up with Mei Lin."""
     browser = Browser(base)
-    for path, form in (("/book", {"service": "follow-up"}), ("/book/practitioner", {"practitioner": "mei-lin"})):
+    for path, form in (("/book/first-visit", {"returning": "yes"}), ("/book", {"service": "follow-up"}),
+                       ("/book/practitioner", {"practitioner": "mei-lin"})):
         status = browser.submit(path, form)
         if status not in (302, 303):
             raise RuntimeError(f"{path} answered {status}")

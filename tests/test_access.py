@@ -25,7 +25,8 @@ VISITORS = ("anonymous", "receptionist", "practitioner", "admin")
 RULES = {
     # patients' pages: open to anyone (a manage link is its own key)
     "public.index": ("GET", 200, 200, 200, 200),
-    "public.choose_service": ("GET", 200, 200, 200, 200),
+    "public.first_visit": ("GET", 200, 200, 200, 200),
+    "public.choose_service": ("GET", 302, 302, 302, 302),  # the first-visit question comes first
     "public.choose_practitioner": ("GET", 302, 302, 302, 302),  # no booking started yet
     "public.choose_time": ("GET", 302, 302, 302, 302),
     "public.safety_check": ("GET", 302, 302, 302, 302),

@@ -7,16 +7,20 @@ branch and bad input cheaply.
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 
 import pytest
 import sqlalchemy as sa
 from icalendar import Calendar
+from markupsafe import escape
 
+from booking.clock import now
 from booking.extensions import db
 from booking.models import Appointment, AppointmentStatus, BookingDraft, Clinic, Patient
 from booking.forms import SAFETY_CHOICES
 from booking.safety import EMERGENCY, GROUPS, URGENT
+from booking.transaction import write_transaction
+from booking.validation import clean_email
 
 UTC = timezone.utc
 MONDAY_10 = "2027-03-08T10:00:00-08:00"
@@ -37,7 +41,9 @@ class PatientBrowser:
     """A patient's browser: a cookie jar, and forms sent with the token from the page."""
 
     def __init__(self, app):
+        self.app = app
         self.client = app.test_client()
+        self.known_to_the_clinic = None  # details put on the clinic's records when Confirm is pressed
 
     def get(self, path, **kwargs):
         return self.client.get(path, **kwargs)
@@ -54,19 +60,53 @@ class PatientBrowser:
             data["csrf_token"] = self.token(path)
         return self.client.post(path, data=data, follow_redirects=follow)
 
-    def reach_safety_check(self, service="short", practitioner="ana", start=MONDAY_10):
+    def answer_first_visit(self, returning: str):
+        """The first question: have you been to this clinic before? ("yes" or "no")."""
+        assert self.submit("/book/first-visit", {"returning": returning}).location.endswith("/book")
+
+    def reach_safety_check(self, service="short", practitioner="ana", start=MONDAY_10, returning=None,
+                           on_file=DETAILS):
+        """Answer up to the safety check. Visits for new patients (consult) are offered to first-time
+        patients, the rest to returning ones. A returning patient is on the clinic's records (as an
+        earlier visit would have put them) by the time they confirm, unless on_file=None; put there
+        only then, so a booking left unfinished leaves no patient behind."""
+        returning = returning or ("no" if service == "consult" else "yes")
+        self.known_to_the_clinic = on_file if returning == "yes" else None
+        self.answer_first_visit(returning)
         assert self.submit("/book", {"service": service}).location.endswith("/book/practitioner")
         assert self.submit("/book/practitioner", {"practitioner": practitioner}).location.endswith("/book/time")
         assert self.submit("/book/time", {"start": start}).location.endswith("/book/safety")
 
-    def book_until_check(self, service="short", practitioner="ana", start=MONDAY_10, symptoms=("none",), details=DETAILS):
-        self.reach_safety_check(service, practitioner, start)
+    def book_until_check(self, service="short", practitioner="ana", start=MONDAY_10, symptoms=("none",), details=DETAILS,
+                         on_file=True):
+        """Answer every question (details["returning"] answers the first one)."""
+        self.reach_safety_check(service, practitioner, start, returning=details.get("returning"),
+                                on_file=details if on_file else None)
         self.submit("/book/safety", {"symptoms": list(symptoms)})
         response = self.submit("/book/details", details)
         assert response.location.endswith("/book/check"), response.get_data(as_text=True)
 
     def confirm(self):
+        self.put_on_file()
         return self.submit("/book/check")
+
+    def put_on_file(self):
+        """The returning patient this browser answers for, on the clinic's records."""
+        if self.known_to_the_clinic:
+            put_on_file(self.app, self.known_to_the_clinic)
+
+
+def put_on_file(app, details=DETAILS) -> None:
+    """The clinic knows this patient (from a visit before online booking, say): a returning
+    patient the clinic cannot find is asked to check their details rather than booked."""
+    email = clean_email(details["email"])
+    born_on = date(int(details["birth_year"]), int(details["birth_month"]), int(details["birth_day"]))
+    with app.app_context():
+        if db.session.scalar(sa.select(Patient.id).where(Patient.email == email, Patient.born_on == born_on)):
+            return
+        with write_transaction():
+            db.session.add(Patient(name=details["name"], email=email, phone=details["phone"], born_on=born_on,
+                                   created_at=now()))
 
 
 @pytest.fixture
@@ -103,7 +143,7 @@ def test_book_end_to_end(clinic, patient):
     patient.book_until_check()
     check = text(patient.get("/book/check"))
     assert "Check your answers before booking" in check
-    assert "Monday 8 March 2027 at 10:00 (PST)" in check and "17 May 1980" in check
+    assert "Monday, March 8, 2027, 10:00 AM (PST)" in check and "May 17, 1980" in check
 
     confirmed = patient.confirm()
     assert confirmed.status_code == 303 and confirmed.location.endswith("/book/confirmation")
@@ -126,6 +166,7 @@ def test_the_first_available_practitioner(clinic, patient):
 
 def test_a_double_press_of_confirm_books_once(clinic, patient):
     patient.book_until_check()
+    patient.put_on_file()
     token = patient.token("/book/check")
     first = patient.client.post("/book/check", data={"csrf_token": token})
     second = patient.client.post("/book/check", data={"csrf_token": token})
@@ -134,6 +175,9 @@ def test_a_double_press_of_confirm_books_once(clinic, patient):
 
 
 def test_steps_cannot_be_skipped(patient):
+    assert patient.get("/book").location.endswith("/book/first-visit")  # the first question comes first
+    assert patient.get("/book/details").location.endswith("/book/first-visit")
+    patient.answer_first_visit("yes")
     assert patient.get("/book/details").location.endswith("/book")
     patient.submit("/book", {"service": "short"})
     assert patient.get("/book/check").location.endswith("/book/practitioner")
@@ -147,8 +191,12 @@ def test_answers_are_prefilled_when_going_back(patient):
     assert re.search(r'value="ana" checked', text(patient.get("/book/practitioner")))
 
 
-def test_changing_the_service_asks_for_a_new_time_then_returns_to_check(clinic, patient):
-    patient.book_until_check(details=DETAILS | {"returning": "no"})
+def test_changing_the_answer_about_having_been_before_asks_for_a_visit_that_fits(clinic, patient):
+    patient.book_until_check()  # a follow-up (short), as a returning patient
+    assert re.search(r'value="yes"\s+checked', text(patient.get("/book/first-visit")))
+    patient.answer_first_visit("no")  # the follow-up is not for new patients: choose again
+    choices = text(patient.get("/book"))
+    assert 'value="consult"' in choices and 'value="short"' not in choices
     assert patient.submit("/book", {"service": "consult"}).location.endswith("/book/time")
     assert patient.submit("/book/time", {"start": MONDAY_14}).location.endswith("/book/check")
     patient.confirm()
@@ -157,6 +205,7 @@ def test_changing_the_service_asks_for_a_new_time_then_returns_to_check(clinic, 
 
 def test_changing_to_a_service_the_practitioner_does_not_offer_asks_again(patient):
     patient.book_until_check(practitioner="ben")
+    patient.answer_first_visit("no")
     assert patient.submit("/book", {"service": "consult"}).location.endswith("/book/practitioner")
 
 
@@ -261,8 +310,6 @@ BAD_DETAILS = [
     ({"birth_day": "21355501420000000000"}, "Date of birth must be a real date"),
     ({"birth_month": "0005"}, "Date of birth must be a real date"),
     ({"birth_year": "2030"}, "Date of birth must be in the past"),
-    ({"returning": ""}, "Select whether you have been to this clinic before"),
-    ({"returning": "maybe"}, "Select whether you have been to this clinic before"),
 ]
 
 
@@ -279,16 +326,27 @@ def test_bad_details_get_a_message_beside_the_field_and_keep_what_was_typed(clin
     for field in ("name", "email", "phone"):
         if typed[field]:
             assert f'value="{typed[field]}"' in page
-    assert the_draft(clinic).details is None
+    assert the_draft(clinic).details == {"returning": True}  # only the first answer, from before
 
 
 def test_a_tampered_service_changes_nothing(clinic, patient):
-    page = text(patient.submit("/book", {"service": "surgery"}))
-    assert "Select the kind of visit you need" in page
+    patient.answer_first_visit("yes")
+    for tampered in ("surgery", "consult"):  # unknown, and a visit for new patients only
+        page = text(patient.submit("/book", {"service": tampered}))
+        assert "Select the kind of visit you need" in page
+    assert the_draft(clinic).service_id is None
+
+
+@pytest.mark.parametrize("answer", ["", "maybe"])
+def test_a_missing_or_tampered_first_visit_answer_changes_nothing(clinic, patient, answer):
+    page = text(patient.submit("/book/first-visit", {"returning": answer}))
+    assert page.count("Select whether you have been to this clinic before") == 2
+    assert "<title>Error: Have you been to this clinic before?" in page
     assert the_draft(clinic) is None
 
 
 def test_a_time_that_is_not_free_is_refused_on_the_time_page(clinic, patient):
+    patient.answer_first_visit("yes")
     patient.submit("/book", {"service": "short"})
     patient.submit("/book/practitioner", {"practitioner": "ana"})
     for tampered in ("2027-03-08T10:05:00-08:00", "2027-03-08T12:45:00-08:00", "yesterday", "",
@@ -307,20 +365,22 @@ def test_a_missing_or_wrong_csrf_token_keeps_the_answers_and_writes_nothing(clin
         page = text(response)
         assert "This page was open too long or was sent twice" in page
         assert 'value="Pat Example"' in page and 'value="pat@example.com"' in page
-    assert the_draft(clinic).details is None
+    assert "name" not in the_draft(clinic).details
 
 
 def test_time_list_shows_only_bookable_times_in_the_clinic_zone(patient):
+    patient.answer_first_visit("no")
     patient.submit("/book", {"service": "consult"})
     patient.submit("/book/practitioner", {"practitioner": "ana"})
     page = text(patient.get("/book/time"))
     assert "All times are Los Angeles time" in page
-    assert "Monday 8 March" in page and f'value="{MONDAY_10}"' in page
+    assert "Monday, March 8" in page and f'value="{MONDAY_10}"' in page
+    assert '>10:00 AM<span class="visually-hidden"> on Monday, March 8</span>' in page
     assert 'value="2027-03-08T09:45:00-08:00"' not in page  # inside the two hours' notice
     assert 'value="2027-03-08T11:45:00-08:00"' not in page  # would run into lunch
     later = text(patient.get("/book/time?from=2027-03-15"))
-    assert "Monday 15 March" in later and 'value="2027-03-15T09:00:00-07:00"' in later  # after the clocks change
-    assert '<h2 id="day-2027-03-08">Monday 8 March</h2>' in text(patient.get("/book/time?from=not-a-date"))
+    assert "Monday, March 15" in later and 'value="2027-03-15T09:00:00-07:00"' in later  # after the clocks change
+    assert '<h2 id="day-2027-03-08">Monday, March 8</h2>' in text(patient.get("/book/time?from=not-a-date"))
 
 
 # --- a lost race -----------------------------------------------------------------------------------
@@ -334,7 +394,7 @@ def test_a_lost_race_returns_to_the_time_list_with_everything_kept(clinic):
     lost = second.confirm()
     assert lost.status_code == 303 and lost.location.endswith("/book/time")
     page = text(second.get("/book/time"))
-    assert "Monday 8 March at 10:00 was booked by someone else a moment ago" in page
+    assert "Sorry, Monday, March 8, 2027, 10:00 AM was booked by someone else a moment ago" in page
     assert f'value="{MONDAY_10}"' not in page
     draft = the_draft(clinic)
     assert draft.details["name"] == "Sam Second" and draft.safety_codes == [] and draft.starts_at is None
@@ -359,10 +419,10 @@ def test_a_new_patients_only_visit_is_refused_on_check_with_a_way_to_change(clin
     earlier = PatientBrowser(clinic)
     earlier.book_until_check()
     earlier.confirm()
-    again = PatientBrowser(clinic)
-    again.book_until_check(service="consult", start=MONDAY_14, details=DETAILS | {"returning": "yes"})
+    again = PatientBrowser(clinic)  # says it is a first visit, but the details match that patient
+    again.book_until_check(service="consult", start=MONDAY_14, details=DETAILS | {"returning": "no"})
     page = text(again.confirm())
-    assert "is for new patients" in page and 'href="#change-service"' in page
+    assert "is for patients new to the clinic" in page and 'href="#change-service"' in page
     assert len(appointments(clinic)) == 1
 
 
@@ -453,7 +513,7 @@ def test_reschedule_moves_atomically_and_replaces_the_link(clinic, patient, book
     moved = patient.submit(confirm_path)
     assert moved.status_code == 303 and moved.location != booked
     assert patient.get(booked).status_code == 404  # the old link no longer works
-    assert "Wednesday 10 March 2027 at 09:00" in text(patient.get(moved.location))
+    assert "Wednesday, March 10, 2027, 9:00 AM" in text(patient.get(moved.location))
     [appointment] = appointments(clinic)
     assert appointment.starts_at == datetime(2027, 3, 10, 17, 0, tzinfo=UTC) and appointment.sequence == 1
 
@@ -476,7 +536,8 @@ def test_inside_the_notice_window_the_patient_is_asked_to_phone(clinic, patient,
     clock.now = datetime(2027, 3, 8, 22, 0, tzinfo=UTC)  # exactly 24 hours before: still allowed
     assert patient.get(booked + "/cancel").status_code == 200
     clock.advance(minutes=1)
-    assert "please phone the clinic on +1 213 555 0100" in text(patient.get(booked))
+    assert ('please phone the clinic on <a href="tel:+12135550100" class="phone-link">+1 213 555 0100</a>'
+            in text(patient.get(booked)))
     for path in ("/cancel", "/reschedule"):
         refused = patient.get(booked + path)
         assert refused.status_code == 409 and "Phone the clinic to change this appointment" in text(refused)
@@ -525,6 +586,7 @@ def test_bad_manage_links_all_look_the_same(clinic, patient, booked):
 
 
 def test_the_time_list_costs_the_same_queries_whatever_the_week_or_bookings(clinic, patient, count_queries):
+    patient.answer_first_visit("yes")
     patient.submit("/book", {"service": "short"})
     patient.submit("/book/practitioner", {"practitioner": "any"})
     costs = []
@@ -560,19 +622,32 @@ def test_a_cancelled_visit_cannot_be_cancelled_or_moved_again(clinic, patient, b
     assert appointments(clinic)[0].cancel_reason is None
 
 
-@pytest.mark.parametrize(
-    "service, returning, message",
-    [
-        ("short", "no", "You said this is your first visit: choose &#39;Consultation&#39; instead of &#39;Short treatment&#39;"),
-        ("consult", "yes", "You said you have been to the clinic before, but &#39;Consultation&#39; is for new patients"),
-    ],
-)
-def test_a_visit_that_does_not_fit_the_answer_about_having_been_before(clinic, patient, service, returning, message):
-    patient.book_until_check(service=service, start=MONDAY_14, details=DETAILS | {"returning": returning})
+@pytest.mark.parametrize("returning, offered, hidden", [("yes", "short", "consult"), ("no", "consult", "short")])
+def test_the_first_visit_question_comes_before_the_list_which_offers_only_what_fits(patient, returning, offered,
+                                                                                   hidden):
+    first = text(patient.get("/book/first-visit"))
+    assert "<h1>Have you been to this clinic before?</h1>" in first
+    assert 'name="returning" type="radio" value="no"' in first and 'name="service"' not in first
+    patient.answer_first_visit(returning)
+    page = text(patient.get("/book"))
+    assert f'value="{offered}"' in page and f'value="{hidden}"' not in page
+    assert 'href="/book/first-visit">Change your answer</a>' in page
+
+
+def test_a_returning_patient_the_clinic_cannot_find_is_told_what_to_do(clinic, patient):
+    patient.book_until_check(on_file=False)  # says they have been before; no record has these details
+    message = ("We could not find an earlier visit for pat@example.com with this date of birth. Check your email "
+               "address and date of birth, phone the clinic on +1 213 555 0100, or change your answer and book a "
+               "first visit.")
     assert message in text(patient.get("/book/check"))
     page = text(patient.confirm())
-    assert message in page and 'href="#change-service"' in page
+    assert message in page and 'href="#change-returning"' in page and 'id="change-returning"' in page
     assert appointments(clinic) == []
+    patient.answer_first_visit("no")  # a first visit after all: the follow-up no longer fits
+    assert patient.submit("/book", {"service": "consult"}).location.endswith("/book/time")
+    assert patient.submit("/book/time", {"start": MONDAY_14}).location.endswith("/book/check")
+    assert patient.confirm().location.endswith("/book/confirmation")
+    assert appointments(clinic)[0].service.slug == "consult"
 
 
 def test_the_confirmation_page_stops_offering_stale_links(clinic, patient):
@@ -600,3 +675,97 @@ def test_a_cancelled_visit_calendar_file_cancels_the_event(clinic, patient, book
     event = calendar.walk("VEVENT")[0]
     assert str(calendar["METHOD"]) == "CANCEL" and str(event["STATUS"]) == "CANCELLED"
     assert int(event["SEQUENCE"]) == 1 and "cancelled" in str(event["DESCRIPTION"])
+
+
+# --- a lost booking, Book again, where the clinic is, phone links, the date of birth ---------------------
+
+
+def test_a_booking_lost_on_the_way_says_so_and_starts_again(clinic, patient):
+    patient.reach_safety_check()
+    clinic.config["CLOCK"].advance(hours=25)  # a day untouched: the draft has gone
+    for step in ("/book/safety", "/book/time", "/book/check"):
+        gone = patient.get(step)
+        assert gone.status_code == 302 and gone.location.endswith("/book/first-visit")
+        page = text(patient.get(gone.location))
+        assert "We could not find the booking you started: it may have expired." in page
+        assert "<h1>Have you been to this clinic before?</h1>" in page
+    posted = patient.client.post("/book/details", data=DETAILS)  # a form sent after the draft went
+    assert posted.location.endswith("/book/first-visit")
+    assert "We could not find the booking you started" in text(patient.get(posted.location))
+    assert the_draft(clinic) is None or "name" not in (the_draft(clinic).details or {})
+
+
+def test_a_new_visitor_is_not_told_anything_was_lost(patient):
+    start = patient.get("/book")
+    assert start.location.endswith("/book/first-visit")
+    assert "could not find" not in text(patient.get(start.location))
+
+
+def test_a_cancelled_booking_offers_book_again(clinic, patient, booked):
+    assert "Book again" not in text(patient.get(booked))
+    patient.submit(booked + "/cancel", {"reason": ""})
+    page = text(patient.get(booked))
+    assert re.search(r'<a class="button" href="/book/first-visit"[^>]*>Book again</a>', page)
+    assert "Add to your calendar" not in page
+
+
+def give_the_clinic_an_address(app, directions="Step-free entrance on the side street; parking behind the building."):
+    with app.app_context():
+        with write_transaction():
+            place = db.session.get(Clinic, 1)
+            place.address_street, place.address_city = "1200 Example Ave, Suite 4", "Los Angeles"
+            place.address_region, place.address_postcode, place.address_country = "CA", "90012", "US"
+            place.directions = directions
+
+
+def test_where_shows_the_address_directions_and_a_map_link(clinic, patient):
+    give_the_clinic_an_address(clinic)
+    with clinic.app_context():  # a plain map search for the address (the model's, whichever map it uses)
+        map_link = db.session.get(Clinic, 1).directions_url
+    assert map_link.startswith("https://") and "1200+Example+Ave" in map_link
+    patient.book_until_check(start=TUESDAY_14)
+    patient.confirm()
+    for page in (text(patient.get("/book/confirmation")), text(patient.get(manage_path(patient)))):
+        where = page[page.index("<dt>Where</dt>"):]
+        where = where[:where.index("</dd>")]
+        assert "Test Clinic" in where and "1200 Example Ave, Suite 4<br>Los Angeles, CA 90012" in where
+        assert "Step-free entrance on the side street" in where
+        assert f'<a href="{escape(map_link)}" rel="noopener">Get directions' in where
+
+
+def test_a_clinic_without_an_address_shows_only_its_name(clinic, patient):
+    patient.book_until_check()
+    patient.confirm()
+    page = text(patient.get("/book/confirmation"))
+    assert "<dt>Where</dt><dd>Test Clinic</dd>" in page
+    assert "Get directions" not in page and "<address" not in page
+
+
+def test_phone_numbers_are_tap_to_call_links(clinic, patient):
+    clinic_phone = '<a href="tel:+12135550100" class="phone-link">+1 213 555 0100</a>'
+    emergency = '<a href="tel:911" class="phone-link">911</a>'
+    home = text(patient.get("/"))
+    assert f"Phone Test Clinic on {clinic_phone}." in home and f"In an emergency call {emergency}." in home
+    assert f"You can also book by phone on {clinic_phone}." in home
+    patient.reach_safety_check()
+    patient.submit("/book/safety", {"symptoms": ["chest_pain"]})
+    page = text(patient.get("/book/emergency"))
+    assert f'call <span class="call-number">{emergency}</span> for an ambulance now' in page
+    assert f"phone the clinic on {clinic_phone}." in page
+
+
+def test_the_date_of_birth_is_asked_month_first_in_the_us(clinic, patient):
+    patient.reach_safety_check()
+    patient.submit("/book/safety", {"symptoms": ["none"]})
+    page = text(patient.get("/book/details"))
+    boxes = re.findall(r'id="(birth_(?:day|month|year))"', page)
+    assert boxes == ["birth_month", "birth_day", "birth_year"]
+    assert "For example, 3 27 1980" in page
+    wrong = text(patient.submit("/book/details", DETAILS | {"birth_day": "31", "birth_month": "2"}))
+    assert "Date of birth must be a real date, like 3 27 1980" in wrong
+
+
+def test_an_online_booking_keeps_the_language_it_was_made_in(clinic, patient):
+    patient.book_until_check()
+    patient.confirm()
+    assert appointments(clinic)[0].language == "en"

@@ -16,6 +16,7 @@ from booking.extensions import db
 from booking.models import Appointment, AppointmentStatus, Clinic
 from booking.safety import EMERGENCY, GROUPS, URGENT
 from tests.browser import check, tab_to
+from tests.test_booking_journey import DETAILS, give_the_clinic_an_address, put_on_file
 
 pytestmark = pytest.mark.browser
 
@@ -27,30 +28,32 @@ def appointments(app):
         return rows
 
 
-def fill_details(page, name="Pat Example", email="pat@example.com", been_before=True):
+def fill_details(page, name="Pat Example", email="pat@example.com"):
     page.get_by_label("Full name").fill(name)
     page.get_by_label("Email address").fill(email)
     page.get_by_label("Phone number").fill("+1 213 555 0142")
     page.get_by_label("Day").fill("17")
     page.get_by_label("Month").fill("5")
     page.get_by_label("Year").fill("1980")
-    page.get_by_label("Yes, I have been before" if been_before else "No, this is my first visit").check()
 
 
-def reach_safety_check(page, practitioner="Ana Test", time="10:00"):
-    """With the mouse: from the start page to the safety check, for a short treatment."""
+def reach_safety_check(page, practitioner="Ana Test", time="10:00 AM"):
+    """With the mouse: from the start page to the safety check, for a returning patient's short treatment."""
     page.goto("/")
     page.get_by_role("button", name="Book a visit").click()
+    page.get_by_label("Yes, I have been before").check()
+    page.get_by_role("button", name="Continue").click()
     page.get_by_label("Short treatment").check()
     page.get_by_role("button", name="Continue").click()
     page.get_by_label(practitioner).check()
     page.get_by_role("button", name="Continue").click()
-    page.get_by_role("button", name=f"{time} on Monday 8 March").click()
+    page.get_by_role("button", name=f"{time} on Monday, March 8").click()
     page.wait_for_url("**/book/safety")
 
 
-def reach_check_answers(page, name="Pat Example", email="pat@example.com", time="10:00"):
-    """With the mouse: from the start page to Check your answers for Ana, short treatment."""
+def reach_check_answers(page, name="Pat Example", email="pat@example.com", time="10:00 AM"):
+    """With the mouse: from the start page to Check your answers for Ana, short treatment (the
+    returning patient must be on the clinic's records: put_on_file)."""
     reach_safety_check(page, time=time)
     page.get_by_label("None of these").check()
     page.get_by_role("button", name="Continue").click()
@@ -72,14 +75,21 @@ def next_page(page, shots, step):
 
 
 def test_book_end_to_end_with_the_keyboard_only(clinic, page, shots):
+    give_the_clinic_an_address(clinic)
+    put_on_file(clinic, DETAILS | {"name": "Kay Board", "email": "kay@example.com", "phone": "213 555 0199",
+                                   "birth_day": "2", "birth_month": "11", "birth_year": "1975"})
     page.goto("/")
     check(page, shots, "start")
     tab_to(page, "a.button--start")
     page.keyboard.press("Enter")
 
+    next_page(page, shots, "first-visit")
+    keys(page, ("#returning-0", "ArrowDown"), ("button[type=submit]", "Enter"))  # "yes, I have been before"
+
     page.wait_for_url("**/book")
     check(page, shots, "service")
-    keys(page, ("#service-0", "ArrowDown"), ("button[type=submit]", "Enter"))  # the second visit: short treatment
+    assert page.get_by_role("radio").count() == 1  # only the follow-up: the consultation is for new patients
+    keys(page, ("#service-0", "Space"), ("button[type=submit]", "Enter"))
 
     next_page(page, shots, "practitioner")
     keys(page, ("#practitioner-0", "Space"), ("button[type=submit]", "Enter"))  # first available
@@ -92,10 +102,10 @@ def test_book_end_to_end_with_the_keyboard_only(clinic, page, shots):
 
     next_page(page, shots, "details")
     for selector, typed in (("#name", "Kay Board"), ("#email", "kay@example.com"), ("#phone", "213 555 0199"),
-                            ("#birth_day", "2"), ("#birth_month", "11"), ("#birth_year", "1975")):
+                            ("#birth_month", "11"), ("#birth_day", "2"), ("#birth_year", "1975")):
         tab_to(page, selector)
         page.keyboard.type(typed)
-    keys(page, ("#returning-0", "ArrowDown"), ("button[type=submit]", "Enter"))  # "yes, I have been before"
+    keys(page, ("button[type=submit]", "Enter"))
 
     next_page(page, shots, "check")
     keys(page, ("form button[type=submit]", "Enter"))
@@ -105,17 +115,24 @@ def test_book_end_to_end_with_the_keyboard_only(clinic, page, shots):
     expect(page.get_by_role("heading", name="Booking confirmed")).to_be_visible()
     [booked] = appointments(clinic)
     assert booked.reference in page.inner_text(".panel")
-    assert booked.status is AppointmentStatus.BOOKED and booked.safety_flags == []
+    assert booked.status is AppointmentStatus.BOOKED and booked.safety_flags == [] and booked.language == "en"
+    with clinic.app_context():
+        expect(page.get_by_role("link", name="Get directions")).to_have_attribute(
+            "href", db.session.get(Clinic, 1).directions_url)
+    expect(page.locator("main a[href='tel:+12135550100']").first).to_be_visible()
 
 
 def test_book_with_javascript_off(clinic, new_page, shots):
+    put_on_file(clinic)
     page = new_page(java_script_enabled=False)
-    page.goto("/book/details")  # no booking started yet: sent to the first question
-    assert page.url.endswith("/book")
+    page.goto("/book/details")  # no booking here (a cleared cookie): back to the first question, told why
+    assert page.url.endswith("/book/first-visit")
+    expect(page.locator(".banner")).to_contain_text("We could not find the booking you started")
     page.get_by_role("button", name="Continue").click()
     expect(page).to_have_title(re.compile("^Error: "))
-    expect(page.locator(".error-summary").get_by_role("link", name="Select the kind of visit you need")).to_be_visible()
-    shots.take(page, "service-error")
+    expect(page.locator(".error-summary").get_by_role(
+        "link", name="Select whether you have been to this clinic before")).to_be_visible()
+    shots.take(page, "first-visit-error")
     reach_check_answers(page)
     shots.take(page, "check-answers")
     page.get_by_role("button", name="Confirm booking").click()
@@ -125,15 +142,21 @@ def test_book_with_javascript_off(clinic, new_page, shots):
 
 def test_error_states_are_accessible_and_keep_what_was_typed(clinic, page, shots):
     page.goto("/book")
+    page.wait_for_url("**/book/first-visit")
     page.get_by_role("button", name="Continue").click()
     expect(page).to_have_title(re.compile("^Error: "))
     expect(page.locator(".error-summary")).to_be_focused()  # focus moved to the summary
+    check(page, shots, "first-visit-error")
+    page.get_by_label("Yes, I have been before").check()
+    page.get_by_role("button", name="Continue").click()
+    page.get_by_role("button", name="Continue").click()
+    expect(page.locator(".error-summary")).to_contain_text("Select the kind of visit you need")
     check(page, shots, "service-error")
     page.get_by_label("Short treatment").check()
     page.get_by_role("button", name="Continue").click()
     page.get_by_label("Ana Test").check()
     page.get_by_role("button", name="Continue").click()
-    page.get_by_role("button", name="10:00 on Monday 8 March").click()
+    page.get_by_role("button", name="10:00 AM on Monday, March 8").click()
     page.get_by_role("button", name="Continue").click()
     expect(page).to_have_title(re.compile("^Error: Do any of these apply"))
     check(page, shots, "safety-error")
@@ -149,7 +172,7 @@ def test_error_states_are_accessible_and_keep_what_was_typed(clinic, page, shots
     expect(page).to_have_title("Error: Your details – Test Clinic")
     summary = page.locator(".error-summary").inner_text()
     for message in ("Enter an email address in the correct format", "Enter a phone number",
-                    "Date of birth must include a day and a month", "Select whether you have been"):
+                    "Date of birth must include a day and a month"):
         assert message in summary
     assert page.get_by_label("Full name").input_value() == "Pat Example"
     assert page.get_by_label("Email address").input_value() == "pat@example"
@@ -192,6 +215,7 @@ def test_the_safety_questions_come_in_groups_of_one_question(clinic, page, shots
 
 
 def test_urgent_answers_show_a_panel_and_the_booking_goes_on(clinic, page, shots):
+    put_on_file(clinic)
     reach_safety_check(page)
     page.get_by_label("Pain between the shoulder blades").check()
     page.get_by_label("You have had cancer, and this back pain is new").check()
@@ -225,6 +249,8 @@ def test_the_new_questions_work_without_javascript(clinic, new_page, shots):
 
 
 def test_two_browsers_race_for_one_time(clinic, new_page, shots):
+    put_on_file(clinic)
+    put_on_file(clinic, DETAILS | {"name": "Sam Second", "email": "sam@example.com"})
     first, second = new_page(), new_page()
     reach_check_answers(first)
     reach_check_answers(second, name="Sam Second", email="sam@example.com")
@@ -232,10 +258,10 @@ def test_two_browsers_race_for_one_time(clinic, new_page, shots):
     expect(first.get_by_role("heading", name="Booking confirmed")).to_be_visible()
     second.get_by_role("button", name="Confirm booking").click()
     second.wait_for_url("**/book/time")
-    expect(second.locator(".banner")).to_contain_text("10:00 was booked by someone else a moment ago")
-    assert second.get_by_role("button", name="10:00 on Monday 8 March").count() == 0
+    expect(second.locator(".banner")).to_contain_text("Monday, March 8, 2027, 10:00 AM was booked by someone else")
+    assert second.get_by_role("button", name="10:00 AM on Monday, March 8").count() == 0
     check(second, shots, "time-after-lost-race")
-    second.get_by_role("button", name="10:30 on Monday 8 March").click()
+    second.get_by_role("button", name="10:30 AM on Monday, March 8").click()
     second.wait_for_url("**/book/check")  # every other answer was kept
     assert "Sam Second" in second.inner_text("main") and "sam@example.com" in second.inner_text("main")
     second.get_by_role("link", name="Change name").click()
@@ -254,7 +280,7 @@ def test_cancel_and_reschedule_from_the_manage_link(clinic, site, page, shots):
     }).get_json()
     page.goto(made["manage_url"].replace("http://clinic.test", site.url))
     check(page, shots, "manage")
-    assert "Tuesday 9 March 2027 at 14:00" in page.inner_text("main")
+    assert "Tuesday, March 9, 2027, 2:00 PM" in page.inner_text("main")
 
     page.get_by_role("button", name="Change the time").click()
     page.wait_for_url("**/reschedule")
@@ -263,12 +289,12 @@ def test_cancel_and_reschedule_from_the_manage_link(clinic, site, page, shots):
     page.wait_for_url("**/reschedule?from=2027-03-15")
     page.get_by_role("link", name="Earlier dates").click()
     page.wait_for_url("**/reschedule?from=2027-03-08")
-    page.get_by_role("button", name="09:00 on Wednesday 10 March").click()
+    page.get_by_role("button", name="9:00 AM on Wednesday, March 10").click()
     page.wait_for_url("**/reschedule/confirm?start=*")
     check(page, shots, "reschedule-confirm")
     page.get_by_role("button", name="Move appointment").click()
     expect(page.locator(".banner")).to_contain_text("Your appointment has been moved")
-    assert "Wednesday 10 March 2027 at 09:00" in page.inner_text("main")
+    assert "Wednesday, March 10, 2027, 9:00 AM" in page.inner_text("main")
     check(page, shots, "manage-after-move")
     assert page.url != made["manage_url"].replace("http://clinic.test", site.url)
 
@@ -279,6 +305,8 @@ def test_cancel_and_reschedule_from_the_manage_link(clinic, site, page, shots):
     page.get_by_role("button", name="Cancel appointment").click()
     expect(page.locator(".banner")).to_contain_text("Your appointment has been cancelled")
     check(page, shots, "cancelled")
+    page.get_by_role("button", name="Book again").click()
+    page.wait_for_url("**/book/first-visit")
     [appointment] = appointments(clinic)
     assert appointment.status is AppointmentStatus.CANCELLED and appointment.cancel_reason == "Back feels better"
     assert appointment.sequence == 2  # moved once, then cancelled
@@ -287,6 +315,8 @@ def test_cancel_and_reschedule_from_the_manage_link(clinic, site, page, shots):
 def test_times_say_when_the_device_is_in_another_zone(new_page, shots):
     page = new_page(timezone_id="Europe/London")
     page.goto("/book")
+    page.get_by_label("Yes, I have been before").check()
+    page.get_by_role("button", name="Continue").click()
     page.get_by_label("Short treatment").check()
     page.get_by_role("button", name="Continue").click()
     page.get_by_label("Ana Test").check()
@@ -311,14 +341,16 @@ def test_the_articles_are_accessible_and_a_first_visit_gets_its_reading(clinic, 
     check(page, shots, "article-not-found")
 
     page.goto("/book")
+    page.get_by_label("No, this is my first visit").check()
+    page.get_by_role("button", name="Continue").click()
     page.get_by_label("Consultation").check()
     page.get_by_role("button", name="Continue").click()
     page.get_by_label("Ana Test").check()
     page.get_by_role("button", name="Continue").click()
-    page.get_by_role("button", name="10:00 on Monday 8 March").click()
+    page.get_by_role("button", name="10:00 AM on Monday, March 8").click()
     page.get_by_label("None of these").check()
     page.get_by_role("button", name="Continue").click()
-    fill_details(page, been_before=False)
+    fill_details(page)
     page.get_by_role("button", name="Continue").click()
     page.get_by_role("button", name="Confirm booking").click()
     reading = page.locator("main ul").last.get_by_role("link").all_inner_texts()
@@ -334,6 +366,7 @@ def test_the_articles_are_accessible_and_a_first_visit_gets_its_reading(clinic, 
 
 
 def test_the_back_pain_questions_in_the_browser(clinic, page, shots):
+    put_on_file(clinic)
     reach_check_answers(page)
     page.get_by_role("button", name="Confirm booking").click()
     page.get_by_role("button", name="Tell us about your back pain").click()
@@ -460,3 +493,60 @@ def test_staff_sign_in_pages_are_accessible(clinic, page, shots):
     expect(page.locator(".banner")).to_contain_text("You have signed out")
     page.goto("/desk")
     page.wait_for_url("**/staff/sign-in?next=*")
+
+
+def test_book_in_spanish_with_the_keyboard_only(clinic, page, shots):
+    """The whole journey in Spanish, keyboard only, each page checked by axe at phone and desktop width:
+    a first visit (the consultation), dates in es_US, the date of birth day first."""
+    from tests.test_languages import offer_spanish
+
+    offer_spanish(clinic)
+    give_the_clinic_an_address(clinic, directions="Entrada sin escalones por la calle lateral.")
+    page.goto("/")
+    tab_to(page, "a[hreflang=es]")
+    page.keyboard.press("Enter")
+    expect(page.locator("html")).to_have_attribute("lang", "es")
+    check(page, shots, "es-start")
+    tab_to(page, "a.button--start")
+    page.keyboard.press("Enter")
+
+    next_page(page, shots, "first-visit")
+    expect(page.get_by_role("heading", level=1)).to_have_text("¿Ha venido antes a esta clínica?")
+    keys(page, ("#returning-0", "Space"), ("button[type=submit]", "Enter"))  # "No, es mi primera cita"
+
+    page.wait_for_url("**/book")
+    check(page, shots, "es-service")
+    expect(page.get_by_role("radio")).to_have_count(1)  # only the consultation, for new patients
+    keys(page, ("#service-0", "Space"), ("button[type=submit]", "Enter"))
+
+    next_page(page, shots, "practitioner")
+    keys(page, ("#practitioner-0", "Space"), ("button[type=submit]", "Enter"))  # el primero disponible
+
+    next_page(page, shots, "time")
+    expect(page.get_by_role("heading", name="lunes, 8 de marzo")).to_be_visible()
+    keys(page, ("button.time-button", "Enter"))
+
+    next_page(page, shots, "safety")
+    keys(page, ("input[value=none]", "Space"), ("button[type=submit]", "Enter"))
+
+    next_page(page, shots, "details")
+    boxes = page.locator(".date-input input").evaluate_all("inputs => inputs.map(input => input.id)")
+    assert boxes == ["birth_day", "birth_month", "birth_year"]  # day first in Spanish
+    for selector, typed in (("#name", "Lucía Teclado"), ("#email", "lucia@example.com"), ("#phone", "213 555 0123"),
+                            ("#birth_day", "2"), ("#birth_month", "11"), ("#birth_year", "1975")):
+        tab_to(page, selector)
+        page.keyboard.type(typed)
+    keys(page, ("button[type=submit]", "Enter"))
+
+    next_page(page, shots, "check")
+    main = " ".join(page.inner_text("main").split())
+    assert "Revise sus respuestas antes de reservar" in main and "2 de noviembre de 1975" in main
+    assert re.search(r"lunes, 8 de marzo de 2027, \d+:\d\d a\.\s?m\. \(PST\)", main)
+    keys(page, ("form button[type=submit]", "Enter"))
+
+    page.wait_for_url("**/book/confirmation")
+    check(page, shots, "es-confirmation")
+    expect(page.get_by_role("heading", name="Reserva confirmada")).to_be_visible()
+    expect(page.get_by_role("link", name="Cómo llegar")).to_be_visible()
+    [booked] = appointments(clinic)
+    assert booked.language == "es"

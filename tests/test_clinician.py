@@ -397,7 +397,7 @@ def test_the_progress_check_opens_only_after_the_earlier_visit(staff, clock):  #
     second = book_online(staff, start="2027-03-16T10:00:00-07:00")
     patient = PatientBrowser(staff)
     page = text(patient.get(manage_path(second)))
-    assert "After your visit on Tuesday 9 March" in page and "Tell us how you are getting on" not in page
+    assert "After your visit on Tuesday, March 9," in page and "Tell us how you are getting on" not in page
     early = patient.get(manage_path(second) + "/progress")
     assert early.status_code == 409 and "opens after your visit on Tuesday 9 March" in text(early)
     assert "have not been saved" not in text(early)  # nothing was sent

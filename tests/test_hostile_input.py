@@ -377,7 +377,8 @@ def patient_at(world, step: str) -> Target:
     """A patient's browser at a step of the booking journey, reached by answering the steps before."""
     patient = PatientBrowser(world.app)
     start = world.free_start(days_ahead=1)
-    answers = [("/book", {"service": "short"}), ("/book/practitioner", {"practitioner": "ana"}),
+    answers = [("/book/first-visit", {"returning": "yes"}), ("/book", {"service": "short"}),
+               ("/book/practitioner", {"practitioner": "ana"}),
                ("/book/time", {"start": start}), ("/book/safety", {"symptoms": "none"}),
                ("/book/details", {"name": "Pat Hostile", "email": "pat.hostile@example.com",
                                   "phone": "213 555 0142", "birth_day": "17", "birth_month": "5",
@@ -385,7 +386,7 @@ def patient_at(world, step: str) -> Target:
                ("/book/check", {})]
     for path, answer in answers:
         if path == step:
-            return Target(patient.client, path, hints={"start": [start], "service": ["short", "consult"],
+            return Target(patient.client, path, hints={"start": [start], "service": ["short", "consult"], "returning": ["yes", "no"],
                                                        "practitioner": ["ana", "ben", "any"]})
         response = patient.submit(path, answer)
         assert response.status_code == 302, (path, response.get_data(as_text=True)[:500])
@@ -588,6 +589,7 @@ ADMIN, PRACTITIONER = StaffRole.ADMIN, StaffRole.PRACTITIONER
 # endpoint -> how to reach its form; a case taking `data` draws part of its own set-up. The cases that
 # change the clinic's hours and settings come last, as later cases need free times to book.
 FORMS: dict[str, Callable] = {
+    "public.first_visit": lambda w: patient_at(w, "/book/first-visit"),
     "public.choose_service": lambda w: patient_at(w, "/book"),
     "public.choose_practitioner": lambda w: patient_at(w, "/book/practitioner"),
     "public.choose_time": lambda w: patient_at(w, "/book/time"),

@@ -22,7 +22,7 @@ def test_the_patient_reads_the_email_and_confirms_with_the_keyboard(staff, mail,
     first_visit_with_ben(staff)
     someone_books_ana(staff)
     send(staff, mail)
-    [email] = [m for m in mail.to("pat@example.com") if m["Subject"].startswith("Did you book a visit")]
+    [email] = [m for m in mail.to("pat@example.com") if m["Subject"].strip().startswith("Did you book a visit")]
     path = re.search(r"<http://clinic\.test(/confirm-booking/[A-Za-z0-9_-]+)>", text_of(email)).group(1)
 
     shown = new_page()
@@ -44,3 +44,27 @@ def test_the_patient_reads_the_email_and_confirms_with_the_keyboard(staff, mail,
     expect(page.get_by_role("heading", level=1)).to_have_text("Thank you: your booking is confirmed as yours")
     viewer.goto(path)
     check(viewer, shots, "identity-confirmed")
+
+
+def test_the_confirm_page_speaks_the_language_the_visit_was_booked_in(staff, mail, new_page, shots):  # noqa: F811
+    """A Spanish-speaking patient's confirmation link, opened on a device that never chose a language."""
+    from booking.extensions import db
+    from booking.models import Appointment
+    from booking.transaction import write_transaction
+    from tests.test_languages import offer_spanish
+
+    offer_spanish(staff)
+    first_visit_with_ben(staff)
+    booked = someone_books_ana(staff)
+    with staff.app_context():
+        with write_transaction():
+            db.session.scalar(db.select(Appointment).where(Appointment.reference == booked["reference"])).language = "es"
+    send(staff, mail)
+    [email] = [m for m in mail.to("pat@example.com") if m["Subject"].strip().startswith("Did you book a visit")]
+    path = re.search(r"<http://clinic\.test(/confirm-booking/[A-Za-z0-9_-]+)>", text_of(email)).group(1)
+    page = new_page()
+    page.goto(path)
+    expect(page.locator("html")).to_have_attribute("lang", "es")
+    expect(page.get_by_role("heading", level=1)).to_have_text("¿Reservó usted esta cita?")
+    expect(page.get_by_role("button", name="Sí, yo reservé esta cita")).to_be_visible()
+    check(page, shots, "identity-confirm-es")

@@ -6,6 +6,7 @@ translations` would extract them), so a new English sentence without its Spanish
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -179,3 +180,67 @@ def test_an_error_page_offers_no_language_switch_it_could_not_take(clinic, clien
     offer_spanish(clinic)
     missing = client.get("/no-such-page")
     assert missing.status_code == 404 and "?language=" not in missing.text
+# --- a patient's booking in Spanish (the journey's pages) -------------------------------------------------
+
+
+def spanish_patient(app):
+    from tests.test_booking_journey import PatientBrowser
+
+    offer_spanish(app)
+    patient = PatientBrowser(app)
+    assert patient.get("/?language=es").status_code == 303
+    return patient
+
+
+def test_a_booking_in_spanish_reads_spanish_with_us_dates_and_keeps_its_language(clinic):
+    from tests.test_booking_journey import DETAILS, appointments, manage_path, text
+
+    patient = spanish_patient(clinic)
+    first = text(patient.get("/book/first-visit"))
+    assert '<html lang="es">' in first and "¿Ha venido antes a esta clínica?" in first
+    assert "No, es mi primera cita" in first and "Saltar al contenido principal" in first
+    patient.answer_first_visit("no")
+    assert "¿Qué tipo de cita necesita?" in text(patient.get("/book"))
+    patient.submit("/book", {"service": "consult"})
+    patient.submit("/book/practitioner", {"practitioner": "ana"})
+    times = text(patient.get("/book/time"))
+    assert "Elija una hora" in times and '<h2 id="day-2027-03-08">lunes, 8 de marzo</h2>' in times
+    assert "10:00 a.m." in times.replace("\xa0", " ")
+    patient.submit("/book/time", {"start": "2027-03-09T14:00:00-08:00"})
+    assert "¿Tiene ahora alguno de estos síntomas?" in text(patient.get("/book/safety"))
+    patient.submit("/book/safety", {"symptoms": ["none"]})
+    details = text(patient.get("/book/details"))
+    assert re.findall(r'id="(birth_(?:day|month|year))"', details) == ["birth_day", "birth_month", "birth_year"]
+    assert "Por ejemplo, 27 3 1980" in details
+    refused = text(patient.submit("/book/details", DETAILS | {"name": ""}))
+    assert "Hay un problema" in refused and "Escriba su nombre completo" in refused
+    patient.submit("/book/details", DETAILS)
+    check = text(patient.get("/book/check")).replace("\xa0", " ")
+    assert "Revise sus respuestas antes de reservar" in check
+    assert "martes, 9 de marzo de 2027, 2:00 p.m. (PST)" in check and "17 de mayo de 1980" in check
+    assert patient.confirm().location.endswith("/book/confirmation")
+    confirmation = text(patient.get("/book/confirmation"))
+    assert "Reserva confirmada" in confirmation and "Dónde" in confirmation
+    [booked] = appointments(clinic)
+    assert booked.language == "es"
+
+    # The link speaks the visit's language in a browser that never chose one (the patient's phone,
+    # opening the email), and a switch there becomes the visit's language for its later emails.
+    manage = manage_path(patient)
+    phone = clinic.test_client()
+    assert "<h1>Su cita</h1>" in phone.get(manage).text
+    switched = phone.get(manage + "?language=en")
+    assert switched.status_code == 303 and switched.location == manage
+    assert "<h1>Your appointment</h1>" in phone.get(manage).text
+    assert appointments(clinic)[0].language == "en"
+    assert "<h1>Your appointment</h1>" in clinic.test_client().get(manage).text
+
+
+def test_a_lost_booking_and_book_again_in_spanish(clinic):
+    from tests.test_booking_journey import text
+
+    patient = spanish_patient(clinic)
+    patient.answer_first_visit("yes")
+    clinic.config["CLOCK"].advance(hours=25)
+    lost = patient.get("/book")
+    assert "No encontramos la reserva que empezó" in text(patient.get(lost.location))

@@ -11,6 +11,7 @@ from flask import Blueprint, abort, redirect, render_template, url_for
 from booking.clock import now
 from booking.operations import identity
 from booking.forms import ConfirmForm
+from booking.manage_link import speak_its_language
 
 bp = Blueprint("identity", __name__, url_prefix="/confirm-booking")
 
@@ -21,6 +22,7 @@ def confirm(token: str):
     check = identity.check_for(token, now())
     if check is None:
         abort(404)
+    speak_its_language(check.appointment)
     form = ConfirmForm()
     if form.validate_on_submit():
         if identity.confirm_from_link(token, now()) is None:  # expired between the page and the press

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from wtforms import StringField, TextAreaField
 from wtforms.validators import ValidationError
 
@@ -9,13 +11,13 @@ from booking.forms import VisitChangeForm
 
 
 class CancelForm(VisitChangeForm):
-    reason = TextAreaField("Why are you cancelling? (optional)")
+    reason = TextAreaField(_l("Why are you cancelling? (optional)"))
 
     def validate_reason(self, field):
         field.data = (field.data or "").strip()
         if len(field.data) > 500:
-            raise ValidationError("Reason must be 500 characters or fewer")
+            raise ValidationError(_("Reason must be 500 characters or fewer"))
 
 
 class RescheduleForm(VisitChangeForm):
-    start = StringField("New time")
+    start = StringField(_l("New time"))

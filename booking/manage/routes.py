@@ -8,6 +8,7 @@ from __future__ import annotations
 from functools import wraps
 
 from flask import Blueprint, Response, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 
 from booking.clock import now
 from booking.forms import SafetyForm
@@ -86,7 +87,7 @@ def cancel_visit(appointment, token):
         except VisitChanged as problem:  # a second press, or the clinic changed the visit meanwhile
             return _changed_meanwhile(appointment, token, problem)
         else:
-            flash("Your appointment has been cancelled.", "success")
+            flash(_("Your appointment has been cancelled."), "success")
         return redirect(url_for("manage.show", token=token), code=303)
     return render_template("manage/cancel.html", appointment=appointment, token=token, form=form)
 
@@ -104,7 +105,7 @@ def reschedule(appointment, token):
         start = parse_instant(form.start.data)
         if start is not None and start != appointment.starts_at:
             return redirect(url_for("manage.confirm_move", token=token, start=start.isoformat()), code=303)
-        form.start.errors.append("Choose a new time from the list.")
+        form.start.errors.append(_("Choose a new time from the list."))
     return render_template(
         "manage/reschedule.html",
         appointment=appointment,
@@ -126,10 +127,10 @@ def confirm_move(appointment, token):
     start = parse_instant(request.values.get("start"))
     practitioners = load_practitioners(appointment.service, appointment.practitioner.slug)
     if start == appointment.starts_at:
-        flash("That is the time you have now. Choose a different time, or go back to keep it.", "lost-race")
+        flash(_("That is the time you have now. Choose a different time, or go back to keep it."), "lost-race")
         return redirect(url_for("manage.reschedule", token=token), code=303)
     if start is None or not is_free(load_clinic(), appointment.service, practitioners, start, now(), ignoring=appointment.id):
-        flash("That time is not free. Your visit is unchanged: choose another time.", "lost-race")
+        flash(_("That time is not free. Your visit is unchanged: choose another time."), "lost-race")
         return redirect(url_for("manage.reschedule", token=token), code=303)
     form = RescheduleForm(data={"start": start.isoformat()})
     if form.validate_on_submit():
@@ -138,9 +139,11 @@ def confirm_move(appointment, token):
         except VisitChanged as problem:  # cancelled, marked or moved meanwhile (another tab, or the clinic)
             return _changed_meanwhile(appointment, token, problem)
         except (SlotTaken, RequestProblem):  # the time went, or stopped being on offer, a moment ago
-            flash("Sorry, that time was taken a moment ago. Your visit is unchanged: choose another time.", "lost-race")
+            flash(_("Sorry, that time was taken a moment ago. Your visit is unchanged: choose another time."),
+                  "lost-race")
             return redirect(url_for("manage.reschedule", token=token), code=303)
-        flash("Your appointment has been moved. This page has a new address: bookmark it, the old link no longer works.", "success")
+        flash(_("Your appointment has been moved. This page has a new address: bookmark it, the old link "
+                "no longer works."), "success")
         return redirect(url_for("manage.show", token=result.manage_token), code=303)
     return render_template("manage/confirm_move.html", appointment=appointment, token=token, form=form, start=start)
 
@@ -167,7 +170,8 @@ def calendar(appointment, token):
     )
 
 
-NO_VISIT_AHEAD = "There is no visit ahead on this booking to check the safety questions for."
+def no_visit_ahead() -> str:
+    return _("There is no visit ahead on this booking to check the safety questions for.")
 
 
 @bp.route("/safety-check", methods=["GET", "POST"])
@@ -176,22 +180,22 @@ def recheck(appointment, token):
     """The safety questions again, for anything that has changed since booking: an answer that
     needs a doctor flags the visit and tells the clinic at once."""
     if not safety_signals.may_recheck(appointment, now()):
-        flash(NO_VISIT_AHEAD, "lost-race")
+        flash(no_visit_ahead(), "lost-race")
         return redirect(url_for("manage.show", token=token), code=303)
     form = SafetyForm()
     if form.validate_on_submit():
         try:
             levels = safety_signals.recheck(appointment, form.codes, now())
         except safety_signals.RecheckClosed:
-            flash(NO_VISIT_AHEAD, "lost-race")
+            flash(no_visit_ahead(), "lost-race")
             return redirect(url_for("manage.show", token=token), code=303)
         if levels:
             return redirect(url_for("manage.recheck_result", token=token), code=303)
         if appointment.alert_level:  # an earlier answer still stands: do not promise all is well
-            flash("Thank you. Nothing on the list applies to you now. Because of something you told us "
-                  "earlier, the clinic may contact you before your visit.", "success")
+            flash(_("Thank you. Nothing on the list applies to you now. Because of something you told us "
+                    "earlier, the clinic may contact you before your visit."), "success")
         else:
-            flash("Thank you. Nothing on the list applies to you, so your visit goes ahead as booked.", "success")
+            flash(_("Thank you. Nothing on the list applies to you, so your visit goes ahead as booked."), "success")
         return redirect(url_for("manage.show", token=token), code=303)
     return render_template("manage/recheck.html", appointment=appointment, token=token, form=form)
 

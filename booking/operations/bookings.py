@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
+from flask_babel import gettext as _
 
 from booking.extensions import db
 from booking.models import Appointment, AppointmentStatus, BookingDraft, Patient, Practitioner
@@ -62,6 +63,7 @@ class BookingRequest:
     patient: PatientDetails
     safety: tuple[str, ...] = ()
     booked_via: str = "online"
+    language: str = "en"  # the patient's language: the visit's emails and reminders follow it
 
 
 @dataclass(frozen=True)
@@ -198,9 +200,10 @@ def book(
             raise CannotBook("service", (
                 f"'{service.name}' is for patients new to the clinic, and {patient.name} has booked before. "
                 "Choose a follow-up visit instead."
-            ) if request.booked_via == "desk" else (
-                f"'{service.name}' is for patients new to the clinic, and these details match a patient who "
-                "already has a booking with us. Choose a follow-up, or phone the clinic if that is not right."
+            ) if request.booked_via == "desk" else _(
+                "'%(service)s' is for patients new to the clinic, and these details match a patient who "
+                "already has a booking with us. Choose a follow-up, or phone the clinic if that is not right.",
+                service=service.name,
             ))
         reference = new_reference()
         token = draft_manage_token(draft_key, reference) if draft_key else new_token()
@@ -219,6 +222,7 @@ def book(
             created_at=now,
             safety_checked_at=now,
             safety_answers=list(answers.urgent),
+            language=request.language,
         )
         db.session.add(appointment)
         identity.settle_new_booking(appointment, request.patient.name, request.patient.phone, now)
@@ -265,7 +269,7 @@ def move(
     with write_transaction(taken=alternatives):
         appointment = _changing(appointment_id, seen, "start", actor)
         if start == appointment.starts_at and practitioner_slug in (None, appointment.practitioner.slug):
-            raise CannotBook("start", "That is the time the visit has now: choose a different time.")
+            raise CannotBook("start", _("That is the time the visit has now: choose a different time."))
         clinic = load_clinic()
         before = describe(clinic, appointment.practitioner, appointment.starts_at)
         # The old time goes to the email as an instant: it is written there in the patient's language and locale.
@@ -299,6 +303,14 @@ def cancel(appointment_id: int, reason: str, now: datetime, *, actor: Actor = PA
     return appointment
 
 
+def set_language(appointment_id: int, language: str) -> None:
+    """The language the patient now reads the visit's pages in: its later emails follow it."""
+    with write_transaction():
+        appointment = locked(Appointment, appointment_id)
+        if appointment is not None:
+            appointment.language = language
+
+
 def unchangeable(appointment: Appointment) -> str | None:
     """Why the visit may not be moved or cancelled, or None: only booked visits change, so a
     record of a visit that happened (or was missed) is never rewritten."""
@@ -310,8 +322,14 @@ def unchangeable(appointment: Appointment) -> str | None:
     return None
 
 
-CHANGED_MEANWHILE = ("This appointment was changed a moment ago, so nothing was done: "
-                     "look at it again before changing it.")
+def changed_meanwhile() -> str:
+    return _("This appointment was changed a moment ago, so nothing was done: look at it again before changing it.")
+
+
+def _status_word(status: AppointmentStatus) -> str:
+    """How a patient reads the mark the clinic put on their visit, in their language."""
+    return {AppointmentStatus.ARRIVED: _("arrived"), AppointmentStatus.COMPLETED: _("completed"),
+            AppointmentStatus.NO_SHOW: _("missed")}.get(status, status.label.lower())
 
 
 def _changing(appointment_id: int, seen: int | None, field: str, actor: Actor) -> Appointment:
@@ -319,15 +337,17 @@ def _changing(appointment_id: int, seen: int | None, field: str, actor: Actor) -
     under the lock: a racing change that committed first is seen here, never overwritten."""
     appointment = locked(Appointment, appointment_id)
     if appointment is None:
-        raise VisitChanged(field, "This appointment no longer exists.")
+        raise VisitChanged(field, _("This appointment no longer exists."))
     problem = unchangeable(appointment)
     if problem and actor is PATIENT and appointment.status is not AppointmentStatus.CANCELLED:
-        problem = (f"The clinic has marked this visit {appointment.status.label.lower()}, so it can no longer "
-                   "be changed online. Phone the clinic if something is not right.")
+        problem = _("The clinic has marked this visit as %(status)s, so it can no longer be changed online. "
+                    "Phone the clinic if something is not right.", status=_status_word(appointment.status))
+    elif problem and actor is PATIENT:
+        problem = _("This appointment is already cancelled.")
     if problem:
         raise VisitChanged(field, problem)
     if seen is not None and appointment.sequence != seen:
-        raise VisitChanged(field, CHANGED_MEANWHILE)
+        raise VisitChanged(field, changed_meanwhile())
     return appointment
 
 

@@ -1,4 +1,5 @@
-"""The patient's booking journey: service, practitioner, time, safety check, details, check, confirm.
+"""The patient's booking journey: been here before?, service, practitioner, time, safety check,
+details, check, confirm.
 
 Answers are kept on the server in a draft (booking_draft); the browser's session holds
 only the draft's random key, so no health data travels in a cookie or a URL.
@@ -6,16 +7,21 @@ only the draft's random key, so no health data travels in a cookie or a URL.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, timedelta
 from functools import wraps
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, session, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
+from flask_babel import get_locale
+from flask_babel import gettext as _
 
 from booking.clock import now
 from booking.extensions import db
 from booking.forms import NONE_OF_THESE, ConfirmForm, DetailsForm, SafetyForm, options
-from booking.models import AppointmentStatus, Practitioner, Service
+from booking.formatting import clinic_time, date_field_order
+from booking.i18n import patient_language
+from booking.models import AppointmentStatus, Patient, Practitioner, Service
 from booking.operations import drafts
 from booking.operations import catalogue
 from booking.operations.catalogue import ANY_PRACTITIONER
@@ -28,7 +34,7 @@ from booking.operations.availability import (
 from booking.operations.bookings import AlreadyBooked, EmergencyAnswers, SlotTaken, book
 from booking.tokens import draft_manage_token, hash_token
 from booking.operations.problems import CannotBook
-from booking.public.forms import PractitionerForm, ServiceForm, TimeForm
+from booking.public.forms import FirstVisitForm, PractitionerForm, ServiceForm, TimeForm
 from booking.safety import URGENT, classify
 from booking.time_list import parse_instant, time_list_context
 
@@ -36,6 +42,7 @@ bp = Blueprint("public", __name__)
 
 DRAFT_KEY = "booking"
 STEP_ENDPOINTS = {
+    "first_visit": "public.first_visit",
     "service": "public.choose_service",
     "practitioner": "public.choose_practitioner",
     "time": "public.choose_time",
@@ -48,6 +55,15 @@ STEP_ORDER = list(STEP_ENDPOINTS)
 
 def current_draft():
     return drafts.find_draft(session.get(DRAFT_KEY), now())
+
+
+def lost_draft():
+    """Back to the first question, saying why: the booking started in this browser has gone (its
+    day without a change passed, or the cookie holding its key was cleared)."""
+    session.pop(DRAFT_KEY, None)
+    flash(_("We could not find the booking you started: it may have expired. "
+            "Please start again from the first question."), "lost-race")
+    return redirect(url_for("public.first_visit"), code=303 if request.method == "POST" else 302)
 
 
 def next_page(draft):
@@ -63,9 +79,11 @@ def journey_step(step: str):
         def wrapper(*args, **kwargs):
             draft = current_draft()
             if draft is None:
-                return redirect(url_for("public.choose_service"))
-            if draft.appointment_id is not None:
-                return redirect(url_for("public.confirmation"))
+                if step == "service" and request.method == "GET" and DRAFT_KEY not in session:
+                    return redirect(url_for("public.first_visit"))  # not started yet: nothing was lost
+                return lost_draft()
+            if draft.appointment_id is not None:  # booked: a new booking starts at the first question
+                return redirect(url_for("public.first_visit" if step == "service" else "public.confirmation"))
             missing = draft.missing_step()
             if STEP_ORDER.index(missing) < STEP_ORDER.index(step):
                 return redirect(url_for(STEP_ENDPOINTS[missing]))
@@ -84,19 +102,46 @@ def index():
                            practitioners=known.active_practitioners())
 
 
-@bp.route("/book", methods=["GET", "POST"])
-def choose_service():
+def fitting_services(services, returning: bool) -> list:
+    """The visits that fit the answer about having been here before: a returning patient is not
+    offered visits for new patients; a new one only those, where the clinic has any."""
+    if returning:
+        return [s for s in services if not s.new_patients_only]
+    return [s for s in services if s.new_patients_only] or list(services)
+
+
+@bp.route("/book/first-visit", methods=["GET", "POST"])
+def first_visit():
+    """The first question, asked before the list of visits so that the list offers only what fits."""
     load_clinic()
     draft = current_draft()
     if draft is not None and draft.appointment_id is not None:
         draft = None  # booked already: this is a new booking
-    services = bookable_services()
-    form = ServiceForm(data={"service": draft.service.slug if draft and draft.service else None})
-    form.service.choices = options((s.slug, s.name) for s in services)
+    answered = (draft.details or {}).get("returning") if draft is not None else None
+    form = FirstVisitForm(data={"returning": None if answered is None else ("yes" if answered else "no")})
     if form.validate_on_submit():
         moment = now()
         if draft is None:
             draft, session[DRAFT_KEY] = drafts.start_draft(moment)
+        returning = form.returning.data == "yes"
+        changes = {"details": (draft.details or {}) | {"returning": returning}}
+        if draft.service is not None and draft.service.slug not in {
+                s.slug for s in fitting_services(bookable_services(), returning)}:
+            changes |= {"service": None, "starts_at": None}  # that visit is not for them: choose again
+        drafts.save(draft, moment, **changes)
+        return next_page(draft)
+    return render_template("public/first_visit.html", form=form)
+
+
+@bp.route("/book", methods=["GET", "POST"])
+@journey_step("service")
+def choose_service(draft):
+    returning = draft.details["returning"]
+    services = fitting_services(bookable_services(), returning)
+    form = ServiceForm(data={"service": draft.service.slug if draft.service else None})
+    form.service.choices = options((s.slug, s.name) for s in services)
+    if form.validate_on_submit():
+        moment = now()
         service = db.session.get(Service, next(s.id for s in services if s.slug == form.service.data))
         changes = {"service": service}
         if draft.service_id != service.id:
@@ -107,7 +152,7 @@ def choose_service():
                 changes["practitioner_choice"] = None
         drafts.save(draft, moment, **changes)
         return next_page(draft)
-    return render_template("public/service.html", form=form, services=services)
+    return render_template("public/service.html", form=form, services=services, returning=returning)
 
 
 @bp.route("/book/practitioner", methods=["GET", "POST"])
@@ -115,7 +160,7 @@ def choose_service():
 def choose_practitioner(draft):
     offering = load_practitioners(draft.service, ANY_PRACTITIONER)
     form = PractitionerForm(data={"practitioner": draft.practitioner_choice})
-    form.practitioner.choices = options([(ANY_PRACTITIONER, "First available"), *((p.slug, p.name) for p in offering)])
+    form.practitioner.choices = options([(ANY_PRACTITIONER, _("First available")), *((p.slug, p.name) for p in offering)])
     if form.validate_on_submit():
         changes = {"practitioner_choice": form.practitioner.data}
         if form.practitioner.data != draft.practitioner_choice:
@@ -136,7 +181,7 @@ def choose_time(draft):
         if start is not None and is_free(clinic, draft.service, practitioners, start, now()):
             drafts.save(draft, now(), starts_at=start, lost_race=False)
             return next_page(draft)
-        form.start.errors.append("That time is no longer free. Choose another time.")
+        form.start.errors.append(_("That time is no longer free. Choose another time."))
     return render_template(
         "public/time.html",
         form=form,
@@ -195,12 +240,12 @@ def your_details(draft):
             "birth_day": born.day if born else None,
             "birth_month": born.month if born else None,
             "birth_year": born.year if born else None,
-            "returning": ("yes" if saved["returning"] else "no") if "returning" in saved else None,
         },
         today=clinic.today(now()),
+        field_order=date_field_order(get_locale()),
     )
     if form.validate_on_submit():
-        drafts.save(draft, now(), details=form.answers())
+        drafts.save(draft, now(), details=form.answers() | {"returning": saved["returning"]})
         return next_page(draft)
     return render_template("public/details.html", form=form)
 
@@ -213,7 +258,9 @@ def check_answers(draft):
     problem = visit_type_problem(draft)
     if form.validate_on_submit() and problem is None:
         try:
-            book(drafts.booking_request(draft), now(), draft=draft, draft_key=session[DRAFT_KEY])
+            # The visit keeps the language the patient booked in: its emails and reminders follow it.
+            wanted = replace(drafts.booking_request(draft), language=patient_language())
+            book(wanted, now(), draft=draft, draft_key=session[DRAFT_KEY])
         except (SlotTaken, AlreadyBooked):
             return _lost_race(draft, clinic)  # which sends a second press to the booking it made
         except EmergencyAnswers:
@@ -239,25 +286,30 @@ def check_answers(draft):
 
 
 def visit_type_problem(draft) -> CannotBook | None:
-    """A visit that does not fit what the patient said about having been here before."""
+    """A visit that does not fit what the patient said about having been here before, or a
+    returning patient the clinic cannot find: told what to do rather than booked as someone new."""
     returning = draft.details.get("returning", False)
-    if returning and draft.service.new_patients_only:
-        return CannotBook(
-            "service",
-            f"You said you have been to the clinic before, but '{draft.service.name}' is for new patients. "
-            "Choose another visit, or change your answer.",
-        )
-    if not returning and not draft.service.new_patients_only:
-        first = db.session.scalar(
-            sa.select(Service.name).where(Service.is_active, Service.new_patients_only).order_by(Service.id)
-        )
-        if first:
-            return CannotBook(
-                "service",
-                f"You said this is your first visit: choose '{first}' instead of '{draft.service.name}', "
-                "or change your answer about having been before.",
-            )
+    if draft.service.slug not in {s.slug for s in fitting_services(bookable_services(), returning)}:
+        if returning:
+            message = _("You said you have been to the clinic before, but '%(service)s' is for new patients. "
+                        "Choose another visit, or change your answer.", service=draft.service.name)
+        else:
+            message = _("You said this is your first visit, so '%(service)s' is not for you yet. "
+                        "Choose a visit for new patients, or change your answer about having been before.",
+                        service=draft.service.name)
+        return CannotBook("service", message)
+    if returning and not _on_file(draft.details):
+        return CannotBook("returning", _(
+            "We could not find an earlier visit for %(email)s with this date of birth. Check your email "
+            "address and date of birth, phone the clinic on %(phone)s, or change your answer and book a "
+            "first visit.", email=draft.details["email"], phone=load_clinic().phone))
     return None
+
+
+def _on_file(details: dict) -> bool:
+    """Whether the clinic has a patient with this email address and date of birth."""
+    return db.session.scalar(sa.select(Patient.id).where(
+        Patient.email == details["email"], Patient.born_on == date.fromisoformat(details["birth_date"]))) is not None
 
 
 def _lost_race(draft, clinic):
@@ -266,13 +318,10 @@ def _lost_race(draft, clinic):
     draft = current_draft()
     if draft.appointment_id is not None:  # a double click: the first press booked it
         return redirect(url_for("public.confirmation"), code=303)
-    lost = draft.starts_at.astimezone(clinic.zone)
+    lost = clinic_time(draft.starts_at, clinic, get_locale())
     drafts.save(draft, now(), starts_at=None, lost_race=True)
-    flash(
-        f"Sorry, {lost:%A %-d %B at %H:%M} was booked by someone else a moment ago. "
-        "Choose another time: your other answers are saved.",
-        "lost-race",
-    )
+    flash(_("Sorry, %(time)s was booked by someone else a moment ago. "
+            "Choose another time: your other answers are saved.", time=lost), "lost-race")
     return redirect(url_for("public.choose_time"), code=303)
 
 
