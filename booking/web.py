@@ -12,7 +12,7 @@ from flask.sessions import SecureCookieSessionInterface
 
 from booking.clock import now
 from booking.extensions import db
-from booking.formatting import (birth_date, clinic_time, date_text, end_sentence, time_range, time_text,
+from booking.formatting import (birth_date, tel_uri, clinic_time, date_text, end_sentence, time_range, time_text,
                                 zone_abbreviation, zone_label)
 from booking.models import Clinic
 from booking.operations.availability import load_clinic
@@ -112,6 +112,7 @@ def register_page_helpers(app: Flask) -> None:
         return {"clinic": db.session.get(Clinic, 1), "zone_label": zone_label}
 
     app.jinja_env.globals["same_day_doctor"] = same_day_doctor  # a global, so imported macros see it too
+    app.jinja_env.globals["tel_uri"] = tel_uri
 
     # Dates and times in the page's locale (booking.i18n): `appointment.starts_at | clinic_time`
     # ("Monday, March 8, 2027 at 3:45 PM"), `| clinic_time("medium")`, `| clinic_time("time")`;
@@ -119,8 +120,6 @@ def register_page_helpers(app: Flask) -> None:
     # The styles are booking.formatting's.
     @app.template_filter("clinic_time")
     def clinic_time_filter(instant: datetime, style: str = "long") -> str:
-        if "%" in style:  # TODO(#16): a strftime pattern from before locales; being replaced by styles
-            return instant.astimezone(db.session.get(Clinic, 1).zone).strftime(style)
         return clinic_time(instant, db.session.get(Clinic, 1), _page_locale(), style)
 
     @app.template_filter("date_text")

@@ -10,6 +10,7 @@ import re
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
 from flask import render_template_string
@@ -244,3 +245,22 @@ def test_a_lost_booking_and_book_again_in_spanish(clinic):
     clinic.config["CLOCK"].advance(hours=25)
     lost = patient.get("/book")
     assert "No encontramos la reserva que empezó" in text(patient.get(lost.location))
+
+
+def test_a_visit_booked_without_a_language_gets_the_clinics_first(clinic, client):
+    """The API and the desk say no language: a Spanish-only clinic's visits still speak Spanish."""
+    from tests.test_api import slots
+
+    with clinic.app_context():
+        with write_transaction():
+            db.session.get(Clinic, 1).languages = ["es"]
+    [first, *_] = slots(client, service="short", practitioner="ana")["slots"]
+    made = client.post("/api/v1/bookings", json={
+        "service": "short", "practitioner": "ana", "start": first["start"], "safety": [],
+        "patient": {"name": "Pat Example", "email": "pat@example.com", "phone": "+1 213 555 0199",
+                    "birth_date": "1980-05-17"}})
+    assert made.status_code == 201, made.text
+    with clinic.app_context():
+        from booking.models import Appointment
+
+        assert db.session.scalar(sa.select(Appointment.language)) == "es"

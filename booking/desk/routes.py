@@ -30,7 +30,7 @@ from booking.limits import MAX_ID
 from booking.models import AppointmentStatus, Patient, Practitioner, StaffRole
 from booking.operations import desk, identity, patient_data
 from booking.operations.availability import desk_rules, load_clinic, times_by_day
-from booking.operations.bookings import BookingRequest, EmergencyAnswers, PatientDetails, SlotTaken
+from booking.operations.bookings import BookingRequest, EmergencyAnswers, PatientDetails, SlotTaken, describe
 from booking.operations.clinic_file import WEEKDAYS
 from booking.operations.problems import RequestProblem
 from booking.safety import same_day_doctor
@@ -153,11 +153,6 @@ def book():
             return redirect(url_for("desk.appointment", appointment_id=booked.id), code=303)
     return render_template("desk/book.html", form=form, practitioner=practitioner, start=start,
                            patient=patient, alternatives=None, target=target, problem=problem_text)
-
-
-def describe(clinic, practitioner: Practitioner, start: datetime) -> str:
-    """'Mon, Mar 8, 2027, 9:30 AM with Ana Test': a time and who, as the clinic's locale writes it."""
-    return f"{clinic_time(start, clinic, get_locale() or 'en_US', 'medium')} with {practitioner.name}"
 
 
 def _desk_words(problem: RequestProblem, clinic, practitioner: Practitioner, start: datetime | None) -> str:

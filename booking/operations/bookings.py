@@ -19,6 +19,8 @@ import sqlalchemy as sa
 from flask_babel import gettext as _
 
 from booking.extensions import db
+from booking.formatting import clinic_time
+from booking.i18n import format_locale, offered_languages
 from booking.models import Appointment, AppointmentStatus, BookingDraft, Patient, Practitioner
 from booking.operations import identity
 from booking.operations.availability import (
@@ -63,7 +65,9 @@ class BookingRequest:
     patient: PatientDetails
     safety: tuple[str, ...] = ()
     booked_via: str = "online"
-    language: str = "en"  # the patient's language: the visit's emails and reminders follow it
+    # The patient's language: the visit's emails and reminders follow it. None (the API, the desk,
+    # who do not say): the clinic's first language, which a Spanish-only clinic's is.
+    language: str | None = None
 
 
 @dataclass(frozen=True)
@@ -151,8 +155,9 @@ def _off_the_grid(clinic, start: datetime) -> str:
 
 
 def describe(clinic, practitioner: Practitioner, start: datetime) -> str:
-    """'Tue 9 Mar 2027 10:00 with Ana Test', in the clinic's time, for history lines."""
-    return f"{start.astimezone(clinic.zone):%a %-d %b %Y %H:%M} with {practitioner.name}"
+    """'Mar 9, 2027, 10:00 AM with Ana Test': a time and who, in the clinic's time, as its staff
+    read it (English in the clinic's country), for history lines and the desk's messages."""
+    return f"{clinic_time(start, clinic, format_locale('en', clinic.locale), 'medium')} with {practitioner.name}"
 
 
 BOOKED_VIA = {"online": "online", "api": "through the booking API", "desk": "by the clinic"}
@@ -222,7 +227,7 @@ def book(
             created_at=now,
             safety_checked_at=now,
             safety_answers=list(answers.urgent),
-            language=request.language,
+            language=request.language or offered_languages(clinic)[0],
         )
         db.session.add(appointment)
         identity.settle_new_booking(appointment, request.patient.name, request.patient.phone, now)
