@@ -27,7 +27,7 @@ from tests.mail import MailServer, calendar_of, html_of, text_of
 from tests.test_clinician import send_intake
 from tests.test_desk import appointment, book_online, submit
 from tests.test_staff import csrf_from, login_as, staff  # noqa: F401 (fixtures)
-from tests.test_booking_journey import PatientBrowser
+from tests.test_booking_journey import DETAILS, PatientBrowser
 
 UTC = timezone.utc
 FRIDAY_PST = "2027-03-12T09:00:00-08:00"  # before the clocks go forward on Sunday 14 March
@@ -690,4 +690,25 @@ def test_without_an_address_the_email_names_the_clinic_and_the_calendar_its_name
     assert "Reading before your visit\n\n- " in text and "/articles/" in text  # links read "title: <URL>"
     assert re.search(r"^- [^\n]+: <http://clinic\.test/articles/[^>]+>$", text, re.M)
     assert '<a href="http://clinic.test/articles/' in html_of(confirmation)
+    assert_plain_prose(confirmation)
+
+
+def test_a_booking_made_on_the_spanish_pages_is_confirmed_in_spanish(staff, mail):  # noqa: F811
+    """The whole way as a patient goes: Spanish chosen on the start page, a first visit booked
+    through the pages, the confirmation read from the mail server in Spanish with es_US times."""
+    set_clinic(staff, languages=["en", "es"], **ADDRESS)
+    patient = PatientBrowser(staff)
+    assert patient.get("/?language=es").status_code == 303
+    patient.book_until_check(service="consult", start="2027-03-09T14:00:00-08:00",
+                             details=DETAILS | {"returning": "no"})  # a first visit
+    assert "Revise sus respuestas" in patient.get("/book/check").get_data(as_text=True)
+    assert patient.confirm().location.endswith("/book/confirmation")
+
+    send(staff, mail)
+    [confirmation] = mail.to("pat@example.com")
+    assert confirmation["Subject"] == "Cita confirmada: mar, 9 de mar de 2027, 2:00 p.m. PST"
+    text = plain(confirmation)
+    assert text.startswith("Hola, Pat Example:\n\nGracias por reservar con Test Clinic. Su cita:")
+    assert "- Cuándo: mar, 9 de mar de 2027, 2:00 p.m. PST" in text and "Cómo llegar:" in text
+    assert '<html lang="es">' in html_of(confirmation)
     assert_plain_prose(confirmation)
