@@ -712,3 +712,6 @@ def test_a_booking_made_on_the_spanish_pages_is_confirmed_in_spanish(staff, mail
     assert "- Cuándo: mar, 9 de mar de 2027, 2:00 p.m. PST" in text and "Cómo llegar:" in text
     assert '<html lang="es">' in html_of(confirmation)
     assert_plain_prose(confirmation)
+    [calendar] = [part for part in confirmation.iter_attachments() if part.get_content_type() == "text/calendar"]
+    assert calendar.get_content_charset() == "utf-8"
+    assert "con Ana Test" in calendar.get_content()  # read as UTF-8 by any mail app, accents and all

@@ -264,3 +264,20 @@ def test_a_visit_booked_without_a_language_gets_the_clinics_first(clinic, client
         from booking.models import Appointment
 
         assert db.session.scalar(sa.select(Appointment.language)) == "es"
+
+
+def test_booking_again_after_a_spanish_visit_carries_on_in_spanish(clinic):
+    """From the cancelled visit's page, opened from the email on a phone that never chose a
+    language, "Reservar de nuevo" goes on in the visit's language."""
+    from tests.test_booking_journey import TUESDAY_14, PatientBrowser, manage_path, text
+
+    patient = spanish_patient(clinic)
+    patient.book_until_check(start=TUESDAY_14)  # outside the 24 hours' notice: cancelled online
+    patient.confirm()
+    manage = manage_path(patient)
+    phone = PatientBrowser(clinic)
+    assert phone.submit(manage + "/cancel", {"reason": ""}).status_code == 303
+    again = re.search(r'<a class="button" href="([^"]+)"[^>]*>Reservar de nuevo</a>', text(phone.get(manage)))
+    assert again and again[1] == "/book/first-visit?language=es"
+    assert phone.get(again[1]).status_code == 303
+    assert "¿Ha venido antes a esta clínica?" in text(phone.get("/book/first-visit"))

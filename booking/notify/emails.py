@@ -162,7 +162,9 @@ def compose(kind: str, appointment: Appointment, clinic: Clinic, now: datetime, 
             "manage_url": _external("manage.show", token=LINK_PLACEHOLDER),
             "intake_url": _external("intake.start", token=LINK_PLACEHOLDER),
             "progress_url": _external("manage.progress", token=LINK_PLACEHOLDER),
-            "book_url": _external("public.choose_service"),
+            # Booking again carries on in the language this visit was booked in.
+            "book_url": _external("public.choose_service", language=appointment.language
+                                  if len(clinic.languages or []) > 1 else None),
             "recheck_url": _external("manage.recheck", token=LINK_PLACEHOLDER),
             "desk_url": _external("desk.appointment", appointment_id=appointment.id),
             "articles": _reading_list(appointment) if kind == "confirmation" else [],

@@ -428,7 +428,7 @@ def mime_message(message: OutboxMessage, sender: str, links: dict[str, str] | No
     if message.calendar:
         method = str(Calendar.from_ical(message.calendar).get("method", "PUBLISH"))
         envelope.add_attachment(message.calendar.encode(), maintype="text", subtype="calendar",
-                                filename="appointment.ics", params={"method": method})
+                                filename="appointment.ics", params={"method": method, "charset": "utf-8"})
     return envelope
 
 
