@@ -379,7 +379,7 @@ def test_the_back_pain_questions_in_the_browser(clinic, page, shots):
     check(page, shots, "intake-episode-error")
     page.get_by_label("I can say roughly how many weeks ago").check()
     page.get_by_label("About how many weeks ago?").fill("14")
-    page.get_by_label("A big job at home, such as gardening, painting or DIY").check()
+    page.get_by_label("A big job at home, such as gardening, painting or home repairs").check()
     page.get_by_role("button", name="Continue").click()
 
     page.wait_for_url("**/intake/where")

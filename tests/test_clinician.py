@@ -399,14 +399,14 @@ def test_the_progress_check_opens_only_after_the_earlier_visit(staff, clock):  #
     page = text(patient.get(manage_path(second)))
     assert "After your visit on Tuesday, March 9," in page and "Tell us how you are getting on" not in page
     early = patient.get(manage_path(second) + "/progress")
-    assert early.status_code == 409 and "opens after your visit on Tuesday 9 March" in text(early)
+    assert early.status_code == 409 and "opens after your visit on Tuesday, March 9" in text(early)
     assert "have not been saved" not in text(early)  # nothing was sent
     clock.advance(days=1, hours=3)  # Tuesday 9 March, 11:00: the first visit is over
     assert patient.get(manage_path(second) + "/progress").status_code == 200
     # Another visit booked in between: progress is measured since that one, so the check waits for it.
     book_online(staff, start="2027-03-11T10:00:00-08:00")
     waiting = patient.get(manage_path(second) + "/progress")
-    assert waiting.status_code == 409 and "opens after your visit on Thursday 11 March" in text(waiting)
+    assert waiting.status_code == 409 and "opens after your visit on Thursday, March 11" in text(waiting)
 
 
 def test_wrong_audit_filters_show_no_rows_and_huge_numbers_are_no_500(staff, practitioner, login_as):  # noqa: F811

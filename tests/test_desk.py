@@ -150,7 +150,7 @@ def test_book_a_new_caller_inside_the_online_notice_window(staff, desk):  # noqa
     assert done.status_code == 303
     detail = desk.get(done.location).get_data(as_text=True)
     assert "Carla Caller" in detail and "Monday, March 8, 2027, 9:30 AM to 10:00 AM" in detail
-    assert re.search(r"<strong>Booked</strong> by Receptionist: Short treatment, Mon 8 Mar 2027 09:30 with Ana Test, "
+    assert re.search(r"<strong>Booked</strong> by Receptionist: Short treatment, Mar 8, 2027, 9:30 AM with Ana Test, "
                      r"booked by the clinic", detail)
     with staff.app_context():
         assert db.session.scalar(sa.select(Appointment.booked_via)) == "desk"
@@ -234,7 +234,7 @@ def test_move_to_another_practitioner_and_day_keeps_the_patients_link(staff, des
     assert moved.practitioner.slug == "ben" and moved.starts_at == datetime(2027, 3, 10, 18, tzinfo=UTC)
     assert staff.test_client().get(made["manage_url"].replace("http://clinic.test", "")).status_code == 200
     assert [(e.action, e.actor, e.detail) for e in moved.history][-1] == (
-        "moved", "Receptionist", "From Tue 9 Mar 2027 10:00 with Ana Test to Wed 10 Mar 2027 10:00 with Ben Test")
+        "moved", "Receptionist", "From Mar 9, 2027, 10:00 AM with Ana Test to Mar 10, 2027, 10:00 AM with Ben Test")
 
 
 def test_a_move_onto_a_taken_time_changes_nothing(staff, desk):  # noqa: F811

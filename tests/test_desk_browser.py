@@ -116,7 +116,7 @@ def test_move_then_cancel_an_appointment(staff, page, shots):  # noqa: F811
     expect(page.get_by_role("heading", name="Free times with Ben Test on Wednesday, March 10")).to_be_visible()
     page.get_by_role("button", name=re.compile("^11:00 AM")).click()
     expect(page.locator(".banner")).to_contain_text("Moved to Mar 10, 2027, 11:00 AM with Ben Test")
-    expect(page.locator(".history")).to_contain_text("From Tue 9 Mar 2027 10:00 with Ana Test to Wed 10 Mar 2027 11:00 with Ben Test")
+    expect(page.locator(".history")).to_contain_text("From Mar 9, 2027, 10:00 AM with Ana Test to Mar 10, 2027, 11:00 AM with Ben Test")
 
     page.get_by_role("link", name="Cancel appointment").click()
     page.get_by_role("button", name="Cancel appointment").click()

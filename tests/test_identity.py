@@ -129,7 +129,7 @@ def test_until_confirmed_the_new_practitioner_sees_only_this_bookings_answers(st
     # The booking's own link asks what a first booking asks: nothing given earlier is shown to whoever booked.
     link = PatientBrowser(staff)
     manage = text(link.get(manage_path(booked)))
-    assert "Tell us about your back pain" in manage and "After your visit on Monday 8 March" not in manage
+    assert "Tell us about your back pain" in manage and "After your visit on Monday, March 8" not in manage
     assert link.get(manage_path(booked) + "/progress").status_code == 409
     with staff.app_context():
         assert questions_asked(db.session.get(Appointment, pending.id)) == "intake"

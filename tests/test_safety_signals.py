@@ -82,7 +82,7 @@ def test_an_emergency_answer_on_page_2_reaches_the_desk_my_day_and_the_record_be
     assert "Emergency flag" in text(practitioner.get("/clinician?date=2027-03-09"))
     record = text(practitioner.get(f"/clinician/visits/{appointment_id(staff, booking)}"))
     assert re.search(r"Emergency sign:</strong>\s*" + re.escape(EMERGENCY["both_legs"]), record)
-    assert "given in the back-pain questions, 8 March 2027 at 08:00" in record
+    assert "given in the back-pain questions, Monday, March 8, 2027, 8:00 AM" in record
 
     # One alert, delivered: the visit and the level, never who or what.
     send_emails(staff, mail)
@@ -251,7 +251,7 @@ def test_nothing_changed_notes_when_the_safety_questions_were_last_answered(staf
     assert "Nothing on the list applies to you, so your visit goes ahead as booked" in text(done)
     assert signals(staff) == [] and alerts(staff) == []
     record = text(login_as(StaffRole.PRACTITIONER).get(f"/clinician/visits/{appointment_id(staff, booking)}"))
-    assert "Safety questions last answered: 8 March 2027 at 11:00,\n      none applied." in record
+    assert "Safety questions last answered: Monday, March 8, 2027, 11:00 AM,\n      none applied." in record
 
 
 @pytest.mark.parametrize("code, level, card", [

@@ -161,8 +161,8 @@ def test_sign_out_ends_the_session_on_the_server(staff, login_as):
 
 def test_signing_in_starts_a_new_session(staff):
     client = staff.test_client()
-    token = csrf_from(client.get("/book").get_data(as_text=True))
-    client.post("/book", data={"service": "short", "csrf_token": token})  # a patient's booking was under way
+    token = csrf_from(client.get("/book/first-visit").get_data(as_text=True))
+    client.post("/book/first-visit", data={"returning": "yes", "csrf_token": token})  # a patient's booking was under way
     before_session = staff.session_interface.get_signing_serializer(staff).loads(client.get_cookie("session").value)
     assert "booking" in before_session
     before = client.get_cookie("session").value
