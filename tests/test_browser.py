@@ -16,7 +16,9 @@ from booking.extensions import db
 from booking.models import Appointment, AppointmentStatus, Clinic
 from booking.safety import EMERGENCY, GROUPS, URGENT
 from tests.browser import check, tab_to
+from tests.mail import html_of, text_of
 from tests.test_booking_journey import DETAILS, give_the_clinic_an_address, put_on_file
+from tests.test_emails import mail, send  # noqa: F401 (fixture)
 
 pytestmark = pytest.mark.browser
 
@@ -495,7 +497,7 @@ def test_staff_sign_in_pages_are_accessible(clinic, page, shots):
     page.wait_for_url("**/staff/sign-in?next=*")
 
 
-def test_book_in_spanish_with_the_keyboard_only(clinic, page, shots):
+def test_book_in_spanish_with_the_keyboard_only(clinic, page, new_page, shots, mail):  # noqa: F811
     """The whole journey in Spanish, keyboard only, each page checked by axe at phone and desktop width:
     a first visit (the consultation), dates in es_US, the date of birth day first."""
     from tests.test_languages import offer_spanish
@@ -550,3 +552,13 @@ def test_book_in_spanish_with_the_keyboard_only(clinic, page, shots):
     expect(page.get_by_role("link", name="Cómo llegar")).to_be_visible()
     [booked] = appointments(clinic)
     assert booked.language == "es"
+
+    # Her confirmation, from the real mail server: Spanish, es_US times, as her mail app shows it.
+    send(clinic, mail)
+    [confirmation] = mail.to("lucia@example.com")
+    assert confirmation["Subject"].startswith("Cita confirmada: lun, 8 de mar de 2027, ")
+    assert "Hola, Lucía Teclado:" in text_of(confirmation)
+    email = new_page()  # a blank page, as a mail app shows it (not under the site's CSP)
+    email.set_content(html_of(confirmation))
+    expect(email.get_by_role("link", name="Cómo llegar")).to_be_visible()
+    check(email, shots, "es-email-confirmation")
