@@ -536,7 +536,7 @@ def test_inside_the_notice_window_the_patient_is_asked_to_phone(clinic, patient,
     clock.now = datetime(2027, 3, 8, 22, 0, tzinfo=UTC)  # exactly 24 hours before: still allowed
     assert patient.get(booked + "/cancel").status_code == 200
     clock.advance(minutes=1)
-    assert ('please phone the clinic on <a href="tel:+12135550100" class="phone-link">+1 213 555 0100</a>'
+    assert ('please call the clinic at <a href="tel:+12135550100" class="phone-link">+1 213 555 0100</a>'
             in text(patient.get(booked)))
     for path in ("/cancel", "/reschedule"):
         refused = patient.get(booked + path)
@@ -637,7 +637,7 @@ def test_the_first_visit_question_comes_before_the_list_which_offers_only_what_f
 def test_a_returning_patient_the_clinic_cannot_find_is_told_what_to_do(clinic, patient):
     patient.book_until_check(on_file=False)  # says they have been before; no record has these details
     message = ("We could not find an earlier visit for pat@example.com with this date of birth. Check your email "
-               "address and date of birth, phone the clinic on +1 213 555 0100, or change your answer and book a "
+               "address and date of birth, call the clinic at +1 213 555 0100, or change your answer and book a "
                "first visit.")
     assert message in text(patient.get("/book/check"))
     page = text(patient.confirm())
@@ -666,7 +666,7 @@ def test_a_visit_inside_the_notice_window_says_to_phone_from_the_start(patient):
     patient.book_until_check(start=MONDAY_14)  # six hours away; the clinic asks for 24 hours' notice
     assert "This visit is less than 24 hours away" in text(patient.get("/book/check"))
     patient.confirm()
-    assert "Your visit is less than 24 hours away: to change or cancel it, phone" in text(patient.get("/book/confirmation"))
+    assert "Your visit is less than 24 hours away: to change or cancel it, call" in text(patient.get("/book/confirmation"))
 
 
 def test_a_cancelled_visit_calendar_file_cancels_the_event(clinic, patient, booked):
@@ -745,13 +745,13 @@ def test_phone_numbers_are_tap_to_call_links(clinic, patient):
     clinic_phone = '<a href="tel:+12135550100" class="phone-link">+1 213 555 0100</a>'
     emergency = '<a href="tel:911" class="phone-link">911</a>'
     home = text(patient.get("/"))
-    assert f"Phone Test Clinic on {clinic_phone}." in home and f"In an emergency call {emergency}." in home
-    assert f"You can also book by phone on {clinic_phone}." in home
+    assert f"Questions about a booking? Call Test Clinic at {clinic_phone}." in home and f"In an emergency call {emergency}." in home
+    assert f"You can also book by phone at {clinic_phone}." in home
     patient.reach_safety_check()
     patient.submit("/book/safety", {"symptoms": ["chest_pain"]})
     page = text(patient.get("/book/emergency"))
     assert f'call <span class="call-number">{emergency}</span> for an ambulance now' in page
-    assert f"phone the clinic on {clinic_phone}." in page
+    assert f"call the clinic at {clinic_phone}." in page
 
 
 def test_the_date_of_birth_is_asked_month_first_in_the_us(clinic, patient):

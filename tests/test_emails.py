@@ -222,7 +222,7 @@ def test_reminders_go_once_a_day_ahead_with_the_questions_link_until_answered(st
     [done] = [m for m in mail.to("done@example.com") if m["Subject"].startswith("Reminder")]
     assert later["Subject"] == "Reminder: your visit on Wed, Mar 10, 2027, 10:00 AM PST"
     assert "/intake" in text_of(later) and "/intake" not in text_of(done)
-    assert "phone +1 213 555 0100" in text_of(later)  # too late to change online (24-hour notice)
+    assert "call +1 213 555 0100" in text_of(later)  # too late to change online (24-hour notice)
     assert staff.test_client().get(link_in(later)).status_code == 200
     assert calendar_of(later) is None
     assert unanswered["reference"] in text_of(later)

@@ -69,7 +69,7 @@ def appointment_calendar(appointment: Appointment, clinic: Clinic, *, stamped_at
     if cancelled:
         description = _("Reference %(reference)s. This appointment is cancelled.", reference=appointment.reference)
     else:
-        description = _("Reference %(reference)s. To change or cancel, use the link in your booking email or phone "
+        description = _("Reference %(reference)s. To change or cancel, use the link in your booking email or call "
                         "%(phone)s.", reference=appointment.reference, phone=clinic.phone)
     event.add("description", description)
     calendar.add_component(event)

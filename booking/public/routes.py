@@ -301,7 +301,7 @@ def visit_type_problem(draft) -> CannotBook | None:
     if returning and not _on_file(draft.details):
         return CannotBook("returning", _(
             "We could not find an earlier visit for %(email)s with this date of birth. Check your email "
-            "address and date of birth, phone the clinic on %(phone)s, or change your answer and book a "
+            "address and date of birth, call the clinic at %(phone)s, or change your answer and book a "
             "first visit.", email=draft.details["email"], phone=load_clinic().phone))
     return None
 
