@@ -132,6 +132,17 @@ def date_field_order(locale: str | Locale) -> tuple[str, ...]:
     return tuple(sorted(positions, key=positions.__getitem__))
 
 
+def typed_date(day: date, locale: str | Locale) -> str:
+    """A date as someone would type it into the separate day, month and year boxes, parts in
+    the locale's order and joined the way it writes short dates: "3/27/1980" in en_US,
+    "27/3/1980" in es_US, "27.3.1980" in de_DE. An example shown beside those boxes."""
+    pattern = Locale.parse(locale).date_formats["short"].pattern
+    separator = re.search(r"[dMy]+([^dMy]+)[dMy]", pattern)
+    parts = {"day": day.day, "month": day.month, "year": day.year}
+    joiner = (separator.group(1).strip() or " ") if separator else " "
+    return joiner.join(str(parts[part]) for part in date_field_order(locale))
+
+
 SENTENCE_ENDS = (".", "!", "?", "…")
 
 

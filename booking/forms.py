@@ -13,6 +13,7 @@ from wtforms import HiddenField, RadioField, SelectChoice, SelectMultipleField, 
 from wtforms.validators import ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from booking.formatting import date_field_order, typed_date
 from booking.safety import EMERGENCY, GROUPS, URGENT
 from booking.validation import birth_date_from_parts, clean_email, clean_name, clean_phone
 
@@ -122,6 +123,9 @@ class SafetyForm(JourneyForm):
         return [code for code in (self.symptoms.data or []) if code != NONE_OF_THESE]
 
 
+BIRTH_DATE_EXAMPLE = date(1980, 3, 27)  # the day shown as an example beside the boxes
+
+
 class DetailsForm(JourneyForm):
     name = StringField(_l("Full name"))
     email = StringField(_l("Email address"))
@@ -130,18 +134,14 @@ class DetailsForm(JourneyForm):
     birth_month = StringField(_l("Month"))
     birth_year = StringField(_l("Year"))
 
-    def __init__(self, *args, today: date, field_order: tuple[str, ...] = ("day", "month", "year"), **kwargs):
+    def __init__(self, *args, today: date, locale: str, **kwargs):
         super().__init__(*args, **kwargs)
         self.today = today
         self.born_on: date | None = None
-        # The order the date of birth's boxes are shown in (formatting.date_field_order): the
-        # example in a message follows it, so "like 3 27 1980" matches what an American sees.
-        self.field_order = field_order
-
-    @property
-    def birth_example(self) -> str:
-        """An example date of birth as typed into the boxes in their order on screen."""
-        return birth_date_example(self.field_order)
+        # The date of birth's boxes come in the order the locale writes dates, and the example
+        # beside them and in messages follows it: "3/27/1980" is what an American expects.
+        self.field_order = date_field_order(locale)
+        self.birth_example = typed_date(BIRTH_DATE_EXAMPLE, locale)
 
     def validate_name(self, field):
         field.data = _cleaned(clean_name, field.data)
@@ -169,12 +169,6 @@ class DetailsForm(JourneyForm):
             "phone": self.phone.data,
             "birth_date": self.born_on.isoformat(),
         }
-
-
-def birth_date_example(order: tuple[str, ...]) -> str:
-    """27 March 1980 as typed into the three boxes in `order`: "3 27 1980" for month/day/year."""
-    parts = {"day": "27", "month": "3", "year": "1980"}
-    return " ".join(parts[part] for part in order)
 
 
 class ConfirmForm(JourneyForm):

@@ -19,7 +19,7 @@ from wtforms import StringField, TextAreaField
 from wtforms.validators import ValidationError
 
 from booking.measures import intake as intake_rules
-from booking.formatting import date_field_order, date_text
+from booking.formatting import date_text, typed_date
 from booking.forms import CheckboxChoices, Choice, JourneyForm, SafetyForm, options
 from booking.measures import SHIPPED, load_instrument
 from booking.validation import whole_number
@@ -115,10 +115,8 @@ def pain_item(key: str) -> LazyString:
 
 def example_date(today: date, locale: str | None = None) -> str:
     """A believable past date to show as an example, its parts in the order the locale writes
-    them (and the date boxes are laid out in): "9 14 2026" in en_US, "14 9 2026" in es_US."""
-    shown = today - timedelta(days=60)
-    parts = {"day": shown.day, "month": shown.month, "year": shown.year}
-    return " ".join(str(parts[part]) for part in date_field_order(locale or page_locale()))
+    them (and the date boxes are laid out in): "9/14/2026" in en_US, "14/9/2026" in es_US."""
+    return typed_date(today - timedelta(days=60), locale or str(page_locale()))
 
 
 def limited(limit: int, what):

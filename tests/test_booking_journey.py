@@ -760,9 +760,9 @@ def test_the_date_of_birth_is_asked_month_first_in_the_us(clinic, patient):
     page = text(patient.get("/book/details"))
     boxes = re.findall(r'id="(birth_(?:day|month|year))"', page)
     assert boxes == ["birth_month", "birth_day", "birth_year"]
-    assert "For example, 3 27 1980" in page
+    assert "For example, 3/27/1980" in page
     wrong = text(patient.submit("/book/details", DETAILS | {"birth_day": "31", "birth_month": "2"}))
-    assert "Date of birth must be a real date, like 3 27 1980" in wrong
+    assert "Date of birth must be a real date, like 3/27/1980" in wrong
 
 
 def test_an_online_booking_keeps_the_language_it_was_made_in(clinic, patient):

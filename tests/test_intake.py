@@ -126,7 +126,7 @@ BAD = [
     ("episode", {"start_kind": "date", "start_day": "1", "start_month": "1", "start_year": "2028"},
      "The date the pain started must be today or in the past"),
     ("episode", {"start_kind": "date", "start_day": "31", "start_month": "2", "start_year": "2027"},
-     "Enter the date the pain started as a real date, like 1 7 2027"),
+     "Enter the date the pain started as a real date, like 1/7/2027"),
     ("episode", {"weeks_ago": "six"}, "Enter the number of weeks as a whole number"),
     ("episode", {"weeks_ago": "1300"}, "from 0 to 1040"),
     ("episode", {"weeks_ago": "²"}, "Enter the number of weeks as a whole number"),  # isdigit() but not int()
@@ -296,7 +296,7 @@ def test_the_intake_in_spanish_stores_the_same_codes_as_in_english(clinic, spani
     assert '<html lang="es">' in start and "Cuéntenos sobre su dolor de espalda" in start and "Empezar ahora" in start
     episode = text(patient.get(f"{path}/episode"))
     assert "Paso 1 de 6" in episode and "¿Cuándo empezó este episodio de dolor de espalda?" in episode
-    assert "Por ejemplo, 7 1 2027" in episode  # day, month, year: how es_US writes a date
+    assert "Por ejemplo, 7/1/2027" in episode  # day, month, year: how es_US writes a date
     bad = patient.submit(f"{path}/episode", {"start_kind": "weeks", "weeks_ago": "seis", "how": "home_job"})
     assert "Escriba el número de semanas como un número entero del 0 al 1040" in text(bad)
     answer(patient, path, steps=STEPS[:4])

@@ -7,6 +7,7 @@ translations` would extract them), so a new English sentence without its Spanish
 from __future__ import annotations
 
 import re
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -17,7 +18,7 @@ from flask import render_template_string
 from markupsafe import Markup
 
 from booking.extensions import db
-from booking.formatting import end_sentence
+from booking.formatting import end_sentence, typed_date
 from booking.i18n import TRANSLATIONS, catalog_languages, format_locale
 from booking.models import Clinic
 from booking.transaction import write_transaction
@@ -105,6 +106,14 @@ def test_staff_pages_stay_in_english_whatever_the_patient_chose(clinic, client):
 
 def test_the_catalogs_are_english_and_each_translation_folder():
     assert catalog_languages() == ["en", *LANGUAGES]
+
+
+@pytest.mark.parametrize("locale, typed", [
+    ("en_US", "3/27/1980"), ("es_US", "27/3/1980"), ("en_GB", "27/3/1980"), ("de_DE", "27.3.1980"),
+    ("ja_JP", "1980/3/27"),
+])
+def test_an_example_date_is_written_as_the_locale_writes_one(locale, typed):
+    assert typed_date(date(1980, 3, 27), locale) == typed
 
 
 # --- one full stop at the end of a sentence --------------------------------------------------
@@ -212,7 +221,7 @@ def test_a_booking_in_spanish_reads_spanish_with_us_dates_and_keeps_its_language
     patient.submit("/book/safety", {"symptoms": ["none"]})
     details = text(patient.get("/book/details"))
     assert re.findall(r'id="(birth_(?:day|month|year))"', details) == ["birth_day", "birth_month", "birth_year"]
-    assert "Por ejemplo, 27 3 1980" in details
+    assert "Por ejemplo, 27/3/1980" in details
     refused = text(patient.submit("/book/details", DETAILS | {"name": ""}))
     assert "Hay un problema" in refused and "Escriba su nombre completo" in refused
     patient.submit("/book/details", DETAILS)

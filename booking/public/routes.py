@@ -19,7 +19,7 @@ from flask_babel import gettext as _
 from booking.clock import now
 from booking.extensions import db
 from booking.forms import NONE_OF_THESE, ConfirmForm, DetailsForm, SafetyForm, options
-from booking.formatting import clinic_time, date_field_order
+from booking.formatting import clinic_time
 from booking.i18n import patient_language
 from booking.models import AppointmentStatus, Patient, Practitioner, Service
 from booking.operations import drafts
@@ -242,7 +242,7 @@ def your_details(draft):
             "birth_year": born.year if born else None,
         },
         today=clinic.today(now()),
-        field_order=date_field_order(get_locale()),
+        locale=str(get_locale()),
     )
     if form.validate_on_submit():
         drafts.save(draft, now(), details=form.answers() | {"returning": saved["returning"]})
