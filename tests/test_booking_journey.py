@@ -445,6 +445,15 @@ def test_confirmation_links_the_articles_that_fit(patient, service, returning, s
     assert re.findall(r'href="/articles/([a-z-]+)"', page) == expected
 
 
+@pytest.mark.parametrize("service, returning, told", [("consult", "no", False), ("short", "yes", True)])
+def test_only_a_returning_patient_is_told_a_confirming_email_may_come(patient, service, returning, told):
+    patient.book_until_check(service=service, details=DETAILS | {"returning": returning})
+    patient.confirm()
+    page = text(patient.get("/book/confirmation"))
+    assert ("As you have been to Test Clinic before, we may also email you a link" in page) is told
+    assert ("earlier visits" in page) is told
+
+
 def manage_path(patient) -> str:
     page = text(patient.get("/book/confirmation"))
     return re.search(r'href="http://clinic\.test(/manage/[^"]+)"', page).group(1)

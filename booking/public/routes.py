@@ -352,6 +352,7 @@ def confirmation():
         token=token,
         changeable_online=appointment.can_change_online(now(), clinic.cancellation_notice_hours),
         articles=current_app.extensions["articles"].for_confirmation(appointment),
+        said_returning=bool((draft.details or {}).get("returning")),
     )
 
 
