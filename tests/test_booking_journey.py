@@ -692,22 +692,29 @@ def test_a_cancelled_visit_calendar_file_cancels_the_event(clinic, patient, book
 def test_a_booking_lost_on_the_way_says_so_and_starts_again(clinic, patient):
     patient.reach_safety_check()
     clinic.config["CLOCK"].advance(hours=25)  # a day untouched: the draft has gone
-    for step in ("/book/safety", "/book/time", "/book/check"):
+    posted = patient.client.post("/book/safety", data={"symptoms": ["none"]})  # a form sent after it went
+    assert posted.status_code == 303 and posted.location.endswith("/book/first-visit")
+    page = text(patient.get(posted.location))
+    assert "We could not find the booking you started: it may have expired." in page
+    assert "<h1>Have you been to this clinic before?</h1>" in page
+    assert the_draft(clinic) is None or "symptoms" not in (the_draft(clinic).details or {})
+    # Told once: the browser now holds no booking, and later steps say just that.
+    for step in ("/book/time", "/book/check"):
         gone = patient.get(step)
         assert gone.status_code == 302 and gone.location.endswith("/book/first-visit")
         page = text(patient.get(gone.location))
-        assert "We could not find the booking you started: it may have expired." in page
-        assert "<h1>Have you been to this clinic before?</h1>" in page
-    posted = patient.client.post("/book/details", data=DETAILS)  # a form sent after the draft went
-    assert posted.location.endswith("/book/first-visit")
-    assert "We could not find the booking you started" in text(patient.get(posted.location))
-    assert the_draft(clinic) is None or "name" not in (the_draft(clinic).details or {})
+        assert "There is no booking in progress in this browser" in page and "could not find" not in page
 
 
 def test_a_new_visitor_is_not_told_anything_was_lost(patient):
     start = patient.get("/book")
     assert start.location.endswith("/book/first-visit")
-    assert "could not find" not in text(patient.get(start.location))
+    assert "in progress" not in text(patient.get(start.location))
+    later = patient.get("/book/details")  # a later step's address opened directly (or a cleared cookie)
+    assert later.location.endswith("/book/first-visit")
+    page = text(patient.get(later.location))
+    assert "There is no booking in progress in this browser, so please start from the first question." in page
+    assert "could not find" not in page
 
 
 def test_a_cancelled_booking_offers_book_again(clinic, patient, booked):

@@ -129,7 +129,7 @@ def test_book_with_javascript_off(clinic, new_page, shots):
     page = new_page(java_script_enabled=False)
     page.goto("/book/details")  # no booking here (a cleared cookie): back to the first question, told why
     assert page.url.endswith("/book/first-visit")
-    expect(page.locator(".banner")).to_contain_text("We could not find the booking you started")
+    expect(page.locator(".banner")).to_contain_text("There is no booking in progress in this browser")
     page.get_by_role("button", name="Continue").click()
     expect(page).to_have_title(re.compile("^Error: "))
     expect(page.locator(".error-summary").get_by_role(

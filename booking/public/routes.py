@@ -58,11 +58,16 @@ def current_draft():
 
 
 def lost_draft():
-    """Back to the first question, saying why: the booking started in this browser has gone (its
-    day without a change passed, or the cookie holding its key was cleared)."""
-    session.pop(DRAFT_KEY, None)
-    flash(_("We could not find the booking you started: it may have expired. "
-            "Please start again from the first question."), "lost-race")
+    """Back to the first question, saying why. With a draft's key in the session, the booking
+    started in this browser has gone (its day without a change passed). Without one, this
+    browser holds no booking: its cookie was cleared, or a later step's address was opened
+    directly, and the two look the same, so the message is true of both."""
+    if session.pop(DRAFT_KEY, None) is not None:
+        flash(_("We could not find the booking you started: it may have expired. "
+                "Please start again from the first question."), "lost-race")
+    else:
+        flash(_("There is no booking in progress in this browser, so please start from the first "
+                "question."), "lost-race")
     return redirect(url_for("public.first_visit"), code=303 if request.method == "POST" else 302)
 
 
