@@ -6,6 +6,7 @@ import logging
 import os
 import socket
 import sys
+import textwrap
 import time
 from contextlib import contextmanager
 from datetime import timedelta
@@ -24,6 +25,7 @@ from booking.models import Clinic
 from booking.operations.clinic_file import ClinicFileError, export_clinic_file, import_clinic_file
 from booking.models import StaffAccount, StaffRole
 from booking.notify import outbox
+from booking.notify.emails import link_hidden
 from booking.notify.smtp import SettingsError, SmtpTransport
 from booking.operations import reminders, retention
 from booking.operations.catalogue import ClinicNotSetUp
@@ -178,12 +180,19 @@ outbox_group = AppGroup("outbox", help="Emails waiting to go, and sending them."
 @click.option("--loop", is_flag=True, help="Keep going: send, and queue reminders, every --every seconds.")
 @click.option("--every", default=30, show_default=True, type=click.IntRange(1, 3600), help="Seconds between passes.")
 @click.option("--dry-run", is_flag=True, help="List what would be sent now; send and change nothing.")
-def outbox_send(loop: bool, every: int, dry_run: bool):
+@click.option("--show-text", is_flag=True,
+              help="With --dry-run, also print each email's text as the admin's outbox page shows it "
+                   "(secret links hidden), to read an email without a mail server.")
+def outbox_send(loop: bool, every: int, dry_run: bool, show_text: bool):
     """Deliver the emails that are due over SMTP_URL (retrying later ones that fail)."""
+    if show_text and not dry_run:
+        raise click.UsageError("--show-text only goes with --dry-run: emails that are sent are read in a mail app.")
     if dry_run:
         due = outbox.waiting(now())
         for message in due:
             click.echo(f"#{message.id} {message.kind:<20} to {message.to_address}: {message.subject}")
+            if show_text:
+                click.echo(textwrap.indent(link_hidden(message.text_body), "    ") + "\n")
         click.echo(f"{len(due)} message(s) due; nothing was sent.")
         db.session.rollback()
         return

@@ -357,6 +357,13 @@ def test_without_smtp_url_messages_wait_and_dry_run_lists_them(staff, login_as):
     assert result.exit_code == 0 and "SMTP_URL is not set" in result.output
     dry = staff.test_cli_runner().invoke(args=["outbox", "send", "--dry-run"])
     assert "confirmation" in dry.output and "waiting@example.com" in dry.output and "1 message(s) due" in dry.output
+    assert "Thank you for booking" not in dry.output  # the list alone: no email's words
+    shown = staff.test_cli_runner().invoke(args=["outbox", "send", "--dry-run", "--show-text"])
+    assert shown.exit_code == 0 and "1 message(s) due; nothing was sent." in shown.output
+    assert "    Thank you for booking" in shown.output and "(the patient's secret link)" in shown.output
+    assert not re.search(r"/manage/[A-Za-z0-9_-]{16}", shown.output)  # no working link to a visit
+    alone = staff.test_cli_runner().invoke(args=["outbox", "send", "--show-text"])
+    assert alone.exit_code == 2 and "--show-text only goes with --dry-run" in alone.output
     assert messages(staff) == [("confirmation", OutboxStatus.QUEUED)]
     page = login_as(StaffRole.ADMIN).get("/admin/outbox").get_data(as_text=True)
     assert "Emails are not being sent" in page and "waiting@example.com" in page and "Booking confirmed" in page
