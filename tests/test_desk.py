@@ -322,7 +322,7 @@ def test_new_hours_move_the_calendar_and_list_displaced_appointments(staff, desk
     response = submit(desk, "/desk/practitioners/ana/hours", form)
     page = desk.get(response.location).get_data(as_text=True)
     assert "1 booked appointment now falls outside them" in page
-    assert "Booked outside Ana Test's working time" in page and "Mar 9, 2027, 10:00 AM: Pat Caller" in page
+    assert "Booked outside working hours or in time off" in page and "Mar 9, 2027, 10:00 AM: Pat Caller" in page
     assert (1, time(13), time(18)) in hours_of(staff, "ana") and (5, time(10), time(14)) in hours_of(staff, "ana")
     assert not [h for h in hours_of(staff, "ana") if h[0] in (2, 3, 4)]  # emptied days are days off
     day = desk.get("/desk?date=2027-03-09").get_data(as_text=True)
@@ -645,3 +645,24 @@ def test_a_refusal_says_whose_page_it_is_and_where_to_go(staff, login_as):  # no
     assert other.status_code == 403
     assert "book, change and add time off only in your own" in text and "You are signed in as a practitioner." in text
     assert '<a href="/clinician">Go to your day</a>' in text
+
+
+def test_titles_and_messages_read_well_for_a_name_that_ends_in_a_full_stop(staff, desk):  # noqa: F811
+    with staff.app_context():
+        db.session.scalar(sa.select(Practitioner).where(Practitioner.slug == "ana")).name = "Mei Lin, L.Ac."
+        db.session.commit()
+    made = book_online(staff, name="Jo Smith Jr.")  # Tuesday 10:00 with Mei Lin
+    appointment_id = appointment(staff, made["reference"]).id
+    pages = {path: desk.get(path).get_data(as_text=True) for path in (
+        "/desk/practitioners/ana/hours", "/desk/practitioners/ana/time-off", "/desk/week?date=2027-03-09&practitioner=ana",
+        f"/desk/appointments/{appointment_id}/cancel", f"/desk/appointments/{appointment_id}/move")}
+    saved = submit(desk, "/desk/practitioners/ana/hours", {"mon": "9:00-17:00", "tue": "9:00-17:00"})
+    pages["saved"] = desk.get(saved.location).get_data(as_text=True)
+    assert "<h1>Working hours: Mei Lin, L.Ac.</h1>" in pages["/desk/practitioners/ana/hours"]
+    assert "<h1>Time off: Mei Lin, L.Ac.</h1>" in pages["/desk/practitioners/ana/time-off"]
+    assert "Appointments of Mei Lin, L.Ac., week of March 8, 2027" in pages["/desk/week?date=2027-03-09&practitioner=ana"]
+    assert "<h1>Cancel the appointment of Jo Smith Jr.</h1>" in pages[f"/desk/appointments/{appointment_id}/cancel"]
+    assert "<h1>Move the appointment of Jo Smith Jr.</h1>" in pages[f"/desk/appointments/{appointment_id}/move"]
+    assert "Working hours saved for Mei Lin, L.Ac.</p>" in pages["saved"]
+    for path, page in pages.items():
+        assert ".'s" not in page and "L.Ac.." not in page and "Jr.." not in page, path

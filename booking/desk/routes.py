@@ -255,7 +255,8 @@ def confirm_identity(appointment_id: int):
     except identity.NothingToConfirm as refused:
         flash(refused.message, "problem")
     else:
-        flash(f"Identity confirmed: {confirmed.practitioner.name} now sees {confirmed.patient.name}'s earlier visits.",
+        flash(f"Identity confirmed: {confirmed.practitioner.name} now sees the earlier visits of "
+              f"{end_sentence(confirmed.patient.name)}",
               "success")
     return redirect(url_for("desk.appointment", appointment_id=appointment_id), code=303)
 
@@ -365,7 +366,7 @@ def hours(slug: str):
     if form.validate_on_submit():
         desk.set_hours(_account(), practitioner, form.weekly)
         outside = desk.outside_working_time(practitioner, now())
-        flash(f"{practitioner.name}'s hours are saved." + (
+        flash(end_sentence(f"Working hours saved for {practitioner.name}") + (
             f" {_appointments_now(outside)} outside them: move or cancel each one below." if outside else ""), "success")
         return redirect(url_for("desk.hours", slug=slug), code=303)
     return render_template("desk/hours.html", form=form, practitioner=practitioner,
