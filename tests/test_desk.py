@@ -666,3 +666,30 @@ def test_titles_and_messages_read_well_for_a_name_that_ends_in_a_full_stop(staff
     assert "Working hours saved for Mei Lin, L.Ac.</p>" in pages["saved"]
     for path, page in pages.items():
         assert ".'s" not in page and "L.Ac.." not in page and "Jr.." not in page, path
+
+
+PATIENT_FOOTER = ("Reading for patients", "Questions about a booking?", "In an emergency call")
+
+
+@pytest.mark.parametrize("role, paths", [
+    (StaffRole.RECEPTIONIST, ("/desk", "/desk/week", "/desk/practitioners/ana/hours", "/desk/patients", "/desk/nowhere")),
+    (StaffRole.PRACTITIONER, ("/clinician",)),
+    (StaffRole.ADMIN, ("/admin", "/admin/settings")),
+])
+def test_staff_pages_carry_the_staff_footer_not_the_patients(staff, login_as, role, paths):  # noqa: F811
+    client = login_as(role)
+    for path in paths:
+        page = client.get(path).get_data(as_text=True)
+        footer = page[page.index('<footer class="site-footer">'):]
+        assert "Pages for the staff of Test Clinic." in footer, path
+        assert not [words for words in PATIENT_FOOTER if words in footer], path
+
+
+def test_patient_pages_and_the_sign_in_page_each_keep_their_own_footer(staff):  # noqa: F811
+    client = staff.test_client()
+    for path in ("/", "/articles", "/no-such-page"):  # a patient's 404 is a patient page too
+        page = client.get(path).get_data(as_text=True)
+        assert all(words in page for words in PATIENT_FOOTER) and "Pages for the staff" not in page, path
+    sign_in_page = client.get("/staff/sign-in").get_data(as_text=True)
+    assert "Pages for the staff of Test Clinic." in sign_in_page
+    assert not [words for words in PATIENT_FOOTER if words in sign_in_page]
