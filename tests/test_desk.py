@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 import sqlalchemy as sa
 
+from booking.desk.wording import time_off_when
 from booking.extensions import db
 from booking.models import (
     Appointment,
@@ -342,7 +344,7 @@ def test_time_off_is_checked_shaded_listed_and_removable(staff, desk):  # noqa: 
     added = submit(desk, path, {"start_date": "2027-03-09", "end_date": "2027-03-09", "reason": "Training"})
     page = desk.get(added.location).get_data(as_text=True)
     assert "now falls in time off" in page and "Mar 9, 2027, 10:00 AM: Pat Caller" in page
-    assert "Tue, Mar 9, 2027, 12:00 AM" in page and "End of Tue, Mar 9, 2027" in page and "Training" in page
+    assert '<td data-label="When">Tue, Mar 9 (all day)</td>' in page and "Training" in page and "End of" not in page
     day = desk.get("/desk?date=2027-03-09").get_data(as_text=True)
     assert "Time off" in day and "start=2027-03-09T09:00:00-08:00" not in day
     assert "During time off" in day and "Outside working hours" not in day  # a clash to resolve, named as one
@@ -351,7 +353,8 @@ def test_time_off_is_checked_shaded_listed_and_removable(staff, desk):  # noqa: 
     removal = re.search(r'href="(/desk/practitioners/ana/time-off/\d+/remove)"', page).group(1)
     asked = desk.get(removal)  # the first step only asks
     assert asked.status_code == 200 and count(staff, TimeOff) == 1
-    assert "Remove time off for Ana Test, Mar 9?" in asked.get_data(as_text=True)
+    assert "<h1>Remove time off for Ana Test?</h1>" in asked.get_data(as_text=True)
+    assert "<dd>Tue, Mar 9 (all day)</dd>" in asked.get_data(as_text=True)
     assert ">Keep</a>" in asked.get_data(as_text=True)
     assert submit(desk, removal, {}).status_code == 303
     assert count(staff, TimeOff) == 0
@@ -624,7 +627,8 @@ def test_removing_time_off_asks_first_and_keep_changes_nothing(staff, desk):  # 
     page = desk.get(path).get_data(as_text=True)
     removal = re.search(r'href="(/desk/practitioners/ana/time-off/\d+/remove)"', page).group(1)
     asked = desk.get(removal).get_data(as_text=True)
-    assert "Remove time off for Ana Test, Dec 24 – 28?" in asked and "Holiday" in asked
+    assert "Remove time off for Ana Test?" in asked and "Holiday" in asked
+    assert "<dd>Fri, Dec 24 – Tue, Dec 28 (all day)</dd>" in asked
     keep = re.search(r'href="([^"]+)">Keep</a>', asked).group(1)
     assert keep == path and count(staff, TimeOff) == 1
     assert desk.post(removal, data={}).status_code == 400  # no token: not a confirmation
@@ -693,3 +697,27 @@ def test_patient_pages_and_the_sign_in_page_each_keep_their_own_footer(staff):  
     sign_in_page = client.get("/staff/sign-in").get_data(as_text=True)
     assert "Pages for the staff of Test Clinic." in sign_in_page
     assert not [words for words in PATIENT_FOOTER if words in sign_in_page]
+
+
+LA = ZoneInfo("America/Los_Angeles")
+
+
+def local(day: str, clock: str = "00:00") -> datetime:
+    return datetime.fromisoformat(f"{day}T{clock}").replace(tzinfo=LA)
+
+
+@pytest.mark.parametrize("starts, ends, locale, words", [
+    (local("2027-12-24"), local("2027-12-25"), "en_US", "Fri, Dec 24 (all day)"),
+    (local("2027-12-24"), local("2027-12-29"), "en_US", "Fri, Dec 24 – Tue, Dec 28 (all day)"),
+    (local("2027-12-24"), local("2027-12-24", "12:00"), "en_US", "Fri, Dec 24 until 12:00 PM"),
+    (local("2027-12-24", "14:00"), local("2027-12-25"), "en_US", "Fri, Dec 24 from 2:00 PM"),
+    (local("2027-12-24", "09:00"), local("2027-12-24", "12:30"), "en_US", "Fri, Dec 24, 9:00 AM–12:30 PM"),
+    (local("2027-12-24"), local("2027-12-27", "12:00"), "en_US", "Fri, Dec 24 – Mon, Dec 27 until 12:00 PM"),
+    (local("2027-12-24", "14:00"), local("2027-12-28"), "en_US", "Fri, Dec 24 from 2:00 PM – Mon, Dec 27"),
+    (local("2027-12-30"), local("2028-01-04"), "en_US", "Thu, Dec 30, 2027 – Mon, Jan 3, 2028 (all day)"),
+    (local("2028-02-01"), local("2028-02-02"), "en_US", "Tue, Feb 1, 2028 (all day)"),
+    (local("2027-12-24"), local("2027-12-29"), "en_GB", "Fri 24 Dec – Tue 28 Dec (all day)"),
+    (local("2027-12-24"), local("2027-12-24", "12:00"), "en_GB", "Fri 24 Dec until 12:00"),
+])
+def test_time_off_reads_as_people_say_it(starts, ends, locale, words):
+    assert time_off_when(starts, ends, locale, date(2027, 3, 8)) == words
