@@ -313,7 +313,7 @@ def test_bad_hours_are_refused_and_change_nothing(staff, desk, monday, message):
     before = hours_of(staff, "ana")
     response = submit(desk, "/desk/practitioners/ana/hours", {"mon": monday, "tue": "09:00-17:00"})
     assert response.status_code == 200 and message in response.get_data(as_text=True)
-    assert f'value="{monday}"' in response.get_data(as_text=True)
+    assert f'">{monday}</textarea>' in response.get_data(as_text=True)  # the typing is kept
     assert hours_of(staff, "ana") == before
 
 
@@ -591,15 +591,15 @@ def test_a_uk_clinic_reads_the_desk_in_its_own_24_hour_clock(staff, desk):  # no
     assert "Tuesday, 9 March 2027" in day and ROW_LABEL.findall(day)[0] == "09:00"
     assert "10:00–10:30" in day and " AM" not in day
     hours = desk.get("/desk/practitioners/ana/hours").get_data(as_text=True)
-    assert 'value="09:00–12:30, 13:30–17:00"' in hours
+    assert 'rows="2">09:00–12:30\n13:30–17:00</textarea>' in hours
 
 
 def test_hours_read_in_the_clinics_locale_and_accept_what_people_type(staff, desk):  # noqa: F811
     page = desk.get("/desk/practitioners/ana/hours").get_data(as_text=True)
-    assert 'value="9:00 AM–12:30 PM, 1:30 PM–5:00 PM"' in page
+    assert 'id="mon" name="mon" rows="2">9:00 AM–12:30 PM\n1:30 PM–5:00 PM</textarea>' in page  # a period a line
     unchanged = hours_of(staff, "ana")
     form = {key: "" for key in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
-    form |= {"mon": "9:00 AM–12:30 PM, 1:30 PM–5:00 PM", "tue": "09:00-12:30, 13:30-17:00",
+    form |= {"mon": "9:00 AM–12:30 PM\r\n1:30 PM–5:00 PM\r\n", "tue": "09:00-12:30, 13:30-17:00",
              "wed": "9am-12:30pm, 1:30pm-5pm", "thu": "9:00 a.m. to 12:30 p.m., 1:30 p.m. to 5:00 p.m.",
              "fri": "9 AM-12:30 PM, 13:30-17:00"}
     assert submit(desk, "/desk/practitioners/ana/hours", form).status_code == 303
