@@ -62,6 +62,16 @@ def submit(client, path: str, data: dict, page: str | None = None):
     return client.post(path, data={"csrf_token": token, **data})
 
 
+def grid_of(page: str) -> str:
+    """The calendar grid of a desk page's HTML (desktop widths)."""
+    return page[page.index('<table class="calendar'):page.index("</table>")]
+
+
+def stack_of(page: str) -> str:
+    """The phone's list of the same columns, one after another (below 40em wide), or "" if none."""
+    return page[page.index('<div class="calendar-stack">'):page.index('<ul class="legend"')] if "calendar-stack" in page else ""
+
+
 def new_caller(name: str, symptoms: str = "none", **more) -> dict:
     """The booking form filled in for a new patient, as a receptionist would on the phone."""
     return {"service": "short", "symptoms": symptoms, "name": name, "email": f"{name.split()[0].lower()}@example.com",
@@ -168,7 +178,8 @@ def test_book_an_existing_patient_found_by_phone_number(staff, desk):  # noqa: F
     assert submit(desk, link, {"service": "short", "symptoms": "fever"}).status_code == 303
     assert count(staff, Patient) == 1 and count(staff, Appointment) == 2
     day = desk.get("/desk?date=2027-03-09").get_data(as_text=True)
-    assert day.count('block__name">Pat Caller') == 2 and "Urgent flag" in day
+    assert grid_of(day).count('block__name">Pat Caller') == 2 and "Urgent flag" in grid_of(day)
+    assert stack_of(day).count('block__name">Pat Caller') == 2  # and the phone's list of the same day
 
 
 @pytest.mark.parametrize("start, message", [
