@@ -141,4 +141,5 @@ def init_app(app: Flask) -> None:
     babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
     app.before_request(take_language_choice)
     app.jinja_env.globals["language_links"] = language_links
+    app.jinja_env.globals["is_patient_page"] = is_patient_page  # base.html: the patients' footer or the staff's
     app.jinja_env.globals["page_language"] = lambda: (get_locale() or Locale("en")).language

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 import sqlalchemy as sa
 
+from booking.desk.wording import time_off_when
 from booking.extensions import db
 from booking.models import (
     Appointment,
@@ -58,6 +60,16 @@ def submit(client, path: str, data: dict, page: str | None = None):
     """Post a staff form the way a browser would: with the CSRF token from the page it sits on."""
     token = csrf_from(client.get(page or path).get_data(as_text=True))
     return client.post(path, data={"csrf_token": token, **data})
+
+
+def grid_of(page: str) -> str:
+    """The calendar grid of a desk page's HTML (desktop widths)."""
+    return page[page.index('<table class="calendar'):page.index("</table>")]
+
+
+def stack_of(page: str) -> str:
+    """The phone's list of the same columns, one after another (below 40em wide), or "" if none."""
+    return page[page.index('<div class="calendar-stack">'):page.index('<ul class="legend"')] if "calendar-stack" in page else ""
 
 
 def new_caller(name: str, symptoms: str = "none", **more) -> dict:
@@ -166,7 +178,8 @@ def test_book_an_existing_patient_found_by_phone_number(staff, desk):  # noqa: F
     assert submit(desk, link, {"service": "short", "symptoms": "fever"}).status_code == 303
     assert count(staff, Patient) == 1 and count(staff, Appointment) == 2
     day = desk.get("/desk?date=2027-03-09").get_data(as_text=True)
-    assert day.count('block__name">Pat Caller') == 2 and "Urgent flag" in day
+    assert grid_of(day).count('block__name">Pat Caller') == 2 and "Urgent flag" in grid_of(day)
+    assert stack_of(day).count('block__name">Pat Caller') == 2  # and the phone's list of the same day
 
 
 @pytest.mark.parametrize("start, message", [
@@ -311,7 +324,7 @@ def test_bad_hours_are_refused_and_change_nothing(staff, desk, monday, message):
     before = hours_of(staff, "ana")
     response = submit(desk, "/desk/practitioners/ana/hours", {"mon": monday, "tue": "09:00-17:00"})
     assert response.status_code == 200 and message in response.get_data(as_text=True)
-    assert f'value="{monday}"' in response.get_data(as_text=True)
+    assert f'">{monday}</textarea>' in response.get_data(as_text=True)  # the typing is kept
     assert hours_of(staff, "ana") == before
 
 
@@ -322,7 +335,7 @@ def test_new_hours_move_the_calendar_and_list_displaced_appointments(staff, desk
     response = submit(desk, "/desk/practitioners/ana/hours", form)
     page = desk.get(response.location).get_data(as_text=True)
     assert "1 booked appointment now falls outside them" in page
-    assert "Booked outside Ana Test's working time" in page and "Mar 9, 2027, 10:00 AM: Pat Caller" in page
+    assert "Booked outside working hours or in time off" in page and "Mar 9, 2027, 10:00 AM: Pat Caller" in page
     assert (1, time(13), time(18)) in hours_of(staff, "ana") and (5, time(10), time(14)) in hours_of(staff, "ana")
     assert not [h for h in hours_of(staff, "ana") if h[0] in (2, 3, 4)]  # emptied days are days off
     day = desk.get("/desk?date=2027-03-09").get_data(as_text=True)
@@ -342,7 +355,7 @@ def test_time_off_is_checked_shaded_listed_and_removable(staff, desk):  # noqa: 
     added = submit(desk, path, {"start_date": "2027-03-09", "end_date": "2027-03-09", "reason": "Training"})
     page = desk.get(added.location).get_data(as_text=True)
     assert "now falls in time off" in page and "Mar 9, 2027, 10:00 AM: Pat Caller" in page
-    assert "Tue, Mar 9, 2027, 12:00 AM" in page and "End of Tue, Mar 9, 2027" in page and "Training" in page
+    assert '<td data-label="When">Tue, Mar 9 (all day)</td>' in page and "Training" in page and "End of" not in page
     day = desk.get("/desk?date=2027-03-09").get_data(as_text=True)
     assert "Time off" in day and "start=2027-03-09T09:00:00-08:00" not in day
     assert "During time off" in day and "Outside working hours" not in day  # a clash to resolve, named as one
@@ -351,7 +364,8 @@ def test_time_off_is_checked_shaded_listed_and_removable(staff, desk):  # noqa: 
     removal = re.search(r'href="(/desk/practitioners/ana/time-off/\d+/remove)"', page).group(1)
     asked = desk.get(removal)  # the first step only asks
     assert asked.status_code == 200 and count(staff, TimeOff) == 1
-    assert "Remove time off for Ana Test, Mar 9?" in asked.get_data(as_text=True)
+    assert "<h1>Remove time off for Ana Test?</h1>" in asked.get_data(as_text=True)
+    assert "<dd>Tue, Mar 9 (all day)</dd>" in asked.get_data(as_text=True)
     assert ">Keep</a>" in asked.get_data(as_text=True)
     assert submit(desk, removal, {}).status_code == 303
     assert count(staff, TimeOff) == 0
@@ -588,15 +602,15 @@ def test_a_uk_clinic_reads_the_desk_in_its_own_24_hour_clock(staff, desk):  # no
     assert "Tuesday, 9 March 2027" in day and ROW_LABEL.findall(day)[0] == "09:00"
     assert "10:00–10:30" in day and " AM" not in day
     hours = desk.get("/desk/practitioners/ana/hours").get_data(as_text=True)
-    assert 'value="09:00–12:30, 13:30–17:00"' in hours
+    assert 'rows="2">09:00–12:30\n13:30–17:00</textarea>' in hours
 
 
 def test_hours_read_in_the_clinics_locale_and_accept_what_people_type(staff, desk):  # noqa: F811
     page = desk.get("/desk/practitioners/ana/hours").get_data(as_text=True)
-    assert 'value="9:00 AM–12:30 PM, 1:30 PM–5:00 PM"' in page
+    assert 'id="mon" name="mon" rows="2">9:00 AM–12:30 PM\n1:30 PM–5:00 PM</textarea>' in page  # a period a line
     unchanged = hours_of(staff, "ana")
     form = {key: "" for key in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
-    form |= {"mon": "9:00 AM–12:30 PM, 1:30 PM–5:00 PM", "tue": "09:00-12:30, 13:30-17:00",
+    form |= {"mon": "9:00 AM–12:30 PM\r\n1:30 PM–5:00 PM\r\n", "tue": "09:00-12:30, 13:30-17:00",
              "wed": "9am-12:30pm, 1:30pm-5pm", "thu": "9:00 a.m. to 12:30 p.m., 1:30 p.m. to 5:00 p.m.",
              "fri": "9 AM-12:30 PM, 13:30-17:00"}
     assert submit(desk, "/desk/practitioners/ana/hours", form).status_code == 303
@@ -624,7 +638,8 @@ def test_removing_time_off_asks_first_and_keep_changes_nothing(staff, desk):  # 
     page = desk.get(path).get_data(as_text=True)
     removal = re.search(r'href="(/desk/practitioners/ana/time-off/\d+/remove)"', page).group(1)
     asked = desk.get(removal).get_data(as_text=True)
-    assert "Remove time off for Ana Test, Dec 24 – 28?" in asked and "Holiday" in asked
+    assert "Remove time off for Ana Test?" in asked and "Holiday" in asked
+    assert "<dd>Fri, Dec 24 – Tue, Dec 28 (all day)</dd>" in asked
     keep = re.search(r'href="([^"]+)">Keep</a>', asked).group(1)
     assert keep == path and count(staff, TimeOff) == 1
     assert desk.post(removal, data={}).status_code == 400  # no token: not a confirmation
@@ -645,3 +660,75 @@ def test_a_refusal_says_whose_page_it_is_and_where_to_go(staff, login_as):  # no
     assert other.status_code == 403
     assert "book, change and add time off only in your own" in text and "You are signed in as a practitioner." in text
     assert '<a href="/clinician">Go to your day</a>' in text
+
+
+def test_titles_and_messages_read_well_for_a_name_that_ends_in_a_full_stop(staff, desk):  # noqa: F811
+    with staff.app_context():
+        db.session.scalar(sa.select(Practitioner).where(Practitioner.slug == "ana")).name = "Mei Lin, L.Ac."
+        db.session.commit()
+    made = book_online(staff, name="Jo Smith Jr.")  # Tuesday 10:00 with Mei Lin
+    appointment_id = appointment(staff, made["reference"]).id
+    pages = {path: desk.get(path).get_data(as_text=True) for path in (
+        "/desk/practitioners/ana/hours", "/desk/practitioners/ana/time-off", "/desk/week?date=2027-03-09&practitioner=ana",
+        f"/desk/appointments/{appointment_id}/cancel", f"/desk/appointments/{appointment_id}/move")}
+    saved = submit(desk, "/desk/practitioners/ana/hours", {"mon": "9:00-17:00", "tue": "9:00-17:00"})
+    pages["saved"] = desk.get(saved.location).get_data(as_text=True)
+    assert "<h1>Working hours: Mei Lin, L.Ac.</h1>" in pages["/desk/practitioners/ana/hours"]
+    assert "<h1>Time off: Mei Lin, L.Ac.</h1>" in pages["/desk/practitioners/ana/time-off"]
+    assert "Appointments of Mei Lin, L.Ac., week of March 8, 2027" in pages["/desk/week?date=2027-03-09&practitioner=ana"]
+    assert "<h1>Cancel the appointment of Jo Smith Jr.</h1>" in pages[f"/desk/appointments/{appointment_id}/cancel"]
+    assert "<h1>Move the appointment of Jo Smith Jr.</h1>" in pages[f"/desk/appointments/{appointment_id}/move"]
+    assert "Working hours saved for Mei Lin, L.Ac.</p>" in pages["saved"]
+    for path, page in pages.items():
+        assert ".'s" not in page and "L.Ac.." not in page and "Jr.." not in page, path
+
+
+PATIENT_FOOTER = ("Reading for patients", "Questions about a booking?", "In an emergency call")
+
+
+@pytest.mark.parametrize("role, paths", [
+    (StaffRole.RECEPTIONIST, ("/desk", "/desk/week", "/desk/practitioners/ana/hours", "/desk/patients", "/desk/nowhere")),
+    (StaffRole.PRACTITIONER, ("/clinician",)),
+    (StaffRole.ADMIN, ("/admin", "/admin/settings")),
+])
+def test_staff_pages_carry_the_staff_footer_not_the_patients(staff, login_as, role, paths):  # noqa: F811
+    client = login_as(role)
+    for path in paths:
+        page = client.get(path).get_data(as_text=True)
+        footer = page[page.index('<footer class="site-footer">'):]
+        assert "Pages for the staff of Test Clinic." in footer, path
+        assert not [words for words in PATIENT_FOOTER if words in footer], path
+
+
+def test_patient_pages_and_the_sign_in_page_each_keep_their_own_footer(staff):  # noqa: F811
+    client = staff.test_client()
+    for path in ("/", "/articles", "/no-such-page"):  # a patient's 404 is a patient page too
+        page = client.get(path).get_data(as_text=True)
+        assert all(words in page for words in PATIENT_FOOTER) and "Pages for the staff" not in page, path
+    sign_in_page = client.get("/staff/sign-in").get_data(as_text=True)
+    assert "Pages for the staff of Test Clinic." in sign_in_page
+    assert not [words for words in PATIENT_FOOTER if words in sign_in_page]
+
+
+LA = ZoneInfo("America/Los_Angeles")
+
+
+def local(day: str, clock: str = "00:00") -> datetime:
+    return datetime.fromisoformat(f"{day}T{clock}").replace(tzinfo=LA)
+
+
+@pytest.mark.parametrize("starts, ends, locale, words", [
+    (local("2027-12-24"), local("2027-12-25"), "en_US", "Fri, Dec 24 (all day)"),
+    (local("2027-12-24"), local("2027-12-29"), "en_US", "Fri, Dec 24 – Tue, Dec 28 (all day)"),
+    (local("2027-12-24"), local("2027-12-24", "12:00"), "en_US", "Fri, Dec 24 until 12:00 PM"),
+    (local("2027-12-24", "14:00"), local("2027-12-25"), "en_US", "Fri, Dec 24 from 2:00 PM"),
+    (local("2027-12-24", "09:00"), local("2027-12-24", "12:30"), "en_US", "Fri, Dec 24, 9:00 AM–12:30 PM"),
+    (local("2027-12-24"), local("2027-12-27", "12:00"), "en_US", "Fri, Dec 24 – Mon, Dec 27 until 12:00 PM"),
+    (local("2027-12-24", "14:00"), local("2027-12-28"), "en_US", "Fri, Dec 24 from 2:00 PM – Mon, Dec 27"),
+    (local("2027-12-30"), local("2028-01-04"), "en_US", "Thu, Dec 30, 2027 – Mon, Jan 3, 2028 (all day)"),
+    (local("2028-02-01"), local("2028-02-02"), "en_US", "Tue, Feb 1, 2028 (all day)"),
+    (local("2027-12-24"), local("2027-12-29"), "en_GB", "Fri 24 Dec – Tue 28 Dec (all day)"),
+    (local("2027-12-24"), local("2027-12-24", "12:00"), "en_GB", "Fri 24 Dec until 12:00"),
+])
+def test_time_off_reads_as_people_say_it(starts, ends, locale, words):
+    assert time_off_when(starts, ends, locale, date(2027, 3, 8)) == words

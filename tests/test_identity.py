@@ -175,6 +175,7 @@ def test_the_desk_confirms_and_the_history_appears_as_before(staff, login_as):  
     desk = login_as(StaffRole.RECEPTIONIST)
     done = submit(desk, panel + "/confirm-identity", {}, page=panel)
     assert done.status_code == 303
+    assert "Identity confirmed: Ana Test now sees the earlier visits of Pat Example." in text(desk.get(done.location))
     confirmed = visit(staff, pending_ref(pending))
     assert not confirmed.identity_pending and confirmed.identity_confirmed_by == "Receptionist"
     assert [(e.action, e.actor) for e in confirmed.history][-1] == ("identity confirmed", "Receptionist")

@@ -115,15 +115,12 @@ def _locale():
     return get_locale() or "en_US"
 
 
-def _example_hours() -> str:
-    return f"{time_range(time(9), time(12, 30), _locale())}, {time_range(time(13, 30), time(17), _locale())}"
-
-
 def _periods(text: str, day_name: str) -> list[tuple[time, time]]:
-    """'9:00 AM–12:30 PM, 1:30 PM–5:00 PM' (or '09:00-12:30, 13:30-17:00') -> sorted periods,
-    or ValidationError saying what to fix."""
+    """'9:00 AM–12:30 PM' and '1:30 PM–5:00 PM' on lines of their own, or with commas or
+    semicolons between ('09:00-12:30, 13:30-17:00') -> sorted periods, or ValidationError
+    saying what to fix."""
     periods = []
-    for part in [p.strip() for p in text.replace(";", ",").split(",") if p.strip()]:
+    for part in [p.strip() for p in re.split(r"[,;\r\n]", text) if p.strip()]:
         pieces = [p.strip() for p in re.split(r"[-–—]|\bto\b", part)]
         if len(pieces) != 2:
             raise ValidationError(f"{day_name}: write each period as start-end, like {time_range(time(9), time(12, 30), _locale())}")
@@ -147,13 +144,15 @@ def _periods(text: str, day_name: str) -> list[tuple[time, time]]:
 
 
 class HoursForm(JourneyForm):
-    mon = StringField(DAY_NAMES[0])
-    tue = StringField(DAY_NAMES[1])
-    wed = StringField(DAY_NAMES[2])
-    thu = StringField(DAY_NAMES[3])
-    fri = StringField(DAY_NAMES[4])
-    sat = StringField(DAY_NAMES[5])
-    sun = StringField(DAY_NAMES[6])
+    # A box of lines, a period to each: "9:00 AM–12:30 PM, 1:30 PM–5:00 PM" on one line was
+    # cut off in a phone-wide text field.
+    mon = TextAreaField(DAY_NAMES[0])
+    tue = TextAreaField(DAY_NAMES[1])
+    wed = TextAreaField(DAY_NAMES[2])
+    thu = TextAreaField(DAY_NAMES[3])
+    fri = TextAreaField(DAY_NAMES[4])
+    sat = TextAreaField(DAY_NAMES[5])
+    sun = TextAreaField(DAY_NAMES[6])
 
     def validate(self, extra_validators=None):
         valid = super().validate(extra_validators)
@@ -169,12 +168,13 @@ class HoursForm(JourneyForm):
 
     @staticmethod
     def text_for(periods) -> str:
-        """The periods as the clinic's locale writes them, which the form reads back."""
-        return ", ".join(time_range(start, end, _locale()) for start, end in periods)
+        """The periods as the clinic's locale writes them, one to a line, which the form reads back."""
+        return "\n".join(time_range(start, end, _locale()) for start, end in periods)
 
     @staticmethod
-    def example() -> str:
-        return _example_hours()
+    def example() -> tuple[str, str]:
+        """A morning and an afternoon, as the clinic's locale writes them: the page's example."""
+        return time_range(time(9), time(12, 30), _locale()), time_range(time(13, 30), time(17), _locale())
 
 
 def _parse_time(text: str | None, what: str, default: time) -> time:

@@ -6,16 +6,14 @@ Every change is a POST with a CSRF token (the app-wide CSRFProtect).
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
-
-from babel.dates import format_interval
+from datetime import datetime, timedelta
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_login import current_user
 
 from booking.clock import now
-from booking.formatting import clinic_time, end_sentence
+from booking.formatting import end_sentence
 from booking.desk.forms import (
     ActionForm,
     CallerBookingForm,
@@ -25,6 +23,7 @@ from booking.desk.forms import (
     PatientSearchForm,
     TimeOffForm,
 )
+from booking.desk.wording import time_off_when
 from booking.forms import options
 from booking.limits import MAX_ID
 from booking.models import AppointmentStatus, Patient, Practitioner, StaffRole
@@ -255,7 +254,8 @@ def confirm_identity(appointment_id: int):
     except identity.NothingToConfirm as refused:
         flash(refused.message, "problem")
     else:
-        flash(f"Identity confirmed: {confirmed.practitioner.name} now sees {confirmed.patient.name}'s earlier visits.",
+        flash(f"Identity confirmed: {confirmed.practitioner.name} now sees the earlier visits of "
+              f"{end_sentence(confirmed.patient.name)}",
               "success")
     return redirect(url_for("desk.appointment", appointment_id=appointment_id), code=303)
 
@@ -365,7 +365,7 @@ def hours(slug: str):
     if form.validate_on_submit():
         desk.set_hours(_account(), practitioner, form.weekly)
         outside = desk.outside_working_time(practitioner, now())
-        flash(f"{practitioner.name}'s hours are saved." + (
+        flash(end_sentence(f"Working hours saved for {practitioner.name}") + (
             f" {_appointments_now(outside)} outside them: move or cancel each one below." if outside else ""), "success")
         return redirect(url_for("desk.hours", slug=slug), code=303)
     return render_template("desk/hours.html", form=form, practitioner=practitioner,
@@ -394,7 +394,6 @@ def time_off(slug: str):
                 if outside else ""), "success")
             return redirect(url_for("desk.time_off", slug=slug), code=303)
     return render_template("desk/time_off.html", form=form, practitioner=practitioner,
-                           one_minute=timedelta(minutes=1),
                            upcoming=desk.upcoming_time_off(practitioner, now()),
                            outside=desk.outside_working_time(practitioner, now()))
 
@@ -410,8 +409,7 @@ def confirm_remove_time_off(slug: str, time_off_id: int):
         span = desk.time_off_of(_account(), practitioner, time_off_id)
     except desk.NotVisible:
         abort(404)
-    return render_template("desk/remove_time_off.html", practitioner=practitioner, span=span, form=ActionForm(),
-                           one_minute=timedelta(minutes=1))
+    return render_template("desk/remove_time_off.html", practitioner=practitioner, span=span, form=ActionForm())
 
 
 @bp.post("/practitioners/<slug>/time-off/<int(max=2147483647):time_off_id>/remove")
@@ -429,14 +427,10 @@ def remove_time_off(slug: str, time_off_id: int):
 
 @bp.app_template_global()
 def time_off_span(span) -> str:
-    """A span of time off in a few words: "Dec 24 – 28" for whole days, else both ends with times."""
-    clinic, locale = load_clinic(), get_locale() or "en_US"
-    starts, ends = span.starts_at.astimezone(clinic.zone), span.ends_at.astimezone(clinic.zone)
-    if starts.time() == ends.time() == time(0):
-        last_day = ends.date() - timedelta(days=1)
-        skeleton = "MMMd" if starts.year == last_day.year == clinic.today(now()).year else "yMMMd"
-        return format_interval(starts.date(), last_day, skeleton, locale=locale).replace("\u2009", " ")
-    return f"{clinic_time(span.starts_at, clinic, locale, 'medium')} to {clinic_time(span.ends_at, clinic, locale, 'medium')}"
+    """A span of time off in words, in the clinic's zone and locale: "Fri, Dec 24 – Tue, Dec 28 (all day)"."""
+    clinic = load_clinic()
+    return time_off_when(span.starts_at.astimezone(clinic.zone), span.ends_at.astimezone(clinic.zone),
+                         get_locale() or "en_US", clinic.today(now()))
 
 
 @bp.app_template_global()
