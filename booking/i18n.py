@@ -131,6 +131,20 @@ def language_links() -> list[dict]:
     ]
 
 
+def current_language() -> str:
+    """The language being spoken now: the patient page's, or the email's (speaking()); English on
+    staff pages and outside a request."""
+    locale = get_locale()
+    return locale.language if locale is not None else "en"
+
+
+def in_current_language(item, field: str):
+    """A text the clinic wrote (a service's name, its directions...) in the language being spoken,
+    or the clinic's own where it has written no version in it (models.InLanguages). Patient pages,
+    their emails and calendar files use this; staff pages show the clinic's own text."""
+    return item.text(field, current_language())
+
+
 def init_app(app: Flask) -> None:
     for po in sorted(TRANSLATIONS.glob("*/LC_MESSAGES/messages.po")):
         if not po.with_suffix(".mo").exists():  # pages and emails would fall back to English unsaid
@@ -142,3 +156,5 @@ def init_app(app: Flask) -> None:
     app.before_request(take_language_choice)
     app.jinja_env.globals["language_links"] = language_links
     app.jinja_env.globals["page_language"] = lambda: (get_locale() or Locale("en")).language
+    # `{{ service | translated("name") }}`: the clinic's text in the page's or email's language.
+    app.add_template_filter(in_current_language, "translated")
