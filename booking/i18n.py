@@ -59,6 +59,11 @@ def catalog_languages() -> list[str]:
     return ["en", *(language for language in found if language != "en")]
 
 
+def language_name(code: str) -> str:
+    """How a staff page names a patients' language: "es" -> "Spanish"."""
+    return Locale.parse(code).get_display_name("en")
+
+
 def offered_languages(clinic) -> list[str]:
     return list(clinic.languages or ["en"]) if clinic is not None else ["en"]
 
@@ -158,3 +163,4 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals["page_language"] = lambda: (get_locale() or Locale("en")).language
     # `{{ service | translated("name") }}`: the clinic's text in the page's or email's language.
     app.add_template_filter(in_current_language, "translated")
+    app.jinja_env.globals["language_name"] = language_name  # staff pages name a language in English

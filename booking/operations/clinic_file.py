@@ -315,7 +315,7 @@ def read_clinic_file(
     if "clinic" in document:
         plan.clinic, plan.clinic_left_out, plan.clinic_translations = _read_clinic(
             document["clinic"], check, languages)
-        if "languages" not in plan.clinic_left_out:
+        if "languages" in plan.clinic and "languages" not in plan.clinic_left_out:
             languages = plan.clinic["languages"]
 
     service_slugs = set(known_services)
@@ -481,12 +481,13 @@ def _read_locale(table: dict, region: str | None, check: _Checker) -> str:
     locale = limits.clinic_locale(text)
     if locale is None:
         if limits.names_no_country(text):
-            example = limits.clinic_locale(f"{text}_{region}") or f"{text.lower()}_US"
+            example = limits.locale_examples(region, text)[0]
             check.problem(path, f"locale {text!r} names no country (write the country too, such as "
                                 f"\"{example}\": dates read differently in each)")
         else:
+            examples = " or ".join(f'"{code}"' for code in limits.locale_examples(region))
             check.problem(path, f"unknown locale {text!r} (use a language and a two-letter country as Babel "
-                                "names them, such as \"en_US\", \"en_GB\" or \"es_MX\")")
+                                f"names them, such as {examples})")
     return locale or limits.DEFAULT_LOCALE
 
 

@@ -139,7 +139,7 @@ def choose_service(draft):
     returning = draft.details["returning"]
     services = fitting_services(bookable_services(), returning)
     form = ServiceForm(data={"service": draft.service.slug if draft.service else None})
-    form.service.choices = options((s.slug, s.name) for s in services)
+    form.service.choices = options((s.slug, in_current_language(s, "name")) for s in services)
     if form.validate_on_submit():
         moment = now()
         service = db.session.get(Service, next(s.id for s in services if s.slug == form.service.data))
