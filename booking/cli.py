@@ -117,6 +117,8 @@ def clinic_import(path: Path):
         f"Imported {path}: {counts['services']} services, {counts['practitioners']} practitioners, "
         f"{counts['time_off']} time-off entries."
     )
+    if counts["kept"]:
+        click.echo(f"Not in the file, so kept as they were: {', '.join(counts['kept'])}.")
 
 
 @clinic_group.command("export")

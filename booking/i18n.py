@@ -59,6 +59,11 @@ def catalog_languages() -> list[str]:
     return ["en", *(language for language in found if language != "en")]
 
 
+def language_name(code: str) -> str:
+    """How a staff page names a patients' language: "es" -> "Spanish"."""
+    return Locale.parse(code).get_display_name("en")
+
+
 def offered_languages(clinic) -> list[str]:
     return list(clinic.languages or ["en"]) if clinic is not None else ["en"]
 
@@ -131,6 +136,20 @@ def language_links() -> list[dict]:
     ]
 
 
+def current_language() -> str:
+    """The language being spoken now: the patient page's, or the email's (speaking()); English on
+    staff pages and outside a request."""
+    locale = get_locale()
+    return locale.language if locale is not None else "en"
+
+
+def in_current_language(item, field: str):
+    """A text the clinic wrote (a service's name, its directions...) in the language being spoken,
+    or the clinic's own where it has written no version in it (models.InLanguages). Patient pages,
+    their emails and calendar files use this; staff pages show the clinic's own text."""
+    return item.text(field, current_language())
+
+
 def init_app(app: Flask) -> None:
     for po in sorted(TRANSLATIONS.glob("*/LC_MESSAGES/messages.po")):
         if not po.with_suffix(".mo").exists():  # pages and emails would fall back to English unsaid
@@ -143,3 +162,6 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals["language_links"] = language_links
     app.jinja_env.globals["is_patient_page"] = is_patient_page  # base.html: the patients' footer or the staff's
     app.jinja_env.globals["page_language"] = lambda: (get_locale() or Locale("en")).language
+    # `{{ service | translated("name") }}`: the clinic's text in the page's or email's language.
+    app.add_template_filter(in_current_language, "translated")
+    app.jinja_env.globals["language_name"] = language_name  # staff pages name a language in English

@@ -14,6 +14,7 @@ from importlib.resources import files
 from zoneinfo import available_timezones
 
 from babel import Locale, UnknownLocaleError
+from babel.core import get_global
 from babel.languages import get_official_languages
 
 SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
@@ -149,6 +150,22 @@ def default_locale(region: str | None) -> str:
         if found:
             return found
     return clinic_locale(f"en_{region}") or DEFAULT_LOCALE
+
+
+def locale_examples(region: str | None, language: str | None = None) -> list[str]:
+    """Locales worth suggesting to a clinic in `region` that typed a wrong one: with a language
+    ("es"), that language as written in the clinic's country ("es_US"), else where it is mostly
+    written ("fr_FR", for a US clinic: Babel has no fr_US); without one, the country's own locale
+    and Spanish there where Babel has it ("en_US", "es_US"), so a US clinic is not told "es_GB"."""
+    region = (region or "").upper() if is_known_region((region or "").upper()) else "US"
+    if language:
+        language = language.strip().lower()
+        likely = get_global("likely_subtags").get(language, "")
+        found = clinic_locale(f"{language}_{region}") or clinic_locale(
+            "_".join(part for part in likely.split("_") if len(part) != 4))  # fr_Latn_FR -> fr_FR
+        return [found] if found else [default_locale(region)]
+    found = [default_locale(region), *(clinic_locale(f"{code}_{region}") for code in ("en", "es"))]
+    return list(dict.fromkeys(code for code in found if code))
 
 
 def locale_name(code: str) -> str:

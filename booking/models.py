@@ -102,8 +102,43 @@ def _between(column: str, limit: Limit) -> str:
     return f"{column} BETWEEN {limit.low} AND {limit.high}"
 
 
-class Clinic(db.Model):
+class InLanguages:
+    """A row whose patient-facing texts the clinic writes in its own language (the first of its
+    `languages`), with versions in its other languages in `translations`:
+    {"es": {"name": "...", "description": "..."}}. TRANSLATED names the texts that may have them."""
+
+    TRANSLATED = ()  # the fields with versions in other languages
+
+    def text(self, field: str, language: str | None):
+        """The text `field` in `language`, or the clinic's own where no version is written."""
+        return translated_text(self, field, language)
+
+    def write_versions(self, given: dict[str, dict[str, str]]) -> None:
+        """Take versions as the clinic file or an admin page gives them (language -> field -> text):
+        a text replaces that version, "" removes it, and what is not given stays."""
+        merged = {language: dict(texts) for language, texts in (self.translations or {}).items()}
+        for language, texts in given.items():
+            for field, text in texts.items():
+                if text:
+                    merged.setdefault(language, {})[field] = text
+                else:
+                    merged.get(language, {}).pop(field, None)
+        merged = {language: texts for language, texts in merged.items() if texts}
+        if merged != (self.translations or {}):  # a new value only for a change: JSON is compared whole
+            self.translations = merged
+
+
+def translated_text(item, field: str, language: str | None):
+    """item's `field` in `language` from its translations, else its own text (the one place the
+    fallback is decided, for rows and for the catalogue's copies of them)."""
+    version = ((item.translations or {}).get(language) or {}).get(field)
+    return version or getattr(item, field)
+
+
+class Clinic(InLanguages, db.Model):
     """The one clinic this installation serves, and its booking rules."""
+
+    TRANSLATED = ("directions",)
 
     __tablename__ = "clinic"
     __table_args__ = (
@@ -153,6 +188,8 @@ class Clinic(db.Model):
     address_country: Mapped[str | None] = mapped_column(sa.String(2))
     # Free text for patients finding the door: directions, step-free access, parking.
     directions: Mapped[str | None] = mapped_column(sa.String(500))
+    # The directions in the clinic's other languages: {"es": {"directions": "..."}} (InLanguages).
+    translations: Mapped[dict] = mapped_column(sa.JSON, default=dict, server_default="{}")
 
     @property
     def zone(self) -> ZoneInfo:
@@ -227,8 +264,10 @@ practitioner_services = sa.Table(
 )
 
 
-class Service(db.Model):
+class Service(InLanguages, db.Model):
     """Something a patient can book, with its length and the time kept free after it."""
+
+    TRANSLATED = ("name", "description")
 
     __tablename__ = "service"
     __table_args__ = (
@@ -244,14 +283,21 @@ class Service(db.Model):
     buffer_minutes: Mapped[int] = mapped_column(default=0)
     new_patients_only: Mapped[bool] = mapped_column(default=False)
     is_active: Mapped[bool] = mapped_column(default=True)
+    # Name and description in the clinic's other languages (InLanguages).
+    translations: Mapped[dict] = mapped_column(sa.JSON, default=dict, server_default="{}")
 
     practitioners: Mapped[list[Practitioner]] = relationship(
         secondary=practitioner_services, back_populates="services", order_by="Practitioner.id"
     )
 
 
-class Practitioner(db.Model):
-    """A person who treats patients, with the services they offer and their weekly hours."""
+class Practitioner(InLanguages, db.Model):
+    """A person who treats patients, with the services they offer and their weekly hours.
+
+    Their name is theirs in every language (with the licence it names, "L.Ac."); only the
+    introduction patients read has versions in the clinic's other languages."""
+
+    TRANSLATED = ("bio",)
 
     __tablename__ = "practitioner"
 
@@ -262,6 +308,8 @@ class Practitioner(db.Model):
     is_active: Mapped[bool] = mapped_column(default=True)
     # SHA-256 of the secret in their calendar feed's address (operations.feeds); None when they have none.
     feed_token_hash: Mapped[str | None] = mapped_column(sa.String(64), unique=True, index=True)
+    # The introduction in the clinic's other languages (InLanguages).
+    translations: Mapped[dict] = mapped_column(sa.JSON, default=dict, server_default="{}")
 
     services: Mapped[list[Service]] = relationship(
         secondary=practitioner_services, back_populates="practitioners", order_by="Service.id"

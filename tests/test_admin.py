@@ -159,10 +159,12 @@ def test_an_admin_changes_the_clinic_settings(staff, admin):  # noqa: F811
     ("region", "UK", "Enter GB for the United Kingdom"),
     ("region", "", "Enter the country code, like US or GB"),
     ("alert_email", "alerts@clinic", "Enter the alert email address in the correct format"),
-    ("locale", "en_XX", "en_XX is not a locale we know: use a language and a two-letter country, like en_US, en_GB or es_MX"),
+    # The locales suggested fit the clinic's country (US here): never "es_GB" to a Los Angeles clinic.
+    ("locale", "en_XX", "en_XX is not a locale we know: use a language and a two-letter country, like en_US or es_US"),
     ("locale", "Klingon", "Klingon is not a locale we know"),
-    ("locale", "en", "Add the country to the locale, like en_US or en_GB: dates and times read differently in each country"),
-    ("locale", "", "Enter the locale, like en_US or en_GB"),
+    ("locale", "en", "Add the country to the locale, like en_US: dates and times read differently in each country"),
+    ("locale", "es", "Add the country to the locale, like es_US: dates and times read differently in each country"),
+    ("locale", "", "Enter the locale, like en_US or es_US"),
     ("locale", "en_US" * 100, "is not a locale we know"),
     ("languages", "fr", "Select only from the list below"),
     ("address_street", "9" * 201, "Street address must be 200 characters or fewer"),
@@ -433,7 +435,8 @@ def test_edits_through_the_pages_export_and_import_into_a_fresh_database(request
         "locale": "es_US", "languages": ["es"]} | ADDRESS).status_code == 303
     assert submit(admin, "/admin/services/new", NEW_SERVICE | {"new_patients_only": "y"}).status_code == 303
     assert submit(admin, "/admin/services/consult", {"name": "Consultation", "description": "First time here?",
-                                                     "minutes": "90", "buffer_minutes": "0"}).status_code == 303
+                                                     "minutes": "90", "buffer_minutes": "0",
+                                                     "name_es": "Consulta"}).status_code == 303
     assert submit(admin, "/admin/practitioners/new", {"slug": "cleo", "name": "Cleo New", "bio": "Line one.\nLine two.",
                                                       "services": ["cupping", "short"], "is_active": "y"}).status_code == 303
     assert submit(admin, "/admin/practitioners/ben", {"name": "Ben Test", "services": []}).status_code == 303
@@ -450,7 +453,8 @@ def test_edits_through_the_pages_export_and_import_into_a_fresh_database(request
     assert (here["clinic"]["locale"], here["clinic"]["languages"]) == ("es_US", ["en", "es"])
     assert here["clinic"]["directions"] == ADDRESS["directions"]
     assert {"slug": "consult", "name": "Consultation", "description": "First time here?", "minutes": 90,
-            "buffer_minutes": 0, "new_patients_only": False, "is_active": False} in here["services"]
+            "buffer_minutes": 0, "new_patients_only": False, "is_active": False,
+            "name_es": "Consulta", "description_es": ""} in here["services"]  # no Spanish description: the own
     assert here["practitioners"][1]["is_active"] is False and here["practitioners"][1]["services"] == []
     kind = "postgresql" if "postgresql" in staff.config["SQLALCHEMY_DATABASE_URI"] else "sqlite"
     with fresh_database(request, kind, tmp_path / "second") as second_url:

@@ -284,11 +284,15 @@ def test_export_round_trips_into_an_empty_database(request, app, tmp_path):
             assert clinic.second_factor_for_all_staff
             assert "retention_years = 7" in export_clinic_file()
             assert 'region = "GB"' in export_clinic_file() and 'alert_email = ""' in export_clinic_file()
-            # A file of the clinic from before languages and addresses: English, its country's locale, no address.
-            import_clinic_file(CLINIC_TOML.replace('region = "US"', 'region = "GB"'))
-            assert (clinic.locale, clinic.languages, clinic.address_lines, clinic.directions) == ("en_GB", ["en"], [], None)
+            # A file of the clinic from before languages and addresses keeps them, and the import says so.
+            before = export_clinic_file()
+            counts = import_clinic_file(CLINIC_TOML.replace('region = "US"', 'region = "GB"'))
+            assert {"locale", "languages", "[clinic.address]", "retention_years"} <= set(counts["kept"])
+            assert "region" not in counts["kept"] and "alert_email" not in counts["kept"]  # both in the file
+            assert (clinic.locale, clinic.languages, clinic.address_lines[0]) == (
+                "en_US", ["en", "es"], "1200 Example Ave, Suite 4")
+            assert export_clinic_file() == before.replace('alert_email = ""', 'alert_email = "alerts@clinic.example.com"')
             again = export_clinic_file()
-            assert "[clinic.address]" not in again and 'languages = [\n    "en",\n]' in again
             import_clinic_file(again)
             assert export_clinic_file() == again
         close_database(other)

@@ -11,7 +11,7 @@ from wtforms import BooleanField, PasswordField, SelectField, StringField, TextA
 from wtforms.validators import ValidationError
 
 from booking.forms import CheckboxChoices, Choice, JourneyForm, options, parse_date
-from booking.i18n import catalog_languages
+from booking.i18n import catalog_languages, language_name
 from booking.limits import MAX_ID
 from booking.models import StaffRole
 from booking.operations.clinical import AUDIT_ACTIONS, AuditFilter
@@ -64,6 +64,7 @@ class ClinicSettingsForm(AdminForm):
     address_postcode = StringField("ZIP code or postcode (optional)")
     address_country = StringField("Country of the address (optional)")
     directions = TextAreaField("Directions for patients (optional)")
+    VERSIONED = {"directions": (TextAreaField, "Directions")}
     start_back_enabled = BooleanField("Ask the STarT Back screening questions")
     second_factor_for_all_staff = BooleanField("Ask every member of staff for a second factor when they sign in")
 
@@ -73,6 +74,14 @@ class ClinicSettingsForm(AdminForm):
         self.languages.choices = options(
             (code, f"{Locale.parse(code).get_display_name('en')} ({Locale.parse(code).get_display_name(code)})")
             for code in catalog_languages() if code != "en")
+
+
+def in_languages(form_class: type[AdminForm], languages: list[str]) -> type[AdminForm]:
+    """form_class with a box for each of its texts that patients read (VERSIONED: field -> label)
+    in each of the clinic's other languages: "name_es", labelled "Name in Spanish (optional)"."""
+    boxes = {f"{field}_{code}": kind(f"{label} in {language_name(code)} (optional)")
+             for code in languages for field, (kind, label) in form_class.VERSIONED.items()}
+    return type(form_class.__name__, (form_class,), boxes) if boxes else form_class
 
 
 class NamedBySlugForm(AdminForm):
@@ -94,6 +103,7 @@ class ServiceEditForm(NamedBySlugForm):
     buffer_minutes = StringField("Buffer after it (minutes)")
     new_patients_only = BooleanField("Only for new patients")
     is_active = BooleanField("Patients can book it")
+    VERSIONED = {"name": (StringField, "Name"), "description": (TextAreaField, "Description")}
 
 
 class PractitionerEditForm(NamedBySlugForm):
@@ -101,6 +111,7 @@ class PractitionerEditForm(NamedBySlugForm):
     bio = TextAreaField("Introduction for patients (optional)")
     services = CheckboxChoices("Services they offer")
     is_active = BooleanField("Patients can book with them")
+    VERSIONED = {"bio": (TextAreaField, "Introduction")}
 
     def __init__(self, *args, adding: bool, services, **kwargs):
         super().__init__(*args, adding=adding, **kwargs)

@@ -11,7 +11,8 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_login import current_user
 
 from booking import limits
-from booking.admin.forms import AuditFilterForm, ClinicSettingsForm, PractitionerEditForm, ServiceEditForm, StaffForm
+from booking.admin.forms import (AuditFilterForm, ClinicSettingsForm, PractitionerEditForm, ServiceEditForm, StaffForm,
+                                 in_languages)
 from booking.clock import now
 from booking.extensions import db
 from booking.formatting import end_sentence
@@ -73,7 +74,7 @@ def index():
 @bp.route("/settings", methods=["GET", "POST"])
 def settings():
     clinic = load_clinic()
-    form = ClinicSettingsForm(data=admin.clinic_values(clinic))
+    form = in_languages(ClinicSettingsForm, admin.other_languages())(data=admin.clinic_values(clinic))
     if _saved(form, lambda values: admin.update_clinic(
             values, start_back_available=_start_back() is not None, now=now())):
         flash("The clinic's settings are saved.", "success")
@@ -89,7 +90,7 @@ def services():
 
 @bp.route("/services/new", methods=["GET", "POST"])
 def add_service():
-    form = ServiceEditForm(adding=True, data={"buffer_minutes": 0, "is_active": True})
+    form = in_languages(ServiceEditForm, admin.other_languages())(adding=True, data={"buffer_minutes": 0, "is_active": True})
     service = _saved(form, admin.save_service)
     if service:
         flash(f"{service.name} is added.", "success")
@@ -100,7 +101,7 @@ def add_service():
 @bp.route("/services/<slug>", methods=["GET", "POST"])
 def edit_service(slug: str):
     service = admin.find_service(slug) or abort(404)
-    form = ServiceEditForm(adding=False, data=admin.service_values(service))
+    form = in_languages(ServiceEditForm, admin.other_languages())(adding=False, data=admin.service_values(service))
     if _saved(form, lambda values: admin.save_service(values, service)):
         hidden = "" if service.is_active else (
             " Patients can no longer book it." + _kept(admin.upcoming_visits(now(), Appointment.service_id == service.id)))
@@ -116,7 +117,8 @@ def practitioners():
 
 @bp.route("/practitioners/new", methods=["GET", "POST"])
 def add_practitioner():
-    form = PractitionerEditForm(adding=True, services=admin.all_services(), data={"is_active": True})
+    form = in_languages(PractitionerEditForm, admin.other_languages())(adding=True, services=admin.all_services(),
+                                                                        data={"is_active": True})
     practitioner = _saved(form, admin.save_practitioner)
     if practitioner:
         flash(f"{practitioner.name} is added. Set their working hours next.", "success")
@@ -127,8 +129,8 @@ def add_practitioner():
 @bp.route("/practitioners/<slug>", methods=["GET", "POST"])
 def edit_practitioner(slug: str):
     practitioner = admin.find_practitioner(slug) or abort(404)
-    form = PractitionerEditForm(adding=False, services=admin.all_services(),
-                                data=admin.practitioner_values(practitioner))
+    form = in_languages(PractitionerEditForm, admin.other_languages())(adding=False, services=admin.all_services(),
+                                                                        data=admin.practitioner_values(practitioner))
     if _saved(form, lambda values: admin.save_practitioner(values, practitioner)):
         hidden = "" if practitioner.is_active else (
             " Patients can no longer book with them."

@@ -16,6 +16,7 @@ from email.utils import parseaddr
 from flask_babel import gettext as _
 from icalendar import Calendar, Event, vCalAddress, vDuration, vText
 
+from booking.i18n import in_current_language
 from booking.models import Appointment, AppointmentStatus, Clinic, Practitioner
 
 # How often a subscribed calendar app should fetch the practitioner's feed again.
@@ -58,7 +59,7 @@ def appointment_calendar(appointment: Appointment, clinic: Clinic, *, stamped_at
     calendar.add("version", "2.0")
     cancelled = appointment.status is AppointmentStatus.CANCELLED
     calendar.add("method", "CANCEL" if cancelled else "PUBLISH")
-    summary = _("%(service)s with %(practitioner)s", service=appointment.service.name,
+    summary = _("%(service)s with %(practitioner)s", service=in_current_language(appointment.service, "name"),
                 practitioner=appointment.practitioner.name)
     event = visit_event(appointment, clinic, summary=summary, stamp=stamped_at)
     if organizer:

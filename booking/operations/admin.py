@@ -18,7 +18,7 @@ from booking import limits
 from booking.extensions import db
 from booking.transaction import write_transaction
 from booking.limits import Limit
-from booking.i18n import catalog_languages
+from booking.i18n import catalog_languages, language_name
 from booking.models import ADDRESS_COLUMNS, Appointment, AppointmentStatus, Clinic, Practitioner, Service, column_length
 from booking.operations.availability import load_clinic
 from booking.operations.problems import InvalidInput
@@ -81,17 +81,19 @@ class _Checks:
             return None
         return self.region(key)
 
-    def locale(self, key: str) -> str:
+    def locale(self, key: str, region: str | None) -> str:
+        """A locale; a wrong one is told one that fits the clinic's country (region)."""
         text = str(self.values.get(key) or "").strip()
         locale = limits.clinic_locale(text)
+        examples = " or ".join(limits.locale_examples(region))
         if not text:
-            self.problem(key, "Enter the locale, like en_US or en_GB")
+            self.problem(key, f"Enter the locale, like {examples}")
         elif limits.names_no_country(text):
-            self.problem(key, f"Add the country to the locale, like {text.lower()}_US or {text.lower()}_GB: "
+            self.problem(key, f"Add the country to the locale, like {limits.locale_examples(region, text)[0]}: "
                               "dates and times read differently in each country")
         elif locale is None:
             self.problem(key, f"{text[:32]} is not a locale we know: use a language and a two-letter country, "
-                              "like en_US, en_GB or es_MX")
+                              f"like {examples}")
         return locale or text
 
     def languages(self, key: str, offered: list[str]) -> list[str]:
@@ -130,6 +132,15 @@ class _Checks:
             self.problem("slug", _taken(what, slug))
         return slug
 
+    def versions(self, texts: dict[str, tuple[str, int]], languages: list[str]) -> dict[str, dict[str, str]]:
+        """The boxes of a row's texts in the clinic's other languages ("name_es"), as
+        InLanguages.write_versions takes them: an empty box removes that version, and the
+        clinic's own text is shown in its place. texts: field -> (what a message calls it, longest)."""
+        return {language: {field: self.text(f"{field}_{language}", f"{what} in {language_name(language)}", limit,
+                                            required=False)
+                           for field, (what, limit) in texts.items()}
+                for language in languages}
+
     def done(self) -> None:
         if self.problems:
             raise InvalidInput(self.problems)
@@ -150,14 +161,28 @@ def _write(change, taken: str | None = None):
         raise InvalidInput({"slug": taken}) from None
 
 
-def _save_by_slug(model, existing, slug: str, fields: dict, what: str):
-    """Set the fields on an existing row, or on a new one with this slug, in one write."""
+def other_languages() -> list[str]:
+    """The clinic's languages after its own (the first): the ones its texts may have versions in."""
+    return list(load_clinic().languages or ["en"])[1:]
+
+
+def version_values(item, languages: list[str]) -> dict:
+    """A row's versions as its form's boxes show them: {"name_es": "...", ...}."""
+    stored = item.translations or {}
+    return {f"{field}_{language}": (stored.get(language) or {}).get(field, "")
+            for language in languages for field in item.TRANSLATED}
+
+
+def _save_by_slug(model, existing, slug: str, fields: dict, what: str, versions: dict | None = None):
+    """Set the fields (and the texts' versions) on an existing row, or on a new one with this slug,
+    in one write."""
 
     def change():
         saved = existing or model(slug=slug)
         db.session.add(saved)
         for key, value in fields.items():
             setattr(saved, key, value)
+        saved.write_versions(versions or {})
         return saved
 
     return _write(change, taken=_taken(what, slug))
@@ -195,7 +220,7 @@ def clinic_values(clinic: Clinic) -> dict:
             "start_back_enabled", "second_factor_for_all_staff", "locale", "languages", *ADDRESS_COLUMNS.values()]
     values = {key: getattr(clinic, key) for key in keys}
     values["languages"] = list(values["languages"] or ["en"])
-    return values
+    return values | version_values(clinic, values["languages"][1:])
 
 
 def update_clinic(values: dict, *, start_back_available: bool, now: datetime) -> Clinic:
@@ -207,8 +232,9 @@ def update_clinic(values: dict, *, start_back_available: bool, now: datetime) ->
     """
     clinic = load_clinic()
     # A browser sends a text box's line ends as CRLF: one kind, counted once, keeps the limit and the file plain.
-    directions = str(values.get("directions") or "").replace("\r\n", "\n").replace("\r", "\n")
-    check = _Checks(values | {"directions": directions})
+    directions = {key: str(value or "").replace("\r\n", "\n").replace("\r", "\n")
+                  for key, value in values.items() if key == "directions" or key.startswith("directions_")}
+    check = _Checks(values | directions)
     settings = {key: check.text(key, what, limit) for key, (what, limit) in CLINIC_TEXTS.items()}
     zone = str(values.get("timezone") or "").strip()
     if not zone:
@@ -225,13 +251,15 @@ def update_clinic(values: dict, *, start_back_available: bool, now: datetime) ->
     settings["region"] = check.region("region")
     settings["alert_email"] = check.optional_email("alert_email", "alert email address")
     settings |= {key: check.number(key, limit) for key, limit in limits.CLINIC_NUMBERS.items()}
-    settings["locale"] = check.locale("locale")
+    settings["locale"] = check.locale("locale", settings["region"] if "region" not in check.problems else clinic.region)
     settings["languages"] = check.languages("languages", list(clinic.languages or ["en"]))
     for column, what in ADDRESS_TEXTS.items():
         settings[column] = check.text(column, what, column_length(Clinic, column), required=False) or None
     settings["address_country"] = check.country("address_country")
     settings["directions"] = check.text("directions", "directions", column_length(Clinic, "directions"),
                                         required=False) or None
+    versions = check.versions({"directions": ("directions", column_length(Clinic, "directions"))},
+                              list(clinic.languages or ["en"])[1:])
     settings["start_back_enabled"] = bool(values.get("start_back_enabled"))
     settings["second_factor_for_all_staff"] = bool(values.get("second_factor_for_all_staff"))
     if settings["start_back_enabled"] and not start_back_available:
@@ -241,6 +269,7 @@ def update_clinic(values: dict, *, start_back_available: bool, now: datetime) ->
     def change():
         for key, value in settings.items():
             setattr(clinic, key, value)
+        clinic.write_versions(versions)
         return clinic
 
     return _write(change)
@@ -250,7 +279,8 @@ def update_clinic(values: dict, *, start_back_available: bool, now: datetime) ->
 
 def service_values(service: Service) -> dict:
     return {key: getattr(service, key)
-            for key in ("slug", "name", "description", "minutes", "buffer_minutes", "new_patients_only", "is_active")}
+            for key in ("slug", "name", "description", "minutes", "buffer_minutes", "new_patients_only", "is_active")
+            } | version_values(service, other_languages())
 
 
 def save_service(values: dict, service: Service | None = None) -> Service:
@@ -265,8 +295,10 @@ def save_service(values: dict, service: Service | None = None) -> Service:
         "new_patients_only": bool(values.get("new_patients_only")),
         "is_active": bool(values.get("is_active")),
     }
+    versions = check.versions({"name": ("service's name", limits.NAME_LENGTH),
+                               "description": ("description", limits.DESCRIPTION_LENGTH)}, other_languages())
     check.done()
-    return _save_by_slug(Service, service, slug, fields, "service")
+    return _save_by_slug(Service, service, slug, fields, "service", versions)
 
 
 def _by_slug(model, slug: str):
@@ -288,7 +320,8 @@ def all_services() -> list[Service]:
 
 def practitioner_values(practitioner: Practitioner) -> dict:
     return {"slug": practitioner.slug, "name": practitioner.name, "bio": practitioner.bio,
-            "services": [s.slug for s in practitioner.services], "is_active": practitioner.is_active}
+            "services": [s.slug for s in practitioner.services], "is_active": practitioner.is_active,
+            } | version_values(practitioner, other_languages())
 
 
 def save_practitioner(values: dict, practitioner: Practitioner | None = None) -> Practitioner:
@@ -307,9 +340,10 @@ def save_practitioner(values: dict, practitioner: Practitioner | None = None) ->
     chosen = list(dict.fromkeys(values.get("services") or []))
     if any(slug_ not in by_slug for slug_ in chosen):
         check.problem("services", "Select only services from the list")
+    versions = check.versions({"bio": ("introduction", limits.BIO_LENGTH)}, other_languages())
     check.done()
     fields["services"] = [by_slug[s] for s in chosen]
-    return _save_by_slug(Practitioner, practitioner, slug, fields, "practitioner")
+    return _save_by_slug(Practitioner, practitioner, slug, fields, "practitioner", versions)
 
 
 def find_practitioner(slug: str) -> Practitioner | None:

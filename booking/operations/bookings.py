@@ -20,7 +20,7 @@ from flask_babel import gettext as _
 
 from booking.extensions import db
 from booking.formatting import clinic_time
-from booking.i18n import format_locale, offered_languages
+from booking.i18n import format_locale, in_current_language, offered_languages
 from booking.models import Appointment, AppointmentStatus, BookingDraft, Patient, Practitioner
 from booking.operations import identity
 from booking.operations.availability import (
@@ -208,7 +208,7 @@ def book(
             ) if request.booked_via == "desk" else _(
                 "'%(service)s' is for patients new to the clinic, and these details match a patient who "
                 "already has a booking with us. Choose a follow-up, or phone the clinic if that is not right.",
-                service=service.name,
+                service=in_current_language(service, "name"),
             ))
         reference = new_reference()
         token = draft_manage_token(draft_key, reference) if draft_key else new_token()

@@ -8,7 +8,7 @@ made through one process is seen by every other process on its next request.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
@@ -17,7 +17,7 @@ from flask import current_app
 from sqlalchemy.orm import Session, selectinload
 
 from booking.extensions import db
-from booking.models import Clinic, Practitioner, Service
+from booking.models import Clinic, InLanguages, Practitioner, Service
 from booking.operations.problems import CannotBook, NotFound
 from booking.scheduling import BookingRules, WorkingInterval
 
@@ -32,7 +32,7 @@ class ClinicNotSetUp(Exception):
 
 
 @dataclass(frozen=True)
-class ServiceEntry:
+class ServiceEntry(InLanguages):
     id: int
     slug: str
     name: str
@@ -41,10 +41,13 @@ class ServiceEntry:
     buffer_minutes: int
     new_patients_only: bool
     is_active: bool
+    # As Service.translations; read through .text(field, language) like the row's.
+    translations: dict = field(default_factory=dict, hash=False, compare=False)
+    TRANSLATED = Service.TRANSLATED
 
 
 @dataclass(frozen=True)
-class PractitionerEntry:
+class PractitionerEntry(InLanguages):
     id: int
     slug: str
     name: str
@@ -52,6 +55,8 @@ class PractitionerEntry:
     is_active: bool
     service_slugs: tuple[str, ...]  # every service they are linked to, in the clinic's order
     working_intervals: tuple[WorkingInterval, ...]
+    translations: dict = field(default_factory=dict, hash=False, compare=False)  # as Practitioner.translations
+    TRANSLATED = Practitioner.TRANSLATED
 
     def offers(self, service) -> bool:
         return service.slug in self.service_slugs
@@ -146,12 +151,12 @@ def _read_committed() -> Catalogue:
             booking_rules=clinic.booking_rules,
             services=tuple(
                 ServiceEntry(s.id, s.slug, s.name, s.description, s.minutes, s.buffer_minutes, s.new_patients_only,
-                             s.is_active)
+                             s.is_active, dict(s.translations or {}))
                 for s in services
             ),
             practitioners=tuple(
                 PractitionerEntry(p.id, p.slug, p.name, p.bio, p.is_active, tuple(s.slug for s in p.services),
-                                  tuple(p.working_intervals))
+                                  tuple(p.working_intervals), dict(p.translations or {}))
                 for p in practitioners
             ),
         )

@@ -37,15 +37,23 @@ class ClinicFileError(Exception):
         self.problems = problems
 
 
+# Texts in the clinic's other languages, as a file gives them: language -> field -> text, where
+# "" removes that version and a field or language left out keeps what is stored.
+Versions = dict[str, dict[str, str]]
+
+
 @dataclass
 class ServicePlan:
     slug: str
     name: str
     minutes: int
-    buffer_minutes: int = 0
-    new_patients_only: bool = False
-    description: str | None = None  # None: leave as it is
-    is_active: bool | None = None  # None: leave as it is (a new one is active)
+    # None, for each of these: the file leaves it out, so an existing service keeps what it has
+    # and a new one takes the column's default (no buffer, open to all, no description, active).
+    buffer_minutes: int | None = None
+    new_patients_only: bool | None = None
+    description: str | None = None
+    is_active: bool | None = None
+    translations: Versions = field(default_factory=dict)
 
 
 @dataclass
@@ -56,6 +64,7 @@ class PractitionerPlan:
     is_active: bool | None = None  # None: leave as it is (a new one is active)
     services: list[str] | None = None  # None: leave as they are
     hours: dict[int, list[tuple[time, time]]] | None = None  # None: leave as they are
+    translations: Versions = field(default_factory=dict)
 
 
 @dataclass
@@ -71,6 +80,10 @@ class ClinicPlan:
     """A checked clinic file, ready to write."""
 
     clinic: dict | None = None
+    # The [clinic] keys the file leaves out: an existing clinic keeps what it has for them, a new
+    # one takes the values in `clinic`, which are the defaults.
+    clinic_left_out: set[str] = field(default_factory=set)
+    clinic_translations: Versions = field(default_factory=dict)  # [clinic.address.es] directions
     services: list[ServicePlan] = field(default_factory=list)
     practitioners: list[PractitionerPlan] = field(default_factory=list)
     time_off: list[TimeOffPlan] = field(default_factory=list)
@@ -173,6 +186,29 @@ class _Checker:
             return default
         return value
 
+    def versions(self, table: dict, texts: dict[str, int], path: tuple, languages: list[str]) -> Versions:
+        """A row's tables of texts in the clinic's other languages ([services.es] name = "...");
+        texts: the fields that may have versions -> the longest each may be. Takes the language
+        tables out of `table`, so its own keys are checked apart from them."""
+        versions: Versions = {}
+        for key in [key for key, value in table.items() if isinstance(value, dict) and key not in ("hours",)]:
+            language, given = key, table.pop(key)
+            where = path + (language,)
+            if languages and language == languages[0]:
+                self.problem(where, f"{language!r} is the clinic's own language (the first of its languages): write "
+                                    "these texts in the table itself")
+                continue
+            if language not in languages:
+                others = ", ".join(languages[1:]) or f"none: it offers only {languages[0]}"
+                self.problem(where, f"{language!r} is not one of the clinic's other languages ({others}): a table "
+                                    "here holds texts in one of them; add the language to [clinic] languages first")
+                continue
+            self.unknown_keys(given, set(texts), where)
+            written = {name: self.text(given, name, where, required=False, limit=limit, default=None)
+                       for name, limit in texts.items()}
+            versions[language] = {name: text for name, text in written.items() if text is not None}
+        return versions
+
     def slug(self, table: dict, path: tuple) -> str:
         value = self.text(table, "slug", path, limit=limits.SLUG_LENGTH)
         if value and not SLUG.match(value):
@@ -257,13 +293,14 @@ def parse_local_datetime(value, path: tuple, check: _Checker) -> datetime | None
 
 
 def read_clinic_file(
-    text: str, filename: str, *, known_services=(), known_practitioners=(), known_zone: str | None = None
+    text: str, filename: str, *, known_services=(), known_practitioners=(), known_zone: str | None = None,
+    known_languages: list[str] | None = None,
 ) -> ClinicPlan:
     """Check a whole clinic file and return what it asks for, or raise ClinicFileError.
 
     known_services / known_practitioners: slugs already in the database, which the
-    file may refer to without defining them again; known_zone: the clinic's zone when
-    the file has no [clinic] table.
+    file may refer to without defining them again; known_zone and known_languages: the
+    clinic's zone and languages when the file does not name them.
     """
     try:
         document = tomllib.loads(text)
@@ -274,12 +311,19 @@ def read_clinic_file(
     check.unknown_keys(document, {"clinic", "services", "practitioners", "time_off"}, ())
     plan = ClinicPlan()
 
+    languages = list(known_languages or ["en"])
     if "clinic" in document:
-        plan.clinic = _read_clinic(document["clinic"], check)
+        plan.clinic, plan.clinic_left_out, plan.clinic_translations = _read_clinic(
+            document["clinic"], check, languages)
+        if "languages" in plan.clinic and "languages" not in plan.clinic_left_out:
+            languages = plan.clinic["languages"]
 
     service_slugs = set(known_services)
     for index, table in enumerate(check.tables(document, "services")):
         path = ("services", index)
+        table = dict(table)
+        versions = check.versions(table, {"name": limits.NAME_LENGTH, "description": limits.DESCRIPTION_LENGTH},
+                                  path, languages)
         check.unknown_keys(
             table, {"slug", "name", "minutes", "buffer_minutes", "new_patients_only", "description", "active"}, path
         )
@@ -287,11 +331,13 @@ def read_clinic_file(
             slug=check.slug(table, path),
             name=check.text(table, "name", path, limit=limits.NAME_LENGTH),
             minutes=check.whole_number(table, "minutes", path, limits.SERVICE_MINUTES),
-            buffer_minutes=check.whole_number(table, "buffer_minutes", path, limits.BUFFER_MINUTES),
-            new_patients_only=check.flag(table, "new_patients_only", path, False),
+            buffer_minutes=(check.whole_number(table, "buffer_minutes", path, limits.BUFFER_MINUTES)
+                            if "buffer_minutes" in table else None),
+            new_patients_only=check.flag(table, "new_patients_only", path, None),
             description=check.text(table, "description", path, required=False, limit=limits.DESCRIPTION_LENGTH,
                                    default=None),
             is_active=check.flag(table, "active", path, None),
+            translations=versions,
         )
         if service.slug in {s.slug for s in plan.services}:
             check.problem(path + ("slug",), f"service {service.slug!r} is defined twice")
@@ -302,12 +348,15 @@ def read_clinic_file(
     practitioner_slugs = set(known_practitioners)
     for index, table in enumerate(check.tables(document, "practitioners")):
         path = ("practitioners", index)
+        table = dict(table)
+        versions = check.versions(table, {"bio": limits.BIO_LENGTH}, path, languages)
         check.unknown_keys(table, {"slug", "name", "bio", "services", "hours", "active"}, path)
         practitioner = PractitionerPlan(
             slug=check.slug(table, path),
             name=check.text(table, "name", path, limit=limits.NAME_LENGTH),
             bio=check.text(table, "bio", path, required=False, limit=limits.BIO_LENGTH, default=None),
             is_active=check.flag(table, "active", path, None),
+            translations=versions,
         )
         if "services" in table:
             offered = table["services"]
@@ -356,11 +405,23 @@ def read_clinic_file(
     return plan
 
 
-def _read_clinic(table, check: _Checker) -> dict:
+# The [clinic] keys a file must give; every other one may be left out, and then an existing clinic
+# keeps what it has (a file from before a setting existed changes nothing about it), while a new
+# one takes its default. Written out, a key is set, "" clearing a text.
+REQUIRED_CLINIC_KEYS = ("name", "timezone", "phone", "emergency_number")
+
+
+def _read_clinic(table, check: _Checker, known_languages: list[str]) -> tuple[dict, set[str], Versions]:
+    """The [clinic] table as Clinic columns (defaults for what it leaves out), the keys it leaves
+    out, and the directions' versions in other languages."""
     path = ("clinic",)
     if not isinstance(table, dict):
         check.problem(path, "must be a [clinic] table")
-        return {}
+        return {}, set(), {}
+    table = dict(table)
+    address = table.get("address")
+    if isinstance(address, dict):
+        table["address"] = address = dict(address)
     check.unknown_keys(
         table,
         {"name", "timezone", "phone", "emergency_number", "slot_step_minutes", "min_notice_hours",
@@ -386,21 +447,29 @@ def _read_clinic(table, check: _Checker) -> dict:
         except ValueError:
             check.problem(path + ("alert_email",), f"{alert_email!r} is not an email address (write one like "
                                                    "\"alerts@example.com\", or leave the key out for no alerts)")
-    return {
+    written_languages = _read_languages(table, check)
+    languages = written_languages if "languages" in table else known_languages
+    versions = check.versions(address, {"directions": column_length(Clinic, "directions")}, path + ("address",),
+                              languages) if isinstance(address, dict) else {}
+    values = {
         "name": check.text(table, "name", path, limit=limits.NAME_LENGTH),
         "timezone": zone_name,
         "locale": _read_locale(table, region, check),
-        "languages": _read_languages(table, check),
-        **_read_address(table.get("address"), check),
+        "languages": written_languages,
+        **_read_address(address, check),
         "phone": check.text(table, "phone", path, limit=limits.PHONE_LENGTH),
         "emergency_number": check.text(table, "emergency_number", path, limit=limits.EMERGENCY_NUMBER_LENGTH),
         **{key: check.whole_number(table, key, path, limit) for key, limit in limits.CLINIC_NUMBERS.items()},
         "start_back_enabled": check.flag(table, "start_back_enabled", path, False),
-        # None when the file does not say: a file that leaves these out keeps what the clinic has.
-        "second_factor_for_all_staff": check.flag(table, "second_factor_for_all_staff", path, None),
+        "second_factor_for_all_staff": check.flag(table, "second_factor_for_all_staff", path, False),
         "region": region.upper(),
-        "alert_email": (alert_email or "") if "alert_email" in table else None,
+        "alert_email": alert_email or None,
     }
+    left_out = {key for key in values if key not in REQUIRED_CLINIC_KEYS and key not in table}
+    left_out -= set(ADDRESS_COLUMNS.values())
+    left_out |= {column for key, column in ADDRESS_COLUMNS.items()
+                 if not isinstance(address, dict) or key not in address}
+    return values, left_out, versions
 
 
 def _read_locale(table: dict, region: str | None, check: _Checker) -> str:
@@ -412,12 +481,13 @@ def _read_locale(table: dict, region: str | None, check: _Checker) -> str:
     locale = limits.clinic_locale(text)
     if locale is None:
         if limits.names_no_country(text):
-            example = limits.clinic_locale(f"{text}_{region}") or f"{text.lower()}_US"
+            example = limits.locale_examples(region, text)[0]
             check.problem(path, f"locale {text!r} names no country (write the country too, such as "
                                 f"\"{example}\": dates read differently in each)")
         else:
+            examples = " or ".join(f'"{code}"' for code in limits.locale_examples(region))
             check.problem(path, f"unknown locale {text!r} (use a language and a two-letter country as Babel "
-                                "names them, such as \"en_US\", \"en_GB\" or \"es_MX\")")
+                                f"names them, such as {examples})")
     return locale or limits.DEFAULT_LOCALE
 
 
@@ -464,16 +534,24 @@ def _read_address(table, check: _Checker) -> dict:
     return address
 
 
-# Settings that a clinic file leaving them out does not change: switching the second factor off
-# for staff, or the alert address off, must be said, not fall out of an older file.
-KEPT_WHEN_LEFT_OUT = frozenset({"second_factor_for_all_staff", "alert_email"})
+def kept_settings(left_out: set[str]) -> list[str]:
+    """The settings an import left as they were, as the file would name them: "locale",
+    "[clinic.address]" when the whole table is left out, else "address.postcode"."""
+    names = [key for key in left_out if key not in ADDRESS_COLUMNS.values()]
+    address = [key for key, column in ADDRESS_COLUMNS.items() if column in left_out]
+    if len(address) == len(ADDRESS_COLUMNS):
+        names.append("[clinic.address]")
+    else:
+        names += [f"address.{key}" for key in address]
+    return sorted(names, key=lambda name: (name.startswith("[") or "." in name, name))
 
 
-def import_clinic_file(text: str, filename: str = "clinic.toml") -> dict[str, int]:
+def import_clinic_file(text: str, filename: str = "clinic.toml") -> dict:
     """Check the file, then create or update everything in it by slug, in one commit.
 
-    Services, practitioners and time off missing from the file are left as they are.
-    Returns counts of what the file held, for the command's report.
+    Services, practitioners and time off missing from the file are left as they are, and so is
+    every optional setting or text it leaves out. Returns counts of what the file held and, as
+    "kept", the clinic's settings it left as they were, for the command's report.
     """
     with write_transaction():
         clinic = db.session.get(Clinic, 1)
@@ -483,17 +561,22 @@ def import_clinic_file(text: str, filename: str = "clinic.toml") -> dict[str, in
             known_services=set(db.session.scalars(sa.select(Service.slug))),
             known_practitioners=set(db.session.scalars(sa.select(Practitioner.slug))),
             known_zone=clinic.timezone if clinic else None,
+            known_languages=list(clinic.languages or ["en"]) if clinic else None,
         )
         if plan.clinic is None and clinic is None:
             raise ClinicFileError([f"{filename}:1: clinic: a [clinic] table is needed for the first import"])
+        kept: list[str] = []
         if plan.clinic is not None:
             if clinic is None:
-                clinic = Clinic(id=1)
+                clinic, left_out = Clinic(id=1), set()  # a new clinic: what the file left out takes its default
                 db.session.add(clinic)
+            else:
+                left_out = plan.clinic_left_out
+                kept = kept_settings(left_out)
             for key, value in plan.clinic.items():
-                if value is None and key in KEPT_WHEN_LEFT_OUT:
-                    continue  # a safety or security setting is changed only by a file that names it
-                setattr(clinic, key, value if value != "" or key != "alert_email" else None)
+                if key not in left_out:
+                    setattr(clinic, key, value)
+            clinic.write_versions(plan.clinic_translations)
         services = {s.slug: s for s in db.session.scalars(sa.select(Service))}
         for item in plan.services:
             service = services.get(item.slug) or Service(slug=item.slug)
@@ -501,6 +584,7 @@ def import_clinic_file(text: str, filename: str = "clinic.toml") -> dict[str, in
             for key in ("name", "minutes", "buffer_minutes", "new_patients_only", "description", "is_active"):
                 if getattr(item, key) is not None:
                     setattr(service, key, getattr(item, key))
+            service.write_versions(item.translations)
             services[item.slug] = service
         practitioners = {p.slug: p for p in db.session.scalars(sa.select(Practitioner))}
         for item in plan.practitioners:
@@ -511,6 +595,7 @@ def import_clinic_file(text: str, filename: str = "clinic.toml") -> dict[str, in
                 practitioner.bio = item.bio
             if item.is_active is not None:
                 practitioner.is_active = item.is_active
+            practitioner.write_versions(item.translations)
             if item.services is not None:
                 practitioner.services = [services[slug] for slug in item.services]
             if item.hours is not None:
@@ -534,6 +619,7 @@ def import_clinic_file(text: str, filename: str = "clinic.toml") -> dict[str, in
         "services": len(plan.services),
         "practitioners": len(plan.practitioners),
         "time_off": len(plan.time_off),
+        "kept": kept,
     }
 
 
@@ -566,8 +652,11 @@ def export_clinic_file() -> str:
         "practitioners": [],
         "time_off": [],
     }
-    address = {key: getattr(clinic, column) for key, column in ADDRESS_COLUMNS.items() if getattr(clinic, column)}
-    if address:
+    other_languages = list(clinic.languages or ["en"])[1:]
+    # The address whole, every part named ("" for none), so it imports as it is over any other.
+    address = {key: getattr(clinic, column) or "" for key, column in ADDRESS_COLUMNS.items()}
+    address |= _versions(clinic, other_languages)
+    if any(address.values()):
         document["clinic"]["address"] = address
     for service in db.session.scalars(sa.select(Service).order_by(Service.id)):
         entry = {
@@ -581,6 +670,7 @@ def export_clinic_file() -> str:
             entry["description"] = service.description
         if not service.is_active:
             entry["active"] = False
+        entry |= _versions(service, other_languages)
         document["services"].append(entry)
     for practitioner in db.session.scalars(sa.select(Practitioner).order_by(Practitioner.id)):
         entry = {"slug": practitioner.slug, "name": practitioner.name}
@@ -595,6 +685,7 @@ def export_clinic_file() -> str:
                 f"{row.start_time:%H:%M}-{row.end_time:%H:%M}"
             )
         entry["hours"] = {day: hours[day] for day in WEEKDAYS if day in hours}
+        entry |= _versions(practitioner, other_languages)
         document["practitioners"].append(entry)
         for off in practitioner.time_off:
             item = {
@@ -606,3 +697,12 @@ def export_clinic_file() -> str:
                 item["reason"] = off.reason
             document["time_off"].append(item)
     return tomli_w.dumps({key: value for key, value in document.items() if value != []})
+
+
+def _versions(item, languages: list[str]) -> dict:
+    """A row's texts in the clinic's other languages as the file's tables ({"es": {"name": ...}});
+    versions in a language the clinic no longer offers stay stored but are not written, since the
+    file could not be imported with them."""
+    stored = item.translations or {}
+    return {language: {field: stored[language][field] for field in item.TRANSLATED if stored[language].get(field)}
+            for language in languages if any((stored.get(language) or {}).get(field) for field in item.TRANSLATED)}

@@ -20,7 +20,7 @@ from booking.clock import now
 from booking.extensions import db
 from booking.forms import NONE_OF_THESE, ConfirmForm, DetailsForm, SafetyForm, options
 from booking.formatting import clinic_time
-from booking.i18n import patient_language
+from booking.i18n import in_current_language, patient_language
 from booking.models import AppointmentStatus, Patient, Practitioner, Service
 from booking.operations import drafts
 from booking.operations import catalogue
@@ -144,7 +144,7 @@ def choose_service(draft):
     returning = draft.details["returning"]
     services = fitting_services(bookable_services(), returning)
     form = ServiceForm(data={"service": draft.service.slug if draft.service else None})
-    form.service.choices = options((s.slug, s.name) for s in services)
+    form.service.choices = options((s.slug, in_current_language(s, "name")) for s in services)
     if form.validate_on_submit():
         moment = now()
         service = db.session.get(Service, next(s.id for s in services if s.slug == form.service.data))
@@ -297,11 +297,11 @@ def visit_type_problem(draft) -> CannotBook | None:
     if draft.service.slug not in {s.slug for s in fitting_services(bookable_services(), returning)}:
         if returning:
             message = _("You said you have been to the clinic before, but '%(service)s' is for new patients. "
-                        "Choose another visit, or change your answer.", service=draft.service.name)
+                        "Choose another visit, or change your answer.", service=in_current_language(draft.service, "name"))
         else:
             message = _("You said this is your first visit, so '%(service)s' is not for you yet. "
                         "Choose a visit for new patients, or change your answer about having been before.",
-                        service=draft.service.name)
+                        service=in_current_language(draft.service, "name"))
         return CannotBook("service", message)
     if returning and not _on_file(draft.details):
         return CannotBook("returning", _(
