@@ -279,7 +279,7 @@ def test_an_admin_sees_and_stops_a_practitioners_link(staff, practitioner, login
     stopped = post_button(admin, "/admin/practitioners/ana/calendar-link/stop", page="/admin/practitioners/ana")
     assert stopped.status_code == 303 and stopped.location.endswith("/admin/practitioners/ana")
     page = text(admin.get("/admin/practitioners/ana"))
-    assert "calendar link is stopped" in page and "Ana Test has no calendar link" in page
+    assert "Calendar link stopped for Ana Test." in page and "Ana Test has no calendar link" in page
     assert fetch(staff, path).status_code == 404
     assert post_button(admin, "/admin/practitioners/nobody/calendar-link/stop",
                        page="/admin/practitioners/ana").status_code == 404

@@ -145,7 +145,7 @@ def stop_calendar_link(slug: str):
     """Stop a practitioner's calendar link (a lost phone, someone leaving); they can make a new one."""
     practitioner = admin.find_practitioner(slug) or abort(404)
     if feeds.revoke(practitioner.id):
-        flash(f"{practitioner.name}'s calendar link is stopped.", "success")
+        flash(end_sentence(f"Calendar link stopped for {practitioner.name}"), "success")
     return redirect(url_for("admin.edit_practitioner", slug=practitioner.slug), code=303)
 
 
@@ -200,7 +200,7 @@ def reset_second_factor(account_id: int):
         return redirect(url_for("admin.staff_accounts"), code=303)
     second_factor.reset(account, now(), by=current_user.account, address=request.remote_addr or "")
     needs = second_factor.required(account, load_clinic())
-    flash(f"{account.name}'s second factor is reset and their sessions have ended. "
+    flash(end_sentence(f"Second factor reset for {account.name}") + " Their sessions have ended. "
           + ("They set up an authenticator app again when they next sign in." if needs
              else "They sign in with their password alone until they set one up again."), "success")
     return redirect(url_for("admin.staff_accounts"), code=303)

@@ -245,7 +245,7 @@ def update_clinic(values: dict, *, start_back_available: bool, now: datetime) ->
     elif zone != clinic.timezone and not values.get("confirm_zone_change"):
         ahead = upcoming_visits(now)
         if ahead:
-            check.problem("confirm_zone_change", f"{ahead} booked visits lie ahead: tick the box to confirm "
+            check.problem("confirm_zone_change", f"{ahead} booked visits lie ahead: check the box to confirm "
                                                  "the change of time zone, or keep the clinic's zone")
     settings["timezone"] = zone
     settings["region"] = check.region("region")
