@@ -239,6 +239,46 @@ def test_a_missing_version_falls_back_to_the_clinics_own_text(clinic_with_texts)
         assert "Short treatment" in email.text_body
 
 
+def test_the_api_gives_the_clinics_texts_in_the_language_asked_for(clinic_with_texts):
+    api = clinic_with_texts.test_client()
+    english = api.get("/api/v1/services").get_json()
+    assert english["language"] == "en" and english["services"][0]["name"] == "Consultation"
+    spanish = api.get("/api/v1/services?language=es").get_json()
+    assert spanish["language"] == "es"
+    assert [(s["slug"], s["name"]) for s in spanish["services"]] == [("consult", CONSULT_ES), ("short", "Short treatment")]
+    assert spanish["services"][0]["description"] == CONSULT_ES_ABOUT
+    people = api.get("/api/v1/practitioners?language=es").get_json()["practitioners"]
+    assert [(p["slug"], p["name"], p["bio"]) for p in people][0] == ("ana", "Ana Test", ANA_ES)
+    for path in ("/api/v1/services?language=fr", "/api/v1/practitioners?language=ES%20US"):
+        refused = api.get(path)
+        assert refused.status_code == 422
+        assert refused.get_json()["errors"] == {"language": "must be one of the clinic's languages: en, es"}
+
+
+@pytest.mark.parametrize("language, expected", [(None, "en"), ("es", "es")])
+def test_a_booking_through_the_api_may_say_the_patients_language(clinic_with_texts, language, expected):
+    from tests.test_api import MONDAY_14, body
+
+    sent = body(start=MONDAY_14) | ({"language": language} if language else {})
+    booked = clinic_with_texts.test_client().post("/api/v1/bookings", json=sent)
+    assert booked.status_code == 201, booked.get_json()
+    with clinic_with_texts.app_context():
+        appointment = db.session.scalar(sa.select(Appointment))
+        email = db.session.scalar(sa.select(OutboxMessage).where(OutboxMessage.kind == "confirmation"))
+        assert appointment.language == expected
+        assert email.subject.startswith("Cita confirmada" if expected == "es" else "Booking confirmed")
+
+
+def test_a_booking_in_a_language_the_clinic_does_not_offer_is_refused_and_writes_nothing(clinic_with_texts):
+    from tests.test_api import body
+
+    refused = clinic_with_texts.test_client().post("/api/v1/bookings", json=body() | {"language": "fr"})
+    assert refused.status_code == 422
+    assert refused.get_json()["errors"] == {"language": "must be one of the clinic's languages: en, es"}
+    with clinic_with_texts.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Appointment)) == 0
+
+
 # --- the admin pages ------------------------------------------------------------------------------------
 
 

@@ -8,9 +8,10 @@ import sqlalchemy as sa
 from flask import Blueprint, current_app, jsonify, request, url_for
 from werkzeug.exceptions import HTTPException
 
-from booking.api.schemas import InvalidInput, read_booking, read_slot_query
+from booking.api.schemas import InvalidInput, read_booking, read_language, read_slot_query
 from booking.clock import now
 from booking.extensions import db, limiter
+from booking.i18n import offered_languages
 from booking.models import Practitioner
 from booking.operations.availability import (
     Slot,
@@ -47,18 +48,31 @@ def _error(status: int, code: str, message: str, **extra):
     return jsonify({"error": code, "message": message, **extra}), status
 
 
+def _asked_language() -> str:
+    """?language=es: the clinic's texts in one of its languages (their own where it wrote no
+    version); the clinic's first language when not asked."""
+    offered = offered_languages(load_clinic())
+    errors: dict[str, str] = {}
+    language = read_language(request.args.get("language"), offered, errors)
+    if errors:
+        raise InvalidInput(errors)
+    return language or offered[0]
+
+
 @bp.get("/services")
 @limiter.limit(_read_limit)
 def services():
     """Bookable services, in the clinic's order."""
+    language = _asked_language()
     rows = bookable_services()
     return jsonify(
         {
+            "language": language,
             "services": [
                 {
                     "slug": s.slug,
-                    "name": s.name,
-                    "description": s.description,
+                    "name": s.text("name", language),
+                    "description": s.text("description", language),
                     "minutes": s.minutes,
                     "new_patients_only": s.new_patients_only,
                 }
@@ -72,6 +86,7 @@ def services():
 @limiter.limit(_read_limit)
 def practitioners():
     """Practitioners and the services each offers."""
+    language = _asked_language()
     rows = db.session.scalars(
         sa.select(Practitioner)
         .where(Practitioner.is_active)
@@ -80,8 +95,10 @@ def practitioners():
     )
     return jsonify(
         {
+            "language": language,
             "practitioners": [
-                {"slug": p.slug, "name": p.name, "bio": p.bio, "services": [s.slug for s in p.services if s.is_active]}
+                {"slug": p.slug, "name": p.name, "bio": p.text("bio", language),
+                 "services": [s.slug for s in p.services if s.is_active]}
                 for p in rows
             ]
         }
@@ -120,7 +137,7 @@ def create_booking():
     # Emergency answers come first: that advice matters more than any typo elsewhere.
     if isinstance(body, dict) and has_emergency_answer(body.get("safety")):
         return _error(422, "emergency", advice, advice=advice)
-    booking_request = read_booking(body, clinic.today(moment))
+    booking_request = read_booking(body, clinic.today(moment), offered_languages(clinic))
     try:
         result = book(booking_request, moment)
     except EmergencyAnswers:

@@ -82,7 +82,7 @@ def read_slot_query(args) -> SlotQuery:
     return SlotQuery(service, practitioner, first_day, days)
 
 
-BOOKING_KEYS = ("service", "practitioner", "start", "patient", "safety")
+BOOKING_KEYS = ("service", "practitioner", "start", "patient", "safety", "language")
 PATIENT_KEYS = ("name", "email", "phone", "birth_date")
 
 
@@ -144,8 +144,19 @@ def read_start(value, errors: dict[str, str]) -> datetime | None:
     return start
 
 
-def read_booking(body, today: date) -> BookingRequest:
-    """The JSON body of POST /api/v1/bookings, or InvalidInput naming every bad field."""
+def read_language(value, offered: list[str], errors: dict[str, str]) -> str | None:
+    """An optional language code the clinic offers to patients ("es"); None when not given."""
+    if value is None:
+        return None
+    if not isinstance(value, str) or value.strip() not in offered:
+        errors["language"] = f"must be one of the clinic's languages: {', '.join(offered)}"
+        return None
+    return value.strip()
+
+
+def read_booking(body, today: date, languages: list[str]) -> BookingRequest:
+    """The JSON body of POST /api/v1/bookings, or InvalidInput naming every bad field. `language`
+    (optional, one of the clinic's `languages`) is what the patient's emails are written in."""
     if not isinstance(body, dict):
         raise InvalidInput({"body": "must be a JSON object"})
     errors: dict[str, str] = {}
@@ -161,6 +172,7 @@ def read_booking(body, today: date) -> BookingRequest:
     safety = body.get("safety")
     if not isinstance(safety, list) or not all(isinstance(code, str) for code in safety):
         errors["safety"] = "is required: a list of safety codes that apply, [] when none do"
+    language = read_language(body.get("language"), languages, errors)
     if errors:
         raise InvalidInput(errors)
     return BookingRequest(
@@ -170,4 +182,5 @@ def read_booking(body, today: date) -> BookingRequest:
         patient=patient,
         safety=tuple(safety),
         booked_via="api",
+        language=language,
     )
