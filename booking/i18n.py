@@ -147,7 +147,7 @@ def in_current_language(item, field: str):
     """A text the clinic wrote (a service's name, its directions...) in the language being spoken,
     or the clinic's own where it has written no version in it (models.InLanguages). Patient pages,
     their emails and calendar files use this; staff pages show the clinic's own text."""
-    return item.text(field, current_language())
+    return item.text(field, current_language(), offered_languages(_clinic())[0])
 
 
 def init_app(app: Flask) -> None:

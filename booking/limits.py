@@ -18,6 +18,8 @@ from babel.core import get_global
 from babel.languages import get_official_languages
 
 SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+# Characters no clinic text holds (PostgreSQL refuses NUL in text); tabs and line ends are fine.
+CONTROL_CHARACTER = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 SLUG_LENGTH = 60
 NAME_LENGTH = 120
 ZONE_LENGTH = 64

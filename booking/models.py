@@ -109,14 +109,15 @@ class InLanguages:
 
     TRANSLATED = ()  # the fields with versions in other languages
 
-    def text(self, field: str, language: str | None):
-        """The text `field` in `language`, or the clinic's own where no version is written."""
-        return translated_text(self, field, language)
+    def text(self, field: str, language: str | None, own_language: str | None = None):
+        """The text `field` in `language`, or the clinic's own where no version is written or
+        `language` is the clinic's own (`own_language`, the first of its languages)."""
+        return translated_text(self, field, language, own_language)
 
     def write_versions(self, given: dict[str, dict[str, str]]) -> None:
         """Take versions as the clinic file or an admin page gives them (language -> field -> text):
         a text replaces that version, "" removes it, and what is not given stays."""
-        merged = {language: dict(texts) for language, texts in (self.translations or {}).items()}
+        merged = stored_versions(self.translations)
         for language, texts in given.items():
             for field, text in texts.items():
                 if text:
@@ -128,11 +129,33 @@ class InLanguages:
             self.translations = merged
 
 
-def translated_text(item, field: str, language: str | None):
+def stored_versions(value) -> dict[str, dict[str, str]]:
+    """A translations column as {language: {field: text}}, leaving out anything else it holds (a
+    hand edit, an odd restore): one bad row must not break the pages listing it, nor the admin
+    page and clinic file that would mend it."""
+    if not isinstance(value, dict):
+        return {}
+    versions = {}
+    for language, texts in value.items():
+        if isinstance(language, str) and isinstance(texts, dict):
+            kept = {field: text for field, text in texts.items() if isinstance(field, str) and isinstance(text, str) and text}
+            if kept:
+                versions[language] = kept
+    return versions
+
+
+def translated_text(item, field: str, language: str | None, own_language: str | None = None):
     """item's `field` in `language` from its translations, else its own text (the one place the
-    fallback is decided, for rows and for the catalogue's copies of them)."""
-    version = ((item.translations or {}).get(language) or {}).get(field)
-    return version or getattr(item, field)
+    fallback is decided, for rows and for the catalogue's copies of them). In the clinic's own
+    language the own text is always read: versions left from before it became the first language
+    must not hide what the clinic now writes there."""
+    own = getattr(item, field)
+    if language is None or language == own_language:
+        return own
+    versions = item.translations
+    texts = versions.get(language) if isinstance(versions, dict) else None
+    version = texts.get(field) if isinstance(texts, dict) else None
+    return version if isinstance(version, str) and version else own
 
 
 class Clinic(InLanguages, db.Model):

@@ -279,6 +279,79 @@ def test_a_booking_in_a_language_the_clinic_does_not_offer_is_refused_and_writes
         assert db.session.scalar(sa.select(sa.func.count()).select_from(Appointment)) == 0
 
 
+@pytest.mark.parametrize("stored", [["x"], "plain", 7, {"es": "plain"}, {"es": ["a"]}, {"es": {"name": 5}}, {"5": None}])
+def test_a_row_holding_odd_versions_breaks_no_page_and_can_be_mended(clinic_with_texts, login_as, stored):  # noqa: F811
+    """Only the app writes the column, but a hand edit or an odd restore must not take the site down,
+    nor the admin page and clinic file that would put it right."""
+    app = clinic_with_texts
+    with app.app_context():
+        consult = db.session.scalar(sa.select(Service).where(Service.slug == "consult"))
+        consult.translations = stored
+        db.session.commit()
+    patient = PatientBrowser(app)
+    patient.get("/?language=es")
+    home = text(patient.get("/"))
+    assert "Consultation" in home and CONSULT_ES not in home
+    listed = app.test_client().get("/api/v1/services?language=es").get_json()["services"]
+    assert listed[0]["name"] == "Consultation"
+    admin = login_as(StaffRole.ADMIN)
+    assert admin.get("/admin/services/consult").status_code == 200
+    with app.app_context():
+        exported = export_clinic_file()
+        assert "[services.es]" not in exported.split("[[practitioners]]")[0].split('slug = "consult"')[1]
+        import_clinic_file(TEXTS)  # the file puts the versions right again
+        assert db.session.scalar(sa.select(Service).where(Service.slug == "consult")).text("name", "es") == CONSULT_ES
+
+
+def test_once_spanish_is_the_clinics_own_language_its_own_texts_are_read(clinic_with_texts):
+    app = clinic_with_texts
+    spanish_first = (TEXTS.replace('languages = ["en", "es"]', 'languages = ["es", "en"]')
+                     .replace(f'[services.es]\nname = "{CONSULT_ES}"\ndescription = "{CONSULT_ES_ABOUT}"\n', "")
+                     .replace(f'[practitioners.es]\nbio = "{ANA_ES}"\n', "")
+                     .replace(f'[clinic.address.es]\ndirections = "{DIRECTIONS_ES}"\n', "")
+                     .replace('name = "Consultation"', 'name = "Consulta nueva"'))
+    assert "[services.es]" not in spanish_first and "Consulta nueva" in spanish_first
+    with app.app_context():
+        import_clinic_file(spanish_first)  # the old Spanish versions stay stored, unread
+    home = text(PatientBrowser(app).get("/"))
+    assert "Consulta nueva" in home and CONSULT_ES not in home
+    listed = app.test_client().get("/api/v1/services?language=es").get_json()["services"]
+    assert listed[0]["name"] == "Consulta nueva"
+
+
+def test_a_version_shows_even_where_the_clinics_own_text_is_empty(clinic_with_texts):
+    app = clinic_with_texts
+    with app.app_context():
+        import_clinic_file(TEXTS.replace(
+            'description = "For anyone new to the clinic: your back pain history, an examination and a first treatment."\n',
+            'description = ""\n').replace(f'directions = "{DIRECTIONS}"\n', 'directions = ""\n'))
+        consult = db.session.scalar(sa.select(Service).where(Service.slug == "consult"))
+        assert consult.description == "" and consult.text("description", "es") == CONSULT_ES_ABOUT
+    patient = PatientBrowser(app)
+    patient.get("/?language=es")
+    home = text(patient.get("/"))
+    assert CONSULT_ES_ABOUT in home and DIRECTIONS_ES in home
+    patient.answer_first_visit("no")
+    assert CONSULT_ES_ABOUT in text(patient.get("/book"))
+
+
+def test_a_version_with_a_control_character_is_refused_with_its_line():
+    bad = TEXTS.replace(f'name = "{CONSULT_ES}"', 'name = "Consulta\\u0000inicial"')
+    with pytest.raises(ClinicFileError) as refused:
+        read_clinic_file(bad, "clinic.toml")
+    assert f"clinic.toml:{line_of(bad, 'u0000')}: services[0].es.name: holds a control character" in "\n".join(
+        refused.value.problems)
+
+
+def test_the_services_and_practitioners_lists_read_the_cached_catalogue(clinic_with_texts, count_queries):
+    api = clinic_with_texts.test_client()
+    api.get("/api/v1/services")  # the process reads the clinic's settings once
+    for path in ("/api/v1/services?language=es", "/api/v1/practitioners?language=es", "/api/v1/practitioners"):
+        with count_queries() as counted:
+            assert api.get(path).status_code == 200
+        assert counted.total == 1, path  # the settings stamp only
+
+
 # --- the admin pages ------------------------------------------------------------------------------------
 
 

@@ -4,18 +4,15 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import sqlalchemy as sa
 from flask import Blueprint, current_app, jsonify, request, url_for
 from werkzeug.exceptions import HTTPException
 
 from booking.api.schemas import InvalidInput, read_booking, read_language, read_slot_query
 from booking.clock import now
-from booking.extensions import db, limiter
+from booking.extensions import limiter
 from booking.i18n import offered_languages
-from booking.models import Practitioner
 from booking.operations.availability import (
     Slot,
-    bookable_services,
     find_slots,
     load_clinic,
 )
@@ -48,31 +45,31 @@ def _error(status: int, code: str, message: str, **extra):
     return jsonify({"error": code, "message": message, **extra}), status
 
 
-def _asked_language() -> str:
+def _asked_language(known) -> str:
     """?language=es: the clinic's texts in one of its languages (their own where it wrote no
     version); the clinic's first language when not asked."""
-    offered = offered_languages(load_clinic())
     errors: dict[str, str] = {}
-    language = read_language(request.args.get("language"), offered, errors)
+    language = read_language(request.args.get("language"), list(known.languages), errors)
     if errors:
         raise InvalidInput(errors)
-    return language or offered[0]
+    return language or known.languages[0]
 
 
 @bp.get("/services")
 @limiter.limit(_read_limit)
 def services():
     """Bookable services, in the clinic's order."""
-    language = _asked_language()
-    rows = bookable_services()
+    known = catalogue.current()
+    language, own = _asked_language(known), known.languages[0]
+    rows = known.bookable_services()
     return jsonify(
         {
             "language": language,
             "services": [
                 {
                     "slug": s.slug,
-                    "name": s.text("name", language),
-                    "description": s.text("description", language),
+                    "name": s.text("name", language, own),
+                    "description": s.text("description", language, own),
                     "minutes": s.minutes,
                     "new_patients_only": s.new_patients_only,
                 }
@@ -86,20 +83,16 @@ def services():
 @limiter.limit(_read_limit)
 def practitioners():
     """Practitioners and the services each offers."""
-    language = _asked_language()
-    rows = db.session.scalars(
-        sa.select(Practitioner)
-        .where(Practitioner.is_active)
-        .options(sa.orm.selectinload(Practitioner.services))
-        .order_by(Practitioner.slug)
-    )
+    known = catalogue.current()
+    language, own = _asked_language(known), known.languages[0]
+    active_services = {s.slug for s in known.services if s.is_active}
     return jsonify(
         {
             "language": language,
             "practitioners": [
-                {"slug": p.slug, "name": p.name, "bio": p.text("bio", language),
-                 "services": [s.slug for s in p.services if s.is_active]}
-                for p in rows
+                {"slug": p.slug, "name": p.name, "bio": p.text("bio", language, own),
+                 "services": [slug for slug in p.service_slugs if slug in active_services]}
+                for p in known.active_practitioners()
             ]
         }
     )

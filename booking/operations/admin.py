@@ -17,15 +17,14 @@ from sqlalchemy.exc import IntegrityError
 from booking import limits
 from booking.extensions import db
 from booking.transaction import write_transaction
-from booking.limits import Limit
+from booking.limits import CONTROL_CHARACTER, Limit
 from booking.i18n import catalog_languages, language_name
-from booking.models import ADDRESS_COLUMNS, Appointment, AppointmentStatus, Clinic, Practitioner, Service, column_length
+from booking.models import ADDRESS_COLUMNS, Appointment, AppointmentStatus, Clinic, Practitioner, Service, column_length, stored_versions
 from booking.operations.availability import load_clinic
 from booking.operations.problems import InvalidInput
 from booking.validation import clean_email
 
 WHOLE_NUMBER = re.compile(r"[+-]?[0-9]+")
-CONTROL_CHARACTER = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # tabs and line ends are fine
 
 START_BACK_NOT_LOADED = (
     "The STarT Back screen cannot be switched on: no licensed STarT Back file is loaded. "
@@ -168,8 +167,8 @@ def other_languages() -> list[str]:
 
 def version_values(item, languages: list[str]) -> dict:
     """A row's versions as its form's boxes show them: {"name_es": "...", ...}."""
-    stored = item.translations or {}
-    return {f"{field}_{language}": (stored.get(language) or {}).get(field, "")
+    stored = stored_versions(item.translations)
+    return {f"{field}_{language}": stored.get(language, {}).get(field, "")
             for language in languages for field in item.TRANSLATED}
 
 

@@ -17,7 +17,7 @@ from flask import current_app
 from sqlalchemy.orm import Session, selectinload
 
 from booking.extensions import db
-from booking.models import Clinic, InLanguages, Practitioner, Service
+from booking.models import Clinic, InLanguages, Practitioner, Service, stored_versions
 from booking.operations.problems import CannotBook, NotFound
 from booking.scheduling import BookingRules, WorkingInterval
 
@@ -68,6 +68,7 @@ class Catalogue:
     timezone: str
     max_advance_days: int
     booking_rules: BookingRules
+    languages: tuple[str, ...]  # patients' languages, the clinic's own (its texts') first
     services: tuple[ServiceEntry, ...]  # every service, in the clinic's order
     practitioners: tuple[PractitionerEntry, ...]  # every practitioner, by slug
 
@@ -149,14 +150,15 @@ def _read_committed() -> Catalogue:
             timezone=clinic.timezone,
             max_advance_days=clinic.max_advance_days,
             booking_rules=clinic.booking_rules,
+            languages=tuple(clinic.languages or ["en"]),
             services=tuple(
                 ServiceEntry(s.id, s.slug, s.name, s.description, s.minutes, s.buffer_minutes, s.new_patients_only,
-                             s.is_active, dict(s.translations or {}))
+                             s.is_active, stored_versions(s.translations))
                 for s in services
             ),
             practitioners=tuple(
                 PractitionerEntry(p.id, p.slug, p.name, p.bio, p.is_active, tuple(s.slug for s in p.services),
-                                  tuple(p.working_intervals), dict(p.translations or {}))
+                                  tuple(p.working_intervals), stored_versions(p.translations))
                 for p in practitioners
             ),
         )

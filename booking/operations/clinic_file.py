@@ -18,9 +18,9 @@ import tomli_w
 from booking import limits
 from booking.extensions import db
 from booking.transaction import write_transaction
-from booking.limits import SLUG, Limit
+from booking.limits import CONTROL_CHARACTER, SLUG, Limit
 from booking.i18n import catalog_languages
-from booking.models import ADDRESS_COLUMNS, Clinic, Practitioner, Service, TimeOff, WorkingHours, column_length
+from booking.models import ADDRESS_COLUMNS, Clinic, Practitioner, Service, TimeOff, WorkingHours, column_length, stored_versions
 from booking.scheduling import wall_clock_instant
 from booking.validation import EMAIL_LIMIT, clean_email
 
@@ -161,6 +161,9 @@ class _Checker:
             return default
         if len(value) > limit:
             self.problem(path + (key,), f"is longer than {limit} characters")
+            return default
+        if CONTROL_CHARACTER.search(value):
+            self.problem(path + (key,), "holds a control character, which no text here may: type it again")
             return default
         return value.strip()
 
@@ -703,6 +706,6 @@ def _versions(item, languages: list[str]) -> dict:
     """A row's texts in the clinic's other languages as the file's tables ({"es": {"name": ...}});
     versions in a language the clinic no longer offers stay stored but are not written, since the
     file could not be imported with them."""
-    stored = item.translations or {}
-    return {language: {field: stored[language][field] for field in item.TRANSLATED if stored[language].get(field)}
-            for language in languages if any((stored.get(language) or {}).get(field) for field in item.TRANSLATED)}
+    stored = stored_versions(item.translations)
+    return {language: {field: stored[language][field] for field in item.TRANSLATED if field in stored[language]}
+            for language in languages if any(field in stored.get(language, {}) for field in item.TRANSLATED)}
