@@ -119,7 +119,7 @@ def book():
     else:
         patient = None
 
-    form = CallerBookingForm(existing_patient=patient is not None, today=clinic.today(now()))
+    form = CallerBookingForm(existing_patient=patient is not None, today=clinic.today(now()), locale=str(get_locale()))
     problem_text = None if start >= now() else (
         f"{describe(clinic, practitioner, start)} has already passed. Go back to the calendar and choose a later time.")
     form.service.choices = options((s.slug, f"{s.name} ({s.minutes} minutes)")
