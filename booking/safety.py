@@ -115,7 +115,7 @@ def has_emergency_answer(codes) -> bool:
 
 def emergency_advice(emergency_number: str, clinic_phone: str) -> str:
     """What to tell someone whose answers need emergency care, in one short paragraph, in the
-    language of the moment (the API's is English).
+    language of the moment (the API's is the booking's, else the clinic's first).
 
     It names no cause: the same words must fit a nerve problem, chest pain and a possible
     aortic aneurysm, and the last two need an ambulance rather than a drive.

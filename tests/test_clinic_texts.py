@@ -269,6 +269,18 @@ def test_a_booking_through_the_api_may_say_the_patients_language(clinic_with_tex
         assert email.subject.startswith("Cita confirmada" if expected == "es" else "Booking confirmed")
 
 
+def test_the_apis_safety_advice_is_in_the_bookings_language(clinic_with_texts):
+    from tests.test_api import MONDAY_14, body
+
+    api = clinic_with_texts.test_client()
+    urgent = api.post("/api/v1/bookings", json=body(start=MONDAY_14) | {"language": "es", "safety": ["fever"]})
+    assert urgent.status_code == 201 and urgent.get_json()["advice"].startswith("Vea a un médico en las próximas 24 horas")
+    emergency = api.post("/api/v1/bookings", json=body() | {"language": "es", "safety": ["chest_pain"]})
+    assert emergency.status_code == 422 and emergency.get_json()["advice"].startswith("Llame al 911")
+    english = api.post("/api/v1/bookings", json=body() | {"safety": ["chest_pain"]})
+    assert english.get_json()["advice"].startswith("Call 911 or go to the nearest emergency department now.")
+
+
 def test_a_booking_in_a_language_the_clinic_does_not_offer_is_refused_and_writes_nothing(clinic_with_texts):
     from tests.test_api import body
 

@@ -10,7 +10,7 @@ from werkzeug.exceptions import HTTPException
 from booking.api.schemas import InvalidInput, read_booking, read_language, read_slot_query
 from booking.clock import now
 from booking.extensions import limiter
-from booking.i18n import offered_languages
+from booking.i18n import offered_languages, speaking
 from booking.operations.availability import (
     Slot,
     find_slots,
@@ -126,11 +126,16 @@ def create_booking():
                                            f"nested no more than {JSON_DEPTH_LIMIT} levels deep")
     moment = now()
     clinic = load_clinic()
-    advice = emergency_advice(clinic.emergency_number, clinic.phone)
+    offered = offered_languages(clinic)
+    # The advice is for the caller to pass on to the patient: in the patient's language where the
+    # body says one the clinic offers (read before the rest, as emergency advice comes first).
+    asked = body.get("language") if isinstance(body, dict) else None
+    with speaking(asked if isinstance(asked, str) and asked in offered else offered[0]):
+        advice = emergency_advice(clinic.emergency_number, clinic.phone)
     # Emergency answers come first: that advice matters more than any typo elsewhere.
     if isinstance(body, dict) and has_emergency_answer(body.get("safety")):
         return _error(422, "emergency", advice, advice=advice)
-    booking_request = read_booking(body, clinic.today(moment), offered_languages(clinic))
+    booking_request = read_booking(body, clinic.today(moment), offered)
     try:
         result = book(booking_request, moment)
     except EmergencyAnswers:
@@ -155,7 +160,8 @@ def create_booking():
         "manage_url": current_app.config["BASE_URL"] + manage_path,
     }
     if appointment.safety_flags:  # urgent answers: the caller passes this on to the patient
-        booked["advice"] = urgent_advice(clinic.emergency_number, clinic.region)
+        with speaking(appointment.language):
+            booked["advice"] = urgent_advice(clinic.emergency_number, clinic.region)
     return jsonify(booked), 201
 
 
