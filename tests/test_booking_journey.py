@@ -761,7 +761,7 @@ def test_phone_numbers_are_tap_to_call_links(clinic, patient):
     clinic_phone = '<a href="tel:+12135550100" class="phone-link">+1 213 555 0100</a>'
     emergency = '<a href="tel:911" class="phone-link">911</a>'
     home = text(patient.get("/"))
-    assert f"Questions about a booking? Call Test Clinic at {clinic_phone}." in home and f"In an emergency call {emergency}." in home
+    assert f"Questions about a booking? Call Test Clinic at {clinic_phone}." in home and f"In an emergency, call {emergency}." in home
     assert f"You can also book by phone at {clinic_phone}." in home
     patient.reach_safety_check()
     patient.submit("/book/safety", {"symptoms": ["chest_pain"]})

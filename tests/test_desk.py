@@ -683,7 +683,7 @@ def test_titles_and_messages_read_well_for_a_name_that_ends_in_a_full_stop(staff
         assert ".'s" not in page and "L.Ac.." not in page and "Jr.." not in page, path
 
 
-PATIENT_FOOTER = ("Reading for patients", "Questions about a booking?", "In an emergency call")
+PATIENT_FOOTER = ("Reading for patients", "Questions about a booking?", "In an emergency, call")
 
 
 @pytest.mark.parametrize("role, paths", [
