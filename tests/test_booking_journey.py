@@ -715,6 +715,9 @@ def test_a_new_visitor_is_not_told_anything_was_lost(patient):
     page = text(patient.get(later.location))
     assert "There is no booking in progress in this browser, so please start from the first question." in page
     assert "could not find" not in page
+    sent = patient.client.post("/book/check")  # "Confirm booking" pressed after the cookie went
+    assert sent.status_code == 303 and sent.location.endswith("/book/first-visit")
+    assert "so nothing was booked. Please start from the first question." in text(patient.get(sent.location))
 
 
 def test_a_cancelled_booking_offers_book_again(clinic, patient, booked):

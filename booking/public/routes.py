@@ -65,6 +65,9 @@ def lost_draft():
     if session.pop(DRAFT_KEY, None) is not None:
         flash(_("We could not find the booking you started: it may have expired. "
                 "Please start again from the first question."), "lost-race")
+    elif request.method == "POST":  # an answer or "Confirm booking" sent: say it went nowhere
+        flash(_("There is no booking in progress in this browser, so nothing was booked. Please "
+                "start from the first question."), "lost-race")
     else:
         flash(_("There is no booking in progress in this browser, so please start from the first "
                 "question."), "lost-race")
