@@ -262,8 +262,13 @@ class HistoryForm(JourneyForm):
                                  choices=options(TREATMENTS.items()))
 
     def answers(self) -> dict:
-        return {name: getattr(self, name).data for name in (
+        answers = {name: getattr(self, name).data for name in (
             "worse", "better", "morning_stiffness", "previous_episodes", "imaging", "imaging_findings", "treatments")}
+        # Kept only beside a yes it explains: words left in the box (it stays on the page without
+        # JavaScript) after answering "No" would read to the practitioner as a finding.
+        if answers["imaging"] == "none":
+            answers["imaging_findings"] = ""
+        return answers
 
 
 class HealthForm(JourneyForm):

@@ -173,6 +173,16 @@ def test_no_more_than_five_activities_are_kept(clinic, intake_path):
     assert [a["name"] for a in intake.answers["activities"]["activities"]] == ["Gardening", "Putting on socks"]
 
 
+@pytest.mark.parametrize("imaging, kept", [("none", ""), ("mri", "A bulging disc at L4-L5")])
+def test_what_a_scan_showed_is_kept_only_beside_a_scan(clinic, intake_path, imaging, kept):
+    """Without JavaScript the box stays on the page after "No": words left there are not a finding."""
+    patient, path = intake_path
+    answer(patient, path, history={"imaging": imaging, "imaging_findings": "A bulging disc at L4-L5"})
+    intake, _ = the_intake(clinic)
+    assert intake.answers["history"]["imaging"] == imaging
+    assert intake.answers["history"]["imaging_findings"] == kept
+
+
 def test_a_cancelled_visit_has_no_intake(clinic, intake_path):
     patient, path = intake_path
     patient.submit(path.removesuffix("/intake") + "/cancel", {"reason": ""})
