@@ -226,6 +226,21 @@ def test_an_english_patient_and_the_desk_read_the_clinics_own_texts(clinic_with_
         assert "Consultation" in shown and CONSULT_ES not in shown, page
 
 
+def test_the_desk_sees_the_visits_language_and_can_tap_to_call_the_patient(clinic_with_texts, login_as):  # noqa: F811
+    app = clinic_with_texts
+    spanish = PatientBrowser(app)
+    spanish.get("/?language=es")
+    spanish.book_until_check(service="consult", details=NEW_PATIENT)
+    spanish.confirm()
+    with app.app_context():
+        appointment_id, patient_id = db.session.execute(sa.select(Appointment.id, Appointment.patient_id)).one()
+    desk = login_as(StaffRole.RECEPTIONIST)
+    page = text(desk.get(f"/desk/appointments/{appointment_id}"))
+    assert "<dt>Language</dt><dd>Spanish: the patient's pages and emails are in it</dd>" in page
+    assert '<a href="tel:+12135550142" class="phone-link">+1 213 555 0142</a>' in page
+    assert '<a href="tel:+12135550142" class="phone-link">' in text(desk.get(f"/desk/patients/{patient_id}"))
+
+
 def test_a_missing_version_falls_back_to_the_clinics_own_text(clinic_with_texts):
     app = clinic_with_texts
     patient = PatientBrowser(app)
