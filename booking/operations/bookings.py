@@ -207,7 +207,7 @@ def book(
                 "Choose a follow-up visit instead."
             ) if request.booked_via == "desk" else _(
                 "'%(service)s' is for patients new to the clinic, and these details match a patient who "
-                "already has a booking with us. Choose a follow-up, or phone the clinic if that is not right.",
+                "already has a booking with us. Choose a follow-up, or call the clinic if that is not right.",
                 service=in_current_language(service, "name"),
             ))
         reference = new_reference()
