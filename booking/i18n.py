@@ -20,6 +20,7 @@ from urllib.parse import urlencode
 from babel import Locale, UnknownLocaleError
 from flask import Flask, g, has_request_context, redirect, request, session
 from flask_babel import Babel, force_locale, get_locale
+from markupsafe import Markup
 
 from booking.extensions import db
 
@@ -150,6 +151,22 @@ def in_current_language(item, field: str):
     return item.text(field, current_language(), offered_languages(_clinic())[0])
 
 
+def fallback_language(item, field: str) -> str | None:
+    """The language of a clinic text shown in place of a version the page's language lacks (the
+    clinic's own, e.g. "en"), or None when it is in the page's language: the element holding it
+    says lang= so a screen reader speaks it as written (WCAG 3.1.2, language of parts)."""
+    spoken, own = current_language(), offered_languages(_clinic())[0]
+    if spoken == own or item.text(field, spoken, own) != getattr(item, field):
+        return None
+    return own
+
+
+def lang_attribute(item, field: str) -> Markup:
+    """` lang="en"` for the element holding a clinic text shown in fallback, else nothing."""
+    language = fallback_language(item, field)
+    return Markup(' lang="%s"') % language if language else Markup("")
+
+
 def init_app(app: Flask) -> None:
     for po in sorted(TRANSLATIONS.glob("*/LC_MESSAGES/messages.po")):
         if not po.with_suffix(".mo").exists():  # pages and emails would fall back to English unsaid
@@ -164,4 +181,5 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals["page_language"] = lambda: (get_locale() or Locale("en")).language
     # `{{ service | translated("name") }}`: the clinic's text in the page's or email's language.
     app.add_template_filter(in_current_language, "translated")
+    app.jinja_env.globals["lang_attribute"] = lang_attribute
     app.jinja_env.globals["language_name"] = language_name  # staff pages name a language in English

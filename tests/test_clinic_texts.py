@@ -177,7 +177,9 @@ def test_a_spanish_patient_reads_the_clinics_texts_in_spanish_everywhere(clinic_
     assert patient.get("/?language=es").status_code == 303
     home = text(patient.get("/"))
     assert CONSULT_ES in home and CONSULT_ES_ABOUT in home and ANA_ES in home and DIRECTIONS_ES in home
-    assert "Short treatment" in home  # no Spanish version: the clinic's own name
+    assert "Short treatment" in home  # no Spanish version: the clinic's own name...
+    assert '<h3 lang="en">Short treatment</h3>' in home  # ...marked as English for screen readers
+    assert f"<h3>{CONSULT_ES}</h3>" in home and f"<p>{ANA_ES}</p>" in home
     assert "Consultation" not in home and DIRECTIONS not in home
 
     patient.answer_first_visit("no")
