@@ -8,11 +8,14 @@ import sqlalchemy as sa
 from playwright.sync_api import expect
 
 from booking.extensions import db
-from booking.models import ConsentRecord
-from tests.browser import ARTIFACTS, assert_accessible, tab_to
+from booking.models import ConsentRecord, StaffRole
+from tests.browser import ARTIFACTS, assert_accessible, check, tab_to
 from tests.test_booking_journey import put_on_file
-from tests.test_browser import check, reach_check_answers
+from tests.test_browser import reach_check_answers
+from tests.test_desk import book_online
+from tests.test_desk_browser import sign_in_with_the_keyboard
 from tests.test_languages import offer_spanish
+from tests.test_staff import staff  # noqa: F401 (fixtures)
 
 pytestmark = pytest.mark.browser
 
@@ -78,3 +81,52 @@ def test_sign_the_consent_from_the_confirmation_page_with_the_keyboard_only(clin
     spanish.wait_for_load_state("load")
     assert_accessible(spanish)
     shots.take(spanish, "consent-given-spanish")
+
+
+def test_a_practitioner_records_consent_in_person_and_an_admin_edits_the_text(staff, new_page, shots):  # noqa: F811
+    """Staff pages with the keyboard only: the visit record's consent section, the in-person form
+    (refused unticked, then recorded), the signed consent and the admin's editor. (The forms use
+    no script; the test client's tests send them as a browser without JavaScript would.)"""
+    booked = book_online(staff, start="2027-03-08T14:00:00-08:00", name="Pat Caller")
+    page = new_page()
+    sign_in_with_the_keyboard(page, StaffRole.PRACTITIONER, "**/clinician")
+    expect(page.locator("main")).to_contain_text("Consent needed")
+    tab_to(page, "main .visit-card__title a")
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/clinician/visits/*")
+    expect(page.locator("#consent")).to_have_text("Consent to treatment")
+    check(page, shots, "visit-consent-needed")
+    tab_to(page, "form[action$='/consent/in-person'] button")
+    page.keyboard.press("Enter")  # not ticked: nothing recorded
+    expect(page.locator("main")).to_contain_text("tick the box to confirm")
+    tab_to(page, "#consent-confirm")
+    page.keyboard.press("Space")
+    tab_to(page, "form[action$='/consent/in-person'] button")
+    page.keyboard.press("Enter")
+    expect(page.locator("main")).to_contain_text("Consent given in person is recorded")
+    check(page, shots, "visit-consent-given")
+    tab_to(page, "a[href$='/consent']")
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/consent")
+    expect(page.locator("main")).to_contain_text("in person, recorded by Practitioner")
+    check(page, shots, "signed-consent")
+    with staff.app_context():
+        [record] = db.session.scalars(sa.select(ConsentRecord)).all()
+        assert record.appointment.reference == booked["reference"] and record.how == "in_person"
+
+    admin = new_page()
+    sign_in_with_the_keyboard(admin, StaffRole.ADMIN, "**/desk")
+    admin.goto("/admin/consent")
+    check(admin, shots, "admin-consent")
+    tab_to(admin, "#text_en")
+    admin.keyboard.press("Control+End")
+    admin.keyboard.type("\nAsk us anything.")
+    tab_to(admin, "main form button[type=submit]")
+    admin.keyboard.press("Enter")
+    expect(admin.locator(".banner--success")).to_contain_text("Saved as version 2")
+    expect(admin.locator(".consent-text").first).to_contain_text("Ask us anything.")
+    tab_to(admin, "main table a")  # the newest version first
+    admin.keyboard.press("Enter")
+    admin.wait_for_url("**/admin/consent/versions/*")
+    expect(admin.get_by_role("heading", level=1)).to_have_text("Consent text, version 2")
+    check(admin, shots, "admin-consent-version")
