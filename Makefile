@@ -21,8 +21,8 @@ install: $(VENV)/installed.stamp $(CATALOGS:.po=.mo)
 # After changing words on patient pages: collect them into messages.pot and the .po files,
 # then translate what `make translations` reports as untranslated (the tests refuse any).
 translations: install
-	$(VENV)/bin/pybabel extract --no-location --sort-by-file -F babel.cfg -k _l -o booking/translations/messages.pot booking templates
-	$(VENV)/bin/pybabel update --no-fuzzy-matching -i booking/translations/messages.pot -d booking/translations
+	$(VENV)/bin/pybabel extract --no-location --sort-by-file --width=100 -F babel.cfg -k _l -o booking/translations/messages.pot booking templates
+	$(VENV)/bin/pybabel update --no-fuzzy-matching --ignore-obsolete --width=100 -i booking/translations/messages.pot -d booking/translations
 	$(MAKE) install
 
 run: install

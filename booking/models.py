@@ -503,6 +503,10 @@ class Appointment(db.Model):
         back_populates="appointment", cascade="all, delete-orphan", order_by="AppointmentEvent.id"
     )
 
+    # Whether a consent to treatment covers this visit: filled for a page's visits at once by
+    # operations.consent.load_status (one query); None where it was not loaded.
+    consent_on_file = None  # not annotated: a plain attribute, not a column
+
     @property
     def identity_pending(self) -> bool:
         """Booked online with a returning patient's details, and not yet confirmed to be theirs."""
@@ -691,6 +695,58 @@ class ProgressCheck(db.Model):
     sent_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
     appointment: Mapped[Appointment] = relationship(backref=sa.orm.backref("progress_check", uselist=False))
+
+
+class ConsentVersion(db.Model):
+    """One version of the clinic's consent text, in each patient language (Markdown).
+
+    Never changed once saved: an admin's edit makes the next version, so every signature
+    points at the very words the patient read (operations.consent).
+    """
+
+    __tablename__ = "consent_version"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[int] = mapped_column(unique=True)  # 1, 2, 3...: what staff pages call it
+    texts: Mapped[dict] = mapped_column(sa.JSON)  # language code -> Markdown
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    staff_id: Mapped[int | None] = mapped_column(sa.ForeignKey("staff_account.id", ondelete="SET NULL"))
+    created_by: Mapped[str] = mapped_column(sa.String(120))  # the admin's name as it read then
+
+
+CONSENT_WAYS = ("online", "in_person")
+
+
+class ConsentRecord(db.Model):
+    """A patient's consent to treatment, given for one visit: online with their typed name, or in
+    person as recorded by their practitioner. One per visit at most; it covers the patient's later
+    visits too (operations.consent.covers)."""
+
+    __tablename__ = "consent_record"
+    __table_args__ = (
+        sa.CheckConstraint("how IN ('online', 'in_person')", name="how_known"),
+        sa.CheckConstraint("(how = 'online') = (signed_name IS NOT NULL)", name="online_has_a_typed_name"),
+        sa.CheckConstraint("(how = 'in_person') = (recorded_by IS NOT NULL)", name="in_person_says_by_whom"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    appointment_id: Mapped[int] = mapped_column(sa.ForeignKey("appointment.id"), unique=True)
+    patient_id: Mapped[int] = mapped_column(sa.ForeignKey("patient.id"), index=True)
+    version_id: Mapped[int] = mapped_column(sa.ForeignKey("consent_version.id"))
+    language: Mapped[str] = mapped_column(sa.String(8))  # the language of the text shown
+    given_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    how: Mapped[str] = mapped_column(sa.String(20))  # one of CONSENT_WAYS
+    signed_name: Mapped[str | None] = mapped_column(sa.String(120))  # as the patient typed it (online)
+    staff_id: Mapped[int | None] = mapped_column(sa.ForeignKey("staff_account.id", ondelete="SET NULL"))
+    recorded_by: Mapped[str | None] = mapped_column(sa.String(120))  # in person: the staff member's name then
+
+    appointment: Mapped[Appointment] = relationship(backref=sa.orm.backref("consent", uselist=False))
+    version: Mapped[ConsentVersion] = relationship()
+
+    @property
+    def how_given(self) -> str:
+        """How staff pages and the export describe it."""
+        return "online" if self.how == "online" else f"in person, recorded by {self.recorded_by}"
 
 
 class AuditEntry(db.Model):

@@ -13,7 +13,7 @@ import pytest
 import sqlalchemy as sa
 
 from booking.extensions import db
-from booking.models import Appointment, IdentityCheck, OutboxMessage, StaffAccount, StaffRole, TimeOff
+from booking.models import Appointment, ConsentVersion, IdentityCheck, OutboxMessage, StaffAccount, StaffRole, TimeOff
 from booking.operations import feeds
 from booking.scheduling import UTC
 from booking.tokens import hash_token
@@ -43,6 +43,7 @@ RULES = {
     "manage.calendar": ("GET", 200, 200, 200, 200),
     "manage.recheck": ("GET", 200, 200, 200, 200),  # the patient's link is the key, whoever holds it
     "manage.recheck_result": ("GET", 303, 303, 303, 303),  # nothing urgent answered: back to the booking
+    "manage.consent_form": ("GET", 200, 200, 200, 200),  # the consent to sign: the link is the key
     "intake.start": ("GET", 200, 200, 200, 200),
     "intake.question": ("GET", 200, 200, 200, 200),
     "intake.check": ("GET", 303, 303, 303, 303),  # nothing answered yet
@@ -81,6 +82,8 @@ RULES = {
     "clinician.visit": ("GET", 302, 403, 200, 200),  # Ana's patient, Ana's visit
     "clinician.print_visit": ("GET", 302, 403, 200, 200),
     "clinician.export_visit": ("GET", 302, 403, 200, 200),
+    "clinician.signed_consent": ("GET", 302, 403, 200, 200),  # a consent's text: never the receptionist's
+    "clinician.consent_in_person": ("POST", 302, 403, 303, 403),  # only the patient's practitioner records it
     "clinician.calendar_feed": ("GET", 302, 403, 200, 403),  # each practitioner's own; admins stop one in admin
     "clinician.new_calendar_link": ("POST", 302, 403, 200, 403),  # the new link is shown on the answer, once
     "clinician.stop_calendar_link": ("POST", 302, 403, 303, 403),
@@ -99,6 +102,8 @@ RULES = {
     "admin.deactivate": ("POST", 302, 403, 403, 303),
     "admin.reactivate": ("POST", 302, 403, 403, 303),
     "admin.reset_second_factor": ("POST", 302, 403, 403, 303),
+    "admin.consent_text": ("GET", 302, 403, 403, 200),
+    "admin.consent_version": ("GET", 302, 403, 403, 200),
     "admin.outbox_page": ("GET", 302, 403, 403, 200),
     "admin.outbox_message": ("GET", 302, 403, 403, 200),
     "admin.send_again": ("POST", 302, 403, 403, 303),
@@ -136,8 +141,11 @@ def url_values(staff):  # noqa: F811
         identity_token = "an-identity-link-for-the-access-test"
         db.session.add(IdentityCheck(appointment_id=appointment.id, token_hash=hash_token(identity_token),
                                      created_at=datetime(2027, 3, 8, tzinfo=UTC), expires_at=datetime(2027, 3, 15, tzinfo=UTC)))
+        version = ConsentVersion(number=1, texts={"en": "Consent"}, created_at=datetime(2027, 3, 8, tzinfo=UTC),
+                                 created_by="Access Test")
+        db.session.add(version)
         db.session.commit()
-        record_ids = {"appointment_id": appointment.id, "patient_id": appointment.patient_id, "time_off_id": time_off.id,
+        record_ids = {"version_id": version.id,"appointment_id": appointment.id, "patient_id": appointment.patient_id, "time_off_id": time_off.id,
                       "message_id": message, "feed_token": feeds.issue(appointment.practitioner_id),
                       "identity_token": identity_token}
     return record_ids | {

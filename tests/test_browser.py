@@ -450,7 +450,8 @@ def test_the_back_pain_questions_in_the_browser(clinic, page, shots):
         assert (intake.pain_now, intake.pain_average, intake.pain_worst, intake.psfs_score) == (7, 5, 9, 3.0)
         assert intake.urgent_flags == []
     page.goto("/book/confirmation")
-    expect(page.locator("main")).to_contain_text("There is nothing more to do before your visit")
+    expect(page.locator("main")).to_contain_text("You have sent your answers about your back pain.")
+    expect(page.locator("main")).to_contain_text("Read and sign the consent")  # the one thing left to do
 
 
 def test_staff_sign_in_pages_are_accessible(clinic, page, shots):

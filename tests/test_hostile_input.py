@@ -454,6 +454,22 @@ def intake_check(world) -> Target:
     return Target(patient.client, f"{intake}/check")
 
 
+def manage_consent(world) -> Target:
+    """The consent page of a new booking; its patient's name is a valid signature."""
+    booked = world.book()
+    with world.app.app_context():
+        name = db.session.scalar(sa.select(Patient.name).where(Patient.id == booked["patient_id"]))
+        db.session.remove()
+    return Target(PatientBrowser(world.app).client, f"/manage/{booked['token']}/consent",
+                  hints={"signed_name": [name, name.upper()]})
+
+
+def consent_in_person(world) -> Target:
+    booked = world.book()
+    page = f"/clinician/visits/{booked['id']}"
+    return Target(world.staff(PRACTITIONER), page, post=f"{page}/consent/in-person", hints={"confirm": ["yes"]})
+
+
 def booked_again(world) -> dict:
     """A second visit booked online with an earlier patient's email and birth date, with another
     practitioner: whether it was the same person waits for the patient's confirmation link or the desk."""
@@ -601,6 +617,7 @@ FORMS: dict[str, Callable] = {
     "manage.confirm_move": confirm_move,
     "manage.recheck": manage_target("/safety-check"),
     "manage.progress": progress,
+    "manage.consent_form": manage_consent,
     "intake.question": intake_step,
     "intake.check": intake_check,
     "identity.confirm": identity_confirm,
@@ -618,6 +635,8 @@ FORMS: dict[str, Callable] = {
     "desk.remove_time_off": remove_time_off,
     "clinician.new_calendar_link": desk(lambda w: ("/clinician/calendar-feed", "/clinician/calendar-feed/new"),
                                         PRACTITIONER, accepts_with_200=True),
+    "clinician.consent_in_person": consent_in_person,
+    "admin.consent_text": desk(lambda w: ("/admin/consent", None), ADMIN),
     "clinician.stop_calendar_link": lambda w: with_calendar_link(w, Target(
         w.staff(PRACTITIONER), "/clinician/calendar-feed", post="/clinician/calendar-feed/stop")),
     "admin.stop_calendar_link": lambda w: with_calendar_link(w, Target(

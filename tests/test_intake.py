@@ -70,7 +70,8 @@ def test_fill_in_every_step_change_one_answer_and_send(clinic, intake_path):
 
     sent = patient.submit(f"{path}/check")
     assert sent.location.endswith(f"{path}/sent")
-    assert "nothing more to do before your visit" in text(patient.get(sent.location))
+    after = text(patient.get(sent.location))
+    assert "Read and sign the consent" in after and "nothing more to do" not in after  # consent is left to do
     intake, status = the_intake(clinic)
     assert status is IntakeStatus.SENT and intake.sent_at is not None and intake.form_version == "2026-12"
     assert (intake.duration_band, intake.duration_days, intake.nerve_root_pattern) == ("subacute", 42, True)
@@ -78,6 +79,9 @@ def test_fill_in_every_step_change_one_answer_and_send(clinic, intake_path):
     assert (intake.pain_now, intake.pain_average, intake.pain_worst, intake.psfs_score) == (7, 5, 8, 4.5)
     assert intake.answers["health"]["medications"] == "Ibuprofen <b>400</b> & fish oil"
     assert intake.urgent_flags == []
+    consent = path.removesuffix("/intake") + "/consent"
+    version = re.search(r'name="version" type="hidden" value="([^"]*)"', text(patient.get(consent))).group(1)
+    assert patient.submit(consent, {"signed_name": "Pat Example", "version": version}).status_code == 303
     assert "nothing more to do before your visit" in text(patient.get("/book/confirmation"))
 
 

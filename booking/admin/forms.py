@@ -161,3 +161,10 @@ class AuditFilterForm(JourneyForm):
             since=wall_clock_instant(self.first_day, time(0), zone) if self.first_day else None,
             until=wall_clock_instant(self.last_day + timedelta(days=1), time(0), zone) if self.last_day else None,
         )
+
+
+def consent_text_form(languages: list[str]) -> type[AdminForm]:
+    """The consent text's editor: one Markdown box per patient language (text_en, text_es...)."""
+    fields = {f"text_{language}": TextAreaField(f"Consent text in {Locale(language).get_display_name('en')}")
+              for language in languages}
+    return type("ConsentTextForm", (AdminForm,), fields)

@@ -12,7 +12,7 @@ from flask_login import current_user
 
 from booking import limits
 from booking.admin.forms import (AuditFilterForm, ClinicSettingsForm, PractitionerEditForm, ServiceEditForm, StaffForm,
-                                 in_languages)
+                                 consent_text_form, in_languages)
 from booking.clock import now
 from booking.extensions import db
 from booking.formatting import end_sentence
@@ -21,7 +21,7 @@ from booking.models import (Appointment, Clinic, OutboxMessage, OutboxStatus, Pa
                             StaffRole, column_length)
 from booking.notify import outbox
 from booking.notify.emails import link_hidden
-from booking.operations import admin, clinical, feeds, second_factor, staff
+from booking.operations import admin, clinical, consent, feeds, second_factor, staff
 from booking.operations.availability import load_clinic
 from booking.operations.problems import CannotBook, InvalidInput
 from booking.staff_access import staff_only
@@ -256,3 +256,31 @@ def send_again(message_id: int):
         db.session.refresh(message)
         flash(f"This email is {message.status.label.lower()}, so it was left as it is.", "error")
     return redirect(url_for("admin.outbox_message", message_id=message_id), code=303)
+
+
+@bp.route("/consent", methods=["GET", "POST"])
+def consent_text():
+    """The clinic's consent text: edit it (each change saves a new version) and list the versions."""
+    texts = consent.editable_texts(load_clinic())
+    form = consent_text_form(list(texts))(data={f"text_{language}": text for language, text in texts.items()})
+    if form.validate_on_submit():
+        try:
+            version = consent.save_version({language: form[f"text_{language}"].data for language in texts},
+                                           current_user.account, now())
+        except InvalidInput as invalid:
+            form.show_problems({f"text_{language}": message for language, message in invalid.problems.items()})
+        else:
+            flash(f"Saved as version {version.number}. Patients who sign from now on agree to it; earlier "
+                  "signatures stay with the version they read." if version else
+                  "Nothing was changed, so no new version was made.", "success")
+            return redirect(url_for("admin.consent_text"), code=303)
+    return render_template("admin/consent.html", form=form, languages=list(texts), versions=consent.versions(),
+                           preview={language: consent.render(text) for language, text in texts.items()})
+
+
+@bp.get("/consent/versions/<int(max=2147483647):version_id>")
+def consent_version(version_id: int):
+    """One saved version, as patients read it, in each language."""
+    version = consent.find_version(version_id) or abort(404)
+    return render_template("admin/consent_version.html", version=version,
+                           texts={language: consent.render(text) for language, text in version.texts.items()})

@@ -10,6 +10,7 @@ import json
 from datetime import timedelta
 
 from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
+from babel import Locale
 from flask_babel import get_locale
 from flask_login import current_user
 
@@ -17,7 +18,7 @@ from booking.clinician.chart import lay_out_chart
 from booking.clock import now
 from booking.measures.intake import AFTER_EFFECTS, DURATION_BANDS, PRECAUTIONS, PRECAUTIONS_SHORT, RISK_FACTORS, age_on
 from booking.models import StaffRole
-from booking.operations import clinical, desk, feeds
+from booking.operations import clinical, consent, desk, feeds
 from booking.operations.availability import load_clinic
 from booking.questionnaire import answered_sections
 from booking.safety import EMERGENCY, URGENT
@@ -44,6 +45,7 @@ def my_day():
         slug = request.args.get("practitioner", "")
         practitioner = (desk.practitioner_by_slug(slug) if slug else None) or practitioner or choices[0]
     visits = clinical.practitioner_day(practitioner, day) if practitioner else []
+    consent.load_status(visit.appointment for visit in visits)
     return render_template("clinician/day.html", day=day, practitioner=practitioner, choices=choices, visits=visits,
                            previous=day - timedelta(days=1), following=day + timedelta(days=1),
                            whose=practitioner.slug if choices and practitioner else None)
@@ -61,6 +63,7 @@ def _opened(appointment_id: int, action: str) -> clinical.VisitRecord:
 def _visit_page(record: clinical.VisitRecord, printing: bool):
     instruments = _instruments()
     intake = record.intake
+    consent.load_status([record.appointment])
     born_on = record.appointment.patient.born_on
     return render_template(
         "clinician/visit.html", record=record, appointment=record.appointment, intake=intake, printing=printing,
@@ -94,6 +97,41 @@ def export_visit(appointment_id: int):
     body = json.dumps(clinical.export(record, load_clinic()), indent=2, ensure_ascii=False)
     return Response(body, mimetype="application/json", headers={
         "Content-Disposition": f'attachment; filename="visit-{record.appointment.reference}.json"'})
+
+
+# --- consent to treatment ----------------------------------------------------------------
+
+@bp.get("/visits/<int(max=2147483647):appointment_id>/consent")
+@reads_intakes
+def signed_consent(appointment_id: int):
+    """The consent covering the visit: the text as the patient read it, who signed and when.
+    The look is written to the audit log first, as an intake's is."""
+    try:
+        appointment, record = consent.open_signed(current_user.account, appointment_id, request.remote_addr or "",
+                                                  now(), shown=request.method != "HEAD")
+    except desk.NotVisible:
+        abort(404)
+    text = consent.render(record.version.texts.get(record.language, "")) if record else None
+    english = consent.render(record.version.texts.get("en", "")) if record and record.language != "en" else None
+    return render_template("clinician/consent.html", appointment=appointment, record=record, text=text,
+                           english=english, language_name=Locale(record.language).get_display_name("en") if record else "")
+
+
+@bp.post("/visits/<int(max=2147483647):appointment_id>/consent/in-person")
+@staff_only(StaffRole.PRACTITIONER)
+def consent_in_person(appointment_id: int):
+    """The practitioner records that the patient gave consent in person, after saying so on the form."""
+    if request.form.get("confirm") != "yes":
+        flash("Nothing was recorded: tick the box to confirm that the patient gave their consent in person.",
+              "problem")
+    else:
+        try:
+            record = consent.record_in_person(current_user.account, appointment_id, now())
+        except desk.NotVisible:
+            abort(404)
+        flash("Consent given in person is recorded." if record.how == "in_person"
+              else "A consent was already on file for this visit: nothing new was recorded.", "success")
+    return redirect(url_for("clinician.visit", appointment_id=appointment_id) + "#consent", code=303)
 
 
 # --- the calendar link (the feed itself is served by booking.feeds) -----------------------

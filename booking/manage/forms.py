@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from wtforms import StringField, TextAreaField
+from wtforms import HiddenField, StringField, TextAreaField
 from wtforms.validators import ValidationError
 
-from booking.forms import VisitChangeForm
+from booking.forms import JourneyForm, VisitChangeForm
 
 
 class CancelForm(VisitChangeForm):
@@ -21,3 +21,10 @@ class CancelForm(VisitChangeForm):
 
 class RescheduleForm(VisitChangeForm):
     start = StringField(_l("New time"))
+
+
+class ConsentForm(JourneyForm):
+    """The patient's typed name as their signature, and which text they read (checked when kept)."""
+
+    signed_name = StringField(_l("Type your full name to sign"))
+    version = HiddenField()

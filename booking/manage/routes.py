@@ -12,11 +12,11 @@ from flask_babel import gettext as _
 
 from booking.clock import now
 from booking.forms import SafetyForm
-from booking.manage.forms import CancelForm, RescheduleForm
+from booking.manage.forms import CancelForm, ConsentForm, RescheduleForm
 from booking.manage_link import still_opens, with_appointment
 from booking.models import Appointment
 from booking.notify.calendar import appointment_calendar
-from booking.operations import progress_checks, safety_signals
+from booking.operations import consent, progress_checks, safety_signals
 from booking.operations.availability import is_free, load_clinic, load_practitioners, movable_online
 from booking.operations.bookings import SlotTaken, VisitChanged, cancel, move
 from booking.questionnaire import progress_form
@@ -236,3 +236,36 @@ def progress(appointment, token):
         return redirect(url_for("manage.progress", token=token), code=303)
     return render_template("manage/progress.html", appointment=appointment, token=token, form=form,
                            activities=activities, baseline=baseline)
+
+
+@bp.route("/consent", methods=["GET", "POST"])
+@with_appointment
+def consent_form(appointment, token):
+    """The consent text in the patient's language with what they told us, signed by typing their name."""
+    record = consent.covering(appointment)
+    shown = consent.text_to_show(appointment.language)
+    form = ConsentForm()
+    if record is None and form.validate_on_submit():
+        try:
+            consent.sign_online(appointment, form.signed_name.data, form.version.data or "", now())
+        except consent.ConsentProblem as problem:
+            form.signed_name.errors.append(problem.message)
+            shown = consent.text_to_show(appointment.language)  # a text updated meanwhile is shown anew
+        else:
+            flash(_("Thank you. Your consent to treatment is saved."), "success")
+            return redirect(url_for("manage.consent_form", token=token), code=303)
+    elif record is not None and request.method == "POST":  # signed already (another tab, a second press)
+        return redirect(url_for("manage.consent_form", token=token), code=303)
+    if record is not None:
+        language, text = consent.text_in(record.version.texts, record.language)
+        shown = consent.ShownText(record.version_id, language, consent.render(text))
+    form.version.data = shown.version_key
+    return render_template("manage/consent.html", appointment=appointment, token=token, form=form, record=record,
+                           shown=shown, told_us=consent.reported_precautions(appointment),
+                           booked_name=consent.booked_names(appointment)[-1])
+
+
+@bp.app_template_global()
+def consent_needed(appointment) -> bool:
+    """For the patient's pages: whether to ask for their consent (one query per visit and page)."""
+    return consent.needs_consent(appointment)

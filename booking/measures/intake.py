@@ -168,17 +168,24 @@ def age_on(born_on: date, day: date) -> int:
     return day.year - born_on.year - ((day.month, day.day) < (born_on.month, born_on.day))
 
 
+def precaution_keys(health: Mapping) -> list[str]:
+    """Keys of PRECAUTIONS that the intake's health answers name, in the order the practitioner
+    reads them: blood thinners and antiplatelets (answered yes or not sure) first."""
+    precautions = [key for key in PRECAUTIONS if key in health.get("precautions", [])]
+    if health.get("antiplatelets") in ("yes", "not_sure") and "antiplatelets" not in precautions:
+        precautions.insert(0, "antiplatelets")
+    if health.get("blood_thinners") in ("yes", "not_sure") and "blood_thinners" not in precautions:
+        precautions.insert(0, "blood_thinners")
+    return precautions
+
+
 def derive(answers: Mapping, *, born_on: date, today: date, instruments: Mapping[str, Instrument]) -> DerivedFacts:
     """The facts a practitioner reads first, from a complete set of intake answers."""
     start = episode_start(answers, today)
     days = (today - start).days if start else None
     health = answers.get("health", {})
 
-    precautions = [key for key in PRECAUTIONS if key in health.get("precautions", [])]
-    if health.get("antiplatelets") in ("yes", "not_sure") and "antiplatelets" not in precautions:
-        precautions.insert(0, "antiplatelets")
-    if health.get("blood_thinners") in ("yes", "not_sure") and "blood_thinners" not in precautions:
-        precautions.insert(0, "blood_thinners")
+    precautions = precaution_keys(health)
 
     risks = [key for key in ("cancer_history", "steroids", "osteoporosis", "recent_infection")
              if key in health.get("risk_factors", [])]

@@ -31,7 +31,7 @@ from booking.models import (
     renew_settings_stamp,
 )
 from booking.notify import outbox
-from booking.operations import bookings
+from booking.operations import bookings, consent
 from booking.operations.availability import desk_rules, load_clinic
 from booking.operations.problems import CannotBook
 from booking.operations.progress_checks import questions_asked
@@ -143,6 +143,7 @@ def week_calendar(first_day: date, practitioner: Practitioner, now: datetime) ->
 
 
 def _calendar(clinic, first_day, days, practitioners, appointments, plans, now) -> Calendar:
+    consent.load_status(appointments)  # "Consent given" or "needed" on each visit: one query
     return Calendar(
         first_day=first_day,
         days=days,

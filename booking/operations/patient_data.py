@@ -34,6 +34,7 @@ from booking.models import (
     BookingDraft,
     Clinic,
     IdentityCheck,
+    ConsentRecord,
     Intake,
     ManageLink,
     OutboxMessage,
@@ -137,6 +138,10 @@ class PatientData:
         return [a.progress_check for a in self.appointments if a.progress_check is not None]
 
     @property
+    def consents(self) -> list[ConsentRecord]:
+        return [a.consent for a in self.appointments if a.consent is not None]
+
+    @property
     def signals(self) -> list[SafetySignal]:
         return [signal for a in self.appointments for signal in a.signals]
 
@@ -149,7 +154,8 @@ def patient_data(patient_id: int) -> PatientData:
         sa.select(Appointment).where(Appointment.patient_id == patient_id)
         .options(selectinload(Appointment.service), selectinload(Appointment.practitioner),
                  selectinload(Appointment.history), selectinload(Appointment.signals),
-                 selectinload(Appointment.intake), selectinload(Appointment.progress_check))
+                 selectinload(Appointment.intake), selectinload(Appointment.progress_check),
+                 selectinload(Appointment.consent).selectinload(ConsentRecord.version))
         .order_by(Appointment.starts_at, Appointment.id)
     ))
     ids = [a.id for a in appointments]
@@ -225,6 +231,12 @@ def export(data: PatientData, clinic: Clinic, now: datetime,
             "activities": c.activities, "after_effects": c.after_effects or [],
             "after_effects_other": c.after_effects_other, "safety_codes": c.safety_codes or [],
         } for c in data.progress_checks],
+        # Each consent with the very text agreed to (its version, in the language it was read in).
+        "consents": [{
+            "appointment": references[c.appointment_id], "given_at": local(c.given_at), "how": c.how,
+            "how_given": c.how_given, "signed_name": c.signed_name, "version": c.version.number,
+            "language": c.language, "text": c.version.texts.get(c.language),
+        } for c in data.consents],
         "emails": [{
             "id": m.id, "kind": m.kind, "appointment": references.get(m.appointment_id), "to": m.to_address,
             "subject": m.subject, "status": m.status.value, "written_at": local(m.created_at),
@@ -327,7 +339,7 @@ def erase_in_transaction(patient_id: int, reason: str, now: datetime, by: Who, a
             sa.update(AppointmentEvent)
             .where(AppointmentEvent.appointment_id.in_(ids), AppointmentEvent.action.not_in(PLAIN_HISTORY))
             .values(detail=""), execution_options={"synchronize_session": False})
-        for model in (Intake, ProgressCheck, SafetySignal, ManageLink, IdentityCheck):
+        for model in (Intake, ProgressCheck, SafetySignal, ManageLink, IdentityCheck, ConsentRecord):
             db.session.execute(sa.delete(model).where(model.appointment_id.in_(ids)),
                                execution_options={"synchronize_session": False})
     for appointment in appointments:
