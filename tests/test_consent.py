@@ -154,6 +154,20 @@ def test_a_consent_covers_the_patients_later_visits_but_not_a_booking_awaiting_i
     assert "Read and sign the consent" in text(PatientBrowser(staff).get(manage_path(pending)))
 
 
+def test_a_consent_on_a_booking_awaiting_identity_covers_no_other_visit(staff, practitioner):  # noqa: F811
+    """Someone who knows Pat's email and birth date books under another name: their signature must
+    not count as Pat's consent for Pat's own visits, on her link or on the practitioner's day."""
+    own = book_online(staff, start="2027-03-16T10:00:00-07:00", name="Pat Caller")
+    pending = book_online(staff, start="2027-03-10T11:00:00-08:00", practitioner="ben", name="Mallory Impostor")
+    with staff.app_context():
+        assert db.session.get(Appointment, appointment_id(staff, pending)).identity_pending
+    assert sign(PatientBrowser(staff), pending, "Mallory Impostor").status_code == 303
+    assert len(records(staff)) == 1
+    assert "Read and sign the consent" in text(PatientBrowser(staff).get(manage_path(own)))
+    day = text(practitioner.get("/clinician?date=2027-03-16"))
+    assert "Consent needed" in day and "Consent given" not in day
+
+
 def test_a_wrong_or_cancelled_link_opens_no_consent_page(staff):  # noqa: F811
     booking = book_online(staff, name="Pat Caller")
     patient = PatientBrowser(staff)

@@ -171,18 +171,28 @@ def _new_version(texts: dict[str, str], staff_id: int | None, by: str, now: date
 
 # --- whether a visit is covered -----------------------------------------------------------------
 
-def _covers(record_appointment_id: int, given_at: datetime, appointment: Appointment) -> bool:
+def _covers(record_appointment_id: int, given_at: datetime, signed_on_confirmed: bool,
+            appointment: Appointment) -> bool:
+    """Does a consent cover this visit? Its own visit's always. Another's only when both visits
+    are the patient's for sure: a booking still waiting for the patient to confirm it was them may
+    have been made by someone else, so its consent neither borrows nor lends."""
     if record_appointment_id == appointment.id:
         return True
-    return not appointment.identity_pending and given_at < appointment.ends_at
+    return signed_on_confirmed and not appointment.identity_pending and given_at < appointment.ends_at
+
+
+# The visit a consent was signed on is the patient's for sure (operations.identity).
+_SIGNED_ON_CONFIRMED = (sa.select(Appointment.identity_confirmed_at.is_not(None))
+                        .where(Appointment.id == ConsentRecord.appointment_id).scalar_subquery())
 
 
 def covering(appointment: Appointment) -> ConsentRecord | None:
     """The consent that covers this visit (its own first), or None: one query."""
-    records = db.session.scalars(
-        sa.select(ConsentRecord).where(ConsentRecord.patient_id == appointment.patient_id)
-        .order_by(ConsentRecord.given_at, ConsentRecord.id))
-    found = [r for r in records if _covers(r.appointment_id, r.given_at, appointment)]
+    rows = db.session.execute(
+        sa.select(ConsentRecord, _SIGNED_ON_CONFIRMED).where(ConsentRecord.patient_id == appointment.patient_id)
+        .order_by(ConsentRecord.given_at, ConsentRecord.id)).all()
+    found = [record for record, confirmed in rows
+             if _covers(record.appointment_id, record.given_at, bool(confirmed), appointment)]
     own = [r for r in found if r.appointment_id == appointment.id]
     return (own or found or [None])[0]
 
@@ -194,13 +204,13 @@ def load_status(appointments) -> None:
         return
     given = defaultdict(list)
     rows = db.session.execute(
-        sa.select(ConsentRecord.patient_id, ConsentRecord.appointment_id, ConsentRecord.given_at)
+        sa.select(ConsentRecord.patient_id, ConsentRecord.appointment_id, ConsentRecord.given_at, _SIGNED_ON_CONFIRMED)
         .where(ConsentRecord.patient_id.in_({a.patient_id for a in appointments})))
-    for patient_id, appointment_id, given_at in rows:
-        given[patient_id].append((appointment_id, given_at))
+    for patient_id, appointment_id, given_at, confirmed in rows:
+        given[patient_id].append((appointment_id, given_at, bool(confirmed)))
     for appointment in appointments:
-        appointment.consent_on_file = any(_covers(appointment_id, given_at, appointment)
-                                          for appointment_id, given_at in given[appointment.patient_id])
+        appointment.consent_on_file = any(_covers(appointment_id, given_at, confirmed, appointment)
+                                          for appointment_id, given_at, confirmed in given[appointment.patient_id])
 
 
 def needs_consent(appointment: Appointment) -> bool:
