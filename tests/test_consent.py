@@ -59,19 +59,27 @@ def practitioner(login_as):  # noqa: F811
 # --- the patient signs --------------------------------------------------------------------------
 
 def test_the_patient_reads_and_signs_from_the_manage_link(staff, clock):  # noqa: F811
-    booking = book_online(staff, name="Pat Caller", safety=["night_pain"])
-    send_intake(staff, booking, health={"precautions": ["pregnant", "fainting"], "blood_thinners": "yes"})
-    patient = PatientBrowser(staff)
-    manage = text(patient.get(manage_path(booking)))
-    assert "Read and sign the consent" in manage and consent_path(booking) in manage
-    assert "There is nothing more to do before your visit" not in manage  # consent is still to do
+    from tests.test_intake import answer
 
+    booking = book_online(staff, name="Pat Caller", safety=["night_pain"])
+    patient = PatientBrowser(staff)
+    answer(patient, manage_path(booking) + "/intake",  # answered, not yet sent
+           health={"precautions": ["pregnant", "fainting"], "blood_thinners": "yes"})
     page = text(patient.get(consent_path(booking)))
     assert SHIPPED_EN in page and "stop at any time" in page and "<script" not in page.split("<main", 1)[1]
     told = html.unescape(page.split("What you told us", 1)[1])
-    for words in ("I am pregnant, or might be", "I have fainted before", "I take a blood thinner",
-                  "Pain that rest does not ease"):  # the intake's precautions and the urgent safety answer
+    said = ("I am pregnant, or might be", "I have fainted before", "I take a blood thinner",
+            "Pain that rest does not ease")  # the intake's precautions and the urgent safety answer
+    for words in said:
         assert words in told
+    # Once the intake is sent, its answers are not shown again through the link (design.md).
+    assert patient.submit(manage_path(booking) + "/intake/check").status_code == 303
+    manage = text(patient.get(manage_path(booking)))
+    assert "Read and sign the consent" in manage and consent_path(booking) in manage
+    assert "There is nothing more to do before your visit" not in manage  # consent is still to do
+    page = html.unescape(text(patient.get(consent_path(booking))))
+    assert "Your practitioner has your answers about your health and will go through them with you" in page
+    assert not [words for words in said if words in page]
 
     response = sign(patient, booking, "  pat   CALLER ")
     assert response.status_code == 303 and response.location.endswith(consent_path(booking))

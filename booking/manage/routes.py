@@ -14,7 +14,7 @@ from booking.clock import now
 from booking.forms import SafetyForm
 from booking.manage.forms import CancelForm, ConsentForm, RescheduleForm
 from booking.manage_link import still_opens, with_appointment
-from booking.models import Appointment
+from booking.models import Appointment, IntakeStatus
 from booking.notify.calendar import appointment_calendar
 from booking.operations import consent, progress_checks, safety_signals
 from booking.operations.availability import is_free, load_clinic, load_practitioners, movable_online
@@ -260,8 +260,12 @@ def consent_form(appointment, token):
         language, text = consent.text_in(record.version.texts, record.language)
         shown = consent.ShownText(record.version_id, language, consent.render(text))
     form.version.data = shown.version_key
+    # Once the intake is sent its answers are not shown again through the link (design.md): the
+    # list of what the patient told us is shown only while they could still read it here anyway.
+    answers_sent = appointment.intake_status is IntakeStatus.SENT
     return render_template("manage/consent.html", appointment=appointment, token=token, form=form, record=record,
-                           shown=shown, told_us=consent.reported_precautions(appointment),
+                           shown=shown, answers_sent=answers_sent,
+                           told_us=None if answers_sent else consent.reported_precautions(appointment),
                            booked_name=consent.booked_names(appointment)[-1])
 
 
