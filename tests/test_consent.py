@@ -16,7 +16,7 @@ import pytest
 import sqlalchemy as sa
 
 from booking.extensions import db
-from booking.models import Appointment, AuditEntry, ConsentRecord, ConsentVersion, StaffRole
+from booking.models import Appointment, AppointmentStatus, AuditEntry, ConsentRecord, ConsentVersion, StaffRole
 from booking.operations import consent
 from tests.test_booking_journey import TUESDAY_14, PatientBrowser, text
 from tests.test_clinician import appointment_id, manage_path, send_intake
@@ -322,6 +322,29 @@ def test_the_practitioner_reads_the_signed_consent_and_the_look_is_audited(staff
     # Ben's patient: not Ana's to read
     bens = book_online(staff, start="2027-03-10T11:00:00-08:00", practitioner="ben", name="Bo Bens", email="bo@example.com")
     assert practitioner.get(f"/clinician/visits/{appointment_id(staff, bens)}/consent").status_code == 404
+
+
+def set_status(app, visit: int, status: str) -> None:
+    with app.app_context():
+        db.session.get(Appointment, visit).status = AppointmentStatus(status)
+        db.session.commit()
+
+
+def test_an_arrived_patient_may_still_sign_and_a_missed_visit_takes_no_consent(staff, practitioner):  # noqa: F811
+    arrived = book_online(staff, name="Pat Caller")
+    set_status(staff, appointment_id(staff, arrived), "arrived")
+    page = text(PatientBrowser(staff).get(consent_path(arrived)))
+    assert 'name="signed_name"' in page and "nothing to sign" not in page
+    assert sign(PatientBrowser(staff), arrived, "Pat Caller").status_code == 303 and len(records(staff)) == 1
+
+    missed = book_online(staff, start="2027-03-10T11:00:00-08:00", name="Bo Missed", email="bo@example.com")
+    visit = appointment_id(staff, missed)
+    set_status(staff, visit, "no_show")
+    record = f"/clinician/visits/{visit}"
+    assert "Record consent given in person" not in text(practitioner.get(record))
+    refused = submit(practitioner, f"{record}/consent/in-person", {"confirm": "yes"}, page=record)
+    assert refused.status_code == 303 and len(records(staff)) == 1
+    assert "This visit is marked no-show, so no consent can be recorded for it now" in text(practitioner.get(record))
 
 
 def test_a_practitioner_records_consent_given_in_person(staff, practitioner, login_as, clock):  # noqa: F811

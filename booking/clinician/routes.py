@@ -129,6 +129,9 @@ def consent_in_person(appointment_id: int):
             record = consent.record_in_person(current_user.account, appointment_id, now())
         except desk.NotVisible:
             abort(404)
+        except consent.ConsentProblem as problem:
+            flash(str(problem), "problem")
+            return redirect(url_for("clinician.visit", appointment_id=appointment_id) + "#consent", code=303)
         flash("Consent given in person is recorded." if record.how == "in_person"
               else "A consent was already on file for this visit: nothing new was recorded.", "success")
     return redirect(url_for("clinician.visit", appointment_id=appointment_id) + "#consent", code=303)

@@ -60,6 +60,11 @@ ASKED_MEDICINES = {
 }
 
 
+# A visit consent can still be given for: ahead, or the patient has arrived for it (not cancelled,
+# missed or over, when a consent "given now" would misstate the record).
+SIGNABLE = (AppointmentStatus.BOOKED, AppointmentStatus.ARRIVED)
+
+
 class ConsentProblem(RequestProblem):
     """A signature that cannot be kept; `field` names the input to fix. Nothing was stored."""
 
@@ -214,8 +219,8 @@ def load_status(appointments) -> None:
 
 
 def needs_consent(appointment: Appointment) -> bool:
-    """Whether the patient should be asked: a visit ahead (booked) that no consent covers."""
-    if appointment.status is not AppointmentStatus.BOOKED:
+    """Whether the patient should be asked: a visit ahead (or arrived for) that no consent covers."""
+    if appointment.status not in SIGNABLE:
         return False
     if appointment.consent_on_file is None:
         load_status([appointment])
@@ -284,7 +289,7 @@ def sign_online(appointment: Appointment, typed: str | None, seen_version: str, 
         existing = covering(appointment)
         if existing is not None:
             return existing
-        if appointment.status is not AppointmentStatus.BOOKED:
+        if appointment.status not in SIGNABLE:
             raise ConsentProblem("signed_name", _("This visit is no longer booked, so there is nothing to sign. "
                                                   "Call the clinic if you have questions."))
         advisory_lock(LOCK_CONSENT_VERSIONS, 0)
@@ -314,6 +319,9 @@ def record_in_person(account: StaffAccount, appointment_id: int, now: datetime) 
         existing = covering(appointment)
         if existing is not None:
             return existing
+        if appointment.status not in SIGNABLE:
+            raise ConsentProblem("confirm", f"This visit is marked {appointment.status.label.lower()}, so no consent can "
+                                            "be recorded for it now: record it at the patient's next visit.")
         advisory_lock(LOCK_CONSENT_VERSIONS, 0)
         version = current_version() or _new_version(shipped_texts(), None, SHIPPED_BY, now, None)
         language, _text = text_in(version.texts, appointment.language)
