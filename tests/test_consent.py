@@ -98,7 +98,8 @@ def test_the_patient_reads_and_signs_from_the_manage_link(staff, clock):  # noqa
     ("", "Type your full name to sign."),
     ("   ", "Type your full name to sign."),
     ("Pat", "The name you typed is not the name on this booking. Type your full name as it is on the booking: Pat Caller."),
-    ("Caller Pat", "The name you typed is not the name on this booking."),
+    ("Pat Smith", "The name you typed is not the name on this booking."),
+    ("Caller", "The name you typed is not the name on this booking."),
     ("x" * 200, "in 120 characters or fewer"),
 ])
 def test_a_bad_signature_is_refused_clearly_keeps_the_typing_and_stores_nothing(staff, typed, message):  # noqa: F811
@@ -111,11 +112,26 @@ def test_a_bad_signature_is_refused_clearly_keeps_the_typing_and_stores_nothing(
     assert records(staff) == [] and version_texts(staff) == {}
 
 
-@pytest.mark.parametrize("typed", ["pat caller", "PAT  CALLER", "Pat-Caller", " Pàt Cällér "])
+@pytest.mark.parametrize("typed", ["pat caller", "PAT  CALLER", "Pat-Caller", " Pàt Cällér ", "Caller, Pat",
+                                   "Pat Anne Caller", "PatCaller"])
 def test_case_spaces_hyphens_and_accents_do_not_count_against_the_name(staff, typed):  # noqa: F811
     booking = book_online(staff, name="Pat Caller")
     assert sign(PatientBrowser(staff), booking, typed).status_code == 303
     assert len(records(staff)) == 1
+
+
+@pytest.mark.parametrize("booked, typed, same", [
+    ("Siobhán O'Brien", "Siobhan OBrien", True),
+    ("Mary-Jane Smith", "Maryjane Smith", True),
+    ("Łukasz Søren", "Lukasz Soren", True),
+    ("José García Ruiz", "José García", True),
+    ("Nguyễn Thị Minh Khai", "Nguyen Thi Minh Khai", True),
+    ("José García Ruiz", "García", False),
+    ("Pat Caller", "Pat Collar", False),
+    ("Pat Caller", "", False),
+])
+def test_a_name_is_compared_as_a_person_would(booked, typed, same):
+    assert consent.same_name(typed, booked) is same
 
 
 def test_signing_twice_keeps_one_consent(staff, clock):  # noqa: F811

@@ -13,7 +13,7 @@ A visit booked online that still waits for the patient to confirm it was them
 theirs. Patients from before this feature, without one on file, are asked at their next visit.
 
 Signing online: the patient types their full name; it must match the booked name as a person
-would read it (the rule in `same_name`). Signing again, or once a consent covers the visit,
+would accept it (the rule in `same_name`). Signing again, or once a consent covers the visit,
 stores nothing new. A practitioner may record a consent taken in person instead.
 """
 
@@ -241,19 +241,35 @@ def reported_precautions(appointment: Appointment) -> list[str]:
 
 # --- signing -------------------------------------------------------------------------------------
 
-def _plain(name: str) -> str:
-    """A name as a person compares names: accents, case, punctuation between parts and runs of
-    spaces do not count ("José  García-Ruiz" reads as "jose garcia ruiz")."""
-    decomposed = unicodedata.normalize("NFKD", name)
+# Letters that do not come apart into a base letter and an accent, written as people type them
+# on a keyboard without them: "Łukasz" is signed "Lukasz", "Søren" "Soren".
+FOLDED_LETTERS = str.maketrans({"ł": "l", "ø": "o", "đ": "d", "ð": "d", "þ": "th", "æ": "ae", "œ": "oe", "ß": "ss",
+                                "ı": "i"})
+
+
+def _words(name: str) -> list[str]:
+    """A name's words as a person compares them: accents, case, apostrophes and punctuation
+    between parts do not count ("O'Brien" reads as "obrien", "García-Ruiz" as "garcia ruiz")."""
+    decomposed = unicodedata.normalize("NFKD", name.casefold().translate(FOLDED_LETTERS))
     letters = "".join(c for c in decomposed if not unicodedata.combining(c))
-    spaced = "".join(" " if c in "-.,'’‘`" or c.isspace() else c for c in letters)
-    return " ".join(spaced.casefold().split())
+    letters = "".join("" if c in "'’‘`" else c for c in letters)
+    return "".join(" " if c in "-.,‐–—" or c.isspace() else c for c in letters).split()
 
 
 def same_name(typed: str, booked: str) -> bool:
-    """The typed signature matches the booked name: the same words in the same order, ignoring
-    case, accents, hyphens, full stops, apostrophes and extra spaces."""
-    return bool(_plain(typed)) and _plain(typed) == _plain(booked)
+    """The typed signature is the booked name as a person would accept it: the same letters with
+    or without spaces and hyphens ("Mary-Jane", "Maryjane"), or the same words in any order with a
+    middle name or second surname more or fewer ("Caller, Pat"; "José García" for "José García
+    Ruiz"), but at least two of them when the booked name has two. The secret link is what proves
+    who signs; this only catches a slip, such as a name typed into the wrong box."""
+    typed_words, booked_words = _words(typed), _words(booked)
+    if not typed_words:
+        return False
+    if "".join(typed_words) == "".join(booked_words):
+        return True
+    typed_set, booked_set = set(typed_words), set(booked_words)
+    return (len(typed_set) >= min(2, len(booked_set))
+            and (typed_set <= booked_set or booked_set <= typed_set))
 
 
 def booked_names(appointment: Appointment) -> list[str]:
