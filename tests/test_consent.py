@@ -150,6 +150,26 @@ def test_signing_twice_keeps_one_consent(staff, clock):  # noqa: F811
     assert len(records(staff)) == 1
 
 
+def test_the_language_kept_is_the_one_the_page_showed(staff):  # noqa: F811
+    from tests.test_languages import offer_spanish
+
+    offer_spanish(staff)
+    booking = book_online(staff, name="Pat Caller")
+    reading = PatientBrowser(staff)
+    seen, token = version_on(reading, booking), reading.token(consent_path(booking))
+    assert seen == "shipped:en"
+    other_tab = PatientBrowser(staff)  # another tab switches the visit to Spanish meanwhile
+    assert other_tab.get(manage_path(booking) + "?language=es").status_code == 303
+    assert other_tab.get(manage_path(booking)).status_code == 200  # the switch is the visit's once shown
+    with staff.app_context():
+        assert db.session.get(Appointment, appointment_id(staff, booking)).language == "es"
+    signed = reading.client.post(consent_path(booking), data={"signed_name": "Pat Caller", "version": seen,
+                                                              "csrf_token": token})
+    assert signed.status_code == 303
+    [(_visit, _patient, _number, language, *_rest)] = records(staff)
+    assert language == "en"
+
+
 def test_a_text_changed_while_reading_is_shown_again_before_signing(staff, login_as):  # noqa: F811
     booking = book_online(staff, name="Pat Caller")
     patient = PatientBrowser(staff)

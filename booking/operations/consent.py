@@ -116,8 +116,9 @@ class ShownText:
 
     @property
     def version_key(self) -> str:
-        """What the form carries back, so a signature is refused if the text changed meanwhile."""
-        return str(self.version_id) if self.version_id is not None else "shipped"
+        """What the form carries back, "3:en": the signature is refused if the text changed
+        meanwhile, and keeps the language read even if the visit's changed in another tab."""
+        return f"{self.version_id if self.version_id is not None else 'shipped'}:{self.language}"
 
 
 def text_to_show(language: str) -> ShownText:
@@ -310,12 +311,14 @@ def sign_online(appointment: Appointment, typed: str | None, seen_version: str, 
                                                   "Call the clinic if you have questions."))
         advisory_lock(LOCK_CONSENT_VERSIONS, 0)
         version = current_version()
-        if (str(version.id) if version else "shipped") != seen_version:
+        seen, _colon, seen_language = (seen_version or "").partition(":")
+        if (str(version.id) if version else "shipped") != seen:
             raise ConsentProblem("signed_name", _(
                 "The clinic has just updated this text. Please read it again below, then sign."))
         if version is None:  # the first signature keeps the shipped text, word for word
             version = _new_version(shipped_texts(), None, SHIPPED_BY, now, None)
-        language, _text = text_in(version.texts, appointment.language)
+        # The language the page showed (a switch in another tab changes the visit's, not what was read).
+        language, _text = text_in(version.texts, seen_language or appointment.language)
         record = ConsentRecord(appointment_id=appointment.id, patient_id=appointment.patient_id,
                                version_id=version.id, language=language, given_at=now, how="online",
                                signed_name=typed)
