@@ -419,7 +419,11 @@ def test_the_patients_data_export_holds_their_consent(staff, login_as):  # noqa:
     assert given["appointment"] == booking["reference"] and given["signed_name"] == "Pat Caller"
     assert given["how"] == "online" and given["version"] == 1 and given["language"] == "en"
     assert SHIPPED_EN in given["text"] and given["given_at"].startswith("2027-03-08T08:00:00-08:00")
+    readable = text(admin.get(f"/admin/patients/{patient_id}/data"))
+    assert "<h2 id=\"consents\">Consents to treatment</h2>" in readable
+    assert "<dt>Signed as</dt><dd>Pat Caller</dd>" in readable and "Version 1, in English" in readable
     confirm = text(admin.get(f"/admin/patients/{patient_id}/erase"))
+    assert "1 signed consent to treatment, with the name typed to sign it" in confirm
     assert admin.post(f"/admin/patients/{patient_id}/erase",
                       data={"csrf_token": csrf_from(confirm), "reason": "asked"}).status_code == 303
     assert records(staff) == [] and sorted(version_texts(staff)) == [1]  # the text stays; the signature goes

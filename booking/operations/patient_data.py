@@ -268,6 +268,7 @@ class ErasurePlan:
     signals: int
     emails: int
     erasure: PatientErasure | None  # already erased: when, by whom, why
+    consents: int = 0  # signed consents to treatment, which go with the rest
 
 
 def _ahead(appointment: Appointment, now: datetime) -> bool:
@@ -280,7 +281,7 @@ def erasure_plan(patient_id: int, now: datetime) -> ErasurePlan:
         patient=data.patient, appointments=data.appointments,
         cancelled=[a for a in data.appointments if _ahead(a, now)],
         intakes=len(data.intakes), progress_checks=len(data.progress_checks), signals=len(data.signals),
-        emails=len(data.emails), erasure=data.erasure,
+        emails=len(data.emails), erasure=data.erasure, consents=len(data.consents),
     )
 
 
