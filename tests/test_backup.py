@@ -25,8 +25,8 @@ import sqlalchemy as sa
 
 from booking import PROJECT_ROOT, backup, create_app
 from booking.extensions import db
-from booking.models import Appointment, OutboxMessage, Patient, Practitioner, StaffAccount, StaffRole
-from booking.operations import drafts, second_factor
+from booking.models import Appointment, AppointmentStatus, OutboxMessage, Patient, Practitioner, StaffAccount, StaffRole
+from booking.operations import consent, drafts, second_factor
 from booking.operations.availability import find_slots, load_clinic, load_service
 from booking.operations.bookings import Actor, BookingRequest, PatientDetails, book
 from booking.operations.clinic_file import import_clinic_file
@@ -88,6 +88,11 @@ def fill_like_a_clinic(app, clock) -> None:
                                          patient=PatientDetails(patient.name, patient.email, patient.phone,
                                                                 patient.born_on)), now)
             assert booked.appointment.identity_pending
+            # A patient signs the consent to treatment for a visit ahead (the shipped text becomes version 1).
+            ahead = db.session.scalars(sa.select(Appointment).where(
+                Appointment.status == AppointmentStatus.BOOKED, Appointment.identity_confirmed_at.is_not(None),
+                Appointment.starts_at > now).order_by(Appointment.id)).first()
+            consent.sign_online(ahead, ahead.patient.name, "shipped:en", now)
             # A booking someone is part-way through.
             draft, _key = drafts.start_draft(now)
             drafts.save(draft, now, service_id=service.id, practitioner_choice="any", safety_codes=[])
