@@ -213,6 +213,8 @@ class Clinic(InLanguages, db.Model):
     directions: Mapped[str | None] = mapped_column(sa.String(500))
     # The directions in the clinic's other languages: {"es": {"directions": "..."}} (InLanguages).
     translations: Mapped[dict] = mapped_column(sa.JSON, default=dict, server_default="{}")
+    # The clinic's tax identifier (a US EIN), printed on the patient's receipt for their insurer.
+    tax_id: Mapped[str | None] = mapped_column(sa.String(20))
 
     @property
     def zone(self) -> ZoneInfo:
@@ -333,6 +335,10 @@ class Practitioner(InLanguages, db.Model):
     feed_token_hash: Mapped[str | None] = mapped_column(sa.String(64), unique=True, index=True)
     # The introduction in the clinic's other languages (InLanguages).
     translations: Mapped[dict] = mapped_column(sa.JSON, default=dict, server_default="{}")
+    # What a patient's insurer asks for on a receipt (the superbill): the practitioner's
+    # National Provider Identifier and state licence number, when the clinic bills that way.
+    npi: Mapped[str | None] = mapped_column(sa.String(10))
+    license_number: Mapped[str | None] = mapped_column(sa.String(40))
 
     services: Mapped[list[Service]] = relationship(
         secondary=practitioner_services, back_populates="practitioners", order_by="Service.id"
@@ -747,6 +753,69 @@ class ConsentRecord(db.Model):
     def how_given(self) -> str:
         """How staff pages and the export describe it."""
         return "online" if self.how == "online" else f"in person, recorded by {self.recorded_by}"
+
+
+class TreatmentNote(db.Model):
+    """The practitioner's record of one visit, in SOAP form (the content's shape: booking.notes.content).
+
+    A draft changes as the practitioner types; `revision` counts its saves, so a save from a
+    page that is out of date is refused rather than written over newer words. Signing locks
+    it: after that it changes only by addendum (operations.notes; on both databases a trigger
+    made by the migration refuses any UPDATE of a signed note as well).
+    """
+
+    __tablename__ = "treatment_note"
+    __table_args__ = (
+        sa.CheckConstraint("(signed_at IS NULL) = (signed_by IS NULL)", name="signed_says_by_whom"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    appointment_id: Mapped[int] = mapped_column(sa.ForeignKey("appointment.id"), unique=True)
+    patient_id: Mapped[int] = mapped_column(sa.ForeignKey("patient.id"), index=True)
+    content: Mapped[dict] = mapped_column(sa.JSON)
+    revision: Mapped[int] = mapped_column(default=1)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    staff_id: Mapped[int | None] = mapped_column(sa.ForeignKey("staff_account.id", ondelete="SET NULL"))
+    written_by: Mapped[str] = mapped_column(sa.String(120))  # the practitioner's name as it read then
+    signed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    signed_by: Mapped[str | None] = mapped_column(sa.String(120))
+
+    appointment: Mapped[Appointment] = relationship(backref=sa.orm.backref("note", uselist=False))
+    addenda: Mapped[list[NoteAddendum]] = relationship(
+        back_populates="note", order_by="(NoteAddendum.signed_at, NoteAddendum.id)")
+
+    @property
+    def is_signed(self) -> bool:
+        return self.signed_at is not None
+
+
+class NoteAddendum(db.Model):
+    """Words added to a signed note, signed by their writer when added; never changed after."""
+
+    __tablename__ = "note_addendum"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    note_id: Mapped[int] = mapped_column(sa.ForeignKey("treatment_note.id"), index=True)
+    text: Mapped[str] = mapped_column(sa.Text)
+    signed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    staff_id: Mapped[int | None] = mapped_column(sa.ForeignKey("staff_account.id", ondelete="SET NULL"))
+    signed_by: Mapped[str] = mapped_column(sa.String(120))
+
+    note: Mapped[TreatmentNote] = relationship(back_populates="addenda")
+
+
+class PrescriptionTemplate(db.Model):
+    """A practitioner's named set of points ("Kidney deficiency back"), to start a note's treatment from."""
+
+    __tablename__ = "prescription_template"
+    __table_args__ = (sa.UniqueConstraint("practitioner_id", "name", name="one_name_each"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    practitioner_id: Mapped[int] = mapped_column(sa.ForeignKey("practitioner.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(sa.String(80))
+    points: Mapped[list[dict]] = mapped_column(sa.JSON)  # rows as booking.notes.content keeps them
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class AuditEntry(db.Model):

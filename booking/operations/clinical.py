@@ -41,6 +41,7 @@ from booking.scheduling import wall_clock_instant
 
 AUDIT_ACTIONS = {"view": "Viewed", "print": "Printed", "export": "Exported", "refused": "Was refused",
                  "consent": "Read the signed consent",  # operations.consent.open_signed
+                 "note": "Opened the treatment note",  # operations.notes.open_note
                  # a patient's data rights (operations.patient_data): whole records, not one visit
                  "data_page": "Opened all their data", "data_file": "Downloaded all their data",
                  "erase": "Erased their record", "second_factor_reset": "Reset a second factor"}
