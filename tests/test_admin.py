@@ -330,6 +330,23 @@ def test_a_wrong_new_service_is_refused_with_a_message(staff, admin, changes, fi
         assert db.session.scalar(sa.select(sa.func.count()).select_from(Service)) == 2
 
 
+def services_for(admin) -> dict[str, str]:
+    """The services list as the admin reads it: each service's name and whom it is offered to online."""
+    rows = re.findall(r"<tr>\s*<td><a [^>]*>([^<]+)</a></td>(?:\s*<td>[^<]*</td>){2}\s*<td>([^<]+)</td>",
+                      admin.get("/admin/services").get_data(as_text=True))
+    return dict(rows)
+
+
+def test_the_services_list_says_whom_each_visit_is_offered_to_online(staff, admin):  # noqa: F811
+    # With a visit for new patients, the others are what returning patients are offered online.
+    assert services_for(admin) == {"Consultation": "New patients", "Short treatment": "Returning patients"}
+    form = admin.get("/admin/services/consult").get_data(as_text=True)
+    assert "New patients are offered only the visits for new patients" in form
+    assert submit(admin, "/admin/services/consult", {"name": "Consultation", "minutes": "60", "buffer_minutes": "15",
+                                                     "is_active": "y"}).status_code == 303  # the box unchecked
+    assert services_for(admin) == {"Consultation": "Everyone", "Short treatment": "Everyone"}
+
+
 def test_editing_a_service_keeps_its_slug_and_deactivating_keeps_its_visits(staff, admin):  # noqa: F811
     made = book_online(staff)  # a "short" visit on Tuesday
     page = admin.get("/admin/services/short").get_data(as_text=True)
