@@ -17,7 +17,7 @@ PACKAGE_ROOT = Path(booking.__file__).resolve().parent
 
 BLUEPRINTS = ("admin", "api", "articles", "auth", "clinician", "desk", "feeds", "identity", "intake",
               "manage", "public", "rights")
-PURE_CORES = ("booking.scheduling", "booking.measures", "booking.formatting", "booking.retention_period")
+PURE_CORES = ("booking.scheduling", "booking.measures", "booking.notes", "booking.formatting", "booking.retention_period")
 NOT_IN_A_PURE_CORE = ("flask", "flask_", "sqlalchemy", "booking.models", "booking.extensions", "booking.operations")
 
 def module_names(root: Path, package: str) -> dict[str, Path]:
