@@ -79,3 +79,21 @@ def test_diagnoses_are_well_formed_unique_icd10cm_codes():
     assert "M51.36" not in codes and "M51.37" not in codes and "M54.5" not in codes
     assert diagnosis(" m54.50 ").title == "Low back pain, unspecified"
     assert diagnosis("M99.99") is None
+
+
+def test_the_notes_package_stays_pure():
+    """Pages and operations build on it; it must not reach for Flask, the database or the clock."""
+    import ast
+    from pathlib import Path
+
+    import booking.notes
+
+    for source in Path(booking.notes.__file__).parent.glob("*.py"):
+        tree = ast.parse(source.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            names = ([alias.name for alias in node.names] if isinstance(node, ast.Import)
+                     else [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            for name in names:
+                root = name.split(".")[0]
+                assert root not in {"flask", "flask_babel", "sqlalchemy", "datetime", "time"}, (source.name, name)
+                assert not name.startswith(("booking.clock", "booking.models", "booking.operations")), name
