@@ -214,13 +214,24 @@ def blank_note() -> dict:
     return content
 
 
+def is_blank(content: Mapping) -> bool:
+    """Whether the note records nothing at all (what a signature would lock would be empty)."""
+    return {k: v for k, v in content.items() if k != "version"} == {
+        k: v for k, v in blank_note().items() if k != "version"}
+
+
+def has_control_characters(text: str) -> bool:
+    """Control characters other than line breaks and tabs, or lone surrogates: never stored."""
+    return any(ch not in "\n\t" and unicodedata.category(ch) in ("Cc", "Cs") for ch in text)
+
+
 # ---- cleaning single values; each returns (value, error message or None) ----
 
 def _clean_text(raw: str, label: str, limit: int) -> tuple[str, str | None]:
     """Trimmed text with Windows line ends made plain; control characters (other than line
     breaks and tabs) and lone surrogates are refused, as is text over the limit."""
     text = raw.replace("\r\n", "\n").replace("\r", "\n").strip()
-    if any(ch not in "\n\t" and unicodedata.category(ch) in ("Cc", "Cs") for ch in text):
+    if has_control_characters(text):
         return "", f"{label} contains a control character that cannot be saved: remove it and try again."
     if len(text) > limit:
         return "", f"{label} must be {limit:,} characters or fewer (it has {len(text):,})."
