@@ -342,6 +342,9 @@ def test_the_practitioner_reads_the_signed_consent_and_the_look_is_audited(staff
     visit = appointment_id(staff, booking)
     assert "Consent needed" in text(practitioner.get("/clinician?date=2027-03-09"))
     assert "Consent needed" in text(practitioner.get(f"/clinician/visits/{visit}"))
+    # Before the patient signs, the practitioner reads the current text to go through with them, and can record it.
+    unsigned = text(practitioner.get(f"/clinician/visits/{visit}/consent"))
+    assert "Consent needed" in unsigned and SHIPPED_EN in unsigned and "Record consent given in person" in unsigned
     assert sign(PatientBrowser(staff), booking, "pat caller").status_code == 303
     assert "Consent given" in text(practitioner.get("/clinician?date=2027-03-09"))
     record_page = text(practitioner.get(f"/clinician/visits/{visit}"))

@@ -111,10 +111,17 @@ def signed_consent(appointment_id: int):
                                                   now(), shown=request.method != "HEAD")
     except desk.NotVisible:
         abort(404)
-    text = consent.render(record.version.texts.get(record.language, "")) if record else None
-    english = consent.render(record.version.texts.get("en", "")) if record and record.language != "en" else None
+    if record is not None:
+        language = record.language
+        text = consent.render(record.version.texts.get(language, ""))
+        english = consent.render(record.version.texts.get("en", "")) if language != "en" else None
+    else:  # none on file: the current text, to go through with the patient before recording it
+        shown = consent.text_to_show(appointment.language)
+        language, text = shown.language, shown.html
+        english = consent.text_to_show("en").html if language != "en" else None
     return render_template("clinician/consent.html", appointment=appointment, record=record, text=text,
-                           english=english, language_name=Locale(record.language).get_display_name("en") if record else "")
+                           english=english, language=language,
+                           language_name=Locale(language).get_display_name("en"))
 
 
 @bp.post("/visits/<int(max=2147483647):appointment_id>/consent/in-person")
