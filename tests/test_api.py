@@ -5,9 +5,10 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 import sqlalchemy as sa
+from limits.storage import storage_from_string
 
 from booking import create_app
-from booking.extensions import db
+from booking.extensions import TidiedMemoryStorage, db
 from booking.models import Appointment, AppointmentStatus, Clinic, Patient, Practitioner, Service, StaffRole
 from booking.operations import bookings, catalogue, desk
 from booking.api.schemas import read_whole_number
@@ -517,6 +518,17 @@ def test_postgres_exclusion_constraint_refuses_overlap_even_behind_the_apps_back
         clash.status = AppointmentStatus.CANCELLED  # cancelled appointments hold no time
         db.session.add(clash)
         db.session.commit()
+
+
+def test_the_in_process_rate_counters_are_tidied_by_the_requests_that_count_not_by_new_threads():
+    storage = storage_from_string("memory://")  # the RATELIMIT_STORAGE_URI default
+    assert isinstance(storage, TidiedMemoryStorage)
+    timer = storage.timer
+    storage.TIDY_EVERY_SECONDS = 0  # tidy at every count
+    storage.incr("expired", 0)
+    storage.incr("counting", 60)
+    assert dict(storage.storage) == {"counting": 1}
+    assert storage.timer is timer  # no thread was started to do it
 
 
 def test_a_429_says_when_to_retry(database_url, clinic):
