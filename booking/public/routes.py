@@ -114,7 +114,8 @@ def index():
         page = render_template("public/index.html", services=known.bookable_services(),
                                practitioners=known.active_practitioners())
         if key:
-            if len(pages) >= HOME_PAGES_KEPT or any(kept[0] != known.stamp for kept in pages):
+            # tuple(): one step, so another thread's page added meanwhile cannot break the loop
+            if len(pages) >= HOME_PAGES_KEPT or any(kept[0] != known.stamp for kept in tuple(pages)):
                 pages.clear()  # the clinic changed (or an odd mix of languages): start again
             pages[key] = page
     return page
