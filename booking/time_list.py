@@ -11,7 +11,7 @@ from flask_babel import get_locale
 
 from booking.clock import now
 from booking.formatting import date_text, time_text
-from booking.operations.availability import times_by_day
+from booking.operations.availability import load_clinic, times_by_day
 
 DAYS_PER_PAGE = 7
 
@@ -77,6 +77,9 @@ def time_list_context(clinic, service, practitioners, *, ignoring=None, leave_ou
 
     leave_out: a start not to offer (a patient's current time, when moving a visit).
     """
+    # The clinic's row, which the page shows (its name, its phone), read once and held here: the
+    # page's locale is chosen from it just below, and a row nobody holds is read again for the page.
+    shown = load_clinic()
     moment = now()
     today = clinic.today(moment)
     first_day = parse_first_day(request.args.get("from"), today)
@@ -88,6 +91,7 @@ def time_list_context(clinic, service, practitioners, *, ignoring=None, leave_ou
     later = first_day + timedelta(days=DAYS_PER_PAGE)
     earlier = max(first_day - timedelta(days=DAYS_PER_PAGE), today)
     return {
+        "clinic": shown,
         "days": _buttons([d for d in days if d.day <= last_day], clinic.zone, get_locale() or "en_US"),
         "later": later if later <= last_day else None,
         "earlier": earlier if first_day > today else None,
