@@ -115,6 +115,23 @@ def last_signed_before(appointment: Appointment) -> TreatmentNote | None:
         .order_by(Appointment.starts_at.desc(), Appointment.id.desc()).limit(1))
 
 
+def for_visit(appointment: Appointment, with_addenda: bool = False) -> tuple[TreatmentNote | None, TreatmentNote | None]:
+    """This visit's note and the patient's last signed note before it (as `last_signed_before`), in
+    one query, for the visit page; `with_addenda` loads the addenda too (one more query)."""
+    previous_id = (
+        sa.select(TreatmentNote.id).join(Appointment, Appointment.id == TreatmentNote.appointment_id)
+        .where(identity.history_filter(appointment), Appointment.starts_at < appointment.starts_at,
+               TreatmentNote.signed_at.is_not(None))
+        .order_by(Appointment.starts_at.desc(), Appointment.id.desc()).limit(1).scalar_subquery())
+    query = sa.select(TreatmentNote).where(sa.or_(TreatmentNote.appointment_id == appointment.id,
+                                                  TreatmentNote.id == previous_id))
+    if with_addenda:
+        query = query.options(sa.orm.selectinload(TreatmentNote.addenda))
+    found = list(db.session.scalars(query))
+    own = next((note for note in found if note.appointment_id == appointment.id), None)
+    return own, next((note for note in found if note.appointment_id != appointment.id), None)
+
+
 def _activities_text(activities: list[dict]) -> str:
     return "; ".join(f"{row.get('name', '').strip()} {row.get('rating')}/10" for row in activities or []
                      if row.get("name"))
