@@ -106,7 +106,8 @@ def test_the_visit_page_look_is_logged_before_the_last_plan_shows(staff, practit
 
 
 def test_another_practitioners_patient_shows_nothing(staff, login_as):  # noqa: F811
-    ben_visit = appointment_id(staff, book_online(staff, practitioner="ben", name="Bo Other", email="bo@example.com"))
+    ben_visit = appointment_id(staff, book_online(staff, start="2027-03-10T10:00:00-08:00", practitioner="ben",
+                                                name="Bo Other", email="bo@example.com"))
     ana = login_as(StaffRole.PRACTITIONER)
     for path in ("", "/print", "/export"):
         assert ana.get(f"/clinician/visits/{ben_visit}{path}").status_code == 404
@@ -145,3 +146,54 @@ def test_the_desk_sees_only_whether_the_note_is_signed(staff, login_as):  # noqa
     for path in ("", "/note", "/print", "/export"):
         assert desk.get(f"/clinician/visits/{first}{path}").status_code in (403, 404)
     assert "note" not in [row[2] for row in audit_rows(staff)]
+
+
+# --- the patient's data rights ------------------------------------------------------------------
+
+def patient_of(app, visit: int) -> int:
+    from booking.extensions import db
+    from booking.models import Appointment
+
+    with app.app_context():
+        return db.session.get(Appointment, visit).patient_id
+
+
+def test_the_patients_data_holds_each_note_a_draft_marked_as_draft(staff, login_as):  # noqa: F811
+    first, second = two_visits(staff)
+    write_note(staff, second, signed=False, status=None, p_principle="Still deciding")
+    patient = patient_of(staff, first)
+    admin = login_as(StaffRole.ADMIN)
+    data = json.loads(admin.get(f"/admin/patients/{patient}/data.json").get_data(as_text=True))
+    signed, draft = data["treatment_notes"]
+    assert (signed["status"], signed["signed_by"], signed["content"]["plan"]["principle"]) == (
+        "signed", "Practitioner", PRINCIPLE)
+    assert signed["signed_at"] == "2027-03-09T11:00:00-08:00" and signed["written_by"] == "Practitioner"
+    assert [(a["text"], a["signed_by"], a["signed_at"]) for a in signed["addenda"]] == [
+        (ADDENDUM, "Practitioner", "2027-03-09T12:00:00-08:00")]
+    assert (draft["status"], draft["signed_by"], draft["signed_at"]) == ("draft", None, None)
+    assert draft["content"]["plan"]["principle"] == "Still deciding"
+    assert [signed["appointment"], draft["appointment"]] == [a["reference"] for a in data["appointments"]]
+    page = unescaped(admin.get(f"/admin/patients/{patient}/data"))
+    notes_part = page.split('id="treatment-notes"', 1)[1].split('id="emails"', 1)[0]
+    for words in (PRINCIPLE, NARRATIVE, ADDENDUM, "Signed by Practitioner", "Draft, not signed.", "Still deciding"):
+        assert words in notes_part, words
+
+
+def test_erasure_says_how_many_notes_go_and_deletes_them_with_their_addenda(staff, login_as):  # noqa: F811
+    from tests.test_staff import csrf_from
+
+    first, second = two_visits(staff)
+    write_note(staff, second, signed=False, status=None)
+    kept = appointment_id(staff, book_online(staff, start="2027-03-10T10:00:00-08:00", name="Kim Kept",
+                                             email="kim@example.com", birth_date="1975-05-05"))
+    write_note(staff, kept)
+    patient = patient_of(staff, first)
+    admin = login_as(StaffRole.ADMIN)
+    plan = unescaped(admin.get(f"/admin/patients/{patient}/erase"))
+    assert "2 treatment notes written by their practitioners, with 1 addendum" in " ".join(plan.split())
+    done = admin.post(f"/admin/patients/{patient}/erase", data={"csrf_token": csrf_from(plan), "reason": "asked"})
+    assert done.status_code == 303
+    assert count(staff, TreatmentNote) == 1 and count(staff, NoteAddendum) == 0  # Kim's note stays
+    data = json.loads(admin.get(f"/admin/patients/{patient}/data.json").get_data(as_text=True))
+    assert data["treatment_notes"] == []
+    assert PRINCIPLE not in admin.get(f"/admin/patients/{patient}/data").get_data(as_text=True)
