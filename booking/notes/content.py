@@ -214,6 +214,17 @@ def blank_note() -> dict:
     return content
 
 
+def is_blank(content: Mapping) -> bool:
+    """Whether the note records nothing at all (what a signature would lock would be empty)."""
+    return {k: v for k, v in content.items() if k != "version"} == {
+        k: v for k, v in blank_note().items() if k != "version"}
+
+
+def has_control_characters(text: str) -> bool:
+    """Control characters other than line breaks and tabs, or lone surrogates: never stored."""
+    return any(ch not in "\n\t" and unicodedata.category(ch) in ("Cc", "Cs") for ch in text)
+
+
 # ---- cleaning single values; each returns (value, error message or None) ----
 
 def has_control_characters(text: str) -> bool:
