@@ -227,11 +227,6 @@ def has_control_characters(text: str) -> bool:
 
 # ---- cleaning single values; each returns (value, error message or None) ----
 
-def has_control_characters(text: str) -> bool:
-    """Whether the text holds a control character (other than a line break or tab) or a lone surrogate."""
-    return any(ch not in "\n\t" and unicodedata.category(ch) in ("Cc", "Cs") for ch in text)
-
-
 def _clean_text(raw: str, label: str, limit: int) -> tuple[str, str | None]:
     """Trimmed text with Windows line ends made plain; control characters (other than line
     breaks and tabs) and lone surrogates are refused, as is text over the limit."""
@@ -555,8 +550,3 @@ def summary(content: Mapping) -> list[tuple[str, list[tuple[str, str]]]]:
         text = f"{c.ADVERSE_TYPES[event['type']]} ({c.SEVERITIES[event['severity']].lower()})"
         lines["treatment"].append(("Adverse event", f"{text}: {event['action']}" if event["action"] else text))
     return [(SECTIONS[key], entries) for key, entries in lines.items() if entries]
-
-
-def is_blank(content: Mapping) -> bool:
-    """Whether nothing at all is recorded in the note (nothing a reader would see)."""
-    return not summary(content)
