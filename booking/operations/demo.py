@@ -1,5 +1,5 @@
 """The demo clinic: three practitioners, three services and a week of bookings, last week's
-visits with signed treatment notes (one with an addendum), today's first with a draft, and
+visits with signed treatment notes (one with an addendum), the next one with a draft, and
 each practitioner's saved prescriptions."""
 
 from __future__ import annotations
@@ -257,11 +257,11 @@ def _demo_note(index: int, rng: random.Random, contact_minutes: int) -> dict:
 
 def _write_notes(now: datetime, rng: random.Random) -> None:
     """Sign a note for each completed visit as its practitioner would, an addendum on the first,
-    a draft for today's first visit still booked, and each practitioner's saved prescriptions."""
+    a draft for the next visit still booked (today's, on a working day), and each
+    practitioner's saved prescriptions."""
     accounts = {account.practitioner_id: account for account in db.session.scalars(
         sa.select(StaffAccount).where(StaffAccount.role == StaffRole.PRACTITIONER))}
     visits = db.session.scalars(sa.select(Appointment).order_by(Appointment.starts_at, Appointment.id)).all()
-    zone, today = load_clinic().zone, load_clinic().today(now)
     written = 0
     for visit in visits:
         account = accounts.get(visit.practitioner_id)
@@ -273,7 +273,7 @@ def _write_notes(now: datetime, rng: random.Random) -> None:
             if written == 0:
                 notes.add_addendum(account, visit.id, DEMO_ADDENDUM, visit.ends_at + timedelta(days=1))
             written += 1
-        elif visit.status is AppointmentStatus.BOOKED and visit.starts_at.astimezone(zone).date() == today:
+        elif visit.status is AppointmentStatus.BOOKED:  # the next visit (today's, on a working day)
             notes.save_draft(account, visit.id, _demo_note(written, rng, 30), 0, now)
             break  # one draft is enough to show
     for account in accounts.values():
