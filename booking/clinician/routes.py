@@ -18,7 +18,10 @@ from booking.clinician.chart import lay_out_chart
 from booking.clock import now
 from booking.measures.intake import AFTER_EFFECTS, DURATION_BANDS, PRECAUTIONS, PRECAUTIONS_SHORT, RISK_FACTORS, age_on
 from booking.models import StaffRole
-from booking.operations import clinical, consent, desk, feeds
+from booking.notes import choices as note_choices
+from booking.notes import content as note_content
+from booking.notes import points as note_points
+from booking.operations import clinical, consent, desk, feeds, notes
 from booking.operations.availability import load_clinic
 from booking.questionnaire import answered_sections
 from booking.safety import EMERGENCY, URGENT
@@ -64,6 +67,8 @@ def _visit_page(record: clinical.VisitRecord, printing: bool):
     instruments = _instruments()
     intake = record.intake
     consent.load_status([record.appointment])
+    # The print version shows this visit's note in full (with addenda); the page its state and the last plan.
+    note, previous = notes.for_visit(record.appointment, with_addenda=printing)
     born_on = record.appointment.patient.born_on
     return render_template(
         "clinician/visit.html", record=record, appointment=record.appointment, intake=intake, printing=printing,
@@ -74,6 +79,8 @@ def _visit_page(record: clinical.VisitRecord, printing: bool):
         labels={"emergency": EMERGENCY, "urgent": URGENT, "precautions": PRECAUTIONS, "risks": RISK_FACTORS,
                 "after_effects": AFTER_EFFECTS},
         duration_bands=DURATION_BANDS, meaningful=clinical.meaningful_changes(instruments),
+        note=note, note_sections=note_content.summary(note.content) if printing and note else [],
+        previous_note=previous, point_of=note_points.point, note_choices=note_choices,
     )
 
 
@@ -94,7 +101,20 @@ def print_visit(appointment_id: int):
 def export_visit(appointment_id: int):
     """The visit's record as a JSON file, for a clinic's own notes system."""
     record = _opened(appointment_id, "export")
-    body = json.dumps(clinical.export(record, load_clinic()), indent=2, ensure_ascii=False)
+    clinic = load_clinic()
+    data = clinical.export(record, clinic)
+    note, previous = notes.for_visit(record.appointment, with_addenda=True)
+
+    def local(instant):
+        return instant.astimezone(clinic.zone).isoformat() if instant else None
+
+    data["treatment_note"] = notes.as_data(note, local) if note is not None else None
+    # The plan and points the patient's last signed note left for this visit (its addenda are in its own export).
+    data["previous_plan"] = None if previous is None else {
+        "for_visit_on": local(previous.appointment.starts_at), "signed_by": previous.signed_by,
+        "signed_at": local(previous.signed_at), "plan": previous.content["plan"],
+        "treatment": previous.content["treatment"]}
+    body = json.dumps(data, indent=2, ensure_ascii=False)
     return Response(body, mimetype="application/json", headers={
         "Content-Disposition": f'attachment; filename="visit-{record.appointment.reference}.json"'})
 
