@@ -76,11 +76,17 @@ def date_text(day: date, locale: str | Locale, style: str = "full") -> str:
     return _tidy(format_date(day, DATE_STYLES[style], locale=locale))
 
 
-@lru_cache(maxsize=FORMATTED_KEPT)
 def time_text(moment: time | datetime, locale: str | Locale) -> str:
     """A wall-clock time: "3:45 PM" in en_US, "15:45" in en_GB. A datetime is read as it stands
     (callers put it in the clinic's zone first: see clinic_time)."""
-    wall = moment.time() if isinstance(moment, datetime) else moment
+    # Kept by the wall-clock time alone: aware datetimes of one instant in two zones are equal
+    # to Python, so keeping them by the datetime would give one zone's reading to the other.
+    wall = moment.time() if isinstance(moment, datetime) else moment.replace(tzinfo=None)
+    return _wall_time_text(wall, locale)
+
+
+@lru_cache(maxsize=FORMATTED_KEPT)
+def _wall_time_text(wall: time, locale: str | Locale) -> str:
     return _tidy(format_time(wall, "short", locale=locale))
 
 

@@ -412,6 +412,25 @@ def test_a_practitioner_records_consent_given_in_person(staff, practitioner, log
     assert count(staff, ConsentRecord) == 1
 
 
+def test_consent_in_person_keeps_the_text_the_practitioner_read_with_the_patient(staff, practitioner, login_as):  # noqa: F811
+    visit = appointment_id(staff, book_online(staff, name="Pat Caller"))
+    page = f"/clinician/visits/{visit}/consent"
+    read = text(practitioner.get(page))
+    seen = re.search(r'name="version" value="([^"]*)"', read).group(1)
+    assert seen == "shipped:en" and SHIPPED_EN in read
+    # The admin saves new words while the practitioner goes through the shipped ones: nothing is recorded.
+    assert submit(login_as(StaffRole.ADMIN), "/admin/consent", {"text_en": "## New words\n\nWe changed this.\n"}
+                  ).status_code == 303
+    refused = practitioner.post(f"{page}/in-person", data={"csrf_token": csrf_from(read), "confirm": "yes",
+                                                           "version": seen})
+    assert refused.status_code == 303 and refused.location.endswith(page) and records(staff) == []
+    again = text(practitioner.get(page))
+    assert "The clinic changed the consent text after you opened this page" in again and "We changed this." in again
+    assert submit(practitioner, f"{page}/in-person", {"confirm": "yes", "version": re.search(
+        r'name="version" value="([^"]*)"', again).group(1)}, page=page).status_code == 303
+    assert [(r[2], r[4]) for r in records(staff)] == [(1, "in_person")]  # the admin's save, version 1
+
+
 def test_the_patients_data_export_holds_their_consent(staff, login_as):  # noqa: F811
     booking = book_online(staff, name="Pat Caller")
     assert sign(PatientBrowser(staff), booking, "Pat Caller").status_code == 303

@@ -18,7 +18,7 @@ from flask import render_template_string
 from markupsafe import Markup
 
 from booking.extensions import db
-from booking.formatting import end_sentence, typed_date
+from booking.formatting import end_sentence, local_time, time_text, typed_date
 from booking.i18n import TRANSLATIONS, catalog_languages, format_locale
 from booking.models import Clinic
 from booking.transaction import write_transaction
@@ -290,3 +290,19 @@ def test_booking_again_after_a_spanish_visit_carries_on_in_spanish(clinic):
     assert again and again[1] == "/book/first-visit?language=es"
     assert phone.get(again[1]).status_code == 303
     assert "¿Ha venido antes a esta clínica?" in text(phone.get("/book/first-visit"))
+
+
+def test_a_formatted_time_is_kept_by_its_wall_clock_not_its_instant():
+    """Formatting is kept per process (booking.formatting): one instant read in two zones, as after a
+    clinic changes its time zone, gives each zone's own time, never the first one asked."""
+    from datetime import datetime, timezone
+    from types import SimpleNamespace
+    from zoneinfo import ZoneInfo
+
+    instant = datetime(2027, 3, 16, 17, 0, tzinfo=timezone.utc)
+    los_angeles, new_york = (SimpleNamespace(zone=ZoneInfo(name)) for name in ("America/Los_Angeles", "America/New_York"))
+    assert local_time(instant, los_angeles, "en_US", "time") == "10:00 AM"
+    assert local_time(instant, new_york, "en_US", "time") == "1:00 PM"
+    assert time_text(instant.astimezone(los_angeles.zone), "en_US") == "10:00 AM"
+    assert time_text(instant.astimezone(new_york.zone), "en_US") == "1:00 PM"
+    assert local_time(instant, new_york, "en_US", "long") == "Tuesday, March 16, 2027, 1:00 PM"

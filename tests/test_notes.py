@@ -258,3 +258,14 @@ def test_an_erasure_takes_the_notes_and_their_addenda(staff, visit, clock):  # n
             assert notes.erase_for([visit]) == 1
         assert db.session.scalar(sa.select(sa.func.count()).select_from(TreatmentNote)) == 0
         assert db.session.scalar(sa.select(sa.func.count()).select_from(NoteAddendum)) == 0
+
+
+def test_the_signed_records_triggers_are_in_place_at_head(staff):  # noqa: F811
+    """A later migration that copies one of these tables (SQLite's batch mode) would drop its
+    trigger silently: this says so."""
+    with staff.app_context():
+        if db.engine.dialect.name == "postgresql":
+            found = set(db.session.scalars(sa.text("SELECT tgname FROM pg_trigger WHERE NOT tgisinternal")))
+        else:
+            found = set(db.session.scalars(sa.text("SELECT name FROM sqlite_master WHERE type = 'trigger'")))
+    assert {"signed_note_is_final", "addendum_is_final", "consent_is_final", "consent_text_is_final"} <= found

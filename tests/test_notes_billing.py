@@ -42,3 +42,17 @@ def test_claim_codes_read_the_note():
     assert [(p.code, p.units) for p in claim["procedures"]] == [("97813", 1), ("97814", 1)]
     assert [d.code for d in claim["diagnoses"]] == ["M54.41", "M54.50"]
     assert claim_codes(blank_note()) == {"procedures": [], "diagnoses": []}
+
+
+def test_a_code_no_longer_shipped_still_reads_and_stays_on_the_receipt():
+    """Code sets change every October: a signed note keeps the codes it recorded, and reading it
+    (or its receipt) never depends on today's list still holding them."""
+    from booking.notes.content import summary
+
+    note = blank_note()
+    note["assessment"]["diagnoses"] = ["M54.50", "M54.5"]  # M54.5 was split into M54.50-M54.59 in 2021
+    note["treatment"]["points"] = [{"code": "XX99", "side": "left", "technique": ""}]
+    assert [d.code for d in claim_codes(note)["diagnoses"]] == ["M54.50", "M54.5"]
+    read = dict(dict(summary(note))["Assessment"]) | dict(dict(summary(note))["Treatment"])
+    assert "M54.5 (not in the current list of codes)" in " ".join(read.values())
+    assert "XX99 (left)" in " ".join(read.values())

@@ -135,12 +135,13 @@ def signed_consent(appointment_id: int):
         language = record.language
         text = consent.render(record.version.texts.get(language, ""))
         english = consent.render(record.version.texts.get("en", "")) if language != "en" else None
+        version_key = None
     else:  # none on file: the current text, to go through with the patient before recording it
         shown = consent.text_to_show(appointment.language)
-        language, text = shown.language, shown.html
-        english = consent.text_to_show("en").html if language != "en" else None
+        language, text, version_key = shown.language, shown.html, shown.version_key
+        english = consent.render(consent.text_in(consent.texts_of(shown.version_id), "en")[1]) if language != "en" else None
     return render_template("clinician/consent.html", appointment=appointment, record=record, text=text,
-                           english=english, language=language,
+                           english=english, language=language, version_key=version_key,
                            language_name=Locale(language).get_display_name("en"))
 
 
@@ -152,12 +153,15 @@ def consent_in_person(appointment_id: int):
         flash("Nothing was recorded: tick the box to confirm that the patient gave their consent in person.",
               "problem")
     else:
+        seen_version = request.form.get("version") or None  # sent by the page that showed the text
         try:
-            record = consent.record_in_person(current_user.account, appointment_id, now())
+            record = consent.record_in_person(current_user.account, appointment_id, now(), seen_version)
         except desk.NotVisible:
             abort(404)
         except consent.ConsentProblem as problem:
             flash(str(problem), "problem")
+            if seen_version:  # back to the text, as it reads now
+                return redirect(url_for("clinician.signed_consent", appointment_id=appointment_id), code=303)
             return redirect(url_for("clinician.visit", appointment_id=appointment_id) + "#consent", code=303)
         flash("Consent given in person is recorded." if record.how == "in_person"
               else "A consent was already on file for this visit: nothing new was recorded.", "success")

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from booking.notes.diagnoses import Diagnosis, diagnosis
+from booking.notes.diagnoses import Diagnosis, recorded_diagnosis
 
 UNIT_MINUTES = 15
 MINIMUM_MINUTES = 8  # more than half of a 15-minute unit
@@ -62,8 +62,7 @@ def claim_codes(content: Mapping) -> dict[str, list]:
     """The superbill's codes for a note: procedures (ProcedureLine) and diagnoses (Diagnosis),
     diagnoses in the order the practitioner chose them."""
     treatment = content["treatment"]
-    diagnoses: list[Diagnosis] = [found for code in content["assessment"]["diagnoses"]
-                                  if (found := diagnosis(code)) is not None]
+    diagnoses: list[Diagnosis] = [recorded_diagnosis(code) for code in content["assessment"]["diagnoses"]]
     return {
         "procedures": procedure_lines(treatment["contact_minutes"], bool(treatment["electro"])),
         "diagnoses": diagnoses,

@@ -62,7 +62,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from booking.notes import choices as c
-from booking.notes.diagnoses import diagnosis
+from booking.notes.diagnoses import diagnosis, recorded_diagnosis
 from booking.notes.points import normalise_code, point
 
 VERSION = 1
@@ -524,9 +524,9 @@ def _field_text(field: Field, value: Any) -> str:
 
 
 def _point_text(row: Mapping[str, str]) -> str:
-    found = point(row["code"])
+    found = point(row["code"])  # None for a code a later list no longer ships: the code alone then
     parts = [c.POINT_SIDES[row["side"]].lower()] + ([c.TECHNIQUES[row["technique"]].lower()] if row["technique"] else [])
-    return f"{found.code} {found.pinyin} ({', '.join(parts)})"
+    return f"{found.code} {found.pinyin} ({', '.join(parts)})" if found else f"{row['code']} ({', '.join(parts)})"
 
 
 def summary(content: Mapping) -> list[tuple[str, list[tuple[str, str]]]]:
@@ -540,7 +540,7 @@ def summary(content: Mapping) -> list[tuple[str, list[tuple[str, str]]]]:
     assessment = content["assessment"]
     if assessment["diagnoses"]:
         lines["assessment"].append((EXTRA_LABELS[DIAGNOSES_FIELD], "; ".join(
-            f"{code} {diagnosis(code).title}" for code in assessment["diagnoses"])))
+            f"{code} {recorded_diagnosis(code).title}" for code in assessment["diagnoses"])))
     if content["plan"]["review_at"]:
         lines["plan"].append((EXTRA_LABELS[REVIEW_FIELD], ", ".join(map(str, content["plan"]["review_at"]))))
     treatment = content["treatment"]

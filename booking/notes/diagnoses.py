@@ -30,3 +30,10 @@ def _by_code() -> dict[str, Diagnosis]:
 def diagnosis(code: str | None) -> Diagnosis | None:
     """The shipped diagnosis with this code (case and spaces forgiven), or None."""
     return _by_code().get((code or "").strip().upper().replace(" ", ""))
+
+
+def recorded_diagnosis(code: str) -> Diagnosis:
+    """A code as a note recorded it: the shipped entry, or, for a code a later list no longer
+    ships (code sets change every October), the code itself, so an old signed note still reads
+    and its receipt still names it."""
+    return diagnosis(code) or Diagnosis(code, "(not in the current list of codes)")

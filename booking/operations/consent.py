@@ -121,6 +121,11 @@ class ShownText:
         return f"{self.version_id if self.version_id is not None else 'shipped'}:{self.language}"
 
 
+def texts_of(version_id: int | None) -> dict[str, str]:
+    """Every language's text of a saved version, or of the shipped text (None)."""
+    return find_version(version_id).texts if version_id is not None else shipped_texts()
+
+
 def text_to_show(language: str) -> ShownText:
     version = current_version()
     shown, text = text_in(version.texts if version else shipped_texts(), language)
@@ -326,9 +331,12 @@ def sign_online(appointment: Appointment, typed: str | None, seen_version: str, 
     return record
 
 
-def record_in_person(account: StaffAccount, appointment_id: int, now: datetime) -> ConsentRecord:
-    """The patient's practitioner records that the patient gave consent in person, to the
-    current text. Nothing new is stored once a consent covers the visit."""
+def record_in_person(account: StaffAccount, appointment_id: int, now: datetime,
+                     seen_version: str | None = None) -> ConsentRecord:
+    """The patient's practitioner records that the patient gave consent in person, to the text
+    they went through: `seen_version` ("3:en", from the page that showed it) when they read it
+    here, refused if the clinic changed the text meanwhile; else the current text. Nothing new
+    is stored once a consent covers the visit."""
     if account.role is not StaffRole.PRACTITIONER:
         raise NotAllowed()
     with write_transaction():
@@ -342,8 +350,14 @@ def record_in_person(account: StaffAccount, appointment_id: int, now: datetime) 
             raise ConsentProblem("confirm", f"This visit is marked {appointment.status.label.lower()}, so no consent can "
                                             "be recorded for it now: record it at the patient's next visit.")
         advisory_lock(LOCK_CONSENT_VERSIONS, 0)
-        version = current_version() or _new_version(shipped_texts(), None, SHIPPED_BY, now, None)
-        language, _text = text_in(version.texts, appointment.language)
+        version = current_version()
+        seen, _colon, seen_language = (seen_version or "").partition(":")
+        if seen_version and (str(version.id) if version else "shipped") != seen:
+            raise ConsentProblem("confirm", "The clinic changed the consent text after you opened this page, so nothing "
+                                            "was recorded. Go through the text shown now with the patient, then record "
+                                            "their consent again.")
+        version = version or _new_version(shipped_texts(), None, SHIPPED_BY, now, None)
+        language, _text = text_in(version.texts, seen_language or appointment.language)
         record = ConsentRecord(appointment_id=appointment.id, patient_id=appointment.patient_id,
                                version_id=version.id, language=language, given_at=now, how="in_person",
                                staff_id=account.id, recorded_by=account.name)

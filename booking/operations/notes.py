@@ -35,13 +35,14 @@ from booking.operations import identity
 from booking.operations.clinical import may_read_visit
 from booking.operations.permissions import NotAllowed, NotVisible
 from booking.operations.problems import RequestProblem
-from booking.transaction import locked, write_transaction
+from booking.transaction import advisory_lock, locked, write_transaction
 
 # A note is written for a visit that is ahead, under way or over; not for one missed or cancelled.
 WRITABLE = (AppointmentStatus.BOOKED, AppointmentStatus.ARRIVED, AppointmentStatus.COMPLETED)
 ADDENDUM_LIMIT = 5_000  # characters: a correction or a later finding, not a second note
 TEMPLATE_NAME_LIMIT = 80
 TEMPLATES_EACH = 50  # named prescriptions per practitioner
+LOCK_PRESCRIPTIONS = 5  # pg_advisory_xact_lock namespace (1, 2: bookings.py; 3: reminders.py; 4: consent.py)
 
 
 class NoteProblem(RequestProblem):
@@ -288,10 +289,12 @@ def save_template(account: StaffAccount, name: str | None, rows: list[dict], now
     if not rows:
         raise NoteProblem("template_name", "Add at least one point before saving the points as a prescription.")
     with write_transaction():
+        # One save of a practitioner's prescriptions at a time (a double click, two tabs): the name
+        # is looked up ignoring case, which no unique constraint can do, and the count is checked.
+        advisory_lock(LOCK_PRESCRIPTIONS, practitioner_id)
         same = db.session.scalar(
             sa.select(PrescriptionTemplate).where(PrescriptionTemplate.practitioner_id == practitioner_id,
-                                                  sa.func.lower(PrescriptionTemplate.name) == name.lower())
-            .with_for_update())
+                                                  sa.func.lower(PrescriptionTemplate.name) == name.lower()))
         if same is not None:
             same.points = rows
             return same
