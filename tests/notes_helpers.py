@@ -28,7 +28,7 @@ def note_form(**changes) -> dict[str, list[str]]:
         "t_point_code": ["BL23", "GV4", "BL40"], "t_point_side": ["both", "", "left"],
         "t_point_technique": ["tonifying", "", "reducing"],
         "t_needles": ["5"], "t_retention_minutes": ["25"], "t_electro": ["on"],
-        "t_electro_settings": ["2 Hz, BL23 to BL25 pair"], "t_contact_minutes": ["38"],
+        "t_electro_settings": ["2 Hz, BL23 to BL25 pair"], "t_contact_minutes": ["38"], "t_reinsertions": ["2"],
         "t_adverse_type": ["bruising"], "t_adverse_severity": ["mild"], "t_adverse_action": ["Pressed the site"],
         "narrative": [NARRATIVE],
     }

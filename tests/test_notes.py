@@ -26,7 +26,7 @@ from tests.test_staff import ACCOUNTS, staff  # noqa: F401 (fixture)
 
 WRITTEN = {"s_pain_now": ["6"], "a_diagnoses": ["M54.50"], "p_principle": ["Warm the Kidney, move qi in the Bladder channel"],
            "t_point_code": ["BL23", "GB30"], "t_point_side": ["both", "left"], "t_point_technique": ["tonifying", "even"],
-           "t_contact_minutes": ["25"]}
+           "t_contact_minutes": ["25"], "t_reinsertions": ["1"]}
 
 
 def written(**changes) -> dict:

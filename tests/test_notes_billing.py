@@ -24,11 +24,23 @@ from booking.notes.content import blank_note
     (60, True, [("97813", 1), ("97814", 3)]),
 ])
 def test_units_follow_the_8_minute_rule(minutes, electro, expected):
-    assert [(line.code, line.units) for line in procedure_lines(minutes, electro)] == expected
+    # Needles re-inserted as often as needed: the time alone decides the units.
+    assert [(line.code, line.units) for line in procedure_lines(minutes, electro, reinsertions=5)] == expected
+
+
+@pytest.mark.parametrize("minutes, reinsertions, expected", [
+    (38, None, [("97810", 1)]),  # not recorded: no add-on unit is claimed
+    (38, 0, [("97810", 1)]),  # 25 minutes more with the same needles in: still one unit
+    (38, 1, [("97810", 1), ("97811", 1)]),
+    (38, 2, [("97810", 1), ("97811", 2)]),
+    (38, 4, [("97810", 1), ("97811", 2)]),  # re-insertions beyond the time claim nothing more
+])
+def test_each_add_on_unit_needs_a_re_insertion(minutes, reinsertions, expected):
+    assert [(line.code, line.units) for line in procedure_lines(minutes, False, reinsertions)] == expected
 
 
 def test_lines_describe_the_code():
-    initial, additional = procedure_lines(30, True)
+    initial, additional = procedure_lines(30, True, 1)
     assert "with electrical stimulation, initial 15 minutes" in initial.description
     assert "each additional 15 minutes" in additional.description
 
@@ -37,6 +49,7 @@ def test_claim_codes_read_the_note():
     content = blank_note()
     content["treatment"]["contact_minutes"] = 25
     content["treatment"]["electro"] = True
+    content["treatment"]["reinsertions"] = 1
     content["assessment"]["diagnoses"] = ["M54.41", "M54.50"]
     claim = claim_codes(content)
     assert [(p.code, p.units) for p in claim["procedures"]] == [("97813", 1), ("97814", 1)]

@@ -91,7 +91,7 @@ def test_after_the_visit_the_signed_note_gives_the_codes_and_units(staff, clock)
 
 def test_without_electro_the_plain_codes_and_without_identifiers_none_printed(staff, clock):  # noqa: F811
     booking = book_online(staff)
-    write_note(staff, appointment_id(staff, booking), t_electro=[], t_contact_minutes="25", a_diagnoses="M54.50")
+    write_note(staff, appointment_id(staff, booking), t_electro=[], t_contact_minutes="25", t_reinsertions="1", a_diagnoses="M54.50")
     clock.advance(days=2)
     plain = words(page(staff, manage_path(booking) + "/receipt")[1])
     assert "97810 Acupuncture, without electrical stimulation, initial" in plain and "contact 1" in plain

@@ -47,14 +47,16 @@ def billable_units(contact_minutes: int | None) -> int:
     return whole + (1 if rest >= MINIMUM_MINUTES else 0)
 
 
-def procedure_lines(contact_minutes: int | None, electro: bool) -> list[ProcedureLine]:
-    """The initial code (1 unit) and, when more time was spent, the add-on code with its units."""
+def procedure_lines(contact_minutes: int | None, electro: bool, reinsertions: int | None = 0) -> list[ProcedureLine]:
+    """The initial code (1 unit) and the add-on code for the further units of time, each of which
+    CPT counts only "with re-insertion of needles": so at most one add-on unit per re-insertion."""
     units = billable_units(contact_minutes)
     if units == 0:
         return []
     lines = [ProcedureLine(INITIAL[electro], 1, DESCRIPTIONS[INITIAL[electro]])]
-    if units > 1:
-        lines.append(ProcedureLine(ADDITIONAL[electro], units - 1, DESCRIPTIONS[ADDITIONAL[electro]]))
+    further = min(units - 1, reinsertions or 0)
+    if further:
+        lines.append(ProcedureLine(ADDITIONAL[electro], further, DESCRIPTIONS[ADDITIONAL[electro]]))
     return lines
 
 
@@ -64,6 +66,7 @@ def claim_codes(content: Mapping) -> dict[str, list]:
     treatment = content["treatment"]
     diagnoses: list[Diagnosis] = [recorded_diagnosis(code) for code in content["assessment"]["diagnoses"]]
     return {
-        "procedures": procedure_lines(treatment["contact_minutes"], bool(treatment["electro"])),
+        "procedures": procedure_lines(treatment["contact_minutes"], bool(treatment["electro"]),
+                                      treatment.get("reinsertions")),
         "diagnoses": diagnoses,
     }

@@ -42,6 +42,7 @@ not listed here (such as csrf_token) are ignored. An empty field means "not reco
 | t_methods | several of METHODS | treatment.methods | |
 | t_method_notes | text | treatment.method_notes | |
 | t_contact_minutes | number | treatment.contact_minutes | personal one-on-one contact, 0-240 (billing) |
+| t_reinsertions | number | treatment.reinsertions | times needles were re-inserted, 0-20 (billing) |
 | t_adverse_type, t_adverse_severity, t_adverse_action | repeated rows, in order | treatment.adverse_events[] = {type, severity, action} | type: ADVERSE_TYPES; severity: SEVERITIES (required with a type); action: text |
 | narrative | text | narrative | the note's free narrative, <= 5,000 chars |
 
@@ -157,6 +158,8 @@ def _fields() -> tuple[Field, ...]:
         Field("t_method_notes", ("treatment", "method_notes"), "text", "Other methods notes"),
         Field("t_contact_minutes", ("treatment", "contact_minutes"), "number", "Personal contact time", low=0,
               high=240, unit="minutes"),
+        Field("t_reinsertions", ("treatment", "reinsertions"), "number", "Times needles were re-inserted", low=0,
+              high=20),
         Field("narrative", ("narrative",), "text", "Narrative", limit=NARRATIVE_LIMIT),
     ]
     return tuple(fields)

@@ -245,7 +245,7 @@ def _demo_note(index: int, rng: random.Random, contact_minutes: int) -> dict:
     form = {key: list(value) for key, value in DEMO_NOTES[index % len(DEMO_NOTES)].items()}
     pain = rng.randint(3, 7)
     form |= {"s_pain_now": [str(pain)], "s_pain_worst": [str(min(10, pain + 2))],
-             "t_contact_minutes": [str(contact_minutes)]}
+             "t_contact_minutes": [str(contact_minutes)], "t_reinsertions": ["1" if contact_minutes >= 23 else "0"]}
     if index == 0:  # one visit's small bruise, recorded as an adverse event
         form |= {"t_adverse_type": ["bruising"], "t_adverse_severity": ["mild"],
                  "t_adverse_action": ["Pressed for a minute; told the patient it fades in days"]}
