@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime, time
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from babel import Locale
@@ -57,6 +58,13 @@ def _tidy(text: str) -> str:
 YEAR_IN_PATTERN = re.compile(r"[\s,]*(?:'de'\s*)?y+")
 
 
+# Formatting is pure and a calendar page asks for the same few dozen times over and over (each
+# row's time in every column, twice: grid and phone list): Babel's pattern work is done once per
+# distinct (moment, locale, style) in a process, and kept for the next page.
+FORMATTED_KEPT = 8192
+
+
+@lru_cache(maxsize=FORMATTED_KEPT)
 def date_text(day: date, locale: str | Locale, style: str = "full") -> str:
     """A calendar date: style is one of DATE_STYLES or DATE_SKELETONS, or "weekday": the full
     date without its year ("Monday, March 8"; "lunes, 8 de marzo"), for dates close at hand."""
@@ -68,6 +76,7 @@ def date_text(day: date, locale: str | Locale, style: str = "full") -> str:
     return _tidy(format_date(day, DATE_STYLES[style], locale=locale))
 
 
+@lru_cache(maxsize=FORMATTED_KEPT)
 def time_text(moment: time | datetime, locale: str | Locale) -> str:
     """A wall-clock time: "3:45 PM" in en_US, "15:45" in en_GB. A datetime is read as it stands
     (callers put it in the clinic's zone first: see clinic_time)."""
@@ -83,7 +92,12 @@ def time_range(start: time | datetime, end: time | datetime, locale: str | Local
 def local_time(instant: datetime, clinic: Clinic, locale: str | Locale, style: str = "long") -> str:
     """A date and time as the clinic's wall clock, in `style` (DATETIME_STYLES), or just the
     time ("time") or just the date (any date style)."""
-    local = instant.astimezone(clinic.zone)
+    return _local_time(instant, clinic.zone, locale, style)
+
+
+@lru_cache(maxsize=FORMATTED_KEPT)
+def _local_time(instant: datetime, zone, locale: str | Locale, style: str) -> str:
+    local = instant.astimezone(zone)
     if style == "time":
         return time_text(local, locale)
     if style not in DATETIME_STYLES:

@@ -46,7 +46,8 @@ not listed here (such as csrf_token) are ignored. An empty field means "not reco
 | narrative | text | narrative | the note's free narrative, <= 5,000 chars |
 
 Rows: a point row whose code is empty is ignored (a spare row), as is an adverse event row with
-nothing in it. The same point on the same side twice is kept once (the first). Errors are keyed
+nothing in it. The same point on the same side twice is kept once (the first). At most 100 point
+rows and 20 adverse event rows are accepted (errors on t_point_code / t_adverse_type). Errors are keyed
 by field name; a row's errors by ``<field>.<n>``, n counting the submitted rows from 1, so a
 page can link its error summary to the n-th input of that name.
 """
@@ -62,12 +63,15 @@ from typing import Any
 
 from booking.notes import choices as c
 from booking.notes.diagnoses import diagnosis
-from booking.notes.points import point
+from booking.notes.points import normalise_code, point
 
 VERSION = 1
 TEXT_LIMIT = 2_000
 NARRATIVE_LIMIT = 5_000
 REVIEW_VISIT_MAX = 50
+# Far more than any visit needs; a bound so a hostile form cannot make parsing slow.
+MAX_POINT_ROWS = 100
+MAX_ADVERSE_ROWS = 20
 # Points on the midline need no side; an empty side there means "midline".
 MIDLINE_CHANNELS = {"GV", "CV"}
 
@@ -113,9 +117,9 @@ def _fields() -> tuple[Field, ...]:
                             f"{name} painful"))
     for side, name in c.LEG_SIDES.items():
         fields.append(Field(f"o_slr_{side}", ("objective", "slr", side, "result"), "choice",
-                            f"Straight leg raise, {name.lower()}", c.SLR_RESULTS))
+                            f"{name} straight leg raise", c.SLR_RESULTS))
         fields.append(Field(f"o_slr_{side}_angle", ("objective", "slr", side, "angle"), "number",
-                            f"Straight leg raise angle, {name.lower()}", low=0, high=90, unit="degrees"))
+                            f"{name} straight leg raise angle", low=0, high=90, unit="degrees"))
     fields += [
         Field("o_tenderness", ("objective", "tenderness"), "several", "Tenderness", c.TENDER_REGIONS),
         Field("o_tenderness_notes", ("objective", "tenderness_notes"), "text", "Tenderness notes"),
@@ -126,7 +130,7 @@ def _fields() -> tuple[Field, ...]:
     ]
     for position, name in c.PULSE_POSITIONS.items():
         fields.append(Field(f"o_pulse_{position}", ("objective", "pulse", position), "choice",
-                            f"Pulse, {name.lower()}", c.PULSE_QUALITIES))
+                            f"{name} pulse", c.PULSE_QUALITIES))
     fields += [
         Field("o_pulse_rate", ("objective", "pulse_rate"), "number", "Pulse rate", low=20, high=250,
               unit="beats per minute"),
@@ -210,13 +214,24 @@ def blank_note() -> dict:
     return content
 
 
+def is_blank(content: Mapping) -> bool:
+    """Whether the note records nothing at all (what a signature would lock would be empty)."""
+    return {k: v for k, v in content.items() if k != "version"} == {
+        k: v for k, v in blank_note().items() if k != "version"}
+
+
+def has_control_characters(text: str) -> bool:
+    """Control characters other than line breaks and tabs, or lone surrogates: never stored."""
+    return any(ch not in "\n\t" and unicodedata.category(ch) in ("Cc", "Cs") for ch in text)
+
+
 # ---- cleaning single values; each returns (value, error message or None) ----
 
 def _clean_text(raw: str, label: str, limit: int) -> tuple[str, str | None]:
     """Trimmed text with Windows line ends made plain; control characters (other than line
     breaks and tabs) and lone surrogates are refused, as is text over the limit."""
     text = raw.replace("\r\n", "\n").replace("\r", "\n").strip()
-    if any(ch not in "\n\t" and unicodedata.category(ch) in ("Cc", "Cs") for ch in text):
+    if has_control_characters(text):
         return "", f"{label} contains a control character that cannot be saved: remove it and try again."
     if len(text) > limit:
         return "", f"{label} must be {limit:,} characters or fewer (it has {len(text):,})."
@@ -228,9 +243,10 @@ def _clean_number(raw: str, field: Field) -> tuple[int | None, str | None]:
     text = raw.strip()
     if not text:
         return None, None
-    if text.isascii() and text.isdigit() and field.low <= int(text) <= field.high:
+    # The length check comes first: int() refuses digit strings over 4,300 characters long.
+    if len(text) <= 4 and text.isascii() and text.isdigit() and field.low <= int(text) <= field.high:
         return int(text), None
-    unit = f" {field.unit}" if field.unit else ""
+    unit = f" of {field.unit}" if field.unit else ""
     return None, f"{field.label} must be a whole number{unit} from {field.low} to {field.high}."
 
 
@@ -280,7 +296,9 @@ def _clean_review_at(values: list[str]) -> tuple[list[int], str | None]:
     if len(values) > 1:
         return [], message
     parts = [part for part in re.split(r"[,\s;]+", values[0] if values else "") if part]
-    if not all(part.isascii() and part.isdigit() and 1 <= int(part) <= REVIEW_VISIT_MAX for part in parts):
+    if len(parts) > REVIEW_VISIT_MAX or not all(
+            len(part) <= 2 and part.isascii() and part.isdigit() and 1 <= int(part) <= REVIEW_VISIT_MAX
+            for part in parts):
         return [], message
     return sorted({int(part) for part in parts}), None
 
@@ -299,9 +317,17 @@ def _clean_diagnoses(values: list[str]) -> tuple[list[str], str | None]:
     return codes, None
 
 
+def _values(form: Mapping[str, Sequence[str]], name: str) -> list[str]:
+    """The strings submitted under a name; a lone string (a flat dict) counts as one value."""
+    values = form.get(name, [])
+    if isinstance(values, str):
+        return [values]
+    return [value if isinstance(value, str) else "" for value in values]
+
+
 def _rows(form: Mapping[str, Sequence[str]], names: tuple[str, ...]) -> list[tuple[str, ...]]:
     """The repeated fields zipped into rows; a shorter list is padded with empty strings."""
-    columns = [list(form.get(name, [])) for name in names]
+    columns = [_values(form, name) for name in names]
     count = max(len(column) for column in columns)
     return [tuple(column[i] if i < len(column) else "" for column in columns) for i in range(count)]
 
@@ -311,7 +337,8 @@ def clean_point_row(code: str, side: str, technique: str) -> tuple[dict | None, 
     errors: dict[str, str] = {}
     found = point(code)
     if found is None:
-        shown = code.strip().upper() if code.strip().isprintable() else _quoted(code)
+        typed = normalise_code(code)
+        shown = typed if len(typed) <= 12 and typed.isprintable() else _quoted(code.strip())
         errors["t_point_code"] = f"{shown} is not a standard point code: choose a point from the list."
     side = side.strip()
     technique = technique.strip()
@@ -329,22 +356,30 @@ def clean_point_row(code: str, side: str, technique: str) -> tuple[dict | None, 
 
 def _clean_points(form: Mapping[str, Sequence[str]], errors: dict[str, str]) -> list[dict]:
     """The prescription rows, spare rows skipped and repeats of a point on one side collapsed."""
+    filled = [(number, row) for number, row in enumerate(_rows(form, POINT_ROW), start=1) if row[0].strip()]
+    if len(filled) > MAX_POINT_ROWS:
+        errors["t_point_code"] = f"A note can list at most {MAX_POINT_ROWS} points: remove some rows."
+        return []
     rows: list[dict] = []
-    for number, (code, side, technique) in enumerate(_rows(form, POINT_ROW), start=1):
-        if not code.strip():
-            continue
+    seen: set[tuple[str, str]] = set()
+    for number, (code, side, technique) in filled:
         row, row_errors = clean_point_row(code, side, technique)
         for name, message in row_errors.items():
             errors[f"{name}.{number}"] = message
-        if row and not any(kept["code"] == row["code"] and kept["side"] == row["side"] for kept in rows):
+        if row and (row["code"], row["side"]) not in seen:
+            seen.add((row["code"], row["side"]))
             rows.append(row)
     return rows
 
 
 def _clean_adverse_events(form: Mapping[str, Sequence[str]], errors: dict[str, str]) -> list[dict]:
     """The adverse event rows; a row with nothing in it is skipped."""
+    rows = _rows(form, ADVERSE_ROW)
+    if sum(1 for row in rows if any(value.strip() for value in row)) > MAX_ADVERSE_ROWS:
+        errors["t_adverse_type"] = f"A note can list at most {MAX_ADVERSE_ROWS} adverse events: remove some rows."
+        return []
     events: list[dict] = []
-    for number, (kind, severity, action) in enumerate(_rows(form, ADVERSE_ROW), start=1):
+    for number, (kind, severity, action) in enumerate(rows, start=1):
         kind, severity = kind.strip(), severity.strip()
         action, action_error = _clean_text(action, f"Action taken (adverse event {number})", TEXT_LIMIT)
         if not (kind or severity or action or action_error):
@@ -367,8 +402,7 @@ def note_from_form(form: Mapping[str, Sequence[str]]) -> tuple[dict, dict[str, s
     content = blank_note()
     errors: dict[str, str] = {}
     for field in FIELDS:
-        values = [value if isinstance(value, str) else "" for value in form.get(field.name, [])]
-        value, error = _clean_field(field, values)
+        value, error = _clean_field(field, _values(form, field.name))
         if error:
             errors[field.name] = error
         _set(content, field.path, value)
@@ -376,13 +410,13 @@ def note_from_form(form: Mapping[str, Sequence[str]]) -> tuple[dict, dict[str, s
         slr = content["objective"]["slr"][side]
         if slr["angle"] is not None and slr["result"] != "positive":
             errors.setdefault(f"o_slr_{side}_angle",
-                              f"Straight leg raise angle, {name.lower()}, is recorded only when the test is positive.")
+                              f"{name} straight leg raise angle is recorded only when the test is positive.")
             slr["angle"] = None
-    review_at, error = _clean_review_at(list(form.get(REVIEW_FIELD, [])))
+    review_at, error = _clean_review_at(_values(form, REVIEW_FIELD))
     if error:
         errors[REVIEW_FIELD] = error
     content["plan"]["review_at"] = review_at
-    codes, error = _clean_diagnoses(list(form.get(DIAGNOSES_FIELD, [])))
+    codes, error = _clean_diagnoses(_values(form, DIAGNOSES_FIELD))
     if error:
         errors[DIAGNOSES_FIELD] = error
     content["assessment"]["diagnoses"] = codes

@@ -134,23 +134,23 @@ def starting_content(appointment: Appointment, previous: TreatmentNote | None) -
     intake, check = appointment.intake, appointment.progress_check
     if intake is not None and intake.is_sent:
         activities = intake.answers.get("activities", {}).get("activities", [])
-        subjective = note_content.prefilled_subjective(
+        content = note_content.prefilled_subjective(
             pain_now=intake.pain_now, pain_worst=intake.pain_worst, activities=_activities_text(activities),
             changes="", after_effects="")
     elif check is not None:
         effects = [str(AFTER_EFFECTS[key]) for key in check.after_effects or [] if key in AFTER_EFFECTS]
         if check.after_effects_other:
             effects.append(check.after_effects_other)
-        subjective = note_content.prefilled_subjective(
+        content = note_content.prefilled_subjective(
             pain_now=check.pain_now, pain_worst=check.pain_worst, activities=_activities_text(check.activities),
             changes="", after_effects="; ".join(effects))
     else:
-        subjective = None
-    content = note_content.blank_note()
-    if subjective is not None:
-        content["subjective"] = subjective
+        content = note_content.blank_note()
     if previous is not None:
-        content = note_content.with_prescription(content, note_content.points_as_prescription(previous.content))
+        try:
+            content = note_content.with_prescription(content, note_content.points_as_prescription(previous.content))
+        except ValueError:  # a point no longer in the shipped list: start without the last points
+            pass
     return content
 
 
