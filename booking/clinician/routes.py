@@ -230,7 +230,7 @@ def _revision_sent() -> int:
 
 def _show_note(page: notes.NotePage, values: dict[str, list[str]], errors: dict[str, str] | None = None,
                status: int = 200, told: str | None = None, addendum: str = "", revision: int | None = None,
-               editing: bool | None = None):
+               editing: bool | None = None, picker_kept: bool = True):
     """The note page: the editor (values as typed or as saved) or the signed note read-only."""
     appointment, content = page.appointment, page.content
     editing = page.writable if editing is None else editing
@@ -251,7 +251,7 @@ def _show_note(page: notes.NotePage, values: dict[str, list[str]], errors: dict[
         error_list=[(_error_target(key), message) for key, message in (errors or {}).items()],
         fields=note_content.FIELDS_BY_NAME, choices=note_choices,
         diagnosis_options={found.code: f"{found.code} {found.title}" for found in note_diagnoses.all_diagnoses()},
-        channels=note_points.by_channel(), point=note_points.point, picker=_picker_values(),
+        channels=note_points.by_channel(), point=note_points.point, picker=_picker_values(picker_kept),
         addendum_limit=notes.ADDENDUM_LIMIT, template_name_limit=notes.TEMPLATE_NAME_LIMIT,
     ), status
 
@@ -269,9 +269,9 @@ def _reference(content: dict) -> list[tuple[str, str]]:
     return points + lines.get(note_content.SECTIONS["plan"], [])
 
 
-def _picker_values() -> dict[str, str]:
+def _picker_values(kept: bool) -> dict[str, str]:
     """The point picker's choices as sent (kept on a page shown again), else its defaults."""
-    return {name: request.form.get(name, "") for name in PICKER}
+    return {name: request.form.get(name, "") if kept else "" for name in PICKER}
 
 
 def _rows_of(values: dict[str, list[str]]) -> list[list[str]]:
@@ -309,7 +309,7 @@ def _add_point(page: notes.NotePage, values: dict[str, list[str]]):
     if any(note_points.normalise_code(kept[0]) == row["code"] and kept[1] == row["side"] for kept in rows):
         return _show_note(page, values, told=f"{found.code} {found.pinyin} ({row['side']}) is already in the list.")
     rows.append([row["code"], row["side"], row["technique"]])
-    return _show_note(page, _with_rows(values, rows),
+    return _show_note(page, _with_rows(values, rows), picker_kept=False,
                       told=f"Added {found.code} {found.pinyin}. Not saved yet: save the draft to keep it.")
 
 
