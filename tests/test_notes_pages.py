@@ -10,7 +10,6 @@ unless said otherwise. The browser tests are in test_notes_browser.py.
 from __future__ import annotations
 
 import html
-import re
 from html.parser import HTMLParser
 
 import pytest
@@ -24,7 +23,7 @@ from booking.notes.content import blank_note
 from tests.test_booking_journey import text
 from tests.test_clinician import appointment_id
 from tests.test_consent import set_status
-from tests.test_desk import TUESDAY_10, book_online
+from tests.test_desk import book_online
 from tests.test_notes import other_practitioner
 from tests.test_staff import csrf_from, login_as, staff  # noqa: F401 (fixtures)
 
@@ -173,7 +172,9 @@ def test_a_draft_written_without_javascript_is_saved_and_every_look_is_audited(s
 
 def test_autosave_answers_json_and_refuses_a_stale_page_or_bad_input_writing_nothing(staff, visit, ana):  # noqa: F811
     response = autosave(ana, visit, WORDS)
-    assert response.status_code == 200 and response.get_json() == {"revision": 1, "saved_at": "8:00 AM"}
+    answer = response.get_json()
+    assert response.status_code == 200 and (answer["revision"], answer["saved_at"]) == (1, "8:00 AM")
+    assert [(line["code"], line["units"]) for line in answer["codes"]["procedures"]] == [("97810", 1), ("97811", 1)]
     assert stored(staff, visit)["content"]["narrative"] == WORDS["narrative"]
     # a page still at revision 0 (another tab): refused, the newer words kept
     stale = autosave(ana, visit, {"narrative": "Older words"}, revision="0")
@@ -394,3 +395,14 @@ def test_the_next_visit_shows_the_last_signed_plan_and_points_first(staff, ana, 
     assert "BL23 Shenshu (both, tonifying)" in previous and WORDS["p_principle"] in previous and "In one week" in previous
     assert page.index("From the last signed note") < page.index("<h2>Subjective</h2>")
     assert [v for n, v in form_of(page) if n == "t_point_code"] == ["BL23"]  # the starting prescription
+
+
+def test_a_missed_visit_takes_no_note(staff, visit, ana):  # noqa: F811
+    page = text(ana.get(note_path(visit)))
+    set_status(staff, visit, "no_show")
+    shown = words_in(text(ana.get(note_path(visit))))
+    assert "This visit is marked no-show: it takes no treatment note." in shown and 'name="narrative"' not in shown
+    pairs = [(name, value) for name, value in form_of(page) if name != "narrative"]
+    refused = ana.post(note_path(visit), data=MultiDict(pairs + [("narrative", "Late words"), ("action", "save")]))
+    assert refused.status_code == 200 and "so it takes no treatment note" in words_in(text(refused))
+    assert "Late words" in text(refused) and stored(staff, visit) is None

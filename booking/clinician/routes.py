@@ -23,7 +23,7 @@ from booking.notes import choices as note_choices
 from booking.notes import content as note_content
 from booking.notes import diagnoses as note_diagnoses
 from booking.notes import points as note_points
-from booking.notes.billing import procedure_lines
+from booking.notes.billing import claim_codes
 from booking.operations import clinical, consent, desk, feeds, notes
 from booking.operations.availability import load_clinic
 from booking.questionnaire import answered_sections
@@ -237,7 +237,7 @@ def _show_note(page: notes.NotePage, values: dict[str, list[str]], errors: dict[
     shown_content = content
     if editing:  # the codes the receipt will show follow what is in the form now
         shown_content, _ = note_content.note_from_form(values)
-    treatment = shown_content["treatment"]
+    claim = claim_codes(shown_content)
     previous = page.previous
     return render_template(
         "clinician/note.html", page=page, appointment=appointment, note=page.note, values=values,
@@ -246,8 +246,7 @@ def _show_note(page: notes.NotePage, values: dict[str, list[str]], errors: dict[
         visit_number=notes.visit_number(appointment),
         summary=note_content.summary(content) if page.note is not None else [],
         previous_summary=_reference(previous.content) if previous is not None else [],
-        procedures=procedure_lines(treatment["contact_minutes"], bool(treatment["electro"])),
-        diagnoses=[note_diagnoses.diagnosis(code) for code in shown_content["assessment"]["diagnoses"]],
+        procedures=claim["procedures"], diagnoses=claim["diagnoses"],
         error_list=[(_error_target(key), message) for key, message in (errors or {}).items()],
         fields=note_content.FIELDS_BY_NAME, choices=note_choices,
         diagnosis_options={found.code: f"{found.code} {found.title}" for found in note_diagnoses.all_diagnoses()},
@@ -407,7 +406,11 @@ def autosave_note(appointment_id: int):
         abort(404)
     except notes.NoteProblem as problem:  # signed meanwhile, or saved from another page
         return jsonify(message=problem.message, field=problem.field), 409
-    return jsonify(revision=saved.revision, saved_at=clinic_time(saved.updated_at, load_clinic(), "en_US", "time"))
+    claim = claim_codes(content)
+    return jsonify(revision=saved.revision, saved_at=clinic_time(saved.updated_at, load_clinic(), "en_US", "time"),
+                   codes={"procedures": [{"code": line.code, "units": line.units, "description": line.description}
+                                         for line in claim["procedures"]],
+                          "diagnoses": [{"code": found.code, "title": found.title} for found in claim["diagnoses"]]})
 
 
 @bp.post("/visits/<int(max=2147483647):appointment_id>/note/addendum")
