@@ -10,6 +10,7 @@ unless said otherwise. The browser tests are in test_notes_browser.py.
 from __future__ import annotations
 
 import html
+import re
 from html.parser import HTMLParser
 
 import pytest
@@ -406,3 +407,18 @@ def test_a_missed_visit_takes_no_note(staff, visit, ana):  # noqa: F811
     refused = ana.post(note_path(visit), data=MultiDict(pairs + [("narrative", "Late words"), ("action", "save")]))
     assert refused.status_code == 200 and "so it takes no treatment note" in words_in(text(refused))
     assert "Late words" in text(refused) and stored(staff, visit) is None
+
+
+def test_my_day_links_each_visits_note_with_its_state(staff, ana, clock, login_as):  # noqa: F811
+    first = appointment_id(staff, book_online(staff))
+    second = appointment_id(staff, book_online(staff, start="2027-03-09T11:00:00-08:00", name="Bo Second",
+                                              email="bo@example.com"))
+    send(ana, first, changes=WORDS)
+    day = text(ana.get("/clinician?date=2027-03-09"))
+    assert f'href="{note_path(first)}">Treatment note' in day and f'href="{note_path(second)}">Treatment note' in day
+    assert re.findall(r"</a>:\s+(Draft|Not started|Signed)</p>", day) == ["Draft", "Not started"]
+    ana = begun(clock, login_as)
+    assert send(ana, first, "sign").status_code == 303
+    day = text(ana.get("/clinician?date=2027-03-09"))
+    assert re.findall(r"</a>:\s+(Draft|Not started|Signed)</p>", day) == ["Signed", "Not started"]
+    assert WORDS["narrative"] not in day

@@ -52,6 +52,7 @@ def my_day():
         practitioner = (desk.practitioner_by_slug(slug) if slug else None) or practitioner or choices[0]
     visits = clinical.practitioner_day(practitioner, day) if practitioner else []
     consent.load_status(visit.appointment for visit in visits)
+    notes.load_status(visit.appointment for visit in visits)
     return render_template("clinician/day.html", day=day, practitioner=practitioner, choices=choices, visits=visits,
                            previous=day - timedelta(days=1), following=day + timedelta(days=1),
                            whose=practitioner.slug if choices and practitioner else None)

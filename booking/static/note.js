@@ -65,7 +65,11 @@
   }
 
   form.addEventListener("input", function (event) { if (isNoteField(event.target)) { typed(); } });
-  form.addEventListener("change", function (event) { if (isNoteField(event.target)) { typed(); } });
+  // Boxes that take typing report it as "input"; their "change" on leaving would only save twice.
+  form.addEventListener("change", function (event) {
+    var box = event.target.tagName === "TEXTAREA" || event.target.type === "text";
+    if (!box && isNoteField(event.target)) { typed(); }
+  });
   form.addEventListener("focusout", function (event) { if (changed && isNoteField(event.target)) { save(); } });
   // A button that posts the form sends the words itself: no save may race it.
   form.addEventListener("submit", function () { window.clearTimeout(timer); changed = false; });
