@@ -371,8 +371,11 @@ def test_prescriptions_are_saved_applied_and_deleted_each_practitioners_own(staf
 def test_a_page_opened_before_another_save_keeps_its_words_and_says_what_happened(staff, visit, ana):  # noqa: F811
     first_tab = text(ana.get(note_path(visit)))
     assert send(ana, visit, changes={"narrative": "From the second tab"}).status_code == 303
-    pairs = [(n, v) for n, v in form_of(first_tab) if n != "narrative"] + [("narrative", "From the first tab"),
-                                                                          ("action", "save")]
+    pairs = [(n, v) for n, v in form_of(first_tab) if n != "narrative"] + [("narrative", "From the first tab")]
+    # the picker's button shows the page again at the revision it was opened at: still stale
+    added = ana.post(note_path(visit), data=MultiDict(pairs + [("add_point_code", "BL23"), ("action", "add_point")]))
+    assert 'name="revision" value="0"' in text(added)
+    pairs = [(n, v) for n, v in form_of(text(added)) if not n.startswith("add_point_")] + [("action", "save")]
     refused = ana.post(note_path(visit), data=MultiDict(pairs))
     page = words_in(text(refused))
     assert refused.status_code == 200 and "saved from another page after you opened this one" in page

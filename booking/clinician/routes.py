@@ -234,16 +234,19 @@ def _show_note(page: notes.NotePage, values: dict[str, list[str]], errors: dict[
                editing: bool | None = None, picker_kept: bool = True):
     """The note page: the editor (values as typed or as saved) or the signed note read-only."""
     appointment, content = page.appointment, page.content
-    editing = page.writable if editing is None else editing
+    if editing is None:  # a form sent back is shown as typed, even when the note was signed meanwhile
+        editing = page.writable or request.endpoint == "clinician.write_note"
     shown_content = content
     if editing:  # the codes the receipt will show follow what is in the form now
         shown_content, _ = note_content.note_from_form(values)
+    if revision is None:  # a form sent back keeps the revision it was opened at, so a stale page stays refused
+        revision = _revision_sent() if request.endpoint == "clinician.write_note" else page.revision
     claim = claim_codes(shown_content)
     previous = page.previous
     return render_template(
         "clinician/note.html", page=page, appointment=appointment, note=page.note, values=values,
         errors=errors or {}, told=told, addendum=addendum, editing=editing,
-        revision=page.revision if revision is None else revision,
+        revision=revision,
         visit_number=notes.visit_number(appointment),
         summary=note_content.summary(content) if page.note is not None else [],
         previous_summary=_reference(previous.content) if previous is not None else [],
@@ -361,9 +364,9 @@ def _written(page: notes.NotePage, values: dict[str, list[str]], action: str):
         abort(404)
     except notes.NoteChanged as problem:
         # Shown again with the saved note's revision: saving once more, after comparing, is on purpose.
-        return _show_note(page, values, {problem.field: problem.message}, revision=page.revision, editing=True)
+        return _show_note(page, values, {problem.field: problem.message}, revision=page.revision)
     except notes.NoteProblem as problem:
-        return _show_note(page, values, {problem.field: problem.message}, editing=True)
+        return _show_note(page, values, {problem.field: problem.message})
     return redirect(_note_path(appointment_id, "note-actions" if action != "sign" else ""), code=303)
 
 
@@ -391,7 +394,7 @@ def write_note(appointment_id: int):
     if action in ("save", "sign", "save_template"):
         return _written(page, values, action)
     return _show_note(page, values, {"note": "That button is not one this page offers: nothing was saved."},
-                      status=400, editing=True)
+                      status=400)
 
 
 @bp.post("/visits/<int(max=2147483647):appointment_id>/note/draft")
