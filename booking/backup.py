@@ -474,8 +474,9 @@ def _pg_backup_revision(pg_restore: Path, path: Path) -> str | None:
                       f"{VERSION_TABLE} table). Nothing was changed.")
 
 
-# Run in the restore's transaction before the backup's SQL: everything of the schema goes,
-# except what belongs to an extension (btree_gist's types and functions), which stays installed.
+# Run in the restore's transaction before the backup's SQL: everything of the schema goes
+# (tables, types, functions), except what belongs to an extension (btree_gist's types and
+# functions), which stays installed.
 DROP_SCHEMA_OBJECTS = r"""
 DO $drop$
 DECLARE
@@ -503,6 +504,17 @@ BEGIN
                         AND d.objid = t.oid AND d.deptype = 'e')
   LOOP
     EXECUTE format('DROP TYPE IF EXISTS %I.%I CASCADE', current_schema(), item.name);
+  END LOOP;
+  -- The schema's own functions (the triggers' refusals of changes to signed records), which the
+  -- backup creates again; an extension's stay.
+  FOR item IN
+    SELECT p.oid::regprocedure::text AS name FROM pg_proc p
+      JOIN pg_namespace n ON n.oid = p.pronamespace
+     WHERE n.nspname = current_schema() AND p.prokind IN ('f', 'p')
+       AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_proc'::regclass
+                        AND d.objid = p.oid AND d.deptype = 'e')
+  LOOP
+    EXECUTE format('DROP ROUTINE IF EXISTS %s CASCADE', item.name);
   END LOOP;
 END
 $drop$;

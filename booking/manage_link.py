@@ -42,16 +42,21 @@ def speak_its_language(appointment: Appointment) -> None:
     refresh()  # in case anything asked for the page's locale before the visit was known
 
 
+def opened_by(token: str) -> Appointment | None:
+    """The appointment the token opens, whether or not its link has expired (the caller decides)."""
+    return db.session.scalar(
+        sa.select(Appointment)
+        .where(_opened_by(token))
+        .options(selectinload(Appointment.service), selectinload(Appointment.practitioner))
+    )
+
+
 def with_appointment(view):
     """Find the appointment for the link's token, or 404 for any bad or expired link."""
 
     @wraps(view)
     def wrapper(token: str, **kwargs):
-        appointment = db.session.scalar(
-            sa.select(Appointment)
-            .where(_opened_by(token))
-            .options(selectinload(Appointment.service), selectinload(Appointment.practitioner))
-        )
+        appointment = opened_by(token)
         if appointment is None or appointment.ends_at <= now():
             abort(404)
         speak_its_language(appointment)

@@ -3,12 +3,15 @@ a time button sends back."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
 
 from flask import request
+from flask_babel import get_locale
 
 from booking.clock import now
-from booking.operations.availability import times_by_day
+from booking.formatting import date_text, time_text
+from booking.operations.availability import load_clinic, times_by_day
 
 DAYS_PER_PAGE = 7
 
@@ -33,11 +36,50 @@ def parse_first_day(text: str | None, today: date) -> date:
     return max(chosen, today)
 
 
+@dataclass(frozen=True)
+class TimeButton:
+    """One free time as its button shows it: the clinic's wall-clock time, and what it sends back."""
+
+    value: str  # ISO 8601 with the clinic's offset, as the API writes times
+    label: str  # "3:45 PM" in en_US, "15:45" in en_GB
+
+
+@dataclass(frozen=True)
+class DayOfTimes:
+    """A clinic date of the list: its name ("Monday, March 8") and its free times, in order."""
+
+    day: date
+    name: str
+    times: list[TimeButton]
+
+
+def _buttons(days, zone, locale) -> list[DayOfTimes]:
+    """The days' times written once here rather than through a template filter per button: a week
+    holds a few hundred times, and a filter call each (with its lookups of the clinic and the
+    page's locale) was most of the page's cost. Wall-clock times repeat from day to day, so each
+    is formatted once."""
+    labels: dict[time, str] = {}
+    written = []
+    for day in days:
+        buttons = []
+        for start in day.starts:
+            local = start.astimezone(zone)
+            wall = local.time()
+            if wall not in labels:
+                labels[wall] = time_text(wall, locale)
+            buttons.append(TimeButton(local.isoformat(), labels[wall]))
+        written.append(DayOfTimes(day.day, date_text(day.day, locale, "weekday"), buttons))
+    return written
+
+
 def time_list_context(clinic, service, practitioners, *, ignoring=None, leave_out=None) -> dict:
     """What a page of free times needs: the days, and links to earlier and later dates.
 
     leave_out: a start not to offer (a patient's current time, when moving a visit).
     """
+    # The clinic's row, which the page shows (its name, its phone), read once and held here: the
+    # page's locale is chosen from it just below, and a row nobody holds is read again for the page.
+    shown = load_clinic()
     moment = now()
     today = clinic.today(moment)
     first_day = parse_first_day(request.args.get("from"), today)
@@ -49,7 +91,8 @@ def time_list_context(clinic, service, practitioners, *, ignoring=None, leave_ou
     later = first_day + timedelta(days=DAYS_PER_PAGE)
     earlier = max(first_day - timedelta(days=DAYS_PER_PAGE), today)
     return {
-        "days": [d for d in days if d.day <= last_day],
+        "clinic": shown,
+        "days": _buttons([d for d in days if d.day <= last_day], clinic.zone, get_locale() or "en_US"),
         "later": later if later <= last_day else None,
         "earlier": earlier if first_day > today else None,
     }

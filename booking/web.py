@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from datetime import date, datetime
 
-from flask import Flask, abort, has_request_context, request
+from flask import Flask, abort, g, has_request_context, request
 from flask_babel import get_locale
 from flask.json.provider import DefaultJSONProvider
 from flask.sessions import SecureCookieSessionInterface
@@ -104,12 +104,21 @@ def _page_locale():
     return get_locale() or "en_US"
 
 
+def _page_clinic() -> Clinic:
+    """The clinic row, looked up once per page: a calendar's filters ask for it hundreds of times,
+    and even the session's identity map costs at that count. Within a request it is the same
+    object the session holds, so a change committed during the request is still seen."""
+    if "page_clinic" not in g:
+        g.page_clinic = db.session.get(Clinic, 1)
+    return g.page_clinic
+
+
 def register_page_helpers(app: Flask) -> None:
     app.session_interface = SessionCookieSecureOverHttps()
     app.json = BoundedJSONProvider(app)
     @app.context_processor
     def clinic_for_templates():
-        return {"clinic": db.session.get(Clinic, 1), "zone_label": zone_label}
+        return {"clinic": _page_clinic(), "zone_label": zone_label}
 
     app.jinja_env.globals["same_day_doctor"] = same_day_doctor  # a global, so imported macros see it too
     app.jinja_env.globals["tel_uri"] = tel_uri
@@ -120,7 +129,7 @@ def register_page_helpers(app: Flask) -> None:
     # The styles are booking.formatting's.
     @app.template_filter("clinic_time")
     def clinic_time_filter(instant: datetime, style: str = "long") -> str:
-        return clinic_time(instant, db.session.get(Clinic, 1), _page_locale(), style)
+        return clinic_time(instant, _page_clinic(), _page_locale(), style)
 
     @app.template_filter("date_text")
     def date_text_filter(day: date, style: str = "full") -> str:
@@ -137,17 +146,17 @@ def register_page_helpers(app: Flask) -> None:
     @app.template_filter("clinic_date")
     def clinic_date(instant: datetime) -> date:
         """The clinic's calendar date at that instant (for date_text, or .isoformat() in a link)."""
-        return instant.astimezone(db.session.get(Clinic, 1).zone).date()
+        return instant.astimezone(_page_clinic().zone).date()
 
     @app.template_filter("clinic_iso")
     def clinic_iso(instant: datetime) -> str:
         """ISO 8601 with the clinic's offset, as the API writes times."""
-        return instant.astimezone(db.session.get(Clinic, 1).zone).isoformat()
+        return instant.astimezone(_page_clinic().zone).isoformat()
 
     @app.template_filter("zone_name")
     def zone_name(instant: datetime) -> str:
         """The zone's abbreviation at that instant, e.g. PST or PDT."""
-        return zone_abbreviation(instant, db.session.get(Clinic, 1))
+        return zone_abbreviation(instant, _page_clinic())
 
     app.add_template_filter(lambda iso: birth_date(iso, _page_locale()), "birth_date")
     # `{{ practitioner.name | sentence_end }}` where a sentence ends on a name ("Mei Lin, L.Ac.").

@@ -45,6 +45,7 @@ RULES = {
     "manage.recheck": ("GET", 200, 200, 200, 200),  # the patient's link is the key, whoever holds it
     "manage.recheck_result": ("GET", 303, 303, 303, 303),  # nothing urgent answered: back to the booking
     "manage.consent_form": ("GET", 200, 200, 200, 200),  # the consent to sign: the link is the key
+    "manage.receipt": ("GET", 200, 200, 200, 200),  # before the visit: when the receipt will be there; the link is the key
     "intake.start": ("GET", 200, 200, 200, 200),
     "intake.question": ("GET", 200, 200, 200, 200),
     "intake.check": ("GET", 303, 303, 303, 303),  # nothing answered yet

@@ -127,6 +127,7 @@ def test_an_admin_changes_the_clinic_settings(staff, admin):  # noqa: F811
         "cancellation_notice_hours": 48, "reminder_hours": 0, "retention_years": 7, "start_back_enabled": False,
         "second_factor_for_all_staff": False,
         "region": "GB", "alert_email": "front.desk@example.com", "locale": "en_US", "languages": ["en"], **NO_ADDRESS,
+        "tax_id": None,
     }
     slots = staff.test_client().get("/api/v1/slots?service=short&practitioner=ana&from=2027-03-09&days=1").get_json()
     assert [slot["start"][11:16] for slot in slots["slots"]][:3] == ["09:00", "09:30", "10:00"]
@@ -376,8 +377,8 @@ def test_an_admin_adds_a_practitioner_then_sets_their_hours_on_the_desk_page(sta
     response = submit(admin, "/admin/practitioners/new", {"slug": "cleo", "name": "Cleo New", "bio": "Twenty years.",
                                                           "services": ["short", "consult"], "is_active": "y"})
     assert response.status_code == 303 and response.location.endswith("/desk/practitioners/cleo/hours")
-    assert practitioner(staff, "cleo") == {"slug": "cleo", "name": "Cleo New", "bio": "Twenty years.",
-                                           "services": ["consult", "short"], "is_active": True}
+    assert practitioner(staff, "cleo") == {"slug": "cleo", "name": "Cleo New", "bio": "Twenty years.", "npi": None,
+                                           "license_number": None, "services": ["consult", "short"], "is_active": True}
     edit = admin.get("/admin/practitioners/cleo").get_data(as_text=True)
     assert 'href="/desk/practitioners/cleo/hours"' in edit and 'href="/desk/practitioners/cleo/time-off"' in edit
     assert 'name="mon"' not in edit  # hours are the desk page's, not copied here
@@ -405,14 +406,74 @@ def test_editing_a_practitioner_changes_services_and_can_take_them_off_booking(s
     response = submit(admin, "/admin/practitioners/ben", {"name": "Ben Changed", "bio": "Hello.",
                                                           "services": ["consult"], "is_active": "y"})
     assert response.status_code == 303
-    assert practitioner(staff, "ben") == {"slug": "ben", "name": "Ben Changed", "bio": "Hello.",
-                                          "services": ["consult"], "is_active": True}
+    assert practitioner(staff, "ben") == {"slug": "ben", "name": "Ben Changed", "bio": "Hello.", "npi": None,
+                                          "license_number": None, "services": ["consult"], "is_active": True}
     book_online(staff, practitioner="ana")
     response = submit(admin, "/admin/practitioners/ana", {"name": "Ana Test", "services": ["short"]})
     assert "Patients can no longer book with them. 1 booked visit is kept" in admin.get(response.location).get_data(as_text=True)
     listed = staff.test_client().get("/api/v1/practitioners").get_json()["practitioners"]
     assert [p["slug"] for p in listed] == ["ben"]
     assert "Pat Caller" in admin.get("/desk?date=2027-03-09").get_data(as_text=True)  # the visit is still there
+
+
+# --- what the receipt for insurers prints ---------------------------------------------------
+
+def test_an_admin_records_the_npi_license_and_tax_id_for_receipts(staff, admin):  # noqa: F811
+    page = admin.get("/admin/practitioners/ana").get_data(as_text=True)
+    assert 'id="npi"' in page and 'id="license_number"' in page and "National Provider Identifier" in page
+    response = submit(admin, "/admin/practitioners/ana", {"name": "Ana Test", "services": ["short"], "is_active": "y",
+                                                          "npi": " 1234-567893 ", "license_number": " L.Ac.  12345 "})
+    assert response.status_code == 303
+    assert (practitioner(staff, "ana")["npi"], practitioner(staff, "ana")["license_number"]) == ("1234567893",
+                                                                                             "L.Ac. 12345")
+    assert submit(admin, "/admin/settings", SETTINGS | {"tax_id": "12 3456789"}).status_code == 303
+    assert settings_now(staff)["tax_id"] == "12-3456789"
+    assert "Receipts for insurers" in admin.get("/admin/settings").get_data(as_text=True)
+    # Emptied boxes: nothing printed.
+    assert submit(admin, "/admin/settings", SETTINGS | {"tax_id": ""}).status_code == 303
+    assert settings_now(staff)["tax_id"] is None
+    assert submit(admin, "/admin/practitioners/ana", {"name": "Ana Test", "services": ["short"], "is_active": "y",
+                                                      "npi": "", "license_number": ""}).status_code == 303
+    assert (practitioner(staff, "ana")["npi"], practitioner(staff, "ana")["license_number"]) == (None, None)
+
+
+@pytest.mark.parametrize("typed, message", [
+    ("1234567890", "1234567890 is not an NPI: its last digit does not match the first nine (the NPI check digit)"),
+    ("123456789", "Enter the NPI as its 10 digits, like 1234567893, or leave it empty"),
+    ("12345678931", "Enter the NPI as its 10 digits"),
+    ("NPI1234567", "Enter the NPI as its 10 digits"),
+    ("１２３４５６７８９３", "Enter the NPI as its 10 digits"),  # full-width digits are not the NPI's
+])
+def test_a_wrong_npi_gets_a_message_and_changes_nothing(staff, admin, typed, message):  # noqa: F811
+    before = practitioner(staff, "ana")
+    response = submit(admin, "/admin/practitioners/ana", {"name": "Ana Renamed", "services": ["short"],
+                                                          "is_active": "y", "npi": typed})
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200 and 'href="#npi"' in page and message in page
+    assert f'value="{typed}"' in page and 'value="Ana Renamed"' in page  # what was typed comes back
+    assert practitioner(staff, "ana") == before
+
+
+@pytest.mark.parametrize("field, typed, message", [
+    ("license_number", "L" * 41, "The license number must be 40 characters or fewer"),
+    ("license_number", "L.Ac.\x0712", "The license number has a character that cannot be stored"),
+    ("license_number", "L.Ac.\x0012", "License number (optional) has a character that cannot be stored"),
+])
+def test_a_wrong_license_number_gets_a_message(staff, admin, field, typed, message):  # noqa: F811
+    before = practitioner(staff, "ana")
+    response = submit(admin, "/admin/practitioners/ana", {"name": "Ana Test", "services": ["short"], field: typed})
+    assert response.status_code == 200 and message in response.get_data(as_text=True)
+    assert practitioner(staff, "ana") == before
+
+
+@pytest.mark.parametrize("typed", ["12-345678", "123-456789", "12-3456789X", "EIN 12-3456789", "1234567890"])
+def test_a_wrong_tax_id_gets_a_message_and_changes_nothing(staff, admin, typed):  # noqa: F811
+    before = settings_now(staff)
+    response = submit(admin, "/admin/settings", SETTINGS | {"name": "Renamed", "tax_id": typed})
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200 and 'href="#tax_id"' in page
+    assert "Enter the tax ID (EIN) as 9 digits in the form 12-3456789, or leave it empty" in page
+    assert f'value="{typed}"' in page and settings_now(staff) == before
 
 
 # --- staff accounts -----------------------------------------------------------------------
@@ -449,12 +510,13 @@ def test_edits_through_the_pages_export_and_import_into_a_fresh_database(request
         "name": "Round Trip Clinic", "timezone": "America/New_York", "emergency_number": "112",
         "slot_step_minutes": "20", "min_notice_hours": "0", "max_advance_days": "90",
         "cancellation_notice_hours": "12", "retention_years": "8", "start_back_enabled": "y",
-        "locale": "es_US", "languages": ["es"]} | ADDRESS).status_code == 303
+        "locale": "es_US", "languages": ["es"], "tax_id": "987654321"} | ADDRESS).status_code == 303
     assert submit(admin, "/admin/services/new", NEW_SERVICE | {"new_patients_only": "y"}).status_code == 303
     assert submit(admin, "/admin/services/consult", {"name": "Consultation", "description": "First time here?",
                                                      "minutes": "90", "buffer_minutes": "0",
                                                      "name_es": "Consulta"}).status_code == 303
     assert submit(admin, "/admin/practitioners/new", {"slug": "cleo", "name": "Cleo New", "bio": "Line one.\nLine two.",
+                                                      "npi": "1245319599", "license_number": "L.Ac. 12345",
                                                       "services": ["cupping", "short"], "is_active": "y"}).status_code == 303
     assert submit(admin, "/admin/practitioners/ben", {"name": "Ben Test", "services": []}).status_code == 303
 
@@ -468,7 +530,8 @@ def test_edits_through_the_pages_export_and_import_into_a_fresh_database(request
     here = snapshot(staff)
     assert here["clinic"]["timezone"] == "America/New_York" and here["clinic"]["start_back_enabled"] is True
     assert (here["clinic"]["locale"], here["clinic"]["languages"]) == ("es_US", ["en", "es"])
-    assert here["clinic"]["directions"] == ADDRESS["directions"]
+    assert here["clinic"]["directions"] == ADDRESS["directions"] and here["clinic"]["tax_id"] == "98-7654321"
+    assert (here["practitioners"][2]["npi"], here["practitioners"][2]["license_number"]) == ("1245319599", "L.Ac. 12345")
     assert {"slug": "consult", "name": "Consultation", "description": "First time here?", "minutes": 90,
             "buffer_minutes": 0, "new_patients_only": False, "is_active": False,
             "name_es": "Consulta", "description_es": ""} in here["services"]  # no Spanish description: the own

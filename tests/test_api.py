@@ -5,9 +5,10 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 import sqlalchemy as sa
+from limits.storage import storage_from_string
 
 from booking import create_app
-from booking.extensions import db
+from booking.extensions import TidiedMemoryStorage, db
 from booking.models import Appointment, AppointmentStatus, Clinic, Patient, Practitioner, Service, StaffRole
 from booking.operations import bookings, catalogue, desk
 from booking.api.schemas import read_whole_number
@@ -165,6 +166,18 @@ def test_slot_queries_cost_the_same_whatever_the_window(client, count_queries):
         costs.append(counted.total)
     # Whatever the window or practitioners: the settings stamp, then one query for time off and booked time.
     assert costs == [2, 2, 2]
+
+
+def test_a_booking_sends_a_fixed_number_of_statements_and_reads_nothing_again_for_its_answer(client, count_queries, database_url):
+    slots(client, practitioner="ana", days=1)  # the process reads the clinic's settings once
+    with count_queries() as counted:
+        response = client.post("/api/v1/bookings", json=body(start=MONDAY_14))
+    assert response.status_code == 201
+    # The clinic (before, and again under the lock), the stamp, the service, the window, the
+    # practitioner, the patient, the questions' check, and the new patient, visit, history line and
+    # email; PostgreSQL adds its two advisory locks. The answer is built from values taken before
+    # the commit: it reads nothing again (it was 18 and 20).
+    assert counted.total == (12 if database_url.startswith("sqlite") else 14)
 
 
 def test_an_admins_change_reaches_the_next_slots_request_of_every_process(clinic, tmp_path):
@@ -505,6 +518,17 @@ def test_postgres_exclusion_constraint_refuses_overlap_even_behind_the_apps_back
         clash.status = AppointmentStatus.CANCELLED  # cancelled appointments hold no time
         db.session.add(clash)
         db.session.commit()
+
+
+def test_the_in_process_rate_counters_are_tidied_by_the_requests_that_count_not_by_new_threads():
+    storage = storage_from_string("memory://")  # the RATELIMIT_STORAGE_URI default
+    assert isinstance(storage, TidiedMemoryStorage)
+    timer = storage.timer
+    storage.TIDY_EVERY_SECONDS = 0  # tidy at every count
+    storage.incr("expired", 0)
+    storage.incr("counting", 60)
+    assert dict(storage.storage) == {"counting": 1}
+    assert storage.timer is timer  # no thread was started to do it
 
 
 def test_a_429_says_when_to_retry(database_url, clinic):

@@ -7,8 +7,10 @@ from alembic.migration import MigrationContext
 
 from booking import create_app
 from booking.extensions import db
-from booking.models import Clinic, TimeOff
+from booking.models import Clinic, StaffRole, TimeOff
+from booking.transaction import write_transaction
 from tests.conftest import app_config, close_database
+from tests.test_staff import login_as, staff  # noqa: F401 (fixtures)
 
 
 def test_refuses_to_start_without_secret_key_in_production(monkeypatch, tmp_path):
@@ -157,3 +159,30 @@ def test_a_nul_character_in_a_form_is_a_message_at_the_field_and_the_typing_stay
     response = patient.submit("/book/details", DETAILS | {"name": "Pat\x00Example"})
     assert response.status_code == 200 and "has a character that cannot be stored" in response.get_data(as_text=True)
     assert 'value="pat@example.com"' in response.get_data(as_text=True)
+
+
+def test_the_home_page_a_process_keeps_shows_another_processs_change_and_never_a_staff_menu(staff, login_as):  # noqa: F811
+    """Each process keeps the home page it rendered for visitors under the clinic's settings stamp:
+    a change saved through another process shows on its next request, and signed-in staff get
+    their own page (their menu), never the visitors' one, nor visitors theirs."""
+    other = create_app(app_config(staff.config["SQLALCHEMY_DATABASE_URI"], CLOCK=staff.config["CLOCK"]))
+    try:
+        visitor = other.test_client()
+        assert "Test Clinic" in visitor.get("/").text  # rendered, and kept by the other process
+        with staff.app_context(), write_transaction():
+            db.session.get(Clinic, 1).name = "Riverside Back Clinic"
+        assert "Riverside Back Clinic" in visitor.get("/").text
+    finally:
+        close_database(other)
+    anyone = staff.test_client()
+    assert "Sign out" not in anyone.get("/").text
+    assert "Sign out" in login_as(StaffRole.RECEPTIONIST).get("/").text
+    assert "Sign out" not in anyone.get("/").text
+
+
+def test_a_visitors_home_page_asks_the_database_only_for_the_settings_stamp(clinic, count_queries):
+    visitor = clinic.test_client()
+    visitor.get("/")  # rendered once by this process, and kept
+    with count_queries() as counted:
+        assert visitor.get("/").status_code == 200
+    assert counted.total == 1

@@ -609,6 +609,7 @@ def test_the_time_list_costs_the_same_queries_whatever_the_week_or_bookings(clin
     with count_queries() as counted:
         patient.get("/book/time")
     assert len(set(costs + [counted.total])) == 1, costs + [counted.total]
+    assert counted.total == 5  # the draft, its service, the settings stamp, the window, the clinic
 
 
 def test_a_tampered_reschedule_time_changes_nothing(clinic, patient, booked):

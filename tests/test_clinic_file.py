@@ -407,3 +407,43 @@ def test_demo_never_overwrites_a_real_clinic(app):
     with app.app_context():
         assert db.session.get(Clinic, 1).name == "Test Clinic"
         assert table_counts()["Practitioner"] == 2
+
+
+# --- what the receipt for insurers prints: optional keys ------------------------------------
+
+WITH_IDENTIFIERS = (CLINIC_TOML.replace('region = "US"', 'region = "US"\ntax_id = "123456789"', 1)
+                    .replace('name = "Ben Test"', 'name = "Ben Test"\nnpi = "1234567893"\nlicense_number = "L.Ac. 999"', 1))
+
+
+def test_the_npi_license_and_tax_id_are_read_tidied_exported_and_left_out_kept(app):
+    plan = read_clinic_file(WITH_IDENTIFIERS, "clinic.toml")
+    assert plan.clinic["tax_id"] == "12-3456789"
+    ben = next(p for p in plan.practitioners if p.slug == "ben")
+    assert (ben.npi, ben.license_number) == ("1234567893", "L.Ac. 999")
+    with app.app_context():
+        import_clinic_file(WITH_IDENTIFIERS)
+        exported = export_clinic_file()
+        assert 'tax_id = "12-3456789"' in exported and 'npi = "1234567893"' in exported
+        assert 'license_number = "L.Ac. 999"' in exported
+        counts = import_clinic_file(CLINIC_TOML)  # a file without them leaves them as they are
+        assert "tax_id" in counts["kept"]
+        ben = db.session.scalar(sa.select(Practitioner).where(Practitioner.slug == "ben"))
+        assert (db.session.get(Clinic, 1).tax_id, ben.npi, ben.license_number) == ("12-3456789", "1234567893",
+                                                                                   "L.Ac. 999")
+        import_clinic_file(WITH_IDENTIFIERS.replace('"123456789"', '""').replace('"1234567893"', '""'))
+        db.session.expire_all()
+        assert (db.session.get(Clinic, 1).tax_id, ben.npi, ben.license_number) == (None, None, "L.Ac. 999")
+        assert "tax_id" in export_clinic_file() and "npi" not in export_clinic_file()
+
+
+@pytest.mark.parametrize("old, new, blamed, message", [
+    ('npi = "1234567893"', 'npi = "1234567890"', 'npi = "1234567890"', "its last digit does not match"),
+    ('npi = "1234567893"', 'npi = "12345"', 'npi = "12345"', "Enter the NPI as its 10 digits"),
+    ('tax_id = "123456789"', 'tax_id = "12-34567"', 'tax_id = "12-34567"', "in the form 12-3456789"),
+    ('license_number = "L.Ac. 999"', f'license_number = "{"L" * 41}"', "license_number", "40 characters or fewer"),
+    ('npi = "1234567893"', "npi = 1234567893", "npi = 1234567893", "must be a non-empty text in quotes"),
+])
+def test_wrong_identifiers_in_the_file_are_refused_with_the_line(old, new, blamed, message):
+    text = WITH_IDENTIFIERS.replace(old, new, 1)
+    first = problems_of(text)[0]
+    assert first.startswith(f"clinic.toml:{line_of(text, blamed)}: ") and message in first

@@ -10,6 +10,7 @@ from __future__ import annotations
 import html
 import json
 import re
+from datetime import timedelta
 
 import flask_migrate
 import pytest
@@ -341,6 +342,9 @@ def test_the_practitioner_reads_the_signed_consent_and_the_look_is_audited(staff
     visit = appointment_id(staff, booking)
     assert "Consent needed" in text(practitioner.get("/clinician?date=2027-03-09"))
     assert "Consent needed" in text(practitioner.get(f"/clinician/visits/{visit}"))
+    # Before the patient signs, the practitioner reads the current text to go through with them, and can record it.
+    unsigned = text(practitioner.get(f"/clinician/visits/{visit}/consent"))
+    assert "Consent needed" in unsigned and SHIPPED_EN in unsigned and "Record consent given in person" in unsigned
     assert sign(PatientBrowser(staff), booking, "pat caller").status_code == 303
     assert "Consent given" in text(practitioner.get("/clinician?date=2027-03-09"))
     record_page = text(practitioner.get(f"/clinician/visits/{visit}"))
@@ -442,3 +446,18 @@ def test_the_upgrade_adds_the_consent_tables_and_the_downgrade_removes_them(staf
         db.session.remove()
     assert sign(PatientBrowser(staff), booking, "Pat Caller").status_code == 303
     assert len(records(staff)) == 1
+
+
+def test_the_database_keeps_a_signed_consent_and_its_text_as_they_were(staff, clock):  # noqa: F811
+    booking = book_online(staff, name="Pat Caller", start=TUESDAY_10)
+    assert sign(PatientBrowser(staff), booking, "Pat Caller").status_code == 303
+    changes = [(ConsentRecord, {"signed_name": "Someone Else"}), (ConsentRecord, {"given_at": clock() + timedelta(days=1)}),
+               (ConsentRecord, {"version_id": 999}), (ConsentVersion, {"texts": {"en": "Other words"}})]
+    with staff.app_context():
+        for model, values in changes:
+            with pytest.raises((sa.exc.IntegrityError, sa.exc.DBAPIError)):
+                db.session.execute(sa.update(model).values(**values))
+                db.session.flush()
+            db.session.rollback()
+    assert [row[5] for row in records(staff)] == ["Pat Caller"]
+    assert SHIPPED_EN in version_texts(staff)[1]["en"]

@@ -65,6 +65,7 @@ class ClinicSettingsForm(AdminForm):
     address_country = StringField("Country of the address (optional)")
     directions = TextAreaField("Directions for patients (optional)")
     VERSIONED = {"directions": (TextAreaField, "Directions")}
+    tax_id = StringField("Tax ID (EIN, optional)")
     start_back_enabled = BooleanField("Ask the STarT Back screening questions")
     second_factor_for_all_staff = BooleanField("Ask every member of staff for a second factor when they sign in")
 
@@ -109,6 +110,8 @@ class ServiceEditForm(NamedBySlugForm):
 class PractitionerEditForm(NamedBySlugForm):
     name = StringField("Name")
     bio = TextAreaField("Introduction for patients (optional)")
+    npi = StringField("NPI (optional)")
+    license_number = StringField("License number (optional)")
     services = CheckboxChoices("Services they offer")
     is_active = BooleanField("Patients can book with them")
     VERSIONED = {"bio": (TextAreaField, "Introduction")}

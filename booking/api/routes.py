@@ -136,6 +136,8 @@ def create_booking():
     if isinstance(body, dict) and has_emergency_answer(body.get("safety")):
         return _error(422, "emergency", advice, advice=advice)
     booking_request = read_booking(body, clinic.today(moment), offered)
+    # Read now: the booking's commit leaves the clinic's row to be read again on next use.
+    zone, emergency_number, region = clinic.zone, clinic.emergency_number, clinic.region
     try:
         result = book(booking_request, moment)
     except EmergencyAnswers:
@@ -148,20 +150,19 @@ def create_booking():
             "that time was just taken; choose one of the alternatives or ask /api/v1/slots again",
             alternatives=[_slot_json(s, zone) for s in taken.alternatives],
         )
-    appointment = result.appointment
-    zone = clinic.zone
+    made = result.booked  # plain values: the answer reads nothing from the database again
     manage_path = url_for("manage.show", token=result.manage_token)
     booked = {
-        "reference": appointment.reference,
-        "start": appointment.starts_at.astimezone(zone).isoformat(),
-        "end": appointment.ends_at.astimezone(zone).isoformat(),
-        "practitioner": appointment.practitioner.slug,
-        "service": appointment.service.slug,
+        "reference": made.reference,
+        "start": made.starts_at.astimezone(zone).isoformat(),
+        "end": made.ends_at.astimezone(zone).isoformat(),
+        "practitioner": made.practitioner,
+        "service": made.service,
         "manage_url": current_app.config["BASE_URL"] + manage_path,
     }
-    if appointment.safety_flags:  # urgent answers: the caller passes this on to the patient
-        with speaking(appointment.language):
-            booked["advice"] = urgent_advice(clinic.emergency_number, clinic.region)
+    if made.safety_flags:  # urgent answers: the caller passes this on to the patient
+        with speaking(made.language):
+            booked["advice"] = urgent_advice(emergency_number, region)
     return jsonify(booked), 201
 
 

@@ -71,6 +71,8 @@ def _visit_page(record: clinical.VisitRecord, printing: bool):
     instruments = _instruments()
     intake = record.intake
     consent.load_status([record.appointment])
+    # The print version shows this visit's note in full (with addenda); the page its state and the last plan.
+    note, previous = notes.for_visit(record.appointment, with_addenda=printing)
     born_on = record.appointment.patient.born_on
     return render_template(
         "clinician/visit.html", record=record, appointment=record.appointment, intake=intake, printing=printing,
@@ -81,6 +83,8 @@ def _visit_page(record: clinical.VisitRecord, printing: bool):
         labels={"emergency": EMERGENCY, "urgent": URGENT, "precautions": PRECAUTIONS, "risks": RISK_FACTORS,
                 "after_effects": AFTER_EFFECTS},
         duration_bands=DURATION_BANDS, meaningful=clinical.meaningful_changes(instruments),
+        note=note, note_sections=note_content.summary(note.content) if printing and note else [],
+        previous_note=previous, point_of=note_points.point, note_choices=note_choices,
     )
 
 
@@ -101,7 +105,20 @@ def print_visit(appointment_id: int):
 def export_visit(appointment_id: int):
     """The visit's record as a JSON file, for a clinic's own notes system."""
     record = _opened(appointment_id, "export")
-    body = json.dumps(clinical.export(record, load_clinic()), indent=2, ensure_ascii=False)
+    clinic = load_clinic()
+    data = clinical.export(record, clinic)
+    note, previous = notes.for_visit(record.appointment, with_addenda=True)
+
+    def local(instant):
+        return instant.astimezone(clinic.zone).isoformat() if instant else None
+
+    data["treatment_note"] = notes.as_data(note, local) if note is not None else None
+    # The plan and points the patient's last signed note left for this visit (its addenda are in its own export).
+    data["previous_plan"] = None if previous is None else {
+        "for_visit_on": local(previous.appointment.starts_at), "signed_by": previous.signed_by,
+        "signed_at": local(previous.signed_at), "plan": previous.content["plan"],
+        "treatment": previous.content["treatment"]}
+    body = json.dumps(data, indent=2, ensure_ascii=False)
     return Response(body, mimetype="application/json", headers={
         "Content-Disposition": f'attachment; filename="visit-{record.appointment.reference}.json"'})
 
@@ -118,10 +135,17 @@ def signed_consent(appointment_id: int):
                                                   now(), shown=request.method != "HEAD")
     except desk.NotVisible:
         abort(404)
-    text = consent.render(record.version.texts.get(record.language, "")) if record else None
-    english = consent.render(record.version.texts.get("en", "")) if record and record.language != "en" else None
+    if record is not None:
+        language = record.language
+        text = consent.render(record.version.texts.get(language, ""))
+        english = consent.render(record.version.texts.get("en", "")) if language != "en" else None
+    else:  # none on file: the current text, to go through with the patient before recording it
+        shown = consent.text_to_show(appointment.language)
+        language, text = shown.language, shown.html
+        english = consent.text_to_show("en").html if language != "en" else None
     return render_template("clinician/consent.html", appointment=appointment, record=record, text=text,
-                           english=english, language_name=Locale(record.language).get_display_name("en") if record else "")
+                           english=english, language=language,
+                           language_name=Locale(language).get_display_name("en"))
 
 
 @bp.post("/visits/<int(max=2147483647):appointment_id>/consent/in-person")

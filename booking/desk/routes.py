@@ -28,7 +28,7 @@ from booking.desk.wording import time_off_when
 from booking.forms import options
 from booking.limits import MAX_ID
 from booking.models import AppointmentStatus, Patient, Practitioner, StaffRole
-from booking.operations import consent, desk, identity, patient_data
+from booking.operations import consent, desk, identity, notes, patient_data
 from booking.operations.availability import desk_rules, load_clinic, times_by_day
 from booking.operations.bookings import BookingRequest, EmergencyAnswers, PatientDetails, SlotTaken, describe
 from booking.operations.clinic_file import WEEKDAYS
@@ -204,6 +204,7 @@ def appointment(appointment_id: int):
     found = _visible_appointment(appointment_id)
     clinic = load_clinic()
     consent.load_status([found])
+    notes.load_status([found])  # signed or not: the desk never reads a note's words
     return render_template("desk/appointment.html", appointment=found, form=ActionForm(),
                            statuses=desk.status_choices(found, clinic, now()), actions=desk.STATUS_ACTIONS)
 

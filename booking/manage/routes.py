@@ -1,22 +1,26 @@
 """Manage-my-booking: the patient's secret link to see, cancel, move or add their visit to a calendar.
 
-Unknown, tampered and expired links all get the same 404, so none tells anything.
+Unknown, tampered and expired links all get the same 404, so none tells anything. A link
+expires when its visit ends, with one exception: for a year after a visit that took place,
+the link still opens its page, read-only, and the receipt for the patient's insurer
+(the superbill), which exists only once the visit is over.
 """
 
 from __future__ import annotations
 
+from datetime import timedelta
 from functools import wraps
 
-from flask import Blueprint, Response, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from booking.clock import now
 from booking.forms import SafetyForm
 from booking.manage.forms import CancelForm, ConsentForm, RescheduleForm
-from booking.manage_link import still_opens, with_appointment
-from booking.models import Appointment, IntakeStatus
+from booking.manage_link import opened_by, speak_its_language, still_opens, with_appointment
+from booking.models import Appointment, AppointmentStatus, IntakeStatus
 from booking.notify.calendar import appointment_calendar
-from booking.operations import consent, progress_checks, safety_signals
+from booking.operations import consent, notes, progress_checks, safety_signals
 from booking.operations.availability import is_free, load_clinic, load_practitioners, movable_online
 from booking.operations.bookings import SlotTaken, VisitChanged, cancel, move
 from booking.questionnaire import progress_form
@@ -52,20 +56,59 @@ def movable(view):
     return wrapper
 
 
+# How long after a visit its link still opens its page and its receipt: a claim is usually
+# filed within a year of the date of service (Medicare's limit is twelve months).
+RECEIPT_OPEN_FOR = timedelta(days=365)
+HELD = (AppointmentStatus.ARRIVED, AppointmentStatus.COMPLETED)  # the visit took place
+
+
+def with_visit_after(view):
+    """Like `with_appointment`, and after the visit ends too, for a year, if the visit took
+    place: the pages that stay open then (the link's page and the receipt) change nothing."""
+
+    @wraps(view)
+    def wrapper(token: str, **kwargs):
+        appointment = opened_by(token)
+        if appointment is None:
+            abort(404)
+        if appointment.ends_at <= now() and (appointment.status not in HELD
+                                             or appointment.ends_at + RECEIPT_OPEN_FOR <= now()):
+            abort(404)
+        speak_its_language(appointment)
+        return view(appointment, token, **kwargs)
+
+    return wrapper
+
+
 @bp.get("")
-@with_appointment
+@with_visit_after
 def show(appointment, token):
     clinic = load_clinic()
+    over = appointment.ends_at <= now()
     return render_template(
         "manage/show.html",
         appointment=appointment,
         token=token,
+        over=over,
+        receipt_ready=over and notes.superbill(appointment, now()) is not None,
         can_change=appointment.can_change_online(now(), clinic.cancellation_notice_hours),
         can_move=movable_online(appointment),
         deadline=appointment.change_deadline(clinic.cancellation_notice_hours),
         recheck_open=safety_signals.may_recheck(appointment, now()),
         **_progress_context(appointment),
     )
+
+
+@bp.get("/receipt")
+@with_visit_after
+def receipt(appointment, token):
+    """The receipt for the patient's insurer (superbill): the codes of the visit's signed note,
+    once the visit is over; until then a page saying when it will be here. Never for a cancelled
+    or missed visit."""
+    if appointment.status not in (AppointmentStatus.BOOKED, *HELD):
+        abort(404)
+    return render_template("manage/receipt.html", appointment=appointment, token=token,
+                           bill=notes.superbill(appointment, now()), patient=appointment.patient)
 
 
 def _progress_context(appointment) -> dict:

@@ -17,6 +17,7 @@ another zone.
 from __future__ import annotations
 
 import re
+import threading
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -69,9 +70,22 @@ def _markdown_without_html() -> markdown.Markdown:
     return converter
 
 
+# Building a converter costs as much as a short email's conversion, and a booking writes its
+# email while it holds the write lock: each thread keeps one, reset before each use (a converter
+# is not safe to share between threads).
+_converters = threading.local()
+
+
+def _to_html(markdown_text: str) -> str:
+    converter = getattr(_converters, "markdown", None)
+    if converter is None:
+        converter = _converters.markdown = _markdown_without_html()
+    return converter.reset().convert(markdown_text)
+
+
 def _html(markdown_text: str, clinic: Clinic) -> str:
     """The text as sanitised HTML inside the emails' layout."""
-    body = nh3.clean(_markdown_without_html().convert(markdown_text), tags=HTML_TAGS, attributes={"a": {"href"}})
+    body = nh3.clean(_to_html(markdown_text), tags=HTML_TAGS, attributes={"a": {"href"}})
     return render_template("emails/layout.html", body=Markup(body), clinic=clinic, tel_uri=tel_uri)
 
 

@@ -14,7 +14,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
-from booking import limits
+from booking import identifiers, limits
 from booking.extensions import db
 from booking.transaction import write_transaction
 from booking.limits import CONTROL_CHARACTER, Limit
@@ -140,6 +140,13 @@ class _Checks:
                            for field, (what, limit) in texts.items()}
                 for language in languages}
 
+    def identifier(self, key: str, clean) -> str | None:
+        """An optional identifier for the insurer's receipt, checked by booking.identifiers."""
+        value, problem = clean(self.values.get(key))
+        if problem:
+            self.problem(key, problem)
+        return value
+
     def done(self) -> None:
         if self.problems:
             raise InvalidInput(self.problems)
@@ -216,7 +223,8 @@ ADDRESS_TEXTS = {
 def clinic_values(clinic: Clinic) -> dict:
     """The settings as the settings page shows them."""
     keys = ["name", "timezone", "region", "phone", "emergency_number", "alert_email", *limits.CLINIC_NUMBERS,
-            "start_back_enabled", "second_factor_for_all_staff", "locale", "languages", *ADDRESS_COLUMNS.values()]
+            "start_back_enabled", "second_factor_for_all_staff", "locale", "languages", *ADDRESS_COLUMNS.values(),
+            "tax_id"]
     values = {key: getattr(clinic, key) for key in keys}
     values["languages"] = list(values["languages"] or ["en"])
     return values | version_values(clinic, values["languages"][1:])
@@ -259,6 +267,7 @@ def update_clinic(values: dict, *, start_back_available: bool, now: datetime) ->
                                         required=False) or None
     versions = check.versions({"directions": ("directions", column_length(Clinic, "directions"))},
                               list(clinic.languages or ["en"])[1:])
+    settings["tax_id"] = check.identifier("tax_id", identifiers.clean_tax_id)
     settings["start_back_enabled"] = bool(values.get("start_back_enabled"))
     settings["second_factor_for_all_staff"] = bool(values.get("second_factor_for_all_staff"))
     if settings["start_back_enabled"] and not start_back_available:
@@ -319,6 +328,7 @@ def all_services() -> list[Service]:
 
 def practitioner_values(practitioner: Practitioner) -> dict:
     return {"slug": practitioner.slug, "name": practitioner.name, "bio": practitioner.bio,
+            "npi": practitioner.npi, "license_number": practitioner.license_number,
             "services": [s.slug for s in practitioner.services], "is_active": practitioner.is_active,
             } | version_values(practitioner, other_languages())
 
@@ -333,6 +343,8 @@ def save_practitioner(values: dict, practitioner: Practitioner | None = None) ->
     fields = {
         "name": check.text("name", "practitioner's name", limits.NAME_LENGTH),
         "bio": check.text("bio", "introduction", limits.BIO_LENGTH, required=False),
+        "npi": check.identifier("npi", identifiers.clean_npi),
+        "license_number": check.identifier("license_number", identifiers.clean_license),
         "is_active": bool(values.get("is_active")),
     }
     by_slug = {s.slug: s for s in all_services()}

@@ -114,7 +114,7 @@ _TIME_OFF_AND_BOOKED = sa.union_all(_TIME_OFF, sa.select(
 def _blocked_ranges(practitioner_ids: list[int], window: TimeRange, count_bookings: bool,
                     ignoring: int | None) -> tuple[dict[int, list[TimeRange]], dict[int, list[TimeRange]]]:
     """The practitioners' time off and booked time touching the window, in one query."""
-    rows = db.session.execute(_TIME_OFF_AND_BOOKED if count_bookings else _TIME_OFF, {
+    rows = catalogue.core_read(_TIME_OFF_AND_BOOKED if count_bookings else _TIME_OFF, {
         "ids": practitioner_ids,
         "window_start": window.start,
         "window_end": window.end,

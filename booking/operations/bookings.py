@@ -21,8 +21,8 @@ from flask_babel import gettext as _
 from booking.extensions import db
 from booking.formatting import clinic_time
 from booking.i18n import format_locale, in_current_language, offered_languages
-from booking.models import Appointment, AppointmentStatus, BookingDraft, Patient, Practitioner
-from booking.operations import identity
+from booking.models import Appointment, AppointmentStatus, BookingDraft, Patient, Practitioner, Service
+from booking.operations import catalogue, identity
 from booking.operations.availability import (
     Slot,
     find_slots,
@@ -71,9 +71,24 @@ class BookingRequest:
 
 
 @dataclass(frozen=True)
+class Booked:
+    """What a booking made, as plain values taken before its commit: an answer built from these
+    reads nothing again, where the committed rows would each be read afresh."""
+
+    reference: str
+    starts_at: datetime
+    ends_at: datetime
+    practitioner: str  # slug
+    service: str  # slug
+    safety_flags: tuple[str, ...]
+    language: str
+
+
+@dataclass(frozen=True)
 class BookingResult:
     appointment: Appointment
     manage_token: str  # shown once, to the patient; only its hash is stored
+    booked: Booked | None = None  # for a new booking
 
 
 class VisitChanged(CannotBook):
@@ -192,13 +207,15 @@ def book(
         if draft is not None and locked(BookingDraft, draft.id).appointment_id is not None:
             raise AlreadyBooked()  # a second press that waited for the first one's lock
         clinic = load_clinic()
-        service = load_service(request.service)
-        practitioners = load_practitioners(service, request.practitioner)
+        known = catalogue.current()  # once: the service and the practitioners with their hours
+        service = db.session.get(Service, known.service(request.service).id)
+        practitioners = known.practitioners_for(service, request.practitioner)
         if not practitioners:
             raise CannotBook("practitioner", f"nobody offers {service.slug!r} at the moment")
         lock_patient(request.patient.email, request.patient.born_on)
         lock_practitioners(*(p.id for p in practitioners))
         chosen = _claim(clinic, service, practitioners, request.start, now, rules=rules)
+        practitioner = db.session.get(Practitioner, next(p.id for p in practitioners if p.slug == chosen.practitioner))
 
         patient = find_or_add_patient(request.patient, now)
         if service.new_patients_only and _has_visited(patient):
@@ -214,7 +231,7 @@ def book(
         token = draft_manage_token(draft_key, reference) if draft_key else new_token()
         appointment = Appointment(
             reference=reference,
-            practitioner=next(p for p in practitioners if p.slug == chosen.practitioner),
+            practitioner=practitioner,
             service=service,
             patient=patient,
             starts_at=chosen.start,
@@ -245,7 +262,9 @@ def book(
                 f"stay hidden from {appointment.practitioner.name} until the patient confirms from the link "
                 f"emailed to {patient.email}, or the desk confirms"), now)
             identity.queue_request(appointment, now)
-    return BookingResult(appointment, token)
+        booked = Booked(reference, chosen.start, chosen.end, chosen.practitioner, service.slug,
+                        tuple(appointment.safety_flags or ()), appointment.language)
+    return BookingResult(appointment, token, booked)
 
 
 def move(

@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 import tomli_w
 
-from booking import limits
+from booking import identifiers, limits
 from booking.extensions import db
 from booking.transaction import write_transaction
 from booking.limits import CONTROL_CHARACTER, SLUG, Limit
@@ -61,6 +61,8 @@ class PractitionerPlan:
     slug: str
     name: str
     bio: str | None = None  # None: leave as it is
+    npi: str | None = None  # None: leave as it is; "" clears it
+    license_number: str | None = None  # None: leave as it is; "" clears it
     is_active: bool | None = None  # None: leave as it is (a new one is active)
     services: list[str] | None = None  # None: leave as they are
     hours: dict[int, list[tuple[time, time]]] | None = None  # None: leave as they are
@@ -166,6 +168,17 @@ class _Checker:
             self.problem(path + (key,), "holds a control character, which no text here may: type it again")
             return default
         return value.strip()
+
+    def identifier(self, table: dict, key: str, path: tuple, clean) -> str | None:
+        """An optional identifier for the insurer's receipt (booking.identifiers): None when the
+        key is left out, "" when it is written empty (to clear it)."""
+        value = self.text(table, key, path, required=False, limit=200, default=None)
+        if value is None or not value:
+            return value
+        cleaned, problem = clean(value)
+        if problem:
+            self.problem(path + (key,), problem)
+        return cleaned
 
     def whole_number(self, table: dict, key: str, path: tuple, limit: Limit):
         value = table.get(key, limit.default)
@@ -353,11 +366,14 @@ def read_clinic_file(
         path = ("practitioners", index)
         table = dict(table)
         versions = check.versions(table, {"bio": limits.BIO_LENGTH}, path, languages)
-        check.unknown_keys(table, {"slug", "name", "bio", "services", "hours", "active"}, path)
+        check.unknown_keys(table, {"slug", "name", "bio", "npi", "license_number", "services", "hours", "active"},
+                           path)
         practitioner = PractitionerPlan(
             slug=check.slug(table, path),
             name=check.text(table, "name", path, limit=limits.NAME_LENGTH),
             bio=check.text(table, "bio", path, required=False, limit=limits.BIO_LENGTH, default=None),
+            npi=check.identifier(table, "npi", path, identifiers.clean_npi),
+            license_number=check.identifier(table, "license_number", path, identifiers.clean_license),
             is_active=check.flag(table, "active", path, None),
             translations=versions,
         )
@@ -430,7 +446,7 @@ def _read_clinic(table, check: _Checker, known_languages: list[str]) -> tuple[di
         {"name", "timezone", "phone", "emergency_number", "slot_step_minutes", "min_notice_hours",
          "max_advance_days", "cancellation_notice_hours", "reminder_hours", "retention_years",
          "start_back_enabled", "region", "alert_email", "second_factor_for_all_staff", "locale", "languages",
-         "address"},
+         "address", "tax_id"},
         path,
     )
     zone_name = check.text(table, "timezone", path, limit=limits.ZONE_LENGTH)
@@ -467,6 +483,7 @@ def _read_clinic(table, check: _Checker, known_languages: list[str]) -> tuple[di
         "second_factor_for_all_staff": check.flag(table, "second_factor_for_all_staff", path, False),
         "region": region.upper(),
         "alert_email": alert_email or None,
+        "tax_id": check.identifier(table, "tax_id", path, identifiers.clean_tax_id) or None,
     }
     left_out = {key for key in values if key not in REQUIRED_CLINIC_KEYS and key not in table}
     left_out -= set(ADDRESS_COLUMNS.values())
@@ -596,6 +613,9 @@ def import_clinic_file(text: str, filename: str = "clinic.toml") -> dict:
             practitioner.name = item.name
             if item.bio is not None:
                 practitioner.bio = item.bio
+            for key in ("npi", "license_number"):
+                if getattr(item, key) is not None:
+                    setattr(practitioner, key, getattr(item, key) or None)
             if item.is_active is not None:
                 practitioner.is_active = item.is_active
             practitioner.write_versions(item.translations)
@@ -650,6 +670,7 @@ def export_clinic_file() -> str:
             "alert_email": clinic.alert_email or "",  # said even when empty: a file leaving it out keeps it
             "locale": clinic.locale,
             "languages": list(clinic.languages or ["en"]),
+            "tax_id": clinic.tax_id or "",  # said even when empty, as the alert address
         },
         "services": [],
         "practitioners": [],
@@ -679,6 +700,9 @@ def export_clinic_file() -> str:
         entry = {"slug": practitioner.slug, "name": practitioner.name}
         if practitioner.bio:
             entry["bio"] = practitioner.bio
+        for key in ("npi", "license_number"):
+            if getattr(practitioner, key):
+                entry[key] = getattr(practitioner, key)
         if not practitioner.is_active:
             entry["active"] = False
         entry["services"] = [s.slug for s in practitioner.services]

@@ -1,4 +1,6 @@
-"""The demo clinic: three practitioners, three services and a week of bookings."""
+"""The demo clinic: three practitioners, three services and a week of bookings, last week's
+visits with signed treatment notes (one with an addendum), the next one with a draft, and
+each practitioner's saved prescriptions."""
 
 from __future__ import annotations
 
@@ -12,7 +14,8 @@ from booking.extensions import db
 from booking.transaction import write_transaction
 from booking.models import Appointment, AppointmentStatus, Practitioner, StaffAccount, StaffRole
 from booking.operations.availability import find_slots, load_clinic, load_service
-from booking.operations import intakes, progress_checks
+from booking.notes.content import note_from_form
+from booking.operations import intakes, notes, progress_checks
 from booking.operations.bookings import Actor, BookingRequest, PatientDetails, SlotTaken, book, record
 from booking.operations.problems import CannotBook
 from booking.operations.staff import add_staff
@@ -23,11 +26,22 @@ DEMO_DESK = Actor("Front desk (demo data)")
 PAST_DAYS = 7
 
 # Sign-ins for trying the staff pages of a demo on your own machine; never for a real clinic.
+# Mei comes last of the practitioners: she is the one the README and tests sign in as.
 DEMO_STAFF = [
     ("admin@example.com", "demo-admin-password", StaffRole.ADMIN),
     ("desk@example.com", "demo-desk-password", StaffRole.RECEPTIONIST),
+    ("daniel@example.com", "demo-daniel-password", StaffRole.PRACTITIONER),
+    ("amara@example.com", "demo-amara-password", StaffRole.PRACTITIONER),
     ("mei@example.com", "demo-mei-password", StaffRole.PRACTITIONER),
 ]
+# Each demo account's name, and the practitioner a practitioner's account writes notes as.
+DEMO_ACCOUNTS = {
+    "admin@example.com": ("Alex Admin", None),
+    "desk@example.com": ("Dana Desk", None),
+    "daniel@example.com": ("Daniel Ortiz", "daniel-ortiz"),
+    "amara@example.com": ("Amara Okafor", "amara-okafor"),
+    "mei@example.com": ("Mei Lin", "mei-lin"),
+}
 
 # Made-up people; example.com addresses never deliver anywhere.
 DEMO_PATIENTS = [
@@ -66,8 +80,8 @@ def load_demo(now: datetime, instruments, days: int = 7, seed: int | None = None
     import_clinic_file(demo_clinic_text(), "demo_clinic.toml")
     for email, password, role in DEMO_STAFF:
         if not db.session.scalar(sa.select(StaffAccount.id).where(StaffAccount.email == email)):
-            name = {"admin": "Alex Admin", "receptionist": "Dana Desk", "practitioner": "Mei Lin"}[role.value]
-            add_staff(email, name, role, password, now, "mei-lin" if role is StaffRole.PRACTITIONER else None)
+            name, slug = DEMO_ACCOUNTS[email]
+            add_staff(email, name, role, password, now, slug)
     if db.session.scalar(sa.select(sa.func.count()).select_from(Appointment)):
         return 0
     clinic = load_clinic()
@@ -111,6 +125,7 @@ def load_demo(now: datetime, instruments, days: int = 7, seed: int | None = None
                                booked.appointment.ends_at)
                 made += 1
                 patient_index += 1
+    _write_notes(now, rng)
     return made
 
 
@@ -155,3 +170,113 @@ def _answer_questions(appointment: Appointment, rng: random.Random, now: datetim
     for step, answer in answers.items():
         intakes.save_step(appointment, step, answer, now)
     intakes.send(appointment, list(answers), now, today, instruments)
+
+
+# --- treatment notes ---------------------------------------------------------------------------
+
+# Three ways a lower back is treated, as a practitioner charts them (the note form's fields:
+# booking.notes.content). Each past visit's note is one of them, with its own pain and minutes.
+DEMO_NOTES = [
+    {  # Kidney yang deficiency: an ache worse with cold and tiredness
+        "o_rom_flexion": ["reduced_little"], "o_rom_extension": ["reduced_moderately"],
+        "o_rom_extension_painful": ["on"], "o_slr_left": ["negative"], "o_slr_right": ["negative"],
+        "o_tenderness": ["paraspinal_left", "paraspinal_right"],
+        "o_tongue_body": ["pale"], "o_tongue_coating": ["thin_white"], "o_tongue_features": ["swollen", "tooth_marked"],
+        "o_pulse_left_chi": ["deep"], "o_pulse_right_chi": ["weak"], "o_pulse_rate": ["62"],
+        "o_pulse_qualities": ["deep", "slow"],
+        "a_interior_exterior": ["interior"], "a_cold_heat": ["cold"], "a_deficiency_excess": ["deficiency"],
+        "a_yin_yang": ["yang"], "a_patterns": ["kidney_yang_deficiency", "bladder_channel"],
+        "a_diagnoses": ["M54.50"], "a_working_diagnosis": ["Non-specific chronic low back pain"],
+        "p_principle": ["Warm and tonify Kidney yang, strengthen the lower back"],
+        "p_next_visit": ["In one week; keep the lower back warm"], "p_review_at": ["4, 8"],
+        "t_point_code": ["BL23", "GV4", "KI3", "BL40"], "t_point_side": ["both", "", "both", "both"],
+        "t_point_technique": ["tonifying", "tonifying", "tonifying", "even"],
+        "t_needles": ["7"], "t_retention_minutes": ["25"], "t_methods": ["moxibustion"],
+        "t_method_notes": ["Moxa box over GV4 and BL23 for ten minutes"],
+        "narrative": ["Ache eases with warmth. Taught a warm compress for the evenings."],
+    },
+    {  # Qi and Blood stagnation with sciatica on the right: electroacupuncture
+        "o_rom_flexion": ["reduced_markedly"], "o_rom_flexion_painful": ["on"],
+        "o_rom_side_bending_right": ["reduced_moderately"], "o_slr_right": ["positive"], "o_slr_right_angle": ["55"],
+        "o_slr_left": ["negative"], "o_tenderness": ["gluteal_right", "paraspinal_right"],
+        "o_tongue_body": ["purple"], "o_tongue_coating": ["thin_white"], "o_tongue_features": ["purple_spots"],
+        "o_pulse_left_guan": ["wiry"], "o_pulse_right_chi": ["choppy"], "o_pulse_rate": ["74"],
+        "o_pulse_qualities": ["wiry", "choppy"],
+        "a_interior_exterior": ["interior"], "a_deficiency_excess": ["excess"],
+        "a_patterns": ["qi_blood_stagnation", "gallbladder_channel"],
+        "a_diagnoses": ["M54.41"], "a_working_diagnosis": ["Right-sided sciatica, no red flags"],
+        "p_principle": ["Move Qi and Blood, unblock the Bladder and Gallbladder channels"],
+        "p_next_visit": ["Twice a week for two weeks"], "p_review_at": ["4"],
+        "t_point_code": ["BL25", "GB30", "BL40", "BL57", "GB34"], "t_point_side": ["both", "right", "right", "right", "right"],
+        "t_point_technique": ["reducing", "reducing", "reducing", "even", "even"],
+        "t_needles": ["7"], "t_retention_minutes": ["20"], "t_electro": ["on"],
+        "t_electro_settings": ["2/100 Hz dense-disperse, BL25 to GB30 on the right, to comfort, 20 minutes"],
+        "narrative": ["Leg pain down to the calf before treatment; to the knee after."],
+    },
+    {  # Cold-Damp obstruction: heavy, stiff, worse in the mornings
+        "o_rom_flexion": ["reduced_moderately"], "o_rom_rotation_left": ["reduced_little"],
+        "o_rom_rotation_right": ["reduced_little"], "o_slr_left": ["negative"], "o_slr_right": ["negative"],
+        "o_tenderness": ["lumbar_midline", "sacroiliac_left"],
+        "o_tongue_body": ["pale_red"], "o_tongue_coating": ["thick_white", "greasy"],
+        "o_pulse_right_guan": ["slippery"], "o_pulse_rate": ["70"], "o_pulse_qualities": ["slippery", "soggy"],
+        "a_cold_heat": ["cold"], "a_deficiency_excess": ["excess"], "a_patterns": ["cold_damp_bi"],
+        "a_diagnoses": ["M54.50"], "a_working_diagnosis": ["Mechanical low back pain"],
+        "p_principle": ["Dispel Cold and Damp, warm the channels"], "p_next_visit": ["In ten days"],
+        "p_review_at": ["4, 8"],
+        "t_point_code": ["BL23", "BL25", "GB30", "BL40"], "t_point_side": ["both", "both", "left", "both"],
+        "t_point_technique": ["even", "reducing", "reducing", "even"],
+        "t_needles": ["7"], "t_retention_minutes": ["30"], "t_methods": ["cupping", "heat_lamp"],
+        "t_method_notes": ["Stationary cups over the lumbar muscles for five minutes"],
+    },
+]
+DEMO_ADDENDUM = ("Phoned the next day: the bruise at BL40 is fading and the back feels looser. "
+                 "No change to the plan.")
+# A practitioner's saved prescriptions: named point sets to start a note from.
+DEMO_PRESCRIPTIONS = [
+    ("Kidney deficiency back", [("BL23", "both", "tonifying"), ("GV4", "midline", "tonifying"),
+                                ("KI3", "both", "tonifying")]),
+    ("Sciatica, right leg", [("BL25", "both", "reducing"), ("GB30", "right", "reducing"),
+                             ("BL40", "right", "reducing"), ("GB34", "right", "even")]),
+]
+
+
+def _demo_note(index: int, rng: random.Random, contact_minutes: int) -> dict:
+    """One of the demo notes, with this visit's pain and minutes."""
+    form = {key: list(value) for key, value in DEMO_NOTES[index % len(DEMO_NOTES)].items()}
+    pain = rng.randint(3, 7)
+    form |= {"s_pain_now": [str(pain)], "s_pain_worst": [str(min(10, pain + 2))],
+             "t_contact_minutes": [str(contact_minutes)]}
+    if index == 0:  # one visit's small bruise, recorded as an adverse event
+        form |= {"t_adverse_type": ["bruising"], "t_adverse_severity": ["mild"],
+                 "t_adverse_action": ["Pressed for a minute; told the patient it fades in days"]}
+    content, problems = note_from_form(form)
+    if problems:
+        raise ValueError(f"demo note {index}: {problems}")
+    return content
+
+
+def _write_notes(now: datetime, rng: random.Random) -> None:
+    """Sign a note for each completed visit as its practitioner would, an addendum on the first,
+    a draft for the next visit still booked (today's, on a working day), and each
+    practitioner's saved prescriptions."""
+    accounts = {account.practitioner_id: account for account in db.session.scalars(
+        sa.select(StaffAccount).where(StaffAccount.role == StaffRole.PRACTITIONER))}
+    visits = db.session.scalars(sa.select(Appointment).order_by(Appointment.starts_at, Appointment.id)).all()
+    written = 0
+    for visit in visits:
+        account = accounts.get(visit.practitioner_id)
+        if account is None or visit.service.minutes < 30:
+            continue  # a review is a talk, with no needles to chart
+        if visit.status is AppointmentStatus.COMPLETED:
+            content = _demo_note(written, rng, rng.randint(25, 40))
+            notes.sign(account, visit.id, content, 0, visit.ends_at)
+            if written == 0:
+                notes.add_addendum(account, visit.id, DEMO_ADDENDUM, visit.ends_at + timedelta(days=1))
+            written += 1
+        elif visit.status is AppointmentStatus.BOOKED:  # the next visit (today's, on a working day)
+            notes.save_draft(account, visit.id, _demo_note(written, rng, 30), 0, now)
+            break  # one draft is enough to show
+    for account in accounts.values():
+        for name, rows in DEMO_PRESCRIPTIONS[: 1 + account.practitioner_id % 2]:
+            notes.save_template(account, name, [{"code": code, "side": side, "technique": technique}
+                                                for code, side, technique in rows], now)

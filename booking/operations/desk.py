@@ -68,15 +68,25 @@ class Calendar:
         return next(p for p in self.practitioners if p.id == key)
 
 
-def _load(first_day: date, days: int, practitioner_id: int | None = None):
-    """Practitioners (with hours), time off and appointments for the dates: six queries, always."""
+# What the week at a glance shows of each visit: its time, status, flag and the patient's name.
+# A week of a busy clinic is hundreds of visits, and loading whole rows (the JSON answers and all)
+# was most of that page's cost.
+GLANCE = (Appointment.practitioner_id, Appointment.patient_id, Appointment.starts_at, Appointment.ends_at,
+          Appointment.occupied_until, Appointment.status, Appointment.alert_level)
+
+
+def _load(first_day: date, days: int, practitioner_id: int | None = None, glance: bool = False):
+    """Practitioners (with hours), time off and appointments for the dates: six queries, always.
+    `glance`: only what the week at a glance shows of each visit (GLANCE)."""
     clinic = load_clinic()
     start = wall_clock_instant(first_day, time(0), clinic.zone)
     end = wall_clock_instant(first_day + timedelta(days=days), time(0), clinic.zone)
+    loads = ((sa.orm.load_only(*GLANCE), selectinload(Appointment.patient).load_only(Patient.name)) if glance
+             else (selectinload(Appointment.patient), selectinload(Appointment.service)))
     appointments_query = (
         sa.select(Appointment)
         .where(Appointment.starts_at >= start, Appointment.starts_at < end)
-        .options(selectinload(Appointment.patient), selectinload(Appointment.service))
+        .options(*loads)
         .order_by(Appointment.starts_at, Appointment.id)
     )
     if practitioner_id is not None:
@@ -166,7 +176,7 @@ class WeekDay:
 
 def week_overview(first_day: date) -> tuple[list[date], list[tuple[Practitioner, list[WeekDay]]]]:
     """Everyone's week at a glance: hours, time off and appointments per practitioner and day."""
-    clinic, practitioners, time_off, appointments = _load(first_day, WEEK)
+    clinic, practitioners, time_off, appointments = _load(first_day, WEEK, glance=True)
     days = [first_day + timedelta(days=n) for n in range(WEEK)]
     booked = defaultdict(list)
     for appointment in appointments:

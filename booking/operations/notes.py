@@ -108,11 +108,15 @@ def open_note(account: StaffAccount, appointment_id: int, address: str, now: dat
 def last_signed_before(appointment: Appointment) -> TreatmentNote | None:
     """The patient's latest signed note for a visit before this one (of the visits this one may show:
     operations.identity), whoever wrote it: one query."""
-    return db.session.scalar(
-        sa.select(TreatmentNote).join(Appointment, Appointment.id == TreatmentNote.appointment_id)
-        .where(identity.history_filter(appointment), Appointment.starts_at < appointment.starts_at,
-               TreatmentNote.signed_at.is_not(None))
-        .order_by(Appointment.starts_at.desc(), Appointment.id.desc()).limit(1))
+    return db.session.scalar(sa.select(TreatmentNote).where(TreatmentNote.id == _last_signed_id(appointment)))
+
+
+def _last_signed_id(appointment: Appointment):
+    """SQL: the id of the patient's latest signed note before this visit (`last_signed_before`)."""
+    return (sa.select(TreatmentNote.id).join(Appointment, Appointment.id == TreatmentNote.appointment_id)
+            .where(identity.history_filter(appointment), Appointment.starts_at < appointment.starts_at,
+                   TreatmentNote.signed_at.is_not(None))
+            .order_by(Appointment.starts_at.desc(), Appointment.id.desc()).limit(1).scalar_subquery())
 
 
 def visit_number(appointment: Appointment) -> int:
@@ -165,6 +169,18 @@ def load_status(appointments) -> None:
     for appointment in appointments:
         signed = states.get(appointment.id)
         appointment.note_state = None if signed is None else ("signed" if signed else "draft")
+
+
+def for_visit(appointment: Appointment, with_addenda: bool = False) -> tuple[TreatmentNote | None, TreatmentNote | None]:
+    """This visit's note and the patient's last signed note before it (as `last_signed_before`), in
+    one query, for the visit page; `with_addenda` loads the addenda too (one more query)."""
+    query = sa.select(TreatmentNote).where(sa.or_(TreatmentNote.appointment_id == appointment.id,
+                                                  TreatmentNote.id == _last_signed_id(appointment)))
+    if with_addenda:
+        query = query.options(sa.orm.selectinload(TreatmentNote.addenda))
+    found = list(db.session.scalars(query))
+    own = next((note for note in found if note.appointment_id == appointment.id), None)
+    return own, next((note for note in found if note.appointment_id != appointment.id), None)
 
 
 # --- writing -------------------------------------------------------------------------------------

@@ -5,7 +5,8 @@ own commit before anything is shown, like every look at an intake (operations.cl
 
 Erasing removes the patient's contact details, date of birth and every answer they gave
 (booking safety answers, intakes with their scores, progress checks, safety signals, booking
-drafts, the bodies of emails about them, free text in cancellations and history), and keeps
+drafts, the bodies of emails about them, free text in cancellations and history), their
+consents and their visits' treatment notes with the addenda, and keeps
 their appointments as anonymous history: times, practitioner, service and status, so the
 calendar and every count stay true. Booked visits still ahead are cancelled (README: why).
 It all happens in one write transaction, with the erasure's record (who, when, why) and an
@@ -45,8 +46,9 @@ from booking.models import (
     SafetySignal,
     StaffAccount,
     StaffRole,
+    TreatmentNote,
 )
-from booking.operations import bookings
+from booking.operations import bookings, notes
 from booking.operations.availability import load_clinic
 from booking.operations.permissions import NotVisible
 from booking.tokens import hash_token, new_token
@@ -128,6 +130,12 @@ class PatientData:
     emails: list[OutboxMessage]
     audit: list[AuditEntry]
     erasure: PatientErasure | None
+    notes_by_visit: dict[int, TreatmentNote]  # each visit's treatment note, with its addenda
+
+    @property
+    def treatment_notes(self) -> list[TreatmentNote]:
+        """The notes in the order of their visits, oldest first."""
+        return [self.notes_by_visit[a.id] for a in self.appointments if a.id in self.notes_by_visit]
 
     @property
     def intakes(self) -> list[Intake]:
@@ -166,7 +174,7 @@ def patient_data(patient_id: int) -> PatientData:
     audit = list(db.session.scalars(
         sa.select(AuditEntry).where(AuditEntry.patient_id == patient_id)
         .options(selectinload(AuditEntry.appointment)).order_by(AuditEntry.id)))
-    return PatientData(patient, appointments, emails, audit, erasure_of(patient_id))
+    return PatientData(patient, appointments, emails, audit, erasure_of(patient_id), notes.notes_by_appointment(ids))
 
 
 def export(data: PatientData, clinic: Clinic, now: datetime,
@@ -237,6 +245,9 @@ def export(data: PatientData, clinic: Clinic, now: datetime,
             "how_given": c.how_given, "signed_name": c.signed_name, "version": c.version.number,
             "language": c.language, "text": c.version.texts.get(c.language),
         } for c in data.consents],
+        # Each visit's note as written: a draft says so ("status"); a signed one has its signer and addenda.
+        "treatment_notes": [{"appointment": references[n.appointment_id], **notes.as_data(n, local)}
+                            for n in data.treatment_notes],
         "emails": [{
             "id": m.id, "kind": m.kind, "appointment": references.get(m.appointment_id), "to": m.to_address,
             "subject": m.subject, "status": m.status.value, "written_at": local(m.created_at),
@@ -269,6 +280,8 @@ class ErasurePlan:
     emails: int
     erasure: PatientErasure | None  # already erased: when, by whom, why
     consents: int = 0  # signed consents to treatment, which go with the rest
+    treatment_notes: int = 0  # the practitioners' notes of their visits, with their addenda
+    addenda: int = 0
 
 
 def _ahead(appointment: Appointment, now: datetime) -> bool:
@@ -282,6 +295,7 @@ def erasure_plan(patient_id: int, now: datetime) -> ErasurePlan:
         cancelled=[a for a in data.appointments if _ahead(a, now)],
         intakes=len(data.intakes), progress_checks=len(data.progress_checks), signals=len(data.signals),
         emails=len(data.emails), erasure=data.erasure, consents=len(data.consents),
+        treatment_notes=len(data.treatment_notes), addenda=sum(len(n.addenda) for n in data.treatment_notes),
     )
 
 
@@ -343,6 +357,7 @@ def erase_in_transaction(patient_id: int, reason: str, now: datetime, by: Who, a
         for model in (Intake, ProgressCheck, SafetySignal, ManageLink, IdentityCheck, ConsentRecord):
             db.session.execute(sa.delete(model).where(model.appointment_id.in_(ids)),
                                execution_options={"synchronize_session": False})
+        notes.erase_for(ids)  # the treatment notes and their addenda
     for appointment in appointments:
         db.session.expire(appointment, ["history"])  # read again, with the details emptied above
         if appointment.id in cancelled:

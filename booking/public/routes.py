@@ -14,13 +14,14 @@ from functools import wraps
 import sqlalchemy as sa
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import get_locale
+from flask_login import current_user
 from flask_babel import gettext as _
 
 from booking.clock import now
 from booking.extensions import db
 from booking.forms import NONE_OF_THESE, ConfirmForm, DetailsForm, SafetyForm, options
 from booking.formatting import clinic_time
-from booking.i18n import in_current_language, patient_language
+from booking.i18n import SESSION_KEY as SESSION_LANGUAGE, in_current_language, patient_language
 from booking.models import AppointmentStatus, Patient, Practitioner, Service
 from booking.operations import drafts
 from booking.operations import catalogue
@@ -106,8 +107,32 @@ def journey_step(step: str):
 def index():
     """The clinic, its services and practitioners, and "Book a visit"."""
     known = catalogue.current()
-    return render_template("public/index.html", services=known.bookable_services(),
-                           practitioners=known.active_practitioners())
+    key = _shared_home_page(known)
+    pages = current_app.extensions.setdefault("home_pages", {})
+    page = pages.get(key) if key else None
+    if page is None:
+        page = render_template("public/index.html", services=known.bookable_services(),
+                               practitioners=known.active_practitioners())
+        if key:
+            # tuple(): one step, so another thread's page added meanwhile cannot break the loop
+            if len(pages) >= HOME_PAGES_KEPT or any(kept[0] != known.stamp for kept in tuple(pages)):
+                pages.clear()  # the clinic changed (or an odd mix of languages): start again
+            pages[key] = page
+    return page
+
+
+HOME_PAGES_KEPT = 8  # one per language the clinic offers, with room to spare
+
+
+def _shared_home_page(known) -> tuple | None:
+    """What the home page shown to any visitor depends on, when it is the same for all of them:
+    the clinic as its settings stamp names it (its name, contacts, services and practitioners: any
+    change renews the stamp, whichever process makes it) and the language chosen. None for a page
+    of one person's: signed-in staff (their menu), a message waiting to be shown, or an address
+    with a query (its links repeat the query). Rendering the page was most of its cost."""
+    if request.query_string or current_user.is_authenticated or session.get("_flashes"):
+        return None
+    return known.stamp, session.get(SESSION_LANGUAGE)
 
 
 def fitting_services(services, returning: bool) -> list:

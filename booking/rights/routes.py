@@ -18,6 +18,7 @@ from booking.formatting import date_text
 from booking.limits import MAX_ID
 from booking.measures.intake import AFTER_EFFECTS, PRECAUTIONS, RISK_FACTORS
 from booking.models import StaffRole
+from booking.notes import content as note_content
 from booking.operations import patient_data
 from booking.operations.availability import load_clinic
 from booking.operations.bookings import BOOKED_VIA
@@ -67,7 +68,7 @@ def data_page(patient_id: int):
         "rights/data.html", data=data, patient=data.patient, readable=_readable, sources=SIGNAL_SOURCES,
         labels={"emergency": EMERGENCY, "urgent": URGENT, "precautions": PRECAUTIONS, "risks": RISK_FACTORS,
                 "after_effects": AFTER_EFFECTS},
-        actions=AUDIT_ACTIONS, booked_via=BOOKED_VIA, exported_at=now())
+        actions=AUDIT_ACTIONS, booked_via=BOOKED_VIA, exported_at=now(), note_summary=note_content.summary)
 
 
 @bp.get(PATIENT + "/data.json")

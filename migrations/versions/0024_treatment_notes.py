@@ -63,15 +63,14 @@ def upgrade():
     with op.batch_alter_table('note_addendum', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_note_addendum_note_id'), ['note_id'], unique=False)
 
-    with op.batch_alter_table('clinic', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('tax_id', sa.String(length=20), nullable=True))
+    # Not in batch mode: on SQLite that copies each table, and dropping the old practitioner
+    # table would cascade to the rows that refer to it (as in 0022).
+    op.add_column('clinic', sa.Column('tax_id', sa.String(length=20), nullable=True))
+    op.add_column('practitioner', sa.Column('npi', sa.String(length=10), nullable=True))
+    op.add_column('practitioner', sa.Column('license_number', sa.String(length=40), nullable=True))
 
-    with op.batch_alter_table('practitioner', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('npi', sa.String(length=10), nullable=True))
-        batch_op.add_column(sa.Column('license_number', sa.String(length=40), nullable=True))
-
-    # A signed note and an addendum are legal records: the database itself refuses to change
-    # what they say, whatever the code above it does. They may still be deleted (an erasure),
+    # A signed note, an addendum, a patient's consent and the consent text they read are legal records: the database itself
+    # refuses to change what they say, whatever the code above it does. They may still be deleted (an erasure),
     # and the link to a staff account removed later may still become NULL.
     if op.get_bind().dialect.name == "postgresql":
         op.execute("""
@@ -84,6 +83,17 @@ def upgrade():
             FOR EACH ROW WHEN (OLD.signed_at IS NOT NULL AND (ROW(NEW.content::text, NEW.signed_at, NEW.signed_by,
                 NEW.written_by, NEW.appointment_id, NEW.patient_id, NEW.revision) IS DISTINCT FROM ROW(OLD.content::text,
                 OLD.signed_at, OLD.signed_by, OLD.written_by, OLD.appointment_id, OLD.patient_id, OLD.revision)))
+            EXECUTE FUNCTION refuse_change_to_signed_record()""")
+        op.execute("""
+            CREATE TRIGGER consent_text_is_final BEFORE UPDATE ON consent_version
+            FOR EACH ROW WHEN (ROW(NEW.number, NEW.texts::text, NEW.created_at)
+                IS DISTINCT FROM ROW(OLD.number, OLD.texts::text, OLD.created_at))
+            EXECUTE FUNCTION refuse_change_to_signed_record()""")
+        op.execute("""
+            CREATE TRIGGER consent_is_final BEFORE UPDATE ON consent_record
+            FOR EACH ROW WHEN (ROW(NEW.appointment_id, NEW.patient_id, NEW.version_id, NEW.language, NEW.given_at,
+                NEW.how, NEW.signed_name, NEW.recorded_by) IS DISTINCT FROM ROW(OLD.appointment_id, OLD.patient_id,
+                OLD.version_id, OLD.language, OLD.given_at, OLD.how, OLD.signed_name, OLD.recorded_by))
             EXECUTE FUNCTION refuse_change_to_signed_record()""")
         op.execute("""
             CREATE TRIGGER addendum_is_final BEFORE UPDATE ON note_addendum
@@ -99,6 +109,17 @@ def upgrade():
                 OR NEW.revision IS NOT OLD.revision)
             BEGIN SELECT RAISE(ABORT, 'a signed record changes only by addendum'); END""")
         op.execute("""
+            CREATE TRIGGER consent_text_is_final BEFORE UPDATE ON consent_version
+            WHEN NEW.number IS NOT OLD.number OR NEW.texts IS NOT OLD.texts OR NEW.created_at IS NOT OLD.created_at
+            BEGIN SELECT RAISE(ABORT, 'a signed record changes only by addendum'); END""")
+        op.execute("""
+            CREATE TRIGGER consent_is_final BEFORE UPDATE ON consent_record
+            WHEN NEW.appointment_id IS NOT OLD.appointment_id OR NEW.patient_id IS NOT OLD.patient_id
+                OR NEW.version_id IS NOT OLD.version_id OR NEW.language IS NOT OLD.language
+                OR NEW.given_at IS NOT OLD.given_at OR NEW.how IS NOT OLD.how
+                OR NEW.signed_name IS NOT OLD.signed_name OR NEW.recorded_by IS NOT OLD.recorded_by
+            BEGIN SELECT RAISE(ABORT, 'a signed record changes only by addendum'); END""")
+        op.execute("""
             CREATE TRIGGER addendum_is_final BEFORE UPDATE ON note_addendum
             WHEN NEW.text IS NOT OLD.text OR NEW.signed_at IS NOT OLD.signed_at OR NEW.signed_by IS NOT OLD.signed_by
                 OR NEW.note_id IS NOT OLD.note_id
@@ -108,15 +129,14 @@ def upgrade():
 
 def downgrade():
     op.execute("DROP TRIGGER IF EXISTS addendum_is_final" + (" ON note_addendum" if op.get_bind().dialect.name == "postgresql" else ""))
+    op.execute("DROP TRIGGER IF EXISTS consent_is_final" + (" ON consent_record" if op.get_bind().dialect.name == "postgresql" else ""))
+    op.execute("DROP TRIGGER IF EXISTS consent_text_is_final" + (" ON consent_version" if op.get_bind().dialect.name == "postgresql" else ""))
     op.execute("DROP TRIGGER IF EXISTS signed_note_is_final" + (" ON treatment_note" if op.get_bind().dialect.name == "postgresql" else ""))
     if op.get_bind().dialect.name == "postgresql":
         op.execute("DROP FUNCTION IF EXISTS refuse_change_to_signed_record()")
-    with op.batch_alter_table('practitioner', schema=None) as batch_op:
-        batch_op.drop_column('license_number')
-        batch_op.drop_column('npi')
-
-    with op.batch_alter_table('clinic', schema=None) as batch_op:
-        batch_op.drop_column('tax_id')
+    op.drop_column('practitioner', 'license_number')  # not in batch mode: see upgrade
+    op.drop_column('practitioner', 'npi')
+    op.drop_column('clinic', 'tax_id')
 
     with op.batch_alter_table('note_addendum', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_note_addendum_note_id'))
