@@ -13,7 +13,8 @@ import pytest
 import sqlalchemy as sa
 
 from booking.extensions import db
-from booking.models import Appointment, ConsentVersion, IdentityCheck, OutboxMessage, StaffAccount, StaffRole, TimeOff
+from booking.models import (Appointment, ConsentVersion, IdentityCheck, OutboxMessage, PrescriptionTemplate, StaffAccount,
+                            StaffRole, TimeOff)
 from booking.operations import feeds
 from booking.scheduling import UTC
 from booking.tokens import hash_token
@@ -85,6 +86,12 @@ RULES = {
     "clinician.export_visit": ("GET", 302, 403, 200, 200),
     "clinician.signed_consent": ("GET", 302, 403, 200, 200),  # a consent's text: never the receptionist's
     "clinician.consent_in_person": ("POST", 302, 403, 303, 403),  # only the patient's practitioner records it
+    "clinician.note": ("GET", 302, 403, 200, 200),  # a treatment note: never the receptionist's; the admin reads it
+    # only the visit's practitioner writes; sent without the page's revision, it is shown again unsaved
+    "clinician.write_note": ("POST", 302, 403, 200, 403),
+    "clinician.autosave_note": ("POST", 302, 403, 409, 403),  # the same, as the page's script saves it (JSON)
+    "clinician.add_addendum": ("POST", 302, 403, 200, 403),  # the note is not signed: told so on the page
+    "clinician.delete_prescription": ("POST", 302, 403, 303, 403),  # Ana's own prescription
     "clinician.calendar_feed": ("GET", 302, 403, 200, 403),  # each practitioner's own; admins stop one in admin
     "clinician.new_calendar_link": ("POST", 302, 403, 200, 403),  # the new link is shown on the answer, once
     "clinician.stop_calendar_link": ("POST", 302, 403, 303, 403),
@@ -145,8 +152,12 @@ def url_values(staff):  # noqa: F811
         version = ConsentVersion(number=1, texts={"en": "Consent"}, created_at=datetime(2027, 3, 8, tzinfo=UTC),
                                  created_by="Access Test")
         db.session.add(version)
+        template = PrescriptionTemplate(practitioner_id=appointment.practitioner_id, name="Kidney back",
+                                        points=[{"code": "BL23", "side": "both", "technique": ""}],
+                                        created_at=datetime(2027, 3, 8, tzinfo=UTC))
+        db.session.add(template)
         db.session.commit()
-        record_ids = {"version_id": version.id,"appointment_id": appointment.id, "patient_id": appointment.patient_id, "time_off_id": time_off.id,
+        record_ids = {"version_id": version.id, "template_id": template.id,"appointment_id": appointment.id, "patient_id": appointment.patient_id, "time_off_id": time_off.id,
                       "message_id": message, "feed_token": feeds.issue(appointment.practitioner_id),
                       "identity_token": identity_token}
     return record_ids | {

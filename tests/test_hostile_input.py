@@ -40,7 +40,9 @@ from hypothesis import strategies as st
 
 from booking import create_app
 from booking.extensions import db
-from booking.models import Appointment, IdentityCheck, OutboxMessage, Patient, Practitioner, StaffRole, TimeOff
+from booking.models import (Appointment, IdentityCheck, OutboxMessage, Patient, Practitioner, PrescriptionTemplate,
+                            StaffRole, TimeOff, TreatmentNote)
+from booking.notes.content import note_from_form
 from booking.operations import feeds
 from booking.operations.bookings import cancel
 from booking.operations.clinic_file import import_clinic_file
@@ -470,6 +472,55 @@ def consent_in_person(world) -> Target:
     return Target(world.staff(PRACTITIONER), page, post=f"{page}/consent/in-person", hints={"confirm": ["yes"]})
 
 
+NOTE_HINTS = {"action": ["save", "sign", "add_point", "remove_point_1", "apply_template", "save_template"],
+              "template_name": ["Kidney back"], "add_point_code": ["BL23", "GV4"], "revision": ["0", "1"],
+              "t_point_code": ["BL23"], "t_point_side": ["both"], "s_pain_now": ["3"], "narrative": ["Eased"]}
+
+
+def ana_id(world) -> int:
+    with world.app.app_context():
+        found = db.session.scalar(sa.select(Practitioner.id).where(Practitioner.slug == "ana"))
+        db.session.remove()
+    return found
+
+
+def write_note(world) -> Target:
+    """A new visit's note page, with one of Ana's prescriptions to start from."""
+    booked = world.book()
+    world.add(PrescriptionTemplate(practitioner_id=ana_id(world), name=f"Hostile {next(world._numbers)}",
+                                   points=[{"code": "BL23", "side": "both", "technique": ""}],
+                                   created_at=world.clock.now))
+    return Target(world.staff(PRACTITIONER), f"/clinician/visits/{booked['id']}/note", hints=NOTE_HINTS)
+
+
+def autosave_note(world) -> Target:
+    """The script's autosave: the page holds no form posting there, so the note's own fields are hints."""
+    booked = world.book()
+    page = f"/clinician/visits/{booked['id']}/note"
+    return Target(world.staff(PRACTITIONER), page, post=f"{page}/draft", hints=NOTE_HINTS, form_optional=True,
+                  accepts_with_200=True)
+
+
+def add_addendum(world) -> Target:
+    """A visit whose note is signed (written straight into the table: the clock is before the visit)."""
+    booked = world.book()
+    world.add(TreatmentNote(appointment_id=booked["id"], patient_id=booked["patient_id"],
+                            content=note_from_form({"narrative": ["Signed words"]})[0], revision=1,
+                            created_at=world.clock.now, updated_at=world.clock.now, written_by="Practitioner",
+                            signed_at=world.clock.now, signed_by="Practitioner"))
+    page = f"/clinician/visits/{booked['id']}/note"
+    return Target(world.staff(PRACTITIONER), page, post=f"{page}/addendum",
+                  hints={"addendum": ["A later finding"]})
+
+
+def delete_prescription(world) -> Target:
+    booked = world.book()
+    template = world.add(PrescriptionTemplate(practitioner_id=ana_id(world), name=f"Hostile {next(world._numbers)}",
+                                              points=[], created_at=world.clock.now))
+    return Target(world.staff(PRACTITIONER), f"/clinician/visits/{booked['id']}/note",
+                  post=f"/clinician/prescriptions/{template}/delete", hints={"visit": [str(booked["id"])]})
+
+
 def booked_again(world) -> dict:
     """A second visit booked online with an earlier patient's email and birth date, with another
     practitioner: whether it was the same person waits for the patient's confirmation link or the desk."""
@@ -636,6 +687,10 @@ FORMS: dict[str, Callable] = {
     "clinician.new_calendar_link": desk(lambda w: ("/clinician/calendar-feed", "/clinician/calendar-feed/new"),
                                         PRACTITIONER, accepts_with_200=True),
     "clinician.consent_in_person": consent_in_person,
+    "clinician.write_note": write_note,
+    "clinician.autosave_note": autosave_note,
+    "clinician.add_addendum": add_addendum,
+    "clinician.delete_prescription": delete_prescription,
     "admin.consent_text": desk(lambda w: ("/admin/consent", None), ADMIN),
     "clinician.stop_calendar_link": lambda w: with_calendar_link(w, Target(
         w.staff(PRACTITIONER), "/clinician/calendar-feed", post="/clinician/calendar-feed/stop")),

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 
-from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, current_app, flash, jsonify, redirect, render_template, request, url_for
 from babel import Locale
 from flask_babel import get_locale
 from flask_login import current_user
@@ -18,9 +18,12 @@ from booking.clinician.chart import lay_out_chart
 from booking.clock import now
 from booking.measures.intake import AFTER_EFFECTS, DURATION_BANDS, PRECAUTIONS, PRECAUTIONS_SHORT, RISK_FACTORS, age_on
 from booking.models import StaffRole
+from booking.formatting import clinic_time
 from booking.notes import choices as note_choices
 from booking.notes import content as note_content
+from booking.notes import diagnoses as note_diagnoses
 from booking.notes import points as note_points
+from booking.notes.billing import claim_codes
 from booking.operations import clinical, consent, desk, feeds, notes
 from booking.operations.availability import load_clinic
 from booking.questionnaire import answered_sections
@@ -49,6 +52,7 @@ def my_day():
         practitioner = (desk.practitioner_by_slug(slug) if slug else None) or practitioner or choices[0]
     visits = clinical.practitioner_day(practitioner, day) if practitioner else []
     consent.load_status(visit.appointment for visit in visits)
+    notes.load_status(visit.appointment for visit in visits)
     return render_template("clinician/day.html", day=day, practitioner=practitioner, choices=choices, visits=visits,
                            previous=day - timedelta(days=1), following=day + timedelta(days=1),
                            whose=practitioner.slug if choices and practitioner else None)
@@ -220,3 +224,254 @@ def may_read_intake(appointment) -> bool:
 @bp.app_template_filter()
 def precaution_short(key: str) -> str:
     return PRECAUTIONS_SHORT.get(key, key)
+
+
+# --- treatment notes (issue #18): the practitioner's SOAP note, signed, then only addenda -------
+
+writes_notes = staff_only(StaffRole.PRACTITIONER)
+# Inputs of the note page that are not part of the note itself: the picker, the prescriptions.
+PICKER = ("add_point_code", "add_point_side", "add_point_technique")
+NOT_IN_NOTE = {"csrf_token", "revision", "action", "template", "template_name", *PICKER}
+
+
+def _note_path(appointment_id: int, anchor: str = "") -> str:
+    return url_for("clinician.note", appointment_id=appointment_id) + (f"#{anchor}" if anchor else "")
+
+
+def _opened_note(appointment_id: int, shown: bool) -> notes.NotePage:
+    """The note's page data, its look written to the audit log first when `shown` (a GET)."""
+    try:
+        return notes.open_note(current_user.account, appointment_id, request.remote_addr or "", now(), shown=shown)
+    except desk.NotVisible:
+        abort(404)
+
+
+def _typed() -> dict[str, list[str]]:
+    """The note's own fields as sent (name -> values), so a page shown again keeps every word."""
+    return {name: request.form.getlist(name) for name in request.form if name not in NOT_IN_NOTE}
+
+
+def _revision_sent() -> int:
+    """The revision the page started from; an unreadable one matches no note, so the save is refused."""
+    sent = request.form.get("revision", "")
+    return int(sent) if sent.isascii() and sent.isdigit() and len(sent) < 10 else -1
+
+
+def _show_note(page: notes.NotePage, values: dict[str, list[str]], errors: dict[str, str] | None = None,
+               status: int = 200, told: str | None = None, addendum: str = "", revision: int | None = None,
+               editing: bool | None = None, picker_kept: bool = True):
+    """The note page: the editor (values as typed or as saved) or the signed note read-only."""
+    appointment, content = page.appointment, page.content
+    if editing is None:  # a form sent back is shown as typed, even when the note was signed meanwhile
+        editing = page.writable or request.endpoint == "clinician.write_note"
+    shown_content = content
+    if editing:  # the codes the receipt will show follow what is in the form now
+        shown_content, _ = note_content.note_from_form(values)
+    if revision is None:  # a form sent back keeps the revision it was opened at, so a stale page stays refused
+        revision = _revision_sent() if request.endpoint == "clinician.write_note" else page.revision
+    claim = claim_codes(shown_content)
+    previous = page.previous
+    return render_template(
+        "clinician/note.html", page=page, appointment=appointment, note=page.note, values=values,
+        errors=errors or {}, told=told, addendum=addendum, editing=editing,
+        revision=revision,
+        visit_number=notes.visit_number(appointment),
+        summary=note_content.summary(content) if page.note is not None else [],
+        previous_summary=_reference(previous.content) if previous is not None else [],
+        procedures=claim["procedures"], diagnoses=claim["diagnoses"],
+        error_list=[(_error_target(key), message) for key, message in (errors or {}).items()],
+        fields=note_content.FIELDS_BY_NAME, choices=note_choices,
+        diagnosis_options={found.code: f"{found.code} {found.title}" for found in note_diagnoses.all_diagnoses()},
+        channels=note_points.by_channel(), point=note_points.point, picker=_picker_values(picker_kept),
+        addendum_limit=notes.ADDENDUM_LIMIT, template_name_limit=notes.TEMPLATE_NAME_LIMIT,
+    ), status
+
+
+def _error_target(key: str) -> str:
+    """The id an error summary's link goes to: the field, a row's control ("t_point_side.2" ->
+    "t_point_side-2"), or the buttons for a problem with the note as a whole."""
+    return "note-actions" if key == "note" else key.replace(".", "-")
+
+
+def _reference(content: dict) -> list[tuple[str, str]]:
+    """What the last signed note says of its plan and points, shown first for the next visit."""
+    lines = dict(note_content.summary(content))
+    points = [line for line in lines.get(note_content.SECTIONS["treatment"], []) if line[0] == "Points"]
+    return points + lines.get(note_content.SECTIONS["plan"], [])
+
+
+def _picker_values(kept: bool) -> dict[str, str]:
+    """The point picker's choices as sent (kept on a page shown again), else its defaults."""
+    return {name: request.form.get(name, "") if kept else "" for name in PICKER}
+
+
+def _rows_of(values: dict[str, list[str]]) -> list[list[str]]:
+    """The point rows in the form, each [code, side, technique], padded as note_from_form pads them."""
+    columns = [values.get(name, []) for name in note_content.POINT_ROW]
+    return [[column[i] if i < len(column) else "" for column in columns] for i in range(max(map(len, columns)))]
+
+
+def _with_rows(values: dict[str, list[str]], rows: list[list[str]]) -> dict[str, list[str]]:
+    updated = dict(values)
+    for index, name in enumerate(note_content.POINT_ROW):
+        updated[name] = [row[index] for row in rows]
+    return updated
+
+
+def _default_side(code: str, side: str) -> str:
+    """The picker's "usual side": midline on the Governor and Conception Vessels, else both sides."""
+    found = note_points.point(code)
+    if side or found is None:
+        return side
+    return "midline" if found.channel in note_content.MIDLINE_CHANNELS else "both"
+
+
+def _add_point(page: notes.NotePage, values: dict[str, list[str]]):
+    """The no-JavaScript picker: the chosen point becomes a row; nothing is saved yet."""
+    code, side, technique = (request.form.get(name, "") for name in PICKER)
+    row, problems = note_content.clean_point_row(code, _default_side(code, side.strip()), technique)
+    if not code.strip():
+        problems = {"t_point_code": "Choose a point to add from the list."}
+    if problems:
+        errors = {f"add_point_{name.removeprefix('t_point_')}": message for name, message in problems.items()}
+        return _show_note(page, values, errors)
+    rows = _rows_of(values)
+    found = note_points.point(row["code"])
+    if any(note_points.normalise_code(kept[0]) == row["code"] and kept[1] == row["side"] for kept in rows):
+        return _show_note(page, values, told=f"{found.code} {found.pinyin} ({row['side']}) is already in the list.")
+    rows.append([row["code"], row["side"], row["technique"]])
+    return _show_note(page, _with_rows(values, rows), picker_kept=False,
+                      told=f"Added {found.code} {found.pinyin}. Not saved yet: save the draft to keep it.")
+
+
+def _remove_point(page: notes.NotePage, values: dict[str, list[str]], number: str):
+    rows = _rows_of(values)
+    if not (number.isascii() and number.isdigit() and 1 <= int(number) <= len(rows)):
+        return _show_note(page, values, {"note": "That point is no longer in the list: nothing was removed."})
+    code = rows.pop(int(number) - 1)[0]
+    return _show_note(page, _with_rows(values, rows), told=f"Removed {code}. Not saved yet: save the draft to keep "
+                                                            "the change.")
+
+
+def _apply_template(page: notes.NotePage, values: dict[str, list[str]]):
+    """Replace the point rows with a saved prescription's, keeping every other word typed."""
+    chosen = request.form.get("template", "")
+    try:
+        template = notes.find_template(current_user.account, int(chosen)) if chosen.isdigit() and len(chosen) < 10 \
+            else None
+    except desk.NotVisible:
+        template = None
+    if template is None:
+        return _show_note(page, values, {"template": "Choose one of your saved prescriptions to start from."})
+    rows = [[str(row.get("code", "")), str(row.get("side", "")), str(row.get("technique", ""))]
+            for row in template.points]
+    return _show_note(page, _with_rows(values, rows),
+                      told=f"The points of \u201c{template.name}\u201d replace the list. Not saved yet: save the "
+                           "draft to keep them.")
+
+
+def _written(page: notes.NotePage, values: dict[str, list[str]], action: str):
+    """Save, sign or keep the points as a prescription; refused input is shown again with every word."""
+    content, errors = note_content.note_from_form(values)
+    if errors:
+        return _show_note(page, values, errors)
+    account, appointment_id = current_user.account, page.appointment.id
+    try:
+        if action == "sign":
+            notes.sign(account, appointment_id, content, _revision_sent(), now())
+            flash("The note is signed and locked. Anything to add from now on goes in an addendum.", "success")
+        elif action == "save_template":
+            template, _ = notes.save_points_as_template(account, appointment_id, request.form.get("template_name"),
+                                                        content, _revision_sent(), now())
+            flash(f"The points are saved as the prescription \u201c{template.name}\u201d, and the draft is saved.",
+                  "success")
+        else:
+            notes.save_draft(account, appointment_id, content, _revision_sent(), now())
+            flash("Draft saved.", "success")
+    except desk.NotVisible:
+        abort(404)
+    except notes.NoteChanged as problem:
+        # Shown again with the saved note's revision: saving once more, after comparing, is on purpose.
+        return _show_note(page, values, {problem.field: problem.message}, revision=page.revision)
+    except notes.NoteProblem as problem:
+        return _show_note(page, values, {problem.field: problem.message})
+    return redirect(_note_path(appointment_id, "note-actions" if action != "sign" else ""), code=303)
+
+
+@bp.get("/visits/<int(max=2147483647):appointment_id>/note")
+@reads_intakes
+def note(appointment_id: int):
+    """The visit's treatment note: the editor for its practitioner until signed, else the note to read."""
+    page = _opened_note(appointment_id, shown=request.method != "HEAD")
+    return _show_note(page, note_content.note_to_form(page.content))
+
+
+@bp.post("/visits/<int(max=2147483647):appointment_id>/note")
+@writes_notes
+def write_note(appointment_id: int):
+    """The note form's buttons: save, sign, the picker without JavaScript, and prescriptions."""
+    # Shown again after a refusal, the page is the one opened (and logged) a moment ago: not logged twice.
+    page = _opened_note(appointment_id, shown=False)
+    values, action = _typed(), request.form.get("action", "save")
+    if action == "add_point":
+        return _add_point(page, values)
+    if action.startswith("remove_point_"):
+        return _remove_point(page, values, action.removeprefix("remove_point_"))
+    if action == "apply_template":
+        return _apply_template(page, values)
+    if action in ("save", "sign", "save_template"):
+        return _written(page, values, action)
+    return _show_note(page, values, {"note": "That button is not one this page offers: nothing was saved."},
+                      status=400)
+
+
+@bp.post("/visits/<int(max=2147483647):appointment_id>/note/draft")
+@writes_notes
+def autosave_note(appointment_id: int):
+    """The page's script saves the draft as the practitioner types: JSON with the new revision."""
+    content, errors = note_content.note_from_form(_typed())
+    if errors:
+        return jsonify(message="Not saved: " + next(iter(errors.values())), errors=errors), 422
+    try:
+        saved = notes.save_draft(current_user.account, appointment_id, content, _revision_sent(), now())
+    except desk.NotVisible:
+        abort(404)
+    except notes.NoteProblem as problem:  # signed meanwhile, or saved from another page
+        return jsonify(message=problem.message, field=problem.field), 409
+    claim = claim_codes(content)
+    return jsonify(revision=saved.revision, saved_at=clinic_time(saved.updated_at, load_clinic(), "en_US", "time"),
+                   codes={"procedures": [{"code": line.code, "units": line.units, "description": line.description}
+                                         for line in claim["procedures"]],
+                          "diagnoses": [{"code": found.code, "title": found.title} for found in claim["diagnoses"]]})
+
+
+@bp.post("/visits/<int(max=2147483647):appointment_id>/note/addendum")
+@writes_notes
+def add_addendum(appointment_id: int):
+    """A signed addition to a signed note; refused words are shown again."""
+    text = request.form.get("addendum", "")
+    try:
+        notes.add_addendum(current_user.account, appointment_id, text, now())
+    except desk.NotVisible:
+        abort(404)
+    except notes.NoteProblem as problem:
+        page = _opened_note(appointment_id, shown=False)
+        return _show_note(page, note_content.note_to_form(page.content), {problem.field: problem.message},
+                          addendum=text)
+    flash("The addendum is signed and added to the note.", "success")
+    return redirect(_note_path(appointment_id, "addenda"), code=303)
+
+
+@bp.post("/prescriptions/<int(max=2147483647):template_id>/delete")
+@writes_notes
+def delete_prescription(template_id: int):
+    """Delete one of the practitioner's saved prescriptions, then back to the note it was deleted from."""
+    try:
+        name = notes.delete_template(current_user.account, template_id)
+    except desk.NotVisible:
+        abort(404)
+    flash(f"The saved prescription \u201c{name}\u201d is deleted.", "success")
+    visit = request.form.get("visit", "")
+    if visit.isascii() and visit.isdigit() and len(visit) < 10:
+        return redirect(_note_path(int(visit), "prescriptions"), code=303)
+    return redirect(url_for("clinician.my_day"), code=303)

@@ -120,6 +120,15 @@ def _last_signed_id(appointment: Appointment):
             .order_by(Appointment.starts_at.desc(), Appointment.id.desc()).limit(1).scalar_subquery())
 
 
+def visit_number(appointment: Appointment) -> int:
+    """Which of the patient's visits this is (1 for the first), counting the visits it may show
+    (operations.identity) and not cancelled or missed, as the visit page counts them: one query."""
+    return 1 + db.session.scalar(
+        sa.select(sa.func.count()).select_from(Appointment)
+        .where(identity.history_filter(appointment), Appointment.starts_at < appointment.starts_at,
+               Appointment.status.in_(AppointmentStatus.visits())))
+
+
 def _activities_text(activities: list[dict]) -> str:
     return "; ".join(f"{row.get('name', '').strip()} {row.get('rating')}/10" for row in activities or []
                      if row.get("name"))
@@ -306,6 +315,16 @@ def save_template(account: StaffAccount, name: str | None, rows: list[dict], now
         template = PrescriptionTemplate(practitioner_id=practitioner_id, name=name, points=rows, created_at=now)
         db.session.add(template)
     return template
+
+
+def save_points_as_template(account: StaffAccount, appointment_id: int, name: str | None, content: dict,
+                            revision_seen: int, now: datetime) -> tuple[PrescriptionTemplate, TreatmentNote]:
+    """Keep the note's points as a named prescription and its words as the draft, in one commit, so
+    the page can reload after it (post/redirect/get) without losing what was typed; all or nothing."""
+    with write_transaction():
+        template = save_template(account, name, note_content.points_as_prescription(content), now)
+        note = save_draft(account, appointment_id, content, revision_seen, now)
+    return template, note
 
 
 def find_template(account: StaffAccount, template_id: int) -> PrescriptionTemplate:
