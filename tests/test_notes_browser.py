@@ -64,9 +64,14 @@ def test_write_sign_and_amend_a_note_with_the_keyboard_alone(staff, clock, new_p
 
     tab_to(page, "#t_contact_minutes", FAR)
     page.keyboard.type("25")
-    page.keyboard.press("Tab")  # the receipt's codes follow the save
-    expect(page.locator("[data-note-codes]")).to_contain_text("97811")
+    page.keyboard.press("Tab")  # to the re-insertions: the receipt's codes follow the save
     expect(page.locator("input[name=revision]")).to_have_value("3")
+    expect(page.locator("[data-note-codes]")).to_contain_text("97810")
+    expect(page.locator(":focus")).to_have_attribute("id", "t_reinsertions")
+    page.keyboard.type("1")
+    page.keyboard.press("Tab")  # each further unit needs a re-insertion
+    expect(page.locator("[data-note-codes]")).to_contain_text("97811")
+    expect(page.locator("input[name=revision]")).to_have_value("4")
 
     tab_to(page, "button[value=sign]", FAR)
     expect(page.locator(":focus")).to_have_text("Sign and lock the note")

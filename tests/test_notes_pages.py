@@ -29,7 +29,7 @@ from tests.test_notes import other_practitioner
 from tests.test_staff import csrf_from, login_as, staff  # noqa: F401 (fixtures)
 
 WORDS = {"s_pain_now": "6", "p_principle": "Warm the Kidney, move qi in the Bladder channel",
-         "narrative": "Felt the warmth spread down the left leg", "t_contact_minutes": "25"}
+         "narrative": "Felt the warmth spread down the left leg", "t_contact_minutes": "25", "t_reinsertions": "1"}
 
 
 @pytest.fixture
