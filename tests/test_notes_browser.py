@@ -161,3 +161,28 @@ def test_without_javascript_the_grouped_select_adds_a_point_and_save_keeps_it(st
     note = saved_note(staff)
     assert note.content["treatment"]["points"] == [{"code": "GV4", "side": "midline", "technique": ""}]
     assert note.content["narrative"] == "Typed before the point was added."
+
+
+def test_signing_straight_after_typing_waits_for_the_save_and_a_fixed_problem_clears(staff, clock, new_page):  # noqa: F811
+    book_online(staff, start=MONDAY_14, name="Pat Caller", safety=["night_pain"])
+    clock.now = datetime(2027, 3, 8, 22, 10, tzinfo=UTC)
+    page = new_page()
+    open_note(page, staff)
+    expect(page.locator("#note-safety").locator("..")).to_contain_text("Pain that rest does not ease")
+    # A refused save: the problem is named at the top and at its box, the typing kept.
+    page.fill("#s_pain_now", "11")
+    page.locator("button[value=save]").last.click()
+    expect(page.locator(".error-summary")).to_contain_text("Pain now must be a whole number from 0 to 10")
+    expect(page.locator("#s_pain_now")).to_have_value("11")
+    # Corrected: the page's own save goes through, and the old messages go with it.
+    page.fill("#s_pain_now", "6")
+    page.locator("#s_pain_now").blur()
+    expect(page.locator("[data-note-status]")).to_contain_text("Saved at")
+    expect(page.locator(".error-summary")).to_have_count(0)
+    expect(page.locator("form[data-note-form] .error-message")).to_have_count(0)
+    # Typing, then pressing Sign at once: leaving the box starts a save, and the signature waits for it.
+    page.fill("#narrative", "Warmth spread down the left leg.")
+    page.locator("button[value=sign]").click()
+    expect(page.locator("main")).to_contain_text("The note is signed and locked")
+    note = saved_note(staff)
+    assert note.is_signed and note.content["narrative"] == "Warmth spread down the left leg."

@@ -425,3 +425,29 @@ def test_my_day_links_each_visits_note_with_its_state(staff, ana, clock, login_a
     day = text(ana.get("/clinician?date=2027-03-09"))
     assert re.findall(r"</a>:\s+(Draft|Not started|Signed)</p>", day) == ["Signed", "Not started"]
     assert WORDS["narrative"] not in day
+
+
+def test_the_note_puts_the_patients_flags_and_precautions_first_and_warns_against_electroacupuncture(staff, ana):  # noqa: F811
+    from tests.test_clinician import send_intake
+
+    booking = book_online(staff, name="Pat Caller", safety=["night_pain"])
+    visit = appointment_id(staff, booking)
+    def plain_text(page: str) -> str:
+        return " ".join(re.sub(r"<[^>]+>", " ", words_in(page)).split())
+
+    plain = plain_text(text(ana.get(note_path(visit))))
+    assert "Pain that rest does not ease" in plain and "no electroacupuncture" not in plain
+    send_intake(staff, booking, health={"precautions": ["implanted_device"]})
+    plain = plain_text(text(ana.get(note_path(visit))))
+    first = plain.split("Read first", 1)[1]
+    assert "Precaution: Pacemaker, defibrillator or other implanted electrical device" in first
+    assert "this patient told us of a pacemaker, defibrillator or other implanted electrical device" in plain
+    assert plain.index("no electroacupuncture.") < plain.index("Electroacupuncture used")
+
+
+def test_an_autosave_refused_for_several_problems_says_how_many(staff, visit, ana):  # noqa: F811
+    refused = autosave(ana, visit, {"s_pain_now": "11", "t_needles": "x9"})
+    message = refused.get_json()["message"]
+    assert refused.status_code == 422 and not message.startswith("Not saved")
+    assert "Pain now must be a whole number from 0 to 10" in message and "And 1 more problem" in message
+    assert stored(staff, visit) is None

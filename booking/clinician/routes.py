@@ -271,8 +271,14 @@ def _show_note(page: notes.NotePage, values: dict[str, list[str]], errors: dict[
         revision = _revision_sent() if request.endpoint == "clinician.write_note" else page.revision
     claim = claim_codes(shown_content)
     previous = page.previous
+    # What the visit record puts first goes first here too: the needles are chosen on this page.
+    record = clinical.visit_record(appointment.id, _instruments())
+    precautions = list(record.intake.precautions or []) if record.intake else []
     return render_template(
         "clinician/note.html", page=page, appointment=appointment, note=page.note, values=values,
+        red_flags=record.red_flags, precautions=precautions,
+        labels={"emergency": EMERGENCY, "urgent": URGENT, "precautions": PRECAUTIONS},
+        no_electro="implanted_device" in precautions,
         errors=errors or {}, told=told, addendum=addendum, editing=editing,
         revision=revision,
         visit_number=notes.visit_number(appointment),
@@ -431,7 +437,11 @@ def autosave_note(appointment_id: int):
     """The page's script saves the draft as the practitioner types: JSON with the new revision."""
     content, errors = note_content.note_from_form(_typed())
     if errors:
-        return jsonify(message="Not saved: " + next(iter(errors.values())), errors=errors), 422
+        more = len(errors) - 1
+        message = next(iter(errors.values())) + (
+            f" And {more} more {'problem' if more == 1 else 'problems'}: press Save draft to see each at its box."
+            if more else "")
+        return jsonify(message=message, errors=errors), 422
     try:
         saved = notes.save_draft(current_user.account, appointment_id, content, _revision_sent(), now())
     except desk.NotVisible:

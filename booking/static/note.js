@@ -38,6 +38,7 @@
           revision.value = answer.revision;
           say("Saved at " + answer.saved_at + ".");
           updateCodes(answer.codes);
+          clearProblems();
         } else {
           changed = true;  // still to be saved
           say("Not saved: " + (answer.message ||
@@ -49,7 +50,29 @@
       say("Not saved: the clinic's server could not be reached. Your words are still here; try Save draft.");
     }).then(function () {
       saving = false;
+      if (resubmit) {
+        resubmit = false;
+        if (form.requestSubmit) { form.requestSubmit(held || undefined); } else { form.submit(); }
+        held = null;
+        return;
+      }
       if (again) { again = false; changed = true; save(); }
+    });
+  }
+
+  // A save that went through means every box now holds what it may: the messages of a refused
+  // save, at the top and beside each box, no longer apply.
+  function clearProblems() {
+    document.querySelectorAll(".error-summary, form[data-note-form] .error-message").forEach(function (node) {
+      node.remove();
+    });
+    form.querySelectorAll(".form-group--error").forEach(function (group) { group.classList.remove("form-group--error"); });
+    form.querySelectorAll("[aria-describedby]").forEach(function (control) {
+      var kept = control.getAttribute("aria-describedby").split(" ").filter(function (id) {
+        return id && !/-error$/.test(id);
+      });
+      if (kept.length) { control.setAttribute("aria-describedby", kept.join(" ")); }
+      else { control.removeAttribute("aria-describedby"); }
     });
   }
 
@@ -72,7 +95,21 @@
   });
   form.addEventListener("focusout", function (event) { if (changed && isNoteField(event.target)) { save(); } });
   // A button that posts the form sends the words itself: no save may race it.
-  form.addEventListener("submit", function () { window.clearTimeout(timer); changed = false; });
+  // A button pressed while a save is on its way (leaving a box to press it saves it) waits for
+  // that save: the form then carries the revision it made, rather than look out of date.
+  var held = null;
+  var resubmit = false;
+  form.addEventListener("submit", function (event) {
+    window.clearTimeout(timer);
+    changed = false;
+    again = false;
+    if (saving) {
+      event.preventDefault();
+      held = event.submitter || null;
+      resubmit = true;
+      say("Saving\u2026");
+    }
+  });
 
   // --- the codes the receipt will show -------------------------------------------------------
 
