@@ -11,7 +11,7 @@ from flask_login import current_user
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from booking.config import from_environment
-from booking.extensions import QueuedWriterConnection, configure_sqlite, csrf, db, limiter, login_manager, migrate
+from booking.extensions import configure_sqlite, csrf, db, limiter, login_manager, migrate
 from booking.measures import SHIPPED, InstrumentError, load_instruments, load_licensed_instruments
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -124,10 +124,7 @@ def _init_database(app: Flask) -> None:
         Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     # hide_parameters: a failed statement is logged without its values, which may be health data.
     lock_timeout_ms = int(app.config["LOCK_TIMEOUT_SECONDS"] * 1000)
-    engine_options = {"hide_parameters": True} | ({
-        # Writers wait their turn on a file lock, woken at once (extensions.WriterQueue).
-        "connect_args": {"factory": QueuedWriterConnection},
-    } if is_sqlite else {
+    engine_options = {"hide_parameters": True} | ({} if is_sqlite else {
         "pool_pre_ping": True,
         # A writer waiting longer than this for a row or advisory lock gives up (transaction.Busy).
         "connect_args": {"options": f"-c lock_timeout={lock_timeout_ms}"},

@@ -2,11 +2,6 @@
 
 from __future__ import annotations
 
-import fcntl
-import os
-import sqlite3
-import time
-
 from flask_limiter import Limiter
 from flask_login import LoginManager
 from limits.storage import MemoryStorage
@@ -16,7 +11,6 @@ from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
 from sqlalchemy import MetaData, event
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import OperationalError
 
 # Named constraints, so that migrations can refer to them on every database.
 NAMING_CONVENTION = {
@@ -58,86 +52,6 @@ login_manager = LoginManager()
 SQLITE_IMMEDIATE = "sqlite_begin_immediate"
 
 
-class WriterQueue:
-    """Writers to one SQLite file wait their turn on an operating-system file lock beside it
-    (flock), taken just before BEGIN IMMEDIATE and given up as the transaction ends.
-
-    SQLite alone makes a waiting writer sleep and retry, at growing pauses of up to 100 ms, so a
-    writer could sleep on while the lock it wanted stood free, and a busy moment's slowest bookings
-    took many times the usual (p99 508 ms against a p50 of 151 ms in issue #15's bench). Here a
-    waiting writer tries again within a millisecond of the last one ending. It only queues: SQLite's own write
-    lock still keeps writers apart, so a process that does not queue (a migration) is still safe.
-    Each connection opens the file itself, so threads of one process queue as processes do.
-    """
-
-    POLL_SECONDS = (0.0002, 0.001)  # the first and the longest pause between tries
-
-    def __init__(self, path: str, timeout_seconds: float):
-        self.path, self.timeout_seconds = path, timeout_seconds
-        self.descriptor: int | None = None
-        self.holding = False
-
-    def enter(self) -> None:
-        """Wait for this connection's turn; past the lock timeout, fail as SQLite does ("locked")."""
-        if self.descriptor is None:
-            try:
-                self.descriptor = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
-            except OSError:  # a folder the app may not write in: SQLite's own waiting still works
-                self.path, self.descriptor = None, -1
-        if self.path is None:
-            return
-        deadline, pause = time.monotonic() + self.timeout_seconds, self.POLL_SECONDS[0]
-        while True:
-            try:
-                fcntl.flock(self.descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                self.holding = True
-                return
-            except BlockingIOError:
-                if time.monotonic() >= deadline:
-                    raise OperationalError("BEGIN IMMEDIATE", None, sqlite3.OperationalError("database is locked"),
-                                           hide_parameters=True) from None
-                time.sleep(pause)
-                pause = min(pause * 2, self.POLL_SECONDS[1])
-
-    def leave(self) -> None:
-        if self.holding:
-            self.holding = False
-            fcntl.flock(self.descriptor, fcntl.LOCK_UN)
-
-    def close(self) -> None:
-        self.leave()
-        if self.descriptor is not None and self.descriptor >= 0:
-            os.close(self.descriptor)
-        self.descriptor = None
-
-    __del__ = close  # a pooled connection dropped without close() closes its file too
-
-
-class QueuedWriterConnection(sqlite3.Connection):
-    """A SQLite connection that gives up its place in the WriterQueue when its transaction ends,
-    after the COMMIT or ROLLBACK itself, so the next writer never finds SQLite's lock still held."""
-
-    writers: WriterQueue | None = None
-
-    def commit(self):
-        self._then_leave(super().commit)
-
-    def rollback(self):
-        self._then_leave(super().rollback)
-
-    def close(self):
-        self._then_leave(super().close)
-        if self.writers is not None:
-            self.writers.close()
-
-    def _then_leave(self, end) -> None:
-        try:
-            end()
-        finally:
-            if self.writers is not None:
-                self.writers.leave()
-
-
 def configure_sqlite(engine: Engine, busy_timeout_seconds: float) -> None:
     """WAL, a busy timeout, foreign keys, and transactions we begin ourselves.
 
@@ -145,13 +59,8 @@ def configure_sqlite(engine: Engine, busy_timeout_seconds: float) -> None:
     IMMEDIATE, so it is switched off and BEGIN is emitted here instead.
     """
 
-    database = engine.url.database
-    queue_path = f"{database}-writers" if database and database != ":memory:" and not database.startswith("file:") else None
-
     @event.listens_for(engine, "connect")
     def on_connect(dbapi_connection, _record):
-        if queue_path and isinstance(dbapi_connection, QueuedWriterConnection):
-            dbapi_connection.writers = WriterQueue(queue_path, busy_timeout_seconds)
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute(f"PRAGMA busy_timeout = {int(busy_timeout_seconds * 1000)}")
@@ -170,14 +79,6 @@ def configure_sqlite(engine: Engine, busy_timeout_seconds: float) -> None:
     @event.listens_for(engine, "begin")
     def on_begin(connection):
         if connection.get_execution_options().get(SQLITE_IMMEDIATE):
-            writers = getattr(connection.connection.dbapi_connection, "writers", None)
-            if writers is not None:
-                writers.enter()
-            try:
-                connection.exec_driver_sql("BEGIN IMMEDIATE")
-            except BaseException:
-                if writers is not None:
-                    writers.leave()
-                raise
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
         else:
             connection.exec_driver_sql("BEGIN")

@@ -17,7 +17,7 @@ import pytest
 import sqlalchemy as sa
 
 from booking import create_app
-from booking.extensions import WriterQueue, db
+from booking.extensions import db
 from booking.models import (
     Appointment,
     AppointmentStatus,
@@ -31,7 +31,7 @@ from booking.models import (
 from booking.operations import bookings, desk, drafts, intakes
 from booking.operations.bookings import LOCK_PRACTITIONER
 from booking.operations.problems import CannotBook, VisitCancelled
-from booking.transaction import Busy, gave_way, locked, write_transaction
+from booking.transaction import Busy, locked, write_transaction
 from tests.conftest import app_config, close_database
 from tests.mail import MailServer
 from tests.test_desk import TUESDAY_10, book_online, count
@@ -324,34 +324,3 @@ def test_a_send_pass_that_meets_a_held_lock_stops_and_keeps_the_email_for_the_ne
         assert len(server.to("pat@example.com")) == 1
     finally:
         server.stop()
-
-
-class Undone(Exception):
-    """Raised inside a change to roll it back."""
-
-
-def test_sqlite_writers_queue_for_their_turn_and_give_it_up_when_their_change_ends(tmp_path):
-    """A change on SQLite holds its place in the writers' queue (a file lock beside the database)
-    from BEGIN IMMEDIATE until its commit or rollback; a writer that cannot get its turn within the
-    lock timeout fails as SQLite's own lock would (busy), and gets it once the change is over."""
-    url = f"sqlite:///{tmp_path / 'queue.sqlite'}"
-    app = create_app(app_config(url))
-    other_process = WriterQueue(f"{tmp_path / 'queue.sqlite'}-writers", timeout_seconds=0)  # one try
-    try:
-        for ending in ("commit", "rollback"):
-            with app.app_context():
-                try:
-                    with write_transaction():
-                        db.session.execute(sa.text("CREATE TABLE IF NOT EXISTS note (id INTEGER PRIMARY KEY)"))
-                        with pytest.raises(sa.exc.OperationalError) as refused:
-                            other_process.enter()
-                        assert gave_way(refused.value)  # shown to people as Busy: try again
-                        if ending == "rollback":
-                            raise Undone()
-                except Undone:
-                    pass
-            other_process.enter()  # free again: the change's commit or rollback gave up its turn
-            other_process.leave()
-    finally:
-        other_process.close()
-        close_database(app)
