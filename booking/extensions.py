@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from flask_limiter import Limiter
 from flask_login import LoginManager
 from limits.storage import MemoryStorage
