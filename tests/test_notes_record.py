@@ -197,3 +197,19 @@ def test_erasure_says_how_many_notes_go_and_deletes_them_with_their_addenda(staf
     data = json.loads(admin.get(f"/admin/patients/{patient}/data.json").get_data(as_text=True))
     assert data["treatment_notes"] == []
     assert PRINCIPLE not in admin.get(f"/admin/patients/{patient}/data").get_data(as_text=True)
+
+
+@pytest.mark.parametrize("page", ["/note", "/print"])
+def test_the_note_page_and_the_print_cost_the_same_queries_whatever_the_history(staff, practitioner, count_queries,  # noqa: F811
+                                                                                 page):
+    first, second = two_visits(staff)
+
+    def queries() -> int:
+        with count_queries() as counted:
+            assert practitioner.get(f"/clinician/visits/{second}{page}").status_code == 200
+        return counted.total
+
+    before = queries()
+    for day in ("2027-03-10", "2027-03-11"):  # two more signed notes between the two visits
+        write_note(staff, appointment_id(staff, book_online(staff, start=f"{day}T10:00:00-08:00")), addenda=["Later"])
+    assert queries() == before

@@ -281,7 +281,7 @@ def _show_note(page: notes.NotePage, values: dict[str, list[str]], errors: dict[
         no_electro="implanted_device" in precautions,
         errors=errors or {}, told=told, addendum=addendum, editing=editing,
         revision=revision,
-        visit_number=notes.visit_number(appointment),
+        visit_number=record.counted_before + 1,
         summary=note_content.summary(content) if page.note is not None else [],
         previous_summary=_reference(previous.content) if previous is not None else [],
         procedures=claim["procedures"], diagnoses=claim["diagnoses"],

@@ -98,35 +98,20 @@ def open_note(account: StaffAccount, appointment_id: int, address: str, now: dat
     appointment = db.session.get(Appointment, appointment_id)
     if appointment is None:  # deleted between the audit's commit and now
         raise NotVisible()
-    note = appointment.note
-    previous = last_signed_before(appointment)
+    note, previous = for_visit(appointment, with_addenda=True)
     templates = templates_of(account.practitioner_id) if account.practitioner_id else []
     content = note.content if note is not None else starting_content(appointment, previous)
     return NotePage(appointment, note, content, previous, templates,
                     writable=may_write(account, appointment) and (note is None or not note.is_signed))
 
 
-def last_signed_before(appointment: Appointment) -> TreatmentNote | None:
-    """The patient's latest signed note for a visit before this one (of the visits this one may show:
-    operations.identity), whoever wrote it: one query."""
-    return db.session.scalar(sa.select(TreatmentNote).where(TreatmentNote.id == _last_signed_id(appointment)))
-
-
 def _last_signed_id(appointment: Appointment):
-    """SQL: the id of the patient's latest signed note before this visit (`last_signed_before`)."""
+    """SQL: the id of the patient's latest signed note for a visit before this one (of the visits this
+    one may show: operations.identity), whoever wrote it."""
     return (sa.select(TreatmentNote.id).join(Appointment, Appointment.id == TreatmentNote.appointment_id)
             .where(identity.history_filter(appointment), Appointment.starts_at < appointment.starts_at,
                    TreatmentNote.signed_at.is_not(None))
             .order_by(Appointment.starts_at.desc(), Appointment.id.desc()).limit(1).scalar_subquery())
-
-
-def visit_number(appointment: Appointment) -> int:
-    """Which of the patient's visits this is (1 for the first), counting the visits it may show
-    (operations.identity) and not cancelled or missed, as the visit page counts them: one query."""
-    return 1 + db.session.scalar(
-        sa.select(sa.func.count()).select_from(Appointment)
-        .where(identity.history_filter(appointment), Appointment.starts_at < appointment.starts_at,
-               Appointment.status.in_(AppointmentStatus.visits())))
 
 
 def _activities_text(activities: list[dict]) -> str:
@@ -173,8 +158,8 @@ def load_status(appointments) -> None:
 
 
 def for_visit(appointment: Appointment, with_addenda: bool = False) -> tuple[TreatmentNote | None, TreatmentNote | None]:
-    """This visit's note and the patient's last signed note before it (as `last_signed_before`), in
-    one query, for the visit page; `with_addenda` loads the addenda too (one more query)."""
+    """This visit's note and the patient's last signed note before it (`_last_signed_id`), in one
+    query; `with_addenda` loads the addenda too (one more query)."""
     query = sa.select(TreatmentNote).where(sa.or_(TreatmentNote.appointment_id == appointment.id,
                                                   TreatmentNote.id == _last_signed_id(appointment)))
     if with_addenda:
