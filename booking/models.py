@@ -339,6 +339,11 @@ class Practitioner(InLanguages, db.Model):
     # National Provider Identifier and state licence number, when the clinic bills that way.
     npi: Mapped[str | None] = mapped_column(sa.String(10))
     license_number: Mapped[str | None] = mapped_column(sa.String(40))
+    # Renewed (renew_diary_stamps below) by every change to their appointments or time off, in the
+    # same transaction: a process may keep the free times it worked out until it moves. Random, not
+    # counted, so a restored backup cannot meet a stamp a process kept from another history.
+    diary_stamp: Mapped[str] = mapped_column(sa.String(32), default=lambda: uuid.uuid4().hex,
+                                             server_default="initial")
 
     services: Mapped[list[Service]] = relationship(
         secondary=practitioner_services, back_populates="practitioners", order_by="Service.id"
@@ -1099,3 +1104,36 @@ def _changes_settings(session) -> bool:
 def _renew_stamp_on_settings_change(session, _context, _instances) -> None:
     if _changes_settings(session) and not any(isinstance(item, Clinic) for item in session.new):
         renew_settings_stamp(session)
+
+
+# --- the diary stamps -------------------------------------------------------------------------
+
+def _diaries_changed(session) -> set[int]:
+    """The practitioners whose booked time or time off this flush changes (both, for a move)."""
+    changed: set[int] = set()
+    for item in chain(session.new, session.deleted, session.dirty):
+        if not isinstance(item, (Appointment, TimeOff)):
+            continue
+        if item in session.dirty and not session.is_modified(item, include_collections=False):
+            continue
+        # Set by id or by object (a new visit names its practitioner object, whose id the flush copies).
+        state = sa.inspect(item)
+        for name, as_id in (("practitioner_id", lambda who: who), ("practitioner", lambda who: who.id)):
+            history = state.attrs[name].history
+            changed.update(as_id(who) for who in chain(history.added, history.unchanged, history.deleted)
+                           if who is not None)
+    changed.discard(None)  # a practitioner added in the same flush: their stamp is new anyway
+    return changed
+
+
+def renew_diary_stamps(session, practitioner_ids) -> None:
+    """Give these practitioners new diary stamps in this transaction (operations.availability keeps
+    free times under them). ORM changes renew them by themselves (below)."""
+    if practitioner_ids:
+        session.execute(sa.update(Practitioner).where(Practitioner.id.in_(sorted(practitioner_ids)))
+                        .values(diary_stamp=uuid.uuid4().hex).execution_options(synchronize_session=False))
+
+
+@sa.event.listens_for(sa.orm.Session, "before_flush")
+def _renew_diary_stamps_on_change(session, _context, _instances) -> None:
+    renew_diary_stamps(session, _diaries_changed(session))

@@ -72,10 +72,11 @@ def _buttons(days, zone, locale) -> list[DayOfTimes]:
     return written
 
 
-def time_list_context(clinic, service, practitioners, *, ignoring=None, leave_out=None) -> dict:
+def time_list_context(clinic, service, practitioners, *, ignoring=None, leave_out=None, diaries=None) -> dict:
     """What a page of free times needs: the days, and links to earlier and later dates.
 
     leave_out: a start not to offer (a patient's current time, when moving a visit).
+    diaries: the diary stamps read with the catalogue, when `clinic` is one (availability.offered_slots).
     """
     # The clinic's row, which the page shows (its name, its phone), read once and held here: the
     # page's locale is chosen from it just below, and a row nobody holds is read again for the page.
@@ -85,7 +86,8 @@ def time_list_context(clinic, service, practitioners, *, ignoring=None, leave_ou
     first_day = parse_first_day(request.args.get("from"), today)
     last_day = today + timedelta(days=clinic.max_advance_days)
     first_day = min(first_day, last_day)
-    days = times_by_day(clinic, service, practitioners, first_day, DAYS_PER_PAGE, moment, ignoring=ignoring)
+    days = times_by_day(clinic, service, practitioners, first_day, DAYS_PER_PAGE, moment, ignoring=ignoring,
+                        diaries=diaries)
     for day in days:
         day.starts[:] = [start for start in day.starts if start != leave_out]
     later = first_day + timedelta(days=DAYS_PER_PAGE)

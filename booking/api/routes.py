@@ -13,7 +13,7 @@ from booking.extensions import limiter
 from booking.i18n import offered_languages, speaking
 from booking.operations.availability import (
     Slot,
-    find_slots,
+    offered_slots,
     load_clinic,
 )
 from booking.operations import catalogue
@@ -103,7 +103,8 @@ def practitioners():
 def slots():
     """Free starts for a service over 1-31 clinic dates."""
     query = read_slot_query(request.args)
-    known = catalogue.current()  # the clinic's rules, services and practitioners: no ORM, no extra query
+    # The clinic's rules, services and practitioners, and the diaries' stamps: one statement.
+    known, diaries = catalogue.current_with_diaries()
     service = known.service(query.service)
     chosen = known.practitioners_for(service, query.practitioner)
     moment = now()
@@ -112,7 +113,7 @@ def slots():
     last_day = today + timedelta(days=known.max_advance_days)
     if not today - timedelta(days=366) <= first_day <= last_day:
         raise InvalidInput({"from": f"must be between a year ago and {last_day.isoformat()}, the last date open for booking"})
-    found = find_slots(known, service, chosen, first_day, query.days, moment)
+    found = offered_slots(known, service, chosen, first_day, query.days, moment, diaries)
     return jsonify({"timezone": known.timezone, "slots": [_slot_json(s, known.zone) for s in found]})
 
 

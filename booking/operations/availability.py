@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 import sqlalchemy as sa
+from flask import current_app
 from sqlalchemy.orm import selectinload
 
 from booking.extensions import db
@@ -167,6 +168,44 @@ def find_slots(
     return sorted(slots, key=lambda slot: (slot.start, slot.practitioner))
 
 
+# How many answers a process keeps (a week's slots are a few kilobytes); past it, it starts again.
+KEPT_ANSWERS = 512
+
+
+def offered_slots(
+    known: catalogue.Catalogue,
+    service: ServiceEntry,
+    practitioners: list,
+    first_day: date,
+    days: int,
+    now: datetime,
+    diaries: dict[int, str],
+    *,
+    ignoring: int | None = None,
+) -> list[Slot]:
+    """find_slots under the clinic's online rules, kept by this process for as long as the answer
+    cannot change: the same settings stamp, the same diary stamps of these practitioners (every
+    change to their bookings or time off renews them, in its own transaction), the same clinic
+    date, and the same first minute a start may take. Starts fall on whole minutes, so every `now`
+    whose notice ends within one minute offers exactly the same starts. `diaries` comes with the
+    catalogue from catalogue.current_with_diaries(), read before anything else in the request."""
+    key = (known.stamp, service.id, tuple((p.id, diaries.get(p.id)) for p in practitioners), first_day, days,
+           ignoring, _next_whole_minute(now + known.booking_rules.min_notice), known.today(now))
+    kept = current_app.extensions.setdefault("offered_slots", {})
+    found = kept.get(key)
+    if found is None:
+        if len(kept) >= KEPT_ANSWERS:
+            kept.clear()  # simpler than least-recently-used, and the answers are quick to make again
+        found = kept[key] = tuple(find_slots(known, service, practitioners, first_day, days, now, ignoring=ignoring))
+    return list(found)
+
+
+def _next_whole_minute(moment: datetime) -> datetime:
+    """The first whole minute at or after `moment`."""
+    floor = moment.replace(second=0, microsecond=0)
+    return floor if floor == moment else floor + timedelta(minutes=1)
+
+
 def nearby_slots(
     clinic: Clinic,
     service: Service,
@@ -221,9 +260,15 @@ def times_by_day(
     *,
     ignoring: int | None = None,
     rules: BookingRules | None = None,
+    diaries: dict[int, str] | None = None,
 ) -> list[DayTimes]:
+    """The free starts of each date, from the answers this process keeps when the caller read the
+    diary stamps (the online time lists; never with the desk's rules)."""
     by_day: dict[date, list[datetime]] = {first_day + timedelta(days=n): [] for n in range(days)}
-    for slot in find_slots(clinic, service, practitioners, first_day, days, now, ignoring=ignoring, rules=rules):
+    found = (offered_slots(clinic, service, practitioners, first_day, days, now, diaries, ignoring=ignoring)
+             if diaries is not None and rules is None else
+             find_slots(clinic, service, practitioners, first_day, days, now, ignoring=ignoring, rules=rules))
+    for slot in found:
         starts = by_day[slot.start.astimezone(clinic.zone).date()]
         if not starts or starts[-1] != slot.start:
             starts.append(slot.start)

@@ -127,7 +127,23 @@ def core_read(statement, params: dict | None = None):
 
 def current() -> Catalogue:
     """This process's copy, read again only when the clinic's settings stamp has moved."""
-    stamp = core_read(_STAMP).scalar()  # after this session's own changes are flushed
+    return _kept_unless_moved(core_read(_STAMP).scalar())  # after this session's own changes are flushed
+
+
+# The settings stamp beside every practitioner's diary stamp, in one statement: what a request
+# needs to know whether the free times this process kept are still right (availability).
+_STAMPS = (sa.select(Clinic.settings_stamp, Practitioner.id, Practitioner.diary_stamp)
+           .select_from(Clinic).outerjoin(Practitioner, sa.true()).where(Clinic.id == 1))
+
+
+def current_with_diaries() -> tuple[Catalogue, dict[int, str]]:
+    """current(), and each practitioner's diary stamp by id, in the one statement current() sends."""
+    rows = core_read(_STAMPS).all()
+    return (_kept_unless_moved(rows[0][0] if rows else None),
+            {who: diary for _stamp, who, diary in rows if who is not None})
+
+
+def _kept_unless_moved(stamp: str | None) -> Catalogue:
     if stamp is None:
         raise ClinicNotSetUp
     kept = current_app.extensions.get("catalogue")

@@ -206,7 +206,8 @@ def choose_practitioner(draft):
 @bp.route("/book/time", methods=["GET", "POST"])
 @journey_step("time")
 def choose_time(draft):
-    clinic = catalogue.current()  # the rules and hours only: the page itself reads the clinic's name
+    # The rules and hours only (the page itself reads the clinic's name), with the diaries' stamps.
+    clinic, diaries = catalogue.current_with_diaries()
     practitioners = clinic.practitioners_for(draft.service, draft.practitioner_choice)
     form = TimeForm()
     if form.validate_on_submit():
@@ -221,7 +222,7 @@ def choose_time(draft):
         draft=draft,
         action=url_for("public.choose_time"),
         practitioner_name=practitioners[0].name if draft.practitioner_choice != ANY_PRACTITIONER else None,
-        **time_list_context(clinic, draft.service, practitioners),
+        **time_list_context(clinic, draft.service, practitioners, diaries=diaries),
     )
 
 
