@@ -13,6 +13,8 @@ from booking.extensions import limiter
 from booking.i18n import offered_languages, speaking
 from booking.operations.availability import (
     Slot,
+    answer_key,
+    kept,
     offered_slots,
     load_clinic,
 )
@@ -113,8 +115,14 @@ def slots():
     last_day = today + timedelta(days=known.max_advance_days)
     if not today - timedelta(days=366) <= first_day <= last_day:
         raise InvalidInput({"from": f"must be between a year ago and {last_day.isoformat()}, the last date open for booking"})
-    found = offered_slots(known, service, chosen, first_day, query.days, moment, diaries)
-    return jsonify({"timezone": known.timezone, "slots": [_slot_json(s, known.zone) for s in found]})
+    # The answer's JSON is kept as the free times are (a week of everyone's is over a thousand slots).
+    key = answer_key(known, service, chosen, first_day, query.days, moment, diaries)
+    body = kept("slots_json", key, lambda: current_app.json.dumps({
+        "timezone": known.timezone,
+        "slots": [_slot_json(s, known.zone) for s in offered_slots(known, service, chosen, first_day, query.days,
+                                                                   moment, diaries)],
+    }, separators=(",", ":")))
+    return current_app.response_class(body + "\n", mimetype="application/json")
 
 
 @bp.post("/bookings")

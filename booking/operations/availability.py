@@ -184,20 +184,32 @@ def offered_slots(
     ignoring: int | None = None,
 ) -> list[Slot]:
     """find_slots under the clinic's online rules, kept by this process for as long as the answer
-    cannot change: the same settings stamp, the same diary stamps of these practitioners (every
-    change to their bookings or time off renews them, in its own transaction), the same clinic
-    date, and the same first minute a start may take. Starts fall on whole minutes, so every `now`
-    whose notice ends within one minute offers exactly the same starts. `diaries` comes with the
-    catalogue from catalogue.current_with_diaries(), read before anything else in the request."""
-    key = (known.stamp, service.id, tuple((p.id, diaries.get(p.id)) for p in practitioners), first_day, days,
-           ignoring, _next_whole_minute(now + known.booking_rules.min_notice), known.today(now))
-    kept = current_app.extensions.setdefault("offered_slots", {})
-    found = kept.get(key)
+    cannot change (see answer_key)."""
+    key = answer_key(known, service, practitioners, first_day, days, now, diaries, ignoring=ignoring)
+    return list(kept("offered_slots", key, lambda: tuple(
+        find_slots(known, service, practitioners, first_day, days, now, ignoring=ignoring))))
+
+
+def answer_key(known: catalogue.Catalogue, service: ServiceEntry, practitioners: list, first_day: date, days: int,
+               now: datetime, diaries: dict[int, str], *, ignoring: int | None = None) -> tuple:
+    """What online free times depend on: the settings stamp, the diary stamps of these practitioners
+    (every change to their bookings or time off renews them, in its own transaction), the clinic
+    date, and the first minute a start may take. Starts fall on whole minutes, so every `now` whose
+    notice ends within one minute offers exactly the same starts. `diaries` comes with the catalogue
+    from catalogue.current_with_diaries(), read before anything else in the request."""
+    return (known.stamp, service.id, tuple((p.id, diaries.get(p.id)) for p in practitioners), first_day, days,
+            ignoring, _next_whole_minute(now + known.booking_rules.min_notice), known.today(now))
+
+
+def kept(store: str, key: tuple, make):
+    """This process's answer for `key` in `store`, made by make() the first time it is asked for."""
+    answers = current_app.extensions.setdefault(store, {})
+    found = answers.get(key)
     if found is None:
-        if len(kept) >= KEPT_ANSWERS:
-            kept.clear()  # simpler than least-recently-used, and the answers are quick to make again
-        found = kept[key] = tuple(find_slots(known, service, practitioners, first_day, days, now, ignoring=ignoring))
-    return list(found)
+        if len(answers) >= KEPT_ANSWERS:
+            answers.clear()  # simpler than least-recently-used, and the answers are quick to make again
+        found = answers[key] = make()
+    return found
 
 
 def _next_whole_minute(moment: datetime) -> datetime:
