@@ -6,7 +6,7 @@ from pathlib import Path
 
 from datetime import timedelta
 
-from flask import Flask
+from flask import Flask, request
 from flask_login import current_user
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -165,5 +165,7 @@ def _init_staff_sessions(app: Flask) -> None:
 
     @app.before_request
     def identify_staff_first():
-        """Look the session up before any write lock is taken (it may note activity on its own)."""
-        _ = current_user.is_authenticated
+        """Look the session up before any write lock is taken (it may note activity on its own).
+        A request without the session cookie (the API, a first visit) has nobody to look up."""
+        if app.config["SESSION_COOKIE_NAME"] in request.cookies:
+            _ = current_user.is_authenticated
