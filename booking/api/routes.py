@@ -7,7 +7,7 @@ from datetime import timedelta
 from flask import Blueprint, current_app, jsonify, request, url_for
 from werkzeug.exceptions import HTTPException
 
-from booking.api.schemas import InvalidInput, read_booking, read_language, read_slot_query
+from booking.api.schemas import InvalidInput, LanguageQuery, SlotQuery, read, read_booking
 from booking.clock import now
 from booking.extensions import limiter
 from booking.i18n import offered_languages, speaking
@@ -48,11 +48,8 @@ def _error(status: int, code: str, message: str, **extra):
 def _asked_language(known) -> str:
     """?language=es: the clinic's texts in one of its languages (their own where it wrote no
     version); the clinic's first language when not asked."""
-    errors: dict[str, str] = {}
-    language = read_language(request.args.get("language"), list(known.languages), errors)
-    if errors:
-        raise InvalidInput(errors)
-    return language or known.languages[0]
+    asked = read(LanguageQuery, request.args.to_dict(), languages=list(known.languages))
+    return asked.language or known.languages[0]
 
 
 @bp.get("/services")
@@ -102,7 +99,7 @@ def practitioners():
 @limiter.limit(_read_limit)
 def slots():
     """Free starts for a service over 1-31 clinic dates."""
-    query = read_slot_query(request.args)
+    query = read(SlotQuery, request.args.to_dict())
     known = catalogue.current()  # the clinic's rules, services and practitioners: no ORM, no extra query
     service = known.service(query.service)
     chosen = known.practitioners_for(service, query.practitioner)
