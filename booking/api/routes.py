@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from flask import Blueprint, current_app, jsonify, request, url_for
+from flask import Blueprint, Response, current_app, jsonify, request, url_for
 from werkzeug.exceptions import HTTPException
 
+from booking.api.openapi import document_text
 from booking.api.schemas import InvalidInput, LanguageQuery, SlotQuery, read, read_booking
 from booking.clock import now
 from booking.extensions import limiter
@@ -111,6 +112,13 @@ def slots():
         raise InvalidInput({"from": f"must be between a year ago and {last_day.isoformat()}, the last date open for booking"})
     found = find_slots(known, service, chosen, first_day, query.days, moment)
     return jsonify({"timezone": known.timezone, "slots": [_slot_json(s, known.zone) for s in found]})
+
+
+@bp.get("/openapi.json")
+@limiter.limit(_read_limit)
+def openapi():
+    """This API as an OpenAPI 3.1 document, generated from the models that check its requests."""
+    return Response(document_text(), mimetype="application/json")
 
 
 @bp.post("/bookings")
