@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 from datetime import date
 
+import jsonschema_rs
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
@@ -14,8 +15,8 @@ from hypothesis import strategies as st
 from schemathesis.checks import not_a_server_error
 from schemathesis.config import SchemathesisConfig
 from schemathesis.generation import GenerationMode
-from schemathesis.specs.openapi.checks import (content_type_conformance, response_schema_conformance,
-                                               status_code_conformance)
+from schemathesis.specs.openapi.checks import (content_type_conformance, response_headers_conformance,
+                                               response_schema_conformance, status_code_conformance)
 
 from booking import create_app
 from booking.api.openapi import build_document, document_text
@@ -29,9 +30,10 @@ from tests.conftest import CLINIC_TOML, app_config, close_database
 GENEROUS_LIMITS = {"RATELIMIT_ENABLED": True, "API_READ_LIMIT": "100000 per minute",
                    "API_BOOKING_LIMIT": "100000 per minute"}
 # The same requests on every run (Hypothesis derandomized), a bounded number per operation and kind.
-EXAMPLES = int(os.environ.get("API_FUZZ_EXAMPLES", "25"))  # more for a local hunt: API_FUZZ_EXAMPLES=500
+EXAMPLES = int(os.environ.get("API_FUZZ_EXAMPLES", "40"))  # more for a local hunt: API_FUZZ_EXAMPLES=500
 CONFIG = SchemathesisConfig.from_dict({"seed": 19})
-CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
+CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance,
+          response_headers_conformance]
 
 
 @pytest.fixture
@@ -116,3 +118,17 @@ def test_the_document_is_built_once_per_process(client):
     first = client.get("/api/v1/openapi.json").get_data()
     assert document_text() is document_text()  # cached: a request only sends the text
     assert client.get("/api/v1/openapi.json").get_data() == first
+
+
+def test_every_example_in_the_document_matches_its_own_schema():
+    document = build_document()
+    checked = 0
+    for methods in document["paths"].values():
+        for operation in methods.values():
+            for answer in operation["responses"].values():
+                content = answer.get("content", {}).get("application/json", {})
+                if "example" in content:
+                    schema = {"components": document["components"]} | content["schema"]
+                    jsonschema_rs.validate(schema, content["example"])  # raises naming the difference
+                    checked += 1
+    assert checked >= 10

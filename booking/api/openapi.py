@@ -187,13 +187,18 @@ def build_document() -> dict:
             "requestBody": {"required": True, "content": {"application/json": {
                 "schema": ref[BookingBody], "examples": {"booking": {"value": body_example}}}}},
             "responses": {
-                "201": _answer("Booked.", ref[Booked]),
+                "201": _answer("Booked.", ref[Booked], {
+                    "reference": "K7M2QX4P", "start": "2027-03-15T09:00:00-07:00", "end": "2027-03-15T09:30:00-07:00",
+                    "practitioner": "ana", "service": "short", "manage_url": "https://clinic.example/manage/..."}),
                 "400": _answer("The body is not JSON (or not sent as application/json), is nested too deeply, or "
                                "holds a NUL character or half a surrogate pair.", problem,
                                {"error": "invalid_json", "message": "the body must be JSON with Content-Type: "
                                 "application/json, nested no more than 32 levels deep"}),
                 "404": unknown,
-                "409": _answer("The time was just taken: nothing was written.", ref[SlotTaken]),
+                "409": _answer("The time was just taken: nothing was written.", ref[SlotTaken], {
+                    "error": "slot_taken", "message": "that time was just taken; choose one of the alternatives or "
+                    "ask /api/v1/slots again", "alternatives": [{"start": "2027-03-15T09:30:00-07:00",
+                                                                 "end": "2027-03-15T10:00:00-07:00", "practitioner": "ana"}]}),
                 "413": _answer("The body is larger than any booking needs.", problem),
                 "422": _answer("A field to fix (invalid) or an emergency safety answer (emergency): nothing "
                                "was written.", {"anyOf": [ref[Invalid], ref[Emergency]]},

@@ -16,7 +16,8 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationErro
 
 from booking.operations.bookings import BookingRequest, PatientDetails
 from booking.safety import EMERGENCY, URGENT
-from booking.validation import check_birth_date, clean_email, clean_name, clean_phone
+from booking.validation import (EMAIL_LIMIT, NAME_LIMIT, PHONE_CHARACTERS, PHONE_LIMIT, check_birth_date, clean_email,
+                                clean_name, clean_phone)
 
 MAX_DAYS = 31
 ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -82,7 +83,7 @@ def _parsed(value, parse, missing: str, unreadable: str):
 class ApiModel(BaseModel):
     """A request's fields, each checked by its own validator; unknown ones refused by name."""
 
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(extra="forbid")
 
     @model_validator(mode="before")
     @classmethod
@@ -197,11 +198,14 @@ class PatientBody(ApiModel):
     """The patient's details, checked as the booking pages check them."""
 
     DESCRIBED: ClassVar[str] = '{"name", "email", "phone", "birth_date"}'
-    name: str = Field(description="Full name, one line, up to 120 characters.", examples=["Pat Example"])
-    email: str = Field(description="An email address: one person is one patient, by email and birth date.",
-                       examples=["pat@example.com"])
-    phone: str = Field(description="7 to 15 digits; spaces, brackets, dots, dashes and a leading + allowed.",
-                       examples=["+1 213 555 0142"])
+    # The limits below hold for what the checks let through, and tell the document (and so the
+    # tools that generate requests from it) what a real name, address and number look like.
+    name: str = Field(min_length=1, max_length=NAME_LIMIT, description="Full name, one line.",
+                      examples=["Pat Example"])
+    email: str = Field(max_length=EMAIL_LIMIT, json_schema_extra={"format": "email"}, examples=["pat@example.com"],
+                       description="An email address: one person is one patient, by email and birth date.")
+    phone: str = Field(min_length=7, max_length=PHONE_LIMIT, pattern=PHONE_CHARACTERS.pattern, examples=["+1 213 555 0142"],
+                       description="7 to 15 digits; spaces, brackets, dots, dashes and a leading + allowed.")
     birth_date: date = Field(description="YYYY-MM-DD, in the past and less than 120 years ago.",
                              examples=["1980-05-17"])
 
@@ -232,8 +236,10 @@ class BookingBody(ApiModel):
     start: AwareDatetime = Field(description="A start as /api/v1/slots gives it: ISO 8601 with its UTC offset.",
                                  examples=["2027-03-15T09:00:00-07:00"])
     patient: PatientBody
+    # Unknown codes are refused when booking (422 naming them), so the document lists the known ones.
     safety: list[str] = Field(description="The safety codes that apply, [] when none do. " + SAFETY_CODES,
-                              examples=[[], ["night_pain"]])
+                              examples=[[], ["night_pain"]],
+                              json_schema_extra={"items": {"type": "string", "enum": [*EMERGENCY, *URGENT]}})
     language: str | None = Field(None, description="The patient's language for emails, one the clinic offers; "
                                  "its first when not given.", examples=["es"])
 
