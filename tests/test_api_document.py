@@ -47,6 +47,9 @@ def live_api(database_url, clock):
     close_database(app)
 
 
+# Schemathesis's own pytest integration (schemathesis.pytest.from_fixture + @schema.parametrize) fails
+# under pytest 9 ("'Function' object has no attribute '_nodeid'", Schemathesis 4.32.5), so each
+# operation's cases are drawn here with its public strategies and run as plain Hypothesis tests.
 # Every operation the document names, known without a server (the document is built from the models).
 OPERATIONS = [(method.upper(), path) for path, methods in build_document()["paths"].items() for method in methods]
 
