@@ -718,7 +718,7 @@ CHANGING_SET_UP = ["desk.hours", "desk.time_off", "admin.settings", "admin.add_s
 LEAVING_SET_UP = [endpoint for endpoint in FORMS if endpoint not in CHANGING_SET_UP]
 
 # The JSON API: each has a test of its own below.
-API = {"api.create_booking", "api.slots", "api.services", "api.practitioners"}
+API = {"api.create_booking", "api.slots", "api.services", "api.practitioners", "api.openapi"}
 
 
 def test_every_writing_route_and_api_route_has_a_hostile_input_case(world):
@@ -840,7 +840,7 @@ def test_the_booking_api_answers_hostile_bodies_without_a_5xx_or_a_partial_write
 query_value = st.one_of(st.sampled_from(["short", "consult", "ana", "ben", "any", "7", "31", "2027-03-10"]), hostile_text)
 
 
-@pytest.mark.parametrize("path", ["/api/v1/slots", "/api/v1/services", "/api/v1/practitioners"])
+@pytest.mark.parametrize("path", ["/api/v1/slots", "/api/v1/services", "/api/v1/practitioners", "/api/v1/openapi.json"])
 @FUZZ
 @given(data=st.data())
 def test_the_reading_api_answers_hostile_query_strings_with_json_and_writes_nothing(world, path, data):

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from flask import Blueprint, current_app, jsonify, request, url_for
+from flask import Blueprint, Response, current_app, jsonify, request, url_for
 from werkzeug.exceptions import HTTPException
 
-from booking.api.schemas import InvalidInput, read_booking, read_language, read_slot_query
+from booking.api.openapi import document_text
+from booking.api.schemas import InvalidInput, LanguageQuery, SlotQuery, read, read_booking
 from booking.clock import now
 from booking.extensions import limiter
 from booking.i18n import offered_languages, speaking
@@ -50,11 +51,8 @@ def _error(status: int, code: str, message: str, **extra):
 def _asked_language(known) -> str:
     """?language=es: the clinic's texts in one of its languages (their own where it wrote no
     version); the clinic's first language when not asked."""
-    errors: dict[str, str] = {}
-    language = read_language(request.args.get("language"), list(known.languages), errors)
-    if errors:
-        raise InvalidInput(errors)
-    return language or known.languages[0]
+    asked = read(LanguageQuery, request.args.to_dict(), languages=list(known.languages))
+    return asked.language or known.languages[0]
 
 
 @bp.get("/services")
@@ -104,7 +102,7 @@ def practitioners():
 @limiter.limit(_read_limit)
 def slots():
     """Free starts for a service over 1-31 clinic dates."""
-    query = read_slot_query(request.args)
+    query = read(SlotQuery, request.args.to_dict())
     # The clinic's rules, services and practitioners, and the diaries' stamps: one statement.
     known, diaries = catalogue.current_with_diaries()
     service = known.service(query.service)
@@ -123,6 +121,13 @@ def slots():
                                                                    moment, diaries)],
     }, separators=(",", ":")))
     return current_app.response_class(body + "\n", mimetype="application/json")
+
+
+@bp.get("/openapi.json")
+@limiter.limit(_read_limit)
+def openapi():
+    """This API as an OpenAPI 3.1 document, generated from the models that check its requests."""
+    return Response(document_text(), mimetype="application/json")
 
 
 @bp.post("/bookings")

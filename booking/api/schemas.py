@@ -1,19 +1,30 @@
-"""Reading the API's query strings and JSON bodies into checked values, field by field."""
+"""The API's query strings and JSON bodies as pydantic models: what checks a request also describes
+it (booking/api/openapi.py builds the OpenAPI document from these same models).
+
+Each field's own check raises ValueError with the sentence the caller reads; `read` turns pydantic's
+errors into the API's `{"field": "message"}` shape. A required field left out is read as null, so
+it gets the same sentence as a null one ("is required: ...").
+"""
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any, ClassVar
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
 from booking.operations.bookings import BookingRequest, PatientDetails
-from booking.validation import check_birth_date, clean_email, clean_name, clean_phone
+from booking.safety import EMERGENCY, URGENT
+from booking.validation import (EMAIL_LIMIT, NAME_LIMIT, PHONE_CHARACTERS, PHONE_LIMIT, check_birth_date, clean_email,
+                                clean_name, clean_phone)
 
 MAX_DAYS = 31
 ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 WHOLE_NUMBER = re.compile(r"[+-]?[0-9]+")  # ASCII digits only: int() would read other scripts
 # How a value of the wrong type is named in a message, in JSON's terms.
 JSON_TYPES = ((bool, "true or false"), (list, "a list"), (dict, "an object"), (type(None), "null"))
+SERVICE_REQUIRED = "is required: a service slug from /api/v1/services"
 
 
 class InvalidInput(Exception):
@@ -48,139 +59,233 @@ def read_whole_number(raw, low: int, high: int) -> int:
     return value
 
 
-@dataclass(frozen=True)
-class SlotQuery:
-    service: str
-    practitioner: str
-    first_day: date | None  # None: the clinic's today
-    days: int
-
-
-def read_slot_query(args) -> SlotQuery:
-    """?service=SLUG&practitioner=SLUG|any&from=YYYY-MM-DD&days=N"""
-    errors: dict[str, str] = {}
-    service = (args.get("service") or "").strip()
-    if not service:
-        errors["service"] = "is required: a service slug from /api/v1/services"
-    practitioner = (args.get("practitioner") or "any").strip()
-    first_day = None
-    if args.get("from"):
-        try:
-            if not ISO_DATE.match(args["from"]):
-                raise ValueError
-            first_day = date.fromisoformat(args["from"])
-        except ValueError:
-            errors["from"] = f"{args['from']!r} is not a date; use YYYY-MM-DD"
-    days = 7
-    if args.get("days") is not None:
-        try:
-            days = read_whole_number(args["days"], 1, MAX_DAYS)
-        except ValueError as error:
-            errors["days"] = str(error)
-    if errors:
-        raise InvalidInput(errors)
-    return SlotQuery(service, practitioner, first_day, days)
-
-
-BOOKING_KEYS = ("service", "practitioner", "start", "patient", "safety", "language")
-PATIENT_KEYS = ("name", "email", "phone", "birth_date")
-
-
-def _refuse_unknown_keys(body: dict, known: tuple[str, ...], errors: dict[str, str], prefix: str = "") -> None:
-    """A key we do not read is refused, by name: a misspelt "practioner" must not quietly
-    book "any" practitioner."""
-    for key in body:
-        if key not in known:
-            errors[f"{prefix}{str(key)[:40]}"] = f"is not a field here; the fields are {', '.join(known)}"
-
-
-def read_patient(body, errors: dict[str, str], today: date) -> PatientDetails | None:
-    if not isinstance(body, dict):
-        errors["patient"] = 'must be an object: {"name", "email", "phone", "birth_date"}'
-        return None
-    _refuse_unknown_keys(body, PATIENT_KEYS, errors, "patient.")
-    cleaned = {}
-    for key, clean in (("name", clean_name), ("email", clean_email), ("phone", clean_phone)):
-        value = body.get(key)
-        try:
-            if value is not None and not isinstance(value, str):
-                raise ValueError(f"{key} must be a string")
-            cleaned[key] = clean(value)
-        except ValueError as error:
-            errors[f"patient.{key}"] = str(error)
-    raw_birth = body.get("birth_date")
-    if not isinstance(raw_birth, str) or not raw_birth.strip():
-        errors["patient.birth_date"] = "Enter the date of birth as YYYY-MM-DD"
-    else:
-        try:
-            born_on = date.fromisoformat(raw_birth.strip())
-        except ValueError:
-            errors["patient.birth_date"] = f"{raw_birth!r} is not a date; use YYYY-MM-DD"
-        else:
-            try:
-                cleaned["born_on"] = check_birth_date(born_on, today)
-            except ValueError as error:
-                errors["patient.birth_date"] = str(error)
-    if any(key.startswith("patient") for key in errors):
-        return None
-    return PatientDetails(**cleaned)
-
-
-def read_start(value, errors: dict[str, str]) -> datetime | None:
-    if not isinstance(value, str) or not value.strip():
-        errors["start"] = "is required: an ISO 8601 time with its offset, as /api/v1/slots gives it"
-        return None
-    try:
-        start = datetime.fromisoformat(value.strip())
-    except ValueError:
-        errors["start"] = f"{value!r} is not an ISO 8601 time, e.g. 2027-03-15T09:00:00-07:00"
-        return None
-    if not 1900 <= start.year <= 9000:  # far outside any diary, and keeps date sums in range
-        errors["start"] = f"{value!r} is not a time anyone could book; ask /api/v1/slots for free times"
-        return None
-    if start.utcoffset() is None:
-        errors["start"] = f"{value!r} has no UTC offset; add one, e.g. 2027-03-15T09:00:00-07:00"
-        return None
-    return start
-
-
-def read_language(value, offered: list[str], errors: dict[str, str]) -> str | None:
+def _clinic_language(value, info: ValidationInfo) -> str | None:
     """An optional language code the clinic offers to patients ("es"); None when not given."""
+    offered = info.context["languages"]
     if value is None:
         return None
     if not isinstance(value, str) or value.strip() not in offered:
-        errors["language"] = f"must be one of the clinic's languages: {', '.join(offered)}"
-        return None
+        raise ValueError(f"must be one of the clinic's languages: {', '.join(offered)}")
     return value.strip()
+
+
+def _parsed(value, parse, missing: str, unreadable: str):
+    """ISO 8601 text read by `parse`, or ValueError: `missing` when there is no text, `unreadable`
+    (with the text shown at its {}) when it does not parse."""
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError(missing)
+    try:
+        return parse(value.strip())
+    except ValueError:
+        raise ValueError(unreadable.format(value)) from None
+
+
+class ApiModel(BaseModel):
+    """A request's fields, each checked by its own validator; unknown ones refused by name."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _left_out_reads_as_null(cls, data: Any) -> Any:
+        """A required field left out gets the same sentence as a null one, as before pydantic."""
+        if not isinstance(data, dict):
+            return data
+        return {field.alias or name: None for name, field in cls.model_fields.items() if field.is_required()} | data
+
+
+def _model_at(model: type[BaseModel], path: tuple[str, ...]) -> type[BaseModel]:
+    """The model holding the field at `path` inside `model` (the patient's, for "patient.email")."""
+    for part in path:
+        inner = model.model_fields[part].annotation if part in model.model_fields else None
+        if isinstance(inner, type) and issubclass(inner, BaseModel):
+            model = inner
+    return model
+
+
+def problems(error: ValidationError, model: type[BaseModel]) -> dict[str, str]:
+    """Pydantic's errors in the API's shape: each field (dotted) and the one sentence to fix it."""
+    found: dict[str, str] = {}
+    for problem in error.errors(include_url=False):
+        location = tuple(part for part in problem["loc"] if isinstance(part, str))
+        if not location:  # the body itself: a list, a number, a string
+            found["body"] = "must be a JSON object"
+            continue
+        if problem["type"] == "value_error":
+            message = str(problem["ctx"]["error"])
+        elif problem["type"] == "extra_forbidden":
+            holder = _model_at(model, location[:-1])
+            fields = ", ".join(field.alias or key for key, field in holder.model_fields.items())
+            message = f"is not a field here; the fields are {fields}"
+        else:  # a type the field's own check let through: never expected, still named
+            message = problem["msg"]
+        # An unknown key is named, but not at any length.
+        found.setdefault(".".join(part[:40] for part in location), message)
+    return found
+
+
+def read(model: type[ApiModel], data: Any, **context) -> Any:
+    """`data` checked by `model`, or InvalidInput naming every field to fix."""
+    try:
+        return model.model_validate(data, context=context)
+    except ValidationError as error:
+        raise InvalidInput(problems(error, model)) from None
+
+
+# --- query strings ----------------------------------------------------------------------------
+
+
+class LanguageQuery(ApiModel):
+    """?language=es on the listings: the clinic's texts in one of its languages."""
+
+    model_config = ConfigDict(extra="ignore")
+    language: str | None = Field(None, description="One of the clinic's languages; its first when not given.",
+                                 examples=["en", "es"])
+
+    _language = field_validator("language", mode="before")(_clinic_language)
+
+
+class SlotQuery(ApiModel):
+    """?service=SLUG&practitioner=SLUG|any&from=YYYY-MM-DD&days=N"""
+
+    model_config = ConfigDict(extra="ignore")
+    service: str = Field(min_length=1, description="A service slug from /api/v1/services.", examples=["short"])
+    practitioner: str = Field("any", description='A practitioner slug from /api/v1/practitioners, or "any".',
+                              examples=["any", "ana"])
+    first_day: date | None = Field(None, alias="from", description="The first clinic date; the clinic's today "
+                                   "when not given. From a year ago to the last date open for booking.",
+                                   examples=["2027-03-15"])
+    days: int = Field(7, ge=1, le=MAX_DAYS, description="How many clinic dates, from `from` on.", examples=[7])
+
+    @field_validator("service", mode="before")
+    @classmethod
+    def _service(cls, value):
+        service = (value or "").strip() if isinstance(value, str) or value is None else ""
+        if not service:
+            raise ValueError(SERVICE_REQUIRED)
+        return service
+
+    @field_validator("practitioner", mode="before")
+    @classmethod
+    def _practitioner(cls, value):
+        return (value or "any").strip() if isinstance(value, str) or value is None else value
+
+    @field_validator("first_day", mode="before")
+    @classmethod
+    def _first_day(cls, value):
+        if not value:
+            return None
+        try:
+            if not isinstance(value, str) or not ISO_DATE.match(value):
+                raise ValueError
+            return date.fromisoformat(value)
+        except ValueError:
+            raise ValueError(f"{value!r} is not a date; use YYYY-MM-DD") from None
+
+    @field_validator("days", mode="before")
+    @classmethod
+    def _days(cls, value):
+        return 7 if value is None else read_whole_number(value, 1, MAX_DAYS)
+
+
+# --- the body of POST /api/v1/bookings --------------------------------------------------------
+
+SAFETY_CODES = (f"Emergency (no booking, 422 with advice): {', '.join(EMERGENCY)}. "
+                f"Urgent (booked, with advice for the patient): {', '.join(URGENT)}.")
+
+
+class PatientBody(ApiModel):
+    """The patient's details, checked as the booking pages check them."""
+
+    DESCRIBED: ClassVar[str] = '{"name", "email", "phone", "birth_date"}'
+    # The limits below hold for what the checks let through, and tell the document (and so the
+    # tools that generate requests from it) what a real name, address and number look like.
+    name: str = Field(min_length=1, max_length=NAME_LIMIT, description="Full name, one line.",
+                      examples=["Pat Example"])
+    email: str = Field(max_length=EMAIL_LIMIT, json_schema_extra={"format": "email"}, examples=["pat@example.com"],
+                       description="An email address: one person is one patient, by email and birth date.")
+    phone: str = Field(min_length=7, max_length=PHONE_LIMIT, pattern=PHONE_CHARACTERS.pattern, examples=["+1 213 555 0142"],
+                       description="7 to 15 digits; spaces, brackets, dots, dashes and a leading + allowed.")
+    birth_date: date = Field(description="YYYY-MM-DD, in the past and less than 120 years ago.",
+                             examples=["1980-05-17"])
+
+    @field_validator("name", "email", "phone", mode="before")
+    @classmethod
+    def _contact(cls, value, info: ValidationInfo):
+        if value is not None and not isinstance(value, str):
+            raise ValueError(f"{info.field_name} must be a string")
+        return {"name": clean_name, "email": clean_email, "phone": clean_phone}[info.field_name](value)
+
+    @field_validator("birth_date", mode="before")
+    @classmethod
+    def _birth_date(cls, value, info: ValidationInfo):
+        born_on = _parsed(value, date.fromisoformat, "Enter the date of birth as YYYY-MM-DD",
+                          "{!r} is not a date; use YYYY-MM-DD")
+        return check_birth_date(born_on, info.context["today"])
+
+    def details(self) -> PatientDetails:
+        return PatientDetails(name=self.name, email=self.email, phone=self.phone, born_on=self.birth_date)
+
+
+class BookingBody(ApiModel):
+    """POST /api/v1/bookings: a free start from /api/v1/slots, the patient, and the safety answers."""
+
+    service: str = Field(min_length=1, description="A service slug from /api/v1/services.", examples=["short"])
+    practitioner: str = Field("any", min_length=1, description='A practitioner slug, or "any": the first free one.',
+                              examples=["ana"])
+    start: AwareDatetime = Field(description="A start as /api/v1/slots gives it: ISO 8601 with its UTC offset.",
+                                 examples=["2027-03-15T09:00:00-07:00"])
+    patient: PatientBody
+    # Unknown codes are refused when booking (422 naming them), so the document lists the known ones.
+    safety: list[str] = Field(description="The safety codes that apply, [] when none do. " + SAFETY_CODES,
+                              examples=[[], ["night_pain"]],
+                              json_schema_extra={"items": {"type": "string", "enum": [*EMERGENCY, *URGENT]}})
+    language: str | None = Field(None, description="The patient's language for emails, one the clinic offers; "
+                                 "its first when not given.", examples=["es"])
+
+    _language = field_validator("language", mode="before")(_clinic_language)
+
+    @field_validator("service", "practitioner", mode="before")
+    @classmethod
+    def _slug(cls, value, info: ValidationInfo):
+        if not isinstance(value, str) or not value.strip():
+            raise ValueError({"service": SERVICE_REQUIRED, "practitioner": 'must be a practitioner slug or "any"'}
+                             [info.field_name])
+        return value.strip()
+
+    @field_validator("start", mode="before")
+    @classmethod
+    def _start(cls, value):
+        start = _parsed(value, datetime.fromisoformat,
+                        "is required: an ISO 8601 time with its offset, as /api/v1/slots gives it",
+                        "{!r} is not an ISO 8601 time, e.g. 2027-03-15T09:00:00-07:00")
+        if not 1900 <= start.year <= 9000:  # far outside any diary, and keeps date sums in range
+            raise ValueError(f"{value!r} is not a time anyone could book; ask /api/v1/slots for free times")
+        if start.utcoffset() is None:
+            raise ValueError(f"{value!r} has no UTC offset; add one, e.g. 2027-03-15T09:00:00-07:00")
+        return start
+
+    @field_validator("patient", mode="before")
+    @classmethod
+    def _patient(cls, value):
+        if not isinstance(value, dict):
+            raise ValueError(f"must be an object: {PatientBody.DESCRIBED}")
+        return value
+
+    @field_validator("safety", mode="before")
+    @classmethod
+    def _safety(cls, value):
+        if not isinstance(value, list) or not all(isinstance(code, str) for code in value):
+            raise ValueError("is required: a list of safety codes that apply, [] when none do")
+        return value
+
+    def booking_request(self) -> BookingRequest:
+        return BookingRequest(service=self.service, practitioner=self.practitioner, start=self.start,
+                              patient=self.patient.details(), safety=tuple(self.safety), booked_via="api",
+                              language=self.language)
 
 
 def read_booking(body, today: date, languages: list[str]) -> BookingRequest:
     """The JSON body of POST /api/v1/bookings, or InvalidInput naming every bad field. `language`
     (optional, one of the clinic's `languages`) is what the patient's emails are written in."""
-    if not isinstance(body, dict):
-        raise InvalidInput({"body": "must be a JSON object"})
-    errors: dict[str, str] = {}
-    _refuse_unknown_keys(body, BOOKING_KEYS, errors)
-    service = body.get("service")
-    if not isinstance(service, str) or not service.strip():
-        errors["service"] = "is required: a service slug from /api/v1/services"
-    practitioner = body.get("practitioner", "any")
-    if not isinstance(practitioner, str) or not practitioner.strip():
-        errors["practitioner"] = 'must be a practitioner slug or "any"'
-    start = read_start(body.get("start"), errors)
-    patient = read_patient(body.get("patient"), errors, today)
-    safety = body.get("safety")
-    if not isinstance(safety, list) or not all(isinstance(code, str) for code in safety):
-        errors["safety"] = "is required: a list of safety codes that apply, [] when none do"
-    language = read_language(body.get("language"), languages, errors)
-    if errors:
-        raise InvalidInput(errors)
-    return BookingRequest(
-        service=service.strip(),
-        practitioner=practitioner.strip(),
-        start=start,
-        patient=patient,
-        safety=tuple(safety),
-        booked_via="api",
-        language=language,
-    )
+    return read(BookingBody, body, today=today, languages=languages).booking_request()

@@ -1,0 +1,227 @@
+"""The JSON API described as an OpenAPI 3.1 document, generated from the pydantic models that check
+its requests (booking/api/schemas.py) and from models of its answers below. Pure: no Flask, no
+database; built once per process (`document_text`).
+
+The answers' models say what routes.py sends; Schemathesis holds the two together in
+tests/test_api_document.py by calling a live server and checking every answer against this document.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic.json_schema import models_json_schema
+from pydantic.json_schema import SkipJsonSchema
+
+from booking.api.schemas import BookingBody, LanguageQuery, SlotQuery
+
+PREFIX = "/api/v1"
+COMPONENTS = "#/components/schemas/{model}"
+
+
+class Answer(BaseModel):
+    """An answer's shape: exactly these keys, so the document and the code cannot drift apart unseen."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class Service(Answer):
+    slug: str = Field(examples=["short"])
+    name: str = Field(examples=["Short treatment"])
+    description: str = Field(examples=["A 30-minute follow-up treatment."])
+    minutes: int = Field(examples=[30])
+    new_patients_only: bool
+
+
+class Services(Answer):
+    language: str = Field(description="The language of the texts.", examples=["en"])
+    services: list[Service]
+
+
+class Practitioner(Answer):
+    slug: str = Field(examples=["ana"])
+    name: str = Field(examples=["Ana Test"])
+    bio: str
+    services: list[str] = Field(description="Slugs of the services they offer.", examples=[["consult", "short"]])
+
+
+class Practitioners(Answer):
+    language: str = Field(examples=["en"])
+    practitioners: list[Practitioner]
+
+
+class Slot(Answer):
+    start: str = Field(description="In the clinic's zone, with its offset.", examples=["2027-03-15T09:00:00-07:00"])
+    end: str = Field(examples=["2027-03-15T09:30:00-07:00"])
+    practitioner: str = Field(examples=["ana"])
+
+
+class Slots(Answer):
+    timezone: str = Field(description="The clinic's IANA zone.", examples=["America/Los_Angeles"])
+    slots: list[Slot] = Field(description="Sorted by start, then practitioner.")
+
+
+class Booked(Answer):
+    reference: str = Field(examples=["K7M2QX4P"])
+    start: str = Field(examples=["2027-03-15T09:00:00-07:00"])
+    end: str = Field(examples=["2027-03-15T09:30:00-07:00"])
+    practitioner: str = Field(examples=["ana"])
+    service: str = Field(examples=["short"])
+    manage_url: str = Field(description="The patient's secret link to cancel, move or fill in the intake.")
+    advice: str | SkipJsonSchema[None] = Field(
+        None, description="Only after urgent safety answers: what the caller tells the patient.",
+        json_schema_extra=lambda schema: schema.pop("default"))  # left out when there is none, never null
+
+
+class Problem(Answer):
+    """Every other refusal: bad JSON (invalid_json), a NUL or half a surrogate pair (bad_request), too
+    many requests (too_many_requests), a body too large, the clinic not set up or busy."""
+
+    error: str = Field(examples=["invalid_json"])
+    message: str
+
+
+class Invalid(Answer):
+    error: Literal["invalid"]
+    errors: dict[str, str] = Field(description="Each field to fix (dotted inside the patient) and how.",
+                                   examples=[{"days": "must be a whole number from 1 to 31, not 40"}])
+
+
+class Emergency(Answer):
+    error: Literal["emergency"]
+    message: str
+    advice: str = Field(description="Emergency advice for the patient, in their language: no booking was made.")
+
+
+class UnknownName(Answer):
+    error: Literal["not_found"]
+    message: str = Field(examples=["no service 'massage'; known services: consult, short"])
+    field: str = Field(examples=["service"])
+
+
+class SlotTaken(Answer):
+    error: Literal["slot_taken"]
+    message: str
+    alternatives: list[Slot] = Field(description="Free starts near the one asked for.")
+
+
+def _answer(description: str, schema: dict, example: dict | None = None, headers: dict | None = None) -> dict:
+    content = {"schema": schema} | ({"example": example} if example else {})
+    return {"description": description, "content": {"application/json": content}} | ({"headers": headers} if headers else {})
+
+
+def _parameters(model: type[BaseModel]) -> list[dict]:
+    """A query model's fields as OpenAPI query parameters (an optional one is simply left out, never null)."""
+    schema = model.model_json_schema()
+    parameters = []
+    for name, field in schema["properties"].items():
+        field = dict(field)
+        choices = [option for option in field.pop("anyOf", []) if option.get("type") != "null"]
+        field |= choices[0] if choices else {}
+        if field.get("default", "") is None:
+            del field["default"]
+        parameters.append({"name": name, "in": "query", "required": name in schema.get("required", []),
+                           "description": field.pop("description", ""), "schema": field})
+    return parameters
+
+
+RATE_LIMIT_HEADERS = {
+    "Retry-After": {"description": "Seconds to wait before trying again.", "schema": {"type": "integer"}},
+}
+
+
+def build_document() -> dict:
+    """The whole OpenAPI 3.1 document."""
+    models = [(BookingBody, "validation"), (Services, "serialization"), (Practitioners, "serialization"),
+              (Slots, "serialization"), (Booked, "serialization"), (Problem, "serialization"),
+              (Invalid, "serialization"), (Emergency, "serialization"), (UnknownName, "serialization"),
+              (SlotTaken, "serialization")]
+    refs, definitions = models_json_schema(models, ref_template=COMPONENTS)
+    ref = {model: refs[(model, mode)] for model, mode in models}
+    problem = ref[Problem]
+    common = {
+        "400": _answer("A NUL character or half a UTF-16 surrogate pair anywhere in the request.", problem,
+                       {"error": "bad_request", "message": "The request holds a NUL character, which no field "
+                                                          "accepts. Remove it and try again."}),
+        "429": _answer("Too many requests from this address: the API's rate limit (API_READ_LIMIT, "
+                       "API_BOOKING_LIMIT).", problem,
+                       {"error": "too_many_requests", "message": "300 per 1 minute"}, RATE_LIMIT_HEADERS),
+        "503": _answer("The clinic is not set up yet (not_set_up), or the database stayed busy (busy): "
+                       "nothing was changed; try again.", problem),
+    }
+    invalid = _answer("A field to fix, named with what to do.", ref[Invalid],
+                      {"error": "invalid", "errors": {"language": "must be one of the clinic's languages: en, es"}})
+    unknown = _answer("The service or practitioner named does not exist.", ref[UnknownName],
+                      {"error": "not_found", "message": "no practitioner 'zed'", "field": "practitioner"})
+    language = _parameters(LanguageQuery)
+    body_example = {"service": "short", "practitioner": "ana", "start": "2027-03-15T09:00:00-07:00",
+                    "patient": {"name": "Pat Example", "email": "pat@example.com", "phone": "+1 213 555 0142",
+                                "birth_date": "1980-05-17"}, "safety": []}
+    paths = {
+        f"{PREFIX}/services": {"get": {
+            "operationId": "listServices", "summary": "Bookable services, in the clinic's order.",
+            "parameters": language,
+            "responses": {"200": _answer("The services.", ref[Services]), "422": invalid} | common}},
+        f"{PREFIX}/practitioners": {"get": {
+            "operationId": "listPractitioners", "summary": "Practitioners and the services each offers.",
+            "parameters": language,
+            "responses": {"200": _answer("The practitioners.", ref[Practitioners]), "422": invalid} | common}},
+        f"{PREFIX}/slots": {"get": {
+            "operationId": "listSlots", "summary": "Free starts for a service over 1-31 clinic dates.",
+            "parameters": _parameters(SlotQuery),
+            "responses": {
+                "200": _answer("The free starts.", ref[Slots], {"timezone": "America/Los_Angeles", "slots": [
+                    {"start": "2027-03-15T09:00:00-07:00", "end": "2027-03-15T09:30:00-07:00", "practitioner": "ana"}]}),
+                "404": unknown,
+                "422": _answer("A parameter to fix, or a practitioner who does not offer the service.", ref[Invalid],
+                               {"error": "invalid", "errors": {"days": "must be a whole number from 1 to 31, not 40"}}),
+            } | common}},
+        f"{PREFIX}/bookings": {"post": {
+            "operationId": "createBooking",
+            "summary": "Book a free start for a patient who has passed the safety check.",
+            "description": "No cookies and no CSRF token. Emergency safety answers are read first and stop "
+                           "the booking whatever else is wrong.",
+            "requestBody": {"required": True, "content": {"application/json": {
+                "schema": ref[BookingBody], "examples": {"booking": {"value": body_example}}}}},
+            "responses": {
+                "201": _answer("Booked.", ref[Booked], {
+                    "reference": "K7M2QX4P", "start": "2027-03-15T09:00:00-07:00", "end": "2027-03-15T09:30:00-07:00",
+                    "practitioner": "ana", "service": "short", "manage_url": "https://clinic.example/manage/..."}),
+                "400": _answer("The body is not JSON (or not sent as application/json), is nested too deeply, or "
+                               "holds a NUL character or half a surrogate pair.", problem,
+                               {"error": "invalid_json", "message": "the body must be JSON with Content-Type: "
+                                "application/json, nested no more than 32 levels deep"}),
+                "404": unknown,
+                "409": _answer("The time was just taken: nothing was written.", ref[SlotTaken], {
+                    "error": "slot_taken", "message": "that time was just taken; choose one of the alternatives or "
+                    "ask /api/v1/slots again", "alternatives": [{"start": "2027-03-15T09:30:00-07:00",
+                                                                 "end": "2027-03-15T10:00:00-07:00", "practitioner": "ana"}]}),
+                "413": _answer("The body is larger than any booking needs.", problem),
+                "422": _answer("A field to fix (invalid) or an emergency safety answer (emergency): nothing "
+                               "was written.", {"anyOf": [ref[Invalid], ref[Emergency]]},
+                               {"error": "invalid", "errors": {"patient.phone": "Enter a phone number of 7 to 15 "
+                                "digits, like 213 555 0142 or +1 213 555 0142"}}),
+                "429": common["429"], "503": common["503"]}}},
+        f"{PREFIX}/openapi.json": {"get": {
+            "operationId": "describeApi", "summary": "This document.",
+            "responses": {"200": {"description": "The OpenAPI 3.1 document.",
+                                  "content": {"application/json": {"schema": {"type": "object"}}}},
+                          "429": common["429"]}}},
+    }
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "Clinic booking API", "version": "1",
+                 "description": "Services, practitioners, free times and bookings. Rate limited per address; "
+                                "every refusal is JSON with an `error` code."},
+        "paths": paths,
+        "components": {"schemas": definitions["$defs"]},
+    }
+
+
+@cache
+def document_text() -> str:
+    """The document as JSON text, built once per process (the models do not change while it runs)."""
+    return json.dumps(build_document(), indent=1)
