@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from booking.operations.bookings import BookingRequest, PatientDetails
+from booking.scheduling.course import MAX_EVERY_DAYS, MAX_VISITS, Repeat
 from booking.validation import check_birth_date, clean_email, clean_name, clean_phone
 
 MAX_DAYS = 31
@@ -82,7 +83,8 @@ def read_slot_query(args) -> SlotQuery:
     return SlotQuery(service, practitioner, first_day, days)
 
 
-BOOKING_KEYS = ("service", "practitioner", "start", "patient", "safety", "language")
+BOOKING_KEYS = ("service", "practitioner", "start", "patient", "safety", "language", "repeat")
+REPEAT_KEYS = ("every_days", "count")
 PATIENT_KEYS = ("name", "email", "phone", "birth_date")
 
 
@@ -184,3 +186,24 @@ def read_booking(body, today: date, languages: list[str]) -> BookingRequest:
         booked_via="api",
         language=language,
     )
+
+
+def read_repeat(body) -> Repeat | None:
+    """The optional "repeat" of POST /api/v1/bookings, {"every_days": N, "count": K}: book a course
+    of K visits in all, one every N days. None without it; InvalidInput naming what is wrong."""
+    value = body.get("repeat") if isinstance(body, dict) else None
+    if value is None:
+        return None
+    errors: dict[str, str] = {}
+    if not isinstance(value, dict):
+        raise InvalidInput({"repeat": 'must be an object: {"every_days": 7, "count": 4}'})
+    _refuse_unknown_keys(value, REPEAT_KEYS, errors, "repeat.")
+    numbers = {}
+    for key, low, high in (("every_days", 1, MAX_EVERY_DAYS), ("count", 2, MAX_VISITS)):
+        try:
+            numbers[key] = read_whole_number(value.get(key), low, high)
+        except ValueError as error:
+            errors[f"repeat.{key}"] = str(error) + (" (visits in all, the first included)" if key == "count" else "")
+    if errors:
+        raise InvalidInput(errors)
+    return Repeat(**numbers)
