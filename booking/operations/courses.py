@@ -21,11 +21,13 @@ from flask_babel import gettext as _
 from booking.extensions import db
 from booking.formatting import date_text, local_time
 from booking.i18n import format_locale
-from booking.models import Appointment, AppointmentStatus, Course, Practitioner, Service
+from booking.models import Appointment, AppointmentStatus, BookingDraft, Course, Practitioner, Service, StaffAccount
 from booking.notify import outbox
 from booking.operations import catalogue
 from booking.operations.availability import Slot, diary, find_slots, load_clinic, nearby_slots
+from booking.operations import desk
 from booking.operations.bookings import (
+    AlreadyBooked,
     BookingRequest,
     Booked,
     SlotTaken,
@@ -57,7 +59,7 @@ from booking.scheduling.course import (
     overlapping,
     propose,
 )
-from booking.tokens import new_token
+from booking.tokens import draft_manage_token, new_token
 from booking.transaction import locked, write_transaction
 
 
@@ -178,13 +180,15 @@ def _visit_time(clinic, start: datetime) -> str:
 
 
 def book_course(request: BookingRequest, repeat: Repeat, starts: Sequence[datetime], now: datetime, *,
-                actor: Actor = PATIENT, rules: BookingRules | None = None) -> CourseResult:
+                actor: Actor = PATIENT, rules: BookingRules | None = None, draft: BookingDraft | None = None,
+                draft_key: str | None = None) -> CourseResult:
     """Book every visit of the course at the chosen starts in one transaction, or none of them.
 
     `request.start` is the first visit's proposed time and `request.practitioner` a slug or "any"
     (resolved as in plan_course); `starts` holds each visit's chosen time in order (the pattern's
     or an alternative). Raises CannotBook (VisitNotFree naming the visit when one is not free),
-    EmergencyAnswers, or NotFound.
+    EmergencyAnswers, or NotFound. A draft (with its key) completed by the course is marked booked
+    with its first visit, whose link is made from the key as book() makes a single visit's.
     """
     answers = checked_safety(request)
     _repeat_problem(repeat)
@@ -195,6 +199,8 @@ def book_course(request: BookingRequest, repeat: Repeat, starts: Sequence[dateti
         return _first_not_free(request, repeat, starts, now, rules)
 
     with write_transaction(taken=lost_race):
+        if draft is not None and locked(BookingDraft, draft.id).appointment_id is not None:
+            raise AlreadyBooked()  # a second press that waited for the first one's lock
         clinic = load_clinic()
         known = catalogue.current()
         first = known.service(request.service)
@@ -220,9 +226,10 @@ def book_course(request: BookingRequest, repeat: Repeat, starts: Sequence[dateti
             # Each claim reads the visits already added (the read flushes them), so the course
             # cannot overlap itself any more than another booking.
             chosen = _claim_visit(clinic, service, entry, number, repeat.count, start, now, rules)
-            token = new_token()
+            reference = new_reference()
+            token = draft_manage_token(draft_key, reference) if draft_key and number == 1 else new_token()
             appointment = add_visit(clinic, rows[service.id], practitioner, patient, chosen, request, answers,
-                                    new_reference(), token, actor, now)
+                                    reference, token, actor, now)
             appointment.course_id = course.id
             appointments.append(appointment)
             tokens.append(token)
@@ -230,6 +237,8 @@ def book_course(request: BookingRequest, repeat: Repeat, starts: Sequence[dateti
                                  tuple(appointment.safety_flags or ()), appointment.language))
         db.session.flush()
         head = appointments[0]
+        if draft is not None:
+            draft.appointment, draft.lost_race = head, False
         signal(head, levels_of(answers.urgent), "booking", now)  # one alert for the course, on its first visit
         message = outbox.queue("course_confirmation", head, now, visits=appointments, questions=questions_asked(head))
         if message is not None:  # it tells every visit: a move of the first alone must not hold it back
@@ -301,3 +310,12 @@ def cancel_rest(appointment_id: int, reason: str, now: datetime, *, actor: Actor
             if visit.id != appointment_id:
                 cancelled.append(cancel(visit.id, reason, now, actor=actor, patient_asked=patient_asked))
     return cancelled
+
+
+def cancel_rest_for_desk(account: StaffAccount, appointment_id: int, reason: str, now: datetime, *,
+                         patient_asked: bool, seen: int | None = None) -> list[Appointment]:
+    """The desk's "cancel the rest of the course": as the patient's, for staff who may change the visit."""
+    with write_transaction():
+        desk.locked_appointment(account, appointment_id)
+        return cancel_rest(appointment_id, reason, now, actor=desk.actor(account), patient_asked=patient_asked,
+                           seen=seen)
