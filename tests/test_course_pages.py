@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 from booking.extensions import db
 from booking.models import Appointment, AppointmentStatus, StaffRole
-from tests.test_booking_journey import PatientBrowser, put_on_file, text
+from tests.test_booking_journey import PatientBrowser, text
 from tests.test_desk import book_online
 from tests.test_staff import csrf_from, login_as, staff  # noqa: F401 (fixtures)
 
