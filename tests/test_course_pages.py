@@ -133,3 +133,27 @@ def test_a_visit_in_no_course_has_no_cancel_the_rest(clinic):
     patient = PatientBrowser(clinic)
     assert "Your course" not in text(patient.get(link))
     assert patient.get(f"{link}/cancel-course").location.endswith("/cancel")
+
+
+def test_the_desk_books_a_course_for_a_caller_choosing_another_time_for_one_visit(staff, login_as):  # noqa: F811
+    book_online(staff, start=TAKEN, email="other@example.com")
+    desk = login_as(StaffRole.RECEPTIONIST)
+    path = "/desk/book?practitioner=ana&start=2027-03-09T14:00:00-08:00&patient=new"
+    form = desk.get(path).get_data(as_text=True)
+    assert "Course of visits (optional)" in form
+    caller = {"csrf_token": csrf_from(form), "name": "Cal Caller", "email": "cal@example.com",
+              "phone": "213 555 0111", "birth_day": "2", "birth_month": "4", "birth_year": "1970",
+              "service": "short", "symptoms": "none", "every_days": "7"}
+    refused = desk.post(path, data=caller).get_data(as_text=True)
+    assert "For a course, select both how often and how many visits" in refused and 'value="Cal Caller"' in refused
+    proposed = desk.post(path, data=caller | {"count": "3"})
+    page = proposed.get_data(as_text=True)
+    assert proposed.status_code == 409 and "Visit 2 of 3 is not free: choose another time for it below" in page
+    assert 'value="Cal Caller"' in page and len(visits(staff)) == 1  # what was typed stays; nothing booked
+    alternative = re.search(r'name="visit-2" type="radio" value="([^"]+)"', page).group(1)
+    done = desk.post(path, data=caller | {"count": "3", "visit-2": alternative})
+    assert done.status_code == 303, done.get_data(as_text=True)
+    booked = [v for v in visits(staff) if v.course_id is not None]
+    assert len(booked) == 3 and booked[1].starts_at.isoformat() != TAKEN
+    assert all(v.booked_via == "desk" for v in booked)
+    assert "Booked a course of 3 visits for Cal Caller" in desk.get(done.location).get_data(as_text=True)

@@ -604,7 +604,8 @@ def desk_book(world, data=None) -> Target:
     if choose(data, st.booleans(), True, "new patient"):
         query["patient"] = "new"
     return Target(world.staff(StaffRole.RECEPTIONIST), "/desk/book?" + urlencode(query), post="/desk/book",
-                  query=query, hints={"service": ["short", "consult"], "symptoms": ["none", "fever"]})
+                  query=query, hints={"service": ["short", "consult"], "symptoms": ["none", "fever"],
+                                      "every_days": ["7", "3"], "count": ["2", "3"]})
 
 
 def desk_mark(world, data=None) -> Target:

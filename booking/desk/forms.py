@@ -21,7 +21,9 @@ from booking.forms import (
     parse_date,
 )
 from booking.formatting import time_range, time_text
+from booking.courses.forms import STAFF_HOW_OFTEN
 from booking.operations.clinic_file import WEEKDAYS
+from booking.scheduling.course import MAX_VISITS
 
 DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
@@ -47,6 +49,12 @@ class CallerBookingForm(DetailsForm, SafetyForm):
     returning = None  # the desk knows: it chose an existing patient or a new one
     service = Choice("Service", message="Select the service to book")
     symptoms = CheckboxChoices("Ask the caller: do any of these apply to them now?", choices=SAFETY_CHOICES)
+    # Optional: a course of visits booked in one step from this first one (booking.courses).
+    every_days = Choice("Book as a course? How often", choices=options(STAFF_HOW_OFTEN), optional=True,
+                        message="Select how often, or leave it for one visit")
+    count = Choice("Visits in the course, this one included",
+                   choices=options((str(n), str(n)) for n in range(2, MAX_VISITS + 1)), optional=True,
+                   message="Select how many visits")
     nothing_selected = "Ask the caller each question, then select any that apply, or 'None of these'"
     none_and_others = "Select 'None of these' only if nothing in the list applies to the caller"
 
@@ -58,6 +66,10 @@ class CallerBookingForm(DetailsForm, SafetyForm):
 
     def validate(self, extra_validators=None):
         valid = super().validate(extra_validators)
+        if valid and bool(self.every_days.data) != bool(self.count.data):
+            missing = self.count if self.every_days.data else self.every_days
+            missing.errors = ["For a course, select both how often and how many visits; for one visit, neither"]
+            valid = False
         for field in self:
             field.errors = [for_the_desk(message) for message in field.errors]
         return valid

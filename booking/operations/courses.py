@@ -24,7 +24,7 @@ from booking.i18n import format_locale
 from booking.models import Appointment, AppointmentStatus, BookingDraft, Course, Practitioner, Service, StaffAccount
 from booking.notify import outbox
 from booking.operations import catalogue
-from booking.operations.availability import Slot, diary, find_slots, load_clinic, nearby_slots
+from booking.operations.availability import Slot, desk_rules, diary, find_slots, load_clinic, nearby_slots
 from booking.operations import desk
 from booking.operations.bookings import (
     AlreadyBooked,
@@ -44,6 +44,7 @@ from booking.operations.bookings import (
 )
 from booking.operations.catalogue import ANY_PRACTITIONER, PractitionerEntry, ServiceEntry
 from booking.operations.history import PATIENT, Actor
+from booking.operations.permissions import may_change, require
 from booking.operations.problems import CannotBook
 from booking.operations.progress_checks import questions_asked
 from booking.operations.safety_signals import signal
@@ -319,3 +320,12 @@ def cancel_rest_for_desk(account: StaffAccount, appointment_id: int, reason: str
         desk.locked_appointment(account, appointment_id)
         return cancel_rest(appointment_id, reason, now, actor=desk.actor(account), patient_asked=patient_asked,
                            seen=seen)
+
+
+def book_course_for_caller(account: StaffAccount, request: BookingRequest, repeat: Repeat,
+                           starts: Sequence[datetime], now: datetime) -> CourseResult:
+    """The desk books a course for a caller: as book_course, under the desk's rules (no notice),
+    for staff who may change the practitioner's calendar."""
+    practitioner = desk.practitioner_by_slug(request.practitioner)
+    require(practitioner is None or may_change(account, practitioner.id))
+    return book_course(request, repeat, starts, now, actor=desk.actor(account), rules=desk_rules(load_clinic()))
