@@ -72,6 +72,7 @@ def create_app(config: dict | None = None) -> Flask:
     from booking.articles.routes import bp as articles_bp
     from booking.errors import register_error_pages
     from booking.feeds.routes import bp as feeds_bp
+    import booking.courses.routes  # noqa: F401 (adds the course pages to the public, manage and desk blueprints)
     from booking.identity.routes import bp as identity_bp
     from booking.intake.routes import bp as intake_bp
     from booking.manage.routes import bp as manage_bp

@@ -17,6 +17,7 @@ from booking.extensions import db
 from booking.limits import BUFFER_MINUTES, CLINIC_NUMBERS, SERVICE_MINUTES, Limit
 from booking.safety import most_severe
 from booking.scheduling import UTC, BookingRules, TimeRange, WorkingInterval
+from booking.scheduling.course import MAX_EVERY_DAYS, MAX_VISITS
 
 
 class UTCDateTime(sa.types.TypeDecorator):
@@ -506,6 +507,8 @@ class Appointment(db.Model):
     # The language the patient chose (one of the clinic's languages): their emails and
     # reminders for this visit follow it.
     language: Mapped[str] = mapped_column(sa.String(8), default="en", server_default="en")
+    # The course of treatment this visit was booked in with others (operations.courses), if any.
+    course_id: Mapped[int | None] = mapped_column(sa.ForeignKey("course.id"), index=True)
 
     practitioner: Mapped[Practitioner] = relationship()
     service: Mapped[Service] = relationship()
@@ -556,6 +559,26 @@ class Appointment(db.Model):
         length, occupied = self.ends_at - self.starts_at, self.occupied_until - self.starts_at
         self.starts_at, self.ends_at, self.occupied_until = starts_at, starts_at + length, starts_at + occupied
         self.sequence += 1
+
+
+class Course(db.Model):
+    """Visits booked together in one step as a course of treatment: every `every_days` dates,
+    `visits` in all. Each visit is an Appointment of its own (moved or cancelled on its own);
+    this row ties them together and holds nothing about the patient."""
+
+    __tablename__ = "course"
+    __table_args__ = (
+        sa.CheckConstraint(f"visits BETWEEN 2 AND {MAX_VISITS}", name="visits_range"),
+        sa.CheckConstraint(f"every_days BETWEEN 1 AND {MAX_EVERY_DAYS}", name="every_days_range"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    every_days: Mapped[int]
+    visits: Mapped[int]
+    booked_via: Mapped[str] = mapped_column(sa.String(20))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    appointments: Mapped[list[Appointment]] = relationship(order_by="Appointment.starts_at", viewonly=True)
 
 
 class ManageLink(db.Model):

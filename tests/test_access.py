@@ -45,7 +45,10 @@ RULES = {
     "manage.recheck": ("GET", 200, 200, 200, 200),  # the patient's link is the key, whoever holds it
     "manage.recheck_result": ("GET", 303, 303, 303, 303),  # nothing urgent answered: back to the booking
     "manage.consent_form": ("GET", 200, 200, 200, 200),  # the consent to sign: the link is the key
-    "manage.receipt": ("GET", 200, 200, 200, 200),  # before the visit: when the receipt will be there; the link is the key
+    "manage.receipt": ("GET", 200, 200, 200, 200),
+    "public.choose_course": ("GET", 302, 302, 302, 302),  # no booking started yet
+    "public.course_times": ("GET", 302, 302, 302, 302),
+    "manage.cancel_rest_of_course": ("GET", 302, 302, 302, 302),  # a visit in no course: to its own cancel page  # before the visit: when the receipt will be there; the link is the key
     "intake.start": ("GET", 200, 200, 200, 200),
     "intake.question": ("GET", 200, 200, 200, 200),
     "intake.check": ("GET", 303, 303, 303, 303),  # nothing answered yet
@@ -72,6 +75,7 @@ RULES = {
     "desk.appointment": ("GET", 302, 200, 200, 200),
     "desk.mark": ("POST", 302, 303, 303, 303),  # too early to mark arrived: refused with a message
     "desk.cancel": ("GET", 302, 200, 200, 200),
+    "desk.cancel_rest_of_course": ("GET", 302, 303, 303, 303),  # a visit in no course: back to it, with why
     "desk.confirm_identity": ("POST", 302, 303, 403, 303),  # the desk checks who calls; never the practitioner themselves
     "desk.email_questions": ("POST", 302, 303, 303, 303),  # Ana's patient: each sends a new link
     "desk.move": ("GET", 302, 200, 200, 200),

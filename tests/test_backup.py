@@ -15,7 +15,7 @@ import sqlite3
 import subprocess
 import sys
 from contextlib import ExitStack
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
 import flask_migrate
@@ -26,7 +26,7 @@ import sqlalchemy as sa
 from booking import PROJECT_ROOT, backup, create_app
 from booking.extensions import db
 from booking.models import Appointment, AppointmentStatus, OutboxMessage, Patient, Practitioner, StaffAccount, StaffRole
-from booking.operations import consent, drafts, second_factor
+from booking.operations import consent, courses, drafts, second_factor
 from booking.operations.availability import find_slots, load_clinic, load_service
 from booking.operations.bookings import Actor, BookingRequest, PatientDetails, book
 from booking.operations.clinic_file import import_clinic_file
@@ -34,6 +34,7 @@ from booking.operations.demo import load_demo
 from booking.operations.identity import EMAIL_KIND as IDENTITY_EMAIL
 from booking.operations.patient_data import Who, erase
 from booking.operations.staff import start_session
+from booking.scheduling.course import Repeat
 from tests.conftest import CLINIC_TOML, Clock, admin_sql, app_config, close_database, fresh_database
 from tests.mail import MailServer
 
@@ -88,6 +89,19 @@ def fill_like_a_clinic(app, clock) -> None:
                                          patient=PatientDetails(patient.name, patient.email, patient.phone,
                                                                 patient.born_on)), now)
             assert booked.appointment.identity_pending
+            # A new patient books a course of two weekly visits in one step.
+            for later in find_slots(load_clinic(), load_service(service.slug), [other], now.date() + timedelta(days=4),
+                                    14, now):
+                plan = courses.plan_course(service.slug, other.slug, later.start, Repeat(7, 2), now)
+                if plan.all_free:
+                    courses.book_course(BookingRequest(
+                        service=service.slug, practitioner=other.slug, start=later.start,
+                        patient=PatientDetails("Cory Course", "cory.course@example.com", "+1 213 555 0177",
+                                               date(1975, 6, 1))), Repeat(7, 2),
+                        [p.wanted for p in plan.proposals], now)
+                    break
+            else:
+                raise AssertionError("no two free weekly times for the course")
             # A patient signs the consent to treatment for a visit ahead (the shipped text becomes version 1).
             ahead = db.session.scalars(sa.select(Appointment).where(
                 Appointment.status == AppointmentStatus.BOOKED, Appointment.identity_confirmed_at.is_not(None),

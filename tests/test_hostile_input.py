@@ -395,9 +395,44 @@ def patient_at(world, step: str) -> Target:
     raise AssertionError(step)
 
 
-def manage_target(path_after_token: str, **target):
+def patient_at_course(world, step: str) -> Target:
+    """A patient's browser on a course page: every question answered, then "Book a course"
+    (and for the times page, how often and how many)."""
+    target = patient_at(world, "/book/check")
+    patient = PatientBrowser(world.app)
+    patient.client = target.client
+    hints = {"every_days": ["7", "3"], "count": ["2", "3"]}
+    if step == "/book/course/times":
+        response = patient.submit("/book/course", {"every_days": "7", "count": "2"})
+        assert response.status_code == 303, response.get_data(as_text=True)[:500]
+    return Target(target.client, step, hints=hints)
+
+
+def course_booked(world) -> dict:
+    """The first visit of a course of two, a week apart, booked through the API: as World.book."""
+    for days_ahead in range(2, 12):
+        number = next(world._numbers)
+        response = world.app.test_client().post("/api/v1/bookings", json={
+            "service": "short", "practitioner": "ana", "safety": [], "start": world.free_start(days_ahead=days_ahead),
+            "repeat": {"every_days": 7, "count": 2},
+            "patient": {"name": f"Hostile Course {number}", "email": f"course{number}@example.com",
+                        "phone": "213 555 0100", "birth_date": "1980-01-01"}})
+        if response.status_code == 201:
+            break
+    assert response.status_code == 201, response.get_json()
+    made = response.get_json()["visits"][0]
+    with world.app.app_context():
+        booked = db.session.scalars(sa.select(Appointment).where(Appointment.course_id.is_not(None),
+                                                                  Appointment.patient.has(email=f"course{number}@example.com"))).all()
+        made |= {"id": booked[0].id, "patient_id": booked[0].patient_id, "token": made["manage_url"].rsplit("/", 1)[1]}
+        world._booked.extend(visit.id for visit in booked)
+        db.session.remove()
+    return made
+
+
+def manage_target(path_after_token: str, make_booking=None, **target):
     def make(world) -> Target:
-        booked = world.book()
+        booked = (make_booking or World.book)(world)
         return Target(PatientBrowser(world.app).client, f"/manage/{booked['token']}{path_after_token}", **target)
     return make
 
@@ -569,7 +604,8 @@ def desk_book(world, data=None) -> Target:
     if choose(data, st.booleans(), True, "new patient"):
         query["patient"] = "new"
     return Target(world.staff(StaffRole.RECEPTIONIST), "/desk/book?" + urlencode(query), post="/desk/book",
-                  query=query, hints={"service": ["short", "consult"], "symptoms": ["none", "fever"]})
+                  query=query, hints={"service": ["short", "consult"], "symptoms": ["none", "fever"],
+                                      "every_days": ["7", "3"], "count": ["2", "3"]})
 
 
 def desk_mark(world, data=None) -> Target:
@@ -664,6 +700,9 @@ FORMS: dict[str, Callable] = {
     "public.your_details": lambda w: patient_at(w, "/book/details"),
     "public.check_answers": lambda w: patient_at(w, "/book/check"),
     "manage.cancel_visit": manage_target("/cancel"),
+    "public.choose_course": lambda w: patient_at_course(w, "/book/course"),
+    "public.course_times": lambda w: patient_at_course(w, "/book/course/times"),
+    "manage.cancel_rest_of_course": manage_target("/cancel-course", make_booking=course_booked),
     "manage.reschedule": manage_target("/reschedule"),
     "manage.confirm_move": confirm_move,
     "manage.recheck": manage_target("/safety-check"),
@@ -678,6 +717,7 @@ FORMS: dict[str, Callable] = {
     "auth.sign_out": sign_out,
     "desk.book": desk_book,
     "desk.cancel": appointment_page("cancel", "/cancel"),
+    "desk.cancel_rest_of_course": appointment_page("cancel-course", "/cancel-course", make_booking=course_booked),
     "desk.confirm_identity": appointment_page("confirm-identity", make_booking=booked_again),
     "desk.email_questions": appointment_page("email-questions"),
     "desk.mark": desk_mark,
@@ -803,6 +843,8 @@ def test_the_booking_api_answers_hostile_bodies_without_a_5xx_or_a_partial_write
     valid = {"service": "short", "practitioner": "ana", "start": world.free_start(days_ahead=1), "safety": [],
              "patient": {"name": "Pat Api", "email": "pat.api@example.com", "phone": "213 555 0100",
                          "birth_date": "1980-01-01"}}
+    if data.draw(st.booleans(), label="a course"):  # the repeat's numbers are fuzzed like every other field
+        valid["repeat"] = {"every_days": 7, "count": 2}
     body = data.draw(hostile_booking(valid), label="body")
     how = data.draw(st.sampled_from(["json"] * 6 + ["text/plain", "form", "none", "raw", "bytes"]), label="sent as")
     client = world.app.test_client()

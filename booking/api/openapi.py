@@ -76,6 +76,41 @@ class Booked(Answer):
         json_schema_extra=lambda schema: schema.pop("default"))  # left out when there is none, never null
 
 
+class CourseVisit(Answer):
+    reference: str = Field(examples=["K7M2QX4P"])
+    start: str = Field(examples=["2027-03-15T09:00:00-07:00"])
+    end: str = Field(examples=["2027-03-15T09:30:00-07:00"])
+    practitioner: str = Field(examples=["ana"])
+    service: str = Field(examples=["short"])
+    manage_url: str = Field(description="This visit's own secret link: each visit moves or cancels on its own.")
+
+
+class CourseRepeat(Answer):
+    every_days: int = Field(examples=[7])
+    count: int = Field(examples=[4])
+
+
+class CourseBooked(Answer):
+    course: CourseRepeat
+    visits: list[CourseVisit] = Field(description="Every visit of the course, in order.")
+    advice: str | SkipJsonSchema[None] = Field(
+        None, description="Only after urgent safety answers: what the caller tells the patient.",
+        json_schema_extra=lambda schema: schema.pop("default"))
+
+
+class VisitNotFree(Answer):
+    number: int = Field(description="The visit's place in the course, from 1.", examples=[3])
+    start: str | None = Field(description="The time the pattern gives it; null when it falls on no bookable date.",
+                              examples=["2027-03-29T09:00:00-07:00"])
+    alternatives: list[Slot] = Field(description="The nearest free starts with the same practitioner.")
+
+
+class CourseNotFree(Answer):
+    error: Literal["course_not_free"]
+    message: str
+    visits: list[VisitNotFree]
+
+
 class Problem(Answer):
     """Every other refusal: bad JSON (invalid_json), a NUL or half a surrogate pair (bad_request), too
     many requests (too_many_requests), a body too large, the clinic not set up or busy."""
@@ -138,7 +173,7 @@ def build_document() -> dict:
     models = [(BookingBody, "validation"), (Services, "serialization"), (Practitioners, "serialization"),
               (Slots, "serialization"), (Booked, "serialization"), (Problem, "serialization"),
               (Invalid, "serialization"), (Emergency, "serialization"), (UnknownName, "serialization"),
-              (SlotTaken, "serialization")]
+              (SlotTaken, "serialization"), (CourseBooked, "serialization"), (CourseNotFree, "serialization")]
     refs, definitions = models_json_schema(models, ref_template=COMPONENTS)
     ref = {model: refs[(model, mode)] for model, mode in models}
     problem = ref[Problem]
@@ -187,7 +222,8 @@ def build_document() -> dict:
             "requestBody": {"required": True, "content": {"application/json": {
                 "schema": ref[BookingBody], "examples": {"booking": {"value": body_example}}}}},
             "responses": {
-                "201": _answer("Booked.", ref[Booked], {
+                "201": _answer("Booked: one visit, or with `repeat` every visit of the course.",
+                               {"anyOf": [ref[Booked], ref[CourseBooked]]}, {
                     "reference": "K7M2QX4P", "start": "2027-03-15T09:00:00-07:00", "end": "2027-03-15T09:30:00-07:00",
                     "practitioner": "ana", "service": "short", "manage_url": "https://clinic.example/manage/..."}),
                 "400": _answer("The body is not JSON (or not sent as application/json), is nested too deeply, or "
@@ -195,7 +231,9 @@ def build_document() -> dict:
                                {"error": "invalid_json", "message": "the body must be JSON with Content-Type: "
                                 "application/json, nested no more than 32 levels deep"}),
                 "404": unknown,
-                "409": _answer("The time was just taken: nothing was written.", ref[SlotTaken], {
+                "409": _answer("The time was just taken (slot_taken), or with `repeat` some visits of the course are "
+                               "not free (course_not_free): nothing was written.",
+                               {"anyOf": [ref[SlotTaken], ref[CourseNotFree]]}, {
                     "error": "slot_taken", "message": "that time was just taken; choose one of the alternatives or "
                     "ask /api/v1/slots again", "alternatives": [{"start": "2027-03-15T09:30:00-07:00",
                                                                  "end": "2027-03-15T10:00:00-07:00", "practitioner": "ana"}]}),

@@ -21,6 +21,7 @@ from booking.operations.availability import (
 )
 from booking.operations import catalogue
 from booking.operations.bookings import EmergencyAnswers, SlotTaken, book
+from booking.operations.courses import VisitNotFree, book_course, plan_course
 from booking.operations.problems import CannotBook, NotFound
 from booking.safety import emergency_advice, has_emergency_answer, urgent_advice
 from booking.web import JSON_DEPTH_LIMIT
@@ -149,7 +150,9 @@ def create_booking():
     # Emergency answers come first: that advice matters more than any typo elsewhere.
     if isinstance(body, dict) and has_emergency_answer(body.get("safety")):
         return _error(422, "emergency", advice, advice=advice)
-    booking_request = read_booking(body, clinic.today(moment), offered)
+    booking_request, repeat = read_booking(body, clinic.today(moment), offered)
+    if repeat is not None:
+        return _book_course(booking_request, repeat, moment, clinic, advice)
     # Read now: the booking's commit leaves the clinic's row to be read again on next use.
     zone, emergency_number, region = clinic.zone, clinic.emergency_number, clinic.region
     try:
@@ -178,6 +181,38 @@ def create_booking():
         with speaking(made.language):
             booked["advice"] = urgent_advice(emergency_number, region)
     return jsonify(booked), 201
+
+
+def _book_course(booking_request, repeat, moment, clinic, advice):
+    """A course: every visit at the pattern's time, all booked or none (409 lists those not free)."""
+    zone, emergency_number, region = clinic.zone, clinic.emergency_number, clinic.region
+    plan = plan_course(booking_request.service, booking_request.practitioner, booking_request.start, repeat, moment)
+    not_free = [{"number": p.number, "start": p.wanted.astimezone(zone).isoformat() if p.wanted else None,
+                 "alternatives": [_slot_json(Slot(alt, alt + timedelta(minutes=plan.service_of(p.number).minutes),
+                                                  plan.practitioner.slug), zone) for alt in p.alternatives]}
+                for p in plan.proposals if not p.is_free]
+    if not not_free:
+        try:
+            result = book_course(booking_request, repeat, [p.wanted for p in plan.proposals], moment)
+        except EmergencyAnswers:
+            return _error(422, "emergency", advice, advice=advice)
+        except VisitNotFree as lost:
+            not_free = [{"number": lost.number, "start": lost.start.astimezone(zone).isoformat(),
+                         "alternatives": [_slot_json(s, zone) for s in lost.alternatives]}]
+    if not_free:
+        return _error(409, "course_not_free", "some visits of the course are not free, so nothing was booked; "
+                      "choose another start or repeat, or book those visits at one of their alternatives",
+                      visits=not_free)
+    visits = [{"reference": made.reference, "start": made.starts_at.astimezone(zone).isoformat(),
+               "end": made.ends_at.astimezone(zone).isoformat(), "practitioner": made.practitioner,
+               "service": made.service,
+               "manage_url": current_app.config["BASE_URL"] + url_for("manage.show", token=token)}
+              for made, token in zip(result.booked, result.manage_tokens)]
+    answer = {"course": {"every_days": repeat.every_days, "count": repeat.count}, "visits": visits}
+    if result.booked[0].safety_flags:
+        with speaking(result.booked[0].language):
+            answer["advice"] = urgent_advice(emergency_number, region)
+    return jsonify(answer), 201
 
 
 @bp.errorhandler(InvalidInput)

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime
-from typing import Any, ClassVar
+from typing import Any, ClassVar, get_args
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
 from booking.operations.bookings import BookingRequest, PatientDetails
 from booking.safety import EMERGENCY, URGENT
+from booking.scheduling.course import MAX_EVERY_DAYS, MAX_VISITS, Repeat
 from booking.validation import (EMAIL_LIMIT, NAME_LIMIT, PHONE_CHARACTERS, PHONE_LIMIT, check_birth_date, clean_email,
                                 clean_name, clean_phone)
 
@@ -97,9 +98,12 @@ class ApiModel(BaseModel):
 def _model_at(model: type[BaseModel], path: tuple[str, ...]) -> type[BaseModel]:
     """The model holding the field at `path` inside `model` (the patient's, for "patient.email")."""
     for part in path:
-        inner = model.model_fields[part].annotation if part in model.model_fields else None
-        if isinstance(inner, type) and issubclass(inner, BaseModel):
-            model = inner
+        annotation = model.model_fields[part].annotation if part in model.model_fields else None
+        # An optional part (`RepeatBody | None`) holds its model among the union's members.
+        for inner in (annotation, *get_args(annotation)):
+            if isinstance(inner, type) and issubclass(inner, BaseModel):
+                model = inner
+                break
     return model
 
 
@@ -227,6 +231,31 @@ class PatientBody(ApiModel):
         return PatientDetails(name=self.name, email=self.email, phone=self.phone, born_on=self.birth_date)
 
 
+class RepeatBody(ApiModel):
+    """A course: this visit and the ones after it, one every `every_days` clinic dates."""
+
+    DESCRIBED: ClassVar[str] = '{"every_days": 7, "count": 4}'
+    every_days: int = Field(ge=1, le=MAX_EVERY_DAYS, description="Clinic dates from one visit to the next.",
+                            examples=[7])
+    count: int = Field(ge=2, le=MAX_VISITS, description="Visits in all, the first one included.", examples=[4])
+
+    @field_validator("every_days", mode="before")
+    @classmethod
+    def _every_days(cls, value):
+        return read_whole_number(value, 1, MAX_EVERY_DAYS)
+
+    @field_validator("count", mode="before")
+    @classmethod
+    def _count(cls, value):
+        try:
+            return read_whole_number(value, 2, MAX_VISITS)
+        except ValueError as error:
+            raise ValueError(f"{error} (visits in all, the first included)") from None
+
+    def repeat(self) -> Repeat:
+        return Repeat(every_days=self.every_days, count=self.count)
+
+
 class BookingBody(ApiModel):
     """POST /api/v1/bookings: a free start from /api/v1/slots, the patient, and the safety answers."""
 
@@ -242,6 +271,9 @@ class BookingBody(ApiModel):
                               json_schema_extra={"items": {"type": "string", "enum": [*EMERGENCY, *URGENT]}})
     language: str | None = Field(None, description="The patient's language for emails, one the clinic offers; "
                                  "its first when not given.", examples=["es"])
+    repeat: RepeatBody | None = Field(None, description="Book a course: this visit and the next ones at the same "
+                                      "time of day, all or none (201 lists every visit; 409 course_not_free names "
+                                      "those not free, with alternatives).", examples=[{"every_days": 7, "count": 4}])
 
     _language = field_validator("language", mode="before")(_clinic_language)
 
@@ -272,6 +304,13 @@ class BookingBody(ApiModel):
             raise ValueError(f"must be an object: {PatientBody.DESCRIBED}")
         return value
 
+    @field_validator("repeat", mode="before")
+    @classmethod
+    def _repeat(cls, value):
+        if value is not None and not isinstance(value, dict):
+            raise ValueError(f"must be an object: {RepeatBody.DESCRIBED}")
+        return value
+
     @field_validator("safety", mode="before")
     @classmethod
     def _safety(cls, value):
@@ -285,7 +324,9 @@ class BookingBody(ApiModel):
                               language=self.language)
 
 
-def read_booking(body, today: date, languages: list[str]) -> BookingRequest:
-    """The JSON body of POST /api/v1/bookings, or InvalidInput naming every bad field. `language`
-    (optional, one of the clinic's `languages`) is what the patient's emails are written in."""
-    return read(BookingBody, body, today=today, languages=languages).booking_request()
+def read_booking(body, today: date, languages: list[str]) -> tuple[BookingRequest, Repeat | None]:
+    """The JSON body of POST /api/v1/bookings, or InvalidInput naming every bad field: the booking,
+    and its repeat when it books a course. `language` (optional, one of the clinic's `languages`) is
+    what the patient's emails are written in."""
+    checked = read(BookingBody, body, today=today, languages=languages)
+    return checked.booking_request(), checked.repeat.repeat() if checked.repeat else None

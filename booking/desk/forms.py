@@ -22,6 +22,7 @@ from booking.forms import (
 )
 from booking.formatting import time_range, time_text
 from booking.operations.clinic_file import WEEKDAYS
+from booking.scheduling.course import MAX_VISITS
 
 DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
@@ -40,6 +41,9 @@ def for_the_desk(message: str) -> str:
     return message.replace("Enter your", "Enter the patient's").replace("your ", "the patient's ")
 
 
+# How often a course for a caller repeats (the patient's pages offer the same, translated).
+STAFF_HOW_OFTEN = (("7", "Once a week"), ("14", "Every two weeks"), ("3", "Every 3 days"), ("4", "Every 4 days"))
+
 class CallerBookingForm(DetailsForm, SafetyForm):
     """A booking made by the desk: the service, the caller's answers to the safety
     questions, and the patient's details unless an existing patient was chosen."""
@@ -47,6 +51,12 @@ class CallerBookingForm(DetailsForm, SafetyForm):
     returning = None  # the desk knows: it chose an existing patient or a new one
     service = Choice("Service", message="Select the service to book")
     symptoms = CheckboxChoices("Ask the caller: do any of these apply to them now?", choices=SAFETY_CHOICES)
+    # Optional: a course of visits booked in one step from this first one (booking.courses).
+    every_days = Choice("Book as a course? How often", choices=options(STAFF_HOW_OFTEN), optional=True,
+                        message="Select how often, or leave it for one visit")
+    count = Choice("Visits in the course, this one included",
+                   choices=options((str(n), str(n)) for n in range(2, MAX_VISITS + 1)), optional=True,
+                   message="Select how many visits")
     nothing_selected = "Ask the caller each question, then select any that apply, or 'None of these'"
     none_and_others = "Select 'None of these' only if nothing in the list applies to the caller"
 
@@ -58,6 +68,10 @@ class CallerBookingForm(DetailsForm, SafetyForm):
 
     def validate(self, extra_validators=None):
         valid = super().validate(extra_validators)
+        if valid and bool(self.every_days.data) != bool(self.count.data):
+            missing = self.count if self.every_days.data else self.every_days
+            missing.errors = ["For a course, select both how often and how many visits; for one visit, neither"]
+            valid = False
         for field in self:
             field.errors = [for_the_desk(message) for message in field.errors]
         return valid

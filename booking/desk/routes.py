@@ -15,6 +15,7 @@ from flask_login import current_user
 
 from booking.clock import now
 from booking.formatting import end_sentence
+from booking.desk.courses import desk_course
 from booking.desk.forms import (
     ActionForm,
     CallerBookingForm,
@@ -128,10 +129,12 @@ def book():
     if form.validate_on_submit() and not _files_under_someone_else(form, patient):
         details = (PatientDetails(patient.name, patient.email, patient.phone, patient.born_on) if patient else
                    PatientDetails(form.name.data, form.email.data, form.phone.data, form.born_on))
+        wanted = BookingRequest(service=form.service.data, practitioner=practitioner.slug, start=start,
+                                patient=details, safety=tuple(form.codes), booked_via="desk")
         try:
-            result = desk.book_for_caller(_account(), BookingRequest(
-                service=form.service.data, practitioner=practitioner.slug, start=start, patient=details,
-                safety=tuple(form.codes), booked_via="desk"), now())
+            if form.every_days.data:  # a course: booked whole, or its page again with times to choose
+                return desk_course(_account(), form, wanted, practitioner, patient, target)
+            result = desk.book_for_caller(_account(), wanted, now())
         except EmergencyAnswers:
             return render_template("desk/book.html", form=form, practitioner=practitioner, start=start,
                                    patient=patient, alternatives=None, target=target, problem=None,

@@ -54,11 +54,25 @@ def appointment_calendar(appointment: Appointment, clinic: Clinic, *, stamped_at
     `organizer` ("Name <address>") is the clinic's sending address: calendar apps apply a
     cancellation sent by email only when it names the organiser of the event.
     """
+    cancelled = appointment.status is AppointmentStatus.CANCELLED
+    return visits_calendar([appointment], clinic, stamped_at=stamped_at, organizer=organizer,
+                           method="CANCEL" if cancelled else "PUBLISH")
+
+
+def visits_calendar(appointments: Iterable[Appointment], clinic: Clinic, *, stamped_at: datetime,
+                    organizer: str | None = None, method: str = "PUBLISH") -> bytes:
+    """The patient's file for one or more visits (a course): one VEVENT each, with its own UID, so
+    each visit is moved or cancelled in the patient's calendar on its own later."""
     calendar = Calendar()
     calendar.add("prodid", "-//Clinic booking//appointments//EN")
     calendar.add("version", "2.0")
-    cancelled = appointment.status is AppointmentStatus.CANCELLED
-    calendar.add("method", "CANCEL" if cancelled else "PUBLISH")
+    calendar.add("method", method)
+    for appointment in appointments:
+        calendar.add_component(_patient_event(appointment, clinic, stamped_at, organizer))
+    return calendar.to_ical()
+
+
+def _patient_event(appointment: Appointment, clinic: Clinic, stamped_at: datetime, organizer: str | None) -> Event:
     summary = _("%(service)s with %(practitioner)s", service=in_current_language(appointment.service, "name"),
                 practitioner=appointment.practitioner.name)
     event = visit_event(appointment, clinic, summary=summary, stamp=stamped_at)
@@ -67,14 +81,13 @@ def appointment_calendar(appointment: Appointment, clinic: Clinic, *, stamped_at
         clinic_address = vCalAddress(f"mailto:{address}")
         clinic_address.params["cn"] = vText(name or clinic.name)
         event.add("organizer", clinic_address)
-    if cancelled:
+    if appointment.status is AppointmentStatus.CANCELLED:
         description = _("Reference %(reference)s. This appointment is cancelled.", reference=appointment.reference)
     else:
         description = _("Reference %(reference)s. To change or cancel, use the link in your booking email or call "
                         "%(phone)s.", reference=appointment.reference, phone=clinic.phone)
     event.add("description", description)
-    calendar.add_component(event)
-    return calendar.to_ical()
+    return event
 
 
 def initials(name: str) -> str:

@@ -31,7 +31,7 @@ from markupsafe import Markup
 from booking.formatting import email_time, tel_uri
 from booking.i18n import speaking
 from booking.models import Appointment, Clinic
-from booking.notify.calendar import appointment_calendar
+from booking.notify.calendar import appointment_calendar, visits_calendar
 
 # Stands in the stored bodies where the message's secret link goes; the sender makes a new
 # token for each attempt and puts it there only in what it hands to the mail server
@@ -39,6 +39,14 @@ from booking.notify.calendar import appointment_calendar
 LINK_PLACEHOLDER = "LINK-SENT-WITH-THE-EMAIL"
 # Where a link made only as the email is sent goes (operations.identity: confirming a booking).
 IDENTITY_LINK_PLACEHOLDER = "IDENTITY-LINK-MADE-WHEN-SENT"
+# A course's confirmation links to each of its visits: this prefix and the visit's reference stand
+# where that visit's own link goes, made as the email is sent like the one above.
+VISIT_LINK_PREFIX = "VISIT-LINK-MADE-WHEN-SENT-"
+VISIT_LINK = re.compile(VISIT_LINK_PREFIX + r"([A-Z0-9]{4,12})")
+
+
+def visit_link_placeholder(appointment: Appointment) -> str:
+    return VISIT_LINK_PREFIX + appointment.reference
 
 HTML_TAGS = {"p", "a", "ul", "ol", "li", "strong", "em", "h2", "h3", "br", "hr"}
 
@@ -153,7 +161,7 @@ STAFF_KINDS = {"safety_alert"}
 def compose(kind: str, appointment: Appointment, clinic: Clinic, now: datetime, **context) -> Email:
     """The email of this kind about this appointment, with LINK_PLACEHOLDER for its secret link.
 
-    Kinds: confirmation, moved (context: was_at, was_with: the old time and practitioner),
+    Kinds: confirmation, course_confirmation (context: visits, every visit of the course), moved (context: was_at, was_with: the old time and practitioner),
     cancelled (context: by_clinic), reminder, progress_invitation, intake_invitation,
     identity_check, and safety_alert to the clinic (context: level, given_in). `context` may
     also carry `questions`: "intake", "progress" or None, the questions the patient still has
@@ -183,13 +191,17 @@ def compose(kind: str, appointment: Appointment, clinic: Clinic, now: datetime, 
             "desk_url": _external("desk.appointment", appointment_id=appointment.id),
             "articles": _reading_list(appointment) if kind == "confirmation" else [],
             "questions": None,
+            "visit_manage_url": lambda visit: _external("manage.show", token=visit_link_placeholder(visit)),
             **context,
         }
         template = f"emails/{kind}.txt"
         subject, text = _split(render_template(template, **_writer(_PlainText), **values))
         _, markdown_text = _split(render_template(template, **_writer(_Markdown), **values))
         calendar = None
-        if kind in CALENDAR_KINDS:
+        if kind == "course_confirmation":
+            calendar = visits_calendar(context["visits"], clinic, stamped_at=now,
+                                       organizer=current_app.config["MAIL_FROM"])
+        elif kind in CALENDAR_KINDS:
             calendar = appointment_calendar(appointment, clinic, stamped_at=now, organizer=current_app.config["MAIL_FROM"])
         return Email(subject=subject, text=text, html=_html(markdown_text, clinic), calendar=calendar)
 
@@ -207,7 +219,7 @@ def _split(rendered: str) -> tuple[str, str]:
 
 
 # Emails that change what the patient's calendar should show carry an .ics file.
-CALENDAR_KINDS = {"confirmation", "moved", "cancelled"}
+CALENDAR_KINDS = {"confirmation", "course_confirmation", "moved", "cancelled"}
 
 
 def _reading_list(appointment: Appointment) -> list[tuple[str, str]]:
@@ -225,5 +237,5 @@ def with_links(body: str, links: dict[str, str] | None) -> str:
 
 def link_hidden(body: str) -> str:
     """A stored body as staff may read it: the secret link stays hidden."""
-    return (body.replace(LINK_PLACEHOLDER, "(the patient's secret link)")
-            .replace(IDENTITY_LINK_PLACEHOLDER, "(the patient's confirmation link)"))
+    return VISIT_LINK.sub("(the patient's secret link)", body.replace(LINK_PLACEHOLDER, "(the patient's secret link)")
+                          .replace(IDENTITY_LINK_PLACEHOLDER, "(the patient's confirmation link)"))

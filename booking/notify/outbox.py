@@ -54,7 +54,14 @@ from booking.models import (
     OutboxSender,
     OutboxStatus,
 )
-from booking.notify.emails import IDENTITY_LINK_PLACEHOLDER, LINK_PLACEHOLDER, compose, with_links
+from booking.notify.emails import (
+    IDENTITY_LINK_PLACEHOLDER,
+    LINK_PLACEHOLDER,
+    VISIT_LINK,
+    VISIT_LINK_PREFIX,
+    compose,
+    with_links,
+)
 from booking.notify.smtp import Deferred, Refused, Transport, Unavailable
 from booking.safety import SIGNAL_SOURCES
 from booking.tokens import hash_token, new_token
@@ -110,7 +117,8 @@ def needs_link(message: OutboxMessage) -> bool:
     """Whether the message's text has a place for a secret link (to manage the visit, or to confirm
     who booked it), made as it is sent."""
     text = message.text_body + message.html_body
-    return message.appointment_id is not None and (LINK_PLACEHOLDER in text or IDENTITY_LINK_PLACEHOLDER in text)
+    return message.appointment_id is not None and (LINK_PLACEHOLDER in text or IDENTITY_LINK_PLACEHOLDER in text
+                                                   or VISIT_LINK_PREFIX in text)
 
 
 # How long the link in "Did you book a visit ...? Please confirm" works.
@@ -131,6 +139,15 @@ def _new_link(appointment_id: int, now: datetime) -> str:
     token = new_token()
     db.session.add(ManageLink(appointment_id=appointment_id, token_hash=hash_token(token), created_at=now))
     return token
+
+
+def _visit_of_same_course(appointment: Appointment, reference: str) -> int | None:
+    """The id of the visit with this reference, only if it is of the same course (and so the same
+    patient) as the message's own visit: a link is never made for someone else's visit."""
+    if appointment.course_id is None:
+        return None
+    return db.session.scalar(sa.select(Appointment.id).where(Appointment.reference == reference,
+                                                             Appointment.course_id == appointment.course_id))
 
 
 def drop_links(appointment: Appointment) -> None:
@@ -253,6 +270,10 @@ def _links_for_this_attempt(message_id: int, sender: str, now: datetime) -> dict
             links[LINK_PLACEHOLDER] = _new_link(message.appointment_id, now)
         if IDENTITY_LINK_PLACEHOLDER in text:
             links[IDENTITY_LINK_PLACEHOLDER] = _new_identity_link(message.appointment_id, now)
+        for reference in sorted(set(VISIT_LINK.findall(text))):
+            visit_id = _visit_of_same_course(message.appointment, reference)
+            if visit_id is not None:
+                links[VISIT_LINK_PREFIX + reference] = _new_link(visit_id, now)
         return links
 
     return _writing(make)

@@ -126,6 +126,12 @@ def _blocked_ranges(practitioner_ids: list[int], window: TimeRange, count_bookin
             _ranges_by_practitioner((who, start, end) for who, start, end, is_booking in rows if is_booking))
 
 
+def diary(clinic: Clinic, practitioner_id: int, first_day: date, days: int) -> tuple[list[TimeRange], list[TimeRange]]:
+    """One practitioner's time off and booked time over these clinic dates, for the pure planners."""
+    time_off, busy = _blocked_ranges([practitioner_id], _window(clinic, first_day, days), True, None)
+    return time_off[practitioner_id], busy[practitioner_id]
+
+
 def find_slots(
     clinic: Clinic,
     service: Service,

@@ -197,11 +197,7 @@ def book(
     """
     if (draft is None) != (draft_key is None):
         raise ValueError("a draft is booked with its key, and a key only with its draft")
-    answers = classify(list(request.safety))
-    if answers.unknown:
-        raise CannotBook("safety", f"unknown safety codes: {', '.join(answers.unknown)}")
-    if answers.stops_booking:
-        raise EmergencyAnswers()
+    answers = checked_safety(request)
 
     with write_transaction(taken=lambda: _taken(request.service, request.practitioner, request.start, now, rules=rules)):
         if draft is not None and locked(BookingDraft, draft.id).appointment_id is not None:
@@ -214,57 +210,87 @@ def book(
             raise CannotBook("practitioner", f"nobody offers {service.slug!r} at the moment")
         lock_patient(request.patient.email, request.patient.born_on)
         lock_practitioners(*(p.id for p in practitioners))
-        chosen = _claim(clinic, service, practitioners, request.start, now, rules=rules)
+        chosen = claim_slot(clinic, service, practitioners, request.start, now, rules=rules)
         practitioner = db.session.get(Practitioner, next(p.id for p in practitioners if p.slug == chosen.practitioner))
 
         patient = find_or_add_patient(request.patient, now)
-        if service.new_patients_only and _has_visited(patient):
-            raise CannotBook("service", (
-                f"'{service.name}' is for patients new to the clinic, and {patient.name} has booked before. "
-                "Choose a follow-up visit instead."
-            ) if request.booked_via == "desk" else _(
-                "'%(service)s' is for patients new to the clinic, and these details match a patient who "
-                "already has a booking with us. Choose a follow-up, or call the clinic if that is not right.",
-                service=in_current_language(service, "name"),
-            ))
+        refuse_if_not_new(service, patient, request)
         reference = new_reference()
         token = draft_manage_token(draft_key, reference) if draft_key else new_token()
-        appointment = Appointment(
-            reference=reference,
-            practitioner=practitioner,
-            service=service,
-            patient=patient,
-            starts_at=chosen.start,
-            ends_at=chosen.end,
-            occupied_until=chosen.start + timedelta(minutes=service.minutes + service.buffer_minutes),
-            status=AppointmentStatus.BOOKED,
-            safety_flags=list(answers.urgent),
-            manage_token_hash=hash_token(token),
-            booked_via=request.booked_via,
-            created_at=now,
-            safety_checked_at=now,
-            safety_answers=list(answers.urgent),
-            language=request.language or offered_languages(clinic)[0],
-        )
-        db.session.add(appointment)
-        identity.settle_new_booking(appointment, request.patient.name, request.patient.phone, now)
-        record(appointment, actor, "booked",
-               f"{service.name}, {describe(clinic, appointment.practitioner, chosen.start)}, "
-               f"booked {BOOKED_VIA.get(request.booked_via, request.booked_via)}", now)
+        appointment = add_visit(clinic, service, practitioner, patient, chosen, request, answers, reference, token,
+                                actor, now)
         if draft is not None:
             draft.appointment, draft.lost_race = appointment, False
         db.session.flush()  # the new rows get their ids, which the questions' lookup needs
         signal(appointment, levels_of(answers.urgent), "booking", now)
         outbox.queue("confirmation", appointment, now, questions=questions_asked(appointment))
-        if appointment.identity_pending:
-            record(appointment, actor, "identity pending", (
-                "These details match a patient who has visits with other practitioners: their earlier visits "
-                f"stay hidden from {appointment.practitioner.name} until the patient confirms from the link "
-                f"emailed to {patient.email}, or the desk confirms"), now)
-            identity.queue_request(appointment, now)
+        ask_who_booked(appointment, actor, now)
         booked = Booked(reference, chosen.start, chosen.end, chosen.practitioner, service.slug,
                         tuple(appointment.safety_flags or ()), appointment.language)
     return BookingResult(appointment, token, booked)
+
+
+def checked_safety(request: BookingRequest):
+    """The request's safety answers classified; CannotBook for unknown codes, EmergencyAnswers for
+    an emergency (nothing is booked then)."""
+    answers = classify(list(request.safety))
+    if answers.unknown:
+        raise CannotBook("safety", f"unknown safety codes: {', '.join(answers.unknown)}")
+    if answers.stops_booking:
+        raise EmergencyAnswers()
+    return answers
+
+
+def refuse_if_not_new(service: Service, patient: Patient, request: BookingRequest) -> None:
+    """CannotBook when a service for new patients is asked for by someone who has booked before."""
+    if service.new_patients_only and _has_visited(patient):
+        raise CannotBook("service", (
+            f"'{service.name}' is for patients new to the clinic, and {patient.name} has booked before. "
+            "Choose a follow-up visit instead."
+        ) if request.booked_via == "desk" else _(
+            "'%(service)s' is for patients new to the clinic, and these details match a patient who "
+            "already has a booking with us. Choose a follow-up, or call the clinic if that is not right.",
+            service=in_current_language(service, "name"),
+        ))
+
+
+def add_visit(clinic, service: Service, practitioner: Practitioner, patient: Patient, chosen: Slot,
+              request: BookingRequest, answers, reference: str, token: str, actor: Actor, now: datetime) -> Appointment:
+    """A new booked visit in the slot just claimed, with its history line; the caller commits."""
+    appointment = Appointment(
+        reference=reference,
+        practitioner=practitioner,
+        service=service,
+        patient=patient,
+        starts_at=chosen.start,
+        ends_at=chosen.end,
+        occupied_until=chosen.start + timedelta(minutes=service.minutes + service.buffer_minutes),
+        status=AppointmentStatus.BOOKED,
+        safety_flags=list(answers.urgent),
+        manage_token_hash=hash_token(token),
+        booked_via=request.booked_via,
+        created_at=now,
+        safety_checked_at=now,
+        safety_answers=list(answers.urgent),
+        language=request.language or offered_languages(clinic)[0],
+    )
+    db.session.add(appointment)
+    identity.settle_new_booking(appointment, request.patient.name, request.patient.phone, now)
+    record(appointment, actor, "booked",
+           f"{service.name}, {describe(clinic, practitioner, chosen.start)}, "
+           f"booked {BOOKED_VIA.get(request.booked_via, request.booked_via)}", now)
+    return appointment
+
+
+def ask_who_booked(appointment: Appointment, actor: Actor, now: datetime) -> None:
+    """A booking matching a patient seen by other practitioners waits for the patient to confirm
+    from an emailed link (operations.identity); nothing happens for any other booking."""
+    if appointment.identity_pending:
+        record(appointment, actor, "identity pending", (
+            "These details match a patient who has visits with other practitioners: their earlier visits "
+            f"stay hidden from {appointment.practitioner.name} until the patient confirms from the link "
+            f"emailed to {appointment.patient.email}, or the desk confirms"), now)
+        identity.queue_request(appointment, now)
 
 
 def move(
@@ -300,7 +326,7 @@ def move(
         was_at, was_with = appointment.starts_at, appointment.practitioner.name
         target = load_practitioners(appointment.service, practitioner_slug or appointment.practitioner.slug)[0]
         lock_practitioners(appointment.practitioner_id, target.id)
-        chosen = _claim(clinic, appointment.service, [target], start, now, ignoring=appointment.id, rules=rules)
+        chosen = claim_slot(clinic, appointment.service, [target], start, now, ignoring=appointment.id, rules=rules)
         appointment.move_to(chosen.start)
         changed_hands = target.id != appointment.practitioner_id
         appointment.practitioner = target
@@ -375,7 +401,7 @@ def _changing(appointment_id: int, seen: int | None, field: str, actor: Actor) -
     return appointment
 
 
-def _claim(clinic, service, practitioners, start: datetime, now: datetime, *, ignoring: int | None = None,
+def claim_slot(clinic, service, practitioners, start: datetime, now: datetime, *, ignoring: int | None = None,
            rules: BookingRules | None = None) -> Slot:
     """The free slot at `start`, or CannotBook (never on offer) or SlotTaken (someone was quicker)."""
     outside = outside_booking_window(clinic, start, now, rules)

@@ -232,6 +232,9 @@ def _locked_appointment(account: StaffAccount, appointment_id: int) -> Appointme
     return appointment
 
 
+locked_appointment = _locked_appointment  # the same check for changes made in other modules (courses)
+
+
 def _status_problem(appointment: Appointment, status: AppointmentStatus, clinic, now: datetime) -> str | None:
     if appointment.status is status:
         return f"This appointment is already marked {status.label.lower()}."

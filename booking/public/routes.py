@@ -35,9 +35,11 @@ from booking.operations.availability import (
 from booking.operations.bookings import AlreadyBooked, EmergencyAnswers, SlotTaken, book
 from booking.tokens import draft_manage_token, hash_token
 from booking.operations.problems import CannotBook
+from booking.operations.courses import VisitNotFree
 from booking.public.forms import FirstVisitForm, PractitionerForm, ServiceForm, TimeForm
 from booking.safety import URGENT, classify
 from booking.time_list import parse_instant, time_list_context
+from booking.public import courses as courses_web
 
 bp = Blueprint("public", __name__)
 
@@ -290,11 +292,19 @@ def check_answers(draft):
     clinic = load_clinic()
     form = ConfirmForm()
     problem = visit_type_problem(draft)
+    course = courses_web.course_of(draft)
+    if course is not None and not course.get("starts"):
+        return redirect(url_for("public.course_times"))
     if form.validate_on_submit() and problem is None:
         try:
             # The visit keeps the language the patient booked in: its emails and reminders follow it.
             wanted = replace(drafts.booking_request(draft), language=patient_language())
-            book(wanted, now(), draft=draft, draft_key=session[DRAFT_KEY])
+            if course is not None:
+                courses_web.book(draft, course, wanted, session[DRAFT_KEY])
+            else:
+                book(wanted, now(), draft=draft, draft_key=session[DRAFT_KEY])
+        except VisitNotFree as lost:
+            return courses_web.lost_race(draft, course, lost)
         except (SlotTaken, AlreadyBooked):
             return _lost_race(draft, clinic)  # which sends a second press to the booking it made
         except EmergencyAnswers:
@@ -315,6 +325,7 @@ def check_answers(draft):
         practitioner=practitioner,
         urgent=[URGENT[c] for c in draft.safety_codes if c in URGENT],
         problem=problem,
+        course_starts=courses_web.chosen_starts(course) if course else None,
         changeable_online=draft.starts_at - timedelta(hours=clinic.cancellation_notice_hours) >= now(),
     )
 

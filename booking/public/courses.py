@@ -1,0 +1,52 @@
+"""The course in a patient's booking draft, for the journey's pages (public.routes and courses.routes).
+
+It is kept in the draft's details, like every other answer, as {"every_days", "count",
+"practitioner", "first", "starts"}: `first` is the first time it was planned from, `starts` is
+None until a time is chosen for every visit.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime
+
+from flask import flash, redirect, url_for
+
+from booking.clock import now
+from booking.operations import drafts
+from booking.operations.courses import VisitNotFree, book_course
+from booking.scheduling.course import Repeat
+
+
+def without_course(details: dict) -> dict:
+    return {key: value for key, value in details.items() if key != "course"}
+
+
+def course_of(draft) -> dict | None:
+    """The course the draft asks for, or None for a single visit. A course planned from another
+    first time (the patient changed it since) no longer applies and is dropped."""
+    course = (draft.details or {}).get("course")
+    if not course:
+        return None
+    if draft.starts_at is None or course.get("first") != draft.starts_at.isoformat():
+        drafts.save(draft, now(), details=without_course(draft.details))
+        return None
+    return course
+
+
+def chosen_starts(course: dict) -> list[datetime] | None:
+    return [datetime.fromisoformat(start) for start in course["starts"]] if course.get("starts") else None
+
+
+def book(draft, course: dict, request, draft_key: str):
+    """Book the draft's course at the chosen times, all or none (book_course)."""
+    wanted = replace(request, practitioner=course["practitioner"])
+    return book_course(wanted, Repeat(course["every_days"], course["count"]), chosen_starts(course), now(),
+                       draft=draft, draft_key=draft_key)
+
+
+def lost_race(draft, course: dict, lost: VisitNotFree):
+    """Back to the course's times, saying which visit is no longer free; every other answer stays."""
+    drafts.save(draft, now(), details=draft.details | {"course": course | {"starts": None}})
+    flash(lost.message, "lost-race")
+    return redirect(url_for("public.course_times"), code=303)

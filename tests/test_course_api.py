@@ -1,0 +1,76 @@
+"""POST /api/v1/bookings with "repeat": a course booked whole or not at all (both databases)."""
+
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+
+from booking.extensions import db
+from booking.models import Appointment
+from tests.test_desk import book_online
+
+PATIENT = {"name": "Pat Course", "email": "pat@example.com", "phone": "+1 213 555 0142", "birth_date": "1980-04-02"}
+TUESDAY = "2027-03-09T10:00:00-08:00"
+
+
+def course(client, **changes):
+    body = {"service": "consult", "practitioner": "ana", "start": TUESDAY, "patient": PATIENT, "safety": [],
+            "repeat": {"every_days": 7, "count": 4}, **changes}
+    return client.post("/api/v1/bookings", json=body)
+
+
+def visits(app) -> int:
+    with app.app_context():
+        return db.session.scalar(sa.select(sa.func.count()).select_from(Appointment))
+
+
+def test_a_repeat_books_every_visit_and_lists_them(clinic):
+    response = course(clinic.test_client())
+    assert response.status_code == 201, response.get_json()
+    answer = response.get_json()
+    assert answer["course"] == {"every_days": 7, "count": 4}
+    assert [v["start"] for v in answer["visits"]] == [
+        "2027-03-09T10:00:00-08:00", "2027-03-16T10:00:00-07:00", "2027-03-23T10:00:00-07:00",
+        "2027-03-30T10:00:00-07:00"]
+    assert [v["service"] for v in answer["visits"]] == ["consult", "short", "short", "short"]
+    assert len({v["manage_url"] for v in answer["visits"]}) == 4
+    assert all(clinic.test_client().get(v["manage_url"].removeprefix("http://clinic.test")).status_code == 200
+               for v in answer["visits"])
+    assert visits(clinic) == 4
+
+
+def test_a_visit_not_free_books_nothing_and_names_it_with_alternatives(clinic):
+    book_online(clinic, start="2027-03-16T10:00:00-07:00", email="other@example.com")
+    response = course(clinic.test_client())
+    assert response.status_code == 409
+    answer = response.get_json()
+    assert answer["error"] == "course_not_free"
+    [second] = answer["visits"]
+    assert second["number"] == 2 and second["start"] == "2027-03-16T10:00:00-07:00"
+    assert second["alternatives"] and all(a["practitioner"] == "ana" for a in second["alternatives"])
+    assert visits(clinic) == 1
+
+
+@pytest.mark.parametrize("repeat, errors", [
+    ({"every_days": 7, "count": 13}, {"repeat.count": "must be a whole number from 2 to 12, not 13 (visits in all, "
+                                                       "the first included)"}),
+    ({"every_days": "weekly", "count": 4}, {"repeat.every_days": "must be a whole number from 1 to 28, not the "
+                                                                 "text 'weekly'"}),
+    ({"every_days": 7, "count": 4, "until": "2027-04-01"}, {"repeat.until": "is not a field here; the fields are "
+                                                                             "every_days, count"}),
+    ([7, 4], {"repeat": 'must be an object: {"every_days": 7, "count": 4}'}),
+])
+def test_a_bad_repeat_is_refused_naming_the_field(clinic, repeat, errors):
+    response = course(clinic.test_client(), repeat=repeat)
+    assert response.status_code == 422
+    assert response.get_json() == {"error": "invalid", "errors": errors}
+    assert visits(clinic) == 0
+
+
+def test_a_course_past_the_horizon_is_refused_with_the_dates(clinic):
+    response = course(clinic.test_client(), repeat={"every_days": 7, "count": 6})
+    assert response.status_code == 422
+    assert response.get_json()["errors"] == {"count": (
+        "The last visit would be on Apr 13, 2027, but bookings are open only until Apr 7, 2027: choose fewer "
+        "visits or fewer days between them.")}
+    assert visits(clinic) == 0

@@ -1,0 +1,159 @@
+"""The course pages on both databases: the patient's "Book a course" with one time replaced, a lost
+race naming the visit, "cancel the rest" from the manage link and from the desk."""
+
+from __future__ import annotations
+
+import re
+
+import sqlalchemy as sa
+
+from booking.extensions import db
+from booking.models import Appointment, AppointmentStatus, StaffRole
+from tests.test_booking_journey import PatientBrowser, text
+from tests.test_desk import book_online
+from tests.test_staff import csrf_from, login_as, staff  # noqa: F401 (fixtures)
+
+TUESDAY_14 = "2027-03-09T14:00:00-08:00"
+TAKEN = "2027-03-16T14:00:00-07:00"  # the course's second visit
+
+
+def visits(app) -> list[Appointment]:
+    with app.app_context():
+        found = db.session.scalars(sa.select(Appointment).order_by(Appointment.starts_at)).all()
+        db.session.expunge_all()
+        return found
+
+
+def start_course(patient: PatientBrowser, every_days="7", count="4"):
+    patient.book_until_check(service="short", start=TUESDAY_14)
+    assert "Book a course of visits" in text(patient.get("/book/check"))
+    return patient.submit("/book/course", {"every_days": every_days, "count": count})
+
+
+def test_a_course_with_one_time_replaced_books_every_visit(clinic):
+    book_online(clinic, start=TAKEN, email="other@example.com")
+    patient = PatientBrowser(clinic)
+    assert start_course(patient).location.endswith("/book/course/times")
+    page = text(patient.get("/book/course/times"))
+    assert "Visit 2: choose another time" in page and "Tuesday, March 16, 2027, 2:00 PM is not free." in page
+    assert "Visit 3: Tuesday, March 23, 2027, 2:00 PM" in page
+
+    refused = patient.submit("/book/course/times", {})
+    assert refused.status_code == 200
+    assert 'href="#visit-2-0">Choose a time for visit 2</a>' in text(refused)
+    tampered = patient.submit("/book/course/times", {"visit-2": "2027-03-16T03:00:00-07:00"})
+    assert "Choose a time for visit 2" in text(tampered)
+
+    alternative = re.search(r'name="visit-2" type="radio" value="([^"]+)"', page).group(1)
+    assert patient.submit("/book/course/times", {"visit-2": alternative}).location.endswith("/book/check")
+    check = text(patient.get("/book/check"))
+    assert "Course" in check and check.count("<li>") >= 4
+    confirmed = patient.confirm()
+    assert confirmed.location.endswith("/book/confirmation"), text(confirmed)
+    page = text(patient.get("/book/confirmation"))
+    assert "You have booked 4 visits." in page
+    booked = [v for v in visits(clinic) if v.course_id is not None]
+    assert len(booked) == 4 and booked[1].starts_at.isoformat() != TAKEN
+    assert {v.course_id for v in booked} != {None}
+
+
+def test_book_only_one_visit_drops_the_course(clinic):
+    patient = PatientBrowser(clinic)
+    start_course(patient)
+    assert patient.submit("/book/course", {"single": "1"}).location.endswith("/book/check")
+    assert "Book a course of visits" in text(patient.get("/book/check"))
+    patient.confirm()
+    assert len(visits(clinic)) == 1
+
+
+def test_a_course_too_long_for_the_horizon_is_refused_beside_the_field(clinic):
+    patient = PatientBrowser(clinic)
+    refused = start_course(patient, count="6")
+    assert refused.status_code == 200
+    assert "The last visit would be on Apr 13, 2027" in text(refused)
+    assert 'href="#count-0"' in text(refused) and 'value="7" checked' in text(refused)
+
+
+def test_a_visit_taken_before_confirming_returns_to_the_times_naming_it(clinic):
+    patient = PatientBrowser(clinic)
+    start_course(patient)
+    assert patient.submit("/book/course/times", {}).location.endswith("/book/check")
+    book_online(clinic, start="2027-03-23T14:00:00-07:00", email="quick@example.com")
+    lost = patient.confirm()
+    assert lost.location.endswith("/book/course/times")
+    page = text(patient.get("/book/course/times"))
+    assert "Visit 3 of 4 (Mar 23, 2027, 2:00 PM) is no longer free, so nothing was booked" in page
+    assert "Visit 3: choose another time" in page
+    assert len(visits(clinic)) == 1  # only the other patient's
+
+
+def book_api_course(app) -> dict:
+    response = app.test_client().post("/api/v1/bookings", json={
+        "service": "short", "practitioner": "ana", "start": TUESDAY_14, "safety": [],
+        "patient": {"name": "Pat Course", "email": "pat@example.com", "phone": "+1 213 555 0142",
+                    "birth_date": "1980-04-02"},
+        "repeat": {"every_days": 7, "count": 3}})
+    assert response.status_code == 201, response.get_json()
+    return response.get_json()
+
+
+def test_the_manage_link_cancels_the_rest_of_the_course_in_one_step(clinic):
+    course = book_api_course(clinic)
+    second = course["visits"][1]["manage_url"].removeprefix("http://clinic.test")
+    patient = PatientBrowser(clinic)
+    page = text(patient.get(second))
+    assert "Your course" in page and "(this visit)" in page and "Cancel the rest of the course" in page
+    form = text(patient.get(f"{second}/cancel-course"))
+    assert form.count("<li>") >= 2 and "Cancel these visits" in form
+    done = patient.submit(f"{second}/cancel-course", {"reason": "Feeling better", "seen": "0"})
+    assert done.status_code == 303
+    assert [v.status for v in visits(clinic)] == [AppointmentStatus.BOOKED] + [AppointmentStatus.CANCELLED] * 2
+    assert "2 visits of your course have been cancelled." in text(patient.get(second))
+
+
+def test_the_desk_cancels_the_rest_of_a_course(staff, login_as):  # noqa: F811
+    book_api_course(staff)
+    first = visits(staff)[0]
+    desk = login_as(StaffRole.RECEPTIONIST)
+    page = desk.get(f"/desk/appointments/{first.id}").get_data(as_text=True)
+    assert "Cancel the rest of the course" in page
+    form = desk.get(f"/desk/appointments/{first.id}/cancel-course").get_data(as_text=True)
+    refused = desk.post(f"/desk/appointments/{first.id}/cancel-course", data={"csrf_token": csrf_from(form)})
+    assert "Select why the appointment is being cancelled" in refused.get_data(as_text=True)
+    assert all(v.status is AppointmentStatus.BOOKED for v in visits(staff))
+    done = desk.post(f"/desk/appointments/{first.id}/cancel-course",
+                     data={"csrf_token": csrf_from(form), "reason": "patient", "seen": "0"})
+    assert done.status_code == 303
+    assert all(v.status is AppointmentStatus.CANCELLED for v in visits(staff))
+
+
+def test_a_visit_in_no_course_has_no_cancel_the_rest(clinic):
+    booked = book_online(clinic)
+    link = booked["manage_url"].removeprefix("http://clinic.test")
+    patient = PatientBrowser(clinic)
+    assert "Your course" not in text(patient.get(link))
+    assert patient.get(f"{link}/cancel-course").location.endswith("/cancel")
+
+
+def test_the_desk_books_a_course_for_a_caller_choosing_another_time_for_one_visit(staff, login_as):  # noqa: F811
+    book_online(staff, start=TAKEN, email="other@example.com")
+    desk = login_as(StaffRole.RECEPTIONIST)
+    path = "/desk/book?practitioner=ana&start=2027-03-09T14:00:00-08:00&patient=new"
+    form = desk.get(path).get_data(as_text=True)
+    assert "Course of visits (optional)" in form
+    caller = {"csrf_token": csrf_from(form), "name": "Cal Caller", "email": "cal@example.com",
+              "phone": "213 555 0111", "birth_day": "2", "birth_month": "4", "birth_year": "1970",
+              "service": "short", "symptoms": "none", "every_days": "7"}
+    refused = desk.post(path, data=caller).get_data(as_text=True)
+    assert "For a course, select both how often and how many visits" in refused and 'value="Cal Caller"' in refused
+    proposed = desk.post(path, data=caller | {"count": "3"})
+    page = proposed.get_data(as_text=True)
+    assert proposed.status_code == 409 and "Visit 2 of 3 is not free: choose another time for it below" in page
+    assert 'value="Cal Caller"' in page and len(visits(staff)) == 1  # what was typed stays; nothing booked
+    alternative = re.search(r'name="visit-2" type="radio" value="([^"]+)"', page).group(1)
+    done = desk.post(path, data=caller | {"count": "3", "visit-2": alternative})
+    assert done.status_code == 303, done.get_data(as_text=True)
+    booked = [v for v in visits(staff) if v.course_id is not None]
+    assert len(booked) == 3 and booked[1].starts_at.isoformat() != TAKEN
+    assert all(v.booked_via == "desk" for v in booked)
+    assert "Booked a course of 3 visits for Cal Caller" in desk.get(done.location).get_data(as_text=True)

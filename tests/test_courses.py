@@ -1,0 +1,204 @@
+"""Courses of treatment on both databases: every visit booked in one transaction or none, the
+visit that is not free named, one email listing every visit with one .ics of them all, and
+"cancel the rest" in one step.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+import icalendar
+import pytest
+import sqlalchemy as sa
+import vobject
+
+from booking.clock import now
+from booking.extensions import db
+from booking.models import Appointment, AppointmentStatus, Course, ManageLink, OutboxMessage, Patient
+from booking.operations.bookings import BookingRequest, EmergencyAnswers, PatientDetails
+from booking.operations.courses import VisitNotFree, book_course, cancel_rest, plan_course
+from booking.operations.problems import CannotBook
+from booking.scheduling.course import Repeat
+from tests.mail import MailServer, calendar_of, text_of
+from tests.test_desk import book_online
+from tests.test_emails import send
+from tests.test_staff import staff  # noqa: F401 (fixture)
+
+UTC = timezone.utc
+LA = ZoneInfo("America/Los_Angeles")
+PATIENT = PatientDetails("Pat Course", "pat@example.com", "+1 213 555 0142", date(1980, 4, 2))
+
+
+def at(month: int, day: int, hour: int, minute: int = 0) -> datetime:
+    return datetime(2027, month, day, hour, minute, tzinfo=LA).astimezone(UTC)
+
+
+WEEKLY = [at(3, 9, 10), at(3, 16, 10), at(3, 23, 10), at(3, 30, 10)]  # Tuesdays, across the change to PDT
+
+
+def request(start=WEEKLY[0], service="consult", **changes) -> BookingRequest:
+    return BookingRequest(**{"service": service, "practitioner": "ana", "start": start, "patient": PATIENT,
+                             "safety": (), **changes})
+
+
+def rows(app, model) -> int:
+    with app.app_context():
+        return db.session.scalar(sa.select(sa.func.count()).select_from(model))
+
+
+def test_a_weekly_course_books_every_visit_at_the_same_local_time(clinic):
+    with clinic.test_request_context():
+        plan = plan_course("consult", "ana", WEEKLY[0], Repeat(7, 4), now())
+        assert plan.all_free and [p.wanted for p in plan.proposals] == WEEKLY
+        assert (plan.first_service.slug, plan.follow_up.slug) == ("consult", "short")
+        result = book_course(request(), Repeat(7, 4), WEEKLY, now())
+        visits = db.session.scalars(sa.select(Appointment).order_by(Appointment.starts_at)).all()
+        assert [v.starts_at for v in visits] == WEEKLY
+        assert [v.service.slug for v in visits] == ["consult", "short", "short", "short"]
+        assert {v.course_id for v in visits} == {result.course_id}
+        assert len({v.manage_token_hash for v in visits}) == 4 and len(result.manage_tokens) == 4
+        course = db.session.get(Course, result.course_id)
+        assert (course.every_days, course.visits, course.booked_via) == (7, 4, "online")
+        assert [m.kind for m in db.session.scalars(sa.select(OutboxMessage))] == ["course_confirmation"]
+
+
+def test_a_visit_that_is_taken_books_nothing_and_is_named(clinic):
+    book_online(clinic, start="2027-03-23T10:00:00-07:00", email="other@example.com")  # visit 3's time
+    with clinic.test_request_context():
+        plan = plan_course("consult", "ana", WEEKLY[0], Repeat(7, 4), now())
+        third = plan.proposals[2]
+        assert not third.is_free and third.alternatives and all(p.is_free for i, p in enumerate(plan.proposals) if i != 2)
+        with pytest.raises(VisitNotFree) as refused:
+            book_course(request(), Repeat(7, 4), WEEKLY, now())
+        assert refused.value.number == 3 and refused.value.alternatives
+        assert refused.value.message == ("Visit 3 of 4 (Mar 23, 2027, 10:00 AM) is no longer free, so nothing "
+                                         "was booked: choose another time for it.")
+    assert rows(clinic, Appointment) == 1 and rows(clinic, Course) == 0
+    assert rows(clinic, Patient) == 1  # the course's patient was not kept either
+    with clinic.test_request_context():  # the same course with visit 3 at an alternative books all four
+        chosen = WEEKLY[:2] + [third.alternatives[0]] + WEEKLY[3:]
+        result = book_course(request(), Repeat(7, 4), chosen, now())
+        assert [a.starts_at for a in result.appointments] == chosen
+    assert rows(clinic, Appointment) == 5
+
+
+def test_visits_of_one_course_may_not_overlap_each_other(clinic):
+    with clinic.test_request_context():
+        with pytest.raises(CannotBook) as refused:
+            book_course(request(), Repeat(7, 2), [WEEKLY[0], WEEKLY[0] + timedelta(minutes=30)], now())
+        assert refused.value.message == "Visits 1 and 2 would overlap: choose another time for one of them."
+    assert rows(clinic, Appointment) == 0
+
+
+@pytest.mark.parametrize("repeat, starts, field, message", [
+    (Repeat(7, 13), WEEKLY, "count", "A course has from 2 to 12 visits."),
+    (Repeat(0, 4), WEEKLY, "every_days", "Choose from 1 to 28 days between visits."),
+    (Repeat(7, 4), WEEKLY[:3], "visits", "Choose a time for each of the 4 visits."),
+])
+def test_a_course_out_of_bounds_is_refused_with_a_clear_message(clinic, repeat, starts, field, message):
+    with clinic.test_request_context():
+        with pytest.raises(CannotBook) as refused:
+            book_course(request(), repeat, starts, now())
+        assert (refused.value.field, refused.value.message) == (field, message)
+    assert rows(clinic, Appointment) == 0
+
+
+def test_a_course_past_the_booking_horizon_is_refused_naming_the_dates(clinic):
+    with clinic.test_request_context():
+        with pytest.raises(CannotBook) as refused:
+            plan_course("consult", "ana", WEEKLY[0], Repeat(7, 6), now())  # Apr 13; bookings open until Apr 7
+        assert refused.value.message == ("The last visit would be on Apr 13, 2027, but bookings are open only until "
+                                         "Apr 7, 2027: choose fewer visits or fewer days between them.")
+        with pytest.raises(VisitNotFree) as refused:
+            book_course(request(), Repeat(7, 6), WEEKLY + [at(4, 6, 10), at(4, 13, 10)], now())
+        assert refused.value.number == 6 and "Visit 6 of 6" in refused.value.message
+    assert rows(clinic, Appointment) == 0
+
+
+def test_a_returning_patient_cannot_start_a_course_with_a_first_visit_but_with_a_follow_up(clinic):
+    book_online(clinic, start="2027-03-10T14:00:00-08:00")  # the same patient, earlier
+    with clinic.test_request_context():
+        with pytest.raises(CannotBook) as refused:
+            book_course(request(), Repeat(7, 2), WEEKLY[:2], now())
+        assert refused.value.field == "service"
+        result = book_course(request(service="short"), Repeat(7, 2), WEEKLY[:2], now())
+        assert [a.service.slug for a in result.appointments] == ["short", "short"]
+
+
+def test_emergency_answers_book_no_course(clinic):
+    with clinic.test_request_context():
+        with pytest.raises(EmergencyAnswers):
+            book_course(request(safety=("both_legs",)), Repeat(7, 2), WEEKLY[:2], now())
+    assert rows(clinic, Appointment) == 0
+
+
+def test_any_practitioner_books_the_course_with_whoever_is_free_at_the_first_time(clinic):
+    with clinic.test_request_context():
+        monday = at(3, 15, 10)
+        result = book_course(request(start=monday, service="short", practitioner="any"), Repeat(2, 3),
+                             [monday, at(3, 17, 10), at(3, 19, 10)], now())
+        assert {a.practitioner.slug for a in result.appointments} == {"ana"}  # "ana" sorts before "ben"
+
+
+@pytest.fixture
+def mail():
+    server = MailServer().start()
+    yield server
+    server.stop()
+
+
+def test_one_email_lists_every_visit_with_its_own_link_and_one_calendar_of_them_all(staff, mail):  # noqa: F811
+    with staff.test_request_context():
+        book_course(request(), Repeat(7, 4), WEEKLY, now())
+    assert "Sent 1," in send(staff, mail)
+    [email] = mail.received
+    assert email["Subject"] == "Course booked: 4 visits from Tue, Mar 9, 2027, 10:00 AM PST"
+    text = text_of(email)
+    for number, when in enumerate(["Tue, Mar 9, 2027, 10:00 AM PST", "Tue, Mar 16, 2027, 10:00 AM PDT",
+                                   "Tue, Mar 23, 2027, 10:00 AM PDT", "Tue, Mar 30, 2027, 10:00 AM PDT"], start=1):
+        assert f"Visit {number} of 4" in text and f"- When: {when}" in text
+    links = re.findall(r"See, change or cancel this visit: <http://clinic\.test(/manage/[A-Za-z0-9_-]+)>", text)
+    assert len(set(links)) == 4
+    client = staff.test_client()
+    with staff.app_context():
+        visits = db.session.scalars(sa.select(Appointment).order_by(Appointment.starts_at)).all()
+        references = [v.reference for v in visits]
+        assert rows(staff, ManageLink) >= 4
+    for link, reference in zip(links, references):  # each link opens its own visit
+        assert reference in client.get(link).get_data(as_text=True)
+    data = calendar_of(email)
+    events = list(icalendar.Calendar.from_ical(data).walk("VEVENT"))
+    assert [e.decoded("DTSTART") for e in events] == WEEKLY
+    assert len({str(e["UID"]) for e in events}) == 4
+    assert {str(e["UID"]) for e in events} == {f"appointment-{r}@clinic-booking" for r in references}
+    assert len(vobject.readOne(data.decode()).vevent_list) == 4  # a second reader agrees
+    with staff.app_context():
+        stored = db.session.scalar(sa.select(OutboxMessage))
+        assert "VISIT-LINK-MADE-WHEN-SENT-" in stored.text_body  # only placeholders are kept
+
+
+def test_cancel_the_rest_cancels_this_visit_and_later_ones_in_one_step(staff, mail):  # noqa: F811
+    with staff.test_request_context():
+        result = book_course(request(), Repeat(7, 4), WEEKLY, now())
+        ids = [a.id for a in result.appointments]
+        cancelled = cancel_rest(ids[1], "Feeling better", now())
+        assert [a.id for a in cancelled] == ids[1:]
+        statuses = [db.session.get(Appointment, i).status for i in ids]
+        assert statuses == [AppointmentStatus.BOOKED] + [AppointmentStatus.CANCELLED] * 3
+        with pytest.raises(CannotBook):  # the visit is already cancelled: nothing more happens
+            cancel_rest(ids[1], "", now())
+    send(staff, mail)
+    subjects = [m["Subject"] for m in mail.received]
+    assert subjects[0].startswith("Course booked") and len(subjects) == 4  # one notice per cancelled visit
+
+
+def test_cancel_the_rest_of_a_visit_in_no_course_is_refused(clinic):
+    booked = book_online(clinic)
+    with clinic.test_request_context():
+        visit = db.session.scalar(sa.select(Appointment).where(Appointment.reference == booked["reference"]))
+        with pytest.raises(CannotBook) as refused:
+            cancel_rest(visit.id, "", now())
+        assert refused.value.message == "This visit is not part of a course."
+        assert db.session.get(Appointment, visit.id).status is AppointmentStatus.BOOKED
