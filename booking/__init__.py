@@ -66,6 +66,7 @@ def create_app(config: dict | None = None) -> Flask:
     from booking.articles.routes import bp as articles_bp
     from booking.errors import register_error_pages
     from booking.feeds.routes import bp as feeds_bp
+    from booking.waitlist.routes import bp as waitlist_bp
     from booking.identity.routes import bp as identity_bp
     from booking.intake.routes import bp as intake_bp
     from booking.manage.routes import bp as manage_bp
@@ -86,12 +87,14 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(articles_bp)
     app.register_blueprint(api_bp)
     app.register_blueprint(feeds_bp)
+    app.register_blueprint(waitlist_bp)
     csrf.exempt(api_bp)  # the API uses no cookies, so there is nothing to forge
     # The patient's pages check CSRF in each form instead, so that a stale token
     # re-shows the page with everything typed still there (see JourneyForm).
     csrf.exempt(public_bp)
     csrf.exempt(manage_bp)
     csrf.exempt(intake_bp)
+    csrf.exempt(waitlist_bp)
     register_error_pages(app)
     register_page_helpers(app)
     cli.register(app)

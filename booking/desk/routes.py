@@ -366,7 +366,7 @@ def hours(slug: str):
                for weekday in range(7)}
     form = HoursForm(data={key: HoursForm.text_for(current[n]) for n, key in enumerate(WEEKDAYS)})
     if form.validate_on_submit():
-        desk.set_hours(_account(), practitioner, form.weekly)
+        desk.set_hours(_account(), practitioner, form.weekly, now())
         outside = desk.outside_working_time(practitioner, now())
         flash(end_sentence(f"Working hours saved for {practitioner.name}") + (
             f" {_appointments_now(outside)} outside them: move or cancel each one below." if outside else ""), "success")
@@ -421,7 +421,7 @@ def remove_time_off(slug: str, time_off_id: int):
     """The confirmation page's Remove button."""
     practitioner = _practitioner(slug)
     try:
-        desk.remove_time_off(_account(), practitioner, time_off_id)
+        desk.remove_time_off(_account(), practitioner, time_off_id, now())
     except desk.NotVisible:
         abort(404)
     flash("Time off removed; those hours are open for booking again.", "success")
