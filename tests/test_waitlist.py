@@ -281,3 +281,19 @@ def test_the_expire_command_closes_what_ran_out_and_says_how_much(clinic, clock)
     clock.advance(hours=5)
     result = clinic.test_cli_runner().invoke(args=["waitlist", "expire"])
     assert result.exit_code == 0 and result.output == "Closed 1 offer(s) that ran out and 0 place(s) whose dates are over.\n"
+
+
+def test_erasing_a_patient_takes_their_places_on_the_waitlist_and_blanks_the_emails(clinic, clock):
+    from booking.operations.patient_data import Who, erase
+
+    visit = only_ten_oclock_on_tuesday(clinic)  # booked by details(99)
+    with clinic.app_context():
+        place = waitlist.join(waitlist.JoinRequest(wishes(), details(99)), clock())
+        other = waitlist.join(waitlist.JoinRequest(wishes(), details(1)), clock())
+        patient_id = db.session.get(Appointment, visit).patient_id
+        erase(patient_id, "Asked to be forgotten", clock(), Who("Admin", "admin"))
+        assert db.session.get(WaitlistEntry, place.entry_id) is None
+        assert db.session.get(WaitlistEntry, other.entry_id) is not None  # someone else's place stays
+        left = [m.text_body for m in db.session.scalars(sa.select(OutboxMessage).where(
+            OutboxMessage.kind == "waitlist_joined"))]
+        assert len(left) == 2 and "" in left and not any("Er99" in text for text in left)

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from booking.operations.bookings import BookingRequest, PatientDetails
+from booking.operations.waitlist import JoinRequest, Wishes
+from booking.scheduling.waitlist import PART_NAMES
 from booking.validation import check_birth_date, clean_email, clean_name, clean_phone
 
 MAX_DAYS = 31
@@ -154,25 +156,33 @@ def read_language(value, offered: list[str], errors: dict[str, str]) -> str | No
     return value.strip()
 
 
-def read_booking(body, today: date, languages: list[str]) -> BookingRequest:
-    """The JSON body of POST /api/v1/bookings, or InvalidInput naming every bad field. `language`
-    (optional, one of the clinic's `languages`) is what the patient's emails are written in."""
-    if not isinstance(body, dict):
-        raise InvalidInput({"body": "must be a JSON object"})
-    errors: dict[str, str] = {}
-    _refuse_unknown_keys(body, BOOKING_KEYS, errors)
+def _read_who_and_what(body: dict, keys: tuple[str, ...], errors: dict[str, str], today: date,
+                       languages: list[str]) -> tuple:
+    """What a booking's and a waitlist place's bodies share: (service, practitioner, patient,
+    safety, language), each problem added to `errors`, and keys outside `keys` refused."""
+    _refuse_unknown_keys(body, keys, errors)
     service = body.get("service")
     if not isinstance(service, str) or not service.strip():
         errors["service"] = "is required: a service slug from /api/v1/services"
     practitioner = body.get("practitioner", "any")
     if not isinstance(practitioner, str) or not practitioner.strip():
         errors["practitioner"] = 'must be a practitioner slug or "any"'
-    start = read_start(body.get("start"), errors)
     patient = read_patient(body.get("patient"), errors, today)
     safety = body.get("safety")
     if not isinstance(safety, list) or not all(isinstance(code, str) for code in safety):
         errors["safety"] = "is required: a list of safety codes that apply, [] when none do"
     language = read_language(body.get("language"), languages, errors)
+    return service, practitioner, patient, safety, language
+
+
+def read_booking(body, today: date, languages: list[str]) -> BookingRequest:
+    """The JSON body of POST /api/v1/bookings, or InvalidInput naming every bad field. `language`
+    (optional, one of the clinic's `languages`) is what the patient's emails are written in."""
+    if not isinstance(body, dict):
+        raise InvalidInput({"body": "must be a JSON object"})
+    errors: dict[str, str] = {}
+    service, practitioner, patient, safety, language = _read_who_and_what(body, BOOKING_KEYS, errors, today, languages)
+    start = read_start(body.get("start"), errors)
     if errors:
         raise InvalidInput(errors)
     return BookingRequest(
@@ -184,3 +194,45 @@ def read_booking(body, today: date, languages: list[str]) -> BookingRequest:
         booked_via="api",
         language=language,
     )
+
+
+WAITLIST_KEYS = ("service", "practitioner", "from", "to", "weekdays", "parts_of_day", "patient", "safety", "language")
+WEEKDAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")  # as the clinic file names them
+
+
+def _read_day(value, key: str, errors: dict[str, str]) -> date | None:
+    if not isinstance(value, str):
+        errors[key] = "is required: a clinic date as YYYY-MM-DD"
+        return None
+    try:
+        return date.fromisoformat(value.strip())
+    except ValueError:
+        errors[key] = f"{value[:40]!r} is not a date; use YYYY-MM-DD"
+        return None
+
+
+def _read_names(value, key: str, known: tuple[str, ...], errors: dict[str, str]) -> tuple[str, ...]:
+    """An optional list of names from `known` ([] or left out: any)."""
+    if value is None:
+        return ()
+    if not isinstance(value, list) or not all(isinstance(item, str) and item in known for item in value):
+        errors[key] = f"must be a list of any of {', '.join(known)} ([] or left out: any)"
+        return ()
+    return tuple(value)
+
+
+def read_waitlist(body, today: date, languages: list[str]) -> JoinRequest:
+    """The JSON body of POST /api/v1/waitlist as a waitlist JoinRequest, or InvalidInput naming
+    every bad field (the dates' range is checked by the operation, as for the pages)."""
+    if not isinstance(body, dict):
+        raise InvalidInput({"body": "must be a JSON object"})
+    errors: dict[str, str] = {}
+    service, practitioner, patient, safety, language = _read_who_and_what(body, WAITLIST_KEYS, errors, today, languages)
+    first_day, last_day = _read_day(body.get("from"), "from", errors), _read_day(body.get("to"), "to", errors)
+    weekdays = _read_names(body.get("weekdays"), "weekdays", WEEKDAY_NAMES, errors)
+    parts = _read_names(body.get("parts_of_day"), "parts_of_day", PART_NAMES, errors)
+    if errors:
+        raise InvalidInput(errors)
+    wishes = Wishes(service.strip(), practitioner.strip(), first_day, last_day,
+                    tuple(WEEKDAY_NAMES.index(day) for day in weekdays), parts)
+    return JoinRequest(wishes, patient, tuple(safety), "api", language)

@@ -427,3 +427,50 @@ def _mark_gone(offer_id: int, now: datetime) -> None:
         offer = locked(WaitlistOffer, offer_id)
         if offer is not None and offer.state is OfferState.OPEN:
             _close(offer, OfferState.GONE, now)
+
+
+# --- the desk -----------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Waiting:
+    """A place on the list for one day, with the free times of that day it would take."""
+
+    entry: WaitlistEntry
+    would_take: list[FreedTime]
+
+
+def for_day(day: date, now: datetime) -> list[Waiting]:
+    """Who on the list would come on this clinic date, first to join first, each with the free
+    online times of the day that suit them (the desk's list beside the calendar)."""
+    clinic = load_clinic()
+    entries = list(db.session.scalars(sa.select(WaitlistEntry).where(
+        WaitlistEntry.state == WaitlistState.WAITING, WaitlistEntry.first_day <= day, WaitlistEntry.last_day >= day,
+    ).options(selectinload(WaitlistEntry.service), selectinload(WaitlistEntry.practitioner))
+        .order_by(WaitlistEntry.joined_at, WaitlistEntry.id)))
+    entries = [entry for entry in entries if not entry.weekdays or day.weekday() in entry.weekdays]
+    if not entries:
+        return []
+    everyone = list(db.session.scalars(sa.select(Practitioner.id).where(Practitioner.is_active)))
+    free = _free_times(clinic, {entry.service_id for entry in entries}, everyone, day, day, now)
+    notice = timedelta(hours=clinic.min_notice_hours)
+    return [Waiting(entry, [freed for freed in free.get(entry.service_id, [])
+                            if suited(freed, [_wish(entry)], zone=clinic.zone, now=now, min_notice=notice)])
+            for entry in entries]
+
+
+def offer_directly(entry_id: int, practitioner_id: int, start: datetime, now: datetime, *, by: Actor) -> WaitlistOffer:
+    """The desk offers one free time to one place on the list (whatever its wishes), by email as
+    any offer; CannotBook when the time is not free for its visit online, or inside the notice."""
+    with write_transaction():
+        bookings.lock_practitioners(practitioner_id)
+        entry = _waiting(entry_id)
+        clinic = load_clinic()
+        day = start.astimezone(clinic.zone).date()
+        free = _free_times(clinic, {entry.service_id}, [practitioner_id], day, day, now).get(entry.service_id, [])
+        if not any(freed.start == start for freed in free):
+            raise CannotBook("start", "That time is not free for this visit, or it is inside the minimum notice "
+                                      "for online bookings: choose one of the times listed.")
+        if any(offer.starts_at == start and offer.practitioner_id == practitioner_id
+               for offer in _open_offers(entry_id=entry.id)):
+            raise CannotBook("start", "This time is already offered to them.")
+        return _offer(entry, practitioner_id, start, clinic, now, offered_by=by.label)

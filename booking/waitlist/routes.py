@@ -110,9 +110,15 @@ def leave(token: str):
             waitlist.leave(entry.id, now())
         except waitlist.OfferGone:
             pass  # a second press: the place has already gone
-        return render_template("waitlist/left.html")
+        return redirect(url_for("waitlist.left"), code=303)
     flash(_("This page was open too long or was sent twice. Press the button again."), "lost-race")
     return redirect(url_for("waitlist.show", token=token), code=303)
+
+
+@bp.get("/left")
+def left():
+    """Said after leaving: the link opens nothing now, so this page needs none."""
+    return render_template("waitlist/left.html")
 
 
 @bp.route("/<token>/offers/<int(max=2147483647):offer_id>", methods=["GET", "POST"])
