@@ -13,6 +13,7 @@ from booking.models import WaitlistEntry, WaitlistOffer, WaitlistState
 from booking.operations import waitlist
 from tests.browser import check, tab_to
 from tests.test_browser import reach_safety_check
+from tests.test_staff import staff  # noqa: F401 (fixture)
 from tests.test_waitlist import cancel, join, offer_id_of, only_ten_oclock_on_tuesday
 
 pytestmark = pytest.mark.browser
@@ -130,3 +131,27 @@ def test_an_offer_lost_to_someone_quicker_is_said_kindly_and_the_place_stays(cli
     with clinic.app_context():
         assert db.session.get(WaitlistEntry, slow.entry_id).state is WaitlistState.WAITING
         assert db.session.scalar(sa.select(sa.func.count()).select_from(WaitlistOffer)) == 2
+
+
+def test_the_desk_offers_a_time_from_the_days_waitlist_with_the_keyboard(staff, page, shots):  # noqa: F811
+    from datetime import date
+
+    from tests.test_desk_browser import sign_in
+
+    join(staff, 1, first_day=date(2027, 3, 10), last_day=date(2027, 3, 10), parts_of_day=("afternoon",))
+    sign_in(page)
+    page.goto("/desk?date=2027-03-10")
+    expect(page.locator("#waitlist-heading")).to_have_text("Waitlist for this day")
+    check(page, shots, "calendar-with-waitlist")
+    press(page, "aside a[href^='/desk/waitlist']")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Waitlist for Wednesday, March 10, 2027")
+    check(page, shots, "desk-waitlist")
+    press(page, "main form button[type=submit]")  # the first time Wait Er1 would take: 1:30 PM with Ana
+    expect(page.locator(".banner--success")).to_contain_text("The time is offered")
+    with staff.app_context():
+        assert db.session.scalar(sa.select(WaitlistOffer.offered_by)) == "Receptionist"
+    press(page, "main a[href='/desk/waitlist/add']")
+    page.wait_for_url("**/desk/waitlist/add")
+    press(page, "main form button[type=submit]")
+    expect(page.locator(".error-summary")).to_contain_text("Ask the caller each question")
+    check(page, shots, "desk-add-problems")

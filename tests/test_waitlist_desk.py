@@ -25,6 +25,9 @@ def test_the_days_waitlist_shows_who_would_take_which_free_time_and_offers_one(s
     assert "Flag: urgent" in page and "fever" not in page.lower()  # the flag, never the answer
     assert "No free time on this day suits what they asked for." in page  # Ana full, Ben off on Tuesdays
 
+    beside = desk.get("/desk?date=2027-03-10").get_data(as_text=True)  # the calendar names who would come
+    assert "Wait Er1: Short treatment, would take" in beside and "(first 9:00 AM)" in beside
+    assert "Wait Er1" not in login_as(StaffRole.PRACTITIONER).get("/desk?date=2027-03-10").get_data(as_text=True)
     page = desk.get("/desk/waitlist?date=2027-03-10").get_data(as_text=True)  # Wednesday: Ben works
     assert "Offer 10:00 AM" in page and "with Ben Test" in page
     with staff.app_context():

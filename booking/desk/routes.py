@@ -28,7 +28,7 @@ from booking.desk.wording import time_off_when
 from booking.forms import options
 from booking.limits import MAX_ID
 from booking.models import AppointmentStatus, Patient, Practitioner, StaffRole
-from booking.operations import consent, desk, identity, notes, patient_data
+from booking.operations import consent, desk, identity, notes, patient_data, waitlist
 from booking.operations.availability import desk_rules, load_clinic, times_by_day
 from booking.operations.bookings import BookingRequest, EmergencyAnswers, PatientDetails, SlotTaken, describe
 from booking.operations.clinic_file import WEEKDAYS
@@ -71,8 +71,10 @@ def today():
     slug = request.args.get("practitioner") or None
     calendar = desk.day_calendar(day, now(), only=slug)
     chosen = next((p for p in calendar.everyone if p.slug == slug), None)
+    # Who on the waitlist would take this day's free times: the desk's, not a practitioner's (contact details).
+    waiting = waitlist.for_day(day, now()) if current_user.role is not StaffRole.PRACTITIONER else []
     return render_template("desk/day.html", day=day, calendar=calendar, patient=_patient_from_args(), chosen=chosen,
-                           previous=day - timedelta(days=1), following=day + timedelta(days=1))
+                           previous=day - timedelta(days=1), following=day + timedelta(days=1), waiting=waiting)
 
 
 @bp.get("/week")
