@@ -331,11 +331,16 @@ def cancel(appointment_id: int, reason: str, now: datetime, *, actor: Actor = PA
     return appointment
 
 
+# Called with (practitioner id, the freed start, now) inside the transaction of a cancel or a move
+# that gave time up: operations.waitlist offers it. A list it adds itself to, since it books
+# through this module and so cannot be imported by it.
+WHEN_TIME_FREED: list = []
+
+
 def _offer_to_waitlist(practitioner_id: int, freed_start: datetime, now: datetime) -> None:
     """The time a cancel or move gave up goes to the waitlist, in the same commit."""
-    from booking.operations import waitlist  # it books through this module
-
-    waitlist.time_freed(practitioner_id, freed_start, now)
+    for offer in WHEN_TIME_FREED:
+        offer(practitioner_id, freed_start, now)
 
 
 def set_language(appointment_id: int, language: str) -> None:

@@ -225,6 +225,9 @@ def time_freed(practitioner_id: int, start: datetime, now: datetime) -> int:
         return offer_freed_times([practitioner_id], day, day, now)
 
 
+bookings.WHEN_TIME_FREED.append(time_freed)  # a cancel or move that frees time calls it in its commit
+
+
 def offer_freed_times(practitioner_ids: list[int], first_day: date, last_day: date, now: datetime) -> int:
     """Offer the free times of these practitioners on these clinic dates to the places they suit,
     in joining order; returns how many offers went out. Joins the caller's transaction, after
