@@ -73,6 +73,8 @@ def create_app(config: dict | None = None) -> Flask:
     from booking.errors import register_error_pages
     from booking.feeds.routes import bp as feeds_bp
     import booking.courses.routes  # noqa: F401 (adds the course pages to the public, manage and desk blueprints)
+    from booking.waitlist.routes import bp as waitlist_bp
+    from booking.waitlist.desk_routes import bp as desk_waitlist_bp
     from booking.identity.routes import bp as identity_bp
     from booking.intake.routes import bp as intake_bp
     from booking.manage.routes import bp as manage_bp
@@ -93,12 +95,15 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(articles_bp)
     app.register_blueprint(api_bp)
     app.register_blueprint(feeds_bp)
+    app.register_blueprint(waitlist_bp)
+    app.register_blueprint(desk_waitlist_bp)
     csrf.exempt(api_bp)  # the API uses no cookies, so there is nothing to forge
     # The patient's pages check CSRF in each form instead, so that a stale token
     # re-shows the page with everything typed still there (see JourneyForm).
     csrf.exempt(public_bp)
     csrf.exempt(manage_bp)
     csrf.exempt(intake_bp)
+    csrf.exempt(waitlist_bp)
     register_error_pages(app)
     register_page_helpers(app)
     cli.register(app)

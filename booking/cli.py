@@ -27,7 +27,7 @@ from booking.models import StaffAccount, StaffRole
 from booking.notify import outbox
 from booking.notify.emails import link_hidden
 from booking.notify.smtp import SettingsError, SmtpTransport
-from booking.operations import reminders, retention
+from booking.operations import reminders, retention, waitlist
 from booking.operations.catalogue import ClinicNotSetUp
 from booking.operations.demo import DEMO_CLINIC_NAME, DEMO_STAFF, load_demo
 from booking.operations.problems import CannotBook
@@ -225,6 +225,7 @@ def outbox_send(loop: bool, every: int, dry_run: bool, show_text: bool):
         while True:
             try:
                 _queue_reminders(quiet=True)
+                _expire_waitlist(quiet=True)  # before sending: the next people's offers go in this pass
                 _send_pass(transport, quiet=True, heartbeat=heartbeat)
             except SQLAlchemyError as error:  # the database restarting: say so, and carry on
                 click.echo(f"Database error, trying again in {every} seconds: {type(error).__name__}", err=True)
@@ -272,6 +273,26 @@ def _queue_reminders(*, quiet: bool) -> None:
     if not quiet or any(counts.values()):
         click.echo(f"Queued {counts['reminder']} reminder(s) and {counts['progress_invitation']} "
                    "progress-check invitation(s).")
+
+
+waitlist_group = AppGroup("waitlist", help="The waitlist's offers and places.")
+
+
+@waitlist_group.command("expire")
+def waitlist_expire():
+    """Close offers that ran out and places whose dates are over, and ask the next people on the
+    list (safe to run every few minutes; `outbox send --loop` does it on each pass)."""
+    try:
+        _expire_waitlist(quiet=False)
+    except SQLAlchemyError as error:  # busy or unreachable: nothing changed, the next run tries again
+        click.echo(f"Nothing was changed: the database failed ({type(error).__name__}).", err=True)
+        sys.exit(1)
+
+
+def _expire_waitlist(*, quiet: bool) -> None:
+    closed = waitlist.expire(now())
+    if not quiet or closed.offers or closed.entries:
+        click.echo(f"Closed {closed.offers} offer(s) that ran out and {closed.entries} place(s) whose dates are over.")
 
 
 retention_group = AppGroup("retention", help="The clinic's retention period: erase what is past it.")
@@ -390,6 +411,7 @@ def register(app: Flask) -> None:
     app.cli.add_command(retention_group)
     app.cli.add_command(outbox_group)
     app.cli.add_command(reminders_group)
+    app.cli.add_command(waitlist_group)
     app.cli.add_command(clinic_group)
     app.cli.add_command(staff_group)
     app.cli.add_command(demo)

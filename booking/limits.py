@@ -56,6 +56,8 @@ CLINIC_NUMBERS = {
     "reminder_hours": Limit("Reminder", 0, 24 * 7, "hours", default=24),
     # Years a patient's records are kept after their last visit (README: Patients' data).
     "retention_years": Limit("Record retention", 1, 100, "years", default=10),
+    # How long a waitlist offer holds before the next people on the list are asked.
+    "waitlist_offer_hours": Limit("Waitlist offer", 1, 72, "hours", default=4),
 }
 SERVICE_MINUTES = Limit("Length", 5, 480, "minutes")
 BUFFER_MINUTES = Limit("Buffer", 0, 240, "minutes", default=0)

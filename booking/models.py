@@ -173,6 +173,8 @@ class Clinic(InLanguages, db.Model):
         sa.CheckConstraint("cancellation_notice_hours >= 0", name="cancellation_notice_not_negative"),
         sa.CheckConstraint(_between("reminder_hours", CLINIC_NUMBERS["reminder_hours"]), name="reminder_hours_range"),
         sa.CheckConstraint(_between("retention_years", CLINIC_NUMBERS["retention_years"]), name="retention_years_range"),
+        sa.CheckConstraint(_between("waitlist_offer_hours", CLINIC_NUMBERS["waitlist_offer_hours"]),
+                           name="waitlist_offer_hours_range"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False, default=1)
@@ -216,6 +218,8 @@ class Clinic(InLanguages, db.Model):
     translations: Mapped[dict] = mapped_column(sa.JSON, default=dict, server_default="{}")
     # The clinic's tax identifier (a US EIN), printed on the patient's receipt for their insurer.
     tax_id: Mapped[str | None] = mapped_column(sa.String(20))
+    # How long a waitlist offer holds the time for the people it was sent to (operations.waitlist).
+    waitlist_offer_hours: Mapped[int] = mapped_column(default=4, server_default="4")
 
     @property
     def zone(self) -> ZoneInfo:
@@ -944,8 +948,15 @@ class OutboxMessage(db.Model):
     last_error: Mapped[str | None] = mapped_column(sa.String(500))
     server_reply: Mapped[str | None] = mapped_column(sa.String(500))
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # An email about a place on the waitlist (and the offer it makes), which has no appointment.
+    waitlist_entry_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("waitlist_entry.id", ondelete="SET NULL"), index=True
+    )
+    waitlist_offer_id: Mapped[int | None] = mapped_column(sa.ForeignKey("waitlist_offer.id", ondelete="SET NULL"))
 
     appointment: Mapped[Appointment | None] = relationship()
+    waitlist_entry: Mapped[WaitlistEntry | None] = relationship()
+    waitlist_offer: Mapped[WaitlistOffer | None] = relationship()
 
 
 class OutboxSender(db.Model):
@@ -1160,3 +1171,96 @@ def renew_diary_stamps(session, practitioner_ids) -> None:
 @sa.event.listens_for(sa.orm.Session, "before_flush")
 def _renew_diary_stamps_on_change(session, _context, _instances) -> None:
     renew_diary_stamps(session, _diaries_changed(session))
+# --- the waitlist ---------------------------------------------------------------------------
+
+class WaitlistState(enum.Enum):
+    WAITING = "waiting"
+    BOOKED = "booked"  # an offer was taken: the place became a visit
+    LEFT = "left"  # the patient (or the desk) took it off the list
+    EXPIRED = "expired"  # its last wanted day passed
+
+    @property
+    def label(self) -> str:
+        return self.value.capitalize()
+
+
+class OfferState(enum.Enum):
+    OPEN = "open"
+    BOOKED = "booked"  # this person took the time
+    GONE = "gone"  # someone else took it first, or it stopped being free
+    EXPIRED = "expired"  # nobody answered in time
+    WITHDRAWN = "withdrawn"  # the place left the list (or changed) while the offer was open
+
+
+class WaitlistEntry(db.Model):
+    """A patient's place on the waitlist: what they would take, and how to reach them.
+
+    Like a booking it keeps the contact details and the urgent safety answers (an emergency
+    answer never joins); no Patient row is made until an offer is taken. Only the hash of its
+    secret link is kept; emailed links are WaitlistLink rows.
+    """
+
+    __tablename__ = "waitlist_entry"
+    __table_args__ = (
+        sa.CheckConstraint("first_day <= last_day", name="days_in_order"),
+        sa.Index("ix_waitlist_entry_state_joined", "state", "joined_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    service_id: Mapped[int] = mapped_column(sa.ForeignKey("service.id"))
+    practitioner_id: Mapped[int | None] = mapped_column(sa.ForeignKey("practitioner.id"))  # None: anyone
+    first_day: Mapped[date]  # clinic dates, both included
+    last_day: Mapped[date]
+    weekdays: Mapped[list[int]] = mapped_column(sa.JSON, default=list)  # 0 = Monday; empty: any day
+    parts_of_day: Mapped[list[str]] = mapped_column(sa.JSON, default=list)  # scheduling.waitlist; empty: any
+    name: Mapped[str] = mapped_column(sa.String(120))
+    email: Mapped[str] = mapped_column(sa.String(254), index=True)
+    phone: Mapped[str] = mapped_column(sa.String(40))
+    born_on: Mapped[date]
+    language: Mapped[str] = mapped_column(sa.String(10))
+    safety_answers: Mapped[list[str]] = mapped_column(sa.JSON, default=list)  # urgent codes; [] none applied
+    safety_checked_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    joined_via: Mapped[str] = mapped_column(sa.String(20), default="online")
+    joined_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    link_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    state: Mapped[WaitlistState] = mapped_column(_enum_column(WaitlistState, "waitlist_state"),
+                                                 default=WaitlistState.WAITING)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    appointment_id: Mapped[int | None] = mapped_column(sa.ForeignKey("appointment.id", ondelete="SET NULL"))
+
+    service: Mapped[Service] = relationship()
+    practitioner: Mapped[Practitioner | None] = relationship()
+    appointment: Mapped[Appointment | None] = relationship()
+
+
+class WaitlistLink(db.Model):
+    """A further secret link to a place on the waitlist, minted for one email (as ManageLink)."""
+
+    __tablename__ = "waitlist_link"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    entry_id: Mapped[int] = mapped_column(sa.ForeignKey("waitlist_entry.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class WaitlistOffer(db.Model):
+    """A freed time offered to one place on the waitlist until `expires_at`; the first of the
+    people offered it who confirms books it, the others are told it has gone."""
+
+    __tablename__ = "waitlist_offer"
+    __table_args__ = (sa.Index("ix_waitlist_offer_time", "practitioner_id", "starts_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    entry_id: Mapped[int] = mapped_column(sa.ForeignKey("waitlist_entry.id", ondelete="CASCADE"), index=True)
+    practitioner_id: Mapped[int] = mapped_column(sa.ForeignKey("practitioner.id"))
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    sent_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    state: Mapped[OfferState] = mapped_column(_enum_column(OfferState, "waitlist_offer_state"),
+                                              default=OfferState.OPEN)
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    offered_by: Mapped[str | None] = mapped_column(sa.String(120))  # a member of staff's name; None: the list
+
+    entry: Mapped[WaitlistEntry] = relationship()
+    practitioner: Mapped[Practitioner] = relationship()

@@ -63,6 +63,12 @@ RULES = {
     "api.openapi": ("GET", 200, 200, 200, 200),  # the API's description: public, like the API
     "feeds.calendar": ("GET", 200, 200, 200, 200),  # Ana's calendar link: the token is the key, not a sign-in
     "identity.confirm": ("GET", 200, 200, 200, 200),  # the emailed confirmation link is its own key
+    "waitlist.join": ("GET", 200, 200, 200, 200),
+    "waitlist.show": ("GET", 200, 200, 200, 200),  # a place on the waitlist: its secret link is the key
+    "waitlist.offer": ("GET", 200, 200, 200, 200),
+    "waitlist.leave": ("POST", 303, 404, 404, 404),  # the first to press leaves; the link then opens nothing
+    "waitlist.left": ("GET", 200, 200, 200, 200),
+    "api.join_waitlist": ("POST", 422, 422, 422, 422),
     # staff pages
     "auth.sign_in": ("GET", 200, 302, 302, 302),
     "auth.sign_out": ("POST", 302, 303, 303, 303),
@@ -83,6 +89,9 @@ RULES = {
     "desk.patient": ("GET", 302, 200, 200, 200),  # Ana's patient
     "desk.hours": ("GET", 302, 200, 403, 200),
     "desk.time_off": ("GET", 302, 200, 200, 200),  # a practitioner edits their own
+    "desk_waitlist.day": ("GET", 302, 200, 403, 200),  # the waitlist: contact details are the desk's, not a practitioner's
+    "desk_waitlist.add": ("GET", 302, 200, 403, 200),
+    "desk_waitlist.offer": ("POST", 302, 303, 403, 303),  # no time chosen: back to the list, told why
     "desk.confirm_remove_time_off": ("GET", 302, 200, 200, 200),  # only asks: Ana may remove her own
     "desk.remove_time_off": ("POST", 302, 303, 404, 404),  # the receptionist removed it: gone for the rest
     "clinician.my_day": ("GET", 302, 403, 200, 200),  # intakes: never the receptionist's
@@ -162,7 +171,21 @@ def url_values(staff):  # noqa: F811
                                         created_at=datetime(2027, 3, 8, tzinfo=UTC))
         db.session.add(template)
         db.session.commit()
-        record_ids = {"version_id": version.id, "template_id": template.id,"appointment_id": appointment.id, "patient_id": appointment.patient_id, "time_off_id": time_off.id,
+        from booking.models import OfferState, WaitlistOffer
+        from booking.operations import waitlist
+        from booking.operations.bookings import PatientDetails
+
+        place = waitlist.join(waitlist.JoinRequest(
+            waitlist.Wishes("short", "any", datetime(2027, 3, 9).date(), datetime(2027, 3, 20).date()),
+            PatientDetails("Wait Access", "wait.access@example.com", "213 555 0100", datetime(1980, 1, 1).date())),
+            datetime(2027, 3, 8, 16, tzinfo=UTC))
+        offer = WaitlistOffer(entry_id=place.entry_id, practitioner_id=appointment.practitioner_id,
+                              starts_at=datetime(2027, 3, 9, 19, tzinfo=UTC), sent_at=datetime(2027, 3, 8, 16, tzinfo=UTC),
+                              expires_at=datetime(2027, 3, 8, 20, tzinfo=UTC), state=OfferState.OPEN)
+        db.session.add(offer)
+        db.session.commit()
+        record_ids = {"entry_id": place.entry_id, "offer_id": offer.id, "waitlist_token": place.token,
+                      "version_id": version.id, "template_id": template.id,"appointment_id": appointment.id, "patient_id": appointment.patient_id, "time_off_id": time_off.id,
                       "message_id": message, "feed_token": feeds.issue(appointment.practitioner_id),
                       "identity_token": identity_token}
     return record_ids | {
@@ -193,6 +216,8 @@ def test_access_matrix(staff, visitors, url_values, endpoint):  # noqa: F811
         values["token"] = values["feed_token"]  # a calendar link's token, not a manage link's
     if endpoint.startswith("identity."):
         values["token"] = values["identity_token"]  # a confirmation link's token
+    if endpoint.startswith("waitlist."):
+        values["token"] = values["waitlist_token"]  # a place on the waitlist's link
     path = rule.build({name: values[name] for name in rule.arguments}, append_unknown=False)[1]
     if endpoint == "api.slots":
         path += "?service=short"

@@ -27,7 +27,7 @@ SETTINGS = {
     "name": "Test Clinic", "timezone": "America/Los_Angeles", "phone": "+1 213 555 0100", "emergency_number": "911",
     "slot_step_minutes": "15", "min_notice_hours": "2", "max_advance_days": "30", "cancellation_notice_hours": "24",
     "reminder_hours": "24", "retention_years": "10", "region": "US", "alert_email": "alerts@clinic.example.com",
-    "locale": "en_US",
+    "locale": "en_US", "waitlist_offer_hours": "4",
 }
 NO_ADDRESS = {"address_street": None, "address_city": None, "address_region": None, "address_postcode": None,
               "address_country": None, "directions": None}
@@ -116,7 +116,7 @@ def test_the_settings_page_explains_the_region_and_the_alert_address(admin):
 def test_an_admin_changes_the_clinic_settings(staff, admin):  # noqa: F811
     changed = SETTINGS | {"name": "  Back Care Clinic ", "phone": "+1 213 555 0111", "slot_step_minutes": "30",
                           "min_notice_hours": "0", "max_advance_days": "730", "cancellation_notice_hours": "48",
-                          "reminder_hours": "0", "retention_years": "7", "region": " gb ",
+                          "reminder_hours": "0", "retention_years": "7", "region": " gb ", "waitlist_offer_hours": "12",
                           "alert_email": " Front.Desk@Example.com "}
     response = submit(admin, "/admin/settings", changed)
     assert response.status_code == 303
@@ -125,7 +125,7 @@ def test_an_admin_changes_the_clinic_settings(staff, admin):  # noqa: F811
         "name": "Back Care Clinic", "timezone": "America/Los_Angeles", "phone": "+1 213 555 0111",
         "emergency_number": "911", "slot_step_minutes": 30, "min_notice_hours": 0, "max_advance_days": 730,
         "cancellation_notice_hours": 48, "reminder_hours": 0, "retention_years": 7, "start_back_enabled": False,
-        "second_factor_for_all_staff": False,
+        "second_factor_for_all_staff": False, "waitlist_offer_hours": 12,
         "region": "GB", "alert_email": "front.desk@example.com", "locale": "en_US", "languages": ["en"], **NO_ADDRESS,
         "tax_id": None,
     }
@@ -142,6 +142,7 @@ def test_an_admin_changes_the_clinic_settings(staff, admin):  # noqa: F811
     ("cancellation_notice_hours", "-24", "Cancellation notice must be between 0 and 720 hours (it cannot be negative)"),
     ("max_advance_days", "0", "Booking ahead must be between 1 and 730 days"),
     ("reminder_hours", "169", "Reminder must be between 0 and 168 hours"),
+    ("waitlist_offer_hours", "0", "Waitlist offer must be between 1 and 72 hours"),
     ("retention_years", "0", "Record retention must be between 1 and 100 years"),
     ("retention_years", "101", "Record retention must be between 1 and 100 years"),
     ("max_advance_days", "99999999999999999999", "Booking ahead must be between 1 and 730 days"),

@@ -255,7 +255,7 @@ def test_bookings_leave_the_settings_stamp_and_a_change_of_hours_renews_it(clini
         account = add_staff("desk.stamp@example.org", "Desk", StaffRole.RECEPTIONIST, "correct horse battery",
                             clinic.config["CLOCK"]())
         ana = db.session.scalar(sa.select(Practitioner).where(Practitioner.slug == "ana"))
-        desk.set_hours(account, ana, {})
+        desk.set_hours(account, ana, {}, clinic.config["CLOCK"]())
     assert stamp() != before
     assert slots(clinic.test_client(), practitioner="ana", days=7)["slots"] == []  # no hours: no times
 

@@ -26,7 +26,7 @@ import sqlalchemy as sa
 from booking import PROJECT_ROOT, backup, create_app
 from booking.extensions import db
 from booking.models import Appointment, AppointmentStatus, OutboxMessage, Patient, Practitioner, StaffAccount, StaffRole
-from booking.operations import consent, courses, drafts, second_factor
+from booking.operations import consent, courses, drafts, second_factor, waitlist
 from booking.operations.availability import find_slots, load_clinic, load_service
 from booking.operations.bookings import Actor, BookingRequest, PatientDetails, book
 from booking.operations.clinic_file import import_clinic_file
@@ -118,6 +118,12 @@ def fill_like_a_clinic(app, clock) -> None:
             # A patient asked to be erased.
             last = db.session.scalars(sa.select(Patient).order_by(Patient.id.desc())).first()
             erase(last.id, "Asked to be forgotten", now, Who.of(admin))
+            # A patient joins the waitlist for a day with free times, and one of them is offered to them.
+            day = slot.start.astimezone(load_clinic().zone).date()
+            waitlist.join(waitlist.JoinRequest(
+                waitlist.Wishes(service.slug, other.slug, day, day),
+                PatientDetails("Wait Listed", "waiting@example.com", "+1 213 555 0198", slot.start.date().replace(year=1975))), now)
+            assert waitlist.offer_freed_times([other.id], day, day, now) == 1
         app.config["SMTP_URL"] = mail.url
         sent = cli(app, "outbox", "send")
         assert sent.exit_code == 0, sent.output

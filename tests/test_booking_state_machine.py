@@ -384,7 +384,7 @@ class BookingMachine(RuleBasedStateMachine):
     def set_hours(self, practitioner, hours):
         weekly = self.usual_hours[practitioner] if hours == "usual" else HOURS[hours]
         found = self._practitioner(practitioner)
-        desk.set_hours(self._desk(), found, weekly)
+        desk.set_hours(self._desk(), found, weekly, self.now)
         stored = db.session.execute(sa.select(WorkingHours.weekday, WorkingHours.start_time, WorkingHours.end_time)
                                     .where(WorkingHours.practitioner_id == found.id)).all()
         assert sorted(stored) == sorted((day, start, end) for day, periods in weekly.items() for start, end in periods)
@@ -414,8 +414,8 @@ class BookingMachine(RuleBasedStateMachine):
         owner = self.time_off[time_off_id][0]
         if as_the_other:  # another practitioner's list does not hold it
             other = self._practitioner("ben" if owner == "ana" else "ana")
-            return self._refused(lambda: desk.remove_time_off(self._desk(), other, time_off_id), desk.NotVisible)
-        desk.remove_time_off(self._desk(), self._practitioner(owner), time_off_id)
+            return self._refused(lambda: desk.remove_time_off(self._desk(), other, time_off_id, self.now), desk.NotVisible)
+        desk.remove_time_off(self._desk(), self._practitioner(owner), time_off_id, self.now)
         del self.time_off[time_off_id]
         db.session.rollback()
 

@@ -687,6 +687,56 @@ def with_calendar_link(world, target: Target) -> Target:
     return target
 
 
+VALID_WAITLIST = {"service": "short", "practitioner": "any", "from": "2027-03-09", "to": "2027-03-31",
+                  "weekdays": ["tue"], "parts_of_day": ["morning"], "safety": [],
+                  "patient": {"name": "Wait Hostile", "email": "wait.hostile@example.com", "phone": "213 555 0100",
+                              "birth_date": "1980-01-01"}}
+WAITLIST_HINTS = {"service": ["short", "consult"], "practitioner": ["ana", "ben", "any"], "symptoms": ["none", "fever"],
+                  "first_day": ["2027-03-09"], "last_day": ["2027-03-20"], "weekdays": ["1"], "parts_of_day": ["evening"]}
+
+
+def waitlist_place(world) -> tuple[int, str]:
+    """A place on the waitlist made through the API: its id and its secret link's token."""
+    response = world.app.test_client().post("/api/v1/waitlist", json=VALID_WAITLIST)
+    assert response.status_code == 201, response.get_json()
+    token = response.get_json()["manage_url"].rsplit("/", 1)[1]
+    with world.app.app_context():
+        from booking.operations.waitlist import opened_by
+
+        entry_id = opened_by(token).id
+        db.session.remove()
+    return entry_id, token
+
+
+def waitlist_page(suffix: str = "", post_suffix: str | None = None):
+    def make(world) -> Target:
+        _, token = waitlist_place(world)
+        page = f"/waitlist/{token}"
+        return Target(PatientBrowser(world.app).client, page + suffix,
+                      post=page + post_suffix if post_suffix is not None else None, hints=WAITLIST_HINTS)
+    return make
+
+
+def waitlist_offer(world) -> Target:
+    from booking.models import OfferState, WaitlistOffer
+
+    entry_id, token = waitlist_place(world)
+    start = datetime.fromisoformat(world.free_start(days_ahead=1))
+    with world.app.app_context():
+        ana = db.session.scalar(sa.select(Practitioner.id).where(Practitioner.slug == "ana"))
+        db.session.remove()
+    offer_id = world.add(WaitlistOffer(entry_id=entry_id, practitioner_id=ana, starts_at=start, sent_at=world.clock.now,
+                                       expires_at=world.clock.now + timedelta(hours=4), state=OfferState.OPEN))
+    return Target(PatientBrowser(world.app).client, f"/waitlist/{token}/offers/{offer_id}")
+
+
+def desk_waitlist_offer(world) -> Target:
+    entry_id, _ = waitlist_place(world)
+    day = datetime.fromisoformat(world.free_start(days_ahead=1)).date().isoformat()
+    return Target(world.staff(StaffRole.RECEPTIONIST), f"/desk/waitlist?date={day}",
+                  post=f"/desk/waitlist/{entry_id}/offer", form_optional=True)
+
+
 ADMIN, PRACTITIONER = StaffRole.ADMIN, StaffRole.PRACTITIONER
 
 # endpoint -> how to reach its form; a case taking `data` draws part of its own set-up. The cases that
@@ -743,6 +793,13 @@ FORMS: dict[str, Callable] = {
     "admin.reset_second_factor": admin_on_account("second-factor/reset"),
     "admin.send_again": send_again,
     "rights.erase": erase,
+    "waitlist.join": lambda w: Target(PatientBrowser(w.app).client, "/waitlist/join?service=short&practitioner=ana",
+                                      post="/waitlist/join", hints=WAITLIST_HINTS),
+    "waitlist.show": waitlist_page(),
+    "waitlist.leave": waitlist_page("", "/leave"),
+    "waitlist.offer": waitlist_offer,
+    "desk_waitlist.add": desk(lambda w: ("/desk/waitlist/add", None), hints=WAITLIST_HINTS),
+    "desk_waitlist.offer": desk_waitlist_offer,
     # from here on, cases that change the clinic's set-up (hours, services, settings)
     "desk.hours": desk(lambda w: ("/desk/practitioners/ana/hours", None)),
     "desk.time_off": desk(lambda w: ("/desk/practitioners/ana/time-off", None)),
@@ -758,7 +815,8 @@ CHANGING_SET_UP = ["desk.hours", "desk.time_off", "admin.settings", "admin.add_s
 LEAVING_SET_UP = [endpoint for endpoint in FORMS if endpoint not in CHANGING_SET_UP]
 
 # The JSON API: each has a test of its own below.
-API = {"api.create_booking", "api.slots", "api.services", "api.practitioners", "api.openapi"}
+API = {"api.create_booking", "api.slots", "api.services", "api.practitioners", "api.openapi",
+       "api.join_waitlist"}
 
 
 def test_every_writing_route_and_api_route_has_a_hostile_input_case(world):
@@ -1035,18 +1093,25 @@ VALID_BOOKING = {"service": "short", "practitioner": "ana", "safety": [],
                              "birth_date": "1980-01-01"}}
 
 
-@pytest.mark.parametrize("place", ["service", "practitioner", "start", "safety", "patient", "patient.name",
-                                   "patient.email", "patient.phone", "patient.birth_date", "extra key"])
-def test_the_booking_api_with_the_sharpest_values_in_each_field_answers_without_a_5xx_or_a_write(world, place):
-    world.follow_client = None
+def sharpest_bodies(valid, place: str):
+    """(value, body) for each of the sharpest values put at `place` ("patient.email", "extra key")
+    of a fresh copy of the valid body `valid()` makes."""
     for value in SHARPEST + [1e308, 2**70, -0.0, True, None, [], {}, nested(40), ["\x00"], {"\x00": 1}]:
-        body = json.loads(json.dumps(VALID_BOOKING | {"start": world.free_start(days_ahead=1)}))
+        body = json.loads(json.dumps(valid()))
         if place == "extra key":
             body[value if isinstance(value, str) else "extra"] = value
         elif place.startswith("patient."):
             body["patient"][place.split(".")[1]] = value
         else:
             body[place] = value
+        yield value, body
+
+
+@pytest.mark.parametrize("place", ["service", "practitioner", "start", "safety", "patient", "patient.name",
+                                   "patient.email", "patient.phone", "patient.birth_date", "extra key"])
+def test_the_booking_api_with_the_sharpest_values_in_each_field_answers_without_a_5xx_or_a_write(world, place):
+    world.follow_client = None
+    for value, body in sharpest_bodies(lambda: VALID_BOOKING | {"start": world.free_start(days_ahead=1)}, place):
         before = snapshot(world.app)
         response = world.app.test_client().post("/api/v1/bookings", data=raw_json(body),
                                                 content_type="application/json")
@@ -1090,3 +1155,26 @@ def test_a_set_up_form_with_the_sharpest_value_in_every_field_answers_without_a_
 @given(data=st.data())
 def test_a_set_up_form_answers_hostile_input_without_a_5xx_or_a_partial_write(world, endpoint, data):
     generated_form_case(world, endpoint, data)
+
+
+@FUZZ
+@given(data=st.data())
+def test_the_waitlist_api_answers_hostile_bodies_without_a_5xx_or_a_partial_write(world, data):
+    world.follow_client = None
+    body = data.draw(hostile_booking(VALID_WAITLIST), label="body")
+    before = snapshot(world.app)
+    response = world.app.test_client().post("/api/v1/waitlist", data=raw_json(body), content_type="application/json")
+    assert_answered_properly(world, response, before)
+    assert response.is_json and response.status_code in (201, 400, 404, 413, 422), response.get_json()
+
+
+@pytest.mark.parametrize("place", ["service", "practitioner", "from", "to", "weekdays", "parts_of_day", "safety",
+                                   "patient", "patient.birth_date", "extra key"])
+def test_the_waitlist_api_with_the_sharpest_values_in_each_field_answers_without_a_5xx(world, place):
+    world.follow_client = None
+    for value, body in sharpest_bodies(lambda: VALID_WAITLIST, place):
+        before = snapshot(world.app)
+        response = world.app.test_client().post("/api/v1/waitlist", data=raw_json(body),
+                                                content_type="application/json")
+        assert_answered_properly(world, response, before)
+        assert response.status_code in (201, 400, 404, 413, 422), (value, response.get_json())

@@ -1,7 +1,7 @@
 """No raw secret at rest: after a day of demo activity, nothing stored in the database opens a
-booking or a calendar feed.
+booking, a calendar feed or a place on the waitlist.
 
-The day: `flask demo`, bookings online (one with an urgent answer, so the clinic is alerted)
+The day: `flask demo`, a patient joining the waitlist, bookings online (one with an urgent answer, so the clinic is alerted)
 and through the API, the patient's move and cancellation, the desk's booking, move,
 cancellation and questions email, an intake sent, a practitioner's calendar link made,
 reminders and progress-check invitations queued, and the outbox sending it all to a real
@@ -37,6 +37,7 @@ TOKEN_SHAPED = re.compile(r"[A-Za-z0-9_-]{20,}")  # URL-safe base64 runs, as eve
 TOKEN_LENGTH = len(new_token())
 HEX = re.compile(r"[0-9a-f]+")
 LINK = re.compile(r"http://clinic\.test(/manage/[A-Za-z0-9_-]+)")
+WAITLIST = re.compile(r"http://clinic\.test(/waitlist/[A-Za-z0-9_-]+)")
 PASSWORDS = {role.value: (email, password) for email, password, role in DEMO_STAFF}
 
 
@@ -108,6 +109,16 @@ def a_day_of_demo_activity(app, clock, mail) -> dict:  # noqa: F811
     assert patient.submit(f"{cancel_path}/cancel", {"reason": "Feeling better"}).status_code == 303
     handed_out["cancelled"] = cancel_path
 
+    # A patient joins the waitlist through the API (its link handed out once); the desk's cancellation
+    # below may offer them its time; the emails about the place carry links made as they go.
+    joined = api.post("/api/v1/waitlist", json={
+        "service": "follow-up", "practitioner": "any", "from": "2027-03-08", "to": "2027-03-20", "safety": [],
+        "patient": {"name": "Wai Ting", "email": "waiting@example.com", "phone": "213 555 0188",
+                    "birth_date": "1966-06-06"}})
+    assert joined.status_code == 201, joined.get_json()
+    handed_out["waitlist"] = joined.get_json()["manage_url"].removeprefix("http://clinic.test")
+    assert api.get(handed_out["waitlist"]).status_code == 200
+
     # The desk books a caller, moves the API booking back, cancels a demo visit, emails questions.
     desk = staff_client(app, "receptionist")
     target = f"/desk/book?practitioner=mei-lin&start={free_starts(api, 'first-visit', 'mei-lin', '2027-03-10')[-1]}"
@@ -150,6 +161,9 @@ def a_day_of_demo_activity(app, clock, mail) -> dict:  # noqa: F811
     assert links and all(b"/manage/" not in (calendar_of(message) or b"") for message in mail.received)
     handed_out["emailed"] = links[-1]
     assert app.test_client().get(links[-1]).status_code == 200  # links made when sent do work
+    [place_link, *_] = [link for message in mail.to("waiting@example.com") for link in WAITLIST.findall(text_of(message))]
+    handed_out["emailed place"] = place_link
+    assert app.test_client().get(place_link).status_code == 200
     return handed_out
 
 
@@ -191,7 +205,7 @@ def token_shaped(values: list[str]) -> set[str]:
 
 
 def what_opens(app, values: list[str]) -> set[tuple[str, str]]:
-    """Each stored run that opens a manage page or a feed, or whose hash is stored (a link that
+    """Each stored run that opens a manage page, a feed or a place on the waitlist, or whose hash is stored (a link that
     has expired, or a staff session or draft key), with what it opened."""
     stored, client, opened = set(values), app.test_client(), set()
     for candidate in sorted(token_shaped(values)):
@@ -199,6 +213,8 @@ def what_opens(app, values: list[str]) -> set[tuple[str, str]]:
             opened.add(("manage page", candidate))
         if client.get(f"/feeds/{candidate}.ics").status_code != 404:
             opened.add(("calendar feed", candidate))
+        if client.get(f"/waitlist/{candidate}").status_code != 404:
+            opened.add(("waitlist place", candidate))
         if hash_token(candidate) in stored:
             opened.add(("a stored hash", candidate))
     return opened
@@ -221,7 +237,7 @@ def test_after_a_day_of_demo_activity_no_stored_value_opens_a_booking_or_a_feed(
     caplog.set_level(logging.DEBUG)
     handed_out = a_day_of_demo_activity(app, clock, mail)
 
-    secrets_given = [path.removeprefix("/manage/").removeprefix("/feeds/").removesuffix(".ics")
+    secrets_given = [path.removeprefix("/manage/").removeprefix("/feeds/").removeprefix("/waitlist/").removesuffix(".ics")
                      for path in handed_out.values()]
     # Nor in what the app logged (the test's own mail server logs what it receives: not ours).
     logged = "\n".join(logging.Formatter().format(record) for record in caplog.records if record.name != "mail.log")

@@ -86,7 +86,7 @@ def test_each_change_to_a_diary_renews_only_the_stamps_of_the_practitioners_it_t
     after_time_off = diary_stamps(clinic)
     assert after_time_off["ana"] != after_cancel["ana"] and after_time_off["ben"] == after_cancel["ben"]
     with clinic.app_context():
-        desk.remove_time_off(as_account(account_id), practitioner("ana"), time_off_id)
+        desk.remove_time_off(as_account(account_id), practitioner("ana"), time_off_id, clinic.config["CLOCK"]())
     assert diary_stamps(clinic)["ana"] != after_time_off["ana"]
 
 

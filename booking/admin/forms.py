@@ -55,6 +55,7 @@ class ClinicSettingsForm(AdminForm):
     max_advance_days = StringField("How far ahead patients may book (days)")
     cancellation_notice_hours = StringField("Cancellation notice (hours)")
     reminder_hours = StringField("Reminder email (hours before the visit)")
+    waitlist_offer_hours = StringField("Waitlist offers hold a freed time for (hours)")
     retention_years = StringField("Keep patients' records for (years after their last visit)")
     locale = StringField("Locale")
     languages = CheckboxChoices("Languages patients may choose besides English")

@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from pydantic.json_schema import models_json_schema
 from pydantic.json_schema import SkipJsonSchema
 
-from booking.api.schemas import BookingBody, LanguageQuery, SlotQuery
+from booking.api.schemas import BookingBody, LanguageQuery, SlotQuery, WaitlistBody
 
 PREFIX = "/api/v1"
 COMPONENTS = "#/components/schemas/{model}"
@@ -111,6 +111,14 @@ class CourseNotFree(Answer):
     visits: list[VisitNotFree]
 
 
+class Joined(Answer):
+    manage_url: str = Field(description="The patient's secret link to see, change or leave their place.")
+    service: str = Field(examples=["short"])
+    practitioner: str = Field(examples=["any"])
+    from_: str = Field(alias="from", examples=["2027-03-15"])
+    to: str = Field(examples=["2027-04-15"])
+
+
 class Problem(Answer):
     """Every other refusal: bad JSON (invalid_json), a NUL or half a surrogate pair (bad_request), too
     many requests (too_many_requests), a body too large, the clinic not set up or busy."""
@@ -173,7 +181,8 @@ def build_document() -> dict:
     models = [(BookingBody, "validation"), (Services, "serialization"), (Practitioners, "serialization"),
               (Slots, "serialization"), (Booked, "serialization"), (Problem, "serialization"),
               (Invalid, "serialization"), (Emergency, "serialization"), (UnknownName, "serialization"),
-              (SlotTaken, "serialization"), (CourseBooked, "serialization"), (CourseNotFree, "serialization")]
+              (SlotTaken, "serialization"), (CourseBooked, "serialization"), (CourseNotFree, "serialization"),
+              (WaitlistBody, "validation"), (Joined, "serialization")]
     refs, definitions = models_json_schema(models, ref_template=COMPONENTS)
     ref = {model: refs[(model, mode)] for model, mode in models}
     problem = ref[Problem]
@@ -192,6 +201,10 @@ def build_document() -> dict:
     unknown = _answer("The service or practitioner named does not exist.", ref[UnknownName],
                       {"error": "not_found", "message": "no practitioner 'zed'", "field": "practitioner"})
     language = _parameters(LanguageQuery)
+    bookings_400 = _answer("The body is not JSON (or not sent as application/json), is nested too deeply, or "
+                           "holds a NUL character or half a surrogate pair.", problem,
+                           {"error": "invalid_json", "message": "the body must be JSON with Content-Type: "
+                            "application/json, nested no more than 32 levels deep"})
     body_example = {"service": "short", "practitioner": "ana", "start": "2027-03-15T09:00:00-07:00",
                     "patient": {"name": "Pat Example", "email": "pat@example.com", "phone": "+1 213 555 0142",
                                 "birth_date": "1980-05-17"}, "safety": []}
@@ -226,10 +239,7 @@ def build_document() -> dict:
                                {"anyOf": [ref[Booked], ref[CourseBooked]]}, {
                     "reference": "K7M2QX4P", "start": "2027-03-15T09:00:00-07:00", "end": "2027-03-15T09:30:00-07:00",
                     "practitioner": "ana", "service": "short", "manage_url": "https://clinic.example/manage/..."}),
-                "400": _answer("The body is not JSON (or not sent as application/json), is nested too deeply, or "
-                               "holds a NUL character or half a surrogate pair.", problem,
-                               {"error": "invalid_json", "message": "the body must be JSON with Content-Type: "
-                                "application/json, nested no more than 32 levels deep"}),
+                "400": bookings_400,
                 "404": unknown,
                 "409": _answer("The time was just taken (slot_taken), or with `repeat` some visits of the course are "
                                "not free (course_not_free): nothing was written.",
@@ -242,6 +252,28 @@ def build_document() -> dict:
                                "was written.", {"anyOf": [ref[Invalid], ref[Emergency]]},
                                {"error": "invalid", "errors": {"patient.phone": "Enter a phone number of 7 to 15 "
                                 "digits, like 213 555 0142 or +1 213 555 0142"}}),
+                "429": common["429"], "503": common["503"]}}},
+        f"{PREFIX}/waitlist": {"post": {
+            "operationId": "joinWaitlist",
+            "summary": "Put a patient who has passed the safety check on the waitlist for a time that frees up.",
+            "description": "When a matching time frees up, places are offered it by email in the order they "
+                           "joined; the first to confirm books it. Emergency safety answers are read first and "
+                           "stop the joining whatever else is wrong.",
+            "requestBody": {"required": True, "content": {"application/json": {
+                "schema": ref[WaitlistBody], "examples": {"place": {"value": {
+                    key: value for key, value in body_example.items() if key != "start"} | {
+                    "practitioner": "any", "from": "2027-03-15", "to": "2027-04-15", "weekdays": ["mon", "wed"],
+                    "parts_of_day": ["morning"]}}}}}},
+            "responses": {
+                "201": _answer("On the list.", ref[Joined], {
+                    "manage_url": "https://clinic.example/waitlist/...", "service": "short", "practitioner": "any",
+                    "from": "2027-03-15", "to": "2027-04-15"}),
+                "400": bookings_400,
+                "404": unknown,
+                "413": _answer("The body is larger than any place on the list needs.", problem),
+                "422": _answer("A field to fix (invalid) or an emergency safety answer (emergency): nothing "
+                               "was written.", {"anyOf": [ref[Invalid], ref[Emergency]]},
+                               {"error": "invalid", "errors": {"to": "must be on or after from"}}),
                 "429": common["429"], "503": common["503"]}}},
         f"{PREFIX}/openapi.json": {"get": {
             "operationId": "describeApi", "summary": "This document.",

@@ -8,7 +8,7 @@ from flask import Blueprint, Response, current_app, jsonify, request, url_for
 from werkzeug.exceptions import HTTPException
 
 from booking.api.openapi import document_text
-from booking.api.schemas import InvalidInput, LanguageQuery, SlotQuery, read, read_booking
+from booking.api.schemas import InvalidInput, LanguageQuery, SlotQuery, WaitlistBody, read, read_booking
 from booking.clock import now
 from booking.extensions import limiter
 from booking.i18n import offered_languages, speaking
@@ -21,8 +21,10 @@ from booking.operations.availability import (
 )
 from booking.operations import catalogue
 from booking.operations.bookings import EmergencyAnswers, SlotTaken, book
+from booking.operations import waitlist
 from booking.operations.courses import VisitNotFree, book_course, plan_course
 from booking.operations.problems import CannotBook, NotFound
+from booking.operations.problems import InvalidInput as OperationProblems
 from booking.safety import emergency_advice, has_emergency_answer, urgent_advice
 from booking.web import JSON_DEPTH_LIMIT
 
@@ -131,25 +133,42 @@ def openapi():
     return Response(document_text(), mimetype="application/json")
 
 
+def _language_asked(body, offered: list[str]) -> str:
+    """The language the body asks for where the clinic offers it, else the clinic's first."""
+    asked = body.get("language") if isinstance(body, dict) else None
+    return asked if isinstance(asked, str) and asked in offered else offered[0]
+
+
+def _patients_body():
+    """(body, None), or (None, the answer) when the body is not JSON or has an emergency answer:
+    that advice comes first, as it matters more than any typo elsewhere. The advice is for the
+    caller to pass on to the patient, in the patient's language where the body says one the
+    clinic offers (read before the rest)."""
+    body = request.get_json(silent=True)
+    if body is None:
+        return None, _error(400, "invalid_json", "the body must be JSON with Content-Type: application/json, "
+                                                 f"nested no more than {JSON_DEPTH_LIMIT} levels deep")
+    if isinstance(body, dict) and has_emergency_answer(body.get("safety")):
+        advice = _emergency_advice(body, load_clinic())
+        return None, _error(422, "emergency", advice, advice=advice)
+    return body, None
+
+
+def _emergency_advice(body, clinic) -> str:
+    with speaking(_language_asked(body, offered_languages(clinic))):
+        return emergency_advice(clinic.emergency_number, clinic.phone)
+
+
 @bp.post("/bookings")
 @limiter.limit(_booking_limit)
 def create_booking():
     """Book a free start for a patient who has passed the safety check."""
-    body = request.get_json(silent=True)
-    if body is None:
-        return _error(400, "invalid_json", "the body must be JSON with Content-Type: application/json, "
-                                           f"nested no more than {JSON_DEPTH_LIMIT} levels deep")
-    moment = now()
-    clinic = load_clinic()
+    body, refusal = _patients_body()
+    if refusal is not None:
+        return refusal
+    moment, clinic = now(), load_clinic()
     offered = offered_languages(clinic)
-    # The advice is for the caller to pass on to the patient: in the patient's language where the
-    # body says one the clinic offers (read before the rest, as emergency advice comes first).
-    asked = body.get("language") if isinstance(body, dict) else None
-    with speaking(asked if isinstance(asked, str) and asked in offered else offered[0]):
-        advice = emergency_advice(clinic.emergency_number, clinic.phone)
-    # Emergency answers come first: that advice matters more than any typo elsewhere.
-    if isinstance(body, dict) and has_emergency_answer(body.get("safety")):
-        return _error(422, "emergency", advice, advice=advice)
+    advice = _emergency_advice(body, clinic)
     booking_request, repeat = read_booking(body, clinic.today(moment), offered)
     if repeat is not None:
         return _book_course(booking_request, repeat, moment, clinic, advice)
@@ -213,6 +232,28 @@ def _book_course(booking_request, repeat, moment, clinic, advice):
         with speaking(result.booked[0].language):
             answer["advice"] = urgent_advice(emergency_number, region)
     return jsonify(answer), 201
+
+
+@bp.post("/waitlist")
+@limiter.limit(_booking_limit)
+def join_waitlist():
+    """Put a patient who has passed the safety check on the waitlist; 201 with their secret link."""
+    body, refusal = _patients_body()
+    if refusal is not None:
+        return refusal
+    moment, clinic = now(), load_clinic()
+    offered = offered_languages(clinic)
+    with speaking(_language_asked(body, offered)):  # the operation's messages, in the patient's language
+        request_ = read(WaitlistBody, body, today=clinic.today(moment), languages=offered).join_request()
+        try:
+            joined = waitlist.join(request_, moment)
+        except OperationProblems as invalid:  # named as the body names them
+            names = {"first_day": "from", "last_day": "to"}
+            return jsonify({"error": "invalid", "errors": {names.get(key, key): message
+                                                           for key, message in invalid.problems.items()}}), 422
+    return jsonify({"manage_url": current_app.config["BASE_URL"] + url_for("waitlist.show", token=joined.token),
+                    "service": request_.wishes.service, "practitioner": request_.wishes.practitioner,
+                    "from": request_.wishes.first_day.isoformat(), "to": request_.wishes.last_day.isoformat()}), 201
 
 
 @bp.errorhandler(InvalidInput)

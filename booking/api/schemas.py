@@ -15,8 +15,10 @@ from typing import Any, ClassVar, get_args
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
 from booking.operations.bookings import BookingRequest, PatientDetails
+from booking.operations.waitlist import JoinRequest, Wishes
 from booking.safety import EMERGENCY, URGENT
 from booking.scheduling.course import MAX_EVERY_DAYS, MAX_VISITS, Repeat
+from booking.scheduling.waitlist import PART_NAMES
 from booking.validation import (EMAIL_LIMIT, NAME_LIMIT, PHONE_CHARACTERS, PHONE_LIMIT, check_birth_date, clean_email,
                                 clean_name, clean_phone)
 
@@ -119,7 +121,8 @@ def problems(error: ValidationError, model: type[BaseModel]) -> dict[str, str]:
             message = str(problem["ctx"]["error"])
         elif problem["type"] == "extra_forbidden":
             holder = _model_at(model, location[:-1])
-            fields = ", ".join(field.alias or key for key, field in holder.model_fields.items())
+            fields = ", ".join(getattr(holder, "FIELDS_IN_ORDER", None)
+                               or [field.alias or key for key, field in holder.model_fields.items()])
             message = f"is not a field here; the fields are {fields}"
         else:  # a type the field's own check let through: never expected, still named
             message = problem["msg"]
@@ -256,24 +259,20 @@ class RepeatBody(ApiModel):
         return Repeat(every_days=self.every_days, count=self.count)
 
 
-class BookingBody(ApiModel):
-    """POST /api/v1/bookings: a free start from /api/v1/slots, the patient, and the safety answers."""
+class PatientsBody(ApiModel):
+    """What a booking's and a waitlist place's bodies share: the service, the practitioner, the
+    patient, the safety answers and the language."""
 
     service: str = Field(min_length=1, description="A service slug from /api/v1/services.", examples=["short"])
     practitioner: str = Field("any", min_length=1, description='A practitioner slug, or "any": the first free one.',
                               examples=["ana"])
-    start: AwareDatetime = Field(description="A start as /api/v1/slots gives it: ISO 8601 with its UTC offset.",
-                                 examples=["2027-03-15T09:00:00-07:00"])
     patient: PatientBody
-    # Unknown codes are refused when booking (422 naming them), so the document lists the known ones.
+    # Unknown codes are refused (422 naming them), so the document lists the known ones.
     safety: list[str] = Field(description="The safety codes that apply, [] when none do. " + SAFETY_CODES,
                               examples=[[], ["night_pain"]],
                               json_schema_extra={"items": {"type": "string", "enum": [*EMERGENCY, *URGENT]}})
     language: str | None = Field(None, description="The patient's language for emails, one the clinic offers; "
                                  "its first when not given.", examples=["es"])
-    repeat: RepeatBody | None = Field(None, description="Book a course: this visit and the next ones at the same "
-                                      "time of day, all or none (201 lists every visit; 409 course_not_free names "
-                                      "those not free, with alternatives).", examples=[{"every_days": 7, "count": 4}])
 
     _language = field_validator("language", mode="before")(_clinic_language)
 
@@ -284,6 +283,34 @@ class BookingBody(ApiModel):
             raise ValueError({"service": SERVICE_REQUIRED, "practitioner": 'must be a practitioner slug or "any"'}
                              [info.field_name])
         return value.strip()
+
+    @field_validator("patient", mode="before")
+    @classmethod
+    def _patient(cls, value):
+        if not isinstance(value, dict):
+            raise ValueError(f"must be an object: {PatientBody.DESCRIBED}")
+        return value
+
+    @field_validator("safety", mode="before")
+    @classmethod
+    def _safety(cls, value):
+        if not isinstance(value, list) or not all(isinstance(code, str) for code in value):
+            raise ValueError("is required: a list of safety codes that apply, [] when none do")
+        return value
+
+
+class BookingBody(PatientsBody):
+    """POST /api/v1/bookings: a free start from /api/v1/slots, the patient, and the safety answers."""
+
+    # As a person reads the body (pydantic would put the shared fields first).
+    FIELDS_IN_ORDER: ClassVar[tuple[str, ...]] = ("service", "practitioner", "start", "patient", "safety",
+                                                  "language", "repeat")
+
+    start: AwareDatetime = Field(description="A start as /api/v1/slots gives it: ISO 8601 with its UTC offset.",
+                                 examples=["2027-03-15T09:00:00-07:00"])
+    repeat: RepeatBody | None = Field(None, description="Book a course: this visit and the next ones at the same "
+                                      "time of day, all or none (201 lists every visit; 409 course_not_free names "
+                                      "those not free, with alternatives).", examples=[{"every_days": 7, "count": 4}])
 
     @field_validator("start", mode="before")
     @classmethod
@@ -297,13 +324,6 @@ class BookingBody(ApiModel):
             raise ValueError(f"{value!r} has no UTC offset; add one, e.g. 2027-03-15T09:00:00-07:00")
         return start
 
-    @field_validator("patient", mode="before")
-    @classmethod
-    def _patient(cls, value):
-        if not isinstance(value, dict):
-            raise ValueError(f"must be an object: {PatientBody.DESCRIBED}")
-        return value
-
     @field_validator("repeat", mode="before")
     @classmethod
     def _repeat(cls, value):
@@ -311,17 +331,52 @@ class BookingBody(ApiModel):
             raise ValueError(f"must be an object: {RepeatBody.DESCRIBED}")
         return value
 
-    @field_validator("safety", mode="before")
-    @classmethod
-    def _safety(cls, value):
-        if not isinstance(value, list) or not all(isinstance(code, str) for code in value):
-            raise ValueError("is required: a list of safety codes that apply, [] when none do")
-        return value
-
     def booking_request(self) -> BookingRequest:
         return BookingRequest(service=self.service, practitioner=self.practitioner, start=self.start,
                               patient=self.patient.details(), safety=tuple(self.safety), booked_via="api",
                               language=self.language)
+
+
+WEEKDAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")  # as the clinic file names them
+
+
+class WaitlistBody(PatientsBody):
+    """POST /api/v1/waitlist: what the patient would take, who they are, and the safety answers."""
+
+    FIELDS_IN_ORDER: ClassVar[tuple[str, ...]] = ("service", "practitioner", "from", "to", "weekdays",
+                                                  "parts_of_day", "patient", "safety", "language")
+
+    first_day: date = Field(alias="from", description="The first clinic date they could come, YYYY-MM-DD.",
+                            examples=["2027-03-15"])
+    last_day: date = Field(alias="to", description="The last clinic date they could come; the place ends after it.",
+                           examples=["2027-04-15"])
+    weekdays: list[str] = Field([], description="Days of the week they could come; [] or left out: any.",
+                                examples=[["mon", "wed"]],
+                                json_schema_extra={"items": {"type": "string", "enum": list(WEEKDAY_NAMES)}})
+    parts_of_day: list[str] = Field([], description="Parts of the day they could come; [] or left out: any.",
+                                    examples=[["morning"]],
+                                    json_schema_extra={"items": {"type": "string", "enum": list(PART_NAMES)}})
+
+    @field_validator("first_day", "last_day", mode="before")
+    @classmethod
+    def _day(cls, value):
+        return _parsed(value, date.fromisoformat, "is required: a clinic date as YYYY-MM-DD",
+                       "{!r} is not a date; use YYYY-MM-DD")
+
+    @field_validator("weekdays", "parts_of_day", mode="before")
+    @classmethod
+    def _names(cls, value, info: ValidationInfo):
+        known = WEEKDAY_NAMES if info.field_name == "weekdays" else PART_NAMES
+        if value is None:
+            return []
+        if not isinstance(value, list) or not all(isinstance(item, str) and item in known for item in value):
+            raise ValueError(f"must be a list of any of {', '.join(known)} ([] or left out: any)")
+        return value
+
+    def join_request(self) -> JoinRequest:
+        wishes = Wishes(self.service, self.practitioner, self.first_day, self.last_day,
+                        tuple(WEEKDAY_NAMES.index(day) for day in self.weekdays), tuple(self.parts_of_day))
+        return JoinRequest(wishes, self.patient.details(), tuple(self.safety), "api", self.language)
 
 
 def read_booking(body, today: date, languages: list[str]) -> tuple[BookingRequest, Repeat | None]:

@@ -29,7 +29,7 @@ from booking.desk.wording import time_off_when
 from booking.forms import options
 from booking.limits import MAX_ID
 from booking.models import AppointmentStatus, Patient, Practitioner, StaffRole
-from booking.operations import consent, desk, identity, notes, patient_data
+from booking.operations import consent, desk, identity, notes, patient_data, waitlist
 from booking.operations.availability import desk_rules, load_clinic, times_by_day
 from booking.operations.bookings import BookingRequest, EmergencyAnswers, PatientDetails, SlotTaken, describe
 from booking.operations.clinic_file import WEEKDAYS
@@ -72,8 +72,10 @@ def today():
     slug = request.args.get("practitioner") or None
     calendar = desk.day_calendar(day, now(), only=slug)
     chosen = next((p for p in calendar.everyone if p.slug == slug), None)
+    # Who on the waitlist would take this day's free times: the desk's, not a practitioner's (contact details).
+    waiting = waitlist.for_day(day, now()) if current_user.role is not StaffRole.PRACTITIONER else []
     return render_template("desk/day.html", day=day, calendar=calendar, patient=_patient_from_args(), chosen=chosen,
-                           previous=day - timedelta(days=1), following=day + timedelta(days=1))
+                           previous=day - timedelta(days=1), following=day + timedelta(days=1), waiting=waiting)
 
 
 @bp.get("/week")
@@ -369,7 +371,7 @@ def hours(slug: str):
                for weekday in range(7)}
     form = HoursForm(data={key: HoursForm.text_for(current[n]) for n, key in enumerate(WEEKDAYS)})
     if form.validate_on_submit():
-        desk.set_hours(_account(), practitioner, form.weekly)
+        desk.set_hours(_account(), practitioner, form.weekly, now())
         outside = desk.outside_working_time(practitioner, now())
         flash(end_sentence(f"Working hours saved for {practitioner.name}") + (
             f" {_appointments_now(outside)} outside them: move or cancel each one below." if outside else ""), "success")
@@ -424,7 +426,7 @@ def remove_time_off(slug: str, time_off_id: int):
     """The confirmation page's Remove button."""
     practitioner = _practitioner(slug)
     try:
-        desk.remove_time_off(_account(), practitioner, time_off_id)
+        desk.remove_time_off(_account(), practitioner, time_off_id, now())
     except desk.NotVisible:
         abort(404)
     flash("Time off removed; those hours are open for booking again.", "success")

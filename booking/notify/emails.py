@@ -28,9 +28,9 @@ from flask import current_app, render_template, url_for
 from flask_babel import get_locale
 from markupsafe import Markup
 
-from booking.formatting import email_time, tel_uri
+from booking.formatting import date_text, email_time, tel_uri
 from booking.i18n import speaking
-from booking.models import Appointment, Clinic
+from booking.models import Appointment, Clinic, WaitlistEntry
 from booking.notify.calendar import appointment_calendar, visits_calendar
 
 # Stands in the stored bodies where the message's secret link goes; the sender makes a new
@@ -47,6 +47,8 @@ VISIT_LINK = re.compile(VISIT_LINK_PREFIX + r"([A-Z0-9]{4,12})")
 
 def visit_link_placeholder(appointment: Appointment) -> str:
     return VISIT_LINK_PREFIX + appointment.reference
+# Where the secret link to a place on the waitlist goes, made as the email is sent (WaitlistLink).
+WAITLIST_LINK_PLACEHOLDER = "WAITLIST-LINK-MADE-WHEN-SENT"
 
 HTML_TAGS = {"p", "a", "ul", "ol", "li", "strong", "em", "h2", "h3", "br", "hr"}
 
@@ -194,16 +196,40 @@ def compose(kind: str, appointment: Appointment, clinic: Clinic, now: datetime, 
             "visit_manage_url": lambda visit: _external("manage.show", token=visit_link_placeholder(visit)),
             **context,
         }
-        template = f"emails/{kind}.txt"
-        subject, text = _split(render_template(template, **_writer(_PlainText), **values))
-        _, markdown_text = _split(render_template(template, **_writer(_Markdown), **values))
         calendar = None
         if kind == "course_confirmation":
             calendar = visits_calendar(context["visits"], clinic, stamped_at=now,
                                        organizer=current_app.config["MAIL_FROM"])
         elif kind in CALENDAR_KINDS:
             calendar = appointment_calendar(appointment, clinic, stamped_at=now, organizer=current_app.config["MAIL_FROM"])
-        return Email(subject=subject, text=text, html=_html(markdown_text, clinic), calendar=calendar)
+        return _written(kind, values, clinic, calendar)
+
+
+def compose_waitlist(kind: str, entry: WaitlistEntry, clinic: Clinic, **context) -> Email:
+    """The email of this kind about a place on the waitlist, in the patient's language, with
+    WAITLIST_LINK_PLACEHOLDER for its secret link. Kinds: waitlist_joined, waitlist_offer
+    (context: offer, when, until)."""
+    with _on_the_site(), speaking(entry.language):
+        locale = get_locale()
+        offer = context.get("offer")
+        values = {
+            "entry": entry,
+            "clinic": clinic,
+            "email_time": lambda instant: email_time(instant, clinic, locale),
+            "email_day": lambda day: date_text(day, locale, "weekday_year"),
+            "entry_url": _external("waitlist.show", token=WAITLIST_LINK_PLACEHOLDER),
+            "offer_url": _external("waitlist.offer", token=WAITLIST_LINK_PLACEHOLDER, offer_id=offer.id) if offer else None,
+            **context,
+        }
+        return _written(kind, values, clinic, None)
+
+
+def _written(kind: str, values: dict, clinic: Clinic, calendar: bytes | None) -> Email:
+    """The template emails/<kind>.txt written as the plain-text part and as the HTML part."""
+    template = f"emails/{kind}.txt"
+    subject, text = _split(render_template(template, **_writer(_PlainText), **values))
+    _, markdown_text = _split(render_template(template, **_writer(_Markdown), **values))
+    return Email(subject=subject, text=text, html=_html(markdown_text, clinic), calendar=calendar)
 
 
 def _writer(style) -> dict:
@@ -238,4 +264,5 @@ def with_links(body: str, links: dict[str, str] | None) -> str:
 def link_hidden(body: str) -> str:
     """A stored body as staff may read it: the secret link stays hidden."""
     return VISIT_LINK.sub("(the patient's secret link)", body.replace(LINK_PLACEHOLDER, "(the patient's secret link)")
-                          .replace(IDENTITY_LINK_PLACEHOLDER, "(the patient's confirmation link)"))
+                          .replace(IDENTITY_LINK_PLACEHOLDER, "(the patient's confirmation link)")
+                          .replace(WAITLIST_LINK_PLACEHOLDER, "(the patient's waitlist link)"))

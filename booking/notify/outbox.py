@@ -53,13 +53,20 @@ from booking.models import (
     OutboxMessage,
     OutboxSender,
     OutboxStatus,
+    OfferState,
+    WaitlistEntry,
+    WaitlistLink,
+    WaitlistOffer,
+    WaitlistState,
 )
 from booking.notify.emails import (
     IDENTITY_LINK_PLACEHOLDER,
     LINK_PLACEHOLDER,
     VISIT_LINK,
     VISIT_LINK_PREFIX,
+    WAITLIST_LINK_PLACEHOLDER,
     compose,
+    compose_waitlist,
     with_links,
 )
 from booking.notify.smtp import Deferred, Refused, Transport, Unavailable
@@ -113,10 +120,26 @@ def queue_alert(appointment: Appointment, clinic: Clinic, level: str, source: st
     return message
 
 
+def queue_waitlist(kind: str, entry: WaitlistEntry, now: datetime, offer: WaitlistOffer | None = None,
+                   **context) -> OutboxMessage:
+    """Add an email about a place on the waitlist (and the offer it makes) to the session; its
+    secret link is made when it is sent, as for a visit's."""
+    email = compose_waitlist(kind, entry, db.session.get(Clinic, 1), offer=offer, **context)
+    message = OutboxMessage(
+        kind=kind, to_address=entry.email, subject=email.subject, text_body=email.text, html_body=email.html,
+        status=OutboxStatus.QUEUED, created_at=now, next_attempt_at=now, attempts=0,
+        waitlist_entry=entry, waitlist_offer=offer,
+    )
+    db.session.add(message)
+    return message
+
+
 def needs_link(message: OutboxMessage) -> bool:
-    """Whether the message's text has a place for a secret link (to manage the visit, or to confirm
-    who booked it), made as it is sent."""
+    """Whether the message's text has a place for a secret link (to manage the visit, to confirm
+    who booked it, or to a place on the waitlist), made as it is sent."""
     text = message.text_body + message.html_body
+    if message.waitlist_entry_id is not None and WAITLIST_LINK_PLACEHOLDER in text:
+        return True
     return message.appointment_id is not None and (LINK_PLACEHOLDER in text or IDENTITY_LINK_PLACEHOLDER in text
                                                    or VISIT_LINK_PREFIX in text)
 
@@ -148,6 +171,11 @@ def _visit_of_same_course(appointment: Appointment, reference: str) -> int | Non
         return None
     return db.session.scalar(sa.select(Appointment.id).where(Appointment.reference == reference,
                                                              Appointment.course_id == appointment.course_id))
+def _new_waitlist_link(entry_id: int, now: datetime) -> str:
+    """A new secret link to a place on the waitlist: the hash is added to the session, the token returned."""
+    token = new_token()
+    db.session.add(WaitlistLink(entry_id=entry_id, token_hash=hash_token(token), created_at=now))
+    return token
 
 
 def drop_links(appointment: Appointment) -> None:
@@ -274,6 +302,8 @@ def _links_for_this_attempt(message_id: int, sender: str, now: datetime) -> dict
             visit_id = _visit_of_same_course(message.appointment, reference)
             if visit_id is not None:
                 links[VISIT_LINK_PREFIX + reference] = _new_link(visit_id, now)
+        if WAITLIST_LINK_PLACEHOLDER in text and message.waitlist_entry_id is not None:
+            links[WAITLIST_LINK_PLACEHOLDER] = _new_waitlist_link(message.waitlist_entry_id, now)
         return links
 
     return _writing(make)
@@ -285,6 +315,8 @@ def stale_because(message: OutboxMessage, now: datetime) -> str | None:
     Each email tells the visit as it was when written (its SEQUENCE); once the visit has
     changed, a later email tells the patient, so this one would only mislead.
     """
+    if message.kind.startswith("waitlist_"):
+        return _waitlist_stale_because(message, now)
     appointment = message.appointment
     if appointment is None:
         return "The appointment no longer exists."
@@ -300,6 +332,19 @@ def stale_because(message: OutboxMessage, now: datetime) -> str | None:
         return "The visit changed after this email was written; a later email tells the patient."
     if message.kind in {"intake_invitation", "progress_invitation"} and appointment.intake_status is IntakeStatus.SENT:
         return "The patient had already answered the questions."
+    return None
+
+
+def _waitlist_stale_because(message: OutboxMessage, now: datetime) -> str | None:
+    """Why an email about a place on the waitlist no longer applies: the place left the list, or
+    the offer it makes was taken, withdrawn or ran out."""
+    entry = message.waitlist_entry
+    if entry is None or entry.state is not WaitlistState.WAITING:
+        return "The place is no longer on the waitlist."
+    offer = message.waitlist_offer
+    if message.waitlist_offer_id is not None and (offer is None or offer.state is not OfferState.OPEN
+                                                  or offer.expires_at <= now):
+        return "The offer was taken, withdrawn or ran out before the email could go."
     return None
 
 

@@ -175,7 +175,8 @@ def describe(clinic, practitioner: Practitioner, start: datetime) -> str:
     return f"{clinic_time(start, clinic, format_locale('en', clinic.locale), 'medium')} with {practitioner.name}"
 
 
-BOOKED_VIA = {"online": "online", "api": "through the booking API", "desk": "by the clinic"}
+BOOKED_VIA = {"online": "online", "api": "through the booking API", "desk": "by the clinic",
+              "waitlist": "from a waitlist offer"}
 
 
 def book(
@@ -324,6 +325,7 @@ def move(
         before = describe(clinic, appointment.practitioner, appointment.starts_at)
         # The old time goes to the email as an instant: it is written there in the patient's language and locale.
         was_at, was_with = appointment.starts_at, appointment.practitioner.name
+        before_practitioner_id = appointment.practitioner_id
         target = load_practitioners(appointment.service, practitioner_slug or appointment.practitioner.slug)[0]
         lock_practitioners(appointment.practitioner_id, target.id)
         chosen = claim_slot(clinic, appointment.service, [target], start, now, ignoring=appointment.id, rules=rules)
@@ -335,6 +337,7 @@ def move(
             appointment.manage_token_hash = hash_token(token)
             outbox.drop_links(appointment)
         record(appointment, actor, "moved", f"From {before} to {describe(clinic, target, chosen.start)}", now)
+        _offer_to_waitlist(appointment.practitioner_id if not changed_hands else before_practitioner_id, was_at, now)
         if changed_hands:  # before the email, whose questions follow whether the booking now waits
             identity.after_move_to_another_practitioner(appointment, actor, now)
         outbox.queue("moved", appointment, now, was_at=was_at, was_with=was_with, questions=questions_asked(appointment))
@@ -350,7 +353,20 @@ def cancel(appointment_id: int, reason: str, now: datetime, *, actor: Actor = PA
         appointment.cancel(now, reason)
         record(appointment, actor, "cancelled", reason or "No reason given", now)
         outbox.queue("cancelled", appointment, now, by_clinic=not patient_asked)
+        _offer_to_waitlist(appointment.practitioner_id, appointment.starts_at, now)
     return appointment
+
+
+# Called with (practitioner id, the freed start, now) inside the transaction of a cancel or a move
+# that gave time up: operations.waitlist offers it. A list it adds itself to, since it books
+# through this module and so cannot be imported by it.
+WHEN_TIME_FREED: list = []
+
+
+def _offer_to_waitlist(practitioner_id: int, freed_start: datetime, now: datetime) -> None:
+    """The time a cancel or move gave up goes to the waitlist, in the same commit."""
+    for offer in WHEN_TIME_FREED:
+        offer(practitioner_id, freed_start, now)
 
 
 def set_language(appointment_id: int, language: str) -> None:

@@ -446,7 +446,7 @@ def _read_clinic(table, check: _Checker, known_languages: list[str]) -> tuple[di
         {"name", "timezone", "phone", "emergency_number", "slot_step_minutes", "min_notice_hours",
          "max_advance_days", "cancellation_notice_hours", "reminder_hours", "retention_years",
          "start_back_enabled", "region", "alert_email", "second_factor_for_all_staff", "locale", "languages",
-         "address", "tax_id"},
+         "address", "tax_id", "waitlist_offer_hours"},
         path,
     )
     zone_name = check.text(table, "timezone", path, limit=limits.ZONE_LENGTH)
@@ -663,6 +663,7 @@ def export_clinic_file() -> str:
             "max_advance_days": clinic.max_advance_days,
             "cancellation_notice_hours": clinic.cancellation_notice_hours,
             "reminder_hours": clinic.reminder_hours,
+            "waitlist_offer_hours": clinic.waitlist_offer_hours,
             "retention_years": clinic.retention_years,
             "start_back_enabled": clinic.start_back_enabled,
             "second_factor_for_all_staff": clinic.second_factor_for_all_staff,

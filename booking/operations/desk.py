@@ -31,8 +31,8 @@ from booking.models import (
     renew_settings_stamp,
 )
 from booking.notify import outbox
-from booking.operations import bookings, consent
-from booking.operations.availability import desk_rules, load_clinic
+from booking.operations import bookings, consent, waitlist
+from booking.operations.availability import DESK_ADVANCE_DAYS, desk_rules, load_clinic
 from booking.operations.problems import CannotBook
 from booking.operations.progress_checks import questions_asked
 from booking.scheduling import TimeRange, open_time, wall_clock_instant
@@ -390,8 +390,10 @@ def outside_working_time(practitioner: Practitioner, now: datetime) -> list[Appo
     return outside
 
 
-def set_hours(account: StaffAccount, practitioner: Practitioner, weekly: dict[int, list[tuple[time, time]]]) -> None:
-    """Replace the practitioner's weekly hours (weekday -> [(start, end)])."""
+def set_hours(account: StaffAccount, practitioner: Practitioner, weekly: dict[int, list[tuple[time, time]]],
+              now: datetime) -> None:
+    """Replace the practitioner's weekly hours (weekday -> [(start, end)]); times the new hours
+    open are offered to the waitlist in the same commit."""
     _require(runs_the_desk(account))
     with write_transaction():
         bookings.lock_practitioners(practitioner.id)  # no booking lands in hours being taken away
@@ -403,6 +405,10 @@ def set_hours(account: StaffAccount, practitioner: Practitioner, weekly: dict[in
             WorkingHours(practitioner_id=practitioner.id, weekday=weekday, start_time=start, end_time=end)
             for weekday, periods in weekly.items() for start, end in periods
         )
+        db.session.flush()
+        db.session.expire(practitioner, ["hours"])
+        today = load_clinic().today(now)
+        waitlist.offer_freed_times([practitioner.id], today, today + timedelta(days=DESK_ADVANCE_DAYS), now)
     db.session.expire(practitioner, ["hours"])
 
 
@@ -445,13 +451,17 @@ def time_off_of(account: StaffAccount, practitioner: Practitioner, time_off_id: 
     return time_off
 
 
-def remove_time_off(account: StaffAccount, practitioner: Practitioner, time_off_id: int) -> TimeOff:
+def remove_time_off(account: StaffAccount, practitioner: Practitioner, time_off_id: int, now: datetime) -> TimeOff:
+    """Remove a span of time off; the times it gives back are offered to the waitlist."""
     _require(may_edit_time_off(account, practitioner))
     with write_transaction():
         time_off = locked(TimeOff, time_off_id)
         if time_off is None or time_off.practitioner_id != practitioner.id:
             raise NotVisible()
         db.session.delete(time_off)
+        zone = load_clinic().zone
+        waitlist.offer_freed_times([practitioner.id], time_off.starts_at.astimezone(zone).date(),
+                                   time_off.ends_at.astimezone(zone).date(), now)
     return time_off
 
 

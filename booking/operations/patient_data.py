@@ -47,6 +47,9 @@ from booking.models import (
     StaffAccount,
     StaffRole,
     TreatmentNote,
+    WaitlistEntry,
+    WaitlistLink,
+    WaitlistOffer,
 )
 from booking.operations import bookings, notes
 from booking.operations.availability import load_clinic
@@ -365,6 +368,7 @@ def erase_in_transaction(patient_id: int, reason: str, now: datetime, by: Who, a
         bookings.record(appointment, actor, "erased", ERASED_EVENT, now)
     _forget_drafts(patient, ids)
     _blank_emails(patient, ids)
+    _forget_waitlist(patient)
 
     patient.name, patient.email, patient.phone, patient.born_on = ERASED_NAME, None, None, None
     patient.erased_at = now
@@ -394,13 +398,34 @@ def _forget_drafts(patient: Patient, appointment_ids: list[int]) -> None:
                            execution_options={"synchronize_session": False})
 
 
+def _forget_waitlist(patient: Patient) -> None:
+    """Places on the waitlist under this email and date of birth go, with their offers and links;
+    the emails about them are blanked as a visit's are."""
+    entries = list(db.session.scalars(sa.select(WaitlistEntry.id).where(
+        WaitlistEntry.email == patient.email, WaitlistEntry.born_on == patient.born_on)))
+    if not entries:
+        return
+    _blank_emails_where(patient, OutboxMessage.waitlist_entry_id.in_(entries))
+    for statement in (
+        sa.update(OutboxMessage).where(OutboxMessage.waitlist_entry_id.in_(entries)).values(
+            waitlist_entry_id=None, waitlist_offer_id=None),
+        sa.delete(WaitlistLink).where(WaitlistLink.entry_id.in_(entries)),
+        sa.delete(WaitlistOffer).where(WaitlistOffer.entry_id.in_(entries)),
+        sa.delete(WaitlistEntry).where(WaitlistEntry.id.in_(entries)),
+    ):
+        db.session.execute(statement, execution_options={"synchronize_session": False})
+
+
 def _blank_emails(patient: Patient, appointment_ids: list[int]) -> None:
     """Emails about the patient's visits keep their kind, times and outcome; their address (if the
     patient's), subject, bodies, calendar file and server messages go. Any not yet sent will not
     be. Chosen by visit, never by address: a parent and child may share one email address."""
-    if not appointment_ids:
-        return
-    chosen = OutboxMessage.appointment_id.in_(appointment_ids)
+    if appointment_ids:
+        _blank_emails_where(patient, OutboxMessage.appointment_id.in_(appointment_ids))
+
+
+def _blank_emails_where(patient: Patient, chosen) -> None:
+    """Blank the chosen emails as `_blank_emails` says."""
     unsent = (OutboxStatus.QUEUED, OutboxStatus.SENDING, OutboxStatus.FAILED)  # "Try again" must find nothing to send
     for statement in (
         sa.update(OutboxMessage).where(chosen, OutboxMessage.to_address == patient.email).values(to_address=""),

@@ -1,0 +1,100 @@
+"""The desk's waitlist: who would take a free time on a day, a caller added, a time offered to one
+person directly. Staff pages: English; receptionists see the flag, never the safety answers."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import get_locale
+from flask_login import current_user
+
+from booking.clock import now
+from booking.desk.forms import for_the_desk
+from booking.forms import CheckboxChoices, SAFETY_CHOICES
+from booking.models import Practitioner, StaffRole
+from booking.operations import waitlist
+from booking.operations.availability import load_clinic
+from booking.operations.bookings import EmergencyAnswers, PatientDetails
+from booking.operations.history import staff_actor
+from booking.operations.problems import CannotBook, InvalidInput
+from booking.extensions import db
+from booking.safety import same_day_doctor
+from booking.staff_access import staff_only
+from booking.time_list import parse_instant
+from booking.waitlist.forms import BookItForm, JoinForm
+from booking.waitlist.routes import _choices, _show_problems
+from booking.web import asked_day
+
+bp = Blueprint("desk_waitlist", __name__, url_prefix="/desk/waitlist")
+DESK = (StaffRole.ADMIN, StaffRole.RECEPTIONIST)
+
+
+class CallerWaitlistForm(JoinForm):
+    """A caller put on the waitlist by the desk: the same questions, asked on the phone."""
+
+    symptoms = CheckboxChoices("Ask the caller: do any of these apply to them now?", choices=SAFETY_CHOICES)
+    nothing_selected = "Ask the caller each question, then select any that apply, or 'None of these'"
+    none_and_others = "Select 'None of these' only if nothing in the list applies to the caller"
+
+    def validate(self, extra_validators=None):
+        valid = super().validate(extra_validators)
+        for field in self:
+            field.errors = [for_the_desk(message) for message in field.errors]
+        return valid
+
+
+@bp.get("")
+@staff_only(*DESK)
+def day():
+    """The waitlist for one day, beside the calendar: who would take which free time."""
+    chosen = asked_day(request.args.get("date"))
+    return render_template("waitlist/desk_day.html", day=chosen, waiting=waitlist.for_day(chosen, now()),
+                           form=BookItForm(), names={p.id: p.name for p in db.session.scalars(
+                               db.select(Practitioner))})
+
+
+@bp.post("/<int(max=2147483647):entry_id>/offer")
+@staff_only(*DESK)
+def offer(entry_id: int):
+    """Offer one free time to one person on the list; they are emailed as for any offer."""
+    start = parse_instant(request.form.get("start"))
+    practitioner_id = request.form.get("practitioner", type=int)
+    back = url_for("desk_waitlist.day", date=request.form.get("date") or None)
+    if not BookItForm().validate_on_submit() or start is None or practitioner_id is None:
+        flash("Choose one of the listed times and press Offer again.", "lost-race")
+        return redirect(back, code=303)
+    try:
+        waitlist.offer_directly(entry_id, practitioner_id, start, now(), by=staff_actor(current_user.account))
+    except waitlist.OfferGone:
+        abort(404)
+    except CannotBook as problem:
+        flash(problem.message, "lost-race")
+    else:
+        flash("The time is offered: they are emailed a link to book it.", "success")
+    return redirect(back, code=303)
+
+
+@bp.route("/add", methods=["GET", "POST"])
+@staff_only(*DESK)
+def add():
+    """Put a caller on the waitlist."""
+    clinic = load_clinic()
+    today = clinic.today(now())
+    form = CallerWaitlistForm(data={"practitioner": "any", "first_day": today.isoformat()}, today=today,
+                              locale=str(get_locale()))
+    _choices(form)
+    emergency = False
+    if form.validate_on_submit():
+        patient = PatientDetails(form.name.data, form.email.data, form.phone.data, form.born_on)
+        try:
+            waitlist.join(waitlist.JoinRequest(form.wishes(), patient, tuple(form.codes), "desk"), now())
+        except EmergencyAnswers:
+            emergency = True
+        except InvalidInput as invalid:
+            _show_problems(form, invalid.problems)
+        except CannotBook as problem:
+            _show_problems(form, {problem.field: problem.message})
+        else:
+            flash(f"{form.name.data} is on the waitlist; they are emailed a link to their place.", "success")
+            return redirect(url_for("desk_waitlist.day", date=form.first.isoformat()), code=303)
+    return render_template("waitlist/desk_add.html", form=form, emergency=emergency,
+                           doctor=same_day_doctor(clinic.region))

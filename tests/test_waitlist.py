@@ -1,0 +1,299 @@
+"""The waitlist's operations on both databases: joining with the booking's safety check, offers
+when time frees up (first to join first, a few at a time, never inside the minimum notice),
+taking an offer with the booking's no-overlap guarantee, losing one kindly, expiry, leaving;
+and the emails, read from a real SMTP server."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, time, timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from booking.extensions import db
+from booking.models import (
+    Appointment,
+    OfferState,
+    OutboxMessage,
+    Practitioner,
+    TimeOff,
+    WaitlistEntry,
+    WaitlistLink,
+    WaitlistOffer,
+    WaitlistState,
+)
+from booking.operations import bookings, waitlist
+from booking.operations.problems import CannotBook, InvalidInput
+from booking.scheduling import UTC, wall_clock_instant
+from booking.tokens import hash_token
+from booking.transaction import write_transaction
+from tests.mail import text_of
+from tests.test_emails import mail, send  # noqa: F401 (fixture)
+
+TUESDAY = date(2027, 3, 9)
+TUESDAY_10 = datetime(2027, 3, 9, 18, 0, tzinfo=UTC)  # 10:00 in Los Angeles
+
+
+def details(n: int = 1) -> bookings.PatientDetails:
+    return bookings.PatientDetails(f"Wait Er{n}", f"wait{n}@example.com", "213 555 0142", date(1980, 4, 2))
+
+
+def wishes(**changes) -> waitlist.Wishes:
+    values = {"service": "short", "practitioner": "ana", "first_day": TUESDAY, "last_day": TUESDAY + timedelta(days=7),
+              "weekdays": (), "parts_of_day": ()}
+    return waitlist.Wishes(**(values | changes))
+
+
+def join(app, n: int = 1, *, safety=(), **changes) -> waitlist.Joined:
+    with app.app_context():
+        return waitlist.join(waitlist.JoinRequest(wishes(**changes), details(n), tuple(safety)), app.config["CLOCK"]())
+
+
+def local(day: date, hour: int, minute: int = 0) -> datetime:
+    from zoneinfo import ZoneInfo
+
+    return wall_clock_instant(day, time(hour, minute), ZoneInfo("America/Los_Angeles"))
+
+
+def only_ten_oclock_on_tuesday(app) -> int:
+    """Ana's Tuesday holds one bookable 30-minute time, 10:00, and it is booked; returns that visit's id."""
+    with app.app_context(), write_transaction():
+        ana = db.session.scalar(sa.select(Practitioner).where(Practitioner.slug == "ana"))
+        db.session.add_all([TimeOff(practitioner=ana, starts_at=local(TUESDAY, 9), ends_at=local(TUESDAY, 10)),
+                            TimeOff(practitioner=ana, starts_at=local(TUESDAY, 10, 30), ends_at=local(TUESDAY, 17))])
+    with app.app_context():
+        booked = bookings.book(bookings.BookingRequest("short", "ana", TUESDAY_10, details(99)), app.config["CLOCK"]())
+        return booked.appointment.id
+
+
+def cancel(app, appointment_id: int) -> None:
+    with app.app_context():
+        bookings.cancel(appointment_id, "", app.config["CLOCK"]())
+
+
+def offers(app) -> list[tuple[str, str, datetime]]:
+    """(patient's email, state, start) of every offer, oldest first."""
+    with app.app_context():
+        return [(o.entry.email, o.state.value, o.starts_at) for o in
+                db.session.scalars(sa.select(WaitlistOffer).order_by(WaitlistOffer.id))]
+
+
+def entry_state(app, entry_id: int) -> WaitlistState:
+    with app.app_context():
+        return db.session.get(WaitlistEntry, entry_id).state
+
+
+def offer_id_of(app, entry_id: int) -> int:
+    with app.app_context():
+        return db.session.scalar(sa.select(WaitlistOffer.id).where(WaitlistOffer.entry_id == entry_id))
+
+
+# --- joining -------------------------------------------------------------------------------------
+
+def test_joining_keeps_the_place_with_only_the_links_hash_and_the_urgent_answers(clinic):
+    joined = join(clinic, safety=["night_pain"], weekdays=(1, 3), parts_of_day=("evening", "morning"))
+    with clinic.app_context():
+        entry = db.session.get(WaitlistEntry, joined.entry_id)
+        assert entry.link_hash == hash_token(joined.token) and joined.token not in str(entry.__dict__)
+        assert entry.safety_answers == ["night_pain"] and entry.state is WaitlistState.WAITING
+        assert entry.weekdays == [1, 3] and entry.parts_of_day == ["morning", "evening"]  # in the day's order
+        assert waitlist.opened_by(joined.token).id == entry.id
+        assert waitlist.opened_by(joined.token + "x") is None
+
+
+def test_an_emergency_answer_joins_nobody_as_it_books_nobody(clinic):
+    with pytest.raises(bookings.EmergencyAnswers):
+        join(clinic, safety=["saddle_numbness", "fever"])
+    with pytest.raises(CannotBook, match="unknown safety codes: made_up"):
+        join(clinic, safety=["made_up"])
+    with clinic.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(WaitlistEntry)) == 0
+
+
+@pytest.mark.parametrize("changes, field", [
+    ({"service": "nothing"}, "service"),
+    ({"practitioner": "ben", "service": "consult"}, "practitioner"),  # Ben does not offer it
+    ({"first_day": date(2027, 3, 7)}, "first_day"),  # yesterday
+    ({"last_day": date(2027, 3, 8)}, "last_day"),  # before the first day
+    ({"last_day": date(2027, 5, 1)}, "last_day"),  # past the booking horizon
+    ({"weekdays": (7,)}, "weekdays"),
+    ({"parts_of_day": ("night",)}, "parts_of_day"),
+])
+def test_a_place_asking_for_what_cannot_be_booked_is_refused_and_nothing_is_written(clinic, changes, field):
+    with pytest.raises(InvalidInput) as refused:
+        join(clinic, **changes)
+    assert field in refused.value.problems
+    with clinic.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(OutboxMessage)) == 0
+
+
+# --- offers when time frees up -------------------------------------------------------------------
+
+def test_a_cancellation_offers_its_time_to_the_first_few_who_joined_and_not_to_those_it_does_not_suit(clinic, clock):
+    visit = only_ten_oclock_on_tuesday(clinic)
+    for n in range(1, 6):
+        join(clinic, n)
+        clock.advance(minutes=1)
+    join(clinic, 6, parts_of_day=("afternoon",))  # wants afternoons only
+    join(clinic, 7, practitioner="ben")  # Ben has no Tuesday hours
+    cancel(clinic, visit)
+    assert offers(clinic) == [(f"wait{n}@example.com", "open", TUESDAY_10) for n in (1, 2, 3)]
+
+
+def test_a_time_inside_the_minimum_notice_is_never_offered(clinic, clock):
+    visit = only_ten_oclock_on_tuesday(clinic)
+    join(clinic)
+    clock.now = TUESDAY_10 - timedelta(hours=1, minutes=59)  # the clinic asks two hours' notice
+    cancel(clinic, visit)
+    assert offers(clinic) == []
+
+
+def test_the_first_to_confirm_books_and_a_later_confirmation_is_told_kindly_and_stays_on_the_list(clinic, clock):
+    visit = only_ten_oclock_on_tuesday(clinic)
+    first, second = join(clinic, 1), join(clinic, 2)
+    cancel(clinic, visit)
+    with clinic.app_context():
+        booked = waitlist.confirm(second.entry_id, offer_id_of(clinic, second.entry_id), clock())
+        assert booked.appointment.starts_at == TUESDAY_10 and booked.appointment.booked_via == "waitlist"
+        with pytest.raises(waitlist.OfferGone, match="You are still on the waitlist"):
+            waitlist.confirm(first.entry_id, offer_id_of(clinic, first.entry_id), clock())
+    assert entry_state(clinic, second.entry_id) is WaitlistState.BOOKED
+    assert entry_state(clinic, first.entry_id) is WaitlistState.WAITING
+    assert sorted(state for _, state, _ in offers(clinic)) == ["booked", "gone"]
+    with clinic.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Appointment).where(
+            Appointment.starts_at == TUESDAY_10, Appointment.cancelled_at.is_(None))) == 1
+
+
+def test_an_offer_that_ran_out_cannot_be_booked_and_the_next_person_is_asked(clinic, clock):
+    visit = only_ten_oclock_on_tuesday(clinic)
+    ids = [join(clinic, n).entry_id for n in range(1, 5)]
+    cancel(clinic, visit)
+    clock.advance(hours=4)  # the clinic's default: an offer holds four hours
+    with clinic.app_context():
+        with pytest.raises(waitlist.OfferGone):
+            waitlist.confirm(ids[0], offer_id_of(clinic, ids[0]), clock())
+        assert waitlist.expire(clock()) == waitlist.Expired(offers=3, entries=0)
+    assert [(email, state) for email, state, _ in offers(clinic)] == [
+        ("wait1@example.com", "expired"), ("wait2@example.com", "expired"), ("wait3@example.com", "expired"),
+        ("wait4@example.com", "open")]
+    assert all(entry_state(clinic, entry_id) is WaitlistState.WAITING for entry_id in ids)
+
+
+def test_an_offer_runs_out_at_the_minimum_notice_before_its_time(clinic, clock):
+    visit = only_ten_oclock_on_tuesday(clinic)
+    join(clinic)
+    clock.now = TUESDAY_10 - timedelta(hours=3)
+    cancel(clinic, visit)
+    with clinic.app_context():
+        assert db.session.scalar(sa.select(WaitlistOffer.expires_at)) == TUESDAY_10 - timedelta(hours=2)
+
+
+def test_a_place_ends_when_its_dates_are_over(clinic, clock):
+    joined = join(clinic, last_day=TUESDAY)
+    clock.now = local(TUESDAY + timedelta(days=1), 0, 1)
+    with clinic.app_context():
+        assert waitlist.expire(clock()) == waitlist.Expired(offers=0, entries=1)
+    assert entry_state(clinic, joined.entry_id) is WaitlistState.EXPIRED
+    with clinic.app_context():
+        assert waitlist.opened_by(joined.token) is None
+
+
+def test_leaving_withdraws_the_offer_and_asks_the_next_person(clinic, clock):
+    visit = only_ten_oclock_on_tuesday(clinic)
+    ids = [join(clinic, n).entry_id for n in range(1, 5)]
+    cancel(clinic, visit)
+    with clinic.app_context():
+        waitlist.leave(ids[0], clock())
+    assert [(email, state) for email, state, _ in offers(clinic)] == [
+        ("wait1@example.com", "withdrawn"), ("wait2@example.com", "open"), ("wait3@example.com", "open"),
+        ("wait4@example.com", "open")]
+
+
+def test_a_change_keeps_the_place_in_the_queue_and_drops_offers_it_no_longer_wants(clinic, clock):
+    visit = only_ten_oclock_on_tuesday(clinic)
+    joined = join(clinic)
+    cancel(clinic, visit)
+    with clinic.app_context():
+        waitlist.change(joined.entry_id, wishes(parts_of_day=("afternoon",)), clock())
+        entry = db.session.get(WaitlistEntry, joined.entry_id)
+        assert entry.parts_of_day == ["afternoon"] and entry.state is WaitlistState.WAITING
+    assert [state for _, state, _ in offers(clinic)] == ["withdrawn"]
+
+
+def test_a_move_offers_the_time_it_left(clinic, clock):
+    visit = only_ten_oclock_on_tuesday(clinic)
+    join(clinic)
+    with clinic.app_context():
+        bookings.move(visit, local(date(2027, 3, 10), 9), clock())
+    assert offers(clinic) == [("wait1@example.com", "open", TUESDAY_10)]
+
+
+def test_new_hours_and_removed_time_off_are_offered(clinic, clock):
+    from booking.models import StaffRole
+    from booking.operations import desk
+    from booking.operations.staff import add_staff
+
+    only_ten_oclock_on_tuesday(clinic)
+    join(clinic, 1, practitioner="ben", first_day=TUESDAY, last_day=TUESDAY)
+    join(clinic, 2, first_day=TUESDAY, last_day=TUESDAY, parts_of_day=("afternoon",))
+    with clinic.app_context():
+        account = add_staff("desk.wait@example.org", "Desk", StaffRole.RECEPTIONIST, "correct horse battery", clock())
+        ben = db.session.scalar(sa.select(Practitioner).where(Practitioner.slug == "ben"))
+        desk.set_hours(account, ben, {1: [(time(13, 0), time(15, 0))]}, clock())  # Tuesdays now
+        ana = db.session.scalar(sa.select(Practitioner).where(Practitioner.slug == "ana"))
+        afternoon = db.session.scalar(sa.select(TimeOff.id).where(TimeOff.starts_at == local(TUESDAY, 10, 30)))
+        desk.remove_time_off(account, ana, afternoon, clock())
+    assert offers(clinic) == [("wait1@example.com", "open", local(TUESDAY, 13)),
+                              ("wait2@example.com", "open", local(TUESDAY, 12))]  # noon: the afternoon begins
+
+
+# --- emails --------------------------------------------------------------------------------------
+
+def test_the_joined_and_offer_emails_carry_links_made_as_they_are_sent(clinic, clock, mail):  # noqa: F811
+    visit = only_ten_oclock_on_tuesday(clinic)
+    joined = join(clinic)
+    cancel(clinic, visit)
+    with clinic.app_context():
+        stored = " ".join(m.text_body + m.html_body for m in db.session.scalars(sa.select(OutboxMessage)))
+        assert joined.token not in stored
+    send(clinic, mail)
+    [joined_email, offer_email] = [m for m in mail.to("wait1@example.com")]
+    assert joined_email["Subject"] == "You are on the waitlist of Test Clinic"
+    assert "between Tue, Mar 9, 2027 and Tue, Mar 16, 2027" in text_of(joined_email)
+    assert offer_email["Subject"] == "A time has freed up: Tue, Mar 9, 2027, 10:00 AM PST"
+    place = re.search(r"<http://clinic\.test(/waitlist/[A-Za-z0-9_-]+)>", text_of(joined_email)).group(1)
+    offered = re.search(r"<http://clinic\.test(/waitlist/[A-Za-z0-9_-]+/offers/\d+)>", text_of(offer_email)).group(1)
+    client = clinic.test_client()
+    assert "Your place on the waitlist" in client.get(place).get_data(as_text=True)
+    page = client.get(offered).get_data(as_text=True)
+    assert "Book it" in page and "Ana Test" in page
+    with clinic.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(WaitlistLink)) == 2
+        assert OfferState.OPEN is db.session.scalar(sa.select(WaitlistOffer.state))
+
+
+def test_the_expire_command_closes_what_ran_out_and_says_how_much(clinic, clock):
+    visit = only_ten_oclock_on_tuesday(clinic)
+    join(clinic)
+    cancel(clinic, visit)
+    clock.advance(hours=5)
+    result = clinic.test_cli_runner().invoke(args=["waitlist", "expire"])
+    assert result.exit_code == 0 and result.output == "Closed 1 offer(s) that ran out and 0 place(s) whose dates are over.\n"
+
+
+def test_erasing_a_patient_takes_their_places_on_the_waitlist_and_blanks_the_emails(clinic, clock):
+    from booking.operations.patient_data import Who, erase
+
+    visit = only_ten_oclock_on_tuesday(clinic)  # booked by details(99)
+    with clinic.app_context():
+        place = waitlist.join(waitlist.JoinRequest(wishes(), details(99)), clock())
+        other = waitlist.join(waitlist.JoinRequest(wishes(), details(1)), clock())
+        patient_id = db.session.get(Appointment, visit).patient_id
+        erase(patient_id, "Asked to be forgotten", clock(), Who("Admin", "admin"))
+        assert db.session.get(WaitlistEntry, place.entry_id) is None
+        assert db.session.get(WaitlistEntry, other.entry_id) is not None  # someone else's place stays
+        left = [m.text_body for m in db.session.scalars(sa.select(OutboxMessage).where(
+            OutboxMessage.kind == "waitlist_joined"))]
+        assert len(left) == 2 and "" in left and not any("Er99" in text for text in left)

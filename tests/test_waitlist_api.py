@@ -1,0 +1,53 @@
+"""POST /api/v1/waitlist on both databases: a place with its secret link, and every refusal named."""
+
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+
+from booking.extensions import db
+from booking.models import WaitlistEntry
+
+PLACE = {"service": "short", "practitioner": "any", "from": "2027-03-09", "to": "2027-03-20",
+         "weekdays": ["tue", "thu"], "parts_of_day": ["morning"], "safety": ["fever"],
+         "patient": {"name": "Api Waiter", "email": "api.waiter@example.com", "phone": "213 555 0170",
+                     "birth_date": "1971-06-01"}}
+
+
+def test_a_place_is_made_and_its_link_opens_it(clinic):
+    response = clinic.test_client().post("/api/v1/waitlist", json=PLACE)
+    assert response.status_code == 201, response.get_json()
+    body = response.get_json()
+    assert body["manage_url"].startswith("http://clinic.test/waitlist/")
+    assert (body["from"], body["to"], body["practitioner"]) == ("2027-03-09", "2027-03-20", "any")
+    page = clinic.test_client().get(body["manage_url"].removeprefix("http://clinic.test"))
+    assert page.status_code == 200 and "Your place on the waitlist" in page.get_data(as_text=True)
+    with clinic.app_context():
+        [entry] = db.session.scalars(sa.select(WaitlistEntry)).all()
+        assert (entry.joined_via, entry.weekdays, entry.parts_of_day, entry.safety_answers) == (
+            "api", [1, 3], ["morning"], ["fever"])
+
+
+@pytest.mark.parametrize("changes, status, field", [
+    ({"practioner": "ana"}, 422, "practioner"),  # a misspelt key is refused by name
+    ({"from": "2027-02-30"}, 422, "from"),
+    ({"to": "2027-03-01"}, 422, "to"),  # before "from"
+    ({"weekdays": ["monday"]}, 422, "weekdays"),
+    ({"parts_of_day": "morning"}, 422, "parts_of_day"),
+    ({"safety": None}, 422, "safety"),
+    ({"service": "nothing"}, 422, "service"),
+    ({"patient": {"name": "X"}}, 422, "patient.email"),
+])
+def test_each_bad_field_is_named_and_nothing_is_written(clinic, changes, status, field):
+    response = clinic.test_client().post("/api/v1/waitlist", json=PLACE | changes)
+    assert response.status_code == status, response.get_json()
+    assert field in response.get_json()["errors"]
+    with clinic.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(WaitlistEntry)) == 0
+
+
+def test_an_emergency_answer_gets_the_advice_and_no_place(clinic):
+    response = clinic.test_client().post("/api/v1/waitlist", json=PLACE | {"safety": ["chest_pain"]})
+    assert response.status_code == 422 and response.get_json()["error"] == "emergency"
+    assert "Call 911" in response.get_json()["advice"]
+    assert clinic.test_client().post("/api/v1/waitlist", data="{").status_code == 400

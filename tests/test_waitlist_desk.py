@@ -1,0 +1,67 @@
+"""The desk's waitlist on both databases: the day's list beside the calendar (who would take which
+free time), a caller added by phone, and a time offered to one person directly."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import sqlalchemy as sa
+
+from booking.extensions import db
+from booking.models import StaffRole, WaitlistEntry, WaitlistOffer
+from tests.test_desk import submit
+from tests.test_staff import login_as, staff  # noqa: F401 (fixtures)
+from tests.test_waitlist import TUESDAY, join, only_ten_oclock_on_tuesday
+
+
+def test_the_days_waitlist_shows_who_would_take_which_free_time_and_offers_one(staff, login_as):  # noqa: F811
+    only_ten_oclock_on_tuesday(staff)  # Ana's Tuesday: only 10:00, booked
+    join(staff, 1, first_day=TUESDAY, last_day=TUESDAY + timedelta(days=1), practitioner="any", safety=["fever"])
+    join(staff, 2, first_day=TUESDAY, last_day=TUESDAY, weekdays=(2,))  # Wednesdays only: not listed
+    desk = login_as(StaffRole.RECEPTIONIST)
+    assert "Waitlist for this day" in desk.get("/desk?date=2027-03-09").get_data(as_text=True)
+    page = desk.get("/desk/waitlist?date=2027-03-09").get_data(as_text=True)
+    assert "Wait Er1" in page and "Wait Er2" not in page
+    assert "Flag: urgent" in page and "fever" not in page.lower()  # the flag, never the answer
+    assert "No free time on this day suits what they asked for." in page  # Ana full, Ben off on Tuesdays
+
+    beside = desk.get("/desk?date=2027-03-10").get_data(as_text=True)  # the calendar names who would come
+    assert "Wait Er1: Short treatment, would take" in beside and "(first 9:00 AM)" in beside
+    assert "Wait Er1" not in login_as(StaffRole.PRACTITIONER).get("/desk?date=2027-03-10").get_data(as_text=True)
+    page = desk.get("/desk/waitlist?date=2027-03-10").get_data(as_text=True)  # Wednesday: Ben works
+    assert "Offer 10:00 AM" in page and "with Ben Test" in page
+    with staff.app_context():
+        entry_id = db.session.scalar(sa.select(WaitlistEntry.id).where(WaitlistEntry.email == "wait1@example.com"))
+    response = submit(desk, f"/desk/waitlist/{entry_id}/offer", {
+        "start": "2027-03-09T10:00:00-08:00", "practitioner": "1", "date": "2027-03-09"},
+        page="/desk/waitlist?date=2027-03-09")
+    assert response.status_code == 303
+    assert "That time is not free for this visit" in desk.get(response.location).get_data(as_text=True)
+    with staff.app_context():
+        ben = db.session.execute(sa.text("SELECT id FROM practitioner WHERE slug = 'ben'")).scalar()
+    response = submit(desk, f"/desk/waitlist/{entry_id}/offer", {
+        "start": "2027-03-10T10:00:00-08:00", "practitioner": str(ben), "date": "2027-03-10"},
+        page="/desk/waitlist?date=2027-03-10")
+    assert "The time is offered" in desk.get(response.location).get_data(as_text=True)
+    with staff.app_context():
+        [offer] = db.session.scalars(sa.select(WaitlistOffer)).all()
+        assert (offer.entry_id, offer.offered_by, offer.practitioner_id) == (entry_id, "Receptionist", ben)
+
+
+def test_the_desk_adds_a_caller_and_an_emergency_answer_adds_nobody(staff, login_as):  # noqa: F811
+    desk = login_as(StaffRole.RECEPTIONIST)
+    form = {"service": "short", "practitioner": "any", "first_day": "2027-03-09", "last_day": "2027-03-20",
+            "parts_of_day": "afternoon", "symptoms": "both_legs", "name": "Carl Caller", "email": "carl@example.com",
+            "phone": "213 555 0160", "birth_month": "1", "birth_day": "5", "birth_year": "1960"}
+    refused = submit(desk, "/desk/waitlist/add", form)
+    assert refused.status_code == 200 and "Do not add them: emergency care now" in refused.get_data(as_text=True)
+    assert 'value="Carl Caller"' in refused.get_data(as_text=True)  # what was typed stays
+    missing = submit(desk, "/desk/waitlist/add", {key: value for key, value in form.items() if key != "symptoms"})
+    assert "Ask the caller each question" in missing.get_data(as_text=True)
+    added = submit(desk, "/desk/waitlist/add", form | {"symptoms": "none"})
+    assert added.status_code == 303 and "Carl Caller is on the waitlist" in desk.get(added.location).get_data(as_text=True)
+    with staff.app_context():
+        [entry] = db.session.scalars(sa.select(WaitlistEntry)).all()
+        assert (entry.joined_via, entry.practitioner_id, entry.parts_of_day) == ("desk", None, ["afternoon"])
+    practitioner = login_as(StaffRole.PRACTITIONER)
+    assert practitioner.get("/desk/waitlist?date=2027-03-09").status_code == 403

@@ -1,0 +1,76 @@
+"""The waitlist's pure matching: which places a freed time suits, in which order. No app, no database."""
+
+from datetime import date, datetime, time, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from booking.scheduling.waitlist import FreedTime, Wish, part_of_day, suited, suits
+
+UTC = timezone.utc
+LA = ZoneInfo("America/Los_Angeles")
+NOW = datetime(2027, 3, 8, 16, 0, tzinfo=UTC)  # Monday 08:00 in Los Angeles
+NOTICE = timedelta(hours=2)
+
+
+def wish(entry_id=1, *, service=1, practitioner=None, first=date(2027, 3, 8), last=date(2027, 3, 31),
+         weekdays=(), parts=(), joined=NOW - timedelta(days=1)) -> Wish:
+    return Wish(entry_id, service, practitioner, first, last, frozenset(weekdays), frozenset(parts), joined)
+
+
+def freed_at(*local_args, service=1, practitioner=7) -> FreedTime:
+    return FreedTime(service, practitioner, datetime(*local_args, tzinfo=LA))
+
+
+@pytest.mark.parametrize("clock, part", [
+    (time(0, 0), "morning"), (time(11, 59), "morning"), (time(12, 0), "afternoon"), (time(16, 45), "afternoon"),
+    (time(17, 0), "evening"), (time(23, 30), "evening"),
+])
+def test_the_parts_of_the_day_have_one_set_of_boundaries(clock, part):
+    assert part_of_day(clock) == part
+
+
+@pytest.mark.parametrize("place, expected", [
+    (wish(), True),
+    (wish(service=2), False),  # another service
+    (wish(practitioner=7), True),
+    (wish(practitioner=8), False),  # another practitioner
+    (wish(first=date(2027, 3, 11)), False),  # before the range
+    (wish(last=date(2027, 3, 9)), False),  # after the range
+    (wish(first=date(2027, 3, 10), last=date(2027, 3, 10)), True),  # both ends count
+    (wish(weekdays=[2]), True),  # Wednesday
+    (wish(weekdays=[0, 4]), False),
+    (wish(parts=["afternoon"]), True),
+    (wish(parts=["morning", "evening"]), False),
+])
+def test_a_freed_time_suits_the_places_that_asked_for_it(place, expected):
+    assert suits(place, freed_at(2027, 3, 10, 14, 0), LA) is expected  # a Wednesday afternoon
+
+
+def test_the_day_and_part_are_read_in_the_clinics_zone():
+    # 01:30 UTC on Thursday is 17:30 on Wednesday in Los Angeles: a Wednesday evening.
+    late = FreedTime(1, 7, datetime(2027, 3, 11, 1, 30, tzinfo=UTC))
+    assert suits(wish(weekdays=[2], parts=["evening"], last=date(2027, 3, 10)), late, LA)
+    assert not suits(wish(weekdays=[3]), late, LA)
+
+
+def test_places_are_asked_in_the_order_they_joined():
+    first = wish(3, joined=NOW - timedelta(days=5))
+    second = wish(1, joined=NOW - timedelta(days=2))
+    same_moment = wish(2, joined=NOW - timedelta(days=2))
+    later = wish(4, joined=NOW - timedelta(hours=1))
+    found = suited(freed_at(2027, 3, 10, 14, 0), [later, same_moment, second, first], zone=LA, now=NOW,
+                   min_notice=NOTICE)
+    assert [w.entry_id for w in found] == [3, 1, 2, 4]
+
+
+def test_a_time_inside_the_minimum_notice_is_offered_to_nobody():
+    places = [wish()]
+    assert suited(freed_at(2027, 3, 8, 9, 59), places, zone=LA, now=NOW, min_notice=NOTICE) == []
+    assert suited(freed_at(2027, 3, 8, 10, 0), places, zone=LA, now=NOW, min_notice=NOTICE) == places
+
+
+def test_a_place_whose_range_is_over_is_offered_nothing():
+    over = wish(last=date(2027, 3, 7), first=date(2027, 3, 1))
+    assert suited(freed_at(2027, 3, 7, 14, 0), [over], zone=LA, now=NOW - timedelta(days=3), min_notice=NOTICE) == [over]
+    assert suited(freed_at(2027, 3, 10, 14, 0), [over], zone=LA, now=NOW, min_notice=NOTICE) == []
