@@ -315,6 +315,7 @@ def retention_purge(dry_run: bool):
         if dry_run:
             click.echo(f"Patients past retention, to be erased: {len(planned.patients)}{_numbers(planned.patients)}")
             click.echo(f"Booking drafts past their lifetime: {planned.drafts}")
+            click.echo(f"Waitlist places that ended over {retention.PLACES_KEPT.days} days ago: {planned.waitlist_places}")
             click.echo(f"Staff sessions that ended over {retention.SESSIONS_KEPT.days} days ago: {planned.sessions}")
             click.echo(f"Manage links of visits that are over: {planned.manage_links}")
             click.echo(f"Sent, skipped or failed emails over {retention.OUTBOX_KEPT.days} days old: {planned.emails}")
@@ -330,7 +331,8 @@ def retention_purge(dry_run: bool):
     click.echo(f"Erased {len(report.erased)} patient(s) past retention{_numbers(report.erased)}, "
                f"with the reason {retention.RETENTION_REASON!r}.")
     removed = report.removed
-    click.echo(f"Removed {removed['drafts']} booking draft(s), {removed['sessions']} staff session(s), "
+    click.echo(f"Removed {removed['drafts']} booking draft(s), {removed['waitlist_places']} waitlist place(s), "
+               f"{removed['sessions']} staff session(s), "
                f"{removed['manage_links']} manage link(s) and {removed['emails']} email(s).")
     if not report.ok:
         for patient_id, problem in report.failed.items():

@@ -408,7 +408,7 @@ def test_the_purge_erases_patients_past_retention_as_an_admin_would(staff, clock
     result = purge(staff)
     assert result.exit_code == 0, result.output
     assert f"Erased 1 patient(s) past retention (patient numbers {three_patients['adult']}), with the reason 'retention'" in result.output
-    assert re.search(r"Removed 1 booking draft\(s\), 2 staff session\(s\), \d+ manage link\(s\) and 1 email\(s\)", result.output)
+    assert re.search(r"Removed 1 booking draft\(s\), 0 waitlist place\(s\), 2 staff session\(s\), \d+ manage link\(s\) and 1 email\(s\)", result.output)
     stored = everything_stored(staff)
     assert "Ada Old" not in stored and "ada@example.com" not in stored and "Adaspirin" not in stored
     assert "Mia Young" in stored and "Ned Later" in stored  # a child's records wait for 18 + 10; Ned was seen later
@@ -481,3 +481,24 @@ def test_erasing_a_patient_leaves_another_who_shares_the_email_address_alone(sta
         assert any(d.details.get("birth_date") == "2015-02-02" for d in drafts)  # his booking in progress stays
     assert "Otto Brandt" not in text(admin.get(f"/admin/patients/{patient_id}/data"))
     assert child_draft.get("/book/check").status_code == 200  # and can still be confirmed
+
+
+def test_the_copy_of_everything_lists_the_patients_places_on_the_waitlist(staff, olivia, clock):  # noqa: F811
+    """A place is kept under the email and date of birth given (as erasure finds it); someone
+    else's place is not theirs."""
+    from booking.operations import waitlist
+    from booking.operations.bookings import PatientDetails
+
+    with staff.app_context():
+        for who in (PatientDetails(OLIVIA["name"], OLIVIA["email"], OLIVIA["phone"], date(1961, 7, 19)),
+                    PatientDetails("Someone Else", OLIVIA["email"], OLIVIA["phone"], date(1990, 1, 2))):
+            waitlist.join(waitlist.JoinRequest(waitlist.Wishes("short", "any", date(2027, 3, 22), date(2027, 4, 2),
+                                                               (0, 2), ("morning",)), who, ("night_pain",)), clock())
+    admin, patient_id = olivia["admin"], olivia["patient_id"]
+    places = admin.get(f"/admin/patients/{patient_id}/data.json").get_json()["waitlist_places"]
+    assert [(p["name"], p["from"], p["to"], p["weekdays"], p["parts_of_day"], p["safety_answers"], p["state"])
+            for p in places] == [("Olivia Brandt", "2027-03-22", "2027-04-02", [0, 2], ["morning"], ["night_pain"],
+                                  "waiting")]
+    page = text(admin.get(f"/admin/patients/{patient_id}/data"))
+    assert "Places on the waitlist" in page and "Short treatment with anyone, Mar 22, 2027 to Apr 2, 2027" in page
+    assert "Someone Else" not in page

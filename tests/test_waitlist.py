@@ -297,3 +297,32 @@ def test_erasing_a_patient_takes_their_places_on_the_waitlist_and_blanks_the_ema
         left = [m.text_body for m in db.session.scalars(sa.select(OutboxMessage).where(
             OutboxMessage.kind == "waitlist_joined"))]
         assert len(left) == 2 and "" in left and not any("Er99" in text for text in left)
+
+
+def test_the_retention_purge_removes_places_that_ended_a_month_ago_with_their_offers_and_links(clinic, clock):
+    """Someone who left the list may never have visited: their name, contact details and safety
+    answers go PLACES_KEPT after the place ended; a place still waiting, or ended lately, stays."""
+    from booking.operations import retention
+
+    visit = only_ten_oclock_on_tuesday(clinic)
+    gone, recent, waiting = (join(clinic, n, safety=("night_pain",)) for n in (1, 2, 3))
+    cancel(clinic, visit)  # offers to all three
+    with clinic.app_context():
+        waitlist.leave(gone.entry_id, clock())
+    clock.advance(days=20)
+    with clinic.app_context():
+        waitlist.leave(recent.entry_id, clock())
+    clock.advance(days=11)  # the first ended 31 days ago, the second 11
+    idle = timedelta(minutes=clinic.config["STAFF_IDLE_MINUTES"])
+    with clinic.app_context():
+        assert retention.plan(clock(), idle).waitlist_places == 1
+        assert retention.purge(clock(), idle).removed["waitlist_places"] == 1
+        assert db.session.get(WaitlistEntry, gone.entry_id) is None
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(WaitlistOffer)
+                                 .where(WaitlistOffer.entry_id == gone.entry_id)) == 0
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(WaitlistLink)
+                                 .where(WaitlistLink.entry_id == gone.entry_id)) == 0
+        assert {db.session.get(WaitlistEntry, kept.entry_id).state for kept in (recent, waiting)} == {
+            WaitlistState.LEFT, WaitlistState.WAITING}
+        emails = list(db.session.scalars(sa.select(OutboxMessage).where(OutboxMessage.to_address == "wait1@example.com")))
+        assert emails and all(message.waitlist_entry_id is None for message in emails)  # kept for the outbox page

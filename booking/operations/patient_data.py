@@ -17,7 +17,7 @@ same `erase_in_transaction`, with the reason "retention".
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -134,6 +134,8 @@ class PatientData:
     audit: list[AuditEntry]
     erasure: PatientErasure | None
     notes_by_visit: dict[int, TreatmentNote]  # each visit's treatment note, with its addenda
+    # Their places on the waitlist, by their email and date of birth (as erasure takes them).
+    waitlist_places: list[WaitlistEntry] = field(default_factory=list)
 
     @property
     def treatment_notes(self) -> list[TreatmentNote]:
@@ -177,7 +179,12 @@ def patient_data(patient_id: int) -> PatientData:
     audit = list(db.session.scalars(
         sa.select(AuditEntry).where(AuditEntry.patient_id == patient_id)
         .options(selectinload(AuditEntry.appointment)).order_by(AuditEntry.id)))
-    return PatientData(patient, appointments, emails, audit, erasure_of(patient_id), notes.notes_by_appointment(ids))
+    places = list(db.session.scalars(
+        sa.select(WaitlistEntry).where(WaitlistEntry.email == patient.email, WaitlistEntry.born_on == patient.born_on)
+        .options(selectinload(WaitlistEntry.service), selectinload(WaitlistEntry.practitioner))
+        .order_by(WaitlistEntry.id))) if patient.email else []
+    return PatientData(patient, appointments, emails, audit, erasure_of(patient_id), notes.notes_by_appointment(ids),
+                       places)
 
 
 def export(data: PatientData, clinic: Clinic, now: datetime,
@@ -251,6 +258,15 @@ def export(data: PatientData, clinic: Clinic, now: datetime,
         # Each visit's note as written: a draft says so ("status"); a signed one has its signer and addenda.
         "treatment_notes": [{"appointment": references[n.appointment_id], **notes.as_data(n, local)}
                             for n in data.treatment_notes],
+        # Each place on the waitlist: what they asked for, and the urgent answers it keeps.
+        "waitlist_places": [{
+            "service": w.service.slug, "practitioner": w.practitioner.slug if w.practitioner else "any",
+            "from": w.first_day.isoformat(), "to": w.last_day.isoformat(), "weekdays": w.weekdays,
+            "parts_of_day": w.parts_of_day, "name": w.name, "email": w.email, "phone": w.phone,
+            "safety_answers": w.safety_answers, "joined_at": local(w.joined_at), "joined_via": w.joined_via,
+            "state": w.state.value, "ended_at": local(w.ended_at),
+            "appointment": references.get(w.appointment_id),
+        } for w in data.waitlist_places],
         "emails": [{
             "id": m.id, "kind": m.kind, "appointment": references.get(m.appointment_id), "to": m.to_address,
             "subject": m.subject, "status": m.status.value, "written_at": local(m.created_at),

@@ -7,7 +7,9 @@ erases them exactly as an admin would (operations.patient_data), with the reason
 "retention". A patient with a visit ahead is never past it.
 
 It also removes what accumulates with no reason to be kept: booking drafts past their
-lifetime (abandoned bookings: names, contact details and safety answers), staff sessions
+lifetime (abandoned bookings: names, contact details and safety answers), places on the waitlist
+that ended PLACES_KEPT ago (left, expired, or taken up as a booking: the visit keeps what it
+needs), staff sessions
 that ended long enough ago, emailed manage links of visits that are over (they open nothing
 now), and finished outbox messages older than OUTBOX_KEPT. The audit log and the record of
 each erasure are kept.
@@ -32,6 +34,8 @@ from booking.models import (
     OutboxStatus,
     Patient,
     StaffSession,
+    WaitlistEntry,
+    WaitlistState,
 )
 from booking.operations.availability import load_clinic
 from booking.operations.drafts import DRAFT_LIFETIME
@@ -46,6 +50,9 @@ from booking.retention_period import retained_until
 
 OUTBOX_KEPT = timedelta(days=90)  # a finished email stays this long for the admin's outbox page
 SESSIONS_KEPT = timedelta(days=30)  # an ended staff session stays this long ("was I signed in there?")
+# An ended place on the waitlist stays this long: the desk can still answer "was I on the list?",
+# and then the name, contact details and safety answers of someone who may never have visited go.
+PLACES_KEPT = timedelta(days=30)
 FINISHED = (OutboxStatus.SENT, OutboxStatus.SKIPPED, OutboxStatus.FAILED)
 
 log = logging.getLogger(__name__)
@@ -60,6 +67,7 @@ class PurgePlan:
     retention_years: int
     patients: list[int]  # patient numbers past retention
     drafts: int
+    waitlist_places: int
     sessions: int
     manage_links: int
     emails: int
@@ -94,6 +102,9 @@ def _expired(now: datetime, idle: timedelta):
     over = sa.select(Appointment.id).where(Appointment.ends_at <= now)
     return {
         "drafts": (BookingDraft, BookingDraft.updated_at <= now - DRAFT_LIFETIME),
+        # Their offers and links go with them (ON DELETE CASCADE); their emails lose the reference.
+        "waitlist_places": (WaitlistEntry, sa.and_(WaitlistEntry.state != WaitlistState.WAITING,
+                                                   WaitlistEntry.ended_at < now - PLACES_KEPT)),
         "sessions": (StaffSession, ended_sessions),
         "manage_links": (ManageLink, ManageLink.appointment_id.in_(over)),
         "emails": (OutboxMessage, sa.and_(OutboxMessage.status.in_(FINISHED),
