@@ -27,7 +27,7 @@ from booking.extensions import db
 TRANSLATIONS = Path(__file__).parent / "translations"
 SESSION_KEY = "language"
 # Pages a patient reads: they speak the patient's language. Everything else is for staff.
-PATIENT_BLUEPRINTS = frozenset({"public", "manage", "intake", "identity", "articles"})
+PATIENT_BLUEPRINTS = frozenset({"public", "manage", "intake", "identity", "articles", "waitlist"})
 # How each offered language names itself on the switcher.
 LANGUAGE_NAMES = {"en": "English", "es": "Español"}
 

@@ -92,6 +92,7 @@ RULES = {
     "desk_waitlist.day": ("GET", 302, 200, 403, 200),  # the waitlist: contact details are the desk's, not a practitioner's
     "desk_waitlist.add": ("GET", 302, 200, 403, 200),
     "desk_waitlist.offer": ("POST", 302, 303, 403, 303),  # no time chosen: back to the list, told why
+    "desk_waitlist.remove": ("POST", 302, 303, 403, 303),  # no token: back to the list, told why
     "desk.confirm_remove_time_off": ("GET", 302, 200, 200, 200),  # only asks: Ana may remove her own
     "desk.remove_time_off": ("POST", 302, 303, 404, 404),  # the receptionist removed it: gone for the rest
     "clinician.my_day": ("GET", 302, 403, 200, 200),  # intakes: never the receptionist's

@@ -737,6 +737,13 @@ def desk_waitlist_offer(world) -> Target:
                   post=f"/desk/waitlist/{entry_id}/offer", form_optional=True)
 
 
+def desk_waitlist_remove(world) -> Target:
+    entry_id, _ = waitlist_place(world)
+    day = datetime.fromisoformat(world.free_start(days_ahead=1)).date().isoformat()
+    return Target(world.staff(StaffRole.RECEPTIONIST), f"/desk/waitlist?date={day}",
+                  post=f"/desk/waitlist/{entry_id}/remove", form_optional=True)
+
+
 ADMIN, PRACTITIONER = StaffRole.ADMIN, StaffRole.PRACTITIONER
 
 # endpoint -> how to reach its form; a case taking `data` draws part of its own set-up. The cases that
@@ -800,6 +807,7 @@ FORMS: dict[str, Callable] = {
     "waitlist.offer": waitlist_offer,
     "desk_waitlist.add": desk(lambda w: ("/desk/waitlist/add", None), hints=WAITLIST_HINTS),
     "desk_waitlist.offer": desk_waitlist_offer,
+    "desk_waitlist.remove": desk_waitlist_remove,
     # from here on, cases that change the clinic's set-up (hours, services, settings)
     "desk.hours": desk(lambda w: ("/desk/practitioners/ana/hours", None)),
     "desk.time_off": desk(lambda w: ("/desk/practitioners/ana/time-off", None)),

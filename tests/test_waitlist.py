@@ -326,3 +326,46 @@ def test_the_retention_purge_removes_places_that_ended_a_month_ago_with_their_of
             WaitlistState.LEFT, WaitlistState.WAITING}
         emails = list(db.session.scalars(sa.select(OutboxMessage).where(OutboxMessage.to_address == "wait1@example.com")))
         assert emails and all(message.waitlist_entry_id is None for message in emails)  # kept for the outbox page
+
+
+JOIN_FORM = {"service": "short", "practitioner": "ana", "first_day": "2027-03-09", "last_day": "2027-03-20",
+             "name": "Nora Page", "email": "nora@example.com", "phone": "213 555 0151", "birth_month": "7",
+             "birth_day": "9", "birth_year": "1969"}
+
+
+def test_an_emergency_answer_on_the_join_page_gives_the_advice_there_and_keeps_the_typing(clinic):
+    from tests.test_booking_journey import PatientBrowser
+
+    patient = PatientBrowser(clinic)
+    response = patient.submit("/waitlist/join", JOIN_FORM | {"symptoms": ["saddle_numbness"]})
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert "Call 911 or go to the emergency department now" in page and "We have not put you on the waitlist" in page
+    assert "change your answers below" in page and 'value="Nora Page"' in page and 'value="2027-03-20"' in page
+    with clinic.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(WaitlistEntry)) == 0
+    assert patient.submit("/waitlist/join", JOIN_FORM | {"symptoms": ["none"]}).status_code == 303  # corrected
+
+
+def test_the_waitlist_pages_speak_the_language_the_patient_chose(clinic):
+    from tests.test_booking_journey import PatientBrowser
+
+    with clinic.app_context():
+        from booking.models import Clinic
+        db.session.get(Clinic, 1).languages = ["en", "es"]
+        db.session.commit()
+    patient = PatientBrowser(clinic)
+    patient.get("/waitlist/join?language=es")
+    assert "Unirse a la lista de espera" in patient.get("/waitlist/join").get_data(as_text=True)
+
+
+def test_a_patient_the_clinic_knows_cannot_wait_for_a_visit_for_new_patients(clinic, clock):
+    """They could never book it: the booking would refuse them, so they are told when joining."""
+    only_ten_oclock_on_tuesday(clinic)  # booked by details(99)
+    with clinic.app_context():
+        with pytest.raises(CannotBook) as refused:
+            waitlist.join(waitlist.JoinRequest(wishes(service="consult"), details(99)), clock())
+        assert refused.value.field == "service" and "for patients new to the clinic" in refused.value.message
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(WaitlistEntry)) == 0
+        waitlist.join(waitlist.JoinRequest(wishes(service="consult"), details(5)), clock())  # someone new may
+        waitlist.join(waitlist.JoinRequest(wishes(), details(99)), clock())  # and they may wait for a follow-up

@@ -35,7 +35,6 @@ def test_a_place_is_made_and_its_link_opens_it(clinic):
     ({"weekdays": ["monday"]}, 422, "weekdays"),
     ({"parts_of_day": "morning"}, 422, "parts_of_day"),
     ({"safety": None}, 422, "safety"),
-    ({"service": "nothing"}, 422, "service"),
     ({"patient": {"name": "X"}}, 422, "patient.email"),
 ])
 def test_each_bad_field_is_named_and_nothing_is_written(clinic, changes, status, field):
@@ -51,3 +50,10 @@ def test_an_emergency_answer_gets_the_advice_and_no_place(clinic):
     assert response.status_code == 422 and response.get_json()["error"] == "emergency"
     assert "Call 911" in response.get_json()["advice"]
     assert clinic.test_client().post("/api/v1/waitlist", data="{").status_code == 400
+
+
+@pytest.mark.parametrize("change, field", [({"service": "massage"}, "service"), ({"practitioner": "nobody"}, "practitioner")])
+def test_an_unknown_service_or_practitioner_is_404_as_for_a_booking(clinic, change, field):
+    response = clinic.test_client().post("/api/v1/waitlist", json=PLACE | change)
+    assert response.status_code == 404, response.get_json()
+    assert response.get_json()["error"] == "not_found" and response.get_json()["field"] == field

@@ -65,3 +65,23 @@ def test_the_desk_adds_a_caller_and_an_emergency_answer_adds_nobody(staff, login
         assert (entry.joined_via, entry.practitioner_id, entry.parts_of_day) == ("desk", None, ["afternoon"])
     practitioner = login_as(StaffRole.PRACTITIONER)
     assert practitioner.get("/desk/waitlist?date=2027-03-09").status_code == 403
+
+
+def test_the_desk_takes_a_caller_off_the_list_and_their_offer_goes_to_the_next_person(staff, login_as):  # noqa: F811
+    from tests.test_waitlist import cancel, offers
+
+    visit = only_ten_oclock_on_tuesday(staff)
+    first = join(staff, 1)
+    join(staff, 2)
+    cancel(staff, visit)  # 10:00 offered to both
+    desk = login_as(StaffRole.RECEPTIONIST)
+    response = submit(desk, f"/desk/waitlist/{first.entry_id}/remove", {"date": "2027-03-09"},
+                      page="/desk/waitlist?date=2027-03-09")
+    assert response.status_code == 303
+    page = desk.get(response.location).get_data(as_text=True)
+    assert "Wait Er1 is off the waitlist." in page and "Take off the list<span class=\"visually-hidden\">: Wait Er2" in page
+    assert [(email, state) for email, state, _ in offers(staff)] == [("wait1@example.com", "withdrawn"),
+                                                                      ("wait2@example.com", "open")]
+    again = submit(desk, f"/desk/waitlist/{first.entry_id}/remove", {"date": "2027-03-09"},
+                   page="/desk/waitlist?date=2027-03-09")
+    assert "no longer on the waitlist: nothing was changed" in desk.get(again.location).get_data(as_text=True)

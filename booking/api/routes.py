@@ -245,6 +245,9 @@ def join_waitlist():
     offered = offered_languages(clinic)
     with speaking(_language_asked(body, offered)):  # the operation's messages, in the patient's language
         request_ = read(WaitlistBody, body, today=clinic.today(moment), languages=offered).join_request()
+        # An unknown service or practitioner is 404 not_found, as for a booking (the document says so).
+        known = catalogue.current()
+        known.practitioners_for(known.service(request_.wishes.service), request_.wishes.practitioner)
         try:
             joined = waitlist.join(request_, moment)
         except OperationProblems as invalid:  # named as the body names them

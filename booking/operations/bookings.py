@@ -215,7 +215,7 @@ def book(
         practitioner = db.session.get(Practitioner, next(p.id for p in practitioners if p.slug == chosen.practitioner))
 
         patient = find_or_add_patient(request.patient, now)
-        refuse_if_not_new(service, patient, request)
+        refuse_if_not_new(service, patient, request.booked_via)
         reference = new_reference()
         token = draft_manage_token(draft_key, reference) if draft_key else new_token()
         appointment = add_visit(clinic, service, practitioner, patient, chosen, request, answers, reference, token,
@@ -242,13 +242,14 @@ def checked_safety(request: BookingRequest):
     return answers
 
 
-def refuse_if_not_new(service: Service, patient: Patient, request: BookingRequest) -> None:
-    """CannotBook when a service for new patients is asked for by someone who has booked before."""
+def refuse_if_not_new(service: Service, patient: Patient, booked_via: str) -> None:
+    """CannotBook when a service for new patients is asked for by someone who has booked before
+    (in staff words when the desk asks, `booked_via` "desk")."""
     if service.new_patients_only and _has_visited(patient):
         raise CannotBook("service", (
             f"'{service.name}' is for patients new to the clinic, and {patient.name} has booked before. "
             "Choose a follow-up visit instead."
-        ) if request.booked_via == "desk" else _(
+        ) if booked_via == "desk" else _(
             "'%(service)s' is for patients new to the clinic, and these details match a patient who "
             "already has a booking with us. Choose a follow-up, or call the clinic if that is not right.",
             service=in_current_language(service, "name"),

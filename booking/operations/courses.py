@@ -217,7 +217,7 @@ def book_course(request: BookingRequest, repeat: Repeat, starts: Sequence[dateti
         practitioner = db.session.get(Practitioner, entry.id)
         patient = find_or_add_patient(request.patient, now)
         rows = {service.id: db.session.get(Service, service.id) for service in {first, follow_up}}
-        refuse_if_not_new(rows[first.id], patient, request)
+        refuse_if_not_new(rows[first.id], patient, request.booked_via)
         course = Course(every_days=repeat.every_days, visits=repeat.count, booked_via=request.booked_via,
                         created_at=now)
         db.session.add(course)

@@ -24,6 +24,7 @@ from booking.extensions import db
 from booking.i18n import offered_languages
 from booking.models import (
     OfferState,
+    Patient,
     Practitioner,
     Service,
     WaitlistEntry,
@@ -125,6 +126,12 @@ def join(request: JoinRequest, now: datetime) -> Joined:
     with write_transaction():
         clinic = load_clinic()
         service, practitioner = _checked(request.wishes, clinic, clinic.today(now))
+        # A first visit is for new patients: someone the clinic already knows would wait for a
+        # time they could never book (the booking would refuse them), so they are told now.
+        known = db.session.scalar(sa.select(Patient).where(Patient.email == request.patient.email,
+                                                           Patient.born_on == request.patient.born_on))
+        if known is not None:
+            bookings.refuse_if_not_new(service, known, request.joined_via)
         token = new_token()
         entry = WaitlistEntry(
             service=service, practitioner=practitioner, first_day=request.wishes.first_day,
@@ -181,11 +188,13 @@ def change(entry_id: int, wishes: Wishes, now: datetime) -> WaitlistEntry:
     return entry
 
 
-def leave(entry_id: int, now: datetime) -> None:
-    """Take a place off the list; the times it was offered go to the next people."""
+def leave(entry_id: int, now: datetime) -> str:
+    """Take a place off the list; the times it was offered go to the next people. Returns the
+    name on the place (for the desk's message)."""
     with write_transaction():
         entry = _waiting(entry_id)
         _end(entry, WaitlistState.LEFT, now)
+        return entry.name
 
 
 def _end(entry: WaitlistEntry, state: WaitlistState, now: datetime) -> None:

@@ -73,6 +73,24 @@ def offer(entry_id: int):
     return redirect(back, code=303)
 
 
+@bp.post("/<int(max=2147483647):entry_id>/remove")
+@staff_only(*DESK)
+def remove(entry_id: int):
+    """Take a caller off the list (they phoned to say so); any time offered to them goes to the
+    next people, as when a patient leaves from their own link."""
+    back = url_for("desk_waitlist.day", date=request.form.get("date") or None)
+    if not BookItForm().validate_on_submit():
+        flash("The page had expired: press Take off the list again.", "lost-race")
+        return redirect(back, code=303)
+    try:
+        name = waitlist.leave(entry_id, now())
+    except waitlist.OfferGone:
+        flash("That place was no longer on the waitlist: nothing was changed.", "lost-race")
+    else:
+        flash(f"{name} is off the waitlist.", "success")
+    return redirect(back, code=303)
+
+
 @bp.route("/add", methods=["GET", "POST"])
 @staff_only(*DESK)
 def add():

@@ -58,7 +58,10 @@ def join():
             joined = waitlist.join(waitlist.JoinRequest(form.wishes(), patient, tuple(form.codes),
                                                         "online", patient_language()), now())
         except EmergencyAnswers:
-            return redirect(url_for("public.emergency"), code=303)
+            # The advice first, on this page, with everything typed kept below it: a box ticked by
+            # mistake is changed here, not by starting again.
+            return render_template("waitlist/join.html", form=form, none_of_these=NONE_OF_THESE,
+                                   emergency=True, clinic=clinic), 422
         except InvalidInput as invalid:
             _show_problems(form, invalid.problems)
         except CannotBook as problem:
@@ -67,7 +70,7 @@ def join():
             flash(_("You are on the waitlist. We have emailed you this page's link: keep it to see, change or "
                     "leave your place."), "success")
             return redirect(url_for("waitlist.show", token=joined.token), code=303)
-    return render_template("waitlist/join.html", form=form, none_of_these=NONE_OF_THESE)
+    return render_template("waitlist/join.html", form=form, none_of_these=NONE_OF_THESE, emergency=False)
 
 
 def _entry_or_404(token: str):
