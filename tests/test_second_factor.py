@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import re
 from html import unescape
-from urllib.parse import quote, urljoin, urlsplit
+from urllib.parse import quote, unquote, urljoin, urlsplit
 
 import pyotp
 import pytest
@@ -73,7 +73,10 @@ def set_up_in_the_page(client, location: str, clock) -> tuple[str, list[str], ob
 
 def home_or_path(location: str) -> str:
     """The path a Location leads to on this site; fails for another site."""
-    parts = urlsplit(urljoin("http://clinic.test/staff/sign-in", location))
+    # A path is read as it is: urljoin would drop the ";" of "/;" (old URL parameters) and
+    # report a different path from the one the browser is sent to.
+    parts = urlsplit("http://clinic.test" + location if location.startswith("/") and not location.startswith("//")
+                     else urljoin("http://clinic.test/staff/sign-in", location))
     assert (parts.scheme, parts.netloc) == ("http", "clinic.test"), location
     return parts.path + (f"?{parts.query}" if parts.query else "")
 
@@ -463,7 +466,8 @@ def test_whatever_next_is_sign_in_leads_to_this_site_and_never_fails(staff, valu
     assert response.status_code < 500
     if response.status_code in (301, 302, 303, 307, 308):
         path = home_or_path(response.location)
-        assert path == "/desk" or path == same_site_path(value)
+        # The Location header carries the path percent-encoded ("/<" is sent as "/%3C"): the same page.
+        assert path == "/desk" or unquote(path) == unquote(same_site_path(value) or "")
         assert not response.location.startswith("//") and "\\" not in response.location
 
 
