@@ -64,18 +64,6 @@ class Slots(Answer):
     slots: list[Slot] = Field(description="Sorted by start, then practitioner.")
 
 
-class Booked(Answer):
-    reference: str = Field(examples=["K7M2QX4P"])
-    start: str = Field(examples=["2027-03-15T09:00:00-07:00"])
-    end: str = Field(examples=["2027-03-15T09:30:00-07:00"])
-    practitioner: str = Field(examples=["ana"])
-    service: str = Field(examples=["short"])
-    manage_url: str = Field(description="The patient's secret link to cancel, move or fill in the intake.")
-    advice: str | SkipJsonSchema[None] = Field(
-        None, description="Only after urgent safety answers: what the caller tells the patient.",
-        json_schema_extra=lambda schema: schema.pop("default"))  # left out when there is none, never null
-
-
 class CourseVisit(Answer):
     reference: str = Field(examples=["K7M2QX4P"])
     start: str = Field(examples=["2027-03-15T09:00:00-07:00"])
@@ -83,6 +71,18 @@ class CourseVisit(Answer):
     practitioner: str = Field(examples=["ana"])
     service: str = Field(examples=["short"])
     manage_url: str = Field(description="This visit's own secret link: each visit moves or cancels on its own.")
+
+
+# Only after urgent safety answers; left out when there is none, never null.
+URGENT_ADVICE = Field(None, description="Only after urgent safety answers: what the caller tells the patient.",
+                      json_schema_extra=lambda schema: schema.pop("default"))
+
+
+class Booked(CourseVisit):
+    """One visit booked: a course's visit, and the advice for the patient after urgent answers."""
+
+    manage_url: str = Field(description="The patient's secret link to cancel, move or fill in the intake.")
+    advice: str | SkipJsonSchema[None] = URGENT_ADVICE
 
 
 class CourseRepeat(Answer):
@@ -93,9 +93,7 @@ class CourseRepeat(Answer):
 class CourseBooked(Answer):
     course: CourseRepeat
     visits: list[CourseVisit] = Field(description="Every visit of the course, in order.")
-    advice: str | SkipJsonSchema[None] = Field(
-        None, description="Only after urgent safety answers: what the caller tells the patient.",
-        json_schema_extra=lambda schema: schema.pop("default"))
+    advice: str | SkipJsonSchema[None] = URGENT_ADVICE
 
 
 class VisitNotFree(Answer):
