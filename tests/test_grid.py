@@ -138,3 +138,16 @@ def test_a_week_uses_one_column_per_day():
     assert [kind for _, kind, _ in column(grid, 0)] == [FREE, FREE]
     assert column(grid, 2) == [("09:00", CLOSED, 2)]
     assert grid.cells[0][1].start == at(9, 0)
+
+
+def test_a_columns_own_day_runs_from_its_first_open_cell_to_its_last():
+    """The phone's list of a column leaves out the rows before and after its hours (others'
+    hours), keeps a break inside them, and is empty for a column closed all day."""
+    early = ColumnPlan("ana", TUESDAY, hours(((9, 0), (10, 0)), ((11, 0), (11, 30))))
+    late = ColumnPlan("ben", TUESDAY, hours(((10, 0), (12, 0))))
+    away = ColumnPlan("cy", TUESDAY, hours(((9, 0), (10, 0)), weekday=TUESDAY_WEEKDAY + 1))
+    grid = lay_out([early, late, away], 30, LA, EARLY)
+    own_day = [(grid.rows[index].strftime("%H:%M"), cell.kind) for index, cell in grid.used_cells(0)]
+    assert own_day == [("09:00", FREE), ("09:30", FREE), ("10:00", CLOSED), ("11:00", FREE)]
+    assert [grid.rows[index].strftime("%H:%M") for index, _ in grid.used_cells(1)] == ["10:00", "10:30", "11:00", "11:30"]
+    assert grid.used_cells(2) == []

@@ -67,6 +67,14 @@ class Grid:
             yield start, [(key, cell) for key, cell in zip(self.columns, cells, strict=True) if cell is not None]
 
 
+    def used_cells(self, column: int) -> list[tuple[int, Cell]]:
+        """(row index, cell) down one column from its first cell that is not closed to its last:
+        the column's own day, for the phone's list; [] when it is closed all day."""
+        cells = [(index, row[column]) for index, row in enumerate(self.cells) if row[column] is not None]
+        used = [place for place, (_index, cell) in enumerate(cells) if cell.kind != CLOSED]
+        return cells[used[0]:used[-1] + 1] if used else []
+
+
 def _minutes(instant: datetime, day: date, zone: ZoneInfo) -> int:
     """Wall-clock minutes from the start of `day` (clipped to the day)."""
     local = instant.astimezone(zone)
