@@ -24,10 +24,10 @@ def visits(app) -> list[Appointment]:
         return found
 
 
-def start_course(patient: PatientBrowser, every_days="7", count="4"):
+def start_course(patient: PatientBrowser, how_often="7", count="4"):
     patient.book_until_check(service="short", start=TUESDAY_14)
     assert "Book a course of visits" in text(patient.get("/book/check"))
-    return patient.submit("/book/course", {"every_days": every_days, "count": count})
+    return patient.submit("/book/course", {"how_often": how_often, "count": count})
 
 
 def test_a_course_with_one_time_replaced_books_every_visit(clinic):
@@ -143,7 +143,7 @@ def test_the_desk_books_a_course_for_a_caller_choosing_another_time_for_one_visi
     assert "Course of visits (optional)" in form
     caller = {"csrf_token": csrf_from(form), "name": "Cal Caller", "email": "cal@example.com",
               "phone": "213 555 0111", "birth_day": "2", "birth_month": "4", "birth_year": "1970",
-              "service": "short", "symptoms": "none", "every_days": "7"}
+              "service": "short", "symptoms": "none", "how_often": "7"}
     refused = desk.post(path, data=caller).get_data(as_text=True)
     assert "For a course, select both how often and how many visits" in refused and 'value="Cal Caller"' in refused
     proposed = desk.post(path, data=caller | {"count": "3"})

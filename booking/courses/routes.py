@@ -10,7 +10,7 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from booking.clock import now
-from booking.courses.forms import CourseForm, CourseTimesForm
+from booking.courses.forms import CourseForm, CourseTimesForm, how_often_choices
 from booking.desk.forms import CancelForm as DeskCancelForm
 from booking.desk.routes import _account, _visible_appointment
 from booking.desk.routes import bp as desk_bp
@@ -28,12 +28,14 @@ from booking.operations.courses import (
     course_visits,
     plan_course,
     rest_of_course,
+    worked_weekdays,
 )
+from booking.operations.availability import load_clinic
 from booking.operations.problems import CannotBook, RequestProblem
-from booking.public.courses import course_of, without_course
+from booking.public.courses import course_of, repeat_of, saved_repeat, without_course
 from booking.public.routes import bp as public_bp
 from booking.public.routes import journey_step, next_page
-from booking.scheduling.course import Length, Repeat, overlapping
+from booking.scheduling.course import Length, how_often_value, overlapping, repeat_from
 from booking.staff_access import staff_only
 from booking.time_list import parse_instant
 
@@ -42,8 +44,7 @@ from booking.time_list import parse_instant
 
 
 def _plan(draft, course: dict) -> CoursePlan:
-    return plan_course(draft.service.slug, course["practitioner"], draft.starts_at,
-                       Repeat(course["every_days"], course["count"]), now())
+    return plan_course(draft.service.slug, course["practitioner"], draft.starts_at, repeat_of(course), now())
 
 
 @public_bp.route("/book/course", methods=["GET", "POST"])
@@ -51,22 +52,24 @@ def _plan(draft, course: dict) -> CoursePlan:
 def choose_course(draft):
     """How often and how many, after the first time is chosen."""
     saved = (draft.details or {}).get("course") or {}
-    form = CourseForm(data={"every_days": str(saved.get("every_days", "")) or None,
+    form = CourseForm(data={"how_often": how_often_value(repeat_of(saved)) if saved else None,
                             "count": str(saved.get("count", "")) or None})
+    first_weekday = draft.starts_at.astimezone(load_clinic().zone).weekday()
+    form.how_often.choices = how_often_choices(
+        first_weekday, worked_weekdays(draft.service.slug, draft.practitioner_choice))
     if "single" in request.form and CourseTimesForm().validate_on_submit():
         drafts.save(draft, now(), details=without_course(draft.details))
         flash(_("You are booking one visit."), "success")
         return next_page(draft)
     if form.validate_on_submit():
-        repeat = Repeat(int(form.every_days.data), int(form.count.data))
+        repeat = repeat_from(form.how_often.data, int(form.count.data))
         try:
             plan = plan_course(draft.service.slug, draft.practitioner_choice, draft.starts_at, repeat, now())
         except CannotBook as problem:
             form.count.errors.append(problem.message)
         else:
-            drafts.save(draft, now(), details=draft.details | {"course": {
-                "every_days": repeat.every_days, "count": repeat.count, "practitioner": plan.practitioner.slug,
-                "first": draft.starts_at.isoformat(), "starts": None}})
+            drafts.save(draft, now(), details=draft.details | {"course": saved_repeat(repeat) | {
+                "practitioner": plan.practitioner.slug, "first": draft.starts_at.isoformat(), "starts": None}})
             return redirect(url_for("public.course_times"), code=303)
     return render_template("courses/choose.html", form=form, draft=draft)
 
