@@ -207,3 +207,15 @@ def test_the_confirmation_of_a_course_speaks_of_every_visit(clinic):
     assert "You have booked 3 visits." in page and page.count(", 2:00 PM: Short treatment") == 3
     assert "Add the first visit to your calendar" in page and "cancel your first visit; each of the others" in page
     assert "each visit online up to 24 hours before it" in page and "cancel your booking." not in page
+
+
+def test_a_first_time_now_too_soon_sends_the_patient_back_to_the_time_list(clinic):
+    patient = PatientBrowser(clinic)
+    patient.book_until_check(service="short", start="2027-03-08T14:00:00-08:00")  # today, six hours ahead
+    assert patient.submit("/book/course", {"how_often": "7", "count": "3"}).location.endswith("/book/course/times")
+    clinic.config["CLOCK"].advance(hours=5)  # 13:00: less than the 2 hours' notice is left
+    gone = patient.get("/book/course/times")
+    assert gone.location.endswith("/book/time")
+    page = text(patient.get("/book/time"))
+    assert "Monday, March 8, 2027, 2:00 PM can no longer be booked online. Choose another time" in page
+    assert len(visits(clinic)) == 0

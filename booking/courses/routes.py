@@ -7,11 +7,13 @@ The course the patient is putting together is kept in the booking draft (courses
 from __future__ import annotations
 
 from flask import flash, redirect, render_template, request, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 
 from booking.clock import now
 from booking.courses.forms import CourseForm, CourseTimesForm, how_often_choices
 from booking.desk.forms import CancelForm as DeskCancelForm
+from booking.formatting import clinic_time
 from booking.desk.routes import _account, _visible_appointment
 from booking.desk.routes import bp as desk_bp
 from booking.manage.routes import bp as manage_bp
@@ -47,6 +49,16 @@ def _plan(draft, course: dict) -> CoursePlan:
     return plan_course(draft.service.slug, course["practitioner"], draft.starts_at, repeat_of(course), now())
 
 
+def _first_time_gone(draft):
+    """The first visit's time can no longer be booked (it is too soon now): back to the time list,
+    as for a single visit, with every other answer kept."""
+    gone = clinic_time(draft.starts_at, load_clinic(), get_locale())
+    drafts.save(draft, now(), starts_at=None, details=without_course(draft.details))
+    flash(_("%(time)s can no longer be booked online. Choose another time for your first visit: your other "
+            "answers are saved.", time=gone), "lost-race")
+    return redirect(url_for("public.choose_time"), code=303)
+
+
 @public_bp.route("/book/course", methods=["GET", "POST"])
 @journey_step("safety")
 def choose_course(draft):
@@ -66,6 +78,8 @@ def choose_course(draft):
         try:
             plan = plan_course(draft.service.slug, draft.practitioner_choice, draft.starts_at, repeat, now())
         except CannotBook as problem:
+            if problem.field == "start":
+                return _first_time_gone(draft)
             form.count.errors.append(problem.message)
         else:
             drafts.save(draft, now(), details=draft.details | {"course": saved_repeat(repeat) | {
@@ -84,6 +98,8 @@ def course_times(draft):
     try:
         plan = _plan(draft, course)
     except CannotBook as problem:
+        if problem.field == "start":
+            return _first_time_gone(draft)
         flash(problem.message, "lost-race")
         return redirect(url_for("public.choose_course"))
     form = CourseTimesForm()
