@@ -221,7 +221,8 @@ def book_course(request: BookingRequest, repeat: Repeat, starts: Sequence[dateti
     with its first visit, whose link is made from the key as book() makes a single visit's.
     """
     answers = checked_safety(request)
-    _repeat_problem(repeat, starts[0].astimezone(load_clinic().zone).date() if starts else None)
+    # The pattern starts from the first proposed time, even when another time was chosen for that visit.
+    _repeat_problem(repeat, request.start.astimezone(load_clinic().zone).date())
     if len(starts) != repeat.count:
         raise CannotBook("visits", _("Choose a time for each of the %(count)s visits.", count=repeat.count))
 
