@@ -566,8 +566,8 @@ class Appointment(db.Model):
 
 
 class Course(db.Model):
-    """Visits booked together in one step as a course of treatment: every `every_days` dates,
-    `visits` in all. Each visit is an Appointment of its own (moved or cancelled on its own);
+    """Visits booked together in one step as a course of treatment: every `every_days` dates, or on
+    the `weekdays` (0 = Monday; every_days is then 7) week after week, `visits` in all. Each visit is an Appointment of its own (moved or cancelled on its own);
     this row ties them together and holds nothing about the patient."""
 
     __tablename__ = "course"
@@ -578,6 +578,7 @@ class Course(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     every_days: Mapped[int]
+    weekdays: Mapped[list[int] | None] = mapped_column(sa.JSON)  # None: every `every_days` dates
     visits: Mapped[int]
     booked_via: Mapped[str] = mapped_column(sa.String(20))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -135,3 +135,16 @@ def test_every_example_in_the_document_matches_its_own_schema():
                     jsonschema_rs.validate(schema, content["example"])  # raises naming the difference
                     checked += 1
     assert checked >= 10
+
+
+def test_the_document_shows_both_shapes_of_a_courses_repeat_and_its_examples_are_accepted():
+    document = build_document()
+    repeat = document["components"]["schemas"]["RepeatBody"]
+    assert repeat["oneOf"] == [{"required": ["every_days", "count"]}, {"required": ["weekdays", "count"]}]
+    assert repeat["properties"]["weekdays"]["items"]["enum"][:2] == ["monday", "tuesday"]
+    assert {"CourseEvery", "CourseOnWeekdays"} <= document["components"]["schemas"].keys()
+    examples = document["paths"]["/api/v1/bookings"]["post"]["requestBody"]["content"]["application/json"]["examples"]
+    with create_app(app_config("sqlite://")).test_request_context():
+        repeats = [read(BookingBody, examples[name]["value"], today=date(2027, 3, 8), languages=["en"]).repeat.repeat()
+                   for name in ("weekly_course", "twice_weekly_course")]
+    assert [(r.every_days, r.count, r.weekdays) for r in repeats] == [(7, 4, ()), (7, 6, (0, 3))]

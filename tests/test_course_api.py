@@ -6,7 +6,7 @@ import pytest
 import sqlalchemy as sa
 
 from booking.extensions import db
-from booking.models import Appointment
+from booking.models import Appointment, Course
 from tests.test_desk import book_online
 
 PATIENT = {"name": "Pat Course", "email": "pat@example.com", "phone": "+1 213 555 0142", "birth_date": "1980-04-02"}
@@ -57,8 +57,24 @@ def test_a_visit_not_free_books_nothing_and_names_it_with_alternatives(clinic):
     ({"every_days": "weekly", "count": 4}, {"repeat.every_days": "must be a whole number from 1 to 28, not the "
                                                                  "text 'weekly'"}),
     ({"every_days": 7, "count": 4, "until": "2027-04-01"}, {"repeat.until": "is not a field here; the fields are "
-                                                                             "every_days, count"}),
-    ([7, 4], {"repeat": 'must be an object: {"every_days": 7, "count": 4}'}),
+                                                                             "every_days, weekdays, count"}),
+    ([7, 4], {"repeat": 'must be an object: {"every_days": 7, "count": 4} or {"weekdays": ["monday", "thursday"], '
+                        '"count": 6}, not a list'}),
+    (5, {"repeat": 'must be an object: {"every_days": 7, "count": 4} or {"weekdays": ["monday", "thursday"], '
+                   '"count": 6}, not a number'}),
+    ({"every_days": 7, "count": "four"}, {"repeat.count": "must be a whole number from 2 to 12, not the text 'four' "
+                                                          "(visits in all, the first included)"}),
+    ({"weekdays": "tuesday", "count": 4}, {"repeat.weekdays": "must be a list of different days of the week (monday, "
+                                           "tuesday, wednesday, thursday, friday, saturday, sunday), e.g. "
+                                           '["monday", "thursday"], not text'}),
+    ({"weekdays": ["tuesday", "tue"], "count": 4}, {"repeat.weekdays": "must be a list of different days of the week "
+                                                    "(monday, tuesday, wednesday, thursday, friday, saturday, sunday), "
+                                                    "e.g. [\"monday\", \"thursday\"], not one holding 'tue'"}),
+    ({"weekdays": ["tuesday"], "every_days": 7, "count": 4}, {"repeat": 'needs every_days or weekdays, not both: '
+                                                              '{"every_days": 7, "count": 4} or {"weekdays": '
+                                                              '["monday", "thursday"], "count": 6}'}),
+    ({"count": 4}, {"repeat": 'needs every_days or weekdays, one of them: {"every_days": 7, "count": 4} or '
+                              '{"weekdays": ["monday", "thursday"], "count": 6}'}),
 ])
 def test_a_bad_repeat_is_refused_naming_the_field(clinic, repeat, errors):
     response = course(clinic.test_client(), repeat=repeat)
@@ -70,7 +86,54 @@ def test_a_bad_repeat_is_refused_naming_the_field(clinic, repeat, errors):
 def test_a_course_past_the_horizon_is_refused_with_the_dates(clinic):
     response = course(clinic.test_client(), repeat={"every_days": 7, "count": 6})
     assert response.status_code == 422
-    assert response.get_json()["errors"] == {"count": (
+    assert response.get_json()["errors"] == {"repeat.count": (
         "The last visit would be on Apr 13, 2027, but bookings are open only until Apr 7, 2027: choose fewer "
         "visits or fewer days between them.")}
     assert visits(clinic) == 0
+
+
+def test_twice_a_week_books_the_same_two_weekdays(clinic):
+    response = course(clinic.test_client(), repeat={"weekdays": ["friday", "tuesday"], "count": 5})
+    assert response.status_code == 201, response.get_json()
+    answer = response.get_json()
+    assert answer["course"] == {"weekdays": ["tuesday", "friday"], "count": 5}
+    assert [v["start"][:10] for v in answer["visits"]] == ["2027-03-09", "2027-03-12", "2027-03-16", "2027-03-19",
+                                                          "2027-03-23"]
+    assert {v["start"][11:16] for v in answer["visits"]} == {"10:00"}
+    with clinic.app_context():
+        assert db.session.scalar(sa.select(Course.weekdays)) == [1, 4]
+    assert visits(clinic) == 5
+
+
+def test_weekdays_without_the_first_visits_day_are_refused(clinic):
+    response = course(clinic.test_client(), repeat={"weekdays": ["monday", "thursday"], "count": 4})
+    assert response.status_code == 422
+    assert response.get_json()["errors"] == {"repeat.weekdays": (
+        "The first visit is on a Tuesday, so the days of the course must include it: choose days that do, or "
+        "another first time.")}
+    assert visits(clinic) == 0
+
+
+def test_a_course_starting_in_the_past_is_refused_as_a_single_booking_is(clinic):
+    past = "2027-03-01T10:00:00-08:00"
+    single = clinic.test_client().post("/api/v1/bookings", json={
+        "service": "consult", "practitioner": "ana", "start": past, "patient": PATIENT, "safety": []})
+    response = course(clinic.test_client(), start=past)
+    assert response.status_code == single.status_code == 422
+    assert response.get_json() == single.get_json() == {"error": "invalid", "errors": {
+        "start": "online bookings need 2 hours' notice; 2027-03-01 10:00 PST is too soon"}}
+    assert visits(clinic) == 0
+
+
+@pytest.mark.parametrize("changes, errors", [
+    ({"service": 5}, {"service": "must be a service slug from /api/v1/services, not a number"}),
+    ({"service": ""}, {"service": "is required: a service slug from /api/v1/services"}),
+    ({"start": ["2027-03-09"]}, {"start": "must be an ISO 8601 time with its offset, as /api/v1/slots gives it, "
+                                          "not a list"}),
+    ({"safety": "none"}, {"safety": "must be a list of the safety codes that apply, [] when none do, not text"}),
+    ({"patient": None}, {"patient": 'is required: an object: {"name", "email", "phone", "birth_date"}'}),
+])
+def test_a_value_of_the_wrong_type_is_named_not_called_missing(clinic, changes, errors):
+    response = course(clinic.test_client(), **changes)
+    assert response.status_code == 422
+    assert response.get_json() == {"error": "invalid", "errors": errors}

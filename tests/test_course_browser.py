@@ -44,7 +44,7 @@ def test_a_course_with_one_time_replaced_with_the_keyboard_only(clinic, page, sh
     expect(page.locator(".error-summary")).to_contain_text("Select how often you would like to come")
     expect(page.locator(".error-summary")).to_contain_text("Select how many visits you would like")
     check(page, shots, "course-error")
-    tab_to(page, "#every_days-0")  # once a week
+    tab_to(page, "#how_often-0")  # once a week
     page.keyboard.press("Space")
     tab_to(page, "#count-0")  # a group of radios takes one Tab; the arrows move within it
     page.keyboard.press("ArrowDown")
@@ -72,7 +72,7 @@ def test_a_course_with_one_time_replaced_with_the_keyboard_only(clinic, page, sh
     check(page, shots, "check-course")
 
     tab_to(page, "main form button[type=submit]")
-    expect(page.locator(":focus")).to_have_text("Confirm booking")
+    expect(page.locator(":focus")).to_have_text("Confirm all 4 visits")
     page.keyboard.press("Enter")
     page.wait_for_url(re.compile(r"/book/confirmation(#[\w-]*)?$"))
     expect(page.locator("main")).to_contain_text("You have booked 4 visits.")
@@ -88,14 +88,15 @@ def test_a_course_with_one_time_replaced_with_javascript_off(clinic, new_page, s
     page = new_page(java_script_enabled=False)
     reach_check_answers(page)
     page.get_by_role("link", name="Book a course of visits").click()
-    page.get_by_label("Once a week").check()
+    page.get_by_label("Twice a week: Mondays and Thursdays").check()  # from the first visit's Monday
     page.get_by_label("4", exact=True).check()
     page.get_by_role("button", name="See the times").click()
     page.wait_for_url("**/book/course/times")
+    expect(page.locator("main")).to_contain_text("Visit 2: Thursday, March 11, 2027, 10:00 AM")
     shots.take(page, "course-times-no-js")
-    page.locator("#visit-2-1").check()
+    page.locator("#visit-3-1").check()  # Monday the 15th at 10:00 is taken
     page.get_by_role("button", name="Continue with these times").click()
     page.wait_for_url("**/book/check")
-    page.get_by_role("button", name="Confirm booking").click()
+    page.get_by_role("button", name="Confirm all 4 visits").click()
     expect(page.get_by_role("heading", name="Booking confirmed")).to_be_visible()
     assert len(course_visits(clinic)) == 4

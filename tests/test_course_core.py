@@ -11,7 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from booking.scheduling import BookingRules, TimeRange, WorkingInterval, free_starts
-from booking.scheduling.course import CourseProblem, Length, Repeat, overlapping, propose, visit_days
+from booking.scheduling.course import (CourseProblem, Length, Repeat, how_often_value, overlapping, patterns_offered,
+                                      propose, repeat_from, twice_a_week, visit_days)
 
 UTC = timezone.utc
 LA = ZoneInfo("America/Los_Angeles")
@@ -40,15 +41,16 @@ def test_weekly_visits_keep_their_wall_clock_time_across_the_spring_change():
     assert all(p.is_free and p.start == p.wanted and p.alternatives == () for p in proposals)
 
 
-def test_a_taken_time_is_flagged_with_the_nearest_free_times_first():
+def test_a_taken_time_is_flagged_with_the_nearest_free_times_in_time_order():
     taken = local(2027, 3, 8, 10)
     busy = [TimeRange(taken - timedelta(minutes=30), taken + timedelta(minutes=60))]
     proposals = plan(local(2027, 3, 1, 10), Repeat(7, 3), busy=busy)
     second = proposals[1]
     assert not second.is_free and second.start is None and second.wanted == taken
-    assert second.alternatives[0] == local(2027, 3, 8, 11)  # the first start clear of the visit and buffer
-    distances = [abs(alt - taken) for alt in second.alternatives if alt.astimezone(LA).date() == date(2027, 3, 8)]
-    assert distances == sorted(distances) and len(second.alternatives) == 5
+    # The five nearest are 11:00, 11:15, 11:30, 11:45 and 12:00 that day (before 10:00 the visit would run
+    # into the taken one), listed as a time list reads.
+    assert second.alternatives == tuple(local(2027, 3, 8, 11, minute) for minute in (0, 15, 30, 45)) + (
+        local(2027, 3, 8, 12),)
     free = set(free_starts(days=[date(2027, 3, 8) + timedelta(days=n) for n in range(-3, 4)],
                            hours=WEEKDAYS_9_TO_5, time_off=[], busy=busy, minutes=45, buffer_minutes=15,
                            rules=RULES, now=local(2027, 2, 25, 8), zone=LA))
@@ -61,7 +63,7 @@ def test_a_day_off_offers_other_days_of_that_week():
     second = plan(local(2027, 3, 1, 10), Repeat(7, 2), time_off=[off])[1]
     assert not second.is_free
     assert {alt.astimezone(LA).date() for alt in second.alternatives} <= {date(2027, 3, 5), date(2027, 3, 9)}
-    assert second.alternatives[0] in (local(2027, 3, 9, 10), local(2027, 3, 5, 10))
+    assert list(second.alternatives) == sorted(second.alternatives)
 
 
 def test_the_first_visit_may_be_longer_than_the_follow_ups():
@@ -93,11 +95,33 @@ def test_a_skipped_wall_clock_time_is_flagged_not_moved():
 
 
 @pytest.mark.parametrize("repeat, field", [(Repeat(7, 13), "count"), (Repeat(7, 1), "count"),
-                                           (Repeat(0, 4), "every_days"), (Repeat(29, 2), "every_days")])
+                                           (Repeat(0, 4), "every_days"), (Repeat(29, 2), "every_days"),
+                                           (Repeat.on_weekdays([1, 4], 4), "weekdays"),  # not the first's Monday
+                                           (Repeat(7, 4, (3, 0)), "weekdays"), (Repeat(3, 4, (0, 3)), "weekdays")])
 def test_repeats_out_of_bounds_are_refused(repeat, field):
     with pytest.raises(CourseProblem) as refused:
         plan(local(2027, 3, 1, 10), repeat)
     assert refused.value.field == field
+
+
+def test_twice_a_week_keeps_the_same_two_weekdays_and_their_time():
+    # Monday 1 March 2027 at 10:00, Mondays and Thursdays: the clocks' change on the 14th moves nothing.
+    proposals = plan(local(2027, 3, 1, 10), Repeat.on_weekdays([3, 0], 6))
+    assert [p.day for p in proposals] == [date(2027, 3, day) for day in (1, 4, 8, 11, 15, 18)]
+    assert all(p.is_free and p.wanted.astimezone(LA).time() == time(10) for p in proposals)
+    # From a Thursday the week's pattern starts there.
+    assert visit_days(date(2027, 3, 4), Repeat.on_weekdays([0, 3], 3)) == [date(2027, 3, 4), date(2027, 3, 8),
+                                                                            date(2027, 3, 11)]
+
+
+def test_the_forms_how_often_offers_fixed_weekdays_the_practitioner_works():
+    assert twice_a_week(0) == [(0, 3), (0, 4)] and twice_a_week(3) == [(3, 6), (0, 3)]
+    weekdays_only = {0, 1, 2, 3, 4}
+    assert [p.value for p in patterns_offered(3, weekdays_only)] == ["7", "monday+thursday", "14"]
+    assert [p.value for p in patterns_offered(0, weekdays_only)] == ["7", "monday+thursday", "monday+friday", "14"]
+    for pattern in patterns_offered(0, weekdays_only):
+        assert how_often_value(repeat_from(pattern.value, 4)) == pattern.value
+    assert repeat_from("friday+monday", 6) == Repeat(7, 6, (0, 4))
 
 
 def test_a_course_past_the_booking_horizon_is_refused_with_the_date():
@@ -130,7 +154,9 @@ def courses(draw):
                          max_advance_days=draw(st.integers(40, 120)))
     hours = [WorkingInterval(day, time(draw(st.integers(6, 10))), time(draw(st.integers(14, 20))))
              for day in draw(st.sets(st.integers(0, 6), min_size=1))]
-    repeat = Repeat(draw(st.integers(1, 10)), draw(st.integers(2, 12)))
+    count = draw(st.integers(2, 12))
+    repeat = (Repeat.on_weekdays(draw(st.sets(st.integers(0, 6), min_size=1)) | {first_day.weekday()}, count)
+              if draw(st.booleans()) else Repeat(draw(st.integers(1, 10)), count))
     lengths = [Length(draw(st.sampled_from([20, 45, 75, 600])), draw(st.sampled_from([0, 15]))) for _ in range(2)]
     start = datetime.combine(first_day, time(draw(st.integers(6, 19)), draw(st.sampled_from([0, 15, 30, 45]))),
                              tzinfo=zone)
@@ -171,3 +197,16 @@ def test_proposals_never_overlap_and_each_is_free_or_flagged(case):
             for alt in proposal.alternatives:  # each alternative is free and clear of every visit kept
                 assert alt in free[length]
                 assert all(not length.occupies(alt).overlaps(other.occupies(start)) for start, other in chosen)
+
+
+@settings(max_examples=60, deadline=None)
+@given(first_day=st.dates(date(2026, 1, 1), date(2030, 12, 31)), others=st.sets(st.integers(0, 6), max_size=6),
+       count=st.integers(2, 12))
+def test_a_weekday_course_keeps_its_weekdays_and_skips_none_of_them(first_day, others, count):
+    repeat = Repeat.on_weekdays(others | {first_day.weekday()}, count)
+    days = visit_days(first_day, repeat)
+    assert len(days) == count and days[0] == first_day
+    assert all(day.weekday() in repeat.weekdays for day in days)
+    for earlier, later in zip(days, days[1:]):  # in order, a week apart at most, no kept weekday skipped
+        between = [earlier + timedelta(days=n) for n in range(1, (later - earlier).days)]
+        assert 1 <= (later - earlier).days <= 7 and not any(day.weekday() in repeat.weekdays for day in between)

@@ -8,9 +8,11 @@ import re
 import sqlalchemy as sa
 
 from booking.extensions import db
-from booking.models import Appointment, AppointmentStatus, StaffRole
+from booking.models import Appointment, AppointmentStatus, Course, Practitioner, StaffRole
+from booking.transaction import write_transaction
 from tests.test_booking_journey import PatientBrowser, text
 from tests.test_desk import book_online
+from tests.test_languages import offer_spanish
 from tests.test_staff import csrf_from, login_as, staff  # noqa: F401 (fixtures)
 
 TUESDAY_14 = "2027-03-09T14:00:00-08:00"
@@ -24,10 +26,10 @@ def visits(app) -> list[Appointment]:
         return found
 
 
-def start_course(patient: PatientBrowser, every_days="7", count="4"):
+def start_course(patient: PatientBrowser, how_often="7", count="4"):
     patient.book_until_check(service="short", start=TUESDAY_14)
     assert "Book a course of visits" in text(patient.get("/book/check"))
-    return patient.submit("/book/course", {"every_days": every_days, "count": count})
+    return patient.submit("/book/course", {"how_often": how_often, "count": count})
 
 
 def test_a_course_with_one_time_replaced_books_every_visit(clinic):
@@ -140,10 +142,10 @@ def test_the_desk_books_a_course_for_a_caller_choosing_another_time_for_one_visi
     desk = login_as(StaffRole.RECEPTIONIST)
     path = "/desk/book?practitioner=ana&start=2027-03-09T14:00:00-08:00&patient=new"
     form = desk.get(path).get_data(as_text=True)
-    assert "Course of visits (optional)" in form
+    assert "Course of visits (optional)" in form and "Twice a week: Tuesdays and Fridays" in form
     caller = {"csrf_token": csrf_from(form), "name": "Cal Caller", "email": "cal@example.com",
               "phone": "213 555 0111", "birth_day": "2", "birth_month": "4", "birth_year": "1970",
-              "service": "short", "symptoms": "none", "every_days": "7"}
+              "service": "short", "symptoms": "none", "how_often": "7"}
     refused = desk.post(path, data=caller).get_data(as_text=True)
     assert "For a course, select both how often and how many visits" in refused and 'value="Cal Caller"' in refused
     proposed = desk.post(path, data=caller | {"count": "3"})
@@ -157,3 +159,63 @@ def test_the_desk_books_a_course_for_a_caller_choosing_another_time_for_one_visi
     assert len(booked) == 3 and booked[1].starts_at.isoformat() != TAKEN
     assert all(v.booked_via == "desk" for v in booked)
     assert "Booked a course of 3 visits for Cal Caller" in desk.get(done.location).get_data(as_text=True)
+
+
+def test_twice_a_week_is_offered_on_the_first_visits_weekday_and_keeps_it(clinic):
+    patient = PatientBrowser(clinic)
+    patient.book_until_check(service="short", start=TUESDAY_14)
+    choose = text(patient.get("/book/course"))
+    # From a Tuesday: with Fridays (three days on); not with Saturdays, when Ana does not work.
+    assert "Twice a week: Tuesdays and Fridays" in choose and "Saturdays" not in choose
+    assert "Once a week: Tuesdays" in choose and "Every 3 days" not in choose
+    tampered = patient.submit("/book/course", {"how_often": "tuesday+saturday", "count": "4"})
+    assert tampered.status_code == 200 and "Select how often you would like to come" in text(tampered)
+    assert patient.submit("/book/course", {"how_often": "tuesday+friday", "count": "5"}).location.endswith(
+        "/book/course/times")
+    times = text(patient.get("/book/course/times"))
+    assert [day for day in re.findall(r"Visit \d: (\w+day, March \d+)", times)] == [
+        "Tuesday, March 9", "Friday, March 12", "Tuesday, March 16", "Friday, March 19", "Tuesday, March 23"]
+    patient.submit("/book/course/times", {})
+    check = text(patient.get("/book/check"))
+    assert "Now book your 5 visits" in check and "each visit online up to 24 hours before it" in check
+    assert patient.confirm().location.endswith("/book/confirmation")
+    with clinic.app_context():
+        assert db.session.scalar(sa.select(Course.weekdays)) == [1, 4]
+    assert 'value="tuesday+friday" checked' not in choose  # nothing chosen until the patient chose
+
+
+def test_a_name_or_time_that_ends_in_a_full_stop_takes_no_second_one(clinic):
+    with clinic.app_context(), write_transaction():
+        db.session.scalar(sa.select(Practitioner).where(Practitioner.slug == "ana")).name = "Ana Test, L.Ac."
+    offer_spanish(clinic)
+    patient = PatientBrowser(clinic)
+    start_course(patient)
+    times = text(patient.get("/book/course/times"))
+    assert "4 visits with Ana Test, L.Ac. All times are" in times and ".." not in times
+    spanish = text(patient.get("/book/course?language=es", follow_redirects=True))
+    assert "su primera visita: martes, 9 de marzo de 2027, 2:00" in spanish and "m.." not in spanish
+    assert "con Ana Test, L.Ac. Todas las horas" in text(patient.get("/book/course/times"))
+
+
+def test_the_confirmation_of_a_course_speaks_of_every_visit(clinic):
+    patient = PatientBrowser(clinic)
+    start_course(patient, count="3")
+    patient.submit("/book/course/times", {})
+    assert "Confirm all 3 visits" in text(patient.get("/book/check"))
+    patient.confirm()
+    page = text(patient.get("/book/confirmation"))
+    assert "You have booked 3 visits." in page and page.count(", 2:00 PM: Short treatment") == 3
+    assert "Add the first visit to your calendar" in page and "cancel your first visit; each of the others" in page
+    assert "each visit online up to 24 hours before it" in page and "cancel your booking." not in page
+
+
+def test_a_first_time_now_too_soon_sends_the_patient_back_to_the_time_list(clinic):
+    patient = PatientBrowser(clinic)
+    patient.book_until_check(service="short", start="2027-03-08T14:00:00-08:00")  # today, six hours ahead
+    assert patient.submit("/book/course", {"how_often": "7", "count": "3"}).location.endswith("/book/course/times")
+    clinic.config["CLOCK"].advance(hours=5)  # 13:00: less than the 2 hours' notice is left
+    gone = patient.get("/book/course/times")
+    assert gone.location.endswith("/book/time")
+    page = text(patient.get("/book/time"))
+    assert "Monday, March 8, 2027, 2:00 PM can no longer be booked online. Choose another time" in page
+    assert len(visits(clinic)) == 0

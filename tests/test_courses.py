@@ -84,6 +84,21 @@ def test_a_visit_that_is_taken_books_nothing_and_is_named(clinic):
     assert rows(clinic, Appointment) == 5
 
 
+def test_a_twice_weekly_course_keeps_its_weekdays_even_when_its_first_visit_moves_to_another_day(clinic):
+    book_online(clinic, start="2027-03-09T10:00:00-08:00", email="other@example.com")  # the first visit's time
+    twice = Repeat.on_weekdays([1, 4], 4)  # Tuesdays and Fridays
+    with clinic.test_request_context():
+        plan = plan_course("short", "ana", WEEKLY[0], twice, now())
+        assert [p.day.isoformat() for p in plan.proposals] == ["2027-03-09", "2027-03-12", "2027-03-16",
+                                                              "2027-03-19"]
+        assert not plan.proposals[0].is_free
+        chosen = [at(3, 10, 10)] + [p.wanted for p in plan.proposals[1:]]  # the first on Wednesday instead
+        result = book_course(request(service="short"), twice, chosen, now())
+        assert [a.starts_at for a in result.appointments] == chosen
+        assert db.session.get(Course, result.course_id).weekdays == [1, 4]
+    assert rows(clinic, Appointment) == 5
+
+
 def test_visits_of_one_course_may_not_overlap_each_other(clinic):
     with clinic.test_request_context():
         with pytest.raises(CannotBook) as refused:

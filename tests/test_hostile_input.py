@@ -401,9 +401,9 @@ def patient_at_course(world, step: str) -> Target:
     target = patient_at(world, "/book/check")
     patient = PatientBrowser(world.app)
     patient.client = target.client
-    hints = {"every_days": ["7", "3"], "count": ["2", "3"]}
+    hints = {"how_often": ["7", "14"], "count": ["2", "3"]}
     if step == "/book/course/times":
-        response = patient.submit("/book/course", {"every_days": "7", "count": "2"})
+        response = patient.submit("/book/course", {"how_often": "7", "count": "2"})
         assert response.status_code == 303, response.get_data(as_text=True)[:500]
     return Target(target.client, step, hints=hints)
 
@@ -605,7 +605,7 @@ def desk_book(world, data=None) -> Target:
         query["patient"] = "new"
     return Target(world.staff(StaffRole.RECEPTIONIST), "/desk/book?" + urlencode(query), post="/desk/book",
                   query=query, hints={"service": ["short", "consult"], "symptoms": ["none", "fever"],
-                                      "every_days": ["7", "3"], "count": ["2", "3"]})
+                                      "how_often": ["7", "14"], "count": ["2", "3"]})
 
 
 def desk_mark(world, data=None) -> Target:

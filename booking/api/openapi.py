@@ -85,13 +85,22 @@ class Booked(CourseVisit):
     advice: str | SkipJsonSchema[None] = URGENT_ADVICE
 
 
-class CourseRepeat(Answer):
+class CourseEvery(Answer):
+    """A course's repeat as it was asked for: every so many clinic dates..."""
+
     every_days: int = Field(examples=[7])
     count: int = Field(examples=[4])
 
 
+class CourseOnWeekdays(Answer):
+    """...or on the same weekdays each week."""
+
+    weekdays: list[str] = Field(examples=[["monday", "thursday"]])
+    count: int = Field(examples=[6])
+
+
 class CourseBooked(Answer):
-    course: CourseRepeat
+    course: CourseEvery | CourseOnWeekdays
     visits: list[CourseVisit] = Field(description="Every visit of the course, in order.")
     advice: str | SkipJsonSchema[None] = URGENT_ADVICE
 
@@ -231,7 +240,13 @@ def build_document() -> dict:
             "description": "No cookies and no CSRF token. Emergency safety answers are read first and stop "
                            "the booking whatever else is wrong.",
             "requestBody": {"required": True, "content": {"application/json": {
-                "schema": ref[BookingBody], "examples": {"booking": {"value": body_example}}}}},
+                "schema": ref[BookingBody], "examples": {
+                    "booking": {"value": body_example},
+                    "weekly_course": {"summary": "A course: four visits, one a week",
+                                      "value": body_example | {"repeat": {"every_days": 7, "count": 4}}},
+                    "twice_weekly_course": {"summary": "A course: six visits on Mondays and Thursdays",
+                                            "value": body_example | {"repeat": {"weekdays": ["monday", "thursday"],
+                                                                                "count": 6}}}}}}},
             "responses": {
                 "201": _answer("Booked: one visit, or with `repeat` every visit of the course.",
                                {"anyOf": [ref[Booked], ref[CourseBooked]]}, {

@@ -25,6 +25,7 @@ from booking.operations import waitlist
 from booking.operations.courses import VisitNotFree, book_course, plan_course
 from booking.operations.problems import CannotBook, NotFound
 from booking.operations.problems import InvalidInput as OperationProblems
+from booking.scheduling.course import WEEKDAY_NAMES
 from booking.safety import emergency_advice, has_emergency_answer, urgent_advice
 from booking.web import JSON_DEPTH_LIMIT
 
@@ -202,10 +203,18 @@ def create_booking():
     return jsonify(booked), 201
 
 
+REPEAT_FIELDS = ("every_days", "weekdays", "count")
+
+
 def _book_course(booking_request, repeat, moment, clinic, advice):
     """A course: every visit at the pattern's time, all booked or none (409 lists those not free)."""
     zone, emergency_number, region = clinic.zone, clinic.emergency_number, clinic.region
-    plan = plan_course(booking_request.service, booking_request.practitioner, booking_request.start, repeat, moment)
+    try:
+        plan = plan_course(booking_request.service, booking_request.practitioner, booking_request.start, repeat,
+                           moment)
+    except CannotBook as problem:  # errors name the JSON path: the repeat's own fields are inside "repeat"
+        field = f"repeat.{problem.field}" if problem.field in REPEAT_FIELDS else problem.field
+        return jsonify({"error": "invalid", "errors": {field: problem.message}}), 422
     not_free = [{"number": p.number, "start": p.wanted.astimezone(zone).isoformat() if p.wanted else None,
                  "alternatives": [_slot_json(Slot(alt, alt + timedelta(minutes=plan.service_of(p.number).minutes),
                                                   plan.practitioner.slug), zone) for alt in p.alternatives]}
@@ -227,7 +236,9 @@ def _book_course(booking_request, repeat, moment, clinic, advice):
                "service": made.service,
                "manage_url": current_app.config["BASE_URL"] + url_for("manage.show", token=token)}
               for made, token in zip(result.booked, result.manage_tokens)]
-    answer = {"course": {"every_days": repeat.every_days, "count": repeat.count}, "visits": visits}
+    pattern = ({"weekdays": [WEEKDAY_NAMES[day] for day in repeat.weekdays]} if repeat.weekdays
+               else {"every_days": repeat.every_days})
+    answer = {"course": pattern | {"count": repeat.count}, "visits": visits}
     if result.booked[0].safety_flags:
         with speaking(result.booked[0].language):
             answer["advice"] = urgent_advice(emergency_number, region)

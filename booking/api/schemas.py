@@ -3,21 +3,24 @@ it (booking/api/openapi.py builds the OpenAPI document from these same models).
 
 Each field's own check raises ValueError with the sentence the caller reads; `read` turns pydantic's
 errors into the API's `{"field": "message"}` shape. A required field left out is read as null, so
-it gets the same sentence as a null one ("is required: ...").
+it gets the same sentence as a null one ("is required: ..."); a value of the wrong type is told what
+is expected and what came instead ("must be a whole number ..., not the text 'four'").
 """
 
 from __future__ import annotations
 
 import re
 from datetime import date, datetime
-from typing import Any, ClassVar, get_args
+from typing import Annotated, Any, ClassVar, get_args
 
+from pydantic.json_schema import SkipJsonSchema
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
 from booking.operations.bookings import BookingRequest, PatientDetails
 from booking.operations.waitlist import JoinRequest, Wishes
 from booking.safety import EMERGENCY, URGENT
 from booking.scheduling.course import MAX_EVERY_DAYS, MAX_VISITS, Repeat
+from booking.scheduling.course import WEEKDAY_NAMES as COURSE_WEEKDAYS  # "monday"...
 from booking.scheduling.waitlist import PART_NAMES
 from booking.validation import (EMAIL_LIMIT, NAME_LIMIT, PHONE_CHARACTERS, PHONE_LIMIT, check_birth_date, clean_email,
                                 clean_name, clean_phone)
@@ -26,8 +29,22 @@ MAX_DAYS = 31
 ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 WHOLE_NUMBER = re.compile(r"[+-]?[0-9]+")  # ASCII digits only: int() would read other scripts
 # How a value of the wrong type is named in a message, in JSON's terms.
-JSON_TYPES = ((bool, "true or false"), (list, "a list"), (dict, "an object"), (type(None), "null"))
-SERVICE_REQUIRED = "is required: a service slug from /api/v1/services"
+JSON_TYPES = ((bool, "true or false"), (list, "a list"), (dict, "an object"), (type(None), "null"), (str, "text"),
+              (int, "a number"), (float, "a number"))
+SERVICE = "a service slug from /api/v1/services"
+
+
+def json_kind(raw) -> str:
+    """A JSON value's type as a message names it ("a list", "true or false")."""
+    return next((name for kind, name in JSON_TYPES if isinstance(raw, kind)), type(raw).__name__)
+
+
+def expected(value, what: str) -> str:
+    """The sentence for a value that is not `what`: "is required: ..." when left out (null or empty
+    text), else what is expected and the type that came instead."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return f"is required: {what}"
+    return f"must be {what}, not {json_kind(value)}"
 
 
 class InvalidInput(Exception):
@@ -55,8 +72,7 @@ def read_whole_number(raw, low: int, high: int) -> int:
     elif isinstance(raw, float):
         raise ValueError(f"{wanted}, not a fraction ({raw})")
     else:
-        named = next((name for kind, name in JSON_TYPES if isinstance(raw, kind)), type(raw).__name__)
-        raise ValueError(f"{wanted}, not {named}")
+        raise ValueError(f"{wanted}, not {json_kind(raw)}")
     if not low <= value <= high:
         raise ValueError(f"{wanted}, not {shown}")
     return value
@@ -72,11 +88,11 @@ def _clinic_language(value, info: ValidationInfo) -> str | None:
     return value.strip()
 
 
-def _parsed(value, parse, missing: str, unreadable: str):
-    """ISO 8601 text read by `parse`, or ValueError: `missing` when there is no text, `unreadable`
-    (with the text shown at its {}) when it does not parse."""
+def _parsed(value, parse, what: str, unreadable: str):
+    """ISO 8601 text read by `parse`, or ValueError: that `what` is expected when there is no text
+    (see `expected`), `unreadable` (with the text shown at its {}) when it does not parse."""
     if not isinstance(value, str) or not value.strip():
-        raise ValueError(missing)
+        raise ValueError(expected(value, what))
     try:
         return parse(value.strip())
     except ValueError:
@@ -167,10 +183,9 @@ class SlotQuery(ApiModel):
     @field_validator("service", mode="before")
     @classmethod
     def _service(cls, value):
-        service = (value or "").strip() if isinstance(value, str) or value is None else ""
-        if not service:
-            raise ValueError(SERVICE_REQUIRED)
-        return service
+        if not isinstance(value, str) or not value.strip():
+            raise ValueError(expected(value, SERVICE))
+        return value.strip()
 
     @field_validator("practitioner", mode="before")
     @classmethod
@@ -226,7 +241,9 @@ class PatientBody(ApiModel):
     @field_validator("birth_date", mode="before")
     @classmethod
     def _birth_date(cls, value, info: ValidationInfo):
-        born_on = _parsed(value, date.fromisoformat, "Enter the date of birth as YYYY-MM-DD",
+        if value is None or (isinstance(value, str) and not value.strip()):  # the booking pages' words
+            raise ValueError("Enter the date of birth as YYYY-MM-DD")
+        born_on = _parsed(value, date.fromisoformat, "a date of birth as YYYY-MM-DD",
                           "{!r} is not a date; use YYYY-MM-DD")
         return check_birth_date(born_on, info.context["today"])
 
@@ -235,17 +252,45 @@ class PatientBody(ApiModel):
 
 
 class RepeatBody(ApiModel):
-    """A course: this visit and the ones after it, one every `every_days` clinic dates."""
+    """A course: this visit and the ones after it, either one every `every_days` clinic dates or on
+    the same `weekdays` each week (the first visit's weekday among them)."""
 
-    DESCRIBED: ClassVar[str] = '{"every_days": 7, "count": 4}'
-    every_days: int = Field(ge=1, le=MAX_EVERY_DAYS, description="Clinic dates from one visit to the next.",
-                            examples=[7])
+    DESCRIBED: ClassVar[str] = '{"every_days": 7, "count": 4} or {"weekdays": ["monday", "thursday"], "count": 6}'
+    # Either key, not both: the document says so with oneOf (a field left out is never null).
+    model_config = ConfigDict(json_schema_extra={"oneOf": [{"required": ["every_days", "count"]},
+                                                           {"required": ["weekdays", "count"]}]})
+    every_days: Annotated[int, Field(ge=1, le=MAX_EVERY_DAYS)] | SkipJsonSchema[None] = Field(
+        None, description="Clinic dates from one visit to the next.", examples=[7],
+        json_schema_extra=lambda schema: schema.pop("default"))
+    weekdays: Annotated[list[str], Field(min_length=1, max_length=7)] | SkipJsonSchema[None] = Field(
+        None, description="The days of the week the visits keep, the first visit's "
+        "among them: twice a week on the same two days, e.g. Mondays and Thursdays.",
+        examples=[["monday", "thursday"]],
+        json_schema_extra=lambda schema: (schema.pop("default"), schema.update(
+            {"uniqueItems": True, "items": {"type": "string", "enum": list(COURSE_WEEKDAYS)}})))
     count: int = Field(ge=2, le=MAX_VISITS, description="Visits in all, the first one included.", examples=[4])
 
     @field_validator("every_days", mode="before")
     @classmethod
     def _every_days(cls, value):
-        return read_whole_number(value, 1, MAX_EVERY_DAYS)
+        return None if value is None else read_whole_number(value, 1, MAX_EVERY_DAYS)
+
+    @field_validator("weekdays", mode="before")
+    @classmethod
+    def _weekdays(cls, value):
+        wanted = f'must be a list of different days of the week ({", ".join(COURSE_WEEKDAYS)}), e.g. ["monday", "thursday"]'
+        if value is None:
+            return None
+        if not isinstance(value, list):
+            raise ValueError(f"{wanted}, not {json_kind(value)}")
+        unknown = [day for day in value if not isinstance(day, str) or day.strip().lower() not in COURSE_WEEKDAYS]
+        if unknown:
+            shown = repr(unknown[0][:40]) if isinstance(unknown[0], str) else json_kind(unknown[0])
+            raise ValueError(f"{wanted}, not one holding {shown}")
+        days = [day.strip().lower() for day in value]
+        if not days or len(set(days)) != len(days):
+            raise ValueError(f"{wanted}, each once" if days else f"{wanted}, not an empty list")
+        return days
 
     @field_validator("count", mode="before")
     @classmethod
@@ -255,7 +300,16 @@ class RepeatBody(ApiModel):
         except ValueError as error:
             raise ValueError(f"{error} (visits in all, the first included)") from None
 
+    @model_validator(mode="after")
+    def _one_pattern(self):
+        if (self.every_days is None) == (self.weekdays is None):
+            raise ValueError(f"needs every_days or weekdays, {'not both' if self.weekdays else 'one of them'}: "
+                             f"{self.DESCRIBED}")
+        return self
+
     def repeat(self) -> Repeat:
+        if self.weekdays is not None:
+            return Repeat.on_weekdays((COURSE_WEEKDAYS.index(day) for day in self.weekdays), self.count)
         return Repeat(every_days=self.every_days, count=self.count)
 
 
@@ -280,22 +334,25 @@ class PatientsBody(ApiModel):
     @classmethod
     def _slug(cls, value, info: ValidationInfo):
         if not isinstance(value, str) or not value.strip():
-            raise ValueError({"service": SERVICE_REQUIRED, "practitioner": 'must be a practitioner slug or "any"'}
-                             [info.field_name])
+            raise ValueError(expected(value, {"service": SERVICE, "practitioner": 'a practitioner slug or "any"'}
+                                      [info.field_name]))
         return value.strip()
 
     @field_validator("patient", mode="before")
     @classmethod
     def _patient(cls, value):
         if not isinstance(value, dict):
-            raise ValueError(f"must be an object: {PatientBody.DESCRIBED}")
+            raise ValueError(expected(value, f"an object: {PatientBody.DESCRIBED}"))
         return value
 
     @field_validator("safety", mode="before")
     @classmethod
     def _safety(cls, value):
-        if not isinstance(value, list) or not all(isinstance(code, str) for code in value):
-            raise ValueError("is required: a list of safety codes that apply, [] when none do")
+        if not isinstance(value, list):
+            raise ValueError(expected(value, "a list of the safety codes that apply, [] when none do"))
+        if not all(isinstance(code, str) for code in value):
+            wrong = next(code for code in value if not isinstance(code, str))
+            raise ValueError(f"must be a list of safety codes (text), not one holding {json_kind(wrong)}")
         return value
 
 
@@ -310,13 +367,15 @@ class BookingBody(PatientsBody):
                                  examples=["2027-03-15T09:00:00-07:00"])
     repeat: RepeatBody | None = Field(None, description="Book a course: this visit and the next ones at the same "
                                       "time of day, all or none (201 lists every visit; 409 course_not_free names "
-                                      "those not free, with alternatives).", examples=[{"every_days": 7, "count": 4}])
+                                      "those not free, with alternatives).",
+                                      examples=[{"every_days": 7, "count": 4},
+                                                {"weekdays": ["monday", "thursday"], "count": 6}])
 
     @field_validator("start", mode="before")
     @classmethod
     def _start(cls, value):
         start = _parsed(value, datetime.fromisoformat,
-                        "is required: an ISO 8601 time with its offset, as /api/v1/slots gives it",
+                        "an ISO 8601 time with its offset, as /api/v1/slots gives it",
                         "{!r} is not an ISO 8601 time, e.g. 2027-03-15T09:00:00-07:00")
         if not 1900 <= start.year <= 9000:  # far outside any diary, and keeps date sums in range
             raise ValueError(f"{value!r} is not a time anyone could book; ask /api/v1/slots for free times")
@@ -328,7 +387,7 @@ class BookingBody(PatientsBody):
     @classmethod
     def _repeat(cls, value):
         if value is not None and not isinstance(value, dict):
-            raise ValueError(f"must be an object: {RepeatBody.DESCRIBED}")
+            raise ValueError(f"must be an object: {RepeatBody.DESCRIBED}, not {json_kind(value)}")
         return value
 
     def booking_request(self) -> BookingRequest:
@@ -360,7 +419,7 @@ class WaitlistBody(PatientsBody):
     @field_validator("first_day", "last_day", mode="before")
     @classmethod
     def _day(cls, value):
-        return _parsed(value, date.fromisoformat, "is required: a clinic date as YYYY-MM-DD",
+        return _parsed(value, date.fromisoformat, "a clinic date as YYYY-MM-DD",
                        "{!r} is not a date; use YYYY-MM-DD")
 
     @field_validator("weekdays", "parts_of_day", mode="before")

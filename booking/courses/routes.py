@@ -7,11 +7,13 @@ The course the patient is putting together is kept in the booking draft (courses
 from __future__ import annotations
 
 from flask import flash, redirect, render_template, request, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 
 from booking.clock import now
-from booking.courses.forms import CourseForm, CourseTimesForm
+from booking.courses.forms import CourseForm, CourseTimesForm, how_often_choices
 from booking.desk.forms import CancelForm as DeskCancelForm
+from booking.formatting import clinic_time
 from booking.desk.routes import _account, _visible_appointment
 from booking.desk.routes import bp as desk_bp
 from booking.manage.routes import bp as manage_bp
@@ -28,12 +30,14 @@ from booking.operations.courses import (
     course_visits,
     plan_course,
     rest_of_course,
+    worked_weekdays,
 )
+from booking.operations.availability import load_clinic
 from booking.operations.problems import CannotBook, RequestProblem
-from booking.public.courses import course_of, without_course
+from booking.public.courses import course_of, repeat_of, saved_repeat, without_course
 from booking.public.routes import bp as public_bp
 from booking.public.routes import journey_step, next_page
-from booking.scheduling.course import Length, Repeat, overlapping
+from booking.scheduling.course import Length, how_often_value, overlapping, repeat_from
 from booking.staff_access import staff_only
 from booking.time_list import parse_instant
 
@@ -42,8 +46,17 @@ from booking.time_list import parse_instant
 
 
 def _plan(draft, course: dict) -> CoursePlan:
-    return plan_course(draft.service.slug, course["practitioner"], draft.starts_at,
-                       Repeat(course["every_days"], course["count"]), now())
+    return plan_course(draft.service.slug, course["practitioner"], draft.starts_at, repeat_of(course), now())
+
+
+def _first_time_gone(draft):
+    """The first visit's time can no longer be booked (it is too soon now): back to the time list,
+    as for a single visit, with every other answer kept."""
+    gone = clinic_time(draft.starts_at, load_clinic(), get_locale())
+    drafts.save(draft, now(), starts_at=None, details=without_course(draft.details))
+    flash(_("%(time)s can no longer be booked online. Choose another time for your first visit: your other "
+            "answers are saved.", time=gone), "lost-race")
+    return redirect(url_for("public.choose_time"), code=303)
 
 
 @public_bp.route("/book/course", methods=["GET", "POST"])
@@ -51,22 +64,26 @@ def _plan(draft, course: dict) -> CoursePlan:
 def choose_course(draft):
     """How often and how many, after the first time is chosen."""
     saved = (draft.details or {}).get("course") or {}
-    form = CourseForm(data={"every_days": str(saved.get("every_days", "")) or None,
+    form = CourseForm(data={"how_often": how_often_value(repeat_of(saved)) if saved else None,
                             "count": str(saved.get("count", "")) or None})
+    first_weekday = draft.starts_at.astimezone(load_clinic().zone).weekday()
+    form.how_often.choices = how_often_choices(
+        first_weekday, worked_weekdays(draft.service.slug, draft.practitioner_choice))
     if "single" in request.form and CourseTimesForm().validate_on_submit():
         drafts.save(draft, now(), details=without_course(draft.details))
         flash(_("You are booking one visit."), "success")
         return next_page(draft)
     if form.validate_on_submit():
-        repeat = Repeat(int(form.every_days.data), int(form.count.data))
+        repeat = repeat_from(form.how_often.data, int(form.count.data))
         try:
             plan = plan_course(draft.service.slug, draft.practitioner_choice, draft.starts_at, repeat, now())
         except CannotBook as problem:
+            if problem.field == "start":
+                return _first_time_gone(draft)
             form.count.errors.append(problem.message)
         else:
-            drafts.save(draft, now(), details=draft.details | {"course": {
-                "every_days": repeat.every_days, "count": repeat.count, "practitioner": plan.practitioner.slug,
-                "first": draft.starts_at.isoformat(), "starts": None}})
+            drafts.save(draft, now(), details=draft.details | {"course": saved_repeat(repeat) | {
+                "practitioner": plan.practitioner.slug, "first": draft.starts_at.isoformat(), "starts": None}})
             return redirect(url_for("public.course_times"), code=303)
     return render_template("courses/choose.html", form=form, draft=draft)
 
@@ -81,6 +98,8 @@ def course_times(draft):
     try:
         plan = _plan(draft, course)
     except CannotBook as problem:
+        if problem.field == "start":
+            return _first_time_gone(draft)
         flash(problem.message, "lost-race")
         return redirect(url_for("public.choose_course"))
     form = CourseTimesForm()

@@ -11,7 +11,7 @@ from booking.operations.availability import desk_rules, load_clinic
 from booking.operations.bookings import describe
 from booking.operations.courses import book_course_for_caller, plan_course
 from booking.safety import same_day_doctor
-from booking.scheduling.course import Repeat
+from booking.scheduling.course import repeat_from
 from booking.time_list import parse_instant
 
 
@@ -19,7 +19,7 @@ def desk_course(account, form, wanted, practitioner, patient, target):
     """The desk's course for a caller: booked whole when every visit has a time, else the booking
     page again with each visit's proposal and, for those not free, the nearest times to choose
     (what was typed stays). EmergencyAnswers and CannotBook (VisitNotFree) go to the caller."""
-    repeat = Repeat(int(form.every_days.data), int(form.count.data))
+    repeat = repeat_from(form.how_often.data, int(form.count.data))
     clinic = load_clinic()
     plan = plan_course(wanted.service, wanted.practitioner, wanted.start, repeat, now(), rules=desk_rules(clinic))
     picked = {}

@@ -41,9 +41,6 @@ def for_the_desk(message: str) -> str:
     return message.replace("Enter your", "Enter the patient's").replace("your ", "the patient's ")
 
 
-# How often a course for a caller repeats (the patient's pages offer the same, translated).
-STAFF_HOW_OFTEN = (("7", "Once a week"), ("14", "Every two weeks"), ("3", "Every 3 days"), ("4", "Every 4 days"))
-
 class CallerBookingForm(DetailsForm, SafetyForm):
     """A booking made by the desk: the service, the caller's answers to the safety
     questions, and the patient's details unless an existing patient was chosen."""
@@ -52,8 +49,10 @@ class CallerBookingForm(DetailsForm, SafetyForm):
     service = Choice("Service", message="Select the service to book")
     symptoms = CheckboxChoices("Ask the caller: do any of these apply to them now?", choices=SAFETY_CHOICES)
     # Optional: a course of visits booked in one step from this first one (booking.courses).
-    every_days = Choice("Book as a course? How often", choices=options(STAFF_HOW_OFTEN), optional=True,
-                        message="Select how often, or leave it for one visit")
+    # Its choices, from the first visit's weekday, are the patient's (courses.forms.how_often_choices),
+    # which read in English on staff pages.
+    how_often = Choice("Book as a course? How often", optional=True,
+                       message="Select how often, or leave it for one visit")
     count = Choice("Visits in the course, this one included",
                    choices=options((str(n), str(n)) for n in range(2, MAX_VISITS + 1)), optional=True,
                    message="Select how many visits")
@@ -68,8 +67,8 @@ class CallerBookingForm(DetailsForm, SafetyForm):
 
     def validate(self, extra_validators=None):
         valid = super().validate(extra_validators)
-        if valid and bool(self.every_days.data) != bool(self.count.data):
-            missing = self.count if self.every_days.data else self.every_days
+        if valid and bool(self.how_often.data) != bool(self.count.data):
+            missing = self.count if self.how_often.data else self.how_often
             missing.errors = ["For a course, select both how often and how many visits; for one visit, neither"]
             valid = False
         for field in self:

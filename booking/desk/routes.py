@@ -16,6 +16,7 @@ from flask_login import current_user
 from booking.clock import now
 from booking.formatting import end_sentence
 from booking.desk.courses import desk_course
+from booking.courses.forms import how_often_choices
 from booking.desk.forms import (
     ActionForm,
     CallerBookingForm,
@@ -128,13 +129,15 @@ def book():
         f"{describe(clinic, practitioner, start)} has already passed. Go back to the calendar and choose a later time.")
     form.service.choices = options((s.slug, f"{s.name} ({s.minutes} minutes)")
                                    for s in practitioner.services if s.is_active)
+    form.how_often.choices = how_often_choices(start.astimezone(clinic.zone).weekday(),
+                                             {hours.weekday for hours in practitioner.hours})
     if form.validate_on_submit() and not _files_under_someone_else(form, patient):
         details = (PatientDetails(patient.name, patient.email, patient.phone, patient.born_on) if patient else
                    PatientDetails(form.name.data, form.email.data, form.phone.data, form.born_on))
         wanted = BookingRequest(service=form.service.data, practitioner=practitioner.slug, start=start,
                                 patient=details, safety=tuple(form.codes), booked_via="desk")
         try:
-            if form.every_days.data:  # a course: booked whole, or its page again with times to choose
+            if form.how_often.data:  # a course: booked whole, or its page again with times to choose
                 return desk_course(_account(), form, wanted, practitioner, patient, target)
             result = desk.book_for_caller(_account(), wanted, now())
         except EmergencyAnswers:

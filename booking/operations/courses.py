@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
+from babel.dates import format_date
 from flask_babel import get_locale
 from flask_babel import gettext as _
 
@@ -24,7 +25,15 @@ from booking.i18n import format_locale
 from booking.models import Appointment, AppointmentStatus, BookingDraft, Course, Practitioner, Service, StaffAccount
 from booking.notify import outbox
 from booking.operations import catalogue
-from booking.operations.availability import Slot, desk_rules, diary, find_slots, load_clinic, nearby_slots
+from booking.operations.availability import (
+    Slot,
+    desk_rules,
+    diary,
+    find_slots,
+    load_clinic,
+    nearby_slots,
+    outside_booking_window,
+)
 from booking.operations import desk
 from booking.operations.bookings import (
     AlreadyBooked,
@@ -59,6 +68,7 @@ from booking.scheduling.course import (
     last_bookable_day,
     overlapping,
     propose,
+    visit_days,
 )
 from booking.tokens import draft_manage_token, new_token
 from booking.transaction import locked, write_transaction
@@ -112,14 +122,26 @@ def follow_up_for(known: catalogue.Catalogue, first: ServiceEntry, practitioner:
                                   "with them.", practitioner=practitioner.name))
 
 
-def _repeat_problem(repeat: Repeat) -> None:
-    """CannotBook, in the patient's words, for a repeat the clinic does not book."""
-    problem = repeat.problem()
+def _repeat_problem(repeat: Repeat, first_day=None) -> None:
+    """CannotBook, in the patient's words, for a repeat the clinic does not book (from `first_day`,
+    the first visit's clinic date, when known)."""
+    problem = repeat.problem(first_day)
     if problem is None:
         return
     if problem.field == "every_days":
         raise CannotBook("every_days", _("Choose from 1 to %(most)s days between visits.", most=28))
+    if problem.field == "weekdays" and first_day is not None and repeat.problem() is None:
+        raise CannotBook("weekdays", _("The first visit is on a %(day)s, so the days of the course must include "
+                                       "it: choose days that do, or another first time.",
+                                       day=_weekday(first_day)))
+    if problem.field == "weekdays":
+        raise CannotBook("weekdays", _("Choose different days of the week for the course."))
     raise CannotBook("count", _("A course has from 2 to %(most)s visits.", most=12))
+
+
+def _weekday(day) -> str:
+    """The weekday's name in the language being spoken ("Monday", "lunes")."""
+    return format_date(day, "EEEE", locale=_locale(load_clinic()))
 
 
 def _practitioner_for(clinic, known, first: ServiceEntry, slug: str, start: datetime, now: datetime,
@@ -140,16 +162,23 @@ def _practitioner_for(clinic, known, first: ServiceEntry, slug: str, start: date
 
 def plan_course(service_slug: str, practitioner_slug: str, first_start: datetime, repeat: Repeat, now: datetime,
                 *, rules: BookingRules | None = None) -> CoursePlan:
-    """Every visit's proposed time with its practitioner, read-only (nothing is held until booked)."""
-    _repeat_problem(repeat)
+    """Every visit's proposed time with its practitioner, read-only (nothing is held until booked).
+
+    Raises CannotBook for a first time that cannot be booked (the same words as for a single
+    visit), a repeat out of bounds, or a course running past the booking horizon (keyed "count").
+    """
     clinic = load_clinic()
+    outside = outside_booking_window(clinic, first_start, now, rules)
+    if outside:
+        raise CannotBook("start", outside)
+    first_day = first_start.astimezone(clinic.zone).date()
+    _repeat_problem(repeat, first_day)
     known = catalogue.current()
     first = known.service(service_slug)
     practitioner = _practitioner_for(clinic, known, first, practitioner_slug, first_start, now, rules)
     follow_up = follow_up_for(known, first, practitioner)
     rules = rules or clinic.booking_rules
-    first_day = first_start.astimezone(clinic.zone).date()
-    span = (repeat.count - 1) * repeat.every_days + 1
+    span = (visit_days(first_day, repeat)[-1] - first_day).days + 1
     time_off, busy = diary(clinic, practitioner.id, first_day - timedelta(days=SEARCH_DAYS), span + 2 * SEARCH_DAYS)
     try:
         proposals = propose(
@@ -192,7 +221,8 @@ def book_course(request: BookingRequest, repeat: Repeat, starts: Sequence[dateti
     with its first visit, whose link is made from the key as book() makes a single visit's.
     """
     answers = checked_safety(request)
-    _repeat_problem(repeat)
+    # The pattern starts from the first proposed time, even when another time was chosen for that visit.
+    _repeat_problem(repeat, request.start.astimezone(load_clinic().zone).date())
     if len(starts) != repeat.count:
         raise CannotBook("visits", _("Choose a time for each of the %(count)s visits.", count=repeat.count))
 
@@ -218,8 +248,8 @@ def book_course(request: BookingRequest, repeat: Repeat, starts: Sequence[dateti
         patient = find_or_add_patient(request.patient, now)
         rows = {service.id: db.session.get(Service, service.id) for service in {first, follow_up}}
         refuse_if_not_new(rows[first.id], patient, request.booked_via)
-        course = Course(every_days=repeat.every_days, visits=repeat.count, booked_via=request.booked_via,
-                        created_at=now)
+        course = Course(every_days=repeat.every_days, weekdays=list(repeat.weekdays) or None, visits=repeat.count,
+                        booked_via=request.booked_via, created_at=now)
         db.session.add(course)
         db.session.flush()  # the course's id, for its visits
         appointments, tokens, booked = [], [], []
@@ -329,3 +359,11 @@ def book_course_for_caller(account: StaffAccount, request: BookingRequest, repea
     practitioner = desk.practitioner_by_slug(request.practitioner)
     require(practitioner is None or may_change(account, practitioner.id))
     return book_course(request, repeat, starts, now, actor=desk.actor(account), rules=desk_rules(load_clinic()))
+
+
+def worked_weekdays(service_slug: str, practitioner_slug: str) -> set[int]:
+    """The weekdays (0 = Monday) on which the practitioner, or for "any" one of those who offer the
+    service, works: the days a course on fixed weekdays can keep."""
+    known = catalogue.current()
+    return {interval.weekday for practitioner in known.practitioners_for(known.service(service_slug), practitioner_slug)
+            for interval in practitioner.working_intervals}

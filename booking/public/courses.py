@@ -1,6 +1,6 @@
 """The course in a patient's booking draft, for the journey's pages (public.routes and courses.routes).
 
-It is kept in the draft's details, like every other answer, as {"every_days", "count",
+It is kept in the draft's details, like every other answer, as {"every_days", "weekdays", "count",
 "practitioner", "first", "starts"}: `first` is the first time it was planned from, `starts` is
 None until a time is chosen for every visit.
 """
@@ -34,6 +34,16 @@ def course_of(draft) -> dict | None:
     return course
 
 
+def repeat_of(course: dict) -> Repeat:
+    """The draft's course's repeat (a course saved before weekdays were kept has none)."""
+    return Repeat(course["every_days"], course["count"], tuple(course.get("weekdays") or ()))
+
+
+def saved_repeat(repeat: Repeat) -> dict:
+    """A repeat as the draft keeps it (repeat_of reads it back)."""
+    return {"every_days": repeat.every_days, "weekdays": list(repeat.weekdays), "count": repeat.count}
+
+
 def chosen_starts(course: dict) -> list[datetime] | None:
     return [datetime.fromisoformat(start) for start in course["starts"]] if course.get("starts") else None
 
@@ -41,7 +51,7 @@ def chosen_starts(course: dict) -> list[datetime] | None:
 def book(draft, course: dict, request, draft_key: str):
     """Book the draft's course at the chosen times, all or none (book_course)."""
     wanted = replace(request, practitioner=course["practitioner"])
-    return book_course(wanted, Repeat(course["every_days"], course["count"]), chosen_starts(course), now(),
+    return book_course(wanted, repeat_of(course), chosen_starts(course), now(),
                        draft=draft, draft_key=draft_key)
 
 

@@ -2,8 +2,9 @@
 ones where that time is taken, out.
 
 Pure, like core.py, whose free_starts decides what is free: this module only lays the visits out
-(the same wall-clock time in the clinic's zone every `every_days` dates, across daylight-saving
-changes) and picks alternatives. No Flask, no database, no clock.
+(the same wall-clock time in the clinic's zone, across daylight-saving changes: every `every_days`
+dates, or on fixed weekdays such as Mondays and Thursdays) and picks alternatives. No Flask, no
+database, no clock.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ MAX_VISITS = 12
 MAX_EVERY_DAYS = 28  # a course is weeks of treatment; a gap of more than four weeks is separate bookings
 ALTERNATIVES = 5
 SEARCH_DAYS = 3  # alternatives lie within this many dates either side of the wanted one
+WEEKDAY_NAMES = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")  # date.weekday()
 
 
 class CourseProblem(ValueError):
@@ -32,18 +34,70 @@ class CourseProblem(ValueError):
 
 @dataclass(frozen=True)
 class Repeat:
-    """Every `every_days` clinic dates, `count` visits in all (the first one included)."""
+    """`count` visits in all (the first one included): every `every_days` clinic dates, or, when
+    `weekdays` is given (0 = Monday), on each of those weekdays week after week; `every_days` is then
+    7, the week in which the pattern repeats. Fixed weekdays keep a twice-weekly course on the same
+    two days, where every 3 or 4 days would drift across the week."""
 
     every_days: int
     count: int
+    weekdays: tuple[int, ...] = ()
 
-    def problem(self) -> CourseProblem | None:
-        """Why this repeat is not a course the clinic books, or None."""
+    @classmethod
+    def on_weekdays(cls, weekdays, count: int) -> Repeat:
+        """Visits on these weekdays (0 = Monday, any order, repeats ignored) each week."""
+        return cls(7, count, tuple(sorted(set(weekdays))))
+
+    def problem(self, first_day: date | None = None) -> CourseProblem | None:
+        """Why this repeat is not a course the clinic books (from `first_day`, when known), or None."""
         if not 1 <= self.every_days <= MAX_EVERY_DAYS:
             return CourseProblem("every_days", f"every_days must be a whole number from 1 to {MAX_EVERY_DAYS}")
         if not 2 <= self.count <= MAX_VISITS:
             return CourseProblem("count", f"count (visits in all) must be a whole number from 2 to {MAX_VISITS}")
+        if self.weekdays and (self.every_days != 7 or list(self.weekdays) != sorted(set(self.weekdays))
+                              or not all(0 <= day <= 6 for day in self.weekdays)):
+            return CourseProblem("weekdays", "weekdays must be different days of the week, each once")
+        if self.weekdays and first_day is not None and first_day.weekday() not in self.weekdays:
+            return CourseProblem("weekdays", (
+                f"the first visit is on a {WEEKDAY_NAMES[first_day.weekday()].capitalize()}, which is not one of "
+                f"the weekdays ({', '.join(WEEKDAY_NAMES[day] for day in self.weekdays)}): add it, or choose a "
+                "first time on one of them"))
         return None
+
+
+def twice_a_week(first_weekday: int) -> list[tuple[int, int]]:
+    """The two pairs of weekdays, three or four days apart, that include the first visit's weekday
+    (for a Monday: Mondays and Thursdays, Mondays and Fridays), each in week order."""
+    return [tuple(sorted((first_weekday, (first_weekday + gap) % 7))) for gap in (3, 4)]
+
+
+@dataclass(frozen=True)
+class Pattern:
+    """One "how often" a course's form offers: every `every_days` dates, or on `weekdays`."""
+
+    value: str  # as the form sends it (how_often_value)
+    every_days: int
+    weekdays: tuple[int, ...] = ()
+
+
+def patterns_offered(first_weekday: int, worked: set[int]) -> list[Pattern]:
+    """The choices of "how often" for a course from a first visit on `first_weekday`: once a week,
+    twice a week on two weekdays the practitioner works (`worked`), every two weeks."""
+    twice = [Repeat.on_weekdays(pair, 2) for pair in twice_a_week(first_weekday) if set(pair) <= worked]
+    return [Pattern("7", 7), *(Pattern(how_often_value(repeat), 7, repeat.weekdays) for repeat in twice),
+            Pattern("14", 14)]
+
+
+def how_often_value(repeat: Repeat) -> str:
+    """A repeat's "how often" as a form sends it: "7" (every 7 dates) or "monday+thursday"."""
+    return "+".join(WEEKDAY_NAMES[day] for day in repeat.weekdays) if repeat.weekdays else str(repeat.every_days)
+
+
+def repeat_from(how_often: str, count: int) -> Repeat:
+    """The repeat a form's "how often" value (one of how_often_value's) and count stand for."""
+    if how_often.isdigit():
+        return Repeat(int(how_often), count)
+    return Repeat.on_weekdays((WEEKDAY_NAMES.index(name) for name in how_often.split("+")), count)
 
 
 @dataclass(frozen=True)
@@ -60,7 +114,7 @@ class Length:
 @dataclass(frozen=True)
 class Proposal:
     """One visit of a course: the time that keeps the pattern, whether it is free, and if not the
-    nearest free times (nearest first) that overlap no other visit of the course."""
+    nearest free times (in time order) that overlap no other visit of the course."""
 
     number: int  # 1 for the first visit
     day: date  # the clinic date the pattern gives
@@ -75,8 +129,15 @@ class Proposal:
 
 
 def visit_days(first_day: date, repeat: Repeat) -> list[date]:
-    """The clinic dates of the course's visits."""
-    return [first_day + timedelta(days=repeat.every_days * n) for n in range(repeat.count)]
+    """The clinic dates of the course's visits, from the first (on one of the weekdays, if given)."""
+    if not repeat.weekdays:
+        return [first_day + timedelta(days=repeat.every_days * n) for n in range(repeat.count)]
+    days, day = [], first_day
+    while len(days) < repeat.count:
+        if day.weekday() in repeat.weekdays:
+            days.append(day)
+        day += timedelta(days=1)
+    return days
 
 
 def last_bookable_day(rules: BookingRules, now: datetime, zone: ZoneInfo) -> date:
@@ -102,10 +163,10 @@ def propose(
     Raises CourseProblem for a repeat out of bounds, or a course whose last visit falls after the
     booking horizon.
     """
-    problem = repeat.problem()
+    first_local = first_start.astimezone(zone)
+    problem = repeat.problem(first_local.date())
     if problem:
         raise problem
-    first_local = first_start.astimezone(zone)
     days = visit_days(first_local.date(), repeat)
     horizon = last_bookable_day(rules, now, zone)
     if days[-1] > horizon:
@@ -135,7 +196,8 @@ def propose(
              if abs((candidate.astimezone(zone).date() - day).days) <= SEARCH_DAYS
              and not any(length.occupies(candidate).overlaps(span) for span in others)),
             key=lambda candidate: _distance(candidate, day, first_local, zone))
-        proposals.append(Proposal(index + 1, day, start, False, tuple(near[:alternatives])))
+        # The nearest few, read in time order as a time list reads.
+        proposals.append(Proposal(index + 1, day, start, False, tuple(sorted(near[:alternatives]))))
     return proposals
 
 
