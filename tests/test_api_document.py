@@ -141,7 +141,7 @@ def test_the_document_shows_both_shapes_of_a_courses_repeat_and_its_examples_are
     document = build_document()
     repeat = document["components"]["schemas"]["RepeatBody"]
     assert repeat["oneOf"] == [{"required": ["every_days", "count"]}, {"required": ["weekdays", "count"]}]
-    assert repeat["properties"]["weekdays"]["items"]["enum"][:2] == ["monday", "tuesday"]
+    assert repeat["properties"]["weekdays"]["items"]["enum"][:2] == ["mon", "tue"]
     assert {"CourseEvery", "CourseOnWeekdays"} <= document["components"]["schemas"].keys()
     examples = document["paths"]["/api/v1/bookings"]["post"]["requestBody"]["content"]["application/json"]["examples"]
     with create_app(app_config("sqlite://")).test_request_context():

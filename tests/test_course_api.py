@@ -58,23 +58,23 @@ def test_a_visit_not_free_books_nothing_and_names_it_with_alternatives(clinic):
                                                                  "text 'weekly'"}),
     ({"every_days": 7, "count": 4, "until": "2027-04-01"}, {"repeat.until": "is not a field here; the fields are "
                                                                              "every_days, weekdays, count"}),
-    ([7, 4], {"repeat": 'must be an object: {"every_days": 7, "count": 4} or {"weekdays": ["monday", "thursday"], '
+    ([7, 4], {"repeat": 'must be an object: {"every_days": 7, "count": 4} or {"weekdays": ["mon", "thu"], '
                         '"count": 6}, not a list'}),
-    (5, {"repeat": 'must be an object: {"every_days": 7, "count": 4} or {"weekdays": ["monday", "thursday"], '
+    (5, {"repeat": 'must be an object: {"every_days": 7, "count": 4} or {"weekdays": ["mon", "thu"], '
                    '"count": 6}, not a number'}),
     ({"every_days": 7, "count": "four"}, {"repeat.count": "must be a whole number from 2 to 12, not the text 'four' "
                                                           "(visits in all, the first included)"}),
-    ({"weekdays": "tuesday", "count": 4}, {"repeat.weekdays": "must be a list of different days of the week (monday, "
-                                           "tuesday, wednesday, thursday, friday, saturday, sunday), e.g. "
-                                           '["monday", "thursday"], not text'}),
-    ({"weekdays": ["tuesday", "tue"], "count": 4}, {"repeat.weekdays": "must be a list of different days of the week "
-                                                    "(monday, tuesday, wednesday, thursday, friday, saturday, sunday), "
-                                                    "e.g. [\"monday\", \"thursday\"], not one holding 'tue'"}),
-    ({"weekdays": ["tuesday"], "every_days": 7, "count": 4}, {"repeat": 'needs every_days or weekdays, not both: '
+    ({"weekdays": "tuesday", "count": 4}, {"repeat.weekdays": "must be a list of different days of the week (mon, tue, "
+                                           "wed, thu, fri, sat, sun), e.g. "
+                                           '["mon", "thu"], not text'}),
+    ({"weekdays": ["tue", "tuesday"], "count": 4}, {"repeat.weekdays": "must be a list of different days of the week "
+                                                    "(mon, tue, wed, thu, fri, sat, sun), "
+                                                    "e.g. [\"mon\", \"thu\"], not one holding 'tuesday'"}),
+    ({"weekdays": ["tue"], "every_days": 7, "count": 4}, {"repeat": 'needs every_days or weekdays, not both: '
                                                               '{"every_days": 7, "count": 4} or {"weekdays": '
-                                                              '["monday", "thursday"], "count": 6}'}),
+                                                              '["mon", "thu"], "count": 6}'}),
     ({"count": 4}, {"repeat": 'needs every_days or weekdays, one of them: {"every_days": 7, "count": 4} or '
-                              '{"weekdays": ["monday", "thursday"], "count": 6}'}),
+                              '{"weekdays": ["mon", "thu"], "count": 6}'}),
 ])
 def test_a_bad_repeat_is_refused_naming_the_field(clinic, repeat, errors):
     response = course(clinic.test_client(), repeat=repeat)
@@ -93,10 +93,10 @@ def test_a_course_past_the_horizon_is_refused_with_the_dates(clinic):
 
 
 def test_twice_a_week_books_the_same_two_weekdays(clinic):
-    response = course(clinic.test_client(), repeat={"weekdays": ["friday", "tuesday"], "count": 5})
+    response = course(clinic.test_client(), repeat={"weekdays": ["fri", "tue"], "count": 5})
     assert response.status_code == 201, response.get_json()
     answer = response.get_json()
-    assert answer["course"] == {"weekdays": ["tuesday", "friday"], "count": 5}
+    assert answer["course"] == {"weekdays": ["tue", "fri"], "count": 5}
     assert [v["start"][:10] for v in answer["visits"]] == ["2027-03-09", "2027-03-12", "2027-03-16", "2027-03-19",
                                                           "2027-03-23"]
     assert {v["start"][11:16] for v in answer["visits"]} == {"10:00"}
@@ -106,7 +106,7 @@ def test_twice_a_week_books_the_same_two_weekdays(clinic):
 
 
 def test_weekdays_without_the_first_visits_day_are_refused(clinic):
-    response = course(clinic.test_client(), repeat={"weekdays": ["monday", "thursday"], "count": 4})
+    response = course(clinic.test_client(), repeat={"weekdays": ["mon", "thu"], "count": 4})
     assert response.status_code == 422
     assert response.get_json()["errors"] == {"repeat.weekdays": (
         "The first visit is on a Tuesday, so the days of the course must include it: choose days that do, or "

@@ -95,7 +95,7 @@ class CourseEvery(Answer):
 class CourseOnWeekdays(Answer):
     """...or on the same weekdays each week."""
 
-    weekdays: list[str] = Field(examples=[["monday", "thursday"]])
+    weekdays: list[str] = Field(examples=[["mon", "thu"]])
     count: int = Field(examples=[6])
 
 
@@ -245,7 +245,7 @@ def build_document() -> dict:
                     "weekly_course": {"summary": "A course: four visits, one a week",
                                       "value": body_example | {"repeat": {"every_days": 7, "count": 4}}},
                     "twice_weekly_course": {"summary": "A course: six visits on Mondays and Thursdays",
-                                            "value": body_example | {"repeat": {"weekdays": ["monday", "thursday"],
+                                            "value": body_example | {"repeat": {"weekdays": ["mon", "thu"],
                                                                                 "count": 6}}}}}}},
             "responses": {
                 "201": _answer("Booked: one visit, or with `repeat` every visit of the course.",

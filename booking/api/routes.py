@@ -8,7 +8,7 @@ from flask import Blueprint, Response, current_app, jsonify, request, url_for
 from werkzeug.exceptions import HTTPException
 
 from booking.api.openapi import document_text
-from booking.api.schemas import InvalidInput, LanguageQuery, SlotQuery, WaitlistBody, read, read_booking
+from booking.api.schemas import WEEKDAY_NAMES, InvalidInput, LanguageQuery, SlotQuery, WaitlistBody, read, read_booking
 from booking.clock import now
 from booking.extensions import limiter
 from booking.i18n import offered_languages, speaking
@@ -25,7 +25,6 @@ from booking.operations import waitlist
 from booking.operations.courses import VisitNotFree, book_course, plan_course
 from booking.operations.problems import CannotBook, NotFound
 from booking.operations.problems import InvalidInput as OperationProblems
-from booking.scheduling.course import WEEKDAY_NAMES
 from booking.safety import emergency_advice, has_emergency_answer, urgent_advice
 from booking.web import JSON_DEPTH_LIMIT
 

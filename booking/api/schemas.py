@@ -20,7 +20,6 @@ from booking.operations.bookings import BookingRequest, PatientDetails
 from booking.operations.waitlist import JoinRequest, Wishes
 from booking.safety import EMERGENCY, URGENT
 from booking.scheduling.course import MAX_EVERY_DAYS, MAX_VISITS, Repeat
-from booking.scheduling.course import WEEKDAY_NAMES as COURSE_WEEKDAYS  # "monday"...
 from booking.scheduling.waitlist import PART_NAMES
 from booking.validation import (EMAIL_LIMIT, NAME_LIMIT, PHONE_CHARACTERS, PHONE_LIMIT, check_birth_date, clean_email,
                                 clean_name, clean_phone)
@@ -251,11 +250,16 @@ class PatientBody(ApiModel):
         return PatientDetails(name=self.name, email=self.email, phone=self.phone, born_on=self.birth_date)
 
 
+# Days of the week as the API and the clinic file name them (date.weekday() order), for a course's
+# weekdays and a waitlist place's alike.
+WEEKDAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
 class RepeatBody(ApiModel):
     """A course: this visit and the ones after it, either one every `every_days` clinic dates or on
     the same `weekdays` each week (the first visit's weekday among them)."""
 
-    DESCRIBED: ClassVar[str] = '{"every_days": 7, "count": 4} or {"weekdays": ["monday", "thursday"], "count": 6}'
+    DESCRIBED: ClassVar[str] = '{"every_days": 7, "count": 4} or {"weekdays": ["mon", "thu"], "count": 6}'
     # Either key, not both: the document says so with oneOf (a field left out is never null).
     model_config = ConfigDict(json_schema_extra={"oneOf": [{"required": ["every_days", "count"]},
                                                            {"required": ["weekdays", "count"]}]})
@@ -265,9 +269,9 @@ class RepeatBody(ApiModel):
     weekdays: Annotated[list[str], Field(min_length=1, max_length=7)] | SkipJsonSchema[None] = Field(
         None, description="The days of the week the visits keep, the first visit's "
         "among them: twice a week on the same two days, e.g. Mondays and Thursdays.",
-        examples=[["monday", "thursday"]],
+        examples=[["mon", "thu"]],
         json_schema_extra=lambda schema: (schema.pop("default"), schema.update(
-            {"uniqueItems": True, "items": {"type": "string", "enum": list(COURSE_WEEKDAYS)}})))
+            {"uniqueItems": True, "items": {"type": "string", "enum": list(WEEKDAY_NAMES)}})))
     count: int = Field(ge=2, le=MAX_VISITS, description="Visits in all, the first one included.", examples=[4])
 
     @field_validator("every_days", mode="before")
@@ -278,12 +282,12 @@ class RepeatBody(ApiModel):
     @field_validator("weekdays", mode="before")
     @classmethod
     def _weekdays(cls, value):
-        wanted = f'must be a list of different days of the week ({", ".join(COURSE_WEEKDAYS)}), e.g. ["monday", "thursday"]'
+        wanted = f'must be a list of different days of the week ({", ".join(WEEKDAY_NAMES)}), e.g. ["mon", "thu"]'
         if value is None:
             return None
         if not isinstance(value, list):
             raise ValueError(f"{wanted}, not {json_kind(value)}")
-        unknown = [day for day in value if not isinstance(day, str) or day.strip().lower() not in COURSE_WEEKDAYS]
+        unknown = [day for day in value if not isinstance(day, str) or day.strip().lower() not in WEEKDAY_NAMES]
         if unknown:
             shown = repr(unknown[0][:40]) if isinstance(unknown[0], str) else json_kind(unknown[0])
             raise ValueError(f"{wanted}, not one holding {shown}")
@@ -309,7 +313,7 @@ class RepeatBody(ApiModel):
 
     def repeat(self) -> Repeat:
         if self.weekdays is not None:
-            return Repeat.on_weekdays((COURSE_WEEKDAYS.index(day) for day in self.weekdays), self.count)
+            return Repeat.on_weekdays((WEEKDAY_NAMES.index(day) for day in self.weekdays), self.count)
         return Repeat(every_days=self.every_days, count=self.count)
 
 
@@ -369,7 +373,7 @@ class BookingBody(PatientsBody):
                                       "time of day, all or none (201 lists every visit; 409 course_not_free names "
                                       "those not free, with alternatives).",
                                       examples=[{"every_days": 7, "count": 4},
-                                                {"weekdays": ["monday", "thursday"], "count": 6}])
+                                                {"weekdays": ["mon", "thu"], "count": 6}])
 
     @field_validator("start", mode="before")
     @classmethod
@@ -395,8 +399,6 @@ class BookingBody(PatientsBody):
                               patient=self.patient.details(), safety=tuple(self.safety), booked_via="api",
                               language=self.language)
 
-
-WEEKDAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")  # as the clinic file names them
 
 
 class WaitlistBody(PatientsBody):

@@ -60,7 +60,7 @@ class Repeat:
         if self.weekdays and first_day is not None and first_day.weekday() not in self.weekdays:
             return CourseProblem("weekdays", (
                 f"the first visit is on a {WEEKDAY_NAMES[first_day.weekday()].capitalize()}, which is not one of "
-                f"the weekdays ({', '.join(WEEKDAY_NAMES[day] for day in self.weekdays)}): add it, or choose a "
+                f"the weekdays ({', '.join(WEEKDAY_NAMES[day].capitalize() for day in self.weekdays)}): add it, or choose a "
                 "first time on one of them"))
         return None
 
