@@ -32,11 +32,12 @@ from booking.models import (
 )
 from booking.notify import outbox
 from booking.operations import bookings, consent, waitlist
-from booking.operations.availability import DESK_ADVANCE_DAYS, desk_rules, load_clinic
+from booking.operations.availability import desk_rules, load_clinic
 from booking.operations.problems import CannotBook
 from booking.operations.progress_checks import questions_asked
 from booking.scheduling import TimeRange, open_time, wall_clock_instant
 from booking.scheduling.grid import Booked, ColumnPlan, Grid, lay_out
+from booking.scheduling.waitlist import added_hours
 from booking.transaction import locked, write_transaction
 from booking.operations.history import staff_actor as actor
 from booking.operations.permissions import NotVisible, may_change, runs_the_desk
@@ -397,6 +398,7 @@ def set_hours(account: StaffAccount, practitioner: Practitioner, weekly: dict[in
     _require(runs_the_desk(account))
     with write_transaction():
         bookings.lock_practitioners(practitioner.id)  # no booking lands in hours being taken away
+        hours_before = list(practitioner.working_intervals)  # only the periods the new hours add are news
         # Delete first, in its own statement: re-adding an unchanged period would otherwise
         # meet its old row in the unique index.
         db.session.execute(sa.delete(WorkingHours).where(WorkingHours.practitioner_id == practitioner.id))
@@ -407,8 +409,8 @@ def set_hours(account: StaffAccount, practitioner: Practitioner, weekly: dict[in
         )
         db.session.flush()
         db.session.expire(practitioner, ["hours"])
-        today = load_clinic().today(now)
-        waitlist.offer_freed_times([practitioner.id], today, today + timedelta(days=DESK_ADVANCE_DAYS), now)
+        waitlist.offer_freed_times([waitlist.Change(practitioner.id, new_hours=added_hours(
+            hours_before, list(practitioner.working_intervals)))], now)
     db.session.expire(practitioner, ["hours"])
 
 
@@ -459,9 +461,7 @@ def remove_time_off(account: StaffAccount, practitioner: Practitioner, time_off_
         if time_off is None or time_off.practitioner_id != practitioner.id:
             raise NotVisible()
         db.session.delete(time_off)
-        zone = load_clinic().zone
-        waitlist.offer_freed_times([practitioner.id], time_off.starts_at.astimezone(zone).date(),
-                                   time_off.ends_at.astimezone(zone).date(), now)
+        waitlist.offer_freed_times([waitlist.Change(practitioner.id, opened=(time_off.range,))], now)
     return time_off
 
 
