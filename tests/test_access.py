@@ -137,6 +137,7 @@ RULES = {
     "rights.data_file": ("GET", 302, 403, 403, 200),
     "rights.erase": ("GET", 302, 403, 403, 200),  # the confirmation; the POST is tested in test_rights.py
     "rights.erased": ("GET", 302, 403, 403, 200),
+    "rights.erase_waiting": ("GET", 302, 403, 403, 200),  # someone only on the waitlist; POST: test_rights.py
 }
 
 

@@ -673,6 +673,12 @@ def erase(world) -> Target:
                   hints={"reason": ["Asked by the patient"]})
 
 
+def erase_waiting(world) -> Target:
+    entry_id, _ = waitlist_place(world)
+    return Target(world.staff(StaffRole.ADMIN), f"/admin/patients/waitlist/{entry_id}/erase",
+                  hints={"reason": ["Asked by the caller"]})
+
+
 def appointment_page(action: str, page_suffix: str = "", make_booking=World.book):
     def make(world) -> Target:
         booked = make_booking(world)
@@ -819,6 +825,7 @@ FORMS: dict[str, Callable] = {
     "admin.reset_second_factor": admin_on_account("second-factor/reset"),
     "admin.send_again": send_again,
     "rights.erase": erase,
+    "rights.erase_waiting": erase_waiting,
     "waitlist.join": lambda w: Target(PatientBrowser(w.app).client, "/waitlist/join?service=short&practitioner=ana",
                                       post="/waitlist/join", hints=WAITLIST_HINTS),
     "waitlist.show": waitlist_page(),

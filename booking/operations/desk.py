@@ -27,6 +27,7 @@ from booking.models import (
     Practitioner,
     StaffAccount,
     TimeOff,
+    WaitlistEntry,
     WorkingHours,
     renew_settings_stamp,
 )
@@ -484,22 +485,40 @@ def _visible_patients(account: StaffAccount):
 def find_patients(account: StaffAccount, text: str, born_on: date | None) -> list[Patient]:
     """Patients whose name, email or phone contains `text`, born on `born_on` if given (erased
     patients are no one to find: their visits still link to them)."""
-    query = _visible_patients(account).where(Patient.erased_at.is_(None))
+    query = _matching(_visible_patients(account).where(Patient.erased_at.is_(None)), Patient, text, born_on)
+    return list(db.session.scalars(query.order_by(Patient.name, Patient.id).limit(SEARCH_LIMIT)))
+
+
+def find_waiting_only(account: StaffAccount, text: str, born_on: date | None) -> list[WaitlistEntry]:
+    """People on the waitlist the clinic holds no patient record for, matched as patients are, one
+    place each: the admin's erasure tool reaches them from here (contact details: the desk's)."""
+    if not runs_the_desk(account):
+        return []
+    no_record = ~sa.exists().where(Patient.email == WaitlistEntry.email, Patient.born_on == WaitlistEntry.born_on)
+    query = _matching(sa.select(WaitlistEntry).where(no_record), WaitlistEntry, text, born_on)
+    people: dict[tuple[str, date], WaitlistEntry] = {}
+    for entry in db.session.scalars(query.order_by(WaitlistEntry.name, WaitlistEntry.id).limit(SEARCH_LIMIT)):
+        people.setdefault((entry.email, entry.born_on), entry)
+    return list(people.values())
+
+
+def _matching(query, model, text: str, born_on: date | None):
+    """The query narrowed to rows of `model` (name, email, phone, born_on) that the search matches."""
     text = text.strip()
     # Each word must match the name, email or phone, so "Brandt Olivia" finds Olivia Brandt;
     # a phone number typed with spaces is one search.
     digits = "".join(ch for ch in text if ch.isdigit())
     words = [digits] if len(digits) >= 3 and not any(ch.isalpha() for ch in text) else text.lower().split()
     for word in words:
-        matches = [sa.func.lower(Patient.name).contains(word, autoescape=True),
-                   Patient.email.contains(word, autoescape=True)]
+        matches = [sa.func.lower(model.name).contains(word, autoescape=True),
+                   model.email.contains(word, autoescape=True)]
         word_digits = "".join(ch for ch in word if ch.isdigit())
         if len(word_digits) >= 3:
-            matches.append(_digits(Patient.phone).contains(word_digits, autoescape=True))
+            matches.append(_digits(model.phone).contains(word_digits, autoescape=True))
         query = query.where(sa.or_(*matches))
     if born_on is not None:
-        query = query.where(Patient.born_on == born_on)
-    return list(db.session.scalars(query.order_by(Patient.name, Patient.id).limit(SEARCH_LIMIT)))
+        query = query.where(model.born_on == born_on)
+    return query
 
 
 def patient_for(account: StaffAccount, patient_id: int) -> tuple[Patient, list[Appointment]]:
