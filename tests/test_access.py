@@ -66,8 +66,10 @@ RULES = {
     "waitlist.join": ("GET", 200, 200, 200, 200),
     "waitlist.show": ("GET", 200, 200, 200, 200),  # a place on the waitlist: its secret link is the key
     "waitlist.offer": ("GET", 200, 200, 200, 200),
-    "waitlist.leave": ("POST", 303, 404, 404, 404),  # the first to press leaves; the link then opens nothing
+    "waitlist.leave": ("GET", 200, 200, 200, 200),  # leaving asks first, on a page of its own
     "waitlist.left": ("GET", 200, 200, 200, 200),
+    "waitlist.already": ("GET", 200, 200, 200, 200),  # joined again: the link went by email, never to the page
+    "waitlist.visit": ("POST", 303, 303, 303, 303),  # no visit booked from the place: back to its page
     "api.join_waitlist": ("POST", 422, 422, 422, 422),
     # staff pages
     "auth.sign_in": ("GET", 200, 302, 302, 302),
@@ -135,6 +137,7 @@ RULES = {
     "rights.data_file": ("GET", 302, 403, 403, 200),
     "rights.erase": ("GET", 302, 403, 403, 200),  # the confirmation; the POST is tested in test_rights.py
     "rights.erased": ("GET", 302, 403, 403, 200),
+    "rights.erase_waiting": ("GET", 302, 403, 403, 200),  # someone only on the waitlist; POST: test_rights.py
 }
 
 

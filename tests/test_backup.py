@@ -15,7 +15,7 @@ import sqlite3
 import subprocess
 import sys
 from contextlib import ExitStack
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, time, timedelta, timezone
 from pathlib import Path
 
 import flask_migrate
@@ -34,6 +34,7 @@ from booking.operations.demo import load_demo
 from booking.operations.identity import EMAIL_KIND as IDENTITY_EMAIL
 from booking.operations.patient_data import Who, erase
 from booking.operations.staff import start_session
+from booking.scheduling import TimeRange, wall_clock_instant
 from booking.scheduling.course import Repeat
 from tests.conftest import CLINIC_TOML, Clock, admin_sql, app_config, close_database, fresh_database
 from tests.mail import MailServer
@@ -123,7 +124,9 @@ def fill_like_a_clinic(app, clock) -> None:
             waitlist.join(waitlist.JoinRequest(
                 waitlist.Wishes(service.slug, other.slug, day, day),
                 PatientDetails("Wait Listed", "waiting@example.com", "+1 213 555 0198", slot.start.date().replace(year=1975))), now)
-            assert waitlist.offer_freed_times([other.id], day, day, now) == 1
+            zone = load_clinic().zone  # the whole day given back, as removing a day's time off would
+            whole_day = TimeRange(wall_clock_instant(day, time(0), zone), wall_clock_instant(day + timedelta(days=1), time(0), zone))
+            assert waitlist.offer_freed_times([waitlist.Change(other.id, opened=(whole_day,))], now) == 1
         app.config["SMTP_URL"] = mail.url
         sent = cli(app, "outbox", "send")
         assert sent.exit_code == 0, sent.output

@@ -75,7 +75,7 @@ def test_book_a_caller_and_mark_them_arrived_with_the_keyboard(staff, page, shot
     expect(page).to_have_title(re.compile("^Error: "))
     check(page, shots, "book-errors")
     for selector, typed in (("#name", "Kim Caller"), ("#email", "kim@example.com"), ("#phone", "213 555 0177"),
-                            ("#birth_day", "9"), ("#birth_month", "9"), ("#birth_year", "1969")):
+                            ("#birth_month", "9"), ("#birth_day", "9"), ("#birth_year", "1969")):  # US order
         tab_to(page, selector)
         page.keyboard.type(typed)
     tab_to(page, "#service-0")

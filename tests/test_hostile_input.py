@@ -23,6 +23,8 @@ run, whatever is drawn.
 
 from __future__ import annotations
 
+import itertools
+
 import json
 import re
 from collections import Counter
@@ -671,6 +673,12 @@ def erase(world) -> Target:
                   hints={"reason": ["Asked by the patient"]})
 
 
+def erase_waiting(world) -> Target:
+    entry_id, _ = waitlist_place(world)
+    return Target(world.staff(StaffRole.ADMIN), f"/admin/patients/waitlist/{entry_id}/erase",
+                  hints={"reason": ["Asked by the caller"]})
+
+
 def appointment_page(action: str, page_suffix: str = "", make_booking=World.book):
     def make(world) -> Target:
         booked = make_booking(world)
@@ -695,9 +703,19 @@ WAITLIST_HINTS = {"service": ["short", "consult"], "practitioner": ["ana", "ben"
                   "first_day": ["2027-03-09"], "last_day": ["2027-03-20"], "weekdays": ["1"], "parts_of_day": ["evening"]}
 
 
+_WAITING_PEOPLE = itertools.count(1)
+
+
+def fresh_waitlist() -> dict:
+    """VALID_WAITLIST for someone new: one person waits in one place for a visit, and joining again
+    emails them their link (a write with a 422, on purpose), so each body is a new person's."""
+    person = VALID_WAITLIST["patient"] | {"email": f"wait.hostile{next(_WAITING_PEOPLE)}@example.com"}
+    return VALID_WAITLIST | {"patient": person}
+
+
 def waitlist_place(world) -> tuple[int, str]:
     """A place on the waitlist made through the API: its id and its secret link's token."""
-    response = world.app.test_client().post("/api/v1/waitlist", json=VALID_WAITLIST)
+    response = world.app.test_client().post("/api/v1/waitlist", json=fresh_waitlist())
     assert response.status_code == 201, response.get_json()
     token = response.get_json()["manage_url"].rsplit("/", 1)[1]
     with world.app.app_context():
@@ -715,6 +733,13 @@ def waitlist_page(suffix: str = "", post_suffix: str | None = None):
         return Target(PatientBrowser(world.app).client, page + suffix,
                       post=page + post_suffix if post_suffix is not None else None, hints=WAITLIST_HINTS)
     return make
+
+
+def waitlist_visit(world) -> Target:
+    """The "Manage your visit" button of a place booked from an offer; a waiting place has no form for it."""
+    _, token = waitlist_place(world)
+    return Target(PatientBrowser(world.app).client, f"/waitlist/{token}", post=f"/waitlist/{token}/visit",
+                  form_optional=True)
 
 
 def waitlist_offer(world) -> Target:
@@ -800,10 +825,12 @@ FORMS: dict[str, Callable] = {
     "admin.reset_second_factor": admin_on_account("second-factor/reset"),
     "admin.send_again": send_again,
     "rights.erase": erase,
+    "rights.erase_waiting": erase_waiting,
     "waitlist.join": lambda w: Target(PatientBrowser(w.app).client, "/waitlist/join?service=short&practitioner=ana",
                                       post="/waitlist/join", hints=WAITLIST_HINTS),
     "waitlist.show": waitlist_page(),
-    "waitlist.leave": waitlist_page("", "/leave"),
+    "waitlist.leave": waitlist_page("/leave"),
+    "waitlist.visit": waitlist_visit,
     "waitlist.offer": waitlist_offer,
     "desk_waitlist.add": desk(lambda w: ("/desk/waitlist/add", None), hints=WAITLIST_HINTS),
     "desk_waitlist.offer": desk_waitlist_offer,
@@ -1169,7 +1196,7 @@ def test_a_set_up_form_answers_hostile_input_without_a_5xx_or_a_partial_write(wo
 @given(data=st.data())
 def test_the_waitlist_api_answers_hostile_bodies_without_a_5xx_or_a_partial_write(world, data):
     world.follow_client = None
-    body = data.draw(hostile_booking(VALID_WAITLIST), label="body")
+    body = data.draw(hostile_booking(fresh_waitlist()), label="body")
     before = snapshot(world.app)
     response = world.app.test_client().post("/api/v1/waitlist", data=raw_json(body), content_type="application/json")
     assert_answered_properly(world, response, before)
@@ -1180,7 +1207,7 @@ def test_the_waitlist_api_answers_hostile_bodies_without_a_5xx_or_a_partial_writ
                                    "patient", "patient.birth_date", "extra key"])
 def test_the_waitlist_api_with_the_sharpest_values_in_each_field_answers_without_a_5xx(world, place):
     world.follow_client = None
-    for value, body in sharpest_bodies(lambda: VALID_WAITLIST, place):
+    for value, body in sharpest_bodies(fresh_waitlist, place):
         before = snapshot(world.app)
         response = world.app.test_client().post("/api/v1/waitlist", data=raw_json(body),
                                                 content_type="application/json")

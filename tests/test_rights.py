@@ -17,6 +17,7 @@ import sqlalchemy as sa
 
 from booking.extensions import db
 from booking.models import (
+    ERASED_NAME,
     Appointment,
     AppointmentStatus,
     AuditEntry,
@@ -502,3 +503,55 @@ def test_the_copy_of_everything_lists_the_patients_places_on_the_waitlist(staff,
     page = text(admin.get(f"/admin/patients/{patient_id}/data"))
     assert "Places on the waitlist" in page and "Short treatment with anyone, Mar 22, 2027 to Apr 2, 2027" in page
     assert "Someone Else" not in page
+
+
+def test_someone_only_on_the_waitlist_is_found_and_erased_with_every_place(staff, clock, login_as):  # noqa: F811
+    """No visit, so no patient record: the search lists them, and erasing takes their places with
+    the offers, links and emails, keeping a record of the erasure under a number that holds nothing."""
+    from booking.models import OutboxMessage, WaitlistEntry, WaitlistLink, WaitlistOffer
+    from tests.test_waitlist import cancel, join, only_ten_oclock_on_tuesday
+
+    visit = only_ten_oclock_on_tuesday(staff)
+    place = join(staff, 1, safety=["night_pain"])
+    join(staff, 1, service="consult", practitioner="ana")  # a second place of theirs
+    join(staff, 2)  # someone else's, kept
+    cancel(staff, visit)  # an offer to each waiting for the short visit
+    receptionist = login_as(StaffRole.RECEPTIONIST)
+    found = submit(receptionist, "/desk/patients", {"text": "wait1@", "born_on": ""}).get_data(as_text=True)
+    assert "Only on the waitlist: no patient record" in found and "Wait Er1" in found and "/erase" not in found
+    admin = login_as(StaffRole.ADMIN)
+    found = submit(admin, "/desk/patients", {"text": "Er1", "born_on": ""}).get_data(as_text=True)
+    page = re.search(r'href="(/admin/patients/waitlist/\d+/erase)"', found).group(1)
+    plan = admin.get(page).get_data(as_text=True)
+    assert "Erase Wait Er1" in plan and "2 places on the waitlist" in plan
+    assert "Enter why this patient is being erased" in submit(admin, page, {"reason": " "}).get_data(as_text=True)
+    with staff.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(WaitlistEntry)) == 3  # a refusal changes nothing
+    done = submit(admin, page, {"reason": "The caller asked by phone"})
+    assert done.status_code == 303 and done.location.endswith("/admin/patients/erased")
+    assert "2 place(s) on the waitlist are erased" in admin.get(done.location).get_data(as_text=True)
+    with staff.app_context():
+        assert db.session.scalars(sa.select(WaitlistEntry.email)).all() == ["wait2@example.com"]
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(WaitlistOffer)
+                                 .where(WaitlistOffer.entry_id == place.entry_id)) == 0
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(WaitlistLink)
+                                 .where(WaitlistLink.entry_id == place.entry_id)) == 0
+        erasure = db.session.scalar(sa.select(PatientErasure))
+        assert (erasure.reason, erasure.appointments_kept) == ("The caller asked by phone", 0)
+        record = db.session.get(Patient, erasure.patient_id)
+        assert (record.name, record.email, record.phone, record.born_on) == (ERASED_NAME, None, None, None)
+        bodies = " ".join(m.text_body + m.subject + m.to_address for m in db.session.scalars(sa.select(OutboxMessage)))
+        assert "wait1@example.com" not in bodies and "Er1" not in bodies
+    assert admin.get(page).status_code == 404  # nothing left to erase
+
+
+def test_someone_on_the_waitlist_with_a_patient_record_is_erased_from_that_record(staff, clock, login_as):  # noqa: F811
+    from booking.operations import waitlist
+    from tests.test_waitlist import details, only_ten_oclock_on_tuesday, wishes
+
+    visit = only_ten_oclock_on_tuesday(staff)  # booked by details(99)
+    with staff.app_context():
+        place = waitlist.join(waitlist.JoinRequest(wishes(), details(99)), clock())
+        patient_id = db.session.get(Appointment, visit).patient_id
+    response = login_as(StaffRole.ADMIN).get(f"/admin/patients/waitlist/{place.entry_id}/erase")
+    assert response.status_code == 303 and response.location.endswith(f"/admin/patients/{patient_id}/erase")

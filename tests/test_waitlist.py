@@ -369,3 +369,72 @@ def test_a_patient_the_clinic_knows_cannot_wait_for_a_visit_for_new_patients(cli
         assert db.session.scalar(sa.select(sa.func.count()).select_from(WaitlistEntry)) == 0
         waitlist.join(waitlist.JoinRequest(wishes(service="consult"), details(5)), clock())  # someone new may
         waitlist.join(waitlist.JoinRequest(wishes(), details(99)), clock())  # and they may wait for a follow-up
+
+
+# --- only freed times are offered (gap W1) -------------------------------------------------------
+
+def test_a_cancellation_offers_the_time_it_freed_not_the_times_free_all_along(clinic, clock):
+    """Ana's Tuesday has free times from 9:00; the 10:00 visit's time is the one offered, as itself."""
+    with clinic.app_context():
+        visit = bookings.book(bookings.BookingRequest("short", "ana", TUESDAY_10, details(99)), clock()).appointment.id
+    join(clinic, 1)
+    join(clinic, 2, parts_of_day=("afternoon",))  # the freed time is a morning one
+    cancel(clinic, visit)
+    assert offers(clinic) == [("wait1@example.com", "open", TUESDAY_10)]
+
+
+def test_new_hours_offer_only_the_periods_they_add(clinic, clock):
+    from booking.models import StaffRole
+    from booking.operations import desk
+    from booking.operations.staff import add_staff
+
+    join(clinic, 1)  # any time with Ana: her Tuesday mornings were free all along
+    join(clinic, 2, parts_of_day=("evening",))
+    with clinic.app_context():
+        account = add_staff("desk.hours@example.org", "Desk", StaffRole.RECEPTIONIST, "correct horse battery", clock())
+        ana = db.session.scalar(sa.select(Practitioner).where(Practitioner.slug == "ana"))
+        weekly = {day: [(time(9, 0), time(12, 30)), (time(13, 30), time(17, 0))] for day in range(5)}
+        desk.set_hours(account, ana, weekly | {1: [(time(9, 0), time(12, 30)), (time(13, 30), time(18, 0))]}, clock())
+    # Only 17:00-18:00 on Tuesdays is new: 16:45 could not be booked before (it ran past 17:00), so it is news
+    # for the first place; the evening place is offered 17:00. No morning time, free all along, is offered.
+    assert offers(clinic) == [("wait1@example.com", "open", local(TUESDAY, 16, 45)),
+                              ("wait2@example.com", "open", local(TUESDAY, 17))]
+
+
+def test_joining_again_for_the_same_visit_sends_the_link_again_and_makes_no_second_place(clinic, clock):
+    first = join(clinic, 1)
+    with pytest.raises(waitlist.AlreadyWaiting, match="emailed its link to you again"):
+        join(clinic, 1, practitioner="any")  # same person, same visit
+    with clinic.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(WaitlistEntry)) == 1
+        kinds = [(m.kind, m.waitlist_entry_id, m.subject) for m in
+                 db.session.scalars(sa.select(OutboxMessage).order_by(OutboxMessage.id))]
+        assert kinds == [("waitlist_joined", first.entry_id, "You are on the waitlist of Test Clinic"),
+                         ("waitlist_joined", first.entry_id, "Your place on the waitlist of Test Clinic")]
+        waitlist.join(waitlist.JoinRequest(wishes(service="consult"), details(1)), clock())  # another visit may wait
+
+
+def test_booking_from_an_offer_ends_every_place_of_that_person_for_that_visit(clinic, clock):
+    """Two places of one person for one visit (joined before that was refused): taking one offer ends
+    both, and the other's offer is withdrawn in the same commit; they cannot take two times."""
+    visit = only_ten_oclock_on_tuesday(clinic)
+    first = join(clinic, 1)
+    with clinic.app_context(), write_transaction():
+        copy = db.session.get(WaitlistEntry, first.entry_id)
+        twin = WaitlistEntry(**{column: getattr(copy, column) for column in (
+            "service_id", "practitioner_id", "first_day", "last_day", "weekdays", "parts_of_day", "name", "email",
+            "phone", "born_on", "language", "safety_answers", "safety_checked_at", "joined_via", "joined_at")},
+            link_hash="0" * 64, state=WaitlistState.WAITING)
+        db.session.add(twin)
+        db.session.flush()
+        twin_id = twin.id
+    cancel(clinic, visit)
+    assert [email for email, _, _ in offers(clinic)] == ["wait1@example.com", "wait1@example.com"]
+    with clinic.app_context():
+        booked = waitlist.confirm(first.entry_id, offer_id_of(clinic, first.entry_id), clock()).appointment.id
+    assert entry_state(clinic, twin_id) is WaitlistState.BOOKED
+    with clinic.app_context():
+        assert db.session.get(WaitlistEntry, twin_id).appointment_id == booked
+        with pytest.raises(waitlist.OfferGone):
+            waitlist.confirm(twin_id, offer_id_of(clinic, twin_id), clock())
+    assert sorted(state for _, state, _ in offers(clinic)) == ["booked", "withdrawn"]

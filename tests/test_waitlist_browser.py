@@ -54,7 +54,10 @@ def test_join_the_waitlist_with_the_keyboard(clinic, page, shots):
         [entry] = db.session.scalars(sa.select(WaitlistEntry)).all()
         assert (entry.name, entry.weekdays, entry.parts_of_day) == ("Wendy Waiting", [1], ["morning"])
 
-    press(page, "form[action$='/leave'] button")
+    press(page, "main a[href$='/leave']")  # leaving asks first, on a page of its own
+    expect(page.get_by_role("heading", level=1)).to_have_text("Leave the waitlist?")
+    check(page, shots, "leave")
+    press(page, "main form button[type=submit]")
     expect(page.get_by_role("heading", level=1)).to_have_text("You have left the waitlist")
     check(page, shots, "left")
     with clinic.app_context():
@@ -150,8 +153,9 @@ def test_the_desk_offers_a_time_from_the_days_waitlist_with_the_keyboard(staff, 
     expect(page.locator(".banner--success")).to_contain_text("The time is offered")
     with staff.app_context():
         assert db.session.scalar(sa.select(WaitlistOffer.offered_by)) == "Receptionist"
-    press(page, "main a[href='/desk/waitlist/add']")
-    page.wait_for_url("**/desk/waitlist/add")
+    press(page, "main a[href^='/desk/waitlist/add']")
+    page.wait_for_url("**/desk/waitlist/add?date=2027-03-10")
+    expect(page.locator("#first_day")).to_have_value("2027-03-10")  # the day the desk was showing
     press(page, "main form button[type=submit]")
     expect(page.locator(".error-summary")).to_contain_text("Ask the caller each question")
     check(page, shots, "desk-add-problems")

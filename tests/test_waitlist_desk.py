@@ -3,6 +3,7 @@ free time), a caller added by phone, and a time offered to one person directly."
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import sqlalchemy as sa
@@ -63,6 +64,8 @@ def test_the_desk_adds_a_caller_and_an_emergency_answer_adds_nobody(staff, login
     with staff.app_context():
         [entry] = db.session.scalars(sa.select(WaitlistEntry)).all()
         assert (entry.joined_via, entry.practitioner_id, entry.parts_of_day) == ("desk", None, ["afternoon"])
+    again = submit(desk, "/desk/waitlist/add", form | {"symptoms": "none"})
+    assert "Carl Caller already has a place on the waitlist for this visit" in desk.get(again.location).get_data(as_text=True)
     practitioner = login_as(StaffRole.PRACTITIONER)
     assert practitioner.get("/desk/waitlist?date=2027-03-09").status_code == 403
 
@@ -85,3 +88,52 @@ def test_the_desk_takes_a_caller_off_the_list_and_their_offer_goes_to_the_next_p
     again = submit(desk, f"/desk/waitlist/{first.entry_id}/remove", {"date": "2027-03-09"},
                    page="/desk/waitlist?date=2027-03-09")
     assert "no longer on the waitlist: nothing was changed" in desk.get(again.location).get_data(as_text=True)
+
+
+def test_adding_a_caller_starts_at_the_desks_day_and_speaks_about_the_caller(staff, login_as):  # noqa: F811
+    desk = login_as(StaffRole.RECEPTIONIST)
+    assert 'href="/desk/waitlist/add?date=2027-03-12"' in desk.get("/desk/waitlist?date=2027-03-12").get_data(as_text=True)
+    page = desk.get("/desk/waitlist/add?date=2027-03-12").get_data(as_text=True)
+    assert 'value="2027-03-12"' in page  # the day the desk was showing, not today
+    assert "What kind of visit do they need?" in page and "The last day they could come." in page
+    # Staff words, about the caller (the safety questions alone are read out to them as written).
+    asked = page.split("<main", 1)[1].split('id="symptoms', 1)[0] + page.split("Their details", 1)[1]
+    assert not re.search(r"\byour?\b", asked, re.IGNORECASE), re.findall(r".{60}\byour?\b.{30}", asked, re.I | re.S)
+    assert page.index('name="birth_month"') < page.index('name="birth_day"')  # the clinic is in the US
+    past = desk.get("/desk/waitlist/add?date=2027-03-01").get_data(as_text=True)
+    assert re.search(r'name="first_day"[^>]*value="2027-03-08"', past)  # never before today
+
+
+def test_the_desks_booking_form_orders_the_date_of_birth_as_the_clinics_locale_does(staff, login_as):  # noqa: F811
+    page = login_as(StaffRole.RECEPTIONIST).get(
+        "/desk/book?practitioner=ana&start=2027-03-09T11:00:00-08:00&patient=new").get_data(as_text=True)
+    assert page.index('name="birth_month"') < page.index('name="birth_day"') < page.index('name="birth_year"')
+    assert "For example, 3/27/1980" in page
+
+
+def test_the_waitlist_lists_practitioners_in_the_booking_pages_order(staff):  # noqa: F811
+    from booking.operations.clinic_file import import_clinic_file
+    from tests.conftest import CLINIC_TOML
+    from tests.test_booking_journey import PatientBrowser
+
+    with staff.app_context():  # Abe offers only the short visit, listed after the consultation
+        import_clinic_file(CLINIC_TOML + '\n[[practitioners]]\nslug = "abe"\nname = "Abe Early"\nservices = ["short"]\n'
+                                         '[practitioners.hours]\nmon = ["10:00-12:00"]\n')
+    page = PatientBrowser(staff).get("/waitlist/join").get_data(as_text=True)
+    assert page.index("Abe Early") < page.index("Ana Test") < page.index("Ben Test")  # by slug, as /book/practitioner
+
+
+def test_a_time_the_desk_offers_is_not_said_to_have_freed_up(staff, login_as):  # noqa: F811
+    from booking.models import OutboxMessage
+
+    joined = join(staff, 1, first_day=TUESDAY + timedelta(days=1), last_day=TUESDAY + timedelta(days=1))
+    desk = login_as(StaffRole.RECEPTIONIST)
+    with staff.app_context():
+        ben = db.session.execute(sa.text("SELECT id FROM practitioner WHERE slug = 'ben'")).scalar()
+    submit(desk, f"/desk/waitlist/{joined.entry_id}/offer", {
+        "start": "2027-03-10T10:00:00-08:00", "practitioner": str(ben), "date": "2027-03-10"},
+        page="/desk/waitlist?date=2027-03-10")
+    with staff.app_context():
+        message = db.session.scalar(sa.select(OutboxMessage).where(OutboxMessage.kind == "waitlist_offer"))
+        assert message.subject == "A time for you from the clinic: Wed, Mar 10, 2027, 10:00 AM PST"
+        assert "freed up" not in message.text_body and "The clinic is offering you a time" in message.text_body

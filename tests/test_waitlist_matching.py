@@ -74,3 +74,32 @@ def test_a_place_whose_range_is_over_is_offered_nothing():
     over = wish(last=date(2027, 3, 7), first=date(2027, 3, 1))
     assert suited(freed_at(2027, 3, 7, 14, 0), [over], zone=LA, now=NOW - timedelta(days=3), min_notice=NOTICE) == [over]
     assert suited(freed_at(2027, 3, 10, 14, 0), [over], zone=LA, now=NOW, min_notice=NOTICE) == []
+
+
+# --- which free times a change freed (gap W1) ----------------------------------------------------
+
+def test_a_given_up_visit_frees_the_starts_it_blocked_and_no_others():
+    from booking.scheduling import TimeRange
+    from booking.scheduling.waitlist import Change, freed_by
+
+    held = TimeRange(datetime(2027, 3, 9, 10, 0, tzinfo=LA), datetime(2027, 3, 9, 10, 45, tzinfo=LA))
+    change = Change(7, visits=(held,))
+    blocked = [freed_by(change, freed_at(2027, 3, 9, hour, minute), 30, 15, LA)
+               for hour, minute in ((9, 0), (9, 15), (9, 30), (10, 0), (10, 30), (10, 45))]
+    assert blocked == [False, False, True, True, True, False]  # 9:15 + 30 min + 15 min buffer ends as it starts
+    assert not freed_by(change, freed_at(2027, 3, 9, 10, 0, practitioner=8), 30, 15, LA)  # someone else's diary
+
+
+def test_new_hours_free_only_what_they_add_to_the_week():
+    from booking.scheduling import WorkingInterval
+    from booking.scheduling.waitlist import Change, added_hours, freed_by
+
+    before = [WorkingInterval(1, time(9), time(12)), WorkingInterval(2, time(9), time(12))]
+    after = [WorkingInterval(1, time(8), time(13)), WorkingInterval(2, time(9), time(12)), WorkingInterval(3, time(9), time(10))]
+    added = added_hours(before, after)
+    assert sorted(added, key=lambda p: (p.weekday, p.start)) == [
+        WorkingInterval(1, time(8), time(9)), WorkingInterval(1, time(12), time(13)), WorkingInterval(3, time(9), time(10))]
+    change = Change(7, new_hours=added)
+    assert freed_by(change, freed_at(2027, 3, 9, 8, 30), 60, 0, LA)  # a Tuesday: runs into 9:00, was not bookable
+    assert not freed_by(change, freed_at(2027, 3, 9, 9, 0), 60, 0, LA)  # free all along
+    assert not freed_by(change, freed_at(2027, 3, 10, 9, 0), 60, 0, LA)  # Wednesday: unchanged

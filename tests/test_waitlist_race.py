@@ -10,7 +10,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, time, timedelta, timezone
 
 import pytest
 import sqlalchemy as sa
@@ -22,6 +22,7 @@ from booking.operations import waitlist
 from booking.operations.availability import load_clinic
 from booking.operations.bookings import PatientDetails
 from booking.operations.clinic_file import import_clinic_file
+from booking.scheduling import TimeRange, wall_clock_instant
 from tests import servers
 from tests.conftest import CLINIC_TOML, app_config, close_database
 from tests.test_staff import csrf_from
@@ -82,7 +83,9 @@ def test_of_three_patients_confirming_one_offered_time_at_once_exactly_one_books
                 waitlist.Wishes("short", "ana", day, day),
                 PatientDetails(f"Racer {round_number}-{n}", f"racer{round_number}.{n}@example.com", "213 555 0100",
                                date(1980, 1, 1))), datetime.now(UTC)) for n in range(3)]
-            assert waitlist.offer_freed_times([ana], day, day, datetime.now(UTC)) == 3
+            zone = load_clinic().zone
+            whole_day = TimeRange(wall_clock_instant(day, time(0), zone), wall_clock_instant(day + timedelta(days=1), time(0), zone))
+            assert waitlist.offer_freed_times([waitlist.Change(ana, opened=(whole_day,))], datetime.now(UTC)) == 3
             places[round_number] = [(j.entry_id, j.token) for j in joined]
         offered = {o.entry_id: o for o in db.session.scalars(sa.select(WaitlistOffer))}
         for contenders in places.values():  # each day's three share one time

@@ -336,8 +336,11 @@ def move(appointment_id: int):
 def patients():
     """Search by name, email, phone or date of birth (a POST, so no one's name lands in a URL)."""
     form = PatientSearchForm()
-    found = desk.find_patients(_account(), form.text.data, form.birth_date) if form.validate_on_submit() else None
-    return render_template("desk/patients.html", form=form, found=found)
+    searched = form.validate_on_submit()
+    found = desk.find_patients(_account(), form.text.data, form.birth_date) if searched else None
+    # Someone only on the waitlist has no patient record, yet is someone the admin may have to erase.
+    waiting_only = desk.find_waiting_only(_account(), form.text.data, form.birth_date) if searched else []
+    return render_template("desk/patients.html", form=form, found=found, waiting_only=waiting_only)
 
 
 @bp.get("/patients/<int(max=2147483647):patient_id>")

@@ -157,7 +157,7 @@ def _new_identity_link(appointment_id: int, now: datetime) -> str:
     return token
 
 
-def _new_link(appointment_id: int, now: datetime) -> str:
+def new_manage_link(appointment_id: int, now: datetime) -> str:
     """A new secret link to the appointment: the hash is added to the session, the token returned."""
     token = new_token()
     db.session.add(ManageLink(appointment_id=appointment_id, token_hash=hash_token(token), created_at=now))
@@ -295,13 +295,13 @@ def _links_for_this_attempt(message_id: int, sender: str, now: datetime) -> dict
             return None
         text, links = message.text_body + message.html_body, {}
         if LINK_PLACEHOLDER in text:
-            links[LINK_PLACEHOLDER] = _new_link(message.appointment_id, now)
+            links[LINK_PLACEHOLDER] = new_manage_link(message.appointment_id, now)
         if IDENTITY_LINK_PLACEHOLDER in text:
             links[IDENTITY_LINK_PLACEHOLDER] = _new_identity_link(message.appointment_id, now)
         for reference in sorted(set(VISIT_LINK.findall(text))):
             visit_id = _visit_of_same_course(message.appointment, reference)
             if visit_id is not None:
-                links[VISIT_LINK_PREFIX + reference] = _new_link(visit_id, now)
+                links[VISIT_LINK_PREFIX + reference] = new_manage_link(visit_id, now)
         if WAITLIST_LINK_PLACEHOLDER in text and message.waitlist_entry_id is not None:
             links[WAITLIST_LINK_PLACEHOLDER] = _new_waitlist_link(message.waitlist_entry_id, now)
         return links

@@ -32,7 +32,7 @@ from booking.operations.availability import (
     nearby_slots,
     outside_booking_window,
 )
-from booking.scheduling import BookingRules
+from booking.scheduling import BookingRules, TimeRange
 from booking.notify import outbox
 from booking.operations.problems import CannotBook
 from booking.operations.progress_checks import questions_asked
@@ -326,7 +326,7 @@ def move(
         before = describe(clinic, appointment.practitioner, appointment.starts_at)
         # The old time goes to the email as an instant: it is written there in the patient's language and locale.
         was_at, was_with = appointment.starts_at, appointment.practitioner.name
-        before_practitioner_id = appointment.practitioner_id
+        before_practitioner_id, was_held = appointment.practitioner_id, TimeRange(was_at, appointment.occupied_until)
         target = load_practitioners(appointment.service, practitioner_slug or appointment.practitioner.slug)[0]
         lock_practitioners(appointment.practitioner_id, target.id)
         chosen = claim_slot(clinic, appointment.service, [target], start, now, ignoring=appointment.id, rules=rules)
@@ -338,7 +338,7 @@ def move(
             appointment.manage_token_hash = hash_token(token)
             outbox.drop_links(appointment)
         record(appointment, actor, "moved", f"From {before} to {describe(clinic, target, chosen.start)}", now)
-        _offer_to_waitlist(appointment.practitioner_id if not changed_hands else before_practitioner_id, was_at, now)
+        _offer_to_waitlist(before_practitioner_id, was_held, now)
         if changed_hands:  # before the email, whose questions follow whether the booking now waits
             identity.after_move_to_another_practitioner(appointment, actor, now)
         outbox.queue("moved", appointment, now, was_at=was_at, was_with=was_with, questions=questions_asked(appointment))
@@ -354,20 +354,20 @@ def cancel(appointment_id: int, reason: str, now: datetime, *, actor: Actor = PA
         appointment.cancel(now, reason)
         record(appointment, actor, "cancelled", reason or "No reason given", now)
         outbox.queue("cancelled", appointment, now, by_clinic=not patient_asked)
-        _offer_to_waitlist(appointment.practitioner_id, appointment.starts_at, now)
+        _offer_to_waitlist(appointment.practitioner_id, TimeRange(appointment.starts_at, appointment.occupied_until), now)
     return appointment
 
 
-# Called with (practitioner id, the freed start, now) inside the transaction of a cancel or a move
+# Called with (practitioner id, the span its visit held, now) inside the transaction of a cancel or a move
 # that gave time up: operations.waitlist offers it. A list it adds itself to, since it books
 # through this module and so cannot be imported by it.
 WHEN_TIME_FREED: list = []
 
 
-def _offer_to_waitlist(practitioner_id: int, freed_start: datetime, now: datetime) -> None:
+def _offer_to_waitlist(practitioner_id: int, given_up: TimeRange, now: datetime) -> None:
     """The time a cancel or move gave up goes to the waitlist, in the same commit."""
     for offer in WHEN_TIME_FREED:
-        offer(practitioner_id, freed_start, now)
+        offer(practitioner_id, given_up, now)
 
 
 def set_language(appointment_id: int, language: str) -> None:

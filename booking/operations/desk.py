@@ -27,16 +27,18 @@ from booking.models import (
     Practitioner,
     StaffAccount,
     TimeOff,
+    WaitlistEntry,
     WorkingHours,
     renew_settings_stamp,
 )
 from booking.notify import outbox
 from booking.operations import bookings, consent, waitlist
-from booking.operations.availability import DESK_ADVANCE_DAYS, desk_rules, load_clinic
+from booking.operations.availability import desk_rules, load_clinic
 from booking.operations.problems import CannotBook
 from booking.operations.progress_checks import questions_asked
 from booking.scheduling import TimeRange, open_time, wall_clock_instant
 from booking.scheduling.grid import Booked, ColumnPlan, Grid, lay_out
+from booking.scheduling.waitlist import added_hours
 from booking.transaction import locked, write_transaction
 from booking.operations.history import staff_actor as actor
 from booking.operations.permissions import NotVisible, may_change, runs_the_desk
@@ -397,6 +399,7 @@ def set_hours(account: StaffAccount, practitioner: Practitioner, weekly: dict[in
     _require(runs_the_desk(account))
     with write_transaction():
         bookings.lock_practitioners(practitioner.id)  # no booking lands in hours being taken away
+        hours_before = list(practitioner.working_intervals)  # only the periods the new hours add are news
         # Delete first, in its own statement: re-adding an unchanged period would otherwise
         # meet its old row in the unique index.
         db.session.execute(sa.delete(WorkingHours).where(WorkingHours.practitioner_id == practitioner.id))
@@ -407,8 +410,8 @@ def set_hours(account: StaffAccount, practitioner: Practitioner, weekly: dict[in
         )
         db.session.flush()
         db.session.expire(practitioner, ["hours"])
-        today = load_clinic().today(now)
-        waitlist.offer_freed_times([practitioner.id], today, today + timedelta(days=DESK_ADVANCE_DAYS), now)
+        waitlist.offer_freed_times([waitlist.Change(practitioner.id, new_hours=added_hours(
+            hours_before, list(practitioner.working_intervals)))], now)
     db.session.expire(practitioner, ["hours"])
 
 
@@ -459,9 +462,7 @@ def remove_time_off(account: StaffAccount, practitioner: Practitioner, time_off_
         if time_off is None or time_off.practitioner_id != practitioner.id:
             raise NotVisible()
         db.session.delete(time_off)
-        zone = load_clinic().zone
-        waitlist.offer_freed_times([practitioner.id], time_off.starts_at.astimezone(zone).date(),
-                                   time_off.ends_at.astimezone(zone).date(), now)
+        waitlist.offer_freed_times([waitlist.Change(practitioner.id, opened=(time_off.range,))], now)
     return time_off
 
 
@@ -484,22 +485,40 @@ def _visible_patients(account: StaffAccount):
 def find_patients(account: StaffAccount, text: str, born_on: date | None) -> list[Patient]:
     """Patients whose name, email or phone contains `text`, born on `born_on` if given (erased
     patients are no one to find: their visits still link to them)."""
-    query = _visible_patients(account).where(Patient.erased_at.is_(None))
+    query = _matching(_visible_patients(account).where(Patient.erased_at.is_(None)), Patient, text, born_on)
+    return list(db.session.scalars(query.order_by(Patient.name, Patient.id).limit(SEARCH_LIMIT)))
+
+
+def find_waiting_only(account: StaffAccount, text: str, born_on: date | None) -> list[WaitlistEntry]:
+    """People on the waitlist the clinic holds no patient record for, matched as patients are, one
+    place each: the admin's erasure tool reaches them from here (contact details: the desk's)."""
+    if not runs_the_desk(account):
+        return []
+    no_record = ~sa.exists().where(Patient.email == WaitlistEntry.email, Patient.born_on == WaitlistEntry.born_on)
+    query = _matching(sa.select(WaitlistEntry).where(no_record), WaitlistEntry, text, born_on)
+    people: dict[tuple[str, date], WaitlistEntry] = {}
+    for entry in db.session.scalars(query.order_by(WaitlistEntry.name, WaitlistEntry.id).limit(SEARCH_LIMIT)):
+        people.setdefault((entry.email, entry.born_on), entry)
+    return list(people.values())
+
+
+def _matching(query, model, text: str, born_on: date | None):
+    """The query narrowed to rows of `model` (name, email, phone, born_on) that the search matches."""
     text = text.strip()
     # Each word must match the name, email or phone, so "Brandt Olivia" finds Olivia Brandt;
     # a phone number typed with spaces is one search.
     digits = "".join(ch for ch in text if ch.isdigit())
     words = [digits] if len(digits) >= 3 and not any(ch.isalpha() for ch in text) else text.lower().split()
     for word in words:
-        matches = [sa.func.lower(Patient.name).contains(word, autoescape=True),
-                   Patient.email.contains(word, autoescape=True)]
+        matches = [sa.func.lower(model.name).contains(word, autoescape=True),
+                   model.email.contains(word, autoescape=True)]
         word_digits = "".join(ch for ch in word if ch.isdigit())
         if len(word_digits) >= 3:
-            matches.append(_digits(Patient.phone).contains(word_digits, autoescape=True))
+            matches.append(_digits(model.phone).contains(word_digits, autoescape=True))
         query = query.where(sa.or_(*matches))
     if born_on is not None:
-        query = query.where(Patient.born_on == born_on)
-    return list(db.session.scalars(query.order_by(Patient.name, Patient.id).limit(SEARCH_LIMIT)))
+        query = query.where(model.born_on == born_on)
+    return query
 
 
 def patient_for(account: StaffAccount, patient_id: int) -> tuple[Patient, list[Appointment]]:

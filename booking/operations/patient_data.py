@@ -400,6 +400,54 @@ def erase_in_transaction(patient_id: int, reason: str, now: datetime, by: Who, a
 ERASED_IDENTITY = "Not needed: the patient's record was erased"
 
 
+# --- someone known only by their places on the waitlist ---------------------------------------
+
+class HasPatientRecord(Exception):
+    """The person on the waitlist is a patient: they are erased from their patient record."""
+
+    def __init__(self, patient_id: int):
+        super().__init__("a patient record holds them")
+        self.patient_id = patient_id
+
+
+def _patient_like(entry: WaitlistEntry) -> Patient | None:
+    """The patient with the place's email and date of birth (as a booking from it would file them)."""
+    return db.session.scalar(sa.select(Patient).where(Patient.email == entry.email, Patient.born_on == entry.born_on))
+
+
+def places_of_person(entry_id: int) -> list[WaitlistEntry]:
+    """Every place on the waitlist of the person who holds this one (email and date of birth, as
+    erasure takes them), first joined first; NotVisible when there is no such place, or
+    HasPatientRecord when the clinic also holds a patient record for them."""
+    entry = db.session.get(WaitlistEntry, entry_id)
+    if entry is None:
+        raise NotVisible()
+    patient = _patient_like(entry)
+    if patient is not None:
+        raise HasPatientRecord(patient.id)
+    return list(db.session.scalars(sa.select(WaitlistEntry).where(
+        WaitlistEntry.email == entry.email, WaitlistEntry.born_on == entry.born_on)
+        .options(selectinload(WaitlistEntry.service), selectinload(WaitlistEntry.practitioner))
+        .order_by(WaitlistEntry.joined_at, WaitlistEntry.id)))
+
+
+def erase_waiting_person(entry_id: int, reason: str, now: datetime, by: Who, address: str = "") -> PatientErasure:
+    """Erase someone known only by places on the waitlist (no visit, so no patient record): a
+    patient number is made to hold the record of the erasure, and erased at once as any patient
+    is, which takes every place of theirs with its offers, links and emails; one transaction."""
+    with write_transaction():
+        entry = locked(WaitlistEntry, entry_id)
+        if entry is None:
+            raise NotVisible()
+        bookings.lock_patient(entry.email, entry.born_on)  # a booking from an offer now would file them
+        if (patient := _patient_like(entry)) is not None:
+            raise HasPatientRecord(patient.id)
+        patient = bookings.find_or_add_patient(
+            bookings.PatientDetails(entry.name, entry.email, entry.phone, entry.born_on), now)
+        db.session.flush()
+        return erase_in_transaction(patient.id, reason, now, by, address)
+
+
 def _forget_drafts(patient: Patient, appointment_ids: list[int]) -> None:
     """Online bookings in progress or done for this patient: their drafts hold what they typed."""
     # Email and date of birth together, as a patient is known: another person may share the address.

@@ -3,8 +3,8 @@
 A place on the list keeps what a booking would need (contact details and the urgent safety
 answers, checked as a booking checks them), so an offer books in one press. When time frees
 up (a cancellation, a move, new hours, time off removed) the operation that freed it calls
-`offer_freed_times` in its own transaction: the places it suits are offered it in the order
-they joined, a few per practitioner and day at a time, each place one offer at a time. An
+`offer_freed_times` in its own transaction with what it gave up: the times it freed (only those:
+one free all along is no news) are offered to the places they suit in the order they joined, a few per practitioner and day at a time, each place one offer at a time. An
 offer is booked through bookings.book, so the no-overlap guarantee is the booking's own: of
 two people confirming the same time, one books it and the other is told it has gone and stays
 on the list. Offers run out after the clinic's `waitlist_offer_hours`; `expire` closes them
@@ -23,6 +23,8 @@ from sqlalchemy.orm import selectinload
 from booking.extensions import db
 from booking.i18n import offered_languages
 from booking.models import (
+    Appointment,
+    AppointmentStatus,
     OfferState,
     Patient,
     Practitioner,
@@ -39,7 +41,18 @@ from booking.operations.catalogue import ANY_PRACTITIONER
 from booking.operations.history import PATIENT, Actor
 from booking.operations.problems import CannotBook, InvalidInput, RequestProblem
 from booking.safety import classify
-from booking.scheduling.waitlist import PART_NAMES, WEEKDAYS, FreedTime, Wish, in_joining_order, suited
+from booking.scheduling.core import TimeRange
+from booking.scheduling.waitlist import (
+    PART_NAMES,
+    WEEKDAYS,
+    Change,
+    FreedTime,
+    Wish,
+    freed_by,
+    given_up_start,
+    in_joining_order,
+    suited,
+)
 from booking.tokens import hash_token, new_token
 from booking.transaction import locked, write_transaction
 
@@ -75,6 +88,16 @@ class Joined:
     token: str  # shown once, to the patient; only its hash is stored
 
 
+class AlreadyWaiting(CannotBook):
+    """The person (email and date of birth) already has a place on the list for this visit: its link
+    was emailed to them again and nothing else changed. The link is never shown to whoever asked."""
+
+
+def already_waiting_message() -> str:
+    return _("You already have a place on the waitlist for this visit. We have emailed its link to you again: "
+             "open it to see, change or leave your place.")
+
+
 class OfferGone(CannotBook):
     """The offered time can no longer be booked from this offer (taken by someone else, run out,
     or withdrawn); the place stays on the list."""
@@ -82,30 +105,8 @@ class OfferGone(CannotBook):
 
 def _checked(wishes: Wishes, clinic, today: date) -> tuple[Service, Practitioner | None]:
     """The service and practitioner (None: anyone) a place asks for, or InvalidInput naming each problem."""
-    problems: dict[str, str] = {}
-    known = catalogue.current()
-    service = practitioner = None
-    try:
-        entry = known.service(wishes.service)
-        offering = known.practitioners_for(entry, wishes.practitioner)
-        if not offering:
-            problems["practitioner"] = _("Nobody offers this visit at the moment.")
-        service = db.session.get(Service, entry.id)
-        if wishes.practitioner != ANY_PRACTITIONER and offering:
-            practitioner = db.session.get(Practitioner, offering[0].id)
-    except RequestProblem as problem:  # NotFound: an unknown service or practitioner
-        problems[problem.field] = problem.message
-    horizon = today + timedelta(days=clinic.max_advance_days)
-    if wishes.first_day < today:
-        problems["first_day"] = _("The first day must be today or later.")
-    elif wishes.first_day > horizon:
-        problems["first_day"] = _("The first day must be within %(days)s days from today.",
-                                  days=clinic.max_advance_days)
-    if wishes.last_day < wishes.first_day:
-        problems["last_day"] = _("The last day must be on or after the first day.")
-    elif wishes.last_day > horizon:
-        problems["last_day"] = _("The last day must be within %(days)s days from today, as far ahead as "
-                                 "the clinic books.", days=clinic.max_advance_days)
+    problems, service, practitioner = _problems(wishes.service, wishes.practitioner, wishes.first_day,
+                                                wishes.last_day, clinic, today)
     if any(day not in WEEKDAYS for day in wishes.weekdays):
         problems["weekdays"] = _("Choose days of the week from the list.")
     if any(part not in PART_NAMES for part in wishes.parts_of_day):
@@ -113,6 +114,59 @@ def _checked(wishes: Wishes, clinic, today: date) -> tuple[Service, Practitioner
     if problems:
         raise InvalidInput(problems)
     return service, practitioner
+
+
+def _problems(service_slug: str | None, practitioner_slug: str | None, first_day: date | None,
+              last_day: date | None, clinic, today: date) -> tuple[dict[str, str], Service | None, Practitioner | None]:
+    """What is wrong with the visit, practitioner and dates asked for (each may be None: not
+    readable, so not checked), with the service and practitioner they name."""
+    problems: dict[str, str] = {}
+    known = catalogue.current()
+    service = practitioner = None
+    if service_slug is not None:
+        try:
+            entry = known.service(service_slug)
+            service = db.session.get(Service, entry.id)
+            if practitioner_slug is not None:
+                offering = known.practitioners_for(entry, practitioner_slug)
+                if not offering:
+                    problems["practitioner"] = _("Nobody offers this visit at the moment.")
+                elif practitioner_slug != ANY_PRACTITIONER:
+                    practitioner = db.session.get(Practitioner, offering[0].id)
+        except RequestProblem as problem:  # NotFound: an unknown service or practitioner
+            problems[problem.field] = problem.message
+    horizon = today + timedelta(days=clinic.max_advance_days)
+    if first_day is not None and first_day < today:
+        problems["first_day"] = _("The first day must be today or later.")
+    elif first_day is not None and first_day > horizon:
+        problems["first_day"] = _("The first day must be within %(days)s days from today.",
+                                  days=clinic.max_advance_days)
+    if last_day is not None and first_day is not None and last_day < first_day:
+        problems["last_day"] = _("The last day must be on or after the first day.")
+    elif last_day is not None and last_day > horizon:
+        problems["last_day"] = _("The last day must be within %(days)s days from today, as far ahead as "
+                                 "the clinic books.", days=clinic.max_advance_days)
+    elif last_day is not None and last_day < today:
+        problems["last_day"] = _("The last day must be today or later.")
+    return problems, service, practitioner
+
+
+def problems_before_joining(service: str | None, practitioner: str | None, first_day: date | None,
+                            last_day: date | None, now: datetime, patient: bookings.PatientDetails | None = None,
+                            joined_via: str = "online") -> dict[str, str]:
+    """Everything `join` (or `change`, without a patient) would refuse in what could be read of a
+    form, so the page names every problem at once rather than one round after another. Reads only."""
+    clinic = load_clinic()
+    problems, chosen, _someone = _problems(service, practitioner, first_day, last_day, clinic, clinic.today(now))
+    if chosen is not None and patient is not None and "service" not in problems:
+        known = db.session.scalar(sa.select(Patient).where(Patient.email == patient.email,
+                                                           Patient.born_on == patient.born_on))
+        try:
+            if known is not None:
+                bookings.refuse_if_not_new(chosen, known, joined_via)
+        except CannotBook as refused:
+            problems[refused.field] = refused.message
+    return problems
 
 
 def join(request: JoinRequest, now: datetime) -> Joined:
@@ -132,32 +186,69 @@ def join(request: JoinRequest, now: datetime) -> Joined:
                                                            Patient.born_on == request.patient.born_on))
         if known is not None:
             bookings.refuse_if_not_new(service, known, request.joined_via)
-        token = new_token()
-        entry = WaitlistEntry(
-            service=service, practitioner=practitioner, first_day=request.wishes.first_day,
-            last_day=request.wishes.last_day, weekdays=sorted(set(request.wishes.weekdays)),
-            parts_of_day=[part for part in PART_NAMES if part in request.wishes.parts_of_day],
-            name=request.patient.name, email=request.patient.email, phone=request.patient.phone,
-            born_on=request.patient.born_on, language=request.language or offered_languages(clinic)[0],
-            safety_answers=list(answers.urgent), safety_checked_at=now, joined_via=request.joined_via,
-            joined_at=now, link_hash=hash_token(token), state=WaitlistState.WAITING,
-        )
-        db.session.add(entry)
-        db.session.flush()
-        outbox.queue_waitlist("waitlist_joined", entry, now)
+        bookings.lock_patient(request.patient.email, request.patient.born_on)  # two joins at once: one place
+        waiting = _places_of(request.patient.email, request.patient.born_on, service.id)
+        if waiting:
+            # One place per person and visit, or they would be offered (and could take) two times.
+            # Whoever typed this may not be them: the link goes to the address, never to the page.
+            outbox.queue_waitlist("waitlist_joined", waiting[0], now, again=True)
+        else:
+            token = new_token()
+            entry = WaitlistEntry(
+                service=service, practitioner=practitioner, first_day=request.wishes.first_day,
+                last_day=request.wishes.last_day, weekdays=sorted(set(request.wishes.weekdays)),
+                parts_of_day=[part for part in PART_NAMES if part in request.wishes.parts_of_day],
+                name=request.patient.name, email=request.patient.email, phone=request.patient.phone,
+                born_on=request.patient.born_on, language=request.language or offered_languages(clinic)[0],
+                safety_answers=list(answers.urgent), safety_checked_at=now, joined_via=request.joined_via,
+                joined_at=now, link_hash=hash_token(token), state=WaitlistState.WAITING,
+            )
+            db.session.add(entry)
+            db.session.flush()
+            outbox.queue_waitlist("waitlist_joined", entry, now)
+    if waiting:  # after the commit: the email goes out, and the caller says why nobody joined
+        raise AlreadyWaiting("email", already_waiting_message())
     return Joined(entry.id, token)
+
+
+def _places_of(email: str, born_on: date, service_id: int) -> list[WaitlistEntry]:
+    """The person's places still on the list for this visit, first joined first."""
+    return list(db.session.scalars(sa.select(WaitlistEntry).where(
+        WaitlistEntry.state == WaitlistState.WAITING, WaitlistEntry.email == email, WaitlistEntry.born_on == born_on,
+        WaitlistEntry.service_id == service_id).order_by(WaitlistEntry.joined_at, WaitlistEntry.id)))
+
+
+def place_by_link(token: str) -> WaitlistEntry | None:
+    """The place this secret link opens, on the list or ended (kept a while: retention), or None."""
+    digest = hash_token(token)
+    return db.session.scalar(
+        sa.select(WaitlistEntry).where(
+            sa.or_(WaitlistEntry.link_hash == digest,
+                   WaitlistEntry.id.in_(sa.select(WaitlistLink.entry_id).where(WaitlistLink.token_hash == digest))),
+        ).options(selectinload(WaitlistEntry.service), selectinload(WaitlistEntry.practitioner),
+                  selectinload(WaitlistEntry.appointment))
+    )
 
 
 def opened_by(token: str) -> WaitlistEntry | None:
     """The place on the list this secret link opens, while it is on the list (None otherwise)."""
-    digest = hash_token(token)
-    return db.session.scalar(
-        sa.select(WaitlistEntry).where(
-            WaitlistEntry.state == WaitlistState.WAITING,
-            sa.or_(WaitlistEntry.link_hash == digest,
-                   WaitlistEntry.id.in_(sa.select(WaitlistLink.entry_id).where(WaitlistLink.token_hash == digest))),
-        ).options(selectinload(WaitlistEntry.service), selectinload(WaitlistEntry.practitioner))
-    )
+    place = place_by_link(token)
+    return place if place is not None and place.state is WaitlistState.WAITING else None
+
+
+def visit_ahead(entry: WaitlistEntry, now: datetime) -> Appointment | None:
+    """The visit booked from the place, while it is booked and still ahead (its link may open it)."""
+    visit = entry.appointment if entry.state is WaitlistState.BOOKED else None
+    return visit if visit is not None and visit.status is AppointmentStatus.BOOKED and visit.ends_at > now else None
+
+
+def manage_link_for(entry_id: int, now: datetime) -> str | None:
+    """A new secret link to the visit booked from the place (the waitlist link is as secret as one,
+    and only hashes of both are kept), or None when there is no such visit ahead."""
+    with write_transaction():
+        entry = locked(WaitlistEntry, entry_id)
+        visit = visit_ahead(entry, now) if entry is not None else None
+        return outbox.new_manage_link(visit.id, now) if visit is not None else None
 
 
 def _waiting(entry_id: int) -> WaitlistEntry:
@@ -227,27 +318,39 @@ def _wish(entry: WaitlistEntry) -> Wish:
 
 # --- offering freed time ------------------------------------------------------------------------
 
-def time_freed(practitioner_id: int, start: datetime, now: datetime) -> int:
-    """Offer the time freed on that practitioner's day (a cancellation or a move away from it)."""
-    with write_transaction():
-        day = start.astimezone(load_clinic().zone).date()
-        return offer_freed_times([practitioner_id], day, day, now)
+def time_freed(practitioner_id: int, given_up: TimeRange, now: datetime) -> int:
+    """Offer the times a cancellation or a move away freed: those its visit (with its buffer) held."""
+    return offer_freed_times([Change(practitioner_id, visits=(given_up,))], now)
 
 
 bookings.WHEN_TIME_FREED.append(time_freed)  # a cancel or move that frees time calls it in its commit
 
 
-def offer_freed_times(practitioner_ids: list[int], first_day: date, last_day: date, now: datetime) -> int:
-    """Offer the free times of these practitioners on these clinic dates to the places they suit,
-    in joining order; returns how many offers went out. Joins the caller's transaction, after
-    its change is written (flushed), so the times it freed read as free."""
+def _days_of(change: Change, clinic, today: date) -> tuple[date, date]:
+    """The clinic dates whose times a change may have freed."""
+    if change.new_hours:  # every week ahead, as far as the clinic books
+        return today, today + timedelta(days=clinic.max_advance_days)
+    instants = [*change.starts, *(edge for span in (*change.visits, *change.opened) for edge in (span.start, span.end))]
+    days = [instant.astimezone(clinic.zone).date() for instant in instants]
+    return min(days), max(days)
+
+
+def offer_freed_times(changes: list[Change], now: datetime) -> int:
+    """Offer the times these changes freed (not every free time: one free all along is not news)
+    to the places they suit, in joining order; returns how many offers went out. Joins the
+    caller's transaction, after its change is written (flushed), so the times it freed read as free."""
+    changes = [change for change in changes if change.visits or change.opened or change.new_hours or change.starts]
+    if not changes:
+        return 0
     with write_transaction():
         db.session.flush()
         clinic = load_clinic()
         today = clinic.today(now)
-        first_day = max(first_day, today)
-        last_day = min(last_day, today + timedelta(days=clinic.max_advance_days))
-        if first_day > last_day or not practitioner_ids:
+        spans = [_days_of(change, clinic, today) for change in changes]
+        first_day = max(min(first for first, _ in spans), today)
+        last_day = min(max(last for _, last in spans), today + timedelta(days=clinic.max_advance_days))
+        practitioner_ids = sorted({change.practitioner_id for change in changes})
+        if first_day > last_day:
             return 0
         bookings.lock_practitioners(*practitioner_ids)  # one offering or confirmation of their time at a time
         _close_run_out(now)
@@ -265,16 +368,24 @@ def offer_freed_times(practitioner_ids: list[int], first_day: date, last_day: da
         ).where(WaitlistOffer.entry_id.in_(by_id)))}
         open_per_day = _open_offers_per_day(clinic, practitioner_ids)
         free = _free_times(clinic, {entry.service_id for entry in entries}, practitioner_ids, first_day, last_day, now)
+        services = {service_id: db.session.get(Service, service_id) for service_id in free}
+        freed = {service_id: [candidate for candidate in times if any(
+                     freed_by(change, candidate, services[service_id].minutes, services[service_id].buffer_minutes,
+                              clinic.zone) for change in changes)]
+                 for service_id, times in free.items()}
+        for times in freed.values():
+            times.sort(key=lambda candidate: (not any(given_up_start(change, candidate.start) for change in changes),
+                                              candidate.start))
         made = 0
         for wish in in_joining_order(_wish(entry) for entry in entries):
-            for freed in free.get(wish.service_id, []):
-                day = (freed.practitioner_id, freed.start.astimezone(clinic.zone).date())
+            for candidate in freed.get(wish.service_id, []):
+                day = (candidate.practitioner_id, candidate.start.astimezone(clinic.zone).date())
                 if (open_per_day.get(day, 0) >= OFFERS_AT_ONCE
-                        or (wish.entry_id, freed.practitioner_id, freed.start) in asked_before
-                        or not suited(freed, [wish], zone=clinic.zone, now=now,
+                        or (wish.entry_id, candidate.practitioner_id, candidate.start) in asked_before
+                        or not suited(candidate, [wish], zone=clinic.zone, now=now,
                                       min_notice=timedelta(hours=clinic.min_notice_hours))):
                     continue
-                _offer(by_id[wish.entry_id], freed.practitioner_id, freed.start, clinic, now)
+                _offer(by_id[wish.entry_id], candidate.practitioner_id, candidate.start, clinic, now)
                 open_per_day[day] = open_per_day.get(day, 0) + 1
                 made += 1
                 break
@@ -336,11 +447,11 @@ def _close_run_out(now: datetime) -> list[WaitlistOffer]:
 
 def _offer_again(times: list[tuple[int, datetime]], now: datetime) -> None:
     """Ask the next people about times whose offers closed without a booking."""
-    if not times:
-        return
-    zone = load_clinic().zone
-    days = sorted({start.astimezone(zone).date() for _, start in times})
-    offer_freed_times(sorted({practitioner_id for practitioner_id, _ in times}), days[0], days[-1], now)
+    by_practitioner: dict[int, list[datetime]] = {}
+    for practitioner_id, start in times:
+        by_practitioner.setdefault(practitioner_id, []).append(start)
+    offer_freed_times([Change(practitioner_id, starts=tuple(starts))
+                       for practitioner_id, starts in by_practitioner.items()], now)
 
 
 @dataclass(frozen=True)
@@ -415,11 +526,18 @@ def confirm(entry_id: int, offer_id: int, now: datetime, *, actor: Actor = PATIE
             )
             result = bookings.book(request, now, actor=actor)
             _close(offer, OfferState.BOOKED, now)
-            entry.state, entry.ended_at, entry.appointment = WaitlistState.BOOKED, now, result.appointment
-            for other in _open_offers(entry_id=entry.id) + _open_offers(practitioner_id=offer.practitioner_id,
-                                                                          starts_at=offer.starts_at):
-                if other.id != offer.id:
-                    _close(other, OfferState.WITHDRAWN if other.entry_id == entry.id else OfferState.GONE, now)
+            # The visit they waited for is booked: this place ends, and so does any other place of
+            # theirs for the same visit (joined twice before that was refused), in this commit.
+            withdrawn: list[tuple[int, datetime]] = []
+            for place in {entry.id: entry, **{p.id: p for p in _places_of(entry.email, entry.born_on,
+                                                                           entry.service_id)}}.values():
+                place.state, place.ended_at, place.appointment = WaitlistState.BOOKED, now, result.appointment
+                for other in _open_offers(entry_id=place.id):
+                    if other.id != offer.id:
+                        _close(other, OfferState.WITHDRAWN, now)
+                        withdrawn.append((other.practitioner_id, other.starts_at))
+            for other in _open_offers(practitioner_id=offer.practitioner_id, starts_at=offer.starts_at):
+                _close(other, OfferState.GONE, now)
     except bookings.SlotTaken:
         _mark_gone(offer_id, now)
         raise _gone() from None
@@ -430,6 +548,9 @@ def confirm(entry_id: int, offer_id: int, now: datetime, *, actor: Actor = PATIE
             raise
         _mark_gone(offer_id, now)
         raise _gone() from None
+    if withdrawn:  # in a transaction of its own, as after a lost race: other practitioners' locks are taken there
+        with write_transaction():
+            _offer_again(withdrawn, now)
     return result
 
 
@@ -460,14 +581,28 @@ def for_day(day: date, now: datetime) -> list[Waiting]:
     ).options(selectinload(WaitlistEntry.service), selectinload(WaitlistEntry.practitioner))
         .order_by(WaitlistEntry.joined_at, WaitlistEntry.id)))
     entries = [entry for entry in entries if not entry.weekdays or day.weekday() in entry.weekdays]
-    if not entries:
-        return []
+    suiting = _suiting(clinic, entries, day, day, now)
+    return [Waiting(entry, suiting[entry.id]) for entry in entries]
+
+
+def free_now(entry: WaitlistEntry, now: datetime) -> list[FreedTime]:
+    """The times free now that the place would take, earliest first: the list offers only times
+    that free up later, so the patient is told to book one of these now."""
+    clinic = load_clinic()
+    return _suiting(clinic, [entry], max(entry.first_day, clinic.today(now)), entry.last_day, now)[entry.id]
+
+
+def _suiting(clinic, entries: list[WaitlistEntry], first_day: date, last_day: date,
+             now: datetime) -> dict[int, list[FreedTime]]:
+    """For each place, the free online times on these dates it would take, earliest first."""
+    if not entries or first_day > last_day:
+        return {entry.id: [] for entry in entries}
     everyone = list(db.session.scalars(sa.select(Practitioner.id).where(Practitioner.is_active)))
-    free = _free_times(clinic, {entry.service_id for entry in entries}, everyone, day, day, now)
+    free = _free_times(clinic, {entry.service_id for entry in entries}, everyone, first_day, last_day, now)
     notice = timedelta(hours=clinic.min_notice_hours)
-    return [Waiting(entry, [freed for freed in free.get(entry.service_id, [])
-                            if suited(freed, [_wish(entry)], zone=clinic.zone, now=now, min_notice=notice)])
-            for entry in entries]
+    return {entry.id: [freed for freed in free.get(entry.service_id, [])
+                       if suited(freed, [_wish(entry)], zone=clinic.zone, now=now, min_notice=notice)]
+            for entry in entries}
 
 
 def offer_directly(entry_id: int, practitioner_id: int, start: datetime, now: datetime, *, by: Actor) -> WaitlistOffer:

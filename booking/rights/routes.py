@@ -23,6 +23,7 @@ from booking.operations import patient_data
 from booking.operations.availability import load_clinic
 from booking.operations.bookings import BOOKED_VIA
 from booking.operations.clinical import AUDIT_ACTIONS
+from booking.operations.permissions import NotVisible
 from booking.retention_period import retention_of
 from booking.questionnaire import STEPS, answered_sections
 from booking.rights.forms import EraseForm
@@ -106,6 +107,29 @@ def erase(patient_id: int):
     return render_template("rights/erase.html", form=form, plan=plan, patient=plan.patient, kept_until=kept_until,
                            last_seen=last_seen, within_retention=kept_until > clinic.today(now()),
                            retention_years=clinic.retention_years)
+
+
+@bp.route("/waitlist/<int(max=2147483647):entry_id>/erase", methods=["GET", "POST"])
+def erase_waiting(entry_id: int):
+    """Erase someone known only by their places on the waitlist: say what goes, ask why, erase."""
+    try:
+        places = patient_data.places_of_person(entry_id)
+    except patient_data.HasPatientRecord as record:  # erased from their record, with their visits
+        return redirect(url_for("rights.erase", patient_id=record.patient_id), code=303)
+    form = EraseForm()
+    if form.validate_on_submit():
+        try:
+            done = patient_data.erase_waiting_person(entry_id, form.reason.data, now(),
+                                                     patient_data.Who.of(current_user.account), request.remote_addr or "")
+        except patient_data.HasPatientRecord as record:  # they booked meanwhile
+            return redirect(url_for("rights.erase", patient_id=record.patient_id), code=303)
+        except NotVisible:  # another admin, or the retention purge, was a moment quicker
+            flash("Those places on the waitlist are already gone: nothing more was changed.", "problem")
+        else:
+            flash(f"{len(places)} place(s) on the waitlist are erased with the contact details, safety answers and "
+                  f"emails they held; the record of this erasure is patient number {done.patient_id}.", "success")
+        return redirect(url_for("rights.erased"), code=303)
+    return render_template("rights/erase_waiting.html", form=form, places=places, person=places[0])
 
 
 def _already(erasure) -> str:

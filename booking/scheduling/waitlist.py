@@ -5,6 +5,10 @@ optionally some days of the week and parts of the day. A freed time suits it whe
 those hold, read in the clinic's zone. Those it suits are taken in the order they joined:
 the first to join is the first asked. A time inside the minimum notice suits nobody (it
 could not be booked online), and a place whose last day has passed suits nothing again.
+
+Only times a change freed are offered: a time that was free all along is no news, and the
+email says "has freed up". `Change` says what one change gave up and `freed_by` whether a free
+start is one of the times it freed (it was not free just before).
 """
 
 from __future__ import annotations
@@ -12,6 +16,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
+
+from booking.scheduling.core import UTC, TimeRange, WorkingInterval, subtract
 
 # The one place the parts of the day are defined: each starts at its time (local wall clock)
 # and runs until the next one starts; "morning" takes everything before noon.
@@ -87,3 +93,51 @@ def suited(freed: FreedTime, wishes, *, zone: ZoneInfo, now: datetime, min_notic
         return []
     today = now.astimezone(zone).date()
     return [wish for wish in in_joining_order(wishes) if not has_ended(wish, today) and suits(wish, freed, zone)]
+
+
+@dataclass(frozen=True)
+class Change:
+    """What one change to a practitioner's diary gave up, for the waitlist."""
+
+    practitioner_id: int
+    visits: tuple[TimeRange, ...] = ()  # occupied spans given up: a cancelled or moved-away visit, with its buffer
+    opened: tuple[TimeRange, ...] = ()  # open time given back: time off removed
+    new_hours: tuple[WorkingInterval, ...] = ()  # weekly periods added to the working hours
+    starts: tuple[datetime, ...] = ()  # exact starts asked again: their offers closed without a booking
+
+
+def freed_by(change: Change, freed: FreedTime, minutes: int, buffer: int, zone: ZoneInfo) -> bool:
+    """Whether a start that is free now was not free before the change: its visit (with its buffer)
+    overlaps a visit given up, or its treatment overlaps open time given back or new hours."""
+    if freed.practitioner_id != change.practitioner_id:
+        return False
+    if freed.start in change.starts:
+        return True
+    treatment = TimeRange(freed.start, freed.start + timedelta(minutes=minutes))
+    occupied = TimeRange(freed.start, treatment.end + timedelta(minutes=buffer))
+    if any(occupied.overlaps(span) for span in change.visits) or any(treatment.overlaps(span) for span in change.opened):
+        return True
+    begins, ends = freed.start.astimezone(zone), treatment.end.astimezone(zone)
+    until = ends.time() if ends.date() == begins.date() else time.max
+    return any(period.weekday == begins.weekday() and begins.time() < period.end and period.start < until
+               for period in change.new_hours)
+
+
+def given_up_start(change: Change, start: datetime) -> bool:
+    """Whether the start is the very one the change gave up (a cancelled visit's own time): offered
+    before the other times the change freed, so one freed visit is offered as itself."""
+    return start in change.starts or any(span.start == start for span in change.visits)
+
+
+def _on_a_week(period: WorkingInterval) -> TimeRange:
+    """A weekly period placed on one fixed week, so periods can be subtracted as spans."""
+    day = date(2001, 1, 1) + timedelta(days=period.weekday)  # a Monday
+    return TimeRange(datetime.combine(day, period.start, UTC), datetime.combine(day, period.end, UTC))
+
+
+def added_hours(before: list[WorkingInterval], after: list[WorkingInterval]) -> tuple[WorkingInterval, ...]:
+    """The weekly periods the new hours open that the old ones did not."""
+    pieces = subtract([_on_a_week(p) for p in after], [_on_a_week(p) for p in before])
+    return tuple(WorkingInterval(piece.start.weekday(), piece.start.time(),
+                                 piece.end.time() if piece.end.date() == piece.start.date() else time.max)
+                 for piece in pieces)

@@ -9,7 +9,7 @@ from flask_login import current_user
 
 from booking.clock import now
 from booking.desk.forms import for_the_desk
-from booking.forms import CheckboxChoices, SAFETY_CHOICES
+from booking.forms import CheckboxChoices, Choice, SAFETY_CHOICES
 from booking.models import Practitioner, StaffRole
 from booking.operations import waitlist
 from booking.operations.availability import load_clinic
@@ -20,8 +20,8 @@ from booking.extensions import db
 from booking.safety import same_day_doctor
 from booking.staff_access import staff_only
 from booking.time_list import parse_instant
-from booking.waitlist.forms import BookItForm, JoinForm
-from booking.waitlist.routes import _choices, _show_problems
+from booking.waitlist.forms import PART_CHOICES, WEEKDAY_CHOICES, BookItForm, JoinForm
+from booking.waitlist.routes import _choices, _show_problems, checked_at_once
 from booking.web import asked_day
 
 bp = Blueprint("desk_waitlist", __name__, url_prefix="/desk/waitlist")
@@ -29,8 +29,13 @@ DESK = (StaffRole.ADMIN, StaffRole.RECEPTIONIST)
 
 
 class CallerWaitlistForm(JoinForm):
-    """A caller put on the waitlist by the desk: the same questions, asked on the phone."""
+    """A caller put on the waitlist by the desk: the same questions, asked on the phone, in words
+    that speak to the receptionist about the caller."""
 
+    service = Choice("What kind of visit do they need?", message="Select the kind of visit they need")
+    practitioner = Choice("Who would they like to see?", message="Select a practitioner, or anyone")
+    weekdays = CheckboxChoices("Which days suit them? (optional)", choices=WEEKDAY_CHOICES)
+    parts_of_day = CheckboxChoices("Which times of day suit them? (optional)", choices=PART_CHOICES)
     symptoms = CheckboxChoices("Ask the caller: do any of these apply to them now?", choices=SAFETY_CHOICES)
     nothing_selected = "Ask the caller each question, then select any that apply, or 'None of these'"
     none_and_others = "Select 'None of these' only if nothing in the list applies to the caller"
@@ -97,14 +102,20 @@ def add():
     """Put a caller on the waitlist."""
     clinic = load_clinic()
     today = clinic.today(now())
-    form = CallerWaitlistForm(data={"practitioner": "any", "first_day": today.isoformat()}, today=today,
+    # From the day the desk is showing (the page links here with it), never before today.
+    first_day = max(asked_day(request.args.get("date")), today)
+    form = CallerWaitlistForm(data={"practitioner": "any", "first_day": first_day.isoformat()}, today=today,
                               locale=str(get_locale()))
     _choices(form)
     emergency = False
-    if form.validate_on_submit():
+    if form.is_submitted() and checked_at_once(form, joined_via="desk"):
         patient = PatientDetails(form.name.data, form.email.data, form.phone.data, form.born_on)
         try:
             waitlist.join(waitlist.JoinRequest(form.wishes(), patient, tuple(form.codes), "desk"), now())
+        except waitlist.AlreadyWaiting:
+            flash(f"{form.name.data} already has a place on the waitlist for this visit: nothing was changed, and "
+                  "the link to their place was emailed to them again.", "lost-race")
+            return redirect(url_for("desk_waitlist.day", date=form.first.isoformat()), code=303)
         except EmergencyAnswers:
             emergency = True
         except InvalidInput as invalid:

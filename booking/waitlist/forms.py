@@ -19,6 +19,10 @@ WEEKDAY_LABELS = (_l("Monday"), _l("Tuesday"), _l("Wednesday"), _l("Thursday"), 
                   _l("Sunday"))
 
 
+WEEKDAY_CHOICES = options((str(n), label) for n, label in enumerate(WEEKDAY_LABELS))
+PART_CHOICES = options(PART_LABELS.items())
+
+
 class WishesForm(JourneyForm):
     """What the patient would take: the visit, who, between which dates, which days and times."""
 
@@ -26,10 +30,8 @@ class WishesForm(JourneyForm):
     practitioner = Choice(_l("Who would you like to see?"), message=_l("Select a practitioner, or anyone"))
     first_day = StringField(_l("From"))
     last_day = StringField(_l("Until"))
-    weekdays = CheckboxChoices(_l("Which days suit you? (optional)"),
-                               choices=options((str(n), label) for n, label in enumerate(WEEKDAY_LABELS)))
-    parts_of_day = CheckboxChoices(_l("Which times of day suit you? (optional)"),
-                                   choices=options(PART_LABELS.items()))
+    weekdays = CheckboxChoices(_l("Which days suit you? (optional)"), choices=WEEKDAY_CHOICES)
+    parts_of_day = CheckboxChoices(_l("Which times of day suit you? (optional)"), choices=PART_CHOICES)
 
     def validate_first_day(self, field):
         self.first = _day(field.data)

@@ -1,8 +1,10 @@
 """The waitlist's pages: join from the time list, the place's own page by its secret link (see,
 change, leave), and an offer's page with its "Book it" button.
 
-Unknown, tampered and ended links all get the same 404, as manage links do. No health data in a
-URL: the safety answers travel only in the POSTed form.
+Unknown and tampered links get the same 404, as manage links do. A link to a place that has ended
+(booked from an offer, left, or its dates over) says what happened, as the manage link does for a
+cancelled visit, until the place itself is removed (retention). No health data in a URL: the
+safety answers travel only in the POSTed form.
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ from booking.operations.bookings import EmergencyAnswers, PatientDetails
 from booking.operations.catalogue import ANY_PRACTITIONER
 from booking.operations.problems import CannotBook, InvalidInput
 from booking.forms import NONE_OF_THESE, options
+from booking.models import WaitlistState
+from booking.public.routes import current_draft
 from booking.safety import URGENT
 from booking.waitlist.forms import BookItForm, JoinForm, LeaveForm, WishesForm
 
@@ -26,20 +30,41 @@ bp = Blueprint("waitlist", __name__, url_prefix="/waitlist")
 
 
 def _choices(form: WishesForm) -> None:
-    """The visits and practitioners on offer, as the booking journey lists them."""
+    """The visits and practitioners on offer, as the booking journey lists them (people in its order)."""
     services = bookable_services()
     form.service.choices = options((s.slug, in_current_language(s, "name")) for s in services)
     people = {}
     for service in services:
         for practitioner in load_practitioners(service, ANY_PRACTITIONER):
             people.setdefault(practitioner.slug, practitioner.name)
-    form.practitioner.choices = options([(ANY_PRACTITIONER, _("Anyone")), *people.items()])
+    form.practitioner.choices = options([(ANY_PRACTITIONER, _("Anyone")), *sorted(people.items())])
 
 
 def _show_problems(form: WishesForm, problems: dict[str, str]) -> None:
+    """Each problem beside its field; a field that already shows one keeps just that."""
     for name, message in problems.items():
         field = form[name] if name in form else form.service
-        field.errors = [*field.errors, message]
+        if message not in field.errors and not (field.errors and name in form):
+            field.errors = [*field.errors, message]
+
+
+def checked_at_once(form: WishesForm, *, joined_via: str = "online", with_patient: bool = True) -> bool:
+    """Check the form and what the operation would refuse in what could be read of it, so every
+    problem is named in one round; True when there is none."""
+    valid = form.validate()
+
+    def readable(name: str, value):
+        return None if form[name].errors else value
+
+    patient = None
+    if with_patient and not any(form[name].errors for name in ("email", "birth_day")) and form.born_on:
+        patient = PatientDetails(form.name.data, form.email.data, form.phone.data, form.born_on)
+    problems = waitlist.problems_before_joining(
+        readable("service", form.service.data), readable("practitioner", form.practitioner.data),
+        readable("first_day", getattr(form, "first", None)), readable("last_day", getattr(form, "last", None)),
+        now(), patient, joined_via)
+    _show_problems(form, problems)
+    return valid and not problems
 
 
 @bp.route("/join", methods=["GET", "POST"])
@@ -52,11 +77,13 @@ def join():
                           "first_day": today.isoformat()},
                     today=today, locale=str(get_locale()))
     _choices(form)
-    if form.validate_on_submit():
+    if form.is_submitted() and checked_at_once(form):
         patient = PatientDetails(form.name.data, form.email.data, form.phone.data, form.born_on)
         try:
             joined = waitlist.join(waitlist.JoinRequest(form.wishes(), patient, tuple(form.codes),
                                                         "online", patient_language()), now())
+        except waitlist.AlreadyWaiting:
+            return redirect(url_for("waitlist.already"), code=303)
         except EmergencyAnswers:
             # The advice first, on this page, with everything typed kept below it: a box ticked by
             # mistake is changed here, not by starting again.
@@ -73,23 +100,38 @@ def join():
     return render_template("waitlist/join.html", form=form, none_of_these=NONE_OF_THESE, emergency=False)
 
 
-def _entry_or_404(token: str):
-    entry = waitlist.opened_by(token)
+@bp.get("/already")
+def already():
+    """Said to someone who joined again for a visit they already wait for: the link went by email."""
+    return render_template("waitlist/already.html")
+
+
+def _place_or_404(token: str):
+    """The place the link opens, whatever its state; 404 for a link that opens nothing."""
+    entry = waitlist.place_by_link(token)
     if entry is None:
         abort(404)
     return entry
 
 
+def _ended(entry, token: str):
+    """What happened to a place that is no longer on the list: booked, left, or its dates over."""
+    return render_template("waitlist/ended.html", entry=entry, token=token, form=LeaveForm(),
+                           visit=waitlist.visit_ahead(entry, now()))
+
+
 @bp.route("/<token>", methods=["GET", "POST"])
 def show(token: str):
     """The place's page: what it asks for, its open offers, and a form to change it."""
-    entry = _entry_or_404(token)
+    entry = _place_or_404(token)
+    if entry.state is not WaitlistState.WAITING:
+        return _ended(entry, token)
     form = WishesForm(data={
         "service": entry.service.slug, "practitioner": entry.practitioner.slug if entry.practitioner else ANY_PRACTITIONER,
         "first_day": entry.first_day.isoformat(), "last_day": entry.last_day.isoformat(),
         "weekdays": [str(day) for day in entry.weekdays or ()], "parts_of_day": list(entry.parts_of_day or ())})
     _choices(form)
-    if form.validate_on_submit():
+    if form.is_submitted() and checked_at_once(form, with_patient=False):
         try:
             waitlist.change(entry.id, form.wishes(), now())
         except InvalidInput as invalid:
@@ -99,23 +141,53 @@ def show(token: str):
         else:
             flash(_("Your place on the waitlist is changed."), "success")
             return redirect(url_for("waitlist.show", token=token), code=303)
-    return render_template("waitlist/show.html", entry=entry, token=token, form=form, leave_form=LeaveForm(),
-                           offers=waitlist.open_offers_of(entry, now()),
+    return render_template("waitlist/show.html", entry=entry, token=token, form=form,
+                           offers=waitlist.open_offers_of(entry, now()), free_now=waitlist.free_now(entry, now()),
+                           time_list=_time_list(entry),
                            urgent=[URGENT[code] for code in entry.safety_answers or () if code in URGENT],
                            site=current_app.config["BASE_URL"])
 
 
-@bp.post("/<token>/leave")
+def _time_list(entry) -> str:
+    """Back to the time list when this browser's booking is for the same visit; else the
+    booking's first question (a link opened from an email has no booking in progress)."""
+    draft = current_draft()
+    if draft is not None and draft.appointment_id is None and draft.service_id == entry.service_id:
+        return url_for("public.choose_time")
+    return url_for("public.first_visit")
+
+
+@bp.route("/<token>/leave", methods=["GET", "POST"])
 def leave(token: str):
-    entry = _entry_or_404(token)
-    if LeaveForm().validate_on_submit():
-        try:
-            waitlist.leave(entry.id, now())
-        except waitlist.OfferGone:
-            pass  # a second press: the place has already gone
-        return redirect(url_for("waitlist.left"), code=303)
-    flash(_("This page was open too long or was sent twice. Press the button again."), "lost-race")
-    return redirect(url_for("waitlist.show", token=token), code=303)
+    """Leaving asks first, on a page of its own (no JavaScript needed): it cannot be undone."""
+    entry = _place_or_404(token)
+    if entry.state is not WaitlistState.WAITING:
+        return _ended(entry, token)
+    form = LeaveForm()
+    if request.method == "POST":
+        if form.validate_on_submit():
+            try:
+                waitlist.leave(entry.id, now())
+            except waitlist.OfferGone:
+                pass  # a second press: the place has already gone
+            return redirect(url_for("waitlist.left"), code=303)
+        flash(_("This page was open too long or was sent twice. Press the button again."), "lost-race")
+        return redirect(url_for("waitlist.leave", token=token), code=303)
+    return render_template("waitlist/leave.html", entry=entry, token=token, form=form,
+                           offers=waitlist.open_offers_of(entry, now()))
+
+
+@bp.post("/<token>/visit")
+def visit(token: str):
+    """Open the visit booked from this place: a new link to it is made, as an email would carry."""
+    entry = _place_or_404(token)
+    if not LeaveForm().validate_on_submit():
+        flash(_("This page was open too long or was sent twice. Press the button again."), "lost-race")
+        return redirect(url_for("waitlist.show", token=token), code=303)
+    link = waitlist.manage_link_for(entry.id, now())
+    if link is None:
+        return redirect(url_for("waitlist.show", token=token), code=303)
+    return redirect(url_for("manage.show", token=link), code=303)
 
 
 @bp.get("/left")
@@ -127,10 +199,12 @@ def left():
 @bp.route("/<token>/offers/<int(max=2147483647):offer_id>", methods=["GET", "POST"])
 def offer(token: str, offer_id: int):
     """An offered time with its "Book it" button; a time someone else booked first is said kindly."""
-    entry = _entry_or_404(token)
+    entry = _place_or_404(token)
     offered = waitlist.open_offer(entry, offer_id)
     if offered is None:
         abort(404)
+    if entry.state is not WaitlistState.WAITING:
+        return _ended(entry, token)
     form = BookItForm()
     problem = None
     if form.validate_on_submit():

@@ -1,0 +1,110 @@
+"""The waitlist's patient pages on both databases, for what a first trial found missing: joining
+twice, times already free, every problem named at once, leaving with a confirmation, an offer's
+zone and deadline, and a place's link after the place has ended."""
+
+from __future__ import annotations
+
+import re
+
+import sqlalchemy as sa
+
+from booking.extensions import db
+from booking.models import WaitlistEntry, WaitlistState
+from booking.operations import waitlist
+from tests.test_booking_journey import PatientBrowser
+from tests.test_waitlist import JOIN_FORM, cancel, join, offer_id_of, only_ten_oclock_on_tuesday
+
+JOINED = JOIN_FORM | {"symptoms": ["none"]}
+
+
+def place_path(response) -> str:
+    return re.search(r"(/waitlist/[A-Za-z0-9_-]{20,})$", response.location).group(1)
+
+
+def test_joining_again_says_so_and_sends_the_link_by_email_never_to_the_page(clinic):
+    first = PatientBrowser(clinic).submit("/waitlist/join", JOINED)
+    assert first.status_code == 303
+    token = place_path(first).rsplit("/", 1)[1]
+    stranger = PatientBrowser(clinic)
+    again = stranger.submit("/waitlist/join", JOINED | {"practitioner": "any"})
+    assert again.status_code == 303 and again.location.endswith("/waitlist/already")
+    page = stranger.get(again.location).get_data(as_text=True)
+    assert "You already have a place on the waitlist" in page and "emailed the link to your place again" in page
+    assert token not in page
+    with clinic.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(WaitlistEntry)) == 1
+
+
+def test_the_place_says_when_times_that_suit_it_are_free_now(clinic):
+    patient = PatientBrowser(clinic)
+    page = patient.get(place_path(patient.submit("/waitlist/join", JOINED))).get_data(as_text=True)
+    assert "times that suit you are free now, the first on Tuesday, March 9, 2027" in page
+    assert "We only email you about times that free up later" in page
+    evenings = PatientBrowser(clinic)  # Ana works until 5 PM: no evening is free
+    page = evenings.get(place_path(evenings.submit("/waitlist/join", JOINED | {
+        "email": "eve@example.com", "parts_of_day": "evening"}))).get_data(as_text=True)
+    assert "free now" not in page
+
+
+def test_every_problem_on_the_join_page_is_named_at_once(clinic):
+    response = PatientBrowser(clinic).submit("/waitlist/join", JOINED | {
+        "name": "", "first_day": "2027-03-20", "last_day": "2027-03-10", "practitioner": "nobody"})
+    page = response.get_data(as_text=True)
+    assert "Enter your full name" in page
+    assert "The last day must be on or after the first day." in page  # with the form's own problems, not after
+    assert "Select a practitioner, or anyone" in page
+    with clinic.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(WaitlistEntry)) == 0
+
+
+def test_leaving_asks_first_and_the_link_then_says_when_the_place_was_left(clinic):
+    patient = PatientBrowser(clinic)
+    place = place_path(patient.submit("/waitlist/join", JOINED))
+    assert f'href="{place}/leave"' in patient.get(place).get_data(as_text=True)  # a link, not a button that leaves
+    asked = patient.get(place + "/leave").get_data(as_text=True)
+    assert "Leave the waitlist?" in asked and "Yes, leave the waitlist" in asked and "No, keep my place" in asked
+    with clinic.app_context():
+        assert db.session.scalar(sa.select(WaitlistEntry.state)) is WaitlistState.WAITING
+    assert patient.submit(place + "/leave").location.endswith("/waitlist/left")
+    page = patient.get(place).get_data(as_text=True)
+    assert "You left the waitlist on Monday, March 8, 2027." in page
+
+
+def test_an_offer_names_the_clinics_zone_and_when_it_must_be_booked_by(clinic):
+    visit = only_ten_oclock_on_tuesday(clinic)
+    joined = join(clinic)
+    cancel(clinic, visit)
+    page = PatientBrowser(clinic).get(f"/waitlist/{joined.token}/offers/{offer_id_of(clinic, joined.entry_id)}")
+    text = page.get_data(as_text=True)
+    assert "10:00 AM (PST)" in text and "Book by" in text and "12:00 PM (PST)" in text  # four hours from 8 AM
+
+
+def test_a_place_booked_from_an_offer_says_so_and_opens_the_visit(clinic, clock):
+    visit = only_ten_oclock_on_tuesday(clinic)
+    joined = join(clinic)
+    cancel(clinic, visit)
+    offer = f"/waitlist/{joined.token}/offers/{offer_id_of(clinic, joined.entry_id)}"
+    patient = PatientBrowser(clinic)
+    assert patient.submit(offer).status_code == 303
+    for path in (f"/waitlist/{joined.token}", offer):  # no 404: what happened, and the way to the visit
+        page = patient.get(path).get_data(as_text=True)
+        assert "You booked a time from the waitlist" in page and "10:00 AM (PST)" in page
+        assert "Manage your visit" in page
+    opened = patient.client.post(f"/waitlist/{joined.token}/visit",
+                                 data={"csrf_token": patient.token(f"/waitlist/{joined.token}")})
+    assert opened.status_code == 303 and "/manage/" in opened.location
+    assert "Your appointment" in patient.get(opened.location).get_data(as_text=True)
+
+
+def test_a_place_whose_dates_are_over_says_when_it_ended(clinic, clock):
+    from datetime import timedelta
+
+    from tests.test_waitlist import TUESDAY, local
+
+    joined = join(clinic, last_day=TUESDAY)
+    clock.now = local(TUESDAY + timedelta(days=1), 0, 5)
+    with clinic.app_context():
+        waitlist.expire(clock())
+    page = PatientBrowser(clinic).get(f"/waitlist/{joined.token}").get_data(as_text=True)
+    assert "Your place ended on Wednesday, March 10, 2027: the last day you asked for was March 9, 2027." in page
+    assert PatientBrowser(clinic).get(f"/waitlist/{joined.token}x").status_code == 404  # a wrong link: still 404
