@@ -25,7 +25,6 @@ from booking.models import Clinic
 from booking.operations.clinic_file import ClinicFileError, export_clinic_file, import_clinic_file
 from booking.models import StaffAccount, StaffRole
 from booking.notify import outbox
-from booking.notify.emails import link_hidden
 from booking.notify.smtp import SettingsError, SmtpTransport
 from booking.operations import reminders, retention, waitlist
 from booking.operations.catalogue import ClinicNotSetUp
@@ -184,7 +183,8 @@ outbox_group = AppGroup("outbox", help="Emails waiting to go, and sending them."
 @click.option("--dry-run", is_flag=True, help="List what would be sent now; send and change nothing.")
 @click.option("--show-text", is_flag=True,
               help="With --dry-run, also print each email's text as the admin's outbox page shows it "
-                   "(secret links hidden), to read an email without a mail server.")
+                   "(secret links hidden; one not written yet is written to be read, not kept), "
+                   "to read an email without a mail server.")
 def outbox_send(loop: bool, every: int, dry_run: bool, show_text: bool):
     """Deliver the emails that are due over SMTP_URL (retrying later ones that fail)."""
     if show_text and not dry_run:
@@ -192,9 +192,11 @@ def outbox_send(loop: bool, every: int, dry_run: bool, show_text: bool):
     if dry_run:
         due = outbox.waiting(now())
         for message in due:
-            click.echo(f"#{message.id} {message.kind:<20} to {message.to_address}: {message.subject}")
-            if show_text:
-                click.echo(textwrap.indent(link_hidden(message.text_body), "    ") + "\n")
+            shown = outbox.preview(message, now()) if show_text else None
+            click.echo(f"#{message.id} {message.kind:<20} to {message.to_address}: "
+                       f"{shown.subject if shown else message.title}")
+            if shown:
+                click.echo(textwrap.indent(shown.text or shown.problem, "    ") + "\n")
         click.echo(f"{len(due)} message(s) due; nothing was sent.")
         db.session.rollback()
         return

@@ -913,11 +913,14 @@ class OutboxStatus(enum.Enum):
 
 
 class OutboxMessage(db.Model):
-    """One email, written in the same commit as the change it tells about and sent after.
+    """One email, queued in the same commit as the change it tells about, written and sent after.
 
-    The stored bodies hold a placeholder where the secret link goes: the sender makes a new
-    link for each attempt and puts it in only in the copy it hands to the mail server, so
-    no stored value opens a booking (outbox._deliver_one).
+    The change stores what the email is about and `context`, what writing it needs that the
+    database will not still say when it goes (a moved visit's old time, say); the sender writes
+    the subject and bodies just before its first attempt and keeps them, so every later attempt
+    sends the same words (outbox.email_of). The stored bodies hold a placeholder where the
+    secret link goes: the sender makes a new link for each attempt and puts it in only in the
+    copy it hands to the mail server, so no stored value opens a booking (outbox._deliver_one).
     """
 
     __tablename__ = "outbox_message"
@@ -933,10 +936,14 @@ class OutboxMessage(db.Model):
     # Written at most once (reminder:<appointment>:<sequence>), so queueing twice adds nothing.
     once_key: Mapped[str | None] = mapped_column(sa.String(120), unique=True)
     to_address: Mapped[str] = mapped_column(sa.String(254))
-    subject: Mapped[str] = mapped_column(sa.String(200))
-    text_body: Mapped[str] = mapped_column(sa.Text)
-    html_body: Mapped[str] = mapped_column(sa.Text)
+    # None until the sender writes the email (the subject and both bodies are written together).
+    subject: Mapped[str | None] = mapped_column(sa.String(200))
+    text_body: Mapped[str | None] = mapped_column(sa.Text)
+    html_body: Mapped[str | None] = mapped_column(sa.Text)
     calendar: Mapped[str | None] = mapped_column(sa.Text)  # an .ics attachment, which carries no link
+    # What writing the email needs beyond the rows it is about, as JSON (outbox.queue); None on
+    # emails queued before there was one (written as they were queued) and once erased.
+    context: Mapped[dict | None] = mapped_column(sa.JSON)
     status: Mapped[OutboxStatus] = mapped_column(
         _enum_column(OutboxStatus, "outbox_status"), default=OutboxStatus.QUEUED
     )
@@ -958,6 +965,19 @@ class OutboxMessage(db.Model):
     appointment: Mapped[Appointment | None] = relationship()
     waitlist_entry: Mapped[WaitlistEntry | None] = relationship()
     waitlist_offer: Mapped[WaitlistOffer | None] = relationship()
+
+    @property
+    def is_written(self) -> bool:
+        return self.text_body is not None
+
+    @property
+    def title(self) -> str:
+        """What staff pages call it: its subject once written, else its kind and that it is not written."""
+        if self.subject is not None:
+            return self.subject
+        kind = self.kind.replace("_", " ").capitalize()
+        waiting = self.status in (OutboxStatus.QUEUED, OutboxStatus.SENDING)
+        return f"{kind} (not written yet)" if waiting else f"{kind} (never written)"
 
 
 class OutboxSender(db.Model):

@@ -12,6 +12,8 @@ import sqlalchemy as sa
 
 from booking.extensions import db
 from booking.models import Appointment, Clinic, OutboxMessage, Practitioner, Service, StaffRole
+from booking.notify import outbox
+from booking.notify.emails import Email
 from booking.operations.clinic_file import (ClinicFileError, export_clinic_file, import_clinic_file,
                                             read_clinic_file)
 from tests.conftest import CLINIC_TOML
@@ -164,6 +166,12 @@ def test_the_demo_clinic_has_spanish_for_every_text_patients_read(app):
 # --- what patients and staff read ------------------------------------------------------------------
 
 
+def written(app, kind: str) -> Email:
+    """The email the sender would write now for the one queued message of this kind (in an app context)."""
+    message = db.session.scalar(sa.select(OutboxMessage).where(OutboxMessage.kind == kind))
+    return outbox.email_of(message, app.config["CLOCK"]())
+
+
 @pytest.fixture
 def clinic_with_texts(clinic):
     with clinic.app_context():
@@ -200,11 +208,11 @@ def test_a_spanish_patient_reads_the_clinics_texts_in_spanish_everywhere(clinic_
 
     with app.app_context():
         [appointment] = db.session.scalars(sa.select(Appointment)).all()
-        email = db.session.scalar(sa.select(OutboxMessage).where(OutboxMessage.kind == "confirmation"))
+        email = written(app, "confirmation")
         assert appointment.language == "es"
-        assert CONSULT_ES in email.text_body and DIRECTIONS_ES in email.text_body
-        assert "Consultation" not in email.text_body and DIRECTIONS not in email.text_body
-        assert f"SUMMARY:{CONSULT_ES} con Ana Test" in email.calendar.replace("\r\n ", "")
+        assert CONSULT_ES in email.text and DIRECTIONS_ES in email.text
+        assert "Consultation" not in email.text and DIRECTIONS not in email.text
+        assert f"SUMMARY:{CONSULT_ES} con Ana Test" in email.calendar.decode().replace("\r\n ", "")
 
 
 def test_an_english_patient_and_the_desk_read_the_clinics_own_texts(clinic_with_texts, login_as):  # noqa: F811
@@ -252,8 +260,7 @@ def test_a_missing_version_falls_back_to_the_clinics_own_text(clinic_with_texts)
     confirmation = text(patient.get("/book/confirmation"))
     assert "Short treatment" in confirmation and "Reserva confirmada" in confirmation
     with app.app_context():
-        email = db.session.scalar(sa.select(OutboxMessage).where(OutboxMessage.kind == "confirmation"))
-        assert "Short treatment" in email.text_body
+        assert "Short treatment" in written(app, "confirmation").text
 
 
 def test_the_api_gives_the_clinics_texts_in_the_language_asked_for(clinic_with_texts):
@@ -281,9 +288,9 @@ def test_a_booking_through_the_api_may_say_the_patients_language(clinic_with_tex
     assert booked.status_code == 201, booked.get_json()
     with clinic_with_texts.app_context():
         appointment = db.session.scalar(sa.select(Appointment))
-        email = db.session.scalar(sa.select(OutboxMessage).where(OutboxMessage.kind == "confirmation"))
         assert appointment.language == expected
-        assert email.subject.startswith("Cita confirmada" if expected == "es" else "Booking confirmed")
+        assert written(clinic_with_texts, "confirmation").subject.startswith(
+            "Cita confirmada" if expected == "es" else "Booking confirmed")
 
 
 def test_the_apis_safety_advice_is_in_the_bookings_language(clinic_with_texts):

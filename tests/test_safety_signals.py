@@ -18,6 +18,7 @@ import sqlalchemy as sa
 
 from booking.extensions import db
 from booking.models import Appointment, OutboxMessage, ProgressCheck, SafetySignal, StaffRole
+from booking.notify import outbox
 from booking.safety import EMERGENCY, URGENT
 from tests.mail import text_of
 from tests.test_booking_journey import DETAILS, PatientBrowser, text
@@ -39,6 +40,13 @@ def alerts(app) -> list[OutboxMessage]:
                                         .order_by(OutboxMessage.id)))
         db.session.expunge_all()
         return found
+
+
+def alert_subjects(app) -> list[str]:
+    """Each queued alert's subject, as the sender writes it (outbox.email_of)."""
+    with app.app_context():
+        return [outbox.email_of(message, app.config["CLOCK"]()).subject for message in db.session.scalars(
+            sa.select(OutboxMessage).where(OutboxMessage.kind == "safety_alert").order_by(OutboxMessage.id))]
 
 
 def signals(app) -> list[tuple[str, str, list[str]]]:
@@ -155,7 +163,7 @@ def test_worsening_weakness_in_one_leg_is_urgent_with_where_to_go_for_a_same_day
     assert "See a doctor within 24 hours" in card and URGENT["worsening_weakness"] in card
     assert "your own doctor or an urgent care center" in card
     assert visit(staff, booking).alert_level == "urgent"
-    assert [m.subject.split(":")[0] for m in alerts(staff)] == ["Urgent flag"]
+    assert [subject.split(":")[0] for subject in alert_subjects(staff)] == ["Urgent flag"]
     assert "Urgent flag" in text(login_as(StaffRole.RECEPTIONIST).get("/desk?date=2027-03-09"))
 
 

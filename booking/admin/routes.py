@@ -20,7 +20,6 @@ from booking.forms import options
 from booking.models import (Appointment, Clinic, OutboxMessage, OutboxStatus, Patient, Practitioner, StaffAccount,
                             StaffRole, column_length)
 from booking.notify import outbox
-from booking.notify.emails import link_hidden
 from booking.operations import admin, clinical, consent, feeds, second_factor, staff
 from booking.operations.availability import load_clinic
 from booking.operations.problems import CannotBook, InvalidInput
@@ -243,7 +242,7 @@ def outbox_message(message_id: int):
     message = db.session.get(OutboxMessage, message_id)
     if message is None:
         abort(404)
-    return render_template("admin/outbox_message.html", message=message, preview=link_hidden(message.text_body),
+    return render_template("admin/outbox_message.html", message=message, preview=outbox.preview(message, now()),
                            sending=outbox.sending(), now=now())
 
 

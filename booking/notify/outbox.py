@@ -1,8 +1,26 @@
-"""The outbox: emails written with the change that causes them, delivered after it commits.
+"""The outbox: emails queued with the change that causes them, written and delivered after it commits.
 
-Writing a message is part of the booking's own transaction, so a booking never exists
+Queueing a message is part of the booking's own transaction, so a booking never exists
 without its confirmation and a rolled-back booking sends nothing. Delivering is a
 separate step (`flask outbox send`), so a mail server that is down never fails a booking.
+
+Queueing stores only what the email is about (the visit, or the place on the waitlist and
+the offer), the visit's SEQUENCE, and a small JSON `context` with what the database will not
+still say when it goes (a moved visit's old time and practitioner, who cancelled, which
+questions were still open, an alert's level): no template is rendered while the booking holds
+the database's write lock. The sender writes the email just before its first attempt, from
+the rows as they are then and that context (`email_of`), and stores the words before handing
+them to the mail server, so every later attempt (after a refusal, a pause, or a sender that
+died) sends the same words, and the admin's outbox page shows what was sent.
+
+When what an email is about changed or went before it is written: a visit that changed (its
+SEQUENCE), began, or was removed, a patient who was erased, a place that left the waitlist
+and an offer that was taken, withdrawn or ran out all make the email out of date, and it is
+skipped with the reason, unwritten (`stale_because`). Anything else that changed without a
+new SEQUENCE (the patient's name, the clinic's phone or address, a course's other visits) is
+written as it is when the email goes, which is what is true when it is read. A message that
+cannot be written (a damaged context, a kind with no template any more) is marked failed
+with the reason, and the pass goes on.
 
 A sender claims due messages in a short transaction (on PostgreSQL with SELECT ... FOR
 UPDATE SKIP LOCKED, so several senders never claim the same one; on SQLite the write
@@ -20,8 +38,9 @@ never sending a reminder.
 
 Secret links: a stored message holds only a placeholder where its link goes. Each attempt
 makes a fresh link in a short transaction that first checks the claim is still its own (so
-two senders never both make one for a message), stores only the link's hash (ManageLink),
-and puts the raw token only into the copy handed to the mail server. An attempt that fails
+two senders never both make one for a message, and only the claim's holder stores the words
+it wrote), stores only the link's hash (ManageLink), and puts the raw token only into the
+copy handed to the mail server. An attempt that fails
 leaves a link nobody was told; the next attempt makes another, and every link ends with
 the visit.
 """
@@ -33,7 +52,7 @@ import secrets
 import traceback
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime, parseaddr
 
@@ -65,8 +84,10 @@ from booking.notify.emails import (
     VISIT_LINK,
     VISIT_LINK_PREFIX,
     WAITLIST_LINK_PLACEHOLDER,
+    Email,
     compose,
     compose_waitlist,
+    link_hidden,
     with_links,
 )
 from booking.notify.smtp import Deferred, Refused, Transport, Unavailable
@@ -84,7 +105,8 @@ log = logging.getLogger(__name__)
 
 def queue(kind: str, appointment: Appointment, now: datetime, *, once_key: str | None = None,
           **context) -> OutboxMessage | None:
-    """Add an email about this appointment to the session; it is written by the caller's commit.
+    """Add an email about this appointment to the session; it is queued by the caller's commit and
+    written when it is sent (see `compose` for each kind's context).
 
     An email whose text has a secret link gets a link of its own when it is sent (the
     first link's token is not kept, so it cannot be sent again). An erased patient has no
@@ -92,13 +114,8 @@ def queue(kind: str, appointment: Appointment, now: datetime, *, once_key: str |
     """
     if appointment.patient.is_erased:
         return None
-
-    # The clinic is row 1, there since before any appointment could be booked; reading it here
-    # rather than through operations keeps this module below the operations that queue mail.
-    email = compose(kind, appointment, db.session.get(Clinic, 1), now, **context)
     message = OutboxMessage(
-        kind=kind, to_address=appointment.patient.email, subject=email.subject, text_body=email.text,
-        html_body=email.html, calendar=email.calendar.decode() if email.calendar else None, once_key=once_key,
+        kind=kind, to_address=appointment.patient.email, context=_stored(context), once_key=once_key,
         status=OutboxStatus.QUEUED, created_at=now, next_attempt_at=now, attempts=0,
         appointment=appointment, about_sequence=appointment.sequence,
     )
@@ -109,12 +126,11 @@ def queue(kind: str, appointment: Appointment, now: datetime, *, once_key: str |
 def queue_alert(appointment: Appointment, clinic: Clinic, level: str, source: str, now: datetime) -> OutboxMessage:
     """Tell the clinic's alert address that an emergency or urgent answer was given for this
     visit: which visit, which level and where, never who or what."""
-    email = compose("safety_alert", appointment, clinic, now, level=level, given_in=SIGNAL_SOURCES[source])
     # No SEQUENCE: the alert stays true when the visit moves, so it is never skipped as out of date.
     message = OutboxMessage(
-        kind="safety_alert", to_address=clinic.alert_email, subject=email.subject, text_body=email.text,
-        html_body=email.html, status=OutboxStatus.QUEUED, created_at=now, next_attempt_at=now, attempts=0,
-        appointment=appointment,
+        kind="safety_alert", to_address=clinic.alert_email,
+        context=_stored({"level": level, "given_in": SIGNAL_SOURCES[source]}),
+        status=OutboxStatus.QUEUED, created_at=now, next_attempt_at=now, attempts=0, appointment=appointment,
     )
     db.session.add(message)
     return message
@@ -122,16 +138,112 @@ def queue_alert(appointment: Appointment, clinic: Clinic, level: str, source: st
 
 def queue_waitlist(kind: str, entry: WaitlistEntry, now: datetime, offer: WaitlistOffer | None = None,
                    **context) -> OutboxMessage:
-    """Add an email about a place on the waitlist (and the offer it makes) to the session; its
-    secret link is made when it is sent, as for a visit's."""
-    email = compose_waitlist(kind, entry, db.session.get(Clinic, 1), offer=offer, **context)
+    """Add an email about a place on the waitlist (and the offer it makes) to the session; it is
+    written, and its secret link made, when it is sent, as for a visit's."""
     message = OutboxMessage(
-        kind=kind, to_address=entry.email, subject=email.subject, text_body=email.text, html_body=email.html,
+        kind=kind, to_address=entry.email, context=_stored(context),
         status=OutboxStatus.QUEUED, created_at=now, next_attempt_at=now, attempts=0,
         waitlist_entry=entry, waitlist_offer=offer,
     )
     db.session.add(message)
     return message
+
+
+# How a context value is kept in JSON: an instant or a day as ISO text, a row (a visit of a
+# course, say) by its model and id; lists of these; and plain text, numbers, true/false, null.
+_INSTANT, _DAY, _ROW = "instant", "day", "row"
+
+
+def _stored(context: dict) -> dict:
+    """The context as JSON, refusing (when queued, not when sent) a value it could not give back."""
+    return {name: _stored_value(value) for name, value in context.items()}
+
+
+def _stored_value(value):
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            raise TypeError("an email's context takes only instants with their zone")
+        return {_INSTANT: value.isoformat()}
+    if isinstance(value, date):
+        return {_DAY: value.isoformat()}
+    if isinstance(value, db.Model):
+        if value.id is None:  # added in this transaction and not yet flushed
+            db.session.flush()
+        return {_ROW: type(value).__name__, "id": value.id}
+    if isinstance(value, (list, tuple)):
+        return [_stored_value(each) for each in value]
+    if value is None or isinstance(value, (str, bool, int, float)):
+        return value
+    raise TypeError(f"an email's context cannot keep a {type(value).__name__}")
+
+
+def _context_of(message: OutboxMessage) -> dict:
+    """The context stored with the message, as the values queue() was given (rows read afresh;
+    a row that is gone is left out of a list, and None on its own)."""
+    return {name: _given_back(value) for name, value in (message.context or {}).items()}
+
+
+def _given_back(value):
+    if isinstance(value, list):
+        return [each for each in map(_given_back, value) if each is not None]
+    if not isinstance(value, dict):
+        return value
+    if _INSTANT in value:
+        return datetime.fromisoformat(value[_INSTANT])
+    if _DAY in value:
+        return date.fromisoformat(value[_DAY])
+    models = {mapper.class_.__name__: mapper.class_ for mapper in db.Model.registry.mappers}
+    return db.session.get(models[value[_ROW]], value["id"])
+
+
+class NotWritable(Exception):
+    """What the email is about is gone, so it cannot be written (the words are shown as they are)."""
+
+
+def email_of(message: OutboxMessage, now: datetime) -> Email:
+    """The message's email: its stored words once written; until then written now, from the rows
+    it is about as they are and the context stored when it was queued (nothing is stored here)."""
+    if message.is_written:
+        return Email(message.subject, message.text_body, message.html_body,
+                     message.calendar.encode() if message.calendar else None)
+    # Read here rather than through operations, which queue mail: this module stays below them.
+    clinic = db.session.get(Clinic, 1)
+    if message.kind.startswith("waitlist_"):
+        if message.waitlist_entry is None:
+            raise NotWritable("The place on the waitlist no longer exists.")
+        if message.waitlist_offer_id is not None and message.waitlist_offer is None:
+            raise NotWritable("The offer no longer exists.")
+        return compose_waitlist(message.kind, message.waitlist_entry, clinic, offer=message.waitlist_offer,
+                                **_context_of(message))
+    if message.appointment is None:
+        raise NotWritable("The appointment no longer exists.")
+    return compose(message.kind, message.appointment, clinic, now, **_context_of(message))
+
+
+@dataclass(frozen=True)
+class Preview:
+    """A message's words as staff may read them (secret links hidden), for the outbox page and --dry-run."""
+
+    subject: str
+    text: str | None
+    written: bool  # False: written just now to be read, not kept; the sender writes it as it sends
+    problem: str | None = None  # why there is no text
+
+
+def preview(message: OutboxMessage, now: datetime) -> Preview:
+    """What the message says, or would say if it were written now; never a reason for an error page."""
+    if message.is_written:
+        return Preview(message.subject, link_hidden(message.text_body), True)
+    if message.status not in (OutboxStatus.QUEUED, OutboxStatus.SENDING, OutboxStatus.FAILED):
+        return Preview(message.title, None, False, "It was never written: it was skipped before its turn came.")
+    try:
+        email = email_of(message, now)
+    except NotWritable as gone:
+        return Preview(message.title, None, False, f"It cannot be written: {gone}")
+    except Exception as error:  # a damaged context or a missing template: the sender will say the same
+        log.warning("outbox message %s cannot be written for a preview: %s", message.id, type(error).__name__)
+        return Preview(message.title, None, False, f"It cannot be written ({type(error).__name__}).")
+    return Preview(email.subject, link_hidden(email.text), False)
 
 
 def needs_link(message: OutboxMessage) -> bool:
@@ -285,14 +397,18 @@ def _renew(message_id: int, sender: str, now: datetime) -> bool:
     ).rowcount == 1)
 
 
-def _links_for_this_attempt(message_id: int, sender: str, now: datetime) -> dict[str, str] | None:
-    """Fresh secret links for the attempt about to be made, by the placeholder each fills, stored
-    as hashes only; None (and no link) when the claim is no longer ours, so two senders never
-    both make one for a message."""
+def _prepare_attempt(message_id: int, sender: str, now: datetime, written: Email | None) -> dict[str, str] | None:
+    """Keep the words just `written` for the message (if it had none), and make fresh secret
+    links for the attempt about to be made, by the placeholder each fills, stored as hashes only;
+    None (nothing kept, no link) when the claim is no longer ours, so two senders never both
+    make one for a message."""
     def make() -> dict[str, str] | None:
         message = db.session.scalar(sa.select(OutboxMessage).where(_still_mine(message_id, sender)))
         if message is None:
             return None
+        if written is not None and not message.is_written:
+            message.subject, message.text_body, message.html_body = written.subject[:200], written.text, written.html
+            message.calendar = written.calendar.decode() if written.calendar else None
         text, links = message.text_body + message.html_body, {}
         if LINK_PLACEHOLDER in text:
             links[LINK_PLACEHOLDER] = new_manage_link(message.appointment_id, now)
@@ -320,6 +436,8 @@ def stale_because(message: OutboxMessage, now: datetime) -> str | None:
     appointment = message.appointment
     if appointment is None:
         return "The appointment no longer exists."
+    if appointment.patient.is_erased:  # erasing skips their emails too; this covers one claimed meanwhile
+        return "The patient's record was erased."
     if message.kind == "identity_check":  # no later email carries its link, so a move does not stale it
         if appointment.status is AppointmentStatus.CANCELLED:
             return "The booking was cancelled: there is nothing to confirm."
@@ -342,8 +460,9 @@ def _waitlist_stale_because(message: OutboxMessage, now: datetime) -> str | None
     if entry is None or entry.state is not WaitlistState.WAITING:
         return "The place is no longer on the waitlist."
     offer = message.waitlist_offer
-    if message.waitlist_offer_id is not None and (offer is None or offer.state is not OfferState.OPEN
-                                                  or offer.expires_at <= now):
+    # An offer's email whose offer row went (its id set to NULL with it) is as out of date as one taken.
+    about_an_offer = message.waitlist_offer_id is not None or message.kind == "waitlist_offer"
+    if about_an_offer and (offer is None or offer.state is not OfferState.OPEN or offer.expires_at <= now):
         return "The offer was taken, withdrawn or ran out before the email could go."
     return None
 
@@ -392,10 +511,19 @@ def _deliver_one(message_id: int, sender: str, now_function, transport: Transpor
     if skip:
         _record(message_id, sender, now_function(), OutboxStatus.SKIPPED, skip, None, report)
         return
+    # Written here, outside any write transaction: nobody waits on the database's lock for it.
+    written = None
+    if not message.is_written:
+        try:
+            written = email_of(message, now_function())
+        except Exception as error:  # this message alone fails, with the reason; the pass goes on
+            db.session.rollback()
+            _could_not_write(message_id, sender, now_function(), error, report)
+            return
     links: dict[str, str] = {}
-    if needs_link(message):
+    if written is not None or needs_link(message):
         db.session.rollback()
-        links = _links_for_this_attempt(message_id, sender, now_function())
+        links = _prepare_attempt(message_id, sender, now_function(), written)
         if links is None:
             return  # another sender took it over meanwhile
         message = db.session.get(OutboxMessage, message_id)
@@ -422,6 +550,19 @@ def _deliver_one(message_id: int, sender: str, now_function, transport: Transpor
         outcome(OutboxStatus.FAILED, f"Could not be sent: {said}")
     else:
         outcome(OutboxStatus.SENT, None, reply)
+
+
+def _could_not_write(message_id: int, sender: str, now: datetime, error: Exception, report: SendReport) -> None:
+    """Mark the message failed because its email could not be written, saying why: a missing row in
+    so many words, anything else by its kind (the frames go to the log, not the words, which might
+    quote the patient)."""
+    if isinstance(error, NotWritable):
+        reason = f"Could not be written: {error}"
+    else:
+        reason = f"Could not be written ({type(error).__name__}); the sender's log has the details."
+        log.error("outbox message %s could not be written: %s\n%s", message_id, type(error).__name__,
+                  "".join(traceback.format_tb(error.__traceback__)))
+    _record(message_id, sender, now, OutboxStatus.FAILED, reason, None, report)
 
 
 def _without(links: dict[str, str], text: str | None) -> str | None:

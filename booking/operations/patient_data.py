@@ -482,8 +482,8 @@ def _forget_waitlist(patient: Patient) -> None:
 
 def _blank_emails(patient: Patient, appointment_ids: list[int]) -> None:
     """Emails about the patient's visits keep their kind, times and outcome; their address (if the
-    patient's), subject, bodies, calendar file and server messages go. Any not yet sent will not
-    be. Chosen by visit, never by address: a parent and child may share one email address."""
+    patient's), subject, bodies, calendar file, context and server messages go. Any not yet sent
+    will not be. Chosen by visit, never by address: a parent and child may share one email address."""
     if appointment_ids:
         _blank_emails_where(patient, OutboxMessage.appointment_id.in_(appointment_ids))
 
@@ -494,7 +494,7 @@ def _blank_emails_where(patient: Patient, chosen) -> None:
     for statement in (
         sa.update(OutboxMessage).where(chosen, OutboxMessage.to_address == patient.email).values(to_address=""),
         sa.update(OutboxMessage).where(chosen).values(
-            subject=ERASED_EMAIL, text_body="", html_body="", calendar=None,
+            subject=ERASED_EMAIL, text_body="", html_body="", calendar=None, context=None,
             last_error=None, server_reply=None),
         sa.update(OutboxMessage).where(chosen, OutboxMessage.status.in_(unsent)).values(
             status=OutboxStatus.SKIPPED, claimed_by=None, claimed_until=None, last_error=NOT_SENT),
