@@ -10,8 +10,8 @@ is given an empty body and the subject "(never written)", and one still waiting 
 marked skipped with the reason, which the admin's outbox page shows: those patients were not
 emailed. Send what waits first (`flask outbox send`) to downgrade without that.
 
-Revision ID: 0030
-Revises: 0027
+Revision ID: 0029
+Revises: 0028
 Create Date: 2026-12-04
 """
 from alembic import op
@@ -19,8 +19,8 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '0030'
-down_revision = '0027'
+revision = '0029'
+down_revision = '0028'
 branch_labels = None
 depends_on = None
 
