@@ -15,6 +15,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from booking.formatting import date_field_order, typed_date
 from booking.safety import EMERGENCY, GROUPS, URGENT
+from booking.scheduling.course import patterns_offered
 from booking.validation import birth_date_from_parts, clean_email, clean_name, clean_phone
 
 NONE_OF_THESE = "none"
@@ -25,6 +26,27 @@ EXPIRED_FORM = _l("This page was open too long or was sent twice. Check your ans
 def options(pairs) -> list[SelectChoice]:
     """(value, label) pairs as WTForms choices."""
     return [SelectChoice(value, label) for value, label in pairs]
+
+
+# Plural, as a course keeps them ("on Mondays"); date.weekday() order.
+WEEKDAYS_IN_A_COURSE = (_l("Mondays"), _l("Tuesdays"), _l("Wednesdays"), _l("Thursdays"), _l("Fridays"),
+                        _l("Saturdays"), _l("Sundays"))
+
+
+def how_often_choices(first_weekday: int, worked: set[int]):
+    """The patient's choices of how often, named by the weekdays they keep ("Twice a week: Mondays and
+    Thursdays"), from the first visit's weekday and the days the practitioner works."""
+    day = WEEKDAYS_IN_A_COURSE[first_weekday]
+
+    def label(pattern):
+        if pattern.weekdays:
+            first, second = (WEEKDAYS_IN_A_COURSE[weekday] for weekday in pattern.weekdays)
+            return _l("Twice a week: %(first)s and %(second)s", first=first, second=second)
+        if pattern.every_days == 7:
+            return _l("Once a week: %(day)s", day=day)
+        return _l("Every two weeks: %(day)s", day=day)
+
+    return options((pattern.value, label(pattern)) for pattern in patterns_offered(first_weekday, worked))
 
 
 class JourneyForm(FlaskForm):

@@ -542,7 +542,8 @@ def test_someone_only_on_the_waitlist_is_found_and_erased_with_every_place(staff
         assert (erasure.reason, erasure.appointments_kept) == ("The caller asked by phone", 0)
         record = db.session.get(Patient, erasure.patient_id)
         assert (record.name, record.email, record.phone, record.born_on) == (ERASED_NAME, None, None, None)
-        bodies = " ".join(m.text_body + m.subject + m.to_address for m in db.session.scalars(sa.select(OutboxMessage)))
+        bodies = " ".join(f"{m.text_body} {m.subject} {m.to_address} {m.context}"
+                          for m in db.session.scalars(sa.select(OutboxMessage)))
         assert "wait1@example.com" not in bodies and "Er1" not in bodies
     assert admin.get(page).status_code == 404  # nothing left to erase
 

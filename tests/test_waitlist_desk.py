@@ -8,6 +8,7 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 
+from booking.notify import outbox
 from booking.extensions import db
 from booking.models import StaffRole, WaitlistEntry, WaitlistOffer
 from tests.test_desk import submit
@@ -135,5 +136,6 @@ def test_a_time_the_desk_offers_is_not_said_to_have_freed_up(staff, login_as):  
         page="/desk/waitlist?date=2027-03-10")
     with staff.app_context():
         message = db.session.scalar(sa.select(OutboxMessage).where(OutboxMessage.kind == "waitlist_offer"))
-        assert message.subject == "A time for you from the clinic: Wed, Mar 10, 2027, 10:00 AM PST"
-        assert "freed up" not in message.text_body and "The clinic is offering you a time" in message.text_body
+        email = outbox.email_of(message, staff.config["CLOCK"]())
+        assert email.subject == "A time for you from the clinic: Wed, Mar 10, 2027, 10:00 AM PST"
+        assert "freed up" not in email.text and "The clinic is offering you a time" in email.text

@@ -11,7 +11,8 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 
 from booking.clock import now
-from booking.courses.forms import CourseForm, CourseTimesForm, how_often_choices
+from booking.courses.forms import CourseForm, CourseTimesForm
+from booking.forms import how_often_choices
 from booking.desk.forms import CancelForm as DeskCancelForm
 from booking.formatting import clinic_time
 from booking.desk.routes import _account, _visible_appointment

@@ -49,7 +49,7 @@ class CallerBookingForm(DetailsForm, SafetyForm):
     service = Choice("Service", message="Select the service to book")
     symptoms = CheckboxChoices("Ask the caller: do any of these apply to them now?", choices=SAFETY_CHOICES)
     # Optional: a course of visits booked in one step from this first one (booking.courses).
-    # Its choices, from the first visit's weekday, are the patient's (courses.forms.how_often_choices),
+    # Its choices, from the first visit's weekday, are the patient's (forms.how_often_choices),
     # which read in English on staff pages.
     how_often = Choice("Book as a course? How often", optional=True,
                        message="Select how often, or leave it for one visit")

@@ -16,7 +16,7 @@ from flask_login import current_user
 from booking.clock import now
 from booking.formatting import end_sentence
 from booking.desk.courses import desk_course
-from booking.courses.forms import how_often_choices
+from booking.forms import how_often_choices
 from booking.desk.forms import (
     ActionForm,
     CallerBookingForm,
