@@ -8,6 +8,7 @@ from datetime import timedelta
 
 from flask import Flask, request
 from flask_login import current_user
+from jinja2 import BytecodeCache
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from booking.config import from_environment
@@ -17,6 +18,26 @@ from booking.measures import SHIPPED, InstrumentError, load_instruments, load_li
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
+class CompiledTemplates(BytecodeCache):
+    """Templates compiled once per process, whichever app in it renders them first. Jinja checks
+    each against its source's checksum, so an edited template is compiled afresh. A served
+    process has one app and gains nothing; a process that makes many (the tests make one per
+    test) no longer parses every template again for each."""
+
+    def __init__(self):
+        self._kept: dict[str, bytes] = {}
+
+    def load_bytecode(self, bucket) -> None:
+        if (code := self._kept.get(bucket.key)) is not None:
+            bucket.bytecode_from_string(code)
+
+    def dump_bytecode(self, bucket) -> None:
+        self._kept[bucket.key] = bucket.bytecode_to_string()
+
+
+COMPILED_TEMPLATES = CompiledTemplates()
+
+
 def create_app(config: dict | None = None) -> Flask:
     """Make the app: settings from the environment, then `config` overrides (tests use it)."""
     app = Flask(
@@ -24,6 +45,7 @@ def create_app(config: dict | None = None) -> Flask:
         template_folder=str(PROJECT_ROOT / "templates"),
         instance_path=str(PROJECT_ROOT / "instance"),
     )
+    app.jinja_options = {**app.jinja_options, "bytecode_cache": COMPILED_TEMPLATES}
     app.config.update(from_environment(Path(app.instance_path), debug=app.debug))
     if config:
         app.config.update(config)

@@ -58,6 +58,11 @@ def from_environment(instance_path: Path, *, debug: bool) -> dict:
         # and per network address (more: a clinic's staff often share one), in Flask-Limiter's storage.
         "STAFF_SIGN_IN_LIMIT": env.get("STAFF_SIGN_IN_LIMIT", "5 per 15 minutes"),
         "STAFF_SIGN_IN_ADDRESS_LIMIT": env.get("STAFF_SIGN_IN_ADDRESS_LIMIT", "50 per 15 minutes"),
+        # Staff passwords: Argon2id with this argon2-cffi profile (argon2.profiles). A hash made
+        # with other parameters is made again at its next sign-in. Not an environment setting: a
+        # clinic has no reason to weaken it; the tests choose CHEAPEST (hashing is not what most
+        # of them test, and it was a third of the suite's time), and test_staff checks this one.
+        "PASSWORD_HASH_PROFILE": "RFC_9106_LOW_MEMORY",
         "REMEMBER_COOKIE_DURATION": 0,  # no "remember me": a staff session lives on the server only
         # Instrument files the clinic is licensed to use (e.g. STarT Back), beside the shipped ones.
         "LICENSED_INSTRUMENTS": env.get("LICENSED_INSTRUMENTS") or str(instance_path / "instruments"),

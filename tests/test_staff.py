@@ -14,7 +14,7 @@ from urllib.parse import quote
 import pyotp
 import pytest
 import sqlalchemy as sa
-from argon2 import PasswordHasher
+from argon2 import PasswordHasher, profiles
 
 from booking import create_app
 from booking.clock import now
@@ -183,17 +183,23 @@ def test_an_idle_session_times_out(staff, login_as):
     assert client.get("/desk").status_code == 302
 
 
-def test_passwords_are_argon2id_and_rehashed_when_parameters_change(staff):
-    weak = PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1)
+def test_passwords_are_argon2id_with_rfc_9106_parameters_and_rehashed_when_they_change(database_url, staff):
+    """The tests hash with the cheapest parameters (conftest); the app's own are RFC 9106's low-memory
+    ones, and a password hashed with others is hashed again with them at its next sign-in."""
+    config = app_config(database_url, CLOCK=staff.config["CLOCK"])
+    del config["PASSWORD_HASH_PROFILE"]  # the app's own choice
+    own = create_app(config)
     with staff.app_context():
         account = db.session.scalar(sa.select(StaffAccount).where(StaffAccount.email == ACCOUNTS[StaffRole.ADMIN]))
         assert account.password_hash.startswith("$argon2id$")
-        account.password_hash = weak.hash(PASSWORD)
-        db.session.commit()
-    assert sign_in(staff.test_client(), ACCOUNTS[StaffRole.ADMIN]).status_code == 303
-    with staff.app_context():
+        assert PasswordHasher.from_parameters(profiles.CHEAPEST).verify(account.password_hash, PASSWORD)
+    assert sign_in(own.test_client(), ACCOUNTS[StaffRole.ADMIN]).status_code == 303
+    with own.app_context():
         rehashed = db.session.scalar(sa.select(StaffAccount.password_hash).where(StaffAccount.email == ACCOUNTS[StaffRole.ADMIN]))
-    assert rehashed.startswith("$argon2id$") and not PasswordHasher().check_needs_rehash(rehashed)
+    assert rehashed.startswith("$argon2id$v=19$m=65536,t=3,p=4$")  # RFC 9106, second recommended option
+    assert not PasswordHasher.from_parameters(profiles.RFC_9106_LOW_MEMORY).check_needs_rehash(rehashed)
+    assert sign_in(staff.test_client(), ACCOUNTS[StaffRole.ADMIN]).status_code == 303  # a rehashed password still works
+    close_database(own)
 
 
 def test_sign_in_is_rate_limited(database_url, staff):

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import re
+from functools import lru_cache
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -163,6 +164,15 @@ def _sources(meta: dict) -> tuple[Source, ...]:
 
 def read_article(path: Path, language: str = "en") -> Article:
     """One article file -> Article, or ArticleFileError saying what is wrong with it."""
+    facts = path.stat()
+    return _read_article(path, language, facts.st_mtime_ns, facts.st_size)
+
+
+@lru_cache(maxsize=512)
+def _read_article(path: Path, language: str, _modified_ns: int, _size: int) -> Article:
+    """read_article's work, kept per process for a file as it stands (an Article is frozen; a file
+    changed since is read afresh): an app reads every article as it starts, and a process that
+    starts many apps (the tests) read each again for each."""
     try:
         post = frontmatter.loads(path.read_text(encoding="utf-8"), handler=PlainYAML())
     except (UnicodeDecodeError, ValueError, yaml.YAMLError) as error:

@@ -5,13 +5,15 @@ The second factor (authenticator app, recovery codes) is in operations.second_fa
 from __future__ import annotations
 
 import secrets
+from functools import lru_cache
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.exc import DBAPIError, IntegrityError
-from argon2 import PasswordHasher
+from argon2 import PasswordHasher, profiles
 from argon2.exceptions import InvalidHashError, VerificationError
+from flask import current_app
 
 from booking.extensions import db
 from booking.transaction import gave_way, write_transaction
@@ -20,11 +22,22 @@ from booking.tokens import hash_token, new_token
 from booking.operations.problems import CannotBook
 from booking.validation import clean_email, clean_name
 
-# argon2-cffi's defaults are Argon2id with RFC 9106's low-memory parameters.
-hasher = PasswordHasher()
 MIN_PASSWORD_LENGTH = 12
-# Verifying against this when the email is unknown makes both failures take as long.
-_UNKNOWN_ACCOUNT_HASH = hasher.hash(secrets.token_urlsafe(16))
+
+
+@lru_cache(maxsize=None)
+def _hashing(profile: str) -> tuple[PasswordHasher, str]:
+    """Argon2id with one of argon2-cffi's parameter profiles, and a hash to verify against when
+    the email is unknown (so both failures take as long). Made once per profile: the second is
+    a hash, as slow as any."""
+    hasher = PasswordHasher.from_parameters(getattr(profiles, profile))
+    return hasher, hasher.hash(secrets.token_urlsafe(16))
+
+
+def _hasher() -> tuple[PasswordHasher, str]:
+    """The app's password hasher (PASSWORD_HASH_PROFILE: RFC 9106's low-memory parameters unless
+    the app is told otherwise), with its hash for unknown accounts."""
+    return _hashing(current_app.config["PASSWORD_HASH_PROFILE"])
 
 
 @dataclass
@@ -58,7 +71,7 @@ def set_password(email: str, password: str, now: datetime) -> StaffAccount:
     account = db.session.scalar(sa.select(StaffAccount).where(StaffAccount.email == normal_email(email)))
     if account is None:
         raise CannotBook("email", f"There is no staff account with the email address {email}.")
-    password_hash = hasher.hash(check_password(password))
+    password_hash = _hasher()[0].hash(check_password(password))
     with write_transaction():
         account.password_hash = password_hash
         end_sessions(account.id, now)
@@ -76,7 +89,7 @@ def add_staff(email: str, name: str, role: StaffRole, password: str, now: dateti
     except ValueError as error:
         raise CannotBook("email" if "email" in str(error) else "name", str(error)) from None
     check_password(password)
-    password_hash = hasher.hash(password)  # slow on purpose: before the lock, not while holding it
+    password_hash = _hasher()[0].hash(password)  # slow on purpose: before the lock, not while holding it
     try:
         return _add_account(email, name, role, password_hash, now, practitioner_slug)
     except IntegrityError:  # the same address added twice at once (a double click): the second is told
@@ -115,8 +128,9 @@ def check_sign_in(email: str, password: str) -> StaffAccount | None:
     Wrong password, unknown email and a disabled account all look the same to the caller.
     """
     account = db.session.scalar(sa.select(StaffAccount).where(StaffAccount.email == normal_email(email)))
+    hasher, unknown_account_hash = _hasher()
     try:
-        hasher.verify(account.password_hash if account else _UNKNOWN_ACCOUNT_HASH, password or "")
+        hasher.verify(account.password_hash if account else unknown_account_hash, password or "")
     except (VerificationError, InvalidHashError):
         return None
     if account is None or not account.is_active:
