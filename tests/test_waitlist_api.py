@@ -6,7 +6,7 @@ import pytest
 import sqlalchemy as sa
 
 from booking.extensions import db
-from booking.models import WaitlistEntry
+from booking.models import OutboxMessage, WaitlistEntry
 
 PLACE = {"service": "short", "practitioner": "any", "from": "2027-03-09", "to": "2027-03-20",
          "weekdays": ["tue", "thu"], "parts_of_day": ["morning"], "safety": ["fever"],
@@ -26,6 +26,21 @@ def test_a_place_is_made_and_its_link_opens_it(clinic):
         [entry] = db.session.scalars(sa.select(WaitlistEntry)).all()
         assert (entry.joined_via, entry.weekdays, entry.parts_of_day, entry.safety_answers) == (
             "api", [1, 3], ["morning"], ["fever"])
+
+
+def test_joining_again_is_409_already_waiting_with_no_link_and_no_second_place(clinic):
+    client = clinic.test_client()
+    assert client.post("/api/v1/waitlist", json=PLACE).status_code == 201
+    again = client.post("/api/v1/waitlist", json=PLACE | {"practitioner": "ana", "to": "2027-03-25"})
+    assert again.status_code == 409
+    assert again.get_json() == {"error": "already_waiting", "message": (
+        "You already have a place on the waitlist for this visit. We have emailed its link to you again: open it "
+        "to see, change or leave your place.")}
+    with clinic.app_context():
+        [entry] = db.session.scalars(sa.select(WaitlistEntry)).all()
+        assert (entry.practitioner_id, entry.last_day.isoformat()) == (None, "2027-03-20")  # unchanged
+        assert [m.kind for m in db.session.scalars(sa.select(OutboxMessage).order_by(OutboxMessage.id))] == [
+            "waitlist_joined", "waitlist_joined"]  # the link, sent again
 
 
 @pytest.mark.parametrize("changes, status, field", [

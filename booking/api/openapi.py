@@ -152,6 +152,12 @@ class UnknownName(Answer):
     field: str = Field(examples=["service"])
 
 
+class AlreadyWaiting(Answer):
+    error: Literal["already_waiting"]
+    message: str = Field(examples=["You already have a place on the waitlist for this visit. We have emailed its "
+                                   "link to you again: open it to see, change or leave your place."])
+
+
 class SlotTaken(Answer):
     error: Literal["slot_taken"]
     message: str
@@ -189,7 +195,7 @@ def build_document() -> dict:
               (Slots, "serialization"), (Booked, "serialization"), (Problem, "serialization"),
               (Invalid, "serialization"), (Emergency, "serialization"), (UnknownName, "serialization"),
               (SlotTaken, "serialization"), (CourseBooked, "serialization"), (CourseNotFree, "serialization"),
-              (WaitlistBody, "validation"), (Joined, "serialization")]
+              (WaitlistBody, "validation"), (Joined, "serialization"), (AlreadyWaiting, "serialization")]
     refs, definitions = models_json_schema(models, ref_template=COMPONENTS)
     ref = {model: refs[(model, mode)] for model, mode in models}
     problem = ref[Problem]
@@ -283,6 +289,9 @@ def build_document() -> dict:
                     "from": "2027-03-15", "to": "2027-04-15"}),
                 "400": bookings_400,
                 "404": unknown,
+                "409": _answer("The patient (email and date of birth) already has a place for this service "
+                               "(already_waiting): nothing changed, and the place's link was emailed to them again. "
+                               "The link is never in an answer.", ref[AlreadyWaiting]),
                 "413": _answer("The body is larger than any place on the list needs.", problem),
                 "422": _answer("A field to fix (invalid) or an emergency safety answer (emergency): nothing "
                                "was written.", {"anyOf": [ref[Invalid], ref[Emergency]]},

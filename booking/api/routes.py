@@ -260,6 +260,8 @@ def join_waitlist():
         known.practitioners_for(known.service(request_.wishes.service), request_.wishes.practitioner)
         try:
             joined = waitlist.join(request_, moment)
+        except waitlist.AlreadyWaiting as already:  # a conflict with what is there, not a field to fix
+            return _error(409, "already_waiting", already.message)
         except OperationProblems as invalid:  # named as the body names them
             names = {"first_day": "from", "last_day": "to"}
             return jsonify({"error": "invalid", "errors": {names.get(key, key): message
