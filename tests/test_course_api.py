@@ -64,13 +64,21 @@ def test_a_visit_not_free_books_nothing_and_names_it_with_alternatives(clinic):
                    '"count": 6}, not a number'}),
     ({"every_days": 7, "count": "four"}, {"repeat.count": "must be a whole number from 2 to 12, not the text 'four' "
                                                           "(visits in all, the first included)"}),
-    ({"weekdays": "tuesday", "count": 4}, {"repeat.weekdays": "must be a list of different days of the week (mon, tue, "
+    ({"weekdays": "tuesday", "count": 4}, {"repeat.weekdays": "must be two different days of the week (mon, tue, "
                                            "wed, thu, fri, sat, sun), e.g. "
                                            '["mon", "thu"], not text'}),
-    ({"weekdays": ["tue", "tuesday"], "count": 4}, {"repeat.weekdays": "must be a list of different days of the week "
+    ({"weekdays": ["tue", "tuesday"], "count": 4}, {"repeat.weekdays": "must be two different days of the week "
                                                     "(mon, tue, wed, thu, fri, sat, sun), "
                                                     "e.g. [\"mon\", \"thu\"], not one holding 'tuesday'"}),
-    ({"weekdays": ["tue"], "every_days": 7, "count": 4}, {"repeat": 'needs every_days or weekdays, not both: '
+    ({"weekdays": ["tue"], "count": 4}, {"repeat.weekdays": "must be two different days of the week (mon, tue, wed, "
+                                          'thu, fri, sat, sun), e.g. ["mon", "thu"]: twice a week (once a week is '
+                                          "every_days 7), not 1 day"}),
+    ({"weekdays": ["mon", "wed", "fri"], "count": 4}, {"repeat.weekdays": "must be two different days of the week "
+                                                       '(mon, tue, wed, thu, fri, sat, sun), e.g. ["mon", "thu"]: '
+                                                       "twice a week (once a week is every_days 7), not 3 days"}),
+    ({"weekdays": ["tue", "tue"], "count": 4}, {"repeat.weekdays": "must be two different days of the week (mon, tue, "
+                                                "wed, thu, fri, sat, sun), e.g. [\"mon\", \"thu\"], each once"}),
+    ({"weekdays": ["tue", "fri"], "every_days": 7, "count": 4}, {"repeat": 'needs every_days or weekdays, not both: '
                                                               '{"every_days": 7, "count": 4} or {"weekdays": '
                                                               '["mon", "thu"], "count": 6}'}),
     ({"count": 4}, {"repeat": 'needs every_days or weekdays, one of them: {"every_days": 7, "count": 4} or '

@@ -266,7 +266,7 @@ class RepeatBody(ApiModel):
     every_days: Annotated[int, Field(ge=1, le=MAX_EVERY_DAYS)] | SkipJsonSchema[None] = Field(
         None, description="Clinic dates from one visit to the next.", examples=[7],
         json_schema_extra=lambda schema: schema.pop("default"))
-    weekdays: Annotated[list[str], Field(min_length=1, max_length=7)] | SkipJsonSchema[None] = Field(
+    weekdays: Annotated[list[str], Field(min_length=2, max_length=2)] | SkipJsonSchema[None] = Field(
         None, description="The days of the week the visits keep, the first visit's "
         "among them: twice a week on the same two days, e.g. Mondays and Thursdays.",
         examples=[["mon", "thu"]],
@@ -282,7 +282,7 @@ class RepeatBody(ApiModel):
     @field_validator("weekdays", mode="before")
     @classmethod
     def _weekdays(cls, value):
-        wanted = f'must be a list of different days of the week ({", ".join(WEEKDAY_NAMES)}), e.g. ["mon", "thu"]'
+        wanted = f'must be two different days of the week ({", ".join(WEEKDAY_NAMES)}), e.g. ["mon", "thu"]'
         if value is None:
             return None
         if not isinstance(value, list):
@@ -292,8 +292,11 @@ class RepeatBody(ApiModel):
             shown = repr(unknown[0][:40]) if isinstance(unknown[0], str) else json_kind(unknown[0])
             raise ValueError(f"{wanted}, not one holding {shown}")
         days = [day.strip().lower() for day in value]
-        if not days or len(set(days)) != len(days):
-            raise ValueError(f"{wanted}, each once" if days else f"{wanted}, not an empty list")
+        if len(set(days)) != len(days):
+            raise ValueError(f"{wanted}, each once")
+        if len(days) != 2:  # twice a week; once a week is {"every_days": 7}
+            raise ValueError(f"{wanted}: twice a week (once a week is every_days 7), not {len(days)} "
+                             f"day{'' if len(days) == 1 else 's'}")
         return days
 
     @field_validator("count", mode="before")
