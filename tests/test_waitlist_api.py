@@ -28,6 +28,17 @@ def test_a_place_is_made_and_its_link_opens_it(clinic):
             "api", [1, 3], ["morning"], ["fever"])
 
 
+def test_every_problem_is_named_in_one_answer_the_dates_order_too(clinic):
+    body = PLACE | {"from": "2027-03-20", "to": "2027-03-10", "patient": PLACE["patient"] | {"name": " "}}
+    response = clinic.test_client().post("/api/v1/waitlist", json=body)
+    assert response.status_code == 422
+    errors = response.get_json()["errors"]
+    assert set(errors) == {"to", "patient.name"}  # both at once, not the dates after the name is fixed
+    assert errors["to"] == "The last day must be on or after the first day."
+    with clinic.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(WaitlistEntry)) == 0
+
+
 def test_joining_again_is_409_already_waiting_with_no_link_and_no_second_place(clinic):
     client = clinic.test_client()
     assert client.post("/api/v1/waitlist", json=PLACE).status_code == 201

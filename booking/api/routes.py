@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 from flask import Blueprint, Response, current_app, jsonify, request, url_for
 from werkzeug.exceptions import HTTPException
@@ -254,7 +254,10 @@ def join_waitlist():
     moment, clinic = now(), load_clinic()
     offered = offered_languages(clinic)
     with speaking(_language_asked(body, offered)):  # the operation's messages, in the patient's language
-        request_ = read(WaitlistBody, body, today=clinic.today(moment), languages=offered).join_request()
+        try:
+            request_ = read(WaitlistBody, body, today=clinic.today(moment), languages=offered).join_request()
+        except InvalidInput as invalid:  # with what the dates that could be read have wrong: one round
+            raise InvalidInput(_with_date_problems(invalid.errors, body, moment)) from None
         # An unknown service or practitioner is 404 not_found, as for a booking (the document says so).
         known = catalogue.current()
         known.practitioners_for(known.service(request_.wishes.service), request_.wishes.practitioner)
@@ -263,12 +266,29 @@ def join_waitlist():
         except waitlist.AlreadyWaiting as already:  # a conflict with what is there, not a field to fix
             return _error(409, "already_waiting", already.message)
         except OperationProblems as invalid:  # named as the body names them
-            names = {"first_day": "from", "last_day": "to"}
-            return jsonify({"error": "invalid", "errors": {names.get(key, key): message
+            return jsonify({"error": "invalid", "errors": {WAITLIST_NAMES.get(key, key): message
                                                            for key, message in invalid.problems.items()}}), 422
     return jsonify({"manage_url": current_app.config["BASE_URL"] + url_for("waitlist.show", token=joined.token),
                     "service": request_.wishes.service, "practitioner": request_.wishes.practitioner,
                     "from": request_.wishes.first_day.isoformat(), "to": request_.wishes.last_day.isoformat()}), 201
+
+
+WAITLIST_NAMES = {"first_day": "from", "last_day": "to"}  # the operation's names for the body's
+
+
+def _with_date_problems(errors: dict[str, str], body: dict, moment) -> dict[str, str]:
+    """A refused waitlist body's errors and what is wrong with its dates that parsed (the last before
+    the first, past the horizon...), so every problem is named at once."""
+    if not isinstance(body, dict):
+        return errors
+
+    def day(key: str):
+        try:
+            return date.fromisoformat(body.get(key)) if isinstance(body.get(key), str) else None
+        except ValueError:
+            return None
+    dated = waitlist.problems_before_joining(None, None, day("from"), day("to"), moment)
+    return {WAITLIST_NAMES.get(key, key): message for key, message in dated.items()} | errors
 
 
 @bp.errorhandler(InvalidInput)
