@@ -24,6 +24,7 @@ def test_the_days_waitlist_shows_who_would_take_which_free_time_and_offers_one(s
     assert "Waitlist for this day" in desk.get("/desk?date=2027-03-09").get_data(as_text=True)
     page = desk.get("/desk/waitlist?date=2027-03-09").get_data(as_text=True)
     assert "Wait Er1" in page and "Wait Er2" not in page
+    assert '<a href="tel:2135550142" class="phone-link">213 555 0142</a>' in page  # dialable, as elsewhere
     assert "Flag: urgent" in page and "fever" not in page.lower()  # the flag, never the answer
     assert "No free time on this day suits what they asked for." in page  # Ana full, Ben off on Tuesdays
 
