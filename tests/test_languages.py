@@ -66,6 +66,24 @@ def test_the_compiled_catalog_is_built_from_the_current_po_file(language):
         "messages.mo is older than messages.po: run `make install`"
 
 
+TRANS_WITH_PLURAL = re.compile(r"{%-?\s*trans\b(?P<tag>[^%]*)%}(?:(?!{%-?\s*endtrans).)*?{%-?\s*pluralize\s*(?P<named>\w*)", re.S)
+
+
+def test_every_plural_counts_with_its_number():
+    """Jinja takes a trans tag's first variable as the number choosing the plural (unless pluralize
+    names one): a name there reads right in English, which has no catalog, and fails in Spanish."""
+    wrong = []
+    for path in Path("templates").rglob("*"):
+        if path.suffix not in (".html", ".txt"):
+            continue
+        for found in TRANS_WITH_PLURAL.finditer(path.read_text(encoding="utf-8")):
+            first = re.search(r"(?:trimmed\s+|notrimmed\s+)?(\w+)\s*=", found["tag"])
+            number = found["named"] or (first.group(1) if first else None)
+            if number != "count":
+                wrong.append(f"{path}: the plural is chosen by {number!r}")
+    assert wrong == []
+
+
 def test_a_language_keeps_the_clinics_country():
     assert format_locale("es", "en_US") == "es_US"
     assert format_locale("en", "en_GB") == "en_GB"
