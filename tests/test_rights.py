@@ -521,6 +521,7 @@ def test_someone_only_on_the_waitlist_is_found_and_erased_with_every_place(staff
     receptionist = login_as(StaffRole.RECEPTIONIST)
     found = submit(receptionist, "/desk/patients", {"text": "wait1@", "born_on": ""}).get_data(as_text=True)
     assert "Only on the waitlist: no patient record" in found and "Wait Er1" in found and "/erase" not in found
+    assert "0 patients found" in found and "Check the spelling" not in found  # found, only not as a record
     admin = login_as(StaffRole.ADMIN)
     found = submit(admin, "/desk/patients", {"text": "Er1", "born_on": ""}).get_data(as_text=True)
     page = re.search(r'href="(/admin/patients/waitlist/\d+/erase)"', found).group(1)
