@@ -151,6 +151,7 @@ def test_the_desk_books_a_course_for_a_caller_choosing_another_time_for_one_visi
     proposed = desk.post(path, data=caller | {"count": "3"})
     page = proposed.get_data(as_text=True)
     assert proposed.status_code == 409 and "Visit 2 of 3 is not free: choose another time for it below" in page
+    assert '<a href="#visit-2-0">Visit 2 of 3 is not free' in page  # the summary leads to its first other time
     assert 'value="Cal Caller"' in page and len(visits(staff)) == 1  # what was typed stays; nothing booked
     alternative = re.search(r'name="visit-2" type="radio" value="([^"]+)"', page).group(1)
     done = desk.post(path, data=caller | {"count": "3", "visit-2": alternative})

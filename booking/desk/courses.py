@@ -35,7 +35,7 @@ def desk_course(account, form, wanted, practitioner, patient, target):
                    "book again.")
         return render_template("desk/book.html", form=form, practitioner=practitioner, start=wanted.start,
                                patient=patient, alternatives=None, target=target, problem=problem,
-                               course_plan=plan, picked=picked), 409
+                               problem_at=_first_choice(plan, missing[0]), course_plan=plan, picked=picked), 409
     starts = [p.wanted if p.is_free else picked[p.number] for p in plan.proposals]
     result = book_course_for_caller(account, wanted, repeat, starts, now())
     first = result.appointments[0]
@@ -45,3 +45,10 @@ def desk_course(account, form, wanted, practitioner, patient, target):
         flash('Tell the caller: "Some of your answers need a doctor within 24 hours, before this visit. '
               f'Contact {same_day_doctor(clinic.region)}. Your appointments stay booked."', "problem")
     return redirect(url_for("desk.appointment", appointment_id=first.id), code=303)
+
+
+def _first_choice(plan, number: int) -> str:
+    """Where the error summary leads for a visit not free: its first other time, as on the patient's
+    page, or the top of the page when it has none to choose."""
+    proposal = next(p for p in plan.proposals if p.number == number)
+    return f"visit-{number}-0" if proposal.alternatives else "main"
