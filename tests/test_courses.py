@@ -16,7 +16,7 @@ import vobject
 
 from booking.clock import now
 from booking.extensions import db
-from booking.models import Appointment, AppointmentStatus, Course, ManageLink, OutboxMessage, Patient
+from booking.models import Appointment, AppointmentStatus, Course, ManageLink, OutboxMessage, Patient, StaffRole
 from booking.operations.bookings import BookingRequest, EmergencyAnswers, PatientDetails, cancel
 from booking.operations import identity
 from booking.operations.courses import VisitNotFree, book_course, cancel_rest, plan_course
@@ -25,7 +25,8 @@ from booking.scheduling.course import Repeat
 from tests.mail import MailServer, calendar_of, text_of
 from tests.test_desk import book_online
 from tests.test_emails import send
-from tests.test_staff import csrf_from, staff  # noqa: F401 (fixture)
+from tests.test_languages import offer_spanish
+from tests.test_staff import csrf_from, login_as, staff  # noqa: F401 (fixtures)
 
 UTC = timezone.utc
 LA = ZoneInfo("America/Los_Angeles")
@@ -284,3 +285,22 @@ def test_a_returning_patients_course_is_confirmed_by_one_email_that_names_every_
         visits = [db.session.get(Appointment, i) for i in ids]
         assert [v.identity_confirmed_by for v in visits] == [identity.BY_PATIENT] * 4
         assert all(["identity confirmed" in [e.action for e in v.history] for v in visits])
+
+
+def test_the_desk_cancelling_the_rest_of_a_spanish_course_sends_one_spanish_email(staff, mail, login_as):  # noqa: F811
+    offer_spanish(staff)
+    with staff.test_request_context():
+        result = book_course(request(language="es"), Repeat(7, 4), WEEKLY, now())
+        first = result.appointments[0].id
+    desk = login_as(StaffRole.RECEPTIONIST)
+    form = desk.get(f"/desk/appointments/{first}/cancel-course").get_data(as_text=True)
+    done = desk.post(f"/desk/appointments/{first}/cancel-course",
+                     data={"csrf_token": csrf_from(form), "reason": "clinic", "seen": "0"})
+    assert done.status_code == 303
+    send(staff, mail)
+    [email] = mail.received[1:]
+    assert email["Subject"].startswith("Canceladas: 4 visitas de su serie desde el ")
+    text = text_of(email)
+    assert "Test Clinic ha cancelado estas 4 visitas de su serie." in text and text.count("(referencia ") == 4
+    assert "El archivo de calendario adjunto quita cada una de estas visitas" in text
+    assert len(_events(email)) == 4
