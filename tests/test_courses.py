@@ -280,6 +280,8 @@ def test_a_returning_patients_course_is_confirmed_by_one_email_that_names_every_
     path = re.search(r"<http://clinic\.test(/confirm-booking/[A-Za-z0-9_-]+)>", text).group(1)
     client = staff.test_client()
     page = client.get(path).get_data(as_text=True)
+    assert "This visit is one of a course of 4 visits booked together." in page
+    assert page.count("Short treatment</li>") == 4 and "Yes, I booked these visits" in page
     assert client.post(path, data={"csrf_token": csrf_from(page)}).status_code == 303
     with staff.app_context():
         visits = [db.session.get(Appointment, i) for i in ids]
