@@ -306,3 +306,15 @@ def test_the_desk_cancelling_the_rest_of_a_spanish_course_sends_one_spanish_emai
     assert "Test Clinic ha cancelado estas 4 visitas de su serie." in text and text.count("(referencia ") == 4
     assert "El archivo de calendario adjunto quita cada una de estas visitas" in text
     assert len(_events(email)) == 4
+
+
+def test_the_desk_confirming_one_visit_of_a_waiting_course_confirms_them_all(staff, login_as):  # noqa: F811
+    book_online(staff, start="2027-03-08T10:00:00-08:00", practitioner="ben")
+    with staff.test_request_context():
+        ids = [a.id for a in book_course(request(service="short"), Repeat(7, 3), WEEKLY[:3], now()).appointments]
+    desk = login_as(StaffRole.RECEPTIONIST)
+    page = desk.get(f"/desk/appointments/{ids[1]}").get_data(as_text=True)
+    done = desk.post(f"/desk/appointments/{ids[1]}/confirm-identity", data={"csrf_token": csrf_from(page)})
+    assert done.status_code == 303
+    with staff.app_context():
+        assert [db.session.get(Appointment, i).identity_pending for i in ids] == [False] * 3

@@ -439,13 +439,9 @@ def stale_because(message: OutboxMessage, now: datetime) -> str | None:
     if appointment.patient.is_erased:  # erasing skips their emails too; this covers one claimed meanwhile
         return "The patient's record was erased."
     if message.kind == "identity_check":  # no later email carries its link, so a move does not stale it
-        # A course's email confirms every visit of it: it goes while any one still waits.
-        booked = [visit for visit in _context_of(message).get("visits") or [appointment]
-                  if visit.status is not AppointmentStatus.CANCELLED]
-        if not booked:
+        if appointment.status is AppointmentStatus.CANCELLED:
             return "The booking was cancelled: there is nothing to confirm."
-        return None if any(visit.identity_pending for visit in booked) else \
-            "The booking was confirmed before the email could go."
+        return None if appointment.identity_pending else "The booking was confirmed before the email could go."
     if message.kind == "safety_alert":  # true whatever changed since, until the visit is over
         return "The visit was over before the alert could go; its record shows the flag." if appointment.ends_at <= now else None
     if appointment.starts_at <= now:
