@@ -8,7 +8,7 @@ import re
 import sqlalchemy as sa
 
 from booking.extensions import db
-from booking.models import Appointment, AppointmentStatus, Course, Practitioner, StaffRole
+from booking.models import Appointment, AppointmentStatus, Course, OutboxMessage, Practitioner, StaffRole
 from booking.transaction import write_transaction
 from tests.test_booking_journey import PatientBrowser, text
 from tests.test_desk import book_online
@@ -99,6 +99,12 @@ def book_api_course(app) -> dict:
     return response.get_json()
 
 
+def cancellation_kinds(app) -> list[str]:
+    """The kinds of the cancellation emails queued so far."""
+    with app.app_context():
+        return list(db.session.scalars(sa.select(OutboxMessage.kind).where(OutboxMessage.kind.like("%cancelled"))))
+
+
 def test_the_manage_link_cancels_the_rest_of_the_course_in_one_step(clinic):
     course = book_api_course(clinic)
     second = course["visits"][1]["manage_url"].removeprefix("http://clinic.test")
@@ -111,6 +117,7 @@ def test_the_manage_link_cancels_the_rest_of_the_course_in_one_step(clinic):
     assert done.status_code == 303
     assert [v.status for v in visits(clinic)] == [AppointmentStatus.BOOKED] + [AppointmentStatus.CANCELLED] * 2
     assert "2 visits of your course have been cancelled." in text(patient.get(second))
+    assert cancellation_kinds(clinic) == ["course_cancelled"]  # one email for both
 
 
 def test_the_desk_cancels_the_rest_of_a_course(staff, login_as):  # noqa: F811
@@ -127,6 +134,7 @@ def test_the_desk_cancels_the_rest_of_a_course(staff, login_as):  # noqa: F811
                      data={"csrf_token": csrf_from(form), "reason": "patient", "seen": "0"})
     assert done.status_code == 303
     assert all(v.status is AppointmentStatus.CANCELLED for v in visits(staff))
+    assert cancellation_kinds(staff) == ["course_cancelled"]
 
 
 def test_a_visit_in_no_course_has_no_cancel_the_rest(clinic):

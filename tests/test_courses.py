@@ -16,15 +16,17 @@ import vobject
 
 from booking.clock import now
 from booking.extensions import db
-from booking.models import Appointment, AppointmentStatus, Course, ManageLink, OutboxMessage, Patient
-from booking.operations.bookings import BookingRequest, EmergencyAnswers, PatientDetails
+from booking.models import Appointment, AppointmentStatus, Course, ManageLink, OutboxMessage, Patient, StaffRole
+from booking.operations.bookings import BookingRequest, EmergencyAnswers, PatientDetails, cancel
+from booking.operations import identity
 from booking.operations.courses import VisitNotFree, book_course, cancel_rest, plan_course
 from booking.operations.problems import CannotBook
 from booking.scheduling.course import Repeat
 from tests.mail import MailServer, calendar_of, text_of
 from tests.test_desk import book_online
 from tests.test_emails import send
-from tests.test_staff import staff  # noqa: F401 (fixture)
+from tests.test_languages import offer_spanish
+from tests.test_staff import csrf_from, login_as, staff  # noqa: F401 (fixtures)
 
 UTC = timezone.utc
 LA = ZoneInfo("America/Los_Angeles")
@@ -194,19 +196,58 @@ def test_one_email_lists_every_visit_with_its_own_link_and_one_calendar_of_them_
         assert "VISIT-LINK-MADE-WHEN-SENT-" in stored.text_body  # only placeholders are kept
 
 
-def test_cancel_the_rest_cancels_this_visit_and_later_ones_in_one_step(staff, mail):  # noqa: F811
+def _events(email) -> dict[str, icalendar.Event]:
+    """The email's calendar's VEVENTs by UID."""
+    return {str(e["UID"]): e for e in icalendar.Calendar.from_ical(calendar_of(email)).walk("VEVENT")}
+
+
+def test_cancel_the_rest_is_one_email_listing_every_visit_with_one_calendar_cancelling_them(staff, mail):  # noqa: F811
     with staff.test_request_context():
         result = book_course(request(), Repeat(7, 4), WEEKLY, now())
         ids = [a.id for a in result.appointments]
+    send(staff, mail)
+    [confirmation] = mail.received
+    booked = _events(confirmation)
+    with staff.test_request_context():
         cancelled = cancel_rest(ids[1], "Feeling better", now())
         assert [a.id for a in cancelled] == ids[1:]
         statuses = [db.session.get(Appointment, i).status for i in ids]
         assert statuses == [AppointmentStatus.BOOKED] + [AppointmentStatus.CANCELLED] * 3
+        references = [db.session.get(Appointment, i).reference for i in ids]
         with pytest.raises(CannotBook):  # the visit is already cancelled: nothing more happens
             cancel_rest(ids[1], "", now())
+    assert "Sent 1," in send(staff, mail)
+    [email] = mail.received[1:]
+    assert email["Subject"] == "Cancelled: 3 visits of your course from Tue, Mar 16, 2027, 10:00 AM PDT"
+    text = text_of(email)
+    assert "As you asked, we have cancelled these 3 visits of your course." in text
+    for when, reference in zip(["Tue, Mar 16, 2027, 10:00 AM PDT", "Tue, Mar 23, 2027, 10:00 AM PDT",
+                                "Tue, Mar 30, 2027, 10:00 AM PDT"], references[1:]):
+        assert f"- {when}: Short treatment with Ana Test (reference {reference})" in text
+    assert references[0] not in text and "Mar 9" not in text  # the visit still booked is not named
+    calendar = icalendar.Calendar.from_ical(calendar_of(email))
+    assert str(calendar["METHOD"]) == "CANCEL"
+    events = _events(email)
+    assert set(events) == {f"appointment-{r}@clinic-booking" for r in references[1:]} < set(booked)
+    for uid, event in events.items():  # the confirmation's events, each a newer version, cancelled
+        assert event["SEQUENCE"] > booked[uid]["SEQUENCE"] and str(event["STATUS"]) == "CANCELLED"
+        assert event.decoded("DTSTART") == booked[uid].decoded("DTSTART")
+
+
+def test_a_single_visit_of_a_course_and_its_last_visit_are_cancelled_with_the_single_visit_email(staff, mail):  # noqa: F811
+    with staff.test_request_context():
+        result = book_course(request(), Repeat(7, 4), WEEKLY, now())
+        ids = [a.id for a in result.appointments]
+        cancel(ids[0], "", now(), patient_asked=False)
+        cancel_rest(ids[3], "", now())  # nothing after it: the rest is the one visit
     send(staff, mail)
     subjects = [m["Subject"] for m in mail.received]
-    assert subjects[0].startswith("Course booked") and len(subjects) == 4  # one notice per cancelled visit
+    assert subjects[1:] == ["Cancelled: your visit on Tue, Mar 9, 2027, 10:00 AM PST",
+                            "Cancelled: your visit on Tue, Mar 30, 2027, 10:00 AM PDT"]
+    assert "has cancelled your visit" in text_of(mail.received[1])
+    for email in mail.received[1:]:
+        calendar = icalendar.Calendar.from_ical(calendar_of(email))
+        assert str(calendar["METHOD"]) == "CANCEL" and len(list(calendar.walk("VEVENT"))) == 1
 
 
 def test_cancel_the_rest_of_a_visit_in_no_course_is_refused(clinic):
@@ -217,3 +258,63 @@ def test_cancel_the_rest_of_a_visit_in_no_course_is_refused(clinic):
             cancel_rest(visit.id, "", now())
         assert refused.value.message == "This visit is not part of a course."
         assert db.session.get(Appointment, visit.id).status is AppointmentStatus.BOOKED
+
+
+def test_a_returning_patients_course_is_confirmed_by_one_email_that_names_every_visit(staff, mail):  # noqa: F811
+    book_online(staff, start="2027-03-08T10:00:00-08:00", practitioner="ben")  # the patient's visit with Ben
+    with staff.test_request_context():  # someone with their email and date of birth books Ana online
+        result = book_course(request(service="short"), Repeat(7, 4), WEEKLY, now())
+        ids = [a.id for a in result.appointments]
+        references = [a.reference for a in result.appointments]
+        assert all(a.identity_pending for a in result.appointments)
+    send(staff, mail)
+    [email] = [m for m in mail.received if m["Subject"].startswith("Did you book")]
+    assert email["Subject"] == ("Did you book a course of 4 visits, from Tue, Mar 9, 2027, 10:00 AM PST to "
+                                "Tue, Mar 30, 2027, 10:00 AM PDT? Please confirm")
+    text = text_of(email)
+    assert "A course of 4 visits with Ana Test was booked online with Test Clinic" in text
+    for when, reference in zip(["Tue, Mar 9, 2027, 10:00 AM PST", "Tue, Mar 16, 2027, 10:00 AM PDT",
+                                "Tue, Mar 23, 2027, 10:00 AM PDT", "Tue, Mar 30, 2027, 10:00 AM PDT"], references):
+        assert f"- {when}: Short treatment (reference {reference})" in text
+    assert "Confirming once confirms every visit of the course." in text
+    path = re.search(r"<http://clinic\.test(/confirm-booking/[A-Za-z0-9_-]+)>", text).group(1)
+    client = staff.test_client()
+    page = client.get(path).get_data(as_text=True)
+    assert "This visit is one of a course of 4 visits booked together." in page
+    assert page.count("Short treatment</li>") == 4 and "Yes, I booked these visits" in page
+    assert client.post(path, data={"csrf_token": csrf_from(page)}).status_code == 303
+    with staff.app_context():
+        visits = [db.session.get(Appointment, i) for i in ids]
+        assert [v.identity_confirmed_by for v in visits] == [identity.BY_PATIENT] * 4
+        assert all(["identity confirmed" in [e.action for e in v.history] for v in visits])
+
+
+def test_the_desk_cancelling_the_rest_of_a_spanish_course_sends_one_spanish_email(staff, mail, login_as):  # noqa: F811
+    offer_spanish(staff)
+    with staff.test_request_context():
+        result = book_course(request(language="es"), Repeat(7, 4), WEEKLY, now())
+        first = result.appointments[0].id
+    desk = login_as(StaffRole.RECEPTIONIST)
+    form = desk.get(f"/desk/appointments/{first}/cancel-course").get_data(as_text=True)
+    done = desk.post(f"/desk/appointments/{first}/cancel-course",
+                     data={"csrf_token": csrf_from(form), "reason": "clinic", "seen": "0"})
+    assert done.status_code == 303
+    send(staff, mail)
+    [email] = mail.received[1:]
+    assert email["Subject"].startswith("Canceladas: 4 visitas de su serie desde el ")
+    text = text_of(email)
+    assert "Test Clinic ha cancelado estas 4 visitas de su serie." in text and text.count("(referencia ") == 4
+    assert "El archivo de calendario adjunto quita cada una de estas visitas" in text
+    assert len(_events(email)) == 4
+
+
+def test_the_desk_confirming_one_visit_of_a_waiting_course_confirms_them_all(staff, login_as):  # noqa: F811
+    book_online(staff, start="2027-03-08T10:00:00-08:00", practitioner="ben")
+    with staff.test_request_context():
+        ids = [a.id for a in book_course(request(service="short"), Repeat(7, 3), WEEKLY[:3], now()).appointments]
+    desk = login_as(StaffRole.RECEPTIONIST)
+    page = desk.get(f"/desk/appointments/{ids[1]}").get_data(as_text=True)
+    done = desk.post(f"/desk/appointments/{ids[1]}/confirm-identity", data={"csrf_token": csrf_from(page)})
+    assert done.status_code == 303
+    with staff.app_context():
+        assert [db.session.get(Appointment, i).identity_pending for i in ids] == [False] * 3

@@ -54,19 +54,20 @@ def appointment_calendar(appointment: Appointment, clinic: Clinic, *, stamped_at
     `organizer` ("Name <address>") is the clinic's sending address: calendar apps apply a
     cancellation sent by email only when it names the organiser of the event.
     """
-    cancelled = appointment.status is AppointmentStatus.CANCELLED
-    return visits_calendar([appointment], clinic, stamped_at=stamped_at, organizer=organizer,
-                           method="CANCEL" if cancelled else "PUBLISH")
+    return visits_calendar([appointment], clinic, stamped_at=stamped_at, organizer=organizer)
 
 
 def visits_calendar(appointments: Iterable[Appointment], clinic: Clinic, *, stamped_at: datetime,
-                    organizer: str | None = None, method: str = "PUBLISH") -> bytes:
+                    organizer: str | None = None) -> bytes:
     """The patient's file for one or more visits (a course): one VEVENT each, with its own UID, so
-    each visit is moved or cancelled in the patient's calendar on its own later."""
+    each visit is moved or cancelled in the patient's calendar on its own later. When every visit
+    is cancelled (one, or the rest of a course) the file is a METHOD:CANCEL that takes them out."""
+    appointments = list(appointments)
+    cancelled = all(appointment.status is AppointmentStatus.CANCELLED for appointment in appointments)
     calendar = Calendar()
     calendar.add("prodid", "-//Clinic booking//appointments//EN")
     calendar.add("version", "2.0")
-    calendar.add("method", method)
+    calendar.add("method", "CANCEL" if cancelled else "PUBLISH")
     for appointment in appointments:
         calendar.add_component(_patient_event(appointment, clinic, stamped_at, organizer))
     return calendar.to_ical()

@@ -31,7 +31,7 @@ from markupsafe import Markup
 from booking.formatting import date_text, email_time, tel_uri
 from booking.i18n import speaking
 from booking.models import Appointment, Clinic, WaitlistEntry
-from booking.notify.calendar import appointment_calendar, visits_calendar
+from booking.notify.calendar import visits_calendar
 
 # Stands in the stored bodies where the message's secret link goes; the sender makes a new
 # token for each attempt and puts it there only in what it hands to the mail server
@@ -163,10 +163,11 @@ STAFF_KINDS = {"safety_alert"}
 def compose(kind: str, appointment: Appointment, clinic: Clinic, now: datetime, **context) -> Email:
     """The email of this kind about this appointment, with LINK_PLACEHOLDER for its secret link.
 
-    Kinds: confirmation, course_confirmation (context: visits, every visit of the course), moved (context: was_at, was_with: the old time and practitioner),
-    cancelled (context: by_clinic), reminder, progress_invitation, intake_invitation,
-    identity_check, and safety_alert to the clinic (context: level, given_in). `context` may
-    also carry `questions`: "intake", "progress" or None, the questions the patient still has
+    Kinds: confirmation, course_confirmation (context: visits, every visit of the course), moved (context: was_at,
+    was_with: the old time and practitioner), cancelled (context: by_clinic), course_cancelled (context: visits,
+    every visit cancelled with the rest of a course, and by_clinic), reminder, progress_invitation,
+    intake_invitation, identity_check (context: link_days, placeholder, and for a course visits), and
+    safety_alert to the clinic (context: level, given_in). `context` may also carry `questions`: "intake", "progress" or None, the questions the patient still has
     to answer for this visit.
     """
     language = "en" if kind in STAFF_KINDS else appointment.language
@@ -197,11 +198,9 @@ def compose(kind: str, appointment: Appointment, clinic: Clinic, now: datetime, 
             **context,
         }
         calendar = None
-        if kind == "course_confirmation":
-            calendar = visits_calendar(context["visits"], clinic, stamped_at=now,
+        if kind in CALENDAR_KINDS:  # a course's emails carry every visit they tell of, one VEVENT each
+            calendar = visits_calendar(context.get("visits") or [appointment], clinic, stamped_at=now,
                                        organizer=current_app.config["MAIL_FROM"])
-        elif kind in CALENDAR_KINDS:
-            calendar = appointment_calendar(appointment, clinic, stamped_at=now, organizer=current_app.config["MAIL_FROM"])
         return _written(kind, values, clinic, calendar)
 
 
@@ -245,7 +244,7 @@ def _split(rendered: str) -> tuple[str, str]:
 
 
 # Emails that change what the patient's calendar should show carry an .ics file.
-CALENDAR_KINDS = {"confirmation", "course_confirmation", "moved", "cancelled"}
+CALENDAR_KINDS = {"confirmation", "course_confirmation", "moved", "cancelled", "course_cancelled"}
 
 
 def _reading_list(appointment: Appointment) -> list[tuple[str, str]]:

@@ -284,15 +284,17 @@ def add_visit(clinic, service: Service, practitioner: Practitioner, patient: Pat
     return appointment
 
 
-def ask_who_booked(appointment: Appointment, actor: Actor, now: datetime) -> None:
+def ask_who_booked(appointment: Appointment, actor: Actor, now: datetime,
+                   course: list[Appointment] | None = None) -> None:
     """A booking matching a patient seen by other practitioners waits for the patient to confirm
-    from an emailed link (operations.identity); nothing happens for any other booking."""
+    from an emailed link (operations.identity), one email for every visit of a `course` booked
+    together; nothing happens for any other booking."""
     if appointment.identity_pending:
         record(appointment, actor, "identity pending", (
             "These details match a patient who has visits with other practitioners: their earlier visits "
             f"stay hidden from {appointment.practitioner.name} until the patient confirms from the link "
             f"emailed to {appointment.patient.email}, or the desk confirms"), now)
-        identity.queue_request(appointment, now)
+        identity.queue_request(appointment, now, course)
 
 
 def move(
@@ -346,14 +348,15 @@ def move(
 
 
 def cancel(appointment_id: int, reason: str, now: datetime, *, actor: Actor = PATIENT,
-           patient_asked: bool = True, seen: int | None = None) -> Appointment:
-    """Cancel the appointment, freeing its time; the email tells the patient whose wish it was.
-    `seen` as for move."""
+           patient_asked: bool = True, seen: int | None = None, email: bool = True) -> Appointment:
+    """Cancel the appointment, freeing its time; the email tells the patient whose wish it was
+    (unless `email` is False: the caller sends one email for several visits). `seen` as for move."""
     with write_transaction():
         appointment = _changing(appointment_id, seen, "reason", actor)
         appointment.cancel(now, reason)
         record(appointment, actor, "cancelled", reason or "No reason given", now)
-        outbox.queue("cancelled", appointment, now, by_clinic=not patient_asked)
+        if email:
+            outbox.queue("cancelled", appointment, now, by_clinic=not patient_asked)
         _offer_to_waitlist(appointment.practitioner_id, TimeRange(appointment.starts_at, appointment.occupied_until), now)
     return appointment
 

@@ -274,7 +274,7 @@ def book_course(request: BookingRequest, repeat: Repeat, starts: Sequence[dateti
         message = outbox.queue("course_confirmation", head, now, visits=appointments, questions=questions_asked(head))
         if message is not None:  # it tells every visit: a move of the first alone must not hold it back
             message.about_sequence = None
-        ask_who_booked(head, actor, now)
+        ask_who_booked(head, actor, now, appointments)
     return CourseResult(course.id, appointments, tokens, booked)
 
 
@@ -330,16 +330,22 @@ def rest_of_course(appointment: Appointment) -> list[Appointment]:
 
 def cancel_rest(appointment_id: int, reason: str, now: datetime, *, actor: Actor = PATIENT,
                 patient_asked: bool = True, seen: int | None = None) -> list[Appointment]:
-    """Cancel this visit and every later booked visit of its course, in one transaction; each gets
-    its cancellation email (with the .ics that takes it out of the patient's calendar)."""
+    """Cancel this visit and every later booked visit of its course, in one transaction, with one
+    email listing them all (its .ics takes every one out of the patient's calendar)."""
     with write_transaction():
         appointment = locked(Appointment, appointment_id)
         if appointment is not None and appointment.course_id is None:
             raise CannotBook("reason", _("This visit is not part of a course."))
-        cancelled = [cancel(appointment_id, reason, now, actor=actor, patient_asked=patient_asked, seen=seen)]
+        cancelled = [cancel(appointment_id, reason, now, actor=actor, patient_asked=patient_asked, seen=seen,
+                            email=False)]
         for visit in rest_of_course(appointment):
             if visit.id != appointment_id:
-                cancelled.append(cancel(visit.id, reason, now, actor=actor, patient_asked=patient_asked))
+                cancelled.append(cancel(visit.id, reason, now, actor=actor, patient_asked=patient_asked,
+                                        email=False))
+        if len(cancelled) == 1:  # the course's last visit: the single visit's email says it
+            outbox.queue("cancelled", cancelled[0], now, by_clinic=not patient_asked)
+        else:
+            outbox.queue("course_cancelled", cancelled[0], now, visits=cancelled, by_clinic=not patient_asked)
     return cancelled
 
 

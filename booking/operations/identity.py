@@ -107,9 +107,15 @@ def after_move_to_another_practitioner(appointment: Appointment, actor, now: dat
     queue_request(appointment, now)
 
 
-def queue_request(appointment: Appointment, now: datetime) -> None:
-    """Email the address on file a link to confirm the booking (the link is made when it goes)."""
-    if appointment.identity_pending:
+def queue_request(appointment: Appointment, now: datetime, course: list[Appointment] | None = None) -> None:
+    """Email the address on file a link to confirm the booking (the link is made when it goes);
+    for a course booked together, one email naming every visit of `course`, whose link confirms them all."""
+    if not appointment.identity_pending:
+        return
+    if course and len(course) > 1:
+        outbox.queue(EMAIL_KIND, appointment, now, link_days=CONFIRM_LINK_DAYS,
+                     placeholder=IDENTITY_LINK_PLACEHOLDER, visits=course)
+    else:
         outbox.queue(EMAIL_KIND, appointment, now, link_days=CONFIRM_LINK_DAYS,
                      placeholder=IDENTITY_LINK_PLACEHOLDER)
 
@@ -163,13 +169,27 @@ def check_for(token: str, now: datetime) -> IdentityCheck | None:
     return check
 
 
-def _confirm(appointment: Appointment, by: str, actor, detail: str, now: datetime) -> None:
-    if appointment.status is AppointmentStatus.CANCELLED:
+def waiting_with(appointment: Appointment) -> list[Appointment]:
+    """The bookings one confirmation settles, locked: the visit, or every visit of its course (booked
+    together by one person), that is still booked and waiting."""
+    if appointment.course_id is None:
+        together = [appointment]
+    else:
+        query = sa.select(Appointment).where(Appointment.course_id == appointment.course_id).order_by(Appointment.id)
+        together = list(db.session.scalars(query.with_for_update().execution_options(populate_existing=True)))
+    return [visit for visit in together if visit.status is not AppointmentStatus.CANCELLED and visit.identity_pending]
+
+
+def _confirm(appointment: Appointment, by: str, actor, detail, now: datetime) -> None:
+    """Confirm the booking, and the other visits of its course still waiting; `detail(visit)` is each one's record."""
+    waiting = waiting_with(appointment)
+    if not waiting and appointment.status is AppointmentStatus.CANCELLED:
         raise NothingToConfirm("This appointment is cancelled, so there is nothing to confirm.")
-    if not appointment.identity_pending:
+    if not waiting:
         raise NothingToConfirm("The patient's identity is already confirmed for this booking.")
-    appointment.identity_confirmed_at, appointment.identity_confirmed_by = now, by
-    record(appointment, actor, "identity confirmed", detail, now)
+    for visit in waiting:
+        visit.identity_confirmed_at, visit.identity_confirmed_by = now, by
+        record(visit, actor, "identity confirmed", detail(visit), now)
 
 
 def confirm_from_link(token: str, now: datetime) -> Appointment | None:
@@ -182,8 +202,8 @@ def confirm_from_link(token: str, now: datetime) -> Appointment | None:
         appointment = locked(Appointment, check.appointment_id)
         try:
             _confirm(appointment, BY_PATIENT, PATIENT,
-                     f"From the link emailed to {appointment.patient.email}: earlier visits are now shown "
-                     f"to {appointment.practitioner.name}", now)
+                     lambda visit: f"From the link emailed to {visit.patient.email}: earlier visits are now shown "
+                                   f"to {visit.practitioner.name}", now)
         except NothingToConfirm:
             pass  # already confirmed (a second press, or the desk was first): nothing to change
     return appointment
@@ -198,5 +218,5 @@ def confirm_by_desk(account: StaffAccount, appointment_id: int, now: datetime) -
         if appointment is None:
             raise NotVisible()
         _confirm(appointment, account.name, actor(account),
-                 f"Checked by the desk: earlier visits are now shown to {appointment.practitioner.name}", now)
+                 lambda visit: f"Checked by the desk: earlier visits are now shown to {visit.practitioner.name}", now)
     return appointment
