@@ -234,6 +234,21 @@ def test_cancel_the_rest_is_one_email_listing_every_visit_with_one_calendar_canc
         assert event.decoded("DTSTART") == booked[uid].decoded("DTSTART")
 
 
+def test_the_rest_cancelled_from_a_visit_under_way_still_tells_the_patient_of_the_later_ones(staff, clock, mail):  # noqa: F811
+    """The desk cancels the rest of a course from a visit that has begun (the patient phoned at 10:05):
+    the one email is about every visit it lists, so it goes while any of them is still to come."""
+    with staff.test_request_context():
+        ids = [a.id for a in book_course(request(), Repeat(7, 3), WEEKLY[:3], now()).appointments]
+    send(staff, mail)
+    clock.advance(hours=26, minutes=5)  # Tue, Mar 9, 10:05: the first visit is under way
+    with staff.test_request_context():
+        assert [a.id for a in cancel_rest(ids[0], "Moving away", now(), patient_asked=True)] == ids
+    assert "Sent 1," in send(staff, mail)
+    [email] = mail.received[1:]
+    assert email["Subject"] == "Cancelled: 3 visits of your course from Tue, Mar 9, 2027, 10:00 AM PST"
+    assert len(_events(email)) == 3
+
+
 def test_a_single_visit_of_a_course_and_its_last_visit_are_cancelled_with_the_single_visit_email(staff, mail):  # noqa: F811
     with staff.test_request_context():
         result = book_course(request(), Repeat(7, 4), WEEKLY, now())

@@ -15,6 +15,7 @@ from booking.notify import outbox
 from booking.extensions import db
 from booking.models import (
     Appointment,
+    AppointmentStatus,
     OfferState,
     OutboxMessage,
     Practitioner,
@@ -415,6 +416,41 @@ def test_joining_again_for_the_same_visit_sends_the_link_again_and_makes_no_seco
         assert kinds == [("waitlist_joined", first.entry_id, "You are on the waitlist of Test Clinic"),
                          ("waitlist_joined", first.entry_id, "Your place on the waitlist of Test Clinic")]
         waitlist.join(waitlist.JoinRequest(wishes(service="consult"), details(1)), clock())  # another visit may wait
+
+
+def test_a_place_cannot_be_changed_into_a_second_place_for_a_visit_the_person_waits_for(clinic, clock):
+    kept = join(clinic, 1)
+    other = join(clinic, 1, service="consult")  # one place per visit: two visits, two places
+    with clinic.app_context():
+        with pytest.raises(CannotBook) as refused:
+            waitlist.change(other.entry_id, wishes(), clock())  # consult -> short, which they wait for already
+        assert refused.value.field == "service" and "already have a place" in refused.value.message
+        assert db.session.get(WaitlistEntry, other.entry_id).service.slug == "consult"  # nothing changed
+        waitlist.change(kept.entry_id, wishes(practitioner="any"), clock())  # their own place, same visit
+
+
+def test_a_booking_from_an_offer_stands_when_offering_the_withdrawn_times_onward_fails(clinic, clock, monkeypatch):
+    """Offering a person's other times onward is its own transaction after the booking's commit; a
+    failure there (a lock waited on too long, here made to happen) loses only that news."""
+    from booking.transaction import Busy
+
+    visit = only_ten_oclock_on_tuesday(clinic)
+    first = join(clinic, 1)
+    cancel(clinic, visit)
+    with clinic.app_context(), write_transaction():  # a second open offer of theirs, as the desk makes
+        db.session.add(WaitlistOffer(entry_id=first.entry_id, practitioner_id=db.session.get(
+            WaitlistOffer, offer_id_of(clinic, first.entry_id)).practitioner_id, starts_at=TUESDAY_10 + timedelta(
+            days=1), state=OfferState.OPEN, sent_at=clock(), expires_at=clock() + timedelta(hours=4)))
+
+    def busy(*_args):
+        raise Busy()
+    monkeypatch.setattr(waitlist, "_offer_again", busy)
+    with clinic.app_context():
+        offer_id = db.session.scalar(sa.select(sa.func.min(WaitlistOffer.id)))
+        booked = waitlist.confirm(first.entry_id, offer_id, clock())
+        assert db.session.get(Appointment, booked.appointment.id).status is AppointmentStatus.BOOKED
+    assert entry_state(clinic, first.entry_id) is WaitlistState.BOOKED
+    assert sorted(state for _, state, _ in offers(clinic)) == ["booked", "withdrawn"]
 
 
 def test_booking_from_an_offer_ends_every_place_of_that_person_for_that_visit(clinic, clock):

@@ -425,6 +425,10 @@ def _prepare_attempt(message_id: int, sender: str, now: datetime, written: Email
     return _writing(make)
 
 
+# Emails about every visit of a course (their context lists the visits), queued on one of them.
+COURSE_KINDS = {"course_confirmation", "course_cancelled"}
+
+
 def stale_because(message: OutboxMessage, now: datetime) -> str | None:
     """Why a message no longer applies when its turn comes, or None to send it.
 
@@ -444,7 +448,11 @@ def stale_because(message: OutboxMessage, now: datetime) -> str | None:
         return None if appointment.identity_pending else "The booking was confirmed before the email could go."
     if message.kind == "safety_alert":  # true whatever changed since, until the visit is over
         return "The visit was over before the alert could go; its record shows the flag." if appointment.ends_at <= now else None
-    if appointment.starts_at <= now:
+    if message.kind in COURSE_KINDS:  # about every visit it lists: it still matters until the last begins
+        listed = [visit.starts_at for visit in _context_of(message).get("visits", [])]
+        if max([appointment.starts_at, *listed]) <= now:
+            return "Every visit of the course had already begun."
+    elif appointment.starts_at <= now:
         return "The visit had already begun."
     if message.about_sequence is not None and appointment.sequence != message.about_sequence:
         return "The visit changed after this email was written; a later email tells the patient."

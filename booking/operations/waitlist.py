@@ -13,6 +13,7 @@ on the list. Offers run out after the clinic's `waitlist_offer_hours`; `expire` 
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -55,6 +56,8 @@ from booking.scheduling.waitlist import (
 )
 from booking.tokens import hash_token, new_token
 from booking.transaction import locked, write_transaction
+
+log = logging.getLogger(__name__)
 
 # How many places are asked at once about the freed time of one practitioner on one day: enough
 # that someone answers soon, few enough that most who are asked can have it.
@@ -266,6 +269,11 @@ def change(entry_id: int, wishes: Wishes, now: datetime) -> WaitlistEntry:
         entry = _waiting(entry_id)
         clinic = load_clinic()
         service, practitioner = _checked(wishes, clinic, clinic.today(now))
+        if service.id != entry.service_id:  # one place per person for each visit, as when joining
+            bookings.lock_patient(entry.email, entry.born_on)
+            if any(place.id != entry.id for place in _places_of(entry.email, entry.born_on, service.id)):
+                raise CannotBook("service", _("You already have a place on the waitlist for this visit. Change "
+                                              "or leave that place instead."))
         entry.service, entry.practitioner = service, practitioner
         entry.first_day, entry.last_day = wishes.first_day, wishes.last_day
         entry.weekdays = sorted(set(wishes.weekdays))
@@ -549,8 +557,12 @@ def confirm(entry_id: int, offer_id: int, now: datetime, *, actor: Actor = PATIE
         _mark_gone(offer_id, now)
         raise _gone() from None
     if withdrawn:  # in a transaction of its own, as after a lost race: other practitioners' locks are taken there
-        with write_transaction():
-            _offer_again(withdrawn, now)
+        try:
+            with write_transaction():
+                _offer_again(withdrawn, now)
+        except Exception:  # the booking is made and the patient must hear so; only news for others is lost
+            log.exception("booked from waitlist offer %s; offering the %s withdrawn time(s) onward failed",
+                          offer_id, len(withdrawn))
     return result
 
 
