@@ -60,6 +60,8 @@ from booking.operations.safety_signals import signal
 from booking.safety import levels_of
 from booking.scheduling import BookingRules
 from booking.scheduling.course import (
+    MAX_EVERY_DAYS,
+    MAX_VISITS,
     SEARCH_DAYS,
     CourseProblem,
     Length,
@@ -129,14 +131,14 @@ def _repeat_problem(repeat: Repeat, first_day=None) -> None:
     if problem is None:
         return
     if problem.field == "every_days":
-        raise CannotBook("every_days", _("Choose from 1 to %(most)s days between visits.", most=28))
+        raise CannotBook("every_days", _("Choose from 1 to %(most)s days between visits.", most=MAX_EVERY_DAYS))
     if problem.field == "weekdays" and first_day is not None and repeat.problem() is None:
         raise CannotBook("weekdays", _("The first visit is on a %(day)s, so the days of the course must include "
                                        "it: choose days that do, or another first time.",
                                        day=_weekday(first_day)))
     if problem.field == "weekdays":
         raise CannotBook("weekdays", _("Choose different days of the week for the course."))
-    raise CannotBook("count", _("A course has from 2 to %(most)s visits.", most=12))
+    raise CannotBook("count", _("A course has from 2 to %(most)s visits.", most=MAX_VISITS))
 
 
 def _weekday(day) -> str:

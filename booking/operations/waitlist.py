@@ -299,10 +299,10 @@ def leave(entry_id: int, now: datetime) -> str:
 def _end(entry: WaitlistEntry, state: WaitlistState, now: datetime) -> None:
     """End a place on the list; its open offers are withdrawn and asked of the next people."""
     entry.state, entry.ended_at = state, now
-    freed = [(offer.practitioner_id, offer.starts_at) for offer in _open_offers(entry_id=entry.id)]
-    for offer in _open_offers(entry_id=entry.id):
+    open_offers = _open_offers(entry_id=entry.id)
+    for offer in open_offers:
         _close(offer, OfferState.WITHDRAWN, now)
-    _offer_again(freed, now)
+    _offer_again([(offer.practitioner_id, offer.starts_at) for offer in open_offers], now)
 
 
 def _open_offers(*, entry_id: int | None = None, practitioner_id: int | None = None,
