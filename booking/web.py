@@ -99,6 +99,15 @@ class SessionCookieSecureOverHttps(SecureCookieSessionInterface):
     def get_cookie_secure(self, app: Flask) -> bool:
         return super().get_cookie_secure(app) or (has_request_context() and request.is_secure)
 
+    def get_signing_serializer(self, app: Flask):
+        """Made once for the app's keys rather than for every request: itsdangerous tries its JSON
+        serializer out as it makes one, which cost more than opening the session itself."""
+        keys = (app.secret_key, tuple(app.config["SECRET_KEY_FALLBACKS"] or ()))
+        made = self.__dict__.get("made_for")
+        if made is None or made[0] != keys:
+            made = self.made_for = (keys, super().get_signing_serializer(app))
+        return made[1]
+
 
 def _page_locale():
     return get_locale() or "en_US"
