@@ -18,14 +18,17 @@ from booking.transaction import write_transaction
 from tests.conftest import app_config, close_database
 from tests.test_api import body
 from tests.test_booking_journey import DETAILS, MONDAY_10, PatientBrowser
+from tests.test_staff import login_as, staff  # noqa: F401 (fixtures)
 
 TOKEN = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
 MONDAY_10_BUTTON = f'value="{MONDAY_10}"'
 
 
-def at_time_list(app, service="short", practitioner="ana", returning="yes", language=None) -> PatientBrowser:
-    """A patient whose draft has reached the time list."""
+def at_time_list(app, service="short", practitioner="ana", returning="yes", language=None,
+                 client=None) -> PatientBrowser:
+    """A patient whose draft has reached the time list (in `client`'s browser, if given)."""
     patient = PatientBrowser(app)
+    patient.client = client or patient.client
     if language:
         patient.get(f"/?language={language}")
     patient.answer_first_visit(returning)
@@ -164,3 +167,12 @@ def test_each_language_gets_its_own_page(clinic):
         english_page, spanish_page = view(english), view(spanish)
         assert 'lang="en"' in english_page and "Choose a time" in english_page
         assert 'lang="es"' in spanish_page and "Choose a time" not in spanish_page
+
+
+def test_signed_in_staff_get_their_own_page_and_never_give_it_to_a_patient(staff, login_as):  # noqa: F811
+    patient = at_time_list(staff)
+    assert "Sign out" not in view(patient)  # the patients' page, kept
+    desk = at_time_list(staff, client=login_as(StaffRole.RECEPTIONIST))
+    for _ in range(2):
+        assert "Sign out" in view(desk)
+        assert "Sign out" not in view(patient)

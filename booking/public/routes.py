@@ -139,9 +139,16 @@ def _shared_home_page(known) -> tuple | None:
     change renews the stamp, whichever process makes it) and the language chosen. None for a page
     of one person's: signed-in staff (their menu), a message waiting to be shown, or an address
     with a query (its links repeat the query). Rendering the page was most of its cost."""
-    if request.query_string or current_user.is_authenticated or session.get("_flashes"):
+    if request.query_string or session.get("_flashes") or _staff_signed_in():
         return None
     return known.stamp, session.get(SESSION_LANGUAGE)
+
+
+def _staff_signed_in() -> bool:
+    """Whether staff are signed in. Only the session cookie can carry a staff session (there is
+    no remember-me), so without it there is nobody to look up, and Flask-Login's look-up for an
+    anonymous visitor was the most a kept home page did of its own."""
+    return current_app.config["SESSION_COOKIE_NAME"] in request.cookies and current_user.is_authenticated
 
 
 def fitting_services(services, returning: bool) -> list:
@@ -246,7 +253,7 @@ def _time_page(clinic, diaries, service, choice: str, practitioners):
     person's is rendered for them alone: a message waiting to be shown (a lost race), a signed-in
     member of staff (their menu), an address with more than the dates asked for."""
     moment = now()
-    if current_user.is_authenticated or session.get("_flashes") or set(request.args) - {"from"}:
+    if session.get("_flashes") or set(request.args) - {"from"} or _staff_signed_in():
         return _render_time_page(TimeForm(), clinic, diaries, service, choice, practitioners, moment)
     key = (page_key(clinic, service, practitioners, diaries, moment), choice, request.query_string,
            session.get(SESSION_LANGUAGE))
