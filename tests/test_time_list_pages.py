@@ -12,7 +12,8 @@ import sqlalchemy as sa
 from booking import create_app
 from booking.extensions import db
 from booking.models import BookingDraft, Clinic, Practitioner, StaffAccount, StaffRole
-from booking.operations import desk
+from booking.clock import now
+from booking.operations import desk, drafts
 from booking.operations.staff import add_staff
 from booking.transaction import write_transaction
 from tests.conftest import app_config, close_database
@@ -176,3 +177,23 @@ def test_signed_in_staff_get_their_own_page_and_never_give_it_to_a_patient(staff
     for _ in range(2):
         assert "Sign out" in view(desk)
         assert "Sign out" not in view(patient)
+
+
+def test_a_drafts_answers_read_alone_are_the_rows_own_values(clinic):
+    """Read on a connection of its own through the driver, or on the request's transaction once one
+    has begun: either way the values the row holds, typed as the ORM types them."""
+    patient = PatientBrowser(clinic)
+    patient.book_until_check(symptoms=("fever",))
+    with patient.client.session_transaction() as session:
+        key = session["booking"]
+    with clinic.test_request_context():
+        alone = drafts.find_answers(key, now())
+        row = drafts.find_draft(key, now())  # the request's transaction has begun
+        in_transaction = drafts.find_answers(key, now())
+        expected = drafts.DraftAnswers(row.id, row.service_id, row.practitioner_choice, row.starts_at,
+                                       row.safety_codes, row.details, row.appointment_id)
+        assert drafts.find_answers("not-a-key", now()) is None
+        assert drafts.find_answers(key, now() + drafts.DRAFT_LIFETIME) is None  # untouched for a day: gone
+    assert alone == in_transaction == expected
+    assert alone.details["name"] == "Pat Example" and alone.safety_codes == ["fever"]
+    assert alone.starts_at.isoformat() == "2027-03-08T18:00:00+00:00" and alone.missing_step() is None
