@@ -1240,7 +1240,7 @@ def _calendars_changed(session) -> set[int]:
         changed.update(_practitioner_of(visit) for visit in visits)
         named = {item.appointment_id, *state.attrs["appointment_id"].history.deleted} - {None}
         for visit_id in named - {visit.id for visit in visits}:
-            held = session.identity_map.get(sa.orm.identity_key(Appointment, visit_id))
+            held = session.identity_map.get(session.identity_key(Appointment, visit_id))
             if held is not None:
                 changed.add(_practitioner_of(held))
             else:
