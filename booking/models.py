@@ -351,7 +351,7 @@ class Practitioner(InLanguages, db.Model):
                                              server_default="initial")
     # Renewed with the diary stamp, and by every change to what the staff calendars show of their
     # visits besides (renew_calendar_stamps below): the desk's day and week and My day keep the
-    # pages they render until one of these moves (booking.desk.kept). Random, as the diary stamp.
+    # pages they render until one of these moves (booking.kept_pages). Random, as the diary stamp.
     calendar_stamp: Mapped[str] = mapped_column(sa.String(32), default=lambda: uuid.uuid4().hex,
                                                 server_default="initial")
 
@@ -1253,7 +1253,7 @@ def _calendars_changed(session) -> set[int]:
 
 
 def renew_calendar_stamps(session, practitioner_ids) -> None:
-    """Give these practitioners new calendar stamps in this transaction (booking.desk.kept keeps
+    """Give these practitioners new calendar stamps in this transaction (booking.kept_pages keeps
     the calendar pages under them). ORM changes renew them by themselves (below)."""
     if practitioner_ids:
         session.execute(sa.update(Practitioner).where(Practitioner.id.in_(sorted(practitioner_ids)))

@@ -105,7 +105,7 @@ def test_calendar_pages_cost_the_same_queries_for_ten_practitioners_and_300_appo
              "/desk/week?date=2027-03-09&practitioner=ana")
 
     def queries_per_page() -> list[tuple[int, int]]:
-        """Each page's statements rendered, then kept (booking.desk.kept)."""
+        """Each page's statements rendered, then kept (booking.kept_pages)."""
         # The first request after a settings change (practitioners added) reads the catalogue again.
         assert staff.test_client().get("/").status_code == 200
         counts = []

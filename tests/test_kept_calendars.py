@@ -1,4 +1,4 @@
-"""Calendar pages kept per process (booking.desk.kept) read exactly as pages rendered afresh: after
+"""Calendar pages kept per process (booking.kept_pages) read exactly as pages rendered afresh: after
 every kind of change they show, made through another process, on the very next view; for each
 staff member their own; with a message shown once; with each session's own CSRF token; and
 across the clock's moments. On both databases.

@@ -15,7 +15,7 @@ from flask_babel import get_locale
 from flask_login import current_user
 
 from booking.clinician.chart import lay_out_chart
-from booking.desk import kept
+from booking import kept_pages
 from booking.clock import now
 from booking.measures.intake import AFTER_EFFECTS, DURATION_BANDS, PRECAUTIONS, PRECAUTIONS_SHORT, RISK_FACTORS, age_on
 from booking.models import StaffRole
@@ -44,7 +44,7 @@ def _instruments():
 @reads_intakes
 def my_day():
     """Today's visits (or another date's) for the signed-in practitioner; an admin picks whose.
-    Kept per process (booking.desk.kept): it shows no words of an intake, and writes no audit."""
+    Kept per process (booking.kept_pages): it shows no words of an intake, and writes no audit."""
     account = current_user.account
     known, version = desk.calendars_version()  # first: what the page reads after is at least as new
     moment = now()
@@ -64,7 +64,7 @@ def my_day():
                                whose=practitioner.slug if choices and practitioner else None, **context)
         return page, ()  # nothing on it follows the clock
 
-    return kept.serve(version, (day, asked_for), moment, render)
+    return kept_pages.serve(version, (day, asked_for), moment, render)
 
 
 def _opened(appointment_id: int, action: str) -> clinical.VisitRecord:

@@ -15,7 +15,7 @@ from flask_login import current_user
 
 from booking.clock import now
 from booking.formatting import end_sentence
-from booking.desk import kept
+from booking import kept_pages
 from booking.desk.courses import desk_course
 from booking.forms import how_often_choices
 from booking.desk.forms import (
@@ -69,7 +69,7 @@ def _patient_from_args() -> Patient | None:
 @staff_only()
 def today():
     """Every practitioner's column for one day, or one of them (?practitioner=slug: a phone
-    shows one column at a time, with links to the others). Kept per process (booking.desk.kept)."""
+    shows one column at a time, with links to the others). Kept per process (booking.kept_pages)."""
     known, version = desk.calendars_version()  # first: what the page reads after is at least as new
     moment = now()
     day = asked_day(request.args.get("date"), known.today(moment))
@@ -84,14 +84,14 @@ def today():
         chosen = next((p for p in calendar.everyone if p.slug == slug), None)
         page = render_template("desk/day.html", day=day, calendar=calendar, patient=patient, chosen=chosen,
                                previous=day - timedelta(days=1), following=day + timedelta(days=1),
-                               beside_calendar=kept.mark("waitlist") if desk_staff else "", **context)
+                               beside_calendar=kept_pages.mark("waitlist") if desk_staff else "", **context)
         return page, calendar.grid.turns
 
     def waitlist_beside() -> str:
         waiting = waitlist.for_day(day, moment)
         return render_template("waitlist/_desk_beside_calendar.html", day=day, waiting=waiting) if waiting else ""
 
-    return kept.serve(version, None if patient else (day, slug), moment, render,
+    return kept_pages.serve(version, None if patient else (day, slug), moment, render,
                       {"waitlist": waitlist_beside} if desk_staff else None)
 
 
@@ -117,7 +117,7 @@ def week():
         calendar = desk.week_calendar(monday, practitioner, moment)
         return render_template("desk/week.html", calendar=calendar, **context), calendar.grid.turns
 
-    return kept.serve(version, None if patient else (day, slug), moment, render)
+    return kept_pages.serve(version, None if patient else (day, slug), moment, render)
 
 
 # --- booking for a caller --------------------------------------------------------------

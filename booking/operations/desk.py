@@ -53,7 +53,7 @@ TIME_OFF_AHEAD_DAYS = 3 * 366
 # --- the calendar --------------------------------------------------------------------
 
 # The clinic's settings stamp beside every practitioner's calendar stamp, in one statement: whether
-# a calendar page a process kept still shows what is in the database (booking.desk.kept).
+# a calendar page a process kept still shows what is in the database (booking.kept_pages).
 _CALENDAR_STAMPS = (sa.select(Clinic.settings_stamp, Practitioner.id, Practitioner.calendar_stamp)
                     .select_from(Clinic).outerjoin(Practitioner, sa.true()).where(Clinic.id == 1))
 
