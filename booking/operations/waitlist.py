@@ -584,13 +584,18 @@ class Waiting:
     would_take: list[FreedTime]
 
 
+# The places waiting on a date, with the weekdays they would come on: built once, not per calendar.
+_WAITING_ON = sa.select(WaitlistEntry.id, WaitlistEntry.weekdays).where(
+    WaitlistEntry.state == WaitlistState.WAITING, WaitlistEntry.first_day <= sa.bindparam("day"),
+    WaitlistEntry.last_day >= sa.bindparam("day"))
+
+
 def for_day(day: date, now: datetime) -> list[Waiting]:
     """Who on the list would come on this clinic date, first to join first, each with the free
     online times of the day that suit them (the desk's list beside the calendar)."""
     # Asked with every desk calendar, and most days nobody waits: a plain read of who might first,
     # without the ORM's cost, and nothing more when it finds no one.
-    places = catalogue.core_read(sa.select(WaitlistEntry.id, WaitlistEntry.weekdays).where(
-        WaitlistEntry.state == WaitlistState.WAITING, WaitlistEntry.first_day <= day, WaitlistEntry.last_day >= day))
+    places = catalogue.core_read(_WAITING_ON, {"day": day})
     ids = [place for place, weekdays in places if not weekdays or day.weekday() in weekdays]
     if not ids:
         return []
