@@ -350,7 +350,7 @@ class Practitioner(InLanguages, db.Model):
     diary_stamp: Mapped[str] = mapped_column(sa.String(32), default=lambda: uuid.uuid4().hex,
                                              server_default="initial")
     # Renewed with the diary stamp, and by every change to what the staff calendars show of their
-    # visits besides (renew_calendar_stamps below): the desk's day and week and My day keep the
+    # visits besides (_calendars_changed below): the desk's day and week and My day keep the
     # pages they render until one of these moves (booking.kept_pages). Random, as the diary stamp.
     calendar_stamp: Mapped[str] = mapped_column(sa.String(32), default=lambda: uuid.uuid4().hex,
                                                 server_default="initial")
@@ -1186,14 +1186,22 @@ def _diaries_changed(session) -> set[int]:
     return changed
 
 
-def renew_diary_stamps(session, practitioner_ids) -> None:
+def renew_diary_stamps(session, practitioner_ids, calendars_only=()) -> None:
     """Give these practitioners new diary stamps in this transaction (operations.availability keeps
-    free times under them), and new calendar stamps, as their calendars show their diaries. ORM
-    changes renew them by themselves (below)."""
+    free times under them), and new calendar stamps, as their calendars show their diaries; and
+    `calendars_only` new calendar stamps alone. One statement, so that two transactions lock the
+    rows in the same order (by id) whatever mix each renews. ORM changes renew them by themselves
+    (below)."""
+    everyone = sorted({*practitioner_ids, *calendars_only})
+    if not everyone:
+        return
+    values = {"calendar_stamp": uuid.uuid4().hex}
     if practitioner_ids:
-        session.execute(sa.update(Practitioner).where(Practitioner.id.in_(sorted(practitioner_ids)))
-                        .values(diary_stamp=uuid.uuid4().hex, calendar_stamp=uuid.uuid4().hex)
-                        .execution_options(synchronize_session=False))
+        diary = uuid.uuid4().hex
+        values["diary_stamp"] = (sa.case((Practitioner.id.in_(sorted(practitioner_ids)), diary),
+                                         else_=Practitioner.diary_stamp) if calendars_only else diary)
+    session.execute(sa.update(Practitioner).where(Practitioner.id.in_(everyone)).values(**values)
+                    .execution_options(synchronize_session=False))
 
 
 # --- the calendar stamps ----------------------------------------------------------------------
@@ -1252,19 +1260,12 @@ def _calendars_changed(session) -> set[int]:
     return changed
 
 
-def renew_calendar_stamps(session, practitioner_ids) -> None:
-    """Give these practitioners new calendar stamps in this transaction (booking.kept_pages keeps
-    the calendar pages under them). ORM changes renew them by themselves (below)."""
-    if practitioner_ids:
-        session.execute(sa.update(Practitioner).where(Practitioner.id.in_(sorted(practitioner_ids)))
-                        .values(calendar_stamp=uuid.uuid4().hex).execution_options(synchronize_session=False))
-
-
 @sa.event.listens_for(sa.orm.Session, "before_flush")
 def _renew_diary_stamps_on_change(session, _context, _instances) -> None:
     diaries = _diaries_changed(session)
-    renew_diary_stamps(session, diaries)  # their calendar stamps with them
-    renew_calendar_stamps(session, _calendars_changed(session) - diaries)
+    renew_diary_stamps(session, diaries, calendars_only=_calendars_changed(session) - diaries)
+
+
 # --- the waitlist ---------------------------------------------------------------------------
 
 class WaitlistState(enum.Enum):

@@ -309,3 +309,24 @@ def test_the_stamps_move_only_for_what_the_calendars_show(staff):  # noqa: F811
         db.session.add(intake)
         db.session.commit()
     assert stamps()["ana"] != renamed["ana"] and stamps()["ben"] == before["ben"]
+
+
+def test_one_flush_renews_one_diary_and_another_calendar(staff):  # noqa: F811
+    """Ana's visit marked, and the patient of Ben's renamed, in one commit: Ana's diary and calendar
+    stamps move, Ben's calendar stamp alone (in one statement, locking the rows in order)."""
+    anas = book_online(staff, start=MONDAY_11)
+    bens = book_online(staff, start=MONDAY_11, practitioner="ben", name="Bea Ben", email="bea@example.com")
+
+    def stamps():
+        with staff.app_context():
+            return {slug: (diary, calendar) for slug, diary, calendar in db.session.execute(
+                sa.select(Practitioner.slug, Practitioner.diary_stamp, Practitioner.calendar_stamp))}
+
+    before = stamps()
+    with staff.app_context():
+        visit(anas["reference"]).status = AppointmentStatus.ARRIVED
+        visit(bens["reference"]).patient.name = "Bea Renamed"
+        db.session.commit()
+    after = stamps()
+    assert after["ana"][0] != before["ana"][0] and after["ana"][1] != before["ana"][1]
+    assert after["ben"][0] == before["ben"][0] and after["ben"][1] != before["ben"][1]
