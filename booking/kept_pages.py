@@ -21,6 +21,7 @@ depends on the clock and the waitlist, which the stamps do not cover).
 
 from __future__ import annotations
 
+import re
 import secrets
 import threading
 from bisect import bisect_left
@@ -46,11 +47,15 @@ def mark(name: str) -> str:
 
 
 CSRF_MARK = mark("csrf")  # the session's CSRF token
+_ANY_MARK = re.compile(f"({re.escape(_MARKS)}-[a-z]+)".encode())
 
 
 @dataclass(frozen=True)
 class KeptPage:
-    html: str  # with CSRF_MARK (and any other marks) where each request's own parts go
+    # The page as sent, cut at each mark: text and marks in turn (odd places hold the marks).
+    # Kept encoded, as joining bytes is nearly free and encoding (or replacing in) a calendar's
+    # 100 kB of text is not.
+    pieces: tuple[bytes, ...]
     turns: tuple[datetime, ...]  # sorted: the moments at which the page would read differently
     passed: int  # how many of them had come when it was rendered
 
@@ -104,7 +109,8 @@ def _page_key(version: Hashable, address: Hashable) -> tuple | None:
 
 
 def serve(version: Hashable, address: Hashable | None, moment: datetime,
-          render: Callable[[dict], tuple[str, Sequence[datetime]]], fills: dict[str, Callable[[], str]] | None = None) -> str:
+          render: Callable[[dict], tuple[str, Sequence[datetime]]],
+          fills: dict[str, Callable[[], str]] | None = None) -> bytes:
     """The page for this request: kept, or rendered and kept. `address` is what the page's query
     chose (None: never keep it); `render(context)` renders it with `context` added to the
     template's (the CSRF stand-in) and gives the moments it would change at; `fills` maps each
@@ -115,10 +121,9 @@ def serve(version: Hashable, address: Hashable | None, moment: datetime,
     if page is None:
         html, turns = render({"csrf_token": lambda: CSRF_MARK})
         turns = tuple(sorted(turns))
-        page = KeptPage(html, turns, bisect_left(turns, moment))
+        page = KeptPage(tuple(_ANY_MARK.split(html.encode())), turns, bisect_left(turns, moment))
         if key is not None:
             pages.put(key, page)
-    html = page.html.replace(CSRF_MARK, generate_csrf()) if CSRF_MARK in page.html else page.html
-    for name, fill in (fills or {}).items():
-        html = html.replace(mark(name), fill())
-    return html
+    writers = {mark(name).encode(): fill for name, fill in (fills or {}).items()}
+    writers[CSRF_MARK.encode()] = generate_csrf
+    return b"".join(writers[piece]().encode() if place % 2 else piece for place, piece in enumerate(page.pieces))
