@@ -349,6 +349,11 @@ class Practitioner(InLanguages, db.Model):
     # counted, so a restored backup cannot meet a stamp a process kept from another history.
     diary_stamp: Mapped[str] = mapped_column(sa.String(32), default=lambda: uuid.uuid4().hex,
                                              server_default="initial")
+    # Renewed with the diary stamp, and by every change to what the staff calendars show of their
+    # visits besides (_calendars_changed below): the desk's day and week and My day keep the
+    # pages they render until one of these moves (booking.kept_pages). Random, as the diary stamp.
+    calendar_stamp: Mapped[str] = mapped_column(sa.String(32), default=lambda: uuid.uuid4().hex,
+                                                server_default="initial")
 
     services: Mapped[list[Service]] = relationship(
         secondary=practitioner_services, back_populates="practitioners", order_by="Service.id"
@@ -1189,17 +1194,86 @@ def _diaries_changed(session) -> set[int]:
     return changed
 
 
-def renew_diary_stamps(session, practitioner_ids) -> None:
+def renew_diary_stamps(session, practitioner_ids, calendars_only=()) -> None:
     """Give these practitioners new diary stamps in this transaction (operations.availability keeps
-    free times under them). ORM changes renew them by themselves (below)."""
+    free times under them), and new calendar stamps, as their calendars show their diaries; and
+    `calendars_only` new calendar stamps alone. One statement, so that two transactions lock the
+    rows in the same order (by id) whatever mix each renews. ORM changes renew them by themselves
+    (below)."""
+    everyone = sorted({*practitioner_ids, *calendars_only})
+    if not everyone:
+        return
+    values = {"calendar_stamp": uuid.uuid4().hex}
     if practitioner_ids:
-        session.execute(sa.update(Practitioner).where(Practitioner.id.in_(sorted(practitioner_ids)))
-                        .values(diary_stamp=uuid.uuid4().hex).execution_options(synchronize_session=False))
+        diary = uuid.uuid4().hex
+        values["diary_stamp"] = (sa.case((Practitioner.id.in_(sorted(practitioner_ids)), diary),
+                                         else_=Practitioner.diary_stamp) if calendars_only else diary)
+    session.execute(sa.update(Practitioner).where(Practitioner.id.in_(everyone)).values(**values)
+                    .execution_options(synchronize_session=False))
+
+
+# --- the calendar stamps ----------------------------------------------------------------------
+
+# What the staff calendars (the desk's day and week, a practitioner's day) show of a visit beyond
+# its own row, by model: the columns whose change alters a page. A row added or deleted always
+# does. A page that comes to show more of these records must name it here, or it is kept stale.
+_SHOWN_WITH_VISITS = {
+    Patient: ("name",),
+    Intake: ("appointment_id", "sent_at", "urgent_flags", "emergency_flags", "precautions", "risk_factors",
+             "nerve_root_pattern"),
+    ProgressCheck: ("appointment_id",),
+    ConsentRecord: ("appointment_id", "patient_id", "given_at"),
+    TreatmentNote: ("appointment_id", "signed_at"),
+}
+
+
+def _practitioner_of(visit: Appointment) -> int | None:
+    """A visit's practitioner, also for a visit added in this flush (named by object)."""
+    if visit.practitioner_id is not None:
+        return visit.practitioner_id
+    return visit.practitioner.id if visit.practitioner is not None else None
+
+
+def _calendars_changed(session) -> set[int]:
+    """The practitioners whose calendars this flush changes through the records a visit shows:
+    its patient's name, intake, progress check, consent, treatment note. Known from the objects
+    where the session holds them; else one query for the rest."""
+    changed: set[int] = set()
+    visit_ids: set[int] = set()
+    patient_ids: set[int] = set()
+    for item in chain(session.new, session.dirty, session.deleted):
+        shown = _SHOWN_WITH_VISITS.get(type(item))
+        if shown is None:
+            continue
+        state = sa.inspect(item)
+        if item in session.dirty and not any(state.attrs[name].history.has_changes() for name in shown):
+            continue
+        if isinstance(item, Patient):
+            if item not in session.new:  # a new patient's only visits are new in this flush: their diaries say so
+                patient_ids.add(item.id)
+            continue
+        visits = [visit for visit in chain(*state.attrs["appointment"].history) if visit is not None]
+        changed.update(_practitioner_of(visit) for visit in visits)
+        named = {item.appointment_id, *state.attrs["appointment_id"].history.deleted} - {None}
+        for visit_id in named - {visit.id for visit in visits}:
+            held = session.identity_map.get(session.identity_key(Appointment, visit_id))
+            if held is not None:
+                changed.add(_practitioner_of(held))
+            else:
+                visit_ids.add(visit_id)
+    if visit_ids or patient_ids:
+        changed.update(session.scalars(sa.select(Appointment.practitioner_id).distinct().where(
+            sa.or_(Appointment.id.in_(sorted(visit_ids)), Appointment.patient_id.in_(sorted(patient_ids))))))
+    changed.discard(None)
+    return changed
 
 
 @sa.event.listens_for(sa.orm.Session, "before_flush")
 def _renew_diary_stamps_on_change(session, _context, _instances) -> None:
-    renew_diary_stamps(session, _diaries_changed(session))
+    diaries = _diaries_changed(session)
+    renew_diary_stamps(session, diaries, calendars_only=_calendars_changed(session) - diaries)
+
+
 # --- the waitlist ---------------------------------------------------------------------------
 
 class WaitlistState(enum.Enum):

@@ -19,9 +19,10 @@ from booking.operations.availability import load_clinic
 from booking.safety import same_day_doctor
 
 
-def asked_day(text: str | None) -> date:
-    """A page's ?date=YYYY-MM-DD, or the clinic's today for anything else (far years included)."""
-    today = load_clinic().today(now())
+def asked_day(text: str | None, today: date | None = None) -> date:
+    """A page's ?date=YYYY-MM-DD, or the clinic's today for anything else (far years included).
+    `today`: the clinic's date now, when the caller has it (from the catalogue, with no query)."""
+    today = today or load_clinic().today(now())
     try:
         day = date.fromisoformat(text or "")
     except ValueError:

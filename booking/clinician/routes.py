@@ -15,6 +15,7 @@ from flask_babel import get_locale
 from flask_login import current_user
 
 from booking.clinician.chart import lay_out_chart
+from booking import kept_pages
 from booking.clock import now
 from booking.measures.intake import AFTER_EFFECTS, DURATION_BANDS, PRECAUTIONS, PRECAUTIONS_SHORT, RISK_FACTORS, age_on
 from booking.models import StaffRole
@@ -42,20 +43,28 @@ def _instruments():
 @bp.get("")
 @reads_intakes
 def my_day():
-    """Today's visits (or another date's) for the signed-in practitioner; an admin picks whose."""
+    """Today's visits (or another date's) for the signed-in practitioner; an admin picks whose.
+    Kept per process (booking.kept_pages): it shows no words of an intake, and writes no audit."""
     account = current_user.account
-    day = asked_day(request.args.get("date"))
-    choices = desk.practitioners_list() if account.role is StaffRole.ADMIN else []
-    practitioner = account.practitioner
-    if choices:
-        slug = request.args.get("practitioner", "")
-        practitioner = (desk.practitioner_by_slug(slug) if slug else None) or practitioner or choices[0]
-    visits = clinical.practitioner_day(practitioner, day) if practitioner else []
-    consent.load_status(visit.appointment for visit in visits)
-    notes.load_status(visit.appointment for visit in visits)
-    return render_template("clinician/day.html", day=day, practitioner=practitioner, choices=choices, visits=visits,
-                           previous=day - timedelta(days=1), following=day + timedelta(days=1),
-                           whose=practitioner.slug if choices and practitioner else None)
+    known, version = desk.calendars_version()  # first: what the page reads after is at least as new
+    moment = now()
+    day = asked_day(request.args.get("date"), known.today(moment))
+    asked_for = request.args.get("practitioner", "") if account.role is StaffRole.ADMIN else ""
+
+    def render(context):
+        choices = desk.practitioners_list() if account.role is StaffRole.ADMIN else []
+        practitioner = account.practitioner
+        if choices:
+            practitioner = (desk.practitioner_by_slug(asked_for) if asked_for else None) or practitioner or choices[0]
+        visits = clinical.practitioner_day(practitioner, day) if practitioner else []
+        consent.load_status(visit.appointment for visit in visits)
+        notes.load_status(visit.appointment for visit in visits)
+        page = render_template("clinician/day.html", day=day, practitioner=practitioner, choices=choices,
+                               visits=visits, previous=day - timedelta(days=1), following=day + timedelta(days=1),
+                               whose=practitioner.slug if choices and practitioner else None, **context)
+        return page, ()  # nothing on it follows the clock
+
+    return kept_pages.serve(version, (day, asked_for), moment, render)
 
 
 def _opened(appointment_id: int, action: str) -> clinical.VisitRecord:

@@ -15,6 +15,7 @@ from flask_login import current_user
 
 from booking.clock import now
 from booking.formatting import end_sentence
+from booking import kept_pages
 from booking.desk.courses import desk_course
 from booking.forms import how_often_choices
 from booking.desk.forms import (
@@ -68,32 +69,55 @@ def _patient_from_args() -> Patient | None:
 @staff_only()
 def today():
     """Every practitioner's column for one day, or one of them (?practitioner=slug: a phone
-    shows one column at a time, with links to the others)."""
-    day = asked_day(request.args.get("date"))
+    shows one column at a time, with links to the others). Kept per process (booking.kept_pages)."""
+    known, version = desk.calendars_version()  # first: what the page reads after is at least as new
+    moment = now()
+    day = asked_day(request.args.get("date"), known.today(moment))
     slug = request.args.get("practitioner") or None
-    calendar = desk.day_calendar(day, now(), only=slug)
-    chosen = next((p for p in calendar.everyone if p.slug == slug), None)
-    # Who on the waitlist would take this day's free times: the desk's, not a practitioner's (contact details).
-    waiting = waitlist.for_day(day, now()) if current_user.role is not StaffRole.PRACTITIONER else []
-    return render_template("desk/day.html", day=day, calendar=calendar, patient=_patient_from_args(), chosen=chosen,
-                           previous=day - timedelta(days=1), following=day + timedelta(days=1), waiting=waiting)
+    patient = _patient_from_args()
+    # Who on the waitlist would take this day's free times: the desk's, not a practitioner's (contact
+    # details). Written for each request: it follows the clock and the waitlist, as no stamp does.
+    desk_staff = current_user.role is not StaffRole.PRACTITIONER
+
+    def render(context):
+        calendar = desk.day_calendar(day, moment, only=slug)
+        chosen = next((p for p in calendar.everyone if p.slug == slug), None)
+        page = render_template("desk/day.html", day=day, calendar=calendar, patient=patient, chosen=chosen,
+                               previous=day - timedelta(days=1), following=day + timedelta(days=1),
+                               beside_calendar=kept_pages.mark("waitlist") if desk_staff else "", **context)
+        return page, calendar.grid.turns
+
+    def waitlist_beside() -> str:
+        waiting = waitlist.for_day(day, moment)
+        return render_template("waitlist/_desk_beside_calendar.html", day=day, waiting=waiting) if waiting else ""
+
+    return kept_pages.serve(version, None if patient else (day, slug), moment, render,
+                      {"waitlist": waitlist_beside} if desk_staff else None)
 
 
 @bp.get("/week")
 @staff_only()
 def week():
-    """One practitioner's week as a grid, or everyone's week at a glance."""
-    day = asked_day(request.args.get("date"))
+    """One practitioner's week as a grid, or everyone's week at a glance. Kept per process."""
+    known, version = desk.calendars_version()
+    moment = now()
+    day = asked_day(request.args.get("date"), known.today(moment))
     monday = day - timedelta(days=day.weekday())
     slug = request.args.get("practitioner", "")
-    practitioner = desk.practitioner_by_slug(slug) if slug else None
-    context = {"day": day, "monday": monday, "practitioners": desk.practitioners_list(),
-               "practitioner": practitioner, "patient": _patient_from_args(),
-               "previous": monday - timedelta(days=7), "following": monday + timedelta(days=7)}
-    if practitioner is None:
-        days, rows = desk.week_overview(monday)
-        return render_template("desk/week.html", days=days, rows=rows, **context)
-    return render_template("desk/week.html", calendar=desk.week_calendar(monday, practitioner, now()), **context)
+    patient = _patient_from_args()
+
+    def render(context):
+        practitioner = desk.practitioner_by_slug(slug) if slug else None
+        context = {"day": day, "monday": monday, "practitioners": desk.practitioners_list(),
+                   "practitioner": practitioner, "patient": patient,
+                   "previous": monday - timedelta(days=7), "following": monday + timedelta(days=7), **context}
+        if practitioner is None:
+            days, rows = desk.week_overview(monday)
+            return render_template("desk/week.html", days=days, rows=rows, **context), ()
+        calendar = desk.week_calendar(monday, practitioner, moment)
+        return render_template("desk/week.html", calendar=calendar, **context), calendar.grid.turns
+
+    return kept_pages.serve(version, None if patient else (day, slug), moment, render)
 
 
 # --- booking for a caller --------------------------------------------------------------

@@ -23,6 +23,7 @@ from booking.models import (
     STATUS_CHANGES,
     Appointment,
     AppointmentStatus,
+    Clinic,
     Patient,
     Practitioner,
     StaffAccount,
@@ -32,7 +33,7 @@ from booking.models import (
     renew_settings_stamp,
 )
 from booking.notify import outbox
-from booking.operations import bookings, consent, waitlist
+from booking.operations import bookings, catalogue, consent, waitlist
 from booking.operations.availability import desk_rules, load_clinic
 from booking.operations.problems import CannotBook
 from booking.operations.progress_checks import questions_asked
@@ -50,6 +51,24 @@ TIME_OFF_AHEAD_DAYS = 3 * 366
 
 
 # --- the calendar --------------------------------------------------------------------
+
+# The clinic's settings stamp beside every practitioner's calendar stamp, in one statement: whether
+# a calendar page a process kept still shows what is in the database (booking.kept_pages).
+_CALENDAR_STAMPS = (sa.select(Clinic.settings_stamp, Practitioner.id, Practitioner.calendar_stamp)
+                    .select_from(Clinic).outerjoin(Practitioner, sa.true()).where(Clinic.id == 1))
+
+
+def calendars_version() -> tuple[catalogue.Catalogue, tuple]:
+    """The clinic's catalogue, and a value that changes with anything a calendar page shows but
+    the clock and who asks: the settings stamp and each practitioner's calendar stamp, read first
+    in the request's transaction (so whatever the page reads after is at least as new). Every
+    practitioner's, on every page: a visit shows what other practitioners' visits hold too (a
+    consent given at one covers the patient's later ones; My day counts earlier visits)."""
+    rows = catalogue.core_read(_CALENDAR_STAMPS).all()
+    # The catalogue for that stamp, as catalogue.current_with_diaries takes it (the lead's module).
+    known = catalogue._kept_unless_moved(rows[0][0] if rows else None)
+    return known, (known.stamp, tuple(sorted((who, stamp) for _settings, who, stamp in rows if who is not None)))
+
 
 @dataclass
 class Calendar:

@@ -60,6 +60,9 @@ class Grid:
     cells: list[list[Cell | None]]  # [row][column]; None where a tall cell above covers it
     outside_hours: set = field(default_factory=set)  # items booked (partly) outside working hours
     during_time_off: set = field(default_factory=set)  # items booked (partly) in the practitioner's time off
+    # The starts of the free cells on the working grid, in order: the moments at which one of them
+    # stops being bookable. Between two of them the grid is the same whatever the clock says.
+    turns: tuple[datetime, ...] = ()
 
     def row_cells(self):
         """(row start, [(column key, cell), ...]) with covered cells left out, for templates."""
@@ -174,6 +177,7 @@ def lay_out(plans: Sequence[ColumnPlan], step_minutes: int, zone: ZoneInfo, now:
     bounds = rows[1:] + [last]
 
     cells: list[list[Cell | None]] = [[None] * len(plans) for _ in rows]
+    turns: set[datetime] = set()
     for index, (plan, column) in enumerate(zip(plans, columns, strict=True)):
         groups = _groups(column.visits, rows)
         above: Cell | None = None
@@ -198,6 +202,9 @@ def lay_out(plans: Sequence[ColumnPlan], step_minutes: int, zone: ZoneInfo, now:
             cell = Cell(kind)
             if kind == FREE:
                 cell.start = to_instant(plan.day, time(minute // 60, minute % 60), zone)
-                cell.bookable = cell.start is not None and minute in column.grid and cell.start >= now
+                on_grid = cell.start is not None and minute in column.grid
+                cell.bookable = on_grid and cell.start >= now
+                if on_grid:
+                    turns.add(cell.start)
             cells[row][index] = above = cell
-    return Grid([time(m // 60, m % 60) for m in rows], [p.key for p in plans], cells, outside, away)
+    return Grid([time(m // 60, m % 60) for m in rows], [p.key for p in plans], cells, outside, away, tuple(sorted(turns)))
