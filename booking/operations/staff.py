@@ -114,7 +114,24 @@ def _add_account(email: str, name: str, role: StaffRole, password_hash: str, now
 
 def second_factor_required(account: StaffAccount, clinic: Clinic | None) -> bool:
     """Must this account sign in with a second factor? Admins always; others when the clinic says so."""
-    return account.role is StaffRole.ADMIN or bool(clinic and clinic.second_factor_for_all_staff)
+    return _second_factor_asked(account.role, clinic and clinic.second_factor_for_all_staff)
+
+
+def _second_factor_asked(role: StaffRole, asked_of_all_staff: bool | None) -> bool:
+    return role is StaffRole.ADMIN or bool(asked_of_all_staff)
+
+
+# Every staff page asks this first, so it is built once, and it brings the clinic's one setting it
+# needs with it rather than the clinic's row after it.
+_LIVE_SESSION = (
+    sa.select(StaffSession.id, StaffSession.last_seen_at, StaffSession.created_at, StaffAccount,
+              StaffSecondFactor.enabled_at, Clinic.second_factor_for_all_staff)
+    .join(StaffAccount, StaffSession.staff_id == StaffAccount.id)
+    .outerjoin(StaffSecondFactor, StaffSecondFactor.staff_id == StaffAccount.id)
+    .outerjoin(Clinic, Clinic.id == 1)
+    .where(StaffSession.token_hash == sa.bindparam("token_hash"), StaffSession.ended_at.is_(None),
+           StaffAccount.is_active)
+)
 
 
 def normal_email(email: str | None) -> str:
@@ -154,23 +171,18 @@ def start_session(account: StaffAccount, now: datetime) -> SignedIn:
 def signed_in(token: str, now: datetime, idle: timedelta, lifetime: timedelta | None = None) -> SignedIn | None:
     """The staff member for a session token, if the session is live, has not sat idle too long,
     and (with `lifetime`) began no longer ago than that, however busy it has been."""
-    found = db.session.execute(
-        sa.select(StaffSession, StaffAccount, StaffSecondFactor.enabled_at)
-        .join(StaffAccount, StaffSession.staff_id == StaffAccount.id)
-        .outerjoin(StaffSecondFactor, StaffSecondFactor.staff_id == StaffAccount.id)
-        .where(StaffSession.token_hash == hash_token(token), StaffSession.ended_at.is_(None), StaffAccount.is_active)
-    ).first()
+    found = db.session.execute(_LIVE_SESSION, {"token_hash": hash_token(token)}).first()
     if found is None:
         return None
-    staff_session, account, second_factor_since = found
-    if (now - staff_session.last_seen_at > idle or (lifetime is not None and now - staff_session.created_at > lifetime)
+    session_id, last_seen_at, created_at, account, second_factor_since, asked_of_all = found
+    if (now - last_seen_at > idle or (lifetime is not None and now - created_at > lifetime)
             # Signed in with the password alone before a second factor was asked of this account (an
             # upgrade, or the clinic asking everyone): sign in again, and set one up.
-            or (second_factor_since is None and second_factor_required(account, db.session.get(Clinic, 1)))):
-        _touch(staff_session.id, ended_at=now)
+            or (second_factor_since is None and _second_factor_asked(account.role, asked_of_all))):
+        _touch(session_id, ended_at=now)
         return None
-    if now - staff_session.last_seen_at > timedelta(minutes=1):
-        _touch(staff_session.id, last_seen_at=now)
+    if now - last_seen_at > timedelta(minutes=1):
+        _touch(session_id, last_seen_at=now)
     return SignedIn(account, token)
 
 
