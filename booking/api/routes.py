@@ -168,12 +168,12 @@ def create_booking():
         return refusal
     moment, clinic = now(), load_clinic()
     offered = offered_languages(clinic)
-    advice = _emergency_advice(body, clinic)
     booking_request, repeat = read_booking(body, clinic.today(moment), offered)
     if repeat is not None:
-        return _book_course(booking_request, repeat, moment, clinic, advice)
+        return _book_course(booking_request, repeat, moment, clinic, _emergency_advice(body, clinic))
     # Read now: the booking's commit leaves the clinic's row to be read again on next use.
     zone, emergency_number, region = clinic.zone, clinic.emergency_number, clinic.region
+    advice = _emergency_advice(body, clinic) if booking_request.safety else None  # words only an answer needs
     try:
         result = book(booking_request, moment)
     except EmergencyAnswers:
