@@ -1181,12 +1181,17 @@ def _diaries_changed(session) -> set[int]:
     return changed
 
 
+_RENEW_DIARY_STAMPS = (sa.update(Practitioner.__table__)
+                      .where(Practitioner.__table__.c.id.in_(sa.bindparam("ids", expanding=True)))
+                      .values(diary_stamp=sa.bindparam("stamp")))
+
+
 def renew_diary_stamps(session, practitioner_ids) -> None:
     """Give these practitioners new diary stamps in this transaction (operations.availability keeps
-    free times under them). ORM changes renew them by themselves (below)."""
+    free times under them). ORM changes renew them by themselves (below). A Core UPDATE, built once,
+    on the transaction's connection: no loaded row is touched (the stamp is read only as a column)."""
     if practitioner_ids:
-        session.execute(sa.update(Practitioner).where(Practitioner.id.in_(sorted(practitioner_ids)))
-                        .values(diary_stamp=uuid.uuid4().hex).execution_options(synchronize_session=False))
+        session.connection().execute(_RENEW_DIARY_STAMPS, {"ids": sorted(practitioner_ids), "stamp": uuid.uuid4().hex})
 
 
 @sa.event.listens_for(sa.orm.Session, "before_flush")
