@@ -245,8 +245,8 @@ def book(
     Only the check of the one time and the writing happen under the lock (SQLite's write lock
     serialises every writer): the words, the secrets and the reference are made before it. The
     rows are written as Core INSERTs, the ORM being most of a booking's cost; what only some
-    bookings need (an urgent answer's signal, a returning patient's checks, a draft) reads the
-    visit's row afterwards, in the same transaction.
+    bookings need (an urgent answer's signal, a returning patient's checks) reads the visit's row
+    afterwards, in the same transaction.
     """
     if (draft is None) != (draft_key is None):
         raise ValueError("a draft is booked with its key, and a key only with its draft")
@@ -285,13 +285,13 @@ def book(
                              booked_line(service, when, practitioner, request.booked_via), now)
         result = BookingResult(appointment_id, token, Booked(reference, chosen.start, chosen.end, chosen.practitioner,
                                                              service.slug, tuple(answers.urgent), language))
-        if on_file is None and not answers.urgent and draft is None:
+        if draft is not None:  # the draft locked above: its row is in the session
+            draft.appointment_id, draft.lost_race = appointment_id, False
+        if on_file is None and not answers.urgent:
             # A new patient's plain booking: nothing to signal or confirm, and no earlier intake to build on.
             outbox.queue_for_new_visit("confirmation", appointment_id, request.patient.email, now, questions="intake")
             return result
         appointment = result.appointment
-        if draft is not None:
-            draft.appointment, draft.lost_race = appointment, False
         signal(appointment, levels_of(answers.urgent), "booking", now)
         db.session.flush()  # its alert before the confirmation, as the emails have always been queued
         outbox.queue_for_new_visit("confirmation", appointment_id, appointment.patient.email, now,
