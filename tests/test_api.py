@@ -174,7 +174,7 @@ def test_a_booking_sends_a_fixed_number_of_statements_and_reads_nothing_again_fo
     with count_queries() as counted:
         response = client.post("/api/v1/bookings", json=body(start=MONDAY_14))
     assert response.status_code == 201
-    # The clinic (before the lock); under it the settings stamp, what lies across the visit's time,
+    # The settings stamp (before the lock, and again under it), what lies across the visit's time,
     # the patient, then the new patient, visit, diary stamp, history line and email; PostgreSQL adds
     # its two advisory locks. A new patient has no earlier intake to ask about, so nothing is read
     # for the email. The answer is built from values taken before the commit: it reads nothing

@@ -243,7 +243,7 @@ def book(
     (for the desk).
 
     Only the check of the one time and the writing happen under the lock (SQLite's write lock
-    serialises every writer): the words, the secrets and the reference are made before it. The
+    serialises every writer): the secrets and the reference are made before it. The
     rows are written as Core INSERTs, the ORM being most of a booking's cost; what only some
     bookings need (an urgent answer's signal, a returning patient's checks) reads the visit's row
     afterwards, in the same transaction.
@@ -251,8 +251,6 @@ def book(
     if (draft is None) != (draft_key is None):
         raise ValueError("a draft is booked with its key, and a key only with its draft")
     answers = checked_safety(request)
-    clinic = load_clinic()  # already in the session when the caller read it: no statement
-    when, language = staff_time(clinic, request.start), request.language or offered_languages(clinic)[0]
     reference = new_reference()
     token = draft_manage_token(draft_key, reference) if draft_key else new_token()
 
@@ -260,6 +258,9 @@ def book(
         if draft is not None and locked(BookingDraft, draft.id).appointment_id is not None:
             raise AlreadyBooked()  # a second press that waited for the first one's lock
         known = catalogue.current()  # under the lock: the hours and rules as they are now
+        # The clinic's row is not needed (the catalogue carries its zone, locale and languages): the
+        # API reads none, and a caller's copy was dropped with its read transaction anyway.
+        when, language = staff_time(known, request.start), request.language or known.languages[0]
         service = known.service(request.service)
         practitioners = known.practitioners_for(service, request.practitioner)
         if not practitioners:
