@@ -12,7 +12,8 @@ from jinja2 import BytecodeCache
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from booking.config import from_environment
-from booking.extensions import configure_sqlite, csrf, db, limiter, login_manager, migrate
+from booking import rate_limits
+from booking.extensions import configure_sqlite, csrf, db, login_manager, migrate
 from booking.measures import SHIPPED, InstrumentError, load_instruments, load_licensed_instruments
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -64,17 +65,7 @@ def create_app(config: dict | None = None) -> Flask:
 
     _init_database(app)
     csrf.init_app(app)
-    limiter.init_app(app)
-    # Every limit here is a route's own decorator, which checks it; the library's hook before
-    # every request (for app-wide and blueprint limits, of which there are none) only cost time.
-    # (It is not there when limits are switched off.)
-    hooks = app.before_request_funcs.get(None, [])
-    if limiter._check_request_limit in hooks:
-        hooks.remove(limiter._check_request_limit)
-    if app.config["RATELIMIT_STORAGE_URI"].startswith("memory://") and not (app.debug or app.testing):
-        app.logger.warning("Rate limits are counted in this process's memory (RATELIMIT_STORAGE_URI=memory://). "
-                           "With more than one process or host, set RATELIMIT_STORAGE_URI=redis://HOST:6379 so "
-                           "the limits hold across them.")
+    rate_limits.init_app(app)
     _init_staff_sessions(app)
     from booking import i18n
 

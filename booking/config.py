@@ -39,12 +39,10 @@ def from_environment(instance_path: Path, *, debug: bool) -> dict:
         "BASE_URL": (env.get("BASE_URL") or ("http://127.0.0.1:5000" if debug else "")).rstrip("/"),
         # How many reverse proxies stand in front of the app (their X-Forwarded-For is trusted).
         "TRUSTED_PROXIES": int(env.get("TRUSTED_PROXIES", "0")),
-        "RATELIMIT_HEADERS_ENABLED": True,
         # memory:// counts in each process alone: with several workers or hosts use redis://host:6379.
+        # Redis unreachable: each process counts in memory until it is back (booking.rate_limits),
+        # rather than letting every request through or refusing them all.
         "RATELIMIT_STORAGE_URI": env.get("RATELIMIT_STORAGE_URI", "memory://"),
-        # Redis unreachable: each process keeps counting in memory until it is back, rather than
-        # letting every request through or refusing them all.
-        "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
         "API_READ_LIMIT": env.get("API_READ_LIMIT", "300 per minute"),
         "API_BOOKING_LIMIT": env.get("API_BOOKING_LIMIT", "30 per minute"),
         # How long a change waits for each lock another change holds (SQLite's write lock, or a
@@ -55,7 +53,7 @@ def from_environment(instance_path: Path, *, debug: bool) -> dict:
         "STAFF_IDLE_MINUTES": int(env.get("STAFF_IDLE_MINUTES", "30")),
         "STAFF_SESSION_HOURS": int(env.get("STAFF_SESSION_HOURS", "12")),  # from sign-in, however busy
         # Failed sign-ins (wrong password, unknown account, wrong code) allowed per account typed,
-        # and per network address (more: a clinic's staff often share one), in Flask-Limiter's storage.
+        # and per network address (more: a clinic's staff often share one), in the rate limits' storage.
         "STAFF_SIGN_IN_LIMIT": env.get("STAFF_SIGN_IN_LIMIT", "5 per 15 minutes"),
         "STAFF_SIGN_IN_ADDRESS_LIMIT": env.get("STAFF_SIGN_IN_ADDRESS_LIMIT", "50 per 15 minutes"),
         # Staff passwords: Argon2id with this argon2-cffi profile (argon2.profiles). A hash made

@@ -2,12 +2,7 @@
 
 from __future__ import annotations
 
-import time
-
-from flask_limiter import Limiter
 from flask_login import LoginManager
-from limits.storage import MemoryStorage
-from flask_limiter.util import get_remote_address
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
@@ -23,31 +18,9 @@ NAMING_CONVENTION = {
     "pk": "pk_%(table_name)s",
 }
 
-class TidiedMemoryStorage(MemoryStorage):
-    """The rate limits' in-process counters (RATELIMIT_STORAGE_URI=memory://), with expired entries
-    cleared by the requests that count, at most once a second, instead of by a Timer thread.
-
-    The library starts a new Timer thread 10 ms after its last one ended, from inside a request,
-    and starting a thread waits until the new thread has run: on a busy machine, a time slice of
-    the scheduler's, for one request in a few. Counters never depended on it: each is checked
-    against its expiry as it is read. Registered for the memory:// scheme, so the setting stays.
-    """
-
-    STORAGE_SCHEME = ["memory"]
-    TIDY_EVERY_SECONDS = 1.0
-    tidied_at = 0.0
-
-    def _MemoryStorage__schedule_expiry(self) -> None:  # replaces the library's timer start
-        moment = time.monotonic()
-        if moment - self.tidied_at >= self.TIDY_EVERY_SECONDS:
-            self.tidied_at = moment
-            self._MemoryStorage__expire_events()
-
-
 db = SQLAlchemy(metadata=MetaData(naming_convention=NAMING_CONVENTION))
 migrate = Migrate()
 csrf = CSRFProtect()
-limiter = Limiter(key_func=get_remote_address, default_limits=[])
 login_manager = LoginManager()
 
 # Execution option that makes a SQLite transaction take the write lock when it begins.

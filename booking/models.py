@@ -1109,19 +1109,27 @@ class BookingDraft(db.Model):
 
     def missing_step(self) -> str | None:
         """The first question of the journey still unanswered, or None when all are."""
-        if "returning" not in (self.details or {}):
-            return "first_visit"  # asked first: it decides which visits the list offers
-        if self.service is None:
-            return "service"
-        if not self.practitioner_choice:
-            return "practitioner"
-        if self.starts_at is None:
-            return "time"
-        if self.safety_codes is None:
-            return "safety"
-        if "name" not in (self.details or {}):
-            return "details"
-        return None
+        return first_unanswered(self.details, self.service is not None, self.practitioner_choice, self.starts_at,
+                                self.safety_codes)
+
+
+def first_unanswered(details: dict | None, has_service: bool, practitioner_choice: str | None,
+                     starts_at: datetime | None, safety_codes: list | None) -> str | None:
+    """The first question of a booking draft still unanswered, or None when all are: for the row,
+    and for the plain copy of it a page that only reads reads (operations.drafts.DraftAnswers)."""
+    if "returning" not in (details or {}):
+        return "first_visit"  # asked first: it decides which visits the list offers
+    if not has_service:
+        return "service"
+    if not practitioner_choice:
+        return "practitioner"
+    if starts_at is None:
+        return "time"
+    if safety_codes is None:
+        return "safety"
+    if "name" not in (details or {}):
+        return "details"
+    return None
 
 
 # --- the settings stamp -------------------------------------------------------------------

@@ -11,7 +11,7 @@ from flask_babel import get_locale
 
 from booking.clock import now
 from booking.formatting import date_text, time_text
-from booking.operations.availability import load_clinic, times_by_day
+from booking.operations.availability import answer_key, load_clinic, times_by_day
 
 DAYS_PER_PAGE = 7
 
@@ -72,20 +72,34 @@ def _buttons(days, zone, locale) -> list[DayOfTimes]:
     return written
 
 
-def time_list_context(clinic, service, practitioners, *, ignoring=None, leave_out=None, diaries=None) -> dict:
+def _dates_shown(clinic, moment: datetime) -> tuple[date, date, date]:
+    """Today, the page's first date (?from=, within what may be booked) and the last bookable date."""
+    today = clinic.today(moment)
+    last_day = today + timedelta(days=clinic.max_advance_days)
+    return today, min(parse_first_day(request.args.get("from"), today), last_day), last_day
+
+
+def page_key(clinic, service, practitioners, diaries: dict, moment: datetime) -> tuple:
+    """What a page of online free times shows depends on, as far as the times go: the answer
+    offered_slots keeps them under (the stamps, the clinic date, the notice's minute) for the
+    page's dates. The caller adds what else its page shows."""
+    _today, first_day, _last_day = _dates_shown(clinic, moment)
+    return answer_key(clinic, service, practitioners, first_day, DAYS_PER_PAGE, moment, diaries)
+
+
+def time_list_context(clinic, service, practitioners, *, ignoring=None, leave_out=None, diaries=None,
+                      moment=None) -> dict:
     """What a page of free times needs: the days, and links to earlier and later dates.
 
     leave_out: a start not to offer (a patient's current time, when moving a visit).
     diaries: the diary stamps read with the catalogue, when `clinic` is one (availability.offered_slots).
+    moment: the instant the page is for (now, unless the caller keyed a kept page to one).
     """
     # The clinic's row, which the page shows (its name, its phone), read once and held here: the
     # page's locale is chosen from it just below, and a row nobody holds is read again for the page.
     shown = load_clinic()
-    moment = now()
-    today = clinic.today(moment)
-    first_day = parse_first_day(request.args.get("from"), today)
-    last_day = today + timedelta(days=clinic.max_advance_days)
-    first_day = min(first_day, last_day)
+    moment = moment or now()
+    today, first_day, last_day = _dates_shown(clinic, moment)
     days = times_by_day(clinic, service, practitioners, first_day, DAYS_PER_PAGE, moment, ignoring=ignoring,
                         diaries=diaries)
     for day in days:

@@ -99,6 +99,15 @@ class SessionCookieSecureOverHttps(SecureCookieSessionInterface):
     def get_cookie_secure(self, app: Flask) -> bool:
         return super().get_cookie_secure(app) or (has_request_context() and request.is_secure)
 
+    def get_signing_serializer(self, app: Flask):
+        """Made once for the app's keys rather than for every request: itsdangerous tries its JSON
+        serializer out as it makes one, which cost more than opening the session itself."""
+        keys = (app.secret_key, tuple(app.config["SECRET_KEY_FALLBACKS"] or ()))
+        made = self.__dict__.get("made_for")
+        if made is None or made[0] != keys:
+            made = self.made_for = (keys, super().get_signing_serializer(app))
+        return made[1]
+
 
 def _page_locale():
     return get_locale() or "en_US"
@@ -111,6 +120,16 @@ def _page_clinic() -> Clinic:
     if "page_clinic" not in g:
         g.page_clinic = db.session.get(Clinic, 1)
     return g.page_clinic
+
+
+# On every answer unless its view set its own.
+SAFE_HEADERS = (
+    ("Referrer-Policy", "no-referrer"),  # manage links carry a secret in the path: never in a Referer
+    ("X-Content-Type-Options", "nosniff"),
+    ("X-Frame-Options", "DENY"),
+    ("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+                                "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"),
+)
 
 
 def register_page_helpers(app: Flask) -> None:
@@ -164,25 +183,22 @@ def register_page_helpers(app: Flask) -> None:
 
     @app.after_request
     def safe_headers(response):
-        # Manage links carry a secret in the path: never leak it in a Referer header.
-        response.headers.setdefault("Referrer-Policy", "no-referrer")
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("X-Frame-Options", "DENY")
-        response.headers.setdefault(
-            "Content-Security-Policy",
-            "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
-            "form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
-        )
-        if request.is_secure:  # over HTTPS (directly, or through a proxy TRUSTED_PROXIES trusts)
-            # Browsers then refuse plain HTTP to this host for a year, so no cookie or link goes unencrypted.
-            response.headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
-        if response.headers.get("Cache-Control") == "no-store":
+        headers, asked = response.headers, request._get_current_object()  # one proxy lookup, not six
+        # Each added unless the view set its own: one look at the headers there are, then appends
+        # (werkzeug's setdefault reads every header again for each one).
+        present = {name.lower() for name in headers.keys()}
+        headers.extend(header for header in SAFE_HEADERS if header[0].lower() not in present)
+        if asked.is_secure and "strict-transport-security" not in present:
+            # Over HTTPS (directly, or through a proxy TRUSTED_PROXIES trusts), browsers then refuse
+            # plain HTTP to this host for a year, so no cookie or link goes unencrypted.
+            headers.add("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+        if "cache-control" in present and headers.get("Cache-Control") == "no-store":
             pass  # a page that asked for no copy anywhere (a second factor's key, recovery codes) keeps that
-        elif request.blueprint in ("clinician", "rights"):
+        elif asked.blueprint in ("clinician", "rights"):
             # Health data on what may be a shared clinic computer: keep no copy anywhere.
-            response.headers["Cache-Control"] = "no-store"
-        elif request.blueprint in ("public", "manage", "intake", "identity", "auth", "desk", "admin") and request.endpoint != "public.index":
+            headers["Cache-Control"] = "no-store"
+        elif asked.blueprint in ("public", "manage", "intake", "identity", "auth", "desk", "admin") and asked.endpoint != "public.index":
             # Personal details: never in a shared cache. The patient's own browser may keep
             # the page, so that Back works after a form was sent.
-            response.headers["Cache-Control"] = "private, no-cache"
+            headers["Cache-Control"] = "private, no-cache"
         return response

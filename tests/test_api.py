@@ -8,13 +8,16 @@ import sqlalchemy as sa
 from limits.storage import storage_from_string
 
 from booking import create_app
-from booking.extensions import TidiedMemoryStorage, db
+from booking.extensions import db
+from booking import rate_limits
+from booking.rate_limits import TidiedMemoryStorage
 from booking.models import Appointment, AppointmentStatus, Clinic, Patient, Practitioner, Service, StaffRole
 from booking.operations import bookings, catalogue, desk
 from booking.api.schemas import read_whole_number
 from booking.operations.staff import add_staff
 from booking.tokens import hash_token
 from tests.conftest import app_config, close_database
+from tests.postgres import free_port
 
 UTC = timezone.utc
 
@@ -521,6 +524,26 @@ def test_postgres_exclusion_constraint_refuses_overlap_even_behind_the_apps_back
         clash.status = AppointmentStatus.CANCELLED  # cancelled appointments hold no time
         db.session.add(clash)
         db.session.commit()
+
+
+def test_limits_go_on_in_memory_while_their_storage_is_unreachable(database_url, clinic, caplog):
+    """Redis down: the API still answers, and still refuses past the limit, counting in the
+    process's memory; the storage is tried again once the pause has passed."""
+    nothing_listens = f"redis://127.0.0.1:{free_port()}"
+    limited = create_app(app_config(database_url, RATELIMIT_ENABLED=True, RATELIMIT_STORAGE_URI=nothing_listens,
+                                    API_READ_LIMIT="2 per minute"))
+    api = limited.test_client()
+    answers = [api.get("/api/v1/services") for _ in range(3)]
+    assert [answer.status_code for answer in answers] == [200, 200, 429]
+    assert [answer.headers["X-RateLimit-Remaining"] for answer in answers] == ["1", "0", "0"]
+    assert int(answers[2].headers["Retry-After"]) > 0
+    assert "Rate limit storage unreachable (ConnectionError)" in caplog.text
+    counters = limited.extensions["rate_limits"]
+    with limited.test_request_context():
+        assert rate_limits.strategy() is counters.fallback
+        counters.fallback_until = 0.0  # the pause is over
+        assert rate_limits.strategy() is counters.configured
+    close_database(limited)
 
 
 def test_the_in_process_rate_counters_are_tidied_by_the_requests_that_count_not_by_new_threads():

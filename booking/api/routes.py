@@ -10,7 +10,7 @@ from werkzeug.exceptions import HTTPException
 from booking.api.openapi import document_text
 from booking.api.schemas import WEEKDAY_NAMES, InvalidInput, LanguageQuery, SlotQuery, WaitlistBody, read, read_booking
 from booking.clock import now
-from booking.extensions import limiter
+from booking.rate_limits import limited
 from booking.i18n import offered_languages, speaking
 from booking.operations.availability import (
     Slot,
@@ -29,14 +29,6 @@ from booking.safety import emergency_advice, has_emergency_answer, urgent_advice
 from booking.web import JSON_DEPTH_LIMIT
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
-
-
-def _read_limit() -> str:
-    return current_app.config["API_READ_LIMIT"]
-
-
-def _booking_limit() -> str:
-    return current_app.config["API_BOOKING_LIMIT"]
 
 
 def _slot_json(slot: Slot, zone) -> dict:
@@ -59,7 +51,7 @@ def _asked_language(known) -> str:
 
 
 @bp.get("/services")
-@limiter.limit(_read_limit)
+@limited("API_READ_LIMIT")
 def services():
     """Bookable services, in the clinic's order."""
     known = catalogue.current()
@@ -83,7 +75,7 @@ def services():
 
 
 @bp.get("/practitioners")
-@limiter.limit(_read_limit)
+@limited("API_READ_LIMIT")
 def practitioners():
     """Practitioners and the services each offers."""
     known = catalogue.current()
@@ -102,7 +94,7 @@ def practitioners():
 
 
 @bp.get("/slots")
-@limiter.limit(_read_limit)
+@limited("API_READ_LIMIT")
 def slots():
     """Free starts for a service over 1-31 clinic dates."""
     query = read(SlotQuery, request.args.to_dict())
@@ -127,7 +119,7 @@ def slots():
 
 
 @bp.get("/openapi.json")
-@limiter.limit(_read_limit)
+@limited("API_READ_LIMIT")
 def openapi():
     """This API as an OpenAPI 3.1 document, generated from the models that check its requests."""
     return Response(document_text(), mimetype="application/json")
@@ -160,7 +152,7 @@ def _emergency_advice(body, clinic) -> str:
 
 
 @bp.post("/bookings")
-@limiter.limit(_booking_limit)
+@limited("API_BOOKING_LIMIT")
 def create_booking():
     """Book a free start for a patient who has passed the safety check."""
     body, refusal = _patients_body()
@@ -246,7 +238,7 @@ def _book_course(booking_request, repeat, moment, clinic, advice):
 
 
 @bp.post("/waitlist")
-@limiter.limit(_booking_limit)
+@limited("API_BOOKING_LIMIT")
 def join_waitlist():
     """Put a patient who has passed the safety check on the waitlist; 201 with their secret link."""
     body, refusal = _patients_body()

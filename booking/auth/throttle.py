@@ -6,9 +6,9 @@ limit says nothing about which accounts exist) and once against the address it c
 The address allowance is larger, since a clinic's staff often share one address: one person's
 typos must not lock out another account. Good sign-ins never count.
 
-The counts live in Flask-Limiter's storage (the `limits` library behind
-booking.extensions.limiter), so with RATELIMIT_STORAGE_URI=redis://... every process of the
-service shares them; RATELIMIT_ENABLED=false switches these limits off with the rest.
+The counts live in the rate limits' storage (booking.rate_limits), so with
+RATELIMIT_STORAGE_URI=redis://... every process of the service shares them;
+RATELIMIT_ENABLED=False switches these limits off with the rest.
 """
 
 from __future__ import annotations
@@ -19,10 +19,9 @@ import time
 from dataclasses import dataclass
 
 from flask import current_app
-from flask_limiter.util import get_remote_address
 from limits import RateLimitItem, parse
 
-from booking.extensions import limiter
+from booking import rate_limits
 from booking.operations.staff import normal_email
 
 NAMESPACE = "staff-sign-in"
@@ -47,32 +46,34 @@ def _counters(email: str | None, address: str | None) -> list[tuple[RateLimitIte
     ]
 
 
-def _strategy():
-    return limiter.limiter if limiter.enabled and limiter.initialized else None
-
-
 def refused(email: str | None, address: str | None = None) -> Refusal | None:
     """A Refusal when either the account's or the address's failures have used up its allowance."""
-    strategy = _strategy()
-    if strategy is None:
+    if rate_limits.strategy() is None:
         return None
-    address = get_remote_address() if address is None else address
-    waits = [strategy.get_window_stats(item, NAMESPACE, kind, key).reset_time - time.time()
-             for item, kind, key in _counters(email, address) if not strategy.test(item, NAMESPACE, kind, key)]
-    return Refusal(seconds=max(1, math.ceil(max(waits)))) if waits else None
+    address = rate_limits.remote_address() if address is None else address
+    counters = _counters(email, address)
+
+    def waits(strategy):
+        return [strategy.get_window_stats(item, NAMESPACE, kind, key).reset_time - time.time()
+                for item, kind, key in counters if not strategy.test(item, NAMESPACE, kind, key)]
+
+    waiting = rate_limits.counted(waits)
+    return Refusal(seconds=max(1, math.ceil(max(waiting)))) if waiting else None
 
 
 def count_failure(email: str | None, address: str | None = None) -> Refusal | None:
     """One more failed sign-in for this account and this address; a Refusal when this one went over
     an allowance. The count is the storage's own atomic increment, so of failures arriving at the
     same moment (in several processes) no more than the allowance are answered as mere failures."""
-    strategy = _strategy()
-    if strategy is None:
+    if rate_limits.strategy() is None:
         return None
-    address = get_remote_address() if address is None else address
-    over = [(item, kind, key) for item, kind, key in _counters(email, address)
-            if not strategy.hit(item, NAMESPACE, kind, key)]
-    if not over:
-        return None
-    waits = [strategy.get_window_stats(item, NAMESPACE, kind, key).reset_time - time.time() for item, kind, key in over]
-    return Refusal(seconds=max(1, math.ceil(max(waits))))
+    address = rate_limits.remote_address() if address is None else address
+    counters = _counters(email, address)
+
+    def waits(strategy):
+        over = [(item, kind, key) for item, kind, key in counters if not strategy.hit(item, NAMESPACE, kind, key)]
+        return [strategy.get_window_stats(item, NAMESPACE, kind, key).reset_time - time.time()
+                for item, kind, key in over]
+
+    waiting = rate_limits.counted(waits)
+    return Refusal(seconds=max(1, math.ceil(max(waiting)))) if waiting else None

@@ -7,10 +7,10 @@ which says nothing, and nothing here writes the address to a log.
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, current_app
+from flask import Blueprint, Response, abort
 
 from booking.clock import now
-from booking.extensions import limiter
+from booking.rate_limits import limited
 from booking.notify.calendar import practitioner_feed
 from booking.operations import feeds
 from booking.operations.availability import load_clinic
@@ -18,13 +18,8 @@ from booking.operations.availability import load_clinic
 bp = Blueprint("feeds", __name__, url_prefix="/feeds")
 
 
-def _feed_limit() -> str:
-    """A feed is a read like the API's, fetched every few minutes per subscriber."""
-    return current_app.config["API_READ_LIMIT"]
-
-
 @bp.get("/<token>.ics")
-@limiter.limit(_feed_limit)
+@limited("API_READ_LIMIT")  # a feed is a read like the API's, fetched every few minutes
 def calendar(token: str):
     """The practitioner's visits from 30 days back, as "J.S. · Follow-up" events."""
     practitioner = feeds.practitioner_for(token)

@@ -207,12 +207,13 @@ def answer_key(known: catalogue.Catalogue, service: ServiceEntry, practitioners:
             ignoring, _next_whole_minute(now + known.booking_rules.min_notice), known.today(now))
 
 
-def kept(store: str, key: tuple, make):
-    """This process's answer for `key` in `store`, made by make() the first time it is asked for."""
+def kept(store: str, key: tuple, make, *, limit: int = KEPT_ANSWERS):
+    """This process's answer for `key` in `store`, made by make() the first time it is asked for;
+    at most `limit` kept in a store."""
     answers = current_app.extensions.setdefault(store, {})
     found = answers.get(key)
     if found is None:
-        if len(answers) >= KEPT_ANSWERS:
+        if len(answers) >= limit:
             answers.clear()  # simpler than least-recently-used, and the answers are quick to make again
         found = answers[key] = make()
     return found

@@ -14,6 +14,7 @@ from functools import wraps
 import sqlalchemy as sa
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import get_locale
+from flask_wtf.csrf import generate_csrf
 from flask_login import current_user
 from flask_babel import gettext as _
 
@@ -29,6 +30,7 @@ from booking.operations.catalogue import ANY_PRACTITIONER
 from booking.operations.availability import (
     bookable_services,
     is_free,
+    kept,
     load_clinic,
     load_practitioners,
 )
@@ -38,7 +40,7 @@ from booking.operations.problems import CannotBook
 from booking.operations.courses import VisitNotFree
 from booking.public.forms import FirstVisitForm, PractitionerForm, ServiceForm, TimeForm
 from booking.safety import URGENT, classify
-from booking.time_list import parse_instant, time_list_context
+from booking.time_list import page_key, parse_instant, time_list_context
 from booking.public import courses as courses_web
 
 bp = Blueprint("public", __name__)
@@ -82,13 +84,18 @@ def next_page(draft):
     return redirect(url_for(STEP_ENDPOINTS[draft.missing_step()]))
 
 
-def journey_step(step: str):
-    """Load the draft for a step; send the patient back to the first unanswered earlier step."""
+def journey_step(step: str, *, plain_on_get: bool = False):
+    """Load the draft for a step; send the patient back to the first unanswered earlier step.
+    plain_on_get: a GET gets the draft's answers as plain values (drafts.DraftAnswers), for a
+    page that shows them and changes nothing."""
 
     def decorate(view):
         @wraps(view)
         def wrapper(*args, **kwargs):
-            draft = current_draft()
+            if plain_on_get and request.method == "GET":
+                draft = drafts.find_answers(session.get(DRAFT_KEY), now())
+            else:
+                draft = current_draft()
             if draft is None:
                 if step == "service" and request.method == "GET" and DRAFT_KEY not in session:
                     return redirect(url_for("public.first_visit"))  # not started yet: nothing was lost
@@ -132,9 +139,16 @@ def _shared_home_page(known) -> tuple | None:
     change renews the stamp, whichever process makes it) and the language chosen. None for a page
     of one person's: signed-in staff (their menu), a message waiting to be shown, or an address
     with a query (its links repeat the query). Rendering the page was most of its cost."""
-    if request.query_string or current_user.is_authenticated or session.get("_flashes"):
+    if request.query_string or session.get("_flashes") or _staff_signed_in():
         return None
     return known.stamp, session.get(SESSION_LANGUAGE)
+
+
+def _staff_signed_in() -> bool:
+    """Whether staff are signed in. Only the session cookie can carry a staff session (there is
+    no remember-me), so without it there is nobody to look up, and Flask-Login's look-up for an
+    anonymous visitor was the most a kept home page did of its own."""
+    return current_app.config["SESSION_COOKIE_NAME"] in request.cookies and current_user.is_authenticated
 
 
 def fitting_services(services, returning: bool) -> list:
@@ -206,25 +220,58 @@ def choose_practitioner(draft):
 
 
 @bp.route("/book/time", methods=["GET", "POST"])
-@journey_step("time")
+@journey_step("time", plain_on_get=True)
 def choose_time(draft):
     # The rules and hours only (the page itself reads the clinic's name), with the diaries' stamps.
     clinic, diaries = catalogue.current_with_diaries()
-    practitioners = clinic.practitioners_for(draft.service, draft.practitioner_choice)
+    service = next((s for s in clinic.services if s.id == draft.service_id), None)
+    if service is None:  # removed since the draft was read
+        return redirect(url_for("public.choose_service"))
+    practitioners = clinic.practitioners_for(service, draft.practitioner_choice)
+    if request.method == "GET":
+        return _time_page(clinic, diaries, service, draft.practitioner_choice, practitioners)
     form = TimeForm()
     if form.validate_on_submit():
         start = parse_instant(form.start.data)
-        if start is not None and is_free(clinic, draft.service, practitioners, start, now()):
+        if start is not None and is_free(clinic, service, practitioners, start, now()):
             drafts.save(draft, now(), starts_at=start, lost_race=False)
             return next_page(draft)
         form.start.errors.append(_("That time is no longer free. Choose another time."))
+    return _render_time_page(form, clinic, diaries, service, draft.practitioner_choice, practitioners, now())
+
+
+TIME_PAGES_KEPT = 64  # a page is some kilobytes; its notice minute makes a new key each minute anyway
+
+
+def _time_page(clinic, diaries, service, choice: str, practitioners):
+    """The time list as a GET shows it, kept by this process for as long as it cannot change.
+
+    What the page shows: the clinic (its settings stamp), the free times (the diary stamps, the
+    clinic date and the notice's minute, as offered_slots keeps them), the service and the
+    practitioner chosen, the dates asked for and the language. The one part of each person's own,
+    the form's CSRF token, is put in as the page is served. A page with anything else of one
+    person's is rendered for them alone: a message waiting to be shown (a lost race), a signed-in
+    member of staff (their menu), an address with more than the dates asked for."""
+    moment = now()
+    if session.get("_flashes") or set(request.args) - {"from"} or _staff_signed_in():
+        return _render_time_page(TimeForm(), clinic, diaries, service, choice, practitioners, moment)
+    key = (page_key(clinic, service, practitioners, diaries, moment), choice, request.query_string,
+           session.get(SESSION_LANGUAGE))
+    parts = kept("time_pages", key, lambda: tuple(
+        _render_time_page(TimeForm(), clinic, diaries, service, choice, practitioners, moment)
+        .split(generate_csrf())), limit=TIME_PAGES_KEPT)
+    return generate_csrf().join(parts)  # the token of this request (one per request: Flask-WTF keeps it)
+
+
+def _render_time_page(form, clinic, diaries, service, choice: str, practitioners, moment):
     return render_template(
         "public/time.html",
         form=form,
-        draft=draft,
+        service=service,
+        practitioner_choice=choice,
         action=url_for("public.choose_time"),
-        practitioner_name=practitioners[0].name if draft.practitioner_choice != ANY_PRACTITIONER else None,
-        **time_list_context(clinic, draft.service, practitioners, diaries=diaries),
+        practitioner_name=practitioners[0].name if choice != ANY_PRACTITIONER else None,
+        **time_list_context(clinic, service, practitioners, diaries=diaries, moment=moment),
     )
 
 
