@@ -1194,6 +1194,17 @@ def _diaries_changed(session) -> set[int]:
     return changed
 
 
+_PRACTITIONERS = Practitioner.__table__
+# Built once: a Core UPDATE on the transaction's connection, touching no loaded row (the stamps are
+# read only as columns).
+_RENEW_STAMPS = (
+    sa.update(_PRACTITIONERS).where(_PRACTITIONERS.c.id.in_(sa.bindparam("everyone", expanding=True)))
+    .values(diary_stamp=sa.case((_PRACTITIONERS.c.id.in_(sa.bindparam("diaries", expanding=True)), sa.bindparam("diary")),
+                                else_=_PRACTITIONERS.c.diary_stamp),
+            calendar_stamp=sa.bindparam("calendar"))
+)
+
+
 def renew_diary_stamps(session, practitioner_ids, calendars_only=()) -> None:
     """Give these practitioners new diary stamps in this transaction (operations.availability keeps
     free times under them), and new calendar stamps, as their calendars show their diaries; and
@@ -1201,15 +1212,9 @@ def renew_diary_stamps(session, practitioner_ids, calendars_only=()) -> None:
     rows in the same order (by id) whatever mix each renews. ORM changes renew them by themselves
     (below)."""
     everyone = sorted({*practitioner_ids, *calendars_only})
-    if not everyone:
-        return
-    values = {"calendar_stamp": uuid.uuid4().hex}
-    if practitioner_ids:
-        diary = uuid.uuid4().hex
-        values["diary_stamp"] = (sa.case((Practitioner.id.in_(sorted(practitioner_ids)), diary),
-                                         else_=Practitioner.diary_stamp) if calendars_only else diary)
-    session.execute(sa.update(Practitioner).where(Practitioner.id.in_(everyone)).values(**values)
-                    .execution_options(synchronize_session=False))
+    if everyone:
+        session.connection().execute(_RENEW_STAMPS, {"everyone": everyone, "diaries": sorted(practitioner_ids),
+                                                     "diary": uuid.uuid4().hex, "calendar": uuid.uuid4().hex})
 
 
 # --- the calendar stamps ----------------------------------------------------------------------

@@ -158,20 +158,20 @@ def create_booking():
     body, refusal = _patients_body()
     if refusal is not None:
         return refusal
-    moment, clinic = now(), load_clinic()
-    offered = offered_languages(clinic)
-    advice = _emergency_advice(body, clinic)
-    booking_request, repeat = read_booking(body, clinic.today(moment), offered)
+    # The catalogue (one stamp read) has the zone, the date and the languages; the clinic's row,
+    # with its numbers for advice, is read only where advice is given.
+    moment, known = now(), catalogue.current()
+    booking_request, repeat = read_booking(body, known.today(moment), list(known.languages))
     if repeat is not None:
-        return _book_course(booking_request, repeat, moment, clinic, advice)
-    # Read now: the booking's commit leaves the clinic's row to be read again on next use.
-    zone, emergency_number, region = clinic.zone, clinic.emergency_number, clinic.region
+        clinic = load_clinic()
+        return _book_course(booking_request, repeat, moment, clinic, _emergency_advice(body, clinic))
+    zone = known.zone
     try:
         result = book(booking_request, moment)
     except EmergencyAnswers:
+        advice = _emergency_advice(body, load_clinic())
         return _error(422, "emergency", advice, advice=advice)
     except SlotTaken as taken:
-        zone = load_clinic().zone
         return _error(
             409,
             "slot_taken",
@@ -189,8 +189,9 @@ def create_booking():
         "manage_url": current_app.config["BASE_URL"] + manage_path,
     }
     if made.safety_flags:  # urgent answers: the caller passes this on to the patient
+        clinic = load_clinic()
         with speaking(made.language):
-            booked["advice"] = urgent_advice(emergency_number, region)
+            booked["advice"] = urgent_advice(clinic.emergency_number, clinic.region)
     return jsonify(booked), 201
 
 

@@ -103,6 +103,12 @@ BATCH = 10
 log = logging.getLogger(__name__)
 
 
+def _queued(kind: str, to_address: str, now: datetime, context: dict, **about) -> dict:
+    """A queued message's columns: what it is about (`about`), to whom, and its context as JSON."""
+    return dict(kind=kind, to_address=to_address, context=_stored(context), status=OutboxStatus.QUEUED,
+                created_at=now, next_attempt_at=now, attempts=0, **about)
+
+
 def queue(kind: str, appointment: Appointment, now: datetime, *, once_key: str | None = None,
           **context) -> OutboxMessage | None:
     """Add an email about this appointment to the session; it is queued by the caller's commit and
@@ -114,24 +120,28 @@ def queue(kind: str, appointment: Appointment, now: datetime, *, once_key: str |
     """
     if appointment.patient.is_erased:
         return None
-    message = OutboxMessage(
-        kind=kind, to_address=appointment.patient.email, context=_stored(context), once_key=once_key,
-        status=OutboxStatus.QUEUED, created_at=now, next_attempt_at=now, attempts=0,
-        appointment=appointment, about_sequence=appointment.sequence,
-    )
+    message = OutboxMessage(**_queued(kind, appointment.patient.email, now, context, once_key=once_key,
+                                      appointment=appointment, about_sequence=appointment.sequence))
     db.session.add(message)
     return message
+
+
+_INSERT_MESSAGE = sa.insert(OutboxMessage.__table__)
+
+
+def queue_for_new_visit(kind: str, appointment_id: int, to_address: str, now: datetime, **context) -> None:
+    """As queue(), for a visit just inserted without the ORM (its SEQUENCE is still 0): one INSERT
+    on the transaction's connection, as the booking's other rows are written (bookings.book)."""
+    db.session.connection().execute(_INSERT_MESSAGE, _queued(kind, to_address, now, context,
+                                                             appointment_id=appointment_id, about_sequence=0))
 
 
 def queue_alert(appointment: Appointment, clinic: Clinic, level: str, source: str, now: datetime) -> OutboxMessage:
     """Tell the clinic's alert address that an emergency or urgent answer was given for this
     visit: which visit, which level and where, never who or what."""
     # No SEQUENCE: the alert stays true when the visit moves, so it is never skipped as out of date.
-    message = OutboxMessage(
-        kind="safety_alert", to_address=clinic.alert_email,
-        context=_stored({"level": level, "given_in": SIGNAL_SOURCES[source]}),
-        status=OutboxStatus.QUEUED, created_at=now, next_attempt_at=now, attempts=0, appointment=appointment,
-    )
+    message = OutboxMessage(**_queued("safety_alert", clinic.alert_email, now,
+                                      {"level": level, "given_in": SIGNAL_SOURCES[source]}, appointment=appointment))
     db.session.add(message)
     return message
 
@@ -140,11 +150,7 @@ def queue_waitlist(kind: str, entry: WaitlistEntry, now: datetime, offer: Waitli
                    **context) -> OutboxMessage:
     """Add an email about a place on the waitlist (and the offer it makes) to the session; it is
     written, and its secret link made, when it is sent, as for a visit's."""
-    message = OutboxMessage(
-        kind=kind, to_address=entry.email, context=_stored(context),
-        status=OutboxStatus.QUEUED, created_at=now, next_attempt_at=now, attempts=0,
-        waitlist_entry=entry, waitlist_offer=offer,
-    )
+    message = OutboxMessage(**_queued(kind, entry.email, now, context, waitlist_entry=entry, waitlist_offer=offer))
     db.session.add(message)
     return message
 

@@ -112,8 +112,8 @@ _TIME_OFF_AND_BOOKED = sa.union_all(_TIME_OFF, sa.select(
 ))
 
 
-def _blocked_ranges(practitioner_ids: list[int], window: TimeRange, count_bookings: bool,
-                    ignoring: int | None) -> tuple[dict[int, list[TimeRange]], dict[int, list[TimeRange]]]:
+def blocked_ranges(practitioner_ids: list[int], window: TimeRange, count_bookings: bool = True,
+                   ignoring: int | None = None) -> tuple[dict[int, list[TimeRange]], dict[int, list[TimeRange]]]:
     """The practitioners' time off and booked time touching the window, in one query."""
     rows = catalogue.core_read(_TIME_OFF_AND_BOOKED if count_bookings else _TIME_OFF, {
         "ids": practitioner_ids,
@@ -128,7 +128,7 @@ def _blocked_ranges(practitioner_ids: list[int], window: TimeRange, count_bookin
 
 def diary(clinic: Clinic, practitioner_id: int, first_day: date, days: int) -> tuple[list[TimeRange], list[TimeRange]]:
     """One practitioner's time off and booked time over these clinic dates, for the pure planners."""
-    time_off, busy = _blocked_ranges([practitioner_id], _window(clinic, first_day, days), True, None)
+    time_off, busy = blocked_ranges([practitioner_id], _window(clinic, first_day, days), True, None)
     return time_off[practitioner_id], busy[practitioner_id]
 
 
@@ -154,7 +154,7 @@ def find_slots(
     if not practitioners:
         return []
     window = _window(clinic, first_day, days)
-    time_off, busy = _blocked_ranges([p.id for p in practitioners], window, count_bookings, ignoring)
+    time_off, busy = blocked_ranges([p.id for p in practitioners], window, count_bookings, ignoring)
     length = timedelta(minutes=service.minutes)
     slots = [
         Slot(start, start + length, practitioner.slug)

@@ -14,6 +14,7 @@ import hashlib
 import secrets
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from typing import NamedTuple
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
@@ -25,6 +26,7 @@ from booking.models import Appointment, AppointmentStatus, BookingDraft, Patient
 from booking.operations import catalogue, identity
 from booking.operations.availability import (
     Slot,
+    blocked_ranges,
     find_slots,
     load_clinic,
     load_practitioners,
@@ -32,7 +34,8 @@ from booking.operations.availability import (
     nearby_slots,
     outside_booking_window,
 )
-from booking.scheduling import BookingRules, TimeRange
+from booking.models import renew_diary_stamps
+from booking.scheduling import BookingRules, TimeRange, candidate_starts
 from booking.notify import outbox
 from booking.operations.problems import CannotBook
 from booking.operations.progress_checks import questions_asked
@@ -40,7 +43,7 @@ from booking.operations.safety_signals import signal
 from booking.safety import classify, levels_of
 from booking.tokens import draft_manage_token, hash_token, new_token
 from booking.transaction import advisory_lock, locked, write_transaction
-from booking.operations.history import PATIENT, Actor, record
+from booking.operations.history import PATIENT, Actor, record, record_for_new_visit
 
 REFERENCE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O or 1/I to misread on the phone
 
@@ -86,9 +89,14 @@ class Booked:
 
 @dataclass(frozen=True)
 class BookingResult:
-    appointment: Appointment
+    appointment_id: int
     manage_token: str  # shown once, to the patient; only its hash is stored
     booked: Booked | None = None  # for a new booking
+
+    @property
+    def appointment(self) -> Appointment:
+        """The visit's row, read when asked for (the API's answer never asks: `booked` holds it)."""
+        return db.session.get(Appointment, self.appointment_id)
 
 
 class VisitChanged(CannotBook):
@@ -138,16 +146,44 @@ def find_or_add_patient(details: PatientDetails, now: datetime) -> Patient:
         sa.select(Patient).where(Patient.email == details.email, Patient.born_on == details.born_on)
     )
     if patient is None:
-        patient = Patient(
-            name=details.name, email=details.email, phone=details.phone, born_on=details.born_on, created_at=now
-        )
+        patient = Patient(**_new_patient(details, now))
         db.session.add(patient)
     # An existing record is not changed here: anyone who knows an email and a date of
     # birth can book, so contact details are corrected by the clinic, not by a booking.
     return patient
 
 
-def _has_visited(patient: Patient) -> bool:
+def _new_patient(details: PatientDetails, now: datetime) -> dict:
+    return {"name": details.name, "email": details.email, "phone": details.phone, "born_on": details.born_on,
+            "created_at": now}
+
+
+class OnFile(NamedTuple):
+    """A patient's record as plain values."""
+
+    id: int
+    name: str
+    email: str
+    phone: str
+
+
+_ON_FILE = sa.select(Patient.id, Patient.name, Patient.email, Patient.phone).where(
+    Patient.email == sa.bindparam("email"), Patient.born_on == sa.bindparam("born_on"))
+_INSERT_PATIENT = sa.insert(Patient.__table__)
+
+
+def _on_file(details: PatientDetails) -> OnFile | None:
+    """The record with this email and date of birth, if there is one (as find_or_add_patient finds it)."""
+    row = catalogue.core_read(_ON_FILE, {"email": details.email, "born_on": details.born_on}).first()
+    return OnFile(*row) if row is not None else None
+
+
+def _add_patient(details: PatientDetails, now: datetime) -> int:
+    """A new patient's record, inserted without the ORM; its id."""
+    return db.session.connection().execute(_INSERT_PATIENT, _new_patient(details, now)).inserted_primary_key[0]
+
+
+def _has_visited(patient: Patient | OnFile) -> bool:
     if patient.id is None:
         return False
     return bool(
@@ -172,7 +208,17 @@ def _off_the_grid(clinic, start: datetime) -> str:
 def describe(clinic, practitioner: Practitioner, start: datetime) -> str:
     """'Mar 9, 2027, 10:00 AM with Ana Test': a time and who, in the clinic's time, as its staff
     read it (English in the clinic's country), for history lines and the desk's messages."""
-    return f"{clinic_time(start, clinic, format_locale('en', clinic.locale), 'medium')} with {practitioner.name}"
+    return f"{staff_time(clinic, start)} with {practitioner.name}"
+
+
+def staff_time(clinic, start: datetime) -> str:
+    """'Mar 9, 2027, 10:00 AM': a time as describe() writes it."""
+    return clinic_time(start, clinic, format_locale('en', clinic.locale), 'medium')
+
+
+def booked_line(service, when: str, practitioner, booked_via: str) -> str:
+    """The history line of a new booking: what, when (staff_time) and with whom, and how it was booked."""
+    return f"{service.name}, {when} with {practitioner.name}, booked {BOOKED_VIA.get(booked_via, booked_via)}"
 
 
 BOOKED_VIA = {"online": "online", "api": "through the booking API", "desk": "by the clinic",
@@ -195,40 +241,64 @@ def book(
     same commit, and the manage link is made from that key so the confirmation page can
     make it again (tokens.draft_manage_token). `rules` replaces the clinic's online rules
     (for the desk).
+
+    Only the check of the one time and the writing happen under the lock (SQLite's write lock
+    serialises every writer): the secrets and the reference are made before it. The
+    rows are written as Core INSERTs, the ORM being most of a booking's cost; what only some
+    bookings need (an urgent answer's signal, a returning patient's checks) reads the visit's row
+    afterwards, in the same transaction.
     """
     if (draft is None) != (draft_key is None):
         raise ValueError("a draft is booked with its key, and a key only with its draft")
     answers = checked_safety(request)
+    reference = new_reference()
+    token = draft_manage_token(draft_key, reference) if draft_key else new_token()
 
     with write_transaction(taken=lambda: _taken(request.service, request.practitioner, request.start, now, rules=rules)):
         if draft is not None and locked(BookingDraft, draft.id).appointment_id is not None:
             raise AlreadyBooked()  # a second press that waited for the first one's lock
-        clinic = load_clinic()
-        known = catalogue.current()  # once: the service and the practitioners with their hours
-        service = db.session.get(Service, known.service(request.service).id)
+        known = catalogue.current()  # under the lock: the hours and rules as they are now
+        # The clinic's row is not needed (the catalogue carries its zone, locale and languages): the
+        # API reads none, and a caller's copy was dropped with its read transaction anyway.
+        when, language = staff_time(known, request.start), request.language or known.languages[0]
+        service = known.service(request.service)
         practitioners = known.practitioners_for(service, request.practitioner)
         if not practitioners:
             raise CannotBook("practitioner", f"nobody offers {service.slug!r} at the moment")
         lock_patient(request.patient.email, request.patient.born_on)
         lock_practitioners(*(p.id for p in practitioners))
-        chosen = claim_slot(clinic, service, practitioners, request.start, now, rules=rules)
-        practitioner = db.session.get(Practitioner, next(p.id for p in practitioners if p.slug == chosen.practitioner))
+        chosen = (free_at(known, service, practitioners, request.start, now, rules)
+                  or claim_slot(load_clinic(), service, practitioners, request.start, now, rules=rules))
+        practitioner = next(p for p in practitioners if p.slug == chosen.practitioner)
 
-        patient = find_or_add_patient(request.patient, now)
-        refuse_if_not_new(service, patient, request.booked_via)
-        reference = new_reference()
-        token = draft_manage_token(draft_key, reference) if draft_key else new_token()
-        appointment = add_visit(clinic, service, practitioner, patient, chosen, request, answers, reference, token,
-                                actor, now)
-        if draft is not None:
-            draft.appointment, draft.lost_race = appointment, False
-        db.session.flush()  # the new rows get their ids, which the questions' lookup needs
+        on_file = _on_file(request.patient)  # an existing record is not changed (find_or_add_patient)
+        if on_file is not None:
+            refuse_if_not_new(service, on_file, request.booked_via)
+        patient_id = on_file.id if on_file is not None else _add_patient(request.patient, now)
+        appointment_id = db.session.connection().execute(_INSERT_VISIT, {
+            **visit_values(service, chosen, request, answers, reference, token, language, now),
+            **identity.new_booking_identity(on_file, practitioner.id, request.booked_via, request.patient.name,
+                                            request.patient.phone, now),
+            "practitioner_id": practitioner.id, "service_id": service.id, "patient_id": patient_id,
+        }).inserted_primary_key[0]
+        renew_diary_stamps(db.session, [practitioner.id])  # as the ORM's flush does for a visit it writes (models)
+        record_for_new_visit(appointment_id, actor, "booked",
+                             booked_line(service, when, practitioner, request.booked_via), now)
+        result = BookingResult(appointment_id, token, Booked(reference, chosen.start, chosen.end, chosen.practitioner,
+                                                             service.slug, tuple(answers.urgent), language))
+        if draft is not None:  # the draft locked above: its row is in the session
+            draft.appointment_id, draft.lost_race = appointment_id, False
+        if on_file is None and not answers.urgent:
+            # A new patient's plain booking: nothing to signal or confirm, and no earlier intake to build on.
+            outbox.queue_for_new_visit("confirmation", appointment_id, request.patient.email, now, questions="intake")
+            return result
+        appointment = result.appointment
         signal(appointment, levels_of(answers.urgent), "booking", now)
-        outbox.queue("confirmation", appointment, now, questions=questions_asked(appointment))
+        db.session.flush()  # its alert before the confirmation, as the emails have always been queued
+        outbox.queue_for_new_visit("confirmation", appointment_id, appointment.patient.email, now,
+                                   questions=questions_asked(appointment))
         ask_who_booked(appointment, actor, now)
-        booked = Booked(reference, chosen.start, chosen.end, chosen.practitioner, service.slug,
-                        tuple(appointment.safety_flags or ()), appointment.language)
-    return BookingResult(appointment, token, booked)
+    return result
 
 
 def checked_safety(request: BookingRequest):
@@ -259,29 +329,35 @@ def refuse_if_not_new(service: Service, patient: Patient, booked_via: str) -> No
 def add_visit(clinic, service: Service, practitioner: Practitioner, patient: Patient, chosen: Slot,
               request: BookingRequest, answers, reference: str, token: str, actor: Actor, now: datetime) -> Appointment:
     """A new booked visit in the slot just claimed, with its history line; the caller commits."""
-    appointment = Appointment(
-        reference=reference,
-        practitioner=practitioner,
-        service=service,
-        patient=patient,
-        starts_at=chosen.start,
-        ends_at=chosen.end,
-        occupied_until=chosen.start + timedelta(minutes=service.minutes + service.buffer_minutes),
-        status=AppointmentStatus.BOOKED,
-        safety_flags=list(answers.urgent),
-        manage_token_hash=hash_token(token),
-        booked_via=request.booked_via,
-        created_at=now,
-        safety_checked_at=now,
-        safety_answers=list(answers.urgent),
-        language=request.language or offered_languages(clinic)[0],
-    )
+    appointment = Appointment(practitioner=practitioner, service=service, patient=patient, **visit_values(
+        service, chosen, request, answers, reference, token, request.language or offered_languages(clinic)[0], now))
     db.session.add(appointment)
     identity.settle_new_booking(appointment, request.patient.name, request.patient.phone, now)
     record(appointment, actor, "booked",
-           f"{service.name}, {describe(clinic, practitioner, chosen.start)}, "
-           f"booked {BOOKED_VIA.get(request.booked_via, request.booked_via)}", now)
+           booked_line(service, staff_time(clinic, chosen.start), practitioner, request.booked_via), now)
     return appointment
+
+
+_INSERT_VISIT = sa.insert(Appointment.__table__)
+
+
+def visit_values(service, chosen: Slot, request: BookingRequest, answers, reference: str, token: str, language: str,
+                 now: datetime) -> dict:
+    """A new booked visit's own columns (whose visit it is, with whom and for what, are the caller's)."""
+    return {
+        "reference": reference,
+        "starts_at": chosen.start,
+        "ends_at": chosen.end,
+        "occupied_until": chosen.start + timedelta(minutes=service.minutes + service.buffer_minutes),
+        "status": AppointmentStatus.BOOKED,
+        "safety_flags": list(answers.urgent),
+        "manage_token_hash": hash_token(token),
+        "booked_via": request.booked_via,
+        "created_at": now,
+        "safety_checked_at": now,
+        "safety_answers": list(answers.urgent),
+        "language": language,
+    }
 
 
 def ask_who_booked(appointment: Appointment, actor: Actor, now: datetime,
@@ -344,7 +420,7 @@ def move(
         if changed_hands:  # before the email, whose questions follow whether the booking now waits
             identity.after_move_to_another_practitioner(appointment, actor, now)
         outbox.queue("moved", appointment, now, was_at=was_at, was_with=was_with, questions=questions_asked(appointment))
-    return BookingResult(appointment, token)
+    return BookingResult(appointment.id, token)
 
 
 def cancel(appointment_id: int, reason: str, now: datetime, *, actor: Actor = PATIENT,
@@ -419,6 +495,31 @@ def _changing(appointment_id: int, seen: int | None, field: str, actor: Actor) -
     if seen is not None and appointment.sequence != seen:
         raise VisitChanged(field, changed_meanwhile())
     return appointment
+
+
+def free_at(known, service, practitioners, start: datetime, now: datetime,
+            rules: BookingRules | None = None) -> Slot | None:
+    """The slot at `start` with the first of the practitioners (by slug, as find_slots orders them) who
+    is free then, or None (claim_slot then works out why). One indexed read of what lies across the
+    visit's time, not the day's diary: a start is free when it is on the grid of the practitioner's
+    hours, inside the booking window, clear of time off for the treatment and clear of visits that
+    hold time for the treatment and buffer (exactly what scheduling.free_starts asks)."""
+    rules = rules or known.booking_rules
+    if outside_booking_window(known, start, now, rules):
+        return None
+    day, zone = start.astimezone(known.zone).date(), known.zone
+    on_grid = [p for p in practitioners
+               if start in candidate_starts(day, p.working_intervals, (), service.minutes, rules.step_minutes, zone)]
+    if not on_grid:
+        return None
+    treatment = TimeRange(start, start + timedelta(minutes=service.minutes))
+    held = TimeRange(start, treatment.end + timedelta(minutes=service.buffer_minutes))
+    time_off, busy = blocked_ranges([p.id for p in on_grid], held)
+    for practitioner in sorted(on_grid, key=lambda p: p.slug):
+        if not any(cut.overlaps(treatment) for cut in time_off[practitioner.id]) and \
+                not any(visit.overlaps(held) for visit in busy[practitioner.id]):
+            return Slot(start, treatment.end, practitioner.slug)
+    return None
 
 
 def claim_slot(clinic, service, practitioners, start: datetime, now: datetime, *, ignoring: int | None = None,

@@ -70,6 +70,7 @@ class Catalogue:
     max_advance_days: int
     booking_rules: BookingRules
     languages: tuple[str, ...]  # patients' languages, the clinic's own (its texts') first
+    locale: str  # how the clinic's dates and times read (en_US...): staff lines such as a booking's history
     services: tuple[ServiceEntry, ...]  # every service, in the clinic's order
     practitioners: tuple[PractitionerEntry, ...]  # every practitioner, by slug
 
@@ -226,6 +227,7 @@ def _read_committed() -> Catalogue:
             max_advance_days=clinic.max_advance_days,
             booking_rules=clinic.booking_rules,
             languages=tuple(clinic.languages or ["en"]),
+            locale=clinic.locale,
             services=tuple(
                 ServiceEntry(s.id, s.slug, s.name, s.description, s.minutes, s.buffer_minutes, s.new_patients_only,
                              s.is_active, stored_versions(s.translations))

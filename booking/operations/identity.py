@@ -64,28 +64,36 @@ class NothingToConfirm(Exception):
 
 # --- a new booking -----------------------------------------------------------------------
 
-def _why_not_needed(patient: Patient, practitioner_id: int, booked_via: str) -> str | None:
-    """Why this booking needs no confirmation, or None when it does."""
+def _why_not_needed(patient_id: int | None, practitioner_id: int, booked_via: str) -> str | None:
+    """Why this booking needs no confirmation, or None when it does (`patient_id` None: a new patient)."""
     if booked_via == "desk":
         return NOT_NEEDED["desk"]
-    if patient.id is None:
+    if patient_id is None:
         return NOT_NEEDED["first"]
     elsewhere = db.session.scalar(sa.select(sa.func.count()).select_from(Appointment).where(
-        Appointment.patient_id == patient.id, Appointment.practitioner_id != practitioner_id))
+        Appointment.patient_id == patient_id, Appointment.practitioner_id != practitioner_id))
     return None if elsewhere else NOT_NEEDED["own"]
+
+
+def new_booking_identity(on_file, practitioner_id: int, booked_via: str, typed_name: str, typed_phone: str,
+                         now: datetime) -> dict:
+    """A new booking's identity columns: confirmed at once (and why), or left waiting with what was
+    typed kept beside it where it differs from the record. `on_file`: the patient's record as it
+    was before this booking (anything with id, name and phone), None for a patient it adds."""
+    reason = _why_not_needed(on_file.id if on_file is not None else None, practitioner_id, booked_via)
+    if reason is not None:
+        return {"identity_confirmed_at": now, "identity_confirmed_by": reason}
+    typed = {"name": typed_name, "phone": typed_phone}
+    return {"booked_as": typed} if typed != {"name": on_file.name, "phone": on_file.phone} else {}
 
 
 def settle_new_booking(appointment: Appointment, typed_name: str, typed_phone: str, now: datetime) -> None:
     """Confirm a new booking at once, or leave it waiting with what was typed kept beside it (the
     email is queued by queue_request once the booking has its id)."""
-    reason = _why_not_needed(appointment.patient, appointment.practitioner.id, appointment.booked_via)
-    if reason is not None:
-        appointment.identity_confirmed_at, appointment.identity_confirmed_by = now, reason
-        return
     patient = appointment.patient
-    typed = {"name": typed_name, "phone": typed_phone}
-    if typed != {"name": patient.name, "phone": patient.phone}:
-        appointment.booked_as = typed
+    for column, value in new_booking_identity(patient if patient.id is not None else None, appointment.practitioner.id,
+                                              appointment.booked_via, typed_name, typed_phone, now).items():
+        setattr(appointment, column, value)
 
 
 def after_move_to_another_practitioner(appointment: Appointment, actor, now: datetime) -> None:
