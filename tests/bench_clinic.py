@@ -40,9 +40,9 @@ from booking.operations.identity import NOT_NEEDED
 from booking.operations.staff import add_staff
 
 UTC = timezone.utc
-# Online booking opens four months ahead (the demo clinic's 60 days is raised), so the booking
+# Online booking opens a year ahead (the demo clinic's 60 days is raised), so the booking
 # POSTs of a bench run find enough distinct free times.
-ADVANCE_DAYS = 120
+ADVANCE_DAYS = 365
 PAST_FILL = 0.9  # the share of packed candidate visits kept in the past: a busy, not quite full, diary
 ROWS_PER_STATEMENT = 2000
 
