@@ -69,20 +69,25 @@ class KeptPages:
 
     def __init__(self, size: int) -> None:
         self._size = size
-        self._pages: OrderedDict[Hashable, KeptPage] = OrderedDict()
+        self._pages: OrderedDict[Hashable, tuple[Hashable, KeptPage]] = OrderedDict()  # key: (version, page)
         self._lock = threading.Lock()
 
     def get(self, key: Hashable, moment: datetime) -> KeptPage | None:
         with self._lock:
-            page = self._pages.get(key)
+            _version, page = self._pages.get(key, (None, None))
             if page is None or not page.holds_at(moment):
                 return None
             self._pages.move_to_end(key)
             return page
 
-    def put(self, key: Hashable, page: KeptPage) -> None:
+    def put(self, key: Hashable, page: KeptPage, version: Hashable) -> None:
+        """Keep `page` under `key`, and drop every page kept under another version of the data:
+        never served again, they would only hold what the database no longer does (an erased
+        patient's name) in this process's memory until pushed out."""
         with self._lock:
-            self._pages[key] = page
+            for stale in [kept for kept, (held_under, _page) in self._pages.items() if held_under != version]:
+                del self._pages[stale]
+            self._pages[key] = (version, page)
             self._pages.move_to_end(key)
             while len(self._pages) > self._size:
                 self._pages.popitem(last=False)
@@ -123,7 +128,7 @@ def serve(version: Hashable, address: Hashable | None, moment: datetime,
         turns = tuple(sorted(turns))
         page = KeptPage(tuple(_ANY_MARK.split(html.encode())), turns, bisect_left(turns, moment))
         if key is not None:
-            pages.put(key, page)
+            pages.put(key, page, version)
     writers = {mark(name).encode(): fill for name, fill in (fills or {}).items()}
     writers[CSRF_MARK.encode()] = generate_csrf
     return b"".join(writers[piece]().encode() if place % 2 else piece for place, piece in enumerate(page.pieces))

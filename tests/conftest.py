@@ -21,6 +21,7 @@ from sqlalchemy import event
 
 from booking import create_app
 from booking.extensions import db
+from booking.operations import catalogue
 from booking.operations.clinic_file import import_clinic_file
 from tests.browser import CHROMIUM_ARGS, DESKTOP, LiveServer, Screenshots, require_chromium
 from tests.postgres import installed_version, start_server
@@ -226,17 +227,22 @@ def count_queries(app):
     def counting():
         counted = Counted()
 
-        def on_execute(conn, cursor, statement, parameters, context, executemany):
+        def on_statement(statement):
             if statement.lstrip().split(" ", 1)[0].upper() in {"SELECT", "INSERT", "UPDATE", "DELETE", "WITH"}:
                 counted.total += 1
+
+        def on_execute(conn, cursor, statement, parameters, context, executemany):
+            on_statement(statement)
 
         with app.app_context():
             engine = db.engine
         event.listen(engine, "before_cursor_execute", on_execute)
+        catalogue.READ_ALONE_LISTENERS.append(on_statement)  # the reads that go straight to the driver
         try:
             yield counted
         finally:
             event.remove(engine, "before_cursor_execute", on_execute)
+            catalogue.READ_ALONE_LISTENERS.remove(on_statement)
 
     return counting
 

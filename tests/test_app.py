@@ -186,3 +186,14 @@ def test_a_visitors_home_page_asks_the_database_only_for_the_settings_stamp(clin
     with count_queries() as counted:
         assert visitor.get("/").status_code == 200
     assert counted.total == 1
+
+
+def test_pages_read_alone_survive_sql_instrumentation_that_notes_timing_on_its_context(database_url, clinic):
+    """The stamps and a draft are read straight from the driver (catalogue.read_alone); SQL
+    instrumentation listening on the engine (Flask-SQLAlchemy's SQLALCHEMY_RECORD_QUERIES, an APM
+    hook) must still see only statements with a connection and context of SQLAlchemy's."""
+    recorded = create_app(app_config(database_url, SQLALCHEMY_RECORD_QUERIES=True))
+    client = recorded.test_client()
+    assert client.get("/").status_code == 200
+    assert client.get("/api/v1/slots?service=consult&practitioner=any&days=7").status_code == 200
+    close_database(recorded)

@@ -10,7 +10,7 @@ Ben 10:00-16:00. Two apps on one database stand for two processes.
 from __future__ import annotations
 
 import re
-from datetime import date, time, timedelta
+from datetime import date, datetime, time, timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -19,6 +19,7 @@ from booking import create_app
 from booking.extensions import db
 from booking.models import Appointment, AppointmentStatus, Clinic, Intake, Patient, Practitioner, StaffAccount, StaffRole
 from booking.operations import bookings, consent, desk, notes
+from booking.operations.patient_data import Who, erase
 from booking.operations.staff import add_staff
 from tests.conftest import app_config, close_database
 from tests.notes_helpers import content
@@ -330,3 +331,47 @@ def test_one_flush_renews_one_diary_and_another_calendar(staff):  # noqa: F811
     after = stamps()
     assert after["ana"][0] != before["ana"][0] and after["ana"][1] != before["ana"][1]
     assert after["ben"][0] == before["ben"][0] and after["ben"][1] != before["ben"][1]
+
+
+# Changes whose mark on the pages is not one phrase: an erasure (names and markers go), a signed
+# note, and a booking at another practitioner (My day counts a patient's earlier visits).
+
+def _erase(app, booked):
+    with app.app_context():
+        erase(visit(booked["reference"]).patient_id, "asked", app.config["CLOCK"](), Who("Admin", "admin"))
+
+
+def _sign_note(app, booked):
+    with app.app_context():
+        seen = visit(booked["reference"])
+        notes.sign(account("ana@example.org"), seen.id, content(), 0, seen.starts_at + timedelta(hours=1))
+
+
+def _earlier_visit_at_ben(app, booked):
+    with app.app_context():
+        bookings.book(bookings.BookingRequest(
+            service="short", practitioner="ben", start=datetime.fromisoformat("2027-03-08T10:00:00-08:00"),
+            patient=bookings.PatientDetails("Pat Caller", "pat@example.com", "213 555 0142", date(1980, 4, 2)),
+            safety=(), booked_via="desk"), app.config["CLOCK"]())
+
+
+@pytest.mark.parametrize("change", [_erase, _sign_note, _earlier_visit_at_ben],
+                         ids=["erase", "sign_note", "earlier_visit_at_ben"])
+def test_after_other_changes_by_another_process_the_next_view_is_a_fresh_one(staff, other, clients, change):  # noqa: F811
+    booked = book_online(staff, start=MONDAY_11)
+    before = views(clients)
+    change(other, booked)
+    after = views(clients)
+    assert after != before
+    assert after == fresh_views(staff, clients)
+
+
+def test_pages_kept_under_an_older_version_are_dropped_once_a_newer_one_is_kept(staff, other, clients):  # noqa: F811
+    """Never served again, they would only hold what the database no longer does (an erased
+    patient's name) in the process's memory."""
+    booked = book_online(staff, start=MONDAY_11)
+    views(clients)
+    assert len(kept(staff)) == 6
+    _erase(other, booked)
+    assert clients[StaffRole.RECEPTIONIST].get(f"/desk?date={MONDAY}").status_code == 200
+    assert len(kept(staff)) == 1

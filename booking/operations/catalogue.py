@@ -149,17 +149,31 @@ def read_alone(statement, params: dict | None = None) -> list[tuple]:
     values = {name: binders[name](value) if binders.get(name) else value for name, value in values.items()}
     sql = compiled.string
     arguments = tuple(values[name] for name in positions) if positions is not None else values
-    connection = engine.raw_connection()
+    connection, cursor = engine.raw_connection(), None
     try:
+        for listener in READ_ALONE_LISTENERS:
+            listener(sql)
         cursor = connection.cursor()
-        # Counters of the engine's statements (the tests', the bench's) count this one too.
-        engine.dispatch.before_cursor_execute(None, cursor, sql, arguments, None, False)
         cursor.execute(sql, arguments)
         rows = cursor.fetchall()
         cursor.close()
+    except engine.dialect.loaded_dbapi.Error as error:
+        # As SQLAlchemy's own execution would: the error wrapped as its DBAPIError, and a
+        # connection the server dropped taken out of the pool rather than handed out again.
+        dropped = engine.dialect.is_disconnect(error, connection.dbapi_connection, cursor)
+        if dropped:
+            connection.invalidate(error)
+        raise sa.exc.DBAPIError.instance(sql, arguments, error, engine.dialect.loaded_dbapi.Error,
+                                         connection_invalidated=dropped) from error
     finally:
         connection.close()  # back to the pool, which rolls back whatever the driver began
     return [tuple(read(value) if read else value for read, value in zip(readers, row)) for row in rows]
+
+
+# Called with the SQL of each statement read_alone sends, which the engine's events do not see (it
+# has no connection or execution context of SQLAlchemy's for them): whoever counts the engine's
+# statements (the tests, the bench) counts these too.
+READ_ALONE_LISTENERS: list = []
 
 
 @functools.lru_cache(maxsize=16)
