@@ -145,17 +145,33 @@ def test_a_visit_in_no_course_has_no_cancel_the_rest(clinic):
     assert patient.get(f"{link}/cancel-course").location.endswith("/cancel")
 
 
+def test_the_desk_undoes_a_course_clicked_by_mistake_with_no_one_visit(staff, login_as):  # noqa: F811
+    """Radios cannot be cleared (and the page works without JavaScript): a count clicked before
+    choosing 'No, one visit' books the one visit."""
+    desk = login_as(StaffRole.RECEPTIONIST)
+    path = "/desk/book?practitioner=ana&start=2027-03-09T14:00:00-08:00&patient=new"
+    form = desk.get(path).get_data(as_text=True)
+    assert "No, one visit" in form
+    caller = {"csrf_token": csrf_from(form), "name": "Una Once", "email": "una@example.com",
+              "phone": "213 555 0112", "birth_day": "2", "birth_month": "4", "birth_year": "1970",
+              "service": "short", "symptoms": "none", "how_often": "", "count": "3"}
+    booked = desk.post(path, data=caller)
+    assert booked.status_code == 303, booked.get_data(as_text=True)
+    assert len(visits(staff)) == 1
+
+
 def test_the_desk_books_a_course_for_a_caller_choosing_another_time_for_one_visit(staff, login_as):  # noqa: F811
     book_online(staff, start=TAKEN, email="other@example.com")
     desk = login_as(StaffRole.RECEPTIONIST)
     path = "/desk/book?practitioner=ana&start=2027-03-09T14:00:00-08:00&patient=new"
     form = desk.get(path).get_data(as_text=True)
     assert "Course of visits (optional)" in form and "Twice a week: Tuesdays and Fridays" in form
+    assert 'name="how_often" type="radio" value="" checked' in form  # "No, one visit" until a course is chosen
     caller = {"csrf_token": csrf_from(form), "name": "Cal Caller", "email": "cal@example.com",
               "phone": "213 555 0111", "birth_day": "2", "birth_month": "4", "birth_year": "1970",
               "service": "short", "symptoms": "none", "how_often": "7"}
     refused = desk.post(path, data=caller).get_data(as_text=True)
-    assert "For a course, select both how often and how many visits" in refused and 'value="Cal Caller"' in refused
+    assert "For a course, select how many visits too" in refused and 'value="Cal Caller"' in refused
     proposed = desk.post(path, data=caller | {"count": "3"})
     page = proposed.get_data(as_text=True)
     assert proposed.status_code == 409 and "Visit 2 of 3 is not free: choose another time for it below" in page

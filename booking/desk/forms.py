@@ -51,8 +51,10 @@ class CallerBookingForm(DetailsForm, SafetyForm):
     # Optional: a course of visits booked in one step from this first one (booking.courses).
     # Its choices, from the first visit's weekday, are the patient's (forms.how_often_choices),
     # which read in English on staff pages.
-    how_often = Choice("Book as a course? How often", optional=True,
-                       message="Select how often, or leave it for one visit")
+    # "" (the first choice, chosen at first) books this visit alone, and is how a click on a course
+    # is undone: radios cannot be cleared, and the page works without JavaScript.
+    how_often = Choice("Book as a course? How often", optional=True, default="",
+                       message="Select how often, or 'No, one visit'")
     count = Choice("Visits in the course, this one included",
                    choices=options((str(n), str(n)) for n in range(2, MAX_VISITS + 1)), optional=True,
                    message="Select how many visits")
@@ -67,9 +69,10 @@ class CallerBookingForm(DetailsForm, SafetyForm):
 
     def validate(self, extra_validators=None):
         valid = super().validate(extra_validators)
-        if valid and bool(self.how_often.data) != bool(self.count.data):
-            missing = self.count if self.how_often.data else self.how_often
-            missing.errors = ["For a course, select both how often and how many visits; for one visit, neither"]
+        if not self.how_often.data:
+            self.count.data = None  # one visit: a count chosen before does not count
+        elif valid and not self.count.data:
+            self.count.errors = ["For a course, select how many visits too (or 'No, one visit' above)"]
             valid = False
         for field in self:
             field.errors = [for_the_desk(message) for message in field.errors]

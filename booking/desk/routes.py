@@ -18,6 +18,7 @@ from booking.formatting import end_sentence
 from booking import kept_pages
 from booking.desk.courses import desk_course
 from booking.forms import how_often_choices
+from wtforms import SelectChoice
 from booking.desk.forms import (
     ActionForm,
     CallerBookingForm,
@@ -153,8 +154,8 @@ def book():
         f"{describe(clinic, practitioner, start)} has already passed. Go back to the calendar and choose a later time.")
     form.service.choices = options((s.slug, f"{s.name} ({s.minutes} minutes)")
                                    for s in practitioner.services if s.is_active)
-    form.how_often.choices = how_often_choices(start.astimezone(clinic.zone).weekday(),
-                                             {hours.weekday for hours in practitioner.hours})
+    form.how_often.choices = [SelectChoice("", "No, one visit"), *how_often_choices(
+        start.astimezone(clinic.zone).weekday(), {hours.weekday for hours in practitioner.hours})]
     if form.validate_on_submit() and not _files_under_someone_else(form, patient):
         details = (PatientDetails(patient.name, patient.email, patient.phone, patient.born_on) if patient else
                    PatientDetails(form.name.data, form.email.data, form.phone.data, form.born_on))
