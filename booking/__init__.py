@@ -6,8 +6,7 @@ from pathlib import Path
 
 from datetime import timedelta
 
-from flask import Flask, request, session
-from flask_login import current_user
+from flask import Flask
 from jinja2 import BytecodeCache
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -162,13 +161,11 @@ def _init_database(app: Flask) -> None:
             configure_sqlite(db.engine, app.config["LOCK_TIMEOUT_SECONDS"])
 
 
-STAFF_SESSION_KEY = "_user_id"  # where Flask-Login keeps the signed-in user's id in the session
-
-
 def _init_staff_sessions(app: Flask) -> None:
     """Flask-Login over server-side sessions: the cookie names a session row, which sign-out ends."""
     from booking.clock import now
     from booking.operations.staff import signed_in
+    from booking.staff_access import staff_signed_in
 
     login_manager.init_app(app)
     login_manager.login_view = "auth.sign_in"
@@ -189,6 +186,5 @@ def _init_staff_sessions(app: Flask) -> None:
     def identify_staff_first():
         """Look the session up before any write lock is taken (it may note activity on its own).
         A request whose signed session names no staff session (the API, a patient) has nobody to
-        look up: Flask-Login keeps the signed-in user's id there, and there is no remember-me."""
-        if app.config["SESSION_COOKIE_NAME"] in request.cookies and STAFF_SESSION_KEY in session:
-            _ = current_user.is_authenticated
+        look up (staff_access.staff_signed_in)."""
+        _ = staff_signed_in()

@@ -84,9 +84,9 @@ def is_patient_page() -> bool:
 
 
 def _staff_signed_in() -> bool:
-    from flask_login import current_user
+    from booking.staff_access import staff_signed_in  # here: staff_access reads the models, which read this
 
-    return bool(getattr(current_user, "is_authenticated", False))
+    return staff_signed_in()
 
 
 def select_locale() -> str:

@@ -4,10 +4,21 @@ from __future__ import annotations
 
 from functools import wraps
 
-from flask import abort, current_app
+from flask import abort, current_app, has_request_context, session
 from flask_login import current_user
 
 from booking.models import StaffRole
+
+# Where Flask-Login keeps the signed-in staff session's id in the signed cookie.
+STAFF_SESSION_KEY = "_user_id"
+
+
+def staff_signed_in() -> bool:
+    """Whether a member of staff is signed in. Only the signed session can name a staff session
+    (there is no remember-me), so a patient's or a visitor's request looks nobody up: that look-up
+    was the most a kept patient page still did of its own."""
+    return (has_request_context() and STAFF_SESSION_KEY in session
+            and bool(getattr(current_user, "is_authenticated", False)))
 
 
 ROLE_PEOPLE = {StaffRole.ADMIN: "admins", StaffRole.RECEPTIONIST: "receptionists",

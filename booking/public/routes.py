@@ -15,7 +15,6 @@ import sqlalchemy as sa
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import get_locale
 from flask_wtf.csrf import generate_csrf
-from flask_login import current_user
 from flask_babel import gettext as _
 
 from booking.clock import now
@@ -40,6 +39,7 @@ from booking.operations.problems import CannotBook
 from booking.operations.courses import VisitNotFree
 from booking.public.forms import FirstVisitForm, PractitionerForm, ServiceForm, TimeForm
 from booking.safety import URGENT, classify
+from booking.staff_access import staff_signed_in
 from booking.time_list import page_key, parse_instant, time_list_context
 from booking.public import courses as courses_web
 
@@ -139,16 +139,9 @@ def _shared_home_page(known) -> tuple | None:
     change renews the stamp, whichever process makes it) and the language chosen. None for a page
     of one person's: signed-in staff (their menu), a message waiting to be shown, or an address
     with a query (its links repeat the query). Rendering the page was most of its cost."""
-    if request.query_string or session.get("_flashes") or _staff_signed_in():
+    if request.query_string or session.get("_flashes") or staff_signed_in():
         return None
     return known.stamp, session.get(SESSION_LANGUAGE)
-
-
-def _staff_signed_in() -> bool:
-    """Whether staff are signed in. Only the session cookie can carry a staff session (there is
-    no remember-me), so without it there is nobody to look up, and Flask-Login's look-up for an
-    anonymous visitor was the most a kept home page did of its own."""
-    return current_app.config["SESSION_COOKIE_NAME"] in request.cookies and current_user.is_authenticated
 
 
 def fitting_services(services, returning: bool) -> list:
@@ -253,7 +246,7 @@ def _time_page(clinic, diaries, service, choice: str, practitioners):
     person's is rendered for them alone: a message waiting to be shown (a lost race), a signed-in
     member of staff (their menu), an address with more than the dates asked for."""
     moment = now()
-    if session.get("_flashes") or set(request.args) - {"from"} or _staff_signed_in():
+    if session.get("_flashes") or set(request.args) - {"from"} or staff_signed_in():
         return _render_time_page(TimeForm(), clinic, diaries, service, choice, practitioners, moment)
     key = (page_key(clinic, service, practitioners, diaries, moment), choice, request.query_string,
            session.get(SESSION_LANGUAGE))
