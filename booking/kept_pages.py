@@ -108,9 +108,9 @@ def _page_key(version: Hashable, address: Hashable) -> tuple | None:
     """What a page depends on besides the clock, or None when this request's page is its own."""
     if "_flashes" in session:  # a message to show once
         return None
-    account = current_user.account
+    who = current_user  # its plain values: no need of the account's entity
     return (request.endpoint, request.script_root, address, version,
-            (account.id, account.role, account.practitioner_id, account.name))
+            (who.account_id, who.role, who.practitioner_id, who.name))
 
 
 def serve(version: Hashable, address: Hashable | None, moment: datetime,
