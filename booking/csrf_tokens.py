@@ -2,11 +2,11 @@
 
 A kept page (the booking journey's time list, the staff calendars) costs little but the parts
 written for each request, and the CSRF token was the largest of them: generate_csrf() builds its
-signing serializer again on every call. This one keeps the serializer per secret and otherwise
-does exactly what it does: the same secret (WTF_CSRF_SECRET_KEY, else SECRET_KEY), salt, session
-key and token format, so Flask-WTF's own check (validate_csrf, with its time limit) takes the
-token as one of its own, and the same one-token-per-request cache in `g`, so the page's token and
-any form's are one.
+signing serializer again on every call. This one keeps the serializer and its signer per secret
+and otherwise does exactly what it does: the same secret (WTF_CSRF_SECRET_KEY, else SECRET_KEY),
+salt, session key and token format, so Flask-WTF's own check (validate_csrf, with its time limit)
+takes the token as one of its own, and the same one-token-per-request cache in `g`, so the page's
+token and any form's are one.
 """
 
 from __future__ import annotations
@@ -15,15 +15,17 @@ from functools import lru_cache
 
 from flask import current_app, g, session
 from flask_wtf.csrf import generate_csrf
-from itsdangerous import URLSafeTimedSerializer
+from itsdangerous import TimestampSigner, URLSafeTimedSerializer
 
 SALT = "wtf-csrf-token"  # Flask-WTF's
 
 
 @lru_cache(maxsize=4)
-def _serializer(secret_key: str) -> URLSafeTimedSerializer:
-    """The serializer generate_csrf() would build for this secret (it keeps no state between uses)."""
-    return URLSafeTimedSerializer(secret_key, salt=SALT)
+def _signing(secret_key: str) -> tuple[URLSafeTimedSerializer, TimestampSigner]:
+    """The serializer generate_csrf() would build for this secret, and the signer its dumps() would
+    make: neither keeps any state between uses (the signer reads the clock as it signs)."""
+    serializer = URLSafeTimedSerializer(secret_key, salt=SALT)
+    return serializer, serializer.make_signer(SALT)
 
 
 def csrf_token() -> str:
@@ -38,6 +40,7 @@ def csrf_token() -> str:
     if not isinstance(raw, str) or not field or not isinstance(secret, str) or not secret:
         # A session with no token yet, or anything out of the ordinary: Flask-WTF's own way.
         return generate_csrf()
-    token = _serializer(secret).dumps(raw)
+    serializer, signer = _signing(secret)
+    token = signer.sign(serializer.dump_payload(raw)).decode()  # what serializer.dumps(raw) does
     setattr(g, field, token)
     return token
