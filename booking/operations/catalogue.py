@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.orm import Session, selectinload
 
-from booking.extensions import db
+from booking.extensions import DRIVER_STATEMENT_LISTENERS, db
 from booking.models import Clinic, InLanguages, Practitioner, Service, stored_versions
 from booking.operations.problems import CannotBook, NotFound
 from booking.scheduling import BookingRules, WorkingInterval
@@ -151,7 +151,7 @@ def read_alone(statement, params: dict | None = None) -> list[tuple]:
     arguments = tuple(values[name] for name in positions) if positions is not None else values
     connection, cursor = engine.raw_connection(), None
     try:
-        for listener in READ_ALONE_LISTENERS:
+        for listener in DRIVER_STATEMENT_LISTENERS:
             listener(sql)
         cursor = connection.cursor()
         cursor.execute(sql, arguments)
@@ -170,10 +170,6 @@ def read_alone(statement, params: dict | None = None) -> list[tuple]:
     return [tuple(read(value) if read else value for read, value in zip(readers, row)) for row in rows]
 
 
-# Called with the SQL of each statement read_alone sends, which the engine's events do not see (it
-# has no connection or execution context of SQLAlchemy's for them): whoever counts the engine's
-# statements (the tests, the bench) counts these too.
-READ_ALONE_LISTENERS: list = []
 
 
 @functools.lru_cache(maxsize=16)
