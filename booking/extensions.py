@@ -37,7 +37,7 @@ WRITE_LOCK_RETRY_SECONDS = 0.0001
 
 # Called with the SQL of each statement sent straight through the driver's cursor, which the
 # engine's events do not see: whoever counts the engine's statements (the tests, the bench)
-# counts these too (catalogue.read_alone, begin_as_writer).
+# counts these too (booking/driver.py, begin_as_writer).
 DRIVER_STATEMENT_LISTENERS: list = []
 
 
