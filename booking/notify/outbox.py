@@ -647,9 +647,12 @@ def mime_message(message: OutboxMessage, sender: str, links: dict[str, str] | No
     envelope.set_content(with_links(message.text_body, links))
     envelope.add_alternative(with_links(message.html_body, links), subtype="html")
     if message.calendar:
-        method = str(Calendar.from_ical(message.calendar).get("method", "PUBLISH"))
+        calendar = Calendar.from_ical(message.calendar)
+        method = str(calendar.get("method", "PUBLISH"))
+        # A course's email carries all its visits: the file is named for what it holds.
+        name = "appointments.ics" if len(calendar.walk("VEVENT")) > 1 else "appointment.ics"
         envelope.add_attachment(message.calendar.encode(), maintype="text", subtype="calendar",
-                                filename="appointment.ics", params={"method": method, "charset": "utf-8"})
+                                filename=name, params={"method": method, "charset": "utf-8"})
     return envelope
 
 
