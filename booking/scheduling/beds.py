@@ -12,7 +12,7 @@ The model, on top of "What a slot is" (design.md), which it leaves as it is:
   [t + a, t + b) of each part and nothing else: not the rest, and not the buffer, which is
   the bed being turned over. A service without hands-on parts holds the practitioner for
   [t, t + minutes + buffer), exactly as before, so every existing service offers the same
-  starts as free_starts does (tests/test_beds_core.py proves it on random weeks).
+  starts as free_starts does (tests/test_beds_core_properties.py checks it on generated days).
 - Open time. The whole treatment [t, t + minutes) still lies inside one piece of open time
   (working hours minus time off), rest included, so each hands-on part does too. A patient
   lying with needles in is the practitioner's patient: the practitioner must be on duty until
@@ -23,7 +23,9 @@ The model, on top of "What a slot is" (design.md), which it leaves as it is:
   visit that needs a bed takes one bed of one room for its bed time [t, t + minutes + buffer):
   the patient lies down at t, and the bed is free again once it has been turned over. A
   start is free only if some room has one bed free for the whole bed time, so a room never
-  holds more visits at once than it has beds. A booked patient is never moved to another bed
+  holds more visits at once than it has beds. Rooms are the clinic's, shared by every
+  practitioner's patients, so one BedIndex of all visits holding a bed serves a whole request.
+  A service without needs_bed takes no bed. A booked patient is never moved to another bed
   to make room: what the core offers is what the database can store with each visit's bed
   number as it is (the rare gap where two half-free beds would make one whole one is lost).
 - Which bed. Among the rooms with a bed free for the whole bed time, the room with the
