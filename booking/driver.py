@@ -46,7 +46,8 @@ def run(statement, params: dict | None = None) -> list[tuple]:
     engine = db.engine
     pooled = engine.raw_connection()
     try:
-        return _execute(pooled, engine.dialect, statement, params or {}, invalidate=pooled.invalidate)
+        return _execute(pooled, engine.dialect, statement, params or {}, invalidate=pooled.invalidate,
+                        hide_parameters=engine.hide_parameters)
     finally:
         pooled.close()  # back to the pool, which rolls back whatever the driver began
 
@@ -54,10 +55,10 @@ def run(statement, params: dict | None = None) -> list[tuple]:
 def on_connection(connection: sa.Connection, statement, params: dict | None = None) -> list[tuple]:
     """As run(), on this connection's transaction, with nothing flushed first (for a flush's own hooks)."""
     return _execute(connection.connection, connection.dialect, statement, params or {},
-                    invalidate=connection.invalidate)
+                    invalidate=connection.invalidate, hide_parameters=connection.engine.hide_parameters)
 
 
-def _execute(pooled, dialect, statement, params: dict, *, invalidate) -> list[tuple]:
+def _execute(pooled, dialect, statement, params: dict, *, invalidate, hide_parameters: bool) -> list[tuple]:
     form = _driver_form(statement, dialect, frozenset(params))
     given = {**{key: default.arg(None) if default.is_callable else default.arg for key, default in form.defaults},
              **params}
@@ -80,11 +81,12 @@ def _execute(pooled, dialect, statement, params: dict, *, invalidate) -> list[tu
     except dialect.loaded_dbapi.Error as error:
         # As SQLAlchemy's own execution would: the error wrapped as its DBAPIError (of the same
         # kind), and a connection the server dropped taken out of the pool, not handed out again.
+        # Its values stay out of the message when the engine hides them (they are health data).
         dropped = dialect.is_disconnect(error, pooled.dbapi_connection, cursor)
         if dropped:
             invalidate(error)
         raise sa.exc.DBAPIError.instance(sql, arguments, error, dialect.loaded_dbapi.Error,
-                                         connection_invalidated=dropped) from error
+                                         hide_parameters=hide_parameters, connection_invalidated=dropped) from error
     return [tuple(read(value) if read else value for read, value in zip(form.readers, row)) for row in rows]
 
 

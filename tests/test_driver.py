@@ -1,0 +1,53 @@
+"""Statements sent straight through the driver's cursor (booking/driver.py), on both databases:
+they behave as the same statements through SQLAlchemy's engine would, down to what an error
+says in the logs.
+
+The clock is Monday 8 March 2027, 08:00 in Los Angeles (tests/conftest.py).
+"""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+import sqlalchemy as sa
+
+
+TUESDAY_10 = "2027-03-09T10:00:00-08:00"
+
+PATIENT_DETAILS = {"name": "Ramona Quillfeather", "email": "ramona.quill@example.com", "phone": "+1 213 555 0199",
+                   "birth_date": "1971-11-23"}
+
+
+def refuse_inserts(database_url: str, table: str) -> None:
+    """The database itself refuses every new row of `table` (a trigger), as a full disk or a
+    failing check would: a real error from the database, in the middle of a booking."""
+    engine = sa.create_engine(database_url)
+    with engine.begin() as connection:
+        if engine.dialect.name == "sqlite":
+            connection.exec_driver_sql(f"CREATE TRIGGER refuse_{table} BEFORE INSERT ON {table} "
+                                       "BEGIN SELECT RAISE(ABORT, 'no room for this row'); END")
+        else:
+            connection.exec_driver_sql(f"CREATE FUNCTION refuse_{table}() RETURNS trigger LANGUAGE plpgsql "
+                                       "AS $$ BEGIN RAISE EXCEPTION 'no room for this row'; END $$")
+            connection.exec_driver_sql(f"CREATE TRIGGER refuse_{table} BEFORE INSERT ON {table} "
+                                       f"FOR EACH ROW EXECUTE FUNCTION refuse_{table}()")
+    engine.dispose()
+
+
+@pytest.mark.parametrize("table", ["patient", "appointment"])
+def test_a_booking_the_database_refuses_logs_no_patient_details_or_answers(clinic, database_url, caplog, table):
+    """The engine hides a failed statement's values (hide_parameters: they are health data); a
+    statement sent straight to the driver must too, or the patient's name, email, phone, date of
+    birth and urgent safety answers land in the error log with the traceback."""
+    refuse_inserts(database_url, table)
+    caplog.set_level(logging.DEBUG)
+    response = clinic.test_client().post("/api/v1/bookings", json={
+        "service": "short", "practitioner": "ana", "start": TUESDAY_10, "safety": ["night_pain"],
+        "patient": PATIENT_DETAILS})
+    assert response.status_code == 500, response.get_json()
+    assert "no room for this row" in caplog.text  # the failure itself is logged, with its SQL
+    logged = caplog.text
+    for value in (*PATIENT_DETAILS.values(), "night_pain"):
+        assert value not in logged, f"{value!r} is in the log"
+
