@@ -43,6 +43,10 @@ def run(statement, params: dict | None = None) -> list[tuple]:
         if session.autoflush:
             session.flush()  # nothing to do, and cheap, when there are no changes
         return on_connection(session.connection(), statement, params)
+    if isinstance(statement, sa.sql.dml.UpdateBase):
+        # The pooled connection would commit it at once on SQLite (autocommit) and roll it back
+        # unseen on PostgreSQL: either way not a change made through write_transaction.
+        raise RuntimeError("a driver INSERT or UPDATE outside write_transaction()")
     engine = db.engine
     pooled = engine.raw_connection()
     try:

@@ -12,8 +12,11 @@ import logging
 import pytest
 import sqlalchemy as sa
 
-
-TUESDAY_10 = "2027-03-09T10:00:00-08:00"
+from booking import driver
+from booking.extensions import db
+from booking.models import AppointmentEvent
+from booking.operations.history import PATIENT, _INSERT_LINE, _line
+from tests.test_desk import TUESDAY_10, book_online
 
 PATIENT_DETAILS = {"name": "Ramona Quillfeather", "email": "ramona.quill@example.com", "phone": "+1 213 555 0199",
                    "birth_date": "1971-11-23"}
@@ -51,3 +54,17 @@ def test_a_booking_the_database_refuses_logs_no_patient_details_or_answers(clini
     for value in (*PATIENT_DETAILS.values(), "night_pain"):
         assert value not in logged, f"{value!r} is in the log"
 
+
+def test_a_write_outside_a_transaction_is_refused_not_committed_or_dropped(clinic, clock):
+    """Outside a transaction a statement runs on a pooled connection of its own, meant for reads:
+    a write there would commit at once on SQLite (its connections are in autocommit mode) and be
+    rolled back unseen on PostgreSQL. Neither is a change made through write_transaction."""
+    booked = book_online(clinic)
+    with clinic.app_context():
+        visit = db.session.scalar(sa.text("SELECT id FROM appointment WHERE reference = :r"),
+                                  {"r": booked["reference"]})
+        lines = db.session.scalar(sa.select(sa.func.count()).select_from(AppointmentEvent))
+        db.session.rollback()
+        with pytest.raises(RuntimeError, match="write_transaction"):
+            driver.run(_INSERT_LINE, _line(PATIENT, "noted", "a stray line", clock.now) | {"appointment_id": visit})
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(AppointmentEvent)) == lines
