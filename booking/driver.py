@@ -72,7 +72,12 @@ def _execute(pooled, dialect, statement, params: dict, *, invalidate, hide_param
     else:
         sql, order, values, more_binders = (form.compiled.string, form.compiled.positiontup,
                                             form.compiled.construct_params(given), {})
-    bound = {name: _bound(value, form.binders.get(name) or more_binders.get(name)) for name, value in values.items()}
+    try:
+        bound = {name: _bound(value, form.binders.get(name) or more_binders.get(name))
+                 for name, value in values.items()}
+    except Exception as error:  # a column's own check of a value: SQLAlchemy's StatementError, as through the ORM
+        raise sa.exc.DBAPIError.instance(sql, values, error, dialect.loaded_dbapi.Error,
+                                         hide_parameters=hide_parameters) from error
     arguments = tuple(bound[name] for name in order) if form.compiled.positional else bound
     cursor = None
     try:

@@ -8,6 +8,7 @@ The clock is Monday 8 March 2027, 08:00 in Los Angeles (tests/conftest.py).
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 
 import pytest
 import sqlalchemy as sa
@@ -16,6 +17,7 @@ from booking import driver
 from booking.extensions import db
 from booking.models import AppointmentEvent
 from booking.operations.history import PATIENT, _INSERT_LINE, _line
+from booking.transaction import write_transaction
 from tests.test_desk import TUESDAY_10, book_online
 
 PATIENT_DETAILS = {"name": "Ramona Quillfeather", "email": "ramona.quill@example.com", "phone": "+1 213 555 0199",
@@ -68,3 +70,15 @@ def test_a_write_outside_a_transaction_is_refused_not_committed_or_dropped(clini
         with pytest.raises(RuntimeError, match="write_transaction"):
             driver.run(_INSERT_LINE, _line(PATIENT, "noted", "a stray line", clock.now) | {"appointment_id": visit})
         assert db.session.scalar(sa.select(sa.func.count()).select_from(AppointmentEvent)) == lines
+
+
+def test_a_value_its_column_refuses_is_a_statement_error_as_through_the_orm(clinic):
+    """The column's own check (here a naive datetime, which SQLite could not place in time) is
+    SQLAlchemy's StatementError through the ORM (test_app); through the driver too, so whoever
+    handles SQLAlchemy's errors handles it, and nothing is written."""
+    naive = datetime(2027, 3, 8, 8)
+    with clinic.app_context():
+        with pytest.raises(sa.exc.StatementError, match="naive datetime"):
+            with write_transaction():
+                driver.run(_INSERT_LINE, _line(PATIENT, "noted", "a line", naive) | {"appointment_id": 1})
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(AppointmentEvent)) == 0
