@@ -40,8 +40,9 @@ def run(statement, params: dict | None = None) -> list[tuple]:
     sessions = db.session.registry  # asked without making the request's session: it may never need one
     if sessions.has() and sessions().in_transaction():
         session = sessions()
-        if session.autoflush:
-            session.flush()  # nothing to do, and cheap, when there are no changes
+        # As the ORM's own execute: its changes flushed first (nothing to do, and cheap, when there
+        # are none), but never again from inside a flush, whose hooks may read (models.py).
+        session._autoflush()
         return on_connection(session.connection(), statement, params)
     if isinstance(statement, sa.sql.dml.UpdateBase):
         # The pooled connection would commit it at once on SQLite (autocommit) and roll it back

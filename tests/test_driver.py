@@ -8,14 +8,15 @@ The clock is Monday 8 March 2027, 08:00 in Los Angeles (tests/conftest.py).
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import datetime, timezone
 
 import pytest
 import sqlalchemy as sa
 
 from booking import driver
 from booking.extensions import db
-from booking.models import AppointmentEvent
+from booking.models import AppointmentEvent, TimeOff
+from booking.operations import catalogue
 from booking.operations.history import PATIENT, _INSERT_LINE, _line
 from booking.transaction import write_transaction
 from tests.test_desk import TUESDAY_10, book_online
@@ -82,3 +83,25 @@ def test_a_value_its_column_refuses_is_a_statement_error_as_through_the_orm(clin
             with write_transaction():
                 driver.run(_INSERT_LINE, _line(PATIENT, "noted", "a line", naive) | {"appointment_id": 1})
         assert db.session.scalar(sa.select(sa.func.count()).select_from(AppointmentEvent)) == 0
+
+
+def test_a_read_from_a_flushs_own_hook_works_as_the_orms_does(clinic):
+    """The ORM does not flush again from inside a flush (its before_flush hooks read and write,
+    models.renew_diary_stamps among them); a driver statement there must not either, where
+    "Session is already flushing" would end the change."""
+    read_in_flush = []
+
+    def note_stamp(session, _context, _instances):
+        if session is db.session():
+            read_in_flush.append(catalogue.current().stamp)
+
+    sa.event.listen(sa.orm.Session, "before_flush", note_stamp)
+    try:
+        with clinic.app_context():
+            with write_transaction():
+                db.session.add(TimeOff(practitioner_id=1, starts_at=datetime(2027, 3, 9, 17, tzinfo=timezone.utc),
+                                       ends_at=datetime(2027, 3, 9, 18, tzinfo=timezone.utc)))
+            stamp = catalogue.current().stamp
+    finally:
+        sa.event.remove(sa.orm.Session, "before_flush", note_stamp)
+    assert read_in_flush == [stamp]
