@@ -29,7 +29,7 @@ class _DriverForm:
     expanding: bool  # has a list parameter (IN), whose placeholders are written per use
     binders: dict  # bind name -> the column type's bind processor (None when the driver takes the value as is)
     readers: tuple  # per returned column, its type's result processor or None
-    defaults: tuple  # (column key, default) for an INSERT's columns with a Python-side default not given
+    defaults: tuple  # (column key, default): an INSERT's Python-side defaults not given, an UPDATE's onupdates
 
 
 def run(statement, params: dict | None = None) -> list[tuple]:
@@ -114,6 +114,8 @@ def _driver_form(statement, dialect, given: frozenset) -> _DriverForm:
                      and (column.default.is_scalar or column.default.is_callable))
     compiled = statement.compile(dialect=dialect,
                                  column_keys=sorted(given | {key for key, _ in defaults}) if table is not None else None)
+    if isinstance(statement, sa.Update):  # the columns it does not set whose Python-side onupdate SQLAlchemy fills
+        defaults = tuple((column.key, column.onupdate) for column in compiled.update_prefetch)
     binders = {compiled.bind_names[bind]: bind.type.dialect_impl(dialect).bind_processor(dialect)
                for bind in compiled.binds.values()}
     returned = statement.exported_columns if isinstance(statement, (sa.Insert, sa.Update)) else statement.selected_columns

@@ -105,3 +105,23 @@ def test_a_read_from_a_flushs_own_hook_works_as_the_orms_does(clinic):
     finally:
         sa.event.remove(sa.orm.Session, "before_flush", note_stamp)
     assert read_in_flush == [stamp]
+
+
+# A table of this test's own, in its throwaway database: no table of the app's has an onupdate yet,
+# and the driver promises the columns' own defaults for every INSERT and UPDATE it is given.
+_TOUCHED = sa.Table("driver_touched", sa.MetaData(), sa.Column("id", sa.Integer, primary_key=True),
+                    sa.Column("note", sa.String(20)),
+                    sa.Column("changed", sa.String(20), default="never", onupdate=lambda: "changed"))
+
+
+def test_an_update_sets_the_columns_own_onupdate_as_through_the_engine(clinic):
+    """An UPDATE through the engine fills a column's Python-side onupdate that it does not set;
+    through the driver it had written NULL there."""
+    with clinic.app_context():
+        _TOUCHED.create(db.engine)
+        with write_transaction():
+            driver.run(sa.insert(_TOUCHED), {"id": 1, "note": "first"})
+        with write_transaction():
+            renote = sa.update(_TOUCHED).where(_TOUCHED.c.id == sa.bindparam("row")).values(note=sa.bindparam("note"))
+            driver.run(renote, {"row": 1, "note": "second"})
+        assert db.session.execute(sa.select(_TOUCHED.c.note, _TOUCHED.c.changed)).one() == ("second", "changed")
