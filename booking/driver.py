@@ -29,7 +29,7 @@ class _DriverForm:
     expanding: bool  # has a list parameter (IN), whose placeholders are written per use
     binders: dict  # bind name -> the column type's bind processor (None when the driver takes the value as is)
     readers: tuple  # per returned column, its type's result processor or None
-    defaults: tuple  # (column key, default) for an INSERT's columns with a Python-side default not given
+    defaults: tuple  # (column key, default): an INSERT's Python-side defaults not given, an UPDATE's onupdates
 
 
 def run(statement, params: dict | None = None) -> list[tuple]:
@@ -40,13 +40,19 @@ def run(statement, params: dict | None = None) -> list[tuple]:
     sessions = db.session.registry  # asked without making the request's session: it may never need one
     if sessions.has() and sessions().in_transaction():
         session = sessions()
-        if session.autoflush:
-            session.flush()  # nothing to do, and cheap, when there are no changes
+        # As the ORM's own execute: its changes flushed first (nothing to do, and cheap, when there
+        # are none), but never again from inside a flush, whose hooks may read (models.py).
+        session._autoflush()
         return on_connection(session.connection(), statement, params)
+    if isinstance(statement, sa.sql.dml.UpdateBase):
+        # The pooled connection would commit it at once on SQLite (autocommit) and roll it back
+        # unseen on PostgreSQL: either way not a change made through write_transaction.
+        raise RuntimeError("a driver INSERT or UPDATE outside write_transaction()")
     engine = db.engine
     pooled = engine.raw_connection()
     try:
-        return _execute(pooled, engine.dialect, statement, params or {}, invalidate=pooled.invalidate)
+        return _execute(pooled, engine.dialect, statement, params or {}, invalidate=pooled.invalidate,
+                        hide_parameters=engine.hide_parameters)
     finally:
         pooled.close()  # back to the pool, which rolls back whatever the driver began
 
@@ -54,10 +60,10 @@ def run(statement, params: dict | None = None) -> list[tuple]:
 def on_connection(connection: sa.Connection, statement, params: dict | None = None) -> list[tuple]:
     """As run(), on this connection's transaction, with nothing flushed first (for a flush's own hooks)."""
     return _execute(connection.connection, connection.dialect, statement, params or {},
-                    invalidate=connection.invalidate)
+                    invalidate=connection.invalidate, hide_parameters=connection.engine.hide_parameters)
 
 
-def _execute(pooled, dialect, statement, params: dict, *, invalidate) -> list[tuple]:
+def _execute(pooled, dialect, statement, params: dict, *, invalidate, hide_parameters: bool) -> list[tuple]:
     form = _driver_form(statement, dialect, frozenset(params))
     given = {**{key: default.arg(None) if default.is_callable else default.arg for key, default in form.defaults},
              **params}
@@ -67,7 +73,12 @@ def _execute(pooled, dialect, statement, params: dict, *, invalidate) -> list[tu
     else:
         sql, order, values, more_binders = (form.compiled.string, form.compiled.positiontup,
                                             form.compiled.construct_params(given), {})
-    bound = {name: _bound(value, form.binders.get(name) or more_binders.get(name)) for name, value in values.items()}
+    try:
+        bound = {name: _bound(value, form.binders.get(name) or more_binders.get(name))
+                 for name, value in values.items()}
+    except Exception as error:  # a column's own check of a value: SQLAlchemy's StatementError, as through the ORM
+        raise sa.exc.DBAPIError.instance(sql, values, error, dialect.loaded_dbapi.Error,
+                                         hide_parameters=hide_parameters) from error
     arguments = tuple(bound[name] for name in order) if form.compiled.positional else bound
     cursor = None
     try:
@@ -80,11 +91,12 @@ def _execute(pooled, dialect, statement, params: dict, *, invalidate) -> list[tu
     except dialect.loaded_dbapi.Error as error:
         # As SQLAlchemy's own execution would: the error wrapped as its DBAPIError (of the same
         # kind), and a connection the server dropped taken out of the pool, not handed out again.
+        # Its values stay out of the message when the engine hides them (they are health data).
         dropped = dialect.is_disconnect(error, pooled.dbapi_connection, cursor)
         if dropped:
             invalidate(error)
         raise sa.exc.DBAPIError.instance(sql, arguments, error, dialect.loaded_dbapi.Error,
-                                         connection_invalidated=dropped) from error
+                                         hide_parameters=hide_parameters, connection_invalidated=dropped) from error
     return [tuple(read(value) if read else value for read, value in zip(form.readers, row)) for row in rows]
 
 
@@ -102,6 +114,8 @@ def _driver_form(statement, dialect, given: frozenset) -> _DriverForm:
                      and (column.default.is_scalar or column.default.is_callable))
     compiled = statement.compile(dialect=dialect,
                                  column_keys=sorted(given | {key for key, _ in defaults}) if table is not None else None)
+    if isinstance(statement, sa.Update):  # the columns it does not set whose Python-side onupdate SQLAlchemy fills
+        defaults = tuple((column.key, column.onupdate) for column in compiled.update_prefetch)
     binders = {compiled.bind_names[bind]: bind.type.dialect_impl(dialect).bind_processor(dialect)
                for bind in compiled.binds.values()}
     returned = statement.exported_columns if isinstance(statement, (sa.Insert, sa.Update)) else statement.selected_columns
