@@ -66,10 +66,14 @@ class JourneyForm(FlaskForm):
                 valid = False
         return valid
 
+    def in_page_order(self):
+        """The fields as the page shows them; WTForms keeps them in the order they were declared."""
+        return iter(self)
+
     def error_list(self) -> list[tuple[str, str]]:
         """(field id, message) pairs for the error summary, in the order fields appear."""
         found = []
-        for field in self:
+        for field in self.in_page_order():
             if field.name == "csrf_token":
                 found += [("main", EXPIRED_FORM)] if field.errors else []
                 continue

@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from babel import Locale
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from booking import driver
 from booking.extensions import db
 from booking.limits import BUFFER_MINUTES, CLINIC_NUMBERS, SERVICE_MINUTES, Limit
 from booking.safety import most_severe
@@ -1213,8 +1214,9 @@ def renew_diary_stamps(session, practitioner_ids, calendars_only=()) -> None:
     (below)."""
     everyone = sorted({*practitioner_ids, *calendars_only})
     if everyone:
-        session.connection().execute(_RENEW_STAMPS, {"everyone": everyone, "diaries": sorted(practitioner_ids),
-                                                     "diary": uuid.uuid4().hex, "calendar": uuid.uuid4().hex})
+        driver.on_connection(session.connection(), _RENEW_STAMPS, {
+            "everyone": everyone, "diaries": sorted(practitioner_ids), "diary": uuid.uuid4().hex,
+            "calendar": uuid.uuid4().hex})
 
 
 # --- the calendar stamps ----------------------------------------------------------------------

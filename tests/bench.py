@@ -39,9 +39,8 @@ import sqlalchemy as sa
 from sqlalchemy import event
 
 from booking import create_app
-from booking.extensions import db
+from booking.extensions import DRIVER_STATEMENT_LISTENERS, db
 from booking.models import Appointment, Clinic, Practitioner, Service, WorkingHours
-from booking.operations import catalogue
 from booking.operations.demo import DEMO_STAFF
 from tests.bench_clinic import ADVANCE_DAYS, build_clinic
 from tests.bench_load import Run, Target, drive, load_tool
@@ -257,12 +256,12 @@ def counting_statements(engine):
         counted[0] += 1
 
     event.listen(engine, "before_cursor_execute", count)
-    catalogue.READ_ALONE_LISTENERS.append(count)  # the reads that go straight to the driver
+    DRIVER_STATEMENT_LISTENERS.append(count)  # what goes straight to the driver
     try:
         yield counted
     finally:
         event.remove(engine, "before_cursor_execute", count)
-        catalogue.READ_ALONE_LISTENERS.remove(count)
+        DRIVER_STATEMENT_LISTENERS.remove(count)
 
 
 def statements_per_request(app, requests: list[Request], booking_bodies: list[str]) -> dict[str, float]:

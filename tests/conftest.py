@@ -20,8 +20,7 @@ from hypothesis import settings
 from sqlalchemy import event
 
 from booking import create_app
-from booking.extensions import db
-from booking.operations import catalogue
+from booking.extensions import DRIVER_STATEMENT_LISTENERS, db
 from booking.operations.clinic_file import import_clinic_file
 from tests.browser import CHROMIUM_ARGS, DESKTOP, LiveServer, Screenshots, require_chromium
 from tests.postgres import installed_version, start_server
@@ -237,12 +236,12 @@ def count_queries(app):
         with app.app_context():
             engine = db.engine
         event.listen(engine, "before_cursor_execute", on_execute)
-        catalogue.READ_ALONE_LISTENERS.append(on_statement)  # the reads that go straight to the driver
+        DRIVER_STATEMENT_LISTENERS.append(on_statement)  # what goes straight to the driver
         try:
             yield counted
         finally:
             event.remove(engine, "before_cursor_execute", on_execute)
-            catalogue.READ_ALONE_LISTENERS.remove(on_statement)
+            DRIVER_STATEMENT_LISTENERS.remove(on_statement)
 
     return counting
 

@@ -188,12 +188,17 @@ def test_a_visitors_home_page_asks_the_database_only_for_the_settings_stamp(clin
     assert counted.total == 1
 
 
-def test_pages_read_alone_survive_sql_instrumentation_that_notes_timing_on_its_context(database_url, clinic):
-    """The stamps and a draft are read straight from the driver (catalogue.read_alone); SQL
+def test_pages_read_alone_survive_sql_instrumentation_that_notes_timing_on_its_context(database_url, clinic, clock):
+    """The stamps and a draft are read straight from the driver (booking/driver.py); SQL
     instrumentation listening on the engine (Flask-SQLAlchemy's SQLALCHEMY_RECORD_QUERIES, an APM
     hook) must still see only statements with a connection and context of SQLAlchemy's."""
-    recorded = create_app(app_config(database_url, SQLALCHEMY_RECORD_QUERIES=True))
+    recorded = create_app(app_config(database_url, SQLALCHEMY_RECORD_QUERIES=True, CLOCK=clock))
     client = recorded.test_client()
     assert client.get("/").status_code == 200
     assert client.get("/api/v1/slots?service=consult&practitioner=any&days=7").status_code == 200
+    booked = client.post("/api/v1/bookings", json={  # a booking's statements under its lock go the same way
+        "service": "short", "practitioner": "ana", "start": "2027-03-09T10:00:00-08:00", "safety": [],
+        "patient": {"name": "Pat Traced", "email": "traced@example.com", "phone": "213 555 0142",
+                    "birth_date": "1980-04-02"}})
+    assert booked.status_code == 201, booked.get_json()
     close_database(recorded)

@@ -36,7 +36,7 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule, run_state_machine_as_test
 
-from booking.extensions import SQLITE_IMMEDIATE, db
+from booking.extensions import DRIVER_STATEMENT_LISTENERS, SQLITE_IMMEDIATE, db
 from booking.transaction import write_transaction
 from booking.models import (
     STATUS_CHANGES,
@@ -575,8 +575,9 @@ def test_a_visit_marked_arrived_just_before_the_cancel_is_written_stays_arrived(
                 desk.mark(db.session.get(StaffAccount, account_id), appointment_id, ARRIVED, clock.now)
 
         # The moment the cancel's write transaction begins: on SQLite just before its BEGIN IMMEDIATE
-        # takes the lock, on PostgreSQL as the writer's transaction begins.
-        def on_statement(connection, cursor, statement, *_):
+        # takes the lock (sent straight to the driver: extensions.begin_as_writer), on PostgreSQL as
+        # the writer's transaction begins.
+        def on_statement(statement):
             if not marked and statement == "BEGIN IMMEDIATE":
                 mark_arrived_elsewhere()
 
@@ -586,13 +587,13 @@ def test_a_visit_marked_arrived_just_before_the_cancel_is_written_stays_arrived(
                 mark_arrived_elsewhere()
 
         engine = db.engine
-        event.listen(engine, "before_cursor_execute", on_statement)
+        DRIVER_STATEMENT_LISTENERS.append(on_statement)
         event.listen(engine, "begin", on_begin)
         try:
             with pytest.raises(CannotBook):
                 desk.cancel(account, appointment_id, "Phoned", clock.now, patient_asked=True)
         finally:
-            event.remove(engine, "before_cursor_execute", on_statement)
+            DRIVER_STATEMENT_LISTENERS.remove(on_statement)
             event.remove(engine, "begin", on_begin)
         db.session.rollback()
         assert marked, "the competing mark never ran: the hook no longer meets the cancel's write transaction"

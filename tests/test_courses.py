@@ -191,6 +191,8 @@ def test_one_email_lists_every_visit_with_its_own_link_and_one_calendar_of_them_
     assert len({str(e["UID"]) for e in events}) == 4
     assert {str(e["UID"]) for e in events} == {f"appointment-{r}@clinic-booking" for r in references}
     assert len(vobject.readOne(data.decode()).vevent_list) == 4  # a second reader agrees
+    [attached] = [part for part in email.iter_attachments() if part.get_content_type() == "text/calendar"]
+    assert attached.get_filename() == "appointments.ics"  # named for all it holds (one visit: appointment.ics)
     with staff.app_context():
         stored = db.session.scalar(sa.select(OutboxMessage))
         assert "VISIT-LINK-MADE-WHEN-SENT-" in stored.text_body  # only placeholders are kept

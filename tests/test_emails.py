@@ -96,6 +96,7 @@ def event_of(message) -> dict:
     data = calendar_of(message)
     first = icalendar.Calendar.from_ical(data)
     [event] = list(first.walk("VEVENT"))
+    assert [part.get_filename() for part in message.iter_attachments()] == ["appointment.ics"]
     second = vobject.readOne(data.decode())
     assert second.vevent.uid.value == str(event["UID"])
     assert int(second.vevent.sequence.value) == int(event["SEQUENCE"])

@@ -289,7 +289,7 @@ def test_my_day_as_kept_asks_the_database_three_things_and_writes_no_audit(staff
 
 def test_a_kept_calendar_page_begins_no_transaction(staff, clients):  # noqa: F811
     """A kept page's reads (who is signed in, the stamps, the waitlist) each go alone, as
-    catalogue.read_alone does for the settings stamp: the session's transaction (its connection,
+    driver.run does for the settings stamp: the session's transaction (its connection,
     BEGIN and ROLLBACK) was a tenth of such a page, and begins only for a page rendered."""
     book_online(staff, start=MONDAY_11)
     with staff.app_context():

@@ -277,6 +277,18 @@ def test_the_joined_and_offer_emails_carry_links_made_as_they_are_sent(clinic, c
         assert OfferState.OPEN is db.session.scalar(sa.select(WaitlistOffer.state))
 
 
+def test_a_place_for_one_day_names_that_day_rather_than_a_range(clinic, clock, mail):  # noqa: F811
+    joined = join(clinic, first_day=TUESDAY, last_day=TUESDAY)
+    with pytest.raises(waitlist.AlreadyWaiting):  # joining again sends the link once more
+        join(clinic, first_day=TUESDAY, last_day=TUESDAY)
+    send(clinic, mail)
+    first, again = [text_of(m) for m in mail.to("wait1@example.com")]
+    assert "for a time on Tue, Mar 9, 2027." in first and "between" not in first
+    assert "for a time on Tue, Mar 9, 2027, so nothing was changed" in again and "between" not in again
+    leave = clinic.test_client().get(f"/waitlist/{joined.token}/leave").get_data(as_text=True)
+    assert "You are waiting for Short treatment on March 9, 2027. If you leave" in " ".join(leave.split())
+
+
 def test_the_expire_command_closes_what_ran_out_and_says_how_much(clinic, clock):
     visit = only_ten_oclock_on_tuesday(clinic)
     join(clinic)

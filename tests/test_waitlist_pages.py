@@ -53,6 +53,9 @@ def test_every_problem_on_the_join_page_is_named_at_once(clinic):
     assert "Enter your full name" in page
     assert "The last day must be on or after the first day." in page  # with the form's own problems, not after
     assert "Select a practitioner, or anyone" in page
+    # The summary lists them as the page shows its fields: what is wanted, the safety check, the details.
+    summary = page[page.index('class="error-summary'):page.index("<h1>")]
+    assert re.findall(r'href="#([\w-]+)"', summary) == ["practitioner-0", "last_day", "name"]
     with clinic.app_context():
         assert db.session.scalar(sa.select(sa.func.count()).select_from(WaitlistEntry)) == 0
 

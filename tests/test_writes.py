@@ -10,6 +10,7 @@ from __future__ import annotations
 import ast
 import re
 import sqlite3
+import threading
 from datetime import datetime
 from pathlib import Path
 
@@ -58,7 +59,8 @@ class HeldLock:
 
     def __enter__(self):
         if self.database_url.startswith("sqlite"):
-            self.connection = sqlite3.connect(self.database_url.removeprefix("sqlite:///"), isolation_level=None)
+            self.connection = sqlite3.connect(self.database_url.removeprefix("sqlite:///"), isolation_level=None,
+                                              check_same_thread=False)  # released from a timer thread too
             self.connection.execute("BEGIN IMMEDIATE")
         else:
             self.engine = sa.create_engine(self.database_url)
@@ -148,6 +150,25 @@ def test_the_desk_sees_a_busy_page_that_keeps_its_typing_by_going_back(impatient
     assert "busy for a moment, and nothing was changed" in text
     assert "what you typed is still in the form" in text
     assert snapshot(impatient, booked["reference"]) == before
+
+
+def test_a_booking_that_waits_for_another_change_goes_through_once_it_ends(impatient, database_url):
+    """A writer meeting another's lock waits for it (in small steps on SQLite, not SQLite's own
+    back-off), books once it is released, and leaves the connection's busy timeout as it was."""
+    with impatient.app_context():
+        ana = db.session.scalar(sa.text("SELECT id FROM practitioner WHERE slug = 'ana'"))
+    held = HeldLock(database_url).__enter__()
+    held.practitioner(ana)
+    released = threading.Timer(LOCK_WAIT / 3, held.__exit__)  # the other change ends while this one waits
+    released.start()
+    try:
+        booked = book_online(impatient)
+    finally:
+        released.join()
+    assert booked["start"].startswith("2027-03-09T10:00")
+    if database_url.startswith("sqlite"):
+        with impatient.app_context():
+            assert db.session.execute(sa.text("PRAGMA busy_timeout")).scalar() == LOCK_WAIT * 1000
 
 
 def test_a_change_made_from_a_stale_view_of_the_visit_is_refused(staff, clock):  # noqa: F811

@@ -60,6 +60,7 @@ import sqlalchemy as sa
 from flask import current_app
 from icalendar import Calendar
 
+from booking import driver
 from booking.extensions import db
 from booking.transaction import Busy, write_transaction
 from booking.models import (
@@ -132,8 +133,7 @@ _INSERT_MESSAGE = sa.insert(OutboxMessage.__table__)
 def queue_for_new_visit(kind: str, appointment_id: int, to_address: str, now: datetime, **context) -> None:
     """As queue(), for a visit just inserted without the ORM (its SEQUENCE is still 0): one INSERT
     on the transaction's connection, as the booking's other rows are written (bookings.book)."""
-    db.session.connection().execute(_INSERT_MESSAGE, _queued(kind, to_address, now, context,
-                                                             appointment_id=appointment_id, about_sequence=0))
+    driver.run(_INSERT_MESSAGE, _queued(kind, to_address, now, context, appointment_id=appointment_id, about_sequence=0))
 
 
 def queue_alert(appointment: Appointment, clinic: Clinic, level: str, source: str, now: datetime) -> OutboxMessage:
@@ -647,9 +647,12 @@ def mime_message(message: OutboxMessage, sender: str, links: dict[str, str] | No
     envelope.set_content(with_links(message.text_body, links))
     envelope.add_alternative(with_links(message.html_body, links), subtype="html")
     if message.calendar:
-        method = str(Calendar.from_ical(message.calendar).get("method", "PUBLISH"))
+        calendar = Calendar.from_ical(message.calendar)
+        method = str(calendar.get("method", "PUBLISH"))
+        # A course's email carries all its visits: the file is named for what it holds.
+        name = "appointments.ics" if len(calendar.walk("VEVENT")) > 1 else "appointment.ics"
         envelope.add_attachment(message.calendar.encode(), maintype="text", subtype="calendar",
-                                filename="appointment.ics", params={"method": method, "charset": "utf-8"})
+                                filename=name, params={"method": method, "charset": "utf-8"})
     return envelope
 
 

@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.orm import selectinload
 
+from booking import driver
 from booking.extensions import db
 from booking.limits import LONGEST_VISIT_MINUTES
 from booking.models import Appointment, AppointmentStatus, Clinic, Practitioner, Service, TimeOff
@@ -115,13 +116,13 @@ _TIME_OFF_AND_BOOKED = sa.union_all(_TIME_OFF, sa.select(
 def blocked_ranges(practitioner_ids: list[int], window: TimeRange, count_bookings: bool = True,
                    ignoring: int | None = None) -> tuple[dict[int, list[TimeRange]], dict[int, list[TimeRange]]]:
     """The practitioners' time off and booked time touching the window, in one query."""
-    rows = catalogue.core_read(_TIME_OFF_AND_BOOKED if count_bookings else _TIME_OFF, {
+    rows = driver.run(_TIME_OFF_AND_BOOKED if count_bookings else _TIME_OFF, {
         "ids": practitioner_ids,
         "window_start": window.start,
         "window_end": window.end,
         "earliest_start": window.start - timedelta(minutes=LONGEST_VISIT_MINUTES),
         "ignoring": ignoring or 0,  # 0: no visit has that id
-    }).all()
+    })
     return (_ranges_by_practitioner((who, start, end) for who, start, end, is_booking in rows if not is_booking),
             _ranges_by_practitioner((who, start, end) for who, start, end, is_booking in rows if is_booking))
 

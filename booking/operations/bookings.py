@@ -19,6 +19,7 @@ from typing import NamedTuple
 import sqlalchemy as sa
 from flask_babel import gettext as _
 
+from booking import driver
 from booking.extensions import db
 from booking.formatting import clinic_time
 from booking.i18n import format_locale, in_current_language, offered_languages
@@ -169,18 +170,18 @@ class OnFile(NamedTuple):
 
 _ON_FILE = sa.select(Patient.id, Patient.name, Patient.email, Patient.phone).where(
     Patient.email == sa.bindparam("email"), Patient.born_on == sa.bindparam("born_on"))
-_INSERT_PATIENT = sa.insert(Patient.__table__)
+_INSERT_PATIENT = sa.insert(Patient.__table__).returning(Patient.__table__.c.id)
 
 
 def _on_file(details: PatientDetails) -> OnFile | None:
     """The record with this email and date of birth, if there is one (as find_or_add_patient finds it)."""
-    row = catalogue.core_read(_ON_FILE, {"email": details.email, "born_on": details.born_on}).first()
-    return OnFile(*row) if row is not None else None
+    rows = driver.run(_ON_FILE, {"email": details.email, "born_on": details.born_on})
+    return OnFile(*rows[0]) if rows else None
 
 
 def _add_patient(details: PatientDetails, now: datetime) -> int:
     """A new patient's record, inserted without the ORM; its id."""
-    return db.session.connection().execute(_INSERT_PATIENT, _new_patient(details, now)).inserted_primary_key[0]
+    return driver.run(_INSERT_PATIENT, _new_patient(details, now))[0][0]
 
 
 def _has_visited(patient: Patient | OnFile) -> bool:
@@ -275,12 +276,12 @@ def book(
         if on_file is not None:
             refuse_if_not_new(service, on_file, request.booked_via)
         patient_id = on_file.id if on_file is not None else _add_patient(request.patient, now)
-        appointment_id = db.session.connection().execute(_INSERT_VISIT, {
+        [(appointment_id,)] = driver.run(_INSERT_VISIT, {
             **visit_values(service, chosen, request, answers, reference, token, language, now),
             **identity.new_booking_identity(on_file, practitioner.id, request.booked_via, request.patient.name,
                                             request.patient.phone, now),
             "practitioner_id": practitioner.id, "service_id": service.id, "patient_id": patient_id,
-        }).inserted_primary_key[0]
+        })
         renew_diary_stamps(db.session, [practitioner.id])  # as the ORM's flush does for a visit it writes (models)
         record_for_new_visit(appointment_id, actor, "booked",
                              booked_line(service, when, practitioner, request.booked_via), now)
@@ -338,7 +339,7 @@ def add_visit(clinic, service: Service, practitioner: Practitioner, patient: Pat
     return appointment
 
 
-_INSERT_VISIT = sa.insert(Appointment.__table__)
+_INSERT_VISIT = sa.insert(Appointment.__table__).returning(Appointment.__table__.c.id)
 
 
 def visit_values(service, chosen: Slot, request: BookingRequest, answers, reference: str, token: str, language: str,

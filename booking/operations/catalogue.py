@@ -8,7 +8,6 @@ made through one process is seen by every other process on its next request.
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
@@ -17,6 +16,7 @@ import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.orm import Session, selectinload
 
+from booking import driver
 from booking.extensions import db
 from booking.models import Clinic, InLanguages, Practitioner, Service, stored_versions
 from booking.operations.problems import CannotBook, NotFound
@@ -127,70 +127,9 @@ def core_read(statement, params: dict | None = None):
     return session.connection().execute(statement, params or {})
 
 
-def read_alone(statement, params: dict | None = None) -> list[tuple]:
-    """The rows of a SELECT of columns: on the request's transaction when one has begun (to see its
-    own changes), and otherwise on a pooled connection of its own, through the driver's cursor,
-    its values bound and read back by the columns' own types.
-
-    A request's first statements are nearly always the stamps (and, on the time list, the draft),
-    and for a kept answer (a slots request, the home page, a kept time list) they are all it
-    reads. Through the session they cost six times what the cursor does (beginning the session's
-    transaction, BEGIN, the execution layer, the ROLLBACK at the end), and the database's own work
-    is a few microseconds. Read alone, the stamps are at least as old as anything the request reads
-    after them, so what it works out is kept under stamps no newer than its data: never a stale
-    answer under a fresh stamp.
-    """
-    sessions = db.session.registry  # asked without making the request's session: it may never need one
-    if sessions.has() and sessions().in_transaction():
-        return list(core_read(statement, params).all())
-    engine = db.engine
-    compiled, positions, binders, readers = _driver_form(statement, engine.dialect)
-    values = compiled.construct_params(params or {})  # the statement's own values too (Clinic.id == 1)
-    values = {name: binders[name](value) if binders.get(name) else value for name, value in values.items()}
-    sql = compiled.string
-    arguments = tuple(values[name] for name in positions) if positions is not None else values
-    connection, cursor = engine.raw_connection(), None
-    try:
-        for listener in READ_ALONE_LISTENERS:
-            listener(sql)
-        cursor = connection.cursor()
-        cursor.execute(sql, arguments)
-        rows = cursor.fetchall()
-        cursor.close()
-    except engine.dialect.loaded_dbapi.Error as error:
-        # As SQLAlchemy's own execution would: the error wrapped as its DBAPIError, and a
-        # connection the server dropped taken out of the pool rather than handed out again.
-        dropped = engine.dialect.is_disconnect(error, connection.dbapi_connection, cursor)
-        if dropped:
-            connection.invalidate(error)
-        raise sa.exc.DBAPIError.instance(sql, arguments, error, engine.dialect.loaded_dbapi.Error,
-                                         connection_invalidated=dropped) from error
-    finally:
-        connection.close()  # back to the pool, which rolls back whatever the driver began
-    return [tuple(read(value) if read else value for read, value in zip(readers, row)) for row in rows]
-
-
-# Called with the SQL of each statement read_alone sends, which the engine's events do not see (it
-# has no connection or execution context of SQLAlchemy's for them): whoever counts the engine's
-# statements (the tests, the bench) counts these too.
-READ_ALONE_LISTENERS: list = []
-
-
-@functools.lru_cache(maxsize=16)
-def _driver_form(statement, dialect) -> tuple:
-    """A statement as the driver takes it: compiled, the order of its parameters (None when the
-    driver takes them by name), how each is bound, and how each column is read back."""
-    compiled = statement.compile(dialect=dialect)
-    binders = {compiled.bind_names[bind]: bind.type.dialect_impl(dialect).bind_processor(dialect)
-               for bind in compiled.binds.values()}
-    readers = tuple(column.type.dialect_impl(dialect).result_processor(dialect, None)
-                    for column in statement.selected_columns)
-    return compiled, (tuple(compiled.positiontup) if compiled.positional else None), binders, readers
-
-
 def current() -> Catalogue:
     """This process's copy, read again only when the clinic's settings stamp has moved."""
-    rows = read_alone(_STAMP)  # after this session's own changes are flushed, when it has any
+    rows = driver.run(_STAMP)  # after this session's own changes are flushed, when it has any
     return _kept_unless_moved(rows[0][0] if rows else None)
 
 
@@ -202,7 +141,7 @@ _STAMPS = (sa.select(Clinic.settings_stamp, Practitioner.id, Practitioner.diary_
 
 def current_with_diaries() -> tuple[Catalogue, dict[int, str]]:
     """current(), and each practitioner's diary stamp by id, in the one statement current() sends."""
-    rows = read_alone(_STAMPS)
+    rows = driver.run(_STAMPS)
     return (_kept_unless_moved(rows[0][0] if rows else None),
             {who: diary for _stamp, who, diary in rows if who is not None})
 

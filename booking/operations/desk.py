@@ -33,6 +33,7 @@ from booking.models import (
     renew_settings_stamp,
 )
 from booking.notify import outbox
+from booking import driver
 from booking.operations import bookings, catalogue, consent, waitlist
 from booking.operations.availability import desk_rules, load_clinic
 from booking.operations.problems import CannotBook
@@ -64,9 +65,9 @@ def calendars_version() -> tuple[catalogue.Catalogue, tuple]:
     anything the page shows (so whatever the page reads after is at least as new). Every
     practitioner's, on every page: a visit shows what other practitioners' visits hold too (a
     consent given at one covers the patient's later ones; My day counts earlier visits).
-    Read alone when the request has begun no transaction (catalogue.read_alone), as a kept page's
+    Read alone when the request has begun no transaction (driver.run), as a kept page's
     request has not: beginning the session's transaction for it cost a tenth of such a page."""
-    rows = catalogue.read_alone(_CALENDAR_STAMPS)
+    rows = driver.run(_CALENDAR_STAMPS)
     # The catalogue for that stamp, as catalogue.current_with_diaries takes it (the lead's module).
     known = catalogue._kept_unless_moved(rows[0][0] if rows else None)
     return known, (known.stamp, tuple(sorted((who, stamp) for _settings, who, stamp in rows if who is not None)))

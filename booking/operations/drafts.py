@@ -8,10 +8,10 @@ from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
 
+from booking import driver
 from booking.extensions import db
 from booking.transaction import write_transaction
 from booking.models import BookingDraft, first_unanswered
-from booking.operations import catalogue
 from booking.operations.bookings import BookingRequest, PatientDetails
 from booking.tokens import hash_token
 
@@ -62,7 +62,7 @@ def find_answers(key: str | None, now: datetime) -> DraftAnswers | None:
         return None
     # Nothing kept depends on the draft's row (its choices are part of the kept page's key), so it
     # may come from a snapshot of its own.
-    rows = catalogue.read_alone(_ANSWERS, {"key_hash": hash_token(key), "live_since": now - DRAFT_LIFETIME})
+    rows = driver.run(_ANSWERS, {"key_hash": hash_token(key), "live_since": now - DRAFT_LIFETIME})
     return DraftAnswers(*rows[0]) if rows else None
 
 

@@ -7,7 +7,7 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
-from booking.extensions import db
+from booking import driver
 from booking.models import Appointment, AppointmentEvent, StaffAccount
 
 
@@ -41,4 +41,4 @@ _INSERT_LINE = sa.insert(AppointmentEvent.__table__)
 def record_for_new_visit(appointment_id: int, actor: Actor, action: str, detail: str, now: datetime) -> None:
     """As record(), for a visit just inserted without the ORM: one INSERT on the transaction's
     connection (bookings.book writes a new visit's rows so)."""
-    db.session.connection().execute(_INSERT_LINE, _line(actor, action, detail, now) | {"appointment_id": appointment_id})
+    driver.run(_INSERT_LINE, _line(actor, action, detail, now) | {"appointment_id": appointment_id})

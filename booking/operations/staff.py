@@ -17,8 +17,8 @@ from flask import current_app
 from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.orm.util import identity_key
 
+from booking import driver
 from booking.extensions import db
-from booking.operations import catalogue
 from booking.transaction import gave_way, write_transaction
 from booking.models import Clinic, Practitioner, StaffAccount, StaffRole, StaffSecondFactor, StaffSession
 from booking.tokens import hash_token, new_token
@@ -174,7 +174,7 @@ def _second_factor_asked(role: StaffRole, asked_of_all_staff: bool | None) -> bo
 
 # Every staff page asks this first, so it is built once, and it brings the clinic's one setting it
 # needs with it rather than the clinic's row after it. Columns, not entities: read as plain values
-# (catalogue.read_alone), it costs a fraction of an ORM load.
+# (driver.run), it costs a fraction of an ORM load.
 _LIVE_SESSION = (
     sa.select(StaffSession.id, StaffSession.last_seen_at, StaffSession.created_at,
               StaffSecondFactor.enabled_at, Clinic.second_factor_for_all_staff,
@@ -226,7 +226,7 @@ def signed_in(token: str, now: datetime, idle: timedelta, lifetime: timedelta | 
     and (with `lifetime`) began no longer ago than that, however busy it has been."""
     # Read on a connection of its own when the request has begun no transaction (as it has not,
     # before each request): at least as old as anything the page reads after it.
-    found = catalogue.read_alone(_LIVE_SESSION, {"token_hash": hash_token(token)})
+    found = driver.run(_LIVE_SESSION, {"token_hash": hash_token(token)})
     if not found:
         return None
     session_id, last_seen_at, created_at, second_factor_since, asked_of_all, *account = found[0]

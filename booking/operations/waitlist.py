@@ -36,6 +36,7 @@ from booking.models import (
     WaitlistState,
 )
 from booking.notify import outbox
+from booking import driver
 from booking.operations import bookings, catalogue
 from booking.operations.availability import find_slots, load_clinic
 from booking.operations.catalogue import ANY_PRACTITIONER
@@ -594,9 +595,9 @@ def for_day(day: date, now: datetime) -> list[Waiting]:
     """Who on the list would come on this clinic date, first to join first, each with the free
     online times of the day that suit them (the desk's list beside the calendar)."""
     # Asked with every desk calendar, and most days nobody waits: a plain read of who might first,
-    # without the ORM's cost (or the session's transaction, when none has begun: read_alone), and
+    # without the ORM's cost (or the session's transaction, when none has begun: driver.run), and
     # nothing more when it finds no one.
-    places = catalogue.read_alone(_WAITING_ON, {"day": day})
+    places = driver.run(_WAITING_ON, {"day": day})
     ids = [place for place, weekdays in places if not weekdays or day.weekday() in weekdays]
     if not ids:
         return []

@@ -7,7 +7,7 @@ wall-clock times are naive `time`/`datetime` values read in the zone passed in.
 
 from __future__ import annotations
 
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -211,21 +211,34 @@ def free_starts(
     busy holds the occupied ranges ([start, start + minutes + buffer)) of that
     practitioner's appointments that still hold their time.
     """
+    occupied = timedelta(minutes=minutes + buffer_minutes)
+    merged_busy = merge(busy)
+    busy_ends = [r.end for r in merged_busy]
+    return [start for start in offerable_starts(days, hours, time_off, minutes, rules, now, zone)
+            if _first_clash(start, occupied, merged_busy, busy_ends) is None]
+
+
+def offerable_starts(
+    days: Iterable[date],
+    hours: Sequence[WorkingInterval],
+    time_off: Sequence[TimeRange],
+    minutes: int,
+    rules: BookingRules,
+    now: datetime,
+    zone: ZoneInfo,
+) -> list[datetime]:
+    """The starts an empty diary would offer: on the grid, treatment in open time, past the notice,
+    up to the last date one may book. Every kind of visit is offered from these."""
     if now.utcoffset() is None:
         raise ValueError("now must be an aware datetime")
     earliest = now + rules.min_notice
     last_day = now.astimezone(zone).date() + timedelta(days=rules.max_advance_days)
-    occupied = timedelta(minutes=minutes + buffer_minutes)
-    merged_busy = merge(busy)
-    busy_ends = [r.end for r in merged_busy]
-    free: list[datetime] = []
+    starts: list[datetime] = []
     for day in sorted(set(days)):
-        if day > last_day:
-            continue
-        for start in candidate_starts(day, hours, time_off, minutes, rules.step_minutes, zone):
-            if start >= earliest and _first_clash(start, occupied, merged_busy, busy_ends) is None:
-                free.append(start)
-    return free
+        if day <= last_day:
+            day_starts = candidate_starts(day, hours, time_off, minutes, rules.step_minutes, zone)  # sorted
+            starts.extend(day_starts[bisect_left(day_starts, earliest):])
+    return starts
 
 
 def date_range(first: date, count: int) -> list[date]:

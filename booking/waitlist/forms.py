@@ -7,6 +7,7 @@ from datetime import date
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from wtforms import StringField
+from wtforms.fields.core import UnboundField
 from wtforms.validators import ValidationError
 
 from booking.forms import CheckboxChoices, Choice, DetailsForm, JourneyForm, SafetyForm, options
@@ -55,6 +56,15 @@ def _day(text: str | None) -> date:
 class JoinForm(WishesForm, SafetyForm, DetailsForm):
     """Joining the waitlist: what the patient would take, the safety check and contact details,
     each checked exactly as the booking journey checks them."""
+
+    PARTS = (WishesForm, SafetyForm, DetailsForm)  # as the page shows them
+
+    def in_page_order(self):
+        """What is wanted, then the safety check, then the details: the safety and details forms
+        were declared before the wishes, and WTForms would list their errors first."""
+        return sorted(self, key=lambda field: next(
+            (number for number, part in enumerate(self.PARTS) if isinstance(getattr(part, field.name, None), UnboundField)),
+            -1))  # the CSRF token's expiry message, which is no part's, comes first
 
 
 class LeaveForm(JourneyForm):

@@ -1,0 +1,127 @@
+"""Statements sent straight through the driver's cursor (booking/driver.py), on both databases:
+they behave as the same statements through SQLAlchemy's engine would, down to what an error
+says in the logs.
+
+The clock is Monday 8 March 2027, 08:00 in Los Angeles (tests/conftest.py).
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timezone
+
+import pytest
+import sqlalchemy as sa
+
+from booking import driver
+from booking.extensions import db
+from booking.models import AppointmentEvent, TimeOff
+from booking.operations import catalogue
+from booking.operations.history import PATIENT, _INSERT_LINE, _line
+from booking.transaction import write_transaction
+from tests.test_desk import TUESDAY_10, book_online
+
+PATIENT_DETAILS = {"name": "Ramona Quillfeather", "email": "ramona.quill@example.com", "phone": "+1 213 555 0199",
+                   "birth_date": "1971-11-23"}
+
+
+def refuse_inserts(database_url: str, table: str) -> None:
+    """The database itself refuses every new row of `table` (a trigger), as a full disk or a
+    failing check would: a real error from the database, in the middle of a booking."""
+    engine = sa.create_engine(database_url)
+    with engine.begin() as connection:
+        if engine.dialect.name == "sqlite":
+            connection.exec_driver_sql(f"CREATE TRIGGER refuse_{table} BEFORE INSERT ON {table} "
+                                       "BEGIN SELECT RAISE(ABORT, 'no room for this row'); END")
+        else:
+            connection.exec_driver_sql(f"CREATE FUNCTION refuse_{table}() RETURNS trigger LANGUAGE plpgsql "
+                                       "AS $$ BEGIN RAISE EXCEPTION 'no room for this row'; END $$")
+            connection.exec_driver_sql(f"CREATE TRIGGER refuse_{table} BEFORE INSERT ON {table} "
+                                       f"FOR EACH ROW EXECUTE FUNCTION refuse_{table}()")
+    engine.dispose()
+
+
+@pytest.mark.parametrize("table", ["patient", "appointment"])
+def test_a_booking_the_database_refuses_logs_no_patient_details_or_answers(clinic, database_url, caplog, table):
+    """The engine hides a failed statement's values (hide_parameters: they are health data); a
+    statement sent straight to the driver must too, or the patient's name, email, phone, date of
+    birth and urgent safety answers land in the error log with the traceback."""
+    refuse_inserts(database_url, table)
+    caplog.set_level(logging.DEBUG)
+    response = clinic.test_client().post("/api/v1/bookings", json={
+        "service": "short", "practitioner": "ana", "start": TUESDAY_10, "safety": ["night_pain"],
+        "patient": PATIENT_DETAILS})
+    assert response.status_code == 500, response.get_json()
+    assert "no room for this row" in caplog.text  # the failure itself is logged, with its SQL
+    logged = caplog.text
+    for value in (*PATIENT_DETAILS.values(), "night_pain"):
+        assert value not in logged, f"{value!r} is in the log"
+
+
+def test_a_write_outside_a_transaction_is_refused_not_committed_or_dropped(clinic, clock):
+    """Outside a transaction a statement runs on a pooled connection of its own, meant for reads:
+    a write there would commit at once on SQLite (its connections are in autocommit mode) and be
+    rolled back unseen on PostgreSQL. Neither is a change made through write_transaction."""
+    booked = book_online(clinic)
+    with clinic.app_context():
+        visit = db.session.scalar(sa.text("SELECT id FROM appointment WHERE reference = :r"),
+                                  {"r": booked["reference"]})
+        lines = db.session.scalar(sa.select(sa.func.count()).select_from(AppointmentEvent))
+        db.session.rollback()
+        with pytest.raises(RuntimeError, match="write_transaction"):
+            driver.run(_INSERT_LINE, _line(PATIENT, "noted", "a stray line", clock.now) | {"appointment_id": visit})
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(AppointmentEvent)) == lines
+
+
+def test_a_value_its_column_refuses_is_a_statement_error_as_through_the_orm(clinic):
+    """The column's own check (here a naive datetime, which SQLite could not place in time) is
+    SQLAlchemy's StatementError through the ORM (test_app); through the driver too, so whoever
+    handles SQLAlchemy's errors handles it, and nothing is written."""
+    naive = datetime(2027, 3, 8, 8)
+    with clinic.app_context():
+        with pytest.raises(sa.exc.StatementError, match="naive datetime"):
+            with write_transaction():
+                driver.run(_INSERT_LINE, _line(PATIENT, "noted", "a line", naive) | {"appointment_id": 1})
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(AppointmentEvent)) == 0
+
+
+def test_a_read_from_a_flushs_own_hook_works_as_the_orms_does(clinic):
+    """The ORM does not flush again from inside a flush (its before_flush hooks read and write,
+    models.renew_diary_stamps among them); a driver statement there must not either, where
+    "Session is already flushing" would end the change."""
+    read_in_flush = []
+
+    def note_stamp(session, _context, _instances):
+        if session is db.session():
+            read_in_flush.append(catalogue.current().stamp)
+
+    sa.event.listen(sa.orm.Session, "before_flush", note_stamp)
+    try:
+        with clinic.app_context():
+            with write_transaction():
+                db.session.add(TimeOff(practitioner_id=1, starts_at=datetime(2027, 3, 9, 17, tzinfo=timezone.utc),
+                                       ends_at=datetime(2027, 3, 9, 18, tzinfo=timezone.utc)))
+            stamp = catalogue.current().stamp
+    finally:
+        sa.event.remove(sa.orm.Session, "before_flush", note_stamp)
+    assert read_in_flush == [stamp]
+
+
+# A table of this test's own, in its throwaway database: no table of the app's has an onupdate yet,
+# and the driver promises the columns' own defaults for every INSERT and UPDATE it is given.
+_TOUCHED = sa.Table("driver_touched", sa.MetaData(), sa.Column("id", sa.Integer, primary_key=True),
+                    sa.Column("note", sa.String(20)),
+                    sa.Column("changed", sa.String(20), default="never", onupdate=lambda: "changed"))
+
+
+def test_an_update_sets_the_columns_own_onupdate_as_through_the_engine(clinic):
+    """An UPDATE through the engine fills a column's Python-side onupdate that it does not set;
+    through the driver it had written NULL there."""
+    with clinic.app_context():
+        _TOUCHED.create(db.engine)
+        with write_transaction():
+            driver.run(sa.insert(_TOUCHED), {"id": 1, "note": "first"})
+        with write_transaction():
+            renote = sa.update(_TOUCHED).where(_TOUCHED.c.id == sa.bindparam("row")).values(note=sa.bindparam("note"))
+            driver.run(renote, {"row": 1, "note": "second"})
+        assert db.session.execute(sa.select(_TOUCHED.c.note, _TOUCHED.c.changed)).one() == ("second", "changed")
