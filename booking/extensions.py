@@ -11,7 +11,7 @@ from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
 from sqlalchemy import MetaData, event
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError
 
 # Named constraints, so that migrations can refer to them on every database.
 NAMING_CONVENTION = {
@@ -30,10 +30,12 @@ login_manager = LoginManager()
 # Execution option that makes a SQLite transaction take the write lock when it begins.
 SQLITE_IMMEDIATE = "sqlite_begin_immediate"
 
-# How long a writer waits between two tries for SQLite's write lock. SQLite's own busy handler
-# waits 1, 2, 5, 10 ms and more between tries, while a booking holds the lock for about one: the
-# second writer slept through most of the time it could have written in. See begin_as_writer.
+# How long a writer waits between two quick tries for SQLite's write lock, and for how long it
+# tries so (begin_as_writer).
 WRITE_LOCK_RETRY_SECONDS = 0.0001
+FINE_WAIT_SECONDS = 0.02  # then SQLite's own handler takes the rest of the wait
+
+OLDEST_SQLITE = (3, 35)  # the first with INSERT ... RETURNING, which a booking's rows use (booking/driver.py)
 
 # Called with the SQL of each statement sent straight through the driver's cursor, which the
 # engine's events do not see: whoever counts the engine's statements (the tests, the bench)
@@ -47,6 +49,9 @@ def configure_sqlite(engine: Engine, busy_timeout_seconds: float) -> None:
     pysqlite's own transaction handling starts transactions late and never as
     IMMEDIATE, so it is switched off and BEGIN is emitted here instead.
     """
+    if sqlite3.sqlite_version_info < OLDEST_SQLITE:  # said at start-up, not by every booking failing
+        raise RuntimeError(f"SQLite {sqlite3.sqlite_version} is too old: this app needs "
+                           f"{'.'.join(map(str, OLDEST_SQLITE))} or newer (INSERT ... RETURNING)")
 
     @event.listens_for(engine, "connect")
     def on_connect(dbapi_connection, _record):
@@ -75,28 +80,35 @@ def configure_sqlite(engine: Engine, busy_timeout_seconds: float) -> None:
 
 def begin_as_writer(dbapi_connection: sqlite3.Connection, timeout_seconds: float) -> None:
     """BEGIN IMMEDIATE, tried again every WRITE_LOCK_RETRY_SECONDS while another writer holds the
-    lock, for up to timeout_seconds (then SQLAlchemy's OperationalError, "database is locked", as
-    SQLite's own busy timeout would end).
+    lock, for FINE_WAIT_SECONDS; the rest of timeout_seconds is left to SQLite's own handler, and
+    a wait that runs out is SQLAlchemy's OperationalError, "database is locked", as before.
 
-    SQLite's busy handler is switched off for these tries only: it sleeps in steps of milliseconds,
-    and every other statement keeps it (a reader may meet a checkpoint, another process a backup).
+    SQLite's handler sleeps 1, 2, 5, 10 ms and more between tries, while a booking holds the lock
+    under 1 ms: the second of two writers slept through most of the time it could have written
+    in. It is switched off for the quick tries only, and every other statement keeps it (a reader
+    may meet a checkpoint, another process a backup). A wait longer than a few bookings' is not a
+    booking's, and trying every 0.1 ms through it would only take CPU from whoever holds the lock.
     """
     for listener in DRIVER_STATEMENT_LISTENERS:
         listener("BEGIN IMMEDIATE")
-    give_up_at = None
-    dbapi_connection.execute("PRAGMA busy_timeout = 0")
     try:
-        while True:
-            try:
-                dbapi_connection.execute("BEGIN IMMEDIATE")
-                return
-            except sqlite3.OperationalError as error:
-                if "locked" not in str(error):
-                    raise OperationalError("BEGIN IMMEDIATE", (), error) from error
-                now = time.monotonic()
-                give_up_at = give_up_at or now + timeout_seconds
-                if now >= give_up_at:
-                    raise OperationalError("BEGIN IMMEDIATE", (), error) from error
+        dbapi_connection.execute("PRAGMA busy_timeout = 0")
+        try:
+            started = time.monotonic()
+            while True:
+                try:
+                    dbapi_connection.execute("BEGIN IMMEDIATE")
+                    return
+                except sqlite3.OperationalError as error:
+                    if "locked" not in str(error):
+                        raise
+                waited = time.monotonic() - started
+                if waited >= min(FINE_WAIT_SECONDS, timeout_seconds):
+                    break
                 time.sleep(WRITE_LOCK_RETRY_SECONDS)
-    finally:
-        dbapi_connection.execute(f"PRAGMA busy_timeout = {int(timeout_seconds * 1000)}")
+            dbapi_connection.execute(f"PRAGMA busy_timeout = {max(0, int((timeout_seconds - waited) * 1000))}")
+            dbapi_connection.execute("BEGIN IMMEDIATE")
+        finally:
+            dbapi_connection.execute(f"PRAGMA busy_timeout = {int(timeout_seconds * 1000)}")
+    except sqlite3.Error as error:  # as SQLAlchemy's own execution raises it, whatever the driver's error
+        raise DBAPIError.instance("BEGIN IMMEDIATE", (), error, sqlite3.Error) from error

@@ -18,7 +18,7 @@ import pytest
 import sqlalchemy as sa
 
 from booking import create_app
-from booking.extensions import db
+from booking.extensions import begin_as_writer, db
 from booking.models import (
     Appointment,
     AppointmentStatus,
@@ -166,9 +166,31 @@ def test_a_booking_that_waits_for_another_change_goes_through_once_it_ends(impat
     finally:
         released.join()
     assert booked["start"].startswith("2027-03-09T10:00")
-    if database_url.startswith("sqlite"):
-        with impatient.app_context():
-            assert db.session.execute(sa.text("PRAGMA busy_timeout")).scalar() == LOCK_WAIT * 1000
+
+
+@pytest.mark.parametrize("held_for", [0.005, 0.1])  # inside the quick tries, and past them into SQLite's own
+def test_a_sqlite_writer_takes_the_lock_once_it_is_free_and_keeps_its_busy_timeout(tmp_path, held_for):
+    path = tmp_path / "locks.sqlite"
+    holder = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    holder.execute("PRAGMA journal_mode = WAL")
+    writer = sqlite3.connect(path, isolation_level=None)
+    writer.execute("PRAGMA busy_timeout = 2000")
+    holder.execute("BEGIN IMMEDIATE")
+    released = threading.Timer(held_for, lambda: holder.execute("COMMIT"))
+    released.start()
+    begin_as_writer(writer, 2)
+    released.join()
+    assert writer.in_transaction and writer.execute("PRAGMA busy_timeout").fetchone() == (2000,)
+    writer.execute("COMMIT")
+    holder.execute("BEGIN IMMEDIATE")  # held past the timeout: "database is locked", as SQLite's own wait ends
+    with pytest.raises(sa.exc.OperationalError, match="database is locked"):
+        begin_as_writer(writer, 0.05)
+    assert not writer.in_transaction and writer.execute("PRAGMA busy_timeout").fetchone() == (50,)
+    holder.execute("ROLLBACK")
+    writer.close()  # any other error of the driver's is SQLAlchemy's too, for the handlers of its errors
+    with pytest.raises(sa.exc.DBAPIError):
+        begin_as_writer(writer, 1)
+    holder.close()
 
 
 def test_a_change_made_from_a_stale_view_of_the_visit_is_refused(staff, clock):  # noqa: F811
