@@ -32,7 +32,8 @@ from datetime import datetime
 
 from flask import current_app, request, session
 from flask_login import current_user
-from flask_wtf.csrf import generate_csrf
+
+from booking.csrf_tokens import csrf_token
 
 PAGES_KEPT = 32  # per process: a day and a week for a few desks and practitioners, over a few dates
 
@@ -108,9 +109,24 @@ def _page_key(version: Hashable, address: Hashable) -> tuple | None:
     """What a page depends on besides the clock, or None when this request's page is its own."""
     if "_flashes" in session:  # a message to show once
         return None
-    account = current_user.account
+    who = current_user  # its plain values: no need of the account's entity
     return (request.endpoint, request.script_root, address, version,
-            (account.id, account.role, account.practitioner_id, account.name))
+            (who.account_id, who.role, who.practitioner_id, who.name))
+
+
+# White space between two tags that holds a line break (a template's indentation), unless inside a
+# <pre> or <textarea>, whose text is shown as it is: the first alternative passes those through (up
+# to their closing tag's last character, which may begin white space of the second kind).
+_INDENTATION = re.compile(r"(<(?:pre|textarea)\b.*?</(?:pre|textarea)\s*)(?=>)|>\s*\n\s*(?=<)",
+                          re.DOTALL | re.IGNORECASE)
+
+
+def without_indentation(html: str) -> str:
+    """The page with each run of white space between two tags that holds a line break made one
+    line break. A browser shows it the same (white space between tags collapses; a line break is
+    still white space, so inline elements keep their gap), and a third of a calendar page's bytes,
+    sent on every request, were its templates' indentation. Done once, when a page is rendered."""
+    return _INDENTATION.sub(lambda found: found.group(1) or ">\n", html)
 
 
 def serve(version: Hashable, address: Hashable | None, moment: datetime,
@@ -126,9 +142,9 @@ def serve(version: Hashable, address: Hashable | None, moment: datetime,
     if page is None:
         html, turns = render({"csrf_token": lambda: CSRF_MARK})
         turns = tuple(sorted(turns))
-        page = KeptPage(tuple(_ANY_MARK.split(html.encode())), turns, bisect_left(turns, moment))
+        page = KeptPage(tuple(_ANY_MARK.split(without_indentation(html).encode())), turns, bisect_left(turns, moment))
         if key is not None:
             pages.put(key, page, version)
     writers = {mark(name).encode(): fill for name, fill in (fills or {}).items()}
-    writers[CSRF_MARK.encode()] = generate_csrf
+    writers[CSRF_MARK.encode()] = csrf_token
     return b"".join(writers[piece]().encode() if place % 2 else piece for place, piece in enumerate(page.pieces))

@@ -287,6 +287,29 @@ def test_my_day_as_kept_asks_the_database_three_things_and_writes_no_audit(staff
         assert db.session.scalar(sa.select(sa.func.count()).select_from(sa.table("audit_entry"))) == 0
 
 
+def test_a_kept_calendar_page_begins_no_transaction(staff, clients):  # noqa: F811
+    """A kept page's reads (who is signed in, the stamps, the waitlist) each go alone, as
+    driver.run does for the settings stamp: the session's transaction (its connection,
+    BEGIN and ROLLBACK) was a tenth of such a page, and begins only for a page rendered."""
+    book_online(staff, start=MONDAY_11)
+    with staff.app_context():
+        engine = db.engine
+    begun = []
+
+    def on_begin(connection):
+        begun.append(connection)
+
+    for role, paths in PAGES.items():
+        for path in paths:
+            clients[role].get(path)  # rendered (in a transaction) and kept
+            sa.event.listen(engine, "begin", on_begin)
+            try:
+                assert clients[role].get(path).status_code == 200
+            finally:
+                sa.event.remove(engine, "begin", on_begin)
+            assert not begun, path
+
+
 def test_the_stamps_move_only_for_what_the_calendars_show(staff):  # noqa: F811
     booked = book_online(staff, start=MONDAY_11)
 

@@ -16,6 +16,8 @@ import pytest
 import sqlalchemy as sa
 from argon2 import PasswordHasher, profiles
 
+from flask_login import current_user
+
 from booking import create_app
 from booking.clock import now
 from booking.extensions import db
@@ -285,3 +287,36 @@ def test_flask_staff_set_password_gives_a_forgotten_password_a_new_one_and_ends_
     assert short.exit_code == 1 and "at least" in short.output
     unknown = staff.test_cli_runner().invoke(args=["staff", "set-password", "nobody@example.org", "--password", "x" * 20])
     assert unknown.exit_code == 1 and "no staff account" in unknown.output
+
+
+def test_who_is_signed_in_is_read_as_plain_values_and_the_account_is_made_from_that_row(staff, login_as, count_queries):
+    """Every staff page asks who is signed in; the answer comes from one read, outside the request's
+    transaction, and the account's entity (for pages that pass it on) is made from the same row:
+    the one a load would give, in the request's session, with nothing to write and no second read."""
+    client = login_as(StaffRole.PRACTITIONER)
+    cookie = client.get_cookie("session").value
+    with staff.test_request_context("/clinician", headers={"Cookie": f"session={cookie}"}):
+        with count_queries() as counted:
+            who = current_user._get_current_object()
+            assert (who.role, who.name, who.is_authenticated) == (StaffRole.PRACTITIONER, "Practitioner", True)
+            assert not db.session().in_transaction()  # read on a connection of its own
+            account = who.account
+            assert account is who.account and account in db.session
+            assert not db.session.new and not db.session.dirty
+        assert counted.total == 1
+        with db.engine.connect() as connection:
+            row = connection.execute(sa.select(StaffAccount.__table__).where(StaffAccount.id == who.account_id)).one()
+        assert {key: getattr(account, key) for key in row._mapping} == dict(row._mapping)
+        assert account.practitioner.slug == "ana" and who.practitioner_id == account.practitioner_id
+        account.name = "Ana Renamed"  # a change to the entity is what the plain values say from then on
+        assert who.name == "Ana Renamed" and account in db.session.dirty
+        db.session.rollback()
+        assert who.name == "Practitioner"  # read again from the database, as any loaded entity is
+
+
+def test_a_signed_in_request_that_finds_its_account_loaded_uses_that_one(staff, login_as):
+    client = login_as(StaffRole.RECEPTIONIST)
+    cookie = client.get_cookie("session").value
+    with staff.test_request_context("/desk", headers={"Cookie": f"session={cookie}"}):
+        loaded = db.session.scalar(sa.select(StaffAccount).where(StaffAccount.email == ACCOUNTS[StaffRole.RECEPTIONIST]))
+        assert current_user.account is loaded

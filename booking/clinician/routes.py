@@ -45,15 +45,17 @@ def _instruments():
 def my_day():
     """Today's visits (or another date's) for the signed-in practitioner; an admin picks whose.
     Kept per process (booking.kept_pages): it shows no words of an intake, and writes no audit."""
-    account = current_user.account
+    # Who asks, as plain values: the account's entity joins the request's session, which begins its
+    # transaction, and the stamps would then be read in it rather than alone; only a render needs it.
+    who = current_user._get_current_object()
     known, version = desk.calendars_version()  # first: what the page reads after is at least as new
     moment = now()
     day = asked_day(request.args.get("date"), known.today(moment))
-    asked_for = request.args.get("practitioner", "") if account.role is StaffRole.ADMIN else ""
+    asked_for = request.args.get("practitioner", "") if who.role is StaffRole.ADMIN else ""
 
     def render(context):
-        choices = desk.practitioners_list() if account.role is StaffRole.ADMIN else []
-        practitioner = account.practitioner
+        choices = desk.practitioners_list() if who.role is StaffRole.ADMIN else []
+        practitioner = who.account.practitioner
         if choices:
             practitioner = (desk.practitioner_by_slug(asked_for) if asked_for else None) or practitioner or choices[0]
         visits = clinical.practitioner_day(practitioner, day) if practitioner else []

@@ -36,6 +36,7 @@ from booking.models import (
     WaitlistState,
 )
 from booking.notify import outbox
+from booking import driver
 from booking.operations import bookings, catalogue
 from booking.operations.availability import find_slots, load_clinic
 from booking.operations.catalogue import ANY_PRACTITIONER
@@ -594,12 +595,15 @@ def for_day(day: date, now: datetime) -> list[Waiting]:
     """Who on the list would come on this clinic date, first to join first, each with the free
     online times of the day that suit them (the desk's list beside the calendar)."""
     # Asked with every desk calendar, and most days nobody waits: a plain read of who might first,
-    # without the ORM's cost, and nothing more when it finds no one.
-    places = catalogue.core_read(_WAITING_ON, {"day": day})
+    # without the ORM's cost (or the session's transaction, when none has begun: driver.run), and
+    # nothing more when it finds no one.
+    places = driver.run(_WAITING_ON, {"day": day})
     ids = [place for place, weekdays in places if not weekdays or day.weekday() in weekdays]
     if not ids:
         return []
-    entries = list(db.session.scalars(sa.select(WaitlistEntry).where(WaitlistEntry.id.in_(ids))
+    # Still waiting: a place taken off the list since the read above is not shown.
+    entries = list(db.session.scalars(sa.select(WaitlistEntry).where(WaitlistEntry.id.in_(ids),
+                                                                     WaitlistEntry.state == WaitlistState.WAITING)
                                       .options(selectinload(WaitlistEntry.service), selectinload(WaitlistEntry.practitioner))
                                       .order_by(WaitlistEntry.joined_at, WaitlistEntry.id)))
     suiting = _suiting(load_clinic(), entries, day, day, now)

@@ -14,10 +14,11 @@ from functools import wraps
 import sqlalchemy as sa
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import get_locale
-from flask_wtf.csrf import generate_csrf
 from flask_babel import gettext as _
 
 from booking.clock import now
+from booking.csrf_tokens import csrf_token
+from booking.kept_pages import without_indentation
 from booking.extensions import db
 from booking.forms import NONE_OF_THESE, ConfirmForm, DetailsForm, SafetyForm, options
 from booking.formatting import clinic_time
@@ -250,14 +251,16 @@ def _time_page(clinic, diaries, service, choice: str, practitioners):
         return _render_time_page(TimeForm(), clinic, diaries, service, choice, practitioners, moment)
     key = (page_key(clinic, service, practitioners, diaries, moment), choice, request.query_string,
            session.get(SESSION_LANGUAGE))
+    # Kept encoded, cut where the token goes: serving it joins bytes.
     parts = kept("time_pages", key, lambda: tuple(
         _render_time_page(TimeForm(), clinic, diaries, service, choice, practitioners, moment)
-        .split(generate_csrf())), limit=TIME_PAGES_KEPT)
-    return generate_csrf().join(parts)  # the token of this request (one per request: Flask-WTF keeps it)
+        .encode().split(csrf_token().encode())), limit=TIME_PAGES_KEPT)
+    return csrf_token().encode().join(parts)  # the token of this request (one per request: Flask-WTF keeps it)
 
 
 def _render_time_page(form, clinic, diaries, service, choice: str, practitioners, moment):
-    return render_template(
+    """The time list page, its indentation taken out (kept or not, so the two are the same)."""
+    return without_indentation(render_template(
         "public/time.html",
         form=form,
         service=service,
@@ -265,7 +268,7 @@ def _render_time_page(form, clinic, diaries, service, choice: str, practitioners
         action=url_for("public.choose_time"),
         practitioner_name=practitioners[0].name if choice != ANY_PRACTITIONER else None,
         **time_list_context(clinic, service, practitioners, diaries=diaries, moment=moment),
-    )
+    ))
 
 
 @bp.route("/book/safety", methods=["GET", "POST"])

@@ -1,0 +1,86 @@
+"""What a kept page does for each request, and once when it is kept: this request's CSRF token
+(booking.csrf_tokens, Flask-WTF's token made faster) and the indentation taken out of a page."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from flask import g, session
+from flask_wtf.csrf import generate_csrf, validate_csrf
+from itsdangerous import BadSignature, URLSafeTimedSerializer
+from wtforms import ValidationError
+
+from booking import create_app
+from booking.csrf_tokens import csrf_token
+from booking.kept_pages import without_indentation
+from tests.conftest import app_config, close_database
+
+
+def both_in_one_second() -> tuple[str, str]:
+    """Ours and Flask-WTF's token for this request, made within one second (a token carries it)."""
+    for _ in range(5):
+        second = int(time.time())
+        g.pop("csrf_token", None)
+        ours = csrf_token()
+        g.pop("csrf_token", None)
+        theirs = generate_csrf()
+        if int(time.time()) == second:
+            return ours, theirs
+    raise AssertionError("the clock never stayed within one second")
+
+
+def test_the_token_is_flask_wtfs_own_and_its_check_takes_it(app):
+    with app.test_request_context():
+        generate_csrf()  # the session's raw token, as the page's first form would make it
+        ours, theirs = both_in_one_second()
+        assert ours == theirs
+        validate_csrf(ours)
+        with pytest.raises(ValidationError, match="expired"):
+            validate_csrf(ours, time_limit=-1)  # signed with the time, and the time limit applies
+        session["csrf_token"] = "another session's raw token"
+        with pytest.raises(ValidationError, match="do not match"):
+            validate_csrf(ours)
+
+
+def test_one_token_a_request_shared_with_the_forms(app):
+    with app.test_request_context():
+        first = csrf_token()  # no raw token in the session yet: made and kept there, as Flask-WTF does
+        assert session["csrf_token"] and csrf_token() == first and generate_csrf() == first
+        validate_csrf(first)
+
+
+def test_a_csrf_secret_of_its_own_signs_the_token(database_url):
+    app = create_app(app_config(database_url, WTF_CSRF_SECRET_KEY="a secret for CSRF tokens only"))
+    try:
+        with app.test_request_context():
+            token = csrf_token()
+            validate_csrf(token)
+            URLSafeTimedSerializer("a secret for CSRF tokens only", salt="wtf-csrf-token").loads(token)
+            with pytest.raises(BadSignature):
+                URLSafeTimedSerializer(app.secret_key, salt="wtf-csrf-token").loads(token)
+            ours, theirs = both_in_one_second()
+            assert ours == theirs
+    finally:
+        close_database(app)
+
+
+def test_indentation_between_tags_becomes_one_line_break():
+    page = ('<main>\n    <h1>Times</h1>\n\n    <ul>\n      <li><a href="/a">A</a></li>\n      '
+            '<li>B</li>\n    </ul>\n</main>\n')
+    assert without_indentation(page) == '<main>\n<h1>Times</h1>\n<ul>\n<li><a href="/a">A</a></li>\n<li>B</li>\n</ul>\n</main>\n'
+
+
+def test_what_a_browser_would_show_differently_is_left_alone():
+    kept_as_written = [
+        '<p>\n  Text after a tag keeps its space\n  </p>',  # text beside a tag, not between two
+        '<span>a</span> <span>b</span>',  # a gap with no line break
+        '<pre>\n  <b>code</b>\n    <i>indented</i>\n</pre>',
+        '<TEXTAREA name="note">\n  <typed>\n    text\n</TEXTAREA>',
+        '<input value="two\n   lines">',
+    ]
+    for html in kept_as_written:
+        assert without_indentation(html) == html
+    assert without_indentation('<div>\n  <pre> x\n  <b>y</b></pre>\n  <p>z</p>\n</div>') == \
+        '<div>\n<pre> x\n  <b>y</b></pre>\n<p>z</p>\n</div>'
+    assert without_indentation('<span>a</span>\n   <span>b</span>') == '<span>a</span>\n<span>b</span>'  # still a gap
