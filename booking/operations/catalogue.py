@@ -117,16 +117,6 @@ class Catalogue:
 _STAMP = sa.select(Clinic.settings_stamp).where(Clinic.id == 1)
 
 
-def core_read(statement, params: dict | None = None):
-    """Run a Core SELECT of columns in the request's transaction, after the session's own changes
-    are flushed (as the ORM's execute would), but without the ORM's execution layer, which costs
-    a hot read several times what the database does."""
-    session = db.session()
-    if session.autoflush:
-        session.flush()  # nothing to do, and cheap, when there are no changes
-    return session.connection().execute(statement, params or {})
-
-
 def current() -> Catalogue:
     """This process's copy, read again only when the clinic's settings stamp has moved."""
     rows = driver.run(_STAMP)  # after this session's own changes are flushed, when it has any
