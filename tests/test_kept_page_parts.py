@@ -78,9 +78,18 @@ def test_what_a_browser_would_show_differently_is_left_alone():
         '<pre>\n  <b>code</b>\n    <i>indented</i>\n</pre>',
         '<TEXTAREA name="note">\n  <typed>\n    text\n</TEXTAREA>',
         '<input value="two\n   lines">',
+        # An attribute's value may hold a '>' and a line break ahead of a '<': not a tag's edge.
+        '<input title="a >\n   <b" value="x">',
+        "<a data-shape='>\n  <'>y</a>",
+        # A script's or a style's text is not HTML: indentation in a script's string is the string's.
+        '<script>\n  const row = `<tr>\n    <td>`;\n</script>',
+        '<SCRIPT type="text/template">\n<li>\n  <b>x</b>\n</li>\n</SCRIPT>',
+        '<style>\n  /* <b>\n  <i> */\n</style>',
     ]
     for html in kept_as_written:
         assert without_indentation(html) == html
     assert without_indentation('<div>\n  <pre> x\n  <b>y</b></pre>\n  <p>z</p>\n</div>') == \
         '<div>\n<pre> x\n  <b>y</b></pre>\n<p>z</p>\n</div>'
     assert without_indentation('<span>a</span>\n   <span>b</span>') == '<span>a</span>\n<span>b</span>'  # still a gap
+    assert without_indentation('<div>\n  <script>\n  a = "<p>\\n  <p>"\n</script>\n  <p title="1 > 0">\n    <b>z</b>\n</div>') == \
+        '<div>\n<script>\n  a = "<p>\\n  <p>"\n</script>\n<p title="1 > 0">\n<b>z</b>\n</div>'
