@@ -115,9 +115,9 @@ def _page_key(version: Hashable, address: Hashable) -> tuple | None:
 
 
 # White space holding a line break between a tag and the next tag (a template's indentation) goes.
-# A tag (or the doctype) is read whole, its quoted attribute values with it (a '>' or a line break in one is the
-# value's), and a <pre>, <textarea>, <script> or <style> with all it holds up to its end tag: their
-# text is shown or run as it is written. What follows such an element's end tag may go as any.
+# A tag (or the doctype) is read whole, its quoted attribute values with it (a '>' or a line break
+# in one is the value's), and a <pre>, <textarea>, <script> or <style> with all it holds up to its
+# end tag: their text is shown or run as it is written. What follows such an end tag may go as any.
 _ATTRIBUTES = r"""(?:[^"'>]|"[^"]*"|'[^']*')*"""
 _INDENTATION = re.compile(
     rf"(<(?:(pre|textarea|script|style)(?=[\s/>]){_ATTRIBUTES}>.*?</\2\s*|(?:[a-zA-Z/]|![a-zA-Z]){_ATTRIBUTES})>)(\s*\n\s*(?=<))?",
