@@ -114,11 +114,14 @@ def _page_key(version: Hashable, address: Hashable) -> tuple | None:
             (who.account_id, who.role, who.practitioner_id, who.name))
 
 
-# White space between two tags that holds a line break (a template's indentation), unless inside a
-# <pre> or <textarea>, whose text is shown as it is: the first alternative passes those through (up
-# to their closing tag's last character, which may begin white space of the second kind).
-_INDENTATION = re.compile(r"(<(?:pre|textarea)\b.*?</(?:pre|textarea)\s*)(?=>)|>\s*\n\s*(?=<)",
-                          re.DOTALL | re.IGNORECASE)
+# White space holding a line break between a tag and the next tag (a template's indentation) goes.
+# A tag (or the doctype) is read whole, its quoted attribute values with it (a '>' or a line break
+# in one is the value's), and a <pre>, <textarea>, <script> or <style> with all it holds up to its
+# end tag: their text is shown or run as it is written. What follows such an end tag may go as any.
+_ATTRIBUTES = r"""(?:[^"'>]|"[^"]*"|'[^']*')*"""
+_INDENTATION = re.compile(
+    rf"(<(?:(pre|textarea|script|style)(?=[\s/>]){_ATTRIBUTES}>.*?</\2\s*|(?:[a-zA-Z/]|![a-zA-Z]){_ATTRIBUTES})>)(\s*\n\s*(?=<))?",
+    re.DOTALL | re.IGNORECASE)
 
 
 def without_indentation(html: str) -> str:
@@ -126,7 +129,7 @@ def without_indentation(html: str) -> str:
     line break. A browser shows it the same (white space between tags collapses; a line break is
     still white space, so inline elements keep their gap), and a third of a calendar page's bytes,
     sent on every request, were its templates' indentation. Done once, when a page is rendered."""
-    return _INDENTATION.sub(lambda found: found.group(1) or ">\n", html)
+    return _INDENTATION.sub(lambda found: found.group(1) + ("\n" if found.group(3) else ""), html)
 
 
 def serve(version: Hashable, address: Hashable | None, moment: datetime,

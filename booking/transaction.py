@@ -85,6 +85,11 @@ def write_transaction(*, taken: Callable[[], Exception] | None = None):
         session.info[_DEPTH], session.info[_TAKEN] = 0, None
 
 
+def writing() -> bool:
+    """Whether this request's session is inside write_transaction() (what it reads is under the lock)."""
+    return bool(db.session.info.get(_DEPTH))
+
+
 def locked(model, key):
     """The row of `model` with this primary key, locked until the commit (None if there is none).
 
@@ -93,7 +98,7 @@ def locked(model, key):
     visit already cancelled or moved. On SQLite the transaction already holds the write
     lock. The row is always read afresh, never taken from the session's memory.
     """
-    if not db.session.info.get(_DEPTH):
+    if not writing():
         raise RuntimeError("locked() outside write_transaction()")
     return db.session.get(model, key, with_for_update=True, populate_existing=True)
 
@@ -103,7 +108,7 @@ def advisory_lock(namespace: int, *ids: int) -> None:
     commit, taken in a fixed order so two changes never wait on each other in a circle. It
     guards what no single row stands for, such as a practitioner's free time. On SQLite the
     transaction already holds the database's write lock."""
-    if not db.session.info.get(_DEPTH):
+    if not writing():
         raise RuntimeError("advisory_lock() outside write_transaction()")
     if db.session.get_bind().dialect.name != "postgresql":
         return

@@ -20,7 +20,9 @@ from booking.extensions import db
 from booking.models import Appointment, AppointmentStatus, Clinic, Intake, Patient, Practitioner, StaffAccount, StaffRole
 from booking.operations import bookings, consent, desk, notes
 from booking.operations.patient_data import Who, erase
+from booking.operations import staff as staff_sessions
 from booking.operations.staff import add_staff
+from booking.transaction import write_transaction
 from tests.conftest import app_config, close_database
 from tests.notes_helpers import content
 from tests.test_clinician import send_intake
@@ -398,3 +400,64 @@ def test_pages_kept_under_an_older_version_are_dropped_once_a_newer_one_is_kept(
     _erase(other, booked)
     assert clients[StaffRole.RECEPTIONIST].get(f"/desk?date={MONDAY}").status_code == 200
     assert len(kept(staff)) == 1
+
+
+def _end_sessions(app, email):
+    with app.app_context(), write_transaction():
+        staff_sessions.end_sessions(account(email).id, app.config["CLOCK"]())
+
+
+def _deactivate(app, email):
+    with app.app_context():
+        staff_sessions.deactivate(account(email).id, app.config["CLOCK"]())
+
+
+def _new_password(app, email):
+    with app.app_context():
+        staff_sessions.set_password(email, "a new password for sure", app.config["CLOCK"]())
+
+
+def _second_factor_for_all(app, email):
+    with app.app_context(), write_transaction():
+        db.session.get(Clinic, 1).second_factor_for_all_staff = True
+
+
+def _made_an_admin(app, email):  # an admin must have a second factor, and this one has none
+    with app.app_context(), write_transaction():
+        account(email).role = StaffRole.ADMIN
+
+
+def _idle_too_long(app, email):
+    app.config["CLOCK"].advance(minutes=31)
+
+
+SIGN_OUTS = [_end_sessions, _deactivate, _new_password, _second_factor_for_all, _made_an_admin, _idle_too_long]
+
+
+@pytest.mark.parametrize("change", SIGN_OUTS, ids=[change.__name__.strip("_") for change in SIGN_OUTS])
+def test_a_kept_page_is_never_served_to_a_session_another_process_has_ended(staff, other, clients, change):  # noqa: F811
+    """Who is signed in is read afresh for every request, kept page or not: a session ended, an
+    account deactivated, a new password, a second factor asked of someone without one, and
+    idleness all sign out on the very next view, whichever process made the change."""
+    receptionist = clients[StaffRole.RECEPTIONIST]
+    day = f"/desk?date={MONDAY}"
+    for _ in range(2):  # rendered, then kept
+        assert receptionist.get(day).status_code == 200
+    change(other, "desk@example.org")
+    refused = receptionist.get(day)
+    assert refused.status_code == 302 and "/staff/sign-in" in refused.location
+
+
+def test_a_role_changed_by_another_process_applies_to_the_next_view_of_a_kept_page(staff, other, login_as):  # noqa: F811
+    admin = login_as(StaffRole.ADMIN)
+    day = f"/desk?date={MONDAY}"
+    for _ in range(2):
+        as_admin = admin.get(day).get_data(as_text=True)
+    assert '>Settings</a>' in as_admin
+    with other.app_context(), write_transaction():
+        account("admin@example.org").role = StaffRole.RECEPTIONIST
+    assert admin.get("/admin/staff").status_code == 403
+    as_receptionist = admin.get(day).get_data(as_text=True)
+    assert '>Settings</a>' not in as_receptionist
+    staff.extensions.pop("kept_calendar_pages", None)
+    assert TOKEN.sub("", as_receptionist) == TOKEN.sub("", admin.get(day).get_data(as_text=True))  # as a fresh one

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 
 import pytest
@@ -78,9 +79,56 @@ def test_what_a_browser_would_show_differently_is_left_alone():
         '<pre>\n  <b>code</b>\n    <i>indented</i>\n</pre>',
         '<TEXTAREA name="note">\n  <typed>\n    text\n</TEXTAREA>',
         '<input value="two\n   lines">',
+        # An attribute's value may hold a '>' and a line break ahead of a '<': not a tag's edge.
+        '<input title="a >\n   <b" value="x">',
+        "<a data-shape='>\n  <'>y</a>",
+        # A script's or a style's text is not HTML: indentation in a script's string is the string's.
+        '<script>\n  const row = `<tr>\n    <td>`;\n</script>',
+        '<SCRIPT type="text/template">\n<li>\n  <b>x</b>\n</li>\n</SCRIPT>',
+        '<style>\n  /* <b>\n  <i> */\n</style>',
     ]
     for html in kept_as_written:
         assert without_indentation(html) == html
     assert without_indentation('<div>\n  <pre> x\n  <b>y</b></pre>\n  <p>z</p>\n</div>') == \
         '<div>\n<pre> x\n  <b>y</b></pre>\n<p>z</p>\n</div>'
     assert without_indentation('<span>a</span>\n   <span>b</span>') == '<span>a</span>\n<span>b</span>'  # still a gap
+    assert without_indentation('<div>\n  <script>\n  a = "<p>\\n  <p>"\n</script>\n  <p title="1 > 0">\n    <b>z</b>\n</div>') == \
+        '<div>\n<script>\n  a = "<p>\\n  <p>"\n</script>\n<p title="1 > 0">\n<b>z</b>\n</div>'
+
+
+def test_each_app_signs_with_its_own_secret_kept_apart_and_threads_share_the_kept_signer(app, database_url):
+    """The signer is kept per secret in the process, which may hold apps of several secrets (the
+    tests' do; a secret rotated into SECRET_KEY, the old one in SECRET_KEY_FALLBACKS): each app's
+    token is signed with its own secret only, and threads (gunicorn --threads) using one signer at
+    once each get a token their own session's check takes."""
+    rotated = create_app(app_config(database_url, SECRET_KEY="a secret rotated in",
+                                    SECRET_KEY_FALLBACKS=["tests-only-secret"]))
+    try:
+        with app.test_request_context():
+            theirs = csrf_token()
+        with rotated.test_request_context():
+            ours = csrf_token()
+            validate_csrf(ours)
+            with pytest.raises(ValidationError, match="invalid"):
+                validate_csrf(theirs)  # a token of the old secret: refused, as Flask-WTF refuses it
+        with pytest.raises(BadSignature):
+            URLSafeTimedSerializer(app.secret_key, salt="wtf-csrf-token").loads(ours)
+    finally:
+        close_database(rotated)
+    refused = []
+
+    def many_tokens():
+        for _ in range(50):
+            with app.test_request_context():
+                token = csrf_token()
+                try:
+                    validate_csrf(token)
+                except ValidationError as error:
+                    refused.append(error)
+
+    threads = [threading.Thread(target=many_tokens) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not refused

@@ -24,6 +24,7 @@ from booking.extensions import db
 from booking.models import StaffAccount, StaffRole
 from booking.operations import second_factor
 from booking.operations.staff import add_staff
+from booking.transaction import write_transaction
 from tests.conftest import app_config, close_database
 
 PASSWORD = "correct horse battery"
@@ -320,3 +321,27 @@ def test_a_signed_in_request_that_finds_its_account_loaded_uses_that_one(staff, 
     with staff.test_request_context("/desk", headers={"Cookie": f"session={cookie}"}):
         loaded = db.session.scalar(sa.select(StaffAccount).where(StaffAccount.email == ACCOUNTS[StaffRole.RECEPTIONIST]))
         assert current_user.account is loaded
+
+
+def test_a_change_reads_the_signed_in_account_again_under_its_lock(staff, login_as):
+    """The account made from the session's look-up holds what was read before the request's change
+    took its lock; a change (write_transaction) reads it as it reads anything else, under the lock,
+    so what another process changed in between (a new name, a deactivation) is what it sees, whether
+    the view asked for the account before its change began or only inside it."""
+    client = login_as(StaffRole.RECEPTIONIST)
+    cookie = client.get_cookie("session").value
+    for asked_before in (True, False):
+        with staff.test_request_context("/desk", headers={"Cookie": f"session={cookie}"}):
+            account_id = current_user.account_id
+            if asked_before:
+                assert current_user.account.name == "Receptionist"  # as a view takes it to pass it on
+            with db.engine.begin() as elsewhere:  # another process, between the look-up and the change
+                elsewhere.execute(sa.update(StaffAccount).where(StaffAccount.id == account_id)
+                                  .values(name="Renamed Elsewhere", is_active=False))
+            with write_transaction():
+                under_lock = (current_user.account.name, current_user.account.is_active, current_user.name)
+            assert under_lock == ("Renamed Elsewhere", False, "Renamed Elsewhere"), asked_before
+        with staff.app_context():
+            with write_transaction():
+                db.session.execute(sa.update(StaffAccount).where(StaffAccount.id == account_id)
+                                   .values(name="Receptionist", is_active=True))

@@ -19,7 +19,7 @@ from sqlalchemy.orm.util import identity_key
 
 from booking import driver
 from booking.extensions import db
-from booking.transaction import gave_way, write_transaction
+from booking.transaction import gave_way, write_transaction, writing
 from booking.models import Clinic, Practitioner, StaffAccount, StaffRole, StaffSecondFactor, StaffSession
 from booking.tokens import hash_token, new_token
 from booking.operations.problems import CannotBook
@@ -104,6 +104,13 @@ def _account_in_session(row: dict) -> StaffAccount:
     held = session.identity_map.get(identity_key(StaffAccount, row["id"]))
     if held is not None:
         return held
+    if writing():
+        # The row was read before this change took its lock: made from it, the account would carry
+        # what another process has changed since into the change. Read it under the lock instead.
+        # (One made before the change began is read again too: the change's start expires it.)
+        loaded = session.get(StaffAccount, row["id"])
+        if loaded is not None:
+            return loaded
     account = StaffAccount(**row)
     make_transient_to_detached(account)
     session.add(account)
