@@ -9,7 +9,7 @@ import re
 import sqlalchemy as sa
 
 from booking.extensions import db
-from booking.models import WaitlistEntry, WaitlistState
+from booking.models import Clinic, WaitlistEntry, WaitlistState
 from booking.operations import waitlist
 from tests.test_booking_journey import PatientBrowser
 from tests.test_waitlist import JOIN_FORM, cancel, join, offer_id_of, only_ten_oclock_on_tuesday
@@ -58,6 +58,21 @@ def test_every_problem_on_the_join_page_is_named_at_once(clinic):
     assert re.findall(r'href="#([\w-]+)"', summary) == ["practitioner-0", "last_day", "name"]
     with clinic.app_context():
         assert db.session.scalar(sa.select(sa.func.count()).select_from(WaitlistEntry)) == 0
+
+
+def test_choosing_someone_who_does_not_offer_the_visit_names_them_in_the_patients_words(clinic):
+    """The join page lists every practitioner whatever the visit: Ben sees no one for a consult."""
+    page = PatientBrowser(clinic).submit("/waitlist/join", JOINED | {"service": "consult", "practitioner": "ben"})
+    text = page.get_data(as_text=True)
+    assert "Ben Test does not offer this kind of visit. Choose someone who does, or anyone." in text
+    assert "'ben'" not in text and "'consult'" not in text
+    with clinic.app_context():
+        db.session.get(Clinic, 1).languages = ["en", "es"]
+        db.session.commit()
+    patient = PatientBrowser(clinic)
+    patient.get("/waitlist/join?language=es")
+    text = patient.submit("/waitlist/join", JOINED | {"service": "consult", "practitioner": "ben"}).get_data(as_text=True)
+    assert "Ben Test no ofrece este tipo de consulta." in text
 
 
 def test_leaving_asks_first_and_the_link_then_says_when_the_place_was_left(clinic):

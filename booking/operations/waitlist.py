@@ -137,6 +137,10 @@ def _problems(service_slug: str | None, practitioner_slug: str | None, first_day
                     problems["practitioner"] = _("Nobody offers this visit at the moment.")
                 elif practitioner_slug != ANY_PRACTITIONER:
                     practitioner = db.session.get(Practitioner, offering[0].id)
+        except CannotBook as problem:  # the page lists everyone: someone who does not offer this visit
+            named = next((p.name for p in known.active_practitioners() if p.slug == practitioner_slug), None)
+            problems[problem.field] = _("%(name)s does not offer this kind of visit. Choose someone who does, or "
+                                        "anyone.", name=named) if named else problem.message
         except RequestProblem as problem:  # NotFound: an unknown service or practitioner
             problems[problem.field] = problem.message
     horizon = today + timedelta(days=clinic.max_advance_days)
