@@ -25,12 +25,15 @@ translations: install
 	$(VENV)/bin/pybabel update --no-fuzzy-matching --ignore-obsolete --width=100 -i booking/translations/messages.pot -d booking/translations
 	$(MAKE) install
 
+# `make run PORT=5057` serves on another port; the emails' links follow it (BASE_URL) unless set.
+PORT ?= 5000
+run: export BASE_URL ?= http://127.0.0.1:$(PORT)
 run: install
 	$(FLASK) db upgrade
 	$(FLASK) demo --if-empty
-	@echo "Serving the demo clinic on http://127.0.0.1:5000, with an email sender beside it (Ctrl+C stops both)"
+	@echo "Serving the demo clinic on http://127.0.0.1:$(PORT), with an email sender beside it (Ctrl+C stops both)"
 	$(FLASK) outbox send --loop & sender=$$!; trap 'kill $$sender 2>/dev/null' EXIT INT TERM; \
-	$(FLASK) run --host 127.0.0.1 --port 5000
+	$(FLASK) run --host 127.0.0.1 --port $(PORT)
 
 # One pytest worker per core (pytest-xdist), each with its own throwaway PostgreSQL and browser;
 # a test file stays in one worker, so its module-wide servers start once. TEST_WORKERS=0 runs serially.
