@@ -646,6 +646,7 @@ def test_the_first_visit_question_comes_before_the_list_which_offers_only_what_f
     patient.answer_first_visit(returning)
     page = text(patient.get("/book"))
     assert f'value="{offered}"' in page and f'value="{hidden}"' not in page
+    assert re.search(rf'value="{offered}"\s+checked', page)  # the one visit that fits starts chosen
     assert 'href="/book/first-visit">Change your answer</a>' in page
 
 

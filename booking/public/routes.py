@@ -181,7 +181,9 @@ def first_visit():
 def choose_service(draft):
     returning = draft.details["returning"]
     services = fitting_services(bookable_services(), returning)
-    form = ServiceForm(data={"service": draft.service.slug if draft.service else None})
+    # The only visit that fits starts chosen: Continue goes on, rather than asking to choose it first.
+    only = services[0].slug if len(services) == 1 else None
+    form = ServiceForm(data={"service": draft.service.slug if draft.service else only})
     form.service.choices = options((s.slug, in_current_language(s, "name")) for s in services)
     if form.validate_on_submit():
         moment = now()
