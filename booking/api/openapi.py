@@ -29,10 +29,10 @@ class Answer(BaseModel):
 
 
 class Service(Answer):
-    slug: str = Field(examples=["short"])
-    name: str = Field(examples=["Short treatment"])
-    description: str = Field(examples=["A 30-minute follow-up treatment."])
-    minutes: int = Field(examples=[30])
+    slug: str = Field(examples=["follow-up"])
+    name: str = Field(examples=["Follow-up treatment"])
+    description: str = Field(examples=["For patients who have had a first visit. A short check on progress, then treatment."])
+    minutes: int = Field(examples=[45])
     new_patients_only: bool
 
 
@@ -42,10 +42,10 @@ class Services(Answer):
 
 
 class Practitioner(Answer):
-    slug: str = Field(examples=["ana"])
-    name: str = Field(examples=["Ana Test"])
+    slug: str = Field(examples=["mei-lin"])
+    name: str = Field(examples=["Mei Lin, L.Ac."])
     bio: str
-    services: list[str] = Field(description="Slugs of the services they offer.", examples=[["consult", "short"]])
+    services: list[str] = Field(description="Slugs of the services they offer.", examples=[["first-visit", "follow-up", "review"]])
 
 
 class Practitioners(Answer):
@@ -55,8 +55,8 @@ class Practitioners(Answer):
 
 class Slot(Answer):
     start: str = Field(description="In the clinic's zone, with its offset.", examples=["2027-03-15T09:00:00-07:00"])
-    end: str = Field(examples=["2027-03-15T09:30:00-07:00"])
-    practitioner: str = Field(examples=["ana"])
+    end: str = Field(examples=["2027-03-15T09:45:00-07:00"])
+    practitioner: str = Field(examples=["mei-lin"])
 
 
 class Slots(Answer):
@@ -67,9 +67,9 @@ class Slots(Answer):
 class CourseVisit(Answer):
     reference: str = Field(examples=["K7M2QX4P"])
     start: str = Field(examples=["2027-03-15T09:00:00-07:00"])
-    end: str = Field(examples=["2027-03-15T09:30:00-07:00"])
-    practitioner: str = Field(examples=["ana"])
-    service: str = Field(examples=["short"])
+    end: str = Field(examples=["2027-03-15T09:45:00-07:00"])
+    practitioner: str = Field(examples=["mei-lin"])
+    service: str = Field(examples=["follow-up"])
     manage_url: str = Field(description="This visit's own secret link: each visit moves or cancels on its own.")
 
 
@@ -120,7 +120,7 @@ class CourseNotFree(Answer):
 
 class Joined(Answer):
     manage_url: str = Field(description="The patient's secret link to see, change or leave their place.")
-    service: str = Field(examples=["short"])
+    service: str = Field(examples=["follow-up"])
     practitioner: str = Field(examples=["any"])
     from_: str = Field(alias="from", examples=["2027-03-15"])
     to: str = Field(examples=["2027-04-15"])
@@ -148,7 +148,7 @@ class Emergency(Answer):
 
 class UnknownName(Answer):
     error: Literal["not_found"]
-    message: str = Field(examples=["no service 'massage'; known services: consult, short"])
+    message: str = Field(examples=["no service 'massage'; known services: first-visit, follow-up, review"])
     field: str = Field(examples=["service"])
 
 
@@ -218,7 +218,7 @@ def build_document() -> dict:
                            "holds a NUL character or half a surrogate pair.", problem,
                            {"error": "invalid_json", "message": "the body must be JSON with Content-Type: "
                             "application/json, nested no more than 32 levels deep"})
-    body_example = {"service": "short", "practitioner": "ana", "start": "2027-03-15T09:00:00-07:00",
+    body_example = {"service": "follow-up", "practitioner": "mei-lin", "start": "2027-03-15T09:00:00-07:00",
                     "patient": {"name": "Pat Example", "email": "pat@example.com", "phone": "+1 213 555 0142",
                                 "birth_date": "1980-05-17"}, "safety": []}
     paths = {
@@ -235,7 +235,7 @@ def build_document() -> dict:
             "parameters": _parameters(SlotQuery),
             "responses": {
                 "200": _answer("The free starts.", ref[Slots], {"timezone": "America/Los_Angeles", "slots": [
-                    {"start": "2027-03-15T09:00:00-07:00", "end": "2027-03-15T09:30:00-07:00", "practitioner": "ana"}]}),
+                    {"start": "2027-03-15T09:00:00-07:00", "end": "2027-03-15T09:45:00-07:00", "practitioner": "mei-lin"}]}),
                 "404": unknown,
                 "422": _answer("A parameter to fix, or a practitioner who does not offer the service.", ref[Invalid],
                                {"error": "invalid", "errors": {"days": "must be a whole number from 1 to 31, not 40"}}),
@@ -256,16 +256,16 @@ def build_document() -> dict:
             "responses": {
                 "201": _answer("Booked: one visit, or with `repeat` every visit of the course.",
                                {"anyOf": [ref[Booked], ref[CourseBooked]]}, {
-                    "reference": "K7M2QX4P", "start": "2027-03-15T09:00:00-07:00", "end": "2027-03-15T09:30:00-07:00",
-                    "practitioner": "ana", "service": "short", "manage_url": "https://clinic.example/manage/..."}),
+                    "reference": "K7M2QX4P", "start": "2027-03-15T09:00:00-07:00", "end": "2027-03-15T09:45:00-07:00",
+                    "practitioner": "mei-lin", "service": "follow-up", "manage_url": "https://clinic.example/manage/..."}),
                 "400": bookings_400,
                 "404": unknown,
                 "409": _answer("The time was just taken (slot_taken), or with `repeat` some visits of the course are "
                                "not free (course_not_free): nothing was written.",
                                {"anyOf": [ref[SlotTaken], ref[CourseNotFree]]}, {
                     "error": "slot_taken", "message": "that time was just taken; choose one of the alternatives or "
-                    "ask /api/v1/slots again", "alternatives": [{"start": "2027-03-15T09:30:00-07:00",
-                                                                 "end": "2027-03-15T10:00:00-07:00", "practitioner": "ana"}]}),
+                    "ask /api/v1/slots again", "alternatives": [{"start": "2027-03-15T09:45:00-07:00",
+                                                                 "end": "2027-03-15T10:00:00-07:00", "practitioner": "mei-lin"}]}),
                 "413": _answer("The body is larger than any booking needs.", problem),
                 "422": _answer("A field to fix (invalid) or an emergency safety answer (emergency): nothing "
                                "was written.", {"anyOf": [ref[Invalid], ref[Emergency]]},
@@ -285,7 +285,7 @@ def build_document() -> dict:
                     "parts_of_day": ["morning"]}}}}}},
             "responses": {
                 "201": _answer("On the list.", ref[Joined], {
-                    "manage_url": "https://clinic.example/waitlist/...", "service": "short", "practitioner": "any",
+                    "manage_url": "https://clinic.example/waitlist/...", "service": "follow-up", "practitioner": "any",
                     "from": "2027-03-15", "to": "2027-04-15"}),
                 "400": bookings_400,
                 "404": unknown,
