@@ -113,8 +113,9 @@ def clinic_import(path: Path):
         click.echo(f"Nothing was imported: {len(error.problems)} problem(s) in {path}.", err=True)
         sys.exit(1)
     click.echo(
-        f"Imported {path}: {counts['services']} services, {counts['practitioners']} practitioners, "
-        f"{counts['time_off']} time-off entries."
+        f"Imported {path}: {counts['services']} services, "
+        + (f"{counts['rooms']} rooms, " if counts["rooms"] else "")
+        + f"{counts['practitioners']} practitioners, {counts['time_off']} time-off entries."
     )
     if counts["kept"]:
         click.echo(f"Not in the file, so kept as they were: {', '.join(counts['kept'])}.")

@@ -61,6 +61,8 @@ CLINIC_NUMBERS = {
 }
 SERVICE_MINUTES = Limit("Length", 5, 480, "minutes")
 BUFFER_MINUTES = Limit("Buffer", 0, 240, "minutes", default=0)
+# Beds in one room: one for a private room; a community room seats a dozen or so.
+ROOM_BEDS = Limit("Beds", 1, 40, "beds", default=1)
 # The longest time one visit can hold: a query for visits touching a window needs no history older
 # than this before the window, so it reads a bounded stretch of the index however old the clinic.
 LONGEST_VISIT_MINUTES = SERVICE_MINUTES.high + BUFFER_MINUTES.high

@@ -15,9 +15,9 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from booking import driver
 from booking.extensions import db
-from booking.limits import BUFFER_MINUTES, CLINIC_NUMBERS, SERVICE_MINUTES, Limit
+from booking.limits import BUFFER_MINUTES, CLINIC_NUMBERS, ROOM_BEDS, SERVICE_MINUTES, Limit
 from booking.safety import most_severe
-from booking.scheduling import UTC, BookingRules, TimeRange, WorkingInterval
+from booking.scheduling import UTC, BookingRules, TimeRange, VisitShape, WorkingInterval
 from booking.scheduling.course import MAX_EVERY_DAYS, MAX_VISITS
 
 
@@ -316,10 +316,42 @@ class Service(InLanguages, db.Model):
     is_active: Mapped[bool] = mapped_column(default=True)
     # Name and description in the clinic's other languages (InLanguages).
     translations: Mapped[dict] = mapped_column(sa.JSON, default=dict, server_default="{}")
+    # The minutes of the visit that need the practitioner's hands, as [[start, end], ...] from its
+    # start (scheduling.beds); None: the practitioner is held for the whole visit and its buffer.
+    hands_on: Mapped[list | None] = mapped_column(sa.JSON)
+    # Whether the visit takes one bed of a room for its minutes and buffer (the bed is turned over).
+    needs_bed: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
 
     practitioners: Mapped[list[Practitioner]] = relationship(
         secondary=practitioner_services, back_populates="services", order_by="Practitioner.id"
     )
+
+    @property
+    def shape(self) -> VisitShape:
+        return visit_shape(self)
+
+
+def visit_shape(service) -> VisitShape:
+    """How a service (its row, or the catalogue's copy) holds the practitioner and a bed."""
+    return VisitShape(service.minutes, service.buffer_minutes,
+                      tuple((start, end) for start, end in service.hands_on or ()), bool(service.needs_bed))
+
+
+class Room(InLanguages, db.Model):
+    """A treatment room and its beds, numbered 1 to `beds`: one for a private room, several for a
+    community room where patients rest side by side. Services that need a bed take one of them."""
+
+    TRANSLATED = ("name",)
+
+    __tablename__ = "room"
+    __table_args__ = (sa.CheckConstraint(_between("beds", ROOM_BEDS), name="beds_range"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(sa.String(60), unique=True)
+    name: Mapped[str] = mapped_column(sa.String(120))
+    beds: Mapped[int] = mapped_column(default=1)
+    is_active: Mapped[bool] = mapped_column(default=True)
+    translations: Mapped[dict] = mapped_column(sa.JSON, default=dict, server_default="{}")
 
 
 class Practitioner(InLanguages, db.Model):
@@ -461,16 +493,19 @@ def flag_level(alert_level: str | None, intake) -> str | None:
 
 
 class Appointment(db.Model):
-    """A booked visit. It occupies [starts_at, occupied_until): the treatment plus its buffer.
+    """A booked visit. It runs [starts_at, occupied_until): the treatment plus its buffer.
 
-    On PostgreSQL an exclusion constraint (made by the migration) forbids two
-    appointments of one practitioner that hold time from overlapping.
+    It holds its practitioner for its hands-on parts (HandsOnPart rows, kept in step by the flush
+    below: the whole span for a service without hands-on parts), and, for a service that needs a
+    bed, bed `bed` of `room` for the whole span. On PostgreSQL exclusion constraints (made by the
+    migrations) forbid two visits' parts of one practitioner, or two visits on one bed, to overlap.
     """
 
     __tablename__ = "appointment"
     __table_args__ = (
         sa.CheckConstraint("starts_at < ends_at", name="ends_after_start"),
         sa.CheckConstraint("ends_at <= occupied_until", name="buffer_after_end"),
+        sa.CheckConstraint("(room_id IS NULL) = (bed IS NULL) AND (bed IS NULL OR bed >= 1)", name="bed_in_room"),
         sa.Index("ix_appointment_practitioner_starts", "practitioner_id", "starts_at"),
     )
 
@@ -519,9 +554,15 @@ class Appointment(db.Model):
     language: Mapped[str] = mapped_column(sa.String(8), default="en", server_default="en")
     # The course of treatment this visit was booked in with others (operations.courses), if any.
     course_id: Mapped[int | None] = mapped_column(sa.ForeignKey("course.id"), index=True)
+    # The bed the visit takes, for a service that needs one (operations.beds chooses it).
+    room_id: Mapped[int | None] = mapped_column(sa.ForeignKey("room.id"))
+    bed: Mapped[int | None]
 
     practitioner: Mapped[Practitioner] = relationship()
     service: Mapped[Service] = relationship()
+    room: Mapped[Room | None] = relationship()
+    parts: Mapped[list[HandsOnPart]] = relationship(
+        back_populates="appointment", cascade="all, delete-orphan", order_by="HandsOnPart.starts_at")
     patient: Mapped[Patient] = relationship(back_populates="appointments")
     history: Mapped[list[AppointmentEvent]] = relationship(
         back_populates="appointment", cascade="all, delete-orphan", order_by="AppointmentEvent.id"
@@ -569,6 +610,41 @@ class Appointment(db.Model):
         length, occupied = self.ends_at - self.starts_at, self.occupied_until - self.starts_at
         self.starts_at, self.ends_at, self.occupied_until = starts_at, starts_at + length, starts_at + occupied
         self.sequence += 1
+
+
+class HandsOnPart(db.Model):
+    """A stretch of a visit during which its practitioner is with the patient: each of the service's
+    hands-on parts, or the whole visit and buffer for a service without them. The rows of a visit
+    that no longer holds time (cancelled) stay, with holds_time false, so that a flush freeing a
+    time and one taking it write updates and inserts, never a delete after an insert.
+
+    Kept by the flush (_keep_parts below) and, for a booking written without the ORM, by the
+    booking itself (operations.bookings). On PostgreSQL the migration's exclusion constraint keeps
+    one practitioner's parts that hold time apart, whichever process writes them."""
+
+    __tablename__ = "hands_on_part"
+    __table_args__ = (
+        sa.CheckConstraint("starts_at < ends_at", name="ends_after_start"),
+        sa.Index("ix_hands_on_part_practitioner_starts", "practitioner_id", "starts_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    appointment_id: Mapped[int] = mapped_column(sa.ForeignKey("appointment.id", ondelete="CASCADE"), index=True)
+    practitioner_id: Mapped[int] = mapped_column(sa.ForeignKey("practitioner.id"))
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ends_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    holds_time: Mapped[bool] = mapped_column(default=True)
+
+    appointment: Mapped[Appointment] = relationship(back_populates="parts")
+    practitioner: Mapped[Practitioner] = relationship()
+
+
+def held_ranges(shape: VisitShape, starts_at: datetime, occupied_until: datetime) -> list[TimeRange]:
+    """What a visit holds of its practitioner: its hands-on parts, or without them its whole span
+    (the visit's own, as booked, which a later change to the service's length does not move)."""
+    if shape.hands_on:
+        return shape.held_by_practitioner(starts_at)
+    return [TimeRange(starts_at, occupied_until)]
 
 
 class Course(db.Model):
@@ -1142,7 +1218,7 @@ def first_unanswered(details: dict | None, has_service: bool, practitioner_choic
 
 # What a process may keep between requests (operations.catalogue), and the collections whose
 # changes alter it: which services a practitioner offers, and their hours.
-_SETTINGS = (Clinic, Service, Practitioner, WorkingHours)
+_SETTINGS = (Clinic, Service, Practitioner, WorkingHours, Room)
 _SETTINGS_COLLECTIONS = {Service: ("practitioners",), Practitioner: ("services", "hours")}
 
 
@@ -1279,6 +1355,37 @@ def _calendars_changed(session) -> set[int]:
 def _renew_diary_stamps_on_change(session, _context, _instances) -> None:
     diaries = _diaries_changed(session)
     renew_diary_stamps(session, diaries, calendars_only=_calendars_changed(session) - diaries)
+
+
+# --- the hands-on parts ------------------------------------------------------------------------
+
+# A visit's parts follow these: its time, whether it holds time, with whom and for what.
+_PARTS_FOLLOW = ("starts_at", "occupied_until", "status", "practitioner_id", "practitioner", "service_id", "service")
+
+
+@sa.event.listens_for(sa.orm.Session, "before_flush")
+def _keep_parts(session, _context, _instances) -> None:
+    """Every visit written through the ORM gets its HandsOnPart rows in the same flush: made for a
+    new visit, moved with a moved one, and released (holds_time false) when it stops holding time."""
+    for visit in [item for item in chain(session.new, session.dirty) if isinstance(item, Appointment)]:
+        if visit not in session.new:
+            state = sa.inspect(visit)
+            if not any(state.attrs[name].history.has_changes() for name in _PARTS_FOLLOW):
+                continue
+        service = visit.service or session.get(Service, visit.service_id)
+        practitioner = visit.practitioner or session.get(Practitioner, visit.practitioner_id)
+        wanted = (held_ranges(service.shape, visit.starts_at, visit.occupied_until)
+                  if visit.status in (None, *AppointmentStatus.holding_time()) else [])  # None: BOOKED, at the insert
+        parts = list(visit.parts)
+        for part, held in zip(parts, wanted):
+            part.starts_at, part.ends_at, part.practitioner, part.holds_time = held.start, held.end, practitioner, True
+        for part in parts[len(wanted):]:
+            if wanted:
+                visit.parts.remove(part)  # the service has fewer parts now than when booked
+            else:
+                part.holds_time = False
+        visit.parts.extend(HandsOnPart(practitioner=practitioner, starts_at=held.start, ends_at=held.end)
+                           for held in wanted[len(parts):])
 
 
 # --- the waitlist ---------------------------------------------------------------------------

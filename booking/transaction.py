@@ -26,8 +26,9 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
 
 from booking.extensions import SQLITE_IMMEDIATE, db
 
-# The PostgreSQL exclusion constraint that keeps one practitioner's active visits apart.
-NO_OVERLAP_CONSTRAINT = "appointment_no_overlap"
+# The PostgreSQL exclusion constraints that keep one practitioner's hands-on parts apart, and two
+# visits off one bed (migration 0031): a booking that trips either lost its race.
+NO_OVERLAP_CONSTRAINTS = ("hands_on_part_no_overlap", "appointment_bed_no_overlap")
 
 # SQLSTATEs of a writer that waited too long or was chosen to give way: lock_not_available,
 # query_canceled (a lock_timeout reported as a cancel by some servers), deadlock_detected,
@@ -52,7 +53,7 @@ def write_transaction(*, taken: Callable[[], Exception] | None = None):
     ends, rolled back if it raises.
 
     A block inside another joins it: only the outermost commits, so an operation made of
-    others still commits once. A lost race to the no-overlap constraint raises what
+    others still commits once. A lost race to a no-overlap constraint raises what
     `taken()` builds (after the rollback, so it may read); a lock waited on too long
     raises Busy.
     """
@@ -76,7 +77,8 @@ def write_transaction(*, taken: Callable[[], Exception] | None = None):
         session.rollback()
         taken = session.info[_TAKEN]
         session.info[_DEPTH], session.info[_TAKEN] = 0, None  # taken() reads outside the failed transaction
-        if taken is not None and isinstance(error, IntegrityError) and NO_OVERLAP_CONSTRAINT in str(error.orig):
+        if taken is not None and isinstance(error, IntegrityError) and \
+                any(name in str(error.orig) for name in NO_OVERLAP_CONSTRAINTS):
             raise taken() from None
         if gave_way(error):
             raise Busy() from error

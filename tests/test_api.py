@@ -178,11 +178,12 @@ def test_a_booking_sends_a_fixed_number_of_statements_and_reads_nothing_again_fo
         response = client.post("/api/v1/bookings", json=body(start=MONDAY_14))
     assert response.status_code == 201
     # The settings stamp (before the lock, and again under it), what lies across the visit's time,
-    # the patient, then the new patient, visit, diary stamp, history line and email; PostgreSQL adds
-    # its two advisory locks. A new patient has no earlier intake to ask about, so nothing is read
-    # for the email. The answer is built from values taken before the commit: it reads nothing
-    # again (it was 18 and 20, then 13 and 15).
-    assert counted.total == (9 if database_url.startswith("sqlite") else 11)
+    # the patient, then the new patient, visit, its one hands-on part (the whole visit, for a service
+    # without parts), diary stamp, history line and email; PostgreSQL adds its two advisory locks. A
+    # new patient has no earlier intake to ask about, so nothing is read for the email. The answer is
+    # built from values taken before the commit: it reads nothing again (it was 18 and 20, then 13
+    # and 15, then 9 and 11 before parts).
+    assert counted.total == (10 if database_url.startswith("sqlite") else 12)
 
 
 def test_an_admins_change_reaches_the_next_slots_request_of_every_process(clinic, tmp_path):
@@ -518,7 +519,7 @@ def test_postgres_exclusion_constraint_refuses_overlap_even_behind_the_apps_back
             created_at=existing.created_at,
         )
         db.session.add(clash)
-        with pytest.raises(sa.exc.IntegrityError, match="appointment_no_overlap"):
+        with pytest.raises(sa.exc.IntegrityError, match="hands_on_part_no_overlap"):
             db.session.commit()
         db.session.rollback()
         clash.status = AppointmentStatus.CANCELLED  # cancelled appointments hold no time

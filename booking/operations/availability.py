@@ -18,10 +18,11 @@ from sqlalchemy.orm import selectinload
 from booking import driver
 from booking.extensions import db
 from booking.limits import LONGEST_VISIT_MINUTES
-from booking.models import Appointment, AppointmentStatus, Clinic, Practitioner, Service, TimeOff
+from booking.models import Appointment, Clinic, HandsOnPart, Practitioner, Service, TimeOff, visit_shape
 from booking.operations import catalogue
 from booking.operations.catalogue import ClinicNotSetUp, ServiceEntry
-from booking.scheduling import BookingRules, TimeRange, date_range, free_starts, wall_clock_instant
+from booking.operations import beds
+from booking.scheduling import BookingRules, TimeRange, date_range, free_starts, free_starts_with_beds, wall_clock_instant
 
 # The desk books by phone or in person, so it may fill times that online booking's notice
 # keeps back, and book as far ahead as the clinic allows at all.
@@ -99,17 +100,19 @@ _TIME_OFF = sa.select(TimeOff.practitioner_id, TimeOff.starts_at, TimeOff.ends_a
     TimeOff.starts_at < sa.bindparam("window_end"),
     TimeOff.ends_at > sa.bindparam("window_start"),
 )
+# What visits hold of their practitioners is their hands-on parts (models.HandsOnPart): the whole
+# visit and buffer for a service without parts.
 _TIME_OFF_AND_BOOKED = sa.union_all(_TIME_OFF, sa.select(
-    Appointment.practitioner_id, Appointment.starts_at, Appointment.occupied_until, sa.literal(True)
+    HandsOnPart.practitioner_id, HandsOnPart.starts_at, HandsOnPart.ends_at, sa.literal(True)
 ).where(
-    Appointment.practitioner_id.in_(sa.bindparam("ids", expanding=True)),
-    Appointment.status.in_(AppointmentStatus.holding_time()),
-    Appointment.starts_at < sa.bindparam("window_end"),
-    # No visit holds time longer than the longest service and buffer allow, so this lower bound
-    # drops nothing, and lets the (practitioner, start) index read only the window, not the history.
-    Appointment.starts_at > sa.bindparam("earliest_start"),
-    Appointment.occupied_until > sa.bindparam("window_start"),
-    Appointment.id != sa.bindparam("ignoring"),
+    HandsOnPart.practitioner_id.in_(sa.bindparam("ids", expanding=True)),
+    HandsOnPart.holds_time,
+    HandsOnPart.starts_at < sa.bindparam("window_end"),
+    # No part lasts longer than the longest service and buffer allow, so this lower bound drops
+    # nothing, and lets the (practitioner, start) index read only the window, not the history.
+    HandsOnPart.starts_at > sa.bindparam("earliest_start"),
+    HandsOnPart.ends_at > sa.bindparam("window_start"),
+    HandsOnPart.appointment_id != sa.bindparam("ignoring"),
 ))
 
 
@@ -157,21 +160,23 @@ def find_slots(
     window = _window(clinic, first_day, days)
     time_off, busy = blocked_ranges([p.id for p in practitioners], window, count_bookings, ignoring)
     length = timedelta(minutes=service.minutes)
-    slots = [
-        Slot(start, start + length, practitioner.slug)
-        for practitioner in practitioners
-        for start in free_starts(
-            days=date_range(first_day, days),
-            hours=practitioner.working_intervals,
-            time_off=time_off[practitioner.id],
-            busy=busy[practitioner.id],
-            minutes=service.minutes,
-            buffer_minutes=service.buffer_minutes,
-            rules=rules or clinic.booking_rules,
-            now=now,
-            zone=clinic.zone,
-        )
-    ]
+    shape = visit_shape(service)
+    asked = {"days": date_range(first_day, days), "rules": rules or clinic.booking_rules, "now": now,
+             "zone": clinic.zone}
+    if shape.hands_on or shape.needs_bed:
+        # Read once for every practitioner asked about: the rooms are the clinic's, not theirs.
+        taken_beds = beds.bed_index(window, ignoring=ignoring, count_bookings=count_bookings) if shape.needs_bed else None
+
+        def starts_of(practitioner):
+            return free_starts_with_beds(hours=practitioner.working_intervals, time_off=time_off[practitioner.id],
+                                         busy=busy[practitioner.id], shape=shape, beds=taken_beds, **asked)
+    else:
+        def starts_of(practitioner):
+            return free_starts(hours=practitioner.working_intervals, time_off=time_off[practitioner.id],
+                               busy=busy[practitioner.id], minutes=service.minutes,
+                               buffer_minutes=service.buffer_minutes, **asked)
+    slots = [Slot(start, start + length, practitioner.slug)
+             for practitioner in practitioners for start in starts_of(practitioner)]
     return sorted(slots, key=lambda slot: (slot.start, slot.practitioner))
 
 
@@ -204,7 +209,9 @@ def answer_key(known: catalogue.Catalogue, service: ServiceEntry, practitioners:
     date, and the first minute a start may take. Starts fall on whole minutes, so every `now` whose
     notice ends within one minute offers exactly the same starts. `diaries` comes with the catalogue
     from catalogue.current_with_diaries(), read before anything else in the request."""
-    return (known.stamp, service.id, tuple((p.id, diaries.get(p.id)) for p in practitioners), first_day, days,
+    # A visit that takes a bed depends on every practitioner's patients, who share the rooms.
+    depends_on = sorted(diaries) if service.needs_bed else [p.id for p in practitioners]
+    return (known.stamp, service.id, tuple((who, diaries.get(who)) for who in depends_on), first_day, days,
             ignoring, _next_whole_minute(now + known.booking_rules.min_notice), known.today(now))
 
 

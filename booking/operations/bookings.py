@@ -23,8 +23,9 @@ from booking import driver
 from booking.extensions import db
 from booking.formatting import clinic_time
 from booking.i18n import format_locale, in_current_language, offered_languages
-from booking.models import Appointment, AppointmentStatus, BookingDraft, Patient, Practitioner, Service
-from booking.operations import catalogue, identity
+from booking.models import (Appointment, AppointmentStatus, BookingDraft, HandsOnPart, Patient, Practitioner, Service,
+                            held_ranges, visit_shape)
+from booking.operations import beds, catalogue, identity
 from booking.operations.availability import (
     Slot,
     blocked_ranges,
@@ -268,9 +269,12 @@ def book(
             raise CannotBook("practitioner", f"nobody offers {service.slug!r} at the moment")
         lock_patient(request.patient.email, request.patient.born_on)
         lock_practitioners(*(p.id for p in practitioners))
+        if service.needs_bed:
+            beds.lock_beds()  # before the beds are read, for the check and the choice alike
         chosen = (free_at(known, service, practitioners, request.start, now, rules)
                   or claim_slot(load_clinic(), service, practitioners, request.start, now, rules=rules))
         practitioner = next(p for p in practitioners if p.slug == chosen.practitioner)
+        bed = beds.take_bed(service, chosen.start)
 
         on_file = _on_file(request.patient)  # an existing record is not changed (find_or_add_patient)
         if on_file is not None:
@@ -280,8 +284,9 @@ def book(
             **visit_values(service, chosen, request, answers, reference, token, language, now),
             **identity.new_booking_identity(on_file, practitioner.id, request.booked_via, request.patient.name,
                                             request.patient.phone, now),
-            "practitioner_id": practitioner.id, "service_id": service.id, "patient_id": patient_id,
+            "practitioner_id": practitioner.id, "service_id": service.id, "patient_id": patient_id, **bed,
         })
+        write_parts(appointment_id, practitioner.id, service, chosen.start)
         renew_diary_stamps(db.session, [practitioner.id])  # as the ORM's flush does for a visit it writes (models)
         record_for_new_visit(appointment_id, actor, "booked",
                              booked_line(service, when, practitioner, request.booked_via), now)
@@ -331,7 +336,8 @@ def add_visit(clinic, service: Service, practitioner: Practitioner, patient: Pat
               request: BookingRequest, answers, reference: str, token: str, actor: Actor, now: datetime) -> Appointment:
     """A new booked visit in the slot just claimed, with its history line; the caller commits."""
     appointment = Appointment(practitioner=practitioner, service=service, patient=patient, **visit_values(
-        service, chosen, request, answers, reference, token, request.language or offered_languages(clinic)[0], now))
+        service, chosen, request, answers, reference, token, request.language or offered_languages(clinic)[0], now),
+        **beds.take_bed(service, chosen.start))
     db.session.add(appointment)
     identity.settle_new_booking(appointment, request.patient.name, request.patient.phone, now)
     record(appointment, actor, "booked",
@@ -340,6 +346,15 @@ def add_visit(clinic, service: Service, practitioner: Practitioner, patient: Pat
 
 
 _INSERT_VISIT = sa.insert(Appointment.__table__).returning(Appointment.__table__.c.id)
+_INSERT_PART = sa.insert(HandsOnPart.__table__)
+
+
+def write_parts(appointment_id: int, practitioner_id: int, service, start: datetime) -> None:
+    """A visit inserted without the ORM gets its hands-on parts as the flush gives them (models._keep_parts)."""
+    shape = visit_shape(service)
+    for held in held_ranges(shape, start, start + timedelta(minutes=shape.minutes + shape.buffer_minutes)):
+        driver.run(_INSERT_PART, {"appointment_id": appointment_id, "practitioner_id": practitioner_id,
+                                  "starts_at": held.start, "ends_at": held.end, "holds_time": True})
 
 
 def visit_values(service, chosen: Slot, request: BookingRequest, answers, reference: str, token: str, language: str,
@@ -408,8 +423,12 @@ def move(
         before_practitioner_id, was_held = appointment.practitioner_id, TimeRange(was_at, appointment.occupied_until)
         target = load_practitioners(appointment.service, practitioner_slug or appointment.practitioner.slug)[0]
         lock_practitioners(appointment.practitioner_id, target.id)
+        if appointment.service.needs_bed:
+            beds.lock_beds()
         chosen = claim_slot(clinic, appointment.service, [target], start, now, ignoring=appointment.id, rules=rules)
+        bed = beds.take_bed(appointment.service, chosen.start, ignoring=appointment.id)  # read before the move is flushed
         appointment.move_to(chosen.start)
+        appointment.room_id, appointment.bed = bed["room_id"], bed["bed"]
         changed_hands = target.id != appointment.practitioner_id
         appointment.practitioner = target
         token = new_token() if new_link else ""
@@ -506,8 +525,8 @@ def free_at(known, service, practitioners, start: datetime, now: datetime,
     hours, inside the booking window, clear of time off for the treatment and clear of visits that
     hold time for the treatment and buffer (exactly what scheduling.free_starts asks)."""
     rules = rules or known.booking_rules
-    if outside_booking_window(known, start, now, rules):
-        return None
+    if service.hands_on or service.needs_bed or outside_booking_window(known, start, now, rules):
+        return None  # claim_slot works it out with the whole shape (and says why, when it is not free)
     day, zone = start.astimezone(known.zone).date(), known.zone
     on_grid = [p for p in practitioners
                if start in candidate_starts(day, p.working_intervals, (), service.minutes, rules.step_minutes, zone)]

@@ -18,9 +18,9 @@ from sqlalchemy.orm import Session, selectinload
 
 from booking import driver
 from booking.extensions import db
-from booking.models import Clinic, InLanguages, Practitioner, Service, stored_versions
+from booking.models import Clinic, InLanguages, Practitioner, Room, Service, stored_versions, visit_shape
 from booking.operations.problems import CannotBook, NotFound
-from booking.scheduling import BookingRules, WorkingInterval
+from booking.scheduling import BookingRules, VisitShape, WorkingInterval
 
 ANY_PRACTITIONER = "any"
 
@@ -44,7 +44,24 @@ class ServiceEntry(InLanguages):
     is_active: bool
     # As Service.translations; read through .text(field, language) like the row's.
     translations: dict = field(default_factory=dict, hash=False, compare=False)
+    hands_on: tuple[tuple[int, int], ...] = ()  # as Service.hands_on: () holds the practitioner throughout
+    needs_bed: bool = False
     TRANSLATED = Service.TRANSLATED
+
+    @property
+    def shape(self) -> VisitShape:
+        return visit_shape(self)
+
+
+@dataclass(frozen=True)
+class RoomEntry(InLanguages):
+    id: int
+    slug: str
+    name: str
+    beds: int
+    is_active: bool
+    translations: dict = field(default_factory=dict, hash=False, compare=False)  # as Room.translations
+    TRANSLATED = Room.TRANSLATED
 
 
 @dataclass(frozen=True)
@@ -73,6 +90,7 @@ class Catalogue:
     locale: str  # how the clinic's dates and times read (en_US...): staff lines such as a booking's history
     services: tuple[ServiceEntry, ...]  # every service, in the clinic's order
     practitioners: tuple[PractitionerEntry, ...]  # every practitioner, by slug
+    rooms: tuple[RoomEntry, ...] = ()  # every room, by slug
 
     @property
     def zone(self) -> ZoneInfo:
@@ -81,6 +99,10 @@ class Catalogue:
     def today(self, now: datetime) -> date:
         """The clinic's calendar date at the instant `now`."""
         return now.astimezone(self.zone).date()
+
+    def active_rooms(self) -> list[RoomEntry]:
+        """The rooms whose beds are booked: a room taken out of use keeps the visits it has."""
+        return [room for room in self.rooms if room.is_active]
 
     def active_practitioners(self) -> list[PractitionerEntry]:
         return [p for p in self.practitioners if p.is_active]
@@ -155,11 +177,12 @@ def _read_committed() -> Catalogue:
     kept under a stamp that matches the database would be served until the next change.
     """
     with Session(db.engine) as reading, reading.begin():
-        if db.engine.dialect.name == "postgresql":  # one snapshot for all four reads
+        if db.engine.dialect.name == "postgresql":  # one snapshot for all five reads
             reading.connection(execution_options={"isolation_level": "REPEATABLE READ"})
         stamp = reading.execute(_STAMP).scalar()
         clinic = reading.get(Clinic, 1)
         services = reading.scalars(sa.select(Service).order_by(Service.id)).all()
+        rooms = reading.scalars(sa.select(Room).order_by(Room.slug)).all()
         practitioners = reading.scalars(
             sa.select(Practitioner).options(selectinload(Practitioner.hours), selectinload(Practitioner.services))
             .order_by(Practitioner.slug)
@@ -173,9 +196,11 @@ def _read_committed() -> Catalogue:
             locale=clinic.locale,
             services=tuple(
                 ServiceEntry(s.id, s.slug, s.name, s.description, s.minutes, s.buffer_minutes, s.new_patients_only,
-                             s.is_active, stored_versions(s.translations))
+                             s.is_active, stored_versions(s.translations), s.shape.hands_on, s.needs_bed)
                 for s in services
             ),
+            rooms=tuple(RoomEntry(r.id, r.slug, r.name, r.beds, r.is_active, stored_versions(r.translations))
+                        for r in rooms),
             practitioners=tuple(
                 PractitionerEntry(p.id, p.slug, p.name, p.bio, p.is_active, tuple(s.slug for s in p.services),
                                   tuple(p.working_intervals), stored_versions(p.translations))

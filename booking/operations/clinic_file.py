@@ -20,8 +20,10 @@ from booking.extensions import db
 from booking.transaction import write_transaction
 from booking.limits import CONTROL_CHARACTER, SLUG, Limit
 from booking.i18n import catalog_languages
-from booking.models import ADDRESS_COLUMNS, Clinic, Practitioner, Service, TimeOff, WorkingHours, column_length, stored_versions
-from booking.scheduling import wall_clock_instant
+from booking.models import (ADDRESS_COLUMNS, Clinic, Practitioner, Room, Service, TimeOff, WorkingHours, column_length,
+                            stored_versions)
+from booking.operations.beds import lock_beds
+from booking.scheduling import HandsOnProblem, parse_hands_on, wall_clock_instant
 from booking.validation import EMAIL_LIMIT, clean_email
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -53,6 +55,19 @@ class ServicePlan:
     new_patients_only: bool | None = None
     description: str | None = None
     is_active: bool | None = None
+    translations: Versions = field(default_factory=dict)
+    # [[start, end], ...] from scheduling.beds.parse_hands_on; [] (hands_on = []) clears them, so
+    # the practitioner stays for the whole visit. None: the file leaves them out, and they stay.
+    hands_on: list | None = None
+    needs_bed: bool | None = None
+
+
+@dataclass
+class RoomPlan:
+    slug: str
+    name: str
+    beds: int
+    is_active: bool | None = None  # None: as it is (a new room is in use)
     translations: Versions = field(default_factory=dict)
 
 
@@ -87,6 +102,7 @@ class ClinicPlan:
     clinic_left_out: set[str] = field(default_factory=set)
     clinic_translations: Versions = field(default_factory=dict)  # [clinic.address.es] directions
     services: list[ServicePlan] = field(default_factory=list)
+    rooms: list[RoomPlan] = field(default_factory=list)
     practitioners: list[PractitionerPlan] = field(default_factory=list)
     time_off: list[TimeOffPlan] = field(default_factory=list)
 
@@ -310,11 +326,11 @@ def parse_local_datetime(value, path: tuple, check: _Checker) -> datetime | None
 
 def read_clinic_file(
     text: str, filename: str, *, known_services=(), known_practitioners=(), known_zone: str | None = None,
-    known_languages: list[str] | None = None,
+    known_languages: list[str] | None = None, known_rooms=(),
 ) -> ClinicPlan:
     """Check a whole clinic file and return what it asks for, or raise ClinicFileError.
 
-    known_services / known_practitioners: slugs already in the database, which the
+    known_services / known_practitioners / known_rooms: slugs already in the database, which the
     file may refer to without defining them again; known_zone and known_languages: the
     clinic's zone and languages when the file does not name them.
     """
@@ -324,7 +340,7 @@ def read_clinic_file(
         raise ClinicFileError([f"{filename}: not valid TOML: {error}"]) from None
 
     check = _Checker(filename, text)
-    check.unknown_keys(document, {"clinic", "services", "practitioners", "time_off"}, ())
+    check.unknown_keys(document, {"clinic", "services", "rooms", "practitioners", "time_off"}, ())
     plan = ClinicPlan()
 
     languages = list(known_languages or ["en"])
@@ -340,9 +356,8 @@ def read_clinic_file(
         table = dict(table)
         versions = check.versions(table, {"name": limits.NAME_LENGTH, "description": limits.DESCRIPTION_LENGTH},
                                   path, languages)
-        check.unknown_keys(
-            table, {"slug", "name", "minutes", "buffer_minutes", "new_patients_only", "description", "active"}, path
-        )
+        check.unknown_keys(table, {"slug", "name", "minutes", "buffer_minutes", "new_patients_only", "description",
+                                   "active", "hands_on", "needs_bed"}, path)
         service = ServicePlan(
             slug=check.slug(table, path),
             name=check.text(table, "name", path, limit=limits.NAME_LENGTH),
@@ -354,12 +369,40 @@ def read_clinic_file(
                                    default=None),
             is_active=check.flag(table, "active", path, None),
             translations=versions,
+            needs_bed=check.flag(table, "needs_bed", path, None),
         )
+        if table.get("hands_on") == []:
+            service.hands_on = []  # the practitioner stays for the whole visit again
+        elif "hands_on" in table:
+            try:
+                service.hands_on = [list(part) for part in parse_hands_on(table["hands_on"], service.minutes)]
+            except HandsOnProblem as problem:
+                for message in problem.problems:
+                    check.problem(path + ("hands_on",), message)
         if service.slug in {s.slug for s in plan.services}:
             check.problem(path + ("slug",), f"service {service.slug!r} is defined twice")
         plan.services.append(service)
         if SLUG.match(service.slug):
             service_slugs.add(service.slug)
+
+    room_slugs = set(known_rooms)
+    for index, table in enumerate(check.tables(document, "rooms")):
+        path = ("rooms", index)
+        table = dict(table)
+        versions = check.versions(table, {"name": limits.NAME_LENGTH}, path, languages)
+        check.unknown_keys(table, {"slug", "name", "beds", "active"}, path)
+        room = RoomPlan(slug=check.slug(table, path), name=check.text(table, "name", path, limit=limits.NAME_LENGTH),
+                        beds=check.whole_number(table, "beds", path, limits.ROOM_BEDS),
+                        is_active=check.flag(table, "active", path, None), translations=versions)
+        if room.slug in {r.slug for r in plan.rooms}:
+            check.problem(path + ("slug",), f"room {room.slug!r} is defined twice")
+        plan.rooms.append(room)
+        if SLUG.match(room.slug):
+            room_slugs.add(room.slug)
+    for index, service in enumerate(plan.services):
+        if service.needs_bed and not room_slugs:
+            check.problem(("services", index, "needs_bed"), "no room is set up yet: add a [[rooms]] table with its "
+                                                             "beds, or the service could never be booked")
 
     practitioner_slugs = set(known_practitioners)
     for index, table in enumerate(check.tables(document, "practitioners")):
@@ -582,6 +625,7 @@ def import_clinic_file(text: str, filename: str = "clinic.toml") -> dict:
             known_practitioners=set(db.session.scalars(sa.select(Practitioner.slug))),
             known_zone=clinic.timezone if clinic else None,
             known_languages=list(clinic.languages or ["en"]) if clinic else None,
+            known_rooms=set(db.session.scalars(sa.select(Room.slug))),
         )
         if plan.clinic is None and clinic is None:
             raise ClinicFileError([f"{filename}:1: clinic: a [clinic] table is needed for the first import"])
@@ -601,11 +645,24 @@ def import_clinic_file(text: str, filename: str = "clinic.toml") -> dict:
         for item in plan.services:
             service = services.get(item.slug) or Service(slug=item.slug)
             db.session.add(service)
-            for key in ("name", "minutes", "buffer_minutes", "new_patients_only", "description", "is_active"):
+            for key in ("name", "minutes", "buffer_minutes", "new_patients_only", "description", "is_active",
+                        "needs_bed"):
                 if getattr(item, key) is not None:
                     setattr(service, key, getattr(item, key))
+            if item.hands_on is not None:
+                service.hands_on = item.hands_on or None
             service.write_versions(item.translations)
             services[item.slug] = service
+        if plan.rooms:
+            lock_beds()  # the beds a booking may take change with the rooms
+        rooms = {r.slug: r for r in db.session.scalars(sa.select(Room))}
+        for item in plan.rooms:
+            room = rooms.get(item.slug) or Room(slug=item.slug)
+            db.session.add(room)
+            room.name, room.beds = item.name, item.beds
+            if item.is_active is not None:
+                room.is_active = item.is_active
+            room.write_versions(item.translations)
         practitioners = {p.slug: p for p in db.session.scalars(sa.select(Practitioner))}
         for item in plan.practitioners:
             practitioner = practitioners.get(item.slug) or Practitioner(slug=item.slug)
@@ -640,6 +697,7 @@ def import_clinic_file(text: str, filename: str = "clinic.toml") -> dict:
                 practitioner.time_off.append(TimeOff(starts_at=item.starts_at, ends_at=item.ends_at, reason=item.reason))
     return {
         "services": len(plan.services),
+        "rooms": len(plan.rooms),
         "practitioners": len(plan.practitioners),
         "time_off": len(plan.time_off),
         "kept": kept,
@@ -674,6 +732,7 @@ def export_clinic_file() -> str:
             "tax_id": clinic.tax_id or "",  # said even when empty, as the alert address
         },
         "services": [],
+        "rooms": [],
         "practitioners": [],
         "time_off": [],
     }
@@ -695,8 +754,18 @@ def export_clinic_file() -> str:
             entry["description"] = service.description
         if not service.is_active:
             entry["active"] = False
+        if service.hands_on:
+            entry["hands_on"] = [f"{start}-{end}" for start, end in service.hands_on]
+        if service.needs_bed:
+            entry["needs_bed"] = True
         entry |= _versions(service, other_languages)
         document["services"].append(entry)
+    for room in db.session.scalars(sa.select(Room).order_by(Room.slug)):
+        entry = {"slug": room.slug, "name": room.name, "beds": room.beds}
+        if not room.is_active:
+            entry["active"] = False
+        entry |= _versions(room, other_languages)
+        document["rooms"].append(entry)
     for practitioner in db.session.scalars(sa.select(Practitioner).order_by(Practitioner.id)):
         entry = {"slug": practitioner.slug, "name": practitioner.name}
         if practitioner.bio:

@@ -1,0 +1,92 @@
+"""The clinic's beds as the scheduling core needs them, and the bed a booking takes.
+
+Rooms are the clinic's, shared by every practitioner's patients, so the beds taken over a window
+are read once, for all of them, in one statement (scheduling.beds.BedIndex indexes them). Which
+bed a visit takes follows the core's fixed rule (the room with the fewest visits that clinic date,
+then by slug; its lowest free bed), worked out under the beds lock, so that on PostgreSQL two
+bookings for different practitioners cannot both take the last bed; the exclusion constraint
+appointment_bed_no_overlap (migration 0031) stays the last word, as on SQLite the write lock is.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta
+
+import sqlalchemy as sa
+from flask_babel import gettext as _
+
+from booking import driver
+from booking.limits import LONGEST_VISIT_MINUTES
+from booking.models import Appointment, AppointmentStatus, visit_shape
+from booking.operations import catalogue
+from booking.operations.problems import CannotBook
+from booking.scheduling import BedIndex, BedTaken, Room, TimeRange, wall_clock_instant
+from booking.transaction import advisory_lock
+
+# pg_advisory_xact_lock(LOCK_BEDS, 0): one lock for all the clinic's beds, taken after the
+# practitioners' (operations.bookings), by every change that takes a bed or changes the rooms.
+LOCK_BEDS = 6
+
+
+def lock_beds() -> None:
+    """Until the commit, nobody else takes a bed or changes the rooms (PostgreSQL; SQLite's write
+    lock already serialises every writer)."""
+    advisory_lock(LOCK_BEDS, 0)
+
+
+# Built once: the visits holding a bed across a window, with their room and bed.
+_BEDS_TAKEN = sa.select(Appointment.room_id, Appointment.bed, Appointment.starts_at, Appointment.occupied_until).where(
+    Appointment.room_id.is_not(None),
+    Appointment.status.in_(AppointmentStatus.holding_time()),
+    Appointment.starts_at < sa.bindparam("window_end"),
+    # As availability's read of the parts: no visit lasts longer, so nothing is dropped.
+    Appointment.starts_at > sa.bindparam("earliest_start"),
+    Appointment.occupied_until > sa.bindparam("window_start"),
+    Appointment.id != sa.bindparam("ignoring"),
+)
+
+
+def bed_index(window: TimeRange, *, ignoring: int | None = None, count_bookings: bool = True) -> BedIndex:
+    """The clinic's rooms in use and the beds booked across `window` (leaving out visit `ignoring`,
+    which is being moved; with count_bookings=False, none: the beds of an empty clinic)."""
+    known = catalogue.current()
+    slug_of = {room.id: room.slug for room in known.rooms}
+    rows = driver.run(_BEDS_TAKEN, {
+        "window_start": window.start,
+        "window_end": window.end,
+        "earliest_start": window.start - timedelta(minutes=LONGEST_VISIT_MINUTES),
+        "ignoring": ignoring or 0,  # 0: no visit has that id
+    }) if count_bookings else []
+    return BedIndex([Room(room.slug, room.beds) for room in known.active_rooms()],
+                    [BedTaken(slug_of[room_id], bed, TimeRange(start, end)) for room_id, bed, start, end in rows],
+                    known.zone)
+
+
+class NoBedFree(CannotBook):
+    """Every bed is taken for the visit's time. The booking checked the beds under the same lock
+    before choosing, so this means the rooms changed under it; nothing is written."""
+
+    def __init__(self) -> None:
+        super().__init__("start", _("Every bed is taken at that time. Choose another time."))
+
+
+def take_bed(service, start: datetime, *, ignoring: int | None = None) -> dict:
+    """The room and bed a visit of `service` starting at `start` takes, as the visit's columns
+    ({"room_id": None, "bed": None} for a service that takes no bed), chosen under the beds lock.
+    `ignoring`: the visit being moved, whose own bed is free to it."""
+    shape = visit_shape(service)
+    if not shape.needs_bed:
+        return {"room_id": None, "bed": None}
+    lock_beds()
+    known = catalogue.current()
+    day = start.astimezone(known.zone).date()
+    span = shape.bed_time(start)
+    # The whole clinic date, since the rule counts the day's visits in each room, and the visit's
+    # own time if it runs past midnight.
+    read = TimeRange(wall_clock_instant(day, time(0), known.zone),
+                     max(span.end, wall_clock_instant(day + timedelta(days=1), time(0), known.zone)))
+    choice = bed_index(read, ignoring=ignoring).choose(span)
+    if choice is None:
+        raise NoBedFree()
+    room = next(room for room in known.rooms if room.slug == choice.room)
+    return {"room_id": room.id, "bed": choice.bed}
