@@ -24,7 +24,7 @@ from booking.formatting import date_text, local_time
 from booking.i18n import format_locale
 from booking.models import Appointment, AppointmentStatus, BookingDraft, Course, Practitioner, Service, StaffAccount
 from booking.notify import outbox
-from booking.operations import catalogue
+from booking.operations import beds, catalogue
 from booking.operations.availability import (
     Slot,
     desk_rules,
@@ -181,12 +181,19 @@ def plan_course(service_slug: str, practitioner_slug: str, first_start: datetime
     follow_up = follow_up_for(known, first, practitioner)
     rules = rules or clinic.booking_rules
     span = (visit_days(first_day, repeat)[-1] - first_day).days + 1
-    time_off, busy = diary(clinic, practitioner.id, first_day - timedelta(days=SEARCH_DAYS), span + 2 * SEARCH_DAYS)
+    search_from, search_days = first_day - timedelta(days=SEARCH_DAYS), span + 2 * SEARCH_DAYS
+    time_off, busy = diary(clinic, practitioner.id, search_from, search_days)
+    free = None
+    if any(service.hands_on or service.needs_bed for service in (first, follow_up)):
+        # Hands-on parts and beds (shared with every practitioner's patients) are availability's to
+        # weigh: the free starts of each service over the searched dates, in one read each.
+        free = tuple([slot.start for slot in find_slots(clinic, service, [practitioner], search_from, search_days,
+                                                        now, rules=rules)] for service in (first, follow_up))
     try:
         proposals = propose(
             first_start=first_start, repeat=repeat, first=Length(first.minutes, first.buffer_minutes),
             rest=Length(follow_up.minutes, follow_up.buffer_minutes), hours=practitioner.working_intervals,
-            time_off=time_off, busy=busy, rules=rules, now=now, zone=clinic.zone)
+            time_off=time_off, busy=busy, rules=rules, now=now, zone=clinic.zone, free=free)
     except CourseProblem:
         last = first_day + timedelta(days=span - 1)
         locale = _locale(clinic)
@@ -246,6 +253,8 @@ def book_course(request: BookingRequest, repeat: Repeat, starts: Sequence[dateti
                                          "one of them.", one=clash[0], other=clash[1]))
         lock_patient(request.patient.email, request.patient.born_on)
         lock_practitioners(entry.id)
+        if any(service.needs_bed for service in services):
+            beds.lock_beds()
         practitioner = db.session.get(Practitioner, entry.id)
         patient = find_or_add_patient(request.patient, now)
         rows = {service.id: db.session.get(Service, service.id) for service in {first, follow_up}}

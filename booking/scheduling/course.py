@@ -157,9 +157,13 @@ def propose(
     now: datetime,
     zone: ZoneInfo,
     alternatives: int = ALTERNATIVES,
+    free: tuple[Sequence[datetime], Sequence[datetime]] | None = None,
 ) -> list[Proposal]:
     """Each visit's time for one practitioner, free or flagged with the nearest free alternatives.
 
+    `free`: the free starts of the first visit's service and of the rest's on the searched dates,
+    when the caller worked them out with more than this module knows (hands-on parts and beds,
+    scheduling.beds); otherwise free_starts works them out from hours, time off and busy.
     Raises CourseProblem for a repeat out of bounds, or a course whose last visit falls after the
     booking horizon.
     """
@@ -174,25 +178,24 @@ def propose(
             f"the last visit would be on {days[-1]:%Y-%m-%d}, but bookings open only "
             f"{rules.max_advance_days} days ahead (until {horizon:%Y-%m-%d}): choose fewer visits or a shorter gap"))
     searched = sorted({day + timedelta(days=n) for day in days for n in range(-SEARCH_DAYS, SEARCH_DAYS + 1)})
-    free_by_length: dict[Length, set[datetime]] = {}
-    for length in {first, rest}:
-        free_by_length[length] = set(free_starts(
-            days=searched, hours=hours, time_off=time_off, busy=busy, minutes=length.minutes,
-            buffer_minutes=length.buffer_minutes, rules=rules, now=now, zone=zone))
+    free_of = [set(starts) for starts in free] if free is not None else [set(free_starts(
+        days=searched, hours=hours, time_off=time_off, busy=busy, minutes=length.minutes,
+        buffer_minutes=length.buffer_minutes, rules=rules, now=now, zone=zone)) for length in (first, rest)]
     lengths = [first] + [rest] * (repeat.count - 1)
+    free_each = [free_of[0]] + [free_of[1]] * (repeat.count - 1)
     wanted = [to_instant(day, first_local.time().replace(tzinfo=None), zone) for day in days]
     # The pattern's own times hold their place: an alternative for one visit never lands on another.
     held = [length.occupies(start) for start, length in zip(wanted, lengths) if start is not None]
     proposals: list[Proposal] = []
-    for index, (day, start, length) in enumerate(zip(days, wanted, lengths)):
+    for index, (day, start, length, free_here) in enumerate(zip(days, wanted, lengths, free_each)):
         own = length.occupies(start) if start is not None else None
         others = [span for span in held if span != own]
-        if start is not None and start in free_by_length[length] and not any(
+        if start is not None and start in free_here and not any(
                 length.occupies(start).overlaps(span) for span in others):
             proposals.append(Proposal(index + 1, day, start, True))
             continue
         near = sorted(
-            (candidate for candidate in free_by_length[length]
+            (candidate for candidate in free_here
              if abs((candidate.astimezone(zone).date() - day).days) <= SEARCH_DAYS
              and not any(length.occupies(candidate).overlaps(span) for span in others)),
             key=lambda candidate: _distance(candidate, day, first_local, zone))
