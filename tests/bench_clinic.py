@@ -27,11 +27,14 @@ from booking.models import (
     Appointment,
     AppointmentStatus,
     Clinic,
+    HandsOnPart,
     Patient,
     Practitioner,
+    Room,
     Service,
     StaffRole,
     TimeOff,
+    held_ranges,
 )
 from booking.operations.bookings import REFERENCE_ALPHABET
 from booking.operations.clinic_file import import_clinic_file
@@ -112,6 +115,9 @@ def clinic_file_text(practitioners: int) -> str:
         text += "[practitioners.hours]\n" + "".join(
             f"{day} = [{', '.join(repr(p).replace(chr(39), chr(34)) for p in periods)}]\n"
             for day, periods in hours.items())
+    # Beds enough for ten practitioners' patients at once: the diaries are packed a visit at a time
+    # per practitioner, and a bed is found for every one (_beds_for).
+    text += '\n[[rooms]]\nslug = "east-wing"\nname = "East wing"\nbeds = 8\n'
     return text
 
 
@@ -258,8 +264,45 @@ def _add_appointments(past: list[Visit], future: list[Visit], patient_ids: list[
             "identity_confirmed_at": booked_at,
             "identity_confirmed_by": NOT_NEEDED["desk"],
         })
+    beds = _beds_for(past + future, rows)
+    for row, bed in zip(rows, beds):
+        row["room_id"], row["bed"] = bed
     for chunk in _chunks(rows):
         db.session.execute(sa.insert(Appointment.__table__), chunk)
+    _add_parts()
+
+
+def _beds_for(visits: list[Visit], rows: list[dict]) -> list[tuple[int | None, int | None]]:
+    """A room and bed for each visit of a service that needs one, as no two visits share a bed at
+    once (the lowest bed free when the visit starts; cancelled visits take none)."""
+    needs_bed = {service.id for service in db.session.scalars(sa.select(Service)) if service.needs_bed}
+    free_from = {(room.id, bed): datetime.min.replace(tzinfo=UTC)
+                 for room in db.session.scalars(sa.select(Room).order_by(Room.slug))
+                 for bed in range(1, room.beds + 1)}
+    chosen: list[tuple[int | None, int | None]] = [(None, None)] * len(visits)
+    for index in sorted(range(len(visits)), key=lambda i: visits[i].starts_at):
+        visit = visits[index]
+        if visit.service_id not in needs_bed or rows[index]["status"] is AppointmentStatus.CANCELLED:
+            continue
+        place = next((place for place, free in free_from.items() if free <= visit.starts_at), None)
+        if place is None:
+            raise RuntimeError("the bench clinic has too few beds for its diaries: add beds in clinic_file_text")
+        free_from[place] = visit.occupied_until
+        chosen[index] = place
+    return chosen
+
+
+def _add_parts() -> None:
+    """Each visit's hands-on parts, as the app writes them (models.held_ranges)."""
+    shapes = {service.id: service.shape for service in db.session.scalars(sa.select(Service))}
+    rows = [{"appointment_id": visit_id, "practitioner_id": practitioner_id, "starts_at": held.start,
+             "ends_at": held.end, "holds_time": status is not AppointmentStatus.CANCELLED}
+            for visit_id, practitioner_id, service_id, starts_at, occupied_until, status in db.session.execute(
+                sa.select(Appointment.id, Appointment.practitioner_id, Appointment.service_id, Appointment.starts_at,
+                          Appointment.occupied_until, Appointment.status).order_by(Appointment.id))
+            for held in held_ranges(shapes[service_id], starts_at, occupied_until)]
+    for chunk in _chunks(rows):
+        db.session.execute(sa.insert(HandsOnPart.__table__), chunk)
 
 
 def _status(visit: Visit, now: datetime, rng: random.Random) -> AppointmentStatus:

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 from booking import create_app
 from booking.extensions import db
-from booking.models import Appointment, AppointmentStatus, WorkingHours
+from booking.models import Appointment, AppointmentStatus, Service, WorkingHours
 from tests.bench_clinic import build_clinic, count_rows
 from tests.bench_load import Target, drive
 from tests.conftest import app_config, close_database
@@ -35,8 +35,17 @@ def test_the_bench_clinic_has_what_was_asked_for_and_no_overlaps(database_url):
             counts = count_rows(NOW)
             hours = db.session.scalar(sa.select(sa.func.count()).select_from(WorkingHours))
             overlaps = _overlapping_pairs()
+            beds_shared = _beds_shared()
+            without_parts = db.session.scalar(sa.select(sa.func.count()).select_from(Appointment).where(
+                ~Appointment.parts.any()))
+            bed_visits_without_bed = db.session.scalar(sa.select(sa.func.count()).select_from(Appointment).join(
+                Appointment.service).where(Service.needs_bed, Appointment.room_id.is_(None),
+                                           Appointment.status.in_(AppointmentStatus.holding_time())))
     finally:
         close_database(app)
+    # As the app writes them: every visit has its hands-on parts, every bed visit its bed, and no
+    # bed holds two visits at once.
+    assert (without_parts, bed_visits_without_bed, beds_shared) == (0, 0, 0)
     assert (built.past, built.future, built.practitioners) == (300, 40, 4)
     assert counts == {"practitioners": 4, "services": 3, "past": 300, "future": 40}
     assert hours > 0
@@ -49,6 +58,16 @@ def _overlapping_pairs() -> int:
     return db.session.scalar(
         sa.select(sa.func.count()).select_from(first).join(second, sa.and_(
             first.practitioner_id == second.practitioner_id, first.id < second.id,
+            first.starts_at < second.occupied_until, second.starts_at < first.occupied_until,
+        )).where(first.status.in_(holding), second.status.in_(holding)))
+
+
+def _beds_shared() -> int:
+    first, second = sa.orm.aliased(Appointment), sa.orm.aliased(Appointment)
+    holding = AppointmentStatus.holding_time()
+    return db.session.scalar(
+        sa.select(sa.func.count()).select_from(first).join(second, sa.and_(
+            first.room_id == second.room_id, first.bed == second.bed, first.id < second.id,
             first.starts_at < second.occupied_until, second.starts_at < first.occupied_until,
         )).where(first.status.in_(holding), second.status.in_(holding)))
 
