@@ -453,20 +453,24 @@ def cancel(appointment_id: int, reason: str, now: datetime, *, actor: Actor = PA
         record(appointment, actor, "cancelled", reason or "No reason given", now)
         if email:
             outbox.queue("cancelled", appointment, now, by_clinic=not patient_asked)
-        _offer_to_waitlist(appointment.practitioner_id, TimeRange(appointment.starts_at, appointment.occupied_until), now)
+        _offer_to_waitlist(appointment.practitioner_id, TimeRange(appointment.starts_at, appointment.occupied_until), now,
+                           bed_freed=appointment.room_id is not None)
     return appointment
 
 
-# Called with (practitioner id, the span its visit held, now) inside the transaction of a cancel or a move
-# that gave time up: operations.waitlist offers it. A list it adds itself to, since it books
-# through this module and so cannot be imported by it.
+# Called with (practitioner id, the span its visit held, now, bed_freed=...) inside the transaction of a
+# cancel or a move that gave time up: operations.waitlist offers it. A list it adds itself to, since
+# it books through this module and so cannot be imported by it.
 WHEN_TIME_FREED: list = []
 
 
-def _offer_to_waitlist(practitioner_id: int, given_up: TimeRange, now: datetime) -> None:
-    """The time a cancel or move gave up goes to the waitlist, in the same commit."""
+def _offer_to_waitlist(practitioner_id: int, given_up: TimeRange, now: datetime, *, bed_freed: bool = False) -> None:
+    """The time a cancel or move gave up goes to the waitlist, in the same commit. `bed_freed`: a
+    cancellation gave a bed back too, which other practitioners' patients may now have. (A move
+    offers only its practitioner's time: it holds the beds lock already, and asking for other
+    practitioners' locks after it would take them in the opposite order to a booking.)"""
     for offer in WHEN_TIME_FREED:
-        offer(practitioner_id, given_up, now)
+        offer(practitioner_id, given_up, now, bed_freed=bed_freed)
 
 
 def set_language(appointment_id: int, language: str) -> None:

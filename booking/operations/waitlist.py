@@ -331,9 +331,12 @@ def _wish(entry: WaitlistEntry) -> Wish:
 
 # --- offering freed time ------------------------------------------------------------------------
 
-def time_freed(practitioner_id: int, given_up: TimeRange, now: datetime) -> int:
-    """Offer the times a cancellation or a move away freed: those its visit (with its buffer) held."""
-    return offer_freed_times([Change(practitioner_id, visits=(given_up,))], now)
+def time_freed(practitioner_id: int, given_up: TimeRange, now: datetime, *, bed_freed: bool = False) -> int:
+    """Offer the times a cancellation or a move away freed: those its visit (with its buffer) held;
+    when it gave a bed back (`bed_freed`), every practitioner's times over that span, since the
+    last bed may have been all that kept another practitioner's patient out."""
+    others = [p.id for p in catalogue.current().active_practitioners() if p.id != practitioner_id] if bed_freed else []
+    return offer_freed_times([Change(who, visits=(given_up,)) for who in (practitioner_id, *others)], now)
 
 
 bookings.WHEN_TIME_FREED.append(time_freed)  # a cancel or move that frees time calls it in its commit
