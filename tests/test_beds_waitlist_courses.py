@@ -1,4 +1,5 @@
-"""A cancelled bed visit gives its bed back to every practitioner's waiting patients."""
+"""Beds shared by every practitioner: a cancelled bed visit gives its bed back to anyone's waiting
+patients, and a course plans around beds other practitioners' patients have."""
 
 from datetime import date, timedelta
 
@@ -77,3 +78,22 @@ def test_a_cancelled_visit_without_a_bed_offers_only_its_own_practitioners_time(
     join(one_bed, 1, service="short", first_day=MONDAY, last_day=MONDAY + timedelta(days=1))
     cancel(one_bed, bens)
     assert offers(one_bed) == []  # Ana's 11:00 was free all along: not news
+
+
+def test_a_course_plans_around_a_bed_another_practitioners_patient_has(one_bed, clock):
+    """Ana is free the next Monday at 11:00, but Ben's patient has the only bed: that visit of her
+    course is offered other times, and booking them gives every visit its parts and the bed."""
+    from booking.operations import courses
+    from booking.scheduling.course import Repeat
+
+    next_monday = MONDAY + timedelta(days=7)
+    with one_bed.app_context():
+        bookings.book(bookings.BookingRequest("needle", "ben", local(next_monday, 11), details(50)), clock())
+        plan = courses.plan_course("needle", "ana", local(MONDAY, 11), Repeat(7, 2), clock())
+        first, second = plan.proposals
+        assert (first.is_free, second.is_free) == (True, False)
+        assert local(next_monday, 11) not in second.alternatives and second.alternatives
+        booked = courses.book_course(bookings.BookingRequest("needle", "ana", local(MONDAY, 11), details(51)),
+                                     Repeat(7, 2), [first.wanted, second.alternatives[0]], clock())
+        visits = [db.session.get(Appointment, visit.id) for visit in booked.appointments]
+        assert [(visit.room.slug, visit.bed, len(visit.parts)) for visit in visits] == [("quiet", 1, 2)] * 2
