@@ -1,9 +1,10 @@
 """Booking, moving and cancelling: take the lock, check again, write, commit once.
 
-Two appointments of one practitioner must never overlap, even when several app
-processes book at the same instant. Each database gets a lock before the check:
-SQLite's write lock (BEGIN IMMEDIATE), or on PostgreSQL transaction-level advisory
-locks per practitioner; the PostgreSQL exclusion constraint stays as the last word.
+The hands-on parts of two visits of one practitioner must never overlap, nor a bed hold two
+visits at once, even when several app processes book at the same instant. Each database gets a
+lock before the check: SQLite's write lock (BEGIN IMMEDIATE), or on PostgreSQL transaction-level
+advisory locks per practitioner, and for a visit that takes a bed the beds' lock after them
+(operations.beds); the PostgreSQL exclusion constraints stay as the last word.
 A move or cancellation locks the visit's row first and checks it again under the lock,
 so of two changes racing for one visit the first wins and the second is told why.
 """
