@@ -1359,19 +1359,28 @@ def _renew_diary_stamps_on_change(session, _context, _instances) -> None:
 
 # --- the hands-on parts ------------------------------------------------------------------------
 
-# A visit's parts follow these: its time, whether it holds time, with whom and for what.
-_PARTS_FOLLOW = ("starts_at", "occupied_until", "status", "practitioner_id", "practitioner", "service_id", "service")
+# A visit's parts are laid out again when one of these changes: its time, with whom, for what.
+_PARTS_FOLLOW = ("starts_at", "occupied_until", "practitioner_id", "practitioner", "service_id", "service")
 
 
 @sa.event.listens_for(sa.orm.Session, "before_flush")
 def _keep_parts(session, _context, _instances) -> None:
     """Every visit written through the ORM gets its HandsOnPart rows in the same flush: made for a
-    new visit, moved with a moved one, and released (holds_time false) when it stops holding time."""
+    new visit, moved with a moved one (in the service's shape as it is now), and released
+    (holds_time false) when it stops holding time. A mark that leaves it holding time (arrived,
+    completed) leaves its parts as they were booked, whatever the service has become since."""
     for visit in [item for item in chain(session.new, session.dirty) if isinstance(item, Appointment)]:
         if visit not in session.new:
             state = sa.inspect(visit)
             if not any(state.attrs[name].history.has_changes() for name in _PARTS_FOLLOW):
-                continue
+                if not state.attrs["status"].history.has_changes():
+                    continue
+                if visit.status not in AppointmentStatus.holding_time():
+                    for part in visit.parts:
+                        part.holds_time = False
+                    continue
+                if visit.parts and all(part.holds_time for part in visit.parts):
+                    continue
         service = visit.service or session.get(Service, visit.service_id)
         practitioner = visit.practitioner or session.get(Practitioner, visit.practitioner_id)
         wanted = (held_ranges(service.shape, visit.starts_at, visit.occupied_until)
