@@ -15,7 +15,7 @@ def parts_of(visit_id: int) -> list[tuple]:
         sa.select(HandsOnPart).where(HandsOnPart.appointment_id == visit_id).order_by(HandsOnPart.starts_at))]
 
 
-def test_parts_are_kept_as_booked_through_marks_and_released_by_a_cancellation(one_bed, clock):
+def test_parts_are_kept_as_booked_through_marks_and_released_by_a_cancellation(one_bed, clock):  # noqa: F811
     with one_bed.app_context():
         visit_id = bookings.book(bookings.BookingRequest("needle", "ben", local(MONDAY, 11), details(50)),
                                  clock()).appointment_id
