@@ -5,7 +5,9 @@ gunicorn on 127.0.0.1 beside a bare one-route Flask app (the floor, tests/bench_
 served the same way, and loads each with the same fixed number of connections for a few
 seconds at a time (tests/bench_load.py). It prints, for each request, its rate, latency,
 errors and share of the floor's rate; then, in-process, the SQL statements each request
-sends and how the cost of a slots request grows with the appointments already in the table.
+sends and how the cost of a slots request grows with the appointments already in the table;
+and, from the scheduling core alone, how many follow-ups the demo clinic's week holds with its
+beds and hands-on parts against without them (tests/bench_clinic.py, week_capacity).
 
 It asserts nothing about speed: numbers on a shared machine vary, so compare shares of the
 floor, and runs on the same machine. BENCH_SECONDS sets the length of each run (default 4).
@@ -42,7 +44,7 @@ from booking import create_app
 from booking.extensions import DRIVER_STATEMENT_LISTENERS, db
 from booking.models import Appointment, Clinic, Practitioner, Service, WorkingHours
 from booking.operations.demo import DEMO_STAFF
-from tests.bench_clinic import ADVANCE_DAYS, build_clinic
+from tests.bench_clinic import ADVANCE_DAYS, build_clinic, week_capacity
 from tests.bench_load import Run, Target, drive, load_tool
 from tests.postgres import start_server
 from tests.servers import gunicorn
@@ -394,9 +396,22 @@ def run_bench(database_url: str, database_name: str, folder: Path) -> None:
     for size, cost in costs.items():
         print(f"  {size:>6,} past appointments in the table {cost:>8.2f} ms")
     print(f"  ratio {HISTORY_SIZES[0]:,} / {HISTORY_SIZES[-1]:,}: {costs[HISTORY_SIZES[0]] / costs[HISTORY_SIZES[-1]]:.2f}x")
+    print_capacity()
     with app.app_context():
         db.session.remove()
         db.engine.dispose()
+
+
+def print_capacity() -> None:
+    """What beds add (issue #21): the demo clinic's week filled with follow-ups, with and without."""
+    started = time.perf_counter()
+    capacity = week_capacity()
+    seconds = time.perf_counter() - started
+    print(f"\nbeds: the demo clinic's week filled greedily with follow-ups through the scheduling core "
+          f"(earliest free start first; {capacity.rooms} rooms, {capacity.beds} beds; the same hours), in {seconds:.2f} s")
+    print(f"  {'with hands-on parts and beds':<42} {capacity.with_beds:>5} visits")
+    print(f"  {'without (the practitioner held throughout)':<42} {capacity.without:>5} visits")
+    print(f"  ratio: {capacity.ratio:.2f}x")
 
 
 if __name__ == "__main__":

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from booking import create_app
 from booking.extensions import db
 from booking.models import Appointment, AppointmentStatus, Service, WorkingHours
-from tests.bench_clinic import build_clinic, count_rows
+from tests.bench_clinic import build_clinic, count_rows, week_capacity
 from tests.bench_load import Target, drive
 from tests.conftest import app_config, close_database
 
@@ -145,3 +145,14 @@ def test_the_load_client_posts_each_body_once_and_says_when_they_ran_out(tool):
     # A stopping wrk thread drops the answers still in flight on its other connections, and may
     # send one /healthz as it stops: the count is near, and the run says it ran out.
     assert len(bodies) - CONNECTIONS <= run.requests <= len(bodies) + CONNECTIONS
+
+
+def test_the_week_holds_more_follow_ups_with_beds_than_without():
+    """The bench's count of what beds add (pure, no database): with the demo clinic's parts and
+    beds its week holds more follow-ups than with the practitioner held throughout; a service
+    with no parts or bed counts the same either way."""
+    capacity = week_capacity()
+    assert capacity.with_beds > capacity.without > 0
+    assert (capacity.rooms, capacity.beds) == (2, 4)
+    review = week_capacity("review")  # no hands_on, no bed in the demo clinic file
+    assert review.with_beds == review.without > 0

@@ -209,9 +209,11 @@ def answer_key(known: catalogue.Catalogue, service: ServiceEntry, practitioners:
     date, and the first minute a start may take. Starts fall on whole minutes, so every `now` whose
     notice ends within one minute offers exactly the same starts. `diaries` comes with the catalogue
     from catalogue.current_with_diaries(), read before anything else in the request."""
-    # A visit that takes a bed depends on every practitioner's patients, who share the rooms.
-    depends_on = sorted(diaries) if service.needs_bed else [p.id for p in practitioners]
-    return (known.stamp, service.id, tuple((who, diaries.get(who)) for who in depends_on), first_day, days,
+    asked = tuple(p.id for p in practitioners)
+    # A visit that takes a bed depends on every practitioner's patients, who share the rooms. Who was
+    # asked about stays in the key all the same: Ana's free times are not Ben's under the same stamps.
+    depends_on = sorted(diaries) if service.needs_bed else asked
+    return (known.stamp, service.id, asked, tuple((who, diaries.get(who)) for who in depends_on), first_day, days,
             ignoring, _next_whole_minute(now + known.booking_rules.min_notice), known.today(now))
 
 
