@@ -24,6 +24,7 @@ from booking.models import (
     Appointment,
     AppointmentStatus,
     Clinic,
+    HandsOnPart,
     Patient,
     Practitioner,
     StaffAccount,
@@ -359,8 +360,8 @@ def book_for_caller(account: StaffAccount, request: bookings.BookingRequest, now
         if practitioner is None or _occupied_at(practitioner.id, request.start):
             raise
         service = next((s for s in practitioner.services if s.slug == request.service), None)
-        if service is None:
-            raise
+        if service is None or service.hands_on or service.needs_bed:
+            raise  # a later hands-on part or a bed may be what is taken: "taken", with times that are free
         clinic = load_clinic()
         extra = f" and {service.buffer_minutes} to clear up" if service.buffer_minutes else ""
         raise CannotBook("service", (
@@ -371,9 +372,10 @@ def book_for_caller(account: StaffAccount, request: bookings.BookingRequest, now
 
 
 def _occupied_at(practitioner_id: int, instant: datetime) -> bool:
-    return bool(db.session.scalar(sa.select(sa.func.count()).select_from(Appointment).where(
-        Appointment.practitioner_id == practitioner_id, Appointment.status.in_(AppointmentStatus.holding_time()),
-        Appointment.starts_at <= instant, Appointment.occupied_until > instant)))
+    """Whether a visit holds the practitioner at `instant` (one of its hands-on parts covers it)."""
+    return bool(db.session.scalar(sa.select(sa.func.count()).select_from(HandsOnPart).where(
+        HandsOnPart.practitioner_id == practitioner_id, HandsOnPart.holds_time,
+        HandsOnPart.starts_at <= instant, HandsOnPart.ends_at > instant)))
 
 
 def someone_else_with_identity(name: str, email: str, born_on: date) -> Patient | None:
