@@ -560,3 +560,16 @@ def visits_offered(app) -> str:
     patient = PatientBrowser(app)
     patient.answer_first_visit("yes")
     return patient.get("/book").get_data(as_text=True)
+
+
+def test_a_zero_is_shown_as_a_zero_and_saves_as_it_stands(staff, admin):  # noqa: F811
+    # A buffer or notice of 0 was shown as an empty box, which the same page then refused.
+    assert re.search(r'id="buffer_minutes" name="buffer_minutes"\s+type="text" value="0"',
+                     admin.get("/admin/services/short").get_data(as_text=True))
+    assert re.search(r'id="buffer_minutes" name="buffer_minutes"\s+type="text" value="0"',
+                     admin.get("/admin/services/new").get_data(as_text=True))
+    assert submit(admin, "/admin/settings", SETTINGS | {"min_notice_hours": "0"}).status_code == 303
+    page = admin.get("/admin/settings").get_data(as_text=True)
+    assert re.search(r'id="min_notice_hours" name="min_notice_hours"\s+type="text" value="0"', page)
+    token = re.search(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"', page).group(1)
+    assert admin.post("/admin/services/short", data={"csrf_token": token, "name": "Short treatment"}).status_code == 303
