@@ -13,8 +13,8 @@ import pytest
 import sqlalchemy as sa
 
 from booking.extensions import db
-from booking.models import (Appointment, ConsentVersion, IdentityCheck, OutboxMessage, PrescriptionTemplate, StaffAccount,
-                            StaffRole, TimeOff)
+from booking.models import (Appointment, ConsentVersion, IdentityCheck, OutboxMessage, PrescriptionTemplate, Room,
+                            StaffAccount, StaffRole, TimeOff)
 from booking.operations import feeds
 from booking.scheduling import UTC
 from booking.tokens import hash_token
@@ -119,6 +119,9 @@ RULES = {
     "admin.services": ("GET", 302, 403, 403, 200),
     "admin.add_service": ("GET", 302, 403, 403, 200),
     "admin.edit_service": ("GET", 302, 403, 403, 200),
+    "admin.rooms": ("GET", 302, 403, 403, 200),
+    "admin.add_room": ("GET", 302, 403, 403, 200),
+    "admin.edit_room": ("GET", 302, 403, 403, 200),
     "admin.practitioners": ("GET", 302, 403, 403, 200),
     "admin.add_practitioner": ("GET", 302, 403, 403, 200),
     "admin.edit_practitioner": ("GET", 302, 403, 403, 200),
@@ -174,6 +177,7 @@ def url_values(staff):  # noqa: F811
                                         points=[{"code": "BL23", "side": "both", "technique": ""}],
                                         created_at=datetime(2027, 3, 8, tzinfo=UTC))
         db.session.add(template)
+        db.session.add(Room(slug="room-1", name="Treatment room 1", beds=2))
         db.session.commit()
         from booking.models import OfferState, WaitlistOffer
         from booking.operations import waitlist
@@ -214,7 +218,7 @@ def test_access_matrix(staff, visitors, url_values, endpoint):  # noqa: F811
     rule = next(r for r in staff.url_map.iter_rules() if r.endpoint == endpoint)
     # a slug names an article, except on pages of a practitioner or a service
     slug = {"desk": "ana", "admin.edit_practitioner": "ana", "admin.stop_calendar_link": "ana",
-            "admin.edit_service": "short"}
+            "admin.edit_service": "short", "admin.edit_room": "room-1"}
     values = url_values | {"slug": slug.get(endpoint, slug.get(endpoint.split(".")[0], url_values["slug"]))}
     if endpoint.startswith("feeds."):
         values["token"] = values["feed_token"]  # a calendar link's token, not a manage link's

@@ -294,7 +294,7 @@ def test_an_admin_adds_a_service_patients_can_book(staff, admin):  # noqa: F811
     assert response.status_code == 303 and response.location.endswith("/admin/services")
     assert service(staff, "cupping") == {"slug": "cupping", "name": "Cupping", "description": "Glass cups on the back.",
                                          "minutes": 45, "buffer_minutes": 10, "new_patients_only": False,
-                                         "is_active": True}
+                                         "is_active": True, "hands_on": "", "needs_bed": False}
     # Patients see it once a practitioner offers it, not before.
     listed = staff.test_client().get("/api/v1/services").get_json()["services"]
     assert "cupping" not in [s["slug"] for s in listed]
@@ -358,7 +358,8 @@ def test_editing_a_service_keeps_its_slug_and_deactivating_keeps_its_visits(staf
     assert response.status_code == 303
     assert "Patients can no longer book it. 1 booked visit is kept" in admin.get(response.location).get_data(as_text=True)
     assert service(staff, "short") == {"slug": "short", "name": "Short visit", "description": "", "minutes": 40,
-                                            "buffer_minutes": 5, "new_patients_only": False, "is_active": False}
+                                            "buffer_minutes": 5, "new_patients_only": False, "is_active": False,
+                                            "hands_on": "", "needs_bed": False}
     assert service(staff, "renamed") is None
     client = staff.test_client()
     assert "short" not in [s["slug"] for s in client.get("/api/v1/services").get_json()["services"]]
@@ -512,7 +513,10 @@ def test_edits_through_the_pages_export_and_import_into_a_fresh_database(request
         "slot_step_minutes": "20", "min_notice_hours": "0", "max_advance_days": "90",
         "cancellation_notice_hours": "12", "retention_years": "8", "start_back_enabled": "y",
         "locale": "es_US", "languages": ["es"], "tax_id": "987654321"} | ADDRESS).status_code == 303
-    assert submit(admin, "/admin/services/new", NEW_SERVICE | {"new_patients_only": "y"}).status_code == 303
+    assert submit(admin, "/admin/rooms/new", {"slug": "room-1", "name": "Room one", "beds": "4", "is_active": "y",
+                                              "name_es": "Sala uno"}).status_code == 303
+    assert submit(admin, "/admin/services/new", NEW_SERVICE | {"new_patients_only": "y", "hands_on": "0-10, 35-45",
+                                                               "needs_bed": "y"}).status_code == 303
     assert submit(admin, "/admin/services/consult", {"name": "Consultation", "description": "First time here?",
                                                      "minutes": "90", "buffer_minutes": "0",
                                                      "name_es": "Consulta"}).status_code == 303
@@ -526,6 +530,7 @@ def test_edits_through_the_pages_export_and_import_into_a_fresh_database(request
             return {"clinic": admin_operations.clinic_values(db.session.get(Clinic, 1)),
                     "services": [admin_operations.service_values(s) for s in admin_operations.all_services()],
                     "practitioners": [admin_operations.practitioner_values(p) for p in admin_operations.all_practitioners()],
+                    "rooms": [admin_operations.room_values(r) for r in admin_operations.all_rooms()],
                     "file": export_clinic_file()}
 
     here = snapshot(staff)
@@ -534,9 +539,11 @@ def test_edits_through_the_pages_export_and_import_into_a_fresh_database(request
     assert here["clinic"]["directions"] == ADDRESS["directions"] and here["clinic"]["tax_id"] == "98-7654321"
     assert (here["practitioners"][2]["npi"], here["practitioners"][2]["license_number"]) == ("1245319599", "L.Ac. 12345")
     assert {"slug": "consult", "name": "Consultation", "description": "First time here?", "minutes": 90,
-            "buffer_minutes": 0, "new_patients_only": False, "is_active": False,
+            "buffer_minutes": 0, "new_patients_only": False, "is_active": False, "hands_on": "", "needs_bed": False,
             "name_es": "Consulta", "description_es": ""} in here["services"]  # no Spanish description: the own
     assert here["practitioners"][1]["is_active"] is False and here["practitioners"][1]["services"] == []
+    assert here["rooms"] == [{"slug": "room-1", "name": "Room one", "beds": 4, "is_active": True, "name_es": "Sala uno"}]
+    assert {"hands_on": "0-10, 35-45", "needs_bed": True}.items() <= here["services"][2].items()
     kind = "postgresql" if "postgresql" in staff.config["SQLALCHEMY_DATABASE_URI"] else "sqlite"
     with fresh_database(request, kind, tmp_path / "second") as second_url:
         other = create_app(app_config(second_url))
@@ -553,3 +560,16 @@ def visits_offered(app) -> str:
     patient = PatientBrowser(app)
     patient.answer_first_visit("yes")
     return patient.get("/book").get_data(as_text=True)
+
+
+def test_a_zero_is_shown_as_a_zero_and_saves_as_it_stands(staff, admin):  # noqa: F811
+    # A buffer or notice of 0 was shown as an empty box, which the same page then refused.
+    assert re.search(r'id="buffer_minutes" name="buffer_minutes"\s+type="text" value="0"',
+                     admin.get("/admin/services/short").get_data(as_text=True))
+    assert re.search(r'id="buffer_minutes" name="buffer_minutes"\s+type="text" value="0"',
+                     admin.get("/admin/services/new").get_data(as_text=True))
+    assert submit(admin, "/admin/settings", SETTINGS | {"min_notice_hours": "0"}).status_code == 303
+    page = admin.get("/admin/settings").get_data(as_text=True)
+    assert re.search(r'id="min_notice_hours" name="min_notice_hours"\s+type="text" value="0"', page)
+    token = re.search(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"', page).group(1)
+    assert admin.post("/admin/services/short", data={"csrf_token": token, "name": "Short treatment"}).status_code == 303

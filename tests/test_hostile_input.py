@@ -42,7 +42,7 @@ from hypothesis import strategies as st
 
 from booking import create_app
 from booking.extensions import db
-from booking.models import (Appointment, IdentityCheck, OutboxMessage, Patient, Practitioner, PrescriptionTemplate,
+from booking.models import (Appointment, IdentityCheck, OutboxMessage, Patient, Practitioner, PrescriptionTemplate, Room,
                             StaffRole, TimeOff, TreatmentNote)
 from booking.notes.content import note_from_form
 from booking.operations import feeds
@@ -771,6 +771,13 @@ def desk_waitlist_remove(world) -> Target:
 
 ADMIN, PRACTITIONER = StaffRole.ADMIN, StaffRole.PRACTITIONER
 
+
+def edit_room(world) -> Target:
+    """A room of its own for each example, with a few beds, on the page that changes it."""
+    slug = f"room-{next(world._numbers)}"
+    world.add(Room(slug=slug, name="Hostile room", beds=3))
+    return Target(world.staff(ADMIN), f"/admin/rooms/{slug}", hints={"beds": ["1", "2", "40"]})
+
 # endpoint -> how to reach its form; a case taking `data` draws part of its own set-up. The cases that
 # change the clinic's hours and settings come last, as later cases need free times to book.
 FORMS: dict[str, Callable] = {
@@ -840,13 +847,16 @@ FORMS: dict[str, Callable] = {
     "desk.time_off": desk(lambda w: ("/desk/practitioners/ana/time-off", None)),
     "admin.settings": desk(lambda w: ("/admin/settings", None), ADMIN),
     "admin.add_service": desk(lambda w: ("/admin/services/new", None), ADMIN),
-    "admin.edit_service": desk(lambda w: ("/admin/services/short", None), ADMIN),
+    "admin.edit_service": desk(lambda w: ("/admin/services/short", None), ADMIN,
+                               hints={"hands_on": ["0-10", "0-10, 20-30", "0-5, 40-50"]}),
+    "admin.add_room": desk(lambda w: ("/admin/rooms/new", None), ADMIN, hints={"beds": ["1", "3", "40"]}),
+    "admin.edit_room": edit_room,
     "admin.add_practitioner": desk(lambda w: ("/admin/practitioners/new", None), ADMIN),
     "admin.edit_practitioner": desk(lambda w: ("/admin/practitioners/ben", None), ADMIN),
 }
 TAKES_DATA = {"intake.question", "desk.book", "desk.mark"}
 CHANGING_SET_UP = ["desk.hours", "desk.time_off", "admin.settings", "admin.add_service", "admin.edit_service",
-                   "admin.add_practitioner", "admin.edit_practitioner"]
+                   "admin.add_room", "admin.edit_room", "admin.add_practitioner", "admin.edit_practitioner"]
 LEAVING_SET_UP = [endpoint for endpoint in FORMS if endpoint not in CHANGING_SET_UP]
 
 # The JSON API: each has a test of its own below.

@@ -103,9 +103,18 @@ class ServiceEditForm(NamedBySlugForm):
     description = TextAreaField("Description (optional)")
     minutes = StringField("Length (minutes)")
     buffer_minutes = StringField("Buffer after it (minutes)")
+    hands_on = StringField("Hands-on parts (optional)")
+    needs_bed = BooleanField("Needs a bed")
     new_patients_only = BooleanField("Only for new patients")
     is_active = BooleanField("Patients can book it")
     VERSIONED = {"name": (StringField, "Name"), "description": (TextAreaField, "Description")}
+
+
+class RoomEditForm(NamedBySlugForm):
+    name = StringField("Name")
+    beds = StringField("Beds")
+    is_active = BooleanField("In use")
+    VERSIONED = {"name": (StringField, "Name")}
 
 
 class PractitionerEditForm(NamedBySlugForm):

@@ -1,4 +1,4 @@
-"""Clinic administration: settings, services, practitioners, staff accounts, the audit log and the outbox (admins only).
+"""Clinic administration: settings, services, rooms, practitioners, staff accounts, the audit log and the outbox (admins only).
 
 Views stay thin: a form's values go to operations.admin whole, and its problems come
 back to the form's fields; nothing is saved while any value is wrong.
@@ -11,8 +11,8 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_login import current_user
 
 from booking import limits
-from booking.admin.forms import (AuditFilterForm, ClinicSettingsForm, PractitionerEditForm, ServiceEditForm, StaffForm,
-                                 consent_text_form, in_languages)
+from booking.admin.forms import (AuditFilterForm, ClinicSettingsForm, PractitionerEditForm, RoomEditForm, ServiceEditForm,
+                                 StaffForm, consent_text_form, in_languages)
 from booking.clock import now
 from booking.extensions import db
 from booking.formatting import end_sentence
@@ -107,6 +107,51 @@ def edit_service(slug: str):
         flash(f"{service.name} is saved.{hidden}", "success")
         return redirect(url_for("admin.services"), code=303)
     return render_template("admin/service.html", form=form, service=service)
+
+
+@bp.get("/rooms")
+def rooms():
+    return render_template("admin/rooms.html", rooms=admin.all_rooms())
+
+
+@bp.route("/rooms/new", methods=["GET", "POST"])
+def add_room():
+    form = in_languages(RoomEditForm, admin.other_languages())(adding=True, data={"beds": 1, "is_active": True})
+    room = _saved(form, lambda values: admin.save_room(values, now()))
+    if room:
+        flash(f"{room.name} is added, with {_beds(room.beds)}.", "success")
+        return redirect(url_for("admin.rooms"), code=303)
+    return render_template("admin/room.html", form=form, room=None)
+
+
+@bp.route("/rooms/<slug>", methods=["GET", "POST"])
+def edit_room(slug: str):
+    room = admin.find_room(slug) or abort(404)
+    form = in_languages(RoomEditForm, admin.other_languages())(adding=False, data=admin.room_values(room))
+    if _saved(form, lambda values: admin.save_room(values, now(), room)):
+        flash(f"{room.name} is saved, with {_beds(room.beds)}.{_out_of_use(room)}", "success")
+        return redirect(url_for("admin.rooms"), code=303)
+    return render_template("admin/room.html", form=form, room=room)
+
+
+def _beds(count: int) -> str:
+    return "1 bed" if count == 1 else f"{count} beds"
+
+
+def _out_of_use(room) -> str:
+    """What taking a room out of use means: its booked visits stay, and with no room in use at all,
+    the services that need a bed cannot be booked."""
+    if room.is_active:
+        return ""
+    said = " New visits are no longer given a bed in it."
+    kept = admin.upcoming_visits(now(), Appointment.room_id == room.id)
+    if kept:
+        said += (" 1 booked visit keeps its bed there" if kept == 1 else f" {kept} booked visits keep their beds there") \
+            + ": move them from the desk if the room cannot be used."
+    if not any(other.is_active for other in admin.all_rooms()) and admin.bed_services():
+        names = ", ".join(service.name for service in admin.bed_services())
+        said += f" No room is in use now, so patients cannot book what needs a bed: {names}."
+    return said
 
 
 @bp.get("/practitioners")

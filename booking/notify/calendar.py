@@ -87,6 +87,9 @@ def _patient_event(appointment: Appointment, clinic: Clinic, stamped_at: datetim
     else:
         description = _("Reference %(reference)s. To change or cancel, use the link in your booking email or call "
                         "%(phone)s.", reference=appointment.reference, phone=clinic.phone)
+    if appointment.room is not None and appointment.status is not AppointmentStatus.CANCELLED:
+        # In the notes, not LOCATION: calendar apps hand that to their maps, which know no rooms.
+        description += "\n" + _("Room: %(room)s", room=in_current_language(appointment.room, "name"))
     event.add("description", description)
     return event
 

@@ -19,9 +19,13 @@ from booking.extensions import db
 from booking.transaction import write_transaction
 from booking.limits import CONTROL_CHARACTER, Limit
 from booking.i18n import catalog_languages, language_name
-from booking.models import ADDRESS_COLUMNS, Appointment, AppointmentStatus, Clinic, Practitioner, Service, column_length, stored_versions
+from booking.models import (ADDRESS_COLUMNS, Appointment, AppointmentStatus, Clinic, Practitioner, Room, Service,
+                            column_length, stored_versions)
 from booking.operations.availability import load_clinic
+from booking.operations.beds import lock_beds
+from booking.operations.bookings import staff_time
 from booking.operations.problems import InvalidInput
+from booking.scheduling import HandsOnProblem, parse_hands_on
 from booking.validation import clean_email
 
 WHOLE_NUMBER = re.compile(r"[+-]?[0-9]+")
@@ -119,7 +123,7 @@ class _Checks:
                               "or leave it empty")
             return None
 
-    def slug(self, model: type[Service] | type[Practitioner], what: str) -> str:
+    def slug(self, model: type[Service] | type[Practitioner] | type[Room], what: str) -> str:
         slug = str(self.values.get("slug") or "").strip()
         if not slug:
             self.problem("slug", "Enter a short name for web addresses, like first-visit")
@@ -179,11 +183,13 @@ def version_values(item, languages: list[str]) -> dict:
             for language in languages for field in item.TRANSLATED}
 
 
-def _save_by_slug(model, existing, slug: str, fields: dict, what: str, versions: dict | None = None):
+def _save_by_slug(model, existing, slug: str, fields: dict, what: str, versions: dict | None = None, first=None):
     """Set the fields (and the texts' versions) on an existing row, or on a new one with this slug,
-    in one write."""
+    in one write; first(), if given, runs at its start (a lock, a check that may refuse)."""
 
     def change():
+        if first is not None:
+            first()
         saved = existing or model(slug=slug)
         db.session.add(saved)
         for key, value in fields.items():
@@ -287,8 +293,40 @@ def update_clinic(values: dict, *, start_back_available: bool, now: datetime) ->
 
 def service_values(service: Service) -> dict:
     return {key: getattr(service, key)
-            for key in ("slug", "name", "description", "minutes", "buffer_minutes", "new_patients_only", "is_active")
-            } | version_values(service, other_languages())
+            for key in ("slug", "name", "description", "minutes", "buffer_minutes", "new_patients_only", "is_active",
+                        "needs_bed")
+            } | {"hands_on": hands_on_text(service.hands_on)} | version_values(service, other_languages())
+
+
+# The hands-on box: "0-10, 35-45". Longer than any sensible list of parts, short enough to read back.
+HANDS_ON_LENGTH = 200
+
+
+def hands_on_text(parts) -> str:
+    """[[0, 10], [35, 45]] as the service form shows it: "0-10, 35-45"; "" for none."""
+    return ", ".join(f"{start}-{end}" for start, end in parts or ())
+
+
+def _hands_on(check: _Checks, minutes: int | None) -> list | None:
+    """The typed parts as Service.hands_on stores them, or None (an empty box: the practitioner
+    stays for the whole visit). Each mistake scheduling.beds finds is named in one message."""
+    text = check.text("hands_on", "hands-on parts", HANDS_ON_LENGTH, required=False)
+    entries = [entry.strip() for entry in text.split(",") if entry.strip()]
+    if not entries or "hands_on" in check.problems or minutes is None:
+        return None
+    try:
+        return [list(part) for part in parse_hands_on(entries, minutes)]
+    except HandsOnProblem as problem:
+        check.problem("hands_on", "Hands-on parts: " + "; ".join(problem.problems))
+        return None
+
+
+NO_ROOM_IN_USE = ("No room is in use, so a visit that needs a bed could never be booked: add a room with its beds "
+                  "under Rooms (or put one back in use) first, or uncheck this")
+
+
+def _rooms_in_use() -> int:
+    return db.session.scalar(sa.select(sa.func.count()).select_from(Room).where(Room.is_active))
 
 
 def save_service(values: dict, service: Service | None = None) -> Service:
@@ -302,11 +340,23 @@ def save_service(values: dict, service: Service | None = None) -> Service:
         "buffer_minutes": check.number("buffer_minutes", limits.BUFFER_MINUTES),
         "new_patients_only": bool(values.get("new_patients_only")),
         "is_active": bool(values.get("is_active")),
+        "needs_bed": bool(values.get("needs_bed")),
     }
+    fields["hands_on"] = _hands_on(check, None if "minutes" in check.problems else fields["minutes"])
+    if fields["needs_bed"] and not _rooms_in_use():
+        check.problem("needs_bed", NO_ROOM_IN_USE)
     versions = check.versions({"name": ("service's name", limits.NAME_LENGTH),
                                "description": ("description", limits.DESCRIPTION_LENGTH)}, other_languages())
     check.done()
-    return _save_by_slug(Service, service, slug, fields, "service", versions)
+
+    def still_a_room():
+        """Checked again under the beds lock, which taking the last room out of use takes too."""
+        if fields["needs_bed"]:
+            lock_beds()
+            if not _rooms_in_use():
+                raise InvalidInput({"needs_bed": NO_ROOM_IN_USE})
+
+    return _save_by_slug(Service, service, slug, fields, "service", versions, first=still_a_room)
 
 
 def _by_slug(model, slug: str):
@@ -363,3 +413,73 @@ def find_practitioner(slug: str) -> Practitioner | None:
 
 def all_practitioners() -> list[Practitioner]:
     return list(db.session.scalars(sa.select(Practitioner).order_by(Practitioner.id)))
+
+
+# --- rooms ------------------------------------------------------------------------------
+
+def room_values(room: Room) -> dict:
+    return {"slug": room.slug, "name": room.name, "beds": room.beds, "is_active": room.is_active,
+            } | version_values(room, other_languages())
+
+
+def beds_in_use_above(room: Room, beds: int, now: datetime) -> tuple[int, datetime | None]:
+    """How many visits still to come (or under way) hold a bed of this room numbered above `beds`,
+    and when the first of them starts."""
+    count, first = db.session.execute(
+        sa.select(sa.func.count(), sa.func.min(Appointment.starts_at)).where(
+            Appointment.room_id == room.id, Appointment.bed > beds, Appointment.occupied_until > now,
+            Appointment.status.in_(AppointmentStatus.holding_time()))
+    ).one()
+    return count, first
+
+
+def _fewer_beds_refused(count: int, first: datetime, beds: int) -> str:
+    visits = "1 booked visit uses" if count == 1 else f"{count} booked visits use"
+    return (f"{visits} a bed above bed {beds} (the first on {staff_time(load_clinic(), first)}): keep more beds, "
+            "or move those visits from the desk first")
+
+
+def save_room(values: dict, now: datetime, room: Room | None = None) -> Room:
+    """Add a room (room=None: the slug comes from values) or change one: name, beds, in use or not,
+    the name's versions. InvalidInput if any value is wrong, or if fewer beds would leave a visit
+    still to come on a bed the room no longer has; nothing is written then.
+
+    Under the beds lock, so no booking takes a bed of the room while its beds are counted.
+    A room is never deleted: visits keep the room they were booked in."""
+    check = _Checks(values)
+    slug = check.slug(Room, "room") if room is None else room.slug
+    fields = {
+        "name": check.text("name", "room's name", limits.NAME_LENGTH),
+        "beds": check.number("beds", limits.ROOM_BEDS),
+        "is_active": bool(values.get("is_active")),
+    }
+    versions = check.versions({"name": ("room's name", limits.NAME_LENGTH)}, other_languages())
+    check.done()
+
+    def change():
+        lock_beds()
+        if room is not None and fields["beds"] < room.beds:
+            count, first = beds_in_use_above(room, fields["beds"], now)
+            if count:
+                raise InvalidInput({"beds": _fewer_beds_refused(count, first, fields["beds"])})
+        saved = room or Room(slug=slug)
+        db.session.add(saved)
+        for key, value in fields.items():
+            setattr(saved, key, value)
+        saved.write_versions(versions)
+        return saved
+
+    return _write(change, taken=_taken("room", slug))
+
+
+def find_room(slug: str) -> Room | None:
+    return _by_slug(Room, slug)
+
+
+def all_rooms() -> list[Room]:
+    return list(db.session.scalars(sa.select(Room).order_by(Room.slug)))
+
+
+def bed_services() -> list[Service]:
+    """The bookable services that need a bed: none can be booked while no room is in use."""
+    return list(db.session.scalars(sa.select(Service).where(Service.needs_bed, Service.is_active).order_by(Service.id)))
