@@ -79,6 +79,7 @@ RULES = {
     "auth.second_factor": ("GET", 302, 200, 200, 200),
     "desk.today": ("GET", 302, 200, 200, 200),
     "desk.week": ("GET", 302, 200, 200, 200),
+    "desk.rooms": ("GET", 302, 200, 200, 200),  # every room's beds: staff see them as they see every calendar
     "desk.book": ("GET", 302, 200, 200, 200),  # the practitioner account is Ana's, and this is Ana's time
     "desk.appointment": ("GET", 302, 200, 200, 200),
     "desk.mark": ("POST", 302, 303, 303, 303),  # too early to mark arrived: refused with a message

@@ -386,3 +386,47 @@ def test_the_outbox_fits_a_phone(staff, new_page, shots):  # noqa: F811
     label = page.evaluate("getComputedStyle(document.querySelector('td[data-label=To]'), '::before').content")
     assert "To" in label
     check(page, shots, "outbox-phone")
+
+
+def test_beds_the_day_in_lanes_and_the_rooms_view_by_keyboard_and_without_javascript(staff, new_page, shots):  # noqa: F811
+    """One practitioner's overlapping visits each in a lane, resting rows saying so, the time a rest
+    leaves bookable; the rooms view reached from the day, each visit on its bed, with axe on both."""
+    from booking.operations.clinic_file import import_clinic_file
+    from tests.test_desk_beds import BEDS_CLINIC, needling, visit_id
+
+    with staff.app_context():
+        import_clinic_file(BEDS_CLINIC, "beds_clinic.toml")
+    pat = needling(staff, 9, 0, name="Pat Resting")
+    needling(staff, 9, 15, name="Quinn Needled")
+    needling(staff, 11, 0, name="Sam Alone")  # 11:10-11:35 resting: Ana is free at 11:15
+    needling(staff, 10, 0, practitioner="ben", name="Ruth Benson")
+    page = new_page()
+    sign_in(page)
+    page.goto("/desk?date=2027-03-10")
+    check(page, shots, "beds-day")
+    for patient in ("Pat Resting", "Quinn Needled", "Sam Alone", "Ruth Benson"):
+        expect(page.locator("table.calendar a.block", has_text=patient)).to_be_visible()
+    expect(page.locator("table.calendar td.cell--resting").first).to_contain_text("Resting")
+    expect(page.get_by_role("list", name="Key")).to_contain_text("Busy: the practitioner is with another patient")
+    tab_to(page, 'table.calendar a[href*="start=2027-03-10T11:15:00-08:00"][href*="practitioner=ana"]', limit=300)
+    page.goto("/desk?date=2027-03-10")  # from the top again: the rooms link sits above the grid
+    tab_to(page, 'a[href="/desk/rooms?date=2027-03-10"]')
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/desk/rooms?date=2027-03-10")
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Rooms")
+    check(page, shots, "beds-rooms")
+    table = page.locator("table.calendar--rooms")
+    expect(table.locator("thead")).to_contain_text("Community room")
+    expect(table.locator("thead")).to_contain_text("Treatment room 1")
+    expect(table.locator("a.block", has_text="Ruth Benson")).to_contain_text("with Ben Test")
+    tab_to(page, f'table.calendar--rooms a.block[href="/desk/appointments/{visit_id(staff, pat["reference"])}"]', limit=100)
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/desk/appointments/*")
+    expect(page.locator(".summary-list")).to_contain_text("Community room, bed 1")
+    check(page, shots, "beds-appointment")
+
+    plain = new_page(java_script_enabled=False)  # no JavaScript: the same page, links and all
+    sign_in(plain)
+    plain.goto("/desk/rooms?date=2027-03-10")
+    expect(plain.locator("table.calendar--rooms a.block")).to_have_count(4)
+    shots.take(plain, "beds-rooms-no-js")

@@ -61,8 +61,13 @@ def my_day():
         visits = clinical.practitioner_day(practitioner, day) if practitioner else []
         consent.load_status(visit.appointment for visit in visits)
         notes.load_status(visit.appointment for visit in visits)
+        # Where each patient lies and when the practitioner's hands are needed: with beds, one patient
+        # rests while the next is needled, so visits overlap and the card says which parts are whose.
+        rooms = {room.id: room for room in known.rooms}
+        beds = {v.appointment.id: desk.bed_text(rooms.get(v.appointment.room_id), v.appointment.bed) for v in visits}
+        hands_on = {v.appointment.id: desk.hands_on_with_rest(v.appointment) for v in visits}
         page = render_template("clinician/day.html", day=day, practitioner=practitioner, choices=choices,
-                               visits=visits, previous=day - timedelta(days=1), following=day + timedelta(days=1),
+                               visits=visits, beds=beds, hands_on=hands_on, previous=day - timedelta(days=1), following=day + timedelta(days=1),
                                whose=practitioner.slug if choices and practitioner else None, **context)
         return page, ()  # nothing on it follows the clock
 

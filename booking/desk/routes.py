@@ -81,9 +81,10 @@ def today():
     desk_staff = current_user.role is not StaffRole.PRACTITIONER
 
     def render(context):
-        calendar = desk.day_calendar(day, moment, only=slug)
+        calendar = desk.day_calendar(day, moment, only=slug, rooms=known.rooms)
         chosen = next((p for p in calendar.everyone if p.slug == slug), None)
         page = render_template("desk/day.html", day=day, calendar=calendar, patient=patient, chosen=chosen,
+                               has_rooms=bool(known.rooms),
                                previous=day - timedelta(days=1), following=day + timedelta(days=1),
                                beside_calendar=kept_pages.mark("waitlist") if desk_staff else "", **context)
         return page, calendar.grid.turns
@@ -115,10 +116,28 @@ def week():
         if practitioner is None:
             days, rows = desk.week_overview(monday)
             return render_template("desk/week.html", days=days, rows=rows, **context), ()
-        calendar = desk.week_calendar(monday, practitioner, moment)
+        calendar = desk.week_calendar(monday, practitioner, moment, rooms=known.rooms)
         return render_template("desk/week.html", calendar=calendar, **context), calendar.grid.turns
 
     return kept_pages.serve(version, None if patient else (day, slug), moment, render)
+
+
+@bp.get("/rooms")
+@staff_only()
+def rooms():
+    """The day's rooms, a column per bed: who lies where, with whom, until the bed is turned over.
+    Kept per process like the day, under every practitioner's calendar stamp (a visit of anyone's
+    may take a bed) and the settings stamp (the rooms are settings)."""
+    known, version = desk.calendars_version()
+    moment = now()
+    day = asked_day(request.args.get("date"), known.today(moment))
+
+    def render(context):
+        beds = desk.rooms_day(day, known, moment) if known.rooms else None
+        return render_template("desk/rooms.html", day=day, beds=beds, previous=day - timedelta(days=1),
+                               following=day + timedelta(days=1), **context), ()  # nothing on it follows the clock
+
+    return kept_pages.serve(version, day, moment, render)
 
 
 # --- booking for a caller --------------------------------------------------------------
@@ -239,7 +258,9 @@ def appointment(appointment_id: int):
     consent.load_status([found])
     notes.load_status([found])  # signed or not: the desk never reads a note's words
     return render_template("desk/appointment.html", appointment=found, form=ActionForm(),
-                           statuses=desk.status_choices(found, clinic, now()), actions=desk.STATUS_ACTIONS)
+                           statuses=desk.status_choices(found, clinic, now()), actions=desk.STATUS_ACTIONS,
+                           bed=desk.bed_text(found.room, found.bed) if found.holds_time else "",
+                           hands_on=desk.hands_on_with_rest(found) if found.holds_time else ())
 
 
 @bp.post("/appointments/<int(max=2147483647):appointment_id>/status/<status>")

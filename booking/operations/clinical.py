@@ -114,7 +114,7 @@ def practitioner_day(practitioner: Practitioner, day: date) -> list[DayVisit]:
         .where(Appointment.practitioner_id == practitioner.id, Appointment.starts_at >= start,
                Appointment.starts_at < end, Appointment.status.in_(AppointmentStatus.holding_time()))
         .options(
-            selectinload(Appointment.patient), selectinload(Appointment.service),
+            selectinload(Appointment.patient), selectinload(Appointment.service), selectinload(Appointment.parts),
             selectinload(Appointment.intake).load_only(*MARKERS),
             selectinload(Appointment.progress_check).load_only(ProgressCheck.id),
         )

@@ -85,6 +85,13 @@ class Calendar:
     appointments: dict[int, Appointment]  # id -> appointment, for the grid's blocks
     cancelled: list[Appointment]
     everyone: list[Practitioner] = field(default_factory=list)  # a day's columns to choose from (phones)
+    # id -> the hands-on parts of each visit that has resting time between them (said on its card)
+    hands_on: dict[int, tuple[TimeRange, ...]] = field(default_factory=dict)
+    rooms: dict[int, catalogue.RoomEntry] = field(default_factory=dict)  # the clinic's rooms by id
+
+    def bed_of(self, appointment: Appointment) -> str:
+        """Where the visit lies: "Community room, bed 2" (a one-bed room by its name); "" for none."""
+        return bed_text(self.rooms.get(appointment.room_id), appointment.bed)
 
     def practitioner_of(self, key) -> Practitioner:
         """The practitioner of a column: its key in the day view, the only one in a week."""
@@ -107,7 +114,7 @@ def _load(first_day: date, days: int, practitioner_id: int | None = None, glance
     start = wall_clock_instant(first_day, time(0), clinic.zone)
     end = wall_clock_instant(first_day + timedelta(days=days), time(0), clinic.zone)
     loads = ((sa.orm.load_only(*GLANCE), selectinload(Appointment.patient).load_only(Patient.name)) if glance
-             else (selectinload(Appointment.patient), selectinload(Appointment.service)))
+             else (selectinload(Appointment.patient), selectinload(Appointment.service), selectinload(Appointment.parts)))
     appointments_query = (
         sa.select(Appointment)
         .where(Appointment.starts_at >= start, Appointment.starts_at < end)
@@ -138,14 +145,21 @@ def _load(first_day: date, days: int, practitioner_id: int | None = None, glance
     return clinic, practitioners, time_off, appointments
 
 
+def _held(appointment: Appointment) -> tuple[TimeRange, ...]:
+    """What a visit holds of its practitioner: its hands-on part rows, as the booking core reads them."""
+    return tuple(TimeRange(part.starts_at, part.ends_at) for part in appointment.parts if part.holds_time)
+
+
 def _booked(appointments) -> list[Booked]:
-    return [Booked(a.starts_at, a.ends_at, a.occupied_until, a.id) for a in appointments if a.holds_time]
+    # A visit without part rows (none should be) holds its whole span, as before parts were kept.
+    return [Booked(a.starts_at, a.ends_at, a.occupied_until, a.id, _held(a) or None)
+            for a in appointments if a.holds_time]
 
 
-def day_calendar(day: date, now: datetime, only: str | None = None) -> Calendar:
+def day_calendar(day: date, now: datetime, only: str | None = None, rooms=()) -> Calendar:
     """Every practitioner's column for one clinic date, or only the one whose slug is `only`
     (a phone shows one column at a time). The same queries either way: the others are
-    loaded still, to offer them."""
+    loaded still, to offer them. `rooms`: the catalogue's, to name each visit's bed."""
     clinic, everyone, time_off, appointments = _load(day, 1)
     chosen = [p for p in everyone if p.slug == only]
     practitioners = chosen or everyone
@@ -158,13 +172,13 @@ def day_calendar(day: date, now: datetime, only: str | None = None) -> Calendar:
         ColumnPlan(p.id, day, p.working_intervals, time_off[p.id], _booked(by_practitioner[p.id]))
         for p in practitioners
     ]
-    calendar = _calendar(clinic, day, 1, practitioners, appointments, plans, now)
+    calendar = _calendar(clinic, day, 1, practitioners, appointments, plans, now, rooms)
     calendar.everyone = everyone
     return calendar
 
 
-def week_calendar(first_day: date, practitioner: Practitioner, now: datetime) -> Calendar:
-    """One practitioner's week, a column per day."""
+def week_calendar(first_day: date, practitioner: Practitioner, now: datetime, rooms=()) -> Calendar:
+    """One practitioner's week, a column per day (`rooms` as for day_calendar)."""
     clinic, practitioners, time_off, appointments = _load(first_day, WEEK, practitioner.id)
     by_day = defaultdict(list)
     for appointment in appointments:
@@ -174,10 +188,10 @@ def week_calendar(first_day: date, practitioner: Practitioner, now: datetime) ->
         ColumnPlan(day, day, practitioner.working_intervals, time_off[practitioner.id], _booked(by_day[day]))
         for day in days
     ]
-    return _calendar(clinic, first_day, WEEK, practitioners, appointments, plans, now)
+    return _calendar(clinic, first_day, WEEK, practitioners, appointments, plans, now, rooms)
 
 
-def _calendar(clinic, first_day, days, practitioners, appointments, plans, now) -> Calendar:
+def _calendar(clinic, first_day, days, practitioners, appointments, plans, now, rooms) -> Calendar:
     consent.load_status(appointments)  # "Consent given" or "needed" on each visit: one query
     return Calendar(
         first_day=first_day,
@@ -186,7 +200,64 @@ def _calendar(clinic, first_day, days, practitioners, appointments, plans, now) 
         grid=lay_out(plans, clinic.slot_step_minutes, clinic.zone, now),
         appointments={a.id: a for a in appointments},
         cancelled=[a for a in appointments if not a.holds_time],
+        hands_on={a.id: parts for a in appointments if a.holds_time and (parts := hands_on_with_rest(a))},
+        rooms={room.id: room for room in rooms},
     )
+
+
+def hands_on_with_rest(appointment: Appointment) -> tuple[TimeRange, ...]:
+    """The visit's hands-on parts when the patient rests between or after them, else ()."""
+    parts = [part for part in _held(appointment) if part.start < appointment.ends_at]
+    whole = TimeRange(appointment.starts_at, appointment.ends_at)
+    if not parts or any(part.contains(whole) for part in parts):
+        return ()
+    return tuple(parts)
+
+
+def bed_text(room, bed: int | None) -> str:
+    """ "Community room, bed 2"; a room of one bed by its name alone; "" without a bed."""
+    if room is None or bed is None:
+        return ""
+    return room.name if room.beds == 1 and bed == 1 else f"{room.name}, bed {bed}"
+
+
+@dataclass
+class RoomsDay:
+    """The day's beds: a grid with a column per bed (its key (room id, bed)), beds grouped by room."""
+
+    day: date
+    rooms: list[tuple[catalogue.RoomEntry, int]]  # each room shown and how many bed columns it has
+    grid: Grid
+    appointments: dict[int, Appointment]
+    practitioners: dict[int, catalogue.PractitionerEntry]
+    services: dict[int, catalogue.ServiceEntry]
+
+
+def rooms_day(day: date, known: catalogue.Catalogue, now: datetime) -> RoomsDay:
+    """Every room's beds on a clinic date, each visit that holds a bed on its bed for its bed time
+    (the treatment, then its buffer while the bed is turned over). Two queries however many visits
+    (visits, their patients' names); rooms, practitioners, services and hours come from the catalogue."""
+    start = wall_clock_instant(day, time(0), known.zone)
+    end = wall_clock_instant(day + timedelta(days=1), time(0), known.zone)
+    appointments = list(db.session.scalars(
+        sa.select(Appointment)
+        .where(Appointment.starts_at >= start, Appointment.starts_at < end, Appointment.room_id.is_not(None),
+               Appointment.status.in_(AppointmentStatus.holding_time()))
+        .options(selectinload(Appointment.patient).load_only(Patient.name))
+        .order_by(Appointment.starts_at, Appointment.id)
+    ))
+    # A room taken out of use still shows on days it has visits, as a practitioner who has left does;
+    # a bed numbered past the room's beds now (the room made smaller) keeps its column too.
+    rooms = [(room, max([room.beds] + [a.bed for a in appointments if a.room_id == room.id]))
+             for room in known.rooms if room.is_active or any(a.room_id == room.id for a in appointments)]
+    # Rows over the hours anyone works that day, so an empty morning still reads as open.
+    hours = [interval for someone in known.active_practitioners() for interval in someone.working_intervals]
+    plans = [ColumnPlan((room.id, bed), day, hours, (), [
+        Booked(a.starts_at, a.ends_at, a.occupied_until, a.id) for a in appointments
+        if a.room_id == room.id and a.bed == bed]) for room, beds in rooms for bed in range(1, beds + 1)]
+    return RoomsDay(day, rooms, lay_out(plans, known.booking_rules.step_minutes, known.zone, now),
+                    {a.id: a for a in appointments}, {p.id: p for p in known.practitioners},
+                    {s.id: s for s in known.services})
 
 
 @dataclass
@@ -239,11 +310,12 @@ def practitioner_by_slug(slug: str) -> Practitioner | None:
 # --- one appointment -----------------------------------------------------------------
 
 def appointment_for(appointment_id: int) -> Appointment | None:
-    """The appointment with what its page shows (patient, service, practitioner, history)."""
+    """The appointment with what its page shows (patient, service, practitioner, history, bed, hands-on parts)."""
     return db.session.scalar(
         sa.select(Appointment).where(Appointment.id == appointment_id).options(
             selectinload(Appointment.patient), selectinload(Appointment.service),
             selectinload(Appointment.practitioner), selectinload(Appointment.history),
+            selectinload(Appointment.room), selectinload(Appointment.parts),
         )
     )
 
