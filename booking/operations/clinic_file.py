@@ -326,13 +326,15 @@ def parse_local_datetime(value, path: tuple, check: _Checker) -> datetime | None
 
 def read_clinic_file(
     text: str, filename: str, *, known_services=(), known_practitioners=(), known_zone: str | None = None,
-    known_languages: list[str] | None = None, known_rooms=(),
+    known_languages: list[str] | None = None, known_rooms=(), known_hands_on: dict | None = None,
 ) -> ClinicPlan:
     """Check a whole clinic file and return what it asks for, or raise ClinicFileError.
 
     known_services / known_practitioners / known_rooms: slugs already in the database, which the
     file may refer to without defining them again; known_zone and known_languages: the
-    clinic's zone and languages when the file does not name them.
+    clinic's zone and languages when the file does not name them; known_hands_on: the stored
+    hands-on parts of services that have them (slug -> [[start, end], ...]), which a service
+    leaving hands_on out keeps, so they must still fit its minutes.
     """
     try:
         document = tomllib.loads(text)
@@ -379,6 +381,17 @@ def read_clinic_file(
             except HandsOnProblem as problem:
                 for message in problem.problems:
                     check.problem(path + ("hands_on",), message)
+        elif (known_hands_on or {}).get(service.slug):
+            # The parts stay as stored: a shorter visit they no longer fit in could not be booked or
+            # shown at all (every page reads each service's shape), so it is refused here.
+            kept = [f"{start}-{end}" for start, end in known_hands_on[service.slug]]
+            try:
+                parse_hands_on(kept, service.minutes)
+            except HandsOnProblem:
+                check.problem(path + ("minutes",), (
+                    f"the service keeps its hands-on parts {', '.join(kept)} (hands_on is left out), and they do "
+                    f"not fit in {service.minutes} minutes: give hands_on for the new length, or "
+                    "hands_on = [] for none"))
         if service.slug in {s.slug for s in plan.services}:
             check.problem(path + ("slug",), f"service {service.slug!r} is defined twice")
         plan.services.append(service)
@@ -626,6 +639,8 @@ def import_clinic_file(text: str, filename: str = "clinic.toml") -> dict:
             known_zone=clinic.timezone if clinic else None,
             known_languages=list(clinic.languages or ["en"]) if clinic else None,
             known_rooms=set(db.session.scalars(sa.select(Room.slug))),
+            known_hands_on={slug: parts for slug, parts in db.session.execute(
+                sa.select(Service.slug, Service.hands_on)) if parts},
         )
         if plan.clinic is None and clinic is None:
             raise ClinicFileError([f"{filename}:1: clinic: a [clinic] table is needed for the first import"])
