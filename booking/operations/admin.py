@@ -22,7 +22,7 @@ from booking.i18n import catalog_languages, language_name
 from booking.models import (ADDRESS_COLUMNS, Appointment, AppointmentStatus, Clinic, Practitioner, Room, Service,
                             column_length, stored_versions)
 from booking.operations.availability import load_clinic
-from booking.operations.beds import lock_beds
+from booking.operations.beds import beds_in_use_above, lock_beds
 from booking.operations.bookings import staff_time
 from booking.operations.problems import InvalidInput
 from booking.scheduling import HandsOnProblem, parse_hands_on
@@ -422,17 +422,6 @@ def room_values(room: Room) -> dict:
             } | version_values(room, other_languages())
 
 
-def beds_in_use_above(room: Room, beds: int, now: datetime) -> tuple[int, datetime | None]:
-    """How many visits still to come (or under way) hold a bed of this room numbered above `beds`,
-    and when the first of them starts."""
-    count, first = db.session.execute(
-        sa.select(sa.func.count(), sa.func.min(Appointment.starts_at)).where(
-            Appointment.room_id == room.id, Appointment.bed > beds, Appointment.occupied_until > now,
-            Appointment.status.in_(AppointmentStatus.holding_time()))
-    ).one()
-    return count, first
-
-
 def _fewer_beds_refused(count: int, first: datetime, beds: int) -> str:
     visits = "1 booked visit uses" if count == 1 else f"{count} booked visits use"
     return (f"{visits} a bed above bed {beds} (the first on {staff_time(load_clinic(), first)}): keep more beds, "
@@ -459,7 +448,7 @@ def save_room(values: dict, now: datetime, room: Room | None = None) -> Room:
     def change():
         lock_beds()
         if room is not None and fields["beds"] < room.beds:
-            count, first = beds_in_use_above(room, fields["beds"], now)
+            count, first = beds_in_use_above(room.id, fields["beds"], now)
             if count:
                 raise InvalidInput({"beds": _fewer_beds_refused(count, first, fields["beds"])})
         saved = room or Room(slug=slug)

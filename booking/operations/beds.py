@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from flask_babel import gettext as _
 
 from booking import driver
+from booking.extensions import db
 from booking.limits import LONGEST_VISIT_MINUTES
 from booking.models import Appointment, AppointmentStatus, visit_shape
 from booking.operations import catalogue
@@ -60,6 +61,19 @@ def bed_index(window: TimeRange, *, ignoring: int | None = None, count_bookings:
     return BedIndex([Room(room.slug, room.beds) for room in known.active_rooms()],
                     [BedTaken(slug_of[room_id], bed, TimeRange(start, end)) for room_id, bed, start, end in rows],
                     known.zone)
+
+
+def beds_in_use_above(room_id: int, beds: int, now: datetime) -> tuple[int, datetime | None]:
+    """How many visits still to come (or under way) hold a bed of the room numbered above `beds`,
+    and when the first of them starts: a room may not be given fewer beds while any does, or it
+    would hold more visits at once than it has beds (bed_index leaves such beds out). Asked under
+    the beds lock, so no booking takes such a bed meanwhile."""
+    count, first = db.session.execute(
+        sa.select(sa.func.count(), sa.func.min(Appointment.starts_at)).where(
+            Appointment.room_id == room_id, Appointment.bed > beds, Appointment.occupied_until > now,
+            Appointment.status.in_(AppointmentStatus.holding_time()))
+    ).one()
+    return count, first
 
 
 class NoBedFree(CannotBook):

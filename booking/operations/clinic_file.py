@@ -15,14 +15,14 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 import tomli_w
 
-from booking import identifiers, limits
+from booking import clock, identifiers, limits
 from booking.extensions import db
 from booking.transaction import write_transaction
 from booking.limits import CONTROL_CHARACTER, SLUG, Limit
 from booking.i18n import catalog_languages
 from booking.models import (ADDRESS_COLUMNS, Clinic, Practitioner, Room, Service, TimeOff, WorkingHours, column_length,
                             stored_versions)
-from booking.operations.beds import lock_beds
+from booking.operations.beds import beds_in_use_above, lock_beds
 from booking.scheduling import HandsOnProblem, parse_hands_on, wall_clock_instant
 from booking.validation import EMAIL_LIMIT, clean_email
 
@@ -69,6 +69,7 @@ class RoomPlan:
     beds: int
     is_active: bool | None = None  # None: as it is (a new room is in use)
     translations: Versions = field(default_factory=dict)
+    beds_line: int = 1  # where the file gives its beds, for a refusal the stored visits make
 
 
 @dataclass
@@ -406,7 +407,8 @@ def read_clinic_file(
         check.unknown_keys(table, {"slug", "name", "beds", "active"}, path)
         room = RoomPlan(slug=check.slug(table, path), name=check.text(table, "name", path, limit=limits.NAME_LENGTH),
                         beds=check.whole_number(table, "beds", path, limits.ROOM_BEDS),
-                        is_active=check.flag(table, "active", path, None), translations=versions)
+                        is_active=check.flag(table, "active", path, None), translations=versions,
+                        beds_line=check.lines.get(path + ("beds",), check.lines.get(path, 1)))
         if room.slug in {r.slug for r in plan.rooms}:
             check.problem(path + ("slug",), f"room {room.slug!r} is defined twice")
         plan.rooms.append(room)
@@ -622,14 +624,19 @@ def kept_settings(left_out: set[str]) -> list[str]:
     return sorted(names, key=lambda name: (name.startswith("[") or "." in name, name))
 
 
-def import_clinic_file(text: str, filename: str = "clinic.toml") -> dict:
+def import_clinic_file(text: str, filename: str = "clinic.toml", now: datetime | None = None) -> dict:
     """Check the file, then create or update everything in it by slug, in one commit.
 
     Services, practitioners and time off missing from the file are left as they are, and so is
     every optional setting or text it leaves out. Returns counts of what the file held and, as
-    "kept", the clinic's settings it left as they were, for the command's report.
+    "kept", the clinic's settings it left as they were, for the command's report. A room given
+    fewer beds while a visit still to come (after `now`) lies on one that would go is refused.
     """
+    now = now or clock.now()
     with write_transaction():
+        # First, before any change: a change of the services or the clinic renews the settings
+        # stamp (the clinic's row), which the admin's room and service saves write after this lock.
+        lock_beds()
         clinic = db.session.get(Clinic, 1)
         plan = read_clinic_file(
             text,
@@ -668,9 +675,11 @@ def import_clinic_file(text: str, filename: str = "clinic.toml") -> dict:
                 service.hands_on = item.hands_on or None
             service.write_versions(item.translations)
             services[item.slug] = service
-        if plan.rooms:
-            lock_beds()  # the beds a booking may take change with the rooms
         rooms = {r.slug: r for r in db.session.scalars(sa.select(Room))}
+        fewer = [_fewer_beds_refused(filename, index, item, rooms[item.slug], now, clinic.zone)
+                 for index, item in enumerate(plan.rooms) if item.slug in rooms and item.beds < rooms[item.slug].beds]
+        if any(fewer):
+            raise ClinicFileError([problem for problem in fewer if problem])
         for item in plan.rooms:
             room = rooms.get(item.slug) or Room(slug=item.slug)
             db.session.add(room)
@@ -717,6 +726,16 @@ def import_clinic_file(text: str, filename: str = "clinic.toml") -> dict:
         "time_off": len(plan.time_off),
         "kept": kept,
     }
+
+
+def _fewer_beds_refused(filename: str, index: int, item: RoomPlan, room: Room, now: datetime, zone) -> str | None:
+    """Why the room may not have the file's fewer beds (as the admin's room page says it), or None."""
+    count, first = beds_in_use_above(room.id, item.beds, now)
+    if not count:
+        return None
+    visits = "1 booked visit uses" if count == 1 else f"{count} booked visits use"
+    return (f"{filename}:{item.beds_line}: rooms[{index}].beds: {visits} a bed above bed {item.beds} (the first at "
+            f"{first.astimezone(zone):%Y-%m-%dT%H:%M}): keep {room.beds} beds, or move those visits from the desk first")
 
 
 def export_clinic_file() -> str:
