@@ -122,7 +122,7 @@ def test_the_rooms_view_puts_each_visit_on_its_bed_with_its_practitioner(beds, d
     page = desk.get(f"/desk/rooms?date={DAY}").get_data(as_text=True)
     assert "Rooms" in page and "Wednesday, March 10, 2027" in page
     table = page[page.index('<table class="calendar'):page.index("</table>")]
-    assert '<th scope="col" colspan="3">Community room</th>' in table and '<th scope="col">Treatment room 1</th>' in table
+    assert '<th scope="colgroup" colspan="3">Community room</th>' in table and '<th scope="col">Treatment room 1</th>' in table
     assert table.count("Bed 1<span") == 2 and "Bed 3<span" in table
     for patient, practitioner in (("Pat Resting", "Ana Test"), ("Quinn Needled", "Ana Test"), ("Ruth Benson", "Ben Test")):
         card = table[table.rindex("<a", 0, table.index(patient)):table.index("</a>", table.index(patient))]
