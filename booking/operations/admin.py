@@ -447,7 +447,7 @@ def save_room(values: dict, now: datetime, room: Room | None = None) -> Room:
 
     def change():
         lock_beds()
-        if room is not None and fields["beds"] < room.beds:
+        if room is not None:  # counted under the lock, whatever the beds read before it said
             count, first = beds_in_use_above(room.id, fields["beds"], now)
             if count:
                 raise InvalidInput({"beds": _fewer_beds_refused(count, first, fields["beds"])})
