@@ -97,3 +97,12 @@ def test_a_course_plans_around_a_bed_another_practitioners_patient_has(one_bed, 
                                      Repeat(7, 2), [first.wanted, second.alternatives[0]], clock())
         visits = [db.session.get(Appointment, visit.id) for visit in booked.appointments]
         assert [(visit.room.slug, visit.bed, len(visit.parts)) for visit in visits] == [("quiet", 1, 2)] * 2
+
+
+def test_a_moved_bed_visit_offers_the_bed_it_left_to_another_practitioners_waiting_patient(one_bed, clock):
+    with one_bed.app_context():
+        bens = bookings.book(bookings.BookingRequest("needle", "ben", local(MONDAY, 11), details(50)), clock()).appointment_id
+    join(one_bed, 1, service="needle", first_day=MONDAY, last_day=MONDAY + timedelta(days=1))
+    with one_bed.app_context():
+        bookings.move(bens, local(MONDAY, 14), clock())
+    assert offers(one_bed) == [("wait1@example.com", "open", local(MONDAY, 11))]

@@ -423,7 +423,11 @@ def move(
         was_at, was_with = appointment.starts_at, appointment.practitioner.name
         before_practitioner_id, was_held = appointment.practitioner_id, TimeRange(was_at, appointment.occupied_until)
         target = load_practitioners(appointment.service, practitioner_slug or appointment.practitioner.slug)[0]
-        lock_practitioners(appointment.practitioner_id, target.id)
+        had_bed = appointment.room_id is not None
+        # A visit with a bed gives its old bed back, which is offered to every practitioner's waiting
+        # patients below: their locks are all taken now, in one sorted go, before the beds'.
+        everyone = [p.id for p in catalogue.current().active_practitioners()] if had_bed else []
+        lock_practitioners(appointment.practitioner_id, target.id, *everyone)
         if appointment.service.needs_bed:
             beds.lock_beds()
         chosen = claim_slot(clinic, appointment.service, [target], start, now, ignoring=appointment.id, rules=rules)
@@ -437,7 +441,7 @@ def move(
             appointment.manage_token_hash = hash_token(token)
             outbox.drop_links(appointment)
         record(appointment, actor, "moved", f"From {before} to {describe(clinic, target, chosen.start)}", now)
-        _offer_to_waitlist(before_practitioner_id, was_held, now)
+        _offer_to_waitlist(before_practitioner_id, was_held, now, bed_freed=had_bed)
         if changed_hands:  # before the email, whose questions follow whether the booking now waits
             identity.after_move_to_another_practitioner(appointment, actor, now)
         outbox.queue("moved", appointment, now, was_at=was_at, was_with=was_with, questions=questions_asked(appointment))
@@ -466,10 +470,9 @@ WHEN_TIME_FREED: list = []
 
 
 def _offer_to_waitlist(practitioner_id: int, given_up: TimeRange, now: datetime, *, bed_freed: bool = False) -> None:
-    """The time a cancel or move gave up goes to the waitlist, in the same commit. `bed_freed`: a
-    cancellation gave a bed back too, which other practitioners' patients may now have. (A move
-    offers only its practitioner's time: it holds the beds lock already, and asking for other
-    practitioners' locks after it would take them in the opposite order to a booking.)"""
+    """The time a cancel or move gave up goes to the waitlist, in the same commit. `bed_freed`: it
+    gave a bed back too, which other practitioners' patients may now have (their times are offered
+    as well; a move has taken every practitioner's lock before the beds', for this)."""
     for offer in WHEN_TIME_FREED:
         offer(practitioner_id, given_up, now, bed_freed=bed_freed)
 
