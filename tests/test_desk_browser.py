@@ -430,3 +430,11 @@ def test_beds_the_day_in_lanes_and_the_rooms_view_by_keyboard_and_without_javasc
     plain.goto("/desk/rooms?date=2027-03-10")
     expect(plain.locator("table.calendar--rooms a.block")).to_have_count(4)
     shots.take(plain, "beds-rooms-no-js")
+
+    phone = new_page(viewport=PHONE_375)  # Ana's day alone, her visits in lanes: on a phone, a list
+    sign_in(phone)
+    phone.goto("/desk?date=2027-03-10&practitioner=ana")
+    assert page_overflow(phone) == 0
+    for patient in ("Pat Resting", "Quinn Needled", "Sam Alone"):
+        expect(phone.locator(".calendar-stack", has_text=patient)).to_be_visible()
+    check(phone, shots, "beds-day-phone")
