@@ -214,6 +214,7 @@ def test_the_room_and_bed_a_visit_takes(rooms, taken, expected):
     (["0-45"], 45, ((0, 45),)),
     ([" 0-10 ", "10-20"], 45, ((0, 10), (10, 20))),  # touching parts are two parts, not an overlap
     (("5-15",), 30, ((5, 15),)),
+    (["0\u201310", "35 \u2013 45"], 45, ((0, 10), (35, 45))),  # en dashes, as the staff pages write ranges
 ])
 def test_hands_on_is_read(entries, minutes, expected):
     assert parse_hands_on(entries, minutes) == expected

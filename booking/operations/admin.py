@@ -123,14 +123,18 @@ class _Checks:
                               "or leave it empty")
             return None
 
+    # An example of a short name for each kind of row, as its page's hint gives one.
+    SLUG_EXAMPLES = {"service": "first-visit", "practitioner": "mei-lin", "room": "room-1"}
+
     def slug(self, model: type[Service] | type[Practitioner] | type[Room], what: str) -> str:
         slug = str(self.values.get("slug") or "").strip()
+        example = self.SLUG_EXAMPLES[what]
         if not slug:
-            self.problem("slug", "Enter a short name for web addresses, like first-visit")
+            self.problem("slug", f"Enter a short name for web addresses, like {example}")
         elif len(slug) > limits.SLUG_LENGTH:
             self.problem("slug", f"Short name must be {limits.SLUG_LENGTH} characters or fewer")
         elif not limits.SLUG.match(slug):
-            self.problem("slug", "Short name must be lower-case letters, digits and single hyphens, like first-visit")
+            self.problem("slug", f"Short name must be lower-case letters, digits and single hyphens, like {example}")
         elif db.session.scalar(sa.select(model.id).where(model.slug == slug)):
             self.problem("slug", _taken(what, slug))
         return slug

@@ -57,8 +57,9 @@ from booking.scheduling.core import (
 
 Part = tuple[int, int]  # minutes from the start of the visit, [a, b)
 
-# Whole minutes only, as the clinic file writes them: "0-10". Spaces around the text are forgiven.
-_MINUTE_RANGE = re.compile(r"\s*(\d{1,4})-(\d{1,4})\s*")
+# Whole minutes only, as the clinic file writes them: "0-10". Spaces are forgiven, and so is the en
+# dash the staff pages write ranges with ("0–10"), which a copied value brings.
+_MINUTE_RANGE = re.compile(r"\s*(\d{1,4})\s*[-\u2013]\s*(\d{1,4})\s*")
 
 EXAMPLE = '["0-10", "35-45"]'
 
