@@ -210,3 +210,18 @@ def test_a_room_out_of_use_keeps_its_visits_in_view(beds, desk):
     assert "Pat Resting" in page and "Quinn Needled" in page
     later = desk.get("/desk/rooms?date=2027-03-11").get_data(as_text=True)  # no visit in it that day
     assert "Treatment room 1" not in later and "Community room" in later
+
+
+def test_a_desk_booking_whose_later_part_meets_another_patients_says_so(beds, desk):
+    """Ana is free at 09:00, but a needling visit then would need her again at 09:35-09:45, when
+    she takes out Pat's needles: the desk is told that, not that the time was just taken."""
+    needling(beds, 9, 30, name="Pat Resting")  # hands on 09:30-09:40 and 10:05-10:15
+    form = f"/desk/book?practitioner=ana&start={DAY}T09:00:00-08:00&patient=new"
+    response = submit(desk, form, {"service": "needling", "symptoms": "none", "name": "Quinn Needled",
+                                   "email": "quinn@example.com", "phone": "213 555 0199", "birth_day": "3",
+                                   "birth_month": "5", "birth_year": "1975"})
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert ("Needling treatment needs Ana Test&#39;s hands at 9:00 AM–9:10 AM, 9:35 AM–9:45 AM, and Ana Test is "
+            "with another patient for part of that.") in page
+    assert "taken a moment ago" not in page

@@ -432,15 +432,41 @@ def book_for_caller(account: StaffAccount, request: bookings.BookingRequest, now
         if practitioner is None or _occupied_at(practitioner.id, request.start):
             raise
         service = next((s for s in practitioner.services if s.slug == request.service), None)
-        if service is None or service.hands_on or service.needs_bed:
-            raise  # a later hands-on part or a bed may be what is taken: "taken", with times that are free
+        if service is None:
+            raise
         clinic = load_clinic()
+        if service.hands_on or service.needs_bed:
+            why = _why_parts_or_bed_do_not_fit(clinic, service, practitioner, request.start)
+            if why is None:
+                raise
+            raise CannotBook("service", why) from None
         extra = f" and {service.buffer_minutes} to clear up" if service.buffer_minutes else ""
         raise CannotBook("service", (
             f"{service.name} takes {service.minutes} minutes{extra}, and {practitioner.name} is not free that long "
             f"from {clinic_time(request.start, clinic, get_locale() or 'en_US', 'time')}. "
             "Choose a shorter visit or an earlier time."
         )) from None
+
+
+def _why_parts_or_bed_do_not_fit(clinic, service, practitioner, start: datetime) -> str | None:
+    """Why a visit with hands-on parts or a bed does not fit at a start where the practitioner is
+    free: a later part meets another patient's, or every bed is taken for part of its time."""
+    def at(moment: datetime) -> str:
+        return clinic_time(moment, clinic, get_locale() or "en_US", "time")
+
+    shape = service.shape
+    held = shape.held_by_practitioner(start)
+    if db.session.scalar(sa.select(sa.func.count()).select_from(HandsOnPart).where(
+            HandsOnPart.practitioner_id == practitioner.id, HandsOnPart.holds_time,
+            sa.or_(*(sa.and_(HandsOnPart.starts_at < part.end, HandsOnPart.ends_at > part.start) for part in held)))):
+        parts = ", ".join(f"{at(part.start)}–{at(part.end)}" for part in held)
+        return (f"{service.name} needs {practitioner.name}'s hands at {parts}, and {practitioner.name} is with another "
+                "patient for part of that. Choose a time when each part is free, or another practitioner.")
+    if shape.needs_bed:
+        bed = shape.bed_time(start)
+        return (f"Every bed is taken for part of {at(bed.start)}–{at(bed.end)} (the visit and the bed's turnover). "
+                "Choose another time.")
+    return None
 
 
 def _occupied_at(practitioner_id: int, instant: datetime) -> bool:
