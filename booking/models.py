@@ -507,6 +507,8 @@ class Appointment(db.Model):
         sa.CheckConstraint("ends_at <= occupied_until", name="buffer_after_end"),
         sa.CheckConstraint("(room_id IS NULL) = (bed IS NULL) AND (bed IS NULL OR bed >= 1)", name="bed_in_room"),
         sa.Index("ix_appointment_practitioner_starts", "practitioner_id", "starts_at"),
+        # The beds taken across a window, room by room (operations.beds), without reading the history.
+        sa.Index("ix_appointment_room_starts", "room_id", "starts_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -37,7 +37,8 @@ def lock_beds() -> None:
 
 # Built once: the visits holding a bed across a window, with their room and bed.
 _BEDS_TAKEN = sa.select(Appointment.room_id, Appointment.bed, Appointment.starts_at, Appointment.occupied_until).where(
-    Appointment.room_id.is_not(None),
+    # Room by room, so the (room, start) index reads only the window of each.
+    Appointment.room_id.in_(sa.bindparam("rooms", expanding=True)),
     Appointment.status.in_(AppointmentStatus.holding_time()),
     Appointment.starts_at < sa.bindparam("window_end"),
     # As availability's read of the parts: no visit lasts longer, so nothing is dropped.
@@ -51,14 +52,16 @@ def bed_index(window: TimeRange, *, ignoring: int | None = None, count_bookings:
     """The clinic's rooms in use and the beds booked across `window` (leaving out visit `ignoring`,
     which is being moved; with count_bookings=False, none: the beds of an empty clinic)."""
     known = catalogue.current()
-    slug_of = {room.id: room.slug for room in known.rooms}
+    in_use = known.active_rooms()  # visits in a room out of use keep their bed but take none from others
+    slug_of = {room.id: room.slug for room in in_use}
     rows = driver.run(_BEDS_TAKEN, {
+        "rooms": sorted(slug_of),
         "window_start": window.start,
         "window_end": window.end,
         "earliest_start": window.start - timedelta(minutes=LONGEST_VISIT_MINUTES),
         "ignoring": ignoring or 0,  # 0: no visit has that id
-    }) if count_bookings else []
-    return BedIndex([Room(room.slug, room.beds) for room in known.active_rooms()],
+    }) if count_bookings and slug_of else []
+    return BedIndex([Room(room.slug, room.beds) for room in in_use],
                     [BedTaken(slug_of[room_id], bed, TimeRange(start, end)) for room_id, bed, start, end in rows],
                     known.zone)
 

@@ -49,6 +49,8 @@ def upgrade():
                    "CONSTRAINT fk_appointment_room_id_room REFERENCES room (id)")
         op.add_column('appointment', sa.Column('bed', sa.Integer(), nullable=True))
 
+    op.create_index('ix_appointment_room_starts', 'appointment', ['room_id', 'starts_at'], unique=False)
+
     op.create_table('hands_on_part',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('appointment_id', sa.Integer(), nullable=False),
@@ -97,6 +99,7 @@ def downgrade():
     op.drop_index('ix_hands_on_part_practitioner_starts', table_name='hands_on_part')
     op.drop_index(op.f('ix_hands_on_part_appointment_id'), table_name='hands_on_part')
     op.drop_table('hands_on_part')
+    op.drop_index('ix_appointment_room_starts', table_name='appointment')
     if postgres:
         op.drop_constraint(op.f('ck_appointment_bed_in_room'), 'appointment', type_='check')
         op.drop_constraint(op.f('fk_appointment_room_id_room'), 'appointment', type_='foreignkey')
