@@ -164,8 +164,12 @@ def find_slots(
     asked = {"days": date_range(first_day, days), "rules": rules or clinic.booking_rules, "now": now,
              "zone": clinic.zone}
     if shape.hands_on or shape.needs_bed:
-        # Read once for every practitioner asked about: the rooms are the clinic's, not theirs.
-        taken_beds = beds.bed_index(window, ignoring=ignoring, count_bookings=count_bookings) if shape.needs_bed else None
+        # Read once for every practitioner asked about: the rooms are the clinic's, not theirs. Only
+        # beds held after the first date begins, and after now, can meet a start on offer: the
+        # visits before (every practitioner's, the day before and earlier today) are left unread.
+        beds_from = max(now, wall_clock_instant(first_day, time(0), clinic.zone))
+        taken_beds = (beds.bed_index(TimeRange(beds_from, window.end), ignoring=ignoring, count_bookings=count_bookings)
+                      if shape.needs_bed else None)
 
         def starts_of(practitioner):
             return free_starts_with_beds(hours=practitioner.working_intervals, time_off=time_off[practitioner.id],

@@ -49,7 +49,8 @@ def upgrade():
                    "CONSTRAINT fk_appointment_room_id_room REFERENCES room (id)")
         op.add_column('appointment', sa.Column('bed', sa.Integer(), nullable=True))
 
-    op.create_index('ix_appointment_room_starts', 'appointment', ['room_id', 'starts_at'], unique=False)
+    op.create_index('ix_appointment_room_starts', 'appointment', ['room_id', 'starts_at', 'occupied_until', 'bed', 'status'],
+                    unique=False)
 
     op.create_table('hands_on_part',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -66,8 +67,8 @@ def upgrade():
     sa.PrimaryKeyConstraint('id', name=op.f('pk_hands_on_part'))
     )
     op.create_index(op.f('ix_hands_on_part_appointment_id'), 'hands_on_part', ['appointment_id'], unique=False)
-    op.create_index('ix_hands_on_part_practitioner_starts', 'hands_on_part', ['practitioner_id', 'starts_at'],
-                    unique=False)
+    op.create_index('ix_hands_on_part_practitioner_starts', 'hands_on_part',
+                    ['practitioner_id', 'starts_at', 'ends_at', 'holds_time', 'appointment_id'], unique=False)
     # Every visit so far held its practitioner for its whole span: one part each.
     op.execute("INSERT INTO hands_on_part (appointment_id, practitioner_id, starts_at, ends_at, holds_time) "
                "SELECT id, practitioner_id, starts_at, occupied_until, status <> 'cancelled' FROM appointment "
