@@ -24,23 +24,13 @@ from booking.operations.clinic_file import import_clinic_file
 from booking.operations.history import staff_actor
 from booking.operations.staff import add_staff
 from booking.scheduling import free_starts
+from tests.conftest import CLINIC_TOML
 
 UTC = timezone.utc
 MONDAY, TUESDAY, WEDNESDAY = date(2027, 3, 8), date(2027, 3, 9), date(2027, 3, 10)
 
-BEDS_TOML = """\
-[clinic]
-name = "Bed Clinic"
-timezone = "America/Los_Angeles"
-phone = "+1 213 555 0100"
-emergency_number = "911"
-slot_step_minutes = 15
-min_notice_hours = 2
-max_advance_days = 30
-cancellation_notice_hours = 24
-region = "US"
-alert_email = "alerts@clinic.example.com"
-
+# The test clinic's own [clinic] table, with services, rooms and practitioners of its own.
+BEDS_TOML = CLINIC_TOML[:CLINIC_TOML.index("[[services]]")] + """\
 [[services]]
 slug = "needles"
 name = "Needling"

@@ -456,9 +456,7 @@ def _why_parts_or_bed_do_not_fit(clinic, service, practitioner, start: datetime)
 
     shape = service.shape
     held = shape.held_by_practitioner(start)
-    if db.session.scalar(sa.select(sa.func.count()).select_from(HandsOnPart).where(
-            HandsOnPart.practitioner_id == practitioner.id, HandsOnPart.holds_time,
-            sa.or_(*(sa.and_(HandsOnPart.starts_at < part.end, HandsOnPart.ends_at > part.start) for part in held)))):
+    if _held_during(practitioner.id, held):
         parts = ", ".join(f"{at(part.start)}–{at(part.end)}" for part in held)
         return (f"{service.name} needs {practitioner.name}'s hands at {parts}, and {practitioner.name} is with another "
                 "patient for part of that. Choose a time when each part is free, or another practitioner.")
@@ -471,9 +469,14 @@ def _why_parts_or_bed_do_not_fit(clinic, service, practitioner, start: datetime)
 
 def _occupied_at(practitioner_id: int, instant: datetime) -> bool:
     """Whether a visit holds the practitioner at `instant` (one of its hands-on parts covers it)."""
+    return _held_during(practitioner_id, [TimeRange(instant, instant + timedelta(microseconds=1))])
+
+
+def _held_during(practitioner_id: int, spans: list[TimeRange]) -> bool:
+    """Whether a visit's hands-on part holds the practitioner during any of these spans."""
     return bool(db.session.scalar(sa.select(sa.func.count()).select_from(HandsOnPart).where(
         HandsOnPart.practitioner_id == practitioner_id, HandsOnPart.holds_time,
-        HandsOnPart.starts_at <= instant, HandsOnPart.ends_at > instant)))
+        sa.or_(*(sa.and_(HandsOnPart.starts_at < span.end, HandsOnPart.ends_at > span.start) for span in spans)))))
 
 
 def someone_else_with_identity(name: str, email: str, born_on: date) -> Patient | None:
