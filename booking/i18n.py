@@ -14,6 +14,7 @@ Catalogs: booking/translations/<language>/LC_MESSAGES/messages.po, compiled to .
 
 from __future__ import annotations
 
+from functools import lru_cache
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -40,6 +41,7 @@ def _clinic():
     return db.session.get(Clinic, 1)
 
 
+@lru_cache(maxsize=64)  # a handful of pairs, asked for by every page and history line: Babel parses both each time
 def format_locale(language: str, clinic_locale: str) -> str:
     """The locale for a language in the clinic's country: ("es", "en_US") -> "es_US"; the
     language alone where Babel knows no such pairing (Spanish as written in Britain: "es")."""

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import re
+import time
 from datetime import date, datetime
 
 from flask import Flask, abort, g, has_request_context, request
 from flask_babel import get_locale
 from flask.json.provider import DefaultJSONProvider
-from flask.sessions import SecureCookieSessionInterface
+from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
+from itsdangerous import BadSignature
 
 from booking.clock import now
 from booking.extensions import db
@@ -67,6 +69,14 @@ NUL = "\x00"
 LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
+def _may_hold_nul_or_surrogate(body: bytes) -> bool:
+    """False when a JSON body cannot hold either once read, without reading it: plain ASCII (so no
+    surrogate spelled in UTF-8 bytes) with no zero byte (so no raw NUL, and UTF-8 rather than UTF-16
+    or UTF-32, which json.loads also reads) and no \\u escape. Most bodies are such, and walking
+    every string of them twice was a good part of a booking's time outside its lock."""
+    return not body.isascii() or b"\x00" in body or b"\\u" in body
+
+
 def _holds(value, found) -> bool:
     """True when any string in a JSON value, keys included, matches `found`."""
     if isinstance(value, str):
@@ -83,7 +93,8 @@ def refuse_nul_characters() -> None:
     500 if it got that far): answer 400 before any view runs. Forms say so at the field instead
     (JourneyForm.validate), keeping what was typed. The same for a JSON string holding a lone
     surrogate (forms and queries cannot: Werkzeug decodes them with replacement characters)."""
-    json_body = request.get_json(silent=True) if request.is_json else None
+    json_body = request.get_json(silent=True) if request.is_json and _may_hold_nul_or_surrogate(request.get_data()) \
+        else None
     if (NUL in request.path or any(NUL in k or NUL in v for k, v in request.args.items(multi=True))
             or _holds(json_body, lambda text: NUL in text)):
         abort(400, "The request holds a NUL character, which no field accepts. Remove it and try again.")
@@ -107,7 +118,33 @@ class SessionCookieSecureOverHttps(SecureCookieSessionInterface):
         made = self.__dict__.get("made_for")
         if made is None or made[0] != keys:
             made = self.made_for = (keys, super().get_signing_serializer(app))
+            self.verified = {}  # cookies checked with other keys prove nothing under these
         return made[1]
+
+    def open_session(self, app: Flask, request) -> SecureCookieSession | None:
+        """Flask's own, except that a cookie already verified by this process is not verified and
+        decoded again on each request: a browser sends the same cookie until its session changes.
+        What is kept is the cookie's text, its signing time and its JSON, so its age is checked
+        against the session lifetime as Flask checks it, and every request gets its own values."""
+        serializer = self.get_signing_serializer(app)
+        cookie = request.cookies.get(self.get_cookie_name(app)) if serializer is not None else None
+        if not cookie:
+            return super().open_session(app, request)
+        max_age = int(app.permanent_session_lifetime.total_seconds())
+        known = self.verified.get(cookie)
+        if known is not None and 0 <= int(time.time()) - known[0] <= max_age:  # as itsdangerous ages it
+            return self.session_class(self.serializer.loads(known[1]))
+        try:
+            data, signed_at = serializer.loads(cookie, max_age=max_age, return_timestamp=True)
+        except BadSignature:
+            return self.session_class()
+        if len(self.verified) >= VERIFIED_COOKIES_KEPT:
+            self.verified.clear()
+        self.verified[cookie] = (int(signed_at.timestamp()), self.serializer.dumps(data))
+        return self.session_class(data)
+
+
+VERIFIED_COOKIES_KEPT = 4096  # a few hundred bytes each; past it, start again
 
 
 def _page_locale():

@@ -459,6 +459,24 @@ def test_half_a_surrogate_pair_in_a_json_string_is_400_and_books_nothing(clinic,
     assert row_counts(clinic) == (0, 0)
 
 
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-16-le", "utf-32-be"])
+@pytest.mark.parametrize("spelled", ["escaped", "raw"])
+@pytest.mark.parametrize("character, refusal", [("\x00", "NUL"), ("\ud800", "surrogate")])
+def test_nul_and_half_a_surrogate_pair_are_refused_however_the_json_is_encoded(clinic, client, encoding, spelled,
+                                                                                 character, refusal):
+    """json.loads reads UTF-16 and UTF-32 bodies too, and bytes that spell a surrogate in UTF-8: the
+    check that skips reading plain ASCII bodies (web._may_hold_nul_or_surrogate) must not skip these."""
+    booking = body()
+    booking["patient"]["name"] = f"Pat {character}"
+    raw = json.dumps(booking, ensure_ascii=False)
+    if spelled == "escaped":
+        raw = raw.replace(character, "\\u%04x" % ord(character))
+    response = client.post("/api/v1/bookings", data=raw.encode(encoding, "surrogatepass"),
+                           content_type="application/json")
+    assert response.status_code == 400 and refusal in response.get_json()["message"]
+    assert row_counts(clinic) == (0, 0)
+
+
 def test_json_as_deep_as_allowed_is_read(client):
     raw = '{"service":' * 31 + '"short"' + "}" * 31  # 31 objects deep and a string: refused for its content only
     response = client.post("/api/v1/bookings", data=raw, content_type="application/json")
