@@ -109,11 +109,20 @@ def _local_time(instant: datetime, zone, locale: str | Locale, style: str) -> st
     if style not in DATETIME_STYLES:
         return date_text(local.date(), locale, style)
     date_style, join_style = DATETIME_STYLES[style]
-    joined = get_datetime_format(join_style, locale=locale)
-    # The joining pattern is CLDR's, e.g. "{1} 'at' {0}": quotes mark literal text.
-    return _tidy(joined.replace("{1}", format_date(local.date(), date_style, locale=locale))
-                 .replace("{0}", format_time(local.time(), TIME_WITH_SECONDS.get(style, "short"), locale=locale))
-                 .replace("''", "\0").replace("'", "").replace("\0", "'"))
+    # The date and the time are each kept on their own (a day's visits share the date, every day
+    # the times): a moment formatted for the first time, as a new booking's history line is, then
+    # costs two look-ups rather than Babel's pattern work.
+    shown_time = (_tidy(format_time(local.time(), TIME_WITH_SECONDS[style], locale=locale))
+                  if style in TIME_WITH_SECONDS else time_text(local, locale))
+    return _joining(join_style, locale).replace("{1}", date_text(local.date(), locale, date_style)).replace(
+        "{0}", shown_time)
+
+
+@lru_cache(maxsize=64)
+def _joining(style: str, locale: str | Locale) -> str:
+    """CLDR's pattern joining a date ({1}) and a time ({0}), e.g. "{1} 'at' {0}", with its quotes
+    (which mark literal text) read: "{1} at {0}"."""
+    return _tidy(get_datetime_format(style, locale=locale).replace("''", "\0").replace("'", "").replace("\0", "'"))
 
 
 def clinic_time(instant: datetime, clinic: Clinic, locale: str | Locale = "en_US", style: str = "long") -> str:

@@ -125,3 +125,29 @@ def test_an_update_sets_the_columns_own_onupdate_as_through_the_engine(clinic):
             renote = sa.update(_TOUCHED).where(_TOUCHED.c.id == sa.bindparam("row")).values(note=sa.bindparam("note"))
             driver.run(renote, {"row": 1, "note": "second"})
         assert db.session.execute(sa.select(_TOUCHED.c.note, _TOUCHED.c.changed)).one() == ("second", "changed")
+
+
+def test_in_lists_of_every_length_read_as_through_the_engine(clinic):
+    """An IN list's statement is written out once per length of list and kept (driver._expanded):
+    lists of each length, asked for in a mixed order, one of them twice and another in a second
+    list of the same statement, read exactly what the engine reads, for lists of plain ids and of
+    instants (which the column's type turns into what the database stores)."""
+    starts = [datetime(2027, 3, 9, hour, tzinfo=timezone.utc) for hour in range(16, 22)]
+    with clinic.app_context():
+        with write_transaction():
+            for practitioner_id in (1, 2):
+                for start in starts[::2]:
+                    db.session.add(TimeOff(practitioner_id=practitioner_id, starts_at=start,
+                                           ends_at=start.replace(minute=30)))
+        asking = (sa.select(TimeOff.practitioner_id, TimeOff.starts_at)
+                  .where(TimeOff.practitioner_id.in_(sa.bindparam("who", expanding=True)),
+                         TimeOff.starts_at.in_(sa.bindparam("when", expanding=True)))
+                  .order_by(TimeOff.practitioner_id, TimeOff.starts_at))
+        for who, when in [([1], starts[:3]), ([1, 2], starts), ([], starts), ([2], []), ([1], starts[:3]),
+                          ([2, 1], starts[4:]), ([1, 2, 3], starts[:1])]:
+            through_engine = [tuple(row) for row in db.session.execute(asking, {"who": who, "when": when})]
+            db.session.rollback()
+            assert driver.run(asking, {"who": who, "when": when}) == through_engine, (who, when)
+        assert len(driver.run(asking, {"who": [1, 2], "when": starts})) == 6  # the rows are there to be read
+        kept = driver._driver_form(asking, db.engine.dialect, frozenset({"who", "when"})).expansions
+        assert len(kept) == 6 and all(kept.values())  # each length written out once, and kept
