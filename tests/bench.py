@@ -46,7 +46,7 @@ from booking.models import Appointment, Clinic, Practitioner, Service, WorkingHo
 from booking.operations.demo import DEMO_STAFF
 from tests.bench_clinic import ADVANCE_DAYS, build_clinic, week_capacity
 from tests.bench_load import Run, Target, drive, load_tool
-from tests.postgres import start_server
+from tests.postgres import installed_version, start_server
 from tests.servers import gunicorn
 
 CONNECTIONS = 8
@@ -88,7 +88,7 @@ def throwaway_database(kind: str, folder: Path):
         conninfo = f"host=127.0.0.1 port={server.port} user={server.user} dbname=postgres"
         with psycopg.connect(conninfo, autocommit=True) as connection:
             connection.execute("CREATE DATABASE bench")
-        yield server.url("bench"), f"{server.version}, throwaway server on 127.0.0.1"
+        yield server.url("bench"), f"{installed_version()}, throwaway server on 127.0.0.1"
     finally:
         server.stop()
 

@@ -156,3 +156,19 @@ def test_the_week_holds_more_follow_ups_with_beds_than_without():
     assert (capacity.rooms, capacity.beds) == (2, 4)
     review = week_capacity("review")  # no hands_on, no bed in the demo clinic file
     assert review.with_beds == review.without > 0
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+def test_the_bench_makes_a_throwaway_database_of_either_kind(tmp_path, kind):
+    """make bench DB=postgresql once failed before measuring anything: the report's name for the
+    server asked the server object for a version it does not keep."""
+    from tests.bench import throwaway_database
+
+    with throwaway_database(kind, tmp_path) as (url, name):
+        engine = sa.create_engine(url)
+        try:
+            with engine.connect() as connection:
+                assert connection.execute(sa.text("SELECT 1")).scalar() == 1
+        finally:
+            engine.dispose()
+    assert name.startswith({"sqlite": "SQLite 3.", "postgresql": "postgres (PostgreSQL) "}[kind])
