@@ -11,6 +11,7 @@ token and any form's are one.
 
 from __future__ import annotations
 
+import time
 from functools import lru_cache
 
 from flask import current_app, g, session
@@ -40,7 +41,28 @@ def csrf_token() -> str:
     if not isinstance(raw, str) or not field or not isinstance(secret, str) or not secret:
         # A session with no token yet, or anything out of the ordinary: Flask-WTF's own way.
         return generate_csrf()
+    token = _signed(secret, raw)
+    setattr(g, field, token)
+    return token
+
+
+# A session's token signed less than a minute ago is handed out again rather than signed anew: it
+# is as good as a new one (Flask-WTF checks its signature, and that it is younger than
+# WTF_CSRF_TIME_LIMIT, hours), and someone moving through pages, a patient choosing a time or the
+# desk going from day to day, asks for one with every page. Kept per secret and session token.
+REUSE_SECONDS = 60
+SIGNED_KEPT = 4096
+_recently_signed: dict[tuple[str, str], tuple[int, str]] = {}
+
+
+def _signed(secret: str, raw: str) -> str:
+    now = int(time.time())
+    kept = _recently_signed.get((secret, raw))
+    if kept is not None and 0 <= now - kept[0] < REUSE_SECONDS:
+        return kept[1]
     serializer, signer = _signing(secret)
     token = signer.sign(serializer.dump_payload(raw)).decode()  # what serializer.dumps(raw) does
-    setattr(g, field, token)
+    if len(_recently_signed) >= SIGNED_KEPT:
+        _recently_signed.clear()
+    _recently_signed[secret, raw] = (now, token)
     return token

@@ -124,8 +124,9 @@ class SessionCookieSecureOverHttps(SecureCookieSessionInterface):
     def open_session(self, app: Flask, request) -> SecureCookieSession | None:
         """Flask's own, except that a cookie already verified by this process is not verified and
         decoded again on each request: a browser sends the same cookie until its session changes.
-        What is kept is the cookie's text, its signing time and its JSON, so its age is checked
-        against the session lifetime as Flask checks it, and every request gets its own values."""
+        What is kept is the cookie's text, its signing time and its values (or their JSON), so its
+        age is checked against the session lifetime as Flask checks it, and every request gets
+        values of its own."""
         serializer = self.get_signing_serializer(app)
         cookie = request.cookies.get(self.get_cookie_name(app)) if serializer is not None else None
         if not cookie:
@@ -133,14 +134,18 @@ class SessionCookieSecureOverHttps(SecureCookieSessionInterface):
         max_age = int(app.permanent_session_lifetime.total_seconds())
         known = self.verified.get(cookie)
         if known is not None and 0 <= int(time.time()) - known[0] <= max_age:  # as itsdangerous ages it
-            return self.session_class(self.serializer.loads(known[1]))
+            signed_at, values = known
+            # Plain values are shared safely; a list (the messages to flash) is read anew, so that
+            # what one request appends to it is not in the next one's session.
+            return self.session_class(dict(values) if isinstance(values, dict) else self.serializer.loads(values))
         try:
             data, signed_at = serializer.loads(cookie, max_age=max_age, return_timestamp=True)
         except BadSignature:
             return self.session_class()
         if len(self.verified) >= VERIFIED_COOKIES_KEPT:
             self.verified.clear()
-        self.verified[cookie] = (int(signed_at.timestamp()), self.serializer.dumps(data))
+        plain = all(isinstance(value, str | int | float | bool | None) for value in data.values())
+        self.verified[cookie] = (int(signed_at.timestamp()), dict(data) if plain else self.serializer.dumps(data))
         return self.session_class(data)
 
 

@@ -13,6 +13,7 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 from wtforms import ValidationError
 
 from booking import create_app
+from booking import csrf_tokens
 from booking.csrf_tokens import csrf_token
 from booking.kept_pages import without_indentation
 from tests.conftest import app_config, close_database
@@ -23,6 +24,7 @@ def both_in_one_second() -> tuple[str, str]:
     for _ in range(5):
         second = int(time.time())
         g.pop("csrf_token", None)
+        csrf_tokens._recently_signed.clear()  # signed now, not handed out again from an earlier request
         ours = csrf_token()
         g.pop("csrf_token", None)
         theirs = generate_csrf()
@@ -49,6 +51,28 @@ def test_one_token_a_request_shared_with_the_forms(app):
         first = csrf_token()  # no raw token in the session yet: made and kept there, as Flask-WTF does
         assert session["csrf_token"] and csrf_token() == first and generate_csrf() == first
         validate_csrf(first)
+
+
+def test_a_sessions_token_signed_within_the_minute_is_handed_out_again_and_still_checks(app):
+    with app.test_request_context():
+        generate_csrf()
+        first = csrf_token()
+        g.pop("csrf_token")  # the next request of the same session
+        assert csrf_token() == first
+        validate_csrf(first)
+        mine = session["csrf_token"]
+        session["csrf_token"] = "another session's raw token"
+        g.pop("csrf_token")
+        theirs = csrf_token()
+        assert theirs != first
+        validate_csrf(theirs)
+        session["csrf_token"] = mine
+        signed_at, token = csrf_tokens._recently_signed[app.secret_key, mine]
+        csrf_tokens._recently_signed[app.secret_key, mine] = (signed_at - csrf_tokens.REUSE_SECONDS, token)
+        g.pop("csrf_token")
+        renewed = csrf_token()  # a minute on: signed again, with the time it is signed at
+        validate_csrf(renewed)
+        assert csrf_tokens._recently_signed[app.secret_key, mine][0] >= signed_at
 
 
 def test_a_csrf_secret_of_its_own_signs_the_token(database_url):

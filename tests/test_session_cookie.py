@@ -43,6 +43,12 @@ def test_a_cookie_read_twice_gives_the_same_values_and_each_request_its_own(app)
     assert cookie in app.session_interface.verified  # the second was read from what the first kept
     assert dict(second) == {"booking": "draft-key", "_flashes": [("message", "Saved")]}
     assert not second.modified
+    plain = signed_cookie(app, {"booking": "draft-key", "language": "es"})  # kept as values, not JSON
+    with app.test_request_context("/", headers={"Cookie": f"session={plain}"}):
+        first = app.session_interface.open_session(app, request)
+        first["language"] = "en"
+        first.pop("booking")
+        assert dict(app.session_interface.open_session(app, request)) == {"booking": "draft-key", "language": "es"}
 
 
 def test_a_kept_cookie_still_expires_with_the_session_lifetime(app):
