@@ -114,12 +114,23 @@ class SessionCookieSecureOverHttps(SecureCookieSessionInterface):
     def get_signing_serializer(self, app: Flask):
         """Made once for the app's keys rather than for every request: itsdangerous tries its JSON
         serializer out as it makes one, which cost more than opening the session itself."""
+        return self._made_for(app)[1]
+
+    def _made_for(self, app: Flask) -> tuple:
+        """(keys, their serializer, the cookies verified with it), as one value: a request still
+        verifying with the old keys' serializer while another thread meets new keys keeps what it
+        verified beside the old serializer, never among the new keys' cookies."""
         keys = (app.secret_key, tuple(app.config["SECRET_KEY_FALLBACKS"] or ()))
         made = self.__dict__.get("made_for")
         if made is None or made[0] != keys:
-            made = self.made_for = (keys, super().get_signing_serializer(app))
-            self.verified = {}  # cookies checked with other keys prove nothing under these
-        return made[1]
+            # Cookies checked with other keys prove nothing under these: a new, empty keeping.
+            made = self.made_for = (keys, super().get_signing_serializer(app), {})
+        return made
+
+    @property
+    def verified(self) -> dict:
+        """The cookies verified with the current keys: text -> (signing time, values or their JSON)."""
+        return self.__dict__["made_for"][2] if "made_for" in self.__dict__ else {}
 
     def open_session(self, app: Flask, request) -> SecureCookieSession | None:
         """Flask's own, except that a cookie already verified by this process is not verified and
@@ -127,12 +138,12 @@ class SessionCookieSecureOverHttps(SecureCookieSessionInterface):
         What is kept is the cookie's text, its signing time and its values (or their JSON), so its
         age is checked against the session lifetime as Flask checks it, and every request gets
         values of its own."""
-        serializer = self.get_signing_serializer(app)
+        _, serializer, verified = self._made_for(app)  # one read: this serializer and its own cookies
         cookie = request.cookies.get(self.get_cookie_name(app)) if serializer is not None else None
         if not cookie:
             return super().open_session(app, request)
         max_age = int(app.permanent_session_lifetime.total_seconds())
-        known = self.verified.get(cookie)
+        known = verified.get(cookie)
         if known is not None and 0 <= int(time.time()) - known[0] <= max_age:  # as itsdangerous ages it
             signed_at, values = known
             # Plain values are shared safely; a list (the messages to flash) is read anew, so that
@@ -142,10 +153,10 @@ class SessionCookieSecureOverHttps(SecureCookieSessionInterface):
             data, signed_at = serializer.loads(cookie, max_age=max_age, return_timestamp=True)
         except BadSignature:
             return self.session_class()
-        if len(self.verified) >= VERIFIED_COOKIES_KEPT:
-            self.verified.clear()
+        if len(verified) >= VERIFIED_COOKIES_KEPT:
+            verified.clear()
         plain = all(isinstance(value, str | int | float | bool | None) for value in data.values())
-        self.verified[cookie] = (int(signed_at.timestamp()), dict(data) if plain else self.serializer.dumps(data))
+        verified[cookie] = (int(signed_at.timestamp()), dict(data) if plain else self.serializer.dumps(data))
         return self.session_class(data)
 
 

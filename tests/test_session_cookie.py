@@ -3,12 +3,14 @@ once is not verified again, and must still be refused whenever Flask's own check
 
 from __future__ import annotations
 
+import threading
 import time
 from datetime import timedelta
 
 import pytest
 from flask import request, session
 from itsdangerous import URLSafeTimedSerializer
+from werkzeug.test import EnvironBuilder
 
 from booking.web import VERIFIED_COOKIES_KEPT
 
@@ -101,3 +103,34 @@ def test_a_session_a_page_changes_is_written_and_read_back(clinic):
     with patient.client:
         assert patient.get("/book").status_code == 200
         assert session["booking"] == draft_key
+
+
+def test_a_cookie_still_being_verified_under_the_old_key_is_not_kept_for_the_new_one(app):
+    """gunicorn --threads: a request verifies a cookie with the serializer of the old key while
+    another, after the key changed, opens the first session under the new one. What the first
+    request then keeps must not be trusted under the new key (Flask would refuse the cookie)."""
+    cookie = signed_cookie(app, {"_user_id": "staff-session"})
+    interface = app.session_interface
+    old = interface.get_signing_serializer(app)
+    verifying, rotated = threading.Event(), threading.Event()
+    real_loads = old.loads
+
+    def loads_then_wait(*args, **kwargs):  # the real check, then the other thread's turn
+        result = real_loads(*args, **kwargs)
+        verifying.set()
+        rotated.wait(10)
+        return result
+
+    old.loads = loads_then_wait
+    first = []
+    # Opened as Flask opens a request's session (pushing a request context would open it twice).
+    asked = app.request_class(EnvironBuilder("/", headers={"Cookie": f"session={cookie}"}).get_environ())
+    thread = threading.Thread(target=lambda: first.append(dict(interface.open_session(app, asked))))
+    thread.start()
+    assert verifying.wait(10)
+    app.secret_key = app.config["SECRET_KEY"] = "a-new-key-after-a-leak"
+    assert opened(app, signed_cookie(app, {"language": "es"})) == {"language": "es"}  # the new key's first request
+    rotated.set()
+    thread.join(10)
+    assert first == [{"_user_id": "staff-session"}]  # read before the key changed, as Flask would have
+    assert opened(app, cookie) == {}
