@@ -122,9 +122,13 @@ def _expanded(form: _DriverForm, given: dict) -> tuple:
 
 
 def _written_out(form: _DriverForm, values: dict) -> dict:
-    """construct_params' values with each IN list's items under their own names, in place."""
-    for name in form.lists:
-        values.update((f"{name}_{number}", item) for number, item in enumerate(values.pop(name), 1))
+    """construct_params' values with each IN list's items under their own names, in place. Every
+    list is taken out before any is written: one list's item names may be another list's name
+    (`who` writes who_1 beside a list who_1), and then they come out unlike SQLAlchemy's, which
+    the check in _expanded sees."""
+    lists = [(name, values.pop(name)) for name in form.lists]
+    for name, items in lists:
+        values.update((f"{name}_{number}", item) for number, item in enumerate(items, 1))
     return values
 
 

@@ -151,3 +151,23 @@ def test_in_lists_of_every_length_read_as_through_the_engine(clinic):
         assert len(driver.run(asking, {"who": [1, 2], "when": starts})) == 6  # the rows are there to be read
         kept = driver._driver_form(asking, db.engine.dialect, frozenset({"who", "when"})).expansions
         assert len(kept) == 6 and all(kept.values())  # each length written out once, and kept
+
+
+def test_in_lists_named_one_after_the_other_read_as_through_the_engine(clinic):
+    """SQLAlchemy writes the values of a list `who` as who_1, who_2...; beside a second list named
+    who_1 it names them otherwise (who_1__1). The driver checks its own naming against SQLAlchemy's
+    once per length and lets SQLAlchemy write out each use where they differ: that check itself must
+    not fail on such names."""
+    with clinic.app_context():
+        with write_transaction():
+            for practitioner_id in (1, 2):
+                db.session.add(TimeOff(practitioner_id=practitioner_id, starts_at=datetime(2027, 3, 9, 16, tzinfo=timezone.utc),
+                                       ends_at=datetime(2027, 3, 9, 17, tzinfo=timezone.utc)))
+        asking = (sa.select(TimeOff.practitioner_id)
+                  .where(TimeOff.practitioner_id.in_(sa.bindparam("who", expanding=True)),
+                         TimeOff.practitioner_id.in_(sa.bindparam("who_1", expanding=True)))
+                  .order_by(TimeOff.practitioner_id))
+        for who, also in [([1, 2], [2]), ([1, 2], [1, 2]), ([], [1]), ([2], [])]:
+            through_engine = [tuple(row) for row in db.session.execute(asking, {"who": who, "who_1": also})]
+            db.session.rollback()
+            assert driver.run(asking, {"who": who, "who_1": also}) == through_engine, (who, also)
