@@ -41,7 +41,9 @@ def csrf_token() -> str:
     if not isinstance(raw, str) or not field or not isinstance(secret, str) or not secret:
         # A session with no token yet, or anything out of the ordinary: Flask-WTF's own way.
         return generate_csrf()
-    token = _signed(secret, raw)
+    limit = config.get("WTF_CSRF_TIME_LIMIT", 3600)
+    # A token handed out again is up to a minute old: only where that is a small part of its life.
+    token = _signed(secret, raw, reuse=limit is None or limit >= 60 * REUSE_SECONDS)
     setattr(g, field, token)
     return token
 
@@ -55,9 +57,9 @@ SIGNED_KEPT = 4096
 _recently_signed: dict[tuple[str, str], tuple[int, str]] = {}
 
 
-def _signed(secret: str, raw: str) -> str:
+def _signed(secret: str, raw: str, *, reuse: bool) -> str:
     now = int(time.time())
-    kept = _recently_signed.get((secret, raw))
+    kept = _recently_signed.get((secret, raw)) if reuse else None
     if kept is not None and 0 <= now - kept[0] < REUSE_SECONDS:
         return kept[1]
     serializer, signer = _signing(secret)

@@ -145,7 +145,7 @@ class SessionCookieSecureOverHttps(SecureCookieSessionInterface):
         max_age = int(app.permanent_session_lifetime.total_seconds())
         known = verified.get(cookie)
         if known is not None and 0 <= int(time.time()) - known[0] <= max_age:  # as itsdangerous ages it
-            signed_at, values = known
+            _, values = known
             # Plain values are shared safely; a list (the messages to flash) is read anew, so that
             # what one request appends to it is not in the next one's session.
             return self.session_class(dict(values) if isinstance(values, dict) else self.serializer.loads(values))

@@ -75,6 +75,24 @@ def test_a_sessions_token_signed_within_the_minute_is_handed_out_again_and_still
         assert csrf_tokens._recently_signed[app.secret_key, mine][0] >= signed_at
 
 
+def test_with_a_short_time_limit_every_request_gets_a_token_signed_now(database_url):
+    """A token handed out again may be a minute old: with a limit of a few minutes that would be a
+    good part of its life, so each request's token is signed as it is asked for."""
+    app = create_app(app_config(database_url, WTF_CSRF_TIME_LIMIT=120))
+    try:
+        with app.test_request_context():
+            generate_csrf()
+            g.pop("csrf_token")
+            csrf_token()
+            raw = session["csrf_token"]
+            signed_at, token = csrf_tokens._recently_signed[app.secret_key, raw]
+            csrf_tokens._recently_signed[app.secret_key, raw] = (signed_at, "a token signed long ago")
+            g.pop("csrf_token")
+            validate_csrf(csrf_token())
+    finally:
+        close_database(app)
+
+
 def test_a_csrf_secret_of_its_own_signs_the_token(database_url):
     app = create_app(app_config(database_url, WTF_CSRF_SECRET_KEY="a secret for CSRF tokens only"))
     try:
