@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from booking.extensions import db
 from booking.models import Appointment, HandsOnPart, Room, Service, StaffRole
 from booking.operations import admin as admin_operations
-from booking.operations.clinic_file import export_clinic_file, import_clinic_file
+from booking.operations.clinic_file import ClinicFileError, export_clinic_file, import_clinic_file
 from tests.test_desk import book_online, submit
 from tests.test_emails import set_clinic
 from tests.test_staff import ACCOUNTS, csrf_from, login_as, staff  # noqa: F401 (fixtures)
@@ -314,3 +314,59 @@ def test_changing_a_services_parts_leaves_booked_visits_as_they_were_booked(beds
         assert (visit.room.slug, visit.bed) == ("room-1", 1)
         assert db.session.scalar(sa.select(Service.hands_on).where(Service.slug == "short")) == [[0, 5], [20, 30]]
         assert db.session.scalar(sa.select(sa.func.count()).select_from(Room)) == 1
+
+
+# --- a service that comes to need a bed -------------------------------------------------
+
+WEDNESDAY_10 = "2027-03-10T10:00:00-08:00"  # Ana and Ben both work
+
+
+def test_a_service_that_comes_to_need_a_bed_gives_its_visits_already_booked_a_bed(beds, admin):
+    """Its patients lie on beds too: left without one, a new booking could be given their bed."""
+    assert submit(admin, "/admin/services/short", SHORT).status_code == 303  # no bed, for now
+    tuesday = book_online(beds)
+    with_ana = book_online(beds, start=WEDNESDAY_10, email="b@example.com")
+    with_ben = book_online(beds, start=WEDNESDAY_10, practitioner="ben", email="c@example.com")
+    assert set(beds_of(beds).values()) == {(None, None)}
+
+    assert submit(admin, "/admin/services/short", SHORT | {"needs_bed": "y"}).status_code == 303
+    assert beds_of(beds) == {tuesday["reference"]: ("room-1", 1), with_ana["reference"]: ("room-1", 1),
+                             with_ben["reference"]: ("room-1", 2)}
+    # Counted as taken: the room may not lose the bed Ben's patient now lies on.
+    page = submit(admin, "/admin/rooms/room-1", ROOM | {"beds": "1"}).get_data(as_text=True)
+    assert "1 booked visit uses a bed above bed 1 (the first on Mar 10, 2027, 10:00 AM)" in page
+
+
+def test_a_service_cannot_come_to_need_a_bed_while_its_booked_visits_could_not_all_have_one(beds, admin):
+    assert submit(admin, "/admin/rooms/room-1", ROOM | {"beds": "1"}).status_code == 303
+    assert submit(admin, "/admin/services/short", SHORT).status_code == 303
+    with_ana = book_online(beds, start=WEDNESDAY_10)
+    with_ben = book_online(beds, start=WEDNESDAY_10, practitioner="ben", email="b@example.com")  # one bed for two
+    refused = submit(admin, "/admin/services/short", SHORT | {"needs_bed": "y"})
+    page = refused.get_data(as_text=True)
+    assert refused.status_code == 200 and 'href="#needs_bed"' in page
+    assert (f"every bed is taken for Mar 10, 2027, 10:00 AM (reference {with_ben['reference']}, with Ben Test). "
+            "Add a bed or a room, or move that visit from the desk, then try again.") in page
+    assert service(beds, "short")["needs_bed"] is False  # nothing was saved
+    assert beds_of(beds) == {with_ana["reference"]: (None, None), with_ben["reference"]: (None, None)}
+    # With a second bed it goes through.
+    assert submit(admin, "/admin/rooms/room-1", ROOM | {"beds": "2"}).status_code == 303
+    assert submit(admin, "/admin/services/short", SHORT | {"needs_bed": "y"}).status_code == 303
+    assert beds_of(beds) == {with_ana["reference"]: ("room-1", 1), with_ben["reference"]: ("room-1", 2)}
+
+
+def test_a_clinic_file_that_gives_a_service_a_bed_gives_its_booked_visits_beds_or_is_refused(beds, admin):
+    assert submit(admin, "/admin/services/short", SHORT).status_code == 303
+    with_ana = book_online(beds, start=WEDNESDAY_10)
+    with_ben = book_online(beds, start=WEDNESDAY_10, practitioner="ben", email="b@example.com")
+    without = {with_ana["reference"]: (None, None), with_ben["reference"]: (None, None)}
+    with beds.app_context(), pytest.raises(ClinicFileError) as refused:
+        import_clinic_file(BEDS_TOML.replace("beds = 3", "beds = 1"), "beds.toml")
+    assert refused.value.problems == [
+        f"beds.toml:10: services[0].needs_bed: its visits already booked would each need a bed, and every bed is "
+        f"taken at 2027-03-10T10:00 (reference {with_ben['reference']}): add a bed or a room, or move that visit "
+        "from the desk first"]
+    assert beds_of(beds) == without and rooms(beds)["room-1"]["beds"] == 3  # nothing of the file was written
+    with beds.app_context():
+        import_clinic_file(BEDS_TOML, "beds.toml")
+    assert beds_of(beds) == {with_ana["reference"]: ("room-1", 1), with_ben["reference"]: ("room-1", 2)}

@@ -90,7 +90,7 @@ def services():
 @bp.route("/services/new", methods=["GET", "POST"])
 def add_service():
     form = in_languages(ServiceEditForm, admin.other_languages())(adding=True, data={"buffer_minutes": 0, "is_active": True})
-    service = _saved(form, admin.save_service)
+    service = _saved(form, lambda values: admin.save_service(values, now()))
     if service:
         flash(f"{service.name} is added.", "success")
         return redirect(url_for("admin.services"), code=303)
@@ -101,7 +101,7 @@ def add_service():
 def edit_service(slug: str):
     service = admin.find_service(slug) or abort(404)
     form = in_languages(ServiceEditForm, admin.other_languages())(adding=False, data=admin.service_values(service))
-    if _saved(form, lambda values: admin.save_service(values, service)):
+    if _saved(form, lambda values: admin.save_service(values, now(), service)):
         hidden = "" if service.is_active else (
             " Patients can no longer book it." + _kept(admin.upcoming_visits(now(), Appointment.service_id == service.id)))
         flash(f"{service.name} is saved.{hidden}", "success")

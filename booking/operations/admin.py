@@ -22,7 +22,7 @@ from booking.i18n import catalog_languages, language_name
 from booking.models import (ADDRESS_COLUMNS, Appointment, AppointmentStatus, Clinic, Practitioner, Room, Service,
                             column_length, stored_versions)
 from booking.operations.availability import load_clinic
-from booking.operations.beds import beds_in_use_above, lock_beds
+from booking.operations.beds import bed_for_each_visit_booked_without, beds_in_use_above, lock_beds
 from booking.operations.bookings import staff_time
 from booking.operations.problems import InvalidInput
 from booking.scheduling import HandsOnProblem, parse_hands_on
@@ -187,9 +187,11 @@ def version_values(item, languages: list[str]) -> dict:
             for language in languages for field in item.TRANSLATED}
 
 
-def _save_by_slug(model, existing, slug: str, fields: dict, what: str, versions: dict | None = None, first=None):
+def _save_by_slug(model, existing, slug: str, fields: dict, what: str, versions: dict | None = None, first=None,
+                  then=None):
     """Set the fields (and the texts' versions) on an existing row, or on a new one with this slug,
-    in one write; first(), if given, runs at its start (a lock, a check that may refuse)."""
+    in one write; first(), if given, runs at its start (a lock, a check that may refuse), and
+    then(row) after the fields are set (what follows from them, which may refuse too)."""
 
     def change():
         if first is not None:
@@ -199,6 +201,8 @@ def _save_by_slug(model, existing, slug: str, fields: dict, what: str, versions:
         for key, value in fields.items():
             setattr(saved, key, value)
         saved.write_versions(versions or {})
+        if then is not None:
+            then(saved)
         return saved
 
     return _write(change, taken=_taken(what, slug))
@@ -333,8 +337,10 @@ def _rooms_in_use() -> int:
     return db.session.scalar(sa.select(sa.func.count()).select_from(Room).where(Room.is_active))
 
 
-def save_service(values: dict, service: Service | None = None) -> Service:
-    """Add a service (service=None: the slug comes from values) or change one; InvalidInput if any value is wrong."""
+def save_service(values: dict, now: datetime, service: Service | None = None) -> Service:
+    """Add a service (service=None: the slug comes from values) or change one; InvalidInput if any value is wrong.
+    A service that comes to need a bed gives one to each of its visits still to come, or is refused,
+    naming the first that would find every bed taken (beds.bed_for_each_visit_booked_without)."""
     check = _Checks(values)
     slug = check.slug(Service, "service") if service is None else service.slug
     fields = {
@@ -353,14 +359,31 @@ def save_service(values: dict, service: Service | None = None) -> Service:
                                "description": ("description", limits.DESCRIPTION_LENGTH)}, other_languages())
     check.done()
 
+    needed_a_bed = []
+
     def still_a_room():
         """Checked again under the beds lock, which taking the last room out of use takes too."""
+        needed_a_bed.append(service is not None and service.needs_bed)  # as it is under the lock
         if fields["needs_bed"]:
             lock_beds()
             if not _rooms_in_use():
                 raise InvalidInput({"needs_bed": NO_ROOM_IN_USE})
 
-    return _save_by_slug(Service, service, slug, fields, "service", versions, first=still_a_room)
+    def beds_for_booked_visits(saved: Service):
+        if fields["needs_bed"] and not needed_a_bed[0] and saved.id is not None:
+            left_out = bed_for_each_visit_booked_without(saved, now)
+            if left_out is not None:
+                raise InvalidInput({"needs_bed": _no_bed_for(left_out)})
+
+    return _save_by_slug(Service, service, slug, fields, "service", versions, first=still_a_room,
+                         then=beds_for_booked_visits)
+
+
+def _no_bed_for(visit: Appointment) -> str:
+    """Why a service may not come to need a bed: one of its booked visits would find none."""
+    return (f"Its visits already booked would each need a bed, and every bed is taken for "
+            f"{staff_time(load_clinic(), visit.starts_at)} (reference {visit.reference}, with "
+            f"{visit.practitioner.name}). Add a bed or a room, or move that visit from the desk, then try again.")
 
 
 def _by_slug(model, slug: str):

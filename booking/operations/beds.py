@@ -18,7 +18,8 @@ from flask_babel import gettext as _
 from booking import driver
 from booking.extensions import db
 from booking.limits import LONGEST_VISIT_MINUTES
-from booking.models import Appointment, AppointmentStatus, visit_shape
+from booking.models import Appointment, AppointmentStatus, Clinic, visit_shape
+from booking.models import Room as RoomRow
 from booking.operations import catalogue
 from booking.operations.problems import CannotBook
 from booking.scheduling import BedIndex, BedTaken, Room, TimeRange, wall_clock_instant
@@ -48,11 +49,16 @@ _BEDS_TAKEN = sa.select(Appointment.room_id, Appointment.bed, Appointment.starts
 )
 
 
-def bed_index(window: TimeRange, *, ignoring: int | None = None, count_bookings: bool = True) -> BedIndex:
+def bed_index(window: TimeRange, *, ignoring: int | None = None, count_bookings: bool = True,
+              rooms: list | None = None, zone=None) -> BedIndex:
     """The clinic's rooms in use and the beds booked across `window` (leaving out visit `ignoring`,
-    which is being moved; with count_bookings=False, none: the beds of an empty clinic)."""
-    known = catalogue.current()
-    in_use = known.active_rooms()  # visits in a room out of use keep their bed but take none from others
+    which is being moved; with count_bookings=False, none: the beds of an empty clinic). `rooms`
+    and `zone`: the rooms in use and the clinic's zone as a change sees them, when it may have
+    changed them itself (the catalogue holds what is committed)."""
+    if rooms is None:
+        known = catalogue.current()
+        rooms, zone = known.active_rooms(), known.zone  # a room out of use keeps its visits' beds, takes no more
+    in_use = rooms
     slug_of = {room.id: room.slug for room in in_use}
     rows = driver.run(_BEDS_TAKEN, {
         "rooms": sorted(slug_of),
@@ -63,7 +69,7 @@ def bed_index(window: TimeRange, *, ignoring: int | None = None, count_bookings:
     }) if count_bookings and slug_of else []
     return BedIndex([Room(room.slug, room.beds) for room in in_use],
                     [BedTaken(slug_of[room_id], bed, TimeRange(start, end)) for room_id, bed, start, end in rows],
-                    known.zone)
+                    zone)
 
 
 def beds_in_use_above(room_id: int, beds: int, now: datetime) -> tuple[int, datetime | None]:
@@ -96,14 +102,41 @@ def take_bed(service, start: datetime, *, ignoring: int | None = None) -> dict:
         return {"room_id": None, "bed": None}
     lock_beds()
     known = catalogue.current()
-    day = start.astimezone(known.zone).date()
     span = shape.bed_time(start)
-    # The whole clinic date, since the rule counts the day's visits in each room, and the visit's
-    # own time if it runs past midnight.
-    read = TimeRange(wall_clock_instant(day, time(0), known.zone),
-                     max(span.end, wall_clock_instant(day + timedelta(days=1), time(0), known.zone)))
-    choice = bed_index(read, ignoring=ignoring).choose(span)
+    choice = bed_index(_day_of(span, known.zone), ignoring=ignoring).choose(span)
     if choice is None:
         raise NoBedFree()
     room = next(room for room in known.rooms if room.slug == choice.room)
     return {"room_id": room.id, "bed": choice.bed}
+
+
+def _day_of(span: TimeRange, zone) -> TimeRange:
+    """What to read to choose a bed for `span`: its whole clinic date, since the rule counts the
+    day's visits in each room, and the visit's own time if it runs past midnight."""
+    day = span.start.astimezone(zone).date()
+    return TimeRange(wall_clock_instant(day, time(0), zone),
+                     max(span.end, wall_clock_instant(day + timedelta(days=1), time(0), zone)))
+
+
+def bed_for_each_visit_booked_without(service, now: datetime) -> Appointment | None:
+    """When `service` comes to take a bed, each of its visits still to come (or under way) that has
+    none takes one, in the order they start, by the booking's own rule: otherwise those patients
+    would lie on beds the clinic's count does not know are taken, and a new booking could be given
+    the same bed. Each keeps its booked time. Returns the first visit that finds every bed taken
+    (the caller refuses the change; the caller's transaction writes nothing then), or None when
+    every one has its bed. Under the beds lock, with the rooms as the change has left them."""
+    lock_beds()
+    zone = db.session.get(Clinic, 1).zone
+    rooms = list(db.session.scalars(sa.select(RoomRow).where(RoomRow.is_active).order_by(RoomRow.slug)))
+    waiting = db.session.scalars(sa.select(Appointment).where(
+        Appointment.service_id == service.id, Appointment.room_id.is_(None), Appointment.occupied_until > now,
+        Appointment.status.in_(AppointmentStatus.holding_time()),
+    ).order_by(Appointment.starts_at, Appointment.id)).all()
+    for visit in waiting:
+        span = TimeRange(visit.starts_at, visit.occupied_until)
+        # Each read flushes the beds given so far (driver.run), so the next visit sees them taken.
+        choice = bed_index(_day_of(span, zone), ignoring=visit.id, rooms=rooms, zone=zone).choose(span)
+        if choice is None:
+            return visit
+        visit.room_id, visit.bed = next(room.id for room in rooms if room.slug == choice.room), choice.bed
+    return None

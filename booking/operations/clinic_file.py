@@ -22,7 +22,7 @@ from booking.limits import CONTROL_CHARACTER, SLUG, Limit
 from booking.i18n import catalog_languages
 from booking.models import (ADDRESS_COLUMNS, Clinic, Practitioner, Room, Service, TimeOff, WorkingHours, column_length,
                             stored_versions)
-from booking.operations.beds import beds_in_use_above, lock_beds
+from booking.operations.beds import bed_for_each_visit_booked_without, beds_in_use_above, lock_beds
 from booking.scheduling import HandsOnProblem, parse_hands_on, wall_clock_instant
 from booking.validation import EMAIL_LIMIT, clean_email
 
@@ -60,6 +60,7 @@ class ServicePlan:
     # the practitioner stays for the whole visit. None: the file leaves them out, and they stay.
     hands_on: list | None = None
     needs_bed: bool | None = None
+    needs_bed_line: int = 1  # where the file says so, for a refusal the stored visits make
 
 
 @dataclass
@@ -373,6 +374,7 @@ def read_clinic_file(
             is_active=check.flag(table, "active", path, None),
             translations=versions,
             needs_bed=check.flag(table, "needs_bed", path, None),
+            needs_bed_line=check.lines.get(path + ("needs_bed",), check.lines.get(path, 1)),
         )
         if table.get("hands_on") == []:
             service.hands_on = []  # the practitioner stays for the whole visit again
@@ -664,8 +666,11 @@ def import_clinic_file(text: str, filename: str = "clinic.toml", now: datetime |
                     setattr(clinic, key, value)
             clinic.write_versions(plan.clinic_translations)
         services = {s.slug: s for s in db.session.scalars(sa.select(Service))}
-        for item in plan.services:
+        to_bed = []  # (index, plan, service) of services that come to need a bed
+        for index, item in enumerate(plan.services):
             service = services.get(item.slug) or Service(slug=item.slug)
+            if item.needs_bed and service.id is not None and not service.needs_bed:
+                to_bed.append((index, item, service))
             db.session.add(service)
             for key in ("name", "minutes", "buffer_minutes", "new_patients_only", "description", "is_active",
                         "needs_bed"):
@@ -687,6 +692,11 @@ def import_clinic_file(text: str, filename: str = "clinic.toml", now: datetime |
             if item.is_active is not None:
                 room.is_active = item.is_active
             room.write_versions(item.translations)
+        # With the file's rooms in place: a service's visits booked before it needed a bed take one now.
+        no_bed = [_no_bed_refused(filename, index, item, left_out, clinic.zone) for index, item, service in to_bed
+                  if (left_out := bed_for_each_visit_booked_without(service, now)) is not None]
+        if no_bed:
+            raise ClinicFileError(no_bed)
         practitioners = {p.slug: p for p in db.session.scalars(sa.select(Practitioner))}
         for item in plan.practitioners:
             practitioner = practitioners.get(item.slug) or Practitioner(slug=item.slug)
@@ -736,6 +746,13 @@ def _fewer_beds_refused(filename: str, index: int, item: RoomPlan, room: Room, n
     visits = "1 booked visit uses" if count == 1 else f"{count} booked visits use"
     return (f"{filename}:{item.beds_line}: rooms[{index}].beds: {visits} a bed above bed {item.beds} (the first at "
             f"{first.astimezone(zone):%Y-%m-%dT%H:%M}): keep {room.beds} beds, or move those visits from the desk first")
+
+
+def _no_bed_refused(filename: str, index: int, item: ServicePlan, visit, zone) -> str:
+    """Why the service may not come to need a bed: one of its booked visits would find none."""
+    return (f"{filename}:{item.needs_bed_line}: services[{index}].needs_bed: its visits already booked would each "
+            f"need a bed, and every bed is taken at {visit.starts_at.astimezone(zone):%Y-%m-%dT%H:%M} (reference "
+            f"{visit.reference}): add a bed or a room, or move that visit from the desk first")
 
 
 def export_clinic_file() -> str:
