@@ -225,3 +225,23 @@ def test_a_desk_booking_whose_later_part_meets_another_patients_says_so(beds, de
     assert ("Needling treatment needs Ana Test&#39;s hands at 9:00 AM–9:10 AM, 9:35 AM–9:45 AM, and Ana Test is "
             "with another patient for part of that.") in page
     assert "taken a moment ago" not in page
+
+
+def test_a_desk_booking_when_every_bed_is_taken_says_so(beds, desk):
+    """Ana is free at 10:30, but both beds the clinic keeps in use hold Ben's resting patients until
+    11:00 and 11:15: the desk is told the beds are taken, not that the time was just taken."""
+    with beds.app_context():
+        import_clinic_file(ROOMS.replace("beds = 3", "beds = 1"), "fewer_beds.toml")  # two beds in all
+    needling(beds, 10, 0, practitioner="ben", name="Pat Resting")
+    needling(beds, 10, 15, practitioner="ben", name="Sam Resting")
+    form = f"/desk/book?practitioner=ana&start={DAY}T10:30:00-08:00&patient=new"
+    response = submit(desk, form, {"service": "needling", "symptoms": "none", "name": "Quinn Needled",
+                                   "email": "quinn@example.com", "phone": "213 555 0199", "birth_day": "3",
+                                   "birth_month": "5", "birth_year": "1975"})
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert ("Every bed is taken for part of 10:30 AM–11:30 AM (the visit and the bed&#39;s turnover). "
+            "Choose another time.") in page
+    assert "taken a moment ago" not in page and "Quinn Needled" in page  # what was typed stays
+    with beds.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Appointment)) == 2
