@@ -518,6 +518,26 @@ def test_sign_in_returns_to_the_page_asked_for(staff):  # noqa: F811
     assert away.location == "/desk"
 
 
+def test_a_form_sent_after_the_session_ended_leads_to_a_page_after_signing_in_not_a_405(staff, desk):  # noqa: F811
+    """A desk left open past the idle limit: its cookie still holds the CSRF token, so pressing
+    "Mark arrived" is sent to sign in with the form's address as ?next=, an address only POST
+    opens. Signing in went there and showed "Method Not Allowed"; it goes to a page instead."""
+    from tests.test_staff import ACCOUNTS, PASSWORD
+
+    visit = appointment(staff, book_online(staff, start="2027-03-08T10:00:00-08:00")["reference"])
+    page = desk.get(f"/desk/appointments/{visit.id}").get_data(as_text=True)
+    staff.config["CLOCK"].advance(minutes=31)  # the receptionist stepped away
+    sent = desk.post(f"/desk/appointments/{visit.id}/status/arrived", data={"csrf_token": csrf_from(page)})
+    assert sent.status_code == 302 and "/staff/sign-in?next=" in sent.location
+    sign_in_page = desk.get(sent.location).get_data(as_text=True)
+    assert "a form sent since then was not saved" in sign_in_page
+    done = desk.post(sent.location, data={"csrf_token": csrf_from(sign_in_page),
+                                          "email": ACCOUNTS[StaffRole.RECEPTIONIST], "password": PASSWORD})
+    assert done.status_code == 303
+    assert desk.get(done.location).status_code == 200
+    assert appointment(staff, visit.reference).status is AppointmentStatus.BOOKED  # the form was not saved
+
+
 def test_search_words_in_any_order_and_wildcards_are_plain_characters(staff, desk):  # noqa: F811
     book_online(staff)
     assert "1 patient found" in submit(desk, "/desk/patients", {"text": "Caller Pat"}).get_data(as_text=True)

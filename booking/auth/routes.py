@@ -11,10 +11,12 @@ opens, until the last step passes. Failures at either step count towards the sig
 from __future__ import annotations
 
 from datetime import timedelta
+from urllib.parse import unquote, urlsplit
 
 import segno
-from flask import Blueprint, flash, make_response, redirect, render_template, request, session, url_for
+from flask import Blueprint, current_app, flash, make_response, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_user, logout_user
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from booking.auth import throttle
 from booking.auth.forms import CodeForm, EnrolForm, SignInForm
@@ -37,8 +39,24 @@ PENDING_MINUTES = 10
 
 
 def _page_asked_for() -> str | None:
-    """The page that sent the visitor to sign in (?next=), if it is a path on this site."""
-    return same_site_path(request.args.get("next"))
+    """The page that sent the visitor to sign in (?next=), if it is a path on this site that a
+    browser can open. A form sent after the session ended (left idle, or signed out elsewhere)
+    is sent to sign in with its own address as ?next=, which only POST opens: going there after
+    signing in showed "Method Not Allowed", so the start page is shown instead."""
+    asked = same_site_path(request.args.get("next"))
+    return asked if asked is not None and _opens_with_get(asked) else None
+
+
+def _opens_with_get(path: str) -> bool:
+    """False only when the path is a route of this app that GET cannot open (a form's address);
+    a path no route has keeps its own "page not found", as before."""
+    try:
+        current_app.create_url_adapter(request).match(unquote(urlsplit(path).path), method="GET")
+    except MethodNotAllowed:
+        return False
+    except HTTPException:  # not found, or a redirect to the route's own spelling: a page still opens
+        return True
+    return True
 
 
 def _home(role: StaffRole) -> str:
