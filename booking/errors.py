@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Flask, jsonify, render_template, request, url_for
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import Conflict, Forbidden, HTTPException, InternalServerError, NotFound, ServiceUnavailable
@@ -46,6 +47,39 @@ def _refusal(error: HTTPException) -> dict:
     }
 
 
+# Werkzeug's own words for errors a person can meet, in ours (and in the patient's language):
+# a heading and what to do. Used only where the view said nothing of its own.
+OUR_WORDS = {
+    405: (_l("This address does not open that way"),
+          _l("It is for sending a form from its page. Go back to the page you came from and use its links and "
+             "buttons.")),
+    413: (_l("Too much was sent"),
+          _l("What was sent is larger than any form or booking of this clinic needs. Send less and try again.")),
+}
+
+
+# The same for the API's clients, who send requests rather than forms.
+API_WORDS = {
+    405: "This address does not take that method: /api/v1/openapi.json lists the methods each address takes.",
+    413: "The body is larger than any request to this API needs. Send less.",
+}
+
+
+def api_message(error: HTTPException) -> str:
+    """An API error's message: the view's own words, else ours, else Werkzeug's."""
+    if error.code in API_WORDS and error.description == type(error).description:
+        return API_WORDS[error.code]
+    return error.description or error.name
+
+
+def _in_our_words(error: HTTPException) -> HTTPException:
+    """The error with our heading and description where it still has Werkzeug's default ones."""
+    ours = OUR_WORDS.get(error.code)
+    if ours is not None and error.description == type(error).description:
+        error.heading, error.description = str(ours[0]), str(ours[1])
+    return error
+
+
 def register_error_pages(app: Flask) -> None:
     @app.errorhandler(CSRFError)
     def expired_form(error: CSRFError):
@@ -58,7 +92,8 @@ def register_error_pages(app: Flask) -> None:
             _audit_refusal(error.code)
         if _wants_json():
             code = error.name.lower().replace(" ", "_")
-            return jsonify({"error": code, "message": error.description or error.name}), error.code
+            return jsonify({"error": code, "message": api_message(error)}), error.code
+        error = _in_our_words(error)
         if error.code == 403 and current_user.is_authenticated:
             return render_template("error.html", error=error, refused=_refusal(error)), 403
         return render_template("error.html", error=error), error.code

@@ -136,6 +136,37 @@ def test_unknown_page_is_a_friendly_404(client):
     assert "Page not found" in response.get_data(as_text=True)
 
 
+def test_an_address_opened_the_wrong_way_says_so_in_our_words(clinic):
+    """Sign-out is a form's address (POST): opened as a page it said Werkzeug's "Method Not Allowed"."""
+    response = clinic.test_client().get("/staff/sign-out")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 405
+    assert "<h1>This address does not open that way</h1>" in page
+    assert "Go back to the page you came from and use its links and buttons." in page
+    assert "Method Not Allowed" not in page and "not allowed for the requested URL" not in page
+
+
+def test_too_large_a_body_says_so_in_our_words_and_in_the_patients_language(clinic):
+    patient = clinic.test_client()
+    too_much = "x" * (300 * 1024)
+    page = patient.post("/book/first-visit", data={"returning": too_much}).get_data(as_text=True)
+    assert "<h1>Too much was sent</h1>" in page and "Request Entity Too Large" not in page
+    answer = patient.post("/api/v1/bookings", data=too_much, content_type="application/json")
+    assert answer.status_code == 413
+    assert answer.get_json() == {"error": "request_entity_too_large",
+                                 "message": "The body is larger than any request to this API needs. Send less."}
+    wrong_way = patient.get("/api/v1/bookings")
+    assert wrong_way.status_code == 405 and wrong_way.get_json()["message"] == (
+        "This address does not take that method: /api/v1/openapi.json lists the methods each address takes.")
+    with clinic.app_context():
+        clinic_row = db.session.get(Clinic, 1)
+        clinic_row.languages = ["en", "es"]
+        db.session.commit()
+    patient.get("/?language=es")
+    page = patient.post("/book/first-visit", data={"returning": too_much}).get_data(as_text=True)
+    assert "Too much was sent" not in page and "Se envió demasiado" in page
+
+
 @pytest.mark.parametrize("method, path, body", [
     ("GET", "/desk/practitioners/%00/hours", None),
     ("GET", "/api/v1/slots?service=short%00&practitioner=any", None),

@@ -8,6 +8,7 @@ from flask import Blueprint, Response, current_app, jsonify, request, url_for
 from werkzeug.exceptions import HTTPException
 
 from booking.api.openapi import document_text
+from booking.errors import api_message
 from booking.api.schemas import WEEKDAY_NAMES, InvalidInput, LanguageQuery, SlotQuery, WaitlistBody, read, read_booking
 from booking.clock import now
 from booking.rate_limits import limited
@@ -302,4 +303,4 @@ def not_found(error: NotFound):
 @bp.errorhandler(HTTPException)
 def http_error(error: HTTPException):
     """Every other HTTP error from the API as JSON, never an HTML page."""
-    return _error(error.code or 500, error.name.lower().replace(" ", "_"), error.description or error.name)
+    return _error(error.code or 500, error.name.lower().replace(" ", "_"), api_message(error))
