@@ -83,6 +83,14 @@ def _in_our_words(error: HTTPException) -> HTTPException:
 def register_error_pages(app: Flask) -> None:
     @app.errorhandler(CSRFError)
     def expired_form(error: CSRFError):
+        if request.blueprint in STAFF_AREAS and not current_user.is_authenticated and not _wants_json():
+            # Signing out (here, in another tab or on another device) ends the session the form's
+            # token belonged to: say that, and lead to sign-in rather than to the patients' pages.
+            error.description = (
+                "You were signed out before this form was sent (after "
+                f"{app.config['STAFF_IDLE_MINUTES']} minutes without activity, or from another tab or device), "
+                "so nothing was saved. Sign in, then send it again.")
+            return render_template("error.html", error=error, sign_in=url_for("auth.sign_in")), error.code
         error.description = "This form had expired or was sent twice. Go back, reload the page and try again."
         return http_error(error)
 

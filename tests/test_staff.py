@@ -162,6 +162,21 @@ def test_sign_out_ends_the_session_on_the_server(staff, login_as):
     assert response.status_code == 302 and "/staff/sign-in" in response.location
 
 
+def test_a_form_from_a_tab_left_open_after_signing_out_says_so_and_leads_to_sign_in(staff, login_as):
+    """Signing out in one tab ends the session a form in another tab belonged to: it said the form
+    "had expired or was sent twice", and led to the patients' start page (found in a hands-on trial)."""
+    client = login_as(StaffRole.RECEPTIONIST)
+    form_token = csrf_from(client.get("/desk/book").get_data(as_text=True))  # a tab left open
+    page = client.get("/desk").get_data(as_text=True)
+    assert client.post("/staff/sign-out", data={"csrf_token": csrf_from(page)}).status_code == 303
+    response = client.post("/desk/book", data={"csrf_token": form_token, "name": "Pat Caller"})
+    page = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert ("You were signed out before this form was sent (after 30 minutes without activity, or from another "
+            "tab or device), so nothing was saved. Sign in, then send it again.") in page
+    assert '<a href="/staff/sign-in">Sign in</a>' in page and "expired or was sent twice" not in page
+
+
 def test_signing_in_starts_a_new_session(staff):
     client = staff.test_client()
     token = csrf_from(client.get("/book/first-visit").get_data(as_text=True))
