@@ -212,16 +212,22 @@ def test_a_room_out_of_use_keeps_its_visits_in_view(beds, desk):
     assert "Treatment room 1" not in later and "Community room" in later
 
 
+def refused_at_the_desk(desk, hour: int, minute: int) -> str:
+    """The page after the desk books a new patient's needling visit with Ana at that time, which
+    must be refused: the form comes back (200) with its message."""
+    form = f"/desk/book?practitioner=ana&start={DAY}T{hour:02d}:{minute:02d}:00-08:00&patient=new"
+    response = submit(desk, form, {"service": "needling", "symptoms": "none", "name": "Quinn Needled",
+                                   "email": "quinn@example.com", "phone": "213 555 0199", "birth_day": "3",
+                                   "birth_month": "5", "birth_year": "1975"})
+    assert response.status_code == 200
+    return response.get_data(as_text=True)
+
+
 def test_a_desk_booking_whose_later_part_meets_another_patients_says_so(beds, desk):
     """Ana is free at 09:00, but a needling visit then would need her again at 09:35-09:45, when
     she takes out Pat's needles: the desk is told that, not that the time was just taken."""
     needling(beds, 9, 30, name="Pat Resting")  # hands on 09:30-09:40 and 10:05-10:15
-    form = f"/desk/book?practitioner=ana&start={DAY}T09:00:00-08:00&patient=new"
-    response = submit(desk, form, {"service": "needling", "symptoms": "none", "name": "Quinn Needled",
-                                   "email": "quinn@example.com", "phone": "213 555 0199", "birth_day": "3",
-                                   "birth_month": "5", "birth_year": "1975"})
-    page = response.get_data(as_text=True)
-    assert response.status_code == 200
+    page = refused_at_the_desk(desk, 9, 0)
     assert ("Needling treatment needs Ana Test&#39;s hands at 9:00 AM–9:10 AM, 9:35 AM–9:45 AM, and Ana Test is "
             "with another patient for part of that.") in page
     assert "taken a moment ago" not in page
@@ -234,12 +240,7 @@ def test_a_desk_booking_when_every_bed_is_taken_says_so(beds, desk):
         import_clinic_file(ROOMS.replace("beds = 3", "beds = 1"), "fewer_beds.toml")  # two beds in all
     needling(beds, 10, 0, practitioner="ben", name="Pat Resting")
     needling(beds, 10, 15, practitioner="ben", name="Sam Resting")
-    form = f"/desk/book?practitioner=ana&start={DAY}T10:30:00-08:00&patient=new"
-    response = submit(desk, form, {"service": "needling", "symptoms": "none", "name": "Quinn Needled",
-                                   "email": "quinn@example.com", "phone": "213 555 0199", "birth_day": "3",
-                                   "birth_month": "5", "birth_year": "1975"})
-    page = response.get_data(as_text=True)
-    assert response.status_code == 200
+    page = refused_at_the_desk(desk, 10, 30)
     assert ("Every bed is taken for part of 10:30 AM–11:30 AM (the visit and the bed&#39;s turnover). "
             "Choose another time.") in page
     assert "taken a moment ago" not in page and "Quinn Needled" in page  # what was typed stays
