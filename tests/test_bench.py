@@ -172,3 +172,22 @@ def test_the_bench_makes_a_throwaway_database_of_either_kind(tmp_path, kind):
         finally:
             engine.dispose()
     assert name.startswith({"sqlite": "SQLite 3.", "postgresql": "postgres (PostgreSQL) "}[kind])
+
+
+def test_the_profiler_asks_every_request_it_reports_and_each_is_answered(database_url):
+    """tests/profile_requests.py, which the README's in-process numbers come from, times what it says."""
+    from tests.profile_requests import requests
+
+    app = create_app(app_config(database_url))
+    try:
+        with app.app_context():
+            build_clinic(NOW, practitioners=4, past=300, future=40)
+        asking = requests(app, NOW)
+        answers = {label: ask() for label, ask in asking.items()}
+    finally:
+        close_database(app)
+    assert set(answers) == {"slots API, 7 days, one practitioner", "time list", "home page", "desk day",
+                            "booking POST"}
+    assert {label: answer.status_code for label, answer in answers.items()} == {
+        label: 201 if label == "booking POST" else 200 for label in answers}
+    assert "Choose a time" in answers["time list"].get_data(as_text=True)
