@@ -40,6 +40,36 @@ class UTCDateTime(sa.types.TypeDecorator):
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
+    # On SQLite an instant is text in SQLAlchemy's DATETIME format ("2027-03-08 16:00:00.000000").
+    # The decorator's way there (this check, then the dialect's own formatting from a dict, and
+    # back: the dialect's parse, then this conversion) cost a booking's dozen instants 4.6 us each
+    # to write and every row read 1.6 us per instant: one step each way writes the same text.
+    def bind_processor(self, dialect):
+        if dialect.name != "sqlite":
+            return super().bind_processor(dialect)
+        refuse_naive = self.process_bind_param
+
+        def as_sqlite_text(value):
+            if value is None:
+                return None
+            if not isinstance(value, datetime) or value.utcoffset() is None:
+                refuse_naive(value, dialect)  # raises, with its message
+            return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+
+        return as_sqlite_text
+
+    def result_processor(self, dialect, coltype):
+        if dialect.name != "sqlite":
+            return super().result_processor(dialect, coltype)
+
+        def from_sqlite_text(value):
+            if value is None:
+                return None
+            instant = datetime.fromisoformat(value)
+            return instant.replace(tzinfo=UTC) if instant.tzinfo is None else instant.astimezone(UTC)
+
+        return from_sqlite_text
+
 
 class AppointmentStatus(enum.Enum):
     BOOKED = "booked"

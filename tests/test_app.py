@@ -1,13 +1,19 @@
 """The app factory, settings, migrations and the health check."""
 
+from datetime import datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
+
 import pytest
 import sqlalchemy as sa
+import sqlalchemy.dialects.sqlite
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
 from booking import create_app
 from booking.extensions import db
-from booking.models import Clinic, StaffRole, TimeOff
+from booking.models import UTC, Clinic, StaffRole, TimeOff, UTCDateTime
 from booking.transaction import write_transaction
 from tests.conftest import app_config, close_database
 from tests.test_staff import login_as, staff  # noqa: F401 (fixtures)
@@ -97,8 +103,6 @@ def test_sqlite_runs_in_wal_mode_with_a_busy_timeout(tmp_path, sqlite_template):
 
 
 def test_naive_datetimes_are_refused(clinic):
-    from datetime import datetime
-
     with clinic.app_context():
         practitioner_id = db.session.scalar(sa.text("SELECT id FROM practitioner LIMIT 1"))
         db.session.add(
@@ -233,3 +237,32 @@ def test_pages_read_alone_survive_sql_instrumentation_that_notes_timing_on_its_c
                     "birth_date": "1980-04-02"}})
     assert booked.status_code == 201, booked.get_json()
     close_database(recorded)
+
+
+SQLITE = sa.dialects.sqlite.dialect()
+INSTANTS = st.datetimes(min_value=datetime(1, 1, 2), max_value=datetime(9999, 12, 30),
+                        timezones=st.sampled_from([timezone.utc, ZoneInfo("America/Los_Angeles"),
+                                                   timezone(timedelta(hours=5, minutes=45))]))
+
+
+@settings(max_examples=300, deadline=None)
+@given(INSTANTS)
+def test_instants_are_written_to_sqlite_as_sqlalchemy_writes_them_and_read_back_unchanged(instant):
+    """UTCDateTime's one-step processors on SQLite (models.py) against the decorator's two steps
+    through SQLAlchemy's own DATETIME: the same text, so rows written before compare as before."""
+    ours = UTCDateTime().dialect_impl(SQLITE)
+    text = ours.bind_processor(SQLITE)(instant)
+    as_sqlalchemy_writes = sa.dialects.sqlite.DATETIME().bind_processor(SQLITE)(
+        ours.process_bind_param(instant, SQLITE))
+    assert text == as_sqlalchemy_writes
+    read = ours.result_processor(SQLITE, None)(text)
+    in_utc = instant.astimezone(UTC)  # (a time in a DST gap compares unequal to any other zone's)
+    assert read == in_utc and read.tzinfo is UTC
+    assert ours.result_processor(SQLITE, None)(text[:19]) == in_utc.replace(microsecond=0)  # written elsewhere
+
+
+def test_a_naive_instant_is_refused_by_the_sqlite_processor_too():
+    with pytest.raises(ValueError, match="naive datetime"):
+        UTCDateTime().dialect_impl(SQLITE).bind_processor(SQLITE)(datetime(2027, 1, 1, 9))
+    with pytest.raises(ValueError, match="naive datetime"):
+        UTCDateTime().dialect_impl(SQLITE).bind_processor(SQLITE)("2027-01-01 09:00:00")
