@@ -34,18 +34,25 @@ class _DriverForm:
     expansions: dict = field(default_factory=dict)  # IN lists' lengths -> (SQL, order, processors), see _expanded
 
 
+_KEPT_CONNECTION = "driver_connection"  # session.info: (the transaction, its connection)
+
+
 def run(statement, params: dict | None = None) -> list[tuple]:
     """The statement's rows (an INSERT's RETURNING, an UPDATE's none), on the request's transaction
     when one has begun, after the session's own changes are flushed, so a read sees them and a write
     is part of the change; otherwise (reads only) on a pooled connection of its own, which goes back
     to the pool, rolled back, at once."""
     sessions = db.session.registry  # asked without making the request's session: it may never need one
-    if sessions.has() and sessions().in_transaction():
-        session = sessions()
+    if sessions.has() and (transaction := (session := sessions()).get_transaction()) is not None:
         # As the ORM's own execute: its changes flushed first (nothing to do, and cheap, when there
         # are none), but never again from inside a flush, whose hooks may read (models.py).
         session._autoflush()
-        return on_connection(session.connection(), statement, params)
+        # The transaction's connection, asked of the session once per transaction: a booking's ten
+        # statements asked it ten times, through the session's bind lookup each time.
+        kept = session.info.get(_KEPT_CONNECTION)
+        if kept is None or kept[0] is not transaction:
+            kept = session.info[_KEPT_CONNECTION] = (transaction, session.connection())
+        return on_connection(kept[1], statement, params)
     if isinstance(statement, sa.sql.dml.UpdateBase):
         # The pooled connection would commit it at once on SQLite (autocommit) and roll it back
         # unseen on PostgreSQL: either way not a change made through write_transaction.

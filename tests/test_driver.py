@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 from booking import driver
 from booking.extensions import db
-from booking.models import AppointmentEvent, TimeOff
+from booking.models import AppointmentEvent, Clinic, TimeOff
 from booking.operations import catalogue
 from booking.operations.history import PATIENT, _INSERT_LINE, _line
 from booking.transaction import write_transaction
@@ -171,3 +171,21 @@ def test_in_lists_named_one_after_the_other_read_as_through_the_engine(clinic):
             through_engine = [tuple(row) for row in db.session.execute(asking, {"who": who, "who_1": also})]
             db.session.rollback()
             assert driver.run(asking, {"who": who, "who_1": also}) == through_engine, (who, also)
+
+
+def test_each_transaction_of_a_request_runs_its_statements_on_its_own_connection(clinic):
+    """run() keeps the transaction's connection for its next statements, never past the transaction:
+    the second of two changes in one session reads its own unflushed change, on its own connection."""
+    phone = sa.select(Clinic.phone)
+    with clinic.test_request_context():
+        with write_transaction():
+            first = db.session.connection()
+            assert driver.run(phone)
+        with write_transaction():
+            second = db.session.connection()
+            clinic_row = db.session.get(Clinic, 1)
+            clinic_row.phone = "+1 213 555 0100"  # not flushed yet: run() flushes it, then reads it back
+            assert driver.run(phone) == [("+1 213 555 0100",)]
+        assert second is not first
+        db.session.rollback()
+        assert driver.run(phone) == [("+1 213 555 0100",)]  # no transaction: a pooled connection of its own
