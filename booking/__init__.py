@@ -148,7 +148,13 @@ def _init_database(app: Flask) -> None:
         Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     # hide_parameters: a failed statement is logged without its values, which may be health data.
     lock_timeout_ms = int(app.config["LOCK_TIMEOUT_SECONDS"] * 1000)
-    engine_options = {"hide_parameters": True} | ({} if is_sqlite else {
+    engine_options = {"hide_parameters": True} | ({
+        # The connection used last is handed out again. Each SQLite connection keeps its own page
+        # cache and drops all of it when it finds the database written by another since it last
+        # read: handed out in turn, a process's connections dropped their caches at almost every
+        # request after any write, its own included.
+        "pool_use_lifo": True,
+    } if is_sqlite else {
         "pool_pre_ping": True,
         # A writer waiting longer than this for a row or advisory lock gives up (transaction.Busy).
         "connect_args": {"options": f"-c lock_timeout={lock_timeout_ms}"},

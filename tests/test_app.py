@@ -266,3 +266,19 @@ def test_a_naive_instant_is_refused_by_the_sqlite_processor_too():
         UTCDateTime().dialect_impl(SQLITE).bind_processor(SQLITE)(datetime(2027, 1, 1, 9))
     with pytest.raises(ValueError, match="naive datetime"):
         UTCDateTime().dialect_impl(SQLITE).bind_processor(SQLITE)("2027-01-01 09:00:00")
+
+
+def test_sqlite_hands_out_the_connection_used_last_whose_page_cache_is_warm(tmp_path):
+    """Each SQLite connection drops its page cache when another has written since it last read:
+    the pool hands out the one used last, so one process's requests do not take turns among its
+    connections and drop their caches after every write (booking/__init__.py)."""
+    app = create_app(app_config(f"sqlite:///{tmp_path / 'lifo.sqlite'}"))
+    with app.app_context():
+        first, second = db.engine.raw_connection(), db.engine.raw_connection()
+        used_last = second.dbapi_connection
+        first.close()
+        second.close()  # back in the pool after the first
+        again = db.engine.raw_connection()
+        assert again.dbapi_connection is used_last
+        again.close()
+    close_database(app)
