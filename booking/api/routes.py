@@ -159,11 +159,9 @@ def create_booking():
     body, refusal = _patients_body()
     if refusal is not None:
         return refusal
-    # The catalogue has the zone, the date and the languages; the clinic's row, with its numbers for
-    # advice, is read only where advice is given. The copy as last read is enough to read the body:
-    # the booking reads the catalogue again under its lock (bookings.book), and the stamp read here
-    # was a twentieth of a booking's time.
-    moment, known = now(), catalogue.as_last_read()
+    # The catalogue (one stamp read) has the zone, the date and the languages; the clinic's row,
+    # with its numbers for advice, is read only where advice is given.
+    moment, known = now(), catalogue.current()
     booking_request, repeat = read_booking(body, known.today(moment), list(known.languages))
     if repeat is not None:
         clinic = load_clinic()

@@ -139,13 +139,6 @@ class Catalogue:
 _STAMP = sa.select(Clinic.settings_stamp).where(Clinic.id == 1)
 
 
-def as_last_read() -> Catalogue:
-    """This process's copy as last read, without asking whether it is still current (current()
-    when there is none yet): for reading a request before a change that reads current() again
-    under its lock, where whatever the copy decided is decided again."""
-    return current_app.extensions.get("catalogue") or current()
-
-
 def current() -> Catalogue:
     """This process's copy, read again only when the clinic's settings stamp has moved."""
     rows = driver.run(_STAMP)  # after this session's own changes are flushed, when it has any
