@@ -7,12 +7,13 @@ from pathlib import Path
 from datetime import timedelta
 
 from flask import Flask
+from sqlalchemy.engine import make_url
 from jinja2 import BytecodeCache
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from booking.config import from_environment
 from booking import rate_limits
-from booking.extensions import configure_sqlite, csrf, db, login_manager, migrate
+from booking.extensions import configure_sqlite, csrf, db, login_manager, migrate, sqlite_in_memory
 from booking.measures import SHIPPED, InstrumentError, load_instruments, load_licensed_instruments
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -148,17 +149,19 @@ def _init_database(app: Flask) -> None:
         Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     # hide_parameters: a failed statement is logged without its values, which may be health data.
     lock_timeout_ms = int(app.config["LOCK_TIMEOUT_SECONDS"] * 1000)
-    engine_options = {"hide_parameters": True} | ({
+    engine_options = {"hide_parameters": True}
+    if not is_sqlite:
+        engine_options |= {
+            "pool_pre_ping": True,
+            # A writer waiting longer than this for a row or advisory lock gives up (transaction.Busy).
+            "connect_args": {"options": f"-c lock_timeout={lock_timeout_ms}"},
+        }
+    elif not sqlite_in_memory(make_url(uri)):  # (in memory there is one connection, and no such option)
         # The connection used last is handed out again. Each SQLite connection keeps its own page
         # cache and drops all of it when it finds the database written by another since it last
         # read: handed out in turn, a process's connections dropped their caches at almost every
         # request after any write, its own included.
-        "pool_use_lifo": True,
-    } if is_sqlite else {
-        "pool_pre_ping": True,
-        # A writer waiting longer than this for a row or advisory lock gives up (transaction.Busy).
-        "connect_args": {"options": f"-c lock_timeout={lock_timeout_ms}"},
-    })
+        engine_options["pool_use_lifo"] = True
     app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", engine_options)
     db.init_app(app)
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), compare_type=True)

@@ -38,6 +38,8 @@ from alembic.script.revision import RevisionError
 from alembic.util.exc import CommandError
 from sqlalchemy.engine import URL, Engine
 
+from booking.extensions import sqlite_in_memory
+
 SQLITE_HEADER = b"SQLite format 3\x00"
 PG_CUSTOM_HEADER = b"PGDMP"  # pg_dump's custom format
 VERSION_TABLE = "alembic_version"
@@ -303,7 +305,7 @@ def restore(engine: Engine, path: Path, migrations: Path, *, force: bool = False
 # --- SQLite ---
 
 def _sqlite_path(url: URL) -> Path:
-    if not url.database or url.database == ":memory:" or url.database.startswith("file::memory:"):
+    if sqlite_in_memory(url):
         raise BackupError("The database is in memory (DATABASE_URL), so there is nothing on disk to back up "
                           "or restore into.")
     return Path(url.database)

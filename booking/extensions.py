@@ -10,7 +10,7 @@ from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
 from sqlalchemy import MetaData, event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import URL, Engine
 from sqlalchemy.exc import DBAPIError
 
 # Named constraints, so that migrations can refer to them on every database.
@@ -41,6 +41,11 @@ OLDEST_SQLITE = (3, 35)  # the first with INSERT ... RETURNING, which a booking'
 # engine's events do not see: whoever counts the engine's statements (the tests, the bench)
 # counts these too (booking/driver.py, begin_as_writer).
 DRIVER_STATEMENT_LISTENERS: list = []
+
+
+def sqlite_in_memory(url: URL) -> bool:
+    """Whether a SQLite URL names no file: nothing is on disk, and its pool holds one connection."""
+    return not url.database or url.database == ":memory:" or url.database.startswith("file::memory:")
 
 
 def configure_sqlite(engine: Engine, busy_timeout_seconds: float) -> None:

@@ -282,3 +282,11 @@ def test_sqlite_hands_out_the_connection_used_last_whose_page_cache_is_warm(tmp_
         assert again.dbapi_connection is used_last
         again.close()
     close_database(app)
+
+
+def test_an_app_on_a_sqlite_database_in_memory_starts_and_answers():
+    """A database in memory has one connection and no pool to hand out in any order."""
+    app = create_app(app_config("sqlite://"))
+    with app.app_context():
+        assert db.session.scalar(sa.text("SELECT 1")) == 1
+    close_database(app)
