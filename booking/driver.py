@@ -48,9 +48,11 @@ def run(statement, params: dict | None = None) -> list[tuple]:
         # are none), but never again from inside a flush, whose hooks may read (models.py).
         session._autoflush()
         # The transaction's connection, asked of the session once per transaction: a booking's ten
-        # statements asked it ten times, through the session's bind lookup each time.
+        # statements asked it ten times, through the session's bind lookup each time. Asked again
+        # once the transaction failed (a flush that raised), so the session refuses as it would.
         kept = session.info.get(_KEPT_CONNECTION)
-        if kept is None or kept[0] is not transaction:
+        if kept is None or kept[0] is not transaction or \
+                not (session.get_nested_transaction() or transaction).is_active:
             kept = session.info[_KEPT_CONNECTION] = (transaction, session.connection())
         return on_connection(kept[1], statement, params)
     if isinstance(statement, sa.sql.dml.UpdateBase):

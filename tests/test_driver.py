@@ -179,13 +179,25 @@ def test_each_transaction_of_a_request_runs_its_statements_on_its_own_connection
     phone = sa.select(Clinic.phone)
     with clinic.test_request_context():
         with write_transaction():
-            first = db.session.connection()
             assert driver.run(phone)
         with write_transaction():
-            second = db.session.connection()
             clinic_row = db.session.get(Clinic, 1)
             clinic_row.phone = "+1 213 555 0100"  # not flushed yet: run() flushes it, then reads it back
             assert driver.run(phone) == [("+1 213 555 0100",)]
-        assert second is not first
         db.session.rollback()
         assert driver.run(phone) == [("+1 213 555 0100",)]  # no transaction: a pooled connection of its own
+
+
+def test_a_statement_after_a_failed_flush_is_refused_as_the_session_refuses_it(clinic):
+    """A flush that raised leaves the transaction to be rolled back: the driver's next statement
+    does not run on the connection it kept, as the ORM's own would not."""
+    with clinic.test_request_context():
+        with pytest.raises(sa.exc.PendingRollbackError):
+            with write_transaction():
+                assert driver.run(sa.select(Clinic.phone))  # the transaction's connection, kept
+                db.session.add(Clinic(id=1, name="Twice", timezone="UTC", phone="1", emergency_number="1"))
+                with pytest.raises(sa.exc.IntegrityError):
+                    db.session.flush()
+                driver.run(sa.update(Clinic).values(phone="+1 213 555 0111"))  # refused, not sent
+        db.session.rollback()
+        assert driver.run(sa.select(Clinic.phone)) != [("+1 213 555 0111",)]
