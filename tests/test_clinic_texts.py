@@ -315,6 +315,56 @@ def test_a_booking_in_a_language_the_clinic_does_not_offer_is_refused_and_writes
         assert db.session.scalar(sa.select(sa.func.count()).select_from(Appointment)) == 0
 
 
+def test_a_booking_read_before_the_clinic_stopped_offering_its_language_is_booked_in_the_clinics_first(
+        clinic_with_texts):
+    """The API reads a booking's body with the process's copy of the clinic's settings as it last
+    read them; the booking reads them again under its lock, and a language dropped in between
+    gives way to the clinic's first, as when none is asked for."""
+    from tests.test_api import MONDAY_14, body
+
+    api = clinic_with_texts.test_client()
+    assert api.get("/api/v1/services").status_code == 200  # the process reads the settings (en, es)
+    _settings_change_elsewhere(clinic_with_texts, ["en"])
+    booked = api.post("/api/v1/bookings", json=body(start=MONDAY_14) | {"language": "es"})
+    assert booked.status_code == 201, booked.get_json()
+    with clinic_with_texts.app_context():
+        assert db.session.scalar(sa.select(Appointment.language)) == "en"
+        assert written(clinic_with_texts, "confirmation").subject.startswith("Booking confirmed")
+
+
+def _settings_change_elsewhere(app, languages: list[str]) -> None:
+    """The clinic's languages changed by another process: this one's copy still has the old ones."""
+    with app.app_context():
+        db.session.get(Clinic, 1).languages = languages
+        db.session.commit()
+
+
+def test_a_language_the_clinic_has_just_added_is_booked_though_the_process_had_not_seen_it(clinic_with_texts):
+    """The process's copy would refuse it; a refusal is decided on the settings as they are now."""
+    from tests.test_api import MONDAY_14, body
+
+    api = clinic_with_texts.test_client()
+    _settings_change_elsewhere(clinic_with_texts, ["en"])
+    assert api.get("/api/v1/services").status_code == 200  # the process reads the settings (en)
+    _settings_change_elsewhere(clinic_with_texts, ["en", "es"])
+    booked = api.post("/api/v1/bookings", json=body(start=MONDAY_14) | {"language": "es"})
+    assert booked.status_code == 201, booked.get_json()
+    with clinic_with_texts.app_context():
+        assert db.session.scalar(sa.select(Appointment.language)) == "es"
+
+
+def test_a_course_in_a_language_the_clinic_has_just_dropped_is_refused_though_the_process_had_it(clinic_with_texts):
+    from tests.test_course_api import course, visits
+
+    api = clinic_with_texts.test_client()
+    assert api.get("/api/v1/services").status_code == 200  # the process reads the settings (en, es)
+    _settings_change_elsewhere(clinic_with_texts, ["en"])
+    refused = course(api, language="es")
+    assert refused.status_code == 422
+    assert refused.get_json()["errors"] == {"language": "must be one of the clinic's languages: en"}
+    assert visits(clinic_with_texts) == 0
+
+
 @pytest.mark.parametrize("stored", [["x"], "plain", 7, {"es": "plain"}, {"es": ["a"]}, {"es": {"name": 5}}, {"5": None}])
 def test_a_row_holding_odd_versions_breaks_no_page_and_can_be_mended(clinic_with_texts, login_as, stored):  # noqa: F811
     """Only the app writes the column, but a hand edit or an odd restore must not take the site down,

@@ -159,14 +159,11 @@ def create_booking():
     body, refusal = _patients_body()
     if refusal is not None:
         return refusal
-    # The catalogue (one stamp read) has the zone, the date and the languages; the clinic's row,
-    # with its numbers for advice, is read only where advice is given.
-    moment, known = now(), catalogue.current()
-    booking_request, repeat = read_booking(body, known.today(moment), list(known.languages))
+    moment = now()
+    booking_request, repeat = _read_booking_body(body, moment)
     if repeat is not None:
         clinic = load_clinic()
         return _book_course(booking_request, repeat, moment, clinic, _emergency_advice(body, clinic))
-    zone = known.zone
     try:
         result = book(booking_request, moment)
     except EmergencyAnswers:
@@ -177,8 +174,9 @@ def create_booking():
             409,
             "slot_taken",
             "that time was just taken; choose one of the alternatives or ask /api/v1/slots again",
-            alternatives=[_slot_json(s, zone) for s in taken.alternatives],
+            alternatives=[_slot_json(s, catalogue.as_last_read().zone) for s in taken.alternatives],
         )
+    zone = catalogue.as_last_read().zone  # as the booking read it, under its lock
     made = result.booked  # plain values: the answer reads nothing from the database again
     manage_path = url_for("manage.show", token=result.manage_token)
     booked = {
@@ -194,6 +192,27 @@ def create_booking():
         with speaking(made.language):
             booked["advice"] = urgent_advice(clinic.emergency_number, clinic.region)
     return jsonify(booked), 201
+
+
+def _read_booking_body(body, moment):
+    """The booking and its repeat, read with the clinic's settings (its date, its languages) as this
+    process last read them: a single booking reads them again under its lock (bookings.book), so
+    the stamp read that would make sure of them here is spared. A refusal, or a course (whose
+    visits read no language again), is decided on the settings as they are now."""
+    kept = catalogue.as_last_read()
+    try:
+        read = read_booking(body, kept.today(moment), list(kept.languages))
+    except InvalidInput:
+        known = catalogue.current()
+        if known is kept:  # the copy was current: the refusal stands
+            raise
+    else:
+        if read[1] is None:
+            return read
+        known = catalogue.current()
+        if known is kept:
+            return read
+    return read_booking(body, known.today(moment), list(known.languages))  # read with the new settings
 
 
 REPEAT_FIELDS = ("every_days", "weekdays", "count")

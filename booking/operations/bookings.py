@@ -266,7 +266,9 @@ def book(
         known = catalogue.current()  # under the lock: the hours and rules as they are now
         # The clinic's row is not needed (the catalogue carries its zone, locale and languages): the
         # API reads none, and a caller's copy was dropped with its read transaction anyway.
-        when, language = staff_time(known, request.start), request.language or known.languages[0]
+        # A language the clinic stopped offering since the request was read: its first, as for none.
+        when = staff_time(known, request.start)
+        language = request.language if request.language in known.languages else known.languages[0]
         service = known.service(request.service)
         practitioners = known.practitioners_for(service, request.practitioner)
         if not practitioners:

@@ -139,6 +139,14 @@ class Catalogue:
 _STAMP = sa.select(Clinic.settings_stamp).where(Clinic.id == 1)
 
 
+def as_last_read() -> Catalogue:
+    """This process's copy as last read, without asking whether it is still current (current()
+    when there is none yet): for reading a request before a change that reads current() again
+    under its lock. What the copy refuses, and what no lock reads again, the caller must read
+    again with current() (api.routes._read_booking_body)."""
+    return current_app.extensions.get("catalogue") or current()
+
+
 def current() -> Catalogue:
     """This process's copy, read again only when the clinic's settings stamp has moved."""
     rows = driver.run(_STAMP)  # after this session's own changes are flushed, when it has any
