@@ -207,7 +207,8 @@ def _read_booking_body(body, moment):
         if known is kept:  # the copy was current: the refusal stands
             raise
     else:
-        if read[1] is None:
+        _booking, repeat = read
+        if repeat is None:
             return read
         known = catalogue.current()
         if known is kept:

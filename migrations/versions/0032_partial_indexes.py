@@ -1,6 +1,7 @@
 """Indexes on columns most rows leave empty keep only the rows that fill them: a visit's bed and
 room, its course, and an email's place on the waitlist. Every booking wrote an entry for its empty
-value into each of them, a page more apiece in its commit, and no read ever asks for the empty ones.
+value into each of them, a page more apiece in its commit. The one read that asks for empty ones
+(the visits without a bed, when a service comes to need one) is rare, and reads the table.
 
 Revision ID: 0032
 Revises: 0031
