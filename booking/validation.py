@@ -63,9 +63,14 @@ def clean_phone(value: str | None) -> str:
 
 
 def check_birth_date(born_on: date, today: date) -> date:
-    if born_on > today:
+    if born_on >= today:  # (today is not the past: a date typed as today is a slip)
         raise ValueError(_("Date of birth must be in the past"))
-    if today.year - born_on.year > 120:
+    # The day, not only the year: 1 January 1906 is 121 years before 5 December 2026.
+    try:
+        oldest = today.replace(year=today.year - 120)
+    except ValueError:  # 29 February, and 120 years before was no leap year (1900)
+        oldest = today.replace(year=today.year - 120, day=28)
+    if born_on <= oldest:
         raise ValueError(_("Date of birth must be less than 120 years ago"))
     return born_on
 

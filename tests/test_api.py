@@ -1,7 +1,7 @@
 """JSON API v1 on both databases: listings, slots, bookings, and every kind of bad input."""
 
 import json
-from datetime import datetime, time, timedelta, timezone
+from datetime import date, datetime, time, timedelta, timezone
 
 import pytest
 import sqlalchemy as sa
@@ -383,7 +383,8 @@ BAD_BOOKINGS = [
     ({"start": "2027-03-08T10:00:00"}, "start", "no UTC offset"),
     ({"start": "9999-12-31T23:00:00-08:00"}, "start", "not a time anyone could book"),
     ({"start": "2999-12-31T23:00:00-08:00"}, "start", "30 days ahead"),
-    ({"start": "1901-01-01T00:00:00+14:00"}, "start", "too soon"),
+    ({"start": "1901-01-01T00:00:00+14:00"}, "start", "has already passed"),
+    ({"start": "2027-03-08T07:00:00-08:00"}, "start", "2027-03-08 07:00 PST has already passed"),  # not "too soon"
     ({"start": "tomorrow at ten"}, "start", "not an ISO 8601 time"),
     ({"start": None}, "start", "is required"),
     ({"service": None}, "service", "is required"),
@@ -400,6 +401,10 @@ BAD_BOOKINGS = [
     ({"patient": {"name": "P", "email": "p@example.com", "phone": "12", "birth_date": "1980-05-17"}}, "patient.phone", "7 to 15 digits"),
     ({"patient": {"name": "P", "email": "p@example.com", "phone": "+1 213 555 0142", "birth_date": "17/05/1980"}}, "patient.birth_date", "use YYYY-MM-DD"),
     ({"patient": {"name": "P", "email": "p@example.com", "phone": "+1 213 555 0142", "birth_date": "2030-01-01"}}, "patient.birth_date", "must be in the past"),
+    ({"patient": {"name": "P", "email": "p@example.com", "phone": "+1 213 555 0142", "birth_date": "2027-03-08"}}, "patient.birth_date", "must be in the past"),  # today
+    # 120 years to the day, not to the year: 1 January 1907 would have passed a comparison of years.
+    ({"patient": {"name": "P", "email": "p@example.com", "phone": "+1 213 555 0142", "birth_date": "1907-03-08"}}, "patient.birth_date", "less than 120 years ago"),
+    ({"patient": {"name": "P", "email": "p@example.com", "phone": "+1 213 555 0142", "birth_date": "1907-01-01"}}, "patient.birth_date", "less than 120 years ago"),
     ({"patient": {"name": "P" * 121, "email": "p@example.com", "phone": "+1 213 555 0142", "birth_date": "1980-05-17"}}, "patient.name", "120 characters or fewer"),
     # A misspelt key is named, rather than read as left out (which for "practitioner" means any).
     ({"practioner": "ben"}, "practioner", "is not a field here; the fields are service, practitioner, start"),
@@ -652,3 +657,23 @@ def test_the_check_under_the_lock_agrees_with_the_days_free_times(client, clinic
                             (slug, choice, rules, instant)
                         instant += timedelta(minutes=5)
             db.session.rollback()
+
+
+@pytest.mark.parametrize("today, born_on, refused", [
+    (date(2027, 3, 8), date(2027, 3, 7), None),
+    (date(2027, 3, 8), date(1907, 3, 9), None),  # 120 years less a day
+    (date(2027, 3, 8), date(1907, 3, 8), "less than 120 years ago"),
+    (date(2028, 2, 29), date(1908, 3, 1), None),  # a leap day, 120 years after another
+    (date(2028, 2, 29), date(1908, 2, 29), "less than 120 years ago"),
+    (date(2020, 2, 29), date(1900, 3, 1), None),  # a leap day, 120 years after a year without one
+    (date(2020, 2, 29), date(1900, 2, 28), "less than 120 years ago"),
+])
+def test_a_date_of_birth_is_checked_to_the_day(clinic, today, born_on, refused):
+    from booking.validation import check_birth_date
+
+    with clinic.test_request_context():
+        if refused is None:
+            assert check_birth_date(born_on, today) == born_on
+        else:
+            with pytest.raises(ValueError, match=refused):
+                check_birth_date(born_on, today)

@@ -129,7 +129,7 @@ def test_a_course_starting_in_the_past_is_refused_as_a_single_booking_is(clinic)
     response = course(clinic.test_client(), start=past)
     assert response.status_code == single.status_code == 422
     assert response.get_json() == single.get_json() == {"error": "invalid", "errors": {
-        "start": "online bookings need 2 hours' notice; 2027-03-01 10:00 PST is too soon"}}
+        "start": "2027-03-01 10:00 PST has already passed"}}
     assert visits(clinic) == 0
 
 
