@@ -1,6 +1,7 @@
 """JSON API v1 on both databases: listings, slots, bookings, and every kind of bad input."""
 
 import json
+import re
 from datetime import date, datetime, time, timedelta, timezone
 
 import pytest
@@ -289,6 +290,12 @@ def test_booking_returns_the_appointment_and_a_working_manage_link(clinic, clien
         assert appointment.status is AppointmentStatus.BOOKED
     page = client.get(f"/manage/{token}")
     assert page.status_code == 200 and made["reference"] in page.get_data(as_text=True)
+
+
+def test_the_manage_page_names_the_zone_of_the_last_moment_to_change_online(client):
+    made = client.post("/api/v1/bookings", json=body(start="2027-03-10T10:00:00-08:00")).get_json()
+    page = client.get(made["manage_url"].removeprefix("http://clinic.test")).get_data(as_text=True)
+    assert re.search(r"You can do this online until [^.<]+ \(PST\)\.", page), page
 
 
 def test_manage_link_tampered_unknown_or_expired_all_look_the_same(clinic, client):

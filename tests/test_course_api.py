@@ -62,6 +62,10 @@ def test_a_visit_not_free_books_nothing_and_names_it_with_alternatives(clinic):
                         '"count": 6}, not a list'}),
     (5, {"repeat": 'must be an object: {"every_days": 7, "count": 4} or {"weekdays": ["mon", "thu"], '
                    '"count": 6}, not a number'}),
+    ({"every_days": 7}, {"repeat.count": "is required: a whole number from 2 to 12 (visits in all, the first "
+                                          "included)"}),
+    ({"every_days": 7, "count": None}, {"repeat.count": "is required: a whole number from 2 to 12 (visits in all, "
+                                                        "the first included)"}),
     ({"every_days": 7, "count": "four"}, {"repeat.count": "must be a whole number from 2 to 12, not the text 'four' "
                                                           "(visits in all, the first included)"}),
     ({"weekdays": "tuesday", "count": 4}, {"repeat.weekdays": "must be two different days of the week (mon, tue, "
