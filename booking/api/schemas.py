@@ -302,9 +302,9 @@ class RepeatBody(ApiModel):
     @field_validator("count", mode="before")
     @classmethod
     def _count(cls, value):
-        if value is None:  # left out, as every field left out is told
-            raise ValueError(expected(None, f"a whole number from 2 to {MAX_VISITS} (visits in all, the first included)"))
         try:
+            if value is None:  # left out, as every field left out is told
+                raise ValueError(expected(None, f"a whole number from 2 to {MAX_VISITS}"))
             return read_whole_number(value, 2, MAX_VISITS)
         except ValueError as error:
             raise ValueError(f"{error} (visits in all, the first included)") from None

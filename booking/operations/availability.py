@@ -267,7 +267,7 @@ def outside_booking_window(clinic: Clinic, start: datetime, now: datetime,
     if local.date() > clinic.today(now) + timedelta(days=rules.max_advance_days):
         return f"bookings open {rules.max_advance_days} days ahead; {local:%Y-%m-%d} is later than that"
     if start < now + rules.min_notice:
-        if start <= now or not rules.min_notice:  # a time gone by is not "too soon"
+        if start <= now:  # a time gone by is not "too soon" (and with no notice, that is the only case)
             return f"{local:%Y-%m-%d %H:%M %Z} has already passed"
         hours = int(rules.min_notice.total_seconds() // 3600)
         return f"online bookings need {hours} hours' notice; {local:%Y-%m-%d %H:%M %Z} is too soon"

@@ -58,8 +58,7 @@ def bed_index(window: TimeRange, *, ignoring: int | None = None, count_bookings:
     if rooms is None:
         known = catalogue.current()
         rooms, zone = known.active_rooms(), known.zone  # a room out of use keeps its visits' beds, takes no more
-    in_use = rooms
-    slug_of = {room.id: room.slug for room in in_use}
+    slug_of = {room.id: room.slug for room in rooms}
     rows = driver.run(_BEDS_TAKEN, {
         "rooms": sorted(slug_of),
         "window_start": window.start,
@@ -67,7 +66,7 @@ def bed_index(window: TimeRange, *, ignoring: int | None = None, count_bookings:
         "earliest_start": window.start - timedelta(minutes=LONGEST_VISIT_MINUTES),
         "ignoring": ignoring or 0,  # 0: no visit has that id
     }) if count_bookings and slug_of else []
-    return BedIndex([Room(room.slug, room.beds) for room in in_use],
+    return BedIndex([Room(room.slug, room.beds) for room in rooms],
                     [BedTaken(slug_of[room_id], bed, TimeRange(start, end)) for room_id, bed, start, end in rows],
                     zone)
 
