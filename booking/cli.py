@@ -192,13 +192,17 @@ def outbox_send(loop: bool, every: int, dry_run: bool, show_text: bool):
         raise click.UsageError("--show-text only goes with --dry-run: emails that are sent are read in a mail app.")
     if dry_run:
         due = outbox.waiting(now())
+        skipping = 0
         for message in due:
-            shown = outbox.preview(message, now()) if show_text else None
+            skip = outbox.stale_because(message, now())
+            skipping += bool(skip)
+            shown = outbox.preview(message, now()) if show_text and not skip else None
             click.echo(f"#{message.id} {message.kind:<20} to {message.to_address}: "
-                       f"{shown.subject if shown else message.title}")
+                       f"{shown.subject if shown else message.title}" + (f" (will be skipped: {skip})" if skip else ""))
             if shown:
                 click.echo(textwrap.indent(shown.text or shown.problem, "    ") + "\n")
-        click.echo(f"{len(due)} message(s) due; nothing was sent.")
+        click.echo(f"{len(due)} message(s) due" + (f", {skipping} of them to be skipped as out of date" if skipping else "")
+                   + "; nothing was sent.")
         db.session.rollback()
         return
     url = current_app.config["SMTP_URL"]

@@ -376,6 +376,30 @@ def test_without_smtp_url_messages_wait_and_dry_run_lists_them(staff, login_as):
     assert "Confirmation (not written yet)" in page  # the list writes no email: it names each one's kind
 
 
+def test_an_email_out_of_date_before_it_goes_says_it_will_be_skipped_not_how_it_reads(staff, login_as, mail):  # noqa: F811
+    desk = login_as(StaffRole.RECEPTIONIST)
+    booking = book_online(staff, email="changed@example.com")
+    moved_id = appointment(staff, booking["reference"]).id
+    assert submit(desk, f"/desk/appointments/{moved_id}/move?practitioner=ben&date=2027-03-10",
+                  {"practitioner": "ben", "start": WEDNESDAY_10}).status_code == 303
+    with staff.app_context():
+        confirmation_id, moved_id = db.session.scalars(sa.select(OutboxMessage.id).order_by(OutboxMessage.id)).all()
+    admin = login_as(StaffRole.ADMIN)
+    page = admin.get(f"/admin/outbox/{confirmation_id}").get_data(as_text=True)
+    assert "It will not be sent: The visit changed after this email was written; a later email tells" in page
+    assert "send-again" not in page and "email-preview" not in page  # nothing to send again, no words to read
+    page = admin.get(f"/admin/outbox/{moved_id}").get_data(as_text=True)  # the email about the move still goes
+    assert "send-again" in page and "email-preview" in page and "will not be sent" not in page
+    dry = staff.test_cli_runner().invoke(args=["outbox", "send", "--dry-run", "--show-text"])
+    assert dry.exit_code == 0
+    assert f"#{confirmation_id} confirmation" in dry.output and "(will be skipped: The visit changed after" in dry.output
+    assert "2 message(s) due, 1 of them to be skipped as out of date; nothing was sent." in dry.output
+    assert "Thank you for booking" not in dry.output and "(the patient's secret link)" in dry.output  # the move's text alone
+    assert "Sent 1, will retry 0, failed 0, skipped 1" in send(staff, mail)  # as the pages said
+    [moved] = mail.to("changed@example.com")
+    assert moved["Subject"].startswith("Your visit has moved to Wed, Mar 10, 2027")
+
+
 def test_only_admins_see_the_outbox_and_a_wrong_status_is_explained(staff, login_as):  # noqa: F811
     assert login_as(StaffRole.RECEPTIONIST).get("/admin/outbox").status_code == 403
     assert login_as(StaffRole.PRACTITIONER).get("/admin/outbox").status_code == 403

@@ -234,13 +234,19 @@ class Preview:
     text: str | None
     written: bool  # False: written just now to be read, not kept; the sender writes it as it sends
     problem: str | None = None  # why there is no text
+    will_skip: str | None = None  # why the sender will skip it, unsent, when its turn comes (stale_because)
 
 
 def preview(message: OutboxMessage, now: datetime) -> Preview:
-    """What the message says, or would say if it were written now; never a reason for an error page."""
+    """What the message says, or would say if it were written now; never a reason for an error page.
+    One still to go that no longer applies says so instead, as the sender would skip it."""
+    unsent = message.status in (OutboxStatus.QUEUED, OutboxStatus.SENDING, OutboxStatus.FAILED)
+    if unsent and (skip := stale_because(message, now)):
+        return Preview(message.subject if message.is_written else message.title, None, message.is_written,
+                       f"It will not be sent: {skip} The sender marks it skipped when its turn comes.", skip)
     if message.is_written:
         return Preview(message.subject, link_hidden(message.text_body), True)
-    if message.status not in (OutboxStatus.QUEUED, OutboxStatus.SENDING, OutboxStatus.FAILED):
+    if not unsent:
         return Preview(message.title, None, False, "It was never written: it was skipped before its turn came.")
     try:
         email = email_of(message, now)
