@@ -174,7 +174,7 @@ def _init_staff_sessions(app: Flask) -> None:
     """Flask-Login over server-side sessions: the cookie names a session row, which sign-out ends."""
     from booking.clock import now
     from booking.operations.staff import signed_in
-    from booking.staff_access import staff_signed_in
+    from booking.staff_access import signed_out_here, staff_signed_in
 
     login_manager.init_app(app)
     login_manager.login_view = "auth.sign_in"
@@ -183,6 +183,10 @@ def _init_staff_sessions(app: Flask) -> None:
         f"{app.config['STAFF_IDLE_MINUTES']} minutes without activity (or {app.config['STAFF_SESSION_HOURS']} hours "
         "after you signed in), and a form sent since then was not saved."
     )
+    # Flask-Login's one message, with the plain reason when this browser's staff signed out
+    # themselves (the function is Flask-Login's hook for the message's words as it is shown).
+    login_manager.localize_callback = lambda message: (
+        "You signed out. Sign in again to see that page." if signed_out_here() else message)
     login_manager.session_protection = None  # server-side sessions, ended at sign-out, do this job
     idle = timedelta(minutes=app.config["STAFF_IDLE_MINUTES"])
     lifetime = timedelta(hours=app.config["STAFF_SESSION_HOURS"])  # however busy, a session ends then

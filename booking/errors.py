@@ -15,7 +15,7 @@ from booking.operations.catalogue import ClinicNotSetUp
 from booking.operations.clinical import record_refusal
 from booking.operations.permissions import NotAllowed, NotVisible
 from booking.operations.problems import RecordErased, VisitCancelled
-from booking.staff_access import ROLE_ONE
+from booking.staff_access import ROLE_ONE, signed_out_here
 from booking.transaction import Busy
 
 
@@ -87,6 +87,8 @@ def register_error_pages(app: Flask) -> None:
             # Signing out (here, in another tab or on another device) ends the session the form's
             # token belonged to: say that, and lead to sign-in rather than to the patients' pages.
             error.description = (
+                "You signed out before this form was sent, so nothing was saved. Sign in, then send it again."
+                if signed_out_here() else
                 "You were signed out before this form was sent (after "
                 f"{app.config['STAFF_IDLE_MINUTES']} minutes without activity, or from another tab or device), "
                 "so nothing was saved. Sign in, then send it again.")

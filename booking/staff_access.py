@@ -11,6 +11,14 @@ from booking.models import StaffRole
 
 # Where Flask-Login keeps the signed-in staff session's id in the signed cookie.
 STAFF_SESSION_KEY = "_user_id"
+# Left in the cookie by signing out (and dropped by signing in), so a staff page or a form sent
+# afterwards in this browser says "you signed out", not that the session may have run out.
+SIGNED_OUT_KEY = "staff_signed_out"
+
+
+def signed_out_here() -> bool:
+    """Whether the last member of staff in this browser signed out (rather than being timed out)."""
+    return bool(session.get(SIGNED_OUT_KEY))
 
 
 def staff_signed_in() -> bool:

@@ -172,9 +172,34 @@ def test_a_form_from_a_tab_left_open_after_signing_out_says_so_and_leads_to_sign
     response = client.post("/desk/book", data={"csrf_token": form_token, "name": "Pat Caller"})
     page = response.get_data(as_text=True)
     assert response.status_code == 400
-    assert ("You were signed out before this form was sent (after 30 minutes without activity, or from another "
-            "tab or device), so nothing was saved. Sign in, then send it again.") in page
+    assert "You signed out before this form was sent, so nothing was saved. Sign in, then send it again." in page
     assert '<a href="/staff/sign-in">Sign in</a>' in page and "expired or was sent twice" not in page
+
+    other = login_as(StaffRole.RECEPTIONIST)  # a session lost without signing out here (the cookie went)
+    form_token = csrf_from(other.get("/desk/book").get_data(as_text=True))
+    other.delete_cookie("session")
+    page = other.post("/desk/book", data={"csrf_token": form_token, "name": "Pat Caller"}).get_data(as_text=True)
+    assert "You were signed out before this form was sent (after 30 minutes without activity, or from another " \
+           "tab or device), so nothing was saved." in page
+
+
+def test_after_signing_out_a_staff_page_says_so_and_a_timed_out_session_says_it_may_have_run_out(staff, login_as, clock):
+    """Found in a hands-on trial: after signing out, the sign-in page said the session had ended
+    after 30 minutes without activity."""
+    client = login_as(StaffRole.RECEPTIONIST)
+    page = client.get("/desk").get_data(as_text=True)
+    client.post("/staff/sign-out", data={"csrf_token": csrf_from(page)})
+    response = client.get("/desk", follow_redirects=True)
+    page = response.get_data(as_text=True)
+    assert response.request.path == "/staff/sign-in"
+    assert "You signed out. Sign in again to see that page." in page and "without activity" not in page
+
+    assert sign_in(client, ACCOUNTS[StaffRole.RECEPTIONIST]).status_code == 303
+    assert client.get("/desk").status_code == 200  # signing in again drops the note
+    clock.advance(minutes=31)  # left idle: the session ran out, nobody signed out
+    response = client.get("/desk", follow_redirects=True)
+    page = response.get_data(as_text=True)
+    assert "your session ended after 30 minutes without activity" in page and "You signed out" not in page
 
 
 def test_signing_in_starts_a_new_session(staff):

@@ -25,7 +25,7 @@ from booking.clock import now
 from booking.extensions import db
 from booking.models import Clinic, StaffAccount, StaffRole
 from booking.operations import second_factor, staff
-from booking.staff_access import staff_only
+from booking.staff_access import SIGNED_OUT_KEY, staff_only
 
 bp = Blueprint("auth", __name__, url_prefix="/staff")
 
@@ -239,5 +239,6 @@ def sign_out():
     staff.sign_out(current_user.get_id(), now())
     logout_user()
     session.clear()
+    session[SIGNED_OUT_KEY] = True
     flash("You have signed out.", "success")
     return redirect(url_for("auth.sign_in"), code=303)
