@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from datetime import date, datetime
 
-from flask import Flask, abort, g, has_request_context, request
+from flask import Flask, abort, current_app, g, has_request_context, request
 from flask_babel import get_locale
 from flask.json.provider import DefaultJSONProvider
 from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
@@ -61,6 +62,26 @@ class BoundedJSONProvider(DefaultJSONProvider):
         if _nesting_depth(value) > JSON_DEPTH_LIMIT:
             raise ValueError("JSON nested too deeply")
         return value
+
+
+def why_not_json() -> str:
+    """Why the request's body is not the JSON object an API call takes, in words its sender can act
+    on; read again only on that error path, after request.get_json(silent=True) gave None."""
+    if not request.is_json:
+        return "send the body as JSON, with Content-Type: application/json"
+    data = request.get_data()
+    if not data.strip():
+        return "the body is empty: send a JSON object"
+    too_deep = f"the body is nested more than {JSON_DEPTH_LIMIT} levels deep: no request needs that many"
+    try:
+        value = DefaultJSONProvider.loads(current_app.json, data)  # Flask's own reading, without the depth check
+    except UnicodeDecodeError:
+        return "the body is not UTF-8 text (nor UTF-16 or UTF-32): send it as UTF-8"
+    except json.JSONDecodeError as error:
+        return f"the body is not valid JSON: {error.msg} (line {error.lineno}, column {error.colno})"
+    except RecursionError:  # too deep for Python to read at all
+        return too_deep
+    return "the body is JSON null: send a JSON object" if value is None else too_deep  # else read, but too deep
 
 
 NUL = "\x00"

@@ -216,8 +216,8 @@ def build_document() -> dict:
     language = _parameters(LanguageQuery)
     bookings_400 = _answer("The body is not JSON (or not sent as application/json), is nested too deeply, or "
                            "holds a NUL character or half a surrogate pair.", problem,
-                           {"error": "invalid_json", "message": "the body must be JSON with Content-Type: "
-                            "application/json, nested no more than 32 levels deep"})
+                           {"error": "invalid_json", "message": "the body is not valid JSON: Expecting value "
+                            "(line 2, column 7)"})
     body_example = {"service": "follow-up", "practitioner": "mei-lin", "start": "2027-03-15T09:00:00-07:00",
                     "patient": {"name": "Pat Example", "email": "pat@example.com", "phone": "+1 213 555 0142",
                                 "birth_date": "1980-05-17"}, "safety": []}

@@ -27,7 +27,7 @@ from booking.operations.courses import VisitNotFree, book_course, plan_course
 from booking.operations.problems import CannotBook, NotFound
 from booking.operations.problems import InvalidInput as OperationProblems
 from booking.safety import emergency_advice, has_emergency_answer, urgent_advice
-from booking.web import JSON_DEPTH_LIMIT
+from booking.web import why_not_json
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -139,8 +139,7 @@ def _patients_body():
     clinic offers (read before the rest)."""
     body = request.get_json(silent=True)
     if body is None:
-        return None, _error(400, "invalid_json", "the body must be JSON with Content-Type: application/json, "
-                                                 f"nested no more than {JSON_DEPTH_LIMIT} levels deep")
+        return None, _error(400, "invalid_json", why_not_json())
     if isinstance(body, dict) and has_emergency_answer(body.get("safety")):
         advice = _emergency_advice(body, load_clinic())
         return None, _error(422, "emergency", advice, advice=advice)
