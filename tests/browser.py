@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
+import socket
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -52,14 +55,36 @@ class LiveServer:
         self.server = make_server("127.0.0.1", 0, app, threaded=True)
         self.url = f"http://127.0.0.1:{self.server.server_port}"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.connections: list[tuple[threading.Thread, socket.socket]] = []  # each browser connection's thread
+        serve_connection = self.server.process_request_thread
+
+        def process_request(connection, address):  # as werkzeug's, keeping the thread to wait for
+            thread = threading.Thread(target=serve_connection, args=(connection, address), daemon=True)
+            self.connections.append((thread, connection))
+            thread.start()
+
+        self.server.process_request = process_request
 
     def __enter__(self) -> LiveServer:
         self.thread.start()
         return self
 
     def __exit__(self, *exc) -> None:
+        """Stop, and wait for every request still being served. One still running held a database
+        connection when the test's app closed its pool, and gave it back to the closed pool
+        afterwards: only the garbage collector closed it then, and psycopg's warning about it
+        failed whichever test was running (once in a CI run)."""
         self.server.shutdown()
         self.thread.join(timeout=10)
+        self.server.server_close()
+        for _thread, connection in self.connections:
+            with contextlib.suppress(OSError):  # an idle kept-alive connection reads its end, and its thread ends
+                connection.shutdown(socket.SHUT_RD)
+        deadline = time.monotonic() + 10
+        for thread, _connection in self.connections:
+            thread.join(timeout=max(0.0, deadline - time.monotonic()))
+        still = sum(thread.is_alive() for thread, _connection in self.connections)
+        assert not still, f"{still} request(s) still being served 10 s after the test ended"
 
 
 def assert_accessible(page) -> None:
