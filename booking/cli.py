@@ -194,15 +194,16 @@ def outbox_send(loop: bool, every: int, dry_run: bool, show_text: bool):
         due = outbox.waiting(now())
         skipping = 0
         for message in due:
-            skip = outbox.stale_because(message, now())
+            shown = outbox.preview(message, now()) if show_text else None
+            skip = shown.no_longer_applies if shown else outbox.no_longer_applies(message, now())
             skipping += bool(skip)
-            shown = outbox.preview(message, now()) if show_text and not skip else None
             click.echo(f"#{message.id} {message.kind:<20} to {message.to_address}: "
-                       f"{shown.subject if shown else message.title}" + (f" (will be skipped: {skip})" if skip else ""))
-            if shown:
+                       f"{shown.subject if shown else message.title}"
+                       + (f" (no longer applies, will be skipped: {skip})" if skip else ""))
+            if shown and not skip:
                 click.echo(textwrap.indent(shown.text or shown.problem, "    ") + "\n")
-        click.echo(f"{len(due)} message(s) due" + (f", {skipping} of them to be skipped as out of date" if skipping else "")
-                   + "; nothing was sent.")
+        click.echo(f"{len(due)} message(s) due" + (f", {skipping} of them no longer apply and will be skipped"
+                                                    if skipping else "") + "; nothing was sent.")
         db.session.rollback()
         return
     url = current_app.config["SMTP_URL"]

@@ -19,7 +19,7 @@ from booking.models import Appointment, Clinic, ManageLink, OutboxMessage, Outbo
 from booking.notify import outbox
 from booking.notify.emails import LINK_PLACEHOLDER
 from booking.notify.smtp import SmtpTransport
-from booking.operations import reminders
+from booking.operations import bookings, reminders
 from booking.operations.progress_checks import questions_asked
 from booking.tokens import hash_token
 from booking.transaction import write_transaction
@@ -386,18 +386,42 @@ def test_an_email_out_of_date_before_it_goes_says_it_will_be_skipped_not_how_it_
         confirmation_id, moved_id = db.session.scalars(sa.select(OutboxMessage.id).order_by(OutboxMessage.id)).all()
     admin = login_as(StaffRole.ADMIN)
     page = admin.get(f"/admin/outbox/{confirmation_id}").get_data(as_text=True)
-    assert "It will not be sent: The visit changed after this email was written; a later email tells" in page
+    assert ("It no longer applies, so it will not be sent. The visit changed after this email was written; a later "
+            "email tells the patient. The sender marks it skipped when its turn comes.") in page
     assert "send-again" not in page and "email-preview" not in page  # nothing to send again, no words to read
+    assert "Waiting for the sender, which will skip it" in page
     page = admin.get(f"/admin/outbox/{moved_id}").get_data(as_text=True)  # the email about the move still goes
     assert "send-again" in page and "email-preview" in page and "will not be sent" not in page
     dry = staff.test_cli_runner().invoke(args=["outbox", "send", "--dry-run", "--show-text"])
     assert dry.exit_code == 0
-    assert f"#{confirmation_id} confirmation" in dry.output and "(will be skipped: The visit changed after" in dry.output
-    assert "2 message(s) due, 1 of them to be skipped as out of date; nothing was sent." in dry.output
+    assert f"#{confirmation_id} confirmation" in dry.output
+    assert "(no longer applies, will be skipped: The visit changed after" in dry.output
+    assert "2 message(s) due, 1 of them no longer apply and will be skipped; nothing was sent." in dry.output
     assert "Thank you for booking" not in dry.output and "(the patient's secret link)" in dry.output  # the move's text alone
     assert "Sent 1, will retry 0, failed 0, skipped 1" in send(staff, mail)  # as the pages said
     [moved] = mail.to("changed@example.com")
     assert moved["Subject"].startswith("Your visit has moved to Wed, Mar 10, 2027")
+
+
+def test_a_failed_email_that_no_longer_applies_offers_no_try_again(staff, login_as):  # noqa: F811
+    """A failed email is taken again only when an admin sends it again, and one that no longer
+    applies would only be skipped then: the page says so rather than "when its turn comes"."""
+    booking = book_online(staff, email="gaveup@example.com")
+    with staff.app_context(), write_transaction():
+        message = db.session.scalar(sa.select(OutboxMessage))
+        message.status, message.last_error, failed_id = OutboxStatus.FAILED, "Gave up after 8 attempts.", message.id
+    with staff.app_context():  # the patient cancels: the confirmation no longer applies
+        bookings.cancel(appointment(staff, booking["reference"]).id, "", staff.config["CLOCK"]())
+    page = login_as(StaffRole.ADMIN).get(f"/admin/outbox/{failed_id}").get_data(as_text=True)
+    assert "It no longer applies, so it will not be sent. The visit changed after this email was written" in page
+    assert "Sending it again would only skip it." in page and "when its turn comes" not in page
+    assert "send-again" not in page
+    admin = login_as(StaffRole.ADMIN)  # a send-again from a page opened before the visit was cancelled
+    response = submit(admin, f"/admin/outbox/{failed_id}/send-again", {}, page="/admin/outbox")
+    page = admin.get(response.location).get_data(as_text=True)
+    assert "This email no longer applies, so it was left as it is. The visit changed after" in page
+    with staff.app_context():
+        assert db.session.get(OutboxMessage, failed_id).status is OutboxStatus.FAILED
 
 
 def test_only_admins_see_the_outbox_and_a_wrong_status_is_explained(staff, login_as):  # noqa: F811

@@ -147,6 +147,20 @@ def test_a_message_that_cannot_be_written_fails_alone_and_can_be_tried_again(sta
     assert mail.received[-1]["To"] == "w1@example.com" and mail.received[-1]["Subject"].startswith("Booking confirmed")
 
 
+def test_a_message_too_damaged_to_check_is_no_error_on_its_page_or_in_a_dry_run(staff, login_as):  # noqa: F811
+    """Whether an email still applies is read from its stored context too (a course's visits): a
+    context no version wrote made the admin's page a 500 and stopped --dry-run (found in review)."""
+    book_online(staff, email="damaged@example.com")
+    with staff.app_context(), write_transaction():
+        message = db.session.scalar(sa.select(OutboxMessage))
+        message.kind, message.context, damaged_id = "course_confirmation", {"visits": ["not a visit"]}, message.id
+    page = login_as(StaffRole.ADMIN).get(f"/admin/outbox/{damaged_id}")
+    assert page.status_code == 200 and "It cannot be written (" in page.get_data(as_text=True)
+    dry = staff.test_cli_runner().invoke(args=["outbox", "send", "--dry-run", "--show-text"])
+    assert dry.exit_code == 0 and f"#{damaged_id} course_confirmation" in dry.output
+    assert "    It cannot be written (" in dry.output and "1 message(s) due; nothing was sent." in dry.output
+
+
 def test_going_back_a_version_marks_what_was_never_written_and_keeps_what_was(staff, mail):  # noqa: F811
     book_online(staff, email="written@example.com")
     send(staff, mail)

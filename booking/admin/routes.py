@@ -293,12 +293,12 @@ def outbox_message(message_id: int):
 
 @bp.post("/outbox/<int(max=2147483647):message_id>/send-again")
 def send_again(message_id: int):
-    message = db.get_or_404(OutboxMessage, message_id)
-    if outbox.send_again(message_id, now()):
+    db.get_or_404(OutboxMessage, message_id)
+    refusal = outbox.send_again(message_id, now())
+    if refusal is None:
         flash("The email is back in the queue: the sender takes it on its next pass.", "success")
     else:
-        db.session.refresh(message)
-        flash(f"This email is {message.status.label.lower()}, so it was left as it is.", "error")
+        flash(refusal, "error")
     return redirect(url_for("admin.outbox_message", message_id=message_id), code=303)
 
 

@@ -234,19 +234,40 @@ class Preview:
     text: str | None
     written: bool  # False: written just now to be read, not kept; the sender writes it as it sends
     problem: str | None = None  # why there is no text
-    will_skip: str | None = None  # why the sender will skip it, unsent, when its turn comes (stale_because)
+    no_longer_applies: str | None = None  # why, for one waiting or failed that the sender would skip
+
+
+def no_longer_applies(message: OutboxMessage, now: datetime) -> str | None:
+    """Why a message waiting to go (queued, or claimed by a sender that went quiet) or given up on
+    (failed) would be skipped if a sender took it now (stale_because), for the outbox page and
+    --dry-run. One being sent has been checked by its sender already. A damaged message is not a
+    reason for an error page: None, and writing it says what is wrong."""
+    if message.status is not OutboxStatus.FAILED and not _takeable(message, now):
+        return None
+    try:
+        return stale_because(message, now)
+    except Exception as error:
+        log.warning("outbox message %s cannot be checked for a preview: %s", message.id, type(error).__name__)
+        return None
+
+
+def _takeable(message: OutboxMessage, now: datetime) -> bool:
+    """Whether a sender will take the message when its time comes, as due_query does."""
+    return message.status is OutboxStatus.QUEUED or (
+        message.status is OutboxStatus.SENDING and message.claimed_until is not None and message.claimed_until < now)
 
 
 def preview(message: OutboxMessage, now: datetime) -> Preview:
     """What the message says, or would say if it were written now; never a reason for an error page.
-    One still to go that no longer applies says so instead, as the sender would skip it."""
-    unsent = message.status in (OutboxStatus.QUEUED, OutboxStatus.SENDING, OutboxStatus.FAILED)
-    if unsent and (skip := stale_because(message, now)):
+    One that no longer applies says why instead of how it would read: the sender would skip it."""
+    if skip := no_longer_applies(message, now):
+        then = ("The sender marks it skipped when its turn comes." if _takeable(message, now)
+                else "Sending it again would only skip it.")
         return Preview(message.subject if message.is_written else message.title, None, message.is_written,
-                       f"It will not be sent: {skip} The sender marks it skipped when its turn comes.", skip)
+                       f"It no longer applies, so it will not be sent. {skip} {then}", skip)
     if message.is_written:
         return Preview(message.subject, link_hidden(message.text_body), True)
-    if not unsent:
+    if message.status not in (OutboxStatus.QUEUED, OutboxStatus.SENDING, OutboxStatus.FAILED):
         return Preview(message.title, None, False, "It was never written: it was skipped before its turn came.")
     try:
         email = email_of(message, now)
@@ -687,15 +708,19 @@ def counts() -> dict[OutboxStatus, int]:
     return {status: 0 for status in OutboxStatus} | dict(rows.all())
 
 
-def send_again(message_id: int, now: datetime) -> bool:
+def send_again(message_id: int, now: datetime) -> str | None:
     """Put a failed or waiting message back at the front of the queue, with a fresh set of
-    attempts (its secret link is made when it goes); False if it is neither."""
-    def requeue() -> bool:
-        message = db.session.scalar(sa.select(OutboxMessage).where(
-            OutboxMessage.id == message_id, OutboxMessage.status.in_((OutboxStatus.FAILED, OutboxStatus.QUEUED))))
+    attempts (its secret link is made when it goes); None when done, else why it was left as it
+    is: neither failed nor waiting, or no longer applying (the sender would only skip it)."""
+    def requeue() -> str | None:
+        message = db.session.get(OutboxMessage, message_id)
         if message is None:
-            return False
+            return "This email is no longer in the outbox."
+        if message.status not in (OutboxStatus.FAILED, OutboxStatus.QUEUED):
+            return f"This email is {message.status.label.lower()}, so it was left as it is."
+        if skip := no_longer_applies(message, now):
+            return f"This email no longer applies, so it was left as it is. {skip}"
         message.status, message.next_attempt_at, message.attempts = OutboxStatus.QUEUED, now, 0
-        return True
+        return None
 
     return _writing(requeue)
