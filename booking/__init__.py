@@ -172,21 +172,27 @@ def _init_database(app: Flask) -> None:
 
 def _init_staff_sessions(app: Flask) -> None:
     """Flask-Login over server-side sessions: the cookie names a session row, which sign-out ends."""
+    from flask import current_app, flash, redirect, request
+    from flask_login import login_url
+
     from booking.clock import now
     from booking.operations.staff import signed_in
     from booking.staff_access import signed_out_here, staff_signed_in
 
     login_manager.init_app(app)
     login_manager.login_view = "auth.sign_in"
-    login_manager.login_message = (
-        "Sign in to see that page. If you were signed in, your session ended after "
-        f"{app.config['STAFF_IDLE_MINUTES']} minutes without activity (or {app.config['STAFF_SESSION_HOURS']} hours "
-        "after you signed in), and a form sent since then was not saved."
-    )
-    # Flask-Login's one message, with the plain reason when this browser's staff signed out
-    # themselves (the function is Flask-Login's hook for the message's words as it is shown).
-    login_manager.localize_callback = lambda message: (
-        "You signed out. Sign in again to see that page." if signed_out_here() else message)
+
+    @login_manager.unauthorized_handler
+    def ask_to_sign_in():
+        """As Flask-Login's own (a message, then the sign-in page, back here after), saying why: this
+        browser's staff signed out, or else the session may have run out."""
+        config = current_app.config
+        flash("You have signed out. Sign in again to see that page." if signed_out_here() else (
+            "Sign in to see that page. If you were signed in, your session ended after "
+            f"{config['STAFF_IDLE_MINUTES']} minutes without activity (or {config['STAFF_SESSION_HOURS']} hours "
+            "after you signed in), and a form sent since then was not saved."), "message")
+        return redirect(login_url(login_manager.login_view, next_url=request.url))
+
     login_manager.session_protection = None  # server-side sessions, ended at sign-out, do this job
     idle = timedelta(minutes=app.config["STAFF_IDLE_MINUTES"])
     lifetime = timedelta(hours=app.config["STAFF_SESSION_HOURS"])  # however busy, a session ends then

@@ -87,7 +87,7 @@ def register_error_pages(app: Flask) -> None:
             # Signing out (here, in another tab or on another device) ends the session the form's
             # token belonged to: say that, and lead to sign-in rather than to the patients' pages.
             error.description = (
-                "You signed out before this form was sent, so nothing was saved. Sign in, then send it again."
+                "You had signed out before this form was sent, so nothing was saved. Sign in, then send it again."
                 if signed_out_here() else
                 "You were signed out before this form was sent (after "
                 f"{app.config['STAFF_IDLE_MINUTES']} minutes without activity, or from another tab or device), "

@@ -172,7 +172,7 @@ def test_a_form_from_a_tab_left_open_after_signing_out_says_so_and_leads_to_sign
     response = client.post("/desk/book", data={"csrf_token": form_token, "name": "Pat Caller"})
     page = response.get_data(as_text=True)
     assert response.status_code == 400
-    assert "You signed out before this form was sent, so nothing was saved. Sign in, then send it again." in page
+    assert "You had signed out before this form was sent, so nothing was saved. Sign in, then send it again." in page
     assert '<a href="/staff/sign-in">Sign in</a>' in page and "expired or was sent twice" not in page
 
     other = login_as(StaffRole.RECEPTIONIST)  # a session lost without signing out here (the cookie went)
@@ -192,14 +192,14 @@ def test_after_signing_out_a_staff_page_says_so_and_a_timed_out_session_says_it_
     response = client.get("/desk", follow_redirects=True)
     page = response.get_data(as_text=True)
     assert response.request.path == "/staff/sign-in"
-    assert "You signed out. Sign in again to see that page." in page and "without activity" not in page
+    assert "You have signed out. Sign in again to see that page." in page and "without activity" not in page
 
     assert sign_in(client, ACCOUNTS[StaffRole.RECEPTIONIST]).status_code == 303
     assert client.get("/desk").status_code == 200  # signing in again drops the note
     clock.advance(minutes=31)  # left idle: the session ran out, nobody signed out
     response = client.get("/desk", follow_redirects=True)
     page = response.get_data(as_text=True)
-    assert "your session ended after 30 minutes without activity" in page and "You signed out" not in page
+    assert "your session ended after 30 minutes without activity" in page and "You have signed out" not in page
 
 
 def test_signing_in_starts_a_new_session(staff):
