@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import json
 import re
 import time
@@ -50,6 +51,10 @@ def _nesting_depth(value) -> int:
     return deepest
 
 
+class NestedTooDeeply(ValueError):
+    """A JSON body nested deeper than JSON_DEPTH_LIMIT."""
+
+
 class BoundedJSONProvider(DefaultJSONProvider):
     """Flask's JSON, refusing bodies nested more than JSON_DEPTH_LIMIT deep with a ValueError,
     which request.get_json turns into None (silent) or a 400."""
@@ -58,9 +63,9 @@ class BoundedJSONProvider(DefaultJSONProvider):
         try:
             value = super().loads(s, **kwargs)
         except RecursionError:
-            raise ValueError("JSON nested too deeply") from None
+            raise NestedTooDeeply() from None
         if _nesting_depth(value) > JSON_DEPTH_LIMIT:
-            raise ValueError("JSON nested too deeply")
+            raise NestedTooDeeply()
         return value
 
 
@@ -70,18 +75,19 @@ def why_not_json() -> str:
     if not request.is_json:
         return "send the body as JSON, with Content-Type: application/json"
     data = request.get_data()
-    if not data.strip():
+    if not data.removeprefix(codecs.BOM_UTF8).strip(b" \t\r\n"):  # JSON's own whitespace
         return "the body is empty: send a JSON object"
-    too_deep = f"the body is nested more than {JSON_DEPTH_LIMIT} levels deep: no request needs that many"
     try:
-        value = DefaultJSONProvider.loads(current_app.json, data)  # Flask's own reading, without the depth check
+        value = current_app.json.loads(data)
     except UnicodeDecodeError:
         return "the body is not UTF-8 text (nor UTF-16 or UTF-32): send it as UTF-8"
     except json.JSONDecodeError as error:
         return f"the body is not valid JSON: {error.msg} (line {error.lineno}, column {error.colno})"
-    except RecursionError:  # too deep for Python to read at all
-        return too_deep
-    return "the body is JSON null: send a JSON object" if value is None else too_deep  # else read, but too deep
+    except NestedTooDeeply:
+        return f"the body is nested more than {JSON_DEPTH_LIMIT} levels deep: no request needs that many"
+    except ValueError as error:  # such as a number of thousands of digits, which Python will not read
+        return f"the body could not be read as JSON: {str(error).split(';')[0]}"
+    return "the body is JSON null: send a JSON object" if value is None else "the body could not be read as JSON"
 
 
 NUL = "\x00"

@@ -448,6 +448,11 @@ def test_booking_unknown_service_or_practitioner_is_404(clinic, client, service,
     (b"null", "application/json", "the body is JSON null: send a JSON object"),
     ('{"name": "Inés"}'.encode("latin-1"), "application/json",
      "the body is not UTF-8 text (nor UTF-16 or UTF-32): send it as UTF-8"),
+    (b"\xef\xbb\xbf \r\n", "application/json", "the body is empty: send a JSON object"),
+    (b"\x0c", "application/json", "the body is not valid JSON: Expecting value (line 1, column 1)"),  # not JSON's space
+    (b'{"count": ' + b"7" * 5000 + b"}", "application/json",
+     "the body could not be read as JSON: Exceeds the limit (4300 digits) for integer string conversion: "
+     "value has 5000 digits"),  # a 500 once (found in review)
 ])
 def test_a_body_that_is_not_json_is_400_saying_what_is_wrong_with_it(clinic, client, raw, content_type, says):
     """The message once said "must be JSON ... nested no more than 32 levels deep" for every one
