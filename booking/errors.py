@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from flask import Flask, jsonify, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
@@ -80,20 +83,33 @@ def _in_our_words(error: HTTPException) -> HTTPException:
     return error
 
 
+def _form_page() -> str | None:
+    """The page the form was sent from (this site's, by the Referer), to come back to after signing
+    in; None when the browser did not say (sign-in then leads to the start page)."""
+    sent_from = urlsplit(request.referrer or "")
+    if sent_from.netloc != request.host or not sent_from.path.startswith("/"):
+        return None
+    return sent_from.path + (f"?{sent_from.query}" if sent_from.query else "")
+
+
 def register_error_pages(app: Flask) -> None:
     @app.errorhandler(CSRFError)
     def expired_form(error: CSRFError):
         if request.blueprint in STAFF_AREAS and not current_user.is_authenticated and not _wants_json():
             # Signing out (here, in another tab or on another device) ends the session the form's
             # token belonged to: say that, and lead to sign-in rather than to the patients' pages.
+            error.heading = "The form was not saved"
             error.description = (
                 "You had signed out before this form was sent, so nothing was saved. Sign in, then send it again."
                 if signed_out_here() else
                 "You were signed out before this form was sent (after "
                 f"{app.config['STAFF_IDLE_MINUTES']} minutes without activity, or from another tab or device), "
                 "so nothing was saved. Sign in, then send it again.")
-            return render_template("error.html", error=error, sign_in=url_for("auth.sign_in")), error.code
-        error.description = "This form had expired or was sent twice. Go back, reload the page and try again."
+            return render_template("error.html", error=error, sign_in=url_for("auth.sign_in", next=_form_page())), \
+                error.code
+        error.heading = _("The form could not be sent")
+        error.description = _("This form had expired or was sent twice, so nothing was saved. Go back, reload "
+                              "the page and try again.")
         return http_error(error)
 
     @app.errorhandler(HTTPException)

@@ -7,9 +7,10 @@ sign-in computes the app's code with pyotp from that key, like the phone would.
 
 from __future__ import annotations
 
+import html
 import re
 from datetime import timedelta
-from urllib.parse import quote
+from urllib.parse import parse_qs, quote, urlsplit
 
 import pyotp
 import pytest
@@ -181,6 +182,29 @@ def test_a_form_from_a_tab_left_open_after_signing_out_says_so_and_leads_to_sign
     page = other.post("/desk/book", data={"csrf_token": form_token, "name": "Pat Caller"}).get_data(as_text=True)
     assert "You were signed out before this form was sent (after 30 minutes without activity, or from another " \
            "tab or device), so nothing was saved." in page
+
+
+def test_a_refused_form_is_headed_in_words_and_signing_in_leads_back_to_its_page(staff, login_as):
+    """Its heading was "Bad Request", and signing in led to the start page, not back to the form
+    (found in a hands-on trial)."""
+    client = login_as(StaffRole.RECEPTIONIST)
+    form_page = "/desk/book?practitioner=ana&start=2027-03-09T10:00:00-08:00"
+    form_token = csrf_from(client.get(form_page).get_data(as_text=True))
+    client.post("/staff/sign-out", data={"csrf_token": csrf_from(client.get("/desk").get_data(as_text=True))})
+    response = client.post("/desk/book", data={"csrf_token": form_token, "name": "Pat Caller"},
+                           headers={"Referer": f"http://localhost{form_page}"})
+    page = response.get_data(as_text=True)
+    assert "<h1>The form was not saved</h1>" in page and "Bad Request" not in page
+    sign_in_link = re.search(r'<a href="([^"]+)">Sign in</a>', page).group(1)
+    link = urlsplit(html.unescape(sign_in_link))
+    assert link.path == "/staff/sign-in" and parse_qs(link.query) == {"next": [form_page]}
+    response = sign_in(client, ACCOUNTS[StaffRole.RECEPTIONIST], next_page=form_page)
+    assert response.status_code == 303 and response.location == form_page  # back at the form
+    elsewhere = client.post("/staff/sign-out", data={"csrf_token": "forged"},
+                            headers={"Referer": "https://evil.example/desk"})  # signed in: a plain refusal
+    page = elsewhere.get_data(as_text=True)
+    assert elsewhere.status_code == 400 and "<h1>The form could not be sent</h1>" in page
+    assert "This form had expired or was sent twice, so nothing was saved." in page and "evil.example" not in page
 
 
 def test_after_signing_out_a_staff_page_says_so_and_a_timed_out_session_says_it_may_have_run_out(staff, login_as, clock):
