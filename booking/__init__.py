@@ -177,7 +177,7 @@ def _init_staff_sessions(app: Flask) -> None:
 
     from booking.clock import now
     from booking.operations.staff import signed_in
-    from booking.staff_access import signed_out_here, staff_signed_in
+    from booking.staff_access import idle_time, signed_out_here, staff_signed_in
 
     login_manager.init_app(app)
     login_manager.login_view = "auth.sign_in"
@@ -189,7 +189,7 @@ def _init_staff_sessions(app: Flask) -> None:
         config = current_app.config
         flash("You have signed out. Sign in again to see that page." if signed_out_here() else (
             "Sign in to see that page. If you were signed in, your session ended after "
-            f"{config['STAFF_IDLE_MINUTES']} minutes without activity (or {config['STAFF_SESSION_HOURS']} hours "
+            f"{idle_time(config)} without activity (or {config['STAFF_SESSION_HOURS']} hours "
             "after you signed in), and a form sent since then was not saved."), "message")
         return redirect(login_url(login_manager.login_view, next_url=request.url))
 

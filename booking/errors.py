@@ -18,7 +18,7 @@ from booking.operations.catalogue import ClinicNotSetUp
 from booking.operations.clinical import record_refusal
 from booking.operations.permissions import NotAllowed, NotVisible
 from booking.operations.problems import RecordErased, VisitCancelled
-from booking.staff_access import ROLE_ONE, signed_out_here
+from booking.staff_access import ROLE_ONE, idle_time, signed_out_here
 from booking.transaction import Busy
 
 
@@ -103,7 +103,7 @@ def register_error_pages(app: Flask) -> None:
                 "You had signed out before this form was sent, so nothing was saved. Sign in, then send it again."
                 if signed_out_here() else
                 "You were signed out before this form was sent (after "
-                f"{app.config['STAFF_IDLE_MINUTES']} minutes without activity, or from another tab or device), "
+                f"{idle_time(app.config)} without activity, or from another tab or device), "
                 "so nothing was saved. Sign in, then send it again.")
             return render_template("error.html", error=error, sign_in=url_for("auth.sign_in", next=_form_page())), \
                 error.code

@@ -16,6 +16,12 @@ STAFF_SESSION_KEY = "_user_id"
 SIGNED_OUT_KEY = "staff_signed_out"
 
 
+def idle_time(config) -> str:
+    """How long a staff session lasts unused, in words: "30 minutes" (or "1 minute")."""
+    minutes = config["STAFF_IDLE_MINUTES"]
+    return f"{minutes} minute{'' if minutes == 1 else 's'}"
+
+
 def signed_out_here() -> bool:
     """Whether the last member of staff in this browser signed out (rather than being timed out)."""
     return bool(session.get(SIGNED_OUT_KEY))

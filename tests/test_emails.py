@@ -399,6 +399,8 @@ def test_an_email_out_of_date_before_it_goes_says_it_will_be_skipped_not_how_it_
     assert "2 message(s) due, 1 of them no longer apply and will be skipped; nothing was sent." in dry.output
     assert "Thank you for booking" not in dry.output and "(the patient's secret link)" in dry.output  # the move's text alone
     assert "Sent 1, will retry 0, failed 0, skipped 1" in send(staff, mail)  # as the pages said
+    page = admin.get(f"/admin/outbox/{confirmation_id}").get_data(as_text=True)  # its title says it, once
+    assert "Confirmation (never written)" in page and "not written yet" not in page
     [moved] = mail.to("changed@example.com")
     assert moved["Subject"].startswith("Your visit has moved to Wed, Mar 10, 2027")
 

@@ -184,6 +184,23 @@ def test_a_form_from_a_tab_left_open_after_signing_out_says_so_and_leads_to_sign
            "tab or device), so nothing was saved." in page
 
 
+def test_a_one_minute_idle_limit_reads_as_one_minute(staff, database_url, clock):
+    """"after 1 minutes without activity" (found in a hands-on trial with STAFF_IDLE_MINUTES=1)."""
+    brief = create_app(app_config(database_url, CLOCK=clock, STAFF_IDLE_MINUTES=1))
+    try:
+        client = brief.test_client()
+        assert sign_in(client, ACCOUNTS[StaffRole.RECEPTIONIST]).status_code == 303
+        form_token = csrf_from(client.get("/desk/book").get_data(as_text=True))
+        clock.advance(minutes=2)
+        page = client.get("/desk", follow_redirects=True).get_data(as_text=True)
+        assert "your session ended after 1 minute without activity (or 12 hours" in page
+        client.delete_cookie("session")
+        page = client.post("/desk/book", data={"csrf_token": form_token}).get_data(as_text=True)
+        assert "You were signed out before this form was sent (after 1 minute without activity," in page
+    finally:
+        close_database(brief)
+
+
 def test_a_refused_form_is_headed_in_words_and_signing_in_leads_back_to_its_page(staff, login_as):
     """Its heading was "Bad Request", and signing in led to the start page, not back to the form
     (found in a hands-on trial)."""
