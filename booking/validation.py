@@ -65,7 +65,8 @@ def clean_phone(value: str | None) -> str:
 def check_birth_date(born_on: date, today: date) -> date:
     if born_on >= today:  # (today is not the past: a date typed as today is a slip)
         raise ValueError(_("Date of birth must be in the past"))
-    # The day, not only the year: 1 January 1906 is 121 years before 5 December 2026.
+    # The day, not only the year: 1 January 1906 is more than 120 years before 5 December 2026,
+    # though 2026 - 1906 is 120.
     try:
         oldest = today.replace(year=today.year - 120)
     except ValueError:  # 29 February, and 120 years before was no leap year (1900)
