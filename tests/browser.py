@@ -48,11 +48,27 @@ def require_chromium() -> str:
     return found
 
 
+def _closed_before_sent(app):
+    """The app with each answer read whole and closed before the server sends it. Werkzeug's server
+    closes an answer only after reading what is left of the request, which raises when the browser
+    has dropped the connection (a stylesheet still loading as a test ends): a static file's answer
+    was left open, and its ResourceWarning failed the test (once in a CI run)."""
+    def serve(environ, start_response):
+        answer = app(environ, start_response)
+        try:
+            return [b"".join(answer)]
+        finally:
+            if hasattr(answer, "close"):
+                answer.close()
+
+    return serve
+
+
 class LiveServer:
     """The app served by werkzeug in a thread, on 127.0.0.1 and a free port."""
 
     def __init__(self, app):
-        self.server = make_server("127.0.0.1", 0, app, threaded=True)
+        self.server = make_server("127.0.0.1", 0, _closed_before_sent(app), threaded=True)
         self.url = f"http://127.0.0.1:{self.server.server_port}"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.connections: list[tuple[threading.Thread, socket.socket]] = []  # each browser connection's thread
