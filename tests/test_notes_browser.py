@@ -174,6 +174,7 @@ def test_signing_straight_after_typing_waits_for_the_save_and_a_fixed_problem_cl
     page.locator("button[value=save]").last.click()
     expect(page.locator(".error-summary")).to_contain_text("Pain now must be a whole number from 0 to 10")
     expect(page.locator("#s_pain_now")).to_have_value("11")
+    page.wait_for_load_state("load")  # the page's script listens for typing only once it has run (a CI race)
     # Corrected: the page's own save goes through, and the old messages go with it.
     page.fill("#s_pain_now", "6")
     page.locator("#s_pain_now").blur()
