@@ -178,6 +178,8 @@ def _init_staff_sessions(app: Flask) -> None:
     from booking.clock import now
     from booking.operations.staff import signed_in
     from booking.staff_access import idle_time, signed_out_here, staff_signed_in
+    from booking.auth.carried import from_refused_request
+    from booking.auth.routes import sign_in_to_send_again
 
     login_manager.init_app(app)
     login_manager.login_view = "auth.sign_in"
@@ -186,6 +188,9 @@ def _init_staff_sessions(app: Flask) -> None:
     def ask_to_sign_in():
         """As Flask-Login's own (a message, then the sign-in page, back here after), saying why: this
         browser's staff signed out, or else the session may have run out."""
+        carried = from_refused_request()
+        if carried is not None:  # what they typed is kept through signing in again
+            return sign_in_to_send_again(carried)
         config = current_app.config
         flash("You have signed out. Sign in again to see that page." if signed_out_here() else (
             "Sign in to see that page. If you were signed in, your session ended after "

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 from flask import Flask, jsonify, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -11,6 +9,7 @@ from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import Conflict, Forbidden, HTTPException, InternalServerError, NotFound, ServiceUnavailable
 
+from booking.auth.next_page import referring_page
 from booking.clock import now
 from booking.extensions import db
 from booking.models import StaffRole
@@ -83,15 +82,6 @@ def _in_our_words(error: HTTPException) -> HTTPException:
     return error
 
 
-def _form_page() -> str | None:
-    """The page the form was sent from (this site's, by the Referer), to come back to after signing
-    in; None when the browser did not say (sign-in then leads to the start page)."""
-    sent_from = urlsplit(request.referrer or "")
-    if sent_from.netloc != request.host or not sent_from.path.startswith("/"):
-        return None
-    return sent_from.path + (f"?{sent_from.query}" if sent_from.query else "")
-
-
 def register_error_pages(app: Flask) -> None:
     @app.errorhandler(CSRFError)
     def expired_form(error: CSRFError):
@@ -105,7 +95,7 @@ def register_error_pages(app: Flask) -> None:
                 "You were signed out before this form was sent (after "
                 f"{idle_time(app.config)} without activity, or from another tab or device), "
                 "so nothing was saved. Sign in, then send it again.")
-            return render_template("error.html", error=error, sign_in=url_for("auth.sign_in", next=_form_page())), \
+            return render_template("error.html", error=error, sign_in=url_for("auth.sign_in", next=referring_page())), \
                 error.code
         error.heading = _("The form could not be sent")
         error.description = _("This form had expired or was sent twice, so nothing was saved. Go back, reload "

@@ -14,18 +14,19 @@ from datetime import timedelta
 from urllib.parse import unquote, urlsplit
 
 import segno
-from flask import Blueprint, current_app, flash, make_response, redirect, render_template, request, session, url_for
+from flask import Blueprint, current_app, flash, g, make_response, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_user, logout_user
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from booking.auth import throttle
+from booking.auth.carried import CarriedForm, from_sign_in_step
 from booking.auth.forms import CodeForm, EnrolForm, SignInForm
-from booking.auth.next_page import same_site_path
+from booking.auth.next_page import referring_page, same_site_path
 from booking.clock import now
 from booking.extensions import db
 from booking.models import Clinic, StaffAccount, StaffRole
 from booking.operations import second_factor, staff
-from booking.staff_access import SIGNED_OUT_KEY, staff_only
+from booking.staff_access import SIGNED_OUT_KEY, idle_time, staff_only
 
 bp = Blueprint("auth", __name__, url_prefix="/staff")
 
@@ -70,9 +71,16 @@ def _clinic() -> Clinic | None:
 
 # --- between the steps ----------------------------------------------------------------------
 
+def _new_session() -> None:
+    """An empty cookie session. The CSRF token this request made for the old one goes too: a page
+    rendered after this (a carried form's next step) gets one the new session holds."""
+    session.clear()
+    g.pop(current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token"), None)
+
+
 def _hold_pending(account: StaffAccount) -> None:
     """The password was right and another step follows: a new session holding only who and until when."""
-    session.clear()  # a new session at sign-in: nothing carries over from before
+    _new_session()  # a new session at sign-in: nothing carries over from before
     session[PENDING_KEY] = {"id": account.id, "until": int((now() + timedelta(minutes=PENDING_MINUTES)).timestamp())}
 
 
@@ -90,12 +98,15 @@ def _pending_account() -> StaffAccount | None:
 
 def _finish_sign_in(account: StaffAccount) -> None:
     """Every step passed: a new server-side session, and a new cookie session to hold it."""
-    session.clear()
+    _new_session()
     login_user(staff.start_session(account, now()))
 
 
+STARTED_TOO_LONG_AGO = "Signing in took too long, or was not started on this browser: sign in again."
+
+
 def _start_again():
-    flash("Signing in took too long, or was not started on this browser: sign in again.", "error")
+    flash(STARTED_TOO_LONG_AGO, "error")
     return redirect(url_for("auth.sign_in", next=_page_asked_for()), code=303)
 
 
@@ -107,9 +118,38 @@ def _too_many(refusal: throttle.Refusal):
 
 
 def _no_store(response):
-    """Keys and recovery codes: no copy kept in any cache or history."""
+    """Keys and recovery codes, and a form carried over: no copy kept in any cache or history."""
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+def _page(template: str, status: int, carried: CarriedForm | None, **context):
+    """A sign-in step's page; one holding a carried form is kept in no cache."""
+    response = make_response(render_template(template, carried=carried, **context), status)
+    return _no_store(response) if carried is not None else response
+
+
+# --- a form sent after its session ended (booking.auth.carried) -------------------------------
+
+def sign_in_to_send_again(carried: CarriedForm):
+    """The answer to a form sent after its session ended: the sign-in page, holding the form."""
+    config = current_app.config
+    account = db.session.get(StaffAccount, carried.account_id)
+    notice = (f"Your session ended after {idle_time(config)} without activity (or "
+              f"{config['STAFF_SESSION_HOURS']} hours after you signed in), so what you sent has not been "
+              f"saved yet. Sign in again as {account.name} to save it.")
+    return _page("auth/sign_in.html", 401, carried, form=SignInForm(formdata=None), failed=False, notice=notice,
+                 action=url_for("auth.sign_in", next=referring_page() or carried.to))
+
+
+def _signed_in(account: StaffAccount, target: str | None, carried: CarriedForm | None):
+    """Signed in: on to the page asked for, or first to send again the form this account sent
+    after its session ended."""
+    if carried is not None and carried.account_id == account.id:
+        return _page("auth/send_again.html", 200, carried, leave_to=target or _home(account.role))
+    if carried is not None:
+        flash("What was sent before signing in was typed in another person's session, so it was not saved.", "error")
+    return redirect(target or _home(account.role), code=303)
 
 
 # --- the steps ------------------------------------------------------------------------------
@@ -119,6 +159,7 @@ def sign_in():
     if current_user.is_authenticated:
         return redirect(_page_asked_for() or _home(current_user.role))
     form = SignInForm()
+    carried = from_sign_in_step()
     failed = False
     if form.validate_on_submit():
         refusal = throttle.refused(form.email.data)
@@ -126,25 +167,32 @@ def sign_in():
             return _too_many(refusal)
         account = staff.check_sign_in(form.email.data, form.password.data)
         if account is not None:
-            return _after_password(account)
+            return _after_password(account, carried)
         over = throttle.count_failure(form.email.data)
         if over:
             return _too_many(over)
         failed = True
-    return render_template("auth/sign_in.html", form=form, failed=failed), (401 if failed else 200)
+    return _page("auth/sign_in.html", 401 if failed else 200, carried, form=form, failed=failed)
 
 
-def _after_password(account: StaffAccount):
-    """On to the code, to setting up a second factor, or (needing neither) signed in."""
+def _after_password(account: StaffAccount, carried: CarriedForm | None):
+    """On to the code, to setting up a second factor, or (needing neither) signed in. A carried
+    form goes on to the code's page, which is shown here rather than after a redirect."""
     target = _page_asked_for()
     if second_factor.is_on(account.id):
         _hold_pending(account)
+        if carried is not None:
+            return _page("auth/code.html", 200, carried, form=CodeForm(formdata=None),
+                         action=url_for("auth.enter_code", next=target))
         return redirect(url_for("auth.enter_code", next=target), code=303)
     if second_factor.required(account, _clinic()):
         _hold_pending(account)
+        if carried is not None:
+            flash("What you sent before signing in was not saved: setting up a second factor comes first. "
+                  "Once signed in, send it again.", "error")
         return redirect(url_for("auth.set_up_second_factor", next=target), code=303)
     _finish_sign_in(account)
-    return redirect(target or _home(account.role), code=303)
+    return _signed_in(account, target, carried)
 
 
 @bp.route("/sign-in/code", methods=["GET", "POST"])
@@ -152,6 +200,10 @@ def enter_code():
     if current_user.is_authenticated:
         return redirect(_page_asked_for() or _home(current_user.role))
     account = _pending_account()
+    carried = from_sign_in_step()
+    if account is None and carried is not None:  # the form is still on this page: keep it
+        return _page("auth/sign_in.html", 401, carried, form=SignInForm(formdata=None), failed=False,
+                     notice=STARTED_TOO_LONG_AGO, action=url_for("auth.sign_in", next=_page_asked_for()))
     if account is None:
         return _start_again()
     if not second_factor.is_on(account.id):  # reset since the password step
@@ -169,7 +221,7 @@ def enter_code():
                 flash(f"You signed in with a recovery code, which is now used up. You have "
                       f"{accepted.recovery_codes_left} left. If your phone is lost, ask the clinic's admin to reset "
                       "your second factor, then set it up again.", "error")
-            return redirect(_page_asked_for() or _home(account.role), code=303)
+            return _signed_in(account, _page_asked_for(), carried)
         over = throttle.count_failure(account.email)
         if over:
             return _too_many(over)
@@ -177,7 +229,7 @@ def enter_code():
     if failed:
         form.code.data = ""  # a wrong code is typed anew, not over
         form.code.errors = [*form.code.errors, CODE_FAILED]
-    return render_template("auth/code.html", form=form), (401 if failed else 200)
+    return _page("auth/code.html", 401 if failed else 200, carried, form=form)
 
 
 @bp.route("/second-factor/set-up", methods=["GET", "POST"])

@@ -249,6 +249,16 @@ def signed_in(token: str, now: datetime, idle: timedelta, lifetime: timedelta | 
     return SignedIn(token, row)
 
 
+def session_owner(token: str) -> int | None:
+    """The account a session token was given to, live or ended (None for a token never given):
+    whose typing a form sent after its session ended holds (booking.auth.carried)."""
+    found = driver.run(_SESSION_OWNER, {"token_hash": hash_token(token)})
+    return found[0][0] if found else None
+
+
+_SESSION_OWNER = sa.select(StaffSession.staff_id).where(StaffSession.token_hash == sa.bindparam("token_hash"))
+
+
 def end_sessions(account_id: int, now: datetime, keep_token: str | None = None) -> int:
     """End every live session of an account, except the one with `keep_token` (the caller's own).
     Does not commit: it belongs to the change that asks for it. Returns how many ended."""

@@ -1,0 +1,167 @@
+"""A staff form sent after its session ended is kept through signing in again (booking.auth.carried).
+
+A receptionist called away half-way through a phone booking comes back after the idle limit and
+presses Book: before, the sign-in page came up and everything typed was gone.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from urllib.parse import parse_qs, urlsplit
+
+import sqlalchemy as sa
+from werkzeug.datastructures import MultiDict
+
+from booking.extensions import db
+from booking.models import Appointment, Patient, StaffRole
+from tests.test_desk import appointment, book_online, new_caller
+from tests.test_staff import ACCOUNTS, PASSWORD, csrf_from, enrol, login_as, staff  # noqa: F401 (fixtures)
+
+FORM = "/desk/book?practitioner=ana&start=2027-03-09T10:00:00-08:00&patient=new"
+FROM_THE_FORM = {"Referer": f"http://localhost{FORM}"}
+TYPED = new_caller("Sam Late")
+
+
+def booked_names(app) -> list[str]:
+    with app.app_context():
+        return list(db.session.scalars(sa.select(Patient.name).join(Appointment, Appointment.patient_id == Patient.id)))
+
+
+def sent_after_the_session_ended(client, clock, headers=FROM_THE_FORM, **send):
+    """The desk's booking form opened, left for 31 minutes, then sent."""
+    page = client.get(FORM).get_data(as_text=True)
+    clock.advance(minutes=31)
+    return client.post(FORM, data={"csrf_token": csrf_from(page), **TYPED}, headers=headers, **send)
+
+
+def form_of(response) -> tuple[str, list[tuple[str, str]]]:
+    """The first form in the page's main part (the header's is Sign out): its address (the
+    page's own when it names none) and its hidden fields, in order, as a browser sends them."""
+    page = response.get_data(as_text=True)
+    page = page[page.index("<main"):]
+    named = re.search(r'<form method="post" action="([^"]+)"', page)
+    asked = response.request
+    action = html.unescape(named.group(1)) if named else asked.path + (f"?{asked.query_string.decode()}"
+                                                                        if asked.query_string else "")
+    form = page[page.index("<form"):page.index("</form>")]
+    hidden = []
+    for tag in re.findall(r"<input([^>]*)>", form):
+        attributes = {name: html.unescape(value) for name, value in re.findall(r'([\w-]+)="([^"]*)"', tag)}
+        if attributes.get("type") == "hidden":
+            hidden.append((attributes["name"], attributes["value"]))
+    return action, hidden
+
+
+def sign_in_on(client, page, email: str, password: str = PASSWORD):
+    """The sign-in page's form filled in and sent, with whatever it carries."""
+    action, hidden = form_of(page)
+    return client.post(action, data=MultiDict([*hidden, ("email", email), ("password", password)]))
+
+
+def test_a_form_sent_after_the_session_ended_is_kept_through_signing_in_and_saved_with_one_press(staff, login_as, clock):  # noqa: F811
+    desk = login_as(StaffRole.RECEPTIONIST)
+    refused = sent_after_the_session_ended(desk, clock)
+    page = refused.get_data(as_text=True)
+    assert refused.status_code == 401 and refused.headers["Cache-Control"] == "no-store"
+    assert ("Your session ended after 30 minutes without activity (or 12 hours after you signed in), so what you "
+            "sent has not been saved yet. Sign in again as Receptionist to save it.") in page
+    action, hidden = form_of(refused)
+    assert urlsplit(action).path == "/staff/sign-in" and parse_qs(urlsplit(action).query) == {"next": [FORM]}
+    assert [name for name, _value in hidden] == ["csrf_token", "carried_form"]
+    assert "Sam Late" not in page and booked_names(staff) == []  # signed, not spelled out; nothing saved yet
+
+    wrong = sign_in_on(desk, refused, ACCOUNTS[StaffRole.RECEPTIONIST], password="not it")
+    assert wrong.status_code == 401 and "The email address or password is not right" in wrong.get_data(as_text=True)
+    assert form_of(wrong)[1][1] == hidden[1]  # still held after a mistyped password
+
+    offered = sign_in_on(desk, wrong, ACCOUNTS[StaffRole.RECEPTIONIST])
+    page = offered.get_data(as_text=True)
+    assert offered.status_code == 200 and offered.headers["Cache-Control"] == "no-store"
+    assert "<h1>Save what you sent</h1>" in page and f'<a href="{html.escape(FORM)}">Leave it unsaved</a>' in page
+    action, hidden = form_of(offered)
+    assert action == FORM
+    assert hidden[1:] == list(TYPED.items())  # every value as typed
+    assert booked_names(staff) == []
+
+    saved = desk.post(action, data=MultiDict(hidden))  # "Save it now", with the new session's CSRF token
+    assert saved.status_code == 303 and booked_names(staff) == ["Sam Late"]
+
+
+def test_a_note_keeps_its_line_breaks_and_characters_through_signing_in_again(staff, login_as, clock):  # noqa: F811
+    desk = login_as(StaffRole.RECEPTIONIST)
+    visit = appointment(staff, book_online(staff)["reference"])
+    path = f"/desk/appointments/{visit.id}/cancel"
+    page = desk.get(path).get_data(as_text=True)
+    clock.advance(minutes=31)
+    note = 'Called at 9:05 & said "not this week".\r\nWill ring back <Tuesday>.'
+    # As Chromium sends it from our pages (which send no Referer): Origin null, and Sec-Fetch-*.
+    refused = desk.post(path, data={"csrf_token": csrf_from(page), "reason": "patient", "note": note},
+                        headers={"Origin": "null", "Sec-Fetch-Site": "same-origin", "Sec-Fetch-Mode": "navigate"})
+    action, _hidden = form_of(refused)
+    assert parse_qs(urlsplit(action).query) == {"next": [path]}  # "Leave it unsaved" goes back to the form
+    offered = sign_in_on(desk, refused, ACCOUNTS[StaffRole.RECEPTIONIST])
+    action, hidden = form_of(offered)
+    assert action == path and hidden[1:] == [("reason", "patient"), ("note", note)]
+    assert desk.post(action, data=MultiDict(hidden)).status_code == 303
+    assert appointment(staff, visit.reference).history[-1].detail == f"The patient asked to cancel: {note}"
+
+
+def test_the_code_step_passes_the_form_on(staff, login_as, clock):  # noqa: F811
+    enrol(staff, ACCOUNTS[StaffRole.RECEPTIONIST])
+    desk = login_as(StaffRole.RECEPTIONIST)
+    refused = sent_after_the_session_ended(desk, clock)
+    code_page = sign_in_on(desk, refused, ACCOUNTS[StaffRole.RECEPTIONIST])
+    page = code_page.get_data(as_text=True)
+    assert code_page.status_code == 200 and "<h1>Enter your sign-in code</h1>" in page
+    action, hidden = form_of(code_page)
+    assert urlsplit(action).path == "/staff/sign-in/code" and parse_qs(urlsplit(action).query) == {"next": [FORM]}
+    assert hidden[1][0] == "carried_form"
+
+    from tests.test_staff import AUTHENTICATORS
+
+    wrong = desk.post(action, data=MultiDict([*hidden, ("code", "000000")]))
+    assert wrong.status_code == 401 and form_of(wrong)[1][1] == hidden[1]
+    right = desk.post(action, data=MultiDict([*hidden, ("code", AUTHENTICATORS[ACCOUNTS[StaffRole.RECEPTIONIST]].code())]))
+    assert "<h1>Save what you sent</h1>" in right.get_data(as_text=True)
+    action, hidden = form_of(right)
+    assert desk.post(action, data=MultiDict(hidden)).status_code == 303 and booked_names(staff) == ["Sam Late"]
+
+
+def test_someone_else_signing_in_on_that_page_is_not_offered_the_form(staff, login_as, clock):  # noqa: F811
+    """A shared desk computer: the next person to sign in is not offered another's typing."""
+    desk = login_as(StaffRole.RECEPTIONIST)
+    refused = sent_after_the_session_ended(desk, clock)
+    other = sign_in_on(desk, refused, ACCOUNTS[StaffRole.PRACTITIONER])
+    assert other.status_code == 303
+    page = html.unescape(desk.get(other.location).get_data(as_text=True))
+    assert "typed in another person's session, so it was not saved" in page
+    assert "Sam Late" not in page and booked_names(staff) == []
+
+
+def test_a_form_is_not_carried_from_another_site_a_script_or_with_a_forged_seal(staff, login_as, clock):  # noqa: F811
+    desk = login_as(StaffRole.RECEPTIONIST)
+    browser = {"Sec-Fetch-Site": "same-origin", "Sec-Fetch-Mode": "navigate"}
+    for headers in ({}, {"Referer": "https://evil.example/desk"}, {"Origin": "https://evil.example", **FROM_THE_FORM},
+                    {**FROM_THE_FORM, "Accept": "application/json"}, {**browser, "Sec-Fetch-Site": "cross-site"},
+                    {**browser, "Sec-Fetch-Site": "same-site"}, {**browser, "Sec-Fetch-Mode": "cors"},
+                    {**FROM_THE_FORM, "Sec-Fetch-Site": "cross-site"}):
+        refused = sent_after_the_session_ended(desk, clock, headers=headers)
+        assert refused.status_code == 302 and "/staff/sign-in?next=" in refused.location, headers
+        assert sign_in_on(desk, desk.get("/staff/sign-in"), ACCOUNTS[StaffRole.RECEPTIONIST]).status_code == 303
+
+    action, ((_, token), (_, sealed)) = form_of(sent_after_the_session_ended(desk, clock))
+    forged = sealed[:-2] + ("A" if sealed[-2] != "A" else "B") + sealed[-1]
+    signed_in = desk.post(action, data={"csrf_token": token, "carried_form": forged,
+                                        "email": ACCOUNTS[StaffRole.RECEPTIONIST], "password": PASSWORD})
+    assert signed_in.status_code == 303 and signed_in.location == FORM  # back to the form: nothing held
+    assert booked_names(staff) == []
+
+
+def test_after_signing_out_a_form_is_not_carried(staff, login_as):  # noqa: F811
+    """Signing out here clears the cookie's session: whose the form was is no longer known."""
+    desk = login_as(StaffRole.RECEPTIONIST)
+    page = desk.get(FORM).get_data(as_text=True)
+    desk.post("/staff/sign-out", data={"csrf_token": csrf_from(desk.get("/desk").get_data(as_text=True))})
+    refused = desk.post(FORM, data={"csrf_token": csrf_from(page), **TYPED}, headers=FROM_THE_FORM)
+    assert refused.status_code == 400 and "carried_form" not in refused.get_data(as_text=True)
