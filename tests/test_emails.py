@@ -175,6 +175,7 @@ def test_the_outbox_keeps_no_live_link_and_hides_the_links_place_from_staff(staf
     admin = login_as(StaffRole.ADMIN)
     page = admin.get(f"/admin/outbox/{message_id}").get_data(as_text=True)  # written to be read, not kept
     assert "(the patient&#39;s secret link)" in page and "Booking confirmed" in page and "not written yet" in page
+    assert "<dt>Calendar file</dt><dd>Attached when it is written</dd>" in page  # it said "None" before
     send(staff, mail)
     with staff.app_context():
         message = db.session.get(OutboxMessage, message_id)
@@ -185,6 +186,7 @@ def test_the_outbox_keeps_no_live_link_and_hides_the_links_place_from_staff(staf
         [made] = db.session.scalars(sa.select(ManageLink)).all()  # the link sent, as its hash only
     page = admin.get(f"/admin/outbox/{message_id}").get_data(as_text=True)  # now the words it was sent with
     assert "(the patient&#39;s secret link)" in page and "not written yet" not in page
+    assert "<dt>Calendar file</dt><dd>Attached</dd>" in page
     link = link_in(mail.received[0])
     assert made.token_hash == hash_token(link.removeprefix("/manage/")) and made.appointment_id == message.appointment_id
     assert link not in stored  # the words were kept with the placeholder, the link only sent
@@ -389,9 +391,10 @@ def test_an_email_out_of_date_before_it_goes_says_it_will_be_skipped_not_how_it_
     assert ("It no longer applies, so it will not be sent. The visit changed after this email was written; a later "
             "email tells the patient. The sender marks it skipped when its turn comes.") in page
     assert "send-again" not in page and "email-preview" not in page  # nothing to send again, no words to read
-    assert "Waiting for the sender, which will skip it" in page
+    assert "Waiting for the sender, which will skip it" in page and "Calendar file" not in page
     page = admin.get(f"/admin/outbox/{moved_id}").get_data(as_text=True)  # the email about the move still goes
     assert "send-again" in page and "email-preview" in page and "will not be sent" not in page
+    assert "<dt>Calendar file</dt><dd>Attached when it is written</dd>" in page
     dry = staff.test_cli_runner().invoke(args=["outbox", "send", "--dry-run", "--show-text"])
     assert dry.exit_code == 0
     assert f"#{confirmation_id} confirmation" in dry.output

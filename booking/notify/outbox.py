@@ -235,6 +235,7 @@ class Preview:
     written: bool  # False: written just now to be read, not kept; the sender writes it as it sends
     problem: str | None = None  # why there is no text
     no_longer_applies: str | None = None  # why, for one waiting or failed that the sender would skip
+    calendar: bool | None = None  # an iCalendar file attached (or to be, as written now); None: no text to tell
 
 
 def no_longer_applies(message: OutboxMessage, now: datetime) -> str | None:
@@ -266,7 +267,7 @@ def preview(message: OutboxMessage, now: datetime) -> Preview:
         return Preview(message.subject if message.is_written else message.title, None, message.is_written,
                        f"It no longer applies, so it will not be sent. {skip} {then}", skip)
     if message.is_written:
-        return Preview(message.subject, link_hidden(message.text_body), True)
+        return Preview(message.subject, link_hidden(message.text_body), True, calendar=bool(message.calendar))
     if message.status not in (OutboxStatus.QUEUED, OutboxStatus.SENDING, OutboxStatus.FAILED):
         return Preview(message.title, None, False, "It was never written: it was skipped before its turn came.")
     try:
@@ -276,7 +277,7 @@ def preview(message: OutboxMessage, now: datetime) -> Preview:
     except Exception as error:  # a damaged context or a missing template: the sender will say the same
         log.warning("outbox message %s cannot be written for a preview: %s", message.id, type(error).__name__)
         return Preview(message.title, None, False, f"It cannot be written ({type(error).__name__}).")
-    return Preview(email.subject, link_hidden(email.text), False)
+    return Preview(email.subject, link_hidden(email.text), False, calendar=bool(email.calendar))
 
 
 def needs_link(message: OutboxMessage) -> bool:
