@@ -14,7 +14,8 @@ import sqlalchemy as sa
 from werkzeug.datastructures import MultiDict
 
 from booking.extensions import db
-from booking.models import Appointment, Patient, StaffRole
+from booking.models import Appointment, Patient, StaffAccount, StaffRole
+from booking.operations.staff import deactivate
 from tests.test_desk import appointment, book_online, new_caller
 from tests.test_staff import ACCOUNTS, PASSWORD, csrf_from, enrol, login_as, staff  # noqa: F401 (fixtures)
 
@@ -165,3 +166,38 @@ def test_after_signing_out_a_form_is_not_carried(staff, login_as):  # noqa: F811
     desk.post("/staff/sign-out", data={"csrf_token": csrf_from(desk.get("/desk").get_data(as_text=True))})
     refused = desk.post(FORM, data={"csrf_token": csrf_from(page), **TYPED}, headers=FROM_THE_FORM)
     assert refused.status_code == 400 and "carried_form" not in refused.get_data(as_text=True)
+
+
+def test_signed_in_meanwhile_in_another_tab_the_form_is_still_offered(staff, login_as, clock):  # noqa: F811
+    desk = login_as(StaffRole.RECEPTIONIST)
+    refused = sent_after_the_session_ended(desk, clock)
+    assert sign_in_on(desk, desk.get("/staff/sign-in"), ACCOUNTS[StaffRole.RECEPTIONIST]).status_code == 303
+    offered = sign_in_on(desk, refused, ACCOUNTS[StaffRole.RECEPTIONIST])  # the first tab's sign-in, sent after
+    assert "<h1>Save what you sent</h1>" in offered.get_data(as_text=True)
+    action, hidden = form_of(offered)
+    assert desk.post(action, data=MultiDict(hidden)).status_code == 303 and booked_names(staff) == ["Sam Late"]
+
+
+def test_a_deactivated_account_s_form_is_not_carried(staff, login_as, clock):  # noqa: F811
+    """Deactivating an account ends its sessions; a form it sends then is nobody's to offer."""
+    desk = login_as(StaffRole.RECEPTIONIST)
+    page = desk.get(FORM).get_data(as_text=True)
+    with staff.test_request_context():
+        account = db.session.scalar(sa.select(StaffAccount).where(StaffAccount.email == ACCOUNTS[StaffRole.RECEPTIONIST]))
+        deactivate(account.id, staff.config["CLOCK"]())
+    refused = desk.post(FORM, data={"csrf_token": csrf_from(page), **TYPED}, headers=FROM_THE_FORM)
+    assert refused.status_code == 302 and "/staff/sign-in?next=" in refused.location
+
+
+def test_a_sign_in_page_refused_for_its_token_still_holds_the_form(staff, login_as, clock):  # noqa: F811
+    """Its CSRF token belongs to the session the page was served in; the form must outlive it."""
+    desk = login_as(StaffRole.RECEPTIONIST)
+    refused = sent_after_the_session_ended(desk, clock)
+    desk.delete_cookie("session")  # the cookie session the page's token belonged to is gone
+    again = sign_in_on(desk, refused, ACCOUNTS[StaffRole.RECEPTIONIST])
+    page = again.get_data(as_text=True)
+    assert again.status_code == 400 and "This sign-in page had expired, so you are not signed in yet." in page
+    assert form_of(again)[1][1] == form_of(refused)[1][1]  # still held
+    offered = sign_in_on(desk, again, ACCOUNTS[StaffRole.RECEPTIONIST])
+    action, hidden = form_of(offered)
+    assert desk.post(action, data=MultiDict(hidden)).status_code == 303 and booked_names(staff) == ["Sam Late"]

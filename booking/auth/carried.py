@@ -38,6 +38,7 @@ _FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 class CarriedForm:
     to: str  # the path (and query) the form was sent to
     account_id: int  # whose session had ended
+    account_name: str  # theirs, for "Sign in again as ..."
     fields: tuple[tuple[str, str], ...]  # every name and value, in order, but the old CSRF token
     sealed: str  # all of the above, signed: what the hidden field holds
 
@@ -77,8 +78,10 @@ def from_refused_request() -> CarriedForm | None:
     fields = tuple((name, value) for name, value in request.form.items(multi=True) if name != "csrf_token")
     if not fields:
         return None
-    sealed = _serializer().dumps({"to": to, "for": owner, "fields": [list(field) for field in fields]})
-    return CarriedForm(to, owner, fields, sealed)
+    (account_id, name) = owner
+    sealed = _serializer().dumps({"to": to, "for": account_id, "name": name,
+                                  "fields": [list(field) for field in fields]})
+    return CarriedForm(to, account_id, name, fields, sealed)
 
 
 def from_sign_in_step() -> CarriedForm | None:
@@ -90,4 +93,5 @@ def from_sign_in_step() -> CarriedForm | None:
         held = _serializer().loads(sealed)
     except BadSignature:
         return None
-    return CarriedForm(held["to"], held["for"], tuple((name, value) for name, value in held["fields"]), sealed)
+    return CarriedForm(held["to"], held["for"], held["name"], tuple((name, value) for name, value in held["fields"]),
+                       sealed)

@@ -134,10 +134,9 @@ def _page(template: str, status: int, carried: CarriedForm | None, **context):
 def sign_in_to_send_again(carried: CarriedForm):
     """The answer to a form sent after its session ended: the sign-in page, holding the form."""
     config = current_app.config
-    account = db.session.get(StaffAccount, carried.account_id)
     notice = (f"Your session ended after {idle_time(config)} without activity (or "
               f"{config['STAFF_SESSION_HOURS']} hours after you signed in), so what you sent has not been "
-              f"saved yet. Sign in again as {account.name} to save it.")
+              f"saved yet. Sign in again as {carried.account_name} to save it.")
     return _page("auth/sign_in.html", 401, carried, form=SignInForm(formdata=None), failed=False, notice=notice,
                  action=url_for("auth.sign_in", next=referring_page() or carried.to))
 
@@ -152,14 +151,29 @@ def _signed_in(account: StaffAccount, target: str | None, carried: CarriedForm |
     return redirect(target or _home(account.role), code=303)
 
 
+def kept_past_an_expired_step():
+    """A sign-in step's page refused for its CSRF token (signed in meanwhile in another tab, which
+    began a new session, or left open for hours) that holds a carried form: the form is not lost
+    with it. None when it holds none (the usual refusal)."""
+    carried = from_sign_in_step()
+    if carried is None:
+        return None
+    if current_user.is_authenticated:
+        return _signed_in(current_user.account, _page_asked_for(), carried)
+    return _page("auth/sign_in.html", 400, carried, form=SignInForm(formdata=None), failed=False,
+                 notice="This sign-in page had expired, so you are not signed in yet. Sign in again: "
+                        "what you sent is still held here.",
+                 action=url_for("auth.sign_in", next=_page_asked_for()))
+
+
 # --- the steps ------------------------------------------------------------------------------
 
 @bp.route("/sign-in", methods=["GET", "POST"])
 def sign_in():
-    if current_user.is_authenticated:
-        return redirect(_page_asked_for() or _home(current_user.role))
-    form = SignInForm()
     carried = from_sign_in_step()
+    if current_user.is_authenticated:  # meanwhile, in another tab: a carried form is still offered
+        return _signed_in(current_user.account, _page_asked_for(), carried)
+    form = SignInForm()
     failed = False
     if form.validate_on_submit():
         refusal = throttle.refused(form.email.data)
@@ -197,10 +211,10 @@ def _after_password(account: StaffAccount, carried: CarriedForm | None):
 
 @bp.route("/sign-in/code", methods=["GET", "POST"])
 def enter_code():
-    if current_user.is_authenticated:
-        return redirect(_page_asked_for() or _home(current_user.role))
-    account = _pending_account()
     carried = from_sign_in_step()
+    if current_user.is_authenticated:
+        return _signed_in(current_user.account, _page_asked_for(), carried)
+    account = _pending_account()
     if account is None and carried is not None:  # the form is still on this page: keep it
         return _page("auth/sign_in.html", 401, carried, form=SignInForm(formdata=None), failed=False,
                      notice=STARTED_TOO_LONG_AGO, action=url_for("auth.sign_in", next=_page_asked_for()))

@@ -249,14 +249,17 @@ def signed_in(token: str, now: datetime, idle: timedelta, lifetime: timedelta | 
     return SignedIn(token, row)
 
 
-def session_owner(token: str) -> int | None:
-    """The account a session token was given to, live or ended (None for a token never given):
-    whose typing a form sent after its session ended holds (booking.auth.carried)."""
+def session_owner(token: str) -> tuple[int, str] | None:
+    """The id and name of the active account a session token was given to, live or ended (None
+    for a token never given, or a deactivated account): whose typing a form sent after its
+    session ended holds (booking.auth.carried)."""
     found = driver.run(_SESSION_OWNER, {"token_hash": hash_token(token)})
-    return found[0][0] if found else None
+    return found[0] if found else None
 
 
-_SESSION_OWNER = sa.select(StaffSession.staff_id).where(StaffSession.token_hash == sa.bindparam("token_hash"))
+_SESSION_OWNER = (sa.select(StaffAccount.id, StaffAccount.name)
+                  .join(StaffSession, StaffSession.staff_id == StaffAccount.id)
+                  .where(StaffSession.token_hash == sa.bindparam("token_hash"), StaffAccount.is_active))
 
 
 def end_sessions(account_id: int, now: datetime, keep_token: str | None = None) -> int:
