@@ -177,9 +177,9 @@ def _init_staff_sessions(app: Flask) -> None:
 
     from booking.clock import now
     from booking.operations.staff import signed_in
-    from booking.staff_access import idle_time, signed_out_here, staff_signed_in
+    from booking.staff_access import signed_out_here, staff_signed_in, when_sessions_end
     from booking.auth.carried import from_refused_request
-    from booking.auth.routes import sign_in_to_send_again
+    from booking.auth.routes import carry_over
 
     login_manager.init_app(app)
     login_manager.login_view = "auth.sign_in"
@@ -190,12 +190,10 @@ def _init_staff_sessions(app: Flask) -> None:
         browser's staff signed out, or else the session may have run out."""
         carried = from_refused_request()
         if carried is not None:  # what they typed is kept through signing in again
-            return sign_in_to_send_again(carried)
-        config = current_app.config
+            return carry_over(carried)
         flash("You have signed out. Sign in again to see that page." if signed_out_here() else (
-            "Sign in to see that page. If you were signed in, your session ended after "
-            f"{idle_time(config)} without activity (or {config['STAFF_SESSION_HOURS']} hours "
-            "after you signed in), and a form sent since then was not saved."), "message")
+            "Sign in to see that page. If you were signed in, your session ended "
+            f"{when_sessions_end(current_app.config)}, and a form sent since then was not saved."), "message")
         return redirect(login_url(login_manager.login_view, next_url=request.url))
 
     login_manager.session_protection = None  # server-side sessions, ended at sign-out, do this job

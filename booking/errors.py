@@ -85,11 +85,13 @@ def _in_our_words(error: HTTPException) -> HTTPException:
 def register_error_pages(app: Flask) -> None:
     @app.errorhandler(CSRFError)
     def expired_form(error: CSRFError):
-        if request.blueprint == "auth":
-            from booking.auth.routes import kept_past_an_expired_step
+        from booking.auth.carried import from_refused_request
+        from booking.auth.routes import carry_over, kept_past_an_expired_step
 
-            if (kept := kept_past_an_expired_step()) is not None:  # a sign-in step holding a form
-                return kept
+        if request.blueprint == "auth" and (kept := kept_past_an_expired_step()) is not None:
+            return kept  # a sign-in step's page, holding a form
+        if request.blueprint in STAFF_AREAS and (carried := from_refused_request()) is not None:
+            return carry_over(carried)  # a form open for hours, or sent after its session ended
         if request.blueprint in STAFF_AREAS and not current_user.is_authenticated and not _wants_json():
             # Signing out (here, in another tab or on another device) ends the session the form's
             # token belonged to: say that, and lead to sign-in rather than to the patients' pages.

@@ -22,6 +22,12 @@ def idle_time(config) -> str:
     return f"{minutes} minute{'' if minutes == 1 else 's'}"
 
 
+def when_sessions_end(config) -> str:
+    """"after 30 minutes without activity (or 12 hours after you signed in)": both ways a staff
+    session ends by itself, as the pages that follow one say it."""
+    return f"after {idle_time(config)} without activity (or {config['STAFF_SESSION_HOURS']} hours after you signed in)"
+
+
 def signed_out_here() -> bool:
     """Whether the last member of staff in this browser signed out (rather than being timed out)."""
     return bool(session.get(SIGNED_OUT_KEY))

@@ -6,10 +6,13 @@ presses Book: before, the sign-in page came up and everything typed was gone.
 
 from __future__ import annotations
 
+import base64
 import html
 import re
+import zlib
 from urllib.parse import parse_qs, urlsplit
 
+import pytest
 import sqlalchemy as sa
 from werkzeug.datastructures import MultiDict
 
@@ -79,13 +82,13 @@ def test_a_form_sent_after_the_session_ended_is_kept_through_signing_in_and_save
     offered = sign_in_on(desk, wrong, ACCOUNTS[StaffRole.RECEPTIONIST])
     page = offered.get_data(as_text=True)
     assert offered.status_code == 200 and offered.headers["Cache-Control"] == "no-store"
-    assert "<h1>Save what you sent</h1>" in page and f'<a href="{html.escape(FORM)}">Leave it unsaved</a>' in page
+    assert "<h1>Your form has not been saved yet</h1>" in page and f'<a href="{html.escape(FORM)}">Leave it unsaved</a>' in page
     action, hidden = form_of(offered)
     assert action == FORM
     assert hidden[1:] == list(TYPED.items())  # every value as typed
     assert booked_names(staff) == []
 
-    saved = desk.post(action, data=MultiDict(hidden))  # "Save it now", with the new session's CSRF token
+    saved = desk.post(action, data=MultiDict(hidden))  # "Send it again", with the new session's CSRF token
     assert saved.status_code == 303 and booked_names(staff) == ["Sam Late"]
 
 
@@ -124,7 +127,7 @@ def test_the_code_step_passes_the_form_on(staff, login_as, clock):  # noqa: F811
     wrong = desk.post(action, data=MultiDict([*hidden, ("code", "000000")]))
     assert wrong.status_code == 401 and form_of(wrong)[1][1] == hidden[1]
     right = desk.post(action, data=MultiDict([*hidden, ("code", AUTHENTICATORS[ACCOUNTS[StaffRole.RECEPTIONIST]].code())]))
-    assert "<h1>Save what you sent</h1>" in right.get_data(as_text=True)
+    assert "<h1>Your form has not been saved yet</h1>" in right.get_data(as_text=True)
     action, hidden = form_of(right)
     assert desk.post(action, data=MultiDict(hidden)).status_code == 303 and booked_names(staff) == ["Sam Late"]
 
@@ -159,13 +162,61 @@ def test_a_form_is_not_carried_from_another_site_a_script_or_with_a_forged_seal(
     assert booked_names(staff) == []
 
 
-def test_after_signing_out_a_form_is_not_carried(staff, login_as):  # noqa: F811
-    """Signing out here clears the cookie's session: whose the form was is no longer known."""
+def test_a_form_is_not_carried_when_the_cookie_names_no_session(staff, clock):  # noqa: F811
+    """Half-way through signing in (the password taken, the code not yet), the cookie names nobody:
+    a staff form sent then, with a token the page gave, is nobody's to carry."""
+    enrol(staff, ACCOUNTS[StaffRole.RECEPTIONIST])
+    client = staff.test_client()
+    token = csrf_from(client.get("/staff/sign-in").get_data(as_text=True))
+    pending = client.post("/staff/sign-in", data={"csrf_token": token, "email": ACCOUNTS[StaffRole.RECEPTIONIST],
+                                                  "password": PASSWORD})
+    assert pending.status_code == 303 and "/staff/sign-in/code" in pending.location
+    token = csrf_from(client.get(pending.location).get_data(as_text=True))  # valid for this cookie session
+    refused = client.post(FORM, data={"csrf_token": token, **TYPED}, headers=FROM_THE_FORM)
+    assert refused.status_code == 302 and "/staff/sign-in?next=" in refused.location
+
+
+def test_the_held_form_is_sealed_offered_once_in_this_browser_alone_and_not_after_a_session_s_span(staff, login_as, clock):  # noqa: F811
     desk = login_as(StaffRole.RECEPTIONIST)
-    page = desk.get(FORM).get_data(as_text=True)
-    desk.post("/staff/sign-out", data={"csrf_token": csrf_from(desk.get("/desk").get_data(as_text=True))})
-    refused = desk.post(FORM, data={"csrf_token": csrf_from(page), **TYPED}, headers=FROM_THE_FORM)
-    assert refused.status_code == 400 and "carried_form" not in refused.get_data(as_text=True)
+    refused = sent_after_the_session_ended(desk, clock)
+    _action, (_token, (_field, sealed)) = form_of(refused)
+    body = base64.urlsafe_b64decode(sealed.removeprefix("g1.") + "=" * (-len(sealed.removeprefix("g1.")) % 4))
+    assert sealed.startswith("g1.") and b"Sam" not in body  # encrypted (booking.sealing), not only signed
+    with pytest.raises(zlib.error):
+        zlib.decompress(body)
+
+    elsewhere = staff.test_client()  # another browser, given the sealed form: it opens only in the first
+    token = csrf_from(elsewhere.get("/staff/sign-in").get_data(as_text=True))
+    signed_in = elsewhere.post("/staff/sign-in", data={"csrf_token": token, "carried_form": sealed,
+                                                       "email": ACCOUNTS[StaffRole.RECEPTIONIST], "password": PASSWORD})
+    assert signed_in.status_code == 303 and signed_in.location == "/desk"  # signed in, nothing offered
+
+    offered = sign_in_on(desk, refused, ACCOUNTS[StaffRole.RECEPTIONIST])
+    assert "<h1>Your form has not been saved yet</h1>" in offered.get_data(as_text=True)
+    token = csrf_from(desk.get("/desk").get_data(as_text=True))
+    again = desk.post(form_of(refused)[0], data={"csrf_token": token, "carried_form": sealed,  # sent once more
+                                                 "email": ACCOUNTS[StaffRole.RECEPTIONIST], "password": PASSWORD})
+    assert again.status_code == 303 and again.location == FORM  # offered once: no second booking is offered
+
+    later = login_as(StaffRole.RECEPTIONIST)
+    refused = sent_after_the_session_ended(later, clock)
+    clock.advance(hours=12, minutes=1)  # longer than any session lasts
+    assert sign_in_on(later, refused, ACCOUNTS[StaffRole.RECEPTIONIST]).status_code == 303
+
+
+def test_a_form_refused_for_its_token_alone_is_offered_again_at_once(staff, login_as):  # noqa: F811
+    """WTF_CSRF_TIME_LIMIT (4 hours) is shorter than a busy session can last (12): a form open that
+    long was refused, and its typing lost, while the person was still signed in."""
+    desk = login_as(StaffRole.RECEPTIONIST)
+    refused = desk.post(FORM, data={"csrf_token": "long-expired", **TYPED}, headers=FROM_THE_FORM)
+    page = refused.get_data(as_text=True)
+    assert refused.status_code == 200 and "<h1>Your form has not been saved yet</h1>" in page
+    assert "This form had been open too long to be accepted, so what you sent has not been saved yet." in page
+    action, hidden = form_of(refused)
+    assert action == FORM and hidden[1:] == list(TYPED.items())
+    assert desk.post(action, data=MultiDict(hidden)).status_code == 303 and booked_names(staff) == ["Sam Late"]
+    elsewhere = desk.post(FORM, data={"csrf_token": "long-expired", **TYPED}, headers={"Sec-Fetch-Site": "cross-site"})
+    assert elsewhere.status_code == 400 and "This form had expired or was sent twice" in elsewhere.get_data(as_text=True)
 
 
 def test_signed_in_meanwhile_in_another_tab_the_form_is_still_offered(staff, login_as, clock):  # noqa: F811
@@ -173,7 +224,7 @@ def test_signed_in_meanwhile_in_another_tab_the_form_is_still_offered(staff, log
     refused = sent_after_the_session_ended(desk, clock)
     assert sign_in_on(desk, desk.get("/staff/sign-in"), ACCOUNTS[StaffRole.RECEPTIONIST]).status_code == 303
     offered = sign_in_on(desk, refused, ACCOUNTS[StaffRole.RECEPTIONIST])  # the first tab's sign-in, sent after
-    assert "<h1>Save what you sent</h1>" in offered.get_data(as_text=True)
+    assert "<h1>Your form has not been saved yet</h1>" in offered.get_data(as_text=True)
     action, hidden = form_of(offered)
     assert desk.post(action, data=MultiDict(hidden)).status_code == 303 and booked_names(staff) == ["Sam Late"]
 
@@ -190,11 +241,12 @@ def test_a_deactivated_account_s_form_is_not_carried(staff, login_as, clock):  #
 
 
 def test_a_sign_in_page_refused_for_its_token_still_holds_the_form(staff, login_as, clock):  # noqa: F811
-    """Its CSRF token belongs to the session the page was served in; the form must outlive it."""
+    """The page left open past its CSRF token's time limit (hours): the form must outlive it."""
     desk = login_as(StaffRole.RECEPTIONIST)
     refused = sent_after_the_session_ended(desk, clock)
-    desk.delete_cookie("session")  # the cookie session the page's token belonged to is gone
-    again = sign_in_on(desk, refused, ACCOUNTS[StaffRole.RECEPTIONIST])
+    action, (_token, carried_field) = form_of(refused)
+    again = desk.post(action, data=MultiDict([("csrf_token", "long-expired"), carried_field,
+                                              ("email", ACCOUNTS[StaffRole.RECEPTIONIST]), ("password", PASSWORD)]))
     page = again.get_data(as_text=True)
     assert again.status_code == 400 and "This sign-in page had expired, so you are not signed in yet." in page
     assert form_of(again)[1][1] == form_of(refused)[1][1]  # still held

@@ -45,12 +45,12 @@ def test_a_note_saved_after_the_session_ended_keeps_every_word_through_signing_i
     tab_to(page, "#password")
     page.keyboard.type(PASSWORD)
     page.keyboard.press("Enter")
-    expect(page.get_by_role("heading", level=1)).to_have_text("Save what you sent")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Your form has not been saved yet")
     check(page, shots, "save-what-you-sent")
     assert saved_note(staff) is None
 
     tab_to(page, "main button")
-    expect(page.locator(":focus")).to_have_text("Save it now")
+    expect(page.locator(":focus")).to_have_text("Send it again")
     page.keyboard.press("Enter")
     expect(page.locator(".banner--success")).to_contain_text("Draft saved.")
     expect(page.locator("#narrative")).to_have_value(WORDS)

@@ -3,50 +3,66 @@
 A session ends after STAFF_IDLE_MINUTES without activity, or STAFF_SESSION_HOURS after signing
 in. A practitioner who spent longer than that on a treatment note, or a receptionist called away
 half-way through a phone booking, pressed Save and met the sign-in page: what they had typed was
-gone. Now the sign-in page that answers such a form holds it, signed, in a hidden field. Each
+gone. Now the sign-in page that answers such a form holds it, sealed, in a hidden field. Each
 step of signing in passes it on. Once the same account is signed in again, a page offers to send
-it again, with a new CSRF token, to where it was going. Nothing is stored: the values stay in the
-page, as they were in the form (never in an address, a cookie or a log).
+it again, with a new CSRF token, to where it was going. So does a form refused only because its
+CSRF token had expired (WTF_CSRF_TIME_LIMIT is shorter than a session can last).
 
 It is carried only when all of these hold:
 - one of this site's pages sent it (Sec-Fetch-Site, or in older browsers the Origin or Referer):
   a form that another site made the browser send is never offered as the person's own;
-- the signed cookie still names the ended session, so whose it was is known: someone else
-  signing in on that browser (a shared desk computer) is not offered another's typing;
+- the signed cookie still names the session, so whose it was is known: someone else signing in
+  on that browser (a shared desk computer) is not offered another's typing;
 - it is a plain form sent as the next page, not a file or a script's request (the note's
   autosave says "Not saved" in the page, where the words still are).
+
+The hidden field is sealed (booking.sealing: encrypted and authenticated), not only signed: what
+was typed is health data, and the page may sit on a shared computer. It opens only with a random
+key kept in this browser's cookie session, so it is tied to this browser, and that key is
+dropped once the form has been offered again, so it is offered once. It also lasts no longer
+than a session may (STAFF_SESSION_HOURS). Nothing is stored on the server, and nothing of the
+form is in an address, a cookie or a log.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
+import json
+import secrets
+import zlib
 from dataclasses import dataclass
+from datetime import timedelta
 from urllib.parse import urlsplit
 
 from flask import current_app, request, session
-from itsdangerous import BadSignature, URLSafeSerializer
 
 from booking.auth.next_page import same_site_path
+from booking.clock import now
 from booking.operations import staff
+from booking.sealing import Unsealable, seal, unseal
 from booking.staff_access import STAFF_SESSION_KEY
 
 FIELD = "carried_form"  # the hidden field that holds it on the sign-in steps' pages
-_SALT = "booking.auth.carried"
+KEYS = "staff_carried_forms"  # in the cookie session: the keys that open this browser's held forms
+KEYS_KEPT = 4  # forms from as many tabs at once
+_PURPOSE = "a staff form carried through signing in again"
+_FORMAT = 1
 _FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 
 
 @dataclass(frozen=True)
 class CarriedForm:
     to: str  # the path (and query) the form was sent to
-    account_id: int  # whose session had ended
+    account_id: int  # whose session it was
     account_name: str  # theirs, for "Sign in again as ..."
-    fields: tuple[tuple[str, str], ...]  # every name and value, in order, but the old CSRF token
-    sealed: str  # all of the above, signed: what the hidden field holds
+    fields: tuple[tuple[str, str], ...]  # every name and value but the old CSRF token (each name's values in order)
+    sealed: str  # all of the above, sealed: what the hidden field holds
+    key: str  # what opens it, kept in this browser's cookie session
 
 
-def _serializer() -> URLSafeSerializer:
-    """Signed with the app's key (its fallbacks still accepted, as for the session cookie)."""
-    keys = [*(current_app.config.get("SECRET_KEY_FALLBACKS") or ()), current_app.secret_key]
-    return URLSafeSerializer(keys, salt=_SALT)
+def _csrf_field() -> str:
+    return current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token")
 
 
 def _sent_by_a_page_of_this_site() -> bool:
@@ -66,7 +82,8 @@ def _sent_by_a_page_of_this_site() -> bool:
 
 
 def from_refused_request() -> CarriedForm | None:
-    """The form this request sent, when it may be carried over (see above); None otherwise."""
+    """The form this request sent, sealed and its key kept in the cookie session, when it may be
+    carried over (see above); None otherwise."""
     if (request.method != "POST" or request.mimetype not in _FORM_TYPES or request.files
             or not _sent_by_a_page_of_this_site()):
         return None
@@ -75,23 +92,66 @@ def from_refused_request() -> CarriedForm | None:
     to = same_site_path(request.full_path if request.query_string else request.path)
     if owner is None or to is None:
         return None
-    fields = tuple((name, value) for name, value in request.form.items(multi=True) if name != "csrf_token")
+    fields = tuple((name, value) for name, value in request.form.items(multi=True) if name != _csrf_field())
     if not fields:
         return None
-    (account_id, name) = owner
-    sealed = _serializer().dumps({"to": to, "for": account_id, "name": name,
-                                  "fields": [list(field) for field in fields]})
-    return CarriedForm(to, account_id, name, fields, sealed)
+    account_id, name = owner
+    key = secrets.token_urlsafe(24)
+    held = {"v": _FORMAT, "to": to, "for": account_id, "name": name, "at": int(now().timestamp()),
+            "fields": [list(field) for field in fields]}
+    packed = base64.urlsafe_b64encode(zlib.compress(json.dumps(held).encode())).decode()
+    sealed = seal(packed, secret_key=current_app.secret_key, purpose=_PURPOSE, context=key)
+    session[KEYS] = [*_keys()[-(KEYS_KEPT - 1):], key]
+    return CarriedForm(to, account_id, name, fields, sealed, key)
 
 
 def from_sign_in_step() -> CarriedForm | None:
-    """The form a sign-in step's page passed on, if its signature holds; None otherwise."""
+    """The form a sign-in step's page passed on, if a key this browser holds opens it and it is
+    not too old; None otherwise."""
     sealed = request.form.get(FIELD)
     if not sealed:
         return None
-    try:
-        held = _serializer().loads(sealed)
-    except BadSignature:
-        return None
-    return CarriedForm(held["to"], held["for"], held["name"], tuple((name, value) for name, value in held["fields"]),
-                       sealed)
+    for key in _keys():
+        held = _opened(sealed, key)
+        if held is not None:
+            return held
+    return None
+
+
+def offered(carried: CarriedForm) -> None:
+    """The form has been offered again: its key goes, so the same page sent again offers nothing."""
+    session[KEYS] = [key for key in _keys() if key != carried.key]
+
+
+def keys_held() -> list[str]:
+    """This browser's keys, for a new cookie session at sign-in to keep."""
+    return _keys()
+
+
+def _keys() -> list[str]:
+    kept = session.get(KEYS)
+    return [key for key in kept if isinstance(key, str)] if isinstance(kept, list) else []
+
+
+def _opened(sealed: str, key: str) -> CarriedForm | None:
+    """The form, if this key opens the seal (under the app's key or a fallback), in a format this
+    version reads, and from no longer ago than a session may last."""
+    config = current_app.config
+    for secret in (current_app.secret_key, *(config.get("SECRET_KEY_FALLBACKS") or ())):
+        try:
+            packed = unseal(sealed, secret_key=secret, purpose=_PURPOSE, context=key)
+        except Unsealable:
+            continue
+        try:
+            held = json.loads(zlib.decompress(base64.urlsafe_b64decode(packed)))
+            if held["v"] != _FORMAT:
+                return None
+            age = now().timestamp() - held["at"]
+            fields = tuple((str(name), str(value)) for name, value in held["fields"])
+            carried = CarriedForm(str(held["to"]), int(held["for"]), str(held["name"]), fields, sealed, key)
+        except (ValueError, KeyError, TypeError, binascii.Error, zlib.error):
+            return None  # sealed by this app, so only ever an older format
+        if not 0 <= age <= timedelta(hours=config["STAFF_SESSION_HOURS"]).total_seconds():
+            return None
+        return carried
+    return None

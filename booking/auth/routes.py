@@ -19,6 +19,7 @@ from flask_login import current_user, login_user, logout_user
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from booking.auth import throttle
+from booking.auth import carried as carried_forms
 from booking.auth.carried import CarriedForm, from_sign_in_step
 from booking.auth.forms import CodeForm, EnrolForm, SignInForm
 from booking.auth.next_page import referring_page, same_site_path
@@ -26,7 +27,7 @@ from booking.clock import now
 from booking.extensions import db
 from booking.models import Clinic, StaffAccount, StaffRole
 from booking.operations import second_factor, staff
-from booking.staff_access import SIGNED_OUT_KEY, idle_time, staff_only
+from booking.staff_access import SIGNED_OUT_KEY, staff_only, when_sessions_end
 
 bp = Blueprint("auth", __name__, url_prefix="/staff")
 
@@ -72,9 +73,13 @@ def _clinic() -> Clinic | None:
 # --- between the steps ----------------------------------------------------------------------
 
 def _new_session() -> None:
-    """An empty cookie session. The CSRF token this request made for the old one goes too: a page
-    rendered after this (a carried form's next step) gets one the new session holds."""
+    """An empty cookie session, but for the keys to this browser's carried forms. The CSRF token
+    this request made for the old one goes too: a page rendered after this (a carried form's next
+    step) gets one the new session holds."""
+    keys = carried_forms.keys_held()
     session.clear()
+    if keys:
+        session[carried_forms.KEYS] = keys
     g.pop(current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token"), None)
 
 
@@ -131,24 +136,16 @@ def _page(template: str, status: int, carried: CarriedForm | None, **context):
 
 # --- a form sent after its session ended (booking.auth.carried) -------------------------------
 
-def sign_in_to_send_again(carried: CarriedForm):
-    """The answer to a form sent after its session ended: the sign-in page, holding the form."""
-    config = current_app.config
-    notice = (f"Your session ended after {idle_time(config)} without activity (or "
-              f"{config['STAFF_SESSION_HOURS']} hours after you signed in), so what you sent has not been "
-              f"saved yet. Sign in again as {carried.account_name} to save it.")
-    return _page("auth/sign_in.html", 401, carried, form=SignInForm(formdata=None), failed=False, notice=notice,
-                 action=url_for("auth.sign_in", next=referring_page() or carried.to))
-
-
-def _signed_in(account: StaffAccount, target: str | None, carried: CarriedForm | None):
-    """Signed in: on to the page asked for, or first to send again the form this account sent
-    after its session ended."""
-    if carried is not None and carried.account_id == account.id:
-        return _page("auth/send_again.html", 200, carried, leave_to=target or _home(account.role))
-    if carried is not None:
-        flash("What was sent before signing in was typed in another person's session, so it was not saved.", "error")
-    return redirect(target or _home(account.role), code=303)
+def carry_over(carried: CarriedForm):
+    """The answer to a staff form refused, and carried: the sign-in page holding it when the
+    session had ended; straight away the page that sends it again when only its CSRF token had
+    expired (the form was open longer than WTF_CSRF_TIME_LIMIT)."""
+    if current_user.is_authenticated:  # the cookie names the live session, so the form is theirs
+        return _offer_again(carried, _page_asked_for(), "This form had been open too long to be accepted, so what "
+                                                        "you sent has not been saved yet.")
+    return _sign_in_holding(carried, 401, referring_page() or carried.to, (
+        f"Your session ended {when_sessions_end(current_app.config)}, so what you sent has not been saved "
+        f"yet. Sign in again as {carried.account_name} to save it."))
 
 
 def kept_past_an_expired_step():
@@ -160,10 +157,32 @@ def kept_past_an_expired_step():
         return None
     if current_user.is_authenticated:
         return _signed_in(current_user.account, _page_asked_for(), carried)
-    return _page("auth/sign_in.html", 400, carried, form=SignInForm(formdata=None), failed=False,
-                 notice="This sign-in page had expired, so you are not signed in yet. Sign in again: "
-                        "what you sent is still held here.",
-                 action=url_for("auth.sign_in", next=_page_asked_for()))
+    return _sign_in_holding(carried, 400, _page_asked_for(), "This sign-in page had expired, so you are not "
+                                                             "signed in yet. Sign in again: what you sent is still held here.")
+
+
+def _sign_in_holding(carried: CarriedForm, status: int, next_page: str | None, notice: str):
+    """The sign-in page, with a notice, holding a carried form."""
+    return _page("auth/sign_in.html", status, carried, form=SignInForm(formdata=None), failed=False, notice=notice,
+                 action=url_for("auth.sign_in", next=next_page))
+
+
+def _offer_again(carried: CarriedForm, target: str | None, reason: str):
+    """The page that sends a carried form again, once: its key goes as it is shown."""
+    carried_forms.offered(carried)
+    return _page("auth/send_again.html", 200, carried, reason=reason,
+                 leave_to=target or _home(current_user.role))
+
+
+def _signed_in(account: StaffAccount, target: str | None, carried: CarriedForm | None):
+    """Signed in: on to the page asked for, or first to send again the form this account sent
+    after its session ended."""
+    if carried is not None and carried.account_id == account.id:
+        return _offer_again(carried, target, "You are signed in again. What you sent before your session ended "
+                                             "has not been saved yet.")
+    if carried is not None:
+        flash("What was sent before signing in was typed in another person's session, so it was not saved.", "error")
+    return redirect(target or _home(account.role), code=303)
 
 
 # --- the steps ------------------------------------------------------------------------------
@@ -216,8 +235,7 @@ def enter_code():
         return _signed_in(current_user.account, _page_asked_for(), carried)
     account = _pending_account()
     if account is None and carried is not None:  # the form is still on this page: keep it
-        return _page("auth/sign_in.html", 401, carried, form=SignInForm(formdata=None), failed=False,
-                     notice=STARTED_TOO_LONG_AGO, action=url_for("auth.sign_in", next=_page_asked_for()))
+        return _sign_in_holding(carried, 401, _page_asked_for(), STARTED_TOO_LONG_AGO)
     if account is None:
         return _start_again()
     if not second_factor.is_on(account.id):  # reset since the password step
