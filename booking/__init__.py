@@ -191,9 +191,10 @@ def _init_staff_sessions(app: Flask) -> None:
         carried = from_refused_request()
         if carried is not None:  # what they typed is kept through signing in again
             return carry_over(carried)
+        sent = "" if request.method == "GET" else ", so what you sent was not saved"
         flash("You have signed out. Sign in again to see that page." if signed_out_here() else (
             "Sign in to see that page. If you were signed in, your session ended "
-            f"{when_sessions_end(current_app.config)}, and a form sent since then was not saved."), "message")
+            f"{when_sessions_end(current_app.config)}{sent}."), "message")
         return redirect(login_url(login_manager.login_view, next_url=request.url))
 
     login_manager.session_protection = None  # server-side sessions, ended at sign-out, do this job

@@ -97,12 +97,15 @@ def register_error_pages(app: Flask) -> None:
             # token belonged to: say that, and lead to sign-in rather than to the patients' pages.
             error.heading = "The form was not saved"
             error.description = (
-                "You had signed out before this form was sent, so nothing was saved. Sign in, then send it again."
-                if signed_out_here() else
+                "You had signed out before this form was sent, so nothing was saved. Sign in, then fill the form "
+                "in again." if signed_out_here() else
                 "You were signed out before this form was sent (after "
                 f"{idle_time(app.config)} without activity, or from another tab or device), "
-                "so nothing was saved. Sign in, then send it again.")
-            return render_template("error.html", error=error, sign_in=url_for("auth.sign_in", next=referring_page())), \
+                "so nothing was saved. Sign in, then fill the form in again.")
+            # Back to the form's page after signing in (our pages send no Referer: its own address,
+            # which sign-in follows only if it opens a page).
+            back_to = referring_page() or request.full_path.rstrip("?")
+            return render_template("error.html", error=error, sign_in=url_for("auth.sign_in", next=back_to)), \
                 error.code
         error.heading = _("The form could not be sent")
         error.description = _("This form had expired or was sent twice, so nothing was saved. Go back, reload "

@@ -74,6 +74,7 @@ RULES = {
     # staff pages
     "auth.sign_in": ("GET", 200, 302, 302, 302),
     "auth.sign_out": ("POST", 302, 303, 303, 303),
+    "auth.send_again": ("POST", 302, 303, 303, 303),  # staff with no carried form: to their start page
     "auth.enter_code": ("GET", 303, 302, 302, 302),  # no password step on this browser: back to sign in
     "auth.set_up_second_factor": ("GET", 303, 200, 200, 302),  # the admin's is on already: to its page
     "auth.second_factor": ("GET", 302, 200, 200, 200),

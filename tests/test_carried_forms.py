@@ -57,6 +57,13 @@ def form_of(response) -> tuple[str, list[tuple[str, str]]]:
     return action, hidden
 
 
+def send_it_again(client, action: str, hidden: list):
+    """"Send it again": to /staff/send-again, then (a 307) the same body on to the form's address."""
+    on_its_way = client.post(action, data=MultiDict(hidden))
+    assert on_its_way.status_code == 307, on_its_way.status_code
+    return client.post(on_its_way.location, data=MultiDict(hidden))
+
+
 def sign_in_on(client, page, email: str, password: str = PASSWORD):
     """The sign-in page's form filled in and sent, with whatever it carries."""
     action, hidden = form_of(page)
@@ -68,8 +75,8 @@ def test_a_form_sent_after_the_session_ended_is_kept_through_signing_in_and_save
     refused = sent_after_the_session_ended(desk, clock)
     page = refused.get_data(as_text=True)
     assert refused.status_code == 401 and refused.headers["Cache-Control"] == "no-store"
-    assert ("Your session ended after 30 minutes without activity (or 12 hours after you signed in), so what you "
-            "sent has not been saved yet. Sign in again as Receptionist to save it.") in page
+    assert ("Your session ended after 30 minutes without activity, so what you sent has not been saved yet. "
+            "Sign in again as Receptionist to save it.") in page  # the one way it ended, not both
     action, hidden = form_of(refused)
     assert urlsplit(action).path == "/staff/sign-in" and parse_qs(urlsplit(action).query) == {"next": [FORM]}
     assert [name for name, _value in hidden] == ["csrf_token", "carried_form"]
@@ -77,6 +84,7 @@ def test_a_form_sent_after_the_session_ended_is_kept_through_signing_in_and_save
 
     wrong = sign_in_on(desk, refused, ACCOUNTS[StaffRole.RECEPTIONIST], password="not it")
     assert wrong.status_code == 401 and "The email address or password is not right" in wrong.get_data(as_text=True)
+    assert "What you sent is still held here. Sign in as Receptionist to save it." in wrong.get_data(as_text=True)
     assert form_of(wrong)[1][1] == hidden[1]  # still held after a mistyped password
 
     offered = sign_in_on(desk, wrong, ACCOUNTS[StaffRole.RECEPTIONIST])
@@ -84,12 +92,20 @@ def test_a_form_sent_after_the_session_ended_is_kept_through_signing_in_and_save
     assert offered.status_code == 200 and offered.headers["Cache-Control"] == "no-store"
     assert "<h1>Your form has not been saved yet</h1>" in page and f'<a href="{html.escape(FORM)}">Leave it unsaved</a>' in page
     action, hidden = form_of(offered)
-    assert action == FORM
-    assert hidden[1:] == list(TYPED.items())  # every value as typed
+    assert action == "/staff/send-again" and hidden[1][0] == "carried_form"
+    assert hidden[2:] == list(TYPED.items())  # every value as typed
     assert booked_names(staff) == []
 
-    saved = desk.post(action, data=MultiDict(hidden))  # "Send it again", with the new session's CSRF token
+    on_its_way = desk.post(action, data=MultiDict(hidden))  # "Send it again", with the new session's CSRF token
+    assert on_its_way.status_code == 307 and on_its_way.location == FORM  # the same body, to where it was going
+    saved = desk.post(on_its_way.location, data=MultiDict(hidden))  # as the browser sends it on
     assert saved.status_code == 303 and booked_names(staff) == ["Sam Late"]
+    again = desk.post(action, data=MultiDict(hidden))  # a second press, or Back and again: sent once only
+    assert again.status_code == 303 and again.location == "/desk"
+    assert "That form has been sent already" in html.unescape(desk.get("/desk").get_data(as_text=True))
+    reloaded = sign_in_on(desk, wrong, ACCOUNTS[StaffRole.RECEPTIONIST])  # the sign-in sent again: nothing more
+    assert reloaded.status_code == 400 and "<h1>Nothing more to send</h1>" in reloaded.get_data(as_text=True)
+    assert booked_names(staff) == ["Sam Late"]
 
 
 def test_a_note_keeps_its_line_breaks_and_characters_through_signing_in_again(staff, login_as, clock):  # noqa: F811
@@ -106,8 +122,8 @@ def test_a_note_keeps_its_line_breaks_and_characters_through_signing_in_again(st
     assert parse_qs(urlsplit(action).query) == {"next": [path]}  # "Leave it unsaved" goes back to the form
     offered = sign_in_on(desk, refused, ACCOUNTS[StaffRole.RECEPTIONIST])
     action, hidden = form_of(offered)
-    assert action == path and hidden[1:] == [("reason", "patient"), ("note", note)]
-    assert desk.post(action, data=MultiDict(hidden)).status_code == 303
+    assert action == "/staff/send-again" and hidden[2:] == [("reason", "patient"), ("note", note)]
+    assert send_it_again(desk, action, hidden).status_code == 303
     assert appointment(staff, visit.reference).history[-1].detail == f"The patient asked to cancel: {note}"
 
 
@@ -129,7 +145,7 @@ def test_the_code_step_passes_the_form_on(staff, login_as, clock):  # noqa: F811
     right = desk.post(action, data=MultiDict([*hidden, ("code", AUTHENTICATORS[ACCOUNTS[StaffRole.RECEPTIONIST]].code())]))
     assert "<h1>Your form has not been saved yet</h1>" in right.get_data(as_text=True)
     action, hidden = form_of(right)
-    assert desk.post(action, data=MultiDict(hidden)).status_code == 303 and booked_names(staff) == ["Sam Late"]
+    assert send_it_again(desk, action, hidden).status_code == 303 and booked_names(staff) == ["Sam Late"]
 
 
 def test_someone_else_signing_in_on_that_page_is_not_offered_the_form(staff, login_as, clock):  # noqa: F811
@@ -137,9 +153,9 @@ def test_someone_else_signing_in_on_that_page_is_not_offered_the_form(staff, log
     desk = login_as(StaffRole.RECEPTIONIST)
     refused = sent_after_the_session_ended(desk, clock)
     other = sign_in_on(desk, refused, ACCOUNTS[StaffRole.PRACTITIONER])
-    assert other.status_code == 303
+    assert other.status_code == 303 and other.location == "/clinician"  # their own start, not the desk's form
     page = html.unescape(desk.get(other.location).get_data(as_text=True))
-    assert "typed in another person's session, so it was not saved" in page
+    assert "What Receptionist sent before their session ended was not saved: you signed in as someone else." in page
     assert "Sam Late" not in page and booked_names(staff) == []
 
 
@@ -176,7 +192,7 @@ def test_a_form_is_not_carried_when_the_cookie_names_no_session(staff, clock):  
     assert refused.status_code == 302 and "/staff/sign-in?next=" in refused.location
 
 
-def test_the_held_form_is_sealed_offered_once_in_this_browser_alone_and_not_after_a_session_s_span(staff, login_as, clock):  # noqa: F811
+def test_the_held_form_is_sealed_opens_in_this_browser_alone_and_not_after_a_session_s_span(staff, login_as, clock):  # noqa: F811
     desk = login_as(StaffRole.RECEPTIONIST)
     refused = sent_after_the_session_ended(desk, clock)
     _action, (_token, (_field, sealed)) = form_of(refused)
@@ -194,9 +210,9 @@ def test_the_held_form_is_sealed_offered_once_in_this_browser_alone_and_not_afte
     offered = sign_in_on(desk, refused, ACCOUNTS[StaffRole.RECEPTIONIST])
     assert "<h1>Your form has not been saved yet</h1>" in offered.get_data(as_text=True)
     token = csrf_from(desk.get("/desk").get_data(as_text=True))
-    again = desk.post(form_of(refused)[0], data={"csrf_token": token, "carried_form": sealed,  # sent once more
+    again = desk.post(form_of(refused)[0], data={"csrf_token": token, "carried_form": sealed,  # a reload sends it again
                                                  "email": ACCOUNTS[StaffRole.RECEPTIONIST], "password": PASSWORD})
-    assert again.status_code == 303 and again.location == FORM  # offered once: no second booking is offered
+    assert "<h1>Your form has not been saved yet</h1>" in again.get_data(as_text=True)  # a reload: still held
 
     later = login_as(StaffRole.RECEPTIONIST)
     refused = sent_after_the_session_ended(later, clock)
@@ -213,8 +229,8 @@ def test_a_form_refused_for_its_token_alone_is_offered_again_at_once(staff, logi
     assert refused.status_code == 200 and "<h1>Your form has not been saved yet</h1>" in page
     assert "This form had been open too long to be accepted, so what you sent has not been saved yet." in page
     action, hidden = form_of(refused)
-    assert action == FORM and hidden[1:] == list(TYPED.items())
-    assert desk.post(action, data=MultiDict(hidden)).status_code == 303 and booked_names(staff) == ["Sam Late"]
+    assert action == "/staff/send-again" and hidden[2:] == list(TYPED.items())
+    assert send_it_again(desk, action, hidden).status_code == 303 and booked_names(staff) == ["Sam Late"]
     elsewhere = desk.post(FORM, data={"csrf_token": "long-expired", **TYPED}, headers={"Sec-Fetch-Site": "cross-site"})
     assert elsewhere.status_code == 400 and "This form had expired or was sent twice" in elsewhere.get_data(as_text=True)
 
@@ -226,7 +242,7 @@ def test_signed_in_meanwhile_in_another_tab_the_form_is_still_offered(staff, log
     offered = sign_in_on(desk, refused, ACCOUNTS[StaffRole.RECEPTIONIST])  # the first tab's sign-in, sent after
     assert "<h1>Your form has not been saved yet</h1>" in offered.get_data(as_text=True)
     action, hidden = form_of(offered)
-    assert desk.post(action, data=MultiDict(hidden)).status_code == 303 and booked_names(staff) == ["Sam Late"]
+    assert send_it_again(desk, action, hidden).status_code == 303 and booked_names(staff) == ["Sam Late"]
 
 
 def test_a_deactivated_account_s_form_is_not_carried(staff, login_as, clock):  # noqa: F811
@@ -252,4 +268,28 @@ def test_a_sign_in_page_refused_for_its_token_still_holds_the_form(staff, login_
     assert form_of(again)[1][1] == form_of(refused)[1][1]  # still held
     offered = sign_in_on(desk, again, ACCOUNTS[StaffRole.RECEPTIONIST])
     action, hidden = form_of(offered)
-    assert desk.post(action, data=MultiDict(hidden)).status_code == 303 and booked_names(staff) == ["Sam Late"]
+    assert send_it_again(desk, action, hidden).status_code == 303 and booked_names(staff) == ["Sam Late"]
+
+
+def test_a_password_is_left_out_and_typed_again(staff, login_as, clock):  # noqa: F811
+    """An admin adding an account: the new password is never held in a page, even sealed."""
+    from tests.test_staff import AUTHENTICATORS
+
+    admin = login_as(StaffRole.ADMIN)
+    page = admin.get("/admin/staff").get_data(as_text=True)
+    clock.advance(minutes=31)
+    typed = {"name": "Nia New", "email": "nia@example.org", "role": "receptionist", "practitioner": "",
+             "password": "a long enough secret"}
+    refused = admin.post("/admin/staff", data={"csrf_token": csrf_from(page), **typed}, headers=FROM_THE_FORM)
+    code_page = sign_in_on(admin, refused, ACCOUNTS[StaffRole.ADMIN])
+    action, hidden = form_of(code_page)
+    offered = admin.post(action, data=MultiDict([*hidden, ("code", AUTHENTICATORS[ACCOUNTS[StaffRole.ADMIN]].code())]))
+    page = offered.get_data(as_text=True)
+    assert "A password is never held, so the form will ask you for it again." in page
+    action, hidden = form_of(offered)
+    assert [name for name, _value in hidden[2:]] == ["name", "email", "role", "practitioner"]
+    again = send_it_again(admin, action, hidden).get_data(as_text=True)
+    assert 'value="Nia New"' in again and 'value="nia@example.org"' in again  # the form back, as typed
+    assert '<a href="#password">Password must be at least 12 characters</a>' in again  # but for the password
+    with staff.app_context():
+        assert db.session.scalar(sa.select(StaffAccount).where(StaffAccount.email == "nia@example.org")) is None

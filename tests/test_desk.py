@@ -530,7 +530,7 @@ def test_a_form_sent_after_the_session_ended_leads_to_a_page_after_signing_in_no
     sent = desk.post(f"/desk/appointments/{visit.id}/status/arrived", data={"csrf_token": csrf_from(page)})
     assert sent.status_code == 302 and "/staff/sign-in?next=" in sent.location
     sign_in_page = desk.get(sent.location).get_data(as_text=True)
-    assert "a form sent since then was not saved" in sign_in_page
+    assert "so what you sent was not saved" in sign_in_page
     done = desk.post(sent.location, data={"csrf_token": csrf_from(sign_in_page),
                                           "email": ACCOUNTS[StaffRole.RECEPTIONIST], "password": PASSWORD})
     assert done.status_code == 303

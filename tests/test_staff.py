@@ -173,8 +173,9 @@ def test_a_form_from_a_tab_left_open_after_signing_out_says_so_and_leads_to_sign
     response = client.post("/desk/book", data={"csrf_token": form_token, "name": "Pat Caller"})
     page = response.get_data(as_text=True)
     assert response.status_code == 400
-    assert "You had signed out before this form was sent, so nothing was saved. Sign in, then send it again." in page
-    assert '<a href="/staff/sign-in">Sign in</a>' in page and "expired or was sent twice" not in page
+    assert "You had signed out before this form was sent, so nothing was saved. Sign in, then fill the form in again." in page
+    # Back to the form after signing in: our pages send no Referer, so it is the form's own address.
+    assert '<a href="/staff/sign-in?next=/desk/book">Sign in</a>' in page and "expired or was sent twice" not in page
 
     other = login_as(StaffRole.RECEPTIONIST)  # a session lost without signing out here (the cookie went)
     form_token = csrf_from(other.get("/desk/book").get_data(as_text=True))

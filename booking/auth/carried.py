@@ -13,13 +13,14 @@ It is carried only when all of these hold:
   a form that another site made the browser send is never offered as the person's own;
 - the signed cookie still names the session, so whose it was is known: someone else signing in
   on that browser (a shared desk computer) is not offered another's typing;
+- a password it held is left out (typed again): no page ever holds one;
 - it is a plain form sent as the next page, not a file or a script's request (the note's
   autosave says "Not saved" in the page, where the words still are).
 
 The hidden field is sealed (booking.sealing: encrypted and authenticated), not only signed: what
 was typed is health data, and the page may sit on a shared computer. It opens only with a random
 key kept in this browser's cookie session, so it is tied to this browser, and that key is
-dropped once the form has been offered again, so it is offered once. It also lasts no longer
+dropped as the form is sent again (through /staff/send-again), so it is sent once. It also lasts no longer
 than a session may (STAFF_SESSION_HOURS). Nothing is stored on the server, and nothing of the
 form is in an address, a cookie or a log.
 """
@@ -32,7 +33,8 @@ import json
 import secrets
 import zlib
 from dataclasses import dataclass
-from datetime import timedelta
+import re
+from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
 from flask import current_app, request, session
@@ -49,6 +51,8 @@ KEYS_KEPT = 4  # forms from as many tabs at once
 _PURPOSE = "a staff form carried through signing in again"
 _FORMAT = 1
 _FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+# A password (a new account's, a changed one) is never held in a page: it is typed again.
+_PASSWORD = re.compile("password", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -59,6 +63,8 @@ class CarriedForm:
     fields: tuple[tuple[str, str], ...]  # every name and value but the old CSRF token (each name's values in order)
     sealed: str  # all of the above, sealed: what the hidden field holds
     key: str  # what opens it, kept in this browser's cookie session
+    signed_in_at: datetime | None = None  # when the session it was sent in began (as first carried)
+    passwords_left_out: bool = False  # a password it held is not carried: typed again
 
 
 def _csrf_field() -> str:
@@ -92,17 +98,19 @@ def from_refused_request() -> CarriedForm | None:
     to = same_site_path(request.full_path if request.query_string else request.path)
     if owner is None or to is None:
         return None
-    fields = tuple((name, value) for name, value in request.form.items(multi=True) if name != _csrf_field())
+    sent = [(name, value) for name, value in request.form.items(multi=True) if name != _csrf_field()]
+    fields = tuple((name, value) for name, value in sent if not _PASSWORD.search(name))
     if not fields:
         return None
-    account_id, name = owner
+    account_id, name, signed_in_at = owner
     key = secrets.token_urlsafe(24)
+    left_out = len(fields) < len(sent)
     held = {"v": _FORMAT, "to": to, "for": account_id, "name": name, "at": int(now().timestamp()),
-            "fields": [list(field) for field in fields]}
+            "fields": [list(field) for field in fields], "left_out": left_out}
     packed = base64.urlsafe_b64encode(zlib.compress(json.dumps(held).encode())).decode()
     sealed = seal(packed, secret_key=current_app.secret_key, purpose=_PURPOSE, context=key)
     session[KEYS] = [*_keys()[-(KEYS_KEPT - 1):], key]
-    return CarriedForm(to, account_id, name, fields, sealed, key)
+    return CarriedForm(to, account_id, name, fields, sealed, key, signed_in_at, left_out)
 
 
 def from_sign_in_step() -> CarriedForm | None:
@@ -118,8 +126,9 @@ def from_sign_in_step() -> CarriedForm | None:
     return None
 
 
-def offered(carried: CarriedForm) -> None:
-    """The form has been offered again: its key goes, so the same page sent again offers nothing."""
+def sent(carried: CarriedForm) -> None:
+    """The form is being sent again: its key goes, so no page that held it offers it again (Back,
+    a reload, a second press), and nothing is sent twice."""
     session[KEYS] = [key for key in _keys() if key != carried.key]
 
 
@@ -148,7 +157,8 @@ def _opened(sealed: str, key: str) -> CarriedForm | None:
                 return None
             age = now().timestamp() - held["at"]
             fields = tuple((str(name), str(value)) for name, value in held["fields"])
-            carried = CarriedForm(str(held["to"]), int(held["for"]), str(held["name"]), fields, sealed, key)
+            carried = CarriedForm(str(held["to"]), int(held["for"]), str(held["name"]), fields, sealed, key,
+                                  passwords_left_out=bool(held["left_out"]))
         except (ValueError, KeyError, TypeError, binascii.Error, zlib.error):
             return None  # sealed by this app, so only ever an older format
         if not 0 <= age <= timedelta(hours=config["STAFF_SESSION_HOURS"]).total_seconds():

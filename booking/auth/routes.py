@@ -11,6 +11,7 @@ opens, until the last step passes. Failures at either step count towards the sig
 from __future__ import annotations
 
 from datetime import timedelta
+from types import SimpleNamespace
 from urllib.parse import unquote, urlsplit
 
 import segno
@@ -27,7 +28,7 @@ from booking.clock import now
 from booking.extensions import db
 from booking.models import Clinic, StaffAccount, StaffRole
 from booking.operations import second_factor, staff
-from booking.staff_access import SIGNED_OUT_KEY, staff_only, when_sessions_end
+from booking.staff_access import SIGNED_OUT_KEY, idle_time, staff_only
 
 bp = Blueprint("auth", __name__, url_prefix="/staff")
 
@@ -143,22 +144,36 @@ def carry_over(carried: CarriedForm):
     if current_user.is_authenticated:  # the cookie names the live session, so the form is theirs
         return _offer_again(carried, _page_asked_for(), "This form had been open too long to be accepted, so what "
                                                         "you sent has not been saved yet.")
+    config = current_app.config
+    lasted = now() - carried.signed_in_at if carried.signed_in_at else timedelta(0)
+    ended = (f"{config['STAFF_SESSION_HOURS']} hours after you signed in"
+             if lasted > timedelta(hours=config["STAFF_SESSION_HOURS"]) else f"after {idle_time(config)} without activity")
     return _sign_in_holding(carried, 401, referring_page() or carried.to, (
-        f"Your session ended {when_sessions_end(current_app.config)}, so what you sent has not been saved "
-        f"yet. Sign in again as {carried.account_name} to save it."))
+        f"Your session ended {ended}, so what you sent has not been saved yet. Sign in again as "
+        f"{carried.account_name} to save it."))
 
 
 def kept_past_an_expired_step():
     """A sign-in step's page refused for its CSRF token (signed in meanwhile in another tab, which
-    began a new session, or left open for hours) that holds a carried form: the form is not lost
-    with it. None when it holds none (the usual refusal)."""
+    began a new session; left open for hours; or sent again by a reload) that held a carried form:
+    the form is not lost with it, and one sent already says so. None when it held none (the usual
+    refusal)."""
+    if not request.form.get(carried_forms.FIELD):
+        return None
     carried = from_sign_in_step()
     if carried is None:
-        return None
+        return render_template("error.html", error=SimpleNamespace(
+            code=400, heading="Nothing more to send",
+            description="What this page held has been sent already, or is no longer held in this browser. Look "
+                        "at the page it was for (the calendar, the note) to see what was saved.")), 400
     if current_user.is_authenticated:
         return _signed_in(current_user.account, _page_asked_for(), carried)
     return _sign_in_holding(carried, 400, _page_asked_for(), "This sign-in page had expired, so you are not "
                                                              "signed in yet. Sign in again: what you sent is still held here.")
+
+
+def _still_held(carried: CarriedForm) -> str:
+    return f"What you sent is still held here. Sign in as {carried.account_name} to save it."
 
 
 def _sign_in_holding(carried: CarriedForm, status: int, next_page: str | None, notice: str):
@@ -168,21 +183,37 @@ def _sign_in_holding(carried: CarriedForm, status: int, next_page: str | None, n
 
 
 def _offer_again(carried: CarriedForm, target: str | None, reason: str):
-    """The page that sends a carried form again, once: its key goes as it is shown."""
-    carried_forms.offered(carried)
+    """The page that sends a carried form again (through send_again, which lets it go once)."""
     return _page("auth/send_again.html", 200, carried, reason=reason,
                  leave_to=target or _home(current_user.role))
 
 
 def _signed_in(account: StaffAccount, target: str | None, carried: CarriedForm | None):
     """Signed in: on to the page asked for, or first to send again the form this account sent
-    after its session ended."""
+    after its session ended. Someone else goes to their own start page: the page asked for
+    was another person's."""
     if carried is not None and carried.account_id == account.id:
         return _offer_again(carried, target, "You are signed in again. What you sent before your session ended "
                                              "has not been saved yet.")
     if carried is not None:
-        flash("What was sent before signing in was typed in another person's session, so it was not saved.", "error")
+        flash(f"What {carried.account_name} sent before their session ended was not saved: you signed in as "
+              "someone else.", "error")
+        return redirect(_home(account.role), code=303)
     return redirect(target or _home(account.role), code=303)
+
+
+@bp.post("/send-again")
+@staff_only()
+def send_again():
+    """The carried form, sent on to where it was going with its body (a 307 keeps both the method
+    and the body), once: its key goes first, so a second press or Back sends nothing more."""
+    carried = from_sign_in_step()
+    if carried is None or carried.account_id != current_user.account.id:
+        flash("That form has been sent already, or is no longer held in this browser. Look at the page it "
+              "was for to see what was saved.", "error")
+        return redirect(_home(current_user.role), code=303)
+    carried_forms.sent(carried)
+    return redirect(carried.to, code=307)
 
 
 # --- the steps ------------------------------------------------------------------------------
@@ -190,8 +221,10 @@ def _signed_in(account: StaffAccount, target: str | None, carried: CarriedForm |
 @bp.route("/sign-in", methods=["GET", "POST"])
 def sign_in():
     carried = from_sign_in_step()
-    if current_user.is_authenticated:  # meanwhile, in another tab: a carried form is still offered
+    if current_user.is_authenticated and carried is not None:  # signed in meanwhile, in another tab
         return _signed_in(current_user.account, _page_asked_for(), carried)
+    if current_user.is_authenticated:
+        return redirect(_page_asked_for() or _home(current_user.role))
     form = SignInForm()
     failed = False
     if form.validate_on_submit():
@@ -205,7 +238,8 @@ def sign_in():
         if over:
             return _too_many(over)
         failed = True
-    return _page("auth/sign_in.html", 401 if failed else 200, carried, form=form, failed=failed)
+    return _page("auth/sign_in.html", 401 if failed else 200, carried, form=form, failed=failed,
+                 notice=_still_held(carried) if carried else None)
 
 
 def _after_password(account: StaffAccount, carried: CarriedForm | None):
@@ -221,8 +255,8 @@ def _after_password(account: StaffAccount, carried: CarriedForm | None):
     if second_factor.required(account, _clinic()):
         _hold_pending(account)
         if carried is not None:
-            flash("What you sent before signing in was not saved: setting up a second factor comes first. "
-                  "Once signed in, send it again.", "error")
+            flash("What you sent before signing in could not be kept: setting up a second factor comes first. "
+                  "Once signed in, fill the form in again.", "error")
         return redirect(url_for("auth.set_up_second_factor", next=target), code=303)
     _finish_sign_in(account)
     return _signed_in(account, target, carried)
@@ -231,8 +265,10 @@ def _after_password(account: StaffAccount, carried: CarriedForm | None):
 @bp.route("/sign-in/code", methods=["GET", "POST"])
 def enter_code():
     carried = from_sign_in_step()
-    if current_user.is_authenticated:
+    if current_user.is_authenticated and carried is not None:
         return _signed_in(current_user.account, _page_asked_for(), carried)
+    if current_user.is_authenticated:
+        return redirect(_page_asked_for() or _home(current_user.role))
     account = _pending_account()
     if account is None and carried is not None:  # the form is still on this page: keep it
         return _sign_in_holding(carried, 401, _page_asked_for(), STARTED_TOO_LONG_AGO)
@@ -261,7 +297,8 @@ def enter_code():
     if failed:
         form.code.data = ""  # a wrong code is typed anew, not over
         form.code.errors = [*form.code.errors, CODE_FAILED]
-    return _page("auth/code.html", 401 if failed else 200, carried, form=form)
+    return _page("auth/code.html", 401 if failed else 200, carried, form=form,
+                 notice=_still_held(carried) if carried else None)
 
 
 @bp.route("/second-factor/set-up", methods=["GET", "POST"])
