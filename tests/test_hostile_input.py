@@ -804,6 +804,11 @@ FORMS: dict[str, Callable] = {
     "auth.enter_code": code_page,
     "auth.set_up_second_factor": desk(lambda w: ("/staff/second-factor/set-up", None), hints={"code": ["000000"]}),
     "auth.sign_out": sign_out,
+    # No page holds its form unless a session has ended (test_carried_forms): a seal of no key
+    # this browser holds, or no seal, must only lead back to the start page.
+    "auth.send_again": lambda w: Target(w.staff(StaffRole.RECEPTIONIST), "/desk", post="/staff/send-again",
+                                        hints={"carried_form": ["g1.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+                                                                "not sealed", ""]}, form_optional=True),
     "desk.book": desk_book,
     "desk.cancel": appointment_page("cancel", "/cancel"),
     "desk.cancel_rest_of_course": appointment_page("cancel-course", "/cancel-course", make_booking=course_booked),
