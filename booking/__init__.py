@@ -93,7 +93,7 @@ def create_app(config: dict | None = None) -> Flask:
     from booking.manage.routes import bp as manage_bp
     from booking.public.routes import bp as public_bp
     from booking.rights.routes import bp as rights_bp
-    from booking.web import register_page_helpers
+    from booking.web import refuse_cross_site_forms, register_page_helpers
 
     app.extensions["articles"] = ArticleLibrary.load(app.config.get("ARTICLES_FOLDER", DEFAULT_FOLDER))
     app.register_blueprint(public_bp)
@@ -118,6 +118,7 @@ def create_app(config: dict | None = None) -> Flask:
     csrf.exempt(intake_bp)
     csrf.exempt(waitlist_bp)
     register_error_pages(app)
+    refuse_cross_site_forms(app)
     register_page_helpers(app)
     cli.register(app)
     return app

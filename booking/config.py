@@ -68,4 +68,8 @@ def from_environment(instance_path: Path, *, debug: bool) -> dict:
         "SESSION_COOKIE_SECURE": env.get("BASE_URL", "").startswith("https://"),
         "MAX_CONTENT_LENGTH": 256 * 1024,  # no form or API body needs more
         "WTF_CSRF_TIME_LIMIT": 4 * 3600,  # a patient may pause mid-booking for a while
+        # Flask-WTF's strict check refuses every HTTPS form that names no same-site Referer, and our
+        # pages send none (Referrer-Policy: no-referrer, for the manage links' secrets): every staff
+        # form failed over HTTPS. web.refuse_cross_site_forms does its job from Sec-Fetch-Site and Origin.
+        "WTF_CSRF_SSL_STRICT": False,
     }

@@ -19,6 +19,7 @@ from booking.operations.permissions import NotAllowed, NotVisible
 from booking.operations.problems import RecordErased, VisitCancelled
 from booking.staff_access import ROLE_ONE, idle_time, signed_out_here
 from booking.transaction import Busy
+from booking.web import FROM_ANOTHER_SITE
 
 
 def _wants_json() -> bool:
@@ -85,6 +86,11 @@ def _in_our_words(error: HTTPException) -> HTTPException:
 def register_error_pages(app: Flask) -> None:
     @app.errorhandler(CSRFError)
     def expired_form(error: CSRFError):
+        if error.description == FROM_ANOTHER_SITE:  # web.refuse_cross_site_forms: nothing of it is kept
+            error.heading = _("The form could not be sent")
+            error.description = _("This form was sent from another website, so nothing was saved. To make a "
+                                  "change, open this site's own page.")
+            return http_error(error)
         from booking.auth.carried import from_refused_request
         from booking.auth.routes import carry_over, kept_past_an_expired_step
 

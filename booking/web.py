@@ -12,6 +12,7 @@ from flask import Flask, abort, current_app, g, has_request_context, request
 from flask_babel import get_locale
 from flask.json.provider import DefaultJSONProvider
 from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
+from flask_wtf.csrf import CSRFError
 from itsdangerous import BadSignature
 
 from booking.clock import now
@@ -211,6 +212,29 @@ SAFE_HEADERS = (
     ("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
                                 "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"),
 )
+
+
+FROM_ANOTHER_SITE = "The form was sent from another site."  # the CSRFError's own words, for errors.py
+
+
+def refuse_cross_site_forms(app: Flask) -> None:
+    """A form another site made the browser send is refused, over HTTP and HTTPS alike, before any
+    view reads it: the browser says where it came from in Sec-Fetch-Site (since 2020-2023) or, for
+    a form, in Origin ("null" says nothing), scheme included: a plain-HTTP page of this host
+    (a network attacker's) may not send an HTTPS form. The CSRF token (staff pages, the patients'
+    forms) is the check that needs neither; this is the one Flask-WTF's strict Referer check was
+    meant to add on HTTPS. The API takes no cookies: any site may call it."""
+
+    @app.before_request
+    def same_site_forms_only():
+        asked = request._get_current_object()
+        if asked.method in ("GET", "HEAD", "OPTIONS") or asked.blueprint == "api":
+            return
+        site = asked.headers.get("Sec-Fetch-Site")
+        origin = asked.headers.get("Origin")
+        if (site and site not in ("same-origin", "none")) or (
+                origin and origin != "null" and origin != f"{asked.scheme}://{asked.host}"):
+            raise CSRFError(FROM_ANOTHER_SITE)
 
 
 def register_page_helpers(app: Flask) -> None:

@@ -216,3 +216,32 @@ def test_the_sign_in_limit_holds_across_workers_and_spares_colleagues(database_u
     assert colleague == 200  # signed in (and shown the desk after the redirect)
     answered_by = Counter(line.split()[0] for line in access_log.read_text().splitlines())
     assert len(answered_by) >= 2, answered_by  # the attempts were answered by several processes
+
+
+def test_staff_forms_work_over_https_without_a_referer_and_another_site_s_are_refused(staff):  # noqa: F811
+    """Our pages send no Referer (Referrer-Policy: no-referrer), and Flask-WTF's strict check
+    refused every HTTPS form without one: no member of staff could sign in behind TLS."""
+    from tests.test_staff import ACCOUNTS, PASSWORD, csrf_from
+
+    https = {"base_url": "https://localhost"}
+    chromium = {"Origin": "null", "Sec-Fetch-Site": "same-origin", "Sec-Fetch-Mode": "navigate"}  # as it sends them
+    for headers in ({}, chromium, {"Origin": "https://localhost"}):
+        client = staff.test_client()
+        token = csrf_from(client.get("/staff/sign-in", **https).get_data(as_text=True))
+        signed_in = client.post("/staff/sign-in", data={"csrf_token": token, "email": ACCOUNTS[StaffRole.RECEPTIONIST],
+                                                        "password": PASSWORD}, headers=headers, **https)
+        assert signed_in.status_code == 303 and signed_in.location == "/desk", headers
+
+    another_site = [(headers, secure) for headers in ({"Sec-Fetch-Site": "cross-site"}, {"Sec-Fetch-Site": "same-site"},
+                                                      {"Origin": "https://evil.example"}) for secure in (True, False)]
+    plain_http_page = [({"Origin": "http://localhost"}, True)]  # a network attacker's page on plain HTTP
+    for headers, secure in another_site + plain_http_page:
+        base = {"base_url": "https://localhost" if secure else "http://localhost"}
+        client = staff.test_client()
+        token = csrf_from(client.get("/staff/sign-in", **base).get_data(as_text=True))
+        refused = client.post("/staff/sign-in", data={"csrf_token": token, "email": ACCOUNTS[StaffRole.RECEPTIONIST],
+                                                      "password": PASSWORD}, headers=headers, **base)
+        assert refused.status_code == 400 and "nothing was saved" in refused.get_data(as_text=True), (headers, secure)
+        assert client.get("/desk", **base).status_code == 302  # not signed in
+        patient = staff.test_client()  # the patients' forms too, which check their token in the form
+        assert patient.post("/book/first-visit", data={"returning": "no"}, headers=headers, **base).status_code == 400
