@@ -11,12 +11,13 @@ token and any form's are one.
 
 from __future__ import annotations
 
+import hmac
 import time
 from functools import lru_cache
 
 from flask import current_app, g, session
 from flask_wtf.csrf import generate_csrf
-from itsdangerous import TimestampSigner, URLSafeTimedSerializer
+from itsdangerous import BadData, TimestampSigner, URLSafeTimedSerializer
 
 SALT = "wtf-csrf-token"  # Flask-WTF's
 
@@ -29,10 +30,30 @@ def _signing(secret_key: str) -> tuple[URLSafeTimedSerializer, TimestampSigner]:
     return serializer, serializer.make_signer(SALT)
 
 
+def field_name() -> str:
+    """The form field (and session key) the CSRF token goes in."""
+    return current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token")
+
+
+def given_to_this_session(token: object) -> bool:
+    """Whether a token was made for this cookie session, however long ago: one refused only for its
+    age, not one from another session (someone else signed in since) or made up."""
+    config = current_app.config
+    raw = session.get(field_name())
+    secret = config.get("WTF_CSRF_SECRET_KEY", current_app.secret_key)
+    if not (isinstance(token, str) and isinstance(raw, str) and isinstance(secret, str) and secret):
+        return False
+    try:
+        made_for = _signing(secret)[0].loads(token)  # its signature only: no max_age, so any age
+    except BadData:
+        return False
+    return isinstance(made_for, str) and hmac.compare_digest(made_for, raw)
+
+
 def csrf_token() -> str:
     """generate_csrf() with the app's own settings (its secret and field name), for this request."""
     config = current_app.config
-    field = config.get("WTF_CSRF_FIELD_NAME", "csrf_token")
+    field = field_name()
     token = g.get(field)
     if token is not None:
         return token

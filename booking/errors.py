@@ -11,6 +11,7 @@ from werkzeug.exceptions import Conflict, Forbidden, HTTPException, InternalServ
 
 from booking.auth.next_page import referring_page
 from booking.clock import now
+from booking.csrf_tokens import field_name, given_to_this_session
 from booking.extensions import db
 from booking.models import StaffRole
 from booking.operations.catalogue import ClinicNotSetUp
@@ -28,7 +29,7 @@ def _wants_json() -> bool:
 
 # The staff pages whose refusals are audited: a 403 is a page the role may not open; a 404 there
 # is mostly a record the account may not see (the same answer as one that does not exist).
-STAFF_AREAS = frozenset({"desk", "clinician", "admin", "rights"})
+STAFF_AREAS = frozenset({"desk", "desk_waitlist", "clinician", "admin", "rights"})
 
 
 def _audit_refusal(code: int) -> None:
@@ -96,8 +97,12 @@ def register_error_pages(app: Flask) -> None:
 
         if request.blueprint == "auth" and (kept := kept_past_an_expired_step()) is not None:
             return kept  # a sign-in step's page, holding a form
-        if request.blueprint in STAFF_AREAS and (carried := from_refused_request()) is not None:
-            return carry_over(carried)  # a form open for hours, or sent after its session ended
+        # A staff form refused for its token's age alone (open for hours, perhaps sent after its
+        # session ended too): carried. One whose token another session made (someone else signed
+        # in on this browser since) is not, so nobody is offered another's typing.
+        if (request.blueprint in STAFF_AREAS and given_to_this_session(request.form.get(field_name()))
+                and (carried := from_refused_request()) is not None):
+            return carry_over(carried)
         if request.blueprint in STAFF_AREAS and not current_user.is_authenticated and not _wants_json():
             # Signing out (here, in another tab or on another device) ends the session the form's
             # token belonged to: say that, and lead to sign-in rather than to the patients' pages.

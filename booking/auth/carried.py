@@ -30,10 +30,10 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 import secrets
 import zlib
 from dataclasses import dataclass
-import re
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
@@ -41,6 +41,7 @@ from flask import current_app, request, session
 
 from booking.auth.next_page import same_site_path
 from booking.clock import now
+from booking.csrf_tokens import field_name
 from booking.operations import staff
 from booking.sealing import Unsealable, seal, unseal
 from booking.staff_access import STAFF_SESSION_KEY
@@ -50,7 +51,6 @@ KEYS = "staff_carried_forms"  # in the cookie session: the keys that open this b
 KEYS_KEPT = 4  # forms from as many tabs at once
 _PURPOSE = "a staff form carried through signing in again"
 _FORMAT = 1
-_FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 # A password (a new account's, a changed one) is never held in a page: it is typed again.
 _PASSWORD = re.compile("password", re.IGNORECASE)
 
@@ -63,12 +63,8 @@ class CarriedForm:
     fields: tuple[tuple[str, str], ...]  # every name and value but the old CSRF token (each name's values in order)
     sealed: str  # all of the above, sealed: what the hidden field holds
     key: str  # what opens it, kept in this browser's cookie session
-    signed_in_at: datetime | None = None  # when the session it was sent in began (as first carried)
+    session_times: tuple[datetime, datetime] | None = None  # its session's start and last use (as first carried)
     passwords_left_out: bool = False  # a password it held is not carried: typed again
-
-
-def _csrf_field() -> str:
-    return current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token")
 
 
 def _sent_by_a_page_of_this_site() -> bool:
@@ -90,27 +86,29 @@ def _sent_by_a_page_of_this_site() -> bool:
 def from_refused_request() -> CarriedForm | None:
     """The form this request sent, sealed and its key kept in the cookie session, when it may be
     carried over (see above); None otherwise."""
-    if (request.method != "POST" or request.mimetype not in _FORM_TYPES or request.files
+    if (request.method != "POST" or request.mimetype != "application/x-www-form-urlencoded"
             or not _sent_by_a_page_of_this_site()):
-        return None
+        return None  # (no form of ours sends a file: multipart is not carried)
+    if (held := from_sign_in_step()) is not None:
+        return held  # the page offering it again, sent after the session ended once more: the same form
     token = session.get(STAFF_SESSION_KEY)
     owner = staff.session_owner(token) if isinstance(token, str) and token else None
     to = same_site_path(request.full_path if request.query_string else request.path)
     if owner is None or to is None:
         return None
-    sent = [(name, value) for name, value in request.form.items(multi=True) if name != _csrf_field()]
+    sent = [(name, value) for name, value in request.form.items(multi=True) if name not in (field_name(), FIELD)]
     fields = tuple((name, value) for name, value in sent if not _PASSWORD.search(name))
     if not fields:
         return None
-    account_id, name, signed_in_at = owner
+    account_id, name, *session_times = owner
     key = secrets.token_urlsafe(24)
     left_out = len(fields) < len(sent)
     held = {"v": _FORMAT, "to": to, "for": account_id, "name": name, "at": int(now().timestamp()),
             "fields": [list(field) for field in fields], "left_out": left_out}
     packed = base64.urlsafe_b64encode(zlib.compress(json.dumps(held).encode())).decode()
     sealed = seal(packed, secret_key=current_app.secret_key, purpose=_PURPOSE, context=key)
-    session[KEYS] = [*_keys()[-(KEYS_KEPT - 1):], key]
-    return CarriedForm(to, account_id, name, fields, sealed, key, signed_in_at, left_out)
+    session[KEYS] = [*keys(), key][-KEYS_KEPT:]
+    return CarriedForm(to, account_id, name, fields, sealed, key, tuple(session_times), left_out)
 
 
 def from_sign_in_step() -> CarriedForm | None:
@@ -119,25 +117,21 @@ def from_sign_in_step() -> CarriedForm | None:
     sealed = request.form.get(FIELD)
     if not sealed:
         return None
-    for key in _keys():
+    for key in keys():
         held = _opened(sealed, key)
         if held is not None:
             return held
     return None
 
 
-def sent(carried: CarriedForm) -> None:
-    """The form is being sent again: its key goes, so no page that held it offers it again (Back,
-    a reload, a second press), and nothing is sent twice."""
-    session[KEYS] = [key for key in _keys() if key != carried.key]
+def let_go(carried: CarriedForm) -> None:
+    """The form is being sent again, or is not this account's to send: its key goes, so no page
+    that held it offers it again (Back, a reload, a second press), and nothing is sent twice."""
+    session[KEYS] = [key for key in keys() if key != carried.key]
 
 
-def keys_held() -> list[str]:
-    """This browser's keys, for a new cookie session at sign-in to keep."""
-    return _keys()
-
-
-def _keys() -> list[str]:
+def keys() -> list[str]:
+    """The keys to this browser's carried forms (a new cookie session at sign-in keeps them)."""
     kept = session.get(KEYS)
     return [key for key in kept if isinstance(key, str)] if isinstance(kept, list) else []
 

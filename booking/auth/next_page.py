@@ -52,6 +52,6 @@ def referring_page() -> str | None:
     """The page a form was sent from (this site's, by the Referer), to come back to after signing
     in; None when the browser did not say (sign-in then leads to the start page)."""
     sent_from = urlsplit(request.referrer or "")
-    if sent_from.netloc != request.host or not sent_from.path.startswith("/"):
+    if sent_from.netloc != request.host:
         return None
-    return sent_from.path + (f"?{sent_from.query}" if sent_from.query else "")
+    return same_site_path(sent_from.path + (f"?{sent_from.query}" if sent_from.query else ""))

@@ -20,11 +20,11 @@ from flask_login import current_user, login_user, logout_user
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from booking.auth import throttle
-from booking.auth import carried as carried_forms
-from booking.auth.carried import CarriedForm, from_sign_in_step
+from booking.auth.carried import FIELD, KEYS, CarriedForm, from_sign_in_step, keys, let_go
 from booking.auth.forms import CodeForm, EnrolForm, SignInForm
 from booking.auth.next_page import referring_page, same_site_path
 from booking.clock import now
+from booking.csrf_tokens import field_name
 from booking.extensions import db
 from booking.models import Clinic, StaffAccount, StaffRole
 from booking.operations import second_factor, staff
@@ -77,11 +77,11 @@ def _new_session() -> None:
     """An empty cookie session, but for the keys to this browser's carried forms. The CSRF token
     this request made for the old one goes too: a page rendered after this (a carried form's next
     step) gets one the new session holds."""
-    keys = carried_forms.keys_held()
+    held = keys()
     session.clear()
-    if keys:
-        session[carried_forms.KEYS] = keys
-    g.pop(current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token"), None)
+    if held:
+        session[KEYS] = held
+    g.pop(field_name(), None)
 
 
 def _hold_pending(account: StaffAccount) -> None:
@@ -144,13 +144,20 @@ def carry_over(carried: CarriedForm):
     if current_user.is_authenticated:  # the cookie names the live session, so the form is theirs
         return _offer_again(carried, _page_asked_for(), "This form had been open too long to be accepted, so what "
                                                         "you sent has not been saved yet.")
-    config = current_app.config
-    lasted = now() - carried.signed_in_at if carried.signed_in_at else timedelta(0)
-    ended = (f"{config['STAFF_SESSION_HOURS']} hours after you signed in"
-             if lasted > timedelta(hours=config["STAFF_SESSION_HOURS"]) else f"after {idle_time(config)} without activity")
     return _sign_in_holding(carried, 401, referring_page() or carried.to, (
-        f"Your session ended {ended}, so what you sent has not been saved yet. Sign in again as "
+        f"{_how_it_ended(carried)}, so what you sent has not been saved yet. Sign in again as "
         f"{carried.account_name} to save it."))
+
+
+def _how_it_ended(carried: CarriedForm) -> str:
+    """The one way the form's session ended, from its start and last use."""
+    config = current_app.config
+    began, last_used = carried.session_times or (now(), now())
+    if now() - began > timedelta(hours=config["STAFF_SESSION_HOURS"]):
+        return f"Your session ended {config['STAFF_SESSION_HOURS']} hours after you signed in"
+    if now() - last_used > timedelta(minutes=config["STAFF_IDLE_MINUTES"]):
+        return f"Your session ended after {idle_time(config)} without activity"
+    return "Your session was ended (signed out in another tab or device, or by the clinic's admin)"
 
 
 def kept_past_an_expired_step():
@@ -158,7 +165,7 @@ def kept_past_an_expired_step():
     began a new session; left open for hours; or sent again by a reload) that held a carried form:
     the form is not lost with it, and one sent already says so. None when it held none (the usual
     refusal)."""
-    if not request.form.get(carried_forms.FIELD):
+    if not request.form.get(FIELD):
         return None
     carried = from_sign_in_step()
     if carried is None:
@@ -196,6 +203,7 @@ def _signed_in(account: StaffAccount, target: str | None, carried: CarriedForm |
         return _offer_again(carried, target, "You are signed in again. What you sent before your session ended "
                                              "has not been saved yet.")
     if carried is not None:
+        let_go(carried)
         flash(f"What {carried.account_name} sent before their session ended was not saved: you signed in as "
               "someone else.", "error")
         return redirect(_home(account.role), code=303)
@@ -212,7 +220,7 @@ def send_again():
         flash("That form has been sent already, or is no longer held in this browser. Look at the page it "
               "was for to see what was saved.", "error")
         return redirect(_home(current_user.role), code=303)
-    carried_forms.sent(carried)
+    let_go(carried)
     return redirect(carried.to, code=307)
 
 
@@ -255,6 +263,7 @@ def _after_password(account: StaffAccount, carried: CarriedForm | None):
     if second_factor.required(account, _clinic()):
         _hold_pending(account)
         if carried is not None:
+            let_go(carried)
             flash("What you sent before signing in could not be kept: setting up a second factor comes first. "
                   "Once signed in, fill the form in again.", "error")
         return redirect(url_for("auth.set_up_second_factor", next=target), code=303)

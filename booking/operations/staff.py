@@ -249,15 +249,16 @@ def signed_in(token: str, now: datetime, idle: timedelta, lifetime: timedelta | 
     return SignedIn(token, row)
 
 
-def session_owner(token: str) -> tuple[int, str, datetime] | None:
-    """The id and name of the active account a session token was given to, and when it signed in,
-    for a session live or ended (None for a token never given, or a deactivated account): whose
-    typing a form sent after its session ended holds, and why it ended (booking.auth.carried)."""
+def session_owner(token: str) -> tuple[int, str, datetime, datetime] | None:
+    """The id and name of the active account a session token was given to, and when the session
+    began and was last used, live or ended (None for a token never given, or a deactivated
+    account): whose typing a form sent after its session ended holds, and how it ended
+    (booking.auth.carried)."""
     found = driver.run(_SESSION_OWNER, {"token_hash": hash_token(token)})
     return found[0] if found else None
 
 
-_SESSION_OWNER = (sa.select(StaffAccount.id, StaffAccount.name, StaffSession.created_at)
+_SESSION_OWNER = (sa.select(StaffAccount.id, StaffAccount.name, StaffSession.created_at, StaffSession.last_seen_at)
                   .join(StaffSession, StaffSession.staff_id == StaffAccount.id)
                   .where(StaffSession.token_hash == sa.bindparam("token_hash"), StaffAccount.is_active))
 
