@@ -101,9 +101,10 @@ def test_a_form_sent_after_the_session_ended_is_kept_through_signing_in_and_save
     offered = sign_in_on(desk, wrong, ACCOUNTS[StaffRole.RECEPTIONIST])
     page = offered.get_data(as_text=True)
     assert offered.status_code == 200 and offered.headers["Cache-Control"] == "no-store"
-    assert "<h1>Your form has not been saved yet</h1>" in page and f'<a href="{html.escape(FORM)}">Leave it unsaved</a>' in page
+    assert "<h1>Your form has not been saved yet</h1>" in page and ">Leave it unsaved</button>" in page
     action, hidden = form_of(offered)
-    assert action == "/staff/send-again" and hidden[1][0] == "carried_form"
+    assert urlsplit(action).path == "/staff/send-again" and hidden[1][0] == "carried_form"
+    assert parse_qs(urlsplit(action).query) == {"next": [FORM]}  # where "Leave it unsaved" goes
     assert hidden[2:] == list(TYPED.items())  # every value as typed
     assert booked_names(staff) == []
 
@@ -113,7 +114,7 @@ def test_a_form_sent_after_the_session_ended_is_kept_through_signing_in_and_save
     assert saved.status_code == 303 and booked_names(staff) == ["Sam Late"]
     again = desk.post(action, data=MultiDict(hidden))  # a second press, or Back and again: sent once only
     assert again.status_code == 303 and again.location == "/desk"
-    assert "That form has been sent already" in html.unescape(desk.get("/desk").get_data(as_text=True))
+    assert "That form was sent already or left unsaved" in html.unescape(desk.get("/desk").get_data(as_text=True))
     reloaded = sign_in_on(desk, wrong, ACCOUNTS[StaffRole.RECEPTIONIST])  # the sign-in sent again: nothing more
     assert reloaded.status_code == 400 and "<h1>Nothing more to send</h1>" in reloaded.get_data(as_text=True)
     assert booked_names(staff) == ["Sam Late"]
@@ -133,7 +134,7 @@ def test_a_note_keeps_its_line_breaks_and_characters_through_signing_in_again(st
     assert parse_qs(urlsplit(action).query) == {"next": [path]}  # "Leave it unsaved" goes back to the form
     offered = sign_in_on(desk, refused, ACCOUNTS[StaffRole.RECEPTIONIST])
     action, hidden = form_of(offered)
-    assert action == "/staff/send-again" and hidden[2:] == [("reason", "patient"), ("note", note)]
+    assert urlsplit(action).path == "/staff/send-again" and hidden[2:] == [("reason", "patient"), ("note", note)]
     assert send_it_again(desk, action, hidden).status_code == 303
     assert appointment(staff, visit.reference).history[-1].detail == f"The patient asked to cancel: {note}"
 
@@ -145,6 +146,7 @@ def test_the_code_step_passes_the_form_on(staff, login_as, clock):  # noqa: F811
     code_page = sign_in_on(desk, refused, ACCOUNTS[StaffRole.RECEPTIONIST])
     page = code_page.get_data(as_text=True)
     assert code_page.status_code == 200 and "<h1>Enter your sign-in code</h1>" in page
+    assert "What you sent is still held here. Sign in as Receptionist to save it." in page
     action, hidden = form_of(code_page)
     assert urlsplit(action).path == "/staff/sign-in/code" and parse_qs(urlsplit(action).query) == {"next": [FORM]}
     assert hidden[1][0] == "carried_form"
@@ -257,7 +259,7 @@ def test_a_form_refused_for_its_token_alone_is_offered_again_at_once(staff, logi
     assert refused.status_code == 200 and "<h1>Your form has not been saved yet</h1>" in page
     assert "This form had been open too long to be accepted, so what you sent has not been saved yet." in page
     action, hidden = form_of(refused)
-    assert action == "/staff/send-again" and hidden[2:] == list(TYPED.items())
+    assert urlsplit(action).path == "/staff/send-again" and hidden[2:] == list(TYPED.items())
     assert send_it_again(desk, action, hidden).status_code == 303 and booked_names(staff) == ["Sam Late"]
 
     made_up = desk.post(FORM, data={"csrf_token": "made-up", **TYPED}, headers=FROM_THE_FORM)  # not an old token
@@ -360,7 +362,7 @@ def test_a_password_is_left_out_and_typed_again(staff, login_as, clock):  # noqa
     assert [name for name, _value in hidden[2:]] == ["name", "email", "role", "practitioner"]
     again = send_it_again(admin, action, hidden).get_data(as_text=True)
     assert 'value="Nia New"' in again and 'value="nia@example.org"' in again  # the form back, as typed
-    assert '<a href="#password">Password must be at least 12 characters</a>' in again  # but for the password
+    assert '<a href="#password">Enter a password (12 characters or more)</a>' in again  # but for the password
     with staff.app_context():
         assert db.session.scalar(sa.select(StaffAccount).where(StaffAccount.email == "nia@example.org")) is None
 
@@ -382,3 +384,16 @@ def test_the_sign_in_page_says_how_the_session_ended(staff, login_as, clock):  #
     clock.advance(minutes=29)  # 12 hours and 5 minutes in, 29 minutes after the page
     refused = busy.post(FORM, data={"csrf_token": csrf_from(page), **TYPED}, headers=FROM_THE_FORM)
     assert "Your session ended 12 hours after you signed in, so what you sent" in refused.get_data(as_text=True)
+
+
+def test_leave_it_unsaved_lets_the_form_go(staff, login_as, clock):  # noqa: F811
+    desk = login_as(StaffRole.RECEPTIONIST)
+    refused = sent_after_the_session_ended(desk, clock)
+    offered = sign_in_on(desk, refused, ACCOUNTS[StaffRole.RECEPTIONIST])
+    action, hidden = form_of(offered)
+    left = desk.post(action, data=MultiDict([*hidden, ("leave_unsaved", "")]))
+    assert left.status_code == 303 and left.location == FORM  # back to the form's page
+    assert "What you sent was left unsaved." in desk.get(left.location).get_data(as_text=True)
+    again = sign_in_on(desk, refused, ACCOUNTS[StaffRole.RECEPTIONIST])  # Back, and a reload: nothing is offered
+    assert again.status_code == 400 and "was sent already or left unsaved" in again.get_data(as_text=True)
+    assert booked_names(staff) == []

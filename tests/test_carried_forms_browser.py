@@ -50,7 +50,7 @@ def test_a_note_saved_after_the_session_ended_keeps_every_word_through_signing_i
     assert saved_note(staff) is None
 
     tab_to(page, "main button")
-    expect(page.locator(":focus")).to_have_text("Send it again")
+    expect(page.locator(":focus")).to_have_text("Send it again")  # first, before Leave it unsaved
     page.keyboard.press("Enter")
     expect(page.locator(".banner--success")).to_contain_text("Draft saved.")
     expect(page.locator("#narrative")).to_have_value(WORDS)

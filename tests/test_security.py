@@ -245,3 +245,17 @@ def test_staff_forms_work_over_https_without_a_referer_and_another_site_s_are_re
         assert client.get("/desk", **base).status_code == 302  # not signed in
         patient = staff.test_client()  # the patients' forms too, which check their token in the form
         assert patient.post("/book/first-visit", data={"returning": "no"}, headers=headers, **base).status_code == 400
+
+
+def test_a_mistyped_password_is_never_written_back_into_the_page(staff):  # noqa: F811
+    """A typo is close to the real password, and the page may sit on a shared computer (found in a
+    hands-on trial: it was in the password box's value)."""
+    from tests.test_staff import ACCOUNTS, csrf_from
+
+    client = staff.test_client()
+    token = csrf_from(client.get("/staff/sign-in").get_data(as_text=True))
+    refused = client.post("/staff/sign-in", data={"csrf_token": token, "email": ACCOUNTS[StaffRole.RECEPTIONIST],
+                                                  "password": "correct horse batterz"})
+    page = refused.get_data(as_text=True)
+    assert refused.status_code == 401 and "batterz" not in page
+    assert 'type="password" value=""' in page and ACCOUNTS[StaffRole.RECEPTIONIST] in page  # the email stays

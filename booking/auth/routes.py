@@ -171,8 +171,8 @@ def kept_past_an_expired_step():
     if carried is None:
         return render_template("error.html", error=SimpleNamespace(
             code=400, heading="Nothing more to send",
-            description="What this page held has been sent already, or is no longer held in this browser. Look "
-                        "at the page it was for (the calendar, the note) to see what was saved.")), 400
+            description="What this page held was sent already or left unsaved, or is no longer held in this "
+                        "browser. Look at the page it was for (the calendar, the note) to see what was saved.")), 400
     if current_user.is_authenticated:
         return _signed_in(current_user.account, _page_asked_for(), carried)
     return _sign_in_holding(carried, 400, _page_asked_for(), "This sign-in page had expired, so you are not "
@@ -190,9 +190,8 @@ def _sign_in_holding(carried: CarriedForm, status: int, next_page: str | None, n
 
 
 def _offer_again(carried: CarriedForm, target: str | None, reason: str):
-    """The page that sends a carried form again (through send_again, which lets it go once)."""
-    return _page("auth/send_again.html", 200, carried, reason=reason,
-                 leave_to=target or _home(current_user.role))
+    """The page that sends a carried form again, or leaves it (through send_again, which lets it go)."""
+    return _page("auth/send_again.html", 200, carried, reason=reason, leave_to=target or _home(current_user.role))
 
 
 def _signed_in(account: StaffAccount, target: str | None, carried: CarriedForm | None):
@@ -210,6 +209,9 @@ def _signed_in(account: StaffAccount, target: str | None, carried: CarriedForm |
     return redirect(target or _home(account.role), code=303)
 
 
+LEAVE = "leave_unsaved"  # the name of the offer page's second button
+
+
 @bp.post("/send-again")
 @staff_only()
 def send_again():
@@ -217,10 +219,13 @@ def send_again():
     and the body), once: its key goes first, so a second press or Back sends nothing more."""
     carried = from_sign_in_step()
     if carried is None or carried.account_id != current_user.account.id:
-        flash("That form has been sent already, or is no longer held in this browser. Look at the page it "
-              "was for to see what was saved.", "error")
+        flash("That form was sent already or left unsaved, or is no longer held in this browser. Look at the "
+              "page it was for to see what was saved.", "error")
         return redirect(_home(current_user.role), code=303)
     let_go(carried)
+    if request.form.get(LEAVE) is not None:  # "Leave it unsaved": gone, so Back and a reload offer nothing
+        flash("What you sent was left unsaved.", "success")
+        return redirect(_page_asked_for() or _home(current_user.role), code=303)
     return redirect(carried.to, code=307)
 
 
@@ -257,7 +262,7 @@ def _after_password(account: StaffAccount, carried: CarriedForm | None):
     if second_factor.is_on(account.id):
         _hold_pending(account)
         if carried is not None:
-            return _page("auth/code.html", 200, carried, form=CodeForm(formdata=None),
+            return _page("auth/code.html", 200, carried, form=CodeForm(formdata=None), notice=_still_held(carried),
                          action=url_for("auth.enter_code", next=target))
         return redirect(url_for("auth.enter_code", next=target), code=303)
     if second_factor.required(account, _clinic()):

@@ -118,7 +118,9 @@ def _account_in_session(row: dict) -> StaffAccount:
 
 
 def check_password(password: str) -> str:
-    if len(password or "") < MIN_PASSWORD_LENGTH:
+    if not password:  # never written back into a page, so after any refusal it is typed again
+        raise CannotBook("password", f"Enter a password ({MIN_PASSWORD_LENGTH} characters or more)")
+    if len(password) < MIN_PASSWORD_LENGTH:
         raise CannotBook("password", f"Password must be at least {MIN_PASSWORD_LENGTH} characters")
     return password
 
