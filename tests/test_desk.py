@@ -191,7 +191,9 @@ def test_book_an_existing_patient_found_by_phone_number(staff, desk):  # noqa: F
 
 @pytest.mark.parametrize("start, message", [
     ("2027-03-08T07:00:00-08:00", "has already passed"),
-    ("2027-03-09T12:40:00-08:00", "is not a time that can be booked: visits start on the calendar&#39;s"),
+    ("2027-03-09T12:40:00-08:00", "cannot be booked for this visit: a visit starts on the calendar&#39;s"),
+    # on the steps, but a 30-minute visit at 12:15 runs into the 12:30 break: not "off the steps" alone
+    ("2027-03-09T12:15:00-08:00", "within working hours, and all of it must be free."),
 ])
 def test_the_desk_cannot_book_the_past_or_off_the_grid(staff, desk, start, message):  # noqa: F811
     target = f"/desk/book?practitioner=ana&start={start.replace('+', '%2B')}&patient=new"

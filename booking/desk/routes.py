@@ -211,9 +211,11 @@ def _desk_words(problem: RequestProblem, clinic, practitioner: Practitioner, sta
     """A booking problem as the desk reads it: the one written for API callers (which names the
     API's address) is said in plain words instead."""
     if problem.field == "start" and "/api/" in problem.message and start is not None:
-        return (f"{describe(clinic, practitioner, start)} is not a time that can be booked: visits start on the "
-                f"calendar's {clinic.slot_step_minutes}-minute steps within working hours. Choose a free time "
-                "on the calendar.")
+        # The API's problem covers both ways a time is not free for this visit: off the steps, or
+        # not long enough before the next visit or the end of the day (found in a hands-on trial).
+        return (f"{describe(clinic, practitioner, start)} cannot be booked for this visit: a visit starts on the "
+                f"calendar's {clinic.slot_step_minutes}-minute steps within working hours, and all of it must "
+                "be free. Choose a free time on the calendar.")
     return problem.message[0].upper() + problem.message[1:]
 
 
