@@ -286,6 +286,7 @@ def test_the_offer_page_left_past_the_idle_limit_holds_the_same_form(staff, logi
     clock.advance(minutes=31)  # away again before pressing Send it again
     refused = desk.post(action, data=MultiDict(hidden), headers=FROM_THE_FORM)
     assert refused.status_code == 401 and form_of(refused)[1][1] == hidden[1]  # the same sealed form, not one inside another
+    assert "Your session ended after 30 minutes without activity, so what you sent" in refused.get_data(as_text=True)
     again = sign_in_on(desk, refused, ACCOUNTS[StaffRole.RECEPTIONIST])
     action, hidden = form_of(again)
     assert hidden[2:] == list(TYPED.items())

@@ -13,15 +13,15 @@ It is carried only when all of these hold:
   a form that another site made the browser send is never offered as the person's own;
 - the signed cookie still names the session, so whose it was is known: someone else signing in
   on that browser (a shared desk computer) is not offered another's typing;
-- a password it held is left out (typed again): no page ever holds one;
 - it is a plain form sent as the next page, not a file or a script's request (the note's
   autosave says "Not saved" in the page, where the words still are).
+A password it held is left out, and typed again: no page ever holds one.
 
 The hidden field is sealed (booking.sealing: encrypted and authenticated), not only signed: what
 was typed is health data, and the page may sit on a shared computer. It opens only with a random
 key kept in this browser's cookie session, so it is tied to this browser, and that key is
-dropped as the form is sent again (through /staff/send-again), so it is sent once. It also lasts no longer
-than a session may (STAFF_SESSION_HOURS). Nothing is stored on the server, and nothing of the
+dropped as the form is sent again or left (through /staff/send-again), so it is sent once. It
+lasts no longer than a session may (STAFF_SESSION_HOURS). Nothing is stored on the server, and nothing of the
 form is in an address, a cookie or a log.
 """
 
@@ -33,7 +33,7 @@ import json
 import re
 import secrets
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
@@ -89,10 +89,11 @@ def from_refused_request() -> CarriedForm | None:
     if (request.method != "POST" or request.mimetype != "application/x-www-form-urlencoded"
             or not _sent_by_a_page_of_this_site()):
         return None  # (no form of ours sends a file: multipart is not carried)
-    if (held := from_sign_in_step()) is not None:
-        return held  # the page offering it again, sent after the session ended once more: the same form
     token = session.get(STAFF_SESSION_KEY)
     owner = staff.session_owner(token) if isinstance(token, str) and token else None
+    if (held := from_sign_in_step()) is not None:  # the offer page, sent after the session ended again
+        same = owner is not None and owner[0] == held.account_id
+        return replace(held, session_times=tuple(owner[2:])) if same else held  # the same form, not one inside it
     to = same_site_path(request.full_path if request.query_string else request.path)
     if owner is None or to is None:
         return None

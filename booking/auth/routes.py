@@ -28,7 +28,7 @@ from booking.csrf_tokens import field_name
 from booking.extensions import db
 from booking.models import Clinic, StaffAccount, StaffRole
 from booking.operations import second_factor, staff
-from booking.staff_access import SIGNED_OUT_KEY, idle_time, staff_only
+from booking.staff_access import SIGNED_OUT_KEY, idle_time, staff_only, when_sessions_end
 
 bp = Blueprint("auth", __name__, url_prefix="/staff")
 
@@ -150,9 +150,12 @@ def carry_over(carried: CarriedForm):
 
 
 def _how_it_ended(carried: CarriedForm) -> str:
-    """The one way the form's session ended, from its start and last use."""
+    """The one way the form's session ended, from its start and last use (both ways it may have,
+    when they are not known)."""
     config = current_app.config
-    began, last_used = carried.session_times or (now(), now())
+    if carried.session_times is None:
+        return f"Your session ended {when_sessions_end(config)}"
+    began, last_used = carried.session_times
     if now() - began > timedelta(hours=config["STAFF_SESSION_HOURS"]):
         return f"Your session ended {config['STAFF_SESSION_HOURS']} hours after you signed in"
     if now() - last_used > timedelta(minutes=config["STAFF_IDLE_MINUTES"]):
