@@ -9,7 +9,6 @@ from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import Conflict, Forbidden, HTTPException, InternalServerError, NotFound, ServiceUnavailable
 
-from booking.auth.next_page import referring_page
 from booking.clock import now
 from booking.csrf_tokens import field_name, given_to_this_session
 from booking.extensions import db
@@ -113,10 +112,10 @@ def register_error_pages(app: Flask) -> None:
                 "You were signed out before this form was sent (after "
                 f"{idle_time(app.config)} without activity, or from another tab or device), "
                 "so nothing was saved. Sign in, then fill the form in again.")
-            # Back to the form's page after signing in (our pages send no Referer: its own address,
-            # which sign-in follows only if it opens a page).
-            back_to = referring_page() or request.full_path.rstrip("?")
-            return render_template("error.html", error=error, sign_in=url_for("auth.sign_in", next=back_to)), \
+            # Back to the form's page after signing in: its own address (our pages send no Referer),
+            # which sign-in follows only if it opens a page.
+            return render_template("error.html", error=error,
+                                   sign_in=url_for("auth.sign_in", next=request.full_path.rstrip("?"))), \
                 error.code
         error.heading = _("The form could not be sent")
         error.description = _("This form had expired or was sent twice, so nothing was saved. Go back, reload "

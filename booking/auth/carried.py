@@ -9,8 +9,9 @@ it again, with a new CSRF token, to where it was going. So does a form refused o
 CSRF token had expired (WTF_CSRF_TIME_LIMIT is shorter than a session can last).
 
 It is carried only when all of these hold:
-- one of this site's pages sent it (Sec-Fetch-Site, or in older browsers the Origin or Referer):
-  a form that another site made the browser send is never offered as the person's own;
+- one of this site's pages made it: its CSRF token is this session's (checked before the view,
+  or on the CSRF error path, csrf_tokens.given_to_this_session), and web.refuse_cross_site_forms
+  has already turned away any form another site made the browser send;
 - the signed cookie still names the session, so whose it was is known: someone else signing in
   on that browser (a shared desk computer) is not offered another's typing;
 - it is a plain form sent as the next page, not a file or a script's request (the note's
@@ -35,7 +36,6 @@ import secrets
 import zlib
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from urllib.parse import urlsplit
 
 from flask import current_app, request, session
 
@@ -67,27 +67,19 @@ class CarriedForm:
     passwords_left_out: bool = False  # a password it held is not carried: typed again
 
 
-def _sent_by_a_page_of_this_site() -> bool:
-    """A form that one of this site's pages sent as the browser's next page: not another site's,
-    and not a script's request. Browsers say both in Sec-Fetch-Site and Sec-Fetch-Mode (since
-    2020-2023); an older one is judged by what it asks for back, then by its Origin or Referer
-    (our pages send no Referer, so those browsers mostly go without)."""
-    site, mode = request.headers.get("Sec-Fetch-Site"), request.headers.get("Sec-Fetch-Mode")
-    if site or mode:
-        return site == "same-origin" and mode == "navigate"
-    if request.accept_mimetypes.best == "application/json":
-        return False
-    origin = request.headers.get("Origin")
-    if origin and origin != "null":
-        return urlsplit(origin).netloc == request.host
-    return urlsplit(request.referrer or "").netloc == request.host
+def _sent_as_the_next_page() -> bool:
+    """A form the browser sent to show the answer as its next page, not a script's request (the
+    note's autosave): browsers say so in Sec-Fetch-Mode (since 2020-2023); an older one by asking
+    for JSON back or not."""
+    mode = request.headers.get("Sec-Fetch-Mode")
+    return mode == "navigate" if mode else request.accept_mimetypes.best != "application/json"
 
 
 def from_refused_request() -> CarriedForm | None:
     """The form this request sent, sealed and its key kept in the cookie session, when it may be
     carried over (see above); None otherwise."""
     if (request.method != "POST" or request.mimetype != "application/x-www-form-urlencoded"
-            or not _sent_by_a_page_of_this_site()):
+            or not _sent_as_the_next_page()):
         return None  # (no form of ours sends a file: multipart is not carried)
     token = session.get(STAFF_SESSION_KEY)
     owner = staff.session_owner(token) if isinstance(token, str) and token else None

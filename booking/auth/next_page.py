@@ -11,8 +11,6 @@ from __future__ import annotations
 import re
 from urllib.parse import unquote, urlsplit
 
-from flask import request
-
 LONGEST = 2000
 # Percent-encoded slashes, backslashes and control characters: a server or browser that decodes
 # them once more would see a path that starts //, or a tab or newline.
@@ -46,12 +44,3 @@ def same_site_path(value: str | None) -> str | None:
     if parts.scheme or parts.netloc or not parts.path.startswith("/"):
         return None
     return value
-
-
-def referring_page() -> str | None:
-    """The page a form was sent from (this site's, by the Referer), to come back to after signing
-    in; None when the browser did not say (sign-in then leads to the start page)."""
-    sent_from = urlsplit(request.referrer or "")
-    if sent_from.netloc != request.host:
-        return None
-    return same_site_path(sent_from.path + (f"?{sent_from.query}" if sent_from.query else ""))

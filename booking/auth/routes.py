@@ -22,7 +22,7 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed
 from booking.auth import throttle
 from booking.auth.carried import FIELD, KEYS, CarriedForm, from_sign_in_step, keys, let_go
 from booking.auth.forms import CodeForm, EnrolForm, SignInForm
-from booking.auth.next_page import referring_page, same_site_path
+from booking.auth.next_page import same_site_path
 from booking.clock import now
 from booking.csrf_tokens import field_name
 from booking.extensions import db
@@ -144,7 +144,7 @@ def carry_over(carried: CarriedForm):
     if current_user.is_authenticated:  # the cookie names the live session, so the form is theirs
         return _offer_again(carried, _page_asked_for(), "This form had been open too long to be accepted, so what "
                                                         "you sent has not been saved yet.")
-    return _sign_in_holding(carried, 401, referring_page() or carried.to, (
+    return _sign_in_holding(carried, 401, carried.to, (
         f"{_how_it_ended(carried)}, so what you sent has not been saved yet. Sign in again as "
         f"{carried.account_name} to save it."))
 
