@@ -8,12 +8,16 @@ import re
 import time
 from datetime import date, datetime
 
-from flask import Flask, abort, current_app, g, has_request_context, request
+import io
+
+from flask import Flask, Request, abort, current_app, g, has_request_context, request
 from flask_babel import get_locale
 from flask.json.provider import DefaultJSONProvider
 from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from flask_wtf.csrf import CSRFError
 from itsdangerous import BadSignature
+from werkzeug.exceptions import RequestEntityTooLarge
+from werkzeug.utils import cached_property
 
 from booking.clock import now
 from booking.extensions import db
@@ -56,13 +60,22 @@ class NestedTooDeeply(ValueError):
     """A JSON body nested deeper than JSON_DEPTH_LIMIT."""
 
 
+class NotAJSONNumber(ValueError):
+    """NaN, Infinity or -Infinity: Python's json reads them, but JSON has no such numbers."""
+
+
+def _refuse_constant(name: str):
+    raise NotAJSONNumber(name)
+
+
 class BoundedJSONProvider(DefaultJSONProvider):
-    """Flask's JSON, refusing bodies nested more than JSON_DEPTH_LIMIT deep with a ValueError,
-    which request.get_json turns into None (silent) or a 400."""
+    """Flask's JSON, refusing with a ValueError (which request.get_json turns into None when
+    silent, or a 400) bodies nested more than JSON_DEPTH_LIMIT deep, and NaN and Infinity,
+    which are not JSON (RFC 8259) and which no field of ours can hold."""
 
     def loads(self, s, **kwargs):
         try:
-            value = super().loads(s, **kwargs)
+            value = super().loads(s, parse_constant=_refuse_constant, **kwargs)
         except RecursionError:
             raise NestedTooDeeply() from None
         if _nesting_depth(value) > JSON_DEPTH_LIMIT:
@@ -86,6 +99,8 @@ def why_not_json() -> str:
         return f"the body is not valid JSON: {error.msg} (line {error.lineno}, column {error.colno})"
     except NestedTooDeeply:
         return f"the body is nested more than {JSON_DEPTH_LIMIT} levels deep: no request needs that many"
+    except NotAJSONNumber as error:
+        return f"the body is not valid JSON: {error} is not a JSON number"
     except ValueError as error:  # such as a number of thousands of digits, which Python will not read
         return f"the body could not be read as JSON: {str(error).split(';')[0]}"
     return "the body is JSON null: send a JSON object" if value is None else "the body could not be read as JSON"
@@ -237,7 +252,32 @@ def refuse_cross_site_forms(app: Flask) -> None:
             raise CSRFError(FROM_ANOTHER_SITE)
 
 
+class BoundedRequest(Request):
+    """Flask's request, refusing with a 413 a body sent in chunks (with no Content-Length) that is
+    longer than MAX_CONTENT_LENGTH. Werkzeug stops reading such a body at the limit and hands on
+    what it read as if it were all of it, so an API booking one byte too long was read cut short
+    and answered "not valid JSON", and a form's fields past the limit were silently dropped."""
+
+    @cached_property
+    def stream(self):
+        limit, raw = self.max_content_length, self.environ.get("wsgi.input")
+        if self.content_length is not None or limit is None or raw is None or \
+                not self.environ.get("wsgi.input_terminated"):
+            return Request.stream.fget(self)  # werkzeug's own: the length is known (and checked)
+        chunks, taken = [], 0
+        while taken <= limit:  # one byte past the limit is enough to know
+            chunk = raw.read(limit + 1 - taken)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            taken += len(chunk)
+        if taken > limit:
+            raise RequestEntityTooLarge()
+        return io.BytesIO(b"".join(chunks))
+
+
 def register_page_helpers(app: Flask) -> None:
+    app.request_class = BoundedRequest
     app.session_interface = SessionCookieSecureOverHttps()
     app.json = BoundedJSONProvider(app)
     @app.context_processor
