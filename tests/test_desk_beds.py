@@ -246,3 +246,21 @@ def test_a_desk_booking_when_every_bed_is_taken_says_so(beds, desk):
     assert "taken a moment ago" not in page and "Quinn Needled" in page  # what was typed stays
     with beds.app_context():
         assert db.session.scalar(sa.select(sa.func.count()).select_from(Appointment)) == 2
+
+
+def test_a_move_page_and_the_slots_api_for_a_day_already_past_say_no_times_not_a_500(beds, desk):
+    """The free beds were read from now back to the end of a day wholly past: "TimeRange ends
+    before it starts", a 500 on the desk's Previous day and on the API's `from` (a hands-on trial)."""
+    visit = visit_id(beds, needling(beds, 9)["reference"])
+    for day in ("2027-03-05", "2027-03-07", "2027-03-08"):  # before the pinned Monday 8 March 08:00, and that day
+        page = desk.get(f"/desk/appointments/{visit}/move?practitioner=ana&date={day}")
+        assert page.status_code == 200, day
+        answer = beds.test_client().get("/api/v1/slots", query_string={
+            "service": "needling", "practitioner": "any", "from": day, "days": 1})
+        assert answer.status_code == 200, answer.get_json()
+        if day != "2027-03-08":
+            assert answer.get_json()["slots"] == []
+    past = beds.test_client().get("/api/v1/slots", query_string={
+        "service": "needling", "practitioner": "ana", "from": "2027-03-01", "days": 9})
+    assert past.status_code == 200 and past.get_json()["slots"]  # reaches past today: only times to come
+    assert all(slot["start"] >= "2027-03-08T10:00" for slot in past.get_json()["slots"])

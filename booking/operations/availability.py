@@ -167,7 +167,9 @@ def find_slots(
         # Read once for every practitioner asked about: the rooms are the clinic's, not theirs. Only
         # beds held after the first date begins, and after now, can meet a start on offer: the
         # visits before (every practitioner's, the day before and earlier today) are left unread.
-        beds_from = max(now, wall_clock_instant(first_day, time(0), clinic.zone))
+        # A window wholly past (the desk's Previous day, an API `from` last week) reads none: it
+        # offers no start anyway, and a range from now back to its end was a 500.
+        beds_from = min(max(now, wall_clock_instant(first_day, time(0), clinic.zone)), window.end)
         taken_beds = (beds.bed_index(TimeRange(beds_from, window.end), ignoring=ignoring, count_bookings=count_bookings)
                       if shape.needs_bed else None)
 
