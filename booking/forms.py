@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from datetime import date
 
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -78,9 +79,23 @@ class JourneyForm(FlaskForm):
                 found += [("main", EXPIRED_FORM)] if field.errors else []
                 continue
             # A group of radios or checkboxes is reached through its first option.
-            target = f"{field.id}-0" if isinstance(field, (RadioField, SelectMultipleField)) else field.id
+            target = f"{field.id}-0" if isinstance(field, (RadioField, SelectMultipleField)) else self._first_box(field)
             found += [(target, message) for message in field.errors]
         return found
+
+    def _first_box(self, field) -> str:
+        """A date asked in three boxes (its errors on the day field, X_day beside X_month and
+        X_year) is reached through the box that comes first on the page: the month in the US. The
+        link went to the day, the second box, so typing there skipped the month (a hands-on trial)."""
+        prefix, _, part = field.name.rpartition("_")
+        if part != "day" or not all(f"{prefix}_{other}" in self for other in ("month", "year")):
+            return field.id
+        return self[f"{prefix}_{page_date_order()[0]}"].id
+
+
+def page_date_order() -> tuple[str, ...]:
+    """The order the page's locale writes a date's parts in: its three date boxes come in it."""
+    return date_field_order(str(get_locale() or "en_US"))
 
 
 class VisitChangeForm(JourneyForm):

@@ -155,9 +155,10 @@ class EpisodeForm(JourneyForm):
                  message=_l("Select how your back pain started"))
     how_other = StringField(_l("If something else, tell us what (optional)"), validators=[limited(200, _l("This answer"))])
 
-    def __init__(self, *args, today: date, **kwargs):
+    def __init__(self, *args, today: date, born_on: date | None = None, **kwargs):
         super().__init__(*args, **kwargs)
         self.today = today
+        self.born_on = born_on  # a start before it is a mistyped year (1/1/1900 was taken)
         self.started_on: date | None = None
         self.weeks: int | None = None
 
@@ -175,6 +176,8 @@ class EpisodeForm(JourneyForm):
                                     example=example_date(self.today))) from None
         if started > self.today:
             raise ValidationError(_("The date the pain started must be today or in the past"))
+        if self.born_on is not None and started < self.born_on:
+            raise ValidationError(_("The date the pain started is before your date of birth: check the year"))
         self.started_on = started
 
     def validate_weeks_ago(self, field):
@@ -183,6 +186,8 @@ class EpisodeForm(JourneyForm):
         weeks = whole_number(field.data)
         if weeks is None or not 0 <= weeks <= 1040:
             raise ValidationError(_("Enter the number of weeks as a whole number from 0 to 1040, like 6"))
+        if self.born_on is not None and self.today - timedelta(weeks=weeks) < self.born_on:
+            raise ValidationError(_("That many weeks ago is before your date of birth: check the number"))
         self.weeks = weeks
 
     def answers(self) -> dict:

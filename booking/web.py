@@ -21,6 +21,7 @@ from werkzeug.utils import cached_property
 
 from booking.clock import now
 from booking.extensions import db
+from booking.forms import page_date_order
 from booking.formatting import (birth_date, tel_uri, clinic_time, date_text, end_sentence, time_range, time_text,
                                 zone_abbreviation, zone_label)
 from booking.models import Clinic
@@ -286,6 +287,7 @@ def register_page_helpers(app: Flask) -> None:
 
     app.jinja_env.globals["same_day_doctor"] = same_day_doctor  # a global, so imported macros see it too
     app.jinja_env.globals["tel_uri"] = tel_uri
+    app.jinja_env.globals["page_date_order"] = page_date_order  # the three date boxes' order (_forms.html)
 
     # Dates and times in the page's locale (booking.i18n): `appointment.starts_at | clinic_time`
     # ("Monday, March 8, 2027 at 3:45 PM"), `| clinic_time("medium")`, `| clinic_time("time")`;

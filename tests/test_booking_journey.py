@@ -789,6 +789,8 @@ def test_the_date_of_birth_is_asked_month_first_in_the_us(clinic, patient):
     assert "For example, 3/27/1980" in page
     wrong = text(patient.submit("/book/details", DETAILS | {"birth_day": "31", "birth_month": "2"}))
     assert "Date of birth must be a real date, like 3/27/1980" in wrong
+    # The summary leads to the first box, the month: it led to the day, the second (a hands-on trial).
+    assert '<a href="#birth_month">Date of birth must be a real date, like 3/27/1980</a>' in wrong
 
 
 def test_an_online_booking_keeps_the_language_it_was_made_in(clinic, patient):

@@ -131,6 +131,8 @@ BAD = [
      "The date the pain started must be today or in the past"),
     ("episode", {"start_kind": "date", "start_day": "31", "start_month": "2", "start_year": "2027"},
      "Enter the date the pain started as a real date, like 1/7/2027"),
+    ("episode", {"start_kind": "date", "start_day": "1", "start_month": "1", "start_year": "1900"},
+     "The date the pain started is before your date of birth: check the year"),  # was taken (a hands-on trial)
     ("episode", {"weeks_ago": "six"}, "Enter the number of weeks as a whole number"),
     ("episode", {"weeks_ago": "1300"}, "from 0 to 1040"),
     ("episode", {"weeks_ago": "²"}, "Enter the number of weeks as a whole number"),  # isdigit() but not int()
@@ -304,6 +306,25 @@ def spanish_intake(clinic):
     return patient, manage_path(patient) + "/intake"
 
 
+def _boxes(page: str, prefix: str) -> list[str]:
+    return re.findall(rf'id="{prefix}_(day|month|year)" name=', page)
+
+
+def test_the_date_the_pain_started_is_asked_in_the_order_the_patient_writes_dates(clinic, intake_path):
+    """The boxes came Day, Month, Year on the English page, under an example "1/7/2027" meaning
+    January 7: an American typing 10/6/2026 saved June 10 (a hands-on trial). The error summary
+    leads to the first box."""
+    patient, path = intake_path
+    english = text(patient.get(f"{path}/episode"))
+    assert _boxes(english, "start") == ["month", "day", "year"] and "For example, 1/7/2027" in english
+    answer(patient, path, steps=STEPS, episode={"start_kind": "date", "start_month": "10", "start_day": "6",
+                                                "start_year": "2026"})
+    assert "October 6, 2026" in text(patient.get(f"{path}/check"))
+    wrong = text(patient.submit(f"{path}/episode", {"start_kind": "date", "start_month": "2", "start_day": "30",
+                                                    "start_year": "2026", "how": "lifting"}))
+    assert '<a href="#start_month">Enter the date the pain started as a real date, like 1/7/2027</a>' in wrong
+
+
 def test_the_intake_in_spanish_stores_the_same_codes_as_in_english(clinic, spanish_intake):
     patient, path = spanish_intake
     start = text(patient.get(path))
@@ -311,6 +332,7 @@ def test_the_intake_in_spanish_stores_the_same_codes_as_in_english(clinic, spani
     episode = text(patient.get(f"{path}/episode"))
     assert "Paso 1 de 6" in episode and "¿Cuándo empezó este episodio de dolor de espalda?" in episode
     assert "Por ejemplo, 7/1/2027" in episode  # day, month, year: how es_US writes a date
+    assert _boxes(episode, "start") == ["day", "month", "year"]  # and the boxes come so
     bad = patient.submit(f"{path}/episode", {"start_kind": "weeks", "weeks_ago": "seis", "how": "home_job"})
     assert "Escriba el número de semanas como un número entero del 0 al 1040" in text(bad)
     answer(patient, path, steps=STEPS[:4])

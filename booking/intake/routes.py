@@ -92,7 +92,8 @@ def question(appointment, token, step):
     number = names.index(step)
     _step, heading, form_class = steps[number]
     saved = appointment.intake.answers.get(step) if appointment.intake else None
-    extra = {"today": clinic.today(now())} if form_class is EpisodeForm else {}
+    extra = ({"today": clinic.today(now()), "born_on": appointment.patient.born_on}
+             if form_class is EpisodeForm else {})
     form = form_class(data=form_data(step, saved), **extra)
     if form.validate_on_submit():
         if intakes.save_step(appointment, step, form.answers(), now()):  # this page points to a doctor: say so first
