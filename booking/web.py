@@ -65,18 +65,32 @@ class NotAJSONNumber(ValueError):
     """NaN, Infinity or -Infinity: Python's json reads them, but JSON has no such numbers."""
 
 
+class RepeatedKey(ValueError):
+    """An object naming one key twice: Python's json keeps the last, silently."""
+
+
 def _refuse_constant(name: str):
     raise NotAJSONNumber(name)
 
 
+def _object_without_repeats(pairs: list) -> dict:
+    found = dict(pairs)
+    if len(found) != len(pairs):
+        seen = set()
+        raise RepeatedKey(next(key for key, _ in pairs if key in seen or seen.add(key)))
+    return found
+
+
 class BoundedJSONProvider(DefaultJSONProvider):
     """Flask's JSON, refusing with a ValueError (which request.get_json turns into None when
-    silent, or a 400) bodies nested more than JSON_DEPTH_LIMIT deep, and NaN and Infinity,
-    which are not JSON (RFC 8259) and which no field of ours can hold."""
+    silent, or a 400) bodies nested more than JSON_DEPTH_LIMIT deep, NaN and Infinity, which
+    are not JSON (RFC 8259) and which no field of ours can hold, and an object naming a key twice
+    ("practitioner" twice booked whichever came last, with no word said)."""
 
     def loads(self, s, **kwargs):
         try:
-            value = super().loads(s, parse_constant=_refuse_constant, **kwargs)
+            value = super().loads(s, parse_constant=_refuse_constant, object_pairs_hook=_object_without_repeats,
+                                  **kwargs)
         except RecursionError:
             raise NestedTooDeeply() from None
         if _nesting_depth(value) > JSON_DEPTH_LIMIT:
@@ -102,6 +116,8 @@ def why_not_json() -> str:
         return f"the body is nested more than {JSON_DEPTH_LIMIT} levels deep: no request needs that many"
     except NotAJSONNumber as error:
         return f"the body is not valid JSON: {error} is not a JSON number"
+    except RepeatedKey as error:
+        return f"the body names {json.dumps(str(error))} more than once in one object: name each key once"
     except ValueError as error:  # such as a number of thousands of digits, which Python will not read
         return f"the body could not be read as JSON: {str(error).split(';')[0]}"
     return "the body is JSON null: send a JSON object" if value is None else "the body could not be read as JSON"

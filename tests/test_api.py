@@ -459,6 +459,11 @@ def test_booking_unknown_service_or_practitioner_is_404(clinic, client, service,
     (b'{"repeat": {"count": Infinity}}', "application/json",
      "the body is not valid JSON: Infinity is not a JSON number"),
     (b"-Infinity", "application/json", "the body is not valid JSON: -Infinity is not a JSON number"),
+    # The last one won: "practitioner" twice booked whoever came second (a hands-on trial).
+    (b'{"service": "short", "practitioner": "ana", "practitioner": "ben"}', "application/json",
+     'the body names "practitioner" more than once in one object: name each key once'),
+    (b'{"patient": {"name": "A", "email": "a@example.com", "name": "B"}}', "application/json",
+     'the body names "name" more than once in one object: name each key once'),
 ])
 def test_a_body_that_is_not_json_is_400_saying_what_is_wrong_with_it(clinic, client, raw, content_type, says):
     """The message once said "must be JSON ... nested no more than 32 levels deep" for every one
