@@ -22,7 +22,7 @@ from booking.models import Appointment, AppointmentStatus, IntakeStatus
 from booking.notify.calendar import appointment_calendar
 from booking.operations import consent, notes, progress_checks, safety_signals
 from booking.operations.availability import is_free, load_clinic, load_practitioners, movable_online
-from booking.operations.bookings import SlotTaken, VisitChanged, cancel, move
+from booking.operations.bookings import PatientBusy, SlotTaken, VisitChanged, cancel, move
 from booking.questionnaire import progress_form
 from booking.operations.problems import RequestProblem
 from booking.safety import care_card_context
@@ -181,6 +181,9 @@ def confirm_move(appointment, token):
             result = move(appointment.id, start, now(), seen=form.seen_version(appointment.sequence))
         except VisitChanged as problem:  # cancelled, marked or moved meanwhile (another tab, or the clinic)
             return _changed_meanwhile(appointment, token, problem)
+        except PatientBusy as busy:  # the time is free, but they have another visit then
+            flash(busy.message, "lost-race")
+            return redirect(url_for("manage.reschedule", token=token), code=303)
         except (SlotTaken, RequestProblem):  # the time went, or stopped being on offer, a moment ago
             flash(_("Sorry, that time was taken a moment ago. Your visit is unchanged: choose another time."),
                   "lost-race")

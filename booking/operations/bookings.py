@@ -18,6 +18,7 @@ from datetime import date, datetime, timedelta
 from typing import NamedTuple
 
 import sqlalchemy as sa
+from flask_babel import get_locale
 from flask_babel import gettext as _
 
 from booking import driver
@@ -106,6 +107,11 @@ class BookingResult:
 class VisitChanged(CannotBook):
     """The visit is no longer as the person changing it saw it (cancelled, marked, or changed
     by someone else a moment ago): nothing was done, and the message says what it is now."""
+
+
+class PatientBusy(CannotBook):
+    """The patient already has a visit that overlaps the time asked for: one person cannot be at
+    two visits, and two practitioners (and two beds) would be held for them."""
 
 
 class AlreadyBooked(Exception):
@@ -285,6 +291,8 @@ def book(
         on_file = _on_file(request.patient)  # an existing record is not changed (find_or_add_patient)
         if on_file is not None:
             refuse_if_not_new(service, on_file, request.booked_via)
+            refuse_if_patient_busy(known, on_file.id, on_file.name, chosen.start, chosen.end,
+                                   staff_words=request.booked_via == "desk")
         patient_id = on_file.id if on_file is not None else _add_patient(request.patient, now)
         [(appointment_id,)] = driver.run(_INSERT_VISIT, {
             **visit_values(service, chosen, request, answers, reference, token, language, now),
@@ -322,6 +330,40 @@ def checked_safety(request: BookingRequest):
     if answers.stops_booking:
         raise EmergencyAnswers()
     return answers
+
+
+_OTHER_VISIT = (
+    sa.select(Appointment.starts_at, Service, Practitioner.name)
+    .join(Service, Appointment.service_id == Service.id).join(Practitioner, Appointment.practitioner_id == Practitioner.id)
+    .where(Appointment.patient_id == sa.bindparam("patient_id"),
+           Appointment.status.in_(AppointmentStatus.holding_time()),
+           Appointment.starts_at < sa.bindparam("ends"), Appointment.ends_at > sa.bindparam("starts"),
+           Appointment.id != sa.bindparam("ignoring"))
+    .order_by(Appointment.starts_at).limit(1)
+)
+
+
+def refuse_if_patient_busy(clinic, patient_id: int, patient_name: str, start: datetime, end: datetime, *,
+                           staff_words: bool, ignoring: int | None = None) -> None:
+    """PatientBusy when the patient has another visit (not `ignoring`, the one being moved) that
+    overlaps start-end: the desk booked one patient into two visits at once, and so could the API
+    and a reschedule (two hands-on trials). Their own buffers may overlap: only the visits may not.
+    Read under the booking's locks (the patient's, on PostgreSQL), so two bookings of one patient
+    cannot both pass it."""
+    found = db.session.execute(_OTHER_VISIT, {"patient_id": patient_id, "starts": start, "ends": end,
+                                              "ignoring": ignoring or 0}).first()
+    if found is None:
+        return
+    other_start, service, practitioner = found
+    if staff_words:
+        raise PatientBusy("start", f"{patient_name} already has a visit then: {service.name}, "
+                                   f"{staff_time(clinic, other_start)} with {practitioner}. Choose another time, "
+                                   "or move that visit first.")
+    raise PatientBusy("start", _(
+        "These details match a patient who already has a visit at that time: %(service)s, %(when)s with "
+        "%(practitioner)s. Choose another time, or change that visit with the link in its email.",
+        service=in_current_language(service, "name"), practitioner=practitioner,
+        when=clinic_time(other_start, clinic, format_locale(str(get_locale() or "en"), clinic.locale), "medium")))
 
 
 def refuse_if_not_new(service: Service, patient: Patient, booked_via: str) -> None:
@@ -432,10 +474,15 @@ def move(
         # A visit with a bed gives its old bed back, which is offered to every practitioner's waiting
         # patients below: their locks are all taken now, in one sorted go, before the beds'.
         everyone = [p.id for p in catalogue.current().active_practitioners()] if had_bed else []
+        patient = appointment.patient
+        if patient.email is not None and patient.born_on is not None:  # as a booking takes it: first
+            lock_patient(patient.email, patient.born_on)  # (the patient's other visits are read below)
         lock_practitioners(appointment.practitioner_id, target.id, *everyone)
         if appointment.service.needs_bed:
             beds.lock_beds()
         chosen = claim_slot(clinic, appointment.service, [target], start, now, ignoring=appointment.id, rules=rules)
+        refuse_if_patient_busy(clinic, patient.id, patient.name, chosen.start, chosen.end,
+                               staff_words=actor.staff_id is not None, ignoring=appointment.id)
         bed = beds.take_bed(appointment.service, chosen.start, ignoring=appointment.id)  # read before the move is flushed
         appointment.move_to(chosen.start)
         appointment.room_id, appointment.bed = bed["room_id"], bed["bed"]

@@ -39,6 +39,7 @@ from booking.operations.bookings import (
     AlreadyBooked,
     BookingRequest,
     Booked,
+    PatientBusy,
     SlotTaken,
     add_visit,
     ask_who_booked,
@@ -50,6 +51,7 @@ from booking.operations.bookings import (
     lock_practitioners,
     new_reference,
     refuse_if_not_new,
+    refuse_if_patient_busy,
 )
 from booking.operations.catalogue import ANY_PRACTITIONER, PractitionerEntry, ServiceEntry
 from booking.operations.history import PATIENT, Actor
@@ -268,6 +270,12 @@ def book_course(request: BookingRequest, repeat: Repeat, starts: Sequence[dateti
             # Each claim reads the visits already added (the read flushes them), so the course
             # cannot overlap itself any more than another booking.
             chosen = _claim_visit(clinic, service, entry, number, repeat.count, start, now, rules)
+            try:
+                refuse_if_patient_busy(clinic, patient.id, patient.name, chosen.start, chosen.end,
+                                       staff_words=request.booked_via == "desk")
+            except PatientBusy as busy:  # named as the visit of the course it is, as a time not free is
+                raise PatientBusy("visits", _("Visit %(number)s of %(count)s: %(problem)s", number=number,
+                                              count=repeat.count, problem=busy.message)) from None
             reference = new_reference()
             token = draft_manage_token(draft_key, reference) if draft_key and number == 1 else new_token()
             appointment = add_visit(clinic, rows[service.id], practitioner, patient, chosen, request, answers,

@@ -34,7 +34,7 @@ from booking.operations.availability import (
     load_clinic,
     load_practitioners,
 )
-from booking.operations.bookings import AlreadyBooked, EmergencyAnswers, SlotTaken, book
+from booking.operations.bookings import AlreadyBooked, EmergencyAnswers, PatientBusy, SlotTaken, book
 from booking.tokens import draft_manage_token, hash_token
 from booking.operations.problems import CannotBook
 from booking.operations.courses import VisitNotFree
@@ -354,6 +354,8 @@ def check_answers(draft):
             return _lost_race(draft, clinic)  # which sends a second press to the booking it made
         except EmergencyAnswers:
             return redirect(url_for("public.emergency"))
+        except PatientBusy as error:  # not a lost race: the time is free, the patient is not
+            problem = error
         except CannotBook as error:
             if error.field == "start":
                 return _lost_race(draft, clinic)
