@@ -285,6 +285,37 @@ def test_symptoms_in_both_legs_bring_up_emergency_advice_and_a_flag(clinic, inta
     assert intake.emergency_flags == ["both_legs"]
 
 
+def test_save_and_stop_for_now_keeps_the_page_as_typed(clinic, intake_path):
+    """It was a link saying "your answers so far are saved", and what was typed on the page was
+    lost (a hands-on trial). It now sends the page: saved when whole, shown again when not."""
+    patient, path = intake_path
+    manage = path.removesuffix("/intake")
+    stopped = patient.submit(f"{path}/episode", ANSWERS["episode"] | {"stop": "1"})
+    assert stopped.status_code == 303 and stopped.location.endswith(manage)
+    assert "Your answers so far are saved. Come back to finish them with the link in your email." in text(
+        patient.get(manage))
+    assert the_intake(clinic)[0].answers["episode"]["how"] == ANSWERS["episode"]["how"]
+    assert f'href="{path}/where"' in text(patient.get(path))  # it goes on from the next page
+
+    half = patient.submit(f"{path}/where", {"side": "left", "stop": "1"})  # the rest not answered yet
+    page = text(half)
+    assert half.status_code == 200 and "There is a problem" in page and "This page is not saved yet" in page
+    assert 'value="left" checked' in page  # what was typed is still there
+    assert f'<a href="{manage}">Leave without saving this page</a>' in page
+    assert "where" not in the_intake(clinic)[0].answers
+
+    blank = patient.submit(f"{path}/where", {"stop": "1"})  # nothing typed: nothing to keep, so it goes
+    assert blank.status_code == 303 and blank.location.endswith(manage)
+
+
+def test_stopping_on_a_page_that_needs_a_doctor_shows_the_advice_first(clinic, intake_path):
+    patient, path = intake_path
+    answer(patient, path, steps=["episode"])
+    response = patient.submit(f"{path}/where", ANSWERS["where"] | {"leg_symptoms": "both", "legs_changing": "new_or_worse",
+                                                                   "stop": "1"})
+    assert "Call 911 or go to the emergency department now" in text(response)
+
+
 def test_after_a_change_link_back_goes_to_the_answers(clinic, intake_path):
     patient, path = intake_path
     answer(patient, path)

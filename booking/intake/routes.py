@@ -95,9 +95,14 @@ def question(appointment, token, step):
     extra = ({"today": clinic.today(now()), "born_on": appointment.patient.born_on}
              if form_class is EpisodeForm else {})
     form = form_class(data=form_data(step, saved), **extra)
+    # "Save and stop for now" sends the page as Continue does: it was a link, and what was typed
+    # on the page was lost though it said "your answers so far are saved" (a hands-on trial).
+    stopping = request.method == "POST" and "stop" in request.form
     if form.validate_on_submit():
         if intakes.save_step(appointment, step, form.answers(), now()):  # this page points to a doctor: say so first
             return _care_card(appointment, token, changed_on=step)
+        if stopping:
+            return _stopped(token)
         following = first_unanswered(appointment)
         if following is None:
             return redirect(url_for("intake.check", token=token), code=303)
@@ -108,11 +113,23 @@ def question(appointment, token, step):
         back = url_for("intake.question", token=token, step=names[number - 1])
     else:
         back = url_for("intake.start", token=token)
+    if stopping and not _typed_anything():  # a page left blank: nothing of it to keep
+        return _stopped(token)
     return render_template(f"intake/{step}.html", form=form, appointment=appointment, token=token,
-                           heading=heading, number=number + 1, steps=len(steps), back=back,
+                           heading=heading, number=number + 1, steps=len(steps), back=back, stopping=stopping,
                            instrument=screening() if step == "screening" else None,
                            instrument_in_english=step == "screening" and not instruments()["start_back"].speaks(page_language()),
                            example=example_date(clinic.today(now())))
+
+
+def _typed_anything() -> bool:
+    return any(value.strip() for name, values in request.form.lists() if name not in ("csrf_token", "stop")
+               for value in values)
+
+
+def _stopped(token: str):
+    flash(_("Your answers so far are saved. Come back to finish them with the link in your email."), "success")
+    return redirect(url_for("manage.show", token=token), code=303)
 
 
 @bp.get("/get-help")
