@@ -62,6 +62,28 @@ def clean_phone(value: str | None) -> str:
     return phone
 
 
+# The clinic's own numbers, which its pages and emails tell patients to call (a tel: link): an admin
+# could save "abc" as the phone and "call-me" as the emergency number, and the home page then said
+# "call call-me now" (a hands-on trial). Staff words: the settings page and the clinic file.
+CLINIC_PHONE_FORM = "7 to 15 digits, like +1 213 555 0100 (spaces, dashes, dots and brackets are fine)"
+EMERGENCY_NUMBER_FORM = "2 to 6 digits and nothing else, like 911, 112 or 999"
+
+
+def is_clinic_phone(text: str) -> bool:
+    return bool(PHONE_CHARACTERS.match(text)) and 7 <= sum(ch.isdigit() for ch in text) <= 15
+
+
+def is_emergency_number(text: str) -> bool:
+    return text.isascii() and text.isdigit() and 2 <= len(text) <= 6
+
+
+# key -> (what a message calls it, its check, its form in words)
+CLINIC_NUMBERS_TO_CALL = {
+    "phone": ("phone number", is_clinic_phone, CLINIC_PHONE_FORM),
+    "emergency_number": ("emergency number", is_emergency_number, EMERGENCY_NUMBER_FORM),
+}
+
+
 def check_birth_date(born_on: date, today: date) -> date:
     if born_on >= today:  # (today is not the past: a date typed as today is a slip)
         raise ValueError(_("Date of birth must be in the past"))

@@ -155,6 +155,12 @@ def test_an_admin_changes_the_clinic_settings(staff, admin):  # noqa: F811
     ("name", "", "Enter the clinic&#39;s name"),
     ("name", "N" * 121, "Clinic&#39;s name must be 120 characters or fewer"),
     ("emergency_number", "9" * 21, "Emergency number must be 20 characters or fewer"),
+    # Patients are told to call these: "call call-me now" reached the home page (a hands-on trial).
+    ("emergency_number", "call-me", "Enter the emergency number as 2 to 6 digits and nothing else, like 911"),
+    ("emergency_number", "9 1 1", "Enter the emergency number as 2 to 6 digits and nothing else"),
+    ("emergency_number", "٩١١", "Enter the emergency number as 2 to 6 digits"),  # digits a phone keypad lacks
+    ("phone", "abc", "Enter the phone number as 7 to 15 digits, like +1 213 555 0100"),
+    ("phone", "555 01", "Enter the phone number as 7 to 15 digits"),
     ("phone", "213\x00555", "Phone number for patients has a character that cannot be stored"),
     ("region", "XX", "XX is not a country code we know: use two letters, like US or GB"),
     ("region", "USA", "USA is not a country code we know"),

@@ -26,7 +26,7 @@ from booking.operations.beds import bed_for_each_visit_booked_without, beds_in_u
 from booking.operations.bookings import staff_time
 from booking.operations.problems import InvalidInput
 from booking.scheduling import HandsOnProblem, parse_hands_on
-from booking.validation import clean_email
+from booking.validation import CLINIC_NUMBERS_TO_CALL, clean_email
 
 WHOLE_NUMBER = re.compile(r"[+-]?[0-9]+")
 
@@ -257,6 +257,9 @@ def update_clinic(values: dict, *, start_back_available: bool, now: datetime) ->
                   for key, value in values.items() if key == "directions" or key.startswith("directions_")}
     check = _Checks(values | directions)
     settings = {key: check.text(key, what, limit) for key, (what, limit) in CLINIC_TEXTS.items()}
+    for key, (what, fits, form) in CLINIC_NUMBERS_TO_CALL.items():
+        if key not in check.problems and not fits(settings[key]):
+            check.problem(key, f"Enter the {what} as {form}")
     zone = str(values.get("timezone") or "").strip()
     if not zone:
         check.problem("timezone", "Enter the time zone, like America/Los_Angeles")

@@ -24,7 +24,7 @@ from booking.models import (ADDRESS_COLUMNS, Clinic, Practitioner, Room, Service
                             stored_versions)
 from booking.operations.beds import bed_for_each_visit_booked_without, beds_in_use_above, lock_beds
 from booking.scheduling import HandsOnProblem, parse_hands_on, wall_clock_instant
-from booking.validation import EMAIL_LIMIT, clean_email
+from booking.validation import CLINIC_NUMBERS_TO_CALL, EMAIL_LIMIT, clean_email
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 CLOCK_TIME = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
@@ -186,6 +186,14 @@ class _Checker:
             self.problem(path + (key,), "holds a control character, which no text here may: type it again")
             return default
         return value.strip()
+
+    def number_to_call(self, table: dict, key: str, path: tuple, limit: int) -> str:
+        """The clinic's phone or emergency number, as admin.update_clinic checks it."""
+        value = self.text(table, key, path, limit=limit)
+        _what, fits, form = CLINIC_NUMBERS_TO_CALL[key]
+        if value and not fits(value):
+            self.problem(path + (key,), f"must be {form}")
+        return value
 
     def identifier(self, table: dict, key: str, path: tuple, clean) -> str | None:
         """An optional identifier for the insurer's receipt (booking.identifiers): None when the
@@ -536,8 +544,8 @@ def _read_clinic(table, check: _Checker, known_languages: list[str]) -> tuple[di
         "locale": _read_locale(table, region, check),
         "languages": written_languages,
         **_read_address(address, check),
-        "phone": check.text(table, "phone", path, limit=limits.PHONE_LENGTH),
-        "emergency_number": check.text(table, "emergency_number", path, limit=limits.EMERGENCY_NUMBER_LENGTH),
+        "phone": check.number_to_call(table, "phone", path, limits.PHONE_LENGTH),
+        "emergency_number": check.number_to_call(table, "emergency_number", path, limits.EMERGENCY_NUMBER_LENGTH),
         **{key: check.whole_number(table, key, path, limit) for key, limit in limits.CLINIC_NUMBERS.items()},
         "start_back_enabled": check.flag(table, "start_back_enabled", path, False),
         "second_factor_for_all_staff": check.flag(table, "second_factor_for_all_staff", path, False),
