@@ -29,7 +29,7 @@ from booking.notify.smtp import SettingsError, SmtpTransport
 from booking.operations import reminders, retention, waitlist
 from booking.operations.catalogue import ClinicNotSetUp
 from booking.operations.demo import DEMO_CLINIC_NAME, DEMO_STAFF, load_demo
-from booking.operations.problems import CannotBook
+from booking.operations.problems import CannotBook, InvalidInput
 from booking.operations import second_factor
 from booking.operations.staff import add_staff, normal_email, set_password
 
@@ -49,6 +49,10 @@ def staff_add(email: str, role: str, practitioner_slug: str | None, name: str | 
         account = add_staff(email, name, StaffRole(role), password, now(), practitioner_slug)
     except CannotBook as problem:
         click.echo(f"{problem.field}: {problem.message}", err=True)
+        sys.exit(1)
+    except InvalidInput as invalid:
+        for field, message in invalid.problems.items():
+            click.echo(f"{field}: {message}", err=True)
         sys.exit(1)
     click.echo(f"Added {account.role.value} {account.email}.")
     click.echo(_how_they_sign_in(account))

@@ -341,6 +341,30 @@ def test_an_admin_adds_staff_and_bad_details_are_refused(staff, login_as):
     assert sign_in(staff.test_client(), "ben@example.org", "long enough password").status_code == 303
 
 
+def test_an_empty_new_account_form_names_every_problem_at_once_in_words_for_the_admin(staff, login_as):
+    """It said one problem a press (the role, then the email, then the name), as if the admin were
+    the new member of staff ("Enter your email address"), and took twelve spaces as a password
+    that then signed in (a hands-on trial)."""
+    admin = login_as(StaffRole.ADMIN)
+    token = csrf_from(admin.get("/admin/staff").get_data(as_text=True))
+    page = admin.post("/admin/staff", data={"csrf_token": token, "name": "", "email": "", "password": ""}
+                      ).get_data(as_text=True)
+    summary = page[page.index('class="error-summary"'):page.index("</ul>")]
+    assert re.findall(r'<a href="#(\w+)(?:-0)?">([^<]+)</a>', summary) == [
+        ("name", "Enter their full name"), ("email", "Enter their email address"),
+        ("role", "Choose the role of this account"), ("password", "Enter a password (12 characters or more)")]
+    spaces = admin.post("/admin/staff", data={"csrf_token": token, "name": "Sam Spaces", "email": "sam@example.org",
+                                              "role": "receptionist", "password": " " * 12}).get_data(as_text=True)
+    assert "Enter a password with letters, numbers or symbols in it, not spaces alone" in spaces
+    with staff.app_context():
+        assert db.session.scalar(sa.select(StaffAccount).where(StaffAccount.email == "sam@example.org")) is None
+    runner = staff.test_cli_runner()
+    said = runner.invoke(args=["staff", "add", "", "--role", "receptionist", "--name", " ", "--password", "  "])
+    assert said.exit_code == 1
+    assert "name: Enter their full name" in said.output and "email: Enter their email address" in said.output
+    assert "password: Enter a password with letters" in said.output
+
+
 def test_flask_staff_add(staff):
     runner = staff.test_cli_runner()
     result = runner.invoke(args=["staff", "add", "new@example.org", "--role", "receptionist", "--name", "New One"],

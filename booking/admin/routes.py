@@ -196,7 +196,14 @@ def stop_calendar_link(slug: str):
 @bp.route("/staff", methods=["GET", "POST"])
 def staff_accounts():
     form = StaffForm()
-    if form.validate_on_submit():
+    # Every field's problem at once: the role was said first, then the email, then the name, one
+    # press each (a hands-on trial). staff.add_staff checks the details again for the command line.
+    valid = form.validate_on_submit()  # first: it sets each field's errors afresh
+    problems = (staff.account_problems(form.email.data, form.name.data, form.password.data)
+                if form.is_submitted() else {})
+    for name, message in problems.items():
+        form[name].errors = [*form[name].errors, message]
+    if valid and not problems:
         try:
             account = staff.add_staff(form.email.data, form.name.data, StaffRole(form.role.data),
                                       form.password.data, now(), (form.practitioner.data or "").strip() or None)

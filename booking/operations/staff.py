@@ -22,8 +22,8 @@ from booking.extensions import db
 from booking.transaction import gave_way, write_transaction, writing
 from booking.models import Clinic, Practitioner, StaffAccount, StaffRole, StaffSecondFactor, StaffSession
 from booking.tokens import hash_token, new_token
-from booking.operations.problems import CannotBook
-from booking.validation import clean_email, clean_name
+from booking.operations.problems import CannotBook, InvalidInput
+from booking.validation import NAME_LIMIT, clean_email, clean_name
 
 MIN_PASSWORD_LENGTH = 12
 
@@ -118,11 +118,44 @@ def _account_in_session(row: dict) -> StaffAccount:
 
 
 def check_password(password: str) -> str:
-    if not password:  # never written back into a page, so after any refusal it is typed again
-        raise CannotBook("password", f"Enter a password ({MIN_PASSWORD_LENGTH} characters or more)")
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise CannotBook("password", f"Password must be at least {MIN_PASSWORD_LENGTH} characters")
+    problem = password_problem(password)
+    if problem:
+        raise CannotBook("password", problem)
     return password
+
+
+def password_problem(password: str | None) -> str | None:
+    if not password:  # never written back into a page, so after any refusal it is typed again
+        return f"Enter a password ({MIN_PASSWORD_LENGTH} characters or more)"
+    if not password.strip():  # twelve spaces were taken, and signed in with (a hands-on trial)
+        return "Enter a password with letters, numbers or symbols in it, not spaces alone"
+    if len(password) < MIN_PASSWORD_LENGTH:
+        return f"Password must be at least {MIN_PASSWORD_LENGTH} characters"
+    return None
+
+
+def account_problems(email: str | None, name: str | None, password: str | None) -> dict[str, str]:
+    """What is wrong with a new account's details, every field at once, in words for the admin
+    typing someone else's (the patients' own checks said "your", one field at a time)."""
+    problems = {}
+    if not (name or "").strip():
+        problems["name"] = "Enter their full name"
+    else:
+        try:
+            clean_name(name)
+        except ValueError:
+            problems["name"] = (f"Full name must be {NAME_LIMIT} characters or fewer" if len(name.strip()) > NAME_LIMIT
+                                else "Enter the full name on one line, without tabs or other control characters")
+    if not (email or "").strip():
+        problems["email"] = "Enter their email address"
+    else:
+        try:
+            clean_email(email)
+        except ValueError as error:  # the format or the length: no "your" in those
+            problems["email"] = str(error)
+    if (problem := password_problem(password)) is not None:
+        problems["password"] = problem
+    return problems
 
 
 def set_password(email: str, password: str, now: datetime) -> StaffAccount:
@@ -143,12 +176,12 @@ ACCOUNT_EXISTS = "There is already a staff account with this email address"
 
 def add_staff(email: str, name: str, role: StaffRole, password: str, now: datetime,
               practitioner_slug: str | None = None) -> StaffAccount:
-    """A new staff account (raises CannotBook, naming the field, for bad details)."""
-    try:
-        email, name = clean_email(email), clean_name(name)
-    except ValueError as error:
-        raise CannotBook("email" if "email" in str(error) else "name", str(error)) from None
-    check_password(password)
+    """A new staff account (raises InvalidInput for bad details, every one at once, and CannotBook
+    naming the field for an address already taken or a practitioner not found)."""
+    problems = account_problems(email, name, password)
+    if problems:
+        raise InvalidInput(problems)
+    email, name = clean_email(email), clean_name(name)
     password_hash = _hasher()[0].hash(password)  # slow on purpose: before the lock, not while holding it
     try:
         return _add_account(email, name, role, password_hash, now, practitioner_slug)
