@@ -392,7 +392,7 @@ def test_a_waitlist_booking_writes_parts_and_a_bed(clinic, client):
         ben = db.session.scalar(sa.select(Practitioner.id).where(Practitioner.slug == "ben"))
         offer = waitlist.offer_directly(joined.entry_id, ben, instant(WEDNESDAY, "11:00"), moment,
                                         by=staff_actor(account_of(account_id)))
-        offer_id = offer.id
+        offer_id = offer.offer.id
         db.session.commit()
     with clinic.app_context():
         result = waitlist.confirm(joined.entry_id, offer_id, moment)

@@ -49,6 +49,21 @@ def test_the_days_waitlist_shows_who_would_take_which_free_time_and_offers_one(s
     with staff.app_context():
         [offer] = db.session.scalars(sa.select(WaitlistOffer)).all()
         assert (offer.entry_id, offer.offered_by, offer.practitioner_id) == (entry_id, "Receptionist", ben)
+    page = desk.get("/desk/waitlist?date=2027-03-10").get_data(as_text=True)
+    assert "<strong>Offered Mar 10, 2027, 10:00 AM with Ben Test</strong>" in page and "(by Receptionist)" in page
+
+    # A second time for the same person replaces the first: one open offer per place, as the list
+    # keeps (pressing Offer twice sent two open offers and two emails, a hands-on trial).
+    response = submit(desk, f"/desk/waitlist/{entry_id}/offer", {
+        "start": "2027-03-10T10:30:00-08:00", "practitioner": str(ben), "date": "2027-03-10"},
+        page="/desk/waitlist?date=2027-03-10")
+    said = desk.get(response.location).get_data(as_text=True)
+    assert ("Their earlier offer, Mar 10, 2027, 10:00 AM with Ben Test, is withdrawn: a person holds one offer "
+            "at a time.") in said
+    assert "Offered Mar 10, 2027, 10:30 AM with Ben Test" in said and "Offered Mar 10, 2027, 10:00 AM" not in said
+    with staff.app_context():
+        states = {(o.starts_at.isoformat(), o.state.value) for o in db.session.scalars(sa.select(WaitlistOffer))}
+    assert states == {("2027-03-10T18:00:00+00:00", "withdrawn"), ("2027-03-10T18:30:00+00:00", "open")}
 
 
 def test_the_desk_adds_a_caller_and_an_emergency_answer_adds_nobody(staff, login_as):  # noqa: F811

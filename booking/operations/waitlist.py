@@ -637,11 +637,22 @@ def _suiting(clinic, entries: list[WaitlistEntry], first_day: date, last_day: da
             for entry in entries}
 
 
-def offer_directly(entry_id: int, practitioner_id: int, start: datetime, now: datetime, *, by: Actor) -> WaitlistOffer:
+@dataclass(frozen=True)
+class DirectOffer:
+    offer: WaitlistOffer
+    replaced: list[WaitlistOffer]  # the place's earlier open offers, withdrawn for this one
+
+
+def offer_directly(entry_id: int, practitioner_id: int, start: datetime, now: datetime, *, by: Actor) -> DirectOffer:
     """The desk offers one free time to one place on the list (whatever its wishes), by email as
-    any offer; CannotBook when the time is not free for its visit online, or inside the notice."""
+    any offer; CannotBook when the time is not free for its visit online, or inside the notice.
+
+    A place holds one open offer, as the list's own offers keep to: an earlier one is withdrawn,
+    and its time asked of the next people (the desk's Offer pressed twice sent two open offers and
+    two emails to one person, a hands-on trial)."""
     with write_transaction():
-        bookings.lock_practitioners(practitioner_id)
+        held = [offer.practitioner_id for offer in _open_offers(entry_id=entry_id)]
+        bookings.lock_practitioners(practitioner_id, *held)  # their times may go to the next people
         entry = _waiting(entry_id)
         clinic = load_clinic()
         day = start.astimezone(clinic.zone).date()
@@ -649,7 +660,22 @@ def offer_directly(entry_id: int, practitioner_id: int, start: datetime, now: da
         if not any(freed.start == start for freed in free):
             raise CannotBook("start", "That time is not free for this visit, or it is inside the minimum notice "
                                       "for online bookings: choose one of the times listed.")
-        if any(offer.starts_at == start and offer.practitioner_id == practitioner_id
-               for offer in _open_offers(entry_id=entry.id)):
+        earlier = _open_offers(entry_id=entry.id)
+        if any(offer.starts_at == start and offer.practitioner_id == practitioner_id for offer in earlier):
             raise CannotBook("start", "This time is already offered to them.")
-        return _offer(entry, practitioner_id, start, clinic, now, offered_by=by.label)
+        for offer in earlier:
+            _close(offer, OfferState.WITHDRAWN, now)
+        made = _offer(entry, practitioner_id, start, clinic, now, offered_by=by.label)
+        _offer_again([(offer.practitioner_id, offer.starts_at) for offer in earlier], now)
+        return DirectOffer(made, earlier)
+
+
+def open_offers_of_places(entry_ids: list[int]) -> dict[int, list[WaitlistOffer]]:
+    """Each place's open offers (the desk's list says what each person has been offered)."""
+    found: dict[int, list[WaitlistOffer]] = {entry_id: [] for entry_id in entry_ids}
+    if entry_ids:
+        for offer in db.session.scalars(sa.select(WaitlistOffer).where(
+                WaitlistOffer.state == OfferState.OPEN, WaitlistOffer.entry_id.in_(entry_ids))
+                .order_by(WaitlistOffer.starts_at)):
+            found[offer.entry_id].append(offer)
+    return found

@@ -13,7 +13,7 @@ from booking.forms import CheckboxChoices, Choice, SAFETY_CHOICES
 from booking.models import Practitioner, StaffRole
 from booking.operations import waitlist
 from booking.operations.availability import load_clinic
-from booking.operations.bookings import EmergencyAnswers, PatientDetails
+from booking.operations.bookings import EmergencyAnswers, PatientDetails, describe
 from booking.operations.history import staff_actor
 from booking.operations.problems import CannotBook, InvalidInput
 from booking.extensions import db
@@ -52,9 +52,15 @@ class CallerWaitlistForm(JoinForm):
 def day():
     """The waitlist for one day, beside the calendar: who would take which free time."""
     chosen = asked_day(request.args.get("date"))
-    return render_template("waitlist/desk_day.html", day=chosen, waiting=waitlist.for_day(chosen, now()),
-                           form=BookItForm(), names={p.id: p.name for p in db.session.scalars(
-                               db.select(Practitioner))})
+    waiting = waitlist.for_day(chosen, now())
+    offered = waitlist.open_offers_of_places([place.entry.id for place in waiting])
+    return render_template("waitlist/desk_day.html", day=chosen, waiting=waiting, offered=offered, form=BookItForm(),
+                           names={p.id: p.name for p in db.session.scalars(db.select(Practitioner))})
+
+
+def _offered(offer) -> str:
+    """'Mar 10, 2027, 10:00 AM with Ben Test': an offer as the desk's messages name it."""
+    return describe(load_clinic(), db.session.get(Practitioner, offer.practitioner_id), offer.starts_at)
 
 
 @bp.post("/<int(max=2147483647):entry_id>/offer")
@@ -68,13 +74,15 @@ def offer(entry_id: int):
         flash("Choose one of the listed times and press Offer again.", "lost-race")
         return redirect(back, code=303)
     try:
-        waitlist.offer_directly(entry_id, practitioner_id, start, now(), by=staff_actor(current_user.account))
+        made = waitlist.offer_directly(entry_id, practitioner_id, start, now(), by=staff_actor(current_user.account))
     except waitlist.OfferGone:
         abort(404)
     except CannotBook as problem:
         flash(problem.message, "lost-race")
     else:
-        flash("The time is offered: they are emailed a link to book it.", "success")
+        replaced = "".join(f" Their earlier offer, {_offered(offer)}, is withdrawn: a person holds one offer at a time."
+                           for offer in made.replaced)
+        flash(f"The time is offered: they are emailed a link to book it.{replaced}", "success")
     return redirect(back, code=303)
 
 
