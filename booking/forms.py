@@ -223,15 +223,45 @@ def _cleaned(clean, value):
         raise ValidationError(str(error)) from None
 
 
-def parse_date(text: str | None, what: str) -> date:
-    """A YYYY-MM-DD date (as a date box sends it) in a year any diary could hold."""
+DATE_EXAMPLE = date(2027, 3, 15)
+TYPED_DAY = re.compile(r"(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})")
+
+
+def read_day(text: str | None) -> date | None:
+    """A date as a date box sends it (YYYY-MM-DD), or as a person types it where the browser
+    shows a plain text box instead, in the page's order ("3/15/2027" in the US); None for
+    anything else, or a date that does not exist."""
     text = (text or "").strip()
     try:
-        parsed = date.fromisoformat(text)
+        return date.fromisoformat(text)
     except ValueError:
-        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
-            raise ValidationError(f"The {what} must be a real date: {text} does not exist") from None
-        raise ValidationError(f"Enter the {what} as a date, like 2027-03-15") from None
+        pass
+    typed = TYPED_DAY.fullmatch(text)
+    if typed is None or page_date_order()[-1] != "year":
+        return None
+    parts = dict(zip(page_date_order()[:2], (int(typed[1]), int(typed[2]))))
+    try:
+        return date(int(typed[3]), parts["month"], parts["day"])
+    except ValueError:
+        return None
+
+
+def day_example() -> str:
+    """A date written as read_day takes it on this page: "3/15/2027" in the US (the date box
+    shows it so; an ISO example read as a different order from the one on the screen)."""
+    return typed_date(DATE_EXAMPLE, str(get_locale() or "en_US"))
+
+
+def parse_date(text: str | None, what: str) -> date:
+    """A date (read_day) in a year any diary could hold; staff words naming `what`."""
+    text = (text or "").strip()
+    if not text:
+        raise ValidationError(f"Enter the {what}")
+    parsed = read_day(text)
+    if parsed is None:
+        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text) or TYPED_DAY.fullmatch(text):
+            raise ValidationError(f"The {what} must be a real date: {text} does not exist")
+        raise ValidationError(f"Enter the {what} as a date, like {day_example()}")
     if not 1900 <= parsed.year <= 9000:  # also keeps date sums away from year 9999
         raise ValidationError(f"Enter a {what} in the next few years")
     return parsed

@@ -359,8 +359,17 @@ def test_time_off_is_checked_shaded_listed_and_removable(staff, desk):  # noqa: 
     backwards = submit(desk, path, {"start_date": "2027-03-10", "end_date": "2027-03-09"})
     assert "Time off must end after it starts" in backwards.get_data(as_text=True)
     bad = submit(desk, path, {"start_date": "next week", "end_date": "2027-03-09", "start_time": "25:00"})
-    assert "Enter the first day as a date" in bad.get_data(as_text=True)
+    # The example is written as the date box shows dates here, not as 2027-03-15 (a hands-on trial).
+    assert "Enter the first day as a date, like 3/15/2027" in bad.get_data(as_text=True)
+    assert "Enter the last day" in submit(desk, path, {"start_date": "2027-03-09"}).get_data(as_text=True)
+    impossible = submit(desk, path, {"start_date": "15/3/2027", "end_date": "2027-03-09"})  # day first: not here
+    assert "The first day must be a real date: 15/3/2027 does not exist" in impossible.get_data(as_text=True)
     assert count(staff, TimeOff) == 0
+    typed = submit(desk, path, {"start_date": "3/12/2027", "end_date": "3/12/2027"})  # a browser's plain text box
+    assert typed.status_code == 303 and count(staff, TimeOff) == 1
+    with staff.app_context():
+        db.session.execute(sa.delete(TimeOff))
+        db.session.commit()
     added = submit(desk, path, {"start_date": "2027-03-09", "end_date": "2027-03-09", "reason": "Training"})
     page = desk.get(added.location).get_data(as_text=True)
     assert "now falls in time off" in page and "Mar 9, 2027, 10:00 AM: Pat Caller" in page

@@ -32,7 +32,7 @@ def test_join_the_waitlist_with_the_keyboard(clinic, page, shots):
     press(page, "main form button[type=submit]")  # nothing answered: each problem named, at its field
     summary = page.locator(".error-summary")
     expect(summary).to_contain_text("Select any that apply to you now, or select 'None of these'")
-    expect(summary).to_contain_text("Enter a date, for example 2027-03-15")
+    expect(summary).to_contain_text("Enter the last day you could come")  # the first is filled in: today
     check(page, shots, "join-problems")
 
     tab_to(page, "#last_day")
@@ -75,7 +75,7 @@ def test_join_the_waitlist_with_javascript_off(clinic, new_page, shots):
     page = new_page(java_script_enabled=False)
     page.goto("/waitlist/join?service=short&practitioner=any")
     page.get_by_role("button", name="Join the waitlist").click()
-    expect(page.locator(".error-summary")).to_contain_text("Enter a date, for example 2027-03-15")
+    expect(page.locator(".error-summary")).to_contain_text("Enter the last day you could come")
     page.get_by_label("Until").fill("2027-03-20")
     page.get_by_label("Evening (from 5 PM)").check()
     page.get_by_label("Pain between the shoulder blades").check()

@@ -10,7 +10,7 @@ from wtforms import StringField
 from wtforms.fields.core import UnboundField
 from wtforms.validators import ValidationError
 
-from booking.forms import CheckboxChoices, Choice, DetailsForm, JourneyForm, SafetyForm, options
+from booking.forms import CheckboxChoices, Choice, DetailsForm, JourneyForm, SafetyForm, day_example, options, read_day
 from booking.operations.waitlist import Wishes
 
 # Labels for the pure core's parts of the day (booking.scheduling.waitlist defines their hours).
@@ -35,22 +35,27 @@ class WishesForm(JourneyForm):
     parts_of_day = CheckboxChoices(_l("Which times of day suit you? (optional)"), choices=PART_CHOICES)
 
     def validate_first_day(self, field):
-        self.first = _day(field.data)
+        self.first = _day(field.data, _("Enter the first day you could come"),
+                          _("Enter the first day you could come as a date, like %(example)s", example=day_example()))
 
     def validate_last_day(self, field):
-        self.last = _day(field.data)
+        self.last = _day(field.data, _("Enter the last day you could come"),
+                         _("Enter the last day you could come as a date, like %(example)s", example=day_example()))
 
     def wishes(self) -> Wishes:
         return Wishes(self.service.data, self.practitioner.data, self.first, self.last,
                       tuple(int(day) for day in self.weekdays.data or ()), tuple(self.parts_of_day.data or ()))
 
 
-def _day(text: str | None) -> date:
-    """A date as a date box sends it (YYYY-MM-DD)."""
-    try:
-        return date.fromisoformat((text or "").strip())
-    except ValueError:
-        raise ValidationError(_("Enter a date, for example 2027-03-15")) from None
+def _day(text: str | None, missing: str, unread: str) -> date:
+    """A date as a date box sends it, or as typed (read_day). The message named no field and gave
+    an ISO example ("Enter a date, for example 2027-03-15") beside boxes showing 3/15/2027."""
+    if not (text or "").strip():
+        raise ValidationError(missing)
+    found = read_day(text)
+    if found is None:
+        raise ValidationError(unread)
+    return found
 
 
 class JoinForm(WishesForm, SafetyForm, DetailsForm):
