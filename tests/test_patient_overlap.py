@@ -127,7 +127,7 @@ def test_a_reschedule_onto_the_patients_other_visit_says_so_not_that_it_was_take
     assert other.status_code == 201, other.get_json()
     confirm = patient.submit(booked + "/reschedule", {"start": WEDNESDAY.format("10:15")}).location
     moved = patient.submit(confirm, {"start": WEDNESDAY.format("10:15")})
-    assert moved.location.endswith("/reschedule")
+    assert moved.location.endswith("/reschedule?from=2027-03-10")
     page = text(patient.get(moved.location))
     assert "already has a visit at that time: Short treatment, Mar 10, 2027, 10:00 AM with Ben Test" in page
     assert "taken a moment ago" not in page

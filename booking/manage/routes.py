@@ -12,9 +12,11 @@ from datetime import timedelta
 from functools import wraps
 
 from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 
 from booking.clock import now
+from booking.formatting import clinic_time
 from booking.forms import SafetyForm
 from booking.manage.forms import CancelForm, ConsentForm, RescheduleForm
 from booking.manage_link import opened_by, speak_its_language, still_opens, with_appointment
@@ -172,9 +174,9 @@ def confirm_move(appointment, token):
     if start == appointment.starts_at:
         flash(_("That is the time you have now. Choose a different time, or go back to keep it."), "lost-race")
         return redirect(url_for("manage.reschedule", token=token), code=303)
-    if start is None or not is_free(load_clinic(), appointment.service, practitioners, start, now(), ignoring=appointment.id):
-        flash(_("That time is not free. Your visit is unchanged: choose another time."), "lost-race")
-        return redirect(url_for("manage.reschedule", token=token), code=303)
+    clinic = load_clinic()
+    if start is None or not is_free(clinic, appointment.service, practitioners, start, now(), ignoring=appointment.id):
+        return _time_gone(token, start, clinic, taken=False)
     form = RescheduleForm(data={"start": start.isoformat()})
     if form.validate_on_submit():
         try:
@@ -183,15 +185,31 @@ def confirm_move(appointment, token):
             return _changed_meanwhile(appointment, token, problem)
         except PatientBusy as busy:  # the time is free, but they have another visit then
             flash(busy.message, "lost-race")
-            return redirect(url_for("manage.reschedule", token=token), code=303)
-        except (SlotTaken, RequestProblem):  # the time went, or stopped being on offer, a moment ago
-            flash(_("Sorry, that time was taken a moment ago. Your visit is unchanged: choose another time."),
-                  "lost-race")
-            return redirect(url_for("manage.reschedule", token=token), code=303)
+            return redirect(url_for("manage.reschedule", token=token,
+                                    **{"from": start.astimezone(clinic.zone).date().isoformat()}), code=303)
+        except SlotTaken:  # someone else got it between this page and the press
+            return _time_gone(token, start, clinic, taken=True)
+        except RequestProblem:  # it stopped being on offer a moment ago (hours, notice)
+            return _time_gone(token, start, clinic, taken=False)
         flash(_("Your appointment has been moved. This page has a new address: bookmark it, the old link "
                 "no longer works."), "success")
         return redirect(url_for("manage.show", token=result.manage_token), code=303)
     return render_template("manage/confirm_move.html", appointment=appointment, token=token, form=form, start=start)
+
+
+def _time_gone(token: str, start, clinic, *, taken: bool):
+    """Back to the times, on the week of the one chosen, naming it: the message said only "That
+    time is not free" and the list went back to this week (a hands-on trial). Someone else is
+    named only when they were: a time never on offer (an address typed or kept) just is not free."""
+    if start is None:
+        flash(_("That time is not free. Your visit is unchanged: choose another time."), "lost-race")
+        return redirect(url_for("manage.reschedule", token=token), code=303)
+    when = clinic_time(start, clinic, get_locale())
+    flash(_("Sorry, %(time)s was booked by someone else a moment ago. Your visit is unchanged: choose another "
+            "time.", time=when) if taken else
+          _("Sorry, %(time)s is not free. Your visit is unchanged: choose another time.", time=when), "lost-race")
+    return redirect(url_for("manage.reschedule", token=token,
+                            **{"from": start.astimezone(clinic.zone).date().isoformat()}), code=303)
 
 
 def _changed_meanwhile(appointment, token: str, problem: VisitChanged):
