@@ -126,6 +126,24 @@ def test_weekdays_without_the_first_visits_day_are_refused(clinic):
     assert visits(clinic) == 0
 
 
+def test_a_first_time_never_on_offer_and_a_weekday_not_worked_are_422_not_409(clinic):
+    """Both came back 409 course_not_free, with alternatives, as if the visits had been taken (a
+    hands-on trial): the README promises a 422 keyed as for a single booking."""
+    outside = "2027-03-09T07:00:00-08:00"  # Ana starts at 09:00
+    single = clinic.test_client().post("/api/v1/bookings", json={
+        "service": "consult", "practitioner": "ana", "start": outside, "patient": PATIENT, "safety": []})
+    response = course(clinic.test_client(), start=outside)
+    assert response.status_code == single.status_code == 422
+    assert response.get_json() == single.get_json()
+    assert "is not a start time on offer" in response.get_json()["errors"]["start"]
+    ben = course(clinic.test_client(), service="short", practitioner="ben", start="2027-03-08T10:00:00-08:00",
+                 repeat={"weekdays": ["mon", "thu"], "count": 4})  # Ben works Mondays and Wednesdays
+    assert ben.status_code == 422
+    assert ben.get_json()["errors"] == {"repeat.weekdays": (
+        "Ben Test does not work on Thursday: choose two days of the week they work.")}
+    assert visits(clinic) == 0
+
+
 def test_a_course_starting_in_the_past_is_refused_as_a_single_booking_is(clinic):
     past = "2027-03-01T10:00:00-08:00"
     single = clinic.test_client().post("/api/v1/bookings", json={

@@ -613,10 +613,19 @@ def claim_slot(clinic, service, practitioners, start: datetime, now: datetime, *
     chosen = next((slot for slot in free if slot.start == start), None)
     if chosen is not None:
         return chosen
-    in_empty_diary = find_slots(clinic, service, practitioners, day, 1, now, count_bookings=False, rules=rules)
-    if any(slot.start == start for slot in in_empty_diary):
+    never = never_on_offer(clinic, service, practitioners, start, now, rules)
+    if never is None:
         raise SlotTaken(nearby_slots(clinic, service, practitioners, start, now, ignoring=ignoring, rules=rules))
-    raise CannotBook("start", _off_the_grid(clinic, start))
+    raise CannotBook("start", never)
+
+
+def never_on_offer(clinic, service, practitioners, start: datetime, now: datetime,
+                   rules: BookingRules | None = None) -> str | None:
+    """Why `start` is no start of this service with these practitioners even with no visit
+    booked (off the grid, outside hours, in time off), or None when only visits stand in its way."""
+    day = start.astimezone(clinic.zone).date()
+    in_empty_diary = find_slots(clinic, service, practitioners, day, 1, now, count_bookings=False, rules=rules)
+    return None if any(slot.start == start for slot in in_empty_diary) else _off_the_grid(clinic, start)
 
 
 def _taken(service_slug: str, practitioner_slug: str, start: datetime, now: datetime, *, ignoring=None,

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
-from babel.dates import format_date
+from babel.dates import format_date, get_day_names
 from flask_babel import get_locale
 from flask_babel import gettext as _
 
@@ -49,6 +49,7 @@ from booking.operations.bookings import (
     find_or_add_patient,
     lock_patient,
     lock_practitioners,
+    never_on_offer,
     new_reference,
     refuse_if_not_new,
     refuse_if_patient_busy,
@@ -180,6 +181,17 @@ def plan_course(service_slug: str, practitioner_slug: str, first_start: datetime
     known = catalogue.current()
     first = known.service(service_slug)
     practitioner = _practitioner_for(clinic, known, first, practitioner_slug, first_start, now, rules)
+    # As for a single visit: a first time never on offer (outside hours, off the grid) is a 422 on
+    # the start, and a weekday they never work one on the weekdays; both were a 409 with
+    # alternatives, as if those visits had been taken (a hands-on trial).
+    never = never_on_offer(clinic, first, [practitioner], first_start, now, rules)
+    if never:
+        raise CannotBook("start", never)
+    unworked = [day for day in repeat.weekdays if all(hours.weekday != day for hours in practitioner.working_intervals)]
+    if unworked:
+        names = get_day_names("wide", locale=_locale(clinic))
+        raise CannotBook("weekdays", _("%(name)s does not work on %(days)s: choose two days of the week they work.",
+                                       name=practitioner.name, days=", ".join(names[day] for day in unworked)))
     follow_up = follow_up_for(known, first, practitioner)
     rules = rules or clinic.booking_rules
     span = (visit_days(first_day, repeat)[-1] - first_day).days + 1
