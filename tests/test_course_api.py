@@ -162,6 +162,10 @@ def test_a_course_starting_in_the_past_is_refused_as_a_single_booking_is(clinic)
                                           "not a list"}),
     ({"safety": "none"}, {"safety": "must be a list of the safety codes that apply, [] when none do, not text"}),
     ({"patient": None}, {"patient": 'is required: an object: {"name", "email", "phone", "birth_date"}'}),
+    # It read "phone must be a string", unlike every other field (a hands-on trial).
+    ({"patient": PATIENT | {"phone": 2135550199}},
+     {"patient.phone": 'must be a phone number as text, like "+1 213 555 0142", not a number'}),
+    ({"patient": PATIENT | {"name": ["Pat"]}}, {"patient.name": "must be the patient's full name, not a list"}),
 ])
 def test_a_value_of_the_wrong_type_is_named_not_called_missing(clinic, changes, errors):
     response = course(clinic.test_client(), **changes)

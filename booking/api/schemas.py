@@ -233,8 +233,10 @@ class PatientBody(ApiModel):
     @field_validator("name", "email", "phone", mode="before")
     @classmethod
     def _contact(cls, value, info: ValidationInfo):
-        if value is not None and not isinstance(value, str):
-            raise ValueError(f"{info.field_name} must be a string")
+        if value is not None and not isinstance(value, str):  # worded as every other field's wrong type
+            what = {"name": "the patient's full name", "email": "an email address",
+                    "phone": "a phone number as text, like \"+1 213 555 0142\""}[info.field_name]
+            raise ValueError(expected(value, what))
         return {"name": clean_name, "email": clean_email, "phone": clean_phone}[info.field_name](value)
 
     @field_validator("birth_date", mode="before")
