@@ -182,6 +182,9 @@ def test_book_an_existing_patient_found_by_phone_number(staff, desk):  # noqa: F
     link = re.search(r'href="(/desk/book\?[^"]*patient=\d+[^"]*)"', results).group(1).replace("&amp;", "&")
     page = desk.get(link).get_data(as_text=True)
     assert "Pat Caller" in page and "Choose a different patient" in page
+    # A returning caller is not offered the consultation for new patients (it was offered, then refused).
+    assert 'value="consult"' not in page and 'value="short"' in page
+    assert 'value="consult"' in desk.get(f"{target}&patient=new").get_data(as_text=True)
     assert submit(desk, link, {"service": "short", "symptoms": "fever"}).status_code == 303
     assert count(staff, Patient) == 1 and count(staff, Appointment) == 2
     day = desk.get("/desk?date=2027-03-09").get_data(as_text=True)

@@ -34,7 +34,7 @@ from booking.limits import MAX_ID
 from booking.models import AppointmentStatus, Patient, Practitioner, StaffRole
 from booking.operations import consent, desk, identity, notes, patient_data, waitlist
 from booking.operations.availability import desk_rules, load_clinic, times_by_day
-from booking.operations.bookings import BookingRequest, EmergencyAnswers, PatientDetails, SlotTaken, describe
+from booking.operations.bookings import BookingRequest, EmergencyAnswers, PatientDetails, SlotTaken, describe, has_visited
 from booking.operations.clinic_file import WEEKDAYS
 from booking.operations.problems import RequestProblem
 from booking.safety import same_day_doctor
@@ -171,8 +171,11 @@ def book():
     form = CallerBookingForm(existing_patient=patient is not None, today=clinic.today(now()), locale=str(get_locale()))
     problem_text = None if start >= now() else (
         f"{describe(clinic, practitioner, start)} has already passed. Go back to the calendar and choose a later time.")
-    form.service.choices = options((s.slug, f"{s.name} ({s.minutes} minutes)")
-                                   for s in practitioner.services if s.is_active)
+    # A returning caller is not offered a service for new patients: it was offered, then refused on
+    # Book (a hands-on trial).
+    returning = patient is not None and has_visited(patient)
+    form.service.choices = options((s.slug, f"{s.name} ({s.minutes} minutes)") for s in practitioner.services
+                                   if s.is_active and not (returning and s.new_patients_only))
     form.how_often.choices = [SelectChoice("", "No, one visit"), *how_often_choices(
         start.astimezone(clinic.zone).weekday(), {hours.weekday for hours in practitioner.hours})]
     if form.validate_on_submit() and not _files_under_someone_else(form, patient):

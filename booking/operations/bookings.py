@@ -195,7 +195,8 @@ def _add_patient(details: PatientDetails, now: datetime) -> int:
     return driver.run(_INSERT_PATIENT, _new_patient(details, now))[0][0]
 
 
-def _has_visited(patient: Patient | OnFile) -> bool:
+def has_visited(patient: Patient | OnFile) -> bool:
+    """Whether the patient has a visit that is not cancelled (so a service for new patients is not theirs)."""
     if patient.id is None:
         return False
     return bool(
@@ -369,7 +370,7 @@ def refuse_if_patient_busy(clinic, patient_id: int, patient_name: str, start: da
 def refuse_if_not_new(service: Service, patient: Patient, booked_via: str) -> None:
     """CannotBook when a service for new patients is asked for by someone who has booked before
     (in staff words when the desk asks, `booked_via` "desk")."""
-    if service.new_patients_only and _has_visited(patient):
+    if service.new_patients_only and has_visited(patient):
         raise CannotBook("service", (
             f"'{service.name}' is for patients new to the clinic, and {patient.name} has booked before. "
             "Choose a follow-up visit instead."
