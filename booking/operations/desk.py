@@ -9,6 +9,7 @@ and leaves a line in the appointment's history.
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
@@ -630,10 +631,12 @@ def find_waiting_only(account: StaffAccount, text: str, born_on: date | None) ->
 def _matching(query, model, text: str, born_on: date | None):
     """The query narrowed to rows of `model` (name, email, phone, born_on) that the search matches."""
     text = text.strip()
-    # Each word must match the name, email or phone, so "Brandt Olivia" finds Olivia Brandt;
-    # a phone number typed with spaces is one search.
+    # Each word must match the name, email or phone, so "Brandt Olivia" and "Brandt, Olivia" (a
+    # desk's habit: the comma kept "Brandt," from matching) find Olivia Brandt; a phone number
+    # typed with spaces is one search.
     digits = "".join(ch for ch in text if ch.isdigit())
-    words = [digits] if len(digits) >= 3 and not any(ch.isalpha() for ch in text) else text.lower().split()
+    words = ([digits] if len(digits) >= 3 and not any(ch.isalpha() for ch in text)
+             else [word for word in re.split(r"[\s,;]+", text.lower()) if word])
     for word in words:
         matches = [sa.func.lower(model.name).contains(word, autoescape=True),
                    model.email.contains(word, autoescape=True)]
