@@ -390,6 +390,19 @@ def test_time_off_is_checked_shaded_listed_and_removable(staff, desk):  # noqa: 
     assert ">Keep</a>" in asked.get_data(as_text=True)
     assert submit(desk, removal, {}).status_code == 303
     assert count(staff, TimeOff) == 0
+    # Two spans over the same day: removing one leaves the other, and the desk is told so (it was
+    # told the hours were open again, a hands-on trial).
+    submit(desk, path, {"start_date": "2027-03-09", "end_date": "2027-03-09", "reason": "Training"})
+    submit(desk, path, {"start_date": "2027-03-09", "end_date": "2027-03-09", "start_time": "10:00",
+                        "end_time": "11:00", "reason": "Course"})
+    assert count(staff, TimeOff) == 2
+    page = desk.get(path).get_data(as_text=True)
+    removal = re.findall(r'href="(/desk/practitioners/ana/time-off/\d+/remove)"', page)[0]
+    said = desk.get(submit(desk, removal, {}).location).get_data(as_text=True)
+    assert "Other time off still covers some of those hours" in said and "open for booking again" not in said
+    removal = re.search(r'href="(/desk/practitioners/ana/time-off/\d+/remove)"', said).group(1)
+    said = desk.get(submit(desk, removal, {}).location).get_data(as_text=True)
+    assert "Time off removed; those hours are open for booking again." in said and count(staff, TimeOff) == 0
     assert "start=2027-03-09T09:00:00-08:00" in desk.get("/desk?date=2027-03-09").get_data(as_text=True)
 
 

@@ -483,10 +483,12 @@ def remove_time_off(slug: str, time_off_id: int):
     """The confirmation page's Remove button."""
     practitioner = _practitioner(slug)
     try:
-        desk.remove_time_off(_account(), practitioner, time_off_id, now())
+        removed = desk.remove_time_off(_account(), practitioner, time_off_id, now())
     except desk.NotVisible:
         abort(404)
-    flash("Time off removed; those hours are open for booking again.", "success")
+    flash("Time off removed. Other time off still covers some of those hours: it is listed below."
+          if desk.still_off(practitioner, removed) else "Time off removed; those hours are open for booking again.",
+          "success")
     return redirect(url_for("desk.time_off", slug=slug), code=303)
 
 

@@ -592,6 +592,13 @@ def remove_time_off(account: StaffAccount, practitioner: Practitioner, time_off_
     return time_off
 
 
+def still_off(practitioner: Practitioner, span: TimeOff) -> bool:
+    """Whether other time off of the practitioner still covers part of a span just removed (then
+    its hours are not all open again, as the desk was told they were: a hands-on trial)."""
+    return bool(db.session.scalar(sa.select(sa.func.count()).select_from(TimeOff).where(
+        TimeOff.practitioner_id == practitioner.id, TimeOff.starts_at < span.ends_at, TimeOff.ends_at > span.starts_at)))
+
+
 # --- patients ------------------------------------------------------------------------
 
 def _digits(column):
