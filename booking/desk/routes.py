@@ -192,7 +192,10 @@ def book():
                                    patient=patient, alternatives=None, target=target, problem=None,
                                    emergency=True), 422
         except SlotTaken as taken:
-            flash("That time was taken a moment ago: nothing was booked. Choose another time.", "lost-race")
+            # Not "a moment ago": a time held since long before this page was opened (a link kept,
+            # or typed) meets the same refusal (a hands-on trial).
+            flash(f"{describe(clinic, practitioner, start)} is not free: another visit holds it. Nothing was "
+                  "booked: choose another time.", "lost-race")
             return render_template("desk/book.html", form=form, practitioner=practitioner, start=start,
                                    patient=patient, alternatives=taken.alternatives, target=target,
                                    problem=None), 409
@@ -366,7 +369,8 @@ def move(appointment_id: int):
                 raise RequestProblem("start", "Choose a new time from the list")
             desk.move(_account(), appointment_id, practitioner, start, now(), seen=form.seen_version(found.sequence))
         except SlotTaken:
-            form.start.errors.append("That time was taken a moment ago. The appointment is unchanged: choose another.")
+            form.start.errors.append("That time is not free: another visit holds it. The appointment is unchanged: "
+                                     "choose another.")
         except RequestProblem as problem:
             form.start.errors.append(_desk_words(problem, clinic, practitioner, start))
         else:
