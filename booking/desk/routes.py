@@ -379,8 +379,10 @@ def move(appointment_id: int):
     times = times_by_day(clinic, found.service, [practitioner], day, 1, now(), ignoring=found.id,
                          rules=desk_rules(clinic))[0]
     times.starts[:] = [s for s in times.starts if not (s == found.starts_at and practitioner.id == found.practitioner_id)]
+    # The year is said when it is not this year's ("on Tuesday, January 1" for 2030: a hands-on trial).
+    same_year = day.year == clinic.today(now()).year
     return render_template("desk/move.html", appointment=found, form=form, practitioners=able,
-                           practitioner=practitioner, day=day, times=times,
+                           practitioner=practitioner, day=day, times=times, day_style="weekday" if same_year else "full",
                            previous=day - timedelta(days=1), following=day + timedelta(days=1))
 
 
