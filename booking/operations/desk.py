@@ -20,12 +20,15 @@ from sqlalchemy.orm import selectinload
 
 from booking.extensions import db
 from booking.formatting import clinic_time
+from booking.i18n import format_locale
 from booking.models import (
     STATUS_CHANGES,
     Appointment,
     AppointmentStatus,
     Clinic,
     HandsOnPart,
+    OutboxMessage,
+    OutboxStatus,
     Patient,
     Practitioner,
     StaffAccount,
@@ -393,8 +396,15 @@ def email_questions(account: StaffAccount, appointment_id: int, now: datetime) -
         if questions is None:
             raise CannotBook("questions", "The patient has already answered this visit's questions.")
         kind = "intake_invitation" if questions == "intake" else "progress_invitation"
-        outbox.queue(kind, appointment, now, questions=questions)
         what = "the back-pain questions" if questions == "intake" else "the progress check"
+        waiting = db.session.scalar(sa.select(OutboxMessage.created_at).where(
+            OutboxMessage.appointment_id == appointment.id, OutboxMessage.kind == kind,
+            OutboxMessage.status.in_((OutboxStatus.QUEUED, OutboxStatus.SENDING))).limit(1))
+        if waiting is not None:  # three tabs pressed it and queued three emails (a hands-on trial)
+            return (f"A link to {what} is already waiting to be sent to {appointment.patient.email} (asked "
+                    f"{clinic_time(waiting, load_clinic(), format_locale('en', load_clinic().locale), 'time')}): "
+                    "they get one email, not another.")
+        outbox.queue(kind, appointment, now, questions=questions)
         bookings.record(appointment, actor(account), "emailed", f"A link to {what}, to {appointment.patient.email}", now)
     return f"A link to {what} is on its way to {appointment.patient.email}."
 
