@@ -224,24 +224,26 @@ def _cleaned(clean, value):
 
 
 DATE_EXAMPLE = date(2027, 3, 15)
-TYPED_DAY = re.compile(r"(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})")
+TYPED_DAY = re.compile(r"(\d{1,4})[/.-](\d{1,4})[/.-](\d{1,4})")
 
 
 def read_day(text: str | None) -> date | None:
     """A date as a date box sends it (YYYY-MM-DD), or as a person types it where the browser
-    shows a plain text box instead, in the page's order ("3/15/2027" in the US); None for
-    anything else, or a date that does not exist."""
+    shows a plain text box instead, in the page's order ("3/15/2027" in the US, "2027-3-15" where
+    the year comes first); None for anything else, or a date that does not exist."""
     text = (text or "").strip()
     try:
         return date.fromisoformat(text)
     except ValueError:
         pass
     typed = TYPED_DAY.fullmatch(text)
-    if typed is None or page_date_order()[-1] != "year":
+    if typed is None:
         return None
-    parts = dict(zip(page_date_order()[:2], (int(typed[1]), int(typed[2]))))
+    parts = dict(zip(page_date_order(), typed.groups()))
+    if len(parts["year"]) != 4 or len(parts["month"]) > 2 or len(parts["day"]) > 2:
+        return None
     try:
-        return date(int(typed[3]), parts["month"], parts["day"])
+        return date(int(parts["year"]), int(parts["month"]), int(parts["day"]))
     except ValueError:
         return None
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import codecs
 import json
+import math
 import re
 import time
 from datetime import date, datetime
@@ -65,12 +66,25 @@ class NotAJSONNumber(ValueError):
     """NaN, Infinity or -Infinity: Python's json reads them, but JSON has no such numbers."""
 
 
+class NumberTooLarge(ValueError):
+    """A number beyond what a float holds (1e400), which Python reads as infinity."""
+
+
 class RepeatedKey(ValueError):
     """An object naming one key twice: Python's json keeps the last, silently."""
 
 
 def _refuse_constant(name: str):
     raise NotAJSONNumber(name)
+
+
+def _finite(text: str) -> float:
+    """A JSON number with a fraction or exponent, refused when too large for a float: 1e400 read as
+    inf, past the NaN and Infinity check (found in review)."""
+    value = float(text)
+    if not math.isfinite(value):
+        raise NumberTooLarge(f"{text[:20]}{'...' if len(text) > 20 else ''}")
+    return value
 
 
 def _object_without_repeats(pairs: list) -> dict:
@@ -89,8 +103,8 @@ class BoundedJSONProvider(DefaultJSONProvider):
 
     def loads(self, s, **kwargs):
         try:
-            value = super().loads(s, parse_constant=_refuse_constant, object_pairs_hook=_object_without_repeats,
-                                  **kwargs)
+            value = super().loads(s, parse_constant=_refuse_constant, parse_float=_finite,
+                                  object_pairs_hook=_object_without_repeats, **kwargs)
         except RecursionError:
             raise NestedTooDeeply() from None
         if _nesting_depth(value) > JSON_DEPTH_LIMIT:
@@ -116,6 +130,8 @@ def why_not_json() -> str:
         return f"the body is nested more than {JSON_DEPTH_LIMIT} levels deep: no request needs that many"
     except NotAJSONNumber as error:
         return f"the body is not valid JSON: {error} is not a JSON number"
+    except NumberTooLarge as error:
+        return f"the body has a number too large to read: {error}"
     except RepeatedKey as error:
         return f"the body names {json.dumps(str(error))} more than once in one object: name each key once"
     except ValueError as error:  # such as a number of thousands of digits, which Python will not read

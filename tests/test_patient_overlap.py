@@ -9,17 +9,21 @@ as the next starts), and a cancelled visit holds nothing.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import date, datetime, time, timezone
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
 from booking.extensions import db
-from booking.models import Appointment, AppointmentStatus, Course, Patient
+from booking.models import Appointment, AppointmentStatus, Course, Patient, Practitioner, StaffRole, WaitlistOffer
+from booking.operations import bookings, waitlist
 from booking.operations.bookings import cancel
+from booking.operations.history import PATIENT
+from booking.scheduling import wall_clock_instant
 from tests.test_booking_journey import DETAILS, PatientBrowser, manage_path, text
 from tests.test_desk import book_online, submit
 from tests.test_staff import login_as, staff  # noqa: F401 (fixtures)
-from booking.models import StaffRole
+from tests.test_waitlist import wishes
 
 UTC = timezone.utc
 # Wednesday 10 March 2027 (the pinned clock is Monday 8 March, 08:00): Ana works 09:00-12:30,
@@ -41,9 +45,9 @@ def api_booking(client, start: str, practitioner: str, **extra):
                     "birth_date": PAT["birth_date"]}, **extra})
 
 
-PATIENT_WORDS = ("These details match a patient who already has a visit at that time: Short treatment, "
-                 "Mar 10, 2027, 10:00 AM with Ana Test. Choose another time, or change that visit with the "
-                 "link in its email.")
+# Never naming the other visit: whoever typed an email and a date of birth learns only that there is one.
+PATIENT_WORDS = ("These details match a patient who already has a visit at that time. Choose another time, or "
+                 "change that visit with the link in its email.")
 
 
 def test_the_api_refuses_a_time_overlapping_another_of_the_patients_visits_and_writes_nothing(staff):  # noqa: F811
@@ -65,10 +69,7 @@ def test_a_course_visit_overlapping_another_visit_of_the_patient_is_named_and_no
     before = counts(staff)
     refused = api_booking(client, WEDNESDAY.format("10:00"), "ben", repeat={"every_days": 7, "count": 3})
     assert refused.status_code == 422
-    assert refused.get_json()["errors"] == {"visits": (
-        "Visit 2 of 3: These details match a patient who already has a visit at that time: Short treatment, "
-        "Mar 17, 2027, 10:00 AM with Ana Test. Choose another time, or change that visit with the link in its "
-        "email.")}
+    assert refused.get_json()["errors"] == {"visits": f"Visit 2 of 3: {PATIENT_WORDS}"}
     assert counts(staff) == before
 
 
@@ -96,6 +97,20 @@ def test_the_desk_is_told_in_its_own_words_and_books_nothing(staff, login_as):  
     # Back to back, the desk books.
     target = f"/desk/book?practitioner=ana&start={WEDNESDAY.format('09:45')}&patient={patient_id}"
     assert submit(desk, target, {"service": "short", "symptoms": "none"}).status_code == 303
+
+
+def test_a_practitioner_at_the_desk_is_not_told_of_another_practitioners_visit(staff, login_as):  # noqa: F811
+    """A practitioner sees only their own patients' visits: booking a patient of theirs who is
+    with someone else then, they learn only that there is another visit (found in review)."""
+    book_online(staff, start=WEDNESDAY.format("10:15"), practitioner="ben")  # Pat with Ben
+    book_online(staff, start=WEDNESDAY.format("11:00"), practitioner="ana")  # ...and a patient of Ana's
+    with staff.app_context():
+        patient_id = db.session.scalar(sa.select(Patient.id))
+    ana = login_as(StaffRole.PRACTITIONER)
+    target = f"/desk/book?practitioner=ana&start={WEDNESDAY.format('10:00')}&patient={patient_id}"
+    page = text(submit(ana, target, {"service": "short", "symptoms": "none"}))
+    assert "Pat Caller already has another visit at that time: choose another time." in page
+    assert "Ben Test" not in page and "10:15" not in page
 
 
 def test_a_desk_move_onto_the_patients_other_visit_is_refused(staff, login_as):  # noqa: F811
@@ -129,8 +144,10 @@ def test_a_reschedule_onto_the_patients_other_visit_says_so_not_that_it_was_take
     moved = patient.submit(confirm, {"start": WEDNESDAY.format("10:15")})
     assert moved.location.endswith("/reschedule?from=2027-03-10")
     page = text(patient.get(moved.location))
-    assert "already has a visit at that time: Short treatment, Mar 10, 2027, 10:00 AM with Ben Test" in page
-    assert "taken a moment ago" not in page
+    # Their own visit, in their own words, and not said to be someone else's booking.
+    assert ("You already have another visit at that time. Choose another time, or change that visit with the "
+            "link in its email.") in page
+    assert "someone else" not in page
     with clinic.app_context():
         starts = sorted(db.session.scalars(sa.select(Appointment.starts_at)))
     assert starts == [datetime(2027, 3, 9, 22, tzinfo=UTC), datetime(2027, 3, 10, 18, tzinfo=UTC)]
@@ -143,8 +160,33 @@ def test_the_online_journey_shows_why_on_the_check_page_and_keeps_every_answer(c
     again = PatientBrowser(clinic)
     again.book_until_check(practitioner="ben", start=WEDNESDAY.format("10:15"))
     page = text(again.submit("/book/check", follow=True))
-    assert "already has a visit at that time: Short treatment, Mar 10, 2027, 10:00 AM with Ana Test" in page
+    assert PATIENT_WORDS in page and "Ana Test" not in page.split("There is a problem")[1].split("</ul>")[0]
     assert "booked by someone else" not in page
     assert "Check your answers" in page and "Pat Example" in page  # the check page still, every answer kept
     with clinic.app_context():
         assert [a.status for a in db.session.scalars(sa.select(Appointment))] == [AppointmentStatus.BOOKED]
+
+
+def test_a_waitlist_offer_at_the_patients_own_visit_is_refused_as_such_and_stays_open(staff):  # noqa: F811
+    """The booking was refused as the patient's own visit, but the offer was closed as "gone" and
+    the time lost to everyone (found in review)."""
+    wednesday = date(2027, 3, 10)
+    book_online(staff, start=WEDNESDAY.format("10:00"), practitioner="ana", name="Wait Er", email="wait@example.com")
+    moment = staff.config["CLOCK"]()
+    with staff.app_context():
+        joined = waitlist.join(waitlist.JoinRequest(
+            wishes(first_day=wednesday, last_day=wednesday, practitioner="ben"),
+            bookings.PatientDetails("Wait Er", "wait@example.com", "213 555 0142", date(1980, 4, 2)), ()), moment)
+        ben = db.session.scalar(sa.select(Practitioner.id).where(Practitioner.slug == "ben"))
+        start = wall_clock_instant(wednesday, time(10, 15), ZoneInfo("America/Los_Angeles"))
+        offer_id = waitlist.offer_directly(joined.entry_id, ben, start, moment, by=PATIENT).offer.id
+        db.session.commit()
+    with staff.app_context():
+        try:
+            waitlist.confirm(joined.entry_id, offer_id, moment)
+        except bookings.PatientBusy as busy:
+            assert busy.message == PATIENT_WORDS
+        else:
+            raise AssertionError("booked over the patient's own visit")
+    with staff.app_context():
+        assert db.session.get(WaitlistOffer, offer_id).state.value == "open"

@@ -353,6 +353,10 @@ def test_an_empty_new_account_form_names_every_problem_at_once_in_words_for_the_
     assert re.findall(r'<a href="#(\w+)(?:-0)?">([^<]+)</a>', summary) == [
         ("name", "Enter their full name"), ("email", "Enter their email address"),
         ("role", "Choose the role of this account"), ("password", "Enter a password (12 characters or more)")]
+    practitioner = admin.post("/admin/staff", data={"csrf_token": token, "name": "", "email": "p@example.org",
+                                                    "role": "practitioner", "practitioner": "", "password": ""}
+                              ).get_data(as_text=True)
+    assert "Enter their full name" in practitioner and "Choose the practitioner this account belongs to" in practitioner
     spaces = admin.post("/admin/staff", data={"csrf_token": token, "name": "Sam Spaces", "email": "sam@example.org",
                                               "role": "receptionist", "password": " " * 12}).get_data(as_text=True)
     assert "Enter a password with letters, numbers or symbols in it, not spaces alone" in spaces

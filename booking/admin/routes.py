@@ -199,8 +199,9 @@ def staff_accounts():
     # Every field's problem at once: the role was said first, then the email, then the name, one
     # press each (a hands-on trial). staff.add_staff checks the details again for the command line.
     valid = form.validate_on_submit()  # first: it sets each field's errors afresh
-    problems = (staff.account_problems(form.email.data, form.name.data, form.password.data)
-                if form.is_submitted() else {})
+    role = next((r for r in StaffRole if r.value == form.role.data), None)
+    problems = (staff.account_problems(form.email.data, form.name.data, form.password.data, role,
+                                       form.practitioner.data) if form.is_submitted() else {})
     for name, message in problems.items():
         form[name].errors = [*form[name].errors, message]
     if valid and not problems:

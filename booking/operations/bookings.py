@@ -18,7 +18,6 @@ from datetime import date, datetime, timedelta
 from typing import NamedTuple
 
 import sqlalchemy as sa
-from flask_babel import get_locale
 from flask_babel import gettext as _
 
 from booking import driver
@@ -26,7 +25,7 @@ from booking.extensions import db
 from booking.formatting import clinic_time
 from booking.i18n import format_locale, in_current_language, offered_languages
 from booking.models import (Appointment, AppointmentStatus, BookingDraft, HandsOnPart, Patient, Practitioner, Service,
-                            held_ranges, visit_shape)
+                            StaffAccount, StaffRole, held_ranges, visit_shape)
 from booking.operations import beds, catalogue, identity
 from booking.operations.availability import (
     Slot,
@@ -150,6 +149,17 @@ def lock_patient(email: str, born_on: date) -> None:
     """On PostgreSQL, hold the lock of whoever has this email and date of birth until the commit:
     a booking and an erasure of the same patient happen one after the other."""
     advisory_lock(LOCK_PATIENT, _patient_lock_key(email, born_on))
+
+
+def lock_patient_of(appointment_id: int) -> None:
+    """lock_patient for the visit's patient, taken before the visit's row: an erasure holds the
+    patient's lock and then waits for the rows, so a move holding the row and then waiting for the
+    patient's lock deadlocked (found in review). Who a visit is for never changes. Taking it twice
+    in one transaction (the desk's move, then the move itself) is harmless."""
+    who = db.session.execute(sa.select(Patient.email, Patient.born_on).join(
+        Appointment, Appointment.patient_id == Patient.id).where(Appointment.id == appointment_id)).first()
+    if who is not None and who.email is not None and who.born_on is not None:
+        lock_patient(who.email, who.born_on)
 
 
 def find_or_add_patient(details: PatientDetails, now: datetime) -> Patient:
@@ -292,8 +302,7 @@ def book(
         on_file = _on_file(request.patient)  # an existing record is not changed (find_or_add_patient)
         if on_file is not None:
             refuse_if_not_new(service, on_file, request.booked_via)
-            refuse_if_patient_busy(known, on_file.id, on_file.name, chosen.start, chosen.end,
-                                   staff_words=request.booked_via == "desk")
+            refuse_if_patient_busy(known, on_file.id, on_file.name, chosen.start, chosen.end, actor=actor)
         patient_id = on_file.id if on_file is not None else _add_patient(request.patient, now)
         [(appointment_id,)] = driver.run(_INSERT_VISIT, {
             **visit_values(service, chosen, request, answers, reference, token, language, now),
@@ -334,7 +343,7 @@ def checked_safety(request: BookingRequest):
 
 
 _OTHER_VISIT = (
-    sa.select(Appointment.starts_at, Service, Practitioner.name)
+    sa.select(Appointment.starts_at, Appointment.practitioner_id, Service.name, Practitioner.name)
     .join(Service, Appointment.service_id == Service.id).join(Practitioner, Appointment.practitioner_id == Practitioner.id)
     .where(Appointment.patient_id == sa.bindparam("patient_id"),
            Appointment.status.in_(AppointmentStatus.holding_time()),
@@ -345,26 +354,34 @@ _OTHER_VISIT = (
 
 
 def refuse_if_patient_busy(clinic, patient_id: int, patient_name: str, start: datetime, end: datetime, *,
-                           staff_words: bool, ignoring: int | None = None) -> None:
+                           actor: Actor, moving: bool = False, ignoring: int | None = None) -> None:
     """PatientBusy when the patient has another visit (not `ignoring`, the one being moved) that
     overlaps start-end: the desk booked one patient into two visits at once, and so could the API
     and a reschedule (two hands-on trials). Their own buffers may overlap: only the visits may not.
     Read under the booking's locks (the patient's, on PostgreSQL), so two bookings of one patient
-    cannot both pass it."""
+    cannot both pass it.
+
+    The other visit is named only to staff who may see it (the desk, an admin, its own
+    practitioner): to whoever typed an email and a date of birth, or a practitioner booking a
+    patient of theirs who also sees someone else, that the patient has a visit then is all."""
     found = db.session.execute(_OTHER_VISIT, {"patient_id": patient_id, "starts": start, "ends": end,
                                               "ignoring": ignoring or 0}).first()
     if found is None:
         return
-    other_start, service, practitioner = found
-    if staff_words:
-        raise PatientBusy("start", f"{patient_name} already has a visit then: {service.name}, "
-                                   f"{staff_time(clinic, other_start)} with {practitioner}. Choose another time, "
-                                   "or move that visit first.")
-    raise PatientBusy("start", _(
-        "These details match a patient who already has a visit at that time: %(service)s, %(when)s with "
-        "%(practitioner)s. Choose another time, or change that visit with the link in its email.",
-        service=in_current_language(service, "name"), practitioner=practitioner,
-        when=clinic_time(other_start, clinic, format_locale(str(get_locale() or "en"), clinic.locale), "medium")))
+    other_start, other_practitioner_id, service_name, practitioner_name = found
+    if actor.staff_id is None:
+        raise PatientBusy("start", _(
+            "You already have another visit at that time. Choose another time, or change that visit with the "
+            "link in its email.") if moving else _(
+            "These details match a patient who already has a visit at that time. Choose another time, or change "
+            "that visit with the link in its email."))
+    account = db.session.get(StaffAccount, actor.staff_id)
+    if account is not None and (account.role is not StaffRole.PRACTITIONER
+                                or account.practitioner_id == other_practitioner_id):
+        raise PatientBusy("start", f"{patient_name} already has a visit then: {service_name}, "
+                                   f"{staff_time(clinic, other_start)} with {practitioner_name}. Choose another "
+                                   "time, or move that visit first.")
+    raise PatientBusy("start", f"{patient_name} already has another visit at that time: choose another time.")
 
 
 def refuse_if_not_new(service: Service, patient: Patient, booked_via: str) -> None:
@@ -462,6 +479,7 @@ def move(
                       ignoring=appointment_id, rules=rules)
 
     with write_transaction(taken=alternatives):
+        lock_patient_of(appointment_id)  # (the patient's other visits are read below)
         appointment = _changing(appointment_id, seen, "start", actor)
         if start == appointment.starts_at and practitioner_slug in (None, appointment.practitioner.slug):
             raise CannotBook("start", _("That is the time the visit has now: choose a different time."))
@@ -476,14 +494,12 @@ def move(
         # patients below: their locks are all taken now, in one sorted go, before the beds'.
         everyone = [p.id for p in catalogue.current().active_practitioners()] if had_bed else []
         patient = appointment.patient
-        if patient.email is not None and patient.born_on is not None:  # as a booking takes it: first
-            lock_patient(patient.email, patient.born_on)  # (the patient's other visits are read below)
         lock_practitioners(appointment.practitioner_id, target.id, *everyone)
         if appointment.service.needs_bed:
             beds.lock_beds()
         chosen = claim_slot(clinic, appointment.service, [target], start, now, ignoring=appointment.id, rules=rules)
-        refuse_if_patient_busy(clinic, patient.id, patient.name, chosen.start, chosen.end,
-                               staff_words=actor.staff_id is not None, ignoring=appointment.id)
+        refuse_if_patient_busy(clinic, patient.id, patient.name, chosen.start, chosen.end, actor=actor, moving=True,
+                               ignoring=appointment.id)
         bed = beds.take_bed(appointment.service, chosen.start, ignoring=appointment.id)  # read before the move is flushed
         appointment.move_to(chosen.start)
         appointment.room_id, appointment.bed = bed["room_id"], bed["bed"]

@@ -283,8 +283,7 @@ def book_course(request: BookingRequest, repeat: Repeat, starts: Sequence[dateti
             # cannot overlap itself any more than another booking.
             chosen = _claim_visit(clinic, service, entry, number, repeat.count, start, now, rules)
             try:
-                refuse_if_patient_busy(clinic, patient.id, patient.name, chosen.start, chosen.end,
-                                       staff_words=request.booked_via == "desk")
+                refuse_if_patient_busy(clinic, patient.id, patient.name, chosen.start, chosen.end, actor=actor)
             except PatientBusy as busy:  # named as the visit of the course it is, as a time not free is
                 raise PatientBusy("visits", _("Visit %(number)s of %(count)s: %(problem)s", number=number,
                                               count=repeat.count, problem=busy.message)) from None

@@ -426,6 +426,7 @@ def move(account: StaffAccount, appointment_id: int, practitioner: Practitioner,
          now: datetime, *, seen: int | None = None) -> Appointment:
     """Move to another time and/or practitioner; the patient's link stays the same."""
     with write_transaction(taken=lambda: bookings.SlotTaken()):
+        bookings.lock_patient_of(appointment_id)  # before the row, as bookings.move takes it
         _locked_appointment(account, appointment_id)
         _require(may_change(account, practitioner.id))
         return bookings.move(appointment_id, start, now, practitioner_slug=practitioner.slug, actor=actor(account),

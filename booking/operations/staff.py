@@ -134,10 +134,14 @@ def password_problem(password: str | None) -> str | None:
     return None
 
 
-def account_problems(email: str | None, name: str | None, password: str | None) -> dict[str, str]:
+def account_problems(email: str | None, name: str | None, password: str | None, role: StaffRole | None = None,
+                     practitioner_slug: str | None = None) -> dict[str, str]:
     """What is wrong with a new account's details, every field at once, in words for the admin
     typing someone else's (the patients' own checks said "your", one field at a time)."""
     problems = {}
+    if role is StaffRole.PRACTITIONER and not db.session.scalar(
+            sa.select(Practitioner.id).where(Practitioner.slug == (practitioner_slug or "").strip())):
+        problems["practitioner"] = "Choose the practitioner this account belongs to"
     if not (name or "").strip():
         problems["name"] = "Enter their full name"
     else:

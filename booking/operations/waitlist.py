@@ -557,7 +557,7 @@ def confirm(entry_id: int, offer_id: int, now: datetime, *, actor: Actor = PATIE
     except bookings.SlotTaken:
         _mark_gone(offer_id, now)
         raise _gone() from None
-    except OfferGone:
+    except (OfferGone, bookings.PatientBusy):  # their own visit then: the time is not gone, nor the offer
         raise
     except CannotBook as problem:
         if problem.field != "start":  # e.g. a first visit for someone who has been before: said as it is
@@ -670,12 +670,13 @@ def offer_directly(entry_id: int, practitioner_id: int, start: datetime, now: da
         return DirectOffer(made, earlier)
 
 
-def open_offers_of_places(entry_ids: list[int]) -> dict[int, list[WaitlistOffer]]:
-    """Each place's open offers (the desk's list says what each person has been offered)."""
+def open_offers_of_places(entry_ids: list[int], now: datetime) -> dict[int, list[WaitlistOffer]]:
+    """Each place's open offers that have not run out (the desk's list says what each person holds)."""
     found: dict[int, list[WaitlistOffer]] = {entry_id: [] for entry_id in entry_ids}
     if entry_ids:
         for offer in db.session.scalars(sa.select(WaitlistOffer).where(
-                WaitlistOffer.state == OfferState.OPEN, WaitlistOffer.entry_id.in_(entry_ids))
+                WaitlistOffer.state == OfferState.OPEN, WaitlistOffer.expires_at > now,
+                WaitlistOffer.entry_id.in_(entry_ids))
                 .order_by(WaitlistOffer.starts_at)):
             found[offer.entry_id].append(offer)
     return found

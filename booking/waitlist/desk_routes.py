@@ -53,7 +53,7 @@ def day():
     """The waitlist for one day, beside the calendar: who would take which free time."""
     chosen = asked_day(request.args.get("date"))
     waiting = waitlist.for_day(chosen, now())
-    offered = waitlist.open_offers_of_places([place.entry.id for place in waiting])
+    offered = waitlist.open_offers_of_places([place.entry.id for place in waiting], now())
     return render_template("waitlist/desk_day.html", day=chosen, waiting=waiting, offered=offered, form=BookItForm(),
                            names={p.id: p.name for p in db.session.scalars(db.select(Practitioner))})
 
