@@ -236,16 +236,25 @@ def read_day(text: str | None) -> date | None:
         return date.fromisoformat(text)
     except ValueError:
         pass
+    parts = _typed_parts(text)
+    if parts is None:
+        return None
+    try:
+        return date(parts["year"], parts["month"], parts["day"])
+    except ValueError:
+        return None
+
+
+def _typed_parts(text: str) -> dict[str, int] | None:
+    """The year, month and day of a date typed in the page's order, shaped as one (a four-digit
+    year, one or two digits for the others), whether or not that day exists."""
     typed = TYPED_DAY.fullmatch(text)
     if typed is None:
         return None
     parts = dict(zip(page_date_order(), typed.groups()))
     if len(parts["year"]) != 4 or len(parts["month"]) > 2 or len(parts["day"]) > 2:
         return None
-    try:
-        return date(int(parts["year"]), int(parts["month"]), int(parts["day"]))
-    except ValueError:
-        return None
+    return {name: int(value) for name, value in parts.items()}
 
 
 def day_example() -> str:
@@ -261,8 +270,8 @@ def parse_date(text: str | None, what: str) -> date:
         raise ValidationError(f"Enter the {what}")
     parsed = read_day(text)
     if parsed is None:
-        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text) or TYPED_DAY.fullmatch(text):
-            raise ValidationError(f"The {what} must be a real date: {text} does not exist")
+        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text) or _typed_parts(text) is not None:  # shaped as a date
+            raise ValidationError(f"The {what} must be a real date, like {day_example()}: {text} does not exist")
         raise ValidationError(f"Enter the {what} as a date, like {day_example()}")
     if not 1900 <= parsed.year <= 9000:  # also keeps date sums away from year 9999
         raise ValidationError(f"Enter a {what} in the next few years")

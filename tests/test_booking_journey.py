@@ -537,8 +537,8 @@ def test_reschedule_to_a_taken_time_leaves_the_visit_where_it_was(clinic, patien
     # The time named, and the list on its week (it said "That time is not free" and went back to
     # this week: a hands-on trial).
     assert response.location.endswith("/reschedule?from=2027-03-08")
-    assert ("Sorry, Monday, March 8, 2027, 10:00 AM is not free. Your visit is unchanged: choose another "
-            "time.") in text(patient.get(response.location))
+    assert ("Sorry, Monday, March 8, 2027, 10:00 AM was booked by someone else a moment ago. Your visit is "
+            "unchanged: choose another time.") in text(patient.get(response.location))
     mine = [a for a in appointments(clinic) if a.patient.email == "pat@example.com"][0]
     assert mine.starts_at == datetime(2027, 3, 9, 22, 0, tzinfo=UTC) and mine.sequence == 0
 

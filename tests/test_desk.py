@@ -371,7 +371,11 @@ def test_time_off_is_checked_shaded_listed_and_removable(staff, desk):  # noqa: 
     assert "Enter the first day as a date, like 3/15/2027" in bad.get_data(as_text=True)
     assert "Enter the last day" in submit(desk, path, {"start_date": "2027-03-09"}).get_data(as_text=True)
     impossible = submit(desk, path, {"start_date": "15/3/2027", "end_date": "2027-03-09"})  # day first: not here
-    assert "The first day must be a real date: 15/3/2027 does not exist" in impossible.get_data(as_text=True)
+    assert ("The first day must be a real date, like 3/15/2027: 15/3/2027 does not exist"
+            in impossible.get_data(as_text=True))
+    for typed in ("3/12/27", "2027-3-15"):  # not shaped as a date here: the example, not "does not exist"
+        said = submit(desk, path, {"start_date": typed, "end_date": "2027-03-09"}).get_data(as_text=True)
+        assert "Enter the first day as a date, like 3/15/2027" in said and "does not exist" not in said
     assert count(staff, TimeOff) == 0
     typed = submit(desk, path, {"start_date": "3/12/2027", "end_date": "3/12/2027"})  # a browser's plain text box
     assert typed.status_code == 303 and count(staff, TimeOff) == 1
@@ -576,6 +580,8 @@ def test_search_words_in_any_order_and_wildcards_are_plain_characters(staff, des
     # Last name first, with a comma, as a desk often types it: it found nobody (a hands-on trial).
     assert "1 patient found" in submit(desk, "/desk/patients", {"text": "Caller, Pat"}).get_data(as_text=True)
     assert "0 patients found" in submit(desk, "/desk/patients", {"text": "%"}).get_data(as_text=True)
+    assert "Enter part of a name, email address or phone number" in submit(
+        desk, "/desk/patients", {"text": " , ; "}).get_data(as_text=True)  # it found everyone (a trial)
 
 
 def test_hours_accept_one_digit_hours_and_time_off_needs_a_real_near_date(staff, desk):  # noqa: F811

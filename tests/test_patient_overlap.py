@@ -184,8 +184,9 @@ def test_a_waitlist_offer_at_the_patients_own_visit_is_refused_as_such_and_stays
     with staff.app_context():
         try:
             waitlist.confirm(joined.entry_id, offer_id, moment)
-        except bookings.PatientBusy as busy:
-            assert busy.message == PATIENT_WORDS
+        except bookings.PatientBusy as busy:  # known by their link: spoken to as themselves
+            assert busy.message == ("You already have another visit at that time. Choose another time, or change "
+                                    "that visit with the link in its email.")
         else:
             raise AssertionError("booked over the patient's own visit")
     with staff.app_context():

@@ -243,7 +243,8 @@ class PatientSearchForm(JourneyForm):
 
     def validate_text(self, field):
         field.data = (field.data or "").strip()[:120]
-        if not field.data and not (self.born_on.data or "").strip():
+        # Separators alone (",") are no search: with them taken out (desk._matching) it matched everyone.
+        if not re.sub(r"[\s,;]+", "", field.data) and not (self.born_on.data or "").strip():
             raise ValidationError("Enter part of a name, email address or phone number, or a date of birth")
 
     def validate_born_on(self, field):

@@ -24,7 +24,7 @@ from booking.models import Appointment, AppointmentStatus, IntakeStatus
 from booking.notify.calendar import appointment_calendar
 from booking.operations import consent, notes, progress_checks, safety_signals
 from booking.operations.availability import is_free, load_clinic, load_practitioners, movable_online
-from booking.operations.bookings import PatientBusy, SlotTaken, VisitChanged, cancel, move
+from booking.operations.bookings import PatientBusy, SlotTaken, VisitChanged, cancel, move, never_on_offer
 from booking.questionnaire import progress_form
 from booking.operations.problems import RequestProblem
 from booking.safety import care_card_context
@@ -176,7 +176,11 @@ def confirm_move(appointment, token):
         return redirect(url_for("manage.reschedule", token=token), code=303)
     clinic = load_clinic()
     if start is None or not is_free(clinic, appointment.service, practitioners, start, now(), ignoring=appointment.id):
-        return _time_gone(token, start, clinic, taken=False)
+        # Pressed on the confirm page, which showed the time free: if only a visit stands in its way
+        # now, someone booked it meanwhile. Opened so (a link kept, a time typed), it just is not free.
+        taken = (request.method == "POST" and start is not None and
+                 never_on_offer(clinic, appointment.service, practitioners, start, now()) is None)
+        return _time_gone(token, start, clinic, taken=taken)
     form = RescheduleForm(data={"start": start.isoformat()})
     if form.validate_on_submit():
         try:

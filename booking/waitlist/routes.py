@@ -17,7 +17,7 @@ from booking.clock import now
 from booking.i18n import in_current_language, patient_language
 from booking.operations import waitlist
 from booking.operations.availability import bookable_services, load_clinic, load_practitioners
-from booking.operations.bookings import EmergencyAnswers, PatientDetails
+from booking.operations.bookings import EmergencyAnswers, PatientBusy, PatientDetails
 from booking.operations.catalogue import ANY_PRACTITIONER
 from booking.operations.problems import CannotBook, InvalidInput
 from booking.forms import NONE_OF_THESE, options
@@ -206,12 +206,14 @@ def offer(token: str, offer_id: int):
     if entry.state is not WaitlistState.WAITING:
         return _ended(entry, token)
     form = BookItForm()
-    problem = None
+    problem, problem_title = None, _("This time has gone")
     if form.validate_on_submit():
         try:
             booked = waitlist.confirm(entry.id, offered.id, now())
         except waitlist.OfferGone as gone:
             problem = gone.message
+        except PatientBusy as busy:  # the time is still theirs to take, once that visit is moved
+            problem, problem_title = busy.message, _("You already have a visit at that time")
         except CannotBook as refused:
             problem = refused.message
         else:
@@ -221,4 +223,5 @@ def offer(token: str, offer_id: int):
     if problem is None and not available:
         problem = waitlist.gone_message()
     return render_template("waitlist/offer.html", entry=entry, token=token, offer=offered, form=form,
-                           problem=problem, available=available), 200 if available else 409
+                           problem=problem, problem_title=problem_title, available=available), \
+        200 if available else 409
