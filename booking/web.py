@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import codecs
+import io
 import json
 import math
 import re
 import time
 from datetime import date, datetime
-
-import io
 
 from flask import Flask, Request, abort, current_app, g, has_request_context, request
 from flask_babel import get_locale

@@ -303,7 +303,7 @@ def book(
         if on_file is not None:
             refuse_if_not_new(service, on_file, request.booked_via)
             refuse_if_patient_busy(known, on_file.id, on_file.name, chosen.start, chosen.end, actor=actor,
-                                   known=request.booked_via == "waitlist")
+                                   own_link=request.booked_via == "waitlist")
         patient_id = on_file.id if on_file is not None else _add_patient(request.patient, now)
         [(appointment_id,)] = driver.run(_INSERT_VISIT, {
             **visit_values(service, chosen, request, answers, reference, token, language, now),
@@ -355,7 +355,7 @@ _OTHER_VISIT = (
 
 
 def refuse_if_patient_busy(clinic, patient_id: int, patient_name: str, start: datetime, end: datetime, *,
-                           actor: Actor, known: bool = False, ignoring: int | None = None) -> None:
+                           actor: Actor, own_link: bool = False, ignoring: int | None = None) -> None:
     """PatientBusy when the patient has another visit (not `ignoring`, the one being moved) that
     overlaps start-end: the desk booked one patient into two visits at once, and so could the API
     and a reschedule (two hands-on trials). Their own buffers may overlap: only the visits may not.
@@ -365,7 +365,7 @@ def refuse_if_patient_busy(clinic, patient_id: int, patient_name: str, start: da
     The other visit is named only to staff who may see it (the desk, an admin, its own
     practitioner): to whoever typed an email and a date of birth, or a practitioner booking a
     patient of theirs who also sees someone else, that the patient has a visit then is all.
-    `known`: the patient came through a link of their own (a move, a waitlist offer), so they are
+    `own_link`: the patient came through a link of their own (a move, a waitlist offer), so they are
     spoken to as themselves, not as "these details"."""
     found = db.session.execute(_OTHER_VISIT, {"patient_id": patient_id, "starts": start, "ends": end,
                                               "ignoring": ignoring or 0}).first()
@@ -375,7 +375,7 @@ def refuse_if_patient_busy(clinic, patient_id: int, patient_name: str, start: da
     if actor.staff_id is None:
         raise PatientBusy("start", _(
             "You already have another visit at that time. Choose another time, or change that visit with the "
-            "link in its email.") if known else _(
+            "link in its email.") if own_link else _(
             "These details match a patient who already has a visit at that time. Choose another time, or change "
             "that visit with the link in its email."))
     account = db.session.get(StaffAccount, actor.staff_id)
@@ -501,7 +501,7 @@ def move(
         if appointment.service.needs_bed:
             beds.lock_beds()
         chosen = claim_slot(clinic, appointment.service, [target], start, now, ignoring=appointment.id, rules=rules)
-        refuse_if_patient_busy(clinic, patient.id, patient.name, chosen.start, chosen.end, actor=actor, known=True,
+        refuse_if_patient_busy(clinic, patient.id, patient.name, chosen.start, chosen.end, actor=actor, own_link=True,
                                ignoring=appointment.id)
         bed = beds.take_bed(appointment.service, chosen.start, ignoring=appointment.id)  # read before the move is flushed
         appointment.move_to(chosen.start)
