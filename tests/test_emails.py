@@ -490,7 +490,7 @@ def test_the_desk_emails_a_new_questions_link_when_the_patient_asks(staff, login
     # Pressed again (another tab) before it went: one email, and the desk is told (three tabs
     # queued three, a hands-on trial).
     again = submit(desk, f"{detail}/email-questions", {}, page=detail)
-    assert ("A link to the back-pain questions is already waiting to be sent to lost@example.com (asked 8:00 AM): "
+    assert ("A link to the back-pain questions is already waiting to be sent to lost@example.com (asked Mar 8, 2027, 8:00 AM): "
             "they get one email, not another.") in desk.get(again.location).get_data(as_text=True)
     assert [kind for kind, _ in messages(staff)].count("intake_invitation") == 1
     send(staff, mail)

@@ -189,8 +189,7 @@ def confirm_move(appointment, token):
             return _changed_meanwhile(appointment, token, problem)
         except PatientBusy as busy:  # the time is free, but they have another visit then
             flash(busy.message, "lost-race")
-            return redirect(url_for("manage.reschedule", token=token,
-                                    **{"from": start.astimezone(clinic.zone).date().isoformat()}), code=303)
+            return _times_around(token, start, clinic)
         except SlotTaken:  # someone else got it between this page and the press
             return _time_gone(token, start, clinic, taken=True)
         except RequestProblem:  # it stopped being on offer a moment ago (hours, notice)
@@ -212,6 +211,11 @@ def _time_gone(token: str, start, clinic, *, taken: bool):
     flash(_("Sorry, %(time)s was booked by someone else a moment ago. Your visit is unchanged: choose another "
             "time.", time=when) if taken else
           _("Sorry, %(time)s is not free. Your visit is unchanged: choose another time.", time=when), "lost-race")
+    return _times_around(token, start, clinic)
+
+
+def _times_around(token: str, start, clinic):
+    """Back to the free times, on the week of the one chosen (it went back to this week)."""
     return redirect(url_for("manage.reschedule", token=token,
                             **{"from": start.astimezone(clinic.zone).date().isoformat()}), code=303)
 

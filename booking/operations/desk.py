@@ -20,7 +20,6 @@ from sqlalchemy.orm import selectinload
 
 from booking.extensions import db
 from booking.formatting import clinic_time
-from booking.i18n import format_locale
 from booking.models import (
     STATUS_CHANGES,
     Appointment,
@@ -402,8 +401,7 @@ def email_questions(account: StaffAccount, appointment_id: int, now: datetime) -
             OutboxMessage.status.in_((OutboxStatus.QUEUED, OutboxStatus.SENDING))).limit(1))
         if waiting is not None:  # three tabs pressed it and queued three emails (a hands-on trial)
             return (f"A link to {what} is already waiting to be sent to {appointment.patient.email} (asked "
-                    f"{clinic_time(waiting, load_clinic(), format_locale('en', load_clinic().locale), 'time')}): "
-                    "they get one email, not another.")
+                    f"{bookings.staff_time(load_clinic(), waiting)}): they get one email, not another.")
         outbox.queue(kind, appointment, now, questions=questions)
         bookings.record(appointment, actor(account), "emailed", f"A link to {what}, to {appointment.patient.email}", now)
     return f"A link to {what} is on its way to {appointment.patient.email}."
