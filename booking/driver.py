@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import sqlalchemy as sa
 
@@ -32,6 +33,17 @@ class _DriverForm:
     readers: tuple  # per returned column, its type's result processor or None
     defaults: tuple  # (column key, default): an INSERT's Python-side defaults not given, an UPDATE's onupdates
     expansions: dict = field(default_factory=dict)  # IN lists' lengths -> (SQL, order, processors), see _expanded
+    plan: list = field(default_factory=list)  # [] until first used, then [its _Plan, or None where there is none]
+
+
+class _Plan(NamedTuple):
+    """How a statement's values are written out for the driver, worked out on its first use: per
+    placeholder, in the driver's order, the given value's key and its column's bind processor, or
+    (no key) a value of the statement's own, processed once. construct_params and then processing
+    every value by name took a booking's statements longer than SQLite took to run them."""
+
+    names: tuple  # the placeholders' names, in the driver's order
+    steps: tuple  # per placeholder (given key or None, bind processor or None, the processed value of the statement's own)
 
 
 _KEPT_CONNECTION = "driver_connection"  # session.info: (the transaction, its connection)
@@ -78,18 +90,26 @@ def _execute(pooled, dialect, statement, params: dict, *, invalidate, hide_param
     form = _driver_form(statement, dialect, frozenset(params))
     given = {**{key: default.arg(None) if default.is_callable else default.arg for key, default in form.defaults},
              **params}
-    if form.expanding:  # IN (...) written for this many values, with names of its own for each
+    plan = form.plan[0] if form.plan else _planned(form, given)
+    if plan is not None:
+        sql, order, values, more_binders = form.compiled.string, plan.names, None, None
+    elif form.expanding:  # IN (...) written for this many values, with names of its own for each
         sql, order, values, more_binders = _expanded(form, given)
     else:
         sql, order, values, more_binders = (form.compiled.string, form.compiled.positiontup,
                                             form.compiled.construct_params(given), {})
     try:
-        bound = {name: _bound(value, form.binders.get(name) or more_binders.get(name))
-                 for name, value in values.items()}
+        if plan is not None:
+            listed = [bound if key is None else given[key] if binder is None else binder(given[key])
+                      for key, binder, bound in plan.steps]
+            arguments = tuple(listed) if form.compiled.positional else dict(zip(order, listed))
+        else:
+            bound = {name: _bound(value, form.binders.get(name) or more_binders.get(name))
+                     for name, value in values.items()}
+            arguments = tuple(bound[name] for name in order) if form.compiled.positional else bound
     except Exception as error:  # a column's own check of a value: SQLAlchemy's StatementError, as through the ORM
-        raise sa.exc.DBAPIError.instance(sql, values, error, dialect.loaded_dbapi.Error,
+        raise sa.exc.DBAPIError.instance(sql, given if values is None else values, error, dialect.loaded_dbapi.Error,
                                          hide_parameters=hide_parameters) from error
-    arguments = tuple(bound[name] for name in order) if form.compiled.positional else bound
     cursor = None
     try:
         for listener in DRIVER_STATEMENT_LISTENERS:
@@ -108,6 +128,29 @@ def _execute(pooled, dialect, statement, params: dict, *, invalidate, hide_param
         raise sa.exc.DBAPIError.instance(sql, arguments, error, dialect.loaded_dbapi.Error,
                                          hide_parameters=hide_parameters, connection_invalidated=dropped) from error
     return [tuple(read(value) if read else value for read, value in zip(form.readers, row)) for row in rows]
+
+
+def _planned(form: _DriverForm, given: dict) -> _Plan | None:
+    """The statement's _Plan, kept in its form, when it can have one: not with IN lists (written out
+    per use), escaped names or values the statement computes per use; and only when, for these
+    first values, it picks exactly what construct_params picks (a given value by its key, then by
+    its name; otherwise the statement's own)."""
+    compiled, plan = form.compiled, None
+    names = compiled.positiontup if compiled.positional else tuple(compiled.bind_names.values())
+    by_name = {name: bind for bind, name in compiled.bind_names.items()}
+    if not form.expanding and not compiled.escaped_bind_names and len(by_name) == len(compiled.bind_names) \
+            and set(names) == set(by_name) and not any(bind.callable for bind in by_name.values()):
+        keys = [by_name[name].key if by_name[name].key in given else name if name in given else None
+                for name in names]
+        values = compiled.construct_params(given)
+        if all(values[name] is (given[key] if key is not None else by_name[name].value)
+               for name, key in zip(names, keys)):
+            plan = _Plan(names, tuple(
+                (key, form.binders.get(name), None if key is not None else _bound(by_name[name].value,
+                                                                                   form.binders.get(name)))
+                for name, key in zip(names, keys)))
+    form.plan.append(plan)
+    return plan
 
 
 def _expanded(form: _DriverForm, given: dict) -> tuple:

@@ -153,6 +153,31 @@ def test_in_lists_of_every_length_read_as_through_the_engine(clinic):
         assert len(kept) == 6 and all(kept.values())  # each length written out once, and kept
 
 
+def test_a_kept_plan_reads_as_through_the_engine_use_after_use(clinic):
+    """A statement's values are written out by a plan made on its first use (driver._Plan): values of
+    the statement's own (a literal instant, a LIMIT) processed once, given ones processed each time.
+    Use after use, with other values each time, it reads exactly what the engine reads."""
+    first = datetime(2027, 3, 9, 16, tzinfo=timezone.utc)
+    with clinic.app_context():
+        with write_transaction():
+            for practitioner_id, hour in ((1, 16), (1, 18), (2, 17), (2, 19)):
+                db.session.add(TimeOff(practitioner_id=practitioner_id, starts_at=first.replace(hour=hour),
+                                       ends_at=first.replace(hour=hour, minute=30)))
+        asking = (sa.select(TimeOff.practitioner_id, TimeOff.starts_at)
+                  .where(TimeOff.practitioner_id == sa.bindparam("who"), TimeOff.starts_at >= sa.bindparam("since"),
+                         TimeOff.ends_at > first)
+                  .order_by(TimeOff.starts_at).limit(2))
+        answers = []
+        for who, since in [(1, first), (2, first), (1, first.replace(hour=17)), (2, first.replace(hour=20)), (3, first)]:
+            through_engine = [tuple(row) for row in db.session.execute(asking, {"who": who, "since": since})]
+            db.session.rollback()
+            assert driver.run(asking, {"who": who, "since": since}) == through_engine, (who, since)
+            answers.append(len(through_engine))
+        assert answers == [2, 2, 1, 0, 0]  # rows to read, and the LIMIT holding
+        [plan] = driver._driver_form(asking, db.engine.dialect, frozenset({"who", "since"})).plan
+        assert plan is not None  # kept, not worked out again by construct_params each time
+
+
 def test_in_lists_named_one_after_the_other_read_as_through_the_engine(clinic):
     """SQLAlchemy writes the values of a list `who` as who_1, who_2...; beside a second list named
     who_1 it names them otherwise (who_1__1). The driver checks its own naming against SQLAlchemy's
