@@ -392,3 +392,76 @@ def test_two_pages_saved_at_the_same_moment_keep_both_and_alert_once(staff, cloc
         assert set(db.session.get(Appointment, visit_id).intake.answers) == {"where", "history"}
     assert signals(staff) == [("emergency", "intake", ["both_legs"])] and len(alerts(staff)) == 1
     assert visit(staff, booking).alert_level == "emergency"
+
+
+# --- courses: the answers are the patient's, not one visit's --------------------------------
+
+COURSE_PATIENT = {"name": "Pat Course", "email": "pat@example.com", "phone": "+1 213 555 0142", "birth_date": "1980-04-02"}
+
+
+def book_course(app, safety: list[str], count: int = 4) -> list[dict]:
+    """A weekly course booked through the API, from Tuesday 9 March; its visits as the API lists them."""
+    response = app.test_client().post("/api/v1/bookings", json={
+        "service": "consult", "practitioner": "ana", "start": TUESDAY_10, "patient": COURSE_PATIENT,
+        "safety": safety, "repeat": {"every_days": 7, "count": count}})
+    assert response.status_code == 201, response.get_json()
+    return response.get_json()["visits"]
+
+
+def course_levels(app) -> list[str | None]:
+    with app.app_context():
+        return list(db.session.scalars(sa.select(Appointment.alert_level).where(Appointment.course_id.is_not(None))
+                                       .order_by(Appointment.starts_at)))
+
+
+def test_an_urgent_answer_booking_a_course_flags_every_visit_of_it_with_one_alert(staff, login_as):  # noqa: F811
+    visits = book_course(staff, ["fever"])
+    assert course_levels(staff) == ["urgent"] * 4
+    assert signals(staff) == [("urgent", "booking", ["fever"])] * 4 and len(alerts(staff)) == 1
+    # The third visit's day and record show it, as the first's do: the first may be cancelled or over.
+    assert "Urgent flag" in text(login_as(StaffRole.RECEPTIONIST).get("/desk?date=2027-03-23"))
+    third = appointment_id(staff, visits[2])
+    record = text(login_as(StaffRole.PRACTITIONER).get(f"/clinician/visits/{third}"))
+    assert "given in the safety check when booking" in record
+
+
+def test_an_emergency_answer_on_one_visits_link_raises_the_courses_visits_still_ahead(staff, clock, login_as):  # noqa: F811
+    visits = book_course(staff, ["fever"])
+    with staff.app_context():
+        from booking.operations import bookings
+        bookings.cancel(appointment_id(staff, visits[3]), "", clock())
+    clock.advance(days=1, hours=3)  # Tuesday 11:00: the first visit has begun
+    patient = PatientBrowser(staff)
+    third = manage_path(visits[2])
+    assert patient.submit(f"{third}/safety-check", {"symptoms": ["aortic_symptoms"]}).status_code == 303
+    # The second visit (the next the patient comes to) and the third are raised; the first, begun,
+    # and the fourth, cancelled, are not; one alert for the answer, beside the booking's.
+    assert course_levels(staff) == ["urgent", "emergency", "emergency", "urgent"]
+    assert len(alerts(staff)) == 2
+    assert "Emergency flag" in text(login_as(StaffRole.RECEPTIONIST).get("/desk?date=2027-03-16"))
+
+
+def test_courses_booked_before_the_upgrade_get_their_flags_on_every_booked_visit(staff, clock):  # noqa: F811
+    import flask_migrate
+
+    visits = book_course(staff, ["fever"])
+    send_intake(staff, visits[1], where=BOTH_LEGS_NEW)  # an emergency on the second visit's intake
+    with staff.app_context():
+        from booking.operations import bookings
+        bookings.cancel(appointment_id(staff, visits[3]), "", clock())
+        ids = [appointment_id(staff, v) for v in visits]
+        # As the course was before: each signal on the visit it was given for, and only its flag raised.
+        db.session.execute(sa.delete(SafetySignal).where(
+            ~((SafetySignal.appointment_id == ids[0]) & (SafetySignal.source == "booking"))
+            & ~((SafetySignal.appointment_id == ids[1]) & (SafetySignal.source == "intake"))))
+        db.session.execute(sa.update(Appointment).where(Appointment.id.in_(ids[1:])).values(alert_level=None))
+        db.session.execute(sa.update(Appointment).where(Appointment.id == ids[1]).values(alert_level="emergency"))
+        db.session.commit()
+        db.session.remove()
+        flask_migrate.downgrade(revision="0032")
+        flask_migrate.upgrade()
+    assert course_levels(staff) == ["emergency", "emergency", "emergency", None]  # the cancelled one untouched
+    with staff.app_context():
+        held = {(s.appointment_id, s.source, tuple(s.codes)) for s in db.session.scalars(sa.select(SafetySignal))}
+    assert held == {(ids[n], source, codes) for n in (0, 1, 2)
+                    for source, codes in (("booking", ("fever",)), ("intake", ("both_legs",)))}

@@ -31,7 +31,12 @@ log = logging.getLogger(__name__)
 def lock_visit(appointment: Appointment) -> Appointment:
     """Reload the visit with its row locked until the commit (PostgreSQL; on SQLite the write
     transaction already holds the database's lock), so two answers saved at the same moment
-    are applied one after the other."""
+    are applied one after the other. A visit of a course first locks every visit of its course,
+    in order: `signal` raises their flags too, and two answers given at once on two visits of
+    one course must not wait on each other in a circle."""
+    if appointment.course_id is not None:
+        db.session.execute(sa.select(Appointment.id).where(Appointment.course_id == appointment.course_id)
+                           .order_by(Appointment.id).with_for_update())
     appointment = locked(Appointment, appointment.id)
     refuse_if_erased(appointment)
     return appointment
@@ -47,30 +52,60 @@ def refuse_if_erased(appointment: Appointment) -> None:
 
 def signalled_codes(appointment: Appointment) -> set[str]:
     """Every code already signalled for this visit."""
-    rows = db.session.scalars(sa.select(SafetySignal.codes).where(SafetySignal.appointment_id == appointment.id))
-    return {code for codes in rows for code in codes}
+    return _signalled([appointment.id])[appointment.id]
+
+
+def _signalled(appointment_ids: list[int]) -> dict[int, set[str]]:
+    """Every code already signalled, per visit."""
+    found = {appointment_id: set() for appointment_id in appointment_ids}
+    for appointment_id, codes in db.session.execute(
+            sa.select(SafetySignal.appointment_id, SafetySignal.codes).where(SafetySignal.appointment_id.in_(appointment_ids))):
+        found[appointment_id].update(codes)
+    return found
 
 
 def signal(appointment: Appointment, levels: Mapping[str, str], source: str, now: datetime) -> SafetySignal | None:
     """Record the answers in `levels` (code -> "emergency" or "urgent") not signalled before for
     this visit, raise its flag, and queue the clinic's alert; the caller commits. None when
-    nothing is new."""
+    nothing is new.
+
+    The answers are about the patient, not about one visit: a visit of a course passes them on to
+    the course's other visits still ahead, whose flags rise with it (one alert email, for this
+    one). Otherwise an urgent answer given when a course was booked flagged only its first visit,
+    and nothing told the practitioner once that visit was cancelled or had happened."""
     if source not in SIGNAL_SOURCES:
         raise ValueError(f"unknown signal source {source!r}")
-    known = signalled_codes(appointment) if levels else set()
-    new = {code: level for code, level in levels.items() if code not in known}
-    if not new:
+    if not levels:
         return None
-    level = most_severe(new.values())
-    raised = SafetySignal(appointment=appointment, level=level, source=source, codes=sorted(new), raised_at=now)
-    db.session.add(raised)
-    appointment.alert_level = most_severe([appointment.alert_level, level])
+    visits = [appointment, *_course_visits_ahead(appointment, now)]
+    known = _signalled([visit.id for visit in visits])
+    raised = None
+    for visit in visits:
+        new = {code: level for code, level in levels.items() if code not in known[visit.id]}
+        if new:
+            level = most_severe(new.values())
+            kept = SafetySignal(appointment=visit, level=level, source=source, codes=sorted(new), raised_at=now)
+            db.session.add(kept)
+            visit.alert_level = most_severe([visit.alert_level, level])
+            raised = kept if visit is appointment else raised
+    if raised is None:
+        return None
+    level = raised.level
     clinic = load_clinic()
     if clinic.alert_email:
         outbox.queue_alert(appointment, clinic, level, source, now)
     else:  # the flag shows on every staff page; the log says why nobody was emailed (no health data)
         log.warning("No clinic alert address is set: the flag raised on visit %s was not emailed", appointment.reference)
     return raised
+
+
+def _course_visits_ahead(appointment: Appointment, now: datetime) -> list[Appointment]:
+    """The other booked visits of the visit's course that have not begun (none outside a course)."""
+    if appointment.course_id is None:
+        return []
+    return list(db.session.scalars(sa.select(Appointment).where(
+        Appointment.course_id == appointment.course_id, Appointment.id != appointment.id,
+        Appointment.status == AppointmentStatus.BOOKED, Appointment.starts_at > now).order_by(Appointment.id)))
 
 
 class RecheckClosed(Exception):
