@@ -363,6 +363,23 @@ def test_an_emergency_answer_on_the_join_page_gives_the_advice_there_and_keeps_t
     assert patient.submit("/waitlist/join", JOIN_FORM | {"symptoms": ["none"]}).status_code == 303  # corrected
 
 
+def test_the_emergency_advice_comes_at_once_whatever_else_is_wrong_on_the_join_page(clinic):
+    """A hands-on trial ticked an emergency answer with the last day before the first: only the
+    date's error showed, and the advice came once the date was right."""
+    from tests.test_booking_journey import PatientBrowser
+
+    patient = PatientBrowser(clinic)
+    response = patient.submit("/waitlist/join", JOIN_FORM | {"symptoms": ["saddle_numbness"], "last_day": "2027-03-01",
+                                                             "email": "not an email"})
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert "Call 911 or go to the emergency department now" in page and "We have not put you on the waitlist" in page
+    assert 'class="error-summary"' not in page  # the advice is what the page says first
+    assert page.index("Call 911") < page.index("The last day must be on or after the first day")  # beside its field
+    with clinic.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(WaitlistEntry)) == 0
+
+
 def test_the_waitlist_pages_speak_the_language_the_patient_chose(clinic):
     from tests.test_booking_journey import PatientBrowser
 

@@ -74,6 +74,9 @@ def test_the_desk_adds_a_caller_and_an_emergency_answer_adds_nobody(staff, login
     refused = submit(desk, "/desk/waitlist/add", form)
     assert refused.status_code == 200 and "Do not add them: emergency care now" in refused.get_data(as_text=True)
     assert 'value="Carl Caller"' in refused.get_data(as_text=True)  # what was typed stays
+    # Whatever else is wrong with the form, the advice comes at once, and is what the page says first.
+    dated_wrong = submit(desk, "/desk/waitlist/add", form | {"last_day": "2027-03-01", "name": ""}).get_data(as_text=True)
+    assert "Do not add them: emergency care now" in dated_wrong and 'class="error-summary"' not in dated_wrong
     missing = submit(desk, "/desk/waitlist/add", {key: value for key, value in form.items() if key != "symptoms"})
     assert "Ask the caller each question" in missing.get_data(as_text=True)
     added = submit(desk, "/desk/waitlist/add", form | {"symptoms": "none"})

@@ -21,7 +21,7 @@ from booking.safety import same_day_doctor
 from booking.staff_access import staff_only
 from booking.time_list import parse_instant
 from booking.waitlist.forms import PART_CHOICES, WEEKDAY_CHOICES, BookItForm, JoinForm
-from booking.waitlist.routes import _choices, _show_problems, checked_at_once
+from booking.waitlist.routes import _choices, _show_problems, checked_at_once, emergency_ticked
 from booking.web import asked_day
 
 bp = Blueprint("desk_waitlist", __name__, url_prefix="/desk/waitlist")
@@ -116,9 +116,11 @@ def add():
                               locale=str(get_locale()))
     _choices(form)
     emergency = False
-    if form.is_submitted() and checked_at_once(form, joined_via="desk"):
+    if form.is_submitted() and (checked_at_once(form, joined_via="desk") or emergency_ticked(form)):
         patient = PatientDetails(form.name.data, form.email.data, form.phone.data, form.born_on)
         try:
+            if emergency_ticked(form):
+                raise EmergencyAnswers()
             waitlist.join(waitlist.JoinRequest(form.wishes(), patient, tuple(form.codes), "desk"), now())
         except waitlist.AlreadyWaiting:
             flash(f"{form.name.data} already has a place on the waitlist for this visit: nothing was changed, and "

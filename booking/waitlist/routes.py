@@ -23,7 +23,7 @@ from booking.operations.problems import CannotBook, InvalidInput
 from booking.forms import NONE_OF_THESE, options
 from booking.models import WaitlistState
 from booking.public.routes import current_draft
-from booking.safety import URGENT
+from booking.safety import URGENT, has_emergency_answer
 from booking.waitlist.forms import BookItForm, JoinForm, LeaveForm, WishesForm
 
 bp = Blueprint("waitlist", __name__, url_prefix="/waitlist")
@@ -67,6 +67,12 @@ def checked_at_once(form: WishesForm, *, joined_via: str = "online", with_patien
     return valid and not problems
 
 
+def emergency_ticked(form: WishesForm) -> bool:
+    """Whether an emergency answer is ticked, whatever else is wrong with the form: its advice is
+    given at once, not after a date or a name is put right (a hands-on trial found it held back)."""
+    return has_emergency_answer(form.symptoms.data or [])
+
+
 @bp.route("/join", methods=["GET", "POST"])
 def join():
     """Join the waitlist: what you would take, the safety check and your details, on one page."""
@@ -77,16 +83,18 @@ def join():
                           "first_day": today.isoformat()},
                     today=today, locale=str(get_locale()))
     _choices(form)
-    if form.is_submitted() and checked_at_once(form):
+    if form.is_submitted() and (checked_at_once(form) or emergency_ticked(form)):
         patient = PatientDetails(form.name.data, form.email.data, form.phone.data, form.born_on)
         try:
+            if emergency_ticked(form):
+                raise EmergencyAnswers()
             joined = waitlist.join(waitlist.JoinRequest(form.wishes(), patient, tuple(form.codes),
                                                         "online", patient_language()), now())
         except waitlist.AlreadyWaiting:
             return redirect(url_for("waitlist.already"), code=303)
         except EmergencyAnswers:
-            # The advice first, on this page, with everything typed kept below it: a box ticked by
-            # mistake is changed here, not by starting again.
+            # The advice first, on this page, with everything typed kept below it (and what else is
+            # wrong with it): a box ticked by mistake is changed here, not by starting again.
             return render_template("waitlist/join.html", form=form, none_of_these=NONE_OF_THESE,
                                    emergency=True, clinic=clinic), 422
         except InvalidInput as invalid:
