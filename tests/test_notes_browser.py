@@ -187,3 +187,33 @@ def test_signing_straight_after_typing_waits_for_the_save_and_a_fixed_problem_cl
     expect(page.locator("main")).to_contain_text("The note is signed and locked")
     note = saved_note(staff)
     assert note.is_signed and note.content["narrative"] == "Warmth spread down the left leg."
+
+
+def test_a_caution_is_read_and_ticked_before_signing_with_the_keyboard_alone(staff, clock, new_page, shots):  # noqa: F811
+    from tests.test_clinician import send_intake
+
+    booking = book_online(staff, start=MONDAY_14, name="Pat Caller")
+    send_intake(staff, booking, health={"precautions": ["implanted_device"]})
+    clock.now = datetime(2027, 3, 8, 22, 10, tzinfo=UTC)  # 2:10 PM: the visit has begun
+    page = new_page()
+    open_note(page, staff)
+    tab_to(page, "#t_electro", FAR)
+    page.keyboard.press("Space")
+    tab_to(page, "button[value=save]", FAR)
+    page.keyboard.press("Enter")
+    cautions = page.locator("#note-cautions")
+    expect(cautions).to_contain_text("Electroacupuncture is recorded, and this patient told us of a pacemaker")
+    check(page, shots, "note-caution")
+    tab_to(page, "button[value=sign]", FAR)
+    page.keyboard.press("Enter")
+    expect(page.locator(".error-summary")).to_be_focused()
+    expect(page.locator(".error-summary")).to_contain_text("tick that you have checked them to sign")
+    assert saved_note(staff).signed_at is None
+    tab_to(page, "#precautions_checked", FAR)
+    page.keyboard.press("Space")
+    tab_to(page, "button[value=sign]", FAR)
+    page.keyboard.press("Enter")
+    expect(page.locator(".banner--success")).to_contain_text("The note is signed and locked")
+    expect(page.locator("main")).to_contain_text("Recorded against the patient's precautions")
+    assert_accessible(page)
+    assert saved_note(staff).signed_by == "Practitioner"

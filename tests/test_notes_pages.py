@@ -451,3 +451,52 @@ def test_an_autosave_refused_for_several_problems_says_how_many(staff, visit, an
     assert refused.status_code == 422 and not message.startswith("Not saved")
     assert "Pain now must be a whole number from 0 to 10" in message and "And 1 more problem" in message
     assert stored(staff, visit) is None
+
+
+def test_a_note_that_a_precaution_speaks_against_warns_and_is_signed_only_with_a_tick(staff, clock, login_as):  # noqa: F811
+    """A hands-on trial saved LI4, SP6 and BL67 with electroacupuncture for a pregnant patient with a
+    pacemaker: "Draft saved." and nothing else. The note is kept as written, with cautions beside its
+    buttons, and signing it takes a tick that they were checked."""
+    from tests.test_clinician import send_intake
+
+    booking = book_online(staff)
+    visit = appointment_id(staff, booking)
+    send_intake(staff, booking, health={"precautions": ["pregnant", "implanted_device"]})
+    ana = login_as(StaffRole.PRACTITIONER)
+    needled = {"t_point_code": ["LI4", "BL23", "SP6"], "t_point_side": ["both", "both", "left"],
+               "t_point_technique": ["", "", ""], "t_electro": "on"}
+    assert "Check before signing" not in words_in(text(ana.get(note_path(visit))))  # nothing recorded yet
+    assert send(ana, visit, "save", WORDS | needled).status_code == 303  # a draft is kept as written
+    page = words_in(text(ana.get(note_path(visit))))
+    assert "Check before signing" in page
+    assert ("LI4 Hegu and SP6 Sanyinjiao are points avoided in pregnancy, and this patient told us they are "
+            "pregnant or might be.") in page
+    assert ("Electroacupuncture is recorded, and this patient told us of a pacemaker, defibrillator or other "
+            "implanted electrical device: electroacupuncture is not used with one.") in page
+    ana = begun(clock, login_as)
+    refused = send(ana, visit, "sign", {"narrative": "Needled as planned"})
+    said = words_in(text(refused))
+    assert refused.status_code == 200 and "tick that you have checked them to sign" in said
+    assert 'href="#precautions_checked"' in said and "Needled as planned" in said  # linked, and the words kept
+    assert stored(staff, visit)["signed_at"] is None
+    signed = send(ana, visit, "sign", {"narrative": "Needled as planned"}, add=[("precautions_checked", "yes")])
+    assert signed.status_code == 303 and stored(staff, visit)["signed_at"] == clock()
+    assert "Recorded against the patient's precautions" in words_in(text(ana.get(note_path(visit))))
+
+
+def test_the_cautions_read_each_precaution_against_what_the_note_records():
+    from booking.notes.precautions import cautions
+
+    treatment = {"points": [{"code": "BL23"}, {"code": "GB21"}, {"code": "BL23"}], "electro": False,
+                 "methods": ["cupping", "gua_sha", "moxibustion"]}
+    assert cautions({"treatment": treatment}, []) == []
+    assert cautions({"treatment": treatment}, ["pregnant"]) == [
+        "GB21 Jianjing is a point avoided in pregnancy, and this patient told us they are pregnant or might be."]
+    assert cautions({"treatment": treatment}, ["bleeding_disorder", "skin_problem", "diabetes", "needle_fear"]) == [
+        "Cupping and Gua sha are recorded, and this patient has a bleeding disorder: they bruise and may bleed.",
+        "BL23 Shenshu is on the lower back, and this patient told us of a skin infection or broken skin on the lower "
+        "back: no needle goes through broken or infected skin.",
+        "Moxibustion is recorded, and this patient has diabetes: dulled feeling in the skin can let heat burn it."]
+    assert cautions({"treatment": {**treatment, "electro": True}}, ["implanted_device"])[0].startswith(
+        "Electroacupuncture is recorded")
+    assert cautions({}, ["pregnant", "implanted_device"]) == []

@@ -24,6 +24,7 @@ from booking.notes import choices as note_choices
 from booking.notes import content as note_content
 from booking.notes import diagnoses as note_diagnoses
 from booking.notes import points as note_points
+from booking.notes import precautions as note_precautions
 from booking.notes.billing import claim_codes
 from booking.operations import clinical, consent, desk, feeds, notes
 from booking.operations.availability import load_clinic
@@ -247,7 +248,8 @@ def precaution_short(key: str) -> str:
 writes_notes = staff_only(StaffRole.PRACTITIONER)
 # Inputs of the note page that are not part of the note itself: the picker, the prescriptions.
 PICKER = ("add_point_code", "add_point_side", "add_point_technique")
-NOT_IN_NOTE = {"csrf_token", "revision", "action", "template", "template_name", *PICKER}
+PRECAUTIONS_CHECKED = "precautions_checked"  # the tick that signs a note with a caution (notes/precautions.py)
+NOT_IN_NOTE = {"csrf_token", "revision", "action", "template", "template_name", PRECAUTIONS_CHECKED, *PICKER}
 
 
 def _note_path(appointment_id: int, anchor: str = "") -> str:
@@ -289,12 +291,13 @@ def _show_note(page: notes.NotePage, values: dict[str, list[str]], errors: dict[
     previous = page.previous
     # What the visit record puts first goes first here too: the needles are chosen on this page.
     record = clinical.visit_record(appointment.id, _instruments())
-    precautions = list(record.intake.precautions or []) if record.intake else []
+    precautions = _precautions(record)
     return render_template(
         "clinician/note.html", page=page, appointment=appointment, note=page.note, values=values,
         red_flags=record.red_flags, precautions=precautions,
         labels={"emergency": EMERGENCY, "urgent": URGENT, "precautions": PRECAUTIONS},
         no_electro="implanted_device" in precautions,
+        cautions=note_precautions.cautions(shown_content, precautions), precautions_checked=PRECAUTIONS_CHECKED,
         errors=errors or {}, told=told, addendum=addendum, editing=editing,
         revision=revision,
         visit_number=record.counted_before + 1,
@@ -307,6 +310,11 @@ def _show_note(page: notes.NotePage, values: dict[str, list[str]], errors: dict[
         channels=note_points.by_channel(), point=note_points.point, picker=_picker_values(picker_kept),
         addendum_limit=notes.ADDENDUM_LIMIT, template_name_limit=notes.TEMPLATE_NAME_LIMIT,
     ), status
+
+
+def _precautions(record: clinical.VisitRecord) -> list[str]:
+    """The precautions of the intake read for the visit (its own, or the patient's latest earlier one)."""
+    return list(record.intake.precautions or []) if record.intake else []
 
 
 def _error_target(key: str) -> str:
@@ -398,6 +406,11 @@ def _written(page: notes.NotePage, values: dict[str, list[str]], action: str):
     if errors:
         return _show_note(page, values, errors)
     account, appointment_id = current_user.account, page.appointment.id
+    if action == "sign" and request.form.get(PRECAUTIONS_CHECKED) != "yes" and note_precautions.cautions(
+            content, _precautions(clinical.visit_record(appointment_id, _instruments()))):
+        return _show_note(page, values, {PRECAUTIONS_CHECKED: "This note records something a precaution of the "
+                                                              "patient's speaks against: read the cautions, then tick "
+                                                              "that you have checked them to sign."})
     try:
         if action == "sign":
             notes.sign(account, appointment_id, content, _revision_sent(), now())
