@@ -7,6 +7,7 @@ The clock is Monday 8 March 2027, 08:00 in Los Angeles. Ana works weekdays
 
 from __future__ import annotations
 
+import html
 import re
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -195,8 +196,8 @@ def test_book_an_existing_patient_found_by_phone_number(staff, desk):  # noqa: F
 @pytest.mark.parametrize("start, message", [
     ("2027-03-08T07:00:00-08:00", "has already passed"),
     ("2027-03-09T12:40:00-08:00", "cannot be booked for this visit: a visit starts on the calendar&#39;s"),
-    # on the steps, but a 30-minute visit at 12:15 runs into the 12:30 break: not "off the steps" alone
-    ("2027-03-09T12:15:00-08:00", "within working hours, and all of it must be free."),
+    # on the steps, but a 30-minute visit at 12:15 runs into the 12:30 break: said so
+    ("2027-03-09T12:15:00-08:00", "Short treatment takes 30 minutes, and Ana Test&#39;s hours end at 12:30 PM."),
 ])
 def test_the_desk_cannot_book_the_past_or_off_the_grid(staff, desk, start, message):  # noqa: F811
     target = f"/desk/book?practitioner=ana&start={start.replace('+', '%2B')}&patient=new"
@@ -516,6 +517,24 @@ def test_a_visit_too_long_for_the_gap_says_so_rather_than_taken(staff, desk):  #
     assert ("Consultation takes 60 minutes and 15 to clear up, and Ana Test is not free that long from 9:30 AM"
             in response.get_data(as_text=True))
     assert count(staff, Appointment) == 1
+
+
+def test_a_free_time_too_short_for_any_visit_offers_no_book_and_a_visit_past_the_hours_says_so(staff, desk):  # noqa: F811
+    """A hands-on trial was offered "Book" at 1:45 PM with hours ending at 2:00 and no service
+    shorter than 20 minutes, then refused in general words. Ana's morning ends at 12:30 and her
+    shortest visit takes 30 minutes; Ben's day ends at 4:00 PM."""
+    def offered(page: str) -> set[str]:
+        return set(re.findall(r'start=2027-03-0[89]T(\d\d:\d\d)', page))
+
+    tuesday = offered(desk.get("/desk?date=2027-03-09").get_data(as_text=True))
+    assert {"12:00", "16:30", "13:30"} <= tuesday and not {"12:15", "16:45"} & tuesday
+    week = offered(desk.get("/desk/week?date=2027-03-09&practitioner=ana").get_data(as_text=True))
+    assert "12:00" in week and "12:15" not in week
+    response = submit(desk, "/desk/book?practitioner=ana&start=2027-03-09T12:00:00-08:00&patient=new",
+                      new_caller("Long Visit", service="consult"))
+    assert ("Consultation takes 60 minutes, and Ana Test's hours end at 12:30 PM. Choose an earlier time or a "
+            "shorter visit.") in html.unescape(response.get_data(as_text=True))
+    assert count(staff, Appointment) == 0
 
 
 def test_a_new_patient_whose_details_belong_to_someone_else_is_not_filed_under_them(staff, desk):  # noqa: F811

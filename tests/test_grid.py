@@ -239,3 +239,15 @@ def test_lanes_across_a_day_with_several_practitioners_keep_each_column_its_own(
     assert grid.lanes == [2, 1] and grid.lane_keys == ["ana", "ana", "ben"]
     assert [key for key, _cell in next(grid.row_cells())[1]] == ["ana", "ana", "ben"]
     assert [grid.rows[index].strftime("%H:%M") for index, _ in grid.used_cells(1)] == ["09:00", "09:15", "09:30", "09:45"]
+
+
+def test_a_free_start_with_too_little_time_before_closing_or_time_off_cannot_start_a_booking():
+    """The shortest visit the practitioner gives (20 minutes) must fit before the period ends and
+    before time off; a visit beside it is the booking's to judge (one with resting time may fit)."""
+    away = TimeRange(at(11, 30), at(12, 0))
+    visit = Booked(at(10, 45), at(11, 0), at(11, 0), "visit")
+    grid = lay_out([ColumnPlan("ana", TUESDAY, hours(((10, 0), (12, 30))), time_off=[away], booked=[visit],
+                               shortest_minutes=20)], 15, LA, EARLY)
+    bookable = {start.strftime("%H:%M") for start, cells in zip(grid.rows, grid.cells, strict=True)
+                if cells[0] is not None and cells[0].bookable}
+    assert bookable == {"10:00", "10:15", "10:30", "11:00", "12:00"}  # not 11:15 (time off) nor 12:15 (closing)

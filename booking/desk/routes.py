@@ -81,7 +81,7 @@ def today():
     desk_staff = current_user.role is not StaffRole.PRACTITIONER
 
     def render(context):
-        calendar = desk.day_calendar(day, moment, only=slug, rooms=known.rooms)
+        calendar = desk.day_calendar(day, moment, only=slug, rooms=known.rooms, shortest=desk.shortest_visits(known))
         chosen = next((p for p in calendar.everyone if p.slug == slug), None)
         page = render_template("desk/day.html", day=day, calendar=calendar, patient=patient, chosen=chosen,
                                has_rooms=bool(known.rooms),
@@ -116,7 +116,8 @@ def week():
         if practitioner is None:
             days, rows = desk.week_overview(monday)
             return render_template("desk/week.html", days=days, rows=rows, **context), ()
-        calendar = desk.week_calendar(monday, practitioner, moment, rooms=known.rooms)
+        calendar = desk.week_calendar(monday, practitioner, moment, rooms=known.rooms,
+                                      shortest=desk.shortest_visits(known))
         return render_template("desk/week.html", calendar=calendar, **context), calendar.grid.turns
 
     return kept_pages.serve(version, None if patient else (day, slug), moment, render)

@@ -159,10 +159,19 @@ def _booked(appointments) -> list[Booked]:
             for a in appointments if a.holds_time]
 
 
-def day_calendar(day: date, now: datetime, only: str | None = None, rooms=()) -> Calendar:
+def shortest_visits(known) -> dict[int, int]:
+    """Per practitioner id, the minutes of the shortest active service they give (0 for none):
+    a free time with less than that before their hours end offers no "Book" (a hands-on trial
+    pressed one at 1:45 PM with hours ending at 2:00 and a 20-minute shortest visit)."""
+    active = [service for service in known.services if service.is_active]
+    return {p.id: min((s.minutes for s in active if p.offers(s)), default=0) for p in known.practitioners}
+
+
+def day_calendar(day: date, now: datetime, only: str | None = None, rooms=(), shortest=None) -> Calendar:
     """Every practitioner's column for one clinic date, or only the one whose slug is `only`
     (a phone shows one column at a time). The same queries either way: the others are
-    loaded still, to offer them. `rooms`: the catalogue's, to name each visit's bed."""
+    loaded still, to offer them. `rooms`: the catalogue's, to name each visit's bed; `shortest`:
+    shortest_visits of the catalogue."""
     clinic, everyone, time_off, appointments = _load(day, 1)
     chosen = [p for p in everyone if p.slug == only]
     practitioners = chosen or everyone
@@ -172,7 +181,8 @@ def day_calendar(day: date, now: datetime, only: str | None = None, rooms=()) ->
     for appointment in appointments:
         by_practitioner[appointment.practitioner_id].append(appointment)
     plans = [
-        ColumnPlan(p.id, day, p.working_intervals, time_off[p.id], _booked(by_practitioner[p.id]))
+        ColumnPlan(p.id, day, p.working_intervals, time_off[p.id], _booked(by_practitioner[p.id]),
+                   (shortest or {}).get(p.id, 0))
         for p in practitioners
     ]
     calendar = _calendar(clinic, day, 1, practitioners, appointments, plans, now, rooms)
@@ -180,15 +190,16 @@ def day_calendar(day: date, now: datetime, only: str | None = None, rooms=()) ->
     return calendar
 
 
-def week_calendar(first_day: date, practitioner: Practitioner, now: datetime, rooms=()) -> Calendar:
-    """One practitioner's week, a column per day (`rooms` as for day_calendar)."""
+def week_calendar(first_day: date, practitioner: Practitioner, now: datetime, rooms=(), shortest=None) -> Calendar:
+    """One practitioner's week, a column per day (`rooms` and `shortest` as for day_calendar)."""
     clinic, practitioners, time_off, appointments = _load(first_day, WEEK, practitioner.id)
     by_day = defaultdict(list)
     for appointment in appointments:
         by_day[appointment.starts_at.astimezone(clinic.zone).date()].append(appointment)
     days = [first_day + timedelta(days=n) for n in range(WEEK)]
     plans = [
-        ColumnPlan(day, day, practitioner.working_intervals, time_off[practitioner.id], _booked(by_day[day]))
+        ColumnPlan(day, day, practitioner.working_intervals, time_off[practitioner.id], _booked(by_day[day]),
+                   (shortest or {}).get(practitioner.id, 0))
         for day in days
     ]
     return _calendar(clinic, first_day, WEEK, practitioners, appointments, plans, now, rooms)
@@ -438,6 +449,11 @@ def book_for_caller(account: StaffAccount, request: bookings.BookingRequest, now
     _require(practitioner is None or may_change(account, practitioner.id))
     try:
         return bookings.book(request, now, actor=actor(account), rules=desk_rules(load_clinic()))
+    except CannotBook as problem:
+        past_the_hours = _past_the_hours(practitioner, request) if problem.field == "start" else None
+        if past_the_hours is None:
+            raise
+        raise CannotBook("service", past_the_hours) from None
     except bookings.SlotTaken:
         if practitioner is None or _occupied_at(practitioner.id, request.start):
             raise
@@ -456,6 +472,25 @@ def book_for_caller(account: StaffAccount, request: bookings.BookingRequest, now
             f"from {clinic_time(request.start, clinic, get_locale() or 'en_US', 'time')}. "
             "Choose a shorter visit or an earlier time."
         )) from None
+
+
+def _past_the_hours(practitioner: Practitioner | None, request: bookings.BookingRequest) -> str | None:
+    """Why a visit starting on the steps of a working period is not on offer, when it is that the
+    visit runs past the period's end: said with the visit's length and when the hours end."""
+    service = next((s for s in practitioner.services if s.slug == request.service), None) if practitioner else None
+    if service is None:
+        return None
+    clinic = load_clinic()
+    local = request.start.astimezone(clinic.zone)
+    starts_at = local.hour * 60 + local.minute
+    for interval in practitioner.working_intervals:
+        opens, closes = (interval.start.hour * 60 + interval.start.minute, interval.end.hour * 60 + interval.end.minute)
+        if interval.weekday == local.weekday() and opens <= starts_at < closes \
+                and (starts_at - opens) % clinic.slot_step_minutes == 0 and starts_at + service.minutes > closes:
+            return (f"{service.name} takes {service.minutes} minutes, and {practitioner.name}'s hours end at "
+                    f"{clinic_time(wall_clock_instant(local.date(), interval.end, clinic.zone), clinic, get_locale() or 'en_US', 'time')}"
+                    ". Choose an earlier time or a shorter visit.")
+    return None
 
 
 def _why_parts_or_bed_do_not_fit(clinic, service, practitioner, start: datetime) -> str | None:

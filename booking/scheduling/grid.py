@@ -47,6 +47,9 @@ class ColumnPlan:
     hours: Sequence[WorkingInterval]  # the practitioner's weekly hours (every weekday)
     time_off: Sequence[TimeRange] = ()
     booked: Sequence[Booked] = ()
+    # The minutes of the shortest visit the column's practitioner gives: a free start with less than
+    # that before the end of its working period or the next time off offers no "Book" (0: any start).
+    shortest_minutes: int = 0
 
 
 @dataclass
@@ -57,7 +60,7 @@ class Cell:
     items: tuple = ()  # BOOKED: the appointment in this block (one: visits sharing a row take lanes)
     off_row: tuple = ()  # BOOKED: items if it starts after its row does (09:35 in the 09:30 row)
     start: datetime | None = None  # FREE: the instant the row begins (None inside a skipped hour)
-    bookable: bool = False  # FREE: a start on the working grid, not in the past
+    bookable: bool = False  # FREE: a start on the working grid, not in the past, with room for a visit
     # BOOKED: HANDS_ON or RESTING for the rows of a visit that has resting time; "" for one that
     # holds its practitioner throughout (drawn as a single block, as ever).
     phase: str = ""
@@ -130,6 +133,12 @@ class _Column:
     def holds(self, start: int, end: int) -> bool:
         """Is the practitioner with some patient during [start, end)?"""
         return any(_overlaps(parts, start, end) for parts in self.held.values())
+
+    def fits(self, start: int, minutes: int) -> bool:
+        """Could a visit of `minutes` start at `start`: inside one working period and clear of time
+        off? (Other visits are the booking's to judge: a visit with resting time may fit beside them.)"""
+        end = start + minutes
+        return any(ws <= start and end <= we for ws, we in self.working) and not _overlaps(self.time_off, start, end)
 
 
 def _overlaps(spans, start: int, end: int) -> bool:
@@ -314,7 +323,7 @@ def lay_out(plans: Sequence[ColumnPlan], step_minutes: int, zone: ZoneInfo, now:
                 elif kind == FREE:
                     cell.start = to_instant(plan.day, time(minute // 60, minute % 60), zone)
                     on_grid = cell.start is not None and minute in column.grid
-                    cell.bookable = on_grid and cell.start >= now
+                    cell.bookable = on_grid and cell.start >= now and column.fits(minute, plan.shortest_minutes)
                     if on_grid:
                         turns.add(cell.start)
                 cells[row][offset + lane] = cell
