@@ -795,3 +795,31 @@ def test_a_booking_made_on_the_spanish_pages_is_confirmed_in_spanish(staff, mail
     [calendar] = [part for part in confirmation.iter_attachments() if part.get_content_type() == "text/calendar"]
     assert calendar.get_content_charset() == "utf-8"
     assert "con Ana Test" in calendar.get_content()  # read as UTF-8 by any mail app, accents and all
+
+
+def test_a_courses_confirmation_asks_for_the_consent_and_lists_the_reading_as_one_visits_does(staff, mail):  # noqa: F811
+    """A trial found the course's email without the reading list or the consent its page asks for."""
+    from tests.test_consent import sign
+    from tests.test_booking_journey import PatientBrowser
+
+    response = staff.test_client().post("/api/v1/bookings", json={
+        "service": "consult", "practitioner": "ana", "start": "2027-03-09T10:00:00-08:00", "safety": [],
+        "patient": {"name": "Pat Course", "email": "course@example.com", "phone": "+1 213 555 0142",
+                    "birth_date": "1980-04-02"}, "repeat": {"every_days": 7, "count": 3}})
+    assert response.status_code == 201
+    send(staff, mail)
+    [course] = mail.to("course@example.com")
+    text = plain(course)
+    assert course["Subject"].startswith("Course booked: 3 visits")
+    assert "Reading before your visit\n\n- " in text and "/articles/" in text
+    consent_link = re.search(r"- Read and sign the consent: <http://clinic\.test(/manage/[^>]+/consent)>", text)
+    assert consent_link is not None and "Your consent to treatment" in text
+    patient = PatientBrowser(staff)
+    assert "agree" in patient.get(consent_link.group(1)).get_data(as_text=True)  # the first visit's own link
+    sign(patient, {"manage_url": consent_link.group(1).removesuffix("/consent")}, "Pat Course")
+    # Once a consent covers the patient's visits, a new booking's confirmation asks for none.
+    book_online(staff, start="2027-03-11T14:00:00-08:00", name="Pat Course",
+                email="course@example.com")
+    send(staff, mail)
+    later = plain(mail.to("course@example.com")[-1])
+    assert "Reading before your visit" in later and "Read and sign the consent" not in later

@@ -192,7 +192,10 @@ def compose(kind: str, appointment: Appointment, clinic: Clinic, now: datetime, 
                                   if len(clinic.languages or []) > 1 else None),
             "recheck_url": _external("manage.recheck", token=LINK_PLACEHOLDER),
             "desk_url": _external("desk.appointment", appointment_id=appointment.id),
-            "articles": _reading_list(appointment) if kind == "confirmation" else [],
+            # A course's confirmation is its first visit's: the same reading and the same consent.
+            "articles": _reading_list(appointment) if kind in CONFIRMATIONS else [],
+            "consent_url": _external("manage.consent_form", token=LINK_PLACEHOLDER),
+            "consent_needed": kind in CONFIRMATIONS and _needs_consent(appointment),
             "questions": None,
             "visit_manage_url": lambda visit: _external("manage.show", token=visit_link_placeholder(visit)),
             **context,
@@ -245,6 +248,14 @@ def _split(rendered: str) -> tuple[str, str]:
 
 # Emails that change what the patient's calendar should show carry an .ics file.
 CALENDAR_KINDS = {"confirmation", "course_confirmation", "moved", "cancelled", "course_cancelled"}
+CONFIRMATIONS = {"confirmation", "course_confirmation"}
+
+
+def _needs_consent(appointment: Appointment) -> bool:
+    """Whether the confirmation asks for consent, as the confirmation page does (no consent covers the visit)."""
+    from booking.operations.consent import needs_consent  # here: operations import the emails' placeholders
+
+    return needs_consent(appointment)
 
 
 def _reading_list(appointment: Appointment) -> list[tuple[str, str]]:
