@@ -38,6 +38,7 @@ from alembic.script.revision import RevisionError
 from alembic.util.exc import CommandError
 from sqlalchemy.engine import URL, Engine
 
+from booking.formatting import listed
 from booking.extensions import sqlite_in_memory
 
 SQLITE_HEADER = b"SQLite format 3\x00"
@@ -120,7 +121,7 @@ def describe(counts: dict[str, int]) -> str:
     first = {table: place for place, table in enumerate(MAIN_TABLES)}
     ordered = sorted(counts.items(), key=lambda item: (first.get(item[0], len(first)), -item[1], item[0]))
     parts = [_in_words(name, number) for name, number in ordered]
-    return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
+    return listed(parts)
 
 
 def _in_words(table: str, number: int) -> str:

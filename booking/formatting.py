@@ -175,6 +175,11 @@ def typed_date(day: date, locale: str | Locale) -> str:
 SENTENCE_ENDS = (".", "!", "?", "…")
 
 
+def listed(words: list[str]) -> str:
+    """'A', 'A and B', 'A, B and C': a list in a staff sentence (one or more words)."""
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
+
+
 def end_sentence(text: str) -> str:
     """Close a sentence with one full stop, even when it ends in a name that has one already:
     "Booked with Mei Lin, L.Ac." rather than "...L.Ac..". Markup stays Markup (templates)."""

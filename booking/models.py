@@ -1460,7 +1460,7 @@ class OfferState(enum.Enum):
     BOOKED = "booked"  # this person took the time
     GONE = "gone"  # someone else took it first, or it stopped being free
     EXPIRED = "expired"  # nobody answered in time
-    WITHDRAWN = "withdrawn"  # the place left the list (or changed) while the offer was open
+    WITHDRAWN = "withdrawn"  # the place left the list (or changed), or the person said no, while it was open
 
 
 class WaitlistEntry(db.Model):

@@ -7,6 +7,7 @@ from functools import wraps
 from flask import abort, current_app, has_request_context, session
 from flask_login import current_user
 
+from booking.formatting import listed
 from booking.models import StaffRole
 
 # Where Flask-Login keeps the signed-in staff session's id in the signed cookie.
@@ -49,8 +50,7 @@ ROLE_ONE = {StaffRole.ADMIN: "an admin", StaffRole.RECEPTIONIST: "a receptionist
 
 def _people(roles) -> str:
     """("admins",) -> "admins"; two roles -> "admins and receptionists"."""
-    names = [ROLE_PEOPLE[role] for role in StaffRole if role in roles]
-    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+    return listed([ROLE_PEOPLE[role] for role in StaffRole if role in roles])
 
 
 def staff_only(*roles: StaffRole):

@@ -66,6 +66,7 @@ RULES = {
     "waitlist.join": ("GET", 200, 200, 200, 200),
     "waitlist.show": ("GET", 200, 200, 200, 200),  # a place on the waitlist: its secret link is the key
     "waitlist.offer": ("GET", 200, 200, 200, 200),
+    "waitlist.decline_offer": ("POST", 303, 303, 303, 303),  # "No thanks": the next person is asked
     "waitlist.leave": ("GET", 200, 200, 200, 200),  # leaving asks first, on a page of its own
     "waitlist.left": ("GET", 200, 200, 200, 200),
     "waitlist.already": ("GET", 200, 200, 200, 200),  # joined again: the link went by email, never to the page

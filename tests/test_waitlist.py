@@ -213,6 +213,33 @@ def test_leaving_withdraws_the_offer_and_asks_the_next_person(clinic, clock):
         ("wait4@example.com", "open")]
 
 
+def test_no_thanks_on_an_offer_asks_the_next_person_at_once_and_keeps_the_place(clinic, clock):
+    """A trial found no way to turn an offer down: the time waited hours for it to run out."""
+    from tests.test_booking_journey import PatientBrowser
+
+    visit = only_ten_oclock_on_tuesday(clinic)
+    places = [join(clinic, n) for n in range(1, 5)]
+    cancel(clinic, visit)
+    with clinic.app_context():
+        offer_id = db.session.scalar(sa.select(WaitlistOffer.id).where(WaitlistOffer.entry_id == places[0].entry_id))
+    patient = PatientBrowser(clinic)
+    page = patient.get(f"/waitlist/{places[0].token}/offers/{offer_id}").get_data(as_text=True)
+    assert "No thanks" in page and "you keep your place" in page
+    offered = f"/waitlist/{places[0].token}/offers/{offer_id}"
+    said_no = patient.submit(f"{offered}/decline", {"csrf_token": patient.token(offered)}, token=False)
+    assert said_no.status_code == 303 and said_no.location.endswith(f"/waitlist/{places[0].token}")
+    assert "so it goes to the next person. You stay on the waitlist" in patient.get(said_no.location).get_data(as_text=True)
+    assert [(email, state) for email, state, _ in offers(clinic)] == [
+        ("wait1@example.com", "withdrawn"), ("wait2@example.com", "open"), ("wait3@example.com", "open"),
+        ("wait4@example.com", "open")]
+    assert entry_state(clinic, places[0].entry_id) is WaitlistState.WAITING
+    # Pressed again (a second tab): nothing more happens, and the offer's page says it has gone.
+    again = patient.submit(f"{offered}/decline", {"csrf_token": patient.token(f"/waitlist/{places[0].token}")},
+                           token=False)
+    assert again.status_code == 303 and again.location.endswith(f"/offers/{offer_id}")
+    assert patient.get(again.location).status_code == 409 and len(offers(clinic)) == 4
+
+
 def test_a_change_keeps_the_place_in_the_queue_and_drops_offers_it_no_longer_wants(clinic, clock):
     visit = only_ten_oclock_on_tuesday(clinic)
     joined = join(clinic)

@@ -158,3 +158,23 @@ def test_a_time_the_desk_offers_is_not_said_to_have_freed_up(staff, login_as):  
         email = outbox.email_of(message, staff.config["CLOCK"]())
         assert email.subject == "A time for you from the clinic: Wed, Mar 10, 2027, 10:00 AM PST"
         assert "freed up" not in email.text and "The clinic is offering you a time" in email.text
+
+
+def test_offering_a_time_someone_else_holds_names_them_and_who_it_went_to(staff, login_as):  # noqa: F811
+    """A trial offered one time to two people with no word that the first already held it."""
+    for n in (1, 2):
+        join(staff, n, first_day=TUESDAY + timedelta(days=1), last_day=TUESDAY + timedelta(days=1), practitioner="any")
+    desk = login_as(StaffRole.RECEPTIONIST)
+    with staff.app_context():
+        ben = db.session.execute(sa.text("SELECT id FROM practitioner WHERE slug = 'ben'")).scalar()
+        first, second = db.session.scalars(sa.select(WaitlistEntry.id).order_by(WaitlistEntry.id)).all()
+    said = []
+    for entry_id in (first, second):
+        response = submit(desk, f"/desk/waitlist/{entry_id}/offer", {
+            "start": "2027-03-10T10:00:00-08:00", "practitioner": str(ben), "date": "2027-03-10"},
+            page="/desk/waitlist?date=2027-03-10")
+        said.append(" ".join(desk.get(response.location).get_data(as_text=True).split()))
+    assert "The time is offered to Wait Er1: they are emailed a link to book it." in said[0]
+    assert "holds an offer of it too" not in said[0]
+    assert ("The time is offered to Wait Er2: they are emailed a link to book it. Wait Er1 holds an offer of it too: "
+            "the first to book it gets it, and the others are told it has gone.") in said[1]

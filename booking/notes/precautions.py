@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from booking.formatting import listed
 from booking.notes import points as note_points
 from booking.notes.choices import METHODS
 
@@ -53,23 +54,23 @@ def cautions(content: dict, precautions: Iterable[str]) -> list[str]:
     if "pregnant" in told:
         avoided = _named(code for code in codes if code in AVOIDED_IN_PREGNANCY)
         if avoided:
-            found.append(f"{_joined(avoided)} {'is a point' if len(avoided) == 1 else 'are points'} avoided in "
+            found.append(f"{listed(avoided)} {'is a point' if len(avoided) == 1 else 'are points'} avoided in "
                          f"pregnancy, and {TOLD_US['pregnant']}.")
         if electro:
             found.append(f"Electroacupuncture is recorded, and {TOLD_US['pregnant']}.")
     bruising = [METHODS[method] for method in methods if method in BRUISING_METHODS]
     for key in ("blood_thinners", "antiplatelets", "bleeding_disorder"):
         if bruising and key in told:
-            found.append(f"{_joined(bruising)} {'is' if len(bruising) == 1 else 'are'} recorded, and {TOLD_US[key]}: "
+            found.append(f"{listed(bruising)} {'is' if len(bruising) == 1 else 'are'} recorded, and {TOLD_US[key]}: "
                          f"{'it bruises' if len(bruising) == 1 else 'they bruise'} and may bleed.")
     if "skin_problem" in told:
         on_back = _named(code for code in codes if code in ON_THE_LOWER_BACK)
         if on_back:
-            found.append(f"{_joined(on_back)} {'is' if len(on_back) == 1 else 'are'} on the lower back, and "
+            found.append(f"{listed(on_back)} {'is' if len(on_back) == 1 else 'are'} on the lower back, and "
                          f"{TOLD_US['skin_problem']}: no needle goes through broken or infected skin.")
     heating = [METHODS[method] for method in methods if method in HEATING_METHODS]
     if heating and "diabetes" in told:
-        found.append(f"{_joined(heating)} {'is' if len(heating) == 1 else 'are'} recorded, and {TOLD_US['diabetes']}: "
+        found.append(f"{listed(heating)} {'is' if len(heating) == 1 else 'are'} recorded, and {TOLD_US['diabetes']}: "
                      "dulled feeling in the skin can let heat burn it.")
     return found
 
@@ -77,8 +78,3 @@ def cautions(content: dict, precautions: Iterable[str]) -> list[str]:
 def _named(codes: Iterable[str]) -> list[str]:
     """['LI4 Hegu', 'SP6 Sanyinjiao']: each point once, in the note's order, with its name."""
     return [f"{code} {found.pinyin}" if (found := note_points.point(code)) else code for code in dict.fromkeys(codes)]
-
-
-def _joined(words: list[str]) -> str:
-    """'A', 'A and B', 'A, B and C'."""
-    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]

@@ -641,6 +641,7 @@ def _suiting(clinic, entries: list[WaitlistEntry], first_day: date, last_day: da
 class DirectOffer:
     offer: WaitlistOffer
     replaced: list[WaitlistOffer]  # the place's earlier open offers, withdrawn for this one
+    also_holding: list[str]  # the names on other places holding an open offer of the same time
 
 
 def offer_directly(entry_id: int, practitioner_id: int, start: datetime, now: datetime, *, by: Actor) -> DirectOffer:
@@ -667,7 +668,29 @@ def offer_directly(entry_id: int, practitioner_id: int, start: datetime, now: da
             _close(offer, OfferState.WITHDRAWN, now)
         made = _offer(entry, practitioner_id, start, clinic, now, offered_by=by.label)
         _offer_again([(offer.practitioner_id, offer.starts_at) for offer in earlier], now)
-        return DirectOffer(made, earlier)
+        # The first to book it gets it: the desk is told who else holds it (a trial offered one
+        # time to two people unwarned).
+        rivals = [offer.entry.name for offer in _open_offers(practitioner_id=practitioner_id, starts_at=start)
+                  if offer.entry_id != entry.id and offer.expires_at > now]
+        return DirectOffer(made, earlier, rivals)
+
+
+def decline(entry_id: int, offer_id: int, now: datetime) -> bool:
+    """The person turned an open offer down from its page: it closes, and its time is asked of the
+    next people at once rather than held until it runs out; the place stays on the list. False
+    when the offer was no longer open (booked, gone or run out meanwhile)."""
+    with write_transaction():
+        seen = db.session.get(WaitlistOffer, offer_id)
+        if seen is None or seen.entry_id != entry_id:
+            return False
+        bookings.lock_practitioners(seen.practitioner_id)  # as confirm() locks: practitioner, then rows
+        _waiting(entry_id)
+        offer = locked(WaitlistOffer, offer_id)
+        if offer.state is not OfferState.OPEN or offer.expires_at <= now:
+            return False
+        _close(offer, OfferState.WITHDRAWN, now)
+        _offer_again([(offer.practitioner_id, offer.starts_at)], now)
+    return True
 
 
 def open_offers_of_places(entry_ids: list[int], now: datetime) -> dict[int, list[WaitlistOffer]]:

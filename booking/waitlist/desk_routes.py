@@ -8,6 +8,7 @@ from flask_babel import get_locale
 from flask_login import current_user
 
 from booking.clock import now
+from booking.formatting import listed
 from booking.desk.forms import for_the_desk
 from booking.forms import CheckboxChoices, Choice, SAFETY_CHOICES
 from booking.models import Practitioner, StaffRole
@@ -82,7 +83,11 @@ def offer(entry_id: int):
     else:
         replaced = "".join(f" Their earlier offer, {_offered(offer)}, is withdrawn: a person holds one offer at a time."
                            for offer in made.replaced)
-        flash(f"The time is offered: they are emailed a link to book it.{replaced}", "success")
+        rivals = (f" {listed(made.also_holding)} {'holds' if len(made.also_holding) == 1 else 'hold'} an offer of "
+                  "it too: the first to book it gets it, and the others are told it has gone.") if made.also_holding \
+            else ""
+        flash(f"The time is offered to {made.offer.entry.name}: they are emailed a link to book it.{replaced}{rivals}",
+              "success")
     return redirect(back, code=303)
 
 

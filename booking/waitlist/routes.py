@@ -204,6 +204,25 @@ def left():
     return render_template("waitlist/left.html")
 
 
+@bp.post("/<token>/offers/<int(max=2147483647):offer_id>/decline")
+def decline_offer(token: str, offer_id: int):
+    """"No thanks": the offered time goes to the next people now, not when the offer runs out (a
+    trial found no way to say no but to wait); the place stays on the list."""
+    entry = _place_or_404(token)
+    if waitlist.open_offer(entry, offer_id) is None:
+        abort(404)
+    if not BookItForm().validate_on_submit():
+        return redirect(url_for("waitlist.offer", token=token, offer_id=offer_id), code=303)
+    try:
+        declined = waitlist.decline(entry.id, offer_id, now())
+    except waitlist.OfferGone:
+        return _ended(entry, token)
+    if not declined:  # booked, gone or run out meanwhile: its page says which
+        return redirect(url_for("waitlist.offer", token=token, offer_id=offer_id), code=303)
+    flash(_("You said no to that time, so it goes to the next person. You stay on the waitlist."), "success")
+    return redirect(url_for("waitlist.show", token=token), code=303)
+
+
 @bp.route("/<token>/offers/<int(max=2147483647):offer_id>", methods=["GET", "POST"])
 def offer(token: str, offer_id: int):
     """An offered time with its "Book it" button; a time someone else booked first is said kindly."""
