@@ -4,6 +4,7 @@ race naming the visit, "cancel the rest" from the manage link and from the desk.
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 
 import sqlalchemy as sa
 
@@ -87,6 +88,30 @@ def test_a_visit_taken_before_confirming_returns_to_the_times_naming_it(clinic):
     assert "Visit 3 of 4 (Mar 23, 2027, 2:00 PM) is no longer free, so nothing was booked" in page
     assert "Visit 3: choose another time" in page
     assert len(visits(clinic)) == 1  # only the other patient's
+
+
+def test_a_visit_taken_before_confirming_keeps_the_times_chosen_for_the_other_visits(clinic):
+    book_online(clinic, start=TAKEN, email="other@example.com")
+    patient = PatientBrowser(clinic)
+    start_course(patient)
+    page = text(patient.get("/book/course/times"))
+    chosen = re.search(r'name="visit-2" type="radio" value="([^"]+)"', page).group(1)
+    assert patient.submit("/book/course/times", {"visit-2": chosen}).location.endswith("/book/check")
+    book_online(clinic, start="2027-03-23T14:00:00-07:00", email="quick@example.com")
+
+    assert patient.confirm().location.endswith("/book/course/times")
+    page = text(patient.get("/book/course/times"))
+    assert "Visit 3 of 4 (Mar 23, 2027, 2:00 PM) is no longer free, so nothing was booked" in page
+    assert f'name="visit-2" type="radio" value="{chosen}" checked' in page  # still chosen
+    assert 'name="visit-3" type="radio"' in page and re.search(r'name="visit-3" [^>]* checked', page) is None
+
+    # The patient chooses only the lost visit's time again, as a browser sends the ticked radios.
+    instead = re.search(r'name="visit-3" type="radio" value="([^"]+)"', page).group(1)
+    assert patient.submit("/book/course/times", {"visit-2": chosen, "visit-3": instead}).location.endswith("/book/check")
+    assert patient.confirm().location.endswith("/book/confirmation")
+    booked = [v.starts_at for v in visits(clinic) if v.course_id is not None]
+    assert [start.isoformat() for start in booked[1:3]] == [
+        datetime.fromisoformat(chosen).astimezone(UTC).isoformat(), datetime.fromisoformat(instead).astimezone(UTC).isoformat()]
 
 
 def book_api_course(app) -> dict:

@@ -35,7 +35,7 @@ from booking.operations.courses import (
 )
 from booking.operations.availability import load_clinic
 from booking.operations.problems import CannotBook, RequestProblem
-from booking.public.courses import course_of, repeat_of, saved_repeat, without_course
+from booking.public.courses import chosen_before, course_of, repeat_of, saved_repeat, without_course
 from booking.public.routes import bp as public_bp
 from booking.public.routes import journey_step, next_page
 from booking.scheduling.course import Length, how_often_value, overlapping, repeat_from
@@ -104,7 +104,7 @@ def course_times(draft):
         flash(problem.message, "lost-race")
         return redirect(url_for("public.choose_course"))
     form = CourseTimesForm()
-    saved = {start for start in course.get("starts") or ()}
+    saved = chosen_before(course)
     picked = {p.number: next((alt for alt in p.alternatives if alt.isoformat() in saved), None)
               for p in plan.proposals if not p.is_free}
     errors: list[tuple[str, str]] = []

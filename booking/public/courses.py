@@ -1,8 +1,8 @@
 """The course in a patient's booking draft, for the journey's pages (public.routes and courses.routes).
 
 It is kept in the draft's details, like every other answer, as {"every_days", "weekdays", "count",
-"practitioner", "first", "starts"}: `first` is the first time it was planned from, `starts` is
-None until a time is chosen for every visit.
+"practitioner", "first", "starts", "kept"}: `first` is the first time it was planned from, `starts` is
+None until a time is chosen for every visit, and `kept` the times still chosen after a lost race.
 """
 
 from __future__ import annotations
@@ -55,8 +55,15 @@ def book(draft, course: dict, request, draft_key: str):
                        draft=draft, draft_key=draft_key)
 
 
+def chosen_before(course: dict) -> set[str]:
+    """The times the patient has chosen so far (as saved), for the course's times page to tick."""
+    return set(course.get("starts") or course.get("kept") or ())
+
+
 def lost_race(draft, course: dict, lost: VisitNotFree):
-    """Back to the course's times, saying which visit is no longer free; every other answer stays."""
-    drafts.save(draft, now(), details=draft.details | {"course": course | {"starts": None}})
+    """Back to the course's times, saying which visit is no longer free; every other answer stays,
+    the times chosen for the other visits too: only the lost visit is asked again."""
+    kept = [start for number, start in enumerate(course["starts"], 1) if number != lost.number]
+    drafts.save(draft, now(), details=draft.details | {"course": course | {"starts": None, "kept": kept}})
     flash(lost.message, "lost-race")
     return redirect(url_for("public.course_times"), code=303)
