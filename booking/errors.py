@@ -163,9 +163,12 @@ def register_error_pages(app: Flask) -> None:
 
     @app.errorhandler(VisitCancelled)
     def visit_cancelled(_error):
+        """A patient's intake page sent after (or as) the visit was cancelled: on their page, in their language."""
         db.session.rollback()
-        return http_error(Conflict("This appointment was cancelled a moment ago, so its questions are closed and "
-                                   "what you just sent was not kept. To book again, start from the clinic's home page."))
+        closed = Conflict(_("This appointment was cancelled a moment ago, so its questions are closed and what "
+                            "you just sent was not kept. To book again, start from the clinic's home page."))
+        closed.heading = _("The questions are closed")
+        return http_error(closed)
 
     @app.errorhandler(ClinicNotSetUp)
     def not_set_up(error: ClinicNotSetUp):

@@ -8,10 +8,10 @@ import pytest
 import sqlalchemy as sa
 
 from booking.extensions import db
-from booking.models import Appointment, Intake, IntakeStatus
+from booking.models import Appointment, Intake, IntakeStatus, StaffRole
 from tests.instruments import KEELE_KEYS, START_BACK_TOML
 from tests.test_booking_journey import TUESDAY_14, PatientBrowser, manage_path, text
-from tests.test_staff import login_as, staff  # noqa: F401 (fixtures)
+from tests.test_staff import csrf_from, login_as, staff  # noqa: F401 (fixtures)
 
 STEPS = ["episode", "where", "history", "health", "pain", "activities"]
 ANSWERS = {
@@ -194,6 +194,27 @@ def test_a_cancelled_visit_has_no_intake(clinic, intake_path):
     patient.submit(path.removesuffix("/intake") + "/cancel", {"reason": ""})
     assert patient.get(path).status_code == 404
     assert patient.get(f"{path}/episode").status_code == 404
+
+
+def test_a_page_sent_after_the_desk_cancelled_the_visit_says_so_and_keeps_nothing(staff, intake_path, login_as):  # noqa: F811
+    patient, path = intake_path
+    answer(patient, path, steps=["episode"])
+    token = patient.token(f"{path}/where")  # the page open, being typed
+    desk = login_as(StaffRole.RECEPTIONIST)
+    with staff.app_context():
+        visit_id = db.session.scalar(sa.select(Appointment.id))
+    cancel = f"/desk/appointments/{visit_id}/cancel"
+    assert desk.post(cancel, data={"reason": "patient", "csrf_token": csrf_from(text(desk.get(cancel)))}).status_code == 303
+
+    for step, data in (("where", ANSWERS["where"]), ("check", {})):  # a page of questions, and "Send to the clinic"
+        refused = patient.client.post(f"{path}/{step}", data=data | {"csrf_token": token})
+        assert refused.status_code == 409
+        page = text(refused)
+        assert "<h1>The questions are closed</h1>" in page and "Page not found" not in page
+        assert ("This appointment was cancelled a moment ago, so its questions are closed and what you just sent was "
+                "not kept.") in page
+    intake, _ = the_intake(staff)
+    assert list(intake.answers) == ["episode"]  # nothing of the pages sent after the cancellation
 
 
 # --- the STarT Back screen: off by default, on only with the clinic's switch and a licensed file ---------

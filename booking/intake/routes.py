@@ -17,6 +17,7 @@ from booking.measures.intake import FLAG_STEPS, most_serious, red_flags
 from booking.models import AppointmentStatus
 from booking.operations import intakes
 from booking.operations.availability import load_clinic
+from booking.operations.problems import VisitCancelled
 from booking.forms import ConfirmForm
 from booking.questionnaire import (STEPS, EpisodeForm, answered_sections, example_date, form_data, page_language,
                                    screening_form)
@@ -60,6 +61,8 @@ def open_intake(view):
     @with_appointment
     def wrapper(appointment, token, **kwargs):
         if appointment.status is AppointmentStatus.CANCELLED:
+            if request.method == "POST":  # a page typed while the desk cancelled: say why nothing was kept
+                raise VisitCancelled()
             abort(404)
         if (appointment.intake is not None and appointment.intake.is_sent) or appointment.progress_check is not None:
             status = 409 if request.method == "POST" else 200
