@@ -18,6 +18,7 @@ from booking.models import (
     AppointmentStatus,
     OfferState,
     OutboxMessage,
+    OutboxStatus,
     Practitioner,
     TimeOff,
     WaitlistEntry,
@@ -302,6 +303,33 @@ def test_the_joined_and_offer_emails_carry_links_made_as_they_are_sent(clinic, c
     with clinic.app_context():
         assert db.session.scalar(sa.select(sa.func.count()).select_from(WaitlistLink)) == 2
         assert OfferState.OPEN is db.session.scalar(sa.select(WaitlistOffer.state))
+
+
+def test_a_place_left_while_its_email_is_being_written_is_not_told_it_joined(clinic, clock, mail):  # noqa: F811
+    """The sender looked (the place was waiting) and wrote the "joined" email; the person left before
+    it went. A trial saw it sent 24 ms after the place ended, with a link to a place no longer there."""
+    joined = join(clinic)
+    with clinic.app_context():
+        [claimed] = outbox.claim(clock(), "a-sender")
+        message = db.session.get(OutboxMessage, claimed)
+        assert outbox.stale_because(message, clock()) is None  # as the sender finds it first
+        written = outbox.email_of(message, clock())
+        db.session.rollback()
+    person = clinic.test_client()  # leaves through the place's own page
+    page = person.get(f"/waitlist/{joined.token}/leave").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+    assert person.post(f"/waitlist/{joined.token}/leave", data={"csrf_token": token}).status_code == 303
+    assert entry_state(clinic, joined.entry_id) is WaitlistState.LEFT
+
+    with clinic.app_context():
+        report = outbox.SendReport()
+        assert outbox._prepare_attempt(claimed, "a-sender", clock(), written, report) is None  # nothing to send
+        message = db.session.get(OutboxMessage, claimed)
+        assert (message.status, message.last_error) == (OutboxStatus.SKIPPED, "The place is no longer on the waitlist.")
+        assert not message.is_written and report.skipped == 1
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(WaitlistLink)) == 0  # no link was made
+    send(clinic, mail)
+    assert mail.received == []
 
 
 def test_a_place_for_one_day_names_that_day_rather_than_a_range(clinic, clock, mail):  # noqa: F811

@@ -16,7 +16,8 @@ died) sends the same words, and the admin's outbox page shows what was sent.
 When what an email is about changed or went before it is written: a visit that changed (its
 SEQUENCE), began, or was removed, a patient who was erased, a place that left the waitlist
 and an offer that was taken, withdrawn or ran out all make the email out of date, and it is
-skipped with the reason, unwritten (`stale_because`). Anything else that changed without a
+skipped with the reason, unwritten (`stale_because`, asked again in the last transaction before
+the mail server, so a place left while its email was being written is not told it joined). Anything else that changed without a
 new SEQUENCE (the patient's name, the clinic's phone or address, a course's other visits) is
 written as it is when the email goes, which is what is true when it is read. A message that
 cannot be written (a damaged context, a kind with no template any more) is marked failed
@@ -431,15 +432,21 @@ def _renew(message_id: int, sender: str, now: datetime) -> bool:
     ).rowcount == 1)
 
 
-def _prepare_attempt(message_id: int, sender: str, now: datetime, written: Email | None) -> dict[str, str] | None:
+def _prepare_attempt(message_id: int, sender: str, now: datetime, written: Email | None,
+                     report: SendReport) -> dict[str, str] | None:
     """Keep the words just `written` for the message (if it had none), and make fresh secret
     links for the attempt about to be made, by the placeholder each fills, stored as hashes only;
     None (nothing kept, no link) when the claim is no longer ours, so two senders never both
-    make one for a message."""
-    def make() -> dict[str, str] | None:
+    make one for a message, or when what the email is about changed while it was being written
+    (a place that left the waitlist a moment ago, a visit cancelled): it is skipped then, as it
+    would have been a moment earlier (stale_because, asked again in this last transaction before
+    the mail server)."""
+    def make() -> tuple[dict[str, str] | None, OutboxStatus | None]:
         message = db.session.scalar(sa.select(OutboxMessage).where(_still_mine(message_id, sender)))
         if message is None:
-            return None
+            return None, None
+        if skip := stale_because(message, now):
+            return None, _settle(message, now, OutboxStatus.SKIPPED, skip, None)
         if written is not None and not message.is_written:
             message.subject, message.text_body, message.html_body = written.subject[:200], written.text, written.html
             message.calendar = written.calendar.decode() if written.calendar else None
@@ -454,9 +461,11 @@ def _prepare_attempt(message_id: int, sender: str, now: datetime, written: Email
                 links[VISIT_LINK_PREFIX + reference] = new_manage_link(visit_id, now)
         if WAITLIST_LINK_PLACEHOLDER in text and message.waitlist_entry_id is not None:
             links[WAITLIST_LINK_PLACEHOLDER] = _new_waitlist_link(message.waitlist_entry_id, now)
-        return links
+        return links, None
 
-    return _writing(make)
+    links, skipped = _writing(make)
+    _count(message_id, skipped, report)
+    return links
 
 
 # Emails about every visit of a course (their context lists the visits), queued on one of them.
@@ -565,9 +574,9 @@ def _deliver_one(message_id: int, sender: str, now_function, transport: Transpor
     links: dict[str, str] = {}
     if written is not None or needs_link(message):
         db.session.rollback()
-        links = _prepare_attempt(message_id, sender, now_function(), written)
+        links = _prepare_attempt(message_id, sender, now_function(), written, report)
         if links is None:
-            return  # another sender took it over meanwhile
+            return  # another sender took it over meanwhile, or it no longer applies
         message = db.session.get(OutboxMessage, message_id)
     envelope = mime_message(message, current_app.config["MAIL_FROM"], links)
     db.session.rollback()  # no transaction stays open while the mail server is talked to
@@ -633,23 +642,32 @@ def _record(message_id: int, sender: str, now: datetime, status: OutboxStatus, e
     """Write down how an attempt went, in its own short transaction, if the claim is still ours."""
     def write() -> OutboxStatus | None:
         message = db.session.scalar(sa.select(OutboxMessage).where(_still_mine(message_id, sender)))
-        if message is None:
-            return None
-        outcome = status
-        message.claimed_by, message.claimed_until = None, None
-        message.last_error = error[:500] if error else None
-        if outcome is OutboxStatus.QUEUED:
-            if message.attempts >= MAX_ATTEMPTS:
-                outcome = OutboxStatus.FAILED
-                message.last_error = f"Gave up after {message.attempts} attempts. Last: {error}"[:500]
-            else:
-                message.next_attempt_at = now + RETRY_AFTER[message.attempts - 1]
-        message.status = outcome
-        if outcome is OutboxStatus.SENT:
-            message.sent_at, message.server_reply = now, (reply or "")[:500]
-        return outcome
+        return None if message is None else _settle(message, now, status, error, reply)
 
-    outcome = _writing(write)
+    _count(message_id, _writing(write), report)
+
+
+def _settle(message: OutboxMessage, now: datetime, status: OutboxStatus, error: str | None,
+            reply: str | None) -> OutboxStatus:
+    """Release the sender's claim on the message with how its attempt went; the status it ends in
+    (a message out of tries fails rather than waits)."""
+    outcome = status
+    message.claimed_by, message.claimed_until = None, None
+    message.last_error = error[:500] if error else None
+    if outcome is OutboxStatus.QUEUED:
+        if message.attempts >= MAX_ATTEMPTS:
+            outcome = OutboxStatus.FAILED
+            message.last_error = f"Gave up after {message.attempts} attempts. Last: {error}"[:500]
+        else:
+            message.next_attempt_at = now + RETRY_AFTER[message.attempts - 1]
+    message.status = outcome
+    if outcome is OutboxStatus.SENT:
+        message.sent_at, message.server_reply = now, (reply or "")[:500]
+    return outcome
+
+
+def _count(message_id: int, outcome: OutboxStatus | None, report: SendReport) -> None:
+    """Add a message's outcome to the pass's report (None: not ours to record, so not counted)."""
     if outcome is None:
         return
     counted = {OutboxStatus.SENT: "sent", OutboxStatus.QUEUED: "retrying", OutboxStatus.FAILED: "failed",
