@@ -14,13 +14,14 @@ Catalogs: booking/translations/<language>/LC_MESSAGES/messages.po, compiled to .
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
 from urllib.parse import urlencode
 
 from babel import Locale, UnknownLocaleError
 from flask import Flask, g, has_request_context, redirect, request, session
-from flask_babel import Babel, force_locale, get_locale
+from flask_babel import Babel, force_locale, get_locale, refresh
 from markupsafe import Markup
 
 from booking.extensions import db
@@ -72,11 +73,26 @@ def offered_languages(clinic) -> list[str]:
 
 
 def patient_language() -> str:
-    """The language this patient chose, if the clinic offers it; else, on a visit's own pages
-    (manage_link), the language the visit was booked in; else the clinic's first."""
+    """The language this patient chose, if the clinic offers it; else, on the pages of a visit or
+    a place on the waitlist (opened by its secret link), the language it was made in; else the
+    clinic's first."""
     offered = offered_languages(_clinic())
-    chosen = session.get(SESSION_KEY) or g.get("appointment_language")
+    chosen = session.get(SESSION_KEY) or g.get("link_language")
     return chosen if chosen in offered else offered[0]
+
+
+def speak_the_language_of(opened, keep: Callable[[str], None]) -> None:
+    """The pages a secret link opens (a visit's, a place's on the waitlist) speak the language it was
+    made in (`opened.language`), unless this browser chose one; a choice made here (the switcher
+    leads to a GET) becomes its language, kept by `keep(language)`, so its later emails follow
+    the patient's switch."""
+    g.link_language = opened.language
+    chosen = session.get(SESSION_KEY)
+    if (request.method == "GET" and chosen and chosen != opened.language
+            and chosen in offered_languages(_clinic())):
+        keep(chosen)
+        opened.language = chosen
+    refresh()  # in case anything asked for the page's locale before the link's language was known
 
 
 def is_patient_page() -> bool:

@@ -6,14 +6,13 @@ from __future__ import annotations
 from functools import wraps
 
 import sqlalchemy as sa
-from flask import abort, g, request, session
-from flask_babel import refresh
+from flask import abort
 from sqlalchemy.orm import selectinload
 
 from booking.clock import now
 from booking.extensions import db
-from booking.i18n import SESSION_KEY, offered_languages
-from booking.models import Appointment, Clinic, ManageLink
+from booking.i18n import speak_the_language_of
+from booking.models import Appointment, ManageLink
 from booking.operations.bookings import set_language
 from booking.tokens import hash_token
 
@@ -30,16 +29,9 @@ def still_opens(token: str, appointment_id: int) -> bool:
 
 
 def speak_its_language(appointment: Appointment) -> None:
-    """The link's pages speak the language the visit was booked in, unless this browser chose
-    one; a choice made here (the switcher leads to a GET) becomes the visit's language, so its
-    later emails and reminders follow the patient's switch."""
-    g.appointment_language = appointment.language
-    chosen = session.get(SESSION_KEY)
-    if (request.method == "GET" and chosen and chosen != appointment.language
-            and chosen in offered_languages(db.session.get(Clinic, 1))):
-        set_language(appointment.id, chosen)
-        appointment.language = chosen
-    refresh()  # in case anything asked for the page's locale before the visit was known
+    """The link's pages speak the language the visit was booked in (i18n.speak_the_language_of); a
+    choice made here becomes the visit's language, so its later emails and reminders follow it."""
+    speak_the_language_of(appointment, lambda chosen: set_language(appointment.id, chosen))
 
 
 def opened_by(token: str) -> Appointment | None:

@@ -68,7 +68,7 @@ RULES = {
     "waitlist.offer": ("GET", 200, 200, 200, 200),
     "waitlist.decline_offer": ("POST", 303, 303, 303, 303),  # "No thanks": the next person is asked
     "waitlist.leave": ("GET", 200, 200, 200, 200),  # leaving asks first, on a page of its own
-    "waitlist.left": ("GET", 200, 200, 200, 200),
+    "waitlist.left": ("GET", 302, 302, 302, 302),  # said once a place is left: this one still waits, to its page
     "waitlist.already": ("GET", 200, 200, 200, 200),  # joined again: the link went by email, never to the page
     "waitlist.visit": ("POST", 303, 303, 303, 303),  # no visit booked from the place: back to its page
     "api.join_waitlist": ("POST", 422, 422, 422, 422),

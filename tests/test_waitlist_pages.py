@@ -83,7 +83,7 @@ def test_leaving_asks_first_and_the_link_then_says_when_the_place_was_left(clini
     assert "Leave the waitlist?" in asked and "Yes, leave the waitlist" in asked and "No, keep my place" in asked
     with clinic.app_context():
         assert db.session.scalar(sa.select(WaitlistEntry.state)) is WaitlistState.WAITING
-    assert patient.submit(place + "/leave").location.endswith("/waitlist/left")
+    assert patient.submit(place + "/leave").location.endswith(place + "/left")
     page = patient.get(place).get_data(as_text=True)
     assert "You left the waitlist on Monday, March 8, 2027." in page
 
@@ -126,3 +126,31 @@ def test_a_place_whose_dates_are_over_says_when_it_ended(clinic, clock):
     page = PatientBrowser(clinic).get(f"/waitlist/{joined.token}").get_data(as_text=True)
     assert "Your place ended on Wednesday, March 10, 2027: the last day you asked for was March 9, 2027." in page
     assert PatientBrowser(clinic).get(f"/waitlist/{joined.token}x").status_code == 404  # a wrong link: still 404
+
+
+def test_a_spanish_place_opens_in_spanish_in_a_fresh_browser_and_a_switch_there_becomes_its_language(clinic):
+    from tests.test_languages import offer_spanish
+    from tests.test_waitlist_api import PLACE
+
+    offer_spanish(clinic)
+    made = clinic.test_client().post("/api/v1/waitlist", json=PLACE | {"language": "es"})
+    assert made.status_code == 201, made.get_json()
+    place = made.get_json()["manage_url"].removeprefix("http://clinic.test")
+    person = PatientBrowser(clinic)  # no language chosen in this browser
+    page = person.get(place).get_data(as_text=True)
+    assert '<html lang="es">' in page and "Su lugar en la lista de espera" in page
+    assert "¿Dejar la lista de espera?" in person.get(place + "/leave").get_data(as_text=True)
+    left = person.submit(place + "/leave")
+    assert left.status_code == 303
+    page = person.get(left.location).get_data(as_text=True)
+    assert '<html lang="es">' in page and "Usted dejó la lista de espera" in page
+    assert "Usted dejó la lista de espera el" in person.get(place).get_data(as_text=True)
+
+    # As on a visit's page: the switcher there makes English the place's language, for its emails too.
+    other = clinic.test_client().post("/api/v1/waitlist", json=PLACE | {"language": "es", "service": "consult"})
+    place = other.get_json()["manage_url"].removeprefix("http://clinic.test")
+    english = PatientBrowser(clinic)
+    english.get(place + "?language=en")
+    assert '<html lang="en">' in english.get(place).get_data(as_text=True)
+    with clinic.app_context():
+        assert db.session.scalar(sa.select(WaitlistEntry.language).where(WaitlistEntry.state == WaitlistState.WAITING)) == "en"

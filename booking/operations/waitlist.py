@@ -259,6 +259,14 @@ def manage_link_for(entry_id: int, now: datetime) -> str | None:
         return outbox.new_manage_link(visit.id, now) if visit is not None else None
 
 
+def set_language(entry_id: int, language: str) -> None:
+    """The language the person now reads the place's pages in: its later emails follow it."""
+    with write_transaction():
+        entry = locked(WaitlistEntry, entry_id)
+        if entry is not None:
+            entry.language = language
+
+
 def _waiting(entry_id: int) -> WaitlistEntry:
     """The place, locked until the commit, still on the list; else OfferGone."""
     entry = locked(WaitlistEntry, entry_id)

@@ -14,7 +14,7 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 
 from booking.clock import now
-from booking.i18n import in_current_language, patient_language
+from booking.i18n import in_current_language, patient_language, speak_the_language_of
 from booking.operations import waitlist
 from booking.operations.availability import bookable_services, load_clinic, load_practitioners
 from booking.operations.bookings import EmergencyAnswers, PatientBusy, PatientDetails
@@ -115,10 +115,12 @@ def already():
 
 
 def _place_or_404(token: str):
-    """The place the link opens, whatever its state; 404 for a link that opens nothing."""
+    """The place the link opens, whatever its state; 404 for a link that opens nothing. Its pages
+    speak the place's language, as a visit's pages speak the visit's (manage_link)."""
     entry = waitlist.place_by_link(token)
     if entry is None:
         abort(404)
+    speak_the_language_of(entry, lambda chosen: waitlist.set_language(entry.id, chosen))
     return entry
 
 
@@ -178,7 +180,7 @@ def leave(token: str):
                 waitlist.leave(entry.id, now())
             except waitlist.OfferGone:
                 pass  # a second press: the place has already gone
-            return redirect(url_for("waitlist.left"), code=303)
+            return redirect(url_for("waitlist.left", token=token), code=303)
         flash(_("This page was open too long or was sent twice. Press the button again."), "lost-race")
         return redirect(url_for("waitlist.leave", token=token), code=303)
     return render_template("waitlist/leave.html", entry=entry, token=token, form=form,
@@ -198,9 +200,12 @@ def visit(token: str):
     return redirect(url_for("manage.show", token=link), code=303)
 
 
-@bp.get("/left")
-def left():
-    """Said after leaving: the link opens nothing now, so this page needs none."""
+@bp.get("/<token>/left")
+def left(token: str):
+    """Said after leaving, in the place's language (the link still opens the place, to say it was left)."""
+    entry = _place_or_404(token)
+    if entry.state is not WaitlistState.LEFT:
+        return redirect(url_for("waitlist.show", token=token))
     return render_template("waitlist/left.html")
 
 
