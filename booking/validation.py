@@ -28,12 +28,43 @@ def whole_number(text: str | None) -> int | None:
     return int(text) if text.isascii() and text.isdigit() else None
 
 
+# The Arabic script's letters, between which a zero-width non-joiner keeps two letters from joining
+# (Persian writes some names with it, e.g. a surname ending in -zadeh).
+ARABIC_LETTERS = re.compile("[\u0620-\u064a\u066e-\u06d3\u06d5\u06ee-\u06ff\u0750-\u077f\u08a0-\u08ff"
+                            "\ufb50-\ufdff\ufe70-\ufefc]")
+ZERO_WIDTH_NON_JOINER, ZERO_WIDTH_JOINER = "\u200c", "\u200d"
+
+
+def hidden_character(text: str) -> str | None:
+    """The first character of `text` that is a format character (Unicode category Cf) shown as
+    nothing: a right-to-left override or isolate, a zero-width space, a soft hyphen. In a name it
+    can disguise it ("\u202enhoJ" shows as "John" reversed) on staff pages and in emails. The
+    joiners keep the places the scripts that need them use them (IDNA's rule, RFC 5892
+    CONTEXTJ): after a virama (Devanagari, Bengali...), and a non-joiner between two Arabic-script
+    letters. None when there is no such character."""
+    for position, character in enumerate(text):
+        if unicodedata.category(character) != "Cf":
+            continue
+        before = text[position - 1] if position else ""
+        after = text[position + 1:position + 2]
+        if character in (ZERO_WIDTH_NON_JOINER, ZERO_WIDTH_JOINER) and before and unicodedata.combining(before) == 9:
+            continue  # after a virama: how the script writes a half form or a visible virama
+        if character == ZERO_WIDTH_NON_JOINER and ARABIC_LETTERS.match(before) and ARABIC_LETTERS.match(after):
+            continue
+        return character
+    return None
+
+
 def clean_name(value: str | None) -> str:
+    """A person's full name in any script, on one line, with no hidden characters."""
     name = (value or "").strip()
     if not name:
         raise ValueError(_("Enter your full name"))
     if any(unicodedata.category(character) == "Cc" for character in name):
         raise ValueError(_("Enter your full name on one line, without tabs"))
+    if hidden_character(name) is not None:
+        raise ValueError(_("Full name must not include hidden characters, such as a right-to-left mark or a "
+                           "zero-width space: type the name rather than pasting it"))
     if len(name) > NAME_LIMIT:
         raise ValueError(_("Full name must be %(limit)d characters or fewer", limit=NAME_LIMIT))
     return name

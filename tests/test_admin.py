@@ -510,6 +510,15 @@ def test_adding_an_account_for_a_name_that_ends_in_a_full_stop_says_so_once(staf
     assert "Account added for Cleo New, L.Ac.</" in admin.get(added.location).get_data(as_text=True)
 
 
+def test_a_staff_name_with_a_hidden_character_is_refused_and_no_account_is_added(staff, admin):  # noqa: F811
+    refused = submit(admin, "/admin/staff", {"name": "Cleo \u202eweN", "email": "cleo@example.com",
+                                             "role": "receptionist", "password": "a long enough password"})
+    assert refused.status_code == 200
+    assert "Full name must not include hidden characters, such as a right-to-left mark" in refused.get_data(as_text=True)
+    with staff.app_context():
+        assert db.session.scalar(sa.select(StaffAccount.id).where(StaffAccount.email == "cleo@example.com")) is None
+
+
 # --- the round trip ---------------------------------------------------------------------
 
 def test_edits_through_the_pages_export_and_import_into_a_fresh_database(request, staff, admin, tmp_path):  # noqa: F811

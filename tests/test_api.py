@@ -15,6 +15,7 @@ from booking.rate_limits import TidiedMemoryStorage
 from booking.models import Appointment, AppointmentStatus, Clinic, Patient, Practitioner, Service, StaffRole
 from booking.operations import bookings, catalogue, desk
 from booking.api.schemas import read_whole_number
+from booking.validation import clean_name
 from booking.operations.staff import add_staff
 from booking.tokens import hash_token
 from tests.conftest import app_config, close_database
@@ -426,6 +427,38 @@ def test_bad_bookings_are_422_per_field_and_write_nothing(clinic, client, change
     assert response.status_code == 422, response.get_json()
     assert words in response.get_json()["errors"][field]
     assert row_counts(clinic) == (0, 0)
+
+
+# Characters that show as nothing but change how a name reads on staff pages and in emails: a right-to-left
+# override ("Pat \u202eredeeM" shows as "Pat Meeder"), isolates, zero-width spaces and joiners, a soft hyphen.
+HIDDEN_IN_NAMES = ["Pat \u202eredeeM", "\u2067Pat\u2069 Example", "Pat\u200bExample", "Pat\u200c Example",
+                   "Pa\u00adt Example", "\ufeffPat Example", "Pat Exa\u200dmple", "Pat \u200fExample"]
+
+
+@pytest.mark.parametrize("name", HIDDEN_IN_NAMES)
+def test_a_name_with_hidden_characters_is_refused_by_name(clinic, client, name):
+    response = client.post("/api/v1/bookings", json=body(name=name))
+    assert response.status_code == 422, response.get_json()
+    assert "Full name must not include hidden characters" in response.get_json()["errors"]["patient.name"]
+    assert row_counts(clinic) == (0, 0)
+
+
+# Names in any script stay bookable, with the joiners the scripts that need them use: a Persian
+# surname's non-joiner between Arabic letters, a Devanagari half form's joiner after a virama.
+ANY_SCRIPT = ["José Núñez", "李雷", "محمد عبد الله", "علی حسین\u200cزاده", "Zoë O'Brien-Łukasz", "Ἀλέξανδρος",
+              "क्\u200dषमा शर्मा", "יעל כהן"]
+
+
+def test_names_in_any_script_pass_the_one_check_that_refuses_hidden_characters(clinic, client):
+    with clinic.test_request_context():
+        assert [clean_name(name) for name in ANY_SCRIPT] == ANY_SCRIPT
+        for name in HIDDEN_IN_NAMES:
+            with pytest.raises(ValueError, match="hidden characters"):
+                clean_name(name)
+    response = client.post("/api/v1/bookings", json=body(name="علی حسین\u200cزاده"))
+    assert response.status_code == 201, response.get_json()
+    with clinic.app_context():
+        assert db.session.scalar(sa.select(Patient.name)) == "علی حسین\u200cزاده"
 
 
 @pytest.mark.parametrize(

@@ -298,6 +298,7 @@ def test_bad_safety_answers(clinic, patient, symptoms, message):
 BAD_DETAILS = [
     ({"name": ""}, "Enter your full name"),
     ({"name": "x" * 121}, "Full name must be 120 characters or fewer"),
+    ({"name": "Pat \u202eredeeM"}, "Full name must not include hidden characters"),  # shows as "Pat Meeder"
     ({"email": ""}, "Enter your email address"),
     ({"email": "pat@"}, "Enter an email address in the correct format, like name@example.com"),
     ({"phone": ""}, "Enter a phone number"),

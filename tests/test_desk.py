@@ -219,6 +219,14 @@ def test_a_taken_time_offers_others_and_keeps_the_typing(staff, desk):  # noqa: 
     assert count(staff, Appointment) == 1
 
 
+def test_a_callers_name_with_a_hidden_character_is_refused_beside_the_field(staff, desk):  # noqa: F811
+    target = "/desk/book?practitioner=ana&start=2027-03-09T11:00:00-08:00&patient=new"
+    response = submit(desk, target, new_caller("Zero\u200bWidth Caller"))
+    assert response.status_code == 200
+    assert response.get_data(as_text=True).count("Full name must not include hidden characters") == 2  # summary, field
+    assert count(staff, Appointment) == 0 and count(staff, Patient) == 0
+
+
 def test_emergency_answers_stop_a_phone_booking(staff, desk):  # noqa: F811
     target = "/desk/book?practitioner=ana&start=2027-03-09T11:00:00-08:00&patient=new"
     response = submit(desk, target, new_caller("Urgent Caller", symptoms="saddle_numbness"))

@@ -62,6 +62,7 @@ def test_joining_again_is_409_already_waiting_with_no_link_and_no_second_place(c
     ({"parts_of_day": "morning"}, 422, "parts_of_day"),
     ({"safety": None}, 422, "safety"),
     ({"patient": {"name": "X"}}, 422, "patient.email"),
+    ({"patient": PLACE["patient"] | {"name": "Api \u202eretiaW"}}, 422, "patient.name"),  # a hidden override
 ])
 def test_each_bad_field_is_named_and_nothing_is_written(clinic, changes, status, field):
     response = clinic.test_client().post("/api/v1/waitlist", json=PLACE | changes)

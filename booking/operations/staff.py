@@ -23,7 +23,7 @@ from booking.transaction import gave_way, write_transaction, writing
 from booking.models import Clinic, Practitioner, StaffAccount, StaffRole, StaffSecondFactor, StaffSession
 from booking.tokens import hash_token, new_token
 from booking.operations.problems import CannotBook, InvalidInput
-from booking.validation import NAME_LIMIT, clean_email, clean_name
+from booking.validation import NAME_LIMIT, clean_email, clean_name, hidden_character
 
 MIN_PASSWORD_LENGTH = 12
 
@@ -148,8 +148,11 @@ def account_problems(email: str | None, name: str | None, password: str | None, 
         try:
             clean_name(name)
         except ValueError:
-            problems["name"] = (f"Full name must be {NAME_LIMIT} characters or fewer" if len(name.strip()) > NAME_LIMIT
-                                else "Enter the full name on one line, without tabs or other control characters")
+            problems["name"] = (
+                f"Full name must be {NAME_LIMIT} characters or fewer" if len(name.strip()) > NAME_LIMIT
+                else "Full name must not include hidden characters, such as a right-to-left mark or a zero-width "
+                     "space: type the name rather than pasting it" if hidden_character(name) is not None
+                else "Enter the full name on one line, without tabs or other control characters")
     if not (email or "").strip():
         problems["email"] = "Enter their email address"
     else:
