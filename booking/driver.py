@@ -15,8 +15,12 @@ extensions.DRIVER_STATEMENT_LISTENERS, so whoever counts the engine's statements
 
 from __future__ import annotations
 
+import enum
 import functools
+import uuid
 from dataclasses import dataclass, field
+from datetime import date, datetime, time
+from decimal import Decimal
 from typing import NamedTuple
 
 import sqlalchemy as sa
@@ -143,14 +147,25 @@ def _planned(form: _DriverForm, given: dict) -> _Plan | None:
         keys = [by_name[name].key if by_name[name].key in given else name if name in given else None
                 for name in names]
         values = compiled.construct_params(given)
+        own = [by_name[name].value for name, key in zip(names, keys) if key is None]
         if all(values[name] is (given[key] if key is not None else by_name[name].value)
-               for name, key in zip(names, keys)):
-            plan = _Plan(names, tuple(
-                (key, form.binders.get(name), None if key is not None else _bound(by_name[name].value,
-                                                                                   form.binders.get(name)))
-                for name, key in zip(names, keys)))
+               for name, key in zip(names, keys)) and all(_unchanging(value) for value in own):
+            try:
+                plan = _Plan(names, tuple(
+                    (key, form.binders.get(name), None if key is not None else _bound(by_name[name].value,
+                                                                                       form.binders.get(name)))
+                    for name, key in zip(names, keys)))
+            except Exception:  # a value of the statement's own its column refuses: said at each use, as before
+                plan = None
     form.plan.append(plan)
     return plan
+
+
+def _unchanging(value) -> bool:
+    """Whether a statement's own value can be processed once and kept: not a list or a dict, which
+    the statement's maker could change between uses."""
+    return value is None or isinstance(value, str | bytes | int | float | bool | datetime | date | time | Decimal
+                                      | enum.Enum | uuid.UUID)
 
 
 def _expanded(form: _DriverForm, given: dict) -> tuple:

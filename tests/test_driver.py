@@ -177,6 +177,21 @@ def test_a_kept_plan_reads_as_through_the_engine_use_after_use(clinic):
         [plan] = driver._driver_form(asking, db.engine.dialect, frozenset({"who", "since"})).plan
         assert plan is not None  # kept, not worked out again by construct_params each time
 
+        # One value in two places; and a value of the statement's own that its column refuses (a
+        # naive instant) is refused at every use, as SQLAlchemy refuses it, with no plan kept.
+        twice = (sa.select(TimeOff.practitioner_id).where(TimeOff.starts_at >= sa.bindparam("at"),
+                                                           TimeOff.ends_at > sa.bindparam("at"))
+                 .order_by(TimeOff.starts_at))
+        for at in (first, first.replace(hour=17), first.replace(hour=20)):
+            assert driver.run(twice, {"at": at}) == [tuple(r) for r in db.session.execute(twice, {"at": at})]
+            db.session.rollback()
+        refused = sa.select(TimeOff.id).where(TimeOff.starts_at > datetime(2027, 3, 9), TimeOff.practitioner_id ==
+                                              sa.bindparam("who"))
+        for _ in range(2):
+            with pytest.raises(sa.exc.StatementError, match="naive datetime"):
+                driver.run(refused, {"who": 1})
+        assert driver._driver_form(refused, db.engine.dialect, frozenset({"who"})).plan == [None]
+
 
 def test_in_lists_named_one_after_the_other_read_as_through_the_engine(clinic):
     """SQLAlchemy writes the values of a list `who` as who_1, who_2...; beside a second list named

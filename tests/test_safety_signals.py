@@ -441,27 +441,34 @@ def test_an_emergency_answer_on_one_visits_link_raises_the_courses_visits_still_
     assert "Emergency flag" in text(login_as(StaffRole.RECEPTIONIST).get("/desk?date=2027-03-16"))
 
 
-def test_courses_booked_before_the_upgrade_get_their_flags_on_every_booked_visit(staff, clock):  # noqa: F811
+def test_courses_booked_before_the_upgrade_get_their_flags_on_every_visit_ahead(staff, clock):  # noqa: F811
     import flask_migrate
+    from datetime import datetime, timezone
 
-    visits = book_course(staff, ["fever"])
-    send_intake(staff, visits[1], where=BOTH_LEGS_NEW)  # an emergency on the second visit's intake
+    visits = book_course(staff, [])
+    ids = [appointment_id(staff, v) for v in visits]
+    raised = datetime(2027, 3, 8, 16, tzinfo=timezone.utc)
     with staff.app_context():
-        from booking.operations import bookings
-        bookings.cancel(appointment_id(staff, visits[3]), "", clock())
-        ids = [appointment_id(staff, v) for v in visits]
-        # As the course was before: each signal on the visit it was given for, and only its flag raised.
-        db.session.execute(sa.delete(SafetySignal).where(
-            ~((SafetySignal.appointment_id == ids[0]) & (SafetySignal.source == "booking"))
-            & ~((SafetySignal.appointment_id == ids[1]) & (SafetySignal.source == "intake"))))
-        db.session.execute(sa.update(Appointment).where(Appointment.id.in_(ids[1:])).values(alert_level=None))
-        db.session.execute(sa.update(Appointment).where(Appointment.id == ids[1]).values(alert_level="emergency"))
+        # As courses were before: each signal only on the visit it was given for. The third visit
+        # has already happened (still marked booked), so nothing is passed on to it.
+        db.session.add_all([
+            SafetySignal(appointment_id=ids[0], level="emergency", source="intake", codes=["both_legs", "fever"],
+                         raised_at=raised),
+            SafetySignal(appointment_id=ids[1], level="emergency", source="recheck", codes=["both_legs"],
+                         raised_at=raised)])
+        db.session.execute(sa.update(Appointment).where(Appointment.id.in_(ids[:2])).values(alert_level="emergency"))
+        db.session.execute(sa.update(Appointment).where(Appointment.id == ids[2]).values(
+            starts_at=datetime(2026, 1, 6, 18, tzinfo=timezone.utc), ends_at=datetime(2026, 1, 6, 19, tzinfo=timezone.utc),
+            occupied_until=datetime(2026, 1, 6, 19, 15, tzinfo=timezone.utc)))
         db.session.commit()
         db.session.remove()
         flask_migrate.downgrade(revision="0032")
         flask_migrate.upgrade()
-    assert course_levels(staff) == ["emergency", "emergency", "emergency", None]  # the cancelled one untouched
-    with staff.app_context():
-        held = {(s.appointment_id, s.source, tuple(s.codes)) for s in db.session.scalars(sa.select(SafetySignal))}
-    assert held == {(ids[n], source, codes) for n in (0, 1, 2)
-                    for source, codes in (("booking", ("fever",)), ("intake", ("both_legs",)))}
+        held = {(ids.index(s.appointment_id), s.level, s.source, tuple(s.codes))
+                for s in db.session.scalars(sa.select(SafetySignal))}
+        levels = {ids.index(a.id): a.alert_level for a in db.session.scalars(sa.select(Appointment))}
+    assert held == {
+        (0, "emergency", "intake", ("both_legs", "fever")), (1, "emergency", "recheck", ("both_legs",)),
+        (1, "urgent", "intake", ("fever",)),  # the level of what was passed on, not of the whole signal
+        (3, "emergency", "intake", ("both_legs", "fever"))}
+    assert levels == {0: "emergency", 1: "emergency", 2: None, 3: "emergency"}

@@ -59,7 +59,7 @@ from booking.operations.history import PATIENT, Actor
 from booking.operations.permissions import may_change, require
 from booking.operations.problems import CannotBook
 from booking.operations.progress_checks import questions_asked
-from booking.operations.safety_signals import signal
+from booking.operations.safety_signals import course_of, lock_course, signal
 from booking.safety import levels_of
 from booking.scheduling import BookingRules
 from booking.scheduling.course import (
@@ -363,6 +363,7 @@ def cancel_rest(appointment_id: int, reason: str, now: datetime, *, actor: Actor
     """Cancel this visit and every later booked visit of its course, in one transaction, with one
     email listing them all (its .ics takes every one out of the patient's calendar)."""
     with write_transaction():
+        lock_course(course_of(appointment_id))  # in the order an answer's flag locks them (safety_signals)
         appointment = locked(Appointment, appointment_id)
         if appointment is not None and appointment.course_id is None:
             raise CannotBook("reason", _("This visit is not part of a course."))

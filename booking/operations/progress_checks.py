@@ -22,7 +22,7 @@ from booking.measures import Instrument
 from booking.models import Appointment, AppointmentStatus, Intake, IntakeStatus, ProgressCheck
 from booking.operations.availability import load_clinic
 from booking.operations.identity import history_filter
-from booking.operations.safety_signals import refuse_if_erased, signal
+from booking.operations.safety_signals import course_of, lock_course, refuse_if_erased, signal
 from booking.safety import levels_of
 
 
@@ -105,6 +105,7 @@ def send(appointment_id: int, answers: ProgressAnswers, now: datetime,
     Safety answers that need a doctor flag the visit and alert the clinic in the same commit."""
     try:
         with write_transaction():
+            lock_course(course_of(appointment_id))  # its flag may reach the course's other visits (signal)
             appointment = locked(Appointment, appointment_id)
             refuse_if_erased(appointment)
             if appointment.progress_check is not None:

@@ -34,12 +34,24 @@ def lock_visit(appointment: Appointment) -> Appointment:
     are applied one after the other. A visit of a course first locks every visit of its course,
     in order: `signal` raises their flags too, and two answers given at once on two visits of
     one course must not wait on each other in a circle."""
-    if appointment.course_id is not None:
-        db.session.execute(sa.select(Appointment.id).where(Appointment.course_id == appointment.course_id)
-                           .order_by(Appointment.id).with_for_update())
+    lock_course(appointment.course_id)
     appointment = locked(Appointment, appointment.id)
     refuse_if_erased(appointment)
     return appointment
+
+
+def lock_course(course_id: int | None) -> None:
+    """Lock every visit of the course until the commit, in id order (nothing outside a course).
+    Whatever changes one visit of a course and may reach the others (an answer's flag, "cancel the
+    rest") takes this first, so two such changes never wait on each other in a circle."""
+    if course_id is not None:
+        db.session.execute(sa.select(Appointment.id).where(Appointment.course_id == course_id)
+                           .order_by(Appointment.id).with_for_update())
+
+
+def course_of(appointment_id: int) -> int | None:
+    """The visit's course, read before any lock: a visit never changes course."""
+    return db.session.scalar(sa.select(Appointment.course_id).where(Appointment.id == appointment_id))
 
 
 def refuse_if_erased(appointment: Appointment) -> None:
@@ -103,9 +115,11 @@ def _course_visits_ahead(appointment: Appointment, now: datetime) -> list[Appoin
     """The other booked visits of the visit's course that have not begun (none outside a course)."""
     if appointment.course_id is None:
         return []
+    # Read afresh (locked by lock_course first): a flag raised meanwhile by another answer is kept.
     return list(db.session.scalars(sa.select(Appointment).where(
         Appointment.course_id == appointment.course_id, Appointment.id != appointment.id,
-        Appointment.status == AppointmentStatus.BOOKED, Appointment.starts_at > now).order_by(Appointment.id)))
+        Appointment.status == AppointmentStatus.BOOKED, Appointment.starts_at > now).order_by(Appointment.id)
+        .execution_options(populate_existing=True)))
 
 
 class RecheckClosed(Exception):

@@ -2,12 +2,15 @@
 an urgent answer given when a course was booked flagged only its first visit, so once that visit
 was cancelled or had happened nothing told the practitioner of the others. Each booked visit of a
 course gets the signals of its course's other visits that it lacks (same codes, level, source and
-time) and its flag raised to match. Nothing to undo: the signals were true of the patient.
+time) and its flag raised to match, if it has not begun. Nothing to undo: the signals were true
+of the patient.
 
 Revision ID: 0033
 Revises: 0032
 Create Date: 2026-12-05
 """
+from datetime import datetime, timezone
+
 from alembic import op
 import sqlalchemy as sa
 
@@ -21,16 +24,20 @@ depends_on = None
 SEVERITY = {None: 0, "urgent": 1, "emergency": 2}
 
 appointment = sa.table("appointment", sa.column("id", sa.Integer), sa.column("course_id", sa.Integer),
-                       sa.column("status", sa.String), sa.column("alert_level", sa.String))
+                       sa.column("status", sa.String), sa.column("alert_level", sa.String),
+                       sa.column("starts_at", sa.DateTime(timezone=True)))
 safety_signal = sa.table("safety_signal", sa.column("appointment_id", sa.Integer), sa.column("level", sa.String),
                          sa.column("source", sa.String), sa.column("codes", sa.JSON),
                          sa.column("raised_at"))  # untyped: each database's own value, passed back as read
 
 
 def upgrade():
+    from booking.safety import levels_of, most_severe  # today's levels of the codes, applied once
+
     connection = op.get_bind()
+    now = datetime.now(timezone.utc)
     visits = connection.execute(sa.select(appointment.c.id, appointment.c.course_id, appointment.c.status,
-                                          appointment.c.alert_level)
+                                          appointment.c.alert_level, appointment.c.starts_at)
                                 .where(appointment.c.course_id.is_not(None))).all()
     if not visits:
         return
@@ -44,7 +51,8 @@ def upgrade():
     for raised in signals:
         held[raised.appointment_id].update(raised.codes)
     for visit in visits:
-        if visit.status != "booked":
+        starts = visit.starts_at if visit.starts_at.tzinfo else visit.starts_at.replace(tzinfo=timezone.utc)
+        if visit.status != "booked" or starts <= now:  # as the app passes them on: to visits not begun
             continue
         level = visit.alert_level
         for raised in signals:
@@ -53,14 +61,15 @@ def upgrade():
             missing = sorted(set(raised.codes) - held[visit.id])
             if not missing:
                 continue
-            # With the signal's level: when only some of its codes are missing here, the visit holds
-            # the others already, so its flag is at least as high as theirs would make it.
+            # The level of the codes passed on, not of the whole signal: some of its codes may be
+            # here already, and an emergency among them says nothing of the rest.
+            passed_on = most_severe(levels_of(missing).values()) or raised.level
             connection.execute(sa.insert(safety_signal).values(
-                appointment_id=visit.id, level=raised.level, source=raised.source, codes=missing,
+                appointment_id=visit.id, level=passed_on, source=raised.source, codes=missing,
                 raised_at=raised.raised_at))
             held[visit.id].update(missing)
-            if SEVERITY[raised.level] > SEVERITY[level]:
-                level = raised.level
+            if SEVERITY[passed_on] > SEVERITY[level]:
+                level = passed_on
         if level != visit.alert_level:
             connection.execute(sa.update(appointment).where(appointment.c.id == visit.id).values(alert_level=level))
 
