@@ -115,6 +115,34 @@ CLINIC_NUMBERS_TO_CALL = {
 }
 
 
+# The emergency numbers that work in each country whose urgent advice the app words for itself
+# (safety.same_day_doctor: US, GB). An admin set the country to GB while the emergency number stayed
+# 911 and the address said US, and a Los Angeles patient was sent to "your GP, or NHS 111" (a
+# hands-on trial). Other countries get "a doctor" and any well-formed number.
+EMERGENCY_NUMBERS = {"US": ("911",), "GB": ("999", "112")}
+
+
+def region_contradictions(region: str | None, emergency_number: str | None,
+                          address_country: str | None) -> dict[str, str]:
+    """What in the clinic's details contradicts its country (region), one sentence per key
+    ("emergency_number", "address_country"), in staff words: the settings page and the clinic file
+    both say these. Values already found wrong on their own should be passed as None."""
+    region = (region or "").upper()
+    if not region:
+        return {}
+    problems = {}
+    numbers = EMERGENCY_NUMBERS.get(region)
+    if numbers and emergency_number and emergency_number not in numbers:
+        problems["emergency_number"] = (
+            f"{emergency_number} is not an emergency number in {region}, the clinic's country: "
+            f"use {' or '.join(numbers)} (or correct the clinic's country)")
+    if address_country and address_country.upper() != region:
+        problems["address_country"] = (
+            f"The address is in {address_country.upper()} but the clinic's country is {region}: they must match "
+            "(leave the address's country empty to use the clinic's, or correct the clinic's country)")
+    return problems
+
+
 def check_birth_date(born_on: date, today: date) -> date:
     if born_on >= today:  # (today is not the past: a date typed as today is a slip)
         raise ValueError(_("Date of birth must be in the past"))

@@ -117,13 +117,14 @@ def test_an_admin_changes_the_clinic_settings(staff, admin):  # noqa: F811
     changed = SETTINGS | {"name": "  Back Care Clinic ", "phone": "+1 213 555 0111", "slot_step_minutes": "30",
                           "min_notice_hours": "0", "max_advance_days": "730", "cancellation_notice_hours": "48",
                           "reminder_hours": "0", "retention_years": "7", "region": " gb ", "waitlist_offer_hours": "12",
+                          "emergency_number": "999",
                           "alert_email": " Front.Desk@Example.com "}
     response = submit(admin, "/admin/settings", changed)
     assert response.status_code == 303
     assert "settings are saved" in admin.get(response.location).get_data(as_text=True)
     assert settings_now(staff) == {
         "name": "Back Care Clinic", "timezone": "America/Los_Angeles", "phone": "+1 213 555 0111",
-        "emergency_number": "911", "slot_step_minutes": 30, "min_notice_hours": 0, "max_advance_days": 730,
+        "emergency_number": "999", "slot_step_minutes": 30, "min_notice_hours": 0, "max_advance_days": 730,
         "cancellation_notice_hours": 48, "reminder_hours": 0, "retention_years": 7, "start_back_enabled": False,
         "second_factor_for_all_staff": False, "waitlist_offer_hours": 12,
         "region": "GB", "alert_email": "front.desk@example.com", "locale": "en_US", "languages": ["en"], **NO_ADDRESS,
@@ -182,6 +183,9 @@ def test_an_admin_changes_the_clinic_settings(staff, admin):  # noqa: F811
     ("address_country", "Spain", "SPAIN is not a country code we know: use two letters, like US or GB"),
     ("address_street", "1 Main\x00St", "Street address (optional) has a character that cannot be stored"),
     ("directions", "Turn left.\r\n" * 46, "Directions must be 500 characters or fewer"),
+    # One country for the urgent advice, the number to call and the address (validation.region_contradictions).
+    ("emergency_number", "999", "999 is not an emergency number in US, the clinic&#39;s country: use 911"),
+    ("address_country", "GB", "The address is in GB but the clinic&#39;s country is US: they must match"),
 ])
 def test_wrong_settings_get_a_message_on_their_field_and_change_nothing(staff, admin, field, typed, message):  # noqa: F811
     before = settings_now(staff)
@@ -194,6 +198,26 @@ def test_wrong_settings_get_a_message_on_their_field_and_change_nothing(staff, a
         assert f'value="{typed}"' in page or typed.replace("'", "&#39;") in page  # what was typed comes back
     assert 'value="Renamed"' in page or field == "name"
     assert settings_now(staff) == before
+
+
+def test_a_country_that_contradicts_the_number_and_the_address_is_refused(staff, admin):  # noqa: F811
+    """A hands-on trial set the country to GB while the emergency number stayed 911 and the address said US:
+    it saved, and a Los Angeles patient's urgent advice said "contact your GP, or NHS 111"."""
+    before = settings_now(staff)
+    response = submit(admin, "/admin/settings", SETTINGS | ADDRESS | {"region": "GB"})
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200 and "There is a problem" in page
+    assert 'href="#emergency_number"' in page and 'href="#address_country"' in page
+    assert 'id="emergency_number-error"' in page and 'id="address_country-error"' in page
+    assert "911 is not an emergency number in GB, the clinic&#39;s country: use 999 or 112" in page
+    assert "The address is in US but the clinic&#39;s country is GB: they must match" in page
+    assert settings_now(staff) == before and before["region"] == "US"
+    # In agreement, the change is saved: a clinic that moves to the UK, or one without an address's country.
+    assert submit(admin, "/admin/settings", SETTINGS | ADDRESS | {
+        "region": "GB", "emergency_number": "112", "address_country": "gb"}).status_code == 303
+    assert (settings_now(staff)["region"], settings_now(staff)["address_country"]) == ("GB", "GB")
+    assert submit(admin, "/admin/settings", SETTINGS | {"region": "FR", "emergency_number": "15", "locale": "fr_FR",
+                                                        "address_country": ""}).status_code == 303
 
 
 def test_the_settings_page_shows_the_locale_languages_and_address(staff, admin):  # noqa: F811
@@ -524,7 +548,7 @@ def test_a_staff_name_with_a_hidden_character_is_refused_and_no_account_is_added
 def test_edits_through_the_pages_export_and_import_into_a_fresh_database(request, staff, admin, tmp_path):  # noqa: F811
     load_start_back(staff, tmp_path)
     assert submit(admin, "/admin/settings", SETTINGS | {
-        "name": "Round Trip Clinic", "timezone": "America/New_York", "emergency_number": "112",
+        "name": "Round Trip Clinic", "timezone": "America/New_York", "emergency_number": "911",
         "slot_step_minutes": "20", "min_notice_hours": "0", "max_advance_days": "90",
         "cancellation_notice_hours": "12", "retention_years": "8", "start_back_enabled": "y",
         "locale": "es_US", "languages": ["es"], "tax_id": "987654321"} | ADDRESS).status_code == 303

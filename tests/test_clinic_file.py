@@ -75,6 +75,14 @@ BAD_FILES = [
      f'directions = "{"Turn left. " * 46}"', "Turn left", "is longer than 500 characters"),
     ('alert_email = "alerts@clinic.example.com"', 'alert_email = "alerts@clinic.example.com"\naddress = "1 Main St"',
      "1 Main St", "must be a [clinic.address] table"),
+    # One country: a GB region with 911 sent a US clinic's patients to "your GP, or NHS 111" (a hands-on trial).
+    ('region = "US"', 'region = "GB"', 'emergency_number = "911"',
+     "clinic.emergency_number: 911 is not an emergency number in GB, the clinic's country: use 999 or 112"),
+    ('emergency_number = "911"', 'emergency_number = "999"', 'emergency_number = "999"',
+     "clinic.emergency_number: 999 is not an emergency number in US, the clinic's country: use 911"),
+    ('alert_email = "alerts@clinic.example.com"', 'alert_email = "alerts@clinic.example.com"\n[clinic.address]\n'
+     'country = "GB"', 'country = "GB"',
+     "clinic.address.country: the address is in GB but the clinic's country is US: they must match"),
 ]
 
 
@@ -87,11 +95,32 @@ def test_bad_files_are_refused_with_the_line_to_fix(old, new, blamed, message):
     assert message in first
 
 
+@pytest.mark.parametrize("region, number", [("US", "911"), ("GB", "999"), ("GB", "112"), ("FR", "15"), ("DE", "112")])
+def test_an_emergency_number_of_the_clinics_country_is_read(region, number):
+    text = CLINIC_TOML.replace('region = "US"', f'region = "{region}"').replace('"911"', f'"{number}"')
+    clinic = read_clinic_file(text, "clinic.toml").clinic
+    assert (clinic["region"], clinic["emergency_number"]) == (region, number)
+
+
+def test_a_file_leaving_the_country_out_must_agree_with_the_stored_one():
+    """What a file leaves out is kept, so the region and address country stored count too."""
+    us = ("US", "US")
+    assert read_clinic_file(CLINIC_TOML.replace('region = "US"\n', ""), "clinic.toml", known_country=us).clinic
+    problems = problems_of(CLINIC_TOML.replace('region = "US"', 'region = "GB"').replace('"911"', '"999"'),
+                           known_country=us)
+    assert problems == [f"clinic.toml:{line_of(CLINIC_TOML, 'region = ')}: clinic.region: the address is in US but "
+                        "the clinic's country is GB: they must match (leave the address's country empty to use the "
+                        "clinic's, or correct the clinic's country)"]
+    problems = problems_of(CLINIC_TOML.replace('region = "US"\n', "").replace('"911"', '"999"'),
+                           known_country=us)
+    assert "999 is not an emergency number in US" in problems[0]
+
+
 def test_region_and_alert_email_are_read_and_tidied():
     clinic = read_clinic_file(CLINIC_TOML, "clinic.toml").clinic
     assert (clinic["region"], clinic["alert_email"]) == ("US", "alerts@clinic.example.com")
     typed = CLINIC_TOML.replace('region = "US"', 'region = "gb"').replace(
-        "alerts@clinic.example.com", "Alerts@Clinic.Example.com")
+        "alerts@clinic.example.com", "Alerts@Clinic.Example.com").replace('"911"', '"999"')
     clinic = read_clinic_file(typed, "clinic.toml").clinic
     assert (clinic["region"], clinic["alert_email"]) == ("GB", "alerts@clinic.example.com")
 
@@ -100,7 +129,7 @@ def test_region_and_alert_email_are_read_and_tidied():
                                           ("Europe/Berlin", "DE"), ("UTC", "US")])
 def test_without_a_region_the_clinic_takes_its_zones_country(zone, region):
     text = (CLINIC_TOML.replace('region = "US"\n', "").replace('alert_email = "alerts@clinic.example.com"\n', "")
-            .replace("America/Los_Angeles", zone))
+            .replace("America/Los_Angeles", zone).replace('"911"', '"112"' if region == "GB" else '"911"'))
     clinic = read_clinic_file(text, "clinic.toml").clinic
     assert (clinic["region"], clinic["alert_email"]) == (region, None)
 
@@ -145,7 +174,7 @@ def test_a_file_without_them_has_english_the_countrys_locale_and_no_address():
 ])
 def test_without_a_locale_the_clinic_takes_its_countrys(region, zone, locale):
     text = CLINIC_TOML.replace("America/Los_Angeles", zone).replace(
-        'region = "US"\n', f"region = {region}\n" if region else "")
+        'region = "US"\n', f"region = {region}\n" if region else "").replace('"911"', '"999"' if "London" in zone else '"911"')
     assert read_clinic_file(text, "clinic.toml").clinic["locale"] == locale
 
 
@@ -280,6 +309,7 @@ def test_export_round_trips_into_an_empty_database(request, app, tmp_path):
             assert clinic.alert_email == "alerts@clinic.example.com"
             # ...and one that says so changes them.
             import_clinic_file(exported.replace('region = "US"', 'region = "GB"').replace(
+                'emergency_number = "911"', 'emergency_number = "999"').replace('country = "US"', 'country = "GB"').replace(
                 'alert_email = "alerts@clinic.example.com"', 'alert_email = ""').replace(
                 "retention_years = 10", "retention_years = 7").replace(
                 "second_factor_for_all_staff = false", "second_factor_for_all_staff = true"))  # no address: no alerts
@@ -289,7 +319,7 @@ def test_export_round_trips_into_an_empty_database(request, app, tmp_path):
             assert 'region = "GB"' in export_clinic_file() and 'alert_email = ""' in export_clinic_file()
             # A file of the clinic from before languages and addresses keeps them, and the import says so.
             before = export_clinic_file()
-            counts = import_clinic_file(CLINIC_TOML.replace('region = "US"', 'region = "GB"'))
+            counts = import_clinic_file(CLINIC_TOML.replace('region = "US"', 'region = "GB"').replace('"911"', '"999"'))
             assert {"locale", "languages", "[clinic.address]", "retention_years"} <= set(counts["kept"])
             assert "region" not in counts["kept"] and "alert_email" not in counts["kept"]  # both in the file
             assert (clinic.locale, clinic.languages, clinic.address_lines[0]) == (

@@ -26,7 +26,7 @@ from booking.operations.beds import bed_for_each_visit_booked_without, beds_in_u
 from booking.operations.bookings import staff_time
 from booking.operations.problems import InvalidInput
 from booking.scheduling import HandsOnProblem, parse_hands_on
-from booking.validation import CLINIC_NUMBERS_TO_CALL, clean_email
+from booking.validation import CLINIC_NUMBERS_TO_CALL, clean_email, region_contradictions
 
 WHOLE_NUMBER = re.compile(r"[+-]?[0-9]+")
 
@@ -280,6 +280,11 @@ def update_clinic(values: dict, *, start_back_available: bool, now: datetime) ->
     for column, what in ADDRESS_TEXTS.items():
         settings[column] = check.text(column, what, column_length(Clinic, column), required=False) or None
     settings["address_country"] = check.country("address_country")
+    if "region" not in check.problems:  # one country for the urgent advice, the number to call and the address
+        for key, message in region_contradictions(
+                settings["region"], None if "emergency_number" in check.problems else settings["emergency_number"],
+                None if "address_country" in check.problems else settings["address_country"]).items():
+            check.problem(key, message)
     settings["directions"] = check.text("directions", "directions", column_length(Clinic, "directions"),
                                         required=False) or None
     versions = check.versions({"directions": ("directions", column_length(Clinic, "directions"))},

@@ -24,7 +24,8 @@ from booking.models import (ADDRESS_COLUMNS, Clinic, Practitioner, Room, Service
                             stored_versions)
 from booking.operations.beds import bed_for_each_visit_booked_without, beds_in_use_above, lock_beds
 from booking.scheduling import HandsOnProblem, parse_hands_on, wall_clock_instant
-from booking.validation import CLINIC_NUMBERS_TO_CALL, EMAIL_LIMIT, clean_email
+from booking.validation import (CLINIC_NUMBERS_TO_CALL, EMAIL_LIMIT, clean_email, is_emergency_number,
+                                region_contradictions)
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 CLOCK_TIME = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
@@ -337,6 +338,7 @@ def parse_local_datetime(value, path: tuple, check: _Checker) -> datetime | None
 def read_clinic_file(
     text: str, filename: str, *, known_services=(), known_practitioners=(), known_zone: str | None = None,
     known_languages: list[str] | None = None, known_rooms=(), known_hands_on: dict | None = None,
+    known_country: tuple[str, str | None] | None = None,
 ) -> ClinicPlan:
     """Check a whole clinic file and return what it asks for, or raise ClinicFileError.
 
@@ -344,7 +346,9 @@ def read_clinic_file(
     file may refer to without defining them again; known_zone and known_languages: the
     clinic's zone and languages when the file does not name them; known_hands_on: the stored
     hands-on parts of services that have them (slug -> [[start, end], ...]), which a service
-    leaving hands_on out keeps, so they must still fit its minutes.
+    leaving hands_on out keeps, so they must still fit its minutes; known_country: the stored
+    clinic's region and address country, which a file leaving them out keeps, so they must still
+    agree with what it gives.
     """
     try:
         document = tomllib.loads(text)
@@ -358,7 +362,7 @@ def read_clinic_file(
     languages = list(known_languages or ["en"])
     if "clinic" in document:
         plan.clinic, plan.clinic_left_out, plan.clinic_translations = _read_clinic(
-            document["clinic"], check, languages)
+            document["clinic"], check, languages, known_country)
         if "languages" in plan.clinic and "languages" not in plan.clinic_left_out:
             languages = plan.clinic["languages"]
 
@@ -498,7 +502,8 @@ def read_clinic_file(
 REQUIRED_CLINIC_KEYS = ("name", "timezone", "phone", "emergency_number")
 
 
-def _read_clinic(table, check: _Checker, known_languages: list[str]) -> tuple[dict, set[str], Versions]:
+def _read_clinic(table, check: _Checker, known_languages: list[str],
+                 known_country: tuple[str, str | None] | None = None) -> tuple[dict, set[str], Versions]:
     """The [clinic] table as Clinic columns (defaults for what it leaves out), the keys it leaves
     out, and the directions' versions in other languages."""
     path = ("clinic",)
@@ -557,7 +562,27 @@ def _read_clinic(table, check: _Checker, known_languages: list[str]) -> tuple[di
     left_out -= set(ADDRESS_COLUMNS.values())
     left_out |= {column for key, column in ADDRESS_COLUMNS.items()
                  if not isinstance(address, dict) or key not in address}
+    _check_one_country(values, left_out, known_country, check)
     return values, left_out, versions
+
+
+def _check_one_country(values: dict, left_out: set[str], known_country: tuple[str, str | None] | None,
+                       check: _Checker) -> None:
+    """The region, the emergency number and the address's country must agree, as the settings page
+    asks (validation.region_contradictions); what the file leaves out is taken as stored."""
+    path = ("clinic",)
+    stored_region, stored_country = known_country or (None, None)
+    region = stored_region if "region" in left_out and stored_region else values["region"]
+    country_kept = "address_country" in left_out and known_country is not None
+    country = stored_country if country_kept else values["address_country"]
+    number = values["emergency_number"]
+    if not limits.is_known_region(region) or (country and not limits.is_known_region(country)):
+        return  # already reported as unknown
+    places = {"emergency_number": path + ("emergency_number",),
+              "address_country": path + ("region",) if country_kept else path + ("address", "country")}
+    for key, message in region_contradictions(region, number if is_emergency_number(number or "") else None,
+                                              country).items():
+        check.problem(places[key], message[0].lower() + message[1:])
 
 
 def _read_locale(table: dict, region: str | None, check: _Checker) -> str:
@@ -654,6 +679,7 @@ def import_clinic_file(text: str, filename: str = "clinic.toml", now: datetime |
             known_services=set(db.session.scalars(sa.select(Service.slug))),
             known_practitioners=set(db.session.scalars(sa.select(Practitioner.slug))),
             known_zone=clinic.timezone if clinic else None,
+            known_country=(clinic.region, clinic.address_country) if clinic else None,
             known_languages=list(clinic.languages or ["en"]) if clinic else None,
             known_rooms=set(db.session.scalars(sa.select(Room.slug))),
             known_hands_on={slug: parts for slug, parts in db.session.execute(
