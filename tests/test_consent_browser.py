@@ -97,8 +97,11 @@ def test_a_practitioner_records_consent_in_person_and_an_admin_edits_the_text(st
     expect(page.locator("#consent")).to_have_text("Consent to treatment")
     check(page, shots, "visit-consent-needed")
     tab_to(page, "form[action$='/consent/in-person'] button")
-    page.keyboard.press("Enter")  # not ticked: nothing recorded
-    expect(page.locator("main")).to_contain_text("tick the box to confirm")
+    page.keyboard.press("Enter")  # not ticked: nothing recorded, and the error summary takes the focus
+    expect(page.locator(".error-summary")).to_be_focused()
+    expect(page.locator("#consent-confirm-error")).to_contain_text("Tick the box to confirm")
+    expect(page.locator(".error-summary a[href='#consent-confirm']")).to_have_count(1)
+    check(page, shots, "visit-consent-not-ticked")
     tab_to(page, "#consent-confirm")
     page.keyboard.press("Space")
     tab_to(page, "form[action$='/consent/in-person'] button")

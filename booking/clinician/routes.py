@@ -84,7 +84,7 @@ def _opened(appointment_id: int, action: str) -> clinical.VisitRecord:
     return clinical.visit_record(appointment_id, _instruments())
 
 
-def _visit_page(record: clinical.VisitRecord, printing: bool):
+def _visit_page(record: clinical.VisitRecord, printing: bool, consent_error: str | None = None):
     instruments = _instruments()
     intake = record.intake
     consent.load_status([record.appointment])
@@ -101,7 +101,7 @@ def _visit_page(record: clinical.VisitRecord, printing: bool):
                 "after_effects": AFTER_EFFECTS},
         duration_bands=DURATION_BANDS, meaningful=clinical.meaningful_changes(instruments),
         note=note, note_sections=note_content.summary(note.content) if printing and note else [],
-        previous_note=previous, point_of=note_points.point, note_choices=note_choices,
+        previous_note=previous, point_of=note_points.point, note_choices=note_choices, consent_error=consent_error,
     )
 
 
@@ -147,6 +147,11 @@ def export_visit(appointment_id: int):
 def signed_consent(appointment_id: int):
     """The consent covering the visit: the text as the patient read it, who signed and when.
     The look is written to the audit log first, as an intake's is."""
+    return _consent_page(appointment_id)
+
+
+def _consent_page(appointment_id: int, consent_error: str | None = None):
+    """The signed consent, or the text to go through with the patient (then with the form's problem, if any)."""
     try:
         appointment, record = consent.open_signed(current_user.account, appointment_id, request.remote_addr or "",
                                                   now(), shown=request.method != "HEAD")
@@ -163,29 +168,37 @@ def signed_consent(appointment_id: int):
         english = consent.render(consent.text_in(consent.texts_of(shown.version_id), "en")[1]) if language != "en" else None
     return render_template("clinician/consent.html", appointment=appointment, record=record, text=text,
                            english=english, language=language, version_key=version_key,
-                           language_name=Locale(language).get_display_name("en"))
+                           language_name=Locale(language).get_display_name("en"), consent_error=consent_error)
+
+
+# The in-person form's one problem: a press of the button without the box ticked.
+CONSENT_NOT_CONFIRMED = ("Tick the box to confirm that you went through the consent text with the patient and they "
+                         "agreed to treatment")
 
 
 @bp.post("/visits/<int(max=2147483647):appointment_id>/consent/in-person")
 @staff_only(StaffRole.PRACTITIONER)
 def consent_in_person(appointment_id: int):
     """The practitioner records that the patient gave consent in person, after saying so on the form."""
+    seen_version = request.form.get("version") or None  # sent by the page that showed the text
     if request.form.get("confirm") != "yes":
-        flash("Nothing was recorded: tick the box to confirm that the patient gave their consent in person.",
-              "problem")
-    else:
-        seen_version = request.form.get("version") or None  # sent by the page that showed the text
-        try:
-            record = consent.record_in_person(current_user.account, appointment_id, now(), seen_version)
-        except desk.NotVisible:
-            abort(404)
-        except consent.ConsentProblem as problem:
-            flash(str(problem), "problem")
-            if seen_version:  # back to the text, as it reads now
-                return redirect(url_for("clinician.signed_consent", appointment_id=appointment_id), code=303)
-            return redirect(url_for("clinician.visit", appointment_id=appointment_id) + "#consent", code=303)
-        flash("Consent given in person is recorded." if record.how == "in_person"
-              else "A consent was already on file for this visit: nothing new was recorded.", "success")
+        # A form's problem, as every form shows one: the page it was on again, with the summary linked
+        # to the box and the message at it (a banner alone left focus on the page, a hands-on trial).
+        # Shown again, the record is opened again, and so written to the audit log as any look is.
+        if seen_version:
+            return _consent_page(appointment_id, CONSENT_NOT_CONFIRMED)
+        return _visit_page(_opened(appointment_id, "view"), printing=False, consent_error=CONSENT_NOT_CONFIRMED)
+    try:
+        record = consent.record_in_person(current_user.account, appointment_id, now(), seen_version)
+    except desk.NotVisible:
+        abort(404)
+    except consent.ConsentProblem as problem:
+        flash(str(problem), "problem")
+        if seen_version:  # back to the text, as it reads now
+            return redirect(url_for("clinician.signed_consent", appointment_id=appointment_id), code=303)
+        return redirect(url_for("clinician.visit", appointment_id=appointment_id) + "#consent", code=303)
+    flash("Consent given in person is recorded." if record.how == "in_person"
+          else "A consent was already on file for this visit: nothing new was recorded.", "success")
     return redirect(url_for("clinician.visit", appointment_id=appointment_id) + "#consent", code=303)
 
 
