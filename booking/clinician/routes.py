@@ -75,10 +75,12 @@ def my_day():
     return kept_pages.serve(version, (day, asked_for), moment, render)
 
 
-def _opened(appointment_id: int, action: str) -> clinical.VisitRecord:
+def _opened(appointment_id: int, action: str, shown: bool | None = None) -> clinical.VisitRecord:
+    """The visit's record, its look written to the audit log first (unless `shown` is False: a HEAD
+    request, or a form sent back to the page it was on, whose look was logged when it was opened)."""
     try:
         clinical.open_record(current_user.account, appointment_id, action, request.remote_addr or "", now(),
-                             shown=request.method != "HEAD")
+                             shown=request.method != "HEAD" if shown is None else shown)
     except desk.NotVisible:
         abort(404)
     return clinical.visit_record(appointment_id, _instruments())
@@ -147,14 +149,14 @@ def export_visit(appointment_id: int):
 def signed_consent(appointment_id: int):
     """The consent covering the visit: the text as the patient read it, who signed and when.
     The look is written to the audit log first, as an intake's is."""
-    return _consent_page(appointment_id)
+    return _consent_page(appointment_id, shown=request.method != "HEAD")
 
 
-def _consent_page(appointment_id: int, consent_error: str | None = None):
+def _consent_page(appointment_id: int, shown: bool, consent_error: str | None = None):
     """The signed consent, or the text to go through with the patient (then with the form's problem, if any)."""
     try:
         appointment, record = consent.open_signed(current_user.account, appointment_id, request.remote_addr or "",
-                                                  now(), shown=request.method != "HEAD")
+                                                  now(), shown=shown)
     except desk.NotVisible:
         abort(404)
     if record is not None:
@@ -184,10 +186,11 @@ def consent_in_person(appointment_id: int):
     if request.form.get("confirm") != "yes":
         # A form's problem, as every form shows one: the page it was on again, with the summary linked
         # to the box and the message at it (a banner alone left focus on the page, a hands-on trial).
-        # Shown again, the record is opened again, and so written to the audit log as any look is.
+        # As the note's page sent back, it writes nothing: its look was logged when it was opened.
         if seen_version:
-            return _consent_page(appointment_id, CONSENT_NOT_CONFIRMED)
-        return _visit_page(_opened(appointment_id, "view"), printing=False, consent_error=CONSENT_NOT_CONFIRMED)
+            return _consent_page(appointment_id, shown=False, consent_error=CONSENT_NOT_CONFIRMED)
+        return _visit_page(_opened(appointment_id, "view", shown=False), printing=False,
+                           consent_error=CONSENT_NOT_CONFIRMED)
     try:
         record = consent.record_in_person(current_user.account, appointment_id, now(), seen_version)
     except desk.NotVisible:
