@@ -73,6 +73,18 @@ def test_write_sign_and_amend_a_note_with_the_keyboard_alone(staff, clock, new_p
     expect(page.locator("[data-note-codes]")).to_contain_text("97811")
     expect(page.locator("input[name=revision]")).to_have_value("4")
 
+    # Two diagnoses, and the primary chosen among them from the keyboard: it goes first on the receipt.
+    for box in ("#a_diagnoses", "#a_diagnoses-6"):  # M54.50 (first in the list), then M54.42
+        tab_to(page, box, FAR)
+        page.keyboard.press("Space")
+    tab_to(page, "#a_primary_diagnosis", FAR)
+    for _ in range(6):  # past "The first one ticked above" and M54.50 ... M54.41 to M54.42
+        page.keyboard.press("ArrowDown")
+    expect(page.locator("#a_primary_diagnosis")).to_have_value("M54.42")
+    page.keyboard.press("Tab")
+    expect(page.locator("[data-codes-diagnoses] li").first).to_contain_text("M54.42")
+    expect(page.locator("[data-codes-diagnoses] li").nth(1)).to_contain_text("M54.50")
+
     tab_to(page, "button[value=sign]", FAR)
     expect(page.locator(":focus")).to_have_text("Sign and lock the note")
     page.keyboard.press("Enter")
@@ -91,6 +103,7 @@ def test_write_sign_and_amend_a_note_with_the_keyboard_alone(staff, clock, new_p
     check(page, shots, "note-addendum")
     note = saved_note(staff)
     assert note.signed_by == "Practitioner" and [a.text for a in note.addenda] == ["Also cupping over BL23, 5 minutes."]
+    assert note.content["assessment"]["diagnoses"] == ["M54.42", "M54.50"]
 
 
 def test_the_point_search_adds_a_point_from_the_keyboard(staff, new_page, shots):  # noqa: F811

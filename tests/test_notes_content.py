@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from booking.notes import choices
 from booking.notes.content import (
-    ADVERSE_ROW, DIAGNOSES_FIELD, FIELDS, POINT_ROW, REVIEW_FIELD, blank_note, label_for, note_from_form,
+    ADVERSE_ROW, DIAGNOSES_FIELD, PRIMARY_DIAGNOSIS_FIELD, FIELDS, POINT_ROW, REVIEW_FIELD, blank_note, label_for, note_from_form,
     note_to_form, points_as_prescription, prefilled_subjective, summary, with_prescription,
 )
 
@@ -110,6 +110,10 @@ ERROR_CASES = [
      "Review at visits must be visit numbers from 1 to 50, separated by commas (like 4, 8)."),
     ({DIAGNOSES_FIELD: ["M54.5"]}, DIAGNOSES_FIELD,
      '"M54.5" is not on the diagnosis list: choose a diagnosis from the list.'),
+    ({PRIMARY_DIAGNOSIS_FIELD: ["M54.42"]}, PRIMARY_DIAGNOSIS_FIELD,
+     "Tick M54.42 under Diagnoses too, or choose another primary diagnosis."),
+    ({PRIMARY_DIAGNOSIS_FIELD: ["M99.99"]}, PRIMARY_DIAGNOSIS_FIELD,
+     '"M99.99" is not on the diagnosis list: choose the primary diagnosis from the list.'),
     ({"t_point_code": ["", "bl99"], "t_point_side": ["both", "left"]}, "t_point_code.2",
      "BL99 is not a standard point code: choose a point from the list."),
     ({"t_point_code": ["BL23"], "t_point_side": [""]}, "t_point_side.1",
@@ -196,6 +200,20 @@ def test_prefilled_subjective_drops_values_that_would_not_pass():
     assert content["subjective"]["activities"] == "" and content["subjective"]["changes"] == "Better"
 
 
+def test_the_primary_diagnosis_goes_first_and_the_others_follow_as_sent():
+    """Ticked boxes come in the list's order whatever the practitioner meant: a hands-on trial ticked M54.42
+    then M54.50, and the receipt put M54.50 first. The primary diagnosis chosen goes first."""
+    ticked = {DIAGNOSES_FIELD: ["M54.50", "M54.41", "M54.42"]}
+    assert note_from_form(ticked)[0]["assessment"]["diagnoses"] == ["M54.50", "M54.41", "M54.42"]
+    content, errors = note_from_form(ticked | {PRIMARY_DIAGNOSIS_FIELD: [" m54.42 "]})
+    assert errors == {} and content["assessment"]["diagnoses"] == ["M54.42", "M54.50", "M54.41"]
+    assert note_to_form(content)[PRIMARY_DIAGNOSIS_FIELD] == ["M54.42"]
+    assert note_from_form(note_to_form(content)) == (content, {})
+    assert dict(dict(summary(content))["Assessment"])["Diagnoses (ICD-10-CM)"].startswith(
+        "M54.42 Lumbago with sciatica, left side (primary); M54.50 Low back pain, unspecified; M54.41")
+    assert note_from_form(ticked | {PRIMARY_DIAGNOSIS_FIELD: [""]})[0]["assessment"]["diagnoses"][0] == "M54.50"
+
+
 def test_summary_uses_labels_never_raw_keys():
     content, _ = note_from_form(FULL_FORM)
     sections = dict(summary(content))
@@ -207,7 +225,8 @@ def test_summary_uses_labels_never_raw_keys():
     treatment = dict(sections["Treatment"])
     assert treatment["Points"].startswith("BL23 Shenshu (both, tonifying); GV4 Mingmen (midline, tonifying)")
     assert treatment["Adverse event"] == "Bruising (mild): Pressure, advised"
-    assert dict(sections["Assessment"])["Diagnoses (ICD-10-CM)"].startswith("M54.42 Lumbago with sciatica, left side")
+    assert dict(sections["Assessment"])["Diagnoses (ICD-10-CM)"].startswith(
+        "M54.42 Lumbago with sciatica, left side (primary)")
     assert summary(blank_note()) == []
     text = json.dumps(summary(content))
     for key in ("reduced_moderately", "thin_white", "kidney_yang_deficiency", "sacroiliac_left"):

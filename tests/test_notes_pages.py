@@ -171,6 +171,30 @@ def test_a_draft_written_without_javascript_is_saved_and_every_look_is_audited(s
     assert '<option value="pale" selected>Pale</option>' in page
 
 
+def test_the_practitioner_chooses_the_primary_diagnosis_without_javascript(staff, visit, ana):  # noqa: F811
+    """The boxes come in the list's order, so the receipt put M54.50 first when M54.42 was meant (a
+    hands-on trial): the primary diagnosis, chosen on the form, goes first on the note and the receipt."""
+    page = text(ana.get(note_path(visit)))
+    assert "the primary diagnosis first (A), then the others in this list&#39;s order" in page
+    assert re.search(r'<label class="label" for="a_primary_diagnosis">Primary diagnosis</label>', page)
+    # Not ticked as well: the form comes back with the choice kept, the summary linked to it.
+    refused = send(ana, visit, changes={"a_diagnoses": ["M54.50"], "a_primary_diagnosis": "M54.42"})
+    shown = text(refused)
+    assert refused.status_code == 200 and stored(staff, visit) is None
+    assert '<a href="#a_primary_diagnosis">Tick M54.42 under Diagnoses too, or choose another primary diagnosis.</a>' in shown
+    assert 'id="a_primary_diagnosis-error"' in shown and '<option value="M54.42" selected>' in shown
+    response = send(ana, visit, changes={"a_diagnoses": ["M54.50", "M54.42"], "a_primary_diagnosis": "M54.42"})
+    assert response.status_code == 303
+    assert stored(staff, visit)["content"]["assessment"]["diagnoses"] == ["M54.42", "M54.50"]
+    page = text(ana.get(note_path(visit)))
+    assert '<option value="M54.42" selected>' in page
+    codes = page[page.index("data-codes-diagnoses"):]
+    assert codes.index("M54.42</strong>") < codes.index("M54.50</strong>")  # what the receipt will say
+    # Saved again as it stands (the boxes again in the list's order), the order stays.
+    assert send(ana, visit).status_code == 303
+    assert stored(staff, visit)["content"]["assessment"]["diagnoses"] == ["M54.42", "M54.50"]
+
+
 def test_autosave_answers_json_and_refuses_a_stale_page_or_bad_input_writing_nothing(staff, visit, ana):  # noqa: F811
     response = autosave(ana, visit, WORDS)
     answer = response.get_json()

@@ -12,7 +12,7 @@ import html
 import re
 
 from booking.extensions import db
-from booking.models import Appointment, AppointmentStatus, Clinic, Practitioner
+from booking.models import Appointment, AppointmentStatus, Clinic, Practitioner, StaffRole
 from booking.transaction import write_transaction
 from tests.notes_helpers import write_note
 from tests.test_booking_journey import PatientBrowser, text
@@ -87,6 +87,19 @@ def test_after_the_visit_the_signed_note_gives_the_codes_and_units(staff, clock)
     assert 'data-print hidden' in shown and "97810" not in shown and "97811" not in shown
     # The note's words stay in the note: only codes leave it.
     assert "Tonify Kidney qi" not in shown and "BL23" not in shown
+
+
+def test_the_receipt_letters_the_primary_diagnosis_first(staff, login_as, clock):  # noqa: F811
+    """Ticked M54.42 then M54.50 (the list has M54.50 first), with M54.42 chosen as primary: the receipt's A."""
+    booking = book_online(staff)
+    visit = appointment_id(staff, booking)
+    write_note(staff, visit, a_diagnoses=["M54.50", "M54.42"], a_primary_diagnosis="M54.42")
+    clock.advance(days=2)
+    plain = words(page(staff, manage_path(booking) + "/receipt")[1])
+    assert "A M54.42 Lumbago with sciatica, left side B M54.50 Low back pain, unspecified" in plain
+    practitioner = login_as(StaffRole.PRACTITIONER)
+    record = words(html.unescape(text(practitioner.get(f"/clinician/visits/{visit}/print"))))
+    assert "M54.42 Lumbago with sciatica, left side (primary); M54.50 Low back pain, unspecified" in record
 
 
 def test_without_electro_the_plain_codes_and_without_identifiers_none_printed(staff, clock):  # noqa: F811

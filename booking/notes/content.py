@@ -28,7 +28,8 @@ not listed here (such as csrf_token) are ignored. An empty field means "not reco
 | a_<pair> | one key of the pair | assessment.principles.<pair> | pair: interior_exterior, cold_heat, deficiency_excess, yin_yang |
 | a_patterns | several of PATTERNS | assessment.patterns | |
 | a_pattern_notes | text | assessment.pattern_notes | |
-| a_diagnoses | several shipped ICD-10-CM codes | assessment.diagnoses | from diagnoses.toml |
+| a_diagnoses | several shipped ICD-10-CM codes | assessment.diagnoses | from diagnoses.toml, the primary first, then as sent |
+| a_primary_diagnosis | one of the codes ticked, or empty | assessment.diagnoses[0] | empty: the first ticked is primary |
 | a_working_diagnosis | text | assessment.working_diagnosis | |
 | p_principle | text | plan.principle | treatment principle |
 | p_next_visit | text | plan.next_visit | |
@@ -169,11 +170,13 @@ FIELDS = _fields()
 FIELDS_BY_NAME = {field.name: field for field in FIELDS}
 # Fields that are not in FIELDS because they hold lists of rows or a list typed as text.
 DIAGNOSES_FIELD = "a_diagnoses"
+PRIMARY_DIAGNOSIS_FIELD = "a_primary_diagnosis"
 REVIEW_FIELD = "p_review_at"
 POINT_ROW = ("t_point_code", "t_point_side", "t_point_technique")
 ADVERSE_ROW = ("t_adverse_type", "t_adverse_severity", "t_adverse_action")
 EXTRA_LABELS = {
     DIAGNOSES_FIELD: "Diagnoses (ICD-10-CM)",
+    PRIMARY_DIAGNOSIS_FIELD: "Primary diagnosis",
     REVIEW_FIELD: "Review at visits",
     "t_point_code": "Point",
     "t_point_side": "Side",
@@ -306,18 +309,31 @@ def _clean_review_at(values: list[str]) -> tuple[list[int], str | None]:
     return sorted({int(part) for part in parts}), None
 
 
-def _clean_diagnoses(values: list[str]) -> tuple[list[str], str | None]:
-    """Shipped ICD-10-CM codes, unique, in the order chosen."""
+def _clean_diagnoses(values: list[str], primary_values: list[str]) -> tuple[list[str], dict[str, str]]:
+    """Shipped ICD-10-CM codes, unique: the primary diagnosis first (the receipt's A), then the
+    others in the order sent (the list's order, from a browser). Ticked boxes alone keep no order
+    a practitioner chose, so the receipt put M54.50 first when M54.42 was meant (a hands-on trial)."""
     codes: list[str] = []
     for value in values:
         if not value.strip():
             continue
         found = diagnosis(value)
         if found is None:
-            return [], f"{_quoted(value.strip())} is not on the diagnosis list: choose a diagnosis from the list."
+            return [], {DIAGNOSES_FIELD: f"{_quoted(value.strip())} is not on the diagnosis list: "
+                                         "choose a diagnosis from the list."}
         if found.code not in codes:
             codes.append(found.code)
-    return codes, None
+    chosen = (primary_values or [""])[0].strip()
+    if not chosen:
+        return codes, {}
+    primary = diagnosis(chosen)
+    if primary is None:
+        return codes, {PRIMARY_DIAGNOSIS_FIELD: f"{_quoted(chosen)} is not on the diagnosis list: "
+                                                "choose the primary diagnosis from the list."}
+    if primary.code not in codes:
+        return codes, {PRIMARY_DIAGNOSIS_FIELD: f"Tick {primary.code} under Diagnoses too, or choose another "
+                                                "primary diagnosis."}
+    return [primary.code, *(code for code in codes if code != primary.code)], {}
 
 
 def _values(form: Mapping[str, Sequence[str]], name: str) -> list[str]:
@@ -419,9 +435,8 @@ def note_from_form(form: Mapping[str, Sequence[str]]) -> tuple[dict, dict[str, s
     if error:
         errors[REVIEW_FIELD] = error
     content["plan"]["review_at"] = review_at
-    codes, error = _clean_diagnoses(_values(form, DIAGNOSES_FIELD))
-    if error:
-        errors[DIAGNOSES_FIELD] = error
+    codes, problems = _clean_diagnoses(_values(form, DIAGNOSES_FIELD), _values(form, PRIMARY_DIAGNOSIS_FIELD))
+    errors.update(problems)
     content["assessment"]["diagnoses"] = codes
     content["treatment"]["points"] = _clean_points(form, errors)
     content["treatment"]["adverse_events"] = _clean_adverse_events(form, errors)
@@ -441,6 +456,7 @@ def note_to_form(content: Mapping) -> dict[str, list[str]]:
         else:
             form[field.name] = ["" if value is None else str(value)]
     form[DIAGNOSES_FIELD] = list(content["assessment"]["diagnoses"])
+    form[PRIMARY_DIAGNOSIS_FIELD] = list(content["assessment"]["diagnoses"][:1]) or [""]
     form[REVIEW_FIELD] = [", ".join(str(n) for n in content["plan"]["review_at"])]
     rows = content["treatment"]["points"]
     for name, key in zip(POINT_ROW, ("code", "side", "technique")):
@@ -542,8 +558,10 @@ def summary(content: Mapping) -> list[tuple[str, list[tuple[str, str]]]]:
             lines[field.path[0]].append((field.label, text))
     assessment = content["assessment"]
     if assessment["diagnoses"]:
+        primary = " (primary)" if len(assessment["diagnoses"]) > 1 else ""
         lines["assessment"].append((EXTRA_LABELS[DIAGNOSES_FIELD], "; ".join(
-            f"{code} {recorded_diagnosis(code).title}" for code in assessment["diagnoses"])))
+            f"{code} {recorded_diagnosis(code).title}{primary if number == 0 else ''}"
+            for number, code in enumerate(assessment["diagnoses"]))))
     if content["plan"]["review_at"]:
         lines["plan"].append((EXTRA_LABELS[REVIEW_FIELD], ", ".join(map(str, content["plan"]["review_at"]))))
     treatment = content["treatment"]
