@@ -490,6 +490,13 @@ def test_staff_sign_in_pages_are_accessible(clinic, page, shots):
     page.get_by_role("link", name="Staff accounts").click()
     page.wait_for_url("**/admin/staff")
     check(page, shots, "admin-staff")
+    # Which practitioner an account belongs to is chosen from the clinic's, None for other roles.
+    chooser = page.get_by_label("Which practitioner")
+    expect(chooser).to_have_value("")
+    expect(chooser.locator("option").first).to_have_text("None (a receptionist or admin)")
+    chooser.focus()
+    page.keyboard.press("ArrowDown")
+    expect(chooser).not_to_have_value("")
     page.get_by_role("button", name="Sign out").click()
     expect(page.locator(".banner")).to_contain_text("You have signed out")
     page.goto("/desk")

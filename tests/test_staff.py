@@ -341,6 +341,44 @@ def test_an_admin_adds_staff_and_bad_details_are_refused(staff, login_as):
     assert sign_in(staff.test_client(), "ben@example.org", "long enough password").status_code == 303
 
 
+def test_the_practitioner_is_chosen_from_a_list_and_has_one_active_account(staff, login_as):
+    """The practitioner was a free-text short name, and a second account could be linked to a practitioner
+    who had one, so a note would show the wrong author (a hands-on trial)."""
+    admin = login_as(StaffRole.ADMIN)
+    page = admin.get("/admin/staff").get_data(as_text=True)
+    select = page[page.index('<select'):page.index("</select>")]
+    assert re.findall(r'<option[^>]*value="([^"]*)"[^>]*>([^<]*)</option>', select) == [
+        ("", "None (a receptionist or admin)"), ("ana", "Ana Test (has an account)"), ("ben", "Ben Test")]
+    assert re.search(r"<select [^>]*aria-describedby=\"practitioner-hint\"[^>]*id=\"practitioner\"", select) or re.search(r"<select [^>]*id=\"practitioner\"[^>]*aria-describedby=\"practitioner-hint\"", select)
+    token = csrf_from(page)
+    typed = {"csrf_token": token, "name": "Ana Again", "email": "ana.again@example.org", "role": "practitioner",
+             "password": "long enough password"}
+    second = admin.post("/admin/staff", data=typed | {"practitioner": "ana"}).get_data(as_text=True)
+    message = ("Ana Test already has an active account (ana@example.org): a practitioner has one, so that their "
+               "notes show who wrote them. Deactivate that account first, or choose another practitioner")
+    assert f'<a href="#practitioner">{message}</a>' in second and 'id="practitioner-error"' in second
+    assert '<option selected value="ana">' in second or re.search(r'<option[^>]*selected[^>]*value="ana"', second)
+    desk = admin.post("/admin/staff", data=typed | {"role": "receptionist", "practitioner": "ben"}).get_data(as_text=True)
+    assert "Choose None for a receptionist or admin: only a practitioner&#39;s account belongs to a practitioner" in desk
+    with staff.app_context():
+        assert db.session.scalar(sa.select(StaffAccount).where(StaffAccount.email == "ana.again@example.org")) is None
+    said = staff.test_cli_runner().invoke(args=["staff", "add", "ana2@example.org", "--role", "practitioner",
+                                                "--practitioner", "ana", "--name", "Ana Two",
+                                                "--password", "long enough password"])
+    assert said.exit_code == 1 and "practitioner: Ana Test already has an active account" in said.output
+    # Deactivated, Ana's account frees her for a new one; the old one then cannot come back beside it.
+    with staff.app_context():
+        old = db.session.scalar(sa.select(StaffAccount.id).where(StaffAccount.email == ACCOUNTS[StaffRole.PRACTITIONER]))
+    assert admin.post(f"/admin/staff/{old}/deactivate", data={"csrf_token": token}).status_code == 303
+    assert admin.post("/admin/staff", data=typed | {"practitioner": "ana"}).status_code == 303
+    refused = admin.post(f"/admin/staff/{old}/reactivate", data={"csrf_token": token})
+    assert refused.status_code == 303
+    listing = admin.get(refused.location).get_data(as_text=True)
+    assert "Practitioner was not reactivated: Ana Test already has an active account (ana.again@example.org)" in listing
+    with staff.app_context():
+        assert not db.session.get(StaffAccount, old).is_active
+
+
 def test_an_empty_new_account_form_names_every_problem_at_once_in_words_for_the_admin(staff, login_as):
     """It said one problem a press (the role, then the email, then the name), as if the admin were
     the new member of staff ("Enter your email address"), and took twelve spaces as a password

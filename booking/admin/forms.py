@@ -27,7 +27,7 @@ class StaffForm(JourneyForm):
         choices=options([(r.value, r.value.capitalize()) for r in StaffRole]),
         message="Choose the role of this account",
     )
-    practitioner = StringField("Practitioner (for practitioner accounts)")
+    practitioner = SelectField("Which practitioner", choices=[], validate_choice=False)  # staff.account_problems checks it
     password = PasswordField("Password (12 characters or more)")
 
 

@@ -196,6 +196,11 @@ def stop_calendar_link(slug: str):
 @bp.route("/staff", methods=["GET", "POST"])
 def staff_accounts():
     form = StaffForm()
+    practitioners = db.session.scalars(sa.select(Practitioner).order_by(Practitioner.name)).all()
+    with_accounts = set(db.session.scalars(sa.select(StaffAccount.practitioner_id).where(
+        StaffAccount.is_active, StaffAccount.practitioner_id.is_not(None))))
+    form.practitioner.choices = options([("", "None (a receptionist or admin)")] + [
+        (p.slug, f"{p.name} (has an account)" if p.id in with_accounts else p.name) for p in practitioners])
     # Every field's problem at once: the role was said first, then the email, then the name, one
     # press each (a hands-on trial). staff.add_staff checks the details again for the command line.
     valid = form.validate_on_submit()  # first: it sets each field's errors afresh
@@ -214,8 +219,7 @@ def staff_accounts():
             flash(end_sentence(f"Account added for {account.name}"), "success")
             return redirect(url_for("admin.staff_accounts"), code=303)
     accounts = db.session.scalars(sa.select(StaffAccount).order_by(StaffAccount.name)).all()
-    practitioners = db.session.scalars(sa.select(Practitioner).order_by(Practitioner.name)).all()
-    return render_template("admin/staff.html", form=form, accounts=accounts, practitioners=practitioners,
+    return render_template("admin/staff.html", form=form, accounts=accounts,
                            second_factors=second_factor.accounts_with_it_on())
 
 
@@ -233,7 +237,11 @@ def deactivate(account_id: int):
 @bp.post("/staff/<int(max=2147483647):account_id>/reactivate")
 def reactivate(account_id: int):
     account = db.get_or_404(StaffAccount, account_id)
-    staff.reactivate(account.id)
+    try:
+        staff.reactivate(account.id)
+    except CannotBook as problem:
+        flash(end_sentence(f"{account.name} was not reactivated: {problem.message}"), "error")
+        return redirect(url_for("admin.staff_accounts"), code=303)
     flash(f"{account.name} can sign in again with their password.", "success")
     return redirect(url_for("admin.staff_accounts"), code=303)
 

@@ -139,9 +139,15 @@ def account_problems(email: str | None, name: str | None, password: str | None, 
     """What is wrong with a new account's details, every field at once, in words for the admin
     typing someone else's (the patients' own checks said "your", one field at a time)."""
     problems = {}
-    if role is StaffRole.PRACTITIONER and not db.session.scalar(
-            sa.select(Practitioner.id).where(Practitioner.slug == (practitioner_slug or "").strip())):
-        problems["practitioner"] = "Choose the practitioner this account belongs to"
+    slug = (practitioner_slug or "").strip()
+    if role is StaffRole.PRACTITIONER:
+        practitioner = db.session.scalar(sa.select(Practitioner).where(Practitioner.slug == slug))
+        if practitioner is None:
+            problems["practitioner"] = "Choose the practitioner this account belongs to"
+        elif (holder := practitioners_account(practitioner.id)) is not None:
+            problems["practitioner"] = practitioner_taken(practitioner, holder)
+    elif role is not None and slug:
+        problems["practitioner"] = NOT_A_PRACTITIONER
     if not (name or "").strip():
         problems["name"] = "Enter their full name"
     else:
@@ -179,6 +185,20 @@ def set_password(email: str, password: str, now: datetime) -> StaffAccount:
 
 
 ACCOUNT_EXISTS = "There is already a staff account with this email address"
+NOT_A_PRACTITIONER = "Choose None for a receptionist or admin: only a practitioner's account belongs to a practitioner"
+
+
+def practitioners_account(practitioner_id: int, other_than: int | None = None) -> StaffAccount | None:
+    """The practitioner's active account (besides `other_than`), if they have one. A practitioner has
+    one at most: a note shows who signed it, and two accounts would sign as one person."""
+    return db.session.scalar(
+        sa.select(StaffAccount).where(StaffAccount.practitioner_id == practitioner_id, StaffAccount.is_active,
+                                      StaffAccount.id != (other_than or 0)).limit(1))
+
+
+def practitioner_taken(practitioner: Practitioner, holder: StaffAccount) -> str:
+    return (f"{practitioner.name} already has an active account ({holder.email}): a practitioner has one, so that "
+            "their notes show who wrote them. Deactivate that account first, or choose another practitioner")
 
 
 def add_staff(email: str, name: str, role: StaffRole, password: str, now: datetime,
@@ -203,9 +223,13 @@ def _add_account(email: str, name: str, role: StaffRole, password_hash: str, now
             raise CannotBook("email", ACCOUNT_EXISTS)
         practitioner = None
         if role is StaffRole.PRACTITIONER:
-            practitioner = db.session.scalar(sa.select(Practitioner).where(Practitioner.slug == (practitioner_slug or "")))
+            # The practitioner's row locked (PostgreSQL), so two accounts added for them at once are one after the other.
+            practitioner = db.session.scalar(sa.select(Practitioner).where(
+                Practitioner.slug == (practitioner_slug or "")).with_for_update())
             if practitioner is None:
                 raise CannotBook("practitioner", "Choose the practitioner this account belongs to")
+            if (holder := practitioners_account(practitioner.id)) is not None:
+                raise CannotBook("practitioner", practitioner_taken(practitioner, holder))
         account = StaffAccount(email=email, name=name, role=role, practitioner=practitioner,
                                password_hash=password_hash, is_active=True, created_at=now)
         db.session.add(account)
@@ -343,6 +367,12 @@ def deactivate(account_id: int, now: datetime) -> None:
 
 
 def reactivate(account_id: int) -> None:
-    """Let a deactivated account sign in again (its old sessions stay ended)."""
+    """Let a deactivated account sign in again (its old sessions stay ended); raises CannotBook when
+    its practitioner has another active account meanwhile."""
     with write_transaction():
+        practitioner = db.session.scalar(
+            sa.select(Practitioner).join(StaffAccount, StaffAccount.practitioner_id == Practitioner.id)
+            .where(StaffAccount.id == account_id).with_for_update(of=Practitioner))
+        if practitioner is not None and (holder := practitioners_account(practitioner.id, account_id)) is not None:
+            raise CannotBook("practitioner", practitioner_taken(practitioner, holder))
         db.session.execute(sa.update(StaffAccount).where(StaffAccount.id == account_id).values(is_active=True))
