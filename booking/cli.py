@@ -21,6 +21,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from booking import backup
 from booking.clock import now
 from booking.extensions import db
+from booking.formatting import counted
 from booking.models import Clinic
 from booking.operations.clinic_file import ClinicFileError, export_clinic_file, import_clinic_file
 from booking.models import StaffAccount, StaffRole
@@ -114,7 +115,7 @@ def clinic_import(path: Path):
     except ClinicFileError as error:
         for problem in error.problems:
             click.echo(problem, err=True)
-        click.echo(f"Nothing was imported: {len(error.problems)} problem(s) in {path}.", err=True)
+        click.echo(f"Nothing was imported: {counted(len(error.problems), 'problem')} in {path}.", err=True)
         sys.exit(1)
     click.echo(
         f"Imported {path}: {counts['services']} services, "
@@ -206,7 +207,7 @@ def outbox_send(loop: bool, every: int, dry_run: bool, show_text: bool):
                        + (f" (no longer applies, will be skipped: {skip})" if skip else ""))
             if shown and not skip:
                 click.echo(textwrap.indent(shown.text or shown.problem, "    ") + "\n")
-        click.echo(f"{len(due)} message(s) due" + (f", {skipping} of them no longer apply and will be skipped"
+        click.echo(f"{counted(len(due), 'message')} due" + (f", {skipping} of them no longer {'applies' if skipping == 1 else 'apply'} and will be skipped"
                                                     if skipping else "") + "; nothing was sent.")
         db.session.rollback()
         return
@@ -283,8 +284,8 @@ def reminders_queue():
 def _queue_reminders(*, quiet: bool) -> None:
     counts = reminders.queue_due(now())
     if not quiet or any(counts.values()):
-        click.echo(f"Queued {counts['reminder']} reminder(s) and {counts['progress_invitation']} "
-                   "progress-check invitation(s).")
+        click.echo(f"Queued {counted(counts['reminder'], 'reminder')} and "
+                   f"{counted(counts['progress_invitation'], 'progress-check invitation')}.")
 
 
 waitlist_group = AppGroup("waitlist", help="The waitlist's offers and places.")
@@ -304,7 +305,7 @@ def waitlist_expire():
 def _expire_waitlist(*, quiet: bool) -> None:
     closed = waitlist.expire(now())
     if not quiet or closed.offers or closed.entries:
-        click.echo(f"Closed {closed.offers} offer(s) that ran out and {closed.entries} place(s) whose dates are over.")
+        click.echo(f"Closed {counted(closed.offers, 'offer')} that ran out and {counted(closed.entries, 'place')} whose dates are over.")
 
 
 retention_group = AppGroup("retention", help="The clinic's retention period: erase what is past it.")
@@ -340,12 +341,13 @@ def retention_purge(dry_run: bool):
     except SQLAlchemyError as error:
         click.echo(f"Nothing more was purged: the database failed ({type(error).__name__}).", err=True)
         sys.exit(1)
-    click.echo(f"Erased {len(report.erased)} patient(s) past retention{_numbers(report.erased)}, "
+    click.echo(f"Erased {counted(len(report.erased), 'patient')} past retention{_numbers(report.erased)}, "
                f"with the reason {retention.RETENTION_REASON!r}.")
     removed = report.removed
-    click.echo(f"Removed {removed['drafts']} booking draft(s), {removed['waitlist_places']} waitlist place(s), "
-               f"{removed['sessions']} staff session(s), "
-               f"{removed['manage_links']} manage link(s) and {removed['emails']} email(s).")
+    click.echo(f"Removed {counted(removed['drafts'], 'booking draft')}, "
+               f"{counted(removed['waitlist_places'], 'waitlist place')}, "
+               f"{counted(removed['sessions'], 'staff session')}, "
+               f"{counted(removed['manage_links'], 'manage link')} and {counted(removed['emails'], 'email')}.")
     if not report.ok:
         for patient_id, problem in report.failed.items():
             click.echo(f"Patient number {patient_id} could not be erased ({problem}); the log says more. "

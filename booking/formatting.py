@@ -187,6 +187,12 @@ def end_sentence(text: str) -> str:
     return text if text.endswith(SENTENCE_ENDS) else text + "."
 
 
+def counted(number: int, one: str, many: str | None = None) -> str:
+    """A count with its noun in staff English: "1 appointment", "2 appointments" (never "appointment(s)",
+    which staff pages said); `many` for a plural that is not the noun and an s ("1 entry", "2 entries")."""
+    return f"{number} {one if number == 1 else many or one + 's'}"
+
+
 # One dialable number: digits with the separators people write ("+1 (213) 555-0100"), an
 # optional "(0)" that is dialled only from inside the country, and an optional extension.
 _DIALABLE = re.compile(r"^\s*(?P<number>\+?[\d\s().\-]*\d[\d\s().\-]*?)\s*"

@@ -22,7 +22,7 @@ from werkzeug.utils import cached_property
 from booking.clock import now
 from booking.extensions import db
 from booking.forms import page_date_order
-from booking.formatting import (birth_date, tel_uri, clinic_time, date_text, end_sentence, time_range, time_text,
+from booking.formatting import (birth_date, tel_uri, clinic_time, counted, date_text, end_sentence, time_range, time_text,
                                 zone_abbreviation, zone_label)
 from booking.models import Clinic
 from booking.operations.availability import load_clinic
@@ -358,6 +358,7 @@ def register_page_helpers(app: Flask) -> None:
     app.add_template_filter(lambda iso: birth_date(iso, _page_locale()), "birth_date")
     # `{{ practitioner.name | sentence_end }}` where a sentence ends on a name ("Mei Lin, L.Ac.").
     app.add_template_filter(end_sentence, "sentence_end")
+    app.add_template_filter(counted, "counted")  # staff pages: `{{ n | counted("appointment") }}`
 
     @app.after_request
     def safe_headers(response):

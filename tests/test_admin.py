@@ -307,7 +307,7 @@ def test_changing_the_zone_with_visits_ahead_warns_and_asks_to_confirm(staff, ad
     page = admin.get("/admin/settings").get_data(as_text=True)
     assert "Before you change the time zone" in page and "1 booked visit lies ahead" in page
     asked = submit(admin, "/admin/settings", SETTINGS | {"timezone": "Europe/London"})
-    assert asked.status_code == 200 and "check the box to confirm" in asked.get_data(as_text=True)
+    assert asked.status_code == 200 and "1 booked visit lies ahead: check the box to confirm" in asked.get_data(as_text=True)
     assert settings_now(staff)["timezone"] == "America/Denver"
     confirmed = submit(admin, "/admin/settings", SETTINGS | {"timezone": "Europe/London", "confirm_zone_change": "y"})
     assert confirmed.status_code == 303 and settings_now(staff)["timezone"] == "Europe/London"

@@ -158,7 +158,7 @@ def test_a_message_too_damaged_to_check_is_no_error_on_its_page_or_in_a_dry_run(
     assert page.status_code == 200 and "It cannot be written (" in page.get_data(as_text=True)
     dry = staff.test_cli_runner().invoke(args=["outbox", "send", "--dry-run", "--show-text"])
     assert dry.exit_code == 0 and f"#{damaged_id} course_confirmation" in dry.output
-    assert "    It cannot be written (" in dry.output and "1 message(s) due; nothing was sent." in dry.output
+    assert "    It cannot be written (" in dry.output and "1 message due; nothing was sent." in dry.output
 
 
 def test_going_back_a_version_marks_what_was_never_written_and_keeps_what_was(staff, mail):  # noqa: F811

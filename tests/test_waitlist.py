@@ -350,7 +350,7 @@ def test_the_expire_command_closes_what_ran_out_and_says_how_much(clinic, clock)
     cancel(clinic, visit)
     clock.advance(hours=5)
     result = clinic.test_cli_runner().invoke(args=["waitlist", "expire"])
-    assert result.exit_code == 0 and result.output == "Closed 1 offer(s) that ran out and 0 place(s) whose dates are over.\n"
+    assert result.exit_code == 0 and result.output == "Closed 1 offer that ran out and 0 places whose dates are over.\n"
 
 
 def test_erasing_a_patient_takes_their_places_on_the_waitlist_and_blanks_the_emails(clinic, clock):

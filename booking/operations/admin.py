@@ -16,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 
 from booking import identifiers, limits
 from booking.extensions import db
+from booking.formatting import counted
 from booking.transaction import write_transaction
 from booking.limits import CONTROL_CHARACTER, Limit
 from booking.i18n import catalog_languages, language_name
@@ -269,7 +270,8 @@ def update_clinic(values: dict, *, start_back_available: bool, now: datetime) ->
     elif zone != clinic.timezone and not values.get("confirm_zone_change"):
         ahead = upcoming_visits(now)
         if ahead:
-            check.problem("confirm_zone_change", f"{ahead} booked visits lie ahead: check the box to confirm "
+            check.problem("confirm_zone_change", f"{counted(ahead, 'booked visit')} {'lies' if ahead == 1 else 'lie'} "
+                                                 "ahead: check the box to confirm "
                                                  "the change of time zone, or keep the clinic's zone")
     settings["timezone"] = zone
     settings["region"] = check.region("region")

@@ -14,7 +14,7 @@ from flask_babel import get_locale
 from flask_login import current_user
 
 from booking.clock import now
-from booking.formatting import date_text
+from booking.formatting import counted, date_text
 from booking.limits import MAX_ID
 from booking.measures.intake import AFTER_EFFECTS, PRECAUTIONS, RISK_FACTORS
 from booking.models import StaffRole
@@ -98,9 +98,12 @@ def erase(patient_id: int):
             flash(_already(erased.erasure), "problem")
         else:
             cancelled = done.appointments_cancelled
+            kept = done.appointments_kept
             flash(f"Patient number {patient_id} is erased: their contact details and answers are gone, and "
-                  f"{done.appointments_kept} appointment(s) are kept as anonymous history."
-                  + (f" {cancelled} booked visit(s) ahead were cancelled; their times are free again." if cancelled else ""),
+                  f"{counted(kept, 'appointment')} {'is' if kept == 1 else 'are'} kept as anonymous history."
+                  + ((" 1 booked visit ahead was cancelled; its time is free again." if cancelled == 1 else
+                      f" {cancelled} booked visits ahead were cancelled; their times are free again.")
+                     if cancelled else ""),
                   "success")
         return redirect(url_for("desk.patient", patient_id=patient_id), code=303)
     last_seen, kept_until = retention_of(plan.patient, plan.appointments, clinic)
@@ -126,8 +129,9 @@ def erase_waiting(entry_id: int):
         except NotVisible:  # another admin, or the retention purge, was a moment quicker
             flash("Those places on the waitlist are already gone: nothing more was changed.", "problem")
         else:
-            flash(f"{len(places)} place(s) on the waitlist are erased with the contact details, safety answers and "
-                  f"emails they held; the record of this erasure is patient number {done.patient_id}.", "success")
+            flash(f"{counted(len(places), 'place')} on the waitlist {'is' if len(places) == 1 else 'are'} erased with "
+                  f"the contact details, safety answers and emails {'it' if len(places) == 1 else 'they'} held; "
+                  f"the record of this erasure is patient number {done.patient_id}.", "success")
         return redirect(url_for("rights.erased"), code=303)
     return render_template("rights/erase_waiting.html", form=form, places=places, person=places[0])
 
