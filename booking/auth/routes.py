@@ -304,8 +304,7 @@ def enter_code():
             _finish_sign_in(account)
             if accepted.recovery:
                 flash(f"You signed in with a recovery code, which is now used up. You have "
-                      f"{accepted.recovery_codes_left} left. If your phone is lost, ask the clinic's admin to reset "
-                      "your second factor, then set it up again.", "error")
+                      f"{accepted.recovery_codes_left} left. {_lost_phone_advice(account)}", "error")
             return _signed_in(account, _page_asked_for(), carried)
         over = throttle.count_failure(account.email)
         if over:
@@ -316,6 +315,16 @@ def enter_code():
         form.code.errors = [*form.code.errors, CODE_FAILED]
     return _page("auth/code.html", 401 if failed else 200, carried, form=form,
                  notice=_still_held(carried) if carried else None)
+
+
+def _lost_phone_advice(account) -> str:
+    """Who can reset a lost phone's second factor: an admin for others; for an admin, who cannot reset
+    their own (and may be the clinic's only one), another admin or the server's command line."""
+    if account.role is StaffRole.ADMIN:
+        return ("If your phone is lost, another admin can reset your second factor under Settings, Staff "
+                "accounts; or whoever runs the server can, with "
+                f"flask --app booking staff reset-second-factor {account.email}. Then set it up again.")
+    return "If your phone is lost, ask the clinic's admin to reset your second factor, then set it up again."
 
 
 @bp.route("/second-factor/set-up", methods=["GET", "POST"])
