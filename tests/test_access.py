@@ -105,7 +105,8 @@ RULES = {
     "clinician.print_visit": ("GET", 302, 403, 200, 200),
     "clinician.export_visit": ("GET", 302, 403, 200, 200),
     "clinician.signed_consent": ("GET", 302, 403, 200, 200),  # a consent's text: never the receptionist's
-    "clinician.consent_in_person": ("POST", 302, 403, 303, 403),  # only the patient's practitioner records it
+    # only the patient's practitioner records it; sent without the box ticked, the form comes back with its error
+    "clinician.consent_in_person": ("POST", 302, 403, 200, 403),
     "clinician.note": ("GET", 302, 403, 200, 200),  # a treatment note: never the receptionist's; the admin reads it
     # only the visit's practitioner writes; sent without the page's revision, it is shown again unsaved
     "clinician.write_note": ("POST", 302, 403, 200, 403),
