@@ -826,3 +826,30 @@ def local(day: str, clock: str = "00:00") -> datetime:
 ])
 def test_time_off_reads_as_people_say_it(starts, ends, locale, words):
     assert time_off_when(starts, ends, locale, date(2027, 3, 8)) == words
+
+
+OWN_CALENDAR_ONLY_WORDS = "book, change and add time off only in your own"
+
+
+def test_a_practitioner_gets_the_same_answer_for_another_practitioners_visit_and_for_none(staff, login_as):  # noqa: F811
+    """/clinician/visits/ID answers 404 for both; the desk's pages answered 403 for another practitioner's
+    visit. The same answer for an id that names no visit, so the answer tells nothing of which ids exist."""
+    bens = book_online(staff, start="2027-03-08T10:00:00-08:00", practitioner="ben", name="Bo Bens",
+                       email="bo@example.com")
+    with staff.app_context():
+        other = db.session.scalar(sa.select(Appointment.id).where(Appointment.reference == bens["reference"]))
+    ana = login_as(StaffRole.PRACTITIONER)
+    token = csrf_from(ana.get("/desk").get_data(as_text=True))
+    answers = {}
+    for visit in (other, other + 1000, 2147483647):
+        for path in ("", "/cancel", "/move", "/cancel-course"):
+            response = ana.get(f"/desk/appointments/{visit}{path}")
+            answers.setdefault(("GET", path), set()).add((response.status_code, OWN_CALENDAR_ONLY_WORDS in response.get_data(as_text=True)))
+        for path in ("/status/arrived", "/status/booked", "/email-questions", "/confirm-identity", "/cancel", "/move",
+                     "/cancel-course"):
+            response = ana.post(f"/desk/appointments/{visit}{path}", data={"csrf_token": token, "reason": "x"})
+            answers.setdefault(("POST", path), set()).add((response.status_code, OWN_CALENDAR_ONLY_WORDS in response.get_data(as_text=True)))
+    assert {key: len(found) for key, found in answers.items()} == dict.fromkeys(answers, 1), answers
+    assert all(status == 403 for found in answers.values() for status, _words in found), answers
+    desk = login_as(StaffRole.RECEPTIONIST)  # who runs the desk is told plainly that no such visit exists
+    assert desk.get("/desk/appointments/2147483647").status_code == 404

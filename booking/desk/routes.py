@@ -32,7 +32,7 @@ from booking.desk.wording import time_off_when
 from booking.forms import options
 from booking.limits import MAX_ID
 from booking.models import AppointmentStatus, Patient, Practitioner, StaffRole
-from booking.operations import consent, desk, identity, notes, patient_data, waitlist
+from booking.operations import consent, desk, identity, notes, patient_data, permissions, waitlist
 from booking.operations.availability import desk_rules, load_clinic, times_by_day
 from booking.operations.bookings import BookingRequest, EmergencyAnswers, PatientDetails, SlotTaken, describe, has_visited
 from booking.operations.clinic_file import WEEKDAYS
@@ -249,10 +249,22 @@ def _find_caller(practitioner: Practitioner, start: datetime, target: dict):
 
 # --- one appointment -------------------------------------------------------------------
 
+def _no_such_visit(refused=lambda: abort(403, OWN_CALENDAR_ONLY)):
+    """An appointment id that names no visit: 404 for who runs the desk; a practitioner gets the answer
+    another practitioner's visit gets (`refused`), so that it tells them nothing of which ids exist."""
+    if permissions.runs_the_desk(_account()):
+        abort(404)
+    refused()
+
+
+def _not_allowed():
+    raise permissions.NotAllowed()  # what the operations raise for another practitioner's visit
+
+
 def _visible_appointment(appointment_id: int):
     appointment = desk.appointment_for(appointment_id)
     if appointment is None:
-        abort(404)
+        _no_such_visit()
     if not desk.may_change(_account(), appointment.practitioner_id):
         abort(403, OWN_CALENDAR_ONLY)
     return appointment
@@ -286,7 +298,7 @@ def mark(appointment_id: int, status: str):
         marked = desk.mark(_account(), appointment_id, wanted, now(),
                            was=AppointmentStatus(was) if was in STATUS_VALUES else None)
     except desk.NotVisible:
-        abort(404)
+        _no_such_visit(_not_allowed)
     except RequestProblem as problem:
         flash(problem.message, "problem")
     else:
@@ -301,7 +313,7 @@ def email_questions(appointment_id: int):
     try:
         said = desk.email_questions(_account(), appointment_id, now())
     except desk.NotVisible:
-        abort(404)
+        _no_such_visit(_not_allowed)
     except RequestProblem as problem:
         flash(problem.message, "problem")
     else:
@@ -316,7 +328,7 @@ def confirm_identity(appointment_id: int):
     try:
         confirmed = identity.confirm_by_desk(_account(), appointment_id, now())
     except desk.NotVisible:
-        abort(404)
+        _no_such_visit(_not_allowed)
     except identity.NothingToConfirm as refused:
         flash(refused.message, "problem")
     else:
