@@ -32,7 +32,7 @@ from booking.operations.catalogue import ClinicNotSetUp
 from booking.operations.demo import DEMO_CLINIC_NAME, DEMO_STAFF, load_demo
 from booking.operations.problems import CannotBook, InvalidInput
 from booking.operations import second_factor
-from booking.operations.staff import add_staff, normal_email, set_password
+from booking.operations.staff import add_staff, find_account, set_password
 
 staff_group = AppGroup("staff", help="Staff accounts.")
 
@@ -74,11 +74,14 @@ def _how_they_sign_in(account: StaffAccount) -> str:
 @click.argument("email")
 @click.password_option(help="Asked for, twice, when not given.")
 def staff_set_password(email: str, password: str):
-    """Give a staff account a new password (a forgotten one); its sessions end."""
+    """Give a staff account a new password (a forgotten one); its sessions end, and the audit log
+    records it. An admin can do the same at /admin/staff."""
+    account = _account_or_exit(email)
     try:
-        account = set_password(email, password, now())
-    except CannotBook as problem:
-        click.echo(f"{problem.field}: {problem.message}", err=True)
+        set_password(account, password, now(), by=None, must_change=None)
+    except InvalidInput as invalid:
+        for field, message in invalid.problems.items():
+            click.echo(f"{field}: {message}", err=True)
         sys.exit(1)
     click.echo(f"{account.email} has a new password, and its sessions have ended. Its second factor, if it has "
                "one, is unchanged.")
@@ -89,13 +92,19 @@ def staff_set_password(email: str, password: str):
 def staff_reset_second_factor(email: str):
     """Remove an account's second factor (a lost phone, or SECRET_KEY changed): its sessions end,
     the audit log records it, and it sets one up again at the next sign-in if it must have one."""
-    account = db.session.scalar(sa.select(StaffAccount).where(StaffAccount.email == normal_email(email)))
-    if account is None:
-        click.echo(f"There is no staff account with the email address {email}.", err=True)
-        sys.exit(1)
+    account = _account_or_exit(email)
     second_factor.reset(account, now(), by=None)
     click.echo(f"The second factor of {account.email} is reset and its sessions have ended.")
     click.echo(_how_they_sign_in(account))
+
+
+def _account_or_exit(email: str) -> StaffAccount:
+    """The staff account with this email address, or exit 1 saying there is none."""
+    account = find_account(email)
+    if account is None:
+        click.echo(f"There is no staff account with the email address {email}.", err=True)
+        sys.exit(1)
+    return account
 
 
 clinic_group = AppGroup("clinic", help="Set up the clinic from a TOML clinic file, or write one out.")

@@ -1145,6 +1145,9 @@ class StaffAccount(db.Model):
     practitioner_id: Mapped[int | None] = mapped_column(sa.ForeignKey("practitioner.id"))
     password_hash: Mapped[str] = mapped_column(sa.String(255))
     is_active: Mapped[bool] = mapped_column(default=True)
+    # The password was set by an admin, who knows it: the person chooses their own before any
+    # other staff page opens (operations.staff.change_own_password clears it).
+    must_change_password: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
     practitioner: Mapped[Practitioner | None] = relationship()

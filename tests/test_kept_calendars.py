@@ -414,7 +414,8 @@ def _deactivate(app, email):
 
 def _new_password(app, email):
     with app.app_context():
-        staff_sessions.set_password(email, "a new password for sure", app.config["CLOCK"]())
+        staff_sessions.set_password(account(email), "a new password for sure", app.config["CLOCK"](), by=None,
+                                    must_change=None)
 
 
 def _second_factor_for_all(app, email):

@@ -12,6 +12,7 @@ import re
 from datetime import timedelta
 from urllib.parse import parse_qs, quote, urlsplit
 
+import flask_migrate
 import pyotp
 import pytest
 import sqlalchemy as sa
@@ -22,7 +23,7 @@ from flask_login import current_user
 from booking import create_app
 from booking.clock import now
 from booking.extensions import db
-from booking.models import StaffAccount, StaffRole
+from booking.models import AuditEntry, StaffAccount, StaffRole
 from booking.operations import second_factor
 from booking.operations.staff import add_staff
 from booking.transaction import write_transaction
@@ -436,6 +437,8 @@ def test_flask_staff_set_password_gives_a_forgotten_password_a_new_one_and_ends_
     assert short.exit_code == 1 and "at least" in short.output
     unknown = staff.test_cli_runner().invoke(args=["staff", "set-password", "nobody@example.org", "--password", "x" * 20])
     assert unknown.exit_code == 1 and "no staff account" in unknown.output
+    assert audit_of_passwords(staff) == [("password_set", "Server command line", "command", "Receptionist", "")]
+    assert not account_named(staff, ACCOUNTS[StaffRole.RECEPTIONIST]).must_change_password  # whoever runs it decides
 
 
 def test_who_is_signed_in_is_read_as_plain_values_and_the_account_is_made_from_that_row(staff, login_as, count_queries):
@@ -493,3 +496,37 @@ def test_a_change_reads_the_signed_in_account_again_under_its_lock(staff, login_
             with write_transaction():
                 db.session.execute(sa.update(StaffAccount).where(StaffAccount.id == account_id)
                                    .values(name="Receptionist", is_active=True))
+
+
+# --- a password of one's own ----------------------------------------------------------------
+
+
+
+def account_named(app, email: str) -> StaffAccount:
+    with app.app_context():
+        found = db.session.scalar(sa.select(StaffAccount).where(StaffAccount.email == email))
+        db.session.expunge(found)
+        return found
+
+
+def audit_of_passwords(app) -> list[tuple]:
+    with app.app_context():
+        return [(entry.action, entry.staff_name, entry.staff_role, entry.subject_name, entry.address)
+                for entry in db.session.scalars(sa.select(AuditEntry).where(AuditEntry.action.like("password%"))
+                                                .order_by(AuditEntry.id))]
+
+
+def test_the_upgrade_asks_no_existing_account_to_change_its_password_and_the_downgrade_drops_the_ask(staff):
+    """Migration 0033: accounts from before keep their passwords, unasked; one asked can go back down."""
+    with staff.app_context():
+        with write_transaction():
+            db.session.execute(sa.update(StaffAccount).where(StaffAccount.role == StaffRole.RECEPTIONIST)
+                               .values(must_change_password=True))
+        db.session.remove()
+        flask_migrate.downgrade(revision="0032")
+        columns = {column["name"] for column in sa.inspect(db.engine).get_columns("staff_account")}
+        assert "must_change_password" not in columns
+        flask_migrate.upgrade()
+        assert db.session.scalars(sa.select(StaffAccount.must_change_password)).all() == [False] * len(ACCOUNTS)
+        db.session.remove()
+    assert sign_in(staff.test_client(), ACCOUNTS[StaffRole.RECEPTIONIST]).location == "/desk"

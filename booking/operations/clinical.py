@@ -44,7 +44,9 @@ AUDIT_ACTIONS = {"view": "Viewed", "print": "Printed", "export": "Exported", "re
                  "note": "Opened the treatment note",  # operations.notes.open_note
                  # a patient's data rights (operations.patient_data): whole records, not one visit
                  "data_page": "Opened all their data", "data_file": "Downloaded all their data",
-                 "erase": "Erased their record", "second_factor_reset": "Reset a second factor"}
+                 "erase": "Erased their record", "second_factor_reset": "Reset a second factor",
+                 # a staff account's password (operations.staff): never the password itself
+                 "password_set": "Set a new password", "password_change": "Changed their own password"}
 
 
 def may_read_visit(account: StaffAccount, appointment: Appointment) -> bool:

@@ -25,8 +25,8 @@ from flask import current_app
 
 from booking.extensions import db
 from booking.transaction import write_transaction
-from booking.models import AuditEntry, StaffAccount, StaffRecoveryCode, StaffSecondFactor
-from booking.operations.staff import end_sessions, second_factor_required
+from booking.models import StaffAccount, StaffRecoveryCode, StaffSecondFactor
+from booking.operations.staff import account_audit_entry, end_sessions, second_factor_required
 from booking.sealing import Unsealable, seal, unseal
 
 STEP_SECONDS = 30  # RFC 6238's default, which every authenticator app uses
@@ -244,11 +244,7 @@ def reset(account: StaffAccount, now: datetime, *, by: StaffAccount | None, addr
         db.session.execute(sa.delete(StaffRecoveryCode).where(StaffRecoveryCode.staff_id == account.id))
         db.session.execute(sa.delete(StaffSecondFactor).where(StaffSecondFactor.staff_id == account.id))
         end_sessions(account.id, now)
-        db.session.add(AuditEntry(
-            at=now, staff_id=by.id if by else None, staff_name=by.name if by else "Server command line",
-            staff_role=by.role.value if by else "command", action=RESET_ACTION,
-            subject_staff_id=account.id, subject_name=account.name, address=(address or "")[:64],
-        ))
+        db.session.add(account_audit_entry(account, RESET_ACTION, now, by=by, address=address))
 
 
 def accounts_with_it_on() -> set[int]:

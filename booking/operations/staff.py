@@ -19,13 +19,18 @@ from sqlalchemy.orm.util import identity_key
 
 from booking import driver
 from booking.extensions import db
-from booking.transaction import gave_way, write_transaction, writing
-from booking.models import Clinic, Practitioner, StaffAccount, StaffRole, StaffSecondFactor, StaffSession
+from booking.transaction import gave_way, locked, write_transaction, writing
+from booking.models import AuditEntry, Clinic, Practitioner, StaffAccount, StaffRole, StaffSecondFactor, StaffSession
 from booking.tokens import hash_token, new_token
 from booking.operations.problems import CannotBook, InvalidInput
 from booking.validation import NAME_LIMIT, clean_email, clean_name, hidden_character
 
 MIN_PASSWORD_LENGTH = 12
+# Audit actions (clinical.AUDIT_ACTIONS): an admin or the server's command line gave an account a
+# password; someone chose their own.
+PASSWORD_SET_ACTION = "password_set"
+PASSWORD_CHANGE_ACTION = "password_change"
+CURRENT_PASSWORD_WRONG = "Your current password is not right: type the one you signed in with"
 
 
 @lru_cache(maxsize=None)
@@ -91,6 +96,10 @@ class SignedIn:
     def name(self) -> str:
         return self._value("name")
 
+    @property
+    def must_change_password(self) -> bool:
+        return self._value("must_change_password")
+
 
 # Every column of an account, by attribute name: the entity made from them is the one a load gives.
 _ACCOUNT_ATTRIBUTES = tuple((attribute.key, attribute.columns[0]) for attribute in sa.inspect(StaffAccount).column_attrs)
@@ -115,13 +124,6 @@ def _account_in_session(row: dict) -> StaffAccount:
     make_transient_to_detached(account)
     session.add(account)
     return account
-
-
-def check_password(password: str) -> str:
-    problem = password_problem(password)
-    if problem:
-        raise CannotBook("password", problem)
-    return password
 
 
 def password_problem(password: str | None) -> str | None:
@@ -171,17 +173,91 @@ def account_problems(email: str | None, name: str | None, password: str | None, 
     return problems
 
 
-def set_password(email: str, password: str, now: datetime) -> StaffAccount:
-    """Give an account a new password (a forgotten one) and end its sessions, so whoever held the
-    old one is signed out; raises CannotBook naming the field for an unknown account or a short password."""
-    account = db.session.scalar(sa.select(StaffAccount).where(StaffAccount.email == normal_email(email)))
-    if account is None:
-        raise CannotBook("email", f"There is no staff account with the email address {email}.")
-    password_hash = _hasher()[0].hash(check_password(password))
+class WrongPassword(InvalidInput):
+    """The current password typed is not the account's: a guess, which counts towards the sign-in
+    limits (booking.auth.throttle) as a wrong password at sign-in does."""
+
+
+def _verifies(password_hash: str, password: str | None) -> bool:
+    """Whether the password is the one hashed (slow on purpose, with the app's Argon2id)."""
+    try:
+        return _hasher()[0].verify(password_hash, password or "")
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def _new_password_problems(new: str | None, again: str | None) -> dict[str, str]:
+    """What is wrong with a new password typed twice (new_password, new_password_again)."""
+    problems = {}
+    if (problem := password_problem(new)) is not None:
+        problems["new_password"] = problem
+    if not again:
+        problems["new_password_again"] = "Enter the new password again"
+    elif again != new:
+        problems["new_password_again"] = "The new password and the one typed again are not the same: type both again"
+    return problems
+
+
+def change_own_password(account: StaffAccount, current: str | None, new: str | None, again: str | None,
+                        now: datetime, *, keep_token: str, address: str = "") -> None:
+    """The signed-in person's own new password, in place of `current`: their other sessions end
+    (the one with `keep_token`, theirs now, stays), an admin's ask to change it is met, and the
+    audit log says so. Raises InvalidInput naming every field to fix, WrongPassword when `current`
+    is not their password; then nothing changes."""
+    held = account.password_hash
+    right = bool(current) and _verifies(held, current)
+    problems = {} if right else {"current_password": CURRENT_PASSWORD_WRONG if current else "Enter your current password"}
+    problems |= _new_password_problems(new, again)
+    if right and "new_password" not in problems and new == current:
+        problems["new_password"] = "Choose a new password, not the one you have now"
+    if problems:
+        raise (WrongPassword if current and not right else InvalidInput)(problems)
+    _store_password(account, _hasher()[0].hash(new), now, must_change=False, keep_token=keep_token, by=account,
+                    action=PASSWORD_CHANGE_ACTION, address=address, replacing=held)
+
+
+def set_password(account: StaffAccount, password: str | None, now: datetime, *, by: StaffAccount | None,
+                 must_change: bool | None, address: str = "") -> None:
+    """Give an account a new password (a forgotten one) and end all its sessions, so whoever held
+    the old one is signed out; the audit log says who did it (`by` None: the server's command
+    line). `must_change` True: the person chooses their own before any other staff page, since
+    whoever set this one knows it (None leaves the account's ask as it is). Raises InvalidInput
+    ({"password": ...}) for a password the rules refuse."""
+    if (problem := password_problem(password)) is not None:
+        raise InvalidInput({"password": problem})
+    _store_password(account, _hasher()[0].hash(password), now, must_change=must_change, keep_token=None, by=by,
+                    action=PASSWORD_SET_ACTION, address=address)
+
+
+def _store_password(account: StaffAccount, password_hash: str, now: datetime, *, must_change: bool | None,
+                    keep_token: str | None, by: StaffAccount | None, action: str, address: str,
+                    replacing: str | None = None) -> None:
+    """Write a new password's hash (made before, as it is slow: not while holding the lock), end
+    the account's sessions but `keep_token`'s, and audit it, in one commit. With `replacing`, only
+    if the account's hash is still that one (the password checked was not changed meanwhile)."""
     with write_transaction():
-        account.password_hash = password_hash
-        end_sessions(account.id, now)
-    return account
+        row = locked(StaffAccount, account.id)
+        if replacing is not None and row.password_hash != replacing:
+            raise WrongPassword({"current_password": CURRENT_PASSWORD_WRONG})
+        row.password_hash = password_hash
+        if must_change is not None:
+            row.must_change_password = must_change
+        end_sessions(account.id, now, keep_token=keep_token)
+        db.session.add(account_audit_entry(account, action, now, by=by, address=address))
+
+
+def account_audit_entry(account: StaffAccount, action: str, now: datetime, *, by: StaffAccount | None,
+                        address: str = "") -> AuditEntry:
+    """The audit log's line for something done to a staff account: who did it (`by` None: the
+    server's command line), to whom, when and from where. Never a password, a code or a key."""
+    return AuditEntry(at=now, staff_id=by.id if by else None, staff_name=by.name if by else "Server command line",
+                      staff_role=by.role.value if by else "command", action=action, subject_staff_id=account.id,
+                      subject_name=account.name, address=(address or "")[:64])
+
+
+def find_account(email: str | None) -> StaffAccount | None:
+    """The account with this email address (as typed: any case, spaces around), if there is one."""
+    return db.session.scalar(sa.select(StaffAccount).where(StaffAccount.email == normal_email(email)))
 
 
 ACCOUNT_EXISTS = "There is already a staff account with this email address"
@@ -202,22 +278,23 @@ def practitioner_taken(practitioner: Practitioner, holder: StaffAccount) -> str:
 
 
 def add_staff(email: str, name: str, role: StaffRole, password: str, now: datetime,
-              practitioner_slug: str | None = None) -> StaffAccount:
+              practitioner_slug: str | None = None, *, must_change_password: bool = False) -> StaffAccount:
     """A new staff account (raises InvalidInput for bad details, every one at once, and CannotBook
-    naming the field for an address already taken or a practitioner not found)."""
+    naming the field for an address already taken or a practitioner not found). `must_change_password`:
+    the person chooses their own at their first sign-in (an admin typed this one)."""
     problems = account_problems(email, name, password)
     if problems:
         raise InvalidInput(problems)
     email, name = clean_email(email), clean_name(name)
     password_hash = _hasher()[0].hash(password)  # slow on purpose: before the lock, not while holding it
     try:
-        return _add_account(email, name, role, password_hash, now, practitioner_slug)
+        return _add_account(email, name, role, password_hash, now, practitioner_slug, must_change_password)
     except IntegrityError:  # the same address added twice at once (a double click): the second is told
         raise CannotBook("email", ACCOUNT_EXISTS) from None
 
 
 def _add_account(email: str, name: str, role: StaffRole, password_hash: str, now: datetime,
-                 practitioner_slug: str | None) -> StaffAccount:
+                 practitioner_slug: str | None, must_change_password: bool) -> StaffAccount:
     with write_transaction():
         if db.session.scalar(sa.select(StaffAccount.id).where(StaffAccount.email == email)):
             raise CannotBook("email", ACCOUNT_EXISTS)
@@ -231,7 +308,8 @@ def _add_account(email: str, name: str, role: StaffRole, password_hash: str, now
             if (holder := practitioners_account(practitioner.id)) is not None:
                 raise CannotBook("practitioner", practitioner_taken(practitioner, holder))
         account = StaffAccount(email=email, name=name, role=role, practitioner=practitioner,
-                               password_hash=password_hash, is_active=True, created_at=now)
+                               password_hash=password_hash, is_active=True, must_change_password=must_change_password,
+                               created_at=now)
         db.session.add(account)
     return account
 
@@ -270,11 +348,9 @@ def check_sign_in(email: str, password: str) -> StaffAccount | None:
 
     Wrong password, unknown email and a disabled account all look the same to the caller.
     """
-    account = db.session.scalar(sa.select(StaffAccount).where(StaffAccount.email == normal_email(email)))
+    account = find_account(email)
     hasher, unknown_account_hash = _hasher()
-    try:
-        hasher.verify(account.password_hash if account else unknown_account_hash, password or "")
-    except (VerificationError, InvalidHashError):
+    if not _verifies(account.password_hash if account else unknown_account_hash, password):
         return None
     if account is None or not account.is_active:
         return None
