@@ -67,6 +67,11 @@ class JourneyForm(FlaskForm):
                 valid = False
         return valid
 
+    def show_problems(self, problems: dict[str, str]) -> None:
+        """An operation's problems (field name -> message), each at its field."""
+        for name, message in problems.items():
+            self[name].errors = [*self[name].errors, message]
+
     def in_page_order(self):
         """The fields as the page shows them; WTForms keeps them in the order they were declared."""
         return iter(self)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from functools import wraps
 
-from flask import abort, current_app, has_request_context, session
+from flask import abort, current_app, has_request_context, redirect, request, session, url_for
 from flask_login import current_user
 
 from booking.formatting import listed
@@ -53,14 +53,23 @@ def _people(roles) -> str:
     return listed([ROLE_PEOPLE[role] for role in StaffRole if role in roles])
 
 
+# The staff pages that open while an account must choose its own password (an admin set it).
+PASSWORD_FIRST = "auth.password"
+OPEN_BEFORE_A_NEW_PASSWORD = frozenset({PASSWORD_FIRST, "auth.sign_out"})
+
+
 def staff_only(*roles: StaffRole):
-    """Signed-in staff with one of these roles (any role when none are given); others get 403."""
+    """Signed-in staff with one of these roles (any role when none are given); others get 403.
+    Someone whose password an admin set goes to choose their own first, then on to the page."""
 
     def decorate(view):
         @wraps(view)
         def wrapper(*args, **kwargs):
             if not current_user.is_authenticated:
                 return current_app.login_manager.unauthorized()
+            if current_user.must_change_password and request.endpoint not in OPEN_BEFORE_A_NEW_PASSWORD:
+                after = request.full_path.rstrip("?") if request.method == "GET" else None
+                return redirect(url_for(PASSWORD_FIRST, next=after), code=303)
             if roles and current_user.role not in roles:
                 abort(403, f"This page is for {_people(roles)}. If you need it, ask the clinic's admin.")
             return view(*args, **kwargs)

@@ -79,6 +79,7 @@ RULES = {
     "auth.enter_code": ("GET", 303, 302, 302, 302),  # no password step on this browser: back to sign in
     "auth.set_up_second_factor": ("GET", 303, 200, 200, 302),  # the admin's is on already: to its page
     "auth.second_factor": ("GET", 302, 200, 200, 200),
+    "auth.password": ("GET", 302, 200, 200, 200),  # everyone's own, with the current one
     "desk.today": ("GET", 302, 200, 200, 200),
     "desk.week": ("GET", 302, 200, 200, 200),
     "desk.rooms": ("GET", 302, 200, 200, 200),  # every room's beds: staff see them as they see every calendar

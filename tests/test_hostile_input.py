@@ -639,9 +639,9 @@ def remove_time_off(world) -> Target:
     return Target(world.staff(StaffRole.RECEPTIONIST), removal, post=removal)  # the confirmation page's form
 
 
-def spare_account(world, action: str) -> int:
+def spare_account(world, action: str, email: str | None = None) -> int:
     """A new receptionist's account, in the state where the admin's page offers `action` on it."""
-    email = f"spare{next(world._numbers)}@example.org"
+    email = email or f"spare{next(world._numbers)}@example.org"
     with world.app.test_request_context():
         account_id = add_staff(email, "Spare Account", StaffRole.RECEPTIONIST, PASSWORD, world.clock.now, None).id
         if action == "reactivate":
@@ -650,6 +650,19 @@ def spare_account(world, action: str) -> int:
     if action == "second-factor/reset":
         enrol(world.app, email)
     return account_id
+
+
+NEW_PASSWORD = "a new long passphrase"
+
+
+def own_password(world) -> Target:
+    """A spare receptionist's own Password page: a change ends only that account's other sessions."""
+    email = f"spare{next(world._numbers)}@example.org"
+    spare_account(world, "password", email)
+    client = world.app.test_client()
+    assert sign_in(client, email).status_code == 303
+    return Target(client, "/staff/password", hints={"current_password": [PASSWORD], "new_password": [NEW_PASSWORD],
+                                                    "new_password_again": [NEW_PASSWORD]})
 
 
 def admin_on_account(action: str):
@@ -804,6 +817,7 @@ FORMS: dict[str, Callable] = {
     "auth.enter_code": code_page,
     "auth.set_up_second_factor": desk(lambda w: ("/staff/second-factor/set-up", None), hints={"code": ["000000"]}),
     "auth.sign_out": sign_out,
+    "auth.password": own_password,
     # No page holds its form unless a session has ended (test_carried_forms): a seal of no key
     # this browser holds, or no seal, must only lead back to the start page.
     "auth.send_again": lambda w: Target(w.staff(StaffRole.RECEPTIONIST), "/desk", post="/staff/send-again",

@@ -117,3 +117,47 @@ def test_too_many_tries_page_is_accessible(database_url, clinic, chromium, shots
         check(page, shots, "too-many-tries")
         context.close()
     close_database(limited)
+
+
+def test_staff_choose_their_own_password_with_the_keyboard(clinic, page, shots):
+    """Added by an admin (who typed the password), a receptionist chooses their own at first sign-in,
+    keyboard only: a mistyped second box first, then the right one; then changes it again from the
+    staff bar's Password link. Each page is checked with axe."""
+    with clinic.test_request_context():
+        add_staff("rae@example.org", "Rae Desk", StaffRole.RECEPTIONIST, PASSWORD, now(), must_change_password=True)
+
+    type_password(page, "rae@example.org")
+    page.wait_for_url("**/staff/password")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Change your password")
+    expect(page.locator("main")).to_contain_text("Your password was set by the clinic's admin")
+    check(page, shots, "password-first")
+
+    def type_passwords(current: str, new: str, again: str) -> None:
+        for selector, text in (("#current_password", current), ("#new_password", new), ("#new_password_again", again)):
+            tab_to(page, selector)
+            page.keyboard.type(text)
+        with page.expect_navigation():
+            page.keyboard.press("Enter")
+
+    type_passwords(PASSWORD, "rae's own passphrase", "rae's own passphrasf")
+    expect(page).to_have_title(re.compile("^Error: "))
+    expect(page.locator(".error-summary")).to_contain_text("are not the same")
+    for box in ("#current_password", "#new_password", "#new_password_again"):
+        expect(page.locator(box)).to_have_value("")  # nothing typed comes back
+    check(page, shots, "password-error")
+    tab_to(page, ".error-summary a")  # the summary's link leads to the box to fix
+    page.keyboard.press("Enter")
+    expect(page.locator("#new_password_again")).to_be_focused()
+
+    type_passwords(PASSWORD, "rae's own passphrase", "rae's own passphrase")
+    page.wait_for_url("**/desk*")  # (the summary link's #fragment stays with the page, as browsers keep it)
+    expect(page.locator(".banner--success")).to_contain_text("Your password is changed")
+
+    tab_to(page, ".staff-nav a[href='/staff/password']")
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/staff/password")
+    expect(page.locator("main")).not_to_contain_text("set by the clinic's admin")
+    check(page, shots, "password-change")
+    type_passwords("rae's own passphrase", "rae's newer passphrase", "rae's newer passphrase")
+    page.wait_for_url("**/desk")
+    expect(page.locator(".banner--success")).to_contain_text("any other sessions of yours have ended")

@@ -500,6 +500,7 @@ def test_a_change_reads_the_signed_in_account_again_under_its_lock(staff, login_
 
 # --- a password of one's own ----------------------------------------------------------------
 
+NEW_PASSWORD = "a passphrase of my own"
 
 
 def account_named(app, email: str) -> StaffAccount:
@@ -514,6 +515,95 @@ def audit_of_passwords(app) -> list[tuple]:
         return [(entry.action, entry.staff_name, entry.staff_role, entry.subject_name, entry.address)
                 for entry in db.session.scalars(sa.select(AuditEntry).where(AuditEntry.action.like("password%"))
                                                 .order_by(AuditEntry.id))]
+
+
+def change_password(client, current=PASSWORD, new=NEW_PASSWORD, again=None, path="/staff/password"):
+    token = csrf_from(client.get(path).get_data(as_text=True))
+    return client.post(path, data={"csrf_token": token, "current_password": current, "new_password": new,
+                                   "new_password_again": new if again is None else again})
+
+
+def test_staff_change_their_own_password_from_the_staff_bar_and_their_other_sessions_end(staff, login_as):
+    desk, elsewhere = login_as(StaffRole.RECEPTIONIST), login_as(StaffRole.RECEPTIONIST)
+    assert '<a href="/staff/password">Password</a>' in desk.get("/desk/patients").get_data(as_text=True)
+    page = desk.get("/staff/password")
+    assert page.status_code == 200 and page.headers["Cache-Control"] == "no-store"
+    assert "Change your password" in page.get_data(as_text=True)
+
+    changed = change_password(desk)
+    assert changed.status_code == 303 and changed.location == "/desk"
+    assert "Your password is changed. You are still signed in here" in desk.get("/desk").get_data(as_text=True)
+    assert elsewhere.get("/desk").status_code == 302  # the other session ended; this one stays
+    assert sign_in(staff.test_client(), ACCOUNTS[StaffRole.RECEPTIONIST]).status_code == 401
+    assert sign_in(staff.test_client(), ACCOUNTS[StaffRole.RECEPTIONIST], NEW_PASSWORD).status_code == 303
+    assert audit_of_passwords(staff) == [("password_change", "Receptionist", "receptionist", "Receptionist", "127.0.0.1")]
+    assert not account_named(staff, ACCOUNTS[StaffRole.RECEPTIONIST]).must_change_password
+
+
+def test_the_page_asked_for_is_where_a_changed_password_leads(login_as):
+    admin = login_as(StaffRole.ADMIN)  # with a second factor: the code is not asked again
+    changed = change_password(admin, path="/staff/password?next=%2Fadmin%2Fstaff")
+    assert changed.status_code == 303 and changed.location == "/admin/staff"
+    hostile = change_password(admin, current=NEW_PASSWORD, new="yet another passphrase",
+                              path="/staff/password?next=%2F%2Fevil.example")
+    assert hostile.location == "/desk"
+
+
+WRONG = "correct horse batterz"
+
+
+@pytest.mark.parametrize("current, new, again, expected", [
+    ("", NEW_PASSWORD, None, [("current_password", "Enter your current password")]),
+    (WRONG, NEW_PASSWORD, None, [("current_password", "Your current password is not right: type the one you signed in with")]),
+    (PASSWORD, "short pass", None, [("new_password", "Password must be at least 12 characters")]),
+    (PASSWORD, " " * 14, None, [("new_password", "Enter a password with letters, numbers or symbols in it, not spaces alone")]),
+    (PASSWORD, "", "", [("new_password", "Enter a password (12 characters or more)"),
+                        ("new_password_again", "Enter the new password again")]),
+    (PASSWORD, NEW_PASSWORD, NEW_PASSWORD + "!", [
+        ("new_password_again", "The new password and the one typed again are not the same: type both again")]),
+    (PASSWORD, PASSWORD, None, [("new_password", "Choose a new password, not the one you have now")]),
+    (WRONG, "short pass", "short pasz", [
+        ("current_password", "Your current password is not right: type the one you signed in with"),
+        ("new_password", "Password must be at least 12 characters"),
+        ("new_password_again", "The new password and the one typed again are not the same: type both again")]),
+], ids=["no current", "wrong current", "too short", "spaces alone", "empty", "not the same", "unchanged", "all wrong"])
+def test_a_refused_password_change_names_each_problem_echoes_nothing_and_changes_nothing(staff, login_as, current, new,
+                                                                                         again, expected):
+    desk, elsewhere = login_as(StaffRole.RECEPTIONIST), login_as(StaffRole.RECEPTIONIST)
+    refused = change_password(desk, current, new, again)
+    page = refused.get_data(as_text=True)
+    assert refused.status_code == 200 and refused.headers["Cache-Control"] == "no-store"
+    summary = page[page.index('class="error-summary"'):page.index("</ul>")]
+    assert re.findall(r'<a href="#(\w+)">([^<]+)</a>', summary) == [(field, html.escape(message, quote=True))
+                                                                    for field, message in expected]
+    assert page.count('type="password" value=""') == 3  # nothing typed is written back
+    for typed in {current, new, again} - {None, "", " " * 14}:
+        assert typed not in page
+    assert elsewhere.get("/desk").status_code == 200  # no session ended
+    assert sign_in(staff.test_client(), ACCOUNTS[StaffRole.RECEPTIONIST]).status_code == 303  # the password stands
+    assert audit_of_passwords(staff) == []
+
+
+def test_a_password_change_needs_the_page_s_csrf_token(staff, login_as):
+    desk = login_as(StaffRole.RECEPTIONIST)
+    refused = desk.post("/staff/password", data={"current_password": PASSWORD, "new_password": NEW_PASSWORD,
+                                                 "new_password_again": NEW_PASSWORD})
+    assert refused.status_code == 400
+    assert sign_in(staff.test_client(), ACCOUNTS[StaffRole.RECEPTIONIST]).status_code == 303
+    assert staff.test_client().get("/staff/password").status_code == 302  # not signed in: sent to sign in
+
+
+def test_guessing_the_current_password_counts_towards_the_sign_in_limit(database_url, staff):
+    limited = create_app(app_config(database_url, RATELIMIT_ENABLED=True, STAFF_SIGN_IN_LIMIT="3 per minute",
+                                    CLOCK=staff.config["CLOCK"]))
+    desk = limited.test_client()
+    assert sign_in(desk, ACCOUNTS[StaffRole.RECEPTIONIST]).status_code == 303  # a good sign-in does not count
+    assert [change_password(desk, current=f"guess number {n}").status_code for n in range(3)] == [200] * 3
+    paused = change_password(desk)  # the right one, but the account's allowance is used up
+    assert paused.status_code == 429 and "Please try again in 1 minute" in paused.get_data(as_text=True)
+    assert sign_in(limited.test_client(), ACCOUNTS[StaffRole.RECEPTIONIST]).status_code == 429  # and signing in
+    close_database(limited)
+    assert sign_in(staff.test_client(), ACCOUNTS[StaffRole.RECEPTIONIST]).status_code == 303  # unchanged
 
 
 def test_the_upgrade_asks_no_existing_account_to_change_its_password_and_the_downgrade_drops_the_ask(staff):

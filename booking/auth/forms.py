@@ -31,3 +31,12 @@ class EnrolForm(JourneyForm):
         text = "".join((field.data or "").split())
         if not (len(text) == 6 and text.isascii() and text.isdigit()):
             raise ValidationError("Enter the 6-digit code the app shows, like 123456")
+
+
+class PasswordForm(JourneyForm):
+    """Choosing one's own password: the current one, and the new one twice. operations.staff checks
+    them (every problem at once); a password is never written back into the page."""
+
+    current_password = PasswordField("Current password")
+    new_password = PasswordField("New password")
+    new_password_again = PasswordField("New password again")

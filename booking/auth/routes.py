@@ -21,13 +21,14 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from booking.auth import throttle
 from booking.auth.carried import FIELD, KEYS, CarriedForm, from_sign_in_step, keys, let_go
-from booking.auth.forms import CodeForm, EnrolForm, SignInForm
+from booking.auth.forms import CodeForm, EnrolForm, PasswordForm, SignInForm
 from booking.auth.next_page import same_site_path
 from booking.clock import now
 from booking.csrf_tokens import field_name
 from booking.extensions import db
 from booking.models import Clinic, StaffAccount, StaffRole
 from booking.operations import second_factor, staff
+from booking.operations.problems import InvalidInput
 from booking.staff_access import SIGNED_OUT_KEY, idle_time, staff_only, when_sessions_end
 
 bp = Blueprint("auth", __name__, url_prefix="/staff")
@@ -201,6 +202,12 @@ def _signed_in(account: StaffAccount, target: str | None, carried: CarriedForm |
     """Signed in: on to the page asked for, or first to send again the form this account sent
     after its session ended. Someone else goes to their own start page: the page asked for
     was another person's."""
+    if account.must_change_password:  # an admin set this password: the person's own comes first
+        if carried is not None:
+            let_go(carried)
+            flash("What you sent before signing in could not be kept: choosing your own password comes first. "
+                  "Then fill the form in again.", "error")
+        return redirect(url_for("auth.password", next=target), code=303)
     if carried is not None and carried.account_id == account.id:
         return _offer_again(carried, target, "You are signed in again. What you sent before your session ended "
                                              "has not been saved yet.")
@@ -378,6 +385,37 @@ def second_factor_page():
     account = current_user.account
     return render_template("auth/second_factor.html", status=second_factor.status(account.id),
                            must=second_factor.required(account, _clinic()))
+
+
+@bp.route("/password", methods=["GET", "POST"])
+@staff_only()
+def password():
+    """Choose one's own password: the current one, then the new one twice. The other sessions of
+    the account end; this one stays. A wrong current password counts towards the sign-in limits,
+    so this page is no way round them."""
+    account = current_user.account
+    form = PasswordForm()
+    if form.validate_on_submit():
+        refusal = throttle.refused(account.email)
+        if refusal:
+            return _too_many(refusal)
+        try:
+            staff.change_own_password(account, form.current_password.data, form.new_password.data,
+                                      form.new_password_again.data, now(), keep_token=current_user.get_id(),
+                                      address=request.remote_addr or "")
+        except staff.WrongPassword as wrong:
+            over = throttle.count_failure(account.email)
+            if over:
+                return _too_many(over)
+            form.show_problems(wrong.problems)
+        except InvalidInput as invalid:
+            form.show_problems(invalid.problems)
+        else:
+            flash("Your password is changed. You are still signed in here; any other sessions of yours have "
+                  "ended.", "success")
+            return redirect(_page_asked_for() or _home(account.role), code=303)
+    return _no_store(make_response(render_template("auth/password.html", form=form,
+                                                   must=account.must_change_password)))
 
 
 @bp.post("/sign-out")
