@@ -14,14 +14,15 @@ import sqlalchemy as sa
 from booking import create_app
 from booking.extensions import db
 from booking.measures import load_licensed_instruments
-from booking.models import Appointment, Clinic, Practitioner, Service, StaffAccount, StaffRole
+from booking.models import Appointment, AuditEntry, Clinic, Practitioner, Service, StaffAccount, StaffRole
 from booking.operations import admin as admin_operations
 from booking.operations.clinic_file import export_clinic_file, import_clinic_file
 from booking.transaction import write_transaction
 from tests.conftest import app_config, close_database, fresh_database
 from tests.test_desk import book_online, submit
 from tests.instruments import START_BACK_TOML
-from tests.test_staff import ACCOUNTS, csrf_from, login_as, staff  # noqa: F401 (fixtures)
+from tests.test_staff import (ACCOUNTS, audit_of_passwords, change_password, csrf_from, login_as, sign_in,  # noqa: F401
+                              staff)
 
 SETTINGS = {
     "name": "Test Clinic", "timezone": "America/Los_Angeles", "phone": "+1 213 555 0100", "emergency_number": "911",
@@ -531,7 +532,7 @@ def test_adding_an_account_for_a_name_that_ends_in_a_full_stop_says_so_once(staf
     added = submit(admin, "/admin/staff", {"name": "Cleo New, L.Ac.", "email": "cleo@example.com",
                                            "role": "receptionist", "password": "a long enough password"})
     assert added.status_code == 303
-    assert "Account added for Cleo New, L.Ac.</" in admin.get(added.location).get_data(as_text=True)
+    assert "Account added for Cleo New, L.Ac. They choose" in admin.get(added.location).get_data(as_text=True)
 
 
 def test_a_staff_name_with_a_hidden_character_is_refused_and_no_account_is_added(staff, admin):  # noqa: F811
@@ -612,3 +613,108 @@ def test_a_zero_is_shown_as_a_zero_and_saves_as_it_stands(staff, admin):  # noqa
     assert re.search(r'id="min_notice_hours" name="min_notice_hours"\s+type="text" value="0"', page)
     token = re.search(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"', page).group(1)
     assert admin.post("/admin/services/short", data={"csrf_token": token, "name": "Short treatment"}).status_code == 303
+
+
+# --- a new password for someone who forgot theirs -------------------------------------------
+
+SET_BY_ADMIN = "given by the admin 42"
+
+
+def account_ids(app) -> dict[StaffRole, int]:
+    with app.app_context():
+        return {role: db.session.scalar(sa.select(StaffAccount.id).where(StaffAccount.email == email))
+                for role, email in ACCOUNTS.items()}
+
+
+def test_an_admin_sets_a_new_password_and_the_person_then_chooses_their_own(staff, admin, login_as):  # noqa: F811
+    ids = account_ids(staff)
+    desk = login_as(StaffRole.RECEPTIONIST)
+    listing = admin.get("/admin/staff").get_data(as_text=True)
+    path = f"/admin/staff/{ids[StaffRole.RECEPTIONIST]}/password"
+    assert f'href="{path}"' in listing and f'/admin/staff/{ids[StaffRole.ADMIN]}/password' not in listing
+    assert '<a href="/staff/password">Change yours</a>' in listing  # an admin's own, with the current one
+    page = admin.get(path).get_data(as_text=True)
+    assert "Set a new password" in page and ACCOUNTS[StaffRole.RECEPTIONIST] in page
+
+    short = submit(admin, path, {"password": "too short"})
+    assert short.status_code == 200 and "Password must be at least 12 characters" in short.get_data(as_text=True)
+    assert "too short" not in short.get_data(as_text=True) and desk.get("/desk").status_code == 200
+
+    done = submit(admin, path, {"password": SET_BY_ADMIN})
+    assert done.status_code == 303 and done.location == "/admin/staff"
+    listing = admin.get("/admin/staff").get_data(as_text=True)
+    assert ("New password set for Receptionist. Their sessions have ended. They choose their own password when they "
+            "next sign in.") in listing and "Their own chosen at next sign-in" in listing
+    assert desk.get("/desk").status_code == 302  # every session of theirs ended
+    with staff.app_context():
+        entry = db.session.scalar(sa.select(AuditEntry).where(AuditEntry.action == "password_set"))
+        assert (entry.staff_id, entry.staff_name, entry.subject_staff_id, entry.subject_name, entry.address) == (
+            ids[StaffRole.ADMIN], "Admin", ids[StaffRole.RECEPTIONIST], "Receptionist", "127.0.0.1")
+    audit = admin.get("/admin/audit?action=password_set").get_data(as_text=True)
+    assert "Set a new password" in audit and "Staff account: Receptionist" in audit
+
+    # Signing in with it leads to choosing their own, and no other staff page opens until then.
+    person = staff.test_client()
+    assert sign_in(person, ACCOUNTS[StaffRole.RECEPTIONIST]).status_code == 401  # the old one is gone
+    signed_in = sign_in(person, ACCOUNTS[StaffRole.RECEPTIONIST], SET_BY_ADMIN, next_page="/desk/week")
+    assert signed_in.status_code == 303 and signed_in.location == "/staff/password?next=/desk/week"
+    for other in ("/desk", "/desk/patients", "/staff/second-factor"):
+        sent = person.get(other)
+        assert sent.status_code == 303 and sent.location == f"/staff/password?next={other}"
+    form = submit(person, "/desk/waitlist/add", {}, page="/staff/password")
+    assert form.status_code == 303 and form.location == "/staff/password"  # a form: nothing to return to
+    page = person.get("/staff/password?next=%2Fdesk%2Fweek").get_data(as_text=True)
+    assert "Your password was set by the clinic's admin, who knows it" in page
+    assert change_password(person, current=SET_BY_ADMIN, new=SET_BY_ADMIN,
+                           path="/staff/password?next=%2Fdesk%2Fweek").status_code == 200  # not the admin's again
+    chosen = change_password(person, current=SET_BY_ADMIN, path="/staff/password?next=%2Fdesk%2Fweek")
+    assert chosen.status_code == 303 and chosen.location == "/desk/week"
+    assert person.get("/desk").status_code == 200
+    with staff.app_context():
+        assert not db.session.get(StaffAccount, ids[StaffRole.RECEPTIONIST]).must_change_password
+    assert [action for action, *_ in audit_of_passwords(staff)] == ["password_set", "password_change"]
+    assert "Their own chosen at next sign-in" not in admin.get("/admin/staff").get_data(as_text=True)
+
+
+def test_only_an_admin_sets_someone_s_password_and_not_their_own_there(staff, admin, login_as):  # noqa: F811
+    ids = account_ids(staff)
+    path = f"/admin/staff/{ids[StaffRole.PRACTITIONER]}/password"
+    for role in (StaffRole.RECEPTIONIST, StaffRole.PRACTITIONER):
+        other = login_as(role)
+        assert other.get(path).status_code == 403
+        token = csrf_from(other.get("/staff/password").get_data(as_text=True))
+        assert other.post(path, data={"csrf_token": token, "password": SET_BY_ADMIN}).status_code == 403
+    assert staff.test_client().get(path).status_code == 302  # not signed in: sent to sign in
+    with staff.app_context():
+        refused = db.session.scalars(sa.select(AuditEntry.page).where(AuditEntry.action == "refused")).all()
+    assert refused == [f"GET {path} (403)", f"POST {path} (403)"] * 2
+    assert admin.post(path, data={"password": SET_BY_ADMIN}).status_code == 400  # no CSRF token
+    own = submit(admin, f"/admin/staff/{ids[StaffRole.ADMIN]}/password", {"password": SET_BY_ADMIN},
+                 page="/admin/staff")
+    assert own.status_code == 303 and own.location == "/staff/password"
+    assert "To change your own password, use this page" in admin.get(own.location).get_data(as_text=True)
+    assert admin.get("/admin/staff/2147483647/password").status_code == 404
+    assert audit_of_passwords(staff) == []
+    for role in ACCOUNTS:  # nobody's password changed
+        assert sign_in(staff.test_client(), ACCOUNTS[role]).status_code == 303
+
+
+def test_a_deactivated_account_given_a_new_password_signs_in_with_it_once_reactivated(staff, admin):  # noqa: F811
+    ids = account_ids(staff)
+    submit(admin, f"/admin/staff/{ids[StaffRole.RECEPTIONIST]}/deactivate", {}, page="/admin/staff")
+    done = submit(admin, f"/admin/staff/{ids[StaffRole.RECEPTIONIST]}/password", {"password": SET_BY_ADMIN})
+    assert "Their account is deactivated: they can sign in with it once it is reactivated" in admin.get(
+        done.location).get_data(as_text=True)
+    assert sign_in(staff.test_client(), ACCOUNTS[StaffRole.RECEPTIONIST], SET_BY_ADMIN).status_code == 401
+    submit(admin, f"/admin/staff/{ids[StaffRole.RECEPTIONIST]}/reactivate", {}, page="/admin/staff")
+    assert sign_in(staff.test_client(), ACCOUNTS[StaffRole.RECEPTIONIST], SET_BY_ADMIN).location == "/staff/password"
+
+
+def test_someone_added_by_an_admin_chooses_their_own_password_at_first_sign_in(staff, admin):  # noqa: F811
+    added = submit(admin, "/admin/staff", {"name": "Dee New", "email": "dee@example.org", "role": "receptionist",
+                                           "password": SET_BY_ADMIN})
+    assert "They choose their own password when they first sign in." in admin.get(added.location).get_data(as_text=True)
+    person = staff.test_client()
+    assert sign_in(person, "dee@example.org", SET_BY_ADMIN).location == "/staff/password"
+    assert change_password(person, current=SET_BY_ADMIN).location == "/desk"
+    assert person.get("/desk").status_code == 200

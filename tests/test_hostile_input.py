@@ -665,6 +665,11 @@ def own_password(world) -> Target:
                                                     "new_password_again": [NEW_PASSWORD]})
 
 
+def admin_sets_password(world) -> Target:
+    page = f"/admin/staff/{spare_account(world, 'password')}/password"
+    return Target(world.staff(StaffRole.ADMIN), page, hints={"password": [NEW_PASSWORD]})
+
+
 def admin_on_account(action: str):
     def make(world) -> Target:
         return Target(world.staff(StaffRole.ADMIN), "/admin/staff",
@@ -849,6 +854,7 @@ FORMS: dict[str, Callable] = {
     "admin.deactivate": admin_on_account("deactivate"),
     "admin.reactivate": admin_on_account("reactivate"),
     "admin.reset_second_factor": admin_on_account("second-factor/reset"),
+    "admin.set_password": admin_sets_password,
     "admin.send_again": send_again,
     "rights.erase": erase,
     "rights.erase_waiting": erase_waiting,

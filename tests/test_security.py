@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import http.cookiejar
 import json
+import logging
 import re
 import threading
 import time
@@ -259,3 +260,45 @@ def test_a_mistyped_password_is_never_written_back_into_the_page(staff):  # noqa
     page = refused.get_data(as_text=True)
     assert refused.status_code == 401 and "batterz" not in page
     assert 'type="password" value=""' in page and ACCOUNTS[StaffRole.RECEPTIONIST] in page  # the email stays
+
+
+def test_a_password_set_or_changed_is_in_no_page_header_log_or_audit_entry(staff, login_as, caplog):  # noqa: F811
+    """What an admin types for someone, and what they then choose (mistyped ones too), is seen by
+    the password hasher only: never in a page, a header, a log line or the audit log."""
+    from tests.test_staff import ACCOUNTS, csrf_from, sign_in
+
+    caplog.set_level(logging.DEBUG)
+    secrets_typed = ["Admin-Typed Secret 1", "short Sec", "Guessed Secret 99", "Chosen Secret 2", "Chosen Secret 3"]
+    set_by_admin, too_short, guessed, chosen, mistyped = secrets_typed
+    answers = []
+
+    def post(client, path, **fields):
+        token = csrf_from(client.get(path).get_data(as_text=True))
+        answer = client.post(path, data={"csrf_token": token, **fields})
+        answers.append(answer)
+        if answer.location:
+            answers.append(client.get(answer.location))
+        return answer
+
+    admin = login_as(StaffRole.ADMIN)
+    with staff.app_context():
+        desk_id = db.session.execute(sa.text("SELECT id FROM staff_account WHERE role = 'receptionist'")).scalar_one()
+    path = f"/admin/staff/{desk_id}/password"
+    post(admin, path, password=too_short)
+    post(admin, path, password=set_by_admin)
+    person = staff.test_client()
+    answers.append(sign_in(person, ACCOUNTS[StaffRole.RECEPTIONIST], set_by_admin))
+    post(person, "/staff/password", current_password=guessed, new_password=chosen, new_password_again=chosen)
+    post(person, "/staff/password", current_password=set_by_admin, new_password=chosen, new_password_again=mistyped)
+    assert post(person, "/staff/password", current_password=set_by_admin, new_password=chosen,
+                new_password_again=chosen).status_code == 303
+    answers.append(admin.get("/admin/audit"))
+
+    with staff.app_context():
+        audit_rows = [str(tuple(row)) for row in db.session.execute(sa.text("SELECT * FROM audit_entry"))]
+    assert any("password_change" in row for row in audit_rows) and any("password_set" in row for row in audit_rows)
+    for secret in secrets_typed:
+        for answer in answers:
+            assert secret not in answer.get_data(as_text=True) and secret not in str(answer.headers), answer.request.path
+        assert secret not in caplog.text
+        assert not any(secret in row or "$argon2" in row for row in audit_rows)

@@ -31,15 +31,17 @@ class StaffForm(JourneyForm):
     password = PasswordField("Password (12 characters or more)")
 
 
+class StaffPasswordForm(JourneyForm):
+    """A new password for someone else's account (operations.staff checks it)."""
+
+    password = PasswordField("New password (12 characters or more)")
+
+
 class AdminForm(JourneyForm):
     """A form whose values go to an operation whole, and whose problems come back per field."""
 
     def values(self) -> dict:
         return {field.name: field.data for field in self if field.name != "csrf_token"}
-
-    def show_problems(self, problems: dict[str, str]) -> None:
-        for name, message in problems.items():
-            self[name].errors = [*self[name].errors, message]
 
 
 class ClinicSettingsForm(AdminForm):

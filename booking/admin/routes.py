@@ -12,7 +12,7 @@ from flask_login import current_user
 
 from booking import limits
 from booking.admin.forms import (AuditFilterForm, ClinicSettingsForm, PractitionerEditForm, RoomEditForm, ServiceEditForm,
-                                 StaffForm, consent_text_form, in_languages)
+                                 StaffForm, StaffPasswordForm, consent_text_form, in_languages)
 from booking.clock import now
 from booking.extensions import db
 from booking.formatting import end_sentence
@@ -207,16 +207,17 @@ def staff_accounts():
     role = next((r for r in StaffRole if r.value == form.role.data), None)
     problems = (staff.account_problems(form.email.data, form.name.data, form.password.data, role,
                                        form.practitioner.data) if form.is_submitted() else {})
-    for name, message in problems.items():
-        form[name].errors = [*form[name].errors, message]
+    form.show_problems(problems)
     if valid and not problems:
-        try:
+        try:  # the admin typed the password, so the person chooses their own at their first sign-in
             account = staff.add_staff(form.email.data, form.name.data, StaffRole(form.role.data),
-                                      form.password.data, now(), (form.practitioner.data or "").strip() or None)
+                                      form.password.data, now(), (form.practitioner.data or "").strip() or None,
+                                      must_change_password=True)
         except CannotBook as problem:
             getattr(form, problem.field).errors.append(problem.message)
         else:
-            flash(end_sentence(f"Account added for {account.name}"), "success")
+            flash(end_sentence(f"Account added for {account.name}") + " They choose their own password when they "
+                  "first sign in.", "success")
             return redirect(url_for("admin.staff_accounts"), code=303)
     accounts = db.session.scalars(sa.select(StaffAccount).order_by(StaffAccount.name)).all()
     return render_template("admin/staff.html", form=form, accounts=accounts,
@@ -244,6 +245,31 @@ def reactivate(account_id: int):
         return redirect(url_for("admin.staff_accounts"), code=303)
     flash(f"{account.name} can sign in again with their password.", "success")
     return redirect(url_for("admin.staff_accounts"), code=303)
+
+
+@bp.route("/staff/<int(max=2147483647):account_id>/password", methods=["GET", "POST"])
+def set_password(account_id: int):
+    """Give someone a new password (a forgotten one): all their sessions end, the audit log says who
+    did it, and they choose their own at their next sign-in, as the admin knows this one. An
+    admin's own password is changed on their Password page, which asks for the current one."""
+    account = db.get_or_404(StaffAccount, account_id)
+    if account.id == current_user.account.id:
+        flash("To change your own password, use this page: it asks for your current one.", "error")
+        return redirect(url_for("auth.password"), code=303)
+    form = StaffPasswordForm()
+    if form.validate_on_submit():
+        try:
+            staff.set_password(account, form.password.data, now(), by=current_user.account, must_change=True,
+                               address=request.remote_addr or "")
+        except InvalidInput as invalid:
+            form.show_problems(invalid.problems)
+        else:
+            flash(end_sentence(f"New password set for {account.name}") + " Their sessions have ended. "
+                  + ("They choose their own password when they next sign in." if account.is_active else
+                     "Their account is deactivated: they can sign in with it once it is reactivated, and then "
+                     "choose their own."), "success")
+            return redirect(url_for("admin.staff_accounts"), code=303)
+    return render_template("admin/staff_password.html", form=form, account=account)
 
 
 @bp.post("/staff/<int(max=2147483647):account_id>/second-factor/reset")
