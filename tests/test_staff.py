@@ -607,13 +607,13 @@ def test_guessing_the_current_password_counts_towards_the_sign_in_limit(database
 
 
 def test_the_upgrade_asks_no_existing_account_to_change_its_password_and_the_downgrade_drops_the_ask(staff):
-    """Migration 0033: accounts from before keep their passwords, unasked; one asked can go back down."""
+    """Migration 0034: accounts from before keep their passwords, unasked; one asked can go back down."""
     with staff.app_context():
         with write_transaction():
             db.session.execute(sa.update(StaffAccount).where(StaffAccount.role == StaffRole.RECEPTIONIST)
                                .values(must_change_password=True))
         db.session.remove()
-        flask_migrate.downgrade(revision="0032")
+        flask_migrate.downgrade(revision="0033")
         columns = {column["name"] for column in sa.inspect(db.engine).get_columns("staff_account")}
         assert "must_change_password" not in columns
         flask_migrate.upgrade()

@@ -3,8 +3,8 @@ set when an admin gives an account a password (adding it at /admin/staff, or set
 there), asks the person to choose their own before any other staff page opens. Accounts from
 before keep the password they have, unasked.
 
-Revision ID: 0033
-Revises: 0032
+Revision ID: 0034
+Revises: 0033
 Create Date: 2026-12-05
 """
 from alembic import op
@@ -12,8 +12,8 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '0033'
-down_revision = '0032'
+revision = '0034'
+down_revision = '0033'
 branch_labels = None
 depends_on = None
 
