@@ -195,7 +195,8 @@ def _init_staff_sessions(app: Flask) -> None:
         sent = "" if request.method == "GET" else ", so what you sent was not saved"
         flash("You have signed out. Sign in again to see that page." if signed_out_here() else (
             "Sign in to see that page. If you were signed in, your session ended "
-            f"{when_sessions_end(current_app.config)}{sent}."), "message")
+            f"{when_sessions_end(current_app.config)}, or was ended by a sign-out elsewhere or a new password"
+            f"{sent}."), "message")
         return redirect(login_url(login_manager.login_view, next_url=request.url))
 
     login_manager.session_protection = None  # server-side sessions, ended at sign-out, do this job

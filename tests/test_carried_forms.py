@@ -378,7 +378,7 @@ def test_the_sign_in_page_says_how_the_session_ended(staff, login_as, clock):  #
         account = db.session.scalar(sa.select(StaffAccount).where(StaffAccount.email == ACCOUNTS[StaffRole.RECEPTIONIST]))
         end_sessions(account.id, clock())
     refused = desk.post(FORM, data={"csrf_token": csrf_from(page), **TYPED}, headers=FROM_THE_FORM)
-    assert ("Your session was ended (signed out in another tab or device, or by the clinic&#39;s admin), so what "
+    assert ("Your session was ended (signed out in another tab or device, a new password, or the clinic&#39;s admin), so what "
             "you sent has not been saved yet.") in refused.get_data(as_text=True)
 
     busy = login_as(StaffRole.RECEPTIONIST)

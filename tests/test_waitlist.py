@@ -238,7 +238,9 @@ def test_no_thanks_on_an_offer_asks_the_next_person_at_once_and_keeps_the_place(
     again = patient.submit(f"{offered}/decline", {"csrf_token": patient.token(f"/waitlist/{places[0].token}")},
                            token=False)
     assert again.status_code == 303 and again.location.endswith(f"/offers/{offer_id}")
-    assert patient.get(again.location).status_code == 409 and len(offers(clinic)) == 4
+    closed = patient.get(again.location)
+    assert closed.status_code == 409 and len(offers(clinic)) == 4
+    assert "This offer is closed: you said no to it" in closed.get_data(as_text=True)  # not "someone else booked it"
 
 
 def test_a_change_keeps_the_place_in_the_queue_and_drops_offers_it_no_longer_wants(clinic, clock):

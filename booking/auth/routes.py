@@ -161,7 +161,7 @@ def _how_it_ended(carried: CarriedForm) -> str:
         return f"Your session ended {config['STAFF_SESSION_HOURS']} hours after you signed in"
     if now() - last_used > timedelta(minutes=config["STAFF_IDLE_MINUTES"]):
         return f"Your session ended after {idle_time(config)} without activity"
-    return "Your session was ended (signed out in another tab or device, or by the clinic's admin)"
+    return "Your session was ended (signed out in another tab or device, a new password, or the clinic's admin)"
 
 
 def kept_past_an_expired_step():

@@ -517,13 +517,19 @@ def open_offers_of(entry: WaitlistEntry, now: datetime) -> list[WaitlistOffer]:
         WaitlistOffer.expires_at > now).order_by(WaitlistOffer.starts_at))]
 
 
-def gone_message() -> str:
+def gone_message(offer: WaitlistOffer | None = None) -> str:
+    """Why an offer can no longer be booked, in the words its state allows: one closed while its
+    place stays on the list was turned down ("No thanks") or replaced by the desk's offer of another
+    time, not taken by someone else (a trial read "someone else booked it" after saying no)."""
+    if offer is not None and offer.state is OfferState.WITHDRAWN:
+        return _("This offer is closed: you said no to it, or the clinic offered you another time instead. "
+                 "You are still on the waitlist, and we will email you when another time frees up.")
     return _("Sorry, this time has gone: someone else booked it first, or the offer ran out. "
              "You are still on the waitlist, and we will email you when another time frees up.")
 
 
-def _gone() -> OfferGone:
-    return OfferGone("offer", gone_message())
+def _gone(offer: WaitlistOffer | None = None) -> OfferGone:
+    return OfferGone("offer", gone_message(offer))
 
 
 def confirm(entry_id: int, offer_id: int, now: datetime, *, actor: Actor = PATIENT) -> bookings.BookingResult:
@@ -542,7 +548,7 @@ def confirm(entry_id: int, offer_id: int, now: datetime, *, actor: Actor = PATIE
             entry = _waiting(entry_id)
             offer = locked(WaitlistOffer, offer_id)
             if offer.state is not OfferState.OPEN or offer.expires_at <= now:
-                raise _gone()
+                raise _gone(offer)
             request = bookings.BookingRequest(
                 service=entry.service.slug, practitioner=offer.practitioner.slug, start=offer.starts_at,
                 patient=bookings.PatientDetails(entry.name, entry.email, entry.phone, entry.born_on),

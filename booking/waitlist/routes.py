@@ -253,7 +253,7 @@ def offer(token: str, offer_id: int):
             return redirect(url_for("manage.show", token=booked.manage_token), code=303)
     available = problem is None and waitlist.still_open(offered, now())
     if problem is None and not available:
-        problem = waitlist.gone_message()
+        problem = waitlist.gone_message(offered)
     return render_template("waitlist/offer.html", entry=entry, token=token, offer=offered, form=form,
                            problem=problem, problem_title=problem_title, available=available), \
         200 if available else 409
