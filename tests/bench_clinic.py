@@ -38,7 +38,7 @@ from booking.models import (
 )
 from booking.operations.bookings import REFERENCE_ALPHABET
 from booking.operations.clinic_file import import_clinic_file
-from booking.operations.demo import DEMO_STAFF, demo_clinic_text
+from booking.operations.demo import DEMO_ACCOUNTS, DEMO_STAFF, demo_clinic_text
 from booking.operations.identity import NOT_NEEDED
 from booking.operations.staff import add_staff
 
@@ -130,9 +130,9 @@ def build_clinic(now: datetime, *, practitioners: int = 10, past: int = 20_000, 
     rng = random.Random(seed)
     import_clinic_file(clinic_file_text(practitioners), "bench_clinic.toml")
     for email, password, role in DEMO_STAFF:  # the desk and Mei sign in for the staff pages
-        if role is not StaffRole.ADMIN:
-            add_staff(email, {"receptionist": "Dana Desk", "practitioner": "Mei Lin"}[role.value], role,
-                      password, now, "mei-lin" if role is StaffRole.PRACTITIONER else None)
+        name, slug = DEMO_ACCOUNTS[email]
+        if role is StaffRole.RECEPTIONIST or slug == "mei-lin":  # one account per practitioner
+            add_staff(email, name, role, password, now, slug)
     clinic = db.session.get(Clinic, 1)
     _add_holidays(clinic, now, rng)
     past_pool, future_pool = _candidate_visits(clinic, now, past, rng)

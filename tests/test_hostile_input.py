@@ -773,6 +773,12 @@ def waitlist_offer(world) -> Target:
     return Target(PatientBrowser(world.app).client, f"/waitlist/{token}/offers/{offer_id}")
 
 
+def waitlist_decline(world) -> Target:
+    """"No thanks", the offer page's second form."""
+    offered = waitlist_offer(world)
+    return Target(offered.client, offered.page, post=offered.page + "/decline")
+
+
 def desk_waitlist_offer(world) -> Target:
     entry_id, _ = waitlist_place(world)
     day = datetime.fromisoformat(world.free_start(days_ahead=1)).date().isoformat()
@@ -864,6 +870,7 @@ FORMS: dict[str, Callable] = {
     "waitlist.leave": waitlist_page("/leave"),
     "waitlist.visit": waitlist_visit,
     "waitlist.offer": waitlist_offer,
+    "waitlist.decline_offer": waitlist_decline,
     "desk_waitlist.add": desk(lambda w: ("/desk/waitlist/add", None), hints=WAITLIST_HINTS),
     "desk_waitlist.offer": desk_waitlist_offer,
     "desk_waitlist.remove": desk_waitlist_remove,

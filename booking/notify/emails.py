@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import re
 import threading
+from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -251,11 +252,14 @@ CALENDAR_KINDS = {"confirmation", "course_confirmation", "moved", "cancelled", "
 CONFIRMATIONS = {"confirmation", "course_confirmation"}
 
 
-def _needs_consent(appointment: Appointment) -> bool:
-    """Whether the confirmation asks for consent, as the confirmation page does (no consent covers the visit)."""
-    from booking.operations.consent import needs_consent  # here: operations import the emails' placeholders
+# Whether a confirmation asks for the consent, as the confirmation page does (no consent covers the
+# visit): operations.consent answers, and puts its check here as it is imported, since the emails
+# may not import the operations that queue them (tests/test_layers.py). Without it, none asks.
+CONSENT_NEEDED: list[Callable[[Appointment], bool]] = []
 
-    return needs_consent(appointment)
+
+def _needs_consent(appointment: Appointment) -> bool:
+    return any(needed(appointment) for needed in CONSENT_NEEDED)
 
 
 def _reading_list(appointment: Appointment) -> list[tuple[str, str]]:

@@ -38,6 +38,7 @@ from booking.i18n import offered_languages
 from booking.measures.intake import precaution_keys
 from booking.models import (Appointment, AppointmentStatus, AuditEntry, Clinic, ConsentRecord, ConsentVersion,
                             StaffAccount, StaffRole)
+from booking.notify import emails
 from booking.operations.clinical import may_read_visit
 from booking.operations.permissions import NotAllowed, NotVisible
 from booking.operations.problems import InvalidInput, RequestProblem
@@ -231,6 +232,9 @@ def needs_consent(appointment: Appointment) -> bool:
     if appointment.consent_on_file is None:
         load_status([appointment])
     return not appointment.consent_on_file
+
+
+emails.CONSENT_NEEDED.append(needs_consent)  # a confirmation email asks for it as the page does
 
 
 # --- what the patient told us -------------------------------------------------------------------
