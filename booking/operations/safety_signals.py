@@ -62,11 +62,6 @@ def refuse_if_erased(appointment: Appointment) -> None:
         raise RecordErased()
 
 
-def signalled_codes(appointment: Appointment) -> set[str]:
-    """Every code already signalled for this visit."""
-    return _signalled([appointment.id])[appointment.id]
-
-
 def _signalled(appointment_ids: list[int]) -> dict[int, set[str]]:
     """Every code already signalled, per visit."""
     found = {appointment_id: set() for appointment_id in appointment_ids}
