@@ -36,7 +36,9 @@ class _DriverForm:
     binders: dict  # bind name -> the column type's bind processor (None when the driver takes the value as is)
     readers: tuple  # per returned column, its type's result processor or None
     defaults: tuple  # (column key, default): an INSERT's Python-side defaults not given, an UPDATE's onupdates
+    list_keys: tuple = ()  # the keys the IN lists are given under, in the order of `lists`
     expansions: dict = field(default_factory=dict)  # IN lists' lengths -> (SQL, order, processors), see _expanded
+    list_plans: dict = field(default_factory=dict)  # IN lists' lengths -> (SQL, _Plan) or False, see _list_plan
     plan: list = field(default_factory=list)  # [] until first used, then [its _Plan, or None where there is none]
 
 
@@ -63,14 +65,7 @@ def run(statement, params: dict | None = None) -> list[tuple]:
         # As the ORM's own execute: its changes flushed first (nothing to do, and cheap, when there
         # are none), but never again from inside a flush, whose hooks may read (models.py).
         session._autoflush()
-        # The transaction's connection, asked of the session once per transaction: a booking's ten
-        # statements asked it ten times, through the session's bind lookup each time. Asked again
-        # once the transaction failed (a flush that raised), so the session refuses as it would.
-        kept = session.info.get(_KEPT_CONNECTION)
-        if kept is None or kept[0] is not transaction or \
-                not (session.get_nested_transaction() or transaction).is_active:
-            kept = session.info[_KEPT_CONNECTION] = (transaction, session.connection())
-        return on_connection(kept[1], statement, params)
+        return on_connection(_transaction_connection(session, transaction), statement, params)
     if isinstance(statement, sa.sql.dml.UpdateBase):
         # The pooled connection would commit it at once on SQLite (autocommit) and roll it back
         # unseen on PostgreSQL: either way not a change made through write_transaction.
@@ -82,6 +77,25 @@ def run(statement, params: dict | None = None) -> list[tuple]:
                         hide_parameters=engine.hide_parameters)
     finally:
         pooled.close()  # back to the pool, which rolls back whatever the driver began
+
+
+def connection_of(session) -> sa.Connection:
+    """The connection of the session's transaction (begun if it has none), as run() uses it."""
+    if isinstance(session, sa.orm.scoped_session):
+        session = session()
+    transaction = session.get_transaction()
+    return session.connection() if transaction is None else _transaction_connection(session, transaction)
+
+
+def _transaction_connection(session, transaction) -> sa.Connection:
+    """The transaction's connection, asked of the session once per transaction: a booking's ten
+    statements asked it ten times, through the session's bind lookup each time. Asked again once
+    the transaction failed (a flush that raised), so the session refuses as it would."""
+    kept = session.info.get(_KEPT_CONNECTION)
+    if kept is None or kept[0] is not transaction or \
+            not (session.get_nested_transaction() or transaction).is_active:
+        kept = session.info[_KEPT_CONNECTION] = (transaction, session.connection())
+    return kept[1]
 
 
 def on_connection(connection: sa.Connection, statement, params: dict | None = None) -> list[tuple]:
@@ -97,6 +111,9 @@ def _execute(pooled, dialect, statement, params: dict, *, invalidate, hide_param
     plan = form.plan[0] if form.plan else _planned(form, given)
     if plan is not None:
         sql, order, values, more_binders = form.compiled.string, plan.names, None, None
+    elif form.expanding and (listed := _list_plan(form, given)) is not None:
+        (sql, plan), given = listed  # the lists' items are given under their placeholders' names
+        order, values, more_binders = plan.names, None, None
     elif form.expanding:  # IN (...) written for this many values, with names of its own for each
         sql, order, values, more_binders = _expanded(form, given)
     else:
@@ -168,6 +185,58 @@ def _unchanging(value) -> bool:
                                       | enum.Enum | uuid.UUID)
 
 
+def _list_plan(form: _DriverForm, given: dict) -> tuple | None:
+    """((the SQL with its IN lists written out, its _Plan), the given values with each list's items
+    under their placeholders' names) for a statement with IN lists, or None when it has no plan
+    for lists of these lengths. Like a statement's _Plan, one is made per lengths on first use
+    and kept only when it picks what SQLAlchemy's expansion picks; every later use then skips
+    construct_params, which was most of such a statement's Python (a booking's read of its
+    practitioner's diary and its stamp renewal, every slots window)."""
+    lists = [given.get(key) for key in form.list_keys]
+    if not all(type(items) in (list, tuple) for items in lists):
+        return None
+    flat = dict(given)
+    for name, items in zip(form.lists, lists):
+        flat.update((f"{name}_{number}", item) for number, item in enumerate(items, 1))
+    counts = tuple(map(len, lists))
+    done = form.list_plans.get(counts)
+    if done is None:
+        done = form.list_plans[counts] = _planned_for_lists(form, given, flat)
+    return (done, flat) if done else None
+
+
+def _planned_for_lists(form: _DriverForm, given: dict, flat: dict) -> tuple | bool:
+    """(SQL, _Plan) for lists of these lengths, or False where SQLAlchemy's expansion of these first
+    values comes out otherwise than the plan (names it writes differently, values it computes)."""
+    compiled = form.compiled
+    by_name = {name: bind for bind, name in compiled.bind_names.items()}
+    if compiled.escaped_bind_names or len(by_name) != len(compiled.bind_names) or \
+            any(bind.callable for bind in by_name.values()):
+        return False
+    state = compiled.construct_expanded_state(given)
+    names = tuple(state.positiontup if compiled.positional else state.parameters)
+    items = flat.keys() - given.keys()
+    steps = []
+    try:
+        for name in names:
+            binder = form.binders.get(name) or state.processors.get(name)
+            bind = by_name.get(name)
+            if name in items:
+                steps.append((name, binder, None))
+            elif bind is None or (bind.key not in given and name not in given and not _unchanging(bind.value)):
+                return False
+            else:
+                key = bind.key if bind.key in given else name if name in given else None
+                steps.append((key, binder, None if key is not None else _bound(bind.value, binder)))
+        planned = [bound if key is None else flat[key] if binder is None else binder(flat[key])
+                   for key, binder, bound in steps]
+        expected = [_bound(state.parameters[name], form.binders.get(name) or state.processors.get(name))
+                    for name in names]
+    except Exception:  # a value its column refuses: said at each use, by the way without a plan
+        return False
+    return (state.statement, _Plan(names, tuple(steps))) if planned == expected else False
+
+
 def _expanded(form: _DriverForm, given: dict) -> tuple:
     """The statement with its IN lists written out for these values, as construct_expanded_state
     writes it; the SQL, the order and the processors depend only on how many values each list
@@ -219,5 +288,7 @@ def _driver_form(statement, dialect, given: frozenset) -> _DriverForm:
                for bind in compiled.binds.values()}
     returned = statement.exported_columns if isinstance(statement, (sa.Insert, sa.Update)) else statement.selected_columns
     readers = tuple(column.type.dialect_impl(dialect).result_processor(dialect, None) for column in returned)
-    lists = tuple(sorted({compiled.bind_names[bind] for bind in compiled.post_compile_params}))
-    return _DriverForm(compiled, bool(lists), lists, binders, readers, defaults)
+    list_binds = {compiled.bind_names[bind]: bind.key for bind in compiled.post_compile_params}
+    lists = tuple(sorted(list_binds))
+    return _DriverForm(compiled, bool(lists), lists, binders, readers, defaults,
+                       list_keys=tuple(list_binds[name] for name in lists))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import secrets
 import uuid
 from itertools import chain
 from urllib.parse import urlencode
@@ -1338,9 +1339,10 @@ def renew_diary_stamps(session, practitioner_ids, calendars_only=()) -> None:
     (below)."""
     everyone = sorted({*practitioner_ids, *calendars_only})
     if everyone:
-        driver.on_connection(session.connection(), _RENEW_STAMPS, {
-            "everyone": everyone, "diaries": sorted(practitioner_ids), "diary": uuid.uuid4().hex,
-            "calendar": uuid.uuid4().hex})
+        stamps = secrets.token_hex(32)  # two stamps from one call for randomness
+        driver.on_connection(driver.connection_of(session), _RENEW_STAMPS, {
+            "everyone": everyone, "diaries": sorted(practitioner_ids), "diary": stamps[:32],
+            "calendar": stamps[32:]})
 
 
 # --- the calendar stamps ----------------------------------------------------------------------

@@ -37,6 +37,7 @@ POSTGRES_GAVE_WAY = {"55P03", "57014", "40P01", "40001"}
 
 _DEPTH = "write_transaction_depth"
 _TAKEN = "write_transaction_taken"
+_DATABASE = "write_transaction_database"  # the writer's dialect name, kept at its begin
 
 
 class Busy(SQLAlchemyError):
@@ -105,14 +106,22 @@ def locked(model, key):
     return db.session.get(model, key, with_for_update=True, populate_existing=True)
 
 
+def takes_advisory_locks() -> bool:
+    """Whether advisory_lock() locks anything: on PostgreSQL. On SQLite the transaction already
+    holds the database's write lock, so a caller need not even work out the lock's key (a
+    booking hashed the patient's email for nothing). RuntimeError outside write_transaction()."""
+    info = db.session().info
+    if not info.get(_DEPTH):
+        raise RuntimeError("advisory_lock() outside write_transaction()")
+    return info[_DATABASE] == "postgresql"
+
+
 def advisory_lock(namespace: int, *ids: int) -> None:
     """On PostgreSQL, hold a transaction-level advisory lock per (namespace, id) until the
     commit, taken in a fixed order so two changes never wait on each other in a circle. It
     guards what no single row stands for, such as a practitioner's free time. On SQLite the
     transaction already holds the database's write lock."""
-    if not writing():
-        raise RuntimeError("advisory_lock() outside write_transaction()")
-    if db.session.get_bind().dialect.name != "postgresql":
+    if not takes_advisory_locks():
         return
     for key in sorted(set(ids)):
         db.session.execute(sa.select(sa.func.pg_advisory_xact_lock(namespace, key)))
@@ -127,7 +136,7 @@ def _begin_as_writer(session) -> None:
             raise RuntimeError("write_transaction() with unsaved changes made outside it")
         session.rollback()
     try:
-        session.connection(execution_options={SQLITE_IMMEDIATE: True})
+        session.info[_DATABASE] = session.connection(execution_options={SQLITE_IMMEDIATE: True}).dialect.name
     except DBAPIError as error:
         session.rollback()
         if gave_way(error):

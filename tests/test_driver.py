@@ -128,7 +128,7 @@ def test_an_update_sets_the_columns_own_onupdate_as_through_the_engine(clinic):
 
 
 def test_in_lists_of_every_length_read_as_through_the_engine(clinic):
-    """An IN list's statement is written out once per length of list and kept (driver._expanded):
+    """An IN list's statement is written out and planned once per length of list and kept (driver._list_plan):
     lists of each length, asked for in a mixed order, one of them twice and another in a second
     list of the same statement, read exactly what the engine reads, for lists of plain ids and of
     instants (which the column's type turns into what the database stores)."""
@@ -149,8 +149,8 @@ def test_in_lists_of_every_length_read_as_through_the_engine(clinic):
             db.session.rollback()
             assert driver.run(asking, {"who": who, "when": when}) == through_engine, (who, when)
         assert len(driver.run(asking, {"who": [1, 2], "when": starts})) == 6  # the rows are there to be read
-        kept = driver._driver_form(asking, db.engine.dialect, frozenset({"who", "when"})).expansions
-        assert len(kept) == 6 and all(kept.values())  # each length written out once, and kept
+        kept = driver._driver_form(asking, db.engine.dialect, frozenset({"who", "when"})).list_plans
+        assert len(kept) == 6 and all(kept.values())  # each length planned once, and kept
 
 
 def test_a_kept_plan_reads_as_through_the_engine_use_after_use(clinic):
