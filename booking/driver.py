@@ -158,8 +158,8 @@ def _planned(form: _DriverForm, given: dict) -> _Plan | None:
     its name; otherwise the statement's own)."""
     compiled, plan = form.compiled, None
     names = compiled.positiontup if compiled.positional else tuple(compiled.bind_names.values())
-    by_name = {name: bind for bind, name in compiled.bind_names.items()}
-    if not form.expanding and not compiled.escaped_bind_names and len(by_name) == len(compiled.bind_names) \
+    by_name = _binds_by_name(compiled)
+    if not form.expanding and not compiled.escaped_bind_names and by_name is not None \
             and set(names) == set(by_name) and not any(bind.callable for bind in by_name.values()):
         keys = [by_name[name].key if by_name[name].key in given else name if name in given else None
                 for name in names]
@@ -176,6 +176,18 @@ def _planned(form: _DriverForm, given: dict) -> _Plan | None:
                 plan = None
     form.plan.append(plan)
     return plan
+
+
+def _binds_by_name(compiled) -> dict | None:
+    """Each placeholder's name -> its bind parameter, or None when two binds of one name could take
+    different values (other keys, or values of the statement's own), which a plan by name cannot
+    tell apart. One name used twice alike is common: a UNION's parts asking for the same window."""
+    by_name = {}
+    for bind, name in compiled.bind_names.items():
+        seen = by_name.setdefault(name, bind)
+        if seen is not bind and (seen.key != bind.key or seen.callable or bind.callable or seen.value is not bind.value):
+            return None
+    return by_name
 
 
 def _unchanging(value) -> bool:
@@ -209,9 +221,8 @@ def _planned_for_lists(form: _DriverForm, given: dict, flat: dict) -> tuple | bo
     """(SQL, _Plan) for lists of these lengths, or False where SQLAlchemy's expansion of these first
     values comes out otherwise than the plan (names it writes differently, values it computes)."""
     compiled = form.compiled
-    by_name = {name: bind for bind, name in compiled.bind_names.items()}
-    if compiled.escaped_bind_names or len(by_name) != len(compiled.bind_names) or \
-            any(bind.callable for bind in by_name.values()):
+    by_name = _binds_by_name(compiled)
+    if compiled.escaped_bind_names or by_name is None or any(bind.callable for bind in by_name.values()):
         return False
     state = compiled.construct_expanded_state(given)
     names = tuple(state.positiontup if compiled.positional else state.parameters)

@@ -52,7 +52,11 @@ class UTCDateTime(sa.types.TypeDecorator):
         as_utc = self.process_bind_param
 
         def as_sqlite_text(value):
-            return None if value is None else as_utc(value, dialect).isoformat(" ", "microseconds")
+            if value is None:
+                return None
+            if type(value) is datetime and value.tzinfo is UTC:  # most instants: already in UTC
+                return value.isoformat(" ", "microseconds")[:-6]  # without its "+00:00"
+            return as_utc(value, dialect).isoformat(" ", "microseconds")
 
         return as_sqlite_text
 

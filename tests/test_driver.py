@@ -241,3 +241,26 @@ def test_a_statement_after_a_failed_flush_is_refused_as_the_session_refuses_it(c
                 driver.run(sa.update(Clinic).values(phone="+1 213 555 0111"))  # refused, not sent
         db.session.rollback()
         assert driver.run(sa.select(Clinic.phone)) != [("+1 213 555 0111",)]
+
+
+def test_a_statement_asking_for_one_value_twice_is_planned_and_reads_as_through_the_engine(clinic):
+    """A UNION whose parts ask for the same window (the slots' and a booking's read of time off and
+    visits) names each of those values twice; it is planned once per length of its IN lists like
+    any other statement (driver._binds_by_name), and reads exactly what the engine reads."""
+    first = datetime(2027, 3, 9, 16, tzinfo=timezone.utc)
+    with clinic.app_context():
+        with write_transaction():
+            for practitioner_id, hour in ((1, 16), (1, 18), (2, 17)):
+                db.session.add(TimeOff(practitioner_id=practitioner_id, starts_at=first.replace(hour=hour),
+                                       ends_at=first.replace(hour=hour, minute=30)))
+        part = (sa.select(TimeOff.practitioner_id, TimeOff.starts_at)
+                .where(TimeOff.practitioner_id.in_(sa.bindparam("who", expanding=True)),
+                       TimeOff.starts_at >= sa.bindparam("since")))
+        asking = sa.union_all(part, part.where(TimeOff.ends_at > sa.bindparam("since"))).order_by("starts_at")
+        for who, since in [([1], first), ([1, 2], first.replace(hour=17)), ([2], first), ([1, 2], first)]:
+            through_engine = [tuple(row) for row in db.session.execute(asking, {"who": who, "since": since})]
+            db.session.rollback()
+            assert driver.run(asking, {"who": who, "since": since}) == through_engine, (who, since)
+        assert driver.run(asking, {"who": [1, 2], "since": first})  # the rows are there to be read
+        kept = driver._driver_form(asking, db.engine.dialect, frozenset({"who", "since"})).list_plans
+        assert set(kept) == {(1,), (2,)} and all(kept.values())
