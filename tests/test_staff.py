@@ -18,6 +18,7 @@ import pytest
 import sqlalchemy as sa
 from argon2 import PasswordHasher, profiles
 
+from flask import session
 from flask_login import current_user
 
 from booking import create_app
@@ -623,3 +624,21 @@ def test_the_upgrade_asks_no_existing_account_to_change_its_password_and_the_dow
         assert db.session.scalars(sa.select(StaffAccount.must_change_password)).all() == [False] * len(ACCOUNTS)
         db.session.remove()
     assert sign_in(staff.test_client(), ACCOUNTS[StaffRole.RECEPTIONIST]).location == "/desk"
+
+
+def test_the_api_does_not_read_a_signed_in_browsers_session_cookie(login_as):
+    """The JSON API takes no cookies (design.md), which is why it needs no CSRF token: a request there
+    from a signed-in staff member's browser is not opened as their session, answers with no cookie
+    and no Vary: Cookie, and leaves their session as it was for the staff pages."""
+    client = login_as(StaffRole.RECEPTIONIST)
+    with client:
+        answer = client.get("/api/v1/services")
+        assert answer.status_code == 200
+        assert not session and not current_user.is_authenticated  # nobody signed in, as for any API caller
+    assert "Set-Cookie" not in answer.headers and "Cookie" not in answer.headers.get("Vary", "")
+    booked = client.post("/api/v1/bookings", json={
+        "service": "short", "practitioner": "ben", "start": "2027-03-08T10:00:00-08:00", "safety": [],
+        "patient": {"name": "Pat Api", "email": "pat.api@example.com", "phone": "213 555 0100",
+                    "birth_date": "1980-01-01"}})
+    assert booked.status_code == 201 and "Set-Cookie" not in booked.headers
+    assert client.get("/desk").status_code == 200  # still signed in on the staff pages
