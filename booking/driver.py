@@ -213,16 +213,23 @@ def _list_plan(form: _DriverForm, given: dict) -> tuple | None:
     counts = tuple(map(len, lists))
     done = form.list_plans.get(counts)
     if done is None:
-        done = form.list_plans[counts] = _planned_for_lists(form, given, flat)
+        done = _planned_for_lists(form, given, flat)
+        if done is not None:  # None: these first values were refused, so try again with the next
+            form.list_plans[counts] = done
     return (done, flat) if done else None
 
 
-def _planned_for_lists(form: _DriverForm, given: dict, flat: dict) -> tuple | bool:
+def _planned_for_lists(form: _DriverForm, given: dict, flat: dict) -> tuple | bool | None:
     """(SQL, _Plan) for lists of these lengths, or False where SQLAlchemy's expansion of these first
-    values comes out otherwise than the plan (names it writes differently, values it computes)."""
+    values comes out otherwise than the plan (names it writes differently, values it computes), or
+    where the SQL itself holds a value (a literal_execute bind, written into the text, such as a
+    LIMIT) or a list has no type (whose items SQLAlchemy writes out by what they are, so one
+    length may be written two ways). None when a column refuses one of these values."""
     compiled = form.compiled
     by_name = _binds_by_name(compiled)
-    if compiled.escaped_bind_names or by_name is None or any(bind.callable for bind in by_name.values()):
+    if compiled.escaped_bind_names or by_name is None or any(bind.callable for bind in by_name.values()) \
+            or compiled.literal_execute_params \
+            or any(isinstance(by_name[name].type, sa.types.NullType) for name in form.lists if name in by_name):
         return False
     state = compiled.construct_expanded_state(given)
     names = tuple(state.positiontup if compiled.positional else state.parameters)
@@ -244,7 +251,7 @@ def _planned_for_lists(form: _DriverForm, given: dict, flat: dict) -> tuple | bo
         expected = [_bound(state.parameters[name], form.binders.get(name) or state.processors.get(name))
                     for name in names]
     except Exception:  # a value its column refuses: said at each use, by the way without a plan
-        return False
+        return None
     return (state.statement, _Plan(names, tuple(steps))) if planned == expected else False
 
 
@@ -301,5 +308,7 @@ def _driver_form(statement, dialect, given: frozenset) -> _DriverForm:
     readers = tuple(column.type.dialect_impl(dialect).result_processor(dialect, None) for column in returned)
     list_binds = {compiled.bind_names[bind]: bind.key for bind in compiled.post_compile_params}
     lists = tuple(sorted(list_binds))
-    return _DriverForm(compiled, bool(lists), lists, binders, readers, defaults,
+    # A literal_execute bind (written into the SQL, such as a LIMIT on some databases) is written out
+    # per use as an IN list is, never planned (_planned_for_lists).
+    return _DriverForm(compiled, bool(lists or compiled.literal_execute_params), lists, binders, readers, defaults,
                        list_keys=tuple(list_binds[name] for name in lists))

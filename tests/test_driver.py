@@ -264,3 +264,41 @@ def test_a_statement_asking_for_one_value_twice_is_planned_and_reads_as_through_
         assert driver.run(asking, {"who": [1, 2], "since": first})  # the rows are there to be read
         kept = driver._driver_form(asking, db.engine.dialect, frozenset({"who", "since"})).list_plans
         assert set(kept) == {(1,), (2,)} and all(kept.values())
+
+
+def test_an_in_list_beside_a_value_written_into_the_sql_is_written_afresh_each_use(clinic):
+    """A bind SQLAlchemy writes into the SQL text (literal_execute, such as a LIMIT) is no argument
+    the plan could check, so such a statement is never planned: a second use with another value
+    must not send the first one's SQL (found in review)."""
+    first = datetime(2027, 3, 9, 16, tzinfo=timezone.utc)
+    with clinic.app_context():
+        with write_transaction():
+            for hour in (16, 17, 18):
+                db.session.add(TimeOff(practitioner_id=1, starts_at=first.replace(hour=hour),
+                                       ends_at=first.replace(hour=hour, minute=30)))
+        asking = (sa.select(TimeOff.starts_at)
+                  .where(TimeOff.practitioner_id.in_(sa.bindparam("who", expanding=True)))
+                  .order_by(TimeOff.starts_at).limit(sa.bindparam("most", type_=sa.Integer, literal_execute=True)))
+        for most in (1, 3, 2):
+            through_engine = [tuple(row) for row in db.session.execute(asking, {"who": [1, 2], "most": most})]
+            db.session.rollback()
+            assert len(through_engine) == most
+            assert driver.run(asking, {"who": [1, 2], "most": most}) == through_engine, most
+
+
+def test_a_value_written_into_the_sql_without_an_in_list_is_written_afresh_each_use(clinic):
+    """The same for a statement whose only such value is its LIMIT: written out per use, as SQLAlchemy
+    writes it (its compiled text holds a placeholder for it, which the database would refuse)."""
+    first = datetime(2027, 3, 9, 16, tzinfo=timezone.utc)
+    with clinic.app_context():
+        with write_transaction():
+            for hour in (16, 17, 18):
+                db.session.add(TimeOff(practitioner_id=1, starts_at=first.replace(hour=hour),
+                                       ends_at=first.replace(hour=hour, minute=30)))
+        asking = (sa.select(TimeOff.starts_at).where(TimeOff.practitioner_id == sa.bindparam("who"))
+                  .order_by(TimeOff.starts_at).limit(sa.bindparam("most", type_=sa.Integer, literal_execute=True)))
+        for most in (1, 3, 2):
+            through_engine = [tuple(row) for row in db.session.execute(asking, {"who": 1, "most": most})]
+            db.session.rollback()
+            assert len(through_engine) == most
+            assert driver.run(asking, {"who": 1, "most": most}) == through_engine, most

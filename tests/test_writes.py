@@ -32,7 +32,7 @@ from booking.models import (
 from booking.operations import bookings, desk, drafts, intakes
 from booking.operations.bookings import LOCK_PRACTITIONER
 from booking.operations.problems import CannotBook, VisitCancelled
-from booking.transaction import Busy, locked, write_transaction
+from booking.transaction import Busy, locked, takes_advisory_locks, write_transaction
 from tests.conftest import app_config, close_database
 from tests.mail import MailServer
 from tests.test_desk import TUESDAY_10, book_online, count
@@ -242,6 +242,19 @@ def test_nested_changes_commit_once_and_an_error_inside_undoes_them_all(clinic, 
 def test_locked_is_only_for_changes(clinic):
     with clinic.app_context(), pytest.raises(RuntimeError, match="outside write_transaction"):
         locked(Appointment, 1)
+
+
+def test_advisory_locks_are_taken_on_postgresql_only_and_only_inside_a_change(clinic, database_url):
+    """SQLite's writer holds the whole database's lock, so a change there takes no advisory lock and
+    works out no lock key (a booking hashed the patient's email for nothing); PostgreSQL takes them.
+    Asking outside a change is a mistake either way, as for locked()."""
+    with clinic.app_context():
+        with pytest.raises(RuntimeError, match="outside write_transaction"):
+            takes_advisory_locks()
+        with write_transaction():
+            assert takes_advisory_locks() is database_url.startswith("postgresql")
+            with write_transaction():  # a change inside another asks the same
+                assert takes_advisory_locks() is database_url.startswith("postgresql")
 
 
 # --- one way to write -------------------------------------------------------------------
