@@ -153,16 +153,21 @@ def test_in_lists_of_every_length_read_as_through_the_engine(clinic):
         assert len(kept) == 6 and all(kept.values())  # each length planned once, and kept
 
 
+def half_hours_off(first: datetime, *who_and_hour: tuple[int, int]) -> None:
+    """Half an hour of time off for each (practitioner, hour) of `first`'s day, committed."""
+    with write_transaction():
+        for practitioner_id, hour in who_and_hour:
+            db.session.add(TimeOff(practitioner_id=practitioner_id, starts_at=first.replace(hour=hour),
+                                   ends_at=first.replace(hour=hour, minute=30)))
+
+
 def test_a_kept_plan_reads_as_through_the_engine_use_after_use(clinic):
     """A statement's values are written out by a plan made on its first use (driver._Plan): values of
     the statement's own (a literal instant, a LIMIT) processed once, given ones processed each time.
     Use after use, with other values each time, it reads exactly what the engine reads."""
     first = datetime(2027, 3, 9, 16, tzinfo=timezone.utc)
     with clinic.app_context():
-        with write_transaction():
-            for practitioner_id, hour in ((1, 16), (1, 18), (2, 17), (2, 19)):
-                db.session.add(TimeOff(practitioner_id=practitioner_id, starts_at=first.replace(hour=hour),
-                                       ends_at=first.replace(hour=hour, minute=30)))
+        half_hours_off(first, (1, 16), (1, 18), (2, 17), (2, 19))
         asking = (sa.select(TimeOff.practitioner_id, TimeOff.starts_at)
                   .where(TimeOff.practitioner_id == sa.bindparam("who"), TimeOff.starts_at >= sa.bindparam("since"),
                          TimeOff.ends_at > first)
@@ -249,10 +254,7 @@ def test_a_statement_asking_for_one_value_twice_is_planned_and_reads_as_through_
     any other statement (driver._binds_by_name), and reads exactly what the engine reads."""
     first = datetime(2027, 3, 9, 16, tzinfo=timezone.utc)
     with clinic.app_context():
-        with write_transaction():
-            for practitioner_id, hour in ((1, 16), (1, 18), (2, 17)):
-                db.session.add(TimeOff(practitioner_id=practitioner_id, starts_at=first.replace(hour=hour),
-                                       ends_at=first.replace(hour=hour, minute=30)))
+        half_hours_off(first, (1, 16), (1, 18), (2, 17))
         part = (sa.select(TimeOff.practitioner_id, TimeOff.starts_at)
                 .where(TimeOff.practitioner_id.in_(sa.bindparam("who", expanding=True)),
                        TimeOff.starts_at >= sa.bindparam("since")))
@@ -266,39 +268,22 @@ def test_a_statement_asking_for_one_value_twice_is_planned_and_reads_as_through_
         assert set(kept) == {(1,), (2,)} and all(kept.values())
 
 
-def test_an_in_list_beside_a_value_written_into_the_sql_is_written_afresh_each_use(clinic):
+@pytest.mark.parametrize("beside_an_in_list", [True, False])
+def test_a_value_written_into_the_sql_is_written_afresh_each_use(clinic, beside_an_in_list):
     """A bind SQLAlchemy writes into the SQL text (literal_execute, such as a LIMIT) is no argument
-    the plan could check, so such a statement is never planned: a second use with another value
-    must not send the first one's SQL (found in review)."""
+    a plan could check, so such a statement is never planned: a second use with another value must
+    not send the first one's SQL (found in review), beside an IN list or alone (whose compiled text
+    holds a placeholder for it, which the database would refuse)."""
     first = datetime(2027, 3, 9, 16, tzinfo=timezone.utc)
+    who = sa.bindparam("who", expanding=beside_an_in_list)
     with clinic.app_context():
-        with write_transaction():
-            for hour in (16, 17, 18):
-                db.session.add(TimeOff(practitioner_id=1, starts_at=first.replace(hour=hour),
-                                       ends_at=first.replace(hour=hour, minute=30)))
+        half_hours_off(first, (1, 16), (1, 17), (1, 18))
         asking = (sa.select(TimeOff.starts_at)
-                  .where(TimeOff.practitioner_id.in_(sa.bindparam("who", expanding=True)))
+                  .where(TimeOff.practitioner_id.in_(who) if beside_an_in_list else TimeOff.practitioner_id == who)
                   .order_by(TimeOff.starts_at).limit(sa.bindparam("most", type_=sa.Integer, literal_execute=True)))
         for most in (1, 3, 2):
-            through_engine = [tuple(row) for row in db.session.execute(asking, {"who": [1, 2], "most": most})]
+            given = {"who": [1, 2] if beside_an_in_list else 1, "most": most}
+            through_engine = [tuple(row) for row in db.session.execute(asking, given)]
             db.session.rollback()
             assert len(through_engine) == most
-            assert driver.run(asking, {"who": [1, 2], "most": most}) == through_engine, most
-
-
-def test_a_value_written_into_the_sql_without_an_in_list_is_written_afresh_each_use(clinic):
-    """The same for a statement whose only such value is its LIMIT: written out per use, as SQLAlchemy
-    writes it (its compiled text holds a placeholder for it, which the database would refuse)."""
-    first = datetime(2027, 3, 9, 16, tzinfo=timezone.utc)
-    with clinic.app_context():
-        with write_transaction():
-            for hour in (16, 17, 18):
-                db.session.add(TimeOff(practitioner_id=1, starts_at=first.replace(hour=hour),
-                                       ends_at=first.replace(hour=hour, minute=30)))
-        asking = (sa.select(TimeOff.starts_at).where(TimeOff.practitioner_id == sa.bindparam("who"))
-                  .order_by(TimeOff.starts_at).limit(sa.bindparam("most", type_=sa.Integer, literal_execute=True)))
-        for most in (1, 3, 2):
-            through_engine = [tuple(row) for row in db.session.execute(asking, {"who": 1, "most": most})]
-            db.session.rollback()
-            assert len(through_engine) == most
-            assert driver.run(asking, {"who": 1, "most": most}) == through_engine, most
+            assert driver.run(asking, given) == through_engine, most
