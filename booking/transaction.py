@@ -110,10 +110,9 @@ def takes_advisory_locks() -> bool:
     """Whether advisory_lock() locks anything: on PostgreSQL. On SQLite the transaction already
     holds the database's write lock, so a caller need not even work out the lock's key (a
     booking hashed the patient's email for nothing). RuntimeError outside write_transaction()."""
-    info = db.session().info
-    if not info.get(_DEPTH):
+    if not writing():
         raise RuntimeError("advisory_lock() outside write_transaction()")
-    return info[_DATABASE] == "postgresql"
+    return db.session.info[_DATABASE] == "postgresql"
 
 
 def advisory_lock(namespace: int, *ids: int) -> None:
