@@ -28,7 +28,7 @@ import sqlite3
 import statistics
 import tempfile
 import time
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from http.cookies import SimpleCookie
@@ -91,6 +91,21 @@ def throwaway_database(kind: str, folder: Path):
         yield server.url("bench"), f"{installed_version()}, throwaway server on 127.0.0.1"
     finally:
         server.stop()
+
+
+def copy_of_sqlite(app, target: Path) -> str:
+    """A copy of the app's SQLite database as it is now (through SQLite's backup, so what is still
+    in its WAL is copied too), for the booking's SQL alone to book into: the times it books stay
+    free for the app's own booking POSTs. Its URL."""
+    with app.app_context():
+        source = sqlite3.connect(db.engine.url.database)
+    try:
+        with sqlite3.connect(target) as copy:
+            source.backup(copy)
+        copy.close()
+    finally:
+        source.close()
+    return f"sqlite:///{target}"
 
 
 def in_process_app(database_url: str):
@@ -230,10 +245,13 @@ def check_answers_200(base: str, requests: list[Request]) -> None:
 
 # --- load ---
 
-def measure_load(tool: str, base: str, floor: str, requests: list[Request], bookings: list[str]) -> dict[str, list[Run]]:
+def measure_load(tool: str, base: str, floor: str, requests: list[Request], bookings: list[str],
+                 booking_sql: str | None = None) -> dict[str, list[Run]]:
     """RUNS rounds, each timing the floor and every request in turn, so a busy moment of the
     shared machine hurts one run of each rather than all runs of one. The booking POSTs go last,
-    so the times the reads show are the same in every round; each run books its own times."""
+    so the times the reads show are the same in every round; each run books its own times, and
+    `booking_sql` (the booking's SQL alone, on its own copy of the database) books the same ones
+    right after it."""
     runs: dict[str, list[Run]] = {}
     for _round in range(RUNS):
         runs.setdefault("floor", []).append(drive(tool, floor, Target("/"), seconds=SECONDS, connections=CONNECTIONS))
@@ -244,10 +262,14 @@ def measure_load(tool: str, base: str, floor: str, requests: list[Request], book
     for number in range(RUNS):
         posts = Target("/api/v1/bookings", bodies=tuple(bookings[number * share:(number + 1) * share]))
         runs.setdefault(BOOKING_LABEL, []).append(drive(tool, base, posts, seconds=SECONDS, connections=CONNECTIONS))
+        if booking_sql is not None:
+            runs.setdefault(BOOKING_SQL_LABEL, []).append(
+                drive(tool, booking_sql, posts, seconds=SECONDS, connections=CONNECTIONS))
     return runs
 
 
 BOOKING_LABEL = "booking POST (API, distinct free times)"
+BOOKING_SQL_LABEL = "  its SQL alone (bench_booking_sql.py)"
 
 
 # --- in-process: SQL statements, and the cost of history ---
@@ -331,8 +353,10 @@ def _mean_ms(app, client, path: str) -> float:
 def print_load_table(runs: dict[str, list[Run]], requests: list[Request]) -> None:
     floor_rate = statistics.median(run.per_second for run in runs["floor"])
     print(f"{'request':<42} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7} {'share of floor':>15}")
-    for label in ["floor", *(r.label for r in requests), BOOKING_LABEL]:
-        measured = runs[label]
+    for label in ["floor", *(r.label for r in requests), BOOKING_LABEL, BOOKING_SQL_LABEL]:
+        measured = runs.get(label)
+        if measured is None:
+            continue  # no booking's SQL alone on PostgreSQL
         rate = statistics.median(run.per_second for run in measured)
         name = "floor: bare Flask app, one route" if label == "floor" else label
         print(f"{name:<42} {rate:>8.0f} {statistics.median(r.p50_ms for r in measured):>8.1f} "
@@ -340,6 +364,11 @@ def print_load_table(runs: dict[str, list[Run]], requests: list[Request]) -> Non
               f"{rate / floor_rate:>14.1%}")
     if any(run.ran_out for run in runs[BOOKING_LABEL]):
         print("  (the booking POSTs ran out of free times before a run's end: their req/s reads low)")
+    if BOOKING_SQL_LABEL in runs:
+        booked, alone = (statistics.median(run.per_second for run in runs[label])
+                         for label in (BOOKING_LABEL, BOOKING_SQL_LABEL))
+        print(f"  (the booking POST runs at {booked / alone:.0%} of the rate its SQL alone allows: the same statements"
+              " sent by sqlite3 from a bare Flask route, on a copy of the database)")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -371,14 +400,19 @@ def run_bench(database_url: str, database_name: str, folder: Path) -> None:
     build_seconds = time.perf_counter() - started
     tool = load_tool()
     served = {"workers": WORKERS, "threads": THREADS, "env": SERVED_ENV}
+    booking_sql_url = copy_of_sqlite(app, folder / "booking-sql-alone.sqlite") if database_url.startswith("sqlite") \
+        else None
     with gunicorn(database_url, folder, **served) as base, \
-            gunicorn(database_url, folder, app="tests.bench_floor:app", ready_path="/", **served) as floor:
+            gunicorn(database_url, folder, app="tests.bench_floor:app", ready_path="/", **served) as floor, \
+            ExitStack() as references:
+        booking_sql = booking_sql_url and references.enter_context(gunicorn(
+            booking_sql_url, folder, app="tests.bench_booking_sql:create_app()", ready_path="/", **served))
         requests = requests_to_measure(base, day)
         check_answers_200(base, requests)
         free = distinct_free_times(base, review, today, bookable_from)
         bodies = [booking_body(slot, number, review.slug) for number, slot in enumerate(free)]
         in_process_bookings, bookings = bodies[:SQL_ROUNDS], bodies[SQL_ROUNDS:]
-        runs = measure_load(tool, base, floor, requests, bookings)
+        runs = measure_load(tool, base, floor, requests, bookings, booking_sql)
 
     print(f"make bench: {database_name}; {os.cpu_count()} CPUs; {datetime.now(UTC):%Y-%m-%d %H:%M} UTC")
     print(f"clinic: {built.practitioners} practitioners, {built.services} services, {built.patients:,} patients, "

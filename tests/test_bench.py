@@ -3,6 +3,7 @@ clients count requests and errors truly. Nothing here, or in the bench, asserts 
 
 from __future__ import annotations
 
+import re
 import shutil
 import threading
 from datetime import datetime, timezone
@@ -191,3 +192,47 @@ def test_the_profiler_asks_every_request_it_reports_and_each_is_answered(databas
     assert {label: answer.status_code for label, answer in answers.items()} == {
         label: 201 if label == "booking POST" else 200 for label in answers}
     assert "Choose a time" in answers["time list"].get_data(as_text=True)
+
+
+def test_the_booking_sql_alone_sends_the_statements_a_booking_sends(sqlite_template, tmp_path):
+    """The bench's second reference (tests/bench_booking_sql.py) stands for a booking's writes only
+    while it sends what the app sends: a new patient's booking through the API and one through the
+    reference, traced by SQLite itself, are the same statements in the same order, literals aside.
+    SQLite only: the reference is the SQLite bench's (on PostgreSQL the bench has none)."""
+    from tests.bench import booking_body
+    from tests.bench_booking_sql import create_app as create_reference
+    from tests.conftest import Clock
+
+    path = tmp_path / "booking.sqlite"
+    shutil.copy(sqlite_template, path)
+    app = create_app(app_config(f"sqlite:///{path}", CLOCK=Clock(NOW)))
+    sent_by_app, sent_by_reference = [], []
+    try:
+        with app.app_context():
+            build_clinic(NOW, practitioners=4, past=30, future=4)
+        client = app.test_client()
+        free = client.get("/api/v1/slots?service=review&practitioner=any&days=7&from=2027-03-10").get_json()["slots"]
+        with app.app_context():
+            db.engine.dispose()  # the booking's connection is a new one, traced from its start
+            sa.event.listen(db.engine, "connect",
+                            lambda connection, _record: connection.set_trace_callback(sent_by_app.append))
+        answer = client.post("/api/v1/bookings", data=booking_body(free[0], 1, "review"),
+                             content_type="application/json")
+        assert answer.status_code == 201, answer.get_data(as_text=True)
+    finally:
+        close_database(app)
+    reference = create_reference(str(path), on_connect=lambda connection: connection.set_trace_callback(
+        sent_by_reference.append))
+    answer = reference.test_client().post("/api/v1/bookings", data=booking_body(free[-1], 2, "review"),
+                                          content_type="application/json")
+    assert answer.status_code == 201
+    assert len(_booking_statements(sent_by_app)) == 11  # BEGIN IMMEDIATE, 9 statements, COMMIT
+    assert _booking_statements(sent_by_reference) == _booking_statements(sent_by_app)
+
+
+def _booking_statements(traced: list[str]) -> list[str]:
+    """From BEGIN IMMEDIATE to COMMIT, without the PRAGMAs, each with its literals made ? and its
+    spaces made one: what the statement is, not what it wrote."""
+    start, end = traced.index("BEGIN IMMEDIATE"), traced.index("COMMIT")
+    return [re.sub(r"\s+", " ", re.sub(r"\b\d+(\.\d+)?\b", "?", re.sub(r"'[^']*'", "?", statement))).strip()
+            for statement in traced[start:end + 1] if not statement.startswith("PRAGMA")]
