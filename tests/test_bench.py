@@ -236,3 +236,44 @@ def _booking_statements(traced: list[str]) -> list[str]:
     start, end = traced.index("BEGIN IMMEDIATE"), traced.index("COMMIT")
     return [re.sub(r"\s+", " ", re.sub(r"\b\d+(\.\d+)?\b", "?", re.sub(r"'[^']*'", "?", statement))).strip()
             for statement in traced[start:end + 1] if not statement.startswith("PRAGMA")]
+
+
+def test_each_history_size_has_a_database_of_its_own_thinned_to_it(database_url, tmp_path):
+    """The bench times the sizes in turn, so each needs its own copy of the clinic: the first is the
+    bench's own database, the others copies with past appointments deleted down to their size (the
+    visits ahead all kept)."""
+    from tests.bench import history_apps
+
+    app = create_app(app_config(database_url))
+    made = {}
+    try:
+        with app.app_context():
+            build_clinic(NOW, practitioners=4, past=300, future=40)
+        made = history_apps(app, NOW, tmp_path, (300, 30, 3))
+        counted = {}
+        for size, sized in made.items():
+            with sized.app_context():
+                counted[size] = count_rows(NOW)
+                urls = counted.setdefault("urls", set())
+                urls.add(db.engine.url.database)
+    finally:
+        for sized in made.values():
+            close_database(sized)
+        close_database(app)
+        if database_url.startswith("postgresql"):
+            _drop_copies(database_url, made)
+    assert made[300] is app
+    assert {size: (found["past"], found["future"]) for size, found in counted.items() if size != "urls"} == {
+        300: (300, 40), 30: (30, 40), 3: (3, 40)}
+    assert len(counted["urls"]) == 3
+
+
+def _drop_copies(database_url: str, made: dict) -> None:
+    url = sa.make_url(database_url)
+    admin = sa.create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as connection:
+            for size in made:
+                connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{url.database}_history_{size}" WITH (FORCE)')
+    finally:
+        admin.dispose()
