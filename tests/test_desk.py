@@ -522,7 +522,9 @@ def test_a_visit_too_long_for_the_gap_says_so_rather_than_taken(staff, desk):  #
     response = submit(desk, "/desk/book?practitioner=ana&start=2027-03-09T09:30:00-08:00&patient=new",
                       new_caller("Long Visit", service="consult"))
     assert response.status_code == 200
-    assert ("Consultation takes 60 minutes and 15 to clear up, and Ana Test is not free that long from 9:30 AM"
+    # What does fit then is named: the short treatment ends as the 10:00 visit begins.
+    assert ("Consultation takes 60 minutes and 15 to clear up, and Ana Test is not free that long from 9:30 AM. "
+            "Short treatment (30 minutes) would fit then; otherwise choose another time."
             in response.get_data(as_text=True))
     assert count(staff, Appointment) == 1
 
@@ -540,8 +542,13 @@ def test_a_free_time_too_short_for_any_visit_offers_no_book_and_a_visit_past_the
     assert "12:00" in week and "12:15" not in week
     response = submit(desk, "/desk/book?practitioner=ana&start=2027-03-09T12:00:00-08:00&patient=new",
                       new_caller("Long Visit", service="consult"))
-    assert ("Consultation takes 60 minutes, and Ana Test's hours end at 12:30 PM. Choose an earlier time or a "
-            "shorter visit.") in html.unescape(response.get_data(as_text=True))
+    assert ("Consultation takes 60 minutes, and Ana Test's hours end at 12:30 PM. Short treatment (30 minutes) "
+            "would fit then; otherwise choose another time.") in html.unescape(response.get_data(as_text=True))
+    # Nothing Ana offers fits at 12:15: no "shorter visit" is advised when there is none.
+    response = submit(desk, "/desk/book?practitioner=ana&start=2027-03-09T12:15:00-08:00&patient=new",
+                      new_caller("Long Visit", service="short"))
+    assert ("Short treatment takes 30 minutes, and Ana Test's hours end at 12:30 PM. Choose another time."
+            in html.unescape(response.get_data(as_text=True)))
     assert count(staff, Appointment) == 0
 
 

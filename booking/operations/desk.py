@@ -39,7 +39,7 @@ from booking.models import (
 from booking.notify import outbox
 from booking import driver
 from booking.operations import bookings, catalogue, consent, waitlist
-from booking.operations.availability import desk_rules, load_clinic
+from booking.operations.availability import desk_rules, find_slots, load_clinic
 from booking.operations.problems import CannotBook
 from booking.operations.progress_checks import questions_asked
 from booking.scheduling import TimeRange, open_time, wall_clock_instant
@@ -453,7 +453,7 @@ def book_for_caller(account: StaffAccount, request: bookings.BookingRequest, now
         past_the_hours = _past_the_hours(practitioner, request) if problem.field == "start" else None
         if past_the_hours is None:
             raise
-        raise CannotBook("service", past_the_hours) from None
+        raise CannotBook("service", past_the_hours + _what_fits_instead(practitioner, request, now)) from None
     except bookings.SlotTaken:
         if practitioner is None or _occupied_at(practitioner.id, request.start):
             raise
@@ -469,9 +469,24 @@ def book_for_caller(account: StaffAccount, request: bookings.BookingRequest, now
         extra = f" and {service.buffer_minutes} to clear up" if service.buffer_minutes else ""
         raise CannotBook("service", (
             f"{service.name} takes {service.minutes} minutes{extra}, and {practitioner.name} is not free that long "
-            f"from {clinic_time(request.start, clinic, get_locale() or 'en_US', 'time')}. "
-            "Choose a shorter visit or an earlier time."
-        )) from None
+            f"from {clinic_time(request.start, clinic, get_locale() or 'en_US', 'time')}."
+        ) + _what_fits_instead(practitioner, request, now)) from None
+
+
+def _what_fits_instead(practitioner: Practitioner, request: bookings.BookingRequest, now: datetime) -> str:
+    """The advice after "not free that long" or "hours end": the practitioner's other services that
+    are free at that very start, by name, or only another time when none is. "Choose a shorter
+    visit" was said when the practitioner had nothing shorter, or nothing that fitted either."""
+    clinic, rules = load_clinic(), desk_rules(load_clinic())
+    day = request.start.astimezone(clinic.zone).date()
+    fitting = [other for other in sorted(practitioner.services, key=lambda s: (s.minutes + s.buffer_minutes, s.name))
+               if other.slug != request.service and other.is_active and any(
+                   slot.start == request.start for slot in find_slots(clinic, other, [practitioner], day, 1, now,
+                                                                      rules=rules))]
+    if not fitting:
+        return " Choose another time."
+    names = " or ".join(f"{other.name} ({other.minutes} minutes)" for other in fitting)
+    return f" {names} would fit then; otherwise choose another time."
 
 
 def _past_the_hours(practitioner: Practitioner | None, request: bookings.BookingRequest) -> str | None:
@@ -489,7 +504,7 @@ def _past_the_hours(practitioner: Practitioner | None, request: bookings.Booking
                 and (starts_at - opens) % clinic.slot_step_minutes == 0 and starts_at + service.minutes > closes:
             return (f"{service.name} takes {service.minutes} minutes, and {practitioner.name}'s hours end at "
                     f"{clinic_time(wall_clock_instant(local.date(), interval.end, clinic.zone), clinic, get_locale() or 'en_US', 'time')}"
-                    ". Choose an earlier time or a shorter visit.")
+                    ".")
     return None
 
 
