@@ -25,8 +25,10 @@ from booking.models import (
     WaitlistLink,
     WaitlistOffer,
     WaitlistState,
+    WorkingHours,
 )
 from booking.operations import bookings, waitlist
+from booking.operations.history import PATIENT
 from booking.operations.problems import CannotBook, InvalidInput
 from booking.scheduling import UTC, wall_clock_instant
 from booking.tokens import hash_token
@@ -142,6 +144,34 @@ def test_a_cancellation_offers_its_time_to_the_first_few_who_joined_and_not_to_t
     join(clinic, 7, practitioner="ben")  # Ben has no Tuesday hours
     cancel(clinic, visit)
     assert offers(clinic) == [(f"wait{n}@example.com", "open", TUESDAY_10) for n in (1, 2, 3)]
+
+
+def test_a_time_the_person_already_has_a_visit_at_is_not_offered_to_them(clinic, clock):
+    """An offer of a time its person could not take (they have another visit then, which their
+    booking would refuse) held it from the next people until it ran out. Wait Er1 has a visit with
+    Ben at 10:15 on Tuesday; Ana's 10:00 goes to Wait Er2, the list's free times leave it out for
+    Wait Er1, and the desk cannot offer it to them."""
+    visit = only_ten_oclock_on_tuesday(clinic)
+    with clinic.app_context(), write_transaction():
+        ben = db.session.scalar(sa.select(Practitioner).where(Practitioner.slug == "ben"))
+        db.session.add(WorkingHours(practitioner=ben, weekday=TUESDAY.weekday(), start_time=time(10),
+                                    end_time=time(12)))
+    with clinic.app_context():
+        bookings.book(bookings.BookingRequest("short", "ben", TUESDAY_10 + timedelta(minutes=15), details(1)), clock())
+    first = join(clinic, 1)
+    clock.advance(minutes=1)
+    second = join(clinic, 2)
+    cancel(clinic, visit)
+    assert offers(clinic) == [("wait2@example.com", "open", TUESDAY_10)]
+    with clinic.app_context():
+        entry = db.session.get(WaitlistEntry, first.entry_id)
+        assert TUESDAY_10 not in [freed.start for freed in waitlist.free_now(entry, clock())]
+        assert TUESDAY_10 in [freed.start for freed in waitlist.free_now(db.session.get(WaitlistEntry, second.entry_id),
+                                                                          clock())]
+        ana = db.session.scalar(sa.select(Practitioner.id).where(Practitioner.slug == "ana"))
+        with pytest.raises(CannotBook, match="Wait Er1 already has a visit at that time"):
+            waitlist.offer_directly(first.entry_id, ana, TUESDAY_10, clock(), by=PATIENT)
+    assert offers(clinic) == [("wait2@example.com", "open", TUESDAY_10)]  # nothing written by the refusal
 
 
 def test_a_time_inside_the_minimum_notice_is_never_offered(clinic, clock):

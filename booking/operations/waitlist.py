@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
@@ -44,6 +44,7 @@ from booking.operations.history import PATIENT, Actor
 from booking.operations.problems import CannotBook, InvalidInput, RequestProblem
 from booking.safety import classify
 from booking.scheduling.core import TimeRange
+from booking.scheduling import wall_clock_instant
 from booking.scheduling.waitlist import (
     PART_NAMES,
     WEEKDAYS,
@@ -393,6 +394,7 @@ def offer_freed_times(changes: list[Change], now: datetime) -> int:
         open_per_day = _open_offers_per_day(clinic, practitioner_ids)
         free = _free_times(clinic, {entry.service_id for entry in entries}, practitioner_ids, first_day, last_day, now)
         services = {service_id: db.session.get(Service, service_id) for service_id in free}
+        busy = _visits_of(entries, first_day, last_day, clinic)
         freed = {service_id: [candidate for candidate in times if any(
                      freed_by(change, candidate, services[service_id].minutes, services[service_id].buffer_minutes,
                               clinic.zone) for change in changes)]
@@ -407,7 +409,8 @@ def offer_freed_times(changes: list[Change], now: datetime) -> int:
                 if (open_per_day.get(day, 0) >= OFFERS_AT_ONCE
                         or (wish.entry_id, candidate.practitioner_id, candidate.start) in asked_before
                         or not suited(candidate, [wish], zone=clinic.zone, now=now,
-                                      min_notice=timedelta(hours=clinic.min_notice_hours))):
+                                      min_notice=timedelta(hours=clinic.min_notice_hours))
+                        or _clashes(candidate, services[wish.service_id], busy[wish.entry_id])):
                     continue
                 _offer(by_id[wish.entry_id], candidate.practitioner_id, candidate.start, clinic, now)
                 open_per_day[day] = open_per_day.get(day, 0) + 1
@@ -435,6 +438,30 @@ def _free_times(clinic, service_ids: set[int], practitioner_ids: list[int], firs
         found[service_id] = [FreedTime(service_id, slug_to_id[slot.practitioner], slot.start)
                              for slot in find_slots(clinic, service, offering, first_day, days, now)]
     return found
+
+
+def _visits_of(entries: list[WaitlistEntry], first_day: date, last_day: date, clinic) -> dict[int, list[TimeRange]]:
+    """Each place's person's booked visits on these clinic dates, found as a booking finds its
+    patient (the email and date of birth). A time overlapping one of them is not theirs to take (the
+    booking would refuse it: bookings.refuse_if_patient_busy), and offering it anyway held it from
+    the next people on the list until the offer ran out."""
+    zone = clinic.zone
+    rows = db.session.execute(sa.select(Patient.email, Patient.born_on, Appointment.starts_at, Appointment.ends_at)
+                              .join(Appointment.patient).where(
+        Patient.email.in_({entry.email for entry in entries}),
+        Appointment.status.in_(AppointmentStatus.holding_time()),
+        Appointment.starts_at < wall_clock_instant(last_day + timedelta(days=1), time(0), zone),
+        Appointment.ends_at > wall_clock_instant(first_day, time(0), zone))) if entries else []
+    visits: dict[tuple[str, date], list[TimeRange]] = {}
+    for email, born_on, starts_at, ends_at in rows:
+        visits.setdefault((email, born_on), []).append(TimeRange(starts_at, ends_at))
+    return {entry.id: visits.get((entry.email, entry.born_on), []) for entry in entries}
+
+
+def _clashes(freed: FreedTime, service: Service, visits: list[TimeRange]) -> bool:
+    """Whether the visit the freed time would be overlaps one the person already has (their buffers may)."""
+    wanted = TimeRange(freed.start, freed.start + timedelta(minutes=service.minutes))
+    return any(visit.overlaps(wanted) for visit in visits)
 
 
 def _open_offers_per_day(clinic, practitioner_ids: list[int]) -> dict[tuple[int, date], int]:
@@ -646,8 +673,10 @@ def _suiting(clinic, entries: list[WaitlistEntry], first_day: date, last_day: da
     everyone = list(db.session.scalars(sa.select(Practitioner.id).where(Practitioner.is_active)))
     free = _free_times(clinic, {entry.service_id for entry in entries}, everyone, first_day, last_day, now)
     notice = timedelta(hours=clinic.min_notice_hours)
+    busy = _visits_of(entries, first_day, last_day, clinic)
     return {entry.id: [freed for freed in free.get(entry.service_id, [])
-                       if suited(freed, [_wish(entry)], zone=clinic.zone, now=now, min_notice=notice)]
+                       if suited(freed, [_wish(entry)], zone=clinic.zone, now=now, min_notice=notice)
+                       and not _clashes(freed, entry.service, busy[entry.id])]
             for entry in entries}
 
 
@@ -672,9 +701,13 @@ def offer_directly(entry_id: int, practitioner_id: int, start: datetime, now: da
         clinic = load_clinic()
         day = start.astimezone(clinic.zone).date()
         free = _free_times(clinic, {entry.service_id}, [practitioner_id], day, day, now).get(entry.service_id, [])
-        if not any(freed.start == start for freed in free):
+        chosen = next((freed for freed in free if freed.start == start), None)
+        if chosen is None:
             raise CannotBook("start", "That time is not free for this visit, or it is inside the minimum notice "
                                       "for online bookings: choose one of the times listed.")
+        if _clashes(chosen, entry.service, _visits_of([entry], day, day, clinic)[entry.id]):
+            raise CannotBook("start", f"{entry.name} already has a visit at that time, so could not book it: "
+                                      "choose another time.")
         earlier = _open_offers(entry_id=entry.id)
         if any(offer.starts_at == start and offer.practitioner_id == practitioner_id for offer in earlier):
             raise CannotBook("start", "This time is already offered to them.")
