@@ -61,21 +61,7 @@ def configure_sqlite(engine: Engine, busy_timeout_seconds: float) -> None:
     @event.listens_for(engine, "connect")
     def on_connect(dbapi_connection, _record):
         dbapi_connection.isolation_level = None
-        cursor = dbapi_connection.cursor()
-        cursor.execute(f"PRAGMA busy_timeout = {int(busy_timeout_seconds * 1000)}")
-        cursor.execute("PRAGMA journal_mode = WAL")
-        cursor.execute("PRAGMA foreign_keys = ON")
-        # With WAL, NORMAL keeps the database whole through a crash; only a power cut can lose the
-        # last commits. FULL would wait for the disk at every commit.
-        cursor.execute("PRAGMA synchronous = NORMAL")
-        # A web server reads the same pages over and over: a 32 MB page cache per connection keeps
-        # them in memory, and the operating system's cache keeps them off the disk. No mmap: after
-        # every commit by another connection SQLite unmaps the whole file and maps it again, and
-        # with two workers booking that cost each booking 3-6% of the rate (README, Speed), while
-        # reads, mostly answered from kept pages and free times, gained nothing measurable.
-        cursor.execute("PRAGMA cache_size = -32000")
-        cursor.execute("PRAGMA temp_store = MEMORY")
-        cursor.close()
+        set_sqlite_pragmas(dbapi_connection, busy_timeout_seconds)
 
     @event.listens_for(engine, "begin")
     def on_begin(connection):
@@ -83,6 +69,25 @@ def configure_sqlite(engine: Engine, busy_timeout_seconds: float) -> None:
             begin_as_writer(connection.connection.driver_connection, busy_timeout_seconds)
         else:
             connection.exec_driver_sql("BEGIN")
+
+
+def set_sqlite_pragmas(dbapi_connection: sqlite3.Connection, busy_timeout_seconds: float) -> None:
+    """What every connection of the app sets (the bench's booking-SQL reference sets the same)."""
+    cursor = dbapi_connection.cursor()
+    cursor.execute(f"PRAGMA busy_timeout = {int(busy_timeout_seconds * 1000)}")
+    cursor.execute("PRAGMA journal_mode = WAL")
+    cursor.execute("PRAGMA foreign_keys = ON")
+    # With WAL, NORMAL keeps the database whole through a crash; only a power cut can lose the
+    # last commits. FULL would wait for the disk at every commit.
+    cursor.execute("PRAGMA synchronous = NORMAL")
+    # A web server reads the same pages over and over: a 32 MB page cache per connection keeps
+    # them in memory, and the operating system's cache keeps them off the disk. No mmap: after
+    # every commit by another connection SQLite unmaps the whole file and maps it again, and
+    # with two workers booking that cost each booking 3-6% of the rate (README, Speed), while
+    # reads, mostly answered from kept pages and free times, gained nothing measurable.
+    cursor.execute("PRAGMA cache_size = -32000")
+    cursor.execute("PRAGMA temp_store = MEMORY")
+    cursor.close()
 
 
 def begin_as_writer(dbapi_connection: sqlite3.Connection, timeout_seconds: float) -> None:

@@ -23,13 +23,10 @@ from datetime import datetime, timedelta, timezone
 
 from flask import Flask, request
 
-from booking.extensions import begin_as_writer
+from booking.extensions import begin_as_writer, set_sqlite_pragmas
 from booking.operations.availability import LONGEST_VISIT_MINUTES
 
-BUSY_TIMEOUT_SECONDS = 10
-# What booking.extensions.configure_sqlite sets on each connection of the app.
-PRAGMAS = (f"busy_timeout = {BUSY_TIMEOUT_SECONDS * 1000}", "journal_mode = WAL", "foreign_keys = ON",
-           "synchronous = NORMAL", "cache_size = -32000", "temp_store = MEMORY")
+BUSY_TIMEOUT_SECONDS = 10  # the app's LOCK_TIMEOUT_SECONDS by default
 
 SETTINGS_STAMP = "SELECT clinic.settings_stamp \nFROM clinic \nWHERE clinic.id = 1"
 TIME_OFF_AND_BOOKED = (
@@ -66,9 +63,11 @@ def as_text(instant: datetime) -> str:
     return instant.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f")
 
 
-def create_app(database: str | None = None, on_connect=None) -> Flask:
-    """The reference app on the SQLite file `database` (else DATABASE_URL's); `on_connect(connection)`
-    is called with its connection when it opens (the tests trace the statements)."""
+def create_app(database: str | None = None, on_connect=None, clock=None) -> Flask:
+    """The reference app on the SQLite file `database` (else DATABASE_URL's). For the tests:
+    `on_connect(connection)` is called with its connection as it opens, before anything is sent on
+    it, and `clock()` gives the time written as now (else the real time)."""
+    clock = clock or (lambda: datetime.now(timezone.utc))
     path = database or os.environ["DATABASE_URL"].removeprefix("sqlite:///")
     app = Flask(__name__)
     opened: dict = {}
@@ -79,8 +78,7 @@ def create_app(database: str | None = None, on_connect=None) -> Flask:
             made = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
             if on_connect is not None:
                 on_connect(made)
-            for pragma in PRAGMAS:
-                made.execute(f"PRAGMA {pragma}")
+            set_sqlite_pragmas(made, BUSY_TIMEOUT_SECONDS)
             practitioners = dict(made.execute("SELECT slug, id FROM practitioner"))
             services = {slug: (number, minutes, buffer) for slug, number, minutes, buffer
                         in made.execute("SELECT slug, id, minutes, buffer_minutes FROM service")}
@@ -104,7 +102,7 @@ def create_app(database: str | None = None, on_connect=None) -> Flask:
             "window_start": as_text(start), "window_end": as_text(start + timedelta(minutes=minutes + buffer)),
             "earliest_start": as_text(start - timedelta(minutes=LONGEST_VISIT_MINUTES)),
             "name": patient["name"], "email": patient["email"], "phone": patient["phone"],
-            "born_on": patient["birth_date"], "now": as_text(datetime.now(timezone.utc)),
+            "born_on": patient["birth_date"], "now": as_text(clock()),
             "reference": secrets.token_hex(4).upper(),
             "token_hash": hashlib.sha256(secrets.token_bytes(32)).hexdigest(),
             "diary_stamp": secrets.token_hex(16), "calendar_stamp": secrets.token_hex(16),

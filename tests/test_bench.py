@@ -196,46 +196,64 @@ def test_the_profiler_asks_every_request_it_reports_and_each_is_answered(databas
 
 def test_the_booking_sql_alone_sends_the_statements_a_booking_sends(sqlite_template, tmp_path):
     """The bench's second reference (tests/bench_booking_sql.py) stands for a booking's writes only
-    while it sends what the app sends: a new patient's booking through the API and one through the
-    reference, traced by SQLite itself, are the same statements in the same order, literals aside.
-    SQLite only: the reference is the SQLite bench's (on PostgreSQL the bench has none)."""
-    from tests.bench import booking_body
+    while it sends what the app sends. The app and the reference each book the same two new
+    patients' bookings on identical copies of a clinic, with the same clock, traced by SQLite
+    itself from the moment each connection opens: each connection is set up alike, and the second
+    booking sends the same statements with the same values, but for what is random (the reference,
+    the link's and the stamps' hashes) and the history line's wording. SQLite only: the reference is
+    the SQLite bench's (on PostgreSQL the bench has none)."""
+    from tests.bench import booking_body, copy_of_sqlite
     from tests.bench_booking_sql import create_app as create_reference
     from tests.conftest import Clock
 
-    path = tmp_path / "booking.sqlite"
+    path, clock = tmp_path / "booking.sqlite", Clock(NOW)
     shutil.copy(sqlite_template, path)
-    app = create_app(app_config(f"sqlite:///{path}", CLOCK=Clock(NOW)))
-    sent_by_app, sent_by_reference = [], []
+    app = create_app(app_config(f"sqlite:///{path}", CLOCK=clock))
+    sent_by_app, sent_by_reference, opened = [], [], []
     try:
         with app.app_context():
             build_clinic(NOW, practitioners=4, past=30, future=4)
-        client = app.test_client()
-        free = client.get("/api/v1/slots?service=review&practitioner=any&days=7&from=2027-03-10").get_json()["slots"]
+        free = app.test_client().get("/api/v1/slots?service=review&practitioner=any&days=7&from=2027-03-10").get_json()
         with app.app_context():
-            db.engine.dispose()  # the booking's connection is a new one, traced from its start
-            sa.event.listen(db.engine, "connect",
-                            lambda connection, _record: connection.set_trace_callback(sent_by_app.append))
-        answer = client.post("/api/v1/bookings", data=booking_body(free[0], 1, "review"),
-                             content_type="application/json")
-        assert answer.status_code == 201, answer.get_data(as_text=True)
+            db.engine.dispose()
+        copy = sa.make_url(copy_of_sqlite(str(path), tmp_path / "reference.sqlite")).database
+        first = free["slots"][0]
+        other = next(slot for slot in free["slots"] if slot["practitioner"] != first["practitioner"])
+        bodies = [booking_body(slot, number, "review") for number, slot in enumerate((first, other))]
+        with app.app_context():  # before the app's own set-up of each new connection, to trace it too
+            sa.event.listen(db.engine, "connect", lambda connection, _record: connection.set_trace_callback(
+                sent_by_app.append), insert=True)
+        by_app = _second_of_two_bookings(app.test_client(), bodies, sent_by_app)
     finally:
         close_database(app)
-    reference = create_reference(str(path), on_connect=lambda connection: connection.set_trace_callback(
-        sent_by_reference.append))
-    answer = reference.test_client().post("/api/v1/bookings", data=booking_body(free[-1], 2, "review"),
-                                          content_type="application/json")
-    assert answer.status_code == 201
-    assert len(_booking_statements(sent_by_app)) == 11  # BEGIN IMMEDIATE, 9 statements, COMMIT
-    assert _booking_statements(sent_by_reference) == _booking_statements(sent_by_app)
+    reference = create_reference(copy, clock=clock, on_connect=lambda connection: (
+        opened.append(connection), connection.set_trace_callback(sent_by_reference.append)))
+    try:
+        by_reference = _second_of_two_bookings(reference.test_client(), bodies, sent_by_reference)
+    finally:
+        for connection in opened:
+            connection.close()
+    pragmas = [statement for statement in sent_by_app[:6] if statement.startswith("PRAGMA")]
+    assert len(pragmas) == 6 and sent_by_reference[:6] == pragmas  # the connection is set up alike
+    assert by_app[0] == "PRAGMA busy_timeout = 0" and len(by_app) == 13  # BEGIN IMMEDIATE's PRAGMAs, 9 statements, COMMIT
+    assert _unrandom(by_reference) == _unrandom(by_app)
 
 
-def _booking_statements(traced: list[str]) -> list[str]:
-    """From BEGIN IMMEDIATE to COMMIT, without the PRAGMAs, each with its literals made ? and its
-    spaces made one: what the statement is, not what it wrote."""
-    start, end = traced.index("BEGIN IMMEDIATE"), traced.index("COMMIT")
-    return [re.sub(r"\s+", " ", re.sub(r"\b\d+(\.\d+)?\b", "?", re.sub(r"'[^']*'", "?", statement))).strip()
-            for statement in traced[start:end + 1] if not statement.startswith("PRAGMA")]
+def _second_of_two_bookings(client, bodies: list[str], traced: list[str]) -> list[str]:
+    """Book both bodies through the client; what the second one sent, every statement of it."""
+    for body in bodies:
+        sent_before = len(traced)
+        answer = client.post("/api/v1/bookings", data=body, content_type="application/json")
+        assert answer.status_code == 201, answer.get_data(as_text=True)
+    return traced[sent_before:]
+
+
+def _unrandom(traced: list[str]) -> list[str]:
+    """Each statement with its spaces made one, and its random values and history line made ?."""
+    masks = (r"'[A-Z0-9]{8}'", r"'[0-9a-f]{64}'", r"'[0-9a-f]{32}'", r"'[^']*, booked through the booking API'")
+    for mask in masks:
+        traced = [re.sub(mask, "?", statement) for statement in traced]
+    return [re.sub(r"\s+", " ", statement).strip() for statement in traced]
 
 
 def test_each_history_size_has_a_database_of_its_own_thinned_to_it(database_url, tmp_path):
@@ -257,23 +275,25 @@ def test_each_history_size_has_a_database_of_its_own_thinned_to_it(database_url,
                 urls = counted.setdefault("urls", set())
                 urls.add(db.engine.url.database)
     finally:
-        for sized in made.values():
-            close_database(sized)
-        close_database(app)
-        if database_url.startswith("postgresql"):
-            _drop_copies(database_url, made)
+        try:
+            for sized in made.values():
+                close_database(sized)
+            close_database(app)
+        finally:
+            if database_url.startswith("postgresql"):
+                _drop_copies(database_url, (30, 3))
     assert made[300] is app
     assert {size: (found["past"], found["future"]) for size, found in counted.items() if size != "urls"} == {
         300: (300, 40), 30: (30, 40), 3: (3, 40)}
     assert len(counted["urls"]) == 3
 
 
-def _drop_copies(database_url: str, made: dict) -> None:
+def _drop_copies(database_url: str, sizes: tuple[int, ...]) -> None:
     url = sa.make_url(database_url)
     admin = sa.create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
     try:
         with admin.connect() as connection:
-            for size in made:
+            for size in sizes:
                 connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{url.database}_history_{size}" WITH (FORCE)')
     finally:
         admin.dispose()
