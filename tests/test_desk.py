@@ -29,6 +29,7 @@ from booking.models import (
     WorkingHours,
 )
 from booking.scheduling import UTC
+from booking.transaction import write_transaction
 from tests.test_staff import csrf_from, login_as, staff  # noqa: F401 (fixtures)
 
 TUESDAY_10 = "2027-03-09T10:00:00-08:00"
@@ -526,6 +527,24 @@ def test_a_visit_too_long_for_the_gap_says_so_rather_than_taken(staff, desk):  #
     assert ("Consultation takes 60 minutes and 15 to clear up, and Ana Test is not free that long from 9:30 AM. "
             "Short treatment (30 minutes) would fit then; otherwise choose another time."
             in response.get_data(as_text=True))
+    assert count(staff, Appointment) == 1
+
+
+def test_what_fits_instead_leaves_out_a_visit_for_new_patients_when_the_caller_has_been_before(staff, desk):  # noqa: F811
+    """Ana also offers a 15-minute talk for new patients. At 9:45, before her 10:00 visit, it fits
+    where the short treatment does not: named to a new caller, not to Pat, who has booked before."""
+    book_online(staff)  # Pat Caller, Tuesday 10:00 with Ana
+    with staff.app_context(), write_transaction():
+        ana = db.session.scalar(sa.select(Practitioner).where(Practitioner.slug == "ana"))
+        ana.services.append(Service(slug="intro", name="Introductory talk", minutes=15, new_patients_only=True))
+    start = "/desk/book?practitioner=ana&start=2027-03-09T09:45:00-08:00&patient=new"
+    new = submit(desk, start, new_caller("New Person")).get_data(as_text=True)
+    assert ("Short treatment takes 30 minutes, and Ana Test is not free that long from 9:45 AM. Introductory talk "
+            "(15 minutes) would fit then; otherwise choose another time.") in html.unescape(new)
+    returning = submit(desk, start, new_caller("Pat Caller", email="pat@example.com", birth_day="2", birth_month="4",
+                                               birth_year="1980")).get_data(as_text=True)
+    assert ("Short treatment takes 30 minutes, and Ana Test is not free that long from 9:45 AM. Choose another "
+            "time.") in html.unescape(returning)
     assert count(staff, Appointment) == 1
 
 

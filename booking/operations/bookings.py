@@ -195,7 +195,7 @@ _ON_FILE = sa.select(Patient.id, Patient.name, Patient.email, Patient.phone).whe
 _INSERT_PATIENT = sa.insert(Patient.__table__).returning(Patient.__table__.c.id)
 
 
-def _on_file(details: PatientDetails) -> OnFile | None:
+def patient_on_file(details: PatientDetails) -> OnFile | None:
     """The record with this email and date of birth, if there is one (as find_or_add_patient finds it)."""
     rows = driver.run(_ON_FILE, {"email": details.email, "born_on": details.born_on})
     return OnFile(*rows[0]) if rows else None
@@ -300,7 +300,7 @@ def book(
         practitioner = next(p for p in practitioners if p.slug == chosen.practitioner)
         bed = beds.take_bed(service, chosen.start)
 
-        on_file = _on_file(request.patient)  # an existing record is not changed (find_or_add_patient)
+        on_file = patient_on_file(request.patient)  # an existing record is not changed (find_or_add_patient)
         if on_file is not None:
             refuse_if_not_new(service, on_file, request.booked_via)
             refuse_if_patient_busy(known, on_file.id, on_file.name, chosen.start, chosen.end, actor=actor,

@@ -477,12 +477,18 @@ def _what_fits_instead(practitioner: Practitioner, request: bookings.BookingRequ
     """The advice after "not free that long" or "hours end": the practitioner's other services that
     are free at that very start, by name, or only another time when none is. "Choose a shorter
     visit" was said when the practitioner had nothing shorter, or nothing that fitted either."""
-    clinic, rules = load_clinic(), desk_rules(load_clinic())
-    day = request.start.astimezone(clinic.zone).date()
+    clinic = load_clinic()
+    day, rules = request.start.astimezone(clinic.zone).date(), desk_rules(clinic)
+    on_file = bookings.patient_on_file(request.patient)
+    returning = on_file is not None and bookings.has_visited(on_file)  # a visit for new patients is not theirs
+
+    def fits(other) -> bool:
+        return (other.slug != request.service and other.is_active and not (other.new_patients_only and returning)
+                and any(slot.start == request.start
+                        for slot in find_slots(clinic, other, [practitioner], day, 1, now, rules=rules)))
+
     fitting = [other for other in sorted(practitioner.services, key=lambda s: (s.minutes + s.buffer_minutes, s.name))
-               if other.slug != request.service and other.is_active and any(
-                   slot.start == request.start for slot in find_slots(clinic, other, [practitioner], day, 1, now,
-                                                                      rules=rules))]
+               if fits(other)]
     if not fitting:
         return " Choose another time."
     names = " or ".join(f"{other.name} ({other.minutes} minutes)" for other in fitting)
