@@ -706,8 +706,8 @@ def offer_directly(entry_id: int, practitioner_id: int, start: datetime, now: da
             raise CannotBook("start", "That time is not free for this visit, or it is inside the minimum notice "
                                       "for online bookings: choose one of the times listed.")
         if _clashes(chosen, entry.service, _visits_of([entry], day, day, clinic)[entry.id]):
-            raise CannotBook("start", f"{entry.name} already has a visit at that time, so could not book it: "
-                                      "choose another time.")
+            raise CannotBook("start", f"{entry.name} already has a visit at that time, so could not take it: "
+                                      "offer them another time.")
         earlier = _open_offers(entry_id=entry.id)
         if any(offer.starts_at == start and offer.practitioner_id == practitioner_id for offer in earlier):
             raise CannotBook("start", "This time is already offered to them.")
