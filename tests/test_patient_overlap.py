@@ -169,9 +169,9 @@ def test_the_online_journey_shows_why_on_the_check_page_and_keeps_every_answer(c
 
 def test_a_waitlist_offer_at_the_patients_own_visit_is_refused_as_such_and_stays_open(staff):  # noqa: F811
     """The booking was refused as the patient's own visit, but the offer was closed as "gone" and
-    the time lost to everyone (found in review)."""
+    the time lost to everyone (found in review). No offer is made at a time the person already has
+    a visit at, so here they book the other visit after the offer went out."""
     wednesday = date(2027, 3, 10)
-    book_online(staff, start=WEDNESDAY.format("10:00"), practitioner="ana", name="Wait Er", email="wait@example.com")
     moment = staff.config["CLOCK"]()
     with staff.app_context():
         joined = waitlist.join(waitlist.JoinRequest(
@@ -181,6 +181,7 @@ def test_a_waitlist_offer_at_the_patients_own_visit_is_refused_as_such_and_stays
         start = wall_clock_instant(wednesday, time(10, 15), ZoneInfo("America/Los_Angeles"))
         offer_id = waitlist.offer_directly(joined.entry_id, ben, start, moment, by=PATIENT).offer.id
         db.session.commit()
+    book_online(staff, start=WEDNESDAY.format("10:00"), practitioner="ana", name="Wait Er", email="wait@example.com")
     patient = PatientBrowser(staff)  # presses Book it on the offer's page, as the email leads them
     pressed = patient.submit(f"/waitlist/{joined.token}/offers/{offer_id}")
     page = text(pressed)
