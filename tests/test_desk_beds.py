@@ -228,8 +228,10 @@ def test_a_desk_booking_whose_later_part_meets_another_patients_says_so(beds, de
     she takes out Pat's needles: the desk is told that, not that the time was just taken."""
     needling(beds, 9, 30, name="Pat Resting")  # hands on 09:30-09:40 and 10:05-10:15
     page = refused_at_the_desk(desk, 9, 0)
-    assert ("Needling treatment needs Ana Test&#39;s hands at 9:00 AM–9:10 AM, 9:35 AM–9:45 AM, and Ana Test is "
-            "with another patient for part of that.") in page
+    # What does fit at 9:00 is named: the short treatment, which needs no later part.
+    assert ("Needling treatment needs Ana Test&#39;s hands at 9:00 AM–9:10 AM, 9:35 AM–9:45 AM, and they are "
+            "with another patient for part of that. Short treatment (30 minutes) would fit then; otherwise choose "
+            "a time when each part is free, or another practitioner.") in page
     assert "taken a moment ago" not in page
 
 
@@ -242,7 +244,8 @@ def test_a_desk_booking_when_every_bed_is_taken_says_so(beds, desk):
     needling(beds, 10, 15, practitioner="ben", name="Sam Resting")
     page = refused_at_the_desk(desk, 10, 30)
     assert ("Every bed is taken for part of 10:30 AM–11:30 AM (the visit and the bed&#39;s turnover). "
-            "Choose another time.") in page
+            "Short treatment (30 minutes) or Consultation (60 minutes) would fit then; otherwise choose another "
+            "time.") in page  # what needs no bed: Quinn is a new patient, so the consultation is theirs too
     assert "taken a moment ago" not in page and "Quinn Needled" in page  # what was typed stays
     with beds.app_context():
         assert db.session.scalar(sa.select(sa.func.count()).select_from(Appointment)) == 2

@@ -465,7 +465,8 @@ def book_for_caller(account: StaffAccount, request: bookings.BookingRequest, now
             why = _why_parts_or_bed_do_not_fit(clinic, service, practitioner, request.start)
             if why is None:
                 raise
-            raise CannotBook("service", why) from None
+            reason, otherwise = why
+            raise CannotBook("service", reason + _what_fits_instead(practitioner, request, now, otherwise)) from None
         extra = f" and {service.buffer_minutes} to clear up" if service.buffer_minutes else ""
         raise CannotBook("service", (
             f"{service.name} takes {service.minutes} minutes{extra}, and {practitioner.name} is not free that long "
@@ -473,10 +474,12 @@ def book_for_caller(account: StaffAccount, request: bookings.BookingRequest, now
         ) + _what_fits_instead(practitioner, request, now)) from None
 
 
-def _what_fits_instead(practitioner: Practitioner, request: bookings.BookingRequest, now: datetime) -> str:
-    """The advice after "not free that long" or "hours end": the practitioner's other services that
-    are free at that very start, by name, or only another time when none is. "Choose a shorter
-    visit" was said when the practitioner had nothing shorter, or nothing that fitted either."""
+def _what_fits_instead(practitioner: Practitioner, request: bookings.BookingRequest, now: datetime,
+                       otherwise: str = "choose another time") -> str:
+    """The advice after why a visit does not fit at its start: the practitioner's other services
+    that are free at that very start, by name, then `otherwise`; or `otherwise` alone when none is.
+    "Choose a shorter visit" was said when the practitioner had nothing shorter, or nothing that
+    fitted either."""
     clinic = load_clinic()
     day, rules = request.start.astimezone(clinic.zone).date(), desk_rules(clinic)
     on_file = bookings.patient_on_file(request.patient)
@@ -490,9 +493,9 @@ def _what_fits_instead(practitioner: Practitioner, request: bookings.BookingRequ
     fitting = [other for other in sorted(practitioner.services, key=lambda s: (s.minutes + s.buffer_minutes, s.name))
                if fits(other)]
     if not fitting:
-        return " Choose another time."
+        return f" {otherwise[0].upper()}{otherwise[1:]}."
     names = " or ".join(f"{other.name} ({other.minutes} minutes)" for other in fitting)
-    return f" {names} would fit then; otherwise choose another time."
+    return f" {names} would fit then; otherwise {otherwise}."
 
 
 def _past_the_hours(practitioner: Practitioner | None, request: bookings.BookingRequest) -> str | None:
@@ -514,9 +517,10 @@ def _past_the_hours(practitioner: Practitioner | None, request: bookings.Booking
     return None
 
 
-def _why_parts_or_bed_do_not_fit(clinic, service, practitioner, start: datetime) -> str | None:
+def _why_parts_or_bed_do_not_fit(clinic, service, practitioner, start: datetime) -> tuple[str, str] | None:
     """Why a visit with hands-on parts or a bed does not fit at a start where the practitioner is
-    free: a later part meets another patient's, or every bed is taken for part of its time."""
+    free (a later part meets another patient's, or every bed is taken for part of its time), and
+    what else to choose."""
     def at(moment: datetime) -> str:
         return clinic_time(moment, clinic, get_locale() or "en_US", "time")
 
@@ -524,12 +528,12 @@ def _why_parts_or_bed_do_not_fit(clinic, service, practitioner, start: datetime)
     held = shape.held_by_practitioner(start)
     if _held_during(practitioner.id, held):
         parts = ", ".join(f"{at(part.start)}–{at(part.end)}" for part in held)
-        return (f"{service.name} needs {practitioner.name}'s hands at {parts}, and {practitioner.name} is with another "
-                "patient for part of that. Choose a time when each part is free, or another practitioner.")
+        return (f"{service.name} needs {practitioner.name}'s hands at {parts}, and they are with another patient "
+                "for part of that.", "choose a time when each part is free, or another practitioner")
     if shape.needs_bed:
         bed = shape.bed_time(start)
-        return (f"Every bed is taken for part of {at(bed.start)}–{at(bed.end)} (the visit and the bed's turnover). "
-                "Choose another time.")
+        return (f"Every bed is taken for part of {at(bed.start)}–{at(bed.end)} (the visit and the bed's turnover).",
+                "choose another time")
     return None
 
 
