@@ -359,11 +359,16 @@ def history_apps(app, now: datetime, folder: Path, sizes: tuple[int, ...]) -> di
     return apps
 
 
+def history_copy_name(database: str, size: int) -> str:
+    """The PostgreSQL database copied from `database` for the history of `size` (copy_of_database)."""
+    return f"{database}_history_{size}"
+
+
 def copy_of_database(url: sa.URL, size: int, folder: Path) -> str:
     """A copy of the bench's database (nobody connected to it) for the history of `size`; its URL."""
     if url.get_backend_name() == "sqlite":
         return copy_of_sqlite(url.database, folder / f"history-{size}.sqlite")
-    name = f"{url.database}_history_{size}"
+    name = history_copy_name(url.database, size)
     admin = sa.create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
     try:
         with admin.connect() as connection:

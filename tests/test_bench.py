@@ -289,11 +289,13 @@ def test_each_history_size_has_a_database_of_its_own_thinned_to_it(database_url,
 
 
 def _drop_copies(database_url: str, sizes: tuple[int, ...]) -> None:
+    from tests.bench import history_copy_name
+
     url = sa.make_url(database_url)
     admin = sa.create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
     try:
         with admin.connect() as connection:
             for size in sizes:
-                connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{url.database}_history_{size}" WITH (FORCE)')
+                connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{history_copy_name(url.database, size)}" WITH (FORCE)')
     finally:
         admin.dispose()
