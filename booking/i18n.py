@@ -56,6 +56,13 @@ def format_locale(language: str, clinic_locale: str) -> str:
     return language
 
 
+def spoken_locale(clinic) -> str:
+    """The locale being spoken (the page's, in the patient's or the staff member's language), or the
+    clinic's English outside a request: for dates and weekdays written into an operation's messages."""
+    spoken = get_locale()
+    return str(spoken) if spoken else format_locale("en", clinic.locale)
+
+
 def catalog_languages() -> list[str]:
     """The languages patient pages can speak: English (the words in the code) and each language
     with a catalog in booking/translations, in that order."""

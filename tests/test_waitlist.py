@@ -124,6 +124,9 @@ def test_an_emergency_answer_joins_nobody_as_it_books_nobody(clinic):
     ({"last_day": date(2027, 5, 1)}, "last_day"),  # past the booking horizon
     ({"weekdays": (7,)}, "weekdays"),
     ({"parts_of_day": ("night",)}, "parts_of_day"),
+    # Dates that hold none of the days of the week asked for: no time could ever suit the place.
+    ({"first_day": TUESDAY, "last_day": TUESDAY, "weekdays": (3,)}, "weekdays"),  # no Thursday in one Tuesday
+    ({"first_day": TUESDAY, "last_day": TUESDAY + timedelta(days=4), "weekdays": (0, 6)}, "weekdays"),
 ])
 def test_a_place_asking_for_what_cannot_be_booked_is_refused_and_nothing_is_written(clinic, changes, field):
     with pytest.raises(InvalidInput) as refused:
@@ -131,6 +134,59 @@ def test_a_place_asking_for_what_cannot_be_booked_is_refused_and_nothing_is_writ
     assert field in refused.value.problems
     with clinic.app_context():
         assert db.session.scalar(sa.select(sa.func.count()).select_from(OutboxMessage)) == 0
+
+
+def test_dates_without_the_days_asked_for_are_refused_in_words_and_a_change_to_them_too(clinic, clock):
+    with pytest.raises(InvalidInput) as refused:
+        join(clinic, first_day=TUESDAY, last_day=TUESDAY + timedelta(days=2), weekdays=(0, 4))
+    assert refused.value.problems == {"weekdays": (
+        "None of the dates from Mar 9, 2027 to Mar 11, 2027 falls on the days of the week chosen, so no time "
+        "could be offered. Choose other days of the week, or other dates.")}
+    joined = join(clinic, weekdays=(1,))
+    with clinic.app_context():
+        with pytest.raises(InvalidInput) as refused:
+            waitlist.change(joined.entry_id, wishes(first_day=TUESDAY + timedelta(days=1),
+                                                   last_day=TUESDAY + timedelta(days=2), weekdays=(1,)), clock())
+        assert list(refused.value.problems) == ["weekdays"]
+        db.session.rollback()
+        assert db.session.get(WaitlistEntry, joined.entry_id).first_day == TUESDAY  # the place as it was
+
+
+@pytest.mark.parametrize("changes, notice", [
+    ({"practitioner": "ben", "weekdays": (1, 3)},  # Ben works Mondays and Wednesdays
+     "As the clinic's hours stand, Ben Test does not work on the days and at the times chosen: their working days "
+     "are Monday and Wednesday. The place is kept, and a time is offered if their hours change; or choose other "
+     "days or times, or anyone."),
+    ({"practitioner": "ben", "last_day": TUESDAY}, "Ben Test does not work"),  # one Tuesday
+    ({"parts_of_day": ("evening",)}, "Ana Test does not work"),  # her last visit of 30 minutes starts at 16:30
+    ({"practitioner": "any", "weekdays": (5, 6)},
+     "As the clinic's hours stand, nobody who offers this visit works on the days and at the times chosen. The "
+     "place is kept, and a time is offered if the hours change; or choose other days or times."),
+    ({"practitioner": "ben"}, None),
+    ({"parts_of_day": ("morning",), "weekdays": (1,)}, None),
+])
+def test_a_place_on_days_and_times_nobody_works_is_kept_and_the_person_told(clinic, changes, notice):
+    """New hours are offered to the places they suit (below), so such a place is not refused; but
+    until the hours change no time will come, and the person is told so."""
+    joined = join(clinic, **changes)
+    assert (joined.notice is None) if notice is None else notice in joined.notice
+    with clinic.app_context():
+        entry = db.session.get(WaitlistEntry, joined.entry_id)
+        assert entry.state is WaitlistState.WAITING
+        assert waitlist.unworked_notice(entry, clinic.config["CLOCK"]().date()) == joined.notice
+
+
+def test_a_practitioner_with_no_hours_is_named_as_such_for_a_place(clinic, clock):
+    joined = join(clinic, practitioner="ben")
+    with clinic.app_context(), write_transaction():
+        ben = db.session.scalar(sa.select(Practitioner).where(Practitioner.slug == "ben"))
+        ben.hours.clear()
+    with clinic.app_context():
+        assert waitlist.unworked_notice(db.session.get(WaitlistEntry, joined.entry_id), clock().date()) == (
+            "Ben Test has no working hours at the moment. The place is kept, and a time is offered if that changes; "
+            "or choose anyone.")
+        # Once its dates are over, a place is told nothing of hours.
+        assert waitlist.unworked_notice(db.session.get(WaitlistEntry, joined.entry_id), date(2027, 3, 17)) is None
 
 
 # --- offers when time frees up -------------------------------------------------------------------

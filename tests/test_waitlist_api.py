@@ -84,3 +84,19 @@ def test_an_unknown_service_or_practitioner_is_404_as_for_a_booking(clinic, chan
     response = clinic.test_client().post("/api/v1/waitlist", json=PLACE | change)
     assert response.status_code == 404, response.get_json()
     assert response.get_json()["error"] == "not_found" and response.get_json()["field"] == field
+
+
+def test_a_place_with_none_of_its_days_is_refused_and_one_on_days_nobody_works_is_told(clinic):
+    client = clinic.test_client()
+    refused = client.post("/api/v1/waitlist", json=PLACE | {"from": "2027-03-09", "to": "2027-03-09", "weekdays": ["thu"]})
+    assert refused.status_code == 422
+    assert refused.get_json()["errors"] == {"weekdays": (
+        "None of the dates from Mar 9, 2027 to Mar 9, 2027 falls on the days of the week chosen, so no time could "
+        "be offered. Choose other days of the week, or other dates.")}
+    kept = client.post("/api/v1/waitlist", json=PLACE | {"practitioner": "ben"})  # Tuesday and Thursday mornings
+    assert kept.status_code == 201
+    assert kept.get_json()["notice"].startswith("As the clinic's hours stand, Ben Test does not work on the days")
+    plain = client.post("/api/v1/waitlist", json=PLACE | {"patient": PLACE["patient"] | {"email": "two@example.com"}})
+    assert plain.status_code == 201 and plain.get_json()["notice"] is None
+    with clinic.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(WaitlistEntry)) == 2

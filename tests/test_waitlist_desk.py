@@ -19,7 +19,7 @@ from tests.test_waitlist import TUESDAY, join, only_ten_oclock_on_tuesday
 def test_the_days_waitlist_shows_who_would_take_which_free_time_and_offers_one(staff, login_as):  # noqa: F811
     only_ten_oclock_on_tuesday(staff)  # Ana's Tuesday: only 10:00, booked
     join(staff, 1, first_day=TUESDAY, last_day=TUESDAY + timedelta(days=1), practitioner="any", safety=["fever"])
-    join(staff, 2, first_day=TUESDAY, last_day=TUESDAY, weekdays=(2,))  # Wednesdays only: not listed
+    join(staff, 2, first_day=TUESDAY, last_day=TUESDAY + timedelta(days=1), weekdays=(2,))  # Wednesdays only
     desk = login_as(StaffRole.RECEPTIONIST)
     assert "Waitlist for this day" in desk.get("/desk?date=2027-03-09").get_data(as_text=True)
     page = desk.get("/desk/waitlist?date=2027-03-09").get_data(as_text=True)
@@ -178,3 +178,22 @@ def test_offering_a_time_someone_else_holds_names_them_and_who_it_went_to(staff,
     assert "holds an offer of it too" not in said[0]
     assert ("The time is offered to Wait Er2: they are emailed a link to book it. Wait Er1 holds an offer of it too: "
             "the first to book it gets it, and the others are told it has gone.") in said[1]
+
+
+def test_the_desk_is_told_when_a_callers_place_is_on_days_nobody_works(staff, login_as):  # noqa: F811
+    desk = login_as(StaffRole.RECEPTIONIST)
+    form = {"service": "short", "practitioner": "ben", "first_day": "2027-03-09", "last_day": "2027-03-20",
+            "weekdays": ["1"], "symptoms": "none", "name": "Tia Tuesday", "email": "tia@example.com",
+            "phone": "213 555 0161", "birth_month": "2", "birth_day": "6", "birth_year": "1961"}
+    added = submit(desk, "/desk/waitlist/add", form)
+    assert added.status_code == 303
+    page = desk.get(added.location).get_data(as_text=True)
+    assert "Tia Tuesday is on the waitlist" in page
+    assert "Ben Test does not work on the days and at the times chosen: their working days are Monday and " \
+           "Wednesday." in page
+    refused = submit(desk, "/desk/waitlist/add", form | {"last_day": "2027-03-09", "weekdays": ["3"],
+                                                         "email": "tia2@example.com"})
+    assert "None of the dates from Mar 9, 2027 to Mar 9, 2027 falls on the days of the week chosen" in \
+        refused.get_data(as_text=True)
+    with staff.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(WaitlistEntry)) == 1

@@ -5,7 +5,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from booking.scheduling.waitlist import FreedTime, Wish, part_of_day, suited, suits
+from booking.scheduling.core import WorkingInterval
+from booking.scheduling.waitlist import FreedTime, Wish, part_of_day, suited, suits, why_never_offered
 
 UTC = timezone.utc
 LA = ZoneInfo("America/Los_Angeles")
@@ -103,3 +104,51 @@ def test_new_hours_free_only_what_they_add_to_the_week():
     assert freed_by(change, freed_at(2027, 3, 9, 8, 30), 60, 0, LA)  # a Tuesday: runs into 9:00, was not bookable
     assert not freed_by(change, freed_at(2027, 3, 9, 9, 0), 60, 0, LA)  # free all along
     assert not freed_by(change, freed_at(2027, 3, 10, 9, 0), 60, 0, LA)  # Wednesday: unchanged
+
+
+# Monday and Wednesday 10:00-16:00, and Friday 16:00-17:30 (a visit of 30 minutes may start until 17:00).
+HOURS = [WorkingInterval(0, time(10), time(16)), WorkingInterval(2, time(10), time(16)),
+         WorkingInterval(4, time(16), time(17, 30))]
+MONDAY = date(2027, 3, 8)
+
+
+@pytest.mark.parametrize("first, last, weekdays, parts, minutes, why", [
+    (MONDAY, MONDAY + timedelta(days=30), (), (), 30, None),
+    (MONDAY, MONDAY, [0], ["morning"], 30, None),
+    (MONDAY, MONDAY, [0], ["afternoon"], 30, None),
+    (MONDAY, MONDAY, [1], (), 30, "weekdays"),  # no Tuesday between Monday and Monday
+    (MONDAY + timedelta(days=1), MONDAY + timedelta(days=5), [0, 6], (), 30, "weekdays"),  # Tuesday to Saturday
+    (MONDAY + timedelta(days=1), MONDAY + timedelta(days=1), (), (), 30, "hours"),  # a Tuesday: nobody works
+    (MONDAY, MONDAY + timedelta(days=30), [1, 3], (), 30, "hours"),  # Tuesdays and Thursdays
+    (MONDAY, MONDAY + timedelta(days=6), [0, 2], ["evening"], 30, "hours"),  # they stop at 16:00
+    (MONDAY, MONDAY + timedelta(days=6), (), ["evening"], 30, None),  # Friday 17:00 still takes a visit of 30
+    (MONDAY, MONDAY + timedelta(days=6), (), ["evening"], 60, "hours"),  # but not one of 60: it must start by 16:30
+    (MONDAY, MONDAY + timedelta(days=6), [4], (), 90, None),  # 16:00-17:30 holds exactly 90 minutes
+    (MONDAY, MONDAY + timedelta(days=6), [4], (), 91, "hours"),
+    (MONDAY, MONDAY + timedelta(days=6), [4], ["morning"], 30, "hours"),
+    (MONDAY + timedelta(days=4), MONDAY + timedelta(days=4), (), ["afternoon", "evening"], 30, None),
+])
+def test_a_place_no_time_could_ever_suit_is_told_apart_from_one_that_waits(first, last, weekdays, parts, minutes, why):
+    assert why_never_offered(first, last, weekdays, parts, HOURS, minutes) == why
+
+
+def test_a_place_is_never_ruled_out_when_some_time_could_suit_it():
+    """Against every time a week of the hours above could offer, on the 15-minute grid: a place some
+    time suits is never told none could; one that no time suits is."""
+    for first_offset in range(7):
+        for length in range(1, 9):
+            first = MONDAY + timedelta(days=first_offset)
+            last = first + timedelta(days=length - 1)
+            for weekdays in ((), (0,), (1,), (4,), (2, 5)):
+                for parts in ((), ("morning",), ("evening",), ("afternoon", "evening")):
+                    for minutes in (30, 60, 90):
+                        could = any(
+                            (not weekdays or day.weekday() in weekdays) and period.weekday == day.weekday()
+                            and (not parts or part_of_day(start) in parts)
+                            for day in (first + timedelta(days=n) for n in range(length))
+                            for period in HOURS
+                            for start in (time(hour, minute) for hour in range(24) for minute in (0, 15, 30, 45))
+                            if period.start <= start and (datetime.combine(day, start) + timedelta(minutes=minutes)
+                                                          <= datetime.combine(day, period.end)))
+                        assert (why_never_offered(first, last, weekdays, parts, HOURS, minutes) is None) is could, (
+                            first, last, weekdays, parts, minutes)

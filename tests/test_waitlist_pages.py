@@ -154,3 +154,40 @@ def test_a_spanish_place_opens_in_spanish_in_a_fresh_browser_and_a_switch_there_
     assert '<html lang="en">' in english.get(place).get_data(as_text=True)
     with clinic.app_context():
         assert db.session.scalar(sa.select(WaitlistEntry.language).where(WaitlistEntry.state == WaitlistState.WAITING)) == "en"
+
+
+def test_dates_without_the_days_asked_for_are_named_at_the_days_and_nothing_is_written(clinic):
+    """A place for Mondays and Fridays from a Tuesday to a Thursday could never be offered a time."""
+    response = PatientBrowser(clinic).submit("/waitlist/join", JOINED | {
+        "first_day": "2027-03-09", "last_day": "2027-03-11", "weekdays": ["0", "4"]})
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert ("None of the dates from Mar 9, 2027 to Mar 11, 2027 falls on the days of the week chosen, so no time "
+            "could be offered. Choose other days of the week, or other dates.") in page
+    summary = page[page.index('class="error-summary'):page.index("<h1>")]
+    assert re.findall(r'href="#([\w-]+)"', summary) == ["weekdays-0"]
+    assert 'value="Nora Page"' in page  # what was typed stays
+    with clinic.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(WaitlistEntry)) == 0
+
+
+def test_a_place_on_days_nobody_works_is_kept_and_its_page_says_so_until_it_is_changed(clinic):
+    patient = PatientBrowser(clinic)
+    place = place_path(patient.submit("/waitlist/join", JOINED | {"practitioner": "ben", "weekdays": ["1", "3"]}))
+    page = patient.get(place).get_data(as_text=True)
+    assert "No time is likely to come as the hours stand" in page
+    assert ("As the clinic&#39;s hours stand, Ben Test does not work on the days and at the times chosen: their "
+            "working days are Monday and Wednesday.") in page
+    changed = patient.submit(place, {"service": "short", "practitioner": "ben", "first_day": "2027-03-09",
+                                     "last_day": "2027-03-20", "weekdays": ["0"]})
+    assert changed.status_code == 303
+    assert "No time is likely to come" not in patient.get(place).get_data(as_text=True)
+    with clinic.app_context():
+        db.session.get(Clinic, 1).languages = ["en", "es"]
+        db.session.commit()
+    spanish = PatientBrowser(clinic)
+    spanish.get("/waitlist/join?language=es")
+    place = place_path(spanish.submit("/waitlist/join", JOINED | {"email": "ana.es@example.com", "practitioner": "ben",
+                                                                  "weekdays": ["4"]}))
+    page = spanish.get(place).get_data(as_text=True)
+    assert "Ben Test no trabaja" in page and "lunes y miércoles" in page

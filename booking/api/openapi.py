@@ -124,6 +124,10 @@ class Joined(Answer):
     practitioner: str = Field(examples=["any"])
     from_: str = Field(alias="from", examples=["2027-03-15"])
     to: str = Field(examples=["2027-04-15"])
+    notice: str | None = Field(description="Null, or why no time is likely to come: as the clinic's hours stand, "
+                                           "nobody the place would see works on its days and at its times. The "
+                                           "place is kept, and offered what new hours open.",
+                               examples=[None])
 
 
 class Problem(Answer):
@@ -286,7 +290,7 @@ def build_document() -> dict:
             "responses": {
                 "201": _answer("On the list.", ref[Joined], {
                     "manage_url": "https://clinic.example/waitlist/...", "service": "follow-up", "practitioner": "any",
-                    "from": "2027-03-15", "to": "2027-04-15"}),
+                    "from": "2027-03-15", "to": "2027-04-15", "notice": None}),
                 "400": bookings_400,
                 "404": unknown,
                 "409": _answer("The patient (email and date of birth) already has a place for this service "

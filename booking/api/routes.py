@@ -283,7 +283,8 @@ def join_waitlist():
                                                            for key, message in invalid.problems.items()}}), 422
     return jsonify({"manage_url": current_app.config["BASE_URL"] + url_for("waitlist.show", token=joined.token),
                     "service": request_.wishes.service, "practitioner": request_.wishes.practitioner,
-                    "from": request_.wishes.first_day.isoformat(), "to": request_.wishes.last_day.isoformat()}), 201
+                    "from": request_.wishes.first_day.isoformat(), "to": request_.wishes.last_day.isoformat(),
+                    "notice": joined.notice}), 201
 
 
 WAITLIST_NAMES = {"first_day": "from", "last_day": "to"}  # the operation's names for the body's

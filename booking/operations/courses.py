@@ -16,12 +16,11 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from babel.dates import format_date, get_day_names
-from flask_babel import get_locale
 from flask_babel import gettext as _
 
 from booking.extensions import db
 from booking.formatting import date_text, local_time
-from booking.i18n import format_locale
+from booking.i18n import spoken_locale
 from booking.models import Appointment, AppointmentStatus, BookingDraft, Course, Practitioner, Service, StaffAccount
 from booking.notify import outbox
 from booking.operations import beds, catalogue
@@ -146,7 +145,7 @@ def _repeat_problem(repeat: Repeat, first_day=None) -> None:
 
 def _weekday(day) -> str:
     """The weekday's name in the language being spoken ("Monday", "lunes")."""
-    return format_date(day, "EEEE", locale=_locale(load_clinic()))
+    return format_date(day, "EEEE", locale=spoken_locale(load_clinic()))
 
 
 def _practitioner_for(clinic, known, first: ServiceEntry, slug: str, start: datetime, now: datetime,
@@ -189,7 +188,7 @@ def plan_course(service_slug: str, practitioner_slug: str, first_start: datetime
         raise CannotBook("start", never)
     unworked = [day for day in repeat.weekdays if all(hours.weekday != day for hours in practitioner.working_intervals)]
     if unworked:
-        names = get_day_names("wide", locale=_locale(clinic))
+        names = get_day_names("wide", locale=spoken_locale(clinic))
         raise CannotBook("weekdays", _("%(name)s does not work on %(days)s: choose two days of the week they work.",
                                        name=practitioner.name, days=", ".join(names[day] for day in unworked)))
     follow_up = follow_up_for(known, first, practitioner)
@@ -210,7 +209,7 @@ def plan_course(service_slug: str, practitioner_slug: str, first_start: datetime
             time_off=time_off, busy=busy, rules=rules, now=now, zone=clinic.zone, free=free)
     except CourseProblem:
         last = first_day + timedelta(days=span - 1)
-        locale = _locale(clinic)
+        locale = spoken_locale(clinic)
         raise CannotBook("count", _(
             "The last visit would be on %(day)s, but bookings are open only until %(until)s: choose fewer visits "
             "or fewer days between them.", day=_date(last, locale),
@@ -218,18 +217,12 @@ def plan_course(service_slug: str, practitioner_slug: str, first_start: datetime
     return CoursePlan(practitioner, first, follow_up, repeat, proposals)
 
 
-def _locale(clinic) -> str:
-    """The locale being spoken (the patient's page), or the clinic's English outside a request."""
-    spoken = get_locale()
-    return str(spoken) if spoken else format_locale("en", clinic.locale)
-
-
 def _date(day, locale) -> str:
     return date_text(day, locale, "medium")
 
 
 def _visit_time(clinic, start: datetime) -> str:
-    return local_time(start, clinic, _locale(clinic), "medium")
+    return local_time(start, clinic, spoken_locale(clinic), "medium")
 
 
 def book_course(request: BookingRequest, repeat: Repeat, starts: Sequence[datetime], now: datetime, *,

@@ -18,11 +18,14 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 import sqlalchemy as sa
+from babel.dates import get_day_names
+from babel.lists import format_list
 from flask_babel import gettext as _
 from sqlalchemy.orm import selectinload
 
 from booking.extensions import db
-from booking.i18n import offered_languages
+from booking.formatting import date_text
+from booking.i18n import offered_languages, spoken_locale
 from booking.models import (
     Appointment,
     AppointmentStatus,
@@ -55,6 +58,7 @@ from booking.scheduling.waitlist import (
     given_up_start,
     in_joining_order,
     suited,
+    why_never_offered,
 )
 from booking.tokens import hash_token, new_token
 from booking.transaction import locked, write_transaction
@@ -91,6 +95,7 @@ class JoinRequest:
 class Joined:
     entry_id: int
     token: str  # shown once, to the patient; only its hash is stored
+    notice: str | None = None  # unworked_notice: nobody it would see works its days and times, as the hours stand
 
 
 class AlreadyWaiting(CannotBook):
@@ -116,9 +121,70 @@ def _checked(wishes: Wishes, clinic, today: date) -> tuple[Service, Practitioner
         problems["weekdays"] = _("Choose days of the week from the list.")
     if any(part not in PART_NAMES for part in wishes.parts_of_day):
         problems["parts_of_day"] = _("Choose parts of the day from the list.")
+    if not problems:
+        problems = never_offered(wishes, clinic)
     if problems:
         raise InvalidInput(problems)
     return service, practitioner
+
+
+def never_offered(wishes: Wishes, clinic) -> dict[str, str]:
+    """The problem, beside its field, with a place whose dates hold none of the days of the week it
+    asks for ("Thursdays" from a Monday to a Wednesday): no time could ever suit it, so it would be
+    taken and then wait for nothing. Its service, practitioner and dates must already be checked.
+    Days and times nobody works are not refused: hours can be added, and the waitlist offers what
+    new hours open (`unworked_notice` tells the person instead)."""
+    if _why_never_offered(wishes)[0] != "weekdays":
+        return {}
+    locale = spoken_locale(clinic)
+    return {"weekdays": _("None of the dates from %(first)s to %(last)s falls on the days of the week chosen, so no "
+                          "time could be offered. Choose other days of the week, or other dates.",
+                          first=date_text(wishes.first_day, locale, "medium"),
+                          last=date_text(wishes.last_day, locale, "medium"))}
+
+
+def _why_never_offered(wishes: Wishes) -> tuple[str | None, list]:
+    """The pure core's answer for the place (see why_never_offered), with whoever it would see."""
+    known = catalogue.current()
+    service = known.service(wishes.service)
+    people = known.practitioners_for(service, wishes.practitioner)
+    return why_never_offered(wishes.first_day, wishes.last_day, wishes.weekdays, wishes.parts_of_day,
+                             [period for person in people for period in person.working_intervals],
+                             service.minutes), people
+
+
+def unworked_notice(entry: WaitlistEntry, today: date) -> str | None:
+    """What to tell the person, or the desk, about a place on days and at times when nobody it would
+    see works as the hours stand (Ben on Tuesdays): it is kept, and offered what new hours open, but
+    until then no time will come. None for a place some hours suit, or whose dates are over."""
+    first_day = max(entry.first_day, today)
+    if first_day > entry.last_day:
+        return None
+    try:
+        why, people = _why_never_offered(_wishes_of(entry, first_day))
+    except RequestProblem:  # its service or practitioner has gone: not a matter of hours
+        return None
+    if why != "hours":
+        return None
+    if entry.practitioner is None:
+        return _("As the clinic's hours stand, nobody who offers this visit works on the days and at the times "
+                 "chosen. The place is kept, and a time is offered if the hours change; or choose other days or "
+                 "times.")
+    worked = sorted({period.weekday for period in people[0].working_intervals})
+    if not worked:
+        return _("%(name)s has no working hours at the moment. The place is kept, and a time is offered if that "
+                 "changes; or choose anyone.", name=entry.practitioner.name)
+    locale = spoken_locale(load_clinic())
+    names = get_day_names("wide", locale=locale)
+    return _("As the clinic's hours stand, %(name)s does not work on the days and at the times chosen: their "
+             "working days are %(days)s. The place is kept, and a time is offered if their hours change; or choose "
+             "other days or times, or anyone.",
+             name=entry.practitioner.name, days=format_list([names[day] for day in worked], locale=locale))
+
+
+def _wishes_of(entry: WaitlistEntry, first_day: date) -> Wishes:
+    return Wishes(entry.service.slug, entry.practitioner.slug if entry.practitioner else ANY_PRACTITIONER, first_day,
+                  entry.last_day, tuple(entry.weekdays or ()), tuple(entry.parts_of_day or ()))
 
 
 def _problems(service_slug: str | None, practitioner_slug: str | None, first_day: date | None,
@@ -162,11 +228,15 @@ def _problems(service_slug: str | None, practitioner_slug: str | None, first_day
 
 def problems_before_joining(service: str | None, practitioner: str | None, first_day: date | None,
                             last_day: date | None, now: datetime, patient: bookings.PatientDetails | None = None,
-                            joined_via: str = "online") -> dict[str, str]:
+                            joined_via: str = "online", weekdays: tuple[int, ...] | None = None,
+                            parts_of_day: tuple[str, ...] | None = None) -> dict[str, str]:
     """Everything `join` (or `change`, without a patient) would refuse in what could be read of a
     form, so the page names every problem at once rather than one round after another. Reads only."""
     clinic = load_clinic()
     problems, chosen, _someone = _problems(service, practitioner, first_day, last_day, clinic, clinic.today(now))
+    asked = (service, practitioner, first_day, last_day, weekdays, parts_of_day)
+    if not problems and None not in asked:
+        problems = never_offered(Wishes(*asked), clinic)
     if chosen is not None and patient is not None and "service" not in problems:
         known = db.session.scalar(sa.select(Patient).where(Patient.email == patient.email,
                                                            Patient.born_on == patient.born_on))
@@ -215,9 +285,10 @@ def join(request: JoinRequest, now: datetime) -> Joined:
             db.session.add(entry)
             db.session.flush()
             outbox.queue_waitlist("waitlist_joined", entry, now)
+            notice = unworked_notice(entry, clinic.today(now))
     if waiting:  # after the commit: the email goes out, and the caller says why nobody joined
         raise AlreadyWaiting("email", already_waiting_message())
-    return Joined(entry.id, token)
+    return Joined(entry.id, token, notice)
 
 
 def _places_of(email: str, born_on: date, service_id: int) -> list[WaitlistEntry]:

@@ -81,6 +81,42 @@ def suits(wish: Wish, freed: FreedTime, zone: ZoneInfo) -> bool:
     return not wish.parts_of_day or part_of_day(local.time()) in wish.parts_of_day
 
 
+def _minute_of_day(moment: time) -> int:
+    return moment.hour * 60 + moment.minute
+
+
+def _parts_as_minutes() -> dict[str, tuple[int, int]]:
+    """Each part of the day as [its first minute, the next part's first minute)."""
+    begins = [_minute_of_day(start) for _, start in PARTS_OF_DAY] + [24 * 60]
+    return {name: (begins[number], begins[number + 1]) for number, name in enumerate(PART_NAMES)}
+
+
+def _could_start_in(period: WorkingInterval, parts_of_day, minutes: int) -> bool:
+    """Whether a visit of `minutes` could start inside the working period in one of the parts of the
+    day (any part when none is asked for). The calendar's steps are left out: this only rules out."""
+    first, latest = _minute_of_day(period.start), _minute_of_day(period.end) - minutes
+    if latest < first:
+        return False
+    bounds = _parts_as_minutes()
+    return not parts_of_day or any(first < bounds[part][1] and latest >= bounds[part][0] for part in parts_of_day)
+
+
+def why_never_offered(first_day: date, last_day: date, weekdays, parts_of_day, hours, minutes: int) -> str | None:
+    """Why no time could ever suit a place asking for these, as the weekly hours of whoever it would
+    see stand, or None when one might: "weekdays" when no date of the range falls on a day of the week
+    it asks for; "hours" when none of those dates is a working day with a start in the parts of the day
+    asked for. A place like that waited for nothing: no freed time could ever be offered to it.
+    Time off and bookings are left out: those change, and the place is there for when they do."""
+    days = min((last_day - first_day).days + 1, 7)  # a week holds every weekday there is
+    in_range = {(first_day + timedelta(days=offset)).weekday() for offset in range(days)}
+    asked = in_range & set(weekdays) if weekdays else in_range
+    if not asked:
+        return "weekdays"
+    if not any(period.weekday in asked and _could_start_in(period, parts_of_day, minutes) for period in hours):
+        return "hours"
+    return None
+
+
 def in_joining_order(wishes) -> list[Wish]:
     """The places oldest first; two that joined at the same instant by the order they were written."""
     return sorted(wishes, key=lambda wish: (wish.joined_at, wish.entry_id))

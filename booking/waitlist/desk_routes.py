@@ -126,7 +126,7 @@ def add():
         try:
             if emergency_ticked(form):
                 raise EmergencyAnswers()
-            waitlist.join(waitlist.JoinRequest(form.wishes(), patient, tuple(form.codes), "desk"), now())
+            joined = waitlist.join(waitlist.JoinRequest(form.wishes(), patient, tuple(form.codes), "desk"), now())
         except waitlist.AlreadyWaiting:
             flash(f"{form.name.data} already has a place on the waitlist for this visit: nothing was changed, and "
                   "the link to their place was emailed to them again.", "lost-race")
@@ -139,6 +139,8 @@ def add():
             _show_problems(form, {problem.field: problem.message})
         else:
             flash(f"{form.name.data} is on the waitlist; they are emailed a link to their place.", "success")
+            if joined.notice:
+                flash(joined.notice, "problem")
             return redirect(url_for("desk_waitlist.day", date=form.first.isoformat()), code=303)
     return render_template("waitlist/desk_add.html", form=form, emergency=emergency,
                            doctor=same_day_doctor(clinic.region))

@@ -62,7 +62,9 @@ def checked_at_once(form: WishesForm, *, joined_via: str = "online", with_patien
     problems = waitlist.problems_before_joining(
         readable("service", form.service.data), readable("practitioner", form.practitioner.data),
         readable("first_day", getattr(form, "first", None)), readable("last_day", getattr(form, "last", None)),
-        now(), patient, joined_via)
+        now(), patient, joined_via,
+        None if form.weekdays.errors else tuple(int(day) for day in form.weekdays.data or ()),
+        readable("parts_of_day", tuple(form.parts_of_day.data or ())))
     _show_problems(form, problems)
     return valid and not problems
 
@@ -153,6 +155,7 @@ def show(token: str):
             return redirect(url_for("waitlist.show", token=token), code=303)
     return render_template("waitlist/show.html", entry=entry, token=token, form=form,
                            offers=waitlist.open_offers_of(entry, now()), free_now=waitlist.free_now(entry, now()),
+                           unworked=waitlist.unworked_notice(entry, load_clinic().today(now())),
                            time_list=_time_list(entry),
                            urgent=[URGENT[code] for code in entry.safety_answers or () if code in URGENT],
                            site=current_app.config["BASE_URL"])
