@@ -200,9 +200,12 @@ def test_book_an_existing_patient_found_by_phone_number(staff, desk):  # noqa: F
     # on the steps, but a 30-minute visit at 12:15 runs into the 12:30 break: said so
     ("2027-03-09T12:15:00-08:00", "Short treatment takes 30 minutes, and Ana Test&#39;s hours end at 12:30 PM."),
 ])
-def test_the_desk_cannot_book_the_past_or_off_the_grid(staff, desk, start, message):  # noqa: F811
+@pytest.mark.parametrize("course", [{}, {"how_often": "7", "count": "3"}], ids=["one visit", "a course"])
+def test_the_desk_cannot_book_the_past_or_off_the_grid(staff, desk, start, message, course):  # noqa: F811
+    """A course is refused at its first visit for the same reason, in the same words (a course whose
+    first visit ran past the hours was said to be off the calendar's steps)."""
     target = f"/desk/book?practitioner=ana&start={start.replace('+', '%2B')}&patient=new"
-    response = submit(desk, target, new_caller("Late Caller"))
+    response = submit(desk, target, new_caller("Late Caller") | course)
     assert response.status_code == 200 and message in response.get_data(as_text=True)
     assert "/api/" not in response.get_data(as_text=True)  # the API's words are not the desk's
     assert count(staff, Appointment) == 0 and count(staff, Patient) == 0

@@ -10,6 +10,8 @@ from booking.formatting import end_sentence
 from booking.operations.availability import desk_rules, load_clinic
 from booking.operations.bookings import describe
 from booking.operations.courses import book_course_for_caller, plan_course
+from booking.operations.desk import past_the_hours_said
+from booking.operations.problems import CannotBook
 from booking.safety import same_day_doctor
 from booking.scheduling.course import repeat_from
 from booking.time_list import parse_instant
@@ -21,7 +23,10 @@ def desk_course(account, form, wanted, practitioner, patient, target):
     (what was typed stays). EmergencyAnswers and CannotBook (VisitNotFree) go to the caller."""
     repeat = repeat_from(form.how_often.data, int(form.count.data))
     clinic = load_clinic()
-    plan = plan_course(wanted.service, wanted.practitioner, wanted.start, repeat, now(), rules=desk_rules(clinic))
+    try:
+        plan = plan_course(wanted.service, wanted.practitioner, wanted.start, repeat, now(), rules=desk_rules(clinic))
+    except CannotBook as problem:
+        raise past_the_hours_said(problem, practitioner, wanted, now()) from None
     picked = {}
     for proposal in plan.proposals:
         if not proposal.is_free:

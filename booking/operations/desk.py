@@ -450,10 +450,7 @@ def book_for_caller(account: StaffAccount, request: bookings.BookingRequest, now
     try:
         return bookings.book(request, now, actor=actor(account), rules=desk_rules(load_clinic()))
     except CannotBook as problem:
-        past_the_hours = _past_the_hours(practitioner, request) if problem.field == "start" else None
-        if past_the_hours is None:
-            raise
-        raise CannotBook("service", past_the_hours + _what_fits_instead(practitioner, request, now)) from None
+        raise past_the_hours_said(problem, practitioner, request, now) from None
     except bookings.SlotTaken:
         if practitioner is None or _occupied_at(practitioner.id, request.start):
             raise
@@ -472,6 +469,17 @@ def book_for_caller(account: StaffAccount, request: bookings.BookingRequest, now
             f"{service.name} takes {service.minutes} minutes{extra}, and {practitioner.name} is not free that long "
             f"from {clinic_time(request.start, clinic, get_locale() or 'en_US', 'time')}."
         ) + _what_fits_instead(practitioner, request, now)) from None
+
+
+def past_the_hours_said(problem: CannotBook, practitioner: Practitioner | None, request: bookings.BookingRequest,
+                        now: datetime) -> CannotBook:
+    """A start refused as never on offer, said as the desk needs it when the reason is that the visit
+    runs past the practitioner's hours (with what fits then instead); any other problem as it is.
+    A single visit and a course's first one are refused alike (a course said "not on the steps")."""
+    past_the_hours = _past_the_hours(practitioner, request) if problem.field == "start" else None
+    if past_the_hours is None:
+        return problem
+    return CannotBook("service", past_the_hours + _what_fits_instead(practitioner, request, now))
 
 
 def _what_fits_instead(practitioner: Practitioner, request: bookings.BookingRequest, now: datetime,
