@@ -195,7 +195,9 @@ def test_book_an_existing_patient_found_by_phone_number(staff, desk):  # noqa: F
 
 
 @pytest.mark.parametrize("start, message", [
-    ("2027-03-08T07:00:00-08:00", "has already passed"),
+    ("2027-03-08T07:00:00-08:00", "Mar 8, 2027, 7:00 AM with Ana Test has already passed. Choose a time from now on."),
+    ("2029-03-08T10:00:00-08:00", "The desk books up to 730 days ahead, until Mar 7, 2029, and Mar 8, 2029 is later "
+                                  "than that. Choose an earlier date."),
     ("2027-03-09T12:40:00-08:00", "cannot be booked for this visit: a visit starts on the calendar&#39;s"),
     # on the steps, but a 30-minute visit at 12:15 runs into the 12:30 break: said so
     ("2027-03-09T12:15:00-08:00", "Short treatment takes 30 minutes, and Ana Test&#39;s hours end at 12:30 PM."),

@@ -33,8 +33,10 @@ from booking.forms import options
 from booking.limits import MAX_ID
 from booking.models import AppointmentStatus, Patient, Practitioner, StaffRole
 from booking.operations import consent, desk, identity, notes, patient_data, permissions, waitlist
-from booking.operations.availability import desk_rules, load_clinic, times_by_day
-from booking.operations.bookings import BookingRequest, EmergencyAnswers, PatientDetails, SlotTaken, describe, has_visited
+from booking.operations.availability import (DESK_ADVANCE_DAYS, PASSED, TOO_FAR_AHEAD, desk_rules, load_clinic,
+                                             times_by_day, window_refusal)
+from booking.operations.bookings import (BookingRequest, EmergencyAnswers, PatientDetails, SlotTaken, describe, has_visited,
+                                        staff_date)
 from booking.operations.clinic_file import WEEKDAYS
 from booking.operations.problems import RequestProblem
 from booking.safety import same_day_doctor
@@ -223,6 +225,14 @@ def _desk_words(problem: RequestProblem, clinic, practitioner: Practitioner, sta
         return (f"{describe(clinic, practitioner, start)} cannot be booked for this visit: a visit starts on the "
                 f"calendar's {clinic.slot_step_minutes}-minute steps within working hours, and all of it must "
                 "be free. Choose a free time on the calendar.")
+    window = window_refusal(clinic, start, now(), desk_rules(clinic)) if problem.field == "start" and start else None
+    if window == PASSED:
+        return f"{describe(clinic, practitioner, start)} has already passed. Choose a time from now on."
+    if window == TOO_FAR_AHEAD:
+        last = clinic.today(now()) + timedelta(days=DESK_ADVANCE_DAYS)
+        return (f"The desk books up to {DESK_ADVANCE_DAYS} days ahead, until {staff_date(clinic, last)}, and "
+                f"{staff_date(clinic, start.astimezone(clinic.zone).date())} is later than that. Choose an earlier "
+                "date.")
     return problem.message[0].upper() + problem.message[1:]
 
 

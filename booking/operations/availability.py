@@ -263,16 +263,30 @@ def nearby_slots(
 
 def outside_booking_window(clinic: Clinic, start: datetime, now: datetime,
                            rules: BookingRules | None = None) -> str | None:
-    """Why a start is too soon or too far ahead to book, or None if it is neither."""
+    """Why a start is too soon or too far ahead to book, or None if it is neither (the API's words)."""
     rules = rules or clinic.booking_rules
     local = start.astimezone(clinic.zone)
-    if local.date() > clinic.today(now) + timedelta(days=rules.max_advance_days):
+    why = window_refusal(clinic, start, now, rules)
+    if why == TOO_FAR_AHEAD:
         return f"bookings open {rules.max_advance_days} days ahead; {local:%Y-%m-%d} is later than that"
-    if start < now + rules.min_notice:
-        if start <= now:  # a time gone by is not "too soon" (and with no notice, that is the only case)
-            return f"{local:%Y-%m-%d %H:%M %Z} has already passed"
+    if why == PASSED:
+        return f"{local:%Y-%m-%d %H:%M %Z} has already passed"
+    if why == TOO_SOON:
         hours = int(rules.min_notice.total_seconds() // 3600)
         return f"online bookings need {hours} hours' notice; {local:%Y-%m-%d %H:%M %Z} is too soon"
+    return None
+
+
+TOO_FAR_AHEAD, PASSED, TOO_SOON = "too far ahead", "passed", "too soon"
+
+
+def window_refusal(clinic: Clinic, start: datetime, now: datetime, rules: BookingRules) -> str | None:
+    """TOO_FAR_AHEAD, PASSED or TOO_SOON when a start is outside the booking window, else None: each
+    page says it in its own words."""
+    if clinic.today(now) + timedelta(days=rules.max_advance_days) < start.astimezone(clinic.zone).date():
+        return TOO_FAR_AHEAD
+    if start < now + rules.min_notice:
+        return PASSED if start <= now else TOO_SOON  # a time gone by is not "too soon"
     return None
 
 

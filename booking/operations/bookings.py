@@ -22,7 +22,7 @@ from flask_babel import gettext as _
 
 from booking import driver
 from booking.extensions import db
-from booking.formatting import clinic_time, end_sentence
+from booking.formatting import clinic_time, date_text, end_sentence
 from booking.i18n import format_locale, in_current_language, offered_languages
 from booking.models import (Appointment, AppointmentStatus, BookingDraft, HandsOnPart, Patient, Practitioner, Service,
                             StaffAccount, StaffRole, held_ranges, visit_shape)
@@ -238,6 +238,11 @@ def describe(clinic, practitioner: Practitioner, start: datetime) -> str:
 def staff_time(clinic, start: datetime) -> str:
     """'Mar 9, 2027, 10:00 AM': a time as describe() writes it."""
     return clinic_time(start, clinic, format_locale('en', clinic.locale), 'medium')
+
+
+def staff_date(clinic, day: date) -> str:
+    """'Mar 9, 2027': a date as staff_time() writes it."""
+    return date_text(day, format_locale("en", clinic.locale), "medium")
 
 
 def booked_line(service, when: str, practitioner, booked_via: str) -> str:
