@@ -91,7 +91,8 @@ def time_list_context(clinic, service, practitioners, *, ignoring=None, leave_ou
                       moment=None) -> dict:
     """What a page of free times needs: the days, and links to earlier and later dates.
 
-    leave_out: a start not to offer (a patient's current time, when moving a visit).
+    leave_out: which starts not to offer, as a function of the start (when moving a visit: its own
+    time, and times when the patient has another visit).
     diaries: the diary stamps read with the catalogue, when `clinic` is one (availability.offered_slots).
     moment: the instant the page is for (now, unless the caller keyed a kept page to one).
     """
@@ -103,7 +104,7 @@ def time_list_context(clinic, service, practitioners, *, ignoring=None, leave_ou
     days = times_by_day(clinic, service, practitioners, first_day, DAYS_PER_PAGE, moment, ignoring=ignoring,
                         diaries=diaries)
     for day in days:
-        day.starts[:] = [start for start in day.starts if start != leave_out]
+        day.starts[:] = [start for start in day.starts if leave_out is None or not leave_out(start)]
     later = first_day + timedelta(days=DAYS_PER_PAGE)
     earlier = max(first_day - timedelta(days=DAYS_PER_PAGE), today)
     return {

@@ -121,6 +121,11 @@ def test_a_desk_move_onto_the_patients_other_visit_is_refused(staff, login_as): 
         later = db.session.scalar(sa.select(Appointment).where(Appointment.reference != first["reference"]))
         later_id, later_start = later.id, later.starts_at
     path = f"/desk/appointments/{later_id}/move?practitioner=ben&date=2027-03-10"
+    # The list leaves out Ben's times that would overlap her 10:00-10:30 with Ana; 10:30 touches it.
+    listed = text(desk.get(path))
+    assert f'value="{WEDNESDAY.format("10:30")}"' in listed and f'value="{WEDNESDAY.format("11:15")}"' in listed
+    assert f'value="{WEDNESDAY.format("10:00")}"' not in listed and f'value="{WEDNESDAY.format("10:15")}"' not in listed
+    # Chosen all the same (a page opened before her other visit was booked), it is refused.
     page = text(submit(desk, path, {"practitioner": "ben", "start": WEDNESDAY.format("10:15")}))
     assert "Pat Caller already has a visit then: Short treatment, Mar 10, 2027, 10:00 AM with Ana Test." in page
     with staff.app_context():
@@ -140,6 +145,11 @@ def test_a_reschedule_onto_the_patients_other_visit_says_so_not_that_it_was_take
                     "birth_date": "-".join((DETAILS["birth_year"], DETAILS["birth_month"].zfill(2),
                                             DETAILS["birth_day"].zfill(2)))}})
     assert other.status_code == 201, other.get_json()
+    # The list of times to move to leaves out Ana's that would overlap the 10:00-10:30 visit with Ben.
+    listed = text(patient.get(booked + "/reschedule?from=2027-03-10"))
+    assert f'value="{WEDNESDAY.format("09:30")}"' in listed and f'value="{WEDNESDAY.format("10:30")}"' in listed
+    assert f'value="{WEDNESDAY.format("09:45")}"' not in listed and f'value="{WEDNESDAY.format("10:15")}"' not in listed
+    # Chosen all the same (a page opened before the other visit was booked), it is refused.
     confirm = patient.submit(booked + "/reschedule", {"start": WEDNESDAY.format("10:15")}).location
     moved = patient.submit(confirm, {"start": WEDNESDAY.format("10:15")})
     assert moved.location.endswith("/reschedule?from=2027-03-10")

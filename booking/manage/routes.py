@@ -24,7 +24,8 @@ from booking.models import Appointment, AppointmentStatus, IntakeStatus
 from booking.notify.calendar import appointment_calendar
 from booking.operations import consent, notes, progress_checks, safety_signals
 from booking.operations.availability import is_free, load_clinic, load_practitioners, movable_online
-from booking.operations.bookings import PatientBusy, SlotTaken, VisitChanged, cancel, move, never_on_offer
+from booking.operations.bookings import (PatientBusy, SlotTaken, VisitChanged, cancel, clashes, move, never_on_offer,
+                                        patients_other_visits)
 from booking.questionnaire import progress_form
 from booking.operations.problems import RequestProblem
 from booking.safety import care_card_context
@@ -157,10 +158,19 @@ def reschedule(appointment, token):
         token=token,
         form=form,
         action=url_for("manage.reschedule", token=token),
-        **time_list_context(
-            clinic, appointment.service, practitioners, ignoring=appointment.id, leave_out=appointment.starts_at
-        ),
+        **time_list_context(clinic, appointment.service, practitioners, ignoring=appointment.id,
+                            leave_out=_not_to_move_to(appointment, clinic)),
     )
+
+
+def _not_to_move_to(appointment, clinic):
+    """The starts a visit's time list leaves out: its own, and those when the patient has another
+    visit (the move would refuse them; the list offered them)."""
+    moment = now()
+    visits = patients_other_visits(appointment.patient_id, moment, moment + timedelta(days=clinic.max_advance_days + 2),
+                                   ignoring=appointment.id)
+    minutes = appointment.service.minutes
+    return lambda start: start == appointment.starts_at or clashes(visits, start, minutes)
 
 
 @bp.route("/reschedule/confirm", methods=["GET", "POST"])

@@ -360,6 +360,23 @@ _OTHER_VISIT = (
 )
 
 
+def patients_other_visits(patient_id: int, starts: datetime, ends: datetime, *,
+                          ignoring: int | None = None) -> list[TimeRange]:
+    """The patient's visits holding time between starts and ends, other than `ignoring` (the one
+    being moved). A time overlapping one of them is not theirs to take (refuse_if_patient_busy),
+    so lists of times to move to leave such times out rather than offer them and then refuse."""
+    rows = db.session.execute(sa.select(Appointment.starts_at, Appointment.ends_at).where(
+        Appointment.patient_id == patient_id, Appointment.status.in_(AppointmentStatus.holding_time()),
+        Appointment.starts_at < ends, Appointment.ends_at > starts, Appointment.id != (ignoring or 0)))
+    return [TimeRange(begins, finishes) for begins, finishes in rows]
+
+
+def clashes(visits: list[TimeRange], start: datetime, minutes: int) -> bool:
+    """Whether a visit of `minutes` from `start` overlaps one of these (their buffers may overlap)."""
+    wanted = TimeRange(start, start + timedelta(minutes=minutes))
+    return any(visit.overlaps(wanted) for visit in visits)
+
+
 def refuse_if_patient_busy(clinic, patient_id: int, patient_name: str, start: datetime, end: datetime, *,
                            actor: Actor, own_link: bool = False, ignoring: int | None = None) -> None:
     """PatientBusy when the patient has another visit (not `ignoring`, the one being moved) that

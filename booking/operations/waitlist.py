@@ -531,8 +531,7 @@ def _visits_of(entries: list[WaitlistEntry], first_day: date, last_day: date, cl
 
 def _clashes(freed: FreedTime, service: Service, visits: list[TimeRange]) -> bool:
     """Whether the visit the freed time would be overlaps one the person already has (their buffers may)."""
-    wanted = TimeRange(freed.start, freed.start + timedelta(minutes=service.minutes))
-    return any(visit.overlaps(wanted) for visit in visits)
+    return bookings.clashes(visits, freed.start, service.minutes)
 
 
 def _open_offers_per_day(clinic, practitioner_ids: list[int]) -> dict[tuple[int, date], int]:
