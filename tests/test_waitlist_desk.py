@@ -51,6 +51,12 @@ def test_the_days_waitlist_shows_who_would_take_which_free_time_and_offers_one(s
         assert (offer.entry_id, offer.offered_by, offer.practitioner_id) == (entry_id, "Receptionist", ben)
     page = desk.get("/desk/waitlist?date=2027-03-10").get_data(as_text=True)
     assert "<strong>Offered Mar 10, 2027, 10:00 AM with Ben Test</strong>" in page and "(by Receptionist)" in page
+    # The time they hold is shown as their offer, with no button to offer it to them again.
+    place = page[page.index('id="place-%d"' % entry_id):]
+    place = place[:place.index("</section>")]
+    assert "Other free times they would take" in place
+    assert re.search(r"Offer 10:00 AM\s+with Ben Test", place) is None
+    assert re.search(r"Offer 10:30 AM\s+with Ben Test", place) and re.search(r"Offer 10:00 AM\s+with Ana Test", place)
 
     # A second time for the same person replaces the first: one open offer per place, as the list
     # keeps (pressing Offer twice sent two open offers and two emails, a hands-on trial).

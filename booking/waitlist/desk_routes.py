@@ -55,7 +55,12 @@ def day():
     chosen = asked_day(request.args.get("date"))
     waiting = waitlist.for_day(chosen, now())
     offered = waitlist.open_offers_of_places([place.entry.id for place in waiting], now())
-    return render_template("waitlist/desk_day.html", day=chosen, waiting=waiting, offered=offered, form=BookItForm(),
+    # A time already offered to the person is shown as their offer, with no button to offer it again.
+    offerable = {place.entry.id: [freed for freed in place.would_take if not any(
+        offer.starts_at == freed.start and offer.practitioner_id == freed.practitioner_id
+        for offer in offered[place.entry.id])] for place in waiting}
+    return render_template("waitlist/desk_day.html", day=chosen, waiting=waiting, offered=offered,
+                           offerable=offerable, form=BookItForm(),
                            names={p.id: p.name for p in db.session.scalars(db.select(Practitioner))})
 
 
