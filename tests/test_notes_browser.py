@@ -202,7 +202,8 @@ def test_signing_straight_after_typing_waits_for_the_save_and_a_fixed_problem_cl
     assert note.is_signed and note.content["narrative"] == "Warmth spread down the left leg."
 
 
-def test_a_caution_is_read_and_ticked_before_signing_with_the_keyboard_alone(staff, clock, new_page, shots):  # noqa: F811
+def note_for_a_patient_with_a_pacemaker(staff, clock, new_page):  # noqa: F811
+    """The note's page of a visit that has begun, for a patient whose intake told of a pacemaker."""
     from tests.test_clinician import send_intake
 
     booking = book_online(staff, start=MONDAY_14, name="Pat Caller")
@@ -210,6 +211,11 @@ def test_a_caution_is_read_and_ticked_before_signing_with_the_keyboard_alone(sta
     clock.now = datetime(2027, 3, 8, 22, 10, tzinfo=UTC)  # 2:10 PM: the visit has begun
     page = new_page()
     open_note(page, staff)
+    return page
+
+
+def test_a_caution_is_read_and_ticked_before_signing_with_the_keyboard_alone(staff, clock, new_page, shots):  # noqa: F811
+    page = note_for_a_patient_with_a_pacemaker(staff, clock, new_page)
     tab_to(page, "#t_electro", FAR)
     page.keyboard.press("Space")
     tab_to(page, "button[value=save]", FAR)
@@ -230,3 +236,27 @@ def test_a_caution_is_read_and_ticked_before_signing_with_the_keyboard_alone(sta
     expect(page.locator("main")).to_contain_text("Recorded against the patient's precautions")
     assert_accessible(page)
     assert saved_note(staff).signed_by == "Practitioner"
+
+
+def test_a_caution_shows_as_the_draft_saves_itself_and_the_tick_follows_it(staff, clock, new_page, shots):  # noqa: F811
+    """With the script, the note saves itself as it is typed: the cautions came only with Save draft."""
+    page = note_for_a_patient_with_a_pacemaker(staff, clock, new_page)
+    expect(page.locator("#note-cautions")).to_have_count(0)
+    page.check("#t_electro")
+    status = page.locator("[data-note-status]")
+    expect(status).to_contain_text("Check the cautions above the buttons before signing.")
+    expect(page.locator("#note-cautions")).to_contain_text(
+        "Electroacupuncture is recorded, and this patient told us of a pacemaker")
+    expect(page.locator("#precautions_checked")).not_to_be_checked()
+    page.check("#precautions_checked")
+    page.fill("#narrative", "Settled after the first needles.")  # the same caution: the tick stays
+    expect(status).to_contain_text("Saved at")
+    expect(status).not_to_contain_text("Check the cautions")
+    expect(page.locator("#precautions_checked")).to_be_checked()
+    assert_accessible(page)
+    page.uncheck("#t_electro")  # nothing against the precautions now: the block goes
+    expect(page.locator("#note-cautions")).to_have_count(0)
+    expect(page.locator("#precautions_checked")).to_have_count(0)
+    page.locator("button[value=sign]").click()
+    expect(page.locator(".banner--success")).to_contain_text("The note is signed and locked")
+    assert saved_note(staff).content["treatment"]["electro"] is False

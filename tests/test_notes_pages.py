@@ -469,6 +469,29 @@ def test_the_note_puts_the_patients_flags_and_precautions_first_and_warns_agains
     assert plain.index("no electroacupuncture.") < plain.index("Electroacupuncture used")
 
 
+def test_the_autosave_answers_with_the_cautions_the_saved_words_raise(staff, login_as):  # noqa: F811
+    """The page's cautions showed only after Save draft or a reload: the script saved electroacupuncture
+    for a patient with a pacemaker and said nothing. The autosave's answer now carries them, and the
+    block the page puts in, with its tick cleared."""
+    from tests.test_clinician import send_intake
+
+    booking = book_online(staff)
+    visit = appointment_id(staff, booking)
+    send_intake(staff, booking, health={"precautions": ["implanted_device"]})
+    ana = login_as(StaffRole.PRACTITIONER)
+    quiet = autosave(ana, visit, WORDS).get_json()
+    assert quiet["cautions"] == [] and 'id="note-cautions"' not in quiet["cautions_html"]
+    assert "data-cautions='[]'" in quiet["cautions_html"]
+    answer = autosave(ana, visit, WORDS | {"t_electro": "on", "precautions_checked": "yes"}).get_json()
+    assert answer["revision"] == 2 and len(answer["cautions"]) == 1
+    assert answer["cautions"][0].startswith("Electroacupuncture is recorded, and this patient told us of a pacemaker")
+    block = words_in(answer["cautions_html"])
+    assert "Check before signing" in block and answer["cautions"][0] in block
+    assert 'id="precautions_checked"' in block
+    assert 'value="yes" checked' not in block  # ticked for another list: to be ticked again
+    assert stored(staff, visit)["content"]["treatment"]["electro"] is True
+
+
 def test_an_autosave_refused_for_several_problems_says_how_many(staff, visit, ana):  # noqa: F811
     refused = autosave(ana, visit, {"s_pain_now": "11", "t_needles": "x9"})
     message = refused.get_json()["message"]

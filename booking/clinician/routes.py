@@ -494,7 +494,11 @@ def autosave_note(appointment_id: int):
     except notes.NoteProblem as problem:  # signed meanwhile, or saved from another page
         return jsonify(message=problem.message, field=problem.field), 409
     claim = claim_codes(content)
+    cautions = note_precautions.cautions(content, _precautions(clinical.visit_record(appointment_id, _instruments())))
     return jsonify(revision=saved.revision, saved_at=clinic_time(saved.updated_at, load_clinic(), "en_US", "time"),
+                   cautions=cautions, cautions_html=render_template(
+                       "clinician/_note_cautions_check.html", cautions=cautions, errors={}, ticked=False,
+                       precautions_checked=PRECAUTIONS_CHECKED),
                    codes={"procedures": [{"code": line.code, "units": line.units, "description": line.description}
                                          for line in claim["procedures"]],
                           "diagnoses": [{"code": found.code, "title": found.title} for found in claim["diagnoses"]]})

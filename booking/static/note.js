@@ -36,7 +36,8 @@
       return (json ? response.json() : Promise.resolve({})).then(function (answer) {
         if (response.ok && answer.revision) {
           revision.value = answer.revision;
-          say("Saved at " + answer.saved_at + ".");
+          say("Saved at " + answer.saved_at + "." + (updateCautions(answer) ?
+            " Check the cautions above the buttons before signing." : ""));
           updateCodes(answer.codes);
           clearProblems();
         } else {
@@ -110,6 +111,25 @@
       say("Saving\u2026");
     }
   });
+
+  // --- the cautions to check before signing --------------------------------------------------
+
+  // The note's words against the patient's precautions, as the save just read them: put in when
+  // they differ from those shown, with the tick cleared (what was ticked was another list).
+  // Returns whether there are cautions that were not shown before.
+  function updateCautions(answer) {
+    var shown = form.querySelector("[data-note-cautions]");
+    if (!shown || !answer.cautions_html) { return false; }
+    var before = JSON.parse(shown.getAttribute("data-cautions") || "[]");
+    var now = answer.cautions || [];
+    if (JSON.stringify(before) === JSON.stringify(now)) { return false; }
+    var holder = document.createElement("div");
+    holder.innerHTML = answer.cautions_html;
+    var fresh = holder.querySelector("[data-note-cautions]");
+    if (!fresh) { return false; }
+    shown.replaceWith(fresh);
+    return now.some(function (caution) { return before.indexOf(caution) < 0; });
+  }
 
   // --- the codes the receipt will show -------------------------------------------------------
 
