@@ -159,3 +159,48 @@ def test_the_desk_offers_a_time_from_the_days_waitlist_with_the_keyboard(staff, 
     press(page, "main form button[type=submit]")
     expect(page.locator(".error-summary")).to_contain_text("Ask the caller each question")
     check(page, shots, "desk-add-problems")
+
+
+def test_switching_language_half_way_through_the_form_keeps_what_was_typed(clinic, new_page, shots):
+    """The language links opened the page afresh, every box empty. With the script, the page comes
+    in the chosen language with the typing in it; without, the link still switches (boxes empty)."""
+    from booking.models import Clinic
+
+    with clinic.app_context():
+        db.session.get(Clinic, 1).languages = ["en", "es"]
+        db.session.commit()
+    page = new_page()
+    page.goto("/waitlist/join?service=short&practitioner=ana")
+    page.fill("#name", "Rosa Ruiz")
+    page.fill("#email", "rosa@example.com")
+    page.fill("#last_day", "2027-03-19")
+    page.check("#weekdays-3")  # Thursday
+    page.check("input[name=symptoms][value=none]")
+    page.check("input[name=practitioner][value=any]")
+    press(page, ".language-nav a[lang=es]")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Unirse a la lista de espera")
+    expect(page.locator("html")).to_have_attribute("lang", "es")
+    expect(page.locator("#name")).to_have_value("Rosa Ruiz")
+    expect(page.locator("#email")).to_have_value("rosa@example.com")
+    expect(page.locator("#last_day")).to_have_value("2027-03-19")
+    expect(page.locator("#weekdays-3")).to_be_checked()
+    expect(page.locator("#weekdays-1")).not_to_be_checked()
+    expect(page.locator("input[name=symptoms][value=none]")).to_be_checked()
+    expect(page.locator("input[name=practitioner][value=any]")).to_be_checked()
+    expect(page.locator("input[name=practitioner][value=ana]")).not_to_be_checked()
+    check(page, shots, "switched-language")
+    # The page works on as any other: its own token, its own script (the language link back).
+    for field, typed in (("#phone", "213 555 0152"), ("#birth_month", "5"), ("#birth_day", "6"),
+                         ("#birth_year", "1977")):
+        page.fill(field, typed)
+    press(page, "main form button[type=submit]")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Su lugar en la lista de espera")
+    with clinic.app_context():
+        [entry] = db.session.scalars(sa.select(WaitlistEntry)).all()
+        assert (entry.name, entry.weekdays, entry.practitioner_id, entry.language) == ("Rosa Ruiz", [3], None, "es")
+
+    still = new_page(java_script_enabled=False)  # without the script: the link, as before
+    still.goto("/waitlist/join?service=short&practitioner=ana")
+    still.fill("#name", "Sin Script")
+    still.click(".language-nav a[lang=es]")
+    expect(still.get_by_role("heading", level=1)).to_have_text("Unirse a la lista de espera")

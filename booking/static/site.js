@@ -61,6 +61,70 @@
     });
   });
 
+  // Switching language keeps what was typed. The link opened the page afresh, every box empty:
+  // now, when something has been typed, the page is fetched in the chosen language and the typing
+  // is put into it. Nothing is stored anywhere on the way (the words may be health data). Without
+  // this script, or if the page comes back as another page, the link works as a link.
+  function typedInto(form) {
+    return Array.prototype.some.call(form.elements, function (field) {
+      if (!field.name || /^(hidden|password|file|submit|button|reset)$/.test(field.type)) { return false; }
+      if (field.type === "checkbox" || field.type === "radio") { return field.checked !== field.defaultChecked; }
+      if (field.tagName === "SELECT") {
+        return Array.prototype.some.call(field.options, function (option) { return option.selected !== option.defaultSelected; });
+      }
+      return field.value !== field.defaultValue;
+    });
+  }
+
+  function carryTyping(from, to) {
+    var seen = {};
+    Array.prototype.forEach.call(from.elements, function (field) {
+      if (!field.name || /^(hidden|password|file|submit|button|reset)$/.test(field.type)) { return; }
+      var same = to.querySelectorAll("[name='" + CSS.escape(field.name) + "']");
+      if (field.type === "checkbox" || field.type === "radio") {
+        Array.prototype.forEach.call(same, function (other) {
+          if (other.value === field.value) { other.toggleAttribute("checked", field.checked); }
+        });
+        return;
+      }
+      var index = seen[field.name] = (seen[field.name] === undefined ? 0 : seen[field.name] + 1);
+      var other = same[index];  // boxes of one name (the note's rows) in the order the page has them
+      if (!other || other.tagName !== field.tagName) { return; }
+      if (field.tagName === "SELECT") {
+        Array.prototype.forEach.call(other.options, function (option) {
+          var chosen = Array.prototype.some.call(field.options, function (mine) { return mine.selected && mine.value === option.value; });
+          option.toggleAttribute("selected", chosen);
+        });
+      } else if (field.tagName === "TEXTAREA") {
+        other.textContent = field.value;
+      } else {
+        other.setAttribute("value", field.value);
+      }
+    });
+  }
+
+  document.querySelectorAll(".language-nav a").forEach(function (link) {
+    link.addEventListener("click", function (event) {
+      var forms = Array.prototype.slice.call(document.querySelectorAll("main form"));
+      if (!forms.some(typedInto) || !window.fetch || !window.DOMParser || !window.CSS || !CSS.escape) { return; }
+      event.preventDefault();
+      fetch(link.href, { credentials: "same-origin", headers: { "Accept": "text/html" } }).then(function (response) {
+        if (!response.ok || new URL(response.url).pathname !== window.location.pathname) {
+          window.location.href = link.href;
+          return;
+        }
+        return response.text().then(function (html) {
+          var fresh = new DOMParser().parseFromString(html, "text/html");
+          var freshForms = fresh.querySelectorAll("main form");
+          forms.forEach(function (form, index) { if (freshForms[index]) { carryTyping(form, freshForms[index]); } });
+          document.open();
+          document.write("<!DOCTYPE html>" + fresh.documentElement.outerHTML);
+          document.close();
+        });
+      }).catch(function () { window.location.href = link.href; });
+    });
+  });
+
   // The print version offers a Print button when the browser can print from script.
   document.querySelectorAll("[data-print]").forEach(function (button) {
     button.hidden = false;
