@@ -99,6 +99,34 @@ def _zone_countries() -> dict[str, str]:
     return {row[2]: row[0] for row in _tzdata_table("zone.tab")}
 
 
+@lru_cache(maxsize=1)
+def _countries_of_zones() -> dict[str, frozenset[str]]:
+    """Each zone -> every country using it: zone.tab names one per zone (a country's own, links
+    included: Europe/Copenhagen), zone1970.tab every country sharing a zone (Europe/Berlin: DE, DK...)."""
+    found: dict[str, set[str]] = {}
+    for row in _tzdata_table("zone.tab"):
+        found.setdefault(row[2], set()).add(row[0])
+    for row in _tzdata_table("zone1970.tab"):
+        found.setdefault(row[2], set()).update(row[0].split(","))
+    # A link is its target's zone under another name (Europe/Jersey is Europe/London; so is
+    # GB): every country of the target uses it too. tzdata.zi writes them "L TARGET LINK".
+    text = files("tzdata").joinpath("zoneinfo", "tzdata.zi").read_text(encoding="utf-8")
+    for _, target, link in (line.split() for line in text.splitlines() if line.startswith("L ")):
+        found.setdefault(link, set()).update(found.get(target, ()))
+    return {zone: frozenset(countries) for zone, countries in found.items() if countries}
+
+
+def zone_countries(zone: str | None) -> frozenset[str]:
+    """The countries that use a time zone (Europe/London -> GB, GG, IM, JE), itself or under another
+    name; none for zones of no one country (UTC, Etc/GMT+5), which are not checked against one."""
+    return _countries_of_zones().get(zone or "", frozenset())
+
+
+def zones_of(region: str) -> list[str]:
+    """A country's own time zones, as tzdata lists them (the most populous first, mostly)."""
+    return [row[2] for row in _tzdata_table("zone.tab") if row[0] == region]
+
+
 def is_known_region(code: str | None) -> bool:
     """Is this an ISO 3166 two-letter country code in upper case ("US", "GB")?"""
     return bool(code) and code in _regions()

@@ -12,8 +12,11 @@ import re
 import unicodedata
 from datetime import date
 
+from babel import Locale
 from email_validator import EmailNotValidError, validate_email
 from flask_babel import gettext as _
+
+from booking import limits
 
 PHONE_CHARACTERS = re.compile(r"^\+?[0-9 ()./-]+$")
 NAME_LIMIT = 120
@@ -122,15 +125,29 @@ CLINIC_NUMBERS_TO_CALL = {
 EMERGENCY_NUMBERS = {"US": ("911",), "GB": ("999", "112")}
 
 
-def region_contradictions(region: str | None, emergency_number: str | None,
-                          address_country: str | None) -> dict[str, str]:
+def region_contradictions(region: str | None, emergency_number: str | None, address_country: str | None,
+                          locale: str | None = None, timezone: str | None = None) -> dict[str, str]:
     """What in the clinic's details contradicts its country (region), one sentence per key
-    ("emergency_number", "address_country"), in staff words: the settings page and the clinic file
-    both say these. Values already found wrong on their own should be passed as None."""
+    ("emergency_number", "address_country", "locale", "timezone"), in staff words: the settings
+    page and the clinic file both say these. Values already found wrong on their own should be
+    passed as None. A US clinic in en_GB wrote its dates day first; in Europe/London, its hours
+    were London's."""
     region = (region or "").upper()
     if not region:
         return {}
     problems = {}
+    territory = Locale.parse(locale).territory if locale else None
+    if territory and territory != region:
+        language = Locale.parse(locale).language
+        problems["locale"] = (
+            f"The locale {locale} writes dates, times and numbers as in {territory}, but the clinic's country is "
+            f"{region}: use {limits.locale_examples(region, language)[0]} (or correct the clinic's country)")
+    countries = limits.zone_countries(timezone)
+    if countries and region not in countries:
+        own = limits.zones_of(region)
+        problems["timezone"] = (
+            f"The time zone {timezone} is not one of {region}'s, the clinic's country: choose one of its zones"
+            f"{', such as ' + own[0] if own else ''} (or correct the clinic's country)")
     numbers = EMERGENCY_NUMBERS.get(region)
     if numbers and emergency_number and emergency_number not in numbers:
         problems["emergency_number"] = (

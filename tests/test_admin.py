@@ -118,17 +118,17 @@ def test_an_admin_changes_the_clinic_settings(staff, admin):  # noqa: F811
     changed = SETTINGS | {"name": "  Back Care Clinic ", "phone": "+1 213 555 0111", "slot_step_minutes": "30",
                           "min_notice_hours": "0", "max_advance_days": "730", "cancellation_notice_hours": "48",
                           "reminder_hours": "0", "retention_years": "7", "region": " gb ", "waitlist_offer_hours": "12",
-                          "emergency_number": "999",
+                          "emergency_number": "999", "timezone": "Europe/London", "locale": "en_GB",
                           "alert_email": " Front.Desk@Example.com "}
     response = submit(admin, "/admin/settings", changed)
     assert response.status_code == 303
     assert "settings are saved" in admin.get(response.location).get_data(as_text=True)
     assert settings_now(staff) == {
-        "name": "Back Care Clinic", "timezone": "America/Los_Angeles", "phone": "+1 213 555 0111",
+        "name": "Back Care Clinic", "timezone": "Europe/London", "phone": "+1 213 555 0111",
         "emergency_number": "999", "slot_step_minutes": 30, "min_notice_hours": 0, "max_advance_days": 730,
         "cancellation_notice_hours": 48, "reminder_hours": 0, "retention_years": 7, "start_back_enabled": False,
         "second_factor_for_all_staff": False, "waitlist_offer_hours": 12,
-        "region": "GB", "alert_email": "front.desk@example.com", "locale": "en_US", "languages": ["en"], **NO_ADDRESS,
+        "region": "GB", "alert_email": "front.desk@example.com", "locale": "en_GB", "languages": ["en"], **NO_ADDRESS,
         "tax_id": None,
     }
     slots = staff.test_client().get("/api/v1/slots?service=short&practitioner=ana&from=2027-03-09&days=1").get_json()
@@ -215,10 +215,26 @@ def test_a_country_that_contradicts_the_number_and_the_address_is_refused(staff,
     assert settings_now(staff) == before and before["region"] == "US"
     # In agreement, the change is saved: a clinic that moves to the UK, or one without an address's country.
     assert submit(admin, "/admin/settings", SETTINGS | ADDRESS | {
-        "region": "GB", "emergency_number": "112", "address_country": "gb"}).status_code == 303
+        "region": "GB", "emergency_number": "112", "address_country": "gb", "timezone": "Europe/London",
+        "locale": "en_GB"}).status_code == 303
     assert (settings_now(staff)["region"], settings_now(staff)["address_country"]) == ("GB", "GB")
     assert submit(admin, "/admin/settings", SETTINGS | {"region": "FR", "emergency_number": "15", "locale": "fr_FR",
-                                                        "address_country": ""}).status_code == 303
+                                                        "address_country": "", "timezone": "Europe/Paris"}).status_code == 303
+
+
+def test_a_zone_or_locale_of_another_country_is_refused_at_its_field(staff, admin):  # noqa: F811
+    """A US clinic in en_GB wrote its patients' dates day first; in Europe/London its hours were London's."""
+    before = settings_now(staff)
+    page = submit(admin, "/admin/settings", SETTINGS | {"locale": "en_GB", "timezone": "Europe/London"}).get_data(
+        as_text=True)
+    assert 'href="#locale"' in page and 'href="#timezone"' in page
+    assert ("The locale en_GB writes dates, times and numbers as in GB, but the clinic&#39;s country is US: use "
+            "en_US (or correct the clinic&#39;s country)") in page
+    assert ("The time zone Europe/London is not one of US&#39;s, the clinic&#39;s country: choose one of its zones, "
+            "such as America/New_York (or correct the clinic&#39;s country)") in page
+    assert settings_now(staff) == before
+    # Spanish as written in the US, and a zone of no country, agree with any.
+    assert submit(admin, "/admin/settings", SETTINGS | {"locale": "es_US", "timezone": "UTC"}).status_code == 303
 
 
 def test_the_settings_page_shows_the_locale_languages_and_address(staff, admin):  # noqa: F811
@@ -234,15 +250,15 @@ def test_the_settings_page_shows_the_locale_languages_and_address(staff, admin):
 
 
 def test_an_admin_offers_spanish_and_sets_the_address(staff, admin):  # noqa: F811
-    sent = SETTINGS | {"locale": " en-gb ", "languages": ["es"]} | ADDRESS | {
+    sent = SETTINGS | {"locale": " es-us ", "languages": ["es"]} | ADDRESS | {
         "address_country": "us", "directions": "Step-free entrance on Maple Street.\r\nParking behind the building.  "}
     response = submit(admin, "/admin/settings", sent)
     assert response.status_code == 303
     now = settings_now(staff)
-    assert (now["locale"], now["languages"]) == ("en_GB", ["en", "es"])
+    assert (now["locale"], now["languages"]) == ("es_US", ["en", "es"])
     assert {key: now[key] for key in ADDRESS} == ADDRESS
     page = admin.get("/admin/settings").get_data(as_text=True)
-    assert re.search(r'value="es"[^>]*checked', page) and "Now: English (United Kingdom)." in page
+    assert re.search(r'value="es"[^>]*checked', page) and "Now: Spanish (United States)." in page
     assert "Step-free entrance on Maple Street.\nParking behind the building.</textarea>" in page
     # A browser's CRLF line ends count once: 42 lines of 11 characters fit in 500 however they were sent.
     assert submit(admin, "/admin/settings", sent | {"directions": "Turn left.\r\n" * 42}).status_code == 303
@@ -251,7 +267,7 @@ def test_an_admin_offers_spanish_and_sets_the_address(staff, admin):  # noqa: F8
     with staff.app_context():
         clinic = db.session.get(Clinic, 1)
         assert clinic.address_text == "1200 Example Ave, Suite 4, Los Angeles, CA 90012"
-        assert 'locale = "en_GB"' in export_clinic_file()
+        assert 'locale = "es_US"' in export_clinic_file()
     # Unticking Spanish leaves English; emptying the boxes takes the address away.
     assert submit(admin, "/admin/settings", SETTINGS | {key: "" for key in ADDRESS}).status_code == 303
     now = settings_now(staff)
@@ -307,11 +323,11 @@ def test_changing_the_zone_with_visits_ahead_warns_and_asks_to_confirm(staff, ad
     book_online(staff)
     page = admin.get("/admin/settings").get_data(as_text=True)
     assert "Before you change the time zone" in page and "1 booked visit lies ahead" in page
-    asked = submit(admin, "/admin/settings", SETTINGS | {"timezone": "Europe/London"})
+    asked = submit(admin, "/admin/settings", SETTINGS | {"timezone": "America/New_York"})
     assert asked.status_code == 200 and "1 booked visit lies ahead: check the box to confirm" in asked.get_data(as_text=True)
     assert settings_now(staff)["timezone"] == "America/Denver"
-    confirmed = submit(admin, "/admin/settings", SETTINGS | {"timezone": "Europe/London", "confirm_zone_change": "y"})
-    assert confirmed.status_code == 303 and settings_now(staff)["timezone"] == "Europe/London"
+    confirmed = submit(admin, "/admin/settings", SETTINGS | {"timezone": "America/New_York", "confirm_zone_change": "y"})
+    assert confirmed.status_code == 303 and settings_now(staff)["timezone"] == "America/New_York"
 
 
 # --- services ---------------------------------------------------------------------------

@@ -76,8 +76,13 @@ BAD_FILES = [
     ('alert_email = "alerts@clinic.example.com"', 'alert_email = "alerts@clinic.example.com"\naddress = "1 Main St"',
      "1 Main St", "must be a [clinic.address] table"),
     # One country: a GB region with 911 sent a US clinic's patients to "your GP, or NHS 111" (a hands-on trial).
-    ('region = "US"', 'region = "GB"', 'emergency_number = "911"',
-     "clinic.emergency_number: 911 is not an emergency number in GB, the clinic's country: use 999 or 112"),
+    # Its zone and its locale too: a US clinic in en_GB wrote its dates day first.
+    ('timezone = "America/Los_Angeles"', 'timezone = "Europe/London"', 'timezone = "Europe/London"',
+     "clinic.timezone: the time zone Europe/London is not one of US's, the clinic's country: choose one of its "
+     "zones, such as America/New_York (or correct the clinic's country)"),
+    ('region = "US"', 'region = "US"\nlocale = "en_GB"', 'locale = "en_GB"',
+     "clinic.locale: the locale en_GB writes dates, times and numbers as in GB, but the clinic's country is US: use "
+     "en_US (or correct the clinic's country)"),
     ('emergency_number = "911"', 'emergency_number = "999"', 'emergency_number = "999"',
      "clinic.emergency_number: 999 is not an emergency number in US, the clinic's country: use 911"),
     ('alert_email = "alerts@clinic.example.com"', 'alert_email = "alerts@clinic.example.com"\n[clinic.address]\n'
@@ -95,19 +100,41 @@ def test_bad_files_are_refused_with_the_line_to_fix(old, new, blamed, message):
     assert message in first
 
 
+ZONES = {"US": "America/Los_Angeles", "GB": "Europe/London", "FR": "Europe/Paris", "DE": "Europe/Berlin",
+         "AU": "Australia/Sydney"}
+
+
+def in_country(text: str, region: str, number: str | None = None) -> str:
+    """The test clinic's file moved to another country: its region, its zone, and its emergency number."""
+    return text.replace('region = "US"', f'region = "{region}"').replace("America/Los_Angeles", ZONES[region]).replace(
+        '"911"', f'"{number}"' if number else '"911"')
+
+
 @pytest.mark.parametrize("region, number", [("US", "911"), ("GB", "999"), ("GB", "112"), ("FR", "15"), ("DE", "112")])
 def test_an_emergency_number_of_the_clinics_country_is_read(region, number):
-    text = CLINIC_TOML.replace('region = "US"', f'region = "{region}"').replace('"911"', f'"{number}"')
-    clinic = read_clinic_file(text, "clinic.toml").clinic
+    clinic = read_clinic_file(in_country(CLINIC_TOML, region, number), "clinic.toml").clinic
     assert (clinic["region"], clinic["emergency_number"]) == (region, number)
+
+
+def test_a_number_of_another_country_is_refused_at_its_line():
+    text = in_country(CLINIC_TOML, "GB")  # 911 left
+    assert problems_of(text) == [f"clinic.toml:{line_of(text, 'emergency_number = ')}: clinic.emergency_number: 911 is "
+                                 "not an emergency number in GB, the clinic's country: use 999 or 112 (or correct the "
+                                 "clinic's country)"]
+
+
+@pytest.mark.parametrize("zone", ["Europe/London", "Europe/Jersey", "UTC", "Etc/GMT-1"])
+def test_a_zone_of_the_clinics_country_or_of_none_is_read(zone):
+    """Europe/London is shared with Jersey, Guernsey and the Isle of Man; UTC is no country's."""
+    text = in_country(CLINIC_TOML, "GB", "999").replace("Europe/London", zone)
+    assert read_clinic_file(text, "clinic.toml").clinic["timezone"] == zone
 
 
 def test_a_file_leaving_the_country_out_must_agree_with_the_stored_one():
     """What a file leaves out is kept, so the region and address country stored count too."""
     us = ("US", "US")
     assert read_clinic_file(CLINIC_TOML.replace('region = "US"\n', ""), "clinic.toml", known_country=us).clinic
-    problems = problems_of(CLINIC_TOML.replace('region = "US"', 'region = "GB"').replace('"911"', '"999"'),
-                           known_country=us)
+    problems = problems_of(in_country(CLINIC_TOML, "GB", "999"), known_country=us)
     assert problems == [f"clinic.toml:{line_of(CLINIC_TOML, 'region = ')}: clinic.region: the address is in US but "
                         "the clinic's country is GB: they must match (leave the address's country empty to use the "
                         "clinic's, or correct the clinic's country)"]
@@ -119,8 +146,8 @@ def test_a_file_leaving_the_country_out_must_agree_with_the_stored_one():
 def test_region_and_alert_email_are_read_and_tidied():
     clinic = read_clinic_file(CLINIC_TOML, "clinic.toml").clinic
     assert (clinic["region"], clinic["alert_email"]) == ("US", "alerts@clinic.example.com")
-    typed = CLINIC_TOML.replace('region = "US"', 'region = "gb"').replace(
-        "alerts@clinic.example.com", "Alerts@Clinic.Example.com").replace('"911"', '"999"')
+    typed = in_country(CLINIC_TOML, "GB", "999").replace('region = "GB"', 'region = "gb"').replace(
+        "alerts@clinic.example.com", "Alerts@Clinic.Example.com")
     clinic = read_clinic_file(typed, "clinic.toml").clinic
     assert (clinic["region"], clinic["alert_email"]) == ("GB", "alerts@clinic.example.com")
 
@@ -181,7 +208,9 @@ def test_without_a_locale_the_clinic_takes_its_countrys(region, zone, locale):
 @pytest.mark.parametrize("typed, stored", [("en_GB", "en_GB"), ("en-gb", "en_GB"), ("es_us", "es_US"),
                                            (" en_AU ", "en_AU")])
 def test_a_locale_is_stored_as_babel_writes_it(typed, stored):
-    text = CLINIC_TOML.replace('region = "US"', f'region = "US"\nlocale = "{typed}"')
+    region = stored[-2:]
+    text = in_country(CLINIC_TOML, region, {"GB": "999", "AU": "000"}.get(region)).replace(
+        f'region = "{region}"', f'region = "{region}"\nlocale = "{typed}"')
     assert read_clinic_file(text, "clinic.toml").clinic["locale"] == stored
 
 
@@ -309,6 +338,7 @@ def test_export_round_trips_into_an_empty_database(request, app, tmp_path):
             assert clinic.alert_email == "alerts@clinic.example.com"
             # ...and one that says so changes them.
             import_clinic_file(exported.replace('region = "US"', 'region = "GB"').replace(
+                "America/Los_Angeles", "Europe/London").replace('locale = "en_US"', 'locale = "en_GB"').replace(
                 'emergency_number = "911"', 'emergency_number = "999"').replace('country = "US"', 'country = "GB"').replace(
                 'alert_email = "alerts@clinic.example.com"', 'alert_email = ""').replace(
                 "retention_years = 10", "retention_years = 7").replace(
@@ -319,11 +349,11 @@ def test_export_round_trips_into_an_empty_database(request, app, tmp_path):
             assert 'region = "GB"' in export_clinic_file() and 'alert_email = ""' in export_clinic_file()
             # A file of the clinic from before languages and addresses keeps them, and the import says so.
             before = export_clinic_file()
-            counts = import_clinic_file(CLINIC_TOML.replace('region = "US"', 'region = "GB"').replace('"911"', '"999"'))
+            counts = import_clinic_file(in_country(CLINIC_TOML, "GB", "999"))
             assert {"locale", "languages", "[clinic.address]", "retention_years"} <= set(counts["kept"])
             assert "region" not in counts["kept"] and "alert_email" not in counts["kept"]  # both in the file
             assert (clinic.locale, clinic.languages, clinic.address_lines[0]) == (
-                "en_US", ["en", "es"], "1200 Example Ave, Suite 4")
+                "en_GB", ["en", "es"], "1200 Example Ave, Suite 4")
             assert export_clinic_file() == before.replace('alert_email = ""', 'alert_email = "alerts@clinic.example.com"')
             again = export_clinic_file()
             import_clinic_file(again)

@@ -285,7 +285,9 @@ def update_clinic(values: dict, *, start_back_available: bool, now: datetime) ->
     if "region" not in check.problems:  # one country for the urgent advice, the number to call and the address
         for key, message in region_contradictions(
                 settings["region"], None if "emergency_number" in check.problems else settings["emergency_number"],
-                None if "address_country" in check.problems else settings["address_country"]).items():
+                None if "address_country" in check.problems else settings["address_country"],
+                None if "locale" in check.problems else settings["locale"],
+                None if "timezone" in check.problems else settings["timezone"]).items():
             check.problem(key, message)
     settings["directions"] = check.text("directions", "directions", column_length(Clinic, "directions"),
                                         required=False) or None

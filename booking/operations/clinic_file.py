@@ -579,9 +579,13 @@ def _check_one_country(values: dict, left_out: set[str], known_country: tuple[st
     if not limits.is_known_region(region) or (country and not limits.is_known_region(country)):
         return  # already reported as unknown
     places = {"emergency_number": path + ("emergency_number",),
-              "address_country": path + ("region",) if country_kept else path + ("address", "country")}
+              "address_country": path + ("region",) if country_kept else path + ("address", "country"),
+              "locale": path + ("locale",), "timezone": path + ("timezone",)}
+    # A locale left out is the stored one, or the country's own (_read_locale): only a written one is checked.
     for key, message in region_contradictions(region, number if is_emergency_number(number or "") else None,
-                                              country).items():
+                                              country, None if "locale" in left_out else values["locale"],
+                                              values["timezone"] if limits.is_known_zone(values["timezone"])
+                                              else None).items():
         check.problem(places[key], message[0].lower() + message[1:])
 
 
