@@ -367,6 +367,30 @@ def test_new_hours_and_removed_time_off_are_offered(clinic, clock):
                               ("wait2@example.com", "open", local(TUESDAY, 12))]  # noon: the afternoon begins
 
 
+def test_a_time_is_not_offered_back_to_the_person_whose_visit_just_left_it(clinic, clock):
+    """Wait Er1 waits for a short treatment and has one booked, Tuesday 10:00 with Ana (the only time
+    that day). Moving it to Wednesday freed Tuesday 10:00, which the list offered to Wait Er1: the very
+    time they had just left. It goes to the next person; so does the time a cancellation gives up."""
+    with clinic.app_context(), write_transaction():
+        ana = db.session.scalar(sa.select(Practitioner).where(Practitioner.slug == "ana"))
+        db.session.add_all([TimeOff(practitioner=ana, starts_at=local(TUESDAY, 9), ends_at=local(TUESDAY, 10)),
+                            TimeOff(practitioner=ana, starts_at=local(TUESDAY, 10, 30), ends_at=local(TUESDAY, 17))])
+    with clinic.app_context():
+        visit = bookings.book(bookings.BookingRequest("short", "ana", TUESDAY_10, details(1)), clock()).appointment.id
+    join(clinic, 1)
+    clock.advance(minutes=1)
+    join(clinic, 2)
+    with clinic.app_context():
+        bookings.move(visit, local(TUESDAY + timedelta(days=1), 10), clock())
+    assert offers(clinic) == [("wait2@example.com", "open", TUESDAY_10)]
+    with clinic.app_context():
+        other = bookings.book(bookings.BookingRequest("short", "ana", local(TUESDAY + timedelta(days=2), 10),
+                                                      details(3)), clock()).appointment.id
+    join(clinic, 3, first_day=TUESDAY + timedelta(days=2), last_day=TUESDAY + timedelta(days=2))
+    cancel(clinic, other)  # their own cancelled time, and nobody else asks for that day
+    assert [offer for offer in offers(clinic) if offer[0] == "wait3@example.com"] == []
+
+
 # --- emails --------------------------------------------------------------------------------------
 
 def test_the_joined_and_offer_emails_carry_links_made_as_they_are_sent(clinic, clock, mail):  # noqa: F811

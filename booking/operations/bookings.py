@@ -536,7 +536,7 @@ def move(
             appointment.manage_token_hash = hash_token(token)
             outbox.drop_links(appointment)
         record(appointment, actor, "moved", f"From {before} to {describe(clinic, target, chosen.start)}", now)
-        _offer_to_waitlist(before_practitioner_id, was_held, now, bed_freed=had_bed)
+        _offer_to_waitlist(before_practitioner_id, was_held, now, bed_freed=had_bed, patient_id=appointment.patient_id)
         if changed_hands:  # before the email, whose questions follow whether the booking now waits
             identity.after_move_to_another_practitioner(appointment, actor, now)
         outbox.queue("moved", appointment, now, was_at=was_at, was_with=was_with, questions=questions_asked(appointment))
@@ -554,22 +554,24 @@ def cancel(appointment_id: int, reason: str, now: datetime, *, actor: Actor = PA
         if email:
             outbox.queue("cancelled", appointment, now, by_clinic=not patient_asked)
         _offer_to_waitlist(appointment.practitioner_id, TimeRange(appointment.starts_at, appointment.occupied_until), now,
-                           bed_freed=appointment.room_id is not None)
+                           bed_freed=appointment.room_id is not None, patient_id=appointment.patient_id)
     return appointment
 
 
-# Called with (practitioner id, the span its visit held, now, bed_freed=...) inside the transaction of a
+# Called with (practitioner id, the span its visit held, now, bed_freed=..., given_up_by=...) inside the transaction of a
 # cancel or a move that gave time up: operations.waitlist offers it. A list it adds itself to, since
 # it books through this module and so cannot be imported by it.
 WHEN_TIME_FREED: list = []
 
 
-def _offer_to_waitlist(practitioner_id: int, given_up: TimeRange, now: datetime, *, bed_freed: bool = False) -> None:
+def _offer_to_waitlist(practitioner_id: int, given_up: TimeRange, now: datetime, *, bed_freed: bool = False,
+                      patient_id: int | None = None) -> None:
     """The time a cancel or move gave up goes to the waitlist, in the same commit. `bed_freed`: it
     gave a bed back too, which other practitioners' patients may now have (their times are offered
-    as well; a move has taken every practitioner's lock before the beds', for this)."""
+    as well; a move has taken every practitioner's lock before the beds', for this). `patient_id`:
+    whose visit it was, who is not offered it back."""
     for offer in WHEN_TIME_FREED:
-        offer(practitioner_id, given_up, now, bed_freed=bed_freed)
+        offer(practitioner_id, given_up, now, bed_freed=bed_freed, given_up_by=patient_id)
 
 
 def set_language(appointment_id: int, language: str) -> None:

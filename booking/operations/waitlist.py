@@ -411,12 +411,15 @@ def _wish(entry: WaitlistEntry) -> Wish:
 
 # --- offering freed time ------------------------------------------------------------------------
 
-def time_freed(practitioner_id: int, given_up: TimeRange, now: datetime, *, bed_freed: bool = False) -> int:
+def time_freed(practitioner_id: int, given_up: TimeRange, now: datetime, *, bed_freed: bool = False,
+               given_up_by: int | None = None) -> int:
     """Offer the times a cancellation or a move away freed: those its visit (with its buffer) held;
     when it gave a bed back (`bed_freed`), every practitioner's times over that span, since the
-    last bed may have been all that kept another practitioner's patient out."""
+    last bed may have been all that kept another practitioner's patient out. Never to the patient
+    whose visit it was (`given_up_by`): a move offered them the very time they had just left."""
     others = [p.id for p in catalogue.current().active_practitioners() if p.id != practitioner_id] if bed_freed else []
-    return offer_freed_times([Change(who, visits=(given_up,)) for who in (practitioner_id, *others)], now)
+    return offer_freed_times([Change(who, visits=(given_up,), given_up_by=given_up_by)
+                              for who in (practitioner_id, *others)], now)
 
 
 bookings.WHEN_TIME_FREED.append(time_freed)  # a cancel or move that frees time calls it in its commit
@@ -473,6 +476,7 @@ def offer_freed_times(changes: list[Change], now: datetime) -> int:
         for times in freed.values():
             times.sort(key=lambda candidate: (not any(given_up_start(change, candidate.start) for change in changes),
                                               candidate.start))
+        left_by = _who_left(changes, entries)
         made = 0
         for wish in in_joining_order(_wish(entry) for entry in entries):
             for candidate in freed.get(wish.service_id, []):
@@ -481,13 +485,28 @@ def offer_freed_times(changes: list[Change], now: datetime) -> int:
                         or (wish.entry_id, candidate.practitioner_id, candidate.start) in asked_before
                         or not suited(candidate, [wish], zone=clinic.zone, now=now,
                                       min_notice=timedelta(hours=clinic.min_notice_hours))
-                        or _clashes(candidate, services[wish.service_id], busy[wish.entry_id])):
+                        or _clashes(candidate, services[wish.service_id], busy[wish.entry_id])
+                        or any(wish.entry_id in left_by.get(id(change), ()) and freed_by(
+                            change, candidate, services[wish.service_id].minutes,
+                            services[wish.service_id].buffer_minutes, clinic.zone) for change in changes)):
                     continue
                 _offer(by_id[wish.entry_id], candidate.practitioner_id, candidate.start, clinic, now)
                 open_per_day[day] = open_per_day.get(day, 0) + 1
                 made += 1
                 break
         return made
+
+
+def _who_left(changes: list[Change], entries: list[WaitlistEntry]) -> dict[int, set[int]]:
+    """For each change a patient's visit made (by id()), the places of that patient (the email and
+    date of birth, as a booking finds them): what the change freed is not offered to them."""
+    left_by: dict[int, set[int]] = {}
+    for change in changes:
+        patient = db.session.get(Patient, change.given_up_by) if change.given_up_by is not None else None
+        if patient is not None:
+            left_by[id(change)] = {entry.id for entry in entries
+                                   if (entry.email, entry.born_on) == (patient.email, patient.born_on)}
+    return left_by
 
 
 def _free_times(clinic, service_ids: set[int], practitioner_ids: list[int], first_day: date, last_day: date,

@@ -140,6 +140,7 @@ class Change:
     opened: tuple[TimeRange, ...] = ()  # open time given back: time off removed
     new_hours: tuple[WorkingInterval, ...] = ()  # weekly periods added to the working hours
     starts: tuple[datetime, ...] = ()  # exact starts asked again: their offers closed without a booking
+    given_up_by: int | None = None  # the patient whose visit gave it up: not offered it back (they left it)
 
 
 def freed_by(change: Change, freed: FreedTime, minutes: int, buffer: int, zone: ZoneInfo) -> bool:
