@@ -123,6 +123,21 @@ def test_a_number_of_another_country_is_refused_at_its_line():
                                  "clinic's country)"]
 
 
+def test_a_refused_locale_is_named_once_and_a_kept_one_must_agree_with_the_country():
+    """A locale the file gets wrong is refused for that alone (not also for the en_US it fell back
+    to); one it leaves out is the stored one, which must be of the clinic's country too."""
+    british = in_country(CLINIC_TOML, "GB", "999")
+    wrong = british.replace('region = "GB"', 'region = "GB"\nlocale = "en"')
+    assert problems_of(wrong) == [f"clinic.toml:{line_of(wrong, 'locale = ')}: clinic.locale: locale 'en' names no "
+                                  "country (write the country too, such as \"en_GB\": dates read differently in each)"]
+    stored_us = ("US", None, "en_US")
+    assert problems_of(british, known_country=stored_us) == [
+        f"clinic.toml:{line_of(british, 'region = ')}: clinic.region: the locale en_US writes dates, times and numbers "
+        "as in US, but the clinic's country is GB: use en_GB (or correct the clinic's country)"]
+    assert read_clinic_file(british.replace('region = "GB"', 'region = "GB"\nlocale = "en_GB"'), "clinic.toml",
+                            known_country=stored_us).clinic["locale"] == "en_GB"
+
+
 @pytest.mark.parametrize("zone", ["Europe/London", "Europe/Jersey", "UTC", "Etc/GMT-1"])
 def test_a_zone_of_the_clinics_country_or_of_none_is_read(zone):
     """Europe/London is shared with Jersey, Guernsey and the Isle of Man; UTC is no country's."""

@@ -154,11 +154,13 @@ def test_dates_without_the_days_asked_for_are_refused_in_words_and_a_change_to_t
 
 @pytest.mark.parametrize("changes, notice", [
     ({"practitioner": "ben", "weekdays": (1, 3)},  # Ben works Mondays and Wednesdays
-     "As the clinic's hours stand, Ben Test does not work on the days and at the times chosen: their working days "
-     "are Monday and Wednesday. The place is kept, and a time is offered if their hours change; or choose other "
-     "days or times, or anyone."),
+     "As the clinic's hours stand, Ben Test does not work on the days chosen: their working days are Monday and "
+     "Wednesday. The place is kept, and a time is offered if their hours change; or choose other days, or anyone."),
     ({"practitioner": "ben", "last_day": TUESDAY}, "Ben Test does not work"),  # one Tuesday
-    ({"parts_of_day": ("evening",)}, "Ana Test does not work"),  # her last visit of 30 minutes starts at 16:30
+    ({"parts_of_day": ("evening",)},  # her last visit of 30 minutes starts at 16:30
+     "As the clinic's hours stand, Ana Test works on those days, but has no time for a visit of 30 minutes in the "
+     "parts of the day chosen. The place is kept, and a time is offered if their hours change; or choose other times "
+     "of day, or anyone."),
     ({"practitioner": "any", "weekdays": (5, 6)},
      "As the clinic's hours stand, nobody who offers this visit works on the days and at the times chosen. The "
      "place is kept, and a time is offered if the hours change; or choose other days or times."),
@@ -187,6 +189,17 @@ def test_a_practitioner_with_no_hours_is_named_as_such_for_a_place(clinic, clock
             "or choose anyone.")
         # Once its dates are over, a place is told nothing of hours.
         assert waitlist.unworked_notice(db.session.get(WaitlistEntry, joined.entry_id), date(2027, 3, 17)) is None
+
+
+def test_a_place_whose_remaining_dates_hold_none_of_its_days_is_told_so(clinic):
+    """Mondays only, until Thursday 11 March: on the Tuesday, no Monday is left in it."""
+    joined = join(clinic, weekdays=(0,), first_day=date(2027, 3, 8), last_day=date(2027, 3, 11))
+    with clinic.app_context():
+        entry = db.session.get(WaitlistEntry, joined.entry_id)
+        assert joined.notice is None and waitlist.unworked_notice(entry, date(2027, 3, 8)) is None
+        assert waitlist.unworked_notice(entry, date(2027, 3, 9)) == (
+            "None of the place's remaining dates falls on the days of the week chosen, so no time will be offered. "
+            "Change the days of the week or the dates.")
 
 
 # --- offers when time frees up -------------------------------------------------------------------

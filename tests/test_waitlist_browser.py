@@ -199,6 +199,19 @@ def test_switching_language_half_way_through_the_form_keeps_what_was_typed(clini
         [entry] = db.session.scalars(sa.select(WaitlistEntry)).all()
         assert (entry.name, entry.weekdays, entry.practitioner_id, entry.language) == ("Rosa Ruiz", [3], None, "es")
 
+    # A page sent back with a problem holds the typing as its own: switching to read the problem keeps it.
+    again = new_page()
+    again.goto("/waitlist/join?service=short&practitioner=ana")
+    again.fill("#name", "Luz Lopez")
+    again.check("input[name=symptoms][value=none]")
+    press(again, "main form button[type=submit]")
+    expect(again.locator(".error-summary")).to_contain_text("Enter the last day you could come")
+    press(again, ".language-nav a[lang=es]")
+    expect(again.get_by_role("heading", level=1)).to_have_text("Unirse a la lista de espera")
+    expect(again.locator("#name")).to_have_value("Luz Lopez")
+    expect(again.locator("input[name=symptoms][value=none]")).to_be_checked()
+    expect(again.get_by_role("heading", level=1)).to_be_focused()  # no page load to announce: the heading says it
+
     still = new_page(java_script_enabled=False)  # without the script: the link, as before
     still.goto("/waitlist/join?service=short&practitioner=ana")
     still.fill("#name", "Sin Script")

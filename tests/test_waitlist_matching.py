@@ -118,14 +118,14 @@ MONDAY = date(2027, 3, 8)
     (MONDAY, MONDAY, [0], ["afternoon"], 30, None),
     (MONDAY, MONDAY, [1], (), 30, "weekdays"),  # no Tuesday between Monday and Monday
     (MONDAY + timedelta(days=1), MONDAY + timedelta(days=5), [0, 6], (), 30, "weekdays"),  # Tuesday to Saturday
-    (MONDAY + timedelta(days=1), MONDAY + timedelta(days=1), (), (), 30, "hours"),  # a Tuesday: nobody works
-    (MONDAY, MONDAY + timedelta(days=30), [1, 3], (), 30, "hours"),  # Tuesdays and Thursdays
-    (MONDAY, MONDAY + timedelta(days=6), [0, 2], ["evening"], 30, "hours"),  # they stop at 16:00
+    (MONDAY + timedelta(days=1), MONDAY + timedelta(days=1), (), (), 30, "days"),  # a Tuesday: nobody works
+    (MONDAY, MONDAY + timedelta(days=30), [1, 3], (), 30, "days"),  # Tuesdays and Thursdays
+    (MONDAY, MONDAY + timedelta(days=6), [0, 2], ["evening"], 30, "times"),  # they stop at 16:00
     (MONDAY, MONDAY + timedelta(days=6), (), ["evening"], 30, None),  # Friday 17:00 still takes a visit of 30
-    (MONDAY, MONDAY + timedelta(days=6), (), ["evening"], 60, "hours"),  # but not one of 60: it must start by 16:30
+    (MONDAY, MONDAY + timedelta(days=6), (), ["evening"], 60, "times"),  # but not one of 60: it must start by 16:30
     (MONDAY, MONDAY + timedelta(days=6), [4], (), 90, None),  # 16:00-17:30 holds exactly 90 minutes
-    (MONDAY, MONDAY + timedelta(days=6), [4], (), 91, "hours"),
-    (MONDAY, MONDAY + timedelta(days=6), [4], ["morning"], 30, "hours"),
+    (MONDAY, MONDAY + timedelta(days=6), [4], (), 91, "times"),
+    (MONDAY, MONDAY + timedelta(days=6), [4], ["morning"], 30, "times"),
     (MONDAY + timedelta(days=4), MONDAY + timedelta(days=4), (), ["afternoon", "evening"], 30, None),
 ])
 def test_a_place_no_time_could_ever_suit_is_told_apart_from_one_that_waits(first, last, weekdays, parts, minutes, why):

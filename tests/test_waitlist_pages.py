@@ -176,8 +176,8 @@ def test_a_place_on_days_nobody_works_is_kept_and_its_page_says_so_until_it_is_c
     place = place_path(patient.submit("/waitlist/join", JOINED | {"practitioner": "ben", "weekdays": ["1", "3"]}))
     page = patient.get(place).get_data(as_text=True)
     assert "No time is likely to come as the hours stand" in page
-    assert ("As the clinic&#39;s hours stand, Ben Test does not work on the days and at the times chosen: their "
-            "working days are Monday and Wednesday.") in page
+    assert ("As the clinic&#39;s hours stand, Ben Test does not work on the days chosen: their working days are "
+            "Monday and Wednesday.") in page
     changed = patient.submit(place, {"service": "short", "practitioner": "ben", "first_day": "2027-03-09",
                                      "last_day": "2027-03-20", "weekdays": ["0"]})
     assert changed.status_code == 303

@@ -338,7 +338,7 @@ def parse_local_datetime(value, path: tuple, check: _Checker) -> datetime | None
 def read_clinic_file(
     text: str, filename: str, *, known_services=(), known_practitioners=(), known_zone: str | None = None,
     known_languages: list[str] | None = None, known_rooms=(), known_hands_on: dict | None = None,
-    known_country: tuple[str, str | None] | None = None,
+    known_country: tuple | None = None,
 ) -> ClinicPlan:
     """Check a whole clinic file and return what it asks for, or raise ClinicFileError.
 
@@ -347,8 +347,8 @@ def read_clinic_file(
     clinic's zone and languages when the file does not name them; known_hands_on: the stored
     hands-on parts of services that have them (slug -> [[start, end], ...]), which a service
     leaving hands_on out keeps, so they must still fit its minutes; known_country: the stored
-    clinic's region and address country, which a file leaving them out keeps, so they must still
-    agree with what it gives.
+    clinic's region, address country and locale, which a file leaving them out keeps, so they must
+    still agree with what it gives.
     """
     try:
         document = tomllib.loads(text)
@@ -503,7 +503,7 @@ REQUIRED_CLINIC_KEYS = ("name", "timezone", "phone", "emergency_number")
 
 
 def _read_clinic(table, check: _Checker, known_languages: list[str],
-                 known_country: tuple[str, str | None] | None = None) -> tuple[dict, set[str], Versions]:
+                 known_country: tuple | None = None) -> tuple[dict, set[str], Versions]:
     """The [clinic] table as Clinic columns (defaults for what it leaves out), the keys it leaves
     out, and the directions' versions in other languages."""
     path = ("clinic",)
@@ -543,10 +543,13 @@ def _read_clinic(table, check: _Checker, known_languages: list[str],
     languages = written_languages if "languages" in table else known_languages
     versions = check.versions(address, {"directions": column_length(Clinic, "directions")}, path + ("address",),
                               languages) if isinstance(address, dict) else {}
+    before = len(check.problems)
+    locale = _read_locale(table, region, check)
+    locale_read = len(check.problems) == before  # one refused is said once, not checked against the country too
     values = {
         "name": check.text(table, "name", path, limit=limits.NAME_LENGTH),
         "timezone": zone_name,
-        "locale": _read_locale(table, region, check),
+        "locale": locale,
         "languages": written_languages,
         **_read_address(address, check),
         "phone": check.number_to_call(table, "phone", path, limits.PHONE_LENGTH),
@@ -562,30 +565,32 @@ def _read_clinic(table, check: _Checker, known_languages: list[str],
     left_out -= set(ADDRESS_COLUMNS.values())
     left_out |= {column for key, column in ADDRESS_COLUMNS.items()
                  if not isinstance(address, dict) or key not in address}
-    _check_one_country(values, left_out, known_country, check)
+    _check_one_country(values, left_out, known_country, check, locale_read)
     return values, left_out, versions
 
 
-def _check_one_country(values: dict, left_out: set[str], known_country: tuple[str, str | None] | None,
-                       check: _Checker) -> None:
-    """The region, the emergency number and the address's country must agree, as the settings page
-    asks (validation.region_contradictions); what the file leaves out is taken as stored."""
+def _check_one_country(values: dict, left_out: set[str], known_country: tuple | None, check: _Checker,
+                       locale_read: bool) -> None:
+    """The region, the emergency number, the address's country, the locale and the time zone must
+    agree, as the settings page asks (validation.region_contradictions); what the file leaves out is
+    taken as stored (known_country: the stored region, address country and locale)."""
     path = ("clinic",)
-    stored_region, stored_country = known_country or (None, None)
+    stored_region, stored_country, *stored_rest = known_country or (None, None)
     region = stored_region if "region" in left_out and stored_region else values["region"]
     country_kept = "address_country" in left_out and known_country is not None
     country = stored_country if country_kept else values["address_country"]
+    locale_kept = "locale" in left_out and bool(stored_rest and stored_rest[0])
+    locale = stored_rest[0] if locale_kept else values["locale"] if locale_read else None
     number = values["emergency_number"]
     if not limits.is_known_region(region) or (country and not limits.is_known_region(country)):
         return  # already reported as unknown
+    # What the file left out is changed by adding it, so it is blamed on the line that contradicts it.
     places = {"emergency_number": path + ("emergency_number",),
               "address_country": path + ("region",) if country_kept else path + ("address", "country"),
-              "locale": path + ("locale",), "timezone": path + ("timezone",)}
-    # A locale left out is the stored one, or the country's own (_read_locale): only a written one is checked.
+              "locale": path + ("region",) if locale_kept else path + ("locale",), "timezone": path + ("timezone",)}
     for key, message in region_contradictions(region, number if is_emergency_number(number or "") else None,
-                                              country, None if "locale" in left_out else values["locale"],
-                                              values["timezone"] if limits.is_known_zone(values["timezone"])
-                                              else None).items():
+                                              country, locale, values["timezone"]
+                                              if limits.is_known_zone(values["timezone"]) else None).items():
         check.problem(places[key], message[0].lower() + message[1:])
 
 
@@ -683,7 +688,7 @@ def import_clinic_file(text: str, filename: str = "clinic.toml", now: datetime |
             known_services=set(db.session.scalars(sa.select(Service.slug))),
             known_practitioners=set(db.session.scalars(sa.select(Practitioner.slug))),
             known_zone=clinic.timezone if clinic else None,
-            known_country=(clinic.region, clinic.address_country) if clinic else None,
+            known_country=(clinic.region, clinic.address_country, clinic.locale) if clinic else None,
             known_languages=list(clinic.languages or ["en"]) if clinic else None,
             known_rooms=set(db.session.scalars(sa.select(Room.slug))),
             known_hands_on={slug: parts for slug, parts in db.session.execute(

@@ -154,9 +154,11 @@ def _why_never_offered(wishes: Wishes) -> tuple[str | None, list]:
 
 
 def unworked_notice(entry: WaitlistEntry, today: date) -> str | None:
-    """What to tell the person, or the desk, about a place on days and at times when nobody it would
-    see works as the hours stand (Ben on Tuesdays): it is kept, and offered what new hours open, but
-    until then no time will come. None for a place some hours suit, or whose dates are over."""
+    """What to tell the person, or the desk, about a place no time can come to as things stand:
+    its remaining dates hold none of its days of the week, or nobody it would see works then (Ben on
+    Tuesdays), or not at its times of day. A place of the second kind is kept, and offered what new
+    hours open, but until then no time will come. None for a place some hours suit, or whose dates
+    are over."""
     first_day = max(entry.first_day, today)
     if first_day > entry.last_day:
         return None
@@ -164,22 +166,30 @@ def unworked_notice(entry: WaitlistEntry, today: date) -> str | None:
         why, people = _why_never_offered(_wishes_of(entry, first_day))
     except RequestProblem:  # its service or practitioner has gone: not a matter of hours
         return None
-    if why != "hours":
+    if why is None:
         return None
+    if why == "weekdays":
+        return _("None of the place's remaining dates falls on the days of the week chosen, so no time will be "
+                 "offered. Change the days of the week or the dates.")
     if entry.practitioner is None:
         return _("As the clinic's hours stand, nobody who offers this visit works on the days and at the times "
                  "chosen. The place is kept, and a time is offered if the hours change; or choose other days or "
                  "times.")
+    name = entry.practitioner.name
+    if why == "times":
+        return _("As the clinic's hours stand, %(name)s works on those days, but has no time for a visit of "
+                 "%(minutes)s minutes in the parts of the day chosen. The place is kept, and a time is offered if "
+                 "their hours change; or choose other times of day, or anyone.",
+                 name=name, minutes=entry.service.minutes)
     worked = sorted({period.weekday for period in people[0].working_intervals})
     if not worked:
         return _("%(name)s has no working hours at the moment. The place is kept, and a time is offered if that "
-                 "changes; or choose anyone.", name=entry.practitioner.name)
+                 "changes; or choose anyone.", name=name)
     locale = spoken_locale(load_clinic())
     names = get_day_names("wide", locale=locale)
-    return _("As the clinic's hours stand, %(name)s does not work on the days and at the times chosen: their "
-             "working days are %(days)s. The place is kept, and a time is offered if their hours change; or choose "
-             "other days or times, or anyone.",
-             name=entry.practitioner.name, days=format_list([names[day] for day in worked], locale=locale))
+    return _("As the clinic's hours stand, %(name)s does not work on the days chosen: their working days are "
+             "%(days)s. The place is kept, and a time is offered if their hours change; or choose other days, or "
+             "anyone.", name=name, days=format_list([names[day] for day in worked], locale=locale))
 
 
 def _wishes_of(entry: WaitlistEntry, first_day: date) -> Wishes:

@@ -104,16 +104,20 @@ def _could_start_in(period: WorkingInterval, parts_of_day, minutes: int) -> bool
 def why_never_offered(first_day: date, last_day: date, weekdays, parts_of_day, hours, minutes: int) -> str | None:
     """Why no time could ever suit a place asking for these, as the weekly hours of whoever it would
     see stand, or None when one might: "weekdays" when no date of the range falls on a day of the week
-    it asks for; "hours" when none of those dates is a working day with a start in the parts of the day
-    asked for. A place like that waited for nothing: no freed time could ever be offered to it.
-    Time off and bookings are left out: those change, and the place is there for when they do."""
+    it asks for; "days" when nobody works on any of those dates; "times" when they do, but with no
+    start for a visit of `minutes` in the parts of the day asked for. A place like that waited for
+    nothing: no freed time could ever be offered to it. Time off and bookings are left out: those
+    change, and the place is there for when they do."""
     days = min((last_day - first_day).days + 1, 7)  # a week holds every weekday there is
     in_range = {(first_day + timedelta(days=offset)).weekday() for offset in range(days)}
     asked = in_range & set(weekdays) if weekdays else in_range
     if not asked:
         return "weekdays"
-    if not any(period.weekday in asked and _could_start_in(period, parts_of_day, minutes) for period in hours):
-        return "hours"
+    working = [period for period in hours if period.weekday in asked]
+    if not working:
+        return "days"
+    if not any(_could_start_in(period, parts_of_day, minutes) for period in working):
+        return "times"
     return None
 
 

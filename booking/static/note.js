@@ -116,7 +116,7 @@
 
   // The note's words against the patient's precautions, as the save just read them: put in when
   // they differ from those shown, with the tick cleared (what was ticked was another list).
-  // Returns whether there are cautions that were not shown before.
+  // Returns whether cautions are shown that are to be ticked again.
   function updateCautions(answer) {
     var shown = form.querySelector("[data-note-cautions]");
     if (!shown || !answer.cautions_html) { return false; }
@@ -128,7 +128,7 @@
     var fresh = holder.querySelector("[data-note-cautions]");
     if (!fresh) { return false; }
     shown.replaceWith(fresh);
-    return now.some(function (caution) { return before.indexOf(caution) < 0; });
+    return now.length > 0;
   }
 
   // --- the codes the receipt will show -------------------------------------------------------

@@ -65,14 +65,16 @@
   // now, when something has been typed, the page is fetched in the chosen language and the typing
   // is put into it. Nothing is stored anywhere on the way (the words may be health data). Without
   // this script, or if the page comes back as another page, the link works as a link.
+  // Whether the form holds anything: a page sent back with a problem holds what was typed as its
+  // defaults, and switching language to read the problem must keep that too.
   function typedInto(form) {
     return Array.prototype.some.call(form.elements, function (field) {
       if (!field.name || /^(hidden|password|file|submit|button|reset)$/.test(field.type)) { return false; }
-      if (field.type === "checkbox" || field.type === "radio") { return field.checked !== field.defaultChecked; }
+      if (field.type === "checkbox" || field.type === "radio") { return field.checked; }
       if (field.tagName === "SELECT") {
         return Array.prototype.some.call(field.options, function (option) { return option.selected !== option.defaultSelected; });
       }
-      return field.value !== field.defaultValue;
+      return field.value !== "";
     });
   }
 
@@ -105,6 +107,7 @@
 
   document.querySelectorAll(".language-nav a").forEach(function (link) {
     link.addEventListener("click", function (event) {
+      if (event.button !== 0 || event.ctrlKey || event.metaKey || event.shiftKey || event.altKey) { return; }  // a new tab
       var forms = Array.prototype.slice.call(document.querySelectorAll("main form"));
       if (!forms.some(typedInto) || !window.fetch || !window.DOMParser || !window.CSS || !CSS.escape) { return; }
       event.preventDefault();
@@ -120,6 +123,13 @@
           document.open();
           document.write("<!DOCTYPE html>" + fresh.documentElement.outerHTML);
           document.close();
+          // Not a page load, which a screen reader announces: the page's heading takes focus instead
+          // (the error summary, when the page shows one, has already taken it).
+          var heading = document.querySelector("main h1");
+          if (heading && !document.querySelector(".error-summary")) {
+            heading.setAttribute("tabindex", "-1");
+            heading.focus();
+          }
         });
       }).catch(function () { window.location.href = link.href; });
     });
