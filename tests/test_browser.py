@@ -353,14 +353,14 @@ def test_the_articles_are_accessible_and_a_first_visit_gets_its_reading(clinic, 
     fill_details(page)
     page.get_by_role("button", name="Continue").click()
     page.get_by_role("button", name="Confirm booking").click()
-    reading = page.locator("main ul").last.get_by_role("link").all_inner_texts()
-    assert reading == [
+    # Waited for, as the confirmation page loads: read at once, the list was sometimes the page before's.
+    expect(page.locator("main ul").last.get_by_role("link")).to_have_text([
         "Your first acupuncture visits: what to expect",
         "Before your appointment",
         "Lower back pain: common causes and what helps",
         "How acupuncture may help lower back pain (and what the evidence says)",
         "Back pain warning signs: when to get urgent help",
-    ]
+    ])
     page.get_by_role("link", name="Before your appointment").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Before your appointment")
 
