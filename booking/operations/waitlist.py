@@ -425,8 +425,9 @@ def time_freed(practitioner_id: int, given_up: TimeRange, now: datetime, *, bed_
                given_up_by: int | None = None) -> int:
     """Offer the times a cancellation or a move away freed: those its visit (with its buffer) held;
     when it gave a bed back (`bed_freed`), every practitioner's times over that span, since the
-    last bed may have been all that kept another practitioner's patient out. Never to the patient
-    whose visit it was (`given_up_by`): a move offered them the very time they had just left."""
+    last bed may have been all that kept another practitioner's patient out. Not to the patient
+    whose visit it was (`given_up_by`): a move offered them the very time they had just left. (Once
+    such an offer runs out and the time is asked again, they are no longer passed over.)"""
     others = [p.id for p in catalogue.current().active_practitioners() if p.id != practitioner_id] if bed_freed else []
     return offer_freed_times([Change(who, visits=(given_up,), given_up_by=given_up_by)
                               for who in (practitioner_id, *others)], now)
@@ -486,7 +487,7 @@ def offer_freed_times(changes: list[Change], now: datetime) -> int:
         for times in freed.values():
             times.sort(key=lambda candidate: (not any(given_up_start(change, candidate.start) for change in changes),
                                               candidate.start))
-        left_by = _who_left(changes, entries)
+        left = _who_left(changes, entries)
         made = 0
         for wish in in_joining_order(_wish(entry) for entry in entries):
             for candidate in freed.get(wish.service_id, []):
@@ -496,9 +497,10 @@ def offer_freed_times(changes: list[Change], now: datetime) -> int:
                         or not suited(candidate, [wish], zone=clinic.zone, now=now,
                                       min_notice=timedelta(hours=clinic.min_notice_hours))
                         or _clashes(candidate, services[wish.service_id], busy[wish.entry_id])
-                        or any(wish.entry_id in left_by.get(id(change), ()) and freed_by(
+                        or any(wish.entry_id in places and freed_by(
                             change, candidate, services[wish.service_id].minutes,
-                            services[wish.service_id].buffer_minutes, clinic.zone) for change in changes)):
+                            services[wish.service_id].buffer_minutes, clinic.zone)
+                            for change, places in zip(changes, left))):
                     continue
                 _offer(by_id[wish.entry_id], candidate.practitioner_id, candidate.start, clinic, now)
                 open_per_day[day] = open_per_day.get(day, 0) + 1
@@ -507,16 +509,16 @@ def offer_freed_times(changes: list[Change], now: datetime) -> int:
         return made
 
 
-def _who_left(changes: list[Change], entries: list[WaitlistEntry]) -> dict[int, set[int]]:
-    """For each change a patient's visit made (by id()), the places of that patient (the email and
-    date of birth, as a booking finds them): what the change freed is not offered to them."""
-    left_by: dict[int, set[int]] = {}
+def _who_left(changes: list[Change], entries: list[WaitlistEntry]) -> list[set[int]]:
+    """Per change, the places of the patient whose visit it gave up (found by the email and date of
+    birth, as a booking finds them; none when no patient's visit did): what the change freed is not
+    offered to them."""
+    left = []
     for change in changes:
         patient = db.session.get(Patient, change.given_up_by) if change.given_up_by is not None else None
-        if patient is not None:
-            left_by[id(change)] = {entry.id for entry in entries
-                                   if (entry.email, entry.born_on) == (patient.email, patient.born_on)}
-    return left_by
+        left.append(set() if patient is None else {
+            entry.id for entry in entries if (entry.email, entry.born_on) == (patient.email, patient.born_on)})
+    return left
 
 
 def _free_times(clinic, service_ids: set[int], practitioner_ids: list[int], first_day: date, last_day: date,

@@ -65,6 +65,7 @@
   // now, when something has been typed, the page is fetched in the chosen language and the typing
   // is put into it. Nothing is stored anywhere on the way (the words may be health data). Without
   // this script, or if the page comes back as another page, the link works as a link.
+
   // Whether the form holds anything: a page sent back with a problem holds what was typed as its
   // defaults, and switching language to read the problem must keep that too.
   function typedInto(form) {
