@@ -35,8 +35,8 @@ from booking.models import AppointmentStatus, Patient, Practitioner, StaffRole
 from booking.operations import consent, desk, identity, notes, patient_data, permissions, waitlist
 from booking.operations.availability import (DESK_ADVANCE_DAYS, PASSED, TOO_FAR_AHEAD, desk_rules, load_clinic,
                                              times_by_day, window_refusal)
-from booking.operations.bookings import (BookingRequest, EmergencyAnswers, PatientDetails, SlotTaken, clashes, describe,
-                                        has_visited, patients_other_visits, staff_date)
+from booking.operations.bookings import (BookingRequest, EmergencyAnswers, PatientDetails, SlotTaken,
+                                        clashes_with_other_visits, describe, has_visited, staff_date)
 from booking.operations.clinic_file import WEEKDAYS
 from booking.operations.problems import RequestProblem
 from booking.safety import same_day_doctor
@@ -401,10 +401,10 @@ def move(appointment_id: int):
             return redirect(url_for("desk.appointment", appointment_id=appointment_id), code=303)
     times = times_by_day(clinic, found.service, [practitioner], day, 1, now(), ignoring=found.id,
                          rules=desk_rules(clinic))[0]
-    theirs = patients_other_visits(found.patient_id, times.starts[0], times.starts[-1] + timedelta(
-        minutes=found.service.minutes), ignoring=found.id) if times.starts else []
-    times.starts[:] = [s for s in times.starts if not (s == found.starts_at and practitioner.id == found.practitioner_id)
-                       and not clashes(theirs, s, found.service.minutes)]  # the move would refuse them
+    if times.starts:
+        clash = clashes_with_other_visits(found, times.starts[0], times.starts[-1] + timedelta(days=1))
+        times.starts[:] = [s for s in times.starts if not clash(s)  # the move would refuse them
+                           and not (s == found.starts_at and practitioner.id == found.practitioner_id)]
     # The year is said when it is not this year's ("on Tuesday, January 1" for 2030: a hands-on trial).
     same_year = day.year == clinic.today(now()).year
     return render_template("desk/move.html", appointment=found, form=form, practitioners=able,

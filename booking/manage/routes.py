@@ -24,8 +24,8 @@ from booking.models import Appointment, AppointmentStatus, IntakeStatus
 from booking.notify.calendar import appointment_calendar
 from booking.operations import consent, notes, progress_checks, safety_signals
 from booking.operations.availability import is_free, load_clinic, load_practitioners, movable_online
-from booking.operations.bookings import (PatientBusy, SlotTaken, VisitChanged, cancel, clashes, move, never_on_offer,
-                                        patients_other_visits)
+from booking.operations.bookings import (PatientBusy, SlotTaken, VisitChanged, cancel, clashes_with_other_visits, move,
+                                        never_on_offer)
 from booking.questionnaire import progress_form
 from booking.operations.problems import RequestProblem
 from booking.safety import care_card_context
@@ -167,10 +167,8 @@ def _not_to_move_to(appointment, clinic):
     """The starts a visit's time list leaves out: its own, and those when the patient has another
     visit (the move would refuse them; the list offered them)."""
     moment = now()
-    visits = patients_other_visits(appointment.patient_id, moment, moment + timedelta(days=clinic.max_advance_days + 2),
-                                   ignoring=appointment.id)
-    minutes = appointment.service.minutes
-    return lambda start: start == appointment.starts_at or clashes(visits, start, minutes)
+    clash = clashes_with_other_visits(appointment, moment, moment + timedelta(days=clinic.max_advance_days + 2))
+    return lambda start: start == appointment.starts_at or clash(start)
 
 
 @bp.route("/reschedule/confirm", methods=["GET", "POST"])

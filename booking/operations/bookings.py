@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import NamedTuple
@@ -360,15 +361,16 @@ _OTHER_VISIT = (
 )
 
 
-def patients_other_visits(patient_id: int, starts: datetime, ends: datetime, *,
-                          ignoring: int | None = None) -> list[TimeRange]:
-    """The patient's visits holding time between starts and ends, other than `ignoring` (the one
-    being moved). A time overlapping one of them is not theirs to take (refuse_if_patient_busy),
-    so lists of times to move to leave such times out rather than offer them and then refuse."""
+def clashes_with_other_visits(appointment: Appointment, starts: datetime, ends: datetime) -> Callable[[datetime], bool]:
+    """Whether a start for this visit (being moved) would overlap another of its patient's visits
+    between starts and ends: one read, then a test per start. Such a time is not theirs to take
+    (refuse_if_patient_busy), so the lists of times to move to leave it out rather than offer it
+    and then refuse it."""
     rows = db.session.execute(sa.select(Appointment.starts_at, Appointment.ends_at).where(
-        Appointment.patient_id == patient_id, Appointment.status.in_(AppointmentStatus.holding_time()),
-        Appointment.starts_at < ends, Appointment.ends_at > starts, Appointment.id != (ignoring or 0)))
-    return [TimeRange(begins, finishes) for begins, finishes in rows]
+        Appointment.patient_id == appointment.patient_id, Appointment.status.in_(AppointmentStatus.holding_time()),
+        Appointment.starts_at < ends, Appointment.ends_at > starts, Appointment.id != appointment.id))
+    visits, minutes = [TimeRange(begins, finishes) for begins, finishes in rows], appointment.service.minutes
+    return lambda start: clashes(visits, start, minutes)
 
 
 def clashes(visits: list[TimeRange], start: datetime, minutes: int) -> bool:
